@@ -1,0 +1,128 @@
+//! Reads and writes an `EntityState` to its typed table (one column per field), so that the merge
+//! works on one generic shape while queries and indexes see real columns.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::hlc::Hlc;
+use crate::model::{EntityKind, FieldType, Record};
+use crate::wire::EntityState;
+
+fn columns(kind: EntityKind) -> String {
+    kind.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+}
+
+pub fn select_sql(kind: EntityKind) -> String {
+    format!("SELECT id, base_hlc, clocks, {} FROM {}", columns(kind), kind.table())
+}
+
+/// Converts a row selected with `select_sql` into a state.
+pub fn state_from_row(kind: EntityKind, row: &rusqlite::Row) -> Result<EntityState> {
+    let id: String = row.get(0)?;
+    let base: Option<String> = row.get(1)?;
+    let clocks: String = row.get(2)?;
+    let base = base.map(|b| b.parse::<Hlc>()).transpose().map_err(|e| Error::Corrupt(e.to_string()))?;
+    let clocks: BTreeMap<String, Hlc> = serde_json::from_str(&clocks)?;
+    let mut values = Map::new();
+    for (n, spec) in kind.fields().iter().enumerate() {
+        let v = match (spec.ty, row.get::<_, Sql>(n + 3)?) {
+            (_, Sql::Null) => continue,
+            (FieldType::Text, Sql::Text(s)) => Value::String(s),
+            (FieldType::Int, Sql::Integer(i)) => Value::from(i),
+            (FieldType::Bool, Sql::Integer(i)) => Value::Bool(i != 0),
+            (FieldType::Json, Sql::Text(s)) => serde_json::from_str(&s)?,
+            (_, other) => {
+                return Err(Error::Corrupt(format!("{}.{} holds {:?}", kind.table(), spec.name, other.data_type())))
+            }
+        };
+        values.insert(spec.name.to_string(), v);
+    }
+    Ok(EntityState { kind, id, values, base, clocks })
+}
+
+pub fn load(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<EntityState>> {
+    let sql = format!("{} WHERE id = ?1", select_sql(kind));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(state_from_row(kind, row)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn exists(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
+    let sql = format!("SELECT 1 FROM {} WHERE id = ?1 AND coalesce(deleted, 0) = 0", kind.table());
+    let sql = if kind.insert_only() { sql.replace(" AND coalesce(deleted, 0) = 0", "") } else { sql };
+    Ok(conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_some())
+}
+
+fn upsert_sql(kind: EntityKind) -> String {
+    let cols = columns(kind);
+    let marks = (1..=kind.fields().len() + 3).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ");
+    let conflict = if kind.insert_only() {
+        "DO NOTHING".to_string()
+    } else {
+        let sets = std::iter::once("base_hlc").chain(["clocks"]).chain(kind.fields().iter().map(|f| f.name));
+        format!("DO UPDATE SET {}", sets.map(|c| format!("{c} = excluded.{c}")).collect::<Vec<_>>().join(", "))
+    };
+    format!("INSERT INTO {} (id, base_hlc, clocks, {cols}) VALUES ({marks}) ON CONFLICT(id) {conflict}", kind.table())
+}
+
+fn to_sql(kind: EntityKind, field: &str, ty: FieldType, v: &Value) -> Result<Sql> {
+    Ok(match (ty, v) {
+        (_, Value::Null) => Sql::Null,
+        (FieldType::Text, Value::String(s)) => Sql::Text(s.clone()),
+        (FieldType::Int, Value::Number(n)) if n.is_i64() => Sql::Integer(n.as_i64().unwrap_or_default()),
+        (FieldType::Bool, Value::Bool(b)) => Sql::Integer(*b as i64),
+        (FieldType::Json, v @ (Value::Array(_) | Value::Object(_))) => Sql::Text(v.to_string()),
+        _ => return Err(Error::Corrupt(format!("{}.{field}: value of the wrong type", kind.as_str()))),
+    })
+}
+
+pub fn save(conn: &Connection, state: &EntityState) -> Result<()> {
+    let kind = state.kind;
+    let mut params = Vec::with_capacity(kind.fields().len() + 3);
+    params.push(Sql::Text(state.id.clone()));
+    params.push(state.base.as_ref().map_or(Sql::Null, |h| Sql::Text(h.to_string())));
+    params.push(Sql::Text(if state.clocks.is_empty() { "{}".into() } else { serde_json::to_string(&state.clocks)? }));
+    for spec in kind.fields() {
+        params.push(to_sql(kind, spec.name, spec.ty, state.value(spec.name))?);
+    }
+    conn.prepare_cached(&upsert_sql(kind))?.execute(params_from_iter(params))?;
+    Ok(())
+}
+
+/// The fields of a typed record, as the merge sees them.
+pub fn fields_of<R: Record>(record: &R) -> Result<Map<String, Value>> {
+    let mut map = match serde_json::to_value(record)? {
+        Value::Object(map) => map,
+        _ => return Err(Error::Corrupt("a record did not serialise to an object".into())),
+    };
+    map.remove("id");
+    Ok(map)
+}
+
+/// The typed record held in a state.
+pub fn record_of<R: Record>(state: &EntityState) -> Result<R> {
+    let mut map: Map<String, Value> =
+        state.values.iter().filter(|(k, v)| *k != "deleted" && !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    map.insert("id".into(), Value::String(state.id.clone()));
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| Error::Corrupt(format!("{} {}: {e}", state.kind.as_str(), state.id)))
+}
+
+/// Loads the typed records selected by `where_sql` (which starts after `WHERE`).
+pub fn query<R: Record>(conn: &Connection, where_sql: &str, params: impl rusqlite::Params) -> Result<Vec<R>> {
+    let sql = format!("{} WHERE {where_sql}", select_sql(R::KIND));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(record_of(&state_from_row(R::KIND, row)?)?);
+    }
+    Ok(out)
+}

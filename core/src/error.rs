@@ -1,0 +1,54 @@
+//! Errors: the internal `Error` every core function returns, and `ValidationError`, which names
+//! the field and the rule a bad input broke. The FFI maps `Error` to its small public enum in one
+//! place (ffi/src/error.rs).
+
+use thiserror::Error;
+
+/// A write refused because of its input: says which field and which rule.
+#[derive(Debug, Clone, PartialEq, Eq, Error, serde::Serialize, serde::Deserialize)]
+#[error("{field}: {rule}")]
+pub struct ValidationError {
+    pub field: String,
+    pub rule: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &str, rule: impl Into<String>) -> Self {
+        Self { field: field.to_string(), rule: rule.into() }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("database schema version {found} is newer than this app supports ({supported}); update the app")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("the server refused this device: {0}")]
+    Unauthorized(String),
+    #[error("the server rejected the request: {code}: {message}")]
+    Server { status: u16, code: String, message: String },
+    #[error("sync interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Corrupt(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Shorthand for a validation failure inside a function returning `Result`.
+pub(crate) fn invalid<T>(field: &str, rule: impl Into<String>) -> Result<T> {
+    Err(Error::Invalid(ValidationError::new(field, rule)))
+}

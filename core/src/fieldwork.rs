@@ -1,0 +1,100 @@
+//! What happens at the door: visits (走访), arrears notices (欠费通知), receipts for money collected
+//! (收据) and their voids. All insert-only facts: recorded once, never edited.
+
+use rusqlite::params;
+
+use crate::entity_table::{self, fields_of};
+use crate::error::{invalid, Result};
+use crate::model::{ArrearsAccount, ArrearsNotice, EntityKind, Receipt, ReceiptVoid, Record, Visit};
+use crate::store::{new_id, record_change, Store};
+use crate::validate;
+use crate::wire::OpAction;
+
+impl Store {
+    /// Records a fact and its op in one transaction, after checking that what it refers to exists.
+    fn record_fact<R: Record>(&self, mut record: R, grid: &str, refers_to: &[(EntityKind, &str, &str)]) -> Result<R> {
+        if record.id().is_empty() {
+            record.set_id(new_id());
+        }
+        let fields = fields_of(&record)?;
+        self.write(|tx, clock| {
+            for (kind, field, id) in refers_to {
+                if !entity_table::exists(tx, *kind, id)? {
+                    return invalid(field, format!("unknown {}", kind.as_str().replace('_', " ")));
+                }
+            }
+            record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields)
+        })?;
+        Ok(record)
+    }
+
+    pub fn record_visit(&self, v: Visit) -> Result<Visit> {
+        validate::visit(&v)?;
+        let (grid, household) = (v.grid_id.clone(), v.household_id.clone());
+        self.record_fact(v, &grid, &[(EntityKind::Household, "household_id", &household)])
+    }
+
+    pub fn record_notice(&self, n: ArrearsNotice) -> Result<ArrearsNotice> {
+        validate::notice(&n)?;
+        let (grid, account) = (n.grid_id.clone(), n.account_id.clone());
+        self.record_fact(n, &grid, &[(EntityKind::ArrearsAccount, "account_id", &account)])
+    }
+
+    /// Records money collected against a numbered receipt. The number must be unused on this
+    /// phone; the server checks it against the blocks it issued and every other phone.
+    pub fn record_receipt(&self, mut r: Receipt) -> Result<Receipt> {
+        validate::receipt(&r)?;
+        r.device_id = self.device_id().to_string();
+        let taken = self.read(|c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM receipts WHERE receipt_no = ?1")?
+                .query_row([&r.receipt_no], |row| row.get::<_, i64>(0))?)
+        })?;
+        if taken > 0 {
+            return invalid("receipt_no", "this receipt number was already used");
+        }
+        let (grid, account) = (r.grid_id.clone(), r.account_id.clone());
+        self.record_fact(r, &grid, &[(EntityKind::ArrearsAccount, "account_id", &account)])
+    }
+
+    /// Voids a mistaken receipt with a reason. The receipt itself stays as it was.
+    pub fn void_receipt(&self, receipt_id: &str, reason: &str, voided_by: &str) -> Result<ReceiptVoid> {
+        let receipt: Receipt = self
+            .read(|c| entity_table::query(c, "id = ?1", [receipt_id]))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::error::Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
+        let void = ReceiptVoid {
+            id: String::new(),
+            grid_id: receipt.grid_id.clone(),
+            receipt_id: receipt_id.to_string(),
+            reason: reason.trim().to_string(),
+            voided_at_ms: self.wall_ms(),
+            voided_by: voided_by.to_string(),
+        };
+        validate::receipt_void(&void)?;
+        self.record_fact(void, &receipt.grid_id, &[])
+    }
+
+    pub fn visit(&self, id: &str) -> Result<Option<Visit>> {
+        Ok(self.read(|c| entity_table::query(c, "id = ?1", [id]))?.into_iter().next())
+    }
+
+    pub fn receipt(&self, id: &str) -> Result<Option<Receipt>> {
+        Ok(self.read(|c| entity_table::query(c, "id = ?1", [id]))?.into_iter().next())
+    }
+
+    pub fn arrears_account(&self, id: &str) -> Result<Option<ArrearsAccount>> {
+        Ok(self.read(|c| entity_table::query(c, "id = ?1 AND coalesce(deleted, 0) = 0", [id]))?.into_iter().next())
+    }
+
+    /// Visits with a promised follow-up due on or before `date` (YYYY-MM-DD), oldest first.
+    pub fn follow_ups_due(&self, grid_id: &str, date: &str) -> Result<Vec<Visit>> {
+        self.read(|c| {
+            entity_table::query(
+                c,
+                "grid_id = ?1 AND follow_up_due <> '' AND follow_up_due <= ?2 ORDER BY follow_up_due",
+                params![grid_id, date],
+            )
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! Hybrid logical clock: the merge key of every change. Physical milliseconds plus a counter plus
+//! the node (device id) that made it. It never goes backwards, absorbs remote stamps, and stays
+//! usable when the phone's wall clock is hours off (lessons.md, sync 1): the wall clock only moves
+//! it forward, it never decides an order on its own.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One stamp. Ordered by (millis, counter, node): ties between devices break by device id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hlc {
+    pub millis: u64,
+    pub counter: u16,
+    pub node: String,
+}
+
+impl Hlc {
+    pub fn new(millis: u64, counter: u16, node: impl Into<String>) -> Self {
+        Self { millis, counter, node: node.into() }
+    }
+}
+
+impl Ord for Hlc {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.millis, self.counter, &self.node).cmp(&(other.millis, other.counter, &other.node))
+    }
+}
+impl PartialOrd for Hlc {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Text form `mmmmmmmmmmmmcccc-node`: 12 hex digits of milliseconds, 4 of counter. Fixed width, so
+/// text order equals stamp order and SQLite can compare stamps as strings.
+impl fmt::Display for Hlc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:012x}{:04x}-{}", self.millis, self.counter, self.node)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed clock stamp {0:?}: expected 12+4 hex digits, '-', node id")]
+pub struct ParseHlcError(pub String);
+
+impl FromStr for Hlc {
+    type Err = ParseHlcError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ParseHlcError(s.chars().take(80).collect());
+        let (time, node) = s.split_once('-').ok_or_else(bad)?;
+        if time.len() != 16 || node.is_empty() || node.len() > 64 || !time.is_ascii() {
+            return Err(bad());
+        }
+        let millis = u64::from_str_radix(&time[..12], 16).map_err(|_| bad())?;
+        let counter = u16::from_str_radix(&time[12..], 16).map_err(|_| bad())?;
+        if !node.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(bad());
+        }
+        Ok(Hlc { millis, counter, node: node.to_string() })
+    }
+}
+
+impl Serialize for Hlc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+impl<'de> Deserialize<'de> for Hlc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where physical time comes from; tests and simulations put skewed clocks here.
+pub trait WallClock: Send + Sync {
+    fn now_millis(&self) -> u64;
+}
+
+/// The real wall clock.
+pub struct SystemClock;
+impl WallClock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        chrono::Utc::now().timestamp_millis().max(0) as u64
+    }
+}
+
+/// A wall clock off by a fixed number of milliseconds, like a phone set to the wrong time.
+pub struct SkewedClock(pub i64);
+impl WallClock for SkewedClock {
+    fn now_millis(&self) -> u64 {
+        (chrono::Utc::now().timestamp_millis() + self.0).max(0) as u64
+    }
+}
+
+/// The clock state of one node.
+pub struct HlcClock {
+    node: String,
+    millis: u64,
+    counter: u16,
+    wall: Box<dyn WallClock>,
+}
+
+impl HlcClock {
+    pub fn new(node: impl Into<String>, wall: Box<dyn WallClock>) -> Self {
+        Self { node: node.into(), millis: 0, counter: 0, wall }
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The last stamp issued or absorbed (to persist, so that a restart never goes backwards).
+    pub fn last(&self) -> Hlc {
+        Hlc::new(self.millis, self.counter, self.node.clone())
+    }
+
+    /// Restores a persisted state; never moves the clock backwards.
+    pub fn restore(&mut self, last: &Hlc) {
+        if (last.millis, last.counter) > (self.millis, self.counter) {
+            self.millis = last.millis;
+            self.counter = last.counter;
+        }
+    }
+
+    /// A fresh stamp, greater than every stamp issued or absorbed before.
+    pub fn now(&mut self) -> Hlc {
+        let wall = self.wall.now_millis();
+        if wall > self.millis {
+            self.millis = wall;
+            self.counter = 0;
+        } else {
+            self.bump();
+        }
+        self.last()
+    }
+
+    /// Absorbs a stamp seen from elsewhere, so that the next local stamp orders after it.
+    pub fn observe(&mut self, remote: &Hlc) {
+        if (remote.millis, remote.counter) > (self.millis, self.counter) {
+            self.millis = remote.millis;
+            self.counter = remote.counter;
+        }
+    }
+
+    fn bump(&mut self) {
+        // A counter overflow borrows one millisecond from the future rather than wrapping.
+        match self.counter.checked_add(1) {
+            Some(c) => self.counter = c,
+            None => {
+                self.millis += 1;
+                self.counter = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(u64);
+    impl WallClock for Fixed {
+        fn now_millis(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn text_form_round_trips_and_orders_like_the_stamp() {
+        let a = Hlc::new(1_700_000_000_000, 3, "deva");
+        let b = Hlc::new(1_700_000_000_000, 10, "deva");
+        let c = Hlc::new(1_700_000_000_001, 0, "aaaa");
+        for h in [&a, &b, &c] {
+            assert_eq!(h.to_string().parse::<Hlc>().unwrap(), *h);
+        }
+        assert!(a < b && b < c);
+        assert!(a.to_string() < b.to_string() && b.to_string() < c.to_string());
+    }
+
+    #[test]
+    fn ties_break_by_node() {
+        let a = Hlc::new(5, 0, "aaa");
+        let b = Hlc::new(5, 0, "bbb");
+        assert!(a < b);
+    }
+
+    #[test]
+    fn malformed_stamps_are_refused() {
+        for s in ["", "abc", "0000000000000000", "00000000000g0000-x", "0000000000000000-", "0000000000000000-a b"] {
+            assert!(s.parse::<Hlc>().is_err(), "{s:?} parsed");
+        }
+    }
+
+    #[test]
+    fn never_goes_backwards_when_the_wall_clock_does() {
+        let mut clock = HlcClock::new("dev", Box::new(Fixed(1000)));
+        let first = clock.now();
+        clock.wall = Box::new(Fixed(10)); // the user set the phone's clock back
+        let second = clock.now();
+        let third = clock.now();
+        assert!(first < second && second < third);
+        assert_eq!(second.millis, 1000);
+    }
+
+    #[test]
+    fn a_remote_stamp_is_absorbed() {
+        let mut clock = HlcClock::new("a", Box::new(Fixed(1000)));
+        let remote = Hlc::new(50_000, 7, "b");
+        clock.observe(&remote);
+        let next = clock.now();
+        assert!(next > remote);
+    }
+
+    #[test]
+    fn counter_overflow_moves_to_the_next_millisecond() {
+        let mut clock = HlcClock::new("a", Box::new(Fixed(1)));
+        clock.restore(&Hlc::new(1, u16::MAX, "a"));
+        let next = clock.now();
+        assert_eq!((next.millis, next.counter), (2, 0));
+    }
+}

@@ -1,0 +1,31 @@
+//! Gridbook core: the device store of household archives, visits, arrears and receipts, every
+//! change logged for sync, and the sync protocol shared with the server. ARCHITECTURE.md shows
+//! how the pieces fit.
+
+pub mod archive;
+mod entity_table;
+pub mod error;
+pub mod fieldwork;
+pub mod hlc;
+pub mod mask;
+pub mod merge;
+pub mod model;
+pub mod outbox;
+pub mod replica;
+pub mod reports;
+mod schema;
+pub mod store;
+pub mod validate;
+pub mod wire;
+
+#[doc(hidden)]
+pub mod testing;
+
+pub use archive::{DuplicateReason, PossibleDuplicate, Reveal};
+pub use error::{Error, Result, ValidationError};
+pub use hlc::{Hlc, HlcClock, SkewedClock, SystemClock, WallClock};
+pub use model::*;
+pub use replica::ApplyReport;
+pub use reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
+pub use store::{new_id, Store};
+pub use wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};

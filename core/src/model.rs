@@ -1,0 +1,476 @@
+//! What the store holds, in the users' words: premises (楼宇/平房/商铺), household archives (客户档案),
+//! arrears accounts (欠费) and the notices given, visits (走访), receipts (收据) and their voids.
+//! Each kind lists its fields once here; storage, merge and the wire all work from that list.
+
+use serde::{Deserialize, Serialize};
+
+/// The kinds of synced records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Premises,
+    Household,
+    ArrearsAccount,
+    ArrearsNotice,
+    Visit,
+    Receipt,
+    ReceiptVoid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    Int,
+    Bool,
+    /// A JSON array or object, kept as one value (its last writer wins as a whole).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+}
+
+const fn t(name: &'static str) -> FieldSpec {
+    FieldSpec { name, ty: FieldType::Text }
+}
+const fn i(name: &'static str) -> FieldSpec {
+    FieldSpec { name, ty: FieldType::Int }
+}
+const fn b(name: &'static str) -> FieldSpec {
+    FieldSpec { name, ty: FieldType::Bool }
+}
+const fn j(name: &'static str) -> FieldSpec {
+    FieldSpec { name, ty: FieldType::Json }
+}
+
+const PREMISES: &[FieldSpec] = &[
+    t("grid_id"), t("premises_type"), t("name"), t("community"), t("street"), t("address"),
+    i("floors"), t("notes"), b("deleted"),
+];
+const HOUSEHOLD: &[FieldSpec] = &[
+    t("grid_id"), t("premises_id"), t("unit"), i("floor"), t("room"), t("address"),
+    t("customer_name"), t("landline"), t("mobile"), t("other_contact"), t("id_type"),
+    t("id_number"), t("work_unit"), j("services"), j("competitor_services"), t("area"),
+    t("segment"), t("tier"), t("opinions"), t("birthday"), t("notes"), b("deleted"),
+];
+const ARREARS_ACCOUNT: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), t("account_no"), t("service_number"), t("payment_type"),
+    i("owed_fen"), i("months_overdue"), i("balance_fen"), i("as_of_ms"), b("deleted"),
+];
+const ARREARS_NOTICE: &[FieldSpec] = &[
+    t("grid_id"), t("account_id"), t("household_id"), t("channel"), i("given_at_ms"),
+    i("zone_offset_min"), t("outcome"), i("promised_pay_at_ms"), t("notes"), t("manager_id"),
+];
+const VISIT: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), i("appointment_at_ms"), i("arrived_at_ms"),
+    i("zone_offset_min"), i("lat_e6"), i("lon_e6"), t("purpose"), t("outcome"), t("needs"),
+    t("competitor_info"), t("opinions"), t("open_question"), t("follow_up"),
+    t("follow_up_due"), t("signature_id"), t("manager_id"),
+];
+const RECEIPT: &[FieldSpec] = &[
+    t("grid_id"), t("receipt_no"), t("account_id"), t("household_id"), i("owed_before_fen"),
+    i("amount_fen"), i("cash_received_fen"), i("change_fen"), t("method"),
+    i("collected_at_ms"), i("zone_offset_min"), t("collector_id"), t("device_id"),
+    i("lat_e6"), i("lon_e6"), t("signature_id"),
+];
+const RECEIPT_VOID: &[FieldSpec] =
+    &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 7] = [
+        EntityKind::Premises,
+        EntityKind::Household,
+        EntityKind::ArrearsAccount,
+        EntityKind::ArrearsNotice,
+        EntityKind::Visit,
+        EntityKind::Receipt,
+        EntityKind::ReceiptVoid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Premises => "premises",
+            EntityKind::Household => "household",
+            EntityKind::ArrearsAccount => "arrears_account",
+            EntityKind::ArrearsNotice => "arrears_notice",
+            EntityKind::Visit => "visit",
+            EntityKind::Receipt => "receipt",
+            EntityKind::ReceiptVoid => "receipt_void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The device table that holds this kind.
+    pub fn table(self) -> &'static str {
+        match self {
+            EntityKind::Premises => "premises",
+            EntityKind::Household => "households",
+            EntityKind::ArrearsAccount => "arrears_accounts",
+            EntityKind::ArrearsNotice => "arrears_notices",
+            EntityKind::Visit => "visits",
+            EntityKind::Receipt => "receipts",
+            EntityKind::ReceiptVoid => "receipt_voids",
+        }
+    }
+
+    /// Every field of the kind, in column order.
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            EntityKind::Premises => PREMISES,
+            EntityKind::Household => HOUSEHOLD,
+            EntityKind::ArrearsAccount => ARREARS_ACCOUNT,
+            EntityKind::ArrearsNotice => ARREARS_NOTICE,
+            EntityKind::Visit => VISIT,
+            EntityKind::Receipt => RECEIPT,
+            EntityKind::ReceiptVoid => RECEIPT_VOID,
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+
+    /// Facts recorded once and never edited (domain.md: a receipt once saved is never changed;
+    /// lessons.md sync 2: facts cannot conflict).
+    pub fn insert_only(self) -> bool {
+        matches!(
+            self,
+            EntityKind::ArrearsNotice | EntityKind::Visit | EntityKind::Receipt | EntityKind::ReceiptVoid
+        )
+    }
+}
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
+            pub fn parse(s: &str) -> Option<Self> { Self::ALL.iter().copied().find(|v| v.as_str() == s) }
+        }
+    };
+}
+
+text_enum!(
+    /// 楼宇 / 平房 / 商铺
+    PremisesType { Building = "building", Bungalow = "bungalow", Shop = "shop" }
+);
+text_enum!(
+    /// 证件类型. Only the resident ID (居民身份证) has a check digit we can verify.
+    IdType {
+        ResidentId = "resident_id", Passport = "passport", HkMacaoPermit = "hk_macao_permit",
+        TaiwanPermit = "taiwan_permit", BusinessLicense = "business_license", Other = "other",
+    }
+);
+text_enum!(
+    /// 走访调研 / 营销 / 业务受理 / 欠费催缴 / 投诉处理 / 关怀 / 挽留
+    VisitPurpose {
+        Survey = "survey", Sale = "sale", ServiceOrder = "service_order", Arrears = "arrears",
+        Complaint = "complaint", Care = "care", Retention = "retention",
+    }
+);
+text_enum!(
+    /// 电话 / 信函 / 欠费通知单
+    NoticeChannel { Phone = "phone", Letter = "letter", NoticeSlip = "notice_slip" }
+);
+text_enum!(
+    PaymentMethod { Cash = "cash", Wechat = "wechat", Alipay = "alipay", Card = "card" }
+);
+text_enum!(
+    /// 城市 / 农村
+    Area { Urban = "urban", Rural = "rural" }
+);
+text_enum!(
+    /// 住户 / 商铺 / 中小企业 / 流动客户 / 其他
+    Segment { Resident = "resident", Shop = "shop", Sme = "sme", Floating = "floating", Other = "other" }
+);
+text_enum!(
+    /// 高端 (top 20 %) / 中端 (20–40 %) / 低端 (bottom 60 %)
+    Tier { High = "high", Middle = "middle", Low = "low" }
+);
+text_enum!(
+    /// 预付费 / 后付费
+    PaymentType { Prepaid = "prepaid", Postpaid = "postpaid" }
+);
+
+/// One of our services held by the household (公司业务).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OwnService {
+    /// fixed / broadband / mobile / bundle / iptv …
+    pub product: String,
+    pub service_number: String,
+    #[serde(default)]
+    pub contract_number: String,
+    #[serde(default)]
+    pub plan: String,
+    /// 竣工时间, YYYY-MM-DD
+    #[serde(default)]
+    pub completed_on: String,
+}
+
+/// A service the household holds with another operator (其它运营商).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CompetitorService {
+    /// china_mobile / china_telecom / china_unicom / china_broadnet / other
+    pub operator: String,
+    pub product: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// 楼宇 / 平房 / 商铺.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Premises {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub premises_type: PremisesType,
+    /// e.g. 3号楼, normalised per grid
+    pub name: String,
+    #[serde(default)]
+    pub community: String,
+    #[serde(default)]
+    pub street: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub floors: Option<i64>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// The household archive (客户档案), prospects included.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Household {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    #[serde(default)]
+    pub premises_id: Option<String>,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub floor: Option<i64>,
+    #[serde(default)]
+    pub room: String,
+    /// Full normalised address.
+    #[serde(default)]
+    pub address: String,
+    pub customer_name: String,
+    #[serde(default)]
+    pub landline: String,
+    #[serde(default)]
+    pub mobile: String,
+    #[serde(default)]
+    pub other_contact: String,
+    #[serde(default)]
+    pub id_type: Option<IdType>,
+    #[serde(default)]
+    pub id_number: String,
+    #[serde(default)]
+    pub work_unit: String,
+    #[serde(default)]
+    pub services: Vec<OwnService>,
+    #[serde(default)]
+    pub competitor_services: Vec<CompetitorService>,
+    #[serde(default)]
+    pub area: Option<Area>,
+    #[serde(default)]
+    pub segment: Option<Segment>,
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    pub opinions: String,
+    /// YYYY-MM-DD
+    #[serde(default)]
+    pub birthday: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// An arrears account as last known from the back office (欠费).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrearsAccount {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub household_id: String,
+    pub account_no: String,
+    #[serde(default)]
+    pub service_number: String,
+    pub payment_type: PaymentType,
+    pub owed_fen: i64,
+    pub months_overdue: i64,
+    /// Prepaid balance, when known.
+    #[serde(default)]
+    pub balance_fen: Option<i64>,
+    pub as_of_ms: i64,
+}
+
+/// A notice of arrears given to the customer (phone call, letter, 欠费通知单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrearsNotice {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub account_id: String,
+    pub household_id: String,
+    pub channel: NoticeChannel,
+    pub given_at_ms: i64,
+    pub zone_offset_min: i64,
+    #[serde(default)]
+    pub outcome: String,
+    /// The time and place agreed for payment.
+    #[serde(default)]
+    pub promised_pay_at_ms: Option<i64>,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub manager_id: String,
+}
+
+/// A visit (上门服务 / 走访).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub household_id: String,
+    #[serde(default)]
+    pub appointment_at_ms: Option<i64>,
+    pub arrived_at_ms: i64,
+    pub zone_offset_min: i64,
+    /// GPS fix in micro-degrees, when the phone had one.
+    #[serde(default)]
+    pub lat_e6: Option<i64>,
+    #[serde(default)]
+    pub lon_e6: Option<i64>,
+    pub purpose: VisitPurpose,
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub needs: String,
+    #[serde(default)]
+    pub competitor_info: String,
+    #[serde(default)]
+    pub opinions: String,
+    /// A question that could not be answered on the spot.
+    #[serde(default)]
+    pub open_question: String,
+    /// The reply or action promised (承诺回复).
+    #[serde(default)]
+    pub follow_up: String,
+    /// Promised by, YYYY-MM-DD (承诺回复时限).
+    #[serde(default)]
+    pub follow_up_due: String,
+    /// The customer's signature on the work order, when one was taken.
+    #[serde(default)]
+    pub signature_id: Option<String>,
+    #[serde(default)]
+    pub manager_id: String,
+}
+
+/// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub receipt_no: String,
+    pub account_id: String,
+    pub household_id: String,
+    pub owed_before_fen: i64,
+    pub amount_fen: i64,
+    pub cash_received_fen: i64,
+    pub change_fen: i64,
+    pub method: PaymentMethod,
+    pub collected_at_ms: i64,
+    pub zone_offset_min: i64,
+    #[serde(default)]
+    pub collector_id: String,
+    #[serde(default)]
+    pub device_id: String,
+    #[serde(default)]
+    pub lat_e6: Option<i64>,
+    #[serde(default)]
+    pub lon_e6: Option<i64>,
+    #[serde(default)]
+    pub signature_id: Option<String>,
+}
+
+/// Voids a mistaken receipt; the receipt itself is never edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptVoid {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub receipt_id: String,
+    pub reason: String,
+    pub voided_at_ms: i64,
+    #[serde(default)]
+    pub voided_by: String,
+}
+
+/// A typed record that maps onto one entity kind.
+pub trait Record: Serialize + serde::de::DeserializeOwned {
+    const KIND: EntityKind;
+    fn id(&self) -> &str;
+    fn set_id(&mut self, id: String);
+}
+
+macro_rules! record {
+    ($ty:ty, $kind:expr) => {
+        impl Record for $ty {
+            const KIND: EntityKind = $kind;
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn set_id(&mut self, id: String) {
+                self.id = id;
+            }
+        }
+    };
+}
+record!(Premises, EntityKind::Premises);
+record!(Household, EntityKind::Household);
+record!(ArrearsAccount, EntityKind::ArrearsAccount);
+record!(ArrearsNotice, EntityKind::ArrearsNotice);
+record!(Visit, EntityKind::Visit);
+record!(Receipt, EntityKind::Receipt);
+record!(ReceiptVoid, EntityKind::ReceiptVoid);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_field_is_a_declared_field_of_its_kind() {
+        fn check<R: Record>(sample: R) {
+            let v = serde_json::to_value(&sample).unwrap();
+            for key in v.as_object().unwrap().keys() {
+                if key != "id" {
+                    assert!(R::KIND.field(key).is_some(), "{} has no field {key}", R::KIND.as_str());
+                }
+            }
+            let declared = R::KIND.fields().iter().filter(|f| f.name != "deleted").count();
+            assert_eq!(v.as_object().unwrap().len() - 1, declared, "{}", R::KIND.as_str());
+        }
+        check(crate::testing::household("g1"));
+        check(crate::testing::visit("g1", "h1"));
+        check(crate::testing::receipt("g1", "a1", "h1", "R1"));
+    }
+
+    #[test]
+    fn kinds_round_trip_through_text() {
+        for k in EntityKind::ALL {
+            assert_eq!(EntityKind::parse(k.as_str()), Some(k));
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The device database schema, versioned with `PRAGMA user_version`: one upgrade step per version,
+//! a fresh database made at the latest version directly, and a refusal to open a database newer
+//! than this code (an old app must not scribble on a newer app's data).
+//!
+//! Synced tables carry no SQL foreign keys on purpose: remote changes arrive in any order (a visit
+//! can arrive before its household), so references are checked on local writes and by the server.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+pub const LATEST_VERSION: i64 = 2;
+
+/// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
+const V1_TABLES: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Who saw personal data in full, and why. Local only.
+CREATE TABLE access_log (at_ms INTEGER NOT NULL, household_id TEXT NOT NULL, purpose TEXT NOT NULL);
+
+CREATE TABLE premises (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, premises_type TEXT, name TEXT, community TEXT, street TEXT, address TEXT,
+    floors INTEGER, notes TEXT, deleted INTEGER
+);
+CREATE INDEX premises_by_grid ON premises (grid_id, premises_type, name);
+
+CREATE TABLE households (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, premises_id TEXT, unit TEXT, floor INTEGER, room TEXT, address TEXT,
+    customer_name TEXT, landline TEXT, mobile TEXT, other_contact TEXT, id_type TEXT,
+    id_number TEXT, work_unit TEXT, services TEXT, competitor_services TEXT, area TEXT,
+    segment TEXT, tier TEXT, opinions TEXT, birthday TEXT, notes TEXT, deleted INTEGER
+);
+CREATE INDEX households_by_premises ON households (premises_id, unit, floor, room);
+CREATE INDEX households_by_grid ON households (grid_id);
+
+CREATE TABLE arrears_accounts (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, account_no TEXT, service_number TEXT, payment_type TEXT,
+    owed_fen INTEGER, months_overdue INTEGER, balance_fen INTEGER, as_of_ms INTEGER, deleted INTEGER
+);
+CREATE INDEX arrears_by_grid ON arrears_accounts (grid_id, owed_fen DESC, months_overdue DESC);
+CREATE INDEX arrears_by_household ON arrears_accounts (household_id);
+
+CREATE TABLE arrears_notices (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, account_id TEXT, household_id TEXT, channel TEXT, given_at_ms INTEGER,
+    zone_offset_min INTEGER, outcome TEXT, promised_pay_at_ms INTEGER, notes TEXT, manager_id TEXT
+);
+CREATE INDEX notices_by_household ON arrears_notices (household_id, given_at_ms);
+
+CREATE TABLE visits (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, appointment_at_ms INTEGER, arrived_at_ms INTEGER,
+    zone_offset_min INTEGER, lat_e6 INTEGER, lon_e6 INTEGER, purpose TEXT, outcome TEXT,
+    needs TEXT, competitor_info TEXT, opinions TEXT, open_question TEXT, follow_up TEXT,
+    follow_up_due TEXT, signature_id TEXT, manager_id TEXT
+);
+CREATE INDEX visits_by_household ON visits (household_id, arrived_at_ms);
+CREATE INDEX visits_by_follow_up ON visits (grid_id, follow_up_due) WHERE follow_up_due <> '';
+
+CREATE TABLE receipts (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, receipt_no TEXT, account_id TEXT, household_id TEXT, owed_before_fen INTEGER,
+    amount_fen INTEGER, cash_received_fen INTEGER, change_fen INTEGER, method TEXT,
+    collected_at_ms INTEGER, zone_offset_min INTEGER, collector_id TEXT, device_id TEXT,
+    lat_e6 INTEGER, lon_e6 INTEGER, signature_id TEXT
+);
+CREATE UNIQUE INDEX receipts_by_number ON receipts (receipt_no);
+CREATE INDEX receipts_by_household ON receipts (household_id, collected_at_ms);
+CREATE INDEX receipts_by_account ON receipts (account_id);
+
+CREATE TABLE receipt_voids (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, receipt_id TEXT, reason TEXT, voided_at_ms INTEGER, voided_by TEXT
+);
+CREATE INDEX voids_by_receipt ON receipt_voids (receipt_id);
+
+-- Every local change, until the server acknowledges it. Rejected ops stay, with the reason.
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'rejected')),
+    reject_code TEXT,
+    reject_reason TEXT,
+    created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX outbox_by_entity ON outbox (entity_id, status);
+CREATE INDEX outbox_by_status ON outbox (status, seq);
+"#;
+
+/// Version 2: search over the archive (FTS5 trigram: substrings of Chinese names, phone digits,
+/// addresses and service numbers) and the indexes of the duplicate check.
+const V2_SEARCH: &str = r#"
+CREATE VIRTUAL TABLE household_search USING fts5(
+    customer_name, mobile, landline, address, service_numbers,
+    tokenize = 'trigram', content = '', contentless_delete = 1
+);
+CREATE TRIGGER household_search_insert AFTER INSERT ON households BEGIN
+    INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
+    VALUES (new.rowid, new.customer_name, new.mobile, new.landline, new.address,
+        (SELECT group_concat(json_extract(value, '$.service_number'), ' ') FROM json_each(new.services)));
+END;
+CREATE TRIGGER household_search_update AFTER UPDATE ON households
+WHEN old.customer_name IS NOT new.customer_name OR old.mobile IS NOT new.mobile
+  OR old.landline IS NOT new.landline OR old.address IS NOT new.address
+  OR old.services IS NOT new.services
+BEGIN
+    DELETE FROM household_search WHERE rowid = old.rowid;
+    INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
+    VALUES (new.rowid, new.customer_name, new.mobile, new.landline, new.address,
+        (SELECT group_concat(json_extract(value, '$.service_number'), ' ') FROM json_each(new.services)));
+END;
+CREATE TRIGGER household_search_delete AFTER DELETE ON households BEGIN
+    DELETE FROM household_search WHERE rowid = old.rowid;
+END;
+CREATE INDEX households_by_id_number ON households (id_number) WHERE id_number <> '';
+CREATE INDEX households_by_mobile ON households (mobile) WHERE mobile <> '';
+CREATE INDEX households_by_landline ON households (landline) WHERE landline <> '';
+"#;
+
+/// Fills the search index from households that existed before version 2.
+const V2_BACKFILL: &str = r#"
+INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
+SELECT rowid, customer_name, mobile, landline, address,
+    (SELECT group_concat(json_extract(value, '$.service_number'), ' ') FROM json_each(services))
+FROM households;
+"#;
+
+/// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
+/// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+pub fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the database to the latest version, in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = version(conn)?;
+    if found > LATEST_VERSION {
+        return Err(Error::SchemaTooNew { found, supported: LATEST_VERSION });
+    }
+    if found == LATEST_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    if found == 0 {
+        tx.execute_batch(V1_TABLES)?;
+        tx.execute_batch(V2_SEARCH)?;
+    } else {
+        for from in found..LATEST_VERSION {
+            upgrade_from(&tx, from)?;
+        }
+    }
+    tx.pragma_update(None, "user_version", LATEST_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
+    match version {
+        1 => {
+            conn.execute_batch(V2_SEARCH)?;
+            conn.execute_batch(V2_BACKFILL)?;
+        }
+        v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_1(conn: &Connection) -> Result<()> {
+    conn.execute_batch(V1_TABLES)?;
+    conn.pragma_update(None, "user_version", 1)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EntityKind;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_1_equals_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_1(&old).unwrap();
+        old.execute(
+            "INSERT INTO households (id, customer_name, mobile, services) VALUES ('h1', '李娜', '13812345678', '[{\"service_number\":\"0731-8888\"}]')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        // the household that existed before the upgrade is searchable
+        let hits: i64 = old
+            .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH '\"0731-8888\"'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 1);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
+        match migrate(&mut conn) {
+            Err(Error::SchemaTooNew { found, supported }) => {
+                assert_eq!((found, supported), (LATEST_VERSION + 1, LATEST_VERSION))
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_table_has_exactly_the_fields_of_its_kind() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        for kind in EntityKind::ALL {
+            let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{}')", kind.table())).unwrap();
+            let cols: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+            let mut expected = vec!["id".to_string(), "base_hlc".into(), "clocks".into()];
+            expected.extend(kind.fields().iter().map(|f| f.name.to_string()));
+            assert_eq!(cols, expected, "{}", kind.table());
+        }
+    }
+}

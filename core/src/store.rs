@@ -1,0 +1,161 @@
+//! The device store: one SQLite file, one writer connection, and the one write path every change
+//! takes (merge it, log it in the outbox, in a single transaction). The record-specific API lives
+//! in archive.rs, fieldwork.rs and reports.rs; the sync bookkeeping in replica.rs.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::entity_table;
+use crate::error::{Error, Result, ValidationError};
+use crate::hlc::{Hlc, HlcClock, SystemClock, WallClock};
+use crate::model::EntityKind;
+use crate::outbox;
+use crate::schema;
+use crate::wire::{EntityState, Op, OpAction};
+
+pub(crate) struct Inner {
+    pub conn: Connection,
+    pub clock: HlcClock,
+}
+
+/// A device's local store. Safe to share between threads; writes are serialised.
+pub struct Store {
+    inner: Mutex<Inner>,
+    path: PathBuf,
+    device_id: String,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`. A file that fails to open is never deleted: the
+    /// error says why, and the data stays for someone to rescue (lessons.md, field work 7).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with_clock(path, Box::new(SystemClock))
+    }
+
+    /// Opens with a given wall clock (tests and simulations of phones whose clock is off).
+    pub fn open_with_clock(path: impl AsRef<Path>, wall: Box<dyn WallClock>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        let device_id = match meta_get(&conn, "device_id")? {
+            Some(id) => id,
+            None => {
+                let id = Uuid::new_v4().simple().to_string();
+                meta_set(&conn, "device_id", &id)?;
+                id
+            }
+        };
+        let mut clock = HlcClock::new(device_id.clone(), wall);
+        for stamp in [meta_get(&conn, "hlc")?, outbox::newest_stamp(&conn)?].into_iter().flatten() {
+            if let Ok(h) = stamp.parse::<Hlc>() {
+                clock.restore(&h);
+            }
+        }
+        Ok(Self { inner: Mutex::new(Inner { conn, clock }), path, device_id })
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock rolled its transaction back; the connection is fine.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one write transaction: all of it is committed, or none of it.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction, &mut HlcClock) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock();
+        let Inner { conn, clock } = &mut *guard;
+        let tx = conn.transaction()?;
+        let out = f(&tx, clock)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let guard = self.lock();
+        f(&guard.conn)
+    }
+
+    /// Wall-clock milliseconds as the device sees them (business time, never a merge key).
+    pub(crate) fn wall_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+
+    /// The next stamp of this device's clock, without recording anything (for signatures).
+    pub fn next_stamp(&self) -> Hlc {
+        self.lock().clock.now()
+    }
+
+    /// Size of the database files on disk, WAL included.
+    pub fn db_size_bytes(&self) -> u64 {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        [&self.path, &wal].iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    }
+}
+
+/// Records one local change: stamps it, merges it into the entity's row, appends it to the outbox.
+pub(crate) fn record_change(
+    tx: &Transaction,
+    clock: &mut HlcClock,
+    kind: EntityKind,
+    id: &str,
+    grid: &str,
+    action: OpAction,
+    fields: Map<String, Value>,
+) -> Result<Op> {
+    let op = Op {
+        id: Uuid::now_v7(),
+        kind,
+        entity: id.to_string(),
+        grid: grid.to_string(),
+        action,
+        fields,
+        hlc: clock.now(),
+    };
+    let mut state = match action {
+        OpAction::Create => {
+            let taken = tx
+                .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", kind.table()))?
+                .query_row([id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if taken {
+                return Err(Error::Invalid(ValidationError::new("id", format!("{} {id} already exists", kind.as_str()))));
+            }
+            EntityState::empty(kind, id)
+        }
+        OpAction::Update => {
+            entity_table::load(tx, kind, id)?.ok_or_else(|| Error::NotFound { kind: kind.as_str(), id: id.to_string() })?
+        }
+    };
+    state.apply(&op);
+    entity_table::save(tx, &state)?;
+    outbox::append(tx, &op, chrono::Utc::now().timestamp_millis())?;
+    Ok(op)
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+        .execute([key, value])?;
+    Ok(())
+}
+
+/// A fresh id for a record made on this device (UUIDv7: time-ordered, so indexes stay compact).
+pub fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}

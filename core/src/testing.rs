@@ -1,0 +1,134 @@
+//! Sample records for tests, benchmarks and the demo city. Not part of the app's API.
+
+use crate::model::*;
+
+/// A valid resident ID number (correct check digit) made from a sequence number.
+pub fn resident_id(seq: u64) -> String {
+    let base = format!("110105{}{:03}", 19_800_101 + (seq % 28), seq % 1000);
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let sum: u32 = base.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
+    format!("{base}{}", CHECK[(sum % 11) as usize])
+}
+
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"];
+const GIVEN: &[&str] = &["芳", "伟", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "艳"];
+
+pub fn name(seq: u64) -> String {
+    format!("{}{}", SURNAMES[(seq % 10) as usize], GIVEN[((seq / 10) % 12) as usize])
+}
+
+pub fn premises(grid: &str, n: u64) -> Premises {
+    Premises {
+        id: String::new(),
+        grid_id: grid.into(),
+        premises_type: PremisesType::Building,
+        name: format!("{n}号楼"),
+        community: "幸福里小区".into(),
+        street: "人民路".into(),
+        address: format!("人民路88号幸福里小区{n}号楼"),
+        floors: Some(18),
+        notes: String::new(),
+    }
+}
+
+pub fn household(grid: &str) -> Household {
+    household_n(grid, 1)
+}
+
+pub fn household_n(grid: &str, seq: u64) -> Household {
+    Household {
+        id: String::new(),
+        grid_id: grid.into(),
+        premises_id: None,
+        unit: format!("{}单元", seq % 3 + 1),
+        floor: Some((seq % 18) as i64 + 1),
+        room: format!("{}{:02}", seq % 18 + 1, seq % 4 + 1),
+        address: format!("人民路88号幸福里小区{}号楼{}单元{}{:02}", seq % 9 + 1, seq % 3 + 1, seq % 18 + 1, seq % 4 + 1),
+        customer_name: name(seq),
+        landline: String::new(),
+        mobile: format!("138{:08}", seq % 100_000_000),
+        other_contact: String::new(),
+        id_type: Some(IdType::ResidentId),
+        id_number: resident_id(seq),
+        work_unit: "市第一中学".into(),
+        services: vec![OwnService {
+            product: if seq % 3 == 0 { "mobile".into() } else { "broadband".into() },
+            service_number: format!("0731-{:08}", seq),
+            contract_number: format!("HT{seq:06}"),
+            plan: "融合套餐129元".into(),
+            completed_on: "2024-03-01".into(),
+        }],
+        competitor_services: if seq % 4 == 0 {
+            vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }]
+        } else {
+            vec![]
+        },
+        area: Some(Area::Urban),
+        segment: Some(Segment::Resident),
+        tier: None,
+        opinions: String::new(),
+        birthday: "1980-01-01".into(),
+        notes: String::new(),
+    }
+}
+
+pub fn account(grid: &str, household_id: &str, owed_fen: i64) -> ArrearsAccount {
+    ArrearsAccount {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        account_no: format!("ACC-{}", &household_id[..household_id.len().min(8)]),
+        service_number: "0731-00000001".into(),
+        payment_type: PaymentType::Postpaid,
+        owed_fen,
+        months_overdue: 2,
+        balance_fen: None,
+        as_of_ms: 1_700_000_000_000,
+    }
+}
+
+pub fn visit(grid: &str, household_id: &str) -> Visit {
+    Visit {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        appointment_at_ms: Some(1_700_000_000_000),
+        arrived_at_ms: 1_700_000_300_000,
+        zone_offset_min: 480,
+        lat_e6: Some(28_228_000),
+        lon_e6: Some(112_938_800),
+        purpose: VisitPurpose::Survey,
+        outcome: "完成普查建档".into(),
+        needs: "想提速到千兆宽带".into(),
+        competitor_info: "移动在小区推129元融合".into(),
+        opinions: String::new(),
+        open_question: String::new(),
+        follow_up: String::new(),
+        follow_up_due: String::new(),
+        signature_id: None,
+        manager_id: "mgr-1".into(),
+    }
+}
+
+pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -> Receipt {
+    Receipt {
+        id: String::new(),
+        grid_id: grid.into(),
+        receipt_no: number.into(),
+        account_id: account_id.into(),
+        household_id: household_id.into(),
+        owed_before_fen: 12_800,
+        amount_fen: 12_800,
+        cash_received_fen: 20_000,
+        change_fen: 7_200,
+        method: PaymentMethod::Cash,
+        collected_at_ms: 1_700_000_400_000,
+        zone_offset_min: 480,
+        collector_id: "mgr-1".into(),
+        device_id: String::new(),
+        lat_e6: None,
+        lon_e6: None,
+        signature_id: None,
+    }
+}

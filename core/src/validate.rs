@@ -1,0 +1,284 @@
+//! Input rules. Every failure names the field and the rule, so the app can point at the box to fix
+//! and the server can return a typed rejection.
+
+use serde_json::{Map, Value};
+
+use crate::error::ValidationError;
+use crate::model::{ArrearsNotice, EntityKind, FieldType, Household, IdType, Premises, Receipt, ReceiptVoid, Visit};
+
+type Check = Result<(), ValidationError>;
+
+fn rule(field: &str, rule: &str) -> Check {
+    Err(ValidationError::new(field, rule))
+}
+
+fn required(field: &str, value: &str) -> Check {
+    if value.trim().is_empty() {
+        return rule(field, "must not be empty");
+    }
+    Ok(())
+}
+
+fn max_len(field: &str, value: &str, max: usize) -> Check {
+    if value.chars().count() > max {
+        return Err(ValidationError::new(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// 居民身份证号码: 17 digits, then a check digit (0-9 or X) by ISO 7064 MOD 11-2, with a real
+/// birth date in positions 7–14.
+pub fn resident_id(number: &str) -> Check {
+    const FIELD: &str = "id_number";
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() != 18 {
+        return rule(FIELD, "a resident ID number has 18 characters");
+    }
+    if !chars[..17].iter().all(|c| c.is_ascii_digit()) {
+        return rule(FIELD, "the first 17 characters of a resident ID number are digits");
+    }
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let sum: u32 = chars[..17].iter().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap_or(0) * w).sum();
+    if chars[17].to_ascii_uppercase() != CHECK[(sum % 11) as usize] {
+        return rule(FIELD, "the check digit of the resident ID number is wrong");
+    }
+    let birth: String = chars[6..14].iter().collect();
+    if chrono::NaiveDate::parse_from_str(&birth, "%Y%m%d").is_err() {
+        return rule(FIELD, "the birth date inside the resident ID number is not a real date");
+    }
+    Ok(())
+}
+
+/// 手机: 11 digits starting with 1.
+pub fn mobile(field: &str, number: &str) -> Check {
+    if number.is_empty() {
+        return Ok(());
+    }
+    if number.len() != 11 || !number.starts_with('1') || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return rule(field, "a mobile number has 11 digits and starts with 1");
+    }
+    Ok(())
+}
+
+/// 固话: area code and number, digits with an optional dash, 7 to 13 digits in all.
+pub fn landline(field: &str, number: &str) -> Check {
+    if number.is_empty() {
+        return Ok(());
+    }
+    let digits = number.bytes().filter(|b| b.is_ascii_digit()).count();
+    if !number.bytes().all(|b| b.is_ascii_digit() || b == b'-') || !(7..=13).contains(&digits) {
+        return rule(field, "a landline is 7 to 13 digits, optionally with a dash after the area code");
+    }
+    Ok(())
+}
+
+fn date(field: &str, value: &str) -> Check {
+    if value.is_empty() || chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
+        return Ok(());
+    }
+    rule(field, "must be a date written YYYY-MM-DD")
+}
+
+fn zone_offset(value: i64) -> Check {
+    if !(-14 * 60..=14 * 60).contains(&value) {
+        return rule("zone_offset_min", "must be between -840 and 840 minutes");
+    }
+    Ok(())
+}
+
+fn non_negative(field: &str, value: i64) -> Check {
+    if value < 0 {
+        return rule(field, "must not be negative");
+    }
+    Ok(())
+}
+
+fn coordinates(lat: Option<i64>, lon: Option<i64>) -> Check {
+    match (lat, lon) {
+        (None, None) => Ok(()),
+        (Some(lat), Some(lon)) if lat.abs() <= 90_000_000 && lon.abs() <= 180_000_000 => Ok(()),
+        (Some(_), Some(_)) => rule("lat_e6", "a GPS fix is latitude ±90° and longitude ±180°"),
+        _ => rule("lat_e6", "a GPS fix has both latitude and longitude"),
+    }
+}
+
+pub fn premises(p: &Premises) -> Check {
+    required("grid_id", &p.grid_id)?;
+    required("name", &p.name)?;
+    max_len("name", &p.name, 100)?;
+    if let Some(floors) = p.floors {
+        if !(1..=200).contains(&floors) {
+            return rule("floors", "must be between 1 and 200");
+        }
+    }
+    Ok(())
+}
+
+pub fn household(h: &Household) -> Check {
+    required("grid_id", &h.grid_id)?;
+    required("customer_name", &h.customer_name)?;
+    max_len("customer_name", &h.customer_name, 100)?;
+    max_len("address", &h.address, 300)?;
+    mobile("mobile", &h.mobile)?;
+    landline("landline", &h.landline)?;
+    if h.id_type == Some(IdType::ResidentId) && !h.id_number.is_empty() {
+        resident_id(&h.id_number)?;
+    }
+    if !h.id_number.is_empty() && h.id_type.is_none() {
+        return rule("id_type", "must be given with an ID number");
+    }
+    date("birthday", &h.birthday)?;
+    for (n, s) in h.services.iter().enumerate() {
+        if s.product.trim().is_empty() {
+            return Err(ValidationError::new("services", format!("service {} has no product", n + 1)));
+        }
+        date("services", &s.completed_on)?;
+    }
+    if let Some(floor) = h.floor {
+        if !(-10..=200).contains(&floor) {
+            return rule("floor", "must be between -10 and 200");
+        }
+    }
+    Ok(())
+}
+
+pub fn visit(v: &Visit) -> Check {
+    required("grid_id", &v.grid_id)?;
+    required("household_id", &v.household_id)?;
+    non_negative("arrived_at_ms", v.arrived_at_ms)?;
+    zone_offset(v.zone_offset_min)?;
+    coordinates(v.lat_e6, v.lon_e6)?;
+    date("follow_up_due", &v.follow_up_due)?;
+    if !v.follow_up_due.is_empty() && v.follow_up.trim().is_empty() {
+        return rule("follow_up", "a due date needs the promise it is for");
+    }
+    Ok(())
+}
+
+pub fn notice(n: &ArrearsNotice) -> Check {
+    required("grid_id", &n.grid_id)?;
+    required("account_id", &n.account_id)?;
+    non_negative("given_at_ms", n.given_at_ms)?;
+    zone_offset(n.zone_offset_min)
+}
+
+/// 唱收唱付: the cash received covers the amount, and the change is exactly the difference.
+pub fn receipt(r: &Receipt) -> Check {
+    required("grid_id", &r.grid_id)?;
+    required("receipt_no", &r.receipt_no)?;
+    required("account_id", &r.account_id)?;
+    non_negative("amount_fen", r.amount_fen)?;
+    if r.amount_fen == 0 {
+        return rule("amount_fen", "must be more than zero");
+    }
+    non_negative("cash_received_fen", r.cash_received_fen)?;
+    non_negative("change_fen", r.change_fen)?;
+    non_negative("owed_before_fen", r.owed_before_fen)?;
+    if r.cash_received_fen < r.amount_fen {
+        return rule("cash_received_fen", "must cover the amount paid");
+    }
+    if r.change_fen > r.cash_received_fen {
+        return rule("change_fen", "must not be larger than the cash received");
+    }
+    if r.cash_received_fen - r.amount_fen != r.change_fen {
+        return rule("change_fen", "must equal the cash received minus the amount paid");
+    }
+    zone_offset(r.zone_offset_min)?;
+    coordinates(r.lat_e6, r.lon_e6)
+}
+
+pub fn receipt_void(v: &ReceiptVoid) -> Check {
+    required("receipt_id", &v.receipt_id)?;
+    required("reason", &v.reason)?;
+    max_len("reason", &v.reason, 500)
+}
+
+/// The shape of a change that arrived from elsewhere: known fields, values of the right type.
+pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
+    for (name, value) in fields {
+        let Some(spec) = kind.field(name) else {
+            return Err(ValidationError::new(name, format!("is not a field of {}", kind.as_str())));
+        };
+        let ok = match (spec.ty, value) {
+            (_, Value::Null) => true,
+            (FieldType::Text, Value::String(s)) => s.len() <= 10_000,
+            (FieldType::Int, Value::Number(n)) => n.is_i64(),
+            (FieldType::Bool, Value::Bool(_)) => true,
+            (FieldType::Json, Value::Array(_) | Value::Object(_)) => true,
+            _ => false,
+        };
+        if !ok {
+            let expected = match spec.ty {
+                FieldType::Text => "text (at most 10,000 bytes)",
+                FieldType::Int => "a whole number",
+                FieldType::Bool => "true or false",
+                FieldType::Json => "a list or an object",
+            };
+            return Err(ValidationError::new(name, format!("must be {expected}")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resident_id_check_digit() {
+        assert!(resident_id("11010519491231002X").is_ok());
+        assert!(resident_id("11010519491231002x").is_ok());
+        assert!(resident_id("110105194912310021").is_err());
+        assert!(resident_id("1101051949123100").is_err());
+        let err = resident_id("11010519491331002X").unwrap_err();
+        assert_eq!(err.field, "id_number");
+    }
+
+    #[test]
+    fn a_bad_birth_date_inside_a_valid_checksum_is_refused() {
+        // 1949-13-31 with a check digit computed for it
+        let base = "11010519491331002";
+        const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+        let sum: u32 = base.chars().zip(WEIGHTS).map(|(c, w)| c.to_digit(10).unwrap() * w).sum();
+        let check = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize];
+        let err = resident_id(&format!("{base}{check}")).unwrap_err();
+        assert!(err.rule.contains("birth date"), "{err}");
+    }
+
+    #[test]
+    fn phones() {
+        assert!(mobile("mobile", "13812345678").is_ok());
+        assert!(mobile("mobile", "23812345678").is_err());
+        assert!(mobile("mobile", "1381234567").is_err());
+        assert!(landline("landline", "010-62345678").is_ok());
+        assert!(landline("landline", "010 6234").is_err());
+    }
+
+    #[test]
+    fn change_must_be_cash_minus_amount() {
+        let mut r = crate::testing::receipt("g", "a", "h", "R1");
+        r.amount_fen = 5_000;
+        r.cash_received_fen = 10_000;
+        r.change_fen = 5_000;
+        assert!(receipt(&r).is_ok());
+        r.change_fen = 12_000;
+        assert_eq!(receipt(&r).unwrap_err().rule, "must not be larger than the cash received");
+        r.change_fen = 4_000;
+        assert_eq!(receipt(&r).unwrap_err().field, "change_fen");
+        r.amount_fen = -1;
+        assert_eq!(receipt(&r).unwrap_err().rule, "must not be negative");
+    }
+
+    #[test]
+    fn remote_fields_are_type_checked() {
+        let ok = serde_json::json!({"customer_name": "王", "floor": 3, "deleted": false});
+        assert!(fields(EntityKind::Household, ok.as_object().unwrap()).is_ok());
+        let unknown = serde_json::json!({"salary": 1});
+        assert!(fields(EntityKind::Household, unknown.as_object().unwrap()).is_err());
+        let wrong = serde_json::json!({"floor": "three"});
+        assert_eq!(fields(EntityKind::Household, wrong.as_object().unwrap()).unwrap_err().field, "floor");
+        let float = serde_json::json!({"owed_fen": 1.5});
+        assert!(fields(EntityKind::ArrearsAccount, float.as_object().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! The sync protocol's wire types, defined once and used by the device and the server alike.
+//! docs/sync-protocol.md describes the exchange; `PROTOCOL_VERSION` is in every request.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::hlc::Hlc;
+use crate::model::EntityKind;
+
+/// Version of this protocol. The server accepts `MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION`.
+pub const PROTOCOL_VERSION: u32 = 1;
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+
+/// Paths, versioned.
+pub const PATH_ENROL: &str = "/v1/enrol";
+pub const PATH_PUSH: &str = "/v1/push";
+pub const PATH_PULL: &str = "/v1/pull";
+pub const PATH_HEALTH: &str = "/health";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpAction {
+    /// Sets every field of the entity (a field the op leaves out is set to null).
+    Create,
+    /// Sets only the fields it names. A delete is an update of `deleted` to true (a tombstone).
+    Update,
+}
+
+/// One change made on a device: the unit of the outbox, the push and the merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// UUIDv7 made on the device: retries and duplicates are recognised by it.
+    pub id: Uuid,
+    pub kind: EntityKind,
+    pub entity: String,
+    /// The grid the entity belongs to: what the server authorises the op against.
+    pub grid: String,
+    pub action: OpAction,
+    pub fields: Map<String, Value>,
+    pub hlc: Hlc,
+}
+
+/// Facts every device reports with each sync (lessons.md, sync 15).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeviceFacts {
+    pub app_version: String,
+    pub pending_count: u64,
+    /// Age of the oldest op still waiting to be pushed, in seconds.
+    pub oldest_pending_age_s: Option<u64>,
+    pub rejected_count: u64,
+    pub db_size_bytes: u64,
+    /// The device's wall clock when it sent the request; the server measures the offset.
+    pub wall_clock_ms: i64,
+    pub zone_offset_min: i32,
+    /// Sum of receipts collected on the device and not yet acknowledged, in fen.
+    #[serde(default)]
+    pub unsynced_receipts_fen: i64,
+    #[serde(default)]
+    pub unsynced_receipts_count: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub facts: DeviceFacts,
+    pub ops: Vec<Op>,
+}
+
+/// Why the server refused an op for good. Retrying it will not help; it waits on the device with
+/// its reason until someone deals with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// A field is missing, unknown or breaks a rule.
+    Invalid,
+    /// The device is not assigned the op's grid.
+    OutsideGrids,
+    /// An insert-only record (visit, receipt …) would be changed.
+    Immutable,
+    /// The receipt number was already used by another receipt.
+    DuplicateReceiptNo,
+    /// The receipt number is not in a block issued to this device.
+    ReceiptNoNotIssued,
+    /// The device's signature over a signed document does not verify.
+    BadSignature,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::Invalid => "invalid",
+            RejectCode::OutsideGrids => "outside_grids",
+            RejectCode::Immutable => "immutable",
+            RejectCode::DuplicateReceiptNo => "duplicate_receipt_no",
+            RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
+            RejectCode::BadSignature => "bad_signature",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Merged: at least one field now holds this op's value.
+    Applied,
+    /// The server already had this op (same id): nothing changed.
+    AlreadyHad,
+    /// Recorded, but every field it sets already holds a later value.
+    Superseded,
+    Rejected { code: RejectCode, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    pub op_id: Uuid,
+    #[serde(flatten)]
+    pub outcome: OpOutcome,
+    /// Set when the op's stamp was too far ahead of the server's clock and was merged with this
+    /// stamp instead (docs/sync-protocol.md, "Clocks ahead").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clamped_to: Option<Hlc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub protocol: u32,
+    pub results: Vec<OpResult>,
+    pub server_time_ms: i64,
+    /// Device wall clock minus server clock, as measured from this request.
+    pub clock_offset_ms: i64,
+}
+
+/// The current state of one entity, as the server holds it: values with per-field stamps.
+/// Fields absent from `clocks` carry the `base` stamp (that of the latest create).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityState {
+    pub kind: EntityKind,
+    pub id: String,
+    pub values: Map<String, Value>,
+    pub base: Option<Hlc>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clocks: BTreeMap<String, Hlc>,
+}
+
+/// An entity that left the device's scope (its grid moved elsewhere): remove it from the device
+/// once the device has no pending edit to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removal {
+    pub kind: EntityKind,
+    pub id: String,
+}
+
+/// One page of a pull. The first pull of a new device (cursor 0) is a snapshot of current state;
+/// later pulls carry only entities changed since the cursor. Either way `next_cursor` resumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullPage {
+    pub protocol: u32,
+    pub changes: Vec<EntityState>,
+    #[serde(default)]
+    pub removals: Vec<Removal>,
+    pub next_cursor: u64,
+    pub has_more: bool,
+    /// Changes still waiting after this page (for a progress bar).
+    pub remaining: u64,
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub protocol: u32,
+    pub code: String,
+    pub device_id: String,
+    pub app_version: String,
+    /// The device's Ed25519 public key, hex; it signs receipts and work orders.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    pub protocol: u32,
+    pub device_id: String,
+    /// Bearer token for every later request. Shown once; the server keeps only its hash.
+    pub token: String,
+    pub manager_id: String,
+    pub manager_name: String,
+    pub grids: Vec<String>,
+}
+
+/// Every error body the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}

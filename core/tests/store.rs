@@ -1,0 +1,327 @@
+//! The device store through its public API, on real SQLite files.
+
+use gridbook_core::testing::{self, household_n};
+use gridbook_core::wire::{OpOutcome, OpResult, RejectCode};
+use gridbook_core::*;
+use serde_json::json;
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("device.db")).unwrap();
+    (dir, store)
+}
+
+/// An arrears account as the back office sends it (the phone never creates accounts).
+fn seed_account(store: &Store, grid: &str, household_id: &str, owed: i64) -> String {
+    let id = new_id();
+    let a = testing::account(grid, household_id, owed);
+    let mut fields = serde_json::to_value(&a).unwrap().as_object().unwrap().clone();
+    fields.remove("id");
+    let op = Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::ArrearsAccount,
+        entity: id.clone(),
+        grid: grid.into(),
+        action: OpAction::Create,
+        fields,
+        hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
+    };
+    let report = store.apply_remote_ops(&[op]).unwrap();
+    assert_eq!(report.applied, 1);
+    id
+}
+
+#[test]
+fn a_created_household_is_in_the_outbox_and_reads_back_masked() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 7)).unwrap();
+    let back = store.household(&h.id, Reveal::Masked).unwrap();
+    assert_eq!(back.customer_name, h.customer_name);
+    assert_eq!(back.id_number.len(), 18);
+    assert!(back.id_number.starts_with("1101") && back.id_number.contains("**********"));
+    assert_eq!(back.mobile, format!("138****{}", &h.mobile[7..]));
+    let full = store.household(&h.id, Reveal::Full { purpose: "办理过户".into() }).unwrap();
+    assert_eq!(full.id_number, h.id_number);
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].action, OpAction::Create);
+    assert_eq!(ops[0].fields["customer_name"], json!(h.customer_name));
+}
+
+#[test]
+fn an_edit_records_only_the_changed_field() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let mut edited = store.household(&h.id, Reveal::Masked).unwrap(); // as the edit form gets it
+    edited.mobile = "13900001111".into();
+    store.update_household(edited).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[1].fields.len(), 1, "{:?}", ops[1].fields);
+    assert_eq!(ops[1].fields["mobile"], json!("13900001111"));
+    // the masked ID number sent back by the form did not overwrite the real one
+    let full = store.household(&h.id, Reveal::Full { purpose: "核对".into() }).unwrap();
+    assert_eq!(full.id_number, h.id_number);
+    assert!(ops[1].hlc > ops[0].hlc);
+}
+
+#[test]
+fn validation_names_the_field_and_writes_nothing() {
+    let (_d, store) = open();
+    let mut h = household_n("g1", 1);
+    h.customer_name = "  ".into();
+    match store.create_household(h) {
+        Err(Error::Invalid(e)) => assert_eq!((e.field.as_str(), e.rule.as_str()), ("customer_name", "must not be empty")),
+        other => panic!("{other:?}"),
+    }
+    let mut h = household_n("g1", 2);
+    h.id_number = "110105198001010011".into(); // wrong check digit
+    match store.create_household(h) {
+        Err(Error::Invalid(e)) => assert!(e.rule.contains("check digit"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let v = testing::visit("g1", "no-such-household");
+    match store.record_visit(v) {
+        Err(Error::Invalid(e)) => assert_eq!((e.field.as_str(), e.rule.as_str()), ("household_id", "unknown household")),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.pending_ops(10).unwrap().is_empty());
+    assert_eq!(store.all_states(EntityKind::Household).unwrap().len(), 0);
+}
+
+#[test]
+fn households_of_a_building_come_in_door_order() {
+    let (_d, store) = open();
+    let b = store.create_premises(testing::premises("g1", 3)).unwrap();
+    for (unit, floor, room) in [("2单元", 1, "101"), ("1单元", 12, "1201"), ("1单元", 2, "201"), ("1单元", 2, "202")] {
+        let mut h = household_n("g1", floor as u64);
+        h.premises_id = Some(b.id.clone());
+        h.unit = unit.into();
+        h.floor = Some(floor);
+        h.room = room.into();
+        store.create_household(h).unwrap();
+    }
+    let order: Vec<String> =
+        store.households_in_premises(&b.id).unwrap().into_iter().map(|h| format!("{}-{}", h.unit, h.room)).collect();
+    assert_eq!(order, ["1单元-201", "1单元-202", "1单元-1201", "2单元-101"]);
+}
+
+#[test]
+fn search_finds_chinese_names_phones_addresses_and_service_numbers() {
+    let (_d, store) = open();
+    let mut a = household_n("g1", 1);
+    a.customer_name = "欧阳秀英".into();
+    a.mobile = "13712345678".into();
+    let a = store.create_household(a).unwrap();
+    let mut b = household_n("g1", 2);
+    b.customer_name = "张伟".into();
+    let b = store.create_household(b).unwrap();
+    let mut other_grid = household_n("g2", 3);
+    other_grid.customer_name = "欧阳秀英".into();
+    store.create_household(other_grid).unwrap();
+
+    let ids = |q: &str| store.search_households("g1", q, 20).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+    assert_eq!(ids("阳秀英"), vec![a.id.clone()]);
+    assert_eq!(ids("张伟"), vec![b.id.clone()], "two-character names work too");
+    assert_eq!(ids("2345678"), vec![a.id.clone()]);
+    assert_eq!(ids("0731-00000002"), vec![b.id.clone()]);
+    assert!(ids("不存在的人").is_empty());
+    assert!(store.search_households("g1", " ", 5).is_err());
+    // the results are masked
+    assert!(store.search_households("g1", "欧阳", 5).unwrap()[0].mobile.contains("****"));
+}
+
+#[test]
+fn duplicates_are_found_by_door_id_number_and_phone() {
+    let (_d, store) = open();
+    let b = store.create_premises(testing::premises("g1", 1)).unwrap();
+    let mut existing = household_n("g1", 5);
+    existing.premises_id = Some(b.id.clone());
+    let existing = store.create_household(existing).unwrap();
+
+    let mut same_door = household_n("g1", 99);
+    same_door.premises_id = Some(b.id.clone());
+    same_door.unit = existing.unit.clone();
+    same_door.room = existing.room.clone();
+    let found = store.possible_duplicates(&same_door).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].reasons, vec![DuplicateReason::SameAddress]);
+
+    let mut same_person = household_n("g1", 98);
+    same_person.id_number = existing.id_number.clone();
+    same_person.mobile = existing.mobile.clone();
+    let found = store.possible_duplicates(&same_person).unwrap();
+    assert_eq!(found[0].reasons, vec![DuplicateReason::SameIdNumber, DuplicateReason::SamePhone]);
+    assert!(found[0].household.id_number.contains('*'));
+
+    assert!(store.possible_duplicates(&household_n("g1", 97)).unwrap().is_empty());
+}
+
+#[test]
+fn history_arrears_and_unsynced_collections() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let mut v = testing::visit("g1", &h.id);
+    v.arrived_at_ms = 1_700_000_100_000;
+    store.record_visit(v).unwrap();
+    let n = ArrearsNotice {
+        id: String::new(),
+        grid_id: "g1".into(),
+        account_id: acc.clone(),
+        household_id: h.id.clone(),
+        channel: NoticeChannel::NoticeSlip,
+        given_at_ms: 1_700_000_050_000,
+        zone_offset_min: 480,
+        outcome: "答应周五缴费".into(),
+        promised_pay_at_ms: None,
+        notes: String::new(),
+        manager_id: "mgr-1".into(),
+    };
+    store.record_notice(n).unwrap();
+    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-0001")).unwrap();
+    assert_eq!(r.device_id, store.device_id());
+
+    let kinds: Vec<&str> = store
+        .household_history(&h.id)
+        .unwrap()
+        .iter()
+        .map(|e| match e {
+            HistoryEntry::Visit(_) => "visit",
+            HistoryEntry::Notice(_) => "notice",
+            HistoryEntry::Receipt { .. } => "receipt",
+        })
+        .collect();
+    assert_eq!(kinds, ["notice", "visit", "receipt"]);
+
+    let lines = store.grid_arrears("g1").unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].collected_unsynced_fen, 12_800);
+    assert_eq!(lines[0].remaining_fen, 30_000 - 12_800);
+
+    // once the server acknowledged the receipt it no longer counts as unsynced
+    let results: Vec<OpResult> = store
+        .pending_ops(100)
+        .unwrap()
+        .iter()
+        .map(|op| OpResult { op_id: op.id, outcome: OpOutcome::Applied, clamped_to: None })
+        .collect();
+    store.settle(&results).unwrap();
+    assert_eq!(store.grid_arrears("g1").unwrap()[0].collected_unsynced_fen, 0);
+}
+
+#[test]
+fn receipts_are_insert_only_and_a_number_is_used_once() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-7")).unwrap();
+    match store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-7")) {
+        Err(Error::Invalid(e)) => assert_eq!(e.field, "receipt_no"),
+        other => panic!("{other:?}"),
+    }
+    let mut bad = testing::receipt("g1", &acc, &h.id, "R-8");
+    bad.change_fen = bad.cash_received_fen + 1;
+    assert!(matches!(store.record_receipt(bad), Err(Error::Invalid(_))));
+    let void = store.void_receipt(&r.id, "金额录错", "mgr-1").unwrap();
+    assert_eq!(void.receipt_id, r.id);
+    assert!(matches!(store.void_receipt(&r.id, " ", "mgr-1"), Err(Error::Invalid(_))));
+    // the receipt itself is unchanged, and the history shows it voided
+    assert_eq!(store.receipt(&r.id).unwrap().unwrap(), r);
+    assert!(store.household_history(&h.id).unwrap().iter().any(|e| matches!(e, HistoryEntry::Receipt { voided: true, .. })));
+}
+
+#[test]
+fn grid_summary_counts_products_competitors_and_penetration() {
+    let (_d, store) = open();
+    store.create_premises(testing::premises("g1", 1)).unwrap();
+    let mut shop = testing::premises("g1", 2);
+    shop.premises_type = PremisesType::Shop;
+    store.create_premises(shop).unwrap();
+    for seq in 1..=4 {
+        store.create_household(household_n("g1", seq)).unwrap();
+    }
+    let mut prospect = household_n("g1", 8);
+    prospect.services.clear();
+    store.create_household(prospect).unwrap();
+    let s = store.grid_summary("g1").unwrap();
+    assert_eq!((s.households, s.buildings, s.shops, s.prospects), (5, 1, 1, 1));
+    // seq 1,2,4 broadband; 3 mobile (seq % 3 == 0)
+    let broadband = s.own_products.iter().find(|p| p.name == "broadband").unwrap();
+    assert_eq!((broadband.households, broadband.penetration_bp), (3, 6_000));
+    // seq 4 and 8 have a China Mobile line
+    let mobile = s.competitors.iter().find(|p| p.name == "china_mobile").unwrap();
+    assert_eq!((mobile.households, mobile.penetration_bp), (2, 4_000));
+}
+
+#[test]
+fn a_rejected_op_is_kept_apart_and_does_not_block_the_rest() {
+    let (_d, store) = open();
+    let a = store.create_household(household_n("g1", 1)).unwrap();
+    store.create_household(household_n("g1", 2)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    store
+        .settle(&[OpResult {
+            op_id: ops[0].id,
+            outcome: OpOutcome::Rejected { code: RejectCode::OutsideGrids, reason: "grid g1 is not yours".into() },
+            clamped_to: None,
+        }])
+        .unwrap();
+    let pending = store.pending_ops(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id, ops[1].id);
+    let rejected = store.rejected_ops().unwrap();
+    assert_eq!((rejected.len(), rejected[0].code.as_str()), (1, "outside_grids"));
+    assert_eq!(rejected[0].op.entity, a.id);
+    // still on the device, with its data
+    assert!(store.household(&a.id, Reveal::Masked).is_ok());
+    assert!(store.retry_rejected(&ops[0].id.to_string()).unwrap());
+    assert_eq!(store.pending_ops(10).unwrap().len(), 2);
+}
+
+#[test]
+fn the_clock_survives_a_restart_even_when_the_phone_clock_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let first = {
+        let store = Store::open_with_clock(&path, Box::new(SkewedClock(3_600_000))).unwrap();
+        store.create_household(household_n("g1", 1)).unwrap();
+        store.pending_ops(1).unwrap()[0].hlc.clone()
+    };
+    // reopened with the clock set back two hours
+    let store = Store::open_with_clock(&path, Box::new(SkewedClock(-3_600_000))).unwrap();
+    store.create_household(household_n("g1", 2)).unwrap();
+    let second = store.pending_ops(2).unwrap()[1].hlc.clone();
+    assert!(second > first, "{second} must order after {first}");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    std::fs::write(&path, b"this is not a database, but somebody's data").unwrap();
+    assert!(Store::open(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, but somebody's data");
+}
+
+#[test]
+fn remote_ops_with_bad_fields_are_reported_and_the_rest_apply() {
+    let (_d, store) = open();
+    let good = Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Household,
+        entity: "h1".into(),
+        grid: "g1".into(),
+        action: OpAction::Update,
+        fields: json!({"customer_name": "赵敏"}).as_object().unwrap().clone(),
+        hlc: Hlc::new(5, 0, "other"),
+    };
+    let mut bad = good.clone();
+    bad.id = uuid::Uuid::now_v7();
+    bad.entity = "h2".into();
+    bad.fields = json!({"floor": "三楼"}).as_object().unwrap().clone();
+    let report = store.apply_remote_ops(&[bad, good]).unwrap();
+    assert_eq!(report.applied, 1);
+    assert_eq!(report.invalid.len(), 1);
+    assert_eq!(report.invalid[0].1.field, "floor");
+}

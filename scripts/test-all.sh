@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the Rust workspace (unit, property, end-to-end against the real
+# server on loopback), then the binding tests (Kotlin on the JVM, Python) and the browser tests
+# when their tools are installed (.ci/install-tools installs them). Ends with one line
+# "total: N passed, M failed" that sums every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0; failed=0; status=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+echo "== Rust workspace (cargo nextest)"
+out=$(mktemp)
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
+  line=$(grep -E 'tests run: [0-9]+ passed' "$out" | tail -1)
+  p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$line"); f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+else
+  cargo test --workspace --no-fail-fast 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
+  p=$(awk '/^test result/ {for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i} END {print s + 0}' "$out")
+  f=$(awk '/^test result/ {for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i} END {print s + 0}' "$out")
+fi
+count "${p:-0}" "${f:-0}"; [ "$rc" -eq 0 ] || { status=1; [ "${f:-0}" -gt 0 ] || count 0 1; }
+rm -f "$out"
+
+for suite in scripts/test-bindings.sh scripts/test-browser.sh; do
+  [ -x "$suite" ] || continue
+  echo "== $suite"
+  out=$(mktemp)
+  "$suite" 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
+  while read -r _ p _ f _; do count "$p" "$f"; done < <(grep -E '^suite: [0-9]+ passed, [0-9]+ failed' "$out" | sed 's/,//')
+  [ "$rc" -eq 0 ] || { status=1; grep -qE '^suite: [0-9]+ passed, [1-9]' "$out" || count 0 1; }
+  rm -f "$out"
+done
+
+echo "total: $passed passed, $failed failed"
+exit $status

@@ -1,0 +1,1 @@
+//! Gridbook sync server.
