@@ -5,6 +5,7 @@
 pub mod archive;
 mod entity_table;
 pub mod error;
+pub mod evidence;
 pub mod fieldwork;
 pub mod hlc;
 pub mod mask;
@@ -15,6 +16,7 @@ pub mod replica;
 pub mod reports;
 mod schema;
 pub mod store;
+pub mod sync_client;
 pub mod validate;
 pub mod wire;
 
@@ -29,3 +31,4 @@ pub use replica::ApplyReport;
 pub use reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
 pub use store::{new_id, Store};
 pub use wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
+pub use sync_client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus};

@@ -1,0 +1,365 @@
+//! The documents a customer signs (receipt, work order), their validation, canonical bytes and
+//! SHA-256 hash.
+//!
+//! Canonical encoding: a version tag line, then one `key=value\n` line per field in the fixed
+//! order of the struct, e.g.
+//! ```text
+//! gridbook-receipt/1
+//! receipt_no=R-0001-000123
+//! household_id=…
+//! …
+//! zone_offset_min=480
+//! place=39.9042,116.4074      (line present only when place is Some)
+//! ```
+//! Integers are plain decimal ASCII. String values are UTF-8 byte-exact (no Unicode
+//! normalisation: store what was signed, exactly) with `\` → `\\`, LF → `\n`, CR → `\r`, so a
+//! value can never fake another line and the encoding is injective. A change to the layout gets a
+//! new tag (`/2`); old documents keep verifying under `/1`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DocumentError {
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("{field} must not be negative, got {value} fen")]
+    NegativeAmount { field: &'static str, value: i64 },
+    #[error("paid amount must be more than zero: a receipt records money taken")]
+    NothingPaid,
+    #[error("paid {paid_fen} fen is more than the cash received, {cash_received_fen} fen")]
+    PaidMoreThanReceived {
+        paid_fen: i64,
+        cash_received_fen: i64,
+    },
+    #[error("change {change_fen} fen does not equal cash received minus paid ({expected_fen} fen)")]
+    WrongChange { change_fen: i64, expected_fen: i64 },
+    #[error("zone offset {0} min is outside ±14 h")]
+    BadZoneOffset(i32),
+}
+
+/// A payment receipt against a pre-reserved, numbered receipt (正式话费收据).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDocument {
+    pub receipt_no: String,
+    pub household_id: String,
+    pub account_id: String,
+    pub owed_before_fen: i64,
+    pub paid_fen: i64,
+    pub cash_received_fen: i64,
+    pub change_fen: i64,
+    /// e.g. "cash", "wechat", "alipay"; for non-cash, cash_received = paid and change = 0.
+    pub method: String,
+    pub collector_id: String,
+    pub device_id: String,
+    /// Device wall time (business data, not a merge key), UTC ms.
+    pub issued_at_ms: i64,
+    pub zone_offset_min: i32,
+    /// "lat,lon" or an address.
+    pub place: Option<String>,
+}
+
+/// A visit's work order (工作单) that the customer signs personally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrderDocument {
+    pub visit_id: String,
+    pub household_id: String,
+    pub purpose: String,
+    pub outcome: String,
+    /// The text the customer reads and signs.
+    pub summary: String,
+    pub manager_id: String,
+    pub device_id: String,
+    pub visited_at_ms: i64,
+    pub zone_offset_min: i32,
+}
+
+/// Builds the canonical byte string; see the module docs.
+struct Canon(Vec<u8>);
+
+impl Canon {
+    fn new(tag: &str) -> Self {
+        let mut v = Vec::with_capacity(512);
+        v.extend_from_slice(tag.as_bytes());
+        v.push(b'\n');
+        Canon(v)
+    }
+    fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        self.0.extend_from_slice(key.as_bytes());
+        self.0.push(b'=');
+        for b in value.bytes() {
+            match b {
+                b'\\' => self.0.extend_from_slice(b"\\\\"),
+                b'\n' => self.0.extend_from_slice(b"\\n"),
+                b'\r' => self.0.extend_from_slice(b"\\r"),
+                _ => self.0.push(b),
+            }
+        }
+        self.0.push(b'\n');
+        self
+    }
+    fn int(&mut self, key: &str, value: impl ToString) -> &mut Self {
+        self.str(key, &value.to_string())
+    }
+    fn done(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+fn required(name: &'static str, v: &str) -> Result<(), DocumentError> {
+    if v.trim().is_empty() {
+        Err(DocumentError::Empty(name))
+    } else {
+        Ok(())
+    }
+}
+
+fn zone(offset: i32) -> Result<(), DocumentError> {
+    if (-14 * 60..=14 * 60).contains(&offset) {
+        Ok(())
+    } else {
+        Err(DocumentError::BadZoneOffset(offset))
+    }
+}
+
+impl ReceiptDocument {
+    pub const TAG: &'static str = "gridbook-receipt/1";
+
+    pub fn validate(&self) -> Result<(), DocumentError> {
+        required("receipt_no", &self.receipt_no)?;
+        required("household_id", &self.household_id)?;
+        required("account_id", &self.account_id)?;
+        required("method", &self.method)?;
+        required("collector_id", &self.collector_id)?;
+        required("device_id", &self.device_id)?;
+        for (field, value) in [
+            ("owed_before_fen", self.owed_before_fen),
+            ("paid_fen", self.paid_fen),
+            ("cash_received_fen", self.cash_received_fen),
+            ("change_fen", self.change_fen),
+        ] {
+            if value < 0 {
+                return Err(DocumentError::NegativeAmount { field, value });
+            }
+        }
+        if self.paid_fen == 0 {
+            return Err(DocumentError::NothingPaid);
+        }
+        if self.paid_fen > self.cash_received_fen {
+            return Err(DocumentError::PaidMoreThanReceived {
+                paid_fen: self.paid_fen,
+                cash_received_fen: self.cash_received_fen,
+            });
+        }
+        // Both non-negative and paid <= cash, so this cannot overflow.
+        let expected_fen = self.cash_received_fen - self.paid_fen;
+        if self.change_fen != expected_fen {
+            return Err(DocumentError::WrongChange {
+                change_fen: self.change_fen,
+                expected_fen,
+            });
+        }
+        zone(self.zone_offset_min)
+    }
+
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut c = Canon::new(Self::TAG);
+        c.str("receipt_no", &self.receipt_no)
+            .str("household_id", &self.household_id)
+            .str("account_id", &self.account_id)
+            .int("owed_before_fen", self.owed_before_fen)
+            .int("paid_fen", self.paid_fen)
+            .int("cash_received_fen", self.cash_received_fen)
+            .int("change_fen", self.change_fen)
+            .str("method", &self.method)
+            .str("collector_id", &self.collector_id)
+            .str("device_id", &self.device_id)
+            .int("issued_at_ms", self.issued_at_ms)
+            .int("zone_offset_min", self.zone_offset_min);
+        if let Some(place) = &self.place {
+            c.str("place", place);
+        }
+        c.done()
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.canonical_bytes()).into()
+    }
+}
+
+impl WorkOrderDocument {
+    pub const TAG: &'static str = "gridbook-workorder/1";
+
+    pub fn validate(&self) -> Result<(), DocumentError> {
+        required("visit_id", &self.visit_id)?;
+        required("household_id", &self.household_id)?;
+        required("purpose", &self.purpose)?;
+        required("summary", &self.summary)?;
+        required("manager_id", &self.manager_id)?;
+        required("device_id", &self.device_id)?;
+        zone(self.zone_offset_min)
+    }
+
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        Canon::new(Self::TAG)
+            .str("visit_id", &self.visit_id)
+            .str("household_id", &self.household_id)
+            .str("purpose", &self.purpose)
+            .str("outcome", &self.outcome)
+            .str("summary", &self.summary)
+            .str("manager_id", &self.manager_id)
+            .str("device_id", &self.device_id)
+            .int("visited_at_ms", self.visited_at_ms)
+            .int("zone_offset_min", self.zone_offset_min)
+            .done()
+    }
+
+    pub fn hash(&self) -> [u8; 32] {
+        Sha256::digest(self.canonical_bytes()).into()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn receipt() -> ReceiptDocument {
+        ReceiptDocument {
+            receipt_no: "R-0007-000123".into(),
+            household_id: "hh-42".into(),
+            account_id: "acct-9001".into(),
+            owed_before_fen: 15_800,
+            paid_fen: 15_800,
+            cash_received_fen: 20_000,
+            change_fen: 4_200,
+            method: "cash".into(),
+            collector_id: "mgr-17".into(),
+            device_id: "dev-a1".into(),
+            issued_at_ms: 1_714_543_380_000, // 2024-05-01T06:03:00Z
+            zone_offset_min: 480,
+            place: Some("39.9042,116.4074".into()),
+        }
+    }
+
+    pub(crate) fn work_order() -> WorkOrderDocument {
+        WorkOrderDocument {
+            visit_id: "v-1".into(),
+            household_id: "hh-42".into(),
+            purpose: "complaint".into(),
+            outcome: "resolved".into(),
+            summary: "宽带已修复 Broadband repaired".into(),
+            manager_id: "mgr-17".into(),
+            device_id: "dev-a1".into(),
+            visited_at_ms: 1_714_543_380_000,
+            zone_offset_min: 480,
+        }
+    }
+
+    #[test]
+    fn receipt_validation() {
+        assert_eq!(receipt().validate(), Ok(()));
+        let bad = |f: fn(&mut ReceiptDocument)| {
+            let mut r = receipt();
+            f(&mut r);
+            r.validate().unwrap_err()
+        };
+        assert_eq!(
+            bad(|r| r.receipt_no = "  ".into()),
+            DocumentError::Empty("receipt_no")
+        );
+        assert_eq!(
+            bad(|r| r.owed_before_fen = -1),
+            DocumentError::NegativeAmount {
+                field: "owed_before_fen",
+                value: -1
+            }
+        );
+        assert_eq!(bad(|r| r.paid_fen = 0), DocumentError::NothingPaid);
+        assert!(matches!(
+            bad(|r| r.paid_fen = 20_001),
+            DocumentError::PaidMoreThanReceived { .. }
+        ));
+        assert_eq!(
+            bad(|r| r.change_fen = 4_100),
+            DocumentError::WrongChange {
+                change_fen: 4_100,
+                expected_fen: 4_200
+            }
+        );
+        assert_eq!(
+            bad(|r| r.zone_offset_min = 900),
+            DocumentError::BadZoneOffset(900)
+        );
+        assert_eq!(work_order().validate(), Ok(()));
+        let mut w = work_order();
+        w.summary = String::new();
+        assert_eq!(w.validate(), Err(DocumentError::Empty("summary")));
+    }
+
+    #[test]
+    fn every_receipt_field_changes_the_hash() {
+        let base = receipt().hash();
+        let edits: [fn(&mut ReceiptDocument); 14] = [
+            |r| r.receipt_no.push('x'),
+            |r| r.household_id.push('x'),
+            |r| r.account_id.push('x'),
+            |r| r.owed_before_fen += 1,
+            |r| r.paid_fen += 1,
+            |r| r.cash_received_fen += 1,
+            |r| r.change_fen += 1,
+            |r| r.method.push('x'),
+            |r| r.collector_id.push('x'),
+            |r| r.device_id.push('x'),
+            |r| r.issued_at_ms += 1,
+            |r| r.zone_offset_min += 1,
+            |r| r.place = None,
+            |r| r.place = Some(String::new()),
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut r = receipt();
+            edit(&mut r);
+            assert_ne!(r.hash(), base, "edit {i} did not change the hash");
+        }
+    }
+
+    #[test]
+    fn every_work_order_field_changes_the_hash() {
+        let base = work_order().hash();
+        let edits: [fn(&mut WorkOrderDocument); 9] = [
+            |w| w.visit_id.push('x'),
+            |w| w.household_id.push('x'),
+            |w| w.purpose.push('x'),
+            |w| w.outcome.push('x'),
+            |w| w.summary.push('。'),
+            |w| w.manager_id.push('x'),
+            |w| w.device_id.push('x'),
+            |w| w.visited_at_ms -= 1,
+            |w| w.zone_offset_min -= 1,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut w = work_order();
+            edit(&mut w);
+            assert_ne!(w.hash(), base, "edit {i} did not change the hash");
+        }
+    }
+
+    #[test]
+    fn a_value_cannot_forge_the_next_line() {
+        // Without escaping both would encode as "...receipt_no=R1\nhousehold_id=H\nhousehold_id=X\n...".
+        let mut a = receipt();
+        a.receipt_no = "R1\nhousehold_id=H".into();
+        a.household_id = "X".into();
+        let mut b = receipt();
+        b.receipt_no = "R1".into();
+        b.household_id = "H\nhousehold_id=X".into();
+        assert_ne!(a.canonical_bytes(), b.canonical_bytes());
+        let text = String::from_utf8(a.canonical_bytes()).unwrap();
+        assert!(
+            text.starts_with(
+                "gridbook-receipt/1\nreceipt_no=R1\\nhousehold_id=H\nhousehold_id=X\n"
+            )
+        );
+        assert!(text.ends_with("zone_offset_min=480\nplace=39.9042,116.4074\n"));
+    }
+}

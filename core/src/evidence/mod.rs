@@ -1,0 +1,34 @@
+//! Signed on-site evidence: receipts and work orders, the customer's strokes, the device seal,
+//! the verification code and the printable receipt.
+//!
+//! A signature is evidence, not a picture (lessons, "Field work" 5): we keep the raw strokes,
+//! an image rendered from them, the signer's name and relation, the hash of exactly what was
+//! signed, and the device's ed25519 signature over all of it. Everything here is a pure
+//! function over values: no I/O, no clock, no database, so the back office can re-run the same
+//! checks on what the phone uploaded.
+//!
+//! Flow on the phone: `ReceiptDocument::validate` → capture `Signature` → `Signature::validate`
+//! and `flags()` (ask to sign again if implausible) → `seal::seal_receipt` → store the record
+//! with the strokes → `printable::receipt_html` / `receipt_png`. The back office runs
+//! `seal::check_receipt` and `verify_code::check_verification_code`.
+
+pub mod capitals;
+pub mod document;
+mod hex;
+pub mod printable;
+pub mod seal;
+pub mod strokes;
+pub mod verify_code;
+
+pub use capitals::{AmountError, capitals, format_yuan};
+pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
+pub use printable::{PrintError, receipt_html, receipt_png};
+pub use seal::{
+    DeviceKey, DeviceSigner, Relation, SealError, SignError, SignatureRecord, check_receipt,
+    check_work_order, seal, seal_receipt, seal_work_order, verify,
+};
+pub use strokes::{Flag, Point, RenderOptions, Signature, Stroke, StrokeError, StrokeStats};
+pub use verify_code::{
+    CODE_BYTES, CodeError, check_verification_code, parse_verification_code, verification_bits,
+    verification_code,
+};

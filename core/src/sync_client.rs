@@ -1,0 +1,393 @@
+//! The device's sync: one explicit state machine (lessons.md, sync 5). A cycle pushes pending ops
+//! in batches, settles the answers, then pulls pages and applies them. Network errors and 5xx
+//! retry with exponential backoff and jitter; permanent rejections are set aside with their reason
+//! and never block other ops or the pull; 401/403 stop until the device is enrolled again. Every
+//! step is safe to repeat after any interruption: ops leave the outbox only once acknowledged, and
+//! the pull cursor moves only with a page applied.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::store::{meta_get, meta_set, Store};
+use crate::wire::{
+    EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, PATH_ENROL, PATH_PULL,
+    PATH_PUSH, PROTOCOL_VERSION,
+};
+
+/// Where and how this device syncs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncConfig {
+    pub server_url: String,
+    pub token: String,
+    pub app_version: String,
+    /// Ops per push request.
+    pub push_batch: usize,
+    /// Entities per pull page.
+    pub pull_limit: u32,
+}
+
+impl SyncConfig {
+    pub fn new(server_url: &str, token: &str, app_version: &str) -> Self {
+        Self {
+            server_url: server_url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            app_version: app_version.to_string(),
+            push_batch: 1000,
+            pull_limit: 5000,
+        }
+    }
+}
+
+/// What the sync is doing, for the app to show. True by construction: "idle" with a last success
+/// is only reported after the server acknowledged and the pull completed (lessons.md, field 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum SyncPhase {
+    Idle,
+    Pushing { sent: u64, total: u64 },
+    Pulling { received: u64, remaining: u64 },
+    /// No network; the next try is not before `retry_at_ms`.
+    Offline { retry_at_ms: i64 },
+    /// The last cycle failed for a reason retrying will not fix (e.g. the device was revoked).
+    Failed { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub phase: SyncPhase,
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub pending: u64,
+    pub rejected: u64,
+}
+
+/// What one completed cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub acknowledged: u64,
+    pub rejected: u64,
+    pub pulled: u64,
+    pub pages: u64,
+    pub removed: u64,
+}
+
+type Observer = Box<dyn Fn(&SyncStatus) + Send + Sync>;
+
+/// Backoff after failures: 1 s doubling to 15 min, with full jitter so that a grid of phones
+/// coming back into coverage does not hit the server at the same instant.
+#[derive(Debug, Clone, Copy, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const BASE_MS: u64 = 1_000;
+    const MAX_MS: u64 = 15 * 60 * 1_000;
+
+    fn next_delay(&mut self) -> Duration {
+        let cap = Self::BASE_MS.saturating_mul(1u64 << self.failures.min(20)).min(Self::MAX_MS);
+        self.failures = self.failures.saturating_add(1);
+        Duration::from_millis(rand::thread_rng().gen_range(cap / 2..=cap))
+    }
+}
+
+/// Runs sync cycles for one store. One at a time: a second call waits for the first.
+pub struct SyncEngine {
+    store: Arc<Store>,
+    config: Mutex<SyncConfig>,
+    http: reqwest::Client,
+    status: Mutex<SyncStatus>,
+    backoff: Mutex<Backoff>,
+    cycle: tokio::sync::Mutex<()>,
+    observer: Mutex<Option<Observer>>,
+}
+
+/// Whether an error is worth retrying later (network, server overload) or needs a person.
+pub fn is_retryable(e: &Error) -> bool {
+    match e {
+        Error::Network(_) | Error::Interrupted(_) => true,
+        Error::Server { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+        _ => false,
+    }
+}
+
+fn http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| Error::Network(e.to_string()))
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn gzip(body: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    enc.write_all(body).and_then(|_| enc.finish()).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+/// Sends a request and decodes the JSON answer, mapping HTTP failures to typed errors.
+async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
+    let resp = req
+        .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .map_err(|e| Error::Network(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let gzipped = resp
+        .headers()
+        .get(reqwest::header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let raw = resp.bytes().await.map_err(|e| Error::Interrupted(e.to_string()))?;
+    let body = if gzipped {
+        let mut out = Vec::new();
+        GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| Error::Interrupted(e.to_string()))?;
+        out
+    } else {
+        raw.to_vec()
+    };
+    if !(200..300).contains(&status) {
+        let err: ErrorBody = serde_json::from_slice(&body)
+            .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(&body).chars().take(300).collect() });
+        return Err(match status {
+            401 | 403 => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
+            _ => Error::Server { status, code: err.code, message: err.message },
+        });
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::Server { status, code: "bad_response".into(), message: e.to_string() })
+}
+
+/// Enrols this device with a one-time code from the back office. The token is kept in the store's
+/// metadata (on phones, the app keeps it in the Keystore/Keychain instead: see ffi).
+pub async fn enrol(store: &Store, server_url: &str, code: &str, app_version: &str, public_key: Option<String>) -> Result<EnrolResponse> {
+    if code.trim().is_empty() {
+        return crate::error::invalid("code", "must not be empty");
+    }
+    let url = format!("{}{}", server_url.trim_end_matches('/'), PATH_ENROL);
+    let body = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code: code.trim().to_string(),
+        device_id: store.device_id().to_string(),
+        app_version: app_version.to_string(),
+        public_key,
+    };
+    let resp: EnrolResponse = exchange(http_client()?.post(url).json(&body)).await?;
+    store.write(|tx, _| {
+        meta_set(tx, "server_url", server_url.trim_end_matches('/'))?;
+        meta_set(tx, "device_token", &resp.token)?;
+        meta_set(tx, "manager_id", &resp.manager_id)?;
+        meta_set(tx, "grids", &resp.grids.join(","))
+    })?;
+    Ok(resp)
+}
+
+/// The configuration saved by `enrol`, if this device is enrolled.
+pub fn saved_config(store: &Store, app_version: &str) -> Result<Option<SyncConfig>> {
+    store.read(|c| {
+        let (Some(url), Some(token)) = (meta_get(c, "server_url")?, meta_get(c, "device_token")?) else { return Ok(None) };
+        Ok(Some(SyncConfig::new(&url, &token, app_version)))
+    })
+}
+
+impl SyncEngine {
+    pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<Self> {
+        let counts = store.outbox_counts()?;
+        let last_success_ms = store.read(|c| meta_get(c, "last_sync_ok_ms"))?.and_then(|v| v.parse().ok());
+        Ok(Self {
+            store,
+            config: Mutex::new(config),
+            http: http_client()?,
+            status: Mutex::new(SyncStatus {
+                phase: SyncPhase::Idle,
+                last_success_ms,
+                last_error: None,
+                pending: counts.pending,
+                rejected: counts.rejected,
+            }),
+            backoff: Mutex::new(Backoff::default()),
+            cycle: tokio::sync::Mutex::new(()),
+            observer: Mutex::new(None),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Called with every status change (the app's sync indicator listens here).
+    pub fn set_observer(&self, observer: impl Fn(&SyncStatus) + Send + Sync + 'static) {
+        *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(observer));
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn config(&self) -> SyncConfig {
+        self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_phase(&self, phase: SyncPhase) {
+        let snapshot = {
+            let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+            s.phase = phase;
+            if let Ok(c) = self.store.outbox_counts() {
+                s.pending = c.pending;
+                s.rejected = c.rejected;
+            }
+            s.clone()
+        };
+        if let Some(observer) = &*self.observer.lock().unwrap_or_else(|p| p.into_inner()) {
+            observer(&snapshot);
+        }
+    }
+
+    /// One full cycle: push everything pending, then pull until up to date.
+    pub async fn sync_once(&self) -> Result<SyncReport> {
+        let _one_at_a_time = self.cycle.lock().await;
+        let result = self.cycle_inner().await;
+        match &result {
+            Ok(_) => {
+                let now = now_ms();
+                self.store.write(|tx, _| meta_set(tx, "last_sync_ok_ms", &now.to_string()))?;
+                self.backoff.lock().unwrap_or_else(|p| p.into_inner()).failures = 0;
+                {
+                    let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                    s.last_success_ms = Some(now);
+                    s.last_error = None;
+                }
+                self.set_phase(SyncPhase::Idle);
+            }
+            Err(e) => {
+                self.status.lock().unwrap_or_else(|p| p.into_inner()).last_error = Some(e.to_string());
+                if is_retryable(e) {
+                    let delay = self.backoff.lock().unwrap_or_else(|p| p.into_inner()).next_delay();
+                    self.set_phase(SyncPhase::Offline { retry_at_ms: now_ms() + delay.as_millis() as i64 });
+                } else {
+                    self.set_phase(SyncPhase::Failed { message: e.to_string() });
+                }
+            }
+        }
+        result
+    }
+
+    /// Cycles until one succeeds, a permanent error occurs, or `max_attempts` are used, sleeping
+    /// the backoff delay between attempts. The app's background job calls this with a small
+    /// number and lets the platform scheduler (WorkManager, BGTaskScheduler) bring it back.
+    pub async fn sync_with_retry(&self, max_attempts: u32) -> Result<SyncReport> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.sync_once().await {
+                Err(e) if is_retryable(&e) && attempt < max_attempts => {
+                    if let SyncPhase::Offline { retry_at_ms } = self.status().phase {
+                        let wait = (retry_at_ms - now_ms()).max(0) as u64;
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn cycle_inner(&self) -> Result<SyncReport> {
+        let config = self.config();
+        let mut report = SyncReport::default();
+        let total = self.store.outbox_counts()?.pending;
+        let mut sent_any = false;
+        // Push: at least one request even with nothing pending, to report the device's facts.
+        loop {
+            let ops = self.store.pending_ops(config.push_batch)?;
+            if ops.is_empty() && sent_any {
+                break;
+            }
+            sent_any = true;
+            self.set_phase(SyncPhase::Pushing { sent: report.pushed, total });
+            let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
+            let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
+            let body = gzip(&serde_json::to_vec(&request)?)?;
+            let response: PushResponse = exchange(
+                self.http
+                    .post(format!("{}{}", config.server_url, PATH_PUSH))
+                    .bearer_auth(&config.token)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                    .body(body),
+            )
+            .await?;
+            report.pushed += request.ops.len() as u64;
+            for r in &response.results {
+                match r.outcome {
+                    OpOutcome::Rejected { .. } => report.rejected += 1,
+                    _ => report.acknowledged += 1,
+                }
+            }
+            self.store.settle(&response.results)?;
+            if request.ops.is_empty() {
+                break;
+            }
+            if response.results.len() < request.ops.len() {
+                // The server answered for part of the batch: the rest stays pending for the next
+                // round, which must not spin if the server keeps answering for none of it.
+                if response.results.is_empty() {
+                    return Err(Error::Interrupted("the server acknowledged no op of the batch".into()));
+                }
+            }
+        }
+        // Pull pages until the server says there is no more.
+        loop {
+            let cursor = self.store.pull_cursor()?;
+            let page: PullPage = exchange(
+                self.http
+                    .get(format!("{}{}?cursor={cursor}&limit={}", config.server_url, PATH_PULL, config.pull_limit))
+                    .bearer_auth(&config.token),
+            )
+            .await?;
+            let applied = self.store.apply_pull_page(&page)?;
+            report.pulled += page.changes.len() as u64;
+            report.removed += applied.removed;
+            report.pages += 1;
+            self.set_phase(SyncPhase::Pulling { received: report.pulled, remaining: page.remaining });
+            if !page.has_more {
+                break;
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let mut b = Backoff::default();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(500) && first <= Duration::from_millis(1_000));
+        for _ in 0..30 {
+            let d = b.next_delay();
+            assert!(d <= Duration::from_millis(Backoff::MAX_MS));
+        }
+        assert!(b.next_delay() >= Duration::from_millis(Backoff::MAX_MS / 2));
+    }
+
+    #[test]
+    fn which_errors_retry() {
+        assert!(is_retryable(&Error::Network("refused".into())));
+        assert!(is_retryable(&Error::Server { status: 503, code: "x".into(), message: String::new() }));
+        assert!(!is_retryable(&Error::Server { status: 422, code: "x".into(), message: String::new() }));
+        assert!(!is_retryable(&Error::Unauthorized("revoked".into())));
+    }
+}
