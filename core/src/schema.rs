@@ -66,7 +66,9 @@ CREATE TABLE receipts (
     collected_at_ms INTEGER, zone_offset_min INTEGER, collector_id TEXT, device_id TEXT,
     lat_e6 INTEGER, lon_e6 INTEGER, signature_id TEXT
 );
-CREATE UNIQUE INDEX receipts_by_number ON receipts (receipt_no);
+-- Not unique: the server enforces uniqueness across phones; a duplicate pulled from another
+-- phone must never wedge the pull (lessons.md, sync 4). Local writes check it themselves.
+CREATE INDEX receipts_by_number ON receipts (receipt_no);
 CREATE INDEX receipts_by_household ON receipts (household_id, collected_at_ms);
 CREATE INDEX receipts_by_account ON receipts (account_id);
 

@@ -1,1 +1,106 @@
-//! Gridbook sync server.
+//! Gridbook's sync server: reconciles the phones' change logs (last writer wins per field, by
+//! hybrid logical clock), stores on embedded SQLite by default, and serves the back office.
+//! `app(state)` is the whole HTTP surface; main.rs only parses configuration and serves.
+
+pub mod admin;
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod reconcile;
+pub mod storage;
+mod sync_routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use gridbook_core::wire::{PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::{AppError, AppResult};
+pub use reconcile::Rules;
+pub use storage::sqlite::SqliteStorage;
+pub use storage::SyncStorage;
+
+/// The largest request body, after decompression: a push of a few thousand ops fits many times.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The most ops one push may carry.
+pub const MAX_OPS_PER_PUSH: usize = 5_000;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn SyncStorage>,
+    pub rules: Rules,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
+        Self { storage, rules: Rules::default() }
+    }
+}
+
+/// Milliseconds since the epoch on the server's clock.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::internal("the server failed on this request; it was logged").into_response()
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("no such endpoint")
+}
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route(PATH_HEALTH, get(sync_routes::health))
+        .route(PATH_ENROL, post(sync_routes::enrol))
+        .route(PATH_PUSH, post(sync_routes::push))
+        .route(PATH_PULL, get(sync_routes::pull))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `app` on a bound listener until `shutdown` resolves; in-flight requests (a push being
+/// committed) finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+

@@ -1,1 +1,96 @@
-fn main() {}
+//! The server binary: parses configuration, then serves, runs an admin command, or runs the demo.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::{demo, now_ms, serve, shutdown_signal, AppState, Rules, SqliteStorage};
+
+#[derive(Debug, Parser)]
+#[command(name = "gridbook-sync-server", version, about = "Gridbook sync server and back office")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the sync API and the back office.
+    Serve {
+        /// The SQLite database file (created when missing).
+        #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
+        db: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, env = "GRIDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Writes the bound address here once listening (for scripts and tests).
+        #[arg(long)]
+        port_file: Option<PathBuf>,
+        /// Clock stamps further ahead of the server than this many seconds are clamped.
+        #[arg(long, env = "GRIDBOOK_MAX_CLOCK_AHEAD_S", default_value_t = 300)]
+        max_clock_ahead_s: i64,
+    },
+    /// Admin commands against the database file (the server may be running).
+    Admin {
+        #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
+        db: PathBuf,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Serves a demo city: grids, managers, households, and simulated phones syncing.
+    Demo {
+        #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook-demo.db")]
+        db: PathBuf,
+        #[arg(long, env = "GRIDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Simulated phones.
+        #[arg(long, default_value_t = 6)]
+        phones: usize,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(file) = port_file {
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, addr.to_string()).and_then(|_| std::fs::rename(&tmp, file)).map_err(|e| format!("port file: {e}"))?;
+    }
+    tracing::info!(%addr, "listening");
+    Ok(listener)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { db, listen, port_file, max_clock_ahead_s } => {
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let mut state = AppState::new(Arc::new(storage));
+            state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
+            let listener = bind(&listen, port_file.as_ref()).await?;
+            serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+        }
+        Command::Admin { db, command } => {
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            let out = admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
+            println!("{out}");
+            Ok(())
+        }
+        Command::Demo { db, listen, phones } => demo::run(&db, &listen, phones).await.map_err(|e| e.to_string()),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    init_tracing();
+    if let Err(message) = run(Cli::parse()).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}

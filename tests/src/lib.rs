@@ -1,1 +1,185 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared pieces of the end-to-end tests: a real sync server on 127.0.0.1 (in-process, or as its
+//! own process that a test can SIGKILL), and phones with real SQLite stores that enrol and sync
+//! over real HTTP.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gridbook_core::hlc::WallClock;
+use gridbook_core::{Store, SyncConfig, SyncEngine, SystemClock};
+use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::{now_ms, AppState, SqliteStorage, SyncStorage};
+
+/// The server, in this process, on a free loopback port.
+pub struct TestServer {
+    pub url: String,
+    pub storage: Arc<SqliteStorage>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut AppState)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).expect("server db"));
+        let mut state = AppState::new(storage.clone());
+        configure(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(gridbook_sync_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Self { url, storage, dir, shutdown: Some(tx) }
+    }
+
+    pub fn admin(&self, command: AdminCommand) -> String {
+        admin::run(self.storage.as_ref(), command, now_ms()).expect("admin command")
+    }
+
+    /// A grid, and a field manager assigned to it.
+    pub fn grid_with_manager(&self, grid: &str, manager: &str) {
+        let _ = self.storage.create_grid(grid, &format!("{grid} 网格"), now_ms());
+        let _ = self.storage.create_manager(manager, &format!("经理{manager}"), gridbook_sync_server::auth::Role::Field, None, now_ms());
+        self.storage.assign_grid(manager, grid).expect("assign");
+    }
+
+    pub fn enrol_code(&self, manager: &str) -> String {
+        self.admin(AdminCommand::EnrolCode { manager: manager.into(), valid_hours: 1 })
+    }
+
+    /// A phone of `manager`, enrolled and ready to sync.
+    pub async fn phone(&self, manager: &str) -> Phone {
+        self.phone_with_clock(manager, Box::new(SystemClock)).await
+    }
+
+    pub async fn phone_with_clock(&self, manager: &str, clock: Box<dyn WallClock>) -> Phone {
+        Phone::enrol(&self.url, &self.enrol_code(manager), clock).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A phone: its own SQLite file and sync engine.
+pub struct Phone {
+    pub dir: tempfile::TempDir,
+    pub store: Arc<Store>,
+    pub engine: SyncEngine,
+    pub config: SyncConfig,
+}
+
+impl Phone {
+    pub async fn enrol(url: &str, code: &str, clock: Box<dyn WallClock>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open_with_clock(dir.path().join("phone.db"), clock).expect("phone store"));
+        let resp = gridbook_core::sync_client::enrol(&store, url, code, "test-1.0", None).await.expect("enrol");
+        let config = SyncConfig::new(url, &resp.token, "test-1.0");
+        let engine = SyncEngine::new(store.clone(), config.clone()).expect("engine");
+        Self { dir, store, engine, config }
+    }
+
+    pub async fn sync(&self) -> gridbook_core::SyncReport {
+        self.engine.sync_once().await.expect("sync")
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("phone.db")
+    }
+}
+
+/// The server binary as its own process, so that a test can kill it.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+    pub db: PathBuf,
+}
+
+/// The server binary, built if this test run has not built it yet.
+pub fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test> → target/<profile>/gridbook-sync-server
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let bin = profile_dir.join("gridbook-sync-server");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "gridbook-sync-server", "--bin", "gridbook-sync-server"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the server failed");
+    }
+    bin
+}
+
+impl ServerProcess {
+    pub fn start(db: &Path) -> Self {
+        let port_file = db.with_extension(format!("port{}", std::process::id()));
+        let _ = std::fs::remove_file(&port_file);
+        let child = Command::new(server_binary())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--db")
+            .arg(db)
+            .arg("--port-file")
+            .arg(&port_file)
+            .env("GRIDBOOK_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            if let Ok(addr) = std::fs::read_to_string(&port_file) {
+                break addr;
+            }
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let _ = std::fs::remove_file(&port_file);
+        Self { child, url: format!("http://{}", addr.trim()), db: db.to_path_buf() }
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs an admin command on a server database through the binary, as an operator would.
+pub fn admin_cli(db: &Path, args: &[&str]) -> String {
+    let out = Command::new(server_binary()).arg("admin").arg("--db").arg(db).args(args).output().expect("admin");
+    assert!(out.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The phone binary of this crate (a store and a sync, as its own process).
+pub fn phone_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    let bin = profile_dir.join("gridbook-phone");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "gridbook-tests", "--bin", "gridbook-phone"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the phone failed");
+    }
+    bin
+}

@@ -1,0 +1,195 @@
+//! Reconciling pushed ops, whatever the storage: authorise each op against the device's grids,
+//! validate it, bound its clock, merge it last-writer-wins per field (core's merge), log every
+//! overwritten value, and record the op once. A storage backend supplies the primitives
+//! (`EntityTx`) inside one transaction; this file owns the rules.
+
+use gridbook_core::hlc::Hlc;
+use gridbook_core::merge::{MergeOutcome, Overwrite};
+use gridbook_core::model::{self, EntityKind, Record};
+use gridbook_core::validate;
+use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
+use gridbook_core::ValidationError;
+use serde_json::{Map, Value};
+
+use crate::auth::DeviceAuth;
+use crate::error::AppResult;
+
+/// Storage primitives the rules need, all inside one write transaction.
+pub trait EntityTx {
+    /// Whether this op id was recorded before (pushes are retried; each op counts once).
+    fn op_seen(&mut self, op_id: &str) -> AppResult<bool>;
+    /// The entity's state and its grid.
+    fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>>;
+    /// Saves the state under a new change sequence number (what pulls page by).
+    fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> AppResult<()>;
+    fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()>;
+    fn record_conflict(&mut self, op: &Op, grid: &str, overwrite: &Overwrite, now_ms: i64) -> AppResult<()>;
+    fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()>;
+    /// Claims a receipt number for a receipt; false when another receipt holds it.
+    fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> AppResult<bool>;
+}
+
+/// Server-side settings of the rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// Stamps further ahead of the server's clock than this are clamped (docs/sync-protocol.md).
+    pub max_clock_ahead_ms: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self { max_clock_ahead_ms: 5 * 60 * 1000 }
+    }
+}
+
+struct Reject(RejectCode, String);
+
+impl From<ValidationError> for Reject {
+    fn from(e: ValidationError) -> Self {
+        Reject(RejectCode::Invalid, e.to_string())
+    }
+}
+
+/// Checks a whole record of a kind against the core's rules (the same the app ran).
+fn validate_record(state: &EntityState) -> Result<(), Reject> {
+    fn typed<R: Record>(state: &EntityState) -> Result<R, Reject> {
+        let mut map: Map<String, Value> =
+            state.values.iter().filter(|(k, _)| *k != "deleted").map(|(k, v)| (k.clone(), v.clone())).collect();
+        map.insert("id".into(), Value::String(state.id.clone()));
+        serde_json::from_value(Value::Object(map)).map_err(|e| Reject(RejectCode::Invalid, e.to_string()))
+    }
+    if state.deleted() {
+        return Ok(()); // a tombstone needs no complete record
+    }
+    match state.kind {
+        EntityKind::Household => validate::household(&typed::<model::Household>(state)?)?,
+        EntityKind::Premises => validate::premises(&typed::<model::Premises>(state)?)?,
+        EntityKind::ArrearsAccount => {
+            let a = typed::<model::ArrearsAccount>(state)?;
+            if a.owed_fen < 0 || a.months_overdue < 0 {
+                return Err(Reject(RejectCode::Invalid, "owed_fen and months_overdue must not be negative".into()));
+            }
+        }
+        EntityKind::ArrearsNotice => validate::notice(&typed::<model::ArrearsNotice>(state)?)?,
+        EntityKind::Visit => validate::visit(&typed::<model::Visit>(state)?)?,
+        EntityKind::Receipt => validate::receipt(&typed::<model::Receipt>(state)?)?,
+        EntityKind::ReceiptVoid => validate::receipt_void(&typed::<model::ReceiptVoid>(state)?)?,
+    }
+    Ok(())
+}
+
+/// The stamp an op is merged under: its own, or the server's clock when it is too far ahead
+/// (a phone set to next week must not win every merge until next week).
+fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
+    let limit = now_ms.saturating_add(rules.max_clock_ahead_ms).max(0) as u64;
+    (op.hlc.millis > limit).then(|| Hlc::new(now_ms.max(0) as u64, seq, op.hlc.node.clone()))
+}
+
+/// Applies one op; the answer to give the device.
+pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rules, now_ms: i64, index: u16) -> AppResult<OpResult> {
+    let op_id = op.id.to_string();
+    if tx.op_seen(&op_id)? {
+        return Ok(OpResult { op_id: op.id, outcome: OpOutcome::AlreadyHad, clamped_to: None });
+    }
+    let clamped = bounded_stamp(op, rules, now_ms, index);
+    let mut merged = op.clone();
+    if let Some(stamp) = &clamped {
+        merged.hlc = stamp.clone();
+    }
+    match decide(tx, device, &merged, now_ms) {
+        Ok(outcome) => {
+            let label = match outcome {
+                MergeOutcome::Applied => "applied",
+                MergeOutcome::AlreadyHad => "already_had",
+                MergeOutcome::Superseded => "superseded",
+            };
+            tx.record_op(&device.device_id, op, &merged.hlc, label, now_ms)?;
+            let outcome = match outcome {
+                MergeOutcome::Applied => OpOutcome::Applied,
+                MergeOutcome::AlreadyHad => OpOutcome::AlreadyHad,
+                MergeOutcome::Superseded => OpOutcome::Superseded,
+            };
+            Ok(OpResult { op_id: op.id, outcome, clamped_to: clamped })
+        }
+        Err(Decision::Reject(Reject(code, reason))) => {
+            tx.record_rejection(&device.device_id, op, code, &reason, now_ms)?;
+            Ok(OpResult { op_id: op.id, outcome: OpOutcome::Rejected { code, reason }, clamped_to: None })
+        }
+        Err(Decision::Fail(e)) => Err(e),
+    }
+}
+
+enum Decision {
+    Reject(Reject),
+    Fail(crate::error::AppError),
+}
+impl From<Reject> for Decision {
+    fn from(r: Reject) -> Self {
+        Decision::Reject(r)
+    }
+}
+impl From<crate::error::AppError> for Decision {
+    fn from(e: crate::error::AppError) -> Self {
+        Decision::Fail(e)
+    }
+}
+impl From<ValidationError> for Decision {
+    fn from(e: ValidationError) -> Self {
+        Decision::Reject(e.into())
+    }
+}
+
+fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> Result<MergeOutcome, Decision> {
+    if op.entity.is_empty() || op.entity.len() > 64 {
+        return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()).into());
+    }
+    validate::fields(op.kind, &op.fields)?;
+    if !device.may_write(&op.grid) {
+        return Err(Reject(RejectCode::OutsideGrids, format!("grid {} is not assigned to this device's manager", op.grid)).into());
+    }
+    if op.kind.insert_only() && op.action != OpAction::Create {
+        return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())).into());
+    }
+    if op.kind == EntityKind::ArrearsAccount && device.role == crate::auth::Role::Field {
+        return Err(Reject(RejectCode::Invalid, "arrears accounts are kept by the back office".into()).into());
+    }
+    let existing = tx.load(op.kind, &op.entity)?;
+    let (mut state, current_grid) = match existing {
+        Some((state, grid)) => {
+            if !device.may_write(&grid) {
+                return Err(Reject(RejectCode::OutsideGrids, format!("the {} belongs to grid {grid}", op.kind.as_str())).into());
+            }
+            if op.kind.insert_only() {
+                return Err(Reject(RejectCode::Immutable, format!("{} {} already exists and is never changed", op.kind.as_str(), op.entity)).into());
+            }
+            (state, grid)
+        }
+        None => (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()),
+    };
+    let merge = state.apply(op);
+    let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
+    if !device.may_write(&grid) {
+        return Err(Reject(RejectCode::OutsideGrids, format!("grid {grid} is not assigned to this device's manager")).into());
+    }
+    if merge.outcome == MergeOutcome::Applied {
+        // An update arriving before its create leaves a partial record; it is checked in full
+        // once complete. A complete record must satisfy the same rules as on the phone.
+        if state.base.is_some() {
+            validate_record(&state)?;
+        }
+        if op.kind == EntityKind::Receipt {
+            let number = state.value("receipt_no").as_str().unwrap_or_default().to_string();
+            if !tx.claim_receipt_no(&number, &op.entity)? {
+                return Err(Reject(RejectCode::DuplicateReceiptNo, format!("receipt number {number} was already used")).into());
+            }
+        }
+        tx.save(&state, &grid, now_ms)?;
+    }
+    for overwrite in &merge.overwrites {
+        // Successive edits by one device are not conflicts; different devices' edits are.
+        if overwrite.old_hlc.node != overwrite.new_hlc.node {
+            tx.record_conflict(op, &grid, overwrite, now_ms)?;
+        }
+    }
+    Ok(merge.outcome)
+}

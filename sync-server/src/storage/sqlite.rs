@@ -1,0 +1,670 @@
+//! The embedded SQLite backend: one file, one writer connection (every write transaction is
+//! `BEGIN IMMEDIATE` and fully synced before the answer leaves), a small pool of readers in WAL.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use gridbook_core::hlc::Hlc;
+use gridbook_core::merge::Overwrite;
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{
+    EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse, RejectCode,
+    PROTOCOL_VERSION,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::{Map, Value};
+
+use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
+use crate::auth::{self, DeviceAuth, Role};
+use crate::error::{AppError, AppResult};
+use crate::reconcile::{self, EntityTx, Rules};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE grids (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
+CREATE TABLE managers (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('field', 'supervisor', 'admin')),
+    password_hash TEXT, created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE manager_grids (
+    manager_id TEXT NOT NULL REFERENCES managers (id), grid_id TEXT NOT NULL REFERENCES grids (id),
+    PRIMARY KEY (manager_id, grid_id)
+) WITHOUT ROWID;
+CREATE TABLE enrol_codes (
+    code_hash TEXT PRIMARY KEY, manager_id TEXT NOT NULL REFERENCES managers (id),
+    created_at_ms INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, used_at_ms INTEGER, used_by_device TEXT
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY, manager_id TEXT NOT NULL REFERENCES managers (id),
+    token_hash TEXT NOT NULL UNIQUE, public_key TEXT, app_version TEXT NOT NULL DEFAULT '',
+    enrolled_at_ms INTEGER NOT NULL, revoked_at_ms INTEGER,
+    last_seen_ms INTEGER, last_push_ms INTEGER, last_pull_ms INTEGER, pull_cursor INTEGER NOT NULL DEFAULT 0,
+    pending_count INTEGER NOT NULL DEFAULT 0, oldest_pending_age_s INTEGER, rejected_count INTEGER NOT NULL DEFAULT 0,
+    db_size_bytes INTEGER NOT NULL DEFAULT 0, clock_offset_ms INTEGER, zone_offset_min INTEGER,
+    unsynced_receipts_fen INTEGER NOT NULL DEFAULT 0, unsynced_receipts_count INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+-- Current state of every entity; `seq` orders changes for pulls (a snapshot and a change feed at once).
+CREATE TABLE entities (
+    kind TEXT NOT NULL, id TEXT NOT NULL, grid_id TEXT NOT NULL,
+    vals TEXT NOT NULL, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    seq INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX entities_by_grid_seq ON entities (grid_id, seq);
+CREATE INDEX entities_by_seq ON entities (seq);
+-- Every op once, as received, with the stamp it was merged under and the server's receive time.
+CREATE TABLE ops (
+    op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+    grid_id TEXT NOT NULL, hlc TEXT NOT NULL, merged_hlc TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL, body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE conflicts (
+    id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+    grid_id TEXT NOT NULL, field TEXT NOT NULL, old_value TEXT NOT NULL, new_value TEXT NOT NULL,
+    old_hlc TEXT NOT NULL, new_hlc TEXT NOT NULL, old_device TEXT NOT NULL, new_device TEXT NOT NULL
+);
+CREATE INDEX conflicts_by_time ON conflicts (at_ms);
+CREATE TABLE rejections (
+    op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, device_id TEXT NOT NULL, kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL, grid_id TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX rejections_by_time ON rejections (at_ms);
+CREATE TABLE receipt_numbers (receipt_no TEXT PRIMARY KEY, receipt_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE sync_events (
+    id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, device_id TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('push', 'pull')),
+    ops INTEGER NOT NULL, rejected INTEGER NOT NULL, duration_ms INTEGER NOT NULL
+);
+CREATE INDEX sync_events_by_time ON sync_events (at_ms);
+"#;
+
+pub struct SqliteStorage {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+}
+
+fn open_connection(path: &Path) -> AppResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: an acknowledged push survives a power cut, not only a killed process.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SqliteStorage {
+    pub fn open(path: impl AsRef<Path>) -> AppResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path)?;
+        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(AppError::internal(format!(
+                "the database {} is schema version {version}, newer than this server ({SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        if version == 0 {
+            let tx = writer.transaction()?;
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        }
+        Ok(Self { writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut pool = lock(&self.readers);
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
+        let mut stmt = conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
+        let rows = stmt.query_map([manager_id], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn all_grids(conn: &Connection) -> AppResult<Vec<String>> {
+        let mut stmt = conn.prepare_cached("SELECT id FROM grids ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn apply_batch(tx: &Transaction, device: &DeviceAuth, ops: &[Op], rules: &Rules, now_ms: i64) -> AppResult<Vec<OpResult>> {
+        let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
+        let mut etx = SqliteTx { tx, next_seq };
+        let mut results = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            results.push(reconcile::apply_op(&mut etx, device, op, rules, now_ms, (i % 65_536) as u16)?);
+        }
+        Ok(results)
+    }
+}
+
+/// `EntityTx` over one SQLite write transaction.
+struct SqliteTx<'a> {
+    tx: &'a Transaction<'a>,
+    next_seq: i64,
+}
+
+fn parse_hlc(s: &str) -> AppResult<Hlc> {
+    s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| AppError::internal(e.to_string()))
+}
+
+fn entity_from_row(kind: EntityKind, id: String, vals: &str, base: Option<String>, clocks: &str) -> AppResult<EntityState> {
+    let values: Map<String, Value> = serde_json::from_str(vals)?;
+    let base = base.as_deref().map(parse_hlc).transpose()?;
+    let clocks: BTreeMap<String, Hlc> = serde_json::from_str(clocks)?;
+    Ok(EntityState { kind, id, values, base, clocks })
+}
+
+impl EntityTx for SqliteTx<'_> {
+    fn op_seen(&mut self, op_id: &str) -> AppResult<bool> {
+        let seen = self.tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1")?.exists([op_id])?;
+        Ok(seen || self.tx.prepare_cached("SELECT 1 FROM rejections WHERE op_id = ?1")?.exists([op_id])?)
+    }
+
+    fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>> {
+        let row = self
+            .tx
+            .prepare_cached("SELECT vals, base_hlc, clocks, grid_id FROM entities WHERE kind = ?1 AND id = ?2")?
+            .query_row([kind.as_str(), id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((vals, base, clocks, grid)) => Ok(Some((entity_from_row(kind, id.to_string(), &vals, base, &clocks)?, grid))),
+        }
+    }
+
+    fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> AppResult<()> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, clocks, seq, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (kind, id) DO UPDATE SET grid_id = excluded.grid_id, vals = excluded.vals,
+                   base_hlc = excluded.base_hlc, clocks = excluded.clocks, seq = excluded.seq,
+                   updated_at_ms = excluded.updated_at_ms",
+            )?
+            .execute(params![
+                state.kind.as_str(),
+                state.id,
+                grid,
+                serde_json::to_string(&state.values)?,
+                state.base.as_ref().map(|h| h.to_string()),
+                serde_json::to_string(&state.clocks)?,
+                seq,
+                now_ms
+            ])?;
+        Ok(())
+    }
+
+    fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO ops (op_id, device_id, kind, entity_id, grid_id, hlc, merged_hlc, received_at_ms, outcome, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                op.id.to_string(),
+                device_id,
+                op.kind.as_str(),
+                op.entity,
+                op.grid,
+                op.hlc.to_string(),
+                merged_as.to_string(),
+                now_ms,
+                outcome,
+                serde_json::to_string(&op.fields)?
+            ])?;
+        Ok(())
+    }
+
+    fn record_conflict(&mut self, op: &Op, grid: &str, o: &Overwrite, now_ms: i64) -> AppResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO conflicts (at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                now_ms,
+                op.kind.as_str(),
+                op.entity,
+                grid,
+                o.field,
+                o.old_value.to_string(),
+                o.new_value.to_string(),
+                o.old_hlc.to_string(),
+                o.new_hlc.to_string(),
+                o.old_hlc.node,
+                o.new_hlc.node
+            ])?;
+        Ok(())
+    }
+
+    fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO rejections (op_id, at_ms, device_id, kind, entity_id, grid_id, code, reason, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                op.id.to_string(),
+                now_ms,
+                device_id,
+                op.kind.as_str(),
+                op.entity,
+                op.grid,
+                code.as_str(),
+                reason,
+                serde_json::to_string(op)?
+            ])?;
+        Ok(())
+    }
+
+    fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> AppResult<bool> {
+        let n = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO receipt_numbers (receipt_no, receipt_id) VALUES (?1, ?2)")?
+            .execute([receipt_no, receipt_id])?;
+        if n == 1 {
+            return Ok(true);
+        }
+        let holder: String =
+            self.tx.query_row("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1", [receipt_no], |r| r.get(0))?;
+        Ok(holder == receipt_id)
+    }
+}
+
+fn backoffice() -> DeviceAuth {
+    DeviceAuth { device_id: "backoffice".into(), manager_id: "backoffice".into(), role: Role::Admin, grids: vec![] }
+}
+
+fn valid_id(field: &'static str, id: &str) -> AppResult<()> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(AppError::unprocessable("invalid", format!("{field}: 1 to 64 letters, digits, '-' or '_'")));
+    }
+    Ok(())
+}
+
+impl SyncStorage for SqliteStorage {
+    fn authenticate_device(&self, token_hash: &str) -> AppResult<DeviceAuth> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms FROM devices d JOIN managers m ON m.id = d.manager_id
+                     WHERE d.token_hash = ?1",
+                )?
+                .query_row([token_hash], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+                })
+                .optional()?;
+            let Some((device_id, manager_id, role, revoked)) = row else {
+                return Err(AppError::unauthorized("unknown device token; enrol this device again"));
+            };
+            if revoked.is_some() {
+                return Err(AppError::new(axum::http::StatusCode::UNAUTHORIZED, "revoked", "this device was revoked by the back office"));
+            }
+            let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
+            let grids = if role == Role::Field { Self::grids_of(c, &manager_id)? } else { Self::all_grids(c)? };
+            Ok(DeviceAuth { device_id, manager_id, role, grids })
+        })
+    }
+
+    fn enrol(&self, req: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse> {
+        valid_id("device_id", &req.device_id)?;
+        let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
+        let token = auth::new_secret(32);
+        let (manager_id, manager_name) = self.write(|tx| {
+            let code = tx
+                .query_row(
+                    "SELECT c.manager_id, m.name, c.expires_at_ms, c.used_at_ms FROM enrol_codes c JOIN managers m ON m.id = c.manager_id
+                     WHERE c.code_hash = ?1",
+                    [&code_hash],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?)),
+                )
+                .optional()?;
+            let Some((manager_id, manager_name, expires, used)) = code else {
+                return Err(AppError::unauthorized("unknown enrolment code"));
+            };
+            if used.is_some() {
+                return Err(AppError::conflict("code_used", "this enrolment code was already used; ask the back office for a new one"));
+            }
+            if expires < now_ms {
+                return Err(AppError::unauthorized("this enrolment code has expired; ask the back office for a new one"));
+            }
+            let existing = tx
+                .query_row("SELECT manager_id, revoked_at_ms FROM devices WHERE id = ?1", [&req.device_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+                })
+                .optional()?;
+            match existing {
+                Some((_, Some(_))) => return Err(AppError::forbidden("this device was revoked and cannot enrol again")),
+                Some((owner, None)) if owner != manager_id => {
+                    return Err(AppError::conflict("device_taken", "this device is enrolled for another manager"))
+                }
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE devices SET token_hash = ?2, public_key = coalesce(?3, public_key), app_version = ?4 WHERE id = ?1",
+                        params![req.device_id, auth::hash_secret(&token), req.public_key, req.app_version],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO devices (id, manager_id, token_hash, public_key, app_version, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![req.device_id, manager_id, auth::hash_secret(&token), req.public_key, req.app_version, now_ms],
+                    )?;
+                }
+            }
+            tx.execute(
+                "UPDATE enrol_codes SET used_at_ms = ?2, used_by_device = ?3 WHERE code_hash = ?1",
+                params![code_hash, now_ms, req.device_id],
+            )?;
+            Ok((manager_id, manager_name))
+        })?;
+        let grids = self.read(|c| Self::grids_of(c, &manager_id))?;
+        tracing::info!(device = %req.device_id, manager = %manager_id, "device enrolled");
+        Ok(EnrolResponse { protocol: PROTOCOL_VERSION, device_id: req.device_id.clone(), token, manager_id, manager_name, grids })
+    }
+
+    fn push(&self, device: &DeviceAuth, req: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
+        let started = std::time::Instant::now();
+        let results = self.write(|tx| {
+            let results = Self::apply_batch(tx, device, &req.ops, rules, now_ms)?;
+            let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
+            // receipts that reached the server are no longer "on the phone"
+            let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
+            for (op, r) in req.ops.iter().zip(&results) {
+                if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
+                    arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
+                    arrived_n += 1;
+                }
+            }
+            let acked = req.ops.len() as i64 - rejected;
+            let f = &req.facts;
+            tx.prepare_cached(
+                "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
+                   oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
+                   zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                device.device_id,
+                f.app_version,
+                now_ms,
+                (f.pending_count as i64 - acked).max(0),
+                if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
+                f.rejected_count as i64 + rejected,
+                f.db_size_bytes as i64,
+                f.wall_clock_ms - now_ms,
+                f.zone_offset_min,
+                (f.unsynced_receipts_fen - arrived_fen).max(0),
+                (f.unsynced_receipts_count as i64 - arrived_n).max(0),
+                f.last_error
+            ])?;
+            tx.prepare_cached(
+                "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
+            )?
+            .execute(params![now_ms, device.device_id, req.ops.len() as i64, rejected, started.elapsed().as_millis() as i64])?;
+            Ok(results)
+        })?;
+        Ok(PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            server_time_ms: now_ms,
+            clock_offset_ms: req.facts.wall_clock_ms - now_ms,
+        })
+    }
+
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage> {
+        let started = std::time::Instant::now();
+        let limit = limit.clamp(1, 10_000) as usize;
+        let (changes, remaining) = self.read(|c| {
+            // One index range per grid, merged by sequence: each range is an ordered index walk.
+            let mut rows: Vec<(i64, EntityState)> = Vec::new();
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            for grid in &device.grids {
+                let mut q = stmt.query(params![grid, cursor as i64, limit as i64])?;
+                while let Some(r) = q.next()? {
+                    let kind: String = r.get(1)?;
+                    let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
+                    let vals: String = r.get(3)?;
+                    let clocks: String = r.get(5)?;
+                    rows.push((r.get(0)?, entity_from_row(kind, r.get(2)?, &vals, r.get(4)?, &clocks)?));
+                }
+            }
+            rows.sort_by_key(|(seq, _)| *seq);
+            rows.truncate(limit);
+            let last = rows.last().map(|(s, _)| *s).unwrap_or(cursor as i64);
+            let mut remaining = 0i64;
+            let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
+            for grid in &device.grids {
+                remaining += count.query_row(params![grid, last], |r| r.get::<_, i64>(0))?;
+            }
+            Ok((rows, remaining))
+        })?;
+        let next_cursor = changes.last().map(|(s, _)| *s as u64).unwrap_or(cursor);
+        let n = changes.len() as i64;
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2, last_pull_ms = ?2, pull_cursor = ?3 WHERE id = ?1")?
+                .execute(params![device.device_id, now_ms, next_cursor as i64])?;
+            tx.prepare_cached(
+                "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'pull', ?3, 0, ?4)",
+            )?
+            .execute(params![now_ms, device.device_id, n, started.elapsed().as_millis() as i64])?;
+            Ok(())
+        })?;
+        Ok(PullPage {
+            protocol: PROTOCOL_VERSION,
+            changes: changes.into_iter().map(|(_, s)| s).collect(),
+            removals: vec![],
+            next_cursor,
+            has_more: remaining > 0,
+            remaining: remaining as u64,
+            server_time_ms: now_ms,
+        })
+    }
+
+    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()> {
+        valid_id("grid id", id)?;
+        if name.trim().is_empty() {
+            return Err(AppError::unprocessable("invalid", "grid name: must not be empty"));
+        }
+        self.write(|tx| {
+            let n = tx.execute("INSERT OR IGNORE INTO grids (id, name, created_at_ms) VALUES (?1, ?2, ?3)", params![id, name.trim(), now_ms])?;
+            if n == 0 {
+                return Err(AppError::conflict("exists", format!("grid {id} already exists")));
+            }
+            Ok(())
+        })
+    }
+
+    fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()> {
+        valid_id("manager id", id)?;
+        if name.trim().is_empty() {
+            return Err(AppError::unprocessable("invalid", "manager name: must not be empty"));
+        }
+        self.write(|tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO managers (id, name, role, password_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, name.trim(), role.as_str(), password_hash, now_ms],
+            )?;
+            if n == 0 {
+                return Err(AppError::conflict("exists", format!("manager {id} already exists")));
+            }
+            Ok(())
+        })
+    }
+
+    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> AppResult<()> {
+        self.write(|tx| {
+            for (table, id) in [("managers", manager_id), ("grids", grid_id)] {
+                if !tx.prepare(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])? {
+                    return Err(AppError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
+                }
+            }
+            tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [manager_id, grid_id])?;
+            Ok(())
+        })
+    }
+
+    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> AppResult<String> {
+        let code = auth::new_enrol_code();
+        self.write(|tx| {
+            if !tx.prepare_cached("SELECT 1 FROM managers WHERE id = ?1")?.exists([manager_id])? {
+                return Err(AppError::not_found(format!("no manager {manager_id}")));
+            }
+            tx.execute(
+                "INSERT INTO enrol_codes (code_hash, manager_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![auth::hash_secret(&code), manager_id, now_ms, now_ms + ttl_ms],
+            )?;
+            Ok(())
+        })?;
+        Ok(code)
+    }
+
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> AppResult<()> {
+        self.write(|tx| {
+            let n = tx.execute("UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL", params![device_id, now_ms])?;
+            if n == 0 && !tx.prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([device_id])? {
+                return Err(AppError::not_found(format!("no device {device_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult> {
+        self.write(|tx| {
+            if !tx.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([&op.grid])? {
+                return Err(AppError::not_found(format!("no grid {}", op.grid)));
+            }
+            let mut results = Self::apply_batch(tx, &backoffice(), std::slice::from_ref(op), &Rules::default(), now_ms)?;
+            results.pop().ok_or_else(|| AppError::internal("no result for the op"))
+        })
+    }
+
+    fn devices(&self) -> AppResult<Vec<DeviceRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.id, d.manager_id, m.name, d.app_version, d.enrolled_at_ms, d.revoked_at_ms, d.last_seen_ms,
+                        d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
+                        d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error
+                 FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name, d.id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceRow {
+                    device_id: r.get(0)?,
+                    manager_id: r.get(1)?,
+                    manager_name: r.get(2)?,
+                    grids: vec![],
+                    app_version: r.get(3)?,
+                    enrolled_at_ms: r.get(4)?,
+                    revoked_at_ms: r.get(5)?,
+                    last_seen_ms: r.get(6)?,
+                    last_push_ms: r.get(7)?,
+                    last_pull_ms: r.get(8)?,
+                    pending_count: r.get(9)?,
+                    oldest_pending_age_s: r.get(10)?,
+                    rejected_count: r.get(11)?,
+                    db_size_bytes: r.get(12)?,
+                    clock_offset_ms: r.get(13)?,
+                    unsynced_receipts_fen: r.get(14)?,
+                    unsynced_receipts_count: r.get(15)?,
+                    last_error: r.get(16)?,
+                })
+            })?;
+            let mut out: Vec<DeviceRow> = rows.collect::<Result<_, _>>()?;
+            for d in &mut out {
+                d.grids = Self::grids_of(c, &d.manager_id)?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
+                 FROM conflicts ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(ConflictRow {
+                    at_ms: r.get(0)?,
+                    kind: r.get(1)?,
+                    entity_id: r.get(2)?,
+                    grid_id: r.get(3)?,
+                    field: r.get(4)?,
+                    old_value: r.get(5)?,
+                    new_value: r.get(6)?,
+                    old_hlc: r.get(7)?,
+                    new_hlc: r.get(8)?,
+                    old_device: r.get(9)?,
+                    new_device: r.get(10)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn rejections(&self, limit: u32) -> AppResult<Vec<RejectionRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at_ms, op_id, device_id, kind, entity_id, grid_id, code, reason FROM rejections ORDER BY at_ms DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(RejectionRow {
+                    at_ms: r.get(0)?,
+                    op_id: r.get(1)?,
+                    device_id: r.get(2)?,
+                    kind: r.get(3)?,
+                    entity_id: r.get(4)?,
+                    grid_id: r.get(5)?,
+                    code: r.get(6)?,
+                    reason: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn check_health(&self) -> AppResult<()> {
+        self.read(|c| {
+            c.query_row("SELECT count(*) FROM grids", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+    }
+}

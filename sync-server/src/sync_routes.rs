@@ -1,0 +1,84 @@
+//! The sync endpoints: enrol, push, pull, health. Each checks the protocol version and hands the
+//! work to storage on a blocking thread (SQLite is synchronous).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::Json;
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use serde::Deserialize;
+
+use crate::auth::DeviceAuth;
+use crate::error::{AppError, AppResult};
+use crate::{now_ms, AppState, MAX_OPS_PER_PUSH};
+
+fn check_protocol(version: u32) -> AppResult<()> {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
+        return Err(AppError::bad_request(
+            "unsupported_protocol",
+            format!("protocol version {version} is not supported; this server speaks {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn health(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+    let storage = state.storage.clone();
+    tokio::task::spawn_blocking(move || storage.check_health()).await??;
+    Ok(Json(serde_json::json!({ "status": "ok", "protocol": PROTOCOL_VERSION, "version": env!("CARGO_PKG_VERSION") })))
+}
+
+pub async fn enrol(State(state): State<AppState>, body: Result<Json<EnrolRequest>, JsonRejection>) -> AppResult<Json<EnrolResponse>> {
+    let Json(req) = body?;
+    check_protocol(req.protocol)?;
+    let storage = state.storage.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || storage.enrol(&req, now_ms())).await??))
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    body: Result<Json<PushRequest>, JsonRejection>,
+) -> AppResult<Json<PushResponse>> {
+    let Json(req) = body?;
+    check_protocol(req.protocol)?;
+    if req.ops.len() > MAX_OPS_PER_PUSH {
+        return Err(AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_ops",
+            format!("{} ops in one push; send at most {MAX_OPS_PER_PUSH}", req.ops.len()),
+        ));
+    }
+    let (storage, rules) = (state.storage.clone(), state.rules);
+    let response = tokio::task::spawn_blocking(move || storage.push(&device, &req, &rules, now_ms())).await??;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    #[serde(default)]
+    cursor: u64,
+    #[serde(default = "default_limit")]
+    limit: u32,
+    #[serde(default = "current_protocol")]
+    protocol: u32,
+}
+fn default_limit() -> u32 {
+    1000
+}
+fn current_protocol() -> u32 {
+    PROTOCOL_VERSION
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> AppResult<Json<PullPage>> {
+    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    check_protocol(q.protocol)?;
+    if q.limit == 0 || q.limit > 10_000 {
+        return Err(AppError::bad_request("bad_query", "limit must be between 1 and 10000"));
+    }
+    let storage = state.storage.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??))
+}
