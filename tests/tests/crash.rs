@@ -1,0 +1,122 @@
+//! Crashes: the server SIGKILLed in the middle of a push, a phone SIGKILLed in the middle of its
+//! sync. Real processes, real SQLite files, real HTTP on 127.0.0.1.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gridbook_core::testing::{household_n, visit};
+use gridbook_core::*;
+use gridbook_tests::*;
+
+fn server_count(db: &std::path::Path, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn setup_server(dir: &std::path::Path) -> (ServerProcess, String) {
+    let db = dir.join("server.db");
+    admin_cli(&db, &["create-grid", "--id", "g1", "--name", "一网格"]);
+    admin_cli(&db, &["create-manager", "--id", "zhang", "--name", "张伟"]);
+    admin_cli(&db, &["assign-grid", "--manager", "zhang", "--grid", "g1"]);
+    let code = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
+    (ServerProcess::start(&db), code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, code) = setup_server(dir.path());
+    let phone = Phone::enrol(&server.url, &code, Box::new(SystemClock)).await;
+    let h = phone.store.create_household(household_n("g1", 1)).unwrap();
+    const VISITS: u64 = 6_000;
+    for n in 0..VISITS {
+        let mut v = visit("g1", &h.id);
+        v.arrived_at_ms += n as i64;
+        phone.store.record_visit(v).unwrap();
+    }
+    let total = VISITS + 1;
+    // small batches, so the kill lands between acknowledged batches and in the middle of one
+    let engine = Arc::new(SyncEngine::new(phone.store.clone(), SyncConfig { push_batch: 200, ..phone.config.clone() }).unwrap());
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.sync_once().await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending = phone.store.outbox_counts().unwrap().pending;
+        if pending < total - 1_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the push did not progress");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    let outcome = running.await.unwrap();
+    assert!(outcome.is_err(), "the sync cannot have finished: the server was killed");
+    let acknowledged = total - phone.store.outbox_counts().unwrap().pending;
+    assert!(acknowledged > 0 && acknowledged < total, "killed mid-way: {acknowledged} of {total} acknowledged");
+
+    // every acknowledged op is on disk on the server
+    let on_server = server_count(&server.db, "SELECT count(*) FROM ops") as u64;
+    assert!(on_server >= acknowledged, "{on_server} ops on the server, {acknowledged} acknowledged");
+
+    // restart on the same file; the phone finishes its sync against the new port
+    let server = ServerProcess::start(&server.db);
+    let engine = SyncEngine::new(phone.store.clone(), SyncConfig::new(&server.url, &phone.config.token, "test")).unwrap();
+    let report = engine.sync_with_retry(3).await.unwrap();
+    assert_eq!(phone.store.outbox_counts().unwrap().pending, 0);
+    assert!(report.pushed >= total - acknowledged);
+    assert_eq!(server_count(&server.db, "SELECT count(*) FROM ops") as u64, total, "each op recorded exactly once");
+    assert_eq!(server_count(&server.db, "SELECT count(*) FROM entities WHERE kind = 'visit'") as u64, VISITS);
+    let seqs = server_count(&server.db, "SELECT count(DISTINCT seq) FROM entities");
+    assert_eq!(seqs as u64, total, "no entity written twice under two sequence numbers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_killed_mid_sync_completes_on_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, code) = setup_server(dir.path());
+    // another phone fills the grid
+    let filler = Phone::enrol(&server.url, &code, Box::new(SystemClock)).await;
+    for n in 0..4_000 {
+        filler.store.create_household(household_n("g1", n)).unwrap();
+    }
+    filler.sync().await;
+
+    let db = server.db.clone();
+    let code2 = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
+    let phone_db = dir.path().join("phone.db");
+    {
+        let store = Store::open(&phone_db).unwrap();
+        gridbook_core::sync_client::enrol(&store, &server.url, &code2, "t", None).await.unwrap();
+        store.create_household(household_n("g1", 9_999)).unwrap();
+    }
+    // the phone app, as its own process (pages of 500), killed once the pull is under way
+    let mut child = Command::new(phone_binary()).arg("sync").arg(&phone_db).stdout(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let cursor: Option<String> = rusqlite::Connection::open(&phone_db)
+            .ok()
+            .and_then(|c| c.query_row("SELECT value FROM meta WHERE key = 'pull_cursor'", [], |r| r.get(0)).ok());
+        if cursor.is_some_and(|c| c != "0") {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the phone finished before it could be killed: {status}");
+        }
+        assert!(Instant::now() < deadline, "the phone's pull did not start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let store = Arc::new(Store::open(&phone_db).unwrap());
+    let partial = store.all_states(EntityKind::Household).unwrap().len();
+    assert!(partial > 1 && partial < 4_001, "killed mid-pull, yet {partial} households arrived");
+    let config = sync_client::saved_config(&store, "t").unwrap().unwrap();
+    SyncEngine::new(store.clone(), config).unwrap().sync_once().await.unwrap();
+    assert_eq!(store.all_states(EntityKind::Household).unwrap().len(), 4_001);
+    assert_eq!(store.outbox_counts().unwrap().pending, 0);
+    assert_eq!(server_count(&db, "SELECT count(*) FROM entities WHERE kind = 'household'"), 4_001);
+}
