@@ -40,20 +40,13 @@ impl Store {
         self.record_fact(n, &grid, &[(EntityKind::ArrearsAccount, "account_id", &account)])
     }
 
-    /// Records money collected against a numbered receipt. The number must be unused on this
-    /// phone; the server checks it against the blocks it issued and every other phone.
-    pub fn record_receipt(&self, mut r: Receipt) -> Result<Receipt> {
-        validate::receipt(&r)?;
-        r.device_id = self.device_id().to_string();
-        let taken = self.read(|c| {
-            Ok(c.prepare_cached("SELECT count(*) FROM receipts WHERE receipt_no = ?1")?
-                .query_row([&r.receipt_no], |row| row.get::<_, i64>(0))?)
-        })?;
-        if taken > 0 {
-            return invalid("receipt_no", "this receipt number was already used");
-        }
-        let (grid, account) = (r.grid_id.clone(), r.account_id.clone());
-        self.record_fact(r, &grid, &[(EntityKind::ArrearsAccount, "account_id", &account)])
+    /// Records money collected against a numbered receipt, without the customer's signature.
+    /// The number must come from a receipt block the server issued to this device and be unused
+    /// (an empty number takes the next one); a `signature_id`, if given, must be recorded already.
+    /// The app records receipts with `record_signed_receipt` (receipts.rs): by default the server
+    /// rejects a receipt without a signature.
+    pub fn record_receipt(&self, r: Receipt) -> Result<Receipt> {
+        self.record_unsigned_receipt(r)
     }
 
     /// Voids a mistaken receipt with a reason. The receipt itself stays as it was.

@@ -15,6 +15,8 @@ pub enum EntityKind {
     Visit,
     Receipt,
     ReceiptVoid,
+    /// The customer's signature on a receipt or a work order, sealed by the device key.
+    Signature,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +79,14 @@ const RECEIPT: &[FieldSpec] = &[
 ];
 const RECEIPT_VOID: &[FieldSpec] =
     &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
+const SIGNATURE: &[FieldSpec] = &[
+    t("grid_id"), t("document_kind"), t("document_id"), t("document_hash"), j("strokes"),
+    t("strokes_hash"), t("signer_name"), t("relation"), t("hlc"), t("device_id"),
+    t("device_signature"), j("flags"),
+];
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 7] = [
+    pub const ALL: [EntityKind; 8] = [
         EntityKind::Premises,
         EntityKind::Household,
         EntityKind::ArrearsAccount,
@@ -87,6 +94,7 @@ impl EntityKind {
         EntityKind::Visit,
         EntityKind::Receipt,
         EntityKind::ReceiptVoid,
+        EntityKind::Signature,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +106,7 @@ impl EntityKind {
             EntityKind::Visit => "visit",
             EntityKind::Receipt => "receipt",
             EntityKind::ReceiptVoid => "receipt_void",
+            EntityKind::Signature => "signature",
         }
     }
 
@@ -115,6 +124,7 @@ impl EntityKind {
             EntityKind::Visit => "visits",
             EntityKind::Receipt => "receipts",
             EntityKind::ReceiptVoid => "receipt_voids",
+            EntityKind::Signature => "signatures",
         }
     }
 
@@ -128,6 +138,7 @@ impl EntityKind {
             EntityKind::Visit => VISIT,
             EntityKind::Receipt => RECEIPT,
             EntityKind::ReceiptVoid => RECEIPT_VOID,
+            EntityKind::Signature => SIGNATURE,
         }
     }
 
@@ -140,7 +151,11 @@ impl EntityKind {
     pub fn insert_only(self) -> bool {
         matches!(
             self,
-            EntityKind::ArrearsNotice | EntityKind::Visit | EntityKind::Receipt | EntityKind::ReceiptVoid
+            EntityKind::ArrearsNotice
+                | EntityKind::Visit
+                | EntityKind::Receipt
+                | EntityKind::ReceiptVoid
+                | EntityKind::Signature
         )
     }
 }
@@ -198,6 +213,10 @@ text_enum!(
 text_enum!(
     /// 预付费 / 后付费
     PaymentType { Prepaid = "prepaid", Postpaid = "postpaid" }
+);
+text_enum!(
+    /// What a customer signature was given for: a receipt (收据) or a visit's work order (工作单).
+    SignedDocument { Receipt = "receipt", WorkOrder = "work_order" }
 );
 
 /// One of our services held by the household (公司业务).
@@ -418,6 +437,39 @@ pub struct ReceiptVoid {
     pub voided_by: String,
 }
 
+/// The customer's handwritten signature on a receipt or a work order, as evidence (lessons.md,
+/// field work 5): the strokes from the pad, the hash of exactly what was signed, the signer's
+/// name and relation to the household, and the device's Ed25519 seal over all of it
+/// (`evidence::seal`). Insert-only, recorded in the same transaction as its document and pushed
+/// before it. The server checks the seal and the binding to the document on every push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSignature {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub document_kind: SignedDocument,
+    /// The receipt's or visit's id.
+    pub document_id: String,
+    /// SHA-256 of the document's canonical bytes (`evidence::document`), lower-case hex.
+    pub document_hash: String,
+    /// The strokes as captured, quantised to what is hashed (0.1 px, pressure in thousandths).
+    pub strokes: crate::evidence::Signature,
+    /// SHA-256 of the strokes' canonical bytes, lower-case hex.
+    pub strokes_hash: String,
+    /// Who signed, as they gave their name (签字人). Required: never the manager.
+    pub signer_name: String,
+    /// Relation code: `householder`, `family_member`, `shop_staff` or `other:<as told>`.
+    pub relation: String,
+    /// The device's clock stamp at signing, sealed with the rest.
+    pub hlc: String,
+    pub device_id: String,
+    /// The device's Ed25519 signature over the seal message, lower-case hex (128 digits).
+    pub device_signature: String,
+    /// Plausibility warnings (drawn too fast, too few points, a dot), for the back office.
+    #[serde(default)]
+    pub flags: Vec<crate::evidence::Flag>,
+}
+
 /// A typed record that maps onto one entity kind.
 pub trait Record: Serialize + serde::de::DeserializeOwned {
     const KIND: EntityKind;
@@ -445,6 +497,7 @@ record!(ArrearsNotice, EntityKind::ArrearsNotice);
 record!(Visit, EntityKind::Visit);
 record!(Receipt, EntityKind::Receipt);
 record!(ReceiptVoid, EntityKind::ReceiptVoid);
+record!(CustomerSignature, EntityKind::Signature);
 
 #[cfg(test)]
 mod tests {
@@ -465,6 +518,7 @@ mod tests {
         check(crate::testing::household("g1"));
         check(crate::testing::visit("g1", "h1"));
         check(crate::testing::receipt("g1", "a1", "h1", "R1"));
+        check(crate::testing::customer_signature("g1", "r1"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 2;
+pub const LATEST_VERSION: i64 = 3;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -133,10 +133,36 @@ SELECT rowid, customer_name, mobile, landline, address,
 FROM households;
 "#;
 
+/// Version 3: signed evidence. The customers' signatures (synced, insert-only) and the receipt
+/// number blocks the server issued to this device (local only, like the paper receipt books a
+/// manager carries: lessons.md, field work 4). A block's `next` is where allocation resumes;
+/// numbers already on a receipt are skipped.
+const V3_EVIDENCE: &str = r#"
+CREATE TABLE signatures (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, document_kind TEXT, document_id TEXT, document_hash TEXT, strokes TEXT,
+    strokes_hash TEXT, signer_name TEXT, relation TEXT, hlc TEXT, device_id TEXT,
+    device_signature TEXT, flags TEXT
+);
+CREATE INDEX signatures_by_document ON signatures (document_id);
+
+CREATE TABLE receipt_blocks (
+    prefix TEXT PRIMARY KEY,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    next INTEGER NOT NULL,
+    issued_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    CHECK (first >= 1 AND first <= last AND next >= first)
+);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every kind has its own load, upsert and query statements: keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -160,6 +186,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found == 0 {
         tx.execute_batch(V1_TABLES)?;
         tx.execute_batch(V2_SEARCH)?;
+        tx.execute_batch(V3_EVIDENCE)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -176,6 +203,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V2_SEARCH)?;
             conn.execute_batch(V2_BACKFILL)?;
         }
+        2 => conn.execute_batch(V3_EVIDENCE)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -185,6 +213,14 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
 pub(crate) fn create_version_1(conn: &Connection) -> Result<()> {
     conn.execute_batch(V1_TABLES)?;
     conn.pragma_update(None, "user_version", 1)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_2(conn: &Connection) -> Result<()> {
+    conn.execute_batch(V1_TABLES)?;
+    conn.execute_batch(V2_SEARCH)?;
+    conn.pragma_update(None, "user_version", 2)?;
     Ok(())
 }
 
@@ -220,6 +256,27 @@ mod tests {
             .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH '\"0731-8888\"'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(hits, 1);
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_2_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_2(&old).unwrap();
+        old.execute("INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500)", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: i64 = old.query_row("SELECT amount_fen FROM receipts WHERE id = 'r1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, 500);
+        // the new tables are there and usable
+        old.execute("INSERT INTO receipt_blocks (prefix, first, last, next, issued_at_ms, received_at_ms) VALUES ('SJ000001-', 1, 100, 2, 0, 0)", [])
+            .unwrap();
+        assert!(old
+            .execute("INSERT INTO receipt_blocks (prefix, first, last, next, issued_at_ms, received_at_ms) VALUES ('X', 5, 1, 5, 0, 0)", [])
+            .is_err());
     }
 
     #[test]

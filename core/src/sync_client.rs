@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{meta_get, meta_set, Store};
 use crate::wire::{
-    EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, PATH_ENROL, PATH_PULL,
-    PATH_PUSH, PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
+    ReceiptBlockRequest, ReceiptBlockResponse, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -78,6 +78,15 @@ pub struct SyncReport {
     pub pulled: u64,
     pub pages: u64,
     pub removed: u64,
+    /// Receipt blocks the server issued during this cycle (asked for below 50 numbers left).
+    #[serde(default)]
+    pub receipt_blocks_added: u64,
+    /// Unused receipt numbers on the device after the cycle.
+    #[serde(default)]
+    pub receipt_numbers_left: u64,
+    /// Why no new block came when one was needed (the data sync itself still succeeded).
+    #[serde(default)]
+    pub receipt_block_error: Option<String>,
 }
 
 type Observer = Box<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -170,10 +179,25 @@ async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T
 
 /// Enrols this device with a one-time code from the back office. The token is kept in the store's
 /// metadata (on phones, the app keeps it in the Keystore/Keychain instead: see ffi).
+///
+/// `public_key` is the hex Ed25519 public key of the device's `DeviceSigner` (on a phone, the
+/// key the app made in the Keystore/Keychain). Without one, the store's in-memory key
+/// (`Store::device_key`) is made and registered: fine for tests, desktops and the simulator.
 pub async fn enrol(store: &Store, server_url: &str, code: &str, app_version: &str, public_key: Option<String>) -> Result<EnrolResponse> {
     if code.trim().is_empty() {
         return crate::error::invalid("code", "must not be empty");
     }
+    let public_key = match public_key {
+        Some(k) => {
+            let k = k.trim().to_ascii_lowercase();
+            if crate::evidence::from_hex::<32>(&k).is_err() {
+                return crate::error::invalid("public_key", "an Ed25519 public key is 64 hex digits");
+            }
+            k
+        }
+        None => crate::evidence::to_hex(&store.device_key()?.public_key_bytes()),
+    };
+    let public_key = Some(public_key);
     let url = format!("{}{}", server_url.trim_end_matches('/'), PATH_ENROL);
     let body = EnrolRequest {
         protocol: PROTOCOL_VERSION,
@@ -189,6 +213,9 @@ pub async fn enrol(store: &Store, server_url: &str, code: &str, app_version: &st
         meta_set(tx, "manager_id", &resp.manager_id)?;
         meta_set(tx, "grids", &resp.grids.join(","))
     })?;
+    if let Some(k) = &body.public_key {
+        store.set_registered_public_key(k)?;
+    }
     Ok(resp)
 }
 
@@ -346,6 +373,61 @@ impl SyncEngine {
             }
         }
         // Pull pages until the server says there is no more.
+        self.pull_all(&config, &mut report).await?;
+        // Receipt numbers: a new block when fewer than 50 are left. Not getting one does not
+        // undo the data sync; the report and `Store::receipt_numbers_left` say how many remain.
+        let left = self.store.receipt_numbers_left()?;
+        if left < ReceiptBlock::REFILL_BELOW {
+            match self.fetch_receipt_block(&config, left).await {
+                Ok(_) => report.receipt_blocks_added += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, left, "no new receipt block this time");
+                    report.receipt_block_error = Some(e.to_string());
+                }
+            }
+        }
+        report.receipt_numbers_left = self.store.receipt_numbers_left()?;
+        Ok(report)
+    }
+
+    /// Asks the server for a new block of receipt numbers now and adds it to the store; returns
+    /// the numbers left afterwards. The sync does this by itself below 50.
+    pub async fn refill_receipt_numbers(&self) -> Result<u64> {
+        let config = self.config();
+        let left = self.store.receipt_numbers_left()?;
+        self.fetch_receipt_block(&config, left).await?;
+        self.store.receipt_numbers_left()
+    }
+
+    /// One block request, idempotent across retries: the request id is kept until a block for it
+    /// arrives, so a lost answer does not cost a second book.
+    async fn fetch_receipt_block(&self, config: &SyncConfig, left: u64) -> Result<ReceiptBlock> {
+        const KEY: &str = "receipt_block_request";
+        let request_id = self.store.write(|tx, _| match meta_get(tx, KEY)?.and_then(|v| v.parse::<uuid::Uuid>().ok()) {
+            Some(id) => Ok(id),
+            None => {
+                let id = uuid::Uuid::now_v7();
+                meta_set(tx, KEY, &id.to_string())?;
+                Ok(id)
+            }
+        })?;
+        let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id, numbers_left: left };
+        let response: ReceiptBlockResponse = exchange(
+            self.http
+                .post(format!("{}{}", config.server_url, PATH_RECEIPT_BLOCKS))
+                .bearer_auth(&config.token)
+                .json(&request),
+        )
+        .await?;
+        self.store.add_receipt_block(&response.block)?;
+        self.store.write(|tx, _| {
+            tx.execute("DELETE FROM meta WHERE key = ?1", [KEY])?;
+            Ok(())
+        })?;
+        Ok(response.block)
+    }
+
+    async fn pull_all(&self, config: &SyncConfig, report: &mut SyncReport) -> Result<()> {
         loop {
             let cursor = self.store.pull_cursor()?;
             let page: PullPage = exchange(
@@ -363,7 +445,7 @@ impl SyncEngine {
                 break;
             }
         }
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -132,3 +132,51 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         signature_id: None,
     }
 }
+
+/// A plausible handwritten signature on a 300×120 pad: three strokes over about 1.4 s.
+pub fn signature_strokes() -> crate::evidence::Signature {
+    use crate::evidence::{Point, Signature, Stroke};
+    let stroke = |x0: f32, y0: f32, dx: f32, dy: f32, n: u32, t0: u32| Stroke {
+        points: (0..n)
+            .map(|i| Point { x: x0 + dx * i as f32, y: y0 + dy * i as f32, t_ms: t0 + 25 * i, pressure: Some(0.5) })
+            .collect(),
+    };
+    Signature {
+        width: 300,
+        height: 120,
+        strokes: vec![stroke(30.0, 40.0, 8.0, 1.5, 20, 0), stroke(120.0, 20.0, 0.5, 4.0, 18, 600), stroke(180.0, 60.0, 6.0, -1.0, 16, 1_100)],
+    }
+}
+
+/// The customer's signature as the pad gives it, with a name and relation.
+pub fn capture(signer_name: &str) -> crate::receipts::SignatureCapture {
+    crate::receipts::SignatureCapture {
+        strokes: signature_strokes(),
+        signer_name: signer_name.into(),
+        relation: crate::evidence::Relation::Householder,
+    }
+}
+
+/// A signature record of the right shape (not a valid seal): for shape checks only.
+pub fn customer_signature(grid: &str, document_id: &str) -> CustomerSignature {
+    CustomerSignature {
+        id: String::new(),
+        grid_id: grid.into(),
+        document_kind: SignedDocument::Receipt,
+        document_id: document_id.into(),
+        document_hash: "00".repeat(32),
+        strokes: signature_strokes(),
+        strokes_hash: "00".repeat(32),
+        signer_name: "王芳".into(),
+        relation: "householder".into(),
+        hlc: "018f2a3b00000000-dev1".into(),
+        device_id: "dev1".into(),
+        device_signature: "00".repeat(64),
+        flags: vec![],
+    }
+}
+
+/// A receipt book, as the server would issue it.
+pub fn receipt_block(prefix: &str) -> crate::wire::ReceiptBlock {
+    crate::wire::ReceiptBlock { prefix: prefix.into(), first: 1, last: 100, issued_at_ms: 1_700_000_000_000 }
+}

@@ -19,6 +19,10 @@ pub const PATH_ENROL: &str = "/v1/enrol";
 pub const PATH_PUSH: &str = "/v1/push";
 pub const PATH_PULL: &str = "/v1/pull";
 pub const PATH_HEALTH: &str = "/health";
+/// POST, device token: issues this device a new block of receipt numbers.
+pub const PATH_RECEIPT_BLOCKS: &str = "/v1/receipt-blocks";
+/// GET `{PATH_VERIFY}/{receipt_no}?code=XXXX-XXXX-XX`, public: checks a paper receipt.
+pub const PATH_VERIFY: &str = "/v1/verify";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -196,4 +200,123 @@ pub struct EnrolResponse {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+}
+
+/// A block of receipt numbers the server issued to one device, like a paper receipt book (收据本):
+/// numbers `{prefix}{seq:03}` for `seq` in `first..=last`. The prefix names the book and is
+/// unique on the server, so every number is. A device allocates only from its own blocks, offline;
+/// the server rejects a number that is not in a block issued to the device that used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBlock {
+    /// e.g. "SJ000012-": letters, digits and '-'.
+    pub prefix: String,
+    pub first: u32,
+    /// Inclusive; at most 999, so that every number has three digits after the prefix.
+    pub last: u32,
+    pub issued_at_ms: i64,
+}
+
+impl ReceiptBlock {
+    /// Numbers one block holds, as the server issues them.
+    pub const SIZE: u32 = 100;
+    /// A device asks for a new block during sync when fewer numbers than this are left
+    /// (lessons.md, field work 4: DHIS2 refills its pool below 50).
+    pub const REFILL_BELOW: u64 = 50;
+
+    /// Whether the block is well formed: a usable prefix and `1 <= first <= last <= 999`.
+    pub fn is_valid(&self) -> bool {
+        !self.prefix.is_empty()
+            && self.prefix.len() <= 32
+            && self.prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && (1..=self.last).contains(&self.first)
+            && self.last <= 999
+    }
+
+    /// How many numbers the block holds.
+    pub fn len(&self) -> u32 {
+        if self.first > self.last {
+            0
+        } else {
+            self.last - self.first + 1
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The receipt number of `seq`, if the block holds it.
+    pub fn number(&self, seq: u32) -> Option<String> {
+        (self.first..=self.last).contains(&seq).then(|| format!("{}{seq:03}", self.prefix))
+    }
+
+    /// The sequence of a receipt number within this block, if the block holds exactly that number.
+    pub fn seq_of(&self, receipt_no: &str) -> Option<u32> {
+        let digits = receipt_no.strip_prefix(&self.prefix)?;
+        if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let seq: u32 = digits.parse().ok()?;
+        (self.first..=self.last).contains(&seq).then_some(seq)
+    }
+
+    pub fn contains(&self, receipt_no: &str) -> bool {
+        self.seq_of(receipt_no).is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBlockRequest {
+    pub protocol: u32,
+    /// Made by the device and kept until it has the block: a retried request gets the same block
+    /// instead of a second one.
+    pub request_id: Uuid,
+    /// Numbers the device still has unused (for the back office; the server decides).
+    pub numbers_left: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBlockResponse {
+    pub protocol: u32,
+    pub block: ReceiptBlock,
+}
+
+/// The public answer about a paper receipt. Always this shape, whatever the cause of a "no":
+/// it says whether the receipt is genuine and, only then, the amount, the date and the grid.
+/// No name, no account, no address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResponse {
+    pub valid: bool,
+    /// "valid", "voided" (genuine but cancelled with the back office's approval) or "invalid"
+    /// (unknown number, wrong code, or a record that no longer matches its seal).
+    pub status: String,
+    pub receipt_no: String,
+    pub amount_fen: Option<i64>,
+    /// Local date of collection, YYYY-MM-DD.
+    pub collected_on: Option<String>,
+    pub grid_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_numbers_like_a_receipt_book() {
+        let b = ReceiptBlock { prefix: "SJ000012-".into(), first: 1, last: 100, issued_at_ms: 0 };
+        assert!(b.is_valid());
+        assert_eq!(b.len(), 100);
+        assert_eq!(b.number(1).as_deref(), Some("SJ000012-001"));
+        assert_eq!(b.number(100).as_deref(), Some("SJ000012-100"));
+        assert_eq!(b.number(0), None);
+        assert_eq!(b.number(101), None);
+        assert_eq!(b.seq_of("SJ000012-057"), Some(57));
+        for bad in ["SJ000012-57", "SJ000012-0057", "SJ000012-101", "SJ000012-000", "SJ000013-001", "SJ000012-+12", ""] {
+            assert!(!b.contains(bad), "{bad}");
+        }
+        assert!(!ReceiptBlock { first: 0, ..b.clone() }.is_valid());
+        assert!(!ReceiptBlock { last: 1000, ..b.clone() }.is_valid());
+        assert!(!ReceiptBlock { prefix: "SJ 1".into(), ..b.clone() }.is_valid());
+        assert!(!ReceiptBlock { first: 5, last: 4, ..b }.is_valid());
+    }
 }

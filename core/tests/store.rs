@@ -179,7 +179,8 @@ fn history_arrears_and_unsynced_collections() {
         manager_id: "mgr-1".into(),
     };
     store.record_notice(n).unwrap();
-    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-0001")).unwrap();
+    store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-001")).unwrap();
     assert_eq!(r.device_id, store.device_id());
 
     let kinds: Vec<&str> = store
@@ -215,12 +216,13 @@ fn receipts_are_insert_only_and_a_number_is_used_once() {
     let (_d, store) = open();
     let h = store.create_household(household_n("g1", 1)).unwrap();
     let acc = seed_account(&store, "g1", &h.id, 30_000);
-    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-7")).unwrap();
-    match store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-7")) {
+    store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+    let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-007")).unwrap();
+    match store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-007")) {
         Err(Error::Invalid(e)) => assert_eq!(e.field, "receipt_no"),
         other => panic!("{other:?}"),
     }
-    let mut bad = testing::receipt("g1", &acc, &h.id, "R-8");
+    let mut bad = testing::receipt("g1", &acc, &h.id, "SJ000001-008");
     bad.change_fen = bad.cash_received_fen + 1;
     assert!(matches!(store.record_receipt(bad), Err(Error::Invalid(_))));
     let void = store.void_receipt(&r.id, "金额录错", "mgr-1").unwrap();

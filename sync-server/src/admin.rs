@@ -70,6 +70,57 @@ pub enum AdminCommand {
         #[arg(long, default_value = "postpaid")]
         payment_type: String,
     },
+    /// Lists receipt voids requested by phones (作废申请), newest first, as JSON lines.
+    Voids {
+        /// pending, approved or refused; all when left out.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Approves or refuses a pending void; recorded in the audit trail. Approval puts the
+    /// receipt's amount back on the arrears account.
+    DecideVoid {
+        #[arg(long)]
+        void: String,
+        /// approve or refuse
+        #[arg(long)]
+        decision: String,
+        /// The supervisor or admin deciding (a manager id).
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Checks a paper receipt: its number and the verification code printed on it.
+    VerifyReceipt {
+        #[arg(long)]
+        receipt_no: String,
+        #[arg(long)]
+        code: String,
+    },
+    /// Shows one receipt with its signature, checked again against what is stored (JSON).
+    ShowReceipt {
+        #[arg(long)]
+        receipt_no: String,
+    },
+    /// Lists the receipt books issued to devices, as JSON lines.
+    ReceiptBlocks {
+        #[arg(long)]
+        device: Option<String>,
+    },
+    /// The audit trail (voids decided, receipt books issued), newest first, as JSON lines.
+    Audit {
+        #[arg(long)]
+        subject: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+fn json_lines<T: serde::Serialize>(rows: &[T]) -> AppResult<String> {
+    let lines: Result<Vec<String>, _> = rows.iter().map(serde_json::to_string).collect();
+    Ok(lines?.join("\n"))
 }
 
 /// An Argon2id hash of a password (memory-hard), in PHC string form.
@@ -150,6 +201,20 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 _ => Ok(id),
             }
         }
+        AdminCommand::Voids { status, limit } => json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?),
+        AdminCommand::DecideVoid { void, decision, by, note } => {
+            let decision = crate::storage::evidence::VoidDecision::parse(&decision)
+                .ok_or_else(|| AppError::unprocessable("invalid", "decision: approve or refuse"))?;
+            let row = storage.decide_void(&void, decision, &by, &note, now_ms)?;
+            Ok(format!("void {void} {}", row.status))
+        }
+        AdminCommand::VerifyReceipt { receipt_no, code } => Ok(serde_json::to_string(&storage.verify_receipt(&receipt_no, &code)?)?),
+        AdminCommand::ShowReceipt { receipt_no } => match storage.receipt_evidence(&receipt_no)? {
+            Some(evidence) => Ok(serde_json::to_string_pretty(&evidence)?),
+            None => Err(AppError::not_found(format!("no accepted receipt {receipt_no}"))),
+        },
+        AdminCommand::ReceiptBlocks { device } => json_lines(&storage.receipt_blocks(device.as_deref())?),
+        AdminCommand::Audit { subject, limit } => json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?),
     }
 }
 

@@ -6,7 +6,9 @@ pub mod admin;
 pub mod auth;
 pub mod demo;
 pub mod error;
+pub mod receipt_routes;
 pub mod reconcile;
+mod signed;
 pub mod storage;
 mod sync_routes;
 
@@ -64,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_ENROL, post(sync_routes::enrol))
         .route(PATH_PUSH, post(sync_routes::push))
         .route(PATH_PULL, get(sync_routes::pull))
+        .merge(receipt_routes::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

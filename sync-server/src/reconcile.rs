@@ -27,6 +27,16 @@ pub trait EntityTx {
     fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()>;
     /// Claims a receipt number for a receipt; false when another receipt holds it.
     fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> AppResult<bool>;
+    /// The receipt that holds a number, if any.
+    fn receipt_no_holder(&mut self, receipt_no: &str) -> AppResult<Option<String>>;
+    /// Whether the number lies in a receipt block issued to this device.
+    fn receipt_no_issued_to(&mut self, receipt_no: &str, device_id: &str) -> AppResult<bool>;
+    /// Every Ed25519 public key (hex) the device registered, newest first.
+    fn device_public_keys(&mut self, device_id: &str) -> AppResult<Vec<String>>;
+    /// A void from a phone waits for the back office's approval.
+    fn record_void_request(&mut self, void_id: &str, receipt_id: &str, device_id: &str, now_ms: i64) -> AppResult<()>;
+    /// One row of the audit trail: who did what to which record, when.
+    fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()>;
 }
 
 /// Server-side settings of the rules.
@@ -42,7 +52,7 @@ impl Default for Rules {
     }
 }
 
-struct Reject(RejectCode, String);
+pub(crate) struct Reject(pub(crate) RejectCode, pub(crate) String);
 
 impl From<ValidationError> for Reject {
     fn from(e: ValidationError) -> Self {
@@ -74,6 +84,8 @@ fn validate_record(state: &EntityState) -> Result<(), Reject> {
         EntityKind::Visit => validate::visit(&typed::<model::Visit>(state)?)?,
         EntityKind::Receipt => validate::receipt(&typed::<model::Receipt>(state)?)?,
         EntityKind::ReceiptVoid => validate::receipt_void(&typed::<model::ReceiptVoid>(state)?)?,
+        // checked in full, seal included, by signed::check
+        EntityKind::Signature => drop(typed::<model::CustomerSignature>(state)?),
     }
     Ok(())
 }
@@ -119,7 +131,7 @@ pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rul
     }
 }
 
-enum Decision {
+pub(crate) enum Decision {
     Reject(Reject),
     Fail(crate::error::AppError),
 }
@@ -176,6 +188,8 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         // once complete. A complete record must satisfy the same rules as on the phone.
         if state.base.is_some() {
             validate_record(&state)?;
+            // signatures, signed receipts and work orders, voids (issue 4)
+            crate::signed::check(tx, device, &state)?;
         }
         if op.kind == EntityKind::Receipt {
             let number = state.value("receipt_no").as_str().unwrap_or_default().to_string();
@@ -184,6 +198,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
             }
         }
         tx.save(&state, &grid, now_ms)?;
+        crate::signed::after_save(tx, device, &state, now_ms)?;
     }
     for overwrite in &merge.overwrites {
         // Successive edits by one device are not conflicts; different devices' edits are.

@@ -97,6 +97,38 @@ impl Phone {
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("phone.db")
     }
+
+    /// Collects money on a receipt signed by the customer (王芳, householder), sealed with this
+    /// phone's key. An empty receipt number takes the next one from the phone's blocks.
+    pub fn collect(&self, receipt: gridbook_core::Receipt) -> gridbook_core::SignedReceipt {
+        let key = self.store.device_key().expect("device key");
+        self.store.record_signed_receipt(receipt, gridbook_core::testing::capture("王芳"), &key).expect("signed receipt")
+    }
+}
+
+impl TestServer {
+    /// A supervisor who logs in to the back office with `password`.
+    pub fn supervisor(&self, id: &str, password: &str) {
+        self.admin(AdminCommand::CreateManager {
+            id: id.into(),
+            name: format!("主管{id}"),
+            role: "supervisor".into(),
+            password: Some(password.into()),
+        });
+    }
+
+    /// An arrears account from billing; returns its id.
+    pub fn arrears(&self, grid: &str, household_id: &str, owed_fen: i64) -> String {
+        self.admin(AdminCommand::AddArrears {
+            grid: grid.into(),
+            household: household_id.into(),
+            account_no: format!("ACC-{}", &household_id[..household_id.len().min(8)]),
+            owed_fen,
+            months: 2,
+            service_number: String::new(),
+            payment_type: "postpaid".into(),
+        })
+    }
 }
 
 /// The server binary as its own process, so that a test can kill it.

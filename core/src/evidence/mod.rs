@@ -28,6 +28,16 @@ pub use seal::{
     check_work_order, seal, seal_receipt, seal_work_order, verify,
 };
 pub use strokes::{Flag, Point, RenderOptions, Signature, Stroke, StrokeError, StrokeStats};
+/// Lower-case hex of bytes (hashes, keys and signatures as they are stored and sent).
+pub fn to_hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// Reads exactly `N` bytes written as `2 × N` hex digits (either case).
+pub fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
+    hex::decode::<N>(s)
+}
+
 pub use verify_code::{
     CODE_BYTES, CodeError, check_verification_code, parse_verification_code, verification_bits,
     verification_code,

@@ -40,12 +40,23 @@ pub enum Relation {
 }
 
 impl Relation {
-    fn code(&self) -> String {
+    /// The code that is sealed and stored: `householder`, `family_member`, `shop_staff`,
+    /// `other:<text>`.
+    pub fn code(&self) -> String {
         match self {
             Relation::Householder => "householder".into(),
             Relation::FamilyMember => "family_member".into(),
             Relation::ShopStaff => "shop_staff".into(),
             Relation::Other(s) => format!("other:{s}"),
+        }
+    }
+    /// Reads a stored code back; `None` for anything [`Relation::code`] does not write.
+    pub fn from_code(code: &str) -> Option<Relation> {
+        match code {
+            "householder" => Some(Relation::Householder),
+            "family_member" => Some(Relation::FamilyMember),
+            "shop_staff" => Some(Relation::ShopStaff),
+            other => other.strip_prefix("other:").map(|s| Relation::Other(s.to_string())),
         }
     }
     /// Label for a zh-CN-first page: "户主 Householder", "其他 Other: 邻居".
@@ -278,6 +289,12 @@ pub fn seal_work_order(
     )
 }
 
+/// Whether 32 bytes are a usable Ed25519 public key (a point on the curve). The server checks a
+/// device's key at enrolment with this.
+pub fn is_valid_public_key(key: &[u8; 32]) -> bool {
+    VerifyingKey::from_bytes(key).is_ok_and(|k| !k.is_weak())
+}
+
 /// Checks the record's fields and its device signature under `public_key`.
 pub fn verify(record: &SignatureRecord, public_key: &[u8; 32]) -> Result<(), SealError> {
     check_fields(
@@ -433,6 +450,27 @@ mod tests {
             check_receipt(&d, &sig, &r, &pk),
             Err(SealError::DeviceMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn public_keys_are_checked() {
+        assert!(is_valid_public_key(&key().public_key_bytes()));
+        assert!(!is_valid_public_key(&[0; 32]), "the identity point is a weak key");
+    }
+
+    #[test]
+    fn relation_codes_round_trip() {
+        for r in [
+            Relation::Householder,
+            Relation::FamilyMember,
+            Relation::ShopStaff,
+            Relation::Other("邻居".into()),
+            Relation::Other("a:b".into()),
+        ] {
+            assert_eq!(Relation::from_code(&r.code()), Some(r));
+        }
+        assert_eq!(Relation::from_code("manager"), None);
+        assert_eq!(Relation::from_code(""), None);
     }
 
     #[test]

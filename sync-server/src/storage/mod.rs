@@ -2,9 +2,11 @@
 //! need; `sqlite::SqliteStorage` is the embedded default. A PostgreSQL backend implements the same
 //! trait and reuses `reconcile` through its own `EntityTx`.
 
+pub mod evidence;
 pub mod sqlite;
 
 use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
 use crate::auth::{DeviceAuth, Role};
@@ -81,4 +83,62 @@ pub trait SyncStorage: Send + Sync + 'static {
     fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;
     fn rejections(&self, limit: u32) -> AppResult<Vec<RejectionRow>>;
     fn check_health(&self) -> AppResult<()>;
+
+    // Signed evidence (issue 4). The defaults say the backend does not keep it.
+
+    /// Issues the device a new block of receipt numbers; a retried request (same id) gets the
+    /// same block.
+    fn issue_receipt_block(&self, device: &DeviceAuth, request: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+        let _ = (device, request, now_ms);
+        Err(evidence_unsupported())
+    }
+    fn receipt_blocks(&self, device_id: Option<&str>) -> AppResult<Vec<evidence::ReceiptBlockRow>> {
+        let _ = device_id;
+        Err(evidence_unsupported())
+    }
+    /// The public check of a paper receipt: its number and the code printed on it.
+    fn verify_receipt(&self, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+        let _ = (receipt_no, code);
+        Err(evidence_unsupported())
+    }
+    /// One receipt with its signature, checked again against what is stored now.
+    fn receipt_evidence(&self, receipt_no: &str) -> AppResult<Option<evidence::ReceiptEvidence>> {
+        let _ = receipt_no;
+        Err(evidence_unsupported())
+    }
+    /// Voids requested by phones; `status` "pending", "approved" or "refused", or all.
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> AppResult<Vec<evidence::VoidReviewRow>> {
+        let _ = (status, limit);
+        Err(evidence_unsupported())
+    }
+    /// Approves or refuses a pending void, with an audit row. Approval gives the receipt's amount
+    /// back to the arrears account.
+    fn decide_void(
+        &self,
+        void_id: &str,
+        decision: evidence::VoidDecision,
+        by: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> AppResult<evidence::VoidReviewRow> {
+        let _ = (void_id, decision, by, note, now_ms);
+        Err(evidence_unsupported())
+    }
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> AppResult<Vec<evidence::AuditRow>> {
+        let _ = (subject, limit);
+        Err(evidence_unsupported())
+    }
+    /// A supervisor's or admin's role and password hash, for the back-office endpoints.
+    fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
+        let _ = manager_id;
+        Err(evidence_unsupported())
+    }
+}
+
+fn evidence_unsupported() -> crate::error::AppError {
+    crate::error::AppError::new(
+        axum::http::StatusCode::NOT_IMPLEMENTED,
+        "unsupported",
+        "this storage backend does not keep signed evidence",
+    )
 }

@@ -9,18 +9,21 @@ use gridbook_core::hlc::Hlc;
 use gridbook_core::merge::Overwrite;
 use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{
-    EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse, RejectCode,
-    PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
+    ReceiptBlockRequest, RejectCode, VerifyResponse, PROTOCOL_VERSION,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 
+use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::auth::{self, DeviceAuth, Role};
 use crate::error::{AppError, AppResult};
 use crate::reconcile::{self, EntityTx, Rules};
 
-const SCHEMA_VERSION: i64 = 1;
+mod receipts;
+
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE grids (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
@@ -82,6 +85,35 @@ CREATE TABLE sync_events (
 CREATE INDEX sync_events_by_time ON sync_events (at_ms);
 "#;
 
+/// Version 2: signed evidence (issue 4). The keys each device registered (kept when it enrols
+/// again, so that what an old key sealed stays checkable), the receipt books issued to devices,
+/// voids waiting for the back office, and the audit trail of decisions.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE device_keys (
+    device_id TEXT NOT NULL REFERENCES devices (id), public_key TEXT NOT NULL, registered_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (device_id, public_key)
+) WITHOUT ROWID;
+INSERT INTO device_keys (device_id, public_key, registered_at_ms)
+    SELECT id, lower(public_key), enrolled_at_ms FROM devices WHERE coalesce(public_key, '') <> '';
+CREATE TABLE receipt_blocks (
+    prefix TEXT PRIMARY KEY, book_no INTEGER NOT NULL UNIQUE, device_id TEXT NOT NULL REFERENCES devices (id),
+    first INTEGER NOT NULL, last INTEGER NOT NULL, issued_at_ms INTEGER NOT NULL, request_id TEXT NOT NULL UNIQUE
+);
+CREATE INDEX receipt_blocks_by_device ON receipt_blocks (device_id, issued_at_ms);
+CREATE TABLE void_reviews (
+    void_id TEXT PRIMARY KEY, receipt_id TEXT NOT NULL, device_id TEXT NOT NULL, requested_at_ms INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'refused')),
+    decided_by TEXT, decided_at_ms INTEGER, note TEXT
+);
+CREATE INDEX void_reviews_by_status ON void_reviews (status, requested_at_ms);
+CREATE INDEX void_reviews_by_receipt ON void_reviews (receipt_id);
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_by_subject ON audit_log (subject, at_ms);
+"#;
+
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
@@ -113,9 +145,14 @@ impl SqliteStorage {
                 path.display()
             )));
         }
-        if version == 0 {
+        if version < SCHEMA_VERSION {
             let tx = writer.transaction()?;
-            tx.execute_batch(SCHEMA)?;
+            if version == 0 {
+                tx.execute_batch(SCHEMA)?;
+            }
+            if version < 2 {
+                tx.execute_batch(SCHEMA_V2)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
@@ -306,6 +343,31 @@ impl EntityTx for SqliteTx<'_> {
             self.tx.query_row("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1", [receipt_no], |r| r.get(0))?;
         Ok(holder == receipt_id)
     }
+
+    fn receipt_no_holder(&mut self, receipt_no: &str) -> AppResult<Option<String>> {
+        receipts::receipt_no_holder(self.tx, receipt_no)
+    }
+
+    fn receipt_no_issued_to(&mut self, receipt_no: &str, device_id: &str) -> AppResult<bool> {
+        receipts::receipt_no_issued_to(self.tx, receipt_no, device_id)
+    }
+
+    fn device_public_keys(&mut self, device_id: &str) -> AppResult<Vec<String>> {
+        receipts::device_public_keys(self.tx, device_id)
+    }
+
+    fn record_void_request(&mut self, void_id: &str, receipt_id: &str, device_id: &str, now_ms: i64) -> AppResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO void_reviews (void_id, receipt_id, device_id, requested_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![void_id, receipt_id, device_id, now_ms])?;
+        Ok(())
+    }
+
+    fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
+        receipts::audit(self.tx, actor, action, subject, detail, now_ms)
+    }
 }
 
 fn backoffice() -> DeviceAuth {
@@ -345,6 +407,7 @@ impl SyncStorage for SqliteStorage {
 
     fn enrol(&self, req: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse> {
         valid_id("device_id", &req.device_id)?;
+        let public_key = receipts::checked_public_key(req.public_key.as_deref())?;
         let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
         let token = auth::new_secret(32);
         let (manager_id, manager_name) = self.write(|tx| {
@@ -378,15 +441,21 @@ impl SyncStorage for SqliteStorage {
                 Some(_) => {
                     tx.execute(
                         "UPDATE devices SET token_hash = ?2, public_key = coalesce(?3, public_key), app_version = ?4 WHERE id = ?1",
-                        params![req.device_id, auth::hash_secret(&token), req.public_key, req.app_version],
+                        params![req.device_id, auth::hash_secret(&token), public_key, req.app_version],
                     )?;
                 }
                 None => {
                     tx.execute(
                         "INSERT INTO devices (id, manager_id, token_hash, public_key, app_version, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![req.device_id, manager_id, auth::hash_secret(&token), req.public_key, req.app_version, now_ms],
+                        params![req.device_id, manager_id, auth::hash_secret(&token), public_key, req.app_version, now_ms],
                     )?;
                 }
+            }
+            if let Some(key) = &public_key {
+                tx.execute(
+                    "INSERT OR IGNORE INTO device_keys (device_id, public_key, registered_at_ms) VALUES (?1, ?2, ?3)",
+                    params![req.device_id, key, now_ms],
+                )?;
             }
             tx.execute(
                 "UPDATE enrol_codes SET used_at_ms = ?2, used_by_device = ?3 WHERE code_hash = ?1",
@@ -666,5 +735,43 @@ impl SyncStorage for SqliteStorage {
             c.query_row("SELECT count(*) FROM grids", [], |r| r.get::<_, i64>(0))?;
             Ok(())
         })
+    }
+
+    fn issue_receipt_block(&self, device: &DeviceAuth, request: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+        self.write(|tx| receipts::issue_block(tx, device, request, now_ms))
+    }
+
+    fn receipt_blocks(&self, device_id: Option<&str>) -> AppResult<Vec<ReceiptBlockRow>> {
+        self.read(|c| receipts::blocks(c, device_id))
+    }
+
+    fn verify_receipt(&self, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+        self.read(|c| receipts::verify(c, receipt_no, code))
+    }
+
+    fn receipt_evidence(&self, receipt_no: &str) -> AppResult<Option<ReceiptEvidence>> {
+        self.read(|c| receipts::evidence(c, receipt_no))
+    }
+
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> AppResult<Vec<VoidReviewRow>> {
+        self.read(|c| receipts::void_reviews(c, status, limit))
+    }
+
+    fn decide_void(&self, void_id: &str, decision: VoidDecision, by: &str, note: &str, now_ms: i64) -> AppResult<VoidReviewRow> {
+        let row = self.write(|tx| {
+            let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
+            let mut etx = SqliteTx { tx, next_seq };
+            receipts::decide_void(&mut etx, void_id, decision, by, note, now_ms)
+        })?;
+        tracing::info!(void = %void_id, by, decision = ?decision, "void decided");
+        Ok(row)
+    }
+
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> AppResult<Vec<AuditRow>> {
+        self.read(|c| receipts::audit_log(c, subject, limit))
+    }
+
+    fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
+        self.read(|c| receipts::staff_credentials(c, manager_id))
     }
 }

@@ -1,0 +1,703 @@
+//! Signed receipts (收据) and signed work orders (工作单), captured on site.
+//!
+//! The customer signs on the phone's pad; the core keeps the strokes, binds them to exactly what
+//! was signed (the document's canonical hash, `evidence::document`) and has the device seal both
+//! with its Ed25519 key (`evidence::seal`). The seal, the strokes and the signer's name and
+//! relation are one insert-only record, [`CustomerSignature`], written in the same transaction as
+//! the receipt or visit that points at it, and pushed before it.
+//!
+//! Receipt numbers come only from blocks the server issued to this device, like paper receipt
+//! books (lessons.md, field work 4): the device allocates from them offline, asks for a new
+//! block during sync when fewer than [`ReceiptBlock::REFILL_BELOW`] are left, and never makes a
+//! number up.
+//!
+//! The device key. [`DeviceSigner`] is the one seam: on a phone the app implements it over the
+//! Android Keystore / iOS Keychain, so the private key never leaves the platform's key store, and
+//! passes it to [`Store::record_signed_receipt`] / [`Store::record_signed_visit`]. Until the app
+//! does, [`Store::device_key`] is an in-memory key whose secret is kept in the device database:
+//! fine for tests, desktops and the simulator, not for production phones.
+//!
+//! The checks here ([`check_signature`], [`check_receipt_signature`],
+//! [`check_visit_signature`]) are the ones the server runs on every push.
+
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::entity_table::{self, fields_of};
+use crate::error::{invalid, Error, Result, ValidationError};
+use crate::evidence::{
+    self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag, ReceiptDocument,
+    Relation, RenderOptions, SealError, Signature, SignatureRecord, Stroke, StrokeError, WorkOrderDocument,
+};
+use crate::model::{CustomerSignature, EntityKind, Receipt, SignedDocument, Visit};
+use crate::store::{meta_get, meta_set, new_id, record_change, Store};
+use crate::validate;
+use crate::wire::{OpAction, ReceiptBlock};
+
+const KEY_SECRET: &str = "device_key_secret";
+const KEY_REGISTERED: &str = "device_public_key";
+/// The longest signer name we keep (a name, not a paragraph).
+pub const MAX_SIGNER_NAME: usize = 50;
+
+/// What the customer gave on the pad: the strokes, and who they said they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureCapture {
+    pub strokes: Signature,
+    /// The signer's name as they gave it (签字人姓名). Required.
+    pub signer_name: String,
+    /// Their relation to the household (户主 / 家属 / 店员 / 其他). Required.
+    pub relation: Relation,
+}
+
+/// A receipt recorded with its signature, and the code printed on the customer's copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedReceipt {
+    pub receipt: Receipt,
+    pub signature: CustomerSignature,
+    /// `XXXX-XXXX-XX`: the back office and the verification endpoint check it.
+    pub verification_code: String,
+}
+
+/// A visit recorded with the customer's signature on its work order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedVisit {
+    pub visit: Visit,
+    pub signature: CustomerSignature,
+}
+
+/// The customer's copy of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptPrintout {
+    /// A self-contained printable page: company header, amounts in figures and in capitals
+    /// (大写金额), the receipt number, the signature and the verification code.
+    pub html: String,
+    /// The signature as a PNG carrying the receipt's facts as text chunks.
+    pub png: Vec<u8>,
+    /// The signature alone as SVG.
+    pub signature_svg: String,
+    pub verification_code: String,
+}
+
+/// One receipt book on this device and how much of it is used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptBlockStatus {
+    pub block: ReceiptBlock,
+    pub used: u32,
+    pub left: u32,
+}
+
+/// Why a signature does not prove its document. The server turns these into typed rejections.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvidenceProblem {
+    #[error("the signature record is malformed: {0}")]
+    Malformed(String),
+    #[error("the signature was given for {0}, not for this document")]
+    OtherDocument(String),
+    #[error("the document differs from what the customer signed (an amount, the number, the time …)")]
+    DocumentAltered,
+    #[error("the strokes differ from the ones that were signed")]
+    StrokesAltered,
+    #[error("the plausibility flags do not match the strokes")]
+    FlagsAltered,
+    #[error("sealed on device {sealed_by}, but the document names device {named}")]
+    WrongDevice { sealed_by: String, named: String },
+    #[error("the device seal does not verify under the device's registered key")]
+    BadSeal,
+}
+
+fn malformed(e: impl std::fmt::Display) -> EvidenceProblem {
+    EvidenceProblem::Malformed(e.to_string())
+}
+
+/// A GPS fix in micro-degrees as the receipt document's place, "lat,lon" with six decimals.
+pub fn place(lat_e6: Option<i64>, lon_e6: Option<i64>) -> Option<String> {
+    fn deg(v: i64) -> String {
+        let sign = if v < 0 { "-" } else { "" };
+        let a = v.unsigned_abs();
+        format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
+    }
+    match (lat_e6, lon_e6) {
+        (Some(lat), Some(lon)) => Some(format!("{},{}", deg(lat), deg(lon))),
+        _ => None,
+    }
+}
+
+fn zone(offset_min: i64) -> i32 {
+    // Out-of-range offsets become a value the document's validation refuses.
+    i32::try_from(offset_min).unwrap_or(i32::MAX)
+}
+
+/// The canonical receipt document of a receipt record: what the customer signs and the seal binds.
+pub fn receipt_document(r: &Receipt) -> ReceiptDocument {
+    ReceiptDocument {
+        receipt_no: r.receipt_no.clone(),
+        household_id: r.household_id.clone(),
+        account_id: r.account_id.clone(),
+        owed_before_fen: r.owed_before_fen,
+        paid_fen: r.amount_fen,
+        cash_received_fen: r.cash_received_fen,
+        change_fen: r.change_fen,
+        method: r.method.as_str().to_string(),
+        collector_id: r.collector_id.clone(),
+        device_id: r.device_id.clone(),
+        issued_at_ms: r.collected_at_ms,
+        zone_offset_min: zone(r.zone_offset_min),
+        place: place(r.lat_e6, r.lon_e6),
+    }
+}
+
+/// The text of a visit's work order that the customer reads before signing: the outcome, what
+/// was asked, and what was promised by when. (Competitor notes are the manager's, not shown.)
+pub fn work_order_summary(v: &Visit) -> String {
+    let mut lines = vec![format!("处理结果 Outcome: {}", if v.outcome.trim().is_empty() { "—" } else { v.outcome.trim() })];
+    for (label, text) in [
+        ("客户需求 Needs", &v.needs),
+        ("客户意见 Opinions", &v.opinions),
+        ("待答复问题 Open question", &v.open_question),
+    ] {
+        if !text.trim().is_empty() {
+            lines.push(format!("{label}: {}", text.trim()));
+        }
+    }
+    if !v.follow_up.trim().is_empty() {
+        let by = if v.follow_up_due.is_empty() { String::new() } else { format!(" (承诺时限 by {})", v.follow_up_due) };
+        lines.push(format!("承诺 Promise: {}{by}", v.follow_up.trim()));
+    }
+    lines.join("\n")
+}
+
+/// The canonical work order of a visit, as sealed on `device_id`.
+pub fn work_order_document(v: &Visit, device_id: &str) -> WorkOrderDocument {
+    WorkOrderDocument {
+        visit_id: v.id.clone(),
+        household_id: v.household_id.clone(),
+        purpose: v.purpose.as_str().to_string(),
+        outcome: v.outcome.clone(),
+        summary: work_order_summary(v),
+        manager_id: v.manager_id.clone(),
+        device_id: device_id.to_string(),
+        visited_at_ms: v.arrived_at_ms,
+        zone_offset_min: zone(v.zone_offset_min),
+    }
+}
+
+/// The strokes as they are hashed: coordinates in tenths of a pixel, pressure in thousandths.
+/// Stored in this form, so the JSON kept is exactly what the seal covers.
+pub fn canonical_strokes(sig: &Signature) -> std::result::Result<Signature, StrokeError> {
+    sig.validate()?;
+    let q = |v: f32, scale: f64| ((f64::from(v) * scale).round() / scale) as f32;
+    let canonical = Signature {
+        width: sig.width,
+        height: sig.height,
+        strokes: sig
+            .strokes
+            .iter()
+            .map(|s| Stroke {
+                points: s
+                    .points
+                    .iter()
+                    .map(|p| evidence::Point {
+                        x: q(p.x, 10.0),
+                        y: q(p.y, 10.0),
+                        t_ms: p.t_ms,
+                        pressure: p.pressure.map(|v| q(v, 1000.0)),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    // Rounding never moves a point off the pad or changes its quantum, so the hash is the same.
+    debug_assert_eq!(canonical.hash().ok(), sig.hash().ok());
+    Ok(canonical)
+}
+
+impl CustomerSignature {
+    /// The seal record stored in this row.
+    pub fn seal_record(&self) -> std::result::Result<SignatureRecord, EvidenceProblem> {
+        Ok(SignatureRecord {
+            document_hash: evidence::from_hex::<32>(&self.document_hash).map_err(|e| malformed(format!("document_hash: {e}")))?,
+            strokes_hash: evidence::from_hex::<32>(&self.strokes_hash).map_err(|e| malformed(format!("strokes_hash: {e}")))?,
+            signer_name: self.signer_name.clone(),
+            signer_relation: self.relation().ok_or_else(|| malformed(format!("relation {:?}", self.relation)))?,
+            hlc: self.hlc.clone(),
+            device_id: self.device_id.clone(),
+            device_signature: evidence::from_hex::<64>(&self.device_signature)
+                .map_err(|e| malformed(format!("device_signature: {e}")))?,
+        })
+    }
+
+    pub fn relation(&self) -> Option<Relation> {
+        Relation::from_code(&self.relation)
+    }
+
+    /// Milliseconds from the first touch to the last.
+    pub fn duration_ms(&self) -> u32 {
+        self.strokes.stats().duration_ms
+    }
+}
+
+/// Checks a signature on its own: well formed, strokes and flags as hashed, name and relation
+/// given, and the device seal good under `public_key`. The binding to a document is checked by
+/// [`check_receipt_signature`] and [`check_visit_signature`].
+pub fn check_signature(sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<SignatureRecord, EvidenceProblem> {
+    let record = sig.seal_record()?;
+    let strokes_hash = sig.strokes.hash().map_err(malformed)?;
+    if strokes_hash != record.strokes_hash {
+        return Err(EvidenceProblem::StrokesAltered);
+    }
+    if sig.flags != sig.strokes.flags() {
+        return Err(EvidenceProblem::FlagsAltered);
+    }
+    if sig.signer_name.chars().count() > MAX_SIGNER_NAME {
+        return Err(malformed(format!("signer name longer than {MAX_SIGNER_NAME} characters")));
+    }
+    seal::verify(&record, public_key).map_err(|e| match e {
+        SealError::BadSignature | SealError::BadPublicKey => EvidenceProblem::BadSeal,
+        other => malformed(other),
+    })?;
+    Ok(record)
+}
+
+fn document_check(e: SealError) -> EvidenceProblem {
+    match e {
+        SealError::DocumentMismatch | SealError::Document(_) => EvidenceProblem::DocumentAltered,
+        SealError::StrokesMismatch => EvidenceProblem::StrokesAltered,
+        SealError::DeviceMismatch { record, document } => EvidenceProblem::WrongDevice { sealed_by: record, named: document },
+        SealError::BadSignature | SealError::BadPublicKey => EvidenceProblem::BadSeal,
+        other => malformed(other),
+    }
+}
+
+/// Checks that `sig` is a good signature of exactly this receipt.
+pub fn check_receipt_signature(r: &Receipt, sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<(), EvidenceProblem> {
+    if sig.document_kind != SignedDocument::Receipt || sig.document_id != r.id || r.signature_id.as_deref() != Some(&sig.id) {
+        return Err(EvidenceProblem::OtherDocument(format!("{} {}", sig.document_kind.as_str(), sig.document_id)));
+    }
+    let record = check_signature(sig, public_key)?;
+    check_receipt(&receipt_document(r), &sig.strokes, &record, public_key).map_err(document_check)
+}
+
+/// Checks that `sig` is a good signature of exactly this visit's work order.
+pub fn check_visit_signature(v: &Visit, sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<(), EvidenceProblem> {
+    if sig.document_kind != SignedDocument::WorkOrder || sig.document_id != v.id || v.signature_id.as_deref() != Some(&sig.id) {
+        return Err(EvidenceProblem::OtherDocument(format!("{} {}", sig.document_kind.as_str(), sig.document_id)));
+    }
+    let record = check_signature(sig, public_key)?;
+    check_work_order(&work_order_document(v, &sig.device_id), &sig.strokes, &record, public_key).map_err(document_check)
+}
+
+/// The verification code printed on the receipt (`evidence::verify_code`).
+pub fn receipt_verification_code(r: &Receipt, sig: &CustomerSignature) -> std::result::Result<String, EvidenceProblem> {
+    Ok(evidence::verification_code(&sig.seal_record()?, &r.receipt_no))
+}
+
+fn seal_error(e: SealError) -> Error {
+    let field = match &e {
+        SealError::EmptySignerName => "signer_name",
+        SealError::EmptyRelation => "relation",
+        SealError::EmptyField(f) => f,
+        SealError::Strokes(_) => "strokes",
+        SealError::Sign(_) => "device_key",
+        SealError::Document(d) => match d {
+            DocumentError::Empty(f) => f,
+            DocumentError::NegativeAmount { field, .. } => field,
+            DocumentError::NothingPaid => "amount_fen",
+            DocumentError::PaidMoreThanReceived { .. } => "cash_received_fen",
+            DocumentError::WrongChange { .. } => "change_fen",
+            DocumentError::BadZoneOffset(_) => "zone_offset_min",
+        },
+        _ => return Error::Corrupt(e.to_string()),
+    };
+    Error::Invalid(ValidationError::new(field, e.to_string()))
+}
+
+fn check_capture(c: &SignatureCapture) -> Result<()> {
+    if c.signer_name.trim().is_empty() {
+        return invalid("signer_name", "the customer's name is required: the manager never signs for the customer");
+    }
+    if c.signer_name.trim().chars().count() > MAX_SIGNER_NAME {
+        return invalid("signer_name", format!("must be at most {MAX_SIGNER_NAME} characters"));
+    }
+    if matches!(&c.relation, Relation::Other(s) if s.trim().is_empty()) {
+        return invalid("relation", "\"other\" needs the relation as told");
+    }
+    c.strokes.validate().map_err(|e| Error::Invalid(ValidationError::new("strokes", e.to_string())))
+}
+
+/// The receipt blocks on this device, oldest first.
+fn blocks(conn: &Connection) -> Result<Vec<(ReceiptBlock, u32)>> {
+    let mut stmt = conn.prepare_cached("SELECT prefix, first, last, next, issued_at_ms FROM receipt_blocks ORDER BY issued_at_ms, prefix")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((ReceiptBlock { prefix: r.get(0)?, first: r.get(1)?, last: r.get(2)?, issued_at_ms: r.get(4)? }, r.get::<_, u32>(3)?))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// The numbers of a block that are on a receipt already.
+fn used_in(conn: &Connection, block: &ReceiptBlock) -> Result<HashSet<u32>> {
+    // ':' sorts right after '9': the range holds every number that starts with the prefix.
+    let mut stmt = conn.prepare_cached("SELECT receipt_no FROM receipts WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
+    let rows = stmt.query_map([&block.prefix], |r| r.get::<_, String>(0))?;
+    let mut used = HashSet::new();
+    for no in rows {
+        if let Some(seq) = block.seq_of(&no?) {
+            used.insert(seq);
+        }
+    }
+    Ok(used)
+}
+
+fn number_taken(conn: &Connection, receipt_no: &str) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT 1 FROM receipts WHERE receipt_no = ?1 LIMIT 1")?.exists([receipt_no])?)
+}
+
+/// The next free number, oldest block first.
+fn next_free(conn: &Connection) -> Result<Option<String>> {
+    for (block, next) in blocks(conn)? {
+        if next > block.last {
+            continue;
+        }
+        let used = used_in(conn, &block)?;
+        if let Some(seq) = (next.max(block.first)..=block.last).find(|s| !used.contains(s)) {
+            return Ok(block.number(seq));
+        }
+    }
+    Ok(None)
+}
+
+/// Checks that a number is from this device's blocks and unused; moves the block's `next` on.
+pub(crate) fn take_number(conn: &Connection, receipt_no: &str) -> Result<()> {
+    let found = blocks(conn)?.into_iter().find_map(|(b, next)| b.seq_of(receipt_no).map(|seq| (b, next, seq)));
+    let Some((block, next, seq)) = found else {
+        return invalid("receipt_no", "not a number from a receipt block issued to this device");
+    };
+    if number_taken(conn, receipt_no)? {
+        return invalid("receipt_no", "this receipt number was already used");
+    }
+    if seq == next {
+        conn.prepare_cached("UPDATE receipt_blocks SET next = ?2 WHERE prefix = ?1")?.execute(params![block.prefix, seq + 1])?;
+    }
+    Ok(())
+}
+
+fn no_number() -> Error {
+    Error::Invalid(ValidationError::new(
+        "receipt_no",
+        "no receipt numbers left on this device: sync to get a new block from the server",
+    ))
+}
+
+impl Store {
+    /// The in-memory device key, made on first use and kept in the device database.
+    ///
+    /// For tests, desktops and the simulator. A phone keeps its key in the Android Keystore /
+    /// iOS Keychain behind [`DeviceSigner`] and never calls this (the secret would sit in the
+    /// database file).
+    pub fn device_key(&self) -> Result<DeviceKey> {
+        let hex = self.write(|tx, _| {
+            if let Some(hex) = meta_get(tx, KEY_SECRET)? {
+                return Ok(hex);
+            }
+            let mut seed = [0u8; 32];
+            rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut seed)
+                .map_err(|e| Error::Invalid(ValidationError::new("device_key", format!("no OS randomness: {e}"))))?;
+            let hex = evidence::to_hex(&seed);
+            meta_set(tx, KEY_SECRET, &hex)?;
+            Ok(hex)
+        })?;
+        let seed = evidence::from_hex::<32>(&hex).map_err(|e| Error::Corrupt(format!("device key: {e}")))?;
+        Ok(DeviceKey::from_bytes(&seed))
+    }
+
+    /// The public key (hex) this device registered with the server at enrolment, if enrolled.
+    pub fn registered_public_key(&self) -> Result<Option<String>> {
+        self.read(|c| meta_get(c, KEY_REGISTERED))
+    }
+
+    pub(crate) fn set_registered_public_key(&self, hex: &str) -> Result<()> {
+        self.write(|tx, _| meta_set(tx, KEY_REGISTERED, hex))
+    }
+
+    /// Adds a block of receipt numbers the server issued to this device (the sync does this).
+    /// Adding the same block again changes nothing.
+    pub fn add_receipt_block(&self, block: &ReceiptBlock) -> Result<()> {
+        if !block.is_valid() {
+            return invalid("receipt_block", "a block has a prefix of letters, digits and '-' and numbers 1 to 999");
+        }
+        let now = self.wall_ms();
+        self.write(|tx, _| {
+            let existing: Option<(u32, u32)> = tx
+                .prepare_cached("SELECT first, last FROM receipt_blocks WHERE prefix = ?1")?
+                .query_row([&block.prefix], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match existing {
+                Some(bounds) if bounds == (block.first, block.last) => Ok(()),
+                Some(_) => invalid("receipt_block", format!("block {} is already here with other numbers", block.prefix)),
+                None => {
+                    tx.prepare_cached(
+                        "INSERT INTO receipt_blocks (prefix, first, last, next, issued_at_ms, received_at_ms) VALUES (?1, ?2, ?3, ?2, ?4, ?5)",
+                    )?
+                    .execute(params![block.prefix, block.first, block.last, block.issued_at_ms, now])?;
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// This device's receipt books, oldest first, with what is used and what is left.
+    pub fn receipt_blocks(&self) -> Result<Vec<ReceiptBlockStatus>> {
+        self.read(|c| {
+            let mut out = Vec::new();
+            for (block, _) in blocks(c)? {
+                let used = used_in(c, &block)?.len() as u32;
+                let left = block.len().saturating_sub(used);
+                out.push(ReceiptBlockStatus { block, used, left });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Unused receipt numbers left on this device.
+    pub fn receipt_numbers_left(&self) -> Result<u64> {
+        Ok(self.receipt_blocks()?.iter().map(|b| u64::from(b.left)).sum())
+    }
+
+    /// The number the next receipt will get, if any is left (the app shows it on the form).
+    pub fn next_receipt_no(&self) -> Result<Option<String>> {
+        self.read(next_free)
+    }
+
+    /// Checks the signing key against the one registered at enrolment (when enrolled), so that
+    /// a receipt is not sealed with a key the server would refuse.
+    fn check_signer(&self, signer: &dyn DeviceSigner) -> Result<()> {
+        if let Some(registered) = self.registered_public_key()? {
+            if !registered.eq_ignore_ascii_case(&evidence::to_hex(&signer.public_key())) {
+                return invalid("device_key", "this is not the key this device registered with the server at enrolment");
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills what the device knows of a receipt and checks it: number (the next one when empty),
+    /// device, collector (the enrolled manager when empty).
+    fn prepare_receipt(&self, mut r: Receipt) -> Result<Receipt> {
+        if r.id.is_empty() {
+            r.id = new_id();
+        }
+        if r.receipt_no.trim().is_empty() {
+            r.receipt_no = self.next_receipt_no()?.ok_or_else(no_number)?;
+        }
+        r.device_id = self.device_id().to_string();
+        if r.collector_id.trim().is_empty() {
+            r.collector_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
+        }
+        validate::receipt(&r)?;
+        Ok(r)
+    }
+
+    /// Writes a receipt (and its signature, first) in one transaction, after checking its number
+    /// and account.
+    fn write_receipt(&self, r: &Receipt, signature: Option<&CustomerSignature>) -> Result<()> {
+        let receipt_fields = fields_of(r)?;
+        let signature_fields = signature.map(fields_of).transpose()?;
+        self.write(|tx, clock| {
+            take_number(tx, &r.receipt_no)?;
+            if !entity_table::exists(tx, EntityKind::ArrearsAccount, &r.account_id)? {
+                return invalid("account_id", "unknown arrears account");
+            }
+            match (signature, signature_fields) {
+                (Some(sig), Some(fields)) => {
+                    record_change(tx, clock, EntityKind::Signature, &sig.id, &sig.grid_id, OpAction::Create, fields)?;
+                }
+                _ => {
+                    if let Some(id) = &r.signature_id {
+                        if !entity_table::exists(tx, EntityKind::Signature, id)? {
+                            return invalid("signature_id", "unknown signature");
+                        }
+                    }
+                }
+            }
+            record_change(tx, clock, EntityKind::Receipt, &r.id, &r.grid_id, OpAction::Create, receipt_fields)?;
+            Ok(())
+        })
+    }
+
+    /// Records money collected against a receipt number from this device's blocks, without a
+    /// customer signature. The app records receipts with [`Store::record_signed_receipt`]; the
+    /// server refuses an unsigned receipt unless it is configured to accept them.
+    pub(crate) fn record_unsigned_receipt(&self, r: Receipt) -> Result<Receipt> {
+        let r = self.prepare_receipt(r)?;
+        self.write_receipt(&r, None)?;
+        Ok(r)
+    }
+
+    /// Seals a document's hash and the strokes with the device key, outside the database lock
+    /// (a key store may ask the user to authenticate).
+    fn seal_capture(
+        &self,
+        document_hash: [u8; 32],
+        capture: &SignatureCapture,
+        signer: &dyn DeviceSigner,
+    ) -> Result<(Signature, SignatureRecord)> {
+        check_capture(capture)?;
+        self.check_signer(signer)?;
+        let strokes = canonical_strokes(&capture.strokes).map_err(|e| seal_error(SealError::Strokes(e)))?;
+        let strokes_hash = strokes.hash().map_err(|e| seal_error(SealError::Strokes(e)))?;
+        let hlc = self.next_stamp().to_string();
+        let record = seal::seal(
+            document_hash,
+            strokes_hash,
+            &capture.signer_name,
+            capture.relation.clone(),
+            &hlc,
+            self.device_id(),
+            signer,
+        )
+        .map_err(seal_error)?;
+        Ok((strokes, record))
+    }
+
+    fn signature_row(
+        grid_id: &str,
+        kind: SignedDocument,
+        document_id: &str,
+        id: String,
+        strokes: Signature,
+        record: &SignatureRecord,
+    ) -> CustomerSignature {
+        CustomerSignature {
+            id,
+            grid_id: grid_id.to_string(),
+            document_kind: kind,
+            document_id: document_id.to_string(),
+            document_hash: evidence::to_hex(&record.document_hash),
+            flags: strokes.flags(),
+            strokes,
+            strokes_hash: evidence::to_hex(&record.strokes_hash),
+            signer_name: record.signer_name.clone(),
+            relation: record.signer_relation.code(),
+            hlc: record.hlc.clone(),
+            device_id: record.device_id.clone(),
+            device_signature: evidence::to_hex(&record.device_signature),
+        }
+    }
+
+    /// Records money collected, signed by the customer, in one call: takes the next receipt
+    /// number from this device's blocks (or checks the one given), seals the receipt document
+    /// and the strokes with `signer`, and writes the signature and the receipt in one
+    /// transaction. The flags in the answer's signature say whether to ask the customer to sign
+    /// again (drawn too fast, a dot …); they are kept for the back office either way.
+    pub fn record_signed_receipt(&self, r: Receipt, capture: SignatureCapture, signer: &dyn DeviceSigner) -> Result<SignedReceipt> {
+        let mut r = self.prepare_receipt(r)?;
+        let signature_id = new_id();
+        r.signature_id = Some(signature_id.clone());
+        let doc = receipt_document(&r);
+        doc.validate().map_err(|e| seal_error(SealError::Document(e)))?;
+        let (strokes, record) = self.seal_capture(doc.hash(), &capture, signer)?;
+        let signature = Self::signature_row(&r.grid_id, SignedDocument::Receipt, &r.id, signature_id, strokes, &record);
+        self.write_receipt(&r, Some(&signature))?;
+        let verification_code = evidence::verification_code(&record, &r.receipt_no);
+        Ok(SignedReceipt { receipt: r, signature, verification_code })
+    }
+
+    /// Records a visit whose work order the customer signed, in one call: seals the work order
+    /// (`receipts::work_order_document`: what the app showed the customer) and the strokes, and
+    /// writes the signature and the visit in one transaction.
+    pub fn record_signed_visit(&self, mut v: Visit, capture: SignatureCapture, signer: &dyn DeviceSigner) -> Result<SignedVisit> {
+        if v.id.is_empty() {
+            v.id = new_id();
+        }
+        if v.manager_id.trim().is_empty() {
+            v.manager_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
+        }
+        validate::visit(&v)?;
+        let signature_id = new_id();
+        v.signature_id = Some(signature_id.clone());
+        let doc = work_order_document(&v, self.device_id());
+        doc.validate().map_err(|e| seal_error(SealError::Document(e)))?;
+        let (strokes, record) = self.seal_capture(doc.hash(), &capture, signer)?;
+        let signature = Self::signature_row(&v.grid_id, SignedDocument::WorkOrder, &v.id, signature_id, strokes, &record);
+        let (visit_fields, signature_fields) = (fields_of(&v)?, fields_of(&signature)?);
+        self.write(|tx, clock| {
+            if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
+                return invalid("household_id", "unknown household");
+            }
+            record_change(tx, clock, EntityKind::Signature, &signature.id, &signature.grid_id, OpAction::Create, signature_fields)?;
+            record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
+            Ok(())
+        })?;
+        Ok(SignedVisit { visit: v, signature })
+    }
+
+    pub fn signature(&self, id: &str) -> Result<Option<CustomerSignature>> {
+        Ok(self.read(|c| entity_table::query(c, "id = ?1", [id]))?.into_iter().next())
+    }
+
+    /// The customer's copy of a signed receipt: printable page, PNG, SVG and verification code.
+    pub fn receipt_printout(&self, receipt_id: &str, company_name: &str) -> Result<ReceiptPrintout> {
+        let r = self.receipt(receipt_id)?.ok_or_else(|| Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
+        let Some(signature_id) = &r.signature_id else {
+            return invalid("signature_id", "this receipt has no customer signature to print");
+        };
+        let sig = self.signature(signature_id)?.ok_or_else(|| Error::NotFound { kind: "signature", id: signature_id.clone() })?;
+        let record = sig.seal_record().map_err(|e| Error::Corrupt(e.to_string()))?;
+        let doc = receipt_document(&r);
+        let print_err = |e: printable::PrintError| Error::Invalid(ValidationError::new("receipt", e.to_string()));
+        Ok(ReceiptPrintout {
+            html: printable::receipt_html(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
+            png: printable::receipt_png(&doc, &sig.strokes, &record).map_err(print_err)?,
+            signature_svg: sig
+                .strokes
+                .to_svg(&RenderOptions::default())
+                .map_err(|e| Error::Invalid(ValidationError::new("strokes", e.to_string())))?,
+            verification_code: evidence::verification_code(&record, &r.receipt_no),
+        })
+    }
+}
+
+/// The flags of a capture, for the app to decide whether to ask for the signature again before
+/// anything is recorded.
+pub fn capture_flags(capture: &SignatureCapture) -> Vec<Flag> {
+    capture.strokes.flags()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn place_is_written_with_six_decimals_and_its_sign() {
+        assert_eq!(place(Some(28_228_000), Some(112_938_800)).as_deref(), Some("28.228000,112.938800"));
+        assert_eq!(place(Some(-500_000), Some(5)).as_deref(), Some("-0.500000,0.000005"));
+        assert_eq!(place(Some(1), None), None);
+    }
+
+    #[test]
+    fn canonical_strokes_keep_the_hash_and_round_to_the_quantum() {
+        let mut s = testing::signature_strokes();
+        s.strokes[0].points[1].x += 0.0123;
+        s.strokes[0].points[2].pressure = Some(0.123_456);
+        let c = canonical_strokes(&s).unwrap();
+        assert_eq!(c.hash().unwrap(), s.hash().unwrap());
+        assert_eq!(canonical_strokes(&c).unwrap(), c, "canonical form is a fixed point");
+        let json = serde_json::to_string(&c).unwrap();
+        let back: Signature = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.hash().unwrap(), c.hash().unwrap());
+    }
+
+    #[test]
+    fn the_work_order_summary_shows_what_was_promised() {
+        let mut v = testing::visit("g1", "h1");
+        v.follow_up = "周五前回复提速方案".into();
+        v.follow_up_due = "2024-05-10".into();
+        let s = work_order_summary(&v);
+        assert!(s.starts_with("处理结果 Outcome: 完成普查建档"), "{s}");
+        assert!(s.contains("客户需求 Needs: 想提速到千兆宽带"));
+        assert!(s.contains("承诺 Promise: 周五前回复提速方案 (承诺时限 by 2024-05-10)"));
+        assert!(!s.contains("移动"), "competitor notes are not on the customer's copy");
+    }
+}

@@ -1,0 +1,399 @@
+//! Signed evidence on SQLite (issue 4): device keys, receipt books, the public check of a paper
+//! receipt, the back office's view of one receipt, voids and their decisions, the audit trail.
+
+use gridbook_core::evidence::{self, seal, Relation, RenderOptions};
+use gridbook_core::model::{CustomerSignature, EntityKind, Receipt};
+use gridbook_core::receipts;
+use gridbook_core::wire::{EntityState, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{entity_from_row, SqliteTx};
+use crate::auth::{DeviceAuth, Role};
+use crate::error::{AppError, AppResult};
+use crate::reconcile::EntityTx;
+use crate::signed::{self, typed, under_any_key};
+use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+
+/// A device may hold at most this many unused numbers; it asks for more below 50, so only a
+/// device that hoards (or a bug) reaches it.
+pub const MAX_OPEN_NUMBERS: u32 = 500;
+
+/// The public key sent at enrolment, checked: 64 hex digits of a usable Ed25519 key, lower case.
+pub(super) fn checked_public_key(key: Option<&str>) -> AppResult<Option<String>> {
+    let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else { return Ok(None) };
+    let key = key.to_ascii_lowercase();
+    match evidence::from_hex::<32>(&key) {
+        Ok(bytes) if seal::is_valid_public_key(&bytes) => Ok(Some(key)),
+        _ => Err(AppError::unprocessable("invalid", "public_key: an Ed25519 public key, 64 hex digits")),
+    }
+}
+
+pub(super) fn receipt_no_holder(c: &Connection, receipt_no: &str) -> AppResult<Option<String>> {
+    Ok(c.prepare_cached("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1")?
+        .query_row([receipt_no], |r| r.get(0))
+        .optional()?)
+}
+
+fn device_blocks(c: &Connection, device_id: &str) -> AppResult<Vec<ReceiptBlock>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT prefix, first, last, issued_at_ms FROM receipt_blocks WHERE device_id = ?1 ORDER BY issued_at_ms, prefix",
+    )?;
+    let rows = stmt.query_map([device_id], |r| {
+        Ok(ReceiptBlock { prefix: r.get(0)?, first: r.get(1)?, last: r.get(2)?, issued_at_ms: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn receipt_no_issued_to(c: &Connection, receipt_no: &str, device_id: &str) -> AppResult<bool> {
+    // ':' sorts right after '9': the prefix is the part of the number before its three digits.
+    let mut stmt = c.prepare_cached(
+        "SELECT prefix, first, last, issued_at_ms FROM receipt_blocks
+         WHERE device_id = ?1 AND ?2 > prefix AND ?2 < prefix || ':'",
+    )?;
+    let rows = stmt.query_map(params![device_id, receipt_no], |r| {
+        Ok(ReceiptBlock { prefix: r.get(0)?, first: r.get(1)?, last: r.get(2)?, issued_at_ms: r.get(3)? })
+    })?;
+    for block in rows {
+        if block?.contains(receipt_no) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> AppResult<Vec<String>> {
+    let mut stmt =
+        c.prepare_cached("SELECT public_key FROM device_keys WHERE device_id = ?1 ORDER BY registered_at_ms DESC")?;
+    let rows = stmt.query_map([device_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn audit(c: &Connection, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
+    c.prepare_cached("INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![now_ms, actor, action, subject, detail])?;
+    Ok(())
+}
+
+/// Numbers of a block on receipts the server accepted.
+fn used_in(c: &Connection, block: &ReceiptBlock) -> AppResult<u32> {
+    let mut stmt = c.prepare_cached("SELECT receipt_no FROM receipt_numbers WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
+    let rows = stmt.query_map([&block.prefix], |r| r.get::<_, String>(0))?;
+    let mut used = 0;
+    for no in rows {
+        if block.contains(&no?) {
+            used += 1;
+        }
+    }
+    Ok(used)
+}
+
+pub(super) fn issue_block(c: &Connection, device: &DeviceAuth, req: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+    let request_id = req.request_id.to_string();
+    let existing = c
+        .prepare_cached("SELECT prefix, device_id, first, last, issued_at_ms FROM receipt_blocks WHERE request_id = ?1")?
+        .query_row([&request_id], |r| {
+            Ok((r.get::<_, String>(1)?, ReceiptBlock { prefix: r.get(0)?, first: r.get(2)?, last: r.get(3)?, issued_at_ms: r.get(4)? }))
+        })
+        .optional()?;
+    if let Some((owner, block)) = existing {
+        if owner != device.device_id {
+            return Err(AppError::conflict("request_taken", "this request id was used by another device"));
+        }
+        return Ok(block); // a retry: the same book
+    }
+    let mut open = 0u32;
+    for block in device_blocks(c, &device.device_id)? {
+        open += block.len().saturating_sub(used_in(c, &block)?);
+    }
+    if open >= MAX_OPEN_NUMBERS {
+        return Err(AppError::conflict(
+            "too_many_open_numbers",
+            format!("this device still holds {open} unused receipt numbers; use them first"),
+        ));
+    }
+    let book_no: i64 = c.query_row("SELECT coalesce(max(book_no), 0) + 1 FROM receipt_blocks", [], |r| r.get(0))?;
+    let block = ReceiptBlock { prefix: format!("SJ{book_no:06}-"), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: now_ms };
+    c.prepare_cached(
+        "INSERT INTO receipt_blocks (prefix, book_no, device_id, first, last, issued_at_ms, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![block.prefix, book_no, device.device_id, block.first, block.last, now_ms, request_id])?;
+    audit(
+        c,
+        &device.device_id,
+        "receipt_block_issued",
+        &block.prefix,
+        &format!("numbers {}..={} (device had {} left)", block.first, block.last, req.numbers_left),
+        now_ms,
+    )?;
+    tracing::info!(device = %device.device_id, prefix = %block.prefix, "receipt block issued");
+    Ok(block)
+}
+
+pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> AppResult<Vec<ReceiptBlockRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT prefix, device_id, first, last, issued_at_ms FROM receipt_blocks
+         WHERE ?1 IS NULL OR device_id = ?1 ORDER BY book_no",
+    )?;
+    let rows = stmt.query_map([device_id], |r| {
+        Ok(ReceiptBlockRow { prefix: r.get(0)?, device_id: r.get(1)?, first: r.get(2)?, last: r.get(3)?, issued_at_ms: r.get(4)?, used: 0 })
+    })?;
+    let mut out: Vec<ReceiptBlockRow> = rows.collect::<Result<_, _>>()?;
+    for row in &mut out {
+        let block = ReceiptBlock { prefix: row.prefix.clone(), first: row.first, last: row.last, issued_at_ms: row.issued_at_ms };
+        row.used = used_in(c, &block)?;
+    }
+    Ok(out)
+}
+
+fn load(c: &Connection, kind: EntityKind, id: &str) -> AppResult<Option<EntityState>> {
+    let row = c
+        .prepare_cached("SELECT vals, base_hlc, clocks FROM entities WHERE kind = ?1 AND id = ?2")?
+        .query_row([kind.as_str(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?)))
+        .optional()?;
+    row.map(|(vals, base, clocks)| entity_from_row(kind, id.to_string(), &vals, base, &clocks)).transpose()
+}
+
+/// A stored receipt, its signature, and the seal checked again against what is stored now.
+struct Stored {
+    receipt: Receipt,
+    signature: Option<CustomerSignature>,
+    /// The verification code when the seal checks out; why not otherwise.
+    checked: Result<String, String>,
+}
+
+fn stored(c: &Connection, receipt_no: &str) -> AppResult<Option<Stored>> {
+    let Some(receipt_id) = receipt_no_holder(c, receipt_no)? else { return Ok(None) };
+    let Some(state) = load(c, EntityKind::Receipt, &receipt_id)? else { return Ok(None) };
+    let receipt: Receipt = typed(&state).map_err(AppError::internal)?;
+    let signature = match receipt.signature_id.as_deref() {
+        Some(id) => load(c, EntityKind::Signature, id)?.map(|s| typed::<CustomerSignature>(&s)).transpose().map_err(AppError::internal)?,
+        None => None,
+    };
+    let checked = match &signature {
+        None => Err("unsigned".to_string()),
+        Some(sig) => {
+            let keys: Vec<[u8; 32]> =
+                device_public_keys(c, &sig.device_id)?.iter().filter_map(|k| evidence::from_hex::<32>(k).ok()).collect();
+            under_any_key(&keys, |k| receipts::check_receipt_signature(&receipt, sig, k))
+                .and_then(|()| receipts::receipt_verification_code(&receipt, sig))
+                .map_err(|e| e.to_string())
+        }
+    };
+    Ok(Some(Stored { receipt, signature, checked }))
+}
+
+fn void_status(c: &Connection, receipt_id: &str) -> AppResult<Option<String>> {
+    Ok(c.prepare_cached(
+        "SELECT status FROM void_reviews WHERE receipt_id = ?1 ORDER BY status = 'approved' DESC, requested_at_ms DESC LIMIT 1",
+    )?
+    .query_row([receipt_id], |r| r.get(0))
+    .optional()?)
+}
+
+/// "YYYY-MM-DD" on the collecting phone's calendar.
+fn local_day(utc_ms: i64, zone_offset_min: i64) -> Option<String> {
+    let local = utc_ms.checked_add(zone_offset_min.checked_mul(60_000)?)?;
+    chrono::DateTime::from_timestamp_millis(local).map(|t| t.date_naive().format("%Y-%m-%d").to_string())
+}
+
+pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+    let mut answer = VerifyResponse {
+        valid: false,
+        status: "invalid".into(),
+        receipt_no: receipt_no.chars().take(40).collect(),
+        amount_fen: None,
+        collected_on: None,
+        grid_id: None,
+    };
+    let Some(found) = stored(c, receipt_no)? else { return Ok(answer) };
+    let Ok(expected) = &found.checked else { return Ok(answer) };
+    // Both sides parsed into the code's 50 bits: lower case, O/0, I/L/1 and dashes do not matter.
+    match (evidence::parse_verification_code(code), evidence::parse_verification_code(expected)) {
+        (Ok(given), Ok(want)) if given == want => {}
+        _ => return Ok(answer),
+    }
+    let voided = void_status(c, &found.receipt.id)?.as_deref() == Some("approved");
+    answer.valid = !voided;
+    answer.status = if voided { "voided" } else { "valid" }.into();
+    answer.amount_fen = Some(found.receipt.amount_fen);
+    answer.collected_on = local_day(found.receipt.collected_at_ms, found.receipt.zone_offset_min);
+    answer.grid_id = Some(found.receipt.grid_id.clone());
+    Ok(answer)
+}
+
+pub(super) fn evidence(c: &Connection, receipt_no: &str) -> AppResult<Option<ReceiptEvidence>> {
+    let Some(found) = stored(c, receipt_no)? else { return Ok(None) };
+    let void_status = void_status(c, &found.receipt.id)?;
+    let sig = found.signature.as_ref();
+    Ok(Some(ReceiptEvidence {
+        signer_name: sig.map(|s| s.signer_name.clone()),
+        signer_relation: sig.map(|s| s.relation().map_or_else(|| s.relation.clone(), |r: Relation| r.label())),
+        flags: sig.map(|s| s.flags.iter().map(|f| format!("{f:?}")).collect()).unwrap_or_default(),
+        signature_duration_ms: sig.map(CustomerSignature::duration_ms),
+        signature_svg: sig.and_then(|s| s.strokes.to_svg(&RenderOptions::default()).ok()),
+        verification: match &found.checked {
+            Ok(_) => "verified".into(),
+            Err(why) if why == "unsigned" => "unsigned".into(),
+            Err(why) => format!("failed: {why}"),
+        },
+        verification_code: found.checked.as_ref().ok().cloned(),
+        void_status,
+        receipt: found.receipt,
+    }))
+}
+
+const VOID_SELECT: &str = "SELECT v.void_id, v.receipt_id, json_extract(r.vals, '$.receipt_no'), json_extract(r.vals, '$.amount_fen'),
+        r.grid_id, coalesce(json_extract(e.vals, '$.reason'), ''), v.device_id, v.requested_at_ms, v.status,
+        v.decided_by, v.decided_at_ms, v.note
+    FROM void_reviews v
+    LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = v.receipt_id
+    LEFT JOIN entities e ON e.kind = 'receipt_void' AND e.id = v.void_id";
+
+fn void_row(r: &rusqlite::Row) -> rusqlite::Result<VoidReviewRow> {
+    Ok(VoidReviewRow {
+        void_id: r.get(0)?,
+        receipt_id: r.get(1)?,
+        receipt_no: r.get(2)?,
+        amount_fen: r.get(3)?,
+        grid_id: r.get(4)?,
+        reason: r.get(5)?,
+        requested_by_device: r.get(6)?,
+        requested_at_ms: r.get(7)?,
+        status: r.get(8)?,
+        decided_by: r.get(9)?,
+        decided_at_ms: r.get(10)?,
+        note: r.get(11)?,
+    })
+}
+
+pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> AppResult<Vec<VoidReviewRow>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "{VOID_SELECT} WHERE ?1 IS NULL OR v.status = ?1 ORDER BY v.requested_at_ms DESC, v.void_id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![status, limit], void_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn void_review(c: &Connection, void_id: &str) -> AppResult<Option<VoidReviewRow>> {
+    Ok(c.prepare_cached(&format!("{VOID_SELECT} WHERE v.void_id = ?1"))?.query_row([void_id], void_row).optional()?)
+}
+
+pub(super) fn decide_void(
+    etx: &mut SqliteTx,
+    void_id: &str,
+    decision: VoidDecision,
+    by: &str,
+    note: &str,
+    now_ms: i64,
+) -> AppResult<VoidReviewRow> {
+    let c: &Connection = etx.tx;
+    let role: Option<String> =
+        c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([by], |r| r.get(0)).optional()?;
+    if !matches!(role.as_deref().and_then(Role::parse), Some(Role::Supervisor | Role::Admin)) {
+        return Err(AppError::forbidden(format!("{by} is not a back-office supervisor or admin")));
+    }
+    let review = void_review(c, void_id)?.ok_or_else(|| AppError::not_found(format!("no void {void_id}")))?;
+    if review.status != "pending" {
+        return Err(AppError::conflict("already_decided", format!("void {void_id} was already {}", review.status)));
+    }
+    let note = note.trim();
+    if note.chars().count() > 500 {
+        return Err(AppError::unprocessable("invalid", "note: at most 500 characters"));
+    }
+    let (status, action) = match decision {
+        VoidDecision::Approve => ("approved", "void_approved"),
+        VoidDecision::Refuse => ("refused", "void_refused"),
+    };
+    if decision == VoidDecision::Approve {
+        if void_status(c, &review.receipt_id)?.as_deref() == Some("approved") {
+            return Err(AppError::conflict("already_voided", format!("receipt {} is already voided", review.receipt_id)));
+        }
+        // The receipt no longer pays off the account: its amount is owed again.
+        if let Some((receipt, _)) = etx.load(EntityKind::Receipt, &review.receipt_id)? {
+            let account = receipt.value("account_id").as_str().unwrap_or_default().to_string();
+            let amount = receipt.value("amount_fen").as_i64().unwrap_or(0);
+            signed::adjust_owed(etx, &account, amount, now_ms)?;
+        }
+    }
+    let c: &Connection = etx.tx;
+    c.prepare_cached("UPDATE void_reviews SET status = ?2, decided_by = ?3, decided_at_ms = ?4, note = ?5 WHERE void_id = ?1")?
+        .execute(params![void_id, status, by, now_ms, note])?;
+    let detail = format!("receipt {}{}", review.receipt_no.as_deref().unwrap_or(&review.receipt_id), if note.is_empty() { String::new() } else { format!(": {note}") });
+    audit(c, by, action, void_id, &detail, now_ms)?;
+    void_review(c, void_id)?.ok_or_else(|| AppError::internal("the void vanished"))
+}
+
+pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> AppResult<Vec<AuditRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT at_ms, actor, action, subject, detail FROM audit_log WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![subject, limit], |r| {
+        Ok(AuditRow { at_ms: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)?, detail: r.get(4)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn staff_credentials(c: &Connection, manager_id: &str) -> AppResult<Option<(Role, String)>> {
+    let row: Option<(String, Option<String>)> = c
+        .prepare_cached("SELECT role, password_hash FROM managers WHERE id = ?1")?
+        .query_row([manager_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(role, hash)| Some((Role::parse(&role)?, hash?))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(c: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt = c
+            .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn a_server_database_of_version_1_upgrades_to_the_fresh_schema_and_keeps_device_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_path = dir.path().join("old.db");
+        {
+            let c = Connection::open(&old_path).unwrap();
+            c.execute_batch(super::super::SCHEMA).unwrap();
+            c.execute_batch(
+                "INSERT INTO managers (id, name, role, created_at_ms) VALUES ('m1', '张', 'field', 0);
+                 INSERT INTO devices (id, manager_id, token_hash, public_key, enrolled_at_ms)
+                 VALUES ('d1', 'm1', 't', 'ABCDEF', 5), ('d2', 'm1', 't2', NULL, 6);",
+            )
+            .unwrap();
+            c.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let old = super::super::SqliteStorage::open(&old_path).unwrap();
+        let fresh = super::super::SqliteStorage::open(dir.path().join("fresh.db")).unwrap();
+        let (a, b) = (old.read(|c| Ok(schema_of(c))).unwrap(), fresh.read(|c| Ok(schema_of(c))).unwrap());
+        assert_eq!(a, b);
+        let keys = old.read(|c| device_public_keys(c, "d1")).unwrap();
+        assert_eq!(keys, vec!["abcdef".to_string()]);
+        assert!(old.read(|c| device_public_keys(c, "d2")).unwrap().is_empty());
+        let version: i64 = old.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(version, 2);
+    }
+
+    #[test]
+    fn public_keys_are_checked_at_enrolment() {
+        let good = evidence::to_hex(&evidence::DeviceKey::from_bytes(&[3; 32]).public_key_bytes());
+        assert_eq!(checked_public_key(Some(&good.to_uppercase())).unwrap(), Some(good));
+        assert_eq!(checked_public_key(None).unwrap(), None);
+        assert_eq!(checked_public_key(Some(" ")).unwrap(), None);
+        assert!(checked_public_key(Some("abc")).is_err());
+        assert!(checked_public_key(Some(&"00".repeat(32))).is_err(), "a weak key");
+    }
+
+    #[test]
+    fn local_days_follow_the_phone_zone() {
+        // 2024-05-01 17:30 UTC is 2024-05-02 01:30 in UTC+8
+        assert_eq!(local_day(1_714_584_600_000, 480).as_deref(), Some("2024-05-02"));
+        assert_eq!(local_day(1_714_584_600_000, 0).as_deref(), Some("2024-05-01"));
+        assert_eq!(local_day(i64::MAX, 840), None);
+    }
+}
