@@ -4,8 +4,10 @@
 
 pub mod admin;
 pub mod auth;
+pub mod backoffice;
 pub mod demo;
 pub mod error;
+pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
 mod signed;
@@ -39,11 +41,14 @@ pub const MAX_OPS_PER_PUSH: usize = 5_000;
 pub struct AppState {
     pub storage: Arc<dyn SyncStorage>,
     pub rules: Rules,
+    /// Sessions, monitoring queries and metrics of the back office (/admin, /metrics).
+    pub backoffice: backoffice::Backoffice,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
-        Self { storage, rules: Rules::default() }
+        let backoffice = backoffice::Backoffice::for_storage(&storage);
+        Self { storage, rules: Rules::default(), backoffice }
     }
 }
 
@@ -61,14 +66,18 @@ async fn not_found() -> AppError {
 }
 
 pub fn app(state: AppState) -> Router {
+    let metrics = state.backoffice.metrics.clone();
     Router::new()
         .route(PATH_HEALTH, get(sync_routes::health))
         .route(PATH_ENROL, post(sync_routes::enrol))
         .route(PATH_PUSH, post(sync_routes::push))
         .route(PATH_PULL, get(sync_routes::pull))
         .merge(receipt_routes::routes())
+        .route(metrics::PATH_METRICS, get(metrics::exposition))
+        .merge(backoffice::routes())
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())

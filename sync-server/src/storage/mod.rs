@@ -3,6 +3,7 @@
 //! trait and reuses `reconcile` through its own `EntityTx`.
 
 pub mod evidence;
+pub mod monitoring;
 pub mod sqlite;
 
 use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
@@ -63,7 +64,18 @@ pub struct RejectionRow {
     pub reason: String,
 }
 
-pub trait SyncStorage: Send + Sync + 'static {
+/// Lets the HTTP layer find the concrete backend behind `Arc<dyn SyncStorage>` (the back office
+/// attaches its read-only monitoring queries to the SQLite backend this way).
+pub trait AsAnyStorage {
+    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync>;
+}
+impl<T: Send + Sync + 'static> AsAnyStorage for T {
+    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
+pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     fn authenticate_device(&self, token_hash: &str) -> AppResult<DeviceAuth>;
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.

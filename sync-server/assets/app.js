@@ -1,0 +1,483 @@
+// Gridbook back office: loads the JSON under /admin/api/ and draws the views. Every value from
+// the server goes into the page as text (textContent), never as HTML. The chart is SVG drawn here.
+"use strict";
+
+const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups"];
+const ZONE = "Asia/Shanghai";
+const S = {
+  view: "devices",
+  range: "24h",
+  days: 14,
+  data: {},
+  overview: null,
+  refreshS: 30,
+  timer: null,
+  loading: false,
+};
+
+// ---- small helpers ----------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = v;
+      else if (k.startsWith("data-")) e.setAttribute(k, v);
+      else e.setAttribute(k, v);
+    }
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function badge(text, cls) {
+  return el("span", { class: "badge " + (cls || "") }, text);
+}
+
+function locale() {
+  return GB_LANG === "en" ? "en-GB" : "zh-CN";
+}
+
+function fmtTime(ms) {
+  if (ms === null || ms === undefined || ms === 0) return "—";
+  return new Date(ms).toLocaleString(locale(), {
+    timeZone: ZONE, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function fmtClock(ms) {
+  return new Date(ms).toLocaleTimeString(locale(), { timeZone: ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function duration(seconds) {
+  const s = Math.abs(Math.round(seconds));
+  if (s < 60) return t("dur.s", { n: s });
+  if (s < 3600) return t("dur.m", { n: Math.floor(s / 60) });
+  if (s < 86400) return t("dur.h", { n: Math.floor(s / 3600) });
+  return t("dur.d", { n: Math.floor(s / 86400) });
+}
+
+function ago(ms, now) {
+  if (!ms) return t("never");
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return t("ago.s", { n: s });
+  if (s < 3600) return t("ago.m", { n: Math.floor(s / 60) });
+  if (s < 86400) return t("ago.h", { n: Math.floor(s / 3600) });
+  return t("ago.d", { n: Math.floor(s / 86400) });
+}
+
+/// Fen to yuan with exact integer arithmetic: 12800 → ¥128.00
+function yuan(fen) {
+  const n = Number(fen) || 0;
+  const sign = n < 0 ? "-" : "";
+  const abs = Math.abs(n);
+  const whole = Math.floor(abs / 100).toLocaleString("en-US");
+  return sign + "¥" + whole + "." + String(abs % 100).padStart(2, "0");
+}
+
+function shortId(id) {
+  return id && id.length > 10 ? id.slice(0, 8) + "…" : id || "—";
+}
+
+function label(prefix, value) {
+  const key = prefix + "." + value;
+  return hasText(key) ? t(key) : value;
+}
+
+function setStatus(text, cls) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  s.className = cls || "muted";
+}
+
+/// Rebuilds a table: columns are {h: text key, cell: row => node or text, cls: row => class}.
+function fillTable(id, columns, rows, opts) {
+  const table = document.getElementById(id);
+  table.replaceChildren();
+  const head = el("tr");
+  for (const c of columns) head.append(el("th", { class: c.num ? "num" : null }, t(c.h)));
+  table.append(el("thead", null, head));
+  const body = el("tbody");
+  if (!rows.length) {
+    body.append(el("tr", { class: "empty" }, el("td", { colspan: String(columns.length) }, (opts && opts.empty) || t("none"))));
+  }
+  for (const r of rows) {
+    const tr = el("tr", { class: opts && opts.rowClass ? opts.rowClass(r) : null });
+    if (opts && opts.rowKey) tr.setAttribute("data-key", opts.rowKey(r));
+    for (const c of columns) {
+      const v = c.cell(r);
+      const td = el("td", { class: [c.num ? "num" : "", c.cls ? c.cls(r) : ""].join(" ").trim() || null });
+      if (c.title) td.title = c.title(r);
+      td.append(v instanceof Node ? v : document.createTextNode(v === null || v === undefined || v === "" ? "—" : String(v)));
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.append(body);
+}
+
+// ---- data -------------------------------------------------------------------------------------
+
+async function api(path) {
+  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (r.status === 401) {
+    setStatus(t("session.expired"), "bad");
+    clearInterval(S.timer);
+    setTimeout(() => { location.href = "/admin/login"; }, 1500);
+    throw new Error("401");
+  }
+  if (!r.ok) {
+    let m = String(r.status);
+    try { m = (await r.json()).message || m; } catch (_) { /* not JSON */ }
+    throw new Error(m);
+  }
+  return r.json();
+}
+
+const LOADERS = {
+  devices: () => api("/admin/api/devices"),
+  activity: () => api("/admin/api/activity?range=" + encodeURIComponent(S.range)),
+  rejections: () => api("/admin/api/rejections?limit=300"),
+  conflicts: () => api("/admin/api/conflicts?limit=300"),
+  money: () => api("/admin/api/money?days=" + S.days + "&limit=300"),
+  followups: () => api("/admin/api/follow-ups?limit=500"),
+};
+
+async function refresh() {
+  if (S.loading) return;
+  S.loading = true;
+  const view = S.view;
+  try {
+    const [overview, data] = await Promise.all([api("/admin/api/overview"), LOADERS[view]()]);
+    S.overview = overview;
+    S.data[view] = data;
+    renderOverview();
+    if (S.view === view) RENDER[view](data);
+    setStatus(t("updated", { t: fmtClock(Date.now()) }));
+    document.body.dataset.loaded = view;
+  } catch (e) {
+    if (e.message !== "401") setStatus(t("load.failed", { m: e.message }), "bad");
+  } finally {
+    S.loading = false;
+  }
+}
+
+// ---- overview cards ---------------------------------------------------------------------------
+
+function renderOverview() {
+  const o = S.overview;
+  if (!o) return;
+  const d = o.devices;
+  const total = Object.values(d).reduce((a, b) => a + b, 0);
+  const bad = (d.stuck || 0) + (d.stale || 0) + (d.never_synced || 0);
+  const cards = [
+    { k: "card.devices", v: String(total - (d.revoked || 0)), sub: t("card.devices.sub", { ok: d.ok || 0, bad }), view: "devices", id: "devices" },
+    { k: "card.stuck", v: String(d.stuck || 0), bad: d.stuck > 0, view: "devices", id: "stuck" },
+    { k: "card.stale", v: String((d.stale || 0) + (d.never_synced || 0)), warn: (d.stale || 0) + (d.never_synced || 0) > 0, view: "devices", id: "stale" },
+    { k: "card.skewed", v: String(o.skewed), bad: o.skewed > 0, view: "devices", id: "skewed" },
+    { k: "card.pending", v: String(o.pending_ops), view: "devices", id: "pending" },
+    { k: "card.rejections", v: String(o.rejections), warn: o.rejections > 0, view: "rejections", id: "rejections" },
+    { k: "card.conflicts", v: String(o.conflicts), view: "conflicts", id: "conflicts" },
+    { k: "card.today", v: yuan(o.receipts_today.amount_fen), sub: t("count.receipts", { n: o.receipts_today.count }), view: "money", id: "today" },
+    { k: "card.on_phones", v: yuan(o.on_phones.amount_fen), sub: t("count.receipts", { n: o.on_phones.count }), bad: o.on_phones.amount_fen > 0, view: "money", id: "on-phones" },
+    { k: "card.voids", v: String(o.voids_pending), warn: o.voids_pending > 0, view: "money", id: "voids" },
+    { k: "card.followups", v: String(o.follow_ups_overdue), warn: o.follow_ups_overdue > 0, view: "followups", id: "followups" },
+  ];
+  const box = document.getElementById("overview");
+  box.replaceChildren();
+  for (const c of cards) {
+    const a = el("a", { class: "card" + (c.bad ? " bad" : c.warn ? " warn" : ""), href: "#" + c.view, "data-card": c.id },
+      el("span", { class: "card-label" }, t(c.k)),
+      el("span", { class: "card-value" }, c.v),
+      c.sub ? el("span", { class: "card-sub" }, c.sub) : null);
+    box.append(a);
+  }
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+const STATE_ORDER = { stuck: 0, never_synced: 1, stale: 2, ok: 3, revoked: 4 };
+
+function offsetText(ms) {
+  if (ms === null || ms === undefined) return "—";
+  if (Math.abs(ms) < 1000) return "±0";
+  return t(ms > 0 ? "offset.ahead" : "offset.behind", { d: duration(ms / 1000) });
+}
+
+function renderDevices(data) {
+  const th = data.thresholds;
+  document.getElementById("devices-note").textContent =
+    t("h.devices.note", { stuck: duration(th.stuck_pending_age_s), skew: Math.round(th.skew_ms / 1000) });
+  const now = data.now_ms;
+  const rows = data.devices.slice().sort((a, b) =>
+    (STATE_ORDER[a.health.state] - STATE_ORDER[b.health.state]) ||
+    (Number(b.health.skewed) - Number(a.health.skewed)) ||
+    a.manager_name.localeCompare(b.manager_name, "zh-CN"));
+  fillTable("devices-table", [
+    { h: "col.manager", cell: (d) => d.manager_name },
+    { h: "col.grids", cell: (d) => d.grids.join(", ") },
+    { h: "col.device", cell: (d) => shortId(d.device_id), title: (d) => d.device_id, cls: () => "mono" },
+    { h: "col.app_version", cell: (d) => d.app_version },
+    { h: "col.last_sync", cell: (d) => ago(d.health.last_sync_ms, now), title: (d) => fmtTime(d.health.last_sync_ms),
+      cls: (d) => d.health.stale ? "warn" : "" },
+    { h: "col.pending", num: true, cell: (d) => d.pending_count, cls: (d) => d.pending_count > 0 ? "strong" : "" },
+    { h: "col.oldest", cell: (d) => d.oldest_pending_age_s === null ? "—" : duration(d.oldest_pending_age_s),
+      cls: (d) => d.health.stuck ? "bad" : "" },
+    { h: "col.rejected", num: true, cell: (d) => d.rejected_count, cls: (d) => d.rejected_count > 0 ? "warn" : "" },
+    { h: "col.offset", cell: (d) => offsetText(d.clock_offset_ms), cls: (d) => d.health.skewed ? "bad" : "" },
+    { h: "col.on_phone", num: true, cell: (d) => d.unsynced_receipts_fen > 0 ? yuan(d.unsynced_receipts_fen) + " (" + d.unsynced_receipts_count + ")" : "—",
+      cls: (d) => d.unsynced_receipts_fen > 0 ? "bad" : "" },
+    { h: "col.last_error", cell: (d) => d.last_error ? (d.last_error.length > 80 ? d.last_error.slice(0, 80) + "…" : d.last_error) : "—",
+      title: (d) => d.last_error || "", cls: () => "small" },
+    { h: "col.state", cell: (d) => {
+      const span = el("span", { class: "badges" }, badge(t("state." + d.health.state), "state-" + d.health.state));
+      if (d.health.skewed) span.append(badge(t("flag.skewed"), "state-skewed"));
+      return span;
+    } },
+  ], rows, { rowClass: (d) => "dev-" + d.health.state + (d.health.skewed ? " dev-skewed" : ""), rowKey: (d) => d.device_id });
+}
+
+function bucketLabel(startMs, bucketMs) {
+  const opts = { timeZone: ZONE };
+  if (bucketMs < 86400000) Object.assign(opts, { hour: "2-digit", minute: "2-digit" });
+  if (bucketMs >= 6 * 3600000) Object.assign(opts, { month: "2-digit", day: "2-digit" });
+  return new Date(startMs).toLocaleString(locale(), opts);
+}
+
+function niceMax(v) {
+  if (v <= 4) return 4;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+function renderChart(data) {
+  const W = 900, H = 280, L = 48, R = 12, T = 14, B = 34;
+  const buckets = data.buckets;
+  const n = buckets.length;
+  const top = niceMax(Math.max(1, ...buckets.map((b) => Math.max(b.pushes + b.pulls, b.rejected))));
+  const x = (i) => L + (i * (W - L - R)) / n;
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  const bw = Math.max(2, ((W - L - R) / n) * 0.7);
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": t("h.activity") });
+  for (let g = 0; g <= 4; g++) {
+    const v = (top * g) / 4;
+    chart.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
+    chart.append(svg("text", { x: L - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, String(Math.round(v * 10) / 10)));
+  }
+  const every = Math.ceil(n / 8);
+  buckets.forEach((b, i) => {
+    const x0 = x(i) + ((W - L - R) / n - bw) / 2;
+    const tip = `${bucketLabel(b.start_ms, data.bucket_ms)} — ${t("legend.pushes")} ${b.pushes}, ${t("legend.pulls")} ${b.pulls}, ${t("legend.rejected")} ${b.rejected}`;
+    if (b.pulls > 0) {
+      const r = svg("rect", { x: x0, y: y(b.pulls), width: bw, height: y(0) - y(b.pulls), class: "bar pull" });
+      r.append(svg("title", {}, tip));
+      chart.append(r);
+    }
+    if (b.pushes > 0) {
+      const r = svg("rect", { x: x0, y: y(b.pulls + b.pushes), width: bw, height: y(b.pulls) - y(b.pulls + b.pushes), class: "bar push" });
+      r.append(svg("title", {}, tip));
+      chart.append(r);
+    }
+    if (i % every === 0) {
+      chart.append(svg("text", { x: x(i) + (W - L - R) / n / 2, y: H - B + 16, class: "axis", "text-anchor": "middle" }, bucketLabel(b.start_ms, data.bucket_ms)));
+    }
+  });
+  const pts = buckets.map((b, i) => `${x(i) + (W - L - R) / n / 2},${y(b.rejected)}`).join(" ");
+  chart.append(svg("polyline", { points: pts, class: "line rejected" }));
+  buckets.forEach((b, i) => {
+    if (b.rejected > 0) {
+      const c = svg("circle", { cx: x(i) + (W - L - R) / n / 2, cy: y(b.rejected), r: 4, class: "dot rejected" });
+      c.append(svg("title", {}, `${t("legend.rejected")}: ${b.rejected}`));
+      chart.append(c);
+    }
+  });
+  chart.append(svg("line", { x1: L, x2: W - R, y1: y(0), y2: y(0), class: "baseline" }));
+  const box = document.getElementById("chart");
+  box.replaceChildren(chart);
+  const bucketName = data.bucket_ms === 3600000 ? "bucket.hour" : data.bucket_ms === 6 * 3600000 ? "bucket.6h" : "bucket.day";
+  document.getElementById("chart-title").textContent = t("chart.title", { bucket: t(bucketName) });
+}
+
+function renderActivity(data) {
+  for (const b of document.querySelectorAll("#range button")) b.classList.toggle("on", b.dataset.range === S.range);
+  renderChart(data);
+  const rows = data.buckets.filter((b) => b.pushes + b.pulls > 0).reverse();
+  fillTable("activity-table", [
+    { h: "col.bucket", cell: (b) => bucketLabel(b.start_ms, data.bucket_ms) },
+    { h: "col.pushes", num: true, cell: (b) => b.pushes },
+    { h: "col.pulls", num: true, cell: (b) => b.pulls },
+    { h: "col.ops_pushed", num: true, cell: (b) => b.ops_pushed },
+    { h: "col.ops_pulled", num: true, cell: (b) => b.ops_pulled },
+    { h: "col.rejected_ops", num: true, cell: (b) => b.rejected, cls: (b) => b.rejected > 0 ? "warn" : "" },
+    { h: "col.devices_n", num: true, cell: (b) => b.devices },
+    { h: "col.max_ms", num: true, cell: (b) => b.max_duration_ms + " ms" },
+  ], rows, { empty: t("activity.empty") });
+}
+
+function renderRejections(data) {
+  fillTable("rejections-table", [
+    { h: "col.time", cell: (r) => fmtTime(r.at_ms) },
+    { h: "col.manager", cell: (r) => r.manager_name || r.manager_id || "—" },
+    { h: "col.device", cell: (r) => shortId(r.device_id), title: (r) => r.device_id, cls: () => "mono" },
+    { h: "col.grids", cell: (r) => r.grid_id },
+    { h: "col.kind", cell: (r) => label("kind", r.kind) },
+    { h: "col.record", cell: (r) => shortId(r.entity_id), title: (r) => r.entity_id, cls: () => "mono" },
+    { h: "col.code", cell: (r) => badge(label("code", r.code), "code-" + r.code) },
+    { h: "col.reason", cell: (r) => r.reason, cls: () => "small" },
+    { h: "col.advice", cell: (r) => hasText("advice." + r.code) ? t("advice." + r.code) : t("advice.other"), cls: () => "advice" },
+  ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code });
+}
+
+function who(name, device) {
+  if (device === "backoffice") return "backoffice";
+  return (name || "?") + " · " + shortId(device);
+}
+
+function renderConflicts(data) {
+  fillTable("conflicts-table", [
+    { h: "col.time", cell: (c) => fmtTime(c.at_ms) },
+    { h: "col.kind", cell: (c) => label("kind", c.kind) },
+    { h: "col.record", cell: (c) => shortId(c.entity_id), title: (c) => c.entity_id, cls: () => "mono" },
+    { h: "col.grids", cell: (c) => c.grid_id },
+    { h: "col.field", cell: (c) => label("field", c.field) },
+    { h: "col.old", cell: (c) => c.old_value, cls: () => "old" },
+    { h: "col.new", cell: (c) => c.new_value, cls: () => "new" },
+    { h: "col.by_old", cell: (c) => who(c.old_manager, c.old_device), title: (c) => c.old_hlc },
+    { h: "col.by_new", cell: (c) => who(c.new_manager, c.new_device), title: (c) => c.new_hlc },
+  ], data.conflicts, { rowKey: (c) => c.entity_id + "/" + c.field });
+}
+
+function renderMoney(data) {
+  for (const b of document.querySelectorAll("#days button")) b.classList.toggle("on", Number(b.dataset.days) === S.days);
+  // per grid per day, as a grid of days × grids
+  const grids = [...new Set(data.by_grid_day.map((g) => g.grid_id))].sort();
+  const names = {};
+  for (const g of data.by_grid_day) names[g.grid_id] = g.grid_name || g.grid_id;
+  const days = [...new Set(data.by_grid_day.map((g) => g.day))].sort().reverse();
+  const cell = {};
+  for (const g of data.by_grid_day) cell[g.day + "|" + g.grid_id] = g;
+  const dayRows = days.map((day) => ({ day, cells: grids.map((id) => cell[day + "|" + id] || null) }));
+  const cols = [{ h: "col.day", cell: (r) => r.day }];
+  grids.forEach((id, i) => cols.push({
+    h: names[id], num: true,
+    cell: (r) => r.cells[i] ? `${yuan(r.cells[i].amount_fen)} (${r.cells[i].count})` : "—",
+  }));
+  cols.push({ h: "col.total", num: true, cell: (r) => {
+    const fen = r.cells.reduce((a, c) => a + (c ? c.amount_fen : 0), 0);
+    const cnt = r.cells.reduce((a, c) => a + (c ? c.count : 0), 0);
+    return `${yuan(fen)} (${cnt})`;
+  }, cls: () => "strong" });
+  fillTable("grid-day-table", cols, dayRows);
+
+  fillTable("manager-table", [
+    { h: "col.manager", cell: (m) => m.manager_name || m.collector_id || "—" },
+    { h: "col.count", num: true, cell: (m) => m.count },
+    { h: "col.amount", num: true, cell: (m) => yuan(m.amount_fen) },
+  ], data.by_manager);
+
+  fillTable("on-phones-table", [
+    { h: "col.manager", cell: (p) => p.manager_name },
+    { h: "col.device", cell: (p) => shortId(p.device_id), title: (p) => p.device_id, cls: () => "mono" },
+    { h: "col.count", num: true, cell: (p) => p.count },
+    { h: "col.amount", num: true, cell: (p) => yuan(p.amount_fen), cls: () => "bad" },
+    { h: "col.last_seen", cell: (p) => fmtTime(p.last_seen_ms) },
+  ], data.on_phones);
+
+  fillTable("receipts-table", [
+    { h: "col.receipt_no", cell: (r) => r.receipt_no, cls: () => "mono" },
+    { h: "col.grids", cell: (r) => r.grid_id },
+    { h: "col.amount", num: true, cell: (r) => yuan(r.amount_fen) },
+    { h: "col.method", cell: (r) => label("method", r.method) },
+    { h: "col.collected_at", cell: (r) => fmtTime(r.collected_at_ms) },
+    { h: "col.collector", cell: (r) => r.collector_name || r.collector_id || "—" },
+    { h: "col.device", cell: (r) => shortId(r.device_id), title: (r) => r.device_id, cls: () => "mono" },
+    { h: "col.signed", cell: (r) => t(r.signed ? "signed.yes" : "signed.no") },
+    { h: "col.verification", cell: (r) => badge(label("verification", r.verification), "ver-" + r.verification) },
+    { h: "col.void", cell: (r) => r.void_requested ? badge(t("void.requested"), "warn") : "—" },
+  ], data.receipts, { rowKey: (r) => r.receipt_no });
+
+  fillTable("voids-table", [
+    { h: "col.receipt_no", cell: (v) => v.receipt_no || shortId(v.receipt_id), cls: () => "mono" },
+    { h: "col.amount", num: true, cell: (v) => v.amount_fen === null ? "—" : yuan(v.amount_fen) },
+    { h: "col.reason", cell: (v) => v.reason },
+    { h: "col.voided_by", cell: (v) => v.voided_by_name || v.voided_by || "—" },
+    { h: "col.time", cell: (v) => fmtTime(v.voided_at_ms) },
+    { h: "col.status", cell: (v) => badge(label("void", v.status), "void-" + v.status) },
+  ], data.voids);
+}
+
+function daysBetween(from, to) {
+  return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86400000);
+}
+
+function renderFollowups(data) {
+  document.getElementById("followups-note").textContent = t("h.followups.note", { today: data.today });
+  fillTable("followups-table", [
+    { h: "col.due", cell: (f) => f.follow_up_due },
+    { h: "col.overdue", num: true, cell: (f) => t("days", { n: daysBetween(f.follow_up_due, data.today) }), cls: () => "bad" },
+    { h: "col.customer", cell: (f) => f.customer_name || shortId(f.household_id) },
+    { h: "col.grids", cell: (f) => f.grid_id },
+    { h: "col.manager", cell: (f) => f.manager_name || f.manager_id || "—" },
+    { h: "col.purpose", cell: (f) => label("purpose", f.purpose) },
+    { h: "col.question", cell: (f) => f.open_question },
+    { h: "col.promise", cell: (f) => f.follow_up },
+    { h: "col.visited", cell: (f) => fmtTime(f.arrived_at_ms) },
+    { h: "col.later", cell: (f) => f.later_visit_ms ? fmtTime(f.later_visit_ms) : "—" },
+  ], data.follow_ups, { rowKey: (f) => f.visit_id });
+}
+
+const RENDER = {
+  devices: renderDevices,
+  activity: renderActivity,
+  rejections: renderRejections,
+  conflicts: renderConflicts,
+  money: renderMoney,
+  followups: renderFollowups,
+};
+
+// ---- navigation -------------------------------------------------------------------------------
+
+function show(view) {
+  if (!VIEWS.includes(view)) view = "devices";
+  S.view = view;
+  for (const v of VIEWS) document.getElementById("view-" + v).hidden = v !== view;
+  for (const a of document.querySelectorAll(".tabs a")) a.classList.toggle("on", a.dataset.view === view);
+  if (S.data[view]) RENDER[view](S.data[view]);
+  refresh();
+}
+
+function rerender() {
+  applyText();
+  renderOverview();
+  if (S.data[S.view]) RENDER[S.view](S.data[S.view]);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  applyText();
+  const asked = Number(new URLSearchParams(location.search).get("refresh"));
+  if (asked >= 2) S.refreshS = asked;
+  document.getElementById("lang").addEventListener("click", () => { switchLang(); rerender(); });
+  document.getElementById("refresh").addEventListener("click", () => refresh());
+  for (const b of document.querySelectorAll("#range button")) {
+    b.addEventListener("click", () => { S.range = b.dataset.range; refresh(); });
+  }
+  for (const b of document.querySelectorAll("#days button")) {
+    b.addEventListener("click", () => { S.days = Number(b.dataset.days); refresh(); });
+  }
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  show(location.hash.slice(1));
+  S.timer = setInterval(refresh, S.refreshS * 1000);
+});

@@ -1,0 +1,129 @@
+//! How the back office judges a device from the facts it reported (lessons.md, sync 15): stale
+//! when it has not synced for a day, stuck when its oldest unsent op has waited for hours, skewed
+//! when its clock is more than a minute off the server's.
+
+use serde::Serialize;
+
+use crate::storage::DeviceRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceState {
+    Ok,
+    /// Syncs, but its oldest pending op has waited longer than `stuck_pending_age_s`.
+    Stuck,
+    /// No successful sync for longer than `stale_after_ms`.
+    Stale,
+    /// Enrolled, never synced.
+    NeverSynced,
+    Revoked,
+}
+
+impl DeviceState {
+    pub const ALL: [DeviceState; 5] =
+        [DeviceState::Ok, DeviceState::Stuck, DeviceState::Stale, DeviceState::NeverSynced, DeviceState::Revoked];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceState::Ok => "ok",
+            DeviceState::Stuck => "stuck",
+            DeviceState::Stale => "stale",
+            DeviceState::NeverSynced => "never_synced",
+            DeviceState::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Thresholds {
+    pub stale_after_ms: i64,
+    pub stuck_pending_age_s: i64,
+    pub skew_ms: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { stale_after_ms: 24 * 3_600_000, stuck_pending_age_s: 2 * 3_600, skew_ms: 60_000 }
+    }
+}
+
+/// A device's state and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DeviceHealth {
+    pub state: DeviceState,
+    /// The last push or pull that the server answered.
+    pub last_sync_ms: Option<i64>,
+    pub stale: bool,
+    pub stuck: bool,
+    pub skewed: bool,
+}
+
+impl Thresholds {
+    pub fn classify(&self, d: &DeviceRow, now_ms: i64) -> DeviceHealth {
+        let last_sync_ms = d.last_push_ms.max(d.last_pull_ms);
+        let stale = last_sync_ms.is_none_or(|t| now_ms - t > self.stale_after_ms);
+        let stuck = d.pending_count > 0 && d.oldest_pending_age_s.is_some_and(|a| a > self.stuck_pending_age_s);
+        let skewed = d.clock_offset_ms.is_some_and(|o| o.abs() > self.skew_ms);
+        let state = if d.revoked_at_ms.is_some() {
+            DeviceState::Revoked
+        } else if last_sync_ms.is_none() {
+            DeviceState::NeverSynced
+        } else if stuck {
+            DeviceState::Stuck
+        } else if stale {
+            DeviceState::Stale
+        } else {
+            DeviceState::Ok
+        };
+        DeviceHealth { state, last_sync_ms, stale, stuck, skewed }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> DeviceRow {
+        DeviceRow {
+            device_id: "d1".into(),
+            manager_id: "m".into(),
+            manager_name: "张伟".into(),
+            grids: vec![],
+            app_version: "1.0".into(),
+            enrolled_at_ms: 0,
+            revoked_at_ms: None,
+            last_seen_ms: None,
+            last_push_ms: None,
+            last_pull_ms: None,
+            pending_count: 0,
+            oldest_pending_age_s: None,
+            rejected_count: 0,
+            db_size_bytes: 0,
+            clock_offset_ms: None,
+            unsynced_receipts_fen: 0,
+            unsynced_receipts_count: 0,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn states_and_flags() {
+        let t = Thresholds::default();
+        let now = 100 * 86_400_000;
+        let mut d = device();
+        assert_eq!(t.classify(&d, now).state, DeviceState::NeverSynced);
+        d.last_pull_ms = Some(now - 60_000);
+        let h = t.classify(&d, now);
+        assert_eq!((h.state, h.stale, h.stuck, h.skewed), (DeviceState::Ok, false, false, false));
+        d.last_pull_ms = Some(now - 25 * 3_600_000);
+        assert_eq!(t.classify(&d, now).state, DeviceState::Stale);
+        d.last_push_ms = Some(now - 1_000);
+        d.pending_count = 3;
+        d.oldest_pending_age_s = Some(3 * 3_600);
+        d.clock_offset_ms = Some(-90_000);
+        let h = t.classify(&d, now);
+        assert_eq!((h.state, h.stale, h.stuck, h.skewed, h.last_sync_ms), (DeviceState::Stuck, false, true, true, Some(now - 1_000)));
+        d.revoked_at_ms = Some(now);
+        assert_eq!(t.classify(&d, now).state, DeviceState::Revoked);
+    }
+}

@@ -1,0 +1,538 @@
+//! The back office and /metrics through `tower::ServiceExt::oneshot` on the real router and a real
+//! SQLite file: login (password, role, CSRF, lockout), every page and API behind the session,
+//! masking of personal data in the conflict log and follow-ups, and the metrics exposition after
+//! real pushes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use gridbook_core::hlc::Hlc;
+use gridbook_core::testing;
+use gridbook_core::wire::{DeviceFacts, EnrolRequest, EnrolResponse, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::EntityKind;
+use gridbook_sync_server::admin::hash_password;
+use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "网格主管-2026";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    storage: Arc<SqliteStorage>,
+    state: AppState,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
+    let now = now_ms();
+    storage.create_grid("g1", "幸福里网格", now).unwrap();
+    storage.create_grid("g2", "人民路网格", now).unwrap();
+    storage.create_manager("zhang", "张伟", Role::Field, None, now).unwrap();
+    storage.create_manager("li", "李娜", Role::Field, Some(&hash_password(PASSWORD).unwrap()), now).unwrap();
+    storage.assign_grid("zhang", "g1").unwrap();
+    storage.assign_grid("li", "g1").unwrap();
+    storage.create_manager("sup", "王主管", Role::Supervisor, Some(&hash_password(PASSWORD).unwrap()), now).unwrap();
+    let state = AppState::new(storage.clone());
+    Fixture { _dir: dir, storage, state }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    /// The value a Set-Cookie header gives `name`, if any.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+    }
+    fn set_cookie_line(&self, name: &str) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> Reply {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).to_string();
+    Reply { status, headers, body }
+}
+
+async fn get(state: &AppState, path: &str, session: Option<&str>) -> Reply {
+    let mut req = Request::get(path).header(header::HOST, "127.0.0.1:8080");
+    if let Some(s) = session {
+        req = req.header(header::COOKIE, format!("gb_session={s}"));
+    }
+    send(state, req.body(Body::empty()).unwrap()).await
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The login form's CSRF token: (cookie value, hidden field value).
+async fn login_token(state: &AppState) -> (String, String) {
+    let page = get(state, "/admin/login", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let cookie = page.cookie("gb_login").expect("the login form sets its CSRF cookie");
+    let field = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the login form carries the token")
+        .to_string();
+    (cookie, field)
+}
+
+async fn post_login(state: &AppState, id: &str, password: &str, cookie: Option<&str>, csrf: &str, origin: Option<&str>) -> Reply {
+    let mut req = Request::post("/admin/login")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, format!("gb_login={c}"));
+    }
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    send(state, req.body(Body::from(form(&[("id", id), ("password", password), ("csrf", csrf)]))).unwrap()).await
+}
+
+/// Logs in and returns the session cookie.
+async fn login(state: &AppState, id: &str) -> String {
+    let (cookie, field) = login_token(state).await;
+    let reply = post_login(state, id, PASSWORD, Some(&cookie), &field, Some("http://127.0.0.1:8080")).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    assert_eq!(reply.location(), "/admin");
+    reply.cookie("gb_session").expect("a session cookie")
+}
+
+// ---- phones, through the sync API ------------------------------------------------------------
+
+async fn enrol(f: &Fixture, manager: &str, device: &str) -> String {
+    let code = f.storage.create_enrol_code(manager, now_ms(), 3_600_000).unwrap();
+    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: device.into(), app_version: "2.1.0".into(), public_key: None };
+    let reply = send(
+        &f.state,
+        Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str::<EnrolResponse>(&reply.body).unwrap().token
+}
+
+fn fields_of<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    let mut m = serde_json::to_value(record).unwrap().as_object().cloned().unwrap();
+    m.remove("id");
+    m
+}
+
+fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: Map<String, Value>, stamp: Hlc) -> Op {
+    Op { id: uuid::Uuid::now_v7(), kind, entity: entity.into(), grid: grid.into(), action, fields, hlc: stamp }
+}
+
+/// A push with the facts a phone reports: `rejected_on_phone` ops it keeps as rejected before this push.
+async fn push_with(f: &Fixture, token: &str, ops: Vec<Op>, clock_offset_ms: i64, rejected_on_phone: u64) -> PushResponse {
+    let facts = DeviceFacts {
+        app_version: "2.1.0".into(),
+        pending_count: ops.len() as u64,
+        oldest_pending_age_s: Some(30),
+        rejected_count: rejected_on_phone,
+        wall_clock_ms: now_ms() + clock_offset_ms,
+        zone_offset_min: 480,
+        ..Default::default()
+    };
+    let req = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
+    let reply = send(
+        &f.state,
+        Request::post("/v1/push")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(serde_json::to_vec(&req).unwrap()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+async fn push(f: &Fixture, token: &str, ops: Vec<Op>, clock_offset_ms: i64) -> PushResponse {
+    push_with(f, token, ops, clock_offset_ms, 0).await
+}
+
+fn stamp(device: &str, offset: u64) -> Hlc {
+    Hlc::new(now_ms() as u64 + offset, 0, device)
+}
+
+const API_PATHS: &[&str] = &[
+    "/admin/api/me",
+    "/admin/api/overview",
+    "/admin/api/devices",
+    "/admin/api/activity",
+    "/admin/api/rejections",
+    "/admin/api/conflicts",
+    "/admin/api/money",
+    "/admin/api/follow-ups",
+];
+
+#[tokio::test]
+async fn pages_and_apis_need_a_session() {
+    let f = fixture();
+    let page = get(&f.state, "/admin", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/admin/login");
+    for path in API_PATHS {
+        let reply = get(&f.state, path, None).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(reply.json()["code"], "unauthorized", "{path}");
+        let forged = get(&f.state, path, Some("0123456789abcdef")).await;
+        assert_eq!(forged.status, StatusCode::UNAUTHORIZED, "{path} with a made-up session");
+    }
+    // the login form and the static files are public, and carry no data
+    let login = get(&f.state, "/admin/login", None).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.body.contains("name=\"password\""));
+    let csp = login.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    let js = get(&f.state, "/admin/assets/app.js", None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    // nothing is fetched from elsewhere: the only absolute URL in the scripts is the SVG namespace
+    for asset in ["app.js", "i18n.js", "login.js", "app.css"] {
+        let body = get(&f.state, &format!("/admin/assets/{asset}"), None).await.body.replace("http://www.w3.org/2000/svg", "");
+        assert!(!body.contains("http://") && !body.contains("https://") && !body.contains("//cdn"), "{asset}");
+    }
+    assert!(!login.body.contains("http://") && !login.body.contains("https://"));
+    assert_eq!(get(&f.state, "/admin/assets/../../Cargo.toml", None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_a_field_account_is_refused_and_five_failures_lock_the_account() {
+    let f = fixture();
+    let (cookie, field) = login_token(&f.state).await;
+    let wrong = post_login(&f.state, "sup", "not-the-password", Some(&cookie), &field, None).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.cookie("gb_session").is_none());
+    assert!(wrong.body.contains("data-error=\"credentials\""));
+    let unknown = post_login(&f.state, "nobody", PASSWORD, Some(&cookie), &field, None).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("data-error=\"credentials\""), "an unknown account looks like a wrong password");
+
+    // a field manager with a password still may not use the back office
+    let field_login = post_login(&f.state, "li", PASSWORD, Some(&cookie), &field, None).await;
+    assert_eq!(field_login.status, StatusCode::FORBIDDEN);
+    assert!(field_login.cookie("gb_session").is_none());
+
+    // the right password: a session cookie that scripts cannot read and other sites do not send
+    let session = login(&f.state, "sup").await;
+    let (c2, f2) = login_token(&f.state).await;
+    let ok = post_login(&f.state, "sup", PASSWORD, Some(&c2), &f2, None).await;
+    let line = ok.set_cookie_line("gb_session");
+    assert!(line.contains("HttpOnly") && line.contains("SameSite=Strict") && line.contains("Path=/admin"), "{line}");
+    let page = get(&f.state, "/admin", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("王主管"));
+    let me = get(&f.state, "/admin/api/me", Some(&session)).await.json();
+    assert_eq!((me["id"].as_str(), me["role"].as_str()), (Some("sup"), Some("supervisor")));
+
+    // five failures in a row lock the account, even against the right password
+    for _ in 0..5 {
+        let r = post_login(&f.state, "sup", "still-wrong-1", Some(&c2), &f2, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = post_login(&f.state, "sup", PASSWORD, Some(&c2), &f2, None).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.cookie("gb_session").is_none());
+    // the session made before still works: the lock is on new logins
+    assert_eq!(get(&f.state, "/admin/api/me", Some(&session)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn login_and_logout_need_their_csrf_token_and_the_same_origin() {
+    let f = fixture();
+    let (cookie, field) = login_token(&f.state).await;
+    // no cookie, a token that does not match, another site's origin: all refused before the password
+    for (c, t, origin) in [
+        (None, field.as_str(), None),
+        (Some(cookie.as_str()), "forged-token", None),
+        (Some(cookie.as_str()), field.as_str(), Some("http://evil.example")),
+    ] {
+        let r = post_login(&f.state, "sup", PASSWORD, c, t, origin).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "cookie {c:?}, token {t}, origin {origin:?}");
+        assert!(r.cookie("gb_session").is_none());
+    }
+
+    let session = login(&f.state, "sup").await;
+    let csrf = get(&f.state, "/admin/api/me", Some(&session)).await.json()["csrf"].as_str().unwrap().to_string();
+    let logout = |token: String, origin: &'static str| {
+        let session = session.clone();
+        let state = f.state.clone();
+        async move {
+            let req = Request::post("/admin/logout")
+                .header(header::HOST, "127.0.0.1:8080")
+                .header(header::ORIGIN, origin)
+                .header(header::COOKIE, format!("gb_session={session}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form(&[("csrf", &token)])))
+                .unwrap();
+            send(&state, req).await
+        }
+    };
+    assert_eq!(logout(String::new(), "http://127.0.0.1:8080").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(logout("0".repeat(64), "http://127.0.0.1:8080").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(logout(csrf.clone(), "https://evil.example").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&f.state, "/admin/api/me", Some(&session)).await.status, StatusCode::OK, "refused logouts change nothing");
+    let out = logout(csrf, "http://127.0.0.1:8080").await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/admin/login");
+    assert!(out.set_cookie_line("gb_session").contains("Max-Age=0"));
+    assert_eq!(get(&f.state, "/admin/api/me", Some(&session)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&f.state, "/admin", Some(&session)).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_conflict_log_masks_id_and_phone_numbers() {
+    let f = fixture();
+    let a = enrol(&f, "zhang", "phone_a").await;
+    let b = enrol(&f, "li", "phone_b").await;
+    let mut h = testing::household_n("g1", 7);
+    h.mobile = "13812345678".into();
+    h.id_number = testing::resident_id(7);
+    h.landline = "0731-84561234".into();
+    let created = push(&f, &a, vec![op(EntityKind::Household, "hh-7", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 0))], 0).await;
+    assert!(matches!(created.results[0].outcome, gridbook_core::wire::OpOutcome::Applied));
+    let mut edit = Map::new();
+    edit.insert("mobile".into(), Value::from("13987654321"));
+    edit.insert("id_number".into(), Value::from(testing::resident_id(8)));
+    edit.insert("landline".into(), Value::from("0731-84569999"));
+    edit.insert("notes".into(), Value::from("新号码 13700001111，晚上在家"));
+    push(&f, &b, vec![op(EntityKind::Household, "hh-7", "g1", OpAction::Update, edit, stamp("phone_b", 10))], 0).await;
+    let mut note = Map::new();
+    note.insert("notes".into(), Value::from("改约周六"));
+    push(&f, &a, vec![op(EntityKind::Household, "hh-7", "g1", OpAction::Update, note, stamp("phone_a", 20))], 0).await;
+    assert!(f.storage.conflicts(10).unwrap().len() >= 4, "the overwrites were logged");
+
+    let session = login(&f.state, "sup").await;
+    let reply = get(&f.state, "/admin/api/conflicts", Some(&session)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    for secret in ["13812345678", "13987654321", "13700001111", "84561234", "84569999", &testing::resident_id(7)[4..14], &testing::resident_id(8)[4..14]] {
+        assert!(!reply.body.contains(secret), "{secret} leaked: {}", reply.body);
+    }
+    let rows = reply.json()["conflicts"].as_array().unwrap().clone();
+    let field = |name: &str| rows.iter().find(|r| r["field"] == name).unwrap_or_else(|| panic!("no conflict on {name}")).clone();
+    assert_eq!(field("mobile")["old_value"], "138****5678");
+    assert_eq!(field("mobile")["new_value"], "139****4321");
+    assert_eq!(field("mobile")["old_manager"], "张伟");
+    assert_eq!(field("mobile")["new_manager"], "李娜");
+    let id = field("id_number");
+    assert_eq!(id["old_value"].as_str().unwrap(), gridbook_core::mask::id_number(&testing::resident_id(7)));
+    let notes = field("notes");
+    assert!(notes["old_value"].as_str().unwrap().contains("137****1111"), "{notes}");
+    assert_eq!(notes["new_value"], "改约周六");
+}
+
+/// Stores a receipt the way the server keeps an accepted one (entity row and its number). Signed
+/// receipts need a phone's key and a customer's strokes; the browser suite collects real ones.
+fn store_receipt(f: &Fixture, id: &str, receipt: &gridbook_core::Receipt) {
+    let c = rusqlite::Connection::open(f.storage.path()).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let seq: i64 = c.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0)).unwrap();
+    c.execute(
+        "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, clocks, seq, updated_at_ms) VALUES ('receipt', ?1, ?2, ?3, ?4, '{}', ?5, ?6)",
+        rusqlite::params![
+            id,
+            receipt.grid_id,
+            serde_json::to_string(&fields_of(receipt)).unwrap(),
+            stamp("phone_a", 0).to_string(),
+            seq,
+            now_ms()
+        ],
+    )
+    .unwrap();
+    c.execute("INSERT INTO receipt_numbers (receipt_no, receipt_id) VALUES (?1, ?2)", [&receipt.receipt_no, id]).unwrap();
+}
+
+/// A visit with a promise due three days ago, a write outside the grid, a receipt and its void.
+async fn field_day(f: &Fixture) -> (String, String) {
+    let a = enrol(f, "zhang", "phone_a").await;
+    let h = testing::household_n("g1", 3);
+    let mut v = testing::visit("g1", "hh-3");
+    v.manager_id = "zhang".into();
+    v.open_question = "千兆宽带能否下月开通？客户电话 13611112222".into();
+    v.follow_up = "三天内回复开通时间".into();
+    v.follow_up_due = gridbook_sync_server::backoffice::report_day(now_ms(), 3);
+    let outside = testing::household_n("g2", 4);
+    let reply = push(
+        f,
+        &a,
+        vec![
+            op(EntityKind::Household, "hh-3", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 0)),
+            op(EntityKind::Visit, "vi-1", "g1", OpAction::Create, fields_of(&v), stamp("phone_a", 1)),
+            op(EntityKind::Household, "hh-4", "g2", OpAction::Create, fields_of(&outside), stamp("phone_a", 2)),
+        ],
+        -150_000,
+    )
+    .await;
+    let rejected: Vec<_> =
+        reply.results.iter().filter(|r| matches!(r.outcome, gridbook_core::wire::OpOutcome::Rejected { .. })).collect();
+    assert_eq!(rejected.len(), 1, "{:?}", reply.results);
+
+    let mut r = testing::receipt("g1", "acc-1", "hh-3", "NO-000777");
+    r.collector_id = "zhang".into();
+    r.device_id = "phone_a".into();
+    r.collected_at_ms = now_ms();
+    store_receipt(f, "rc-1", &r);
+    let void = gridbook_core::model::ReceiptVoid {
+        id: String::new(),
+        grid_id: "g1".into(),
+        receipt_id: "rc-1".into(),
+        reason: "金额写错".into(),
+        voided_at_ms: now_ms(),
+        voided_by: "zhang".into(),
+    };
+    let void = vec![op(EntityKind::ReceiptVoid, "vo-1", "g1", OpAction::Create, fields_of(&void), stamp("phone_a", 3))];
+    let reply = push_with(f, &a, void, -150_000, 1).await;
+    assert!(matches!(reply.results[0].outcome, gridbook_core::wire::OpOutcome::Applied), "{:?}", reply.results);
+    (a, h.customer_name)
+}
+
+#[tokio::test]
+async fn the_dashboard_apis_show_devices_activity_rejections_money_and_follow_ups() {
+    let f = fixture();
+    let (_, customer) = field_day(&f).await;
+    enrol(&f, "li", "phone_b").await; // enrolled, never synced
+    let session = login(&f.state, "sup").await;
+
+    let devices = get(&f.state, "/admin/api/devices", Some(&session)).await.json();
+    let rows = devices["devices"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let a = rows.iter().find(|d| d["device_id"] == "phone_a").unwrap();
+    assert_eq!((a["manager_name"].as_str(), a["app_version"].as_str()), (Some("张伟"), Some("2.1.0")));
+    assert_eq!(a["grids"], serde_json::json!(["g1"]));
+    assert_eq!(a["rejected_count"], 1);
+    assert_eq!(a["health"]["state"], "ok");
+    assert_eq!(a["health"]["skewed"], true, "150 s behind is more than the 60 s threshold");
+    assert!(a["clock_offset_ms"].as_i64().unwrap() < -100_000);
+    let b = rows.iter().find(|d| d["device_id"] == "phone_b").unwrap();
+    assert_eq!(b["health"]["state"], "never_synced");
+
+    let activity = get(&f.state, "/admin/api/activity?range=24h", Some(&session)).await.json();
+    let buckets = activity["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 24);
+    let last = &buckets[23];
+    assert_eq!((last["pushes"].as_i64(), last["ops_pushed"].as_i64(), last["rejected"].as_i64()), (Some(2), Some(4), Some(1)));
+    assert_eq!(get(&f.state, "/admin/api/activity?range=forever", Some(&session)).await.status, StatusCode::BAD_REQUEST);
+
+    let rejections = get(&f.state, "/admin/api/rejections", Some(&session)).await.json();
+    let r = &rejections["rejections"][0];
+    assert_eq!((r["code"].as_str(), r["entity_id"].as_str(), r["grid_id"].as_str()), (Some("outside_grids"), Some("hh-4"), Some("g2")));
+    assert_eq!(r["manager_name"], "张伟");
+
+    let money = get(&f.state, "/admin/api/money?days=7", Some(&session)).await.json();
+    let receipt = &money["receipts"][0];
+    assert_eq!((receipt["receipt_no"].as_str(), receipt["amount_fen"].as_i64()), (Some("NO-000777"), Some(12_800)));
+    assert_eq!(receipt["verification"], "unsigned", "no customer signature on this one");
+    assert_eq!(receipt["void_status"], "pending");
+    assert_eq!(receipt["collector_name"], "张伟");
+    assert_eq!(receipt["void_requested"], true);
+    assert_eq!(money["by_grid_day"][0]["grid_id"], "g1");
+    assert_eq!(money["by_grid_day"][0]["day"], money["today"]);
+    assert_eq!(money["by_grid_day"][0]["amount_fen"], 12_800);
+    assert_eq!(money["by_manager"][0]["manager_name"], "张伟");
+    assert_eq!(money["voids"][0]["receipt_no"], "NO-000777");
+    assert_eq!(money["voids"][0]["status"], "pending");
+    assert_eq!(money["voids"][0]["voided_by_name"], "张伟");
+    assert_eq!(money["voids"][0]["reason"], "金额写错");
+
+    let follow = get(&f.state, "/admin/api/follow-ups", Some(&session)).await;
+    assert!(!follow.body.contains(&customer), "the customer's full name is not listed");
+    assert!(!follow.body.contains("13611112222"));
+    let follow = follow.json();
+    let row = &follow["follow_ups"][0];
+    assert_eq!((row["visit_id"].as_str(), row["manager_name"].as_str()), (Some("vi-1"), Some("张伟")));
+    assert_eq!(row["customer_name"].as_str().unwrap().chars().next(), customer.chars().next());
+
+    let overview = get(&f.state, "/admin/api/overview", Some(&session)).await.json();
+    assert_eq!(overview["devices"]["never_synced"], 1);
+    assert_eq!(overview["skewed"], 1);
+    assert_eq!(overview["rejections"], 1);
+    assert_eq!(overview["receipts_today"]["amount_fen"], 12_800);
+    assert_eq!(overview["voids_pending"], 1);
+    assert_eq!(overview["follow_ups_overdue"], 1);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
+    let f = fixture();
+    field_day(&f).await;
+    let _ = get(&f.state, "/no/such/path/12345", None).await;
+    let reply = get(&f.state, "/metrics", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "text/plain; version=0.0.4; charset=utf-8");
+    let m = &reply.body;
+    for line in [
+        "gridbook_http_requests_total{route=\"/v1/push\",method=\"POST\",status=\"200\"} 2",
+        "gridbook_http_requests_total{route=\"/v1/enrol\",method=\"POST\",status=\"200\"} 1",
+        "gridbook_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1",
+        "gridbook_sync_duration_seconds_count{direction=\"push\"} 2",
+        "gridbook_sync_duration_seconds_bucket{direction=\"push\",le=\"+Inf\"} 2",
+        "gridbook_sync_requests_total{direction=\"push\"} 2",
+        "gridbook_sync_ops_total{direction=\"push\"} 4",
+        "gridbook_ops_rejected_total 1",
+        "gridbook_rejections 1",
+        "gridbook_conflicts_total 0",
+        "gridbook_devices{state=\"ok\"} 1",
+        "gridbook_devices{state=\"stale\"} 0",
+        "gridbook_devices_clock_skewed 1",
+        "gridbook_database_up 1",
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing `{line}` in:\n{m}");
+    }
+    // every sample belongs to a declared family, and no label names a device or a path typed by a client
+    for l in m.lines().filter(|l| !l.starts_with('#')) {
+        let name = l.split(['{', ' ']).next().unwrap();
+        let family = name.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
+        assert!(m.contains(&format!("# TYPE {family} ")) || m.contains(&format!("# TYPE {name} ")), "undeclared {name}");
+    }
+    assert!(!m.contains("phone_a") && !m.contains("12345"));
+
+    // totals only grow: a second push is added to what was counted
+    let b = enrol(&f, "li", "phone_b").await;
+    let h = testing::household_n("g1", 9);
+    push(&f, &b, vec![op(EntityKind::Household, "hh-9", "g1", OpAction::Create, fields_of(&h), stamp("phone_b", 0))], 0).await;
+    let again = get(&f.state, "/metrics", None).await.body;
+    assert!(again.lines().any(|l| l == "gridbook_sync_ops_total{direction=\"push\"} 5"), "{again}");
+    assert!(again.lines().any(|l| l == "gridbook_sync_requests_total{direction=\"push\"} 3"), "{again}");
+    assert!(again.lines().any(|l| l == "gridbook_devices{state=\"ok\"} 2"), "{again}");
+}
