@@ -1,1 +1,161 @@
-fn main(){}
+//! Core store benchmarks (docs/benchmarks.md):
+//! (a) recording one visit through the store API against a plain rusqlite insert of the same row
+//!     in its own transaction (WAL, synchronous=NORMAL);
+//! (b) applying 100k remote ops in batches of 1,000;
+//! (c) applying one remote op to a store that holds 500k rows.
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use gridbook_core::testing::{household_n, visit};
+use gridbook_core::*;
+use serde_json::{Map, Value};
+
+fn fields_of<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    let mut m = serde_json::to_value(record).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    m.remove("id");
+    m
+}
+
+/// Remote ops as another phone would send them: households, and visits to them.
+fn remote_ops(n: usize, node: &str, offset: usize) -> Vec<Op> {
+    (0..n)
+        .map(|i| {
+            let seq = (offset + i) as u64;
+            let (kind, fields) = if i % 2 == 0 {
+                (EntityKind::Household, fields_of(&household_n("g1", seq)))
+            } else {
+                (EntityKind::Visit, fields_of(&visit("g1", &format!("h{seq}"))))
+            };
+            Op {
+                id: uuid::Uuid::now_v7(),
+                kind,
+                entity: format!("{}-{seq}", kind.as_str()),
+                grid: "g1".into(),
+                action: OpAction::Create,
+                fields,
+                hlc: Hlc::new(1_700_000_000_000 + seq, 0, node),
+            }
+        })
+        .collect()
+}
+
+fn record_visit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("bench.db")).unwrap();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let template = visit("g1", &h.id);
+
+    // the same row, straight into a table with the same columns and indexes, one transaction each
+    let plain = rusqlite::Connection::open(dir.path().join("plain.db")).unwrap();
+    plain.pragma_update(None, "journal_mode", "WAL").unwrap();
+    plain.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    plain
+        .execute_batch(
+            "CREATE TABLE visits (id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+                grid_id TEXT, household_id TEXT, appointment_at_ms INTEGER, arrived_at_ms INTEGER,
+                zone_offset_min INTEGER, lat_e6 INTEGER, lon_e6 INTEGER, purpose TEXT, outcome TEXT,
+                needs TEXT, competitor_info TEXT, opinions TEXT, open_question TEXT, follow_up TEXT,
+                follow_up_due TEXT, signature_id TEXT, manager_id TEXT);
+             CREATE INDEX visits_by_household ON visits (household_id, arrived_at_ms);
+             CREATE INDEX visits_by_follow_up ON visits (grid_id, follow_up_due) WHERE follow_up_due <> '';",
+        )
+        .unwrap();
+
+    let mut group = c.benchmark_group("a_record_visit");
+    group.bench_function("store_api", |b| b.iter(|| store.record_visit(template.clone()).unwrap()));
+    group.bench_function("plain_rusqlite_insert", |b| {
+        b.iter(|| {
+            let v = &template;
+            let tx = plain.unchecked_transaction().unwrap();
+            tx.prepare_cached(
+                "INSERT INTO visits (id, grid_id, household_id, appointment_at_ms, arrived_at_ms, zone_offset_min, lat_e6,
+                 lon_e6, purpose, outcome, needs, competitor_info, opinions, open_question, follow_up, follow_up_due,
+                 signature_id, manager_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+            )
+            .unwrap()
+            .execute(rusqlite::params![
+                new_id(), v.grid_id, v.household_id, v.appointment_at_ms, v.arrived_at_ms, v.zone_offset_min,
+                v.lat_e6, v.lon_e6, v.purpose.as_str(), v.outcome, v.needs, v.competitor_info, v.opinions,
+                v.open_question, v.follow_up, v.follow_up_due, v.signature_id, v.manager_id
+            ])
+            .unwrap();
+            tx.commit().unwrap();
+        })
+    });
+    group.finish();
+}
+
+fn apply_100k(c: &mut Criterion) {
+    let ops = remote_ops(100_000, "other", 0);
+    let mut group = c.benchmark_group("b_apply_remote");
+    group.sample_size(10).measurement_time(Duration::from_secs(30)).throughput(Throughput::Elements(ops.len() as u64));
+    group.bench_function("100k_ops_in_batches_of_1000", |b| {
+        b.iter_batched(
+            || {
+                let dir = tempfile::tempdir().unwrap();
+                let store = Store::open(dir.path().join("b.db")).unwrap();
+                (dir, store)
+            },
+            |(dir, store)| {
+                for chunk in ops.chunks(1000) {
+                    store.apply_remote_ops(chunk).unwrap();
+                }
+                (dir, store)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn apply_one_into_500k(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("big.db")).unwrap();
+    let started = Instant::now();
+    for n in 0..50 {
+        store.apply_remote_ops(&remote_ops(10_000, "filler", n * 10_000)).unwrap();
+    }
+    eprintln!("filled 500k rows in {:.1} s", started.elapsed().as_secs_f64());
+    let mut next = 1_000_000usize;
+    let mut group = c.benchmark_group("c_apply_one");
+    group.bench_function("one_op_into_500k_rows", |b| {
+        b.iter_batched(
+            || {
+                next += 1;
+                remote_ops(1, "late", next)
+            },
+            |op| store.apply_remote_ops(&op).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    // an edit of an existing archive (read, merge, write back), not only an insert
+    let mut edit_n = 0u64;
+    group.bench_function("one_field_edit_among_500k_rows", |b| {
+        b.iter_batched(
+            || {
+                edit_n += 1;
+                let mut fields = Map::new();
+                fields.insert("notes".into(), Value::String(format!("复访{edit_n}")));
+                vec![Op {
+                    id: uuid::Uuid::now_v7(),
+                    kind: EntityKind::Household,
+                    entity: format!("household-{}", (edit_n * 7919 % 250_000) * 2),
+                    grid: "g1".into(),
+                    action: OpAction::Update,
+                    fields,
+                    hlc: Hlc::new(1_800_000_000_000 + edit_n, 0, "late"),
+                }]
+            },
+            |op| {
+                let r = store.apply_remote_ops(&op).unwrap();
+                assert_eq!(r.applied, 1);
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, record_visit, apply_100k, apply_one_into_500k);
+criterion_main!(benches);

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
 use crate::model::{EntityKind, FieldType, Record};
+use crate::search_index::SearchBatch;
 use crate::wire::EntityState;
 
 fn columns(kind: EntityKind) -> String {
@@ -83,7 +84,9 @@ fn to_sql(kind: EntityKind, field: &str, ty: FieldType, v: &Value) -> Result<Sql
     })
 }
 
-pub fn save(conn: &Connection, state: &EntityState) -> Result<()> {
+/// Writes the state. A household's search entry goes into `search`, to be written after the batch;
+/// `existed` says whether a row was there before.
+pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut SearchBatch) -> Result<()> {
     let kind = state.kind;
     let mut params = Vec::with_capacity(kind.fields().len() + 3);
     params.push(Sql::Text(state.id.clone()));
@@ -91,6 +94,12 @@ pub fn save(conn: &Connection, state: &EntityState) -> Result<()> {
     params.push(Sql::Text(if state.clocks.is_empty() { "{}".into() } else { serde_json::to_string(&state.clocks)? }));
     for spec in kind.fields() {
         params.push(to_sql(kind, spec.name, spec.ty, state.value(spec.name))?);
+    }
+    if kind == EntityKind::Household {
+        let sql = format!("{} RETURNING rowid", upsert_sql(kind));
+        let rowid: i64 = conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
+        search.push(rowid, state, existed);
+        return Ok(());
     }
     conn.prepare_cached(&upsert_sql(kind))?.execute(params_from_iter(params))?;
     Ok(())

@@ -113,6 +113,11 @@ impl HlcClock {
         &self.node
     }
 
+    /// The device's wall clock as it is (business time; may be wrong, never a merge key).
+    pub fn wall_millis(&self) -> u64 {
+        self.wall.now_millis()
+    }
+
     /// The last stamp issued or absorbed (to persist, so that a restart never goes backwards).
     pub fn last(&self) -> Hlc {
         Hlc::new(self.millis, self.counter, self.node.clone())

@@ -16,6 +16,7 @@ pub mod receipts;
 pub mod replica;
 pub mod reports;
 mod schema;
+mod search_index;
 pub mod store;
 pub mod sync_client;
 pub mod validate;

@@ -9,6 +9,7 @@ use crate::hlc::Hlc;
 use crate::merge::MergeOutcome;
 use crate::model::EntityKind;
 use crate::outbox::{self, RejectedOp};
+use crate::search_index::SearchBatch;
 use crate::store::{meta_get, meta_set, Store};
 use crate::validate;
 use crate::wire::{DeviceFacts, EntityState, Op, OpResult, PullPage};
@@ -78,20 +79,23 @@ impl Store {
     pub fn apply_remote_ops(&self, ops: &[Op]) -> Result<ApplyReport> {
         self.write(|tx, clock| {
             let mut report = ApplyReport::default();
+            let mut search = SearchBatch::default();
             for op in ops {
                 if let Err(e) = validate::fields(op.kind, &op.fields) {
                     report.invalid.push((op.id.to_string(), e));
                     continue;
                 }
                 clock.observe(&op.hlc);
-                let mut state = entity_table::load(tx, op.kind, &op.entity)?
-                    .unwrap_or_else(|| EntityState::empty(op.kind, op.entity.clone()));
+                let loaded = entity_table::load(tx, op.kind, &op.entity)?;
+                let existed = loaded.is_some();
+                let mut state = loaded.unwrap_or_else(|| EntityState::empty(op.kind, op.entity.clone()));
                 let merge = state.apply(op);
                 if merge.outcome == MergeOutcome::Applied {
-                    entity_table::save(tx, &state)?;
+                    entity_table::save(tx, &state, existed, &mut search)?;
                 }
                 report.count(merge.outcome);
             }
+            search.write(tx)?;
             Ok(report)
         })
     }
@@ -101,6 +105,7 @@ impl Store {
     pub fn apply_pull_page(&self, page: &PullPage) -> Result<ApplyReport> {
         self.write(|tx, clock| {
             let mut report = ApplyReport::default();
+            let mut search = SearchBatch::default();
             for change in &page.changes {
                 if let Err(e) = validate::fields(change.kind, &change.values) {
                     report.invalid.push((change.id.clone(), e));
@@ -111,23 +116,30 @@ impl Store {
                 }
                 let merge = match entity_table::load(tx, change.kind, &change.id)? {
                     None => {
-                        entity_table::save(tx, change)?;
+                        entity_table::save(tx, change, false, &mut search)?;
                         MergeOutcome::Applied
                     }
                     Some(mut state) => {
                         let merge = state.merge_state(change);
                         if merge.outcome == MergeOutcome::Applied {
-                            entity_table::save(tx, &state)?;
+                            entity_table::save(tx, &state, true, &mut search)?;
                         }
                         merge.outcome
                     }
                 };
                 report.count(merge);
             }
+            search.write(tx)?;
             for removal in &page.removals {
                 if outbox::has_unsettled(tx, &removal.id)? {
                     report.removals_deferred += 1;
                     continue;
+                }
+                if removal.kind == EntityKind::Household {
+                    tx.execute(
+                        "DELETE FROM household_search WHERE rowid = (SELECT rowid FROM households WHERE id = ?1)",
+                        [&removal.id],
+                    )?;
                 }
                 let n = tx.execute(&format!("DELETE FROM {} WHERE id = ?1", removal.kind.table()), [&removal.id])?;
                 report.removed += n as u64;
@@ -210,5 +222,7 @@ fn restamp(tx: &rusqlite::Transaction, kind: EntityKind, id: &str, from: &Hlc, t
             *clock = to.clone();
         }
     }
-    entity_table::save(tx, &state)
+    let mut search = SearchBatch::default();
+    entity_table::save(tx, &state, true, &mut search)?;
+    search.write(tx)
 }

@@ -102,24 +102,7 @@ CREATE VIRTUAL TABLE household_search USING fts5(
     customer_name, mobile, landline, address, service_numbers,
     tokenize = 'trigram', content = '', contentless_delete = 1
 );
-CREATE TRIGGER household_search_insert AFTER INSERT ON households BEGIN
-    INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
-    VALUES (new.rowid, new.customer_name, new.mobile, new.landline, new.address,
-        (SELECT group_concat(json_extract(value, '$.service_number'), ' ') FROM json_each(new.services)));
-END;
-CREATE TRIGGER household_search_update AFTER UPDATE ON households
-WHEN old.customer_name IS NOT new.customer_name OR old.mobile IS NOT new.mobile
-  OR old.landline IS NOT new.landline OR old.address IS NOT new.address
-  OR old.services IS NOT new.services
-BEGIN
-    DELETE FROM household_search WHERE rowid = old.rowid;
-    INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
-    VALUES (new.rowid, new.customer_name, new.mobile, new.landline, new.address,
-        (SELECT group_concat(json_extract(value, '$.service_number'), ' ') FROM json_each(new.services)));
-END;
-CREATE TRIGGER household_search_delete AFTER DELETE ON households BEGIN
-    DELETE FROM household_search WHERE rowid = old.rowid;
-END;
+-- Kept up to date by the write path (search_index.rs), not by triggers.
 CREATE INDEX households_by_id_number ON households (id_number) WHERE id_number <> '';
 CREATE INDEX households_by_mobile ON households (mobile) WHERE mobile <> '';
 CREATE INDEX households_by_landline ON households (landline) WHERE landline <> '';

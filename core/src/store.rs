@@ -15,6 +15,7 @@ use crate::hlc::{Hlc, HlcClock, SystemClock, WallClock};
 use crate::model::EntityKind;
 use crate::outbox;
 use crate::schema;
+use crate::search_index::SearchBatch;
 use crate::wire::{EntityState, Op, OpAction};
 
 pub(crate) struct Inner {
@@ -89,7 +90,7 @@ impl Store {
 
     /// Wall-clock milliseconds as the device sees them (business time, never a merge key).
     pub(crate) fn wall_ms(&self) -> i64 {
-        chrono::Utc::now().timestamp_millis()
+        self.lock().clock.wall_millis() as i64
     }
 
     /// The next stamp of this device's clock, without recording anything (for signatures).
@@ -140,7 +141,9 @@ pub(crate) fn record_change(
         }
     };
     state.apply(&op);
-    entity_table::save(tx, &state)?;
+    let mut search = SearchBatch::default();
+    entity_table::save(tx, &state, action == OpAction::Update, &mut search)?;
+    search.write(tx)?;
     outbox::append(tx, &op, chrono::Utc::now().timestamp_millis())?;
     Ok(op)
 }
