@@ -74,7 +74,9 @@ pub struct ReceiptPrintout {
     /// A self-contained printable page: company header, amounts in figures and in capitals
     /// (大写金额), the receipt number, the signature and the verification code.
     pub html: String,
-    /// The signature as a PNG carrying the receipt's facts as text chunks.
+    /// The signature as a PNG carrying the receipt's facts as text chunks (company, number,
+    /// amount in figures and in capitals, verification code, document hash). A picture of the
+    /// whole page needs a CJK font: the app renders `html` (WebView / WKWebView) for that.
     pub png: Vec<u8>,
     /// The signature alone as SVG.
     pub signature_svg: String,
@@ -397,7 +399,16 @@ impl Store {
     /// iOS Keychain behind [`DeviceSigner`] and never calls this (the secret would sit in the
     /// database file).
     pub fn device_key(&self) -> Result<DeviceKey> {
-        let hex = self.write(|tx, _| {
+        let hex = match self.read(|c| meta_get(c, KEY_SECRET))? {
+            Some(hex) => hex,
+            None => self.make_device_key()?,
+        };
+        let seed = evidence::from_hex::<32>(&hex).map_err(|e| Error::Corrupt(format!("device key: {e}")))?;
+        Ok(DeviceKey::from_bytes(&seed))
+    }
+
+    fn make_device_key(&self) -> Result<String> {
+        self.write(|tx, _| {
             if let Some(hex) = meta_get(tx, KEY_SECRET)? {
                 return Ok(hex);
             }
@@ -407,9 +418,7 @@ impl Store {
             let hex = evidence::to_hex(&seed);
             meta_set(tx, KEY_SECRET, &hex)?;
             Ok(hex)
-        })?;
-        let seed = evidence::from_hex::<32>(&hex).map_err(|e| Error::Corrupt(format!("device key: {e}")))?;
-        Ok(DeviceKey::from_bytes(&seed))
+        })
     }
 
     /// The public key (hex) this device registered with the server at enrolment, if enrolled.
@@ -648,7 +657,7 @@ impl Store {
         let print_err = |e: printable::PrintError| Error::Invalid(ValidationError::new("receipt", e.to_string()));
         Ok(ReceiptPrintout {
             html: printable::receipt_html(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
-            png: printable::receipt_png(&doc, &sig.strokes, &record).map_err(print_err)?,
+            png: printable::receipt_png_with_company(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
             signature_svg: sig
                 .strokes
                 .to_svg(&RenderOptions::default())

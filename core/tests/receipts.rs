@@ -174,6 +174,9 @@ fn the_customer_copy_has_the_code_the_amount_in_capitals_and_valid_images() {
     let mut png = png::Decoder::new(std::io::Cursor::new(&out.png)).read_info().expect("the PNG decodes");
     let texts: Vec<(String, String)> =
         png.info().utf8_text.iter().map(|t| (t.keyword.clone(), t.get_text().unwrap_or_default())).collect();
+    assert!(texts.contains(&("Company".into(), "中国电信 幸福里营业部".into())));
+    assert!(texts.contains(&("Receipt-No".into(), "SJ000001-001".into())));
+    assert!(texts.contains(&("Amount".into(), "¥100.05".into())));
     assert!(texts.contains(&("Amount-Capitals".into(), "人民币壹佰元零伍分".into())));
     assert!(texts.contains(&("Verification-Code".into(), code.clone())));
     let mut buf = vec![0; png.output_buffer_size()];

@@ -22,7 +22,7 @@ pub mod verify_code;
 
 pub use capitals::{AmountError, capitals, format_yuan};
 pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
-pub use printable::{PrintError, receipt_html, receipt_png};
+pub use printable::{PrintError, receipt_html, receipt_png, receipt_png_with_company};
 pub use seal::{
     DeviceKey, DeviceSigner, Relation, SealError, SignError, SignatureRecord, check_receipt,
     check_work_order, seal, seal_receipt, seal_work_order, verify,

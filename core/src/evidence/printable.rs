@@ -142,8 +142,27 @@ pub fn receipt_png(
     sig: &Signature,
     record: &SignatureRecord,
 ) -> Result<Vec<u8>, PrintError> {
+    png_with(doc, sig, record, None)
+}
+
+/// As [`receipt_png`], with the company's name (the receipt's header) as a `Company` chunk.
+pub fn receipt_png_with_company(
+    doc: &ReceiptDocument,
+    sig: &Signature,
+    record: &SignatureRecord,
+    company_name: &str,
+) -> Result<Vec<u8>, PrintError> {
+    png_with(doc, sig, record, Some(company_name))
+}
+
+fn png_with(
+    doc: &ReceiptDocument,
+    sig: &Signature,
+    record: &SignatureRecord,
+    company_name: Option<&str>,
+) -> Result<Vec<u8>, PrintError> {
     check(doc, sig, record)?;
-    let text = [
+    let mut text = vec![
         ("Title", "话费收据 Payment Receipt".to_string()),
         ("Receipt-No", doc.receipt_no.clone()),
         ("Amount", format!("¥{}", format_yuan(doc.paid_fen))),
@@ -157,6 +176,9 @@ pub fn receipt_png(
         ),
         ("Document-SHA256", hex::encode(&record.document_hash)),
     ];
+    if let Some(company) = company_name {
+        text.insert(0, ("Company", company.to_string()));
+    }
     Ok(sig.to_png_with_text(&RenderOptions::default(), &text)?)
 }
 
@@ -305,6 +327,14 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(get("Receipt-No"), Some("R-0007-000123"));
+        assert_eq!(get("Company"), None);
+        let with = receipt_png_with_company(&doc, &sig, &rec, "中国电信 营业部").unwrap();
+        let with_company = png::Decoder::new(std::io::Cursor::new(with)).read_info().unwrap();
+        assert!(with_company
+            .info()
+            .utf8_text
+            .iter()
+            .any(|c| c.keyword == "Company" && c.get_text().unwrap() == "中国电信 营业部"));
         assert_eq!(get("Amount"), Some("¥158.00"));
         assert_eq!(get("Amount-Capitals"), Some("人民币壹佰伍拾捌元整"));
         assert_eq!(
