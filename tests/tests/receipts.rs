@@ -5,7 +5,9 @@
 
 use gridbook_core::evidence::{DeviceKey, Flag};
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, VerifyResponse, PROTOCOL_VERSION};
+use gridbook_core::wire::{
+    OpOutcome, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, VerifyResponse, PROTOCOL_VERSION,
+};
 use gridbook_core::*;
 use gridbook_sync_server::SyncStorage;
 use gridbook_tests::*;
@@ -110,6 +112,19 @@ async fn a_signed_receipt_pays_off_the_arrears_and_its_paper_copy_verifies() {
     }
     let text = serde_json::to_string(&answer).unwrap();
     assert!(!text.contains("王芳") && !text.contains(&h) && !text.contains(&account), "no personal data: {text}");
+
+    // an accepted receipt is never edited, not even by the back office
+    let edit = Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Receipt,
+        entity: r.id.clone(),
+        grid: "g1".into(),
+        action: OpAction::Update,
+        fields: serde_json::json!({"amount_fen": 1}).as_object().unwrap().clone(),
+        hlc: Hlc::new(gridbook_sync_server::now_ms() as u64, 0, "backoffice"),
+    };
+    let refused = server.storage.apply_backoffice_op(&edit, gridbook_sync_server::now_ms()).unwrap();
+    assert!(matches!(refused.outcome, OpOutcome::Rejected { code: RejectCode::Immutable, .. }), "{refused:?}");
 
     // the back office sees the evidence, checked again against what is stored
     let evidence = server.storage.receipt_evidence(&r.receipt_no).unwrap().unwrap();
@@ -389,10 +404,12 @@ async fn the_phone_asks_for_a_new_book_below_fifty_and_a_retried_request_gets_th
     assert_eq!(on_server.iter().map(|b| b.used).collect::<Vec<_>>(), [51, 0]);
     // no refill while 50 or more are left
     assert_eq!(phone.sync().await.receipt_blocks_added, 0);
+    // the app may ask for a book itself
+    assert_eq!(phone.engine.refill_receipt_numbers().await.unwrap(), 249);
 
     // the same request id twice: one book
     let token = phone.config.token.clone();
-    let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id: uuid::Uuid::now_v7(), numbers_left: 149 };
+    let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id: uuid::Uuid::now_v7(), numbers_left: 249 };
     let ask = |req: ReceiptBlockRequest| {
         let (url, token) = (server.url.clone(), token.clone());
         async move { http().post(format!("{url}/v1/receipt-blocks")).bearer_auth(token).json(&req).send().await.unwrap() }
