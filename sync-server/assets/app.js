@@ -405,14 +405,16 @@ function renderMoney(data) {
     { h: "col.collector", cell: (r) => r.collector_name || r.collector_id || "—" },
     { h: "col.device", cell: (r) => shortId(r.device_id), title: (r) => r.device_id, cls: () => "mono" },
     { h: "col.signed", cell: (r) => t(r.signed ? "signed.yes" : "signed.no") },
-    { h: "col.verification", cell: (r) => badge(label("verification", r.verification), "ver-" + r.verification) },
-    { h: "col.void", cell: (r) => r.void_requested ? badge(t("void.requested"), "warn") : "—" },
+    { h: "col.verification", cell: (r) => badge(label("verification", r.verification), "ver-" + r.verification),
+      title: (r) => r.verification_detail || "" },
+    { h: "col.void", cell: (r) => r.void_status ? badge(label("void", r.void_status), "void-" + r.void_status)
+      : r.void_requested ? badge(t("void.requested"), "warn") : "—" },
   ], data.receipts, { rowKey: (r) => r.receipt_no });
 
   fillTable("voids-table", [
     { h: "col.receipt_no", cell: (v) => v.receipt_no || shortId(v.receipt_id), cls: () => "mono" },
     { h: "col.amount", num: true, cell: (v) => v.amount_fen === null ? "—" : yuan(v.amount_fen) },
-    { h: "col.reason", cell: (v) => v.reason },
+    { h: "col.void_reason", cell: (v) => v.reason },
     { h: "col.voided_by", cell: (v) => v.voided_by_name || v.voided_by || "—" },
     { h: "col.time", cell: (v) => fmtTime(v.voided_at_ms) },
     { h: "col.status", cell: (v) => badge(label("void", v.status), "void-" + v.status) },

@@ -225,6 +225,8 @@ async fn pages_and_apis_need_a_session() {
     assert!(login.body.contains("name=\"password\""));
     let csp = login.headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or("");
     assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    // with no-referrer, browsers send `Origin: null` on the form's POST, which is refused
+    assert_eq!(login.headers[header::REFERRER_POLICY], "same-origin");
     let js = get(&f.state, "/admin/assets/app.js", None).await;
     assert_eq!(js.status, StatusCode::OK);
     assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
@@ -287,6 +289,7 @@ async fn login_and_logout_need_their_csrf_token_and_the_same_origin() {
         (None, field.as_str(), None),
         (Some(cookie.as_str()), "forged-token", None),
         (Some(cookie.as_str()), field.as_str(), Some("http://evil.example")),
+        (Some(cookie.as_str()), field.as_str(), Some("null")),
     ] {
         let r = post_login(&f.state, "sup", PASSWORD, c, t, origin).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "cookie {c:?}, token {t}, origin {origin:?}");

@@ -42,6 +42,8 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
+/// Referrer-Policy same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
+/// the forms' POSTs, which the origin check must refuse.
 fn page(status: StatusCode, html: String) -> Response {
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
@@ -50,7 +52,7 @@ fn page(status: StatusCode, html: String) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     r
 }
 

@@ -62,6 +62,9 @@ pub fn mask_digit_runs(text: &str) -> String {
             i += 1;
             continue;
         }
+        // a number glued to letters is a code (receipt SJ000001-001, account ACC-0731-0011), not
+        // a phone or an ID number
+        let coded = i > 0 && (chars[i - 1].is_ascii_alphabetic() || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_ascii_alphabetic()));
         let start = i;
         let mut end = i; // exclusive end of the run, always after a digit
         let mut j = i;
@@ -81,7 +84,9 @@ pub fn mask_digit_runs(text: &str) -> String {
             end += 1;
         }
         let run: String = chars[start..end].iter().collect();
-        if digits >= 15 {
+        if coded {
+            out.push_str(&run);
+        } else if digits >= 15 {
             out.push_str(&mask::id_number(&run));
         } else if digits >= 7 {
             out.push_str(&mask::phone(&run));
@@ -127,6 +132,8 @@ mod tests {
         assert!(!services.contains("00000042"), "{services}");
         assert!(services.contains("融合套餐129元"), "{services}");
         assert_eq!(mask_digit_runs("NO-000123 paid 12800"), "NO-000123 paid 12800");
+        assert_eq!(mask_digit_runs("receipt number SJ000001-001 was already used"), "receipt number SJ000001-001 was already used");
+        assert_eq!(mask_digit_runs("call 13812345678"), "call 138****5678");
     }
 
     #[test]

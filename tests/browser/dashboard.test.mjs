@@ -1,0 +1,221 @@
+// The back office in headless Chromium against the real server binary, with data that real
+// phones (gridbook-fieldsim: real device stores, real HTTP) synced. Run by scripts/test-browser.sh,
+// which starts the server and passes its address and paths in the environment.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
+  return v;
+};
+const URL_BASE = env("GB_URL");
+const SHOTS = env("GB_SCREENSHOTS");
+const SUP_ID = env("GB_SUP_ID");
+const SUP_PASSWORD = env("GB_SUP_PASSWORD");
+const require = createRequire(import.meta.url);
+const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+
+let browser;
+let page;
+let field; // what the phones did
+
+const shot = async (p, name) => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+};
+
+async function login(p, password) {
+  await p.goto(`${URL_BASE}/admin?refresh=2`);
+  assert.match(p.url(), /\/admin\/login$/, "an anonymous visit goes to the login form");
+  await p.fill("#login-id", SUP_ID);
+  await p.fill("#login-password", password);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+}
+
+async function openTab(view) {
+  await page.click(`.tabs a[data-view="${view}"]`);
+  await page.waitForFunction((v) => document.body.dataset.loaded === v, view, { timeout: 10_000 });
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  page = await context.newPage();
+  // nothing may be loaded from anywhere but this server
+  page.on("request", (r) => {
+    if (!r.url().startsWith(URL_BASE) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+test("the login form is in Chinese and refuses a wrong password", async () => {
+  await login(page, "not-the-password");
+  assert.match(page.url(), /\/admin\/login$/);
+  assert.equal(await page.textContent("h2"), "后台登录");
+  const error = page.locator("#login-error");
+  await error.waitFor({ state: "visible" });
+  assert.equal(await error.textContent(), "账号或密码错误。");
+  await shot(page, "01-login-refused.png");
+});
+
+test("a supervisor logs in; no device has synced yet", async () => {
+  await login(page, SUP_PASSWORD);
+  assert.match(page.url(), /\/admin$/);
+  // the page refreshes itself every 2 s from here on
+  await page.goto(`${URL_BASE}/admin?refresh=2`);
+  await page.waitForFunction(() => document.body.dataset.loaded === "devices");
+  assert.equal(await page.locator("#devices-table tbody tr.empty").count(), 1);
+  assert.equal(await page.locator(".tabs a.on").textContent(), "设备");
+  await shot(page, "02-no-devices.png");
+});
+
+test("a device appears on the dashboard after its phone syncs", async () => {
+  const out = execFileSync(env("GB_FIELDSIM"), ["--url", URL_BASE, "--db", env("GB_DB")], { encoding: "utf8", timeout: 120_000 });
+  field = JSON.parse(out.trim().split("\n").pop());
+  // the page refreshes itself every 2 s (?refresh=2): the phones show up without a reload
+  const zhang = page.locator(`#devices-table tr[data-key="${field.zhang_device}"]`);
+  await zhang.waitFor({ timeout: 15_000 });
+  const zhangText = await zhang.textContent();
+  assert.match(zhangText, /张伟/);
+  assert.match(zhangText, /g1/);
+  assert.match(zhangText, /test-1\.0/);
+  assert.match(zhangText, /正常/);
+  const li = page.locator(`#devices-table tr[data-key="${field.li_device}"]`);
+  const liText = await li.textContent();
+  assert.match(liText, /李娜/);
+  assert.match(liText, /¥128\.00 \(1\)/, "the receipt still on the phone is reported");
+  assert.match(liText, /时钟偏差/, "a phone 10 minutes ahead is flagged");
+  assert.match(liText, /快 (9|10) 分钟/);
+  assert.ok(await li.locator("td.bad").count() >= 1, "money on a phone stands out");
+  assert.equal(await page.locator('[data-card="on-phones"].bad').count(), 1);
+  assert.equal(await page.locator('[data-card="skewed"].bad').count(), 1);
+  await shot(page, "03-devices.png");
+});
+
+test("the rejected ops are listed with their reason and what to do", async () => {
+  await openTab("rejections");
+  const outside = page.locator("#rejections-table tr.rej-outside_grids");
+  await outside.waitFor();
+  assert.match(await outside.textContent(), /g2.*不属于本人网格.*grid g2 is not assigned/s);
+  assert.match(await outside.textContent(), /分配网格/);
+  const dup = page.locator("#rejections-table tr.rej-duplicate_receipt_no");
+  assert.match(await dup.textContent(), /收据号重复/);
+  assert.match(await dup.textContent(), /李娜/);
+  assert.match(await dup.textContent(), /钱仍在经理手中/);
+  assert.ok((await dup.textContent()).includes(field.receipt_no), "a receipt number is not masked like a phone number");
+  await shot(page, "04-rejections.png");
+});
+
+test("the receipt, the money still on a phone and the void request are shown", async () => {
+  await openTab("money");
+  const receipt = page.locator(`#receipts-table tr[data-key="${field.receipt_no}"]`);
+  await receipt.waitFor();
+  const text = await receipt.textContent();
+  assert.match(text, /¥128\.00/);
+  assert.match(text, /张伟/);
+  assert.match(text, /已验证/, "the customer's signature and the phone's seal were checked");
+  const voided = await page.locator(`#receipts-table tr[data-key="${field.voided_receipt_no}"]`).textContent();
+  assert.match(voided, /¥50\.00.*待审批/s);
+  assert.match(await page.locator("#grid-day-table").textContent(), /¥178\.00 \(2\)/, "both of the day's receipts in g1");
+  assert.match(await page.locator("#on-phones-table").textContent(), /李娜.*¥128\.00/s);
+  assert.match(await page.locator("#voids-table").textContent(), /金额写错.*待审批/s);
+  assert.match(await page.locator("#manager-table").textContent(), /张伟.*¥178\.00/s);
+  await shot(page, "05-money.png");
+});
+
+test("the conflict log shows who overwrote what, with phone numbers masked", async () => {
+  await openTab("conflicts");
+  const table = await page.locator("#conflicts-table").textContent();
+  assert.match(table, /手机/);
+  assert.match(table, /139\*\*\*\*2222/);
+  assert.match(table, /137\*\*\*\*4444/);
+  assert.match(table, /张伟/);
+  assert.match(table, /李娜/);
+  assert.doesNotMatch(table, /13911112222|13733334444|13812345678/);
+  assert.doesNotMatch(await page.content(), /13911112222|13733334444/);
+  await shot(page, "06-conflicts.png");
+});
+
+test("an overdue promised follow-up is listed, the customer masked", async () => {
+  await openTab("followups");
+  const table = await page.locator("#followups-table").textContent();
+  assert.match(table, /周五前回复检修时间/);
+  assert.match(table, /3 天/);
+  assert.match(table, /投诉处理/);
+  assert.doesNotMatch(table, new RegExp(field.customer_name));
+  await shot(page, "07-follow-ups.png");
+});
+
+test("sync activity is drawn as a chart", async () => {
+  await openTab("activity");
+  assert.ok(await page.locator("#chart svg rect.bar.push").count() >= 1);
+  assert.ok(await page.locator("#chart svg rect.bar.pull").count() >= 1);
+  assert.ok(await page.locator("#chart svg circle.dot.rejected").count() >= 1);
+  assert.ok(await page.locator("#activity-table tbody tr:not(.empty)").count() >= 1);
+  await shot(page, "08-activity.png");
+});
+
+test("the whole dashboard switches to English", async () => {
+  await page.click("#lang");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "Sync activity");
+  assert.equal(await page.evaluate(() => document.documentElement.lang), "en");
+  await openTab("rejections");
+  const table = await page.locator("#rejections-table").textContent();
+  assert.match(table, /What to do/);
+  assert.match(table, /Duplicate receipt number/);
+  await shot(page, "09-rejections-en.png");
+  await openTab("devices");
+  assert.match(await page.locator("#devices-table").textContent(), /Receipts on phone.*Last successful sync|Last successful sync.*Receipts on phone/s);
+  await shot(page, "10-devices-en.png");
+  await openTab("money");
+  assert.match(await page.locator("#voids-table").textContent(), /awaiting approval/);
+  await shot(page, "11-money-en.png");
+  // the choice is remembered, and the switch goes back
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.loaded === "money");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "Money");
+  await page.click("#lang");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "收款");
+});
+
+test("on a tablet the dashboard fits the screen", async () => {
+  const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, locale: "zh-CN", timezoneId: "Asia/Shanghai", hasTouch: true });
+  const p = await tablet.newPage();
+  await p.goto(`${URL_BASE}/admin/login`);
+  await p.fill("#login-id", SUP_ID);
+  await p.fill("#login-password", SUP_PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  await p.waitForFunction(() => document.body.dataset.loaded === "devices");
+  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the page is ${overflow}px wider than the screen (tables scroll inside their boxes)`);
+  await shot(p, "12-tablet-devices.png");
+  await tablet.close();
+});
+
+test("metrics count the syncs, and logging out ends the session", async () => {
+  const metrics = await (await fetch(`${URL_BASE}/metrics`)).text();
+  const pushed = Number((metrics.match(/^gridbook_sync_ops_total\{direction="push"\} (\d+)$/m) || [])[1]);
+  assert.ok(pushed >= 8, `ops pushed: ${pushed}`);
+  assert.match(metrics, /^gridbook_ops_rejected_total [1-9]/m);
+  assert.match(metrics, /^gridbook_devices\{state="ok"\} 2$/m);
+  assert.match(metrics, /^gridbook_receipts_on_phones_fen 12800$/m);
+  assert.match(metrics, /^gridbook_devices_clock_skewed 1$/m);
+  await Promise.all([page.waitForURL(/\/admin\/login$/), page.click("#logout")]);
+  const status = await page.evaluate(async () => (await fetch("/admin/api/devices")).status);
+  assert.equal(status, 401);
+  await page.goto(`${URL_BASE}/admin`);
+  assert.match(page.url(), /\/admin\/login$/);
+});

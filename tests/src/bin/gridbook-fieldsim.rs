@@ -1,0 +1,142 @@
+//! A field day on two real phones, for the back-office browser tests (scripts/test-browser.sh):
+//! real device stores, real HTTP against a running server, enrolment codes and an arrears account
+//! made on the server's database as an operator would.
+//!
+//!   gridbook-fieldsim --url http://127.0.0.1:PORT --db server.db
+//!
+//! Expects grids g1 and g2, field managers zhang (张伟) and li (李娜) both assigned g1. Zhang's
+//! phone keeps time; li's runs ten minutes fast. What happens:
+//! - zhang builds an archive and records a complaint visit whose promised reply was due 3 days ago;
+//! - both edit the customer's mobile offline; li's later edit overwrites zhang's (a conflict);
+//! - zhang collects two signed receipts (128.00 and 50.00 yuan) and asks to void the second;
+//! - zhang writes an archive into g2, not his grid (rejected: outside_grids);
+//! - li collects on a copy of zhang's receipt book, reusing his number (rejected:
+//!   duplicate_receipt_no), so 128.00 yuan stays on li's phone.
+//!
+//! Prints one line of JSON with the ids the tests look for.
+
+use std::time::Duration;
+
+use gridbook_core::testing::{household_n, receipt, resident_id, visit};
+use gridbook_core::{SkewedClock, SystemClock, VisitPurpose};
+use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::backoffice::report_day;
+use gridbook_sync_server::{now_ms, SqliteStorage};
+use gridbook_tests::Phone;
+
+fn arg(name: &str) -> Result<String, String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .ok_or_else(|| format!("usage: gridbook-fieldsim --url URL --db SERVER_DB (missing {name})"))
+}
+
+fn household_of(phone: &Phone, id: &str) -> Result<gridbook_core::Household, String> {
+    phone.store.household(id, gridbook_core::Reveal::Full { purpose: "fieldsim".into() }).map_err(|e| e.to_string())
+}
+
+async fn run() -> Result<serde_json::Value, String> {
+    let url = arg("--url")?;
+    let storage = SqliteStorage::open(arg("--db")?).map_err(|e| e.to_string())?;
+    let admin = |command: AdminCommand| admin::run(&storage, command, now_ms()).map_err(|e| e.to_string());
+    let code = |manager: &str| admin(AdminCommand::EnrolCode { manager: manager.into(), valid_hours: 1 });
+
+    let zhang = Phone::enrol(&url, &code("zhang")?, Box::new(SystemClock)).await;
+    let li = Phone::enrol(&url, &code("li")?, Box::new(SkewedClock(10 * 60_000))).await;
+    let e = |e: gridbook_core::Error| e.to_string();
+
+    // an archive and a complaint visit with a promise now overdue
+    let mut h = household_n("g1", 11);
+    h.mobile = "13812345678".into();
+    h.id_number = resident_id(11);
+    let h = zhang.store.create_household(h).map_err(e)?;
+    let mut v = visit("g1", &h.id);
+    v.manager_id = "zhang".into();
+    v.purpose = VisitPurpose::Complaint;
+    v.outcome = "宽带晚上经常掉线".into();
+    v.open_question = "何时能上门检修线路？".into();
+    v.follow_up = "周五前回复检修时间".into();
+    v.follow_up_due = report_day(now_ms(), 3);
+    zhang.store.record_visit(v).map_err(e)?;
+    zhang.engine.sync_once().await.map_err(e)?;
+    let account = admin(AdminCommand::AddArrears {
+        grid: "g1".into(),
+        household: h.id.clone(),
+        account_no: "ACC-0731-0011".into(),
+        owed_fen: 17_800,
+        months: 2,
+        service_number: String::new(),
+        payment_type: "postpaid".into(),
+    })?;
+    zhang.engine.sync_once().await.map_err(e)?;
+    li.engine.sync_once().await.map_err(e)?;
+
+    // both change the mobile offline; li's edit is the later one
+    let mut on_zhang = household_of(&zhang, &h.id)?;
+    on_zhang.mobile = "13911112222".into();
+    zhang.store.update_household(on_zhang).map_err(e)?;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut on_li = household_of(&li, &h.id)?;
+    on_li.mobile = "13733334444".into();
+    li.store.update_household(on_li).map_err(e)?;
+    zhang.engine.sync_once().await.map_err(e)?;
+    li.engine.sync_once().await.map_err(e)?;
+
+    // money: two signed receipts, a void request for the second
+    let number = zhang.store.next_receipt_no().map_err(e)?.ok_or("zhang's phone was issued no receipt numbers")?;
+    let mut r1 = receipt("g1", &account, &h.id, &number);
+    r1.collector_id = "zhang".into();
+    r1.collected_at_ms = now_ms();
+    r1.owed_before_fen = 17_800;
+    let r1 = zhang.collect(r1).receipt;
+    let second = zhang.store.next_receipt_no().map_err(e)?.ok_or("no second receipt number")?;
+    let mut r2 = receipt("g1", &account, &h.id, &second);
+    r2.collector_id = "zhang".into();
+    r2.collected_at_ms = now_ms();
+    r2.owed_before_fen = 5_000;
+    r2.amount_fen = 5_000;
+    r2.cash_received_fen = 5_000;
+    r2.change_fen = 0;
+    let r2 = zhang.collect(r2).receipt;
+    zhang.store.void_receipt(&r2.id, "金额写错，应收 50 元但客户已在营业厅缴清", "zhang").map_err(e)?;
+    // and an archive in a grid that is not his
+    zhang.store.create_household(household_n("g2", 12)).map_err(e)?;
+    let report = zhang.engine.sync_once().await.map_err(e)?;
+    if report.rejected != 1 {
+        return Err(format!("zhang: expected 1 rejected op, got {report:?}"));
+    }
+
+    // li reuses zhang's number from a copied receipt book: the money stays on li's phone
+    let book = zhang.store.receipt_blocks().map_err(e)?.into_iter().next().ok_or("no receipt book")?.block;
+    li.store.add_receipt_block(&book).map_err(e)?;
+    let mut dup = receipt("g1", &account, &h.id, &number);
+    dup.collector_id = "li".into();
+    dup.collected_at_ms = now_ms();
+    li.collect(dup);
+    let report = li.engine.sync_once().await.map_err(e)?;
+    if report.rejected != 1 {
+        return Err(format!("li: expected 1 rejected op, got {report:?}"));
+    }
+    zhang.engine.sync_once().await.map_err(e)?;
+
+    Ok(serde_json::json!({
+        "zhang_device": zhang.store.device_id(),
+        "li_device": li.store.device_id(),
+        "household_id": h.id,
+        "customer_name": h.customer_name,
+        "receipt_no": r1.receipt_no,
+        "voided_receipt_no": r2.receipt_no,
+    }))
+}
+
+#[tokio::main]
+async fn main() {
+    match run().await {
+        Ok(summary) => println!("{summary}"),
+        Err(message) => {
+            eprintln!("gridbook-fieldsim: {message}");
+            std::process::exit(1);
+        }
+    }
+}
