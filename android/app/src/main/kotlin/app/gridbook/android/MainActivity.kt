@@ -1,0 +1,136 @@
+// The activity: navigation between the screens of a visit (today, buildings → households, the
+// archive, the visit form, collection, sync), enrolment first, and the store-failure screen.
+package app.gridbook.android
+
+import android.os.Bundle
+import androidx.activity.ComponentActivity
+import androidx.activity.compose.setContent
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.padding
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Apartment
+import androidx.compose.material.icons.filled.Sync
+import androidx.compose.material.icons.filled.Today
+import androidx.compose.material3.Icon
+import androidx.compose.material3.NavigationBar
+import androidx.compose.material3.NavigationBarItem
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.unit.dp
+import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.navigation.NavHostController
+import androidx.navigation.compose.NavHost
+import androidx.navigation.compose.composable
+import androidx.navigation.compose.currentBackStackEntryAsState
+import androidx.navigation.compose.rememberNavController
+import app.gridbook.android.ui.BuildingsScreen
+import app.gridbook.android.ui.CollectionScreen
+import app.gridbook.android.ui.EnrolScreen
+import app.gridbook.android.ui.GridbookTheme
+import app.gridbook.android.ui.HouseholdScreen
+import app.gridbook.android.ui.SyncScreen
+import app.gridbook.android.ui.TodayScreen
+import app.gridbook.android.ui.VisitScreen
+
+class MainActivity : ComponentActivity() {
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        val graph = (application as GridbookApp).graph
+        setContent {
+            GridbookTheme {
+                graph.fold(
+                    onSuccess = { App(it) },
+                    onFailure = { StoreFailure(it) },
+                )
+            }
+        }
+    }
+}
+
+@Composable
+private fun StoreFailure(e: Throwable) {
+    Column(Modifier.padding(24.dp)) {
+        Text(stringResource(R.string.store_failed))
+        Text(e.message ?: e.javaClass.simpleName)
+    }
+}
+
+@Composable
+private fun App(graph: Graph) {
+    val nav = rememberNavController()
+    val start = if (graph.sync.isEnrolled && graph.session != null) "today" else "enrol"
+    Scaffold(bottomBar = { BottomBar(nav) }) { padding ->
+        NavHost(nav, startDestination = start, modifier = Modifier.padding(padding)) {
+            composable("enrol") {
+                EnrolScreen(viewModel { EnrolViewModel(graph) }) {
+                    nav.navigate("today") { popUpTo("enrol") { inclusive = true } }
+                }
+            }
+            composable("today") {
+                val session = graph.session ?: return@composable
+                TodayScreen(
+                    viewModel { TodayViewModel(graph, session) },
+                    openHousehold = { nav.navigate("household/$it") },
+                    collect = { nav.navigate("collect/$it") },
+                    openSync = { nav.navigate("sync") },
+                )
+            }
+            composable("buildings") {
+                val session = graph.session ?: return@composable
+                BuildingsScreen(
+                    viewModel { BuildingsViewModel(graph, session) },
+                    openHousehold = { nav.navigate("household/$it") },
+                    newHousehold = { premises -> nav.navigate("household-new?premises=${premises ?: ""}") },
+                )
+            }
+            composable("household/{id}") { entry ->
+                val session = graph.session ?: return@composable
+                val id = entry.arguments?.getString("id") ?: return@composable
+                HouseholdScreen(viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) }) { nav.navigate("visit/$it") }
+            }
+            composable("household-new?premises={premises}") { entry ->
+                val session = graph.session ?: return@composable
+                val premises = entry.arguments?.getString("premises")?.ifBlank { null }
+                HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }) { nav.navigate("visit/$it") }
+            }
+            composable("visit/{householdId}") { entry ->
+                val session = graph.session ?: return@composable
+                val id = entry.arguments?.getString("householdId") ?: return@composable
+                VisitScreen(viewModel(key = "visit-$id") { VisitViewModel(graph, session, id) }) { nav.popBackStack() }
+            }
+            composable("collect/{accountId}") { entry ->
+                val session = graph.session ?: return@composable
+                val id = entry.arguments?.getString("accountId") ?: return@composable
+                CollectionScreen(viewModel(key = "collect-$id") { CollectionViewModel(graph, session, id) }) { nav.popBackStack() }
+            }
+            composable("sync") {
+                SyncScreen(viewModel { SyncViewModel(graph, graph.session) })
+            }
+        }
+    }
+}
+
+@Composable
+private fun BottomBar(nav: NavHostController) {
+    val current by nav.currentBackStackEntryAsState()
+    val route = current?.destination?.route
+    if (route == null || route == "enrol") return
+    NavigationBar {
+        listOf(
+            Triple("today", Icons.Filled.Today, R.string.tab_today),
+            Triple("buildings", Icons.Filled.Apartment, R.string.tab_buildings),
+            Triple("sync", Icons.Filled.Sync, R.string.tab_sync),
+        ).forEach { (dest, icon, label) ->
+            NavigationBarItem(
+                selected = route == dest,
+                onClick = { nav.navigate(dest) { launchSingleTop = true; popUpTo("today") } },
+                icon = { Icon(icon, contentDescription = null) },
+                label = { Text(stringResource(label)) },
+            )
+        }
+    }
+}

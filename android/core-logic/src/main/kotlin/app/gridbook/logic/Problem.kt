@@ -1,0 +1,55 @@
+// What went wrong, for the screens: the binding's GridbookException turned into a value the UI
+// state can hold, with the field to point at. The app picks its zh-CN/English text from `kind`.
+package app.gridbook.logic
+
+import app.gridbook.ffi.GridbookException
+
+/** The kinds of problem a screen distinguishes. */
+enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, UNEXPECTED }
+
+/** A problem to show: [field] is set for invalid input, [detail] is for the detail line and logs. */
+data class Problem(val kind: ProblemKind, val detail: String, val field: String? = null, val code: String? = null) {
+    /** A zh-CN-first text with English beside it, for places without app resources (logs, tests, iOS parity). */
+    fun text(): String = when (kind) {
+        ProblemKind.INVALID -> "请检查 ${field ?: ""} Please check ${field ?: ""}: $detail"
+        ProblemKind.NOT_FOUND -> "记录不存在 Not found: $detail"
+        ProblemKind.OFFLINE -> "无网络，稍后自动重试 Offline, will retry: $detail"
+        ProblemKind.NEEDS_ENROLMENT -> "设备需要重新登记 Enrol this device again: $detail"
+        ProblemKind.REFUSED -> "服务器拒绝 Refused by the server (${code ?: ""}): $detail"
+        ProblemKind.INTERRUPTED -> "同步中断，下次继续 Sync interrupted, resumes next time: $detail"
+        ProblemKind.UNEXPECTED -> "出错了 Something went wrong: $detail"
+    }
+
+    companion object {
+        fun of(e: Throwable): Problem = when (e) {
+            is ProblemException -> e.problem
+            is GridbookException.Invalid -> Problem(ProblemKind.INVALID, e.rule, field = e.field)
+            is GridbookException.NotFound -> Problem(ProblemKind.NOT_FOUND, "${e.kind} ${e.id}")
+            is GridbookException.Network -> Problem(ProblemKind.OFFLINE, e.detail)
+            is GridbookException.Unauthorized -> Problem(ProblemKind.NEEDS_ENROLMENT, e.detail)
+            is GridbookException.Rejected -> Problem(ProblemKind.REFUSED, e.detail, code = e.code)
+            is GridbookException.Interrupted -> Problem(ProblemKind.INTERRUPTED, e.detail)
+            is GridbookException.Other -> Problem(ProblemKind.UNEXPECTED, e.detail)
+            else -> Problem(ProblemKind.UNEXPECTED, e.message ?: e.javaClass.simpleName)
+        }
+
+        /** A rule the form checks before calling the core (e.g. an amount that does not parse). */
+        fun invalid(field: String, rule: String) = Problem(ProblemKind.INVALID, rule, field = field)
+    }
+}
+
+/** Runs [block], turning a binding error into a [Problem]. Cancellation passes through. */
+inline fun <T> attempt(block: () -> T): Result<T> = try {
+    Result.success(block())
+} catch (e: kotlinx.coroutines.CancellationException) {
+    throw e
+} catch (e: GridbookException) {
+    Result.failure(ProblemException(Problem.of(e)))
+}
+
+/** Carries a [Problem] through `Result`. */
+class ProblemException(val problem: Problem) : Exception(problem.text())
+
+/** The problem of a failed result. */
+val Result<*>.problem: Problem?
+    get() = exceptionOrNull()?.let { (it as? ProblemException)?.problem ?: Problem.of(it) }

@@ -1,0 +1,167 @@
+// The repositories: the only place the screens' logic touches the bindings. Every call runs on
+// the IO dispatcher (the store does SQLite work) and fails with a ProblemException.
+package app.gridbook.logic
+
+import app.gridbook.ffi.ArrearsLine
+import app.gridbook.ffi.ArrearsNotice
+import app.gridbook.ffi.CustomerSignature
+import app.gridbook.ffi.DeviceSigner
+import app.gridbook.ffi.GridSummary
+import app.gridbook.ffi.GridbookStore
+import app.gridbook.ffi.GridbookSync
+import app.gridbook.ffi.HistoryEntry
+import app.gridbook.ffi.Household
+import app.gridbook.ffi.PossibleDuplicate
+import app.gridbook.ffi.Premises
+import app.gridbook.ffi.Receipt
+import app.gridbook.ffi.ReceiptPrintout
+import app.gridbook.ffi.RejectedChange
+import app.gridbook.ffi.SignatureCapture
+import app.gridbook.ffi.SignedReceipt
+import app.gridbook.ffi.SignedVisit
+import app.gridbook.ffi.SyncObserver
+import app.gridbook.ffi.SyncPhase
+import app.gridbook.ffi.SyncReport
+import app.gridbook.ffi.SyncStatus
+import app.gridbook.ffi.Visit
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.withContext
+
+/** Who is using the phone, as enrolment said. The app keeps it (SharedPreferences / UserDefaults). */
+data class Session(val deviceId: String, val managerId: String, val managerName: String, val grids: List<String>) {
+    val grid: String get() = grids.firstOrNull() ?: ""
+}
+
+/** Where the app keeps the [Session] between launches. */
+interface SessionStore {
+    fun load(): Session?
+    fun save(session: Session)
+}
+
+/** An in-memory [SessionStore] (tests, previews). */
+class MemorySessionStore(private var session: Session? = null) : SessionStore {
+    override fun load() = session
+    override fun save(session: Session) { this.session = session }
+}
+
+private suspend fun <T> io(dispatcher: CoroutineDispatcher, block: () -> T): Result<T> =
+    withContext(dispatcher) { attempt(block) }
+
+/** A write that succeeded tells [onWrite] (the sync indicator counts what waits to be sent). */
+private suspend fun <T> write(dispatcher: CoroutineDispatcher, onWrite: () -> Unit, block: () -> T): Result<T> =
+    io(dispatcher, block).onSuccess { onWrite() }
+
+/** Premises and household archives. */
+class ArchiveRepository(
+    private val store: GridbookStore,
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    private val onWrite: () -> Unit = {},
+) {
+    suspend fun premises(grid: String): Result<List<Premises>> = io(dispatcher) { store.premisesInGrid(grid) }
+    suspend fun createPremises(p: Premises): Result<Premises> = write(dispatcher, onWrite) { store.createPremises(p) }
+    suspend fun households(premisesId: String): Result<List<Household>> = io(dispatcher) { store.householdsInPremises(premisesId) }
+    suspend fun household(id: String): Result<Household> = io(dispatcher) { store.household(id) }
+    suspend fun reveal(id: String, purpose: String): Result<Household> = io(dispatcher) { store.householdRevealed(id, purpose) }
+    suspend fun search(grid: String, query: String): Result<List<Household>> = io(dispatcher) { store.searchHouseholds(grid, query, 50u) }
+    suspend fun duplicates(candidate: Household): Result<List<PossibleDuplicate>> = io(dispatcher) { store.possibleDuplicates(candidate) }
+    suspend fun create(h: Household): Result<Household> = write(dispatcher, onWrite) { store.createHousehold(h) }
+    suspend fun update(h: Household): Result<Household> = write(dispatcher, onWrite) { store.updateHousehold(h) }
+    suspend fun history(id: String): Result<List<HistoryEntry>> = io(dispatcher) { store.householdHistory(id) }
+    suspend fun summary(grid: String): Result<GridSummary> = io(dispatcher) { store.gridSummary(grid) }
+}
+
+/** Visits, notices, arrears and signed receipts; [signer] is the device key registered at enrolment. */
+class FieldworkRepository(
+    private val store: GridbookStore,
+    val signer: DeviceSigner,
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    private val onWrite: () -> Unit = {},
+) {
+    val deviceId: String by lazy { store.deviceId() }
+    suspend fun recordVisit(v: Visit): Result<Visit> = write(dispatcher, onWrite) { store.recordVisit(v) }
+    suspend fun recordSignedVisit(v: Visit, capture: SignatureCapture): Result<SignedVisit> =
+        write(dispatcher, onWrite) { store.recordSignedVisit(v, capture, signer) }
+    suspend fun recordNotice(n: ArrearsNotice): Result<ArrearsNotice> = write(dispatcher, onWrite) { store.recordNotice(n) }
+    suspend fun recordSignedReceipt(r: Receipt, capture: SignatureCapture): Result<SignedReceipt> =
+        write(dispatcher, onWrite) { store.recordSignedReceipt(r, capture, signer) }
+    suspend fun printout(receiptId: String, companyName: String): Result<ReceiptPrintout> =
+        io(dispatcher) { store.receiptPrintout(receiptId, companyName) }
+    suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
+    suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
+    suspend fun followUpsDue(grid: String, date: String): Result<List<Visit>> = io(dispatcher) { store.followUpsDue(grid, date) }
+
+    /** The number the next receipt will get; null when none is left (sync brings a new book). */
+    suspend fun nextReceiptNo(): Result<String?> = io(dispatcher) { store.nextReceiptNo() }
+    suspend fun receiptNumbersLeft(): Result<ULong> = io(dispatcher) { store.receiptNumbersLeft() }
+}
+
+/**
+ * Enrolment and sync, with the status as a [StateFlow] the screens collect. The core's observer
+ * feeds it; after each call the outbox counts and the refused changes are read again.
+ */
+class SyncRepository(
+    private val store: GridbookStore,
+    private val sync: GridbookSync,
+    private val sessions: SessionStore,
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+) {
+    private val _status = MutableStateFlow(sync.status())
+    private val _rejected = MutableStateFlow<List<RejectedChange>>(emptyList())
+    private val _phases = MutableStateFlow<List<SyncPhase>>(emptyList())
+
+    /** The sync status now. */
+    val status: StateFlow<SyncStatus> = _status.asStateFlow()
+
+    /** The changes the server refused, with their reasons. */
+    val rejected: StateFlow<List<RejectedChange>> = _rejected.asStateFlow()
+
+    /** Every phase the observer reported since the repository was made (for the sync screen's log). */
+    val phases: StateFlow<List<SyncPhase>> = _phases.asStateFlow()
+
+    init {
+        sync.setObserver(object : SyncObserver {
+            override fun onStatus(status: SyncStatus) {
+                _status.value = status
+                _phases.value = (_phases.value + status.phase).takeLast(50)
+            }
+        })
+    }
+
+    val session: Session? get() = sessions.load()
+    val isEnrolled: Boolean get() = sync.isEnrolled()
+
+    /** Enrols with a code from the back office and remembers who the phone belongs to. */
+    suspend fun enrol(serverUrl: String, code: String, signer: DeviceSigner?): Result<Session> {
+        val result = attempt { sync.enrol(serverUrl, code, signer) }
+            .map { e -> Session(e.deviceId, e.managerId, e.managerName, e.grids).also(sessions::save) }
+        refresh()
+        return result
+    }
+
+    /** One sync cycle now (the "sync" button). Suspends without blocking a thread. */
+    suspend fun syncNow(): Result<SyncReport> = attempt { sync.syncOnce() }.also { refresh() }
+
+    /** Cycles with backoff, at most [attempts] times (the background worker). */
+    suspend fun syncWithRetry(attempts: Int): Result<SyncReport> =
+        attempt { sync.syncWithRetry(attempts.coerceAtLeast(1).toUInt()) }.also { refresh() }
+
+    suspend fun retry(opId: String): Result<Boolean> = io(dispatcher) { store.retryRejected(opId) }.also { refresh() }
+    suspend fun discard(opId: String, by: String): Result<Boolean> = io(dispatcher) { store.discardRejected(opId, by) }.also { refresh() }
+
+    /** A local write happened: count the outbox again (cheap; safe on any thread). */
+    fun localChange() {
+        attempt { sync.status() }.onSuccess { _status.value = it }
+    }
+
+    /** Reads the status and the refused changes again. */
+    suspend fun refresh() {
+        withContext(dispatcher) {
+            attempt { sync.status() }.onSuccess { _status.value = it }
+            attempt { store.rejectedChanges() }.onSuccess { _rejected.value = it }
+        }
+    }
+}

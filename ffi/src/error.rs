@@ -1,0 +1,122 @@
+//! The one public error of the FFI and the one place where every core error is mapped to it.
+//! The app acts on the variant: point at a field (invalid), refresh (not found), try later
+//! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected).
+
+use gridbook_core::evidence::{AmountError, SignError, StrokeError};
+use gridbook_core::Error as CoreError;
+
+/// What went wrong, in a form the app can act on. Every variant carries text for a log or a
+/// detail line; the app's own zh-CN/English message is chosen from the variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum GridbookError {
+    /// An input broke a rule: `field` names the box to fix, `rule` says what it must be.
+    #[error("invalid {field}: {rule}")]
+    Invalid {
+        /// The field (or argument) that is wrong, e.g. "mobile", "change_fen", "signature".
+        field: String,
+        /// The rule it broke, in English (the app shows its own translation beside it).
+        rule: String,
+    },
+    /// The record asked for does not exist on this device (or was deleted).
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// The kind of record: "household", "receipt", "visit", …
+        kind: String,
+        /// The id that was looked up.
+        id: String,
+    },
+    /// No connection, a timeout, or a server that is down or overloaded: try again later.
+    #[error("network: {detail}")]
+    Network {
+        /// What the network layer said.
+        detail: String,
+    },
+    /// The server does not know or no longer accepts this device (revoked, or never enrolled):
+    /// enrol again with a new code from the back office.
+    #[error("unauthorized: {detail}")]
+    Unauthorized {
+        /// The server's reason.
+        detail: String,
+    },
+    /// The server refused the request for good (a wrong or used enrolment code, a protocol the
+    /// server does not speak). Retrying the same request will not help.
+    #[error("rejected ({code}): {detail}")]
+    Rejected {
+        /// The server's machine-readable code, e.g. "bad_code".
+        code: String,
+        /// The server's explanation.
+        detail: String,
+    },
+    /// A sync was cut off part-way. Nothing is lost: the next sync resumes where this one stopped.
+    #[error("interrupted: {detail}")]
+    Interrupted {
+        /// What cut it off.
+        detail: String,
+    },
+    /// Anything else: a database failure, a corrupt file, an app too old for its data, a
+    /// platform key store failure. Show it and report it.
+    #[error("{detail}")]
+    Other {
+        /// A description for the log and the support ticket.
+        detail: String,
+    },
+}
+
+/// Result type of every fallible exported function.
+pub type Result<T, E = GridbookError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(field: &str, rule: impl Into<String>) -> GridbookError {
+    GridbookError::Invalid { field: field.to_string(), rule: rule.into() }
+}
+
+fn other(e: impl std::fmt::Display) -> GridbookError {
+    GridbookError::Other { detail: e.to_string() }
+}
+
+impl From<CoreError> for GridbookError {
+    fn from(e: CoreError) -> Self {
+        let retryable = gridbook_core::sync_client::is_retryable(&e);
+        match e {
+            CoreError::Invalid(v) => GridbookError::Invalid { field: v.field, rule: v.rule },
+            CoreError::NotFound { kind, id } => GridbookError::NotFound { kind: kind.to_string(), id },
+            CoreError::Network(detail) => GridbookError::Network { detail },
+            CoreError::Unauthorized(detail) => GridbookError::Unauthorized { detail },
+            CoreError::Interrupted(detail) => GridbookError::Interrupted { detail },
+            // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
+            // same as no network: try later.
+            CoreError::Server { status, code, message } if retryable => {
+                GridbookError::Network { detail: format!("server {status} {code}: {message}") }
+            }
+            CoreError::Server { code, message, .. } => GridbookError::Rejected { code, detail: message },
+            e @ (CoreError::SchemaTooNew { .. } | CoreError::Sqlite(_) | CoreError::Corrupt(_)) => other(e),
+        }
+    }
+}
+
+impl From<StrokeError> for GridbookError {
+    fn from(e: StrokeError) -> Self {
+        match e {
+            StrokeError::Png(_) => other(e),
+            e => invalid("signature", e.to_string()),
+        }
+    }
+}
+
+impl From<AmountError> for GridbookError {
+    fn from(e: AmountError) -> Self {
+        invalid("amount_fen", e.to_string())
+    }
+}
+
+impl From<SignError> for GridbookError {
+    fn from(e: SignError) -> Self {
+        other(e)
+    }
+}
+
+/// A foreign callback (the app's key store signer) threw something it did not declare.
+impl From<uniffi::UnexpectedUniFFICallbackError> for GridbookError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        GridbookError::Other { detail: format!("app callback failed: {}", e.reason) }
+    }
+}

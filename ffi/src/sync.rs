@@ -1,0 +1,312 @@
+//! `GridbookSync`: enrolment and sync for the apps, as async calls (Kotlin suspend, Swift async,
+//! Python coroutines) over the core's `SyncEngine`, with its status fed to an observer the app
+//! implements. The state machine, retries and backoff are the core's; this file only holds the
+//! engine once the device is enrolled and passes status changes on.
+
+use std::sync::{Arc, Mutex};
+
+use gridbook_core as core;
+use gridbook_core::sync_client::{self, SyncConfig, SyncEngine};
+
+use crate::error::{invalid, GridbookError, Result};
+use crate::evidence::DeviceSigner;
+use crate::store::GridbookStore;
+
+/// What the sync is doing.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncPhase {
+    /// Not syncing. With `last_success_ms` set, everything up to then is on the server.
+    Idle,
+    /// Sending changes: `sent` of `total` so far.
+    Pushing {
+        /// Changes sent so far in this cycle.
+        sent: u64,
+        /// Changes that were waiting when the cycle began.
+        total: u64,
+    },
+    /// Receiving changes: `received` so far, `remaining` still on the server.
+    Pulling {
+        /// Records received so far in this cycle.
+        received: u64,
+        /// Records still waiting on the server.
+        remaining: u64,
+    },
+    /// No network (or the server is overloaded); the next try is not before `retry_at_ms`.
+    Offline {
+        /// The earliest time to try again, UTC ms.
+        retry_at_ms: i64,
+    },
+    /// The last cycle failed for a reason retrying will not fix (e.g. the device was revoked).
+    Failed {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl From<core::SyncPhase> for SyncPhase {
+    fn from(p: core::SyncPhase) -> Self {
+        match p {
+            core::SyncPhase::Idle => SyncPhase::Idle,
+            core::SyncPhase::Pushing { sent, total } => SyncPhase::Pushing { sent, total },
+            core::SyncPhase::Pulling { received, remaining } => SyncPhase::Pulling { received, remaining },
+            core::SyncPhase::Offline { retry_at_ms } => SyncPhase::Offline { retry_at_ms },
+            core::SyncPhase::Failed { message } => SyncPhase::Failed { message },
+        }
+    }
+}
+
+/// The sync status the app shows (the indicator on every screen, the sync screen).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    /// Whether this device is enrolled (has a server and a token). Until it is, nothing syncs.
+    pub enrolled: bool,
+    /// What the sync is doing now.
+    pub phase: SyncPhase,
+    /// When a cycle last completed (pushed and pulled), UTC ms.
+    pub last_success_ms: Option<i64>,
+    /// The last cycle's error, if it failed.
+    pub last_error: Option<String>,
+    /// Changes waiting to be sent.
+    pub pending: u64,
+    /// Changes the server refused, waiting for the manager.
+    pub rejected: u64,
+}
+
+impl SyncStatus {
+    fn from_core(s: core::SyncStatus) -> Self {
+        Self {
+            enrolled: true,
+            phase: s.phase.into(),
+            last_success_ms: s.last_success_ms,
+            last_error: s.last_error,
+            pending: s.pending,
+            rejected: s.rejected,
+        }
+    }
+}
+
+/// What one completed sync cycle did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Changes sent.
+    pub pushed: u64,
+    /// Changes the server accepted.
+    pub acknowledged: u64,
+    /// Changes the server refused for good (see `GridbookStore.rejected_changes`).
+    pub rejected: u64,
+    /// Records received.
+    pub pulled: u64,
+    /// Pages of records received.
+    pub pages: u64,
+    /// Records removed because they left this device's grids.
+    pub removed: u64,
+    /// Receipt books the server issued during this cycle (asked for below 50 numbers left).
+    pub receipt_blocks_added: u64,
+    /// Unused receipt numbers on this device after the cycle.
+    pub receipt_numbers_left: u64,
+    /// Why no new receipt book came when one was needed (the data sync itself succeeded).
+    pub receipt_block_error: Option<String>,
+}
+
+impl From<core::SyncReport> for SyncReport {
+    fn from(r: core::SyncReport) -> Self {
+        Self {
+            pushed: r.pushed,
+            acknowledged: r.acknowledged,
+            rejected: r.rejected,
+            pulled: r.pulled,
+            pages: r.pages,
+            removed: r.removed,
+            receipt_blocks_added: r.receipt_blocks_added,
+            receipt_numbers_left: r.receipt_numbers_left,
+            receipt_block_error: r.receipt_block_error,
+        }
+    }
+}
+
+/// Who this device belongs to, as the server said at enrolment.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Enrolment {
+    /// This device's id.
+    pub device_id: String,
+    /// The bearer token for every later request. Also kept in the store; an app that prefers the
+    /// Keystore/Keychain keeps it there and passes it to `connect`.
+    pub token: String,
+    /// The manager the device is enrolled for.
+    pub manager_id: String,
+    /// The manager's name, for the title bar.
+    pub manager_name: String,
+    /// The grids this device may read and write.
+    pub grids: Vec<String>,
+}
+
+/// Implemented by the app to hear every change of the sync status (the UI's sync indicator).
+/// Called on a background thread: post to the UI thread. Must return quickly and not throw.
+#[uniffi::export(with_foreign)]
+pub trait SyncObserver: Send + Sync {
+    /// The status changed.
+    fn on_status(&self, status: SyncStatus);
+}
+
+/// Enrolment and sync of one store. Hold one per store for the app's lifetime; cycles run one
+/// at a time (a second `sync_once` waits for the first).
+#[derive(uniffi::Object)]
+pub struct GridbookSync {
+    store: Arc<core::Store>,
+    app_version: String,
+    engine: Mutex<Option<Arc<SyncEngine>>>,
+    observer: Mutex<Option<Arc<dyn SyncObserver>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl GridbookSync {
+    fn engine(&self) -> Result<Arc<SyncEngine>> {
+        lock(&self.engine).clone().ok_or_else(|| GridbookError::Unauthorized {
+            detail: "this device is not enrolled: enter an enrolment code from the back office".into(),
+        })
+    }
+
+    fn install(&self, config: SyncConfig) -> Result<()> {
+        let engine = Arc::new(SyncEngine::new(self.store.clone(), config)?);
+        if let Some(observer) = lock(&self.observer).clone() {
+            attach(&engine, observer);
+        }
+        *lock(&self.engine) = Some(engine);
+        Ok(())
+    }
+}
+
+/// Feeds the engine's status changes to the app's observer. A callback that throws must not
+/// take the sync down with it.
+fn attach(engine: &SyncEngine, observer: Arc<dyn SyncObserver>) {
+    engine.set_observer(move |status| {
+        let status = SyncStatus::from_core(status.clone());
+        let observer = observer.clone();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || observer.on_status(status)));
+    });
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl GridbookSync {
+    /// Sync for `store`. If the device was enrolled before, it is ready to sync at once.
+    /// `app_version` is reported to the server with every sync.
+    #[uniffi::constructor]
+    pub fn new(store: Arc<GridbookStore>, app_version: String) -> Result<Arc<Self>> {
+        let this = Self {
+            store: store.inner.clone(),
+            app_version,
+            engine: Mutex::new(None),
+            observer: Mutex::new(None),
+        };
+        if let Some(config) = sync_client::saved_config(&this.store, &this.app_version)? {
+            this.install(config)?;
+        }
+        Ok(Arc::new(this))
+    }
+
+    /// Enrols this device with a one-time code from the back office. `signer` is the device key
+    /// whose public key the server records: every receipt and work order is sealed with it. Pass
+    /// null only on tests, desktops and simulators: the store's own key (`device_key`) is
+    /// registered. Afterwards the device is ready to sync.
+    pub async fn enrol(
+        &self,
+        server_url: String,
+        code: String,
+        signer: Option<Arc<dyn DeviceSigner>>,
+    ) -> Result<Enrolment> {
+        let public_key = match signer {
+            Some(s) => Some(hex(&crate::evidence::public_key_of(s.as_ref())?)),
+            None => None,
+        };
+        let resp = sync_client::enrol(&self.store, &server_url, &code, &self.app_version, public_key).await?;
+        self.install(SyncConfig::new(&server_url, &resp.token, &self.app_version))?;
+        Ok(Enrolment {
+            device_id: resp.device_id,
+            token: resp.token,
+            manager_id: resp.manager_id,
+            manager_name: resp.manager_name,
+            grids: resp.grids,
+        })
+    }
+
+    /// Uses a server and token the app kept itself (e.g. in the Keystore/Keychain) instead of
+    /// the ones saved at enrolment.
+    pub fn connect(&self, server_url: String, token: String) -> Result<()> {
+        if server_url.trim().is_empty() {
+            return Err(invalid("server_url", "must not be empty"));
+        }
+        if token.trim().is_empty() {
+            return Err(invalid("token", "must not be empty"));
+        }
+        self.install(SyncConfig::new(&server_url, &token, &self.app_version))
+    }
+
+    /// Whether the device is enrolled and can sync.
+    pub fn is_enrolled(&self) -> bool {
+        lock(&self.engine).is_some()
+    }
+
+    /// One full cycle: send every waiting change, then receive until up to date. Errors:
+    /// network/interrupted (try later; nothing is lost), unauthorized (enrol again).
+    pub async fn sync_once(&self) -> Result<SyncReport> {
+        let engine = self.engine()?;
+        Ok(engine.sync_once().await?.into())
+    }
+
+    /// Cycles until one succeeds, an error retrying cannot fix occurs, or `max_attempts` are
+    /// used, waiting the backoff delay between attempts. For the background job (WorkManager,
+    /// BGTaskScheduler): keep `max_attempts` small and let the platform bring the job back.
+    pub async fn sync_with_retry(&self, max_attempts: u32) -> Result<SyncReport> {
+        let engine = self.engine()?;
+        Ok(engine.sync_with_retry(max_attempts.max(1)).await?.into())
+    }
+
+    /// Asks the server for a new book of receipt numbers now (the sync does this by itself below
+    /// 50); returns the numbers left afterwards.
+    pub async fn refill_receipt_numbers(&self) -> Result<u64> {
+        let engine = self.engine()?;
+        Ok(engine.refill_receipt_numbers().await?)
+    }
+
+    /// The status now, with the outbox counted at this moment.
+    pub fn status(&self) -> Result<SyncStatus> {
+        match lock(&self.engine).clone() {
+            Some(engine) => {
+                // The engine counts the outbox only when its phase changes; a status read after
+                // local writes must still count them (a status must be true).
+                let mut status = SyncStatus::from_core(engine.status());
+                let counts = self.store.outbox_counts()?;
+                status.pending = counts.pending;
+                status.rejected = counts.rejected;
+                Ok(status)
+            }
+            None => {
+                let counts = self.store.outbox_counts()?;
+                Ok(SyncStatus {
+                    enrolled: false,
+                    phase: SyncPhase::Idle,
+                    last_success_ms: None,
+                    last_error: None,
+                    pending: counts.pending,
+                    rejected: counts.rejected,
+                })
+            }
+        }
+    }
+
+    /// Sets the observer that hears every status change from now on (replacing any earlier one).
+    pub fn set_observer(&self, observer: Arc<dyn SyncObserver>) {
+        *lock(&self.observer) = Some(observer.clone());
+        if let Some(engine) = lock(&self.engine).clone() {
+            attach(&engine, observer);
+        }
+    }
+}
+
+/// Lower-case hex, as the wire carries the device's public key.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Generates the Kotlin, Swift and Python bindings of gridbook-ffi into bindings/{kotlin,swift,python}
+# (git-ignored). Builds the FFI (debug) with the `bindgen` feature, which also builds the
+# workspace's own uniffi-bindgen, then runs it in library mode: the bindings describe exactly the
+# library that was built. Library mode reads `cargo metadata`, so this must run inside the
+# workspace (it cd's to the root). The Python and Kotlin folders also get the shared library: the
+# generated Python module loads it from its own folder, the JVM tests from bindings/kotlin, so
+# bindings and library always match. Prints the paths it wrote.
+#
+#   scripts/gen-bindings.sh            # debug build (tests)
+#   PROFILE=release scripts/gen-bindings.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROFILE="${PROFILE:-debug}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo_flags=(-p gridbook-ffi --features bindgen)
+[ "$PROFILE" = release ] && cargo_flags+=(--release)
+
+nice -n 5 cargo build "${cargo_flags[@]}" >&2
+
+case "$(uname -s)" in
+  Darwin) LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.dylib" ;;
+  *)      LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.so" ;;
+esac
+BINDGEN="$TARGET_DIR/$PROFILE/uniffi-bindgen"
+[ -f "$LIB" ] || { echo "gen-bindings: $LIB was not built" >&2; exit 1; }
+[ -x "$BINDGEN" ] || { echo "gen-bindings: $BINDGEN was not built" >&2; exit 1; }
+
+OUT=bindings
+rm -rf "$OUT/kotlin" "$OUT/swift" "$OUT/python"
+mkdir -p "$OUT/kotlin" "$OUT/swift" "$OUT/python"
+"$BINDGEN" generate --library "$LIB" --language kotlin --no-format --out-dir "$OUT/kotlin" >&2
+"$BINDGEN" generate --library "$LIB" --language swift --no-format --out-dir "$OUT/swift" >&2
+"$BINDGEN" generate --library "$LIB" --language python --no-format --out-dir "$OUT/python" >&2
+cp "$LIB" "$OUT/python/"
+cp "$LIB" "$OUT/kotlin/"   # the JVM tests load exactly this build (jna.library.path)
+
+for f in "$OUT/kotlin/app/gridbook/ffi/gridbook_ffi.kt" \
+         "$OUT/swift/GridbookFFI.swift" "$OUT/swift/gridbook_ffiFFI.h" "$OUT/swift/gridbook_ffiFFI.modulemap" \
+         "$OUT/python/gridbook_ffi.py"; do
+  [ -s "$f" ] || { echo "gen-bindings: expected $f" >&2; exit 1; }
+  echo "$f"
+done
