@@ -155,14 +155,16 @@ impl DemoPhone {
             };
             self.store.record_notice(notice)?;
             self.receipts += 1;
-            let mut r = testing::receipt(self.grid, &line.account.id, &line.account.household_id, &format!("{}-{}-{:05}", self.manager.to_uppercase(), &self.store.device_id()[..4], self.receipts));
+            // an empty number takes the next one from the phone's receipt book
+            let mut r = testing::receipt(self.grid, &line.account.id, &line.account.household_id, "");
             r.owed_before_fen = line.remaining_fen;
             r.amount_fen = line.remaining_fen.min(20_000);
             r.cash_received_fen = (r.amount_fen + 9_999) / 10_000 * 10_000; // paid in 100-yuan notes
             r.change_fen = r.cash_received_fen - r.amount_fen;
             r.collected_at_ms = now_ms();
             r.collector_id = self.manager.into();
-            self.store.record_receipt(r)?;
+            let key = self.store.device_key()?;
+            self.store.record_signed_receipt(r, testing::capture("户主"), &key)?;
         }
         Ok(())
     }

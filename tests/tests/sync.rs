@@ -255,3 +255,25 @@ async fn a_back_office_op_with_an_unknown_field_is_rejected_not_stored() {
     let result = server.storage.apply_backoffice_op(&op, gridbook_sync_server::now_ms()).unwrap();
     assert!(matches!(result.outcome, gridbook_core::wire::OpOutcome::Rejected { .. }));
 }
+
+#[tokio::test]
+async fn a_rejected_op_retried_after_its_cause_is_fixed_is_applied() {
+    let server = TestServer::start().await;
+    server.grid_with_manager("g1", "zhang");
+    server.grid_with_manager("g2", "li");
+    let zhang = server.phone("zhang").await;
+    let h = zhang.store.create_household(household_n("g2", 5)).unwrap();
+    assert_eq!(zhang.sync().await.rejected, 1);
+    assert_eq!(server.storage.rejections(10).unwrap().len(), 1);
+    // the back office gives zhang grid g2 too; the manager retries the change
+    server.storage.assign_grid("zhang", "g2").unwrap();
+    let op_id = zhang.store.rejected_ops().unwrap()[0].op.id.to_string();
+    assert!(zhang.store.retry_rejected(&op_id).unwrap());
+    let report = zhang.sync().await;
+    assert_eq!((report.acknowledged, report.rejected), (1, 0));
+    assert!(zhang.store.rejected_ops().unwrap().is_empty());
+    assert!(server.storage.rejections(10).unwrap().is_empty(), "the rejection is resolved");
+    let li = server.phone("li").await;
+    li.sync().await;
+    assert_eq!(li.store.household(&h.id, Reveal::Masked).unwrap().customer_name, h.customer_name);
+}

@@ -226,8 +226,9 @@ fn entity_from_row(kind: EntityKind, id: String, vals: &str, base: Option<String
 
 impl EntityTx for SqliteTx<'_> {
     fn op_seen(&mut self, op_id: &str) -> AppResult<bool> {
-        let seen = self.tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1")?.exists([op_id])?;
-        Ok(seen || self.tx.prepare_cached("SELECT 1 FROM rejections WHERE op_id = ?1")?.exists([op_id])?)
+        // Only recorded ops count: a rejected op comes back when its cause was dealt with (say, the
+        // grid was assigned) and must then be judged again, not waved through as "already had".
+        Ok(self.tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1")?.exists([op_id])?)
     }
 
     fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>> {
@@ -286,6 +287,8 @@ impl EntityTx for SqliteTx<'_> {
                 outcome,
                 serde_json::to_string(&op.fields)?
             ])?;
+        // a retried op that now passes is no longer a rejection waiting for someone
+        self.tx.prepare_cached("DELETE FROM rejections WHERE op_id = ?1")?.execute([op.id.to_string()])?;
         Ok(())
     }
 
@@ -314,7 +317,7 @@ impl EntityTx for SqliteTx<'_> {
     fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()> {
         self.tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO rejections (op_id, at_ms, device_id, kind, entity_id, grid_id, code, reason, body)
+                "INSERT OR REPLACE INTO rejections (op_id, at_ms, device_id, kind, entity_id, grid_id, code, reason, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![

@@ -1,0 +1,362 @@
+//! Sync benchmarks over loopback, printed as `metric value unit` lines (docs/benchmarks.md):
+//! initial sync of N households into a fresh phone against the physical limit (the same rows and
+//! indexes, search index included, inserted straight into SQLite in one transaction, measured in
+//! the same run); push ingest from 100 concurrent devices; write on A → visible on B; gzip'd bytes
+//! per visit op. With `--pouchdb DIR` it also runs the PouchDB peer harness on the same visits.
+//!
+//!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
+//!       [--ops-per-device 2000] [--reps 50] [--pouchdb ../shared/peers/pouchdb --pouchdb-n 10000]
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gridbook_core::testing::household_n;
+use gridbook_core::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL_VERSION};
+use gridbook_core::*;
+use gridbook_sync_server::SyncStorage;
+use gridbook_tests::TestServer;
+use serde_json::{json, Map, Value};
+
+struct Args {
+    households: usize,
+    devices: usize,
+    ops_per_device: usize,
+    reps: usize,
+    pouchdb: Option<String>,
+    pouchdb_n: usize,
+    /// Runs one part only: wire, latency, ingest or initial.
+    only: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args { households: 100_000, devices: 100, ops_per_device: 2_000, reps: 50, pouchdb: None, pouchdb_n: 10_000, only: None };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let v = argv.get(i + 1).cloned().unwrap_or_default();
+        let n = || v.parse::<usize>().unwrap_or_else(|_| panic!("{} needs a number", argv[i]));
+        match argv[i].as_str() {
+            "--households" => a.households = n(),
+            "--devices" => a.devices = n(),
+            "--ops-per-device" => a.ops_per_device = n(),
+            "--reps" => a.reps = n(),
+            "--pouchdb" => a.pouchdb = Some(v.clone()),
+            "--pouchdb-n" => a.pouchdb_n = n(),
+            "--only" => a.only = Some(v.clone()),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+fn metric(name: &str, value: f64, unit: &str) {
+    println!("{name} {value:.2} {unit}");
+    let _ = std::io::stdout().flush();
+}
+
+fn fields_of<T: serde::Serialize>(r: &T) -> Map<String, Value> {
+    let mut m = serde_json::to_value(r).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    m.remove("id");
+    m
+}
+
+/// The PouchDB workload's visits (node workload.js --jsonl N), as Gridbook visits; or our own.
+fn workload_visits(pouchdb: Option<&str>, n: usize) -> Vec<Map<String, Value>> {
+    if let Some(dir) = pouchdb {
+        let out = std::process::Command::new("node")
+            .arg(format!("{dir}/workload.js"))
+            .args(["--jsonl", &n.to_string()])
+            .output()
+            .expect("node workload.js");
+        return String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|d| {
+                let at = chrono::DateTime::parse_from_rfc3339(d["visited_at"].as_str().unwrap_or_default())
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or(0);
+                let e6 = |v: &Value| (v.as_f64().unwrap_or(0.0) * 1e6).round() as i64;
+                json!({
+                    "grid_id": "g1", "household_id": d["household_id"], "arrived_at_ms": at, "zone_offset_min": 480,
+                    "lat_e6": e6(&d["gps"]["lat"]), "lon_e6": e6(&d["gps"]["lon"]), "purpose": "survey",
+                    "outcome": d["outcome"], "needs": d["notes"], "manager_id": d["manager_id"],
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+            })
+            .collect();
+    }
+    (0..n).map(|i| fields_of(&testing::visit("g1", &format!("hh-{:08}", i % 5000)))).collect()
+}
+
+fn visit_ops(fields: &[Map<String, Value>], node: &str) -> Vec<Op> {
+    let mut clock = HlcClock::new(node, Box::new(SystemClock));
+    fields
+        .iter()
+        .map(|f| Op {
+            id: uuid::Uuid::now_v7(),
+            kind: EntityKind::Visit,
+            entity: uuid::Uuid::now_v7().to_string(),
+            grid: "g1".into(),
+            action: OpAction::Create,
+            fields: f.clone(),
+            hlc: clock.now(),
+        })
+        .collect()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+async fn initial_sync(server: &TestServer, n: usize) {
+    eprintln!("[bench] filling the server with {n} households ...");
+    let filler = server.phone("zhang").await;
+    for chunk in (0..n as u64).collect::<Vec<_>>().chunks(10_000) {
+        let ops: Vec<Op> = chunk
+            .iter()
+            .map(|&i| Op {
+                id: uuid::Uuid::now_v7(),
+                kind: EntityKind::Household,
+                entity: new_id(),
+                grid: "g1".into(),
+                action: OpAction::Create,
+                fields: fields_of(&household_n("g1", i)),
+                hlc: Hlc::new(1_700_000_000_000 + i, 0, filler.store.device_id()),
+            })
+            .collect();
+        filler.store.apply_remote_ops(&ops).expect("fill");
+        // the filler's store holds them; push them as its own ops
+        let req = PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops };
+        for part in req.ops.chunks(5_000) {
+            let body = gzip(&serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: part.to_vec() }).expect("json"));
+            let resp = reqwest::Client::new()
+                .post(format!("{}/v1/push", server.url))
+                .bearer_auth(&filler.config.token)
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(body)
+                .send()
+                .await
+                .expect("push");
+            assert!(resp.status().is_success(), "fill push: {}", resp.status());
+        }
+    }
+    eprintln!("[bench] initial sync of a fresh phone ...");
+    let phone = server.phone("zhang").await;
+    let engine = SyncEngine::new(phone.store.clone(), SyncConfig { pull_limit: 5_000, ..phone.config.clone() }).expect("engine");
+    let t = Instant::now();
+    let report = engine.sync_once().await.expect("initial sync");
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(report.pulled as usize, n);
+    metric("initial_sync_rows", n as f64, "rows");
+    metric("initial_sync_wall_s", secs, "s");
+    metric("initial_sync_rows_per_s", n as f64 / secs, "rows/s");
+    metric("initial_sync_pages", report.pages as f64, "pages");
+
+    // the physical limit: the same rows, same indexes (search index included), one transaction
+    let states = phone.store.all_states(EntityKind::Household).expect("states");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("limit.db");
+    drop(Store::open(&path).expect("schema"));
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    conn.pragma_update(None, "synchronous", "NORMAL").expect("pragma");
+    let fields = EntityKind::Household.fields();
+    let cols: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let sql = format!(
+        "INSERT INTO households (id, base_hlc, clocks, {}) VALUES ({})",
+        cols.join(", "),
+        (1..=cols.len() + 3).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    );
+    let t = Instant::now();
+    let tx = conn.transaction().expect("tx");
+    {
+        let mut ins = tx.prepare(&sql).expect("prepare");
+        let mut fts = tx
+            .prepare("INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .expect("prepare");
+        let mut rows = Vec::with_capacity(states.len());
+        for s in &states {
+            let mut params: Vec<rusqlite::types::Value> = vec![s.id.clone().into(), s.base.as_ref().map(|h| h.to_string()).into(), "{}".to_string().into()];
+            for f in fields {
+                params.push(match s.value(f.name) {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::String(t) => t.clone().into(),
+                    Value::Number(n) => n.as_i64().unwrap_or(0).into(),
+                    Value::Bool(b) => (*b as i64).into(),
+                    other => other.to_string().into(),
+                });
+            }
+            ins.execute(rusqlite::params_from_iter(params)).expect("insert");
+            rows.push(tx.last_insert_rowid());
+        }
+        for (s, rowid) in states.iter().zip(rows) {
+            let text = |f: &str| s.value(f).as_str().unwrap_or_default().to_string();
+            let services = s.value("services").as_array().map(|l| l.iter().filter_map(|x| x["service_number"].as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+            fts.execute(rusqlite::params![rowid, text("customer_name"), text("mobile"), text("landline"), text("address"), services]).expect("fts");
+        }
+    }
+    tx.commit().expect("commit");
+    let limit = t.elapsed().as_secs_f64();
+    metric("physical_limit_rows_per_s", n as f64 / limit, "rows/s");
+    metric("initial_sync_ratio_to_limit", secs / limit, "x");
+}
+
+async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
+    eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
+    let fields = workload_visits(None, per_device);
+    let mut bodies = Vec::new();
+    for d in 0..devices {
+        let code = server.enrol_code("zhang");
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/enrol", server.url))
+            .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
+            .send()
+            .await
+            .expect("enrol")
+            .json::<Value>()
+            .await
+            .expect("enrol json");
+        let token = resp["token"].as_str().expect("token").to_string();
+        let ops = visit_ops(&fields, &format!("bench{d}"));
+        let batches: Vec<Vec<u8>> = ops
+            .chunks(1_000)
+            .map(|c| gzip(&serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() }).expect("json")))
+            .collect();
+        bodies.push((token, batches));
+    }
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/push", server.url);
+    let t = Instant::now();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|(token, batches)| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                for body in batches {
+                    let resp = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("push");
+                    assert!(resp.status().is_success(), "push: {}", resp.status());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("device task");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let total = devices * per_device;
+    let stored = server.storage.devices().map(|d| d.len()).unwrap_or(0);
+    assert!(stored >= devices);
+    metric("push_ingest_devices", devices as f64, "devices");
+    metric("push_ingest_ops", total as f64, "ops");
+    metric("push_ingest_wall_s", secs, "s");
+    metric("push_ingest_ops_per_s", total as f64 / secs, "ops/s");
+}
+
+async fn latency(server: &TestServer, reps: usize) {
+    eprintln!("[bench] write on A → visible on B, {reps} reps ...");
+    let a = server.phone("zhang").await;
+    let b = server.phone("zhang").await;
+    let h = a.store.create_household(household_n("g1", 1)).expect("household");
+    a.sync().await;
+    b.sync().await;
+    let mut samples = Vec::new();
+    for i in 0..reps + 3 {
+        let t = Instant::now();
+        let v = a.store.record_visit(testing::visit("g1", &h.id)).expect("visit");
+        a.engine.sync_once().await.expect("a sync");
+        b.engine.sync_once().await.expect("b sync");
+        let seen = b.store.visit(&v.id).expect("read").is_some();
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        assert!(seen, "B must see A's visit");
+        if i >= 3 {
+            samples.push(ms);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    samples.sort_by(|x, y| x.total_cmp(y));
+    metric("a_to_b_latency_p50", samples[samples.len() / 2], "ms");
+    metric("a_to_b_latency_p95", samples[samples.len() * 95 / 100], "ms");
+}
+
+fn wire_bytes(pouchdb: Option<&str>) {
+    let fields = workload_visits(pouchdb, 1_000);
+    let ops = visit_ops(&fields, "0193a5b4c2d14e7f9a1b2c3d4e5f6a7b");
+    let raw = serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops }).expect("json");
+    let zipped = gzip(&raw);
+    metric("push_body_bytes_per_visit_op_raw", raw.len() as f64 / 1_000.0, "bytes/op");
+    metric("push_body_bytes_per_visit_op_gzip", zipped.len() as f64 / 1_000.0, "bytes/op");
+}
+
+fn run_pouchdb(dir: &str, n: usize) -> Vec<(String, f64)> {
+    eprintln!("[bench] PouchDB peer harness, N={n} ...");
+    // the harness writes node_modules/, data/ and out/ beside itself: run a scratch copy
+    let scratch = tempfile::tempdir().expect("dir");
+    let status = std::process::Command::new("cp").arg("-r").arg(dir).arg(scratch.path().join("pouchdb")).status().expect("cp");
+    assert!(status.success(), "copying the harness failed");
+    let out = std::process::Command::new("bash")
+        .arg(scratch.path().join("pouchdb/run.sh"))
+        .arg(n.to_string())
+        .env("PHASES", "write-bulk,push,pull,incremental")
+        .output()
+        .expect("pouchdb run.sh");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split_whitespace();
+            Some((p.next()?.to_string(), p.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let a = args();
+    println!("cpu_cores {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let run = |part: &str| a.only.as_deref().is_none_or(|o| o == part);
+    if run("wire") {
+        wire_bytes(a.pouchdb.as_deref());
+    }
+    if run("latency") {
+        let server = TestServer::start().await;
+        server.grid_with_manager("g1", "zhang");
+        latency(&server, a.reps).await;
+    }
+    if run("ingest") {
+        let server = TestServer::start().await;
+        server.grid_with_manager("g1", "zhang");
+        push_ingest(&server, a.devices, a.ops_per_device).await;
+    }
+    if run("initial") {
+        let server = TestServer::start().await;
+        server.grid_with_manager("g1", "zhang");
+        initial_sync(&server, a.households).await;
+    }
+    if let Some(dir) = a.pouchdb.as_ref().filter(|_| run("pouchdb")) {
+        let peer = run_pouchdb(dir, a.pouchdb_n);
+        for (name, value) in &peer {
+            println!("pouchdb_{name} {value}");
+        }
+        let get = |k: &str| peer.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        if let Some(v) = get("push_wire_bytes_per_doc") {
+            println!("pouchdb_push_wire_bytes_per_doc_vs_gridbook_gzip_body {v:.0} bytes/doc");
+        }
+        if let Some(v) = get("incr_oneshot_latency_median") {
+            println!("pouchdb_incr_oneshot_latency_median {v:.2} ms");
+        }
+    }
+    let _ = Arc::new(());
+}
