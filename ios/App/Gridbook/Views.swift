@@ -204,8 +204,8 @@ struct HouseholdView: View {
             }
             Button("保存 Save") { Task { saved = await model.save() == .saved } }
             if saved { Text("已保存 Saved").foregroundStyle(.green) }
-            if !model.isNew {
-                NavigationLink("开始走访 Start a visit") { VisitView(model: VisitModel(env: graph.env(graph.session!), household: model.form)) }
+            if !model.isNew, let session = graph.session {
+                NavigationLink("开始走访 Start a visit") { VisitView(model: VisitModel(env: graph.env(session), household: model.form)) }
             }
             if !model.history.isEmpty {
                 Section("历史记录 History") {
@@ -308,6 +308,7 @@ struct VisitView: View {
                 TextField("承诺回复 Reply promised", text: $model.followUp)
                 TextField("承诺回复时限 YYYY-MM-DD", text: $model.followUpDue)
                 Section("工作单签字 Work order signature") {
+                    Text(model.workOrder).font(.callout)
                     TextField("签字人 Signer", text: $model.signerName)
                     RelationPicker(relation: $model.relation)
                     SignaturePadView { model.sign($0) }
@@ -331,7 +332,7 @@ struct CollectionView: View {
         Form {
             Section {
                 LabeledContent("欠费金额 Owed", value: Money.yuan(model.line.remainingFen))
-                LabeledContent("收据编号 Receipt No.", value: model.receiptNo)
+                LabeledContent("收据编号 Receipt No.", value: model.receiptNo ?? "—")
             }
             ProblemBanner(problem: model.problem)
             Picker("付款方式 Method", selection: $model.method) {
@@ -351,16 +352,15 @@ struct CollectionView: View {
                 RelationPicker(relation: $model.relation)
                 SignaturePadView { model.sign($0) }
             }
-            if let html = model.previewHtml {
+            if let saved = model.saved {
+                // The customer's copy: what was sealed, with the amount in capitals and the code.
+                Text("收据 \(saved.receiptNo) 已保存 saved").foregroundStyle(.green)
                 Text("验证码 Verification code \(model.code ?? "")")
-                ReceiptWebView(html: html).frame(height: 520)
-                if let saved = model.saved {
-                    Text("收据 \(saved.receiptNo) 已保存 saved").foregroundStyle(.green)
-                } else {
-                    Button("确认收款并保存收据 Confirm and save") { Task { await model.confirm() } }
-                }
+                if let html = model.printoutHtml { ReceiptWebView(html: html).frame(height: 520) }
             } else {
-                Button("预览收据 Preview the receipt") { model.preview(company: Self.company) }
+                Button("确认收款，保存并出具收据 Confirm: save and issue the receipt") {
+                    Task { await model.collect(company: Self.company) }
+                }.disabled(model.receiptNo == nil)
             }
         }
         .navigationTitle("收取欠费 Collect · \(model.line.customerName)")

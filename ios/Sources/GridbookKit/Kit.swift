@@ -48,16 +48,16 @@ public struct Problem: Error, Equatable {
     public var field: String? = nil
 
     public static func of(_ error: Error) -> Problem {
-        switch error {
-        case let p as Problem: return p
-        case GridbookError.Invalid(let field, let rule): return Problem(kind: .invalid, detail: rule, field: field)
-        case GridbookError.NotFound(let kind, let id): return Problem(kind: .notFound, detail: "\(kind) \(id)")
-        case GridbookError.Network(let d): return Problem(kind: .offline, detail: d)
-        case GridbookError.Unauthorized(let d): return Problem(kind: .needsEnrolment, detail: d)
-        case GridbookError.Rejected(let code, let d): return Problem(kind: .refused, detail: "\(code): \(d)")
-        case GridbookError.Interrupted(let d): return Problem(kind: .interrupted, detail: d)
-        case GridbookError.Other(let d): return Problem(kind: .unexpected, detail: d)
-        default: return Problem(kind: .unexpected, detail: String(describing: error))
+        if let p = error as? Problem { return p }
+        guard let e = error as? GridbookError else { return Problem(kind: .unexpected, detail: String(describing: error)) }
+        switch e {
+        case .Invalid(let field, let rule): return Problem(kind: .invalid, detail: rule, field: field)
+        case .NotFound(let kind, let id): return Problem(kind: .notFound, detail: "\(kind) \(id)")
+        case .Network(let d): return Problem(kind: .offline, detail: d)
+        case .Unauthorized(let d): return Problem(kind: .needsEnrolment, detail: d)
+        case .Rejected(let code, let d): return Problem(kind: .refused, detail: "\(code): \(d)")
+        case .Interrupted(let d): return Problem(kind: .interrupted, detail: d)
+        case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }
 

@@ -141,27 +141,46 @@ public final class HouseholdModel: ObservableObject {
 
 @MainActor
 public final class VisitModel: ObservableObject {
-    @Published public var purpose: VisitPurpose = .survey
-    @Published public var outcome = ""
-    @Published public var needs = ""
+    @Published public var purpose: VisitPurpose = .survey { didSet { textChanged() } }
+    @Published public var outcome = "" { didSet { textChanged() } }
+    @Published public var needs = "" { didSet { textChanged() } }
     @Published public var competitorInfo = ""
-    @Published public var opinions = ""
-    @Published public var openQuestion = ""
-    @Published public var followUp = ""
-    @Published public var followUpDue = ""
+    @Published public var opinions = "" { didSet { textChanged() } }
+    @Published public var openQuestion = "" { didSet { textChanged() } }
+    @Published public var followUp = "" { didSet { textChanged() } }
+    @Published public var followUpDue = "" { didSet { textChanged() } }
     @Published public var signerName: String
     @Published public var relation: SignerRelation = .householder
+    /// The work order as the customer reads it before signing: exactly what the core seals.
+    @Published public private(set) var workOrder = ""
     @Published public private(set) var signature: SignaturePad?
     @Published public private(set) var flags: [SignatureFlag] = []
     @Published public private(set) var saved: Visit?
+    @Published public private(set) var sealed: CustomerSignature?
     @Published public private(set) var problem: Problem?
     public let household: Household
+    let arrivedAtMs: Int64
     let env: Env
 
     public init(env: Env, household: Household) {
         self.env = env
         self.household = household
+        arrivedAtMs = env.nowMs
         signerName = household.customerName
+        workOrder = workOrderText(visit: draft)
+    }
+
+    /// A change to the text the customer signs drops their signature: they must sign it again.
+    private func textChanged() {
+        let text = workOrderText(visit: draft)
+        if text != workOrder { workOrder = text; signature = nil; flags = [] }
+    }
+
+    var draft: Visit {
+        Visit(gridId: household.gridId, householdId: household.id, arrivedAtMs: arrivedAtMs,
+              zoneOffsetMin: Int64(env.zoneOffsetMin), purpose: purpose, outcome: outcome, needs: needs,
+              competitorInfo: competitorInfo, opinions: opinions, openQuestion: openQuestion,
+              followUp: followUp, followUpDue: followUpDue, managerId: env.session.managerId)
     }
 
     public func sign(_ pad: SignaturePad) {
@@ -169,33 +188,21 @@ public final class VisitModel: ObservableObject {
         catch { signature = nil; problem = Problem.of(error) }
     }
 
-    public var summary: String {
-        [outcome.isEmpty ? nil : "结果 Outcome: \(outcome)", needs.isEmpty ? nil : "需求 Needs: \(needs)",
-         followUp.isEmpty ? nil : "承诺 Promised: \(followUp) \(followUpDue)"].compactMap { $0 }.joined(separator: "\n")
-    }
-
     public func submit() async {
         if signature != nil && !flags.isEmpty {
             problem = Problem(kind: .invalid, detail: "ask the customer to sign again", field: "signature")
             return
         }
-        let store = env.store
-        let visitId = store.newId(), now = env.nowMs
-        var signatureId: String?
+        let store = env.store, signer = env.signer, v = draft
         do {
             if let pad = signature {
-                let doc = WorkOrderDocument(
-                    visitId: visitId, householdId: household.id, purpose: String(describing: purpose).snakeCased,
-                    outcome: outcome, summary: summary.isEmpty ? "上门服务 Visit" : summary, managerId: env.session.managerId,
-                    deviceId: store.deviceId(), visitedAtMs: now, zoneOffsetMin: env.zoneOffsetMin)
-                _ = try sealWorkOrder(document: doc, pad: pad, signerName: signerName, relation: relation, hlc: store.nextStamp(), signer: env.signer)
-                signatureId = store.newId()
+                let capture = SignatureCapture(pad: pad, signerName: signerName, relation: relation)
+                let signed = try await io { try store.recordSignedVisit(visit: v, capture: capture, signer: signer) }
+                saved = signed.visit
+                sealed = signed.signature
+            } else {
+                saved = try await io { try store.recordVisit(visit: v) }
             }
-            let v = Visit(id: visitId, gridId: household.gridId, householdId: household.id, arrivedAtMs: now,
-                          zoneOffsetMin: Int64(env.zoneOffsetMin), purpose: purpose, outcome: outcome, needs: needs,
-                          competitorInfo: competitorInfo, opinions: opinions, openQuestion: openQuestion,
-                          followUp: followUp, followUpDue: followUpDue, signatureId: signatureId, managerId: env.session.managerId)
-            saved = try await io { try store.recordVisit(visit: v) }
             problem = nil
             env.sync.refresh()
         } catch { problem = Problem.of(error) }
@@ -204,20 +211,20 @@ public final class VisitModel: ObservableObject {
 
 @MainActor
 public final class CollectionModel: ObservableObject {
-    @Published public var method: PaymentMethod = .cash { didSet { invalidate() } }
-    @Published public var amountText: String { didSet { invalidate() } }
-    @Published public var cashText = "" { didSet { invalidate() } }
-    @Published public var signerName: String { didSet { invalidate() } }
-    @Published public var relation: SignerRelation = .householder { didSet { invalidate() } }
+    @Published public var method: PaymentMethod = .cash
+    @Published public var amountText: String
+    @Published public var cashText = ""
+    @Published public var signerName: String
+    @Published public var relation: SignerRelation = .householder
     @Published public private(set) var signature: SignaturePad?
     @Published public private(set) var flags: [SignatureFlag] = []
-    @Published public private(set) var document: ReceiptDocument?
-    @Published public private(set) var previewHtml: String?
-    @Published public private(set) var code: String?
+    /// The next number of this phone's receipt book; nil when none is left (sync brings a book).
+    @Published public private(set) var receiptNo: String?
     @Published public private(set) var saved: Receipt?
+    @Published public private(set) var printoutHtml: String?
+    @Published public private(set) var code: String?
     @Published public private(set) var problem: Problem?
     public let line: ArrearsLine
-    public let receiptNo: String
     let env: Env
 
     public init(env: Env, line: ArrearsLine) {
@@ -225,8 +232,10 @@ public final class CollectionModel: ObservableObject {
         self.line = line
         amountText = formatYuan(fen: line.remainingFen).replacingOccurrences(of: ",", with: "")
         signerName = line.customerName
-        // Stop-gap until the server issues numbered receipt blocks to each device.
-        receiptNo = "R-\(env.store.deviceId().prefix(8).uppercased())-\(String(env.nowMs, radix: 36).uppercased())"
+        receiptNo = (try? env.store.nextReceiptNo()) ?? nil
+        if receiptNo == nil {
+            problem = Problem(kind: .invalid, detail: "no receipt numbers left on this phone: sync to get a new book", field: "receipt_no")
+        }
     }
 
     public var amountFen: Int64? { Money.parseYuan(amountText) }
@@ -234,53 +243,32 @@ public final class CollectionModel: ObservableObject {
     public var changeFen: Int64? { Money.change(amount: amountFen, cash: cashFen) }
     public var capitals: String { amountFen.flatMap { try? amountInCapitals(fen: $0) } ?? "" }
 
-    private func invalidate() { document = nil; previewHtml = nil; code = nil }
-
     public func sign(_ pad: SignaturePad) {
-        invalidate()
         do { flags = try checkSignature(pad: pad).flags; signature = pad; problem = nil }
         catch { signature = nil; problem = Problem.of(error) }
     }
 
-    /// Seals the receipt with the signature and renders the customer's copy.
-    public func preview(company: String) {
+    /// Records the receipt with the customer's sealed signature, then shows their copy.
+    public func collect(company: String) async {
+        guard saved == nil else { return }
         func fail(_ field: String, _ rule: String) { problem = Problem(kind: .invalid, detail: rule, field: field) }
+        guard let number = receiptNo else { return fail("receipt_no", "no receipt numbers left on this phone: sync to get a new book") }
         guard let amount = amountFen else { return fail("amount_fen", "enter the amount in yuan, e.g. 128.00") }
         guard let cash = cashFen, let change = changeFen else { return fail("cash_received_fen", "the cash received must cover the amount") }
         guard let pad = signature, flags.isEmpty else { return fail("signature", "the customer signs the receipt") }
-        let store = env.store
-        let doc = ReceiptDocument(
-            receiptNo: receiptNo, householdId: line.account.householdId, accountId: line.account.id,
-            owedBeforeFen: line.remainingFen, paidFen: amount, cashReceivedFen: cash, changeFen: change,
-            method: String(describing: method), collectorId: env.session.managerId, deviceId: store.deviceId(),
-            issuedAtMs: env.nowMs, zoneOffsetMin: env.zoneOffsetMin)
+        let store = env.store, signer = env.signer
+        let r = Receipt(gridId: line.account.gridId, receiptNo: number, accountId: line.account.id,
+                        householdId: line.account.householdId, owedBeforeFen: line.remainingFen, amountFen: amount,
+                        cashReceivedFen: cash, changeFen: change, method: method, collectedAtMs: env.nowMs,
+                        zoneOffsetMin: Int64(env.zoneOffsetMin), collectorId: env.session.managerId)
+        let capture = SignatureCapture(pad: pad, signerName: signerName, relation: relation)
         do {
-            let seal = try sealReceipt(document: doc, pad: pad, signerName: signerName, relation: relation, hlc: store.nextStamp(), signer: env.signer)
-            previewHtml = try receiptHtml(document: doc, pad: pad, record: seal, companyName: company)
-            code = try verificationCode(record: seal, receiptNo: receiptNo)
-            document = doc
+            let signed = try await io { try store.recordSignedReceipt(receipt: r, capture: capture, signer: signer) }
+            saved = signed.receipt
+            code = signed.verificationCode
+            printoutHtml = try await io { try store.receiptPrintout(receiptId: signed.receipt.id, companyName: company) }.html
             problem = nil
+            env.sync.refresh()
         } catch { problem = Problem.of(error) }
-    }
-
-    public func confirm() async {
-        guard let doc = document else { return }
-        let store = env.store
-        let r = Receipt(gridId: line.account.gridId, receiptNo: doc.receiptNo, accountId: doc.accountId,
-                        householdId: doc.householdId, owedBeforeFen: doc.owedBeforeFen, amountFen: doc.paidFen,
-                        cashReceivedFen: doc.cashReceivedFen, changeFen: doc.changeFen, method: method,
-                        collectedAtMs: doc.issuedAtMs, zoneOffsetMin: Int64(doc.zoneOffsetMin),
-                        collectorId: doc.collectorId, signatureId: store.newId())
-        do { saved = try await io { try store.recordReceipt(receipt: r) }; problem = nil; env.sync.refresh() }
-        catch { problem = Problem.of(error) }
-    }
-}
-
-extension String {
-    /// serviceOrder → service_order (the core's text for an enum case).
-    var snakeCased: String {
-        reduce(into: "") { out, c in
-            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
-        }
     }
 }

@@ -110,7 +110,7 @@ class CollectionModel(
             zoneOffsetMin = zoneOffsetMin().toLong(), collectorId = session.managerId,
         )
         val signed = fieldwork.recordSignedReceipt(receipt, SignatureCapture(pad, s.signerName, s.relation))
-        val saved = signed.getOrNull() ?: return fail(signed.problem!!)
+        val saved = signed.getOrNull() ?: return fail(signed.problem ?: Problem(ProblemKind.UNEXPECTED, "no receipt"))
         val copy = fieldwork.printout(saved.receipt.id, companyName)
         _state.value = s.copy(
             saved = saved.receipt, sealed = saved.signature, verificationCode = saved.verificationCode,

@@ -63,13 +63,14 @@ fun CollectionScreen(vm: CollectionViewModel, done: () -> Unit) {
             SignaturePadField(signed = s.signature != null, flags = s.signatureFlags, onSigned = vm.model::sign, onClear = {})
         }
 
-        if (s.saved == null) {
+        val saved = s.saved
+        if (saved == null) {
             Button(enabled = s.receiptNo != null, onClick = vm::collect, modifier = Modifier.fillMaxWidth()) {
                 Text(stringResource(R.string.receipt_confirm))
             }
         } else {
             // The customer's copy: what was sealed, with the amount in capitals and the code.
-            Text(stringResource(R.string.receipt_saved, s.saved!!.receiptNo), color = MaterialTheme.colorScheme.secondary)
+            Text(stringResource(R.string.receipt_saved, saved.receiptNo), color = MaterialTheme.colorScheme.secondary)
             Text(stringResource(R.string.verification_code, s.verificationCode ?: ""))
             s.printoutHtml?.let { html ->
                 AndroidView(

@@ -59,7 +59,7 @@ fun VisitScreen(vm: VisitViewModel, done: () -> Unit) {
     val loadProblem by vm.loadProblem.collectAsStateWithLifecycle()
     val household = state.household ?: run { ProblemBanner(loadProblem); return }
     val f = state.form
-    val edit = { change: (VisitForm) -> VisitForm -> vm.model.edit(change) }
+    val edit: ((VisitForm) -> VisitForm) -> Unit = vm.model::edit
     val errorOn = { field: String -> state.problem?.field == field }
 
     Column(Modifier.fillMaxWidth().padding(16.dp).verticalScroll(rememberScrollState())) {
