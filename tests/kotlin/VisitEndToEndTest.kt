@@ -205,6 +205,23 @@ class VisitEndToEndTest {
         assertEquals(0uL, screen.status.value.rejected)
     }
 
+    @Test fun aRefusedChangeRetriedAfterItsCauseIsFixedArrives() = runBlocking {
+        val a = Phone(tmp.newFile("a.db"))
+        val session = a.sync.enrol(server.url, server.enrolCode(), null).getOrThrow()
+        val stray = a.store.createHousehold(household().copy(gridId = "g2", mobile = "", idType = null, idNumber = ""))
+        val screen = SyncModel(a.sync, session)
+        screen.syncNow()
+        val refused = screen.rejected.value.single()
+        server.admin("assign-grid", "--manager", "mgr-1", "--grid", "g2")
+        screen.retry(refused)  // back in the queue, and synced at once
+        assertTrue(screen.rejected.value.isEmpty())
+        assertEquals(SyncLight.SYNCED, screen.status.value.light())
+        val b = Phone(tmp.newFile("b.db"))
+        b.sync.enrol(server.url, server.enrolCode(), null).getOrThrow()
+        b.sync.syncNow().getOrThrow()
+        assertEquals("王芳", b.archive.household(stray.id).getOrThrow().customerName)
+    }
+
     @Test fun aRevokedDeviceIsToldToEnrolAgain() = runBlocking {
         val a = Phone(tmp.newFile("a.db"))
         val session = a.sync.enrol(server.url, server.enrolCode(), a.key).getOrThrow()

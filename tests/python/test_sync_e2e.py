@@ -259,3 +259,20 @@ def test_refused_changes_wait_with_their_reason_until_discarded(server, tmp_path
     assert store.discard_rejected(refused.op_id, "mgr-1") is False
     assert store.rejected_changes() == [] and store.outbox_counts().rejected == 0
     assert store.household(ok.id).customer_name == "王芳"
+
+
+def test_a_refused_change_retried_after_its_cause_is_fixed_reaches_the_server(server, tmp_path):
+    store, sync, _ = enrolled_phone(server, tmp_path / "a.db")
+    stray = store.create_household(household(grid_id="g2", room="101", mobile="13900002222",
+                                             id_type=None, id_number=""))
+    assert run(sync.sync_once()).rejected == 1
+    [refused] = store.rejected_changes()
+    server.admin("assign-grid", "--manager", "mgr-1", "--grid", "g2")  # the back office fixes the cause
+    assert store.retry_rejected(refused.op_id) is True
+    assert store.retry_rejected(refused.op_id) is False  # it is pending now, not refused
+    report = run(sync.sync_once())
+    assert (report.acknowledged, report.rejected) == (1, 0)
+    assert store.rejected_changes() == [] and store.outbox_counts().pending == 0
+    phone_b, sync_b, _ = enrolled_phone(server, tmp_path / "b.db")
+    run(sync_b.sync_once())
+    assert phone_b.household(stray.id).customer_name == "王芳"
