@@ -276,3 +276,24 @@ def test_a_refused_change_retried_after_its_cause_is_fixed_reaches_the_server(se
     phone_b, sync_b, _ = enrolled_phone(server, tmp_path / "b.db")
     run(sync_b.sync_once())
     assert phone_b.household(stray.id).customer_name == "王芳"
+
+
+class Broken(gb.SyncObserver):
+    """An indicator that throws: it must not take the sync down with it."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def on_status(self, status):
+        self.calls += 1
+        raise RuntimeError("the UI fell over")
+
+
+def test_an_observer_that_throws_does_not_break_the_sync(server, tmp_path):
+    store, sync, _ = enrolled_phone(server, tmp_path / "a.db")
+    broken = Broken()
+    sync.set_observer(broken)
+    store.create_household(household())
+    report = run(sync.sync_once())
+    assert report.acknowledged == 1 and broken.calls >= 2
+    assert sync.status().pending == 0 and phase_name(sync.status().phase) == "IDLE"
