@@ -23,10 +23,12 @@ import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.navigation.NavHostController
+import androidx.navigation.NavType
 import androidx.navigation.compose.NavHost
 import androidx.navigation.compose.composable
 import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
+import androidx.navigation.navArgument
 import app.gridbook.android.ui.BuildingsScreen
 import app.gridbook.android.ui.CollectionScreen
 import app.gridbook.android.ui.EnrolScreen
@@ -84,7 +86,7 @@ private fun App(graph: Graph) {
                 BuildingsScreen(
                     viewModel { BuildingsViewModel(graph, session) },
                     openHousehold = { nav.navigate("household/$it") },
-                    newHousehold = { premises -> nav.navigate("household-new?premises=${premises ?: ""}") },
+                    newHousehold = { premises -> nav.navigate("household-new" + (premises?.let { "?premises=$it" } ?: "")) },
                 )
             }
             composable("household/{id}") { entry ->
@@ -92,7 +94,10 @@ private fun App(graph: Graph) {
                 val id = entry.arguments?.getString("id") ?: return@composable
                 HouseholdScreen(viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) }) { nav.navigate("visit/$it") }
             }
-            composable("household-new?premises={premises}") { entry ->
+            composable(
+                "household-new?premises={premises}",
+                arguments = listOf(navArgument("premises") { type = NavType.StringType; nullable = true; defaultValue = null }),
+            ) { entry ->
                 val session = graph.session ?: return@composable
                 val premises = entry.arguments?.getString("premises")?.ifBlank { null }
                 HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }) { nav.navigate("visit/$it") }
