@@ -19,8 +19,10 @@ mod schema;
 mod search_index;
 pub mod store;
 pub mod sync_client;
+pub mod tickets;
 pub mod validate;
 pub mod wire;
+pub mod workday;
 
 #[doc(hidden)]
 pub mod testing;
@@ -35,3 +37,4 @@ pub use reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
 pub use store::{new_id, Store};
 pub use wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
 pub use sync_client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus};
+pub use workday::{punctuality, DayPlan, DaySummary, PlanItem, PlanStop, Punctuality};

@@ -17,6 +17,12 @@ pub enum EntityKind {
     ReceiptVoid,
     /// The customer's signature on a receipt or a work order, sealed by the device key.
     Signature,
+    /// An appointment with a household (预约). Mutable: confirmed, rescheduled, cancelled, done.
+    Appointment,
+    /// A manager's daily sign-in (签到) with time and place. Insert-only.
+    SignIn,
+    /// A request, complaint or question owned by whoever took it first (首问负责制). Mutable.
+    Ticket,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +91,21 @@ const SIGNATURE: &[FieldSpec] = &[
     t("device_signature"), j("flags"),
 ];
 
+const APPOINTMENT: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), t("manager_id"), i("agreed_at_ms"), i("zone_offset_min"),
+    t("purpose"), t("status"), t("note"), t("visit_id"), b("deleted"),
+];
+const SIGN_IN: &[FieldSpec] = &[
+    t("grid_id"), t("manager_id"), i("at_ms"), i("zone_offset_min"), i("lat_e6"), i("lon_e6"), t("note"),
+];
+const TICKET: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), t("owner_manager_id"), i("taken_at_ms"), t("channel"), t("kind"),
+    t("text"), t("promised_reply_by"), t("status"), t("escalated_to"), t("reply"), i("closed_at_ms"),
+    b("closure_confirmed_by_customer"), b("deleted"),
+];
+
 impl EntityKind {
-    pub const ALL: [EntityKind; 8] = [
+    pub const ALL: [EntityKind; 11] = [
         EntityKind::Premises,
         EntityKind::Household,
         EntityKind::ArrearsAccount,
@@ -95,6 +114,9 @@ impl EntityKind {
         EntityKind::Receipt,
         EntityKind::ReceiptVoid,
         EntityKind::Signature,
+        EntityKind::Appointment,
+        EntityKind::SignIn,
+        EntityKind::Ticket,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +129,9 @@ impl EntityKind {
             EntityKind::Receipt => "receipt",
             EntityKind::ReceiptVoid => "receipt_void",
             EntityKind::Signature => "signature",
+            EntityKind::Appointment => "appointment",
+            EntityKind::SignIn => "sign_in",
+            EntityKind::Ticket => "ticket",
         }
     }
 
@@ -125,6 +150,9 @@ impl EntityKind {
             EntityKind::Receipt => "receipts",
             EntityKind::ReceiptVoid => "receipt_voids",
             EntityKind::Signature => "signatures",
+            EntityKind::Appointment => "appointments",
+            EntityKind::SignIn => "sign_ins",
+            EntityKind::Ticket => "tickets",
         }
     }
 
@@ -139,6 +167,9 @@ impl EntityKind {
             EntityKind::Receipt => RECEIPT,
             EntityKind::ReceiptVoid => RECEIPT_VOID,
             EntityKind::Signature => SIGNATURE,
+            EntityKind::Appointment => APPOINTMENT,
+            EntityKind::SignIn => SIGN_IN,
+            EntityKind::Ticket => TICKET,
         }
     }
 
@@ -156,6 +187,7 @@ impl EntityKind {
                 | EntityKind::Receipt
                 | EntityKind::ReceiptVoid
                 | EntityKind::Signature
+                | EntityKind::SignIn
         )
     }
 }
@@ -217,6 +249,26 @@ text_enum!(
 text_enum!(
     /// What a customer signature was given for: a receipt (收据) or a visit's work order (工作单).
     SignedDocument { Receipt = "receipt", WorkOrder = "work_order" }
+);
+
+text_enum!(
+    /// 已预约 / 已确认 / 已改约 / 已取消 / 已完成 (a visit was recorded for it)
+    AppointmentStatus {
+        Booked = "booked", Confirmed = "confirmed", Rescheduled = "rescheduled",
+        Cancelled = "cancelled", Done = "done",
+    }
+);
+text_enum!(
+    /// How a ticket reached its owner: at the door, by phone, by WeChat, at the counter, other.
+    TicketChannel { InPerson = "in_person", Phone = "phone", Wechat = "wechat", Counter = "counter", Other = "other" }
+);
+text_enum!(
+    /// 需求 / 投诉 / 咨询
+    TicketKind { Request = "request", Complaint = "complaint", Question = "question" }
+);
+text_enum!(
+    /// 待处理 / 已上报 / 已答复 / 已闭环
+    TicketStatus { Open = "open", Escalated = "escalated", Replied = "replied", Closed = "closed" }
 );
 
 /// One of our services held by the household (公司业务).
@@ -470,6 +522,74 @@ pub struct CustomerSignature {
     pub flags: Vec<crate::evidence::Flag>,
 }
 
+/// An appointment with a household (预约): the customer chooses the time; arriving within ±10
+/// minutes of it is on time (`workday::punctuality`). Mutable, merged per field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub household_id: String,
+    pub manager_id: String,
+    /// The agreed time, UTC milliseconds.
+    pub agreed_at_ms: i64,
+    pub zone_offset_min: i64,
+    pub purpose: VisitPurpose,
+    pub status: AppointmentStatus,
+    #[serde(default)]
+    pub note: String,
+    /// The visit that kept the appointment, once recorded.
+    #[serde(default)]
+    pub visit_id: Option<String>,
+}
+
+/// A manager's sign-in at the start of the day (签到): when and where. Insert-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub manager_id: String,
+    pub at_ms: i64,
+    pub zone_offset_min: i64,
+    #[serde(default)]
+    pub lat_e6: Option<i64>,
+    #[serde(default)]
+    pub lon_e6: Option<i64>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A request, complaint or question (首问负责制): whoever took it first owns it until the
+/// customer confirms it is closed (闭环). Mutable, merged per field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    /// The household's archive, when the customer has one.
+    #[serde(default)]
+    pub household_id: String,
+    pub owner_manager_id: String,
+    pub taken_at_ms: i64,
+    pub channel: TicketChannel,
+    pub kind: TicketKind,
+    pub text: String,
+    /// The reply promised by, YYYY-MM-DD (承诺回复时限).
+    pub promised_reply_by: String,
+    pub status: TicketStatus,
+    /// Who it was escalated to, when outside the owner's authority.
+    #[serde(default)]
+    pub escalated_to: String,
+    /// What the customer was told.
+    #[serde(default)]
+    pub reply: String,
+    #[serde(default)]
+    pub closed_at_ms: Option<i64>,
+    #[serde(default)]
+    pub closure_confirmed_by_customer: bool,
+}
+
 /// A typed record that maps onto one entity kind.
 pub trait Record: Serialize + serde::de::DeserializeOwned {
     const KIND: EntityKind;
@@ -498,6 +618,9 @@ record!(Visit, EntityKind::Visit);
 record!(Receipt, EntityKind::Receipt);
 record!(ReceiptVoid, EntityKind::ReceiptVoid);
 record!(CustomerSignature, EntityKind::Signature);
+record!(Appointment, EntityKind::Appointment);
+record!(SignIn, EntityKind::SignIn);
+record!(Ticket, EntityKind::Ticket);
 
 #[cfg(test)]
 mod tests {
@@ -519,6 +642,9 @@ mod tests {
         check(crate::testing::visit("g1", "h1"));
         check(crate::testing::receipt("g1", "a1", "h1", "R1"));
         check(crate::testing::customer_signature("g1", "r1"));
+        check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
+        check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));
+        check(crate::testing::ticket("g1", "h1", "2026-11-25"));
     }
 
     #[test]

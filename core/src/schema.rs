@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 3;
+pub const LATEST_VERSION: i64 = 4;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -140,6 +140,34 @@ CREATE TABLE receipt_blocks (
 );
 "#;
 
+/// Version 4: field workflows (issue 7). Appointments (预约, mutable), sign-ins (签到,
+/// insert-only) and first-ask tickets (首问负责制, mutable), all synced.
+const V4_FIELD_WORKFLOWS: &str = r#"
+CREATE TABLE appointments (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, manager_id TEXT, agreed_at_ms INTEGER, zone_offset_min INTEGER,
+    purpose TEXT, status TEXT, note TEXT, visit_id TEXT, deleted INTEGER
+);
+CREATE INDEX appointments_by_grid ON appointments (grid_id, agreed_at_ms);
+CREATE INDEX appointments_by_household ON appointments (household_id, agreed_at_ms);
+
+CREATE TABLE sign_ins (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, manager_id TEXT, at_ms INTEGER, zone_offset_min INTEGER, lat_e6 INTEGER,
+    lon_e6 INTEGER, note TEXT
+);
+CREATE INDEX sign_ins_by_grid ON sign_ins (grid_id, at_ms);
+
+CREATE TABLE tickets (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, owner_manager_id TEXT, taken_at_ms INTEGER, channel TEXT,
+    kind TEXT, text TEXT, promised_reply_by TEXT, status TEXT, escalated_to TEXT, reply TEXT,
+    closed_at_ms INTEGER, closure_confirmed_by_customer INTEGER, deleted INTEGER
+);
+CREATE INDEX tickets_by_grid ON tickets (grid_id, status, promised_reply_by);
+CREATE INDEX tickets_by_household ON tickets (household_id, taken_at_ms);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -170,6 +198,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V1_TABLES)?;
         tx.execute_batch(V2_SEARCH)?;
         tx.execute_batch(V3_EVIDENCE)?;
+        tx.execute_batch(V4_FIELD_WORKFLOWS)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -187,6 +216,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V2_BACKFILL)?;
         }
         2 => conn.execute_batch(V3_EVIDENCE)?,
+        3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -204,6 +234,15 @@ pub(crate) fn create_version_2(conn: &Connection) -> Result<()> {
     conn.execute_batch(V1_TABLES)?;
     conn.execute_batch(V2_SEARCH)?;
     conn.pragma_update(None, "user_version", 2)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
+    conn.execute_batch(V1_TABLES)?;
+    conn.execute_batch(V2_SEARCH)?;
+    conn.execute_batch(V3_EVIDENCE)?;
+    conn.pragma_update(None, "user_version", 3)?;
     Ok(())
 }
 
@@ -260,6 +299,28 @@ mod tests {
         assert!(old
             .execute("INSERT INTO receipt_blocks (prefix, first, last, next, issued_at_ms, received_at_ms) VALUES ('X', 5, 1, 5, 0, 0)", [])
             .is_err());
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_3_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_3(&old).unwrap();
+        old.execute("INSERT INTO visits (id, household_id, arrived_at_ms) VALUES ('v1', 'h1', 1700000000000)", []).unwrap();
+        old.execute("INSERT INTO signatures (id, signer_name) VALUES ('s1', '王芳')", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: i64 = old.query_row("SELECT arrived_at_ms FROM visits WHERE id = 'v1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, 1_700_000_000_000);
+        let signer: String = old.query_row("SELECT signer_name FROM signatures WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(signer, "王芳");
+        // the new tables are there and usable
+        old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
+        old.execute("INSERT INTO sign_ins (id, at_ms) VALUES ('s1', 1)", []).unwrap();
+        old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The device store: one SQLite file, one writer connection, and the one write path every change
 //! takes (merge it, log it in the outbox, in a single transaction). The record-specific API lives
-//! in archive.rs, fieldwork.rs and reports.rs; the sync bookkeeping in replica.rs.
+//! in archive.rs, fieldwork.rs, reports.rs, workday.rs and tickets.rs; the sync bookkeeping in
+//! replica.rs.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

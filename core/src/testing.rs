@@ -180,3 +180,52 @@ pub fn customer_signature(grid: &str, document_id: &str) -> CustomerSignature {
 pub fn receipt_block(prefix: &str) -> crate::wire::ReceiptBlock {
     crate::wire::ReceiptBlock { prefix: prefix.into(), first: 1, last: 100, issued_at_ms: 1_700_000_000_000 }
 }
+
+/// An appointment booked for `household_id` at `agreed_at_ms` (Beijing time).
+pub fn appointment(grid: &str, household_id: &str, agreed_at_ms: i64) -> Appointment {
+    Appointment {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        manager_id: "mgr-1".into(),
+        agreed_at_ms,
+        zone_offset_min: 480,
+        purpose: VisitPurpose::Sale,
+        status: AppointmentStatus::Booked,
+        note: "客户说晚饭后在家".into(),
+        visit_id: None,
+    }
+}
+
+pub fn sign_in(grid: &str, manager_id: &str, at_ms: i64) -> SignIn {
+    SignIn {
+        id: String::new(),
+        grid_id: grid.into(),
+        manager_id: manager_id.into(),
+        at_ms,
+        zone_offset_min: 480,
+        lat_e6: Some(28_228_000),
+        lon_e6: Some(112_938_800),
+        note: "营业部早会后出发".into(),
+    }
+}
+
+/// A complaint taken at the door, reply promised by `promised_reply_by` (YYYY-MM-DD).
+pub fn ticket(grid: &str, household_id: &str, promised_reply_by: &str) -> Ticket {
+    Ticket {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        owner_manager_id: "mgr-1".into(),
+        taken_at_ms: 1_700_000_000_000,
+        channel: TicketChannel::InPerson,
+        kind: TicketKind::Complaint,
+        text: "宽带晚上八点后经常掉线".into(),
+        promised_reply_by: promised_reply_by.into(),
+        status: TicketStatus::Open,
+        escalated_to: String::new(),
+        reply: String::new(),
+        closed_at_ms: None,
+        closure_confirmed_by_customer: false,
+    }
+}

@@ -4,7 +4,10 @@
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
-use crate::model::{ArrearsNotice, EntityKind, FieldType, Household, IdType, Premises, Receipt, ReceiptVoid, Visit};
+use crate::model::{
+    Appointment, AppointmentStatus, ArrearsNotice, EntityKind, FieldType, Household, IdType, Premises, Receipt,
+    ReceiptVoid, SignIn, Ticket, TicketStatus, Visit,
+};
 
 type Check = Result<(), ValidationError>;
 
@@ -194,6 +197,56 @@ pub fn receipt_void(v: &ReceiptVoid) -> Check {
     max_len("reason", &v.reason, 500)
 }
 
+/// 预约. Rules that hold whatever order concurrent edits merge in: a field set together with the
+/// status (`visit_id` with `done`) is never cleared afterwards.
+pub fn appointment(a: &Appointment) -> Check {
+    required("grid_id", &a.grid_id)?;
+    required("household_id", &a.household_id)?;
+    required("manager_id", &a.manager_id)?;
+    non_negative("agreed_at_ms", a.agreed_at_ms)?;
+    zone_offset(a.zone_offset_min)?;
+    max_len("note", &a.note, 500)?;
+    if a.status == AppointmentStatus::Done && a.visit_id.as_deref().is_none_or(|v| v.trim().is_empty()) {
+        return rule("visit_id", "a done appointment names the visit that kept it");
+    }
+    Ok(())
+}
+
+/// 签到.
+pub fn sign_in(s: &SignIn) -> Check {
+    required("grid_id", &s.grid_id)?;
+    required("manager_id", &s.manager_id)?;
+    non_negative("at_ms", s.at_ms)?;
+    zone_offset(s.zone_offset_min)?;
+    coordinates(s.lat_e6, s.lon_e6)?;
+    max_len("note", &s.note, 500)
+}
+
+/// 首问负责制: the issue in words, a reply date promised; escalated to someone; closed only with
+/// the customer's confirmation.
+pub fn ticket(t: &Ticket) -> Check {
+    required("grid_id", &t.grid_id)?;
+    required("owner_manager_id", &t.owner_manager_id)?;
+    non_negative("taken_at_ms", t.taken_at_ms)?;
+    required("text", &t.text)?;
+    max_len("text", &t.text, 2000)?;
+    max_len("reply", &t.reply, 2000)?;
+    required("promised_reply_by", &t.promised_reply_by)?;
+    date("promised_reply_by", &t.promised_reply_by)?;
+    if t.status == TicketStatus::Escalated && t.escalated_to.trim().is_empty() {
+        return rule("escalated_to", "an escalated ticket names who it was escalated to");
+    }
+    if t.status == TicketStatus::Closed {
+        if !t.closure_confirmed_by_customer {
+            return rule("closure_confirmed_by_customer", "a ticket is closed only when the customer confirms it (闭环)");
+        }
+        if t.closed_at_ms.is_none() {
+            return rule("closed_at_ms", "a closed ticket says when it was closed");
+        }
+    }
+    Ok(())
+}
+
 /// The shape of a change that arrived from elsewhere: known fields, values of the right type.
 pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
     for (name, value) in fields {
@@ -268,6 +321,36 @@ mod tests {
         assert_eq!(receipt(&r).unwrap_err().field, "change_fen");
         r.amount_fen = -1;
         assert_eq!(receipt(&r).unwrap_err().rule, "must not be negative");
+    }
+
+    #[test]
+    fn workflow_rules_name_the_field() {
+        let mut a = crate::testing::appointment("g", "h", 1_700_000_000_000);
+        assert!(appointment(&a).is_ok());
+        a.status = AppointmentStatus::Done;
+        assert_eq!(appointment(&a).unwrap_err().field, "visit_id");
+        a.visit_id = Some("v1".into());
+        assert!(appointment(&a).is_ok());
+        a.zone_offset_min = 900;
+        assert_eq!(appointment(&a).unwrap_err().field, "zone_offset_min");
+
+        let mut s = crate::testing::sign_in("g", "m", 1);
+        assert!(sign_in(&s).is_ok());
+        s.lon_e6 = None;
+        assert_eq!(sign_in(&s).unwrap_err().rule, "a GPS fix has both latitude and longitude");
+
+        let mut t = crate::testing::ticket("g", "h", "2026-11-25");
+        assert!(ticket(&t).is_ok());
+        t.promised_reply_by = "25/11/2026".into();
+        assert_eq!(ticket(&t).unwrap_err().field, "promised_reply_by");
+        t.promised_reply_by = "2026-11-25".into();
+        t.status = TicketStatus::Escalated;
+        assert_eq!(ticket(&t).unwrap_err().field, "escalated_to");
+        t.status = TicketStatus::Closed;
+        t.closed_at_ms = Some(1);
+        assert_eq!(ticket(&t).unwrap_err().field, "closure_confirmed_by_customer");
+        t.closure_confirmed_by_customer = true;
+        assert!(ticket(&t).is_ok());
     }
 
     #[test]

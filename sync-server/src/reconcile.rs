@@ -86,6 +86,9 @@ fn validate_record(state: &EntityState) -> Result<(), Reject> {
         EntityKind::ReceiptVoid => validate::receipt_void(&typed::<model::ReceiptVoid>(state)?)?,
         // checked in full, seal included, by signed::check
         EntityKind::Signature => drop(typed::<model::CustomerSignature>(state)?),
+        EntityKind::Appointment => validate::appointment(&typed::<model::Appointment>(state)?)?,
+        EntityKind::SignIn => validate::sign_in(&typed::<model::SignIn>(state)?)?,
+        EntityKind::Ticket => validate::ticket(&typed::<model::Ticket>(state)?)?,
     }
     Ok(())
 }
