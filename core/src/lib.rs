@@ -37,4 +37,4 @@ pub use reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
 pub use store::{new_id, Store};
 pub use wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
 pub use sync_client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus};
-pub use workday::{punctuality, DayPlan, DaySummary, PlanItem, PlanStop, Punctuality};
+pub use workday::{punctuality, DayPlan, PlanItem, PlanStop, Punctuality};

@@ -23,6 +23,8 @@ pub enum EntityKind {
     SignIn,
     /// A request, complaint or question owned by whoever took it first (首问负责制). Mutable.
     Ticket,
+    /// A manager's summary of a day (日工作总结), submitted for the back office. Insert-only.
+    DaySummary,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,9 +105,15 @@ const TICKET: &[FieldSpec] = &[
     t("text"), t("promised_reply_by"), t("status"), t("escalated_to"), t("reply"), i("closed_at_ms"),
     b("closure_confirmed_by_customer"), b("deleted"),
 ];
+const DAY_SUMMARY: &[FieldSpec] = &[
+    t("grid_id"), t("manager_id"), t("date"), i("zone_offset_min"), i("made_at_ms"),
+    i("signed_in_at_ms"), i("visits"), i("appointments_kept"), i("appointments_on_time"),
+    i("appointments_missed"), i("households_created"), i("households_updated"), i("receipts"),
+    i("collected_fen"), i("notices"), i("open_promises"), i("open_tickets"), t("note"),
+];
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 11] = [
+    pub const ALL: [EntityKind; 12] = [
         EntityKind::Premises,
         EntityKind::Household,
         EntityKind::ArrearsAccount,
@@ -117,6 +125,7 @@ impl EntityKind {
         EntityKind::Appointment,
         EntityKind::SignIn,
         EntityKind::Ticket,
+        EntityKind::DaySummary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +141,7 @@ impl EntityKind {
             EntityKind::Appointment => "appointment",
             EntityKind::SignIn => "sign_in",
             EntityKind::Ticket => "ticket",
+            EntityKind::DaySummary => "day_summary",
         }
     }
 
@@ -153,6 +163,7 @@ impl EntityKind {
             EntityKind::Appointment => "appointments",
             EntityKind::SignIn => "sign_ins",
             EntityKind::Ticket => "tickets",
+            EntityKind::DaySummary => "day_summaries",
         }
     }
 
@@ -170,6 +181,7 @@ impl EntityKind {
             EntityKind::Appointment => APPOINTMENT,
             EntityKind::SignIn => SIGN_IN,
             EntityKind::Ticket => TICKET,
+            EntityKind::DaySummary => DAY_SUMMARY,
         }
     }
 
@@ -188,6 +200,7 @@ impl EntityKind {
                 | EntityKind::ReceiptVoid
                 | EntityKind::Signature
                 | EntityKind::SignIn
+                | EntityKind::DaySummary
         )
     }
 }
@@ -590,6 +603,48 @@ pub struct Ticket {
     pub closure_confirmed_by_customer: bool,
 }
 
+/// 日工作总结: what a grid's records show for one local day (`Store::day_summary`), as the phone
+/// saw them. A manager submits it for the back office (`Store::submit_day_summary`); each
+/// submission is a new insert-only record, and the latest one counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaySummary {
+    /// Empty until submitted.
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    /// Who submitted it; empty until submitted.
+    #[serde(default)]
+    pub manager_id: String,
+    /// YYYY-MM-DD, local to `zone_offset_min`.
+    pub date: String,
+    pub zone_offset_min: i64,
+    /// When the phone computed it.
+    pub made_at_ms: i64,
+    /// The first sign-in of the day in the grid, if any.
+    #[serde(default)]
+    pub signed_in_at_ms: Option<i64>,
+    pub visits: i64,
+    /// Appointments of the day kept by a visit, and of those how many on time.
+    pub appointments_kept: i64,
+    pub appointments_on_time: i64,
+    /// Appointments of the day neither kept nor cancelled.
+    pub appointments_missed: i64,
+    /// Household archives first created that day, and others edited that day.
+    pub households_created: i64,
+    pub households_updated: i64,
+    /// Receipts written that day (voided ones excluded) and the money they took, in fen.
+    pub receipts: i64,
+    pub collected_fen: i64,
+    pub notices: i64,
+    /// Promises made on visits that fall due after the day (承诺回复 still to keep).
+    pub open_promises: i64,
+    /// Tickets not yet replied to or closed.
+    pub open_tickets: i64,
+    /// The manager's own words: tomorrow's plan, problems met.
+    #[serde(default)]
+    pub note: String,
+}
+
 /// A typed record that maps onto one entity kind.
 pub trait Record: Serialize + serde::de::DeserializeOwned {
     const KIND: EntityKind;
@@ -621,6 +676,7 @@ record!(CustomerSignature, EntityKind::Signature);
 record!(Appointment, EntityKind::Appointment);
 record!(SignIn, EntityKind::SignIn);
 record!(Ticket, EntityKind::Ticket);
+record!(DaySummary, EntityKind::DaySummary);
 
 #[cfg(test)]
 mod tests {
@@ -645,6 +701,7 @@ mod tests {
         check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
         check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));
         check(crate::testing::ticket("g1", "h1", "2026-11-25"));
+        check(crate::testing::day_summary("g1", "mgr-1", "2026-11-23"));
     }
 
     #[test]

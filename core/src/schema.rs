@@ -141,7 +141,8 @@ CREATE TABLE receipt_blocks (
 "#;
 
 /// Version 4: field workflows (issue 7). Appointments (预约, mutable), sign-ins (签到,
-/// insert-only) and first-ask tickets (首问负责制, mutable), all synced.
+/// insert-only), first-ask tickets (首问负责制, mutable) and submitted day summaries (日工作总结,
+/// insert-only), all synced.
 const V4_FIELD_WORKFLOWS: &str = r#"
 CREATE TABLE appointments (
     id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
@@ -166,6 +167,16 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_by_grid ON tickets (grid_id, status, promised_reply_by);
 CREATE INDEX tickets_by_household ON tickets (household_id, taken_at_ms);
+
+CREATE TABLE day_summaries (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, manager_id TEXT, date TEXT, zone_offset_min INTEGER, made_at_ms INTEGER,
+    signed_in_at_ms INTEGER, visits INTEGER, appointments_kept INTEGER, appointments_on_time INTEGER,
+    appointments_missed INTEGER, households_created INTEGER, households_updated INTEGER,
+    receipts INTEGER, collected_fen INTEGER, notices INTEGER, open_promises INTEGER,
+    open_tickets INTEGER, note TEXT
+);
+CREATE INDEX day_summaries_by_grid ON day_summaries (grid_id, date, made_at_ms);
 "#;
 
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each

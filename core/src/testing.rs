@@ -229,3 +229,28 @@ pub fn ticket(grid: &str, household_id: &str, promised_reply_by: &str) -> Ticket
         closure_confirmed_by_customer: false,
     }
 }
+
+/// A submitted day summary with a few of everything.
+pub fn day_summary(grid: &str, manager_id: &str, date: &str) -> DaySummary {
+    DaySummary {
+        id: String::new(),
+        grid_id: grid.into(),
+        manager_id: manager_id.into(),
+        date: date.into(),
+        zone_offset_min: 480,
+        made_at_ms: 1_700_000_000_000,
+        signed_in_at_ms: Some(1_699_990_000_000),
+        visits: 12,
+        appointments_kept: 5,
+        appointments_on_time: 4,
+        appointments_missed: 1,
+        households_created: 3,
+        households_updated: 7,
+        receipts: 2,
+        collected_fen: 25_600,
+        notices: 1,
+        open_promises: 2,
+        open_tickets: 1,
+        note: "明天重点走访5号楼".into(),
+    }
+}

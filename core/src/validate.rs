@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
 use crate::model::{
-    Appointment, AppointmentStatus, ArrearsNotice, EntityKind, FieldType, Household, IdType, Premises, Receipt,
+    Appointment, AppointmentStatus, ArrearsNotice, DaySummary, EntityKind, FieldType, Household, IdType, Premises, Receipt,
     ReceiptVoid, SignIn, Ticket, TicketStatus, Visit,
 };
 
@@ -247,6 +247,35 @@ pub fn ticket(t: &Ticket) -> Check {
     Ok(())
 }
 
+/// 日工作总结: a real date, and counts that are counts.
+pub fn day_summary(d: &DaySummary) -> Check {
+    required("grid_id", &d.grid_id)?;
+    required("manager_id", &d.manager_id)?;
+    required("date", &d.date)?;
+    date("date", &d.date)?;
+    zone_offset(d.zone_offset_min)?;
+    non_negative("made_at_ms", d.made_at_ms)?;
+    for (field, n) in [
+        ("visits", d.visits),
+        ("appointments_kept", d.appointments_kept),
+        ("appointments_on_time", d.appointments_on_time),
+        ("appointments_missed", d.appointments_missed),
+        ("households_created", d.households_created),
+        ("households_updated", d.households_updated),
+        ("receipts", d.receipts),
+        ("collected_fen", d.collected_fen),
+        ("notices", d.notices),
+        ("open_promises", d.open_promises),
+        ("open_tickets", d.open_tickets),
+    ] {
+        non_negative(field, n)?;
+    }
+    if d.appointments_on_time > d.appointments_kept {
+        return rule("appointments_on_time", "must not be more than the appointments kept");
+    }
+    max_len("note", &d.note, 2000)
+}
+
 /// The shape of a change that arrived from elsewhere: known fields, values of the right type.
 pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
     for (name, value) in fields {
@@ -351,6 +380,14 @@ mod tests {
         assert_eq!(ticket(&t).unwrap_err().field, "closure_confirmed_by_customer");
         t.closure_confirmed_by_customer = true;
         assert!(ticket(&t).is_ok());
+
+        let mut d = crate::testing::day_summary("g", "m", "2026-11-23");
+        assert!(day_summary(&d).is_ok());
+        d.collected_fen = -1;
+        assert_eq!(day_summary(&d).unwrap_err().field, "collected_fen");
+        d.collected_fen = 0;
+        d.appointments_on_time = d.appointments_kept + 1;
+        assert_eq!(day_summary(&d).unwrap_err().field, "appointments_on_time");
     }
 
     #[test]

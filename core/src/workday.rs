@@ -1,9 +1,9 @@
 //! The manager's day (issue 7): appointments (预约) booked, confirmed, rescheduled, cancelled and
 //! kept by a visit; punctuality (±10 minutes is on time); late appointments that need a notice and
 //! a new time; the customer absent (a follow-up on the visit); the daily sign-in (签到); the day's
-//! plan in walking order (appointments, follow-ups due, arrears) and the day's summary.
-//!
-//! The day summary is computed on the device from synced records; it is not itself synced.
+//! plan in walking order (appointments, follow-ups due, arrears) and the day's summary
+//! (日工作总结), computed from the records on the phone and submitted for the back office as an
+//! insert-only `day_summary` record.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use crate::entity_table::{self, fields_of, record_of};
 use crate::error::{invalid, Error, Result, ValidationError};
 use crate::hlc::Hlc;
 use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
+pub use crate::model::DaySummary;
 use crate::reports::ArrearsLine;
 use crate::store::{new_id, record_change, Store};
 use crate::validate;
@@ -111,33 +112,6 @@ impl DayPlan {
             _ => None,
         })
     }
-}
-
-/// 日工作总结: what the day's records show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DaySummary {
-    pub grid_id: String,
-    pub date: String,
-    pub zone_offset_min: i64,
-    /// The first sign-in of the day in the grid, if any.
-    pub signed_in_at_ms: Option<i64>,
-    pub visits: i64,
-    /// Appointments of the day kept by a visit, and of those how many on time.
-    pub appointments_kept: i64,
-    pub appointments_on_time: i64,
-    /// Appointments of the day neither kept nor cancelled.
-    pub appointments_missed: i64,
-    /// Household archives first created that day, and others edited that day.
-    pub households_created: i64,
-    pub households_updated: i64,
-    /// Receipts written that day (voided ones excluded) and the money they took, in fen.
-    pub receipts: i64,
-    pub collected_fen: i64,
-    pub notices: i64,
-    /// Promises made on visits that fall due after the day (承诺回复 still to keep).
-    pub open_promises: i64,
-    /// Tickets not yet replied to or closed.
-    pub open_tickets: i64,
 }
 
 /// Compares text the way people number doors: "3号楼" before "10号楼".
@@ -404,6 +378,7 @@ impl Store {
     /// include those of every phone in the grid). Kept on the device; not synced as a record.
     pub fn day_summary(&self, grid_id: &str, date: &str, zone_offset_min: i64) -> Result<DaySummary> {
         let (start, end) = day_bounds(date, zone_offset_min)?;
+        let made_at_ms = self.wall_ms();
         let appointments = self.read(|c| {
             entity_table::query::<Appointment>(
                 c,
@@ -453,9 +428,12 @@ impl Store {
                 }
             }
             Ok(DaySummary {
+                id: String::new(),
                 grid_id: grid_id.to_string(),
+                manager_id: String::new(),
                 date: date.to_string(),
                 zone_offset_min,
+                made_at_ms,
                 signed_in_at_ms,
                 visits,
                 appointments_kept: kept,
@@ -468,7 +446,28 @@ impl Store {
                 notices,
                 open_promises,
                 open_tickets,
+                note: String::new(),
             })
+        })
+    }
+
+    /// Computes the day's summary and records it for the back office in the manager's name, with
+    /// their note (tomorrow's plan, problems met). Submitting again records a newer summary.
+    pub fn submit_day_summary(&self, grid_id: &str, manager_id: &str, date: &str, zone_offset_min: i64, note: &str) -> Result<DaySummary> {
+        let mut d = self.day_summary(grid_id, date, zone_offset_min)?;
+        d.id = new_id();
+        d.manager_id = manager_id.trim().to_string();
+        d.note = note.trim().to_string();
+        validate::day_summary(&d)?;
+        let fields = fields_of(&d)?;
+        self.write(|tx, clock| record_change(tx, clock, EntityKind::DaySummary, &d.id, &d.grid_id, OpAction::Create, fields))?;
+        Ok(d)
+    }
+
+    /// Submitted summaries of the grid for a date, latest first (the one that counts).
+    pub fn day_summaries(&self, grid_id: &str, date: &str) -> Result<Vec<DaySummary>> {
+        self.read(|c| {
+            entity_table::query(c, "grid_id = ?1 AND date = ?2 ORDER BY made_at_ms DESC, id DESC", params![grid_id, date])
         })
     }
 }

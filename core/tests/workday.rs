@@ -347,6 +347,18 @@ fn the_day_summary_counts_what_the_records_show() {
     assert_eq!(s.open_promises, 1);
     assert_eq!(s.open_tickets, 1);
 
+    assert_eq!((s.made_at_ms, s.id.as_str(), s.manager_id.as_str()), (NINE_AM, "", ""), "not submitted yet");
+
+    // submitted for the back office: an insert-only record with the manager's name and note
+    assert_eq!(field_error(store.submit_day_summary("g1", " ", DATE, BEIJING, "")).0, "manager_id");
+    let submitted = store.submit_day_summary("g1", "mgr-1", DATE, BEIJING, " 明天重点催缴3号楼 ").unwrap();
+    assert_eq!((submitted.manager_id.as_str(), submitted.note.as_str()), ("mgr-1", "明天重点催缴3号楼"));
+    assert_eq!((submitted.visits, submitted.collected_fen), (s.visits, s.collected_fen));
+    assert_eq!(store.day_summaries("g1", DATE).unwrap(), vec![submitted.clone()]);
+    let op = store.pending_ops(100).unwrap().into_iter().find(|o| o.entity == submitted.id).unwrap();
+    assert_eq!((op.kind, op.action), (EntityKind::DaySummary, OpAction::Create));
+    assert!(store.day_summaries("g1", "2026-11-22").unwrap().is_empty());
+
     let yesterday = store.day_summary("g1", "2026-11-22", BEIJING).unwrap();
     assert_eq!((yesterday.visits, yesterday.receipts, yesterday.signed_in_at_ms), (1, 0, None));
     assert_eq!((yesterday.households_created, yesterday.households_updated), (0, 0));

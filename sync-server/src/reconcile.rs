@@ -89,6 +89,7 @@ fn validate_record(state: &EntityState) -> Result<(), Reject> {
         EntityKind::Appointment => validate::appointment(&typed::<model::Appointment>(state)?)?,
         EntityKind::SignIn => validate::sign_in(&typed::<model::SignIn>(state)?)?,
         EntityKind::Ticket => validate::ticket(&typed::<model::Ticket>(state)?)?,
+        EntityKind::DaySummary => validate::day_summary(&typed::<model::DaySummary>(state)?)?,
     }
     Ok(())
 }

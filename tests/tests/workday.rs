@@ -66,8 +66,20 @@ async fn an_appointment_booked_on_one_phone_is_confirmed_and_kept_on_another_and
     assert!(b.store.overdue_tickets("g1", &today).unwrap().is_empty());
     assert_eq!(b.store.ticket(&ticket.id).unwrap().unwrap().status, TicketStatus::Closed);
 
+    // phone B submits the day's summary; phone A (and the server) see it
+    let summary = b.store.submit_day_summary("g1", "li", &today, BEIJING, "明天回访1号楼").unwrap();
+    b.sync().await;
+    a.sync().await;
+    let seen = a.store.day_summaries("g1", &today).unwrap();
+    assert_eq!(seen, vec![summary.clone()]);
+    let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
+    let on_server: (i64, String) = db
+        .query_row("SELECT count(*), max(grid_id) FROM entities WHERE kind = 'day_summary'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(on_server, (1, "g1".to_string()), "the back office has the summary");
+
     // both phones and the server hold the same state of the new kinds
-    for kind in [EntityKind::Appointment, EntityKind::SignIn, EntityKind::Ticket] {
+    for kind in [EntityKind::Appointment, EntityKind::SignIn, EntityKind::Ticket, EntityKind::DaySummary] {
         assert_eq!(a.store.all_states(kind).unwrap(), b.store.all_states(kind).unwrap(), "{}", kind.as_str());
     }
 }
@@ -133,6 +145,11 @@ async fn the_server_refuses_incomplete_workflow_records() {
     let mut sign_in = serde_json::to_value(testing::sign_in("g1", "", 1)).unwrap();
     sign_in.as_object_mut().unwrap().remove("id");
     assert!(rejected(&op(EntityKind::SignIn, sign_in)).contains("manager_id"));
+
+    let mut summary = serde_json::to_value(testing::day_summary("g1", "zhang", "2026-11-23")).unwrap();
+    summary["visits"] = json!(-3);
+    summary.as_object_mut().unwrap().remove("id");
+    assert!(rejected(&op(EntityKind::DaySummary, summary)).contains("visits"));
 
     let mut fine = serde_json::to_value(testing::ticket("g1", "", "2026-11-25")).unwrap();
     fine.as_object_mut().unwrap().remove("id");
