@@ -28,8 +28,8 @@ impl Store {
         }
         let fields = fields_of(&t)?;
         self.write(|tx, clock| {
-            if !t.household_id.is_empty() && !entity_table::exists(tx, EntityKind::Household, &t.household_id)? {
-                return invalid("household_id", "unknown household");
+            if !t.household_id.is_empty() {
+                crate::workday::household_in_grid(tx, &t.household_id, &t.grid_id)?;
             }
             record_change(tx, clock, EntityKind::Ticket, &t.id, &t.grid_id, OpAction::Create, fields)
         })?;

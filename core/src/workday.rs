@@ -183,9 +183,7 @@ impl Store {
         }
         let fields = fields_of(&a)?;
         self.write(|tx, clock| {
-            if !entity_table::exists(tx, EntityKind::Household, &a.household_id)? {
-                return invalid("household_id", "unknown household");
-            }
+            household_in_grid(tx, &a.household_id, &a.grid_id)?;
             record_change(tx, clock, EntityKind::Appointment, &a.id, &a.grid_id, OpAction::Create, fields)
         })?;
         Ok(a)
@@ -489,6 +487,19 @@ fn household_activity(c: &Connection, grid_id: &str, start: i64, end: i64) -> Re
         }
     }
     Ok((created, updated))
+}
+
+/// The household exists, is not deleted, and belongs to the grid the record is written in.
+pub(crate) fn household_in_grid(c: &Connection, household_id: &str, grid_id: &str) -> Result<()> {
+    let grid: Option<String> = c
+        .prepare_cached("SELECT grid_id FROM households WHERE id = ?1 AND coalesce(deleted, 0) = 0")?
+        .query_row([household_id], |r| r.get(0))
+        .ok();
+    match grid {
+        None => invalid("household_id", "unknown household"),
+        Some(g) if g != grid_id => invalid("grid_id", "the household belongs to another grid"),
+        Some(_) => Ok(()),
+    }
 }
 
 fn stop_for(c: &Connection, household_id: String, mut items: Vec<PlanItem>) -> Result<PlanStop> {

@@ -77,6 +77,10 @@ fn booking_checks_the_household_and_the_rules() {
         ("household_id".into(), "unknown household".into())
     );
     let h = store.create_household(household_n("g1", 1)).unwrap();
+    assert_eq!(
+        field_error(store.book_appointment(testing::appointment("g2", &h.id, NINE_AM))),
+        ("grid_id".into(), "the household belongs to another grid".into())
+    );
     let mut a = testing::appointment("g1", &h.id, NINE_AM);
     a.manager_id = " ".into();
     assert_eq!(field_error(store.book_appointment(a)).0, "manager_id");
@@ -393,6 +397,10 @@ fn a_ticket_needs_a_promised_date_and_a_known_household() {
     let (_d, store) = open();
     assert_eq!(field_error(store.open_ticket(testing::ticket("g1", "", ""))).0, "promised_reply_by");
     assert_eq!(field_error(store.open_ticket(testing::ticket("g1", "nobody", "2026-11-25"))).0, "household_id");
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    assert_eq!(field_error(store.open_ticket(testing::ticket("g2", &h.id, "2026-11-25"))).0, "grid_id");
+    store.delete_household(&h.id).unwrap();
+    assert_eq!(field_error(store.open_ticket(testing::ticket("g1", &h.id, "2026-11-25"))).0, "household_id");
     let mut t = testing::ticket("g1", "", "2026-11-25");
     t.text = "   ".into();
     assert_eq!(field_error(store.open_ticket(t)).0, "text");
