@@ -11,6 +11,10 @@ use serde_json::json;
 
 const DAY: i64 = 86_400_000;
 
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 fn household_of(phone: &Phone, id: &str) -> Household {
     phone.store.household(id, Reveal::Full { purpose: "test".into() }).expect("household")
 }
@@ -225,6 +229,7 @@ async fn status_is_true_offline_and_retries_back_off() {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s2 = seen.clone();
     engine.set_observer(move |s| s2.lock().unwrap().push(s.phase.clone()));
+    let before_first = chrono_now();
     let err = engine.sync_once().await.unwrap_err();
     assert!(sync_client::is_retryable(&err));
     let status = engine.status();
@@ -232,9 +237,13 @@ async fn status_is_true_offline_and_retries_back_off() {
     assert_eq!(status.last_success_ms, None, "never claims a success it did not have");
     assert_eq!(status.pending, 1);
     let first = match status.phase { SyncPhase::Offline { retry_at_ms } => retry_at_ms, _ => 0 };
+    // jittered, but within bounds: the first wait is at least 0.5 s, the second at least 1 s
+    assert!(first - before_first >= 500, "first wait {} ms", first - before_first);
+    let before_second = chrono_now();
     let _ = engine.sync_once().await;
     let second = match engine.status().phase { SyncPhase::Offline { retry_at_ms } => retry_at_ms, _ => 0 };
-    assert!(second - first >= 200, "the second delay ({second}) must be longer than the first ({first})");
+    assert!(second - before_second >= 1_000, "second wait {} ms", second - before_second);
+    assert!(second > first);
     assert!(seen.lock().unwrap().iter().any(|p| matches!(p, SyncPhase::Pushing { .. })));
     assert_eq!(store.pending_ops(10).unwrap().len(), 1, "nothing was lost");
 }
