@@ -1065,3 +1065,207 @@ impl From<core::ReceiptBlockStatus> for ReceiptBlockStatus {
         }
     }
 }
+
+mirror_enum!(
+    /// Where an appointment (预约) stands.
+    AppointmentStatus = core::AppointmentStatus {
+        /// 已预约: booked at the time the customer chose.
+        Booked,
+        /// 已确认: the customer confirmed the time.
+        Confirmed,
+        /// 已改约: a new time was agreed.
+        Rescheduled,
+        /// 已取消
+        Cancelled,
+        /// 已完成: a visit kept it.
+        Done,
+    }
+);
+
+/// An appointment with a household (预约): the customer chooses the time; arriving within ±10
+/// minutes of it is on time.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Appointment {
+    /// Empty when booking: the store assigns one.
+    #[uniffi(default = "")]
+    pub id: String,
+    /// 网格
+    pub grid_id: String,
+    /// The household to visit.
+    pub household_id: String,
+    /// The manager who will go (empty: the enrolled manager).
+    #[uniffi(default = "")]
+    pub manager_id: String,
+    /// The agreed time, UTC ms.
+    pub agreed_at_ms: i64,
+    /// The zone offset the time was agreed in, minutes east of UTC.
+    pub zone_offset_min: i64,
+    /// Why the visit is made.
+    pub purpose: VisitPurpose,
+    /// Where it stands (booking sets it to booked).
+    pub status: AppointmentStatus,
+    /// A note: what the customer asked, why it was moved or cancelled.
+    #[uniffi(default = "")]
+    pub note: String,
+    /// The visit that kept it, once recorded.
+    #[uniffi(default = None)]
+    pub visit_id: Option<String>,
+}
+
+impl From<core::Appointment> for Appointment {
+    fn from(a: core::Appointment) -> Self {
+        Self {
+            id: a.id,
+            grid_id: a.grid_id,
+            household_id: a.household_id,
+            manager_id: a.manager_id,
+            agreed_at_ms: a.agreed_at_ms,
+            zone_offset_min: a.zone_offset_min,
+            purpose: a.purpose.into(),
+            status: a.status.into(),
+            note: a.note,
+            visit_id: a.visit_id,
+        }
+    }
+}
+
+impl From<Appointment> for core::Appointment {
+    fn from(a: Appointment) -> Self {
+        Self {
+            id: a.id,
+            grid_id: a.grid_id,
+            household_id: a.household_id,
+            manager_id: a.manager_id,
+            agreed_at_ms: a.agreed_at_ms,
+            zone_offset_min: a.zone_offset_min,
+            purpose: a.purpose.into(),
+            status: a.status.into(),
+            note: a.note,
+            visit_id: a.visit_id,
+        }
+    }
+}
+
+/// A visit that kept an appointment, and the appointment, now done.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AppointmentVisit {
+    /// The visit recorded (carrying the agreed time).
+    pub visit: Visit,
+    /// The appointment, marked done with the visit's id.
+    pub appointment: Appointment,
+}
+
+/// How an arrival compares with the agreed time: within ±10 minutes is on time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Punctuality {
+    /// 准时: within ±10 minutes.
+    OnTime,
+    /// 早到: this many minutes (rounded up) before the agreed time.
+    Early {
+        /// Minutes early.
+        minutes: i64,
+    },
+    /// 迟到: this many minutes (rounded up) after the agreed time.
+    Late {
+        /// Minutes late.
+        minutes: i64,
+    },
+}
+
+impl From<core::Punctuality> for Punctuality {
+    fn from(p: core::Punctuality) -> Self {
+        match p {
+            core::Punctuality::OnTime => Punctuality::OnTime,
+            core::Punctuality::Early { minutes } => Punctuality::Early { minutes },
+            core::Punctuality::Late { minutes } => Punctuality::Late { minutes },
+        }
+    }
+}
+
+/// One thing to do at a door.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PlanItem {
+    /// An appointment today.
+    AppointmentItem {
+        /// The appointment.
+        appointment: Appointment,
+    },
+    /// A promise made on an earlier visit, due today or before.
+    FollowUpItem {
+        /// The visit that made the promise.
+        visit: Visit,
+    },
+    /// Money to collect.
+    ArrearsItem {
+        /// The arrears line.
+        line: ArrearsLine,
+    },
+}
+
+impl From<core::PlanItem> for PlanItem {
+    fn from(i: core::PlanItem) -> Self {
+        match i {
+            core::PlanItem::Appointment(a) => PlanItem::AppointmentItem { appointment: a.into() },
+            core::PlanItem::FollowUp(v) => PlanItem::FollowUpItem { visit: v.into() },
+            core::PlanItem::Arrears(l) => PlanItem::ArrearsItem { line: l.into() },
+        }
+    }
+}
+
+/// One door of the day's walk, with everything to do there.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PlanStop {
+    /// The household.
+    pub household_id: String,
+    /// Its customer name.
+    pub customer_name: String,
+    /// Its address.
+    pub address: String,
+    /// The building's (bungalow's, shop's) name; empty when the archive names none.
+    pub premises_name: String,
+    /// 单元
+    pub unit: String,
+    /// 楼层
+    pub floor: Option<i64>,
+    /// 门牌号
+    pub room: String,
+    /// Appointments first, by time; then follow-ups; then arrears.
+    pub items: Vec<PlanItem>,
+}
+
+/// 日工作计划: the day's stops in walking order (building, unit, floor, room).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DayPlan {
+    /// The grid.
+    pub grid_id: String,
+    /// The local day, YYYY-MM-DD.
+    pub date: String,
+    /// The zone offset of the day, minutes east of UTC.
+    pub zone_offset_min: i64,
+    /// The doors to go to, in walking order.
+    pub stops: Vec<PlanStop>,
+}
+
+impl From<core::DayPlan> for DayPlan {
+    fn from(p: core::DayPlan) -> Self {
+        Self {
+            grid_id: p.grid_id,
+            date: p.date,
+            zone_offset_min: p.zone_offset_min,
+            stops: p
+                .stops
+                .into_iter()
+                .map(|s| PlanStop {
+                    household_id: s.household_id,
+                    customer_name: s.customer_name,
+                    address: s.address,
+                    premises_name: s.premises_name,
+                    unit: s.unit,
+                    floor: s.floor,
+                    room: s.room,
+                    items: s.items.into_iter().map(Into::into).collect(),
+                })
+                .collect(),
+        }
+    }
+}

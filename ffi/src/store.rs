@@ -196,6 +196,70 @@ impl GridbookStore {
         Ok(self.inner.void_receipt(&receipt_id, &reason, &voided_by)?.into())
     }
 
+    // ---- appointments and the day ---------------------------------------------------------------
+
+    /// Books an appointment at the time the customer chose; it starts as booked.
+    pub fn book_appointment(&self, appointment: Appointment) -> Result<Appointment> {
+        Ok(self.inner.book_appointment(appointment.into())?.into())
+    }
+
+    /// One appointment.
+    pub fn appointment(&self, appointment_id: String) -> Result<Appointment> {
+        let found = self.inner.appointment(&appointment_id)?;
+        found.map(Into::into).ok_or(not_found("appointment", appointment_id))
+    }
+
+    /// The customer confirmed the time.
+    pub fn confirm_appointment(&self, appointment_id: String) -> Result<Appointment> {
+        Ok(self.inner.confirm_appointment(&appointment_id)?.into())
+    }
+
+    /// A new time agreed with the customer (after a late notice, an absence, or their request).
+    pub fn reschedule_appointment(
+        &self,
+        appointment_id: String,
+        agreed_at_ms: i64,
+        zone_offset_min: i64,
+        note: String,
+    ) -> Result<Appointment> {
+        Ok(self.inner.reschedule_appointment(&appointment_id, agreed_at_ms, zone_offset_min, &note)?.into())
+    }
+
+    /// Cancels an appointment; `reason` must say why.
+    pub fn cancel_appointment(&self, appointment_id: String, reason: String) -> Result<Appointment> {
+        Ok(self.inner.cancel_appointment(&appointment_id, &reason)?.into())
+    }
+
+    /// Records the visit that kept an appointment and marks it done, in one transaction; the visit
+    /// carries the agreed time, so `punctuality` can tell whether it was on time.
+    pub fn record_appointment_visit(&self, appointment_id: String, visit: Visit) -> Result<AppointmentVisit> {
+        let (visit, appointment) = self.inner.record_appointment_visit(&appointment_id, visit.into())?;
+        Ok(AppointmentVisit { visit: visit.into(), appointment: appointment.into() })
+    }
+
+    /// The manager came and the customer was not in: a visit with a follow-up due by
+    /// `follow_up_due` (YYYY-MM-DD) to re-book; the appointment counts as kept.
+    pub fn record_customer_absent(&self, appointment_id: String, visit: Visit, follow_up_due: String) -> Result<AppointmentVisit> {
+        let (visit, appointment) = self.inner.record_customer_absent(&appointment_id, visit.into(), &follow_up_due)?;
+        Ok(AppointmentVisit { visit: visit.into(), appointment: appointment.into() })
+    }
+
+    /// The grid's appointments on a local day (YYYY-MM-DD at `zone_offset_min`), cancelled ones
+    /// left out, by time.
+    pub fn appointments_on(&self, grid_id: String, date: String, zone_offset_min: i64) -> Result<Vec<Appointment>> {
+        Ok(self.inner.appointments_on(&grid_id, &date, zone_offset_min)?.into_iter().map(Into::into).collect())
+    }
+
+    /// Appointments whose on-time window passed with no visit: tell the customer, agree a new time.
+    pub fn late_appointments(&self, grid_id: String, now_ms: i64) -> Result<Vec<Appointment>> {
+        Ok(self.inner.late_appointments(&grid_id, now_ms)?.into_iter().map(Into::into).collect())
+    }
+
+    /// 日工作计划: the day's appointments, follow-ups due and arrears, door by door in walking order.
+    pub fn day_plan(&self, grid_id: String, date: String, zone_offset_min: i64) -> Result<DayPlan> {
+        Ok(self.inner.day_plan(&grid_id, &date, zone_offset_min)?.into())
+    }
+
     // ---- views ---------------------------------------------------------------------------------
 
     /// Visits, notices and receipts of one household, oldest first.
@@ -241,6 +305,12 @@ impl GridbookStore {
     pub fn discard_rejected(&self, op_id: String, by: String) -> Result<bool> {
         Ok(self.inner.discard_rejected(&op_id, &by)?)
     }
+}
+
+/// How an arrival compares with the agreed time (within ±10 minutes is on time).
+#[uniffi::export]
+pub fn punctuality(agreed_at_ms: i64, arrived_at_ms: i64) -> Punctuality {
+    core::punctuality(agreed_at_ms, arrived_at_ms).into()
 }
 
 /// The text of a visit's work order as the customer reads it before signing (outcome, needs,

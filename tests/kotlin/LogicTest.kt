@@ -2,7 +2,12 @@
 // signature pad's input, the archive and collection view-model state over a real store.
 package app.gridbook.tests
 
+import app.gridbook.ffi.Appointment
+import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.GridbookStore
+import app.gridbook.ffi.Punctuality
+import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.punctuality
 import app.gridbook.ffi.SyncPhase
 import app.gridbook.ffi.SyncStatus
 import app.gridbook.logic.ArchiveRepository
@@ -15,6 +20,7 @@ import app.gridbook.logic.SaveOutcome
 import app.gridbook.logic.Session
 import app.gridbook.logic.SignaturePadInput
 import app.gridbook.logic.SyncLight
+import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
 import app.gridbook.logic.light
 import app.gridbook.logic.progress
@@ -145,5 +151,41 @@ class LogicTest {
         assertEquals(SyncLight.SYNCING, idle.copy(phase = SyncPhase.Pushing(1uL, 4uL)).light())
         assertEquals(0.25f, SyncPhase.Pushing(1uL, 4uL).progress())
         assertNull(SyncPhase.Idle.progress())
+    }
+
+    @Test fun todayShowsTheDaysAppointmentsAndAVisitKeepsOne() = runBlocking {
+        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val archive = ArchiveRepository(store, Dispatchers.Unconfined)
+        val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
+        val h = store.createHousehold(household())
+        val agreed = NOW_MS + 3_600_000  // 2026-11-18, an hour after "now"
+        val booked = fieldwork.bookAppointment(
+            Appointment(gridId = GRID, householdId = h.id, managerId = "mgr-1", agreedAtMs = agreed,
+                zoneOffsetMin = CHINA.toLong(), purpose = VisitPurpose.SALE, status = AppointmentStatus.BOOKED),
+        ).getOrThrow()
+        val missed = fieldwork.bookAppointment(booked.copy(id = "", agreedAtMs = NOW_MS - 7_200_000)).getOrThrow()
+        val today = TodayModel(archive, fieldwork, GRID, { "2026-11-18" }, { CHINA }, { NOW_MS })
+        today.refresh()
+        assertEquals(null, today.state.value.problem)
+        assertEquals(listOf(missed.id, booked.id), today.state.value.appointments.map { it.id })
+        assertEquals(listOf(missed.id), today.state.value.late.map { it.id })
+        val stop = today.state.value.plan!!.stops.single()
+        assertEquals(h.id, stop.householdId)
+        assertEquals("王芳", stop.customerName)
+
+        // the manager arrives 12 minutes late and the customer does not sign: the visit keeps it
+        val visit = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { agreed + 12 * 60_000 }, { CHINA })
+        visit.start(store.household(h.id), booked)
+        assertEquals(VisitPurpose.SALE, visit.state.value.form.purpose)
+        visit.edit { it.copy(outcome = "已介绍千兆宽带") }
+        assertTrue(visit.state.value.problem?.text() ?: "", visit.submit())
+        val kept = visit.state.value.saved!!
+        assertEquals(agreed, kept.appointmentAtMs)
+        assertEquals(Punctuality.Late(12), punctuality(kept.appointmentAtMs!!, kept.arrivedAtMs))
+        assertEquals(AppointmentStatus.DONE, store.appointment(booked.id).status)
+        assertEquals(kept.id, store.appointment(booked.id).visitId)
+        today.refresh()
+        assertEquals(listOf(missed.id), today.state.value.late.map { it.id })
+        store.close()
     }
 }

@@ -91,7 +91,7 @@ class VisitEndToEndTest {
         // billing adds the debt; the phone receives it; Today shows it
         val accountId = server.admin("add-arrears", "--grid", GRID, "--household", h.id, "--account-no", "A1", "--owed-fen", "12800", "--months", "2")
         a.sync.syncNow().getOrThrow()
-        val today = TodayModel(a.archive, a.fieldwork, GRID) { "2026-11-18" }
+        val today = TodayModel(a.archive, a.fieldwork, GRID, today = { "2026-11-18" })
         today.refresh()
         val line = today.state.value.arrears.single()
         assertEquals(accountId, line.account.id)
@@ -183,7 +183,7 @@ class VisitEndToEndTest {
         val copy = b2.fieldwork.printout(r.receipt.id, "中国电信 幸福里营业部").getOrThrow()
         assertEquals(collect.state.value.verificationCode, copy.verificationCode)
         assertEquals("王芳", b2.fieldwork.signature(r.receipt.signatureId!!).getOrThrow().signerName)
-        val bToday = TodayModel(b2.archive, b2.fieldwork, GRID) { "2026-11-30" }
+        val bToday = TodayModel(b2.archive, b2.fieldwork, GRID, today = { "2026-11-30" })
         bToday.refresh()
         assertEquals(listOf(savedVisit.id), bToday.state.value.followUps.map { it.id })
     }

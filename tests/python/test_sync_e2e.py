@@ -297,3 +297,35 @@ def test_an_observer_that_throws_does_not_break_the_sync(server, tmp_path):
     report = run(sync.sync_once())
     assert report.acknowledged == 1 and broken.calls >= 2
     assert sync.status().pending == 0 and phase_name(sync.status().phase) == "IDLE"
+
+
+def test_an_appointment_booked_on_one_phone_is_kept_on_another(server, tmp_path):
+    phone_a, sync_a, _ = enrolled_phone(server, tmp_path / "a.db")
+    h = phone_a.create_household(household())
+    agreed = NOW_MS + 3_600_000
+    booked = phone_a.book_appointment(gb.Appointment(
+        grid_id=GRID, household_id=h.id, manager_id="mgr-1", agreed_at_ms=agreed, zone_offset_min=CHINA,
+        purpose=gb.VisitPurpose.SALE, status=gb.AppointmentStatus.BOOKED, note="客户下班后在家"))
+    assert [a.id for a in phone_a.appointments_on(GRID, "2026-11-18", CHINA)] == [booked.id]
+    [stop] = phone_a.day_plan(GRID, "2026-11-18", CHINA).stops
+    assert stop.customer_name == "王芳" and phase_name(stop.items[0]) == "APPOINTMENT_ITEM"
+    run(sync_a.sync_once())
+
+    phone_b, sync_b, _ = enrolled_phone(server, tmp_path / "b.db")
+    run(sync_b.sync_once())
+    assert phone_b.appointment(booked.id) == booked
+    phone_b.confirm_appointment(booked.id)
+    kept = phone_b.record_appointment_visit(booked.id, gb.Visit(
+        grid_id=GRID, household_id=h.id, arrived_at_ms=agreed + 5 * 60_000, zone_offset_min=CHINA,
+        purpose=gb.VisitPurpose.SALE, outcome="办理千兆提速", manager_id="mgr-1"))
+    assert kept.appointment.status == gb.AppointmentStatus.DONE and kept.appointment.visit_id == kept.visit.id
+    assert gb.punctuality(kept.visit.appointment_at_ms, kept.visit.arrived_at_ms) == gb.Punctuality.ON_TIME()
+    with pytest.raises(gb.GridbookError.Invalid) as e:
+        phone_b.cancel_appointment(booked.id, "客户改主意")
+    assert e.value.field == "status"
+    run(sync_b.sync_once())
+
+    run(sync_a.sync_once())
+    done = phone_a.appointment(booked.id)
+    assert done.status == gb.AppointmentStatus.DONE and done.visit_id == kept.visit.id
+    assert phone_a.late_appointments(GRID, agreed + 3_600_000) == []

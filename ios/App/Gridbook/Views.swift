@@ -59,6 +59,30 @@ struct TodayView: View {
         List {
             Section { Text(sync.status.summary) }
             ProblemBanner(problem: model.problem)
+            Section("今日预约 Today's appointments") {
+                let stops = model.plan?.stops ?? []
+                ForEach(stops, id: \.householdId) { stop in
+                    ForEach(Array(stop.items.enumerated()), id: \.offset) { _, item in
+                        if case .appointmentItem(let a) = item {
+                            if let session = graph.session, a.status != .done,
+                               let household = try? graph.store.household(householdId: a.householdId) {
+                                NavigationLink {
+                                    VisitView(model: VisitModel(env: graph.env(session), household: household, appointment: a))
+                                } label: { Text("\(time(a.agreedAtMs))  \(stop.customerName) · \(stop.premisesName) \(stop.unit) \(stop.room)") }
+                            } else {
+                                Text("\(time(a.agreedAtMs))  \(stop.customerName) ✓")
+                            }
+                        }
+                    }
+                }
+            }
+            if !model.late.isEmpty {
+                Section("已过约定时间未上门 Appointments missed") {
+                    ForEach(model.late, id: \.id) { a in
+                        Text("\(time(a.agreedAtMs)) · 请提前告知客户并重新约定时间 Tell the customer and agree a new time")
+                    }
+                }
+            }
             Section("到期回复与跟进 Follow-ups due") {
                 if model.followUps.isEmpty { Text("暂无 None") }
                 ForEach(model.followUps, id: \.id) { v in

@@ -19,6 +19,10 @@ public struct Env {
 
 @MainActor
 public final class TodayModel: ObservableObject {
+    /// 日工作计划: the doors of the day in walking order.
+    @Published public private(set) var plan: DayPlan?
+    /// Appointments whose time passed with no visit: tell the customer, agree a new time.
+    @Published public private(set) var late: [Appointment] = []
     @Published public private(set) var followUps: [Visit] = []
     @Published public private(set) var arrears: [ArrearsLine] = []
     @Published public private(set) var summary: GridSummary?
@@ -32,7 +36,10 @@ public final class TodayModel: ObservableObject {
         let store = env.store, grid = env.session.grid
         let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd"
         let today = f.string(from: Date())
+        let zone = Int64(env.zoneOffsetMin), now = env.nowMs
         do {
+            plan = try await io { try store.dayPlan(gridId: grid, date: today, zoneOffsetMin: zone) }
+            late = try await io { try store.lateAppointments(gridId: grid, nowMs: now) }
             followUps = try await io { try store.followUpsDue(gridId: grid, date: today) }
             arrears = try await io { try store.gridArrears(gridId: grid) }
             summary = try await io { try store.gridSummary(gridId: grid) }
@@ -159,14 +166,18 @@ public final class VisitModel: ObservableObject {
     @Published public private(set) var sealed: CustomerSignature?
     @Published public private(set) var problem: Problem?
     public let household: Household
+    /// The appointment this visit keeps, if any.
+    public let appointment: Appointment?
     let arrivedAtMs: Int64
     let env: Env
 
-    public init(env: Env, household: Household) {
+    public init(env: Env, household: Household, appointment: Appointment? = nil) {
         self.env = env
         self.household = household
+        self.appointment = appointment
         arrivedAtMs = env.nowMs
         signerName = household.customerName
+        purpose = appointment?.purpose ?? .survey
         workOrder = workOrderText(visit: draft)
     }
 
@@ -177,7 +188,7 @@ public final class VisitModel: ObservableObject {
     }
 
     var draft: Visit {
-        Visit(gridId: household.gridId, householdId: household.id, arrivedAtMs: arrivedAtMs,
+        Visit(gridId: household.gridId, householdId: household.id, appointmentAtMs: appointment?.agreedAtMs, arrivedAtMs: arrivedAtMs,
               zoneOffsetMin: Int64(env.zoneOffsetMin), purpose: purpose, outcome: outcome, needs: needs,
               competitorInfo: competitorInfo, opinions: opinions, openQuestion: openQuestion,
               followUp: followUp, followUpDue: followUpDue, managerId: env.session.managerId)
@@ -200,6 +211,8 @@ public final class VisitModel: ObservableObject {
                 let signed = try await io { try store.recordSignedVisit(visit: v, capture: capture, signer: signer) }
                 saved = signed.visit
                 sealed = signed.signature
+            } else if let a = appointment {
+                saved = try await io { try store.recordAppointmentVisit(appointmentId: a.id, visit: v) }.visit
             } else {
                 saved = try await io { try store.recordVisit(visit: v) }
             }

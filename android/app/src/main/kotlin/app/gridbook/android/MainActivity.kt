@@ -77,6 +77,7 @@ private fun App(graph: Graph) {
                 TodayScreen(
                     viewModel { TodayViewModel(graph, session) },
                     openHousehold = { nav.navigate("household/$it") },
+                    keepAppointment = { household, appointment -> nav.navigate("visit/$household?appointment=$appointment") },
                     collect = { nav.navigate("collect/$it") },
                     openSync = { nav.navigate("sync") },
                 )
@@ -102,10 +103,14 @@ private fun App(graph: Graph) {
                 val premises = entry.arguments?.getString("premises")?.ifBlank { null }
                 HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }) { nav.navigate("visit/$it") }
             }
-            composable("visit/{householdId}") { entry ->
+            composable(
+                "visit/{householdId}?appointment={appointment}",
+                arguments = listOf(navArgument("appointment") { type = NavType.StringType; nullable = true; defaultValue = null }),
+            ) { entry ->
                 val session = graph.session ?: return@composable
                 val id = entry.arguments?.getString("householdId") ?: return@composable
-                VisitScreen(viewModel(key = "visit-$id") { VisitViewModel(graph, session, id) }) { nav.popBackStack() }
+                val appointment = entry.arguments?.getString("appointment")
+                VisitScreen(viewModel(key = "visit-$id-$appointment") { VisitViewModel(graph, session, id, appointment) }) { nav.popBackStack() }
             }
             composable("collect/{accountId}") { entry ->
                 val session = graph.session ?: return@composable

@@ -23,7 +23,7 @@ import kotlinx.coroutines.launch
 import java.time.LocalDate
 
 class TodayViewModel(graph: Graph, session: Session) : ViewModel() {
-    val model = TodayModel(graph.archive, graph.fieldwork, session.grid) { LocalDate.now().toString() }
+    val model = TodayModel(graph.archive, graph.fieldwork, session.grid, today = { LocalDate.now().toString() })
     val sync = graph.sync.status
     init { refresh() }
     fun refresh() { viewModelScope.launch { model.refresh() } }
@@ -50,14 +50,15 @@ class HouseholdViewModel(graph: Graph, session: Session, householdId: String?, p
     fun save() { viewModelScope.launch { lastSave.value = model.save() } }
 }
 
-class VisitViewModel(private val graph: Graph, session: Session, householdId: String) : ViewModel() {
+class VisitViewModel(private val graph: Graph, session: Session, householdId: String, appointmentId: String?) : ViewModel() {
     val model = VisitModel(graph.fieldwork, session)
     private val _loadProblem = MutableStateFlow<Problem?>(null)
     val loadProblem: StateFlow<Problem?> = _loadProblem
     init {
         viewModelScope.launch {
+            val appointment = appointmentId?.let { graph.fieldwork.appointment(it).getOrNull() }
             graph.archive.household(householdId)
-                .onSuccess { model.start(it) }
+                .onSuccess { model.start(it, appointment) }
                 .onFailure { _loadProblem.value = Problem.of(it) }
         }
     }

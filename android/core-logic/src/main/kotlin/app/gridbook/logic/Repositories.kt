@@ -2,7 +2,10 @@
 // the IO dispatcher (the store does SQLite work) and fails with a ProblemException.
 package app.gridbook.logic
 
+import app.gridbook.ffi.Appointment
+import app.gridbook.ffi.AppointmentVisit
 import app.gridbook.ffi.ArrearsLine
+import app.gridbook.ffi.DayPlan
 import app.gridbook.ffi.ArrearsNotice
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.DeviceSigner
@@ -93,6 +96,16 @@ class FieldworkRepository(
     suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
     suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
     suspend fun followUpsDue(grid: String, date: String): Result<List<Visit>> = io(dispatcher) { store.followUpsDue(grid, date) }
+
+    suspend fun appointment(id: String): Result<Appointment> = io(dispatcher) { store.appointment(id) }
+    suspend fun bookAppointment(a: Appointment): Result<Appointment> = write(dispatcher, onWrite) { store.bookAppointment(a) }
+    suspend fun recordAppointmentVisit(appointmentId: String, v: Visit): Result<AppointmentVisit> =
+        write(dispatcher, onWrite) { store.recordAppointmentVisit(appointmentId, v) }
+    suspend fun appointmentsOn(grid: String, date: String, zoneOffsetMin: Int): Result<List<Appointment>> =
+        io(dispatcher) { store.appointmentsOn(grid, date, zoneOffsetMin.toLong()) }
+    suspend fun lateAppointments(grid: String, nowMs: Long): Result<List<Appointment>> = io(dispatcher) { store.lateAppointments(grid, nowMs) }
+    suspend fun dayPlan(grid: String, date: String, zoneOffsetMin: Int): Result<DayPlan> =
+        io(dispatcher) { store.dayPlan(grid, date, zoneOffsetMin.toLong()) }
 
     /** The number the next receipt will get; null when none is left (sync brings a new book). */
     suspend fun nextReceiptNo(): Result<String?> = io(dispatcher) { store.nextReceiptNo() }

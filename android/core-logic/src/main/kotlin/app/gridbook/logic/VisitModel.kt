@@ -3,6 +3,7 @@
 // to the customer first), recorded with the visit in one transaction.
 package app.gridbook.logic
 
+import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.Household
 import app.gridbook.ffi.SignatureCapture
@@ -34,6 +35,8 @@ data class VisitForm(
 
 data class VisitState(
     val household: Household? = null,
+    /** The appointment this visit keeps, if any (the visit then carries the agreed time). */
+    val appointment: Appointment? = null,
     /** Time of arrival: when the form was opened at the door. */
     val arrivedAtMs: Long = 0,
     val form: VisitForm = VisitForm(),
@@ -56,8 +59,13 @@ class VisitModel(
     private val _state = MutableStateFlow(VisitState())
     val state: StateFlow<VisitState> = _state.asStateFlow()
 
-    fun start(household: Household) {
-        val s = VisitState(household = household, arrivedAtMs = clockMs(), form = VisitForm(signerName = household.customerName))
+    /** Opens the form at the door; [appointment] when the visit keeps one. */
+    fun start(household: Household, appointment: Appointment? = null) {
+        val form = VisitForm(
+            signerName = household.customerName, appointmentAtMs = appointment?.agreedAtMs,
+            purpose = appointment?.purpose ?: VisitPurpose.SURVEY,
+        )
+        val s = VisitState(household = household, appointment = appointment, arrivedAtMs = clockMs(), form = form)
         _state.value = s.copy(workOrderText = workOrderText(draft(s)))
     }
 
@@ -104,10 +112,15 @@ class VisitModel(
         }
         val visit = draft(s)
         if (pad == null) {
-            val saved = fieldwork.recordVisit(visit)
+            val saved = when (val a = s.appointment) {
+                null -> fieldwork.recordVisit(visit)
+                else -> fieldwork.recordAppointmentVisit(a.id, visit).map { it.visit }
+            }
             _state.value = s.copy(saved = saved.getOrNull(), problem = saved.problem)
             return saved.isSuccess
         }
+        // A signed visit keeps the agreed time (punctuality shows), but the core cannot yet mark the
+        // appointment done in the same transaction as a signed visit (reported): it stays open.
         val signed = fieldwork.recordSignedVisit(visit, SignatureCapture(pad, s.form.signerName, s.form.relation))
         _state.value = s.copy(saved = signed.getOrNull()?.visit, sealed = signed.getOrNull()?.signature, problem = signed.problem)
         return signed.isSuccess

@@ -1,5 +1,6 @@
-// Today (今日): follow-ups due, the grid's arrears to collect, the grid in numbers, and the sync
-// indicator. Tapping a follow-up opens the household; tapping a debt starts collection.
+// Today (今日): the day's appointments door by door, appointments missed, follow-ups due, the
+// grid's arrears, the grid in numbers, and the sync indicator. Tapping an appointment opens the
+// visit that keeps it; a follow-up opens the household; a debt starts collection.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.clickable
@@ -20,10 +21,18 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.R
 import app.gridbook.android.TodayViewModel
+import app.gridbook.ffi.AppointmentStatus
+import app.gridbook.ffi.PlanItem
 import app.gridbook.logic.Money
 
 @Composable
-fun TodayScreen(vm: TodayViewModel, openHousehold: (String) -> Unit, collect: (String) -> Unit, openSync: () -> Unit) {
+fun TodayScreen(
+    vm: TodayViewModel,
+    openHousehold: (String) -> Unit,
+    keepAppointment: (householdId: String, appointmentId: String) -> Unit,
+    collect: (String) -> Unit,
+    openSync: () -> Unit,
+) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val sync by vm.sync.collectAsStateWithLifecycle()
     LazyColumn(Modifier.fillMaxWidth().padding(horizontal = 16.dp)) {
@@ -32,6 +41,28 @@ fun TodayScreen(vm: TodayViewModel, openHousehold: (String) -> Unit, collect: (S
             SyncChip(sync, openSync)
             ProblemBanner(state.problem)
             TextButton(onClick = vm::refresh) { Text(stringResource(R.string.refresh)) }
+        }
+        // 今日预约, door by door in walking order (the day plan)
+        item { Text(stringResource(R.string.today_appointments), style = MaterialTheme.typography.titleMedium) }
+        val stops = state.plan?.stops.orEmpty()
+        val visits = stops.flatMap { stop -> stop.items.filterIsInstance<PlanItem.AppointmentItem>().map { stop to it.appointment } }
+        if (visits.isEmpty()) item { Text(stringResource(R.string.none)) }
+        items(visits, key = { "appt-" + it.second.id }) { (stop, a) ->
+            ListItem(
+                headlineContent = { Text("${formatTime(a.agreedAtMs)}  ${stop.customerName}") },
+                supportingContent = { Text(listOf(stop.premisesName, stop.unit, stop.room).filter { it.isNotBlank() }.joinToString(" ") + " · " + a.note) },
+                modifier = Modifier.clickable(enabled = a.status != AppointmentStatus.DONE) { keepAppointment(a.householdId, a.id) },
+            )
+        }
+        if (state.late.isNotEmpty()) {
+            item { Text(stringResource(R.string.today_late), style = MaterialTheme.typography.titleMedium, color = MaterialTheme.colorScheme.error) }
+            items(state.late, key = { "late-" + it.id }) { a ->
+                ListItem(
+                    headlineContent = { Text(formatTime(a.agreedAtMs)) },
+                    supportingContent = { Text(stringResource(R.string.late_hint)) },
+                    modifier = Modifier.clickable { openHousehold(a.householdId) },
+                )
+            }
         }
         item { Text(stringResource(R.string.today_follow_ups), style = MaterialTheme.typography.titleMedium) }
         if (state.followUps.isEmpty()) item { Text(stringResource(R.string.none)) }

@@ -65,6 +65,7 @@ fun VisitScreen(vm: VisitViewModel, done: () -> Unit) {
     Column(Modifier.fillMaxWidth().padding(16.dp).verticalScroll(rememberScrollState())) {
         Text(stringResource(R.string.visit_title, household.customerName), style = MaterialTheme.typography.headlineSmall)
         Text(household.address, style = MaterialTheme.typography.bodySmall)
+        state.appointment?.let { a -> Text(stringResource(R.string.visit_keeps_appointment, formatTime(a.agreedAtMs))) }
         ProblemBanner(state.problem)
         if (state.saved != null) {
             Text(stringResource(R.string.visit_saved), color = MaterialTheme.colorScheme.secondary)
