@@ -297,6 +297,21 @@ pub struct VerifyResponse {
     pub grid_id: Option<String>,
 }
 
+impl VerifyResponse {
+    /// The answer for anything that is not a genuine receipt: the same shape every time, so the
+    /// answer does not tell a guesser which part was wrong.
+    pub fn invalid(receipt_no: &str) -> Self {
+        Self {
+            valid: false,
+            status: "invalid".into(),
+            receipt_no: receipt_no.chars().take(40).collect(),
+            amount_fen: None,
+            collected_on: None,
+            grid_id: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,14 +98,7 @@ async fn verify(
     let code = query.map(|Query(q)| q.code).unwrap_or_default();
     if receipt_no.len() > 64 || code.len() > 64 {
         // the same answer as for any receipt that is not genuine
-        let answer = VerifyResponse {
-            valid: false,
-            status: "invalid".into(),
-            receipt_no: receipt_no.chars().take(40).collect(),
-            amount_fen: None,
-            collected_on: None,
-            grid_id: None,
-        };
+        let answer = VerifyResponse::invalid(&receipt_no);
         return Ok(Json(answer));
     }
     let storage = state.storage.clone();

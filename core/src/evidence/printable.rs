@@ -62,12 +62,12 @@ pub fn receipt_html(
     let money = |fen: i64| format!("¥{}", format_yuan(fen));
 
     let rows: [(&str, String); 10] = [
-        ("收据编号 Receipt No.", esc(&doc.receipt_no)),
-        ("户号 Household", esc(&doc.household_id)),
-        ("账户 Account", esc(&doc.account_id)),
+        ("收据编号 Receipt No.", escape_html(&doc.receipt_no)),
+        ("户号 Household", escape_html(&doc.household_id)),
+        ("账户 Account", escape_html(&doc.account_id)),
         (
             "收款时间 Time",
-            esc(&local_time(doc.issued_at_ms, doc.zone_offset_min)),
+            escape_html(&local_time(doc.issued_at_ms, doc.zone_offset_min)),
         ),
         ("欠费金额 Amount owed", money(doc.owed_before_fen)),
         (
@@ -79,8 +79,8 @@ pub fn receipt_html(
         ),
         ("收取现金 Cash received", money(doc.cash_received_fen)),
         ("找零 Change", money(doc.change_fen)),
-        ("付款方式 Method", esc(&method_label(&doc.method))),
-        ("收款人 Collector", esc(&doc.collector_id)),
+        ("付款方式 Method", escape_html(&method_label(&doc.method))),
+        ("收款人 Collector", escape_html(&doc.collector_id)),
     ];
     let mut table = String::new();
     for (label, value) in rows {
@@ -123,11 +123,11 @@ Cash counted and change given in the customer's presence. Quote the verification
 </body>
 </html>
 "#,
-        no = esc(&doc.receipt_no),
-        company = esc(company_name),
-        signer = esc(&record.signer_name),
-        relation = esc(&record.signer_relation.label()),
-        device = esc(&record.device_id),
+        no = escape_html(&doc.receipt_no),
+        company = escape_html(company_name),
+        signer = escape_html(&record.signer_name),
+        relation = escape_html(&record.signer_relation.label()),
+        device = escape_html(&record.device_id),
     ))
 }
 
@@ -192,7 +192,8 @@ fn method_label(method: &str) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
+/// Escapes text for HTML (the receipt page and the back office's pages use this one).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

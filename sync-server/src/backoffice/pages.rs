@@ -27,20 +27,7 @@ const APP_CSS: &str = include_str!("../../assets/app.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use gridbook_core::evidence::printable::escape_html;
 
 /// Referrer-Policy same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
 /// the forms' POSTs, which the origin check must refuse.

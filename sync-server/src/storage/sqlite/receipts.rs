@@ -198,14 +198,7 @@ fn local_day(utc_ms: i64, zone_offset_min: i64) -> Option<String> {
 }
 
 pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
-    let mut answer = VerifyResponse {
-        valid: false,
-        status: "invalid".into(),
-        receipt_no: receipt_no.chars().take(40).collect(),
-        amount_fen: None,
-        collected_on: None,
-        grid_id: None,
-    };
+    let mut answer = VerifyResponse::invalid(receipt_no);
     let Some(found) = stored(c, receipt_no)? else { return Ok(answer) };
     let Ok(expected) = &found.checked else { return Ok(answer) };
     // Both sides parsed into the code's 50 bits: lower case, O/0, I/L/1 and dashes do not matter.
