@@ -219,6 +219,15 @@ pub async fn enrol(store: &Store, server_url: &str, code: &str, app_version: &st
     Ok(resp)
 }
 
+/// Who this device was enrolled for: (manager id, grids), as the server said at enrolment.
+pub fn enrolled_as(store: &Store) -> Result<Option<(String, Vec<String>)>> {
+    store.read(|c| {
+        let Some(manager) = meta_get(c, "manager_id")? else { return Ok(None) };
+        let grids = meta_get(c, "grids")?.unwrap_or_default();
+        Ok(Some((manager, grids.split(',').filter(|g| !g.is_empty()).map(str::to_string).collect())))
+    })
+}
+
 /// The configuration saved by `enrol`, if this device is enrolled.
 pub fn saved_config(store: &Store, app_version: &str) -> Result<Option<SyncConfig>> {
     store.read(|c| {
@@ -257,8 +266,15 @@ impl SyncEngine {
         *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(observer));
     }
 
+    /// The status, with pending and rejected counted now: a change made offline since the last
+    /// cycle must never look synced (lessons.md, field work 6).
     pub fn status(&self) -> SyncStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Ok(c) = self.store.outbox_counts() {
+            status.pending = c.pending;
+            status.rejected = c.rejected;
+        }
+        status
     }
 
     fn config(&self) -> SyncConfig {

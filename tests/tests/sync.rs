@@ -286,3 +286,19 @@ async fn a_rejected_op_retried_after_its_cause_is_fixed_is_applied() {
     li.sync().await;
     assert_eq!(li.store.household(&h.id, Reveal::Masked).unwrap().customer_name, h.customer_name);
 }
+
+#[tokio::test]
+async fn the_status_counts_changes_made_since_the_last_sync() {
+    let server = TestServer::start().await;
+    server.grid_with_manager("g1", "zhang");
+    let phone = server.phone("zhang").await;
+    assert_eq!(sync_client::enrolled_as(&phone.store).unwrap(), Some(("zhang".to_string(), vec!["g1".to_string()])));
+    phone.sync().await;
+    assert_eq!(phone.engine.status().pending, 0);
+    phone.store.create_household(household_n("g1", 1)).unwrap();
+    let status = phone.engine.status();
+    assert_eq!(status.pending, 1, "a change made offline must not look synced");
+    assert!(matches!(status.phase, SyncPhase::Idle));
+    phone.sync().await;
+    assert_eq!(phone.engine.status().pending, 0);
+}
