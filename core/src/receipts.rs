@@ -647,13 +647,7 @@ impl Store {
 
     /// The customer's copy of a signed receipt: printable page, PNG, SVG and verification code.
     pub fn receipt_printout(&self, receipt_id: &str, company_name: &str) -> Result<ReceiptPrintout> {
-        let r = self.receipt(receipt_id)?.ok_or_else(|| Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
-        let Some(signature_id) = &r.signature_id else {
-            return invalid("signature_id", "this receipt has no customer signature to print");
-        };
-        let sig = self.signature(signature_id)?.ok_or_else(|| Error::NotFound { kind: "signature", id: signature_id.clone() })?;
-        let record = sig.seal_record().map_err(|e| Error::Corrupt(e.to_string()))?;
-        let doc = receipt_document(&r);
+        let (r, sig, record, doc) = self.signed_receipt_evidence(receipt_id)?;
         let print_err = |e: printable::PrintError| Error::Invalid(ValidationError::new("receipt", e.to_string()));
         Ok(ReceiptPrintout {
             html: printable::receipt_html(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
@@ -664,6 +658,29 @@ impl Store {
                 .map_err(|e| Error::Invalid(ValidationError::new("strokes", e.to_string())))?,
             verification_code: evidence::verification_code(&record, &r.receipt_no),
         })
+    }
+
+    /// The customer's copy of a signed receipt as one PNG page (header, amounts in figures and
+    /// in capitals, signature, verification code), drawn with `font_bytes`: a CJK font or font
+    /// collection the caller supplies (see `evidence::receipt_image`).
+    pub fn receipt_image(&self, receipt_id: &str, company_name: &str, font_bytes: &[u8]) -> Result<Vec<u8>> {
+        let (_, sig, record, doc) = self.signed_receipt_evidence(receipt_id)?;
+        evidence::receipt_image(&doc, &sig.strokes, &record, company_name, font_bytes).map_err(|e| {
+            let field = if matches!(e, evidence::ReceiptImageError::Font(_)) { "font" } else { "receipt" };
+            Error::Invalid(ValidationError::new(field, e.to_string()))
+        })
+    }
+
+    /// A receipt with its signature and seal record, and the document that was signed.
+    fn signed_receipt_evidence(&self, receipt_id: &str) -> Result<(Receipt, CustomerSignature, evidence::SignatureRecord, ReceiptDocument)> {
+        let r = self.receipt(receipt_id)?.ok_or_else(|| Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
+        let Some(signature_id) = &r.signature_id else {
+            return invalid("signature_id", "this receipt has no customer signature to print");
+        };
+        let sig = self.signature(signature_id)?.ok_or_else(|| Error::NotFound { kind: "signature", id: signature_id.clone() })?;
+        let record = sig.seal_record().map_err(|e| Error::Corrupt(e.to_string()))?;
+        let doc = receipt_document(&r);
+        Ok((r, sig, record, doc))
     }
 }
 
@@ -677,6 +694,42 @@ pub fn capture_flags(capture: &SignatureCapture) -> Vec<Flag> {
 mod tests {
     use super::*;
     use crate::testing;
+
+    #[test]
+    fn the_store_draws_a_signed_receipt_as_one_image() {
+        let font = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+            .expect("the CJK test font is missing: run .ci/install-tools (Debian package fonts-noto-cjk)");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("device.db")).unwrap();
+        let h = store.create_household(testing::household_n("g1", 1)).unwrap();
+        let mut fields = serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
+        fields.remove("id");
+        let acc = new_id();
+        let op = crate::wire::Op {
+            id: uuid::Uuid::now_v7(),
+            kind: EntityKind::ArrearsAccount,
+            entity: acc.clone(),
+            grid: "g1".into(),
+            action: OpAction::Create,
+            fields,
+            hlc: crate::hlc::Hlc::new(1_700_000_000_000, 0, "backoffice"),
+        };
+        assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
+        store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+        let key = store.device_key().unwrap();
+        let signed = store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key).unwrap();
+
+        let png = store.receipt_image(&signed.receipt.id, "中国电信 幸福里营业部", &font).unwrap();
+        let reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+        assert_eq!(reader.info().width, evidence::receipt_image::PAGE_WIDTH);
+        assert!(reader.info().utf8_text.iter().any(|t| t.keyword == "Verification-Code" && t.get_text().unwrap() == signed.verification_code));
+        match store.receipt_image(&signed.receipt.id, "X", b"no font") {
+            Err(Error::Invalid(e)) => assert_eq!(e.field, "font"),
+            other => panic!("expected a font error, got {other:?}"),
+        }
+        let unsigned = store.record_receipt(testing::receipt("g1", &acc, &h.id, "")).unwrap();
+        assert!(matches!(store.receipt_image(&unsigned.id, "X", &font), Err(Error::Invalid(e)) if e.field == "signature_id"));
+    }
 
     #[test]
     fn place_is_written_with_six_decimals_and_its_sign() {

@@ -9,13 +9,15 @@
 //!
 //! Flow on the phone: `ReceiptDocument::validate` → capture `Signature` → `Signature::validate`
 //! and `flags()` (ask to sign again if implausible) → `seal::seal_receipt` → store the record
-//! with the strokes → `printable::receipt_html` / `receipt_png`. The back office runs
+//! with the strokes → `printable::receipt_html` / `receipt_png`, or the whole receipt as a picture
+//! with `receipt_image::receipt_image` (given a CJK font). The back office runs
 //! `seal::check_receipt` and `verify_code::check_verification_code`.
 
 pub mod capitals;
 pub mod document;
 mod hex;
 pub mod printable;
+pub mod receipt_image;
 pub mod seal;
 pub mod strokes;
 pub mod verify_code;
@@ -23,6 +25,7 @@ pub mod verify_code;
 pub use capitals::{AmountError, capitals, format_yuan};
 pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
 pub use printable::{PrintError, receipt_html, receipt_png, receipt_png_with_company};
+pub use receipt_image::{ReceiptImageError, receipt_image};
 pub use seal::{
     DeviceKey, DeviceSigner, Relation, SealError, SignError, SignatureRecord, check_receipt,
     check_work_order, seal, seal_receipt, seal_work_order, verify,
