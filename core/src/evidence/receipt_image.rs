@@ -13,6 +13,7 @@
 //! phone number. The facts that matter are also written as UTF-8 text chunks, as in
 //! `receipt_png`, so a program can read them without OCR.
 
+use super::printable::{local_time, method_label};
 use fontdue::{Font, FontSettings};
 use thiserror::Error;
 
@@ -514,45 +515,7 @@ fn is_wide(c: char) -> bool {
     matches!(u32::from(c), 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
 }
 
-fn method_label(method: &str) -> String {
-    match method {
-        "cash" => "现金 Cash".into(),
-        "wechat" => "微信支付 WeChat Pay".into(),
-        "alipay" => "支付宝 Alipay".into(),
-        "card" => "银行卡 Bank card".into(),
-        other => other.into(),
-    }
-}
 
-/// "2024-05-01 14:03 (UTC+08:00)": the UTC instant in the receipt's zone, as on the HTML page.
-fn local_time(utc_ms: i64, offset_min: i32) -> String {
-    let local = utc_ms.saturating_add(i64::from(offset_min) * 60_000);
-    let secs = local.div_euclid(1000);
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let sign = if offset_min < 0 { '-' } else { '+' };
-    let off = offset_min.unsigned_abs();
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} (UTC{sign}{:02}:{:02})",
-        sod / 3600,
-        sod / 60 % 60,
-        off / 60,
-        off % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
 
 #[cfg(test)]
 mod tests {
