@@ -114,6 +114,15 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_subject ON audit_log (subject, at_ms);
 "#;
 
+/// Whether a write transaction must reach the disk before its answer leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Acknowledged data: ops, accounts, anything a device or a person was told is stored.
+    Synced,
+    /// Monitoring facts only.
+    Bookkeeping,
+}
+
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
@@ -177,11 +186,28 @@ impl SqliteStorage {
     }
 
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+        self.write_with(Durability::Synced, f)
+    }
+
+    /// A write transaction. `Bookkeeping` commits without waiting for the disk: for facts that
+    /// nobody was promised (when a device last pulled, what it reported about itself). The next
+    /// synced commit flushes them anyway; a power cut may lose only those.
+    fn write_with<T>(&self, durability: Durability, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let relaxed = durability == Durability::Bookkeeping;
+        if relaxed {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if relaxed {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        result
     }
 
     fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
@@ -473,7 +499,9 @@ impl SyncStorage for SqliteStorage {
 
     fn push(&self, device: &DeviceAuth, req: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
         let started = std::time::Instant::now();
-        let results = self.write(|tx| {
+        // a push without ops carries only the device's facts: nothing acknowledged hangs on it
+        let durability = if req.ops.is_empty() { Durability::Bookkeeping } else { Durability::Synced };
+        let results = self.write_with(durability, |tx| {
             let results = Self::apply_batch(tx, device, &req.ops, rules, now_ms)?;
             let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
             // receipts that reached the server are no longer "on the phone"
@@ -551,7 +579,7 @@ impl SyncStorage for SqliteStorage {
         })?;
         let next_cursor = changes.last().map(|(s, _)| *s as u64).unwrap_or(cursor);
         let n = changes.len() as i64;
-        self.write(|tx| {
+        self.write_with(Durability::Bookkeeping, |tx| {
             tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2, last_pull_ms = ?2, pull_cursor = ?3 WHERE id = ?1")?
                 .execute(params![device.device_id, now_ms, next_cursor as i64])?;
             tx.prepare_cached(
