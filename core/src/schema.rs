@@ -80,7 +80,9 @@ CREATE INDEX voids_by_receipt ON receipt_voids (receipt_id);
 
 -- Every local change, until the server acknowledges it. Rejected ops stay, with the reason.
 CREATE TABLE outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- rowid order is creation order (new rows always get max + 1); no AUTOINCREMENT, which
+    -- would write sqlite_sequence on every change
+    seq INTEGER PRIMARY KEY,
     op_id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     entity_id TEXT NOT NULL,
@@ -92,7 +94,6 @@ CREATE TABLE outbox (
     created_at_ms INTEGER NOT NULL
 );
 CREATE INDEX outbox_by_entity ON outbox (entity_id, status);
-CREATE INDEX outbox_by_status ON outbox (status, seq);
 "#;
 
 /// Version 2: search over the archive (FTS5 trigram: substrings of Chinese names, phone digits,

@@ -42,6 +42,9 @@ impl SearchBatch {
     }
 
     pub fn write(self, conn: &Connection) -> Result<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
         let mut delete = conn.prepare_cached("DELETE FROM household_search WHERE rowid = ?1")?;
         let mut insert = conn.prepare_cached(
             "INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)

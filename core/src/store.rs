@@ -126,6 +126,8 @@ pub(crate) fn record_change(
         hlc: clock.now(),
     };
     let mut state = match action {
+        // a fact's insert refuses a taken id itself (checked below): no lookup first
+        OpAction::Create if kind.insert_only() => EntityState::empty(kind, id),
         OpAction::Create => {
             let taken = tx
                 .prepare_cached(&format!("SELECT 1 FROM {} WHERE id = ?1", kind.table()))?
@@ -144,6 +146,9 @@ pub(crate) fn record_change(
     state.apply(&op);
     let mut search = SearchBatch::default();
     entity_table::save(tx, &state, action == OpAction::Update, &mut search)?;
+    if kind.insert_only() && tx.changes() == 0 {
+        return Err(Error::Invalid(ValidationError::new("id", format!("{} {id} already exists", kind.as_str()))));
+    }
     search.write(tx)?;
     outbox::append(tx, &op, chrono::Utc::now().timestamp_millis())?;
     Ok(op)
