@@ -11,10 +11,8 @@ use gridbook_core::testing::{household_n, visit};
 use gridbook_core::*;
 use serde_json::{Map, Value};
 
-fn fields_of<T: serde::Serialize>(record: &T) -> Map<String, Value> {
-    let mut m = serde_json::to_value(record).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
-    m.remove("id");
-    m
+fn fields_of<R: gridbook_core::model::Record>(record: &R) -> Map<String, Value> {
+    gridbook_core::testing::fields_of(record).expect("a record's fields")
 }
 
 /// Remote ops as another phone would send them: households, and visits to them.

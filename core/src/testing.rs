@@ -1,6 +1,35 @@
 //! Sample records for tests, benchmarks and the demo city. Not part of the app's API.
 
+use serde_json::{Map, Value};
+
 use crate::model::*;
+use crate::wire::{Op, OpAction};
+use crate::{Hlc, Store};
+
+/// The fields of a record as an op carries them (without its id).
+pub fn fields_of<R: Record>(record: &R) -> crate::Result<Map<String, Value>> {
+    crate::entity_table::fields_of(record)
+}
+
+/// An arrears account as the back office sends it (a phone never creates one), applied to the
+/// store as a remote op. Returns the account's id.
+pub fn seed_account(store: &Store, grid: &str, household_id: &str, owed_fen: i64) -> crate::Result<String> {
+    let id = crate::new_id();
+    let op = Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::ArrearsAccount,
+        entity: id.clone(),
+        grid: grid.into(),
+        action: OpAction::Create,
+        fields: fields_of(&account(grid, household_id, owed_fen))?,
+        hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
+    };
+    let report = store.apply_remote_ops(&[op])?;
+    if report.applied != 1 {
+        return Err(crate::Error::Corrupt(format!("the seeded account was not applied: {report:?}")));
+    }
+    Ok(id)
+}
 
 /// A valid resident ID number (correct check digit) made from a sequence number.
 pub fn resident_id(seq: u64) -> String {

@@ -14,29 +14,12 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-/// An arrears account as the back office sends it.
-fn seed_account(store: &Store, grid: &str, household_id: &str, owed: i64) -> String {
-    let id = new_id();
-    let mut fields = serde_json::to_value(testing::account(grid, household_id, owed)).unwrap().as_object().unwrap().clone();
-    fields.remove("id");
-    let op = Op {
-        id: uuid::Uuid::now_v7(),
-        kind: EntityKind::ArrearsAccount,
-        entity: id.clone(),
-        grid: grid.into(),
-        action: OpAction::Create,
-        fields,
-        hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
-    };
-    assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
-    id
-}
 
 /// A store with a household, an account owing 300 yuan, and one receipt book.
 fn ready() -> (tempfile::TempDir, Store, String, String) {
     let (dir, store) = open();
     let h = store.create_household(household_n("g1", 1)).unwrap();
-    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let acc = testing::seed_account(&store, "g1", &h.id, 30_000).unwrap();
     store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
     (dir, store, h.id, acc)
 }
@@ -52,7 +35,7 @@ fn invalid_field<T: std::fmt::Debug>(r: Result<T>) -> String {
 fn numbers_come_only_from_issued_blocks_in_order_and_once() {
     let (_d, store) = open();
     let h = store.create_household(household_n("g1", 1)).unwrap();
-    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let acc = testing::seed_account(&store, "g1", &h.id, 30_000).unwrap();
     let key = store.device_key().unwrap();
     // no block yet: nothing can be collected, and no number is made up
     assert_eq!(store.next_receipt_no().unwrap(), None);

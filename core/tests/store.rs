@@ -11,25 +11,6 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-/// An arrears account as the back office sends it (the phone never creates accounts).
-fn seed_account(store: &Store, grid: &str, household_id: &str, owed: i64) -> String {
-    let id = new_id();
-    let a = testing::account(grid, household_id, owed);
-    let mut fields = serde_json::to_value(&a).unwrap().as_object().unwrap().clone();
-    fields.remove("id");
-    let op = Op {
-        id: uuid::Uuid::now_v7(),
-        kind: EntityKind::ArrearsAccount,
-        entity: id.clone(),
-        grid: grid.into(),
-        action: OpAction::Create,
-        fields,
-        hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
-    };
-    let report = store.apply_remote_ops(&[op]).unwrap();
-    assert_eq!(report.applied, 1);
-    id
-}
 
 #[test]
 fn a_created_household_is_in_the_outbox_and_reads_back_masked() {
@@ -161,7 +142,7 @@ fn duplicates_are_found_by_door_id_number_and_phone() {
 fn history_arrears_and_unsynced_collections() {
     let (_d, store) = open();
     let h = store.create_household(household_n("g1", 1)).unwrap();
-    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let acc = testing::seed_account(&store, "g1", &h.id, 30_000).unwrap();
     let mut v = testing::visit("g1", &h.id);
     v.arrived_at_ms = 1_700_000_100_000;
     store.record_visit(v).unwrap();
@@ -215,7 +196,7 @@ fn history_arrears_and_unsynced_collections() {
 fn receipts_are_insert_only_and_a_number_is_used_once() {
     let (_d, store) = open();
     let h = store.create_household(household_n("g1", 1)).unwrap();
-    let acc = seed_account(&store, "g1", &h.id, 30_000);
+    let acc = testing::seed_account(&store, "g1", &h.id, 30_000).unwrap();
     store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
     let r = store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-007")).unwrap();
     match store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-007")) {

@@ -182,23 +182,6 @@ fn sign_in_records_time_and_place() {
     assert_eq!((op.kind, op.action), (EntityKind::SignIn, OpAction::Create));
 }
 
-/// An arrears account as the back office sends it.
-fn seed_account(store: &Store, grid: &str, household_id: &str, owed: i64) -> String {
-    let id = new_id();
-    let mut fields = serde_json::to_value(testing::account(grid, household_id, owed)).unwrap().as_object().unwrap().clone();
-    fields.remove("id");
-    let op = Op {
-        id: uuid::Uuid::now_v7(),
-        kind: EntityKind::ArrearsAccount,
-        entity: id.clone(),
-        grid: grid.into(),
-        action: OpAction::Create,
-        fields,
-        hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
-    };
-    assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
-    id
-}
 
 #[test]
 fn the_day_plan_walks_building_by_building_in_door_order() {
@@ -237,12 +220,12 @@ fn the_day_plan_walks_building_by_building_in_door_order() {
     not_yet.follow_up_due = "2026-11-30".into();
     store.record_visit(not_yet).unwrap();
     // arrears at 3号楼 1单元 12楼 and 3楼, at the door with no building, and a paid-off account
-    seed_account(&store, "g1", &b3_1_12.id, 12_800);
-    seed_account(&store, "g1", &b3_1_3.id, 5_000);
-    seed_account(&store, "g1", &loose.id, 3_000);
-    seed_account(&store, "g1", &untouched.id, 0);
+    testing::seed_account(&store, "g1", &b3_1_12.id, 12_800).unwrap();
+    testing::seed_account(&store, "g1", &b3_1_3.id, 5_000).unwrap();
+    testing::seed_account(&store, "g1", &loose.id, 3_000).unwrap();
+    testing::seed_account(&store, "g1", &untouched.id, 0).unwrap();
     // the appointment's door also owes money: one stop, appointment first
-    seed_account(&store, "g1", &b10_1_2.id, 9_900);
+    testing::seed_account(&store, "g1", &b10_1_2.id, 9_900).unwrap();
 
     let plan = store.day_plan("g1", DATE, BEIJING).unwrap();
     let order: Vec<&str> = plan.stops.iter().map(|s| s.household_id.as_str()).collect();
@@ -311,7 +294,7 @@ fn the_day_summary_counts_what_the_records_show() {
     store.record_appointment_visit(&late.id, promise).unwrap();
     store.record_visit(visit_at("g1", &h1.id, NINE_AM - 24 * 60 * MINUTE)).unwrap(); // yesterday
 
-    let account = seed_account(&store, "g1", &h1.id, 20_000);
+    let account = testing::seed_account(&store, "g1", &h1.id, 20_000).unwrap();
     store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
     let mut r = testing::receipt("g1", &account, &h1.id, "");
     r.collected_at_ms = NINE_AM + 56 * MINUTE;

@@ -152,10 +152,8 @@ async fn enrol(f: &Fixture, manager: &str, device: &str) -> String {
     serde_json::from_str::<EnrolResponse>(&reply.body).unwrap().token
 }
 
-fn fields_of<T: serde::Serialize>(record: &T) -> Map<String, Value> {
-    let mut m = serde_json::to_value(record).unwrap().as_object().cloned().unwrap();
-    m.remove("id");
-    m
+fn fields_of<R: gridbook_core::model::Record>(record: &R) -> Map<String, Value> {
+    gridbook_core::testing::fields_of(record).expect("a record's fields")
 }
 
 fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: Map<String, Value>, stamp: Hlc) -> Op {

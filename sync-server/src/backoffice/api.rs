@@ -19,7 +19,7 @@ use super::session::StaffSession;
 use super::{report_day, REPORT_ZONE_OFFSET_MIN};
 use crate::error::{AppError, AppResult};
 use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
-use crate::storage::{DeviceRow, SyncStorage};
+use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
 use crate::{now_ms, AppState};
 
 fn no_store<T: Serialize>(value: T) -> Response {
@@ -273,17 +273,9 @@ pub async fn rejections(
 
 #[derive(Debug, Serialize)]
 pub struct ConflictView {
-    pub at_ms: i64,
-    pub kind: String,
-    pub entity_id: String,
-    pub grid_id: String,
-    pub field: String,
-    pub old_value: String,
-    pub new_value: String,
-    pub old_hlc: String,
-    pub new_hlc: String,
-    pub old_device: String,
-    pub new_device: String,
+    /// The logged row, its values masked.
+    #[serde(flatten)]
+    pub row: ConflictRow,
     pub old_manager: Option<String>,
     pub new_manager: Option<String>,
 }
@@ -300,20 +292,14 @@ pub async fn conflicts(
     let names: HashMap<String, String> = devices.into_iter().map(|d| (d.device_id, d.manager_name)).collect();
     let views: Vec<ConflictView> = rows
         .into_iter()
-        .map(|c| ConflictView {
-            old_value: mask_field_value(&c.field, &c.old_value),
-            new_value: mask_field_value(&c.field, &c.new_value),
-            old_manager: names.get(&c.old_device).cloned(),
-            new_manager: names.get(&c.new_device).cloned(),
-            at_ms: c.at_ms,
-            kind: c.kind,
-            entity_id: c.entity_id,
-            grid_id: c.grid_id,
-            field: c.field,
-            old_hlc: c.old_hlc,
-            new_hlc: c.new_hlc,
-            old_device: c.old_device,
-            new_device: c.new_device,
+        .map(|mut row| {
+            row.old_value = mask_field_value(&row.field, &row.old_value);
+            row.new_value = mask_field_value(&row.field, &row.new_value);
+            ConflictView {
+                old_manager: names.get(&row.old_device).cloned(),
+                new_manager: names.get(&row.new_device).cloned(),
+                row,
+            }
         })
         .collect();
     Ok(no_store(json!({ "conflicts": views })))

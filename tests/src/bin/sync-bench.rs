@@ -56,10 +56,8 @@ fn metric(name: &str, value: f64, unit: &str) {
     let _ = std::io::stdout().flush();
 }
 
-fn fields_of<T: serde::Serialize>(r: &T) -> Map<String, Value> {
-    let mut m = serde_json::to_value(r).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
-    m.remove("id");
-    m
+fn fields_of<R: gridbook_core::model::Record>(record: &R) -> Map<String, Value> {
+    gridbook_core::testing::fields_of(record).expect("a record's fields")
 }
 
 /// The PouchDB workload's visits (node workload.js --jsonl N), as Gridbook visits; or our own.
