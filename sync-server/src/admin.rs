@@ -4,9 +4,8 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use clap::Subcommand;
-use gridbook_core::hlc::Hlc;
 use gridbook_core::model::{ArrearsAccount, PaymentType};
-use gridbook_core::wire::{Op, OpAction, OpOutcome};
+use gridbook_core::wire::{OpAction, OpOutcome};
 use rand::RngCore;
 
 use crate::auth::Role;
@@ -187,15 +186,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             let id = gridbook_core::new_id();
             let mut fields = serde_json::to_value(&account)?.as_object().cloned().unwrap_or_default();
             fields.remove("id");
-            let op = Op {
-                id: uuid::Uuid::now_v7(),
-                kind: gridbook_core::EntityKind::ArrearsAccount,
-                entity: id.clone(),
-                grid,
-                action: OpAction::Create,
-                fields,
-                hlc: Hlc::new(now_ms.max(0) as u64, 0, "backoffice"),
-            };
+            let op = crate::authoring::op(gridbook_core::EntityKind::ArrearsAccount, &id, &grid, OpAction::Create, fields);
             match storage.apply_backoffice_op(&op, now_ms)?.outcome {
                 OpOutcome::Rejected { reason, .. } => Err(AppError::unprocessable("invalid", reason)),
                 _ => Ok(id),

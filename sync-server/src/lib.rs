@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod authoring;
 pub mod backoffice;
 pub mod demo;
 pub mod error;

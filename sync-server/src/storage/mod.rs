@@ -88,8 +88,14 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> AppResult<String>;
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> AppResult<()>;
-    /// A change made by the back office (arrears accounts, corrections), merged like any op.
-    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult>;
+    /// Changes made by the back office (arrears accounts, imports, tiers, corrections), merged like
+    /// any op, all in one transaction (`authoring::op` builds them). Answers per op, like a push.
+    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>>;
+    /// One back-office change.
+    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult> {
+        let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
+        results.pop().ok_or_else(|| crate::error::AppError::internal("no result for the op"))
+    }
 
     fn devices(&self) -> AppResult<Vec<DeviceRow>>;
     fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;

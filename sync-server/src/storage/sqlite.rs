@@ -400,7 +400,7 @@ impl EntityTx for SqliteTx<'_> {
 }
 
 fn backoffice() -> DeviceAuth {
-    DeviceAuth { device_id: "backoffice".into(), manager_id: "backoffice".into(), role: Role::Admin, grids: vec![] }
+    DeviceAuth { device_id: crate::authoring::BACKOFFICE_NODE.into(), manager_id: crate::authoring::BACKOFFICE_NODE.into(), role: Role::Admin, grids: vec![] }
 }
 
 fn valid_id(field: &'static str, id: &str) -> AppResult<()> {
@@ -667,13 +667,16 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
-    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult> {
+    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>> {
         self.write(|tx| {
-            if !tx.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([&op.grid])? {
-                return Err(AppError::not_found(format!("no grid {}", op.grid)));
+            let mut known = tx.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?;
+            for op in ops {
+                if !known.exists([&op.grid])? {
+                    return Err(AppError::not_found(format!("no grid {}", op.grid)));
+                }
             }
-            let mut results = Self::apply_batch(tx, &backoffice(), std::slice::from_ref(op), &Rules::default(), now_ms)?;
-            results.pop().ok_or_else(|| AppError::internal("no result for the op"))
+            drop(known);
+            Self::apply_batch(tx, &backoffice(), ops, &Rules::default(), now_ms)
         })
     }
 
