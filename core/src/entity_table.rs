@@ -2,6 +2,7 @@
 //! works on one generic shape while queries and indexes see real columns.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
@@ -17,8 +18,43 @@ fn columns(kind: EntityKind) -> String {
     kind.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
 }
 
-pub fn select_sql(kind: EntityKind) -> String {
-    format!("SELECT id, base_hlc, clocks, {} FROM {}", columns(kind), kind.table())
+/// The statements of one kind, built once: every write would otherwise format its SQL again
+/// (a fifth of the instructions of recording a visit).
+struct KindSql {
+    select: String,
+    load: String,
+    exists: String,
+    taken: String,
+    upsert: String,
+    upsert_returning_rowid: String,
+}
+
+fn sql(kind: EntityKind) -> &'static KindSql {
+    static SQL: OnceLock<Vec<KindSql>> = OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        EntityKind::ALL
+            .iter()
+            .map(|&kind| {
+                let select = format!("SELECT id, base_hlc, clocks, {} FROM {}", columns(kind), kind.table());
+                let live = if kind.insert_only() { "" } else { " AND coalesce(deleted, 0) = 0" };
+                let upsert = upsert_sql(kind);
+                KindSql {
+                    load: format!("{select} WHERE id = ?1"),
+                    exists: format!("SELECT 1 FROM {} WHERE id = ?1{live}", kind.table()),
+                    taken: format!("SELECT 1 FROM {} WHERE id = ?1", kind.table()),
+                    upsert_returning_rowid: format!("{upsert} RETURNING rowid"),
+                    upsert,
+                    select,
+                }
+            })
+            .collect()
+    });
+    let index = EntityKind::ALL.iter().position(|k| *k == kind).unwrap_or_default();
+    &all[index]
+}
+
+pub fn select_sql(kind: EntityKind) -> &'static str {
+    &sql(kind).select
 }
 
 /// Converts a row selected with `select_sql` into a state.
@@ -46,8 +82,7 @@ pub fn state_from_row(kind: EntityKind, row: &rusqlite::Row) -> Result<EntitySta
 }
 
 pub fn load(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<EntityState>> {
-    let sql = format!("{} WHERE id = ?1", select_sql(kind));
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql(kind).load)?;
     let mut rows = stmt.query([id])?;
     match rows.next()? {
         Some(row) => Ok(Some(state_from_row(kind, row)?)),
@@ -55,10 +90,13 @@ pub fn load(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<Enti
     }
 }
 
+/// Whether a row with this id is there at all, tombstones included (ids are never reused).
+pub fn id_taken(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
+    Ok(conn.prepare_cached(&sql(kind).taken)?.query_row([id], |_| Ok(())).optional()?.is_some())
+}
+
 pub fn exists(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
-    let sql = format!("SELECT 1 FROM {} WHERE id = ?1 AND coalesce(deleted, 0) = 0", kind.table());
-    let sql = if kind.insert_only() { sql.replace(" AND coalesce(deleted, 0) = 0", "") } else { sql };
-    Ok(conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_some())
+    Ok(conn.prepare_cached(&sql(kind).exists)?.query_row([id], |_| Ok(())).optional()?.is_some())
 }
 
 fn upsert_sql(kind: EntityKind) -> String {
@@ -84,9 +122,8 @@ fn to_sql(kind: EntityKind, field: &str, ty: FieldType, v: &Value) -> Result<Sql
     })
 }
 
-/// Writes the state. A household's search entry goes into `search`, to be written after the batch;
-/// `existed` says whether a row was there before.
-pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut SearchBatch) -> Result<()> {
+/// The row of a state as parameters: id, base stamp, field clocks, then every field.
+pub fn params_of(state: &EntityState) -> Result<Vec<Sql>> {
     let kind = state.kind;
     let mut params = Vec::with_capacity(kind.fields().len() + 3);
     params.push(Sql::Text(state.id.clone()));
@@ -95,14 +132,31 @@ pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut 
     for spec in kind.fields() {
         params.push(to_sql(kind, spec.name, spec.ty, state.value(spec.name))?);
     }
+    Ok(params)
+}
+
+/// Writes the state. A household's search entry goes into `search`, to be written after the batch;
+/// `existed` says whether a row was there before.
+pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut SearchBatch) -> Result<()> {
+    let kind = state.kind;
+    let params = params_of(state)?;
     if kind == EntityKind::Household {
-        let sql = format!("{} RETURNING rowid", upsert_sql(kind));
-        let rowid: i64 = conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
+        let rowid: i64 =
+            conn.prepare_cached(&sql(kind).upsert_returning_rowid)?.query_row(params_from_iter(params), |r| r.get(0))?;
         search.push(rowid, state, existed);
         return Ok(());
     }
-    conn.prepare_cached(&upsert_sql(kind))?.execute(params_from_iter(params))?;
+    conn.prepare_cached(&sql(kind).upsert)?.execute(params_from_iter(params))?;
     Ok(())
+}
+
+/// Inserts a new fact (insert-only kind; no search entry) from its row (`record_row::row_of`),
+/// created at `base`. False when the id is taken: a fact is never overwritten.
+pub fn insert_fact(conn: &Connection, kind: EntityKind, id: String, base: &Hlc, row: Vec<Sql>) -> Result<bool> {
+    debug_assert!(kind.insert_only() && kind != EntityKind::Household);
+    let head = [Sql::Text(id), Sql::Text(base.to_string()), Sql::Text("{}".into())];
+    let inserted = conn.prepare_cached(&sql(kind).upsert)?.execute(params_from_iter(head.into_iter().chain(row)))?;
+    Ok(inserted == 1)
 }
 
 /// The fields of a typed record, as the merge sees them.

@@ -3,12 +3,11 @@
 
 use rusqlite::params;
 
-use crate::entity_table::{self, fields_of};
+use crate::entity_table;
 use crate::error::{invalid, Result};
 use crate::model::{ArrearsAccount, ArrearsNotice, EntityKind, Receipt, ReceiptVoid, Record, Visit};
-use crate::store::{new_id, record_change, Store};
+use crate::store::{new_id, record_fact_change, Store};
 use crate::validate;
-use crate::wire::OpAction;
 
 impl Store {
     /// Records a fact and its op in one transaction, after checking that what it refers to exists.
@@ -16,14 +15,13 @@ impl Store {
         if record.id().is_empty() {
             record.set_id(new_id());
         }
-        let fields = fields_of(&record)?;
         self.write(|tx, clock| {
             for (kind, field, id) in refers_to {
                 if !entity_table::exists(tx, *kind, id)? {
                     return invalid(field, format!("unknown {}", kind.as_str().replace('_', " ")));
                 }
             }
-            record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields)
+            record_fact_change(tx, clock, &record, grid)
         })?;
         Ok(record)
     }

@@ -16,6 +16,7 @@ pub mod receipts;
 pub mod replica;
 pub mod reports;
 mod schema;
+mod record_row;
 mod search_index;
 pub mod store;
 pub mod sync_client;

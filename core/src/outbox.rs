@@ -2,26 +2,58 @@
 //! commit (lessons.md, sync 3). A permanent rejection stays here with its reason, apart from the
 //! pending ops, so it never blocks them (sync 4), until someone retries or discards it.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::hlc::Hlc;
-use crate::wire::{Op, OpOutcome, OpResult};
+use crate::model::EntityKind;
+use crate::wire::{Op, OpAction, OpOutcome, OpResult};
 
 pub fn append(conn: &Connection, op: &Op, now_ms: i64) -> Result<()> {
+    insert(conn, &op.id, op.kind, &op.entity, &op.hlc, &serde_json::to_string(op)?, now_ms)
+}
+
+/// Appends the creation of a fact, its body written straight from the typed record (the way a
+/// visit is recorded: no field map in between). The record's own `id` rides along in the body's
+/// fields and is dropped when the body is read (`parse`).
+pub fn append_fact<R: Serialize>(
+    conn: &Connection,
+    (op_id, kind, entity, grid): (Uuid, EntityKind, &str, &str),
+    record: &R,
+    hlc: &Hlc,
+    now_ms: i64,
+) -> Result<()> {
+    #[derive(Serialize)]
+    struct Body<'a, R> {
+        id: Uuid,
+        kind: EntityKind,
+        entity: &'a str,
+        grid: &'a str,
+        action: OpAction,
+        fields: &'a R,
+        hlc: &'a Hlc,
+    }
+    let body = Body { id: op_id, kind, entity, grid, action: OpAction::Create, fields: record, hlc };
+    insert(conn, &op_id, kind, entity, hlc, &serde_json::to_string(&body)?, now_ms)
+}
+
+fn insert(conn: &Connection, op_id: &Uuid, kind: EntityKind, entity: &str, hlc: &Hlc, body: &str, now_ms: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![
-        op.id.to_string(),
-        op.kind.as_str(),
-        op.entity,
-        op.hlc.to_string(),
-        serde_json::to_string(op)?,
-        now_ms
-    ])?;
+    .execute(params![op_id.to_string(), kind.as_str(), entity, hlc.to_string(), body, now_ms])?;
     Ok(())
+}
+
+/// An op as stored: `append_fact` bodies carry the record's id among the fields, which no kind has.
+fn parse(body: &str) -> Result<Op> {
+    let mut op: Op = serde_json::from_str(body)?;
+    op.fields.remove("id");
+    Ok(op)
 }
 
 /// The oldest pending ops, in the order they were made.
@@ -30,7 +62,7 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
     let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
     let mut ops = Vec::new();
     for body in rows {
-        ops.push(serde_json::from_str(&body?)?);
+        ops.push(parse(&body?)?);
     }
     Ok(ops)
 }
@@ -52,34 +84,50 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedOp>> {
     let mut out = Vec::new();
     for row in rows {
         let (body, code, reason, created_at_ms) = row?;
-        out.push(RejectedOp { op: serde_json::from_str(&body)?, code, reason, created_at_ms });
+        out.push(RejectedOp { op: parse(&body)?, code, reason, created_at_ms });
     }
     Ok(out)
 }
 
+/// Where each of the given ops sits in the outbox. One scan: op ids are not indexed (an index
+/// would be one more page written by every local change, schema.rs version 5) and the outbox
+/// holds only what the server has not acknowledged yet.
+fn seqs_of(conn: &Connection, results: &[OpResult]) -> Result<HashMap<Uuid, i64>> {
+    let wanted: HashSet<Uuid> = results.iter().map(|r| r.op_id).collect();
+    let mut found = HashMap::with_capacity(wanted.len());
+    let mut stmt = conn.prepare_cached("SELECT seq, op_id FROM outbox")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let op_id: String = row.get(1)?;
+        if let Ok(id) = Uuid::parse_str(&op_id) {
+            if wanted.contains(&id) {
+                found.insert(id, row.get(0)?);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// What the server said of each op. Returns the ops whose stamp the server clamped (op, new stamp).
 pub fn settle(conn: &Connection, results: &[OpResult]) -> Result<Vec<(Op, Hlc)>> {
+    let seqs = seqs_of(conn, results)?;
     let mut clamped = Vec::new();
     for result in results {
-        let id = result.op_id.to_string();
+        // an answer for an op that is no longer here (settled by an earlier, retried push)
+        let Some(&seq) = seqs.get(&result.op_id) else { continue };
         if let Some(to) = &result.clamped_to {
-            let body: Option<String> = conn
-                .prepare_cached("SELECT body FROM outbox WHERE op_id = ?1")?
-                .query_row([&id], |r| r.get(0))
-                .optional()?;
-            if let Some(body) = body {
-                clamped.push((serde_json::from_str(&body)?, to.clone()));
-            }
+            let body: String = conn.prepare_cached("SELECT body FROM outbox WHERE seq = ?1")?.query_row([seq], |r| r.get(0))?;
+            clamped.push((parse(&body)?, to.clone()));
         }
         match &result.outcome {
             OpOutcome::Applied | OpOutcome::AlreadyHad | OpOutcome::Superseded => {
-                conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?.execute([&id])?;
+                conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
             }
             OpOutcome::Rejected { code, reason } => {
                 conn.prepare_cached(
-                    "UPDATE outbox SET status = 'rejected', reject_code = ?2, reject_reason = ?3 WHERE op_id = ?1",
+                    "UPDATE outbox SET status = 'rejected', reject_code = ?2, reject_reason = ?3 WHERE seq = ?1",
                 )?
-                .execute(params![id, code.as_str(), reason])?;
+                .execute(params![seq, code.as_str(), reason])?;
             }
         }
     }
@@ -102,7 +150,7 @@ pub fn discard(conn: &Connection, op_id: &str) -> Result<Option<Op>> {
         .optional()?;
     let Some(body) = body else { return Ok(None) };
     conn.execute("DELETE FROM outbox WHERE op_id = ?1", [op_id])?;
-    Ok(Some(serde_json::from_str(&body)?))
+    Ok(Some(parse(&body)?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

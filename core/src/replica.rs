@@ -172,7 +172,7 @@ impl Store {
         let (unsynced_fen, unsynced_count) = self.read(|c| {
             Ok(c.query_row(
                 "SELECT coalesce(sum(r.amount_fen), 0), count(*) FROM receipts r
-                 WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = r.id)",
+                 WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')",
                 [],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
             )?)

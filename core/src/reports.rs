@@ -1,6 +1,8 @@
 //! Read-only views over the archive: a household's history, the grid's arrears list, and the grid
 //! summary (网格信息档案汇总).
 
+use std::collections::HashMap;
+
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
@@ -102,18 +104,23 @@ impl Store {
                 [grid_id],
             )?;
             let mut household = c.prepare_cached("SELECT coalesce(customer_name, ''), coalesce(address, '') FROM households WHERE id = ?1")?;
-            let mut unsynced = c.prepare_cached(
-                "SELECT coalesce(sum(r.amount_fen), 0) FROM receipts r
-                 WHERE r.account_id = ?1
-                   AND EXISTS (SELECT 1 FROM outbox o WHERE o.entity_id = r.id)
-                   AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)",
-            )?;
+            // money collected on this phone and not yet acknowledged, per account, in one pass
+            // (the outbox is not indexed by entity: schema.rs version 5)
+            let unsynced: HashMap<String, i64> = c
+                .prepare_cached(
+                    "SELECT r.account_id, sum(r.amount_fen) FROM receipts r
+                     WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')
+                       AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)
+                     GROUP BY r.account_id",
+                )?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             let mut lines = Vec::with_capacity(accounts.len());
             for account in accounts {
                 let (customer_name, address) = household
                     .query_row([&account.household_id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .unwrap_or_default();
-                let collected: i64 = unsynced.query_row([&account.id], |r| r.get(0))?;
+                let collected = unsynced.get(&account.id).copied().unwrap_or(0);
                 lines.push(ArrearsLine {
                     remaining_fen: (account.owed_fen - collected).max(0),
                     collected_unsynced_fen: collected,

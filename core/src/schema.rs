@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -196,6 +196,30 @@ pub fn version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
+/// Version 5: a leaner outbox. Every local write appends one outbox row, so each of its indexes
+/// is one more page written per commit. Acknowledgements are settled by sequence number (the
+/// device knows which op it sent under which number) and the few lookups by entity scan the
+/// outbox, which holds only what is not yet acknowledged; so the op id's unique index and the
+/// entity index go. SQLite cannot drop a UNIQUE constraint in place: the table is rebuilt.
+const V5_LEAN_OUTBOX: &str = r#"
+CREATE TABLE outbox_v5 (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'rejected')),
+    reject_code TEXT,
+    reject_reason TEXT,
+    created_at_ms INTEGER NOT NULL
+);
+INSERT INTO outbox_v5 (seq, op_id, kind, entity_id, hlc, body, status, reject_code, reject_reason, created_at_ms)
+    SELECT seq, op_id, kind, entity_id, hlc, body, status, reject_code, reject_reason, created_at_ms FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v5 RENAME TO outbox;
+"#;
+
 /// Brings the database to the latest version, in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found = version(conn)?;
@@ -211,6 +235,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V2_SEARCH)?;
         tx.execute_batch(V3_EVIDENCE)?;
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
+        tx.execute_batch(V5_LEAN_OUTBOX)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -229,6 +254,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         2 => conn.execute_batch(V3_EVIDENCE)?,
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
+        4 => conn.execute_batch(V5_LEAN_OUTBOX)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -255,6 +281,14 @@ pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
     conn.execute_batch(V2_SEARCH)?;
     conn.execute_batch(V3_EVIDENCE)?;
     conn.pragma_update(None, "user_version", 3)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
+    create_version_3(conn)?;
+    conn.execute_batch(V4_FIELD_WORKFLOWS)?;
+    conn.pragma_update(None, "user_version", 4)?;
     Ok(())
 }
 
@@ -333,6 +367,40 @@ mod tests {
         old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
         old.execute("INSERT INTO sign_ins (id, at_ms) VALUES ('s1', 1)", []).unwrap();
         old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_4_equals_a_fresh_one_and_keeps_its_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_4(&old).unwrap();
+        old.execute(
+            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5)",
+            [],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, status, reject_code, reject_reason, created_at_ms)
+             VALUES ('o2', 'visit', 'v2', 'y', '{}', 'rejected', 'invalid', 'why', 6)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: Vec<(i64, String, String, Option<String>)> = old
+            .prepare("SELECT seq, op_id, status, reject_reason FROM outbox ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            kept,
+            vec![(1, "o1".into(), "pending".into(), None), (2, "o2".into(), "rejected".into(), Some("why".into()))]
+        );
     }
 
     #[test]
