@@ -397,12 +397,18 @@ fn a_ticket_is_owned_escalated_replied_and_closed_only_with_the_customers_confir
     // closing before a reply, or without the customer's confirmation, is refused
     assert_eq!(field_error(store.close_ticket(&t.id, true, NINE_AM)).0, "status");
     assert_eq!(field_error(store.reply_ticket(&t.id, "")).0, "reply");
+    let ids = |list: Vec<Ticket>| list.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.open_tickets("g1").unwrap()), vec![t.id.clone()]);
     let t = store.reply_ticket(&t.id, "光猫已更换，晚间测速正常").unwrap();
     assert_eq!(t.status, TicketStatus::Replied);
+    // replied: no longer open, waiting for the customer to confirm
+    assert!(store.open_tickets("g1").unwrap().is_empty());
+    assert_eq!(ids(store.replied_tickets("g1").unwrap()), vec![t.id.clone()]);
     assert_eq!(field_error(store.close_ticket(&t.id, false, NINE_AM)).0, "closure_confirmed_by_customer");
     let t = store.close_ticket(&t.id, true, NINE_AM + MINUTE).unwrap();
     assert_eq!((t.status, t.closure_confirmed_by_customer, t.closed_at_ms), (TicketStatus::Closed, true, Some(NINE_AM + MINUTE)));
     assert_eq!(store.ticket(&t.id).unwrap().unwrap(), t);
+    assert!(store.replied_tickets("g1").unwrap().is_empty());
     assert_eq!(field_error(store.reply_ticket(&t.id, "再说一次")).1, "the ticket is closed");
     let ops: Vec<_> = store.pending_ops(20).unwrap().into_iter().filter(|o| o.kind == EntityKind::Ticket).collect();
     assert_eq!(ops.len(), 4, "open, escalate, reply, close");
