@@ -4,6 +4,7 @@
 package app.gridbook.android
 
 import android.Manifest
+import android.annotation.SuppressLint
 import android.content.Context
 import android.content.pm.PackageManager
 import android.location.LocationManager
@@ -17,6 +18,7 @@ object LastLocation {
             context.checkSelfPermission(Manifest.permission.ACCESS_COARSE_LOCATION) == PackageManager.PERMISSION_GRANTED
 
     /** The freshest last-known fix of any provider, or null (no permission, no fix yet). */
+    @SuppressLint("MissingPermission")  // checked by permitted() just below; lint cannot see across calls
     fun last(context: Context): Place? {
         if (!permitted(context)) return null
         val lm = context.getSystemService(LocationManager::class.java) ?: return null
