@@ -38,6 +38,10 @@ pub enum Error {
     Server { status: u16, code: String, message: String },
     #[error("sync interrupted: {0}")]
     Interrupted(String),
+    /// The platform key store would not sign (locked, key missing, authentication cancelled):
+    /// nothing was written; it may work once the phone is unlocked.
+    #[error("device key unavailable: {0}")]
+    KeyUnavailable(String),
 }
 
 impl From<serde_json::Error> for Error {

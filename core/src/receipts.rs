@@ -29,10 +29,10 @@ use thiserror::Error;
 use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result, ValidationError};
 use crate::evidence::{
-    self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag, ReceiptDocument,
+    self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag, ReceiptDocument, SignError,
     Relation, RenderOptions, SealError, Signature, SignatureRecord, Stroke, StrokeError, WorkOrderDocument,
 };
-use crate::model::{CustomerSignature, EntityKind, Receipt, SignedDocument, Visit};
+use crate::model::{Appointment, CustomerSignature, EntityKind, Receipt, SignedDocument, Visit};
 use crate::store::{meta_get, meta_set, new_id, record_change, Store};
 use crate::validate;
 use crate::wire::{OpAction, ReceiptBlock};
@@ -66,6 +66,8 @@ pub struct SignedReceipt {
 pub struct SignedVisit {
     pub visit: Visit,
     pub signature: CustomerSignature,
+    /// The appointment the visit kept, now done; None for a visit without one.
+    pub appointment: Option<Appointment>,
 }
 
 /// The customer's copy of a receipt.
@@ -298,6 +300,8 @@ pub fn receipt_verification_code(r: &Receipt, sig: &CustomerSignature) -> std::r
 
 fn seal_error(e: SealError) -> Error {
     let field = match &e {
+        // locked, missing, or the user cancelled: may work later, and the app says so
+        SealError::Sign(SignError::Unavailable(detail)) => return Error::KeyUnavailable(detail.clone()),
         SealError::EmptySignerName => "signer_name",
         SealError::EmptyRelation => "relation",
         SealError::EmptyField(f) => f,
@@ -614,14 +618,26 @@ impl Store {
 
     /// Records a visit whose work order the customer signed, in one call: seals the work order
     /// (`receipts::work_order_document`: what the app showed the customer) and the strokes, and
-    /// writes the signature and the visit in one transaction.
-    pub fn record_signed_visit(&self, mut v: Visit, capture: SignatureCapture, signer: &dyn DeviceSigner) -> Result<SignedVisit> {
+    /// writes the signature and the visit in one transaction. With `appointment_id` the visit
+    /// keeps that appointment (as `record_appointment_visit`): it carries the agreed time and the
+    /// appointment is marked done in the same transaction.
+    pub fn record_signed_visit(
+        &self,
+        mut v: Visit,
+        capture: SignatureCapture,
+        signer: &dyn DeviceSigner,
+        appointment_id: Option<&str>,
+    ) -> Result<SignedVisit> {
         if v.id.is_empty() {
             v.id = new_id();
         }
         if v.manager_id.trim().is_empty() {
             v.manager_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
         }
+        let appointment = match appointment_id {
+            Some(id) => Some(self.keep_appointment(id, &mut v)?),
+            None => None,
+        };
         validate::visit(&v)?;
         let signature_id = new_id();
         v.signature_id = Some(signature_id.clone());
@@ -636,9 +652,12 @@ impl Store {
             }
             record_change(tx, clock, EntityKind::Signature, &signature.id, &signature.grid_id, OpAction::Create, signature_fields)?;
             record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
+            if let Some(done) = &appointment {
+                crate::workday::record_kept(tx, clock, done)?;
+            }
             Ok(())
         })?;
-        Ok(SignedVisit { visit: v, signature })
+        Ok(SignedVisit { visit: v, signature, appointment })
     }
 
     pub fn signature(&self, id: &str) -> Result<Option<CustomerSignature>> {

@@ -102,6 +102,18 @@ impl Store {
         })
     }
 
+    /// Tickets of the grid replied to and waiting for the customer to confirm the closure (闭环),
+    /// oldest first: the loop is not closed until they do.
+    pub fn replied_tickets(&self, grid_id: &str) -> Result<Vec<Ticket>> {
+        self.read(|c| {
+            entity_table::query(
+                c,
+                "grid_id = ?1 AND status = 'replied' AND coalesce(deleted, 0) = 0 ORDER BY taken_at_ms, id",
+                [grid_id],
+            )
+        })
+    }
+
     /// Tickets whose promised reply date (YYYY-MM-DD) is before `today` with no reply yet: the
     /// promise was broken. Oldest promise first.
     pub fn overdue_tickets(&self, grid_id: &str, today: &str) -> Result<Vec<Ticket>> {

@@ -9,12 +9,12 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::entity_table::{self, fields_of, record_of};
 use crate::error::{invalid, Error, Result, ValidationError};
-use crate::hlc::Hlc;
+use crate::hlc::{Hlc, HlcClock};
 use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
 pub use crate::model::DaySummary;
 use crate::reports::ArrearsLine;
@@ -239,6 +239,27 @@ impl Store {
     /// Records the visit that kept an appointment and marks the appointment done, in one
     /// transaction. The visit carries the agreed time, so it shows whether it was early or late.
     pub fn record_appointment_visit(&self, appointment_id: &str, mut v: Visit) -> Result<(Visit, Appointment)> {
+        if v.id.is_empty() {
+            v.id = new_id();
+        }
+        let done = self.keep_appointment(appointment_id, &mut v)?;
+        validate::visit(&v)?;
+        let visit_fields = fields_of(&v)?;
+        self.write(|tx, clock| {
+            if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
+                return invalid("household_id", "unknown household");
+            }
+            record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
+            record_kept(tx, clock, &done)
+        })?;
+        Ok((v, done))
+    }
+
+    /// The appointment the visit `v` (its id already set) keeps, checked — same household, not
+    /// cancelled or kept already — and returned marked done with the visit's id. The visit takes
+    /// the agreed time, so it shows whether it was early or late. Nothing is written: the caller
+    /// records the visit and then `record_kept` in one transaction.
+    pub(crate) fn keep_appointment(&self, appointment_id: &str, v: &mut Visit) -> Result<Appointment> {
         let a = self
             .appointment(appointment_id)?
             .ok_or_else(|| Error::NotFound { kind: "appointment", id: appointment_id.to_string() })?;
@@ -251,27 +272,11 @@ impl Store {
             _ => {}
         }
         v.appointment_at_ms = Some(a.agreed_at_ms);
-        if v.id.is_empty() {
-            v.id = new_id();
-        }
-        validate::visit(&v)?;
-        let mut done = a.clone();
+        let mut done = a;
         done.status = AppointmentStatus::Done;
         done.visit_id = Some(v.id.clone());
         validate::appointment(&done)?;
-        let visit_fields = fields_of(&v)?;
-        let mut changes = serde_json::Map::new();
-        changes.insert("status".into(), AppointmentStatus::Done.as_str().into());
-        changes.insert("visit_id".into(), v.id.clone().into());
-        self.write(|tx, clock| {
-            if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
-                return invalid("household_id", "unknown household");
-            }
-            record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
-            record_change(tx, clock, EntityKind::Appointment, &a.id, &a.grid_id, OpAction::Update, changes)?;
-            Ok(())
-        })?;
-        Ok((v, done))
+        Ok(done)
     }
 
     /// The manager came and the customer was not in: the visit is recorded with a follow-up due
@@ -468,6 +473,15 @@ impl Store {
             entity_table::query(c, "grid_id = ?1 AND date = ?2 ORDER BY made_at_ms DESC, id DESC", params![grid_id, date])
         })
     }
+}
+
+/// Records an appointment from `keep_appointment` as done: only its status and visit change.
+pub(crate) fn record_kept(tx: &Transaction, clock: &mut HlcClock, done: &Appointment) -> Result<()> {
+    let mut changes = serde_json::Map::new();
+    changes.insert("status".into(), AppointmentStatus::Done.as_str().into());
+    changes.insert("visit_id".into(), done.visit_id.clone().into());
+    record_change(tx, clock, EntityKind::Appointment, &done.id, &done.grid_id, OpAction::Update, changes)?;
+    Ok(())
 }
 
 /// Households whose latest create stamp falls in [start, end), and others with a field written

@@ -219,9 +219,18 @@ fn a_locked_key_store_records_nothing() {
     }
     let (_d, store, h, acc) = ready();
     let locked = Locked(store.device_key().unwrap());
-    assert_eq!(invalid_field(store.record_signed_receipt(testing::receipt("g1", &acc, &h, ""), testing::capture("王芳"), &locked)), "device_key");
+    let appointment = store.book_appointment(testing::appointment("g1", &h, 1_795_395_600_000)).unwrap();
+    let pending = store.outbox_counts().unwrap().pending;
+    // its own error (not a wrong input): the app asks to unlock the phone and try again
+    let unavailable = |r: Result<()>| match r {
+        Err(Error::KeyUnavailable(detail)) => assert!(detail.contains("keystore locked"), "{detail}"),
+        other => panic!("expected KeyUnavailable, got {other:?}"),
+    };
+    unavailable(store.record_signed_receipt(testing::receipt("g1", &acc, &h, ""), testing::capture("王芳"), &locked).map(drop));
+    unavailable(store.record_signed_visit(testing::visit("g1", &h), testing::capture("王芳"), &locked, Some(&appointment.id)).map(drop));
     assert_eq!(store.receipt_numbers_left().unwrap(), 100);
-    assert!(store.pending_ops(100).unwrap().iter().all(|o| o.kind != EntityKind::Receipt));
+    assert_eq!(store.outbox_counts().unwrap().pending, pending, "nothing was recorded");
+    assert_eq!(store.appointment(&appointment.id).unwrap().unwrap().status, AppointmentStatus::Booked);
 }
 
 #[test]
@@ -246,7 +255,7 @@ fn a_signed_work_order_binds_the_visit() {
     v.follow_up_due = "2024-05-10".into();
     let mut capture = testing::capture("赵老板");
     capture.relation = Relation::ShopStaff;
-    let signed = store.record_signed_visit(v, capture, &key).unwrap();
+    let signed = store.record_signed_visit(v, capture, &key, None).unwrap();
     let (v, sig) = (&signed.visit, &signed.signature);
     assert_eq!(store.visit(&v.id).unwrap().as_ref(), Some(v));
     assert_eq!((sig.document_kind, sig.relation.as_str()), (SignedDocument::WorkOrder, "shop_staff"));
@@ -262,7 +271,7 @@ fn a_signed_work_order_binds_the_visit() {
     }
     // a visit whose household is unknown is refused before anything is signed into the outbox
     assert_eq!(
-        invalid_field(store.record_signed_visit(testing::visit("g1", "nobody"), testing::capture("王芳"), &key)),
+        invalid_field(store.record_signed_visit(testing::visit("g1", "nobody"), testing::capture("王芳"), &key, None)),
         "household_id"
     );
 }

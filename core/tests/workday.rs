@@ -1,7 +1,9 @@
 //! Field workflows (issue 7) through the store's public API: appointments, sign-in, the day's plan
 //! and summary, first-ask tickets.
 
+use gridbook_core::evidence::DeviceSigner as _;
 use gridbook_core::hlc::WallClock;
+use gridbook_core::receipts;
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::workday::day_bounds;
 use gridbook_core::*;
@@ -128,6 +130,37 @@ fn a_visit_linked_to_its_appointment_marks_it_done_and_shows_early_or_late() {
     assert_eq!(field_error(store.record_appointment_visit(&other.id, visit_at("g1", &h2.id, NINE_AM))).0, "household_id");
     // a visit without an appointment has no punctuality
     assert_eq!(visit_at("g1", &h1.id, NINE_AM).punctuality(), None);
+}
+
+#[test]
+fn a_signed_visit_keeps_its_appointment_in_the_same_transaction() {
+    let (_d, store) = open();
+    let key = store.device_key().unwrap();
+    let h1 = store.create_household(household_n("g1", 1)).unwrap();
+    let h2 = store.create_household(household_n("g1", 2)).unwrap();
+    let a = store.book_appointment(testing::appointment("g1", &h1.id, NINE_AM)).unwrap();
+    let pending = store.outbox_counts().unwrap().pending;
+
+    // another door's visit cannot keep it, and nothing is written
+    let wrong = store.record_signed_visit(visit_at("g1", &h2.id, NINE_AM), testing::capture("王芳"), &key, Some(&a.id));
+    assert_eq!(field_error(wrong).0, "household_id");
+    assert_eq!(store.outbox_counts().unwrap().pending, pending);
+
+    let signed = store
+        .record_signed_visit(visit_at("g1", &h1.id, NINE_AM - 14 * MINUTE), testing::capture("王芳"), &key, Some(&a.id))
+        .unwrap();
+    let done = signed.appointment.clone().expect("the kept appointment");
+    assert_eq!((done.status, done.visit_id.as_deref()), (AppointmentStatus::Done, Some(signed.visit.id.as_str())));
+    assert_eq!(store.appointment(&a.id).unwrap().unwrap(), done);
+    let v = store.visit(&signed.visit.id).unwrap().unwrap();
+    assert_eq!((v.appointment_at_ms, v.punctuality()), (Some(NINE_AM), Some(Punctuality::Early { minutes: 14 })));
+    assert_eq!(receipts::check_visit_signature(&v, &signed.signature, &key.public_key_bytes()), Ok(()));
+    // signature, visit and the appointment's status: three changes, one transaction
+    assert_eq!(store.outbox_counts().unwrap().pending, pending + 3);
+    let again = store.record_signed_visit(visit_at("g1", &h1.id, NINE_AM), testing::capture("王芳"), &key, Some(&a.id));
+    assert_eq!(field_error(again).0, "status");
+    let plain = store.record_signed_visit(visit_at("g1", &h1.id, NINE_AM), testing::capture("王芳"), &key, None).unwrap();
+    assert_eq!(plain.appointment, None);
 }
 
 #[test]
@@ -364,12 +397,18 @@ fn a_ticket_is_owned_escalated_replied_and_closed_only_with_the_customers_confir
     // closing before a reply, or without the customer's confirmation, is refused
     assert_eq!(field_error(store.close_ticket(&t.id, true, NINE_AM)).0, "status");
     assert_eq!(field_error(store.reply_ticket(&t.id, "")).0, "reply");
+    let ids = |list: Vec<Ticket>| list.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.open_tickets("g1").unwrap()), vec![t.id.clone()]);
     let t = store.reply_ticket(&t.id, "光猫已更换，晚间测速正常").unwrap();
     assert_eq!(t.status, TicketStatus::Replied);
+    // replied: no longer open, waiting for the customer to confirm
+    assert!(store.open_tickets("g1").unwrap().is_empty());
+    assert_eq!(ids(store.replied_tickets("g1").unwrap()), vec![t.id.clone()]);
     assert_eq!(field_error(store.close_ticket(&t.id, false, NINE_AM)).0, "closure_confirmed_by_customer");
     let t = store.close_ticket(&t.id, true, NINE_AM + MINUTE).unwrap();
     assert_eq!((t.status, t.closure_confirmed_by_customer, t.closed_at_ms), (TicketStatus::Closed, true, Some(NINE_AM + MINUTE)));
     assert_eq!(store.ticket(&t.id).unwrap().unwrap(), t);
+    assert!(store.replied_tickets("g1").unwrap().is_empty());
     assert_eq!(field_error(store.reply_ticket(&t.id, "再说一次")).1, "the ticket is closed");
     let ops: Vec<_> = store.pending_ops(20).unwrap().into_iter().filter(|o| o.kind == EntityKind::Ticket).collect();
     assert_eq!(ops.len(), 4, "open, escalate, reply, close");

@@ -1,6 +1,7 @@
 //! The one public error of the FFI and the one place where every core error is mapped to it.
 //! The app acts on the variant: point at a field (invalid), refresh (not found), try later
-//! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected).
+//! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected), unlock
+//! the phone (key unavailable).
 
 use gridbook_core::evidence::{AmountError, SignError, StrokeError};
 use gridbook_core::Error as CoreError;
@@ -53,8 +54,16 @@ pub enum GridbookError {
         /// What cut it off.
         detail: String,
     },
-    /// Anything else: a database failure, a corrupt file, an app too old for its data, a
-    /// platform key store failure. Show it and report it.
+    /// The platform key store would not sign: locked, the key missing, or the user cancelled
+    /// authentication. Nothing was written; ask the manager to unlock the phone and try again.
+    /// (A `DeviceSigner` the app implements throws this when its key store refuses.)
+    #[error("device key unavailable: {detail}")]
+    KeyUnavailable {
+        /// What the key store said.
+        detail: String,
+    },
+    /// Anything else: a database failure, a corrupt file, an app too old for its data. Show it
+    /// and report it.
     #[error("{detail}")]
     Other {
         /// A description for the log and the support ticket.
@@ -82,6 +91,7 @@ impl From<CoreError> for GridbookError {
             CoreError::Network(detail) => GridbookError::Network { detail },
             CoreError::Unauthorized(detail) => GridbookError::Unauthorized { detail },
             CoreError::Interrupted(detail) => GridbookError::Interrupted { detail },
+            CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
             CoreError::Server { status, code, message } if retryable => {
@@ -110,7 +120,10 @@ impl From<AmountError> for GridbookError {
 
 impl From<SignError> for GridbookError {
     fn from(e: SignError) -> Self {
-        other(e)
+        match e {
+            SignError::Unavailable(detail) => GridbookError::KeyUnavailable { detail },
+            e @ SignError::Failed(_) => other(e),
+        }
     }
 }
 

@@ -249,7 +249,7 @@ impl From<ev::Signature> for SignaturePad {
 pub trait DeviceSigner: Send + Sync {
     /// The Ed25519 public key: 32 bytes.
     fn public_key(&self) -> Result<Vec<u8>>;
-    /// The Ed25519 signature of `message`: 64 bytes. Fail with `Other` if the key store is
+    /// The Ed25519 signature of `message`: 64 bytes. Fail with `KeyUnavailable` if the key store is
     /// locked or the user cancelled authentication.
     fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>>;
 }
@@ -305,7 +305,10 @@ impl ev::DeviceSigner for CoreSigner {
         self.public_key
     }
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], ev::SignError> {
-        let sig = self.inner.sign(message.to_vec()).map_err(|e| ev::SignError::Unavailable(e.to_string()))?;
+        let sig = self.inner.sign(message.to_vec()).map_err(|e| match e {
+            crate::error::GridbookError::KeyUnavailable { detail } => ev::SignError::Unavailable(detail),
+            e => ev::SignError::Unavailable(e.to_string()),
+        })?;
         let len = sig.len();
         sig.try_into().map_err(|_| ev::SignError::Failed(format!("the key store returned {len} bytes, not a 64-byte signature")))
     }

@@ -1,7 +1,9 @@
 //! Gridbook FFI: the core for Kotlin, Swift and Python through uniffi (proc-macros only). A thin
 //! layer: records mirrored and converted (records.rs), the store (store.rs), enrolment and sync
-//! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), and
-//! the one public error every core error maps to (error.rs). No business rule lives here.
+//! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), the
+//! manager's day — appointments, sign-in, plan, summary (workday.rs) — and first-ask tickets
+//! (tickets.rs), and the one public error every core error maps to (error.rs). No business rule
+//! lives here.
 
 uniffi::setup_scaffolding!();
 
@@ -10,6 +12,8 @@ pub mod evidence;
 pub mod records;
 pub mod store;
 pub mod sync;
+pub mod tickets;
+pub mod workday;
 
 pub use error::GridbookError;
 pub use store::GridbookStore;

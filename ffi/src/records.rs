@@ -20,6 +20,22 @@ macro_rules! mirror_enum {
     };
 }
 
+/// Converts a mirrored record field by field (`.into()` on each: the same type, or a mirrored
+/// enum): `<=` from the core only, `<=>` both ways.
+macro_rules! mirror_fields {
+    ($name:ident <= $core:path { $($f:ident),+ $(,)? }) => {
+        impl From<$core> for $name {
+            fn from(r: $core) -> Self { Self { $($f: r.$f.into()),+ } }
+        }
+    };
+    ($name:ident <=> $core:path { $($f:ident),+ $(,)? }) => {
+        mirror_fields!($name <= $core { $($f),+ });
+        impl From<$name> for $core {
+            fn from(r: $name) -> Self { Self { $($f: r.$f.into()),+ } }
+        }
+    };
+}
+
 mirror_enum!(
     /// 楼宇 / 平房 / 商铺: the kind of premises.
     PremisesType = core::PremisesType {
@@ -1008,11 +1024,20 @@ pub struct SignedVisit {
     pub visit: Visit,
     /// The sealed signature.
     pub signature: CustomerSignature,
+    /// The appointment the visit kept, now done; null for a visit without one.
+    pub appointment: Option<Appointment>,
+    /// Against the appointment's time: on time within ±10 minutes; null without one.
+    pub punctuality: Option<Punctuality>,
 }
 
 impl From<core::SignedVisit> for SignedVisit {
     fn from(s: core::SignedVisit) -> Self {
-        Self { visit: s.visit.into(), signature: s.signature.into() }
+        Self {
+            punctuality: s.visit.punctuality().map(Into::into),
+            visit: s.visit.into(),
+            signature: s.signature.into(),
+            appointment: s.appointment.map(Into::into),
+        }
     }
 }
 
@@ -1153,6 +1178,19 @@ pub struct AppointmentVisit {
     pub visit: Visit,
     /// The appointment, marked done with the visit's id.
     pub appointment: Appointment,
+    /// 准时 / 早到 / 迟到: the arrival against the agreed time (±10 minutes is on time).
+    pub punctuality: Punctuality,
+}
+
+impl From<(core::Visit, core::Appointment)> for AppointmentVisit {
+    fn from((visit, appointment): (core::Visit, core::Appointment)) -> Self {
+        let agreed = visit.appointment_at_ms.unwrap_or(appointment.agreed_at_ms);
+        Self {
+            punctuality: core::punctuality(agreed, visit.arrived_at_ms).into(),
+            visit: visit.into(),
+            appointment: appointment.into(),
+        }
+    }
 }
 
 /// How an arrival compares with the agreed time: within ±10 minutes is on time.
@@ -1269,3 +1307,167 @@ impl From<core::DayPlan> for DayPlan {
         }
     }
 }
+
+/// 签到: the manager's sign-in at the start of the day, with the time and, when the phone has a
+/// fix, the place. Insert-only.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignIn {
+    /// Empty when signing in: the store assigns one.
+    #[uniffi(default = "")]
+    pub id: String,
+    /// 网格
+    pub grid_id: String,
+    /// The manager signing in.
+    pub manager_id: String,
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// The phone's zone offset, minutes east of UTC.
+    pub zone_offset_min: i64,
+    /// GPS latitude in micro-degrees, when the phone had a fix.
+    #[uniffi(default = None)]
+    pub lat_e6: Option<i64>,
+    /// GPS longitude in micro-degrees.
+    #[uniffi(default = None)]
+    pub lon_e6: Option<i64>,
+    /// 备注, e.g. where the morning meeting was.
+    #[uniffi(default = "")]
+    pub note: String,
+}
+
+mirror_fields!(SignIn <=> core::SignIn { id, grid_id, manager_id, at_ms, zone_offset_min, lat_e6, lon_e6, note });
+
+/// 日工作总结: the day in numbers, computed from the records on the phone (after a sync, those of
+/// every phone in the grid), with the manager's note. Submitted, it syncs to the back office.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DaySummary {
+    /// Empty until submitted.
+    pub id: String,
+    /// 网格
+    pub grid_id: String,
+    /// Who submitted it; empty until submitted.
+    pub manager_id: String,
+    /// The local day, YYYY-MM-DD.
+    pub date: String,
+    /// The zone offset of the day, minutes east of UTC.
+    pub zone_offset_min: i64,
+    /// When the phone computed it, UTC ms.
+    pub made_at_ms: i64,
+    /// The day's first sign-in in the grid, UTC ms.
+    pub signed_in_at_ms: Option<i64>,
+    /// 走访: visits recorded that day.
+    pub visits: i64,
+    /// Appointments of the day kept by a visit.
+    pub appointments_kept: i64,
+    /// Of those, kept within ±10 minutes.
+    pub appointments_on_time: i64,
+    /// Appointments of the day neither kept nor cancelled.
+    pub appointments_missed: i64,
+    /// 新建档案: archives first created that day.
+    pub households_created: i64,
+    /// 更新档案: other archives edited that day.
+    pub households_updated: i64,
+    /// Receipts written that day, voided ones left out.
+    pub receipts: i64,
+    /// 收款: money those receipts took, fen.
+    pub collected_fen: i64,
+    /// Arrears notices given.
+    pub notices: i64,
+    /// 未兑现承诺: promises made on visits that fall due after the day.
+    pub open_promises: i64,
+    /// Tickets not yet replied to.
+    pub open_tickets: i64,
+    /// The manager's own words: tomorrow's plan, problems met.
+    pub note: String,
+}
+
+mirror_fields!(DaySummary <= core::DaySummary {
+    id, grid_id, manager_id, date, zone_offset_min, made_at_ms, signed_in_at_ms, visits, appointments_kept,
+    appointments_on_time, appointments_missed, households_created, households_updated, receipts, collected_fen,
+    notices, open_promises, open_tickets, note,
+});
+
+mirror_enum!(
+    /// How a ticket reached the manager who owns it.
+    TicketChannel = core::TicketChannel {
+        /// 上门: taken at the door, on a visit.
+        InPerson,
+        /// 电话
+        Phone,
+        /// 微信
+        Wechat,
+        /// 营业厅
+        Counter,
+        /// 其他
+        Other,
+    }
+);
+mirror_enum!(
+    /// 需求 / 投诉 / 咨询
+    TicketKind = core::TicketKind {
+        /// 需求: something the customer wants done.
+        Request,
+        /// 投诉
+        Complaint,
+        /// 咨询: a question not answered on the spot.
+        Question,
+    }
+);
+mirror_enum!(
+    /// Where a first-ask ticket stands.
+    TicketStatus = core::TicketStatus {
+        /// 待处理
+        Open,
+        /// 已上报: handed up; the owner still owns it.
+        Escalated,
+        /// 已答复: the customer was told; waiting for them to confirm.
+        Replied,
+        /// 已闭环: closed with the customer's confirmation.
+        Closed,
+    }
+);
+
+/// 首问负责制: a request, complaint or question owned by whoever took it first, with the reply
+/// date promised, until the customer confirms it is closed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Ticket {
+    /// Empty when opening: the store assigns one.
+    #[uniffi(default = "")]
+    pub id: String,
+    /// 网格
+    pub grid_id: String,
+    /// The household's archive, when the customer has one (empty otherwise).
+    #[uniffi(default = "")]
+    pub household_id: String,
+    /// 首问责任人: the manager who took it and owns it.
+    pub owner_manager_id: String,
+    /// When it was taken, UTC ms.
+    pub taken_at_ms: i64,
+    /// How it was taken.
+    pub channel: TicketChannel,
+    /// Request, complaint or question.
+    pub kind: TicketKind,
+    /// The issue in the customer's words.
+    pub text: String,
+    /// 承诺回复时限, YYYY-MM-DD.
+    pub promised_reply_by: String,
+    /// Where it stands (opening sets it to open).
+    pub status: TicketStatus,
+    /// Who it was escalated to.
+    #[uniffi(default = "")]
+    pub escalated_to: String,
+    /// What the customer was told.
+    #[uniffi(default = "")]
+    pub reply: String,
+    /// When it was closed, UTC ms.
+    #[uniffi(default = None)]
+    pub closed_at_ms: Option<i64>,
+    /// The customer confirmed the closure (闭环).
+    #[uniffi(default = false)]
+    pub closure_confirmed_by_customer: bool,
+}
+
+mirror_fields!(Ticket <=> core::Ticket {
+    id, grid_id, household_id, owner_manager_id, taken_at_ms, channel, kind, text, promised_reply_by, status,
+    escalated_to, reply, closed_at_ms, closure_confirmed_by_customer,
+});
+

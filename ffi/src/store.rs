@@ -139,10 +139,19 @@ impl GridbookStore {
     }
 
     /// Records a visit whose work order the customer signed (what `work_order_text` showed
-    /// them), sealing it with `signer`, in one transaction.
-    pub fn record_signed_visit(&self, visit: Visit, capture: SignatureCapture, signer: Arc<dyn DeviceSigner>) -> Result<SignedVisit> {
+    /// them), sealing it with `signer`, in one transaction. With `appointment_id` the visit keeps
+    /// that appointment: it carries the agreed time (see `punctuality` in the answer) and the
+    /// appointment is marked done in the same transaction.
+    #[uniffi::method(default(appointment_id = None))]
+    pub fn record_signed_visit(
+        &self,
+        visit: Visit,
+        capture: SignatureCapture,
+        signer: Arc<dyn DeviceSigner>,
+        appointment_id: Option<String>,
+    ) -> Result<SignedVisit> {
         let signer = CoreSigner::new(signer)?;
-        Ok(self.inner.record_signed_visit(visit.into(), capture.into(), &signer)?.into())
+        Ok(self.inner.record_signed_visit(visit.into(), capture.into(), &signer, appointment_id.as_deref())?.into())
     }
 
     /// One customer signature (a receipt's or a visit's `signature_id`).
@@ -196,70 +205,6 @@ impl GridbookStore {
         Ok(self.inner.void_receipt(&receipt_id, &reason, &voided_by)?.into())
     }
 
-    // ---- appointments and the day ---------------------------------------------------------------
-
-    /// Books an appointment at the time the customer chose; it starts as booked.
-    pub fn book_appointment(&self, appointment: Appointment) -> Result<Appointment> {
-        Ok(self.inner.book_appointment(appointment.into())?.into())
-    }
-
-    /// One appointment.
-    pub fn appointment(&self, appointment_id: String) -> Result<Appointment> {
-        let found = self.inner.appointment(&appointment_id)?;
-        found.map(Into::into).ok_or(not_found("appointment", appointment_id))
-    }
-
-    /// The customer confirmed the time.
-    pub fn confirm_appointment(&self, appointment_id: String) -> Result<Appointment> {
-        Ok(self.inner.confirm_appointment(&appointment_id)?.into())
-    }
-
-    /// A new time agreed with the customer (after a late notice, an absence, or their request).
-    pub fn reschedule_appointment(
-        &self,
-        appointment_id: String,
-        agreed_at_ms: i64,
-        zone_offset_min: i64,
-        note: String,
-    ) -> Result<Appointment> {
-        Ok(self.inner.reschedule_appointment(&appointment_id, agreed_at_ms, zone_offset_min, &note)?.into())
-    }
-
-    /// Cancels an appointment; `reason` must say why.
-    pub fn cancel_appointment(&self, appointment_id: String, reason: String) -> Result<Appointment> {
-        Ok(self.inner.cancel_appointment(&appointment_id, &reason)?.into())
-    }
-
-    /// Records the visit that kept an appointment and marks it done, in one transaction; the visit
-    /// carries the agreed time, so `punctuality` can tell whether it was on time.
-    pub fn record_appointment_visit(&self, appointment_id: String, visit: Visit) -> Result<AppointmentVisit> {
-        let (visit, appointment) = self.inner.record_appointment_visit(&appointment_id, visit.into())?;
-        Ok(AppointmentVisit { visit: visit.into(), appointment: appointment.into() })
-    }
-
-    /// The manager came and the customer was not in: a visit with a follow-up due by
-    /// `follow_up_due` (YYYY-MM-DD) to re-book; the appointment counts as kept.
-    pub fn record_customer_absent(&self, appointment_id: String, visit: Visit, follow_up_due: String) -> Result<AppointmentVisit> {
-        let (visit, appointment) = self.inner.record_customer_absent(&appointment_id, visit.into(), &follow_up_due)?;
-        Ok(AppointmentVisit { visit: visit.into(), appointment: appointment.into() })
-    }
-
-    /// The grid's appointments on a local day (YYYY-MM-DD at `zone_offset_min`), cancelled ones
-    /// left out, by time.
-    pub fn appointments_on(&self, grid_id: String, date: String, zone_offset_min: i64) -> Result<Vec<Appointment>> {
-        Ok(self.inner.appointments_on(&grid_id, &date, zone_offset_min)?.into_iter().map(Into::into).collect())
-    }
-
-    /// Appointments whose on-time window passed with no visit: tell the customer, agree a new time.
-    pub fn late_appointments(&self, grid_id: String, now_ms: i64) -> Result<Vec<Appointment>> {
-        Ok(self.inner.late_appointments(&grid_id, now_ms)?.into_iter().map(Into::into).collect())
-    }
-
-    /// 日工作计划: the day's appointments, follow-ups due and arrears, door by door in walking order.
-    pub fn day_plan(&self, grid_id: String, date: String, zone_offset_min: i64) -> Result<DayPlan> {
-        Ok(self.inner.day_plan(&grid_id, &date, zone_offset_min)?.into())
-    }
-
     // ---- views ---------------------------------------------------------------------------------
 
     /// Visits, notices and receipts of one household, oldest first.
@@ -307,12 +252,6 @@ impl GridbookStore {
     }
 }
 
-/// How an arrival compares with the agreed time (within ±10 minutes is on time).
-#[uniffi::export]
-pub fn punctuality(agreed_at_ms: i64, arrived_at_ms: i64) -> Punctuality {
-    core::punctuality(agreed_at_ms, arrived_at_ms).into()
-}
-
 /// The text of a visit's work order as the customer reads it before signing (outcome, needs,
 /// opinions, the open question, what was promised by when), exactly as it will be sealed.
 #[uniffi::export]
@@ -320,6 +259,6 @@ pub fn work_order_text(visit: Visit) -> String {
     core::receipts::work_order_summary(&visit.into())
 }
 
-fn not_found(kind: &str, id: String) -> crate::error::GridbookError {
+pub(crate) fn not_found(kind: &str, id: String) -> crate::error::GridbookError {
     crate::error::GridbookError::NotFound { kind: kind.to_string(), id }
 }

@@ -2,15 +2,26 @@
 // signature pad's input, the archive and collection view-model state over a real store.
 package app.gridbook.tests
 
-import app.gridbook.ffi.Appointment
+import app.gridbook.ffi.TicketChannel
+import app.gridbook.ffi.TicketKind
+import app.gridbook.ffi.TicketStatus
+import app.gridbook.ffi.Visit
 import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.Punctuality
 import app.gridbook.ffi.VisitPurpose
-import app.gridbook.ffi.punctuality
 import app.gridbook.ffi.SyncPhase
 import app.gridbook.ffi.SyncStatus
+import app.gridbook.logic.AppointmentModel
 import app.gridbook.logic.ArchiveRepository
+import app.gridbook.logic.DaySummaryModel
+import app.gridbook.logic.PlanSection
+import app.gridbook.logic.TicketRepository
+import app.gridbook.logic.TicketsModel
+import app.gridbook.logic.WorkdayRepository
+import app.gridbook.logic.localToUtcMs
+import app.gridbook.logic.section
+import app.gridbook.logic.utcMsToLocal
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.FieldworkRepository
 import app.gridbook.logic.HouseholdModel
@@ -157,35 +168,148 @@ class LogicTest {
         val store = GridbookStore.open(tmp.newFile("phone.db").path)
         val archive = ArchiveRepository(store, Dispatchers.Unconfined)
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
+        val workday = WorkdayRepository(store, Dispatchers.Unconfined)
+        val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
         val h = store.createHousehold(household())
-        val agreed = NOW_MS + 3_600_000  // 2026-11-18, an hour after "now"
-        val booked = fieldwork.bookAppointment(
-            Appointment(gridId = GRID, householdId = h.id, managerId = "mgr-1", agreedAtMs = agreed,
-                zoneOffsetMin = CHINA.toLong(), purpose = VisitPurpose.SALE, status = AppointmentStatus.BOOKED),
-        ).getOrThrow()
-        val missed = fieldwork.bookAppointment(booked.copy(id = "", agreedAtMs = NOW_MS - 7_200_000)).getOrThrow()
-        val today = TodayModel(archive, fieldwork, GRID, { "2026-11-18" }, { CHINA }, { NOW_MS })
+        // NOW_MS is 19:06:40 in Beijing on 2026-11-18; the customer chose 20:00, another 17:00
+        val booking = AppointmentModel(workday, session, { NOW_MS }, { CHINA })
+        booking.startNew(store.household(h.id), "2026-11-18")
+        booking.edit { it.copy(time = "8pm") }
+        assertFalse(booking.save())
+        assertEquals("agreed_at_ms", booking.state.value.problem!!.field)
+        booking.edit { it.copy(time = "20:00", purpose = VisitPurpose.SALE, note = "客户下班后在家") }
+        assertTrue(booking.save())
+        val booked = booking.state.value.saved!!
+        val agreed = localToUtcMs("2026-11-18", "20:00", CHINA)!!
+        assertEquals(agreed, booked.agreedAtMs)
+        assertEquals("2026-11-18" to "20:00", utcMsToLocal(booked.agreedAtMs, CHINA))
+        booking.startNew(store.household(h.id), "2026-11-18")
+        booking.edit { it.copy(time = "17:00") }
+        assertTrue(booking.save())
+        val missed = booking.state.value.saved!!
+
+        val today = TodayModel(archive, fieldwork, workday, TicketRepository(store, Dispatchers.Unconfined), session,
+            { "2026-11-18" }, { CHINA }, { NOW_MS })
         today.refresh()
         assertEquals(null, today.state.value.problem)
+        assertNull(today.state.value.signedIn)
         assertEquals(listOf(missed.id, booked.id), today.state.value.appointments.map { it.id })
         assertEquals(listOf(missed.id), today.state.value.late.map { it.id })
+        assertEquals(listOf(""), today.state.value.buildings.map { it.building })  // a door outside any building
+        assertEquals(emptyList<Any>(), today.state.value.reminders)
         val stop = today.state.value.plan!!.stops.single()
         assertEquals(h.id, stop.householdId)
         assertEquals("王芳", stop.customerName)
+        assertTrue(today.signIn(28_194_000, 112_939_000))
+        assertEquals(NOW_MS, today.state.value.signedIn!!.atMs)
+        assertEquals(28_194_000L, today.state.value.signedIn!!.latE6)
 
-        // the manager arrives 12 minutes late and the customer does not sign: the visit keeps it
-        val visit = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { agreed + 12 * 60_000 }, { CHINA })
+        // running late for 17:00: the customer is told, and a new time agreed
+        val late = AppointmentModel(workday, session, { NOW_MS }, { CHINA })
+        late.startExisting(store.household(h.id), missed, late = true)
+        assertEquals(AppointmentModel.LATE_NOTE, late.state.value.form.note)
+        assertEquals("17:00", late.state.value.form.time)
+        late.edit { it.copy(time = "19:30") }
+        assertTrue(late.save())
+        assertEquals(AppointmentStatus.RESCHEDULED, late.state.value.saved!!.status)
+        today.refresh()
+        assertEquals(emptyList<String>(), today.state.value.late.map { it.id })
+
+        // the manager arrives 12 minutes late for 20:00 and the customer signs: the signed visit keeps it
+        val visit = VisitModel(fieldwork, session, { agreed + 12 * 60_000 }, { CHINA })
         visit.start(store.household(h.id), booked)
         assertEquals(VisitPurpose.SALE, visit.state.value.form.purpose)
         visit.edit { it.copy(outcome = "已介绍千兆宽带") }
+        visit.sign(signaturePad())
         assertTrue(visit.state.value.problem?.text() ?: "", visit.submit())
         val kept = visit.state.value.saved!!
         assertEquals(agreed, kept.appointmentAtMs)
-        assertEquals(Punctuality.Late(12), punctuality(kept.appointmentAtMs!!, kept.arrivedAtMs))
+        assertEquals(Punctuality.Late(12), visit.state.value.punctuality)
         assertEquals(AppointmentStatus.DONE, store.appointment(booked.id).status)
         assertEquals(kept.id, store.appointment(booked.id).visitId)
+        assertEquals(kept.signatureId, visit.state.value.sealed!!.id)
+
+        // at 19:30's door nobody answers: a follow-up to re-book tomorrow
+        late.startExisting(store.household(h.id), store.appointment(missed.id))
+        assertTrue(late.state.value.problem?.text() ?: "", late.customerAbsent("2026-11-19"))
+        assertEquals("2026-11-19", late.state.value.absentVisit!!.followUpDue)
+        assertEquals(AppointmentStatus.DONE, late.state.value.saved!!.status)
         today.refresh()
-        assertEquals(listOf(missed.id), today.state.value.late.map { it.id })
+        assertEquals(emptyList<String>(), today.state.value.appointments.map { it.id })
+        val tomorrow = TodayModel(archive, fieldwork, workday, TicketRepository(store, Dispatchers.Unconfined), session,
+            { "2026-11-19" }, { CHINA }, { NOW_MS + 86_400_000 })
+        tomorrow.refresh()
+        assertEquals(listOf(late.state.value.absentVisit!!.id), tomorrow.state.value.followUps.map { it.id })
+        assertEquals(PlanSection.FOLLOW_UP, tomorrow.state.value.plan!!.stops.single().items.single().section())
+        store.close()
+    }
+
+    @Test fun ticketsShowOverdueFirstThenOpenThenAwaitingConfirmation() = runBlocking {
+        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
+        val h = store.createHousehold(household())
+        var today = "2026-11-18"
+        val model = TicketsModel(TicketRepository(store, Dispatchers.Unconfined), session, { today }, { NOW_MS })
+        val soon = model.take(h.id, TicketKind.QUESTION, "千兆宽带能否装到阁楼", "2026-11-20")!!
+        val broken = model.take(h.id, TicketKind.COMPLAINT, "晚上宽带掉线", "2026-11-17", TicketChannel.PHONE)!!
+        val answered = model.take("", TicketKind.REQUEST, "楼道光交箱门坏了", "2026-11-19")!!
+        assertEquals(TicketStatus.OPEN, soon.status)
+        assertEquals("mgr-1", soon.ownerManagerId)
+        assertEquals(TicketChannel.IN_PERSON, soon.channel)
+        assertNull(model.reply(answered.id, " "))
+        assertEquals("reply", model.state.value.problem!!.field)
+        model.reply(answered.id, "已报修，周五前修好")
+        assertEquals(listOf(broken.id to true, soon.id to false, answered.id to false),
+            model.state.value.lines.map { it.ticket.id to it.overdue })
+        assertEquals(1, model.state.value.overdueCount)
+        assertNull(model.close(answered.id, false))
+        assertEquals("closure_confirmed_by_customer", model.state.value.problem!!.field)
+        assertEquals(TicketStatus.CLOSED, model.close(answered.id, true)!!.status)
+        assertEquals(TicketStatus.ESCALATED, model.escalate(soon.id, "装维班组")!!.status)
+        today = "2026-11-21"
+        model.refresh()
+        assertEquals(listOf(broken.id, soon.id), model.state.value.lines.filter { it.overdue }.map { it.ticket.id })
+        store.close()
+    }
+
+    @Test fun theDaySummaryCountsTheDayAndIsSubmittedWithTheNote() = runBlocking {
+        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
+        val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
+        val h = store.createHousehold(household())
+        fieldwork.recordVisit(Visit(gridId = GRID, householdId = h.id, arrivedAtMs = NOW_MS, zoneOffsetMin = CHINA.toLong(),
+            purpose = VisitPurpose.CARE, followUp = "送报价单", followUpDue = "2026-11-25", managerId = "mgr-1")).getOrThrow()
+        val model = DaySummaryModel(WorkdayRepository(store, Dispatchers.Unconfined), session, { "2026-11-18" }, { CHINA })
+        model.refresh()
+        val preview = model.state.value.preview!!
+        assertEquals("", preview.id)
+        assertEquals(1L, preview.visits)
+        assertEquals(1L, preview.openPromises)
+        assertNull(model.state.value.submitted)
+        model.editNote("明天送报价单")
+        assertTrue(model.submit())
+        val submitted = model.state.value.submitted!!
+        assertEquals("mgr-1", submitted.managerId)
+        assertEquals("明天送报价单", submitted.note)
+        assertEquals(1L, submitted.visits)
+        val again = DaySummaryModel(WorkdayRepository(store, Dispatchers.Unconfined), session, { "2026-11-18" }, { CHINA })
+        again.refresh()
+        assertEquals(submitted, again.state.value.submitted)
+        assertEquals("明天送报价单", again.state.value.note)
+        store.close()
+    }
+
+    @Test fun aLockedKeyStoreIsAskedToUnlockAndNothingIsWritten() = runBlocking {
+        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val fieldwork = FieldworkRepository(store, KotlinSigner(store.deviceKey(), locked = true), Dispatchers.Unconfined)
+        val h = store.createHousehold(household())
+        val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })
+        model.start(store.household(h.id))
+        model.sign(signaturePad())
+        assertFalse(model.submit())
+        assertEquals(ProblemKind.KEY_UNAVAILABLE, model.state.value.problem!!.kind)
+        assertTrue(model.state.value.problem!!.text().startsWith("设备密钥不可用"))
+        assertEquals(1uL, store.outboxCounts().pending)
         store.close()
     }
 }

@@ -5,6 +5,7 @@ package app.gridbook.tests
 import app.gridbook.ffi.Area
 import app.gridbook.ffi.CompetitorService
 import app.gridbook.ffi.DeviceSigner
+import app.gridbook.ffi.GridbookException
 import app.gridbook.ffi.Household
 import app.gridbook.ffi.IdType
 import app.gridbook.ffi.OwnService
@@ -126,11 +127,12 @@ fun signaturePad(points: Int = 30): SignaturePad {
 }
 
 /** A signer written in Kotlin, as the Android Keystore one is (here it delegates to a key in memory). */
-class KotlinSigner(private val inner: DeviceSigner, private val broken: Boolean = false) : DeviceSigner {
+class KotlinSigner(private val inner: DeviceSigner, private val broken: Boolean = false, private val locked: Boolean = false) : DeviceSigner {
     var signed = 0
         private set
     override fun publicKey(): ByteArray = inner.publicKey()
     override fun sign(message: ByteArray): ByteArray {
+        if (locked) throw GridbookException.KeyUnavailable("用户未解锁 keystore locked")
         signed += 1
         return if (broken) ByteArray(10) else inner.sign(message)
     }

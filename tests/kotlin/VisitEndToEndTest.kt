@@ -22,8 +22,10 @@ import app.gridbook.logic.SaveOutcome
 import app.gridbook.logic.SyncLight
 import app.gridbook.logic.SyncModel
 import app.gridbook.logic.SyncRepository
+import app.gridbook.logic.TicketRepository
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
+import app.gridbook.logic.WorkdayRepository
 import app.gridbook.logic.light
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runBlocking
@@ -47,6 +49,12 @@ class Phone(path: File) {
     val sync = SyncRepository(store, GridbookSync(store, APP_VERSION), sessions, Dispatchers.Unconfined)
     val archive = ArchiveRepository(store, Dispatchers.Unconfined, sync::localChange)
     val fieldwork = FieldworkRepository(store, key, Dispatchers.Unconfined, sync::localChange)
+    val workday = WorkdayRepository(store, Dispatchers.Unconfined, sync::localChange)
+    val tickets = TicketRepository(store, Dispatchers.Unconfined, sync::localChange)
+
+    /** The Today screen's model for the enrolled manager, on [date] at [clockMs]. */
+    fun today(date: String, clockMs: Long = System.currentTimeMillis()) =
+        TodayModel(archive, fieldwork, workday, tickets, sessions.load()!!, { date }, { CHINA }, { clockMs })
 }
 
 class VisitEndToEndTest {
@@ -91,7 +99,7 @@ class VisitEndToEndTest {
         // billing adds the debt; the phone receives it; Today shows it
         val accountId = server.admin("add-arrears", "--grid", GRID, "--household", h.id, "--account-no", "A1", "--owed-fen", "12800", "--months", "2")
         a.sync.syncNow().getOrThrow()
-        val today = TodayModel(a.archive, a.fieldwork, GRID, today = { "2026-11-18" })
+        val today = a.today("2026-11-18")
         today.refresh()
         val line = today.state.value.arrears.single()
         assertEquals(accountId, line.account.id)
@@ -183,7 +191,7 @@ class VisitEndToEndTest {
         val copy = b2.fieldwork.printout(r.receipt.id, "中国电信 幸福里营业部").getOrThrow()
         assertEquals(collect.state.value.verificationCode, copy.verificationCode)
         assertEquals("王芳", b2.fieldwork.signature(r.receipt.signatureId!!).getOrThrow().signerName)
-        val bToday = TodayModel(b2.archive, b2.fieldwork, GRID, today = { "2026-11-30" })
+        val bToday = b2.today("2026-11-30")
         bToday.refresh()
         assertEquals(listOf(savedVisit.id), bToday.state.value.followUps.map { it.id })
     }

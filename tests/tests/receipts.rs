@@ -438,8 +438,8 @@ async fn a_signed_work_order_is_verified_and_an_altered_one_rejected() {
     let mut v = testing::visit("g1", &h);
     v.purpose = VisitPurpose::Complaint;
     v.outcome = "宽带故障已修复".into();
-    let good = phone.store.record_signed_visit(v.clone(), testing::capture("王芳"), &key).unwrap();
-    let altered = phone.store.record_signed_visit(v.clone(), testing::capture("王芳"), &key).unwrap();
+    let good = phone.store.record_signed_visit(v.clone(), testing::capture("王芳"), &key, None).unwrap();
+    let altered = phone.store.record_signed_visit(v.clone(), testing::capture("王芳"), &key, None).unwrap();
     tamper_outbox(&phone, &altered.visit.id, "$.fields.outcome", Value::from("客户不满意"));
     let unsigned = phone.store.record_visit(testing::visit("g1", &h)).unwrap();
     let report = phone.sync().await;

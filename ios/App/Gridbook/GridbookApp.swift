@@ -99,6 +99,8 @@ struct RootView: View {
                     .tabItem { Label("今日 Today", systemImage: "calendar") }
                 NavigationStack { BuildingsView(model: BuildingsModel(env: graph.env(session))) }
                     .tabItem { Label("楼宇 Buildings", systemImage: "building.2") }
+                NavigationStack { TicketsView(model: TicketsModel(env: graph.env(session))) }
+                    .tabItem { Label("工单 Tickets", systemImage: "checklist") }
                 NavigationStack { SyncView(managerId: session.managerId) }
                     .tabItem { Label("同步 Sync", systemImage: "arrow.triangle.2.circlepath") }
             }

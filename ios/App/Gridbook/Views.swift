@@ -1,5 +1,5 @@
-// The screens of a visit in SwiftUI, zh-CN first with English beside it: enrolment, Today,
-// buildings → households, the household archive, the visit form, arrears collection, sync.
+// The screens of a visit in SwiftUI, zh-CN first with English beside it: enrolment (Today and
+// the rest of the day are in WorkdayViews.swift), buildings → households, the household archive, the visit form, arrears collection, sync.
 import GridbookFFI
 import GridbookKit
 import SwiftUI
@@ -12,7 +12,7 @@ struct ProblemBanner: View {
     }
 }
 
-private func time(_ ms: Int64?) -> String {
+func time(_ ms: Int64?) -> String {
     guard let ms else { return "—" }
     let f = DateFormatter(); f.dateFormat = "MM-dd HH:mm"
     return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
@@ -50,75 +50,7 @@ struct EnrolView: View {
 
 // MARK: Today
 
-struct TodayView: View {
-    @StateObject var model: TodayModel
-    @EnvironmentObject var sync: SyncCenter
-    @EnvironmentObject var graph: AppGraph
-
-    var body: some View {
-        List {
-            Section { Text(sync.status.summary) }
-            ProblemBanner(problem: model.problem)
-            Section("今日预约 Today's appointments") {
-                let stops = model.plan?.stops ?? []
-                ForEach(stops, id: \.householdId) { stop in
-                    ForEach(Array(stop.items.enumerated()), id: \.offset) { _, item in
-                        if case .appointmentItem(let a) = item {
-                            if let session = graph.session, a.status != .done,
-                               let household = try? graph.store.household(householdId: a.householdId) {
-                                NavigationLink {
-                                    VisitView(model: VisitModel(env: graph.env(session), household: household, appointment: a))
-                                } label: { Text("\(time(a.agreedAtMs))  \(stop.customerName) · \(stop.premisesName) \(stop.unit) \(stop.room)") }
-                            } else {
-                                Text("\(time(a.agreedAtMs))  \(stop.customerName) ✓")
-                            }
-                        }
-                    }
-                }
-            }
-            if !model.late.isEmpty {
-                Section("已过约定时间未上门 Appointments missed") {
-                    ForEach(model.late, id: \.id) { a in
-                        Text("\(time(a.agreedAtMs)) · 请提前告知客户并重新约定时间 Tell the customer and agree a new time")
-                    }
-                }
-            }
-            Section("到期回复与跟进 Follow-ups due") {
-                if model.followUps.isEmpty { Text("暂无 None") }
-                ForEach(model.followUps, id: \.id) { v in
-                    VStack(alignment: .leading) {
-                        Text(v.followUp)
-                        Text("承诺回复时限 Due \(v.followUpDue)").font(.caption)
-                    }
-                }
-            }
-            Section("待收欠费 Arrears \(Money.yuan(model.remainingFen))") {
-                ForEach(model.arrears, id: \.account.id) { line in
-                    if let session = graph.session, line.remainingFen > 0 {
-                        NavigationLink {
-                            CollectionView(model: CollectionModel(env: graph.env(session), line: line))
-                        } label: { ArrearsRow(line: line) }
-                    } else {
-                        ArrearsRow(line: line)
-                    }
-                }
-            }
-            if let s = model.summary {
-                Section("网格概况 The grid") {
-                    LabeledContent("户数 Households", value: "\(s.households)")
-                    LabeledContent("楼宇/平房/商铺 Premises", value: "\(s.buildings) / \(s.bungalows) / \(s.shops)")
-                    LabeledContent("潜在客户 Prospects", value: "\(s.prospects)")
-                    ForEach(s.ownProducts, id: \.name) { p in LabeledContent(p.name, value: "\(p.households) · \(Double(p.penetrationBp) / 100)%") }
-                }
-            }
-        }
-        .navigationTitle("今日 Today")
-        .refreshable { await model.refresh(); await sync.syncNow() }
-        .task { await model.refresh() }
-    }
-}
-
-private struct ArrearsRow: View {
+struct ArrearsRow: View {
     let line: ArrearsLine
     var body: some View {
         VStack(alignment: .leading) {
@@ -230,6 +162,7 @@ struct HouseholdView: View {
             if saved { Text("已保存 Saved").foregroundStyle(.green) }
             if !model.isNew, let session = graph.session {
                 NavigationLink("开始走访 Start a visit") { VisitView(model: VisitModel(env: graph.env(session), household: model.form)) }
+                NavigationLink("预约 Book a visit") { AppointmentView(model: AppointmentModel(env: graph.env(session), household: model.form)) }
             }
             if !model.history.isEmpty {
                 Section("历史记录 History") {
@@ -304,6 +237,22 @@ private struct RelationPicker: View {
 
 // MARK: Visit
 
+/// 走访目的: why the manager visits (or will visit, for an appointment).
+struct PurposePicker: View {
+    @Binding var purpose: VisitPurpose
+    var body: some View {
+        Picker("走访目的 Purpose", selection: $purpose) {
+            Text("走访调研 Survey").tag(VisitPurpose.survey)
+            Text("营销 Sale").tag(VisitPurpose.sale)
+            Text("业务受理 Service order").tag(VisitPurpose.serviceOrder)
+            Text("欠费催缴 Arrears").tag(VisitPurpose.arrears)
+            Text("投诉处理 Complaint").tag(VisitPurpose.complaint)
+            Text("关怀 Care").tag(VisitPurpose.care)
+            Text("挽留 Retention").tag(VisitPurpose.retention)
+        }
+    }
+}
+
 struct VisitView: View {
     @StateObject var model: VisitModel
     @Environment(\.dismiss) private var dismiss
@@ -313,17 +262,14 @@ struct VisitView: View {
             ProblemBanner(problem: model.problem)
             if model.saved != nil {
                 Text("走访记录已保存 Visit saved").foregroundStyle(.green)
+                if let p = model.punctuality { Text(punctualityText(p)) }
+                // a request or complaint heard at the door becomes a ticket the manager owns (首问负责制)
+                NavigationLink("受理客户诉求 Take a request or complaint") {
+                    TicketsView(model: TicketsModel(env: model.env, householdId: model.household.id))
+                }
                 Button("返回 Back") { dismiss() }
             } else {
-                Picker("走访目的 Purpose", selection: $model.purpose) {
-                    Text("走访调研 Survey").tag(VisitPurpose.survey)
-                    Text("营销 Sale").tag(VisitPurpose.sale)
-                    Text("业务受理 Service order").tag(VisitPurpose.serviceOrder)
-                    Text("欠费催缴 Arrears").tag(VisitPurpose.arrears)
-                    Text("投诉处理 Complaint").tag(VisitPurpose.complaint)
-                    Text("关怀 Care").tag(VisitPurpose.care)
-                    Text("挽留 Retention").tag(VisitPurpose.retention)
-                }
+                PurposePicker(purpose: $model.purpose)
                 TextField("走访结果 Outcome", text: $model.outcome)
                 TextField("客户需求 Needs", text: $model.needs)
                 TextField("竞争对手信息 Competitor information", text: $model.competitorInfo)

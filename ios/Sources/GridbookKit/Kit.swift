@@ -42,7 +42,7 @@ private extension Character {
 
 /// What went wrong, for a screen: the kind decides the text, `field` the box to highlight.
 public struct Problem: Error, Equatable {
-    public enum Kind { case invalid, notFound, offline, needsEnrolment, refused, interrupted, unexpected }
+    public enum Kind { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, unexpected }
     public let kind: Kind
     public let detail: String
     public var field: String? = nil
@@ -57,6 +57,7 @@ public struct Problem: Error, Equatable {
         case .Unauthorized(let d): return Problem(kind: .needsEnrolment, detail: d)
         case .Rejected(let code, let d): return Problem(kind: .refused, detail: "\(code): \(d)")
         case .Interrupted(let d): return Problem(kind: .interrupted, detail: d)
+        case .KeyUnavailable(let d): return Problem(kind: .keyUnavailable, detail: d)
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }
@@ -70,6 +71,7 @@ public struct Problem: Error, Equatable {
         case .needsEnrolment: return "设备需要重新登记 Enrol this phone again"
         case .refused: return "服务器拒绝 Refused by the server: \(detail)"
         case .interrupted: return "同步中断，下次继续 Interrupted: resumes next time"
+        case .keyUnavailable: return "设备密钥不可用，请解锁手机后重试 Device key unavailable: unlock the phone and try again"
         case .unexpected: return "出错了 Something went wrong: \(detail)"
         }
     }

@@ -1,5 +1,5 @@
-// Per-screen state for the SwiftUI app, as Android's core-logic has it: Today, buildings →
-// households, the household archive with the duplicate warning, the visit form with the signed
+// Per-screen state for the SwiftUI app, as Android's core-logic has it (the day — Today,
+// appointments, tickets, the day summary — is in Workday.swift): buildings → households, the household archive with the duplicate warning, the visit form with the signed
 // work order, and arrears collection with the change computed and the sealed receipt.
 import Foundation
 import GridbookFFI
@@ -15,37 +15,6 @@ public struct Env {
     }
     var zoneOffsetMin: Int32 { Int32(TimeZone.current.secondsFromGMT() / 60) }
     var nowMs: Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-}
-
-@MainActor
-public final class TodayModel: ObservableObject {
-    /// 日工作计划: the doors of the day in walking order.
-    @Published public private(set) var plan: DayPlan?
-    /// Appointments whose time passed with no visit: tell the customer, agree a new time.
-    @Published public private(set) var late: [Appointment] = []
-    @Published public private(set) var followUps: [Visit] = []
-    @Published public private(set) var arrears: [ArrearsLine] = []
-    @Published public private(set) var summary: GridSummary?
-    @Published public private(set) var problem: Problem?
-    let env: Env
-    public init(env: Env) { self.env = env }
-
-    public var remainingFen: Int64 { arrears.reduce(0) { $0 + $1.remainingFen } }
-
-    public func refresh() async {
-        let store = env.store, grid = env.session.grid
-        let f = DateFormatter(); f.dateFormat = "yyyy-MM-dd"
-        let today = f.string(from: Date())
-        let zone = Int64(env.zoneOffsetMin), now = env.nowMs
-        do {
-            plan = try await io { try store.dayPlan(gridId: grid, date: today, zoneOffsetMin: zone) }
-            late = try await io { try store.lateAppointments(gridId: grid, nowMs: now) }
-            followUps = try await io { try store.followUpsDue(gridId: grid, date: today) }
-            arrears = try await io { try store.gridArrears(gridId: grid) }
-            summary = try await io { try store.gridSummary(gridId: grid) }
-            problem = nil
-        } catch { problem = Problem.of(error) }
-    }
 }
 
 @MainActor
@@ -164,12 +133,14 @@ public final class VisitModel: ObservableObject {
     @Published public private(set) var flags: [SignatureFlag] = []
     @Published public private(set) var saved: Visit?
     @Published public private(set) var sealed: CustomerSignature?
+    /// 准时 / 早到 / 迟到 against the appointment the saved visit kept; nil without one.
+    @Published public private(set) var punctuality: Punctuality?
     @Published public private(set) var problem: Problem?
     public let household: Household
     /// The appointment this visit keeps, if any.
     public let appointment: Appointment?
     let arrivedAtMs: Int64
-    let env: Env
+    public let env: Env
 
     public init(env: Env, household: Household, appointment: Appointment? = nil) {
         self.env = env
@@ -207,12 +178,17 @@ public final class VisitModel: ObservableObject {
         let store = env.store, signer = env.signer, v = draft
         do {
             if let pad = signature {
+                // signed: the visit, the signature and the appointment it keeps, in one transaction
                 let capture = SignatureCapture(pad: pad, signerName: signerName, relation: relation)
-                let signed = try await io { try store.recordSignedVisit(visit: v, capture: capture, signer: signer) }
+                let kept = appointment?.id
+                let signed = try await io { try store.recordSignedVisit(visit: v, capture: capture, signer: signer, appointmentId: kept) }
                 saved = signed.visit
                 sealed = signed.signature
+                punctuality = signed.punctuality
             } else if let a = appointment {
-                saved = try await io { try store.recordAppointmentVisit(appointmentId: a.id, visit: v) }.visit
+                let kept = try await io { try store.recordAppointmentVisit(appointmentId: a.id, visit: v) }
+                saved = kept.visit
+                punctuality = kept.punctuality
             } else {
                 saved = try await io { try store.recordVisit(visit: v) }
             }

@@ -9,6 +9,8 @@ import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.GridbookSync
 import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.FieldworkRepository
+import app.gridbook.logic.TicketRepository
+import app.gridbook.logic.WorkdayRepository
 import app.gridbook.logic.Session
 import app.gridbook.logic.SessionStore
 import app.gridbook.logic.SyncRepository
@@ -39,6 +41,8 @@ class Graph(context: Context) {
     }
     val archive = ArchiveRepository(store, onWrite = afterWrite)
     val fieldwork = FieldworkRepository(store, signer, onWrite = afterWrite)
+    val workday = WorkdayRepository(store, onWrite = afterWrite)
+    val tickets = TicketRepository(store, onWrite = afterWrite)
     val session: Session? get() = sessions.load()
 }
 

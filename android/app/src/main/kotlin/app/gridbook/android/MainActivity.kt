@@ -1,5 +1,6 @@
-// The activity: navigation between the screens of a visit (today, buildings → households, the
-// archive, the visit form, collection, sync), enrolment first, and the store-failure screen.
+// The activity: navigation between the screens of the day (today with sign-in and the plan,
+// appointments, buildings → households, the archive, the visit form, collection, tickets, the day's
+// summary, sync), enrolment first, and the store-failure screen.
 package app.gridbook.android
 
 import android.os.Bundle
@@ -9,6 +10,7 @@ import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
 import androidx.compose.material.icons.filled.Apartment
+import androidx.compose.material.icons.automirrored.filled.Assignment
 import androidx.compose.material.icons.filled.Sync
 import androidx.compose.material.icons.filled.Today
 import androidx.compose.material3.Icon
@@ -29,12 +31,16 @@ import androidx.navigation.compose.composable
 import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
 import androidx.navigation.navArgument
+import app.gridbook.android.ui.AppointmentScreen
 import app.gridbook.android.ui.BuildingsScreen
 import app.gridbook.android.ui.CollectionScreen
+import app.gridbook.android.ui.DaySummaryScreen
 import app.gridbook.android.ui.EnrolScreen
 import app.gridbook.android.ui.GridbookTheme
 import app.gridbook.android.ui.HouseholdScreen
 import app.gridbook.android.ui.SyncScreen
+import app.gridbook.android.ui.TicketsScreen
+import app.gridbook.android.ui.TodayActions
 import app.gridbook.android.ui.TodayScreen
 import app.gridbook.android.ui.VisitScreen
 
@@ -76,11 +82,41 @@ private fun App(graph: Graph) {
                 val session = graph.session ?: return@composable
                 TodayScreen(
                     viewModel { TodayViewModel(graph, session) },
-                    openHousehold = { nav.navigate("household/$it") },
-                    keepAppointment = { household, appointment -> nav.navigate("visit/$household?appointment=$appointment") },
-                    collect = { nav.navigate("collect/$it") },
-                    openSync = { nav.navigate("sync") },
+                    TodayActions(
+                        openHousehold = { nav.navigate("household/$it") },
+                        keepAppointment = { household, appointment -> nav.navigate("visit/$household?appointment=$appointment") },
+                        openAppointment = { household, appointment, late -> nav.navigate("appointment/$household?id=$appointment&late=$late") },
+                        collect = { nav.navigate("collect/$it") },
+                        openTickets = { nav.navigate("tickets") },
+                        openDaySummary = { nav.navigate("day-summary") },
+                        openSync = { nav.navigate("sync") },
+                    ),
                 )
+            }
+            composable(
+                "appointment/{householdId}?id={id}&late={late}",
+                arguments = listOf(
+                    navArgument("id") { type = NavType.StringType; nullable = true; defaultValue = null },
+                    navArgument("late") { type = NavType.BoolType; defaultValue = false },
+                ),
+            ) { entry ->
+                val session = graph.session ?: return@composable
+                val household = entry.arguments?.getString("householdId") ?: return@composable
+                val id = entry.arguments?.getString("id")
+                val late = entry.arguments?.getBoolean("late") ?: false
+                AppointmentScreen(viewModel(key = "appointment-$household-$id") { AppointmentViewModel(graph, session, household, id, late) }) { nav.popBackStack() }
+            }
+            composable(
+                "tickets?household={household}",
+                arguments = listOf(navArgument("household") { type = NavType.StringType; nullable = true; defaultValue = null }),
+            ) { entry ->
+                val session = graph.session ?: return@composable
+                val household = entry.arguments?.getString("household")
+                TicketsScreen(viewModel(key = "tickets-$household") { TicketsViewModel(graph, session, household) })
+            }
+            composable("day-summary") {
+                val session = graph.session ?: return@composable
+                DaySummaryScreen(viewModel { DaySummaryViewModel(graph, session) })
             }
             composable("buildings") {
                 val session = graph.session ?: return@composable
@@ -93,7 +129,11 @@ private fun App(graph: Graph) {
             composable("household/{id}") { entry ->
                 val session = graph.session ?: return@composable
                 val id = entry.arguments?.getString("id") ?: return@composable
-                HouseholdScreen(viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) }) { nav.navigate("visit/$it") }
+                HouseholdScreen(
+                    viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) },
+                    startVisit = { nav.navigate("visit/$it") },
+                    bookAppointment = { nav.navigate("appointment/$it") },
+                )
             }
             composable(
                 "household-new?premises={premises}",
@@ -101,7 +141,7 @@ private fun App(graph: Graph) {
             ) { entry ->
                 val session = graph.session ?: return@composable
                 val premises = entry.arguments?.getString("premises")?.ifBlank { null }
-                HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }) { nav.navigate("visit/$it") }
+                HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }, startVisit = { nav.navigate("visit/$it") })
             }
             composable(
                 "visit/{householdId}?appointment={appointment}",
@@ -110,7 +150,10 @@ private fun App(graph: Graph) {
                 val session = graph.session ?: return@composable
                 val id = entry.arguments?.getString("householdId") ?: return@composable
                 val appointment = entry.arguments?.getString("appointment")
-                VisitScreen(viewModel(key = "visit-$id-$appointment") { VisitViewModel(graph, session, id, appointment) }) { nav.popBackStack() }
+                VisitScreen(
+                    viewModel(key = "visit-$id-$appointment") { VisitViewModel(graph, session, id, appointment) },
+                    takeTicket = { nav.navigate("tickets?household=$it") },
+                ) { nav.popBackStack() }
             }
             composable("collect/{accountId}") { entry ->
                 val session = graph.session ?: return@composable
@@ -133,11 +176,12 @@ private fun BottomBar(nav: NavHostController) {
         listOf(
             Triple("today", Icons.Filled.Today, R.string.tab_today),
             Triple("buildings", Icons.Filled.Apartment, R.string.tab_buildings),
+            Triple("tickets?household={household}", Icons.AutoMirrored.Filled.Assignment, R.string.tab_tickets),
             Triple("sync", Icons.Filled.Sync, R.string.tab_sync),
         ).forEach { (dest, icon, label) ->
             NavigationBarItem(
                 selected = route == dest,
-                onClick = { nav.navigate(dest) { launchSingleTop = true; popUpTo("today") } },
+                onClick = { nav.navigate(dest.substringBefore('?')) { launchSingleTop = true; popUpTo("today") } },
                 icon = { Icon(icon, contentDescription = null) },
                 label = { Text(stringResource(label)) },
             )

@@ -8,13 +8,17 @@ import app.gridbook.ffi.ArrearsLine
 import app.gridbook.ffi.Household
 import app.gridbook.ffi.Premises
 import app.gridbook.ffi.RejectedChange
+import app.gridbook.ffi.TicketKind
+import app.gridbook.logic.AppointmentModel
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.CollectionModel
+import app.gridbook.logic.DaySummaryModel
 import app.gridbook.logic.HouseholdModel
 import app.gridbook.logic.Problem
 import app.gridbook.logic.SaveOutcome
 import app.gridbook.logic.Session
 import app.gridbook.logic.SyncModel
+import app.gridbook.logic.TicketsModel
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -23,10 +27,58 @@ import kotlinx.coroutines.launch
 import java.time.LocalDate
 
 class TodayViewModel(graph: Graph, session: Session) : ViewModel() {
-    val model = TodayModel(graph.archive, graph.fieldwork, session.grid, today = { LocalDate.now().toString() })
+    val model = TodayModel(graph.archive, graph.fieldwork, graph.workday, graph.tickets, session, today = { LocalDate.now().toString() })
     val sync = graph.sync.status
     init { refresh() }
     fun refresh() { viewModelScope.launch { model.refresh() } }
+    /** 签到 with the place when the phone has one ([LastLocation]); without it, the time alone. */
+    fun signIn(place: LastLocation.Place?) { viewModelScope.launch { model.signIn(place?.latE6, place?.lonE6) } }
+}
+
+/** Books a new appointment ([appointmentId] null) or opens one to move, confirm, cancel or mark the customer absent. */
+class AppointmentViewModel(
+    private val graph: Graph,
+    session: Session,
+    householdId: String,
+    appointmentId: String?,
+    late: Boolean,
+) : ViewModel() {
+    val model = AppointmentModel(graph.workday, session)
+    private val _loadProblem = MutableStateFlow<Problem?>(null)
+    val loadProblem: StateFlow<Problem?> = _loadProblem
+    init {
+        viewModelScope.launch {
+            val household = graph.archive.household(householdId).getOrElse { _loadProblem.value = Problem.of(it); return@launch }
+            when (appointmentId) {
+                null -> model.startNew(household, LocalDate.now().toString())
+                else -> graph.workday.appointment(appointmentId)
+                    .onSuccess { model.startExisting(household, it, late) }
+                    .onFailure { _loadProblem.value = Problem.of(it) }
+            }
+        }
+    }
+    fun save() { viewModelScope.launch { model.save() } }
+    fun confirm() { viewModelScope.launch { model.confirm() } }
+    fun cancel() { viewModelScope.launch { model.cancel() } }
+    fun customerAbsent(followUpDue: String) { viewModelScope.launch { model.customerAbsent(followUpDue) } }
+}
+
+/** The grid's tickets, overdue first; [householdId] when the screen was opened from a visit to take one there. */
+class TicketsViewModel(graph: Graph, session: Session, val householdId: String?) : ViewModel() {
+    val model = TicketsModel(graph.tickets, session, today = { LocalDate.now().toString() })
+    init { viewModelScope.launch { model.refresh() } }
+    fun take(kind: TicketKind, text: String, promisedReplyBy: String) {
+        viewModelScope.launch { model.take(householdId ?: "", kind, text, promisedReplyBy) }
+    }
+    fun escalate(id: String, to: String) { viewModelScope.launch { model.escalate(id, to) } }
+    fun reply(id: String, reply: String) { viewModelScope.launch { model.reply(id, reply) } }
+    fun close(id: String, confirmed: Boolean) { viewModelScope.launch { model.close(id, confirmed) } }
+}
+
+class DaySummaryViewModel(graph: Graph, session: Session) : ViewModel() {
+    val model = DaySummaryModel(graph.workday, session, today = { LocalDate.now().toString() })
+    init { viewModelScope.launch { model.refresh() } }
+    fun submit() { viewModelScope.launch { model.submit() } }
 }
 
 class BuildingsViewModel(graph: Graph, session: Session) : ViewModel() {
@@ -56,7 +108,7 @@ class VisitViewModel(private val graph: Graph, session: Session, householdId: St
     val loadProblem: StateFlow<Problem?> = _loadProblem
     init {
         viewModelScope.launch {
-            val appointment = appointmentId?.let { graph.fieldwork.appointment(it).getOrNull() }
+            val appointment = appointmentId?.let { graph.workday.appointment(it).getOrNull() }
             graph.archive.household(householdId)
                 .onSuccess { model.start(it, appointment) }
                 .onFailure { _loadProblem.value = Problem.of(it) }

@@ -47,7 +47,7 @@ class CollectionModel(
     private val session: Session,
     private val companyName: String,
     private val clockMs: () -> Long = System::currentTimeMillis,
-    private val zoneOffsetMin: () -> Int = { java.util.TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60_000 },
+    private val zoneOffsetMin: () -> Int = ::phoneZoneOffsetMin,
 ) {
     private val _state = MutableStateFlow(CollectionState())
     val state: StateFlow<CollectionState> = _state.asStateFlow()

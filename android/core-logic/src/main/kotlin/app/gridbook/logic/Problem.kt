@@ -5,7 +5,7 @@ package app.gridbook.logic
 import app.gridbook.ffi.GridbookException
 
 /** The kinds of problem a screen distinguishes. */
-enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, UNEXPECTED }
+enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE, UNEXPECTED }
 
 /** A problem to show: [field] is set for invalid input, [detail] is for the detail line and logs. */
 data class Problem(val kind: ProblemKind, val detail: String, val field: String? = null, val code: String? = null) {
@@ -17,6 +17,7 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
         ProblemKind.NEEDS_ENROLMENT -> "设备需要重新登记 Enrol this device again: $detail"
         ProblemKind.REFUSED -> "服务器拒绝 Refused by the server (${code ?: ""}): $detail"
         ProblemKind.INTERRUPTED -> "同步中断，下次继续 Sync interrupted, resumes next time: $detail"
+        ProblemKind.KEY_UNAVAILABLE -> "设备密钥不可用，请解锁手机后重试 Device key unavailable, unlock the phone and try again: $detail"
         ProblemKind.UNEXPECTED -> "出错了 Something went wrong: $detail"
     }
 
@@ -29,6 +30,7 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
             is GridbookException.Unauthorized -> Problem(ProblemKind.NEEDS_ENROLMENT, e.detail)
             is GridbookException.Rejected -> Problem(ProblemKind.REFUSED, e.detail, code = e.code)
             is GridbookException.Interrupted -> Problem(ProblemKind.INTERRUPTED, e.detail)
+            is GridbookException.KeyUnavailable -> Problem(ProblemKind.KEY_UNAVAILABLE, e.detail)
             is GridbookException.Other -> Problem(ProblemKind.UNEXPECTED, e.detail)
             else -> Problem(ProblemKind.UNEXPECTED, e.message ?: e.javaClass.simpleName)
         }

@@ -6,6 +6,7 @@ import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.AppointmentVisit
 import app.gridbook.ffi.ArrearsLine
 import app.gridbook.ffi.DayPlan
+import app.gridbook.ffi.DaySummary
 import app.gridbook.ffi.ArrearsNotice
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.DeviceSigner
@@ -19,6 +20,7 @@ import app.gridbook.ffi.Premises
 import app.gridbook.ffi.Receipt
 import app.gridbook.ffi.ReceiptPrintout
 import app.gridbook.ffi.RejectedChange
+import app.gridbook.ffi.SignIn
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignedReceipt
 import app.gridbook.ffi.SignedVisit
@@ -26,6 +28,7 @@ import app.gridbook.ffi.SyncObserver
 import app.gridbook.ffi.SyncPhase
 import app.gridbook.ffi.SyncReport
 import app.gridbook.ffi.SyncStatus
+import app.gridbook.ffi.Ticket
 import app.gridbook.ffi.Visit
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
@@ -86,8 +89,9 @@ class FieldworkRepository(
 ) {
     val deviceId: String by lazy { store.deviceId() }
     suspend fun recordVisit(v: Visit): Result<Visit> = write(dispatcher, onWrite) { store.recordVisit(v) }
-    suspend fun recordSignedVisit(v: Visit, capture: SignatureCapture): Result<SignedVisit> =
-        write(dispatcher, onWrite) { store.recordSignedVisit(v, capture, signer) }
+    /** A visit the customer signed; with [appointmentId] it keeps that appointment in the same transaction. */
+    suspend fun recordSignedVisit(v: Visit, capture: SignatureCapture, appointmentId: String? = null): Result<SignedVisit> =
+        write(dispatcher, onWrite) { store.recordSignedVisit(v, capture, signer, appointmentId) }
     suspend fun recordNotice(n: ArrearsNotice): Result<ArrearsNotice> = write(dispatcher, onWrite) { store.recordNotice(n) }
     suspend fun recordSignedReceipt(r: Receipt, capture: SignatureCapture): Result<SignedReceipt> =
         write(dispatcher, onWrite) { store.recordSignedReceipt(r, capture, signer) }
@@ -95,21 +99,64 @@ class FieldworkRepository(
         io(dispatcher) { store.receiptPrintout(receiptId, companyName) }
     suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
     suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
-    suspend fun followUpsDue(grid: String, date: String): Result<List<Visit>> = io(dispatcher) { store.followUpsDue(grid, date) }
 
-    suspend fun appointment(id: String): Result<Appointment> = io(dispatcher) { store.appointment(id) }
-    suspend fun bookAppointment(a: Appointment): Result<Appointment> = write(dispatcher, onWrite) { store.bookAppointment(a) }
+    /** Records the arrival that keeps an appointment (no signature): on time, early or late comes back. */
     suspend fun recordAppointmentVisit(appointmentId: String, v: Visit): Result<AppointmentVisit> =
         write(dispatcher, onWrite) { store.recordAppointmentVisit(appointmentId, v) }
-    suspend fun appointmentsOn(grid: String, date: String, zoneOffsetMin: Int): Result<List<Appointment>> =
-        io(dispatcher) { store.appointmentsOn(grid, date, zoneOffsetMin.toLong()) }
-    suspend fun lateAppointments(grid: String, nowMs: Long): Result<List<Appointment>> = io(dispatcher) { store.lateAppointments(grid, nowMs) }
-    suspend fun dayPlan(grid: String, date: String, zoneOffsetMin: Int): Result<DayPlan> =
-        io(dispatcher) { store.dayPlan(grid, date, zoneOffsetMin.toLong()) }
 
     /** The number the next receipt will get; null when none is left (sync brings a new book). */
     suspend fun nextReceiptNo(): Result<String?> = io(dispatcher) { store.nextReceiptNo() }
     suspend fun receiptNumbersLeft(): Result<ULong> = io(dispatcher) { store.receiptNumbersLeft() }
+}
+
+/** The manager's day: sign-in, appointments, the plan in walking order, the day's summary. */
+class WorkdayRepository(
+    private val store: GridbookStore,
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    private val onWrite: () -> Unit = {},
+) {
+    suspend fun signIn(s: SignIn): Result<SignIn> = write(dispatcher, onWrite) { store.signIn(s) }
+    suspend fun signInsOn(grid: String, date: String, zoneOffsetMin: Int): Result<List<SignIn>> =
+        io(dispatcher) { store.signInsOn(grid, date, zoneOffsetMin.toLong()) }
+    suspend fun dayPlan(grid: String, date: String, zoneOffsetMin: Int): Result<DayPlan> =
+        io(dispatcher) { store.dayPlan(grid, date, zoneOffsetMin.toLong()) }
+    suspend fun followUpsDue(grid: String, date: String): Result<List<Visit>> = io(dispatcher) { store.followUpsDue(grid, date) }
+
+    suspend fun appointment(id: String): Result<Appointment> = io(dispatcher) { store.appointment(id) }
+    suspend fun appointmentsOn(grid: String, date: String, zoneOffsetMin: Int): Result<List<Appointment>> =
+        io(dispatcher) { store.appointmentsOn(grid, date, zoneOffsetMin.toLong()) }
+    suspend fun lateAppointments(grid: String, nowMs: Long): Result<List<Appointment>> = io(dispatcher) { store.lateAppointments(grid, nowMs) }
+    suspend fun book(a: Appointment): Result<Appointment> = write(dispatcher, onWrite) { store.bookAppointment(a) }
+    suspend fun confirm(id: String): Result<Appointment> = write(dispatcher, onWrite) { store.confirmAppointment(id) }
+    suspend fun reschedule(id: String, agreedAtMs: Long, zoneOffsetMin: Int, note: String): Result<Appointment> =
+        write(dispatcher, onWrite) { store.rescheduleAppointment(id, agreedAtMs, zoneOffsetMin.toLong(), note) }
+    suspend fun cancel(id: String, reason: String): Result<Appointment> = write(dispatcher, onWrite) { store.cancelAppointment(id, reason) }
+    /** The customer was not in: a visit with a follow-up due by [followUpDue] to re-book. */
+    suspend fun customerAbsent(appointmentId: String, v: Visit, followUpDue: String): Result<AppointmentVisit> =
+        write(dispatcher, onWrite) { store.recordCustomerAbsent(appointmentId, v, followUpDue) }
+
+    suspend fun daySummary(grid: String, date: String, zoneOffsetMin: Int): Result<DaySummary> =
+        io(dispatcher) { store.daySummary(grid, date, zoneOffsetMin.toLong()) }
+    suspend fun submitDaySummary(grid: String, managerId: String, date: String, zoneOffsetMin: Int, note: String): Result<DaySummary> =
+        write(dispatcher, onWrite) { store.submitDaySummary(grid, managerId, date, zoneOffsetMin.toLong(), note) }
+    suspend fun daySummaries(grid: String, date: String): Result<List<DaySummary>> = io(dispatcher) { store.daySummaries(grid, date) }
+}
+
+/** First-ask tickets (首问负责制). */
+class TicketRepository(
+    private val store: GridbookStore,
+    private val dispatcher: CoroutineDispatcher = Dispatchers.IO,
+    private val onWrite: () -> Unit = {},
+) {
+    suspend fun open(t: Ticket): Result<Ticket> = write(dispatcher, onWrite) { store.openTicket(t) }
+    suspend fun ticket(id: String): Result<Ticket> = io(dispatcher) { store.ticket(id) }
+    suspend fun escalate(id: String, to: String): Result<Ticket> = write(dispatcher, onWrite) { store.escalateTicket(id, to) }
+    suspend fun reply(id: String, reply: String): Result<Ticket> = write(dispatcher, onWrite) { store.replyTicket(id, reply) }
+    suspend fun close(id: String, confirmedByCustomer: Boolean, closedAtMs: Long): Result<Ticket> =
+        write(dispatcher, onWrite) { store.closeTicket(id, confirmedByCustomer, closedAtMs) }
+    suspend fun open(grid: String): Result<List<Ticket>> = io(dispatcher) { store.openTickets(grid) }
+    suspend fun overdue(grid: String, today: String): Result<List<Ticket>> = io(dispatcher) { store.overdueTickets(grid, today) }
+    suspend fun replied(grid: String): Result<List<Ticket>> = io(dispatcher) { store.repliedTickets(grid) }
 }
 
 /**

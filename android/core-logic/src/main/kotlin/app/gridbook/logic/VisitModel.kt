@@ -6,6 +6,7 @@ package app.gridbook.logic
 import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.Household
+import app.gridbook.ffi.Punctuality
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
 import app.gridbook.ffi.SignaturePad
@@ -47,6 +48,8 @@ data class VisitState(
     val signatureFlags: List<SignatureFlag> = emptyList(),
     val saved: Visit? = null,
     val sealed: CustomerSignature? = null,
+    /** 准时 / 早到 / 迟到 against the appointment the saved visit kept; null without one. */
+    val punctuality: Punctuality? = null,
     val problem: Problem? = null,
 )
 
@@ -54,7 +57,7 @@ class VisitModel(
     private val fieldwork: FieldworkRepository,
     private val session: Session,
     private val clockMs: () -> Long = System::currentTimeMillis,
-    private val zoneOffsetMin: () -> Int = { java.util.TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60_000 },
+    private val zoneOffsetMin: () -> Int = ::phoneZoneOffsetMin,
 ) {
     private val _state = MutableStateFlow(VisitState())
     val state: StateFlow<VisitState> = _state.asStateFlow()
@@ -113,16 +116,18 @@ class VisitModel(
         val visit = draft(s)
         if (pad == null) {
             val saved = when (val a = s.appointment) {
-                null -> fieldwork.recordVisit(visit)
-                else -> fieldwork.recordAppointmentVisit(a.id, visit).map { it.visit }
+                null -> fieldwork.recordVisit(visit).map { it to null }
+                else -> fieldwork.recordAppointmentVisit(a.id, visit).map { it.visit to it.punctuality }
             }
-            _state.value = s.copy(saved = saved.getOrNull(), problem = saved.problem)
+            _state.value = s.copy(saved = saved.getOrNull()?.first, punctuality = saved.getOrNull()?.second, problem = saved.problem)
             return saved.isSuccess
         }
-        // A signed visit keeps the agreed time (punctuality shows), but the core cannot yet mark the
-        // appointment done in the same transaction as a signed visit (reported): it stays open.
-        val signed = fieldwork.recordSignedVisit(visit, SignatureCapture(pad, s.form.signerName, s.form.relation))
-        _state.value = s.copy(saved = signed.getOrNull()?.visit, sealed = signed.getOrNull()?.signature, problem = signed.problem)
+        // signed: the visit, the signature and the appointment it keeps, in one transaction
+        val signed = fieldwork.recordSignedVisit(visit, SignatureCapture(pad, s.form.signerName, s.form.relation), s.appointment?.id)
+        _state.value = s.copy(
+            saved = signed.getOrNull()?.visit, sealed = signed.getOrNull()?.signature,
+            punctuality = signed.getOrNull()?.punctuality, problem = signed.problem,
+        )
         return signed.isSuccess
     }
 }

@@ -57,6 +57,14 @@ fun fieldLabel(field: String?): String = when (field) {
     "receipt_no" -> stringResource(R.string.field_receipt_no)
     "purpose" -> stringResource(R.string.field_purpose)
     "code" -> stringResource(R.string.field_code)
+    "agreed_at_ms", "date" -> stringResource(R.string.field_appointment_time)
+    "note" -> stringResource(R.string.field_appointment_note)
+    "text" -> stringResource(R.string.field_ticket_text)
+    "promised_reply_by" -> stringResource(R.string.field_promised_reply_by)
+    "escalated_to" -> stringResource(R.string.field_escalate_to)
+    "reply" -> stringResource(R.string.field_ticket_reply)
+    "closure_confirmed_by_customer" -> stringResource(R.string.ticket_customer_confirms)
+    "status" -> stringResource(R.string.field_status)
     else -> field ?: ""
 }
 
@@ -68,6 +76,7 @@ fun problemText(p: Problem): String = when (p.kind) {
     ProblemKind.NEEDS_ENROLMENT -> stringResource(R.string.problem_enrol_again)
     ProblemKind.REFUSED -> stringResource(R.string.problem_refused, p.detail)
     ProblemKind.INTERRUPTED -> stringResource(R.string.problem_interrupted)
+    ProblemKind.KEY_UNAVAILABLE -> stringResource(R.string.problem_key_unavailable)
     ProblemKind.UNEXPECTED -> stringResource(R.string.problem_unexpected, p.detail)
 }
 

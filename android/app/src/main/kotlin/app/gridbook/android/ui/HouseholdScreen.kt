@@ -38,7 +38,7 @@ import app.gridbook.logic.Money
 import app.gridbook.logic.SaveOutcome
 
 @Composable
-fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit) {
+fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAppointment: (String) -> Unit = {}) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val lastSave by vm.lastSave.collectAsStateWithLifecycle()
     val form = state.form ?: run { ProblemBanner(state.problem); return }
@@ -101,6 +101,7 @@ fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit) {
             Button(onClick = vm::save) { Text(stringResource(R.string.save)) }
             if (!state.isNew) {
                 TextButton(onClick = { startVisit(form.id) }) { Text(stringResource(R.string.start_visit)) }
+                TextButton(onClick = { bookAppointment(form.id) }) { Text(stringResource(R.string.appointment_book)) }
             }
         }
         if (state.history.isNotEmpty()) {

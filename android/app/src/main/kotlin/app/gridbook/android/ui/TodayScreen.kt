@@ -1,90 +1,128 @@
-// Today (今日): the day's appointments door by door, appointments missed, follow-ups due, the
-// grid's arrears, the grid in numbers, and the sync indicator. Tapping an appointment opens the
-// visit that keeps it; a follow-up opens the household; a debt starts collection.
+// Today (今日): the sign-in (签到), overdue tickets, appointments whose time passed (tell the
+// customer, agree a new time), the day's plan building by building in walking order — at each door
+// its appointments, follow-ups and arrears — the reminders, what is still owed, the grid in numbers,
+// and the way to the day's summary. Tapping an appointment opens the visit that keeps it (or, with
+// "改约", the appointment); a follow-up opens the household; a debt starts collection.
 package app.gridbook.android.ui
 
+import android.Manifest
+import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.lazy.LazyColumn
 import androidx.compose.foundation.lazy.items
+import androidx.compose.material3.Button
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import app.gridbook.android.LastLocation
 import app.gridbook.android.R
 import app.gridbook.android.TodayViewModel
+import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.PlanItem
+import app.gridbook.ffi.PlanStop
 import app.gridbook.logic.Money
 
+/** Where the Today screen's rows lead. */
+class TodayActions(
+    val openHousehold: (householdId: String) -> Unit,
+    val keepAppointment: (householdId: String, appointmentId: String) -> Unit,
+    /** The appointment screen; [late] when the agreed time passed and the customer must be told. */
+    val openAppointment: (householdId: String, appointmentId: String, late: Boolean) -> Unit,
+    val collect: (accountId: String) -> Unit,
+    val openTickets: () -> Unit,
+    val openDaySummary: () -> Unit,
+    val openSync: () -> Unit,
+)
+
 @Composable
-fun TodayScreen(
-    vm: TodayViewModel,
-    openHousehold: (String) -> Unit,
-    keepAppointment: (householdId: String, appointmentId: String) -> Unit,
-    collect: (String) -> Unit,
-    openSync: () -> Unit,
-) {
+fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val sync by vm.sync.collectAsStateWithLifecycle()
+    val context = LocalContext.current
+    // asks for the location once; signs in with or without it (the time alone is still a sign-in)
+    val askLocation = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { _ ->
+        vm.signIn(LastLocation.last(context))
+    }
+    val signIn = {
+        if (LastLocation.permitted(context)) vm.signIn(LastLocation.last(context))
+        else askLocation.launch(Manifest.permission.ACCESS_FINE_LOCATION)
+    }
     LazyColumn(Modifier.fillMaxWidth().padding(horizontal = 16.dp)) {
         item {
             Text(stringResource(R.string.today_title, state.date), style = MaterialTheme.typography.headlineSmall)
-            SyncChip(sync, openSync)
+            SyncChip(sync, go.openSync)
             ProblemBanner(state.problem)
-            TextButton(onClick = vm::refresh) { Text(stringResource(R.string.refresh)) }
+            val signedIn = state.signedIn
+            if (signedIn == null) {
+                Button(onClick = signIn, modifier = Modifier.fillMaxWidth()) { Text(stringResource(R.string.sign_in)) }
+            } else {
+                val place = if (signedIn.latE6 != null) stringResource(R.string.signed_in_with_place) else stringResource(R.string.signed_in_no_place)
+                Text(stringResource(R.string.signed_in_at, formatTime(signedIn.atMs), place), color = MaterialTheme.colorScheme.secondary)
+            }
+            Row {
+                TextButton(onClick = vm::refresh) { Text(stringResource(R.string.refresh)) }
+                TextButton(onClick = go.openTickets) { Text(stringResource(R.string.tickets_title)) }
+                TextButton(onClick = go.openDaySummary) { Text(stringResource(R.string.day_summary_title)) }
+            }
         }
-        // 今日预约, door by door in walking order (the day plan)
-        item { Text(stringResource(R.string.today_appointments), style = MaterialTheme.typography.titleMedium) }
-        val stops = state.plan?.stops.orEmpty()
-        val visits = stops.flatMap { stop -> stop.items.filterIsInstance<PlanItem.AppointmentItem>().map { stop to it.appointment } }
-        if (visits.isEmpty()) item { Text(stringResource(R.string.none)) }
-        items(visits, key = { "appt-" + it.second.id }) { (stop, a) ->
-            ListItem(
-                headlineContent = { Text("${formatTime(a.agreedAtMs)}  ${stop.customerName}") },
-                supportingContent = { Text(listOf(stop.premisesName, stop.unit, stop.room).filter { it.isNotBlank() }.joinToString(" ") + " · " + a.note) },
-                modifier = Modifier.clickable(enabled = a.status != AppointmentStatus.DONE) { keepAppointment(a.householdId, a.id) },
-            )
+        if (state.overdueTickets.isNotEmpty()) {
+            item {
+                Text(
+                    stringResource(R.string.tickets_overdue_banner, state.overdueTickets.size),
+                    color = MaterialTheme.colorScheme.error,
+                    modifier = Modifier.clickable(onClick = go.openTickets).padding(vertical = 8.dp),
+                )
+            }
         }
         if (state.late.isNotEmpty()) {
             item { Text(stringResource(R.string.today_late), style = MaterialTheme.typography.titleMedium, color = MaterialTheme.colorScheme.error) }
             items(state.late, key = { "late-" + it.id }) { a ->
                 ListItem(
-                    headlineContent = { Text(formatTime(a.agreedAtMs)) },
+                    headlineContent = { Text(formatTime(a.agreedAtMs) + " · " + purposeLabel(a.purpose)) },
                     supportingContent = { Text(stringResource(R.string.late_hint)) },
-                    modifier = Modifier.clickable { openHousehold(a.householdId) },
+                    modifier = Modifier.clickable { go.openAppointment(a.householdId, a.id, true) },
                 )
             }
         }
-        item { Text(stringResource(R.string.today_follow_ups), style = MaterialTheme.typography.titleMedium) }
-        if (state.followUps.isEmpty()) item { Text(stringResource(R.string.none)) }
-        items(state.followUps, key = { it.id }) { v ->
+
+        // 日工作计划: building by building, door by door
+        item { Text(stringResource(R.string.today_plan), style = MaterialTheme.typography.titleMedium) }
+        if (state.buildings.isEmpty()) item { Text(stringResource(R.string.none)) }
+        state.buildings.forEach { b ->
+            item(key = "building-" + b.building) {
+                Text(b.building.ifEmpty { stringResource(R.string.plan_no_building) }, style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 8.dp))
+            }
+            items(b.stops, key = { "stop-" + it.householdId }) { stop -> Stop(stop, go) }
+        }
+
+        // 提醒: the plan's reminder entries (contract expiry, spend falling, birthdays …)
+        item { Text(stringResource(R.string.today_reminders), style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 8.dp)) }
+        if (state.reminders.isEmpty()) item { Text(stringResource(R.string.reminders_none)) }
+        items(state.reminders, key = { "reminder-" + it.stop.householdId + it.item.hashCode() }) { entry ->
             ListItem(
-                headlineContent = { Text(v.followUp) },
-                supportingContent = { Text(stringResource(R.string.due_on, v.followUpDue) + " · " + v.openQuestion) },
-                modifier = Modifier.clickable { openHousehold(v.householdId) },
+                headlineContent = { Text(entry.stop.customerName) },
+                supportingContent = { Text(doorOf(entry.stop)) },
+                modifier = Modifier.clickable { go.openHousehold(entry.stop.householdId) },
             )
         }
+
         item {
-            Text(stringResource(R.string.today_arrears, Money.yuan(state.arrearsRemainingFen)), style = MaterialTheme.typography.titleMedium)
-        }
-        if (state.arrears.isEmpty()) item { Text(stringResource(R.string.none)) }
-        items(state.arrears, key = { it.account.id }) { line ->
-            ListItem(
-                headlineContent = { Text("${line.customerName} · ${Money.yuan(line.remainingFen)}") },
-                supportingContent = {
-                    Text(stringResource(R.string.arrears_line, line.address, line.account.monthsOverdue, Money.yuan(line.collectedUnsyncedFen)))
-                },
-                modifier = Modifier.clickable(enabled = line.remainingFen > 0) { collect(line.account.id) },
-            )
+            Text(stringResource(R.string.today_arrears, Money.yuan(state.arrearsRemainingFen)), style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 8.dp))
         }
         state.summary?.let { s ->
             item {
@@ -101,3 +139,52 @@ fun TodayScreen(
         }
     }
 }
+
+/** 2单元 5楼 502 */
+private fun doorOf(stop: PlanStop): String =
+    listOf(stop.unit, stop.floor?.let { "${it}F" } ?: "", stop.room).filter { it.isNotBlank() }.joinToString(" ").ifEmpty { stop.address }
+
+@Composable
+private fun Stop(stop: PlanStop, go: TodayActions) {
+    Column(Modifier.fillMaxWidth().padding(vertical = 4.dp)) {
+        Text("${stop.customerName} · ${doorOf(stop)}", style = MaterialTheme.typography.bodyLarge, modifier = Modifier.clickable { go.openHousehold(stop.householdId) })
+        stop.items.forEach { item ->
+            when (item) {
+                is PlanItem.AppointmentItem -> AppointmentRow(item.appointment, go)
+                is PlanItem.FollowUpItem -> ListItem(
+                    headlineContent = { Text(stringResource(R.string.plan_follow_up, item.visit.followUp)) },
+                    supportingContent = { Text(stringResource(R.string.due_on, item.visit.followUpDue)) },
+                    modifier = Modifier.clickable { go.openHousehold(stop.householdId) },
+                )
+                is PlanItem.ArrearsItem -> ListItem(
+                    headlineContent = { Text(stringResource(R.string.plan_arrears, Money.yuan(item.line.remainingFen))) },
+                    supportingContent = { Text(stringResource(R.string.arrears_months, item.line.account.monthsOverdue)) },
+                    modifier = Modifier.clickable(enabled = item.line.remainingFen > 0) { go.collect(item.line.account.id) },
+                )
+            }
+        }
+    }
+}
+
+@Composable
+private fun AppointmentRow(a: Appointment, go: TodayActions) {
+    ListItem(
+        headlineContent = { Text(stringResource(R.string.plan_appointment, formatTime(a.agreedAtMs), purposeLabel(a.purpose))) },
+        supportingContent = { Text(appointmentStatusLabel(a.status) + if (a.note.isNotBlank()) " · " + a.note else "") },
+        trailingContent = {
+            OutlinedButton(onClick = { go.openAppointment(a.householdId, a.id, false) }) { Text(stringResource(R.string.appointment_change)) }
+        },
+        modifier = Modifier.clickable(enabled = a.status != AppointmentStatus.DONE) { go.keepAppointment(a.householdId, a.id) },
+    )
+}
+
+@Composable
+fun appointmentStatusLabel(s: AppointmentStatus): String = stringResource(
+    when (s) {
+        AppointmentStatus.BOOKED -> R.string.appointment_booked
+        AppointmentStatus.CONFIRMED -> R.string.appointment_confirmed
+        AppointmentStatus.RESCHEDULED -> R.string.appointment_rescheduled
+        AppointmentStatus.CANCELLED -> R.string.appointment_cancelled
+        AppointmentStatus.DONE -> R.string.appointment_done
+    },
+)

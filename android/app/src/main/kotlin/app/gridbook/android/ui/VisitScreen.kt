@@ -22,6 +22,7 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.R
 import app.gridbook.android.VisitViewModel
+import app.gridbook.ffi.Punctuality
 import app.gridbook.ffi.SignerRelation
 import app.gridbook.ffi.VisitPurpose
 import app.gridbook.logic.VisitForm
@@ -39,6 +40,14 @@ fun purposeLabel(p: VisitPurpose): String = stringResource(
     },
 )
 
+/** 准时 / 早到 N 分钟 / 迟到 N 分钟 */
+@Composable
+fun punctualityLabel(p: Punctuality): String = when (p) {
+    is Punctuality.OnTime -> stringResource(R.string.punctuality_on_time)
+    is Punctuality.Early -> stringResource(R.string.punctuality_early, p.minutes)
+    is Punctuality.Late -> stringResource(R.string.punctuality_late, p.minutes)
+}
+
 @Composable
 fun RelationChips(selected: SignerRelation, onSelect: (SignerRelation) -> Unit) {
     val choices = listOf(
@@ -54,7 +63,7 @@ fun RelationChips(selected: SignerRelation, onSelect: (SignerRelation) -> Unit) 
 }
 
 @Composable
-fun VisitScreen(vm: VisitViewModel, done: () -> Unit) {
+fun VisitScreen(vm: VisitViewModel, takeTicket: (householdId: String) -> Unit = {}, done: () -> Unit) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val loadProblem by vm.loadProblem.collectAsStateWithLifecycle()
     val household = state.household ?: run { ProblemBanner(loadProblem); return }
@@ -69,6 +78,9 @@ fun VisitScreen(vm: VisitViewModel, done: () -> Unit) {
         ProblemBanner(state.problem)
         if (state.saved != null) {
             Text(stringResource(R.string.visit_saved), color = MaterialTheme.colorScheme.secondary)
+            state.punctuality?.let { Text(punctualityLabel(it)) }
+            // a request or complaint heard at the door becomes a ticket the manager owns (首问负责制)
+            Button(onClick = { takeTicket(household.id) }) { Text(stringResource(R.string.ticket_take)) }
             Button(onClick = done) { Text(stringResource(R.string.back)) }
             return@Column
         }
