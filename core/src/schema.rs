@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -180,6 +180,34 @@ CREATE TABLE day_summaries (
 CREATE INDEX day_summaries_by_grid ON day_summaries (grid_id, date, made_at_ms);
 "#;
 
+/// Version 5: reminders (预警, issue 7). The back office's billing figures per service (synced,
+/// written only by the back office) and reminders closed with their outcome (synced,
+/// insert-only). Each reminder rule reads through its own index: contract and plan ends by date,
+/// spend drops and suspension risk through partial indexes, prepaid balances, birthdays by
+/// month-day.
+const V5_REMINDERS: &str = r#"
+CREATE TABLE billing_profiles (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, service_number TEXT, product TEXT, contract_end TEXT, plan_end TEXT,
+    period TEXT, spend_fen INTEGER, baseline_fen INTEGER, suspension_risk INTEGER, suspended INTEGER,
+    as_of_ms INTEGER, deleted INTEGER
+);
+CREATE INDEX billing_by_contract_end ON billing_profiles (grid_id, contract_end);
+CREATE INDEX billing_by_plan_end ON billing_profiles (grid_id, plan_end);
+CREATE INDEX billing_spend_drops ON billing_profiles (grid_id) WHERE spend_fen < baseline_fen;
+CREATE INDEX billing_at_risk ON billing_profiles (grid_id) WHERE suspension_risk = 1 OR suspended = 1;
+CREATE INDEX billing_by_household ON billing_profiles (household_id);
+CREATE INDEX arrears_prepaid_balance ON arrears_accounts (grid_id, balance_fen) WHERE payment_type = 'prepaid';
+CREATE INDEX households_by_birthday ON households (grid_id, substr(birthday, 6)) WHERE birthday <> '';
+
+CREATE TABLE reminder_outcomes (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, reminder_key TEXT, kind TEXT, outcome TEXT, note TEXT,
+    closed_at_ms INTEGER, zone_offset_min INTEGER, manager_id TEXT
+);
+CREATE INDEX reminder_outcomes_by_key ON reminder_outcomes (grid_id, reminder_key);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -211,6 +239,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V2_SEARCH)?;
         tx.execute_batch(V3_EVIDENCE)?;
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
+        tx.execute_batch(V5_REMINDERS)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -229,6 +258,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         2 => conn.execute_batch(V3_EVIDENCE)?,
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
+        4 => conn.execute_batch(V5_REMINDERS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -255,6 +285,14 @@ pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
     conn.execute_batch(V2_SEARCH)?;
     conn.execute_batch(V3_EVIDENCE)?;
     conn.pragma_update(None, "user_version", 3)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
+    create_version_3(conn)?;
+    conn.execute_batch(V4_FIELD_WORKFLOWS)?;
+    conn.pragma_update(None, "user_version", 4)?;
     Ok(())
 }
 
@@ -333,6 +371,26 @@ mod tests {
         old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
         old.execute("INSERT INTO sign_ins (id, at_ms) VALUES ('s1', 1)", []).unwrap();
         old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_4_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_4(&old).unwrap();
+        old.execute("INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25')", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        // the birthday index covers the household that was there before
+        let found: String = old
+            .query_row("SELECT id FROM households WHERE grid_id = 'g1' AND birthday <> '' AND substr(birthday, 6) = '11-25'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(found, "h1");
+        old.execute("INSERT INTO billing_profiles (id, grid_id, spend_fen, baseline_fen) VALUES ('b1', 'g1', 1, 2)", []).unwrap();
+        old.execute("INSERT INTO reminder_outcomes (id, grid_id, reminder_key) VALUES ('o1', 'g1', 'birthday:h1:2026')", []).unwrap();
     }
 
     #[test]
