@@ -694,7 +694,10 @@ pub struct DaySummary {
 
 /// The back office's billing figures for one service of a household, synced to the phones of the
 /// grid. Written only by the back office (`load-billing`); phones compute reminders from them.
+/// Unknown fields are refused, so that a misspelt column in billing's export is an error, not a
+/// figure silently left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BillingProfile {
     #[serde(default)]
     pub id: String,
@@ -723,7 +726,8 @@ pub struct BillingProfile {
     /// Already suspended (已停机).
     #[serde(default)]
     pub suspended: bool,
-    /// When billing computed these figures (UTC ms).
+    /// When billing computed these figures (UTC ms); a load fills in its own time when left out.
+    #[serde(default)]
     pub as_of_ms: i64,
 }
 

@@ -23,40 +23,12 @@ use crate::tiers::{self, TierReport};
 /// figures are loaded in several calls.
 pub const MAX_PROFILES_PER_LOAD: usize = 20_000;
 
-/// One service's figures as billing sends them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BillingFigures {
-    pub grid_id: String,
-    pub household_id: String,
-    /// 业务号码: with the household, what identifies the service across loads.
-    pub service_number: String,
-    #[serde(default)]
-    pub product: String,
-    /// YYYY-MM-DD, or empty.
-    #[serde(default)]
-    pub contract_end: String,
-    /// YYYY-MM-DD, or empty.
-    #[serde(default)]
-    pub plan_end: String,
-    /// The billing month, YYYY-MM.
-    pub period: String,
-    pub spend_fen: i64,
-    pub baseline_fen: i64,
-    #[serde(default)]
-    pub suspension_risk: bool,
-    #[serde(default)]
-    pub suspended: bool,
-    /// When billing computed the figures; the load's time when left out.
-    #[serde(default)]
-    pub as_of_ms: Option<i64>,
-}
-
 /// The body of `POST /admin/api/billing`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingLoad {
-    pub profiles: Vec<BillingFigures>,
+    /// Each as `gridbook_core::model::BillingProfile` (its `id` is ignored: see `profile_id`).
+    pub profiles: Vec<BillingProfile>,
 }
 
 /// What a load did.
@@ -84,7 +56,7 @@ fn bad(row: usize, message: impl std::fmt::Display) -> AppError {
 }
 
 /// The profile a row describes, checked by the core's rules.
-fn profile(row: usize, f: BillingFigures, now_ms: i64) -> AppResult<BillingProfile> {
+fn profile(row: usize, f: BillingProfile, now_ms: i64) -> AppResult<BillingProfile> {
     let p = BillingProfile {
         id: profile_id(&f.household_id, &f.service_number),
         grid_id: f.grid_id.trim().to_string(),
@@ -98,7 +70,7 @@ fn profile(row: usize, f: BillingFigures, now_ms: i64) -> AppResult<BillingProfi
         baseline_fen: f.baseline_fen,
         suspension_risk: f.suspension_risk,
         suspended: f.suspended,
-        as_of_ms: f.as_of_ms.unwrap_or(now_ms),
+        as_of_ms: if f.as_of_ms == 0 { now_ms } else { f.as_of_ms },
     };
     validate::billing_profile(&p).map_err(|e| bad(row, e))?;
     Ok(p)
@@ -126,7 +98,7 @@ fn grid_now(storage: &dyn SyncStorage, grid: &str) -> AppResult<Option<GridNow>>
 
 /// Checks every row (rows are numbered from 1), then writes what changed in one transaction and
 /// recomputes the tiers of the grids touched. Nothing is written when any row is wrong.
-pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingFigures>, now_ms: i64) -> AppResult<LoadReport> {
+pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -> AppResult<LoadReport> {
     if rows.is_empty() {
         return Err(AppError::unprocessable("invalid", "profiles: nothing to load"));
     }
@@ -187,7 +159,7 @@ pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingFigures>, now_ms: i64) -
 }
 
 /// Reads JSON lines (one profile a line; blank lines skipped), naming the line of any error.
-pub fn parse_json_lines(text: &str) -> AppResult<Vec<BillingFigures>> {
+pub fn parse_json_lines(text: &str) -> AppResult<Vec<BillingProfile>> {
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
