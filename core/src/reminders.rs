@@ -292,6 +292,7 @@ impl Store {
 
     /// Closes an open reminder of `today` with its outcome, in the manager's name; the closure
     /// syncs to every phone of the grid and to the back office.
+    #[allow(clippy::too_many_arguments)] // each is a part of the closure the manager gives
     pub fn close_reminder(
         &self,
         grid_id: &str,

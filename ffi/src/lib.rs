@@ -1,6 +1,6 @@
 //! Gridbook FFI: the core for Kotlin, Swift and Python through uniffi (proc-macros only). A thin
 //! layer: records mirrored and converted (records.rs), the store (store.rs), enrolment and sync
-//! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), and
+//! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), reminders (reminders.rs), and
 //! the one public error every core error maps to (error.rs). No business rule lives here.
 
 uniffi::setup_scaffolding!();
@@ -8,6 +8,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod evidence;
 pub mod records;
+pub mod reminders;
 pub mod store;
 pub mod sync;
 
