@@ -152,6 +152,17 @@ async fn figures_loaded_by_the_back_office_become_tiers_and_reminders_and_a_clos
     let on_server = server.storage.entities_in_grid(EntityKind::ReminderOutcome, "g1").unwrap();
     assert_eq!(on_server.len(), 1, "the back office sees the outcome");
     assert_eq!(on_server[0].value("outcome"), "renewed");
+    let view = |session: Option<String>| {
+        let mut req = reqwest::Client::new().get(format!("{}/admin/api/reminder-outcomes", server.url));
+        if let Some(s) = session {
+            req = req.header("cookie", format!("gb_session={s}"));
+        }
+        req.send()
+    };
+    assert_eq!(view(None).await.unwrap().status(), 401);
+    let seen: Value = view(Some(session.clone())).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["outcomes"][0]["reminder_key"], json!(contract.key));
+    assert_eq!(seen["outcomes"][0]["outcome"], "renewed");
 }
 
 #[tokio::test]

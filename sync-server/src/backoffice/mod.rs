@@ -8,6 +8,7 @@ pub mod billing;
 pub mod health;
 pub mod pages;
 pub mod privacy;
+pub mod reminders;
 pub mod session;
 
 use std::sync::Arc;
@@ -70,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/money", get(api::money))
         .route("/admin/api/follow-ups", get(api::follow_ups))
         .route("/admin/api/billing", post(billing::load))
+        .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.
