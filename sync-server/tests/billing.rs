@@ -174,3 +174,29 @@ async fn bad_billing_input_is_a_4xx_that_names_what_was_wrong_and_writes_nothing
     assert_eq!(profiles_stored(&f), 0, "a load with a bad row writes none of its rows");
     assert_eq!(tier_of(&f, "h0"), None);
 }
+
+#[tokio::test]
+async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid() {
+    let f = fixture();
+    let admin = session(&f, Role::Admin);
+    let rows: Vec<Value> = f.households.iter().zip([5, 4, 3, 2, 1]).map(|(id, s)| figures(id, s * 1_000)).collect();
+    assert_eq!(load(&f, &admin, json!({ "profiles": rows })).await.status, StatusCode::OK);
+    // someone set h0 to low since (a phone's edit, merged like any other)
+    let mut fields = serde_json::Map::new();
+    fields.insert("tier".into(), json!("low"));
+    f.storage.apply_backoffice_ops(&[authoring::op(EntityKind::Household, "h0", "g1", OpAction::Update, fields)], now_ms()).unwrap();
+    let run = |grid: Option<&str>| {
+        gridbook_sync_server::admin::run(
+            f.storage.as_ref(),
+            gridbook_sync_server::admin::AdminCommand::ComputeTiers { grid: grid.map(str::to_string) },
+            now_ms(),
+        )
+    };
+    let out: Value = serde_json::from_str(&run(None).unwrap()).unwrap();
+    assert_eq!((out["grid_id"].as_str(), out["changed"].as_i64()), (Some("g1"), Some(1)));
+    assert_eq!(tier_of(&f, "h0").as_deref(), Some("high"));
+    let again: Value = serde_json::from_str(&run(Some("g1")).unwrap()).unwrap();
+    assert_eq!(again["changed"], 0, "nothing to write when nothing changed");
+    let err = run(Some("g9")).unwrap_err();
+    assert_eq!((err.status, err.message.as_str()), (StatusCode::NOT_FOUND, "no grid g9"));
+}
