@@ -2,7 +2,9 @@
 //! (a) recording one visit through the store API against a plain rusqlite insert of the same row
 //!     in its own transaction (WAL, synchronous=NORMAL);
 //! (b) applying 100k remote ops in batches of 1,000;
-//! (c) applying one remote op to a store that holds 500k rows.
+//! (c) applying one remote op to a store that holds 500k rows;
+//! (d) the day's reminders (and the day plan) of a grid of 5,000 households with 5,000 billing
+//!     profiles and 2,000 arrears accounts, beside another grid of 20,000 households.
 
 use std::time::{Duration, Instant};
 
@@ -155,5 +157,51 @@ fn apply_one_into_500k(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, record_visit, apply_100k, apply_one_into_500k);
+/// A back-office op creating `record` in `grid`.
+fn backoffice<R: gridbook_core::model::Record>(record: &R, grid: &str, seq: u64) -> Op {
+    gridbook_core::testing::backoffice_create(record, grid, 1_700_000_000_000 + seq).expect("an op")
+}
+
+fn reminders_of_a_grid(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("grid.db")).unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut ops = Vec::new();
+    for (grid, n) in [("g1", 5_000u64), ("g2", 20_000)] {
+        for seq in 0..n {
+            let mut h = household_n(grid, seq);
+            h.id = format!("{grid}-h{seq}");
+            h.birthday = format!("1970-{}", (start + chrono::Duration::days((seq * 37 % 365) as i64)).format("%m-%d"));
+            ops.push(backoffice(&h, grid, seq));
+            if grid == "g1" {
+                let mut p = gridbook_core::testing::billing_profile(grid, &h.id, "2026-11");
+                p.id = format!("bp-{seq}");
+                p.contract_end = (start + chrono::Duration::days((seq * 13 % 730) as i64)).format("%Y-%m-%d").to_string();
+                p.spend_fen = if seq % 3 == 0 { 5_000 } else { 12_900 };
+                p.suspension_risk = seq % 50 == 0;
+                ops.push(backoffice(&p, grid, seq));
+                if seq % 5 < 2 {
+                    let mut a = gridbook_core::testing::account(grid, &h.id, if seq % 2 == 0 { 0 } else { 8_800 });
+                    a.id = format!("acc-{seq}");
+                    if seq % 2 == 0 {
+                        a.payment_type = PaymentType::Prepaid;
+                        a.balance_fen = Some((seq % 3000) as i64);
+                    }
+                    ops.push(backoffice(&a, grid, seq));
+                }
+            }
+        }
+    }
+    for chunk in ops.chunks(5_000) {
+        store.apply_remote_ops(chunk).unwrap();
+    }
+    let open = store.reminders("g1", "2026-11-22").unwrap().len();
+    eprintln!("grid g1: {open} open reminders on 2026-11-22");
+    let mut group = c.benchmark_group("d_reminders");
+    group.bench_function("reminders_5k_households", |b| b.iter(|| store.reminders("g1", "2026-11-22").unwrap()));
+    group.bench_function("day_plan_5k_households", |b| b.iter(|| store.day_plan("g1", "2026-11-22", 480).unwrap()));
+    group.finish();
+}
+
+criterion_group!(benches, record_visit, apply_100k, apply_one_into_500k, reminders_of_a_grid);
 criterion_main!(benches);

@@ -25,6 +25,11 @@ pub enum EntityKind {
     Ticket,
     /// A manager's summary of a day (日工作总结), submitted for the back office. Insert-only.
     DaySummary,
+    /// The back office's billing figures for one service of a household (contract and plan end,
+    /// this month's spend against earlier months, suspension risk). Kept by the back office.
+    BillingProfile,
+    /// A reminder (预警) closed with its outcome, on every phone and in the back office. Insert-only.
+    ReminderOutcome,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,9 +116,18 @@ const DAY_SUMMARY: &[FieldSpec] = &[
     i("appointments_missed"), i("households_created"), i("households_updated"), i("receipts"),
     i("collected_fen"), i("notices"), i("open_promises"), i("open_tickets"), t("note"),
 ];
+const BILLING_PROFILE: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), t("service_number"), t("product"), t("contract_end"), t("plan_end"),
+    t("period"), i("spend_fen"), i("baseline_fen"), b("suspension_risk"), b("suspended"), i("as_of_ms"),
+    b("deleted"),
+];
+const REMINDER_OUTCOME: &[FieldSpec] = &[
+    t("grid_id"), t("household_id"), t("reminder_key"), t("kind"), t("outcome"), t("note"),
+    i("closed_at_ms"), i("zone_offset_min"), t("manager_id"),
+];
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 12] = [
+    pub const ALL: [EntityKind; 14] = [
         EntityKind::Premises,
         EntityKind::Household,
         EntityKind::ArrearsAccount,
@@ -126,6 +140,8 @@ impl EntityKind {
         EntityKind::SignIn,
         EntityKind::Ticket,
         EntityKind::DaySummary,
+        EntityKind::BillingProfile,
+        EntityKind::ReminderOutcome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +158,8 @@ impl EntityKind {
             EntityKind::SignIn => "sign_in",
             EntityKind::Ticket => "ticket",
             EntityKind::DaySummary => "day_summary",
+            EntityKind::BillingProfile => "billing_profile",
+            EntityKind::ReminderOutcome => "reminder_outcome",
         }
     }
 
@@ -164,6 +182,8 @@ impl EntityKind {
             EntityKind::SignIn => "sign_ins",
             EntityKind::Ticket => "tickets",
             EntityKind::DaySummary => "day_summaries",
+            EntityKind::BillingProfile => "billing_profiles",
+            EntityKind::ReminderOutcome => "reminder_outcomes",
         }
     }
 
@@ -182,6 +202,8 @@ impl EntityKind {
             EntityKind::SignIn => SIGN_IN,
             EntityKind::Ticket => TICKET,
             EntityKind::DaySummary => DAY_SUMMARY,
+            EntityKind::BillingProfile => BILLING_PROFILE,
+            EntityKind::ReminderOutcome => REMINDER_OUTCOME,
         }
     }
 
@@ -201,7 +223,14 @@ impl EntityKind {
                 | EntityKind::Signature
                 | EntityKind::SignIn
                 | EntityKind::DaySummary
+                | EntityKind::ReminderOutcome
         )
+    }
+
+    /// Kinds only the back office writes: the figures come from billing, and a field manager's
+    /// phone may not change them (the server rejects such ops; phones receive them by pull).
+    pub fn backoffice_only(self) -> bool {
+        matches!(self, EntityKind::ArrearsAccount | EntityKind::BillingProfile)
     }
 }
 
@@ -282,6 +311,24 @@ text_enum!(
 text_enum!(
     /// 待处理 / 已上报 / 已答复 / 已闭环
     TicketStatus { Open = "open", Escalated = "escalated", Replied = "replied", Closed = "closed" }
+);
+
+text_enum!(
+    /// 预警: 合同到期 / 套餐到期 / 话务下降一级 (> 30 %) / 话务下降二级 (0–30 %) / 余额不足 / 欠费两月 /
+    /// 停机预警 / 生日关怀
+    ReminderKind {
+        ContractExpiry = "contract_expiry", PlanExpiry = "plan_expiry",
+        SpendDropStage1 = "spend_drop_stage1", SpendDropStage2 = "spend_drop_stage2",
+        LowBalance = "low_balance", PostpaidOverdue = "postpaid_overdue",
+        SuspensionRisk = "suspension_risk", Birthday = "birthday",
+    }
+);
+text_enum!(
+    /// How a reminder was closed: 已联系 / 已续约 / 已缴费 / 已挽留 / 已送祝福 / 客户拒绝 / 联系不上 / 无需处理
+    ReminderResolution {
+        Contacted = "contacted", Renewed = "renewed", Paid = "paid", Retained = "retained",
+        Greeted = "greeted", Declined = "declined", Unreachable = "unreachable", NotNeeded = "not_needed",
+    }
 );
 
 /// One of our services held by the household (公司业务).
@@ -645,6 +692,64 @@ pub struct DaySummary {
     pub note: String,
 }
 
+/// The back office's billing figures for one service of a household, synced to the phones of the
+/// grid. Written only by the back office (`load-billing`); phones compute reminders from them.
+/// Unknown fields are refused, so that a misspelt column in billing's export is an error, not a
+/// figure silently left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingProfile {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub household_id: String,
+    /// 业务号码 (shown masked on phones).
+    pub service_number: String,
+    /// fixed / broadband / mobile / bundle …
+    #[serde(default)]
+    pub product: String,
+    /// 合同到期日, YYYY-MM-DD; empty when there is no contract term.
+    #[serde(default)]
+    pub contract_end: String,
+    /// 套餐到期日, YYYY-MM-DD; empty when the plan does not end.
+    #[serde(default)]
+    pub plan_end: String,
+    /// The billing month the spend belongs to, YYYY-MM.
+    pub period: String,
+    /// This period's spend (话费), fen.
+    pub spend_fen: i64,
+    /// The average monthly spend of the months before, fen: what a drop is measured against.
+    pub baseline_fen: i64,
+    /// Billing flags the service for suspension (停机预警): overdue past the grace period.
+    #[serde(default)]
+    pub suspension_risk: bool,
+    /// Already suspended (已停机).
+    #[serde(default)]
+    pub suspended: bool,
+    /// When billing computed these figures (UTC ms); a load fills in its own time when left out.
+    #[serde(default)]
+    pub as_of_ms: i64,
+}
+
+/// A reminder (预警) closed with its outcome. Insert-only: the key carries the reminder's period,
+/// so the same matter next period (next year's birthday, next month's drop) is a new reminder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderOutcome {
+    #[serde(default)]
+    pub id: String,
+    pub grid_id: String,
+    pub household_id: String,
+    /// `Reminder::key`: kind, subject and period, e.g. `birthday:<household>:2026`.
+    pub reminder_key: String,
+    pub kind: ReminderKind,
+    pub outcome: ReminderResolution,
+    #[serde(default)]
+    pub note: String,
+    pub closed_at_ms: i64,
+    pub zone_offset_min: i64,
+    pub manager_id: String,
+}
+
 /// A typed record that maps onto one entity kind.
 pub trait Record: Serialize + serde::de::DeserializeOwned {
     const KIND: EntityKind;
@@ -677,6 +782,8 @@ record!(Appointment, EntityKind::Appointment);
 record!(SignIn, EntityKind::SignIn);
 record!(Ticket, EntityKind::Ticket);
 record!(DaySummary, EntityKind::DaySummary);
+record!(BillingProfile, EntityKind::BillingProfile);
+record!(ReminderOutcome, EntityKind::ReminderOutcome);
 
 #[cfg(test)]
 mod tests {
@@ -702,6 +809,8 @@ mod tests {
         check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));
         check(crate::testing::ticket("g1", "h1", "2026-11-25"));
         check(crate::testing::day_summary("g1", "mgr-1", "2026-11-23"));
+        check(crate::testing::billing_profile("g1", "h1", "2026-11"));
+        check(crate::testing::reminder_outcome("g1", "h1", "birthday:h1:2026"));
     }
 
     #[test]

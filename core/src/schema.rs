@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 5;
+pub const LATEST_VERSION: i64 = 6;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -180,22 +180,6 @@ CREATE TABLE day_summaries (
 CREATE INDEX day_summaries_by_grid ON day_summaries (grid_id, date, made_at_ms);
 "#;
 
-/// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
-/// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
-pub fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // Every kind has its own load, upsert and query statements: keep them all prepared.
-    conn.set_prepared_statement_cache_capacity(128);
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(())
-}
-
-pub fn version(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-}
-
 /// Version 5: a leaner outbox. Every local write appends one outbox row, so each of its indexes
 /// is one more page written per commit. Acknowledgements are settled by sequence number (the
 /// device knows which op it sent under which number) and the few lookups by entity scan the
@@ -220,6 +204,50 @@ DROP TABLE outbox;
 ALTER TABLE outbox_v5 RENAME TO outbox;
 "#;
 
+/// Version 6: reminders (预警, issue 7). The back office's billing figures per service (synced,
+/// written only by the back office) and reminders closed with their outcome (synced,
+/// insert-only). Each reminder rule reads through its own index: contract and plan ends by date,
+/// spend drops and suspension risk through partial indexes, prepaid balances, birthdays by
+/// month-day.
+const V6_REMINDERS: &str = r#"
+CREATE TABLE billing_profiles (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, service_number TEXT, product TEXT, contract_end TEXT, plan_end TEXT,
+    period TEXT, spend_fen INTEGER, baseline_fen INTEGER, suspension_risk INTEGER, suspended INTEGER,
+    as_of_ms INTEGER, deleted INTEGER
+);
+CREATE INDEX billing_by_contract_end ON billing_profiles (grid_id, contract_end);
+CREATE INDEX billing_by_plan_end ON billing_profiles (grid_id, plan_end);
+CREATE INDEX billing_spend_drops ON billing_profiles (grid_id) WHERE spend_fen < baseline_fen;
+CREATE INDEX billing_at_risk ON billing_profiles (grid_id) WHERE suspension_risk = 1 OR suspended = 1;
+CREATE INDEX billing_by_household ON billing_profiles (household_id);
+CREATE INDEX arrears_prepaid_balance ON arrears_accounts (grid_id, balance_fen) WHERE payment_type = 'prepaid';
+CREATE INDEX households_by_birthday ON households (grid_id, substr(birthday, 6)) WHERE birthday <> '';
+
+CREATE TABLE reminder_outcomes (
+    id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+    grid_id TEXT, household_id TEXT, reminder_key TEXT, kind TEXT, outcome TEXT, note TEXT,
+    closed_at_ms INTEGER, zone_offset_min INTEGER, manager_id TEXT
+);
+CREATE INDEX reminder_outcomes_by_key ON reminder_outcomes (grid_id, reminder_key);
+"#;
+
+/// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
+/// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Every kind has its own load, upsert and query statements: keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(128);
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+pub fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
 /// Brings the database to the latest version, in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found = version(conn)?;
@@ -236,6 +264,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V3_EVIDENCE)?;
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
         tx.execute_batch(V5_LEAN_OUTBOX)?;
+        tx.execute_batch(V6_REMINDERS)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -255,6 +284,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         2 => conn.execute_batch(V3_EVIDENCE)?,
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
         4 => conn.execute_batch(V5_LEAN_OUTBOX)?,
+        5 => conn.execute_batch(V6_REMINDERS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -289,6 +319,14 @@ pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
     create_version_3(conn)?;
     conn.execute_batch(V4_FIELD_WORKFLOWS)?;
     conn.pragma_update(None, "user_version", 4)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_5(conn: &Connection) -> Result<()> {
+    create_version_4(conn)?;
+    conn.execute_batch(V5_LEAN_OUTBOX)?;
+    conn.pragma_update(None, "user_version", 5)?;
     Ok(())
 }
 
@@ -401,6 +439,26 @@ mod tests {
             kept,
             vec![(1, "o1".into(), "pending".into(), None), (2, "o2".into(), "rejected".into(), Some("why".into()))]
         );
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_5_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_5(&old).unwrap();
+        old.execute("INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25')", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        // the birthday index covers the household that was there before
+        let found: String = old
+            .query_row("SELECT id FROM households WHERE grid_id = 'g1' AND birthday <> '' AND substr(birthday, 6) = '11-25'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(found, "h1");
+        old.execute("INSERT INTO billing_profiles (id, grid_id, spend_fen, baseline_fen) VALUES ('b1', 'g1', 1, 2)", []).unwrap();
+        old.execute("INSERT INTO reminder_outcomes (id, grid_id, reminder_key) VALUES ('o1', 'g1', 'birthday:h1:2026')", []).unwrap();
     }
 
     #[test]

@@ -283,3 +283,59 @@ pub fn day_summary(grid: &str, manager_id: &str, date: &str) -> DaySummary {
         note: "明天重点走访5号楼".into(),
     }
 }
+
+/// Billing figures for a mobile service: no contract end, spend level with the months before.
+pub fn billing_profile(grid: &str, household_id: &str, period: &str) -> BillingProfile {
+    BillingProfile {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        service_number: "13912345678".into(),
+        product: "mobile".into(),
+        contract_end: String::new(),
+        plan_end: String::new(),
+        period: period.into(),
+        spend_fen: 12_900,
+        baseline_fen: 12_900,
+        suspension_risk: false,
+        suspended: false,
+        as_of_ms: 1_700_000_000_000,
+    }
+}
+
+/// A reminder closed after a call.
+pub fn reminder_outcome(grid: &str, household_id: &str, key: &str) -> ReminderOutcome {
+    ReminderOutcome {
+        id: String::new(),
+        grid_id: grid.into(),
+        household_id: household_id.into(),
+        reminder_key: key.into(),
+        kind: ReminderKind::Birthday,
+        outcome: ReminderResolution::Greeted,
+        note: "上门送了生日贺卡".into(),
+        closed_at_ms: 1_700_000_000_000,
+        zone_offset_min: 480,
+        manager_id: "mgr-1".into(),
+    }
+}
+
+/// A back-office op creating `record` (what the server sends phones for billing figures and
+/// arrears), stamped by node "backoffice" at `millis`.
+pub fn backoffice_create<R: Record>(record: &R, grid: &str, millis: u64) -> crate::Result<Op> {
+    Ok(Op {
+        id: uuid::Uuid::now_v7(),
+        kind: R::KIND,
+        entity: record.id().to_string(),
+        grid: grid.into(),
+        action: OpAction::Create,
+        fields: fields_of(record)?,
+        hlc: Hlc::new(millis, 0, "backoffice"),
+    })
+}
+
+/// Records a change of any kind through the store's one write path, as an app that skipped its
+/// own checks would (e.g. a phone writing billing figures): for tests of the server's refusals.
+pub fn record_local_create<R: Record>(store: &Store, record: &R, grid: &str) -> crate::Result<Op> {
+    let fields = fields_of(record)?;
+    store.write(|tx, clock| crate::store::record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields))
+}

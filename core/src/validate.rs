@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
 use crate::model::{
-    Appointment, AppointmentStatus, ArrearsNotice, DaySummary, EntityKind, FieldType, Household, IdType, Premises, Receipt,
-    ReceiptVoid, SignIn, Ticket, TicketStatus, Visit,
+    Appointment, AppointmentStatus, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType, Household, IdType,
+    Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
 };
 
 type Check = Result<(), ValidationError>;
@@ -276,6 +276,44 @@ pub fn day_summary(d: &DaySummary) -> Check {
     max_len("note", &d.note, 2000)
 }
 
+/// A billing month, YYYY-MM.
+fn month(field: &str, value: &str) -> Check {
+    if chrono::NaiveDate::parse_from_str(&format!("{value}-01"), "%Y-%m-%d").is_ok() && value.len() == 7 {
+        return Ok(());
+    }
+    rule(field, "must be a month written YYYY-MM")
+}
+
+/// The back office's billing figures: real dates, a real month, money that is not negative.
+pub fn billing_profile(p: &BillingProfile) -> Check {
+    required("grid_id", &p.grid_id)?;
+    required("household_id", &p.household_id)?;
+    required("service_number", &p.service_number)?;
+    max_len("service_number", &p.service_number, 40)?;
+    max_len("product", &p.product, 40)?;
+    date("contract_end", &p.contract_end)?;
+    date("plan_end", &p.plan_end)?;
+    month("period", &p.period)?;
+    non_negative("spend_fen", p.spend_fen)?;
+    non_negative("baseline_fen", p.baseline_fen)?;
+    non_negative("as_of_ms", p.as_of_ms)
+}
+
+/// A reminder closed: which one (its key), by whom, when, and how.
+pub fn reminder_outcome(o: &ReminderOutcome) -> Check {
+    required("grid_id", &o.grid_id)?;
+    required("household_id", &o.household_id)?;
+    required("reminder_key", &o.reminder_key)?;
+    max_len("reminder_key", &o.reminder_key, 200)?;
+    if !o.reminder_key.starts_with(&format!("{}:", o.kind.as_str())) {
+        return rule("reminder_key", "must start with the reminder's kind");
+    }
+    required("manager_id", &o.manager_id)?;
+    non_negative("closed_at_ms", o.closed_at_ms)?;
+    zone_offset(o.zone_offset_min)?;
+    max_len("note", &o.note, 500)
+}
+
 /// The shape of a change that arrived from elsewhere: known fields, values of the right type.
 pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
     for (name, value) in fields {
@@ -388,6 +426,30 @@ mod tests {
         d.collected_fen = 0;
         d.appointments_on_time = d.appointments_kept + 1;
         assert_eq!(day_summary(&d).unwrap_err().field, "appointments_on_time");
+    }
+
+    #[test]
+    fn billing_figures_and_closed_reminders_name_the_field() {
+        let mut p = crate::testing::billing_profile("g", "h", "2026-11");
+        assert!(billing_profile(&p).is_ok());
+        p.period = "2026-13".into();
+        assert_eq!(billing_profile(&p).unwrap_err().to_string(), "period: must be a month written YYYY-MM");
+        p.period = "2026-1".into();
+        assert_eq!(billing_profile(&p).unwrap_err().field, "period");
+        p.period = "2026-11".into();
+        p.contract_end = "2027/01/01".into();
+        assert_eq!(billing_profile(&p).unwrap_err().field, "contract_end");
+        p.contract_end = "2027-01-01".into();
+        p.spend_fen = -1;
+        assert_eq!(billing_profile(&p).unwrap_err().field, "spend_fen");
+
+        let mut o = crate::testing::reminder_outcome("g", "h", "birthday:h:2026");
+        assert!(reminder_outcome(&o).is_ok());
+        o.reminder_key = "low_balance:a1:2026-11".into();
+        assert_eq!(reminder_outcome(&o).unwrap_err().rule, "must start with the reminder's kind");
+        o.reminder_key = "birthday:h:2026".into();
+        o.manager_id = " ".into();
+        assert_eq!(reminder_outcome(&o).unwrap_err().field, "manager_id");
     }
 
     #[test]

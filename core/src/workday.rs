@@ -17,6 +17,7 @@ use crate::error::{invalid, Error, Result, ValidationError};
 use crate::hlc::{Hlc, HlcClock};
 use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
 pub use crate::model::DaySummary;
+use crate::reminders::Reminder;
 use crate::reports::ArrearsLine;
 use crate::store::{new_id, record_change, Store};
 use crate::validate;
@@ -79,6 +80,8 @@ pub enum PlanItem {
     /// A promise made on an earlier visit, due today or before.
     FollowUp(Visit),
     Arrears(ArrearsLine),
+    /// An open reminder (预警) of the day: expiry, spend drop, arrears, suspension, birthday.
+    Reminder(Reminder),
 }
 
 /// One door of the day's walk, with everything to do there.
@@ -92,7 +95,7 @@ pub struct PlanStop {
     pub unit: String,
     pub floor: Option<i64>,
     pub room: String,
-    /// Appointments first, by time; then follow-ups; then arrears.
+    /// Appointments first, by time; then follow-ups; then arrears; then reminders, most urgent first.
     pub items: Vec<PlanItem>,
 }
 
@@ -340,12 +343,14 @@ impl Store {
         })
     }
 
-    /// 日工作计划: today's appointments, follow-ups due by today and arrears to collect, grouped
+    /// 日工作计划: today's appointments, follow-ups due by today, arrears to collect and open
+    /// reminders (reminders.rs), grouped
     /// by door and ordered by building (name, in door-number order), unit, floor and room.
     pub fn day_plan(&self, grid_id: &str, date: &str, zone_offset_min: i64) -> Result<DayPlan> {
         let appointments = self.appointments_on(grid_id, date, zone_offset_min)?;
         let follow_ups = self.follow_ups_due(grid_id, date)?;
         let arrears = self.grid_arrears(grid_id)?;
+        let reminders = self.reminders(grid_id, date)?;
         let mut by_household: BTreeMap<String, Vec<PlanItem>> = BTreeMap::new();
         for a in appointments.into_iter().filter(|a| a.visit_id.is_none()) {
             by_household.entry(a.household_id.clone()).or_default().push(PlanItem::Appointment(a));
@@ -355,6 +360,9 @@ impl Store {
         }
         for line in arrears.into_iter().filter(|l| l.remaining_fen > 0) {
             by_household.entry(line.account.household_id.clone()).or_default().push(PlanItem::Arrears(line));
+        }
+        for r in reminders {
+            by_household.entry(r.household_id.clone()).or_default().push(PlanItem::Reminder(r));
         }
         let mut stops = self.read(|c| {
             let mut out = Vec::with_capacity(by_household.len());
@@ -530,6 +538,7 @@ fn stop_for(c: &Connection, household_id: String, mut items: Vec<PlanItem>) -> R
         PlanItem::Appointment(a) => (0, a.agreed_at_ms),
         PlanItem::FollowUp(v) => (1, v.arrived_at_ms),
         PlanItem::Arrears(_) => (2, 0),
+        PlanItem::Reminder(_) => (3, 0),
     };
     items.sort_by_key(rank);
     Ok(PlanStop { household_id, customer_name, address, premises_name, unit, floor, room, items })

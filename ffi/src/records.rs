@@ -19,6 +19,7 @@ macro_rules! mirror_enum {
         }
     };
 }
+pub(crate) use mirror_enum;
 
 /// Converts a mirrored record field by field (`.into()` on each: the same type, or a mirrored
 /// enum): `<=` from the core only, `<=>` both ways.
@@ -1238,6 +1239,11 @@ pub enum PlanItem {
         /// The arrears line.
         line: ArrearsLine,
     },
+    /// An open reminder (预警): expiry, spend drop, arrears, suspension, birthday.
+    ReminderItem {
+        /// The reminder; close it with `close_reminder`.
+        reminder: crate::reminders::Reminder,
+    },
 }
 
 impl From<core::PlanItem> for PlanItem {
@@ -1246,6 +1252,7 @@ impl From<core::PlanItem> for PlanItem {
             core::PlanItem::Appointment(a) => PlanItem::AppointmentItem { appointment: a.into() },
             core::PlanItem::FollowUp(v) => PlanItem::FollowUpItem { visit: v.into() },
             core::PlanItem::Arrears(l) => PlanItem::ArrearsItem { line: l.into() },
+            core::PlanItem::Reminder(r) => PlanItem::ReminderItem { reminder: r.into() },
         }
     }
 }
@@ -1267,7 +1274,7 @@ pub struct PlanStop {
     pub floor: Option<i64>,
     /// 门牌号
     pub room: String,
-    /// Appointments first, by time; then follow-ups; then arrears.
+    /// Appointments first, by time; then follow-ups; then arrears; then reminders.
     pub items: Vec<PlanItem>,
 }
 

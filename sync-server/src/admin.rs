@@ -108,6 +108,19 @@ pub enum AdminCommand {
         #[arg(long)]
         device: Option<String>,
     },
+    /// Loads billing figures (one billing profile a line, JSON: grid_id, household_id,
+    /// service_number, product, contract_end, plan_end, period, spend_fen, baseline_fen,
+    /// suspension_risk, suspended, as_of_ms), then recomputes the tiers of the grids touched.
+    /// Nothing is written when any line is wrong.
+    LoadBilling {
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Recomputes customer tiers (高/中/低端) from the stored billing figures: one grid, or all.
+    ComputeTiers {
+        #[arg(long)]
+        grid: Option<String>,
+    },
     /// The audit trail (voids decided, receipt books issued), newest first, as JSON lines.
     Audit {
         #[arg(long)]
@@ -205,6 +218,20 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             None => Err(AppError::not_found(format!("no accepted receipt {receipt_no}"))),
         },
         AdminCommand::ReceiptBlocks { device } => json_lines(&storage.receipt_blocks(device.as_deref())?),
+        AdminCommand::LoadBilling { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| AppError::unprocessable("invalid", format!("{}: {e}", file.display())))?;
+            let report = crate::billing::load(storage, crate::billing::parse_json_lines(&text)?, now_ms)?;
+            Ok(serde_json::to_string(&report)?)
+        }
+        AdminCommand::ComputeTiers { grid } => {
+            let grids = match grid {
+                Some(g) => vec![g],
+                None => storage.grid_ids()?,
+            };
+            let reports = grids.iter().map(|g| crate::tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
+            json_lines(&reports)
+        }
         AdminCommand::Audit { subject, limit } => json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?),
     }
 }

@@ -179,10 +179,22 @@ impl ChooseOne for Vec<String> {
     }
 }
 
-/// The back office sends arrears accounts for some archives it has received.
+/// The back office sends arrears accounts and the month's billing figures (spend, contract end,
+/// suspension risk: the phones' reminders, and tiers) for some archives it has received.
 pub fn bill_some_households(storage: &dyn SyncStorage, phones: &[DemoPhone], rng: &mut impl Rng) -> AppResult<()> {
     for phone in phones {
         let Some(household) = phone.households.choose_one(rng) else { continue };
+        let today = chrono::Utc::now().date_naive();
+        let baseline_fen = rng.gen_range(3_000..30_000);
+        let mut figures = testing::billing_profile(phone.grid, &household, &today.format("%Y-%m").to_string());
+        figures.service_number = format!("139{:08}", rng.gen_range(0..100_000_000));
+        figures.baseline_fen = baseline_fen;
+        figures.spend_fen = baseline_fen * rng.gen_range(40..120) / 100;
+        figures.contract_end = (today + chrono::Duration::days(rng.gen_range(10..400))).format("%Y-%m-%d").to_string();
+        figures.suspension_risk = rng.gen_range(0..10) == 0;
+        if let Err(e) = crate::billing::load(storage, vec![figures], now_ms()) {
+            tracing::debug!(error = %e, "demo billing figures skipped a household");
+        }
         let arrears = AdminCommand::AddArrears {
             grid: phone.grid.into(),
             household,

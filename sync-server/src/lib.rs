@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod authoring;
 pub mod backoffice;
+pub mod billing;
 pub mod demo;
 pub mod error;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod reconcile;
 mod signed;
 pub mod storage;
 mod sync_routes;
+pub mod tiers;
 
 use std::sync::Arc;
 use std::time::Duration;

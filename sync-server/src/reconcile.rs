@@ -90,6 +90,8 @@ fn validate_record(state: &EntityState) -> Result<(), Reject> {
         EntityKind::SignIn => validate::sign_in(&typed::<model::SignIn>(state)?)?,
         EntityKind::Ticket => validate::ticket(&typed::<model::Ticket>(state)?)?,
         EntityKind::DaySummary => validate::day_summary(&typed::<model::DaySummary>(state)?)?,
+        EntityKind::BillingProfile => validate::billing_profile(&typed::<model::BillingProfile>(state)?)?,
+        EntityKind::ReminderOutcome => validate::reminder_outcome(&typed::<model::ReminderOutcome>(state)?)?,
     }
     Ok(())
 }
@@ -166,8 +168,12 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     if op.kind.insert_only() && op.action != OpAction::Create {
         return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())).into());
     }
-    if op.kind == EntityKind::ArrearsAccount && device.role == crate::auth::Role::Field {
-        return Err(Reject(RejectCode::Invalid, "arrears accounts are kept by the back office".into()).into());
+    if op.kind.backoffice_only() && device.role == crate::auth::Role::Field {
+        let what = match op.kind {
+            EntityKind::ArrearsAccount => "arrears accounts",
+            _ => "billing figures",
+        };
+        return Err(Reject(RejectCode::Invalid, format!("{what} are kept by the back office")).into());
     }
     let existing = tx.load(op.kind, &op.entity)?;
     let (mut state, current_grid) = match existing {

@@ -4,9 +4,11 @@
 //! APIs under /admin/api/, nothing loaded from elsewhere.
 
 pub mod api;
+pub mod billing;
 pub mod health;
 pub mod pages;
 pub mod privacy;
+pub mod reminders;
 pub mod session;
 
 use std::sync::Arc;
@@ -68,6 +70,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/conflicts", get(api::conflicts))
         .route("/admin/api/money", get(api::money))
         .route("/admin/api/follow-ups", get(api::follow_ups))
+        .route("/admin/api/billing", post(billing::load))
+        .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.

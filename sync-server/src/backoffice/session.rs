@@ -196,6 +196,25 @@ pub fn csrf_refused() -> Response {
         .into_response()
 }
 
+/// The header a JSON write under /admin/api/ carries its session's CSRF token in (the page has it
+/// from /admin/api/me).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A state-changing JSON call under /admin/api/: only an admin, from this site, with the
+/// session's CSRF token in `X-CSRF-Token`.
+pub fn check_admin_write(headers: &HeaderMap, staff: &Staff) -> Result<(), AppError> {
+    if staff.role != Role::Admin {
+        return Err(AppError::forbidden("this change needs the admin role"));
+    }
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !same_origin(headers) || sent.is_empty() || !same_token(&staff.csrf, sent) {
+        return Err(AppError::forbidden(
+            "the X-CSRF-Token header is missing or stale, or the request came from another site; reload the page",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

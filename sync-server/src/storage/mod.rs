@@ -6,7 +6,8 @@ pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::EntityKind;
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -96,6 +97,14 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
         results.pop().ok_or_else(|| crate::error::AppError::internal("no result for the op"))
     }
+
+    /// Whether the grid exists.
+    fn grid_exists(&self, grid: &str) -> AppResult<bool>;
+    /// Every grid's id.
+    fn grid_ids(&self) -> AppResult<Vec<String>>;
+    /// The current state of every entity of `kind` in `grid`, tombstones included (for the back
+    /// office's own computations: billing loads, tiers).
+    fn entities_in_grid(&self, kind: EntityKind, grid: &str) -> AppResult<Vec<EntityState>>;
 
     fn devices(&self) -> AppResult<Vec<DeviceRow>>;
     fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;

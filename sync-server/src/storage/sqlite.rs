@@ -680,6 +680,30 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
+    fn grid_exists(&self, grid: &str) -> AppResult<bool> {
+        self.read(|c| Ok(c.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([grid])?))
+    }
+
+    fn grid_ids(&self) -> AppResult<Vec<String>> {
+        self.read(Self::all_grids)
+    }
+
+    fn entities_in_grid(&self, kind: EntityKind, grid: &str) -> AppResult<Vec<EntityState>> {
+        self.read(|c| {
+            // the grid's index range, filtered by kind
+            let mut stmt = c.prepare_cached(
+                "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY id",
+            )?;
+            let mut rows = stmt.query(params![grid, kind.as_str()])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let (vals, clocks): (String, String) = (r.get(1)?, r.get(3)?);
+                out.push(entity_from_row(kind, r.get(0)?, &vals, r.get(2)?, &clocks)?);
+            }
+            Ok(out)
+        })
+    }
+
     fn devices(&self) -> AppResult<Vec<DeviceRow>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(

@@ -1,0 +1,30 @@
+//! `POST /admin/api/billing`: an admin loads billing figures (`{"profiles": [...]}`, see
+//! crate::billing) and the tiers of the grids touched are recomputed. Same session and CSRF rules
+//! as every back-office write; the answer says what was written, never personal data.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::session::{check_admin_write, StaffSession};
+use crate::billing::{self, BillingLoad};
+use crate::error::AppResult;
+use crate::{now_ms, AppState};
+
+pub async fn load(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    body: Result<Json<BillingLoad>, JsonRejection>,
+) -> AppResult<Response> {
+    check_admin_write(&headers, &staff)?;
+    let Json(request) = body?;
+    let storage = state.storage.clone();
+    let report = tokio::task::spawn_blocking(move || billing::load(storage.as_ref(), request.profiles, now_ms())).await??;
+    tracing::info!(staff = %staff.id, received = report.received, written = report.written, "billing figures loaded");
+    let mut r = Json(report).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}

@@ -1,0 +1,62 @@
+//! `GET /admin/api/reminder-outcomes`: the reminders (预警) managers closed on their phones and
+//! how, newest first, for supervisors and admins. Notes are shown with digit runs masked (a
+//! manager may have typed a phone number into one).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gridbook_core::model::ReminderOutcome;
+use gridbook_core::EntityKind;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::privacy::mask_digit_runs;
+use super::session::StaffSession;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct OutcomesQuery {
+    limit: Option<u32>,
+    grid: Option<String>,
+}
+
+pub async fn outcomes(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<OutcomesQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let Query(q) = q.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let storage = state.storage.clone();
+    let mut rows: Vec<ReminderOutcome> = tokio::task::spawn_blocking(move || {
+        let grids = match q.grid {
+            Some(g) => vec![g],
+            None => storage.grid_ids()?,
+        };
+        let mut rows = Vec::new();
+        for grid in grids {
+            for s in storage.entities_in_grid(EntityKind::ReminderOutcome, &grid)? {
+                let mut values: Map<String, Value> = s.values.clone();
+                values.insert("id".into(), Value::String(s.id.clone()));
+                // a record that does not read as an outcome is skipped, not a failure of the view
+                if let Ok(o) = serde_json::from_value::<ReminderOutcome>(Value::Object(values)) {
+                    rows.push(o);
+                }
+            }
+        }
+        Ok::<_, AppError>(rows)
+    })
+    .await??;
+    rows.sort_by(|a, b| b.closed_at_ms.cmp(&a.closed_at_ms).then_with(|| b.id.cmp(&a.id)));
+    rows.truncate(limit);
+    for r in &mut rows {
+        r.note = mask_digit_runs(&r.note);
+    }
+    tracing::info!(staff = %staff.id, view = "reminder_outcomes", rows = rows.len(), "back-office view");
+    let mut resp = Json(json!({ "outcomes": rows })).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
