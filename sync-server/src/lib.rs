@@ -11,8 +11,10 @@ pub mod error;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
+pub mod spreadsheet;
 mod signed;
 pub mod storage;
+pub mod transfer;
 mod sync_routes;
 
 use std::sync::Arc;

@@ -8,6 +8,7 @@ pub mod health;
 pub mod pages;
 pub mod privacy;
 pub mod session;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -68,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/conflicts", get(api::conflicts))
         .route("/admin/api/money", get(api::money))
         .route("/admin/api/follow-ups", get(api::follow_ups))
+        .merge(transfer::routes())
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.

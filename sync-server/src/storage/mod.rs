@@ -6,7 +6,8 @@ pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -96,6 +97,14 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
         results.pop().ok_or_else(|| crate::error::AppError::internal("no result for the op"))
     }
+
+    /// Whether the grid exists.
+    fn has_grid(&self, grid_id: &str) -> AppResult<bool>;
+    /// Every record of one kind in a grid as the server holds it now, tombstones included (imports
+    /// match rows against them; exports read them).
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>>;
+    /// One row of the audit trail for an act outside any op: an import, an unmasked export.
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()>;
 
     fn devices(&self) -> AppResult<Vec<DeviceRow>>;
     fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;
