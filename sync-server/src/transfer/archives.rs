@@ -244,6 +244,10 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
         // the building: found by name, or created with this row
         let mut ops = Vec::new();
         let mut fields = fields;
+        if current.is_some() && c.get("address").is_empty() {
+            // an address composed from the parts is for new archives; a stored one stays
+            fields.remove("address");
+        }
         let building = c.get("building");
         let mut new_premises: Option<(String, String)> = None;
         if !building.is_empty() {
