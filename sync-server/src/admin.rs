@@ -162,7 +162,8 @@ fn import_file(storage: &dyn SyncStorage, kind: SheetKind, args: &ImportArgs, no
     let file = &args.file;
     let bytes = std::fs::read(file).map_err(|e| AppError::unprocessable("io", format!("{}: {e}", file.display())))?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let report = crate::transfer::import(storage, kind, &args.grid, &bytes, args.dry_run, &args.by, &name, now_ms)?;
+    let upload = crate::transfer::Upload { kind, grid: &args.grid, bytes: &bytes, dry_run: args.dry_run, actor: &args.by, file: &name };
+    let report = crate::transfer::import(storage, &upload, now_ms)?;
     Ok(serde_json::to_string_pretty(&report)?)
 }
 

@@ -11,7 +11,7 @@ use gridbook_core::EntityKind;
 use gridbook_sync_server::auth::Role;
 use gridbook_sync_server::spreadsheet::{self, Format};
 use gridbook_sync_server::transfer::export::{export, Dataset, ExportRequest};
-use gridbook_sync_server::transfer::{import, ImportReport, SheetKind};
+use gridbook_sync_server::transfer::{import, ImportReport, SheetKind, Upload};
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -65,7 +65,8 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn import(&self, kind: SheetKind, bytes: &[u8], dry_run: bool) -> ImportReport {
-        import(self.storage.as_ref(), kind, "g1", bytes, dry_run, "adm", "sheet.csv", now_ms()).unwrap()
+        let upload = Upload { kind, grid: "g1", bytes, dry_run, actor: "adm", file: "sheet.csv" };
+        import(self.storage.as_ref(), &upload, now_ms()).unwrap()
     }
     fn live(&self, kind: EntityKind) -> Vec<gridbook_core::wire::EntityState> {
         self.storage.grid_records(kind, "g1").unwrap().into_iter().filter(|s| !s.deleted()).collect()

@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::spreadsheet::{self, Format};
 use crate::transfer::export::{self, Dataset, ExportRequest};
 use crate::transfer::template::Column;
-use crate::transfer::{archives, arrears, SheetKind};
+use crate::transfer::{archives, arrears, SheetKind, Upload};
 use crate::{now_ms, AppState};
 
 /// The largest sheet an import accepts: tens of thousands of rows of an archive fit.
@@ -127,7 +127,8 @@ async fn import(
     let storage = state.storage.clone();
     let file: String = q.file.chars().filter(|c| !c.is_control()).take(200).collect();
     let report = tokio::task::spawn_blocking(move || {
-        crate::transfer::import(storage.as_ref(), kind, q.grid.trim(), &body, q.dry_run, &staff.id, &file, now_ms())
+        let upload = Upload { kind, grid: &q.grid, bytes: &body, dry_run: q.dry_run, actor: &staff.id, file: &file };
+        crate::transfer::import(storage.as_ref(), &upload, now_ms())
     })
     .await??;
     tracing::info!(

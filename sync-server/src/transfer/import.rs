@@ -170,7 +170,7 @@ pub fn address_key(building: &str, unit: &str, room: &str, address: &str) -> Opt
     let room = norm(room);
     let unit = unit.trim_end_matches("单元");
     let room = room.trim_end_matches('室').trim_end_matches('号');
-    if !building.trim().is_empty() && !(unit.is_empty() && room.is_empty()) {
+    if !building.trim().is_empty() && (!unit.is_empty() || !room.is_empty()) {
         return Some(format!("b:{}|{unit}|{room}", norm(building)));
     }
     let address = norm(address);

@@ -31,13 +31,30 @@ impl SheetKind {
     }
 }
 
+/// A sheet to import: which one, into which grid, by whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub kind: SheetKind,
+    pub grid: &'a str,
+    /// The file as received: CSV or XLSX.
+    pub bytes: &'a [u8],
+    /// Report only; write nothing.
+    pub dry_run: bool,
+    /// The staff member (or "cli"), for the audit trail.
+    pub actor: &'a str,
+    /// The file's name, for the audit trail.
+    pub file: &'a str,
+}
+
 /// Reads a CSV or XLSX file and imports it into one grid (nothing is written in a dry run).
-pub fn import(storage: &dyn SyncStorage, kind: SheetKind, grid: &str, bytes: &[u8], dry_run: bool, actor: &str, file: &str, now_ms: i64) -> AppResult<ImportReport> {
-    if grid.trim().is_empty() {
+pub fn import(storage: &dyn SyncStorage, upload: &Upload, now_ms: i64) -> AppResult<ImportReport> {
+    let grid = upload.grid.trim();
+    if grid.is_empty() {
         return Err(AppError::bad_request("bad_query", "grid: the grid to import into"));
     }
-    let sheet = spreadsheet::read(bytes)?;
-    match kind {
+    let sheet = spreadsheet::read(upload.bytes)?;
+    let (dry_run, actor, file) = (upload.dry_run, upload.actor, upload.file);
+    match upload.kind {
         SheetKind::Archives => archives::import(storage, grid, &sheet, dry_run, actor, file, now_ms),
         SheetKind::Arrears => arrears::import(storage, grid, &sheet, dry_run, actor, file, now_ms),
     }
