@@ -362,3 +362,35 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
     let (status, _, _) = w.download("/admin/api/import/arrears/template?format=csv", &sup).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[test]
+fn the_admin_commands_import_and_export_files() {
+    use gridbook_sync_server::admin::{run, AdminCommand};
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: AdminCommand,
+    }
+    let f = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("档案.csv");
+    std::fs::write(&sheet, csv(ARCHIVES)).unwrap();
+    let command = |args: &[&str]| Cli::try_parse_from(std::iter::once("admin").chain(args.iter().copied())).unwrap().command;
+    let sheet_arg = sheet.to_str().unwrap();
+    let dry = run(f.storage.as_ref(), command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--dry-run"]), now_ms()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&dry).unwrap()["dry_run"], true);
+    assert!(f.live(EntityKind::Household).is_empty());
+    let done: Value = serde_json::from_str(&run(f.storage.as_ref(), command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--by", "wangli"]), now_ms()).unwrap()).unwrap();
+    assert_eq!((done["created"].as_u64(), done["refused_rows"].as_u64()), (Some(3), Some(9)));
+    assert_eq!(f.storage.audit_log(Some("g1"), 1).unwrap()[0].actor, "wangli");
+
+    let out = dir.path().join("汇总.xlsx");
+    let said = run(f.storage.as_ref(), command(&["export", "--what", "summary", "--grid", "g1", "--out", out.to_str().unwrap()]), now_ms()).unwrap();
+    assert!(said.starts_with("3 rows written"), "the grid and its two buildings: {said}");
+    assert_eq!(spreadsheet::read(&std::fs::read(&out).unwrap()).unwrap().rows[0].cells[1], "3");
+    let bad = run(f.storage.as_ref(), command(&["export", "--what", "archives", "--grid", "g1", "--out", "x.pdf"]), now_ms()).unwrap_err();
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = run(f.storage.as_ref(), command(&["import-arrears", "--grid", "g1", "--file", "/nonexistent/欠费.csv"]), now_ms()).unwrap_err();
+    assert!(missing.message.contains("/nonexistent/欠费.csv"));
+}
