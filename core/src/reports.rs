@@ -170,3 +170,30 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CompetitorService, OwnService};
+    use crate::testing;
+
+    #[test]
+    fn the_summary_counts_each_household_once_per_product() {
+        let mut two_lines = testing::household("g1");
+        two_lines.services = vec![
+            OwnService { product: "mobile".into(), service_number: "13800000001".into(), ..Default::default() },
+            OwnService { product: "mobile".into(), service_number: "13800000002".into(), ..Default::default() },
+        ];
+        two_lines.competitor_services = vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }];
+        let mut prospect = testing::household("g1");
+        prospect.services.clear();
+        prospect.competitor_services.clear();
+        let mut shop = testing::premises("g1", 2);
+        shop.premises_type = PremisesType::Shop;
+        let s = GridSummary::of("g1", &[testing::premises("g1", 1), shop], &[two_lines, prospect.clone(), prospect]);
+        assert_eq!((s.households, s.buildings, s.shops, s.bungalows, s.prospects), (3, 1, 1, 0, 2));
+        assert_eq!(s.own_products, vec![ProductCount { name: "mobile".into(), households: 1, penetration_bp: 3_333 }]);
+        assert_eq!(s.competitors[0].households, 1);
+        assert_eq!(GridSummary::of("g1", &[], &[]).households, 0, "no division by zero");
+    }
+}
