@@ -1,14 +1,13 @@
 //! Read-only views over the archive: a household's history, the grid's arrears list, and the grid
 //! summary (网格信息档案汇总).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::entity_table;
 use crate::error::Result;
-use crate::model::{ArrearsAccount, ArrearsNotice, Receipt, Visit};
+use crate::model::{ArrearsAccount, ArrearsNotice, Household, Premises, PremisesType, Receipt, Visit};
 use crate::store::Store;
 
 /// One event in a household's history.
@@ -70,6 +69,40 @@ fn penetration(users: i64, households: i64) -> i64 {
         0
     } else {
         users * 10_000 / households
+    }
+}
+
+impl GridSummary {
+    /// 网格信息档案汇总 of live (not deleted) premises and households: the one computation, used by
+    /// the phone (`Store::grid_summary`) and by the back office's export (per grid and per building).
+    pub fn of(grid_id: &str, premises: &[Premises], households: &[Household]) -> GridSummary {
+        let total = households.len() as i64;
+        let of_type = |t: PremisesType| premises.iter().filter(|p| p.premises_type == t).count() as i64;
+        // each household counts once per product name, however many lines it holds of it
+        let count = |names: &dyn Fn(&Household) -> Vec<&str>| -> Vec<ProductCount> {
+            let mut users: BTreeMap<&str, i64> = BTreeMap::new();
+            for h in households {
+                for name in names(h).into_iter().collect::<BTreeSet<_>>() {
+                    *users.entry(name).or_default() += 1;
+                }
+            }
+            let mut out: Vec<ProductCount> = users
+                .into_iter()
+                .map(|(name, n)| ProductCount { name: name.to_string(), households: n, penetration_bp: penetration(n, total) })
+                .collect();
+            out.sort_by(|a, b| b.households.cmp(&a.households).then_with(|| a.name.cmp(&b.name)));
+            out
+        };
+        GridSummary {
+            grid_id: grid_id.to_string(),
+            households: total,
+            buildings: of_type(PremisesType::Building),
+            bungalows: of_type(PremisesType::Bungalow),
+            shops: of_type(PremisesType::Shop),
+            prospects: households.iter().filter(|h| h.services.is_empty()).count() as i64,
+            own_products: count(&|h| h.services.iter().map(|s| s.product.as_str()).collect()),
+            competitors: count(&|h| h.competitor_services.iter().map(|s| s.operator.as_str()).collect()),
+        }
     }
 }
 
@@ -136,44 +169,36 @@ impl Store {
     pub fn grid_summary(&self, grid_id: &str) -> Result<GridSummary> {
         self.read(|c| {
             const LIVE: &str = "grid_id = ?1 AND coalesce(deleted, 0) = 0";
-            let households: i64 =
-                c.query_row(&format!("SELECT count(*) FROM households WHERE {LIVE}"), [grid_id], |r| r.get(0))?;
-            let premises = |kind: &str| -> Result<i64> {
-                Ok(c.query_row(
-                    &format!("SELECT count(*) FROM premises WHERE {LIVE} AND premises_type = ?2"),
-                    params![grid_id, kind],
-                    |r| r.get(0),
-                )?)
-            };
-            let counts = |json_col: &str, key: &str| -> Result<Vec<ProductCount>> {
-                let sql = format!(
-                    "SELECT json_extract(j.value, '$.{key}') AS name, count(DISTINCT h.id) FROM households h, json_each(h.{json_col}) j
-                     WHERE h.grid_id = ?1 AND coalesce(h.deleted, 0) = 0 GROUP BY name ORDER BY count(DISTINCT h.id) DESC, name"
-                );
-                let mut stmt = c.prepare_cached(&sql)?;
-                let rows = stmt.query_map([grid_id], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)))?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (name, n) = row?;
-                    out.push(ProductCount { name: name.unwrap_or_default(), households: n, penetration_bp: penetration(n, households) });
-                }
-                Ok(out)
-            };
-            let prospects: i64 = c.query_row(
-                &format!("SELECT count(*) FROM households WHERE {LIVE} AND coalesce(json_array_length(services), 0) = 0"),
-                [grid_id],
-                |r| r.get(0),
-            )?;
-            Ok(GridSummary {
-                grid_id: grid_id.to_string(),
-                households,
-                buildings: premises("building")?,
-                bungalows: premises("bungalow")?,
-                shops: premises("shop")?,
-                prospects,
-                own_products: counts("services", "product")?,
-                competitors: counts("competitor_services", "operator")?,
-            })
+            let premises: Vec<Premises> = entity_table::query(c, LIVE, [grid_id])?;
+            let households: Vec<Household> = entity_table::query(c, LIVE, [grid_id])?;
+            Ok(GridSummary::of(grid_id, &premises, &households))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CompetitorService, OwnService};
+    use crate::testing;
+
+    #[test]
+    fn the_summary_counts_each_household_once_per_product() {
+        let mut two_lines = testing::household("g1");
+        two_lines.services = vec![
+            OwnService { product: "mobile".into(), service_number: "13800000001".into(), ..Default::default() },
+            OwnService { product: "mobile".into(), service_number: "13800000002".into(), ..Default::default() },
+        ];
+        two_lines.competitor_services = vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }];
+        let mut prospect = testing::household("g1");
+        prospect.services.clear();
+        prospect.competitor_services.clear();
+        let mut shop = testing::premises("g1", 2);
+        shop.premises_type = PremisesType::Shop;
+        let s = GridSummary::of("g1", &[testing::premises("g1", 1), shop], &[two_lines, prospect.clone(), prospect]);
+        assert_eq!((s.households, s.buildings, s.shops, s.bungalows, s.prospects), (3, 1, 1, 0, 2));
+        assert_eq!(s.own_products, vec![ProductCount { name: "mobile".into(), households: 1, penetration_bp: 3_333 }]);
+        assert_eq!(s.competitors[0].households, 1);
+        assert_eq!(GridSummary::of("g1", &[], &[]).households, 0, "no division by zero");
     }
 }

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
 use crate::model::{
-    Appointment, AppointmentStatus, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType, Household, IdType,
-    Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
+    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType, Household,
+    IdType, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
 };
 
 type Check = Result<(), ValidationError>;
@@ -142,6 +142,20 @@ pub fn household(h: &Household) -> Check {
         if !(-10..=200).contains(&floor) {
             return rule("floor", "must be between -10 and 200");
         }
+    }
+    Ok(())
+}
+
+/// 欠费: an account number, and a debt and months overdue that are not negative (a prepaid
+/// balance may be, when the line is overdrawn).
+pub fn arrears_account(a: &ArrearsAccount) -> Check {
+    required("grid_id", &a.grid_id)?;
+    required("account_no", &a.account_no)?;
+    max_len("account_no", &a.account_no, 64)?;
+    non_negative("owed_fen", a.owed_fen)?;
+    non_negative("months_overdue", a.months_overdue)?;
+    if a.months_overdue > 1200 {
+        return rule("months_overdue", "must be at most 1200");
     }
     Ok(())
 }

@@ -10,7 +10,10 @@ use rand::RngCore;
 
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
+use crate::spreadsheet::Format;
 use crate::storage::SyncStorage;
+use crate::transfer::export::{Dataset, ExportRequest};
+use crate::transfer::SheetKind;
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum AdminCommand {
@@ -121,6 +124,31 @@ pub enum AdminCommand {
         #[arg(long)]
         grid: Option<String>,
     },
+    /// Imports a household archive sheet (客户档案, CSV or XLSX) into a grid; prints the report
+    /// (JSON) with the rows refused and why. Nothing is written with --dry-run.
+    ImportArchives(ImportArgs),
+    /// Imports an arrears sheet (欠费清单, CSV or XLSX) into a grid; prints the report (JSON).
+    ImportArrears(ImportArgs),
+    /// Exports a grid's archives, visits, receipts or summary to a CSV or XLSX file (by the
+    /// file's extension). ID and phone numbers are masked unless --full (audited).
+    Export {
+        /// archives, visits, receipts or summary
+        #[arg(long)]
+        what: String,
+        #[arg(long)]
+        grid: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// First and last local day (YYYY-MM-DD) of visits or receipts.
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        full: bool,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// The audit trail (voids decided, receipt books issued), newest first, as JSON lines.
     Audit {
         #[arg(long)]
@@ -128,6 +156,28 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    #[arg(long)]
+    grid: String,
+    #[arg(long)]
+    file: std::path::PathBuf,
+    #[arg(long)]
+    dry_run: bool,
+    /// Who is importing (recorded in the audit trail).
+    #[arg(long, default_value = "cli")]
+    by: String,
+}
+
+fn import_file(storage: &dyn SyncStorage, kind: SheetKind, args: &ImportArgs, now_ms: i64) -> AppResult<String> {
+    let file = &args.file;
+    let bytes = std::fs::read(file).map_err(|e| AppError::unprocessable("io", format!("{}: {e}", file.display())))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let upload = crate::transfer::Upload { kind, grid: &args.grid, bytes: &bytes, dry_run: args.dry_run, actor: &args.by, file: &name };
+    let report = crate::transfer::import(storage, &upload, now_ms)?;
+    Ok(serde_json::to_string_pretty(&report)?)
 }
 
 fn json_lines<T: serde::Serialize>(rows: &[T]) -> AppResult<String> {
@@ -231,6 +281,22 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             };
             let reports = grids.iter().map(|g| crate::tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
             json_lines(&reports)
+    },
+        AdminCommand::ImportArchives(args) => import_file(storage, SheetKind::Archives, &args, now_ms),
+        AdminCommand::ImportArrears(args) => import_file(storage, SheetKind::Arrears, &args, now_ms),
+        AdminCommand::Export { what, grid, out, from, to, full, by } => {
+            let dataset = Dataset::parse(&what)
+                .ok_or_else(|| AppError::unprocessable("invalid", "what: archives, visits, receipts or summary"))?;
+            let format = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(Format::parse)
+                .ok_or_else(|| AppError::unprocessable("invalid", "out: a file ending in .csv or .xlsx"))?;
+            let request = ExportRequest { dataset, grid, format, from, to, full };
+            let exported = crate::transfer::export::export(storage, &request, &by, now_ms)?;
+            std::fs::write(&out, &exported.bytes)
+                .map_err(|e| AppError::unprocessable("io", format!("{}: {e}", out.display())))?;
+            Ok(format!("{} rows written to {}", exported.rows, out.display()))
         }
         AdminCommand::Audit { subject, limit } => json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?),
     }

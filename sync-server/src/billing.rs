@@ -83,16 +83,16 @@ struct GridNow {
 }
 
 fn grid_now(storage: &dyn SyncStorage, grid: &str) -> AppResult<Option<GridNow>> {
-    if !storage.grid_exists(grid)? {
+    if !storage.has_grid(grid)? {
         return Ok(None);
     }
     let households = storage
-        .entities_in_grid(EntityKind::Household, grid)?
+        .grid_records(EntityKind::Household, grid)?
         .into_iter()
         .filter(|s| !s.deleted() && s.base.is_some())
         .map(|s| s.id)
         .collect();
-    let profiles = storage.entities_in_grid(EntityKind::BillingProfile, grid)?.into_iter().map(|s| (s.id.clone(), s)).collect();
+    let profiles = storage.grid_records(EntityKind::BillingProfile, grid)?.into_iter().map(|s| (s.id.clone(), s)).collect();
     Ok(Some(GridNow { households, profiles }))
 }
 

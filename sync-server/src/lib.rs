@@ -12,8 +12,10 @@ pub mod error;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
+pub mod spreadsheet;
 mod signed;
 pub mod storage;
+pub mod transfer;
 mod sync_routes;
 pub mod tiers;
 

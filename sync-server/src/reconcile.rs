@@ -74,12 +74,7 @@ fn validate_record(state: &EntityState) -> Result<(), Reject> {
     match state.kind {
         EntityKind::Household => validate::household(&typed::<model::Household>(state)?)?,
         EntityKind::Premises => validate::premises(&typed::<model::Premises>(state)?)?,
-        EntityKind::ArrearsAccount => {
-            let a = typed::<model::ArrearsAccount>(state)?;
-            if a.owed_fen < 0 || a.months_overdue < 0 {
-                return Err(Reject(RejectCode::Invalid, "owed_fen and months_overdue must not be negative".into()));
-            }
-        }
+        EntityKind::ArrearsAccount => validate::arrears_account(&typed::<model::ArrearsAccount>(state)?)?,
         EntityKind::ArrearsNotice => validate::notice(&typed::<model::ArrearsNotice>(state)?)?,
         EntityKind::Visit => validate::visit(&typed::<model::Visit>(state)?)?,
         EntityKind::Receipt => validate::receipt(&typed::<model::Receipt>(state)?)?,

@@ -83,13 +83,13 @@ fn live(states: Vec<EntityState>) -> impl Iterator<Item = EntityState> {
 /// Ranks the grid's households from the billing figures stored now and writes the tiers that
 /// changed, in one transaction.
 pub fn recompute(storage: &dyn SyncStorage, grid: &str, now_ms: i64) -> AppResult<TierReport> {
-    if !storage.grid_exists(grid)? {
+    if !storage.has_grid(grid)? {
         return Err(AppError::not_found(format!("no grid {grid}")));
     }
     let households: BTreeMap<String, EntityState> =
-        live(storage.entities_in_grid(EntityKind::Household, grid)?).map(|s| (s.id.clone(), s)).collect();
+        live(storage.grid_records(EntityKind::Household, grid)?).map(|s| (s.id.clone(), s)).collect();
     let mut spend: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for p in live(storage.entities_in_grid(EntityKind::BillingProfile, grid)?) {
+    for p in live(storage.grid_records(EntityKind::BillingProfile, grid)?) {
         let household = p.value("household_id").as_str().unwrap_or_default();
         if !households.contains_key(household) {
             continue;

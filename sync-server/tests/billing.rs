@@ -77,12 +77,12 @@ fn figures(household: &str, spend_fen: i64) -> Value {
 }
 
 fn tier_of(f: &Fixture, household: &str) -> Option<String> {
-    let states = f.storage.entities_in_grid(EntityKind::Household, "g1").unwrap();
+    let states = f.storage.grid_records(EntityKind::Household, "g1").unwrap();
     states.into_iter().find(|s| s.id == household).and_then(|s| s.value("tier").as_str().map(str::to_string))
 }
 
 fn profiles_stored(f: &Fixture) -> usize {
-    f.storage.entities_in_grid(EntityKind::BillingProfile, "g1").unwrap().len()
+    f.storage.grid_records(EntityKind::BillingProfile, "g1").unwrap().len()
 }
 
 #[tokio::test]

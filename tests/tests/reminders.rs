@@ -149,7 +149,7 @@ async fn figures_loaded_by_the_back_office_become_tiers_and_reminders_and_a_clos
     assert_eq!(kinds(&b.store), vec![expected[0].clone(), expected[1].clone(), expected[3].clone()]);
     let outcomes = b.store.reminder_outcomes("g1").unwrap();
     assert_eq!((outcomes.len(), outcomes[0].manager_id.as_str(), outcomes[0].note.as_str()), (1, "zhang", "客户同意续约两年"));
-    let on_server = server.storage.entities_in_grid(EntityKind::ReminderOutcome, "g1").unwrap();
+    let on_server = server.storage.grid_records(EntityKind::ReminderOutcome, "g1").unwrap();
     assert_eq!(on_server.len(), 1, "the back office sees the outcome");
     assert_eq!(on_server[0].value("outcome"), "renewed");
     let view = |session: Option<String>| {
@@ -180,7 +180,7 @@ async fn a_phone_writing_billing_figures_is_refused_and_keeps_the_change_with_th
     let rejected = phone.store.rejected_ops().unwrap();
     assert_eq!((rejected[0].code.as_str(), rejected[0].op.entity.as_str()), ("invalid", forged.id.as_str()));
     assert_eq!(rejected[0].reason, "billing figures are kept by the back office");
-    assert!(server.storage.entities_in_grid(EntityKind::BillingProfile, "g1").unwrap().is_empty());
+    assert!(server.storage.grid_records(EntityKind::BillingProfile, "g1").unwrap().is_empty());
     assert_eq!(server.storage.rejections(10).unwrap()[0].reason, "billing figures are kept by the back office");
 }
 

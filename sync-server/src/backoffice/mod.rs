@@ -10,6 +10,7 @@ pub mod pages;
 pub mod privacy;
 pub mod reminders;
 pub mod session;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/follow-ups", get(api::follow_ups))
         .route("/admin/api/billing", post(billing::load))
         .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
+        .merge(transfer::routes())
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.

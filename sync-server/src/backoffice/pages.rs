@@ -166,12 +166,22 @@ pub async fn logout(
 }
 
 pub async fn dashboard(StaffSession(staff): StaffSession) -> Response {
-    let html = DASHBOARD_HTML
+    staff_page(DASHBOARD_HTML, &staff)
+}
+
+/// A page for a logged-in staff member, with their CSRF token, name, id and role put in place.
+pub fn staff_page(template: &str, staff: &session::Staff) -> Response {
+    let html = template
         .replace("{{csrf}}", &escape_html(&staff.csrf))
         .replace("{{name}}", &escape_html(&staff.name))
         .replace("{{id}}", &escape_html(&staff.id))
         .replace("{{role}}", staff.role.as_str());
     page(StatusCode::OK, html)
+}
+
+/// A script of the pages.
+pub fn script(body: &'static str) -> Response {
+    static_asset(body, "text/javascript; charset=utf-8")
 }
 
 pub async fn asset(Path(file): Path<String>) -> Response {
@@ -182,6 +192,10 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return crate::AppError::not_found("no such asset").into_response(),
     };
+    static_asset(body, kind)
+}
+
+fn static_asset(body: &'static str, kind: &'static str) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));

@@ -38,7 +38,7 @@ pub async fn outcomes(
         };
         let mut rows = Vec::new();
         for grid in grids {
-            for s in storage.entities_in_grid(EntityKind::ReminderOutcome, &grid)? {
+            for s in storage.grid_records(EntityKind::ReminderOutcome, &grid)? {
                 let mut values: Map<String, Value> = s.values.clone();
                 values.insert("id".into(), Value::String(s.id.clone()));
                 // a record that does not read as an outcome is skipped, not a failure of the view

@@ -6,8 +6,8 @@ pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse};
-use gridbook_core::EntityKind;
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -99,12 +99,14 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     }
 
     /// Whether the grid exists.
-    fn grid_exists(&self, grid: &str) -> AppResult<bool>;
+    fn has_grid(&self, grid_id: &str) -> AppResult<bool>;
     /// Every grid's id.
     fn grid_ids(&self) -> AppResult<Vec<String>>;
-    /// The current state of every entity of `kind` in `grid`, tombstones included (for the back
-    /// office's own computations: billing loads, tiers).
-    fn entities_in_grid(&self, kind: EntityKind, grid: &str) -> AppResult<Vec<EntityState>>;
+    /// Every record of one kind in a grid as the server holds it now, tombstones included (imports
+    /// match rows against them; exports read them).
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>>;
+    /// One row of the audit trail for an act outside any op: an import, an unmasked export.
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()>;
 
     fn devices(&self) -> AppResult<Vec<DeviceRow>>;
     fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;

@@ -680,28 +680,33 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
-    fn grid_exists(&self, grid: &str) -> AppResult<bool> {
-        self.read(|c| Ok(c.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([grid])?))
+    fn has_grid(&self, grid_id: &str) -> AppResult<bool> {
+        self.read(|c| Ok(c.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([grid_id])?))
     }
 
     fn grid_ids(&self) -> AppResult<Vec<String>> {
         self.read(Self::all_grids)
     }
 
-    fn entities_in_grid(&self, kind: EntityKind, grid: &str) -> AppResult<Vec<EntityState>> {
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>> {
         self.read(|c| {
-            // the grid's index range, filtered by kind
             let mut stmt = c.prepare_cached(
-                "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY id",
+                "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
             )?;
-            let mut rows = stmt.query(params![grid, kind.as_str()])?;
+            let rows = stmt.query_map([grid_id, kind.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+            })?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let (vals, clocks): (String, String) = (r.get(1)?, r.get(3)?);
-                out.push(entity_from_row(kind, r.get(0)?, &vals, r.get(2)?, &clocks)?);
+            for row in rows {
+                let (id, vals, base, clocks) = row?;
+                out.push(entity_from_row(kind, id, &vals, base, &clocks)?);
             }
             Ok(out)
         })
+    }
+
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
+        self.write(|tx| receipts::audit(tx, actor, action, subject, detail, now_ms))
     }
 
     fn devices(&self) -> AppResult<Vec<DeviceRow>> {
