@@ -16,6 +16,8 @@ pub mod receipts;
 pub mod replica;
 pub mod reports;
 mod schema;
+pub mod scope;
+mod scope_removal;
 mod search_index;
 pub mod store;
 pub mod sync_client;

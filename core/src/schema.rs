@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -180,6 +180,13 @@ CREATE TABLE day_summaries (
 CREATE INDEX day_summaries_by_grid ON day_summaries (grid_id, date, made_at_ms);
 "#;
 
+/// Version 5: handovers (issue 7). Removals the device put off because it still had unsent edits
+/// to the record, and handovers whose whole scope it removed, to report on its next push.
+const V5_HANDOVERS: &str = r#"
+CREATE TABLE deferred_removals (kind TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (kind, entity_id)) WITHOUT ROWID;
+CREATE TABLE removed_handovers (handover_id TEXT PRIMARY KEY, removed_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -211,6 +218,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V2_SEARCH)?;
         tx.execute_batch(V3_EVIDENCE)?;
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
+        tx.execute_batch(V5_HANDOVERS)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -229,6 +237,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         2 => conn.execute_batch(V3_EVIDENCE)?,
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
+        4 => conn.execute_batch(V5_HANDOVERS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -255,6 +264,14 @@ pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
     conn.execute_batch(V2_SEARCH)?;
     conn.execute_batch(V3_EVIDENCE)?;
     conn.pragma_update(None, "user_version", 3)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
+    create_version_3(conn)?;
+    conn.execute_batch(V4_FIELD_WORKFLOWS)?;
+    conn.pragma_update(None, "user_version", 4)?;
     Ok(())
 }
 
@@ -333,6 +350,23 @@ mod tests {
         old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
         old.execute("INSERT INTO sign_ins (id, at_ms) VALUES ('s1', 1)", []).unwrap();
         old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_4_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_4(&old).unwrap();
+        old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: String = old.query_row("SELECT status FROM tickets WHERE id = 't1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "open");
+        old.execute("INSERT INTO deferred_removals (kind, entity_id) VALUES ('household', 'h1')", []).unwrap();
+        old.execute("INSERT INTO removed_handovers (handover_id, removed_at_ms) VALUES ('x', 1)", []).unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod backoffice;
 pub mod demo;
 pub mod error;
+pub mod handover;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
