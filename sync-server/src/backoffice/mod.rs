@@ -8,6 +8,7 @@ pub mod health;
 pub mod pages;
 pub mod privacy;
 pub mod session;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axum::Router;
 
 use crate::metrics::Metrics;
 use crate::storage::monitoring::{MonitoringStorage, SqliteMonitoring};
+use crate::storage::workflows::WorkflowMonitoring;
 use crate::storage::SyncStorage;
 use crate::{AppState, SqliteStorage};
 
@@ -26,6 +28,8 @@ pub const REPORT_ZONE_OFFSET_MIN: i64 = 480;
 pub struct Backoffice {
     /// The monitoring queries; `None` for a storage backend that has none (then the pages say so).
     pub monitoring: Option<Arc<dyn MonitoringStorage>>,
+    /// The field-workflow queries (tickets, appointments, day summaries); `None` likewise.
+    pub workflows: Option<Arc<dyn WorkflowMonitoring>>,
     pub sessions: Arc<session::SessionStore>,
     pub metrics: Arc<Metrics>,
     pub thresholds: health::Thresholds,
@@ -34,18 +38,16 @@ pub struct Backoffice {
 impl Backoffice {
     /// Attaches the monitoring queries that belong to the storage backend.
     pub fn for_storage(storage: &Arc<dyn SyncStorage>) -> Self {
-        let monitoring = storage
-            .clone()
-            .into_any_arc()
-            .downcast::<SqliteStorage>()
-            .ok()
-            .map(|s| Arc::new(SqliteMonitoring::new(s.path())) as Arc<dyn MonitoringStorage>);
-        Self::with_monitoring(monitoring)
+        let sqlite = storage.clone().into_any_arc().downcast::<SqliteStorage>().ok().map(|s| Arc::new(SqliteMonitoring::new(s.path())));
+        let mut backoffice = Self::with_monitoring(sqlite.clone().map(|s| s as Arc<dyn MonitoringStorage>));
+        backoffice.workflows = sqlite.map(|s| s as Arc<dyn WorkflowMonitoring>);
+        backoffice
     }
 
     pub fn with_monitoring(monitoring: Option<Arc<dyn MonitoringStorage>>) -> Self {
         Self {
             monitoring,
+            workflows: None,
             sessions: Arc::new(session::SessionStore::default()),
             metrics: Arc::new(Metrics::default()),
             thresholds: health::Thresholds::default(),
@@ -68,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/conflicts", get(api::conflicts))
         .route("/admin/api/money", get(api::money))
         .route("/admin/api/follow-ups", get(api::follow_ups))
+        .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
+        .route("/admin/api/tickets", get(workflows::tickets))
+        .route("/admin/api/appointments", get(workflows::appointments))
+        .route("/admin/api/day-summaries", get(workflows::day_summaries))
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.

@@ -5,6 +5,7 @@
 pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
+pub mod workflows;
 
 use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};

@@ -187,7 +187,7 @@ impl SqliteMonitoring {
         Self { path: path.as_ref().to_path_buf(), readers: Mutex::new(Vec::new()), running: Mutex::new(RunningTotals::default()) }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => {
