@@ -129,7 +129,7 @@ pub async fn day_summaries(
     let from = since.clone();
     let mut rows = blocking(move || w.day_summaries(&from, n)).await?;
     for s in &mut rows {
-        s.note = mask_digit_runs(&s.note);
+        s.summary.note = mask_digit_runs(&s.summary.note);
     }
     Ok(no_store(json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows })))
 }

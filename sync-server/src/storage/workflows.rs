@@ -6,6 +6,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
+use gridbook_core::model::DaySummary;
+
 use super::monitoring::SqliteMonitoring;
 use crate::error::AppResult;
 
@@ -51,28 +53,12 @@ pub struct AppointmentLine {
     pub category: String,
 }
 
-/// A submitted day summary.
+/// A submitted day summary (core's `DaySummary`, as the phone computed it) with its manager's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DaySummaryLine {
-    pub id: String,
-    pub grid_id: String,
-    pub manager_id: String,
+    #[serde(flatten)]
+    pub summary: DaySummary,
     pub manager_name: Option<String>,
-    pub date: String,
-    pub made_at_ms: i64,
-    pub signed_in_at_ms: Option<i64>,
-    pub visits: i64,
-    pub appointments_kept: i64,
-    pub appointments_on_time: i64,
-    pub appointments_missed: i64,
-    pub households_created: i64,
-    pub households_updated: i64,
-    pub receipts: i64,
-    pub collected_fen: i64,
-    pub notices: i64,
-    pub open_promises: i64,
-    pub open_tickets: i64,
-    pub note: String,
 }
 
 pub trait WorkflowMonitoring: Send + Sync + 'static {
@@ -179,43 +165,21 @@ impl WorkflowMonitoring for SqliteMonitoring {
     fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.grid_id, coalesce(json_extract(s.vals, '$.manager_id'), ''), m.name,
-                        coalesce(json_extract(s.vals, '$.date'), '') AS day, coalesce(json_extract(s.vals, '$.made_at_ms'), 0),
-                        json_extract(s.vals, '$.signed_in_at_ms'),
-                        coalesce(json_extract(s.vals, '$.visits'), 0), coalesce(json_extract(s.vals, '$.appointments_kept'), 0),
-                        coalesce(json_extract(s.vals, '$.appointments_on_time'), 0), coalesce(json_extract(s.vals, '$.appointments_missed'), 0),
-                        coalesce(json_extract(s.vals, '$.households_created'), 0), coalesce(json_extract(s.vals, '$.households_updated'), 0),
-                        coalesce(json_extract(s.vals, '$.receipts'), 0), coalesce(json_extract(s.vals, '$.collected_fen'), 0),
-                        coalesce(json_extract(s.vals, '$.notices'), 0), coalesce(json_extract(s.vals, '$.open_promises'), 0),
-                        coalesce(json_extract(s.vals, '$.open_tickets'), 0), coalesce(json_extract(s.vals, '$.note'), '')
-                 FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
+                "SELECT s.id, s.vals, m.name FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
                  WHERE s.kind = 'day_summary' AND json_extract(s.vals, '$.date') >= ?1
-                 ORDER BY day DESC, m.name, 3, 6 DESC LIMIT ?2",
+                 ORDER BY json_extract(s.vals, '$.date') DESC, m.name, json_extract(s.vals, '$.manager_id'),
+                          json_extract(s.vals, '$.made_at_ms') DESC
+                 LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![since_day, limit], |r| {
-                Ok(DaySummaryLine {
-                    id: r.get(0)?,
-                    grid_id: r.get(1)?,
-                    manager_id: r.get(2)?,
-                    manager_name: r.get(3)?,
-                    date: r.get(4)?,
-                    made_at_ms: r.get(5)?,
-                    signed_in_at_ms: r.get(6)?,
-                    visits: r.get(7)?,
-                    appointments_kept: r.get(8)?,
-                    appointments_on_time: r.get(9)?,
-                    appointments_missed: r.get(10)?,
-                    households_created: r.get(11)?,
-                    households_updated: r.get(12)?,
-                    receipts: r.get(13)?,
-                    collected_fen: r.get(14)?,
-                    notices: r.get(15)?,
-                    open_promises: r.get(16)?,
-                    open_tickets: r.get(17)?,
-                    note: r.get(18)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let rows = stmt.query_map(params![since_day, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, vals, manager_name): (String, String, Option<String>) = row?;
+                let mut summary: DaySummary = serde_json::from_str(&vals)?;
+                summary.id = id;
+                out.push(DaySummaryLine { summary, manager_name });
+            }
+            Ok(out)
         })
     }
 }
