@@ -193,7 +193,7 @@ pub struct HandoverRow {
     pub records: i64,
     pub by: String,
     pub created_at_ms: i64,
-    /// "waiting" while a device has not reported the scope removed, then "done".
+    /// "waiting" while a device (not revoked) has not reported the scope removed, then "done".
     pub state: String,
     pub devices: Vec<HandoverDeviceRow>,
 }
@@ -208,6 +208,8 @@ pub struct HandoverDeviceRow {
     pub removed_at_ms: Option<i64>,
     pub last_seen_ms: Option<i64>,
     pub pending_count: i64,
+    /// Revoked since: it will never report, and no longer counts as waited for.
+    pub revoked: bool,
 }
 
 /// A handover asked for by the back office or the command line.

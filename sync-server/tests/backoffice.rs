@@ -609,6 +609,10 @@ async fn an_admin_hands_a_building_over_with_the_csrf_token_and_bad_requests_get
     assert_eq!(row["devices"][0]["device_id"], "phone_a");
     let listed = get(&f.state, "/admin/api/handovers", Some(&sup)).await.json();
     assert_eq!(listed["handovers"][0]["devices"][0]["manager_name"], "张伟");
+    // a revoked phone will never report: it is no longer waited for
+    f.storage.revoke_device("phone_a", now_ms()).unwrap();
+    let listed = get(&f.state, "/admin/api/handovers", Some(&sup)).await.json();
+    assert_eq!((listed["handovers"][0]["state"].as_str(), listed["handovers"][0]["devices"][0]["revoked"].as_bool()), (Some("done"), Some(true)));
 }
 
 #[tokio::test]

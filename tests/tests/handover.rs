@@ -207,6 +207,7 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
     assert_eq!(b.store.appointment(&appt.id).unwrap().unwrap().grid_id, "g2");
     assert_eq!(b.store.arrears_account(&account).unwrap().unwrap().grid_id, "g2");
     assert_eq!(b.store.overdue_tickets("g2", "2026-02-01").unwrap().len(), 1, "the overdue ticket follows");
+    assert_eq!(server.storage.handovers(1).unwrap()[0].state, "done");
     assert!(gone(&b, &h3.id));
     let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
     let (served, recorded): (String, String) = db

@@ -321,7 +321,7 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Ve
     })?;
     let mut out: Vec<HandoverRow> = rows.collect::<Result<_, _>>()?;
     let mut devices = c.prepare_cached(
-        "SELECT d.device_id, v.manager_id, m.name, d.removed_at_ms, v.last_seen_ms, v.pending_count
+        "SELECT d.device_id, v.manager_id, m.name, d.removed_at_ms, v.last_seen_ms, v.pending_count, v.revoked_at_ms IS NOT NULL
          FROM handover_devices d JOIN devices v ON v.id = d.device_id JOIN managers m ON m.id = v.manager_id
          WHERE d.handover_id = ?1 ORDER BY m.name, d.device_id",
     )?;
@@ -334,10 +334,11 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Ve
                 removed_at_ms: r.get(3)?,
                 last_seen_ms: r.get(4)?,
                 pending_count: r.get(5)?,
+                revoked: r.get(6)?,
             })
         })?;
         h.devices = rows.collect::<Result<_, _>>()?;
-        h.state = if h.devices.iter().all(|d| d.removed_at_ms.is_some()) { "done" } else { "waiting" }.into();
+        h.state = if h.devices.iter().all(|d| d.removed_at_ms.is_some() || d.revoked) { "done" } else { "waiting" }.into();
     }
     Ok(out)
 }
