@@ -614,17 +614,7 @@ impl SyncStorage for SqliteStorage {
             rows.sort_by_key(|(seq, _)| *seq);
             // Records that left the device's scope (handovers), paged with the changes by number.
             let (mut removals, handovers) = handover::removals_after(c, &device.device_id, cursor, limit)?;
-            if removals.is_empty() {
-                rows.truncate(limit);
-            } else {
-                let mut seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).chain(removals.iter().map(|(s, _)| *s)).collect();
-                seqs.sort_unstable();
-                if let Some(&cut) = seqs.get(limit - 1) {
-                    rows.retain(|(s, _)| *s <= cut);
-                    removals.retain(|(s, _)| *s <= cut);
-                }
-            }
-            let last = rows.last().map(|(s, _)| *s).into_iter().chain(removals.last().map(|(s, _)| *s)).max().unwrap_or(cursor as i64);
+            let last = handover::cut_page(&mut rows, &mut removals, limit, cursor);
             let mut remaining = 0i64;
             let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
             for grid in &device.grids {

@@ -115,6 +115,24 @@ pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit
     Ok((out, pending))
 }
 
+/// Cuts the changes and the removals to one page of at most `limit` by change number; returns the
+/// last number in the page (`cursor` for an empty one).
+pub(super) fn cut_page<T>(rows: &mut Vec<(i64, T)>, removals: &mut Vec<(i64, Removal)>, limit: usize, cursor: u64) -> i64 {
+    if removals.is_empty() {
+        rows.truncate(limit);
+    } else {
+        let mut seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).chain(removals.iter().map(|(s, _)| *s)).collect();
+        seqs.sort_unstable();
+        if let Some(&cut) = seqs.get(limit.saturating_sub(1)) {
+            rows.retain(|(s, _)| *s <= cut);
+            removals.retain(|(s, _)| *s <= cut);
+        }
+    }
+    let last_change = rows.last().map(|(s, _)| *s);
+    let last_removal = removals.last().map(|(s, _)| *s);
+    last_change.max(last_removal).unwrap_or(cursor as i64)
+}
+
 /// Removals still waiting after `after`, and the handovers whose every removal is at or before it.
 pub(super) fn removals_left(c: &Connection, pending: &[String], after: i64) -> AppResult<(i64, Vec<String>)> {
     let mut left = 0;
@@ -358,4 +376,23 @@ pub(super) fn check_request(request: &HandoverRequest) -> AppResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_takes_changes_and_removals_in_change_order_up_to_the_limit() {
+        let removal = |id: &str| Removal { kind: EntityKind::Household, id: id.into() };
+        let mut rows = vec![(3, "c3"), (5, "c5"), (9, "c9")];
+        let mut removals = vec![(4, removal("r4")), (6, removal("r6"))];
+        assert_eq!(cut_page(&mut rows, &mut removals, 3, 2), 5);
+        assert_eq!(rows, vec![(3, "c3"), (5, "c5")]);
+        assert_eq!(removals, vec![(4, removal("r4"))]);
+        let (mut none, mut no_removals): (Vec<(i64, &str)>, Vec<(i64, Removal)>) = (vec![], vec![]);
+        assert_eq!(cut_page(&mut none, &mut no_removals, 10, 42), 42, "an empty page stays at the cursor");
+        let mut only = vec![(7, removal("r7"))];
+        assert_eq!(cut_page(&mut none, &mut only, 10, 1), 7);
+    }
 }
