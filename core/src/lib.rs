@@ -18,6 +18,8 @@ pub mod replica;
 pub mod reports;
 mod schema;
 mod record_row;
+pub mod scope;
+mod scope_removal;
 mod search_index;
 pub mod store;
 pub mod sync_client;

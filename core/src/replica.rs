@@ -22,8 +22,9 @@ pub struct ApplyReport {
     pub superseded: u64,
     /// Changes refused because of their shape; the rest of the batch still applied.
     pub invalid: Vec<(String, ValidationError)>,
+    /// Records removed because they left this device's scope (a handover), with what belongs to them.
     pub removed: u64,
-    /// Removals put off because this device still has unsynced edits to the entity.
+    /// Removals put off because this device still has unsynced edits to the record.
     pub removals_deferred: u64,
 }
 
@@ -130,20 +131,7 @@ impl Store {
                 report.count(merge);
             }
             search.write(tx)?;
-            for removal in &page.removals {
-                if outbox::has_unsettled(tx, &removal.id)? {
-                    report.removals_deferred += 1;
-                    continue;
-                }
-                if removal.kind == EntityKind::Household {
-                    tx.execute(
-                        "DELETE FROM household_search WHERE rowid = (SELECT rowid FROM households WHERE id = ?1)",
-                        [&removal.id],
-                    )?;
-                }
-                let n = tx.execute(&format!("DELETE FROM {} WHERE id = ?1", removal.kind.table()), [&removal.id])?;
-                report.removed += n as u64;
-            }
+            crate::scope_removal::apply(tx, page, &mut report)?;
             meta_set(tx, CURSOR_KEY, &page.next_cursor.to_string())?;
             meta_set(tx, "hlc", &clock.last().to_string())?;
             Ok(report)
@@ -188,6 +176,7 @@ impl Store {
             unsynced_receipts_fen: unsynced_fen,
             unsynced_receipts_count: unsynced_count as u64,
             last_error,
+            removed_handovers: self.read(crate::scope_removal::to_report)?,
         })
     }
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 6;
+pub const LATEST_VERSION: i64 = 7;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -232,6 +232,13 @@ CREATE TABLE reminder_outcomes (
 CREATE INDEX reminder_outcomes_by_key ON reminder_outcomes (grid_id, reminder_key);
 "#;
 
+/// Version 7: handovers (issue 7). Removals the device put off because it still had unsent edits
+/// to the record, and handovers whose whole scope it removed, to report on its next push.
+const V7_HANDOVERS: &str = r#"
+CREATE TABLE deferred_removals (kind TEXT NOT NULL, entity_id TEXT NOT NULL, PRIMARY KEY (kind, entity_id)) WITHOUT ROWID;
+CREATE TABLE removed_handovers (handover_id TEXT PRIMARY KEY, removed_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -265,6 +272,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
         tx.execute_batch(V5_LEAN_OUTBOX)?;
         tx.execute_batch(V6_REMINDERS)?;
+        tx.execute_batch(V7_HANDOVERS)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -285,6 +293,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
         4 => conn.execute_batch(V5_LEAN_OUTBOX)?,
         5 => conn.execute_batch(V6_REMINDERS)?,
+        6 => conn.execute_batch(V7_HANDOVERS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -327,6 +336,14 @@ pub(crate) fn create_version_5(conn: &Connection) -> Result<()> {
     create_version_4(conn)?;
     conn.execute_batch(V5_LEAN_OUTBOX)?;
     conn.pragma_update(None, "user_version", 5)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_6(conn: &Connection) -> Result<()> {
+    create_version_5(conn)?;
+    conn.execute_batch(V6_REMINDERS)?;
+    conn.pragma_update(None, "user_version", 6)?;
     Ok(())
 }
 
@@ -459,6 +476,24 @@ mod tests {
         assert_eq!(found, "h1");
         old.execute("INSERT INTO billing_profiles (id, grid_id, spend_fen, baseline_fen) VALUES ('b1', 'g1', 1, 2)", []).unwrap();
         old.execute("INSERT INTO reminder_outcomes (id, grid_id, reminder_key) VALUES ('o1', 'g1', 'birthday:h1:2026')", []).unwrap();
+
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_6_equals_a_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_6(&old).unwrap();
+        old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: String = old.query_row("SELECT status FROM tickets WHERE id = 't1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "open");
+        old.execute("INSERT INTO deferred_removals (kind, entity_id) VALUES ('household', 'h1')", []).unwrap();
+        old.execute("INSERT INTO removed_handovers (handover_id, removed_at_ms) VALUES ('x', 1)", []).unwrap();
     }
 
     #[test]

@@ -357,18 +357,7 @@ impl SyncEngine {
             }
             sent_any = true;
             self.set_phase(SyncPhase::Pushing { sent: report.pushed, total });
-            let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
-            let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
-            let body = gzip(&serde_json::to_vec(&request)?)?;
-            let response: PushResponse = exchange(
-                self.http
-                    .post(format!("{}{}", config.server_url, PATH_PUSH))
-                    .bearer_auth(&config.token)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .header(reqwest::header::CONTENT_ENCODING, "gzip")
-                    .body(body),
-            )
-            .await?;
+            let (request, response) = self.send_push(&config, ops).await?;
             report.pushed += request.ops.len() as u64;
             for r in &response.results {
                 match r.outcome {
@@ -376,7 +365,6 @@ impl SyncEngine {
                     _ => report.acknowledged += 1,
                 }
             }
-            self.store.settle(&response.results)?;
             if request.ops.is_empty() {
                 break;
             }
@@ -390,6 +378,11 @@ impl SyncEngine {
         }
         // Pull pages until the server says there is no more.
         self.pull_all(&config, &mut report).await?;
+        // A handover whose scope this pull removed is reported now, not a cycle later: from this
+        // push on the server refuses this device's writes there (docs/sync-protocol.md, Handovers).
+        if !self.store.handovers_to_report()?.is_empty() {
+            self.send_push(&config, vec![]).await?;
+        }
         // Receipt numbers: a new block when fewer than 50 are left. Not getting one does not
         // undo the data sync; the report and `Store::receipt_numbers_left` say how many remain.
         let left = self.store.receipt_numbers_left()?;
@@ -404,6 +397,25 @@ impl SyncEngine {
         }
         report.receipt_numbers_left = self.store.receipt_numbers_left()?;
         Ok(report)
+    }
+
+    /// One push request with the device's facts; settles the answers and the handovers reported.
+    async fn send_push(&self, config: &SyncConfig, ops: Vec<crate::wire::Op>) -> Result<(PushRequest, PushResponse)> {
+        let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
+        let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
+        let body = gzip(&serde_json::to_vec(&request)?)?;
+        let response: PushResponse = exchange(
+            self.http
+                .post(format!("{}{}", config.server_url, PATH_PUSH))
+                .bearer_auth(&config.token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(body),
+        )
+        .await?;
+        self.store.settle(&response.results)?;
+        self.store.handovers_reported(&request.facts.removed_handovers)?;
+        Ok((request, response))
     }
 
     /// Asks the server for a new block of receipt numbers now and adds it to the store; returns

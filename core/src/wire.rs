@@ -65,6 +65,11 @@ pub struct DeviceFacts {
     #[serde(default)]
     pub unsynced_receipts_count: u64,
     pub last_error: Option<String>,
+    /// Handovers whose scope this device has removed, with nothing of its own left unsent there
+    /// (docs/sync-protocol.md, "Handovers"). From this push on the server refuses the device's
+    /// writes to that scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_handovers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,8 +155,9 @@ pub struct EntityState {
     pub clocks: BTreeMap<String, Hlc>,
 }
 
-/// An entity that left the device's scope (its grid moved elsewhere): remove it from the device
-/// once the device has no pending edit to it.
+/// A record that left the device's scope (its grid or building was handed over to another
+/// manager): the device removes its copy, and the records that belong with it, once it has no
+/// unsent edit to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removal {
     pub kind: EntityKind,
@@ -166,6 +172,10 @@ pub struct PullPage {
     pub changes: Vec<EntityState>,
     #[serde(default)]
     pub removals: Vec<Removal>,
+    /// Handovers whose removals this device has now all been sent (this page or before). The device
+    /// reports each one in `DeviceFacts::removed_handovers` once it has removed them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handovers_complete: Vec<String>,
     pub next_cursor: u64,
     pub has_more: bool,
     /// Changes still waiting after this page (for a progress bar).

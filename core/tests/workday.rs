@@ -1,7 +1,6 @@
 //! Field workflows (issue 7) through the store's public API: appointments, sign-in, the day's plan
 //! and summary, first-ask tickets.
 
-use gridbook_core::evidence::DeviceSigner as _;
 use gridbook_core::hlc::WallClock;
 use gridbook_core::receipts;
 use gridbook_core::testing::{self, household_n};

@@ -2,12 +2,13 @@
 // the server goes into the page as text (textContent), never as HTML. The chart is SVG drawn here.
 "use strict";
 
-const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups"];
+const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers"];
 const ZONE = "Asia/Shanghai";
 const S = {
   view: "devices",
   range: "24h",
   days: 14,
+  summaryDays: 7,
   data: {},
   overview: null,
   refreshS: 30,
@@ -153,6 +154,10 @@ const LOADERS = {
   conflicts: () => api("/admin/api/conflicts?limit=300"),
   money: () => api("/admin/api/money?days=" + S.days + "&limit=300"),
   followups: () => api("/admin/api/follow-ups?limit=500"),
+  tickets: () => api("/admin/api/tickets?limit=500"),
+  appointments: () => api("/admin/api/appointments?limit=500"),
+  summaries: () => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500"),
+  handovers: () => api("/admin/api/handovers?limit=200"),
 };
 
 async function refresh() {
@@ -441,6 +446,117 @@ function renderFollowups(data) {
   ], data.follow_ups, { rowKey: (f) => f.visit_id });
 }
 
+// ---- field workflows: tickets, appointments, day summaries, handovers ---------------------------
+
+function renderTickets(data) {
+  document.getElementById("tickets-note").textContent = t("h.tickets.note", { today: data.today, n: data.overdue });
+  fillTable("tickets-table", [
+    { h: "col.promised", cell: (x) => x.promised_reply_by },
+    { h: "col.status", cell: (x) => x.overdue
+      ? badge(t("ticket.overdue", { n: daysBetween(x.promised_reply_by, data.today) }), "overdue")
+      : badge(label("ticket.status", x.status), "ticket-" + x.status) },
+    { h: "col.owner", cell: (x) => x.owner_name || x.owner_manager_id || "—" },
+    { h: "col.grids", cell: (x) => x.grid_id },
+    { h: "col.customer", cell: (x) => x.customer_name || (x.household_id ? shortId(x.household_id) : "—") },
+    { h: "col.ticket_kind", cell: (x) => label("ticket.kind", x.kind) },
+    { h: "col.text", cell: (x) => x.text, cls: () => "small" },
+    { h: "col.escalated", cell: (x) => x.escalated_to || "—" },
+    { h: "col.taken", cell: (x) => fmtTime(x.taken_at_ms) },
+  ], data.tickets, { rowKey: (x) => x.id, rowClass: (x) => x.overdue ? "overdue" : "ticket-" + x.status });
+}
+
+function renderAppointments(data) {
+  const c = data.counts;
+  document.getElementById("appointments-note").textContent =
+    t("h.appointments.note", { today: data.today, today_n: c.today + c.late, late: c.late, missed: c.missed });
+  fillTable("appointments-table", [
+    { h: "col.agreed", cell: (a) => fmtTime(a.agreed_at_ms) },
+    { h: "col.category", cell: (a) => badge(t("appt." + a.category), "appt-" + a.category) },
+    { h: "col.status", cell: (a) => label("appt.status", a.status) },
+    { h: "col.manager", cell: (a) => a.manager_name || a.manager_id || "—" },
+    { h: "col.grids", cell: (a) => a.grid_id },
+    { h: "col.customer", cell: (a) => a.customer_name || shortId(a.household_id) },
+    { h: "col.purpose", cell: (a) => label("purpose", a.purpose) },
+    { h: "col.note", cell: (a) => a.note, cls: () => "small" },
+  ], data.appointments, { rowKey: (a) => a.id, rowClass: (a) => "appt-" + a.category });
+}
+
+function renderSummaries(data) {
+  for (const b of document.querySelectorAll("#summary-days button")) b.classList.toggle("on", Number(b.dataset.days) === S.summaryDays);
+  fillTable("summaries-table", [
+    { h: "col.date", cell: (d) => d.date },
+    { h: "col.manager", cell: (d) => d.manager_name || d.manager_id },
+    { h: "col.grids", cell: (d) => d.grid_id },
+    { h: "col.signed_in", cell: (d) => d.signed_in_at_ms ? fmtClock(d.signed_in_at_ms) : "—", cls: (d) => d.signed_in_at_ms ? "" : "warn" },
+    { h: "col.visits", num: true, cell: (d) => d.visits },
+    { h: "col.kept", num: true, cell: (d) => d.appointments_kept + " / " + d.appointments_on_time },
+    { h: "col.missed", num: true, cell: (d) => d.appointments_missed, cls: (d) => d.appointments_missed > 0 ? "warn" : "" },
+    { h: "col.created", num: true, cell: (d) => d.households_created },
+    { h: "col.updated", num: true, cell: (d) => d.households_updated },
+    { h: "col.collected", num: true, cell: (d) => yuan(d.collected_fen) + " (" + d.receipts + ")" },
+    { h: "col.notices", num: true, cell: (d) => d.notices },
+    { h: "col.open_promises", num: true, cell: (d) => d.open_promises },
+    { h: "col.open_tickets", num: true, cell: (d) => d.open_tickets, cls: (d) => d.open_tickets > 0 ? "warn" : "" },
+    { h: "col.note", cell: (d) => d.note, cls: () => "small" },
+  ], data.summaries, { rowKey: (d) => d.manager_id + "/" + d.date });
+}
+
+function renderHandovers(data) {
+  document.getElementById("handover-form").hidden = document.body.dataset.role !== "admin";
+  fillTable("handovers-table", [
+    { h: "col.time", cell: (h) => fmtTime(h.created_at_ms) },
+    { h: "col.scope", cell: (h) => h.scope === "building"
+      ? t("handover.scope.building") + " " + (h.premises_name || shortId(h.premises_id))
+      : t("handover.scope.grid") + " " + h.from_grid },
+    { h: "col.from", cell: (h) => h.from_grid + " · " + (h.from_managers.join(", ") || "—") },
+    { h: "col.to", cell: (h) => (h.to_manager_name || h.to_manager) + " · " + h.to_grid },
+    { h: "col.records", num: true, cell: (h) => h.records },
+    { h: "col.devices", cell: (h) => {
+      const box = el("span", { class: "badges" });
+      for (const d of h.devices) {
+        const who = d.manager_name + " · " + shortId(d.device_id);
+        box.append(badge(t(d.removed_at_ms ? "ho.device.done" : "ho.device.waiting", { who }), d.removed_at_ms ? "ho-done" : "ho-waiting"));
+      }
+      return h.devices.length ? box : "—";
+    } },
+    { h: "col.status", cell: (h) => badge(t("ho." + h.state), "ho-" + h.state) },
+    { h: "col.by", cell: (h) => h.by },
+  ], data.handovers, { rowKey: (h) => h.id, rowClass: (h) => "handover-" + h.state });
+}
+
+function handoverScopeChanged() {
+  const scope = document.getElementById("handover-scope").value;
+  for (const l of document.querySelectorAll("#handover-form label[data-for]")) l.hidden = l.dataset.for !== scope;
+}
+
+async function submitHandover(ev) {
+  ev.preventDefault();
+  const v = (id) => document.getElementById(id).value.trim();
+  const scope = v("handover-scope");
+  const body = scope === "grid"
+    ? { scope, grid: v("handover-grid"), from: v("handover-from"), to: v("handover-to") }
+    : { scope, premises: v("handover-premises"), to: v("handover-to"), to_grid: v("handover-to-grid") };
+  const out = document.getElementById("handover-result");
+  out.className = "";
+  out.textContent = t("loading");
+  try {
+    const r = await fetch("/admin/api/handovers", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": document.body.dataset.csrf },
+      body: JSON.stringify(body),
+    });
+    const answer = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(answer.message || String(r.status));
+    out.className = "ok";
+    out.textContent = t("handover.started", { n: answer.records });
+    refresh();
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("handover.failed", { m: e.message });
+  }
+}
+
 const RENDER = {
   devices: renderDevices,
   activity: renderActivity,
@@ -448,6 +564,10 @@ const RENDER = {
   conflicts: renderConflicts,
   money: renderMoney,
   followups: renderFollowups,
+  tickets: renderTickets,
+  appointments: renderAppointments,
+  summaries: renderSummaries,
+  handovers: renderHandovers,
 };
 
 // ---- navigation -------------------------------------------------------------------------------
@@ -479,6 +599,11 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("#days button")) {
     b.addEventListener("click", () => { S.days = Number(b.dataset.days); refresh(); });
   }
+  for (const b of document.querySelectorAll("#summary-days button")) {
+    b.addEventListener("click", () => { S.summaryDays = Number(b.dataset.days); refresh(); });
+  }
+  document.getElementById("handover-scope").addEventListener("change", handoverScopeChanged);
+  document.getElementById("handover-form").addEventListener("submit", submitHandover);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1));
   S.timer = setInterval(refresh, S.refreshS * 1000);

@@ -11,6 +11,7 @@ use rand::RngCore;
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::spreadsheet::Format;
+use crate::handover::HandoverRequest;
 use crate::storage::SyncStorage;
 use crate::transfer::export::{Dataset, ExportRequest};
 use crate::transfer::SheetKind;
@@ -149,6 +150,37 @@ pub enum AdminCommand {
         #[arg(long, default_value = "cli")]
         by: String,
     },
+    /// Hands a whole grid over from one field manager to another (网格交接). The old manager's
+    /// phones push what they still hold, then remove their copy; the new manager's phones pull it.
+    HandoverGrid {
+        #[arg(long)]
+        grid: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Who does it, for the audit trail.
+        #[arg(long, default_value = "admin-cli")]
+        by: String,
+    },
+    /// Hands one building (楼宇) and everything in it — households, accounts, appointments,
+    /// tickets, visits, notices, receipts, signatures — over into a grid of another manager.
+    HandoverBuilding {
+        #[arg(long)]
+        premises: String,
+        /// The manager who takes it over; must hold `to-grid`.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        to_grid: String,
+        #[arg(long, default_value = "admin-cli")]
+        by: String,
+    },
+    /// Handovers, newest first, as JSON lines: each old device waiting, or done.
+    Handovers {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// The audit trail (voids decided, receipt books issued), newest first, as JSON lines.
     Audit {
         #[arg(long)]
@@ -281,7 +313,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             };
             let reports = grids.iter().map(|g| crate::tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
             json_lines(&reports)
-    },
+        }
         AdminCommand::ImportArchives(args) => import_file(storage, SheetKind::Archives, &args, now_ms),
         AdminCommand::ImportArrears(args) => import_file(storage, SheetKind::Arrears, &args, now_ms),
         AdminCommand::Export { what, grid, out, from, to, full, by } => {
@@ -298,6 +330,15 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 .map_err(|e| AppError::unprocessable("io", format!("{}: {e}", out.display())))?;
             Ok(format!("{} rows written to {}", exported.rows, out.display()))
         }
+        AdminCommand::HandoverGrid { grid, from, to, by } => {
+            let row = storage.hand_over(&HandoverRequest::Grid { grid, from, to }, &by, now_ms)?;
+            Ok(serde_json::to_string(&row)?)
+        }
+        AdminCommand::HandoverBuilding { premises, to, to_grid, by } => {
+            let row = storage.hand_over(&HandoverRequest::Building { premises, to, to_grid }, &by, now_ms)?;
+            Ok(serde_json::to_string(&row)?)
+        }
+        AdminCommand::Handovers { limit } => json_lines(&storage.handovers(limit.clamp(1, 10_000))?),
         AdminCommand::Audit { subject, limit } => json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?),
     }
 }

@@ -22,6 +22,26 @@ pub fn stamp() -> Hlc {
     clock.now()
 }
 
+/// A back-office stamp later than `after` too: a rewrite of a record (a handover moving it) must
+/// win over every value the record holds, whatever the clock of the phone that wrote them.
+pub fn stamp_after(after: Option<&Hlc>) -> Hlc {
+    let mut clock = CLOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(h) = after {
+        clock.observe(h);
+    }
+    clock.now()
+}
+
+/// Who back-office ops are applied as: an admin of every grid.
+pub fn device() -> crate::auth::DeviceAuth {
+    crate::auth::DeviceAuth {
+        device_id: BACKOFFICE_NODE.into(),
+        manager_id: BACKOFFICE_NODE.into(),
+        role: crate::auth::Role::Admin,
+        grids: vec![],
+    }
+}
+
 /// One back-office change to `entity` of `kind` in `grid`: the given fields only (field-level, as
 /// on the phone).
 pub fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: Map<String, Value>) -> Op {
@@ -31,6 +51,13 @@ pub fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamp_after_a_phone_stamp_is_later_than_it() {
+        let ahead = Hlc::new(stamp().millis + 120_000, 7, "phone-ahead");
+        let s = stamp_after(Some(&ahead));
+        assert!(s > ahead && s.node == BACKOFFICE_NODE);
+    }
 
     #[test]
     fn stamps_only_go_forward() {

@@ -9,6 +9,7 @@ pub mod backoffice;
 pub mod billing;
 pub mod demo;
 pub mod error;
+pub mod handover;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;

@@ -37,6 +37,33 @@ pub trait EntityTx {
     fn record_void_request(&mut self, void_id: &str, receipt_id: &str, device_id: &str, now_ms: i64) -> AppResult<()>;
     /// One row of the audit trail: who did what to which record, when.
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()>;
+
+    // Handovers (handover.rs). The defaults: a backend that keeps none.
+
+    /// The handovers this device is part of (its manager lost their scope).
+    fn device_handovers(&mut self, device_id: &str) -> AppResult<Vec<crate::handover::DeviceHandover>> {
+        let _ = device_id;
+        Ok(vec![])
+    }
+    /// The handovers whose moved records include this one.
+    fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
+        let _ = (kind, id);
+        Ok(vec![])
+    }
+    /// The grid a record is served under, if the server has it.
+    fn served_grid(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<String>> {
+        Ok(self.load(kind, id)?.map(|(_, grid)| grid))
+    }
+    /// Serves a record under another grid, with a new change number, its values untouched.
+    fn rescope(&mut self, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+        let _ = (kind, id, grid, now_ms);
+        Err(crate::error::AppError::internal("this storage backend keeps no handovers"))
+    }
+    /// Lists a record among a handover's moved records, under its current change number.
+    fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+        let _ = (handover_id, kind, id);
+        Err(crate::error::AppError::internal("this storage backend keeps no handovers"))
+    }
 }
 
 /// Server-side settings of the rules.
@@ -157,9 +184,6 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()).into());
     }
     validate::fields(op.kind, &op.fields)?;
-    if !device.may_write(&op.grid) {
-        return Err(Reject(RejectCode::OutsideGrids, format!("grid {} is not assigned to this device's manager", op.grid)).into());
-    }
     if op.kind.insert_only() && op.action != OpAction::Create {
         return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())).into());
     }
@@ -171,22 +195,14 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         return Err(Reject(RejectCode::Invalid, format!("{what} are kept by the back office")).into());
     }
     let existing = tx.load(op.kind, &op.entity)?;
-    let (mut state, current_grid) = match existing {
-        Some((state, grid)) => {
-            if !device.may_write(&grid) {
-                return Err(Reject(RejectCode::OutsideGrids, format!("the {} belongs to grid {grid}", op.kind.as_str())).into());
-            }
-            if op.kind.insert_only() {
-                return Err(Reject(RejectCode::Immutable, format!("{} {} already exists and is never changed", op.kind.as_str(), op.entity)).into());
-            }
-            (state, grid)
-        }
-        None => (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()),
-    };
+    let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
+    let (mut state, current_grid) = existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
     let merge = state.apply(op);
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
-    if !device.may_write(&grid) {
-        return Err(Reject(RejectCode::OutsideGrids, format!("grid {grid} is not assigned to this device's manager")).into());
+    // the device's grids, or a handover it is still part of (handover.rs)
+    let access = crate::handover::may_write_scope(tx, device, op, existing_grid.as_deref(), &grid, &state)?;
+    if existing_grid.is_some() && op.kind.insert_only() {
+        return Err(Reject(RejectCode::Immutable, format!("{} {} already exists and is never changed", op.kind.as_str(), op.entity)).into());
     }
     if merge.outcome == MergeOutcome::Applied {
         // An update arriving before its create leaves a partial record; it is checked in full
@@ -204,6 +220,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         }
         tx.save(&state, &grid, now_ms)?;
         crate::signed::after_save(tx, device, &state, now_ms)?;
+        crate::handover::after_write(tx, &access, op, &state, existing_grid.is_none(), now_ms)?;
     }
     for overwrite in &merge.overwrites {
         // Successive edits by one device are not conflicts; different devices' edits are.

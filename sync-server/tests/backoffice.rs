@@ -202,6 +202,10 @@ const API_PATHS: &[&str] = &[
     "/admin/api/conflicts",
     "/admin/api/money",
     "/admin/api/follow-ups",
+    "/admin/api/handovers",
+    "/admin/api/tickets",
+    "/admin/api/appointments",
+    "/admin/api/day-summaries",
 ];
 
 #[tokio::test]
@@ -536,4 +540,137 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
     assert!(again.lines().any(|l| l == "gridbook_sync_ops_total{direction=\"push\"} 5"), "{again}");
     assert!(again.lines().any(|l| l == "gridbook_sync_requests_total{direction=\"push\"} 3"), "{again}");
     assert!(again.lines().any(|l| l == "gridbook_devices{state=\"ok\"} 2"), "{again}");
+}
+
+// ---- field workflows (issue 7): handovers, tickets, appointments, day summaries ----------------
+
+async fn post_handover(f: &Fixture, session: &str, csrf: Option<&str>, body: &str) -> Reply {
+    let mut req = Request::post("/admin/api/handovers")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::ORIGIN, "http://127.0.0.1:8080")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, format!("gb_session={session}"));
+    if let Some(token) = csrf {
+        req = req.header("x-csrf-token", token);
+    }
+    send(&f.state, req.body(Body::from(body.to_string())).unwrap()).await
+}
+
+#[tokio::test]
+async fn an_admin_hands_a_building_over_with_the_csrf_token_and_bad_requests_get_clear_4xx() {
+    let f = fixture();
+    f.storage.create_manager("root", "系统管理员", Role::Admin, Some(&hash_password(PASSWORD).unwrap()), now_ms()).unwrap();
+    f.storage.create_manager("wang", "王强", Role::Field, None, now_ms()).unwrap();
+    f.storage.assign_grid("wang", "g2").unwrap();
+    let a = enrol(&f, "zhang", "phone_a").await;
+    let building = testing::premises("g1", 3);
+    let mut h = testing::household_n("g1", 3);
+    h.premises_id = Some("pr-3".into());
+    push(
+        &f,
+        &a,
+        vec![
+            op(EntityKind::Premises, "pr-3", "g1", OpAction::Create, fields_of(&building), stamp("phone_a", 0)),
+            op(EntityKind::Household, "hh-3", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 1)),
+        ],
+        0,
+    )
+    .await;
+    let body = r#"{"scope":"building","premises":"pr-3","to":"wang","to_grid":"g2"}"#;
+
+    // a supervisor sees handovers but does not start them
+    let sup = login(&f.state, "sup").await;
+    let sup_csrf = get(&f.state, "/admin/api/me", Some(&sup)).await.json()["csrf"].as_str().unwrap().to_string();
+    assert_eq!(post_handover(&f, &sup, Some(&sup_csrf), body).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&f.state, "/admin/api/handovers", Some(&sup)).await.json()["handovers"], serde_json::json!([]));
+
+    let root = login(&f.state, "root").await;
+    let csrf = get(&f.state, "/admin/api/me", Some(&root)).await.json()["csrf"].as_str().unwrap().to_string();
+    let no_token = post_handover(&f, &root, None, body).await;
+    assert_eq!((no_token.status, no_token.json()["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    for (bad, status) in [
+        (r#"{"scope":"building","premises":"nope","to":"wang","to_grid":"g2"}"#, StatusCode::NOT_FOUND),
+        (r#"{"scope":"building","premises":"pr-3","to":"li","to_grid":"g2"}"#, StatusCode::CONFLICT),
+        (r#"{"scope":"grid","grid":"g9","from":"zhang","to":"wang"}"#, StatusCode::NOT_FOUND),
+        (r#"{"scope":"grid","grid":"g1","from":"zhang","to":"sup"}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        (r#"{"scope":"street","grid":"g1"}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        (r#"{"scope":"building""#, StatusCode::BAD_REQUEST),
+    ] {
+        let reply = post_handover(&f, &root, Some(&csrf), bad).await;
+        assert_eq!(reply.status, status, "{bad}: {}", reply.body);
+        assert!(!reply.json()["message"].as_str().unwrap_or("").is_empty(), "{bad}");
+    }
+    let done = post_handover(&f, &root, Some(&csrf), body).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
+    let row = done.json();
+    assert_eq!((row["scope"].as_str(), row["to_grid"].as_str(), row["records"].as_i64()), (Some("building"), Some("g2"), Some(2)));
+    assert_eq!(row["premises_name"], "3号楼");
+    assert_eq!(row["state"], "waiting");
+    assert_eq!(row["devices"][0]["device_id"], "phone_a");
+    let listed = get(&f.state, "/admin/api/handovers", Some(&sup)).await.json();
+    assert_eq!(listed["handovers"][0]["devices"][0]["manager_name"], "张伟");
+    // a revoked phone will never report: it is no longer waited for
+    f.storage.revoke_device("phone_a", now_ms()).unwrap();
+    let listed = get(&f.state, "/admin/api/handovers", Some(&sup)).await.json();
+    assert_eq!((listed["handovers"][0]["state"].as_str(), listed["handovers"][0]["devices"][0]["revoked"].as_bool()), (Some("done"), Some(true)));
+}
+
+#[tokio::test]
+async fn tickets_list_the_overdue_first_and_appointments_show_late_and_missed_ones_masked() {
+    let f = fixture();
+    let a = enrol(&f, "zhang", "phone_a").await;
+    let now = now_ms();
+    let today = gridbook_sync_server::backoffice::report_day(now, 0);
+    let last_week = gridbook_sync_server::backoffice::report_day(now, 7);
+    let next_week = gridbook_sync_server::backoffice::report_day(now, -7);
+    let h = testing::household_n("g1", 3);
+    let mut overdue = testing::ticket("g1", "hh-3", &last_week);
+    overdue.owner_manager_id = "zhang".into();
+    overdue.text = "宽带断线，客户手机 13611112222".into();
+    let mut fresh = testing::ticket("g1", "hh-3", &next_week);
+    fresh.owner_manager_id = "zhang".into();
+    let mut late = testing::appointment("g1", "hh-3", now - 3 * 3_600_000);
+    late.manager_id = "zhang".into();
+    let mut missed = testing::appointment("g1", "hh-3", now - 3 * 86_400_000);
+    missed.manager_id = "zhang".into();
+    let mut summary = testing::day_summary("g1", "zhang", &today);
+    summary.collected_fen = 12_800;
+    summary.note = "明天回访 13611112222".into();
+    push(
+        &f,
+        &a,
+        vec![
+            op(EntityKind::Household, "hh-3", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 0)),
+            op(EntityKind::Ticket, "tk-fresh", "g1", OpAction::Create, fields_of(&fresh), stamp("phone_a", 1)),
+            op(EntityKind::Ticket, "tk-late", "g1", OpAction::Create, fields_of(&overdue), stamp("phone_a", 2)),
+            op(EntityKind::Appointment, "ap-late", "g1", OpAction::Create, fields_of(&late), stamp("phone_a", 3)),
+            op(EntityKind::Appointment, "ap-missed", "g1", OpAction::Create, fields_of(&missed), stamp("phone_a", 4)),
+            op(EntityKind::DaySummary, "ds-1", "g1", OpAction::Create, fields_of(&summary), stamp("phone_a", 5)),
+        ],
+        0,
+    )
+    .await;
+    let session = login(&f.state, "sup").await;
+    let tickets = get(&f.state, "/admin/api/tickets", Some(&session)).await;
+    assert_eq!(tickets.status, StatusCode::OK, "{}", tickets.body);
+    let t = tickets.json();
+    assert_eq!(t["overdue"], 1);
+    assert_eq!(t["tickets"][0]["id"], "tk-late", "overdue first");
+    assert_eq!(t["tickets"][0]["owner_name"], "张伟");
+    assert_eq!(t["tickets"][1]["overdue"], false);
+    assert!(!tickets.body.contains("13611112222") && !tickets.body.contains(&h.customer_name), "{}", tickets.body);
+
+    let appts = get(&f.state, "/admin/api/appointments", Some(&session)).await.json();
+    let category = |id: &str| appts["appointments"].as_array().unwrap().iter().find(|a| a["id"] == id).map(|a| a["category"].clone());
+    assert_eq!(category("ap-missed"), Some(serde_json::json!("missed")));
+    // three hours ago is today in Beijing unless the day began less than three hours ago
+    let late_is_today = gridbook_sync_server::backoffice::report_day(now - 3 * 3_600_000, 0) == today;
+    assert_eq!(category("ap-late"), late_is_today.then(|| serde_json::json!("late")).or(Some(serde_json::json!("missed"))));
+
+    let days = get(&f.state, "/admin/api/day-summaries?days=3", Some(&session)).await;
+    let d = days.json();
+    assert_eq!(d["summaries"][0]["manager_name"], "张伟");
+    assert_eq!(d["summaries"][0]["collected_fen"], 12_800);
+    assert!(!days.body.contains("13611112222"));
+    assert_eq!(get(&f.state, "/admin/api/day-summaries?days=x", Some(&session)).await.status, StatusCode::BAD_REQUEST);
 }

@@ -205,6 +205,73 @@ test("on a tablet the dashboard fits the screen", async () => {
   await tablet.close();
 });
 
+test("tickets list the broken promise first, with its owner, the customer masked", async () => {
+  await openTab("tickets");
+  const first = page.locator("#tickets-table tbody tr").first();
+  assert.equal(await first.getAttribute("data-key"), field.ticket_id);
+  assert.match(await first.getAttribute("class"), /overdue/);
+  const text = await first.textContent();
+  assert.match(text, /逾期 3 天/);
+  assert.match(text, /张伟/);
+  assert.match(text, /光猫频繁重启/);
+  assert.match(await page.locator("#tickets-note").textContent(), /逾期 1 件/);
+  await shot(page, "13-tickets.png");
+});
+
+test("the appointment not kept shows as late (or missed after midnight)", async () => {
+  await openTab("appointments");
+  const row = page.locator(`#appointments-table tr[data-key="${field.appointment_id}"]`);
+  await row.waitFor();
+  assert.match(await row.getAttribute("class"), /appt-(late|missed)/);
+  assert.match(await row.textContent(), /(迟到未上门|爽约).*已预约.*张伟/s);
+  await shot(page, "14-appointments.png");
+});
+
+test("the day summary a manager submitted is listed per manager and day", async () => {
+  await openTab("summaries");
+  const table = await page.locator("#summaries-table").textContent();
+  assert.match(table, /张伟/);
+  assert.match(table, /明天上午回访3号楼/);
+  await shot(page, "15-day-summaries.png");
+});
+
+test("a supervisor sees handovers; an admin hands a building over and waits for the old phone", async () => {
+  await openTab("handovers");
+  assert.equal(await page.locator("#handover-form").isVisible(), false, "a supervisor cannot start one");
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  const admin = await ctx.newPage();
+  await admin.goto(`${URL_BASE}/admin/login`);
+  await admin.fill("#login-id", env("GB_ADMIN_ID"));
+  await admin.fill("#login-password", SUP_PASSWORD);
+  await Promise.all([admin.waitForLoadState("load"), admin.click("#login-submit")]);
+  await admin.goto(`${URL_BASE}/admin#handovers`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "handovers");
+  assert.equal(await admin.locator("#handover-form").isVisible(), true);
+  // a grid the receiving manager does not hold: refused, with the reason
+  await admin.fill("#handover-premises", field.premises_id);
+  await admin.fill("#handover-to", "wang");
+  await admin.fill("#handover-to-grid", "g1");
+  await admin.click("#handover-submit");
+  await admin.locator("#handover-result.bad").waitFor();
+  assert.match(await admin.locator("#handover-result").textContent(), /交接失败.*does not hold grid g1/);
+  await admin.fill("#handover-to-grid", "g2");
+  await admin.click("#handover-submit");
+  await admin.locator("#handover-result.ok").waitFor();
+  assert.match(await admin.locator("#handover-result").textContent(), /已交接，共 \d+ 条记录/);
+  const row = admin.locator("#handovers-table tbody tr").first();
+  await admin.waitForFunction(() => document.querySelector("#handovers-table tbody tr.handover-waiting") !== null);
+  const text = await row.textContent();
+  assert.match(text, /一栋楼宇 3号楼/);
+  assert.match(text, /王强 · g2/);
+  assert.match(text, /等待 张伟/);
+  await shot(admin, "16-handover-waiting.png");
+  await ctx.close();
+  // the supervisor's page shows it too
+  await page.click("#refresh");
+  await page.locator("#handovers-table tbody tr.handover-waiting").waitFor();
+  await shot(page, "17-handovers-supervisor.png");
+});
+
 test("metrics count the syncs, and logging out ends the session", async () => {
   const metrics = await (await fetch(`${URL_BASE}/metrics`)).text();
   const pushed = Number((metrics.match(/^gridbook_sync_ops_total\{direction="push"\} (\d+)$/m) || [])[1]);

@@ -22,7 +22,7 @@ use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine,
 use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
 use crate::{now_ms, AppState};
 
-fn no_store<T: Serialize>(value: T) -> Response {
+pub(super) fn no_store<T: Serialize>(value: T) -> Response {
     let mut r = Json(value).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
@@ -36,7 +36,7 @@ fn monitoring(state: &AppState) -> AppResult<Arc<dyn MonitoringStorage>> {
         .ok_or_else(|| AppError::unavailable("this storage backend has no monitoring queries"))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
     tokio::task::spawn_blocking(f).await?
 }
 

@@ -11,6 +11,7 @@ pub mod privacy;
 pub mod reminders;
 pub mod session;
 pub mod transfer;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use axum::Router;
 
 use crate::metrics::Metrics;
 use crate::storage::monitoring::{MonitoringStorage, SqliteMonitoring};
+use crate::storage::workflows::WorkflowMonitoring;
 use crate::storage::SyncStorage;
 use crate::{AppState, SqliteStorage};
 
@@ -29,6 +31,8 @@ pub const REPORT_ZONE_OFFSET_MIN: i64 = 480;
 pub struct Backoffice {
     /// The monitoring queries; `None` for a storage backend that has none (then the pages say so).
     pub monitoring: Option<Arc<dyn MonitoringStorage>>,
+    /// The field-workflow queries (tickets, appointments, day summaries); `None` likewise.
+    pub workflows: Option<Arc<dyn WorkflowMonitoring>>,
     pub sessions: Arc<session::SessionStore>,
     pub metrics: Arc<Metrics>,
     pub thresholds: health::Thresholds,
@@ -37,18 +41,16 @@ pub struct Backoffice {
 impl Backoffice {
     /// Attaches the monitoring queries that belong to the storage backend.
     pub fn for_storage(storage: &Arc<dyn SyncStorage>) -> Self {
-        let monitoring = storage
-            .clone()
-            .into_any_arc()
-            .downcast::<SqliteStorage>()
-            .ok()
-            .map(|s| Arc::new(SqliteMonitoring::new(s.path())) as Arc<dyn MonitoringStorage>);
-        Self::with_monitoring(monitoring)
+        let sqlite = storage.clone().into_any_arc().downcast::<SqliteStorage>().ok().map(|s| Arc::new(SqliteMonitoring::new(s.path())));
+        let mut backoffice = Self::with_monitoring(sqlite.clone().map(|s| s as Arc<dyn MonitoringStorage>));
+        backoffice.workflows = sqlite.map(|s| s as Arc<dyn WorkflowMonitoring>);
+        backoffice
     }
 
     pub fn with_monitoring(monitoring: Option<Arc<dyn MonitoringStorage>>) -> Self {
         Self {
             monitoring,
+            workflows: None,
             sessions: Arc::new(session::SessionStore::default()),
             metrics: Arc::new(Metrics::default()),
             thresholds: health::Thresholds::default(),
@@ -74,6 +76,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/billing", post(billing::load))
         .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
         .merge(transfer::routes())
+        .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
+        .route("/admin/api/tickets", get(workflows::tickets))
+        .route("/admin/api/appointments", get(workflows::appointments))
+        .route("/admin/api/day-summaries", get(workflows::day_summaries))
 }
 
 /// Today's date (YYYY-MM-DD) in the report zone, `days_back` days ago.

@@ -5,6 +5,7 @@
 pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
+pub mod workflows;
 
 use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
@@ -157,6 +158,18 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         let _ = (subject, limit);
         Err(evidence_unsupported())
     }
+    /// Hands a grid or a building over to another manager (handover.rs): moves the scope, lists
+    /// its records for removal from the old managers' devices, audits it. Bad input is a 4xx.
+    fn hand_over(&self, request: &crate::handover::HandoverRequest, by: &str, now_ms: i64) -> AppResult<crate::handover::HandoverRow> {
+        let _ = (request, by, now_ms);
+        Err(handovers_unsupported())
+    }
+    /// Handovers, newest first, each with its old devices: waiting for them, or done.
+    fn handovers(&self, limit: u32) -> AppResult<Vec<crate::handover::HandoverRow>> {
+        let _ = limit;
+        Err(handovers_unsupported())
+    }
+
     /// A supervisor's or admin's role and password hash, for the back-office endpoints.
     fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
         let _ = manager_id;
@@ -170,4 +183,8 @@ fn evidence_unsupported() -> crate::error::AppError {
         "unsupported",
         "this storage backend does not keep signed evidence",
     )
+}
+
+fn handovers_unsupported() -> crate::error::AppError {
+    crate::error::AppError::new(axum::http::StatusCode::NOT_IMPLEMENTED, "unsupported", "this storage backend keeps no handovers")
 }

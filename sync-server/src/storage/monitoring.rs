@@ -164,6 +164,10 @@ pub trait MonitoringStorage: Send + Sync + 'static {
 const LOCAL_DAY: &str = "date(json_extract(vals, '$.collected_at_ms') / 1000
     + coalesce(json_extract(vals, '$.zone_offset_min'), 480) * 60, 'unixepoch')";
 
+/// The grid a receipt was collected in, as recorded: after a handover the receipt is served
+/// under the household's new grid, but the money was collected where it was collected.
+const RECORDED_GRID: &str = "coalesce(json_extract(e.vals, '$.grid_id'), e.grid_id)";
+
 pub struct SqliteMonitoring {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
@@ -187,7 +191,7 @@ impl SqliteMonitoring {
         Self { path: path.as_ref().to_path_buf(), readers: Mutex::new(Vec::new()), running: Mutex::new(RunningTotals::default()) }
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => {
@@ -303,10 +307,10 @@ impl MonitoringStorage for SqliteMonitoring {
     fn receipts_by_grid_day(&self, since_day: &str) -> AppResult<Vec<GridDayTotal>> {
         self.read(|c| {
             let sql = format!(
-                "SELECT e.grid_id, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum(json_extract(vals, '$.amount_fen')), 0)
-                 FROM entities e LEFT JOIN grids g ON g.id = e.grid_id
+                "SELECT {RECORDED_GRID} AS grid, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum(json_extract(vals, '$.amount_fen')), 0)
+                 FROM entities e LEFT JOIN grids g ON g.id = {RECORDED_GRID}
                  WHERE e.kind = 'receipt' AND {LOCAL_DAY} >= ?1
-                 GROUP BY e.grid_id, day ORDER BY day DESC, e.grid_id"
+                 GROUP BY grid, day ORDER BY day DESC, grid"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map([since_day], |r| {

@@ -19,11 +19,13 @@ use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, 
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::auth::{self, DeviceAuth, Role};
 use crate::error::{AppError, AppResult};
+use crate::handover::{HandoverRequest, HandoverRow};
 use crate::reconcile::{self, EntityTx, Rules};
 
+mod handover;
 mod receipts;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE grids (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at_ms INTEGER NOT NULL);
@@ -114,6 +116,30 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_subject ON audit_log (subject, at_ms);
 "#;
 
+/// Version 3: handovers (issue 7). A grid or a building handed over to another manager; the
+/// records that left the old managers' scope, each with the change number under which it left
+/// (what the old devices' pulls page their removals by); and each old device's state: waiting until
+/// it reports the scope removed, then done.
+const SCHEMA_V3: &str = r#"
+CREATE TABLE handovers (
+    id TEXT PRIMARY KEY, scope TEXT NOT NULL CHECK (scope IN ('grid', 'building')),
+    from_grid TEXT NOT NULL, premises_id TEXT, to_grid TEXT NOT NULL,
+    from_managers TEXT NOT NULL, to_manager TEXT NOT NULL, records INTEGER NOT NULL,
+    by TEXT NOT NULL, created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX handovers_by_time ON handovers (created_at_ms);
+CREATE TABLE handover_records (
+    handover_id TEXT NOT NULL REFERENCES handovers (id), kind TEXT NOT NULL, entity_id TEXT NOT NULL,
+    seq INTEGER NOT NULL, PRIMARY KEY (handover_id, kind, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX handover_records_by_seq ON handover_records (handover_id, seq);
+CREATE INDEX handover_records_by_entity ON handover_records (entity_id);
+CREATE TABLE handover_devices (
+    device_id TEXT NOT NULL REFERENCES devices (id), handover_id TEXT NOT NULL REFERENCES handovers (id),
+    removed_at_ms INTEGER, PRIMARY KEY (device_id, handover_id)
+) WITHOUT ROWID;
+"#;
+
 /// Whether a write transaction must reach the disk before its answer leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Durability {
@@ -161,6 +187,9 @@ impl SqliteStorage {
             }
             if version < 2 {
                 tx.execute_batch(SCHEMA_V2)?;
+            }
+            if version < 3 {
+                tx.execute_batch(SCHEMA_V3)?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
@@ -397,10 +426,22 @@ impl EntityTx for SqliteTx<'_> {
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
         receipts::audit(self.tx, actor, action, subject, detail, now_ms)
     }
-}
 
-fn backoffice() -> DeviceAuth {
-    DeviceAuth { device_id: crate::authoring::BACKOFFICE_NODE.into(), manager_id: crate::authoring::BACKOFFICE_NODE.into(), role: Role::Admin, grids: vec![] }
+    fn device_handovers(&mut self, device_id: &str) -> AppResult<Vec<crate::handover::DeviceHandover>> {
+        handover::device_handovers(self.tx, device_id)
+    }
+
+    fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
+        handover::handovers_holding(self.tx, kind, id)
+    }
+
+    fn rescope(&mut self, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+        handover::rescope(self, kind, id, grid, now_ms)
+    }
+
+    fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+        handover::join(self.tx, handover_id, kind, id)
+    }
 }
 
 fn valid_id(field: &'static str, id: &str) -> AppResult<()> {
@@ -500,8 +541,11 @@ impl SyncStorage for SqliteStorage {
     fn push(&self, device: &DeviceAuth, req: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
         let started = std::time::Instant::now();
         // a push without ops carries only the device's facts: nothing acknowledged hangs on it
-        let durability = if req.ops.is_empty() { Durability::Bookkeeping } else { Durability::Synced };
+        let durability =
+            if req.ops.is_empty() && req.facts.removed_handovers.is_empty() { Durability::Bookkeeping } else { Durability::Synced };
         let results = self.write_with(durability, |tx| {
+            // before the ops: an op sent with the report is a later write, refused in the scope
+            handover::report_removed(tx, device, &req.facts.removed_handovers, now_ms)?;
             let results = Self::apply_batch(tx, device, &req.ops, rules, now_ms)?;
             let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
             // receipts that reached the server are no longer "on the phone"
@@ -551,7 +595,7 @@ impl SyncStorage for SqliteStorage {
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage> {
         let started = std::time::Instant::now();
         let limit = limit.clamp(1, 10_000) as usize;
-        let (changes, remaining) = self.read(|c| {
+        let found = self.read(|c| {
             // One index range per grid, merged by sequence: each range is an ordered index walk.
             let mut rows: Vec<(i64, EntityState)> = Vec::new();
             let mut stmt = c.prepare_cached(
@@ -568,17 +612,20 @@ impl SyncStorage for SqliteStorage {
                 }
             }
             rows.sort_by_key(|(seq, _)| *seq);
-            rows.truncate(limit);
-            let last = rows.last().map(|(s, _)| *s).unwrap_or(cursor as i64);
+            // Records that left the device's scope (handovers), paged with the changes by number.
+            let (mut removals, handovers) = handover::removals_after(c, &device.device_id, cursor, limit)?;
+            let last = handover::cut_page(&mut rows, &mut removals, limit, cursor);
             let mut remaining = 0i64;
             let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
             for grid in &device.grids {
                 remaining += count.query_row(params![grid, last], |r| r.get::<_, i64>(0))?;
             }
-            Ok((rows, remaining))
+            let (removals_left, complete) = handover::removals_left(c, &handovers, last)?;
+            Ok((rows, removals, remaining + removals_left, last, complete))
         })?;
-        let next_cursor = changes.last().map(|(s, _)| *s as u64).unwrap_or(cursor);
-        let n = changes.len() as i64;
+        let (changes, removals, remaining, last, handovers_complete) = found;
+        let next_cursor = last as u64;
+        let n = (changes.len() + removals.len()) as i64;
         self.write_with(Durability::Bookkeeping, |tx| {
             tx.prepare_cached("UPDATE devices SET last_seen_ms = ?2, last_pull_ms = ?2, pull_cursor = ?3 WHERE id = ?1")?
                 .execute(params![device.device_id, now_ms, next_cursor as i64])?;
@@ -591,7 +638,8 @@ impl SyncStorage for SqliteStorage {
         Ok(PullPage {
             protocol: PROTOCOL_VERSION,
             changes: changes.into_iter().map(|(_, s)| s).collect(),
-            removals: vec![],
+            removals: removals.into_iter().map(|(_, r)| r).collect(),
+            handovers_complete,
             next_cursor,
             has_more: remaining > 0,
             remaining: remaining as u64,
@@ -676,7 +724,7 @@ impl SyncStorage for SqliteStorage {
                 }
             }
             drop(known);
-            Self::apply_batch(tx, &backoffice(), ops, &Rules::default(), now_ms)
+            Self::apply_batch(tx, &crate::authoring::device(), ops, &Rules::default(), now_ms)
         })
     }
 
@@ -836,5 +884,15 @@ impl SyncStorage for SqliteStorage {
 
     fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
         self.read(|c| receipts::staff_credentials(c, manager_id))
+    }
+
+    fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> AppResult<HandoverRow> {
+        handover::check_request(request)?;
+        let id = self.write(|tx| handover::hand_over(tx, request, by, now_ms))?;
+        self.read(|c| handover::list(c, Some(&id), 1))?.pop().ok_or_else(|| AppError::internal("the handover vanished"))
+    }
+
+    fn handovers(&self, limit: u32) -> AppResult<Vec<HandoverRow>> {
+        self.read(|c| handover::list(c, None, limit))
     }
 }

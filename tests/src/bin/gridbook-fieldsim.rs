@@ -11,7 +11,10 @@
 //! - zhang collects two signed receipts (128.00 and 50.00 yuan) and asks to void the second;
 //! - zhang writes an archive into g2, not his grid (rejected: outside_grids);
 //! - li collects on a copy of zhang's receipt book, reusing his number (rejected:
-//!   duplicate_receipt_no), so 128.00 yuan stays on li's phone.
+//!   duplicate_receipt_no), so 128.00 yuan stays on li's phone;
+//! - zhang keeps the field workflows going: building 3号楼 with one archive, a complaint ticket
+//!   whose promised reply was due 3 days ago, an appointment two hours ago that he did not keep,
+//!   and the day's summary (日工作总结).
 //!
 //! Prints one line of JSON with the ids the tests look for.
 
@@ -120,6 +123,21 @@ async fn run() -> Result<serde_json::Value, String> {
     }
     zhang.engine.sync_once().await.map_err(e)?;
 
+    // the day's workflows on zhang's phone
+    let building = zhang.store.create_premises(gridbook_core::testing::premises("g1", 3)).map_err(e)?;
+    let mut inside = household_n("g1", 13);
+    inside.premises_id = Some(building.id.clone());
+    let inside = zhang.store.create_household(inside).map_err(e)?;
+    let mut ticket = gridbook_core::testing::ticket("g1", &inside.id, &report_day(now_ms(), 3));
+    ticket.owner_manager_id = "zhang".into();
+    ticket.text = "光猫频繁重启，要求上门更换".into();
+    let ticket = zhang.store.open_ticket(ticket).map_err(e)?;
+    let mut appointment = gridbook_core::testing::appointment("g1", &inside.id, now_ms() - 2 * 3_600_000);
+    appointment.manager_id = "zhang".into();
+    let appointment = zhang.store.book_appointment(appointment).map_err(e)?;
+    zhang.store.submit_day_summary("g1", "zhang", &report_day(now_ms(), 0), 480, "明天上午回访3号楼").map_err(e)?;
+    zhang.engine.sync_once().await.map_err(e)?;
+
     Ok(serde_json::json!({
         "zhang_device": zhang.store.device_id(),
         "li_device": li.store.device_id(),
@@ -127,6 +145,9 @@ async fn run() -> Result<serde_json::Value, String> {
         "customer_name": h.customer_name,
         "receipt_no": r1.receipt_no,
         "voided_receipt_no": r2.receipt_no,
+        "premises_id": building.id,
+        "ticket_id": ticket.id,
+        "appointment_id": appointment.id,
     }))
 }
 

@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(keys, vec!["abcdef".to_string()]);
         assert!(old.read(|c| device_public_keys(c, "d2")).unwrap().is_empty());
         let version: i64 = old.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, super::super::SCHEMA_VERSION);
     }
 
     #[test]

@@ -1,0 +1,398 @@
+//! Handovers on SQLite (handover.rs has the rules): moving a grid or a building in one
+//! transaction, the per-device removals a pull carries, the removals devices report, the list the
+//! back office shows.
+//!
+//! A moved record gets a new change number (`seq`), so the new manager's phones pull it whatever
+//! their cursor, and the old devices get its removal under that same number, so their pulls page
+//! and resume removals exactly like changes.
+
+use std::collections::{HashMap, HashSet};
+
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{EntityState, Removal};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{entity_from_row, receipts, SqliteTx};
+use crate::auth::{DeviceAuth, Role};
+use crate::error::{AppError, AppResult};
+use crate::handover::{move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope};
+
+/// The most handovers one push may report removed (more are ignored: a device is part of few).
+const MAX_REPORTED: usize = 100;
+
+pub(super) fn device_handovers(c: &Connection, device_id: &str) -> AppResult<Vec<DeviceHandover>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT h.id, h.scope, h.from_grid, h.to_grid, d.removed_at_ms IS NOT NULL
+         FROM handover_devices d JOIN handovers h ON h.id = d.handover_id WHERE d.device_id = ?1",
+    )?;
+    let rows = stmt.query_map([device_id], |r| {
+        let scope: String = r.get(1)?;
+        Ok(DeviceHandover {
+            id: r.get(0)?,
+            scope: if scope == "grid" { HandoverScope::Grid } else { HandoverScope::Building },
+            from_grid: r.get(2)?,
+            to_grid: r.get(3)?,
+            removed: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn handovers_holding(c: &Connection, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
+    let mut stmt = c.prepare_cached("SELECT handover_id FROM handover_records WHERE entity_id = ?1 AND kind = ?2")?;
+    let rows = stmt.query_map(params![id, kind.as_str()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn rescope(etx: &mut SqliteTx, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+    let seq = etx.next_seq;
+    etx.next_seq += 1;
+    etx.tx
+        .prepare_cached("UPDATE entities SET grid_id = ?3, seq = ?4, updated_at_ms = ?5 WHERE kind = ?1 AND id = ?2")?
+        .execute(params![kind.as_str(), id, grid, seq, now_ms])?;
+    Ok(())
+}
+
+pub(super) fn join(c: &Connection, handover_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+    c.prepare_cached(
+        "INSERT INTO handover_records (handover_id, kind, entity_id, seq)
+         SELECT ?1, kind, id, seq FROM entities WHERE kind = ?2 AND id = ?3
+         ON CONFLICT (handover_id, kind, entity_id) DO UPDATE SET seq = excluded.seq",
+    )?
+    .execute(params![handover_id, kind.as_str(), id])?;
+    Ok(())
+}
+
+/// A device reported these handovers removed (`DeviceFacts::removed_handovers`). Counted only
+/// once the device's pulls went past every removal of the handover; audited.
+pub(super) fn report_removed(tx: &Transaction, device: &DeviceAuth, handovers: &[String], now_ms: i64) -> AppResult<()> {
+    for id in handovers.iter().take(MAX_REPORTED).filter(|h| h.len() <= 64) {
+        let last = last_removal_seq(tx, id)?;
+        let done = tx
+            .prepare_cached(
+                "UPDATE handover_devices SET removed_at_ms = ?3 WHERE device_id = ?1 AND handover_id = ?2 AND removed_at_ms IS NULL
+                   AND (SELECT pull_cursor FROM devices WHERE id = ?1) >= ?4",
+            )?
+            .execute(params![device.device_id, id, now_ms, last])?;
+        if done == 1 {
+            receipts::audit(tx, &device.device_id, "handover_removed", &format!("handover:{id}"), "the device removed its copy of the scope", now_ms)?;
+            tracing::info!(device = %device.device_id, handover = %id, "handover removed on the device");
+        }
+    }
+    Ok(())
+}
+
+fn last_removal_seq(c: &Connection, handover_id: &str) -> AppResult<i64> {
+    Ok(c.prepare_cached("SELECT coalesce(max(seq), 0) FROM handover_records WHERE handover_id = ?1")?
+        .query_row([handover_id], |r| r.get(0))?)
+}
+
+/// The removals a device's pull carries: records of the handovers it has not reported removed,
+/// after `cursor`, at most `limit`, by change number; with those handovers' ids.
+pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit: usize) -> AppResult<(Vec<(i64, Removal)>, Vec<String>)> {
+    let pending: Vec<String> = {
+        let mut stmt =
+            c.prepare_cached("SELECT handover_id FROM handover_devices WHERE device_id = ?1 AND removed_at_ms IS NULL")?;
+        let rows = stmt.query_map([device_id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut out = Vec::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, kind, entity_id FROM handover_records WHERE handover_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    for h in &pending {
+        let rows = stmt.query_map(params![h, cursor as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        for row in rows {
+            let (seq, kind, id) = row?;
+            let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
+            out.push((seq, Removal { kind, id }));
+        }
+    }
+    out.sort_by_key(|(seq, _)| *seq);
+    out.truncate(limit);
+    Ok((out, pending))
+}
+
+/// Cuts the changes and the removals to one page of at most `limit` by change number; returns the
+/// last number in the page (`cursor` for an empty one).
+pub(super) fn cut_page<T>(rows: &mut Vec<(i64, T)>, removals: &mut Vec<(i64, Removal)>, limit: usize, cursor: u64) -> i64 {
+    if removals.is_empty() {
+        rows.truncate(limit);
+    } else {
+        let mut seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).chain(removals.iter().map(|(s, _)| *s)).collect();
+        seqs.sort_unstable();
+        if let Some(&cut) = seqs.get(limit.saturating_sub(1)) {
+            rows.retain(|(s, _)| *s <= cut);
+            removals.retain(|(s, _)| *s <= cut);
+        }
+    }
+    let last_change = rows.last().map(|(s, _)| *s);
+    let last_removal = removals.last().map(|(s, _)| *s);
+    last_change.max(last_removal).unwrap_or(cursor as i64)
+}
+
+/// Removals still waiting after `after`, and the handovers whose every removal is at or before it.
+pub(super) fn removals_left(c: &Connection, pending: &[String], after: i64) -> AppResult<(i64, Vec<String>)> {
+    let mut left = 0;
+    let mut complete = Vec::new();
+    for h in pending {
+        left += c
+            .prepare_cached("SELECT count(*) FROM handover_records WHERE handover_id = ?1 AND seq > ?2")?
+            .query_row(params![h, after], |r| r.get::<_, i64>(0))?;
+        if last_removal_seq(c, h)? <= after {
+            complete.push(h.clone());
+        }
+    }
+    Ok((left, complete))
+}
+
+fn exists(c: &Connection, table: &str, id: &str) -> AppResult<bool> {
+    Ok(c.prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])?)
+}
+
+fn field_manager(c: &Connection, id: &str, what: &str) -> AppResult<()> {
+    let role: Option<String> = c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    match role.as_deref() {
+        None => Err(AppError::not_found(format!("{what}: no manager {id}"))),
+        Some(r) if r != Role::Field.as_str() => {
+            Err(AppError::unprocessable("invalid", format!("{what}: {id} is a {r}; grids belong to field managers")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn holds(c: &Connection, manager: &str, grid: &str) -> AppResult<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2")?.exists([manager, grid])?)
+}
+
+/// Moves the scope and records the handover, all in the caller's transaction.
+pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, now_ms: i64) -> AppResult<String> {
+    let handover_id = uuid::Uuid::now_v7().to_string();
+    let (scope, from_grid, premises, to_grid, to_manager, losers) = match request {
+        HandoverRequest::Grid { grid, from, to } => {
+            if !exists(tx, "grids", grid)? {
+                return Err(AppError::not_found(format!("no grid {grid}")));
+            }
+            field_manager(tx, from, "from")?;
+            field_manager(tx, to, "to")?;
+            if from == to {
+                return Err(AppError::unprocessable("invalid", "to: the grid would go to the manager who holds it"));
+            }
+            if !holds(tx, from, grid)? {
+                return Err(AppError::conflict("not_assigned", format!("grid {grid} is not assigned to manager {from}")));
+            }
+            tx.execute("DELETE FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2", [from, grid])?;
+            tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [to, grid])?;
+            // every record of the grid again, under new numbers: the new manager's phones pull it all
+            let top: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM entities", [], |r| r.get(0))?;
+            let low: Option<i64> = tx.query_row("SELECT min(seq) FROM entities WHERE grid_id = ?1", [grid], |r| r.get(0))?;
+            if let Some(low) = low {
+                tx.execute("UPDATE entities SET seq = seq + ?2, updated_at_ms = ?3 WHERE grid_id = ?1", params![grid, top - low + 1, now_ms])?;
+            }
+            tx.execute(
+                "INSERT INTO handovers (id, scope, from_grid, premises_id, to_grid, from_managers, to_manager, records, by, created_at_ms)
+                 VALUES (?1, 'grid', ?2, NULL, ?2, ?3, ?4, 0, ?5, ?6)",
+                params![handover_id, grid, from, to, by, now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO handover_records (handover_id, kind, entity_id, seq) SELECT ?1, kind, id, seq FROM entities WHERE grid_id = ?2",
+                params![handover_id, grid],
+            )?;
+            (HandoverScope::Grid, grid.clone(), None, grid.clone(), to.clone(), vec![from.clone()])
+        }
+        HandoverRequest::Building { premises, to, to_grid } => {
+            let found = tx
+                .query_row("SELECT grid_id, vals, base_hlc, clocks FROM entities WHERE kind = 'premises' AND id = ?1", [premises], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+                })
+                .optional()?;
+            let Some((from_grid, vals, base, clocks)) = found else {
+                return Err(AppError::not_found(format!("no building {premises}")));
+            };
+            if entity_from_row(EntityKind::Premises, premises.clone(), &vals, base, &clocks)?.deleted() {
+                return Err(AppError::conflict("deleted", format!("building {premises} was deleted")));
+            }
+            if !exists(tx, "grids", to_grid)? {
+                return Err(AppError::not_found(format!("no grid {to_grid}")));
+            }
+            field_manager(tx, to, "to")?;
+            if !holds(tx, to, to_grid)? {
+                return Err(AppError::conflict(
+                    "not_assigned",
+                    format!("manager {to} does not hold grid {to_grid}; assign the grid to {to} first"),
+                ));
+            }
+            if &from_grid == to_grid {
+                return Err(AppError::conflict("same_grid", format!("building {premises} is already in grid {to_grid}")));
+            }
+            let losers: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT g.manager_id FROM manager_grids g JOIN managers m ON m.id = g.manager_id
+                     WHERE g.grid_id = ?1 AND m.role = 'field'
+                       AND NOT EXISTS (SELECT 1 FROM manager_grids t WHERE t.manager_id = g.manager_id AND t.grid_id = ?2)
+                     ORDER BY g.manager_id",
+                )?;
+                let rows = stmt.query_map([&from_grid, to_grid], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            tx.execute(
+                "INSERT INTO handovers (id, scope, from_grid, premises_id, to_grid, from_managers, to_manager, records, by, created_at_ms)
+                 VALUES (?1, 'building', ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8)",
+                params![handover_id, from_grid, premises, to_grid, losers.join(","), to, by, now_ms],
+            )?;
+            let members = building_scope(tx, &from_grid, premises)?;
+            let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
+            let mut etx = SqliteTx { tx, next_seq };
+            for state in &members {
+                move_record(&mut etx, state.kind, &state.id, state, to_grid, now_ms)?;
+                join(tx, &handover_id, state.kind, &state.id)?;
+            }
+            (HandoverScope::Building, from_grid, Some(premises.clone()), to_grid.clone(), to.clone(), losers)
+        }
+    };
+    let records: i64 =
+        tx.query_row("SELECT count(*) FROM handover_records WHERE handover_id = ?1", [&handover_id], |r| r.get(0))?;
+    tx.execute("UPDATE handovers SET records = ?2 WHERE id = ?1", params![handover_id, records])?;
+    let mut devices = tx.prepare_cached(
+        "INSERT INTO handover_devices (device_id, handover_id) SELECT id, ?2 FROM devices WHERE manager_id = ?1 AND revoked_at_ms IS NULL",
+    )?;
+    for manager in &losers {
+        devices.execute(params![manager, handover_id])?;
+    }
+    let subject = match &premises {
+        Some(p) => format!("building:{p}"),
+        None => format!("grid:{from_grid}"),
+    };
+    let detail = format!(
+        "handover {handover_id}: {} {} from {} ({}) to {to_manager} ({to_grid}), {records} records",
+        scope.as_str(),
+        premises.as_deref().unwrap_or(&from_grid),
+        if losers.is_empty() { "-".to_string() } else { losers.join(",") },
+        from_grid
+    );
+    receipts::audit(tx, by, &format!("handover_{}", scope.as_str()), &subject, &detail, now_ms)?;
+    tracing::info!(handover = %handover_id, scope = scope.as_str(), from = %from_grid, to = %to_grid, records, "handover");
+    Ok(handover_id)
+}
+
+/// The building and everything served under its grid that belongs to it (core's scope.rs), parents
+/// before children.
+fn building_scope(c: &Connection, grid: &str, premises: &str) -> AppResult<Vec<EntityState>> {
+    let mut by_kind: HashMap<EntityKind, Vec<EntityState>> = HashMap::new();
+    let mut stmt = c.prepare("SELECT kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1")?;
+    let mut rows = stmt.query([grid])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let Some(kind) = EntityKind::parse(&kind) else { continue };
+        let (vals, clocks): (String, String) = (r.get(2)?, r.get(4)?);
+        by_kind.entry(kind).or_default().push(entity_from_row(kind, r.get(1)?, &vals, r.get(3)?, &clocks)?);
+    }
+    let mut inside: HashSet<(EntityKind, String)> = HashSet::new();
+    let mut out = Vec::new();
+    for kind in EntityKind::ALL {
+        for state in by_kind.remove(&kind).unwrap_or_default() {
+            let belongs = (kind == EntityKind::Premises && state.id == premises)
+                || kind.parents().iter().any(|p| {
+                    state.value(p.field).as_str().is_some_and(|v| p.kinds.iter().any(|k| inside.contains(&(*k, v.to_string()))))
+                });
+            if belongs {
+                inside.insert((kind, state.id.clone()));
+                out.push(state);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Vec<HandoverRow>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT h.id, h.scope, h.from_grid, h.premises_id, json_extract(p.vals, '$.name'), h.to_grid, h.from_managers,
+                h.to_manager, m.name, h.by, h.created_at_ms,
+                (SELECT count(*) FROM handover_records r WHERE r.handover_id = h.id)
+         FROM handovers h
+         LEFT JOIN entities p ON p.kind = 'premises' AND p.id = h.premises_id
+         LEFT JOIN managers m ON m.id = h.to_manager
+         WHERE ?1 IS NULL OR h.id = ?1
+         ORDER BY h.created_at_ms DESC, h.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![id, limit], |r| {
+        let scope: String = r.get(1)?;
+        let from: String = r.get(6)?;
+        Ok(HandoverRow {
+            id: r.get(0)?,
+            scope: if scope == "grid" { HandoverScope::Grid } else { HandoverScope::Building },
+            from_grid: r.get(2)?,
+            premises_id: r.get(3)?,
+            premises_name: r.get(4)?,
+            to_grid: r.get(5)?,
+            from_managers: from.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            to_manager: r.get(7)?,
+            to_manager_name: r.get(8)?,
+            by: r.get(9)?,
+            created_at_ms: r.get(10)?,
+            records: r.get(11)?,
+            state: String::new(),
+            devices: vec![],
+        })
+    })?;
+    let mut out: Vec<HandoverRow> = rows.collect::<Result<_, _>>()?;
+    let mut devices = c.prepare_cached(
+        "SELECT d.device_id, v.manager_id, m.name, d.removed_at_ms, v.last_seen_ms, v.pending_count, v.revoked_at_ms IS NOT NULL
+         FROM handover_devices d JOIN devices v ON v.id = d.device_id JOIN managers m ON m.id = v.manager_id
+         WHERE d.handover_id = ?1 ORDER BY m.name, d.device_id",
+    )?;
+    for h in &mut out {
+        let rows = devices.query_map([&h.id], |r| {
+            Ok(HandoverDeviceRow {
+                device_id: r.get(0)?,
+                manager_id: r.get(1)?,
+                manager_name: r.get(2)?,
+                removed_at_ms: r.get(3)?,
+                last_seen_ms: r.get(4)?,
+                pending_count: r.get(5)?,
+                revoked: r.get(6)?,
+            })
+        })?;
+        h.devices = rows.collect::<Result<_, _>>()?;
+        h.state = if h.devices.iter().all(|d| d.removed_at_ms.is_some() || d.revoked) { "done" } else { "waiting" }.into();
+    }
+    Ok(out)
+}
+
+/// The fields of a request, checked before anything is touched: ids the server could hold.
+pub(super) fn check_request(request: &HandoverRequest) -> AppResult<()> {
+    let ids: Vec<(&str, &str)> = match request {
+        HandoverRequest::Grid { grid, from, to } => vec![("grid", grid), ("from", from), ("to", to)],
+        HandoverRequest::Building { premises, to, to_grid } => vec![("premises", premises), ("to", to), ("to_grid", to_grid)],
+    }
+    .into_iter()
+    .map(|(k, v)| (k, v.as_str()))
+    .collect();
+    for (field, id) in ids {
+        if id.trim().is_empty() || id.len() > 64 {
+            return Err(AppError::unprocessable("invalid", format!("{field}: 1 to 64 characters")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_takes_changes_and_removals_in_change_order_up_to_the_limit() {
+        let removal = |id: &str| Removal { kind: EntityKind::Household, id: id.into() };
+        let mut rows = vec![(3, "c3"), (5, "c5"), (9, "c9")];
+        let mut removals = vec![(4, removal("r4")), (6, removal("r6"))];
+        assert_eq!(cut_page(&mut rows, &mut removals, 3, 2), 5);
+        assert_eq!(rows, vec![(3, "c3"), (5, "c5")]);
+        assert_eq!(removals, vec![(4, removal("r4"))]);
+        let (mut none, mut no_removals): (Vec<(i64, &str)>, Vec<(i64, Removal)>) = (vec![], vec![]);
+        assert_eq!(cut_page(&mut none, &mut no_removals, 10, 42), 42, "an empty page stays at the cursor");
+        let mut only = vec![(7, removal("r7"))];
+        assert_eq!(cut_page(&mut none, &mut only, 10, 1), 7);
+    }
+}
