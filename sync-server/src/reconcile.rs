@@ -9,7 +9,7 @@ use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::validate;
 use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
 use gridbook_core::ValidationError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::auth::DeviceAuth;
 use crate::error::AppResult;
@@ -60,13 +60,19 @@ impl From<ValidationError> for Reject {
     }
 }
 
+/// The typed record a state holds, read straight from its values: no copy of the map (this runs
+/// for every pushed record, inside the write transaction).
+pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, serde_json::Error> {
+    use serde::de::value::MapDeserializer;
+    let id = Value::String(state.id.clone());
+    let fields = state.values.iter().filter(|(k, v)| !matches!(k.as_str(), "deleted" | "id") && !v.is_null());
+    R::deserialize(MapDeserializer::new(fields.map(|(k, v)| (k.as_str(), v)).chain([("id", &id)])))
+}
+
 /// Checks a whole record of a kind against the core's rules (the same the app ran).
 fn validate_record(state: &EntityState) -> Result<(), Reject> {
     fn typed<R: Record>(state: &EntityState) -> Result<R, Reject> {
-        let mut map: Map<String, Value> =
-            state.values.iter().filter(|(k, _)| *k != "deleted").map(|(k, v)| (k.clone(), v.clone())).collect();
-        map.insert("id".into(), Value::String(state.id.clone()));
-        serde_json::from_value(Value::Object(map)).map_err(|e| Reject(RejectCode::Invalid, e.to_string()))
+        self::typed(state).map_err(|e| Reject(RejectCode::Invalid, e.to_string()))
     }
     if state.deleted() {
         return Ok(()); // a tombstone needs no complete record
@@ -108,11 +114,15 @@ pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rul
         return Ok(OpResult { op_id: op.id, outcome: OpOutcome::AlreadyHad, clamped_to: None });
     }
     let clamped = bounded_stamp(op, rules, now_ms, index);
-    let mut merged = op.clone();
-    if let Some(stamp) = &clamped {
-        merged.hlc = stamp.clone();
-    }
-    match decide(tx, device, &merged, now_ms) {
+    let restamped;
+    let merged = match &clamped {
+        Some(stamp) => {
+            restamped = Op { hlc: stamp.clone(), ..op.clone() };
+            &restamped
+        }
+        None => op,
+    };
+    match decide(tx, device, merged, now_ms) {
         Ok(outcome) => {
             let label = match outcome {
                 MergeOutcome::Applied => "applied",

@@ -49,7 +49,7 @@ pub async fn push(
         ));
     }
     let (storage, rules) = (state.storage.clone(), state.rules);
-    let response = tokio::task::spawn_blocking(move || storage.push(&device, &req, &rules, now_ms())).await??;
+    let response = tokio::task::spawn_blocking(move || storage.push(&device, req, &rules, now_ms())).await??;
     Ok(Json(response))
 }
 
