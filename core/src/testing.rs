@@ -283,3 +283,16 @@ pub fn day_summary(grid: &str, manager_id: &str, date: &str) -> DaySummary {
         note: "明天重点走访5号楼".into(),
     }
 }
+
+/// A phone's create op for a new visit with these fields (what benches and server tests push).
+pub fn visit_op(fields: Map<String, Value>, hlc: Hlc) -> Op {
+    Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Visit,
+        entity: uuid::Uuid::now_v7().to_string(),
+        grid: fields.get("grid_id").and_then(Value::as_str).unwrap_or_default().to_string(),
+        action: OpAction::Create,
+        fields,
+        hlc,
+    }
+}

@@ -58,16 +58,8 @@ fn fields(v: Value) -> Map<String, Value> {
 }
 
 fn visit(device: &str, grid: &str, n: u64) -> Op {
-    Op {
-        id: uuid::Uuid::now_v7(),
-        kind: EntityKind::Visit,
-        entity: uuid::Uuid::now_v7().to_string(),
-        grid: grid.into(),
-        action: OpAction::Create,
-        fields: fields(json!({"grid_id": grid, "household_id": "h1", "arrived_at_ms": 1_700_000_000_000u64 + n,
-            "zone_offset_min": 480, "purpose": "survey", "outcome": "完成普查建档", "manager_id": "zhang"})),
-        hlc: Hlc::new(now_ms() as u64 - 1_000, n as u16, device),
-    }
+    let visit = gridbook_core::testing::visit(grid, "h1");
+    gridbook_core::testing::visit_op(gridbook_core::testing::fields_of(&visit).unwrap(), Hlc::new(now_ms() as u64 - 1_000, n as u16, device))
 }
 
 fn outcomes(r: &PushResponse) -> Vec<&'static str> {

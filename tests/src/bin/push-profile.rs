@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, OpAction, PushRequest, PROTOCOL_VERSION};
+use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
 use gridbook_sync_server::admin::{self, AdminCommand};
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
@@ -28,14 +28,9 @@ fn encode(path: &str, pushes: usize) {
     let mut out = Vec::new();
     for p in 0..pushes {
         let ops: Vec<Op> = (0..OPS_PER_PUSH)
-            .map(|i| Op {
-                id: uuid::Uuid::now_v7(),
-                kind: EntityKind::Visit,
-                entity: uuid::Uuid::now_v7().to_string(),
-                grid: "g1".into(),
-                action: OpAction::Create,
-                fields: testing::fields_of(&testing::visit("g1", &format!("hh-{:08}", (p * OPS_PER_PUSH + i) % 5000))).expect("fields"),
-                hlc: clock.now(),
+            .map(|i| {
+                let visit = testing::visit("g1", &format!("hh-{:08}", (p * OPS_PER_PUSH + i) % 5000));
+                testing::visit_op(testing::fields_of(&visit).expect("fields"), clock.now())
             })
             .collect();
         let json = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops }).expect("json");

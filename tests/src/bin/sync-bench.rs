@@ -95,18 +95,7 @@ fn workload_visits(pouchdb: Option<&str>, n: usize) -> Vec<Map<String, Value>> {
 
 fn visit_ops(fields: &[Map<String, Value>], node: &str) -> Vec<Op> {
     let mut clock = HlcClock::new(node, Box::new(SystemClock));
-    fields
-        .iter()
-        .map(|f| Op {
-            id: uuid::Uuid::now_v7(),
-            kind: EntityKind::Visit,
-            entity: uuid::Uuid::now_v7().to_string(),
-            grid: "g1".into(),
-            action: OpAction::Create,
-            fields: f.clone(),
-            hlc: clock.now(),
-        })
-        .collect()
+    fields.iter().map(|f| testing::visit_op(f.clone(), clock.now())).collect()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
