@@ -4,7 +4,7 @@
 //! (`EntityTx`) inside one transaction; this file owns the rules.
 
 use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::{MergeOutcome, Overwrite};
+use gridbook_core::merge::{Merge, MergeOutcome, Overwrite};
 use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::validate;
 use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
@@ -107,8 +107,42 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
     (op.hlc.millis > limit).then(|| Hlc::new(now_ms.max(0) as u64, seq, op.hlc.node.clone()))
 }
 
+/// A fact's record (visit, receipt …), built and checked before the write transaction, in the
+/// pushing thread while other pushes are being written: a fact is never merged with anything, so
+/// neither its record nor its verdict depends on what the server holds. `decide` takes it when
+/// the fact is new and its stamp was not clamped; otherwise the op is judged as any other.
+pub struct PreparedFact {
+    hlc: Hlc,
+    state: EntityState,
+    verdict: Result<(), Reject>,
+}
+
+/// The work on an op that needs no storage, for a fact; None for anything else.
+pub fn prepare(op: &Op) -> Option<PreparedFact> {
+    if !op.kind.insert_only() || op.action != OpAction::Create || validate::fields(op.kind, &op.fields).is_err() {
+        return None;
+    }
+    let mut state = EntityState::empty(op.kind, op.entity.clone());
+    state.apply(op);
+    let verdict = validate_record(&state);
+    Some(PreparedFact { hlc: op.hlc.clone(), state, verdict })
+}
+
 /// Applies one op; the answer to give the device.
 pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rules, now_ms: i64, index: u16) -> AppResult<OpResult> {
+    apply_prepared_op(tx, device, op, None, rules, now_ms, index)
+}
+
+/// `apply_op` with what `prepare` worked out for the op beforehand.
+pub fn apply_prepared_op(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    op: &Op,
+    prepared: Option<PreparedFact>,
+    rules: &Rules,
+    now_ms: i64,
+    index: u16,
+) -> AppResult<OpResult> {
     let op_id = op.id.to_string();
     if tx.op_seen(&op_id)? {
         return Ok(OpResult { op_id: op.id, outcome: OpOutcome::AlreadyHad, clamped_to: None });
@@ -122,7 +156,7 @@ pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rul
         }
         None => op,
     };
-    match decide(tx, device, merged, now_ms) {
+    match decide(tx, device, merged, prepared, now_ms) {
         Ok(outcome) => {
             let label = match outcome {
                 MergeOutcome::Applied => "applied",
@@ -165,11 +199,13 @@ impl From<ValidationError> for Decision {
     }
 }
 
-fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> Result<MergeOutcome, Decision> {
+fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<PreparedFact>, now_ms: i64) -> Result<MergeOutcome, Decision> {
     if op.entity.is_empty() || op.entity.len() > 64 {
         return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()).into());
     }
-    validate::fields(op.kind, &op.fields)?;
+    if prepared.is_none() {
+        validate::fields(op.kind, &op.fields)?; // a prepared fact passed it already
+    }
     if !device.may_write(&op.grid) {
         return Err(Reject(RejectCode::OutsideGrids, format!("grid {} is not assigned to this device's manager", op.grid)).into());
     }
@@ -192,7 +228,16 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         }
         None => (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()),
     };
-    let merge = state.apply(op);
+    // a new fact prepared under this very stamp: its record and verdict are already made
+    let mut verdict = None;
+    let merge = match prepared.filter(|p| p.hlc == op.hlc && !state.exists()) {
+        Some(p) => {
+            state = p.state;
+            verdict = Some(p.verdict);
+            Merge { outcome: MergeOutcome::Applied, overwrites: vec![] }
+        }
+        None => state.apply(op),
+    };
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
     if !device.may_write(&grid) {
         return Err(Reject(RejectCode::OutsideGrids, format!("grid {grid} is not assigned to this device's manager")).into());
@@ -201,7 +246,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         // An update arriving before its create leaves a partial record; it is checked in full
         // once complete. A complete record must satisfy the same rules as on the phone.
         if state.base.is_some() {
-            validate_record(&state)?;
+            verdict.unwrap_or_else(|| validate_record(&state))?;
             // signatures, signed receipts and work orders, voids (issue 4)
             crate::signed::check(tx, device, &state)?;
         }

@@ -130,6 +130,8 @@ enum Durability {
 struct PushWork {
     device: DeviceAuth,
     request: PushRequest,
+    /// Worked out by the pushing thread before it queued (`reconcile::prepare`); taken by the writer.
+    prepared: Mutex<Vec<Option<reconcile::PreparedFact>>>,
     rules: Rules,
     now_ms: i64,
 }
@@ -253,9 +255,10 @@ impl SqliteStorage {
     /// One push inside the shared transaction: its ops, then what the device reported.
     fn apply_push(tx: &Transaction, work: &PushWork) -> AppResult<PushResponse> {
         let started = std::time::Instant::now();
-        let PushWork { device, request: req, rules, now_ms } = work;
+        let PushWork { device, request: req, prepared, rules, now_ms } = work;
         let now_ms = *now_ms;
-        let results = Self::apply_batch(tx, device, &req.ops, rules, now_ms)?;
+        let prepared = std::mem::take(&mut *lock(prepared));
+        let results = Self::apply_batch(tx, device, &req.ops, prepared, rules, now_ms)?;
         let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
         // receipts that reached the server are no longer "on the phone"
         let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
@@ -311,11 +314,20 @@ impl SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn apply_batch(tx: &Transaction, device: &DeviceAuth, ops: &[Op], rules: &Rules, now_ms: i64) -> AppResult<Vec<OpResult>> {
+    fn apply_batch(
+        tx: &Transaction,
+        device: &DeviceAuth,
+        ops: &[Op],
+        prepared: Vec<Option<reconcile::PreparedFact>>,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> AppResult<Vec<OpResult>> {
         let mut etx = SqliteTx::begin(tx, ops)?;
         let mut results = Vec::with_capacity(ops.len());
+        let mut prepared = prepared.into_iter();
         for (i, op) in ops.iter().enumerate() {
-            results.push(reconcile::apply_op(&mut etx, device, op, rules, now_ms, (i % 65_536) as u16)?);
+            let fact = prepared.next().flatten();
+            results.push(reconcile::apply_prepared_op(&mut etx, device, op, fact, rules, now_ms, (i % 65_536) as u16)?);
         }
         Ok(results)
     }
@@ -636,7 +648,9 @@ impl SyncStorage for SqliteStorage {
     }
 
     fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
-        let work = PushWork { device: device.clone(), request, rules: *rules, now_ms };
+        // facts are built and checked here, in this thread, while other pushes are written
+        let prepared = Mutex::new(request.ops.iter().map(reconcile::prepare).collect());
+        let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
         self.pushes
             .run(work, &self.writer, |w| w.request.ops.len(), GROUP_COMMIT_OPS, Self::write_pushes)
             .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
@@ -770,7 +784,7 @@ impl SyncStorage for SqliteStorage {
                 }
             }
             drop(known);
-            Self::apply_batch(tx, &backoffice(), ops, &Rules::default(), now_ms)
+            Self::apply_batch(tx, &backoffice(), ops, Vec::new(), &Rules::default(), now_ms)
         })
     }
 
