@@ -151,3 +151,22 @@ async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_lea
     assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
     assert_eq!(count(&f, "SELECT count(*) FROM ops"), 2);
 }
+
+#[tokio::test]
+async fn a_visit_stamped_a_week_ahead_is_stored_under_the_clamped_stamp_and_a_broken_one_is_refused_with_its_reason() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let mut ahead = visit("dev1", "g1", 1);
+    ahead.hlc = Hlc::new(now_ms() as u64 + 7 * 24 * 3_600_000, 0, "dev1");
+    let mut broken = visit("dev1", "g1", 2);
+    broken.fields.insert("purpose".into(), json!("picnic"));
+    let r = push(&f, &token, &[ahead.clone(), broken]).await;
+    assert_eq!(outcomes(&r), ["applied", "rejected"]);
+    let clamped = r.results[0].clamped_to.clone().expect("clamped");
+    assert!(clamped.millis <= now_ms() as u64 && clamped.node == "dev1", "{clamped}");
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    let base: String = conn.query_row("SELECT base_hlc FROM entities WHERE id = ?1", [&ahead.entity], |r| r.get(0)).unwrap();
+    assert_eq!(base, clamped.to_string(), "the record carries the stamp it was merged under");
+    let OpOutcome::Rejected { reason, .. } = &r.results[1].outcome else { unreachable!() };
+    assert!(reason.contains("picnic") && reason.contains("survey"), "{reason}");
+}
