@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::store::{meta_get, meta_set, Store};
 use crate::wire::{
     EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, ReceiptBlockResponse, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PROTOCOL_VERSION,
+    ReceiptBlockRequest, ReceiptBlockResponse, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -403,16 +403,18 @@ impl SyncEngine {
     async fn send_push(&self, config: &SyncConfig, ops: Vec<crate::wire::Op>) -> Result<(PushRequest, PushResponse)> {
         let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
-        let body = gzip(&serde_json::to_vec(&request)?)?;
-        let response: PushResponse = exchange(
-            self.http
-                .post(format!("{}{}", config.server_url, PATH_PUSH))
-                .bearer_auth(&config.token)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .header(reqwest::header::CONTENT_ENCODING, "gzip")
-                .body(body),
-        )
-        .await?;
+        let json = serde_json::to_vec(&request)?;
+        let mut post = self
+            .http
+            .post(format!("{}{}", config.server_url, PATH_PUSH))
+            .bearer_auth(&config.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        post = if json.len() < GZIP_MIN_BYTES {
+            post.body(json) // a facts-only or one-op push: gzip would cost more than it saves
+        } else {
+            post.header(reqwest::header::CONTENT_ENCODING, "gzip").body(gzip(&json)?)
+        };
+        let response: PushResponse = exchange(post).await?;
         self.store.settle(&response.results)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         Ok((request, response))

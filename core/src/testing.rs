@@ -339,3 +339,16 @@ pub fn record_local_create<R: Record>(store: &Store, record: &R, grid: &str) -> 
     let fields = fields_of(record)?;
     store.write(|tx, clock| crate::store::record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields))
 }
+
+/// A phone's create op for a new visit with these fields (what benches and server tests push).
+pub fn visit_op(fields: Map<String, Value>, hlc: Hlc) -> Op {
+    Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Visit,
+        entity: uuid::Uuid::now_v7().to_string(),
+        grid: fields.get("grid_id").and_then(Value::as_str).unwrap_or_default().to_string(),
+        action: OpAction::Create,
+        fields,
+        hlc,
+    }
+}

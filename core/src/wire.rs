@@ -14,6 +14,10 @@ use crate::model::EntityKind;
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
 
+/// Bodies smaller than this travel uncompressed, both ways: setting up a gzip stream costs more
+/// CPU than a small request's whole handling, and below a packet's size it saves nothing.
+pub const GZIP_MIN_BYTES: usize = 1024;
+
 /// Paths, versioned.
 pub const PATH_ENROL: &str = "/v1/enrol";
 pub const PATH_PUSH: &str = "/v1/push";

@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 use gridbook_sync_server::admin::{self, AdminCommand};
 use gridbook_sync_server::{demo, now_ms, serve, shutdown_signal, AppState, Rules, SqliteStorage};
 
+#[global_allocator]
+static ALLOCATOR: gridbook_sync_server::Allocator = gridbook_sync_server::Allocator {};
+
 #[derive(Debug, Parser)]
 #[command(name = "gridbook-sync-server", version, about = "Gridbook sync server and back office")]
 struct Cli {

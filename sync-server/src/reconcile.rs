@@ -4,12 +4,12 @@
 //! (`EntityTx`) inside one transaction; this file owns the rules.
 
 use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::{MergeOutcome, Overwrite};
+use gridbook_core::merge::{Merge, MergeOutcome, Overwrite};
 use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::validate;
 use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
 use gridbook_core::ValidationError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::auth::DeviceAuth;
 use crate::error::AppResult;
@@ -87,13 +87,19 @@ impl From<ValidationError> for Reject {
     }
 }
 
+/// The typed record a state holds, read straight from its values: no copy of the map (this runs
+/// for every pushed record, inside the write transaction).
+pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, serde_json::Error> {
+    use serde::de::value::MapDeserializer;
+    let id = Value::String(state.id.clone());
+    let fields = state.values.iter().filter(|(k, v)| !matches!(k.as_str(), "deleted" | "id") && !v.is_null());
+    R::deserialize(MapDeserializer::new(fields.map(|(k, v)| (k.as_str(), v)).chain([("id", &id)])))
+}
+
 /// Checks a whole record of a kind against the core's rules (the same the app ran).
 fn validate_record(state: &EntityState) -> Result<(), Reject> {
     fn typed<R: Record>(state: &EntityState) -> Result<R, Reject> {
-        let mut map: Map<String, Value> =
-            state.values.iter().filter(|(k, _)| *k != "deleted").map(|(k, v)| (k.clone(), v.clone())).collect();
-        map.insert("id".into(), Value::String(state.id.clone()));
-        serde_json::from_value(Value::Object(map)).map_err(|e| Reject(RejectCode::Invalid, e.to_string()))
+        self::typed(state).map_err(|e| Reject(RejectCode::Invalid, e.to_string()))
     }
     if state.deleted() {
         return Ok(()); // a tombstone needs no complete record
@@ -125,18 +131,56 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
     (op.hlc.millis > limit).then(|| Hlc::new(now_ms.max(0) as u64, seq, op.hlc.node.clone()))
 }
 
+/// A fact's record (visit, receipt …), built and checked before the write transaction, in the
+/// pushing thread while other pushes are being written: a fact is never merged with anything, so
+/// neither its record nor its verdict depends on what the server holds. `decide` takes it when
+/// the fact is new and its stamp was not clamped; otherwise the op is judged as any other.
+pub struct PreparedFact {
+    hlc: Hlc,
+    state: EntityState,
+    verdict: Result<(), Reject>,
+}
+
+/// The work on an op that needs no storage, for a fact; None for anything else.
+pub fn prepare(op: &Op) -> Option<PreparedFact> {
+    if !op.kind.insert_only() || op.action != OpAction::Create || validate::fields(op.kind, &op.fields).is_err() {
+        return None;
+    }
+    let mut state = EntityState::empty(op.kind, op.entity.clone());
+    state.apply(op);
+    let verdict = validate_record(&state);
+    Some(PreparedFact { hlc: op.hlc.clone(), state, verdict })
+}
+
 /// Applies one op; the answer to give the device.
 pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rules, now_ms: i64, index: u16) -> AppResult<OpResult> {
+    apply_prepared_op(tx, device, op, None, rules, now_ms, index)
+}
+
+/// `apply_op` with what `prepare` worked out for the op beforehand.
+pub fn apply_prepared_op(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    op: &Op,
+    prepared: Option<PreparedFact>,
+    rules: &Rules,
+    now_ms: i64,
+    index: u16,
+) -> AppResult<OpResult> {
     let op_id = op.id.to_string();
     if tx.op_seen(&op_id)? {
         return Ok(OpResult { op_id: op.id, outcome: OpOutcome::AlreadyHad, clamped_to: None });
     }
     let clamped = bounded_stamp(op, rules, now_ms, index);
-    let mut merged = op.clone();
-    if let Some(stamp) = &clamped {
-        merged.hlc = stamp.clone();
-    }
-    match decide(tx, device, &merged, now_ms) {
+    let restamped;
+    let merged = match &clamped {
+        Some(stamp) => {
+            restamped = Op { hlc: stamp.clone(), ..op.clone() };
+            &restamped
+        }
+        None => op,
+    };
+    match decide(tx, device, merged, prepared, now_ms) {
         Ok(outcome) => {
             let label = match outcome {
                 MergeOutcome::Applied => "applied",
@@ -179,11 +223,13 @@ impl From<ValidationError> for Decision {
     }
 }
 
-fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> Result<MergeOutcome, Decision> {
+fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<PreparedFact>, now_ms: i64) -> Result<MergeOutcome, Decision> {
     if op.entity.is_empty() || op.entity.len() > 64 {
         return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()).into());
     }
-    validate::fields(op.kind, &op.fields)?;
+    if prepared.is_none() {
+        validate::fields(op.kind, &op.fields)?; // a prepared fact passed it already
+    }
     if op.kind.insert_only() && op.action != OpAction::Create {
         return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())).into());
     }
@@ -197,7 +243,16 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     let existing = tx.load(op.kind, &op.entity)?;
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
     let (mut state, current_grid) = existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
-    let merge = state.apply(op);
+    // a new fact prepared under this very stamp: its record and verdict are already made
+    let mut verdict = None;
+    let merge = match prepared.filter(|p| p.hlc == op.hlc && !state.exists()) {
+        Some(p) => {
+            state = p.state;
+            verdict = Some(p.verdict);
+            Merge { outcome: MergeOutcome::Applied, overwrites: vec![] }
+        }
+        None => state.apply(op),
+    };
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
     // the device's grids, or a handover it is still part of (handover.rs)
     let access = crate::handover::may_write_scope(tx, device, op, existing_grid.as_deref(), &grid, &state)?;
@@ -208,7 +263,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         // An update arriving before its create leaves a partial record; it is checked in full
         // once complete. A complete record must satisfy the same rules as on the phone.
         if state.base.is_some() {
-            validate_record(&state)?;
+            verdict.unwrap_or_else(|| validate_record(&state))?;
             // signatures, signed receipts and work orders, voids (issue 4)
             crate::signed::check(tx, device, &state)?;
         }

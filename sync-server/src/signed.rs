@@ -29,10 +29,7 @@ fn reject(code: RejectCode, reason: impl Into<String>) -> Decision {
 
 /// The typed record held in a state (whole records only).
 pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, String> {
-    let mut map: Map<String, Value> =
-        state.values.iter().filter(|(k, v)| *k != "deleted" && !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
-    map.insert("id".into(), Value::String(state.id.clone()));
-    serde_json::from_value(Value::Object(map)).map_err(|e| format!("{} {}: {e}", state.kind.as_str(), state.id))
+    crate::reconcile::typed(state).map_err(|e| format!("{} {}: {e}", state.kind.as_str(), state.id))
 }
 
 fn decode_keys(hex_keys: &[String]) -> Vec<[u8; 32]> {
@@ -134,6 +131,9 @@ pub(crate) fn check(tx: &mut dyn EntityTx, device: &DeviceAuth, state: &EntitySt
             Ok(())
         }
         EntityKind::Visit => {
+            if state.value("signature_id").as_str().is_none_or(str::is_empty) {
+                return Ok(()); // a visit without a signed work order (validated already)
+            }
             let v: Visit = typed(state).map_err(bad)?;
             let Some(signature_id) = v.signature_id.as_deref().filter(|s| !s.is_empty()) else {
                 return Ok(()); // a visit without a signed work order

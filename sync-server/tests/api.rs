@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PROTOCOL_VERSION};
+use gridbook_core::hlc::Hlc;
+use gridbook_core::wire::{DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_sync_server::auth::Role;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
@@ -158,6 +159,24 @@ async fn over_a_real_socket_health_and_gzip_responses_work() {
         .get(format!("{url}/v1/pull?cursor=0"))
         .bearer_auth(&f.token)
         .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // a small answer leaves as it is: setting up gzip would cost more than it saves
+    assert_eq!(resp.headers().get(header::CONTENT_ENCODING), None);
+    let page: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(page["changes"], serde_json::json!([]));
+    // a large one (the answer to a push of 40 ops) is gzip'd
+    let visit = gridbook_core::testing::fields_of(&gridbook_core::testing::visit("g1", "h1")).unwrap();
+    let ops: Vec<Op> = (0..40u16).map(|i| gridbook_core::testing::visit_op(visit.clone(), Hlc::new(now_ms() as u64, i, "dev1"))).collect();
+    let body = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops }).unwrap();
+    let resp = client
+        .post(format!("{url}/v1/push"))
+        .bearer_auth(&f.token)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(body)
         .send()
         .await
         .unwrap();

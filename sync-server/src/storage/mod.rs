@@ -81,7 +81,8 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     fn authenticate_device(&self, token_hash: &str) -> AppResult<DeviceAuth>;
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.
-    fn push(&self, device: &DeviceAuth, request: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
+    /// (Concurrent pushes may share that transaction and its commit.)
+    fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage>;
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;

@@ -1,9 +1,9 @@
 //! The embedded SQLite backend: one file, one writer connection (every write transaction is
 //! `BEGIN IMMEDIATE` and fully synced before the answer leaves), a small pool of readers in WAL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridbook_core::hlc::Hlc;
 use gridbook_core::merge::Overwrite;
@@ -23,6 +23,7 @@ use crate::handover::{HandoverRequest, HandoverRow};
 use crate::reconcile::{self, EntityTx, Rules};
 
 mod handover;
+mod group_commit;
 mod receipts;
 
 const SCHEMA_VERSION: i64 = 3;
@@ -62,6 +63,8 @@ CREATE TABLE entities (
 CREATE UNIQUE INDEX entities_by_grid_seq ON entities (grid_id, seq);
 CREATE INDEX entities_by_seq ON entities (seq);
 -- Every op once, as received, with the stamp it was merged under and the server's receive time.
+-- `body` holds the op's fields; it is '' for an insert-only record (visit, receipt …), whose
+-- fields are stored once, as the entity's values, which never change.
 CREATE TABLE ops (
     op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, kind TEXT NOT NULL, entity_id TEXT NOT NULL,
     grid_id TEXT NOT NULL, hlc TEXT NOT NULL, merged_hlc TEXT NOT NULL, received_at_ms INTEGER NOT NULL,
@@ -149,8 +152,22 @@ enum Durability {
     Bookkeeping,
 }
 
+/// A push waiting for the writer (group commit).
+struct PushWork {
+    device: DeviceAuth,
+    request: PushRequest,
+    /// Worked out by the pushing thread before it queued (`reconcile::prepare`); taken by the writer.
+    prepared: Mutex<Vec<Option<reconcile::PreparedFact>>>,
+    rules: Rules,
+    now_ms: i64,
+}
+
+/// Ops one group commit takes at most: a bound on how long the pushes in it wait for their answer.
+const GROUP_COMMIT_OPS: usize = 10_000;
+
 pub struct SqliteStorage {
     writer: Mutex<Connection>,
+    pushes: group_commit::Queue<PushWork, AppResult<PushResponse>>,
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
 }
@@ -194,7 +211,7 @@ impl SqliteStorage {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        Ok(Self { writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), path })
+        Ok(Self { writer: Mutex::new(writer), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -222,7 +239,10 @@ impl SqliteStorage {
     /// nobody was promised (when a device last pulled, what it reported about itself). The next
     /// synced commit flushes them anyway; a power cut may lose only those.
     fn write_with<T>(&self, durability: Durability, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
-        let mut conn = lock(&self.writer);
+        Self::write_on(&mut lock(&self.writer), durability, f)
+    }
+
+    fn write_on<T>(conn: &mut Connection, durability: Durability, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
         let relaxed = durability == Durability::Bookkeeping;
         if relaxed {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -239,6 +259,84 @@ impl SqliteStorage {
         result
     }
 
+    /// Writes the waiting pushes in one transaction, each in its own savepoint (a push that fails
+    /// leaves the others standing), and answers each after the commit.
+    fn write_pushes(conn: &mut Connection, jobs: &[Arc<group_commit::Job<PushWork, AppResult<PushResponse>>>]) {
+        // pushes without ops carry only the device's facts: nothing acknowledged hangs on them
+        let durability =
+            if jobs.iter().all(|j| j.work.request.ops.is_empty() && j.work.request.facts.removed_handovers.is_empty()) {
+                Durability::Bookkeeping
+            } else {
+                Durability::Synced
+            };
+        let written = Self::write_on(conn, durability, |tx| {
+            let mut answers = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                tx.execute_batch("SAVEPOINT push")?;
+                let answer = Self::apply_push(tx, &job.work);
+                tx.execute_batch(if answer.is_ok() { "RELEASE push" } else { "ROLLBACK TO push; RELEASE push" })?;
+                answers.push(answer);
+            }
+            Ok(answers)
+        });
+        match written {
+            Ok(answers) => jobs.iter().zip(answers).for_each(|(job, answer)| job.answer(answer)),
+            Err(e) => jobs.iter().for_each(|job| job.answer(Err(e.clone()))),
+        }
+    }
+
+    /// One push inside the shared transaction: its ops, then what the device reported.
+    fn apply_push(tx: &Transaction, work: &PushWork) -> AppResult<PushResponse> {
+        let started = std::time::Instant::now();
+        let PushWork { device, request: req, prepared, rules, now_ms } = work;
+        let now_ms = *now_ms;
+        let prepared = std::mem::take(&mut *lock(prepared));
+        // before the ops: an op sent with the report is a later write, refused in the scope
+        handover::report_removed(tx, device, &req.facts.removed_handovers, now_ms)?;
+        let results = Self::apply_batch(tx, device, &req.ops, prepared, rules, now_ms)?;
+        let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
+        // receipts that reached the server are no longer "on the phone"
+        let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
+        for (op, r) in req.ops.iter().zip(&results) {
+            if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
+                arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
+                arrived_n += 1;
+            }
+        }
+        let acked = req.ops.len() as i64 - rejected;
+        let f = &req.facts;
+        tx.prepare_cached(
+            "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
+               oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
+               zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            device.device_id,
+            f.app_version,
+            now_ms,
+            (f.pending_count as i64 - acked).max(0),
+            if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
+            f.rejected_count as i64 + rejected,
+            f.db_size_bytes as i64,
+            f.wall_clock_ms - now_ms,
+            f.zone_offset_min,
+            (f.unsynced_receipts_fen - arrived_fen).max(0),
+            (f.unsynced_receipts_count as i64 - arrived_n).max(0),
+            f.last_error
+        ])?;
+        tx.prepare_cached(
+            "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
+        )?
+        .execute(params![now_ms, device.device_id, req.ops.len() as i64, rejected, started.elapsed().as_millis() as i64])?;
+        Ok(PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results,
+            server_time_ms: now_ms,
+            clock_offset_ms: req.facts.wall_clock_ms - now_ms,
+        })
+    }
+
     fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
         let mut stmt = conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
         let rows = stmt.query_map([manager_id], |r| r.get(0))?;
@@ -251,12 +349,20 @@ impl SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn apply_batch(tx: &Transaction, device: &DeviceAuth, ops: &[Op], rules: &Rules, now_ms: i64) -> AppResult<Vec<OpResult>> {
-        let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
-        let mut etx = SqliteTx { tx, next_seq };
+    fn apply_batch(
+        tx: &Transaction,
+        device: &DeviceAuth,
+        ops: &[Op],
+        prepared: Vec<Option<reconcile::PreparedFact>>,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> AppResult<Vec<OpResult>> {
+        let mut etx = SqliteTx::begin(tx, ops)?;
         let mut results = Vec::with_capacity(ops.len());
+        let mut prepared = prepared.into_iter();
         for (i, op) in ops.iter().enumerate() {
-            results.push(reconcile::apply_op(&mut etx, device, op, rules, now_ms, (i % 65_536) as u16)?);
+            let fact = prepared.next().flatten();
+            results.push(reconcile::apply_prepared_op(&mut etx, device, op, fact, rules, now_ms, (i % 65_536) as u16)?);
         }
         Ok(results)
     }
@@ -266,6 +372,39 @@ impl SqliteStorage {
 struct SqliteTx<'a> {
     tx: &'a Transaction<'a>,
     next_seq: i64,
+    batch: BatchIds,
+}
+
+/// The op ids of the batch being applied, looked up in two queries instead of two per op: which
+/// were recorded before, and which wait as rejections. Kept current as the batch is applied.
+#[derive(Default)]
+struct BatchIds {
+    ids: HashSet<String>,
+    recorded: HashSet<String>,
+    rejected: HashSet<String>,
+}
+
+impl<'a> SqliteTx<'a> {
+    fn begin(tx: &'a Transaction<'a>, batch_ops: &[Op]) -> AppResult<Self> {
+        let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
+        let mut batch = BatchIds::default();
+        if !batch_ops.is_empty() {
+            let ids: Vec<String> = batch_ops.iter().map(|op| op.id.to_string()).collect();
+            let list = serde_json::to_string(&ids)?;
+            for (sql, set) in [
+                ("SELECT op_id FROM ops WHERE op_id IN (SELECT value FROM json_each(?1))", &mut batch.recorded),
+                ("SELECT op_id FROM rejections WHERE op_id IN (SELECT value FROM json_each(?1))", &mut batch.rejected),
+            ] {
+                let mut stmt = tx.prepare_cached(sql)?;
+                let found = stmt.query_map([&list], |r| r.get::<_, String>(0))?;
+                for id in found {
+                    set.insert(id?);
+                }
+            }
+            batch.ids = ids.into_iter().collect();
+        }
+        Ok(Self { tx, next_seq, batch })
+    }
 }
 
 fn parse_hlc(s: &str) -> AppResult<Hlc> {
@@ -283,6 +422,9 @@ impl EntityTx for SqliteTx<'_> {
     fn op_seen(&mut self, op_id: &str) -> AppResult<bool> {
         // Only recorded ops count: a rejected op comes back when its cause was dealt with (say, the
         // grid was assigned) and must then be judged again, not waved through as "already had".
+        if self.batch.ids.contains(op_id) {
+            return Ok(self.batch.recorded.contains(op_id));
+        }
         Ok(self.tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1")?.exists([op_id])?)
     }
 
@@ -317,7 +459,7 @@ impl EntityTx for SqliteTx<'_> {
                 grid,
                 serde_json::to_string(&state.values)?,
                 state.base.as_ref().map(|h| h.to_string()),
-                serde_json::to_string(&state.clocks)?,
+                if state.clocks.is_empty() { "{}".to_string() } else { serde_json::to_string(&state.clocks)? },
                 seq,
                 now_ms
             ])?;
@@ -325,25 +467,35 @@ impl EntityTx for SqliteTx<'_> {
     }
 
     fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()> {
+        let op_id = op.id.to_string();
+        let hlc = op.hlc.to_string();
+        // An insert-only record is stored as received, once: its fields are the entity's values.
+        let body = if op.kind.insert_only() { String::new() } else { serde_json::to_string(&op.fields)? };
         self.tx
             .prepare_cached(
                 "INSERT INTO ops (op_id, device_id, kind, entity_id, grid_id, hlc, merged_hlc, received_at_ms, outcome, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
-                op.id.to_string(),
+                op_id,
                 device_id,
                 op.kind.as_str(),
                 op.entity,
                 op.grid,
-                op.hlc.to_string(),
-                merged_as.to_string(),
+                hlc,
+                if *merged_as == op.hlc { hlc.clone() } else { merged_as.to_string() },
                 now_ms,
                 outcome,
-                serde_json::to_string(&op.fields)?
+                body
             ])?;
         // a retried op that now passes is no longer a rejection waiting for someone
-        self.tx.prepare_cached("DELETE FROM rejections WHERE op_id = ?1")?.execute([op.id.to_string()])?;
+        let in_batch = self.batch.ids.contains(&op_id);
+        if !in_batch || self.batch.rejected.remove(&op_id) {
+            self.tx.prepare_cached("DELETE FROM rejections WHERE op_id = ?1")?.execute([&op_id])?;
+        }
+        if in_batch {
+            self.batch.recorded.insert(op_id);
+        }
         Ok(())
     }
 
@@ -370,13 +522,17 @@ impl EntityTx for SqliteTx<'_> {
     }
 
     fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()> {
+        let op_id = op.id.to_string();
+        if self.batch.ids.contains(&op_id) {
+            self.batch.rejected.insert(op_id.clone());
+        }
         self.tx
             .prepare_cached(
                 "INSERT OR REPLACE INTO rejections (op_id, at_ms, device_id, kind, entity_id, grid_id, code, reason, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                op.id.to_string(),
+                op_id,
                 now_ms,
                 device_id,
                 op.kind.as_str(),
@@ -538,58 +694,13 @@ impl SyncStorage for SqliteStorage {
         Ok(EnrolResponse { protocol: PROTOCOL_VERSION, device_id: req.device_id.clone(), token, manager_id, manager_name, grids })
     }
 
-    fn push(&self, device: &DeviceAuth, req: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
-        let started = std::time::Instant::now();
-        // a push without ops carries only the device's facts: nothing acknowledged hangs on it
-        let durability =
-            if req.ops.is_empty() && req.facts.removed_handovers.is_empty() { Durability::Bookkeeping } else { Durability::Synced };
-        let results = self.write_with(durability, |tx| {
-            // before the ops: an op sent with the report is a later write, refused in the scope
-            handover::report_removed(tx, device, &req.facts.removed_handovers, now_ms)?;
-            let results = Self::apply_batch(tx, device, &req.ops, rules, now_ms)?;
-            let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
-            // receipts that reached the server are no longer "on the phone"
-            let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
-            for (op, r) in req.ops.iter().zip(&results) {
-                if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
-                    arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
-                    arrived_n += 1;
-                }
-            }
-            let acked = req.ops.len() as i64 - rejected;
-            let f = &req.facts;
-            tx.prepare_cached(
-                "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
-                   oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
-                   zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                device.device_id,
-                f.app_version,
-                now_ms,
-                (f.pending_count as i64 - acked).max(0),
-                if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
-                f.rejected_count as i64 + rejected,
-                f.db_size_bytes as i64,
-                f.wall_clock_ms - now_ms,
-                f.zone_offset_min,
-                (f.unsynced_receipts_fen - arrived_fen).max(0),
-                (f.unsynced_receipts_count as i64 - arrived_n).max(0),
-                f.last_error
-            ])?;
-            tx.prepare_cached(
-                "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
-            )?
-            .execute(params![now_ms, device.device_id, req.ops.len() as i64, rejected, started.elapsed().as_millis() as i64])?;
-            Ok(results)
-        })?;
-        Ok(PushResponse {
-            protocol: PROTOCOL_VERSION,
-            results,
-            server_time_ms: now_ms,
-            clock_offset_ms: req.facts.wall_clock_ms - now_ms,
-        })
+    fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
+        // facts are built and checked here, in this thread, while other pushes are written
+        let prepared = Mutex::new(request.ops.iter().map(reconcile::prepare).collect());
+        let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
+        self.pushes
+            .run(work, &self.writer, |w| w.request.ops.len(), GROUP_COMMIT_OPS, Self::write_pushes)
+            .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
     }
 
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage> {
@@ -724,7 +835,7 @@ impl SyncStorage for SqliteStorage {
                 }
             }
             drop(known);
-            Self::apply_batch(tx, &crate::authoring::device(), ops, &Rules::default(), now_ms)
+            Self::apply_batch(tx, &crate::authoring::device(), ops, Vec::new(), &Rules::default(), now_ms)
         })
     }
 
@@ -870,8 +981,7 @@ impl SyncStorage for SqliteStorage {
 
     fn decide_void(&self, void_id: &str, decision: VoidDecision, by: &str, note: &str, now_ms: i64) -> AppResult<VoidReviewRow> {
         let row = self.write(|tx| {
-            let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
-            let mut etx = SqliteTx { tx, next_seq };
+            let mut etx = SqliteTx::begin(tx, &[])?;
             receipts::decide_void(&mut etx, void_id, decision, by, note, now_ms)
         })?;
         tracing::info!(void = %void_id, by, decision = ?decision, "void decided");

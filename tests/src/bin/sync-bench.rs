@@ -18,6 +18,9 @@ use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use serde_json::{json, Map, Value};
 
+#[global_allocator]
+static ALLOCATOR: gridbook_sync_server::Allocator = gridbook_sync_server::Allocator {};
+
 struct Args {
     households: usize,
     devices: usize,
@@ -92,18 +95,7 @@ fn workload_visits(pouchdb: Option<&str>, n: usize) -> Vec<Map<String, Value>> {
 
 fn visit_ops(fields: &[Map<String, Value>], node: &str) -> Vec<Op> {
     let mut clock = HlcClock::new(node, Box::new(SystemClock));
-    fields
-        .iter()
-        .map(|f| Op {
-            id: uuid::Uuid::now_v7(),
-            kind: EntityKind::Visit,
-            entity: uuid::Uuid::now_v7().to_string(),
-            grid: "g1".into(),
-            action: OpAction::Create,
-            fields: f.clone(),
-            hlc: clock.now(),
-        })
-        .collect()
+    fields.iter().map(|f| testing::visit_op(f.clone(), clock.now())).collect()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -271,23 +263,34 @@ async fn latency(server: &TestServer, reps: usize) {
     let h = a.store.create_household(household_n("g1", 1)).expect("household");
     a.sync().await;
     b.sync().await;
-    let mut samples = Vec::new();
+    // whole round, and its parts: A records, A's cycle, B's cycle
+    let mut samples: [Vec<f64>; 4] = Default::default();
     for i in 0..reps + 3 {
         let t = Instant::now();
         let v = a.store.record_visit(testing::visit("g1", &h.id)).expect("visit");
+        let recorded = t.elapsed();
         a.engine.sync_once().await.expect("a sync");
+        let a_done = t.elapsed();
         b.engine.sync_once().await.expect("b sync");
         let seen = b.store.visit(&v.id).expect("read").is_some();
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let total = t.elapsed();
         assert!(seen, "B must see A's visit");
         if i >= 3 {
-            samples.push(ms);
+            for (s, d) in samples.iter_mut().zip([total, recorded, a_done - recorded, total - a_done]) {
+                s.push(d.as_secs_f64() * 1000.0);
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    samples.sort_by(|x, y| x.total_cmp(y));
-    metric("a_to_b_latency_p50", samples[samples.len() / 2], "ms");
-    metric("a_to_b_latency_p95", samples[samples.len() * 95 / 100], "ms");
+    for s in &mut samples {
+        s.sort_by(|x, y| x.total_cmp(y));
+    }
+    let [total, recorded, a_cycle, b_cycle] = &samples;
+    metric("a_to_b_latency_p50", total[total.len() / 2], "ms");
+    metric("a_to_b_latency_p95", total[total.len() * 95 / 100], "ms");
+    metric("a_to_b_part_record_p50", recorded[recorded.len() / 2], "ms");
+    metric("a_to_b_part_a_cycle_p50", a_cycle[a_cycle.len() / 2], "ms");
+    metric("a_to_b_part_b_cycle_p50", b_cycle[b_cycle.len() / 2], "ms");
 }
 
 fn wire_bytes(pouchdb: Option<&str>) {

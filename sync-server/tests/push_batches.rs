@@ -1,0 +1,172 @@
+//! The push path under concurrency and repetition, through `tower::ServiceExt::oneshot`: pushes
+//! from many devices at once (they may share a transaction and its commit) are each answered per
+//! op and recorded once; a batch sent again, or an op repeated inside one batch, counts once; a
+//! rejected op sent again after its cause was dealt with is applied and leaves the rejections.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use gridbook_core::hlc::Hlc;
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
+use http_body_util::BodyExt;
+use serde_json::{json, Map, Value};
+use tower::ServiceExt;
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    storage: Arc<SqliteStorage>,
+    state: AppState,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
+    for grid in ["g1", "g2"] {
+        storage.create_grid(grid, grid, now_ms()).unwrap();
+    }
+    storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).unwrap();
+    storage.assign_grid("zhang", "g1").unwrap();
+    Fixture { state: AppState::new(storage.clone()), storage, dir }
+}
+
+fn token(f: &Fixture, device: &str) -> String {
+    let code = f.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
+    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: device.into(), app_version: "1".into(), public_key: None };
+    f.storage.enrol(&req, now_ms()).unwrap().token
+}
+
+async fn push(f: &Fixture, token: &str, ops: &[Op]) -> PushResponse {
+    let body = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops: ops.to_vec() }).unwrap();
+    let req = Request::post("/v1/push")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app(f.state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+fn visit(device: &str, grid: &str, n: u64) -> Op {
+    let visit = gridbook_core::testing::visit(grid, "h1");
+    gridbook_core::testing::visit_op(gridbook_core::testing::fields_of(&visit).unwrap(), Hlc::new(now_ms() as u64 - 1_000, n as u16, device))
+}
+
+fn outcomes(r: &PushResponse) -> Vec<&'static str> {
+    r.results
+        .iter()
+        .map(|r| match r.outcome {
+            OpOutcome::Applied => "applied",
+            OpOutcome::AlreadyHad => "already_had",
+            OpOutcome::Superseded => "superseded",
+            OpOutcome::Rejected { .. } => "rejected",
+        })
+        .collect()
+}
+
+fn count(f: &Fixture, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pushes_are_each_answered_and_recorded_once_and_a_second_sending_changes_nothing() {
+    let f = Arc::new(fixture());
+    let devices: Vec<(String, Vec<Vec<Op>>)> = (0..8)
+        .map(|d| {
+            let device = format!("dev{d}");
+            let batches = (0..3).map(|b| (0..50).map(|i| visit(&device, "g1", b * 50 + i)).collect()).collect();
+            (token(&f, &device), batches)
+        })
+        .collect();
+    for round in ["applied", "already_had"] {
+        let tasks: Vec<_> = devices
+            .iter()
+            .cloned()
+            .map(|(token, batches)| {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let mut answers = Vec::new();
+                    for batch in &batches {
+                        let r = push(&f, &token, batch).await;
+                        assert_eq!(r.results.iter().map(|r| r.op_id).collect::<Vec<_>>(), batch.iter().map(|o| o.id).collect::<Vec<_>>());
+                        answers.extend(outcomes(&r));
+                    }
+                    answers
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), vec![round; 150]);
+        }
+        assert_eq!(count(&f, "SELECT count(*) FROM ops"), 8 * 150, "each op recorded once ({round})");
+        assert_eq!(count(&f, "SELECT count(*) FROM entities WHERE kind = 'visit'"), 8 * 150);
+        assert_eq!(count(&f, "SELECT count(DISTINCT seq) FROM entities"), 8 * 150, "every change has its own sequence number");
+    }
+    assert_eq!(count(&f, "SELECT count(*) FROM sync_events WHERE direction = 'push'"), 2 * 8 * 3, "every push is logged");
+}
+
+#[tokio::test]
+async fn an_op_repeated_inside_one_push_counts_once() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let v = visit("dev1", "g1", 1);
+    let household = Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Household,
+        entity: "h1".into(),
+        grid: "g1".into(),
+        action: OpAction::Update,
+        fields: fields(json!({"notes": "门口有狗"})),
+        hlc: Hlc::new(now_ms() as u64 - 1_000, 0, "dev1"),
+    };
+    let r = push(&f, &token, &[v.clone(), household.clone(), v, household]).await;
+    assert_eq!(outcomes(&r), ["applied", "applied", "already_had", "already_had"]);
+    assert_eq!(count(&f, "SELECT count(*) FROM ops"), 2);
+}
+
+#[tokio::test]
+async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_leaves_the_rejections() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let elsewhere = visit("dev1", "g2", 1);
+    let r = push(&f, &token, &[elsewhere.clone(), visit("dev1", "g1", 2)]).await;
+    assert_eq!(outcomes(&r), ["rejected", "applied"]);
+    assert!(matches!(&r.results[0].outcome, OpOutcome::Rejected { code, .. } if code.as_str() == "outside_grids"));
+    assert_eq!(f.storage.rejections(10).unwrap().len(), 1);
+
+    f.storage.assign_grid("zhang", "g2").unwrap();
+    let r = push(&f, &token, &[elsewhere.clone(), elsewhere]).await;
+    assert_eq!(outcomes(&r), ["applied", "already_had"]);
+    assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
+    assert_eq!(count(&f, "SELECT count(*) FROM ops"), 2);
+}
+
+#[tokio::test]
+async fn a_visit_stamped_a_week_ahead_is_stored_under_the_clamped_stamp_and_a_broken_one_is_refused_with_its_reason() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let mut ahead = visit("dev1", "g1", 1);
+    ahead.hlc = Hlc::new(now_ms() as u64 + 7 * 24 * 3_600_000, 0, "dev1");
+    let mut broken = visit("dev1", "g1", 2);
+    broken.fields.insert("purpose".into(), json!("picnic"));
+    let r = push(&f, &token, &[ahead.clone(), broken]).await;
+    assert_eq!(outcomes(&r), ["applied", "rejected"]);
+    let clamped = r.results[0].clamped_to.clone().expect("clamped");
+    assert!(clamped.millis <= now_ms() as u64 && clamped.node == "dev1", "{clamped}");
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    let base: String = conn.query_row("SELECT base_hlc FROM entities WHERE id = ?1", [&ahead.entity], |r| r.get(0)).unwrap();
+    assert_eq!(base, clamped.to_string(), "the record carries the stamp it was merged under");
+    let OpOutcome::Rejected { reason, .. } = &r.results[1].outcome else { unreachable!() };
+    assert!(reason.contains("picnic") && reason.contains("survey"), "{reason}");
+}
