@@ -94,8 +94,10 @@ def test_a_managers_day_from_sign_in_to_the_summary_the_back_office_sees(server,
     plan = a.day_plan(GRID, today, CHINA)
     assert [s.household_id for s in plan.stops] == [li.id, wang.id, zhao.id]
     assert [s.premises_name for s in plan.stops] == ["3号楼", "3号楼", "10号楼"]
-    assert [variant(i) for i in plan.stops[2].items] == ["APPOINTMENT_ITEM", "ARREARS_ITEM"]
+    # the appointment, the debt to collect, and the 预警 for a postpaid bill two months unpaid
+    assert [variant(i) for i in plan.stops[2].items] == ["APPOINTMENT_ITEM", "ARREARS_ITEM", "REMINDER_ITEM"]
     assert plan.stops[2].items[1].line.remaining_fen == 12_800
+    assert plan.stops[2].items[2].reminder.kind == gb.ReminderKind.POSTPAID_OVERDUE
 
     # running late for 王芳: the window passed, so she is told and a new time agreed
     assert [x.id for x in a.late_appointments(GRID, wang_at + 11 * MINUTE)] == [wang_appt.id]
@@ -129,7 +131,7 @@ def test_a_managers_day_from_sign_in_to_the_summary_the_back_office_sees(server,
     assert a.follow_ups_due(GRID, today) == []
     tomorrows = a.day_plan(GRID, tomorrow, CHINA)
     [stop] = [s for s in tomorrows.stops if s.household_id == zhao.id]
-    assert [variant(i) for i in stop.items] == ["FOLLOW_UP_ITEM", "ARREARS_ITEM"]
+    assert [variant(i) for i in stop.items] == ["FOLLOW_UP_ITEM", "ARREARS_ITEM", "REMINDER_ITEM"]
     assert stop.items[0].visit.id == absent.visit.id
 
     # the ticket: escalated (still the owner's), replied, closed only with the customer's confirmation

@@ -137,6 +137,10 @@ private struct StopView: View {
                             CollectionView(model: CollectionModel(env: graph.env(session), line: line))
                         } label: { Text("欠费待收 Arrears \(Money.yuan(line.remainingFen))") }
                     }
+                case .reminderItem(let reminder):
+                    // 预警: the core's label (zh-CN with English) and the date or service concerned
+                    Text("\(reminderLabel(kind: reminder.kind)) · \([reminder.date, reminder.serviceNumber].filter { !$0.isEmpty }.joined(separator: " · "))")
+                        .font(.callout)
                 }
             }
         }

@@ -40,13 +40,14 @@ public func utcMsToLocal(_ ms: Int64, zoneOffsetMin: Int32) -> (date: String, ti
 public enum PlanSection { case appointment, followUp, arrears, reminder }
 
 public extension PlanItem {
-    /// Exhaustive on purpose: when the core's plan gains its reminder entries (a new PlanItem
-    /// case), this stops compiling until they are mapped to `.reminder` — then Today lists them.
+    /// Exhaustive on purpose: a new kind of plan entry stops this compiling until Today knows
+    /// where to list it.
     var section: PlanSection {
         switch self {
         case .appointmentItem: return .appointment
         case .followUpItem: return .followUp
         case .arrearsItem: return .arrears
+        case .reminderItem: return .reminder
         }
     }
 }

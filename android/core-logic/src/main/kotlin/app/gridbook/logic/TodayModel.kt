@@ -21,14 +21,14 @@ import kotlinx.coroutines.flow.asStateFlow
 enum class PlanSection { APPOINTMENT, FOLLOW_UP, ARREARS, REMINDER }
 
 /**
- * Which section a plan item belongs to. Exhaustive on purpose: when the core's plan gains its
- * reminder entries (维系/预警 reminders, a new PlanItem variant), this stops compiling until they
- * are mapped to [PlanSection.REMINDER] — and then the Today screen's reminders list shows them.
+ * Which section a plan item belongs to. Exhaustive on purpose: a new kind of plan entry stops
+ * this compiling until the Today screen knows where to list it.
  */
 fun PlanItem.section(): PlanSection = when (this) {
     is PlanItem.AppointmentItem -> PlanSection.APPOINTMENT
     is PlanItem.FollowUpItem -> PlanSection.FOLLOW_UP
     is PlanItem.ArrearsItem -> PlanSection.ARREARS
+    is PlanItem.ReminderItem -> PlanSection.REMINDER
 }
 
 /** One building's doors in walking order; [building] is empty for doors outside any building. */

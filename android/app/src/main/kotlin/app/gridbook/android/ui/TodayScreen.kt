@@ -34,6 +34,7 @@ import app.gridbook.android.TodayViewModel
 import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.PlanItem
+import app.gridbook.ffi.reminderLabel
 import app.gridbook.ffi.PlanStop
 import app.gridbook.logic.Money
 
@@ -160,6 +161,12 @@ private fun Stop(stop: PlanStop, go: TodayActions) {
                     headlineContent = { Text(stringResource(R.string.plan_arrears, Money.yuan(item.line.remainingFen))) },
                     supportingContent = { Text(stringResource(R.string.arrears_months, item.line.account.monthsOverdue)) },
                     modifier = Modifier.clickable(enabled = item.line.remainingFen > 0) { go.collect(item.line.account.id) },
+                )
+                // 预警: what it is (zh-CN with English, from the core) and the date or service concerned
+                is PlanItem.ReminderItem -> ListItem(
+                    headlineContent = { Text(reminderLabel(item.reminder.kind)) },
+                    supportingContent = { Text(listOf(item.reminder.date, item.reminder.serviceNumber).filter { it.isNotBlank() }.joinToString(" · ")) },
+                    modifier = Modifier.clickable { go.openHousehold(stop.householdId) },
                 )
             }
         }
