@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -180,6 +180,19 @@ CREATE TABLE day_summaries (
 CREATE INDEX day_summaries_by_grid ON day_summaries (grid_id, date, made_at_ms);
 "#;
 
+/// Version 5: a leaner search index (issue 3: the initial sync of 100k households). `detail =
+/// none` keeps only which households hold a trigram, not where: 40 % less index to write and
+/// a third smaller. A query asks for every trigram of the text and then checks the candidates
+/// against the household's own columns (archive.rs), which is exact and also what a phrase
+/// query over positions gave. Rebuilt from the households that are there.
+const V5_LEAN_SEARCH: &str = r#"
+DROP TABLE household_search;
+CREATE VIRTUAL TABLE household_search USING fts5(
+    customer_name, mobile, landline, address, service_numbers,
+    tokenize = 'trigram', content = '', contentless_delete = 1, detail = none
+);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -211,6 +224,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(V2_SEARCH)?;
         tx.execute_batch(V3_EVIDENCE)?;
         tx.execute_batch(V4_FIELD_WORKFLOWS)?;
+        tx.execute_batch(V5_LEAN_SEARCH)?;
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -229,6 +243,10 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         2 => conn.execute_batch(V3_EVIDENCE)?,
         3 => conn.execute_batch(V4_FIELD_WORKFLOWS)?,
+        4 => {
+            conn.execute_batch(V5_LEAN_SEARCH)?;
+            conn.execute_batch(V2_BACKFILL)?;
+        }
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -255,6 +273,14 @@ pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
     conn.execute_batch(V2_SEARCH)?;
     conn.execute_batch(V3_EVIDENCE)?;
     conn.pragma_update(None, "user_version", 3)?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
+    create_version_3(conn)?;
+    conn.execute_batch(V4_FIELD_WORKFLOWS)?;
+    conn.pragma_update(None, "user_version", 4)?;
     Ok(())
 }
 
@@ -287,7 +313,11 @@ mod tests {
         assert_eq!(schema_of(&old), schema_of(&fresh));
         // the household that existed before the upgrade is searchable
         let hits: i64 = old
-            .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH '\"0731-8888\"'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM household_search WHERE household_search MATCH ?1",
+                [crate::search_index::match_expression("0731-8888")],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(hits, 1);
     }
@@ -333,6 +363,30 @@ mod tests {
         old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
         old.execute("INSERT INTO sign_ins (id, at_ms) VALUES ('s1', 1)", []).unwrap();
         old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_4_equals_a_fresh_one_and_its_households_stay_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
+        create_version_4(&old).unwrap();
+        old.execute(
+            "INSERT INTO households (id, customer_name, mobile, address, services) VALUES ('h1', '欧阳秀英', '13812345678', '人民路88号', '[{\"service_number\":\"0731-8888\"}]')",
+            [],
+        )
+        .unwrap();
+        old.execute_batch(V2_BACKFILL).unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        for trigram in ["阳秀英", "234", "88号", "-88"] {
+            let hits: i64 = old
+                .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH ?1", [format!("\"{trigram}\"")], |r| r.get(0))
+                .unwrap();
+            assert_eq!(hits, 1, "{trigram}");
+        }
     }
 
     #[test]
