@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as Sql;
+use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
@@ -61,10 +61,11 @@ pub fn exists(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
     Ok(conn.prepare_cached(&sql)?.query_row([id], |_| Ok(())).optional()?.is_some())
 }
 
-fn upsert_sql(kind: EntityKind) -> String {
+/// The insert of a row; a row already there is merged into (`upsert`) or left alone.
+fn insert_sql(kind: EntityKind, upsert: bool) -> String {
     let cols = columns(kind);
     let marks = (1..=kind.fields().len() + 3).map(|n| format!("?{n}")).collect::<Vec<_>>().join(", ");
-    let conflict = if kind.insert_only() {
+    let conflict = if kind.insert_only() || !upsert {
         "DO NOTHING".to_string()
     } else {
         let sets = std::iter::once("base_hlc").chain(["clocks"]).chain(kind.fields().iter().map(|f| f.name));
@@ -73,36 +74,55 @@ fn upsert_sql(kind: EntityKind) -> String {
     format!("INSERT INTO {} (id, base_hlc, clocks, {cols}) VALUES ({marks}) ON CONFLICT(id) {conflict}", kind.table())
 }
 
-fn to_sql(kind: EntityKind, field: &str, ty: FieldType, v: &Value) -> Result<Sql> {
+/// A field's value as SQL, borrowing text instead of copying it.
+fn to_sql<'a>(kind: EntityKind, field: &str, ty: FieldType, v: &'a Value) -> Result<ToSqlOutput<'a>> {
     Ok(match (ty, v) {
-        (_, Value::Null) => Sql::Null,
-        (FieldType::Text, Value::String(s)) => Sql::Text(s.clone()),
-        (FieldType::Int, Value::Number(n)) if n.is_i64() => Sql::Integer(n.as_i64().unwrap_or_default()),
-        (FieldType::Bool, Value::Bool(b)) => Sql::Integer(*b as i64),
-        (FieldType::Json, v @ (Value::Array(_) | Value::Object(_))) => Sql::Text(v.to_string()),
+        (_, Value::Null) => ToSqlOutput::Owned(Sql::Null),
+        (FieldType::Text, Value::String(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        (FieldType::Int, Value::Number(n)) if n.is_i64() => ToSqlOutput::Owned(Sql::Integer(n.as_i64().unwrap_or_default())),
+        (FieldType::Bool, Value::Bool(b)) => ToSqlOutput::Owned(Sql::Integer(*b as i64)),
+        (FieldType::Json, v @ (Value::Array(_) | Value::Object(_))) => ToSqlOutput::Owned(Sql::Text(v.to_string())),
         _ => return Err(Error::Corrupt(format!("{}.{field}: value of the wrong type", kind.as_str()))),
     })
+}
+
+fn row_params(state: &EntityState) -> Result<Vec<ToSqlOutput<'_>>> {
+    let kind = state.kind;
+    let mut params = Vec::with_capacity(kind.fields().len() + 3);
+    params.push(ToSqlOutput::Borrowed(ValueRef::Text(state.id.as_bytes())));
+    params.push(ToSqlOutput::Owned(state.base.as_ref().map_or(Sql::Null, |h| Sql::Text(h.to_string()))));
+    let clocks = if state.clocks.is_empty() { "{}".into() } else { serde_json::to_string(&state.clocks)? };
+    params.push(ToSqlOutput::Owned(Sql::Text(clocks)));
+    for spec in kind.fields() {
+        params.push(to_sql(kind, spec.name, spec.ty, state.value(spec.name))?);
+    }
+    Ok(params)
 }
 
 /// Writes the state. A household's search entry goes into `search`, to be written after the batch;
 /// `existed` says whether a row was there before.
 pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut SearchBatch) -> Result<()> {
-    let kind = state.kind;
-    let mut params = Vec::with_capacity(kind.fields().len() + 3);
-    params.push(Sql::Text(state.id.clone()));
-    params.push(state.base.as_ref().map_or(Sql::Null, |h| Sql::Text(h.to_string())));
-    params.push(Sql::Text(if state.clocks.is_empty() { "{}".into() } else { serde_json::to_string(&state.clocks)? }));
-    for spec in kind.fields() {
-        params.push(to_sql(kind, spec.name, spec.ty, state.value(spec.name))?);
-    }
-    if kind == EntityKind::Household {
-        let sql = format!("{} RETURNING rowid", upsert_sql(kind));
+    let params = row_params(state)?;
+    if state.kind == EntityKind::Household {
+        let sql = format!("{} RETURNING rowid", insert_sql(state.kind, true));
         let rowid: i64 = conn.prepare_cached(&sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
         search.push(rowid, state, existed);
         return Ok(());
     }
-    conn.prepare_cached(&upsert_sql(kind))?.execute(params_from_iter(params))?;
+    conn.prepare_cached(&insert_sql(state.kind, true))?.execute(params_from_iter(params))?;
     Ok(())
+}
+
+/// Writes the state as a new row, unless the entity already has one (then nothing is written and
+/// the answer is false). Saves the lookup before a merge when most rows are new (a snapshot).
+pub fn insert_new(conn: &Connection, state: &EntityState, search: &mut SearchBatch) -> Result<bool> {
+    let sql = format!("{} RETURNING rowid", insert_sql(state.kind, false));
+    let rowid: Option<i64> =
+        conn.prepare_cached(&sql)?.query_row(params_from_iter(row_params(state)?), |r| r.get(0)).optional()?;
+    if let (Some(rowid), EntityKind::Household) = (rowid, state.kind) {
+        search.push(rowid, state, false);
+    }
+    Ok(rowid.is_some())
 }
 
 /// The fields of a typed record, as the merge sees them.

@@ -202,6 +202,9 @@ pub fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // 16 MB of page cache (default 2 MB): a page of a snapshot touches more than 2 MB of table,
+    // index and search-index pages, which then spilled to the WAL mid-transaction.
+    conn.pragma_update(None, "cache_size", -16_384)?;
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use gridbook_core::wire::{PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
@@ -81,7 +81,9 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // Fastest: pull pages of thousands of archives are the big answers; level 6 cost the
+        // server more time than the whole page took to read (issue 3) for ~15 % fewer bytes.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
 }

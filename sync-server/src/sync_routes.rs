@@ -4,7 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::Json;
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use serde::Deserialize;
 
 use crate::auth::DeviceAuth;
@@ -73,7 +73,7 @@ pub async fn pull(
     State(state): State<AppState>,
     device: DeviceAuth,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> AppResult<Json<PullPage>> {
+) -> AppResult<Json<PullPage<StoredState>>> {
     let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
     check_protocol(q.protocol)?;
     if q.limit == 0 || q.limit > 10_000 {

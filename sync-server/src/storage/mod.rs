@@ -6,7 +6,7 @@ pub mod evidence;
 pub mod monitoring;
 pub mod sqlite;
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -80,7 +80,7 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.
     fn push(&self, device: &DeviceAuth, request: &PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
-    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage>;
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>>;
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;
     fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()>;
