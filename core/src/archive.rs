@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result};
 use crate::mask;
+use crate::search_index;
 use crate::model::{EntityKind, Household, Premises};
 use crate::store::{new_id, record_change, Store};
 use crate::validate;
@@ -184,30 +185,26 @@ impl Store {
     }
 
     /// Search by name, phone, address or service number; Chinese text included (masked results).
-    /// Three characters or more use the trigram index; shorter queries (a two-character name such
-    /// as 张伟) scan the grid's households, which the grid index keeps small.
+    /// Three characters or more narrow the candidates with the trigram index first; shorter
+    /// queries (a two-character name such as 张伟) scan the grid's households, which the grid index
+    /// keeps small. Either way the household's own columns decide (search_index::TEXT_HOLDS).
     pub fn search_households(&self, grid_id: &str, query: &str, limit: u32) -> Result<Vec<Household>> {
         let q = query.trim();
         if q.is_empty() {
             return invalid("query", "must not be empty");
         }
+        let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let terms = search_index::match_expression(q);
         let rows: Vec<Household> = self.read(|c| {
-            if q.chars().count() >= 3 {
-                let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-                entity_table::query(
-                    c,
-                    "rowid IN (SELECT rowid FROM household_search WHERE household_search MATCH ?1)
-                     AND grid_id = ?2 AND coalesce(deleted, 0) = 0 ORDER BY customer_name LIMIT ?3",
-                    params![phrase, grid_id, limit],
-                )
-            } else {
-                let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-                entity_table::query(
-                    c,
-                    "grid_id = ?1 AND coalesce(deleted, 0) = 0 AND (customer_name LIKE ?2 ESCAPE '\\'
-                     OR mobile LIKE ?2 ESCAPE '\\' OR address LIKE ?2 ESCAPE '\\') ORDER BY customer_name LIMIT ?3",
-                    params![grid_id, like, limit],
-                )
+            let candidates =
+                if terms.is_some() { "rowid IN (SELECT rowid FROM household_search WHERE household_search MATCH ?4) AND" } else { "" };
+            let sql = format!(
+                "{candidates} grid_id = ?1 AND coalesce(deleted, 0) = 0 AND {} ORDER BY customer_name LIMIT ?3",
+                search_index::TEXT_HOLDS
+            );
+            match &terms {
+                Some(terms) => entity_table::query(c, &sql, params![grid_id, like, limit, terms]),
+                None => entity_table::query(c, &sql, params![grid_id, like, limit]),
             }
         })?;
         Ok(rows.into_iter().map(masked).collect())

@@ -307,7 +307,16 @@ mod tests {
         };
         let mut state = EntityState::empty(R::KIND, record.id());
         state.apply(&op);
-        entity_table::params_of(&state).unwrap().split_off(3)
+        let params = entity_table::row_params(&state).unwrap();
+        params
+            .into_iter()
+            .skip(3)
+            .map(|p| match p {
+                rusqlite::types::ToSqlOutput::Borrowed(v) => Sql::from(v),
+                rusqlite::types::ToSqlOutput::Owned(v) => v,
+                other => panic!("unexpected parameter {other:?}"),
+            })
+            .collect()
     }
 
     #[test]

@@ -115,18 +115,17 @@ impl Store {
                 if let Some(h) = change.max_clock() {
                     clock.observe(h);
                 }
-                let merge = match entity_table::load(tx, change.kind, &change.id)? {
-                    None => {
-                        entity_table::save(tx, change, false, &mut search)?;
-                        MergeOutcome::Applied
+                // New to this device (every row of a snapshot): stored as pulled, no lookup first.
+                let merge = if entity_table::insert_new(tx, change, &mut search)? {
+                    MergeOutcome::Applied
+                } else {
+                    let mut state = entity_table::load(tx, change.kind, &change.id)?
+                        .ok_or_else(|| Error::Corrupt(format!("{} {} vanished mid-pull", change.kind.as_str(), change.id)))?;
+                    let merge = state.merge_state(change);
+                    if merge.outcome == MergeOutcome::Applied {
+                        entity_table::save(tx, &state, true, &mut search)?;
                     }
-                    Some(mut state) => {
-                        let merge = state.merge_state(change);
-                        if merge.outcome == MergeOutcome::Applied {
-                            entity_table::save(tx, &state, true, &mut search)?;
-                        }
-                        merge.outcome
-                    }
+                    merge.outcome
                 };
                 report.count(merge);
             }

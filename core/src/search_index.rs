@@ -5,12 +5,34 @@
 //! the transaction opens a savepoint, and every household upsert does. Interleaving index writes
 //! with row writes therefore cost one segment per household (measured: 7× slower). The write paths
 //! collect the index entries of a batch and write them together after its rows.
+//!
+//! Why `detail = none` (schema version 5): the index records which households hold a trigram, not
+//! where, which makes it much cheaper to write (the initial sync of a grid writes it for every
+//! household). A query therefore asks for all the trigrams of its text to find candidates, and
+//! the candidates' own columns decide (`TEXT_HOLDS`).
 
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use crate::error::Result;
 use crate::wire::EntityState;
+
+/// The full-text query that finds every household whose indexed text may hold `text`: all its
+/// trigrams. None below three characters, which the trigram index cannot answer.
+pub fn match_expression(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut terms: Vec<String> =
+        chars.windows(3).map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\""))).collect();
+    terms.sort();
+    terms.dedup();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// SQL over a household row: whether one of the texts the index holds contains `?2`, a LIKE
+/// pattern (`%text%`, escaped with '\\'). The last word on a search, with or without the index.
+pub const TEXT_HOLDS: &str = "(customer_name LIKE ?2 ESCAPE '\\' OR mobile LIKE ?2 ESCAPE '\\'
+    OR landline LIKE ?2 ESCAPE '\\' OR address LIKE ?2 ESCAPE '\\'
+    OR EXISTS (SELECT 1 FROM json_each(services) WHERE value ->> 'service_number' LIKE ?2 ESCAPE '\\'))";
 
 struct Entry {
     rowid: i64,

@@ -65,6 +65,12 @@ pub fn household(grid: &str) -> Household {
     household_n(grid, 1)
 }
 
+/// The device store's connection settings, for a raw connection measured against the store
+/// (sync-bench's physical limit).
+pub fn configure_like_store(conn: &rusqlite::Connection) -> crate::Result<()> {
+    crate::schema::configure(conn)
+}
+
 pub fn household_n(grid: &str, seq: u64) -> Household {
     Household {
         id: String::new(),

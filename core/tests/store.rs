@@ -101,8 +101,16 @@ fn search_finds_chinese_names_phones_addresses_and_service_numbers() {
     other_grid.customer_name = "欧阳秀英".into();
     store.create_household(other_grid).unwrap();
 
+    // every trigram of 欧阳秀英 is in this archive, but not the name itself: not a match
+    let mut scattered = household_n("g1", 4);
+    scattered.customer_name = "阳秀英".into();
+    scattered.address = "欧阳秀路1号".into();
+    let scattered = store.create_household(scattered).unwrap();
+
     let ids = |q: &str| store.search_households("g1", q, 20).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
-    assert_eq!(ids("阳秀英"), vec![a.id.clone()]);
+    assert_eq!(ids("欧阳秀英"), vec![a.id.clone()]);
+    assert_eq!(ids("阳秀英"), vec![a.id.clone(), scattered.id.clone()]);
+    assert_eq!(ids("欧阳秀路"), vec![scattered.id.clone()], "addresses");
     assert_eq!(ids("张伟"), vec![b.id.clone()], "two-character names work too");
     assert_eq!(ids("2345678"), vec![a.id.clone()]);
     assert_eq!(ids("0731-00000002"), vec![b.id.clone()]);

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use axum::Json;
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -99,7 +99,7 @@ pub async fn pull(
     State(state): State<AppState>,
     device: DeviceAuth,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> AppResult<Json<PullPage>> {
+) -> AppResult<Json<PullPage<StoredState>>> {
     let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
     check_protocol(q.protocol)?;
     if q.limit == 0 || q.limit > 10_000 {

@@ -8,7 +8,7 @@ pub mod sqlite;
 pub mod workflows;
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse};
+use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -83,7 +83,7 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     /// Applies a batch in one transaction and answers only after it is durably committed.
     /// (Concurrent pushes may share that transaction and its commit.)
     fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
-    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage>;
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>>;
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;
     fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()>;

@@ -10,9 +10,10 @@ use gridbook_core::merge::Overwrite;
 use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{
     EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, RejectCode, VerifyResponse, PROTOCOL_VERSION,
+    ReceiptBlockRequest, RejectCode, StoredState, VerifyResponse, PROTOCOL_VERSION,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
@@ -703,12 +704,13 @@ impl SyncStorage for SqliteStorage {
             .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
     }
 
-    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage> {
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
         let started = std::time::Instant::now();
         let limit = limit.clamp(1, 10_000) as usize;
         let found = self.read(|c| {
             // One index range per grid, merged by sequence: each range is an ordered index walk.
-            let mut rows: Vec<(i64, EntityState)> = Vec::new();
+            // values and clocks go out as the JSON text they are stored as (no parse, no encode)
+            let mut rows: Vec<(i64, StoredState)> = Vec::new();
             let mut stmt = c.prepare_cached(
                 "SELECT seq, kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
@@ -717,9 +719,8 @@ impl SyncStorage for SqliteStorage {
                 while let Some(r) = q.next()? {
                     let kind: String = r.get(1)?;
                     let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
-                    let vals: String = r.get(3)?;
-                    let clocks: String = r.get(5)?;
-                    rows.push((r.get(0)?, entity_from_row(kind, r.get(2)?, &vals, r.get(4)?, &clocks)?));
+                    let raw = |i: usize| -> AppResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
+                    rows.push((r.get(0)?, StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? }));
                 }
             }
             rows.sort_by_key(|(seq, _)| *seq);
