@@ -109,10 +109,9 @@ fn cpu_seconds() -> f64 {
     (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
+/// The phone's own push encoding (what the wire figure is about).
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(bytes).expect("gzip");
-    enc.finish().expect("gzip")
+    gridbook_core::sync_client::gzip(bytes).expect("gzip")
 }
 
 async fn initial_sync(server: &TestServer, n: usize) {
