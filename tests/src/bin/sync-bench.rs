@@ -38,7 +38,7 @@ fn args() -> Args {
     let mut i = 0;
     while i < argv.len() {
         let v = argv.get(i + 1).cloned().unwrap_or_default();
-        let n = || v.parse::<usize>().unwrap_or_else(|_| panic!("{} needs a number", argv[i]));
+        let n = || v.parse::<usize>().unwrap_or_else(|_| usage(&format!("{} needs a number, not {v:?}", argv[i])));
         match argv[i].as_str() {
             "--households" => a.households = n(),
             "--devices" => a.devices = n(),
@@ -47,11 +47,21 @@ fn args() -> Args {
             "--pouchdb" => a.pouchdb = Some(v.clone()),
             "--pouchdb-n" => a.pouchdb_n = n(),
             "--only" => a.only = Some(v.clone()),
-            other => panic!("unknown argument {other}"),
+            other => usage(&format!("unknown argument {other}")),
         }
         i += 2;
     }
     a
+}
+
+/// Says what was wrong with the command line, and how to call the bench, then exits.
+fn usage(problem: &str) -> ! {
+    eprintln!("sync-bench: {problem}");
+    eprintln!(
+        "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
+         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N]"
+    );
+    std::process::exit(2)
 }
 
 fn metric(name: &str, value: f64, unit: &str) {
