@@ -83,7 +83,10 @@ impl Store {
         self.read(|c| {
             entity_table::query(
                 c,
-                "grid_id = ?1 AND follow_up_due <> '' AND follow_up_due <= ?2 ORDER BY follow_up_due",
+                // a visit keeps the grid it was made in; a household handed over to another grid
+                // brings its open promises with it (docs/sync-protocol.md, Handovers)
+                "(grid_id = ?1 OR household_id IN (SELECT id FROM households WHERE grid_id = ?1))
+                 AND follow_up_due <> '' AND follow_up_due <= ?2 ORDER BY follow_up_due",
                 params![grid_id, date],
             )
         })

@@ -166,7 +166,10 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
 
     // offline on A: an edit and a new visit in the building
     edit_mobile(&a, &h1.id, "13911112222");
-    let v2 = a.store.record_visit(testing::visit("g1", &h1.id)).unwrap();
+    let mut promised = testing::visit("g1", &h1.id);
+    promised.follow_up = "周五送宽带报价".into();
+    promised.follow_up_due = "2026-01-09".into();
+    let v2 = a.store.record_visit(promised).unwrap();
 
     // a grid the new manager does not hold, an unknown building: clear 4xx, nothing moves
     let refused = server
@@ -207,6 +210,8 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
     assert_eq!(b.store.appointment(&appt.id).unwrap().unwrap().grid_id, "g2");
     assert_eq!(b.store.arrears_account(&account).unwrap().unwrap().grid_id, "g2");
     assert_eq!(b.store.overdue_tickets("g2", "2026-02-01").unwrap().len(), 1, "the overdue ticket follows");
+    let due: Vec<String> = b.store.follow_ups_due("g2", "2026-01-09").unwrap().into_iter().map(|v| v.id).collect();
+    assert_eq!(due, vec![v2.id.clone()], "the promise made on the old phone is on the new manager's list");
     assert_eq!(server.storage.handovers(1).unwrap()[0].state, "done");
     assert!(gone(&b, &h3.id));
     let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
