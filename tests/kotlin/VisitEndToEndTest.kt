@@ -8,6 +8,9 @@ import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.GridbookSync
 import app.gridbook.ffi.HistoryEntry
 import app.gridbook.ffi.PaymentMethod
+import app.gridbook.ffi.PlanItem
+import app.gridbook.ffi.ReminderKind
+import app.gridbook.ffi.ReminderResolution
 import app.gridbook.ffi.SyncPhase
 import app.gridbook.ffi.VisitPurpose
 import app.gridbook.ffi.inMemoryDeviceKey
@@ -105,6 +108,11 @@ class VisitEndToEndTest {
         assertEquals(accountId, line.account.id)
         assertEquals(12_800L, today.state.value.arrearsRemainingFen)
         assertEquals(1L, today.state.value.summary!!.households)
+        // the debt two months unpaid is also a 预警 at the door; closed with its outcome, it leaves the list
+        val reminder = today.state.value.reminders.single().item as PlanItem.ReminderItem
+        assertEquals(ReminderKind.POSTPAID_OVERDUE, reminder.reminder.kind)
+        assertTrue(today.closeReminder(reminder.reminder.key, ReminderResolution.CONTACTED, "约好周五来交"))
+        assertTrue(today.state.value.reminders.isEmpty())
 
         // receipt numbers came with the first sync
         assertEquals(100uL, a.fieldwork.receiptNumbersLeft().getOrThrow())
@@ -156,10 +164,10 @@ class VisitEndToEndTest {
         // sync, with the indicator listening
         val screen = SyncModel(a.sync, session)
         assertEquals(SyncLight.PENDING, a.sync.status.value.light())
-        assertEquals(4uL, a.sync.status.value.pending)  // two signatures, the visit, the receipt: counted as saved
+        assertEquals(5uL, a.sync.status.value.pending)  // the closed reminder, two signatures, the visit, the receipt: counted as saved
         screen.syncNow()
         assertEquals(null, screen.state.value.problem)
-        assertEquals(4uL, screen.state.value.lastReport!!.acknowledged)
+        assertEquals(5uL, screen.state.value.lastReport!!.acknowledged)
         assertEquals(0uL, screen.state.value.lastReport!!.rejected)
         val phases = a.sync.phases.value
         assertTrue(phases.toString(), phases.any { it is SyncPhase.Pushing } && phases.any { it is SyncPhase.Pulling })

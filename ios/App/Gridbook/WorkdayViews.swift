@@ -85,7 +85,7 @@ struct TodayView: View {
             if model.buildings.isEmpty { Section("今日计划 Today's plan") { Text("暂无 None") } }
             ForEach(model.buildings) { b in
                 Section(b.building.isEmpty ? "平房及其他门牌 Other doors" : b.building) {
-                    ForEach(b.stops, id: \.householdId) { stop in StopView(stop: stop) }
+                    ForEach(b.stops, id: \.householdId) { stop in StopView(stop: stop, model: model) }
                 }
             }
             Section("提醒 Reminders") {
@@ -114,6 +114,7 @@ struct TodayView: View {
 /// One door of the plan with its appointments, follow-ups and arrears.
 private struct StopView: View {
     let stop: PlanStop
+    @ObservedObject var model: TodayModel
     @EnvironmentObject var graph: AppGraph
 
     var body: some View {
@@ -138,9 +139,17 @@ private struct StopView: View {
                         } label: { Text("欠费待收 Arrears \(Money.yuan(line.remainingFen))") }
                     }
                 case .reminderItem(let reminder):
-                    // 预警: the core's label (zh-CN with English) and the date or service concerned
-                    Text("\(reminderLabel(kind: reminder.kind)) · \([reminder.date, reminder.serviceNumber].filter { !$0.isEmpty }.joined(separator: " · "))")
-                        .font(.callout)
+                    // 预警: the core's label (zh-CN with English), the date or service, closed with an outcome
+                    HStack {
+                        Text("\(reminderLabel(kind: reminder.kind)) · \([reminder.date, reminder.serviceNumber].filter { !$0.isEmpty }.joined(separator: " · "))")
+                            .font(.callout)
+                        Spacer()
+                        Menu("处理 Close") {
+                            ForEach(ReminderOutcomeLabels.all, id: \.0) { outcome, label in
+                                Button(label) { Task { await model.closeReminder(key: reminder.key, outcome: outcome) } }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -274,4 +283,13 @@ struct DaySummaryView: View {
         .navigationTitle("日工作总结 Day summary \(model.date)")
         .task { await model.refresh() }
     }
+}
+
+/// The outcomes a reminder is closed with, zh-CN with English.
+enum ReminderOutcomeLabels {
+    static let all: [(ReminderResolution, String)] = [
+        (.contacted, "已联系 Contacted"), (.renewed, "已续约 Renewed"), (.paid, "已缴费 Paid"),
+        (.retained, "已挽留 Retained"), (.greeted, "已送祝福 Greeted"), (.declined, "客户拒绝 Declined"),
+        (.unreachable, "联系不上 Unreachable"), (.notNeeded, "无需处理 Not needed"),
+    ]
 }

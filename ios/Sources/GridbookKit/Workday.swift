@@ -123,6 +123,19 @@ public final class TodayModel: ObservableObject {
             await refresh()
         } catch { problem = Problem.of(error) }
     }
+
+    /// 预警处理: closes a reminder of today with its outcome; it leaves the list and syncs.
+    public func closeReminder(key: String, outcome: ReminderResolution, note: String = "") async {
+        let store = env.store
+        let (grid, me, day, zone) = (env.session.grid, env.session.managerId, localDate(), Int64(env.zoneOffsetMin))
+        do {
+            _ = try await io {
+                try store.closeReminder(gridId: grid, date: day, key: key, outcome: outcome, note: note, managerId: me, zoneOffsetMin: zone)
+            }
+            env.sync.refresh()
+            await refresh()
+        } catch { problem = Problem.of(error) }
+    }
 }
 
 /// 预约: book, or open one to move, confirm, cancel, or record the customer absent.

@@ -5,6 +5,7 @@ package app.gridbook.android
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.gridbook.ffi.ArrearsLine
+import app.gridbook.ffi.ReminderResolution
 import app.gridbook.ffi.Household
 import app.gridbook.ffi.Premises
 import app.gridbook.ffi.RejectedChange
@@ -33,6 +34,8 @@ class TodayViewModel(graph: Graph, session: Session) : ViewModel() {
     fun refresh() { viewModelScope.launch { model.refresh() } }
     /** 签到 with the place when the phone has one ([LastLocation]); without it, the time alone. */
     fun signIn(place: LastLocation.Place?) { viewModelScope.launch { model.signIn(place?.latE6, place?.lonE6) } }
+    /** 预警处理: closes a reminder with the outcome the manager picked. */
+    fun closeReminder(key: String, outcome: ReminderResolution) { viewModelScope.launch { model.closeReminder(key, outcome) } }
 }
 
 /** Books a new appointment ([appointmentId] null) or opens one to move, confirm, cancel or mark the customer absent. */

@@ -12,6 +12,8 @@ import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.DeviceSigner
 import app.gridbook.ffi.GridSummary
 import app.gridbook.ffi.GridbookStore
+import app.gridbook.ffi.ReminderOutcome
+import app.gridbook.ffi.ReminderResolution
 import app.gridbook.ffi.GridbookSync
 import app.gridbook.ffi.HistoryEntry
 import app.gridbook.ffi.Household
@@ -140,6 +142,12 @@ class WorkdayRepository(
     suspend fun submitDaySummary(grid: String, managerId: String, date: String, zoneOffsetMin: Int, note: String): Result<DaySummary> =
         write(dispatcher, onWrite) { store.submitDaySummary(grid, managerId, date, zoneOffsetMin.toLong(), note) }
     suspend fun daySummaries(grid: String, date: String): Result<List<DaySummary>> = io(dispatcher) { store.daySummaries(grid, date) }
+
+    /** 预警处理: closes the reminder [key] of [date] with what came of it; it syncs to every phone. */
+    suspend fun closeReminder(
+        grid: String, date: String, key: String, outcome: ReminderResolution, note: String, managerId: String, zoneOffsetMin: Int,
+    ): Result<ReminderOutcome> =
+        write(dispatcher, onWrite) { store.closeReminder(grid, date, key, outcome, note, managerId, zoneOffsetMin.toLong()) }
 }
 
 /** First-ask tickets (首问负责制). */

@@ -12,6 +12,7 @@ import app.gridbook.ffi.PlanItem
 import app.gridbook.ffi.PlanStop
 import app.gridbook.ffi.SignIn
 import app.gridbook.ffi.Ticket
+import app.gridbook.ffi.ReminderResolution
 import app.gridbook.ffi.Visit
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -57,7 +58,7 @@ data class TodayState(
     /** Appointments whose time passed with no visit: tell the customer, agree a new time. */
     val late: List<Appointment> = emptyList(),
     val followUps: List<Visit> = emptyList(),
-    /** The plan's reminder entries (to be filled by the core's reminders; empty until then). */
+    /** The plan's 预警 entries at their doors: close each with [TodayModel.closeReminder]. */
     val reminders: List<PlanEntry> = emptyList(),
     /** First-ask tickets whose promised reply date passed with no reply. */
     val overdueTickets: List<Ticket> = emptyList(),
@@ -124,6 +125,17 @@ class TodayModel(
                 latE6 = latE6, lonE6 = lonE6, note = note,
             ),
         )
+        if (r.isFailure) {
+            _state.value = _state.value.copy(problem = r.problem)
+            return false
+        }
+        refresh()
+        return true
+    }
+
+    /** 预警处理: closes a reminder of today with its outcome; true when recorded (then it leaves the list). */
+    suspend fun closeReminder(key: String, outcome: ReminderResolution, note: String = ""): Boolean {
+        val r = workday.closeReminder(grid, today(), key, outcome, note, session.managerId, zoneOffsetMin())
         if (r.isFailure) {
             _state.value = _state.value.copy(problem = r.problem)
             return false

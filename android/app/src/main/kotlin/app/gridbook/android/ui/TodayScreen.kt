@@ -34,6 +34,13 @@ import app.gridbook.android.TodayViewModel
 import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.PlanItem
+import app.gridbook.ffi.ReminderResolution
+import app.gridbook.ffi.Reminder
+import androidx.compose.runtime.setValue
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.material3.DropdownMenuItem
+import androidx.compose.material3.DropdownMenu
 import app.gridbook.ffi.reminderLabel
 import app.gridbook.ffi.PlanStop
 import app.gridbook.logic.Money
@@ -108,7 +115,7 @@ fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
             item(key = "building-" + b.building) {
                 Text(b.building.ifEmpty { stringResource(R.string.plan_no_building) }, style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 8.dp))
             }
-            items(b.stops, key = { "stop-" + it.householdId }) { stop -> Stop(stop, go) }
+            items(b.stops, key = { "stop-" + it.householdId }) { stop -> Stop(stop, go, vm::closeReminder) }
         }
 
         // 提醒: the plan's reminder entries (contract expiry, spend falling, birthdays …)
@@ -146,7 +153,7 @@ private fun doorOf(stop: PlanStop): String =
     listOf(stop.unit, stop.floor?.let { "${it}F" } ?: "", stop.room).filter { it.isNotBlank() }.joinToString(" ").ifEmpty { stop.address }
 
 @Composable
-private fun Stop(stop: PlanStop, go: TodayActions) {
+private fun Stop(stop: PlanStop, go: TodayActions, closeReminder: (key: String, outcome: ReminderResolution) -> Unit) {
     Column(Modifier.fillMaxWidth().padding(vertical = 4.dp)) {
         Text("${stop.customerName} · ${doorOf(stop)}", style = MaterialTheme.typography.bodyLarge, modifier = Modifier.clickable { go.openHousehold(stop.householdId) })
         stop.items.forEach { item ->
@@ -162,16 +169,44 @@ private fun Stop(stop: PlanStop, go: TodayActions) {
                     supportingContent = { Text(stringResource(R.string.arrears_months, item.line.account.monthsOverdue)) },
                     modifier = Modifier.clickable(enabled = item.line.remainingFen > 0) { go.collect(item.line.account.id) },
                 )
-                // 预警: what it is (zh-CN with English, from the core) and the date or service concerned
-                is PlanItem.ReminderItem -> ListItem(
-                    headlineContent = { Text(reminderLabel(item.reminder.kind)) },
-                    supportingContent = { Text(listOf(item.reminder.date, item.reminder.serviceNumber).filter { it.isNotBlank() }.joinToString(" · ")) },
-                    modifier = Modifier.clickable { go.openHousehold(stop.householdId) },
-                )
+                is PlanItem.ReminderItem -> ReminderRow(item.reminder, { go.openHousehold(stop.householdId) }, closeReminder)
             }
         }
     }
 }
+
+/** 预警: what it is (the core's label), the date or service concerned, and closing it with an outcome. */
+@Composable
+private fun ReminderRow(r: Reminder, open: () -> Unit, close: (key: String, outcome: ReminderResolution) -> Unit) {
+    var choosing by remember { mutableStateOf(false) }
+    ListItem(
+        headlineContent = { Text(reminderLabel(r.kind)) },
+        supportingContent = { Text(listOf(r.date, r.serviceNumber).filter { it.isNotBlank() }.joinToString(" · ")) },
+        trailingContent = {
+            OutlinedButton(onClick = { choosing = true }) { Text(stringResource(R.string.reminder_close)) }
+            DropdownMenu(expanded = choosing, onDismissRequest = { choosing = false }) {
+                ReminderResolution.entries.forEach { outcome ->
+                    DropdownMenuItem(text = { Text(reminderOutcomeLabel(outcome)) }, onClick = { choosing = false; close(r.key, outcome) })
+                }
+            }
+        },
+        modifier = Modifier.clickable(onClick = open),
+    )
+}
+
+@Composable
+fun reminderOutcomeLabel(o: ReminderResolution): String = stringResource(
+    when (o) {
+        ReminderResolution.CONTACTED -> R.string.reminder_contacted
+        ReminderResolution.RENEWED -> R.string.reminder_renewed
+        ReminderResolution.PAID -> R.string.reminder_paid
+        ReminderResolution.RETAINED -> R.string.reminder_retained
+        ReminderResolution.GREETED -> R.string.reminder_greeted
+        ReminderResolution.DECLINED -> R.string.reminder_declined
+        ReminderResolution.UNREACHABLE -> R.string.reminder_unreachable
+        ReminderResolution.NOT_NEEDED -> R.string.reminder_not_needed
+    },
+)
 
 @Composable
 private fun AppointmentRow(a: Appointment, go: TodayActions) {
