@@ -169,13 +169,12 @@ pub fn counts(conn: &Connection) -> Result<Counts> {
     )?)
 }
 
-/// Whether the entity has a change not yet acknowledged (pending or rejected).
-pub fn has_unsettled(conn: &Connection, entity_id: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM outbox WHERE entity_id = ?1 LIMIT 1")?
-        .query_row([entity_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+/// The entities with a change still to push, in one scan (the outbox has no entity index: it
+/// holds only what is not acknowledged yet, schema.rs version 5).
+pub fn entities_pending(conn: &Connection) -> Result<HashSet<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT entity_id FROM outbox WHERE status = 'pending'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The newest stamp still in the outbox: on open the clock restarts at least from here.

@@ -6,10 +6,13 @@
 //! removed). Rejected ops stay in the outbox with their reason; only rows go. Once every removal of
 //! a handover is done and nothing is left unsent, the device reports the handover as removed.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashSet;
+
+use rusqlite::{params, Connection, Transaction};
 
 use crate::error::Result;
 use crate::model::EntityKind;
+use crate::outbox;
 use crate::replica::ApplyReport;
 use crate::store::Store;
 use crate::wire::PullPage;
@@ -22,13 +25,15 @@ pub(crate) fn apply(tx: &Transaction, page: &PullPage, report: &mut ApplyReport)
         rows.collect::<std::result::Result<_, _>>()?
     };
     tx.execute("DELETE FROM deferred_removals", [])?;
+    // removals delete rows, never outbox entries: what has an unsent edit is known once per page
+    let pending = outbox::entities_pending(tx)?;
     for (kind, id) in &deferred {
         if let Some(kind) = EntityKind::parse(kind) {
-            remove(tx, kind, id, report)?;
+            remove(tx, &pending, kind, id, report)?;
         }
     }
     for removal in &page.removals {
-        remove(tx, removal.kind, &removal.id, report)?;
+        remove(tx, &pending, removal.kind, &removal.id, report)?;
     }
     if !page.handovers_complete.is_empty() && !blocked(tx)? {
         let now = chrono::Utc::now().timestamp_millis();
@@ -48,17 +53,10 @@ fn blocked(conn: &Connection) -> Result<bool> {
     Ok(waiting || unsent)
 }
 
-fn has_pending_edit(conn: &Connection, id: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM outbox WHERE entity_id = ?1 AND status = 'pending' LIMIT 1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
-/// Deletes a record and what belongs with it, or puts it off while it has an unsent edit.
-fn remove(tx: &Transaction, kind: EntityKind, id: &str, report: &mut ApplyReport) -> Result<()> {
-    if has_pending_edit(tx, id)? {
+/// Deletes a record and what belongs with it, or puts it off while it has an unsent edit
+/// (`pending`: the entities with one).
+fn remove(tx: &Transaction, pending: &HashSet<String>, kind: EntityKind, id: &str, report: &mut ApplyReport) -> Result<()> {
+    if pending.contains(id) {
         tx.prepare_cached("INSERT OR IGNORE INTO deferred_removals (kind, entity_id) VALUES (?1, ?2)")?
             .execute([kind.as_str(), id])?;
         report.removals_deferred += 1;
@@ -77,7 +75,7 @@ fn remove(tx: &Transaction, kind: EntityKind, id: &str, report: &mut ApplyReport
             rows.collect::<std::result::Result<_, _>>()?
         };
         for child_id in ids {
-            remove(tx, child, &child_id, report)?;
+            remove(tx, pending, child, &child_id, report)?;
         }
     }
     Ok(())

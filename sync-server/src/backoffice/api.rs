@@ -111,7 +111,8 @@ pub struct ListQuery {
     days: Option<i64>,
 }
 
-fn query(q: Result<Query<ListQuery>, QueryRejection>) -> AppResult<ListQuery> {
+/// A query string, or a 400 that says what was wrong with it.
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
     q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))
 }
 

@@ -4,10 +4,11 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 
+use super::api::{blocking, no_store};
 use super::session::{check_admin_write, StaffSession};
 use crate::billing::{self, BillingLoad};
 use crate::error::AppResult;
@@ -22,9 +23,7 @@ pub async fn load(
     check_admin_write(&headers, &staff)?;
     let Json(request) = body?;
     let storage = state.storage.clone();
-    let report = tokio::task::spawn_blocking(move || billing::load(storage.as_ref(), request.profiles, now_ms())).await??;
+    let report = blocking(move || billing::load(storage.as_ref(), request.profiles, now_ms())).await?;
     tracing::info!(staff = %staff.id, received = report.received, written = report.written, "billing figures loaded");
-    let mut r = Json(report).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(no_store(report))
 }

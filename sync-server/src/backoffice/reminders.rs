@@ -4,14 +4,13 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use gridbook_core::model::ReminderOutcome;
 use gridbook_core::EntityKind;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::api::{blocking, no_store, query};
 use super::privacy::mask_digit_runs;
 use super::session::StaffSession;
 use crate::error::{AppError, AppResult};
@@ -28,10 +27,10 @@ pub async fn outcomes(
     StaffSession(staff): StaffSession,
     q: Result<Query<OutcomesQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let Query(q) = q.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    let q = query(q)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
     let storage = state.storage.clone();
-    let mut rows: Vec<ReminderOutcome> = tokio::task::spawn_blocking(move || {
+    let mut rows: Vec<ReminderOutcome> = blocking(move || {
         let grids = match q.grid {
             Some(g) => vec![g],
             None => storage.grid_ids()?,
@@ -49,14 +48,12 @@ pub async fn outcomes(
         }
         Ok::<_, AppError>(rows)
     })
-    .await??;
+    .await?;
     rows.sort_by(|a, b| b.closed_at_ms.cmp(&a.closed_at_ms).then_with(|| b.id.cmp(&a.id)));
     rows.truncate(limit);
     for r in &mut rows {
         r.note = mask_digit_runs(&r.note);
     }
     tracing::info!(staff = %staff.id, view = "reminder_outcomes", rows = rows.len(), "back-office view");
-    let mut resp = Json(json!({ "outcomes": rows })).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(no_store(json!({ "outcomes": rows })))
 }

@@ -16,11 +16,12 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::session::{same_origin, same_token, Staff, StaffSession};
+use super::api::{blocking, no_store, query};
+use super::session::{check_admin_write, StaffSession};
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::spreadsheet::{self, Format};
@@ -59,20 +60,17 @@ fn columns(template: &[Column]) -> serde_json::Value {
 
 async fn overview(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
     let grids = match state.backoffice.monitoring.clone() {
-        Some(m) => tokio::task::spawn_blocking(move || m.grid_names()).await??,
+        Some(m) => blocking(move || m.grid_names()).await?,
         None => Vec::new(),
     };
-    let mut r = Json(json!({
+    Ok(no_store(json!({
         "role": staff.role.as_str(),
         "may_import": staff.role == Role::Admin,
         "may_export_full": staff.role == Role::Admin,
         "max_sheet_bytes": MAX_SHEET_BYTES,
         "grids": grids.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect::<Vec<_>>(),
         "templates": { "archives": columns(archives::TEMPLATE), "arrears": columns(arrears::TEMPLATE) },
-    }))
-    .into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,20 +83,6 @@ pub struct ImportQuery {
     file: String,
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
-    q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))
-}
-
-/// A write needs the session's CSRF token in `X-CSRF-Token` and, when the browser sends one, this
-/// site's Origin.
-fn check_csrf(staff: &Staff, headers: &HeaderMap) -> AppResult<()> {
-    let token = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !same_origin(headers) || !same_token(&staff.csrf, token) {
-        return Err(AppError::forbidden("the page expired or the request came from another site; reload the page / 页面已过期，请刷新"));
-    }
-    Ok(())
-}
-
 async fn import(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
@@ -107,10 +91,7 @@ async fn import(
     q: Result<Query<ImportQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
-    check_csrf(&staff, &headers)?;
-    if staff.role != Role::Admin {
-        return Err(AppError::forbidden("only an admin may import sheets / 仅管理员可以导入"));
-    }
+    check_admin_write(&headers, &staff)?;
     let kind = SheetKind::parse(&sheet).ok_or_else(|| AppError::not_found("import archives or arrears"))?;
     let q = query(q)?;
     let body = body.map_err(|e| {
@@ -126,18 +107,16 @@ async fn import(
     })?;
     let storage = state.storage.clone();
     let file: String = q.file.chars().filter(|c| !c.is_control()).take(200).collect();
-    let report = tokio::task::spawn_blocking(move || {
+    let report = blocking(move || {
         let upload = Upload { kind, grid: &q.grid, bytes: &body, dry_run: q.dry_run, actor: &staff.id, file: &file };
         crate::transfer::import(storage.as_ref(), &upload, now_ms())
     })
-    .await??;
+    .await?;
     tracing::info!(
         sheet = %sheet, grid = %report.grid_id, dry_run = report.dry_run, rows = report.rows,
         refused = report.refused_rows, ops = report.ops, "back-office import"
     );
-    let mut r = Json(report).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(no_store(report))
 }
 
 #[derive(Debug, Deserialize)]
@@ -205,7 +184,7 @@ async fn export(
     let req = ExportRequest { dataset, grid: q.grid.trim().to_string(), format: format_of(&q.format)?, from: q.from, to: q.to, full: q.full };
     let storage = state.storage.clone();
     let actor = staff.id.clone();
-    let out = tokio::task::spawn_blocking(move || export::export(storage.as_ref(), &req, &actor, now_ms())).await??;
+    let out = blocking(move || export::export(storage.as_ref(), &req, &actor, now_ms())).await?;
     tracing::info!(staff = %staff.id, export = dataset.as_str(), rows = out.rows, full = q.full, "back-office export");
     Ok(attachment(out.bytes, &out.filename, out.content_type))
 }

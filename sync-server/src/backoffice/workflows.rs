@@ -13,18 +13,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store};
+use super::api::{blocking, no_store, query};
 use super::privacy::{mask_digit_runs, mask_name};
-use super::session::{same_origin, same_token, StaffSession};
+use super::session::{check_admin_write, StaffSession};
 use super::{report_day, REPORT_ZONE_OFFSET_MIN};
-use crate::auth::Role;
 use crate::error::{AppError, AppResult};
 use crate::handover::HandoverRequest;
 use crate::storage::workflows::WorkflowMonitoring;
 use crate::{now_ms, AppState};
-
-/// The header a script sends the session's CSRF token in (forms send it as a field).
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {
     state.backoffice.workflows.clone().ok_or_else(|| AppError::unavailable("this storage backend has no workflow queries"))
@@ -34,10 +30,6 @@ fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {
 pub struct WorkflowQuery {
     limit: Option<u32>,
     days: Option<i64>,
-}
-
-fn query(q: Result<Query<WorkflowQuery>, QueryRejection>) -> AppResult<WorkflowQuery> {
-    q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))
 }
 
 pub async fn handovers(
@@ -58,13 +50,7 @@ pub async fn start_handover(
     headers: HeaderMap,
     body: Result<Json<HandoverRequest>, JsonRejection>,
 ) -> AppResult<Response> {
-    let token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !same_origin(&headers) || !same_token(&staff.csrf, token) {
-        return Err(AppError::forbidden("the page expired or the request came from another site; reload the page"));
-    }
-    if staff.role != Role::Admin {
-        return Err(AppError::forbidden("only an admin hands grids and buildings over"));
-    }
+    check_admin_write(&headers, &staff)?;
     let Json(request) = body?;
     let storage = state.storage.clone();
     let by = staff.id.clone();
