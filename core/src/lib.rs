@@ -21,6 +21,7 @@ mod record_row;
 pub mod scope;
 mod scope_removal;
 mod search_index;
+pub mod snapshot_file;
 pub mod store;
 pub mod sync_client;
 pub mod tickets;

@@ -3,9 +3,11 @@
 //! retry with exponential backoff and jitter; permanent rejections are set aside with their reason
 //! and never block other ops or the pull; 401/403 stop until the device is enrolled again. Every
 //! step is safe to repeat after any interruption: ops leave the outbox only once acknowledged, and
-//! the pull cursor moves only with a page applied.
+//! the pull cursor moves only with a page applied. A fresh store's first sync may instead install
+//! the server's snapshot file and pull the log from its cursor (`take_snapshot_file`).
 
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,10 +18,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_VERSION};
 use crate::store::{meta_get, meta_set, Store};
 use crate::wire::{
     EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, ReceiptBlockResponse, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PROTOCOL_VERSION,
+    ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
+    PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -32,6 +36,15 @@ pub struct SyncConfig {
     pub push_batch: usize,
     /// Entities per pull page.
     pub pull_limit: u32,
+    /// Whether a fresh store asks for the server's snapshot file before pulling row pages
+    /// (docs/sync-protocol.md, "Snapshot file"): faster by far for a big grid, but more bytes on
+    /// the wire, so an app on a slow metered link may turn it off.
+    #[serde(default = "snapshot_file_default")]
+    pub snapshot_file: bool,
+}
+
+fn snapshot_file_default() -> bool {
+    true
 }
 
 impl SyncConfig {
@@ -42,6 +55,7 @@ impl SyncConfig {
             app_version: app_version.to_string(),
             push_batch: 1000,
             pull_limit: 5000,
+            snapshot_file: true,
         }
     }
 }
@@ -87,6 +101,14 @@ pub struct SyncReport {
     /// Why no new block came when one was needed (the data sync itself still succeeded).
     #[serde(default)]
     pub receipt_block_error: Option<String>,
+    /// Records this cycle installed from a snapshot file (a fresh store's first sync), on top of
+    /// the `pulled` ones.
+    #[serde(default)]
+    pub snapshot_file_rows: u64,
+    /// Why a snapshot file the server offered was not installed (the cycle pulled row pages
+    /// instead, so the data sync itself still succeeded).
+    #[serde(default)]
+    pub snapshot_file_error: Option<String>,
 }
 
 type Observer = Box<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -152,6 +174,17 @@ pub fn gzip(body: &[u8]) -> Result<Vec<u8>> {
 
 /// Sends a request and decodes the JSON answer, mapping HTTP failures to typed errors.
 async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
+    let (resp, status, gzipped) = send(req).await?;
+    let body = whole_body(resp, gzipped).await?;
+    if !(200..300).contains(&status) {
+        return Err(error_of(status, &body));
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::Server { status, code: "bad_response".into(), message: e.to_string() })
+}
+
+/// Sends a request that accepts a gzip'd answer: the response, its status, and whether its body
+/// is gzip'd (reqwest leaves it so when the request names the encoding itself).
+async fn send(req: reqwest::RequestBuilder) -> Result<(reqwest::Response, u16, bool)> {
     let resp = req
         .header(reqwest::header::ACCEPT_ENCODING, "gzip")
         .send()
@@ -162,23 +195,78 @@ async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T
         .headers()
         .get(reqwest::header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    Ok((resp, status, gzipped))
+}
+
+/// A whole answer's body, inflated.
+async fn whole_body(resp: reqwest::Response, gzipped: bool) -> Result<Vec<u8>> {
     let raw = resp.bytes().await.map_err(|e| Error::Interrupted(e.to_string()))?;
-    let body = if gzipped {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| Error::Interrupted(e.to_string()))?;
-        out
-    } else {
-        raw.to_vec()
-    };
-    if !(200..300).contains(&status) {
-        let err: ErrorBody = serde_json::from_slice(&body)
-            .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(&body).chars().take(300).collect() });
-        return Err(match status {
-            401 | 403 => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
-            _ => Error::Server { status, code: err.code, message: err.message },
-        });
+    if !gzipped {
+        return Ok(raw.to_vec());
     }
-    serde_json::from_slice(&body).map_err(|e| Error::Server { status, code: "bad_response".into(), message: e.to_string() })
+    let mut out = Vec::new();
+    GzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(|e| Error::Interrupted(e.to_string()))?;
+    Ok(out)
+}
+
+/// The typed error of a failed answer, from its `{code, message}` body.
+fn error_of(status: u16, body: &[u8]) -> Error {
+    let err: ErrorBody = serde_json::from_slice(body)
+        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(body).chars().take(300).collect() });
+    match status {
+        401 | 403 => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
+        _ => Error::Server { status, code: err.code, message: err.message },
+    }
+}
+
+/// Where a downloaded snapshot file is written, decompressed, byte by byte as it arrives: the
+/// file is checked against the announced size as it grows (a body that inflates past it is
+/// refused at once, not after filling the phone's storage).
+struct SnapshotSink {
+    file: std::io::BufWriter<std::fs::File>,
+    written: u64,
+    announced: u64,
+}
+
+impl Write for SnapshotSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.written + buf.len() as u64 > self.announced {
+            return Err(std::io::Error::other(format!("the file inflates past the {} bytes announced", self.announced)));
+        }
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// A snapshot file as it arrives: gzip'd on the wire (as the server sends it) or plain.
+enum SnapshotDownload {
+    Gzip(flate2::write::GzDecoder<SnapshotSink>),
+    Plain(SnapshotSink),
+}
+
+impl SnapshotDownload {
+    fn write_all(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        match self {
+            SnapshotDownload::Gzip(d) => d.write_all(chunk),
+            SnapshotDownload::Plain(s) => s.write_all(chunk),
+        }
+    }
+
+    /// Ends the stream (a gzip stream must end with its checksum) and says how many bytes of file
+    /// it gave.
+    fn finish(self) -> std::io::Result<u64> {
+        let mut sink = match self {
+            SnapshotDownload::Gzip(d) => d.finish()?,
+            SnapshotDownload::Plain(s) => s,
+        };
+        sink.flush()?;
+        Ok(sink.written)
+    }
 }
 
 /// Enrols this device with a one-time code from the back office. The token is kept in the store's
@@ -380,6 +468,17 @@ impl SyncEngine {
                 }
             }
         }
+        // A fresh store's first sync: the server's snapshot file when it offers one, then the log
+        // from the file's cursor; without a file (or with one refused), row pages from 0.
+        if config.snapshot_file && self.store.is_fresh()? {
+            match self.take_snapshot_file(&config).await {
+                Ok(rows) => report.snapshot_file_rows = rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "snapshot file not installed; pulling row pages instead");
+                    report.snapshot_file_error = Some(e.to_string());
+                }
+            }
+        }
         // Pull pages until the server says there is no more.
         self.pull_all(&config, &mut report).await?;
         // A handover whose scope this pull removed is reported now, not a cycle later: from this
@@ -459,6 +558,78 @@ impl SyncEngine {
             Ok(())
         })?;
         Ok(response.block)
+    }
+
+    /// The snapshot-file steps of a fresh store, in order: ask → download (to a file beside the
+    /// store) → check → install. Returns the records installed, 0 when the server offers no file.
+    /// Any failure leaves the store as it was (the install is one SQLite transaction) and removes
+    /// the download; the caller then pulls row pages.
+    async fn take_snapshot_file(&self, config: &SyncConfig) -> Result<u64> {
+        let download = PathBuf::from(format!("{}.snapshot-file", self.store.path().display()));
+        let taken = async {
+            let Some(facts) = self.download_snapshot_file(config, &download).await? else { return Ok(0) };
+            self.set_phase(SyncPhase::Pulling { received: 0, remaining: facts.rows });
+            let (store, path) = (self.store.clone(), download.clone());
+            let rows = facts.rows;
+            tokio::task::spawn_blocking(move || {
+                check_snapshot_file(&store, &path, &facts)?;
+                store.install_snapshot_file(&path, &facts)
+            })
+            .await
+            .map_err(|e| Error::Interrupted(format!("installing the snapshot file: {e}")))??;
+            self.set_phase(SyncPhase::Pulling { received: rows, remaining: 0 });
+            Ok(rows)
+        }
+        .await;
+        remove_database(&download);
+        taken
+    }
+
+    /// Asks for the snapshot file and writes it, decompressed, to `to`. `None`: the server offers
+    /// none (`no_snapshot_file`) or builds another schema (`snapshot_schema_mismatch`).
+    async fn download_snapshot_file(&self, config: &SyncConfig, to: &Path) -> Result<Option<SnapshotFileFacts>> {
+        let (mut resp, status, gzipped) = send(
+            self.http
+                .get(format!(
+                    "{}{PATH_SNAPSHOT_FILE}?schema={DEVICE_SCHEMA_VERSION}&protocol={PROTOCOL_VERSION}",
+                    config.server_url
+                ))
+                .bearer_auth(&config.token)
+                // tens of megabytes over a mobile link: the whole-request bound of small requests
+                // (2 minutes) would cut a big grid's file off for good
+                .timeout(Duration::from_secs(30 * 60)),
+        )
+        .await?;
+        if !(200..300).contains(&status) {
+            return match error_of(status, &whole_body(resp, gzipped).await?) {
+                Error::Server { code, message, .. } if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH => {
+                    tracing::info!(code, message, "no snapshot file for this device; pulling row pages");
+                    Ok(None)
+                }
+                other => Err(other),
+            };
+        }
+        let facts = SnapshotFileFacts::from_headers(|name| resp.headers().get(name).and_then(|v| v.to_str().ok()))
+            .map_err(|message| Error::Server { status, code: "bad_response".into(), message: format!("snapshot file: {message}") })?;
+        if facts.schema_version != DEVICE_SCHEMA_VERSION {
+            return Err(Error::Corrupt(format!(
+                "snapshot file refused: built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}",
+                facts.schema_version
+            )));
+        }
+        let file = std::fs::File::create(to).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", to.display())))?;
+        let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
+        let mut out = if gzipped { SnapshotDownload::Gzip(flate2::write::GzDecoder::new(sink)) } else { SnapshotDownload::Plain(sink) };
+        // Written as it arrives, on this task: each chunk is a few kilobytes into the page cache,
+        // and the file never sits in memory whole.
+        while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))? {
+            out.write_all(&chunk).map_err(|e| Error::Corrupt(format!("snapshot file refused: {e}")))?;
+        }
+        let written = out.finish().map_err(|e| Error::Corrupt(format!("snapshot file refused: the download does not decompress whole: {e}")))?;
+        if written != facts.bytes {
+            return Err(Error::Interrupted(format!("snapshot file download cut off: {written} of {} bytes", facts.bytes)));
+        }
+        Ok(Some(facts))
     }
 
     async fn fetch_page(&self, config: &SyncConfig, cursor: u64) -> Result<PullPage> {

@@ -28,6 +28,9 @@ pub const PATH_HEALTH: &str = "/health";
 pub const PATH_RECEIPT_BLOCKS: &str = "/v1/receipt-blocks";
 /// GET `{PATH_VERIFY}/{receipt_no}?code=XXXX-XXXX-XX`, public: checks a paper receipt.
 pub const PATH_VERIFY: &str = "/v1/verify";
+/// GET `?schema=N&protocol=1`, device token: the device's scope as a prebuilt SQLite file in the
+/// device's own schema, gzip'd, for a fresh store (docs/sync-protocol.md, "Snapshot file").
+pub const PATH_SNAPSHOT_FILE: &str = "/v1/snapshot-file";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -224,6 +227,83 @@ pub struct EnrolResponse {
     pub grids: Vec<String>,
 }
 
+/// What a snapshot file holds and how to check it, sent in the response's headers (the body is
+/// the file itself, gzip'd on the wire: `Content-Encoding: gzip`, `Content-Type:
+/// application/vnd.sqlite3`). The device checks every figure before it installs the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFileFacts {
+    /// The change number the file reflects: the device's pull continues from here.
+    pub cursor: u64,
+    /// The device schema (`PRAGMA user_version`) the file was built in.
+    pub schema_version: i64,
+    /// Synced records in the file, every kind together.
+    pub rows: u64,
+    /// SHA-256 of the file as installed (uncompressed), 64 lowercase hex digits.
+    pub sha256: String,
+    /// Size of the uncompressed file.
+    pub bytes: u64,
+    /// The latest clock stamp among the file's records: the device's clock absorbs it, as it
+    /// absorbs every pulled stamp, so its next edit orders after what the file holds.
+    pub newest_stamp: Option<Hlc>,
+}
+
+impl SnapshotFileFacts {
+    pub const HEADER_CURSOR: &'static str = "gridbook-snapshot-cursor";
+    pub const HEADER_SCHEMA: &'static str = "gridbook-snapshot-schema";
+    pub const HEADER_ROWS: &'static str = "gridbook-snapshot-rows";
+    pub const HEADER_SHA256: &'static str = "gridbook-snapshot-sha256";
+    pub const HEADER_BYTES: &'static str = "gridbook-snapshot-bytes";
+    pub const HEADER_NEWEST_STAMP: &'static str = "gridbook-snapshot-newest-stamp";
+    /// The body's content type: the SQLite file format.
+    pub const CONTENT_TYPE: &'static str = "application/vnd.sqlite3";
+    /// 404: the server offers no file for this device (none built and none to build, a scope too
+    /// small to be worth one, or files turned off). The device pulls row pages.
+    pub const NO_FILE: &'static str = "no_snapshot_file";
+    /// 409: the server builds files in another device schema than the one the device asked for.
+    /// The device pulls row pages.
+    pub const SCHEMA_MISMATCH: &'static str = "snapshot_schema_mismatch";
+
+    /// The headers that carry these facts, as (name, value).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            (Self::HEADER_CURSOR, self.cursor.to_string()),
+            (Self::HEADER_SCHEMA, self.schema_version.to_string()),
+            (Self::HEADER_ROWS, self.rows.to_string()),
+            (Self::HEADER_SHA256, self.sha256.clone()),
+            (Self::HEADER_BYTES, self.bytes.to_string()),
+        ];
+        if let Some(stamp) = &self.newest_stamp {
+            out.push((Self::HEADER_NEWEST_STAMP, stamp.to_string()));
+        }
+        out
+    }
+
+    /// Reads the facts back from a response's headers (`header` looks one up by name); the error
+    /// names the header that is missing or malformed.
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Result<Self, String> {
+        fn number<T: std::str::FromStr>(name: &str, text: Option<&str>) -> Result<T, String> {
+            let text = text.ok_or_else(|| format!("header {name} is missing"))?;
+            text.trim().parse().map_err(|_| format!("header {name} is not a number: {text:?}"))
+        }
+        let sha256 = header(Self::HEADER_SHA256).ok_or_else(|| format!("header {} is missing", Self::HEADER_SHA256))?.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("header {} is not 64 hex digits", Self::HEADER_SHA256));
+        }
+        let newest_stamp = match header(Self::HEADER_NEWEST_STAMP) {
+            Some(text) => Some(text.trim().parse::<Hlc>().map_err(|_| format!("header {} is not a clock stamp: {text:?}", Self::HEADER_NEWEST_STAMP))?),
+            None => None,
+        };
+        Ok(Self {
+            cursor: number(Self::HEADER_CURSOR, header(Self::HEADER_CURSOR))?,
+            schema_version: number(Self::HEADER_SCHEMA, header(Self::HEADER_SCHEMA))?,
+            rows: number(Self::HEADER_ROWS, header(Self::HEADER_ROWS))?,
+            sha256,
+            bytes: number(Self::HEADER_BYTES, header(Self::HEADER_BYTES))?,
+            newest_stamp,
+        })
+    }
+}
+
 /// Every error body the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -367,6 +447,32 @@ mod tests {
             assert_eq!(read.changes, vec![state]);
             assert_eq!((read.next_cursor, read.server_time_ms), (7, 1));
         }
+    }
+
+    #[test]
+    fn snapshot_file_facts_travel_in_headers_and_a_bad_header_is_named() {
+        let facts = SnapshotFileFacts {
+            cursor: 1234,
+            schema_version: 8,
+            rows: 100_000,
+            sha256: "ab".repeat(32),
+            bytes: 52_428_800,
+            newest_stamp: Some(Hlc::new(1_700_000_000_000, 2, "dev1")),
+        };
+        let headers = facts.headers();
+        let get = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str());
+        assert_eq!(SnapshotFileFacts::from_headers(get), Ok(facts.clone()));
+        let without = |skip: &'static str| {
+            let h: Vec<_> = headers.iter().filter(|(n, _)| *n != skip).cloned().collect();
+            SnapshotFileFacts::from_headers(|name| h.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str()))
+        };
+        assert!(without(SnapshotFileFacts::HEADER_ROWS).unwrap_err().contains("gridbook-snapshot-rows"));
+        assert_eq!(without(SnapshotFileFacts::HEADER_NEWEST_STAMP).unwrap().newest_stamp, None);
+        let bad = |name: &'static str, value: &'static str| {
+            SnapshotFileFacts::from_headers(|n| if n == name { Some(value) } else { get(n) }).unwrap_err()
+        };
+        assert!(bad(SnapshotFileFacts::HEADER_SHA256, "xyz").contains("64 hex digits"));
+        assert!(bad(SnapshotFileFacts::HEADER_CURSOR, "-1").contains("not a number"));
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub struct SyncReport {
     pub receipt_numbers_left: u64,
     /// Why no new receipt book came when one was needed (the data sync itself succeeded).
     pub receipt_block_error: Option<String>,
+    /// Records installed from the server's snapshot file (a fresh phone's first sync).
+    pub snapshot_file_rows: u64,
+    /// Why an offered snapshot file was not installed (records came as pages instead).
+    pub snapshot_file_error: Option<String>,
 }
 
 impl From<core::SyncReport> for SyncReport {
@@ -120,6 +124,8 @@ impl From<core::SyncReport> for SyncReport {
             receipt_blocks_added: r.receipt_blocks_added,
             receipt_numbers_left: r.receipt_numbers_left,
             receipt_block_error: r.receipt_block_error,
+            snapshot_file_rows: r.snapshot_file_rows,
+            snapshot_file_error: r.snapshot_file_error,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod handover;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
+pub mod snapshot_files;
 pub mod spreadsheet;
 mod signed;
 pub mod storage;
@@ -27,7 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gridbook_core::wire::{GZIP_MIN_BYTES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH};
+use gridbook_core::wire::{GZIP_MIN_BYTES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
@@ -55,12 +56,21 @@ pub struct AppState {
     pub rules: Rules,
     /// Sessions, monitoring queries and metrics of the back office (/admin, /metrics).
     pub backoffice: backoffice::Backoffice,
+    /// Prebuilt device files for fresh phones (`/v1/snapshot-file`), when the backend keeps them.
+    pub snapshot_files: Option<Arc<snapshot_files::SnapshotFiles>>,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
         let backoffice = backoffice::Backoffice::for_storage(&storage);
-        Self { storage, rules: Rules::default(), backoffice }
+        let snapshot_files = snapshot_files::SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
+        Self { storage, rules: Rules::default(), backoffice, snapshot_files }
+    }
+
+    /// The same state with snapshot files kept under other rules.
+    pub fn with_snapshot_files(mut self, config: snapshot_files::SnapshotFilesConfig) -> Self {
+        self.snapshot_files = snapshot_files::SnapshotFiles::for_storage(self.storage.as_ref(), config).map(Arc::new);
+        self
     }
 }
 
@@ -84,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_ENROL, post(sync_routes::enrol))
         .route(PATH_PUSH, post(sync_routes::push))
         .route(PATH_PULL, get(sync_routes::pull))
+        .route(PATH_SNAPSHOT_FILE, get(snapshot_files::snapshot_file))
         .merge(receipt_routes::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
         .merge(backoffice::routes())

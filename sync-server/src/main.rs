@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::snapshot_files::SnapshotFilesConfig;
 use gridbook_sync_server::{demo, now_ms, serve, shutdown_signal, AppState, Rules, SqliteStorage};
 
 #[global_allocator]
@@ -33,6 +34,16 @@ enum Command {
         /// Clock stamps further ahead of the server than this many seconds are clamped.
         #[arg(long, env = "GRIDBOOK_MAX_CLOCK_AHEAD_S", default_value_t = 300)]
         max_clock_ahead_s: i64,
+        /// A snapshot file is rebuilt (in the background) once more records than this changed in
+        /// its grids since it was built.
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_MAX_CHANGES_BEHIND", default_value_t = 10_000)]
+        snapshot_max_changes_behind: u64,
+        /// A snapshot file older than this many seconds is rebuilt (in the background).
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_MAX_AGE_S", default_value_t = 6 * 3600)]
+        snapshot_max_age_s: i64,
+        /// Grids holding fewer records than this get no snapshot file: row pages are smaller.
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_MIN_RECORDS", default_value_t = 2_000)]
+        snapshot_min_records: u64,
     },
     /// Admin commands against the database file (the server may be running).
     Admin {
@@ -73,9 +84,13 @@ async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::T
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { db, listen, port_file, max_clock_ahead_s } => {
+        Command::Serve { db, listen, port_file, max_clock_ahead_s, snapshot_max_changes_behind, snapshot_max_age_s, snapshot_min_records } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
-            let mut state = AppState::new(Arc::new(storage));
+            let mut state = AppState::new(Arc::new(storage)).with_snapshot_files(SnapshotFilesConfig {
+                max_changes_behind: snapshot_max_changes_behind,
+                max_age_ms: snapshot_max_age_s.max(0) * 1000,
+                min_records: snapshot_min_records,
+            });
             state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
             let listener = bind(&listen, port_file.as_ref()).await?;
             serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())

@@ -14,7 +14,7 @@ use crate::auth::DeviceAuth;
 use crate::error::{AppError, AppResult};
 use crate::{now_ms, AppState, MAX_OPS_PER_PUSH};
 
-fn check_protocol(version: u32) -> AppResult<()> {
+pub(crate) fn check_protocol(version: u32) -> AppResult<()> {
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
         return Err(AppError::bad_request(
             "unsupported_protocol",
@@ -91,7 +91,7 @@ pub struct PullQuery {
 fn default_limit() -> u32 {
     1000
 }
-fn current_protocol() -> u32 {
+pub(crate) fn current_protocol() -> u32 {
     PROTOCOL_VERSION
 }
 

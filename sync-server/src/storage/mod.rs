@@ -85,6 +85,28 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>>;
 
+    // Snapshot files (snapshot_files.rs). The defaults say the backend builds none.
+
+    /// A page of what a new device of `grids` pulls, as `pull` serves it, without any device's
+    /// bookkeeping or handover removals: what a snapshot file is built from.
+    fn snapshot_page(&self, grids: &[String], cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
+        let _ = (grids, cursor, limit, now_ms);
+        Err(snapshot_files_unsupported())
+    }
+    /// Records of `grids` changed after change number `cursor` (how far a file is behind the log).
+    fn changes_after(&self, grids: &[String], cursor: u64) -> AppResult<u64> {
+        let _ = (grids, cursor);
+        Err(snapshot_files_unsupported())
+    }
+    /// Where snapshot files are kept: a directory beside the database.
+    fn snapshot_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Each field manager's set of grids, sorted, each set once (what to prebuild files for).
+    fn grid_sets(&self) -> AppResult<Vec<Vec<String>>> {
+        Err(snapshot_files_unsupported())
+    }
+
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;
     fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()>;
     fn assign_grid(&self, manager_id: &str, grid_id: &str) -> AppResult<()>;
@@ -184,6 +206,10 @@ fn evidence_unsupported() -> crate::error::AppError {
         "unsupported",
         "this storage backend does not keep signed evidence",
     )
+}
+
+fn snapshot_files_unsupported() -> crate::error::AppError {
+    crate::error::AppError::new(axum::http::StatusCode::NOT_FOUND, gridbook_core::wire::SnapshotFileFacts::NO_FILE, "this storage backend builds no snapshot files")
 }
 
 fn handovers_unsupported() -> crate::error::AppError {

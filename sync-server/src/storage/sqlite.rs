@@ -344,6 +344,71 @@ impl SqliteStorage {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// One page of a pull: the changes of `grids` after `cursor` and the device's removals, cut
+    /// at `limit` (what `pull` serves and what a snapshot file is built from).
+    #[allow(clippy::type_complexity)]
+    fn read_page(
+        c: &Connection,
+        device_id: &str,
+        grids: &[String],
+        cursor: u64,
+        limit: u32,
+    ) -> AppResult<(Vec<(i64, StoredState)>, Vec<(i64, gridbook_core::wire::Removal)>, i64, i64, Vec<String>)> {
+        let limit = limit.clamp(1, 10_000) as usize;
+        // One index range per grid, merged by sequence: each range is an ordered index walk.
+        // values and clocks go out as the JSON text they are stored as (no parse, no encode)
+        let mut rows: Vec<(i64, StoredState)> = Vec::new();
+        let mut stmt = c.prepare_cached(
+            "SELECT seq, kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        for grid in grids {
+            let mut q = stmt.query(params![grid, cursor as i64, limit as i64])?;
+            while let Some(r) = q.next()? {
+                let kind: String = r.get(1)?;
+                let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
+                let raw = |i: usize| -> AppResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
+                rows.push((r.get(0)?, StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? }));
+            }
+        }
+        rows.sort_by_key(|(seq, _)| *seq);
+        // Records that left the device's scope (handovers), paged with the changes by number.
+        let (mut removals, handovers) = handover::removals_after(c, device_id, cursor, limit)?;
+        let last = handover::cut_page(&mut rows, &mut removals, limit, cursor);
+        let remaining = Self::count_after(c, grids, last)? as i64;
+        let (removals_left, complete) = handover::removals_left(c, &handovers, last)?;
+        Ok((rows, removals, remaining + removals_left, last, complete))
+    }
+
+    /// Records of `grids` changed after change number `after`.
+    fn count_after(c: &Connection, grids: &[String], after: i64) -> AppResult<u64> {
+        let mut remaining = 0i64;
+        let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
+        for grid in grids {
+            remaining += count.query_row(params![grid, after], |r| r.get::<_, i64>(0))?;
+        }
+        Ok(remaining as u64)
+    }
+
+    fn page_of(
+        changes: Vec<(i64, StoredState)>,
+        removals: Vec<(i64, gridbook_core::wire::Removal)>,
+        handovers_complete: Vec<String>,
+        remaining: i64,
+        next_cursor: u64,
+        now_ms: i64,
+    ) -> PullPage<StoredState> {
+        PullPage {
+            protocol: PROTOCOL_VERSION,
+            changes: changes.into_iter().map(|(_, s)| s).collect(),
+            removals: removals.into_iter().map(|(_, r)| r).collect(),
+            handovers_complete,
+            next_cursor,
+            has_more: remaining > 0,
+            remaining: remaining as u64,
+            server_time_ms: now_ms,
+        }
+    }
+
     fn all_grids(conn: &Connection) -> AppResult<Vec<String>> {
         let mut stmt = conn.prepare_cached("SELECT id FROM grids ORDER BY id")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
@@ -706,35 +771,7 @@ impl SyncStorage for SqliteStorage {
 
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
         let started = std::time::Instant::now();
-        let limit = limit.clamp(1, 10_000) as usize;
-        let found = self.read(|c| {
-            // One index range per grid, merged by sequence: each range is an ordered index walk.
-            // values and clocks go out as the JSON text they are stored as (no parse, no encode)
-            let mut rows: Vec<(i64, StoredState)> = Vec::new();
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            for grid in &device.grids {
-                let mut q = stmt.query(params![grid, cursor as i64, limit as i64])?;
-                while let Some(r) = q.next()? {
-                    let kind: String = r.get(1)?;
-                    let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
-                    let raw = |i: usize| -> AppResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
-                    rows.push((r.get(0)?, StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? }));
-                }
-            }
-            rows.sort_by_key(|(seq, _)| *seq);
-            // Records that left the device's scope (handovers), paged with the changes by number.
-            let (mut removals, handovers) = handover::removals_after(c, &device.device_id, cursor, limit)?;
-            let last = handover::cut_page(&mut rows, &mut removals, limit, cursor);
-            let mut remaining = 0i64;
-            let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
-            for grid in &device.grids {
-                remaining += count.query_row(params![grid, last], |r| r.get::<_, i64>(0))?;
-            }
-            let (removals_left, complete) = handover::removals_left(c, &handovers, last)?;
-            Ok((rows, removals, remaining + removals_left, last, complete))
-        })?;
+        let found = self.read(|c| Self::read_page(c, &device.device_id, &device.grids, cursor, limit))?;
         let (changes, removals, remaining, last, handovers_complete) = found;
         let next_cursor = last as u64;
         let n = (changes.len() + removals.len()) as i64;
@@ -747,15 +784,38 @@ impl SyncStorage for SqliteStorage {
             .execute(params![now_ms, device.device_id, n, started.elapsed().as_millis() as i64])?;
             Ok(())
         })?;
-        Ok(PullPage {
-            protocol: PROTOCOL_VERSION,
-            changes: changes.into_iter().map(|(_, s)| s).collect(),
-            removals: removals.into_iter().map(|(_, r)| r).collect(),
-            handovers_complete,
-            next_cursor,
-            has_more: remaining > 0,
-            remaining: remaining as u64,
-            server_time_ms: now_ms,
+        Ok(Self::page_of(changes, removals, handovers_complete, remaining, next_cursor, now_ms))
+    }
+
+    fn snapshot_page(&self, grids: &[String], cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
+        // no device: no handover removals, and no device's pull bookkeeping
+        let (changes, removals, remaining, last, complete) = self.read(|c| Self::read_page(c, "", grids, cursor, limit))?;
+        Ok(Self::page_of(changes, removals, complete, remaining, last as u64, now_ms))
+    }
+
+    fn changes_after(&self, grids: &[String], cursor: u64) -> AppResult<u64> {
+        self.read(|c| Self::count_after(c, grids, cursor as i64))
+    }
+
+    fn snapshot_dir(&self) -> Option<PathBuf> {
+        Some(PathBuf::from(format!("{}.snapshot-files", self.path.display())))
+    }
+
+    fn grid_sets(&self) -> AppResult<Vec<Vec<String>>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT m.id FROM managers m WHERE m.role = 'field' AND EXISTS (SELECT 1 FROM manager_grids g WHERE g.manager_id = m.id) ORDER BY m.id",
+            )?;
+            let managers = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut sets = Vec::new();
+            for manager in managers {
+                let mut grids = Self::grids_of(c, &manager)?;
+                grids.sort();
+                if !sets.contains(&grids) {
+                    sets.push(grids);
+                }
+            }
+            Ok(sets)
         })
     }
 
