@@ -475,7 +475,7 @@ impl SyncEngine {
                 Ok(rows) => report.snapshot_file_rows = rows,
                 Err(e) => {
                     tracing::warn!(error = %e, "snapshot file not installed; pulling row pages instead");
-                    report.snapshot_file_error = Some(e.to_string());
+                    report.snapshot_file_error = Some(format!("snapshot file not installed: {e}"));
                 }
             }
         }
