@@ -245,7 +245,7 @@ impl Write for SnapshotSink {
 
 /// A snapshot file as it arrives: gzip'd on the wire (as the server sends it) or plain.
 enum SnapshotDownload {
-    Gzip(flate2::write::GzDecoder<SnapshotSink>),
+    Gzip(Box<flate2::write::GzDecoder<SnapshotSink>>),
     Plain(SnapshotSink),
 }
 
@@ -619,7 +619,7 @@ impl SyncEngine {
         }
         let file = std::fs::File::create(to).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", to.display())))?;
         let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
-        let mut out = if gzipped { SnapshotDownload::Gzip(flate2::write::GzDecoder::new(sink)) } else { SnapshotDownload::Plain(sink) };
+        let mut out = if gzipped { SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink))) } else { SnapshotDownload::Plain(sink) };
         // Written as it arrives, on this task: each chunk is a few kilobytes into the page cache,
         // and the file never sits in memory whole.
         while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))? {

@@ -296,3 +296,42 @@ async fn a_stale_file_is_served_while_it_is_rebuilt_and_phones_converge_either_w
     assert!(contents(&third.store) == contents(&author.store));
     assert_eq!(server.storage.changes_after(&grids, new.facts.cursor).expect("count"), 0);
 }
+
+#[tokio::test]
+async fn after_a_building_handover_the_file_follows_the_building_and_the_admin_prebuilds_every_scope() {
+    let (server, files) = server_with_files(any_size()).await;
+    let author = seeded(&server).await;
+    // 李's building in g2, with a household and a visit, handed over to 张's g1
+    let li = server.phone("li").await;
+    li.sync().await;
+    let building = li.store.create_premises(gridbook_core::testing::premises("g2", 3)).expect("premises");
+    let mut h = household_n("g2", 600);
+    h.premises_id = Some(building.id.clone());
+    h.customer_name = "楼里的住户".into();
+    let moved = li.store.create_household(h).expect("household in the building");
+    li.store.record_visit(visit("g2", &moved.id)).expect("visit");
+    li.sync().await;
+    server.admin(gridbook_sync_server::admin::AdminCommand::HandoverBuilding {
+        premises: building.id.clone(),
+        to: "zhang".into(),
+        to_grid: "g1".into(),
+        by: "test".into(),
+    });
+
+    let built = server.admin(gridbook_sync_server::admin::AdminCommand::BuildSnapshotFiles);
+    assert_eq!(built.lines().count(), 2, "one file per field manager's grids: {built}");
+    let prebuilt = files.current(&["g1".to_string()]).expect("current").expect("prebuilt by the admin");
+
+    let zhang = server.phone("zhang").await;
+    let report = zhang.sync().await;
+    assert_eq!((report.snapshot_file_rows, report.pulled), (prebuilt.facts.rows, 0), "the prebuilt file, nothing left in the log");
+    assert!(zhang.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_some(), "the building came with the file");
+    assert_eq!(zhang.store.household_history(&moved.id).expect("history").len(), 1, "with its visit");
+    author.sync().await;
+    assert!(contents(&zhang.store) == contents(&author.store));
+
+    let li_fresh = server.phone("li").await;
+    li_fresh.sync().await;
+    assert!(li_fresh.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_none(), "gone from 李's scope");
+    assert!(li_fresh.store.entity_state(EntityKind::Premises, &building.id).expect("state").is_none());
+}

@@ -3,6 +3,8 @@
 //! indexes, search index included, inserted straight into SQLite in one transaction, measured in
 //! the same run); push ingest from 100 concurrent devices; write on A → visible on B; gzip'd bytes
 //! per visit op. With `--pouchdb DIR` it also runs the PouchDB peer harness on the same visits.
+//! The initial sync is measured twice: row pages, and a fresh phone installing the server's
+//! snapshot file (prebuilt, and built on request).
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
 //!       [--ops-per-device 2000] [--reps 50] [--pouchdb ../shared/peers/pouchdb --pouchdb-n 10000]
@@ -159,7 +161,9 @@ async fn initial_sync(server: &TestServer, n: usize) {
     }
     eprintln!("[bench] initial sync of a fresh phone ...");
     let phone = server.phone("zhang").await;
-    let engine = SyncEngine::new(phone.store.clone(), SyncConfig { pull_limit: 5_000, ..phone.config.clone() }).expect("engine");
+    // row pages only: the snapshot file is measured below
+    let engine = SyncEngine::new(phone.store.clone(), SyncConfig { pull_limit: 5_000, snapshot_file: false, ..phone.config.clone() })
+        .expect("engine");
     let (t, cpu) = (Instant::now(), cpu_seconds());
     let report = engine.sync_once().await.expect("initial sync");
     let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
@@ -220,6 +224,105 @@ async fn initial_sync(server: &TestServer, n: usize) {
     metric("physical_limit_cpu_s", limit_cpu, "s");
     metric("physical_limit_rows_per_cpu_s", n as f64 / limit_cpu, "rows/s");
     metric("initial_sync_ratio_to_limit", secs / limit, "x");
+    metric("initial_sync_wire_bytes", row_page_wire_bytes(server, 5_000).await as f64, "bytes");
+    snapshot_file_sync(server, n, limit).await;
+}
+
+/// Bytes of the row pages on the wire (gzip'd bodies, as a phone receives them), pulled again by
+/// a fresh enrolled device.
+async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
+    let phone = server.phone("zhang").await;
+    // no automatic gzip: the body stays as it crossed the wire, and is counted so
+    let client = reqwest::Client::builder().no_gzip().build().expect("client");
+    let (mut cursor, mut bytes) = (0u64, 0u64);
+    loop {
+        let resp = client
+            .get(format!("{}/v1/pull?cursor={cursor}&limit={limit}", server.url))
+            .bearer_auth(&phone.config.token)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .expect("pull");
+        let body = resp.bytes().await.expect("page");
+        bytes += body.len() as u64;
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).expect("gunzip");
+        let page: serde_json::Value = serde_json::from_slice(&plain).expect("page json");
+        cursor = page["next_cursor"].as_u64().expect("cursor");
+        if !page["has_more"].as_bool().unwrap_or(false) {
+            return bytes;
+        }
+    }
+}
+
+/// A fresh phone's first sync through the snapshot file: prebuilt (warm), and built on request
+/// (cold, the server's build time reported apart), each against the physical limit of this run.
+async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
+    use gridbook_sync_server::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
+    let files = SnapshotFiles::for_storage(server.storage.as_ref(), SnapshotFilesConfig::default()).expect("snapshot files");
+    let grids = vec!["g1".to_string()];
+    eprintln!("[bench] snapshot file: prebuilding ...");
+    let t = Instant::now();
+    let built = files.build(server.storage.as_ref(), &grids).expect("prebuild");
+    metric("snapshot_file_prebuild_s", t.elapsed().as_secs_f64(), "s");
+    metric("snapshot_file_bytes", built.facts.bytes as f64, "bytes");
+    metric("snapshot_file_wire_bytes", built.gz_bytes as f64, "bytes");
+    assert_eq!(built.facts.rows as usize, n);
+    check_costs(&files, &built);
+
+    for (label, cold) in [("warm", false), ("cold", true)] {
+        if cold {
+            let dir = files.path_of(&built).parent().expect("scope dir").to_path_buf();
+            std::fs::remove_dir_all(&dir).expect("drop the cached file");
+        }
+        eprintln!("[bench] snapshot file: a fresh phone, {label} ...");
+        let phone = server.phone("zhang").await;
+        let (t, cpu) = (Instant::now(), cpu_seconds());
+        let report = phone.engine.sync_once().await.expect("initial sync by file");
+        let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+        assert_eq!(report.snapshot_file_error, None);
+        assert_eq!(report.snapshot_file_rows as usize + report.pulled as usize, n);
+        metric(&format!("snapshot_file_{label}_wall_s"), secs, "s");
+        metric(&format!("snapshot_file_{label}_rows_per_s"), n as f64 / secs, "rows/s");
+        metric(&format!("snapshot_file_{label}_cpu_s"), sync_cpu, "s");
+        metric(&format!("snapshot_file_{label}_ratio_to_limit"), secs / limit_s, "x");
+        if cold {
+            let rebuilt = files.current(&grids).expect("current").expect("built on request");
+            metric("snapshot_file_cold_server_build_s", rebuilt.build_ms as f64 / 1000.0, "s");
+        }
+        let found = phone.store.search_households("g1", "0731-00000042", 5).expect("search");
+        assert_eq!(found.len(), 1, "the installed search index finds a service number");
+    }
+}
+
+/// What each check of a downloaded file costs on this file: SHA-256, quick_check, integrity_check.
+fn check_costs(files: &gridbook_sync_server::snapshot_files::SnapshotFiles, built: &gridbook_sync_server::snapshot_files::CachedFile) {
+    let gz = std::fs::read(files.path_of(built)).expect("file");
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("check.db");
+    let t = Instant::now();
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).expect("gunzip");
+    metric("snapshot_file_gunzip_s", t.elapsed().as_secs_f64(), "s");
+    std::fs::write(&path, plain).expect("write");
+    let t = Instant::now();
+    gridbook_core::snapshot_file::sha256_of(&path).expect("sha");
+    metric("snapshot_file_sha256_s", t.elapsed().as_secs_f64(), "s");
+    for check in ["quick_check", "integrity_check"] {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        let t = Instant::now();
+        let ok: String = conn.query_row(&format!("PRAGMA {check}(1)"), [], |r| r.get(0)).expect("check");
+        assert_eq!(ok, "ok");
+        metric(&format!("snapshot_file_{check}_s"), t.elapsed().as_secs_f64(), "s");
+    }
+    // the phone's two steps on the file alone: every check, then the install into an open store
+    let store = Store::open(dir.path().join("phone.db")).expect("store");
+    let t = Instant::now();
+    gridbook_core::snapshot_file::check_snapshot_file(&store, &path, &built.facts).expect("checks");
+    metric("snapshot_file_phone_checks_s", t.elapsed().as_secs_f64(), "s");
+    let t = Instant::now();
+    store.install_snapshot_file(&path, &built.facts).expect("install");
+    metric("snapshot_file_phone_install_s", t.elapsed().as_secs_f64(), "s");
 }
 
 async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
