@@ -144,6 +144,26 @@ async fn a_device_gets_only_its_own_grids_in_the_file() {
         assert_eq!(n, 0, "{table} of the file must be empty");
     }
     assert!(files.current(&["g2".to_string()]).expect("current").is_none(), "no one of g2 asked");
+
+    // on the wire: the cached gzip'd bytes as they are (the compression layer leaves them alone),
+    // with their length and facts in the headers
+    let raw = reqwest::Client::builder().no_gzip().build().expect("client");
+    let resp = raw
+        .get(format!("{}/v1/snapshot-file?schema={}", server.url, gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION))
+        .bearer_auth(&phone.config.token)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-encoding"], "gzip");
+    assert_eq!(resp.headers()["content-type"], SnapshotFileFacts::CONTENT_TYPE);
+    assert_eq!(resp.content_length(), Some(cached.gz_bytes));
+    let facts = SnapshotFileFacts::from_headers(|n| resp.headers().get(n).and_then(|v| v.to_str().ok())).expect("facts");
+    assert_eq!(facts, cached.facts);
+    let body = resp.bytes().await.expect("body");
+    assert_eq!(body.len() as u64, cached.gz_bytes);
+    assert_eq!(&body[..], &std::fs::read(files.path_of(&cached)).expect("cached")[..]);
 }
 
 /// The gzip'd file of a cache entry, inflated into a temp file.

@@ -234,7 +234,7 @@ async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
     let phone = server.phone("zhang").await;
     // no automatic gzip: the body stays as it crossed the wire, and is counted so
     let client = reqwest::Client::builder().no_gzip().build().expect("client");
-    let (mut cursor, mut bytes) = (0u64, 0u64);
+    let (mut cursor, mut bytes, mut json) = (0u64, 0u64, 0u64);
     loop {
         let resp = client
             .get(format!("{}/v1/pull?cursor={cursor}&limit={limit}", server.url))
@@ -247,9 +247,11 @@ async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
         bytes += body.len() as u64;
         let mut plain = Vec::new();
         std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).expect("gunzip");
+        json += plain.len() as u64;
         let page: serde_json::Value = serde_json::from_slice(&plain).expect("page json");
         cursor = page["next_cursor"].as_u64().expect("cursor");
         if !page["has_more"].as_bool().unwrap_or(false) {
+            metric("initial_sync_json_bytes", json as f64, "bytes");
             return bytes;
         }
     }
