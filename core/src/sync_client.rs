@@ -617,6 +617,9 @@ impl SyncEngine {
                 facts.schema_version
             )));
         }
+        // a download cut off by a crash may have left its journal: it must not be played back
+        // into this one
+        remove_database(to);
         let file = std::fs::File::create(to).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", to.display())))?;
         let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
         let mut out = if gzipped { SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink))) } else { SnapshotDownload::Plain(sink) };

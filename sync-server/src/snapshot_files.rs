@@ -143,6 +143,7 @@ impl SnapshotFiles {
         grids.dedup();
         let dir = self.scope_dir(&grids);
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        remove_abandoned_builds(&dir);
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let work = dir.join(format!("building-{nonce}.db"));
         let plain = dir.join(format!("built-{nonce}.db"));
@@ -263,6 +264,20 @@ impl SnapshotFiles {
     /// however small; returns what was built.
     pub fn prebuild(&self, storage: &dyn SyncStorage) -> AppResult<Vec<CachedFile>> {
         storage.grid_sets()?.iter().map(|grids| self.build(storage, grids)).collect()
+    }
+}
+
+/// Work files of builds cut off by a crash (a build of the largest scope takes seconds, so one
+/// untouched for an hour is nobody's). Builds running now, in this process or an admin command's,
+/// are left alone.
+fn remove_abandoned_builds(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let idle = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if (name.starts_with("building-") || name.starts_with("built-")) && idle.is_some_and(|d| d.as_secs() > 3_600) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
