@@ -38,6 +38,10 @@ pub enum Error {
     Server { status: u16, code: String, message: String },
     #[error("sync interrupted: {0}")]
     Interrupted(String),
+    /// A snapshot file the server offered was refused or could not be installed; the store is as
+    /// it was and the sync pulls row pages instead.
+    #[error("snapshot file not installed: {0}")]
+    SnapshotFile(String),
     /// The platform key store would not sign (locked, key missing, authentication cancelled):
     /// nothing was written; it may work once the phone is unlocked.
     #[error("device key unavailable: {0}")]

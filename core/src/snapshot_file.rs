@@ -55,11 +55,12 @@ fn schema_text(conn: &Connection, schema: &str) -> Result<Vec<(String, String)>>
 
 /// SHA-256 of a file, lowercase hex, read in 64 KiB pieces.
 pub fn sha256_of(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", path.display())))?;
+    let unreadable = |e: std::io::Error| Error::SnapshotFile(format!("{} cannot be read: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", path.display())))?;
+        let n = file.read(&mut buf).map_err(unreadable)?;
         if n == 0 {
             break;
         }
@@ -143,11 +144,11 @@ pub fn remove_database(path: &Path) {
 /// `integrity_check` also cross-checks every index entry against its row, which cost ~3× as much
 /// on 100k households (docs/benchmarks.md), and the hash already rules out damage in transit.
 pub fn check_snapshot_file(store: &Store, path: &Path, facts: &SnapshotFileFacts) -> Result<()> {
-    let bad = |what: String| Err(Error::Corrupt(format!("snapshot file refused: {what}")));
+    let bad = |what: String| Err(Error::SnapshotFile(what));
     if facts.schema_version != DEVICE_SCHEMA_VERSION {
         return bad(format!("built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}", facts.schema_version));
     }
-    let size = std::fs::metadata(path).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", path.display())))?.len();
+    let size = std::fs::metadata(path).map_err(|e| Error::SnapshotFile(format!("{}: {e}", path.display())))?.len();
     if size != facts.bytes {
         return bad(format!("{size} bytes where the server announced {}", facts.bytes));
     }
@@ -156,7 +157,7 @@ pub fn check_snapshot_file(store: &Store, path: &Path, facts: &SnapshotFileFacts
         return bad(format!("SHA-256 {sha} where the server announced {}", facts.sha256));
     }
     let file = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| Error::Corrupt(format!("snapshot file refused: does not open as SQLite: {e}")))?;
+        .map_err(|e| Error::SnapshotFile(format!("does not open as SQLite: {e}")))?;
     let checked = (|| -> rusqlite::Result<(i64, String)> {
         let version = file.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let check = file.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
@@ -201,16 +202,16 @@ impl Store {
         let mut guard = self.lock();
         let inner = &mut *guard;
         if !fresh(&inner.conn)? {
-            return Err(Error::Corrupt("snapshot file not installed: the store is no longer fresh (a record was made meanwhile)".into()));
+            return Err(Error::SnapshotFile("the store is no longer fresh (a record was made meanwhile)".into()));
         }
-        let path_text = path.to_str().ok_or_else(|| Error::Corrupt(format!("snapshot file path {} is not UTF-8", path.display())))?;
+        let path_text = path.to_str().ok_or_else(|| Error::SnapshotFile(format!("its path {} is not UTF-8", path.display())))?;
         // Every row of the device's own goes into the file first; the cursor and the clock with it.
         inner.conn.execute("ATTACH DATABASE ?1 AS incoming", [path_text])?;
         let copied = (|| -> Result<()> {
             let tx = inner.conn.transaction()?;
             let tables = device_tables(&tx, "main")?;
             if tables != device_tables(&tx, "incoming")? {
-                return Err(Error::Corrupt("snapshot file refused: its device tables differ from this store's".into()));
+                return Err(Error::SnapshotFile("its device tables differ from this store's".into()));
             }
             for table in tables {
                 tx.execute(&format!("DELETE FROM incoming.\"{table}\""), [])?;
@@ -241,7 +242,7 @@ impl Store {
         let (busy, log, checkpointed): (i64, i64, i64) =
             inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if busy != 0 || log != checkpointed {
-            return Err(Error::Corrupt("snapshot file not installed: the store's journal could not be emptied; the store is unchanged".into()));
+            return Err(Error::SnapshotFile("the store's journal could not be emptied; the store is unchanged".into()));
         }
         let old = std::mem::replace(&mut inner.conn, Connection::open_in_memory()?);
         if let Err((old, e)) = old.close() {
@@ -257,7 +258,7 @@ impl Store {
         // against the old pages (and the search index's cached structure) went with the old one.
         let reopened = Connection::open(self.path()).map_err(Error::from).and_then(|c| crate::schema::configure(&c).map(|_| c))?;
         inner.conn = reopened;
-        swapped.map_err(|e| Error::Corrupt(format!("snapshot file not installed: moving it into place failed: {e}; the store is unchanged")))?;
+        swapped.map_err(|e| Error::SnapshotFile(format!("moving it into place failed: {e}; the store is unchanged")))?;
         if let Some(stamp) = meta_get(&inner.conn, "hlc")?.and_then(|s| s.parse::<Hlc>().ok()) {
             inner.clock.restore(&stamp);
         }
@@ -417,7 +418,7 @@ mod tests {
         let junk = dir.path().join("junk.db");
         std::fs::write(&junk, vec![7u8; 8192]).unwrap();
         let junk_facts = SnapshotFileFacts { sha256: sha256_of(&junk).unwrap(), bytes: 8192, ..facts.clone() };
-        assert!(refused(&junk_facts, &junk).contains("snapshot file refused"));
+        assert!(refused(&junk_facts, &junk).contains("snapshot file not installed"));
         // a whole page overwritten (a compact file has no free page: every one is in a b-tree),
         // hash recomputed, as if the server had built it wrong: quick_check says so
         let mut bytes = std::fs::read(&out).unwrap();
@@ -428,7 +429,7 @@ mod tests {
         let broken = dir.path().join("broken.db");
         std::fs::write(&broken, &bytes).unwrap();
         let broken_facts = SnapshotFileFacts { sha256: sha256_of(&broken).unwrap(), ..facts.clone() };
-        assert!(refused(&broken_facts, &broken).contains("snapshot file refused"));
+        assert!(refused(&broken_facts, &broken).contains("snapshot file not installed"));
         assert!(phone.is_fresh().unwrap());
         assert_eq!(phone.pull_cursor().unwrap(), 0);
     }

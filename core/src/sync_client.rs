@@ -475,7 +475,10 @@ impl SyncEngine {
                 Ok(rows) => report.snapshot_file_rows = rows,
                 Err(e) => {
                     tracing::warn!(error = %e, "snapshot file not installed; pulling row pages instead");
-                    report.snapshot_file_error = Some(format!("snapshot file not installed: {e}"));
+                    report.snapshot_file_error = Some(match e {
+                        Error::SnapshotFile(_) => e.to_string(),
+                        other => format!("snapshot file not installed: {other}"),
+                    });
                 }
             }
         }
@@ -612,23 +615,23 @@ impl SyncEngine {
         let facts = SnapshotFileFacts::from_headers(|name| resp.headers().get(name).and_then(|v| v.to_str().ok()))
             .map_err(|message| Error::Server { status, code: "bad_response".into(), message: format!("snapshot file: {message}") })?;
         if facts.schema_version != DEVICE_SCHEMA_VERSION {
-            return Err(Error::Corrupt(format!(
-                "snapshot file refused: built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}",
+            return Err(Error::SnapshotFile(format!(
+                "built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}",
                 facts.schema_version
             )));
         }
         // a download cut off by a crash may have left its journal: it must not be played back
         // into this one
         remove_database(to);
-        let file = std::fs::File::create(to).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", to.display())))?;
+        let file = std::fs::File::create(to).map_err(|e| Error::SnapshotFile(format!("{}: {e}", to.display())))?;
         let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
         let mut out = if gzipped { SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink))) } else { SnapshotDownload::Plain(sink) };
         // Written as it arrives, on this task: each chunk is a few kilobytes into the page cache,
         // and the file never sits in memory whole.
         while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))? {
-            out.write_all(&chunk).map_err(|e| Error::Corrupt(format!("snapshot file refused: {e}")))?;
+            out.write_all(&chunk).map_err(|e| Error::SnapshotFile(e.to_string()))?;
         }
-        let written = out.finish().map_err(|e| Error::Corrupt(format!("snapshot file refused: the download does not decompress whole: {e}")))?;
+        let written = out.finish().map_err(|e| Error::SnapshotFile(format!("the download does not decompress whole: {e}")))?;
         if written != facts.bytes {
             return Err(Error::Interrupted(format!("snapshot file download cut off: {written} of {} bytes", facts.bytes)));
         }
@@ -688,6 +691,29 @@ mod tests {
             assert!(d <= Duration::from_millis(Backoff::MAX_MS));
         }
         assert!(b.next_delay() >= Duration::from_millis(Backoff::MAX_MS / 2));
+    }
+
+    #[test]
+    fn a_snapshot_download_stops_at_the_announced_size_and_checks_its_gzip_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = |announced| SnapshotSink {
+            file: std::io::BufWriter::new(std::fs::File::create(dir.path().join("f")).unwrap()),
+            written: 0,
+            announced,
+        };
+        let body = vec![7u8; 10_000];
+        let gz = gzip(&body).unwrap();
+        let mut whole = SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink(10_000))));
+        whole.write_all(&gz).unwrap();
+        assert_eq!(whole.finish().unwrap(), 10_000);
+        // a body that inflates past what was announced is refused while it arrives
+        let mut bomb = SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink(9_999))));
+        let err = bomb.write_all(&gz).and_then(|_| bomb.finish().map(|_| ())).unwrap_err();
+        assert!(err.to_string().contains("inflates past the 9999 bytes announced"), "{err}");
+        // a gzip stream cut before its end is not a whole file
+        let mut cut = SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink(10_000))));
+        cut.write_all(&gz[..gz.len() - 6]).unwrap();
+        assert!(!cut.finish().is_ok_and(|n| n == 10_000), "a cut stream never passes for the whole file");
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl From<CoreError> for GridbookError {
                 GridbookError::Network { detail: format!("server {status} {code}: {message}") }
             }
             CoreError::Server { code, message, .. } => GridbookError::Rejected { code, detail: message },
-            e @ (CoreError::SchemaTooNew { .. } | CoreError::Sqlite(_) | CoreError::Corrupt(_)) => other(e),
+            e @ (CoreError::SchemaTooNew { .. } | CoreError::Sqlite(_) | CoreError::Corrupt(_) | CoreError::SnapshotFile(_)) => other(e),
         }
     }
 }
