@@ -257,6 +257,14 @@ impl SnapshotDownload {
         }
     }
 
+    /// Bytes of file written so far.
+    fn written(&self) -> u64 {
+        match self {
+            SnapshotDownload::Gzip(d) => d.get_ref().written,
+            SnapshotDownload::Plain(s) => s.written,
+        }
+    }
+
     /// Ends the stream (a gzip stream must end with its checksum) and says how many bytes of file
     /// it gave.
     fn finish(self) -> std::io::Result<u64> {
@@ -571,7 +579,6 @@ impl SyncEngine {
         let download = PathBuf::from(format!("{}.snapshot-file", self.store.path().display()));
         let taken = async {
             let Some(facts) = self.download_snapshot_file(config, &download).await? else { return Ok(0) };
-            self.set_phase(SyncPhase::Pulling { received: 0, remaining: facts.rows });
             let (store, path) = (self.store.clone(), download.clone());
             let rows = facts.rows;
             tokio::task::spawn_blocking(move || {
@@ -626,10 +633,22 @@ impl SyncEngine {
         let file = std::fs::File::create(to).map_err(|e| Error::SnapshotFile(format!("{}: {e}", to.display())))?;
         let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
         let mut out = if gzipped { SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink))) } else { SnapshotDownload::Plain(sink) };
+        // Progress in records, estimated from the bytes written: the file's records are spread
+        // evenly enough through its pages for a progress bar.
+        let progress = |written: u64| {
+            let received = facts.rows.saturating_mul(written) / facts.bytes.max(1);
+            SyncPhase::Pulling { received, remaining: facts.rows - received.min(facts.rows) }
+        };
+        self.set_phase(progress(0));
+        let mut reported = 0u64;
         // Written as it arrives, on this task: each chunk is a few kilobytes into the page cache,
         // and the file never sits in memory whole.
         while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))? {
             out.write_all(&chunk).map_err(|e| Error::SnapshotFile(e.to_string()))?;
+            if out.written() >= reported + (4 << 20) {
+                reported = out.written();
+                self.set_phase(progress(reported));
+            }
         }
         let written = out.finish().map_err(|e| Error::SnapshotFile(format!("the download does not decompress whole: {e}")))?;
         if written != facts.bytes {

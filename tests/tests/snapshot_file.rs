@@ -86,7 +86,15 @@ async fn a_phone_installed_from_the_file_holds_exactly_what_row_pages_give_and_t
 
     let by_file = server.phone("zhang").await;
     let own_before = own_rows(&by_file);
+    let phases = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = phases.clone();
+    by_file.engine.set_observer(move |s| seen.lock().unwrap().push(s.phase.clone()));
     let report = by_file.sync().await;
+    let phases = phases.lock().unwrap().clone();
+    let rows = report.snapshot_file_rows;
+    assert!(phases.contains(&SyncPhase::Pulling { received: 0, remaining: rows }), "progress from the file's start: {phases:?}");
+    assert!(phases.contains(&SyncPhase::Pulling { received: rows, remaining: 0 }), "and its end: {phases:?}");
+    assert_eq!(phases.last(), Some(&SyncPhase::Idle));
     assert_eq!(report.snapshot_file_error, None);
     assert!(report.snapshot_file_rows >= 32, "30 households, a visit, an account: {report:?}");
     let by_pages = server.phone("zhang").await;
