@@ -1,5 +1,5 @@
 //! Crashes: the server SIGKILLed in the middle of a push, a phone SIGKILLed in the middle of its
-//! sync. Real processes, real SQLite files, real HTTP on 127.0.0.1.
+//! sync or of taking the snapshot file. Real processes, real SQLite files, real HTTP on 127.0.0.1.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -21,6 +21,15 @@ fn setup_server(dir: &std::path::Path) -> (ServerProcess, String) {
     admin_cli(&db, &["assign-grid", "--manager", "zhang", "--grid", "g1"]);
     let code = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
     (ServerProcess::start(&db), code)
+}
+
+/// Another phone fills grid g1 with `n` households and syncs them.
+async fn fill_grid(server: &ServerProcess, code: &str, n: u64) {
+    let filler = Phone::enrol(&server.url, code, Box::new(SystemClock)).await;
+    for i in 0..n {
+        filler.store.create_household(household_n("g1", i)).unwrap();
+    }
+    filler.sync().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,12 +86,7 @@ async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twic
 async fn a_phone_killed_mid_sync_completes_on_the_next_sync() {
     let dir = tempfile::tempdir().unwrap();
     let (server, code) = setup_server(dir.path());
-    // another phone fills the grid
-    let filler = Phone::enrol(&server.url, &code, Box::new(SystemClock)).await;
-    for n in 0..4_000 {
-        filler.store.create_household(household_n("g1", n)).unwrap();
-    }
-    filler.sync().await;
+    fill_grid(&server, &code, 4_000).await;
 
     let db = server.db.clone();
     let code2 = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
@@ -119,4 +123,62 @@ async fn a_phone_killed_mid_sync_completes_on_the_next_sync() {
     assert_eq!(store.all_states(EntityKind::Household).unwrap().len(), 4_001);
     assert_eq!(store.outbox_counts().unwrap().pending, 0);
     assert_eq!(server_count(&db, "SELECT count(*) FROM entities WHERE kind = 'household'"), 4_001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_killed_while_it_takes_the_snapshot_file_keeps_its_own_rows_and_completes_on_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, code) = setup_server(dir.path());
+    fill_grid(&server, &code, 4_000).await;
+    let db = server.db.clone();
+    admin_cli(&db, &["build-snapshot-files"]);
+
+    for round in 0..3 {
+        let phone_db = dir.path().join(format!("fresh-{round}.db"));
+        let download = std::path::PathBuf::from(format!("{}.snapshot-file", phone_db.display()));
+        let code = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
+        let (device_id, token) = {
+            let store = Store::open(&phone_db).unwrap();
+            let enrolled = gridbook_core::sync_client::enrol(&store, &server.url, &code, "t", None).await.unwrap();
+            (store.device_id().to_string(), enrolled.token)
+        };
+        // the phone app as its own process, killed (unless it is quicker than the watch, then not
+        // at all) as soon as the file starts to arrive, as its own rows go into the file (the
+        // install), or once the file is in place (the log pull after it)
+        let journal = std::path::PathBuf::from(format!("{}-journal", download.display()));
+        let mut seen_download = false;
+        let mut child = Command::new(phone_binary()).arg("sync").arg(&phone_db).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            seen_download |= download.exists();
+            let moment = match round {
+                0 => download.exists(),
+                1 => journal.exists(),
+                _ => seen_download && !download.exists(),
+            };
+            if moment || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the phone did not start");
+            std::thread::yield_now();
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+
+        // the store opens, is the phone's own, and is either untouched or the whole file
+        let store = Arc::new(Store::open(&phone_db).unwrap());
+        assert_eq!(store.device_id(), device_id, "round {round}");
+        let config = sync_client::saved_config(&store, "t").unwrap().expect("still enrolled");
+        assert_eq!(config.token, token);
+        let households = store.all_states(EntityKind::Household).unwrap().len();
+        assert!(
+            (households == 0 && store.pull_cursor().unwrap() == 0) || (households == 4_000 && store.pull_cursor().unwrap() > 0),
+            "round {round}: {households} households, cursor {}",
+            store.pull_cursor().unwrap()
+        );
+        SyncEngine::new(store.clone(), config).unwrap().sync_once().await.unwrap();
+        assert_eq!(store.all_states(EntityKind::Household).unwrap().len(), 4_000, "round {round}");
+        assert_eq!(store.search_households("g1", "0731-00000042", 5).unwrap().len(), 1);
+        assert!(!download.exists(), "round {round}: the download is gone");
+    }
 }
