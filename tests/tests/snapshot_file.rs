@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
 use gridbook_core::testing::{household_n, visit};
 use gridbook_core::wire::SnapshotFileFacts;
 use gridbook_core::*;
@@ -157,7 +158,7 @@ async fn a_device_gets_only_its_own_grids_in_the_file() {
     // with their length and facts in the headers
     let raw = reqwest::Client::builder().no_gzip().build().expect("client");
     let resp = raw
-        .get(format!("{}/v1/snapshot-file?schema={}", server.url, gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION))
+        .get(format!("{}/v1/snapshot-file?schema={DEVICE_SCHEMA_VERSION}", server.url))
         .bearer_auth(&phone.config.token)
         .header("accept-encoding", "gzip")
         .send()
@@ -226,7 +227,7 @@ async fn a_damaged_cut_or_mismatched_file_is_refused_and_the_phone_still_ends_sy
     type Damage = Box<dyn FnOnce(&mut CachedFile, &std::path::Path)>;
     let cases: Vec<(&[&str], Damage)> = vec![
         (&["SHA-256"], Box::new(|c, _| c.facts.sha256 = "0".repeat(64))),
-        (&["schema 7"], Box::new(|c, _| c.facts.schema_version = 7)),
+        (&["built for device schema 3"], Box::new(|c, _| c.facts.schema_version = 3)),
         (&["records where the server announced"], Box::new(|c, _| c.facts.rows += 1)),
         (
             // cut: the body ends before the Content-Length the server promised, so the server
@@ -284,11 +285,13 @@ async fn the_server_says_why_it_offers_no_file() {
         let status = resp.status().as_u16();
         (status, resp.json::<serde_json::Value>().await.expect("error body")["code"].as_str().unwrap_or_default().to_string())
     };
+    let ours = format!("?schema={DEVICE_SCHEMA_VERSION}");
+    let older = format!("?schema={}", DEVICE_SCHEMA_VERSION - 1);
     // the default server: 32 records are below the size where a file pays
-    assert_eq!(answer(ask("?schema=8").await.unwrap()).await, (404, SnapshotFileFacts::NO_FILE.to_string()));
-    assert_eq!(answer(ask("?schema=7").await.unwrap()).await, (409, SnapshotFileFacts::SCHEMA_MISMATCH.to_string()));
+    assert_eq!(answer(ask(&ours).await.unwrap()).await, (404, SnapshotFileFacts::NO_FILE.to_string()));
+    assert_eq!(answer(ask(&older).await.unwrap()).await, (409, SnapshotFileFacts::SCHEMA_MISMATCH.to_string()));
     assert_eq!(answer(ask("").await.unwrap()).await.0, 400);
-    let anonymous = client.get(format!("{}/v1/snapshot-file?schema=8", server.url)).send().await.unwrap();
+    let anonymous = client.get(format!("{}/v1/snapshot-file{ours}", server.url)).send().await.unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
     // and the phone simply pulls row pages
     let report = phone.sync().await;
