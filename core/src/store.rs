@@ -216,7 +216,7 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
 
 /// A fresh id for a record made on this device (UUIDv7: time-ordered, so indexes stay compact).
 pub fn new_id() -> String {
-    Uuid::now_v7().to_string()
+    Uuid::now_v7().hyphenated().encode_lower(&mut Uuid::encode_buffer()).to_owned()
 }
 
 #[cfg(test)]
