@@ -169,9 +169,10 @@ pub fn insert_new(conn: &Connection, state: &EntityState, search: &mut SearchBat
 
 /// Inserts a new fact (insert-only kind; no search entry) from its row (`record_row::row_of`),
 /// created at `base`. False when the id is taken: a fact is never overwritten.
-pub fn insert_fact(conn: &Connection, kind: EntityKind, id: String, base: &Hlc, row: Vec<Sql>) -> Result<bool> {
+pub fn insert_fact(conn: &Connection, kind: EntityKind, id: &str, base: &str, row: Vec<Sql>) -> Result<bool> {
     debug_assert!(kind.insert_only() && kind != EntityKind::Household);
-    let head = [Sql::Text(id), Sql::Text(base.to_string()), Sql::Text("{}".into())];
+    let head = [id, base, "{}"].map(|text| ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())));
+    let row = row.into_iter().map(ToSqlOutput::Owned);
     let inserted = conn.prepare_cached(&sql(kind).insert_new)?.execute(params_from_iter(head.into_iter().chain(row)))?;
     Ok(inserted == 1)
 }
@@ -184,6 +185,26 @@ pub fn fields_of<R: Record>(record: &R) -> Result<Map<String, Value>> {
     };
     map.remove("id");
     Ok(map)
+}
+
+/// The fields a fact (insert-only kind) was created with, read back from its row through its
+/// typed record, so they are exactly what `fields_of` gave when it was recorded. None when the
+/// row is not here.
+pub fn fact_fields(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<Map<String, Value>>> {
+    use crate::model::{ArrearsNotice, CustomerSignature, DaySummary, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Visit};
+    let Some(state) = load(conn, kind, id)? else { return Ok(None) };
+    let fields = match kind {
+        EntityKind::Visit => fields_of(&record_of::<Visit>(&state)?),
+        EntityKind::ArrearsNotice => fields_of(&record_of::<ArrearsNotice>(&state)?),
+        EntityKind::Receipt => fields_of(&record_of::<Receipt>(&state)?),
+        EntityKind::ReceiptVoid => fields_of(&record_of::<ReceiptVoid>(&state)?),
+        EntityKind::Signature => fields_of(&record_of::<CustomerSignature>(&state)?),
+        EntityKind::SignIn => fields_of(&record_of::<SignIn>(&state)?),
+        EntityKind::DaySummary => fields_of(&record_of::<DaySummary>(&state)?),
+        EntityKind::ReminderOutcome => fields_of(&record_of::<ReminderOutcome>(&state)?),
+        other => Err(Error::Corrupt(format!("{} is not an insert-only kind", other.as_str()))),
+    }?;
+    Ok(Some(fields))
 }
 
 /// The typed record held in a state.

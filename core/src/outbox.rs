@@ -4,11 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::entity_table;
+use crate::error::{Error, Result};
 use crate::hlc::Hlc;
 use crate::model::EntityKind;
 use crate::wire::{Op, OpAction, OpOutcome, OpResult};
@@ -17,28 +18,17 @@ pub fn append(conn: &Connection, op: &Op, now_ms: i64) -> Result<()> {
     insert(conn, &op.id, op.kind, &op.entity, &op.hlc, &serde_json::to_string(op)?, now_ms)
 }
 
-/// Appends the creation of a fact, its body written straight from the typed record (the way a
-/// visit is recorded: no field map in between). The record's own `id` rides along in the body's
-/// fields and is dropped when the body is read (`parse`).
-pub fn append_fact<R: Serialize>(
-    conn: &Connection,
-    (op_id, kind, entity, grid): (Uuid, EntityKind, &str, &str),
-    record: &R,
-    hlc: &Hlc,
-    now_ms: i64,
-) -> Result<()> {
-    #[derive(Serialize)]
-    struct Body<'a, R> {
-        id: Uuid,
-        kind: EntityKind,
-        entity: &'a str,
-        grid: &'a str,
-        action: OpAction,
-        fields: &'a R,
-        hlc: &'a Hlc,
-    }
-    let body = Body { id: op_id, kind, entity, grid, action: OpAction::Create, fields: record, hlc };
-    insert(conn, &op_id, kind, entity, hlc, &serde_json::to_string(&body)?, now_ms)
+/// Appends the creation of a fact (insert-only: a visit, a notice, a void …) without its fields:
+/// they are the fact's own row, which is never edited, so the op is rebuilt from it when it is
+/// read (`read_op`). Writing them out here was a sixth of recording a visit (benchmark (a)).
+/// `stamp` is `hlc` as text, formatted once by the caller for the row and the op alike.
+pub fn append_fact(conn: &Connection, (op_id, kind, entity, grid): (Uuid, EntityKind, &str, &str), stamp: &str, now_ms: i64) -> Result<()> {
+    let mut id = Uuid::encode_buffer();
+    conn.prepare_cached(
+        "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms, fact_grid) VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
+    )?
+    .execute(params![&*op_id.hyphenated().encode_lower(&mut id), kind.as_str(), entity, stamp, now_ms, grid])?;
+    Ok(())
 }
 
 fn insert(conn: &Connection, op_id: &Uuid, kind: EntityKind, entity: &str, hlc: &Hlc, body: &str, now_ms: i64) -> Result<()> {
@@ -49,22 +39,67 @@ fn insert(conn: &Connection, op_id: &Uuid, kind: EntityKind, entity: &str, hlc: 
     Ok(())
 }
 
-/// An op as stored: `append_fact` bodies carry the record's id among the fields, which no kind has.
-fn parse(body: &str) -> Result<Op> {
-    let mut op: Op = serde_json::from_str(body)?;
-    op.fields.remove("id");
-    Ok(op)
+/// The columns `read_op` takes, in its order.
+const OP_COLUMNS: &str = "op_id, kind, entity_id, hlc, body, fact_grid";
+
+/// An op as stored. A whole body is parsed (bodies written by schema versions 5–8 for facts carry
+/// the record's id among the fields, which no kind has: dropped); a fact's creation logged
+/// without its fields (`fact_grid` set) gets them from the fact's row.
+fn read_op(conn: &Connection, row: &rusqlite::Row) -> Result<Op> {
+    let Some(grid) = row.get::<_, Option<String>>(5)? else {
+        let mut op: Op = serde_json::from_str(&row.get::<_, String>(4)?)?;
+        op.fields.remove("id");
+        return Ok(op);
+    };
+    let (op_id, kind, entity, stamp): (String, String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let corrupt = |what: &str| Error::Corrupt(format!("outbox op {op_id}: {what}"));
+    let kind = EntityKind::parse(&kind).ok_or_else(|| corrupt(&format!("unknown kind {kind}")))?;
+    let fields = entity_table::fact_fields(conn, kind, &entity)?
+        .ok_or_else(|| corrupt(&format!("the {} {entity} it created is not on this device", kind.as_str())))?;
+    Ok(Op {
+        id: Uuid::parse_str(&op_id).map_err(|e| corrupt(&e.to_string()))?,
+        kind,
+        entity,
+        grid,
+        action: OpAction::Create,
+        fields,
+        hlc: stamp.parse().map_err(|e: crate::hlc::ParseHlcError| corrupt(&e.to_string()))?,
+    })
+}
+
+/// The ops selected by `rest` (what follows `FROM outbox`).
+fn read_ops(conn: &Connection, rest: &str, params: impl rusqlite::Params) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {OP_COLUMNS} FROM outbox {rest}"))?;
+    let mut rows = stmt.query(params)?;
+    let mut ops = Vec::new();
+    while let Some(row) = rows.next()? {
+        ops.push(read_op(conn, row)?);
+    }
+    Ok(ops)
+}
+
+/// Writes out the whole body of every rejected fact creation still logged without its fields,
+/// before a handover removes rows: a rejected op outlives the row it was rebuilt from. (Pending
+/// ones need nothing: their rows are not removed until they are pushed.)
+pub fn write_out_rejected_fact_bodies(conn: &Connection) -> Result<()> {
+    let seqs: Vec<i64> = {
+        let mut stmt = conn.prepare_cached("SELECT seq FROM outbox WHERE status = 'rejected' AND fact_grid IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for seq in seqs {
+        let op = read_ops(conn, "WHERE seq = ?1", [seq])?.pop();
+        if let Some(op) = op {
+            conn.prepare_cached("UPDATE outbox SET body = ?2, fact_grid = NULL WHERE seq = ?1")?
+                .execute(params![seq, serde_json::to_string(&op)?])?;
+        }
+    }
+    Ok(())
 }
 
 /// The oldest pending ops, in the order they were made.
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Op>> {
-    let mut stmt = conn.prepare_cached("SELECT body FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?1")?;
-    let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
-    let mut ops = Vec::new();
-    for body in rows {
-        ops.push(parse(&body?)?);
-    }
-    Ok(ops)
+    read_ops(conn, "WHERE status = 'pending' ORDER BY seq LIMIT ?1", [limit as i64])
 }
 
 /// An op the server refused for good, kept with its reason.
@@ -77,14 +112,13 @@ pub struct RejectedOp {
 }
 
 pub fn rejected(conn: &Connection) -> Result<Vec<RejectedOp>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT body, coalesce(reject_code, ''), coalesce(reject_reason, ''), created_at_ms FROM outbox WHERE status = 'rejected' ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {OP_COLUMNS}, coalesce(reject_code, ''), coalesce(reject_reason, ''), created_at_ms FROM outbox WHERE status = 'rejected' ORDER BY seq"
+    ))?;
+    let mut rows = stmt.query([])?;
     let mut out = Vec::new();
-    for row in rows {
-        let (body, code, reason, created_at_ms) = row?;
-        out.push(RejectedOp { op: parse(&body)?, code, reason, created_at_ms });
+    while let Some(row) = rows.next()? {
+        out.push(RejectedOp { op: read_op(conn, row)?, code: row.get(6)?, reason: row.get(7)?, created_at_ms: row.get(8)? });
     }
     Ok(out)
 }
@@ -116,8 +150,9 @@ pub fn settle(conn: &Connection, results: &[OpResult]) -> Result<Vec<(Op, Hlc)>>
         // an answer for an op that is no longer here (settled by an earlier, retried push)
         let Some(&seq) = seqs.get(&result.op_id) else { continue };
         if let Some(to) = &result.clamped_to {
-            let body: String = conn.prepare_cached("SELECT body FROM outbox WHERE seq = ?1")?.query_row([seq], |r| r.get(0))?;
-            clamped.push((parse(&body)?, to.clone()));
+            if let Some(op) = read_ops(conn, "WHERE seq = ?1", [seq])?.pop() {
+                clamped.push((op, to.clone()));
+            }
         }
         match &result.outcome {
             OpOutcome::Applied | OpOutcome::AlreadyHad | OpOutcome::Superseded => {
@@ -145,12 +180,9 @@ pub fn retry(conn: &Connection, op_id: &str) -> Result<bool> {
 
 /// Removes a rejected op for good: a deliberate action, which the caller logs.
 pub fn discard(conn: &Connection, op_id: &str) -> Result<Option<Op>> {
-    let body: Option<String> = conn
-        .query_row("SELECT body FROM outbox WHERE op_id = ?1 AND status = 'rejected'", [op_id], |r| r.get(0))
-        .optional()?;
-    let Some(body) = body else { return Ok(None) };
+    let Some(op) = read_ops(conn, "WHERE op_id = ?1 AND status = 'rejected'", [op_id])?.pop() else { return Ok(None) };
     conn.execute("DELETE FROM outbox WHERE op_id = ?1", [op_id])?;
-    Ok(Some(parse(&body)?))
+    Ok(Some(op))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

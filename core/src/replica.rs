@@ -10,7 +10,7 @@ use crate::merge::MergeOutcome;
 use crate::model::EntityKind;
 use crate::outbox::{self, RejectedOp};
 use crate::search_index::SearchBatch;
-use crate::store::{meta_get, meta_set, Store};
+use crate::store::{meta_get, meta_set, Store, Transaction};
 use crate::validate;
 use crate::wire::{DeviceFacts, EntityState, Op, OpResult, PullPage};
 
@@ -200,7 +200,7 @@ impl Store {
 
 /// The server merged an op under an earlier stamp than the device gave it (the device's clock
 /// was too far ahead): carry that stamp over, so device and server agree on who wrote last.
-fn restamp(tx: &rusqlite::Transaction, kind: EntityKind, id: &str, from: &Hlc, to: &Hlc) -> Result<()> {
+fn restamp(tx: &Transaction, kind: EntityKind, id: &str, from: &Hlc, to: &Hlc) -> Result<()> {
     let Some(mut state) = entity_table::load(tx, kind, id)? else { return Ok(()) };
     if state.base.as_ref() == Some(from) {
         state.base = Some(to.clone());

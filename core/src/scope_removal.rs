@@ -3,18 +3,19 @@
 //! scope. The device deletes its copy — the row, its search entry, and the local records that
 //! belong with it (scope.rs) — except where it still has an unsent edit: that removal waits until
 //! the edit is pushed (the server keeps accepting it until this device reports the handover
-//! removed). Rejected ops stay in the outbox with their reason; only rows go. Once every removal of
+//! removed). Rejected ops stay in the outbox with their reason (a fact's written out in full first,
+//! as it is otherwise rebuilt from the row); only rows go. Once every removal of
 //! a handover is done and nothing is left unsent, the device reports the handover as removed.
 
 use std::collections::HashSet;
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 
 use crate::error::Result;
 use crate::model::EntityKind;
 use crate::outbox;
 use crate::replica::ApplyReport;
-use crate::store::Store;
+use crate::store::{Store, Transaction};
 use crate::wire::PullPage;
 
 /// Applies the page's removals (and retries the ones put off before), inside the page's transaction.
@@ -27,6 +28,10 @@ pub(crate) fn apply(tx: &Transaction, page: &PullPage, report: &mut ApplyReport)
     tx.execute("DELETE FROM deferred_removals", [])?;
     // removals delete rows, never outbox entries: what has an unsent edit is known once per page
     let pending = outbox::entities_pending(tx)?;
+    if !deferred.is_empty() || !page.removals.is_empty() {
+        // a rejected fact's op is rebuilt from its row, which is about to go
+        outbox::write_out_rejected_fact_bodies(tx)?;
+    }
     for (kind, id) in &deferred {
         if let Some(kind) = EntityKind::parse(kind) {
             remove(tx, &pending, kind, id, report)?;

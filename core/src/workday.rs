@@ -9,7 +9,8 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
+
 use serde::{Deserialize, Serialize};
 
 use crate::entity_table::{self, fields_of, record_of};
@@ -19,7 +20,7 @@ use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, V
 pub use crate::model::DaySummary;
 use crate::reminders::Reminder;
 use crate::reports::ArrearsLine;
-use crate::store::{new_id, record_change, Store};
+use crate::store::{new_id, record_change, Store, Transaction};
 use crate::validate;
 use crate::wire::OpAction;
 

@@ -316,3 +316,112 @@ fn remote_ops_with_bad_fields_are_reported_and_the_rest_apply() {
     assert_eq!(report.invalid.len(), 1);
     assert_eq!(report.invalid[0].1.field, "floor");
 }
+
+/// A fact's creation is logged without its fields (schema version 9): the op pushed, listed as
+/// rejected, or discarded carries exactly the fields it was recorded with, read back from the row.
+#[test]
+fn a_facts_op_carries_the_fields_it_was_recorded_with() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let acc = testing::seed_account(&store, "g1", &h.id, 30_000).unwrap();
+    let mut bare = testing::visit("g1", &h.id);
+    (bare.lat_e6, bare.lon_e6, bare.appointment_at_ms) = (None, None, None);
+    let full = store.record_visit(testing::visit("g1", &h.id)).unwrap();
+    let bare = store.record_visit(bare).unwrap();
+    let notice = store
+        .record_notice(ArrearsNotice {
+            id: String::new(),
+            grid_id: "g1".into(),
+            account_id: acc.clone(),
+            household_id: h.id.clone(),
+            channel: NoticeChannel::Phone,
+            given_at_ms: 1_700_000_050_000,
+            zone_offset_min: 480,
+            outcome: "说\"下周\"再缴\\费".into(),
+            promised_pay_at_ms: Some(1_700_600_000_000),
+            notes: "换行\n之后".into(),
+            manager_id: "mgr-1".into(),
+        })
+        .unwrap();
+    store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+    let receipt = store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000001-001")).unwrap();
+    let void = store.void_receipt(&receipt.id, "金额录错", "mgr-1").unwrap();
+
+    let ops = store.pending_ops(100).unwrap();
+    let op_of = |id: &str| ops.iter().find(|op| op.entity == id).unwrap_or_else(|| panic!("no op for {id}"));
+    let expect = [
+        (EntityKind::Visit, full.id.clone(), testing::fields_of(&full).unwrap()),
+        (EntityKind::Visit, bare.id.clone(), testing::fields_of(&bare).unwrap()),
+        (EntityKind::ArrearsNotice, notice.id.clone(), testing::fields_of(&notice).unwrap()),
+        (EntityKind::ReceiptVoid, void.id.clone(), testing::fields_of(&void).unwrap()),
+    ];
+    for (kind, id, fields) in &expect {
+        let op = op_of(id);
+        assert_eq!((op.kind, op.action, op.grid.as_str()), (*kind, OpAction::Create, "g1"));
+        assert_eq!(&op.fields, fields, "{}", kind.as_str());
+        assert!(!op.fields.contains_key("id"));
+    }
+    // in the order they were made, stamps rising
+    let positions: Vec<usize> = expect.iter().map(|(_, id, _)| ops.iter().position(|op| &op.entity == id).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert!(ops.windows(2).all(|w| w[0].hlc < w[1].hlc));
+
+    // rejected: listed with the same op; discarded: handed back whole, and gone
+    let rejected_op = op_of(&notice.id).clone();
+    store
+        .settle(&[OpResult {
+            op_id: rejected_op.id,
+            outcome: OpOutcome::Rejected { code: RejectCode::Invalid, reason: "test".into() },
+            clamped_to: None,
+        }])
+        .unwrap();
+    assert_eq!(store.rejected_ops().unwrap()[0].op, rejected_op);
+    assert!(store.discard_rejected(&rejected_op.id.to_string(), "mgr-1").unwrap());
+    assert!(store.rejected_ops().unwrap().is_empty());
+    assert_eq!(store.pending_ops(100).unwrap().len(), ops.len() - 1);
+}
+
+/// A handover removes the household and its visits from the phone; a visit whose op the server
+/// rejected keeps its op, whole, though the row it was rebuilt from is gone.
+#[test]
+fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
+    let (_d, store) = open();
+    let h = store.create_household(household_n("g1", 1)).unwrap();
+    let visit = store.record_visit(testing::visit("g1", &h.id)).unwrap();
+    let ops = store.pending_ops(10).unwrap();
+    let visit_op = ops.iter().find(|op| op.entity == visit.id).unwrap().clone();
+    let results: Vec<OpResult> = ops
+        .iter()
+        .map(|op| OpResult {
+            op_id: op.id,
+            outcome: if op.id == visit_op.id {
+                OpOutcome::Rejected { code: RejectCode::Invalid, reason: "签名缺失 signature missing".into() }
+            } else {
+                OpOutcome::Applied
+            },
+            clamped_to: None,
+        })
+        .collect();
+    store.settle(&results).unwrap();
+
+    let page = wire::PullPage {
+        protocol: wire::PROTOCOL_VERSION,
+        changes: vec![],
+        removals: vec![wire::Removal { kind: EntityKind::Household, id: h.id.clone() }],
+        handovers_complete: vec![],
+        next_cursor: 1,
+        has_more: false,
+        remaining: 0,
+        server_time_ms: 1_700_000_000_000,
+    };
+    let report = store.apply_pull_page(&page).unwrap();
+    assert!(report.removed >= 2, "the household and its visit: {report:?}");
+    assert!(store.visit(&visit.id).unwrap().is_none());
+    let kept = store.rejected_ops().unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].op, visit_op, "the op as it was before its row went");
+    assert_eq!(kept[0].reason, "签名缺失 signature missing");
+    // and it can still be sent again
+    assert!(store.retry_rejected(&visit_op.id.to_string()).unwrap());
+    assert_eq!(store.pending_ops(10).unwrap(), vec![visit_op]);
+}

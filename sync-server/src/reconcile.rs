@@ -22,6 +22,11 @@ pub trait EntityTx {
     fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>>;
     /// Saves the state under a new change sequence number (what pulls page by).
     fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> AppResult<()>;
+    /// `save` with the state's values already encoded as JSON (`prepare`, outside the writer).
+    fn save_encoded(&mut self, state: &EntityState, values_json: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+        let _ = values_json;
+        self.save(state, grid, now_ms)
+    }
     fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()>;
     fn record_conflict(&mut self, op: &Op, grid: &str, overwrite: &Overwrite, now_ms: i64) -> AppResult<()>;
     fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()>;
@@ -138,6 +143,8 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
 pub struct PreparedFact {
     hlc: Hlc,
     state: EntityState,
+    /// `state.values` as stored (the writer's single largest piece of work per fact otherwise).
+    values_json: String,
     verdict: Result<(), Reject>,
 }
 
@@ -149,7 +156,8 @@ pub fn prepare(op: &Op) -> Option<PreparedFact> {
     let mut state = EntityState::empty(op.kind, op.entity.clone());
     state.apply(op);
     let verdict = validate_record(&state);
-    Some(PreparedFact { hlc: op.hlc.clone(), state, verdict })
+    let values_json = serde_json::to_string(&state.values).ok()?;
+    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json, verdict })
 }
 
 /// Applies one op; the answer to give the device.
@@ -244,11 +252,12 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
     let (mut state, current_grid) = existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
     // a new fact prepared under this very stamp: its record and verdict are already made
-    let mut verdict = None;
+    let (mut verdict, mut values_json) = (None, None);
     let merge = match prepared.filter(|p| p.hlc == op.hlc && !state.exists()) {
         Some(p) => {
             state = p.state;
             verdict = Some(p.verdict);
+            values_json = Some(p.values_json);
             Merge { outcome: MergeOutcome::Applied, overwrites: vec![] }
         }
         None => state.apply(op),
@@ -273,7 +282,10 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<
                 return Err(Reject(RejectCode::DuplicateReceiptNo, format!("receipt number {number} was already used")).into());
             }
         }
-        tx.save(&state, &grid, now_ms)?;
+        match &values_json {
+            Some(json) => tx.save_encoded(&state, json, &grid, now_ms)?,
+            None => tx.save(&state, &grid, now_ms)?,
+        }
         crate::signed::after_save(tx, device, &state, now_ms)?;
         crate::handover::after_write(tx, &access, op, &state, existing_grid.is_none(), now_ms)?;
     }

@@ -439,6 +439,9 @@ struct SqliteTx<'a> {
     tx: &'a Transaction<'a>,
     next_seq: i64,
     batch: BatchIds,
+    /// The pushing device's handovers, read once per push: every op asks (handover.rs), and
+    /// applying ops never changes them (a removal report is written apart from the ops).
+    device_handovers: Option<(String, Vec<crate::handover::DeviceHandover>)>,
 }
 
 /// The op ids of the batch being applied, looked up in two queries instead of two per op: which
@@ -469,7 +472,7 @@ impl<'a> SqliteTx<'a> {
             }
             batch.ids = ids.into_iter().collect();
         }
-        Ok(Self { tx, next_seq, batch })
+        Ok(Self { tx, next_seq, batch, device_handovers: None })
     }
 }
 
@@ -509,6 +512,10 @@ impl EntityTx for SqliteTx<'_> {
     }
 
     fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> AppResult<()> {
+        self.save_encoded(state, &serde_json::to_string(&state.values)?, grid, now_ms)
+    }
+
+    fn save_encoded(&mut self, state: &EntityState, values_json: &str, grid: &str, now_ms: i64) -> AppResult<()> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.tx
@@ -523,7 +530,7 @@ impl EntityTx for SqliteTx<'_> {
                 state.kind.as_str(),
                 state.id,
                 grid,
-                serde_json::to_string(&state.values)?,
+                values_json,
                 state.base.as_ref().map(|h| h.to_string()),
                 if state.clocks.is_empty() { "{}".to_string() } else { serde_json::to_string(&state.clocks)? },
                 seq,
@@ -650,7 +657,14 @@ impl EntityTx for SqliteTx<'_> {
     }
 
     fn device_handovers(&mut self, device_id: &str) -> AppResult<Vec<crate::handover::DeviceHandover>> {
-        handover::device_handovers(self.tx, device_id)
+        match &self.device_handovers {
+            Some((device, handovers)) if device == device_id => Ok(handovers.clone()),
+            _ => {
+                let handovers = handover::device_handovers(self.tx, device_id)?;
+                self.device_handovers = Some((device_id.to_string(), handovers.clone()));
+                Ok(handovers)
+            }
+        }
     }
 
     fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
