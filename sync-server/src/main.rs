@@ -44,6 +44,10 @@ enum Command {
         /// Grids holding fewer records than this get no snapshot file: row pages are smaller.
         #[arg(long, env = "GRIDBOOK_SNAPSHOT_MIN_RECORDS", default_value_t = 2_000)]
         snapshot_min_records: u64,
+        /// Every this many seconds the server builds the snapshot files that are missing or stale,
+        /// ahead of the phones that will ask (0: only on request and by `admin build-snapshot-files`).
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_REFRESH_S", default_value_t = 600)]
+        snapshot_refresh_s: u64,
     },
     /// Admin commands against the database file (the server may be running).
     Admin {
@@ -84,7 +88,16 @@ async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::T
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { db, listen, port_file, max_clock_ahead_s, snapshot_max_changes_behind, snapshot_max_age_s, snapshot_min_records } => {
+        Command::Serve {
+            db,
+            listen,
+            port_file,
+            max_clock_ahead_s,
+            snapshot_max_changes_behind,
+            snapshot_max_age_s,
+            snapshot_min_records,
+            snapshot_refresh_s,
+        } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
             let mut state = AppState::new(Arc::new(storage)).with_snapshot_files(SnapshotFilesConfig {
                 max_changes_behind: snapshot_max_changes_behind,
@@ -92,6 +105,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                 min_records: snapshot_min_records,
             });
             state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
+            if let (Some(files), true) = (state.snapshot_files.clone(), snapshot_refresh_s > 0) {
+                let storage = state.storage.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(snapshot_refresh_s));
+                    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        every.tick().await;
+                        match files.refresh(storage.clone()).await {
+                            Ok(built) if !built.is_empty() => tracing::info!(files = built.len(), "snapshot files refreshed"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request"),
+                        }
+                    }
+                });
+            }
             let listener = bind(&listen, port_file.as_ref()).await?;
             serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
         }

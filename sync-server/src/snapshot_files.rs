@@ -260,6 +260,35 @@ impl SnapshotFiles {
         });
     }
 
+    /// Builds, one scope at a time, every field manager's file that is missing or stale and big
+    /// enough to be offered, so that a fresh phone rarely waits for a build (the server's
+    /// background job, `--snapshot-refresh-s`; the first phone of a scope otherwise waits ~3.5 s
+    /// at 100k households). A scope a phone is building already is waited for, not built twice.
+    /// Returns the files built.
+    pub async fn refresh(self: &Arc<Self>, storage: Arc<dyn SyncStorage>) -> AppResult<Vec<CachedFile>> {
+        let st = storage.clone();
+        let scopes = tokio::task::spawn_blocking(move || st.grid_sets()).await??;
+        let mut built = Vec::new();
+        for grids in scopes {
+            let lock = self.build_lock(&grids);
+            let _one_build = lock.lock().await;
+            let (files, st) = (self.clone(), storage.clone());
+            let done = tokio::task::spawn_blocking(move || -> AppResult<Option<CachedFile>> {
+                let wanted = match files.current(&grids)? {
+                    Some(cached) => files.is_stale(st.as_ref(), &cached, now_ms())?,
+                    None => st.changes_after(&grids, 0)? >= files.config.min_records,
+                };
+                if !wanted {
+                    return Ok(None);
+                }
+                files.build(st.as_ref(), &grids).map(Some)
+            })
+            .await??;
+            built.extend(done);
+        }
+        Ok(built)
+    }
+
     /// Builds the file of every field manager's set of grids now (`admin build-snapshot-files`),
     /// however small; returns what was built.
     pub fn prebuild(&self, storage: &dyn SyncStorage) -> AppResult<Vec<CachedFile>> {

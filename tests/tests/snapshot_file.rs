@@ -366,3 +366,30 @@ async fn after_a_building_handover_the_file_follows_the_building_and_the_admin_p
     assert!(li_fresh.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_none(), "gone from 李's scope");
     assert!(li_fresh.store.entity_state(EntityKind::Premises, &building.id).expect("state").is_none());
 }
+
+#[tokio::test]
+async fn the_servers_refresh_builds_the_missing_and_stale_files_ahead_of_the_phones() {
+    let (server, files) = server_with_files(SnapshotFilesConfig { min_records: 10, max_changes_behind: 0, ..any_size() }).await;
+    let author = seeded(&server).await;
+    let (g1, g2) = (["g1".to_string()], ["g2".to_string()]);
+    assert!(files.current(&g1).expect("current").is_none());
+
+    let built = files.refresh(server.storage.clone()).await.expect("refresh");
+    assert_eq!(built.iter().map(|f| f.grids.clone()).collect::<Vec<_>>(), vec![g1.to_vec()], "g2 holds one household: no file");
+    assert!(files.current(&g2).expect("current").is_none());
+    let ahead = files.current(&g1).expect("current").expect("built ahead of any phone");
+    assert!(files.refresh(server.storage.clone()).await.expect("refresh").is_empty(), "nothing changed: nothing built");
+
+    // a fresh phone gets the file built ahead, not one built for it
+    let fresh = server.phone("zhang").await;
+    assert_eq!(fresh.sync().await.snapshot_file_rows, ahead.facts.rows);
+    assert_eq!(files.current(&g1).expect("current").expect("file").file, ahead.file);
+
+    // once the log moves on, the next refresh builds it again, at the log's end
+    author.store.create_household(household_n("g1", 900)).expect("a later household");
+    author.sync().await;
+    let rebuilt = files.refresh(server.storage.clone()).await.expect("refresh");
+    assert_eq!(rebuilt.len(), 1);
+    assert!(rebuilt[0].facts.cursor > ahead.facts.cursor);
+    assert_eq!(rebuilt[0].facts.rows, ahead.facts.rows + 1);
+}
