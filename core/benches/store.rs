@@ -47,41 +47,12 @@ fn record_visit(c: &mut Criterion) {
     let template = visit("g1", &h.id);
 
     // the same row, straight into a table with the same columns and indexes, one transaction each
-    let plain = rusqlite::Connection::open(dir.path().join("plain.db")).unwrap();
-    plain.pragma_update(None, "journal_mode", "WAL").unwrap();
-    plain.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    plain
-        .execute_batch(
-            "CREATE TABLE visits (id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
-                grid_id TEXT, household_id TEXT, appointment_at_ms INTEGER, arrived_at_ms INTEGER,
-                zone_offset_min INTEGER, lat_e6 INTEGER, lon_e6 INTEGER, purpose TEXT, outcome TEXT,
-                needs TEXT, competitor_info TEXT, opinions TEXT, open_question TEXT, follow_up TEXT,
-                follow_up_due TEXT, signature_id TEXT, manager_id TEXT);
-             CREATE INDEX visits_by_household ON visits (household_id, arrived_at_ms);
-             CREATE INDEX visits_by_follow_up ON visits (grid_id, follow_up_due) WHERE follow_up_due <> '';",
-        )
-        .unwrap();
+    let plain = gridbook_core::testing::plain_visits(&dir.path().join("plain.db")).unwrap();
 
     let mut group = c.benchmark_group("a_record_visit");
     group.bench_function("store_api", |b| b.iter(|| store.record_visit(template.clone()).unwrap()));
     group.bench_function("plain_rusqlite_insert", |b| {
-        b.iter(|| {
-            let v = &template;
-            let tx = plain.unchecked_transaction().unwrap();
-            tx.prepare_cached(
-                "INSERT INTO visits (id, grid_id, household_id, appointment_at_ms, arrived_at_ms, zone_offset_min, lat_e6,
-                 lon_e6, purpose, outcome, needs, competitor_info, opinions, open_question, follow_up, follow_up_due,
-                 signature_id, manager_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
-            )
-            .unwrap()
-            .execute(rusqlite::params![
-                new_id(), v.grid_id, v.household_id, v.appointment_at_ms, v.arrived_at_ms, v.zone_offset_min,
-                v.lat_e6, v.lon_e6, v.purpose.as_str(), v.outcome, v.needs, v.competitor_info, v.opinions,
-                v.open_question, v.follow_up, v.follow_up_due, v.signature_id, v.manager_id
-            ])
-            .unwrap();
-            tx.commit().unwrap();
-        })
+        b.iter(|| gridbook_core::testing::plain_insert_visit(&plain, &template).unwrap())
     });
     group.finish();
 }

@@ -82,17 +82,20 @@ fn read_ops(conn: &Connection, rest: &str, params: impl rusqlite::Params) -> Res
 /// before a handover removes rows: a rejected op outlives the row it was rebuilt from. (Pending
 /// ones need nothing: their rows are not removed until they are pushed.)
 pub fn write_out_rejected_fact_bodies(conn: &Connection) -> Result<()> {
-    let seqs: Vec<i64> = {
-        let mut stmt = conn.prepare_cached("SELECT seq FROM outbox WHERE status = 'rejected' AND fact_grid IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    for seq in seqs {
-        let op = read_ops(conn, "WHERE seq = ?1", [seq])?.pop();
-        if let Some(op) = op {
-            conn.prepare_cached("UPDATE outbox SET body = ?2, fact_grid = NULL WHERE seq = ?1")?
-                .execute(params![seq, serde_json::to_string(&op)?])?;
+    let ops: Vec<(i64, Op)> = {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {OP_COLUMNS}, seq FROM outbox WHERE status = 'rejected' AND fact_grid IS NOT NULL"
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut ops = Vec::new();
+        while let Some(row) = rows.next()? {
+            ops.push((row.get(6)?, read_op(conn, row)?));
         }
+        ops
+    };
+    for (seq, op) in ops {
+        conn.prepare_cached("UPDATE outbox SET body = ?2, fact_grid = NULL WHERE seq = ?1")?
+            .execute(params![seq, serde_json::to_string(&op)?])?;
     }
     Ok(())
 }

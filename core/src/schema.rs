@@ -280,6 +280,20 @@ pub fn version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
+/// Each version's schema as a fresh database takes it, in order: version n is the first n steps.
+/// (An upgrade runs the same step, with a backfill where the step needs one: `upgrade_from`.)
+const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
+    V1_TABLES,
+    V2_SEARCH,
+    V3_EVIDENCE,
+    V4_FIELD_WORKFLOWS,
+    V5_LEAN_OUTBOX,
+    V6_REMINDERS,
+    V7_HANDOVERS,
+    V8_LEAN_SEARCH,
+    V9_FACT_OPS_IN_ROW,
+];
+
 /// Brings the database to the latest version, in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found = version(conn)?;
@@ -291,15 +305,9 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     }
     let tx = conn.transaction()?;
     if found == 0 {
-        tx.execute_batch(V1_TABLES)?;
-        tx.execute_batch(V2_SEARCH)?;
-        tx.execute_batch(V3_EVIDENCE)?;
-        tx.execute_batch(V4_FIELD_WORKFLOWS)?;
-        tx.execute_batch(V5_LEAN_OUTBOX)?;
-        tx.execute_batch(V6_REMINDERS)?;
-        tx.execute_batch(V7_HANDOVERS)?;
-        tx.execute_batch(V8_LEAN_SEARCH)?;
-        tx.execute_batch(V9_FACT_OPS_IN_ROW)?;
+        for step in FRESH_STEPS {
+            tx.execute_batch(step)?;
+        }
     } else {
         for from in found..LATEST_VERSION {
             upgrade_from(&tx, from)?;
@@ -331,67 +339,13 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
     Ok(())
 }
 
+/// A database as schema `version` left it, for the migration tests.
 #[cfg(test)]
-pub(crate) fn create_version_1(conn: &Connection) -> Result<()> {
-    conn.execute_batch(V1_TABLES)?;
-    conn.pragma_update(None, "user_version", 1)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_2(conn: &Connection) -> Result<()> {
-    conn.execute_batch(V1_TABLES)?;
-    conn.execute_batch(V2_SEARCH)?;
-    conn.pragma_update(None, "user_version", 2)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_3(conn: &Connection) -> Result<()> {
-    conn.execute_batch(V1_TABLES)?;
-    conn.execute_batch(V2_SEARCH)?;
-    conn.execute_batch(V3_EVIDENCE)?;
-    conn.pragma_update(None, "user_version", 3)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_4(conn: &Connection) -> Result<()> {
-    create_version_3(conn)?;
-    conn.execute_batch(V4_FIELD_WORKFLOWS)?;
-    conn.pragma_update(None, "user_version", 4)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_5(conn: &Connection) -> Result<()> {
-    create_version_4(conn)?;
-    conn.execute_batch(V5_LEAN_OUTBOX)?;
-    conn.pragma_update(None, "user_version", 5)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_6(conn: &Connection) -> Result<()> {
-    create_version_5(conn)?;
-    conn.execute_batch(V6_REMINDERS)?;
-    conn.pragma_update(None, "user_version", 6)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_7(conn: &Connection) -> Result<()> {
-    create_version_6(conn)?;
-    conn.execute_batch(V7_HANDOVERS)?;
-    conn.pragma_update(None, "user_version", 7)?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn create_version_8(conn: &Connection) -> Result<()> {
-    create_version_7(conn)?;
-    conn.execute_batch(V8_LEAN_SEARCH)?;
-    conn.pragma_update(None, "user_version", 8)?;
+pub(crate) fn create_version(conn: &Connection, version: i64) -> Result<()> {
+    for step in &FRESH_STEPS[..version as usize] {
+        conn.execute_batch(step)?;
+    }
+    conn.pragma_update(None, "user_version", version)?;
     Ok(())
 }
 
@@ -411,7 +365,7 @@ mod tests {
     fn a_database_migrated_from_version_1_equals_a_fresh_one() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_1(&old).unwrap();
+        create_version(&old, 1).unwrap();
         old.execute(
             "INSERT INTO households (id, customer_name, mobile, services) VALUES ('h1', '李娜', '13812345678', '[{\"service_number\":\"0731-8888\"}]')",
             [],
@@ -437,7 +391,7 @@ mod tests {
     fn a_database_migrated_from_version_2_equals_a_fresh_one_and_keeps_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_2(&old).unwrap();
+        create_version(&old, 2).unwrap();
         old.execute("INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500)", []).unwrap();
         migrate(&mut old).unwrap();
         let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
@@ -458,7 +412,7 @@ mod tests {
     fn a_database_migrated_from_version_3_equals_a_fresh_one_and_keeps_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_3(&old).unwrap();
+        create_version(&old, 3).unwrap();
         old.execute("INSERT INTO visits (id, household_id, arrived_at_ms) VALUES ('v1', 'h1', 1700000000000)", []).unwrap();
         old.execute("INSERT INTO signatures (id, signer_name) VALUES ('s1', '王芳')", []).unwrap();
         migrate(&mut old).unwrap();
@@ -480,7 +434,7 @@ mod tests {
     fn a_database_migrated_from_version_4_equals_a_fresh_one_and_keeps_its_outbox() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_4(&old).unwrap();
+        create_version(&old, 4).unwrap();
         old.execute(
             "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5)",
             [],
@@ -514,7 +468,7 @@ mod tests {
     fn a_database_migrated_from_version_5_equals_a_fresh_one_and_keeps_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_5(&old).unwrap();
+        create_version(&old, 5).unwrap();
         old.execute("INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25')", []).unwrap();
         migrate(&mut old).unwrap();
         let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
@@ -534,7 +488,7 @@ mod tests {
     fn a_database_migrated_from_version_6_equals_a_fresh_one_and_keeps_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_6(&old).unwrap();
+        create_version(&old, 6).unwrap();
         old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
         migrate(&mut old).unwrap();
         let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
@@ -551,7 +505,7 @@ mod tests {
     fn a_database_migrated_from_version_7_equals_a_fresh_one_and_its_households_stay_searchable() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_7(&old).unwrap();
+        create_version(&old, 7).unwrap();
         old.execute(
             "INSERT INTO households (id, customer_name, mobile, address, services) VALUES ('h1', '欧阳秀英', '13812345678', '人民路88号', '[{\"service_number\":\"0731-8888\"}]')",
             [],
@@ -575,7 +529,7 @@ mod tests {
     fn a_database_migrated_from_version_8_equals_a_fresh_one_and_keeps_its_outbox() {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version_8(&old).unwrap();
+        create_version(&old, 8).unwrap();
         old.execute(
             "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5)",
             [],

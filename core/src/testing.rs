@@ -71,6 +71,57 @@ pub fn configure_like_store(conn: &rusqlite::Connection) -> crate::Result<()> {
     crate::schema::configure(conn)
 }
 
+/// Benchmark (a)'s baseline: a plain connection (WAL, synchronous=NORMAL) to a visits table with
+/// the store's columns and indexes, for `plain_insert_visit`. One definition for the criterion
+/// bench and the callgrind example, so both measure against the same thing.
+pub fn plain_visits(path: &std::path::Path) -> crate::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(
+        "CREATE TABLE visits (id TEXT PRIMARY KEY, base_hlc TEXT, clocks TEXT NOT NULL DEFAULT '{}',
+            grid_id TEXT, household_id TEXT, appointment_at_ms INTEGER, arrived_at_ms INTEGER,
+            zone_offset_min INTEGER, lat_e6 INTEGER, lon_e6 INTEGER, purpose TEXT, outcome TEXT,
+            needs TEXT, competitor_info TEXT, opinions TEXT, open_question TEXT, follow_up TEXT,
+            follow_up_due TEXT, signature_id TEXT, manager_id TEXT);
+         CREATE INDEX visits_by_household ON visits (household_id, arrived_at_ms);
+         CREATE INDEX visits_by_follow_up ON visits (grid_id, follow_up_due) WHERE follow_up_due <> '';",
+    )?;
+    Ok(conn)
+}
+
+/// The same visit row as the store writes, inserted plainly in its own transaction (a new id).
+pub fn plain_insert_visit(conn: &rusqlite::Connection, v: &Visit) -> crate::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.prepare_cached(
+        "INSERT INTO visits (id, grid_id, household_id, appointment_at_ms, arrived_at_ms, zone_offset_min, lat_e6,
+         lon_e6, purpose, outcome, needs, competitor_info, opinions, open_question, follow_up, follow_up_due,
+         signature_id, manager_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+    )?
+    .execute(rusqlite::params![
+        crate::new_id(),
+        v.grid_id,
+        v.household_id,
+        v.appointment_at_ms,
+        v.arrived_at_ms,
+        v.zone_offset_min,
+        v.lat_e6,
+        v.lon_e6,
+        v.purpose.as_str(),
+        v.outcome,
+        v.needs,
+        v.competitor_info,
+        v.opinions,
+        v.open_question,
+        v.follow_up,
+        v.follow_up_due,
+        v.signature_id,
+        v.manager_id
+    ])?;
+    tx.commit()?;
+    Ok(())
+}
+
 pub fn household_n(grid: &str, seq: u64) -> Household {
     Household {
         id: String::new(),
