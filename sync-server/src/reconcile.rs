@@ -4,7 +4,7 @@
 //! (`EntityTx`) inside one transaction; this file owns the rules.
 
 use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::{Merge, MergeOutcome, Overwrite};
+use gridbook_core::merge::{MergeOutcome, Overwrite};
 use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::validate;
 use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
@@ -16,8 +16,8 @@ use crate::error::AppResult;
 
 /// Storage primitives the rules need, all inside one write transaction.
 pub trait EntityTx {
-    /// Whether this op id was recorded before (pushes are retried; each op counts once).
-    fn op_seen(&mut self, op_id: &str) -> AppResult<bool>;
+    /// Whether this op was recorded before (pushes are retried; each op counts once).
+    fn op_seen(&mut self, op: &Op) -> AppResult<bool>;
     /// The entity's state and its grid.
     fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>>;
     /// Saves the state under a new change sequence number (what pulls page by).
@@ -28,6 +28,16 @@ pub trait EntityTx {
         self.save(state, grid, now_ms)
     }
     fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()>;
+    /// Stores a new fact and records the op that carried it (merged under its own stamp), unless a
+    /// record of that kind and id exists: then nothing is written and the answer is false.
+    fn insert_fact(&mut self, state: &EntityState, values_json: &str, grid: &str, op: &Op, device_id: &str, now_ms: i64) -> AppResult<bool> {
+        if self.load(state.kind, &state.id)?.is_some() {
+            return Ok(false);
+        }
+        self.save_encoded(state, values_json, grid, now_ms)?;
+        self.record_op(device_id, op, &op.hlc, "applied", now_ms)?;
+        Ok(true)
+    }
     fn record_conflict(&mut self, op: &Op, grid: &str, overwrite: &Overwrite, now_ms: i64) -> AppResult<()>;
     fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()>;
     /// Claims a receipt number for a receipt; false when another receipt holds it.
@@ -136,28 +146,33 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
     (op.hlc.millis > limit).then(|| Hlc::new(now_ms.max(0) as u64, seq, op.hlc.node.clone()))
 }
 
-/// A fact's record (visit, receipt …), built and checked before the write transaction, in the
+/// A fact's record (visit, notice …), built and checked before the write transaction, in the
 /// pushing thread while other pushes are being written: a fact is never merged with anything, so
-/// neither its record nor its verdict depends on what the server holds. `decide` takes it when
-/// the fact is new and its stamp was not clamped; otherwise the op is judged as any other.
+/// neither its record nor its verdict depends on what the server holds. `store_new_fact` takes a
+/// valid one whose stamp was not clamped; any other op is judged the long way (`decide`).
 pub struct PreparedFact {
     hlc: Hlc,
     state: EntityState,
     /// `state.values` as stored (the writer's single largest piece of work per fact otherwise).
     values_json: String,
-    verdict: Result<(), Reject>,
 }
 
-/// The work on an op that needs no storage, for a fact; None for anything else.
+/// The work on an op that needs no storage, for a valid new fact; None for anything else. A
+/// receipt always goes the long way: its number is claimed before it is stored, and that claim
+/// must not outlive an insert that finds the receipt there.
 pub fn prepare(op: &Op) -> Option<PreparedFact> {
-    if !op.kind.insert_only() || op.action != OpAction::Create || validate::fields(op.kind, &op.fields).is_err() {
+    if !op.kind.insert_only()
+        || op.kind == EntityKind::Receipt
+        || op.action != OpAction::Create
+        || validate::fields(op.kind, &op.fields).is_err()
+    {
         return None;
     }
     let mut state = EntityState::empty(op.kind, op.entity.clone());
     state.apply(op);
-    let verdict = validate_record(&state);
+    validate_record(&state).ok()?;
     let values_json = serde_json::to_string(&state.values).ok()?;
-    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json, verdict })
+    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json })
 }
 
 /// Applies one op; the answer to give the device.
@@ -175,11 +190,18 @@ pub fn apply_prepared_op(
     now_ms: i64,
     index: u16,
 ) -> AppResult<OpResult> {
-    let op_id = op.id.to_string();
-    if tx.op_seen(&op_id)? {
+    let clamped = bounded_stamp(op, rules, now_ms, index);
+    if let Some(fact) = prepared.filter(|p| clamped.is_none() && p.hlc == op.hlc) {
+        match store_new_fact(tx, device, op, fact, now_ms) {
+            Ok(true) => return Ok(OpResult { op_id: op.id, outcome: OpOutcome::Applied, clamped_to: None }),
+            // there already (a retried push), or refused: judged the long way, which says which
+            Ok(false) | Err(Decision::Reject(_)) => {}
+            Err(Decision::Fail(e)) => return Err(e),
+        }
+    }
+    if tx.op_seen(op)? {
         return Ok(OpResult { op_id: op.id, outcome: OpOutcome::AlreadyHad, clamped_to: None });
     }
-    let clamped = bounded_stamp(op, rules, now_ms, index);
     let restamped;
     let merged = match &clamped {
         Some(stamp) => {
@@ -188,7 +210,7 @@ pub fn apply_prepared_op(
         }
         None => op,
     };
-    match decide(tx, device, merged, prepared, now_ms) {
+    match decide(tx, device, merged, now_ms) {
         Ok(outcome) => {
             let label = match outcome {
                 MergeOutcome::Applied => "applied",
@@ -231,37 +253,55 @@ impl From<ValidationError> for Decision {
     }
 }
 
-fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<PreparedFact>, now_ms: i64) -> Result<MergeOutcome, Decision> {
+/// What an op may be before anything stored is read: a sane id, known fields, a fact never edited,
+/// back-office figures from the back office only.
+fn check_shape(device: &DeviceAuth, op: &Op) -> Result<(), Reject> {
     if op.entity.is_empty() || op.entity.len() > 64 {
-        return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()).into());
-    }
-    if prepared.is_none() {
-        validate::fields(op.kind, &op.fields)?; // a prepared fact passed it already
+        return Err(Reject(RejectCode::Invalid, "entity: the id must be 1 to 64 characters".into()));
     }
     if op.kind.insert_only() && op.action != OpAction::Create {
-        return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())).into());
+        return Err(Reject(RejectCode::Immutable, format!("a {} is recorded once and never edited", op.kind.as_str())));
     }
     if op.kind.backoffice_only() && device.role == crate::auth::Role::Field {
         let what = match op.kind {
             EntityKind::ArrearsAccount => "arrears accounts",
             _ => "billing figures",
         };
-        return Err(Reject(RejectCode::Invalid, format!("{what} are kept by the back office")).into());
+        return Err(Reject(RejectCode::Invalid, format!("{what} are kept by the back office")));
     }
+    Ok(())
+}
+
+/// A new fact whose record `prepare` built and found valid, stored without reading anything
+/// first: the insert itself says whether the record was there. True when stored; false when it
+/// was there, and the op is then judged the long way (a retry is "already had", another op for
+/// the same record is refused).
+fn store_new_fact(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, fact: PreparedFact, now_ms: i64) -> Result<bool, Decision> {
+    check_shape(device, op)?;
+    let state = fact.state;
+    let grid = state.value("grid_id").as_str().unwrap_or(&op.grid).to_string();
+    let access = crate::handover::may_write_scope(tx, device, op, None, &grid, &state)?;
+    crate::signed::check(tx, device, &state)?;
+    if !tx.insert_fact(&state, &fact.values_json, &grid, op, &device.device_id, now_ms)? {
+        return Ok(false);
+    }
+    stored(tx, device, &access, op, &state, true, now_ms)?;
+    Ok(true)
+}
+
+/// What follows a stored change: the receipt's account, a void's review, a handover's scope.
+fn stored(tx: &mut dyn EntityTx, device: &DeviceAuth, access: &crate::handover::Access, op: &Op, state: &EntityState, is_new: bool, now_ms: i64) -> AppResult<()> {
+    crate::signed::after_save(tx, device, state, now_ms)?;
+    crate::handover::after_write(tx, access, op, state, is_new, now_ms)
+}
+
+fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> Result<MergeOutcome, Decision> {
+    check_shape(device, op)?;
+    validate::fields(op.kind, &op.fields)?;
     let existing = tx.load(op.kind, &op.entity)?;
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
     let (mut state, current_grid) = existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
-    // a new fact prepared under this very stamp: its record and verdict are already made
-    let (mut verdict, mut values_json) = (None, None);
-    let merge = match prepared.filter(|p| p.hlc == op.hlc && !state.exists()) {
-        Some(p) => {
-            state = p.state;
-            verdict = Some(p.verdict);
-            values_json = Some(p.values_json);
-            Merge { outcome: MergeOutcome::Applied, overwrites: vec![] }
-        }
-        None => state.apply(op),
-    };
+    let merge = state.apply(op);
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
     // the device's grids, or a handover it is still part of (handover.rs)
     let access = crate::handover::may_write_scope(tx, device, op, existing_grid.as_deref(), &grid, &state)?;
@@ -272,7 +312,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<
         // An update arriving before its create leaves a partial record; it is checked in full
         // once complete. A complete record must satisfy the same rules as on the phone.
         if state.base.is_some() {
-            verdict.unwrap_or_else(|| validate_record(&state))?;
+            validate_record(&state)?;
             // signatures, signed receipts and work orders, voids (issue 4)
             crate::signed::check(tx, device, &state)?;
         }
@@ -282,12 +322,8 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, prepared: Option<
                 return Err(Reject(RejectCode::DuplicateReceiptNo, format!("receipt number {number} was already used")).into());
             }
         }
-        match &values_json {
-            Some(json) => tx.save_encoded(&state, json, &grid, now_ms)?,
-            None => tx.save(&state, &grid, now_ms)?,
-        }
-        crate::signed::after_save(tx, device, &state, now_ms)?;
-        crate::handover::after_write(tx, &access, op, &state, existing_grid.is_none(), now_ms)?;
+        tx.save(&state, &grid, now_ms)?;
+        stored(tx, device, &access, op, &state, existing_grid.is_none(), now_ms)?;
     }
     for overwrite in &merge.overwrites {
         // Successive edits by one device are not conflicts; different devices' edits are.

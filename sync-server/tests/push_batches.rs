@@ -109,7 +109,7 @@ async fn concurrent_pushes_are_each_answered_and_recorded_once_and_a_second_send
         for task in tasks {
             assert_eq!(task.await.unwrap(), vec![round; 150]);
         }
-        assert_eq!(count(&f, "SELECT count(*) FROM ops"), 8 * 150, "each op recorded once ({round})");
+        assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 8 * 150, "each op recorded once ({round})");
         assert_eq!(count(&f, "SELECT count(*) FROM entities WHERE kind = 'visit'"), 8 * 150);
         assert_eq!(count(&f, "SELECT count(DISTINCT seq) FROM entities"), 8 * 150, "every change has its own sequence number");
     }
@@ -132,7 +132,7 @@ async fn an_op_repeated_inside_one_push_counts_once() {
     };
     let r = push(&f, &token, &[v.clone(), household.clone(), v, household]).await;
     assert_eq!(outcomes(&r), ["applied", "applied", "already_had", "already_had"]);
-    assert_eq!(count(&f, "SELECT count(*) FROM ops"), 2);
+    assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 2);
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_lea
     let r = push(&f, &token, &[elsewhere.clone(), elsewhere]).await;
     assert_eq!(outcomes(&r), ["applied", "already_had"]);
     assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
-    assert_eq!(count(&f, "SELECT count(*) FROM ops"), 2);
+    assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 2);
 }
 
 #[tokio::test]
@@ -169,4 +169,31 @@ async fn a_visit_stamped_a_week_ahead_is_stored_under_the_clamped_stamp_and_a_br
     assert_eq!(base, clamped.to_string(), "the record carries the stamp it was merged under");
     let OpOutcome::Rejected { reason, .. } = &r.results[1].outcome else { unreachable!() };
     assert!(reason.contains("picnic") && reason.contains("survey"), "{reason}");
+}
+
+#[tokio::test]
+async fn another_op_for_a_stored_visit_is_refused_and_the_visit_keeps_its_first_record() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let first = visit("dev1", "g1", 1);
+    let mut second = visit("dev1", "g1", 2);
+    second.entity = first.entity.clone();
+    second.fields.insert("outcome".into(), json!("改写的结果"));
+    let r = push(&f, &token, std::slice::from_ref(&first)).await;
+    assert_eq!(outcomes(&r), ["applied"]);
+    // the stored fact is found by the insert, and each op then judged the long way
+    let r = push(&f, &token, &[second.clone(), first.clone()]).await;
+    assert_eq!(outcomes(&r), ["rejected", "already_had"]);
+    assert!(matches!(&r.results[0].outcome, OpOutcome::Rejected { code, .. } if code.as_str() == "immutable"), "{:?}", r.results[0]);
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    let (vals, op_id, device): (String, String, String) = conn
+        .query_row("SELECT vals, op_id, device_id FROM entities WHERE kind = 'visit' AND id = ?1", [&first.entity], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let vals: Value = serde_json::from_str(&vals).unwrap();
+    assert_eq!(vals["outcome"], first.fields["outcome"]);
+    assert_eq!((op_id, device.as_str()), (first.id.to_string(), "dev1"), "the fact's row names the op that carried it");
+    assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 1);
+    assert_eq!(f.storage.rejections(10).unwrap().len(), 1, "the refused op waits with its reason");
 }

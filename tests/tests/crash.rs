@@ -67,7 +67,7 @@ async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twic
     assert!(acknowledged > 0 && acknowledged < total, "killed mid-way: {acknowledged} of {total} acknowledged");
 
     // every acknowledged op is on disk on the server
-    let on_server = server_count(&server.db, "SELECT count(*) FROM ops") as u64;
+    let on_server = server_count(&server.db, "SELECT count(*) FROM op_log") as u64;
     assert!(on_server >= acknowledged, "{on_server} ops on the server, {acknowledged} acknowledged");
 
     // restart on the same file; the phone finishes its sync against the new port
@@ -76,7 +76,7 @@ async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twic
     let report = engine.sync_with_retry(3).await.unwrap();
     assert_eq!(phone.store.outbox_counts().unwrap().pending, 0);
     assert!(report.pushed >= total - acknowledged);
-    assert_eq!(server_count(&server.db, "SELECT count(*) FROM ops") as u64, total, "each op recorded exactly once");
+    assert_eq!(server_count(&server.db, "SELECT count(*) FROM op_log") as u64, total, "each op recorded exactly once");
     assert_eq!(server_count(&server.db, "SELECT count(*) FROM entities WHERE kind = 'visit'") as u64, VISITS);
     let seqs = server_count(&server.db, "SELECT count(DISTINCT seq) FROM entities");
     assert_eq!(seqs as u64, total, "no entity written twice under two sequence numbers");

@@ -352,6 +352,7 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     }
     let client = reqwest::Client::new();
     let url = format!("{}/v1/push", server.url);
+    let cpu_before = cpu_seconds();
     let t = Instant::now();
     let tasks: Vec<_> = bodies
         .into_iter()
@@ -377,6 +378,7 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
         task.await.expect("device task");
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds();
     let total = devices * per_device;
     let stored = server.storage.devices().map(|d| d.len()).unwrap_or(0);
     assert!(stored >= devices);
@@ -384,6 +386,10 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     metric("push_ingest_ops", total as f64, "ops");
     metric("push_ingest_wall_s", secs, "s");
     metric("push_ingest_ops_per_s", total as f64 / secs, "ops/s");
+    // the whole process, server and the bench's own clients: how many of the cores were kept busy
+    metric("push_ingest_cores_busy", (cpu_after - cpu_before) / secs, "cores");
+    // the single writer's share of the wall clock: near 1, pushes wait for it
+    metric("push_ingest_writer_busy", server.storage.push_writing_s() / secs, "of the wall clock");
 }
 
 async fn latency(server: &TestServer, reps: usize) {
