@@ -30,11 +30,11 @@ pub trait EntityTx {
     fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()>;
     /// Stores a new fact and records the op that carried it (merged under its own stamp), unless a
     /// record of that kind and id exists: then nothing is written and the answer is false.
-    fn insert_fact(&mut self, state: &EntityState, values_json: &str, grid: &str, op: &Op, device_id: &str, now_ms: i64) -> AppResult<bool> {
-        if self.load(state.kind, &state.id)?.is_some() {
+    fn insert_fact(&mut self, fact: &PreparedFact, op: &Op, grid: &str, device_id: &str, now_ms: i64) -> AppResult<bool> {
+        if self.load(fact.state.kind, &fact.state.id)?.is_some() {
             return Ok(false);
         }
-        self.save_encoded(state, values_json, grid, now_ms)?;
+        self.save_encoded(&fact.state, &fact.values_json, grid, now_ms)?;
         self.record_op(device_id, op, &op.hlc, "applied", now_ms)?;
         Ok(true)
     }
@@ -155,6 +155,24 @@ pub struct PreparedFact {
     state: EntityState,
     /// `state.values` as stored (the writer's single largest piece of work per fact otherwise).
     values_json: String,
+    /// The op's id and stamp as stored, formatted here rather than in the writer.
+    op_id: String,
+    stamp: String,
+}
+
+impl PreparedFact {
+    pub fn state(&self) -> &EntityState {
+        &self.state
+    }
+    pub fn values_json(&self) -> &str {
+        &self.values_json
+    }
+    pub fn op_id_text(&self) -> &str {
+        &self.op_id
+    }
+    pub fn stamp_text(&self) -> &str {
+        &self.stamp
+    }
 }
 
 /// The work on an op that needs no storage, for a valid new fact; None for anything else. A
@@ -172,7 +190,7 @@ pub fn prepare(op: &Op) -> Option<PreparedFact> {
     state.apply(op);
     validate_record(&state).ok()?;
     let values_json = serde_json::to_string(&state.values).ok()?;
-    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json })
+    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json, op_id: op.id.to_string(), stamp: op.hlc.to_string() })
 }
 
 /// Applies one op; the answer to give the device.
@@ -185,7 +203,7 @@ pub fn apply_prepared_op(
     tx: &mut dyn EntityTx,
     device: &DeviceAuth,
     op: &Op,
-    prepared: Option<PreparedFact>,
+    prepared: Option<&PreparedFact>,
     rules: &Rules,
     now_ms: i64,
     index: u16,
@@ -276,16 +294,16 @@ fn check_shape(device: &DeviceAuth, op: &Op) -> Result<(), Reject> {
 /// first: the insert itself says whether the record was there. True when stored; false when it
 /// was there, and the op is then judged the long way (a retry is "already had", another op for
 /// the same record is refused).
-fn store_new_fact(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, fact: PreparedFact, now_ms: i64) -> Result<bool, Decision> {
+fn store_new_fact(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, fact: &PreparedFact, now_ms: i64) -> Result<bool, Decision> {
     check_shape(device, op)?;
-    let state = fact.state;
-    let grid = state.value("grid_id").as_str().unwrap_or(&op.grid).to_string();
-    let access = crate::handover::may_write_scope(tx, device, op, None, &grid, &state)?;
-    crate::signed::check(tx, device, &state)?;
-    if !tx.insert_fact(&state, &fact.values_json, &grid, op, &device.device_id, now_ms)? {
+    let state = &fact.state;
+    let grid = state.value("grid_id").as_str().unwrap_or(&op.grid);
+    let access = crate::handover::may_write_scope(tx, device, op, None, grid, state)?;
+    crate::signed::check(tx, device, state)?;
+    if !tx.insert_fact(fact, op, grid, &device.device_id, now_ms)? {
         return Ok(false);
     }
-    stored(tx, device, &access, op, &state, true, now_ms)?;
+    stored(tx, device, &access, op, state, true, now_ms)?;
     Ok(true)
 }
 

@@ -244,7 +244,7 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
             )?;
             let members = building_scope(tx, &from_grid, premises)?;
             let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
-            let mut etx = SqliteTx { tx, next_seq, batch: Default::default(), device_handovers: None };
+            let mut etx = SqliteTx { tx, insert_fact: None, next_seq, batch: Default::default(), device_handovers: None };
             for state in &members {
                 move_record(&mut etx, state.kind, &state.id, state, to_grid, now_ms)?;
                 join(tx, &handover_id, state.kind, &state.id)?;
