@@ -201,6 +201,9 @@ pub struct SqliteStorage {
     /// of ingest, so how near it is to the wall clock says whether pushes wait for it.
     push_writing_ns: std::sync::atomic::AtomicU64,
     pushes: group_commit::Queue<PushWork, AppResult<PushResponse>>,
+    /// How many pushes prepare their facts at once: one fewer than the cores, so that the writer,
+    /// the serial part of ingest, is not kept off a core by a crowd of pushes being prepared.
+    preparing: group_commit::Gate,
     readers: Mutex<Vec<Connection>>,
     path: PathBuf,
 }
@@ -253,7 +256,7 @@ impl SqliteStorage {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        Ok(Self { writer: Mutex::new(writer), push_writing_ns: Default::default(), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
+        Ok(Self { writer: Mutex::new(writer), push_writing_ns: Default::default(), preparing: group_commit::Gate::for_all_cores_but_one(), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -871,7 +874,10 @@ impl SyncStorage for SqliteStorage {
 
     fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
         // facts are built and checked here, in this thread, while other pushes are written
-        let prepared = request.ops.iter().map(reconcile::prepare).collect();
+        let prepared = {
+            let _turn = self.preparing.enter();
+            request.ops.iter().map(reconcile::prepare).collect()
+        };
         let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
         self.pushes
             .run(work, &self.writer, |w| w.request.ops.len(), GROUP_COMMIT_OPS, |conn, jobs| {

@@ -2,8 +2,9 @@
 //! and whichever push takes the writer next applies every waiting push in one transaction, so one
 //! fsync acknowledges them all. Each push is still answered only after that commit (the protocol's
 //! durability promise); the queue changes how many pushes share a commit, not when one is answered.
+//! The gate beside it keeps the pushes being prepared from crowding the writer off the cores.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::lock;
 
@@ -73,6 +74,43 @@ impl<W, A> Queue<W, A> {
     }
 }
 
+/// At most `limit` threads inside at once; the others wait their turn.
+pub(super) struct Gate {
+    inside: Mutex<usize>,
+    freed: Condvar,
+    limit: usize,
+}
+
+/// A thread's turn inside the gate, until dropped.
+pub(super) struct Turn<'a>(&'a Gate);
+
+impl Gate {
+    pub(super) fn new(limit: usize) -> Self {
+        Self { inside: Mutex::new(0), freed: Condvar::new(), limit: limit.max(1) }
+    }
+
+    /// One fewer than the machine's cores (at least one).
+    pub(super) fn for_all_cores_but_one() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)))
+    }
+
+    pub(super) fn enter(&self) -> Turn<'_> {
+        let mut inside = lock(&self.inside);
+        while *inside >= self.limit {
+            inside = self.freed.wait(inside).unwrap_or_else(|p| p.into_inner());
+        }
+        *inside += 1;
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.inside) -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +139,27 @@ mod tests {
         written.sort();
         assert_eq!(written, (0..16).collect::<Vec<_>>(), "each job written exactly once");
         assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= 4), "{batches:?}");
+    }
+
+    #[test]
+    fn the_gate_lets_no_more_than_its_limit_in_at_once() {
+        let gate = Arc::new(Gate::new(2));
+        let inside = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (gate, inside, most) = (gate.clone(), inside.clone(), most.clone());
+                std::thread::spawn(move || {
+                    let _turn = gate.enter();
+                    let now = inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().expect("thread"));
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 2, "two at once, never three");
+        assert_eq!(*lock(&gate.inside), 0, "every turn given back");
     }
 }
