@@ -5,7 +5,7 @@
 //! `clocks` holds only the fields written later. This keeps sync metadata small (lessons.md,
 //! sync 12) and canonical: replicas that saw the same ops hold the same state, whatever the order.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::hlc::Hlc;
 use crate::model::EntityKind;
@@ -43,6 +43,13 @@ pub struct Merge {
 impl EntityState {
     pub fn empty(kind: EntityKind, id: impl Into<String>) -> Self {
         Self { kind, id: id.into(), values: Default::default(), base: None, clocks: Default::default() }
+    }
+
+    /// A fact's state from the fields of the op that recorded it, stamped with its stamp: the
+    /// fields of its kind that hold a value (a fact is never merged, so it has no field clocks).
+    pub fn fact(kind: EntityKind, id: impl Into<String>, mut fields: Map<String, Value>, stamp: Hlc) -> Self {
+        fields.retain(|name, value| kind.field(name).is_some() && !value.is_null());
+        Self { kind, id: id.into(), values: fields, base: Some(stamp), clocks: Default::default() }
     }
 
     /// Whether any op has reached this entity yet.
@@ -201,14 +208,7 @@ impl EntityState {
         if self.base.is_some() {
             return Merge { outcome: MergeOutcome::AlreadyHad, overwrites: vec![] };
         }
-        self.values = op
-            .fields
-            .iter()
-            .filter(|(k, v)| self.kind.field(k).is_some() && !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        self.base = Some(op.hlc.clone());
-        self.clocks.clear();
+        *self = Self::fact(self.kind, std::mem::take(&mut self.id), op.fields.clone(), op.hlc.clone());
         Merge { outcome: MergeOutcome::Applied, overwrites: vec![] }
     }
 }

@@ -146,8 +146,12 @@ async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_lea
     assert_eq!(f.storage.rejections(10).unwrap().len(), 1);
 
     f.storage.assign_grid("zhang", "g2").unwrap();
-    let r = push(&f, &token, &[elsewhere.clone(), elsewhere]).await;
+    let r = push(&f, &token, &[elsewhere.clone(), elsewhere.clone()]).await;
     assert_eq!(outcomes(&r), ["applied", "already_had"]);
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    let vals: String = conn.query_row("SELECT vals FROM entities WHERE id = ?1", [&elsewhere.entity], |r| r.get(0)).unwrap();
+    let vals: Value = serde_json::from_str(&vals).unwrap();
+    assert_eq!(vals["outcome"], elsewhere.fields["outcome"], "the retried visit is stored with its fields");
     assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
     assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 2);
 }
@@ -196,4 +200,8 @@ async fn another_op_for_a_stored_visit_is_refused_and_the_visit_keeps_its_first_
     assert_eq!((op_id, device.as_str()), (first.id.to_string(), "dev1"), "the fact's row names the op that carried it");
     assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 1);
     assert_eq!(f.storage.rejections(10).unwrap().len(), 1, "the refused op waits with its reason");
+    let body: String = conn.query_row("SELECT body FROM rejections WHERE op_id = ?1", [second.id.to_string()], |r| r.get(0)).unwrap();
+    let kept: Op = serde_json::from_str(&body).unwrap();
+    assert_eq!(kept.fields["outcome"], json!("改写的结果"), "the refused op is kept whole, its fields with it");
+    assert_eq!(kept.fields["household_id"], second.fields["household_id"]);
 }

@@ -874,11 +874,11 @@ impl SyncStorage for SqliteStorage {
         Ok(EnrolResponse { protocol: PROTOCOL_VERSION, device_id: req.device_id.clone(), token, manager_id, manager_name, grids })
     }
 
-    fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
+    fn push(&self, device: &DeviceAuth, mut request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
         // facts are built and checked here, in this thread, while other pushes are written
         let prepared = {
             let _turn = self.preparing.enter();
-            request.ops.iter().map(reconcile::prepare).collect()
+            request.ops.iter_mut().map(reconcile::prepare).collect()
         };
         let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
         self.pushes
