@@ -382,6 +382,11 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     let total = devices * per_device;
     let stored = server.storage.devices().map(|d| d.len()).unwrap_or(0);
     assert!(stored >= devices);
+    // a push is answered 200 with per-op verdicts: count what was stored, not what was answered
+    let db = rusqlite::Connection::open(server.storage.path()).expect("server db");
+    let visits: i64 = db.query_row("SELECT count(*) FROM entities WHERE kind = 'visit'", [], |r| r.get(0)).expect("count");
+    let logged: i64 = db.query_row("SELECT count(*) FROM op_log", [], |r| r.get(0)).expect("count");
+    assert_eq!((visits as usize, logged as usize), (total, total), "every pushed visit stored, every op logged once");
     metric("push_ingest_devices", devices as f64, "devices");
     metric("push_ingest_ops", total as f64, "ops");
     metric("push_ingest_wall_s", secs, "s");
