@@ -24,6 +24,7 @@ use crate::handover::{HandoverRequest, HandoverRow};
 use crate::reconcile::{self, EntityTx, Rules};
 
 mod handover;
+mod checkpoint;
 mod group_commit;
 mod receipts;
 
@@ -200,6 +201,8 @@ pub struct SqliteStorage {
     /// Nanoseconds the writer spent on push transactions, commit included: the one serial part
     /// of ingest, so how near it is to the wall clock says whether pushes wait for it.
     push_writing_ns: std::sync::atomic::AtomicU64,
+    /// Checkpoints after large pushes, off the writer (None if its thread could not start).
+    checkpoints: Option<checkpoint::Checkpointer>,
     pushes: group_commit::Queue<PushWork, AppResult<PushResponse>>,
     /// How many pushes prepare their facts at once: one fewer than the cores, so that the writer,
     /// the serial part of ingest, is not kept off a core by a crowd of pushes being prepared.
@@ -258,7 +261,8 @@ impl SqliteStorage {
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         }
-        Ok(Self { writer: Mutex::new(writer), push_writing_ns: Default::default(), preparing: group_commit::Gate::for_all_cores_but_one(), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
+        let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
+        Ok(Self { writer: Mutex::new(writer), push_writing_ns: Default::default(), checkpoints, preparing: group_commit::Gate::for_all_cores_but_one(), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -885,6 +889,11 @@ impl SyncStorage for SqliteStorage {
             .run(work, &self.writer, |w| w.request.ops.len(), GROUP_COMMIT_OPS, |conn, jobs| {
                 let started = std::time::Instant::now();
                 Self::write_pushes(conn, jobs);
+                if jobs.iter().map(|j| j.work.request.ops.len()).sum::<usize>() >= checkpoint::AFTER_OPS {
+                    if let Some(c) = &self.checkpoints {
+                        c.wake();
+                    }
+                }
                 self.push_writing_ns.fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
             })
             .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
@@ -1279,5 +1288,34 @@ mod tests {
             assert!(plan.starts_with("SEARCH") && !plan.contains("SCAN"), "{sql}: {plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{sql}: sorts ({plan})");
         }
+    }
+
+    #[test]
+    fn after_a_large_push_the_log_is_copied_into_the_database_off_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let storage = SqliteStorage::open(&path).unwrap();
+        storage.create_grid("g1", "g1", 1).unwrap();
+        storage.create_manager("zhang", "张伟", Role::Field, None, 1).unwrap();
+        storage.assign_grid("zhang", "g1").unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let device = DeviceAuth { device_id: "dev1".into(), manager_id: "zhang".into(), role: Role::Field, grids: vec!["g1".into()] };
+        let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();
+        let ops: Vec<_> =
+            (0..3_000u64).map(|i| testing::visit_op(visit.clone(), Hlc::new(1_700_000_000_000 + i, 0, "dev1"))).collect();
+        let request = PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops };
+        let answer = storage.push(&device, request, &Rules::default(), 1_700_000_100_000).unwrap();
+        assert!(answer.results.iter().all(|r| r.outcome == OpOutcome::Applied));
+        // ~2 MB of visits: below SQLite's own threshold (1,000 pages of 8 KiB), so only the
+        // checkpoint thread moves them from the log into the database file
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let grown = loop {
+            let grown = std::fs::metadata(&path).unwrap().len().saturating_sub(before);
+            if grown > 1_000_000 || std::time::Instant::now() > deadline {
+                break grown;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(grown > 1_000_000, "the database file grew by {grown} bytes only");
     }
 }
