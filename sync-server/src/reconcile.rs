@@ -180,7 +180,7 @@ impl PreparedFact {
 /// must not outlive an insert that finds the receipt there.
 ///
 /// The op's fields move into the prepared record (copying every visit's map was a tenth of a
-/// push's work); `fields_of` gives them back where the op is judged the long way.
+/// push's work); `with_fields` gives them back where the op is judged the long way.
 pub fn prepare(op: &mut Op) -> Option<PreparedFact> {
     if !op.kind.insert_only()
         || op.kind == EntityKind::Receipt
