@@ -361,21 +361,28 @@ mod tests {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
     }
 
-    #[test]
-    fn a_database_migrated_from_version_1_equals_a_fresh_one() {
+    /// A database made at version `n` holding what `seed` wrote, migrated to the latest version,
+    /// and checked to have the schema of a fresh one (the directory lives while it is held).
+    fn migrated_from(n: i64, seed: &str) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 1).unwrap();
-        old.execute(
-            "INSERT INTO households (id, customer_name, mobile, services) VALUES ('h1', '李娜', '13812345678', '[{\"service_number\":\"0731-8888\"}]')",
-            [],
-        )
-        .unwrap();
+        create_version(&old, n).unwrap();
+        old.execute_batch(seed).unwrap();
         migrate(&mut old).unwrap();
         let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
         migrate(&mut fresh).unwrap();
         assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        assert_eq!(schema_of(&old), schema_of(&fresh), "migrated from version {n}");
+        (dir, old)
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_1_equals_a_fresh_one() {
+        let (_dir, old) = migrated_from(
+            1,
+            "INSERT INTO households (id, customer_name, mobile, services)
+             VALUES ('h1', '李娜', '13812345678', '[{\"service_number\":\"0731-8888\"}]');",
+        );
         // the household that existed before the upgrade is searchable
         let hits: i64 = old
             .query_row(
@@ -389,15 +396,7 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_2_equals_a_fresh_one_and_keeps_its_data() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 2).unwrap();
-        old.execute("INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500)", []).unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(2, "INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500);");
         let kept: i64 = old.query_row("SELECT amount_fen FROM receipts WHERE id = 'r1'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, 500);
         // the new tables are there and usable
@@ -410,16 +409,11 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_3_equals_a_fresh_one_and_keeps_its_data() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 3).unwrap();
-        old.execute("INSERT INTO visits (id, household_id, arrived_at_ms) VALUES ('v1', 'h1', 1700000000000)", []).unwrap();
-        old.execute("INSERT INTO signatures (id, signer_name) VALUES ('s1', '王芳')", []).unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(
+            3,
+            "INSERT INTO visits (id, household_id, arrived_at_ms) VALUES ('v1', 'h1', 1700000000000);
+             INSERT INTO signatures (id, signer_name) VALUES ('s1', '王芳');",
+        );
         let kept: i64 = old.query_row("SELECT arrived_at_ms FROM visits WHERE id = 'v1'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, 1_700_000_000_000);
         let signer: String = old.query_row("SELECT signer_name FROM signatures WHERE id = 's1'", [], |r| r.get(0)).unwrap();
@@ -432,25 +426,12 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_4_equals_a_fresh_one_and_keeps_its_outbox() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 4).unwrap();
-        old.execute(
-            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5)",
-            [],
-        )
-        .unwrap();
-        old.execute(
-            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, status, reject_code, reject_reason, created_at_ms)
-             VALUES ('o2', 'visit', 'v2', 'y', '{}', 'rejected', 'invalid', 'why', 6)",
-            [],
-        )
-        .unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(
+            4,
+            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5);
+             INSERT INTO outbox (op_id, kind, entity_id, hlc, body, status, reject_code, reject_reason, created_at_ms)
+             VALUES ('o2', 'visit', 'v2', 'y', '{}', 'rejected', 'invalid', 'why', 6);",
+        );
         let kept: Vec<(i64, String, String, Option<String>)> = old
             .prepare("SELECT seq, op_id, status, reject_reason FROM outbox ORDER BY seq")
             .unwrap()
@@ -466,15 +447,7 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_5_equals_a_fresh_one_and_keeps_its_data() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 5).unwrap();
-        old.execute("INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25')", []).unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(5, "INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25');");
         // the birthday index covers the household that was there before
         let found: String = old
             .query_row("SELECT id FROM households WHERE grid_id = 'g1' AND birthday <> '' AND substr(birthday, 6) = '11-25'", [], |r| r.get(0))
@@ -486,15 +459,7 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_6_equals_a_fresh_one_and_keeps_its_data() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 6).unwrap();
-        old.execute("INSERT INTO tickets (id, status) VALUES ('t1', 'open')", []).unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(6, "INSERT INTO tickets (id, status) VALUES ('t1', 'open');");
         let kept: String = old.query_row("SELECT status FROM tickets WHERE id = 't1'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, "open");
         old.execute("INSERT INTO deferred_removals (kind, entity_id) VALUES ('household', 'h1')", []).unwrap();
@@ -503,20 +468,9 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_7_equals_a_fresh_one_and_its_households_stay_searchable() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 7).unwrap();
-        old.execute(
-            "INSERT INTO households (id, customer_name, mobile, address, services) VALUES ('h1', '欧阳秀英', '13812345678', '人民路88号', '[{\"service_number\":\"0731-8888\"}]')",
-            [],
-        )
-        .unwrap();
-        old.execute_batch(V2_BACKFILL).unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let household = "INSERT INTO households (id, customer_name, mobile, address, services)
+             VALUES ('h1', '欧阳秀英', '13812345678', '人民路88号', '[{\"service_number\":\"0731-8888\"}]');";
+        let (_dir, old) = migrated_from(7, &[household, V2_BACKFILL].concat());
         for trigram in ["阳秀英", "234", "88号", "-88"] {
             let hits: i64 = old
                 .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH ?1", [format!("\"{trigram}\"")], |r| r.get(0))
@@ -527,19 +481,7 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_8_equals_a_fresh_one_and_keeps_its_outbox() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut old = Connection::open(dir.path().join("old.db")).unwrap();
-        create_version(&old, 8).unwrap();
-        old.execute(
-            "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5)",
-            [],
-        )
-        .unwrap();
-        migrate(&mut old).unwrap();
-        let mut fresh = Connection::open(dir.path().join("fresh.db")).unwrap();
-        migrate(&mut fresh).unwrap();
-        assert_eq!(version(&old).unwrap(), LATEST_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let (_dir, old) = migrated_from(8, "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5);");
         // an op logged before version 9 keeps its whole body: its fields are not read from the row
         let (body, fact_grid): (String, Option<String>) =
             old.query_row("SELECT body, fact_grid FROM outbox WHERE op_id = 'o1'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();

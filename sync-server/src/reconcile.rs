@@ -152,27 +152,12 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
 /// valid one whose stamp was not clamped; any other op is judged the long way (`decide`).
 pub struct PreparedFact {
     hlc: Hlc,
-    state: EntityState,
+    pub(crate) state: EntityState,
     /// `state.values` as stored (the writer's single largest piece of work per fact otherwise).
-    values_json: String,
+    pub(crate) values_json: String,
     /// The op's id and stamp as stored, formatted here rather than in the writer.
-    op_id: String,
-    stamp: String,
-}
-
-impl PreparedFact {
-    pub fn state(&self) -> &EntityState {
-        &self.state
-    }
-    pub fn values_json(&self) -> &str {
-        &self.values_json
-    }
-    pub fn op_id_text(&self) -> &str {
-        &self.op_id
-    }
-    pub fn stamp_text(&self) -> &str {
-        &self.stamp
-    }
+    pub(crate) op_id: String,
+    pub(crate) stamp: String,
 }
 
 /// The work on an op that needs no storage, for a valid new fact; None for anything else. A

@@ -262,7 +262,15 @@ impl SqliteStorage {
             tx.commit()?;
         }
         let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
-        Ok(Self { writer: Mutex::new(writer), push_writing_ns: Default::default(), checkpoints, preparing: group_commit::Gate::for_all_cores_but_one(), pushes: Default::default(), readers: Mutex::new(Vec::new()), path })
+        Ok(Self {
+            writer: Mutex::new(writer),
+            push_writing_ns: Default::default(),
+            checkpoints,
+            preparing: group_commit::Gate::for_all_cores_but_one(),
+            pushes: Default::default(),
+            readers: Mutex::new(Vec::new()),
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -587,25 +595,22 @@ impl EntityTx for SqliteTx<'_> {
                  ON CONFLICT (kind, id) DO NOTHING",
             )?),
         };
-        let state = fact.state();
         let inserted = stmt.execute(params![
             self.next_seq,
-            state.kind.as_str(),
-            state.id,
+            fact.state.kind.as_str(),
+            fact.state.id,
             grid,
-            fact.values_json(),
-            fact.stamp_text(),
+            fact.values_json,
+            fact.stamp,
             now_ms,
-            fact.op_id_text(),
+            fact.op_id,
             device_id
         ])?;
         if inserted == 0 {
             return Ok(false);
         }
         self.next_seq += 1;
-        if !self.batch.device_rejections.is_empty() {
-            self.settle_rejection(fact.op_id_text())?;
-        }
+        self.settle_rejection(&fact.op_id)?;
         Ok(true)
     }
 

@@ -8,17 +8,14 @@
 
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::Mutex;
 
 use rusqlite::Connection;
-
-use super::lock;
 
 /// Ops in one group commit from which the log is checkpointed off the writer.
 pub(super) const AFTER_OPS: usize = 1_000;
 
 pub(super) struct Checkpointer {
-    wake: Mutex<SyncSender<()>>,
+    wake: SyncSender<()>,
 }
 
 impl Checkpointer {
@@ -38,12 +35,12 @@ impl Checkpointer {
                 }
             })
             .ok()?;
-        Some(Self { wake: Mutex::new(wake) })
+        Some(Self { wake })
     }
 
     /// After a large commit: the log has grown by many pages.
     pub(super) fn wake(&self) {
-        match lock(&self.wake).try_send(()) {
+        match self.wake.try_send(()) {
             Ok(()) | Err(TrySendError::Full(())) => {}
             Err(TrySendError::Disconnected(())) => tracing::warn!("the WAL checkpoint thread has stopped"),
         }
