@@ -36,6 +36,10 @@ pub enum Error {
     Unauthorized(String),
     #[error("the server rejected the request: {code}: {message}")]
     Server { status: u16, code: String, message: String },
+    /// The server asks this device to wait before it asks again (429, or a 503 that says how
+    /// long): nothing is wrong with the data; the next cycle waits at least `retry_after_ms`.
+    #[error("the server asks this device to wait {retry_after_ms} ms: {message}")]
+    Busy { retry_after_ms: u64, message: String },
     #[error("sync interrupted: {0}")]
     Interrupted(String),
     /// A snapshot file the server offered was refused or could not be installed; the store is as

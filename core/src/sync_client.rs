@@ -145,7 +145,7 @@ pub struct SyncEngine {
 /// Whether an error is worth retrying later (network, server overload) or needs a person.
 pub fn is_retryable(e: &Error) -> bool {
     match e {
-        Error::Network(_) | Error::Interrupted(_) => true,
+        Error::Network(_) | Error::Interrupted(_) | Error::Busy { .. } => true,
         Error::Server { status, .. } => *status >= 500 || *status == 429 || *status == 408,
         _ => false,
     }
@@ -175,9 +175,10 @@ pub fn gzip(body: &[u8]) -> Result<Vec<u8>> {
 /// Sends a request and decodes the JSON answer, mapping HTTP failures to typed errors.
 async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
     let (resp, status, gzipped) = send(req).await?;
+    let retry_after = retry_after_of(&resp);
     let body = whole_body(resp, gzipped).await?;
     if !(200..300).contains(&status) {
-        return Err(error_of(status, &body));
+        return Err(error_of(status, retry_after, &body));
     }
     serde_json::from_slice(&body).map_err(|e| Error::Server { status, code: "bad_response".into(), message: e.to_string() })
 }
@@ -209,12 +210,23 @@ async fn whole_body(resp: reqwest::Response, gzipped: bool) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The typed error of a failed answer, from its `{code, message}` body.
-fn error_of(status: u16, body: &[u8]) -> Error {
-    let err: ErrorBody = serde_json::from_slice(body)
-        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(body).chars().take(300).collect() });
-    match status {
-        401 | 403 => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
+/// An answer's `Retry-After` in milliseconds, when it gives one in seconds (a proxy in front of
+/// the server may send it without our JSON body).
+fn retry_after_of(resp: &reqwest::Response) -> Option<u64> {
+    let secs: u64 = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(secs.saturating_mul(1000))
+}
+
+/// The typed error of a failed answer, from its `{code, message}` body and `Retry-After`.
+fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Error {
+    let err: ErrorBody = serde_json::from_slice(body).unwrap_or(ErrorBody {
+        code: "http".into(),
+        message: String::from_utf8_lossy(body).chars().take(300).collect(),
+        retry_after_ms: None,
+    });
+    match (status, err.retry_after_ms.or(retry_after_header_ms)) {
+        (401 | 403, _) => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
+        (429 | 503, Some(retry_after_ms)) => Error::Busy { retry_after_ms, message: format!("{} {}: {}", status, err.code, err.message) },
         _ => Error::Server { status, code: err.code, message: err.message },
     }
 }
@@ -415,7 +427,11 @@ impl SyncEngine {
             Err(e) => {
                 self.status.lock().unwrap_or_else(|p| p.into_inner()).last_error = Some(e.to_string());
                 if is_retryable(e) {
-                    let delay = self.backoff.lock().unwrap_or_else(|p| p.into_inner()).next_delay();
+                    let mut delay = self.backoff.lock().unwrap_or_else(|p| p.into_inner()).next_delay();
+                    if let Error::Busy { retry_after_ms, .. } = e {
+                        // never sooner than the server asked
+                        delay = delay.max(Duration::from_millis(*retry_after_ms));
+                    }
                     self.set_phase(SyncPhase::Offline { retry_at_ms: now_ms() + delay.as_millis() as i64 });
                 } else {
                     self.set_phase(SyncPhase::Failed { message: e.to_string() });
@@ -611,7 +627,8 @@ impl SyncEngine {
         )
         .await?;
         if !(200..300).contains(&status) {
-            return match error_of(status, &whole_body(resp, gzipped).await?) {
+            let retry_after = retry_after_of(&resp);
+            return match error_of(status, retry_after, &whole_body(resp, gzipped).await?) {
                 Error::Server { code, message, .. } if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH => {
                     tracing::info!(code, message, "no snapshot file for this device; pulling row pages");
                     Ok(None)
@@ -741,5 +758,22 @@ mod tests {
         assert!(is_retryable(&Error::Server { status: 503, code: "x".into(), message: String::new() }));
         assert!(!is_retryable(&Error::Server { status: 422, code: "x".into(), message: String::new() }));
         assert!(!is_retryable(&Error::Unauthorized("revoked".into())));
+        assert!(is_retryable(&Error::Busy { retry_after_ms: 100, message: String::new() }));
+    }
+
+    #[test]
+    fn a_request_to_wait_is_read_from_the_body_or_else_from_retry_after() {
+        let ours = br#"{"code":"rate_limited","message":"slow down","retry_after_ms":250}"#;
+        let busy = |e: Error| match e {
+            Error::Busy { retry_after_ms, .. } => Some(retry_after_ms),
+            _ => None,
+        };
+        assert_eq!(busy(error_of(429, Some(1_000), ours)), Some(250), "the body's milliseconds are finer");
+        // a proxy's plain 429 or 503 with only the header
+        assert_eq!(busy(error_of(429, Some(2_000), b"Too Many Requests")), Some(2_000));
+        assert_eq!(busy(error_of(503, Some(30_000), b"<html>")), Some(30_000));
+        // no hint: a retryable server error with the ordinary backoff
+        assert!(matches!(error_of(503, None, br#"{"code":"unavailable","message":"shutting down"}"#), Error::Server { status: 503, .. }));
+        assert!(matches!(error_of(400, Some(5_000), br#"{"code":"bad_query","message":"x"}"#), Error::Server { status: 400, .. }));
     }
 }

@@ -309,6 +309,9 @@ impl SnapshotFileFacts {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// With 429 (and a 503 that knows): when to ask again. The device waits at least this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// A block of receipt numbers the server issued to one device, like a paper receipt book (收据本):

@@ -91,6 +91,8 @@ impl From<CoreError> for GridbookError {
             CoreError::Network(detail) => GridbookError::Network { detail },
             CoreError::Unauthorized(detail) => GridbookError::Unauthorized { detail },
             CoreError::Interrupted(detail) => GridbookError::Interrupted { detail },
+            // asked to slow down: for the app, a network that is not there yet (the status says when)
+            CoreError::Busy { .. } => GridbookError::Network { detail: e.to_string() },
             CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
@@ -131,5 +133,20 @@ impl From<SignError> for GridbookError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for GridbookError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         GridbookError::Other { detail: format!("app callback failed: {}", e.reason) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_app_sees_a_wait_or_an_overloaded_server_as_no_network_and_a_refusal_as_rejected() {
+        let busy = GridbookError::from(CoreError::Busy { retry_after_ms: 800, message: "429 rate_limited: slow down".into() });
+        assert!(matches!(&busy, GridbookError::Network { detail } if detail.contains("800 ms")), "{busy:?}");
+        let overloaded = GridbookError::from(CoreError::Server { status: 503, code: "unavailable".into(), message: "shutting down".into() });
+        assert!(matches!(overloaded, GridbookError::Network { .. }));
+        let refused = GridbookError::from(CoreError::Server { status: 409, code: "bad_code".into(), message: "used".into() });
+        assert!(matches!(refused, GridbookError::Rejected { code, .. } if code == "bad_code"));
     }
 }

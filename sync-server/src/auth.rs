@@ -94,7 +94,10 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <device token>'"))?
             .to_string();
         let storage = state.storage.clone();
-        tokio::task::spawn_blocking(move || storage.authenticate_device(&hash_secret(&token))).await?
+        let device = tokio::task::spawn_blocking(move || storage.authenticate_device(&hash_secret(&token))).await??;
+        // after authentication: a budget is a device's, and a stranger's requests spend nobody's
+        state.device_budget.check(&device.device_id, crate::now_ms())?;
+        Ok(device)
     }
 }
 

@@ -11,11 +11,13 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// When the caller may ask again (429): sent as `Retry-After` and in the body.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after_ms: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -41,6 +43,10 @@ impl AppError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
+    /// 429: the caller asks too often and may ask again in `retry_after_ms`.
+    pub fn rate_limited(retry_after_ms: u64, message: impl Into<String>) -> Self {
+        Self { retry_after_ms: Some(retry_after_ms), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message) }
+    }
 }
 
 impl std::fmt::Display for AppError {
@@ -55,8 +61,13 @@ impl IntoResponse for AppError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let body = ErrorBody { code: self.code.to_string(), message: self.message };
-        (self.status, Json(body)).into_response()
+        let body = ErrorBody { code: self.code.to_string(), message: self.message, retry_after_ms: self.retry_after_ms };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(ms) = self.retry_after_ms {
+            // whole seconds, rounded up (HTTP's unit); the body has the milliseconds
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, ms.div_ceil(1000).max(1).into());
+        }
+        response
     }
 }
 

@@ -8,6 +8,7 @@ pub mod authoring;
 pub mod backoffice;
 pub mod billing;
 pub mod demo;
+pub mod device_budget;
 pub mod error;
 pub mod handover;
 pub mod metrics;
@@ -58,13 +59,22 @@ pub struct AppState {
     pub backoffice: backoffice::Backoffice,
     /// Prebuilt device files for fresh phones (`/v1/snapshot-file`), when the backend keeps them.
     pub snapshot_files: Option<Arc<snapshot_files::SnapshotFiles>>,
+    /// Each device's request budget (429 over it).
+    pub device_budget: Arc<device_budget::DeviceBudget>,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
         let backoffice = backoffice::Backoffice::for_storage(&storage);
         let snapshot_files = snapshot_files::SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
-        Self { storage, rules: Rules::default(), backoffice, snapshot_files }
+        let device_budget = Arc::new(device_budget::DeviceBudget::new(Default::default()));
+        Self { storage, rules: Rules::default(), backoffice, snapshot_files, device_budget }
+    }
+
+    /// The same state with another request budget per device.
+    pub fn with_device_budget(mut self, config: device_budget::BudgetConfig) -> Self {
+        self.device_budget = Arc::new(device_budget::DeviceBudget::new(config));
+        self
     }
 
     /// The same state with snapshot files kept under other rules.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::device_budget::BudgetConfig;
 use gridbook_sync_server::snapshot_files::SnapshotFilesConfig;
 use gridbook_sync_server::{demo, now_ms, serve, shutdown_signal, AppState, Rules, SqliteStorage};
 
@@ -48,6 +49,13 @@ enum Command {
         /// ahead of the phones that will ask (0: only on request and by `admin build-snapshot-files`).
         #[arg(long, env = "GRIDBOOK_SNAPSHOT_REFRESH_S", default_value_t = 600)]
         snapshot_refresh_s: u64,
+        /// Requests a second each device earns (0: no limit); over its budget a device gets 429
+        /// with Retry-After.
+        #[arg(long, env = "GRIDBOOK_DEVICE_REQUESTS_PER_S", default_value_t = BudgetConfig::default().per_second)]
+        device_requests_per_s: u32,
+        /// Requests a device may send at once after a quiet spell.
+        #[arg(long, env = "GRIDBOOK_DEVICE_BURST", default_value_t = BudgetConfig::default().burst)]
+        device_burst: u32,
     },
     /// Admin commands against the database file (the server may be running).
     Admin {
@@ -97,13 +105,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             snapshot_max_age_s,
             snapshot_min_records,
             snapshot_refresh_s,
+            device_requests_per_s,
+            device_burst,
         } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
             let mut state = AppState::new(Arc::new(storage)).with_snapshot_files(SnapshotFilesConfig {
                 max_changes_behind: snapshot_max_changes_behind,
                 max_age_ms: snapshot_max_age_s.max(0) * 1000,
                 min_records: snapshot_min_records,
-            });
+            })
+            .with_device_budget(BudgetConfig { per_second: device_requests_per_s, burst: device_burst });
             state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
             if let (Some(files), true) = (state.snapshot_files.clone(), snapshot_refresh_s > 0) {
                 let storage = state.storage.clone();

@@ -92,8 +92,9 @@ async fn verify(
     Path(receipt_no): Path<String>,
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<VerifyResponse>> {
-    if !verify_allowed(now_ms()) {
-        return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many checks; try again in a second"));
+    let now = now_ms();
+    if !verify_allowed(now) {
+        return Err(AppError::rate_limited(1000 - now.rem_euclid(1000) as u64, "too many checks; try again in a second"));
     }
     let code = query.map(|Query(q)| q.code).unwrap_or_default();
     if receipt_no.len() > 64 || code.len() > 64 {

@@ -9,6 +9,7 @@ use axum::http::{header, Request, StatusCode};
 use gridbook_core::hlc::Hlc;
 use gridbook_core::wire::{DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::device_budget::BudgetConfig;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -121,6 +122,41 @@ async fn bad_pull_queries_and_unknown_paths_get_json_errors() {
         assert_eq!(got, status, "{uri}");
         error_of(&body);
     }
+}
+
+#[tokio::test]
+async fn a_device_over_its_request_budget_gets_429_with_retry_after_before_its_body_is_read() {
+    let mut f = fixture().await;
+    f.state = f.state.clone().with_device_budget(BudgetConfig { per_second: 1, burst: 3 });
+    for _ in 0..3 {
+        assert_eq!(send(&f.state, push(&f.token, empty_push(1))).await.0, StatusCode::OK);
+    }
+    // a refill of one a second: within a few more requests the budget is spent, whatever the
+    // machine's speed; the body is not even read (malformed JSON would be a 400)
+    let mut limited = None;
+    for _ in 0..5 {
+        let resp = app(f.state.clone()).oneshot(push(&f.token, "{not json")).await.unwrap();
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(resp);
+            break;
+        }
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    }
+    let resp = limited.expect("a device over its budget is refused");
+    assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    let err = error_of(&resp.into_body().collect().await.unwrap().to_bytes());
+    assert_eq!(err.code, "rate_limited");
+    assert!(err.retry_after_ms.is_some_and(|ms| (1..=1_000).contains(&ms)), "{err:?}");
+    assert!(err.message.contains("1 requests a second"), "{}", err.message);
+
+    // a wrong token is still a 401, and another device has a budget of its own
+    assert_eq!(send(&f.state, push("not-a-token", empty_push(1))).await.0, StatusCode::UNAUTHORIZED);
+    let code = f.state.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
+    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: "dev2".into(), app_version: "1".into(), public_key: None };
+    let (status, body) = send(&f.state, Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let other: EnrolResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(send(&f.state, push(&other.token, empty_push(1))).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

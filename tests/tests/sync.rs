@@ -302,3 +302,39 @@ async fn the_status_counts_changes_made_since_the_last_sync() {
     phone.sync().await;
     assert_eq!(phone.engine.status().pending, 0);
 }
+
+#[tokio::test]
+async fn a_phone_over_its_request_budget_waits_as_asked_keeps_what_it_pulled_and_finishes() {
+    use gridbook_sync_server::device_budget::BudgetConfig;
+    let server = TestServer::start_with(|state| *state = state.clone().with_device_budget(BudgetConfig { per_second: 5, burst: 8 })).await;
+    server.grid_with_manager("g1", "zhang");
+    let a = server.phone("zhang").await;
+    for n in 0..1_200 {
+        a.store.create_household(household_n("g1", n)).unwrap();
+    }
+    a.sync().await;
+    // thirteen pages of 100 and a few requests more: more than a burst of 8
+    let b = server.phone("zhang").await;
+    let b_engine = SyncEngine::new(b.store.clone(), SyncConfig { pull_limit: 100, ..b.config.clone() }).unwrap();
+    let before = chrono_now();
+    let err = b_engine.sync_once().await.unwrap_err();
+    let Error::Busy { retry_after_ms, message } = &err else { panic!("expected the server to ask for a wait: {err:?}") };
+    assert!((1..=200).contains(retry_after_ms), "5 requests a second: {retry_after_ms} ms");
+    assert!(message.contains("429 rate_limited"), "{message}");
+    let status = b_engine.status();
+    let SyncPhase::Offline { retry_at_ms } = status.phase else { panic!("a wait is shown as offline until then: {status:?}") };
+    assert!(retry_at_ms - before >= (*retry_after_ms as i64).max(500), "waits {} ms", retry_at_ms - before);
+    assert!(status.last_error.as_deref().is_some_and(|e| e.contains("wait")), "{status:?}");
+    // the pages it got are kept, and the next cycles continue from them
+    let kept = b.store.all_states(EntityKind::Household).unwrap().len();
+    assert!((100..1_200).contains(&kept), "{kept} households kept");
+    assert!(b.store.pull_cursor().unwrap() > 0);
+    // another phone has a budget of its own
+    let c = server.phone("zhang").await;
+    assert_eq!(c.sync().await.pulled, 1_200);
+
+    let report = b_engine.sync_with_retry(6).await.expect("finishes within its budget");
+    assert!(report.pulled as usize <= 1_200 - kept, "nothing pulled twice: {report:?}");
+    assert_eq!(b.store.all_states(EntityKind::Household).unwrap(), a.store.all_states(EntityKind::Household).unwrap());
+    assert_eq!(b_engine.status().phase, SyncPhase::Idle);
+}
