@@ -249,6 +249,11 @@ function renderDevices(data) {
     { h: "col.state", cell: (d) => {
       const span = el("span", { class: "badges" }, badge(t("state." + d.health.state), "state-" + d.health.state));
       if (d.health.skewed) span.append(badge(t("flag.skewed"), "state-skewed"));
+      if (d.rate_limited) {
+        const b = badge(t("flag.rate_limited"), "state-rate_limited");
+        b.title = t("flag.rate_limited.title", { n: d.rate_limited.count, ago: ago(d.rate_limited.last_ms, now) });
+        span.append(b);
+      }
       return span;
     } },
   ], rows, { rowClass: (d) => "dev-" + d.health.state + (d.health.skewed ? " dev-skewed" : ""), rowKey: (d) => d.device_id });

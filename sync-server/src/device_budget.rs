@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use serde::Serialize;
+
 use crate::error::AppError;
 
 /// How many requests a device may make: `burst` at once, then `per_second` on average.
@@ -36,9 +38,23 @@ struct Bucket {
 /// dropped: a full bucket and no bucket mean the same.
 const PRUNE_ABOVE: usize = 20_000;
 
+/// How long a device's refusals are remembered for the back office; a refusal after a quiet spell
+/// this long starts a new count (and a new warning in the log).
+pub const REMEMBER_REFUSALS_MS: i64 = 3_600_000;
+
+/// A device's requests refused over budget lately, for the back office ("限流").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Refusals {
+    pub count: u64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
 #[derive(Default)]
 struct Buckets {
     by_device: HashMap<String, Bucket>,
+    /// Only devices that went over budget: few, and dropped an hour after their last refusal.
+    refused: HashMap<String, Refusals>,
     /// The size at which full buckets are next dropped: twice what a pruning kept, so that many
     /// devices all busy at once cost one scan per doubling, not one per request.
     prune_at: usize,
@@ -52,7 +68,7 @@ pub struct DeviceBudget {
 
 impl DeviceBudget {
     pub fn new(config: BudgetConfig) -> Self {
-        Self { config, buckets: Mutex::new(Buckets { by_device: HashMap::new(), prune_at: PRUNE_ABOVE }) }
+        Self { config, buckets: Mutex::new(Buckets { prune_at: PRUNE_ABOVE, ..Default::default() }) }
     }
 
     pub fn config(&self) -> BudgetConfig {
@@ -89,7 +105,25 @@ impl DeviceBudget {
             bucket.milli = milli - 1000;
             return Ok(());
         }
+        if buckets.refused.len() > 1_000 {
+            buckets.refused.retain(|_, r| now_ms - r.last_ms <= REMEMBER_REFUSALS_MS);
+        }
+        let refused = buckets.refused.entry(device_id.to_string()).or_insert(Refusals { count: 0, first_ms: now_ms, last_ms: now_ms });
+        if refused.count == 0 || now_ms - refused.last_ms > REMEMBER_REFUSALS_MS {
+            // once per episode, not once per request: a looping phone would flood the log
+            tracing::warn!(device_id, per_second = self.config.per_second, burst = self.config.burst, "device over its request budget; answering 429");
+            *refused = Refusals { count: 0, first_ms: now_ms, last_ms: now_ms };
+        }
+        refused.count += 1;
+        refused.last_ms = refused.last_ms.max(now_ms);
         Err((1000 - milli).div_ceil(u64::from(self.config.per_second)))
+    }
+
+    /// Devices refused within the last hour before `now_ms`, by device id.
+    pub fn refused_lately(&self, now_ms: i64) -> HashMap<String, Refusals> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.refused.retain(|_, r| now_ms - r.last_ms <= REMEMBER_REFUSALS_MS);
+        buckets.refused.clone()
     }
 
     /// `take`, as the error the device gets when over budget.
@@ -130,6 +164,21 @@ mod tests {
             assert_eq!(b.take("phone-1", 60_000), Ok(()));
         }
         assert!(b.take("phone-1", 60_000).is_err());
+    }
+
+    #[test]
+    fn refusals_are_remembered_for_an_hour_and_counted_per_episode() {
+        let b = budget(1, 1);
+        assert_eq!(b.take("phone-1", 0), Ok(()));
+        assert!(b.take("phone-1", 10).is_err());
+        assert!(b.take("phone-1", 20).is_err());
+        assert_eq!(b.refused_lately(30).get("phone-1"), Some(&Refusals { count: 2, first_ms: 10, last_ms: 20 }));
+        assert!(b.refused_lately(30).get("phone-2").is_none());
+        assert!(b.refused_lately(20 + REMEMBER_REFUSALS_MS + 1).is_empty(), "forgotten after an hour");
+        // a new episode counts afresh
+        assert_eq!(b.take("phone-1", 2 * REMEMBER_REFUSALS_MS), Ok(()));
+        assert!(b.take("phone-1", 2 * REMEMBER_REFUSALS_MS).is_err());
+        assert_eq!(b.refused_lately(2 * REMEMBER_REFUSALS_MS).get("phone-1").map(|r| r.count), Some(1));
     }
 
     #[test]

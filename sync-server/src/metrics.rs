@@ -204,6 +204,8 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
             }
             family(&mut out, "gridbook_devices_clock_skewed", "gauge", "Devices whose clock was measured off by more than the threshold.");
             let _ = writeln!(out, "gridbook_devices_clock_skewed {skewed}");
+            family(&mut out, "gridbook_devices_rate_limited", "gauge", "Devices refused for going over their request budget within the last hour.");
+            let _ = writeln!(out, "gridbook_devices_rate_limited {}", state.device_budget.refused_lately(now).len());
             family(&mut out, "gridbook_device_pending_ops", "gauge", "Ops waiting on phones, as the phones last reported.");
             let _ = writeln!(out, "gridbook_device_pending_ops {pending}");
             family(&mut out, "gridbook_receipts_on_phones_fen", "gauge", "Money collected on phones whose receipts have not reached the server, in fen.");

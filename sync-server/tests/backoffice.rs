@@ -451,6 +451,19 @@ async fn the_dashboard_apis_show_devices_activity_rejections_money_and_follow_up
     assert!(a["clock_offset_ms"].as_i64().unwrap() < -100_000);
     let b = rows.iter().find(|d| d["device_id"] == "phone_b").unwrap();
     assert_eq!(b["health"]["state"], "never_synced");
+    assert!(a["rate_limited"].is_null() && b["rate_limited"].is_null(), "no device went over its budget yet");
+
+    // phone_a caught in a loop: the rest of its burst goes through, then it is refused (the
+    // check its requests pass, right after authentication)
+    let now = now_ms();
+    let refused = (0..400).filter(|_| f.state.device_budget.take("phone_a", now).is_err()).count();
+    assert!(refused > 50, "{refused}");
+    let devices = get(&f.state, "/admin/api/devices", Some(&session)).await.json();
+    let rows = devices["devices"].as_array().unwrap();
+    let a = rows.iter().find(|d| d["device_id"] == "phone_a").unwrap();
+    assert_eq!(a["rate_limited"]["count"], refused as u64);
+    assert_eq!(a["rate_limited"]["last_ms"], now);
+    assert!(rows.iter().find(|d| d["device_id"] == "phone_b").unwrap()["rate_limited"].is_null());
 
     let activity = get(&f.state, "/admin/api/activity?range=24h", Some(&session)).await.json();
     let buckets = activity["buckets"].as_array().unwrap();
@@ -520,6 +533,7 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
         "gridbook_devices{state=\"ok\"} 1",
         "gridbook_devices{state=\"stale\"} 0",
         "gridbook_devices_clock_skewed 1",
+        "gridbook_devices_rate_limited 0",
         "gridbook_database_up 1",
     ] {
         assert!(m.lines().any(|l| l == line), "missing `{line}` in:\n{m}");
@@ -540,6 +554,12 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
     assert!(again.lines().any(|l| l == "gridbook_sync_ops_total{direction=\"push\"} 5"), "{again}");
     assert!(again.lines().any(|l| l == "gridbook_sync_requests_total{direction=\"push\"} 3"), "{again}");
     assert!(again.lines().any(|l| l == "gridbook_devices{state=\"ok\"} 2"), "{again}");
+
+    // a device over its budget is counted, not named
+    while f.state.device_budget.take("phone_b", now_ms()).is_ok() {}
+    let limited = get(&f.state, "/metrics", None).await.body;
+    assert!(limited.lines().any(|l| l == "gridbook_devices_rate_limited 1"), "{limited}");
+    assert!(!limited.contains("phone_b"));
 }
 
 // ---- field workflows (issue 7): handovers, tickets, appointments, day summaries ----------------

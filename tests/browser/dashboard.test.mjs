@@ -99,6 +99,12 @@ test("a device appears on the dashboard after its phone syncs", async () => {
   assert.match(liText, /¥128\.00 \(1\)/, "the receipt still on the phone is reported");
   assert.match(liText, /时钟偏差/, "a phone 10 minutes ahead is flagged");
   assert.match(liText, /快 (9|10) 分钟/);
+  // li's phone synced in a loop until the server's request budget stopped it
+  assert.ok(field.li_loops_before_429 > 1 && field.li_asked_to_wait_ms > 0, JSON.stringify(field));
+  const limited = li.locator(".badge.state-rate_limited");
+  assert.equal(await limited.textContent(), "限流");
+  assert.match(await limited.getAttribute("title"), /近一小时超出请求配额被拒 [1-9]\d* 次/);
+  assert.equal(await page.locator(`#devices-table tr[data-key="${field.zhang_device}"] .badge.state-rate_limited`).count(), 0);
   assert.ok(await li.locator("td.bad").count() >= 1, "money on a phone stands out");
   assert.equal(await page.locator('[data-card="on-phones"].bad').count(), 1);
   assert.equal(await page.locator('[data-card="skewed"].bad').count(), 1);
@@ -280,6 +286,8 @@ test("metrics count the syncs, and logging out ends the session", async () => {
   assert.match(metrics, /^gridbook_devices\{state="ok"\} 2$/m);
   assert.match(metrics, /^gridbook_receipts_on_phones_fen 12800$/m);
   assert.match(metrics, /^gridbook_devices_clock_skewed 1$/m);
+  assert.match(metrics, /^gridbook_devices_rate_limited 1$/m);
+  assert.match(metrics, /^gridbook_http_requests_total\{route="\/v1\/(push|pull)",method="(POST|GET)",status="429"\} 1$/m);
   await Promise.all([page.waitForURL(/\/admin\/login$/), page.click("#logout")]);
   const status = await page.evaluate(async () => (await fetch("/admin/api/devices")).status);
   assert.equal(status, 401);

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::health::{DeviceHealth, DeviceState};
+use crate::device_budget::Refusals;
 use super::privacy::{mask_digit_runs, mask_field_value, mask_name};
 use super::session::StaffSession;
 use super::{report_day, REPORT_ZONE_OFFSET_MIN};
@@ -140,16 +141,20 @@ pub struct DeviceView {
     #[serde(flatten)]
     pub device: DeviceRow,
     pub health: DeviceHealth,
+    /// Requests refused over its budget within the last hour (this server process's count).
+    pub rate_limited: Option<Refusals>,
 }
 
 fn device_views(state: &AppState, devices: Vec<DeviceRow>, now: i64) -> Vec<DeviceView> {
     let t = state.backoffice.thresholds;
+    let mut refused = state.device_budget.refused_lately(now);
     devices
         .into_iter()
         .map(|mut d| {
             d.last_error = d.last_error.as_deref().map(mask_digit_runs);
             let health = t.classify(&d, now);
-            DeviceView { device: d, health }
+            let rate_limited = refused.remove(&d.device_id);
+            DeviceView { device: d, health, rate_limited }
         })
         .collect()
 }

@@ -14,7 +14,9 @@
 //!   duplicate_receipt_no), so 128.00 yuan stays on li's phone;
 //! - zhang keeps the field workflows going: building 3号楼 with one archive, a complaint ticket
 //!   whose promised reply was due 3 days ago, an appointment two hours ago that he did not keep,
-//!   and the day's summary (日工作总结).
+//!   and the day's summary (日工作总结);
+//! - li's phone then syncs in a tight loop (a background job gone wrong) until the server's request
+//!   budget answers 429 and the phone waits as asked.
 //!
 //! Prints one line of JSON with the ids the tests look for.
 
@@ -138,6 +140,19 @@ async fn run() -> Result<serde_json::Value, String> {
     zhang.store.submit_day_summary("g1", "zhang", &report_day(now_ms(), 0), 480, "明天上午回访3号楼").map_err(e)?;
     zhang.engine.sync_once().await.map_err(e)?;
 
+    // li's background job goes wrong and syncs in a loop: the server's request budget stops it
+    // (429) and li's phone waits as asked; everything it had was already synced
+    let mut loops = 0;
+    let wait_ms = loop {
+        loops += 1;
+        match li.engine.sync_once().await {
+            Ok(_) if loops < 2_000 => continue,
+            Ok(_) => return Err("li: 2,000 sync cycles and never asked to wait".into()),
+            Err(gridbook_core::Error::Busy { retry_after_ms, .. }) => break retry_after_ms,
+            Err(other) => return Err(format!("li: in the loop: {other}")),
+        }
+    };
+
     Ok(serde_json::json!({
         "zhang_device": zhang.store.device_id(),
         "li_device": li.store.device_id(),
@@ -148,6 +163,8 @@ async fn run() -> Result<serde_json::Value, String> {
         "premises_id": building.id,
         "ticket_id": ticket.id,
         "appointment_id": appointment.id,
+        "li_loops_before_429": loops,
+        "li_asked_to_wait_ms": wait_ms,
     }))
 }
 
