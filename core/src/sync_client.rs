@@ -464,6 +464,17 @@ impl SyncEngine {
         let config = self.config();
         let mut report = SyncReport::default();
         let total = self.store.outbox_counts()?.pending;
+        let fresh = config.snapshot_file && self.store.is_fresh()?;
+        if total == 0 && !fresh {
+            // Nothing to send: the device's facts go out beside the pull rather than before it,
+            // one round trip instead of two for the phone that only reads (phone B of "write on A,
+            // visible on B"). Both run to their end; the first error is the cycle's.
+            self.set_phase(SyncPhase::Pushing { sent: 0, total });
+            let (facts, pulled) = tokio::join!(self.send_push(&config, vec![]), self.pull_all(&config, &mut report));
+            facts?;
+            pulled?;
+            return self.after_pull(&config, report).await;
+        }
         let mut sent_any = false;
         // Push: at least one request even with nothing pending, to report the device's facts.
         loop {
@@ -494,7 +505,7 @@ impl SyncEngine {
         }
         // A fresh store's first sync: the server's snapshot file when it offers one, then the log
         // from the file's cursor; without a file (or with one refused), row pages from 0.
-        if config.snapshot_file && self.store.is_fresh()? {
+        if fresh && self.store.is_fresh()? {
             match self.take_snapshot_file(&config).await {
                 Ok(rows) => report.snapshot_file_rows = rows,
                 Err(e) => {
@@ -508,16 +519,21 @@ impl SyncEngine {
         }
         // Pull pages until the server says there is no more.
         self.pull_all(&config, &mut report).await?;
+        self.after_pull(&config, report).await
+    }
+
+    /// What a cycle does once pulled: report a handover the pull completed, refill receipt numbers.
+    async fn after_pull(&self, config: &SyncConfig, mut report: SyncReport) -> Result<SyncReport> {
         // A handover whose scope this pull removed is reported now, not a cycle later: from this
         // push on the server refuses this device's writes there (docs/sync-protocol.md, Handovers).
         if !self.store.handovers_to_report()?.is_empty() {
-            self.send_push(&config, vec![]).await?;
+            self.send_push(config, vec![]).await?;
         }
         // Receipt numbers: a new block when fewer than 50 are left. Not getting one does not
         // undo the data sync; the report and `Store::receipt_numbers_left` say how many remain.
         let left = self.store.receipt_numbers_left()?;
         if left < ReceiptBlock::REFILL_BELOW {
-            match self.fetch_receipt_block(&config, left).await {
+            match self.fetch_receipt_block(config, left).await {
                 Ok(_) => report.receipt_blocks_added += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, left, "no new receipt block this time");
