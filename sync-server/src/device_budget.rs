@@ -173,7 +173,7 @@ mod tests {
         assert!(b.take("phone-1", 10).is_err());
         assert!(b.take("phone-1", 20).is_err());
         assert_eq!(b.refused_lately(30).get("phone-1"), Some(&Refusals { count: 2, first_ms: 10, last_ms: 20 }));
-        assert!(b.refused_lately(30).get("phone-2").is_none());
+        assert!(!b.refused_lately(30).contains_key("phone-2"));
         assert!(b.refused_lately(20 + REMEMBER_REFUSALS_MS + 1).is_empty(), "forgotten after an hour");
         // a new episode counts afresh
         assert_eq!(b.take("phone-1", 2 * REMEMBER_REFUSALS_MS), Ok(()));
