@@ -223,8 +223,15 @@ fn open_connection(path: &Path) -> AppResult<Connection> {
     // FULL: an acknowledged push survives a power cut, not only a killed process.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The log is reused, not shrunk, once checkpointed: a log that grew while readers held it
+    // (a city's load, a flood of pulls) would keep its size on disk for good. Back to this size
+    // at the next reset.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     Ok(conn)
 }
+
+/// What the WAL file is cut back to when it starts over (bytes).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -1208,6 +1215,29 @@ mod tests {
     use super::*;
     use gridbook_core::testing;
     use gridbook_core::wire::DeviceFacts;
+
+    #[test]
+    fn a_log_that_grew_while_a_reader_held_it_is_cut_back_when_it_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let writer = open_connection(&path).unwrap();
+        writer.execute_batch("CREATE TABLE load (blob BLOB); INSERT INTO load VALUES (zeroblob(10));").unwrap();
+        let wal = || std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+        // a reader on an old snapshot keeps every frame written after it in the log
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN; SELECT count(*) FROM load;").unwrap();
+        let chunk = vec![7u8; 1024 * 1024];
+        for _ in 0..(WAL_SIZE_LIMIT / (1024 * 1024) + 16) {
+            writer.execute("INSERT INTO load VALUES (?1)", [&chunk]).unwrap();
+        }
+        let grown = wal();
+        assert!(grown > WAL_SIZE_LIMIT as u64, "the log grew to {grown} bytes");
+        reader.execute_batch("COMMIT").unwrap();
+        writer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).unwrap();
+        // the next write starts the log over, and cuts the file back
+        writer.execute("INSERT INTO load VALUES (zeroblob(10))", []).unwrap();
+        assert!(wal() <= WAL_SIZE_LIMIT as u64, "{} bytes after the reset, {grown} before", wal());
+    }
 
     fn schema_of(path: &Path) -> Vec<(String, String, Option<String>)> {
         let conn = Connection::open(path).unwrap();
