@@ -226,7 +226,10 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
     });
     match (status, err.retry_after_ms.or(retry_after_header_ms)) {
         (401 | 403, _) => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
-        (429 | 503, Some(retry_after_ms)) => Error::Busy { retry_after_ms, message: format!("{} {}: {}", status, err.code, err.message) },
+        // never longer than the backoff's own longest wait, whatever the answer says
+        (429 | 503, Some(wait)) => {
+            Error::Busy { retry_after_ms: wait.min(Backoff::MAX_MS), message: format!("{} {}: {}", status, err.code, err.message) }
+        }
         _ => Error::Server { status, code: err.code, message: err.message },
     }
 }
@@ -788,6 +791,9 @@ mod tests {
         // a proxy's plain 429 or 503 with only the header
         assert_eq!(busy(error_of(429, Some(2_000), b"Too Many Requests")), Some(2_000));
         assert_eq!(busy(error_of(503, Some(30_000), b"<html>")), Some(30_000));
+        // an answer asking for forever is held to the backoff's cap (and the phone's arithmetic safe)
+        assert_eq!(busy(error_of(429, Some(u64::MAX), b"")), Some(Backoff::MAX_MS));
+        assert_eq!(busy(error_of(429, None, format!(r#"{{"code":"x","message":"y","retry_after_ms":{}}}"#, u64::MAX).as_bytes())), Some(Backoff::MAX_MS));
         // no hint: a retryable server error with the ordinary backoff
         assert!(matches!(error_of(503, None, br#"{"code":"unavailable","message":"shutting down"}"#), Error::Server { status: 503, .. }));
         assert!(matches!(error_of(400, Some(5_000), br#"{"code":"bad_query","message":"x"}"#), Error::Server { status: 400, .. }));
