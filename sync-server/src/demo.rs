@@ -76,7 +76,8 @@ impl DemoPhone {
         let store = Store::open_with_clock(dir.join(format!("phone-{n}.db")), clock).map_err(|e| AppError::internal(e.to_string()))?;
         let store = Arc::new(store);
         let config = match gridbook_core::sync_client::saved_config(&store, "demo-1.0").map_err(|e| AppError::internal(e.to_string()))? {
-            Some(c) => c,
+            // the city continues, perhaps on another address (`--listen`) than last time
+            Some(c) => SyncConfig { server_url: url.trim_end_matches('/').to_string(), ..c },
             None => {
                 let code = storage.create_enrol_code(manager, now_ms(), 3_600_000)?;
                 let resp = gridbook_core::sync_client::enrol(&store, url, &code, "demo-1.0", None)
@@ -213,6 +214,17 @@ pub fn bill_some_households(storage: &dyn SyncStorage, phones: &[DemoPhone], rng
 }
 
 /// Serves the demo city until interrupted.
+/// Where the demo phones keep their stores: beside the city's database. A new city starts with new
+/// phones: the stores of an earlier city (its database deleted) hold tokens this one never issued.
+pub fn phones_dir(db: &Path, fresh_city: bool) -> AppResult<PathBuf> {
+    let dir = db.with_extension("phones");
+    if fresh_city && dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| AppError::internal(format!("{}: {e}", dir.display())))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| AppError::internal(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 pub async fn run(db: &Path, listen: &str, phone_count: usize) -> AppResult<()> {
     let storage = Arc::new(SqliteStorage::open(db)?);
     let fresh = seed(storage.as_ref())?;
@@ -224,8 +236,7 @@ pub async fn run(db: &Path, listen: &str, phone_count: usize) -> AppResult<()> {
     let state = AppState::new(storage.clone());
     let server = tokio::spawn(crate::serve(listener, state, crate::shutdown_signal()));
 
-    let phone_dir: PathBuf = db.with_extension("phones");
-    std::fs::create_dir_all(&phone_dir).map_err(|e| AppError::internal(format!("{}: {e}", phone_dir.display())))?;
+    let phone_dir = phones_dir(db, fresh)?;
     let mut phones = Vec::new();
     for n in 0..phone_count.max(1) {
         let clock: Box<dyn WallClock> = if n == 3 { Box::new(SkewedClock(86_400_000)) } else { Box::new(SystemClock) };

@@ -2,7 +2,7 @@
 
 use gridbook_core::hlc::SystemClock;
 use gridbook_sync_server::demo::{self, DemoPhone};
-use gridbook_sync_server::SyncStorage;
+use gridbook_sync_server::{AppState, SyncStorage};
 use gridbook_tests::TestServer;
 
 #[tokio::test]
@@ -33,4 +33,33 @@ async fn the_demo_city_seeds_once_and_its_phones_sync() {
     let a = phones[0].store.all_states(gridbook_core::EntityKind::Household).unwrap().len();
     let b = phones[1].store.all_states(gridbook_core::EntityKind::Household).unwrap().len();
     assert!(a >= 6 && a == b, "{a} vs {b}");
+}
+
+#[tokio::test]
+async fn a_continued_city_reaches_its_phones_at_the_new_address_and_a_new_city_starts_with_new_phones() {
+    let server = TestServer::start().await;
+    demo::seed(server.storage.as_ref()).unwrap();
+    let db = server.dir.path().join("city.db");
+    let dir = demo::phones_dir(&db, true).unwrap();
+    let phone = DemoPhone::enrol(server.storage.as_ref(), &server.url, &dir, 0, Box::new(SystemClock)).await.unwrap();
+    phone.engine.sync_once().await.unwrap();
+    drop(phone);
+
+    // the same city served on another address (`demo --listen` changed): the phone follows it
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let moved = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(gridbook_sync_server::serve(listener, AppState::new(server.storage.clone()), std::future::pending()));
+    let dir = demo::phones_dir(&db, false).unwrap();
+    let mut phone = DemoPhone::enrol(server.storage.as_ref(), &moved, &dir, 0, Box::new(SystemClock)).await.unwrap();
+    phone.work(1, &mut rand::thread_rng());
+    phone.engine.sync_once().await.expect("the phone syncs with the moved server");
+    let metrics = reqwest::get(format!("{moved}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == r#"gridbook_http_requests_total{route="/v1/push",method="POST",status="200"} 1"#), "{metrics}");
+    assert_eq!(server.storage.devices().unwrap().len(), 1, "the same device, not a second enrolment");
+    drop(phone);
+
+    // a new city (its database was deleted): the old phones' stores go with it
+    assert!(dir.join("phone-0.db").exists());
+    let dir = demo::phones_dir(&db, true).unwrap();
+    assert!(!dir.join("phone-0.db").exists());
 }
