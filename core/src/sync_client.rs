@@ -508,7 +508,7 @@ impl SyncEngine {
         }
         // A fresh store's first sync: the server's snapshot file when it offers one, then the log
         // from the file's cursor; without a file (or with one refused), row pages from 0.
-        if fresh && self.store.is_fresh()? {
+        if fresh {
             match self.take_snapshot_file(&config).await {
                 Ok(rows) => report.snapshot_file_rows = rows,
                 Err(e) => {

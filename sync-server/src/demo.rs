@@ -77,7 +77,7 @@ impl DemoPhone {
         let store = Arc::new(store);
         let config = match gridbook_core::sync_client::saved_config(&store, "demo-1.0").map_err(|e| AppError::internal(e.to_string()))? {
             // the city continues, perhaps on another address (`--listen`) than last time
-            Some(c) => SyncConfig { server_url: url.trim_end_matches('/').to_string(), ..c },
+            Some(c) => SyncConfig::new(url, &c.token, "demo-1.0"),
             None => {
                 let code = storage.create_enrol_code(manager, now_ms(), 3_600_000)?;
                 let resp = gridbook_core::sync_client::enrol(&store, url, &code, "demo-1.0", None)

@@ -71,10 +71,6 @@ impl DeviceBudget {
         Self { config, buckets: Mutex::new(Buckets { prune_at: PRUNE_ABOVE, ..Default::default() }) }
     }
 
-    pub fn config(&self) -> BudgetConfig {
-        self.config
-    }
-
     fn full(&self) -> u64 {
         u64::from(self.config.burst.max(1)) * 1000
     }

@@ -151,7 +151,7 @@ fn bounded_stamp(op: &Op, rules: &Rules, now_ms: i64, seq: u16) -> Option<Hlc> {
 /// neither its record nor its verdict depends on what the server holds. `store_new_fact` takes a
 /// valid one whose stamp was not clamped; any other op is judged the long way (`decide`).
 pub struct PreparedFact {
-    hlc: Hlc,
+    /// The fact's record, stamped with the op's stamp (`state.base`).
     pub(crate) state: EntityState,
     /// `state.values` as stored (the writer's single largest piece of work per fact otherwise).
     pub(crate) values_json: String,
@@ -180,7 +180,7 @@ pub fn prepare(op: &mut Op) -> Option<PreparedFact> {
         op.fields = state.values; // judged the long way, with its fields
         return None;
     };
-    Some(PreparedFact { hlc: op.hlc.clone(), state, values_json, op_id: op.id.to_string(), stamp: op.hlc.to_string() })
+    Some(PreparedFact { state, values_json, op_id: op.id.to_string(), stamp: op.hlc.to_string() })
 }
 
 /// The op as pushed, its fields back from its prepared record if they moved there.
@@ -209,7 +209,7 @@ pub fn apply_prepared_op(
     index: u16,
 ) -> AppResult<OpResult> {
     let clamped = bounded_stamp(op, rules, now_ms, index);
-    if let Some(fact) = prepared.filter(|p| clamped.is_none() && p.hlc == op.hlc) {
+    if let Some(fact) = prepared.filter(|_| clamped.is_none()) {
         match store_new_fact(tx, device, op, fact, now_ms) {
             Ok(true) => return Ok(OpResult { op_id: op.id, outcome: OpOutcome::Applied, clamped_to: None }),
             // there already (a retried push), or refused: judged the long way, which says which
