@@ -147,7 +147,8 @@ fn reminders_of_a_grid(c: &mut Criterion) {
             if grid == "g1" {
                 let mut p = gridbook_core::testing::billing_profile(grid, &h.id, "2026-11");
                 p.id = format!("bp-{seq}");
-                p.contract_end = (start + chrono::Duration::days((seq * 13 % 730) as i64)).format("%Y-%m-%d").to_string();
+                p.contract_end =
+                    (start + chrono::Duration::days((seq * 13 % 730) as i64)).format("%Y-%m-%d").to_string();
                 p.spend_fen = if seq % 3 == 0 { 5_000 } else { 12_900 };
                 p.suspension_risk = seq % 50 == 0;
                 ops.push(backoffice(&p, grid, seq));

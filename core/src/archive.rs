@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result};
 use crate::mask;
-use crate::search_index;
 use crate::model::{EntityKind, Household, Premises};
+use crate::search_index;
 use crate::store::{new_id, record_change, Store};
 use crate::validate;
 use crate::wire::OpAction;
@@ -82,7 +82,9 @@ impl Store {
             p.id = new_id();
         }
         let fields = fields_of(&p)?;
-        self.write(|tx, clock| record_change(tx, clock, EntityKind::Premises, &p.id, &p.grid_id, OpAction::Create, fields))?;
+        self.write(|tx, clock| {
+            record_change(tx, clock, EntityKind::Premises, &p.id, &p.grid_id, OpAction::Create, fields)
+        })?;
         Ok(p)
     }
 
@@ -129,7 +131,8 @@ impl Store {
                 m
             }))?;
             validate::household(&effective)?;
-            let changed: serde_json::Map<_, _> = wanted.into_iter().filter(|(k, v)| !same_value(current.value(k), v)).collect();
+            let changed: serde_json::Map<_, _> =
+                wanted.into_iter().filter(|(k, v)| !same_value(current.value(k), v)).collect();
             if !changed.is_empty() {
                 let grid = current.value("grid_id").as_str().unwrap_or(&effective.grid_id).to_string();
                 record_change(tx, clock, EntityKind::Household, &effective.id, &grid, OpAction::Update, changed)?;
@@ -196,8 +199,11 @@ impl Store {
         let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
         let terms = search_index::match_expression(q);
         let rows: Vec<Household> = self.read(|c| {
-            let candidates =
-                if terms.is_some() { "rowid IN (SELECT rowid FROM household_search WHERE household_search MATCH ?4) AND" } else { "" };
+            let candidates = if terms.is_some() {
+                "rowid IN (SELECT rowid FROM household_search WHERE household_search MATCH ?4) AND"
+            } else {
+                ""
+            };
             let sql = format!(
                 "{candidates} grid_id = ?1 AND coalesce(deleted, 0) = 0 AND {} ORDER BY customer_name LIMIT ?3",
                 search_index::TEXT_HOLDS
@@ -226,14 +232,23 @@ impl Store {
         self.read(|c| {
             if let Some(p) = candidate.premises_id.as_deref().filter(|_| !candidate.room.is_empty()) {
                 let sql = format!("premises_id = ?1 AND unit = ?2 AND room = ?3 AND {LIVE}");
-                add(entity_table::query(c, &sql, params![p, candidate.unit, candidate.room])?, DuplicateReason::SameAddress);
+                add(
+                    entity_table::query(c, &sql, params![p, candidate.unit, candidate.room])?,
+                    DuplicateReason::SameAddress,
+                );
             } else if !candidate.address.trim().is_empty() {
                 let sql = format!("grid_id = ?1 AND address = ?2 AND {LIVE}");
-                add(entity_table::query(c, &sql, params![candidate.grid_id, candidate.address.trim()])?, DuplicateReason::SameAddress);
+                add(
+                    entity_table::query(c, &sql, params![candidate.grid_id, candidate.address.trim()])?,
+                    DuplicateReason::SameAddress,
+                );
             }
             if !candidate.id_number.is_empty() {
                 let sql = format!("id_number = ?1 AND {LIVE}");
-                add(entity_table::query(c, &sql, [candidate.id_number.to_ascii_uppercase()])?, DuplicateReason::SameIdNumber);
+                add(
+                    entity_table::query(c, &sql, [candidate.id_number.to_ascii_uppercase()])?,
+                    DuplicateReason::SameIdNumber,
+                );
             }
             for phone in [&candidate.mobile, &candidate.landline].into_iter().filter(|p| !p.is_empty()) {
                 let sql = format!("(mobile = ?1 OR landline = ?1) AND {LIVE}");

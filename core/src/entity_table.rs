@@ -120,7 +120,9 @@ fn to_sql<'a>(kind: EntityKind, field: &str, ty: FieldType, v: &'a Value) -> Res
     Ok(match (ty, v) {
         (_, Value::Null) => ToSqlOutput::Owned(Sql::Null),
         (FieldType::Text, Value::String(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-        (FieldType::Int, Value::Number(n)) if n.is_i64() => ToSqlOutput::Owned(Sql::Integer(n.as_i64().unwrap_or_default())),
+        (FieldType::Int, Value::Number(n)) if n.is_i64() => {
+            ToSqlOutput::Owned(Sql::Integer(n.as_i64().unwrap_or_default()))
+        }
         (FieldType::Bool, Value::Bool(b)) => ToSqlOutput::Owned(Sql::Integer(*b as i64)),
         (FieldType::Json, v @ (Value::Array(_) | Value::Object(_))) => ToSqlOutput::Owned(Sql::Text(v.to_string())),
         _ => return Err(Error::Corrupt(format!("{}.{field}: value of the wrong type", kind.as_str()))),
@@ -160,7 +162,8 @@ pub fn save(conn: &Connection, state: &EntityState, existed: bool, search: &mut 
 pub fn insert_new(conn: &Connection, state: &EntityState, search: &mut SearchBatch) -> Result<bool> {
     // changes() and last_insert_rowid() instead of RETURNING, which cost as much again as the
     // insert itself (callgrind: 57k instructions a household against 30k for the plain insert)
-    let inserted = conn.prepare_cached(&sql(state.kind).insert_new)?.execute(params_from_iter(row_params(state)?))? == 1;
+    let inserted =
+        conn.prepare_cached(&sql(state.kind).insert_new)?.execute(params_from_iter(row_params(state)?))? == 1;
     if inserted && state.kind == EntityKind::Household {
         search.push(conn.last_insert_rowid(), state, false);
     }
@@ -173,7 +176,8 @@ pub fn insert_fact(conn: &Connection, kind: EntityKind, id: &str, base: &str, ro
     debug_assert!(kind.insert_only() && kind != EntityKind::Household);
     let head = [id, base, "{}"].map(|text| ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())));
     let row = row.into_iter().map(ToSqlOutput::Owned);
-    let inserted = conn.prepare_cached(&sql(kind).insert_new)?.execute(params_from_iter(head.into_iter().chain(row)))?;
+    let inserted =
+        conn.prepare_cached(&sql(kind).insert_new)?.execute(params_from_iter(head.into_iter().chain(row)))?;
     Ok(inserted == 1)
 }
 
@@ -191,7 +195,9 @@ pub fn fields_of<R: Record>(record: &R) -> Result<Map<String, Value>> {
 /// typed record, so they are exactly what `fields_of` gave when it was recorded. None when the
 /// row is not here.
 pub fn fact_fields(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<Map<String, Value>>> {
-    use crate::model::{ArrearsNotice, CustomerSignature, DaySummary, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Visit};
+    use crate::model::{
+        ArrearsNotice, CustomerSignature, DaySummary, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Visit,
+    };
     let Some(state) = load(conn, kind, id)? else { return Ok(None) };
     let fields = match kind {
         EntityKind::Visit => fields_of(&record_of::<Visit>(&state)?),
@@ -209,8 +215,12 @@ pub fn fact_fields(conn: &Connection, kind: EntityKind, id: &str) -> Result<Opti
 
 /// The typed record held in a state.
 pub fn record_of<R: Record>(state: &EntityState) -> Result<R> {
-    let mut map: Map<String, Value> =
-        state.values.iter().filter(|(k, v)| *k != "deleted" && !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut map: Map<String, Value> = state
+        .values
+        .iter()
+        .filter(|(k, v)| *k != "deleted" && !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     map.insert("id".into(), Value::String(state.id.clone()));
     serde_json::from_value(Value::Object(map))
         .map_err(|e| Error::Corrupt(format!("{} {}: {e}", state.kind.as_str(), state.id)))

@@ -162,7 +162,13 @@ impl EntityState {
 
     /// Some(true): the value was taken; Some(false): an older stamp, it lost; None: the same stamp
     /// (this very write was already merged).
-    fn set_if_newer(&mut self, field: &str, incoming: Value, hlc: &Hlc, overwrites: &mut Vec<Overwrite>) -> Option<bool> {
+    fn set_if_newer(
+        &mut self,
+        field: &str,
+        incoming: Value,
+        hlc: &Hlc,
+        overwrites: &mut Vec<Overwrite>,
+    ) -> Option<bool> {
         match self.clock(field).cloned() {
             Some(current) if current == *hlc => None,
             Some(current) if current > *hlc => {

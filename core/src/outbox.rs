@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection};
-use uuid::Uuid;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::entity_table;
 use crate::error::{Error, Result};
@@ -22,7 +22,12 @@ pub fn append(conn: &Connection, op: &Op, now_ms: i64) -> Result<()> {
 /// they are the fact's own row, which is never edited, so the op is rebuilt from it when it is
 /// read (`read_op`). Writing them out here was a sixth of recording a visit (benchmark (a)).
 /// `stamp` is `hlc` as text, formatted once by the caller for the row and the op alike.
-pub fn append_fact(conn: &Connection, (op_id, kind, entity, grid): (Uuid, EntityKind, &str, &str), stamp: &str, now_ms: i64) -> Result<()> {
+pub fn append_fact(
+    conn: &Connection,
+    (op_id, kind, entity, grid): (Uuid, EntityKind, &str, &str),
+    stamp: &str,
+    now_ms: i64,
+) -> Result<()> {
     let mut id = Uuid::encode_buffer();
     conn.prepare_cached(
         "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms, fact_grid) VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
@@ -31,7 +36,15 @@ pub fn append_fact(conn: &Connection, (op_id, kind, entity, grid): (Uuid, Entity
     Ok(())
 }
 
-fn insert(conn: &Connection, op_id: &Uuid, kind: EntityKind, entity: &str, hlc: &Hlc, body: &str, now_ms: i64) -> Result<()> {
+fn insert(
+    conn: &Connection,
+    op_id: &Uuid,
+    kind: EntityKind,
+    entity: &str,
+    hlc: &Hlc,
+    body: &str,
+    now_ms: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -51,7 +64,8 @@ fn read_op(conn: &Connection, row: &rusqlite::Row) -> Result<Op> {
         op.fields.remove("id");
         return Ok(op);
     };
-    let (op_id, kind, entity, stamp): (String, String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+    let (op_id, kind, entity, stamp): (String, String, String, String) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     let corrupt = |what: &str| Error::Corrupt(format!("outbox op {op_id}: {what}"));
     let kind = EntityKind::parse(&kind).ok_or_else(|| corrupt(&format!("unknown kind {kind}")))?;
     let fields = entity_table::fact_fields(conn, kind, &entity)?
@@ -121,7 +135,12 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedOp>> {
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(RejectedOp { op: read_op(conn, row)?, code: row.get(6)?, reason: row.get(7)?, created_at_ms: row.get(8)? });
+        out.push(RejectedOp {
+            op: read_op(conn, row)?,
+            code: row.get(6)?,
+            reason: row.get(7)?,
+            created_at_ms: row.get(8)?,
+        });
     }
     Ok(out)
 }
@@ -200,7 +219,13 @@ pub fn counts(conn: &Connection) -> Result<Counts> {
         "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0),
                 min(CASE WHEN status = 'pending' THEN created_at_ms END) FROM outbox",
         [],
-        |r| Ok(Counts { pending: r.get::<_, i64>(0)? as u64, rejected: r.get::<_, i64>(1)? as u64, oldest_pending_ms: r.get(2)? }),
+        |r| {
+            Ok(Counts {
+                pending: r.get::<_, i64>(0)? as u64,
+                rejected: r.get::<_, i64>(1)? as u64,
+                oldest_pending_ms: r.get(2)?,
+            })
+        },
     )?)
 }
 

@@ -29,8 +29,9 @@ use thiserror::Error;
 use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result, ValidationError};
 use crate::evidence::{
-    self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag, ReceiptDocument, SignError,
-    Relation, RenderOptions, SealError, Signature, SignatureRecord, Stroke, StrokeError, WorkOrderDocument,
+    self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag,
+    ReceiptDocument, Relation, RenderOptions, SealError, SignError, Signature, SignatureRecord, Stroke, StrokeError,
+    WorkOrderDocument,
 };
 use crate::model::{Appointment, CustomerSignature, EntityKind, Receipt, SignedDocument, Visit};
 use crate::store::{meta_get, meta_set, new_id, record_change, Store};
@@ -156,7 +157,8 @@ pub fn receipt_document(r: &Receipt) -> ReceiptDocument {
 /// The text of a visit's work order that the customer reads before signing: the outcome, what
 /// was asked, and what was promised by when. (Competitor notes are the manager's, not shown.)
 pub fn work_order_summary(v: &Visit) -> String {
-    let mut lines = vec![format!("处理结果 Outcome: {}", if v.outcome.trim().is_empty() { "—" } else { v.outcome.trim() })];
+    let mut lines =
+        vec![format!("处理结果 Outcome: {}", if v.outcome.trim().is_empty() { "—" } else { v.outcome.trim() })];
     for (label, text) in [
         ("客户需求 Needs", &v.needs),
         ("客户意见 Opinions", &v.opinions),
@@ -167,7 +169,8 @@ pub fn work_order_summary(v: &Visit) -> String {
         }
     }
     if !v.follow_up.trim().is_empty() {
-        let by = if v.follow_up_due.is_empty() { String::new() } else { format!(" (承诺时限 by {})", v.follow_up_due) };
+        let by =
+            if v.follow_up_due.is_empty() { String::new() } else { format!(" (承诺时限 by {})", v.follow_up_due) };
         lines.push(format!("承诺 Promise: {}{by}", v.follow_up.trim()));
     }
     lines.join("\n")
@@ -222,8 +225,10 @@ impl CustomerSignature {
     /// The seal record stored in this row.
     pub fn seal_record(&self) -> std::result::Result<SignatureRecord, EvidenceProblem> {
         Ok(SignatureRecord {
-            document_hash: evidence::from_hex::<32>(&self.document_hash).map_err(|e| malformed(format!("document_hash: {e}")))?,
-            strokes_hash: evidence::from_hex::<32>(&self.strokes_hash).map_err(|e| malformed(format!("strokes_hash: {e}")))?,
+            document_hash: evidence::from_hex::<32>(&self.document_hash)
+                .map_err(|e| malformed(format!("document_hash: {e}")))?,
+            strokes_hash: evidence::from_hex::<32>(&self.strokes_hash)
+                .map_err(|e| malformed(format!("strokes_hash: {e}")))?,
             signer_name: self.signer_name.clone(),
             signer_relation: self.relation().ok_or_else(|| malformed(format!("relation {:?}", self.relation)))?,
             hlc: self.hlc.clone(),
@@ -246,7 +251,10 @@ impl CustomerSignature {
 /// Checks a signature on its own: well formed, strokes and flags as hashed, name and relation
 /// given, and the device seal good under `public_key`. The binding to a document is checked by
 /// [`check_receipt_signature`] and [`check_visit_signature`].
-pub fn check_signature(sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<SignatureRecord, EvidenceProblem> {
+pub fn check_signature(
+    sig: &CustomerSignature,
+    public_key: &[u8; 32],
+) -> std::result::Result<SignatureRecord, EvidenceProblem> {
     let record = sig.seal_record()?;
     let strokes_hash = sig.strokes.hash().map_err(malformed)?;
     if strokes_hash != record.strokes_hash {
@@ -269,15 +277,24 @@ fn document_check(e: SealError) -> EvidenceProblem {
     match e {
         SealError::DocumentMismatch | SealError::Document(_) => EvidenceProblem::DocumentAltered,
         SealError::StrokesMismatch => EvidenceProblem::StrokesAltered,
-        SealError::DeviceMismatch { record, document } => EvidenceProblem::WrongDevice { sealed_by: record, named: document },
+        SealError::DeviceMismatch { record, document } => {
+            EvidenceProblem::WrongDevice { sealed_by: record, named: document }
+        }
         SealError::BadSignature | SealError::BadPublicKey => EvidenceProblem::BadSeal,
         other => malformed(other),
     }
 }
 
 /// Checks that `sig` is a good signature of exactly this receipt.
-pub fn check_receipt_signature(r: &Receipt, sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<(), EvidenceProblem> {
-    if sig.document_kind != SignedDocument::Receipt || sig.document_id != r.id || r.signature_id.as_deref() != Some(&sig.id) {
+pub fn check_receipt_signature(
+    r: &Receipt,
+    sig: &CustomerSignature,
+    public_key: &[u8; 32],
+) -> std::result::Result<(), EvidenceProblem> {
+    if sig.document_kind != SignedDocument::Receipt
+        || sig.document_id != r.id
+        || r.signature_id.as_deref() != Some(&sig.id)
+    {
         return Err(EvidenceProblem::OtherDocument(format!("{} {}", sig.document_kind.as_str(), sig.document_id)));
     }
     let record = check_signature(sig, public_key)?;
@@ -285,8 +302,15 @@ pub fn check_receipt_signature(r: &Receipt, sig: &CustomerSignature, public_key:
 }
 
 /// Checks that `sig` is a good signature of exactly this visit's work order.
-pub fn check_visit_signature(v: &Visit, sig: &CustomerSignature, public_key: &[u8; 32]) -> std::result::Result<(), EvidenceProblem> {
-    if sig.document_kind != SignedDocument::WorkOrder || sig.document_id != v.id || v.signature_id.as_deref() != Some(&sig.id) {
+pub fn check_visit_signature(
+    v: &Visit,
+    sig: &CustomerSignature,
+    public_key: &[u8; 32],
+) -> std::result::Result<(), EvidenceProblem> {
+    if sig.document_kind != SignedDocument::WorkOrder
+        || sig.document_id != v.id
+        || v.signature_id.as_deref() != Some(&sig.id)
+    {
         return Err(EvidenceProblem::OtherDocument(format!("{} {}", sig.document_kind.as_str(), sig.document_id)));
     }
     let record = check_signature(sig, public_key)?;
@@ -335,9 +359,14 @@ fn check_capture(c: &SignatureCapture) -> Result<()> {
 
 /// The receipt blocks on this device, oldest first.
 fn blocks(conn: &Connection) -> Result<Vec<(ReceiptBlock, u32)>> {
-    let mut stmt = conn.prepare_cached("SELECT prefix, first, last, next, issued_at_ms FROM receipt_blocks ORDER BY issued_at_ms, prefix")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT prefix, first, last, next, issued_at_ms FROM receipt_blocks ORDER BY issued_at_ms, prefix",
+    )?;
     let rows = stmt.query_map([], |r| {
-        Ok((ReceiptBlock { prefix: r.get(0)?, first: r.get(1)?, last: r.get(2)?, issued_at_ms: r.get(4)? }, r.get::<_, u32>(3)?))
+        Ok((
+            ReceiptBlock { prefix: r.get(0)?, first: r.get(1)?, last: r.get(2)?, issued_at_ms: r.get(4)? },
+            r.get::<_, u32>(3)?,
+        ))
     })?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
@@ -345,7 +374,8 @@ fn blocks(conn: &Connection) -> Result<Vec<(ReceiptBlock, u32)>> {
 /// The numbers of a block that are on a receipt already.
 fn used_in(conn: &Connection, block: &ReceiptBlock) -> Result<HashSet<u32>> {
     // ':' sorts right after '9': the range holds every number that starts with the prefix.
-    let mut stmt = conn.prepare_cached("SELECT receipt_no FROM receipts WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT receipt_no FROM receipts WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
     let rows = stmt.query_map([&block.prefix], |r| r.get::<_, String>(0))?;
     let mut used = HashSet::new();
     for no in rows {
@@ -384,7 +414,8 @@ pub(crate) fn take_number(conn: &Connection, receipt_no: &str) -> Result<()> {
         return invalid("receipt_no", "this receipt number was already used");
     }
     if seq == next {
-        conn.prepare_cached("UPDATE receipt_blocks SET next = ?2 WHERE prefix = ?1")?.execute(params![block.prefix, seq + 1])?;
+        conn.prepare_cached("UPDATE receipt_blocks SET next = ?2 WHERE prefix = ?1")?
+            .execute(params![block.prefix, seq + 1])?;
     }
     Ok(())
 }
@@ -488,7 +519,10 @@ impl Store {
     fn check_signer(&self, signer: &dyn DeviceSigner) -> Result<()> {
         if let Some(registered) = self.registered_public_key()? {
             if !registered.eq_ignore_ascii_case(&evidence::to_hex(&signer.public_key())) {
-                return invalid("device_key", "this is not the key this device registered with the server at enrolment");
+                return invalid(
+                    "device_key",
+                    "this is not the key this device registered with the server at enrolment",
+                );
             }
         }
         Ok(())
@@ -603,7 +637,12 @@ impl Store {
     /// and the strokes with `signer`, and writes the signature and the receipt in one
     /// transaction. The flags in the answer's signature say whether to ask the customer to sign
     /// again (drawn too fast, a dot …); they are kept for the back office either way.
-    pub fn record_signed_receipt(&self, r: Receipt, capture: SignatureCapture, signer: &dyn DeviceSigner) -> Result<SignedReceipt> {
+    pub fn record_signed_receipt(
+        &self,
+        r: Receipt,
+        capture: SignatureCapture,
+        signer: &dyn DeviceSigner,
+    ) -> Result<SignedReceipt> {
         let mut r = self.prepare_receipt(r)?;
         let signature_id = new_id();
         r.signature_id = Some(signature_id.clone());
@@ -644,13 +683,22 @@ impl Store {
         let doc = work_order_document(&v, self.device_id());
         doc.validate().map_err(|e| seal_error(SealError::Document(e)))?;
         let (strokes, record) = self.seal_capture(doc.hash(), &capture, signer)?;
-        let signature = Self::signature_row(&v.grid_id, SignedDocument::WorkOrder, &v.id, signature_id, strokes, &record);
+        let signature =
+            Self::signature_row(&v.grid_id, SignedDocument::WorkOrder, &v.id, signature_id, strokes, &record);
         let (visit_fields, signature_fields) = (fields_of(&v)?, fields_of(&signature)?);
         self.write(|tx, clock| {
             if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
                 return invalid("household_id", "unknown household");
             }
-            record_change(tx, clock, EntityKind::Signature, &signature.id, &signature.grid_id, OpAction::Create, signature_fields)?;
+            record_change(
+                tx,
+                clock,
+                EntityKind::Signature,
+                &signature.id,
+                &signature.grid_id,
+                OpAction::Create,
+                signature_fields,
+            )?;
             record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
             if let Some(done) = &appointment {
                 crate::workday::record_kept(tx, clock, done)?;
@@ -691,12 +739,18 @@ impl Store {
     }
 
     /// A receipt with its signature and seal record, and the document that was signed.
-    fn signed_receipt_evidence(&self, receipt_id: &str) -> Result<(Receipt, CustomerSignature, evidence::SignatureRecord, ReceiptDocument)> {
-        let r = self.receipt(receipt_id)?.ok_or_else(|| Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
+    fn signed_receipt_evidence(
+        &self,
+        receipt_id: &str,
+    ) -> Result<(Receipt, CustomerSignature, evidence::SignatureRecord, ReceiptDocument)> {
+        let r =
+            self.receipt(receipt_id)?.ok_or_else(|| Error::NotFound { kind: "receipt", id: receipt_id.to_string() })?;
         let Some(signature_id) = &r.signature_id else {
             return invalid("signature_id", "this receipt has no customer signature to print");
         };
-        let sig = self.signature(signature_id)?.ok_or_else(|| Error::NotFound { kind: "signature", id: signature_id.clone() })?;
+        let sig = self
+            .signature(signature_id)?
+            .ok_or_else(|| Error::NotFound { kind: "signature", id: signature_id.clone() })?;
         let record = sig.seal_record().map_err(|e| Error::Corrupt(e.to_string()))?;
         let doc = receipt_document(&r);
         Ok((r, sig, record, doc))
@@ -721,7 +775,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("device.db")).unwrap();
         let h = store.create_household(testing::household_n("g1", 1)).unwrap();
-        let mut fields = serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
+        let mut fields =
+            serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
         fields.remove("id");
         let acc = new_id();
         let op = crate::wire::Op {
@@ -736,18 +791,26 @@ mod tests {
         assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
         store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
         let key = store.device_key().unwrap();
-        let signed = store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key).unwrap();
+        let signed = store
+            .record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key)
+            .unwrap();
 
         let png = store.receipt_image(&signed.receipt.id, "中国电信 幸福里营业部", &font).unwrap();
         let reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
         assert_eq!(reader.info().width, evidence::receipt_image::PAGE_WIDTH);
-        assert!(reader.info().utf8_text.iter().any(|t| t.keyword == "Verification-Code" && t.get_text().unwrap() == signed.verification_code));
+        assert!(reader
+            .info()
+            .utf8_text
+            .iter()
+            .any(|t| t.keyword == "Verification-Code" && t.get_text().unwrap() == signed.verification_code));
         match store.receipt_image(&signed.receipt.id, "X", b"no font") {
             Err(Error::Invalid(e)) => assert_eq!(e.field, "font"),
             other => panic!("expected a font error, got {other:?}"),
         }
         let unsigned = store.record_receipt(testing::receipt("g1", &acc, &h.id, "")).unwrap();
-        assert!(matches!(store.receipt_image(&unsigned.id, "X", &font), Err(Error::Invalid(e)) if e.field == "signature_id"));
+        assert!(
+            matches!(store.receipt_image(&unsigned.id, "X", &font), Err(Error::Invalid(e)) if e.field == "signature_id")
+        );
     }
 
     #[test]

@@ -53,7 +53,11 @@ impl ser::SerializeStruct for &mut RowSerializer {
     type Ok = ();
     type Error = RowError;
 
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> std::result::Result<(), RowError> {
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> std::result::Result<(), RowError> {
         if key == "id" {
             self.id = match value.serialize(Scalar)? {
                 Sql::Text(s) => Some(s),
@@ -98,7 +102,11 @@ macro_rules! refuse_compounds {
         fn serialize_tuple(self, _: usize) -> std::result::Result<Self::SerializeTuple, RowError> {
             Err($err)
         }
-        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> std::result::Result<Self::SerializeTupleStruct, RowError> {
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> std::result::Result<Self::SerializeTupleStruct, RowError> {
             Err($err)
         }
         fn serialize_tuple_variant(
@@ -198,7 +206,11 @@ impl ser::Serializer for &mut RowSerializer {
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> std::result::Result<(), RowError> {
         Err(not_a_struct())
     }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, _: &T) -> std::result::Result<(), RowError> {
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> std::result::Result<(), RowError> {
         Err(not_a_struct())
     }
 }
@@ -275,10 +287,19 @@ impl ser::Serializer for Scalar {
         Ok(Sql::Null)
     }
     /// Enums of the model (a visit's purpose, a payment type) are stored by their name.
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> std::result::Result<Sql, RowError> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> std::result::Result<Sql, RowError> {
         Ok(Sql::Text(variant.to_string()))
     }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, v: &T) -> std::result::Result<Sql, RowError> {
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> std::result::Result<Sql, RowError> {
         v.serialize(self)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> std::result::Result<Self::SerializeStruct, RowError> {

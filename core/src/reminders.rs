@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::entity_table::{self, fields_of};
 use crate::error::{Error, Result, ValidationError};
 use crate::mask;
-use crate::model::{ArrearsAccount, BillingProfile, EntityKind, ReminderKind, ReminderOutcome, ReminderResolution, Tier};
+use crate::model::{
+    ArrearsAccount, BillingProfile, EntityKind, ReminderKind, ReminderOutcome, ReminderResolution, Tier,
+};
 use crate::store::{new_id, record_change, Store};
 use crate::validate;
 use crate::wire::OpAction;
@@ -145,7 +147,14 @@ fn household_of(c: &Connection, grid_id: &str, household_id: &str) -> Result<Opt
 }
 
 /// A reminder about `household_id` with everything but the rule's own figures.
-fn reminder(c: &Connection, grid_id: &str, household_id: &str, kind: ReminderKind, subject: &str, period: &str) -> Result<Option<Reminder>> {
+fn reminder(
+    c: &Connection,
+    grid_id: &str,
+    household_id: &str,
+    kind: ReminderKind,
+    subject: &str,
+    period: &str,
+) -> Result<Option<Reminder>> {
     let Some((customer_name, address, tier)) = household_of(c, grid_id, household_id)? else { return Ok(None) };
     Ok(Some(Reminder {
         key: format!("{}:{subject}:{period}", kind.as_str()),
@@ -195,8 +204,11 @@ fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec
         }
     }
 
-    let drops: Vec<BillingProfile> =
-        entity_table::query(c, &format!("grid_id = ?1 AND spend_fen < baseline_fen AND {LIVE} ORDER BY id"), [grid_id])?;
+    let drops: Vec<BillingProfile> = entity_table::query(
+        c,
+        &format!("grid_id = ?1 AND spend_fen < baseline_fen AND {LIVE} ORDER BY id"),
+        [grid_id],
+    )?;
     for p in drops {
         let Some(kind) = spend_drop(p.spend_fen, p.baseline_fen) else { continue };
         if let Some(mut r) = reminder(c, grid_id, &p.household_id, kind, &p.id, &p.period)? {
@@ -235,7 +247,8 @@ fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec
     for (kind, accounts) in [(ReminderKind::LowBalance, low), (ReminderKind::PostpaidOverdue, overdue)] {
         for a in accounts {
             if let Some(mut r) = reminder(c, grid_id, &a.household_id, kind, &a.id, &month)? {
-                r.service_number = mask::phone(if a.service_number.is_empty() { &a.account_no } else { &a.service_number });
+                r.service_number =
+                    mask::phone(if a.service_number.is_empty() { &a.account_no } else { &a.service_number });
                 if kind == ReminderKind::LowBalance {
                     r.amount_fen = a.balance_fen;
                 } else {
@@ -265,7 +278,9 @@ fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec
         stmt.query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?;
     for (household_id, birthday) in born {
         let Some(on) = upcoming_birthday(&birthday, today) else { continue };
-        if let Some(mut r) = reminder(c, grid_id, &household_id, ReminderKind::Birthday, &household_id, &on.year().to_string())? {
+        if let Some(mut r) =
+            reminder(c, grid_id, &household_id, ReminderKind::Birthday, &household_id, &on.year().to_string())?
+        {
             r.date = on.format("%Y-%m-%d").to_string();
             out.push(r);
         }
@@ -335,7 +350,9 @@ impl Store {
 
     /// The billing figures of one household's services, by service number.
     pub fn billing_profiles(&self, household_id: &str) -> Result<Vec<BillingProfile>> {
-        self.read(|c| entity_table::query(c, &format!("household_id = ?1 AND {LIVE} ORDER BY service_number, id"), [household_id]))
+        self.read(|c| {
+            entity_table::query(c, &format!("household_id = ?1 AND {LIVE} ORDER BY service_number, id"), [household_id])
+        })
     }
 }
 

@@ -119,8 +119,9 @@ impl Store {
                 let merge = if entity_table::insert_new(tx, change, &mut search)? {
                     MergeOutcome::Applied
                 } else {
-                    let mut state = entity_table::load(tx, change.kind, &change.id)?
-                        .ok_or_else(|| Error::Corrupt(format!("{} {} vanished mid-pull", change.kind.as_str(), change.id)))?;
+                    let mut state = entity_table::load(tx, change.kind, &change.id)?.ok_or_else(|| {
+                        Error::Corrupt(format!("{} {} vanished mid-pull", change.kind.as_str(), change.id))
+                    })?;
                     let merge = state.merge_state(change);
                     if merge.outcome == MergeOutcome::Applied {
                         entity_table::save(tx, &state, true, &mut search)?;

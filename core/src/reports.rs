@@ -88,7 +88,11 @@ impl GridSummary {
             }
             let mut out: Vec<ProductCount> = users
                 .into_iter()
-                .map(|(name, n)| ProductCount { name: name.to_string(), households: n, penetration_bp: penetration(n, total) })
+                .map(|(name, n)| ProductCount {
+                    name: name.to_string(),
+                    households: n,
+                    penetration_bp: penetration(n, total),
+                })
                 .collect();
             out.sort_by(|a, b| b.households.cmp(&a.households).then_with(|| a.name.cmp(&b.name)));
             out
@@ -111,11 +115,14 @@ impl Store {
     pub fn household_history(&self, household_id: &str) -> Result<Vec<HistoryEntry>> {
         self.read(|c| {
             let mut out: Vec<HistoryEntry> = Vec::new();
-            let visits: Vec<Visit> = entity_table::query(c, "household_id = ?1 ORDER BY arrived_at_ms", [household_id])?;
+            let visits: Vec<Visit> =
+                entity_table::query(c, "household_id = ?1 ORDER BY arrived_at_ms", [household_id])?;
             out.extend(visits.into_iter().map(HistoryEntry::Visit));
-            let notices: Vec<ArrearsNotice> = entity_table::query(c, "household_id = ?1 ORDER BY given_at_ms", [household_id])?;
+            let notices: Vec<ArrearsNotice> =
+                entity_table::query(c, "household_id = ?1 ORDER BY given_at_ms", [household_id])?;
             out.extend(notices.into_iter().map(HistoryEntry::Notice));
-            let receipts: Vec<Receipt> = entity_table::query(c, "household_id = ?1 ORDER BY collected_at_ms", [household_id])?;
+            let receipts: Vec<Receipt> =
+                entity_table::query(c, "household_id = ?1 ORDER BY collected_at_ms", [household_id])?;
             let mut voided = c.prepare_cached("SELECT 1 FROM receipt_voids WHERE receipt_id = ?1 LIMIT 1")?;
             for receipt in receipts {
                 let is_voided = voided.exists([&receipt.id])?;
@@ -189,7 +196,8 @@ mod tests {
             OwnService { product: "mobile".into(), service_number: "13800000001".into(), ..Default::default() },
             OwnService { product: "mobile".into(), service_number: "13800000002".into(), ..Default::default() },
         ];
-        two_lines.competitor_services = vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }];
+        two_lines.competitor_services =
+            vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }];
         let mut prospect = testing::household("g1");
         prospect.services.clear();
         prospect.competitor_services.clear();

@@ -396,7 +396,8 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_2_equals_a_fresh_one_and_keeps_its_data() {
-        let (_dir, old) = migrated_from(2, "INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500);");
+        let (_dir, old) =
+            migrated_from(2, "INSERT INTO receipts (id, receipt_no, amount_fen) VALUES ('r1', 'SJ000001-001', 500);");
         let kept: i64 = old.query_row("SELECT amount_fen FROM receipts WHERE id = 'r1'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, 500);
         // the new tables are there and usable
@@ -416,7 +417,8 @@ mod tests {
         );
         let kept: i64 = old.query_row("SELECT arrived_at_ms FROM visits WHERE id = 'v1'", [], |r| r.get(0)).unwrap();
         assert_eq!(kept, 1_700_000_000_000);
-        let signer: String = old.query_row("SELECT signer_name FROM signatures WHERE id = 's1'", [], |r| r.get(0)).unwrap();
+        let signer: String =
+            old.query_row("SELECT signer_name FROM signatures WHERE id = 's1'", [], |r| r.get(0)).unwrap();
         assert_eq!(signer, "王芳");
         // the new tables are there and usable
         old.execute("INSERT INTO appointments (id, household_id, visit_id) VALUES ('a1', 'h1', 'v1')", []).unwrap();
@@ -447,14 +449,27 @@ mod tests {
 
     #[test]
     fn a_database_migrated_from_version_5_equals_a_fresh_one_and_keeps_its_data() {
-        let (_dir, old) = migrated_from(5, "INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25');");
+        let (_dir, old) =
+            migrated_from(5, "INSERT INTO households (id, grid_id, birthday) VALUES ('h1', 'g1', '1980-11-25');");
         // the birthday index covers the household that was there before
         let found: String = old
-            .query_row("SELECT id FROM households WHERE grid_id = 'g1' AND birthday <> '' AND substr(birthday, 6) = '11-25'", [], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM households WHERE grid_id = 'g1' AND birthday <> '' AND substr(birthday, 6) = '11-25'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(found, "h1");
-        old.execute("INSERT INTO billing_profiles (id, grid_id, spend_fen, baseline_fen) VALUES ('b1', 'g1', 1, 2)", []).unwrap();
-        old.execute("INSERT INTO reminder_outcomes (id, grid_id, reminder_key) VALUES ('o1', 'g1', 'birthday:h1:2026')", []).unwrap();
+        old.execute(
+            "INSERT INTO billing_profiles (id, grid_id, spend_fen, baseline_fen) VALUES ('b1', 'g1', 1, 2)",
+            [],
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO reminder_outcomes (id, grid_id, reminder_key) VALUES ('o1', 'g1', 'birthday:h1:2026')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]
@@ -473,7 +488,11 @@ mod tests {
         let (_dir, old) = migrated_from(7, &[household, V2_BACKFILL].concat());
         for trigram in ["阳秀英", "234", "88号", "-88"] {
             let hits: i64 = old
-                .query_row("SELECT count(*) FROM household_search WHERE household_search MATCH ?1", [format!("\"{trigram}\"")], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM household_search WHERE household_search MATCH ?1",
+                    [format!("\"{trigram}\"")],
+                    |r| r.get(0),
+                )
                 .unwrap();
             assert_eq!(hits, 1, "{trigram}");
         }
@@ -483,8 +502,9 @@ mod tests {
     fn a_database_migrated_from_version_8_equals_a_fresh_one_and_keeps_its_outbox() {
         let (_dir, old) = migrated_from(8, "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms) VALUES ('o1', 'visit', 'v1', 'x', '{}', 5);");
         // an op logged before version 9 keeps its whole body: its fields are not read from the row
-        let (body, fact_grid): (String, Option<String>) =
-            old.query_row("SELECT body, fact_grid FROM outbox WHERE op_id = 'o1'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (body, fact_grid): (String, Option<String>) = old
+            .query_row("SELECT body, fact_grid FROM outbox WHERE op_id = 'o1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
         assert_eq!((body.as_str(), fact_grid), ("{}", None));
     }
 

@@ -69,6 +69,9 @@ mod tests {
         }
         let of_household: Vec<_> = EntityKind::Household.children().map(|(k, _)| k).collect();
         assert!(of_household.contains(&EntityKind::Visit) && of_household.contains(&EntityKind::Ticket));
-        assert_eq!(EntityKind::Receipt.children().collect::<Vec<_>>(), vec![(EntityKind::ReceiptVoid, "receipt_id"), (EntityKind::Signature, "document_id")]);
+        assert_eq!(
+            EntityKind::Receipt.children().collect::<Vec<_>>(),
+            vec![(EntityKind::ReceiptVoid, "receipt_id"), (EntityKind::Signature, "document_id")]
+        );
     }
 }

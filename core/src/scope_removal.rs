@@ -60,7 +60,13 @@ fn blocked(conn: &Connection) -> Result<bool> {
 
 /// Deletes a record and what belongs with it, or puts it off while it has an unsent edit
 /// (`pending`: the entities with one).
-fn remove(tx: &Transaction, pending: &HashSet<String>, kind: EntityKind, id: &str, report: &mut ApplyReport) -> Result<()> {
+fn remove(
+    tx: &Transaction,
+    pending: &HashSet<String>,
+    kind: EntityKind,
+    id: &str,
+    report: &mut ApplyReport,
+) -> Result<()> {
     if pending.contains(id) {
         tx.prepare_cached("INSERT OR IGNORE INTO deferred_removals (kind, entity_id) VALUES (?1, ?2)")?
             .execute([kind.as_str(), id])?;
@@ -88,7 +94,8 @@ fn remove(tx: &Transaction, pending: &HashSet<String>, kind: EntityKind, id: &st
 
 /// Handovers removed and not yet reported to the server.
 pub(crate) fn to_report(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT handover_id FROM removed_handovers ORDER BY removed_at_ms, handover_id")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT handover_id FROM removed_handovers ORDER BY removed_at_ms, handover_id")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }

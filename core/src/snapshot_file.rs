@@ -113,11 +113,13 @@ impl SnapshotFileBuilder {
             }
             synced_rows(tx)
         })?;
-        let out_text = out.to_str().ok_or_else(|| Error::Corrupt(format!("snapshot file path {} is not UTF-8", out.display())))?;
+        let out_text =
+            out.to_str().ok_or_else(|| Error::Corrupt(format!("snapshot file path {} is not UTF-8", out.display())))?;
         self.store.read(|c| Ok(c.execute("VACUUM INTO ?1", [out_text])?))?;
         drop(self.store);
         remove_database(&self.work_path);
-        let bytes = std::fs::metadata(out).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", out.display())))?.len();
+        let bytes =
+            std::fs::metadata(out).map_err(|e| Error::Corrupt(format!("snapshot file {}: {e}", out.display())))?.len();
         Ok(SnapshotFileFacts {
             cursor: self.cursor,
             schema_version: DEVICE_SCHEMA_VERSION,
@@ -146,7 +148,10 @@ pub fn remove_database(path: &Path) {
 pub fn check_snapshot_file(store: &Store, path: &Path, facts: &SnapshotFileFacts) -> Result<()> {
     let bad = |what: String| Err(Error::SnapshotFile(what));
     if facts.schema_version != DEVICE_SCHEMA_VERSION {
-        return bad(format!("built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}", facts.schema_version));
+        return bad(format!(
+            "built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}",
+            facts.schema_version
+        ));
     }
     let size = std::fs::metadata(path).map_err(|e| Error::SnapshotFile(format!("{}: {e}", path.display())))?.len();
     if size != facts.bytes {
@@ -204,7 +209,8 @@ impl Store {
         if !fresh(&inner.conn)? {
             return Err(Error::SnapshotFile("the store is no longer fresh (a record was made meanwhile)".into()));
         }
-        let path_text = path.to_str().ok_or_else(|| Error::SnapshotFile(format!("its path {} is not UTF-8", path.display())))?;
+        let path_text =
+            path.to_str().ok_or_else(|| Error::SnapshotFile(format!("its path {} is not UTF-8", path.display())))?;
         // Every row of the device's own goes into the file first; the cursor and the clock with it.
         inner.conn.execute("ATTACH DATABASE ?1 AS incoming", [path_text])?;
         let copied = (|| -> Result<()> {
@@ -256,9 +262,11 @@ impl Store {
         });
         // Reopened whatever happened: on the file, or on the untouched store. Statements prepared
         // against the old pages (and the search index's cached structure) went with the old one.
-        let reopened = Connection::open(self.path()).map_err(Error::from).and_then(|c| crate::schema::configure(&c).map(|_| c))?;
+        let reopened =
+            Connection::open(self.path()).map_err(Error::from).and_then(|c| crate::schema::configure(&c).map(|_| c))?;
         inner.conn = reopened;
-        swapped.map_err(|e| Error::SnapshotFile(format!("moving it into place failed: {e}; the store is unchanged")))?;
+        swapped
+            .map_err(|e| Error::SnapshotFile(format!("moving it into place failed: {e}; the store is unchanged")))?;
         if let Some(stamp) = meta_get(&inner.conn, "hlc")?.and_then(|s| s.parse::<Hlc>().ok()) {
             inner.clock.restore(&stamp);
         }
@@ -341,14 +349,17 @@ mod tests {
             })
             .unwrap();
         phone.device_key().unwrap();
-        phone.add_receipt_block(&ReceiptBlock { prefix: "SJ000001-".into(), first: 1, last: 100, issued_at_ms: 1 }).unwrap();
+        phone
+            .add_receipt_block(&ReceiptBlock { prefix: "SJ000001-".into(), first: 1, last: 100, issued_at_ms: 1 })
+            .unwrap();
         phone
     }
 
     fn meta_of(store: &Store) -> Vec<(String, String)> {
         store
             .read(|c| {
-                let mut stmt = c.prepare("SELECT key, value FROM meta WHERE key NOT IN ('pull_cursor', 'hlc') ORDER BY key")?;
+                let mut stmt =
+                    c.prepare("SELECT key, value FROM meta WHERE key NOT IN ('pull_cursor', 'hlc') ORDER BY key")?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(rows)
             })
@@ -360,7 +371,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("s.db")).unwrap();
         let tables = store.read(|c| device_tables(c, "main")).unwrap();
-        assert_eq!(tables, ["access_log", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]);
+        assert_eq!(
+            tables,
+            ["access_log", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
+        );
     }
 
     #[test]
@@ -409,7 +423,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (out, facts) = built(dir.path(), 7);
         let phone = enrolled_phone(dir.path());
-        let refused = |facts: &SnapshotFileFacts, path: &Path| check_snapshot_file(&phone, path, facts).unwrap_err().to_string();
+        let refused =
+            |facts: &SnapshotFileFacts, path: &Path| check_snapshot_file(&phone, path, facts).unwrap_err().to_string();
         assert!(refused(&SnapshotFileFacts { sha256: "0".repeat(64), ..facts.clone() }, &out).contains("SHA-256"));
         assert!(refused(&SnapshotFileFacts { bytes: facts.bytes + 1, ..facts.clone() }, &out).contains("bytes"));
         assert!(refused(&SnapshotFileFacts { schema_version: 3, ..facts.clone() }, &out).contains("schema 3"));

@@ -14,8 +14,8 @@ use crate::entity_table;
 use crate::error::{Error, Result, ValidationError};
 use crate::hlc::{Hlc, HlcClock, SystemClock, WallClock};
 use crate::model::{EntityKind, Record};
-use crate::record_row;
 use crate::outbox;
+use crate::record_row;
 use crate::schema;
 use crate::search_index::SearchBatch;
 use crate::wire::{EntityState, Op, OpAction};
@@ -169,13 +169,15 @@ pub(crate) fn record_change(
         OpAction::Create if kind.insert_only() => EntityState::empty(kind, id),
         OpAction::Create => {
             if entity_table::id_taken(tx, kind, id)? {
-                return Err(Error::Invalid(ValidationError::new("id", format!("{} {id} already exists", kind.as_str()))));
+                return Err(Error::Invalid(ValidationError::new(
+                    "id",
+                    format!("{} {id} already exists", kind.as_str()),
+                )));
             }
             EntityState::empty(kind, id)
         }
-        OpAction::Update => {
-            entity_table::load(tx, kind, id)?.ok_or_else(|| Error::NotFound { kind: kind.as_str(), id: id.to_string() })?
-        }
+        OpAction::Update => entity_table::load(tx, kind, id)?
+            .ok_or_else(|| Error::NotFound { kind: kind.as_str(), id: id.to_string() })?,
     };
     state.apply(&op);
     let mut search = SearchBatch::default();
@@ -191,7 +193,12 @@ pub(crate) fn record_change(
 /// Records the creation of a fact (a visit, a receipt, a notice…): the same result as
 /// `record_change` with a create, on a shorter path — a fact is never merged, so its row is bound
 /// straight from the typed record and its op body written straight from it too.
-pub(crate) fn record_fact_change<R: Record>(tx: &Transaction, clock: &mut HlcClock, record: &R, grid: &str) -> Result<Hlc> {
+pub(crate) fn record_fact_change<R: Record>(
+    tx: &Transaction,
+    clock: &mut HlcClock,
+    record: &R,
+    grid: &str,
+) -> Result<Hlc> {
     let kind = R::KIND;
     debug_assert!(kind.insert_only());
     let (id, row) = record_row::row_of(kind, record)?;
@@ -209,8 +216,10 @@ pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
 }
 
 pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
-        .execute([key, value])?;
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
     Ok(())
 }
 

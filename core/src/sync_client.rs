@@ -22,8 +22,8 @@ use crate::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_V
 use crate::store::{meta_get, meta_set, Store};
 use crate::wire::{
     EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
-    PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
+    ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH,
+    PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -66,12 +66,22 @@ impl SyncConfig {
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncPhase {
     Idle,
-    Pushing { sent: u64, total: u64 },
-    Pulling { received: u64, remaining: u64 },
+    Pushing {
+        sent: u64,
+        total: u64,
+    },
+    Pulling {
+        received: u64,
+        remaining: u64,
+    },
     /// No network; the next try is not before `retry_at_ms`.
-    Offline { retry_at_ms: i64 },
+    Offline {
+        retry_at_ms: i64,
+    },
     /// The last cycle failed for a reason retrying will not fix (e.g. the device was revoked).
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,17 +190,18 @@ async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T
     if !(200..300).contains(&status) {
         return Err(error_of(status, retry_after, &body));
     }
-    serde_json::from_slice(&body).map_err(|e| Error::Server { status, code: "bad_response".into(), message: e.to_string() })
+    serde_json::from_slice(&body).map_err(|e| Error::Server {
+        status,
+        code: "bad_response".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Sends a request that accepts a gzip'd answer: the response, its status, and whether its body
 /// is gzip'd (reqwest leaves it so when the request names the encoding itself).
 async fn send(req: reqwest::RequestBuilder) -> Result<(reqwest::Response, u16, bool)> {
-    let resp = req
-        .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-        .send()
-        .await
-        .map_err(|e| Error::Network(e.to_string()))?;
+    let resp =
+        req.header(reqwest::header::ACCEPT_ENCODING, "gzip").send().await.map_err(|e| Error::Network(e.to_string()))?;
     let status = resp.status().as_u16();
     let gzipped = resp
         .headers()
@@ -227,9 +238,10 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
     match (status, err.retry_after_ms.or(retry_after_header_ms)) {
         (401 | 403, _) => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
         // never longer than the backoff's own longest wait, whatever the answer says
-        (429 | 503, Some(wait)) => {
-            Error::Busy { retry_after_ms: wait.min(Backoff::MAX_MS), message: format!("{} {}: {}", status, err.code, err.message) }
-        }
+        (429 | 503, Some(wait)) => Error::Busy {
+            retry_after_ms: wait.min(Backoff::MAX_MS),
+            message: format!("{} {}: {}", status, err.code, err.message),
+        },
         _ => Error::Server { status, code: err.code, message: err.message },
     }
 }
@@ -246,7 +258,10 @@ struct SnapshotSink {
 impl Write for SnapshotSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.written + buf.len() as u64 > self.announced {
-            return Err(std::io::Error::other(format!("the file inflates past the {} bytes announced", self.announced)));
+            return Err(std::io::Error::other(format!(
+                "the file inflates past the {} bytes announced",
+                self.announced
+            )));
         }
         let n = self.file.write(buf)?;
         self.written += n as u64;
@@ -298,7 +313,13 @@ impl SnapshotDownload {
 /// `public_key` is the hex Ed25519 public key of the device's `DeviceSigner` (on a phone, the
 /// key the app made in the Keystore/Keychain). Without one, the store's in-memory key
 /// (`Store::device_key`) is made and registered: fine for tests, desktops and the simulator.
-pub async fn enrol(store: &Store, server_url: &str, code: &str, app_version: &str, public_key: Option<String>) -> Result<EnrolResponse> {
+pub async fn enrol(
+    store: &Store,
+    server_url: &str,
+    code: &str,
+    app_version: &str,
+    public_key: Option<String>,
+) -> Result<EnrolResponse> {
     if code.trim().is_empty() {
         return crate::error::invalid("code", "must not be empty");
     }
@@ -346,7 +367,9 @@ pub fn enrolled_as(store: &Store) -> Result<Option<(String, Vec<String>)>> {
 /// The configuration saved by `enrol`, if this device is enrolled.
 pub fn saved_config(store: &Store, app_version: &str) -> Result<Option<SyncConfig>> {
     store.read(|c| {
-        let (Some(url), Some(token)) = (meta_get(c, "server_url")?, meta_get(c, "device_token")?) else { return Ok(None) };
+        let (Some(url), Some(token)) = (meta_get(c, "server_url")?, meta_get(c, "device_token")?) else {
+            return Ok(None);
+        };
         Ok(Some(SyncConfig::new(&url, &token, app_version)))
     })
 }
@@ -582,14 +605,15 @@ impl SyncEngine {
     /// arrives, so a lost answer does not cost a second book.
     async fn fetch_receipt_block(&self, config: &SyncConfig, left: u64) -> Result<ReceiptBlock> {
         const KEY: &str = "receipt_block_request";
-        let request_id = self.store.write(|tx, _| match meta_get(tx, KEY)?.and_then(|v| v.parse::<uuid::Uuid>().ok()) {
-            Some(id) => Ok(id),
-            None => {
-                let id = uuid::Uuid::now_v7();
-                meta_set(tx, KEY, &id.to_string())?;
-                Ok(id)
-            }
-        })?;
+        let request_id =
+            self.store.write(|tx, _| match meta_get(tx, KEY)?.and_then(|v| v.parse::<uuid::Uuid>().ok()) {
+                Some(id) => Ok(id),
+                None => {
+                    let id = uuid::Uuid::now_v7();
+                    meta_set(tx, KEY, &id.to_string())?;
+                    Ok(id)
+                }
+            })?;
         let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id, numbers_left: left };
         let response: ReceiptBlockResponse = exchange(
             self.http
@@ -648,7 +672,9 @@ impl SyncEngine {
         if !(200..300).contains(&status) {
             let retry_after = retry_after_of(&resp);
             return match error_of(status, retry_after, &whole_body(resp, gzipped).await?) {
-                Error::Server { code, message, .. } if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH => {
+                Error::Server { code, message, .. }
+                    if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH =>
+                {
                     tracing::info!(code, message, "no snapshot file for this device; pulling row pages");
                     Ok(None)
                 }
@@ -656,7 +682,11 @@ impl SyncEngine {
             };
         }
         let facts = SnapshotFileFacts::from_headers(|name| resp.headers().get(name).and_then(|v| v.to_str().ok()))
-            .map_err(|message| Error::Server { status, code: "bad_response".into(), message: format!("snapshot file: {message}") })?;
+            .map_err(|message| Error::Server {
+                status,
+                code: "bad_response".into(),
+                message: format!("snapshot file: {message}"),
+            })?;
         if facts.schema_version != DEVICE_SCHEMA_VERSION {
             return Err(Error::SnapshotFile(format!(
                 "built for device schema {}, this app's store is schema {DEVICE_SCHEMA_VERSION}",
@@ -667,8 +697,16 @@ impl SyncEngine {
         // into this one
         remove_database(to);
         let file = std::fs::File::create(to).map_err(|e| Error::SnapshotFile(format!("{}: {e}", to.display())))?;
-        let sink = SnapshotSink { file: std::io::BufWriter::with_capacity(256 * 1024, file), written: 0, announced: facts.bytes };
-        let mut out = if gzipped { SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink))) } else { SnapshotDownload::Plain(sink) };
+        let sink = SnapshotSink {
+            file: std::io::BufWriter::with_capacity(256 * 1024, file),
+            written: 0,
+            announced: facts.bytes,
+        };
+        let mut out = if gzipped {
+            SnapshotDownload::Gzip(Box::new(flate2::write::GzDecoder::new(sink)))
+        } else {
+            SnapshotDownload::Plain(sink)
+        };
         // Progress in records, estimated from the bytes written: the file's records are spread
         // evenly enough through its pages for a progress bar.
         let progress = |written: u64| {
@@ -679,16 +717,22 @@ impl SyncEngine {
         let mut reported = 0u64;
         // Written as it arrives, on this task: each chunk is a few kilobytes into the page cache,
         // and the file never sits in memory whole.
-        while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))? {
+        while let Some(chunk) =
+            resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))?
+        {
             out.write_all(&chunk).map_err(|e| Error::SnapshotFile(e.to_string()))?;
             if out.written() >= reported + (4 << 20) {
                 reported = out.written();
                 self.set_phase(progress(reported));
             }
         }
-        let written = out.finish().map_err(|e| Error::SnapshotFile(format!("the download does not decompress whole: {e}")))?;
+        let written =
+            out.finish().map_err(|e| Error::SnapshotFile(format!("the download does not decompress whole: {e}")))?;
         if written != facts.bytes {
-            return Err(Error::Interrupted(format!("snapshot file download cut off: {written} of {} bytes", facts.bytes)));
+            return Err(Error::Interrupted(format!(
+                "snapshot file download cut off: {written} of {} bytes",
+                facts.bytes
+            )));
         }
         Ok(Some(facts))
     }
@@ -710,7 +754,8 @@ impl SyncEngine {
         loop {
             let (has_more, next_cursor) = (page.has_more, page.next_cursor);
             let store = self.store.clone();
-            let apply = tokio::task::spawn_blocking(move || store.apply_pull_page(&page).map(|applied| (applied, page)));
+            let apply =
+                tokio::task::spawn_blocking(move || store.apply_pull_page(&page).map(|applied| (applied, page)));
             let next = async {
                 match has_more {
                     true => Some(self.fetch_page(config, next_cursor).await),
@@ -793,9 +838,22 @@ mod tests {
         assert_eq!(busy(error_of(503, Some(30_000), b"<html>")), Some(30_000));
         // an answer asking for forever is held to the backoff's cap (and the phone's arithmetic safe)
         assert_eq!(busy(error_of(429, Some(u64::MAX), b"")), Some(Backoff::MAX_MS));
-        assert_eq!(busy(error_of(429, None, format!(r#"{{"code":"x","message":"y","retry_after_ms":{}}}"#, u64::MAX).as_bytes())), Some(Backoff::MAX_MS));
+        assert_eq!(
+            busy(error_of(
+                429,
+                None,
+                format!(r#"{{"code":"x","message":"y","retry_after_ms":{}}}"#, u64::MAX).as_bytes()
+            )),
+            Some(Backoff::MAX_MS)
+        );
         // no hint: a retryable server error with the ordinary backoff
-        assert!(matches!(error_of(503, None, br#"{"code":"unavailable","message":"shutting down"}"#), Error::Server { status: 503, .. }));
-        assert!(matches!(error_of(400, Some(5_000), br#"{"code":"bad_query","message":"x"}"#), Error::Server { status: 400, .. }));
+        assert!(matches!(
+            error_of(503, None, br#"{"code":"unavailable","message":"shutting down"}"#),
+            Error::Server { status: 503, .. }
+        ));
+        assert!(matches!(
+            error_of(400, Some(5_000), br#"{"code":"bad_query","message":"x"}"#),
+            Error::Server { status: 400, .. }
+        ));
     }
 }

@@ -130,7 +130,13 @@ pub fn household_n(grid: &str, seq: u64) -> Household {
         unit: format!("{}单元", seq % 3 + 1),
         floor: Some((seq % 18) as i64 + 1),
         room: format!("{}{:02}", seq % 18 + 1, seq % 4 + 1),
-        address: format!("人民路88号幸福里小区{}号楼{}单元{}{:02}", seq % 9 + 1, seq % 3 + 1, seq % 18 + 1, seq % 4 + 1),
+        address: format!(
+            "人民路88号幸福里小区{}号楼{}单元{}{:02}",
+            seq % 9 + 1,
+            seq % 3 + 1,
+            seq % 18 + 1,
+            seq % 4 + 1
+        ),
         customer_name: name(seq),
         landline: String::new(),
         mobile: format!("138{:08}", seq % 100_000_000),
@@ -230,7 +236,11 @@ pub fn signature_strokes() -> crate::evidence::Signature {
     Signature {
         width: 300,
         height: 120,
-        strokes: vec![stroke(30.0, 40.0, 8.0, 1.5, 20, 0), stroke(120.0, 20.0, 0.5, 4.0, 18, 600), stroke(180.0, 60.0, 6.0, -1.0, 16, 1_100)],
+        strokes: vec![
+            stroke(30.0, 40.0, 8.0, 1.5, 20, 0),
+            stroke(120.0, 20.0, 0.5, 4.0, 18, 600),
+            stroke(180.0, 60.0, 6.0, -1.0, 16, 1_100),
+        ],
     }
 }
 
@@ -394,7 +404,8 @@ pub fn backoffice_create<R: Record>(record: &R, grid: &str, millis: u64) -> crat
 /// own checks would (e.g. a phone writing billing figures): for tests of the server's refusals.
 pub fn record_local_create<R: Record>(store: &Store, record: &R, grid: &str) -> crate::Result<Op> {
     let fields = fields_of(record)?;
-    store.write(|tx, clock| crate::store::record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields))
+    store
+        .write(|tx, clock| crate::store::record_change(tx, clock, R::KIND, record.id(), grid, OpAction::Create, fields))
 }
 
 /// A phone's create op for a new visit with these fields (what benches and server tests push).

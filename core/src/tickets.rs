@@ -77,7 +77,10 @@ impl Store {
     /// Closes the loop (闭环): only after a reply, and only when the customer confirms.
     pub fn close_ticket(&self, id: &str, confirmed_by_customer: bool, closed_at_ms: i64) -> Result<Ticket> {
         if !confirmed_by_customer {
-            return invalid("closure_confirmed_by_customer", "a ticket is closed only when the customer confirms it (闭环)");
+            return invalid(
+                "closure_confirmed_by_customer",
+                "a ticket is closed only when the customer confirms it (闭环)",
+            );
         }
         self.change_ticket(id, |t| {
             if t.status != TicketStatus::Replied {

@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
 use crate::model::{
-    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType, Household,
-    IdType, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
+    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType,
+    Household, IdType, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
 };
 
 type Check = Result<(), ValidationError>;
@@ -252,7 +252,10 @@ pub fn ticket(t: &Ticket) -> Check {
     }
     if t.status == TicketStatus::Closed {
         if !t.closure_confirmed_by_customer {
-            return rule("closure_confirmed_by_customer", "a ticket is closed only when the customer confirms it (闭环)");
+            return rule(
+                "closure_confirmed_by_customer",
+                "a ticket is closed only when the customer confirms it (闭环)",
+            );
         }
         if t.closed_at_ms.is_none() {
             return rule("closed_at_ms", "a closed ticket says when it was closed");

@@ -128,7 +128,10 @@ pub enum OpOutcome {
     AlreadyHad,
     /// Recorded, but every field it sets already holds a later value.
     Superseded,
-    Rejected { code: RejectCode, reason: String },
+    Rejected {
+        code: RejectCode,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,12 +288,19 @@ impl SnapshotFileFacts {
             let text = text.ok_or_else(|| format!("header {name} is missing"))?;
             text.trim().parse().map_err(|_| format!("header {name} is not a number: {text:?}"))
         }
-        let sha256 = header(Self::HEADER_SHA256).ok_or_else(|| format!("header {} is missing", Self::HEADER_SHA256))?.trim().to_ascii_lowercase();
+        let sha256 = header(Self::HEADER_SHA256)
+            .ok_or_else(|| format!("header {} is missing", Self::HEADER_SHA256))?
+            .trim()
+            .to_ascii_lowercase();
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("header {} is not 64 hex digits", Self::HEADER_SHA256));
         }
         let newest_stamp = match header(Self::HEADER_NEWEST_STAMP) {
-            Some(text) => Some(text.trim().parse::<Hlc>().map_err(|_| format!("header {} is not a clock stamp: {text:?}", Self::HEADER_NEWEST_STAMP))?),
+            Some(text) => Some(
+                text.trim()
+                    .parse::<Hlc>()
+                    .map_err(|_| format!("header {} is not a clock stamp: {text:?}", Self::HEADER_NEWEST_STAMP))?,
+            ),
             None => None,
         };
         Ok(Self {
@@ -437,7 +447,13 @@ mod tests {
         let mut clocks = BTreeMap::new();
         clocks.insert("customer_name".to_string(), Hlc::new(1_700_000_000_001, 0, "def"));
         for clocks in [BTreeMap::new(), clocks] {
-            let state = EntityState { kind: EntityKind::Household, id: "h1".into(), values: values.clone(), base: Some(hlc.clone()), clocks };
+            let state = EntityState {
+                kind: EntityKind::Household,
+                id: "h1".into(),
+                values: values.clone(),
+                base: Some(hlc.clone()),
+                clocks,
+            };
             let stored = StoredState {
                 kind: state.kind,
                 id: state.id.clone(),
@@ -445,7 +461,16 @@ mod tests {
                 base: state.base.as_ref().map(Hlc::to_string),
                 clocks: RawValue::from_string(serde_json::to_string(&state.clocks).unwrap()).unwrap(),
             };
-            let sent = PullPage { protocol: 1, changes: vec![stored], removals: vec![], handovers_complete: vec![], next_cursor: 7, has_more: false, remaining: 0, server_time_ms: 1 };
+            let sent = PullPage {
+                protocol: 1,
+                changes: vec![stored],
+                removals: vec![],
+                handovers_complete: vec![],
+                next_cursor: 7,
+                has_more: false,
+                remaining: 0,
+                server_time_ms: 1,
+            };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);
             assert_eq!((read.next_cursor, read.server_time_ms), (7, 1));
@@ -488,7 +513,8 @@ mod tests {
         assert_eq!(b.number(0), None);
         assert_eq!(b.number(101), None);
         assert_eq!(b.seq_of("SJ000012-057"), Some(57));
-        for bad in ["SJ000012-57", "SJ000012-0057", "SJ000012-101", "SJ000012-000", "SJ000013-001", "SJ000012-+12", ""] {
+        for bad in ["SJ000012-57", "SJ000012-0057", "SJ000012-101", "SJ000012-000", "SJ000013-001", "SJ000012-+12", ""]
+        {
             assert!(!b.contains(bad), "{bad}");
         }
         assert!(!ReceiptBlock { first: 0, ..b.clone() }.is_valid());

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::entity_table::{self, fields_of, record_of};
 use crate::error::{invalid, Error, Result, ValidationError};
 use crate::hlc::{Hlc, HlcClock};
-use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
 pub use crate::model::DaySummary;
+use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
 use crate::reminders::Reminder;
 use crate::reports::ArrearsLine;
 use crate::store::{new_id, record_change, Store, Transaction};
@@ -34,9 +34,13 @@ const MINUTE_MS: i64 = 60_000;
 pub enum Punctuality {
     OnTime,
     /// Arrived this many whole minutes (rounded up) before the agreed time.
-    Early { minutes: i64 },
+    Early {
+        minutes: i64,
+    },
     /// Arrived this many whole minutes (rounded up) after the agreed time.
-    Late { minutes: i64 },
+    Late {
+        minutes: i64,
+    },
 }
 
 /// Within ±10 minutes of the agreed time is on time; outside it, early or late by the minutes
@@ -217,7 +221,13 @@ impl Store {
     }
 
     /// A new time agreed with the customer (after a late notice, an absence, or their request).
-    pub fn reschedule_appointment(&self, id: &str, agreed_at_ms: i64, zone_offset_min: i64, note: &str) -> Result<Appointment> {
+    pub fn reschedule_appointment(
+        &self,
+        id: &str,
+        agreed_at_ms: i64,
+        zone_offset_min: i64,
+        note: &str,
+    ) -> Result<Appointment> {
         self.change_appointment(id, |a| {
             a.status = AppointmentStatus::Rescheduled;
             a.agreed_at_ms = agreed_at_ms;
@@ -285,7 +295,12 @@ impl Store {
 
     /// The manager came and the customer was not in: the visit is recorded with a follow-up due
     /// by `follow_up_due` (YYYY-MM-DD) to re-book, and the appointment counts as kept by the manager.
-    pub fn record_customer_absent(&self, appointment_id: &str, mut v: Visit, follow_up_due: &str) -> Result<(Visit, Appointment)> {
+    pub fn record_customer_absent(
+        &self,
+        appointment_id: &str,
+        mut v: Visit,
+        follow_up_due: &str,
+    ) -> Result<(Visit, Appointment)> {
         if follow_up_due.trim().is_empty() {
             return invalid("follow_up_due", "say by when to follow up with the absent customer");
         }
@@ -332,7 +347,9 @@ impl Store {
             s.id = new_id();
         }
         let fields = fields_of(&s)?;
-        self.write(|tx, clock| record_change(tx, clock, EntityKind::SignIn, &s.id, &s.grid_id, OpAction::Create, fields))?;
+        self.write(|tx, clock| {
+            record_change(tx, clock, EntityKind::SignIn, &s.id, &s.grid_id, OpAction::Create, fields)
+        })?;
         Ok(s)
     }
 
@@ -340,7 +357,11 @@ impl Store {
     pub fn sign_ins_on(&self, grid_id: &str, date: &str, zone_offset_min: i64) -> Result<Vec<SignIn>> {
         let (start, end) = day_bounds(date, zone_offset_min)?;
         self.read(|c| {
-            entity_table::query(c, "grid_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms, id", params![grid_id, start, end])
+            entity_table::query(
+                c,
+                "grid_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms, id",
+                params![grid_id, start, end],
+            )
         })
     }
 
@@ -465,21 +486,34 @@ impl Store {
 
     /// Computes the day's summary and records it for the back office in the manager's name, with
     /// their note (tomorrow's plan, problems met). Submitting again records a newer summary.
-    pub fn submit_day_summary(&self, grid_id: &str, manager_id: &str, date: &str, zone_offset_min: i64, note: &str) -> Result<DaySummary> {
+    pub fn submit_day_summary(
+        &self,
+        grid_id: &str,
+        manager_id: &str,
+        date: &str,
+        zone_offset_min: i64,
+        note: &str,
+    ) -> Result<DaySummary> {
         let mut d = self.day_summary(grid_id, date, zone_offset_min)?;
         d.id = new_id();
         d.manager_id = manager_id.trim().to_string();
         d.note = note.trim().to_string();
         validate::day_summary(&d)?;
         let fields = fields_of(&d)?;
-        self.write(|tx, clock| record_change(tx, clock, EntityKind::DaySummary, &d.id, &d.grid_id, OpAction::Create, fields))?;
+        self.write(|tx, clock| {
+            record_change(tx, clock, EntityKind::DaySummary, &d.id, &d.grid_id, OpAction::Create, fields)
+        })?;
         Ok(d)
     }
 
     /// Submitted summaries of the grid for a date, latest first (the one that counts).
     pub fn day_summaries(&self, grid_id: &str, date: &str) -> Result<Vec<DaySummary>> {
         self.read(|c| {
-            entity_table::query(c, "grid_id = ?1 AND date = ?2 ORDER BY made_at_ms DESC, id DESC", params![grid_id, date])
+            entity_table::query(
+                c,
+                "grid_id = ?1 AND date = ?2 ORDER BY made_at_ms DESC, id DESC",
+                params![grid_id, date],
+            )
         })
     }
 }
@@ -576,7 +610,10 @@ mod tests {
         let (start, end) = day_bounds("2026-11-23", 480).unwrap();
         assert_eq!(start, chrono::DateTime::parse_from_rfc3339("2026-11-22T16:00:00Z").unwrap().timestamp_millis());
         assert_eq!(end - start, 86_400_000);
-        assert_eq!(day_bounds("23/11/2026", 480).unwrap_err().to_string(), "invalid input: date: must be a date written YYYY-MM-DD");
+        assert_eq!(
+            day_bounds("23/11/2026", 480).unwrap_err().to_string(),
+            "invalid input: date: must be a date written YYYY-MM-DD"
+        );
         assert!(day_bounds("2026-11-23", 1000).is_err());
     }
 }

@@ -45,7 +45,8 @@ fn stamp(edits: &[Edit], skews: &[i64; 3]) -> Vec<Op> {
                 fields.insert("grid_id".into(), json!("g1"));
                 fields.insert("customer_name".into(), json!(format!("名{}", e.value)));
             }
-            let v: Value = if names[e.field] == "floor" { json!(e.value as i64) } else { json!(format!("v{}", e.value)) };
+            let v: Value =
+                if names[e.field] == "floor" { json!(e.value as i64) } else { json!(format!("v{}", e.value)) };
             fields.insert(names[e.field].into(), v);
             Op {
                 id: uuid::Uuid::now_v7(),

@@ -14,7 +14,6 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-
 /// A store with a household, an account owing 300 yuan, and one receipt book.
 fn ready() -> (tempfile::TempDir, Store, String, String) {
     let (dir, store) = open();
@@ -39,17 +38,27 @@ fn numbers_come_only_from_issued_blocks_in_order_and_once() {
     let key = store.device_key().unwrap();
     // no block yet: nothing can be collected, and no number is made up
     assert_eq!(store.next_receipt_no().unwrap(), None);
-    assert_eq!(invalid_field(store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key)), "receipt_no");
+    assert_eq!(
+        invalid_field(store.record_signed_receipt(
+            testing::receipt("g1", &acc, &h.id, ""),
+            testing::capture("王芳"),
+            &key
+        )),
+        "receipt_no"
+    );
     assert_eq!(invalid_field(store.record_receipt(testing::receipt("g1", &acc, &h.id, "R-1"))), "receipt_no");
 
     store.add_receipt_block(&ReceiptBlock { last: 3, ..testing::receipt_block("SJ000007-") }).unwrap();
-    store.add_receipt_block(&ReceiptBlock { issued_at_ms: 1_800_000_000_000, ..testing::receipt_block("SJ000009-") }).unwrap();
+    store
+        .add_receipt_block(&ReceiptBlock { issued_at_ms: 1_800_000_000_000, ..testing::receipt_block("SJ000009-") })
+        .unwrap();
     store.add_receipt_block(&testing::receipt_block("SJ000009-")).unwrap(); // the same book again: nothing changes
     store.add_receipt_block(&ReceiptBlock { last: 50, ..testing::receipt_block("SJ000009-") }).unwrap_err(); // other numbers
     assert_eq!(store.receipt_numbers_left().unwrap(), 103);
     assert_eq!(store.next_receipt_no().unwrap().as_deref(), Some("SJ000007-001"));
 
-    let first = store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key).unwrap();
+    let first =
+        store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key).unwrap();
     assert_eq!(first.receipt.receipt_no, "SJ000007-001");
     // a number given explicitly must be from a block and unused
     assert_eq!(invalid_field(store.record_receipt(testing::receipt("g1", &acc, &h.id, "SJ000007-001"))), "receipt_no");
@@ -69,7 +78,10 @@ fn numbers_come_only_from_issued_blocks_in_order_and_once() {
     assert_eq!(invalid_field(store.record_receipt(bad)), "change_fen");
     assert_eq!(store.receipt_numbers_left().unwrap(), 100);
     // a malformed block is refused
-    assert_eq!(invalid_field(store.add_receipt_block(&ReceiptBlock { first: 0, ..testing::receipt_block("X-") })), "receipt_block");
+    assert_eq!(
+        invalid_field(store.add_receipt_block(&ReceiptBlock { first: 0, ..testing::receipt_block("X-") })),
+        "receipt_block"
+    );
 }
 
 #[test]
@@ -111,7 +123,11 @@ fn a_signed_receipt_binds_the_strokes_to_exactly_what_was_signed() {
         ("method", Receipt { method: PaymentMethod::Wechat, ..r.clone() }),
     ];
     for (what, changed) in altered {
-        assert_eq!(receipts::check_receipt_signature(&changed, sig, &pk), Err(EvidenceProblem::DocumentAltered), "{what}");
+        assert_eq!(
+            receipts::check_receipt_signature(&changed, sig, &pk),
+            Err(EvidenceProblem::DocumentAltered),
+            "{what}"
+        );
     }
     let moved = Receipt { device_id: "another-device".into(), ..r.clone() };
     assert_eq!(receipts::check_receipt_signature(&moved, sig, &pk), Err(EvidenceProblem::DocumentAltered));
@@ -125,7 +141,10 @@ fn a_signed_receipt_binds_the_strokes_to_exactly_what_was_signed() {
     unflagged.flags = vec![Flag::TooFast];
     assert_eq!(receipts::check_receipt_signature(r, &unflagged, &pk), Err(EvidenceProblem::FlagsAltered));
     let other_receipt = Receipt { id: new_id(), ..r.clone() };
-    assert!(matches!(receipts::check_receipt_signature(&other_receipt, sig, &pk), Err(EvidenceProblem::OtherDocument(_))));
+    assert!(matches!(
+        receipts::check_receipt_signature(&other_receipt, sig, &pk),
+        Err(EvidenceProblem::OtherDocument(_))
+    ));
 }
 
 #[test]
@@ -140,12 +159,22 @@ fn the_customer_copy_has_the_code_the_amount_in_capitals_and_valid_images() {
     let code = &signed.verification_code;
     let record = signed.signature.seal_record().unwrap();
     assert_eq!(evidence::check_verification_code(code, &record, &signed.receipt.receipt_no), Ok(()));
-    assert_eq!(evidence::check_verification_code(&code.to_lowercase().replace('-', " "), &record, &signed.receipt.receipt_no), Ok(()));
+    assert_eq!(
+        evidence::check_verification_code(&code.to_lowercase().replace('-', " "), &record, &signed.receipt.receipt_no),
+        Ok(())
+    );
     assert!(evidence::check_verification_code(code, &record, "SJ000001-002").is_err());
 
     let out = store.receipt_printout(&signed.receipt.id, "中国电信 幸福里营业部").unwrap();
     assert_eq!(&out.verification_code, code);
-    for needle in ["中国电信 幸福里营业部", "SJ000001-001", "¥100.05", "人民币壹佰元零伍分", code.as_str(), "王芳 (户主 Householder)"] {
+    for needle in [
+        "中国电信 幸福里营业部",
+        "SJ000001-001",
+        "¥100.05",
+        "人民币壹佰元零伍分",
+        code.as_str(),
+        "王芳 (户主 Householder)",
+    ] {
         assert!(out.html.contains(needle), "the page lacks {needle}");
     }
     let xml = out.html.replacen("<!DOCTYPE html>", "", 1);
@@ -174,7 +203,8 @@ fn the_customer_copy_has_the_code_the_amount_in_capitals_and_valid_images() {
 
 #[test]
 fn amounts_in_capitals_for_the_edge_cases() {
-    for (fen, want) in [(0, "零元整"), (1_000, "壹拾元整"), (10_005, "壹佰元零伍分"), (100_000_000, "壹佰万元整")] {
+    for (fen, want) in [(0, "零元整"), (1_000, "壹拾元整"), (10_005, "壹佰元零伍分"), (100_000_000, "壹佰万元整")]
+    {
         assert_eq!(evidence::capitals(fen).unwrap(), want, "{fen} fen");
     }
     assert_eq!(evidence::format_yuan(100_000_000), "1,000,000.00");
@@ -226,8 +256,14 @@ fn a_locked_key_store_records_nothing() {
         Err(Error::KeyUnavailable(detail)) => assert!(detail.contains("keystore locked"), "{detail}"),
         other => panic!("expected KeyUnavailable, got {other:?}"),
     };
-    unavailable(store.record_signed_receipt(testing::receipt("g1", &acc, &h, ""), testing::capture("王芳"), &locked).map(drop));
-    unavailable(store.record_signed_visit(testing::visit("g1", &h), testing::capture("王芳"), &locked, Some(&appointment.id)).map(drop));
+    unavailable(
+        store.record_signed_receipt(testing::receipt("g1", &acc, &h, ""), testing::capture("王芳"), &locked).map(drop),
+    );
+    unavailable(
+        store
+            .record_signed_visit(testing::visit("g1", &h), testing::capture("王芳"), &locked, Some(&appointment.id))
+            .map(drop),
+    );
     assert_eq!(store.receipt_numbers_left().unwrap(), 100);
     assert_eq!(store.outbox_counts().unwrap().pending, pending, "nothing was recorded");
     assert_eq!(store.appointment(&appointment.id).unwrap().unwrap().status, AppointmentStatus::Booked);

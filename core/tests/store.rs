@@ -11,7 +11,6 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-
 #[test]
 fn a_created_household_is_in_the_outbox_and_reads_back_masked() {
     let (_d, store) = open();
@@ -52,7 +51,9 @@ fn validation_names_the_field_and_writes_nothing() {
     let mut h = household_n("g1", 1);
     h.customer_name = "  ".into();
     match store.create_household(h) {
-        Err(Error::Invalid(e)) => assert_eq!((e.field.as_str(), e.rule.as_str()), ("customer_name", "must not be empty")),
+        Err(Error::Invalid(e)) => {
+            assert_eq!((e.field.as_str(), e.rule.as_str()), ("customer_name", "must not be empty"))
+        }
         other => panic!("{other:?}"),
     }
     let mut h = household_n("g1", 2);
@@ -63,7 +64,9 @@ fn validation_names_the_field_and_writes_nothing() {
     }
     let v = testing::visit("g1", "no-such-household");
     match store.record_visit(v) {
-        Err(Error::Invalid(e)) => assert_eq!((e.field.as_str(), e.rule.as_str()), ("household_id", "unknown household")),
+        Err(Error::Invalid(e)) => {
+            assert_eq!((e.field.as_str(), e.rule.as_str()), ("household_id", "unknown household"))
+        }
         other => panic!("{other:?}"),
     }
     assert!(store.pending_ops(10).unwrap().is_empty());
@@ -74,7 +77,8 @@ fn validation_names_the_field_and_writes_nothing() {
 fn households_of_a_building_come_in_door_order() {
     let (_d, store) = open();
     let b = store.create_premises(testing::premises("g1", 3)).unwrap();
-    for (unit, floor, room) in [("2单元", 1, "101"), ("1单元", 12, "1201"), ("1单元", 2, "201"), ("1单元", 2, "202")] {
+    for (unit, floor, room) in [("2单元", 1, "101"), ("1单元", 12, "1201"), ("1单元", 2, "201"), ("1单元", 2, "202")]
+    {
         let mut h = household_n("g1", floor as u64);
         h.premises_id = Some(b.id.clone());
         h.unit = unit.into();
@@ -219,7 +223,11 @@ fn receipts_are_insert_only_and_a_number_is_used_once() {
     assert!(matches!(store.void_receipt(&r.id, " ", "mgr-1"), Err(Error::Invalid(_))));
     // the receipt itself is unchanged, and the history shows it voided
     assert_eq!(store.receipt(&r.id).unwrap().unwrap(), r);
-    assert!(store.household_history(&h.id).unwrap().iter().any(|e| matches!(e, HistoryEntry::Receipt { voided: true, .. })));
+    assert!(store
+        .household_history(&h.id)
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, HistoryEntry::Receipt { voided: true, .. })));
 }
 
 #[test]
@@ -362,7 +370,8 @@ fn a_facts_op_carries_the_fields_it_was_recorded_with() {
         assert!(!op.fields.contains_key("id"));
     }
     // in the order they were made, stamps rising
-    let positions: Vec<usize> = expect.iter().map(|(_, id, _)| ops.iter().position(|op| &op.entity == id).unwrap()).collect();
+    let positions: Vec<usize> =
+        expect.iter().map(|(_, id, _)| ops.iter().position(|op| &op.entity == id).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     assert!(ops.windows(2).all(|w| w[0].hlc < w[1].hlc));
 

@@ -56,7 +56,10 @@ fn an_appointment_is_booked_confirmed_rescheduled_and_synced_per_field() {
     let a = store.confirm_appointment(&a.id).unwrap();
     assert_eq!(a.status, AppointmentStatus::Confirmed);
     let a = store.reschedule_appointment(&a.id, NINE_AM + 180 * MINUTE, BEIJING, "客户改到中午").unwrap();
-    assert_eq!((a.status, a.agreed_at_ms, a.note.as_str()), (AppointmentStatus::Rescheduled, NINE_AM + 180 * MINUTE, "客户改到中午"));
+    assert_eq!(
+        (a.status, a.agreed_at_ms, a.note.as_str()),
+        (AppointmentStatus::Rescheduled, NINE_AM + 180 * MINUTE, "客户改到中午")
+    );
     assert_eq!(store.appointment(&a.id).unwrap().unwrap(), a);
 
     let ops = store.pending_ops(10).unwrap();
@@ -99,7 +102,10 @@ fn a_cancelled_appointment_cannot_be_confirmed_or_kept() {
     assert_eq!(field_error(store.cancel_appointment(&a.id, "  ")).0, "note");
     let a = store.cancel_appointment(&a.id, "客户出差").unwrap();
     assert_eq!(a.status, AppointmentStatus::Cancelled);
-    assert_eq!(field_error(store.confirm_appointment(&a.id)), ("status".into(), "the appointment was cancelled".into()));
+    assert_eq!(
+        field_error(store.confirm_appointment(&a.id)),
+        ("status".into(), "the appointment was cancelled".into())
+    );
     assert_eq!(field_error(store.record_appointment_visit(&a.id, visit_at("g1", &h.id, NINE_AM))).0, "status");
     assert!(matches!(store.confirm_appointment("nope"), Err(Error::NotFound { kind: "appointment", .. })));
     // nothing of the refused visit was written
@@ -126,7 +132,10 @@ fn a_visit_linked_to_its_appointment_marks_it_done_and_shows_early_or_late() {
     // kept once only; a visit to another door does not keep it
     assert_eq!(field_error(store.record_appointment_visit(&late.id, visit_at("g1", &h2.id, NINE_AM))).0, "status");
     let other = store.book_appointment(testing::appointment("g1", &h1.id, NINE_AM)).unwrap();
-    assert_eq!(field_error(store.record_appointment_visit(&other.id, visit_at("g1", &h2.id, NINE_AM))).0, "household_id");
+    assert_eq!(
+        field_error(store.record_appointment_visit(&other.id, visit_at("g1", &h2.id, NINE_AM))).0,
+        "household_id"
+    );
     // a visit without an appointment has no punctuality
     assert_eq!(visit_at("g1", &h1.id, NINE_AM).punctuality(), None);
 }
@@ -158,7 +167,8 @@ fn a_signed_visit_keeps_its_appointment_in_the_same_transaction() {
     assert_eq!(store.outbox_counts().unwrap().pending, pending + 3);
     let again = store.record_signed_visit(visit_at("g1", &h1.id, NINE_AM), testing::capture("王芳"), &key, Some(&a.id));
     assert_eq!(field_error(again).0, "status");
-    let plain = store.record_signed_visit(visit_at("g1", &h1.id, NINE_AM), testing::capture("王芳"), &key, None).unwrap();
+    let plain =
+        store.record_signed_visit(visit_at("g1", &h1.id, NINE_AM), testing::capture("王芳"), &key, None).unwrap();
     assert_eq!(plain.appointment, None);
 }
 
@@ -189,7 +199,8 @@ fn an_absent_customer_leaves_a_follow_up_to_rebook() {
     let h = store.create_household(household_n("g1", 1)).unwrap();
     let a = store.book_appointment(testing::appointment("g1", &h.id, NINE_AM)).unwrap();
     assert_eq!(field_error(store.record_customer_absent(&a.id, visit_at("g1", &h.id, NINE_AM), "")).0, "follow_up_due");
-    let (v, a) = store.record_customer_absent(&a.id, visit_at("g1", &h.id, NINE_AM + 2 * MINUTE), "2026-11-24").unwrap();
+    let (v, a) =
+        store.record_customer_absent(&a.id, visit_at("g1", &h.id, NINE_AM + 2 * MINUTE), "2026-11-24").unwrap();
     assert_eq!(a.status, AppointmentStatus::Done);
     assert_eq!(v.follow_up_due, "2026-11-24");
     assert!(!v.follow_up.is_empty());
@@ -213,7 +224,6 @@ fn sign_in_records_time_and_place() {
     let op = store.pending_ops(10).unwrap().into_iter().find(|o| o.entity == s.id).unwrap();
     assert_eq!((op.kind, op.action), (EntityKind::SignIn, OpAction::Create));
 }
-
 
 #[test]
 fn the_day_plan_walks_building_by_building_in_door_order() {
@@ -261,7 +271,10 @@ fn the_day_plan_walks_building_by_building_in_door_order() {
 
     let plan = store.day_plan("g1", DATE, BEIJING).unwrap();
     let order: Vec<&str> = plan.stops.iter().map(|s| s.household_id.as_str()).collect();
-    assert_eq!(order, [b3_1_3.id.as_str(), b3_1_12.id.as_str(), b3_2_1.id.as_str(), b10_1_2.id.as_str(), loose.id.as_str()]);
+    assert_eq!(
+        order,
+        [b3_1_3.id.as_str(), b3_1_12.id.as_str(), b3_2_1.id.as_str(), b10_1_2.id.as_str(), loose.id.as_str()]
+    );
     assert_eq!(plan.stops[0].premises_name, "3号楼");
     assert_eq!(plan.stops[3].premises_name, "10号楼");
     let kinds = |i: usize| {
@@ -394,7 +407,10 @@ fn a_ticket_is_owned_escalated_replied_and_closed_only_with_the_customers_confir
     assert_eq!(t.status, TicketStatus::Open);
     assert_eq!(field_error(store.escalate_ticket(&t.id, " ")).0, "escalated_to");
     let t = store.escalate_ticket(&t.id, "装维班组 刘班长").unwrap();
-    assert_eq!((t.status, t.escalated_to.as_str(), t.owner_manager_id.as_str()), (TicketStatus::Escalated, "装维班组 刘班长", "mgr-1"));
+    assert_eq!(
+        (t.status, t.escalated_to.as_str(), t.owner_manager_id.as_str()),
+        (TicketStatus::Escalated, "装维班组 刘班长", "mgr-1")
+    );
     // closing before a reply, or without the customer's confirmation, is refused
     assert_eq!(field_error(store.close_ticket(&t.id, true, NINE_AM)).0, "status");
     assert_eq!(field_error(store.reply_ticket(&t.id, "")).0, "reply");
@@ -407,7 +423,10 @@ fn a_ticket_is_owned_escalated_replied_and_closed_only_with_the_customers_confir
     assert_eq!(ids(store.replied_tickets("g1").unwrap()), vec![t.id.clone()]);
     assert_eq!(field_error(store.close_ticket(&t.id, false, NINE_AM)).0, "closure_confirmed_by_customer");
     let t = store.close_ticket(&t.id, true, NINE_AM + MINUTE).unwrap();
-    assert_eq!((t.status, t.closure_confirmed_by_customer, t.closed_at_ms), (TicketStatus::Closed, true, Some(NINE_AM + MINUTE)));
+    assert_eq!(
+        (t.status, t.closure_confirmed_by_customer, t.closed_at_ms),
+        (TicketStatus::Closed, true, Some(NINE_AM + MINUTE))
+    );
     assert_eq!(store.ticket(&t.id).unwrap().unwrap(), t);
     assert!(store.replied_tickets("g1").unwrap().is_empty());
     assert_eq!(field_error(store.reply_ticket(&t.id, "再说一次")).1, "the ticket is closed");

@@ -100,7 +100,10 @@ impl From<CoreError> for GridbookError {
                 GridbookError::Network { detail: format!("server {status} {code}: {message}") }
             }
             CoreError::Server { code, message, .. } => GridbookError::Rejected { code, detail: message },
-            e @ (CoreError::SchemaTooNew { .. } | CoreError::Sqlite(_) | CoreError::Corrupt(_) | CoreError::SnapshotFile(_)) => other(e),
+            e @ (CoreError::SchemaTooNew { .. }
+            | CoreError::Sqlite(_)
+            | CoreError::Corrupt(_)
+            | CoreError::SnapshotFile(_)) => other(e),
         }
     }
 }
@@ -142,11 +145,17 @@ mod tests {
 
     #[test]
     fn the_app_sees_a_wait_or_an_overloaded_server_as_no_network_and_a_refusal_as_rejected() {
-        let busy = GridbookError::from(CoreError::Busy { retry_after_ms: 800, message: "429 rate_limited: slow down".into() });
+        let busy =
+            GridbookError::from(CoreError::Busy { retry_after_ms: 800, message: "429 rate_limited: slow down".into() });
         assert!(matches!(&busy, GridbookError::Network { detail } if detail.contains("800 ms")), "{busy:?}");
-        let overloaded = GridbookError::from(CoreError::Server { status: 503, code: "unavailable".into(), message: "shutting down".into() });
+        let overloaded = GridbookError::from(CoreError::Server {
+            status: 503,
+            code: "unavailable".into(),
+            message: "shutting down".into(),
+        });
         assert!(matches!(overloaded, GridbookError::Network { .. }));
-        let refused = GridbookError::from(CoreError::Server { status: 409, code: "bad_code".into(), message: "used".into() });
+        let refused =
+            GridbookError::from(CoreError::Server { status: 409, code: "bad_code".into(), message: "used".into() });
         assert!(matches!(refused, GridbookError::Rejected { code, .. } if code == "bad_code"));
     }
 }

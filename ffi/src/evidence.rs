@@ -218,7 +218,11 @@ pub struct SignatureCapture {
 
 impl From<SignatureCapture> for gridbook_core::SignatureCapture {
     fn from(c: SignatureCapture) -> Self {
-        gridbook_core::SignatureCapture { strokes: c.pad.into(), signer_name: c.signer_name, relation: c.relation.into() }
+        gridbook_core::SignatureCapture {
+            strokes: c.pad.into(),
+            signer_name: c.signer_name,
+            relation: c.relation.into(),
+        }
     }
 }
 
@@ -310,6 +314,7 @@ impl ev::DeviceSigner for CoreSigner {
             e => ev::SignError::Unavailable(e.to_string()),
         })?;
         let len = sig.len();
-        sig.try_into().map_err(|_| ev::SignError::Failed(format!("the key store returned {len} bytes, not a 64-byte signature")))
+        sig.try_into()
+            .map_err(|_| ev::SignError::Failed(format!("the key store returned {len} bytes, not a 64-byte signature")))
     }
 }

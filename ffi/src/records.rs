@@ -792,7 +792,9 @@ impl From<core::HistoryEntry> for HistoryEntry {
         match e {
             core::HistoryEntry::Visit(v) => HistoryEntry::VisitEntry { visit: v.into() },
             core::HistoryEntry::Notice(n) => HistoryEntry::NoticeEntry { notice: n.into() },
-            core::HistoryEntry::Receipt { receipt, voided } => HistoryEntry::ReceiptEntry { receipt: receipt.into(), voided },
+            core::HistoryEntry::Receipt { receipt, voided } => {
+                HistoryEntry::ReceiptEntry { receipt: receipt.into(), voided }
+            }
         }
     }
 }
@@ -1387,11 +1389,30 @@ pub struct DaySummary {
     pub note: String,
 }
 
-mirror_fields!(DaySummary <= core::DaySummary {
-    id, grid_id, manager_id, date, zone_offset_min, made_at_ms, signed_in_at_ms, visits, appointments_kept,
-    appointments_on_time, appointments_missed, households_created, households_updated, receipts, collected_fen,
-    notices, open_promises, open_tickets, note,
-});
+mirror_fields!(
+    DaySummary
+        <= core::DaySummary {
+            id,
+            grid_id,
+            manager_id,
+            date,
+            zone_offset_min,
+            made_at_ms,
+            signed_in_at_ms,
+            visits,
+            appointments_kept,
+            appointments_on_time,
+            appointments_missed,
+            households_created,
+            households_updated,
+            receipts,
+            collected_fen,
+            notices,
+            open_promises,
+            open_tickets,
+            note,
+        }
+);
 
 mirror_enum!(
     /// How a ticket reached the manager who owns it.
@@ -1477,4 +1498,3 @@ mirror_fields!(Ticket <=> core::Ticket {
     id, grid_id, household_id, owner_manager_id, taken_at_ms, channel, kind, text, promised_reply_by, status,
     escalated_to, reply, closed_at_ms, closure_confirmed_by_customer,
 });
-

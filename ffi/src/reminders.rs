@@ -227,7 +227,10 @@ impl GridbookStore {
         manager_id: String,
         zone_offset_min: i64,
     ) -> Result<ReminderOutcome> {
-        Ok(self.inner.close_reminder(&grid_id, &date, &key, outcome.into(), &note, &manager_id, zone_offset_min)?.into())
+        Ok(self
+            .inner
+            .close_reminder(&grid_id, &date, &key, outcome.into(), &note, &manager_id, zone_offset_min)?
+            .into())
     }
 
     /// The grid's closed reminders, latest first.

@@ -201,12 +201,8 @@ impl GridbookSync {
     /// `app_version` is reported to the server with every sync.
     #[uniffi::constructor]
     pub fn new(store: Arc<GridbookStore>, app_version: String) -> Result<Arc<Self>> {
-        let this = Self {
-            store: store.inner.clone(),
-            app_version,
-            engine: Mutex::new(None),
-            observer: Mutex::new(None),
-        };
+        let this =
+            Self { store: store.inner.clone(), app_version, engine: Mutex::new(None), observer: Mutex::new(None) };
         if let Some(config) = sync_client::saved_config(&this.store, &this.app_version)? {
             this.install(config)?;
         }

@@ -56,7 +56,12 @@ impl GridbookStore {
 
     /// The manager came and the customer was not in: a visit with a follow-up due by
     /// `follow_up_due` (YYYY-MM-DD) to re-book; the appointment counts as kept.
-    pub fn record_customer_absent(&self, appointment_id: String, visit: Visit, follow_up_due: String) -> Result<AppointmentVisit> {
+    pub fn record_customer_absent(
+        &self,
+        appointment_id: String,
+        visit: Visit,
+        follow_up_due: String,
+    ) -> Result<AppointmentVisit> {
         Ok(self.inner.record_customer_absent(&appointment_id, visit.into(), &follow_up_due)?.into())
     }
 

@@ -10,8 +10,8 @@ use rand::RngCore;
 
 use crate::auth::Role;
 use crate::error::{AppError, AppResult};
-use crate::spreadsheet::Format;
 use crate::handover::HandoverRequest;
+use crate::spreadsheet::Format;
 use crate::storage::SyncStorage;
 use crate::transfer::export::{Dataset, ExportRequest};
 use crate::transfer::SheetKind;
@@ -210,7 +210,14 @@ fn import_file(storage: &dyn SyncStorage, kind: SheetKind, args: &ImportArgs, no
     let file = &args.file;
     let bytes = std::fs::read(file).map_err(|e| AppError::unprocessable("io", format!("{}: {e}", file.display())))?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let upload = crate::transfer::Upload { kind, grid: &args.grid, bytes: &bytes, dry_run: args.dry_run, actor: &args.by, file: &name };
+    let upload = crate::transfer::Upload {
+        kind,
+        grid: &args.grid,
+        bytes: &bytes,
+        dry_run: args.dry_run,
+        actor: &args.by,
+        file: &name,
+    };
     let report = crate::transfer::import(storage, &upload, now_ms)?;
     Ok(serde_json::to_string_pretty(&report)?)
 }
@@ -284,7 +291,8 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             let id = gridbook_core::new_id();
             let mut fields = serde_json::to_value(&account)?.as_object().cloned().unwrap_or_default();
             fields.remove("id");
-            let op = crate::authoring::op(gridbook_core::EntityKind::ArrearsAccount, &id, &grid, OpAction::Create, fields);
+            let op =
+                crate::authoring::op(gridbook_core::EntityKind::ArrearsAccount, &id, &grid, OpAction::Create, fields);
             match storage.apply_backoffice_op(&op, now_ms)?.outcome {
                 OpOutcome::Rejected { reason, .. } => Err(AppError::unprocessable("invalid", reason)),
                 _ => Ok(id),
@@ -305,14 +313,18 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 .collect();
             json_lines(&built)
         }
-        AdminCommand::Voids { status, limit } => json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?),
+        AdminCommand::Voids { status, limit } => {
+            json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?)
+        }
         AdminCommand::DecideVoid { void, decision, by, note } => {
             let decision = crate::storage::evidence::VoidDecision::parse(&decision)
                 .ok_or_else(|| AppError::unprocessable("invalid", "decision: approve or refuse"))?;
             let row = storage.decide_void(&void, decision, &by, &note, now_ms)?;
             Ok(format!("void {void} {}", row.status))
         }
-        AdminCommand::VerifyReceipt { receipt_no, code } => Ok(serde_json::to_string(&storage.verify_receipt(&receipt_no, &code)?)?),
+        AdminCommand::VerifyReceipt { receipt_no, code } => {
+            Ok(serde_json::to_string(&storage.verify_receipt(&receipt_no, &code)?)?)
+        }
         AdminCommand::ShowReceipt { receipt_no } => match storage.receipt_evidence(&receipt_no)? {
             Some(evidence) => Ok(serde_json::to_string_pretty(&evidence)?),
             None => Err(AppError::not_found(format!("no accepted receipt {receipt_no}"))),
@@ -329,7 +341,8 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 Some(g) => vec![g],
                 None => storage.grid_ids()?,
             };
-            let reports = grids.iter().map(|g| crate::tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
+            let reports =
+                grids.iter().map(|g| crate::tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
             json_lines(&reports)
         }
         AdminCommand::ImportArchives(args) => import_file(storage, SheetKind::Archives, &args, now_ms),
@@ -357,7 +370,9 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             Ok(serde_json::to_string(&row)?)
         }
         AdminCommand::Handovers { limit } => json_lines(&storage.handovers(limit.clamp(1, 10_000))?),
-        AdminCommand::Audit { subject, limit } => json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?),
+        AdminCommand::Audit { subject, limit } => {
+            json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?)
+        }
     }
 }
 

@@ -45,7 +45,15 @@ pub fn device() -> crate::auth::DeviceAuth {
 /// One back-office change to `entity` of `kind` in `grid`: the given fields only (field-level, as
 /// on the phone).
 pub fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: Map<String, Value>) -> Op {
-    Op { id: uuid::Uuid::now_v7(), kind, entity: entity.to_string(), grid: grid.to_string(), action, fields, hlc: stamp() }
+    Op {
+        id: uuid::Uuid::now_v7(),
+        kind,
+        entity: entity.to_string(),
+        grid: grid.to_string(),
+        action,
+        fields,
+        hlc: stamp(),
+    }
 }
 
 #[cfg(test)]

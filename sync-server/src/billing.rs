@@ -92,7 +92,8 @@ fn grid_now(storage: &dyn SyncStorage, grid: &str) -> AppResult<Option<GridNow>>
         .filter(|s| !s.deleted() && s.base.is_some())
         .map(|s| s.id)
         .collect();
-    let profiles = storage.grid_records(EntityKind::BillingProfile, grid)?.into_iter().map(|s| (s.id.clone(), s)).collect();
+    let profiles =
+        storage.grid_records(EntityKind::BillingProfile, grid)?.into_iter().map(|s| (s.id.clone(), s)).collect();
     Ok(Some(GridNow { households, profiles }))
 }
 
@@ -117,7 +118,10 @@ pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -
         let row = n + 1;
         let p = profile(row, figures, now_ms)?;
         if let Some(first) = seen.insert(p.id.clone(), row) {
-            return Err(bad(row, format!("household {} service {} is also on row {first}", p.household_id, p.service_number)));
+            return Err(bad(
+                row,
+                format!("household {} service {} is also on row {first}", p.household_id, p.service_number),
+            ));
         }
         if !grids.contains_key(&p.grid_id) {
             grids.insert(p.grid_id.clone(), grid_now(storage, &p.grid_id)?);
@@ -141,7 +145,9 @@ pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -
                 }
                 ops.push(crate::authoring::op(EntityKind::BillingProfile, &p.id, &p.grid_id, OpAction::Update, fields));
             }
-            _ => ops.push(crate::authoring::op(EntityKind::BillingProfile, &p.id, &p.grid_id, OpAction::Create, fields)),
+            _ => {
+                ops.push(crate::authoring::op(EntityKind::BillingProfile, &p.id, &p.grid_id, OpAction::Create, fields))
+            }
         }
     }
     if !ops.is_empty() {

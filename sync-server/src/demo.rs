@@ -22,11 +22,8 @@ use crate::{now_ms, AppState, SqliteStorage};
 pub const DEMO_PASSWORD: &str = "gridbook-demo";
 
 /// (id, name) of the demo grids.
-pub const GRIDS: &[(&str, &str)] = &[
-    ("yuelu-01", "岳麓区麓山网格"),
-    ("yuelu-02", "岳麓区桃子湖网格"),
-    ("kaifu-01", "开福区湘江网格"),
-];
+pub const GRIDS: &[(&str, &str)] =
+    &[("yuelu-01", "岳麓区麓山网格"), ("yuelu-02", "岳麓区桃子湖网格"), ("kaifu-01", "开福区湘江网格")];
 
 /// (id, name, grid) of the demo field managers; two share yuelu-01.
 pub const MANAGERS: &[(&str, &str, &str)] = &[
@@ -71,11 +68,20 @@ pub struct DemoPhone {
 }
 
 impl DemoPhone {
-    pub async fn enrol(storage: &dyn SyncStorage, url: &str, dir: &Path, n: usize, clock: Box<dyn WallClock>) -> AppResult<Self> {
+    pub async fn enrol(
+        storage: &dyn SyncStorage,
+        url: &str,
+        dir: &Path,
+        n: usize,
+        clock: Box<dyn WallClock>,
+    ) -> AppResult<Self> {
         let (manager, _, grid) = MANAGERS[n % MANAGERS.len()];
-        let store = Store::open_with_clock(dir.join(format!("phone-{n}.db")), clock).map_err(|e| AppError::internal(e.to_string()))?;
+        let store = Store::open_with_clock(dir.join(format!("phone-{n}.db")), clock)
+            .map_err(|e| AppError::internal(e.to_string()))?;
         let store = Arc::new(store);
-        let config = match gridbook_core::sync_client::saved_config(&store, "demo-1.0").map_err(|e| AppError::internal(e.to_string()))? {
+        let config = match gridbook_core::sync_client::saved_config(&store, "demo-1.0")
+            .map_err(|e| AppError::internal(e.to_string()))?
+        {
             // the city continues, perhaps on another address (`--listen`) than last time
             Some(c) => SyncConfig::new(url, &c.token, "demo-1.0"),
             None => {
@@ -87,7 +93,10 @@ impl DemoPhone {
             }
         };
         let engine = SyncEngine::new(store.clone(), config).map_err(|e| AppError::internal(e.to_string()))?;
-        let households = store.all_states(gridbook_core::EntityKind::Household).map(|s| s.into_iter().map(|s| s.id).collect()).unwrap_or_default();
+        let households = store
+            .all_states(gridbook_core::EntityKind::Household)
+            .map(|s| s.into_iter().map(|s| s.id).collect())
+            .unwrap_or_default();
         let premises = store.premises_in_grid(grid).map(|p| p.into_iter().map(|p| p.id).collect()).unwrap_or_default();
         Ok(Self { manager, grid, store, engine, patchy: n == 4, households, premises, receipts: 0 })
     }

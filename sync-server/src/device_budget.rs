@@ -104,10 +104,19 @@ impl DeviceBudget {
         if buckets.refused.len() > 1_000 {
             buckets.refused.retain(|_, r| now_ms - r.last_ms <= REMEMBER_REFUSALS_MS);
         }
-        let refused = buckets.refused.entry(device_id.to_string()).or_insert(Refusals { count: 0, first_ms: now_ms, last_ms: now_ms });
+        let refused = buckets.refused.entry(device_id.to_string()).or_insert(Refusals {
+            count: 0,
+            first_ms: now_ms,
+            last_ms: now_ms,
+        });
         if refused.count == 0 || now_ms - refused.last_ms > REMEMBER_REFUSALS_MS {
             // once per episode, not once per request: a looping phone would flood the log
-            tracing::warn!(device_id, per_second = self.config.per_second, burst = self.config.burst, "device over its request budget; answering 429");
+            tracing::warn!(
+                device_id,
+                per_second = self.config.per_second,
+                burst = self.config.burst,
+                "device over its request budget; answering 429"
+            );
             *refused = Refusals { count: 0, first_ms: now_ms, last_ms: now_ms };
         }
         refused.count += 1;

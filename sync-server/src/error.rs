@@ -45,7 +45,10 @@ impl AppError {
     }
     /// 429: the caller asks too often and may ask again in `retry_after_ms`.
     pub fn rate_limited(retry_after_ms: u64, message: impl Into<String>) -> Self {
-        Self { retry_after_ms: Some(retry_after_ms), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message) }
+        Self {
+            retry_after_ms: Some(retry_after_ms),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
     }
 }
 
@@ -61,7 +64,8 @@ impl IntoResponse for AppError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let body = ErrorBody { code: self.code.to_string(), message: self.message, retry_after_ms: self.retry_after_ms };
+        let body =
+            ErrorBody { code: self.code.to_string(), message: self.message, retry_after_ms: self.retry_after_ms };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(ms) = self.retry_after_ms {
             // whole seconds, rounded up (HTTP's unit); the body has the milliseconds

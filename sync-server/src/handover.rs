@@ -115,7 +115,10 @@ pub(crate) fn may_write_scope(
         Some(d) if !d.removed => Ok(Access::Handover { id: d.id.clone(), to_grid: d.to_grid.clone() }),
         Some(d) => Err(Reject(
             RejectCode::OutsideGrids,
-            format!("{reason}: it was handed over to grid {} (handover {}) and this device removed its copy", d.to_grid, d.id),
+            format!(
+                "{reason}: it was handed over to grid {} (handover {}) and this device removed its copy",
+                d.to_grid, d.id
+            ),
         )
         .into()),
         None => Err(Reject(RejectCode::OutsideGrids, reason).into()),
@@ -124,7 +127,14 @@ pub(crate) fn may_write_scope(
 
 /// After a write through a handover: a record new to the handover's scope joins it — served under
 /// the new grid and listed for removal from the old devices — with the signature it carries.
-pub(crate) fn after_write(tx: &mut dyn EntityTx, access: &Access, op: &Op, state: &EntityState, is_new: bool, now_ms: i64) -> AppResult<()> {
+pub(crate) fn after_write(
+    tx: &mut dyn EntityTx,
+    access: &Access,
+    op: &Op,
+    state: &EntityState,
+    is_new: bool,
+    now_ms: i64,
+) -> AppResult<()> {
     let Access::Handover { id, to_grid } = access else { return Ok(()) };
     if !is_new {
         return Ok(());
@@ -139,7 +149,15 @@ pub(crate) fn after_write(tx: &mut dyn EntityTx, access: &Access, op: &Op, state
     Ok(())
 }
 
-fn join(tx: &mut dyn EntityTx, handover: &str, to_grid: &str, kind: EntityKind, id: &str, state: &EntityState, now_ms: i64) -> AppResult<()> {
+fn join(
+    tx: &mut dyn EntityTx,
+    handover: &str,
+    to_grid: &str,
+    kind: EntityKind,
+    id: &str,
+    state: &EntityState,
+    now_ms: i64,
+) -> AppResult<()> {
     move_record(tx, kind, id, state, to_grid, now_ms)?;
     tx.join_handover(handover, kind, id)
 }
@@ -147,7 +165,14 @@ fn join(tx: &mut dyn EntityTx, handover: &str, to_grid: &str, kind: EntityKind, 
 /// Serves a record under `to_grid` from now on, with a new change number. A fact keeps its
 /// recorded values (its `grid_id` says where it happened); a mutable record's `grid_id` is
 /// rewritten by a back-office op, merged and logged like any other.
-pub(crate) fn move_record(tx: &mut dyn EntityTx, kind: EntityKind, id: &str, state: &EntityState, to_grid: &str, now_ms: i64) -> AppResult<()> {
+pub(crate) fn move_record(
+    tx: &mut dyn EntityTx,
+    kind: EntityKind,
+    id: &str,
+    state: &EntityState,
+    to_grid: &str,
+    now_ms: i64,
+) -> AppResult<()> {
     if kind.insert_only() || state.base.is_none() {
         return tx.rescope(kind, id, to_grid, now_ms);
     }

@@ -14,13 +14,13 @@ pub mod handover;
 pub mod metrics;
 pub mod receipt_routes;
 pub mod reconcile;
+mod signed;
 pub mod snapshot_files;
 pub mod spreadsheet;
-mod signed;
 pub mod storage;
-pub mod transfer;
 mod sync_routes;
 pub mod tiers;
+pub mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +66,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
         let backoffice = backoffice::Backoffice::for_storage(&storage);
-        let snapshot_files = snapshot_files::SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
+        let snapshot_files =
+            snapshot_files::SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
         let device_budget = Arc::new(device_budget::DeviceBudget::new(Default::default()));
         Self { storage, rules: Rules::default(), backoffice, snapshot_files, device_budget }
     }
@@ -173,4 +174,3 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
-

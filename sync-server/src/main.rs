@@ -80,15 +80,22 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDBOOK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::TcpListener, String> {
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     if let Some(file) = port_file {
         let tmp = file.with_extension("tmp");
-        std::fs::write(&tmp, addr.to_string()).and_then(|_| std::fs::rename(&tmp, file)).map_err(|e| format!("port file: {e}"))?;
+        std::fs::write(&tmp, addr.to_string())
+            .and_then(|_| std::fs::rename(&tmp, file))
+            .map_err(|e| format!("port file: {e}"))?;
     }
     tracing::info!(%addr, "listening");
     Ok(listener)
@@ -109,12 +116,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             device_burst,
         } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
-            let mut state = AppState::new(Arc::new(storage)).with_snapshot_files(SnapshotFilesConfig {
-                max_changes_behind: snapshot_max_changes_behind,
-                max_age_ms: snapshot_max_age_s.max(0) * 1000,
-                min_records: snapshot_min_records,
-            })
-            .with_device_budget(BudgetConfig { per_second: device_requests_per_s, burst: device_burst });
+            let mut state = AppState::new(Arc::new(storage))
+                .with_snapshot_files(SnapshotFilesConfig {
+                    max_changes_behind: snapshot_max_changes_behind,
+                    max_age_ms: snapshot_max_age_s.max(0) * 1000,
+                    min_records: snapshot_min_records,
+                })
+                .with_device_budget(BudgetConfig { per_second: device_requests_per_s, burst: device_burst });
             state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
             if let (Some(files), true) = (state.snapshot_files.clone(), snapshot_refresh_s > 0) {
                 let storage = state.storage.clone();
@@ -124,9 +132,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                     loop {
                         every.tick().await;
                         match files.refresh(storage.clone()).await {
-                            Ok(built) if !built.is_empty() => tracing::info!(files = built.len(), "snapshot files refreshed"),
+                            Ok(built) if !built.is_empty() => {
+                                tracing::info!(files = built.len(), "snapshot files refreshed")
+                            }
                             Ok(_) => {}
-                            Err(e) => tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request")
+                            }
                         }
                     }
                 });

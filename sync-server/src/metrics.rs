@@ -138,7 +138,8 @@ fn escape(v: &str) -> String {
 /// Middleware: counts every request under its route pattern (never the raw path, so a scan of
 /// random URLs cannot blow up the label set).
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
@@ -173,17 +174,32 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
             family(&mut out, "gridbook_database_up", "gauge", "1 when the database answered this scrape.");
             out.push_str("gridbook_database_up 1\n");
             if let Some(t) = totals {
-                family(&mut out, "gridbook_sync_requests_total", "counter", "Completed syncs recorded in the database, by direction.");
+                family(
+                    &mut out,
+                    "gridbook_sync_requests_total",
+                    "counter",
+                    "Completed syncs recorded in the database, by direction.",
+                );
                 let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"push\"}} {}", t.pushes);
                 let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"pull\"}} {}", t.pulls);
-                family(&mut out, "gridbook_sync_ops_total", "counter", "Ops pushed by phones and entity changes pulled by them.");
+                family(
+                    &mut out,
+                    "gridbook_sync_ops_total",
+                    "counter",
+                    "Ops pushed by phones and entity changes pulled by them.",
+                );
                 let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"push\"}} {}", t.ops_pushed);
                 let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"pull\"}} {}", t.ops_pulled);
                 family(&mut out, "gridbook_ops_rejected_total", "counter", "Pushed ops the server rejected for good.");
                 let _ = writeln!(out, "gridbook_ops_rejected_total {}", t.ops_rejected);
                 family(&mut out, "gridbook_rejections", "gauge", "Rejected ops kept in the dead-letter table.");
                 let _ = writeln!(out, "gridbook_rejections {}", t.rejections_stored);
-                family(&mut out, "gridbook_conflicts_total", "counter", "Field values overwritten by another device's later edit.");
+                family(
+                    &mut out,
+                    "gridbook_conflicts_total",
+                    "counter",
+                    "Field values overwritten by another device's later edit.",
+                );
                 let _ = writeln!(out, "gridbook_conflicts_total {}", t.conflicts);
             }
             let now = now_ms();
@@ -198,17 +214,42 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
                     fen += d.unsynced_receipts_fen;
                 }
             }
-            family(&mut out, "gridbook_devices", "gauge", "Enrolled devices by state (ok, stuck, stale, never_synced, revoked).");
+            family(
+                &mut out,
+                "gridbook_devices",
+                "gauge",
+                "Enrolled devices by state (ok, stuck, stale, never_synced, revoked).",
+            );
             for (s, n) in by_state {
                 let _ = writeln!(out, "gridbook_devices{{state=\"{s}\"}} {n}");
             }
-            family(&mut out, "gridbook_devices_clock_skewed", "gauge", "Devices whose clock was measured off by more than the threshold.");
+            family(
+                &mut out,
+                "gridbook_devices_clock_skewed",
+                "gauge",
+                "Devices whose clock was measured off by more than the threshold.",
+            );
             let _ = writeln!(out, "gridbook_devices_clock_skewed {skewed}");
-            family(&mut out, "gridbook_devices_rate_limited", "gauge", "Devices refused for going over their request budget within the last hour.");
+            family(
+                &mut out,
+                "gridbook_devices_rate_limited",
+                "gauge",
+                "Devices refused for going over their request budget within the last hour.",
+            );
             let _ = writeln!(out, "gridbook_devices_rate_limited {}", state.device_budget.refused_lately(now).len());
-            family(&mut out, "gridbook_device_pending_ops", "gauge", "Ops waiting on phones, as the phones last reported.");
+            family(
+                &mut out,
+                "gridbook_device_pending_ops",
+                "gauge",
+                "Ops waiting on phones, as the phones last reported.",
+            );
             let _ = writeln!(out, "gridbook_device_pending_ops {pending}");
-            family(&mut out, "gridbook_receipts_on_phones_fen", "gauge", "Money collected on phones whose receipts have not reached the server, in fen.");
+            family(
+                &mut out,
+                "gridbook_receipts_on_phones_fen",
+                "gauge",
+                "Money collected on phones whose receipts have not reached the server, in fen.",
+            );
             let _ = writeln!(out, "gridbook_receipts_on_phones_fen {fen}");
         }
         Ok(Err(e)) => {

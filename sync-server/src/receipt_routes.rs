@@ -52,7 +52,10 @@ pub fn routes() -> Router<AppState> {
 
 fn check_protocol(version: u32) -> AppResult<()> {
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
-        return Err(AppError::bad_request("unsupported_protocol", format!("protocol version {version} is not supported")));
+        return Err(AppError::bad_request(
+            "unsupported_protocol",
+            format!("protocol version {version} is not supported"),
+        ));
     }
     Ok(())
 }
@@ -94,7 +97,10 @@ async fn verify(
 ) -> AppResult<Json<VerifyResponse>> {
     let now = now_ms();
     if !verify_allowed(now) {
-        return Err(AppError::rate_limited(1000 - now.rem_euclid(1000) as u64, "too many checks; try again in a second"));
+        return Err(AppError::rate_limited(
+            1000 - now.rem_euclid(1000) as u64,
+            "too many checks; try again in a second",
+        ));
     }
     let code = query.map(|Query(q)| q.code).unwrap_or_default();
     if receipt_no.len() > 64 || code.len() > 64 {
@@ -181,13 +187,19 @@ impl FromRequestParts<AppState> for Staff {
         }
         let now = now_ms();
         if locked_out(&id, now) {
-            return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "locked", "too many failed logins; try again later"));
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                "too many failed logins; try again later",
+            ));
         }
         let storage = state.storage.clone();
         let lookup = id.clone();
         let found = tokio::task::spawn_blocking(move || {
             let creds = storage.staff_credentials(&lookup)?;
-            Ok::<_, AppError>(creds.filter(|(_, hash)| crate::admin::verify_password(&password, hash)).map(|(role, _)| role))
+            Ok::<_, AppError>(
+                creds.filter(|(_, hash)| crate::admin::verify_password(&password, hash)).map(|(role, _)| role),
+            )
         })
         .await??;
         match found {
@@ -249,7 +261,10 @@ async fn decide_void(
     let storage = state.storage.clone();
     let by = staff.id.clone();
     tracing::info!(staff = %staff.id, role = staff.role.as_str(), void = %void_id, "void decision");
-    Ok(Json(tokio::task::spawn_blocking(move || storage.decide_void(&void_id, decision, &by, &body.note, now_ms())).await??))
+    Ok(Json(
+        tokio::task::spawn_blocking(move || storage.decide_void(&void_id, decision, &by, &body.note, now_ms()))
+            .await??,
+    ))
 }
 
 async fn receipt_evidence(
@@ -288,7 +303,11 @@ struct AuditQuery {
     limit: u32,
 }
 
-async fn audit(State(state): State<AppState>, _staff: Staff, Query(q): Query<AuditQuery>) -> AppResult<Json<Vec<AuditRow>>> {
+async fn audit(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Json<Vec<AuditRow>>> {
     let storage = state.storage.clone();
     let limit = q.limit.clamp(1, 1000);
     Ok(Json(tokio::task::spawn_blocking(move || storage.audit_log(q.subject.as_deref(), limit)).await??))

@@ -30,7 +30,14 @@ pub trait EntityTx {
     fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()>;
     /// Stores a new fact and records the op that carried it (merged under its own stamp), unless a
     /// record of that kind and id exists: then nothing is written and the answer is false.
-    fn insert_fact(&mut self, fact: &PreparedFact, op: &Op, grid: &str, device_id: &str, now_ms: i64) -> AppResult<bool> {
+    fn insert_fact(
+        &mut self,
+        fact: &PreparedFact,
+        op: &Op,
+        grid: &str,
+        device_id: &str,
+        now_ms: i64,
+    ) -> AppResult<bool> {
         if self.load(fact.state.kind, &fact.state.id)?.is_some() {
             return Ok(false);
         }
@@ -39,7 +46,14 @@ pub trait EntityTx {
         Ok(true)
     }
     fn record_conflict(&mut self, op: &Op, grid: &str, overwrite: &Overwrite, now_ms: i64) -> AppResult<()>;
-    fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()>;
+    fn record_rejection(
+        &mut self,
+        device_id: &str,
+        op: &Op,
+        code: RejectCode,
+        reason: &str,
+        now_ms: i64,
+    ) -> AppResult<()>;
     /// Claims a receipt number for a receipt; false when another receipt holds it.
     fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> AppResult<bool>;
     /// The receipt that holds a number, if any.
@@ -194,7 +208,14 @@ fn with_fields<'a>(op: &'a Op, prepared: Option<&PreparedFact>, restored: &'a mu
 }
 
 /// Applies one op; the answer to give the device.
-pub fn apply_op(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, rules: &Rules, now_ms: i64, index: u16) -> AppResult<OpResult> {
+pub fn apply_op(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    op: &Op,
+    rules: &Rules,
+    now_ms: i64,
+    index: u16,
+) -> AppResult<OpResult> {
     apply_prepared_op(tx, device, op, None, rules, now_ms, index)
 }
 
@@ -296,7 +317,13 @@ fn check_shape(device: &DeviceAuth, op: &Op) -> Result<(), Reject> {
 /// first: the insert itself says whether the record was there. True when stored; false when it
 /// was there, and the op is then judged the long way (a retry is "already had", another op for
 /// the same record is refused).
-fn store_new_fact(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, fact: &PreparedFact, now_ms: i64) -> Result<bool, Decision> {
+fn store_new_fact(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    op: &Op,
+    fact: &PreparedFact,
+    now_ms: i64,
+) -> Result<bool, Decision> {
     check_shape(device, op)?;
     let state = &fact.state;
     let grid = state.value("grid_id").as_str().unwrap_or(&op.grid);
@@ -310,7 +337,15 @@ fn store_new_fact(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, fact: &Pr
 }
 
 /// What follows a stored change: the receipt's account, a void's review, a handover's scope.
-fn stored(tx: &mut dyn EntityTx, device: &DeviceAuth, access: &crate::handover::Access, op: &Op, state: &EntityState, is_new: bool, now_ms: i64) -> AppResult<()> {
+fn stored(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    access: &crate::handover::Access,
+    op: &Op,
+    state: &EntityState,
+    is_new: bool,
+    now_ms: i64,
+) -> AppResult<()> {
     crate::signed::after_save(tx, device, state, now_ms)?;
     crate::handover::after_write(tx, access, op, state, is_new, now_ms)
 }
@@ -320,13 +355,18 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     validate::fields(op.kind, &op.fields)?;
     let existing = tx.load(op.kind, &op.entity)?;
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
-    let (mut state, current_grid) = existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
+    let (mut state, current_grid) =
+        existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
     let merge = state.apply(op);
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
     // the device's grids, or a handover it is still part of (handover.rs)
     let access = crate::handover::may_write_scope(tx, device, op, existing_grid.as_deref(), &grid, &state)?;
     if existing_grid.is_some() && op.kind.insert_only() {
-        return Err(Reject(RejectCode::Immutable, format!("{} {} already exists and is never changed", op.kind.as_str(), op.entity)).into());
+        return Err(Reject(
+            RejectCode::Immutable,
+            format!("{} {} already exists and is never changed", op.kind.as_str(), op.entity),
+        )
+        .into());
     }
     if merge.outcome == MergeOutcome::Applied {
         // An update arriving before its create leaves a partial record; it is checked in full
@@ -339,7 +379,11 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         if op.kind == EntityKind::Receipt {
             let number = state.value("receipt_no").as_str().unwrap_or_default().to_string();
             if !tx.claim_receipt_no(&number, &op.entity)? {
-                return Err(Reject(RejectCode::DuplicateReceiptNo, format!("receipt number {number} was already used")).into());
+                return Err(Reject(
+                    RejectCode::DuplicateReceiptNo,
+                    format!("receipt number {number} was already used"),
+                )
+                .into());
             }
         }
         tx.save(&state, &grid, now_ms)?;

@@ -63,7 +63,10 @@ fn evidence_rejection(problem: EvidenceProblem) -> Decision {
 fn device_keys(tx: &mut dyn EntityTx, device_id: &str) -> Result<Vec<[u8; 32]>, Decision> {
     let keys = decode_keys(&tx.device_public_keys(device_id)?);
     if keys.is_empty() {
-        return Err(reject(RejectCode::BadSignature, format!("device {device_id} registered no signing key at enrolment")));
+        return Err(reject(
+            RejectCode::BadSignature,
+            format!("device {device_id} registered no signing key at enrolment"),
+        ));
     }
     Ok(keys)
 }
@@ -106,7 +109,10 @@ pub(crate) fn check(tx: &mut dyn EntityTx, device: &DeviceAuth, state: &EntitySt
             let r: Receipt = typed(state).map_err(bad)?;
             same_device(device, &r.device_id, "receipt")?;
             let Some(signature_id) = r.signature_id.as_deref().filter(|s| !s.is_empty()) else {
-                return Err(reject(RejectCode::BadSignature, "a receipt needs the customer's signature; this one has none"));
+                return Err(reject(
+                    RejectCode::BadSignature,
+                    "a receipt needs the customer's signature; this one has none",
+                ));
             };
             let sig = load_signature(tx, signature_id)?;
             let keys = device_keys(tx, &sig.device_id)?;
@@ -158,7 +164,12 @@ pub(crate) fn check(tx: &mut dyn EntityTx, device: &DeviceAuth, state: &EntitySt
 }
 
 /// What an accepted record does besides being stored.
-pub(crate) fn after_save(tx: &mut dyn EntityTx, device: &DeviceAuth, state: &EntityState, now_ms: i64) -> AppResult<()> {
+pub(crate) fn after_save(
+    tx: &mut dyn EntityTx,
+    device: &DeviceAuth,
+    state: &EntityState,
+    now_ms: i64,
+) -> AppResult<()> {
     match state.kind {
         EntityKind::Receipt => {
             let account = state.value("account_id").as_str().unwrap_or_default().to_string();
@@ -229,7 +240,13 @@ mod tests {
     #[test]
     fn the_most_telling_problem_is_reported() {
         let keys = [[1u8; 32], [2u8; 32]];
-        let r = under_any_key(&keys, |k| if k[0] == 1 { Err(EvidenceProblem::BadSeal) } else { Err(EvidenceProblem::DocumentAltered) });
+        let r = under_any_key(&keys, |k| {
+            if k[0] == 1 {
+                Err(EvidenceProblem::BadSeal)
+            } else {
+                Err(EvidenceProblem::DocumentAltered)
+            }
+        });
         assert_eq!(r, Err(EvidenceProblem::DocumentAltered));
         assert_eq!(under_any_key(&keys, |k| if k[0] == 2 { Ok(()) } else { Err(EvidenceProblem::BadSeal) }), Ok(()));
         assert_eq!(under_any_key(&[], |_| Ok(())), Err(EvidenceProblem::BadSeal));

@@ -148,7 +148,8 @@ impl SnapshotFiles {
         let work = dir.join(format!("building-{nonce}.db"));
         let plain = dir.join(format!("built-{nonce}.db"));
         let result = (|| -> AppResult<(SnapshotFileFacts, String, u64)> {
-            let mut builder = SnapshotFileBuilder::create(&work).map_err(|e| core_error("opening the build store", e))?;
+            let mut builder =
+                SnapshotFileBuilder::create(&work).map_err(|e| core_error("opening the build store", e))?;
             let mut cursor = 0;
             loop {
                 // the page a phone would pull, through the phone's own decoding and apply path
@@ -168,7 +169,14 @@ impl SnapshotFiles {
         remove_database(&work);
         remove_database(&plain);
         let (facts, file, gz_bytes) = result?;
-        let cached = CachedFile { facts, file, gz_bytes, built_at_ms: now_ms(), build_ms: started.elapsed().as_millis() as u64, grids };
+        let cached = CachedFile {
+            facts,
+            file,
+            gz_bytes,
+            built_at_ms: now_ms(),
+            build_ms: started.elapsed().as_millis() as u64,
+            grids,
+        };
         let tmp = dir.join(format!("{CURRENT}.{nonce}"));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&cached)?)
             .and_then(|_| std::fs::rename(&tmp, dir.join(CURRENT)))
@@ -206,7 +214,11 @@ impl SnapshotFiles {
 
     /// The file to serve these grids: the cached one (a rebuild starts in the background when it
     /// is stale), or one built now when there is none — by one request, the others waiting.
-    pub async fn file_for(self: &Arc<Self>, storage: Arc<dyn SyncStorage>, grids: Vec<String>) -> AppResult<CachedFile> {
+    pub async fn file_for(
+        self: &Arc<Self>,
+        storage: Arc<dyn SyncStorage>,
+        grids: Vec<String>,
+    ) -> AppResult<CachedFile> {
         let (files, st, g) = (self.clone(), storage.clone(), grids.clone());
         let (current, stale) = tokio::task::spawn_blocking(move || -> AppResult<_> {
             let current = files.current(&g)?;
@@ -236,7 +248,9 @@ impl SnapshotFiles {
                 return Err(AppError::new(
                     StatusCode::NOT_FOUND,
                     SnapshotFileFacts::NO_FILE,
-                    format!("this device's grids hold {records} records; below {min} row pages are smaller than a file"),
+                    format!(
+                        "this device's grids hold {records} records; below {min} row pages are smaller than a file"
+                    ),
                 ));
             }
             files.build(storage.as_ref(), &grids)
@@ -315,7 +329,10 @@ fn remove_abandoned_builds(dir: &Path) {
 fn gzip_file(from: &Path, to: &Path) -> AppResult<u64> {
     let mut input = std::fs::File::open(from).map_err(|e| io_error(from, e))?;
     let output = std::fs::File::create(to).map_err(|e| io_error(to, e))?;
-    let mut enc = flate2::write::GzEncoder::new(std::io::BufWriter::with_capacity(256 * 1024, output), flate2::Compression::new(6));
+    let mut enc = flate2::write::GzEncoder::new(
+        std::io::BufWriter::with_capacity(256 * 1024, output),
+        flate2::Compression::new(6),
+    );
     std::io::copy(&mut input, &mut enc).map_err(|e| io_error(to, e))?;
     let mut out = enc.finish().map_err(|e| io_error(to, e))?;
     out.flush().map_err(|e| io_error(to, e))?;
@@ -339,14 +356,22 @@ pub async fn snapshot_file(
 ) -> AppResult<Response> {
     let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
     crate::sync_routes::check_protocol(q.protocol)?;
-    let schema = q.schema.ok_or_else(|| AppError::bad_request("bad_query", "schema: the device's schema version is required"))?;
+    let schema = q
+        .schema
+        .ok_or_else(|| AppError::bad_request("bad_query", "schema: the device's schema version is required"))?;
     let Some(files) = state.snapshot_files.clone() else {
-        return Err(AppError::new(StatusCode::NOT_FOUND, SnapshotFileFacts::NO_FILE, "this server builds no snapshot files"));
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            SnapshotFileFacts::NO_FILE,
+            "this server builds no snapshot files",
+        ));
     };
     if schema != DEVICE_SCHEMA_VERSION {
         return Err(AppError::conflict(
             SnapshotFileFacts::SCHEMA_MISMATCH,
-            format!("this server builds files for device schema {DEVICE_SCHEMA_VERSION}, the device is at schema {schema}"),
+            format!(
+                "this server builds files for device schema {DEVICE_SCHEMA_VERSION}, the device is at schema {schema}"
+            ),
         ));
     }
     if device.grids.is_empty() {

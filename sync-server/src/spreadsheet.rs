@@ -133,7 +133,8 @@ fn csv_cells(text: &str) -> AppResult<Cells> {
     // Excel writes commas; a sheet copied out of Excel as text has tabs
     let first = text.lines().next().unwrap_or("");
     let delimiter = if first.matches('\t').count() > first.matches(',').count() { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| unreadable(format!("the CSV cannot be read: {e} / CSV格式错误")))?;
@@ -430,7 +431,11 @@ mod tests {
         assert_eq!(sheet.headers, ["客户名称", "楼宇", "欠费金额"]);
         assert_eq!(sheet.rows.len(), 3, "blank rows are skipped");
         assert_eq!((sheet.rows[1].line, sheet.rows[1].cells[0].as_str()), (4, "李四"));
-        assert_eq!((sheet.rows[2].line, sheet.rows[2].cells[0].as_str()), (5, "王五"), "a cell with a line break is one row");
+        assert_eq!(
+            (sheet.rows[2].line, sheet.rows[2].cells[0].as_str()),
+            (5, "王五"),
+            "a cell with a line break is one row"
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The sync endpoints: enrol, push, pull, health. Each checks the protocol version and hands the
 //! work to storage on a blocking thread (SQLite is synchronous).
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use axum::Json;
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION};
+use gridbook_core::wire::{
+    EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -30,7 +33,10 @@ pub async fn health(State(state): State<AppState>) -> AppResult<Json<serde_json:
     Ok(Json(serde_json::json!({ "status": "ok", "protocol": PROTOCOL_VERSION, "version": env!("CARGO_PKG_VERSION") })))
 }
 
-pub async fn enrol(State(state): State<AppState>, body: Result<Json<EnrolRequest>, JsonRejection>) -> AppResult<Json<EnrolResponse>> {
+pub async fn enrol(
+    State(state): State<AppState>,
+    body: Result<Json<EnrolRequest>, JsonRejection>,
+) -> AppResult<Json<EnrolResponse>> {
     let Json(req) = body?;
     check_protocol(req.protocol)?;
     let storage = state.storage.clone();
@@ -64,7 +70,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-pub async fn push(State(state): State<AppState>, device: DeviceAuth, body: JsonBody<PushRequest>) -> AppResult<Json<PushResponse>> {
+pub async fn push(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    body: JsonBody<PushRequest>,
+) -> AppResult<Json<PushResponse>> {
     let JsonBody(req) = body;
     check_protocol(req.protocol)?;
     if req.ops.len() > MAX_OPS_PER_PUSH {

@@ -99,7 +99,10 @@ pub fn recompute(storage: &dyn SyncStorage, grid: &str, now_ms: i64) -> AppResul
         entry.1 = entry.1.saturating_add(p.value("baseline_fen").as_i64().unwrap_or(0));
     }
     let ranked = rank(
-        spend.into_iter().map(|(household_id, (spend_fen, baseline_fen))| Spend { household_id, spend_fen, baseline_fen }).collect(),
+        spend
+            .into_iter()
+            .map(|(household_id, (spend_fen, baseline_fen))| Spend { household_id, spend_fen, baseline_fen })
+            .collect(),
     );
     let mut report = TierReport {
         grid_id: grid.to_string(),
@@ -141,7 +144,10 @@ mod tests {
     use super::*;
 
     fn spends(figures: &[(&str, i64, i64)]) -> Vec<Spend> {
-        figures.iter().map(|(id, s, b)| Spend { household_id: id.to_string(), spend_fen: *s, baseline_fen: *b }).collect()
+        figures
+            .iter()
+            .map(|(id, s, b)| Spend { household_id: id.to_string(), spend_fen: *s, baseline_fen: *b })
+            .collect()
     }
 
     fn tiers(figures: &[(&str, i64, i64)]) -> Vec<(String, &'static str)> {

@@ -28,8 +28,21 @@ async fn fixture() -> Fixture {
     storage.assign_grid("zhang", "g1").unwrap();
     let code = storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
     let state = AppState::new(storage);
-    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: "dev1".into(), app_version: "1".into(), public_key: None };
-    let (status, body) = send(&state, Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap()).await;
+    let req = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code,
+        device_id: "dev1".into(),
+        app_version: "1".into(),
+        public_key: None,
+    };
+    let (status, body) = send(
+        &state,
+        Request::post("/v1/enrol")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&req).unwrap()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let enrolled: EnrolResponse = serde_json::from_slice(&body).unwrap();
     Fixture { _dir: dir, state, token: enrolled.token }
@@ -42,7 +55,8 @@ async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>) {
 }
 
 fn error_of(body: &[u8]) -> ErrorBody {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", String::from_utf8_lossy(body)))
 }
 
 fn push(token: &str, body: impl Into<Body>) -> Request<Body> {
@@ -60,7 +74,10 @@ fn empty_push(protocol: u32) -> Vec<u8> {
 #[tokio::test]
 async fn a_push_without_or_with_a_wrong_token_is_401() {
     let f = fixture().await;
-    let req = Request::post("/v1/push").header(header::CONTENT_TYPE, "application/json").body(Body::from(empty_push(1))).unwrap();
+    let req = Request::post("/v1/push")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(empty_push(1)))
+        .unwrap();
     let (status, body) = send(&f.state, req).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(error_of(&body).message.contains("Bearer"));
@@ -86,7 +103,10 @@ async fn a_wrong_protocol_version_is_refused_with_a_clear_message() {
     let err = error_of(&body);
     assert_eq!((status, err.code.as_str()), (StatusCode::BAD_REQUEST, "unsupported_protocol"));
     assert!(err.message.contains("99"));
-    let req = Request::get("/v1/pull?cursor=0&protocol=0").header(header::AUTHORIZATION, format!("Bearer {}", f.token)).body(Body::empty()).unwrap();
+    let req = Request::get("/v1/pull?cursor=0&protocol=0")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
+        .body(Body::empty())
+        .unwrap();
     assert_eq!(send(&f.state, req).await.0, StatusCode::BAD_REQUEST);
 }
 
@@ -117,7 +137,8 @@ async fn bad_pull_queries_and_unknown_paths_get_json_errors() {
         ("/v1/pull?limit=99999", StatusCode::BAD_REQUEST),
         ("/v2/pull", StatusCode::NOT_FOUND),
     ] {
-        let req = Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {}", f.token)).body(Body::empty()).unwrap();
+        let req =
+            Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {}", f.token)).body(Body::empty()).unwrap();
         let (got, body) = send(&f.state, req).await;
         assert_eq!(got, status, "{uri}");
         error_of(&body);
@@ -152,8 +173,21 @@ async fn a_device_over_its_request_budget_gets_429_with_retry_after_before_its_b
     // a wrong token is still a 401, and another device has a budget of its own
     assert_eq!(send(&f.state, push("not-a-token", empty_push(1))).await.0, StatusCode::UNAUTHORIZED);
     let code = f.state.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
-    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: "dev2".into(), app_version: "1".into(), public_key: None };
-    let (status, body) = send(&f.state, Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap()).await;
+    let req = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code,
+        device_id: "dev2".into(),
+        app_version: "1".into(),
+        public_key: None,
+    };
+    let (status, body) = send(
+        &f.state,
+        Request::post("/v1/enrol")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&req).unwrap()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let other: EnrolResponse = serde_json::from_slice(&body).unwrap();
     assert_eq!(send(&f.state, push(&other.token, empty_push(1))).await.0, StatusCode::OK);
@@ -167,8 +201,17 @@ async fn an_enrolment_code_works_once() {
     let code = storage.create_enrol_code("li", now_ms(), 3_600_000).unwrap();
     let state = AppState::new(storage);
     let enrol = |device: &str, code: &str| {
-        let req = EnrolRequest { protocol: 1, code: code.to_lowercase(), device_id: device.into(), app_version: "1".into(), public_key: None };
-        Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap()
+        let req = EnrolRequest {
+            protocol: 1,
+            code: code.to_lowercase(),
+            device_id: device.into(),
+            app_version: "1".into(),
+            public_key: None,
+        };
+        Request::post("/v1/enrol")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&req).unwrap()))
+            .unwrap()
     };
     assert_eq!(send(&state, enrol("d1", &code)).await.0, StatusCode::OK);
     let (status, body) = send(&state, enrol("d2", &code)).await;
@@ -205,8 +248,11 @@ async fn over_a_real_socket_health_and_gzip_responses_work() {
     assert_eq!(page["changes"], serde_json::json!([]));
     // a large one (the answer to a push of 40 ops) is gzip'd
     let visit = gridbook_core::testing::fields_of(&gridbook_core::testing::visit("g1", "h1")).unwrap();
-    let ops: Vec<Op> = (0..40u16).map(|i| gridbook_core::testing::visit_op(visit.clone(), Hlc::new(now_ms() as u64, i, "dev1"))).collect();
-    let body = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops }).unwrap();
+    let ops: Vec<Op> = (0..40u16)
+        .map(|i| gridbook_core::testing::visit_op(visit.clone(), Hlc::new(now_ms() as u64, i, "dev1")))
+        .collect();
+    let body =
+        serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops }).unwrap();
     let resp = client
         .post(format!("{url}/v1/push"))
         .bearer_auth(&f.token)

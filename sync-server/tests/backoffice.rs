@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use gridbook_core::hlc::Hlc;
 use gridbook_core::testing;
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, EnrolResponse, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::wire::{
+    DeviceFacts, EnrolRequest, EnrolResponse, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
 use gridbook_core::EntityKind;
 use gridbook_sync_server::admin::hash_password;
 use gridbook_sync_server::auth::Role;
@@ -56,11 +58,9 @@ impl Reply {
     }
     /// The value a Set-Cookie header gives `name`, if any.
     fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        })
     }
     fn set_cookie_line(&self, name: &str) -> String {
         self.headers
@@ -116,7 +116,14 @@ async fn login_token(state: &AppState) -> (String, String) {
     (cookie, field)
 }
 
-async fn post_login(state: &AppState, id: &str, password: &str, cookie: Option<&str>, csrf: &str, origin: Option<&str>) -> Reply {
+async fn post_login(
+    state: &AppState,
+    id: &str,
+    password: &str,
+    cookie: Option<&str>,
+    csrf: &str,
+    origin: Option<&str>,
+) -> Reply {
     let mut req = Request::post("/admin/login")
         .header(header::HOST, "127.0.0.1:8080")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -142,10 +149,19 @@ async fn login(state: &AppState, id: &str) -> String {
 
 async fn enrol(f: &Fixture, manager: &str, device: &str) -> String {
     let code = f.storage.create_enrol_code(manager, now_ms(), 3_600_000).unwrap();
-    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: device.into(), app_version: "2.1.0".into(), public_key: None };
+    let req = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code,
+        device_id: device.into(),
+        app_version: "2.1.0".into(),
+        public_key: None,
+    };
     let reply = send(
         &f.state,
-        Request::post("/v1/enrol").header(header::CONTENT_TYPE, "application/json").body(Body::from(serde_json::to_vec(&req).unwrap())).unwrap(),
+        Request::post("/v1/enrol")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(serde_json::to_vec(&req).unwrap()))
+            .unwrap(),
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -161,7 +177,13 @@ fn op(kind: EntityKind, entity: &str, grid: &str, action: OpAction, fields: Map<
 }
 
 /// A push with the facts a phone reports: `rejected_on_phone` ops it keeps as rejected before this push.
-async fn push_with(f: &Fixture, token: &str, ops: Vec<Op>, clock_offset_ms: i64, rejected_on_phone: u64) -> PushResponse {
+async fn push_with(
+    f: &Fixture,
+    token: &str,
+    ops: Vec<Op>,
+    clock_offset_ms: i64,
+    rejected_on_phone: u64,
+) -> PushResponse {
     let facts = DeviceFacts {
         app_version: "2.1.0".into(),
         pending_count: ops.len() as u64,
@@ -234,7 +256,8 @@ async fn pages_and_apis_need_a_session() {
     assert!(js.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
     // nothing is fetched from elsewhere: the only absolute URL in the scripts is the SVG namespace
     for asset in ["app.js", "i18n.js", "login.js", "app.css"] {
-        let body = get(&f.state, &format!("/admin/assets/{asset}"), None).await.body.replace("http://www.w3.org/2000/svg", "");
+        let body =
+            get(&f.state, &format!("/admin/assets/{asset}"), None).await.body.replace("http://www.w3.org/2000/svg", "");
         assert!(!body.contains("http://") && !body.contains("https://") && !body.contains("//cdn"), "{asset}");
     }
     assert!(!login.body.contains("http://") && !login.body.contains("https://"));
@@ -317,7 +340,11 @@ async fn login_and_logout_need_their_csrf_token_and_the_same_origin() {
     assert_eq!(logout(String::new(), "http://127.0.0.1:8080").await.status, StatusCode::FORBIDDEN);
     assert_eq!(logout("0".repeat(64), "http://127.0.0.1:8080").await.status, StatusCode::FORBIDDEN);
     assert_eq!(logout(csrf.clone(), "https://evil.example").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(get(&f.state, "/admin/api/me", Some(&session)).await.status, StatusCode::OK, "refused logouts change nothing");
+    assert_eq!(
+        get(&f.state, "/admin/api/me", Some(&session)).await.status,
+        StatusCode::OK,
+        "refused logouts change nothing"
+    );
     let out = logout(csrf, "http://127.0.0.1:8080").await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(out.location(), "/admin/login");
@@ -335,7 +362,13 @@ async fn the_conflict_log_masks_id_and_phone_numbers() {
     h.mobile = "13812345678".into();
     h.id_number = testing::resident_id(7);
     h.landline = "0731-84561234".into();
-    let created = push(&f, &a, vec![op(EntityKind::Household, "hh-7", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 0))], 0).await;
+    let created = push(
+        &f,
+        &a,
+        vec![op(EntityKind::Household, "hh-7", "g1", OpAction::Create, fields_of(&h), stamp("phone_a", 0))],
+        0,
+    )
+    .await;
     assert!(matches!(created.results[0].outcome, gridbook_core::wire::OpOutcome::Applied));
     let mut edit = Map::new();
     edit.insert("mobile".into(), Value::from("13987654321"));
@@ -351,11 +384,21 @@ async fn the_conflict_log_masks_id_and_phone_numbers() {
     let session = login(&f.state, "sup").await;
     let reply = get(&f.state, "/admin/api/conflicts", Some(&session)).await;
     assert_eq!(reply.status, StatusCode::OK);
-    for secret in ["13812345678", "13987654321", "13700001111", "84561234", "84569999", &testing::resident_id(7)[4..14], &testing::resident_id(8)[4..14]] {
+    for secret in [
+        "13812345678",
+        "13987654321",
+        "13700001111",
+        "84561234",
+        "84569999",
+        &testing::resident_id(7)[4..14],
+        &testing::resident_id(8)[4..14],
+    ] {
         assert!(!reply.body.contains(secret), "{secret} leaked: {}", reply.body);
     }
     let rows = reply.json()["conflicts"].as_array().unwrap().clone();
-    let field = |name: &str| rows.iter().find(|r| r["field"] == name).unwrap_or_else(|| panic!("no conflict on {name}")).clone();
+    let field = |name: &str| {
+        rows.iter().find(|r| r["field"] == name).unwrap_or_else(|| panic!("no conflict on {name}")).clone()
+    };
     assert_eq!(field("mobile")["old_value"], "138****5678");
     assert_eq!(field("mobile")["new_value"], "139****4321");
     assert_eq!(field("mobile")["old_manager"], "张伟");
@@ -385,7 +428,8 @@ fn store_receipt(f: &Fixture, id: &str, receipt: &gridbook_core::Receipt) {
         ],
     )
     .unwrap();
-    c.execute("INSERT INTO receipt_numbers (receipt_no, receipt_id) VALUES (?1, ?2)", [&receipt.receipt_no, id]).unwrap();
+    c.execute("INSERT INTO receipt_numbers (receipt_no, receipt_id) VALUES (?1, ?2)", [&receipt.receipt_no, id])
+        .unwrap();
 }
 
 /// A visit with a promise due three days ago, a write outside the grid, a receipt and its void.
@@ -469,12 +513,21 @@ async fn the_dashboard_apis_show_devices_activity_rejections_money_and_follow_up
     let buckets = activity["buckets"].as_array().unwrap();
     assert_eq!(buckets.len(), 24);
     let last = &buckets[23];
-    assert_eq!((last["pushes"].as_i64(), last["ops_pushed"].as_i64(), last["rejected"].as_i64()), (Some(2), Some(4), Some(1)));
-    assert_eq!(get(&f.state, "/admin/api/activity?range=forever", Some(&session)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (last["pushes"].as_i64(), last["ops_pushed"].as_i64(), last["rejected"].as_i64()),
+        (Some(2), Some(4), Some(1))
+    );
+    assert_eq!(
+        get(&f.state, "/admin/api/activity?range=forever", Some(&session)).await.status,
+        StatusCode::BAD_REQUEST
+    );
 
     let rejections = get(&f.state, "/admin/api/rejections", Some(&session)).await.json();
     let r = &rejections["rejections"][0];
-    assert_eq!((r["code"].as_str(), r["entity_id"].as_str(), r["grid_id"].as_str()), (Some("outside_grids"), Some("hh-4"), Some("g2")));
+    assert_eq!(
+        (r["code"].as_str(), r["entity_id"].as_str(), r["grid_id"].as_str()),
+        (Some("outside_grids"), Some("hh-4"), Some("g2"))
+    );
     assert_eq!(r["manager_name"], "张伟");
 
     let money = get(&f.state, "/admin/api/money?days=7", Some(&session)).await.json();
@@ -542,14 +595,23 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
     for l in m.lines().filter(|l| !l.starts_with('#')) {
         let name = l.split(['{', ' ']).next().unwrap();
         let family = name.trim_end_matches("_bucket").trim_end_matches("_sum").trim_end_matches("_count");
-        assert!(m.contains(&format!("# TYPE {family} ")) || m.contains(&format!("# TYPE {name} ")), "undeclared {name}");
+        assert!(
+            m.contains(&format!("# TYPE {family} ")) || m.contains(&format!("# TYPE {name} ")),
+            "undeclared {name}"
+        );
     }
     assert!(!m.contains("phone_a") && !m.contains("12345"));
 
     // totals only grow: a second push is added to what was counted
     let b = enrol(&f, "li", "phone_b").await;
     let h = testing::household_n("g1", 9);
-    push(&f, &b, vec![op(EntityKind::Household, "hh-9", "g1", OpAction::Create, fields_of(&h), stamp("phone_b", 0))], 0).await;
+    push(
+        &f,
+        &b,
+        vec![op(EntityKind::Household, "hh-9", "g1", OpAction::Create, fields_of(&h), stamp("phone_b", 0))],
+        0,
+    )
+    .await;
     let again = get(&f.state, "/metrics", None).await.body;
     assert!(again.lines().any(|l| l == "gridbook_sync_ops_total{direction=\"push\"} 5"), "{again}");
     assert!(again.lines().any(|l| l == "gridbook_sync_requests_total{direction=\"push\"} 3"), "{again}");
@@ -579,7 +641,9 @@ async fn post_handover(f: &Fixture, session: &str, csrf: Option<&str>, body: &st
 #[tokio::test]
 async fn an_admin_hands_a_building_over_with_the_csrf_token_and_bad_requests_get_clear_4xx() {
     let f = fixture();
-    f.storage.create_manager("root", "系统管理员", Role::Admin, Some(&hash_password(PASSWORD).unwrap()), now_ms()).unwrap();
+    f.storage
+        .create_manager("root", "系统管理员", Role::Admin, Some(&hash_password(PASSWORD).unwrap()), now_ms())
+        .unwrap();
     f.storage.create_manager("wang", "王强", Role::Field, None, now_ms()).unwrap();
     f.storage.assign_grid("wang", "g2").unwrap();
     let a = enrol(&f, "zhang", "phone_a").await;
@@ -623,7 +687,10 @@ async fn an_admin_hands_a_building_over_with_the_csrf_token_and_bad_requests_get
     let done = post_handover(&f, &root, Some(&csrf), body).await;
     assert_eq!(done.status, StatusCode::CREATED, "{}", done.body);
     let row = done.json();
-    assert_eq!((row["scope"].as_str(), row["to_grid"].as_str(), row["records"].as_i64()), (Some("building"), Some("g2"), Some(2)));
+    assert_eq!(
+        (row["scope"].as_str(), row["to_grid"].as_str(), row["records"].as_i64()),
+        (Some("building"), Some("g2"), Some(2))
+    );
     assert_eq!(row["premises_name"], "3号楼");
     assert_eq!(row["state"], "waiting");
     assert_eq!(row["devices"][0]["device_id"], "phone_a");
@@ -632,7 +699,10 @@ async fn an_admin_hands_a_building_over_with_the_csrf_token_and_bad_requests_get
     // a revoked phone will never report: it is no longer waited for
     f.storage.revoke_device("phone_a", now_ms()).unwrap();
     let listed = get(&f.state, "/admin/api/handovers", Some(&sup)).await.json();
-    assert_eq!((listed["handovers"][0]["state"].as_str(), listed["handovers"][0]["devices"][0]["revoked"].as_bool()), (Some("done"), Some(true)));
+    assert_eq!(
+        (listed["handovers"][0]["state"].as_str(), listed["handovers"][0]["devices"][0]["revoked"].as_bool()),
+        (Some("done"), Some(true))
+    );
 }
 
 #[tokio::test]
@@ -681,11 +751,16 @@ async fn tickets_list_the_overdue_first_and_appointments_show_late_and_missed_on
     assert!(!tickets.body.contains("13611112222") && !tickets.body.contains(&h.customer_name), "{}", tickets.body);
 
     let appts = get(&f.state, "/admin/api/appointments", Some(&session)).await.json();
-    let category = |id: &str| appts["appointments"].as_array().unwrap().iter().find(|a| a["id"] == id).map(|a| a["category"].clone());
+    let category = |id: &str| {
+        appts["appointments"].as_array().unwrap().iter().find(|a| a["id"] == id).map(|a| a["category"].clone())
+    };
     assert_eq!(category("ap-missed"), Some(serde_json::json!("missed")));
     // three hours ago is today in Beijing unless the day began less than three hours ago
     let late_is_today = gridbook_sync_server::backoffice::report_day(now - 3 * 3_600_000, 0) == today;
-    assert_eq!(category("ap-late"), late_is_today.then(|| serde_json::json!("late")).or(Some(serde_json::json!("missed"))));
+    assert_eq!(
+        category("ap-late"),
+        late_is_today.then(|| serde_json::json!("late")).or(Some(serde_json::json!("missed")))
+    );
 
     let days = get(&f.state, "/admin/api/day-summaries?days=3", Some(&session)).await;
     let d = days.json();

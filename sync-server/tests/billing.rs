@@ -34,7 +34,15 @@ fn fixture() -> Fixture {
     let ops: Vec<_> = households
         .iter()
         .enumerate()
-        .map(|(n, id)| authoring::op(EntityKind::Household, id, "g1", OpAction::Create, fields_of(&household_n("g1", n as u64)).unwrap()))
+        .map(|(n, id)| {
+            authoring::op(
+                EntityKind::Household,
+                id,
+                "g1",
+                OpAction::Create,
+                fields_of(&household_n("g1", n as u64)).unwrap(),
+            )
+        })
         .collect();
     storage.apply_backoffice_ops(&ops, now_ms()).unwrap();
     let state = AppState::new(storage.clone());
@@ -96,13 +104,21 @@ async fn an_admin_loads_billing_figures_and_the_tiers_follow_only_where_they_cha
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["received"], 5);
     assert_eq!(reply.body["written"], 5);
-    assert_eq!(reply.body["tiers"][0], json!({"grid_id": "g1", "ranked": 5, "high": 1, "middle": 1, "low": 3, "changed": 5, "unranked": 0}));
+    assert_eq!(
+        reply.body["tiers"][0],
+        json!({"grid_id": "g1", "ranked": 5, "high": 1, "middle": 1, "low": 3, "changed": 5, "unranked": 0})
+    );
     let tiers: Vec<Option<String>> = h.iter().map(|id| tier_of(&f, id)).collect();
     assert_eq!(tiers, ["high", "middle", "low", "low", "low"].map(|t| Some(t.to_string())));
 
     // the same figures again: nothing to write, no tier changes
     let reply = load(&f, &admin, json!({ "profiles": rows })).await;
-    assert_eq!((reply.body["written"].as_i64(), reply.body["unchanged"].as_i64()), (Some(0), Some(5)), "{}", reply.body);
+    assert_eq!(
+        (reply.body["written"].as_i64(), reply.body["unchanged"].as_i64()),
+        (Some(0), Some(5)),
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body["tiers"][0]["changed"], 0);
 
     // h4 now spends the most: h4 high, h0 middle, h1 low; one profile written, three tiers changed
@@ -154,10 +170,26 @@ async fn bad_billing_input_is_a_4xx_that_names_what_was_wrong_and_writes_nothing
         (json!({ "profiles": [] }), StatusCode::UNPROCESSABLE_ENTITY, "profiles: nothing to load"),
         (json!({ "rows": [] }), StatusCode::UNPROCESSABLE_ENTITY, "unknown field `rows`"),
         (with(&|v| v["spend_fen"] = json!(1.5)), StatusCode::UNPROCESSABLE_ENTITY, "spend_fen"),
-        (with(&|v| v["period"] = json!("2026-13")), StatusCode::UNPROCESSABLE_ENTITY, "row 2: period: must be a month written YYYY-MM"),
-        (with(&|v| v["contract_end"] = json!("2027/01/10")), StatusCode::UNPROCESSABLE_ENTITY, "row 2: contract_end: must be a date written YYYY-MM-DD"),
-        (with(&|v| v["baseline_fen"] = json!(-1)), StatusCode::UNPROCESSABLE_ENTITY, "row 2: baseline_fen: must not be negative"),
-        (with(&|v| v["household_id"] = json!("nobody")), StatusCode::UNPROCESSABLE_ENTITY, "row 2: household_id: no household nobody in grid g1"),
+        (
+            with(&|v| v["period"] = json!("2026-13")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "row 2: period: must be a month written YYYY-MM",
+        ),
+        (
+            with(&|v| v["contract_end"] = json!("2027/01/10")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "row 2: contract_end: must be a date written YYYY-MM-DD",
+        ),
+        (
+            with(&|v| v["baseline_fen"] = json!(-1)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "row 2: baseline_fen: must not be negative",
+        ),
+        (
+            with(&|v| v["household_id"] = json!("nobody")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "row 2: household_id: no household nobody in grid g1",
+        ),
         (with(&|v| v["grid_id"] = json!("g9")), StatusCode::UNPROCESSABLE_ENTITY, "row 2: grid_id: no grid g9"),
         (with(&|v| *v = good.clone()), StatusCode::UNPROCESSABLE_ENTITY, "is also on row 1"),
         (with(&|v| v["speend_fen"] = json!(1)), StatusCode::UNPROCESSABLE_ENTITY, "unknown field `speend_fen`"),
@@ -184,7 +216,9 @@ async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid(
     // someone set h0 to low since (a phone's edit, merged like any other)
     let mut fields = serde_json::Map::new();
     fields.insert("tier".into(), json!("low"));
-    f.storage.apply_backoffice_ops(&[authoring::op(EntityKind::Household, "h0", "g1", OpAction::Update, fields)], now_ms()).unwrap();
+    f.storage
+        .apply_backoffice_ops(&[authoring::op(EntityKind::Household, "h0", "g1", OpAction::Update, fields)], now_ms())
+        .unwrap();
     let run = |grid: Option<&str>| {
         gridbook_sync_server::admin::run(
             f.storage.as_ref(),

@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use gridbook_core::hlc::Hlc;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::wire::{
+    DeviceFacts, EnrolRequest, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
 use gridbook_sync_server::auth::Role;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
@@ -35,12 +37,23 @@ fn fixture() -> Fixture {
 
 fn token(f: &Fixture, device: &str) -> String {
     let code = f.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
-    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: device.into(), app_version: "1".into(), public_key: None };
+    let req = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code,
+        device_id: device.into(),
+        app_version: "1".into(),
+        public_key: None,
+    };
     f.storage.enrol(&req, now_ms()).unwrap().token
 }
 
 async fn push(f: &Fixture, token: &str, ops: &[Op]) -> PushResponse {
-    let body = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops: ops.to_vec() }).unwrap();
+    let body = serde_json::to_vec(&PushRequest {
+        protocol: PROTOCOL_VERSION,
+        facts: DeviceFacts::default(),
+        ops: ops.to_vec(),
+    })
+    .unwrap();
     let req = Request::post("/v1/push")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::CONTENT_TYPE, "application/json")
@@ -59,7 +72,10 @@ fn fields(v: Value) -> Map<String, Value> {
 
 fn visit(device: &str, grid: &str, n: u64) -> Op {
     let visit = gridbook_core::testing::visit(grid, "h1");
-    gridbook_core::testing::visit_op(gridbook_core::testing::fields_of(&visit).unwrap(), Hlc::new(now_ms() as u64 - 1_000, n as u16, device))
+    gridbook_core::testing::visit_op(
+        gridbook_core::testing::fields_of(&visit).unwrap(),
+        Hlc::new(now_ms() as u64 - 1_000, n as u16, device),
+    )
 }
 
 fn outcomes(r: &PushResponse) -> Vec<&'static str> {
@@ -99,7 +115,10 @@ async fn concurrent_pushes_are_each_answered_and_recorded_once_and_a_second_send
                     let mut answers = Vec::new();
                     for batch in &batches {
                         let r = push(&f, &token, batch).await;
-                        assert_eq!(r.results.iter().map(|r| r.op_id).collect::<Vec<_>>(), batch.iter().map(|o| o.id).collect::<Vec<_>>());
+                        assert_eq!(
+                            r.results.iter().map(|r| r.op_id).collect::<Vec<_>>(),
+                            batch.iter().map(|o| o.id).collect::<Vec<_>>()
+                        );
                         answers.extend(outcomes(&r));
                     }
                     answers
@@ -111,9 +130,17 @@ async fn concurrent_pushes_are_each_answered_and_recorded_once_and_a_second_send
         }
         assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 8 * 150, "each op recorded once ({round})");
         assert_eq!(count(&f, "SELECT count(*) FROM entities WHERE kind = 'visit'"), 8 * 150);
-        assert_eq!(count(&f, "SELECT count(DISTINCT seq) FROM entities"), 8 * 150, "every change has its own sequence number");
+        assert_eq!(
+            count(&f, "SELECT count(DISTINCT seq) FROM entities"),
+            8 * 150,
+            "every change has its own sequence number"
+        );
     }
-    assert_eq!(count(&f, "SELECT count(*) FROM sync_events WHERE direction = 'push'"), 2 * 8 * 3, "every push is logged");
+    assert_eq!(
+        count(&f, "SELECT count(*) FROM sync_events WHERE direction = 'push'"),
+        2 * 8 * 3,
+        "every push is logged"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +176,8 @@ async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_lea
     let r = push(&f, &token, &[elsewhere.clone(), elsewhere.clone()]).await;
     assert_eq!(outcomes(&r), ["applied", "already_had"]);
     let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let vals: String = conn.query_row("SELECT vals FROM entities WHERE id = ?1", [&elsewhere.entity], |r| r.get(0)).unwrap();
+    let vals: String =
+        conn.query_row("SELECT vals FROM entities WHERE id = ?1", [&elsewhere.entity], |r| r.get(0)).unwrap();
     let vals: Value = serde_json::from_str(&vals).unwrap();
     assert_eq!(vals["outcome"], elsewhere.fields["outcome"], "the retried visit is stored with its fields");
     assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
@@ -169,7 +197,8 @@ async fn a_visit_stamped_a_week_ahead_is_stored_under_the_clamped_stamp_and_a_br
     let clamped = r.results[0].clamped_to.clone().expect("clamped");
     assert!(clamped.millis <= now_ms() as u64 && clamped.node == "dev1", "{clamped}");
     let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let base: String = conn.query_row("SELECT base_hlc FROM entities WHERE id = ?1", [&ahead.entity], |r| r.get(0)).unwrap();
+    let base: String =
+        conn.query_row("SELECT base_hlc FROM entities WHERE id = ?1", [&ahead.entity], |r| r.get(0)).unwrap();
     assert_eq!(base, clamped.to_string(), "the record carries the stamp it was merged under");
     let OpOutcome::Rejected { reason, .. } = &r.results[1].outcome else { unreachable!() };
     assert!(reason.contains("picnic") && reason.contains("survey"), "{reason}");
@@ -188,19 +217,26 @@ async fn another_op_for_a_stored_visit_is_refused_and_the_visit_keeps_its_first_
     // the stored fact is found by the insert, and each op then judged the long way
     let r = push(&f, &token, &[second.clone(), first.clone()]).await;
     assert_eq!(outcomes(&r), ["rejected", "already_had"]);
-    assert!(matches!(&r.results[0].outcome, OpOutcome::Rejected { code, .. } if code.as_str() == "immutable"), "{:?}", r.results[0]);
+    assert!(
+        matches!(&r.results[0].outcome, OpOutcome::Rejected { code, .. } if code.as_str() == "immutable"),
+        "{:?}",
+        r.results[0]
+    );
     let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
     let (vals, op_id, device): (String, String, String) = conn
-        .query_row("SELECT vals, op_id, device_id FROM entities WHERE kind = 'visit' AND id = ?1", [&first.entity], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT vals, op_id, device_id FROM entities WHERE kind = 'visit' AND id = ?1",
+            [&first.entity],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
     let vals: Value = serde_json::from_str(&vals).unwrap();
     assert_eq!(vals["outcome"], first.fields["outcome"]);
     assert_eq!((op_id, device.as_str()), (first.id.to_string(), "dev1"), "the fact's row names the op that carried it");
     assert_eq!(count(&f, "SELECT count(*) FROM op_log"), 1);
     assert_eq!(f.storage.rejections(10).unwrap().len(), 1, "the refused op waits with its reason");
-    let body: String = conn.query_row("SELECT body FROM rejections WHERE op_id = ?1", [second.id.to_string()], |r| r.get(0)).unwrap();
+    let body: String =
+        conn.query_row("SELECT body FROM rejections WHERE op_id = ?1", [second.id.to_string()], |r| r.get(0)).unwrap();
     let kept: Op = serde_json::from_str(&body).unwrap();
     assert_eq!(kept.fields["outcome"], json!("改写的结果"), "the refused op is kept whole, its fields with it");
     assert_eq!(kept.fields["household_id"], second.fields["household_id"]);

@@ -78,7 +78,12 @@ impl Fixture {
 
 /// The refusals of a row, as (column, value, English reason).
 fn refusals(report: &ImportReport, row: usize) -> Vec<(String, String, String)> {
-    report.refused.iter().filter(|r| r.row == row).map(|r| (r.column.clone(), r.value.clone(), r.reason_en.clone())).collect()
+    report
+        .refused
+        .iter()
+        .filter(|r| r.row == row)
+        .map(|r| (r.column.clone(), r.value.clone(), r.reason_en.clone()))
+        .collect()
 }
 
 #[test]
@@ -174,13 +179,24 @@ fn arrears_import_converts_yuan_to_exact_fen_and_refuses_what_it_cannot_read() {
     let acc = |no: &str| accounts.iter().find(|a| a.values["account_no"] == no).unwrap().clone();
     let wang = f.household_named("王芳");
     let li = f.household_named("李强");
-    assert_eq!((acc("ACC-1").values["owed_fen"].as_i64(), acc("ACC-1").values["household_id"].as_str()), (Some(123_450), Some(wang.id.as_str())), "found by service number");
+    assert_eq!(
+        (acc("ACC-1").values["owed_fen"].as_i64(), acc("ACC-1").values["household_id"].as_str()),
+        (Some(123_450), Some(wang.id.as_str())),
+        "found by service number"
+    );
     assert_eq!(acc("ACC-1").values["payment_type"], "postpaid");
-    assert_eq!((acc("ACC-2").values["owed_fen"].as_i64(), acc("ACC-2").values["balance_fen"].as_i64()), (Some(1_230), Some(-500)));
+    assert_eq!(
+        (acc("ACC-2").values["owed_fen"].as_i64(), acc("ACC-2").values["balance_fen"].as_i64()),
+        (Some(1_230), Some(-500))
+    );
     assert_eq!(acc("ACC-2").values["household_id"].as_str(), Some(li.id.as_str()), "found by ID number");
 
     let again = f.import(SheetKind::Arrears, &csv(ARREARS), false);
-    assert_eq!((again.created, again.updated, again.unchanged, again.ops), (0, 0, 2, 0), "the figures' date does not move by itself");
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.ops),
+        (0, 0, 2, 0),
+        "the figures' date does not move by itself"
+    );
     let paid = ["账号,付费类型,欠费金额(元),欠费月数", "ACC-1,后付费,0,0"];
     let third = f.import(SheetKind::Arrears, &csv(&paid), false);
     assert_eq!((third.updated, third.ops), (1, 1));
@@ -194,16 +210,33 @@ fn an_exported_archive_imports_back_unchanged_in_both_formats() {
     let f = fixture();
     f.import(SheetKind::Archives, &csv(ARCHIVES), false);
     for format in [Format::Csv, Format::Xlsx] {
-        let req = ExportRequest { dataset: Dataset::Archives, grid: "g1".into(), format, from: None, to: None, full: true };
+        let req =
+            ExportRequest { dataset: Dataset::Archives, grid: "g1".into(), format, from: None, to: None, full: true };
         let out = export(f.storage.as_ref(), &req, "adm", now_ms()).unwrap();
         assert_eq!(out.rows, 3);
         let back = f.import(SheetKind::Archives, &out.bytes, false);
-        assert_eq!((back.created, back.updated, back.unchanged, back.refused_rows), (0, 0, 3, 0), "{format:?}: {back:#?}");
+        assert_eq!(
+            (back.created, back.updated, back.unchanged, back.refused_rows),
+            (0, 0, 3, 0),
+            "{format:?}: {back:#?}"
+        );
     }
-    assert!(f.storage.audit_log(Some("g1"), 20).unwrap().iter().any(|a| a.action == "export_unmasked" && a.actor == "adm"));
+    assert!(f
+        .storage
+        .audit_log(Some("g1"), 20)
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "export_unmasked" && a.actor == "adm"));
 
     // masked by default: the ID number is not in the file
-    let req = ExportRequest { dataset: Dataset::Archives, grid: "g1".into(), format: Format::Csv, from: None, to: None, full: false };
+    let req = ExportRequest {
+        dataset: Dataset::Archives,
+        grid: "g1".into(),
+        format: Format::Csv,
+        from: None,
+        to: None,
+        full: false,
+    };
     let masked = String::from_utf8(export(f.storage.as_ref(), &req, "sup", now_ms()).unwrap().bytes).unwrap();
     assert!(masked.contains("1101**********002X") && !masked.contains("11010519491231002X"), "{masked}");
     assert!(masked.contains("138****5678"));
@@ -213,11 +246,21 @@ fn an_exported_archive_imports_back_unchanged_in_both_formats() {
 fn the_grid_summary_export_counts_per_grid_and_per_building() {
     let f = fixture();
     f.import(SheetKind::Archives, &csv(ARCHIVES), false);
-    let req = ExportRequest { dataset: Dataset::Summary, grid: "g1".into(), format: Format::Xlsx, from: None, to: None, full: false };
+    let req = ExportRequest {
+        dataset: Dataset::Summary,
+        grid: "g1".into(),
+        format: Format::Xlsx,
+        from: None,
+        to: None,
+        full: false,
+    };
     let sheet = spreadsheet::read(&export(f.storage.as_ref(), &req, "sup", now_ms()).unwrap().bytes).unwrap();
     let col = |name: &str| sheet.column(name).unwrap_or_else(|| panic!("no column {name}: {:?}", sheet.headers));
     let whole = &sheet.rows[0].cells;
-    assert_eq!((whole[col("户数")].as_str(), whole[col("楼宇")].as_str(), whole[col("平房")].as_str()), ("3", "1", "1"));
+    assert_eq!(
+        (whole[col("户数")].as_str(), whole[col("楼宇")].as_str(), whole[col("平房")].as_str()),
+        ("3", "1", "1")
+    );
     assert_eq!(whole[col("宽带用户")], "1");
     assert_eq!(whole[col("宽带占有率")], "33.33%");
     assert_eq!(whole[col("中国移动用户")], "1");
@@ -251,7 +294,13 @@ impl Web {
         (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec(), headers)
     }
 
-    async fn upload(&self, path: &str, who: Option<&(String, String)>, csrf: bool, body: Vec<u8>) -> (StatusCode, Value) {
+    async fn upload(
+        &self,
+        path: &str,
+        who: Option<&(String, String)>,
+        csrf: bool,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/octet-stream");
         if let Some((cookie, token)) = who {
             req = req.header(header::COOKIE, cookie);
@@ -276,7 +325,10 @@ async fn import_is_for_admins_with_the_csrf_token_and_answers_the_report() {
     let path = "/admin/api/import/archives?grid=g1&file=%E6%A1%A3%E6%A1%88.csv";
     let (status, body) = w.upload(path, None, false, csv(ARCHIVES)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
-    let req = Request::post(path).header(header::AUTHORIZATION, "Bearer some-device-token").body(Body::from(csv(ARCHIVES))).unwrap();
+    let req = Request::post(path)
+        .header(header::AUTHORIZATION, "Bearer some-device-token")
+        .body(Body::from(csv(ARCHIVES)))
+        .unwrap();
     assert_eq!(w.send(req).await.0, StatusCode::UNAUTHORIZED, "a device token is not a back-office session");
     let (status, body) = w.upload(path, Some(&admin), false, csv(ARCHIVES)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "no CSRF token");
@@ -285,10 +337,16 @@ async fn import_is_for_admins_with_the_csrf_token_and_answers_the_report() {
     assert!(w.f.live(EntityKind::Household).is_empty());
 
     let (status, report) = w.upload(&format!("{path}&dry_run=true"), Some(&admin), true, csv(ARCHIVES)).await;
-    assert_eq!((status, report["dry_run"].as_bool(), report["created"].as_u64()), (StatusCode::OK, Some(true), Some(3)));
+    assert_eq!(
+        (status, report["dry_run"].as_bool(), report["created"].as_u64()),
+        (StatusCode::OK, Some(true), Some(3))
+    );
     assert!(w.f.live(EntityKind::Household).is_empty());
     let (status, report) = w.upload(path, Some(&admin), true, csv(ARCHIVES)).await;
-    assert_eq!((status, report["created"].as_u64(), report["refused_rows"].as_u64()), (StatusCode::OK, Some(3), Some(9)));
+    assert_eq!(
+        (status, report["created"].as_u64(), report["refused_rows"].as_u64()),
+        (StatusCode::OK, Some(3), Some(9))
+    );
     let first = &report["refused"][0];
     assert_eq!((first["row"].as_u64(), first["column"].as_str()), (Some(5), Some("")));
     assert!(first["reason_zh"].as_str().unwrap().contains("第2行"));
@@ -300,15 +358,35 @@ async fn bad_sheets_get_a_clear_4xx() {
     let w = web();
     let admin = w.session(Role::Admin);
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
-        ("/admin/api/import/archives?grid=g1", b"\x00\x01\x02\x03 not a sheet".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_spreadsheet"),
-        ("/admin/api/import/archives?grid=g1", b"PK\x03\x04 a broken zip".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_a_spreadsheet"),
-        ("/admin/api/import/archives?grid=g1", b"foo,phone\nWang,1\n".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "missing_columns"),
+        (
+            "/admin/api/import/archives?grid=g1",
+            b"\x00\x01\x02\x03 not a sheet".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_spreadsheet",
+        ),
+        (
+            "/admin/api/import/archives?grid=g1",
+            b"PK\x03\x04 a broken zip".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_spreadsheet",
+        ),
+        (
+            "/admin/api/import/archives?grid=g1",
+            b"foo,phone\nWang,1\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_columns",
+        ),
         ("/admin/api/import/arrears?grid=g1", csv(ARCHIVES), StatusCode::UNPROCESSABLE_ENTITY, "missing_columns"),
         ("/admin/api/import/archives?grid=nowhere", csv(ARCHIVES), StatusCode::NOT_FOUND, "not_found"),
         ("/admin/api/import/archives", csv(ARCHIVES), StatusCode::BAD_REQUEST, "bad_query"),
         ("/admin/api/import/archives?grid=g1&dry_run=perhaps", csv(ARCHIVES), StatusCode::BAD_REQUEST, "bad_query"),
         ("/admin/api/import/billing?grid=g1", csv(ARCHIVES), StatusCode::NOT_FOUND, "not_found"),
-        ("/admin/api/import/archives?grid=g1", vec![b'a'; 8 * 1024 * 1024 + 1], StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        (
+            "/admin/api/import/archives?grid=g1",
+            vec![b'a'; 8 * 1024 * 1024 + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
     ];
     for (path, body, status, code) in cases {
         let (got, answer) = w.upload(path, Some(&admin), true, body).await;
@@ -316,7 +394,10 @@ async fn bad_sheets_get_a_clear_4xx() {
         assert!(!answer["message"].as_str().unwrap_or("").is_empty());
     }
     let (_, answer) = w.upload("/admin/api/import/archives?grid=g1", Some(&admin), true, b"foo,phone\n".to_vec()).await;
-    assert!(answer["message"].as_str().unwrap().contains("客户名称 (customer_name)"), "names the missing columns: {answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("客户名称 (customer_name)"),
+        "names the missing columns: {answer}"
+    );
 }
 
 #[tokio::test]
@@ -344,7 +425,11 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
     let audit = w.f.storage.audit_log(Some("g1"), 10).unwrap();
     assert!(audit.iter().any(|a| a.action == "export_unmasked" && a.actor == "admin"), "{audit:?}");
 
-    for path in ["/admin/api/export/visits?grid=g1&format=csv&from=2026-01-01&to=2026-12-31", "/admin/api/export/receipts?grid=g1", "/admin/api/export/summary?grid=g1&format=csv"] {
+    for path in [
+        "/admin/api/export/visits?grid=g1&format=csv&from=2026-01-01&to=2026-12-31",
+        "/admin/api/export/receipts?grid=g1",
+        "/admin/api/export/summary?grid=g1&format=csv",
+    ] {
         assert_eq!(w.download(path, &sup).await.0, StatusCode::OK, "{path}");
     }
     for (path, status) in [
@@ -365,8 +450,8 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
 
 #[test]
 fn the_admin_commands_import_and_export_files() {
-    use gridbook_sync_server::admin::{run, AdminCommand};
     use clap::Parser;
+    use gridbook_sync_server::admin::{run, AdminCommand};
     #[derive(Parser)]
     struct Cli {
         #[command(subcommand)]
@@ -376,21 +461,47 @@ fn the_admin_commands_import_and_export_files() {
     let dir = tempfile::tempdir().unwrap();
     let sheet = dir.path().join("档案.csv");
     std::fs::write(&sheet, csv(ARCHIVES)).unwrap();
-    let command = |args: &[&str]| Cli::try_parse_from(std::iter::once("admin").chain(args.iter().copied())).unwrap().command;
+    let command =
+        |args: &[&str]| Cli::try_parse_from(std::iter::once("admin").chain(args.iter().copied())).unwrap().command;
     let sheet_arg = sheet.to_str().unwrap();
-    let dry = run(f.storage.as_ref(), command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--dry-run"]), now_ms()).unwrap();
+    let dry = run(
+        f.storage.as_ref(),
+        command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--dry-run"]),
+        now_ms(),
+    )
+    .unwrap();
     assert_eq!(serde_json::from_str::<Value>(&dry).unwrap()["dry_run"], true);
     assert!(f.live(EntityKind::Household).is_empty());
-    let done: Value = serde_json::from_str(&run(f.storage.as_ref(), command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--by", "wangli"]), now_ms()).unwrap()).unwrap();
+    let done: Value = serde_json::from_str(
+        &run(
+            f.storage.as_ref(),
+            command(&["import-archives", "--grid", "g1", "--file", sheet_arg, "--by", "wangli"]),
+            now_ms(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert_eq!((done["created"].as_u64(), done["refused_rows"].as_u64()), (Some(3), Some(9)));
     assert_eq!(f.storage.audit_log(Some("g1"), 1).unwrap()[0].actor, "wangli");
 
     let out = dir.path().join("汇总.xlsx");
-    let said = run(f.storage.as_ref(), command(&["export", "--what", "summary", "--grid", "g1", "--out", out.to_str().unwrap()]), now_ms()).unwrap();
+    let said = run(
+        f.storage.as_ref(),
+        command(&["export", "--what", "summary", "--grid", "g1", "--out", out.to_str().unwrap()]),
+        now_ms(),
+    )
+    .unwrap();
     assert!(said.starts_with("3 rows written"), "the grid and its two buildings: {said}");
     assert_eq!(spreadsheet::read(&std::fs::read(&out).unwrap()).unwrap().rows[0].cells[1], "3");
-    let bad = run(f.storage.as_ref(), command(&["export", "--what", "archives", "--grid", "g1", "--out", "x.pdf"]), now_ms()).unwrap_err();
+    let bad =
+        run(f.storage.as_ref(), command(&["export", "--what", "archives", "--grid", "g1", "--out", "x.pdf"]), now_ms())
+            .unwrap_err();
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let missing = run(f.storage.as_ref(), command(&["import-arrears", "--grid", "g1", "--file", "/nonexistent/欠费.csv"]), now_ms()).unwrap_err();
+    let missing = run(
+        f.storage.as_ref(),
+        command(&["import-arrears", "--grid", "g1", "--file", "/nonexistent/欠费.csv"]),
+        now_ms(),
+    )
+    .unwrap_err();
     assert!(missing.message.contains("/nonexistent/欠费.csv"));
 }

@@ -46,7 +46,13 @@ impl TestServer {
     /// A grid, and a field manager assigned to it.
     pub fn grid_with_manager(&self, grid: &str, manager: &str) {
         let _ = self.storage.create_grid(grid, &format!("{grid} 网格"), now_ms());
-        let _ = self.storage.create_manager(manager, &format!("经理{manager}"), gridbook_sync_server::auth::Role::Field, None, now_ms());
+        let _ = self.storage.create_manager(
+            manager,
+            &format!("经理{manager}"),
+            gridbook_sync_server::auth::Role::Field,
+            None,
+            now_ms(),
+        );
         self.storage.assign_grid(manager, grid).expect("assign");
     }
 
@@ -102,7 +108,9 @@ impl Phone {
     /// phone's key. An empty receipt number takes the next one from the phone's blocks.
     pub fn collect(&self, receipt: gridbook_core::Receipt) -> gridbook_core::SignedReceipt {
         let key = self.store.device_key().expect("device key");
-        self.store.record_signed_receipt(receipt, gridbook_core::testing::capture("王芳"), &key).expect("signed receipt")
+        self.store
+            .record_signed_receipt(receipt, gridbook_core::testing::capture("王芳"), &key)
+            .expect("signed receipt")
     }
 }
 

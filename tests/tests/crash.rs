@@ -46,7 +46,8 @@ async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twic
     }
     let total = VISITS + 1;
     // small batches, so the kill lands between acknowledged batches and in the middle of one
-    let engine = Arc::new(SyncEngine::new(phone.store.clone(), SyncConfig { push_batch: 200, ..phone.config.clone() }).unwrap());
+    let engine =
+        Arc::new(SyncEngine::new(phone.store.clone(), SyncConfig { push_batch: 200, ..phone.config.clone() }).unwrap());
     let running = tokio::spawn({
         let engine = engine.clone();
         async move { engine.sync_once().await }
@@ -72,7 +73,8 @@ async fn a_server_killed_mid_push_loses_no_acknowledged_op_and_applies_none_twic
 
     // restart on the same file; the phone finishes its sync against the new port
     let server = ServerProcess::start(&server.db);
-    let engine = SyncEngine::new(phone.store.clone(), SyncConfig::new(&server.url, &phone.config.token, "test")).unwrap();
+    let engine =
+        SyncEngine::new(phone.store.clone(), SyncConfig::new(&server.url, &phone.config.token, "test")).unwrap();
     let report = engine.sync_with_retry(3).await.unwrap();
     assert_eq!(phone.store.outbox_counts().unwrap().pending, 0);
     assert!(report.pushed >= total - acknowledged);
@@ -147,7 +149,13 @@ async fn a_phone_killed_while_it_takes_the_snapshot_file_keeps_its_own_rows_and_
         // install), or once the file is in place (the log pull after it)
         let journal = std::path::PathBuf::from(format!("{}-journal", download.display()));
         let mut seen_download = false;
-        let mut child = Command::new(phone_binary()).arg("sync").arg(&phone_db).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = Command::new(phone_binary())
+            .arg("sync")
+            .arg(&phone_db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             seen_download |= download.exists();
@@ -172,7 +180,8 @@ async fn a_phone_killed_while_it_takes_the_snapshot_file_keeps_its_own_rows_and_
         assert_eq!(config.token, token);
         let households = store.all_states(EntityKind::Household).unwrap().len();
         assert!(
-            (households == 0 && store.pull_cursor().unwrap() == 0) || (households == 4_000 && store.pull_cursor().unwrap() > 0),
+            (households == 0 && store.pull_cursor().unwrap() == 0)
+                || (households == 4_000 && store.pull_cursor().unwrap() > 0),
             "round {round}: {households} households, cursor {}",
             store.pull_cursor().unwrap()
         );

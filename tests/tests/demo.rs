@@ -13,7 +13,9 @@ async fn the_demo_city_seeds_once_and_its_phones_sync() {
     let dir = tempfile::tempdir().unwrap();
     let mut phones = Vec::new();
     for n in 0..2 {
-        phones.push(DemoPhone::enrol(server.storage.as_ref(), &server.url, dir.path(), n, Box::new(SystemClock)).await.unwrap());
+        phones.push(
+            DemoPhone::enrol(server.storage.as_ref(), &server.url, dir.path(), n, Box::new(SystemClock)).await.unwrap(),
+        );
     }
     let mut rng = rand::thread_rng();
     for round in 1..=3 {
@@ -54,7 +56,10 @@ async fn a_continued_city_reaches_its_phones_at_the_new_address_and_a_new_city_s
     phone.work(1, &mut rand::thread_rng());
     phone.engine.sync_once().await.expect("the phone syncs with the moved server");
     let metrics = reqwest::get(format!("{moved}/metrics")).await.unwrap().text().await.unwrap();
-    assert!(metrics.lines().any(|l| l == r#"gridbook_http_requests_total{route="/v1/push",method="POST",status="200"} 1"#), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l == r#"gridbook_http_requests_total{route="/v1/push",method="POST",status="200"} 1"#),
+        "{metrics}"
+    );
     assert_eq!(server.storage.devices().unwrap().len(), 1, "the same device, not a second enrolment");
     drop(phone);
 

@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{DeviceFacts, Op, OpAction, PullPage, PushRequest, PushResponse, PATH_PULL, PATH_PUSH, PROTOCOL_VERSION};
+use gridbook_core::wire::{
+    DeviceFacts, Op, OpAction, PullPage, PushRequest, PushResponse, PATH_PULL, PATH_PUSH, PROTOCOL_VERSION,
+};
 use gridbook_core::*;
 use gridbook_sync_server::admin::AdminCommand;
 use gridbook_sync_server::handover::{HandoverRequest, HandoverScope};
@@ -25,7 +27,12 @@ fn gone(phone: &Phone, id: &str) -> bool {
 
 /// An op the phone's app could no longer make (its copy is gone), sent with the phone's token.
 async fn raw_push(phone: &Phone, ops: Vec<Op>, removed_handovers: Vec<String>) -> PushResponse {
-    let facts = DeviceFacts { app_version: "test-1.0".into(), wall_clock_ms: now_ms(), removed_handovers, ..Default::default() };
+    let facts = DeviceFacts {
+        app_version: "test-1.0".into(),
+        wall_clock_ms: now_ms(),
+        removed_handovers,
+        ..Default::default()
+    };
     let resp = reqwest::Client::new()
         .post(format!("{}{}", phone.config.server_url, PATH_PUSH))
         .bearer_auth(&phone.config.token)
@@ -99,7 +106,14 @@ async fn a_whole_grid_goes_to_another_manager_after_the_old_phone_pushed_its_off
 
     // offline on A: the customer's new number
     edit_mobile(&a, &h1.id, "13900001111");
-    let row = server.storage.hand_over(&HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() }, "admin", now_ms()).unwrap();
+    let row = server
+        .storage
+        .hand_over(
+            &HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() },
+            "admin",
+            now_ms(),
+        )
+        .unwrap();
     assert_eq!((row.scope, row.state.as_str(), row.devices.len()), (HandoverScope::Grid, "waiting", 1));
     assert_eq!(row.devices[0].device_id, a.store.device_id());
 
@@ -174,15 +188,28 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
     // a grid the new manager does not hold, an unknown building: clear 4xx, nothing moves
     let refused = server
         .storage
-        .hand_over(&HandoverRequest::Building { premises: building.id.clone(), to: "li".into(), to_grid: "g1".into() }, "admin", now_ms())
+        .hand_over(
+            &HandoverRequest::Building { premises: building.id.clone(), to: "li".into(), to_grid: "g1".into() },
+            "admin",
+            now_ms(),
+        )
         .unwrap_err();
     assert_eq!((refused.status.as_u16(), refused.code), (409, "not_assigned"), "{refused}");
     let unknown = server
         .storage
-        .hand_over(&HandoverRequest::Building { premises: "no-such".into(), to: "li".into(), to_grid: "g2".into() }, "admin", now_ms())
+        .hand_over(
+            &HandoverRequest::Building { premises: "no-such".into(), to: "li".into(), to_grid: "g2".into() },
+            "admin",
+            now_ms(),
+        )
         .unwrap_err();
     assert_eq!(unknown.status.as_u16(), 404);
-    let out = server.admin(AdminCommand::HandoverBuilding { premises: building.id.clone(), to: "li".into(), to_grid: "g2".into(), by: "admin".into() });
+    let out = server.admin(AdminCommand::HandoverBuilding {
+        premises: building.id.clone(),
+        to: "li".into(),
+        to_grid: "g2".into(),
+        by: "admin".into(),
+    });
     assert!(out.contains("\"building\""), "{out}");
 
     let report = a.sync().await;
@@ -216,9 +243,11 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
     assert!(gone(&b, &h3.id));
     let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
     let (served, recorded): (String, String) = db
-        .query_row("SELECT grid_id, json_extract(vals, '$.grid_id') FROM entities WHERE kind = 'visit' AND id = ?1", [&v1.id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT grid_id, json_extract(vals, '$.grid_id') FROM entities WHERE kind = 'visit' AND id = ?1",
+            [&v1.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!((served.as_str(), recorded.as_str()), ("g2", "g1"));
     let audit = server.admin(AdminCommand::Audit { subject: Some(format!("building:{}", building.id)), limit: 10 });
@@ -240,7 +269,11 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
         fields: testing::fields_of(&late).unwrap(),
         hlc: Hlc::new(now_ms() as u64, 0, a.store.device_id()),
     };
-    assert_eq!(rejected_code(&raw_push(&a, vec![late_op], vec![]).await).0, "outside_grids", "a new visit to a moved household");
+    assert_eq!(
+        rejected_code(&raw_push(&a, vec![late_op], vec![]).await).0,
+        "outside_grids",
+        "a new visit to a moved household"
+    );
     edit_mobile(&a, &h3.id, "13700000000");
     assert_eq!(a.sync().await.rejected, 0);
 }
@@ -264,7 +297,14 @@ async fn a_sync_cut_off_between_the_push_and_the_removal_finishes_next_time() {
     let h1 = a.store.create_household(household_n("g1", 7)).unwrap();
     a.sync().await;
     edit_mobile(&a, &h1.id, "13600006666");
-    server.storage.hand_over(&HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() }, "admin", now_ms()).unwrap();
+    server
+        .storage
+        .hand_over(
+            &HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() },
+            "admin",
+            now_ms(),
+        )
+        .unwrap();
 
     // the push lands, then the phone dies before it pulls
     let pushed = raw_push(&a, a.store.pending_ops(100).unwrap(), vec![]).await;
@@ -297,7 +337,14 @@ async fn an_edit_made_between_the_push_and_the_pull_defers_the_removal_until_it_
     let a = server.phone("zhang").await;
     let h1 = a.store.create_household(household_n("g1", 8)).unwrap();
     a.sync().await;
-    server.storage.hand_over(&HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() }, "admin", now_ms()).unwrap();
+    server
+        .storage
+        .hand_over(
+            &HandoverRequest::Grid { grid: "g1".into(), from: "zhang".into(), to: "li".into() },
+            "admin",
+            now_ms(),
+        )
+        .unwrap();
 
     // the pull arrives while an edit is still unsent: the household stays, nothing is reported
     edit_mobile(&a, &h1.id, "13500005555");
@@ -324,7 +371,12 @@ async fn handovers_of_unknown_grids_or_managers_are_clear_4xx_through_the_comman
     server.grid_with_manager("g1", "zhang");
     server.grid_with_manager("g2", "li");
     let run = |command: AdminCommand| gridbook_sync_server::admin::run(server.storage.as_ref(), command, now_ms());
-    let grid = |grid: &str, from: &str, to: &str| AdminCommand::HandoverGrid { grid: grid.into(), from: from.into(), to: to.into(), by: "t".into() };
+    let grid = |grid: &str, from: &str, to: &str| AdminCommand::HandoverGrid {
+        grid: grid.into(),
+        from: from.into(),
+        to: to.into(),
+        by: "t".into(),
+    };
     let e = run(grid("nope", "zhang", "li")).unwrap_err();
     assert_eq!(e.status.as_u16(), 404, "{e}");
     assert!(e.message.contains("nope"));
@@ -337,7 +389,12 @@ async fn handovers_of_unknown_grids_or_managers_are_clear_4xx_through_the_comman
     let e = run(grid("g1", "zhang", "")).unwrap_err();
     assert_eq!(e.status.as_u16(), 422, "{e}");
     assert!(server.storage.handovers(10).unwrap().is_empty(), "nothing was recorded");
-    let listed = server.admin(AdminCommand::HandoverGrid { grid: "g1".into(), from: "zhang".into(), to: "li".into(), by: "t".into() });
+    let listed = server.admin(AdminCommand::HandoverGrid {
+        grid: "g1".into(),
+        from: "zhang".into(),
+        to: "li".into(),
+        by: "t".into(),
+    });
     assert!(listed.contains("\"done\""), "no device to wait for: {listed}");
     assert!(server.admin(AdminCommand::Handovers { limit: 5 }).contains("\"g1\""));
 }

@@ -32,12 +32,8 @@ fn http() -> reqwest::Client {
 }
 
 async fn verify(server: &TestServer, receipt_no: &str, code: &str) -> (u16, Value) {
-    let resp = http()
-        .get(format!("{}/v1/verify/{receipt_no}", server.url))
-        .query(&[("code", code)])
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        http().get(format!("{}/v1/verify/{receipt_no}", server.url)).query(&[("code", code)]).send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
@@ -82,7 +78,10 @@ async fn a_signed_receipt_pays_off_the_arrears_and_its_paper_copy_verifies() {
     assert_eq!((line.collected_unsynced_fen, line.remaining_fen), (0, 17_200));
     other.sync().await;
     assert_eq!(owed_on(&other, &account), 17_200);
-    assert!(other.store.signature(&signed.signature.id).unwrap().is_some(), "the evidence reached the grid's other phone");
+    assert!(
+        other.store.signature(&signed.signature.id).unwrap().is_some(),
+        "the evidence reached the grid's other phone"
+    );
 
     // the customer's copy, and the public check of it
     let copy = phone.store.receipt_printout(&r.id, "中国电信 幸福里营业部").unwrap();
@@ -186,8 +185,11 @@ async fn any_change_to_a_signed_receipt_is_caught_by_the_server() {
 
     // a receipt changed in the server's own database no longer verifies
     let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
-    db.execute("UPDATE entities SET vals = json_set(vals, '$.amount_fen', 1) WHERE kind = 'receipt' AND id = ?1", [&honest.id])
-        .unwrap();
+    db.execute(
+        "UPDATE entities SET vals = json_set(vals, '$.amount_fen', 1) WHERE kind = 'receipt' AND id = ?1",
+        [&honest.id],
+    )
+    .unwrap();
     let evidence = server.storage.receipt_evidence(&honest.receipt_no).unwrap().unwrap();
     assert!(evidence.verification.starts_with("failed:"), "{}", evidence.verification);
     let code = evidence.verification_code.clone();
@@ -202,7 +204,9 @@ async fn numbers_not_issued_to_the_device_or_already_used_are_rejected() {
     b.sync().await;
 
     // a book the server never issued (someone added it to the phone)
-    a.store.add_receipt_block(&ReceiptBlock { prefix: "SJ999999-".into(), first: 1, last: 10, issued_at_ms: 0 }).unwrap();
+    a.store
+        .add_receipt_block(&ReceiptBlock { prefix: "SJ999999-".into(), first: 1, last: 10, issued_at_ms: 0 })
+        .unwrap();
     let forged = a.collect(testing::receipt("g1", &account, &h, "SJ999999-001")).receipt;
     // B's own book, copied onto A
     let bs_book = b.store.receipt_blocks().unwrap()[0].block.clone();
@@ -248,7 +252,11 @@ async fn a_signature_by_a_key_the_device_did_not_register_is_rejected() {
 
     // and with the registered key in place, signing with another key is refused on the phone
     let (_server2, phone2, h2, account2) = collecting().await;
-    match phone2.store.record_signed_receipt(testing::receipt("g1", &account2, &h2, ""), testing::capture("王芳"), &stranger) {
+    match phone2.store.record_signed_receipt(
+        testing::receipt("g1", &account2, &h2, ""),
+        testing::capture("王芳"),
+        &stranger,
+    ) {
         Err(Error::Invalid(e)) => assert_eq!(e.field, "device_key"),
         other => panic!("{other:?}"),
     }
@@ -302,7 +310,10 @@ async fn a_void_is_recorded_approved_and_audited() {
     // the back office only, by its credentials
     assert_eq!(http().get(&voids_url).send().await.unwrap().status().as_u16(), 401);
     assert_eq!(http().get(&voids_url).basic_auth("sup1", Some("wrong")).send().await.unwrap().status().as_u16(), 401);
-    assert_eq!(http().get(&voids_url).basic_auth("fieldpw", Some("field-password")).send().await.unwrap().status().as_u16(), 403);
+    assert_eq!(
+        http().get(&voids_url).basic_auth("fieldpw", Some("field-password")).send().await.unwrap().status().as_u16(),
+        403
+    );
     let pending: Vec<Value> = http()
         .get(&voids_url)
         .query(&[("status", "pending")])
@@ -315,7 +326,10 @@ async fn a_void_is_recorded_approved_and_audited() {
         .unwrap();
     assert_eq!(pending.len(), 2);
     let row = pending.iter().find(|v| v["void_id"] == void.id.as_str()).unwrap();
-    assert_eq!((row["receipt_no"].as_str(), row["reason"].as_str(), row["amount_fen"].as_i64()), (Some(r.receipt_no.as_str()), Some("金额录错，重开收据"), Some(12_800)));
+    assert_eq!(
+        (row["receipt_no"].as_str(), row["reason"].as_str(), row["amount_fen"].as_i64()),
+        (Some(r.receipt_no.as_str()), Some("金额录错，重开收据"), Some(12_800))
+    );
 
     // approve over HTTP
     let decide = |id: &str| format!("{voids_url}/{id}/decision");
@@ -354,7 +368,10 @@ async fn a_void_is_recorded_approved_and_audited() {
     let code = server.storage.receipt_evidence(&r.receipt_no).unwrap().unwrap().verification_code.unwrap();
     let (_, answer) = verify(&server, &r.receipt_no, &code).await;
     assert_eq!((answer["valid"].as_bool(), answer["status"].as_str()), (Some(false), Some("voided")));
-    assert_eq!(server.storage.receipt_evidence(&second.receipt_no).unwrap().unwrap().void_status.as_deref(), Some("refused"));
+    assert_eq!(
+        server.storage.receipt_evidence(&second.receipt_no).unwrap().unwrap().void_status.as_deref(),
+        Some("refused")
+    );
     // the receipt itself never changed
     let stored = server.storage.receipt_evidence(&r.receipt_no).unwrap().unwrap().receipt;
     assert_eq!(stored, r);
@@ -383,7 +400,13 @@ async fn a_void_is_recorded_approved_and_audited() {
     phone.sync().await;
     let err = server
         .storage
-        .decide_void(&v3.id, gridbook_sync_server::storage::evidence::VoidDecision::Approve, "zhang", "", gridbook_sync_server::now_ms())
+        .decide_void(
+            &v3.id,
+            gridbook_sync_server::storage::evidence::VoidDecision::Approve,
+            "zhang",
+            "",
+            gridbook_sync_server::now_ms(),
+        )
         .unwrap_err();
     assert_eq!(err.status.as_u16(), 403);
 }
@@ -409,7 +432,8 @@ async fn the_phone_asks_for_a_new_book_below_fifty_and_a_retried_request_gets_th
 
     // the same request id twice: one book
     let token = phone.config.token.clone();
-    let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id: uuid::Uuid::now_v7(), numbers_left: 249 };
+    let request =
+        ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id: uuid::Uuid::now_v7(), numbers_left: 249 };
     let ask = |req: ReceiptBlockRequest| {
         let (url, token) = (server.url.clone(), token.clone());
         async move { http().post(format!("{url}/v1/receipt-blocks")).bearer_auth(token).json(&req).send().await.unwrap() }
@@ -420,7 +444,8 @@ async fn the_phone_asks_for_a_new_book_below_fifty_and_a_retried_request_gets_th
     // a device that hoards numbers is refused more
     let mut status = 200;
     for _ in 0..5 {
-        status = ask(ReceiptBlockRequest { request_id: uuid::Uuid::now_v7(), ..request.clone() }).await.status().as_u16();
+        status =
+            ask(ReceiptBlockRequest { request_id: uuid::Uuid::now_v7(), ..request.clone() }).await.status().as_u16();
         if status != 200 {
             break;
         }
@@ -447,7 +472,10 @@ async fn a_signed_work_order_is_verified_and_an_altered_one_rejected() {
     assert_eq!(rejection_code(&phone, &altered.visit.id).as_deref(), Some("bad_signature"));
     let other = server.phone("zhang").await;
     other.sync().await;
-    assert_eq!(other.store.visit(&good.visit.id).unwrap().and_then(|v| v.signature_id), Some(good.signature.id.clone()));
+    assert_eq!(
+        other.store.visit(&good.visit.id).unwrap().and_then(|v| v.signature_id),
+        Some(good.signature.id.clone())
+    );
     assert!(other.store.visit(&unsigned.id).unwrap().is_some(), "a visit without a work order needs no signature");
     assert!(other.store.visit(&altered.visit.id).unwrap().is_none());
 }

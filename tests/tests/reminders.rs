@@ -94,7 +94,11 @@ async fn figures_loaded_by_the_back_office_become_tiers_and_reminders_and_a_clos
     let mut ids = Vec::new();
     for n in 0..5 {
         let mut h = household_n("g1", n);
-        h.birthday = if n == 4 { format!("1972-{}", (today + chrono::Duration::days(2)).format("%m-%d")) } else { String::new() };
+        h.birthday = if n == 4 {
+            format!("1972-{}", (today + chrono::Duration::days(2)).format("%m-%d"))
+        } else {
+            String::new()
+        };
         ids.push(a.store.create_household(h).unwrap().id);
     }
     assert_eq!(a.sync().await.rejected, 0);
@@ -106,7 +110,13 @@ async fn figures_loaded_by_the_back_office_become_tiers_and_reminders_and_a_clos
         json!({"grid_id": "g1", "household_id": ids[n], "service_number": format!("1390000000{n}"), "product": "mobile",
                "period": today.format("%Y-%m").to_string(), "spend_fen": spend, "baseline_fen": baseline})
     };
-    let mut rows = vec![row(0, 30_000, 30_000), row(1, 4_000, 10_000), row(2, 9_000, 9_000), row(3, 8_000, 8_000), row(4, 100, 100)];
+    let mut rows = vec![
+        row(0, 30_000, 30_000),
+        row(1, 4_000, 10_000),
+        row(2, 9_000, 9_000),
+        row(3, 8_000, 8_000),
+        row(4, 100, 100),
+    ];
     rows[0]["contract_end"] = json!(contract_end);
     rows[2]["suspension_risk"] = json!(true);
     let (status, report) = load_billing(&server, &session, &csrf, json!(rows)).await;
@@ -139,16 +149,28 @@ async fn figures_loaded_by_the_back_office_become_tiers_and_reminders_and_a_clos
     assert_eq!(plan.stops.len(), 4, "each reminder's door is in the day plan");
 
     // phone A closes the contract reminder after talking the customer into renewing
-    let contract = a.store.reminders("g1", &date).unwrap().into_iter().find(|r| r.kind == ReminderKind::ContractExpiry).unwrap();
+    let contract =
+        a.store.reminders("g1", &date).unwrap().into_iter().find(|r| r.kind == ReminderKind::ContractExpiry).unwrap();
     a.store
-        .close_reminder("g1", &date, &contract.key, model::ReminderResolution::Renewed, "客户同意续约两年", "zhang", BEIJING)
+        .close_reminder(
+            "g1",
+            &date,
+            &contract.key,
+            model::ReminderResolution::Renewed,
+            "客户同意续约两年",
+            "zhang",
+            BEIJING,
+        )
         .unwrap();
     assert_eq!(a.sync().await.rejected, 0);
     assert_eq!(kinds(&b.store).len(), 4, "phone B has not synced yet");
     b.sync().await;
     assert_eq!(kinds(&b.store), vec![expected[0].clone(), expected[1].clone(), expected[3].clone()]);
     let outcomes = b.store.reminder_outcomes("g1").unwrap();
-    assert_eq!((outcomes.len(), outcomes[0].manager_id.as_str(), outcomes[0].note.as_str()), (1, "zhang", "客户同意续约两年"));
+    assert_eq!(
+        (outcomes.len(), outcomes[0].manager_id.as_str(), outcomes[0].note.as_str()),
+        (1, "zhang", "客户同意续约两年")
+    );
     let on_server = server.storage.grid_records(EntityKind::ReminderOutcome, "g1").unwrap();
     assert_eq!(on_server.len(), 1, "the back office sees the outcome");
     assert_eq!(on_server[0].value("outcome"), "renewed");

@@ -93,7 +93,10 @@ async fn a_phone_installed_from_the_file_holds_exactly_what_row_pages_give_and_t
     let report = by_file.sync().await;
     let phases = phases.lock().unwrap().clone();
     let rows = report.snapshot_file_rows;
-    assert!(phases.contains(&SyncPhase::Pulling { received: 0, remaining: rows }), "progress from the file's start: {phases:?}");
+    assert!(
+        phases.contains(&SyncPhase::Pulling { received: 0, remaining: rows }),
+        "progress from the file's start: {phases:?}"
+    );
     assert!(phases.contains(&SyncPhase::Pulling { received: rows, remaining: 0 }), "and its end: {phases:?}");
     assert_eq!(phases.last(), Some(&SyncPhase::Idle));
     assert_eq!(report.snapshot_file_error, None);
@@ -114,7 +117,13 @@ async fn a_phone_installed_from_the_file_holds_exactly_what_row_pages_give_and_t
         assert!(names.contains(&"欧阳秀英"), "{query}: {names:?}");
         assert_eq!(
             found.iter().map(|h| &h.id).collect::<Vec<_>>(),
-            by_pages.store.search_households("g1", query, 10).expect("search").iter().map(|h| &h.id).collect::<Vec<_>>()
+            by_pages
+                .store
+                .search_households("g1", query, 10)
+                .expect("search")
+                .iter()
+                .map(|h| &h.id)
+                .collect::<Vec<_>>()
         );
     }
 
@@ -145,8 +154,13 @@ async fn a_device_gets_only_its_own_grids_in_the_file() {
     let cached = files.current(&["g1".to_string()]).expect("current").expect("built");
     let file = unpacked(&files, &cached);
     let conn = rusqlite::Connection::open(&file).expect("open the file");
-    let grids: Vec<String> =
-        conn.prepare("SELECT DISTINCT grid_id FROM households").unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+    let grids: Vec<String> = conn
+        .prepare("SELECT DISTINCT grid_id FROM households")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
     assert_eq!(grids, ["g1"]);
     for table in ["meta", "outbox", "receipt_blocks", "access_log"] {
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
@@ -168,7 +182,8 @@ async fn a_device_gets_only_its_own_grids_in_the_file() {
     assert_eq!(resp.headers()["content-encoding"], "gzip");
     assert_eq!(resp.headers()["content-type"], SnapshotFileFacts::CONTENT_TYPE);
     assert_eq!(resp.content_length(), Some(cached.gz_bytes));
-    let facts = SnapshotFileFacts::from_headers(|n| resp.headers().get(n).and_then(|v| v.to_str().ok())).expect("facts");
+    let facts =
+        SnapshotFileFacts::from_headers(|n| resp.headers().get(n).and_then(|v| v.to_str().ok())).expect("facts");
     assert_eq!(facts, cached.facts);
     let body = resp.bytes().await.expect("body");
     assert_eq!(body.len() as u64, cached.gz_bytes);
@@ -196,7 +211,10 @@ async fn a_phone_with_a_pending_change_or_a_cursor_never_takes_the_file() {
     let report = busy.sync().await;
     assert_eq!((report.snapshot_file_rows, report.snapshot_file_error.as_deref()), (0, None));
     assert!(busy.store.entity_state(EntityKind::Household, &mine.id).expect("state").is_some());
-    assert_eq!(busy.store.all_states(EntityKind::Household).expect("all").len(), author.store.all_states(EntityKind::Household).expect("all").len() + 1);
+    assert_eq!(
+        busy.store.all_states(EntityKind::Household).expect("all").len(),
+        author.store.all_states(EntityKind::Household).expect("all").len() + 1
+    );
 
     let pulled_before = server.phone("zhang").await;
     pages_only(&pulled_before).sync_once().await.expect("row pages");
@@ -268,7 +286,11 @@ async fn a_damaged_cut_or_mismatched_file_is_refused_and_the_phone_still_ends_sy
         assert_eq!(report.snapshot_file_rows, 0);
         assert!(contents(&phone.store) == contents(&author.store), "{expected:?}: synced by row pages");
         let after = own_rows(&phone);
-        assert_eq!((&after.0, &after.1, &after.2), (&before.0, &before.1, &before.2), "{expected:?}: the phone's own rows");
+        assert_eq!(
+            (&after.0, &after.1, &after.2),
+            (&before.0, &before.1, &before.2),
+            "{expected:?}: the phone's own rows"
+        );
         assert!(!download_leftover(&phone), "{expected:?}: the download is removed");
         assert!(phone.store.search_households("g1", "欧阳秀英", 5).expect("search").len() == 1);
     }
@@ -280,10 +302,18 @@ async fn the_server_says_why_it_offers_no_file() {
     seeded(&server).await;
     let phone = server.phone("zhang").await;
     let client = reqwest::Client::new();
-    let ask = |query: &str| client.get(format!("{}/v1/snapshot-file{query}", server.url)).bearer_auth(&phone.config.token).send();
+    let ask = |query: &str| {
+        client.get(format!("{}/v1/snapshot-file{query}", server.url)).bearer_auth(&phone.config.token).send()
+    };
     let answer = |resp: reqwest::Response| async move {
         let status = resp.status().as_u16();
-        (status, resp.json::<serde_json::Value>().await.expect("error body")["code"].as_str().unwrap_or_default().to_string())
+        (
+            status,
+            resp.json::<serde_json::Value>().await.expect("error body")["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
     let ours = format!("?schema={DEVICE_SCHEMA_VERSION}");
     let older = format!("?schema={}", DEVICE_SCHEMA_VERSION - 1);
@@ -318,7 +348,12 @@ async fn a_stale_file_is_served_while_it_is_rebuilt_and_phones_converge_either_w
 
     files.settled(&grids).await;
     let new = files.current(&grids).expect("current").expect("rebuilt");
-    assert!(new.facts.cursor > old.facts.cursor, "rebuilt at the log's end: {} > {}", new.facts.cursor, old.facts.cursor);
+    assert!(
+        new.facts.cursor > old.facts.cursor,
+        "rebuilt at the log's end: {} > {}",
+        new.facts.cursor,
+        old.facts.cursor
+    );
     assert_eq!(new.facts.rows, old.facts.rows + 1);
     assert!(!files.path_of(&old).exists(), "the old file is gone");
     let third = server.phone("zhang").await;
@@ -355,27 +390,42 @@ async fn after_a_building_handover_the_file_follows_the_building_and_the_admin_p
 
     let zhang = server.phone("zhang").await;
     let report = zhang.sync().await;
-    assert_eq!((report.snapshot_file_rows, report.pulled), (prebuilt.facts.rows, 0), "the prebuilt file, nothing left in the log");
-    assert!(zhang.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_some(), "the building came with the file");
+    assert_eq!(
+        (report.snapshot_file_rows, report.pulled),
+        (prebuilt.facts.rows, 0),
+        "the prebuilt file, nothing left in the log"
+    );
+    assert!(
+        zhang.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_some(),
+        "the building came with the file"
+    );
     assert_eq!(zhang.store.household_history(&moved.id).expect("history").len(), 1, "with its visit");
     author.sync().await;
     assert!(contents(&zhang.store) == contents(&author.store));
 
     let li_fresh = server.phone("li").await;
     li_fresh.sync().await;
-    assert!(li_fresh.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_none(), "gone from 李's scope");
+    assert!(
+        li_fresh.store.entity_state(EntityKind::Household, &moved.id).expect("state").is_none(),
+        "gone from 李's scope"
+    );
     assert!(li_fresh.store.entity_state(EntityKind::Premises, &building.id).expect("state").is_none());
 }
 
 #[tokio::test]
 async fn the_servers_refresh_builds_the_missing_and_stale_files_ahead_of_the_phones() {
-    let (server, files) = server_with_files(SnapshotFilesConfig { min_records: 10, max_changes_behind: 0, ..any_size() }).await;
+    let (server, files) =
+        server_with_files(SnapshotFilesConfig { min_records: 10, max_changes_behind: 0, ..any_size() }).await;
     let author = seeded(&server).await;
     let (g1, g2) = (["g1".to_string()], ["g2".to_string()]);
     assert!(files.current(&g1).expect("current").is_none());
 
     let built = files.refresh(server.storage.clone()).await.expect("refresh");
-    assert_eq!(built.iter().map(|f| f.grids.clone()).collect::<Vec<_>>(), vec![g1.to_vec()], "g2 holds one household: no file");
+    assert_eq!(
+        built.iter().map(|f| f.grids.clone()).collect::<Vec<_>>(),
+        vec![g1.to_vec()],
+        "g2 holds one household: no file"
+    );
     assert!(files.current(&g2).expect("current").is_none());
     let ahead = files.current(&g1).expect("current").expect("built ahead of any phone");
     assert!(files.refresh(server.storage.clone()).await.expect("refresh").is_empty(), "nothing changed: nothing built");

@@ -109,8 +109,10 @@ async fn phones_a_day_behind_or_ahead_still_converge() {
         let seen = household_of(phone, &h.id);
         assert_eq!((seen.mobile.as_str(), seen.notes.as_str()), ("13700000002", "behind-edit"));
     }
-    let states: Vec<_> =
-        [&normal, &behind, &ahead].iter().map(|p| p.store.entity_state(EntityKind::Household, &h.id).unwrap()).collect();
+    let states: Vec<_> = [&normal, &behind, &ahead]
+        .iter()
+        .map(|p| p.store.entity_state(EntityKind::Household, &h.id).unwrap())
+        .collect();
     assert_eq!(states[0], states[1]);
     assert_eq!(states[1], states[2]);
 }
@@ -236,12 +238,18 @@ async fn status_is_true_offline_and_retries_back_off() {
     assert!(matches!(status.phase, SyncPhase::Offline { .. }), "{status:?}");
     assert_eq!(status.last_success_ms, None, "never claims a success it did not have");
     assert_eq!(status.pending, 1);
-    let first = match status.phase { SyncPhase::Offline { retry_at_ms } => retry_at_ms, _ => 0 };
+    let first = match status.phase {
+        SyncPhase::Offline { retry_at_ms } => retry_at_ms,
+        _ => 0,
+    };
     // jittered, but within bounds: the first wait is at least 0.5 s, the second at least 1 s
     assert!(first - before_first >= 500, "first wait {} ms", first - before_first);
     let before_second = chrono_now();
     let _ = engine.sync_once().await;
-    let second = match engine.status().phase { SyncPhase::Offline { retry_at_ms } => retry_at_ms, _ => 0 };
+    let second = match engine.status().phase {
+        SyncPhase::Offline { retry_at_ms } => retry_at_ms,
+        _ => 0,
+    };
     assert!(second - before_second >= 1_000, "second wait {} ms", second - before_second);
     assert!(second > first);
     assert!(seen.lock().unwrap().iter().any(|p| matches!(p, SyncPhase::Pushing { .. })));
@@ -306,7 +314,10 @@ async fn the_status_counts_changes_made_since_the_last_sync() {
 #[tokio::test]
 async fn a_phone_over_its_request_budget_waits_as_asked_keeps_what_it_pulled_and_finishes() {
     use gridbook_sync_server::device_budget::BudgetConfig;
-    let server = TestServer::start_with(|state| *state = state.clone().with_device_budget(BudgetConfig { per_second: 5, burst: 8 })).await;
+    let server = TestServer::start_with(|state| {
+        *state = state.clone().with_device_budget(BudgetConfig { per_second: 5, burst: 8 })
+    })
+    .await;
     server.grid_with_manager("g1", "zhang");
     let a = server.phone("zhang").await;
     for n in 0..1_200 {
@@ -318,11 +329,15 @@ async fn a_phone_over_its_request_budget_waits_as_asked_keeps_what_it_pulled_and
     let b_engine = SyncEngine::new(b.store.clone(), SyncConfig { pull_limit: 100, ..b.config.clone() }).unwrap();
     let before = chrono_now();
     let err = b_engine.sync_once().await.unwrap_err();
-    let Error::Busy { retry_after_ms, message } = &err else { panic!("expected the server to ask for a wait: {err:?}") };
+    let Error::Busy { retry_after_ms, message } = &err else {
+        panic!("expected the server to ask for a wait: {err:?}")
+    };
     assert!((1..=200).contains(retry_after_ms), "5 requests a second: {retry_after_ms} ms");
     assert!(message.contains("429 rate_limited"), "{message}");
     let status = b_engine.status();
-    let SyncPhase::Offline { retry_at_ms } = status.phase else { panic!("a wait is shown as offline until then: {status:?}") };
+    let SyncPhase::Offline { retry_at_ms } = status.phase else {
+        panic!("a wait is shown as offline until then: {status:?}")
+    };
     assert!(retry_at_ms - before >= (*retry_after_ms as i64).max(500), "waits {} ms", retry_at_ms - before);
     assert!(status.last_error.as_deref().is_some_and(|e| e.contains("wait")), "{status:?}");
     // the pages it got are kept, and the next cycles continue from them

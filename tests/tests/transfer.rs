@@ -30,7 +30,15 @@ async fn log_in(server: &TestServer, id: &str) -> (reqwest::Client, String, Stri
         .unwrap();
     assert_eq!(done.status(), 303, "logged in");
     let session = format!("gb_session={}", cookie(&done, "gb_session"));
-    let me: Value = client.get(format!("{}/admin/api/me", server.url)).header(header::COOKIE, &session).send().await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(format!("{}/admin/api/me", server.url))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     (client, session, me["csrf"].as_str().unwrap().to_string())
 }
 
@@ -47,7 +55,16 @@ fn cookie(resp: &reqwest::Response, name: &str) -> String {
 async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it() {
     let server = TestServer::start().await;
     server.grid_with_manager("g1", "zhang");
-    server.storage.create_manager("adm", "管理员", Role::Admin, Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()), 0).unwrap();
+    server
+        .storage
+        .create_manager(
+            "adm",
+            "管理员",
+            Role::Admin,
+            Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()),
+            0,
+        )
+        .unwrap();
     let (client, session, csrf) = log_in(&server, "adm").await;
 
     // the archive sheet, as XLSX
@@ -76,7 +93,11 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
     let resp = upload("archives", archive).await.unwrap();
     assert_eq!(resp.status(), 200);
     let report: Value = resp.json().await.unwrap();
-    assert_eq!((report["created"].as_u64(), report["refused_rows"].as_u64(), report["premises_created"].as_u64()), (Some(3), Some(0), Some(2)), "{report}");
+    assert_eq!(
+        (report["created"].as_u64(), report["refused_rows"].as_u64(), report["premises_created"].as_u64()),
+        (Some(3), Some(0), Some(2)),
+        "{report}"
+    );
 
     // the arrears sheet, as Excel saves a CSV on a Chinese Windows (GBK)
     let arrears = "账号,业务号码,付费类型,欠费金额(元),欠费月数\r\nACC-101,13812345678,后付费,\"1,234.50\",3\r\nACC-102,13912345678,预付费,8.8,1\r\nACC-999,13000000000,后付费,5,1\r\n";
@@ -93,7 +114,10 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
     phone.sync().await;
     let list = phone.store.grid_arrears("g1").unwrap();
     assert_eq!(list.len(), 2);
-    assert_eq!((list[0].customer_name.as_str(), list[0].account.owed_fen, list[0].account.months_overdue), ("王芳", 123_450, 3));
+    assert_eq!(
+        (list[0].customer_name.as_str(), list[0].account.owed_fen, list[0].account.months_overdue),
+        ("王芳", 123_450, 3)
+    );
     assert_eq!((list[1].customer_name.as_str(), list[1].account.owed_fen), ("李强", 880));
 
     // a visit recorded on the phone is in the visits export
@@ -121,7 +145,13 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
     assert_eq!(at("宽带占有率"), format!("{}.{:02}%", broadband.penetration_bp / 100, broadband.penetration_bp % 100));
 
     // the supervisor's role: export masked, never import
-    let _ = server.storage.create_manager("sup", "主管", Role::Supervisor, Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()), 0);
+    let _ = server.storage.create_manager(
+        "sup",
+        "主管",
+        Role::Supervisor,
+        Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()),
+        0,
+    );
     let (client, session, csrf) = log_in(&server, "sup").await;
     let refused = client
         .post(format!("{}/admin/api/import/archives?grid=g1", server.url))
@@ -132,7 +162,12 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
-    let archives = client.get(format!("{}/admin/api/export/archives?grid=g1&format=csv", server.url)).header(header::COOKIE, &session).send().await.unwrap();
+    let archives = client
+        .get(format!("{}/admin/api/export/archives?grid=g1&format=csv", server.url))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(archives.status(), 200);
     let text = archives.text().await.unwrap();
     assert!(text.contains("王芳") && !text.contains("13812345678") && text.contains("138****5678"));

@@ -74,7 +74,9 @@ async fn an_appointment_booked_on_one_phone_is_confirmed_and_kept_on_another_and
     assert_eq!(seen, vec![summary.clone()]);
     let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
     let on_server: (i64, String) = db
-        .query_row("SELECT count(*), max(grid_id) FROM entities WHERE kind = 'day_summary'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT count(*), max(grid_id) FROM entities WHERE kind = 'day_summary'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!(on_server, (1, "g1".to_string()), "the back office has the summary");
 

@@ -44,11 +44,7 @@ pub fn capitals(fen: i64) -> Result<String, AmountError> {
 
     let mut out = String::new();
     if yuan > 0 {
-        let digits: Vec<usize> = yuan
-            .to_string()
-            .bytes()
-            .map(|b| usize::from(b - b'0'))
-            .collect();
+        let digits: Vec<usize> = yuan.to_string().bytes().map(|b| usize::from(b - b'0')).collect();
         let n = digits.len();
         let mut zero_pending = false;
         for (i, &d) in digits.iter().enumerate() {

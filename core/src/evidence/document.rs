@@ -29,10 +29,7 @@ pub enum DocumentError {
     #[error("paid amount must be more than zero: a receipt records money taken")]
     NothingPaid,
     #[error("paid {paid_fen} fen is more than the cash received, {cash_received_fen} fen")]
-    PaidMoreThanReceived {
-        paid_fen: i64,
-        cash_received_fen: i64,
-    },
+    PaidMoreThanReceived { paid_fen: i64, cash_received_fen: i64 },
     #[error("change {change_fen} fen does not equal cash received minus paid ({expected_fen} fen)")]
     WrongChange { change_fen: i64, expected_fen: i64 },
     #[error("zone offset {0} min is outside ±14 h")]
@@ -155,10 +152,7 @@ impl ReceiptDocument {
         // Both non-negative and paid <= cash, so this cannot overflow.
         let expected_fen = self.cash_received_fen - self.paid_fen;
         if self.change_fen != expected_fen {
-            return Err(DocumentError::WrongChange {
-                change_fen: self.change_fen,
-                expected_fen,
-            });
+            return Err(DocumentError::WrongChange { change_fen: self.change_fen, expected_fen });
         }
         zone(self.zone_offset_min)
     }
@@ -264,33 +258,18 @@ pub(crate) mod tests {
             f(&mut r);
             r.validate().unwrap_err()
         };
-        assert_eq!(
-            bad(|r| r.receipt_no = "  ".into()),
-            DocumentError::Empty("receipt_no")
-        );
+        assert_eq!(bad(|r| r.receipt_no = "  ".into()), DocumentError::Empty("receipt_no"));
         assert_eq!(
             bad(|r| r.owed_before_fen = -1),
-            DocumentError::NegativeAmount {
-                field: "owed_before_fen",
-                value: -1
-            }
+            DocumentError::NegativeAmount { field: "owed_before_fen", value: -1 }
         );
         assert_eq!(bad(|r| r.paid_fen = 0), DocumentError::NothingPaid);
-        assert!(matches!(
-            bad(|r| r.paid_fen = 20_001),
-            DocumentError::PaidMoreThanReceived { .. }
-        ));
+        assert!(matches!(bad(|r| r.paid_fen = 20_001), DocumentError::PaidMoreThanReceived { .. }));
         assert_eq!(
             bad(|r| r.change_fen = 4_100),
-            DocumentError::WrongChange {
-                change_fen: 4_100,
-                expected_fen: 4_200
-            }
+            DocumentError::WrongChange { change_fen: 4_100, expected_fen: 4_200 }
         );
-        assert_eq!(
-            bad(|r| r.zone_offset_min = 900),
-            DocumentError::BadZoneOffset(900)
-        );
+        assert_eq!(bad(|r| r.zone_offset_min = 900), DocumentError::BadZoneOffset(900));
         assert_eq!(work_order().validate(), Ok(()));
         let mut w = work_order();
         w.summary = String::new();
@@ -355,11 +334,7 @@ pub(crate) mod tests {
         b.household_id = "H\nhousehold_id=X".into();
         assert_ne!(a.canonical_bytes(), b.canonical_bytes());
         let text = String::from_utf8(a.canonical_bytes()).unwrap();
-        assert!(
-            text.starts_with(
-                "gridbook-receipt/1\nreceipt_no=R1\\nhousehold_id=H\nhousehold_id=X\n"
-            )
-        );
+        assert!(text.starts_with("gridbook-receipt/1\nreceipt_no=R1\\nhousehold_id=H\nhousehold_id=X\n"));
         assert!(text.ends_with("zone_offset_min=480\nplace=39.9042,116.4074\n"));
     }
 }

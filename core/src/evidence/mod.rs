@@ -22,13 +22,13 @@ pub mod seal;
 pub mod strokes;
 pub mod verify_code;
 
-pub use capitals::{AmountError, capitals, format_yuan};
+pub use capitals::{capitals, format_yuan, AmountError};
 pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
-pub use printable::{PrintError, receipt_html, receipt_png, receipt_png_with_company};
-pub use receipt_image::{ReceiptImageError, receipt_image};
+pub use printable::{receipt_html, receipt_png, receipt_png_with_company, PrintError};
+pub use receipt_image::{receipt_image, ReceiptImageError};
 pub use seal::{
-    DeviceKey, DeviceSigner, Relation, SealError, SignError, SignatureRecord, check_receipt,
-    check_work_order, seal, seal_receipt, seal_work_order, verify,
+    check_receipt, check_work_order, seal, seal_receipt, seal_work_order, verify, DeviceKey, DeviceSigner, Relation,
+    SealError, SignError, SignatureRecord,
 };
 pub use strokes::{Flag, Point, RenderOptions, Signature, Stroke, StrokeError, StrokeStats};
 /// Lower-case hex of bytes (hashes, keys and signatures as they are stored and sent).
@@ -42,6 +42,5 @@ pub fn from_hex<const N: usize>(s: &str) -> Result<[u8; N], String> {
 }
 
 pub use verify_code::{
-    CODE_BYTES, CodeError, check_verification_code, parse_verification_code, verification_bits,
-    verification_code,
+    check_verification_code, parse_verification_code, verification_bits, verification_code, CodeError, CODE_BYTES,
 };

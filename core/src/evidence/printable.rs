@@ -11,7 +11,7 @@
 
 use thiserror::Error;
 
-use super::capitals::{AmountError, capitals, format_yuan};
+use super::capitals::{capitals, format_yuan, AmountError};
 use super::document::{DocumentError, ReceiptDocument};
 use super::hex;
 use super::seal::SignatureRecord;
@@ -32,11 +32,7 @@ pub enum PrintError {
     StrokesMismatch,
 }
 
-fn check(
-    doc: &ReceiptDocument,
-    sig: &Signature,
-    record: &SignatureRecord,
-) -> Result<(), PrintError> {
+fn check(doc: &ReceiptDocument, sig: &Signature, record: &SignatureRecord) -> Result<(), PrintError> {
     doc.validate()?;
     if doc.hash() != record.document_hash {
         return Err(PrintError::DocumentMismatch);
@@ -65,17 +61,11 @@ pub fn receipt_html(
         ("收据编号 Receipt No.", escape_html(&doc.receipt_no)),
         ("户号 Household", escape_html(&doc.household_id)),
         ("账户 Account", escape_html(&doc.account_id)),
-        (
-            "收款时间 Time",
-            escape_html(&local_time(doc.issued_at_ms, doc.zone_offset_min)),
-        ),
+        ("收款时间 Time", escape_html(&local_time(doc.issued_at_ms, doc.zone_offset_min))),
         ("欠费金额 Amount owed", money(doc.owed_before_fen)),
         (
             "实收金额 Amount paid",
-            format!(
-                "<strong>{}</strong><br/><span class=\"cap\">人民币{paid_capitals}</span>",
-                money(doc.paid_fen)
-            ),
+            format!("<strong>{}</strong><br/><span class=\"cap\">人民币{paid_capitals}</span>", money(doc.paid_fen)),
         ),
         ("收取现金 Cash received", money(doc.cash_received_fen)),
         ("找零 Change", money(doc.change_fen)),
@@ -137,11 +127,7 @@ Cash counted and change given in the customer's presence. Quote the verification
 /// core, megabytes for a page the HTML already gives. The PNG is for places that take only an
 /// image (a chat message, a gallery): it shows the ink, and its metadata carries the receipt
 /// number, the amount in figures and in capitals, the verification code and the document hash.
-pub fn receipt_png(
-    doc: &ReceiptDocument,
-    sig: &Signature,
-    record: &SignatureRecord,
-) -> Result<Vec<u8>, PrintError> {
+pub fn receipt_png(doc: &ReceiptDocument, sig: &Signature, record: &SignatureRecord) -> Result<Vec<u8>, PrintError> {
     png_with(doc, sig, record, None)
 }
 
@@ -166,14 +152,8 @@ fn png_with(
         ("Title", "话费收据 Payment Receipt".to_string()),
         ("Receipt-No", doc.receipt_no.clone()),
         ("Amount", format!("¥{}", format_yuan(doc.paid_fen))),
-        (
-            "Amount-Capitals",
-            format!("人民币{}", capitals(doc.paid_fen)?),
-        ),
-        (
-            "Verification-Code",
-            verification_code(record, &doc.receipt_no),
-        ),
+        ("Amount-Capitals", format!("人民币{}", capitals(doc.paid_fen)?)),
+        ("Verification-Code", verification_code(record, &doc.receipt_no)),
         ("Document-SHA256", hex::encode(&record.document_hash)),
     ];
     if let Some(company) = company_name {
@@ -216,13 +196,7 @@ pub(super) fn local_time(utc_ms: i64, offset_min: i32) -> String {
     let (y, m, d) = civil_from_days(days);
     let sign = if offset_min < 0 { '-' } else { '+' };
     let off = offset_min.unsigned_abs();
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} (UTC{sign}{:02}:{:02})",
-        sod / 3600,
-        sod / 60 % 60,
-        off / 60,
-        off % 60
-    )
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} (UTC{sign}{:02}:{:02})", sod / 3600, sod / 60 % 60, off / 60, off % 60)
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
@@ -242,20 +216,13 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
-    use crate::evidence::seal::{DeviceKey, Relation, seal_receipt};
+    use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
     use crate::evidence::strokes::tests::sample;
 
     fn sealed() -> (ReceiptDocument, Signature, SignatureRecord) {
         let (doc, sig) = (receipt(), sample());
-        let rec = seal_receipt(
-            &doc,
-            &sig,
-            "王芳",
-            Relation::FamilyMember,
-            "h1",
-            &DeviceKey::from_bytes(&[7; 32]),
-        )
-        .unwrap();
+        let rec =
+            seal_receipt(&doc, &sig, "王芳", Relation::FamilyMember, "h1", &DeviceKey::from_bytes(&[7; 32])).unwrap();
         (doc, sig, rec)
     }
 
@@ -290,43 +257,23 @@ mod tests {
         let (doc, sig, rec) = sealed();
         let mut other = doc.clone();
         other.receipt_no = "R-0007-000124".into();
-        assert_eq!(
-            receipt_html(&other, &sig, &rec, "X"),
-            Err(PrintError::DocumentMismatch)
-        );
+        assert_eq!(receipt_html(&other, &sig, &rec, "X"), Err(PrintError::DocumentMismatch));
         let mut other_sig = sig.clone();
         other_sig.strokes.pop();
-        assert_eq!(
-            receipt_png(&doc, &other_sig, &rec),
-            Err(PrintError::StrokesMismatch)
-        );
+        assert_eq!(receipt_png(&doc, &other_sig, &rec), Err(PrintError::StrokesMismatch));
         let mut bad = doc.clone();
         bad.paid_fen = -5;
-        assert!(matches!(
-            receipt_html(&bad, &sig, &rec, "X"),
-            Err(PrintError::Document(_))
-        ));
+        assert!(matches!(receipt_html(&bad, &sig, &rec, "X"), Err(PrintError::Document(_))));
     }
 
     #[test]
     fn png_carries_the_receipt_text() {
         let (doc, sig, rec) = sealed();
         let bytes = receipt_png(&doc, &sig, &rec).unwrap();
-        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
-            .read_info()
-            .unwrap();
-        let texts: Vec<(String, String)> = reader
-            .info()
-            .utf8_text
-            .iter()
-            .map(|c| (c.keyword.clone(), c.get_text().unwrap()))
-            .collect();
-        let get = |k: &str| {
-            texts
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+        let texts: Vec<(String, String)> =
+            reader.info().utf8_text.iter().map(|c| (c.keyword.clone(), c.get_text().unwrap())).collect();
+        let get = |k: &str| texts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!(get("Receipt-No"), Some("R-0007-000123"));
         assert_eq!(get("Company"), None);
         let with = receipt_png_with_company(&doc, &sig, &rec, "中国电信 营业部").unwrap();
@@ -338,10 +285,7 @@ mod tests {
             .any(|c| c.keyword == "Company" && c.get_text().unwrap() == "中国电信 营业部"));
         assert_eq!(get("Amount"), Some("¥158.00"));
         assert_eq!(get("Amount-Capitals"), Some("人民币壹佰伍拾捌元整"));
-        assert_eq!(
-            get("Verification-Code"),
-            Some(verification_code(&rec, &doc.receipt_no).as_str())
-        );
+        assert_eq!(get("Verification-Code"), Some(verification_code(&rec, &doc.receipt_no).as_str()));
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (200, 100));
@@ -352,14 +296,8 @@ mod tests {
     fn local_time_handles_zones_and_dates() {
         assert_eq!(local_time(0, 0), "1970-01-01 00:00 (UTC+00:00)");
         assert_eq!(local_time(0, -330), "1969-12-31 18:30 (UTC-05:30)");
-        assert_eq!(
-            local_time(951_782_400_000, 480),
-            "2000-02-29 08:00 (UTC+08:00)"
-        );
-        assert_eq!(
-            local_time(1_709_251_199_000, 480),
-            "2024-03-01 07:59 (UTC+08:00)"
-        );
+        assert_eq!(local_time(951_782_400_000, 480), "2000-02-29 08:00 (UTC+08:00)");
+        assert_eq!(local_time(1_709_251_199_000, 480), "2024-03-01 07:59 (UTC+08:00)");
         let _ = local_time(i64::MIN, -840); // no overflow panic
         let _ = local_time(i64::MAX, 840);
     }

@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use super::capitals::{capitals, format_yuan};
 use super::document::ReceiptDocument;
-use super::printable::{PrintError, receipt_html};
+use super::printable::{receipt_html, PrintError};
 use super::seal::SignatureRecord;
 use super::strokes::{Point, RenderOptions, Signature, Stroke};
 use super::verify_code::verification_code;
@@ -40,8 +40,7 @@ const GRAY: u8 = 0x55;
 const RULE: u8 = 0x99;
 
 /// Characters every receipt prints; a font without them would print boxes.
-const REQUIRED_GLYPHS: &str =
-    "收据编号金额人民币零壹贰叁肆伍陆柒捌玖拾佰仟万元角分整验证码¥0123456789";
+const REQUIRED_GLYPHS: &str = "收据编号金额人民币零壹贰叁肆伍陆柒捌玖拾佰仟万元角分整验证码¥0123456789";
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ReceiptImageError {
@@ -67,10 +66,7 @@ pub fn receipt_image(
     // receipt_html runs them, and its output is cheap next to the drawing.
     receipt_html(doc, sig, record, company_name)?;
     let font = load_font(font_bytes)?;
-    let paid_capitals = format!(
-        "人民币{}",
-        capitals(doc.paid_fen).map_err(PrintError::from)?
-    );
+    let paid_capitals = format!("人民币{}", capitals(doc.paid_fen).map_err(PrintError::from)?);
     let code = verification_code(record, &doc.receipt_no);
     let money = |fen: i64| format!("¥{}", format_yuan(fen));
 
@@ -91,11 +87,7 @@ pub fn receipt_image(
 
     let rows: [(&str, String, f32); 10] = [
         ("收据编号 Receipt No.", doc.receipt_no.clone(), 20.0),
-        (
-            "收款时间 Time",
-            local_time(doc.issued_at_ms, doc.zone_offset_min),
-            20.0,
-        ),
+        ("收款时间 Time", local_time(doc.issued_at_ms, doc.zone_offset_min), 20.0),
         ("户号 Household", doc.household_id.clone(), 20.0),
         ("欠费金额 Amount owed", money(doc.owed_before_fen), 20.0),
         ("实收金额 Amount paid", money(doc.paid_fen), 28.0),
@@ -117,15 +109,7 @@ pub fn receipt_image(
     page.y += 6;
     page.signature_box(sig)?;
     page.y += 10;
-    page.row(
-        "签字人 Signed by",
-        &format!(
-            "{} ({})",
-            record.signer_name,
-            record.signer_relation.label()
-        ),
-        20.0,
-    )?;
+    page.row("签字人 Signed by", &format!("{} ({})", record.signer_name, record.signer_relation.label()), 20.0)?;
     page.y += 6;
     page.rule(1)?;
     page.y += 12;
@@ -155,14 +139,9 @@ pub fn receipt_image(
 /// Parses the font (choosing the "SC" face of a collection) and checks it can print a receipt.
 fn load_font(bytes: &[u8]) -> Result<Font, ReceiptImageError> {
     let index = collection_index(bytes);
-    let settings = FontSettings {
-        collection_index: index,
-        scale: 30.0,
-        load_substitutions: false,
-    };
-    let font = Font::from_bytes(bytes, settings).map_err(|e| {
-        ReceiptImageError::Font(format!("not a usable TrueType/OpenType font ({e})"))
-    })?;
+    let settings = FontSettings { collection_index: index, scale: 30.0, load_substitutions: false };
+    let font = Font::from_bytes(bytes, settings)
+        .map_err(|e| ReceiptImageError::Font(format!("not a usable TrueType/OpenType font ({e})")))?;
     if let Some(c) = REQUIRED_GLYPHS.chars().find(|&c| !font.has_glyph(c)) {
         return Err(ReceiptImageError::Font(format!(
             "it has no glyph for '{c}'; pass a font with Chinese characters (e.g. Noto Sans CJK)"
@@ -180,10 +159,8 @@ fn collection_index(bytes: &[u8]) -> u32 {
         .find(|&i| {
             ttf_parser::Face::parse(bytes, i).is_ok_and(|face| {
                 face.names().into_iter().any(|name| {
-                    matches!(
-                        name.name_id,
-                        ttf_parser::name_id::FAMILY | ttf_parser::name_id::FULL_NAME
-                    ) && name.is_unicode()
+                    matches!(name.name_id, ttf_parser::name_id::FAMILY | ttf_parser::name_id::FULL_NAME)
+                        && name.is_unicode()
                         && utf16be(name.name).split(' ').any(|word| word == "SC")
                 })
             })
@@ -192,12 +169,8 @@ fn collection_index(bytes: &[u8]) -> u32 {
 }
 
 fn utf16be(raw: &[u8]) -> String {
-    let units = raw
-        .chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]));
-    char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect()
+    let units = raw.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
+    char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
 }
 
 /// A white grayscale page that grows downwards as lines are added.
@@ -210,11 +183,7 @@ struct Page<'f> {
 
 impl<'f> Page<'f> {
     fn new(font: &'f Font) -> Self {
-        Page {
-            font,
-            px: Vec::new(),
-            y: MARGIN,
-        }
+        Page { font, px: Vec::new(), y: MARGIN }
     }
 
     fn width() -> usize {
@@ -292,15 +261,10 @@ impl<'f> Page<'f> {
     }
 
     fn line_height(&self, px: f32) -> (i32, i32) {
-        let (ascent, descent) = self
-            .font
-            .horizontal_line_metrics(px)
-            .map_or((px * 0.88, -px * 0.12), |m| (m.ascent, m.descent));
+        let (ascent, descent) =
+            self.font.horizontal_line_metrics(px).map_or((px * 0.88, -px * 0.12), |m| (m.ascent, m.descent));
         let ascent = ascent.ceil() as i32;
-        (
-            ascent,
-            ascent + (-descent).ceil() as i32 + (px * 0.25).ceil() as i32,
-        )
+        (ascent, ascent + (-descent).ceil() as i32 + (px * 0.25).ceil() as i32)
     }
 
     /// Draws `s` with its baseline at `baseline`, starting at `x`; `bold` doubles each glyph one
@@ -336,13 +300,7 @@ impl<'f> Page<'f> {
         Ok(())
     }
 
-    fn line_centred(
-        &mut self,
-        s: &str,
-        px: f32,
-        ink: u8,
-        bold: bool,
-    ) -> Result<(), ReceiptImageError> {
+    fn line_centred(&mut self, s: &str, px: f32, ink: u8, bold: bool) -> Result<(), ReceiptImageError> {
         let (ascent, height) = self.line_height(px);
         self.grow(self.y + height)?;
         let x = ((PAGE_WIDTH as f32 - self.measure(s, px)) / 2.0).max(MARGIN as f32) as i32;
@@ -425,8 +383,7 @@ impl<'f> Page<'f> {
         enc.set_color(png::ColorType::Grayscale);
         enc.set_depth(png::BitDepth::Eight);
         for (k, v) in text {
-            enc.add_itxt_chunk((*k).to_string(), v.clone())
-                .map_err(err)?;
+            enc.add_itxt_chunk((*k).to_string(), v.clone()).map_err(err)?;
         }
         let mut writer = enc.write_header().map_err(err)?;
         writer.write_image_data(&self.px).map_err(err)?;
@@ -437,11 +394,7 @@ impl<'f> Page<'f> {
 
 /// The strokes rendered to fit `max_w × max_h` (never enlarged more than twice): the points are
 /// scaled and drawn by `Signature::render_gray`, so the lines stay sharp at any pad size.
-fn signature_pixels(
-    sig: &Signature,
-    max_w: f32,
-    max_h: f32,
-) -> Result<(usize, usize, Vec<u8>), ReceiptImageError> {
+fn signature_pixels(sig: &Signature, max_w: f32, max_h: f32) -> Result<(usize, usize, Vec<u8>), ReceiptImageError> {
     let (w, h) = (sig.width as f32, sig.height as f32);
     let s = (max_w / w).min(max_h / h).min(2.0);
     let scaled = Signature {
@@ -454,12 +407,7 @@ fn signature_pixels(
                 points: st
                     .points
                     .iter()
-                    .map(|p| Point {
-                        x: p.x * s,
-                        y: p.y * s,
-                        t_ms: p.t_ms,
-                        pressure: p.pressure,
-                    })
+                    .map(|p| Point { x: p.x * s, y: p.y * s, t_ms: p.t_ms, pressure: p.pressure })
                     .collect(),
             })
             .collect(),
@@ -473,9 +421,7 @@ fn signature_pixels(
         Err(_) => {
             // Rounding pushed a scaled point past a bound (ink at the limit): draw at the pad's
             // size and sample it down instead.
-            let full = sig
-                .render_gray(&RenderOptions::default())
-                .map_err(PrintError::from)?;
+            let full = sig.render_gray(&RenderOptions::default()).map_err(PrintError::from)?;
             let (sw, sh) = (scaled.width as usize, scaled.height as usize);
             let (fw, fh) = (sig.width as usize, sig.height as usize);
             let mut px = vec![0xffu8; sw * sh];
@@ -515,13 +461,11 @@ fn is_wide(c: char) -> bool {
     matches!(u32::from(c), 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
-    use crate::evidence::seal::{DeviceKey, Relation, seal_receipt};
+    use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
     use crate::evidence::strokes::tests::sample;
     use std::sync::OnceLock;
 
@@ -542,28 +486,14 @@ mod tests {
 
     fn sealed(doc: ReceiptDocument) -> (ReceiptDocument, Signature, SignatureRecord) {
         let sig = sample();
-        let rec = seal_receipt(
-            &doc,
-            &sig,
-            "王芳",
-            Relation::FamilyMember,
-            "h1",
-            &DeviceKey::from_bytes(&[7; 32]),
-        )
-        .unwrap();
+        let rec =
+            seal_receipt(&doc, &sig, "王芳", Relation::FamilyMember, "h1", &DeviceKey::from_bytes(&[7; 32])).unwrap();
         (doc, sig, rec)
     }
 
     fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>, Vec<(String, String)>) {
-        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes.to_vec()))
-            .read_info()
-            .unwrap();
-        let texts = reader
-            .info()
-            .utf8_text
-            .iter()
-            .map(|c| (c.keyword.clone(), c.get_text().unwrap()))
-            .collect();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes.to_vec())).read_info().unwrap();
+        let texts = reader.info().utf8_text.iter().map(|c| (c.keyword.clone(), c.get_text().unwrap())).collect();
         let mut buf = vec![0; reader.output_buffer_size()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!(info.color_type, png::ColorType::Grayscale);
@@ -573,9 +503,7 @@ mod tests {
 
     fn dark_in(px: &[u8], x: std::ops::Range<usize>, y: std::ops::Range<usize>) -> usize {
         let w = PAGE_WIDTH as usize;
-        y.flat_map(|row| x.clone().map(move |col| (col, row)))
-            .filter(|&(col, row)| px[row * w + col] < 128)
-            .count()
+        y.flat_map(|row| x.clone().map(move |col| (col, row))).filter(|&(col, row)| px[row * w + col] < 128).count()
     }
 
     #[test]
@@ -600,30 +528,18 @@ mod tests {
         assert_eq!(dark_in(&px, full.clone(), 0..40), 0, "top margin");
         assert_eq!(dark_in(&px, 0..38, 0..h as usize), 0, "left margin");
         assert_eq!(dark_in(&px, 682..720, 0..h as usize), 0, "right margin");
-        assert_eq!(
-            dark_in(&px, full.clone(), h as usize - 30..h as usize),
-            0,
-            "bottom margin"
-        );
+        assert_eq!(dark_in(&px, full.clone(), h as usize - 30..h as usize), 0, "bottom margin");
         // The signature box: find its frame (a long light row) and the ink inside it.
         let row_of_frame = (0..h as usize)
             .find(|&y| (MARGIN as usize..680).all(|x| px[y * PAGE_WIDTH as usize + x] == 0xcc))
             .expect("signature frame");
         let inside = row_of_frame + 2..row_of_frame + SIG_BOX_HEIGHT as usize - 2;
         assert!(dark_in(&px, 60..660, inside) > 500, "the signature has ink");
-        let get = |k: &str| {
-            texts
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |k: &str| texts.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!(get("Company"), Some("中国电信 幸福里营业部"));
         assert_eq!(get("Receipt-No"), Some("R-0007-000123"));
         assert_eq!(get("Amount"), Some("¥1,000.50"));
-        assert_eq!(
-            get("Verification-Code"),
-            Some(verification_code(&rec, &doc.receipt_no).as_str())
-        );
+        assert_eq!(get("Verification-Code"), Some(verification_code(&rec, &doc.receipt_no).as_str()));
     }
 
     #[test]
@@ -679,12 +595,7 @@ mod tests {
         );
         assert!(lines.len() >= 3, "{lines:?}");
         assert!(lines.iter().all(|l| page.measure(l, 30.0) <= 640.0));
-        assert!(lines.iter().any(|l| l.ends_with("Xingfuli")
-            || l.starts_with("Changsha")
-            || l.contains("Community")));
-        assert_eq!(
-            local_time(1_714_543_380_000, 480),
-            "2024-05-01 14:03 (UTC+08:00)"
-        );
+        assert!(lines.iter().any(|l| l.ends_with("Xingfuli") || l.starts_with("Changsha") || l.contains("Community")));
+        assert_eq!(local_time(1_714_543_380_000, 480), "2024-05-01 14:03 (UTC+08:00)");
     }
 }

@@ -135,9 +135,7 @@ impl DeviceKey {
     /// A fresh key from the OS's random source; errors (rather than panics) if it fails.
     pub fn generate() -> Result<Self, SignError> {
         let mut seed = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(|e| SignError::Unavailable(format!("no OS randomness: {e}")))?;
+        OsRng.try_fill_bytes(&mut seed).map_err(|e| SignError::Unavailable(format!("no OS randomness: {e}")))?;
         Ok(Self::from_bytes(&seed))
     }
     pub fn from_bytes(secret: &[u8; 32]) -> Self {
@@ -151,11 +149,7 @@ impl DeviceKey {
 impl std::fmt::Debug for DeviceKey {
     // Never print the secret, even in a debug log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "DeviceKey(public {})",
-            super::hex::encode(&self.public_key_bytes())
-        )
+        write!(f, "DeviceKey(public {})", super::hex::encode(&self.public_key_bytes()))
     }
 }
 
@@ -182,18 +176,9 @@ impl SignatureRecord {
     }
 }
 
-fn message(
-    doc: &[u8; 32],
-    strokes: &[u8; 32],
-    name: &str,
-    rel: &Relation,
-    hlc: &str,
-    device: &str,
-) -> Vec<u8> {
+fn message(doc: &[u8; 32], strokes: &[u8; 32], name: &str, rel: &Relation, hlc: &str, device: &str) -> Vec<u8> {
     let code = rel.code();
-    let mut m = Vec::with_capacity(
-        TAG.len() + 64 + 16 + name.len() + code.len() + hlc.len() + device.len(),
-    );
+    let mut m = Vec::with_capacity(TAG.len() + 64 + 16 + name.len() + code.len() + hlc.len() + device.len());
     m.extend_from_slice(TAG);
     m.extend_from_slice(doc);
     m.extend_from_slice(strokes);
@@ -257,15 +242,7 @@ pub fn seal_receipt(
     signer: &dyn DeviceSigner,
 ) -> Result<SignatureRecord, SealError> {
     doc.validate()?;
-    seal(
-        doc.hash(),
-        sig.hash()?,
-        signer_name,
-        relation,
-        hlc,
-        &doc.device_id,
-        signer,
-    )
+    seal(doc.hash(), sig.hash()?, signer_name, relation, hlc, &doc.device_id, signer)
 }
 
 /// Validates the work order and the strokes, then seals them under the work order's device id.
@@ -278,15 +255,7 @@ pub fn seal_work_order(
     signer: &dyn DeviceSigner,
 ) -> Result<SignatureRecord, SealError> {
     doc.validate()?;
-    seal(
-        doc.hash(),
-        sig.hash()?,
-        signer_name,
-        relation,
-        hlc,
-        &doc.device_id,
-        signer,
-    )
+    seal(doc.hash(), sig.hash()?, signer_name, relation, hlc, &doc.device_id, signer)
 }
 
 /// Whether 32 bytes are a usable Ed25519 public key (a point on the curve). The server checks a
@@ -297,17 +266,11 @@ pub fn is_valid_public_key(key: &[u8; 32]) -> bool {
 
 /// Checks the record's fields and its device signature under `public_key`.
 pub fn verify(record: &SignatureRecord, public_key: &[u8; 32]) -> Result<(), SealError> {
-    check_fields(
-        &record.signer_name,
-        &record.signer_relation,
-        &record.hlc,
-        &record.device_id,
-    )?;
+    check_fields(&record.signer_name, &record.signer_relation, &record.hlc, &record.device_id)?;
     let key = VerifyingKey::from_bytes(public_key).map_err(|_| SealError::BadPublicKey)?;
     let signature = EdSignature::from_bytes(&record.device_signature);
     // verify_strict rejects weak keys and malleable signatures, which plain verify accepts.
-    key.verify_strict(&record.signed_message(), &signature)
-        .map_err(|_| SealError::BadSignature)
+    key.verify_strict(&record.signed_message(), &signature).map_err(|_| SealError::BadSignature)
 }
 
 fn check(
@@ -324,10 +287,7 @@ fn check(
         return Err(SealError::StrokesMismatch);
     }
     if doc_device != record.device_id {
-        return Err(SealError::DeviceMismatch {
-            record: record.device_id.clone(),
-            document: doc_device.to_string(),
-        });
+        return Err(SealError::DeviceMismatch { record: record.device_id.clone(), document: doc_device.to_string() });
     }
     verify(record, pk)
 }
@@ -367,15 +327,8 @@ mod tests {
 
     fn sealed() -> (ReceiptDocument, Signature, SignatureRecord) {
         let (doc, sig) = (receipt(), sample());
-        let rec = seal_receipt(
-            &doc,
-            &sig,
-            "  王芳 ",
-            Relation::FamilyMember,
-            "0000018f2a3b:0001:dev-a1",
-            &key(),
-        )
-        .unwrap();
+        let rec =
+            seal_receipt(&doc, &sig, "  王芳 ", Relation::FamilyMember, "0000018f2a3b:0001:dev-a1", &key()).unwrap();
         (doc, sig, rec)
     }
 
@@ -384,10 +337,7 @@ mod tests {
         let (doc, sig, rec) = sealed();
         assert_eq!(rec.signer_name, "王芳");
         assert_eq!(rec.device_id, "dev-a1");
-        assert_eq!(
-            check_receipt(&doc, &sig, &rec, &key().public_key_bytes()),
-            Ok(())
-        );
+        assert_eq!(check_receipt(&doc, &sig, &rec, &key().public_key_bytes()), Ok(()));
     }
 
     #[test]
@@ -398,41 +348,26 @@ mod tests {
         let mut d = doc.clone();
         d.paid_fen -= 100; // still a consistent receipt, just not the signed one
         d.change_fen += 100;
-        assert_eq!(
-            check_receipt(&d, &sig, &rec, &pk),
-            Err(SealError::DocumentMismatch)
-        );
+        assert_eq!(check_receipt(&d, &sig, &rec, &pk), Err(SealError::DocumentMismatch));
 
         let mut d = doc.clone();
         d.receipt_no = "R-0007-000124".into();
-        assert_eq!(
-            check_receipt(&d, &sig, &rec, &pk),
-            Err(SealError::DocumentMismatch)
-        );
+        assert_eq!(check_receipt(&d, &sig, &rec, &pk), Err(SealError::DocumentMismatch));
 
         let mut d = doc.clone();
         d.issued_at_ms += 60_000;
-        assert_eq!(
-            check_receipt(&d, &sig, &rec, &pk),
-            Err(SealError::DocumentMismatch)
-        );
+        assert_eq!(check_receipt(&d, &sig, &rec, &pk), Err(SealError::DocumentMismatch));
 
         let mut s = sig.clone();
         s.strokes[1].points[2].y += 1.0;
-        assert_eq!(
-            check_receipt(&doc, &s, &rec, &pk),
-            Err(SealError::StrokesMismatch)
-        );
+        assert_eq!(check_receipt(&doc, &s, &rec, &pk), Err(SealError::StrokesMismatch));
 
         // Someone who rewrites the record's hash to match an edited receipt breaks the signature.
         let mut d = doc.clone();
         d.owed_before_fen = 0;
         let mut r = rec.clone();
         r.document_hash = d.hash();
-        assert_eq!(
-            check_receipt(&d, &sig, &r, &pk),
-            Err(SealError::BadSignature)
-        );
+        assert_eq!(check_receipt(&d, &sig, &r, &pk), Err(SealError::BadSignature));
 
         let mut r = rec.clone();
         r.signer_relation = Relation::Householder;
@@ -446,10 +381,7 @@ mod tests {
         d.device_id = "dev-b2".into();
         let mut r = rec.clone();
         r.document_hash = d.hash();
-        assert!(matches!(
-            check_receipt(&d, &sig, &r, &pk),
-            Err(SealError::DeviceMismatch { .. })
-        ));
+        assert!(matches!(check_receipt(&d, &sig, &r, &pk), Err(SealError::DeviceMismatch { .. })));
     }
 
     #[test]
@@ -478,31 +410,17 @@ mod tests {
         let (doc, sig, rec) = sealed();
         let other = DeviceKey::generate().unwrap();
         assert_ne!(other.public_key_bytes(), key().public_key_bytes());
-        assert_eq!(
-            check_receipt(&doc, &sig, &rec, &other.public_key_bytes()),
-            Err(SealError::BadSignature)
-        );
+        assert_eq!(check_receipt(&doc, &sig, &rec, &other.public_key_bytes()), Err(SealError::BadSignature));
     }
 
     #[test]
     fn bad_inputs_are_refused() {
         let (doc, sig) = (receipt(), sample());
         let k = key();
-        let err = |name: &str, rel: Relation, hlc: &str| {
-            seal_receipt(&doc, &sig, name, rel, hlc, &k).unwrap_err()
-        };
-        assert_eq!(
-            err(" \t", Relation::Householder, "h"),
-            SealError::EmptySignerName
-        );
-        assert_eq!(
-            err("王芳", Relation::Other(" ".into()), "h"),
-            SealError::EmptyRelation
-        );
-        assert_eq!(
-            err("王芳", Relation::Householder, ""),
-            SealError::EmptyField("hlc")
-        );
+        let err = |name: &str, rel: Relation, hlc: &str| seal_receipt(&doc, &sig, name, rel, hlc, &k).unwrap_err();
+        assert_eq!(err(" \t", Relation::Householder, "h"), SealError::EmptySignerName);
+        assert_eq!(err("王芳", Relation::Other(" ".into()), "h"), SealError::EmptyRelation);
+        assert_eq!(err("王芳", Relation::Householder, ""), SealError::EmptyField("hlc"));
 
         let mut bad_doc = receipt();
         bad_doc.change_fen = 0;
@@ -529,20 +447,8 @@ mod tests {
                 Err(SignError::Unavailable("keystore locked".into()))
             }
         }
-        let r = seal_receipt(
-            &receipt(),
-            &sample(),
-            "王芳",
-            Relation::Householder,
-            "h",
-            &Locked,
-        );
-        assert_eq!(
-            r,
-            Err(SealError::Sign(SignError::Unavailable(
-                "keystore locked".into()
-            )))
-        );
+        let r = seal_receipt(&receipt(), &sample(), "王芳", Relation::Householder, "h", &Locked);
+        assert_eq!(r, Err(SealError::Sign(SignError::Unavailable("keystore locked".into()))));
     }
 
     #[test]
@@ -553,18 +459,13 @@ mod tests {
         assert!(json.contains("\"signer_relation\":\"family_member\""));
         let back: SignatureRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(back, rec);
-        assert_eq!(
-            check_receipt(&doc, &sig, &back, &key().public_key_bytes()),
-            Ok(())
-        );
-        assert!(
-            serde_json::from_str::<SignatureRecord>(&json.replacen(
-                "\"document_hash\":\"",
-                "\"document_hash\":\"zz",
-                1
-            ))
-            .is_err()
-        );
+        assert_eq!(check_receipt(&doc, &sig, &back, &key().public_key_bytes()), Ok(()));
+        assert!(serde_json::from_str::<SignatureRecord>(&json.replacen(
+            "\"document_hash\":\"",
+            "\"document_hash\":\"zz",
+            1
+        ))
+        .is_err());
 
         let dbg = format!("{:?}", key());
         assert!(!dbg.contains(&crate::evidence::hex::encode(&[7; 32])));
@@ -574,15 +475,9 @@ mod tests {
     fn work_order_seal_round_trip() {
         let (doc, sig, k) = (work_order(), sample(), key());
         let rec = seal_work_order(&doc, &sig, "赵老板", Relation::ShopStaff, "h1", &k).unwrap();
-        assert_eq!(
-            check_work_order(&doc, &sig, &rec, &k.public_key_bytes()),
-            Ok(())
-        );
+        assert_eq!(check_work_order(&doc, &sig, &rec, &k.public_key_bytes()), Ok(()));
         let mut d = doc.clone();
         d.summary.push_str(" 另收费 extra fee");
-        assert_eq!(
-            check_work_order(&d, &sig, &rec, &k.public_key_bytes()),
-            Err(SealError::DocumentMismatch)
-        );
+        assert_eq!(check_work_order(&d, &sig, &rec, &k.public_key_bytes()), Err(SealError::DocumentMismatch));
     }
 }

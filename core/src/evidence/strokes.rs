@@ -72,27 +72,11 @@ pub enum StrokeError {
     #[error("stroke {stroke} point {point}: coordinate or pressure is not a finite number")]
     NotFinite { stroke: usize, point: usize },
     #[error("stroke {stroke} point {point}: ({x}, {y}) lies outside the pad")]
-    OutsidePad {
-        stroke: usize,
-        point: usize,
-        x: f32,
-        y: f32,
-    },
+    OutsidePad { stroke: usize, point: usize, x: f32, y: f32 },
     #[error("stroke {stroke} point {point}: pressure {pressure} is outside 0..=1")]
-    BadPressure {
-        stroke: usize,
-        point: usize,
-        pressure: f32,
-    },
-    #[error(
-        "stroke {stroke} point {point}: time {t_ms} ms is before the previous point's {prev_ms} ms"
-    )]
-    TimeWentBack {
-        stroke: usize,
-        point: usize,
-        t_ms: u32,
-        prev_ms: u32,
-    },
+    BadPressure { stroke: usize, point: usize, pressure: f32 },
+    #[error("stroke {stroke} point {point}: time {t_ms} ms is before the previous point's {prev_ms} ms")]
+    TimeWentBack { stroke: usize, point: usize, t_ms: u32, prev_ms: u32 },
     #[error("signature has {ink_px:.0} px of ink, more than the limit of {limit_px:.0} px")]
     TooMuchInk { ink_px: f64, limit_px: f64 },
     #[error("PNG encoding failed: {0}")]
@@ -130,10 +114,7 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions {
-            pen_width_px: 3.0,
-            follow_pressure: true,
-        }
+        RenderOptions { pen_width_px: 3.0, follow_pressure: true }
     }
 }
 
@@ -167,19 +148,12 @@ fn tenths(v: f32) -> u32 {
 impl Signature {
     pub fn validate(&self) -> Result<(), StrokeError> {
         if !(1..=MAX_PAD_SIDE).contains(&self.width) || !(1..=MAX_PAD_SIDE).contains(&self.height) {
-            return Err(StrokeError::BadPadSize {
-                width: self.width,
-                height: self.height,
-            });
+            return Err(StrokeError::BadPadSize { width: self.width, height: self.height });
         }
         if self.strokes.is_empty() {
             return Err(StrokeError::NoStrokes);
         }
-        let count = self
-            .strokes
-            .iter()
-            .map(|s| s.points.len())
-            .fold(0usize, usize::saturating_add);
+        let count = self.strokes.iter().map(|s| s.points.len()).fold(0usize, usize::saturating_add);
         if count > MAX_POINTS {
             return Err(StrokeError::TooManyPoints { count });
         }
@@ -192,37 +166,17 @@ impl Signature {
             let mut prev_ms = 0;
             let mut prev_xy: Option<(f64, f64)> = None;
             for (pi, p) in stroke.points.iter().enumerate() {
-                if !p.x.is_finite()
-                    || !p.y.is_finite()
-                    || p.pressure.is_some_and(|v| !v.is_finite())
-                {
-                    return Err(StrokeError::NotFinite {
-                        stroke: si,
-                        point: pi,
-                    });
+                if !p.x.is_finite() || !p.y.is_finite() || p.pressure.is_some_and(|v| !v.is_finite()) {
+                    return Err(StrokeError::NotFinite { stroke: si, point: pi });
                 }
                 if !(0.0..=w).contains(&p.x) || !(0.0..=h).contains(&p.y) {
-                    return Err(StrokeError::OutsidePad {
-                        stroke: si,
-                        point: pi,
-                        x: p.x,
-                        y: p.y,
-                    });
+                    return Err(StrokeError::OutsidePad { stroke: si, point: pi, x: p.x, y: p.y });
                 }
                 if let Some(pressure) = p.pressure.filter(|v| !(0.0..=1.0).contains(v)) {
-                    return Err(StrokeError::BadPressure {
-                        stroke: si,
-                        point: pi,
-                        pressure,
-                    });
+                    return Err(StrokeError::BadPressure { stroke: si, point: pi, pressure });
                 }
                 if pi > 0 && p.t_ms < prev_ms {
-                    return Err(StrokeError::TimeWentBack {
-                        stroke: si,
-                        point: pi,
-                        t_ms: p.t_ms,
-                        prev_ms,
-                    });
+                    return Err(StrokeError::TimeWentBack { stroke: si, point: pi, t_ms: p.t_ms, prev_ms });
                 }
                 prev_ms = p.t_ms;
                 let xy = (f64::from(p.x), f64::from(p.y));
@@ -234,10 +188,7 @@ impl Signature {
         }
         let limit_px = MAX_INK_PER_SPAN * f64::from(self.width + self.height);
         if ink > limit_px {
-            return Err(StrokeError::TooMuchInk {
-                ink_px: ink,
-                limit_px,
-            });
+            return Err(StrokeError::TooMuchInk { ink_px: ink, limit_px });
         }
         Ok(())
     }
@@ -254,8 +205,7 @@ impl Signature {
                         x: tenths(p.x),
                         y: tenths(p.y),
                         t: p.t_ms,
-                        p: p.pressure
-                            .map_or(NO_PRESSURE, |v| (f64::from(v) * 1000.0).round() as u16),
+                        p: p.pressure.map_or(NO_PRESSURE, |v| (f64::from(v) * 1000.0).round() as u16),
                     })
                     .collect()
             })
@@ -360,17 +310,9 @@ impl Signature {
                 pts => {
                     let mut d = String::new();
                     for (i, p) in pts.iter().enumerate() {
-                        d.push_str(&format!(
-                            "{}{} {}",
-                            if i == 0 { 'M' } else { 'L' },
-                            c(p.x),
-                            c(p.y)
-                        ));
+                        d.push_str(&format!("{}{} {}", if i == 0 { 'M' } else { 'L' }, c(p.x), c(p.y)));
                     }
-                    svg.push_str(&format!(
-                        "<path d=\"{d}\" stroke-width=\"{:.2}\"/>",
-                        opts.pen_width_px
-                    ));
+                    svg.push_str(&format!("<path d=\"{d}\" stroke-width=\"{:.2}\"/>", opts.pen_width_px));
                 }
             }
         }
@@ -414,8 +356,7 @@ impl Signature {
         enc.set_color(png::ColorType::Grayscale);
         enc.set_depth(png::BitDepth::Eight);
         for (k, v) in text {
-            enc.add_itxt_chunk((*k).to_string(), v.clone())
-                .map_err(png_err)?;
+            enc.add_itxt_chunk((*k).to_string(), v.clone()).map_err(png_err)?;
         }
         let mut writer = enc.write_header().map_err(png_err)?;
         writer.write_image_data(&pixels).map_err(png_err)?;
@@ -466,28 +407,15 @@ pub(crate) mod tests {
     use super::*;
 
     fn pt(x: f32, y: f32, t_ms: u32) -> Point {
-        Point {
-            x,
-            y,
-            t_ms,
-            pressure: None,
-        }
+        Point { x, y, t_ms, pressure: None }
     }
 
     /// A plausible two-stroke signature on a 200×100 pad: a horizontal line at y=30 from x=20 to
     /// x=180 over 600 ms, then a short vertical stroke at x=100 from y=50 to y=80.
     pub(crate) fn sample() -> Signature {
-        let line = (0..=16)
-            .map(|i| pt(20.0 + 10.0 * i as f32, 30.0, 40 * i))
-            .collect();
-        let down = (0..=6)
-            .map(|i| pt(100.0, 50.0 + 5.0 * i as f32, 800 + 30 * i))
-            .collect();
-        Signature {
-            width: 200,
-            height: 100,
-            strokes: vec![Stroke { points: line }, Stroke { points: down }],
-        }
+        let line = (0..=16).map(|i| pt(20.0 + 10.0 * i as f32, 30.0, 40 * i)).collect();
+        let down = (0..=6).map(|i| pt(100.0, 50.0 + 5.0 * i as f32, 800 + 30 * i)).collect();
+        Signature { width: 200, height: 100, strokes: vec![Stroke { points: line }, Stroke { points: down }] }
     }
 
     #[test]
@@ -512,24 +440,11 @@ pub(crate) mod tests {
 
         let mut s = sample();
         s.strokes[0].points[3].x = f32::NAN;
-        assert_eq!(
-            s.validate(),
-            Err(StrokeError::NotFinite {
-                stroke: 0,
-                point: 3
-            })
-        );
+        assert_eq!(s.validate(), Err(StrokeError::NotFinite { stroke: 0, point: 3 }));
 
         let mut s = sample();
         s.strokes[0].points[2].y = 100.5;
-        assert!(matches!(
-            s.validate(),
-            Err(StrokeError::OutsidePad {
-                stroke: 0,
-                point: 2,
-                ..
-            })
-        ));
+        assert!(matches!(s.validate(), Err(StrokeError::OutsidePad { stroke: 0, point: 2, .. })));
 
         let mut s = sample();
         s.strokes[0].points[2].x = -0.1;
@@ -537,23 +452,14 @@ pub(crate) mod tests {
 
         let mut s = sample();
         s.strokes[1].points[4].t_ms = 0;
-        assert!(matches!(
-            s.validate(),
-            Err(StrokeError::TimeWentBack {
-                stroke: 1,
-                point: 4,
-                ..
-            })
-        ));
+        assert!(matches!(s.validate(), Err(StrokeError::TimeWentBack { stroke: 1, point: 4, .. })));
 
         let mut s = sample();
         s.strokes[0].points[0].pressure = Some(1.5);
         assert!(matches!(s.validate(), Err(StrokeError::BadPressure { .. })));
 
         let mut s = sample();
-        let zigzag = (0..400)
-            .map(|i| pt(if i % 2 == 0 { 0.0 } else { 200.0 }, 50.0, i))
-            .collect();
+        let zigzag = (0..400).map(|i| pt(if i % 2 == 0 { 0.0 } else { 200.0 }, 50.0, i)).collect();
         s.strokes.push(Stroke { points: zigzag });
         assert!(matches!(s.validate(), Err(StrokeError::TooMuchInk { .. })));
 
@@ -562,36 +468,18 @@ pub(crate) mod tests {
         assert!(matches!(s.validate(), Err(StrokeError::BadPadSize { .. })));
 
         let mut s = sample();
-        s.strokes = vec![Stroke {
-            points: vec![pt(1.0, 1.0, 0); MAX_POINTS + 1],
-        }];
-        assert_eq!(
-            s.validate(),
-            Err(StrokeError::TooManyPoints {
-                count: MAX_POINTS + 1
-            })
-        );
+        s.strokes = vec![Stroke { points: vec![pt(1.0, 1.0, 0); MAX_POINTS + 1] }];
+        assert_eq!(s.validate(), Err(StrokeError::TooManyPoints { count: MAX_POINTS + 1 }));
         assert!(s.hash().is_err(), "an invalid signature has no hash");
     }
 
     #[test]
     fn flags_catch_implausible_signatures() {
-        let tap = Signature {
-            width: 50,
-            height: 50,
-            strokes: vec![Stroke {
-                points: vec![pt(10.0, 10.0, 0)],
-            }],
-        };
+        let tap = Signature { width: 50, height: 50, strokes: vec![Stroke { points: vec![pt(10.0, 10.0, 0)] }] };
         assert_eq!(tap.flags(), vec![Flag::Dot, Flag::TooFewPoints]);
 
         let mut swipe = sample();
-        for (i, p) in swipe
-            .strokes
-            .iter_mut()
-            .flat_map(|s| s.points.iter_mut())
-            .enumerate()
-        {
+        for (i, p) in swipe.strokes.iter_mut().flat_map(|s| s.points.iter_mut()).enumerate() {
             p.t_ms = i as u32 * 5; // whole thing in 115 ms
         }
         assert_eq!(swipe.flags(), vec![Flag::TooFast]);
@@ -624,52 +512,29 @@ pub(crate) mod tests {
         let json = serde_json::to_string(&a).unwrap();
         let back: Signature = serde_json::from_str(&json).unwrap();
         assert_eq!(a.hash(), back.hash());
-        assert!(
-            a.canonical_bytes()
-                .unwrap()
-                .starts_with(b"gridbook-strokes/1\n")
-        );
+        assert!(a.canonical_bytes().unwrap().starts_with(b"gridbook-strokes/1\n"));
     }
 
     #[test]
     fn svg_is_well_formed_xml() {
         let mut s = sample();
-        s.strokes[1]
-            .points
-            .iter_mut()
-            .for_each(|p| p.pressure = Some(0.8));
-        s.strokes.push(Stroke {
-            points: vec![pt(150.0, 70.0, 1200)],
-        });
+        s.strokes[1].points.iter_mut().for_each(|p| p.pressure = Some(0.8));
+        s.strokes.push(Stroke { points: vec![pt(150.0, 70.0, 1200)] });
         let svg = s.to_svg(&RenderOptions::default()).unwrap();
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "svg");
         assert_eq!(root.attribute("viewBox"), Some("0 0 200 100"));
         let paths = doc.descendants().filter(|n| n.has_tag_name("path")).count();
-        assert_eq!(
-            paths,
-            1 + 6,
-            "one path for the plain stroke, one per pressured segment"
-        );
-        assert_eq!(
-            doc.descendants()
-                .filter(|n| n.has_tag_name("circle"))
-                .count(),
-            1
-        );
+        assert_eq!(paths, 1 + 6, "one path for the plain stroke, one per pressured segment");
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("circle")).count(), 1);
         assert!(svg.contains("M20.0 30.0L30.0 30.0"));
     }
 
     #[test]
     fn png_decodes_with_ink_only_where_drawn() {
         let s = sample();
-        let bytes = s
-            .to_png(&RenderOptions {
-                pen_width_px: 4.0,
-                follow_pressure: false,
-            })
-            .unwrap();
+        let bytes = s.to_png(&RenderOptions { pen_width_px: 4.0, follow_pressure: false }).unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size()];

@@ -90,11 +90,7 @@ pub fn parse_verification_code(code: &str) -> Result<[u8; CODE_BYTES], CodeError
 }
 
 /// Back-office check of a code read off a paper receipt.
-pub fn check_verification_code(
-    code: &str,
-    record: &SignatureRecord,
-    receipt_no: &str,
-) -> Result<(), CodeError> {
+pub fn check_verification_code(code: &str, record: &SignatureRecord, receipt_no: &str) -> Result<(), CodeError> {
     if parse_verification_code(code)? == verification_bits(record, receipt_no) {
         Ok(())
     } else {
@@ -126,10 +122,7 @@ mod tests {
             let code = verification_code(&rec, "R-1");
             assert_eq!(code.len(), 12);
             assert_eq!(code.matches('-').count(), 2);
-            assert_eq!(
-                parse_verification_code(&code),
-                Ok(verification_bits(&rec, "R-1"))
-            );
+            assert_eq!(parse_verification_code(&code), Ok(verification_bits(&rec, "R-1")));
             assert_eq!(check_verification_code(&code, &rec, "R-1"), Ok(()));
         }
     }
@@ -149,40 +142,19 @@ mod tests {
             .collect();
         let spaced = format!(" {} {} ", &sloppy[..5], &sloppy[5..]);
         assert_eq!(check_verification_code(&spaced, &rec, "R-1"), Ok(()));
-        assert_eq!(
-            parse_verification_code("1111-IILL-il"),
-            parse_verification_code("1111-1111-11")
-        );
+        assert_eq!(parse_verification_code("1111-IILL-il"), parse_verification_code("1111-1111-11"));
         assert_eq!(parse_verification_code("0000-OOOO-oo"), Ok([0; CODE_BYTES]));
     }
 
     #[test]
     fn bad_codes_are_named() {
-        assert_eq!(
-            parse_verification_code("ABCD-EFGH-J"),
-            Err(CodeError::WrongLength { found: 9 })
-        );
-        assert_eq!(
-            parse_verification_code("ABCD-EFGH-JKM"),
-            Err(CodeError::WrongLength { found: 11 })
-        );
-        assert_eq!(
-            parse_verification_code("ABCD-EFGH-JU"),
-            Err(CodeError::BadChar { ch: 'U' })
-        );
-        assert_eq!(
-            parse_verification_code("ABCD-EFGH-J码"),
-            Err(CodeError::BadChar { ch: '码' })
-        );
+        assert_eq!(parse_verification_code("ABCD-EFGH-J"), Err(CodeError::WrongLength { found: 9 }));
+        assert_eq!(parse_verification_code("ABCD-EFGH-JKM"), Err(CodeError::WrongLength { found: 11 }));
+        assert_eq!(parse_verification_code("ABCD-EFGH-JU"), Err(CodeError::BadChar { ch: 'U' }));
+        assert_eq!(parse_verification_code("ABCD-EFGH-J码"), Err(CodeError::BadChar { ch: '码' }));
         let rec = record(3);
         let code = verification_code(&rec, "R-1");
-        assert_eq!(
-            check_verification_code(&code, &rec, "R-2"),
-            Err(CodeError::Mismatch)
-        );
-        assert_eq!(
-            check_verification_code(&code, &record(4), "R-1"),
-            Err(CodeError::Mismatch)
-        );
+        assert_eq!(check_verification_code(&code, &rec, "R-2"), Err(CodeError::Mismatch));
+        assert_eq!(check_verification_code(&code, &record(4), "R-1"), Err(CodeError::Mismatch));
     }
 }

@@ -77,7 +77,11 @@ fn spend_drop_stages_meet_at_exactly_thirty_percent() {
 #[test]
 fn expiry_is_warned_two_calendar_months_ahead() {
     assert_eq!(expiry_horizon(day("2026-11-22")), day("2027-01-22"));
-    assert_eq!(expiry_horizon(day("2026-12-31")), day("2027-02-28"), "the month's last day when the date does not exist");
+    assert_eq!(
+        expiry_horizon(day("2026-12-31")),
+        day("2027-02-28"),
+        "the month's last day when the date does not exist"
+    );
 }
 
 #[test]
@@ -88,7 +92,11 @@ fn birthdays_within_the_coming_week() {
     assert_eq!(upcoming_birthday("1980-11-29", today), None);
     assert_eq!(upcoming_birthday("1980-11-21", today), None, "yesterday's has passed");
     assert_eq!(upcoming_birthday("1990-01-02", day("2026-12-28")), Some(day("2027-01-02")), "across New Year");
-    assert_eq!(upcoming_birthday("1988-02-29", day("2027-02-25")), Some(day("2027-02-28")), "29 February in a common year");
+    assert_eq!(
+        upcoming_birthday("1988-02-29", day("2027-02-25")),
+        Some(day("2027-02-28")),
+        "29 February in a common year"
+    );
     assert_eq!(upcoming_birthday("1988-02-29", day("2028-02-25")), Some(day("2028-02-29")));
     assert_eq!(upcoming_birthday("", today), None);
 }
@@ -131,7 +139,9 @@ fn each_rule_speaks_at_its_boundary_and_not_past_it() {
     let h = p.household(14, "已停机").id;
     p.profile(&h, "13900000014", |b| b.suspended = true);
     // birthdays: today, the window's last day, the day after it
-    for (seq, name, birthday) in [(15, "今天生日", "1975-11-22"), (16, "六天后生日", "1975-11-28"), (17, "七天后生日", "1975-11-29")] {
+    for (seq, name, birthday) in
+        [(15, "今天生日", "1975-11-22"), (16, "六天后生日", "1975-11-28"), (17, "七天后生日", "1975-11-29")]
+    {
         let mut hh = household_n("g1", seq);
         hh.customer_name = name.into();
         hh.birthday = birthday.into();
@@ -196,7 +206,10 @@ fn a_closed_reminder_is_gone_everywhere_and_comes_back_next_period() {
         .store
         .close_reminder("g1", TODAY, &birthday.key, ReminderResolution::Greeted, " 送了贺卡 ", "mgr-1", 480)
         .unwrap();
-    assert_eq!((closed.kind, closed.household_id.as_str(), closed.note.as_str()), (ReminderKind::Birthday, h.id.as_str(), "送了贺卡"));
+    assert_eq!(
+        (closed.kind, closed.household_id.as_str(), closed.note.as_str()),
+        (ReminderKind::Birthday, h.id.as_str(), "送了贺卡")
+    );
     p.store.close_reminder("g1", TODAY, &drop.key, ReminderResolution::Retained, "", "mgr-1", 480).unwrap();
     assert!(p.store.reminders("g1", TODAY).unwrap().is_empty(), "both closed");
     assert_eq!(p.store.reminder_outcomes("g1").unwrap().len(), 2);
@@ -206,7 +219,8 @@ fn a_closed_reminder_is_gone_everywhere_and_comes_back_next_period() {
     // closing again, or a key that is not open, is refused
     let again = p.store.close_reminder("g1", TODAY, &birthday.key, ReminderResolution::Greeted, "", "mgr-1", 480);
     assert!(matches!(again, Err(Error::NotFound { .. })), "{again:?}");
-    let unknown = p.store.close_reminder("g1", TODAY, "birthday:nobody:2026", ReminderResolution::Greeted, "", "mgr-1", 480);
+    let unknown =
+        p.store.close_reminder("g1", TODAY, "birthday:nobody:2026", ReminderResolution::Greeted, "", "mgr-1", 480);
     assert!(matches!(unknown, Err(Error::NotFound { .. })));
     assert!(p.store.reminders("g1", "22/11/2026").is_err());
 

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::health::{DeviceHealth, DeviceState};
-use crate::device_budget::Refusals;
 use super::privacy::{mask_digit_runs, mask_field_value, mask_name};
 use super::session::StaffSession;
 use super::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::device_budget::Refusals;
 use crate::error::{AppError, AppResult};
 use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
 use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
@@ -70,7 +70,12 @@ fn check_receipts(storage: &dyn SyncStorage, receipts: &mut [ReceiptLine]) -> Ap
 
 /// Voids and their review (issue 4's `void_reviews`), or the voids as recorded when the backend
 /// does not review them.
-fn void_lines(storage: &dyn SyncStorage, m: &dyn MonitoringStorage, devices: &[DeviceRow], limit: u32) -> AppResult<Vec<VoidLine>> {
+fn void_lines(
+    storage: &dyn SyncStorage,
+    m: &dyn MonitoringStorage,
+    devices: &[DeviceRow],
+    limit: u32,
+) -> AppResult<Vec<VoidLine>> {
     let reviews = match storage.void_reviews(None, limit) {
         Ok(rows) => rows,
         Err(e) if unsupported(&e) => {
@@ -85,7 +90,8 @@ fn void_lines(storage: &dyn SyncStorage, m: &dyn MonitoringStorage, devices: &[D
     Ok(reviews
         .into_iter()
         .map(|v| {
-            let (by, name) = owner.get(v.requested_by_device.as_str()).copied().unwrap_or((v.requested_by_device.as_str(), ""));
+            let (by, name) =
+                owner.get(v.requested_by_device.as_str()).copied().unwrap_or((v.requested_by_device.as_str(), ""));
             VoidLine {
                 voided_by: by.to_string(),
                 voided_by_name: (!name.is_empty()).then(|| name.to_string()),

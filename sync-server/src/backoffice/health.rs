@@ -122,7 +122,10 @@ mod tests {
         d.oldest_pending_age_s = Some(3 * 3_600);
         d.clock_offset_ms = Some(-90_000);
         let h = t.classify(&d, now);
-        assert_eq!((h.state, h.stale, h.stuck, h.skewed, h.last_sync_ms), (DeviceState::Stuck, false, true, true, Some(now - 1_000)));
+        assert_eq!(
+            (h.state, h.stale, h.stuck, h.skewed, h.last_sync_ms),
+            (DeviceState::Stuck, false, true, true, Some(now - 1_000))
+        );
         d.revoked_at_ms = Some(now);
         assert_eq!(t.classify(&d, now).state, DeviceState::Revoked);
     }

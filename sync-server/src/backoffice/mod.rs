@@ -41,7 +41,12 @@ pub struct Backoffice {
 impl Backoffice {
     /// Attaches the monitoring queries that belong to the storage backend.
     pub fn for_storage(storage: &Arc<dyn SyncStorage>) -> Self {
-        let sqlite = storage.clone().into_any_arc().downcast::<SqliteStorage>().ok().map(|s| Arc::new(SqliteMonitoring::new(s.path())));
+        let sqlite = storage
+            .clone()
+            .into_any_arc()
+            .downcast::<SqliteStorage>()
+            .ok()
+            .map(|s| Arc::new(SqliteMonitoring::new(s.path())));
         let mut backoffice = Self::with_monitoring(sqlite.clone().map(|s| s as Arc<dyn MonitoringStorage>));
         backoffice.workflows = sqlite.map(|s| s as Arc<dyn WorkflowMonitoring>);
         backoffice

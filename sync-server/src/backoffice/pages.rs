@@ -80,7 +80,11 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| hash_password(&new_secret(16)).unwrap_or_default())
 }
 
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
     let Ok(Form(form)) = form else {
         return login_page(&headers, StatusCode::BAD_REQUEST, "invalid");
     };
@@ -208,6 +212,9 @@ fn static_asset(body: &'static str, kind: &'static str) -> Response {
 mod tests {
     #[test]
     fn html_is_escaped() {
-        assert_eq!(super::escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

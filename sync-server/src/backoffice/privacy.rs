@@ -64,7 +64,9 @@ pub fn mask_digit_runs(text: &str) -> String {
         }
         // a number glued to letters is a code (receipt SJ000001-001, account ACC-0731-0011), not
         // a phone or an ID number
-        let coded = i > 0 && (chars[i - 1].is_ascii_alphabetic() || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_ascii_alphabetic()));
+        let coded = i > 0
+            && (chars[i - 1].is_ascii_alphabetic()
+                || (chars[i - 1] == '-' && i > 1 && chars[i - 2].is_ascii_alphabetic()));
         let start = i;
         let mut end = i; // exclusive end of the run, always after a digit
         let mut j = i;
@@ -128,11 +130,17 @@ mod tests {
         let notes = mask_field_value("notes", "\"new number 13812345678, ID 11010519800101001X, room 1203\"");
         assert!(!notes.contains("12345678") && !notes.contains("19800101"), "{notes}");
         assert!(notes.contains("room 1203"), "{notes}");
-        let services = mask_field_value("services", r#"[{"product":"broadband","service_number":"0731-00000042","plan":"融合套餐129元"}]"#);
+        let services = mask_field_value(
+            "services",
+            r#"[{"product":"broadband","service_number":"0731-00000042","plan":"融合套餐129元"}]"#,
+        );
         assert!(!services.contains("00000042"), "{services}");
         assert!(services.contains("融合套餐129元"), "{services}");
         assert_eq!(mask_digit_runs("NO-000123 paid 12800"), "NO-000123 paid 12800");
-        assert_eq!(mask_digit_runs("receipt number SJ000001-001 was already used"), "receipt number SJ000001-001 was already used");
+        assert_eq!(
+            mask_digit_runs("receipt number SJ000001-001 was already used"),
+            "receipt number SJ000001-001 was already used"
+        );
         assert_eq!(mask_digit_runs("call 13812345678"), "call 138****5678");
     }
 

@@ -49,7 +49,8 @@ impl SessionStore {
     /// A new session; returns the cookie token (only its hash is kept).
     pub fn create(&self, id: &str, name: &str, role: Role, now: i64) -> (String, Staff) {
         let token = new_secret(32);
-        let staff = Staff { id: id.into(), name: name.into(), role, csrf: new_secret(32), created_ms: now, last_seen_ms: now };
+        let staff =
+            Staff { id: id.into(), name: name.into(), role, csrf: new_secret(32), created_ms: now, last_seen_ms: now };
         let mut sessions = lock(&self.sessions);
         sessions.retain(|_, s| !expired(s, now));
         if sessions.len() >= MAX_SESSIONS {
@@ -83,7 +84,9 @@ impl SessionStore {
     }
 
     pub fn locked_out(&self, account: &str, now: i64) -> bool {
-        lock(&self.failures).get(account).is_some_and(|(n, first)| *n >= MAX_FAILURES && now - first < FAILURE_WINDOW_MS)
+        lock(&self.failures)
+            .get(account)
+            .is_some_and(|(n, first)| *n >= MAX_FAILURES && now - first < FAILURE_WINDOW_MS)
     }
 
     pub fn note_failure(&self, account: &str, now: i64) {

@@ -99,7 +99,10 @@ async fn import(
             AppError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                format!("the sheet is larger than {} MiB; split it / 文件过大，请拆分后导入", MAX_SHEET_BYTES / 1024 / 1024),
+                format!(
+                    "the sheet is larger than {} MiB; split it / 文件过大，请拆分后导入",
+                    MAX_SHEET_BYTES / 1024 / 1024
+                ),
             )
         } else {
             AppError::bad_request("bad_body", e.body_text())
@@ -143,7 +146,10 @@ fn attachment(bytes: Vec<u8>, filename: &str, content_type: &'static str) -> Res
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    let disposition = format!("attachment; filename=\"{}\"", filename.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-' && c != '_', "_"));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        filename.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-' && c != '_', "_")
+    );
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -174,14 +180,24 @@ async fn export(
     q: Result<Query<FileQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
-    let dataset = Dataset::parse(&dataset).ok_or_else(|| AppError::not_found("exports: archives, visits, receipts or summary"))?;
+    let dataset = Dataset::parse(&dataset)
+        .ok_or_else(|| AppError::not_found("exports: archives, visits, receipts or summary"))?;
     if q.full && staff.role != Role::Admin {
-        return Err(AppError::forbidden("only an admin may export ID and phone numbers in full / 仅管理员可导出完整证件号和电话"));
+        return Err(AppError::forbidden(
+            "only an admin may export ID and phone numbers in full / 仅管理员可导出完整证件号和电话",
+        ));
     }
     if q.grid.trim().is_empty() {
         return Err(AppError::bad_request("bad_query", "grid: the grid to export"));
     }
-    let req = ExportRequest { dataset, grid: q.grid.trim().to_string(), format: format_of(&q.format)?, from: q.from, to: q.to, full: q.full };
+    let req = ExportRequest {
+        dataset,
+        grid: q.grid.trim().to_string(),
+        format: format_of(&q.format)?,
+        from: q.from,
+        to: q.to,
+        full: q.full,
+    };
     let storage = state.storage.clone();
     let actor = staff.id.clone();
     let out = blocking(move || export::export(storage.as_ref(), &req, &actor, now_ms())).await?;

@@ -23,7 +23,11 @@ use crate::storage::workflows::WorkflowMonitoring;
 use crate::{now_ms, AppState};
 
 fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {
-    state.backoffice.workflows.clone().ok_or_else(|| AppError::unavailable("this storage backend has no workflow queries"))
+    state
+        .backoffice
+        .workflows
+        .clone()
+        .ok_or_else(|| AppError::unavailable("this storage backend has no workflow queries"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,9 @@ pub mod sqlite;
 pub mod workflows;
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, EnrolRequest, EnrolResponse, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState};
+use gridbook_core::wire::{
+    EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState,
+};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
@@ -89,7 +91,13 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
 
     /// A page of what a new device of `grids` pulls, as `pull` serves it, without any device's
     /// bookkeeping or handover removals: what a snapshot file is built from.
-    fn snapshot_page(&self, grids: &[String], cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
+    fn snapshot_page(
+        &self,
+        grids: &[String],
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> AppResult<PullPage<StoredState>> {
         let _ = (grids, cursor, limit, now_ms);
         Err(snapshot_files_unsupported())
     }
@@ -108,7 +116,14 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     }
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;
-    fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()>;
+    fn create_manager(
+        &self,
+        id: &str,
+        name: &str,
+        role: Role,
+        password_hash: Option<&str>,
+        now_ms: i64,
+    ) -> AppResult<()>;
     fn assign_grid(&self, manager_id: &str, grid_id: &str) -> AppResult<()>;
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> AppResult<String>;
@@ -141,7 +156,12 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
 
     /// Issues the device a new block of receipt numbers; a retried request (same id) gets the
     /// same block.
-    fn issue_receipt_block(&self, device: &DeviceAuth, request: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+    fn issue_receipt_block(
+        &self,
+        device: &DeviceAuth,
+        request: &ReceiptBlockRequest,
+        now_ms: i64,
+    ) -> AppResult<ReceiptBlock> {
         let _ = (device, request, now_ms);
         Err(evidence_unsupported())
     }
@@ -183,7 +203,12 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     }
     /// Hands a grid or a building over to another manager (handover.rs): moves the scope, lists
     /// its records for removal from the old managers' devices, audits it. Bad input is a 4xx.
-    fn hand_over(&self, request: &crate::handover::HandoverRequest, by: &str, now_ms: i64) -> AppResult<crate::handover::HandoverRow> {
+    fn hand_over(
+        &self,
+        request: &crate::handover::HandoverRequest,
+        by: &str,
+        now_ms: i64,
+    ) -> AppResult<crate::handover::HandoverRow> {
         let _ = (request, by, now_ms);
         Err(handovers_unsupported())
     }
@@ -209,9 +234,17 @@ fn evidence_unsupported() -> crate::error::AppError {
 }
 
 fn snapshot_files_unsupported() -> crate::error::AppError {
-    crate::error::AppError::new(axum::http::StatusCode::NOT_FOUND, gridbook_core::wire::SnapshotFileFacts::NO_FILE, "this storage backend builds no snapshot files")
+    crate::error::AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        gridbook_core::wire::SnapshotFileFacts::NO_FILE,
+        "this storage backend builds no snapshot files",
+    )
 }
 
 fn handovers_unsupported() -> crate::error::AppError {
-    crate::error::AppError::new(axum::http::StatusCode::NOT_IMPLEMENTED, "unsupported", "this storage backend keeps no handovers")
+    crate::error::AppError::new(
+        axum::http::StatusCode::NOT_IMPLEMENTED,
+        "unsupported",
+        "this storage backend keeps no handovers",
+    )
 }

@@ -188,7 +188,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SqliteMonitoring {
     pub fn new(path: impl AsRef<Path>) -> Self {
-        Self { path: path.as_ref().to_path_buf(), readers: Mutex::new(Vec::new()), running: Mutex::new(RunningTotals::default()) }
+        Self {
+            path: path.as_ref().to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            running: Mutex::new(RunningTotals::default()),
+        }
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
@@ -228,7 +232,9 @@ impl MonitoringStorage for SqliteMonitoring {
         self.read(|c| {
             let row = c
                 .prepare_cached("SELECT id, name, role, password_hash FROM managers WHERE id = ?1")?
-                .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?)))
+                .query_row([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+                })
                 .optional()?;
             match row {
                 None => Ok(None),
@@ -331,7 +337,12 @@ impl MonitoringStorage for SqliteMonitoring {
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map([since_day], |r| {
-                Ok(ManagerTotal { collector_id: r.get(0)?, manager_name: r.get(1)?, count: r.get(2)?, amount_fen: r.get(3)? })
+                Ok(ManagerTotal {
+                    collector_id: r.get(0)?,
+                    manager_name: r.get(1)?,
+                    count: r.get(2)?,
+                    amount_fen: r.get(3)?,
+                })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

@@ -9,8 +9,8 @@ use gridbook_core::hlc::Hlc;
 use gridbook_core::merge::Overwrite;
 use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{
-    EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, RejectCode, StoredState, VerifyResponse, PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, EntityState, Op, OpOutcome, OpResult, PullPage, PushRequest, PushResponse,
+    ReceiptBlock, ReceiptBlockRequest, RejectCode, StoredState, VerifyResponse, PROTOCOL_VERSION,
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::value::RawValue;
@@ -23,9 +23,9 @@ use crate::error::{AppError, AppResult};
 use crate::handover::{HandoverRequest, HandoverRow};
 use crate::reconcile::{self, EntityTx, Rules};
 
-mod handover;
 mod checkpoint;
 mod group_commit;
+mod handover;
 mod receipts;
 
 const SCHEMA_VERSION: i64 = 4;
@@ -313,7 +313,11 @@ impl SqliteStorage {
         Self::write_on(&mut lock(&self.writer), durability, f)
     }
 
-    fn write_on<T>(conn: &mut Connection, durability: Durability, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+    fn write_on<T>(
+        conn: &mut Connection,
+        durability: Durability,
+        f: impl FnOnce(&Transaction) -> AppResult<T>,
+    ) -> AppResult<T> {
         let relaxed = durability == Durability::Bookkeeping;
         if relaxed {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -334,12 +338,14 @@ impl SqliteStorage {
     /// leaves the others standing), and answers each after the commit.
     fn write_pushes(conn: &mut Connection, jobs: &[Arc<group_commit::Job<PushWork, AppResult<PushResponse>>>]) {
         // pushes without ops carry only the device's facts: nothing acknowledged hangs on them
-        let durability =
-            if jobs.iter().all(|j| j.work.request.ops.is_empty() && j.work.request.facts.removed_handovers.is_empty()) {
-                Durability::Bookkeeping
-            } else {
-                Durability::Synced
-            };
+        let durability = if jobs
+            .iter()
+            .all(|j| j.work.request.ops.is_empty() && j.work.request.facts.removed_handovers.is_empty())
+        {
+            Durability::Bookkeeping
+        } else {
+            Durability::Synced
+        };
         let written = Self::write_on(conn, durability, |tx| {
             let mut answers = Vec::with_capacity(jobs.len());
             for job in jobs {
@@ -408,7 +414,8 @@ impl SqliteStorage {
     }
 
     fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
-        let mut stmt = conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
         let rows = stmt.query_map([manager_id], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -436,7 +443,10 @@ impl SqliteStorage {
                 let kind: String = r.get(1)?;
                 let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
                 let raw = |i: usize| -> AppResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
-                rows.push((r.get(0)?, StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? }));
+                rows.push((
+                    r.get(0)?,
+                    StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? },
+                ));
             }
         }
         rows.sort_by_key(|(seq, _)| *seq);
@@ -531,10 +541,12 @@ impl<'a> SqliteTx<'a> {
     fn begin(tx: &'a Transaction<'a>, device_id: &str, batch_ops: &[Op]) -> AppResult<Self> {
         let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
         let mut batch = BatchIds::default();
-        let ids: Vec<String> = batch_ops.iter().filter(|op| !op.kind.insert_only()).map(|op| op.id.to_string()).collect();
+        let ids: Vec<String> =
+            batch_ops.iter().filter(|op| !op.kind.insert_only()).map(|op| op.id.to_string()).collect();
         if !ids.is_empty() {
             let list = serde_json::to_string(&ids)?;
-            let mut stmt = tx.prepare_cached("SELECT op_id FROM ops WHERE op_id IN (SELECT value FROM json_each(?1))")?;
+            let mut stmt =
+                tx.prepare_cached("SELECT op_id FROM ops WHERE op_id IN (SELECT value FROM json_each(?1))")?;
             for id in stmt.query_map([&list], |r| r.get::<_, String>(0))? {
                 batch.recorded.insert(id?);
             }
@@ -563,7 +575,13 @@ fn parse_hlc(s: &str) -> AppResult<Hlc> {
     s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| AppError::internal(e.to_string()))
 }
 
-fn entity_from_row(kind: EntityKind, id: String, vals: &str, base: Option<String>, clocks: &str) -> AppResult<EntityState> {
+fn entity_from_row(
+    kind: EntityKind,
+    id: String,
+    vals: &str,
+    base: Option<String>,
+    clocks: &str,
+) -> AppResult<EntityState> {
     let values: Map<String, Value> = serde_json::from_str(vals)?;
     let base = base.as_deref().map(parse_hlc).transpose()?;
     let clocks: BTreeMap<String, Hlc> = serde_json::from_str(clocks)?;
@@ -582,17 +600,25 @@ impl EntityTx for SqliteTx<'_> {
             return Ok(false);
         }
         if op.kind.insert_only()
-            && self
-                .tx
-                .prepare_cached("SELECT 1 FROM entities WHERE kind = ?1 AND id = ?2 AND op_id = ?3")?
-                .exists([op.kind.as_str(), &op.entity, &op_id])?
+            && self.tx.prepare_cached("SELECT 1 FROM entities WHERE kind = ?1 AND id = ?2 AND op_id = ?3")?.exists([
+                op.kind.as_str(),
+                &op.entity,
+                &op_id,
+            ])?
         {
             return Ok(true);
         }
         Ok(self.tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1")?.exists([&op_id])?)
     }
 
-    fn insert_fact(&mut self, fact: &reconcile::PreparedFact, _op: &Op, grid: &str, device_id: &str, now_ms: i64) -> AppResult<bool> {
+    fn insert_fact(
+        &mut self,
+        fact: &reconcile::PreparedFact,
+        _op: &Op,
+        grid: &str,
+        device_id: &str,
+        now_ms: i64,
+    ) -> AppResult<bool> {
         let tx = self.tx;
         let stmt = match &mut self.insert_fact {
             Some(stmt) => stmt,
@@ -626,12 +652,19 @@ impl EntityTx for SqliteTx<'_> {
             .tx
             .prepare_cached("SELECT vals, base_hlc, clocks, grid_id FROM entities WHERE kind = ?1 AND id = ?2")?
             .query_row([kind.as_str(), id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })
             .optional()?;
         match row {
             None => Ok(None),
-            Some((vals, base, clocks, grid)) => Ok(Some((entity_from_row(kind, id.to_string(), &vals, base, &clocks)?, grid))),
+            Some((vals, base, clocks, grid)) => {
+                Ok(Some((entity_from_row(kind, id.to_string(), &vals, base, &clocks)?, grid)))
+            }
         }
     }
 
@@ -712,7 +745,14 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn record_rejection(&mut self, device_id: &str, op: &Op, code: RejectCode, reason: &str, now_ms: i64) -> AppResult<()> {
+    fn record_rejection(
+        &mut self,
+        device_id: &str,
+        op: &Op,
+        code: RejectCode,
+        reason: &str,
+        now_ms: i64,
+    ) -> AppResult<()> {
         let op_id = op.id.to_string();
         self.batch.device_rejections.insert(op_id.clone());
         self.tx
@@ -743,7 +783,9 @@ impl EntityTx for SqliteTx<'_> {
             return Ok(true);
         }
         let holder: String =
-            self.tx.query_row("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1", [receipt_no], |r| r.get(0))?;
+            self.tx.query_row("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1", [receipt_no], |r| {
+                r.get(0)
+            })?;
         Ok(holder == receipt_id)
     }
 
@@ -887,10 +929,23 @@ impl SyncStorage for SqliteStorage {
         })?;
         let grids = self.read(|c| Self::grids_of(c, &manager_id))?;
         tracing::info!(device = %req.device_id, manager = %manager_id, "device enrolled");
-        Ok(EnrolResponse { protocol: PROTOCOL_VERSION, device_id: req.device_id.clone(), token, manager_id, manager_name, grids })
+        Ok(EnrolResponse {
+            protocol: PROTOCOL_VERSION,
+            device_id: req.device_id.clone(),
+            token,
+            manager_id,
+            manager_name,
+            grids,
+        })
     }
 
-    fn push(&self, device: &DeviceAuth, mut request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        mut request: PushRequest,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> AppResult<PushResponse> {
         // facts are built and checked here, in this thread, while other pushes are written
         let prepared = {
             let _turn = self.preparing.enter();
@@ -898,16 +953,23 @@ impl SyncStorage for SqliteStorage {
         };
         let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
         self.pushes
-            .run(work, &self.writer, |w| w.request.ops.len(), GROUP_COMMIT_OPS, |conn, jobs| {
-                let started = std::time::Instant::now();
-                Self::write_pushes(conn, jobs);
-                if jobs.iter().map(|j| j.work.request.ops.len()).sum::<usize>() >= checkpoint::AFTER_OPS {
-                    if let Some(c) = &self.checkpoints {
-                        c.wake();
+            .run(
+                work,
+                &self.writer,
+                |w| w.request.ops.len(),
+                GROUP_COMMIT_OPS,
+                |conn, jobs| {
+                    let started = std::time::Instant::now();
+                    Self::write_pushes(conn, jobs);
+                    if jobs.iter().map(|j| j.work.request.ops.len()).sum::<usize>() >= checkpoint::AFTER_OPS {
+                        if let Some(c) = &self.checkpoints {
+                            c.wake();
+                        }
                     }
-                }
-                self.push_writing_ns.fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-            })
+                    self.push_writing_ns
+                        .fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+                },
+            )
             .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
     }
 
@@ -929,9 +991,16 @@ impl SyncStorage for SqliteStorage {
         Ok(Self::page_of(changes, removals, handovers_complete, remaining, next_cursor, now_ms))
     }
 
-    fn snapshot_page(&self, grids: &[String], cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
+    fn snapshot_page(
+        &self,
+        grids: &[String],
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> AppResult<PullPage<StoredState>> {
         // no device: no handover removals, and no device's pull bookkeeping
-        let (changes, removals, remaining, last, complete) = self.read(|c| Self::read_page(c, "", grids, cursor, limit))?;
+        let (changes, removals, remaining, last, complete) =
+            self.read(|c| Self::read_page(c, "", grids, cursor, limit))?;
         Ok(Self::page_of(changes, removals, complete, remaining, last as u64, now_ms))
     }
 
@@ -967,7 +1036,10 @@ impl SyncStorage for SqliteStorage {
             return Err(AppError::unprocessable("invalid", "grid name: must not be empty"));
         }
         self.write(|tx| {
-            let n = tx.execute("INSERT OR IGNORE INTO grids (id, name, created_at_ms) VALUES (?1, ?2, ?3)", params![id, name.trim(), now_ms])?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO grids (id, name, created_at_ms) VALUES (?1, ?2, ?3)",
+                params![id, name.trim(), now_ms],
+            )?;
             if n == 0 {
                 return Err(AppError::conflict("exists", format!("grid {id} already exists")));
             }
@@ -975,7 +1047,14 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
-    fn create_manager(&self, id: &str, name: &str, role: Role, password_hash: Option<&str>, now_ms: i64) -> AppResult<()> {
+    fn create_manager(
+        &self,
+        id: &str,
+        name: &str,
+        role: Role,
+        password_hash: Option<&str>,
+        now_ms: i64,
+    ) -> AppResult<()> {
         valid_id("manager id", id)?;
         if name.trim().is_empty() {
             return Err(AppError::unprocessable("invalid", "manager name: must not be empty"));
@@ -999,7 +1078,10 @@ impl SyncStorage for SqliteStorage {
                     return Err(AppError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
                 }
             }
-            tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [manager_id, grid_id])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)",
+                [manager_id, grid_id],
+            )?;
             Ok(())
         })
     }
@@ -1021,7 +1103,10 @@ impl SyncStorage for SqliteStorage {
 
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> AppResult<()> {
         self.write(|tx| {
-            let n = tx.execute("UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL", params![device_id, now_ms])?;
+            let n = tx.execute(
+                "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
+                params![device_id, now_ms],
+            )?;
             if n == 0 && !tx.prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([device_id])? {
                 return Err(AppError::not_found(format!("no device {device_id}")));
             }
@@ -1056,7 +1141,12 @@ impl SyncStorage for SqliteStorage {
                 "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
             )?;
             let rows = stmt.query_map([grid_id, kind.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
             })?;
             let mut out = Vec::new();
             for row in rows {
@@ -1162,7 +1252,12 @@ impl SyncStorage for SqliteStorage {
         })
     }
 
-    fn issue_receipt_block(&self, device: &DeviceAuth, request: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+    fn issue_receipt_block(
+        &self,
+        device: &DeviceAuth,
+        request: &ReceiptBlockRequest,
+        now_ms: i64,
+    ) -> AppResult<ReceiptBlock> {
         self.write(|tx| receipts::issue_block(tx, device, request, now_ms))
     }
 
@@ -1182,7 +1277,14 @@ impl SyncStorage for SqliteStorage {
         self.read(|c| receipts::void_reviews(c, status, limit))
     }
 
-    fn decide_void(&self, void_id: &str, decision: VoidDecision, by: &str, note: &str, now_ms: i64) -> AppResult<VoidReviewRow> {
+    fn decide_void(
+        &self,
+        void_id: &str,
+        decision: VoidDecision,
+        by: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> AppResult<VoidReviewRow> {
         let row = self.write(|tx| {
             let mut etx = SqliteTx::begin(tx, by, &[])?;
             receipts::decide_void(&mut etx, void_id, decision, by, note, now_ms)
@@ -1276,12 +1378,26 @@ mod tests {
         }
         let storage = SqliteStorage::open(&old).unwrap();
         SqliteStorage::open(dir.path().join("fresh.db")).unwrap();
-        assert_eq!(schema_of(&old), schema_of(&dir.path().join("fresh.db")), "a migrated database has the fresh schema");
+        assert_eq!(
+            schema_of(&old),
+            schema_of(&dir.path().join("fresh.db")),
+            "a migrated database has the fresh schema"
+        );
 
-        let device = DeviceAuth { device_id: "dev1".into(), manager_id: "zhang".into(), role: Role::Field, grids: vec!["g1".into()] };
-        let mut another = testing::visit_op(testing::fields_of(&visit).unwrap(), Hlc::new(1_700_000_000_001, 0, "dev1"));
+        let device = DeviceAuth {
+            device_id: "dev1".into(),
+            manager_id: "zhang".into(),
+            role: Role::Field,
+            grids: vec!["g1".into()],
+        };
+        let mut another =
+            testing::visit_op(testing::fields_of(&visit).unwrap(), Hlc::new(1_700_000_000_001, 0, "dev1"));
         another.entity = "visit-2".into();
-        let request = PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops: vec![op.clone(), another.clone()] };
+        let request = PushRequest {
+            protocol: PROTOCOL_VERSION,
+            facts: DeviceFacts::default(),
+            ops: vec![op.clone(), another.clone()],
+        };
         let answer = storage.push(&device, request, &Rules::default(), 1_700_000_100_000).unwrap();
         let outcomes: Vec<_> = answer.results.iter().map(|r| r.outcome.clone()).collect();
         assert_eq!(outcomes, [OpOutcome::AlreadyHad, OpOutcome::Applied], "the old op is known; a new fact is stored");
@@ -1293,7 +1409,10 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let mut expected = vec![(op.id.to_string(), op.entity.clone(), 5), (another.id.to_string(), "visit-2".to_string(), 1_700_000_100_000)];
+        let mut expected = vec![
+            (op.id.to_string(), op.entity.clone(), 5),
+            (another.id.to_string(), "visit-2".to_string(), 1_700_000_100_000),
+        ];
         expected.sort_by(|a, b| a.1.cmp(&b.1));
         assert_eq!(logged, expected, "the op log lists the old op from ops and the new one from its fact's row");
     }
@@ -1334,10 +1453,16 @@ mod tests {
         storage.create_manager("zhang", "张伟", Role::Field, None, 1).unwrap();
         storage.assign_grid("zhang", "g1").unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
-        let device = DeviceAuth { device_id: "dev1".into(), manager_id: "zhang".into(), role: Role::Field, grids: vec!["g1".into()] };
+        let device = DeviceAuth {
+            device_id: "dev1".into(),
+            manager_id: "zhang".into(),
+            role: Role::Field,
+            grids: vec!["g1".into()],
+        };
         let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();
-        let ops: Vec<_> =
-            (0..3_000u64).map(|i| testing::visit_op(visit.clone(), Hlc::new(1_700_000_000_000 + i, 0, "dev1"))).collect();
+        let ops: Vec<_> = (0..3_000u64)
+            .map(|i| testing::visit_op(visit.clone(), Hlc::new(1_700_000_000_000 + i, 0, "dev1")))
+            .collect();
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops };
         let answer = storage.push(&device, request, &Rules::default(), 1_700_000_100_000).unwrap();
         assert!(answer.results.iter().all(|r| r.outcome == OpOutcome::Applied));

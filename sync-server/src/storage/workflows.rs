@@ -66,7 +66,13 @@ pub trait WorkflowMonitoring: Send + Sync + 'static {
     /// replied and closed. `today` is YYYY-MM-DD in the report zone.
     fn tickets(&self, today: &str, limit: u32) -> AppResult<Vec<TicketLine>>;
     /// Appointments of the day [day_start_ms, day_end_ms) and the missed ones of the 30 days before.
-    fn appointments(&self, now_ms: i64, day_start_ms: i64, day_end_ms: i64, limit: u32) -> AppResult<Vec<AppointmentLine>>;
+    fn appointments(
+        &self,
+        now_ms: i64,
+        day_start_ms: i64,
+        day_end_ms: i64,
+        limit: u32,
+    ) -> AppResult<Vec<AppointmentLine>>;
     /// Day summaries from `since_day` on, newest day first, by manager.
     fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>>;
 }
@@ -116,7 +122,13 @@ impl WorkflowMonitoring for SqliteMonitoring {
         })
     }
 
-    fn appointments(&self, now_ms: i64, day_start_ms: i64, day_end_ms: i64, limit: u32) -> AppResult<Vec<AppointmentLine>> {
+    fn appointments(
+        &self,
+        now_ms: i64,
+        day_start_ms: i64,
+        day_end_ms: i64,
+        limit: u32,
+    ) -> AppResult<Vec<AppointmentLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT a.id, a.grid_id, coalesce(json_extract(a.vals, '$.household_id'), ''), json_extract(h.vals, '$.customer_name'),

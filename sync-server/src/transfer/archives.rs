@@ -47,7 +47,8 @@ pub const TEMPLATE: &[Column] = &[
 /// Plain text columns copied as they are.
 const TEXT_FIELDS: &[&str] = &["unit", "room", "customer_name", "other_contact", "work_unit", "opinions", "notes"];
 /// Coded columns: the field, its words.
-const CODED: &[(&str, Labels)] = &[("id_type", labels::ID_TYPE), ("area", labels::AREA), ("segment", labels::SEGMENT), ("tier", labels::TIER)];
+const CODED: &[(&str, Labels)] =
+    &[("id_type", labels::ID_TYPE), ("area", labels::AREA), ("segment", labels::SEGMENT), ("tier", labels::TIER)];
 
 /// The column a field of a household is read from.
 fn column_of(field: &str) -> &'static str {
@@ -69,7 +70,9 @@ pub fn date(text: &str) -> Option<String> {
 fn services(text: &str) -> Vec<OwnService> {
     entries(text)
         .map(|parts| OwnService {
-            product: labels::code(labels::PRODUCT, part(&parts, 0)).map(str::to_string).unwrap_or_else(|| part(&parts, 0).to_string()),
+            product: labels::code(labels::PRODUCT, part(&parts, 0))
+                .map(str::to_string)
+                .unwrap_or_else(|| part(&parts, 0).to_string()),
             service_number: part(&parts, 1).to_string(),
             contract_number: part(&parts, 2).to_string(),
             plan: part(&parts, 3).to_string(),
@@ -82,8 +85,12 @@ fn services(text: &str) -> Vec<OwnService> {
 fn competitors(text: &str) -> Vec<CompetitorService> {
     entries(text)
         .map(|parts| CompetitorService {
-            operator: labels::code(labels::OPERATOR, part(&parts, 0)).map(str::to_string).unwrap_or_else(|| part(&parts, 0).to_string()),
-            product: labels::code(labels::PRODUCT, part(&parts, 1)).map(str::to_string).unwrap_or_else(|| part(&parts, 1).to_string()),
+            operator: labels::code(labels::OPERATOR, part(&parts, 0))
+                .map(str::to_string)
+                .unwrap_or_else(|| part(&parts, 0).to_string()),
+            product: labels::code(labels::PRODUCT, part(&parts, 1))
+                .map(str::to_string)
+                .unwrap_or_else(|| part(&parts, 1).to_string()),
             notes: part(&parts, 2).to_string(),
         })
         .collect()
@@ -110,14 +117,28 @@ fn joined(parts: &[&str]) -> String {
 /// The services cell as `services` reads it.
 pub fn services_text(list: &[OwnService]) -> String {
     list.iter()
-        .map(|s| joined(&[&labels::word(labels::PRODUCT, &s.product), &s.service_number, &s.contract_number, &s.plan, &s.completed_on]))
+        .map(|s| {
+            joined(&[
+                &labels::word(labels::PRODUCT, &s.product),
+                &s.service_number,
+                &s.contract_number,
+                &s.plan,
+                &s.completed_on,
+            ])
+        })
         .collect::<Vec<_>>()
         .join(";")
 }
 
 pub fn competitors_text(list: &[CompetitorService]) -> String {
     list.iter()
-        .map(|s| joined(&[&labels::word(labels::OPERATOR, &s.operator), &labels::word(labels::PRODUCT, &s.product), &s.notes]))
+        .map(|s| {
+            joined(&[
+                &labels::word(labels::OPERATOR, &s.operator),
+                &labels::word(labels::PRODUCT, &s.product),
+                &s.notes,
+            ])
+        })
         .collect::<Vec<_>>()
         .join(";")
 }
@@ -165,7 +186,11 @@ fn wanted(c: &Cells, grid: &str, p: &mut Problems) -> Map<String, Value> {
         }
         match labels::code(words, v) {
             Some(code) => drop(f.insert((*key).into(), json!(code))),
-            None => p.add(key, format!("须为以下之一：{}", labels::choices(words)), format!("must be one of {}", labels::choices(words))),
+            None => p.add(
+                key,
+                format!("须为以下之一：{}", labels::choices(words)),
+                format!("must be one of {}", labels::choices(words)),
+            ),
         }
     }
     // an 18-character number with no type given is a resident ID (身份证), the usual case
@@ -190,7 +215,11 @@ fn wanted(c: &Cells, grid: &str, p: &mut Problems) -> Map<String, Value> {
     if !c.get("competitor_services").is_empty() {
         f.insert("competitor_services".into(), json!(competitors(c.get("competitor_services"))));
     }
-    let address = if c.get("address").is_empty() && !c.get("building").is_empty() { composed_address(c) } else { c.get("address").to_string() };
+    let address = if c.get("address").is_empty() && !c.get("building").is_empty() {
+        composed_address(c)
+    } else {
+        c.get("address").to_string()
+    };
     if !address.is_empty() {
         f.insert("address".into(), json!(address));
     }
@@ -202,10 +231,25 @@ fn norm_id(text: &str) -> String {
 }
 
 /// Imports an archive sheet into `grid`; with `dry_run` only the report.
-pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: bool, actor: &str, file: &str, now_ms: i64) -> AppResult<ImportReport> {
+pub fn import(
+    storage: &dyn SyncStorage,
+    grid: &str,
+    sheet: &Sheet,
+    dry_run: bool,
+    actor: &str,
+    file: &str,
+    now_ms: i64,
+) -> AppResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let mut index = GridIndex::load(storage, grid)?;
-    let mut report = ImportReport { sheet: "archives", grid_id: grid.to_string(), dry_run, rows: sheet.rows.len(), unknown_columns: bound.unknown.clone(), ..Default::default() };
+    let mut report = ImportReport {
+        sheet: "archives",
+        grid_id: grid.to_string(),
+        dry_run,
+        rows: sheet.rows.len(),
+        unknown_columns: bound.unknown.clone(),
+        ..Default::default()
+    };
     let mut accepted = Vec::new();
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
     for row in &sheet.rows {
@@ -218,7 +262,11 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
         let archive_no = c.get("archive_no");
         let existing: Option<String> = if !archive_no.is_empty() {
             if !index.households.contains_key(archive_no) {
-                p.add("archive_no", "本网格没有此档案编号；新建档案请留空", "no archive with this number in this grid; leave it blank for a new archive");
+                p.add(
+                    "archive_no",
+                    "本网格没有此档案编号；新建档案请留空",
+                    "no archive with this number in this grid; leave it blank for a new archive",
+                );
             }
             Some(archive_no.to_string())
         } else {
@@ -226,7 +274,11 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
         };
         let seen_as = existing.clone().or_else(|| key.clone());
         match &seen_as {
-            None => p.add("building", "楼宇、单元、房号或地址至少要能确定一户", "give the building with unit or room, or the full address"),
+            None => p.add(
+                "building",
+                "楼宇、单元、房号或地址至少要能确定一户",
+                "give the building with unit or room, or the full address",
+            ),
             Some(k) => {
                 if let Some(first) = first_row_of.get(k) {
                     p.add("", format!("与第{first}行是同一户"), format!("the same household as row {first}"));
@@ -259,7 +311,11 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
                         t => labels::code(labels::PREMISES_TYPE, t),
                     };
                     let Some(premises_type) = premises_type else {
-                        p.add("premises_type", format!("须为以下之一：{}", labels::choices(labels::PREMISES_TYPE)), format!("must be one of {}", labels::choices(labels::PREMISES_TYPE)));
+                        p.add(
+                            "premises_type",
+                            format!("须为以下之一：{}", labels::choices(labels::PREMISES_TYPE)),
+                            format!("must be one of {}", labels::choices(labels::PREMISES_TYPE)),
+                        );
                         report.refused.extend(p.list);
                         continue;
                     };
@@ -311,14 +367,17 @@ pub fn headers() -> Vec<&'static str> {
 /// One household as a row of the archive sheet; ID and phone numbers masked unless `full`.
 pub fn row(h: &Household, index: &GridIndex, full: bool) -> Vec<Cell> {
     let premises = h.premises_id.as_deref().and_then(|p| index.premises.get(p));
-    let premises_text = |f: &str| premises.and_then(|p| p.values.get(f)).and_then(Value::as_str).unwrap_or("").to_string();
+    let premises_text =
+        |f: &str| premises.and_then(|p| p.values.get(f)).and_then(Value::as_str).unwrap_or("").to_string();
     let coded = |labels: Labels, code: Option<&str>| code.map(|c| labels::word(labels, c)).unwrap_or_default();
     TEMPLATE
         .iter()
         .map(|column| {
             let text = match column.key {
                 "archive_no" => h.id.clone(),
-                "premises_type" => premises.map(|_| labels::word(labels::PREMISES_TYPE, &premises_text("premises_type"))).unwrap_or_default(),
+                "premises_type" => premises
+                    .map(|_| labels::word(labels::PREMISES_TYPE, &premises_text("premises_type")))
+                    .unwrap_or_default(),
                 "community" | "street" => premises_text(column.key),
                 "building" => premises_text("name"),
                 "unit" => h.unit.clone(),
@@ -373,7 +432,10 @@ mod tests {
         let s = services("宽带:07318456789;手机：13812345678:HT-1:融合129:2024/1/5；");
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].product.as_str(), s[0].service_number.as_str()), ("broadband", "07318456789"));
-        assert_eq!((s[1].product.as_str(), s[1].plan.as_str(), s[1].completed_on.as_str()), ("mobile", "融合129", "2024-01-05"));
+        assert_eq!(
+            (s[1].product.as_str(), s[1].plan.as_str(), s[1].completed_on.as_str()),
+            ("mobile", "融合129", "2024-01-05")
+        );
         assert_eq!(services(&services_text(&s)), s);
         let c = competitors("移动:手机;广电:宽带:三年合约");
         assert_eq!((c[0].operator.as_str(), c[0].product.as_str()), ("china_mobile", "mobile"));

@@ -58,10 +58,25 @@ fn day_start_ms(day: &str) -> Option<i64> {
 }
 
 /// Imports an arrears sheet into `grid`; with `dry_run` only the report.
-pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: bool, actor: &str, file: &str, now_ms: i64) -> AppResult<ImportReport> {
+pub fn import(
+    storage: &dyn SyncStorage,
+    grid: &str,
+    sheet: &Sheet,
+    dry_run: bool,
+    actor: &str,
+    file: &str,
+    now_ms: i64,
+) -> AppResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let index = GridIndex::load(storage, grid)?;
-    let mut report = ImportReport { sheet: "arrears", grid_id: grid.to_string(), dry_run, rows: sheet.rows.len(), unknown_columns: bound.unknown.clone(), ..Default::default() };
+    let mut report = ImportReport {
+        sheet: "arrears",
+        grid_id: grid.to_string(),
+        dry_run,
+        rows: sheet.rows.len(),
+        unknown_columns: bound.unknown.clone(),
+        ..Default::default()
+    };
     let mut accepted = Vec::new();
     let mut first_row_of: HashMap<String, usize> = HashMap::new();
     for row in &sheet.rows {
@@ -75,13 +90,18 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
         } else {
             f.insert("account_no".into(), json!(account_no));
         }
-        let service_number: String = c.get("service_number").chars().map(half_width).filter(|ch| !ch.is_whitespace()).collect();
+        let service_number: String =
+            c.get("service_number").chars().map(half_width).filter(|ch| !ch.is_whitespace()).collect();
         if !service_number.is_empty() {
             f.insert("service_number".into(), json!(service_number));
         }
         match labels::code(labels::PAYMENT_TYPE, c.get("payment_type")) {
             Some(t) => drop(f.insert("payment_type".into(), json!(t))),
-            None => p.add("payment_type", "付费类型须为预付费或后付费", "the payment type is 预付费 (prepaid) or 后付费 (postpaid)"),
+            None => p.add(
+                "payment_type",
+                "付费类型须为预付费或后付费",
+                "the payment type is 预付费 (prepaid) or 后付费 (postpaid)",
+            ),
         }
         for (key, field, required) in [("owed", "owed_fen", true), ("balance", "balance_fen", false)] {
             let text = c.get(key);
@@ -117,11 +137,19 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
             Some(archive_no.to_string())
         } else {
             let by_door = address_key(c.get("building"), c.get("unit"), c.get("room"), c.get("address"));
-            (!service_number.is_empty()).then(|| index.household_with_number(&service_number)).flatten()
-                .or_else(|| (!c.get("id_number").is_empty()).then(|| index.household_with_id_number(c.get("id_number"))).flatten())
+            (!service_number.is_empty())
+                .then(|| index.household_with_number(&service_number))
+                .flatten()
+                .or_else(|| {
+                    (!c.get("id_number").is_empty())
+                        .then(|| index.household_with_id_number(c.get("id_number")))
+                        .flatten()
+                })
                 .or_else(|| by_door.and_then(|k| index.household_at(&k)))
                 .map(str::to_string)
-                .or_else(|| current.and_then(|a| a.values.get("household_id")).and_then(Value::as_str).map(str::to_string))
+                .or_else(|| {
+                    current.and_then(|a| a.values.get("household_id")).and_then(Value::as_str).map(str::to_string)
+                })
         };
         match household {
             Some(h) => drop(f.insert("household_id".into(), json!(h))),
@@ -140,7 +168,11 @@ pub fn import(storage: &dyn SyncStorage, grid: &str, sheet: &Sheet, dry_run: boo
         }
         let id = current.map(|a| a.id.clone()).unwrap_or_else(gridbook_core::new_id);
         // the date of the figures moves only with the figures (a sheet imported twice is unchanged)
-        let figures_changed = current.is_none_or(|a| ["owed_fen", "months_overdue", "balance_fen"].iter().any(|k| f.get(*k).is_some_and(|v| a.values.get(*k) != Some(v))));
+        let figures_changed = current.is_none_or(|a| {
+            ["owed_fen", "months_overdue", "balance_fen"]
+                .iter()
+                .any(|k| f.get(*k).is_some_and(|v| a.values.get(*k) != Some(v)))
+        });
         match as_of {
             Some(ms) => drop(f.insert("as_of_ms".into(), json!(ms))),
             None if figures_changed => drop(f.insert("as_of_ms".into(), json!(now_ms))),

@@ -104,7 +104,11 @@ fn text(s: impl Into<String>) -> Cell {
 }
 
 /// Records of a kind in the grid that read as their type, tombstones left out.
-fn records<R: gridbook_core::model::Record>(storage: &dyn SyncStorage, kind: EntityKind, grid: &str) -> AppResult<Vec<R>> {
+fn records<R: gridbook_core::model::Record>(
+    storage: &dyn SyncStorage,
+    kind: EntityKind,
+    grid: &str,
+) -> AppResult<Vec<R>> {
     Ok(storage.grid_records(kind, grid)?.iter().filter(|s| !s.deleted()).filter_map(record).collect())
 }
 
@@ -129,7 +133,23 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
         Dataset::Visits => {
             let mut visits: Vec<Visit> = records(storage, EntityKind::Visit, &req.grid)?;
             visits.sort_by_key(|v| v.arrived_at_ms);
-            let headers = ["到达时间", "档案编号", "客户名称", "地址", "目的", "结果", "需求", "竞争信息", "意见", "未答问题", "承诺回复", "承诺回复时限", "预约时间", "客户签字", "客户经理"];
+            let headers = [
+                "到达时间",
+                "档案编号",
+                "客户名称",
+                "地址",
+                "目的",
+                "结果",
+                "需求",
+                "竞争信息",
+                "意见",
+                "未答问题",
+                "承诺回复",
+                "承诺回复时限",
+                "预约时间",
+                "客户签字",
+                "客户经理",
+            ];
             let rows = visits
                 .iter()
                 .map(|v| (local_time(v.arrived_at_ms, v.zone_offset_min), v))
@@ -161,11 +181,25 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
             let mut receipts: Vec<Receipt> = records(storage, EntityKind::Receipt, &req.grid)?;
             receipts.sort_by_key(|r| r.collected_at_ms);
             let voids = void_states(storage, &req.grid)?;
-            let accounts: HashMap<String, String> = records::<ArrearsAccount>(storage, EntityKind::ArrearsAccount, &req.grid)?
-                .into_iter()
-                .map(|a| (a.id, a.account_no))
-                .collect();
-            let headers = ["收据号", "收款时间", "档案编号", "客户名称", "账号", "收款前欠费(元)", "收款金额(元)", "实收(元)", "找零(元)", "收款方式", "收款人", "作废"];
+            let accounts: HashMap<String, String> =
+                records::<ArrearsAccount>(storage, EntityKind::ArrearsAccount, &req.grid)?
+                    .into_iter()
+                    .map(|a| (a.id, a.account_no))
+                    .collect();
+            let headers = [
+                "收据号",
+                "收款时间",
+                "档案编号",
+                "客户名称",
+                "账号",
+                "收款前欠费(元)",
+                "收款金额(元)",
+                "实收(元)",
+                "找零(元)",
+                "收款方式",
+                "收款人",
+                "作废",
+            ];
             let rows = receipts
                 .iter()
                 .map(|r| (local_time(r.collected_at_ms, r.zone_offset_min), r))
@@ -195,7 +229,13 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let bytes = spreadsheet::write(req.format, req.dataset.sheet_name(), &header_refs, &rows)?;
     if req.full {
-        let detail = format!("{} {} of grid {}, {} rows, ID and phone numbers in full", req.dataset.as_str(), req.format.extension(), req.grid, rows.len());
+        let detail = format!(
+            "{} {} of grid {}, {} rows, ID and phone numbers in full",
+            req.dataset.as_str(),
+            req.format.extension(),
+            req.grid,
+            rows.len()
+        );
         storage.record_audit(actor, "export_unmasked", &req.grid, &detail, now_ms)?;
     }
     let day = crate::backoffice::report_day(now_ms, 0);
@@ -243,17 +283,22 @@ fn summary_sheet(index: &GridIndex) -> AppResult<(Vec<String>, Vec<Vec<Cell>>)> 
     let mut by_building: Vec<&Premises> = premises.iter().collect();
     by_building.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     for p in by_building {
-        let inside: Vec<Household> = households.iter().filter(|h| h.premises_id.as_deref() == Some(p.id.as_str())).cloned().collect();
+        let inside: Vec<Household> =
+            households.iter().filter(|h| h.premises_id.as_deref() == Some(p.id.as_str())).cloned().collect();
         scopes.push((p.name.clone(), GridSummary::of(grid, std::slice::from_ref(p), &inside)));
     }
-    let loose: Vec<Household> =
-        households.iter().filter(|h| h.premises_id.as_deref().is_none_or(|id| !index.premises.contains_key(id))).cloned().collect();
+    let loose: Vec<Household> = households
+        .iter()
+        .filter(|h| h.premises_id.as_deref().is_none_or(|id| !index.premises.contains_key(id)))
+        .cloned()
+        .collect();
     if !loose.is_empty() {
         scopes.push(("未关联楼宇 / no building".into(), GridSummary::of(grid, &[], &loose)));
     }
     let own: Vec<&str> = total.own_products.iter().map(|p| p.name.as_str()).collect();
     let rivals: Vec<&str> = total.competitors.iter().map(|p| p.name.as_str()).collect();
-    let mut headers: Vec<String> = ["范围", "户数", "楼宇", "平房", "商铺", "潜在客户(无本网业务)"].iter().map(|h| h.to_string()).collect();
+    let mut headers: Vec<String> =
+        ["范围", "户数", "楼宇", "平房", "商铺", "潜在客户(无本网业务)"].iter().map(|h| h.to_string()).collect();
     for name in &own {
         let word = labels::word(labels::PRODUCT, name);
         headers.push(format!("{word}用户"));
@@ -262,11 +307,20 @@ fn summary_sheet(index: &GridIndex) -> AppResult<(Vec<String>, Vec<Vec<Cell>>)> 
     for name in &rivals {
         headers.push(format!("{}用户", labels::word(labels::OPERATOR, name)));
     }
-    let find = |list: &[ProductCount], name: &str| list.iter().find(|p| p.name == name).map(|p| (p.households, p.penetration_bp)).unwrap_or((0, 0));
+    let find = |list: &[ProductCount], name: &str| {
+        list.iter().find(|p| p.name == name).map(|p| (p.households, p.penetration_bp)).unwrap_or((0, 0))
+    };
     let rows = scopes
         .into_iter()
         .map(|(scope, s)| {
-            let mut row = vec![Cell::Text(scope), Cell::Int(s.households), Cell::Int(s.buildings), Cell::Int(s.bungalows), Cell::Int(s.shops), Cell::Int(s.prospects)];
+            let mut row = vec![
+                Cell::Text(scope),
+                Cell::Int(s.households),
+                Cell::Int(s.buildings),
+                Cell::Int(s.bungalows),
+                Cell::Int(s.shops),
+                Cell::Int(s.prospects),
+            ];
             for name in &own {
                 let (n, bp) = find(&s.own_products, name);
                 row.push(Cell::Int(n));
@@ -287,7 +341,10 @@ mod tests {
 
     #[test]
     fn percentages_and_local_days() {
-        assert_eq!((percent(6000), percent(3333), percent(5), percent(10_000)), ("60.00%".into(), "33.33%".into(), "0.05%".into(), "100.00%".into()));
+        assert_eq!(
+            (percent(6000), percent(3333), percent(5), percent(10_000)),
+            ("60.00%".into(), "33.33%".into(), "0.05%".into(), "100.00%".into())
+        );
         // 2026-03-01 17:30 UTC is 2 March 01:30 in Beijing
         let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T17:30:00Z").unwrap().timestamp_millis();
         assert_eq!(local_time(t, 480), "2026-03-02 01:30");

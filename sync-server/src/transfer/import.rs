@@ -76,7 +76,11 @@ impl<'c> Problems<'c> {
     }
     /// A problem with the cell of column `key` ("" for the row as a whole).
     pub fn add(&mut self, key: &str, zh: impl Into<String>, en: impl Into<String>) {
-        let (column, value) = if key.is_empty() { (String::new(), String::new()) } else { (self.cells.header(key), self.cells.shown(key)) };
+        let (column, value) = if key.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (self.cells.header(key), self.cells.shown(key))
+        };
         self.list.push(Refusal { row: self.cells.line, column, value, reason_zh: zh.into(), reason_en: en.into() });
     }
     /// A rule of core's validate.rs, reported on the column that holds the field.
@@ -139,11 +143,18 @@ pub fn merged<R: Record>(id: &str, current: Option<&EntityState>, wanted: &Map<S
 
 /// The op that brings `current` to `wanted`, field by field: a create with every wanted field for
 /// a new record, an update with only the fields whose value differs, or nothing.
-pub fn op_for(kind: EntityKind, id: &str, grid: &str, current: Option<&EntityState>, wanted: Map<String, Value>) -> (Change, Option<Op>) {
+pub fn op_for(
+    kind: EntityKind,
+    id: &str,
+    grid: &str,
+    current: Option<&EntityState>,
+    wanted: Map<String, Value>,
+) -> (Change, Option<Op>) {
     match current {
         None => (Change::Created, Some(crate::authoring::op(kind, id, grid, OpAction::Create, wanted))),
         Some(state) => {
-            let changed: Map<String, Value> = wanted.into_iter().filter(|(k, v)| state.values.get(k) != Some(v)).collect();
+            let changed: Map<String, Value> =
+                wanted.into_iter().filter(|(k, v)| state.values.get(k) != Some(v)).collect();
             if changed.is_empty() {
                 (Change::Unchanged, None)
             } else {
@@ -229,13 +240,20 @@ impl GridIndex {
 
     /// Indexes a household by its address, its numbers and its ID number.
     fn note_household(&mut self, h: EntityState) {
-        let building = h.values.get("premises_id").and_then(Value::as_str).and_then(|p| self.premises.get(p)).map(|p| text(p, "name")).unwrap_or("");
+        let building = h
+            .values
+            .get("premises_id")
+            .and_then(Value::as_str)
+            .and_then(|p| self.premises.get(p))
+            .map(|p| text(p, "name"))
+            .unwrap_or("");
         if let Some(key) = address_key(building, text(&h, "unit"), text(&h, "room"), text(&h, "address")) {
             self.household_by_address.insert(key, h.id.clone());
         }
         let mut numbers: Vec<String> = ["mobile", "landline"].iter().map(|f| digits(text(&h, f))).collect();
         if let Some(Value::Array(services)) = h.values.get("services") {
-            numbers.extend(services.iter().filter_map(|s| s.get("service_number")).filter_map(Value::as_str).map(digits));
+            numbers
+                .extend(services.iter().filter_map(|s| s.get("service_number")).filter_map(Value::as_str).map(digits));
         }
         for n in numbers.into_iter().filter(|n| n.len() >= 7) {
             self.household_by_number.insert(n, h.id.clone());
@@ -274,7 +292,14 @@ impl GridIndex {
 
 /// Counts the accepted rows and, unless it is a dry run, writes their ops in one transaction and
 /// a line of the audit trail (counts only, no personal values).
-pub fn commit(storage: &dyn SyncStorage, report: &mut ImportReport, accepted: Vec<Accepted>, actor: &str, file: &str, now_ms: i64) -> AppResult<()> {
+pub fn commit(
+    storage: &dyn SyncStorage,
+    report: &mut ImportReport,
+    accepted: Vec<Accepted>,
+    actor: &str,
+    file: &str,
+    now_ms: i64,
+) -> AppResult<()> {
     let mut line_of: HashMap<uuid::Uuid, usize> = HashMap::new();
     let mut ops = Vec::new();
     for a in accepted {
@@ -288,7 +313,8 @@ pub fn commit(storage: &dyn SyncStorage, report: &mut ImportReport, accepted: Ve
             ops.push(op);
         }
     }
-    report.premises_created = ops.iter().filter(|o| o.kind == EntityKind::Premises && o.action == OpAction::Create).count();
+    report.premises_created =
+        ops.iter().filter(|o| o.kind == EntityKind::Premises && o.action == OpAction::Create).count();
     report.ops = ops.len();
     if !report.dry_run && !ops.is_empty() {
         // The rows were checked with the same rules the merge applies; a refusal here is rare

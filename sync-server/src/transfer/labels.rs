@@ -5,7 +5,8 @@
 /// (code, the word a sheet is written with, other words accepted)
 pub type Labels = &'static [(&'static str, &'static str, &'static [&'static str])];
 
-pub const PREMISES_TYPE: Labels = &[("building", "楼宇", &["楼房", "小区楼宇"]), ("bungalow", "平房", &[]), ("shop", "商铺", &["商户", "门面"])];
+pub const PREMISES_TYPE: Labels =
+    &[("building", "楼宇", &["楼房", "小区楼宇"]), ("bungalow", "平房", &[]), ("shop", "商铺", &["商户", "门面"])];
 pub const ID_TYPE: Labels = &[
     ("resident_id", "居民身份证", &["身份证", "二代身份证"]),
     ("passport", "护照", &[]),
@@ -56,7 +57,9 @@ pub fn code(labels: Labels, text: &str) -> Option<&'static str> {
     let t = text.trim();
     labels
         .iter()
-        .find(|(code, word, others)| t.eq_ignore_ascii_case(code) || t.eq_ignore_ascii_case(word) || others.contains(&t))
+        .find(|(code, word, others)| {
+            t.eq_ignore_ascii_case(code) || t.eq_ignore_ascii_case(word) || others.contains(&t)
+        })
         .map(|(code, _, _)| *code)
 }
 
@@ -79,7 +82,18 @@ mod tests {
         assert_eq!(code(ID_TYPE, "身份证"), Some("resident_id"));
         assert_eq!(code(PAYMENT_TYPE, " Postpaid "), Some("postpaid"));
         assert_eq!(code(PAYMENT_TYPE, "月付"), None);
-        for labels in [PREMISES_TYPE, ID_TYPE, AREA, SEGMENT, TIER, PAYMENT_TYPE, PRODUCT, OPERATOR, VISIT_PURPOSE, PAYMENT_METHOD] {
+        for labels in [
+            PREMISES_TYPE,
+            ID_TYPE,
+            AREA,
+            SEGMENT,
+            TIER,
+            PAYMENT_TYPE,
+            PRODUCT,
+            OPERATOR,
+            VISIT_PURPOSE,
+            PAYMENT_METHOD,
+        ] {
             for (c, _, _) in labels {
                 assert_eq!(code(labels, &word(labels, c)), Some(*c));
             }

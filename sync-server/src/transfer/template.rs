@@ -50,7 +50,8 @@ pub const fn personal(c: Column, kind: Personal) -> Column {
 }
 
 fn normalised(header: &str) -> String {
-    let h: String = header.chars().map(half_width).filter(|c| !c.is_whitespace() && *c != '*').collect::<String>().to_lowercase();
+    let h: String =
+        header.chars().map(half_width).filter(|c| !c.is_whitespace() && *c != '*').collect::<String>().to_lowercase();
     h.trim_end_matches("(元)").trim_end_matches("(必填)").to_string()
 }
 
@@ -96,7 +97,8 @@ pub fn bind(template: &[Column], sheet: &Sheet) -> AppResult<Bound> {
         }
         columns.push(found);
     }
-    let missing: Vec<String> = template.iter().filter(|c| c.required && !seen.contains_key(c.key)).map(Column::label).collect();
+    let missing: Vec<String> =
+        template.iter().filter(|c| c.required && !seen.contains_key(c.key)).map(Column::label).collect();
     if !missing.is_empty() {
         return Err(AppError::unprocessable(
             "missing_columns",
@@ -159,7 +161,10 @@ mod tests {
     use super::*;
     use crate::spreadsheet::Row;
 
-    const T: &[Column] = &[required(col("customer_name", "客户名称", "customer_name", &["姓名"])), col("owed", "欠费金额(元)", "owed", &[])];
+    const T: &[Column] = &[
+        required(col("customer_name", "客户名称", "customer_name", &["姓名"])),
+        col("owed", "欠费金额(元)", "owed", &[]),
+    ];
 
     fn sheet(headers: &[&str]) -> Sheet {
         Sheet { headers: headers.iter().map(|h| h.to_string()).collect(), rows: vec![Row { line: 2, cells: vec![] }] }

@@ -33,7 +33,8 @@ fn encode(path: &str, pushes: usize) {
                 testing::visit_op(testing::fields_of(&visit).expect("fields"), clock.now())
             })
             .collect();
-        let json = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops }).expect("json");
+        let json = serde_json::to_vec(&PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops })
+            .expect("json");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&json).expect("gzip");
         let body = gz.finish().expect("gzip");
@@ -51,8 +52,16 @@ async fn run(path: &str) {
     storage.create_grid("g1", "g1", now_ms()).expect("grid");
     storage.create_manager("zhang", "张", gridbook_sync_server::auth::Role::Field, None, now_ms()).expect("manager");
     storage.assign_grid("zhang", "g1").expect("assign");
-    let code = admin::run(storage.as_ref(), AdminCommand::EnrolCode { manager: "zhang".into(), valid_hours: 1 }, now_ms()).expect("code");
-    let req = EnrolRequest { protocol: PROTOCOL_VERSION, code, device_id: "profile1".into(), app_version: "p".into(), public_key: None };
+    let code =
+        admin::run(storage.as_ref(), AdminCommand::EnrolCode { manager: "zhang".into(), valid_hours: 1 }, now_ms())
+            .expect("code");
+    let req = EnrolRequest {
+        protocol: PROTOCOL_VERSION,
+        code,
+        device_id: "profile1".into(),
+        app_version: "p".into(),
+        public_key: None,
+    };
     let token = storage.enrol(&req, now_ms()).expect("enrol").token;
     let router = app(AppState::new(storage.clone()));
     let mut at = 0;

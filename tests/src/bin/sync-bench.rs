@@ -36,7 +36,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { households: 100_000, devices: 100, ops_per_device: 2_000, reps: 50, pouchdb: None, pouchdb_n: 10_000, only: None };
+    let mut a = Args {
+        households: 100_000,
+        devices: 100,
+        ops_per_device: 2_000,
+        reps: 50,
+        pouchdb: None,
+        pouchdb_n: 10_000,
+        only: None,
+    };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < argv.len() {
@@ -147,7 +155,10 @@ async fn initial_sync(server: &TestServer, n: usize) {
         // the filler's store holds them; push them as its own ops
         let req = PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops };
         for part in req.ops.chunks(5_000) {
-            let body = gzip(&serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: part.to_vec() }).expect("json"));
+            let body = gzip(
+                &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: part.to_vec() })
+                    .expect("json"),
+            );
             let resp = reqwest::Client::new()
                 .post(format!("{}/v1/push", server.url))
                 .bearer_auth(&filler.config.token)
@@ -163,8 +174,11 @@ async fn initial_sync(server: &TestServer, n: usize) {
     eprintln!("[bench] initial sync of a fresh phone ...");
     let phone = server.phone("zhang").await;
     // row pages only: the snapshot file is measured below
-    let engine = SyncEngine::new(phone.store.clone(), SyncConfig { pull_limit: 5_000, snapshot_file: false, ..phone.config.clone() })
-        .expect("engine");
+    let engine = SyncEngine::new(
+        phone.store.clone(),
+        SyncConfig { pull_limit: 5_000, snapshot_file: false, ..phone.config.clone() },
+    )
+    .expect("engine");
     let (t, cpu) = (Instant::now(), cpu_seconds());
     let report = engine.sync_once().await.expect("initial sync");
     let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
@@ -200,7 +214,8 @@ async fn initial_sync(server: &TestServer, n: usize) {
             .expect("prepare");
         let mut rows = Vec::with_capacity(states.len());
         for s in &states {
-            let mut params: Vec<rusqlite::types::Value> = vec![s.id.clone().into(), s.base.as_ref().map(|h| h.to_string()).into(), "{}".to_string().into()];
+            let mut params: Vec<rusqlite::types::Value> =
+                vec![s.id.clone().into(), s.base.as_ref().map(|h| h.to_string()).into(), "{}".to_string().into()];
             for f in fields {
                 params.push(match s.value(f.name) {
                     Value::Null => rusqlite::types::Value::Null,
@@ -215,8 +230,20 @@ async fn initial_sync(server: &TestServer, n: usize) {
         }
         for (s, rowid) in states.iter().zip(rows) {
             let text = |f: &str| s.value(f).as_str().unwrap_or_default().to_string();
-            let services = s.value("services").as_array().map(|l| l.iter().filter_map(|x| x["service_number"].as_str()).collect::<Vec<_>>().join(" ")).unwrap_or_default();
-            fts.execute(rusqlite::params![rowid, text("customer_name"), text("mobile"), text("landline"), text("address"), services]).expect("fts");
+            let services = s
+                .value("services")
+                .as_array()
+                .map(|l| l.iter().filter_map(|x| x["service_number"].as_str()).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            fts.execute(rusqlite::params![
+                rowid,
+                text("customer_name"),
+                text("mobile"),
+                text("landline"),
+                text("address"),
+                services
+            ])
+            .expect("fts");
         }
     }
     tx.commit().expect("commit");
@@ -262,7 +289,8 @@ async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
 /// (cold, the server's build time reported apart), each against the physical limit of this run.
 async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
     use gridbook_sync_server::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
-    let files = SnapshotFiles::for_storage(server.storage.as_ref(), SnapshotFilesConfig::default()).expect("snapshot files");
+    let files =
+        SnapshotFiles::for_storage(server.storage.as_ref(), SnapshotFilesConfig::default()).expect("snapshot files");
     let grids = vec!["g1".to_string()];
     eprintln!("[bench] snapshot file: prebuilding ...");
     let t = Instant::now();
@@ -299,7 +327,10 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
 }
 
 /// What each check of a downloaded file costs on this file: SHA-256, quick_check, integrity_check.
-fn check_costs(files: &gridbook_sync_server::snapshot_files::SnapshotFiles, built: &gridbook_sync_server::snapshot_files::CachedFile) {
+fn check_costs(
+    files: &gridbook_sync_server::snapshot_files::SnapshotFiles,
+    built: &gridbook_sync_server::snapshot_files::CachedFile,
+) {
     let gz = std::fs::read(files.path_of(built)).expect("file");
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("check.db");
@@ -347,7 +378,12 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
         let ops = visit_ops(&fields, &format!("bench{d}"));
         let batches: Vec<Vec<u8>> = ops
             .chunks(1_000)
-            .map(|c| gzip(&serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() }).expect("json")))
+            .map(|c| {
+                gzip(
+                    &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
+                        .expect("json"),
+                )
+            })
             .collect();
         bodies.push((token, batches));
     }
@@ -385,7 +421,8 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     assert!(stored >= devices);
     // a push is answered 200 with per-op verdicts: count what was stored, not what was answered
     let db = rusqlite::Connection::open(server.storage.path()).expect("server db");
-    let visits: i64 = db.query_row("SELECT count(*) FROM entities WHERE kind = 'visit'", [], |r| r.get(0)).expect("count");
+    let visits: i64 =
+        db.query_row("SELECT count(*) FROM entities WHERE kind = 'visit'", [], |r| r.get(0)).expect("count");
     let logged: i64 = db.query_row("SELECT count(*) FROM op_log", [], |r| r.get(0)).expect("count");
     assert_eq!((visits as usize, logged as usize), (total, total), "every pushed visit stored, every op logged once");
     metric("push_ingest_devices", devices as f64, "devices");
@@ -448,7 +485,8 @@ fn run_pouchdb(dir: &str, n: usize) -> Vec<(String, f64)> {
     eprintln!("[bench] PouchDB peer harness, N={n} ...");
     // the harness writes node_modules/, data/ and out/ beside itself: run a scratch copy
     let scratch = tempfile::tempdir().expect("dir");
-    let status = std::process::Command::new("cp").arg("-r").arg(dir).arg(scratch.path().join("pouchdb")).status().expect("cp");
+    let status =
+        std::process::Command::new("cp").arg("-r").arg(dir).arg(scratch.path().join("pouchdb")).status().expect("cp");
     assert!(status.success(), "copying the harness failed");
     let out = std::process::Command::new("bash")
         .arg(scratch.path().join("pouchdb/run.sh"))
@@ -477,7 +515,10 @@ async fn main() {
         // Two phones cycling as fast as they can (a cycle every few milliseconds, hundreds a
         // second with --reps in the hundreds) is what a device's request budget is there to stop:
         // off here. What the budget costs a push was measured apart (docs/benchmarks.md).
-        let server = TestServer::start_with(|state| *state = state.clone().with_device_budget(BudgetConfig { per_second: 0, burst: 0 })).await;
+        let server = TestServer::start_with(|state| {
+            *state = state.clone().with_device_budget(BudgetConfig { per_second: 0, burst: 0 })
+        })
+        .await;
         server.grid_with_manager("g1", "zhang");
         latency(&server, a.reps).await;
     }

@@ -123,12 +123,18 @@ mod tests {
             .map(|i| {
                 let (queue, writer) = (queue.clone(), writer.clone());
                 std::thread::spawn(move || {
-                    queue.run(i, &writer, |_| 1, 4, |batches, jobs| {
-                        batches.push(jobs.iter().map(|j| j.work).collect());
-                        for j in jobs {
-                            j.answer(j.work * 10);
-                        }
-                    })
+                    queue.run(
+                        i,
+                        &writer,
+                        |_| 1,
+                        4,
+                        |batches, jobs| {
+                            batches.push(jobs.iter().map(|j| j.work).collect());
+                            for j in jobs {
+                                j.answer(j.work * 10);
+                            }
+                        },
+                    )
                 })
             })
             .collect();

@@ -65,7 +65,12 @@ pub(super) fn join(c: &Connection, handover_id: &str, kind: EntityKind, id: &str
 
 /// A device reported these handovers removed (`DeviceFacts::removed_handovers`). Counted only
 /// once the device's pulls went past every removal of the handover; audited.
-pub(super) fn report_removed(tx: &Transaction, device: &DeviceAuth, handovers: &[String], now_ms: i64) -> AppResult<()> {
+pub(super) fn report_removed(
+    tx: &Transaction,
+    device: &DeviceAuth,
+    handovers: &[String],
+    now_ms: i64,
+) -> AppResult<()> {
     for id in handovers.iter().take(MAX_REPORTED).filter(|h| h.len() <= 64) {
         let last = last_removal_seq(tx, id)?;
         let done = tx
@@ -75,7 +80,14 @@ pub(super) fn report_removed(tx: &Transaction, device: &DeviceAuth, handovers: &
             )?
             .execute(params![device.device_id, id, now_ms, last])?;
         if done == 1 {
-            receipts::audit(tx, &device.device_id, "handover_removed", &format!("handover:{id}"), "the device removed its copy of the scope", now_ms)?;
+            receipts::audit(
+                tx,
+                &device.device_id,
+                "handover_removed",
+                &format!("handover:{id}"),
+                "the device removed its copy of the scope",
+                now_ms,
+            )?;
             tracing::info!(device = %device.device_id, handover = %id, "handover removed on the device");
         }
     }
@@ -89,10 +101,16 @@ fn last_removal_seq(c: &Connection, handover_id: &str) -> AppResult<i64> {
 
 /// The removals a device's pull carries: records of the handovers it has not reported removed,
 /// after `cursor`, at most `limit`, by change number; with those handovers' ids.
-pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit: usize) -> AppResult<(Vec<(i64, Removal)>, Vec<String>)> {
+pub(super) fn removals_after(
+    c: &Connection,
+    device_id: &str,
+    cursor: u64,
+    limit: usize,
+) -> AppResult<(Vec<(i64, Removal)>, Vec<String>)> {
     let pending: Vec<String> = {
-        let mut stmt =
-            c.prepare_cached("SELECT handover_id FROM handover_devices WHERE device_id = ?1 AND removed_at_ms IS NULL")?;
+        let mut stmt = c.prepare_cached(
+            "SELECT handover_id FROM handover_devices WHERE device_id = ?1 AND removed_at_ms IS NULL",
+        )?;
         let rows = stmt.query_map([device_id], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
@@ -117,7 +135,12 @@ pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit
 
 /// Cuts the changes and the removals to one page of at most `limit` by change number; returns the
 /// last number in the page (`cursor` for an empty one).
-pub(super) fn cut_page<T>(rows: &mut Vec<(i64, T)>, removals: &mut Vec<(i64, Removal)>, limit: usize, cursor: u64) -> i64 {
+pub(super) fn cut_page<T>(
+    rows: &mut Vec<(i64, T)>,
+    removals: &mut Vec<(i64, Removal)>,
+    limit: usize,
+    cursor: u64,
+) -> i64 {
     if removals.is_empty() {
         rows.truncate(limit);
     } else {
@@ -153,7 +176,8 @@ fn exists(c: &Connection, table: &str, id: &str) -> AppResult<bool> {
 }
 
 fn field_manager(c: &Connection, id: &str, what: &str) -> AppResult<()> {
-    let role: Option<String> = c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    let role: Option<String> =
+        c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     match role.as_deref() {
         None => Err(AppError::not_found(format!("{what}: no manager {id}"))),
         Some(r) if r != Role::Field.as_str() => {
@@ -164,7 +188,8 @@ fn field_manager(c: &Connection, id: &str, what: &str) -> AppResult<()> {
 }
 
 fn holds(c: &Connection, manager: &str, grid: &str) -> AppResult<bool> {
-    Ok(c.prepare_cached("SELECT 1 FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2")?.exists([manager, grid])?)
+    Ok(c.prepare_cached("SELECT 1 FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2")?
+        .exists([manager, grid])?)
 }
 
 /// Moves the scope and records the handover, all in the caller's transaction.
@@ -181,15 +206,22 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
                 return Err(AppError::unprocessable("invalid", "to: the grid would go to the manager who holds it"));
             }
             if !holds(tx, from, grid)? {
-                return Err(AppError::conflict("not_assigned", format!("grid {grid} is not assigned to manager {from}")));
+                return Err(AppError::conflict(
+                    "not_assigned",
+                    format!("grid {grid} is not assigned to manager {from}"),
+                ));
             }
             tx.execute("DELETE FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2", [from, grid])?;
             tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [to, grid])?;
             // every record of the grid again, under new numbers: the new manager's phones pull it all
             let top: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM entities", [], |r| r.get(0))?;
-            let low: Option<i64> = tx.query_row("SELECT min(seq) FROM entities WHERE grid_id = ?1", [grid], |r| r.get(0))?;
+            let low: Option<i64> =
+                tx.query_row("SELECT min(seq) FROM entities WHERE grid_id = ?1", [grid], |r| r.get(0))?;
             if let Some(low) = low {
-                tx.execute("UPDATE entities SET seq = seq + ?2, updated_at_ms = ?3 WHERE grid_id = ?1", params![grid, top - low + 1, now_ms])?;
+                tx.execute(
+                    "UPDATE entities SET seq = seq + ?2, updated_at_ms = ?3 WHERE grid_id = ?1",
+                    params![grid, top - low + 1, now_ms],
+                )?;
             }
             tx.execute(
                 "INSERT INTO handovers (id, scope, from_grid, premises_id, to_grid, from_managers, to_manager, records, by, created_at_ms)
@@ -204,9 +236,18 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
         }
         HandoverRequest::Building { premises, to, to_grid } => {
             let found = tx
-                .query_row("SELECT grid_id, vals, base_hlc, clocks FROM entities WHERE kind = 'premises' AND id = ?1", [premises], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
-                })
+                .query_row(
+                    "SELECT grid_id, vals, base_hlc, clocks FROM entities WHERE kind = 'premises' AND id = ?1",
+                    [premises],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
                 .optional()?;
             let Some((from_grid, vals, base, clocks)) = found else {
                 return Err(AppError::not_found(format!("no building {premises}")));
@@ -225,7 +266,10 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
                 ));
             }
             if &from_grid == to_grid {
-                return Err(AppError::conflict("same_grid", format!("building {premises} is already in grid {to_grid}")));
+                return Err(AppError::conflict(
+                    "same_grid",
+                    format!("building {premises} is already in grid {to_grid}"),
+                ));
             }
             let losers: Vec<String> = {
                 let mut stmt = tx.prepare(
@@ -244,7 +288,8 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
             )?;
             let members = building_scope(tx, &from_grid, premises)?;
             let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
-            let mut etx = SqliteTx { tx, insert_fact: None, next_seq, batch: Default::default(), device_handovers: None };
+            let mut etx =
+                SqliteTx { tx, insert_fact: None, next_seq, batch: Default::default(), device_handovers: None };
             for state in &members {
                 move_record(&mut etx, state.kind, &state.id, state, to_grid, now_ms)?;
                 join(tx, &handover_id, state.kind, &state.id)?;
@@ -295,7 +340,10 @@ fn building_scope(c: &Connection, grid: &str, premises: &str) -> AppResult<Vec<E
         for state in by_kind.remove(&kind).unwrap_or_default() {
             let belongs = (kind == EntityKind::Premises && state.id == premises)
                 || kind.parents().iter().any(|p| {
-                    state.value(p.field).as_str().is_some_and(|v| p.kinds.iter().any(|k| inside.contains(&(*k, v.to_string()))))
+                    state
+                        .value(p.field)
+                        .as_str()
+                        .is_some_and(|v| p.kinds.iter().any(|k| inside.contains(&(*k, v.to_string()))))
                 });
             if belongs {
                 inside.insert((kind, state.id.clone()));
@@ -356,7 +404,8 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Ve
             })
         })?;
         h.devices = rows.collect::<Result<_, _>>()?;
-        h.state = if h.devices.iter().all(|d| d.removed_at_ms.is_some() || d.revoked) { "done" } else { "waiting" }.into();
+        h.state =
+            if h.devices.iter().all(|d| d.removed_at_ms.is_some() || d.revoked) { "done" } else { "waiting" }.into();
     }
     Ok(out)
 }
@@ -365,7 +414,9 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Ve
 pub(super) fn check_request(request: &HandoverRequest) -> AppResult<()> {
     let ids: Vec<(&str, &str)> = match request {
         HandoverRequest::Grid { grid, from, to } => vec![("grid", grid), ("from", from), ("to", to)],
-        HandoverRequest::Building { premises, to, to_grid } => vec![("premises", premises), ("to", to), ("to_grid", to_grid)],
+        HandoverRequest::Building { premises, to, to_grid } => {
+            vec![("premises", premises), ("to", to), ("to_grid", to_grid)]
+        }
     }
     .into_iter()
     .map(|(k, v)| (k, v.as_str()))

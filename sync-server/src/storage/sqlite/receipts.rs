@@ -68,7 +68,14 @@ pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> AppResult<V
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn audit(c: &Connection, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
+pub(super) fn audit(
+    c: &Connection,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    now_ms: i64,
+) -> AppResult<()> {
     c.prepare_cached("INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![now_ms, actor, action, subject, detail])?;
     Ok(())
@@ -76,7 +83,8 @@ pub(super) fn audit(c: &Connection, actor: &str, action: &str, subject: &str, de
 
 /// Numbers of a block on receipts the server accepted.
 fn used_in(c: &Connection, block: &ReceiptBlock) -> AppResult<u32> {
-    let mut stmt = c.prepare_cached("SELECT receipt_no FROM receipt_numbers WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
+    let mut stmt =
+        c.prepare_cached("SELECT receipt_no FROM receipt_numbers WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
     let rows = stmt.query_map([&block.prefix], |r| r.get::<_, String>(0))?;
     let mut used = 0;
     for no in rows {
@@ -87,12 +95,22 @@ fn used_in(c: &Connection, block: &ReceiptBlock) -> AppResult<u32> {
     Ok(used)
 }
 
-pub(super) fn issue_block(c: &Connection, device: &DeviceAuth, req: &ReceiptBlockRequest, now_ms: i64) -> AppResult<ReceiptBlock> {
+pub(super) fn issue_block(
+    c: &Connection,
+    device: &DeviceAuth,
+    req: &ReceiptBlockRequest,
+    now_ms: i64,
+) -> AppResult<ReceiptBlock> {
     let request_id = req.request_id.to_string();
     let existing = c
-        .prepare_cached("SELECT prefix, device_id, first, last, issued_at_ms FROM receipt_blocks WHERE request_id = ?1")?
+        .prepare_cached(
+            "SELECT prefix, device_id, first, last, issued_at_ms FROM receipt_blocks WHERE request_id = ?1",
+        )?
         .query_row([&request_id], |r| {
-            Ok((r.get::<_, String>(1)?, ReceiptBlock { prefix: r.get(0)?, first: r.get(2)?, last: r.get(3)?, issued_at_ms: r.get(4)? }))
+            Ok((
+                r.get::<_, String>(1)?,
+                ReceiptBlock { prefix: r.get(0)?, first: r.get(2)?, last: r.get(3)?, issued_at_ms: r.get(4)? },
+            ))
         })
         .optional()?;
     if let Some((owner, block)) = existing {
@@ -112,7 +130,8 @@ pub(super) fn issue_block(c: &Connection, device: &DeviceAuth, req: &ReceiptBloc
         ));
     }
     let book_no: i64 = c.query_row("SELECT coalesce(max(book_no), 0) + 1 FROM receipt_blocks", [], |r| r.get(0))?;
-    let block = ReceiptBlock { prefix: format!("SJ{book_no:06}-"), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: now_ms };
+    let block =
+        ReceiptBlock { prefix: format!("SJ{book_no:06}-"), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: now_ms };
     c.prepare_cached(
         "INSERT INTO receipt_blocks (prefix, book_no, device_id, first, last, issued_at_ms, request_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -136,11 +155,23 @@ pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> AppResult<Vec<R
          WHERE ?1 IS NULL OR device_id = ?1 ORDER BY book_no",
     )?;
     let rows = stmt.query_map([device_id], |r| {
-        Ok(ReceiptBlockRow { prefix: r.get(0)?, device_id: r.get(1)?, first: r.get(2)?, last: r.get(3)?, issued_at_ms: r.get(4)?, used: 0 })
+        Ok(ReceiptBlockRow {
+            prefix: r.get(0)?,
+            device_id: r.get(1)?,
+            first: r.get(2)?,
+            last: r.get(3)?,
+            issued_at_ms: r.get(4)?,
+            used: 0,
+        })
     })?;
     let mut out: Vec<ReceiptBlockRow> = rows.collect::<Result<_, _>>()?;
     for row in &mut out {
-        let block = ReceiptBlock { prefix: row.prefix.clone(), first: row.first, last: row.last, issued_at_ms: row.issued_at_ms };
+        let block = ReceiptBlock {
+            prefix: row.prefix.clone(),
+            first: row.first,
+            last: row.last,
+            issued_at_ms: row.issued_at_ms,
+        };
         row.used = used_in(c, &block)?;
     }
     Ok(out)
@@ -149,7 +180,9 @@ pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> AppResult<Vec<R
 fn load(c: &Connection, kind: EntityKind, id: &str) -> AppResult<Option<EntityState>> {
     let row = c
         .prepare_cached("SELECT vals, base_hlc, clocks FROM entities WHERE kind = ?1 AND id = ?2")?
-        .query_row([kind.as_str(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?)))
+        .query_row([kind.as_str(), id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+        })
         .optional()?;
     row.map(|(vals, base, clocks)| entity_from_row(kind, id.to_string(), &vals, base, &clocks)).transpose()
 }
@@ -167,14 +200,19 @@ fn stored(c: &Connection, receipt_no: &str) -> AppResult<Option<Stored>> {
     let Some(state) = load(c, EntityKind::Receipt, &receipt_id)? else { return Ok(None) };
     let receipt: Receipt = typed(&state).map_err(AppError::internal)?;
     let signature = match receipt.signature_id.as_deref() {
-        Some(id) => load(c, EntityKind::Signature, id)?.map(|s| typed::<CustomerSignature>(&s)).transpose().map_err(AppError::internal)?,
+        Some(id) => load(c, EntityKind::Signature, id)?
+            .map(|s| typed::<CustomerSignature>(&s))
+            .transpose()
+            .map_err(AppError::internal)?,
         None => None,
     };
     let checked = match &signature {
         None => Err("unsigned".to_string()),
         Some(sig) => {
-            let keys: Vec<[u8; 32]> =
-                device_public_keys(c, &sig.device_id)?.iter().filter_map(|k| evidence::from_hex::<32>(k).ok()).collect();
+            let keys: Vec<[u8; 32]> = device_public_keys(c, &sig.device_id)?
+                .iter()
+                .filter_map(|k| evidence::from_hex::<32>(k).ok())
+                .collect();
             under_any_key(&keys, |k| receipts::check_receipt_signature(&receipt, sig, k))
                 .and_then(|()| receipts::receipt_verification_code(&receipt, sig))
                 .map_err(|e| e.to_string())
@@ -236,7 +274,8 @@ pub(super) fn evidence(c: &Connection, receipt_no: &str) -> AppResult<Option<Rec
     }))
 }
 
-const VOID_SELECT: &str = "SELECT v.void_id, v.receipt_id, json_extract(r.vals, '$.receipt_no'), json_extract(r.vals, '$.amount_fen'),
+const VOID_SELECT: &str =
+    "SELECT v.void_id, v.receipt_id, json_extract(r.vals, '$.receipt_no'), json_extract(r.vals, '$.amount_fen'),
         r.grid_id, coalesce(json_extract(e.vals, '$.reason'), ''), v.device_id, v.requested_at_ms, v.status,
         v.decided_by, v.decided_at_ms, v.note
     FROM void_reviews v
@@ -300,7 +339,10 @@ pub(super) fn decide_void(
     };
     if decision == VoidDecision::Approve {
         if void_status(c, &review.receipt_id)?.as_deref() == Some("approved") {
-            return Err(AppError::conflict("already_voided", format!("receipt {} is already voided", review.receipt_id)));
+            return Err(AppError::conflict(
+                "already_voided",
+                format!("receipt {} is already voided", review.receipt_id),
+            ));
         }
         // The receipt no longer pays off the account: its amount is owed again.
         if let Some((receipt, _)) = etx.load(EntityKind::Receipt, &review.receipt_id)? {
@@ -310,9 +352,15 @@ pub(super) fn decide_void(
         }
     }
     let c: &Connection = etx.tx;
-    c.prepare_cached("UPDATE void_reviews SET status = ?2, decided_by = ?3, decided_at_ms = ?4, note = ?5 WHERE void_id = ?1")?
-        .execute(params![void_id, status, by, now_ms, note])?;
-    let detail = format!("receipt {}{}", review.receipt_no.as_deref().unwrap_or(&review.receipt_id), if note.is_empty() { String::new() } else { format!(": {note}") });
+    c.prepare_cached(
+        "UPDATE void_reviews SET status = ?2, decided_by = ?3, decided_at_ms = ?4, note = ?5 WHERE void_id = ?1",
+    )?
+    .execute(params![void_id, status, by, now_ms, note])?;
+    let detail = format!(
+        "receipt {}{}",
+        review.receipt_no.as_deref().unwrap_or(&review.receipt_id),
+        if note.is_empty() { String::new() } else { format!(": {note}") }
+    );
     audit(c, by, action, void_id, &detail, now_ms)?;
     void_review(c, void_id)?.ok_or_else(|| AppError::internal("the void vanished"))
 }
