@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust workspace (unit, property, end-to-end against the real
-# server on loopback), then the binding tests (Kotlin on the JVM, Python) and the browser tests
-# when their tools are installed (.ci/install-tools installs them). Ends with one line
+# server on loopback), then the binding tests (Kotlin on the JVM, Python) and the browser tests.
+# It first installs what the tests need (.ci/install-tools: idempotent, a few seconds when all is
+# there), so a bare machine needs nothing but this command. Ends with one line
 # "total: N passed, M failed" that sums every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== tools (.ci/install-tools)"
+if ! tools_env=$(.ci/install-tools); then
+  echo "test-all: installing the test tools failed (see above)" >&2
+  echo "total: 0 passed, 1 failed"
+  exit 1
+fi
+eval "$tools_env"
 
 passed=0; failed=0; status=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
@@ -23,7 +32,7 @@ fi
 count "${p:-0}" "${f:-0}"; [ "$rc" -eq 0 ] || { status=1; [ "${f:-0}" -gt 0 ] || count 0 1; }
 rm -f "$out"
 
-for suite in scripts/test-bindings.sh scripts/test-browser.sh; do
+for suite in scripts/test-installer.sh scripts/test-bindings.sh scripts/test-browser.sh; do
   [ -x "$suite" ] || continue
   echo "== $suite"
   out=$(mktemp)
