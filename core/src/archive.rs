@@ -44,7 +44,7 @@ pub(crate) fn masked(mut h: Household) -> Household {
     h
 }
 
-/// The trail of who saw personal data in full, and why (domain.md, 保密).
+/// The trail of who saw personal data in full, and why (docs/field.md, job 8, 保密).
 fn log_access(conn: &Connection, household_id: &str, purpose: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO access_log (at_ms, household_id, purpose) VALUES (?1, ?2, ?3)",
@@ -95,7 +95,7 @@ impl Store {
     }
 
     /// Creates an archive. Run `possible_duplicates` first and show the result: duplicates are the
-    /// top data-quality complaint of field apps (lessons.md, field work 3).
+    /// top data-quality complaint of field apps (docs/field.md, field work 3).
     pub fn create_household(&self, mut h: Household) -> Result<Household> {
         validate::household(&h)?;
         if h.id.is_empty() {

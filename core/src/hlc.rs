@@ -1,6 +1,6 @@
 //! Hybrid logical clock: the merge key of every change. Physical milliseconds plus a counter plus
 //! the node (device id) that made it. It never goes backwards, absorbs remote stamps, and stays
-//! usable when the phone's wall clock is hours off (lessons.md, sync 1): the wall clock only moves
+//! usable when the phone's wall clock is hours off (docs/field.md, sync 1): the wall clock only moves
 //! it forward, it never decides an order on its own.
 
 use std::cmp::Ordering;

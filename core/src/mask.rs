@@ -1,5 +1,5 @@
 //! Masking of personal data (ID numbers, phone numbers): shown in full only to a caller that asks
-//! for it because the role needs it (domain.md, 保密).
+//! for it because the role needs it (docs/field.md, job 8, 保密).
 
 /// Keeps the first `head` and last `tail` characters and stars the rest.
 fn keep_ends(value: &str, head: usize, tail: usize) -> String {

@@ -2,7 +2,7 @@
 //! pulled state and by the server for pushed ops. Pure: no I/O.
 //!
 //! Representation: `base` is the stamp of the latest create (a create sets every field), and
-//! `clocks` holds only the fields written later. This keeps sync metadata small (lessons.md,
+//! `clocks` holds only the fields written later. This keeps sync metadata small (docs/field.md,
 //! sync 12) and canonical: replicas that saw the same ops hold the same state, whatever the order.
 
 use serde_json::{Map, Value};

@@ -334,8 +334,8 @@ impl EntityKind {
         self.fields().iter().find(|f| f.name == name)
     }
 
-    /// Facts recorded once and never edited (domain.md: a receipt once saved is never changed;
-    /// lessons.md sync 2: facts cannot conflict).
+    /// Facts recorded once and never edited (docs/field.md, job 5.3: a receipt once issued is never altered;
+    /// docs/field.md, sync 2: facts cannot conflict).
     pub fn insert_only(self) -> bool {
         matches!(
             self,
@@ -672,7 +672,7 @@ pub struct ReceiptVoid {
     pub voided_by: String,
 }
 
-/// The customer's handwritten signature on a receipt or a work order, as evidence (lessons.md,
+/// The customer's handwritten signature on a receipt or a work order, as evidence (docs/field.md,
 /// field work 5): the strokes from the pad, the hash of exactly what was signed, the signer's
 /// name and relation to the household, and the device's Ed25519 seal over all of it
 /// (`evidence::seal`). Insert-only, recorded in the same transaction as its document and pushed

@@ -1,5 +1,5 @@
 //! The outbox: every local change waits here until the server acknowledges it after a durable
-//! commit (lessons.md, sync 3). A permanent rejection stays here with its reason, apart from the
+//! commit (docs/field.md, sync 3). A permanent rejection stays here with its reason, apart from the
 //! pending ops, so it never blocks them (sync 4), until someone retries or discards it.
 
 use std::collections::{HashMap, HashSet};

@@ -7,7 +7,7 @@
 //! the receipt or visit that points at it, and pushed before it.
 //!
 //! Receipt numbers come only from blocks the server issued to this device, like paper receipt
-//! books (lessons.md, field work 4): the device allocates from them offline, asks for a new
+//! books (docs/field.md, field work 4): the device allocates from them offline, asks for a new
 //! block during sync when fewer than [`ReceiptBlock::REFILL_BELOW`] are left, and never makes a
 //! number up.
 //!

@@ -9,7 +9,7 @@
 //! Every reminder has a key `kind:subject:period`. The period is what makes the same matter come
 //! back when it recurs: the birthday's year, the billing month of a drop or a suspension risk,
 //! the end date of a contract (a renewed contract ends on a new date), the current month for
-//! arrears (remind again next month if still unpaid: domain.md, 欠费催缴 4).
+//! arrears (remind again next month if still unpaid: docs/field.md, job 5.4).
 
 use std::collections::HashSet;
 

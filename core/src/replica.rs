@@ -153,7 +153,7 @@ impl Store {
         self.read(outbox::counts)
     }
 
-    /// The facts this device reports with each sync (lessons.md, sync 15).
+    /// The facts this device reports with each sync (docs/field.md, sync 15).
     pub fn device_facts(&self, app_version: &str, last_error: Option<String>) -> Result<DeviceFacts> {
         let now = self.wall_ms();
         let counts = self.outbox_counts()?;

@@ -67,7 +67,7 @@ CREATE TABLE receipts (
     lat_e6 INTEGER, lon_e6 INTEGER, signature_id TEXT
 );
 -- Not unique: the server enforces uniqueness across phones; a duplicate pulled from another
--- phone must never wedge the pull (lessons.md, sync 4). Local writes check it themselves.
+-- phone must never wedge the pull (docs/field.md, sync 4). Local writes check it themselves.
 CREATE INDEX receipts_by_number ON receipts (receipt_no);
 CREATE INDEX receipts_by_household ON receipts (household_id, collected_at_ms);
 CREATE INDEX receipts_by_account ON receipts (account_id);
@@ -119,7 +119,7 @@ FROM households;
 
 /// Version 3: signed evidence. The customers' signatures (synced, insert-only) and the receipt
 /// number blocks the server issued to this device (local only, like the paper receipt books a
-/// manager carries: lessons.md, field work 4). A block's `next` is where allocation resumes;
+/// manager carries: docs/field.md, field work 4). A block's `next` is where allocation resumes;
 /// numbers already on a receipt are skipped.
 const V3_EVIDENCE: &str = r#"
 CREATE TABLE signatures (

@@ -72,7 +72,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store at `path`. A file that fails to open is never deleted: the
-    /// error says why, and the data stays for someone to rescue (lessons.md, field work 7).
+    /// error says why, and the data stays for someone to rescue (docs/field.md, field work 7).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with_clock(path, Box::new(SystemClock))
     }

@@ -1,4 +1,4 @@
-//! The device's sync: one explicit state machine (lessons.md, sync 5). A cycle pushes pending ops
+//! The device's sync: one explicit state machine (docs/field.md, sync 5). A cycle pushes pending ops
 //! in batches, settles the answers, then pulls pages and applies them. Network errors and 5xx
 //! retry with exponential backoff and jitter; permanent rejections are set aside with their reason
 //! and never block other ops or the pull; 401/403 stop until the device is enrolled again. Every
@@ -61,7 +61,7 @@ impl SyncConfig {
 }
 
 /// What the sync is doing, for the app to show. True by construction: "idle" with a last success
-/// is only reported after the server acknowledged and the pull completed (lessons.md, field 6).
+/// is only reported after the server acknowledged and the pull completed (docs/field.md, field work 6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum SyncPhase {
@@ -405,7 +405,7 @@ impl SyncEngine {
     }
 
     /// The status, with pending and rejected counted now: a change made offline since the last
-    /// cycle must never look synced (lessons.md, field work 6).
+    /// cycle must never look synced (docs/field.md, field work 6).
     pub fn status(&self) -> SyncStatus {
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Ok(c) = self.store.outbox_counts() {

@@ -55,7 +55,7 @@ pub struct Op {
     pub hlc: Hlc,
 }
 
-/// Facts every device reports with each sync (lessons.md, sync 15).
+/// Facts every device reports with each sync (docs/field.md, sync 15).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeviceFacts {
     pub app_version: String,
@@ -342,7 +342,7 @@ impl ReceiptBlock {
     /// Numbers one block holds, as the server issues them.
     pub const SIZE: u32 = 100;
     /// A device asks for a new block during sync when fewer numbers than this are left
-    /// (lessons.md, field work 4: DHIS2 refills its pool below 50).
+    /// (docs/field.md, field work 4: DHIS2 refills its pool below 50).
     pub const REFILL_BELOW: u64 = 50;
 
     /// Whether the block is well formed: a usable prefix and `1 <= first <= last <= 999`.

@@ -2,12 +2,13 @@
 //! initial sync of N households into a fresh phone against the physical limit (the same rows and
 //! indexes, search index included, inserted straight into SQLite in one transaction, measured in
 //! the same run); push ingest from 100 concurrent devices; write on A → visible on B; gzip'd bytes
-//! per visit op. With `--pouchdb DIR` it also runs the PouchDB peer harness on the same visits.
+//! per visit op. With `--pouchdb DIR` (a PouchDB peer directory passed with --pouchdb: its `run.sh`
+//! and `workload.js`) it also runs that PouchDB peer on the same visits.
 //! The initial sync is measured twice: row pages, and a fresh phone installing the server's
 //! snapshot file (prebuilt, and built on request).
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
-//!       [--ops-per-device 2000] [--reps 50] [--pouchdb ../shared/peers/pouchdb --pouchdb-n 10000]
+//!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000]
 
 use std::io::Write;
 use std::sync::Arc;
