@@ -18,6 +18,17 @@ eval "$tools_env"
 passed=0; failed=0; status=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
+# Folders of a crate must have an order a newcomer can learn: no import cycle may run through files
+# of different folders (scripts/check-import-cycles.py says which lines make one). Checked first,
+# in seconds; a failure stops the run before the long suites. Each crate's src is listed once it passes.
+for src in core/src; do
+  echo "== Import cycles between folders: $src"
+  if ! python3 scripts/check-import-cycles.py "$src"; then
+    echo "FAILED: import cycles across folders in $src (listed above): move the helper that closes each cycle to the folder it belongs in" >&2
+    exit 1
+  fi
+done
+
 echo "== Rust workspace (cargo nextest)"
 out=$(mktemp)
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -1,46 +1,42 @@
 //! Gridbook core: the device store of household archives, visits, arrears and receipts, every
 //! change logged for sync, and the sync protocol shared with the server. ARCHITECTURE.md shows
 //! how the pieces fit.
+//!
+//! The folders, from the bottom up: `model` (what the store holds), `error`, `validate` and `mask`
+//! at the top level; `evidence/` (signatures, canonical documents, seals: no storage); `store/`
+//! (SQLite, the one write path); `sync/` (the protocol, the clock, the merge rule, the outbox and
+//! the device's sync client); `field/` (the manager's work: archive, visits and receipts, the day,
+//! tickets, reminders, reports). `testing` (sample records) exists only with the `testing` feature.
 
-pub mod archive;
-mod entity_table;
 pub mod error;
 pub mod evidence;
-pub mod fieldwork;
-pub mod hlc;
+pub mod field;
 pub mod mask;
-pub mod merge;
 pub mod model;
-pub mod outbox;
-pub mod receipts;
-mod record_row;
-pub mod reminders;
-pub mod replica;
-pub mod reports;
-mod schema;
-pub mod scope;
-mod scope_removal;
-mod search_index;
-pub mod snapshot_file;
 pub mod store;
-pub mod sync_client;
-pub mod tickets;
+pub mod sync;
 pub mod validate;
-pub mod wire;
-pub mod workday;
 
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 
-pub use archive::{DuplicateReason, PossibleDuplicate, Reveal};
 pub use error::{Error, Result, ValidationError};
-pub use hlc::{Hlc, HlcClock, SkewedClock, SystemClock, WallClock};
+pub use field::archive::{DuplicateReason, PossibleDuplicate, Reveal};
+pub use field::receipts::{ReceiptBlockStatus, ReceiptPrintout, SignatureCapture, SignedReceipt, SignedVisit};
+pub use field::reminders::Reminder;
+pub use field::reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
+pub use field::workday::{punctuality, DayPlan, PlanItem, PlanStop, Punctuality};
 pub use model::*;
-pub use receipts::{ReceiptBlockStatus, ReceiptPrintout, SignatureCapture, SignedReceipt, SignedVisit};
-pub use reminders::Reminder;
-pub use replica::ApplyReport;
-pub use reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
 pub use store::{new_id, Store};
-pub use sync_client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus};
-pub use wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
-pub use workday::{punctuality, DayPlan, PlanItem, PlanStop, Punctuality};
+pub use sync::client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus};
+pub use sync::hlc::{Hlc, HlcClock, SkewedClock, SystemClock, WallClock};
+pub use sync::replica::ApplyReport;
+pub use sync::wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
+
+// The module paths before core was sorted into folders, kept until the downstream crates use the
+// new ones (core-rewrite-paths.sh rewrites them and removes these lines).
+#[doc(hidden)]
+pub use field::{archive, fieldwork, receipts, reminders, reports, tickets, workday};
+#[doc(hidden)]
+pub use sync::{client as sync_client, hlc, merge, outbox, replica, scope, snapshot_file, wire};

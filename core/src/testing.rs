@@ -3,12 +3,12 @@
 use serde_json::{Map, Value};
 
 use crate::model::*;
-use crate::wire::{Op, OpAction};
+use crate::sync::wire::{Op, OpAction};
 use crate::{Hlc, Store};
 
 /// The fields of a record as an op carries them (without its id).
 pub fn fields_of<R: Record>(record: &R) -> crate::Result<Map<String, Value>> {
-    crate::entity_table::fields_of(record)
+    crate::store::entity_table::fields_of(record)
 }
 
 /// An arrears account as the back office sends it (a phone never creates one), applied to the
@@ -68,7 +68,7 @@ pub fn household(grid: &str) -> Household {
 /// The device store's connection settings, for a raw connection measured against the store
 /// (sync-bench's physical limit).
 pub fn configure_like_store(conn: &rusqlite::Connection) -> crate::Result<()> {
-    crate::schema::configure(conn)
+    crate::store::schema::configure(conn)
 }
 
 /// Benchmark (a)'s baseline: a plain connection (WAL, synchronous=NORMAL) to a visits table with
@@ -245,8 +245,8 @@ pub fn signature_strokes() -> crate::evidence::Signature {
 }
 
 /// The customer's signature as the pad gives it, with a name and relation.
-pub fn capture(signer_name: &str) -> crate::receipts::SignatureCapture {
-    crate::receipts::SignatureCapture {
+pub fn capture(signer_name: &str) -> crate::field::receipts::SignatureCapture {
+    crate::field::receipts::SignatureCapture {
         strokes: signature_strokes(),
         signer_name: signer_name.into(),
         relation: crate::evidence::Relation::Householder,
@@ -273,8 +273,8 @@ pub fn customer_signature(grid: &str, document_id: &str) -> CustomerSignature {
 }
 
 /// A receipt book, as the server would issue it.
-pub fn receipt_block(prefix: &str) -> crate::wire::ReceiptBlock {
-    crate::wire::ReceiptBlock { prefix: prefix.into(), first: 1, last: 100, issued_at_ms: 1_700_000_000_000 }
+pub fn receipt_block(prefix: &str) -> crate::sync::wire::ReceiptBlock {
+    crate::sync::wire::ReceiptBlock { prefix: prefix.into(), first: 1, last: 100, issued_at_ms: 1_700_000_000_000 }
 }
 
 /// An appointment booked for `household_id` at `agreed_at_ms` (Beijing time).

@@ -1,7 +1,7 @@
 //! Property: replicas that receive the same ops in any order, with duplicates, stamped by clocks
 //! skewed up to ±24 hours, end identical — through the real store on real SQLite files.
 
-use gridbook_core::hlc::{HlcClock, WallClock};
+use gridbook_core::sync::hlc::{HlcClock, WallClock};
 use gridbook_core::*;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};

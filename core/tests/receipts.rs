@@ -3,9 +3,9 @@
 //! signed and sealed by the device key, the customer's copy, and the checks the server runs.
 
 use gridbook_core::evidence::{self, DeviceKey, DeviceSigner, Flag, Relation};
-use gridbook_core::receipts::{self, EvidenceProblem};
+use gridbook_core::field::receipts::{self, EvidenceProblem};
+use gridbook_core::sync::wire::ReceiptBlock;
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::ReceiptBlock;
 use gridbook_core::*;
 
 fn open() -> (tempfile::TempDir, Store) {

@@ -1,7 +1,7 @@
 //! The device store through its public API, on real SQLite files.
 
+use gridbook_core::sync::wire::{OpOutcome, OpResult, RejectCode};
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{OpOutcome, OpResult, RejectCode};
 use gridbook_core::*;
 use serde_json::json;
 

@@ -1,10 +1,10 @@
 //! Field workflows (issue 7) through the store's public API: appointments, sign-in, the day's plan
 //! and summary, first-ask tickets.
 
-use gridbook_core::hlc::WallClock;
-use gridbook_core::receipts;
+use gridbook_core::field::receipts;
+use gridbook_core::field::workday::day_bounds;
+use gridbook_core::sync::hlc::WallClock;
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::workday::day_bounds;
 use gridbook_core::*;
 
 /// 2026-11-23 09:00 Beijing time (01:00 UTC).

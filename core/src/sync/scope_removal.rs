@@ -13,10 +13,10 @@ use rusqlite::{params, Connection};
 
 use crate::error::Result;
 use crate::model::EntityKind;
-use crate::outbox;
-use crate::replica::ApplyReport;
 use crate::store::{Store, Transaction};
-use crate::wire::PullPage;
+use crate::sync::outbox;
+use crate::sync::replica::ApplyReport;
+use crate::sync::wire::PullPage;
 
 /// Applies the page's removals (and retries the ones put off before), inside the page's transaction.
 pub(crate) fn apply(tx: &Transaction, page: &PullPage, report: &mut ApplyReport) -> Result<()> {

@@ -9,10 +9,10 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::hlc::Hlc;
 use crate::model::{EntityKind, FieldType, Record};
-use crate::search_index::SearchBatch;
-use crate::wire::EntityState;
+use crate::store::search_index::SearchBatch;
+use crate::sync::hlc::Hlc;
+use crate::sync::wire::EntityState;
 
 fn columns(kind: EntityKind) -> String {
     kind.fields().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")

@@ -13,16 +13,16 @@ use rusqlite::{params, Connection};
 
 use serde::{Deserialize, Serialize};
 
-use crate::entity_table::{self, fields_of, record_of};
 use crate::error::{invalid, Error, Result, ValidationError};
-use crate::hlc::{Hlc, HlcClock};
+use crate::field::reminders::Reminder;
+use crate::field::reports::ArrearsLine;
 pub use crate::model::DaySummary;
 use crate::model::{Appointment, AppointmentStatus, EntityKind, Record, SignIn, Visit};
-use crate::reminders::Reminder;
-use crate::reports::ArrearsLine;
+use crate::store::entity_table::{self, fields_of, record_of};
 use crate::store::{new_id, record_change, Store, Transaction};
+use crate::sync::hlc::{Hlc, HlcClock};
+use crate::sync::wire::OpAction;
 use crate::validate;
-use crate::wire::OpAction;
 
 /// Arriving within this many minutes either side of the agreed time is on time.
 pub const ON_TIME_MINUTES: i64 = 10;
@@ -366,7 +366,7 @@ impl Store {
     }
 
     /// 日工作计划: today's appointments, follow-ups due by today, arrears to collect and open
-    /// reminders (reminders.rs), grouped
+    /// reminders (reminders/), grouped
     /// by door and ordered by building (name, in door-number order), unit, floor and room.
     pub fn day_plan(&self, grid_id: &str, date: &str, zone_offset_min: i64) -> Result<DayPlan> {
         let appointments = self.appointments_on(grid_id, date, zone_offset_min)?;

@@ -1,7 +1,19 @@
 //! The device store: one SQLite file, one writer connection, and the one write path every change
 //! takes (merge it, log it in the outbox, in a single transaction). The record-specific API lives
-//! in archive.rs, fieldwork.rs, reports.rs, workday.rs and tickets.rs; the sync bookkeeping in
-//! replica.rs.
+//! in field/ (archive.rs, fieldwork.rs, reports.rs, workday.rs, tickets.rs …); the sync bookkeeping
+//! in sync/replica.rs.
+//!
+//! This folder is how records sit in SQLite, whatever they mean: this file opens the store and
+//! holds the write path; `schema` makes and upgrades the tables; `entity_table` reads and writes a
+//! record's generic state to its typed table, and `record_row` binds a typed fact straight to its
+//! row; `search_index` keeps the household search index beside the rows. Files here use the sync
+//! types (`sync::wire`, `sync::hlc`, `sync::outbox`) but nothing of field/: the field files build
+//! on the store, never the reverse.
+
+pub(crate) mod entity_table;
+pub(crate) mod record_row;
+pub(crate) mod schema;
+pub(crate) mod search_index;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -10,15 +22,12 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::entity_table;
 use crate::error::{Error, Result, ValidationError};
-use crate::hlc::{Hlc, HlcClock, SystemClock, WallClock};
 use crate::model::{EntityKind, Record};
-use crate::outbox;
-use crate::record_row;
-use crate::schema;
-use crate::search_index::SearchBatch;
-use crate::wire::{EntityState, Op, OpAction};
+use crate::store::search_index::SearchBatch;
+use crate::sync::hlc::{Hlc, HlcClock, SystemClock, WallClock};
+use crate::sync::outbox;
+use crate::sync::wire::{EntityState, Op, OpAction};
 
 pub(crate) struct Inner {
     pub conn: Connection,

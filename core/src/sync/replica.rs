@@ -3,16 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::entity_table;
 use crate::error::{Error, Result, ValidationError};
-use crate::hlc::Hlc;
-use crate::merge::MergeOutcome;
 use crate::model::EntityKind;
-use crate::outbox::{self, RejectedOp};
-use crate::search_index::SearchBatch;
+use crate::store::entity_table;
+use crate::store::search_index::SearchBatch;
 use crate::store::{meta_get, meta_set, Store, Transaction};
+use crate::sync::hlc::Hlc;
+use crate::sync::merge::MergeOutcome;
+use crate::sync::outbox::{self, RejectedOp};
+use crate::sync::wire::{DeviceFacts, EntityState, Op, OpResult, PullPage};
 use crate::validate;
-use crate::wire::{DeviceFacts, EntityState, Op, OpResult, PullPage};
 
 /// What a batch of remote changes did to the store.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -131,7 +131,7 @@ impl Store {
                 report.count(merge);
             }
             search.write(tx)?;
-            crate::scope_removal::apply(tx, page, &mut report)?;
+            crate::sync::scope_removal::apply(tx, page, &mut report)?;
             meta_set(tx, CURSOR_KEY, &page.next_cursor.to_string())?;
             meta_set(tx, "hlc", &clock.last().to_string())?;
             Ok(report)
@@ -176,7 +176,7 @@ impl Store {
             unsynced_receipts_fen: unsynced_fen,
             unsynced_receipts_count: unsynced_count as u64,
             last_error,
-            removed_handovers: self.read(crate::scope_removal::to_report)?,
+            removed_handovers: self.read(crate::sync::scope_removal::to_report)?,
         })
     }
 

@@ -310,10 +310,10 @@ impl ser::Serializer for Scalar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entity_table;
     use crate::model::Record;
+    use crate::store::entity_table;
+    use crate::sync::wire::{EntityState, Op, OpAction};
     use crate::testing::{household_n, visit};
-    use crate::wire::{EntityState, Op, OpAction};
 
     /// The row through the generic path: record → fields → merged state → parameters.
     fn row_through_state<R: Record>(record: &R) -> Vec<Sql> {
@@ -324,7 +324,7 @@ mod tests {
             grid: "g1".into(),
             action: OpAction::Create,
             fields: entity_table::fields_of(record).unwrap(),
-            hlc: crate::hlc::Hlc::new(1, 0, "n"),
+            hlc: crate::sync::hlc::Hlc::new(1, 0, "n"),
         };
         let mut state = EntityState::empty(R::KIND, record.id());
         state.apply(&op);

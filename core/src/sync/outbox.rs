@@ -8,11 +8,11 @@ use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::entity_table;
 use crate::error::{Error, Result};
-use crate::hlc::Hlc;
 use crate::model::EntityKind;
-use crate::wire::{Op, OpAction, OpOutcome, OpResult};
+use crate::store::entity_table;
+use crate::sync::hlc::Hlc;
+use crate::sync::wire::{Op, OpAction, OpOutcome, OpResult};
 
 pub fn append(conn: &Connection, op: &Op, now_ms: i64) -> Result<()> {
     insert(conn, &op.id, op.kind, &op.entity, &op.hlc, &serde_json::to_string(op)?, now_ms)
@@ -77,7 +77,7 @@ fn read_op(conn: &Connection, row: &rusqlite::Row) -> Result<Op> {
         grid,
         action: OpAction::Create,
         fields,
-        hlc: stamp.parse().map_err(|e: crate::hlc::ParseHlcError| corrupt(&e.to_string()))?,
+        hlc: stamp.parse().map_err(|e: crate::sync::hlc::ParseHlcError| corrupt(&e.to_string()))?,
     })
 }
 
@@ -146,7 +146,7 @@ pub fn rejected(conn: &Connection) -> Result<Vec<RejectedOp>> {
 }
 
 /// Where each of the given ops sits in the outbox. One scan: op ids are not indexed (an index
-/// would be one more page written by every local change, schema.rs version 5) and the outbox
+/// would be one more page written by every local change, store/schema.rs version 5) and the outbox
 /// holds only what the server has not acknowledged yet.
 fn seqs_of(conn: &Connection, results: &[OpResult]) -> Result<HashMap<Uuid, i64>> {
     let wanted: HashSet<Uuid> = results.iter().map(|r| r.op_id).collect();
@@ -230,7 +230,7 @@ pub fn counts(conn: &Connection) -> Result<Counts> {
 }
 
 /// The entities with a change still to push, in one scan (the outbox has no entity index: it
-/// holds only what is not acknowledged yet, schema.rs version 5).
+/// holds only what is not acknowledged yet, store/schema.rs version 5).
 pub fn entities_pending(conn: &Connection) -> Result<HashSet<String>> {
     let mut stmt = conn.prepare_cached("SELECT DISTINCT entity_id FROM outbox WHERE status = 'pending'")?;
     let rows = stmt.query_map([], |r| r.get(0))?;

@@ -26,7 +26,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result, ValidationError};
 use crate::evidence::{
     self, check_receipt, check_work_order, printable, seal, DeviceKey, DeviceSigner, DocumentError, Flag,
@@ -34,9 +33,10 @@ use crate::evidence::{
     WorkOrderDocument,
 };
 use crate::model::{Appointment, CustomerSignature, EntityKind, Receipt, SignedDocument, Visit};
+use crate::store::entity_table::{self, fields_of};
 use crate::store::{meta_get, meta_set, new_id, record_change, Store};
+use crate::sync::wire::{OpAction, ReceiptBlock};
 use crate::validate;
-use crate::wire::{OpAction, ReceiptBlock};
 
 const KEY_SECRET: &str = "device_key_secret";
 const KEY_REGISTERED: &str = "device_public_key";
@@ -701,7 +701,7 @@ impl Store {
             )?;
             record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
             if let Some(done) = &appointment {
-                crate::workday::record_kept(tx, clock, done)?;
+                crate::field::workday::record_kept(tx, clock, done)?;
             }
             Ok(())
         })?;
@@ -779,14 +779,14 @@ mod tests {
             serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
         fields.remove("id");
         let acc = new_id();
-        let op = crate::wire::Op {
+        let op = crate::sync::wire::Op {
             id: uuid::Uuid::now_v7(),
             kind: EntityKind::ArrearsAccount,
             entity: acc.clone(),
             grid: "g1".into(),
             action: OpAction::Create,
             fields,
-            hlc: crate::hlc::Hlc::new(1_700_000_000_000, 0, "backoffice"),
+            hlc: crate::sync::hlc::Hlc::new(1_700_000_000_000, 0, "backoffice"),
         };
         assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
         store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::wire::EntityState;
+use crate::sync::wire::EntityState;
 
 /// The full-text query that finds every household whose indexed text may hold `text`: all its
 /// trigrams. None below three characters, which the trigram index cannot answer.

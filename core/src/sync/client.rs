@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_VERSION};
 use crate::store::{meta_get, meta_set, Store};
-use crate::wire::{
+use crate::sync::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_VERSION};
+use crate::sync::wire::{
     EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
     ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH,
     PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
@@ -572,7 +572,11 @@ impl SyncEngine {
     }
 
     /// One push request with the device's facts; settles the answers and the handovers reported.
-    async fn send_push(&self, config: &SyncConfig, ops: Vec<crate::wire::Op>) -> Result<(PushRequest, PushResponse)> {
+    async fn send_push(
+        &self,
+        config: &SyncConfig,
+        ops: Vec<crate::sync::wire::Op>,
+    ) -> Result<(PushRequest, PushResponse)> {
         let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
         let json = serde_json::to_vec(&request)?;

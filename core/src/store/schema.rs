@@ -242,7 +242,7 @@ CREATE TABLE removed_handovers (handover_id TEXT PRIMARY KEY, removed_at_ms INTE
 /// Version 8: a leaner search index (issue 3: the initial sync of 100k households). `detail =
 /// none` keeps only which households hold a trigram, not where: 40 % less index to write and
 /// a third smaller. A query asks for every trigram of the text and then checks the candidates
-/// against the household's own columns (archive.rs), which is exact and also what a phrase
+/// against the household's own columns (field/archive.rs), which is exact and also what a phrase
 /// query over positions gave. Rebuilt from the households that are there.
 const V8_LEAN_SEARCH: &str = r#"
 DROP TABLE household_search;
@@ -255,8 +255,8 @@ CREATE VIRTUAL TABLE household_search USING fts5(
 /// Version 9: a fact's creation (a visit, a notice, a void …) is logged without its fields
 /// (issue 2, benchmark (a)): they are the fact's own row, which is never edited, and writing them
 /// twice was a sixth of recording a visit. `fact_grid` set means "body is empty, read the fields
-/// from the row" (outbox.rs); a row about to be removed by a handover gets its body written out
-/// first (scope_removal.rs).
+/// from the row" (sync/outbox.rs); a row about to be removed by a handover gets its body written out
+/// first (sync/scope_removal.rs).
 const V9_FACT_OPS_IN_ROW: &str = r#"
 ALTER TABLE outbox ADD COLUMN fact_grid TEXT;
 "#;
@@ -387,7 +387,7 @@ mod tests {
         let hits: i64 = old
             .query_row(
                 "SELECT count(*) FROM household_search WHERE household_search MATCH ?1",
-                [crate::search_index::match_expression("0731-8888")],
+                [crate::store::search_index::match_expression("0731-8888")],
                 |r| r.get(0),
             )
             .unwrap();

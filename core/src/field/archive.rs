@@ -5,14 +5,14 @@
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Error, Result};
 use crate::mask;
 use crate::model::{EntityKind, Household, Premises};
-use crate::search_index;
+use crate::store::entity_table::{self, fields_of};
+use crate::store::search_index;
 use crate::store::{new_id, record_change, Store};
+use crate::sync::wire::OpAction;
 use crate::validate;
-use crate::wire::OpAction;
 
 /// Why an existing household may be the one being created again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

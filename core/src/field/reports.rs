@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::entity_table;
 use crate::error::Result;
 use crate::model::{ArrearsAccount, ArrearsNotice, Household, Premises, PremisesType, Receipt, Visit};
+use crate::store::entity_table;
 use crate::store::Store;
 
 /// One event in a household's history.
@@ -145,7 +145,7 @@ impl Store {
             )?;
             let mut household = c.prepare_cached("SELECT coalesce(customer_name, ''), coalesce(address, '') FROM households WHERE id = ?1")?;
             // money collected on this phone and not yet acknowledged, per account, in one pass
-            // (the outbox is not indexed by entity: schema.rs version 5)
+            // (the outbox is not indexed by entity: store/schema.rs version 5)
             let unsynced: HashMap<String, i64> = c
                 .prepare_cached(
                     "SELECT r.account_id, sum(r.amount_fen) FROM receipts r

@@ -5,12 +5,12 @@
 
 use rusqlite::params;
 
-use crate::entity_table::{self, fields_of};
 use crate::error::{invalid, Result};
 use crate::model::{EntityKind, Ticket, TicketStatus};
+use crate::store::entity_table::{self, fields_of};
 use crate::store::{new_id, record_change, Store};
+use crate::sync::wire::OpAction;
 use crate::validate;
-use crate::wire::OpAction;
 
 impl Store {
     /// Opens a ticket in the name of whoever took it (`owner_manager_id`). It starts `open`.
@@ -29,7 +29,7 @@ impl Store {
         let fields = fields_of(&t)?;
         self.write(|tx, clock| {
             if !t.household_id.is_empty() {
-                crate::workday::household_in_grid(tx, &t.household_id, &t.grid_id)?;
+                crate::field::workday::household_in_grid(tx, &t.household_id, &t.grid_id)?;
             }
             record_change(tx, clock, EntityKind::Ticket, &t.id, &t.grid_id, OpAction::Create, fields)
         })?;

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::hlc::Hlc;
 use crate::model::EntityKind;
+use crate::sync::hlc::Hlc;
 
 /// Version of this protocol. The server accepts `MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -12,13 +12,13 @@ use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::hlc::Hlc;
 use crate::model::EntityKind;
 use crate::store::{meta_get, Store};
-use crate::wire::{PullPage, SnapshotFileFacts};
+use crate::sync::hlc::Hlc;
+use crate::sync::wire::{PullPage, SnapshotFileFacts};
 
 /// The device schema version files are built in and checked against (`PRAGMA user_version`).
-pub const DEVICE_SCHEMA_VERSION: i64 = crate::schema::LATEST_VERSION;
+pub const DEVICE_SCHEMA_VERSION: i64 = crate::store::schema::LATEST_VERSION;
 
 /// The search index and its FTS5 shadow tables: pages of the file, derived from the households.
 const SEARCH_INDEX_PREFIX: &str = "household_search";
@@ -262,8 +262,9 @@ impl Store {
         });
         // Reopened whatever happened: on the file, or on the untouched store. Statements prepared
         // against the old pages (and the search index's cached structure) went with the old one.
-        let reopened =
-            Connection::open(self.path()).map_err(Error::from).and_then(|c| crate::schema::configure(&c).map(|_| c))?;
+        let reopened = Connection::open(self.path())
+            .map_err(Error::from)
+            .and_then(|c| crate::store::schema::configure(&c).map(|_| c))?;
         inner.conn = reopened;
         swapped
             .map_err(|e| Error::SnapshotFile(format!("moving it into place failed: {e}; the store is unchanged")))?;
@@ -298,8 +299,8 @@ fn no_synced_rows(conn: &Connection) -> Result<bool> {
 mod tests {
     use super::*;
     use crate::store::meta_set;
+    use crate::sync::wire::{EntityState, ReceiptBlock, PROTOCOL_VERSION};
     use crate::testing::household_n;
-    use crate::wire::{EntityState, ReceiptBlock, PROTOCOL_VERSION};
 
     /// A store of the back office's making: `n` households, one named 欧阳秀英, as pulled state.
     fn pages_of(dir: &Path, n: u64) -> Vec<PullPage> {

@@ -17,15 +17,15 @@ use chrono::{Datelike, Duration, Months, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::entity_table::{self, fields_of};
 use crate::error::{Error, Result, ValidationError};
 use crate::mask;
 use crate::model::{
     ArrearsAccount, BillingProfile, EntityKind, ReminderKind, ReminderOutcome, ReminderResolution, Tier,
 };
+use crate::store::entity_table::{self, fields_of};
 use crate::store::{new_id, record_change, Store};
+use crate::sync::wire::OpAction;
 use crate::validate;
-use crate::wire::OpAction;
 
 /// Contracts and plans are warned this many calendar months before they end (到期预警).
 pub const EXPIRY_WARNING_MONTHS: u32 = 2;

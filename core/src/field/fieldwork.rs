@@ -3,9 +3,9 @@
 
 use rusqlite::params;
 
-use crate::entity_table;
 use crate::error::{invalid, Result};
 use crate::model::{ArrearsAccount, ArrearsNotice, EntityKind, Receipt, ReceiptVoid, Record, Visit};
+use crate::store::entity_table;
 use crate::store::{new_id, record_fact_change, Store};
 use crate::validate;
 

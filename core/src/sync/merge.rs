@@ -7,9 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::hlc::Hlc;
 use crate::model::EntityKind;
-use crate::wire::{EntityState, Op, OpAction};
+use crate::sync::hlc::Hlc;
+use crate::sync::wire::{EntityState, Op, OpAction};
 
 /// A field value replaced by a newer one, or an incoming value that lost to a newer one already
 /// held. The server logs these so a supervisor can see what was overwritten, by whom, when.

@@ -1,0 +1,20 @@
+//! Sync: how the device's copy and the server's log converge.
+//!
+//! The protocol's shared pieces come first, used by the device and the server alike: `wire` (the
+//! types on the wire), `hlc` (the clock that stamps every change) and `merge` (the one merge rule,
+//! per field by HLC, pure). On the device, `outbox` keeps every local change until the server
+//! acknowledges it, `replica` hands out pending ops and applies what the server answers and sends,
+//! and `client` runs the cycle over HTTP (push, settle, pull, backoff). `snapshot_file` is a fresh
+//! phone's first sync as one prebuilt SQLite file. `scope` says what belongs together when a grid
+//! or a building moves to another manager, and `scope_removal` removes a moved scope from the
+//! phone. The device side writes through `store`; nothing here uses field/.
+
+pub mod client;
+pub mod hlc;
+pub mod merge;
+pub mod outbox;
+pub mod replica;
+pub mod scope;
+pub(crate) mod scope_removal;
+pub mod snapshot_file;
+pub mod wire;
