@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
-use crate::auth::Role;
-use crate::error::{AppError, AppResult};
+use crate::domain::auth::Role;
+use crate::http::error::{AppError, AppResult};
 
 /// A supervisor or admin as the login needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use gridbook_core::model::DaySummary;
 
 use super::monitoring::SqliteMonitoring;
-use crate::error::AppResult;
+use crate::http::error::AppResult;
 
 /// A ticket as the back office lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -13,9 +13,11 @@ use gridbook_core::wire::{EntityState, Removal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{entity_from_row, receipts, SqliteTx};
-use crate::auth::{DeviceAuth, Role};
-use crate::error::{AppError, AppResult};
-use crate::handover::{move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope};
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::handover::{
+    move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope,
+};
+use crate::http::error::{AppError, AppResult};
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;

@@ -8,10 +8,10 @@ use gridbook_core::wire::{EntityState, ReceiptBlock, ReceiptBlockRequest, Verify
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{entity_from_row, SqliteTx};
-use crate::auth::{DeviceAuth, Role};
-use crate::error::{AppError, AppResult};
-use crate::reconcile::EntityTx;
-use crate::signed::{self, typed, under_any_key};
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::reconcile::EntityTx;
+use crate::domain::signed::{self, typed, under_any_key};
+use crate::http::error::{AppError, AppResult};
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
