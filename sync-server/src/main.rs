@@ -1,13 +1,13 @@
-//! The server binary: parses configuration, then serves, runs an admin command, or runs the demo.
+//! The server binary: parses configuration, then calls into `cli` to serve, run an admin command,
+//! or run the demo.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use gridbook_sync_server::admin::{self, AdminCommand};
-use gridbook_sync_server::device_budget::BudgetConfig;
-use gridbook_sync_server::snapshot_files::SnapshotFilesConfig;
-use gridbook_sync_server::{demo, now_ms, serve, shutdown_signal, AppState, Rules, SqliteStorage};
+use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::ServeConfig};
+use gridbook_sync_server::domain::snapshot_files::SnapshotFilesConfig;
+use gridbook_sync_server::http::device_budget::BudgetConfig;
+use gridbook_sync_server::{now_ms, Rules, SqliteStorage};
 
 #[global_allocator]
 static ALLOCATOR: gridbook_sync_server::Allocator = gridbook_sync_server::Allocator {};
@@ -87,20 +87,6 @@ fn init_tracing() {
         .init();
 }
 
-async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::TcpListener, String> {
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    if let Some(file) = port_file {
-        let tmp = file.with_extension("tmp");
-        std::fs::write(&tmp, addr.to_string())
-            .and_then(|_| std::fs::rename(&tmp, file))
-            .map_err(|e| format!("port file: {e}"))?;
-    }
-    tracing::info!(%addr, "listening");
-    Ok(listener)
-}
-
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
@@ -115,44 +101,28 @@ async fn run(cli: Cli) -> Result<(), String> {
             device_requests_per_s,
             device_burst,
         } => {
-            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
-            let mut state = AppState::new(Arc::new(storage))
-                .with_snapshot_files(SnapshotFilesConfig {
+            cli::serve::run(ServeConfig {
+                db,
+                listen,
+                port_file,
+                rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
+                snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,
                     min_records: snapshot_min_records,
-                })
-                .with_device_budget(BudgetConfig { per_second: device_requests_per_s, burst: device_burst });
-            state.rules = Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 };
-            if let (Some(files), true) = (state.snapshot_files.clone(), snapshot_refresh_s > 0) {
-                let storage = state.storage.clone();
-                tokio::spawn(async move {
-                    let mut every = tokio::time::interval(std::time::Duration::from_secs(snapshot_refresh_s));
-                    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    loop {
-                        every.tick().await;
-                        match files.refresh(storage.clone()).await {
-                            Ok(built) if !built.is_empty() => {
-                                tracing::info!(files = built.len(), "snapshot files refreshed")
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request")
-                            }
-                        }
-                    }
-                });
-            }
-            let listener = bind(&listen, port_file.as_ref()).await?;
-            serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+                },
+                snapshot_refresh_s,
+                device_budget: BudgetConfig { per_second: device_requests_per_s, burst: device_burst },
+            })
+            .await
         }
         Command::Admin { db, command } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
-            let out = admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
+            let out = cli::admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
             println!("{out}");
             Ok(())
         }
-        Command::Demo { db, listen, phones } => demo::run(&db, &listen, phones).await.map_err(|e| e.to_string()),
+        Command::Demo { db, listen, phones } => cli::demo::run(&db, &listen, phones).await.map_err(|e| e.to_string()),
     }
 }
 

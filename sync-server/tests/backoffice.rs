@@ -13,8 +13,8 @@ use gridbook_core::wire::{
     DeviceFacts, EnrolRequest, EnrolResponse, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
 use gridbook_core::EntityKind;
-use gridbook_sync_server::admin::hash_password;
-use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::domain::password::hash_password;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -440,7 +440,7 @@ async fn field_day(f: &Fixture) -> (String, String) {
     v.manager_id = "zhang".into();
     v.open_question = "千兆宽带能否下月开通？客户电话 13611112222".into();
     v.follow_up = "三天内回复开通时间".into();
-    v.follow_up_due = gridbook_sync_server::backoffice::report_day(now_ms(), 3);
+    v.follow_up_due = gridbook_sync_server::domain::report_day::report_day(now_ms(), 3);
     let outside = testing::household_n("g2", 4);
     let reply = push(
         f,
@@ -710,9 +710,9 @@ async fn tickets_list_the_overdue_first_and_appointments_show_late_and_missed_on
     let f = fixture();
     let a = enrol(&f, "zhang", "phone_a").await;
     let now = now_ms();
-    let today = gridbook_sync_server::backoffice::report_day(now, 0);
-    let last_week = gridbook_sync_server::backoffice::report_day(now, 7);
-    let next_week = gridbook_sync_server::backoffice::report_day(now, -7);
+    let today = gridbook_sync_server::domain::report_day::report_day(now, 0);
+    let last_week = gridbook_sync_server::domain::report_day::report_day(now, 7);
+    let next_week = gridbook_sync_server::domain::report_day::report_day(now, -7);
     let h = testing::household_n("g1", 3);
     let mut overdue = testing::ticket("g1", "hh-3", &last_week);
     overdue.owner_manager_id = "zhang".into();
@@ -756,7 +756,7 @@ async fn tickets_list_the_overdue_first_and_appointments_show_late_and_missed_on
     };
     assert_eq!(category("ap-missed"), Some(serde_json::json!("missed")));
     // three hours ago is today in Beijing unless the day began less than three hours ago
-    let late_is_today = gridbook_sync_server::backoffice::report_day(now - 3 * 3_600_000, 0) == today;
+    let late_is_today = gridbook_sync_server::domain::report_day::report_day(now - 3 * 3_600_000, 0) == today;
     assert_eq!(
         category("ap-late"),
         late_is_today.then(|| serde_json::json!("late")).or(Some(serde_json::json!("missed")))

@@ -10,8 +10,9 @@ use axum::http::{header, Request, StatusCode};
 use gridbook_core::testing::{fields_of, household_n};
 use gridbook_core::wire::OpAction;
 use gridbook_core::EntityKind;
-use gridbook_sync_server::auth::Role;
-use gridbook_sync_server::{app, authoring, now_ms, AppState, SqliteStorage, SyncStorage};
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::domain::authoring;
+use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -220,9 +221,9 @@ async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid(
         .apply_backoffice_ops(&[authoring::op(EntityKind::Household, "h0", "g1", OpAction::Update, fields)], now_ms())
         .unwrap();
     let run = |grid: Option<&str>| {
-        gridbook_sync_server::admin::run(
+        gridbook_sync_server::cli::admin::run(
             f.storage.as_ref(),
-            gridbook_sync_server::admin::AdminCommand::ComputeTiers { grid: grid.map(str::to_string) },
+            gridbook_sync_server::cli::admin::AdminCommand::ComputeTiers { grid: grid.map(str::to_string) },
             now_ms(),
         )
     };

@@ -12,7 +12,7 @@ use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{
     DeviceFacts, EnrolRequest, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION,
 };
-use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};

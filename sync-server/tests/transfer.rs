@@ -8,10 +8,10 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use gridbook_core::EntityKind;
-use gridbook_sync_server::auth::Role;
-use gridbook_sync_server::spreadsheet::{self, Format};
-use gridbook_sync_server::transfer::export::{export, Dataset, ExportRequest};
-use gridbook_sync_server::transfer::{import, ImportReport, SheetKind, Upload};
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::domain::spreadsheets::export::{export, Dataset, ExportRequest};
+use gridbook_sync_server::domain::spreadsheets::sheet::{self as spreadsheet, Format};
+use gridbook_sync_server::domain::spreadsheets::{import, ImportReport, SheetKind, Upload};
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -451,7 +451,7 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
 #[test]
 fn the_admin_commands_import_and_export_files() {
     use clap::Parser;
-    use gridbook_sync_server::admin::{run, AdminCommand};
+    use gridbook_sync_server::cli::admin::{run, AdminCommand};
     #[derive(Parser)]
     struct Cli {
         #[command(subcommand)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use gridbook_core::hlc::WallClock;
 use gridbook_core::{Store, SyncConfig, SyncEngine, SystemClock};
-use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::{now_ms, AppState, SqliteStorage, SyncStorage};
 
 /// The server, in this process, on a free loopback port.
@@ -49,7 +49,7 @@ impl TestServer {
         let _ = self.storage.create_manager(
             manager,
             &format!("经理{manager}"),
-            gridbook_sync_server::auth::Role::Field,
+            gridbook_sync_server::domain::auth::Role::Field,
             None,
             now_ms(),
         );

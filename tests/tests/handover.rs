@@ -11,8 +11,8 @@ use gridbook_core::wire::{
     DeviceFacts, Op, OpAction, PullPage, PushRequest, PushResponse, PATH_PULL, PATH_PUSH, PROTOCOL_VERSION,
 };
 use gridbook_core::*;
-use gridbook_sync_server::admin::AdminCommand;
-use gridbook_sync_server::handover::{HandoverRequest, HandoverScope};
+use gridbook_sync_server::cli::admin::AdminCommand;
+use gridbook_sync_server::domain::handover::{HandoverRequest, HandoverScope};
 use gridbook_sync_server::{now_ms, SyncStorage};
 use gridbook_tests::*;
 use serde_json::json;
@@ -370,7 +370,7 @@ async fn handovers_of_unknown_grids_or_managers_are_clear_4xx_through_the_comman
     let server = TestServer::start().await;
     server.grid_with_manager("g1", "zhang");
     server.grid_with_manager("g2", "li");
-    let run = |command: AdminCommand| gridbook_sync_server::admin::run(server.storage.as_ref(), command, now_ms());
+    let run = |command: AdminCommand| gridbook_sync_server::cli::admin::run(server.storage.as_ref(), command, now_ms());
     let grid = |grid: &str, from: &str, to: &str| AdminCommand::HandoverGrid {
         grid: grid.into(),
         from: from.into(),

@@ -288,7 +288,7 @@ async fn an_unsigned_receipt_is_rejected_and_a_hasty_signature_is_flagged_for_th
 async fn a_void_is_recorded_approved_and_audited() {
     let (server, phone, h, account) = collecting().await;
     server.supervisor("sup1", "主管密码2026!");
-    server.admin(gridbook_sync_server::admin::AdminCommand::CreateManager {
+    server.admin(gridbook_sync_server::cli::admin::AdminCommand::CreateManager {
         id: "fieldpw".into(),
         name: "外勤".into(),
         role: "field".into(),
@@ -353,7 +353,7 @@ async fn a_void_is_recorded_approved_and_audited() {
         .unwrap();
     assert_eq!(again.status().as_u16(), 409);
     // refuse the other by the admin command, as an operator would
-    let out = server.admin(gridbook_sync_server::admin::AdminCommand::DecideVoid {
+    let out = server.admin(gridbook_sync_server::cli::admin::AdminCommand::DecideVoid {
         void: refused.id.clone(),
         decision: "refuse".into(),
         by: "sup1".into(),

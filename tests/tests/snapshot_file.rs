@@ -8,7 +8,7 @@ use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
 use gridbook_core::testing::{household_n, visit};
 use gridbook_core::wire::SnapshotFileFacts;
 use gridbook_core::*;
-use gridbook_sync_server::snapshot_files::{CachedFile, SnapshotFiles, SnapshotFilesConfig};
+use gridbook_sync_server::domain::snapshot_files::{CachedFile, SnapshotFiles, SnapshotFilesConfig};
 use gridbook_sync_server::SyncStorage;
 use gridbook_tests::*;
 
@@ -377,14 +377,14 @@ async fn after_a_building_handover_the_file_follows_the_building_and_the_admin_p
     let moved = li.store.create_household(h).expect("household in the building");
     li.store.record_visit(visit("g2", &moved.id)).expect("visit");
     li.sync().await;
-    server.admin(gridbook_sync_server::admin::AdminCommand::HandoverBuilding {
+    server.admin(gridbook_sync_server::cli::admin::AdminCommand::HandoverBuilding {
         premises: building.id.clone(),
         to: "zhang".into(),
         to_grid: "g1".into(),
         by: "test".into(),
     });
 
-    let built = server.admin(gridbook_sync_server::admin::AdminCommand::BuildSnapshotFiles);
+    let built = server.admin(gridbook_sync_server::cli::admin::AdminCommand::BuildSnapshotFiles);
     assert_eq!(built.lines().count(), 2, "one file per field manager's grids: {built}");
     let prebuilt = files.current(&["g1".to_string()]).expect("current").expect("prebuilt by the admin");
 

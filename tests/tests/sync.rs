@@ -163,7 +163,7 @@ async fn a_visit_and_a_receipt_reach_the_other_phone_and_the_server_keeps_receip
     let h = a.store.create_household(household_n("g1", 1)).unwrap();
     a.store.record_visit(visit("g1", &h.id)).unwrap();
     a.sync().await;
-    let account = server.admin(gridbook_sync_server::admin::AdminCommand::AddArrears {
+    let account = server.admin(gridbook_sync_server::cli::admin::AdminCommand::AddArrears {
         grid: "g1".into(),
         household: h.id.clone(),
         account_no: "ACC-1".into(),
@@ -313,7 +313,7 @@ async fn the_status_counts_changes_made_since_the_last_sync() {
 
 #[tokio::test]
 async fn a_phone_over_its_request_budget_waits_as_asked_keeps_what_it_pulled_and_finishes() {
-    use gridbook_sync_server::device_budget::BudgetConfig;
+    use gridbook_sync_server::http::device_budget::BudgetConfig;
     let server = TestServer::start_with(|state| {
         *state = state.clone().with_device_budget(BudgetConfig { per_second: 5, burst: 8 })
     })

@@ -4,8 +4,8 @@
 //! exports agree with what the phone computes.
 
 use gridbook_core::testing;
-use gridbook_sync_server::auth::Role;
-use gridbook_sync_server::spreadsheet::{self, Cell};
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::domain::spreadsheets::sheet::{self as spreadsheet, Cell};
 use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use reqwest::header;
@@ -61,7 +61,7 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
             "adm",
             "管理员",
             Role::Admin,
-            Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()),
+            Some(&gridbook_sync_server::domain::password::hash_password(PASSWORD).unwrap()),
             0,
         )
         .unwrap();
@@ -149,7 +149,7 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
         "sup",
         "主管",
         Role::Supervisor,
-        Some(&gridbook_sync_server::admin::hash_password(PASSWORD).unwrap()),
+        Some(&gridbook_sync_server::domain::password::hash_password(PASSWORD).unwrap()),
         0,
     );
     let (client, session, csrf) = log_in(&server, "sup").await;

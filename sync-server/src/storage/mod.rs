@@ -14,9 +14,9 @@ use gridbook_core::wire::{
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
-use crate::auth::{DeviceAuth, Role};
-use crate::error::AppResult;
-use crate::reconcile::Rules;
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::reconcile::Rules;
+use crate::http::error::AppResult;
 
 /// A device as the back office sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -134,7 +134,7 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     /// One back-office change.
     fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult> {
         let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
-        results.pop().ok_or_else(|| crate::error::AppError::internal("no result for the op"))
+        results.pop().ok_or_else(|| crate::http::error::AppError::internal("no result for the op"))
     }
 
     /// Whether the grid exists.
@@ -205,15 +205,15 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     /// its records for removal from the old managers' devices, audits it. Bad input is a 4xx.
     fn hand_over(
         &self,
-        request: &crate::handover::HandoverRequest,
+        request: &crate::domain::handover::HandoverRequest,
         by: &str,
         now_ms: i64,
-    ) -> AppResult<crate::handover::HandoverRow> {
+    ) -> AppResult<crate::domain::handover::HandoverRow> {
         let _ = (request, by, now_ms);
         Err(handovers_unsupported())
     }
     /// Handovers, newest first, each with its old devices: waiting for them, or done.
-    fn handovers(&self, limit: u32) -> AppResult<Vec<crate::handover::HandoverRow>> {
+    fn handovers(&self, limit: u32) -> AppResult<Vec<crate::domain::handover::HandoverRow>> {
         let _ = limit;
         Err(handovers_unsupported())
     }
@@ -225,24 +225,24 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     }
 }
 
-fn evidence_unsupported() -> crate::error::AppError {
-    crate::error::AppError::new(
+fn evidence_unsupported() -> crate::http::error::AppError {
+    crate::http::error::AppError::new(
         axum::http::StatusCode::NOT_IMPLEMENTED,
         "unsupported",
         "this storage backend does not keep signed evidence",
     )
 }
 
-fn snapshot_files_unsupported() -> crate::error::AppError {
-    crate::error::AppError::new(
+fn snapshot_files_unsupported() -> crate::http::error::AppError {
+    crate::http::error::AppError::new(
         axum::http::StatusCode::NOT_FOUND,
         gridbook_core::wire::SnapshotFileFacts::NO_FILE,
         "this storage backend builds no snapshot files",
     )
 }
 
-fn handovers_unsupported() -> crate::error::AppError {
-    crate::error::AppError::new(
+fn handovers_unsupported() -> crate::http::error::AppError {
+    crate::http::error::AppError::new(
         axum::http::StatusCode::NOT_IMPLEMENTED,
         "unsupported",
         "this storage backend keeps no handovers",

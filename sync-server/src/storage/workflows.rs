@@ -3,13 +3,11 @@
 //! summaries (日工作总结) the managers submitted. Personal data comes out as stored; the HTTP
 //! layer masks it.
 
-use rusqlite::params;
 use serde::Serialize;
 
 use gridbook_core::model::DaySummary;
 
-use super::monitoring::SqliteMonitoring;
-use crate::error::AppResult;
+use crate::http::error::AppResult;
 
 /// A ticket as the back office lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,123 +73,4 @@ pub trait WorkflowMonitoring: Send + Sync + 'static {
     ) -> AppResult<Vec<AppointmentLine>>;
     /// Day summaries from `since_day` on, newest day first, by manager.
     fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>>;
-}
-
-/// The appointment's on-time window, as on the phone (core's workday.rs).
-const ON_TIME_MS: i64 = gridbook_core::workday::ON_TIME_MINUTES * 60_000;
-
-impl WorkflowMonitoring for SqliteMonitoring {
-    fn tickets(&self, today: &str, limit: u32) -> AppResult<Vec<TicketLine>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT t.id, t.grid_id, json_extract(t.vals, '$.household_id'), json_extract(h.vals, '$.customer_name'),
-                        coalesce(json_extract(t.vals, '$.owner_manager_id'), ''), m.name,
-                        coalesce(json_extract(t.vals, '$.taken_at_ms'), 0), coalesce(json_extract(t.vals, '$.channel'), ''),
-                        coalesce(json_extract(t.vals, '$.kind'), ''), coalesce(json_extract(t.vals, '$.text'), ''),
-                        coalesce(json_extract(t.vals, '$.promised_reply_by'), '') AS promised,
-                        coalesce(json_extract(t.vals, '$.status'), '') AS status,
-                        coalesce(json_extract(t.vals, '$.escalated_to'), ''), json_extract(t.vals, '$.closed_at_ms'),
-                        (json_extract(t.vals, '$.status') IN ('open', 'escalated') AND json_extract(t.vals, '$.promised_reply_by') < ?1) AS overdue
-                 FROM entities t
-                 LEFT JOIN entities h ON h.kind = 'household' AND h.id = json_extract(t.vals, '$.household_id')
-                 LEFT JOIN managers m ON m.id = json_extract(t.vals, '$.owner_manager_id')
-                 WHERE t.kind = 'ticket' AND coalesce(json_extract(t.vals, '$.deleted'), 0) = 0
-                 ORDER BY overdue DESC, status IN ('open', 'escalated') DESC, status = 'replied' DESC, promised, 7, t.id
-                 LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![today, limit], |r| {
-                Ok(TicketLine {
-                    id: r.get(0)?,
-                    grid_id: r.get(1)?,
-                    household_id: r.get::<_, Option<String>>(2)?.filter(|h| !h.is_empty()),
-                    customer_name: r.get(3)?,
-                    owner_manager_id: r.get(4)?,
-                    owner_name: r.get(5)?,
-                    taken_at_ms: r.get(6)?,
-                    channel: r.get(7)?,
-                    kind: r.get(8)?,
-                    text: r.get(9)?,
-                    promised_reply_by: r.get(10)?,
-                    status: r.get(11)?,
-                    escalated_to: r.get(12)?,
-                    closed_at_ms: r.get(13)?,
-                    overdue: r.get(14)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    fn appointments(
-        &self,
-        now_ms: i64,
-        day_start_ms: i64,
-        day_end_ms: i64,
-        limit: u32,
-    ) -> AppResult<Vec<AppointmentLine>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT a.id, a.grid_id, coalesce(json_extract(a.vals, '$.household_id'), ''), json_extract(h.vals, '$.customer_name'),
-                        coalesce(json_extract(a.vals, '$.manager_id'), ''), m.name,
-                        coalesce(json_extract(a.vals, '$.agreed_at_ms'), 0) AS agreed, coalesce(json_extract(a.vals, '$.zone_offset_min'), 480),
-                        coalesce(json_extract(a.vals, '$.purpose'), ''), coalesce(json_extract(a.vals, '$.status'), ''),
-                        coalesce(json_extract(a.vals, '$.note'), ''), json_extract(a.vals, '$.visit_id'),
-                        (json_extract(a.vals, '$.status') NOT IN ('cancelled', 'done') AND json_extract(a.vals, '$.visit_id') IS NULL) AS live
-                 FROM entities a
-                 LEFT JOIN entities h ON h.kind = 'household' AND h.id = json_extract(a.vals, '$.household_id')
-                 LEFT JOIN managers m ON m.id = json_extract(a.vals, '$.manager_id')
-                 WHERE a.kind = 'appointment' AND coalesce(json_extract(a.vals, '$.deleted'), 0) = 0
-                   AND ((agreed >= ?1 AND agreed < ?2) OR (live AND agreed < ?1 AND agreed >= ?1 - 30 * 86400000))
-                 ORDER BY agreed < ?1 DESC, agreed, a.id LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![day_start_ms, day_end_ms, limit], |r| {
-                let agreed: i64 = r.get(6)?;
-                let live: bool = r.get(12)?;
-                let category = if live && agreed < day_start_ms {
-                    "missed"
-                } else if live && agreed < now_ms - ON_TIME_MS {
-                    "late"
-                } else {
-                    "today"
-                };
-                Ok(AppointmentLine {
-                    id: r.get(0)?,
-                    grid_id: r.get(1)?,
-                    household_id: r.get(2)?,
-                    customer_name: r.get(3)?,
-                    manager_id: r.get(4)?,
-                    manager_name: r.get(5)?,
-                    agreed_at_ms: agreed,
-                    zone_offset_min: r.get(7)?,
-                    purpose: r.get(8)?,
-                    status: r.get(9)?,
-                    note: r.get(10)?,
-                    visit_id: r.get(11)?,
-                    category: category.into(),
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.vals, m.name FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
-                 WHERE s.kind = 'day_summary' AND json_extract(s.vals, '$.date') >= ?1
-                 ORDER BY json_extract(s.vals, '$.date') DESC, m.name, json_extract(s.vals, '$.manager_id'),
-                          json_extract(s.vals, '$.made_at_ms') DESC
-                 LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![since_day, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, vals, manager_name): (String, String, Option<String>) = row?;
-                let mut summary: DaySummary = serde_json::from_str(&vals)?;
-                summary.id = id;
-                out.push(DaySummaryLine { summary, manager_name });
-            }
-            Ok(out)
-        })
-    }
 }

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use gridbook_core::testing::{household_n, receipt, resident_id, visit};
 use gridbook_core::{SkewedClock, SystemClock, VisitPurpose};
-use gridbook_sync_server::admin::{self, AdminCommand};
-use gridbook_sync_server::backoffice::report_day;
+use gridbook_sync_server::cli::admin::{self, AdminCommand};
+use gridbook_sync_server::domain::report_day::report_day;
 use gridbook_sync_server::{now_ms, SqliteStorage};
 use gridbook_tests::Phone;
 

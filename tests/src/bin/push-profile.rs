@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::Request;
 use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
-use gridbook_sync_server::admin::{self, AdminCommand};
+use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use tower::ServiceExt;
 
@@ -50,7 +50,9 @@ async fn run(path: &str) {
     let dir = tempfile::tempdir().expect("dir");
     let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).expect("db"));
     storage.create_grid("g1", "g1", now_ms()).expect("grid");
-    storage.create_manager("zhang", "张", gridbook_sync_server::auth::Role::Field, None, now_ms()).expect("manager");
+    storage
+        .create_manager("zhang", "张", gridbook_sync_server::domain::auth::Role::Field, None, now_ms())
+        .expect("manager");
     storage.assign_grid("zhang", "g1").expect("assign");
     let code =
         admin::run(storage.as_ref(), AdminCommand::EnrolCode { manager: "zhang".into(), valid_hours: 1 }, now_ms())

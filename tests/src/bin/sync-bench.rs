@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use gridbook_core::testing::household_n;
 use gridbook_core::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
-use gridbook_sync_server::device_budget::BudgetConfig;
+use gridbook_sync_server::http::device_budget::BudgetConfig;
 use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use serde_json::{json, Map, Value};
@@ -289,7 +289,7 @@ async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
 /// A fresh phone's first sync through the snapshot file: prebuilt (warm), and built on request
 /// (cold, the server's build time reported apart), each against the physical limit of this run.
 async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
-    use gridbook_sync_server::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
+    use gridbook_sync_server::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
     let files =
         SnapshotFiles::for_storage(server.storage.as_ref(), SnapshotFilesConfig::default()).expect("snapshot files");
     let grids = vec!["g1".to_string()];
@@ -329,8 +329,8 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
 
 /// What each check of a downloaded file costs on this file: SHA-256, quick_check, integrity_check.
 fn check_costs(
-    files: &gridbook_sync_server::snapshot_files::SnapshotFiles,
-    built: &gridbook_sync_server::snapshot_files::CachedFile,
+    files: &gridbook_sync_server::domain::snapshot_files::SnapshotFiles,
+    built: &gridbook_sync_server::domain::snapshot_files::CachedFile,
 ) {
     let gz = std::fs::read(files.path_of(built)).expect("file");
     let dir = tempfile::tempdir().expect("dir");

@@ -12,10 +12,14 @@ use gridbook_core::model::EntityKind;
 use gridbook_core::wire::{EntityState, Removal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{entity_from_row, receipts, SqliteTx};
-use crate::auth::{DeviceAuth, Role};
-use crate::error::{AppError, AppResult};
-use crate::handover::{move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope};
+use super::entity_tx::SqliteTx;
+use super::receipts;
+use super::records::entity_from_row;
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::handover::{
+    move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope,
+};
+use crate::http::error::{AppError, AppResult};
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;
@@ -287,9 +291,7 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
                 params![handover_id, from_grid, premises, to_grid, losers.join(","), to, by, now_ms],
             )?;
             let members = building_scope(tx, &from_grid, premises)?;
-            let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
-            let mut etx =
-                SqliteTx { tx, insert_fact: None, next_seq, batch: Default::default(), device_handovers: None };
+            let mut etx = SqliteTx::begin(tx, by, &[])?;
             for state in &members {
                 move_record(&mut etx, state.kind, &state.id, state, to_grid, now_ms)?;
                 join(tx, &handover_id, state.kind, &state.id)?;

@@ -7,11 +7,12 @@ use gridbook_core::receipts;
 use gridbook_core::wire::{EntityState, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{entity_from_row, SqliteTx};
-use crate::auth::{DeviceAuth, Role};
-use crate::error::{AppError, AppResult};
-use crate::reconcile::EntityTx;
-use crate::signed::{self, typed, under_any_key};
+use super::entity_tx::SqliteTx;
+use super::records::entity_from_row;
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::reconcile::EntityTx;
+use crate::domain::signed::{self, typed, under_any_key};
+use crate::http::error::{AppError, AppResult};
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
@@ -400,7 +401,7 @@ mod tests {
         let old_path = dir.path().join("old.db");
         {
             let c = Connection::open(&old_path).unwrap();
-            c.execute_batch(super::super::SCHEMA).unwrap();
+            c.execute_batch(&super::super::schema::steps_upto(1)).unwrap();
             c.execute_batch(
                 "INSERT INTO managers (id, name, role, created_at_ms) VALUES ('m1', '张', 'field', 0);
                  INSERT INTO devices (id, manager_id, token_hash, public_key, enrolled_at_ms)
@@ -417,7 +418,7 @@ mod tests {
         assert_eq!(keys, vec!["abcdef".to_string()]);
         assert!(old.read(|c| device_public_keys(c, "d2")).unwrap().is_empty());
         let version: i64 = old.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
-        assert_eq!(version, super::super::SCHEMA_VERSION);
+        assert_eq!(version, super::super::schema::SCHEMA_VERSION);
     }
 
     #[test]

@@ -1,0 +1,7 @@
+//! The server binary's commands: `serve` (the sync API and the back office), `admin` (one-off
+//! commands against the database file) and `demo` (a city with simulated phones). main.rs parses
+//! the configuration and calls in here.
+
+pub mod admin;
+pub mod demo;
+pub mod serve;

@@ -1,0 +1,71 @@
+//! `serve`: opens the database, builds the state from the configuration, keeps the snapshot files
+//! fresh in the background, and serves the sync API and the back office until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::domain::reconcile::Rules;
+use crate::domain::snapshot_files::SnapshotFilesConfig;
+use crate::http::device_budget::BudgetConfig;
+use crate::http::state::AppState;
+use crate::http::{serve, shutdown_signal};
+use crate::storage::sqlite::SqliteStorage;
+
+/// What `serve` is told on the command line (main.rs parses it).
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub db: PathBuf,
+    pub listen: String,
+    /// Where the bound address is written once listening.
+    pub port_file: Option<PathBuf>,
+    pub rules: Rules,
+    pub snapshot_files: SnapshotFilesConfig,
+    /// Seconds between background refreshes of the snapshot files (0: none).
+    pub snapshot_refresh_s: u64,
+    pub device_budget: BudgetConfig,
+}
+
+pub async fn run(config: ServeConfig) -> Result<(), String> {
+    let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
+    let mut state = AppState::new(Arc::new(storage))
+        .with_snapshot_files(config.snapshot_files)
+        .with_device_budget(config.device_budget);
+    state.rules = config.rules;
+    if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {
+        let storage = state.storage.clone();
+        let every_s = config.snapshot_refresh_s;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(every_s));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                match files.refresh(storage.clone()).await {
+                    Ok(built) if !built.is_empty() => {
+                        tracing::info!(files = built.len(), "snapshot files refreshed")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request")
+                    }
+                }
+            }
+        });
+    }
+    let listener = bind(&config.listen, config.port_file.as_ref()).await?;
+    serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+/// Binds the listening address, and writes it to `port_file` (for scripts and tests).
+pub async fn bind(listen: &str, port_file: Option<&PathBuf>) -> Result<tokio::net::TcpListener, String> {
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Some(file) = port_file {
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, addr.to_string())
+            .and_then(|_| std::fs::rename(&tmp, file))
+            .map_err(|e| format!("port file: {e}"))?;
+    }
+    tracing::info!(%addr, "listening");
+    Ok(listener)
+}

@@ -1,0 +1,23 @@
+//! The server's rules that are neither HTTP nor SQL: reconciling pushed ops (`reconcile`, with
+//! `handover` and `signed` for the ops that move or seal records), the back office's own ops
+//! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
+//! office may show (`privacy`, `device_health`, `report_day`), snapshot files and spreadsheets.
+
+pub mod auth;
+pub mod authoring;
+pub mod billing;
+pub mod device_health;
+pub mod handover;
+pub mod password;
+pub mod privacy;
+pub mod reconcile;
+pub mod report_day;
+pub mod signed;
+pub mod snapshot_files;
+pub mod spreadsheets;
+pub mod tiers;
+
+/// Milliseconds since the epoch on the server's clock.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,408 @@
+//! JSON for the dashboard under /admin/api/. Every answer needs a staff session, is never cached,
+//! and carries personal data only masked (privacy.rs). Views that show anything about
+//! households are written to the log by who looked (no values).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::staff_session::StaffSession;
+use crate::domain::device_health::{DeviceHealth, DeviceState};
+use crate::domain::now_ms;
+use crate::domain::privacy::{mask_digit_runs, mask_field_value, mask_name};
+use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::http::device_budget::Refusals;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
+use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
+
+pub(super) fn no_store<T: Serialize>(value: T) -> Response {
+    let mut r = Json(value).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn monitoring(state: &AppState) -> AppResult<Arc<dyn MonitoringStorage>> {
+    state
+        .backoffice
+        .monitoring
+        .clone()
+        .ok_or_else(|| AppError::unavailable("this storage backend has no monitoring queries"))
+}
+
+pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+fn unsupported(e: &AppError) -> bool {
+    e.code == "unsupported"
+}
+
+/// Checks each receipt's signature and seal again (issue 4's `receipt_evidence`) and reads the
+/// review of its void; a backend that keeps no evidence leaves the receipts "unverified".
+fn check_receipts(storage: &dyn SyncStorage, receipts: &mut [ReceiptLine]) -> AppResult<()> {
+    for r in receipts.iter_mut() {
+        match storage.receipt_evidence(&r.receipt_no) {
+            Ok(Some(evidence)) => {
+                let (status, detail) = match evidence.verification.split_once(": ") {
+                    Some((status, why)) => (status.to_string(), Some(mask_digit_runs(why))),
+                    None => (evidence.verification.clone(), None),
+                };
+                r.verification = status;
+                r.verification_detail = detail;
+                r.void_status = evidence.void_status;
+                r.void_requested |= r.void_status.is_some();
+            }
+            Ok(None) => {}
+            Err(e) if unsupported(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Voids and their review (issue 4's `void_reviews`), or the voids as recorded when the backend
+/// does not review them.
+fn void_lines(
+    storage: &dyn SyncStorage,
+    m: &dyn MonitoringStorage,
+    devices: &[DeviceRow],
+    limit: u32,
+) -> AppResult<Vec<VoidLine>> {
+    let reviews = match storage.void_reviews(None, limit) {
+        Ok(rows) => rows,
+        Err(e) if unsupported(&e) => {
+            let mut rows = m.voids(limit)?;
+            rows.iter_mut().for_each(|v| v.reason = mask_digit_runs(&v.reason));
+            return Ok(rows);
+        }
+        Err(e) => return Err(e),
+    };
+    let owner: HashMap<&str, (&str, &str)> =
+        devices.iter().map(|d| (d.device_id.as_str(), (d.manager_id.as_str(), d.manager_name.as_str()))).collect();
+    Ok(reviews
+        .into_iter()
+        .map(|v| {
+            let (by, name) =
+                owner.get(v.requested_by_device.as_str()).copied().unwrap_or((v.requested_by_device.as_str(), ""));
+            VoidLine {
+                voided_by: by.to_string(),
+                voided_by_name: (!name.is_empty()).then(|| name.to_string()),
+                id: v.void_id,
+                grid_id: v.grid_id.unwrap_or_default(),
+                receipt_id: v.receipt_id,
+                receipt_no: v.receipt_no,
+                amount_fen: v.amount_fen,
+                reason: mask_digit_runs(&v.reason),
+                voided_at_ms: v.requested_at_ms,
+                status: v.status,
+                decided_by: v.decided_by,
+                decided_at_ms: v.decided_at_ms,
+                note: v.note.as_deref().map(mask_digit_runs),
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    limit: Option<u32>,
+    range: Option<String>,
+    days: Option<i64>,
+}
+
+/// A query string, or a 400 that says what was wrong with it.
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
+    q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))
+}
+
+fn limit(q: &ListQuery) -> u32 {
+    q.limit.unwrap_or(200).clamp(1, 1000)
+}
+
+pub async fn me(State(state): State<AppState>, StaffSession(staff): StaffSession) -> Response {
+    no_store(json!({
+        "id": staff.id,
+        "name": staff.name,
+        "role": staff.role.as_str(),
+        "csrf": staff.csrf,
+        "thresholds": state.backoffice.thresholds,
+        "zone_offset_min": REPORT_ZONE_OFFSET_MIN,
+        "server_time_ms": now_ms(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "monitoring": state.backoffice.monitoring.is_some(),
+    }))
+}
+
+/// A device as the dashboard shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    #[serde(flatten)]
+    pub device: DeviceRow,
+    pub health: DeviceHealth,
+    /// Requests refused over its budget within the last hour (this server process's count).
+    pub rate_limited: Option<Refusals>,
+}
+
+fn device_views(state: &AppState, devices: Vec<DeviceRow>, now: i64) -> Vec<DeviceView> {
+    let t = state.backoffice.thresholds;
+    let mut refused = state.device_budget.refused_lately(now);
+    devices
+        .into_iter()
+        .map(|mut d| {
+            d.last_error = d.last_error.as_deref().map(mask_digit_runs);
+            let health = t.classify(&d, now);
+            let rate_limited = refused.remove(&d.device_id);
+            DeviceView { device: d, health, rate_limited }
+        })
+        .collect()
+}
+
+pub async fn devices(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
+    let storage = state.storage.clone();
+    let devices = blocking(move || storage.devices()).await?;
+    let now = now_ms();
+    Ok(no_store(json!({
+        "now_ms": now,
+        "thresholds": state.backoffice.thresholds,
+        "devices": device_views(&state, devices, now),
+    })))
+}
+
+pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
+    let storage = state.storage.clone();
+    let m = monitoring(&state)?;
+    let now = now_ms();
+    let today = report_day(now, 0);
+    let (devices, totals, by_day, follow_ups, voids) = blocking(move || {
+        let devices = storage.devices()?;
+        let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, 1000)?;
+        Ok((devices, m.totals()?, m.receipts_by_grid_day(&today)?, m.overdue_follow_ups(&today, 1000)?, voids))
+    })
+    .await?;
+    let mut states: HashMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let (mut skewed, mut pending, mut on_phones_fen, mut on_phones_count) = (0, 0, 0, 0);
+    for d in device_views(&state, devices, now) {
+        *states.entry(d.health.state.as_str()).or_default() += 1;
+        skewed += u64::from(d.health.skewed);
+        if d.device.revoked_at_ms.is_none() {
+            pending += d.device.pending_count;
+            on_phones_fen += d.device.unsynced_receipts_fen;
+            on_phones_count += d.device.unsynced_receipts_count;
+        }
+    }
+    Ok(no_store(json!({
+        "now_ms": now,
+        "today": report_day(now, 0),
+        "devices": states,
+        "skewed": skewed,
+        "pending_ops": pending,
+        "rejections": totals.rejections_stored,
+        "conflicts": totals.conflicts,
+        "receipts_today": {
+            "count": by_day.iter().map(|g| g.count).sum::<i64>(),
+            "amount_fen": by_day.iter().map(|g| g.amount_fen).sum::<i64>(),
+        },
+        "on_phones": { "count": on_phones_count, "amount_fen": on_phones_fen },
+        "voids_pending": voids.iter().filter(|v| v.status == "pending").count(),
+        "follow_ups_overdue": follow_ups.len(),
+    })))
+}
+
+/// The buckets of a range, oldest first, aligned to the report zone's hours or days, with empty
+/// buckets filled in so that the chart's time axis is whole.
+pub fn activity_window(range: &str, now: i64) -> AppResult<(i64, i64, usize)> {
+    const HOUR: i64 = 3_600_000;
+    let (bucket, n) = match range {
+        "24h" => (HOUR, 24),
+        "7d" => (6 * HOUR, 28),
+        "30d" => (24 * HOUR, 30),
+        _ => return Err(AppError::bad_request("bad_query", "range: one of 24h, 7d, 30d")),
+    };
+    let zone = REPORT_ZONE_OFFSET_MIN * 60_000;
+    let current = (now + zone).div_euclid(bucket) * bucket - zone;
+    Ok((current - (n as i64 - 1) * bucket, bucket, n))
+}
+
+pub fn fill_buckets(since: i64, bucket: i64, n: usize, found: Vec<ActivityBucket>) -> Vec<ActivityBucket> {
+    let mut by_start: HashMap<i64, ActivityBucket> = found.into_iter().map(|b| (b.start_ms, b)).collect();
+    (0..n as i64)
+        .map(|i| {
+            let start = since + i * bucket;
+            by_start.remove(&start).unwrap_or(ActivityBucket {
+                start_ms: start,
+                pushes: 0,
+                pulls: 0,
+                ops_pushed: 0,
+                ops_pulled: 0,
+                rejected: 0,
+                devices: 0,
+                max_duration_ms: 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn activity(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let range = q.range.unwrap_or_else(|| "24h".into());
+    let (since, bucket, n) = activity_window(&range, now_ms())?;
+    let m = monitoring(&state)?;
+    let found = blocking(move || m.activity(since, bucket)).await?;
+    Ok(no_store(json!({
+        "range": range,
+        "since_ms": since,
+        "bucket_ms": bucket,
+        "zone_offset_min": REPORT_ZONE_OFFSET_MIN,
+        "buckets": fill_buckets(since, bucket, n, found),
+    })))
+}
+
+pub async fn rejections(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = limit(&query(q)?);
+    let m = monitoring(&state)?;
+    let mut rows = blocking(move || m.rejection_details(n)).await?;
+    for r in &mut rows {
+        r.reason = mask_digit_runs(&r.reason);
+    }
+    Ok(no_store(json!({ "rejections": rows })))
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConflictView {
+    /// The logged row, its values masked.
+    #[serde(flatten)]
+    pub row: ConflictRow,
+    pub old_manager: Option<String>,
+    pub new_manager: Option<String>,
+}
+
+pub async fn conflicts(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = limit(&query(q)?);
+    let storage = state.storage.clone();
+    let (rows, devices) = blocking(move || Ok((storage.conflicts(n)?, storage.devices()?))).await?;
+    tracing::info!(staff = %staff.id, view = "conflicts", rows = rows.len(), "back-office view");
+    let names: HashMap<String, String> = devices.into_iter().map(|d| (d.device_id, d.manager_name)).collect();
+    let views: Vec<ConflictView> = rows
+        .into_iter()
+        .map(|mut row| {
+            row.old_value = mask_field_value(&row.field, &row.old_value);
+            row.new_value = mask_field_value(&row.field, &row.new_value);
+            ConflictView {
+                old_manager: names.get(&row.old_device).cloned(),
+                new_manager: names.get(&row.new_device).cloned(),
+                row,
+            }
+        })
+        .collect();
+    Ok(no_store(json!({ "conflicts": views })))
+}
+
+pub async fn money(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let days = q.days.unwrap_or(14).clamp(1, 366);
+    let n = limit(&q);
+    let now = now_ms();
+    let since_day = report_day(now, days - 1);
+    let m = monitoring(&state)?;
+    let storage = state.storage.clone();
+    let since = since_day.clone();
+    let (by_grid_day, by_manager, receipts, voids, devices) = blocking(move || {
+        let devices = storage.devices()?;
+        let mut receipts = m.receipts(n)?;
+        check_receipts(storage.as_ref(), &mut receipts)?;
+        let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, n)?;
+        Ok((m.receipts_by_grid_day(&since)?, m.receipts_by_manager(&since)?, receipts, voids, devices))
+    })
+    .await?;
+    tracing::info!(staff = %staff.id, view = "money", "back-office view");
+    let on_phones: Vec<_> = devices
+        .into_iter()
+        .filter(|d| d.revoked_at_ms.is_none() && (d.unsynced_receipts_count > 0 || d.unsynced_receipts_fen > 0))
+        .map(|d| {
+            json!({
+                "device_id": d.device_id,
+                "manager_id": d.manager_id,
+                "manager_name": d.manager_name,
+                "grids": d.grids,
+                "count": d.unsynced_receipts_count,
+                "amount_fen": d.unsynced_receipts_fen,
+                "last_seen_ms": d.last_seen_ms,
+            })
+        })
+        .collect();
+    Ok(no_store(json!({
+        "since_day": since_day,
+        "today": report_day(now, 0),
+        "by_grid_day": by_grid_day,
+        "by_manager": by_manager,
+        "receipts": receipts,
+        "on_phones": on_phones,
+        "voids": voids,
+    })))
+}
+
+pub async fn follow_ups(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = limit(&query(q)?);
+    let today = report_day(now_ms(), 0);
+    let m = monitoring(&state)?;
+    let day = today.clone();
+    let mut rows = blocking(move || m.overdue_follow_ups(&day, n)).await?;
+    tracing::info!(staff = %staff.id, view = "follow_ups", rows = rows.len(), "back-office view");
+    for r in &mut rows {
+        r.customer_name = r.customer_name.as_deref().map(mask_name);
+        r.open_question = mask_digit_runs(&r.open_question);
+        r.follow_up = mask_digit_runs(&r.follow_up);
+    }
+    Ok(no_store(json!({ "today": today, "follow_ups": rows })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activity_windows_cover_the_range_and_end_at_the_current_bucket() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T17:30:00Z").unwrap().timestamp_millis();
+        let (since, bucket, n) = activity_window("24h", now).unwrap();
+        assert_eq!((bucket, n), (3_600_000, 24));
+        let last = since + (n as i64 - 1) * bucket;
+        assert!(last <= now && now < last + bucket);
+        // days start at midnight in Beijing (16:00 UTC)
+        let (since, bucket, _) = activity_window("30d", now).unwrap();
+        assert_eq!(bucket, 86_400_000);
+        assert_eq!((since + 8 * 3_600_000) % 86_400_000, 0);
+        assert!(activity_window("1y", now).is_err());
+        let filled = fill_buckets(since, bucket, 30, vec![]);
+        assert_eq!(filled.len(), 30);
+        assert_eq!(filled[29].start_ms - filled[0].start_ms, 29 * bucket);
+    }
+}

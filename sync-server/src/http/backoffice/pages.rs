@@ -1,0 +1,222 @@
+//! The HTML side: the login form, the dashboard shell and its static assets, logout. Pages are
+//! files under assets/ compiled into the binary; the few values a page needs (its CSRF token, the
+//! staff member's name) are escaped and put in place on the server.
+
+use std::sync::OnceLock;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::session::{self, cookie, same_origin, same_token, LOGIN_COOKIE, SESSION_COOKIE};
+use super::staff_session::StaffSession;
+use crate::domain::auth::{new_secret, Role};
+use crate::domain::now_ms;
+use crate::domain::password::{hash_password, verify_password};
+use crate::http::state::AppState;
+
+const LOGIN_HTML: &str = include_str!("../../../assets/login.html");
+const DASHBOARD_HTML: &str = include_str!("../../../assets/admin.html");
+const APP_JS: &str = include_str!("../../../assets/app.js");
+const I18N_JS: &str = include_str!("../../../assets/i18n.js");
+const LOGIN_JS: &str = include_str!("../../../assets/login.js");
+const APP_CSS: &str = include_str!("../../../assets/app.css");
+
+/// Everything a page loads comes from this server; nothing runs inline.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub use gridbook_core::evidence::printable::escape_html;
+
+/// Referrer-Policy same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
+/// the forms' POSTs, which the origin check must refuse.
+fn page(status: StatusCode, html: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    r
+}
+
+/// The login form with a fresh CSRF token (in a cookie and in the form) and an error key that the
+/// page shows in the reader's language: "", "credentials", "locked", "role", "expired",
+/// "invalid", "unavailable".
+fn login_page(headers: &HeaderMap, status: StatusCode, error: &str) -> Response {
+    let token = new_secret(24);
+    let html = LOGIN_HTML.replace("{{csrf}}", &token).replace("{{error}}", &escape_html(error));
+    let mut r = page(status, html);
+    r.headers_mut().append(header::SET_COOKIE, session::set_cookie(headers, LOGIN_COOKIE, &token, 3_600));
+    r
+}
+
+pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        if state.backoffice.sessions.get(&token, now_ms()).is_some() {
+            return Redirect::to("/admin").into_response();
+        }
+    }
+    login_page(&headers, StatusCode::OK, "")
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A hash to check wrong account names against, so that an unknown name takes as long as a
+/// wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_password(&new_secret(16)).unwrap_or_default())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return login_page(&headers, StatusCode::BAD_REQUEST, "invalid");
+    };
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !same_origin(&headers) || expected.is_empty() || !same_token(&expected, &form.csrf) {
+        return login_page(&headers, StatusCode::FORBIDDEN, "expired");
+    }
+    let id = form.id.trim().to_string();
+    if id.is_empty() || id.len() > 64 || form.password.is_empty() || form.password.len() > 1024 {
+        return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
+    }
+    let now = now_ms();
+    let sessions = state.backoffice.sessions.clone();
+    if sessions.locked_out(&id, now) {
+        tracing::warn!(account = %id, "back-office login refused: too many failures");
+        return login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
+    }
+    let Some(monitoring) = state.backoffice.monitoring.clone() else {
+        return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    };
+    let lookup_id = id.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let account = monitoring.staff_account(&lookup_id)?;
+        let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+        let ok = verify_password(&form.password, hash.as_deref().unwrap_or_else(|| dummy_hash())) && hash.is_some();
+        Ok::<_, crate::http::error::AppError>(account.filter(|_| ok))
+    })
+    .await;
+    let account = match checked {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "back-office login: the database failed");
+            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "back-office login: worker failed");
+            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        }
+    };
+    let Some(account) = account else {
+        sessions.note_failure(&id, now);
+        tracing::warn!(account = %id, "back-office login refused: wrong account or password");
+        return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
+    };
+    if !matches!(account.role, Role::Supervisor | Role::Admin) {
+        tracing::warn!(account = %id, "back-office login refused: a field account");
+        return login_page(&headers, StatusCode::FORBIDDEN, "role");
+    }
+    sessions.clear_failures(&id);
+    let (token, _) = sessions.create(&account.id, &account.name, account.role, now);
+    tracing::info!(staff = %account.id, role = account.role.as_str(), "back-office login");
+    let mut r = Redirect::to("/admin").into_response();
+    let h = r.headers_mut();
+    h.append(header::SET_COOKIE, session::set_cookie(&headers, SESSION_COOKIE, &token, session::ABSOLUTE_MS / 1000));
+    h.append(header::SET_COOKIE, session::clear_cookie(&headers, LOGIN_COOKIE));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let token = form.map(|Form(f)| f.csrf).unwrap_or_default();
+    if !same_origin(&headers) || !same_token(&staff.csrf, &token) {
+        return session::csrf_refused();
+    }
+    if let Some(t) = cookie(&headers, SESSION_COOKIE) {
+        state.backoffice.sessions.remove(&t);
+    }
+    tracing::info!(staff = %staff.id, "back-office logout");
+    let mut r = Redirect::to("/admin/login").into_response();
+    r.headers_mut().append(header::SET_COOKIE, session::clear_cookie(&headers, SESSION_COOKIE));
+    r
+}
+
+pub async fn dashboard(StaffSession(staff): StaffSession) -> Response {
+    staff_page(DASHBOARD_HTML, &staff)
+}
+
+/// A page for a logged-in staff member, with their CSRF token, name, id and role put in place.
+pub fn staff_page(template: &str, staff: &session::Staff) -> Response {
+    let html = template
+        .replace("{{csrf}}", &escape_html(&staff.csrf))
+        .replace("{{name}}", &escape_html(&staff.name))
+        .replace("{{id}}", &escape_html(&staff.id))
+        .replace("{{role}}", staff.role.as_str());
+    page(StatusCode::OK, html)
+}
+
+/// A script of the pages.
+pub fn script(body: &'static str) -> Response {
+    static_asset(body, "text/javascript; charset=utf-8")
+}
+
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind) = match file.as_str() {
+        "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
+        "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
+        "app.css" => (APP_CSS, "text/css; charset=utf-8"),
+        _ => return crate::http::error::AppError::not_found("no such asset").into_response(),
+    };
+    static_asset(body, kind)
+}
+
+fn static_asset(body: &'static str, kind: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            super::escape_html("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! JSON for the field-workflow pages of the back office (issue 7) under /admin/api/: handovers
+//! (listed for staff, started by an admin with the session's CSRF token), tickets with the
+//! overdue ones first, today's, late and missed appointments, and the managers' day summaries.
+//! Names are cut to the surname, phone and ID numbers in free text masked (privacy.rs).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::{blocking, no_store, query};
+use super::session::check_admin_write;
+use super::staff_session::StaffSession;
+use crate::domain::handover::HandoverRequest;
+use crate::domain::now_ms;
+use crate::domain::privacy::{mask_digit_runs, mask_name};
+use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::storage::workflows::WorkflowMonitoring;
+
+fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {
+    state
+        .backoffice
+        .workflows
+        .clone()
+        .ok_or_else(|| AppError::unavailable("this storage backend has no workflow queries"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkflowQuery {
+    limit: Option<u32>,
+    days: Option<i64>,
+}
+
+pub async fn handovers(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<WorkflowQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = query(q)?.limit.unwrap_or(100).clamp(1, 1000);
+    let storage = state.storage.clone();
+    let rows = blocking(move || storage.handovers(n)).await?;
+    Ok(no_store(json!({ "now_ms": now_ms(), "handovers": rows })))
+}
+
+/// Starts a handover: admins only, same origin, the session's CSRF token in `x-csrf-token`.
+pub async fn start_handover(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    body: Result<Json<HandoverRequest>, JsonRejection>,
+) -> AppResult<Response> {
+    check_admin_write(&headers, &staff)?;
+    let Json(request) = body?;
+    let storage = state.storage.clone();
+    let by = staff.id.clone();
+    let row = blocking(move || storage.hand_over(&request, &by, now_ms())).await?;
+    tracing::info!(staff = %staff.id, handover = %row.id, "handover started from the back office");
+    let mut response = no_store(row);
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}
+
+pub async fn tickets(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<WorkflowQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = query(q)?.limit.unwrap_or(300).clamp(1, 1000);
+    let today = report_day(now_ms(), 0);
+    let w = workflows(&state)?;
+    let day = today.clone();
+    let mut rows = blocking(move || w.tickets(&day, n)).await?;
+    tracing::info!(staff = %staff.id, view = "tickets", rows = rows.len(), "back-office view");
+    for t in &mut rows {
+        t.customer_name = t.customer_name.as_deref().map(mask_name);
+        t.text = mask_digit_runs(&t.text);
+    }
+    let overdue = rows.iter().filter(|t| t.overdue).count();
+    Ok(no_store(json!({ "today": today, "overdue": overdue, "tickets": rows })))
+}
+
+pub async fn appointments(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<WorkflowQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let n = query(q)?.limit.unwrap_or(500).clamp(1, 1000);
+    let now = now_ms();
+    let today = report_day(now, 0);
+    let (start, end) = gridbook_core::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
+        .map_err(|e| AppError::internal(format!("report day {today}: {e}")))?;
+    let w = workflows(&state)?;
+    let mut rows = blocking(move || w.appointments(now, start, end, n)).await?;
+    tracing::info!(staff = %staff.id, view = "appointments", rows = rows.len(), "back-office view");
+    for a in &mut rows {
+        a.customer_name = a.customer_name.as_deref().map(mask_name);
+        a.note = mask_digit_runs(&a.note);
+    }
+    let count = |c: &str| rows.iter().filter(|a| a.category == c).count();
+    let counts = json!({ "today": count("today"), "late": count("late"), "missed": count("missed") });
+    Ok(no_store(json!({ "today": today, "now_ms": now, "counts": counts, "appointments": rows })))
+}
+
+pub async fn day_summaries(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<WorkflowQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let days = q.days.unwrap_or(7).clamp(1, 366);
+    let n = q.limit.unwrap_or(500).clamp(1, 1000);
+    let since = report_day(now_ms(), days - 1);
+    let w = workflows(&state)?;
+    let from = since.clone();
+    let mut rows = blocking(move || w.day_summaries(&from, n)).await?;
+    for s in &mut rows {
+        s.summary.note = mask_digit_runs(&s.summary.note);
+    }
+    Ok(no_store(json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows })))
+}

@@ -1,0 +1,352 @@
+//! HTTP for signed evidence (issue 4):
+//!
+//! - `POST /v1/receipt-blocks` (device token): a new block of receipt numbers for the device.
+//! - `GET /v1/verify/{receipt_no}?code=XXXX-XXXX-XX` (public): is this paper receipt genuine?
+//!   Always the same answer shape; only a genuine receipt reveals its amount, date and grid.
+//!   Rate-limited for the whole server.
+//! - `/v1/backoffice/…` (HTTP Basic, a supervisor's or admin's id and password): voids waiting
+//!   for approval and the decision on one, one receipt with its evidence checked again, receipt
+//!   books, the audit trail.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridbook_core::wire::{
+    ReceiptBlockRequest, ReceiptBlockResponse, VerifyResponse, MIN_PROTOCOL_VERSION, PATH_RECEIPT_BLOCKS, PATH_VERIFY,
+    PROTOCOL_VERSION,
+};
+use serde::Deserialize;
+
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::now_ms;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+
+pub const PATH_BACKOFFICE_VOIDS: &str = "/v1/backoffice/voids";
+pub const PATH_BACKOFFICE_RECEIPTS: &str = "/v1/backoffice/receipts";
+pub const PATH_BACKOFFICE_RECEIPT_BLOCKS: &str = "/v1/backoffice/receipt-blocks";
+pub const PATH_BACKOFFICE_AUDIT: &str = "/v1/backoffice/audit";
+
+/// Public verifications per second, for the whole server.
+pub const VERIFY_PER_SECOND: u32 = 20;
+/// Failed back-office logins per account within `LOCKOUT_MS` before it is locked for that long.
+const MAX_LOGIN_FAILURES: u32 = 5;
+const LOCKOUT_MS: i64 = 15 * 60_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PATH_RECEIPT_BLOCKS, post(receipt_block))
+        .route(&format!("{PATH_VERIFY}/{{receipt_no}}"), get(verify))
+        .route(PATH_BACKOFFICE_VOIDS, get(voids))
+        .route(&format!("{PATH_BACKOFFICE_VOIDS}/{{void_id}}/decision"), post(decide_void))
+        .route(&format!("{PATH_BACKOFFICE_RECEIPTS}/{{receipt_no}}"), get(receipt_evidence))
+        .route(PATH_BACKOFFICE_RECEIPT_BLOCKS, get(receipt_blocks))
+        .route(PATH_BACKOFFICE_AUDIT, get(audit))
+}
+
+fn check_protocol(version: u32) -> AppResult<()> {
+    if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
+        return Err(AppError::bad_request(
+            "unsupported_protocol",
+            format!("protocol version {version} is not supported"),
+        ));
+    }
+    Ok(())
+}
+
+async fn receipt_block(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    body: Result<Json<ReceiptBlockRequest>, JsonRejection>,
+) -> AppResult<Json<ReceiptBlockResponse>> {
+    let Json(req) = body?;
+    check_protocol(req.protocol)?;
+    let storage = state.storage.clone();
+    let block = tokio::task::spawn_blocking(move || storage.issue_receipt_block(&device, &req, now_ms())).await??;
+    Ok(Json(ReceiptBlockResponse { protocol: PROTOCOL_VERSION, block }))
+}
+
+/// A fixed window over the whole server: at most `VERIFY_PER_SECOND` checks in any second.
+fn verify_allowed(now_ms: i64) -> bool {
+    static WINDOW: OnceLock<Mutex<(i64, u32)>> = OnceLock::new();
+    let mut w = WINDOW.get_or_init(|| Mutex::new((0, 0))).lock().unwrap_or_else(|p| p.into_inner());
+    let second = now_ms.div_euclid(1000);
+    if w.0 != second {
+        *w = (second, 0);
+    }
+    w.1 += 1;
+    w.1 <= VERIFY_PER_SECOND
+}
+
+#[derive(Debug, Deserialize)]
+struct VerifyQuery {
+    #[serde(default)]
+    code: String,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    Path(receipt_no): Path<String>,
+    query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<VerifyResponse>> {
+    let now = now_ms();
+    if !verify_allowed(now) {
+        return Err(AppError::rate_limited(
+            1000 - now.rem_euclid(1000) as u64,
+            "too many checks; try again in a second",
+        ));
+    }
+    let code = query.map(|Query(q)| q.code).unwrap_or_default();
+    if receipt_no.len() > 64 || code.len() > 64 {
+        // the same answer as for any receipt that is not genuine
+        let answer = VerifyResponse::invalid(&receipt_no);
+        return Ok(Json(answer));
+    }
+    let storage = state.storage.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || storage.verify_receipt(&receipt_no, &code)).await??))
+}
+
+/// A supervisor or admin, by HTTP Basic credentials checked against the manager's password.
+pub struct Staff {
+    pub id: String,
+    pub role: Role,
+}
+
+fn failures() -> &'static Mutex<HashMap<String, (u32, i64)>> {
+    static FAILURES: OnceLock<Mutex<HashMap<String, (u32, i64)>>> = OnceLock::new();
+    FAILURES.get_or_init(Default::default)
+}
+
+fn locked_out(id: &str, now: i64) -> bool {
+    let f = failures().lock().unwrap_or_else(|p| p.into_inner());
+    f.get(id).is_some_and(|(n, since)| *n >= MAX_LOGIN_FAILURES && now - since < LOCKOUT_MS)
+}
+
+fn note_failure(id: &str, now: i64) {
+    let mut f = failures().lock().unwrap_or_else(|p| p.into_inner());
+    if f.len() > 10_000 {
+        f.retain(|_, (_, since)| now - *since < LOCKOUT_MS);
+    }
+    let entry = f.entry(id.to_string()).or_insert((0, now));
+    if now - entry.1 >= LOCKOUT_MS {
+        *entry = (0, now);
+    }
+    entry.0 += 1;
+}
+
+/// Standard base64 (RFC 4648, with padding), as HTTP Basic uses it.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let s = s.trim().trim_end_matches('=').as_bytes();
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+fn basic_credentials(parts: &Parts) -> Option<(String, String)> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(base64_decode(encoded)?).ok()?;
+    let (id, password) = decoded.split_once(':')?;
+    Some((id.to_string(), password.to_string()))
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = || AppError::unauthorized("back office: HTTP Basic credentials of a supervisor or admin");
+        let (id, password) = basic_credentials(parts).ok_or_else(unauthorized)?;
+        if id.is_empty() || id.len() > 64 || password.is_empty() || password.len() > 1024 {
+            return Err(unauthorized());
+        }
+        let now = now_ms();
+        if locked_out(&id, now) {
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                "too many failed logins; try again later",
+            ));
+        }
+        let storage = state.storage.clone();
+        let lookup = id.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let creds = storage.staff_credentials(&lookup)?;
+            Ok::<_, AppError>(
+                creds
+                    .filter(|(_, hash)| crate::domain::password::verify_password(&password, hash))
+                    .map(|(role, _)| role),
+            )
+        })
+        .await??;
+        match found {
+            Some(role @ (Role::Supervisor | Role::Admin)) => Ok(Staff { id, role }),
+            Some(Role::Field) => Err(AppError::forbidden("the back office is for supervisors and admins")),
+            None => {
+                note_failure(&id, now);
+                tracing::warn!(account = %id, "back-office credentials refused");
+                Err(unauthorized())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct VoidsQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+fn default_limit() -> u32 {
+    200
+}
+
+async fn voids(
+    State(state): State<AppState>,
+    _staff: Staff,
+    query: Result<Query<VoidsQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<Vec<VoidReviewRow>>> {
+    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    if let Some(s) = &q.status {
+        if !["pending", "approved", "refused"].contains(&s.as_str()) {
+            return Err(AppError::bad_request("bad_query", "status: pending, approved or refused"));
+        }
+    }
+    let storage = state.storage.clone();
+    let limit = q.limit.clamp(1, 1000);
+    Ok(Json(tokio::task::spawn_blocking(move || storage.void_reviews(q.status.as_deref(), limit)).await??))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionBody {
+    /// "approve" or "refuse".
+    pub decision: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+async fn decide_void(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(void_id): Path<String>,
+    body: Result<Json<DecisionBody>, JsonRejection>,
+) -> AppResult<Json<VoidReviewRow>> {
+    let Json(body) = body?;
+    let decision = VoidDecision::parse(&body.decision)
+        .ok_or_else(|| AppError::unprocessable("invalid", "decision: \"approve\" or \"refuse\""))?;
+    let storage = state.storage.clone();
+    let by = staff.id.clone();
+    tracing::info!(staff = %staff.id, role = staff.role.as_str(), void = %void_id, "void decision");
+    Ok(Json(
+        tokio::task::spawn_blocking(move || storage.decide_void(&void_id, decision, &by, &body.note, now_ms()))
+            .await??,
+    ))
+}
+
+async fn receipt_evidence(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(receipt_no): Path<String>,
+) -> AppResult<Json<ReceiptEvidence>> {
+    let storage = state.storage.clone();
+    let no = receipt_no.clone();
+    tokio::task::spawn_blocking(move || storage.receipt_evidence(&no))
+        .await??
+        .map(Json)
+        .ok_or_else(|| AppError::not_found(format!("no accepted receipt {receipt_no}")))
+}
+
+#[derive(Debug, Deserialize)]
+struct BlocksQuery {
+    #[serde(default)]
+    device: Option<String>,
+}
+
+async fn receipt_blocks(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(q): Query<BlocksQuery>,
+) -> AppResult<Json<Vec<ReceiptBlockRow>>> {
+    let storage = state.storage.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || storage.receipt_blocks(q.device.as_deref())).await??))
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Json<Vec<AuditRow>>> {
+    let storage = state.storage.clone();
+    let limit = q.limit.clamp(1, 1000);
+    Ok(Json(tokio::task::spawn_blocking(move || storage.audit_log(q.subject.as_deref(), limit)).await??))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_as_basic_auth_sends_it() {
+        assert_eq!(base64_decode("c3VwOnNlY3JldA==").as_deref(), Some(&b"sup:secret"[..]));
+        assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64_decode("YWI=").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(base64_decode("YWJj").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(base64_decode("5byg5LiJOuWvhueggQ==").map(String::from_utf8), Some(Ok("张三:密码".to_string())));
+        assert_eq!(base64_decode("a"), None);
+        assert_eq!(base64_decode("ab$c"), None);
+    }
+
+    #[test]
+    fn the_verify_window_allows_a_burst_per_second() {
+        let t = 7_000_000;
+        let allowed = (0..VERIFY_PER_SECOND + 5).filter(|_| verify_allowed(t)).count();
+        assert_eq!(allowed, VERIFY_PER_SECOND as usize);
+        assert!(verify_allowed(t + 1_000), "a new second");
+    }
+
+    #[test]
+    fn lockout_after_repeated_failures() {
+        let id = "lockout-test-account";
+        for _ in 0..MAX_LOGIN_FAILURES {
+            assert!(!locked_out(id, 1_000));
+            note_failure(id, 1_000);
+        }
+        assert!(locked_out(id, 1_000));
+        assert!(!locked_out(id, 1_000 + LOCKOUT_MS));
+    }
+}

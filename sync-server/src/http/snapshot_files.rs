@@ -1,0 +1,86 @@
+//! `GET /v1/snapshot-file` (docs/sync-protocol.md, "Snapshot file"): a fresh phone's scope as a
+//! prebuilt SQLite file, streamed from disk with its facts in the headers. Building and caching
+//! the files is domain/snapshot_files.rs.
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
+use gridbook_core::wire::SnapshotFileFacts;
+use serde::Deserialize;
+
+use super::error::{AppError, AppResult};
+use super::state::AppState;
+use super::sync::{check_protocol, current_protocol};
+use crate::domain::auth::DeviceAuth;
+use crate::domain::snapshot_files::{io_error, CachedFile};
+
+#[derive(Debug, Deserialize)]
+pub struct SnapshotFileQuery {
+    /// The device schema the phone's store is in; a file is only for exactly that schema.
+    schema: Option<i64>,
+    #[serde(default = "current_protocol")]
+    protocol: u32,
+}
+
+/// GET /v1/snapshot-file: the device's scope as a file, streamed from disk.
+pub async fn snapshot_file(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    query: Result<Query<SnapshotFileQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    check_protocol(q.protocol)?;
+    let schema = q
+        .schema
+        .ok_or_else(|| AppError::bad_request("bad_query", "schema: the device's schema version is required"))?;
+    let Some(files) = state.snapshot_files.clone() else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            SnapshotFileFacts::NO_FILE,
+            "this server builds no snapshot files",
+        ));
+    };
+    if schema != DEVICE_SCHEMA_VERSION {
+        return Err(AppError::conflict(
+            SnapshotFileFacts::SCHEMA_MISMATCH,
+            format!(
+                "this server builds files for device schema {DEVICE_SCHEMA_VERSION}, the device is at schema {schema}"
+            ),
+        ));
+    }
+    if device.grids.is_empty() {
+        return Err(AppError::new(StatusCode::NOT_FOUND, SnapshotFileFacts::NO_FILE, "this device has no grids"));
+    }
+    // A rebuild may replace the file between reading its description and opening it: ask again.
+    for _ in 0..3 {
+        let cached = files.file_for(state.storage.clone(), device.grids.clone()).await?;
+        let path = files.path_of(&cached);
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => return Ok(file_response(file, &cached)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&path, e)),
+        }
+    }
+    Err(AppError::unavailable("the snapshot file is being replaced; retry"))
+}
+
+/// The gzip'd file as the body, read from disk as it is sent (never whole in memory), with its
+/// facts in the headers. `Content-Encoding: gzip` keeps the compression layer off it.
+fn file_response(file: tokio::fs::File, cached: &CachedFile) -> Response {
+    let body = Body::from_stream(tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024));
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SnapshotFileFacts::CONTENT_TYPE));
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(cached.gz_bytes));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in cached.facts.headers() {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}

@@ -1,0 +1,264 @@
+//! Grids, managers and their grids, the devices of field managers and their enrolment: one-time
+//! codes, device tokens (hashed), signing keys, revocation; and the device list of the back office.
+
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, PROTOCOL_VERSION};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{receipts, SqliteStorage};
+use crate::domain::auth::{self, DeviceAuth, Role};
+use crate::http::error::{AppError, AppResult};
+use crate::storage::DeviceRow;
+
+pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> AppResult<DeviceAuth> {
+    storage.read(|c| {
+        let row = c
+            .prepare_cached(
+                "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms FROM devices d JOIN managers m ON m.id = d.manager_id
+                 WHERE d.token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+            })
+            .optional()?;
+        let Some((device_id, manager_id, role, revoked)) = row else {
+            return Err(AppError::unauthorized("unknown device token; enrol this device again"));
+        };
+        if revoked.is_some() {
+            return Err(AppError::new(axum::http::StatusCode::UNAUTHORIZED, "revoked", "this device was revoked by the back office"));
+        }
+        let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
+        let grids = if role == Role::Field { grids_of(c, &manager_id)? } else { all_grids(c)? };
+        Ok(DeviceAuth { device_id, manager_id, role, grids })
+    })
+}
+
+pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse> {
+    valid_id("device_id", &req.device_id)?;
+    let public_key = receipts::checked_public_key(req.public_key.as_deref())?;
+    let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
+    let token = auth::new_secret(32);
+    let (manager_id, manager_name) = storage.write(|tx| {
+        let code = tx
+            .query_row(
+                "SELECT c.manager_id, m.name, c.expires_at_ms, c.used_at_ms FROM enrol_codes c JOIN managers m ON m.id = c.manager_id
+                 WHERE c.code_hash = ?1",
+                [&code_hash],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?)),
+            )
+            .optional()?;
+        let Some((manager_id, manager_name, expires, used)) = code else {
+            return Err(AppError::unauthorized("unknown enrolment code"));
+        };
+        if used.is_some() {
+            return Err(AppError::conflict("code_used", "this enrolment code was already used; ask the back office for a new one"));
+        }
+        if expires < now_ms {
+            return Err(AppError::unauthorized("this enrolment code has expired; ask the back office for a new one"));
+        }
+        let existing = tx
+            .query_row("SELECT manager_id, revoked_at_ms FROM devices WHERE id = ?1", [&req.device_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .optional()?;
+        match existing {
+            Some((_, Some(_))) => return Err(AppError::forbidden("this device was revoked and cannot enrol again")),
+            Some((owner, None)) if owner != manager_id => {
+                return Err(AppError::conflict("device_taken", "this device is enrolled for another manager"))
+            }
+            Some(_) => {
+                tx.execute(
+                    "UPDATE devices SET token_hash = ?2, public_key = coalesce(?3, public_key), app_version = ?4 WHERE id = ?1",
+                    params![req.device_id, auth::hash_secret(&token), public_key, req.app_version],
+                )?;
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO devices (id, manager_id, token_hash, public_key, app_version, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![req.device_id, manager_id, auth::hash_secret(&token), public_key, req.app_version, now_ms],
+                )?;
+            }
+        }
+        if let Some(key) = &public_key {
+            tx.execute(
+                "INSERT OR IGNORE INTO device_keys (device_id, public_key, registered_at_ms) VALUES (?1, ?2, ?3)",
+                params![req.device_id, key, now_ms],
+            )?;
+        }
+        tx.execute(
+            "UPDATE enrol_codes SET used_at_ms = ?2, used_by_device = ?3 WHERE code_hash = ?1",
+            params![code_hash, now_ms, req.device_id],
+        )?;
+        Ok((manager_id, manager_name))
+    })?;
+    let grids = storage.read(|c| grids_of(c, &manager_id))?;
+    tracing::info!(device = %req.device_id, manager = %manager_id, "device enrolled");
+    Ok(EnrolResponse {
+        protocol: PROTOCOL_VERSION,
+        device_id: req.device_id.clone(),
+        token,
+        manager_id,
+        manager_name,
+        grids,
+    })
+}
+
+pub(super) fn create_grid(storage: &SqliteStorage, id: &str, name: &str, now_ms: i64) -> AppResult<()> {
+    valid_id("grid id", id)?;
+    if name.trim().is_empty() {
+        return Err(AppError::unprocessable("invalid", "grid name: must not be empty"));
+    }
+    storage.write(|tx| {
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO grids (id, name, created_at_ms) VALUES (?1, ?2, ?3)",
+            params![id, name.trim(), now_ms],
+        )?;
+        if n == 0 {
+            return Err(AppError::conflict("exists", format!("grid {id} already exists")));
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn create_manager(
+    storage: &SqliteStorage,
+    id: &str,
+    name: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    now_ms: i64,
+) -> AppResult<()> {
+    valid_id("manager id", id)?;
+    if name.trim().is_empty() {
+        return Err(AppError::unprocessable("invalid", "manager name: must not be empty"));
+    }
+    storage.write(|tx| {
+        let n = tx.execute(
+            "INSERT OR IGNORE INTO managers (id, name, role, password_hash, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, name.trim(), role.as_str(), password_hash, now_ms],
+        )?;
+        if n == 0 {
+            return Err(AppError::conflict("exists", format!("manager {id} already exists")));
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn assign_grid(storage: &SqliteStorage, manager_id: &str, grid_id: &str) -> AppResult<()> {
+    storage.write(|tx| {
+        for (table, id) in [("managers", manager_id), ("grids", grid_id)] {
+            if !tx.prepare(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])? {
+                return Err(AppError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
+            }
+        }
+        tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [manager_id, grid_id])?;
+        Ok(())
+    })
+}
+
+pub(super) fn create_enrol_code(
+    storage: &SqliteStorage,
+    manager_id: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> AppResult<String> {
+    let code = auth::new_enrol_code();
+    storage.write(|tx| {
+        if !tx.prepare_cached("SELECT 1 FROM managers WHERE id = ?1")?.exists([manager_id])? {
+            return Err(AppError::not_found(format!("no manager {manager_id}")));
+        }
+        tx.execute(
+            "INSERT INTO enrol_codes (code_hash, manager_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![auth::hash_secret(&code), manager_id, now_ms, now_ms + ttl_ms],
+        )?;
+        Ok(())
+    })?;
+    Ok(code)
+}
+
+pub(super) fn revoke_device(storage: &SqliteStorage, device_id: &str, now_ms: i64) -> AppResult<()> {
+    storage.write(|tx| {
+        let n = tx.execute(
+            "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
+            params![device_id, now_ms],
+        )?;
+        if n == 0 && !tx.prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([device_id])? {
+            return Err(AppError::not_found(format!("no device {device_id}")));
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn devices(storage: &SqliteStorage) -> AppResult<Vec<DeviceRow>> {
+    storage.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT d.id, d.manager_id, m.name, d.app_version, d.enrolled_at_ms, d.revoked_at_ms, d.last_seen_ms,
+                    d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
+                    d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error
+             FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name, d.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(DeviceRow {
+                device_id: r.get(0)?,
+                manager_id: r.get(1)?,
+                manager_name: r.get(2)?,
+                grids: vec![],
+                app_version: r.get(3)?,
+                enrolled_at_ms: r.get(4)?,
+                revoked_at_ms: r.get(5)?,
+                last_seen_ms: r.get(6)?,
+                last_push_ms: r.get(7)?,
+                last_pull_ms: r.get(8)?,
+                pending_count: r.get(9)?,
+                oldest_pending_age_s: r.get(10)?,
+                rejected_count: r.get(11)?,
+                db_size_bytes: r.get(12)?,
+                clock_offset_ms: r.get(13)?,
+                unsynced_receipts_fen: r.get(14)?,
+                unsynced_receipts_count: r.get(15)?,
+                last_error: r.get(16)?,
+            })
+        })?;
+        let mut out: Vec<DeviceRow> = rows.collect::<Result<_, _>>()?;
+        for d in &mut out {
+            d.grids = grids_of(c, &d.manager_id)?;
+        }
+        Ok(out)
+    })
+}
+
+pub(super) fn grid_sets(storage: &SqliteStorage) -> AppResult<Vec<Vec<String>>> {
+    storage.read(|c| {
+        let mut stmt = c.prepare(
+            "SELECT m.id FROM managers m WHERE m.role = 'field' AND EXISTS (SELECT 1 FROM manager_grids g WHERE g.manager_id = m.id) ORDER BY m.id",
+        )?;
+        let managers = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut sets = Vec::new();
+        for manager in managers {
+            let mut grids = grids_of(c, &manager)?;
+            grids.sort();
+            if !sets.contains(&grids) {
+                sets.push(grids);
+            }
+        }
+        Ok(sets)
+    })
+}
+
+pub(super) fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
+    let rows = stmt.query_map([manager_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(super) fn all_grids(conn: &Connection) -> AppResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM grids ORDER BY id")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn valid_id(field: &'static str, id: &str) -> AppResult<()> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(AppError::unprocessable("invalid", format!("{field}: 1 to 64 letters, digits, '-' or '_'")));
+    }
+    Ok(())
+}

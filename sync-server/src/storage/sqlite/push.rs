@@ -1,0 +1,174 @@
+//! Pushes on SQLite: each push's facts are prepared by its own thread, then the pushes waiting
+//! for the writer are written in one transaction and one fsync (group commit, each in its own
+//! savepoint) through the reconcile rules, with what each device reported about itself. The
+//! back office's own ops take the same path in a transaction of their own.
+
+use std::sync::Arc;
+
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::{Op, OpOutcome, OpResult, PushRequest, PushResponse, PROTOCOL_VERSION};
+use rusqlite::{params, Connection, Transaction};
+use serde_json::Value;
+
+use super::entity_tx::SqliteTx;
+use super::{checkpoint, group_commit, handover, Durability, SqliteStorage};
+use crate::domain::auth::DeviceAuth;
+use crate::domain::reconcile::{self, Rules};
+use crate::http::error::{AppError, AppResult};
+
+/// A push waiting for the writer (group commit).
+pub(super) struct PushWork {
+    device: DeviceAuth,
+    request: PushRequest,
+    /// Worked out by the pushing thread before it queued (`reconcile::prepare`); taken by the writer.
+    /// Dropped by the pushing thread once answered, not by the writer.
+    prepared: Vec<Option<reconcile::PreparedFact>>,
+    rules: Rules,
+    now_ms: i64,
+}
+
+/// Ops one group commit takes at most: a bound on how long the pushes in it wait for their answer.
+const GROUP_COMMIT_OPS: usize = 10_000;
+
+pub(super) fn push(
+    storage: &SqliteStorage,
+    device: &DeviceAuth,
+    mut request: PushRequest,
+    rules: &Rules,
+    now_ms: i64,
+) -> AppResult<PushResponse> {
+    // facts are built and checked here, in this thread, while other pushes are written
+    let prepared = {
+        let _turn = storage.preparing.enter();
+        request.ops.iter_mut().map(reconcile::prepare).collect()
+    };
+    let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
+    storage
+        .pushes
+        .run(
+            work,
+            &storage.writer,
+            |w| w.request.ops.len(),
+            GROUP_COMMIT_OPS,
+            |conn, jobs| {
+                let started = std::time::Instant::now();
+                write_pushes(conn, jobs);
+                if jobs.iter().map(|j| j.work.request.ops.len()).sum::<usize>() >= checkpoint::AFTER_OPS {
+                    if let Some(c) = &storage.checkpoints {
+                        c.wake();
+                    }
+                }
+                storage
+                    .push_writing_ns
+                    .fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+            },
+        )
+        .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
+}
+
+pub(super) fn apply_backoffice_ops(storage: &SqliteStorage, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>> {
+    storage.write(|tx| {
+        let mut known = tx.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?;
+        for op in ops {
+            if !known.exists([&op.grid])? {
+                return Err(AppError::not_found(format!("no grid {}", op.grid)));
+            }
+        }
+        drop(known);
+        apply_batch(tx, &crate::domain::authoring::device(), ops, &[], &Rules::default(), now_ms)
+    })
+}
+
+/// Writes the waiting pushes in one transaction, each in its own savepoint (a push that fails
+/// leaves the others standing), and answers each after the commit.
+pub(super) fn write_pushes(conn: &mut Connection, jobs: &[Arc<group_commit::Job<PushWork, AppResult<PushResponse>>>]) {
+    // pushes without ops carry only the device's facts: nothing acknowledged hangs on them
+    let durability =
+        if jobs.iter().all(|j| j.work.request.ops.is_empty() && j.work.request.facts.removed_handovers.is_empty()) {
+            Durability::Bookkeeping
+        } else {
+            Durability::Synced
+        };
+    let written = SqliteStorage::write_on(conn, durability, |tx| {
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            tx.execute_batch("SAVEPOINT push")?;
+            let answer = apply_push(tx, &job.work);
+            tx.execute_batch(if answer.is_ok() { "RELEASE push" } else { "ROLLBACK TO push; RELEASE push" })?;
+            answers.push(answer);
+        }
+        Ok(answers)
+    });
+    match written {
+        Ok(answers) => jobs.iter().zip(answers).for_each(|(job, answer)| job.answer(answer)),
+        Err(e) => jobs.iter().for_each(|job| job.answer(Err(e.clone()))),
+    }
+}
+
+/// One push inside the shared transaction: its ops, then what the device reported.
+pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> AppResult<PushResponse> {
+    let started = std::time::Instant::now();
+    let PushWork { device, request: req, prepared, rules, now_ms } = work;
+    let now_ms = *now_ms;
+    // before the ops: an op sent with the report is a later write, refused in the scope
+    handover::report_removed(tx, device, &req.facts.removed_handovers, now_ms)?;
+    let results = apply_batch(tx, device, &req.ops, prepared, rules, now_ms)?;
+    let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
+    // receipts that reached the server are no longer "on the phone"
+    let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
+    for (op, r) in req.ops.iter().zip(&results) {
+        if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
+            arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
+            arrived_n += 1;
+        }
+    }
+    let acked = req.ops.len() as i64 - rejected;
+    let f = &req.facts;
+    tx.prepare_cached(
+        "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
+           oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
+           zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        device.device_id,
+        f.app_version,
+        now_ms,
+        (f.pending_count as i64 - acked).max(0),
+        if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
+        f.rejected_count as i64 + rejected,
+        f.db_size_bytes as i64,
+        f.wall_clock_ms - now_ms,
+        f.zone_offset_min,
+        (f.unsynced_receipts_fen - arrived_fen).max(0),
+        (f.unsynced_receipts_count as i64 - arrived_n).max(0),
+        f.last_error
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
+    )?
+    .execute(params![now_ms, device.device_id, req.ops.len() as i64, rejected, started.elapsed().as_millis() as i64])?;
+    Ok(PushResponse {
+        protocol: PROTOCOL_VERSION,
+        results,
+        server_time_ms: now_ms,
+        clock_offset_ms: req.facts.wall_clock_ms - now_ms,
+    })
+}
+
+pub(super) fn apply_batch(
+    tx: &Transaction,
+    device: &DeviceAuth,
+    ops: &[Op],
+    prepared: &[Option<reconcile::PreparedFact>],
+    rules: &Rules,
+    now_ms: i64,
+) -> AppResult<Vec<OpResult>> {
+    let mut etx = SqliteTx::begin(tx, &device.device_id, ops)?;
+    let mut results = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let fact = prepared.get(i).and_then(Option::as_ref);
+        results.push(reconcile::apply_prepared_op(&mut etx, device, op, fact, rules, now_ms, (i % 65_536) as u16)?);
+    }
+    Ok(results)
+}

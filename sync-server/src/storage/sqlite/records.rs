@@ -1,0 +1,66 @@
+//! Records as stored: a row of `entities` read back into the merge's `EntityState`, and the
+//! back office's reads of them (a grid's records of one kind, which grids exist) and its audit
+//! rows for acts outside any op.
+
+use std::collections::BTreeMap;
+
+use gridbook_core::hlc::Hlc;
+use gridbook_core::model::EntityKind;
+use gridbook_core::wire::EntityState;
+use serde_json::{Map, Value};
+
+use super::{devices, receipts, SqliteStorage};
+use crate::http::error::{AppError, AppResult};
+
+pub(super) fn has_grid(storage: &SqliteStorage, grid_id: &str) -> AppResult<bool> {
+    storage.read(|c| Ok(c.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([grid_id])?))
+}
+
+pub(super) fn grid_ids(storage: &SqliteStorage) -> AppResult<Vec<String>> {
+    storage.read(devices::all_grids)
+}
+
+pub(super) fn grid_records(storage: &SqliteStorage, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>> {
+    storage.read(|c| {
+        let mut stmt = c.prepare_cached(
+            "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([grid_id, kind.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, vals, base, clocks) = row?;
+            out.push(entity_from_row(kind, id, &vals, base, &clocks)?);
+        }
+        Ok(out)
+    })
+}
+
+pub(super) fn record_audit(
+    storage: &SqliteStorage,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    storage.write(|tx| receipts::audit(tx, actor, action, subject, detail, now_ms))
+}
+
+pub(super) fn parse_hlc(s: &str) -> AppResult<Hlc> {
+    s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| AppError::internal(e.to_string()))
+}
+
+pub(super) fn entity_from_row(
+    kind: EntityKind,
+    id: String,
+    vals: &str,
+    base: Option<String>,
+    clocks: &str,
+) -> AppResult<EntityState> {
+    let values: Map<String, Value> = serde_json::from_str(vals)?;
+    let base = base.as_deref().map(parse_hlc).transpose()?;
+    let clocks: BTreeMap<String, Hlc> = serde_json::from_str(clocks)?;
+    Ok(EntityState { kind, id, values, base, clocks })
+}
