@@ -12,7 +12,7 @@ use gridbook_core::hlc::Hlc;
 use gridbook_core::wire::{
     EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, PATH_ENROL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
 };
-use gridbook_sync_server::auth::Role;
+use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

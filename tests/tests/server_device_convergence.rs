@@ -9,7 +9,7 @@ use gridbook_core::hlc::{HlcClock, WallClock};
 use gridbook_core::testing;
 use gridbook_core::wire::{DeviceFacts, EnrolRequest, OpOutcome, PullPage, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
-use gridbook_sync_server::auth::{hash_secret, DeviceAuth, Role};
+use gridbook_sync_server::domain::auth::{hash_secret, DeviceAuth, Role};
 use gridbook_sync_server::{Rules, SqliteStorage, SyncStorage};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
