@@ -2,6 +2,10 @@
 //! change logged for sync, and the sync protocol shared with the server. ARCHITECTURE.md shows
 //! how the pieces fit.
 
+// With the `uniffi` feature the records and enums are uniffi types, exported by gridbook-ffi.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 pub mod archive;
 mod entity_table;
 pub mod error;
