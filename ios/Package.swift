@@ -14,10 +14,11 @@ let package = Package(
         .library(name: "GridbookKit", targets: ["GridbookKit"]),
     ],
     targets: [
-        // libgridbook_ffi.a for device and simulator, with the C header and module map of the
+        // libgridbook_ffi.a for device and simulator, with the C headers and module map of the
         // module `gridbook_ffiFFI` that the generated Swift imports.
         .binaryTarget(name: "gridbook_ffiFFI", path: "build/GridbookFFI.xcframework"),
-        // The generated GridbookFFI.swift, copied here by scripts/build-xcframework.sh.
+        // The generated GridbookFFI.swift and GridbookCore.swift (core's records), copied here by
+        // scripts/build-xcframework.sh: one module, so the app imports GridbookFFI only.
         .target(name: "GridbookFFI", dependencies: ["gridbook_ffiFFI"], path: "Sources/GridbookFFI"),
         .target(name: "GridbookKit", dependencies: ["GridbookFFI"], path: "Sources/GridbookKit"),
     ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Rust core for iOS as ios/build/GridbookFFI.xcframework (static libraries for devices
-# and for the simulator on Apple silicon and Intel, with the C header and module map of the module
-# `gridbook_ffiFFI`), and writes the generated Swift bindings to ios/Sources/GridbookFFI/.
+# and for the simulator on Apple silicon and Intel, with the C headers and module map of the module
+# `gridbook_ffiFFI`), and writes the generated Swift bindings (GridbookFFI.swift and
+# GridbookCore.swift, core's records: one Swift module) to ios/Sources/GridbookFFI/.
 # Runs on macOS with Xcode and rustup:
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 #   scripts/build-xcframework.sh            # release (default)
@@ -20,13 +21,13 @@ for t in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
   cargo build "${flags[@]}" --target "$t"
 done
 
-# The Swift bindings, from the host build (same API), and the header + module map.
+# The Swift bindings, from the host build (same API), and the headers + module map.
 scripts/gen-bindings.sh >/dev/null
 OUT=ios/build
 rm -rf "$OUT" && mkdir -p "$OUT/headers" "$OUT/sim"
-cp bindings/swift/gridbook_ffiFFI.h "$OUT/headers/"
+cp bindings/swift/gridbook_ffiFFI.h bindings/swift/gridbook_coreFFI.h "$OUT/headers/"
 cp bindings/swift/gridbook_ffiFFI.modulemap "$OUT/headers/module.modulemap"
-cp bindings/swift/GridbookFFI.swift ios/Sources/GridbookFFI/GridbookFFI.swift
+cp bindings/swift/GridbookFFI.swift bindings/swift/GridbookCore.swift ios/Sources/GridbookFFI/
 
 # One simulator library for both simulator architectures.
 lipo -create \
@@ -38,4 +39,4 @@ xcodebuild -create-xcframework \
   -library "$TARGET_DIR/aarch64-apple-ios/$PROFILE/libgridbook_ffi.a" -headers "$OUT/headers" \
   -library "$OUT/sim/libgridbook_ffi.a" -headers "$OUT/headers" \
   -output "$OUT/GridbookFFI.xcframework"
-echo "ios/build/GridbookFFI.xcframework and ios/Sources/GridbookFFI/GridbookFFI.swift are ready"
+echo "ios/build/GridbookFFI.xcframework and ios/Sources/GridbookFFI/{GridbookFFI,GridbookCore}.swift are ready"

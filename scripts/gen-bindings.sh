@@ -7,6 +7,13 @@
 # generated Python module loads it from its own folder, the JVM tests from bindings/kotlin, so
 # bindings and library always match. Prints the paths it wrote.
 #
+# The library holds two uniffi namespaces: gridbook_core (core's records and enums, exported as
+# they are; core/uniffi.toml) and gridbook_ffi (the store, sync, evidence; ffi/uniffi.toml). Each
+# gets its own file per language; they make one API: Kotlin packages app.gridbook.ffi and
+# app.gridbook.ffi.core; Swift GridbookFFI.swift and GridbookCore.swift, compiled into one module
+# over one C module (gridbook_ffiFFI, whose module map this script writes for both headers);
+# Python `import gridbook` (ffi/python/gridbook.py) over gridbook_ffi.py and gridbook_core.py.
+#
 #   scripts/gen-bindings.sh            # debug build (tests)
 #   PROFILE=release scripts/gen-bindings.sh
 set -euo pipefail
@@ -35,10 +42,23 @@ mkdir -p "$OUT/kotlin" "$OUT/swift" "$OUT/python"
 "$BINDGEN" generate --library "$LIB" --language python --no-format --out-dir "$OUT/python" >&2
 cp "$LIB" "$OUT/python/"
 cp "$LIB" "$OUT/kotlin/"   # the JVM tests load exactly this build (jna.library.path)
+cp ffi/python/gridbook.py "$OUT/python/"
 
-for f in "$OUT/kotlin/app/gridbook/ffi/gridbook_ffi.kt" \
-         "$OUT/swift/GridbookFFI.swift" "$OUT/swift/gridbook_ffiFFI.h" "$OUT/swift/gridbook_ffiFFI.modulemap" \
-         "$OUT/python/gridbook_ffi.py"; do
+# One C module for both namespaces' headers (as uniffi-bindgen-swift --modulemap writes it).
+{
+  echo "module gridbook_ffiFFI {"
+  for h in "$OUT"/swift/*FFI.h; do echo "    header \"$(basename "$h")\""; done
+  echo "    export *"
+  echo "    use \"Darwin\""
+  echo "    use \"_Builtin_stdbool\""
+  echo "    use \"_Builtin_stdint\""
+  echo "}"
+} > "$OUT/swift/gridbook_ffiFFI.modulemap"
+
+for f in "$OUT/kotlin/app/gridbook/ffi/gridbook_ffi.kt" "$OUT/kotlin/app/gridbook/ffi/core/gridbook_core.kt" \
+         "$OUT/swift/GridbookFFI.swift" "$OUT/swift/GridbookCore.swift" \
+         "$OUT/swift/gridbook_ffiFFI.h" "$OUT/swift/gridbook_coreFFI.h" "$OUT/swift/gridbook_ffiFFI.modulemap" \
+         "$OUT/python/gridbook_ffi.py" "$OUT/python/gridbook_core.py" "$OUT/python/gridbook.py"; do
   [ -s "$f" ] || { echo "gen-bindings: expected $f" >&2; exit 1; }
   echo "$f"
 done

@@ -85,8 +85,8 @@ echo "suite: $py_ok passed, $py_bad failed"
 # ---- Kotlin -----------------------------------------------------------------------------------
 echo "== Kotlin JUnit tests (tests/kotlin + android/core-logic over the Kotlin bindings)"
 CLASSES="$TARGET_DIR/kotlin-tests/classes"
-sources=(bindings/kotlin/app/gridbook/ffi/gridbook_ffi.kt)
-while IFS= read -r f; do sources+=("$f"); done < <(find android/core-logic/src/main/kotlin tests/kotlin -name '*.kt' | sort)
+sources=()  # the bindings (gridbook_ffi.kt, core's gridbook_core.kt), core-logic, the tests
+while IFS= read -r f; do sources+=("$f"); done < <(find bindings/kotlin android/core-logic/src/main/kotlin tests/kotlin -name '*.kt' | sort)
 stamp=$( { "$KOTLINC" -version 2>&1; cat "${sources[@]}"; } | sha256sum | cut -d' ' -f1)
 t0=$(secs)
 if [ -f "$CLASSES/.stamp" ] && [ "$(cat "$CLASSES/.stamp")" = "$stamp" ]; then

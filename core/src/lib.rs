@@ -8,6 +8,10 @@
 //! the device's sync client); `field/` (the manager's work: archive, visits and receipts, the day,
 //! tickets, reminders, reports). `testing` (sample records) exists only with the `testing` feature.
 
+// With the `uniffi` feature the records and enums are uniffi types, exported by gridbook-ffi.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 pub mod error;
 pub mod evidence;
 pub mod field;

@@ -357,11 +357,14 @@ impl EntityKind {
     }
 }
 
+/// A text enum: its variants, each with the text it is stored and sent as. With the `uniffi`
+/// feature it is a uniffi enum as it is (the variants' docs go into the bindings).
 macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
@@ -371,303 +374,596 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// 楼宇 / 平房 / 商铺
-    PremisesType { Building = "building", Bungalow = "bungalow", Shop = "shop" }
+    /// 楼宇 / 平房 / 商铺: the kind of premises.
+    PremisesType {
+        /// 楼宇: an apartment building with units and floors.
+        Building = "building",
+        /// 平房: a single-storey house.
+        Bungalow = "bungalow",
+        /// 商铺: a shop front.
+        Shop = "shop",
+    }
 );
 text_enum!(
     /// 证件类型. Only the resident ID (居民身份证) has a check digit we can verify.
     IdType {
-        ResidentId = "resident_id", Passport = "passport", HkMacaoPermit = "hk_macao_permit",
-        TaiwanPermit = "taiwan_permit", BusinessLicense = "business_license", Other = "other",
+        /// 居民身份证
+        ResidentId = "resident_id",
+        /// 护照
+        Passport = "passport",
+        /// 港澳通行证
+        HkMacaoPermit = "hk_macao_permit",
+        /// 台湾通行证
+        TaiwanPermit = "taiwan_permit",
+        /// 营业执照
+        BusinessLicense = "business_license",
+        /// 其他
+        Other = "other",
     }
 );
 text_enum!(
-    /// 走访调研 / 营销 / 业务受理 / 欠费催缴 / 投诉处理 / 关怀 / 挽留
+    /// 走访目的: why the manager visited.
     VisitPurpose {
-        Survey = "survey", Sale = "sale", ServiceOrder = "service_order", Arrears = "arrears",
-        Complaint = "complaint", Care = "care", Retention = "retention",
+        /// 走访调研
+        Survey = "survey",
+        /// 营销
+        Sale = "sale",
+        /// 业务受理
+        ServiceOrder = "service_order",
+        /// 欠费催缴
+        Arrears = "arrears",
+        /// 投诉处理
+        Complaint = "complaint",
+        /// 关怀
+        Care = "care",
+        /// 挽留
+        Retention = "retention",
     }
 );
 text_enum!(
-    /// 电话 / 信函 / 欠费通知单
-    NoticeChannel { Phone = "phone", Letter = "letter", NoticeSlip = "notice_slip" }
+    /// How an arrears notice was given: 电话 / 信函 / 欠费通知单.
+    NoticeChannel {
+        /// 电话
+        Phone = "phone",
+        /// 信函
+        Letter = "letter",
+        /// 欠费通知单, delivered in person.
+        NoticeSlip = "notice_slip",
+    }
 );
 text_enum!(
-    PaymentMethod { Cash = "cash", Wechat = "wechat", Alipay = "alipay", Card = "card" }
+    /// How the customer paid.
+    PaymentMethod {
+        /// 现金: cash counted on the spot, change given (唱收唱付).
+        Cash = "cash",
+        /// 微信
+        Wechat = "wechat",
+        /// 支付宝
+        Alipay = "alipay",
+        /// 银行卡
+        Card = "card",
+    }
 );
 text_enum!(
     /// 城市 / 农村
-    Area { Urban = "urban", Rural = "rural" }
+    Area {
+        /// 城市
+        Urban = "urban",
+        /// 农村
+        Rural = "rural",
+    }
 );
 text_enum!(
-    /// 住户 / 商铺 / 中小企业 / 流动客户 / 其他
-    Segment { Resident = "resident", Shop = "shop", Sme = "sme", Floating = "floating", Other = "other" }
+    /// 客户类型: the household's segment.
+    Segment {
+        /// 住户
+        Resident = "resident",
+        /// 商铺
+        Shop = "shop",
+        /// 中小企业
+        Sme = "sme",
+        /// 流动客户
+        Floating = "floating",
+        /// 其他
+        Other = "other",
+    }
 );
 text_enum!(
-    /// 高端 (top 20 %) / 中端 (20–40 %) / 低端 (bottom 60 %)
-    Tier { High = "high", Middle = "middle", Low = "low" }
+    /// 客户等级 by spend rank in the grid: 高端 (top 20 %) / 中端 (20–40 %) / 低端 (bottom 60 %).
+    Tier {
+        /// 高端
+        High = "high",
+        /// 中端
+        Middle = "middle",
+        /// 低端
+        Low = "low",
+    }
 );
 text_enum!(
     /// 预付费 / 后付费
-    PaymentType { Prepaid = "prepaid", Postpaid = "postpaid" }
+    PaymentType {
+        /// 预付费
+        Prepaid = "prepaid",
+        /// 后付费
+        Postpaid = "postpaid",
+    }
 );
 text_enum!(
     /// What a customer signature was given for: a receipt (收据) or a visit's work order (工作单).
-    SignedDocument { Receipt = "receipt", WorkOrder = "work_order" }
+    SignedDocument {
+        /// A receipt for money collected (收据).
+        Receipt = "receipt",
+        /// A visit's work order (工作单).
+        WorkOrder = "work_order",
+    }
 );
 
 text_enum!(
-    /// 已预约 / 已确认 / 已改约 / 已取消 / 已完成 (a visit was recorded for it)
+    /// Where an appointment (预约) stands.
     AppointmentStatus {
-        Booked = "booked", Confirmed = "confirmed", Rescheduled = "rescheduled",
-        Cancelled = "cancelled", Done = "done",
+        /// 已预约: booked at the time the customer chose.
+        Booked = "booked",
+        /// 已确认: the customer confirmed the time.
+        Confirmed = "confirmed",
+        /// 已改约: a new time was agreed.
+        Rescheduled = "rescheduled",
+        /// 已取消
+        Cancelled = "cancelled",
+        /// 已完成: a visit kept it.
+        Done = "done",
     }
 );
 text_enum!(
     /// How a ticket reached its owner: at the door, by phone, by WeChat, at the counter, other.
-    TicketChannel { InPerson = "in_person", Phone = "phone", Wechat = "wechat", Counter = "counter", Other = "other" }
-);
-text_enum!(
-    /// 需求 / 投诉 / 咨询
-    TicketKind { Request = "request", Complaint = "complaint", Question = "question" }
-);
-text_enum!(
-    /// 待处理 / 已上报 / 已答复 / 已闭环
-    TicketStatus { Open = "open", Escalated = "escalated", Replied = "replied", Closed = "closed" }
-);
-
-text_enum!(
-    /// 预警: 合同到期 / 套餐到期 / 话务下降一级 (> 30 %) / 话务下降二级 (0–30 %) / 余额不足 / 欠费两月 /
-    /// 停机预警 / 生日关怀
-    ReminderKind {
-        ContractExpiry = "contract_expiry", PlanExpiry = "plan_expiry",
-        SpendDropStage1 = "spend_drop_stage1", SpendDropStage2 = "spend_drop_stage2",
-        LowBalance = "low_balance", PostpaidOverdue = "postpaid_overdue",
-        SuspensionRisk = "suspension_risk", Birthday = "birthday",
+    TicketChannel {
+        /// 上门: taken at the door, on a visit.
+        InPerson = "in_person",
+        /// 电话
+        Phone = "phone",
+        /// 微信
+        Wechat = "wechat",
+        /// 营业厅
+        Counter = "counter",
+        /// 其他
+        Other = "other",
     }
 );
 text_enum!(
-    /// How a reminder was closed: 已联系 / 已续约 / 已缴费 / 已挽留 / 已送祝福 / 客户拒绝 / 联系不上 / 无需处理
+    /// 需求 / 投诉 / 咨询
+    TicketKind {
+        /// 需求: something the customer wants done.
+        Request = "request",
+        /// 投诉
+        Complaint = "complaint",
+        /// 咨询: a question not answered on the spot.
+        Question = "question",
+    }
+);
+text_enum!(
+    /// Where a first-ask ticket stands: 待处理 / 已上报 / 已答复 / 已闭环.
+    TicketStatus {
+        /// 待处理
+        Open = "open",
+        /// 已上报: handed up; the owner still owns it.
+        Escalated = "escalated",
+        /// 已答复: the customer was told; waiting for them to confirm.
+        Replied = "replied",
+        /// 已闭环: closed with the customer's confirmation.
+        Closed = "closed",
+    }
+);
+
+text_enum!(
+    /// 预警: what a reminder is about.
+    ReminderKind {
+        /// 合同到期: the contract ends within two months.
+        ContractExpiry = "contract_expiry",
+        /// 套餐到期: the plan ends within two months.
+        PlanExpiry = "plan_expiry",
+        /// 话务下降一级: this period's spend is more than 30 % below the baseline.
+        SpendDropStage1 = "spend_drop_stage1",
+        /// 话务下降二级: below the baseline by more than nothing and at most 30 %.
+        SpendDropStage2 = "spend_drop_stage2",
+        /// 余额不足: prepaid balance under 1,000 fen (10 yuan).
+        LowBalance = "low_balance",
+        /// 欠费两月: postpaid, money owed, unpaid for two months or more.
+        PostpaidOverdue = "postpaid_overdue",
+        /// 停机预警: at risk of suspension, or suspended.
+        SuspensionRisk = "suspension_risk",
+        /// 生日关怀: birthday from today to six days ahead.
+        Birthday = "birthday",
+    }
+);
+text_enum!(
+    /// How a reminder was closed.
     ReminderResolution {
-        Contacted = "contacted", Renewed = "renewed", Paid = "paid", Retained = "retained",
-        Greeted = "greeted", Declined = "declined", Unreachable = "unreachable", NotNeeded = "not_needed",
+        /// 已联系
+        Contacted = "contacted",
+        /// 已续约
+        Renewed = "renewed",
+        /// 已缴费
+        Paid = "paid",
+        /// 已挽留
+        Retained = "retained",
+        /// 已送祝福
+        Greeted = "greeted",
+        /// 客户拒绝
+        Declined = "declined",
+        /// 联系不上
+        Unreachable = "unreachable",
+        /// 无需处理
+        NotNeeded = "not_needed",
     }
 );
 
 /// One of our services held by the household (公司业务).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OwnService {
     /// fixed / broadband / mobile / bundle / iptv …
     pub product: String,
+    /// 业务号码
     pub service_number: String,
+    /// 合同号
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub contract_number: String,
+    /// 资费套餐
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub plan: String,
-    /// 竣工时间, YYYY-MM-DD
+    /// 竣工时间, YYYY-MM-DD (may be empty).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub completed_on: String,
 }
 
 /// A service the household holds with another operator (其它运营商).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CompetitorService {
     /// china_mobile / china_telecom / china_unicom / china_broadnet / other
     pub operator: String,
+    /// broadband / mobile / fixed / …
     pub product: String,
+    /// 备注
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub notes: String,
 }
 
-/// 楼宇 / 平房 / 商铺.
+/// 楼宇 / 平房 / 商铺: a place in the grid that holds households.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Premises {
+    /// Empty when creating: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// The grid (网格) it belongs to.
     pub grid_id: String,
+    /// Building, bungalow or shop.
     pub premises_type: PremisesType,
     /// e.g. 3号楼, normalised per grid
     pub name: String,
+    /// 小区
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub community: String,
+    /// 街道
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub street: String,
+    /// Full address.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub address: String,
+    /// Number of floors, when known (1..=200).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub floors: Option<i64>,
+    /// 备注
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub notes: String,
 }
 
-/// The household archive (客户档案), prospects included.
+/// The household archive (客户档案), prospects included. The store's reads return ID and phone
+/// numbers masked unless revealed with a purpose; an edit that sends a masked value back leaves
+/// the stored value unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Household {
+    /// Empty when creating: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The building, bungalow or shop, when the household is in one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub premises_id: Option<String>,
+    /// 单元
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub unit: String,
+    /// 楼层 (-10..=200)
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub floor: Option<i64>,
+    /// 门牌号 / 房间号
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub room: String,
     /// Full normalised address.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub address: String,
+    /// 客户姓名 (required).
     pub customer_name: String,
+    /// 固话 (masked on read).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub landline: String,
+    /// 手机, 11 digits starting with 1 (masked on read).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub mobile: String,
+    /// 其他联系方式
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub other_contact: String,
+    /// 证件类型; required when an ID number is given.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub id_type: Option<IdType>,
+    /// 证件号码 (masked on read: 1101**********0021).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id_number: String,
+    /// 工作单位
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub work_unit: String,
+    /// 公司业务
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub services: Vec<OwnService>,
+    /// 其它运营商业务
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     pub competitor_services: Vec<CompetitorService>,
+    /// 城市 / 农村
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub area: Option<Area>,
+    /// 客户类型
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub segment: Option<Segment>,
+    /// 客户等级
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub tier: Option<Tier>,
+    /// 对服务有何意见
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub opinions: String,
-    /// YYYY-MM-DD
+    /// 生日, YYYY-MM-DD (may be empty).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub birthday: String,
+    /// 备注
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub notes: String,
 }
 
-/// An arrears account as last known from the back office (欠费).
+/// An arrears account as last known from the back office (欠费). Comes from the server only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ArrearsAccount {
+    /// Account id (the server's).
     #[serde(default)]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The household that owes.
     pub household_id: String,
+    /// 账号
     pub account_no: String,
+    /// 业务号码
     #[serde(default)]
     pub service_number: String,
+    /// Prepaid or postpaid.
     pub payment_type: PaymentType,
+    /// Amount owed, fen.
     pub owed_fen: i64,
+    /// Months overdue.
     pub months_overdue: i64,
-    /// Prepaid balance, when known.
+    /// Prepaid balance in fen, when known.
     #[serde(default)]
     pub balance_fen: Option<i64>,
+    /// When the back office last computed the debt, UTC ms.
     pub as_of_ms: i64,
 }
 
-/// A notice of arrears given to the customer (phone call, letter, 欠费通知单).
+/// A notice of arrears given to the customer (phone call, letter, 欠费通知单). Insert-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ArrearsNotice {
+    /// Empty when recording: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The arrears account the notice is about.
     pub account_id: String,
+    /// The household.
     pub household_id: String,
+    /// Phone, letter or notice slip.
     pub channel: NoticeChannel,
+    /// When it was given, UTC ms.
     pub given_at_ms: i64,
+    /// The phone's zone offset then, minutes east of UTC (480 in China).
     pub zone_offset_min: i64,
+    /// What the customer said.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub outcome: String,
-    /// The time and place agreed for payment.
+    /// The time agreed for payment, UTC ms.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub promised_pay_at_ms: Option<i64>,
+    /// 备注
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub notes: String,
+    /// The manager who gave it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
 }
 
-/// A visit (上门服务 / 走访).
+/// A visit (上门服务 / 走访). Insert-only: recorded once, never edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Visit {
+    /// Empty when recording: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The household visited.
     pub household_id: String,
+    /// The time agreed with the customer (预约), UTC ms.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub appointment_at_ms: Option<i64>,
+    /// Time of arrival, UTC ms.
     pub arrived_at_ms: i64,
+    /// The phone's zone offset, minutes east of UTC.
     pub zone_offset_min: i64,
-    /// GPS fix in micro-degrees, when the phone had one.
+    /// GPS latitude in micro-degrees, when the phone had a fix.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lat_e6: Option<i64>,
+    /// GPS longitude in micro-degrees.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lon_e6: Option<i64>,
+    /// 走访目的
     pub purpose: VisitPurpose,
+    /// 走访结果
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub outcome: String,
+    /// 客户需求
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub needs: String,
+    /// 竞争对手信息
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub competitor_info: String,
+    /// 客户意见
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub opinions: String,
     /// A question that could not be answered on the spot.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub open_question: String,
     /// The reply or action promised (承诺回复).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub follow_up: String,
-    /// Promised by, YYYY-MM-DD (承诺回复时限).
+    /// Promised by, YYYY-MM-DD (承诺回复时限); needs `follow_up`.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub follow_up_due: String,
     /// The customer's signature on the work order, when one was taken.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub signature_id: Option<String>,
+    /// The manager who visited.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
 }
 
 /// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
+/// `change_fen` must equal `cash_received_fen - amount_fen` (唱收唱付).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Receipt {
+    /// Empty when recording: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The number printed on the receipt; unique.
     pub receipt_no: String,
+    /// The arrears account paid.
     pub account_id: String,
+    /// The household.
     pub household_id: String,
+    /// Debt before this payment, fen.
     pub owed_before_fen: i64,
+    /// Amount paid, fen (> 0).
     pub amount_fen: i64,
+    /// Cash handed over, fen (>= amount).
     pub cash_received_fen: i64,
+    /// Change given back, fen.
     pub change_fen: i64,
+    /// Cash, WeChat, Alipay or card.
     pub method: PaymentMethod,
+    /// When the money was taken, UTC ms.
     pub collected_at_ms: i64,
+    /// The phone's zone offset, minutes east of UTC.
     pub zone_offset_min: i64,
+    /// The manager who collected.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub collector_id: String,
+    /// Set by the store to this device's id.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub device_id: String,
+    /// GPS latitude in micro-degrees.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lat_e6: Option<i64>,
+    /// GPS longitude in micro-degrees.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lon_e6: Option<i64>,
+    /// The customer's signature on the receipt.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub signature_id: Option<String>,
 }
 
-/// Voids a mistaken receipt; the receipt itself is never edited.
+/// Voids a mistaken receipt with a reason; the receipt itself is never edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptVoid {
+    /// The void's own id.
     #[serde(default)]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The receipt voided.
     pub receipt_id: String,
+    /// Why.
     pub reason: String,
+    /// When, UTC ms.
     pub voided_at_ms: i64,
+    /// Who voided it.
     #[serde(default)]
     pub voided_by: String,
 }
@@ -708,105 +1004,158 @@ pub struct CustomerSignature {
 /// An appointment with a household (预约): the customer chooses the time; arriving within ±10
 /// minutes of it is on time (`workday::punctuality`). Mutable, merged per field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Appointment {
+    /// Empty when booking: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The household to visit.
     pub household_id: String,
+    /// The manager who will go (empty: the enrolled manager).
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
     /// The agreed time, UTC milliseconds.
     pub agreed_at_ms: i64,
+    /// The zone offset the time was agreed in, minutes east of UTC.
     pub zone_offset_min: i64,
+    /// Why the visit is made.
     pub purpose: VisitPurpose,
+    /// Where it stands (booking sets it to booked).
     pub status: AppointmentStatus,
+    /// A note: what the customer asked, why it was moved or cancelled.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub note: String,
     /// The visit that kept the appointment, once recorded.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub visit_id: Option<String>,
 }
 
-/// A manager's sign-in at the start of the day (签到): when and where. Insert-only.
+/// A manager's sign-in at the start of the day (签到): when and, when the phone has a fix, where.
+/// Insert-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignIn {
+    /// Empty when signing in: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The manager signing in.
     pub manager_id: String,
+    /// When, UTC ms.
     pub at_ms: i64,
+    /// The phone's zone offset, minutes east of UTC.
     pub zone_offset_min: i64,
+    /// GPS latitude in micro-degrees, when the phone had a fix.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lat_e6: Option<i64>,
+    /// GPS longitude in micro-degrees.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub lon_e6: Option<i64>,
+    /// 备注, e.g. where the morning meeting was.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub note: String,
 }
 
-/// A request, complaint or question (首问负责制): whoever took it first owns it until the
-/// customer confirms it is closed (闭环). Mutable, merged per field.
+/// A request, complaint or question (首问负责制): whoever took it first owns it, with the reply
+/// date promised, until the customer confirms it is closed (闭环). Mutable, merged per field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Ticket {
+    /// Empty when opening: the store assigns one.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
+    /// 网格
     pub grid_id: String,
-    /// The household's archive, when the customer has one.
+    /// The household's archive, when the customer has one (empty otherwise).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub household_id: String,
+    /// 首问责任人: the manager who took it and owns it.
     pub owner_manager_id: String,
+    /// When it was taken, UTC ms.
     pub taken_at_ms: i64,
+    /// How it was taken.
     pub channel: TicketChannel,
+    /// Request, complaint or question.
     pub kind: TicketKind,
+    /// The issue in the customer's words.
     pub text: String,
     /// The reply promised by, YYYY-MM-DD (承诺回复时限).
     pub promised_reply_by: String,
+    /// Where it stands (opening sets it to open).
     pub status: TicketStatus,
     /// Who it was escalated to, when outside the owner's authority.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub escalated_to: String,
     /// What the customer was told.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub reply: String,
+    /// When it was closed, UTC ms.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub closed_at_ms: Option<i64>,
+    /// The customer confirmed the closure (闭环).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub closure_confirmed_by_customer: bool,
 }
 
 /// 日工作总结: what a grid's records show for one local day (`Store::day_summary`), as the phone
-/// saw them. A manager submits it for the back office (`Store::submit_day_summary`); each
-/// submission is a new insert-only record, and the latest one counts.
+/// saw them (after a sync, those of every phone in the grid), with the manager's note. A manager
+/// submits it for the back office (`Store::submit_day_summary`); each submission is a new
+/// insert-only record, and the latest one counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DaySummary {
     /// Empty until submitted.
     #[serde(default)]
     pub id: String,
+    /// 网格
     pub grid_id: String,
     /// Who submitted it; empty until submitted.
     #[serde(default)]
     pub manager_id: String,
-    /// YYYY-MM-DD, local to `zone_offset_min`.
+    /// The local day, YYYY-MM-DD, local to `zone_offset_min`.
     pub date: String,
+    /// The zone offset of the day, minutes east of UTC.
     pub zone_offset_min: i64,
-    /// When the phone computed it.
+    /// When the phone computed it, UTC ms.
     pub made_at_ms: i64,
-    /// The first sign-in of the day in the grid, if any.
+    /// The first sign-in of the day in the grid, if any, UTC ms.
     #[serde(default)]
     pub signed_in_at_ms: Option<i64>,
+    /// 走访: visits recorded that day.
     pub visits: i64,
-    /// Appointments of the day kept by a visit, and of those how many on time.
+    /// Appointments of the day kept by a visit.
     pub appointments_kept: i64,
+    /// Of those, kept within ±10 minutes.
     pub appointments_on_time: i64,
     /// Appointments of the day neither kept nor cancelled.
     pub appointments_missed: i64,
-    /// Household archives first created that day, and others edited that day.
+    /// 新建档案: household archives first created that day.
     pub households_created: i64,
+    /// 更新档案: other archives edited that day.
     pub households_updated: i64,
-    /// Receipts written that day (voided ones excluded) and the money they took, in fen.
+    /// Receipts written that day, voided ones excluded.
     pub receipts: i64,
+    /// 收款: the money those receipts took, fen.
     pub collected_fen: i64,
+    /// Arrears notices given.
     pub notices: i64,
-    /// Promises made on visits that fall due after the day (承诺回复 still to keep).
+    /// 未兑现承诺: promises made on visits that fall due after the day (承诺回复 still to keep).
     pub open_promises: i64,
     /// Tickets not yet replied to or closed.
     pub open_tickets: i64,
@@ -821,10 +1170,14 @@ pub struct DaySummary {
 /// figure silently left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct BillingProfile {
+    /// Its id.
     #[serde(default)]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The household.
     pub household_id: String,
     /// 业务号码 (shown masked on phones).
     pub service_number: String,
@@ -854,22 +1207,33 @@ pub struct BillingProfile {
     pub as_of_ms: i64,
 }
 
-/// A reminder (预警) closed with its outcome. Insert-only: the key carries the reminder's period,
-/// so the same matter next period (next year's birthday, next month's drop) is a new reminder.
+/// A reminder (预警) closed with its outcome, synced to every phone and the back office.
+/// Insert-only: the key carries the reminder's period, so the same matter next period (next
+/// year's birthday, next month's drop) is a new reminder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReminderOutcome {
+    /// Its id.
     #[serde(default)]
     pub id: String,
+    /// 网格
     pub grid_id: String,
+    /// The household.
     pub household_id: String,
     /// `Reminder::key`: kind, subject and period, e.g. `birthday:<household>:2026`.
     pub reminder_key: String,
+    /// What the reminder was about.
     pub kind: ReminderKind,
+    /// How it was closed.
     pub outcome: ReminderResolution,
+    /// What happened, in the manager's words.
     #[serde(default)]
     pub note: String,
+    /// When, UTC ms.
     pub closed_at_ms: i64,
+    /// The zone offset of the phone, minutes east of UTC.
     pub zone_offset_min: i64,
+    /// Who closed it.
     pub manager_id: String,
 }
 

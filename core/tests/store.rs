@@ -181,9 +181,9 @@ fn history_arrears_and_unsynced_collections() {
         .unwrap()
         .iter()
         .map(|e| match e {
-            HistoryEntry::Visit(_) => "visit",
-            HistoryEntry::Notice(_) => "notice",
-            HistoryEntry::Receipt { .. } => "receipt",
+            HistoryEntry::VisitEntry { .. } => "visit",
+            HistoryEntry::NoticeEntry { .. } => "notice",
+            HistoryEntry::ReceiptEntry { .. } => "receipt",
         })
         .collect();
     assert_eq!(kinds, ["notice", "visit", "receipt"]);
@@ -227,7 +227,7 @@ fn receipts_are_insert_only_and_a_number_is_used_once() {
         .household_history(&h.id)
         .unwrap()
         .iter()
-        .any(|e| matches!(e, HistoryEntry::Receipt { voided: true, .. })));
+        .any(|e| matches!(e, HistoryEntry::ReceiptEntry { voided: true, .. })));
 }
 
 #[test]

@@ -282,18 +282,18 @@ fn the_day_plan_walks_building_by_building_in_door_order() {
             .items
             .iter()
             .map(|item| match item {
-                PlanItem::Appointment(_) => "appointment",
-                PlanItem::FollowUp(_) => "follow_up",
-                PlanItem::Arrears(_) => "arrears",
-                PlanItem::Reminder(r) => r.kind.as_str(),
+                PlanItem::AppointmentItem { .. } => "appointment",
+                PlanItem::FollowUpItem { .. } => "follow_up",
+                PlanItem::ArrearsItem { .. } => "arrears",
+                PlanItem::ReminderItem { reminder } => reminder.kind.as_str(),
             })
             .collect::<Vec<_>>()
     };
     assert_eq!(kinds(2), ["follow_up"]);
     // postpaid unpaid two months: the debt to collect, and the reminder (欠费两月) to close
     assert_eq!(kinds(3), ["appointment", "arrears", "postpaid_overdue"]);
-    assert!(matches!(&plan.stops[2].items[0], PlanItem::FollowUp(v) if v.id == promise.id));
-    assert!(matches!(&plan.stops[1].items[0], PlanItem::Arrears(l) if l.remaining_fen == 12_800));
+    assert!(matches!(&plan.stops[2].items[0], PlanItem::FollowUpItem { visit } if visit.id == promise.id));
+    assert!(matches!(&plan.stops[1].items[0], PlanItem::ArrearsItem { line } if line.remaining_fen == 12_800));
     assert_eq!(plan.appointments().map(|a| a.id.clone()).collect::<Vec<_>>(), vec![appt.id.clone()]);
 
     // once kept, the appointment leaves the plan

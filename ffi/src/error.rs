@@ -78,7 +78,10 @@ pub(crate) fn invalid(field: &str, rule: impl Into<String>) -> GridbookError {
     GridbookError::Invalid { field: field.to_string(), rule: rule.into() }
 }
 
-fn other(e: impl std::fmt::Display) -> GridbookError {
+/// The catch-all: an error the app can only show and report. It is logged first (the app's log
+/// sink, log.rs) with its kind only: its text may name records or paths, the kind never does.
+fn other(kind: &str, e: impl std::fmt::Display) -> GridbookError {
+    tracing::error!("unexpected {kind} error, reported to the app as Other");
     GridbookError::Other { detail: e.to_string() }
 }
 
@@ -100,10 +103,10 @@ impl From<CoreError> for GridbookError {
                 GridbookError::Network { detail: format!("server {status} {code}: {message}") }
             }
             CoreError::Server { code, message, .. } => GridbookError::Rejected { code, detail: message },
-            e @ (CoreError::SchemaTooNew { .. }
-            | CoreError::Sqlite(_)
-            | CoreError::Corrupt(_)
-            | CoreError::SnapshotFile(_)) => other(e),
+            e @ CoreError::SchemaTooNew { .. } => other("schema_too_new", e),
+            e @ CoreError::Sqlite(_) => other("sqlite", e),
+            e @ CoreError::Corrupt(_) => other("corrupt", e),
+            e @ CoreError::SnapshotFile(_) => other("snapshot_file", e),
         }
     }
 }
@@ -111,7 +114,7 @@ impl From<CoreError> for GridbookError {
 impl From<StrokeError> for GridbookError {
     fn from(e: StrokeError) -> Self {
         match e {
-            StrokeError::Png(_) => other(e),
+            StrokeError::Png(_) => other("png", e),
             e => invalid("signature", e.to_string()),
         }
     }
@@ -127,7 +130,7 @@ impl From<SignError> for GridbookError {
     fn from(e: SignError) -> Self {
         match e {
             SignError::Unavailable(detail) => GridbookError::KeyUnavailable { detail },
-            e @ SignError::Failed(_) => other(e),
+            e @ SignError::Failed(_) => other("signing", e),
         }
     }
 }
@@ -135,7 +138,7 @@ impl From<SignError> for GridbookError {
 /// A foreign callback (the app's key store signer) threw something it did not declare.
 impl From<uniffi::UnexpectedUniFFICallbackError> for GridbookError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        GridbookError::Other { detail: format!("app callback failed: {}", e.reason) }
+        other("app callback", format!("app callback failed: {}", e.reason))
     }
 }
 

@@ -1,14 +1,17 @@
 //! Gridbook FFI: the core for Kotlin, Swift and Python through uniffi (proc-macros only). A thin
-//! layer: records mirrored and converted (records.rs), the store (store.rs), enrolment and sync
+//! layer: core's records exported as they are, and the few shapes the app sees differently
+//! (records.rs), the store (store.rs), enrolment and sync
 //! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), the
 //! manager's day — appointments, sign-in, plan, summary (workday.rs) — and first-ask tickets
-//! (tickets.rs), reminders (reminders.rs), and the one public error every core error maps to
-//! (error.rs). No business rule lives here.
+//! (tickets.rs), reminders (reminders.rs), the one public error every core error maps to
+//! (error.rs), and the app's log sink for what the core logs (log.rs). No business rule lives
+//! here.
 
 uniffi::setup_scaffolding!();
 
 pub mod error;
 pub mod evidence;
+pub mod log;
 pub mod records;
 pub mod reminders;
 pub mod store;

@@ -1,5 +1,6 @@
 //! `GridbookStore`: the device store for the apps. Each method calls one core method and converts
-//! its records and errors; nothing is decided here.
+//! its errors (and the few records the app sees in its own shape, records.rs); nothing is decided
+//! here.
 
 use std::sync::Arc;
 
@@ -46,24 +47,24 @@ impl GridbookStore {
 
     /// Creates a building, bungalow or shop. Returns it with its id.
     pub fn create_premises(&self, premises: Premises) -> Result<Premises> {
-        Ok(self.inner.create_premises(premises.into())?.into())
+        Ok(self.inner.create_premises(premises)?)
     }
 
     /// The grid's premises: buildings, then bungalows, then shops, by name.
     pub fn premises_in_grid(&self, grid_id: String) -> Result<Vec<Premises>> {
-        Ok(self.inner.premises_in_grid(&grid_id)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.premises_in_grid(&grid_id)?)
     }
 
     /// Creates a household archive. Call `possible_duplicates` first and show what it finds.
     /// Returns the archive with its id (as entered).
     pub fn create_household(&self, household: Household) -> Result<Household> {
-        Ok(self.inner.create_household(household.into())?.into())
+        Ok(self.inner.create_household(household)?)
     }
 
     /// Saves an edited archive; only the fields that changed are recorded and synced. Masked
     /// values sent back unchanged keep the stored numbers. Returns the archive, masked.
     pub fn update_household(&self, household: Household) -> Result<Household> {
-        Ok(self.inner.update_household(household.into())?.into())
+        Ok(self.inner.update_household(household)?)
     }
 
     /// Deletes an archive (a tombstone that syncs like any change).
@@ -73,53 +74,51 @@ impl GridbookStore {
 
     /// One archive with ID and phone numbers masked.
     pub fn household(&self, household_id: String) -> Result<Household> {
-        Ok(self.inner.household(&household_id, core::Reveal::Masked)?.into())
+        Ok(self.inner.household(&household_id, core::Reveal::Masked)?)
     }
 
     /// One archive in full. `purpose` says why the personal data is needed (e.g. "业务受理 核对
     /// 身份"); it must not be empty and is kept in the access trail.
     pub fn household_revealed(&self, household_id: String, purpose: String) -> Result<Household> {
-        Ok(self.inner.household(&household_id, core::Reveal::Full { purpose })?.into())
+        Ok(self.inner.household(&household_id, core::Reveal::Full { purpose })?)
     }
 
     /// The households of one building in door order: unit, floor, room. Masked.
     pub fn households_in_premises(&self, premises_id: String) -> Result<Vec<Household>> {
-        Ok(self.inner.households_in_premises(&premises_id)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.households_in_premises(&premises_id)?)
     }
 
     /// Search the grid by name, phone, address or service number (Chinese included). Masked.
     pub fn search_households(&self, grid_id: String, query: String, limit: u32) -> Result<Vec<Household>> {
-        Ok(self.inner.search_households(&grid_id, &query, limit)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.search_households(&grid_id, &query, limit)?)
     }
 
     /// Archives that may be the same household as `candidate` (same door, ID number or phone),
     /// for the duplicate warning before creating. Masked.
     pub fn possible_duplicates(&self, candidate: Household) -> Result<Vec<PossibleDuplicate>> {
-        Ok(self.inner.possible_duplicates(&candidate.into())?.into_iter().map(Into::into).collect())
+        Ok(self.inner.possible_duplicates(&candidate)?)
     }
 
     // ---- visits, arrears, receipts ------------------------------------------------------------
 
     /// Records a visit. Returns it with its id.
     pub fn record_visit(&self, visit: Visit) -> Result<Visit> {
-        Ok(self.inner.record_visit(visit.into())?.into())
+        Ok(self.inner.record_visit(visit)?)
     }
 
     /// One visit.
     pub fn visit(&self, visit_id: String) -> Result<Visit> {
-        let found = self.inner.visit(&visit_id)?;
-        found.map(Into::into).ok_or(not_found("visit", visit_id))
+        self.inner.visit(&visit_id)?.ok_or(not_found("visit", visit_id))
     }
 
     /// One arrears account.
     pub fn arrears_account(&self, account_id: String) -> Result<ArrearsAccount> {
-        let found = self.inner.arrears_account(&account_id)?;
-        found.map(Into::into).ok_or(not_found("arrears_account", account_id))
+        self.inner.arrears_account(&account_id)?.ok_or(not_found("arrears_account", account_id))
     }
 
     /// Records an arrears notice given to the customer. Returns it with its id.
     pub fn record_notice(&self, notice: ArrearsNotice) -> Result<ArrearsNotice> {
-        Ok(self.inner.record_notice(notice.into())?.into())
+        Ok(self.inner.record_notice(notice)?)
     }
 
     /// Records money collected, signed by the customer, in one call: takes the next receipt
@@ -135,7 +134,7 @@ impl GridbookStore {
         signer: Arc<dyn DeviceSigner>,
     ) -> Result<SignedReceipt> {
         let signer = CoreSigner::new(signer)?;
-        Ok(self.inner.record_signed_receipt(receipt.into(), capture.into(), &signer)?.into())
+        Ok(self.inner.record_signed_receipt(receipt, capture.into(), &signer)?.into())
     }
 
     /// Records a visit whose work order the customer signed (what `work_order_text` showed
@@ -151,7 +150,7 @@ impl GridbookStore {
         appointment_id: Option<String>,
     ) -> Result<SignedVisit> {
         let signer = CoreSigner::new(signer)?;
-        Ok(self.inner.record_signed_visit(visit.into(), capture.into(), &signer, appointment_id.as_deref())?.into())
+        Ok(self.inner.record_signed_visit(visit, capture.into(), &signer, appointment_id.as_deref())?.into())
     }
 
     /// One customer signature (a receipt's or a visit's `signature_id`).
@@ -163,7 +162,7 @@ impl GridbookStore {
     /// The customer's copy of a signed receipt: page, PNG, SVG and verification code. Works on
     /// any device that holds the receipt and its signature.
     pub fn receipt_printout(&self, receipt_id: String, company_name: String) -> Result<ReceiptPrintout> {
-        Ok(self.inner.receipt_printout(&receipt_id, &company_name)?.into())
+        Ok(self.inner.receipt_printout(&receipt_id, &company_name)?)
     }
 
     /// The number the next receipt will get, or null when this device has none left (sync to
@@ -179,7 +178,7 @@ impl GridbookStore {
 
     /// This device's receipt books, oldest first, with what is used and left.
     pub fn receipt_blocks(&self) -> Result<Vec<ReceiptBlockStatus>> {
-        Ok(self.inner.receipt_blocks()?.into_iter().map(Into::into).collect())
+        Ok(self.inner.receipt_blocks()?)
     }
 
     /// The device key kept in this store's database: for tests, desktops and simulators only
@@ -196,42 +195,41 @@ impl GridbookStore {
 
     /// One receipt.
     pub fn receipt(&self, receipt_id: String) -> Result<Receipt> {
-        let found = self.inner.receipt(&receipt_id)?;
-        found.map(Into::into).ok_or(not_found("receipt", receipt_id))
+        self.inner.receipt(&receipt_id)?.ok_or(not_found("receipt", receipt_id))
     }
 
     /// Voids a mistaken receipt with a reason; the receipt stays as it was.
     pub fn void_receipt(&self, receipt_id: String, reason: String, voided_by: String) -> Result<ReceiptVoid> {
-        Ok(self.inner.void_receipt(&receipt_id, &reason, &voided_by)?.into())
+        Ok(self.inner.void_receipt(&receipt_id, &reason, &voided_by)?)
     }
 
     // ---- views ---------------------------------------------------------------------------------
 
     /// Visits, notices and receipts of one household, oldest first.
     pub fn household_history(&self, household_id: String) -> Result<Vec<HistoryEntry>> {
-        Ok(self.inner.household_history(&household_id)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.household_history(&household_id)?)
     }
 
     /// The grid's arrears, largest debt first, with what this phone collected and not yet synced.
     pub fn grid_arrears(&self, grid_id: String) -> Result<Vec<ArrearsLine>> {
-        Ok(self.inner.grid_arrears(&grid_id)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.grid_arrears(&grid_id)?)
     }
 
     /// 网格信息档案汇总: households, premises, our products and other operators, penetration.
     pub fn grid_summary(&self, grid_id: String) -> Result<GridSummary> {
-        Ok(self.inner.grid_summary(&grid_id)?.into())
+        Ok(self.inner.grid_summary(&grid_id)?)
     }
 
     /// Visits with a promised follow-up due on or before `date` (YYYY-MM-DD), oldest first.
     pub fn follow_ups_due(&self, grid_id: String, date: String) -> Result<Vec<Visit>> {
-        Ok(self.inner.follow_ups_due(&grid_id, &date)?.into_iter().map(Into::into).collect())
+        Ok(self.inner.follow_ups_due(&grid_id, &date)?)
     }
 
     // ---- the outbox ----------------------------------------------------------------------------
 
     /// How many changes wait to be synced, and how many the server refused.
     pub fn outbox_counts(&self) -> Result<OutboxCounts> {
-        Ok(self.inner.outbox_counts()?.into())
+        Ok(self.inner.outbox_counts()?)
     }
 
     /// The changes the server refused, oldest first, with the server's reasons.
@@ -256,7 +254,7 @@ impl GridbookStore {
 /// opinions, the open question, what was promised by when), exactly as it will be sealed.
 #[uniffi::export]
 pub fn work_order_text(visit: Visit) -> String {
-    core::receipts::work_order_summary(&visit.into())
+    core::receipts::work_order_summary(&visit)
 }
 
 pub(crate) fn not_found(kind: &str, id: String) -> crate::error::GridbookError {

@@ -10,52 +10,12 @@ use gridbook_core::sync_client::{self, SyncConfig, SyncEngine};
 
 use crate::error::{invalid, GridbookError, Result};
 use crate::evidence::DeviceSigner;
+use crate::records::{SyncPhase, SyncReport};
 use crate::store::GridbookStore;
 
-/// What the sync is doing.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum SyncPhase {
-    /// Not syncing. With `last_success_ms` set, everything up to then is on the server.
-    Idle,
-    /// Sending changes: `sent` of `total` so far.
-    Pushing {
-        /// Changes sent so far in this cycle.
-        sent: u64,
-        /// Changes that were waiting when the cycle began.
-        total: u64,
-    },
-    /// Receiving changes: `received` so far, `remaining` still on the server.
-    Pulling {
-        /// Records received so far in this cycle.
-        received: u64,
-        /// Records still waiting on the server.
-        remaining: u64,
-    },
-    /// No network (or the server is overloaded); the next try is not before `retry_at_ms`.
-    Offline {
-        /// The earliest time to try again, UTC ms.
-        retry_at_ms: i64,
-    },
-    /// The last cycle failed for a reason retrying will not fix (e.g. the device was revoked).
-    Failed {
-        /// What failed.
-        message: String,
-    },
-}
-
-impl From<core::SyncPhase> for SyncPhase {
-    fn from(p: core::SyncPhase) -> Self {
-        match p {
-            core::SyncPhase::Idle => SyncPhase::Idle,
-            core::SyncPhase::Pushing { sent, total } => SyncPhase::Pushing { sent, total },
-            core::SyncPhase::Pulling { received, remaining } => SyncPhase::Pulling { received, remaining },
-            core::SyncPhase::Offline { retry_at_ms } => SyncPhase::Offline { retry_at_ms },
-            core::SyncPhase::Failed { message } => SyncPhase::Failed { message },
-        }
-    }
-}
-
-/// The sync status the app shows (the indicator on every screen, the sync screen).
+/// The sync status the app shows (the indicator on every screen, the sync screen). Written here,
+/// not core's `SyncStatus`: the app also needs to know whether the device is enrolled at all,
+/// which only the FFI (holding an engine or not) knows.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncStatus {
     /// Whether this device is enrolled (has a server and a token). Until it is, nothing syncs.
@@ -76,7 +36,7 @@ impl SyncStatus {
     fn from_core(s: core::SyncStatus) -> Self {
         Self {
             enrolled: true,
-            phase: s.phase.into(),
+            phase: s.phase,
             last_success_ms: s.last_success_ms,
             last_error: s.last_error,
             pending: s.pending,
@@ -85,52 +45,8 @@ impl SyncStatus {
     }
 }
 
-/// What one completed sync cycle did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct SyncReport {
-    /// Changes sent.
-    pub pushed: u64,
-    /// Changes the server accepted.
-    pub acknowledged: u64,
-    /// Changes the server refused for good (see `GridbookStore.rejected_changes`).
-    pub rejected: u64,
-    /// Records received.
-    pub pulled: u64,
-    /// Pages of records received.
-    pub pages: u64,
-    /// Records removed because they left this device's grids.
-    pub removed: u64,
-    /// Receipt books the server issued during this cycle (asked for below 50 numbers left).
-    pub receipt_blocks_added: u64,
-    /// Unused receipt numbers on this device after the cycle.
-    pub receipt_numbers_left: u64,
-    /// Why no new receipt book came when one was needed (the data sync itself succeeded).
-    pub receipt_block_error: Option<String>,
-    /// Records installed from the server's snapshot file (a fresh phone's first sync).
-    pub snapshot_file_rows: u64,
-    /// Why an offered snapshot file was not installed (records came as pages instead).
-    pub snapshot_file_error: Option<String>,
-}
-
-impl From<core::SyncReport> for SyncReport {
-    fn from(r: core::SyncReport) -> Self {
-        Self {
-            pushed: r.pushed,
-            acknowledged: r.acknowledged,
-            rejected: r.rejected,
-            pulled: r.pulled,
-            pages: r.pages,
-            removed: r.removed,
-            receipt_blocks_added: r.receipt_blocks_added,
-            receipt_numbers_left: r.receipt_numbers_left,
-            receipt_block_error: r.receipt_block_error,
-            snapshot_file_rows: r.snapshot_file_rows,
-            snapshot_file_error: r.snapshot_file_error,
-        }
-    }
-}
-
-/// Who this device belongs to, as the server said at enrolment.
+/// Who this device belongs to, as the server said at enrolment (core's `EnrolResponse` without
+/// the protocol version, which is the sync engine's business, not the app's).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Enrolment {
     /// This device's id.
@@ -255,7 +171,7 @@ impl GridbookSync {
     /// network/interrupted (try later; nothing is lost), unauthorized (enrol again).
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let engine = self.engine()?;
-        Ok(engine.sync_once().await?.into())
+        Ok(engine.sync_once().await?)
     }
 
     /// Cycles until one succeeds, an error retrying cannot fix occurs, or `max_attempts` are
@@ -263,7 +179,7 @@ impl GridbookSync {
     /// BGTaskScheduler): keep `max_attempts` small and let the platform bring the job back.
     pub async fn sync_with_retry(&self, max_attempts: u32) -> Result<SyncReport> {
         let engine = self.engine()?;
-        Ok(engine.sync_with_retry(max_attempts.max(1)).await?.into())
+        Ok(engine.sync_with_retry(max_attempts.max(1)).await?)
     }
 
     /// Asks the server for a new book of receipt numbers now (the sync does this by itself below

@@ -1,25 +1,29 @@
 // The generated Kotlin bindings themselves, no server: store, masking, typed errors, duplicates,
-// signatures, a visit sealed by a signer written in Kotlin, receipt numbers, amounts in capitals.
+// signatures, a visit sealed by a signer written in Kotlin, receipt numbers, amounts in capitals,
+// the app's log sink.
 package app.gridbook.tests
 
-import app.gridbook.ffi.DuplicateReason
 import app.gridbook.ffi.GridbookException
 import app.gridbook.ffi.GridbookStore
+import app.gridbook.ffi.LogLevel
 import app.gridbook.ffi.PadPoint
 import app.gridbook.ffi.PadStroke
-import app.gridbook.ffi.PaymentMethod
-import app.gridbook.ffi.Receipt
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
 import app.gridbook.ffi.SignaturePad
-import app.gridbook.ffi.SignedDocument
 import app.gridbook.ffi.SignerRelation
-import app.gridbook.ffi.Visit
-import app.gridbook.ffi.VisitPurpose
 import app.gridbook.ffi.amountInCapitals
 import app.gridbook.ffi.checkSignature
+import app.gridbook.ffi.core.DuplicateReason
+import app.gridbook.ffi.core.PaymentMethod
+import app.gridbook.ffi.core.Receipt
+import app.gridbook.ffi.core.SignedDocument
+import app.gridbook.ffi.core.Visit
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.ffi.formatYuan
 import app.gridbook.ffi.inMemoryDeviceKey
+import app.gridbook.ffi.installLogSink
+import app.gridbook.ffi.removeLogSink
 import app.gridbook.ffi.signatureSvg
 import app.gridbook.ffi.workOrderText
 import org.junit.Assert.assertArrayEquals
@@ -32,6 +36,7 @@ import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
+import java.io.File
 
 class BindingsTest {
     @get:Rule val tmp = TemporaryFolder()
@@ -46,6 +51,20 @@ class BindingsTest {
         val e = assertThrows(GridbookException.Invalid::class.java) { s.householdRevealed(h.id, "") }
         assertEquals("purpose", e.field)
         assertEquals(ID_NUMBER, s.householdRevealed(h.id, "核对身份 check identity").idNumber)
+    }
+
+    @Test fun anUnexpectedErrorReachesTheAppLogByItsKindOnly() {
+        val log = LogLines()
+        installLogSink(log, LogLevel.INFO)
+        try {
+            val missing = File(tmp.root, "no-such-dir/phone.db").path
+            assertThrows(GridbookException.Other::class.java) { GridbookStore.open(missing) }
+            val line = Triple(LogLevel.ERROR, "gridbook_ffi::error", "unexpected sqlite error, reported to the app as Other")
+            assertTrue(log.taken().toString(), line in log.taken())
+            assertTrue(log.taken().none { "no-such-dir" in it.third })  // the error's text stays out
+        } finally {
+            removeLogSink()
+        }
     }
 
     @Test fun invalidInputNamesTheField() = store().use { s ->

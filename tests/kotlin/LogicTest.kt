@@ -2,16 +2,16 @@
 // signature pad's input, the archive and collection view-model state over a real store.
 package app.gridbook.tests
 
-import app.gridbook.ffi.TicketChannel
-import app.gridbook.ffi.TicketKind
-import app.gridbook.ffi.TicketStatus
-import app.gridbook.ffi.Visit
-import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.GridbookStore
-import app.gridbook.ffi.Punctuality
-import app.gridbook.ffi.VisitPurpose
-import app.gridbook.ffi.SyncPhase
 import app.gridbook.ffi.SyncStatus
+import app.gridbook.ffi.core.AppointmentStatus
+import app.gridbook.ffi.core.Punctuality
+import app.gridbook.ffi.core.SyncPhase
+import app.gridbook.ffi.core.TicketChannel
+import app.gridbook.ffi.core.TicketKind
+import app.gridbook.ffi.core.TicketStatus
+import app.gridbook.ffi.core.Visit
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.logic.AppointmentModel
 import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.DaySummaryModel

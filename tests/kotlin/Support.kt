@@ -1,20 +1,23 @@
 // Support for the Kotlin binding tests: a real sync server as a child process (temp database,
-// admin commands, port file), sample records, a hand-drawn signature, a signer written in Kotlin.
+// admin commands, port file), sample records, a hand-drawn signature, a signer written in Kotlin,
+// the app's log sink.
 package app.gridbook.tests
 
-import app.gridbook.ffi.Area
-import app.gridbook.ffi.CompetitorService
 import app.gridbook.ffi.DeviceSigner
 import app.gridbook.ffi.GridbookException
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.IdType
-import app.gridbook.ffi.OwnService
+import app.gridbook.ffi.LogLevel
+import app.gridbook.ffi.LogSink
 import app.gridbook.ffi.PadPoint
 import app.gridbook.ffi.PadStroke
-import app.gridbook.ffi.Premises
-import app.gridbook.ffi.PremisesType
-import app.gridbook.ffi.Segment
 import app.gridbook.ffi.SignaturePad
+import app.gridbook.ffi.core.Area
+import app.gridbook.ffi.core.CompetitorService
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.IdType
+import app.gridbook.ffi.core.OwnService
+import app.gridbook.ffi.core.Premises
+import app.gridbook.ffi.core.PremisesType
+import app.gridbook.ffi.core.Segment
 import java.io.File
 import java.util.concurrent.TimeUnit
 
@@ -136,4 +139,15 @@ class KotlinSigner(private val inner: DeviceSigner, private val broken: Boolean 
         signed += 1
         return if (broken) ByteArray(10) else inner.sign(message)
     }
+}
+
+/** The phone's log as the app gives it to the core (Logcat, os.Logger): remembers every line. */
+class LogLines : LogSink {
+    private val lines = mutableListOf<Triple<LogLevel, String, String>>()
+
+    @Synchronized override fun log(level: LogLevel, target: String, message: String) {
+        lines.add(Triple(level, target, message))
+    }
+
+    @Synchronized fun taken(): List<Triple<LogLevel, String, String>> = lines.toList()
 }

@@ -1,19 +1,23 @@
 // A real visit played through core-logic and the Kotlin bindings against a real sync server on
 // 127.0.0.1: enrol, create a household (with the duplicate check), record a visit with the
 // customer's signature, collect arrears with a sealed receipt, sync, see it all on a second
-// device. Also: a refused change on the sync screen, and a revoked device.
+// device. Also: a refused change on the sync screen, a revoked device, and the core's log reaching
+// the app's log sink.
 package app.gridbook.tests
 
 import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.GridbookSync
-import app.gridbook.ffi.HistoryEntry
-import app.gridbook.ffi.PaymentMethod
-import app.gridbook.ffi.PlanItem
-import app.gridbook.ffi.ReminderKind
-import app.gridbook.ffi.ReminderResolution
-import app.gridbook.ffi.SyncPhase
-import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.LogLevel
+import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.PaymentMethod
+import app.gridbook.ffi.core.PlanItem
+import app.gridbook.ffi.core.ReminderKind
+import app.gridbook.ffi.core.ReminderResolution
+import app.gridbook.ffi.core.SyncPhase
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.ffi.inMemoryDeviceKey
+import app.gridbook.ffi.installLogSink
+import app.gridbook.ffi.removeLogSink
 import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.CollectionModel
@@ -236,6 +240,25 @@ class VisitEndToEndTest {
         b.sync.enrol(server.url, server.enrolCode(), null).getOrThrow()
         b.sync.syncNow().getOrThrow()
         assertEquals("王芳", b.archive.household(stray.id).getOrThrow().customerName)
+    }
+
+    @Test fun theCoreLogReachesTheAppLogSinkAsMessagesOnly() = runBlocking {
+        val log = LogLines()
+        installLogSink(log, LogLevel.INFO)
+        try {
+            // A fresh phone of a small grid asks for a snapshot file, gets none, and pulls row pages:
+            // the core logs it, with the server's code beside the message.
+            val a = Phone(tmp.newFile("a.db"))
+            a.sync.enrol(server.url, server.enrolCode(), null).getOrThrow()
+            a.sync.syncNow().getOrThrow()
+            val lines = log.taken()
+            val core = lines.filter { it.second.startsWith("gridbook_core::") }.map { it.first to it.third }
+            assertTrue(lines.toString(), (LogLevel.INFO to "no snapshot file for this device; pulling row pages") in core)
+            assertTrue(lines.none { "no_snapshot_file" in it.third })  // the fields stay out
+            assertTrue(lines.all { it.second.startsWith("gridbook_") })
+        } finally {
+            removeLogSink()
+        }
     }
 
     @Test fun aRevokedDeviceIsToldToEnrolAgain() = runBlocking {

@@ -5,12 +5,12 @@
 // second phone's pull.
 package app.gridbook.tests
 
-import app.gridbook.ffi.AppointmentStatus
-import app.gridbook.ffi.PlanItem
-import app.gridbook.ffi.Punctuality
-import app.gridbook.ffi.TicketKind
-import app.gridbook.ffi.TicketStatus
-import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.core.AppointmentStatus
+import app.gridbook.ffi.core.PlanItem
+import app.gridbook.ffi.core.Punctuality
+import app.gridbook.ffi.core.TicketKind
+import app.gridbook.ffi.core.TicketStatus
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.logic.AppointmentModel
 import app.gridbook.logic.DaySummaryModel
 import app.gridbook.logic.TicketsModel

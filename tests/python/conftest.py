@@ -1,5 +1,6 @@
 # pytest setup for the Python binding tests: puts the generated bindings (bindings/python, made by
-# scripts/gen-bindings.sh) on the path and provides the store and sync-server fixtures.
+# scripts/gen-bindings.sh: `gridbook` over gridbook_ffi and gridbook_core) on the path and
+# provides the store and sync-server fixtures.
 import os
 import pathlib
 import sys
@@ -8,12 +9,13 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINDINGS = pathlib.Path(os.environ.get("GRIDBOOK_BINDINGS_PY", ROOT / "bindings" / "python"))
-if not (BINDINGS / "gridbook_ffi.py").exists():
+if not (BINDINGS / "gridbook.py").exists():
     raise RuntimeError(f"no Python bindings in {BINDINGS}: run scripts/gen-bindings.sh first")
 sys.path.insert(0, str(BINDINGS))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from testkit import GRID, SyncServer  # noqa: E402
+import gridbook as gb  # noqa: E402
+from testkit import GRID, LogLines, SyncServer  # noqa: E402
 
 
 @pytest.fixture
@@ -35,3 +37,14 @@ def server(tmp_path):
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def log_lines():
+    """The app's log sink, installed for the test at INFO (what the apps install) and removed after."""
+    lines = LogLines()
+    gb.install_log_sink(lines, gb.LogLevel.INFO)
+    try:
+        yield lines
+    finally:
+        gb.remove_log_sink()

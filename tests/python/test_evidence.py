@@ -3,7 +3,7 @@
 # signer written in Python), the work order text the customer reads, a signer that misbehaves.
 import pytest
 
-import gridbook_ffi as gb
+import gridbook as gb
 from testkit import CHINA, GRID, NOW_MS, household, signature_pad
 
 

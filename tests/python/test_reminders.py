@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-import gridbook_ffi as gb
+import gridbook as gb
 from testkit import APP_VERSION, CHINA, GRID, household
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-import gridbook_ffi as gb
+import gridbook as gb
 from testkit import APP_VERSION, CHINA, GRID, NOW_MS, building, household, signature_pad
 
 
@@ -76,7 +76,7 @@ def test_a_visit_with_signature_and_receipt_reaches_a_second_device(server, tmp_
     [book] = phone_a.receipt_blocks()
     assert (book.used, book.left) == (0, 100)
     number = phone_a.next_receipt_no()
-    assert number and number.startswith(book.prefix)
+    assert number and number.startswith(book.block.prefix)
 
     # Billing puts the household's debt on the server; the phone receives it on the next pull.
     account_id = server.admin("add-arrears", "--grid", GRID, "--household", h.id, "--account-no", "A1",
@@ -329,3 +329,15 @@ def test_an_appointment_booked_on_one_phone_is_kept_on_another(server, tmp_path)
     done = phone_a.appointment(booked.id)
     assert done.status == gb.AppointmentStatus.DONE and done.visit_id == kept.visit.id
     assert phone_a.late_appointments(GRID, agreed + 3_600_000) == []
+
+
+def test_the_core_log_reaches_the_app_log_sink_as_messages_only(server, tmp_path, log_lines):
+    store, sync, _ = enrolled_phone(server, tmp_path / "a.db")
+    # A fresh phone of a small grid asks for a snapshot file, gets none, and pulls row pages: the
+    # core logs it (sync_client), with the server's code beside the message.
+    report = run(sync.sync_once())
+    assert report.snapshot_file_rows == 0 and report.snapshot_file_error is None
+    core = [(level, message) for level, target, message in log_lines.taken() if target.startswith("gridbook_core::")]
+    assert (gb.LogLevel.INFO, "no snapshot file for this device; pulling row pages") in core
+    assert not [line for line in log_lines.taken() if "no_snapshot_file" in line[2]]  # fields stay out
+    assert all(target.startswith("gridbook_") for _, target, _ in log_lines.taken())

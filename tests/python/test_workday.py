@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-import gridbook_ffi as gb
+import gridbook as gb
 from testkit import APP_VERSION, CHINA, GRID, building, household, resident_id, signature_pad
 
 MINUTE = 60_000

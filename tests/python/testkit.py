@@ -1,11 +1,12 @@
 # Helpers for the Python binding tests: a real sync server run as a child process (temp database,
-# admin commands, port file), and sample records and signatures.
+# admin commands, port file), sample records and signatures, and the app's log sink.
 import os
 import pathlib
 import subprocess
+import threading
 import time
 
-import gridbook_ffi as gb
+import gridbook as gb
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GRID = "g1"
@@ -105,3 +106,19 @@ def signature_pad(strokes: int = 2, points: int = 30, ms_per_point: int = 20) ->
         t += 150
         out.append(gb.PadStroke(points=pts))
     return gb.SignaturePad(width=600, height=200, strokes=out)
+
+
+class LogLines(gb.LogSink):
+    """The phone's log (Logcat, os.Logger) as the app gives it to the core: remembers every line."""
+
+    def __init__(self):
+        self.lines = []
+        self.lock = threading.Lock()
+
+    def log(self, level, target, message):
+        with self.lock:
+            self.lines.append((level, target, message))
+
+    def taken(self):
+        with self.lock:
+            return list(self.lines)

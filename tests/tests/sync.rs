@@ -187,8 +187,8 @@ async fn a_visit_and_a_receipt_reach_the_other_phone_and_the_server_keeps_receip
     assert_eq!(b.store.rejected_ops().unwrap()[0].code, "duplicate_receipt_no");
     assert_eq!(b.store.rejected_ops().unwrap()[0].op.entity, dup.id);
     let history = b.store.household_history(&h.id).unwrap();
-    assert!(history.iter().any(|e| matches!(e, HistoryEntry::Visit(_))));
-    assert!(history.iter().any(|e| matches!(e, HistoryEntry::Receipt { receipt, .. } if receipt.id == r.id)));
+    assert!(history.iter().any(|e| matches!(e, HistoryEntry::VisitEntry { .. })));
+    assert!(history.iter().any(|e| matches!(e, HistoryEntry::ReceiptEntry { receipt, .. } if receipt.id == r.id)));
     let device = server.storage.devices().unwrap().into_iter().find(|d| d.device_id == a.store.device_id()).unwrap();
     assert_eq!((device.unsynced_receipts_count, device.pending_count), (0, 0));
 }

@@ -17,16 +17,23 @@ use crate::validate;
 /// Why an existing household may be the one being created again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DuplicateReason {
+    /// Same door: premises, unit and room (or the same full address).
     SameAddress,
+    /// Same ID document number.
     SameIdNumber,
+    /// Same mobile or landline number.
     SamePhone,
 }
 
+/// An archive that may be the one being created again, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PossibleDuplicate {
-    /// Masked.
+    /// The existing archive, masked.
     pub household: Household,
+    /// What it has in common with the new one.
     pub reasons: Vec<DuplicateReason>,
 }
 

@@ -73,6 +73,7 @@ pub struct SignedVisit {
 
 /// The customer's copy of a receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptPrintout {
     /// A self-contained printable page: company header, amounts in figures and in capitals
     /// (大写金额), the receipt number, the signature and the verification code.
@@ -83,14 +84,19 @@ pub struct ReceiptPrintout {
     pub png: Vec<u8>,
     /// The signature alone as SVG.
     pub signature_svg: String,
+    /// `XXXX-XXXX-XX`
     pub verification_code: String,
 }
 
 /// One receipt book on this device and how much of it is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptBlockStatus {
+    /// The book as the server issued it.
     pub block: ReceiptBlock,
+    /// Numbers used on this device.
     pub used: u32,
+    /// Numbers left.
     pub left: u32,
 }
 

@@ -10,57 +10,89 @@ use crate::model::{ArrearsAccount, ArrearsNotice, Household, Premises, PremisesT
 use crate::store::entity_table;
 use crate::store::Store;
 
-/// One event in a household's history.
+/// One event in a household's history. The variants are not named after the records they carry,
+/// and their fields are named: in Kotlin a variant is a class nested in the enum's, and one named
+/// `Visit` would hide the record `Visit` (so the bindings export this enum as it is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum HistoryEntry {
-    Visit(Visit),
-    Notice(ArrearsNotice),
-    Receipt { receipt: Receipt, voided: bool },
+    /// A visit.
+    VisitEntry {
+        /// The visit recorded.
+        visit: Visit,
+    },
+    /// An arrears notice given.
+    NoticeEntry {
+        /// The notice recorded.
+        notice: ArrearsNotice,
+    },
+    /// Money collected.
+    ReceiptEntry {
+        /// The receipt.
+        receipt: Receipt,
+        /// Whether it was voided since.
+        voided: bool,
+    },
 }
 
 impl HistoryEntry {
     pub fn at_ms(&self) -> i64 {
         match self {
-            HistoryEntry::Visit(v) => v.arrived_at_ms,
-            HistoryEntry::Notice(n) => n.given_at_ms,
-            HistoryEntry::Receipt { receipt, .. } => receipt.collected_at_ms,
+            HistoryEntry::VisitEntry { visit } => visit.arrived_at_ms,
+            HistoryEntry::NoticeEntry { notice } => notice.given_at_ms,
+            HistoryEntry::ReceiptEntry { receipt, .. } => receipt.collected_at_ms,
         }
     }
 }
 
-/// A line of the grid's arrears list.
+/// A line of the grid's arrears list, largest debt first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ArrearsLine {
+    /// The account as last known from the back office.
     pub account: ArrearsAccount,
+    /// The household's customer name.
     pub customer_name: String,
+    /// The household's address.
     pub address: String,
-    /// Collected on this phone and not yet acknowledged by the server.
+    /// Collected on this phone and not yet acknowledged by the server, fen.
     pub collected_unsynced_fen: i64,
-    /// Last known debt minus what this phone collected since (never below zero).
+    /// Last known debt minus what this phone collected since (never below zero), fen.
     pub remaining_fen: i64,
 }
 
+/// Households using one product (ours, or another operator's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ProductCount {
     /// Our product (broadband, fixed, mobile, bundle …) or the other operator's name.
     pub name: String,
+    /// Households using it.
     pub households: i64,
     /// Households using it per 10,000 households (basis points): 占有率.
     pub penetration_bp: i64,
 }
 
-/// 网格信息档案汇总.
+/// 网格信息档案汇总: the grid in numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct GridSummary {
+    /// The grid.
     pub grid_id: String,
+    /// Household archives.
     pub households: i64,
+    /// 楼宇
     pub buildings: i64,
+    /// 平房
     pub bungalows: i64,
+    /// 商铺
     pub shops: i64,
     /// Households with none of our services (prospects).
     pub prospects: i64,
+    /// Our products, most used first.
     pub own_products: Vec<ProductCount>,
+    /// Other operators, most used first.
     pub competitors: Vec<ProductCount>,
 }
 
@@ -117,16 +149,16 @@ impl Store {
             let mut out: Vec<HistoryEntry> = Vec::new();
             let visits: Vec<Visit> =
                 entity_table::query(c, "household_id = ?1 ORDER BY arrived_at_ms", [household_id])?;
-            out.extend(visits.into_iter().map(HistoryEntry::Visit));
+            out.extend(visits.into_iter().map(|visit| HistoryEntry::VisitEntry { visit }));
             let notices: Vec<ArrearsNotice> =
                 entity_table::query(c, "household_id = ?1 ORDER BY given_at_ms", [household_id])?;
-            out.extend(notices.into_iter().map(HistoryEntry::Notice));
+            out.extend(notices.into_iter().map(|notice| HistoryEntry::NoticeEntry { notice }));
             let receipts: Vec<Receipt> =
                 entity_table::query(c, "household_id = ?1 ORDER BY collected_at_ms", [household_id])?;
             let mut voided = c.prepare_cached("SELECT 1 FROM receipt_voids WHERE receipt_id = ?1 LIMIT 1")?;
             for receipt in receipts {
                 let is_voided = voided.exists([&receipt.id])?;
-                out.push(HistoryEntry::Receipt { receipt, voided: is_voided });
+                out.push(HistoryEntry::ReceiptEntry { receipt, voided: is_voided });
             }
             // each list is index-ordered; a stable sort merges them
             out.sort_by_key(HistoryEntry::at_ms);

@@ -28,17 +28,21 @@ use crate::validate;
 pub const ON_TIME_MINUTES: i64 = 10;
 const MINUTE_MS: i64 = 60_000;
 
-/// How an arrival compares with the agreed time.
+/// How an arrival compares with the agreed time: within ±10 minutes is on time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Punctuality {
+    /// 准时: within ±10 minutes.
     OnTime,
-    /// Arrived this many whole minutes (rounded up) before the agreed time.
+    /// 早到: arrived this many whole minutes (rounded up) before the agreed time.
     Early {
+        /// Minutes early.
         minutes: i64,
     },
-    /// Arrived this many whole minutes (rounded up) after the agreed time.
+    /// 迟到: arrived this many whole minutes (rounded up) after the agreed time.
     Late {
+        /// Minutes late.
         minutes: i64,
     },
 }
@@ -77,28 +81,52 @@ pub fn day_bounds(date: &str, zone_offset_min: i64) -> Result<(i64, i64)> {
     Ok((start, start + 86_400_000))
 }
 
-/// One thing to do at a door.
+/// One thing to do at a door. The variants are not named after the records they carry, and
+/// their fields are named: in Kotlin a variant is a class nested in the enum's, and one named
+/// `Appointment` would hide the record `Appointment` (so the bindings export this enum as it is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PlanItem {
-    Appointment(Appointment),
+    /// An appointment today.
+    AppointmentItem {
+        /// The appointment.
+        appointment: Appointment,
+    },
     /// A promise made on an earlier visit, due today or before.
-    FollowUp(Visit),
-    Arrears(ArrearsLine),
+    FollowUpItem {
+        /// The visit that made the promise.
+        visit: Visit,
+    },
+    /// Money to collect.
+    ArrearsItem {
+        /// The arrears line.
+        line: ArrearsLine,
+    },
     /// An open reminder (预警) of the day: expiry, spend drop, arrears, suspension, birthday.
-    Reminder(Reminder),
+    ReminderItem {
+        /// The reminder; the store's `close_reminder` closes it.
+        reminder: Reminder,
+    },
 }
 
 /// One door of the day's walk, with everything to do there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PlanStop {
+    /// The household.
     pub household_id: String,
+    /// Its customer name.
     pub customer_name: String,
+    /// Its address.
     pub address: String,
     /// The building's (or bungalow's, or shop's) name; empty when the archive names none.
     pub premises_name: String,
+    /// 单元
     pub unit: String,
+    /// 楼层
     pub floor: Option<i64>,
+    /// 门牌号
     pub room: String,
     /// Appointments first, by time; then follow-ups; then arrears; then reminders, most urgent first.
     pub items: Vec<PlanItem>,
@@ -106,17 +134,22 @@ pub struct PlanStop {
 
 /// 日工作计划: the day's stops ordered by building, then unit, floor and room, so the walk is short.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DayPlan {
+    /// The grid.
     pub grid_id: String,
+    /// The local day, YYYY-MM-DD.
     pub date: String,
+    /// The zone offset of the day, minutes east of UTC.
     pub zone_offset_min: i64,
+    /// The doors to go to, in walking order.
     pub stops: Vec<PlanStop>,
 }
 
 impl DayPlan {
     pub fn appointments(&self) -> impl Iterator<Item = &Appointment> {
         self.stops.iter().flat_map(|s| &s.items).filter_map(|i| match i {
-            PlanItem::Appointment(a) => Some(a),
+            PlanItem::AppointmentItem { appointment } => Some(appointment),
             _ => None,
         })
     }
@@ -375,16 +408,16 @@ impl Store {
         let reminders = self.reminders(grid_id, date)?;
         let mut by_household: BTreeMap<String, Vec<PlanItem>> = BTreeMap::new();
         for a in appointments.into_iter().filter(|a| a.visit_id.is_none()) {
-            by_household.entry(a.household_id.clone()).or_default().push(PlanItem::Appointment(a));
+            by_household.entry(a.household_id.clone()).or_default().push(PlanItem::AppointmentItem { appointment: a });
         }
         for v in follow_ups {
-            by_household.entry(v.household_id.clone()).or_default().push(PlanItem::FollowUp(v));
+            by_household.entry(v.household_id.clone()).or_default().push(PlanItem::FollowUpItem { visit: v });
         }
         for line in arrears.into_iter().filter(|l| l.remaining_fen > 0) {
-            by_household.entry(line.account.household_id.clone()).or_default().push(PlanItem::Arrears(line));
+            by_household.entry(line.account.household_id.clone()).or_default().push(PlanItem::ArrearsItem { line });
         }
         for r in reminders {
-            by_household.entry(r.household_id.clone()).or_default().push(PlanItem::Reminder(r));
+            by_household.entry(r.household_id.clone()).or_default().push(PlanItem::ReminderItem { reminder: r });
         }
         let mut stops = self.read(|c| {
             let mut out = Vec::with_capacity(by_household.len());
@@ -570,10 +603,10 @@ fn stop_for(c: &Connection, household_id: String, mut items: Vec<PlanItem>) -> R
         .ok();
     let (customer_name, address, premises_name, unit, floor, room) = row.unwrap_or_default();
     let rank = |i: &PlanItem| match i {
-        PlanItem::Appointment(a) => (0, a.agreed_at_ms),
-        PlanItem::FollowUp(v) => (1, v.arrived_at_ms),
-        PlanItem::Arrears(_) => (2, 0),
-        PlanItem::Reminder(_) => (3, 0),
+        PlanItem::AppointmentItem { appointment } => (0, appointment.agreed_at_ms),
+        PlanItem::FollowUpItem { visit } => (1, visit.arrived_at_ms),
+        PlanItem::ArrearsItem { .. } => (2, 0),
+        PlanItem::ReminderItem { .. } => (3, 0),
     };
     items.sort_by_key(rank);
     Ok(PlanStop { household_id, customer_name, address, premises_name, unit, floor, room, items })

@@ -64,22 +64,32 @@ impl SyncConfig {
 /// is only reported after the server acknowledged and the pull completed (docs/field.md, field work 6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SyncPhase {
+    /// Not syncing. With a last success, everything up to then is on the server.
     Idle,
+    /// Sending changes: `sent` of `total` so far.
     Pushing {
+        /// Changes sent so far in this cycle.
         sent: u64,
+        /// Changes that were waiting when the cycle began.
         total: u64,
     },
+    /// Receiving changes: `received` so far, `remaining` still on the server.
     Pulling {
+        /// Records received so far in this cycle.
         received: u64,
+        /// Records still waiting on the server.
         remaining: u64,
     },
-    /// No network; the next try is not before `retry_at_ms`.
+    /// No network (or the server is overloaded); the next try is not before `retry_at_ms`.
     Offline {
+        /// The earliest time to try again, UTC ms.
         retry_at_ms: i64,
     },
     /// The last cycle failed for a reason retrying will not fix (e.g. the device was revoked).
     Failed {
+        /// What failed.
         message: String,
     },
 }
@@ -95,12 +105,19 @@ pub struct SyncStatus {
 
 /// What one completed cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
+    /// Changes sent.
     pub pushed: u64,
+    /// Changes the server accepted.
     pub acknowledged: u64,
+    /// Changes the server refused for good (the store's `rejected_ops` lists them).
     pub rejected: u64,
+    /// Records received.
     pub pulled: u64,
+    /// Pages of records received.
     pub pages: u64,
+    /// Records removed because they left this device's grids.
     pub removed: u64,
     /// Receipt blocks the server issued during this cycle (asked for below 50 numbers left).
     #[serde(default)]

@@ -207,20 +207,25 @@ pub fn discard(conn: &Connection, op_id: &str) -> Result<Option<Op>> {
     Ok(Some(op))
 }
 
+/// Changes waiting on this device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Counts {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct OutboxCounts {
+    /// Changes not yet acknowledged by the server.
     pub pending: u64,
+    /// Changes the server refused, waiting for retry or discard.
     pub rejected: u64,
+    /// When the oldest pending change was made, UTC ms.
     pub oldest_pending_ms: Option<i64>,
 }
 
-pub fn counts(conn: &Connection) -> Result<Counts> {
+pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
     Ok(conn.query_row(
         "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0),
                 min(CASE WHEN status = 'pending' THEN created_at_ms END) FROM outbox",
         [],
         |r| {
-            Ok(Counts {
+            Ok(OutboxCounts {
                 pending: r.get::<_, i64>(0)? as u64,
                 rejected: r.get::<_, i64>(1)? as u64,
                 oldest_pending_ms: r.get(2)?,

@@ -149,7 +149,7 @@ impl Store {
     }
 
     /// Counts of pending and rejected changes.
-    pub fn outbox_counts(&self) -> Result<outbox::Counts> {
+    pub fn outbox_counts(&self) -> Result<outbox::OutboxCounts> {
         self.read(outbox::counts)
     }
 

@@ -329,12 +329,16 @@ pub struct ErrorBody {
 /// unique on the server, so every number is. A device allocates only from its own blocks, offline;
 /// the server rejects a number that is not in a block issued to the device that used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptBlock {
-    /// e.g. "SJ000012-": letters, digits and '-'.
+    /// The numbers' prefix, e.g. "SJ000012-": letters, digits and '-'.
     pub prefix: String,
+    /// The first number of the block.
     pub first: u32,
-    /// Inclusive; at most 999, so that every number has three digits after the prefix.
+    /// The last number, inclusive; at most 999, so that every number has three digits after the
+    /// prefix.
     pub last: u32,
+    /// When the server issued it, UTC ms.
     pub issued_at_ms: i64,
 }
 

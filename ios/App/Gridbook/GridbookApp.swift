@@ -1,6 +1,7 @@
-// The iOS app: opens the device store once, builds the sync center and the device key, shows
-// enrolment or the tabs of a visit, and syncs in the background with BGTaskScheduler (an app
-// refresh task every ~15 minutes and a processing task that needs the network).
+// The iOS app: connects the core's log to os.Logger (OSLogSink.swift), opens the device store
+// once, builds the sync center and the device key, shows enrolment or the tabs of a visit, and
+// syncs in the background with BGTaskScheduler (an app refresh task every ~15 minutes and a
+// processing task that needs the network).
 import BackgroundTasks
 import GridbookFFI
 import GridbookKit
@@ -85,8 +86,13 @@ struct GridbookApp: App {
 @MainActor
 final class GraphHolder {
     static let shared = GraphHolder()
-    let result: Result<AppGraph, Error> = Result { try AppGraph() }
+    let result: Result<AppGraph, Error>
     var graph: AppGraph? { try? result.get() }
+
+    private init() {
+        OSLogSink.install()  // first: a store that fails to open says why in the log
+        result = Result { try AppGraph() }
+    }
 }
 
 struct RootView: View {

@@ -72,14 +72,21 @@ impl ReminderKind {
 
 /// One open reminder. Personal data masked: the service number, and no birth year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Reminder {
-    /// `kind:subject:period`; what a closure refers to.
+    /// `kind:subject:period`; what a closure refers to (the store's `close_reminder` takes it).
     pub key: String,
+    /// What it is about.
     pub kind: ReminderKind,
+    /// 网格
     pub grid_id: String,
+    /// The household.
     pub household_id: String,
+    /// Its customer name.
     pub customer_name: String,
+    /// Its address.
     pub address: String,
+    /// 高/中/低端, when the back office has ranked it.
     pub tier: Option<Tier>,
     /// The service or account concerned, masked; empty for a birthday.
     pub service_number: String,
@@ -93,6 +100,7 @@ pub struct Reminder {
     pub baseline_fen: Option<i64>,
     /// How far the spend fell, in whole percent (rounded down).
     pub drop_percent: Option<i64>,
+    /// Months a postpaid bill is unpaid.
     pub months_overdue: Option<i64>,
     /// Suspension: already suspended (已停机) rather than at risk.
     pub suspended: bool,

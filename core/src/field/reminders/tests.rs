@@ -277,7 +277,9 @@ fn the_day_plan_carries_the_days_reminders_at_their_doors() {
     assert_eq!(plan.stops.len(), 1);
     assert_eq!(plan.stops[0].household_id, h.id);
     match &plan.stops[0].items[..] {
-        [crate::field::workday::PlanItem::Reminder(r)] => assert_eq!(r.kind, ReminderKind::ContractExpiry),
+        [crate::field::workday::PlanItem::ReminderItem { reminder: r }] => {
+            assert_eq!(r.kind, ReminderKind::ContractExpiry)
+        }
         other => panic!("expected one reminder, got {other:?}"),
     }
 }

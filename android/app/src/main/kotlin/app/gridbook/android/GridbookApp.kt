@@ -1,5 +1,5 @@
-// The application: opens the device store once, wires the repositories (the app's small object
-// graph) and schedules background sync. A store that fails to open is never deleted: the app
+// The application: connects the core's log to Logcat, opens the device store once, wires the
+// repositories (the app's small object graph) and schedules background sync. A store that fails to open is never deleted: the app
 // shows why and the data stays for someone to rescue.
 package app.gridbook.android
 
@@ -23,6 +23,7 @@ class GridbookApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        LogcatSink.install(BuildConfig.DEBUG)  // first: a store that fails to open says why in the log
         graph = runCatching { Graph(this) }
         if (graph.isSuccess) SyncWorker.schedule(this)
     }

@@ -4,12 +4,12 @@ package app.gridbook.android
 
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
-import app.gridbook.ffi.ArrearsLine
-import app.gridbook.ffi.ReminderResolution
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.Premises
 import app.gridbook.ffi.RejectedChange
-import app.gridbook.ffi.TicketKind
+import app.gridbook.ffi.core.ArrearsLine
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.Premises
+import app.gridbook.ffi.core.ReminderResolution
+import app.gridbook.ffi.core.TicketKind
 import app.gridbook.logic.AppointmentModel
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.CollectionModel

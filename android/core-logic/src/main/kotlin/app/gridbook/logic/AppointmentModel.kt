@@ -4,12 +4,12 @@
 // local date and time and turned into UTC milliseconds with the phone's zone offset.
 package app.gridbook.logic
 
-import app.gridbook.ffi.Appointment
-import app.gridbook.ffi.AppointmentStatus
 import app.gridbook.ffi.AppointmentVisit
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.Visit
-import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.core.Appointment
+import app.gridbook.ffi.core.AppointmentStatus
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.Visit
+import app.gridbook.ffi.core.VisitPurpose
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

@@ -2,10 +2,10 @@
 // (view, edit, reveal with a purpose, duplicate warning before creating, history).
 package app.gridbook.logic
 
-import app.gridbook.ffi.HistoryEntry
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.PossibleDuplicate
-import app.gridbook.ffi.Premises
+import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.PossibleDuplicate
+import app.gridbook.ffi.core.Premises
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

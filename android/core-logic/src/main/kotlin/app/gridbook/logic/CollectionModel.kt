@@ -3,16 +3,16 @@
 // receipt recorded and sealed in one step and the customer's copy shown (the receipt preview).
 package app.gridbook.logic
 
-import app.gridbook.ffi.ArrearsLine
 import app.gridbook.ffi.CustomerSignature
-import app.gridbook.ffi.PaymentMethod
-import app.gridbook.ffi.Receipt
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
 import app.gridbook.ffi.SignaturePad
 import app.gridbook.ffi.SignerRelation
 import app.gridbook.ffi.amountInCapitals
 import app.gridbook.ffi.checkSignature
+import app.gridbook.ffi.core.ArrearsLine
+import app.gridbook.ffi.core.PaymentMethod
+import app.gridbook.ffi.core.Receipt
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

@@ -4,7 +4,7 @@
 // the back office receives with the next sync. Submitting again records a newer summary.
 package app.gridbook.logic
 
-import app.gridbook.ffi.DaySummary
+import app.gridbook.ffi.core.DaySummary
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

@@ -3,9 +3,9 @@
 package app.gridbook.logic
 
 import app.gridbook.ffi.RejectedChange
-import app.gridbook.ffi.SyncPhase
-import app.gridbook.ffi.SyncReport
 import app.gridbook.ffi.SyncStatus
+import app.gridbook.ffi.core.SyncPhase
+import app.gridbook.ffi.core.SyncReport
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

@@ -4,10 +4,10 @@
 // escalate it, record the reply, close it only with the customer's confirmation (闭环).
 package app.gridbook.logic
 
-import app.gridbook.ffi.Ticket
-import app.gridbook.ffi.TicketChannel
-import app.gridbook.ffi.TicketKind
-import app.gridbook.ffi.TicketStatus
+import app.gridbook.ffi.core.Ticket
+import app.gridbook.ffi.core.TicketChannel
+import app.gridbook.ffi.core.TicketKind
+import app.gridbook.ffi.core.TicketStatus
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

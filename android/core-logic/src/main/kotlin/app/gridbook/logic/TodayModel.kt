@@ -4,16 +4,16 @@
 // indicator comes from SyncRepository.status.
 package app.gridbook.logic
 
-import app.gridbook.ffi.Appointment
-import app.gridbook.ffi.ArrearsLine
-import app.gridbook.ffi.DayPlan
-import app.gridbook.ffi.GridSummary
-import app.gridbook.ffi.PlanItem
-import app.gridbook.ffi.PlanStop
-import app.gridbook.ffi.SignIn
-import app.gridbook.ffi.Ticket
-import app.gridbook.ffi.ReminderResolution
-import app.gridbook.ffi.Visit
+import app.gridbook.ffi.core.Appointment
+import app.gridbook.ffi.core.ArrearsLine
+import app.gridbook.ffi.core.DayPlan
+import app.gridbook.ffi.core.GridSummary
+import app.gridbook.ffi.core.PlanItem
+import app.gridbook.ffi.core.PlanStop
+import app.gridbook.ffi.core.ReminderResolution
+import app.gridbook.ffi.core.SignIn
+import app.gridbook.ffi.core.Ticket
+import app.gridbook.ffi.core.Visit
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

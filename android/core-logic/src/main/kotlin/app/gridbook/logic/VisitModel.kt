@@ -3,17 +3,17 @@
 // to the customer first), recorded with the visit in one transaction.
 package app.gridbook.logic
 
-import app.gridbook.ffi.Appointment
 import app.gridbook.ffi.CustomerSignature
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.Punctuality
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
 import app.gridbook.ffi.SignaturePad
 import app.gridbook.ffi.SignerRelation
-import app.gridbook.ffi.Visit
-import app.gridbook.ffi.VisitPurpose
 import app.gridbook.ffi.checkSignature
+import app.gridbook.ffi.core.Appointment
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.Punctuality
+import app.gridbook.ffi.core.Visit
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.ffi.workOrderText
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow

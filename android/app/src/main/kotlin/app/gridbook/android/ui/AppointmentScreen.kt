@@ -27,8 +27,8 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.AppointmentViewModel
 import app.gridbook.android.R
-import app.gridbook.ffi.AppointmentStatus
-import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.core.AppointmentStatus
+import app.gridbook.ffi.core.VisitPurpose
 import java.time.LocalDate
 
 @Composable

@@ -26,9 +26,9 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.BuildingsViewModel
 import app.gridbook.android.R
-import app.gridbook.ffi.Household
-import app.gridbook.ffi.Premises
-import app.gridbook.ffi.PremisesType
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.Premises
+import app.gridbook.ffi.core.PremisesType
 
 @Composable
 fun BuildingsScreen(vm: BuildingsViewModel, openHousehold: (String) -> Unit, newHousehold: (String?) -> Unit) {

@@ -28,7 +28,7 @@ import androidx.compose.ui.viewinterop.AndroidView
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.CollectionViewModel
 import app.gridbook.android.R
-import app.gridbook.ffi.PaymentMethod
+import app.gridbook.ffi.core.PaymentMethod
 import app.gridbook.logic.Money
 
 @Composable

@@ -31,9 +31,9 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.HouseholdViewModel
 import app.gridbook.android.R
-import app.gridbook.ffi.DuplicateReason
-import app.gridbook.ffi.HistoryEntry
-import app.gridbook.ffi.IdType
+import app.gridbook.ffi.core.DuplicateReason
+import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.IdType
 import app.gridbook.logic.Money
 import app.gridbook.logic.SaveOutcome
 

@@ -27,7 +27,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.R
 import app.gridbook.android.SyncViewModel
 import app.gridbook.ffi.RejectedChange
-import app.gridbook.ffi.SyncPhase
+import app.gridbook.ffi.core.SyncPhase
 import app.gridbook.logic.progress
 
 @Composable

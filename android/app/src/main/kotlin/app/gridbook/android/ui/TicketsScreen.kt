@@ -28,8 +28,8 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.R
 import app.gridbook.android.TicketsViewModel
-import app.gridbook.ffi.TicketKind
-import app.gridbook.ffi.TicketStatus
+import app.gridbook.ffi.core.TicketKind
+import app.gridbook.ffi.core.TicketStatus
 import app.gridbook.logic.TicketLine
 import java.time.LocalDate
 

@@ -31,18 +31,18 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.LastLocation
 import app.gridbook.android.R
 import app.gridbook.android.TodayViewModel
-import app.gridbook.ffi.Appointment
-import app.gridbook.ffi.AppointmentStatus
-import app.gridbook.ffi.PlanItem
-import app.gridbook.ffi.ReminderResolution
-import app.gridbook.ffi.Reminder
+import app.gridbook.ffi.core.Appointment
+import app.gridbook.ffi.core.AppointmentStatus
+import app.gridbook.ffi.core.PlanItem
+import app.gridbook.ffi.core.PlanStop
+import app.gridbook.ffi.core.Reminder
 import androidx.compose.runtime.setValue
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.material3.DropdownMenuItem
 import androidx.compose.material3.DropdownMenu
+import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.reminderLabel
-import app.gridbook.ffi.PlanStop
 import app.gridbook.logic.Money
 
 /** Where the Today screen's rows lead. */

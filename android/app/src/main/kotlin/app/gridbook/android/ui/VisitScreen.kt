@@ -22,9 +22,9 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.R
 import app.gridbook.android.VisitViewModel
-import app.gridbook.ffi.Punctuality
 import app.gridbook.ffi.SignerRelation
-import app.gridbook.ffi.VisitPurpose
+import app.gridbook.ffi.core.Punctuality
+import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.logic.VisitForm
 
 @Composable
