@@ -233,5 +233,5 @@ async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid(
     let again: Value = serde_json::from_str(&run(Some("g1")).unwrap()).unwrap();
     assert_eq!(again["changed"], 0, "nothing to write when nothing changed");
     let err = run(Some("g9")).unwrap_err();
-    assert_eq!((err.status, err.message.as_str()), (StatusCode::NOT_FOUND, "no grid g9"));
+    assert_eq!((err.status(), err.message.as_str()), (StatusCode::NOT_FOUND, "no grid g9"));
 }

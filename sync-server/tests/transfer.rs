@@ -496,7 +496,7 @@ fn the_admin_commands_import_and_export_files() {
     let bad =
         run(f.storage.as_ref(), command(&["export", "--what", "archives", "--grid", "g1", "--out", "x.pdf"]), now_ms())
             .unwrap_err();
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let missing = run(
         f.storage.as_ref(),
         command(&["import-arrears", "--grid", "g1", "--file", "/nonexistent/欠费.csv"]),

@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::wire::{PATH_ENROL, PATH_PULL, PATH_PUSH};
 
+use super::error::AppError;
 use crate::domain::device_health::DeviceState;
 use crate::domain::now_ms;
 use crate::http::state::AppState;
@@ -167,7 +168,7 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
             Some(m) => Some(m.totals()?),
             None => None,
         };
-        Ok::<_, crate::http::error::AppError>((devices, totals))
+        Ok::<_, AppError>((devices, totals))
     })
     .await;
     match db {

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::domain::auth::Role;
-use crate::http::error::AppResult;
+use crate::storage::error::StorageResult;
 
 /// A supervisor or admin as the login needs them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,16 +140,16 @@ pub struct SyncTotals {
 }
 
 pub trait MonitoringStorage: Send + Sync + 'static {
-    fn staff_account(&self, id: &str) -> AppResult<Option<StaffAccount>>;
-    fn grid_names(&self) -> AppResult<Vec<(String, String)>>;
-    fn activity(&self, since_ms: i64, bucket_ms: i64) -> AppResult<Vec<ActivityBucket>>;
-    fn rejection_details(&self, limit: u32) -> AppResult<Vec<RejectionDetail>>;
+    fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>>;
+    fn grid_names(&self) -> StorageResult<Vec<(String, String)>>;
+    fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>>;
+    fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>>;
     /// Receipts per grid and local day, from `since_day` (YYYY-MM-DD) on.
-    fn receipts_by_grid_day(&self, since_day: &str) -> AppResult<Vec<GridDayTotal>>;
-    fn receipts_by_manager(&self, since_day: &str) -> AppResult<Vec<ManagerTotal>>;
-    fn receipts(&self, limit: u32) -> AppResult<Vec<ReceiptLine>>;
-    fn voids(&self, limit: u32) -> AppResult<Vec<VoidLine>>;
+    fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>>;
+    fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>>;
+    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>>;
+    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>>;
     /// Visits whose promised follow-up date is before `today` (YYYY-MM-DD), oldest first.
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> AppResult<Vec<FollowUpLine>>;
-    fn totals(&self) -> AppResult<SyncTotals>;
+    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>>;
+    fn totals(&self) -> StorageResult<SyncTotals>;
 }

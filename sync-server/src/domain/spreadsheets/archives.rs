@@ -14,7 +14,7 @@ use super::import::{self, address_key, merged, op_for, Accepted, GridIndex, Impo
 use super::labels::{self, Labels};
 use super::sheet::{half_width, Cell, Sheet};
 use super::template::{bind, col, personal, required, Cells, Column, Personal};
-use crate::http::error::AppResult;
+use crate::domain::error::DomainResult;
 use crate::storage::SyncStorage;
 
 pub const TEMPLATE: &[Column] = &[
@@ -239,7 +239,7 @@ pub fn import(
     actor: &str,
     file: &str,
     now_ms: i64,
-) -> AppResult<ImportReport> {
+) -> DomainResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let mut index = GridIndex::load(storage, grid)?;
     let mut report = ImportReport {

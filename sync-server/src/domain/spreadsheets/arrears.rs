@@ -13,7 +13,7 @@ use super::import::{self, address_key, op_for, Accepted, GridIndex, ImportReport
 use super::labels;
 use super::sheet::{half_width, parse_yuan, Sheet};
 use super::template::{bind, col, personal, required, Column, Personal};
-use crate::http::error::AppResult;
+use crate::domain::error::DomainResult;
 use crate::storage::SyncStorage;
 
 pub const TEMPLATE: &[Column] = &[
@@ -69,7 +69,7 @@ pub fn import(
     actor: &str,
     file: &str,
     now_ms: i64,
-) -> AppResult<ImportReport> {
+) -> DomainResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let index = GridIndex::load(storage, grid)?;
     let mut report = ImportReport {

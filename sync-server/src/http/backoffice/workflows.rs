@@ -16,12 +16,12 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
-use crate::domain::handover::HandoverRequest;
 use crate::domain::now_ms;
 use crate::domain::privacy::{mask_digit_runs, mask_name};
 use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
+use crate::storage::handover::HandoverRequest;
 use crate::storage::workflows::WorkflowMonitoring;
 
 fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {

@@ -7,11 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use gridbook_core::wire::ErrorCode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::SqliteStorage;
 use crate::domain::auth::Role;
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
     StaffAccount, SyncTotals, VoidLine,
@@ -54,7 +55,7 @@ impl SqliteMonitoring {
         }
     }
 
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> StorageResult<T>) -> StorageResult<T> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => {
@@ -87,7 +88,7 @@ fn verification_of(signature_id: Option<&str>) -> &'static str {
 }
 
 impl MonitoringStorage for SqliteMonitoring {
-    fn staff_account(&self, id: &str) -> AppResult<Option<StaffAccount>> {
+    fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>> {
         self.read(|c| {
             let row = c
                 .prepare_cached("SELECT id, name, role, password_hash FROM managers WHERE id = ?1")?
@@ -98,14 +99,15 @@ impl MonitoringStorage for SqliteMonitoring {
             match row {
                 None => Ok(None),
                 Some((id, name, role, password_hash)) => {
-                    let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
+                    let role =
+                        Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
                     Ok(Some(StaffAccount { id, name, role, password_hash }))
                 }
             }
         })
     }
 
-    fn grid_names(&self) -> AppResult<Vec<(String, String)>> {
+    fn grid_names(&self) -> StorageResult<Vec<(String, String)>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT id, name FROM grids ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -113,9 +115,9 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn activity(&self, since_ms: i64, bucket_ms: i64) -> AppResult<Vec<ActivityBucket>> {
+    fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>> {
         if bucket_ms <= 0 {
-            return Err(AppError::bad_request("bad_query", "bucket must be positive"));
+            return Err(StorageError::Invalid { code: ErrorCode::BadQuery, message: "bucket must be positive".into() });
         }
         self.read(|c| {
             let mut stmt = c.prepare_cached(
@@ -142,7 +144,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn rejection_details(&self, limit: u32) -> AppResult<Vec<RejectionDetail>> {
+    fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT r.at_ms, r.op_id, r.device_id, d.manager_id, m.name, d.app_version, r.kind, r.entity_id,
@@ -169,7 +171,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts_by_grid_day(&self, since_day: &str) -> AppResult<Vec<GridDayTotal>> {
+    fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>> {
         self.read(|c| {
             let sql = format!(
                 "SELECT {RECORDED_GRID} AS grid, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum(json_extract(vals, '$.amount_fen')), 0)
@@ -185,7 +187,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts_by_manager(&self, since_day: &str) -> AppResult<Vec<ManagerTotal>> {
+    fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>> {
         self.read(|c| {
             let sql = format!(
                 "SELECT coalesce(json_extract(e.vals, '$.collector_id'), '') AS who, m.name, count(*),
@@ -207,7 +209,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts(&self, limit: u32) -> AppResult<Vec<ReceiptLine>> {
+    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT e.id, coalesce(json_extract(e.vals, '$.receipt_no'), ''), e.grid_id,
@@ -245,7 +247,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn voids(&self, limit: u32) -> AppResult<Vec<VoidLine>> {
+    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.receipt_id'), ''),
@@ -279,7 +281,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> AppResult<Vec<FollowUpLine>> {
+    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.household_id'), '') AS hh,
@@ -318,7 +320,7 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn totals(&self) -> AppResult<SyncTotals> {
+    fn totals(&self) -> StorageResult<SyncTotals> {
         // Sums only the rows added since the last scrape: both tables are append-only with an
         // integer key, so each scrape is an index range, however long the history.
         let mut running = lock(&self.running);
@@ -353,7 +355,7 @@ impl MonitoringStorage for SqliteMonitoring {
     }
 }
 
-pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<ConflictRow>> {
+pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<ConflictRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
@@ -378,7 +380,7 @@ pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<Co
     })
 }
 
-pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<RejectionRow>> {
+pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<RejectionRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT at_ms, op_id, device_id, kind, entity_id, grid_id, code, reason FROM rejections ORDER BY at_ms DESC LIMIT ?1",
@@ -399,7 +401,7 @@ pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<R
     })
 }
 
-pub(super) fn check_health(storage: &SqliteStorage) -> AppResult<()> {
+pub(super) fn check_health(storage: &SqliteStorage) -> StorageResult<()> {
     storage.read(|c| {
         c.query_row("SELECT count(*) FROM grids", [], |r| r.get::<_, i64>(0))?;
         Ok(())

@@ -6,14 +6,14 @@ use gridbook_core::model::DaySummary;
 use rusqlite::params;
 
 use super::SqliteMonitoring;
-use crate::http::error::AppResult;
+use crate::storage::error::StorageResult;
 use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowMonitoring};
 
 /// The appointment's on-time window, as on the phone (core's workday.rs).
 const ON_TIME_MS: i64 = gridbook_core::workday::ON_TIME_MINUTES * 60_000;
 
 impl WorkflowMonitoring for SqliteMonitoring {
-    fn tickets(&self, today: &str, limit: u32) -> AppResult<Vec<TicketLine>> {
+    fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT t.id, t.grid_id, json_extract(t.vals, '$.household_id'), json_extract(h.vals, '$.customer_name'),
@@ -60,7 +60,7 @@ impl WorkflowMonitoring for SqliteMonitoring {
         day_start_ms: i64,
         day_end_ms: i64,
         limit: u32,
-    ) -> AppResult<Vec<AppointmentLine>> {
+    ) -> StorageResult<Vec<AppointmentLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT a.id, a.grid_id, coalesce(json_extract(a.vals, '$.household_id'), ''), json_extract(h.vals, '$.customer_name'),
@@ -106,7 +106,7 @@ impl WorkflowMonitoring for SqliteMonitoring {
         })
     }
 
-    fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>> {
+    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT s.id, s.vals, m.name FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
