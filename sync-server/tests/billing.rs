@@ -13,7 +13,7 @@ use gridbook_core::wire::OpAction;
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::authoring;
-use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_sync_server::{now_ms, RecordStorage};
 use serde_json::{json, Value};
 
 /// h0..h4, in id order.

@@ -9,7 +9,7 @@ use gridbook_core::wire::{
     OpOutcome, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, VerifyResponse, PROTOCOL_VERSION,
 };
 use gridbook_core::*;
-use gridbook_sync_server::SyncStorage;
+use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
 use serde_json::Value;
 

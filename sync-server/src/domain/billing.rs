@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::tiers::{self, TierReport};
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 /// The most profiles one load may carry: a large grid's services several times over. A city's
 /// figures are loaded in several calls.
@@ -82,7 +82,7 @@ struct GridNow {
     profiles: HashMap<String, EntityState>,
 }
 
-fn grid_now(storage: &dyn SyncStorage, grid: &str) -> DomainResult<Option<GridNow>> {
+fn grid_now(storage: &(impl RecordStorage + ?Sized), grid: &str) -> DomainResult<Option<GridNow>> {
     if !storage.has_grid(grid)? {
         return Ok(None);
     }
@@ -99,7 +99,11 @@ fn grid_now(storage: &dyn SyncStorage, grid: &str) -> DomainResult<Option<GridNo
 
 /// Checks every row (rows are numbered from 1), then writes what changed in one transaction and
 /// recomputes the tiers of the grids touched. Nothing is written when any row is wrong.
-pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -> DomainResult<LoadReport> {
+pub fn load(
+    storage: &(impl RecordStorage + ?Sized),
+    rows: Vec<BillingProfile>,
+    now_ms: i64,
+) -> DomainResult<LoadReport> {
     if rows.is_empty() {
         return Err(DomainError::invalid("profiles: nothing to load"));
     }

@@ -23,7 +23,7 @@ use gridbook_core::EntityKind;
 use serde::Serialize;
 
 use crate::domain::error::{DomainError, DomainResult};
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 /// One household's spend, as ranked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn live(states: Vec<EntityState>) -> impl Iterator<Item = EntityState> {
 
 /// Ranks the grid's households from the billing figures stored now and writes the tiers that
 /// changed, in one transaction.
-pub fn recompute(storage: &dyn SyncStorage, grid: &str, now_ms: i64) -> DomainResult<TierReport> {
+pub fn recompute(storage: &(impl RecordStorage + ?Sized), grid: &str, now_ms: i64) -> DomainResult<TierReport> {
     if !storage.has_grid(grid)? {
         return Err(DomainError::not_found(format!("no grid {grid}")));
     }

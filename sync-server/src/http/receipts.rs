@@ -25,6 +25,7 @@ use serde::Deserialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::now_ms;
+use crate::domain::password::verify_password;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
@@ -190,14 +191,14 @@ impl FromRequestParts<AppState> for Staff {
         if locked_out(&id, now) {
             return Err(AppError::new(ErrorCode::Locked, "too many failed logins; try again later"));
         }
-        let storage = state.storage.clone();
+        let staff = state.backoffice.staff.clone();
         let lookup = id.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let creds = storage.staff_credentials(&lookup)?;
+            let account = staff.staff_account(&lookup)?;
             Ok::<_, AppError>(
-                creds
-                    .filter(|(_, hash)| crate::domain::password::verify_password(&password, hash))
-                    .map(|(role, _)| role),
+                account
+                    .filter(|a| a.password_hash.as_deref().is_some_and(|hash| verify_password(&password, hash)))
+                    .map(|a| a.role),
             )
         })
         .await??;

@@ -10,19 +10,19 @@ pub mod error;
 pub mod evidence;
 pub mod handover;
 pub mod monitoring;
+pub mod records;
 pub mod sqlite;
+pub mod staff;
 pub mod workflows;
 
-use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{
-    EnrolRequest, EnrolResponse, EntityState, ErrorCode, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState,
-};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
 use error::{StorageError, StorageResult};
+use records::RecordStorage;
 
 /// A device as the back office sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,18 +74,10 @@ pub struct RejectionRow {
     pub reason: String,
 }
 
-/// Lets the HTTP layer find the concrete backend behind `Arc<dyn SyncStorage>` (the back office
-/// attaches its read-only monitoring queries to the SQLite backend this way).
-pub trait AsAnyStorage {
-    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync>;
-}
-impl<T: Send + Sync + 'static> AsAnyStorage for T {
-    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
-}
-
-pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
+/// What the phones, the admin commands and the rules above storage need of a backend: devices and
+/// their enrolment, pushes and pulls, snapshot pages, grids and managers, signed evidence,
+/// handovers, and (through `RecordStorage`) the records the back office reads and writes.
+pub trait SyncStorage: RecordStorage {
     fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth>;
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.
@@ -140,25 +132,6 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String>;
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()>;
-    /// Changes made by the back office (arrears accounts, imports, tiers, corrections), merged like
-    /// any op, all in one transaction (`authoring::op` builds them). Answers per op, like a push.
-    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>>;
-    /// One back-office change.
-    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> StorageResult<OpResult> {
-        let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
-        results.pop().ok_or_else(|| StorageError::internal("no result for the op"))
-    }
-
-    /// Whether the grid exists.
-    fn has_grid(&self, grid_id: &str) -> StorageResult<bool>;
-    /// Every grid's id.
-    fn grid_ids(&self) -> StorageResult<Vec<String>>;
-    /// Every record of one kind in a grid as the server holds it now, tombstones included (imports
-    /// match rows against them; exports read them).
-    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>>;
-    /// One row of the audit trail for an act outside any op: an import, an unmasked export.
-    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()>;
-
     fn devices(&self) -> StorageResult<Vec<DeviceRow>>;
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
@@ -228,12 +201,6 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
     fn handovers(&self, limit: u32) -> StorageResult<Vec<handover::HandoverRow>> {
         let _ = limit;
         Err(handovers_unsupported())
-    }
-
-    /// A supervisor's or admin's role and password hash, for the back-office endpoints.
-    fn staff_credentials(&self, manager_id: &str) -> StorageResult<Option<(Role, String)>> {
-        let _ = manager_id;
-        Err(evidence_unsupported())
     }
 }
 

@@ -1,21 +1,11 @@
-//! Read-only queries of the back office (issue 6): staff logins, sync activity over time, money
-//! collected, voids, overdue follow-ups and the running totals behind /metrics. `SyncStorage`
-//! stays what the phones need; a backend that serves the back office also implements
-//! `MonitoringStorage` (sqlite/monitoring.rs for SQLite).
+//! Read-only queries of the back office (issue 6): sync activity over time, rejections with who
+//! sent them, money collected, voids, overdue follow-ups and the running totals behind /metrics.
+//! `SyncStorage` stays what the phones need; a backend that serves the back office also
+//! implements `MonitoringStorage` (sqlite/monitoring.rs for SQLite).
 
 use serde::Serialize;
 
-use crate::domain::auth::Role;
 use crate::storage::error::StorageResult;
-
-/// A supervisor or admin as the login needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffAccount {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub password_hash: Option<String>,
-}
 
 /// Syncs in one time bucket (`sync_events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,8 +130,6 @@ pub struct SyncTotals {
 }
 
 pub trait MonitoringStorage: Send + Sync + 'static {
-    fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>>;
-    fn grid_names(&self) -> StorageResult<Vec<(String, String)>>;
     fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>>;
     fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>>;
     /// Receipts per grid and local day, from `since_day` (YYYY-MM-DD) on.

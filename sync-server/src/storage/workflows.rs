@@ -59,7 +59,7 @@ pub struct DaySummaryLine {
     pub manager_name: Option<String>,
 }
 
-pub trait WorkflowMonitoring: Send + Sync + 'static {
+pub trait WorkflowStorage: Send + Sync + 'static {
     /// Tickets not deleted: overdue first (oldest promise first), then the other open ones, then
     /// replied and closed. `today` is YYYY-MM-DD in the report zone.
     fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>>;

@@ -15,7 +15,7 @@ use super::labels::{self, Labels};
 use super::sheet::{half_width, Cell, Sheet};
 use super::template::{bind, col, personal, required, Cells, Column, Personal};
 use crate::domain::error::DomainResult;
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 pub const TEMPLATE: &[Column] = &[
     col("archive_no", "档案编号", "archive_no", &["档案号", "archive number"]),
@@ -232,7 +232,7 @@ fn norm_id(text: &str) -> String {
 
 /// Imports an archive sheet into `grid`; with `dry_run` only the report.
 pub fn import(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     grid: &str,
     sheet: &Sheet,
     dry_run: bool,

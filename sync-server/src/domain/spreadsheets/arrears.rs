@@ -14,7 +14,7 @@ use super::labels;
 use super::sheet::{half_width, parse_yuan, Sheet};
 use super::template::{bind, col, personal, required, Column, Personal};
 use crate::domain::error::DomainResult;
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 pub const TEMPLATE: &[Column] = &[
     required(col("account_no", "账号", "account_no", &["账户", "用户账号", "账户号码", "account"])),
@@ -62,7 +62,7 @@ fn day_start_ms(day: &str) -> Option<i64> {
 
 /// Imports an arrears sheet into `grid`; with `dry_run` only the report.
 pub fn import(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     grid: &str,
     sheet: &Sheet,
     dry_run: bool,

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::sheet::half_width;
 use super::template::Cells;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 /// A row the import did not take, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -210,7 +210,7 @@ pub struct GridIndex {
 }
 
 impl GridIndex {
-    pub fn load(storage: &dyn SyncStorage, grid: &str) -> DomainResult<Self> {
+    pub fn load(storage: &(impl RecordStorage + ?Sized), grid: &str) -> DomainResult<Self> {
         if !storage.has_grid(grid)? {
             return Err(DomainError::not_found(format!("no grid {grid} / 没有此网格")));
         }
@@ -293,7 +293,7 @@ impl GridIndex {
 /// Counts the accepted rows and, unless it is a dry run, writes their ops in one transaction and
 /// a line of the audit trail (counts only, no personal values).
 pub fn commit(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     report: &mut ImportReport,
     accepted: Vec<Accepted>,
     actor: &str,

@@ -14,7 +14,7 @@ pub mod template;
 use gridbook_core::wire::ErrorCode;
 
 use crate::domain::error::{DomainError, DomainResult};
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 pub use import::{ImportReport, Refusal};
 
 /// Which sheet an import reads.
@@ -50,7 +50,7 @@ pub struct Upload<'a> {
 }
 
 /// Reads a CSV or XLSX file and imports it into one grid (nothing is written in a dry run).
-pub fn import(storage: &dyn SyncStorage, upload: &Upload, now_ms: i64) -> DomainResult<ImportReport> {
+pub fn import(storage: &(impl RecordStorage + ?Sized), upload: &Upload, now_ms: i64) -> DomainResult<ImportReport> {
     let grid = upload.grid.trim();
     if grid.is_empty() {
         return Err(DomainError::refused(ErrorCode::BadQuery, "grid: the grid to import into"));

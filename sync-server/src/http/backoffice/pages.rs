@@ -105,12 +105,10 @@ pub async fn login(
         tracing::warn!(account = %id, "back-office login refused: too many failures");
         return login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
     }
-    let Some(monitoring) = state.backoffice.monitoring.clone() else {
-        return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
-    };
+    let staff = state.backoffice.staff.clone();
     let lookup_id = id.clone();
     let checked = tokio::task::spawn_blocking(move || {
-        let account = monitoring.staff_account(&lookup_id)?;
+        let account = staff.staff_account(&lookup_id)?;
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let ok = verify_password(&form.password, hash.as_deref().unwrap_or_else(|| dummy_hash())) && hash.is_some();
         Ok::<_, AppError>(account.filter(|_| ok))

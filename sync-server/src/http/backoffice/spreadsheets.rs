@@ -62,10 +62,8 @@ fn columns(template: &[Column]) -> serde_json::Value {
 }
 
 async fn overview(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
-    let grids = match state.backoffice.monitoring.clone() {
-        Some(m) => blocking(move || m.grid_names()).await?,
-        None => Vec::new(),
-    };
+    let storage = state.storage.clone();
+    let grids = blocking(move || storage.grid_names()).await?;
     Ok(no_store(json!({
         "role": staff.role.as_str(),
         "may_import": staff.role == Role::Admin,

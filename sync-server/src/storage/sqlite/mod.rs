@@ -18,6 +18,7 @@ use gridbook_core::wire::{
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+use super::records::RecordStorage;
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
@@ -38,8 +39,6 @@ mod schema;
 mod workflows;
 
 use entity_tx::SqliteTx;
-
-pub use monitoring::SqliteMonitoring;
 
 /// Whether a write transaction must reach the disk before its answer leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +61,8 @@ pub struct SqliteStorage {
     /// the serial part of ingest, is not kept off a core by a crowd of pushes being prepared.
     preparing: group_commit::Gate,
     readers: Mutex<Vec<Connection>>,
+    /// The back office's read-only queries' own connections (monitoring.rs).
+    monitor: monitoring::MonitorReaders,
     path: PathBuf,
 }
 
@@ -107,6 +108,7 @@ impl SqliteStorage {
             preparing: group_commit::Gate::for_all_cores_but_one(),
             pushes: Default::default(),
             readers: Mutex::new(Vec::new()),
+            monitor: monitoring::MonitorReaders::new(&path),
             path,
         })
     }
@@ -242,26 +244,6 @@ impl SyncStorage for SqliteStorage {
         devices::revoke_device(self, device_id, now_ms)
     }
 
-    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
-        push::apply_backoffice_ops(self, ops, now_ms)
-    }
-
-    fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {
-        records::has_grid(self, grid_id)
-    }
-
-    fn grid_ids(&self) -> StorageResult<Vec<String>> {
-        records::grid_ids(self)
-    }
-
-    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>> {
-        records::grid_records(self, kind, grid_id)
-    }
-
-    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
-        records::record_audit(self, actor, action, subject, detail, now_ms)
-    }
-
     fn devices(&self) -> StorageResult<Vec<DeviceRow>> {
         devices::devices(self)
     }
@@ -323,10 +305,6 @@ impl SyncStorage for SqliteStorage {
         self.read(|c| receipts::audit_log(c, subject, limit))
     }
 
-    fn staff_credentials(&self, manager_id: &str) -> StorageResult<Option<(Role, String)>> {
-        self.read(|c| receipts::staff_credentials(c, manager_id))
-    }
-
     fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> StorageResult<HandoverRow> {
         handover::check_request(request)?;
         let id = self.write(|tx| handover::hand_over(tx, request, by, now_ms))?;
@@ -337,6 +315,32 @@ impl SyncStorage for SqliteStorage {
 
     fn handovers(&self, limit: u32) -> StorageResult<Vec<HandoverRow>> {
         self.read(|c| handover::list(c, None, limit))
+    }
+}
+
+impl RecordStorage for SqliteStorage {
+    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
+        push::apply_backoffice_ops(self, ops, now_ms)
+    }
+
+    fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {
+        records::has_grid(self, grid_id)
+    }
+
+    fn grid_ids(&self) -> StorageResult<Vec<String>> {
+        records::grid_ids(self)
+    }
+
+    fn grid_names(&self) -> StorageResult<Vec<(String, String)>> {
+        records::grid_names(self)
+    }
+
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>> {
+        records::grid_records(self, kind, grid_id)
+    }
+
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
+        records::record_audit(self, actor, action, subject, detail, now_ms)
     }
 }
 

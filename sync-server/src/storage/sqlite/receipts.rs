@@ -382,14 +382,6 @@ pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> St
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn staff_credentials(c: &Connection, manager_id: &str) -> StorageResult<Option<(Role, String)>> {
-    let row: Option<(String, Option<String>)> = c
-        .prepare_cached("SELECT role, password_hash FROM managers WHERE id = ?1")?
-        .query_row([manager_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(row.and_then(|(role, hash)| Some((Role::parse(&role)?, hash?))))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,15 @@ pub(super) fn grid_ids(storage: &SqliteStorage) -> StorageResult<Vec<String>> {
     storage.read(devices::all_grids)
 }
 
+/// Every grid's (id, name), by id.
+pub(super) fn grid_names(storage: &SqliteStorage) -> StorageResult<Vec<(String, String)>> {
+    storage.read(|c| {
+        let mut stmt = c.prepare_cached("SELECT id, name FROM grids ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+}
+
 pub(super) fn grid_records(
     storage: &SqliteStorage,
     kind: EntityKind,
