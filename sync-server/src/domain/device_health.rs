@@ -1,4 +1,4 @@
-//! How the back office judges a device from the facts it reported (lessons.md, sync 15): stale
+//! How the back office judges a device from the facts it reported: stale
 //! when it has not synced for a day, stuck when its oldest unsent op has waited for hours, skewed
 //! when its clock is more than a minute off the server's.
 

@@ -1,4 +1,4 @@
-//! What the back office shows of personal data (domain.md, 保密): ID numbers and phone numbers
+//! What the back office shows of personal data (保密): ID numbers and phone numbers
 //! are masked wherever they appear — in the fields that hold them, and in any other text (notes,
 //! service numbers inside the services list, error messages) as long runs of digits. Names are
 //! cut to the surname where a list only needs to point at a household.

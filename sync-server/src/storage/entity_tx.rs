@@ -71,7 +71,7 @@ pub trait EntityTx {
     /// One row of the audit trail: who did what to which record, when.
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()>;
 
-    // Handovers (handover.rs). The defaults: a backend that keeps none.
+    // Handovers (domain/handover.rs). The defaults: a backend that keeps none.
 
     /// The handovers this device is part of (its manager lost their scope).
     fn device_handovers(&mut self, device_id: &str) -> StorageResult<Vec<DeviceHandover>> {

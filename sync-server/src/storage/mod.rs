@@ -91,7 +91,7 @@ pub trait SyncStorage: RecordStorage {
     ) -> StorageResult<PushResponse>;
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>>;
 
-    // Snapshot files (snapshot_files.rs). The defaults say the backend builds none.
+    // Snapshot files (domain/snapshot_files.rs). The defaults say the backend builds none.
 
     /// A page of what a new device of `grids` pulls, as `pull` serves it, without any device's
     /// bookkeeping or handover removals: what a snapshot file is built from.
@@ -186,7 +186,7 @@ pub trait SyncStorage: RecordStorage {
         let _ = (subject, limit);
         Err(evidence_unsupported())
     }
-    /// Hands a grid or a building over to another manager (handover.rs): moves the scope, lists
+    /// Hands a grid or a building over to another manager (domain/handover.rs): moves the scope, lists
     /// its records for removal from the old managers' devices, audits it. Bad input is a 4xx.
     fn hand_over(
         &self,

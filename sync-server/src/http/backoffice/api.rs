@@ -1,5 +1,5 @@
 //! JSON for the dashboard under /admin/api/. Every answer needs a staff session, is never cached,
-//! and carries personal data only masked (privacy.rs). Views that show anything about
+//! and carries personal data only masked (domain/privacy.rs). Views that show anything about
 //! households are written to the log by who looked (no values).
 
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! JSON for the field-workflow pages of the back office (issue 7) under /admin/api/: handovers
 //! (listed for staff, started by an admin with the session's CSRF token), tickets with the
 //! overdue ones first, today's, late and missed appointments, and the managers' day summaries.
-//! Names are cut to the surname, phone and ID numbers in free text masked (privacy.rs).
+//! Names are cut to the surname, phone and ID numbers in free text masked (domain/privacy.rs).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};

@@ -25,7 +25,7 @@ pub(super) struct SqliteTx<'a> {
     insert_fact: Option<rusqlite::CachedStatement<'a>>,
     pub(super) next_seq: i64,
     batch: BatchIds,
-    /// The pushing device's handovers, read once per push: every op asks (handover.rs), and
+    /// The pushing device's handovers, read once per push: every op asks (domain/handover.rs), and
     /// applying ops never changes them (a removal report is written apart from the ops).
     device_handovers: Option<(String, Vec<crate::storage::handover::DeviceHandover>)>,
 }

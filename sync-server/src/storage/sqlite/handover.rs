@@ -1,4 +1,4 @@
-//! Handovers on SQLite (handover.rs has the rules): moving a grid or a building in one
+//! Handovers on SQLite (domain/handover.rs has the rules): moving a grid or a building in one
 //! transaction, the per-device removals a pull carries, the removals devices report, the list the
 //! back office shows.
 //!
