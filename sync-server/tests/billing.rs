@@ -3,36 +3,28 @@
 //! they change), only an admin with the session's CSRF token from this site may load, and bad
 //! input is a 4xx that names what was wrong, with nothing written.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use common::{Server, HOST, ORIGIN};
 use gridbook_core::testing::{fields_of, household_n};
 use gridbook_core::wire::OpAction;
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::authoring;
-use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
-use http_body_util::BodyExt;
+use gridbook_sync_server::{now_ms, RecordStorage};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-const HOST: &str = "127.0.0.1:8080";
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    storage: Arc<SqliteStorage>,
-    state: AppState,
-    households: Vec<String>,
+/// h0..h4, in id order.
+fn households() -> Vec<String> {
+    (0..5).map(|n| format!("h{n}")).collect()
 }
 
-/// Grid g1 with five households (h0..h4 in id order), created by the back office.
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
-    storage.create_grid("g1", "幸福里网格", now_ms()).unwrap();
-    let households: Vec<String> = (0..5).map(|n| format!("h{n}")).collect();
-    let ops: Vec<_> = households
+/// Grid g1 with five households (`households()`), created by the back office.
+fn fixture() -> Server {
+    let server = Server::new().grid("g1", "幸福里网格");
+    let ops: Vec<_> = households()
         .iter()
         .enumerate()
         .map(|(n, id)| {
@@ -45,23 +37,22 @@ fn fixture() -> Fixture {
             )
         })
         .collect();
-    storage.apply_backoffice_ops(&ops, now_ms()).unwrap();
-    let state = AppState::new(storage.clone());
-    Fixture { _dir: dir, storage, state, households }
+    server.storage.apply_backoffice_ops(&ops, now_ms()).unwrap();
+    server
 }
 
 /// A back-office session of `role`: (cookie token, CSRF token).
-fn session(f: &Fixture, role: Role) -> (String, String) {
-    let (token, staff) = f.state.backoffice.sessions.create("boss", "刘经理", role, now_ms());
-    (token, staff.csrf)
+fn session(f: &Server, role: Role) -> (String, String) {
+    f.session("boss", role)
 }
 
+/// An answer of the billing endpoint, its body as JSON (or as a JSON string when it is not).
 struct Reply {
     status: StatusCode,
     body: Value,
 }
 
-async fn post(f: &Fixture, session: Option<&(String, String)>, origin: &str, body: &str) -> Reply {
+async fn post(f: &Server, session: Option<&(String, String)>, origin: &str, body: &str) -> Reply {
     let mut req = Request::post("/admin/api/billing")
         .header(header::HOST, HOST)
         .header(header::ORIGIN, origin)
@@ -69,14 +60,13 @@ async fn post(f: &Fixture, session: Option<&(String, String)>, origin: &str, bod
     if let Some((cookie, csrf)) = session {
         req = req.header(header::COOKIE, format!("gb_session={cookie}")).header("x-csrf-token", csrf);
     }
-    let resp = app(f.state.clone()).oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    Reply { status, body: serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes))) }
+    let reply = f.send(req.body(Body::from(body.to_string())).unwrap()).await;
+    let body = serde_json::from_slice(&reply.body).unwrap_or_else(|_| json!(reply.text()));
+    Reply { status: reply.status, body }
 }
 
-async fn load(f: &Fixture, session: &(String, String), body: Value) -> Reply {
-    post(f, Some(session), "http://127.0.0.1:8080", &body.to_string()).await
+async fn load(f: &Server, session: &(String, String), body: Value) -> Reply {
+    post(f, Some(session), ORIGIN, &body.to_string()).await
 }
 
 fn figures(household: &str, spend_fen: i64) -> Value {
@@ -85,12 +75,12 @@ fn figures(household: &str, spend_fen: i64) -> Value {
            "spend_fen": spend_fen, "baseline_fen": 10_000})
 }
 
-fn tier_of(f: &Fixture, household: &str) -> Option<String> {
+fn tier_of(f: &Server, household: &str) -> Option<String> {
     let states = f.storage.grid_records(EntityKind::Household, "g1").unwrap();
     states.into_iter().find(|s| s.id == household).and_then(|s| s.value("tier").as_str().map(str::to_string))
 }
 
-fn profiles_stored(f: &Fixture) -> usize {
+fn profiles_stored(f: &Server) -> usize {
     f.storage.grid_records(EntityKind::BillingProfile, "g1").unwrap().len()
 }
 
@@ -98,7 +88,7 @@ fn profiles_stored(f: &Fixture) -> usize {
 async fn an_admin_loads_billing_figures_and_the_tiers_follow_only_where_they_change() {
     let f = fixture();
     let admin = session(&f, Role::Admin);
-    let h = &f.households;
+    let h = &households();
     let spends = [50_000, 40_000, 30_000, 20_000, 10_000];
     let rows: Vec<Value> = h.iter().zip(spends).map(|(id, s)| figures(id, s)).collect();
     let reply = load(&f, &admin, json!({ "profiles": rows })).await;
@@ -139,21 +129,21 @@ async fn an_admin_loads_billing_figures_and_the_tiers_follow_only_where_they_cha
 async fn only_an_admin_with_the_sessions_csrf_token_from_this_site_may_load() {
     let f = fixture();
     let body = json!({ "profiles": [figures("h0", 100)] }).to_string();
-    let refused = post(&f, None, "http://127.0.0.1:8080", &body).await;
+    let refused = post(&f, None, ORIGIN, &body).await;
     assert_eq!((refused.status, refused.body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
     let supervisor = session(&f, Role::Supervisor);
-    let refused = post(&f, Some(&supervisor), "http://127.0.0.1:8080", &body).await;
+    let refused = post(&f, Some(&supervisor), ORIGIN, &body).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.body["message"], "this change needs the admin role");
     let admin = session(&f, Role::Admin);
     let refused = post(&f, Some(&admin), "https://evil.example", &body).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let stale = (admin.0.clone(), "not-the-token".to_string());
-    let refused = post(&f, Some(&stale), "http://127.0.0.1:8080", &body).await;
+    let refused = post(&f, Some(&stale), ORIGIN, &body).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.body["message"].as_str().unwrap().contains("X-CSRF-Token"), "{}", refused.body);
     assert_eq!(profiles_stored(&f), 0, "nothing refused was written");
-    let ok = post(&f, Some(&admin), "http://127.0.0.1:8080", &body).await;
+    let ok = post(&f, Some(&admin), ORIGIN, &body).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 }
 
@@ -202,7 +192,7 @@ async fn bad_billing_input_is_a_4xx_that_names_what_was_wrong_and_writes_nothing
         assert!(message.contains(says), "{body}: expected {says:?} in {message:?}");
         assert!(reply.body["code"].is_string());
     }
-    let malformed = post(&f, Some(&admin), "http://127.0.0.1:8080", "{\"profiles\": [").await;
+    let malformed = post(&f, Some(&admin), ORIGIN, "{\"profiles\": [").await;
     assert_eq!((malformed.status, malformed.body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")));
     assert_eq!(profiles_stored(&f), 0, "a load with a bad row writes none of its rows");
     assert_eq!(tier_of(&f, "h0"), None);
@@ -212,7 +202,7 @@ async fn bad_billing_input_is_a_4xx_that_names_what_was_wrong_and_writes_nothing
 async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid() {
     let f = fixture();
     let admin = session(&f, Role::Admin);
-    let rows: Vec<Value> = f.households.iter().zip([5, 4, 3, 2, 1]).map(|(id, s)| figures(id, s * 1_000)).collect();
+    let rows: Vec<Value> = households().iter().zip([5, 4, 3, 2, 1]).map(|(id, s)| figures(id, s * 1_000)).collect();
     assert_eq!(load(&f, &admin, json!({ "profiles": rows })).await.status, StatusCode::OK);
     // someone set h0 to low since (a phone's edit, merged like any other)
     let mut fields = serde_json::Map::new();
@@ -233,5 +223,5 @@ async fn compute_tiers_puts_back_a_tier_changed_since_and_names_an_unknown_grid(
     let again: Value = serde_json::from_str(&run(Some("g1")).unwrap()).unwrap();
     assert_eq!(again["changed"], 0, "nothing to write when nothing changed");
     let err = run(Some("g9")).unwrap_err();
-    assert_eq!((err.status, err.message.as_str()), (StatusCode::NOT_FOUND, "no grid g9"));
+    assert_eq!((err.status(), err.message.as_str()), (StatusCode::NOT_FOUND, "no grid g9"));
 }

@@ -3,67 +3,29 @@
 //! op and recorded once; a batch sent again, or an op repeated inside one batch, counts once; a
 //! rejected op sent again after its cause was dealt with is applied and leaves the rejections.
 
+mod common;
+
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use common::Server;
 use gridbook_core::hlc::Hlc;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{
-    DeviceFacts, EnrolRequest, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION,
-};
+use gridbook_core::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
-use http_body_util::BodyExt;
+use gridbook_sync_server::{now_ms, SyncStorage};
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    storage: Arc<SqliteStorage>,
-    state: AppState,
+/// Grids g1 and g2, field manager zhang holding g1.
+fn fixture() -> Server {
+    Server::new().grid("g1", "g1").grid("g2", "g2").manager("zhang", "张伟", Role::Field, None).assign("zhang", "g1")
 }
 
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
-    for grid in ["g1", "g2"] {
-        storage.create_grid(grid, grid, now_ms()).unwrap();
-    }
-    storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).unwrap();
-    storage.assign_grid("zhang", "g1").unwrap();
-    Fixture { state: AppState::new(storage.clone()), storage, dir }
+fn token(f: &Server, device: &str) -> String {
+    f.device("zhang", device)
 }
 
-fn token(f: &Fixture, device: &str) -> String {
-    let code = f.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap();
-    let req = EnrolRequest {
-        protocol: PROTOCOL_VERSION,
-        code,
-        device_id: device.into(),
-        app_version: "1".into(),
-        public_key: None,
-    };
-    f.storage.enrol(&req, now_ms()).unwrap().token
-}
-
-async fn push(f: &Fixture, token: &str, ops: &[Op]) -> PushResponse {
-    let body = serde_json::to_vec(&PushRequest {
-        protocol: PROTOCOL_VERSION,
-        facts: DeviceFacts::default(),
-        ops: ops.to_vec(),
-    })
-    .unwrap();
-    let req = Request::post("/v1/push")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = app(f.state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
-    serde_json::from_slice(&bytes).unwrap()
+async fn push(f: &Server, token: &str, ops: &[Op]) -> PushResponse {
+    f.push(token, &PushRequest { protocol: PROTOCOL_VERSION, facts: DeviceFacts::default(), ops: ops.to_vec() }).await
 }
 
 fn fields(v: Value) -> Map<String, Value> {
@@ -90,7 +52,7 @@ fn outcomes(r: &PushResponse) -> Vec<&'static str> {
         .collect()
 }
 
-fn count(f: &Fixture, sql: &str) -> i64 {
+fn count(f: &Server, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }

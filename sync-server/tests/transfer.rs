@@ -3,19 +3,18 @@
 //! export → import round trip, and the endpoints through `oneshot` (session, role, CSRF, bad
 //! input, oversized bodies, masking and the audit of unmasked exports).
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use common::Server;
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::spreadsheets::export::{export, Dataset, ExportRequest};
 use gridbook_sync_server::domain::spreadsheets::sheet::{self as spreadsheet, Format};
 use gridbook_sync_server::domain::spreadsheets::{import, ImportReport, SheetKind, Upload};
-use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
-use http_body_util::BodyExt;
+use gridbook_sync_server::{now_ms, RecordStorage, SyncStorage};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const ARCHIVES: &[&str] = &[
     "档案编号,楼宇类型,小区,楼宇,单元,楼层,房号,客户名称,手机,证件类型,证件号码,公司业务,其它运营商,客户等级,生日,备注,备用列",
@@ -50,17 +49,18 @@ fn csv(lines: &[&str]) -> Vec<u8> {
     lines.join("\r\n").into_bytes()
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    storage: Arc<SqliteStorage>,
+/// The server with grids g1 and g2, and what these tests do with it.
+struct Fixture(Server);
+
+impl std::ops::Deref for Fixture {
+    type Target = Server;
+    fn deref(&self) -> &Server {
+        &self.0
+    }
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
-    storage.create_grid("g1", "幸福里网格", now_ms()).unwrap();
-    storage.create_grid("g2", "人民路网格", now_ms()).unwrap();
-    Fixture { _dir: dir, storage }
+    Fixture(Server::new().grid("g1", "幸福里网格").grid("g2", "人民路网格"))
 }
 
 impl Fixture {
@@ -270,28 +270,20 @@ fn the_grid_summary_export_counts_per_grid_and_per_building() {
 
 // ---- the endpoints ----
 
-struct Web {
-    f: Fixture,
-    state: AppState,
+fn web() -> Fixture {
+    fixture()
 }
 
-fn web() -> Web {
-    let f = fixture();
-    let state = AppState::new(f.storage.clone());
-    Web { f, state }
-}
-
-impl Web {
+impl Fixture {
     /// A logged-in staff member: (session cookie, CSRF token).
-    fn session(&self, role: Role) -> (String, String) {
-        let (token, staff) = self.state.backoffice.sessions.create(role.as_str(), "测试", role, now_ms());
-        (format!("gb_session={token}"), staff.csrf)
+    fn staff(&self, role: Role) -> (String, String) {
+        let (token, csrf) = self.session(role.as_str(), role);
+        (format!("gb_session={token}"), csrf)
     }
 
-    async fn send(&self, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        let resp = app(self.state.clone()).oneshot(req).await.unwrap();
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec(), headers)
+    async fn request(&self, req: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+        let reply = self.send(req).await;
+        (reply.status, reply.body, reply.headers)
     }
 
     async fn upload(
@@ -308,20 +300,20 @@ impl Web {
                 req = req.header("x-csrf-token", token);
             }
         }
-        let (status, body, _) = self.send(req.body(Body::from(body)).unwrap()).await;
+        let (status, body, _) = self.request(req.body(Body::from(body)).unwrap()).await;
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     async fn download(&self, path: &str, who: &(String, String)) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        self.send(Request::get(path).header(header::COOKIE, &who.0).body(Body::empty()).unwrap()).await
+        self.request(Request::get(path).header(header::COOKIE, &who.0).body(Body::empty()).unwrap()).await
     }
 }
 
 #[tokio::test]
 async fn import_is_for_admins_with_the_csrf_token_and_answers_the_report() {
     let w = web();
-    let admin = w.session(Role::Admin);
-    let sup = w.session(Role::Supervisor);
+    let admin = w.staff(Role::Admin);
+    let sup = w.staff(Role::Supervisor);
     let path = "/admin/api/import/archives?grid=g1&file=%E6%A1%A3%E6%A1%88.csv";
     let (status, body) = w.upload(path, None, false, csv(ARCHIVES)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
@@ -329,19 +321,19 @@ async fn import_is_for_admins_with_the_csrf_token_and_answers_the_report() {
         .header(header::AUTHORIZATION, "Bearer some-device-token")
         .body(Body::from(csv(ARCHIVES)))
         .unwrap();
-    assert_eq!(w.send(req).await.0, StatusCode::UNAUTHORIZED, "a device token is not a back-office session");
+    assert_eq!(w.request(req).await.0, StatusCode::UNAUTHORIZED, "a device token is not a back-office session");
     let (status, body) = w.upload(path, Some(&admin), false, csv(ARCHIVES)).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "no CSRF token");
     let (status, body) = w.upload(path, Some(&sup), true, csv(ARCHIVES)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a supervisor may not import: {body}");
-    assert!(w.f.live(EntityKind::Household).is_empty());
+    assert!(w.live(EntityKind::Household).is_empty());
 
     let (status, report) = w.upload(&format!("{path}&dry_run=true"), Some(&admin), true, csv(ARCHIVES)).await;
     assert_eq!(
         (status, report["dry_run"].as_bool(), report["created"].as_u64()),
         (StatusCode::OK, Some(true), Some(3))
     );
-    assert!(w.f.live(EntityKind::Household).is_empty());
+    assert!(w.live(EntityKind::Household).is_empty());
     let (status, report) = w.upload(path, Some(&admin), true, csv(ARCHIVES)).await;
     assert_eq!(
         (status, report["created"].as_u64(), report["refused_rows"].as_u64()),
@@ -350,13 +342,13 @@ async fn import_is_for_admins_with_the_csrf_token_and_answers_the_report() {
     let first = &report["refused"][0];
     assert_eq!((first["row"].as_u64(), first["column"].as_str()), (Some(5), Some("")));
     assert!(first["reason_zh"].as_str().unwrap().contains("第2行"));
-    assert_eq!(w.f.live(EntityKind::Household).len(), 3);
+    assert_eq!(w.live(EntityKind::Household).len(), 3);
 }
 
 #[tokio::test]
 async fn bad_sheets_get_a_clear_4xx() {
     let w = web();
-    let admin = w.session(Role::Admin);
+    let admin = w.staff(Role::Admin);
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         (
             "/admin/api/import/archives?grid=g1",
@@ -403,9 +395,9 @@ async fn bad_sheets_get_a_clear_4xx() {
 #[tokio::test]
 async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
     let w = web();
-    w.f.import(SheetKind::Archives, &csv(ARCHIVES), false);
-    let sup = w.session(Role::Supervisor);
-    let admin = w.session(Role::Admin);
+    w.import(SheetKind::Archives, &csv(ARCHIVES), false);
+    let sup = w.staff(Role::Supervisor);
+    let admin = w.staff(Role::Admin);
     let (status, body, headers) = w.download("/admin/api/export/archives?grid=g1&format=csv", &sup).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
@@ -415,14 +407,14 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
     assert!(text.contains("王芳") && text.contains("1101**********002X") && !text.contains("11010519491231002X"));
     let (status, body, _) = w.download("/admin/api/export/archives?grid=g1&full=true", &sup).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
-    assert!(w.f.storage.audit_log(Some("g1"), 10).unwrap().iter().all(|a| a.action != "export_unmasked"));
+    assert!(w.storage.audit_log(Some("g1"), 10).unwrap().iter().all(|a| a.action != "export_unmasked"));
 
     let (status, body, headers) = w.download("/admin/api/export/archives?grid=g1&format=xlsx&full=true", &admin).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], Format::Xlsx.content_type());
     let sheet = spreadsheet::read(&body).unwrap();
     assert!(sheet.rows.iter().any(|r| r.cells.iter().any(|c| c == "11010519491231002X")));
-    let audit = w.f.storage.audit_log(Some("g1"), 10).unwrap();
+    let audit = w.storage.audit_log(Some("g1"), 10).unwrap();
     assert!(audit.iter().any(|a| a.action == "export_unmasked" && a.actor == "admin"), "{audit:?}");
 
     for path in [
@@ -496,7 +488,7 @@ fn the_admin_commands_import_and_export_files() {
     let bad =
         run(f.storage.as_ref(), command(&["export", "--what", "archives", "--grid", "g1", "--out", "x.pdf"]), now_ms())
             .unwrap_err();
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let missing = run(
         f.storage.as_ref(),
         command(&["import-arrears", "--grid", "g1", "--file", "/nonexistent/欠费.csv"]),

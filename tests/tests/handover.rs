@@ -12,8 +12,8 @@ use gridbook_core::wire::{
 };
 use gridbook_core::*;
 use gridbook_sync_server::cli::admin::AdminCommand;
-use gridbook_sync_server::domain::handover::{HandoverRequest, HandoverScope};
-use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_sync_server::storage::handover::{HandoverRequest, HandoverScope};
+use gridbook_sync_server::{now_ms, AppError, SyncStorage};
 use gridbook_tests::*;
 use serde_json::json;
 
@@ -194,7 +194,11 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
             now_ms(),
         )
         .unwrap_err();
-    assert_eq!((refused.status.as_u16(), refused.code), (409, "not_assigned"), "{refused}");
+    assert_eq!(
+        (AppError::from(refused.clone()).status().as_u16(), refused.code().as_str()),
+        (409, "not_assigned"),
+        "{refused}"
+    );
     let unknown = server
         .storage
         .hand_over(
@@ -203,7 +207,7 @@ async fn one_building_moves_with_its_households_and_their_history_into_the_new_m
             now_ms(),
         )
         .unwrap_err();
-    assert_eq!(unknown.status.as_u16(), 404);
+    assert_eq!(AppError::from(unknown).status().as_u16(), 404);
     let out = server.admin(AdminCommand::HandoverBuilding {
         premises: building.id.clone(),
         to: "li".into(),
@@ -378,16 +382,16 @@ async fn handovers_of_unknown_grids_or_managers_are_clear_4xx_through_the_comman
         by: "t".into(),
     };
     let e = run(grid("nope", "zhang", "li")).unwrap_err();
-    assert_eq!(e.status.as_u16(), 404, "{e}");
+    assert_eq!(e.status().as_u16(), 404, "{e}");
     assert!(e.message.contains("nope"));
     let e = run(grid("g1", "zhang", "nobody")).unwrap_err();
-    assert_eq!(e.status.as_u16(), 404, "{e}");
+    assert_eq!(e.status().as_u16(), 404, "{e}");
     let e = run(grid("g2", "zhang", "li")).unwrap_err();
-    assert_eq!((e.status.as_u16(), e.code), (409, "not_assigned"), "{e}");
+    assert_eq!((e.status().as_u16(), e.code.as_str()), (409, "not_assigned"), "{e}");
     let e = run(grid("g1", "zhang", "zhang")).unwrap_err();
-    assert_eq!(e.status.as_u16(), 422, "{e}");
+    assert_eq!(e.status().as_u16(), 422, "{e}");
     let e = run(grid("g1", "zhang", "")).unwrap_err();
-    assert_eq!(e.status.as_u16(), 422, "{e}");
+    assert_eq!(e.status().as_u16(), 422, "{e}");
     assert!(server.storage.handovers(10).unwrap().is_empty(), "nothing was recorded");
     let listed = server.admin(AdminCommand::HandoverGrid {
         grid: "g1".into(),

@@ -9,7 +9,7 @@ use gridbook_core::wire::{
     OpOutcome, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, VerifyResponse, PROTOCOL_VERSION,
 };
 use gridbook_core::*;
-use gridbook_sync_server::SyncStorage;
+use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
 use serde_json::Value;
 
@@ -408,7 +408,7 @@ async fn a_void_is_recorded_approved_and_audited() {
             gridbook_sync_server::now_ms(),
         )
         .unwrap_err();
-    assert_eq!(err.status.as_u16(), 403);
+    assert_eq!(gridbook_sync_server::AppError::from(err).status().as_u16(), 403);
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::wire::{Op, OpAction, OpOutcome};
 use gridbook_core::*;
-use gridbook_sync_server::SyncStorage;
+use gridbook_sync_server::RecordStorage;
 use gridbook_tests::*;
 use serde_json::json;
 

@@ -324,6 +324,208 @@ pub struct ErrorBody {
     pub retry_after_ms: Option<u64>,
 }
 
+/// Every `ErrorBody::code` the server sends, one per kind of failure (docs/sync-protocol.md,
+/// "Errors", lists each with its HTTP status and what a client does about it). The body keeps
+/// the code as text, so that a client reads a code a newer server adds; the server only sends
+/// these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // The request itself (400, 413, 415, 422).
+    /// The body could not be read (400).
+    BadBody,
+    /// The query string is wrong: a missing or malformed parameter (400).
+    BadQuery,
+    /// The body is not JSON (400).
+    MalformedJson,
+    /// The request's protocol version is outside what the server speaks (400).
+    UnsupportedProtocol,
+    /// The body is JSON of the wrong shape: a missing or mistyped field (422).
+    InvalidBody,
+    /// The body is not `application/json` where JSON is expected (415).
+    ContentType,
+    /// The body is larger than the server accepts (413).
+    TooLarge,
+    /// More ops in one push than the server accepts (413).
+    TooManyOps,
+    /// More rows in one sheet than an import accepts (413).
+    TooManyRows,
+    // Who is asking (401, 403, 429).
+    /// No, or an unknown, device token, enrolment code or staff login (401).
+    Unauthorized,
+    /// The device was revoked by the back office (401).
+    Revoked,
+    /// Known, but not allowed to do this (403).
+    Forbidden,
+    /// Too many failed logins to the back office's endpoints for now (429).
+    Locked,
+    /// Over the device's (or the public check's) request budget; see `retry_after_ms` (429).
+    RateLimited,
+    // What is asked for (404, 409).
+    /// No such endpoint, grid, manager, device, void, receipt … (404).
+    NotFound,
+    /// The server offers no snapshot file for this device; it pulls row pages (404).
+    NoSnapshotFile,
+    /// The snapshot file is for another device schema; the device pulls row pages (409).
+    SnapshotSchemaMismatch,
+    /// A grid or manager with that id exists already (409).
+    Exists,
+    /// The enrolment code was used already (409).
+    CodeUsed,
+    /// The device is enrolled for another manager (409).
+    DeviceTaken,
+    /// A receipt-block request id was used by another device (409).
+    RequestTaken,
+    /// The device holds too many unused receipt numbers for another block (409).
+    TooManyOpenNumbers,
+    /// The void was decided already (409).
+    AlreadyDecided,
+    /// The receipt was voided already (409).
+    AlreadyVoided,
+    /// The record (a building to hand over) was deleted (409).
+    Deleted,
+    /// The grid is not the handing manager's (409).
+    NotAssigned,
+    /// The building is in the grid it would move to (409).
+    SameGrid,
+    /// A record of the handed-over scope cannot move to the new grid (409).
+    CannotMove,
+    // The content (422).
+    /// A value breaks a rule; the message names the field and the rule (422).
+    Invalid,
+    /// More items in one request than the server accepts (422).
+    TooMany,
+    /// A file the command line was given could not be read or written (422).
+    Io,
+    /// The upload is neither CSV nor XLSX (422).
+    NotASpreadsheet,
+    /// The sheet lacks required columns of its template (422).
+    MissingColumns,
+    /// Two columns of the sheet are the same template column (422).
+    DuplicateColumn,
+    // The server (500, 501, 503).
+    /// The server failed; the cause is in its log, never in the answer (500).
+    Internal,
+    /// This storage backend does not do this (501).
+    Unsupported,
+    /// Busy or shutting down: ask again later (503).
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order above.
+    pub const ALL: [ErrorCode; 37] = [
+        ErrorCode::BadBody,
+        ErrorCode::BadQuery,
+        ErrorCode::MalformedJson,
+        ErrorCode::UnsupportedProtocol,
+        ErrorCode::InvalidBody,
+        ErrorCode::ContentType,
+        ErrorCode::TooLarge,
+        ErrorCode::TooManyOps,
+        ErrorCode::TooManyRows,
+        ErrorCode::Unauthorized,
+        ErrorCode::Revoked,
+        ErrorCode::Forbidden,
+        ErrorCode::Locked,
+        ErrorCode::RateLimited,
+        ErrorCode::NotFound,
+        ErrorCode::NoSnapshotFile,
+        ErrorCode::SnapshotSchemaMismatch,
+        ErrorCode::Exists,
+        ErrorCode::CodeUsed,
+        ErrorCode::DeviceTaken,
+        ErrorCode::RequestTaken,
+        ErrorCode::TooManyOpenNumbers,
+        ErrorCode::AlreadyDecided,
+        ErrorCode::AlreadyVoided,
+        ErrorCode::Deleted,
+        ErrorCode::NotAssigned,
+        ErrorCode::SameGrid,
+        ErrorCode::CannotMove,
+        ErrorCode::Invalid,
+        ErrorCode::TooMany,
+        ErrorCode::Io,
+        ErrorCode::NotASpreadsheet,
+        ErrorCode::MissingColumns,
+        ErrorCode::DuplicateColumn,
+        ErrorCode::Internal,
+        ErrorCode::Unsupported,
+        ErrorCode::Unavailable,
+    ];
+
+    /// The code as it is sent (what `serde` writes).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadBody => "bad_body",
+            ErrorCode::BadQuery => "bad_query",
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnsupportedProtocol => "unsupported_protocol",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::ContentType => "content_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::TooManyOps => "too_many_ops",
+            ErrorCode::TooManyRows => "too_many_rows",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Revoked => "revoked",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Locked => "locked",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::NoSnapshotFile => "no_snapshot_file",
+            ErrorCode::SnapshotSchemaMismatch => "snapshot_schema_mismatch",
+            ErrorCode::Exists => "exists",
+            ErrorCode::CodeUsed => "code_used",
+            ErrorCode::DeviceTaken => "device_taken",
+            ErrorCode::RequestTaken => "request_taken",
+            ErrorCode::TooManyOpenNumbers => "too_many_open_numbers",
+            ErrorCode::AlreadyDecided => "already_decided",
+            ErrorCode::AlreadyVoided => "already_voided",
+            ErrorCode::Deleted => "deleted",
+            ErrorCode::NotAssigned => "not_assigned",
+            ErrorCode::SameGrid => "same_grid",
+            ErrorCode::CannotMove => "cannot_move",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::TooMany => "too_many",
+            ErrorCode::Io => "io",
+            ErrorCode::NotASpreadsheet => "not_a_spreadsheet",
+            ErrorCode::MissingColumns => "missing_columns",
+            ErrorCode::DuplicateColumn => "duplicate_column",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod error_code_tests {
+    use super::*;
+
+    #[test]
+    fn each_code_is_sent_as_its_text_and_read_back() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
+        let distinct: std::collections::HashSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len());
+    }
+
+    #[test]
+    fn the_snapshot_file_codes_are_the_ones_the_client_compares_with() {
+        assert_eq!(ErrorCode::NoSnapshotFile.as_str(), SnapshotFileFacts::NO_FILE);
+        assert_eq!(ErrorCode::SnapshotSchemaMismatch.as_str(), SnapshotFileFacts::SCHEMA_MISMATCH);
+    }
+}
+
 /// A block of receipt numbers the server issued to one device, like a paper receipt book (收据本):
 /// numbers `{prefix}{seq:03}` for `seq` in `first..=last`. The prefix names the book and is
 /// unique on the server, so every number is. A device allocates only from its own blocks, offline;

@@ -3,15 +3,16 @@
 
 use clap::Subcommand;
 use gridbook_core::model::{ArrearsAccount, PaymentType};
-use gridbook_core::wire::{OpAction, OpOutcome};
+use gridbook_core::wire::{ErrorCode, OpAction, OpOutcome};
 
 use crate::domain::auth::Role;
-use crate::domain::handover::HandoverRequest;
+use crate::domain::error::DomainResult;
 use crate::domain::password::hash_password;
 use crate::domain::spreadsheets::export::{Dataset, ExportRequest};
 use crate::domain::spreadsheets::sheet::Format;
 use crate::domain::spreadsheets::SheetKind;
 use crate::http::error::{AppError, AppResult};
+use crate::storage::handover::HandoverRequest;
 use crate::storage::SyncStorage;
 
 #[derive(Debug, Clone, Subcommand)]
@@ -206,7 +207,7 @@ pub struct ImportArgs {
 
 fn import_file(storage: &dyn SyncStorage, kind: SheetKind, args: &ImportArgs, now_ms: i64) -> AppResult<String> {
     let file = &args.file;
-    let bytes = std::fs::read(file).map_err(|e| AppError::unprocessable("io", format!("{}: {e}", file.display())))?;
+    let bytes = std::fs::read(file).map_err(|e| AppError::new(ErrorCode::Io, format!("{}: {e}", file.display())))?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let upload = crate::domain::spreadsheets::Upload {
         kind,
@@ -233,8 +234,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             Ok(format!("grid {id} created"))
         }
         AdminCommand::CreateManager { id, name, role, password } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| AppError::unprocessable("invalid", "role: one of field, supervisor, admin"))?;
+            let role = Role::parse(&role).ok_or_else(|| AppError::invalid("role: one of field, supervisor, admin"))?;
             let hash = password.as_deref().map(hash_password).transpose()?;
             storage.create_manager(&id, &name, role, hash.as_deref(), now_ms)?;
             Ok(format!("manager {id} created"))
@@ -245,9 +245,9 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         }
         AdminCommand::EnrolCode { manager, valid_hours } => {
             if !(1..=24 * 30).contains(&valid_hours) {
-                return Err(AppError::unprocessable("invalid", "valid-hours: between 1 and 720"));
+                return Err(AppError::invalid("valid-hours: between 1 and 720"));
             }
-            storage.create_enrol_code(&manager, now_ms, valid_hours * 3_600_000)
+            Ok(storage.create_enrol_code(&manager, now_ms, valid_hours * 3_600_000)?)
         }
         AdminCommand::RevokeDevice { device } => {
             storage.revoke_device(&device, now_ms)?;
@@ -255,7 +255,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         }
         AdminCommand::AddArrears { grid, household, account_no, owed_fen, months, service_number, payment_type } => {
             let payment_type = PaymentType::parse(&payment_type)
-                .ok_or_else(|| AppError::unprocessable("invalid", "payment-type: prepaid or postpaid"))?;
+                .ok_or_else(|| AppError::invalid("payment-type: prepaid or postpaid"))?;
             let account = ArrearsAccount {
                 id: String::new(),
                 grid_id: grid.clone(),
@@ -279,7 +279,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 fields,
             );
             match storage.apply_backoffice_op(&op, now_ms)?.outcome {
-                OpOutcome::Rejected { reason, .. } => Err(AppError::unprocessable("invalid", reason)),
+                OpOutcome::Rejected { reason, .. } => Err(AppError::invalid(reason)),
                 _ => Ok(id),
             }
         }
@@ -303,7 +303,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         }
         AdminCommand::DecideVoid { void, decision, by, note } => {
             let decision = crate::storage::evidence::VoidDecision::parse(&decision)
-                .ok_or_else(|| AppError::unprocessable("invalid", "decision: approve or refuse"))?;
+                .ok_or_else(|| AppError::invalid("decision: approve or refuse"))?;
             let row = storage.decide_void(&void, decision, &by, &note, now_ms)?;
             Ok(format!("void {void} {}", row.status))
         }
@@ -316,8 +316,8 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         },
         AdminCommand::ReceiptBlocks { device } => json_lines(&storage.receipt_blocks(device.as_deref())?),
         AdminCommand::LoadBilling { file } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| AppError::unprocessable("invalid", format!("{}: {e}", file.display())))?;
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| AppError::invalid(format!("{}: {e}", file.display())))?;
             let report =
                 crate::domain::billing::load(storage, crate::domain::billing::parse_json_lines(&text)?, now_ms)?;
             Ok(serde_json::to_string(&report)?)
@@ -330,23 +330,23 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             let reports = grids
                 .iter()
                 .map(|g| crate::domain::tiers::recompute(storage, g, now_ms))
-                .collect::<AppResult<Vec<_>>>()?;
+                .collect::<DomainResult<Vec<_>>>()?;
             json_lines(&reports)
         }
         AdminCommand::ImportArchives(args) => import_file(storage, SheetKind::Archives, &args, now_ms),
         AdminCommand::ImportArrears(args) => import_file(storage, SheetKind::Arrears, &args, now_ms),
         AdminCommand::Export { what, grid, out, from, to, full, by } => {
             let dataset = Dataset::parse(&what)
-                .ok_or_else(|| AppError::unprocessable("invalid", "what: archives, visits, receipts or summary"))?;
+                .ok_or_else(|| AppError::invalid("what: archives, visits, receipts or summary"))?;
             let format = out
                 .extension()
                 .and_then(|e| e.to_str())
                 .and_then(Format::parse)
-                .ok_or_else(|| AppError::unprocessable("invalid", "out: a file ending in .csv or .xlsx"))?;
+                .ok_or_else(|| AppError::invalid("out: a file ending in .csv or .xlsx"))?;
             let request = ExportRequest { dataset, grid, format, from, to, full };
             let exported = crate::domain::spreadsheets::export::export(storage, &request, &by, now_ms)?;
             std::fs::write(&out, &exported.bytes)
-                .map_err(|e| AppError::unprocessable("io", format!("{}: {e}", out.display())))?;
+                .map_err(|e| AppError::new(ErrorCode::Io, format!("{}: {e}", out.display())))?;
             Ok(format!("{} rows written to {}", exported.rows, out.display()))
         }
         AdminCommand::HandoverGrid { grid, from, to, by } => {

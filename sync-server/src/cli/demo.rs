@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gridbook_core::hlc::{SkewedClock, SystemClock, WallClock};
 use gridbook_core::model::{ArrearsNotice, NoticeChannel, PremisesType, VisitPurpose};
+use gridbook_core::wire::ErrorCode;
 use gridbook_core::{testing, Reveal, Store, SyncConfig, SyncEngine};
 use rand::Rng;
 
@@ -40,8 +41,8 @@ pub fn seed(storage: &dyn SyncStorage) -> AppResult<bool> {
     let now = now_ms();
     match storage.create_grid(GRIDS[0].0, GRIDS[0].1, now) {
         Ok(()) => {}
-        Err(e) if e.code == "exists" => return Ok(false),
-        Err(e) => return Err(e),
+        Err(e) if e.code() == ErrorCode::Exists => return Ok(false),
+        Err(e) => return Err(e.into()),
     }
     for (id, name) in &GRIDS[1..] {
         storage.create_grid(id, name, now)?;

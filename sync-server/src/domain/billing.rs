@@ -9,15 +9,15 @@ use std::collections::{BTreeSet, HashMap};
 
 use gridbook_core::model::BillingProfile;
 use gridbook_core::validate;
-use gridbook_core::wire::{EntityState, OpAction, OpOutcome};
+use gridbook_core::wire::{EntityState, ErrorCode, OpAction, OpOutcome};
 use gridbook_core::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::tiers::{self, TierReport};
-use crate::http::error::{AppError, AppResult};
-use crate::storage::SyncStorage;
+use crate::storage::records::RecordStorage;
 
 /// The most profiles one load may carry: a large grid's services several times over. A city's
 /// figures are loaded in several calls.
@@ -51,12 +51,12 @@ pub fn profile_id(household_id: &str, service_number: &str) -> String {
     format!("bp-{hex}")
 }
 
-fn bad(row: usize, message: impl std::fmt::Display) -> AppError {
-    AppError::unprocessable("invalid", format!("row {row}: {message}"))
+fn bad(row: usize, message: impl std::fmt::Display) -> DomainError {
+    DomainError::invalid(format!("row {row}: {message}"))
 }
 
 /// The profile a row describes, checked by the core's rules.
-fn profile(row: usize, f: BillingProfile, now_ms: i64) -> AppResult<BillingProfile> {
+fn profile(row: usize, f: BillingProfile, now_ms: i64) -> DomainResult<BillingProfile> {
     let p = BillingProfile {
         id: profile_id(&f.household_id, &f.service_number),
         grid_id: f.grid_id.trim().to_string(),
@@ -82,7 +82,7 @@ struct GridNow {
     profiles: HashMap<String, EntityState>,
 }
 
-fn grid_now(storage: &dyn SyncStorage, grid: &str) -> AppResult<Option<GridNow>> {
+fn grid_now(storage: &(impl RecordStorage + ?Sized), grid: &str) -> DomainResult<Option<GridNow>> {
     if !storage.has_grid(grid)? {
         return Ok(None);
     }
@@ -99,13 +99,17 @@ fn grid_now(storage: &dyn SyncStorage, grid: &str) -> AppResult<Option<GridNow>>
 
 /// Checks every row (rows are numbered from 1), then writes what changed in one transaction and
 /// recomputes the tiers of the grids touched. Nothing is written when any row is wrong.
-pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -> AppResult<LoadReport> {
+pub fn load(
+    storage: &(impl RecordStorage + ?Sized),
+    rows: Vec<BillingProfile>,
+    now_ms: i64,
+) -> DomainResult<LoadReport> {
     if rows.is_empty() {
-        return Err(AppError::unprocessable("invalid", "profiles: nothing to load"));
+        return Err(DomainError::invalid("profiles: nothing to load"));
     }
     if rows.len() > MAX_PROFILES_PER_LOAD {
-        return Err(AppError::unprocessable(
-            "too_many",
+        return Err(DomainError::refused(
+            ErrorCode::TooMany,
             format!("profiles: at most {MAX_PROFILES_PER_LOAD} per load, {} sent; load them in parts", rows.len()),
         ));
     }
@@ -163,26 +167,25 @@ pub fn load(storage: &dyn SyncStorage, rows: Vec<BillingProfile>, now_ms: i64) -
     if !ops.is_empty() {
         for (op, result) in ops.iter().zip(storage.apply_backoffice_ops(&ops, now_ms)?) {
             if let OpOutcome::Rejected { reason, .. } = result.outcome {
-                return Err(AppError::unprocessable("invalid", format!("billing profile {}: {reason}", op.entity)));
+                return Err(DomainError::invalid(format!("billing profile {}: {reason}", op.entity)));
             }
         }
     }
     let mut touched: Vec<&String> = grids.keys().collect();
     touched.sort();
-    let tiers = touched.into_iter().map(|g| tiers::recompute(storage, g, now_ms)).collect::<AppResult<Vec<_>>>()?;
+    let tiers = touched.into_iter().map(|g| tiers::recompute(storage, g, now_ms)).collect::<DomainResult<Vec<_>>>()?;
     tracing::info!(received, written = ops.len(), unchanged, "billing figures loaded");
     Ok(LoadReport { received, written: ops.len(), unchanged, tiers })
 }
 
 /// Reads JSON lines (one profile a line; blank lines skipped), naming the line of any error.
-pub fn parse_json_lines(text: &str) -> AppResult<Vec<BillingProfile>> {
+pub fn parse_json_lines(text: &str) -> DomainResult<Vec<BillingProfile>> {
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let figures = serde_json::from_str(line)
-            .map_err(|e| AppError::unprocessable("invalid", format!("line {}: {e}", n + 1)))?;
+        let figures = serde_json::from_str(line).map_err(|e| DomainError::invalid(format!("line {}: {e}", n + 1)))?;
         rows.push(figures);
     }
     Ok(rows)
@@ -204,9 +207,9 @@ mod tests {
         let ok = r#"{"grid_id":"g1","household_id":"h1","service_number":"1","period":"2026-11","spend_fen":1,"baseline_fen":2}"#;
         assert_eq!(parse_json_lines(&format!("{ok}\n\n{ok}\n")).unwrap().len(), 2);
         let err = parse_json_lines(&format!("{ok}\n{{\"grid_id\": 3}}\n")).unwrap_err();
-        assert_eq!(err.status.as_u16(), 422);
-        assert!(err.message.starts_with("line 2: "), "{}", err.message);
+        assert_eq!(err.code(), ErrorCode::Invalid);
+        assert!(err.message().starts_with("line 2: "), "{}", err.message());
         let typo = ok.replace("spend_fen", "spend");
-        assert!(parse_json_lines(&typo).unwrap_err().message.contains("unknown field `spend`"));
+        assert!(parse_json_lines(&typo).unwrap_err().message().contains("unknown field `spend`"));
     }
 }

@@ -9,46 +9,19 @@
 //!   back-office op) and listed for removal from the old devices;
 //! - after the device reported the removal, its writes there are refused as `outside_grids`.
 //!
-//! The storage side (what moves, the removals a pull carries) is storage/sqlite/handover.rs.
+//! What is stored of a handover is storage/handover.rs; the storage side (what moves, the
+//! removals a pull carries) is storage/sqlite/handover.rs.
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, RejectCode};
-use serde::{Deserialize, Serialize};
+use gridbook_core::wire::{EntityState, ErrorCode, Op, OpAction, OpOutcome, RejectCode};
 use serde_json::{Map, Value};
 
 use crate::domain::auth::{DeviceAuth, Role};
-use crate::domain::reconcile::{self, Decision, EntityTx, Reject, Rules};
-use crate::http::error::AppResult;
-
-/// What a handover moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoverScope {
-    /// The whole grid: it is reassigned to the new manager.
-    Grid,
-    /// One building (premises) and everything that belongs to it, into a grid of the new manager.
-    Building,
-}
-
-impl HandoverScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HandoverScope::Grid => "grid",
-            HandoverScope::Building => "building",
-        }
-    }
-}
-
-/// A handover a device is part of: its manager lost the scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceHandover {
-    pub id: String,
-    pub scope: HandoverScope,
-    pub from_grid: String,
-    pub to_grid: String,
-    /// The device reported the scope removed: its writes there are refused from then on.
-    pub removed: bool,
-}
+use crate::domain::prepared::Reject;
+use crate::domain::reconcile::{self, Decision, Rules};
+use crate::storage::entity_tx::EntityTx;
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::handover::HandoverScope;
 
 /// How a device reaches the record an op writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +107,7 @@ pub(crate) fn after_write(
     state: &EntityState,
     is_new: bool,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     let Access::Handover { id, to_grid } = access else { return Ok(()) };
     if !is_new {
         return Ok(());
@@ -157,7 +130,7 @@ fn join(
     id: &str,
     state: &EntityState,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     move_record(tx, kind, id, state, to_grid, now_ms)?;
     tx.join_handover(handover, kind, id)
 }
@@ -172,7 +145,7 @@ pub(crate) fn move_record(
     state: &EntityState,
     to_grid: &str,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     if kind.insert_only() || state.base.is_none() {
         return tx.rescope(kind, id, to_grid, now_ms);
     }
@@ -192,57 +165,10 @@ pub(crate) fn move_record(
     };
     match reconcile::apply_op(tx, &crate::domain::authoring::device(), &op, &Rules::default(), now_ms, 0)?.outcome {
         OpOutcome::Applied => Ok(()),
-        OpOutcome::Rejected { reason, .. } => Err(crate::http::error::AppError::conflict(
-            "cannot_move",
+        OpOutcome::Rejected { reason, .. } => Err(StorageError::conflict(
+            ErrorCode::CannotMove,
             format!("{} {id} cannot move to grid {to_grid}: {reason}", kind.as_str()),
         )),
-        other => Err(crate::http::error::AppError::internal(format!("moving {} {id}: {other:?}", kind.as_str()))),
+        other => Err(StorageError::internal(format!("moving {} {id}: {other:?}", kind.as_str()))),
     }
-}
-
-/// A handover as the back office lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HandoverRow {
-    pub id: String,
-    pub scope: HandoverScope,
-    pub from_grid: String,
-    pub premises_id: Option<String>,
-    /// The building's name, for a building handover.
-    pub premises_name: Option<String>,
-    pub to_grid: String,
-    /// The managers who lost the scope.
-    pub from_managers: Vec<String>,
-    pub to_manager: String,
-    pub to_manager_name: Option<String>,
-    /// Records moved (more join while old devices push what they wrote offline).
-    pub records: i64,
-    pub by: String,
-    pub created_at_ms: i64,
-    /// "waiting" while a device (not revoked) has not reported the scope removed, then "done".
-    pub state: String,
-    pub devices: Vec<HandoverDeviceRow>,
-}
-
-/// One old device of a handover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HandoverDeviceRow {
-    pub device_id: String,
-    pub manager_id: String,
-    pub manager_name: String,
-    /// When the device reported its copy of the scope removed; None while waiting for it.
-    pub removed_at_ms: Option<i64>,
-    pub last_seen_ms: Option<i64>,
-    pub pending_count: i64,
-    /// Revoked since: it will never report, and no longer counts as waited for.
-    pub revoked: bool,
-}
-
-/// A handover asked for by the back office or the command line.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "scope", rename_all = "snake_case", deny_unknown_fields)]
-pub enum HandoverRequest {
-    /// Grid `grid` from manager `from` to manager `to`.
-    Grid { grid: String, from: String, to: String },
-    /// Building `premises` into grid `to_grid`, which manager `to` must hold.
-    Building { premises: String, to: String, to_grid: String },
 }

@@ -5,20 +5,20 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use rand::RngCore;
 
-use crate::http::error::{AppError, AppResult};
+use crate::domain::error::{DomainError, DomainResult};
 
 /// An Argon2id hash of a password (memory-hard), in PHC string form.
-pub fn hash_password(password: &str) -> AppResult<String> {
+pub fn hash_password(password: &str) -> DomainResult<String> {
     if password.chars().count() < 8 {
-        return Err(AppError::unprocessable("invalid", "password: at least 8 characters"));
+        return Err(DomainError::invalid("password: at least 8 characters"));
     }
     let mut salt = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| DomainError::internal(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AppError::internal(e.to_string()))
+        .map_err(|e| DomainError::internal(e.to_string()))
 }
 
 pub fn verify_password(password: &str, stored: &str) -> bool {

@@ -17,8 +17,10 @@ use gridbook_core::wire::{EntityState, Op, OpAction, RejectCode};
 use serde_json::{Map, Value};
 
 use crate::domain::auth::DeviceAuth;
-use crate::domain::reconcile::{Decision, EntityTx, Reject};
-use crate::http::error::AppResult;
+use crate::domain::prepared::Reject;
+use crate::domain::reconcile::Decision;
+use crate::storage::entity_tx::EntityTx;
+use crate::storage::error::StorageResult;
 
 /// The device id under which the server's own changes (arrears updates) are stamped and logged.
 pub const SERVER_NODE: &str = "backoffice";
@@ -29,7 +31,7 @@ fn reject(code: RejectCode, reason: impl Into<String>) -> Decision {
 
 /// The typed record held in a state (whole records only).
 pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, String> {
-    crate::domain::reconcile::typed(state).map_err(|e| format!("{} {}: {e}", state.kind.as_str(), state.id))
+    crate::domain::prepared::typed(state).map_err(|e| format!("{} {}: {e}", state.kind.as_str(), state.id))
 }
 
 fn decode_keys(hex_keys: &[String]) -> Vec<[u8; 32]> {
@@ -169,7 +171,7 @@ pub(crate) fn after_save(
     device: &DeviceAuth,
     state: &EntityState,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     match state.kind {
         EntityKind::Receipt => {
             let account = state.value("account_id").as_str().unwrap_or_default().to_string();
@@ -200,7 +202,7 @@ fn server_stamp(state: &EntityState, now_ms: i64) -> Hlc {
 /// Moves an arrears account's `owed_fen` by `delta_fen` (never below zero) as a back-office
 /// update under the server's stamp, so the phones of the grid pull the new balance. Logged like
 /// any op. An account the server does not hold is left alone.
-pub(crate) fn adjust_owed(tx: &mut dyn EntityTx, account_id: &str, delta_fen: i64, now_ms: i64) -> AppResult<()> {
+pub(crate) fn adjust_owed(tx: &mut dyn EntityTx, account_id: &str, delta_fen: i64, now_ms: i64) -> StorageResult<()> {
     let Some((mut state, grid)) = tx.load(EntityKind::ArrearsAccount, account_id)? else {
         return Ok(());
     };

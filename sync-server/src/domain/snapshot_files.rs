@@ -9,14 +9,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use axum::http::StatusCode;
 use gridbook_core::snapshot_file::{remove_database, SnapshotFileBuilder};
-use gridbook_core::wire::{PullPage, SnapshotFileFacts};
+use gridbook_core::wire::{ErrorCode, PullPage, SnapshotFileFacts};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::now_ms;
-use crate::http::error::{AppError, AppResult};
 use crate::storage::SyncStorage;
 
 /// When a cached file is rebuilt, and when one is worth offering at all.
@@ -64,12 +63,12 @@ pub struct SnapshotFiles {
 const BUILD_PAGE: u32 = 10_000;
 const CURRENT: &str = "current.json";
 
-fn core_error(what: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::internal(format!("snapshot file: {what}: {e}"))
+fn core_error(what: &str, e: impl std::fmt::Display) -> DomainError {
+    DomainError::internal(format!("snapshot file: {what}: {e}"))
 }
 
-pub(crate) fn io_error(path: &Path, e: std::io::Error) -> AppError {
-    AppError::internal(format!("snapshot file {}: {e}", path.display()))
+pub(crate) fn io_error(path: &Path, e: std::io::Error) -> DomainError {
+    DomainError::internal(format!("snapshot file {}: {e}", path.display()))
 }
 
 impl SnapshotFiles {
@@ -102,7 +101,7 @@ impl SnapshotFiles {
     }
 
     /// The file now served for these grids, if one was built.
-    pub fn current(&self, grids: &[String]) -> AppResult<Option<CachedFile>> {
+    pub fn current(&self, grids: &[String]) -> DomainResult<Option<CachedFile>> {
         let path = self.scope_dir(grids).join(CURRENT);
         let text = match std::fs::read(&path) {
             Ok(t) => t,
@@ -121,7 +120,7 @@ impl SnapshotFiles {
     }
 
     /// Whether the log moved on too far since the file, or the file is too old.
-    pub fn is_stale(&self, storage: &dyn SyncStorage, cached: &CachedFile, now_ms: i64) -> AppResult<bool> {
+    pub fn is_stale(&self, storage: &dyn SyncStorage, cached: &CachedFile, now_ms: i64) -> DomainResult<bool> {
         if now_ms - cached.built_at_ms > self.config.max_age_ms {
             return Ok(true);
         }
@@ -131,7 +130,7 @@ impl SnapshotFiles {
     /// Builds the file of these grids now (blocking: run it on a blocking thread) and makes it
     /// the one served; older files of the scope are removed (a phone still downloading one keeps
     /// reading it: an open file outlives its name).
-    pub fn build(&self, storage: &dyn SyncStorage, grids: &[String]) -> AppResult<CachedFile> {
+    pub fn build(&self, storage: &dyn SyncStorage, grids: &[String]) -> DomainResult<CachedFile> {
         let started = std::time::Instant::now();
         let mut grids = grids.to_vec();
         grids.sort();
@@ -142,7 +141,7 @@ impl SnapshotFiles {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let work = dir.join(format!("building-{nonce}.db"));
         let plain = dir.join(format!("built-{nonce}.db"));
-        let result = (|| -> AppResult<(SnapshotFileFacts, String, u64)> {
+        let result = (|| -> DomainResult<(SnapshotFileFacts, String, u64)> {
             let mut builder =
                 SnapshotFileBuilder::create(&work).map_err(|e| core_error("opening the build store", e))?;
             let mut cursor = 0;
@@ -213,9 +212,9 @@ impl SnapshotFiles {
         self: &Arc<Self>,
         storage: Arc<dyn SyncStorage>,
         grids: Vec<String>,
-    ) -> AppResult<CachedFile> {
+    ) -> DomainResult<CachedFile> {
         let (files, st, g) = (self.clone(), storage.clone(), grids.clone());
-        let (current, stale) = tokio::task::spawn_blocking(move || -> AppResult<_> {
+        let (current, stale) = tokio::task::spawn_blocking(move || -> DomainResult<_> {
             let current = files.current(&g)?;
             let stale = match &current {
                 Some(c) => files.is_stale(st.as_ref(), c, now_ms())?,
@@ -240,9 +239,8 @@ impl SnapshotFiles {
         tokio::task::spawn_blocking(move || {
             let records = storage.changes_after(&grids, 0)?;
             if records < min {
-                return Err(AppError::new(
-                    StatusCode::NOT_FOUND,
-                    SnapshotFileFacts::NO_FILE,
+                return Err(DomainError::refused(
+                    ErrorCode::NoSnapshotFile,
                     format!(
                         "this device's grids hold {records} records; below {min} row pages are smaller than a file"
                     ),
@@ -274,7 +272,7 @@ impl SnapshotFiles {
     /// background job, `--snapshot-refresh-s`; the first phone of a scope otherwise waits ~3.5 s
     /// at 100k households). A scope a phone is building already is waited for, not built twice.
     /// Returns the files built.
-    pub async fn refresh(self: &Arc<Self>, storage: Arc<dyn SyncStorage>) -> AppResult<Vec<CachedFile>> {
+    pub async fn refresh(self: &Arc<Self>, storage: Arc<dyn SyncStorage>) -> DomainResult<Vec<CachedFile>> {
         let st = storage.clone();
         let scopes = tokio::task::spawn_blocking(move || st.grid_sets()).await??;
         let mut built = Vec::new();
@@ -282,7 +280,7 @@ impl SnapshotFiles {
             let lock = self.build_lock(&grids);
             let _one_build = lock.lock().await;
             let (files, st) = (self.clone(), storage.clone());
-            let done = tokio::task::spawn_blocking(move || -> AppResult<Option<CachedFile>> {
+            let done = tokio::task::spawn_blocking(move || -> DomainResult<Option<CachedFile>> {
                 let wanted = match files.current(&grids)? {
                     Some(cached) => files.is_stale(st.as_ref(), &cached, now_ms())?,
                     None => st.changes_after(&grids, 0)? >= files.config.min_records,
@@ -300,7 +298,7 @@ impl SnapshotFiles {
 
     /// Builds the file of every field manager's set of grids now (`admin build-snapshot-files`),
     /// however small; returns what was built.
-    pub fn prebuild(&self, storage: &dyn SyncStorage) -> AppResult<Vec<CachedFile>> {
+    pub fn prebuild(&self, storage: &dyn SyncStorage) -> DomainResult<Vec<CachedFile>> {
         storage.grid_sets()?.iter().map(|grids| self.build(storage, grids)).collect()
     }
 }
@@ -321,7 +319,7 @@ fn remove_abandoned_builds(dir: &Path) {
 
 /// Gzips `from` into `to` (level 6: the file crosses mobile links, once per phone, and is built
 /// once per scope); returns the gzip'd size.
-fn gzip_file(from: &Path, to: &Path) -> AppResult<u64> {
+fn gzip_file(from: &Path, to: &Path) -> DomainResult<u64> {
     let mut input = std::fs::File::open(from).map_err(|e| io_error(from, e))?;
     let output = std::fs::File::create(to).map_err(|e| io_error(to, e))?;
     let mut enc = flate2::write::GzEncoder::new(

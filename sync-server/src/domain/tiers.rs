@@ -22,8 +22,8 @@ use gridbook_core::wire::{EntityState, OpAction, OpOutcome};
 use gridbook_core::EntityKind;
 use serde::Serialize;
 
-use crate::http::error::{AppError, AppResult};
-use crate::storage::SyncStorage;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::storage::records::RecordStorage;
 
 /// One household's spend, as ranked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +82,9 @@ fn live(states: Vec<EntityState>) -> impl Iterator<Item = EntityState> {
 
 /// Ranks the grid's households from the billing figures stored now and writes the tiers that
 /// changed, in one transaction.
-pub fn recompute(storage: &dyn SyncStorage, grid: &str, now_ms: i64) -> AppResult<TierReport> {
+pub fn recompute(storage: &(impl RecordStorage + ?Sized), grid: &str, now_ms: i64) -> DomainResult<TierReport> {
     if !storage.has_grid(grid)? {
-        return Err(AppError::not_found(format!("no grid {grid}")));
+        return Err(DomainError::not_found(format!("no grid {grid}")));
     }
     let households: BTreeMap<String, EntityState> =
         live(storage.grid_records(EntityKind::Household, grid)?).map(|s| (s.id.clone(), s)).collect();
@@ -131,7 +131,7 @@ pub fn recompute(storage: &dyn SyncStorage, grid: &str, now_ms: i64) -> AppResul
     if !ops.is_empty() {
         for result in storage.apply_backoffice_ops(&ops, now_ms)? {
             if let OpOutcome::Rejected { reason, .. } = result.outcome {
-                return Err(AppError::internal(format!("a tier update was refused: {reason}")));
+                return Err(DomainError::internal(format!("a tier update was refused: {reason}")));
             }
         }
     }

@@ -15,6 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::wire::{PATH_ENROL, PATH_PULL, PATH_PUSH};
 
+use super::error::AppError;
 use crate::domain::device_health::DeviceState;
 use crate::domain::now_ms;
 use crate::http::state::AppState;
@@ -163,46 +164,40 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
     let thresholds = state.backoffice.thresholds;
     let db = tokio::task::spawn_blocking(move || {
         let devices = storage.devices()?;
-        let totals = match &monitoring {
-            Some(m) => Some(m.totals()?),
-            None => None,
-        };
-        Ok::<_, crate::http::error::AppError>((devices, totals))
+        Ok::<_, AppError>((devices, monitoring.totals()?))
     })
     .await;
     match db {
-        Ok(Ok((devices, totals))) => {
+        Ok(Ok((devices, t))) => {
             family(&mut out, "gridbook_database_up", "gauge", "1 when the database answered this scrape.");
             out.push_str("gridbook_database_up 1\n");
-            if let Some(t) = totals {
-                family(
-                    &mut out,
-                    "gridbook_sync_requests_total",
-                    "counter",
-                    "Completed syncs recorded in the database, by direction.",
-                );
-                let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"push\"}} {}", t.pushes);
-                let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"pull\"}} {}", t.pulls);
-                family(
-                    &mut out,
-                    "gridbook_sync_ops_total",
-                    "counter",
-                    "Ops pushed by phones and entity changes pulled by them.",
-                );
-                let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"push\"}} {}", t.ops_pushed);
-                let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"pull\"}} {}", t.ops_pulled);
-                family(&mut out, "gridbook_ops_rejected_total", "counter", "Pushed ops the server rejected for good.");
-                let _ = writeln!(out, "gridbook_ops_rejected_total {}", t.ops_rejected);
-                family(&mut out, "gridbook_rejections", "gauge", "Rejected ops kept in the dead-letter table.");
-                let _ = writeln!(out, "gridbook_rejections {}", t.rejections_stored);
-                family(
-                    &mut out,
-                    "gridbook_conflicts_total",
-                    "counter",
-                    "Field values overwritten by another device's later edit.",
-                );
-                let _ = writeln!(out, "gridbook_conflicts_total {}", t.conflicts);
-            }
+            family(
+                &mut out,
+                "gridbook_sync_requests_total",
+                "counter",
+                "Completed syncs recorded in the database, by direction.",
+            );
+            let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"push\"}} {}", t.pushes);
+            let _ = writeln!(out, "gridbook_sync_requests_total{{direction=\"pull\"}} {}", t.pulls);
+            family(
+                &mut out,
+                "gridbook_sync_ops_total",
+                "counter",
+                "Ops pushed by phones and entity changes pulled by them.",
+            );
+            let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"push\"}} {}", t.ops_pushed);
+            let _ = writeln!(out, "gridbook_sync_ops_total{{direction=\"pull\"}} {}", t.ops_pulled);
+            family(&mut out, "gridbook_ops_rejected_total", "counter", "Pushed ops the server rejected for good.");
+            let _ = writeln!(out, "gridbook_ops_rejected_total {}", t.ops_rejected);
+            family(&mut out, "gridbook_rejections", "gauge", "Rejected ops kept in the dead-letter table.");
+            let _ = writeln!(out, "gridbook_rejections {}", t.rejections_stored);
+            family(
+                &mut out,
+                "gridbook_conflicts_total",
+                "counter",
+                "Field values overwritten by another device's later edit.",
+            );
+            let _ = writeln!(out, "gridbook_conflicts_total {}", t.conflicts);
             let now = now_ms();
             let mut by_state: BTreeMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
             let (mut skewed, mut pending, mut fen) = (0u64, 0i64, 0i64);

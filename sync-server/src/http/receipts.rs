@@ -13,18 +13,19 @@ use std::sync::{Mutex, OnceLock};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gridbook_core::wire::{
-    ReceiptBlockRequest, ReceiptBlockResponse, VerifyResponse, MIN_PROTOCOL_VERSION, PATH_RECEIPT_BLOCKS, PATH_VERIFY,
-    PROTOCOL_VERSION,
+    ErrorCode, ReceiptBlockRequest, ReceiptBlockResponse, VerifyResponse, MIN_PROTOCOL_VERSION, PATH_RECEIPT_BLOCKS,
+    PATH_VERIFY, PROTOCOL_VERSION,
 };
 use serde::Deserialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::now_ms;
+use crate::domain::password::verify_password;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
@@ -53,8 +54,8 @@ pub fn routes() -> Router<AppState> {
 
 fn check_protocol(version: u32) -> AppResult<()> {
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
-        return Err(AppError::bad_request(
-            "unsupported_protocol",
+        return Err(AppError::new(
+            ErrorCode::UnsupportedProtocol,
             format!("protocol version {version} is not supported"),
         ));
     }
@@ -188,20 +189,16 @@ impl FromRequestParts<AppState> for Staff {
         }
         let now = now_ms();
         if locked_out(&id, now) {
-            return Err(AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "locked",
-                "too many failed logins; try again later",
-            ));
+            return Err(AppError::new(ErrorCode::Locked, "too many failed logins; try again later"));
         }
-        let storage = state.storage.clone();
+        let staff = state.backoffice.staff.clone();
         let lookup = id.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let creds = storage.staff_credentials(&lookup)?;
+            let account = staff.staff_account(&lookup)?;
             Ok::<_, AppError>(
-                creds
-                    .filter(|(_, hash)| crate::domain::password::verify_password(&password, hash))
-                    .map(|(role, _)| role),
+                account
+                    .filter(|a| a.password_hash.as_deref().is_some_and(|hash| verify_password(&password, hash)))
+                    .map(|a| a.role),
             )
         })
         .await??;
@@ -233,10 +230,10 @@ async fn voids(
     _staff: Staff,
     query: Result<Query<VoidsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> AppResult<Json<Vec<VoidReviewRow>>> {
-    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     if let Some(s) = &q.status {
         if !["pending", "approved", "refused"].contains(&s.as_str()) {
-            return Err(AppError::bad_request("bad_query", "status: pending, approved or refused"));
+            return Err(AppError::bad_query("status: pending, approved or refused"));
         }
     }
     let storage = state.storage.clone();
@@ -259,8 +256,8 @@ async fn decide_void(
     body: Result<Json<DecisionBody>, JsonRejection>,
 ) -> AppResult<Json<VoidReviewRow>> {
     let Json(body) = body?;
-    let decision = VoidDecision::parse(&body.decision)
-        .ok_or_else(|| AppError::unprocessable("invalid", "decision: \"approve\" or \"refuse\""))?;
+    let decision =
+        VoidDecision::parse(&body.decision).ok_or_else(|| AppError::invalid("decision: \"approve\" or \"refuse\""))?;
     let storage = state.storage.clone();
     let by = staff.id.clone();
     tracing::info!(staff = %staff.id, role = staff.role.as_str(), void = %void_id, "void decision");

@@ -5,10 +5,10 @@
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
 use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
-use gridbook_core::wire::SnapshotFileFacts;
+use gridbook_core::wire::{ErrorCode, SnapshotFileFacts};
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};
@@ -31,28 +31,22 @@ pub async fn snapshot_file(
     device: DeviceAuth,
     query: Result<Query<SnapshotFileQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     check_protocol(q.protocol)?;
-    let schema = q
-        .schema
-        .ok_or_else(|| AppError::bad_request("bad_query", "schema: the device's schema version is required"))?;
+    let schema = q.schema.ok_or_else(|| AppError::bad_query("schema: the device's schema version is required"))?;
     let Some(files) = state.snapshot_files.clone() else {
-        return Err(AppError::new(
-            StatusCode::NOT_FOUND,
-            SnapshotFileFacts::NO_FILE,
-            "this server builds no snapshot files",
-        ));
+        return Err(AppError::new(ErrorCode::NoSnapshotFile, "this server builds no snapshot files"));
     };
     if schema != DEVICE_SCHEMA_VERSION {
-        return Err(AppError::conflict(
-            SnapshotFileFacts::SCHEMA_MISMATCH,
+        return Err(AppError::new(
+            ErrorCode::SnapshotSchemaMismatch,
             format!(
                 "this server builds files for device schema {DEVICE_SCHEMA_VERSION}, the device is at schema {schema}"
             ),
         ));
     }
     if device.grids.is_empty() {
-        return Err(AppError::new(StatusCode::NOT_FOUND, SnapshotFileFacts::NO_FILE, "this device has no grids"));
+        return Err(AppError::new(ErrorCode::NoSnapshotFile, "this device has no grids"));
     }
     // A rebuild may replace the file between reading its description and opening it: ask again.
     for _ in 0..3 {
@@ -61,7 +55,7 @@ pub async fn snapshot_file(
         match tokio::fs::File::open(&path).await {
             Ok(file) => return Ok(file_response(file, &cached)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_error(&path, e)),
+            Err(e) => return Err(io_error(&path, e).into()),
         }
     }
     Err(AppError::unavailable("the snapshot file is being replaced; retry"))

@@ -10,9 +10,8 @@ use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::monitoring::MonitoringStorage;
-use crate::storage::sqlite::SqliteMonitoring;
-use crate::storage::sqlite::SqliteStorage;
-use crate::storage::workflows::WorkflowMonitoring;
+use crate::storage::staff::StaffStorage;
+use crate::storage::workflows::WorkflowStorage;
 use crate::storage::SyncStorage;
 
 #[derive(Clone)]
@@ -28,8 +27,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn SyncStorage>) -> Self {
-        let backoffice = Backoffice::for_storage(&storage);
+    /// The state of a backend that serves the phones and the back office: each part of the server
+    /// holds the backend through the one trait of its concern.
+    pub fn new<B>(backend: Arc<B>) -> Self
+    where
+        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage,
+    {
+        let backoffice = Backoffice {
+            monitoring: backend.clone(),
+            workflows: backend.clone(),
+            staff: backend.clone(),
+            sessions: Arc::new(SessionStore::default()),
+            metrics: Arc::new(Metrics::default()),
+            thresholds: Thresholds::default(),
+        };
+        let storage: Arc<dyn SyncStorage> = backend;
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
         Self { storage, rules: Rules::default(), backoffice, snapshot_files, device_budget }
@@ -51,36 +63,13 @@ impl AppState {
 /// The back office's share of the state.
 #[derive(Clone)]
 pub struct Backoffice {
-    /// The monitoring queries; `None` for a storage backend that has none (then the pages say so).
-    pub monitoring: Option<Arc<dyn MonitoringStorage>>,
-    /// The field-workflow queries (tickets, appointments, day summaries); `None` likewise.
-    pub workflows: Option<Arc<dyn WorkflowMonitoring>>,
+    /// The dashboard's and /metrics' read-only queries.
+    pub monitoring: Arc<dyn MonitoringStorage>,
+    /// The field-workflow queries (tickets, appointments, day summaries).
+    pub workflows: Arc<dyn WorkflowStorage>,
+    /// Staff accounts, for the logins.
+    pub staff: Arc<dyn StaffStorage>,
     pub sessions: Arc<SessionStore>,
     pub metrics: Arc<Metrics>,
     pub thresholds: Thresholds,
-}
-
-impl Backoffice {
-    /// Attaches the monitoring queries that belong to the storage backend.
-    pub fn for_storage(storage: &Arc<dyn SyncStorage>) -> Self {
-        let sqlite = storage
-            .clone()
-            .into_any_arc()
-            .downcast::<SqliteStorage>()
-            .ok()
-            .map(|s| Arc::new(SqliteMonitoring::new(s.path())));
-        let mut backoffice = Self::with_monitoring(sqlite.clone().map(|s| s as Arc<dyn MonitoringStorage>));
-        backoffice.workflows = sqlite.map(|s| s as Arc<dyn WorkflowMonitoring>);
-        backoffice
-    }
-
-    pub fn with_monitoring(monitoring: Option<Arc<dyn MonitoringStorage>>) -> Self {
-        Self {
-            monitoring,
-            workflows: None,
-            sessions: Arc::new(SessionStore::default()),
-            metrics: Arc::new(Metrics::default()),
-            thresholds: Thresholds::default(),
-        }
-    }
 }

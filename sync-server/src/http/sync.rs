@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use axum::Json;
 use gridbook_core::wire::{
-    EnrolRequest, EnrolResponse, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
@@ -23,9 +23,7 @@ pub const MAX_OPS_PER_PUSH: usize = 5_000;
 
 pub(crate) fn check_protocol(version: u32) -> AppResult<()> {
     if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
-        return Err(AppError::bad_request(
-            "unsupported_protocol",
-            format!("protocol version {version} is not supported; this server speaks {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"),
+        return Err(AppError::new(ErrorCode::UnsupportedProtocol, format!("protocol version {version} is not supported; this server speaks {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}"),
         ));
     }
     Ok(())
@@ -83,8 +81,7 @@ pub async fn push(
     check_protocol(req.protocol)?;
     if req.ops.len() > MAX_OPS_PER_PUSH {
         return Err(AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_ops",
+            ErrorCode::TooManyOps,
             format!("{} ops in one push; send at most {MAX_OPS_PER_PUSH}", req.ops.len()),
         ));
     }
@@ -114,10 +111,10 @@ pub async fn pull(
     device: DeviceAuth,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> AppResult<Json<PullPage<StoredState>>> {
-    let Query(q) = query.map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     check_protocol(q.protocol)?;
     if q.limit == 0 || q.limit > 10_000 {
-        return Err(AppError::bad_request("bad_query", "limit must be between 1 and 10000"));
+        return Err(AppError::bad_query("limit must be between 1 and 10000"));
     }
     let storage = state.storage.clone();
     Ok(Json(tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??))

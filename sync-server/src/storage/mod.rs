@@ -1,22 +1,28 @@
-//! Where the server keeps its data. `SyncStorage` is what the HTTP layer and the admin commands
-//! need; `sqlite::SqliteStorage` is the embedded default. A PostgreSQL backend implements the same
-//! trait and reuses `reconcile` through its own `EntityTx`.
+//! Where the server keeps its data: the storage traits, the rows they answer with, and their own
+//! error (`error::StorageError`, no HTTP in it). `SyncStorage` is what the phones, the admin
+//! commands and the rules above storage need; `monitoring` and `workflows` are the back office's
+//! read-only queries; `entity_tx::EntityTx` is what the reconcile rules need inside one write
+//! transaction. `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
+//! implement the same traits and reuse the rules through its own `EntityTx`.
 
+pub mod entity_tx;
+pub mod error;
 pub mod evidence;
+pub mod handover;
 pub mod monitoring;
+pub mod records;
 pub mod sqlite;
+pub mod staff;
 pub mod workflows;
 
-use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{
-    EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, StoredState,
-};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState};
 use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
-use crate::http::error::AppResult;
+use error::{StorageError, StorageResult};
+use records::RecordStorage;
 
 /// A device as the back office sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,26 +74,24 @@ pub struct RejectionRow {
     pub reason: String,
 }
 
-/// Lets the HTTP layer find the concrete backend behind `Arc<dyn SyncStorage>` (the back office
-/// attaches its read-only monitoring queries to the SQLite backend this way).
-pub trait AsAnyStorage {
-    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync>;
-}
-impl<T: Send + Sync + 'static> AsAnyStorage for T {
-    fn into_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
-}
-
-pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
-    fn authenticate_device(&self, token_hash: &str) -> AppResult<DeviceAuth>;
-    fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse>;
+/// What the phones, the admin commands and the rules above storage need of a backend: devices and
+/// their enrolment, pushes and pulls, snapshot pages, grids and managers, signed evidence,
+/// handovers, and (through `RecordStorage`) the records the back office reads and writes.
+pub trait SyncStorage: RecordStorage {
+    fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth>;
+    fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.
     /// (Concurrent pushes may share that transaction and its commit.)
-    fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse>;
-    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>>;
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        request: PushRequest,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> StorageResult<PushResponse>;
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>>;
 
-    // Snapshot files (snapshot_files.rs). The defaults say the backend builds none.
+    // Snapshot files (domain/snapshot_files.rs). The defaults say the backend builds none.
 
     /// A page of what a new device of `grids` pulls, as `pull` serves it, without any device's
     /// bookkeeping or handover removals: what a snapshot file is built from.
@@ -97,12 +101,12 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         cursor: u64,
         limit: u32,
         now_ms: i64,
-    ) -> AppResult<PullPage<StoredState>> {
+    ) -> StorageResult<PullPage<StoredState>> {
         let _ = (grids, cursor, limit, now_ms);
         Err(snapshot_files_unsupported())
     }
     /// Records of `grids` changed after change number `cursor` (how far a file is behind the log).
-    fn changes_after(&self, grids: &[String], cursor: u64) -> AppResult<u64> {
+    fn changes_after(&self, grids: &[String], cursor: u64) -> StorageResult<u64> {
         let _ = (grids, cursor);
         Err(snapshot_files_unsupported())
     }
@@ -111,11 +115,11 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         None
     }
     /// Each field manager's set of grids, sorted, each set once (what to prebuild files for).
-    fn grid_sets(&self) -> AppResult<Vec<Vec<String>>> {
+    fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
         Err(snapshot_files_unsupported())
     }
 
-    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()>;
+    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()>;
     fn create_manager(
         &self,
         id: &str,
@@ -123,34 +127,15 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         role: Role,
         password_hash: Option<&str>,
         now_ms: i64,
-    ) -> AppResult<()>;
-    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> AppResult<()>;
+    ) -> StorageResult<()>;
+    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()>;
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
-    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> AppResult<String>;
-    fn revoke_device(&self, device_id: &str, now_ms: i64) -> AppResult<()>;
-    /// Changes made by the back office (arrears accounts, imports, tiers, corrections), merged like
-    /// any op, all in one transaction (`authoring::op` builds them). Answers per op, like a push.
-    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>>;
-    /// One back-office change.
-    fn apply_backoffice_op(&self, op: &Op, now_ms: i64) -> AppResult<OpResult> {
-        let mut results = self.apply_backoffice_ops(std::slice::from_ref(op), now_ms)?;
-        results.pop().ok_or_else(|| crate::http::error::AppError::internal("no result for the op"))
-    }
-
-    /// Whether the grid exists.
-    fn has_grid(&self, grid_id: &str) -> AppResult<bool>;
-    /// Every grid's id.
-    fn grid_ids(&self) -> AppResult<Vec<String>>;
-    /// Every record of one kind in a grid as the server holds it now, tombstones included (imports
-    /// match rows against them; exports read them).
-    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>>;
-    /// One row of the audit trail for an act outside any op: an import, an unmasked export.
-    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()>;
-
-    fn devices(&self) -> AppResult<Vec<DeviceRow>>;
-    fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>>;
-    fn rejections(&self, limit: u32) -> AppResult<Vec<RejectionRow>>;
-    fn check_health(&self) -> AppResult<()>;
+    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String>;
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()>;
+    fn devices(&self) -> StorageResult<Vec<DeviceRow>>;
+    fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
+    fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
+    fn check_health(&self) -> StorageResult<()>;
 
     // Signed evidence (issue 4). The defaults say the backend does not keep it.
 
@@ -161,26 +146,26 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         device: &DeviceAuth,
         request: &ReceiptBlockRequest,
         now_ms: i64,
-    ) -> AppResult<ReceiptBlock> {
+    ) -> StorageResult<ReceiptBlock> {
         let _ = (device, request, now_ms);
         Err(evidence_unsupported())
     }
-    fn receipt_blocks(&self, device_id: Option<&str>) -> AppResult<Vec<evidence::ReceiptBlockRow>> {
+    fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<evidence::ReceiptBlockRow>> {
         let _ = device_id;
         Err(evidence_unsupported())
     }
     /// The public check of a paper receipt: its number and the code printed on it.
-    fn verify_receipt(&self, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+    fn verify_receipt(&self, receipt_no: &str, code: &str) -> StorageResult<VerifyResponse> {
         let _ = (receipt_no, code);
         Err(evidence_unsupported())
     }
     /// One receipt with its signature, checked again against what is stored now.
-    fn receipt_evidence(&self, receipt_no: &str) -> AppResult<Option<evidence::ReceiptEvidence>> {
+    fn receipt_evidence(&self, receipt_no: &str) -> StorageResult<Option<evidence::ReceiptEvidence>> {
         let _ = receipt_no;
         Err(evidence_unsupported())
     }
     /// Voids requested by phones; `status` "pending", "approved" or "refused", or all.
-    fn void_reviews(&self, status: Option<&str>, limit: u32) -> AppResult<Vec<evidence::VoidReviewRow>> {
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<evidence::VoidReviewRow>> {
         let _ = (status, limit);
         Err(evidence_unsupported())
     }
@@ -193,58 +178,40 @@ pub trait SyncStorage: Send + Sync + 'static + AsAnyStorage {
         by: &str,
         note: &str,
         now_ms: i64,
-    ) -> AppResult<evidence::VoidReviewRow> {
+    ) -> StorageResult<evidence::VoidReviewRow> {
         let _ = (void_id, decision, by, note, now_ms);
         Err(evidence_unsupported())
     }
-    fn audit_log(&self, subject: Option<&str>, limit: u32) -> AppResult<Vec<evidence::AuditRow>> {
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<evidence::AuditRow>> {
         let _ = (subject, limit);
         Err(evidence_unsupported())
     }
-    /// Hands a grid or a building over to another manager (handover.rs): moves the scope, lists
+    /// Hands a grid or a building over to another manager (domain/handover.rs): moves the scope, lists
     /// its records for removal from the old managers' devices, audits it. Bad input is a 4xx.
     fn hand_over(
         &self,
-        request: &crate::domain::handover::HandoverRequest,
+        request: &handover::HandoverRequest,
         by: &str,
         now_ms: i64,
-    ) -> AppResult<crate::domain::handover::HandoverRow> {
+    ) -> StorageResult<handover::HandoverRow> {
         let _ = (request, by, now_ms);
         Err(handovers_unsupported())
     }
     /// Handovers, newest first, each with its old devices: waiting for them, or done.
-    fn handovers(&self, limit: u32) -> AppResult<Vec<crate::domain::handover::HandoverRow>> {
+    fn handovers(&self, limit: u32) -> StorageResult<Vec<handover::HandoverRow>> {
         let _ = limit;
         Err(handovers_unsupported())
     }
-
-    /// A supervisor's or admin's role and password hash, for the back-office endpoints.
-    fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
-        let _ = manager_id;
-        Err(evidence_unsupported())
-    }
 }
 
-fn evidence_unsupported() -> crate::http::error::AppError {
-    crate::http::error::AppError::new(
-        axum::http::StatusCode::NOT_IMPLEMENTED,
-        "unsupported",
-        "this storage backend does not keep signed evidence",
-    )
+fn evidence_unsupported() -> StorageError {
+    StorageError::unsupported(ErrorCode::Unsupported, "this storage backend does not keep signed evidence")
 }
 
-fn snapshot_files_unsupported() -> crate::http::error::AppError {
-    crate::http::error::AppError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        gridbook_core::wire::SnapshotFileFacts::NO_FILE,
-        "this storage backend builds no snapshot files",
-    )
+fn snapshot_files_unsupported() -> StorageError {
+    StorageError::unsupported(ErrorCode::NoSnapshotFile, "this storage backend builds no snapshot files")
 }
 
-fn handovers_unsupported() -> crate::http::error::AppError {
-    crate::http::error::AppError::new(
-        axum::http::StatusCode::NOT_IMPLEMENTED,
-        "unsupported",
-        "this storage backend keeps no handovers",
-    )
+fn handovers_unsupported() -> StorageError {
+    StorageError::unsupported(ErrorCode::Unsupported, "this storage backend keeps no handovers")
 }

@@ -1,21 +1,11 @@
-//! Read-only queries of the back office (issue 6): staff logins, sync activity over time, money
-//! collected, voids, overdue follow-ups and the running totals behind /metrics. `SyncStorage`
-//! stays what the phones need; a backend that serves the back office also implements
-//! `MonitoringStorage` (sqlite/monitoring.rs for SQLite).
+//! Read-only queries of the back office (issue 6): sync activity over time, rejections with who
+//! sent them, money collected, voids, overdue follow-ups and the running totals behind /metrics.
+//! `SyncStorage` stays what the phones need; a backend that serves the back office also
+//! implements `MonitoringStorage` (sqlite/monitoring.rs for SQLite).
 
 use serde::Serialize;
 
-use crate::domain::auth::Role;
-use crate::http::error::AppResult;
-
-/// A supervisor or admin as the login needs them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaffAccount {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub password_hash: Option<String>,
-}
+use crate::storage::error::StorageResult;
 
 /// Syncs in one time bucket (`sync_events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,16 +130,14 @@ pub struct SyncTotals {
 }
 
 pub trait MonitoringStorage: Send + Sync + 'static {
-    fn staff_account(&self, id: &str) -> AppResult<Option<StaffAccount>>;
-    fn grid_names(&self) -> AppResult<Vec<(String, String)>>;
-    fn activity(&self, since_ms: i64, bucket_ms: i64) -> AppResult<Vec<ActivityBucket>>;
-    fn rejection_details(&self, limit: u32) -> AppResult<Vec<RejectionDetail>>;
+    fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>>;
+    fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>>;
     /// Receipts per grid and local day, from `since_day` (YYYY-MM-DD) on.
-    fn receipts_by_grid_day(&self, since_day: &str) -> AppResult<Vec<GridDayTotal>>;
-    fn receipts_by_manager(&self, since_day: &str) -> AppResult<Vec<ManagerTotal>>;
-    fn receipts(&self, limit: u32) -> AppResult<Vec<ReceiptLine>>;
-    fn voids(&self, limit: u32) -> AppResult<Vec<VoidLine>>;
+    fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>>;
+    fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>>;
+    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>>;
+    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>>;
     /// Visits whose promised follow-up date is before `today` (YYYY-MM-DD), oldest first.
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> AppResult<Vec<FollowUpLine>>;
-    fn totals(&self) -> AppResult<SyncTotals>;
+    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>>;
+    fn totals(&self) -> StorageResult<SyncTotals>;
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use gridbook_core::model::DaySummary;
 
-use crate::http::error::AppResult;
+use crate::storage::error::StorageResult;
 
 /// A ticket as the back office lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,10 +59,10 @@ pub struct DaySummaryLine {
     pub manager_name: Option<String>,
 }
 
-pub trait WorkflowMonitoring: Send + Sync + 'static {
+pub trait WorkflowStorage: Send + Sync + 'static {
     /// Tickets not deleted: overdue first (oldest promise first), then the other open ones, then
     /// replied and closed. `today` is YYYY-MM-DD in the report zone.
-    fn tickets(&self, today: &str, limit: u32) -> AppResult<Vec<TicketLine>>;
+    fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>>;
     /// Appointments of the day [day_start_ms, day_end_ms) and the missed ones of the 30 days before.
     fn appointments(
         &self,
@@ -70,7 +70,7 @@ pub trait WorkflowMonitoring: Send + Sync + 'static {
         day_start_ms: i64,
         day_end_ms: i64,
         limit: u32,
-    ) -> AppResult<Vec<AppointmentLine>>;
+    ) -> StorageResult<Vec<AppointmentLine>>;
     /// Day summaries from `since_day` on, newest day first, by manager.
-    fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>>;
+    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>>;
 }

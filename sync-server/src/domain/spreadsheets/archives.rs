@@ -14,8 +14,8 @@ use super::import::{self, address_key, merged, op_for, Accepted, GridIndex, Impo
 use super::labels::{self, Labels};
 use super::sheet::{half_width, Cell, Sheet};
 use super::template::{bind, col, personal, required, Cells, Column, Personal};
-use crate::http::error::AppResult;
-use crate::storage::SyncStorage;
+use crate::domain::error::DomainResult;
+use crate::storage::records::RecordStorage;
 
 pub const TEMPLATE: &[Column] = &[
     col("archive_no", "档案编号", "archive_no", &["档案号", "archive number"]),
@@ -232,14 +232,14 @@ fn norm_id(text: &str) -> String {
 
 /// Imports an archive sheet into `grid`; with `dry_run` only the report.
 pub fn import(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     grid: &str,
     sheet: &Sheet,
     dry_run: bool,
     actor: &str,
     file: &str,
     now_ms: i64,
-) -> AppResult<ImportReport> {
+) -> DomainResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let mut index = GridIndex::load(storage, grid)?;
     let mut report = ImportReport {

@@ -13,8 +13,8 @@ use super::import::{self, address_key, op_for, Accepted, GridIndex, ImportReport
 use super::labels;
 use super::sheet::{half_width, parse_yuan, Sheet};
 use super::template::{bind, col, personal, required, Column, Personal};
-use crate::http::error::AppResult;
-use crate::storage::SyncStorage;
+use crate::domain::error::DomainResult;
+use crate::storage::records::RecordStorage;
 
 pub const TEMPLATE: &[Column] = &[
     required(col("account_no", "账号", "account_no", &["账户", "用户账号", "账户号码", "account"])),
@@ -62,14 +62,14 @@ fn day_start_ms(day: &str) -> Option<i64> {
 
 /// Imports an arrears sheet into `grid`; with `dry_run` only the report.
 pub fn import(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     grid: &str,
     sheet: &Sheet,
     dry_run: bool,
     actor: &str,
     file: &str,
     now_ms: i64,
-) -> AppResult<ImportReport> {
+) -> DomainResult<ImportReport> {
     let bound = bind(TEMPLATE, sheet)?;
     let index = GridIndex::load(storage, grid)?;
     let mut report = ImportReport {

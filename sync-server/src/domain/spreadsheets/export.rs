@@ -8,13 +8,14 @@ use std::collections::HashMap;
 
 use gridbook_core::model::{ArrearsAccount, EntityKind, Household, Premises, Receipt, ReceiptVoid, Visit};
 use gridbook_core::reports::{GridSummary, ProductCount};
+use gridbook_core::wire::ErrorCode;
 
 use super::archives::{self, record};
 use super::import::GridIndex;
 use super::labels;
 use super::sheet::{self, Cell, Format};
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::privacy::mask_digit_runs;
-use crate::http::error::{AppError, AppResult};
 use crate::storage::SyncStorage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +74,12 @@ pub struct Exported {
     pub rows: usize,
 }
 
-fn day_arg(name: &str, value: &Option<String>) -> AppResult<Option<String>> {
+fn day_arg(name: &str, value: &Option<String>) -> DomainResult<Option<String>> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|_| Some(d.to_string()))
-            .map_err(|_| AppError::bad_request("bad_query", format!("{name}: a date written YYYY-MM-DD"))),
+            .map_err(|_| DomainError::refused(ErrorCode::BadQuery, format!("{name}: a date written YYYY-MM-DD"))),
     }
 }
 
@@ -108,11 +109,11 @@ fn records<R: gridbook_core::model::Record>(
     storage: &dyn SyncStorage,
     kind: EntityKind,
     grid: &str,
-) -> AppResult<Vec<R>> {
+) -> DomainResult<Vec<R>> {
     Ok(storage.grid_records(kind, grid)?.iter().filter(|s| !s.deleted()).filter_map(record).collect())
 }
 
-pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_ms: i64) -> AppResult<Exported> {
+pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_ms: i64) -> DomainResult<Exported> {
     let from = day_arg("from", &req.from)?;
     let to = day_arg("to", &req.to)?;
     let index = GridIndex::load(storage, &req.grid)?;
@@ -248,12 +249,12 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
 }
 
 /// Each voided receipt's state: 待审批 while the back office has not decided, 已作废, 已驳回.
-fn void_states(storage: &dyn SyncStorage, grid: &str) -> AppResult<HashMap<String, &'static str>> {
+fn void_states(storage: &dyn SyncStorage, grid: &str) -> DomainResult<HashMap<String, &'static str>> {
     let voids: Vec<ReceiptVoid> = records(storage, EntityKind::ReceiptVoid, grid)?;
     let reviews = match storage.void_reviews(None, 1_000_000) {
         Ok(rows) => rows.into_iter().map(|v| (v.void_id, v.status)).collect::<HashMap<_, _>>(),
-        Err(e) if e.code == "unsupported" => HashMap::new(),
-        Err(e) => return Err(e),
+        Err(e) if e.code() == ErrorCode::Unsupported => HashMap::new(),
+        Err(e) => return Err(e.into()),
     };
     Ok(voids
         .into_iter()
@@ -274,7 +275,7 @@ fn percent(bp: i64) -> String {
 }
 
 /// One row for the grid, then one per building (households with no building together last).
-fn summary_sheet(index: &GridIndex) -> AppResult<(Vec<String>, Vec<Vec<Cell>>)> {
+fn summary_sheet(index: &GridIndex) -> DomainResult<(Vec<String>, Vec<Vec<Cell>>)> {
     let grid = index.grid_id.as_str();
     let premises: Vec<Premises> = index.premises.values().filter_map(record).collect();
     let households: Vec<Household> = index.households.values().filter_map(record).collect();

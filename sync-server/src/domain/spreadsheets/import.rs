@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::sheet::half_width;
 use super::template::Cells;
-use crate::http::error::{AppError, AppResult};
-use crate::storage::SyncStorage;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::storage::records::RecordStorage;
 
 /// A row the import did not take, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -210,11 +210,11 @@ pub struct GridIndex {
 }
 
 impl GridIndex {
-    pub fn load(storage: &dyn SyncStorage, grid: &str) -> AppResult<Self> {
+    pub fn load(storage: &(impl RecordStorage + ?Sized), grid: &str) -> DomainResult<Self> {
         if !storage.has_grid(grid)? {
-            return Err(AppError::not_found(format!("no grid {grid} / 没有此网格")));
+            return Err(DomainError::not_found(format!("no grid {grid} / 没有此网格")));
         }
-        let by_id = |kind| -> AppResult<HashMap<String, EntityState>> {
+        let by_id = |kind| -> DomainResult<HashMap<String, EntityState>> {
             Ok(storage.grid_records(kind, grid)?.into_iter().filter(live).map(|s| (s.id.clone(), s)).collect())
         };
         let premises = by_id(EntityKind::Premises)?;
@@ -293,13 +293,13 @@ impl GridIndex {
 /// Counts the accepted rows and, unless it is a dry run, writes their ops in one transaction and
 /// a line of the audit trail (counts only, no personal values).
 pub fn commit(
-    storage: &dyn SyncStorage,
+    storage: &(impl RecordStorage + ?Sized),
     report: &mut ImportReport,
     accepted: Vec<Accepted>,
     actor: &str,
     file: &str,
     now_ms: i64,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let mut line_of: HashMap<uuid::Uuid, usize> = HashMap::new();
     let mut ops = Vec::new();
     for a in accepted {

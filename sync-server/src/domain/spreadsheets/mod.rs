@@ -11,8 +11,10 @@ pub mod labels;
 pub mod sheet;
 pub mod template;
 
-use crate::http::error::{AppError, AppResult};
-use crate::storage::SyncStorage;
+use gridbook_core::wire::ErrorCode;
+
+use crate::domain::error::{DomainError, DomainResult};
+use crate::storage::records::RecordStorage;
 pub use import::{ImportReport, Refusal};
 
 /// Which sheet an import reads.
@@ -48,10 +50,10 @@ pub struct Upload<'a> {
 }
 
 /// Reads a CSV or XLSX file and imports it into one grid (nothing is written in a dry run).
-pub fn import(storage: &dyn SyncStorage, upload: &Upload, now_ms: i64) -> AppResult<ImportReport> {
+pub fn import(storage: &(impl RecordStorage + ?Sized), upload: &Upload, now_ms: i64) -> DomainResult<ImportReport> {
     let grid = upload.grid.trim();
     if grid.is_empty() {
-        return Err(AppError::bad_request("bad_query", "grid: the grid to import into"));
+        return Err(DomainError::refused(ErrorCode::BadQuery, "grid: the grid to import into"));
     }
     let sheet = sheet::read(upload.bytes)?;
     let (dry_run, actor, file) = (upload.dry_run, upload.actor, upload.file);

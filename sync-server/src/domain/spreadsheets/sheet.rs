@@ -6,9 +6,10 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
+use gridbook_core::wire::ErrorCode;
 use rust_xlsxwriter::{Format as CellFormat, Workbook};
 
-use crate::http::error::{AppError, AppResult};
+use crate::domain::error::{DomainError, DomainResult};
 
 /// The most data rows one sheet may hold (a grid is thousands of households, not millions).
 pub const MAX_ROWS: usize = 50_000;
@@ -70,12 +71,12 @@ impl Sheet {
     }
 }
 
-fn unreadable(message: impl Into<String>) -> AppError {
-    AppError::unprocessable("not_a_spreadsheet", message)
+fn unreadable(message: impl Into<String>) -> DomainError {
+    DomainError::refused(ErrorCode::NotASpreadsheet, message)
 }
 
 /// Reads CSV or XLSX, told apart by content.
-pub fn read(bytes: &[u8]) -> AppResult<Sheet> {
+pub fn read(bytes: &[u8]) -> DomainResult<Sheet> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(unreadable("the file is empty / 文件为空"));
     }
@@ -89,7 +90,7 @@ pub fn read(bytes: &[u8]) -> AppResult<Sheet> {
 /// (row number in the sheet, cells) for every row, blank ones included.
 type Cells = Vec<(usize, Vec<String>)>;
 
-fn into_sheet(cells: Cells) -> AppResult<Sheet> {
+fn into_sheet(cells: Cells) -> DomainResult<Sheet> {
     let mut rows = cells.into_iter().filter(|(_, c)| c.iter().any(|v| !v.is_empty()));
     let (_, mut headers) = rows.next().ok_or_else(|| unreadable("the sheet has no header row / 表格没有标题行"))?;
     while headers.last().is_some_and(|h| h.is_empty()) {
@@ -97,9 +98,8 @@ fn into_sheet(cells: Cells) -> AppResult<Sheet> {
     }
     let rows: Vec<Row> = rows.map(|(line, cells)| Row { line, cells }).collect();
     if rows.len() > MAX_ROWS {
-        return Err(AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_rows",
+        return Err(DomainError::refused(
+            ErrorCode::TooManyRows,
             format!("the sheet has {} rows; at most {MAX_ROWS} per import / 每次最多导入{MAX_ROWS}行", rows.len()),
         ));
     }
@@ -108,7 +108,7 @@ fn into_sheet(cells: Cells) -> AppResult<Sheet> {
 
 /// CSV text: UTF-8 (a BOM is dropped), UTF-16 with a BOM, otherwise GB18030 (a superset of GBK,
 /// what Excel writes for "CSV" on a Chinese Windows).
-pub fn decode_text(bytes: &[u8]) -> AppResult<String> {
+pub fn decode_text(bytes: &[u8]) -> DomainResult<String> {
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom..]);
         if had_errors {
@@ -129,7 +129,7 @@ pub fn decode_text(bytes: &[u8]) -> AppResult<String> {
     Ok(text.into_owned())
 }
 
-fn csv_cells(text: &str) -> AppResult<Cells> {
+fn csv_cells(text: &str) -> DomainResult<Cells> {
     // Excel writes commas; a sheet copied out of Excel as text has tabs
     let first = text.lines().next().unwrap_or("");
     let delimiter = if first.matches('\t').count() > first.matches(',').count() { b'\t' } else { b',' };
@@ -147,7 +147,7 @@ fn csv_cells(text: &str) -> AppResult<Cells> {
     Ok(out)
 }
 
-fn xlsx_cells(bytes: &[u8]) -> AppResult<Cells> {
+fn xlsx_cells(bytes: &[u8]) -> DomainResult<Cells> {
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| unreadable(format!("the XLSX file cannot be opened: {e} / XLSX文件无法打开")))?;
     let range = book
@@ -213,11 +213,11 @@ impl Cell {
 
 /// UTF-8 with a BOM and CRLF line ends, as Excel expects. Text that a spreadsheet would run as a
 /// formula (=, +, @, or - before something not a number) gets a leading apostrophe.
-pub fn write_csv(headers: &[&str], rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
+pub fn write_csv(headers: &[&str], rows: &[Vec<Cell>]) -> DomainResult<Vec<u8>> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
-        let fail = |e: csv::Error| AppError::internal(format!("writing CSV: {e}"));
+        let fail = |e: csv::Error| DomainError::internal(format!("writing CSV: {e}"));
         w.write_record(headers).map_err(fail)?;
         for row in rows {
             w.write_record(row.iter().map(|c| match c {
@@ -226,7 +226,7 @@ pub fn write_csv(headers: &[&str], rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
             }))
             .map_err(fail)?;
         }
-        w.flush().map_err(|e| AppError::internal(format!("writing CSV: {e}")))?;
+        w.flush().map_err(|e| DomainError::internal(format!("writing CSV: {e}")))?;
     }
     Ok(out)
 }
@@ -246,8 +246,8 @@ fn defuse(s: &str) -> String {
 
 /// One worksheet with a bold header row. Text stays text (ID numbers and phone numbers are never
 /// turned into numbers); money is a number shown with two decimals, so that Excel can sum it.
-pub fn write_xlsx(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
-    let fail = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("writing XLSX: {e}"));
+pub fn write_xlsx(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> DomainResult<Vec<u8>> {
+    let fail = |e: rust_xlsxwriter::XlsxError| DomainError::internal(format!("writing XLSX: {e}"));
     let mut book = Workbook::new();
     let bold = CellFormat::new().set_bold();
     let money = CellFormat::new().set_num_format("0.00");
@@ -270,7 +270,7 @@ pub fn write_xlsx(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> App
                 }
                 // the double nearest to the exact decimal, as Excel stores a typed amount
                 Cell::Yuan(fen) => {
-                    let value: f64 = yuan(*fen).parse().map_err(|_| AppError::internal("formatting an amount"))?;
+                    let value: f64 = yuan(*fen).parse().map_err(|_| DomainError::internal("formatting an amount"))?;
                     sheet.write_number_with_format(r, c, value, &money).map_err(fail)?;
                 }
                 Cell::Text(_) | Cell::Empty => {}
@@ -281,7 +281,7 @@ pub fn write_xlsx(sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> App
 }
 
 /// Writes rows in the asked format.
-pub fn write(format: Format, sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> AppResult<Vec<u8>> {
+pub fn write(format: Format, sheet_name: &str, headers: &[&str], rows: &[Vec<Cell>]) -> DomainResult<Vec<u8>> {
     match format {
         Format::Csv => write_csv(headers, rows),
         Format::Xlsx => write_xlsx(sheet_name, headers, rows),
@@ -451,7 +451,7 @@ mod tests {
     fn what_is_not_a_sheet_is_refused_clearly() {
         for bad in [&b""[..], b"  \n", b"\x00\x01\x02binary", b"PK\x03\x04not really a zip"] {
             let e = read(bad).unwrap_err();
-            assert_eq!((e.status.as_u16(), e.code), (422, "not_a_spreadsheet"), "{e}");
+            assert_eq!(e.code(), ErrorCode::NotASpreadsheet, "{e}");
         }
     }
 }

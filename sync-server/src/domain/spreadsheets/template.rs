@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 
 use gridbook_core::mask;
+use gridbook_core::wire::ErrorCode;
 
 use super::sheet::{half_width, Sheet};
-use crate::http::error::{AppError, AppResult};
+use crate::domain::error::{DomainError, DomainResult};
 
 /// Whether a column holds personal data, and how it is masked when shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ pub struct Bound {
     headers: Vec<String>,
 }
 
-pub fn bind(template: &[Column], sheet: &Sheet) -> AppResult<Bound> {
+pub fn bind(template: &[Column], sheet: &Sheet) -> DomainResult<Bound> {
     let mut columns = Vec::with_capacity(sheet.headers.len());
     let mut unknown = Vec::new();
     let mut seen: HashMap<&str, &str> = HashMap::new();
@@ -86,8 +87,8 @@ pub fn bind(template: &[Column], sheet: &Sheet) -> AppResult<Bound> {
         match found {
             Some(c) => {
                 if let Some(first) = seen.insert(c.key, header) {
-                    return Err(AppError::unprocessable(
-                        "duplicate_column",
+                    return Err(DomainError::refused(
+                        ErrorCode::DuplicateColumn,
                         format!("the columns \"{first}\" and \"{header}\" both mean {} / 两列表示同一项", c.label()),
                     ));
                 }
@@ -100,8 +101,8 @@ pub fn bind(template: &[Column], sheet: &Sheet) -> AppResult<Bound> {
     let missing: Vec<String> =
         template.iter().filter(|c| c.required && !seen.contains_key(c.key)).map(Column::label).collect();
     if !missing.is_empty() {
-        return Err(AppError::unprocessable(
-            "missing_columns",
+        return Err(DomainError::refused(
+            ErrorCode::MissingColumns,
             format!(
                 "缺少必需的列 / missing required columns: {}; the header row has: {}",
                 missing.join(", "),
@@ -183,9 +184,9 @@ mod tests {
     #[test]
     fn missing_and_doubled_columns_are_refused_before_any_row() {
         let e = bind(T, &sheet(&["欠费金额"])).unwrap_err();
-        assert_eq!((e.status.as_u16(), e.code), (422, "missing_columns"));
-        assert!(e.message.contains("客户名称 (customer_name)"), "{}", e.message);
+        assert_eq!(e.code(), ErrorCode::MissingColumns);
+        assert!(e.message().contains("客户名称 (customer_name)"), "{}", e.message());
         let e = bind(T, &sheet(&["客户名称", "姓名"])).unwrap_err();
-        assert_eq!(e.code, "duplicate_column");
+        assert_eq!(e.code(), ErrorCode::DuplicateColumn);
     }
 }

@@ -1,15 +1,15 @@
 //! JSON for the dashboard under /admin/api/. Every answer needs a staff session, is never cached,
-//! and carries personal data only masked (privacy.rs). Views that show anything about
+//! and carries personal data only masked (domain/privacy.rs). Views that show anything about
 //! households are written to the log by who looked (no values).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gridbook_core::wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -21,6 +21,7 @@ use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
 use crate::http::device_budget::Refusals;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
+use crate::storage::error::StorageError;
 use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
 use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
 
@@ -30,20 +31,18 @@ pub(super) fn no_store<T: Serialize>(value: T) -> Response {
     r
 }
 
-fn monitoring(state: &AppState) -> AppResult<Arc<dyn MonitoringStorage>> {
-    state
-        .backoffice
-        .monitoring
-        .clone()
-        .ok_or_else(|| AppError::unavailable("this storage backend has no monitoring queries"))
+/// Runs storage or a rule on a blocking thread; its error becomes the answer's.
+pub(super) async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> AppResult<T>
+where
+    T: Send + 'static,
+    E: Into<AppError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?.map_err(Into::into)
 }
 
-pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(f).await?
-}
-
-fn unsupported(e: &AppError) -> bool {
-    e.code == "unsupported"
+/// The backend keeps no signed evidence (issue 4).
+fn unsupported(e: &StorageError) -> bool {
+    e.code() == ErrorCode::Unsupported
 }
 
 /// Checks each receipt's signature and seal again (issue 4's `receipt_evidence`) and reads the
@@ -63,7 +62,7 @@ fn check_receipts(storage: &dyn SyncStorage, receipts: &mut [ReceiptLine]) -> Ap
             }
             Ok(None) => {}
             Err(e) if unsupported(&e) => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
@@ -84,7 +83,7 @@ fn void_lines(
             rows.iter_mut().for_each(|v| v.reason = mask_digit_runs(&v.reason));
             return Ok(rows);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let owner: HashMap<&str, (&str, &str)> =
         devices.iter().map(|d| (d.device_id.as_str(), (d.manager_id.as_str(), d.manager_name.as_str()))).collect();
@@ -121,7 +120,7 @@ pub struct ListQuery {
 
 /// A query string, or a 400 that says what was wrong with it.
 pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
-    q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))
+    q.map(|Query(q)| q).map_err(|e| AppError::bad_query(e.body_text()))
 }
 
 fn limit(q: &ListQuery) -> u32 {
@@ -138,7 +137,7 @@ pub async fn me(State(state): State<AppState>, StaffSession(staff): StaffSession
         "zone_offset_min": REPORT_ZONE_OFFSET_MIN,
         "server_time_ms": now_ms(),
         "version": env!("CARGO_PKG_VERSION"),
-        "monitoring": state.backoffice.monitoring.is_some(),
+        "monitoring": true,
     }))
 }
 
@@ -179,13 +178,19 @@ pub async fn devices(State(state): State<AppState>, StaffSession(_): StaffSessio
 
 pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
     let storage = state.storage.clone();
-    let m = monitoring(&state)?;
+    let m = state.backoffice.monitoring.clone();
     let now = now_ms();
     let today = report_day(now, 0);
     let (devices, totals, by_day, follow_ups, voids) = blocking(move || {
         let devices = storage.devices()?;
         let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, 1000)?;
-        Ok((devices, m.totals()?, m.receipts_by_grid_day(&today)?, m.overdue_follow_ups(&today, 1000)?, voids))
+        Ok::<_, AppError>((
+            devices,
+            m.totals()?,
+            m.receipts_by_grid_day(&today)?,
+            m.overdue_follow_ups(&today, 1000)?,
+            voids,
+        ))
     })
     .await?;
     let mut states: HashMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
@@ -225,7 +230,7 @@ pub fn activity_window(range: &str, now: i64) -> AppResult<(i64, i64, usize)> {
         "24h" => (HOUR, 24),
         "7d" => (6 * HOUR, 28),
         "30d" => (24 * HOUR, 30),
-        _ => return Err(AppError::bad_request("bad_query", "range: one of 24h, 7d, 30d")),
+        _ => return Err(AppError::bad_query("range: one of 24h, 7d, 30d")),
     };
     let zone = REPORT_ZONE_OFFSET_MIN * 60_000;
     let current = (now + zone).div_euclid(bucket) * bucket - zone;
@@ -259,7 +264,7 @@ pub async fn activity(
     let q = query(q)?;
     let range = q.range.unwrap_or_else(|| "24h".into());
     let (since, bucket, n) = activity_window(&range, now_ms())?;
-    let m = monitoring(&state)?;
+    let m = state.backoffice.monitoring.clone();
     let found = blocking(move || m.activity(since, bucket)).await?;
     Ok(no_store(json!({
         "range": range,
@@ -276,7 +281,7 @@ pub async fn rejections(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let n = limit(&query(q)?);
-    let m = monitoring(&state)?;
+    let m = state.backoffice.monitoring.clone();
     let mut rows = blocking(move || m.rejection_details(n)).await?;
     for r in &mut rows {
         r.reason = mask_digit_runs(&r.reason);
@@ -300,7 +305,7 @@ pub async fn conflicts(
 ) -> AppResult<Response> {
     let n = limit(&query(q)?);
     let storage = state.storage.clone();
-    let (rows, devices) = blocking(move || Ok((storage.conflicts(n)?, storage.devices()?))).await?;
+    let (rows, devices) = blocking(move || Ok::<_, AppError>((storage.conflicts(n)?, storage.devices()?))).await?;
     tracing::info!(staff = %staff.id, view = "conflicts", rows = rows.len(), "back-office view");
     let names: HashMap<String, String> = devices.into_iter().map(|d| (d.device_id, d.manager_name)).collect();
     let views: Vec<ConflictView> = rows
@@ -328,7 +333,7 @@ pub async fn money(
     let n = limit(&q);
     let now = now_ms();
     let since_day = report_day(now, days - 1);
-    let m = monitoring(&state)?;
+    let m = state.backoffice.monitoring.clone();
     let storage = state.storage.clone();
     let since = since_day.clone();
     let (by_grid_day, by_manager, receipts, voids, devices) = blocking(move || {
@@ -336,7 +341,7 @@ pub async fn money(
         let mut receipts = m.receipts(n)?;
         check_receipts(storage.as_ref(), &mut receipts)?;
         let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, n)?;
-        Ok((m.receipts_by_grid_day(&since)?, m.receipts_by_manager(&since)?, receipts, voids, devices))
+        Ok::<_, AppError>((m.receipts_by_grid_day(&since)?, m.receipts_by_manager(&since)?, receipts, voids, devices))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "money", "back-office view");
@@ -373,7 +378,7 @@ pub async fn follow_ups(
 ) -> AppResult<Response> {
     let n = limit(&query(q)?);
     let today = report_day(now_ms(), 0);
-    let m = monitoring(&state)?;
+    let m = state.backoffice.monitoring.clone();
     let day = today.clone();
     let mut rows = blocking(move || m.overdue_follow_ups(&day, n)).await?;
     tracing::info!(staff = %staff.id, view = "follow_ups", rows = rows.len(), "back-office view");

@@ -16,6 +16,7 @@ use super::staff_session::StaffSession;
 use crate::domain::auth::{new_secret, Role};
 use crate::domain::now_ms;
 use crate::domain::password::{hash_password, verify_password};
+use crate::http::error::AppError;
 use crate::http::state::AppState;
 
 const LOGIN_HTML: &str = include_str!("../../../assets/login.html");
@@ -104,15 +105,13 @@ pub async fn login(
         tracing::warn!(account = %id, "back-office login refused: too many failures");
         return login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
     }
-    let Some(monitoring) = state.backoffice.monitoring.clone() else {
-        return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
-    };
+    let staff = state.backoffice.staff.clone();
     let lookup_id = id.clone();
     let checked = tokio::task::spawn_blocking(move || {
-        let account = monitoring.staff_account(&lookup_id)?;
+        let account = staff.staff_account(&lookup_id)?;
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let ok = verify_password(&form.password, hash.as_deref().unwrap_or_else(|| dummy_hash())) && hash.is_some();
-        Ok::<_, crate::http::error::AppError>(account.filter(|_| ok))
+        Ok::<_, AppError>(account.filter(|_| ok))
     })
     .await;
     let account = match checked {
@@ -196,7 +195,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
         "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        _ => return crate::http::error::AppError::not_found("no such asset").into_response(),
+        _ => return AppError::not_found("no such asset").into_response(),
     };
     static_asset(body, kind)
 }

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use gridbook_core::wire::ErrorCode;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -61,10 +62,8 @@ fn columns(template: &[Column]) -> serde_json::Value {
 }
 
 async fn overview(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
-    let grids = match state.backoffice.monitoring.clone() {
-        Some(m) => blocking(move || m.grid_names()).await?,
-        None => Vec::new(),
-    };
+    let storage = state.storage.clone();
+    let grids = blocking(move || storage.grid_names()).await?;
     Ok(no_store(json!({
         "role": staff.role.as_str(),
         "may_import": staff.role == Role::Admin,
@@ -99,15 +98,14 @@ async fn import(
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
+                ErrorCode::TooLarge,
                 format!(
                     "the sheet is larger than {} MiB; split it / 文件过大，请拆分后导入",
                     MAX_SHEET_BYTES / 1024 / 1024
                 ),
             )
         } else {
-            AppError::bad_request("bad_body", e.body_text())
+            AppError::new(ErrorCode::BadBody, e.body_text())
         }
     })?;
     let storage = state.storage.clone();
@@ -138,7 +136,7 @@ pub struct FileQuery {
 fn format_of(q: &Option<String>) -> AppResult<Format> {
     match q.as_deref() {
         None | Some("") => Ok(Format::Xlsx),
-        Some(f) => Format::parse(f).ok_or_else(|| AppError::bad_request("bad_query", "format: csv or xlsx")),
+        Some(f) => Format::parse(f).ok_or_else(|| AppError::bad_query("format: csv or xlsx")),
     }
 }
 
@@ -190,7 +188,7 @@ async fn export(
         ));
     }
     if q.grid.trim().is_empty() {
-        return Err(AppError::bad_request("bad_query", "grid: the grid to export"));
+        return Err(AppError::bad_query("grid: the grid to export"));
     }
     let req = ExportRequest {
         dataset,

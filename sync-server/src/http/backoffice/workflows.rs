@@ -1,9 +1,7 @@
 //! JSON for the field-workflow pages of the back office (issue 7) under /admin/api/: handovers
 //! (listed for staff, started by an admin with the session's CSRF token), tickets with the
 //! overdue ones first, today's, late and missed appointments, and the managers' day summaries.
-//! Names are cut to the surname, phone and ID numbers in free text masked (privacy.rs).
-
-use std::sync::Arc;
+//! Names are cut to the surname, phone and ID numbers in free text masked (domain/privacy.rs).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -16,21 +14,12 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
-use crate::domain::handover::HandoverRequest;
 use crate::domain::now_ms;
 use crate::domain::privacy::{mask_digit_runs, mask_name};
 use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::storage::workflows::WorkflowMonitoring;
-
-fn workflows(state: &AppState) -> AppResult<Arc<dyn WorkflowMonitoring>> {
-    state
-        .backoffice
-        .workflows
-        .clone()
-        .ok_or_else(|| AppError::unavailable("this storage backend has no workflow queries"))
-}
+use crate::storage::handover::HandoverRequest;
 
 #[derive(Debug, Deserialize)]
 pub struct WorkflowQuery {
@@ -74,7 +63,7 @@ pub async fn tickets(
 ) -> AppResult<Response> {
     let n = query(q)?.limit.unwrap_or(300).clamp(1, 1000);
     let today = report_day(now_ms(), 0);
-    let w = workflows(&state)?;
+    let w = state.backoffice.workflows.clone();
     let day = today.clone();
     let mut rows = blocking(move || w.tickets(&day, n)).await?;
     tracing::info!(staff = %staff.id, view = "tickets", rows = rows.len(), "back-office view");
@@ -96,7 +85,7 @@ pub async fn appointments(
     let today = report_day(now, 0);
     let (start, end) = gridbook_core::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
         .map_err(|e| AppError::internal(format!("report day {today}: {e}")))?;
-    let w = workflows(&state)?;
+    let w = state.backoffice.workflows.clone();
     let mut rows = blocking(move || w.appointments(now, start, end, n)).await?;
     tracing::info!(staff = %staff.id, view = "appointments", rows = rows.len(), "back-office view");
     for a in &mut rows {
@@ -117,7 +106,7 @@ pub async fn day_summaries(
     let days = q.days.unwrap_or(7).clamp(1, 366);
     let n = q.limit.unwrap_or(500).clamp(1, 1000);
     let since = report_day(now_ms(), days - 1);
-    let w = workflows(&state)?;
+    let w = state.backoffice.workflows.clone();
     let from = since.clone();
     let mut rows = blocking(move || w.day_summaries(&from, n)).await?;
     for s in &mut rows {

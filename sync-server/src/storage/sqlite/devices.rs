@@ -1,15 +1,15 @@
 //! Grids, managers and their grids, the devices of field managers and their enrolment: one-time
 //! codes, device tokens (hashed), signing keys, revocation; and the device list of the back office.
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, PROTOCOL_VERSION};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{receipts, SqliteStorage};
 use crate::domain::auth::{self, DeviceAuth, Role};
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::DeviceRow;
 
-pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> AppResult<DeviceAuth> {
+pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> StorageResult<DeviceAuth> {
     storage.read(|c| {
         let row = c
             .prepare_cached(
@@ -21,18 +21,18 @@ pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> 
             })
             .optional()?;
         let Some((device_id, manager_id, role, revoked)) = row else {
-            return Err(AppError::unauthorized("unknown device token; enrol this device again"));
+            return Err(StorageError::denied(ErrorCode::Unauthorized, "unknown device token; enrol this device again"));
         };
         if revoked.is_some() {
-            return Err(AppError::new(axum::http::StatusCode::UNAUTHORIZED, "revoked", "this device was revoked by the back office"));
+            return Err(StorageError::denied(ErrorCode::Revoked, "this device was revoked by the back office"));
         }
-        let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
+        let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
         let grids = if role == Role::Field { grids_of(c, &manager_id)? } else { all_grids(c)? };
         Ok(DeviceAuth { device_id, manager_id, role, grids })
     })
 }
 
-pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse> {
+pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
     valid_id("device_id", &req.device_id)?;
     let public_key = receipts::checked_public_key(req.public_key.as_deref())?;
     let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
@@ -47,13 +47,13 @@ pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) ->
             )
             .optional()?;
         let Some((manager_id, manager_name, expires, used)) = code else {
-            return Err(AppError::unauthorized("unknown enrolment code"));
+            return Err(StorageError::denied(ErrorCode::Unauthorized, "unknown enrolment code"));
         };
         if used.is_some() {
-            return Err(AppError::conflict("code_used", "this enrolment code was already used; ask the back office for a new one"));
+            return Err(StorageError::conflict(ErrorCode::CodeUsed, "this enrolment code was already used; ask the back office for a new one"));
         }
         if expires < now_ms {
-            return Err(AppError::unauthorized("this enrolment code has expired; ask the back office for a new one"));
+            return Err(StorageError::denied(ErrorCode::Unauthorized, "this enrolment code has expired; ask the back office for a new one"));
         }
         let existing = tx
             .query_row("SELECT manager_id, revoked_at_ms FROM devices WHERE id = ?1", [&req.device_id], |r| {
@@ -61,9 +61,9 @@ pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) ->
             })
             .optional()?;
         match existing {
-            Some((_, Some(_))) => return Err(AppError::forbidden("this device was revoked and cannot enrol again")),
+            Some((_, Some(_))) => return Err(StorageError::denied(ErrorCode::Forbidden, "this device was revoked and cannot enrol again")),
             Some((owner, None)) if owner != manager_id => {
-                return Err(AppError::conflict("device_taken", "this device is enrolled for another manager"))
+                return Err(StorageError::conflict(ErrorCode::DeviceTaken, "this device is enrolled for another manager"))
             }
             Some(_) => {
                 tx.execute(
@@ -102,10 +102,10 @@ pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) ->
     })
 }
 
-pub(super) fn create_grid(storage: &SqliteStorage, id: &str, name: &str, now_ms: i64) -> AppResult<()> {
+pub(super) fn create_grid(storage: &SqliteStorage, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
     valid_id("grid id", id)?;
     if name.trim().is_empty() {
-        return Err(AppError::unprocessable("invalid", "grid name: must not be empty"));
+        return Err(StorageError::invalid("grid name: must not be empty"));
     }
     storage.write(|tx| {
         let n = tx.execute(
@@ -113,7 +113,7 @@ pub(super) fn create_grid(storage: &SqliteStorage, id: &str, name: &str, now_ms:
             params![id, name.trim(), now_ms],
         )?;
         if n == 0 {
-            return Err(AppError::conflict("exists", format!("grid {id} already exists")));
+            return Err(StorageError::conflict(ErrorCode::Exists, format!("grid {id} already exists")));
         }
         Ok(())
     })
@@ -126,10 +126,10 @@ pub(super) fn create_manager(
     role: Role,
     password_hash: Option<&str>,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     valid_id("manager id", id)?;
     if name.trim().is_empty() {
-        return Err(AppError::unprocessable("invalid", "manager name: must not be empty"));
+        return Err(StorageError::invalid("manager name: must not be empty"));
     }
     storage.write(|tx| {
         let n = tx.execute(
@@ -137,17 +137,17 @@ pub(super) fn create_manager(
             params![id, name.trim(), role.as_str(), password_hash, now_ms],
         )?;
         if n == 0 {
-            return Err(AppError::conflict("exists", format!("manager {id} already exists")));
+            return Err(StorageError::conflict(ErrorCode::Exists, format!("manager {id} already exists")));
         }
         Ok(())
     })
 }
 
-pub(super) fn assign_grid(storage: &SqliteStorage, manager_id: &str, grid_id: &str) -> AppResult<()> {
+pub(super) fn assign_grid(storage: &SqliteStorage, manager_id: &str, grid_id: &str) -> StorageResult<()> {
     storage.write(|tx| {
         for (table, id) in [("managers", manager_id), ("grids", grid_id)] {
             if !tx.prepare(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])? {
-                return Err(AppError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
+                return Err(StorageError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
             }
         }
         tx.execute("INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)", [manager_id, grid_id])?;
@@ -160,11 +160,11 @@ pub(super) fn create_enrol_code(
     manager_id: &str,
     now_ms: i64,
     ttl_ms: i64,
-) -> AppResult<String> {
+) -> StorageResult<String> {
     let code = auth::new_enrol_code();
     storage.write(|tx| {
         if !tx.prepare_cached("SELECT 1 FROM managers WHERE id = ?1")?.exists([manager_id])? {
-            return Err(AppError::not_found(format!("no manager {manager_id}")));
+            return Err(StorageError::not_found(format!("no manager {manager_id}")));
         }
         tx.execute(
             "INSERT INTO enrol_codes (code_hash, manager_id, created_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -175,20 +175,20 @@ pub(super) fn create_enrol_code(
     Ok(code)
 }
 
-pub(super) fn revoke_device(storage: &SqliteStorage, device_id: &str, now_ms: i64) -> AppResult<()> {
+pub(super) fn revoke_device(storage: &SqliteStorage, device_id: &str, now_ms: i64) -> StorageResult<()> {
     storage.write(|tx| {
         let n = tx.execute(
             "UPDATE devices SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
             params![device_id, now_ms],
         )?;
         if n == 0 && !tx.prepare("SELECT 1 FROM devices WHERE id = ?1")?.exists([device_id])? {
-            return Err(AppError::not_found(format!("no device {device_id}")));
+            return Err(StorageError::not_found(format!("no device {device_id}")));
         }
         Ok(())
     })
 }
 
-pub(super) fn devices(storage: &SqliteStorage) -> AppResult<Vec<DeviceRow>> {
+pub(super) fn devices(storage: &SqliteStorage) -> StorageResult<Vec<DeviceRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT d.id, d.manager_id, m.name, d.app_version, d.enrolled_at_ms, d.revoked_at_ms, d.last_seen_ms,
@@ -226,7 +226,7 @@ pub(super) fn devices(storage: &SqliteStorage) -> AppResult<Vec<DeviceRow>> {
     })
 }
 
-pub(super) fn grid_sets(storage: &SqliteStorage) -> AppResult<Vec<Vec<String>>> {
+pub(super) fn grid_sets(storage: &SqliteStorage) -> StorageResult<Vec<Vec<String>>> {
     storage.read(|c| {
         let mut stmt = c.prepare(
             "SELECT m.id FROM managers m WHERE m.role = 'field' AND EXISTS (SELECT 1 FROM manager_grids g WHERE g.manager_id = m.id) ORDER BY m.id",
@@ -244,21 +244,21 @@ pub(super) fn grid_sets(storage: &SqliteStorage) -> AppResult<Vec<Vec<String>>> 
     })
 }
 
-pub(super) fn grids_of(conn: &Connection, manager_id: &str) -> AppResult<Vec<String>> {
+pub(super) fn grids_of(conn: &Connection, manager_id: &str) -> StorageResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT grid_id FROM manager_grids WHERE manager_id = ?1 ORDER BY grid_id")?;
     let rows = stmt.query_map([manager_id], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn all_grids(conn: &Connection) -> AppResult<Vec<String>> {
+pub(super) fn all_grids(conn: &Connection) -> StorageResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM grids ORDER BY id")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn valid_id(field: &'static str, id: &str) -> AppResult<()> {
+fn valid_id(field: &'static str, id: &str) -> StorageResult<()> {
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(AppError::unprocessable("invalid", format!("{field}: 1 to 64 letters, digits, '-' or '_'")));
+        return Err(StorageError::invalid(format!("{field}: 1 to 64 letters, digits, '-' or '_'")));
     }
     Ok(())
 }

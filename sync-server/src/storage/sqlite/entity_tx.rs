@@ -13,8 +13,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::records::entity_from_row;
 use super::{handover, receipts};
-use crate::domain::reconcile::{self, EntityTx};
-use crate::http::error::AppResult;
+use crate::domain::prepared::PreparedFact;
+use crate::storage::entity_tx::EntityTx;
+use crate::storage::error::StorageResult;
 
 /// `EntityTx` over one SQLite write transaction.
 pub(super) struct SqliteTx<'a> {
@@ -24,9 +25,9 @@ pub(super) struct SqliteTx<'a> {
     insert_fact: Option<rusqlite::CachedStatement<'a>>,
     pub(super) next_seq: i64,
     batch: BatchIds,
-    /// The pushing device's handovers, read once per push: every op asks (handover.rs), and
+    /// The pushing device's handovers, read once per push: every op asks (domain/handover.rs), and
     /// applying ops never changes them (a removal report is written apart from the ops).
-    device_handovers: Option<(String, Vec<crate::domain::handover::DeviceHandover>)>,
+    device_handovers: Option<(String, Vec<crate::storage::handover::DeviceHandover>)>,
 }
 
 /// What the batch being applied needs looked up, in one query each instead of one per op: which
@@ -42,7 +43,7 @@ struct BatchIds {
 }
 
 impl<'a> SqliteTx<'a> {
-    pub(super) fn begin(tx: &'a Transaction<'a>, device_id: &str, batch_ops: &[Op]) -> AppResult<Self> {
+    pub(super) fn begin(tx: &'a Transaction<'a>, device_id: &str, batch_ops: &[Op]) -> StorageResult<Self> {
         let next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0))?;
         let mut batch = BatchIds::default();
         let ids: Vec<String> =
@@ -67,7 +68,7 @@ impl<'a> SqliteTx<'a> {
     }
 
     /// A retried op that now passes is no longer a rejection waiting for someone.
-    fn settle_rejection(&mut self, op_id: &str) -> AppResult<()> {
+    fn settle_rejection(&mut self, op_id: &str) -> StorageResult<()> {
         if self.batch.device_rejections.remove(op_id) {
             self.tx.prepare_cached("DELETE FROM rejections WHERE op_id = ?1")?.execute([op_id])?;
         }
@@ -76,7 +77,7 @@ impl<'a> SqliteTx<'a> {
 }
 
 impl EntityTx for SqliteTx<'_> {
-    fn op_seen(&mut self, op: &Op) -> AppResult<bool> {
+    fn op_seen(&mut self, op: &Op) -> StorageResult<bool> {
         // Only recorded ops count: a rejected op comes back when its cause was dealt with (say, the
         // grid was assigned) and must then be judged again, not waved through as "already had".
         let op_id = op.id.to_string();
@@ -100,12 +101,12 @@ impl EntityTx for SqliteTx<'_> {
 
     fn insert_fact(
         &mut self,
-        fact: &reconcile::PreparedFact,
+        fact: &PreparedFact,
         _op: &Op,
         grid: &str,
         device_id: &str,
         now_ms: i64,
-    ) -> AppResult<bool> {
+    ) -> StorageResult<bool> {
         let tx = self.tx;
         let stmt = match &mut self.insert_fact {
             Some(stmt) => stmt,
@@ -134,7 +135,7 @@ impl EntityTx for SqliteTx<'_> {
         Ok(true)
     }
 
-    fn load(&mut self, kind: EntityKind, id: &str) -> AppResult<Option<(EntityState, String)>> {
+    fn load(&mut self, kind: EntityKind, id: &str) -> StorageResult<Option<(EntityState, String)>> {
         let row = self
             .tx
             .prepare_cached("SELECT vals, base_hlc, clocks, grid_id FROM entities WHERE kind = ?1 AND id = ?2")?
@@ -155,11 +156,11 @@ impl EntityTx for SqliteTx<'_> {
         }
     }
 
-    fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> AppResult<()> {
+    fn save(&mut self, state: &EntityState, grid: &str, now_ms: i64) -> StorageResult<()> {
         self.save_encoded(state, &serde_json::to_string(&state.values)?, grid, now_ms)
     }
 
-    fn save_encoded(&mut self, state: &EntityState, values_json: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+    fn save_encoded(&mut self, state: &EntityState, values_json: &str, grid: &str, now_ms: i64) -> StorageResult<()> {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.tx
@@ -183,7 +184,14 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn record_op(&mut self, device_id: &str, op: &Op, merged_as: &Hlc, outcome: &str, now_ms: i64) -> AppResult<()> {
+    fn record_op(
+        &mut self,
+        device_id: &str,
+        op: &Op,
+        merged_as: &Hlc,
+        outcome: &str,
+        now_ms: i64,
+    ) -> StorageResult<()> {
         let op_id = op.id.to_string();
         let hlc = op.hlc.to_string();
         // An insert-only record is stored as received, once: its fields are the entity's values.
@@ -210,7 +218,7 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn record_conflict(&mut self, op: &Op, grid: &str, o: &Overwrite, now_ms: i64) -> AppResult<()> {
+    fn record_conflict(&mut self, op: &Op, grid: &str, o: &Overwrite, now_ms: i64) -> StorageResult<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO conflicts (at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device)
@@ -239,7 +247,7 @@ impl EntityTx for SqliteTx<'_> {
         code: RejectCode,
         reason: &str,
         now_ms: i64,
-    ) -> AppResult<()> {
+    ) -> StorageResult<()> {
         let op_id = op.id.to_string();
         self.batch.device_rejections.insert(op_id.clone());
         self.tx
@@ -261,7 +269,7 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> AppResult<bool> {
+    fn claim_receipt_no(&mut self, receipt_no: &str, receipt_id: &str) -> StorageResult<bool> {
         let n = self
             .tx
             .prepare_cached("INSERT OR IGNORE INTO receipt_numbers (receipt_no, receipt_id) VALUES (?1, ?2)")?
@@ -276,19 +284,25 @@ impl EntityTx for SqliteTx<'_> {
         Ok(holder == receipt_id)
     }
 
-    fn receipt_no_holder(&mut self, receipt_no: &str) -> AppResult<Option<String>> {
+    fn receipt_no_holder(&mut self, receipt_no: &str) -> StorageResult<Option<String>> {
         receipts::receipt_no_holder(self.tx, receipt_no)
     }
 
-    fn receipt_no_issued_to(&mut self, receipt_no: &str, device_id: &str) -> AppResult<bool> {
+    fn receipt_no_issued_to(&mut self, receipt_no: &str, device_id: &str) -> StorageResult<bool> {
         receipts::receipt_no_issued_to(self.tx, receipt_no, device_id)
     }
 
-    fn device_public_keys(&mut self, device_id: &str) -> AppResult<Vec<String>> {
+    fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {
         receipts::device_public_keys(self.tx, device_id)
     }
 
-    fn record_void_request(&mut self, void_id: &str, receipt_id: &str, device_id: &str, now_ms: i64) -> AppResult<()> {
+    fn record_void_request(
+        &mut self,
+        void_id: &str,
+        receipt_id: &str,
+        device_id: &str,
+        now_ms: i64,
+    ) -> StorageResult<()> {
         self.tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO void_reviews (void_id, receipt_id, device_id, requested_at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -297,11 +311,11 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
+    fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
         receipts::audit(self.tx, actor, action, subject, detail, now_ms)
     }
 
-    fn device_handovers(&mut self, device_id: &str) -> AppResult<Vec<crate::domain::handover::DeviceHandover>> {
+    fn device_handovers(&mut self, device_id: &str) -> StorageResult<Vec<crate::storage::handover::DeviceHandover>> {
         match &self.device_handovers {
             Some((device, handovers)) if device == device_id => Ok(handovers.clone()),
             _ => {
@@ -312,15 +326,15 @@ impl EntityTx for SqliteTx<'_> {
         }
     }
 
-    fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
+    fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> StorageResult<Vec<String>> {
         handover::handovers_holding(self.tx, kind, id)
     }
 
-    fn rescope(&mut self, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+    fn rescope(&mut self, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> StorageResult<()> {
         handover::rescope(self, kind, id, grid, now_ms)
     }
 
-    fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+    fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> StorageResult<()> {
         handover::join(self.tx, handover_id, kind, id)
     }
 }

@@ -1,4 +1,4 @@
-//! Handovers on SQLite (handover.rs has the rules): moving a grid or a building in one
+//! Handovers on SQLite (domain/handover.rs has the rules): moving a grid or a building in one
 //! transaction, the per-device removals a pull carries, the removals devices report, the list the
 //! back office shows.
 //!
@@ -9,22 +9,21 @@
 use std::collections::{HashMap, HashSet};
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, Removal};
+use gridbook_core::wire::{EntityState, ErrorCode, Removal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::entity_tx::SqliteTx;
 use super::receipts;
 use super::records::entity_from_row;
 use crate::domain::auth::{DeviceAuth, Role};
-use crate::domain::handover::{
-    move_record, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope,
-};
-use crate::http::error::{AppError, AppResult};
+use crate::domain::handover::move_record;
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::handover::{DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope};
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;
 
-pub(super) fn device_handovers(c: &Connection, device_id: &str) -> AppResult<Vec<DeviceHandover>> {
+pub(super) fn device_handovers(c: &Connection, device_id: &str) -> StorageResult<Vec<DeviceHandover>> {
     let mut stmt = c.prepare_cached(
         "SELECT h.id, h.scope, h.from_grid, h.to_grid, d.removed_at_ms IS NOT NULL
          FROM handover_devices d JOIN handovers h ON h.id = d.handover_id WHERE d.device_id = ?1",
@@ -42,13 +41,13 @@ pub(super) fn device_handovers(c: &Connection, device_id: &str) -> AppResult<Vec
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn handovers_holding(c: &Connection, kind: EntityKind, id: &str) -> AppResult<Vec<String>> {
+pub(super) fn handovers_holding(c: &Connection, kind: EntityKind, id: &str) -> StorageResult<Vec<String>> {
     let mut stmt = c.prepare_cached("SELECT handover_id FROM handover_records WHERE entity_id = ?1 AND kind = ?2")?;
     let rows = stmt.query_map(params![id, kind.as_str()], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn rescope(etx: &mut SqliteTx, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> AppResult<()> {
+pub(super) fn rescope(etx: &mut SqliteTx, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> StorageResult<()> {
     let seq = etx.next_seq;
     etx.next_seq += 1;
     etx.tx
@@ -57,7 +56,7 @@ pub(super) fn rescope(etx: &mut SqliteTx, kind: EntityKind, id: &str, grid: &str
     Ok(())
 }
 
-pub(super) fn join(c: &Connection, handover_id: &str, kind: EntityKind, id: &str) -> AppResult<()> {
+pub(super) fn join(c: &Connection, handover_id: &str, kind: EntityKind, id: &str) -> StorageResult<()> {
     c.prepare_cached(
         "INSERT INTO handover_records (handover_id, kind, entity_id, seq)
          SELECT ?1, kind, id, seq FROM entities WHERE kind = ?2 AND id = ?3
@@ -74,7 +73,7 @@ pub(super) fn report_removed(
     device: &DeviceAuth,
     handovers: &[String],
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     for id in handovers.iter().take(MAX_REPORTED).filter(|h| h.len() <= 64) {
         let last = last_removal_seq(tx, id)?;
         let done = tx
@@ -98,7 +97,7 @@ pub(super) fn report_removed(
     Ok(())
 }
 
-fn last_removal_seq(c: &Connection, handover_id: &str) -> AppResult<i64> {
+fn last_removal_seq(c: &Connection, handover_id: &str) -> StorageResult<i64> {
     Ok(c.prepare_cached("SELECT coalesce(max(seq), 0) FROM handover_records WHERE handover_id = ?1")?
         .query_row([handover_id], |r| r.get(0))?)
 }
@@ -110,7 +109,7 @@ pub(super) fn removals_after(
     device_id: &str,
     cursor: u64,
     limit: usize,
-) -> AppResult<(Vec<(i64, Removal)>, Vec<String>)> {
+) -> StorageResult<(Vec<(i64, Removal)>, Vec<String>)> {
     let pending: Vec<String> = {
         let mut stmt = c.prepare_cached(
             "SELECT handover_id FROM handover_devices WHERE device_id = ?1 AND removed_at_ms IS NULL",
@@ -128,7 +127,7 @@ pub(super) fn removals_after(
         })?;
         for row in rows {
             let (seq, kind, id) = row?;
-            let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
+            let kind = EntityKind::parse(&kind).ok_or_else(|| StorageError::internal(format!("stored kind {kind}")))?;
             out.push((seq, Removal { kind, id }));
         }
     }
@@ -161,7 +160,7 @@ pub(super) fn cut_page<T>(
 }
 
 /// Removals still waiting after `after`, and the handovers whose every removal is at or before it.
-pub(super) fn removals_left(c: &Connection, pending: &[String], after: i64) -> AppResult<(i64, Vec<String>)> {
+pub(super) fn removals_left(c: &Connection, pending: &[String], after: i64) -> StorageResult<(i64, Vec<String>)> {
     let mut left = 0;
     let mut complete = Vec::new();
     for h in pending {
@@ -175,43 +174,43 @@ pub(super) fn removals_left(c: &Connection, pending: &[String], after: i64) -> A
     Ok((left, complete))
 }
 
-fn exists(c: &Connection, table: &str, id: &str) -> AppResult<bool> {
+fn exists(c: &Connection, table: &str, id: &str) -> StorageResult<bool> {
     Ok(c.prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])?)
 }
 
-fn field_manager(c: &Connection, id: &str, what: &str) -> AppResult<()> {
+fn field_manager(c: &Connection, id: &str, what: &str) -> StorageResult<()> {
     let role: Option<String> =
         c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
     match role.as_deref() {
-        None => Err(AppError::not_found(format!("{what}: no manager {id}"))),
+        None => Err(StorageError::not_found(format!("{what}: no manager {id}"))),
         Some(r) if r != Role::Field.as_str() => {
-            Err(AppError::unprocessable("invalid", format!("{what}: {id} is a {r}; grids belong to field managers")))
+            Err(StorageError::invalid(format!("{what}: {id} is a {r}; grids belong to field managers")))
         }
         Some(_) => Ok(()),
     }
 }
 
-fn holds(c: &Connection, manager: &str, grid: &str) -> AppResult<bool> {
+fn holds(c: &Connection, manager: &str, grid: &str) -> StorageResult<bool> {
     Ok(c.prepare_cached("SELECT 1 FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2")?
         .exists([manager, grid])?)
 }
 
 /// Moves the scope and records the handover, all in the caller's transaction.
-pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, now_ms: i64) -> AppResult<String> {
+pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, now_ms: i64) -> StorageResult<String> {
     let handover_id = uuid::Uuid::now_v7().to_string();
     let (scope, from_grid, premises, to_grid, to_manager, losers) = match request {
         HandoverRequest::Grid { grid, from, to } => {
             if !exists(tx, "grids", grid)? {
-                return Err(AppError::not_found(format!("no grid {grid}")));
+                return Err(StorageError::not_found(format!("no grid {grid}")));
             }
             field_manager(tx, from, "from")?;
             field_manager(tx, to, "to")?;
             if from == to {
-                return Err(AppError::unprocessable("invalid", "to: the grid would go to the manager who holds it"));
+                return Err(StorageError::invalid("to: the grid would go to the manager who holds it"));
             }
             if !holds(tx, from, grid)? {
-                return Err(AppError::conflict(
-                    "not_assigned",
+                return Err(StorageError::conflict(
+                    ErrorCode::NotAssigned,
                     format!("grid {grid} is not assigned to manager {from}"),
                 ));
             }
@@ -254,24 +253,24 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
                 )
                 .optional()?;
             let Some((from_grid, vals, base, clocks)) = found else {
-                return Err(AppError::not_found(format!("no building {premises}")));
+                return Err(StorageError::not_found(format!("no building {premises}")));
             };
             if entity_from_row(EntityKind::Premises, premises.clone(), &vals, base, &clocks)?.deleted() {
-                return Err(AppError::conflict("deleted", format!("building {premises} was deleted")));
+                return Err(StorageError::conflict(ErrorCode::Deleted, format!("building {premises} was deleted")));
             }
             if !exists(tx, "grids", to_grid)? {
-                return Err(AppError::not_found(format!("no grid {to_grid}")));
+                return Err(StorageError::not_found(format!("no grid {to_grid}")));
             }
             field_manager(tx, to, "to")?;
             if !holds(tx, to, to_grid)? {
-                return Err(AppError::conflict(
-                    "not_assigned",
+                return Err(StorageError::conflict(
+                    ErrorCode::NotAssigned,
                     format!("manager {to} does not hold grid {to_grid}; assign the grid to {to} first"),
                 ));
             }
             if &from_grid == to_grid {
-                return Err(AppError::conflict(
-                    "same_grid",
+                return Err(StorageError::conflict(
+                    ErrorCode::SameGrid,
                     format!("building {premises} is already in grid {to_grid}"),
                 ));
             }
@@ -326,7 +325,7 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
 
 /// The building and everything served under its grid that belongs to it (core's scope.rs), parents
 /// before children.
-fn building_scope(c: &Connection, grid: &str, premises: &str) -> AppResult<Vec<EntityState>> {
+fn building_scope(c: &Connection, grid: &str, premises: &str) -> StorageResult<Vec<EntityState>> {
     let mut by_kind: HashMap<EntityKind, Vec<EntityState>> = HashMap::new();
     let mut stmt = c.prepare("SELECT kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1")?;
     let mut rows = stmt.query([grid])?;
@@ -356,7 +355,7 @@ fn building_scope(c: &Connection, grid: &str, premises: &str) -> AppResult<Vec<E
     Ok(out)
 }
 
-pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Vec<HandoverRow>> {
+pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> StorageResult<Vec<HandoverRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT h.id, h.scope, h.from_grid, h.premises_id, json_extract(p.vals, '$.name'), h.to_grid, h.from_managers,
                 h.to_manager, m.name, h.by, h.created_at_ms,
@@ -413,7 +412,7 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> AppResult<Ve
 }
 
 /// The fields of a request, checked before anything is touched: ids the server could hold.
-pub(super) fn check_request(request: &HandoverRequest) -> AppResult<()> {
+pub(super) fn check_request(request: &HandoverRequest) -> StorageResult<()> {
     let ids: Vec<(&str, &str)> = match request {
         HandoverRequest::Grid { grid, from, to } => vec![("grid", grid), ("from", from), ("to", to)],
         HandoverRequest::Building { premises, to, to_grid } => {
@@ -425,7 +424,7 @@ pub(super) fn check_request(request: &HandoverRequest) -> AppResult<()> {
     .collect();
     for (field, id) in ids {
         if id.trim().is_empty() || id.len() > 64 {
-            return Err(AppError::unprocessable("invalid", format!("{field}: 1 to 64 characters")));
+            return Err(StorageError::invalid(format!("{field}: 1 to 64 characters")));
         }
     }
     Ok(())

@@ -18,11 +18,12 @@ use gridbook_core::wire::{
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+use super::records::RecordStorage;
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::domain::auth::{DeviceAuth, Role};
-use crate::domain::handover::{HandoverRequest, HandoverRow};
 use crate::domain::reconcile::Rules;
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::handover::{HandoverRequest, HandoverRow};
 
 mod checkpoint;
 mod devices;
@@ -38,8 +39,6 @@ mod schema;
 mod workflows;
 
 use entity_tx::SqliteTx;
-
-pub use monitoring::SqliteMonitoring;
 
 /// Whether a write transaction must reach the disk before its answer leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,15 +56,17 @@ pub struct SqliteStorage {
     push_writing_ns: std::sync::atomic::AtomicU64,
     /// Checkpoints after large pushes, off the writer (None if its thread could not start).
     checkpoints: Option<checkpoint::Checkpointer>,
-    pushes: group_commit::Queue<push::PushWork, AppResult<PushResponse>>,
+    pushes: group_commit::Queue<push::PushWork, StorageResult<PushResponse>>,
     /// How many pushes prepare their facts at once: one fewer than the cores, so that the writer,
     /// the serial part of ingest, is not kept off a core by a crowd of pushes being prepared.
     preparing: group_commit::Gate,
     readers: Mutex<Vec<Connection>>,
+    /// The back office's read-only queries' own connections (monitoring.rs).
+    monitor: monitoring::MonitorReaders,
     path: PathBuf,
 }
 
-fn open_connection(path: &Path) -> AppResult<Connection> {
+fn open_connection(path: &Path) -> StorageResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // 8 KiB pages for a new database (an existing one keeps its own): a large push's commit
@@ -92,7 +93,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SqliteStorage {
-    pub fn open(path: impl AsRef<Path>) -> AppResult<Self> {
+    pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path)?;
         // 64 MiB of pages for the writer (SQLite's default is 2 MiB): the indexes a push writes
@@ -107,6 +108,7 @@ impl SqliteStorage {
             preparing: group_commit::Gate::for_all_cores_but_one(),
             pushes: Default::default(),
             readers: Mutex::new(Vec::new()),
+            monitor: monitoring::MonitorReaders::new(&path),
             path,
         })
     }
@@ -120,7 +122,7 @@ impl SqliteStorage {
         self.push_writing_ns.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StorageResult<T>) -> StorageResult<T> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => open_connection(&self.path)?,
@@ -133,22 +135,26 @@ impl SqliteStorage {
         out
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> StorageResult<T>) -> StorageResult<T> {
         self.write_with(Durability::Synced, f)
     }
 
     /// A write transaction. `Bookkeeping` commits without waiting for the disk: for facts that
     /// nobody was promised (when a device last pulled, what it reported about itself). The next
     /// synced commit flushes them anyway; a power cut may lose only those.
-    fn write_with<T>(&self, durability: Durability, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+    fn write_with<T>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&Transaction) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         Self::write_on(&mut lock(&self.writer), durability, f)
     }
 
     fn write_on<T>(
         conn: &mut Connection,
         durability: Durability,
-        f: impl FnOnce(&Transaction) -> AppResult<T>,
-    ) -> AppResult<T> {
+        f: impl FnOnce(&Transaction) -> StorageResult<T>,
+    ) -> StorageResult<T> {
         let relaxed = durability == Durability::Bookkeeping;
         if relaxed {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -167,19 +173,25 @@ impl SqliteStorage {
 }
 
 impl SyncStorage for SqliteStorage {
-    fn authenticate_device(&self, token_hash: &str) -> AppResult<DeviceAuth> {
+    fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth> {
         devices::authenticate_device(self, token_hash)
     }
 
-    fn enrol(&self, req: &EnrolRequest, now_ms: i64) -> AppResult<EnrolResponse> {
+    fn enrol(&self, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
         devices::enrol(self, req, now_ms)
     }
 
-    fn push(&self, device: &DeviceAuth, request: PushRequest, rules: &Rules, now_ms: i64) -> AppResult<PushResponse> {
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        request: PushRequest,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> StorageResult<PushResponse> {
         push::push(self, device, request, rules, now_ms)
     }
 
-    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> AppResult<PullPage<StoredState>> {
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>> {
         pull::pull(self, device, cursor, limit, now_ms)
     }
 
@@ -189,11 +201,11 @@ impl SyncStorage for SqliteStorage {
         cursor: u64,
         limit: u32,
         now_ms: i64,
-    ) -> AppResult<PullPage<StoredState>> {
+    ) -> StorageResult<PullPage<StoredState>> {
         pull::snapshot_page(self, grids, cursor, limit, now_ms)
     }
 
-    fn changes_after(&self, grids: &[String], cursor: u64) -> AppResult<u64> {
+    fn changes_after(&self, grids: &[String], cursor: u64) -> StorageResult<u64> {
         pull::changes_after(self, grids, cursor)
     }
 
@@ -201,11 +213,11 @@ impl SyncStorage for SqliteStorage {
         pull::snapshot_dir(self)
     }
 
-    fn grid_sets(&self) -> AppResult<Vec<Vec<String>>> {
+    fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
         devices::grid_sets(self)
     }
 
-    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> AppResult<()> {
+    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
         devices::create_grid(self, id, name, now_ms)
     }
 
@@ -216,55 +228,35 @@ impl SyncStorage for SqliteStorage {
         role: Role,
         password_hash: Option<&str>,
         now_ms: i64,
-    ) -> AppResult<()> {
+    ) -> StorageResult<()> {
         devices::create_manager(self, id, name, role, password_hash, now_ms)
     }
 
-    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> AppResult<()> {
+    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()> {
         devices::assign_grid(self, manager_id, grid_id)
     }
 
-    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> AppResult<String> {
+    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String> {
         devices::create_enrol_code(self, manager_id, now_ms, ttl_ms)
     }
 
-    fn revoke_device(&self, device_id: &str, now_ms: i64) -> AppResult<()> {
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()> {
         devices::revoke_device(self, device_id, now_ms)
     }
 
-    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>> {
-        push::apply_backoffice_ops(self, ops, now_ms)
-    }
-
-    fn has_grid(&self, grid_id: &str) -> AppResult<bool> {
-        records::has_grid(self, grid_id)
-    }
-
-    fn grid_ids(&self) -> AppResult<Vec<String>> {
-        records::grid_ids(self)
-    }
-
-    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>> {
-        records::grid_records(self, kind, grid_id)
-    }
-
-    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> AppResult<()> {
-        records::record_audit(self, actor, action, subject, detail, now_ms)
-    }
-
-    fn devices(&self) -> AppResult<Vec<DeviceRow>> {
+    fn devices(&self) -> StorageResult<Vec<DeviceRow>> {
         devices::devices(self)
     }
 
-    fn conflicts(&self, limit: u32) -> AppResult<Vec<ConflictRow>> {
+    fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>> {
         monitoring::conflicts(self, limit)
     }
 
-    fn rejections(&self, limit: u32) -> AppResult<Vec<RejectionRow>> {
+    fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
         monitoring::rejections(self, limit)
     }
 
-    fn check_health(&self) -> AppResult<()> {
+    fn check_health(&self) -> StorageResult<()> {
         monitoring::check_health(self)
     }
 
@@ -273,23 +265,23 @@ impl SyncStorage for SqliteStorage {
         device: &DeviceAuth,
         request: &ReceiptBlockRequest,
         now_ms: i64,
-    ) -> AppResult<ReceiptBlock> {
+    ) -> StorageResult<ReceiptBlock> {
         self.write(|tx| receipts::issue_block(tx, device, request, now_ms))
     }
 
-    fn receipt_blocks(&self, device_id: Option<&str>) -> AppResult<Vec<ReceiptBlockRow>> {
+    fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<ReceiptBlockRow>> {
         self.read(|c| receipts::blocks(c, device_id))
     }
 
-    fn verify_receipt(&self, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+    fn verify_receipt(&self, receipt_no: &str, code: &str) -> StorageResult<VerifyResponse> {
         self.read(|c| receipts::verify(c, receipt_no, code))
     }
 
-    fn receipt_evidence(&self, receipt_no: &str) -> AppResult<Option<ReceiptEvidence>> {
+    fn receipt_evidence(&self, receipt_no: &str) -> StorageResult<Option<ReceiptEvidence>> {
         self.read(|c| receipts::evidence(c, receipt_no))
     }
 
-    fn void_reviews(&self, status: Option<&str>, limit: u32) -> AppResult<Vec<VoidReviewRow>> {
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<VoidReviewRow>> {
         self.read(|c| receipts::void_reviews(c, status, limit))
     }
 
@@ -300,7 +292,7 @@ impl SyncStorage for SqliteStorage {
         by: &str,
         note: &str,
         now_ms: i64,
-    ) -> AppResult<VoidReviewRow> {
+    ) -> StorageResult<VoidReviewRow> {
         let row = self.write(|tx| {
             let mut etx = SqliteTx::begin(tx, by, &[])?;
             receipts::decide_void(&mut etx, void_id, decision, by, note, now_ms)
@@ -309,22 +301,46 @@ impl SyncStorage for SqliteStorage {
         Ok(row)
     }
 
-    fn audit_log(&self, subject: Option<&str>, limit: u32) -> AppResult<Vec<AuditRow>> {
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<AuditRow>> {
         self.read(|c| receipts::audit_log(c, subject, limit))
     }
 
-    fn staff_credentials(&self, manager_id: &str) -> AppResult<Option<(Role, String)>> {
-        self.read(|c| receipts::staff_credentials(c, manager_id))
-    }
-
-    fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> AppResult<HandoverRow> {
+    fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> StorageResult<HandoverRow> {
         handover::check_request(request)?;
         let id = self.write(|tx| handover::hand_over(tx, request, by, now_ms))?;
-        self.read(|c| handover::list(c, Some(&id), 1))?.pop().ok_or_else(|| AppError::internal("the handover vanished"))
+        self.read(|c| handover::list(c, Some(&id), 1))?
+            .pop()
+            .ok_or_else(|| StorageError::internal("the handover vanished"))
     }
 
-    fn handovers(&self, limit: u32) -> AppResult<Vec<HandoverRow>> {
+    fn handovers(&self, limit: u32) -> StorageResult<Vec<HandoverRow>> {
         self.read(|c| handover::list(c, None, limit))
+    }
+}
+
+impl RecordStorage for SqliteStorage {
+    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
+        push::apply_backoffice_ops(self, ops, now_ms)
+    }
+
+    fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {
+        records::has_grid(self, grid_id)
+    }
+
+    fn grid_ids(&self) -> StorageResult<Vec<String>> {
+        records::grid_ids(self)
+    }
+
+    fn grid_names(&self) -> StorageResult<Vec<(String, String)>> {
+        records::grid_names(self)
+    }
+
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>> {
+        records::grid_records(self, kind, grid_id)
+    }
+
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
+        records::record_audit(self, actor, action, subject, detail, now_ms)
     }
 }
 

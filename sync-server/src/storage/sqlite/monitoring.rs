@@ -1,21 +1,23 @@
-//! The back office's read-only queries on SQLite (storage/monitoring.rs): staff logins, sync
-//! activity, rejections with who sent them, money collected, voids, overdue follow-ups, the
-//! running totals behind /metrics, the conflict log and the health check. `SqliteMonitoring`
-//! reads the file through its own read-only connections, so nothing here can take the writer's
-//! lock.
+//! The back office's read-only queries on SQLite (storage/monitoring.rs, staff.rs): staff logins,
+//! sync activity, rejections with who sent them, money collected, voids, overdue follow-ups, the
+//! running totals behind /metrics, the conflict log and the health check. They read the file
+//! through their own read-only connections (`MonitorReaders`), so nothing here can take the
+//! writer's lock.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use gridbook_core::wire::ErrorCode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::SqliteStorage;
 use crate::domain::auth::Role;
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
-    StaffAccount, SyncTotals, VoidLine,
+    SyncTotals, VoidLine,
 };
+use crate::storage::staff::{StaffAccount, StaffStorage};
 use crate::storage::{ConflictRow, RejectionRow};
 
 /// The day of a receipt on the collecting phone's calendar (its own zone offset, China's when
@@ -27,7 +29,9 @@ const LOCAL_DAY: &str = "date(json_extract(vals, '$.collected_at_ms') / 1000
 /// under the household's new grid, but the money was collected where it was collected.
 const RECORDED_GRID: &str = "coalesce(json_extract(e.vals, '$.grid_id'), e.grid_id)";
 
-pub struct SqliteMonitoring {
+/// The monitoring queries' own read-only connections (`query_only`: nothing here can take the
+/// writer's lock or write by mistake), and the running totals of /metrics.
+pub(super) struct MonitorReaders {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     /// (last sync_events id summed, sums so far); (last conflicts id, count so far)
@@ -45,8 +49,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl SqliteMonitoring {
-    pub fn new(path: impl AsRef<Path>) -> Self {
+impl MonitorReaders {
+    pub(super) fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -54,7 +58,7 @@ impl SqliteMonitoring {
         }
     }
 
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> StorageResult<T>) -> StorageResult<T> {
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => {
@@ -86,38 +90,12 @@ fn verification_of(signature_id: Option<&str>) -> &'static str {
     }
 }
 
-impl MonitoringStorage for SqliteMonitoring {
-    fn staff_account(&self, id: &str) -> AppResult<Option<StaffAccount>> {
-        self.read(|c| {
-            let row = c
-                .prepare_cached("SELECT id, name, role, password_hash FROM managers WHERE id = ?1")?
-                .query_row([id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
-                })
-                .optional()?;
-            match row {
-                None => Ok(None),
-                Some((id, name, role, password_hash)) => {
-                    let role = Role::parse(&role).ok_or_else(|| AppError::internal(format!("unknown role {role}")))?;
-                    Ok(Some(StaffAccount { id, name, role, password_hash }))
-                }
-            }
-        })
-    }
-
-    fn grid_names(&self) -> AppResult<Vec<(String, String)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, name FROM grids ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    fn activity(&self, since_ms: i64, bucket_ms: i64) -> AppResult<Vec<ActivityBucket>> {
+impl MonitoringStorage for SqliteStorage {
+    fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>> {
         if bucket_ms <= 0 {
-            return Err(AppError::bad_request("bad_query", "bucket must be positive"));
+            return Err(StorageError::Invalid { code: ErrorCode::BadQuery, message: "bucket must be positive".into() });
         }
-        self.read(|c| {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT (at_ms - ?1) / ?2 AS b,
                         sum(direction = 'push'), sum(direction = 'pull'),
@@ -142,8 +120,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn rejection_details(&self, limit: u32) -> AppResult<Vec<RejectionDetail>> {
-        self.read(|c| {
+    fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT r.at_ms, r.op_id, r.device_id, d.manager_id, m.name, d.app_version, r.kind, r.entity_id,
                         r.grid_id, r.code, r.reason
@@ -169,8 +147,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts_by_grid_day(&self, since_day: &str) -> AppResult<Vec<GridDayTotal>> {
-        self.read(|c| {
+    fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>> {
+        self.monitor.read(|c| {
             let sql = format!(
                 "SELECT {RECORDED_GRID} AS grid, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum(json_extract(vals, '$.amount_fen')), 0)
                  FROM entities e LEFT JOIN grids g ON g.id = {RECORDED_GRID}
@@ -185,8 +163,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts_by_manager(&self, since_day: &str) -> AppResult<Vec<ManagerTotal>> {
-        self.read(|c| {
+    fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>> {
+        self.monitor.read(|c| {
             let sql = format!(
                 "SELECT coalesce(json_extract(e.vals, '$.collector_id'), '') AS who, m.name, count(*),
                         coalesce(sum(json_extract(e.vals, '$.amount_fen')), 0) AS total
@@ -207,8 +185,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn receipts(&self, limit: u32) -> AppResult<Vec<ReceiptLine>> {
-        self.read(|c| {
+    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT e.id, coalesce(json_extract(e.vals, '$.receipt_no'), ''), e.grid_id,
                         coalesce(json_extract(e.vals, '$.amount_fen'), 0), coalesce(json_extract(e.vals, '$.method'), ''),
@@ -245,8 +223,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn voids(&self, limit: u32) -> AppResult<Vec<VoidLine>> {
-        self.read(|c| {
+    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.receipt_id'), ''),
                         json_extract(r.vals, '$.receipt_no'), json_extract(r.vals, '$.amount_fen'),
@@ -279,8 +257,8 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> AppResult<Vec<FollowUpLine>> {
-        self.read(|c| {
+    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.household_id'), '') AS hh,
                         json_extract(h.vals, '$.customer_name'), coalesce(json_extract(v.vals, '$.purpose'), ''),
@@ -318,12 +296,12 @@ impl MonitoringStorage for SqliteMonitoring {
         })
     }
 
-    fn totals(&self) -> AppResult<SyncTotals> {
+    fn totals(&self) -> StorageResult<SyncTotals> {
         // Sums only the rows added since the last scrape: both tables are append-only with an
         // integer key, so each scrape is an index range, however long the history.
-        let mut running = lock(&self.running);
+        let mut running = lock(&self.monitor.running);
         let (events_upto, conflicts_upto) = (running.events_upto, running.conflicts_upto);
-        let (events, conflicts, rejections) = self.read(|c| {
+        let (events, conflicts, rejections) = self.monitor.read(|c| {
             let events = c
                 .prepare_cached(
                     "SELECT coalesce(max(id), ?1), coalesce(sum(direction = 'push'), 0), coalesce(sum(direction = 'pull'), 0),
@@ -353,7 +331,28 @@ impl MonitoringStorage for SqliteMonitoring {
     }
 }
 
-pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<ConflictRow>> {
+impl StaffStorage for SqliteStorage {
+    fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>> {
+        self.monitor.read(|c| {
+            let row = c
+                .prepare_cached("SELECT id, name, role, password_hash FROM managers WHERE id = ?1")?
+                .query_row([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+                })
+                .optional()?;
+            match row {
+                None => Ok(None),
+                Some((id, name, role, password_hash)) => {
+                    let role =
+                        Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
+                    Ok(Some(StaffAccount { id, name, role, password_hash }))
+                }
+            }
+        })
+    }
+}
+
+pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<ConflictRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
@@ -378,7 +377,7 @@ pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<Co
     })
 }
 
-pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<RejectionRow>> {
+pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<RejectionRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT at_ms, op_id, device_id, kind, entity_id, grid_id, code, reason FROM rejections ORDER BY at_ms DESC LIMIT ?1",
@@ -399,7 +398,7 @@ pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> AppResult<Vec<R
     })
 }
 
-pub(super) fn check_health(storage: &SqliteStorage) -> AppResult<()> {
+pub(super) fn check_health(storage: &SqliteStorage) -> StorageResult<()> {
     storage.read(|c| {
         c.query_row("SELECT count(*) FROM grids", [], |r| r.get::<_, i64>(0))?;
         Ok(())

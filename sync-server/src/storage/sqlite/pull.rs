@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::{handover, Durability, SqliteStorage};
 use crate::domain::auth::DeviceAuth;
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 
 pub(super) fn pull(
     storage: &SqliteStorage,
@@ -19,7 +19,7 @@ pub(super) fn pull(
     cursor: u64,
     limit: u32,
     now_ms: i64,
-) -> AppResult<PullPage<StoredState>> {
+) -> StorageResult<PullPage<StoredState>> {
     let started = std::time::Instant::now();
     let found = storage.read(|c| read_page(c, &device.device_id, &device.grids, cursor, limit))?;
     let (changes, removals, remaining, last, handovers_complete) = found;
@@ -43,13 +43,13 @@ pub(super) fn snapshot_page(
     cursor: u64,
     limit: u32,
     now_ms: i64,
-) -> AppResult<PullPage<StoredState>> {
+) -> StorageResult<PullPage<StoredState>> {
     // no device: no handover removals, and no device's pull bookkeeping
     let (changes, removals, remaining, last, complete) = storage.read(|c| read_page(c, "", grids, cursor, limit))?;
     Ok(page_of(changes, removals, complete, remaining, last as u64, now_ms))
 }
 
-pub(super) fn changes_after(storage: &SqliteStorage, grids: &[String], cursor: u64) -> AppResult<u64> {
+pub(super) fn changes_after(storage: &SqliteStorage, grids: &[String], cursor: u64) -> StorageResult<u64> {
     storage.read(|c| count_after(c, grids, cursor as i64))
 }
 
@@ -66,7 +66,7 @@ pub(super) fn read_page(
     grids: &[String],
     cursor: u64,
     limit: u32,
-) -> AppResult<(Vec<(i64, StoredState)>, Vec<(i64, Removal)>, i64, i64, Vec<String>)> {
+) -> StorageResult<(Vec<(i64, StoredState)>, Vec<(i64, Removal)>, i64, i64, Vec<String>)> {
     let limit = limit.clamp(1, 10_000) as usize;
     // One index range per grid, merged by sequence: each range is an ordered index walk.
     // values and clocks go out as the JSON text they are stored as (no parse, no encode)
@@ -78,8 +78,8 @@ pub(super) fn read_page(
         let mut q = stmt.query(params![grid, cursor as i64, limit as i64])?;
         while let Some(r) = q.next()? {
             let kind: String = r.get(1)?;
-            let kind = EntityKind::parse(&kind).ok_or_else(|| AppError::internal(format!("stored kind {kind}")))?;
-            let raw = |i: usize| -> AppResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
+            let kind = EntityKind::parse(&kind).ok_or_else(|| StorageError::internal(format!("stored kind {kind}")))?;
+            let raw = |i: usize| -> StorageResult<Box<RawValue>> { Ok(RawValue::from_string(r.get::<_, String>(i)?)?) };
             rows.push((
                 r.get(0)?,
                 StoredState { kind, id: r.get(2)?, values: raw(3)?, base: r.get(4)?, clocks: raw(5)? },
@@ -96,7 +96,7 @@ pub(super) fn read_page(
 }
 
 /// Records of `grids` changed after change number `after`.
-pub(super) fn count_after(c: &Connection, grids: &[String], after: i64) -> AppResult<u64> {
+pub(super) fn count_after(c: &Connection, grids: &[String], after: i64) -> StorageResult<u64> {
     let mut remaining = 0i64;
     let mut count = c.prepare_cached("SELECT count(*) FROM entities WHERE grid_id = ?1 AND seq > ?2")?;
     for grid in grids {

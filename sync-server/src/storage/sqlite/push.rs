@@ -14,7 +14,7 @@ use super::entity_tx::SqliteTx;
 use super::{checkpoint, group_commit, handover, Durability, SqliteStorage};
 use crate::domain::auth::DeviceAuth;
 use crate::domain::reconcile::{self, Rules};
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 
 /// A push waiting for the writer (group commit).
 pub(super) struct PushWork {
@@ -22,7 +22,7 @@ pub(super) struct PushWork {
     request: PushRequest,
     /// Worked out by the pushing thread before it queued (`reconcile::prepare`); taken by the writer.
     /// Dropped by the pushing thread once answered, not by the writer.
-    prepared: Vec<Option<reconcile::PreparedFact>>,
+    prepared: Vec<Option<crate::domain::prepared::PreparedFact>>,
     rules: Rules,
     now_ms: i64,
 }
@@ -36,11 +36,11 @@ pub(super) fn push(
     mut request: PushRequest,
     rules: &Rules,
     now_ms: i64,
-) -> AppResult<PushResponse> {
+) -> StorageResult<PushResponse> {
     // facts are built and checked here, in this thread, while other pushes are written
     let prepared = {
         let _turn = storage.preparing.enter();
-        request.ops.iter_mut().map(reconcile::prepare).collect()
+        request.ops.iter_mut().map(crate::domain::prepared::prepare).collect()
     };
     let work = PushWork { device: device.clone(), request, prepared, rules: *rules, now_ms };
     storage
@@ -63,15 +63,15 @@ pub(super) fn push(
                     .fetch_add(started.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
             },
         )
-        .unwrap_or_else(|| Err(AppError::internal("the push was not written")))
+        .unwrap_or_else(|| Err(StorageError::internal("the push was not written")))
 }
 
-pub(super) fn apply_backoffice_ops(storage: &SqliteStorage, ops: &[Op], now_ms: i64) -> AppResult<Vec<OpResult>> {
+pub(super) fn apply_backoffice_ops(storage: &SqliteStorage, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
     storage.write(|tx| {
         let mut known = tx.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?;
         for op in ops {
             if !known.exists([&op.grid])? {
-                return Err(AppError::not_found(format!("no grid {}", op.grid)));
+                return Err(StorageError::not_found(format!("no grid {}", op.grid)));
             }
         }
         drop(known);
@@ -81,7 +81,10 @@ pub(super) fn apply_backoffice_ops(storage: &SqliteStorage, ops: &[Op], now_ms: 
 
 /// Writes the waiting pushes in one transaction, each in its own savepoint (a push that fails
 /// leaves the others standing), and answers each after the commit.
-pub(super) fn write_pushes(conn: &mut Connection, jobs: &[Arc<group_commit::Job<PushWork, AppResult<PushResponse>>>]) {
+pub(super) fn write_pushes(
+    conn: &mut Connection,
+    jobs: &[Arc<group_commit::Job<PushWork, StorageResult<PushResponse>>>],
+) {
     // pushes without ops carry only the device's facts: nothing acknowledged hangs on them
     let durability =
         if jobs.iter().all(|j| j.work.request.ops.is_empty() && j.work.request.facts.removed_handovers.is_empty()) {
@@ -106,7 +109,7 @@ pub(super) fn write_pushes(conn: &mut Connection, jobs: &[Arc<group_commit::Job<
 }
 
 /// One push inside the shared transaction: its ops, then what the device reported.
-pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> AppResult<PushResponse> {
+pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<PushResponse> {
     let started = std::time::Instant::now();
     let PushWork { device, request: req, prepared, rules, now_ms } = work;
     let now_ms = *now_ms;
@@ -160,10 +163,10 @@ pub(super) fn apply_batch(
     tx: &Transaction,
     device: &DeviceAuth,
     ops: &[Op],
-    prepared: &[Option<reconcile::PreparedFact>],
+    prepared: &[Option<crate::domain::prepared::PreparedFact>],
     rules: &Rules,
     now_ms: i64,
-) -> AppResult<Vec<OpResult>> {
+) -> StorageResult<Vec<OpResult>> {
     let mut etx = SqliteTx::begin(tx, &device.device_id, ops)?;
     let mut results = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {

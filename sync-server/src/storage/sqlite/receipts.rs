@@ -4,15 +4,15 @@
 use gridbook_core::evidence::{self, seal, Relation, RenderOptions};
 use gridbook_core::model::{CustomerSignature, EntityKind, Receipt};
 use gridbook_core::receipts;
-use gridbook_core::wire::{EntityState, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
+use gridbook_core::wire::{EntityState, ErrorCode, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::entity_tx::SqliteTx;
 use super::records::entity_from_row;
 use crate::domain::auth::{DeviceAuth, Role};
-use crate::domain::reconcile::EntityTx;
 use crate::domain::signed::{self, typed, under_any_key};
-use crate::http::error::{AppError, AppResult};
+use crate::storage::entity_tx::EntityTx;
+use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
@@ -20,22 +20,22 @@ use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidD
 pub const MAX_OPEN_NUMBERS: u32 = 500;
 
 /// The public key sent at enrolment, checked: 64 hex digits of a usable Ed25519 key, lower case.
-pub(super) fn checked_public_key(key: Option<&str>) -> AppResult<Option<String>> {
+pub(super) fn checked_public_key(key: Option<&str>) -> StorageResult<Option<String>> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else { return Ok(None) };
     let key = key.to_ascii_lowercase();
     match evidence::from_hex::<32>(&key) {
         Ok(bytes) if seal::is_valid_public_key(&bytes) => Ok(Some(key)),
-        _ => Err(AppError::unprocessable("invalid", "public_key: an Ed25519 public key, 64 hex digits")),
+        _ => Err(StorageError::invalid("public_key: an Ed25519 public key, 64 hex digits")),
     }
 }
 
-pub(super) fn receipt_no_holder(c: &Connection, receipt_no: &str) -> AppResult<Option<String>> {
+pub(super) fn receipt_no_holder(c: &Connection, receipt_no: &str) -> StorageResult<Option<String>> {
     Ok(c.prepare_cached("SELECT receipt_id FROM receipt_numbers WHERE receipt_no = ?1")?
         .query_row([receipt_no], |r| r.get(0))
         .optional()?)
 }
 
-fn device_blocks(c: &Connection, device_id: &str) -> AppResult<Vec<ReceiptBlock>> {
+fn device_blocks(c: &Connection, device_id: &str) -> StorageResult<Vec<ReceiptBlock>> {
     let mut stmt = c.prepare_cached(
         "SELECT prefix, first, last, issued_at_ms FROM receipt_blocks WHERE device_id = ?1 ORDER BY issued_at_ms, prefix",
     )?;
@@ -45,7 +45,7 @@ fn device_blocks(c: &Connection, device_id: &str) -> AppResult<Vec<ReceiptBlock>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(super) fn receipt_no_issued_to(c: &Connection, receipt_no: &str, device_id: &str) -> AppResult<bool> {
+pub(super) fn receipt_no_issued_to(c: &Connection, receipt_no: &str, device_id: &str) -> StorageResult<bool> {
     // ':' sorts right after '9': the prefix is the part of the number before its three digits.
     let mut stmt = c.prepare_cached(
         "SELECT prefix, first, last, issued_at_ms FROM receipt_blocks
@@ -62,7 +62,7 @@ pub(super) fn receipt_no_issued_to(c: &Connection, receipt_no: &str, device_id: 
     Ok(false)
 }
 
-pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> AppResult<Vec<String>> {
+pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> StorageResult<Vec<String>> {
     let mut stmt =
         c.prepare_cached("SELECT public_key FROM device_keys WHERE device_id = ?1 ORDER BY registered_at_ms DESC")?;
     let rows = stmt.query_map([device_id], |r| r.get(0))?;
@@ -76,14 +76,14 @@ pub(super) fn audit(
     subject: &str,
     detail: &str,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     c.prepare_cached("INSERT INTO audit_log (at_ms, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![now_ms, actor, action, subject, detail])?;
     Ok(())
 }
 
 /// Numbers of a block on receipts the server accepted.
-fn used_in(c: &Connection, block: &ReceiptBlock) -> AppResult<u32> {
+fn used_in(c: &Connection, block: &ReceiptBlock) -> StorageResult<u32> {
     let mut stmt =
         c.prepare_cached("SELECT receipt_no FROM receipt_numbers WHERE receipt_no > ?1 AND receipt_no < ?1 || ':'")?;
     let rows = stmt.query_map([&block.prefix], |r| r.get::<_, String>(0))?;
@@ -101,7 +101,7 @@ pub(super) fn issue_block(
     device: &DeviceAuth,
     req: &ReceiptBlockRequest,
     now_ms: i64,
-) -> AppResult<ReceiptBlock> {
+) -> StorageResult<ReceiptBlock> {
     let request_id = req.request_id.to_string();
     let existing = c
         .prepare_cached(
@@ -116,7 +116,7 @@ pub(super) fn issue_block(
         .optional()?;
     if let Some((owner, block)) = existing {
         if owner != device.device_id {
-            return Err(AppError::conflict("request_taken", "this request id was used by another device"));
+            return Err(StorageError::conflict(ErrorCode::RequestTaken, "this request id was used by another device"));
         }
         return Ok(block); // a retry: the same book
     }
@@ -125,8 +125,8 @@ pub(super) fn issue_block(
         open += block.len().saturating_sub(used_in(c, &block)?);
     }
     if open >= MAX_OPEN_NUMBERS {
-        return Err(AppError::conflict(
-            "too_many_open_numbers",
+        return Err(StorageError::conflict(
+            ErrorCode::TooManyOpenNumbers,
             format!("this device still holds {open} unused receipt numbers; use them first"),
         ));
     }
@@ -150,7 +150,7 @@ pub(super) fn issue_block(
     Ok(block)
 }
 
-pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> AppResult<Vec<ReceiptBlockRow>> {
+pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> StorageResult<Vec<ReceiptBlockRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT prefix, device_id, first, last, issued_at_ms FROM receipt_blocks
          WHERE ?1 IS NULL OR device_id = ?1 ORDER BY book_no",
@@ -178,7 +178,7 @@ pub(super) fn blocks(c: &Connection, device_id: Option<&str>) -> AppResult<Vec<R
     Ok(out)
 }
 
-fn load(c: &Connection, kind: EntityKind, id: &str) -> AppResult<Option<EntityState>> {
+fn load(c: &Connection, kind: EntityKind, id: &str) -> StorageResult<Option<EntityState>> {
     let row = c
         .prepare_cached("SELECT vals, base_hlc, clocks FROM entities WHERE kind = ?1 AND id = ?2")?
         .query_row([kind.as_str(), id], |r| {
@@ -196,15 +196,15 @@ struct Stored {
     checked: Result<String, String>,
 }
 
-fn stored(c: &Connection, receipt_no: &str) -> AppResult<Option<Stored>> {
+fn stored(c: &Connection, receipt_no: &str) -> StorageResult<Option<Stored>> {
     let Some(receipt_id) = receipt_no_holder(c, receipt_no)? else { return Ok(None) };
     let Some(state) = load(c, EntityKind::Receipt, &receipt_id)? else { return Ok(None) };
-    let receipt: Receipt = typed(&state).map_err(AppError::internal)?;
+    let receipt: Receipt = typed(&state).map_err(StorageError::internal)?;
     let signature = match receipt.signature_id.as_deref() {
         Some(id) => load(c, EntityKind::Signature, id)?
             .map(|s| typed::<CustomerSignature>(&s))
             .transpose()
-            .map_err(AppError::internal)?,
+            .map_err(StorageError::internal)?,
         None => None,
     };
     let checked = match &signature {
@@ -222,7 +222,7 @@ fn stored(c: &Connection, receipt_no: &str) -> AppResult<Option<Stored>> {
     Ok(Some(Stored { receipt, signature, checked }))
 }
 
-fn void_status(c: &Connection, receipt_id: &str) -> AppResult<Option<String>> {
+fn void_status(c: &Connection, receipt_id: &str) -> StorageResult<Option<String>> {
     Ok(c.prepare_cached(
         "SELECT status FROM void_reviews WHERE receipt_id = ?1 ORDER BY status = 'approved' DESC, requested_at_ms DESC LIMIT 1",
     )?
@@ -236,7 +236,7 @@ fn local_day(utc_ms: i64, zone_offset_min: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_millis(local).map(|t| t.date_naive().format("%Y-%m-%d").to_string())
 }
 
-pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> AppResult<VerifyResponse> {
+pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> StorageResult<VerifyResponse> {
     let mut answer = VerifyResponse::invalid(receipt_no);
     let Some(found) = stored(c, receipt_no)? else { return Ok(answer) };
     let Ok(expected) = &found.checked else { return Ok(answer) };
@@ -254,7 +254,7 @@ pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> AppResult<
     Ok(answer)
 }
 
-pub(super) fn evidence(c: &Connection, receipt_no: &str) -> AppResult<Option<ReceiptEvidence>> {
+pub(super) fn evidence(c: &Connection, receipt_no: &str) -> StorageResult<Option<ReceiptEvidence>> {
     let Some(found) = stored(c, receipt_no)? else { return Ok(None) };
     let void_status = void_status(c, &found.receipt.id)?;
     let sig = found.signature.as_ref();
@@ -300,7 +300,7 @@ fn void_row(r: &rusqlite::Row) -> rusqlite::Result<VoidReviewRow> {
     })
 }
 
-pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> AppResult<Vec<VoidReviewRow>> {
+pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> StorageResult<Vec<VoidReviewRow>> {
     let mut stmt = c.prepare_cached(&format!(
         "{VOID_SELECT} WHERE ?1 IS NULL OR v.status = ?1 ORDER BY v.requested_at_ms DESC, v.void_id LIMIT ?2"
     ))?;
@@ -308,7 +308,7 @@ pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn void_review(c: &Connection, void_id: &str) -> AppResult<Option<VoidReviewRow>> {
+fn void_review(c: &Connection, void_id: &str) -> StorageResult<Option<VoidReviewRow>> {
     Ok(c.prepare_cached(&format!("{VOID_SELECT} WHERE v.void_id = ?1"))?.query_row([void_id], void_row).optional()?)
 }
 
@@ -319,20 +319,26 @@ pub(super) fn decide_void(
     by: &str,
     note: &str,
     now_ms: i64,
-) -> AppResult<VoidReviewRow> {
+) -> StorageResult<VoidReviewRow> {
     let c: &Connection = etx.tx;
     let role: Option<String> =
         c.prepare_cached("SELECT role FROM managers WHERE id = ?1")?.query_row([by], |r| r.get(0)).optional()?;
     if !matches!(role.as_deref().and_then(Role::parse), Some(Role::Supervisor | Role::Admin)) {
-        return Err(AppError::forbidden(format!("{by} is not a back-office supervisor or admin")));
+        return Err(StorageError::denied(
+            ErrorCode::Forbidden,
+            format!("{by} is not a back-office supervisor or admin"),
+        ));
     }
-    let review = void_review(c, void_id)?.ok_or_else(|| AppError::not_found(format!("no void {void_id}")))?;
+    let review = void_review(c, void_id)?.ok_or_else(|| StorageError::not_found(format!("no void {void_id}")))?;
     if review.status != "pending" {
-        return Err(AppError::conflict("already_decided", format!("void {void_id} was already {}", review.status)));
+        return Err(StorageError::conflict(
+            ErrorCode::AlreadyDecided,
+            format!("void {void_id} was already {}", review.status),
+        ));
     }
     let note = note.trim();
     if note.chars().count() > 500 {
-        return Err(AppError::unprocessable("invalid", "note: at most 500 characters"));
+        return Err(StorageError::invalid("note: at most 500 characters"));
     }
     let (status, action) = match decision {
         VoidDecision::Approve => ("approved", "void_approved"),
@@ -340,8 +346,8 @@ pub(super) fn decide_void(
     };
     if decision == VoidDecision::Approve {
         if void_status(c, &review.receipt_id)?.as_deref() == Some("approved") {
-            return Err(AppError::conflict(
-                "already_voided",
+            return Err(StorageError::conflict(
+                ErrorCode::AlreadyVoided,
                 format!("receipt {} is already voided", review.receipt_id),
             ));
         }
@@ -363,10 +369,10 @@ pub(super) fn decide_void(
         if note.is_empty() { String::new() } else { format!(": {note}") }
     );
     audit(c, by, action, void_id, &detail, now_ms)?;
-    void_review(c, void_id)?.ok_or_else(|| AppError::internal("the void vanished"))
+    void_review(c, void_id)?.ok_or_else(|| StorageError::internal("the void vanished"))
 }
 
-pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> AppResult<Vec<AuditRow>> {
+pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> StorageResult<Vec<AuditRow>> {
     let mut stmt = c.prepare_cached(
         "SELECT at_ms, actor, action, subject, detail FROM audit_log WHERE ?1 IS NULL OR subject = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
@@ -374,14 +380,6 @@ pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> Ap
         Ok(AuditRow { at_ms: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)?, detail: r.get(4)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-pub(super) fn staff_credentials(c: &Connection, manager_id: &str) -> AppResult<Option<(Role, String)>> {
-    let row: Option<(String, Option<String>)> = c
-        .prepare_cached("SELECT role, password_hash FROM managers WHERE id = ?1")?
-        .query_row([manager_id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(row.and_then(|(role, hash)| Some((Role::parse(&role)?, hash?))))
 }
 
 #[cfg(test)]

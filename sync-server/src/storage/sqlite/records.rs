@@ -10,17 +10,30 @@ use gridbook_core::wire::EntityState;
 use serde_json::{Map, Value};
 
 use super::{devices, receipts, SqliteStorage};
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 
-pub(super) fn has_grid(storage: &SqliteStorage, grid_id: &str) -> AppResult<bool> {
+pub(super) fn has_grid(storage: &SqliteStorage, grid_id: &str) -> StorageResult<bool> {
     storage.read(|c| Ok(c.prepare_cached("SELECT 1 FROM grids WHERE id = ?1")?.exists([grid_id])?))
 }
 
-pub(super) fn grid_ids(storage: &SqliteStorage) -> AppResult<Vec<String>> {
+pub(super) fn grid_ids(storage: &SqliteStorage) -> StorageResult<Vec<String>> {
     storage.read(devices::all_grids)
 }
 
-pub(super) fn grid_records(storage: &SqliteStorage, kind: EntityKind, grid_id: &str) -> AppResult<Vec<EntityState>> {
+/// Every grid's (id, name), by id.
+pub(super) fn grid_names(storage: &SqliteStorage) -> StorageResult<Vec<(String, String)>> {
+    storage.read(|c| {
+        let mut stmt = c.prepare_cached("SELECT id, name FROM grids ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    })
+}
+
+pub(super) fn grid_records(
+    storage: &SqliteStorage,
+    kind: EntityKind,
+    grid_id: &str,
+) -> StorageResult<Vec<EntityState>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
@@ -44,12 +57,12 @@ pub(super) fn record_audit(
     subject: &str,
     detail: &str,
     now_ms: i64,
-) -> AppResult<()> {
+) -> StorageResult<()> {
     storage.write(|tx| receipts::audit(tx, actor, action, subject, detail, now_ms))
 }
 
-pub(super) fn parse_hlc(s: &str) -> AppResult<Hlc> {
-    s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| AppError::internal(e.to_string()))
+pub(super) fn parse_hlc(s: &str) -> StorageResult<Hlc> {
+    s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| StorageError::internal(e.to_string()))
 }
 
 pub(super) fn entity_from_row(
@@ -58,7 +71,7 @@ pub(super) fn entity_from_row(
     vals: &str,
     base: Option<String>,
     clocks: &str,
-) -> AppResult<EntityState> {
+) -> StorageResult<EntityState> {
     let values: Map<String, Value> = serde_json::from_str(vals)?;
     let base = base.as_deref().map(parse_hlc).transpose()?;
     let clocks: BTreeMap<String, Hlc> = serde_json::from_str(clocks)?;

@@ -6,7 +6,7 @@
 
 use rusqlite::Connection;
 
-use crate::http::error::{AppError, AppResult};
+use crate::storage::error::{StorageError, StorageResult};
 
 /// Each version's step, in order: (version, SQL).
 pub(super) const MIGRATIONS: &[(i64, &str)] = &[
@@ -21,10 +21,10 @@ pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Brings the database at `conn` to `SCHEMA_VERSION`; `path` names it in the error of a file newer
 /// than this server.
-pub(super) fn migrate(conn: &mut Connection, path: &std::path::Path) -> AppResult<()> {
+pub(super) fn migrate(conn: &mut Connection, path: &std::path::Path) -> StorageResult<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > SCHEMA_VERSION {
-        return Err(AppError::internal(format!(
+        return Err(StorageError::internal(format!(
             "the database {} is schema version {version}, newer than this server ({SCHEMA_VERSION})",
             path.display()
         )));
@@ -150,7 +150,7 @@ mod tests {
         let mut conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         let e = migrate(&mut conn, &path).unwrap_err();
-        assert!(e.message.contains("newer than this server"), "{e}");
+        assert!(e.message().contains("newer than this server"), "{e}");
         let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
         assert_eq!(tables, 0, "nothing was created");
     }

@@ -1,20 +1,20 @@
 //! The field-workflow queries of the back office on SQLite (storage/workflows.rs): first-ask
 //! tickets with the overdue ones first, the day's, late and missed appointments, and the
-//! submitted day summaries, read through the monitoring connections.
+//! submitted day summaries, read through the monitoring connections (monitoring.rs).
 
 use gridbook_core::model::DaySummary;
 use rusqlite::params;
 
-use super::SqliteMonitoring;
-use crate::http::error::AppResult;
-use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowMonitoring};
+use super::SqliteStorage;
+use crate::storage::error::StorageResult;
+use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 
 /// The appointment's on-time window, as on the phone (core's workday.rs).
 const ON_TIME_MS: i64 = gridbook_core::workday::ON_TIME_MINUTES * 60_000;
 
-impl WorkflowMonitoring for SqliteMonitoring {
-    fn tickets(&self, today: &str, limit: u32) -> AppResult<Vec<TicketLine>> {
-        self.read(|c| {
+impl WorkflowStorage for SqliteStorage {
+    fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT t.id, t.grid_id, json_extract(t.vals, '$.household_id'), json_extract(h.vals, '$.customer_name'),
                         coalesce(json_extract(t.vals, '$.owner_manager_id'), ''), m.name,
@@ -60,8 +60,8 @@ impl WorkflowMonitoring for SqliteMonitoring {
         day_start_ms: i64,
         day_end_ms: i64,
         limit: u32,
-    ) -> AppResult<Vec<AppointmentLine>> {
-        self.read(|c| {
+    ) -> StorageResult<Vec<AppointmentLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT a.id, a.grid_id, coalesce(json_extract(a.vals, '$.household_id'), ''), json_extract(h.vals, '$.customer_name'),
                         coalesce(json_extract(a.vals, '$.manager_id'), ''), m.name,
@@ -106,8 +106,8 @@ impl WorkflowMonitoring for SqliteMonitoring {
         })
     }
 
-    fn day_summaries(&self, since_day: &str, limit: u32) -> AppResult<Vec<DaySummaryLine>> {
-        self.read(|c| {
+    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>> {
+        self.monitor.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT s.id, s.vals, m.name FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
                  WHERE s.kind = 'day_summary' AND json_extract(s.vals, '$.date') >= ?1

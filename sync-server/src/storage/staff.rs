@@ -1,0 +1,20 @@
+//! The back office's staff as its logins need them: the session login at /admin and the HTTP
+//! Basic credentials of /v1/backoffice/… both read a supervisor's or admin's role and password
+//! hash here.
+
+use super::error::StorageResult;
+use crate::domain::auth::Role;
+
+/// A supervisor or admin as the login needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: Option<String>,
+}
+
+pub trait StaffStorage: Send + Sync + 'static {
+    /// The manager `id`, with the role and password hash the logins check; None when unknown.
+    fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>>;
+}

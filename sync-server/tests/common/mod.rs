@@ -1,0 +1,158 @@
+//! The one server fixture of the server's tests: a real SQLite file in a temp dir, the state the
+//! real router serves, requests through that router with `oneshot`, and grids, managers, devices
+//! and back-office sessions made the way the server makes them.
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::domain::password::hash_password;
+use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The host the back office's requests name (its same-origin check compares with it).
+pub const HOST: &str = "127.0.0.1:8080";
+/// The Origin of a request from the back office's own pages.
+pub const ORIGIN: &str = "http://127.0.0.1:8080";
+
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub storage: Arc<SqliteStorage>,
+    pub state: AppState,
+}
+
+impl Server {
+    /// A server with an empty database.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
+        let state = AppState::new(storage.clone());
+        Server { dir, storage, state }
+    }
+
+    pub fn grid(self, id: &str, name: &str) -> Self {
+        self.storage.create_grid(id, name, now_ms()).unwrap();
+        self
+    }
+
+    /// A manager of `role`; with a password, one who can log in to the back office.
+    pub fn manager(self, id: &str, name: &str, role: Role, password: Option<&str>) -> Self {
+        let hash = password.map(|p| hash_password(p).unwrap());
+        self.storage.create_manager(id, name, role, hash.as_deref(), now_ms()).unwrap();
+        self
+    }
+
+    pub fn assign(self, manager: &str, grid: &str) -> Self {
+        self.storage.assign_grid(manager, grid).unwrap();
+        self
+    }
+
+    /// A device of `manager`, enrolled straight through the storage; its token.
+    pub fn device(&self, manager: &str, device: &str) -> String {
+        self.storage.enrol(&self.enrol_request(manager, device), now_ms()).unwrap().token
+    }
+
+    /// A device of `manager`, enrolled through `POST /v1/enrol`; its token.
+    pub async fn enrol(&self, manager: &str, device: &str) -> String {
+        let reply = self.send(json_post("/v1/enrol", &self.enrol_request(manager, device))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        serde_json::from_slice::<EnrolResponse>(&reply.body).unwrap().token
+    }
+
+    fn enrol_request(&self, manager: &str, device: &str) -> EnrolRequest {
+        EnrolRequest {
+            protocol: PROTOCOL_VERSION,
+            code: self.storage.create_enrol_code(manager, now_ms(), 3_600_000).unwrap(),
+            device_id: device.into(),
+            app_version: "2.1.0".into(),
+            public_key: None,
+        }
+    }
+
+    /// A logged-in staff member of `role`: (session cookie value, CSRF token).
+    pub fn session(&self, id: &str, role: Role) -> (String, String) {
+        let (token, staff) = self.state.backoffice.sessions.create(id, "测试主管", role, now_ms());
+        (token, staff.csrf)
+    }
+
+    /// A push by the device of `token` through `POST /v1/push`, which must be answered 200.
+    pub async fn push(&self, token: &str, request: &PushRequest) -> PushResponse {
+        let mut req = json_post("/v1/push", request);
+        req.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        let reply = self.send(req).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    /// One request through the real router.
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        send(&self.state, req).await
+    }
+}
+
+/// One request through the router of `state`.
+pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply { status, headers, body }
+}
+
+/// A body that must be an error answer.
+pub fn error_of(body: &[u8]) -> ErrorBody {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+/// A POST of `body` as JSON.
+pub fn json_post(path: &str, body: &impl serde::Serialize) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
+}
+
+/// An answer: status, headers and the body as received.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    /// The body as an error answer.
+    pub fn error(&self) -> ErrorBody {
+        error_of(&self.body)
+    }
+    pub fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    /// The value a Set-Cookie header gives `name`, if any.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        })
+    }
+    /// The whole Set-Cookie line for `name`.
+    pub fn set_cookie_line(&self, name: &str) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .unwrap_or("")
+            .to_string()
+    }
+}
