@@ -37,10 +37,3 @@ pub use sync::client::{SyncConfig, SyncEngine, SyncPhase, SyncReport, SyncStatus
 pub use sync::hlc::{Hlc, HlcClock, SkewedClock, SystemClock, WallClock};
 pub use sync::replica::ApplyReport;
 pub use sync::wire::{EntityState, Op, OpAction, PROTOCOL_VERSION};
-
-// The module paths before core was sorted into folders, kept until the downstream crates use the
-// new ones (core-rewrite-paths.sh rewrites them and removes these lines).
-#[doc(hidden)]
-pub use field::{archive, fieldwork, receipts, reminders, reports, tickets, workday};
-#[doc(hidden)]
-pub use sync::{client as sync_client, hlc, merge, outbox, replica, scope, snapshot_file, wire};

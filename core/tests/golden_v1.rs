@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use std::path::PathBuf;
 
 use gridbook_core::evidence::{self, seal, DeviceKey, Point, Relation, Signature, Stroke};
-use gridbook_core::receipts;
-use gridbook_core::wire::{
+use gridbook_core::field::receipts;
+use gridbook_core::sync::wire::{
     DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, OpResult, PullPage, PushRequest, PushResponse,
     ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, StoredState,
 };
@@ -370,7 +370,7 @@ fn expected_page() -> PullPage {
     for op in setup_ops().iter().chain(accepted.map(|(op, _)| op)).chain([&account_paid()]) {
         let at = states.iter().position(|s| s.kind == op.kind && s.id == op.entity);
         let mut state = at.map(|i| states.remove(i)).unwrap_or_else(|| EntityState::empty(op.kind, op.entity.clone()));
-        if state.apply(op).outcome == merge::MergeOutcome::Applied {
+        if state.apply(op).outcome == sync::merge::MergeOutcome::Applied {
             changes += 1;
             states.push(state); // a change moves the record to the end of the log
         } else {

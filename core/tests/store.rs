@@ -413,10 +413,10 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
         .collect();
     store.settle(&results).unwrap();
 
-    let page = wire::PullPage {
-        protocol: wire::PROTOCOL_VERSION,
+    let page = sync::wire::PullPage {
+        protocol: sync::wire::PROTOCOL_VERSION,
         changes: vec![],
-        removals: vec![wire::Removal { kind: EntityKind::Household, id: h.id.clone() }],
+        removals: vec![sync::wire::Removal { kind: EntityKind::Household, id: h.id.clone() }],
         handovers_complete: vec![],
         next_cursor: 1,
         has_more: false,

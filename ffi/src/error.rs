@@ -87,7 +87,7 @@ fn other(kind: &str, e: impl std::fmt::Display) -> GridbookError {
 
 impl From<CoreError> for GridbookError {
     fn from(e: CoreError) -> Self {
-        let retryable = gridbook_core::sync_client::is_retryable(&e);
+        let retryable = gridbook_core::sync::client::is_retryable(&e);
         match e {
             CoreError::Invalid(v) => GridbookError::Invalid { field: v.field, rule: v.rule },
             CoreError::NotFound { kind, id } => GridbookError::NotFound { kind: kind.to_string(), id },

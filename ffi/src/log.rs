@@ -63,7 +63,7 @@ impl LogLevel {
 #[uniffi::export(with_foreign)]
 pub trait LogSink: Send + Sync {
     /// One message: its level, where it was logged (a Rust module path such as
-    /// `gridbook_core::sync_client`, for a tag or category) and its text.
+    /// `gridbook_core::sync::client`, for a tag or category) and its text.
     fn log(&self, level: LogLevel, target: String, message: String);
 }
 

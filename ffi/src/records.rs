@@ -6,7 +6,7 @@
 
 use gridbook_core as core;
 
-pub use core::outbox::OutboxCounts;
+pub use core::sync::outbox::OutboxCounts;
 pub use core::{
     Appointment, AppointmentStatus, Area, ArrearsAccount, ArrearsLine, ArrearsNotice, BillingProfile,
     CompetitorService, DayPlan, DaySummary, DuplicateReason, GridSummary, HistoryEntry, Household, IdType,
@@ -168,8 +168,8 @@ pub struct RejectedChange {
     pub created_at_ms: i64,
 }
 
-impl From<core::outbox::RejectedOp> for RejectedChange {
-    fn from(r: core::outbox::RejectedOp) -> Self {
+impl From<core::sync::outbox::RejectedOp> for RejectedChange {
+    fn from(r: core::sync::outbox::RejectedOp) -> Self {
         Self {
             op_id: r.op.id.to_string(),
             kind: r.op.kind.as_str().to_string(),

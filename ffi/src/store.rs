@@ -254,7 +254,7 @@ impl GridbookStore {
 /// opinions, the open question, what was promised by when), exactly as it will be sealed.
 #[uniffi::export]
 pub fn work_order_text(visit: Visit) -> String {
-    core::receipts::work_order_summary(&visit)
+    core::field::receipts::work_order_summary(&visit)
 }
 
 pub(crate) fn not_found(kind: &str, id: String) -> crate::error::GridbookError {

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use gridbook_core as core;
-use gridbook_core::sync_client::{self, SyncConfig, SyncEngine};
+use gridbook_core::sync::client::{self as sync_client, SyncConfig, SyncEngine};
 
 use crate::error::{invalid, GridbookError, Result};
 use crate::evidence::DeviceSigner;

@@ -2,7 +2,7 @@
 //! a visit (or by phone, WeChat, at the counter) is owned by whoever took it, with the reply date
 //! promised; escalated when outside their authority; replied to; closed only when the customer
 //! confirms (闭环). Overdue tickets — promised date passed, no reply — come first on the phone.
-//! Each method calls one core method (core/src/tickets.rs) and converts.
+//! Each method calls one core method (core/src/field/tickets.rs) and converts.
 
 use crate::error::Result;
 use crate::records::Ticket;

@@ -2,7 +2,7 @@
 //! cancelled and kept by an arrival that shows on time, early or late; the customer absent (a
 //! follow-up to re-book); sign-in (签到); the day's plan in walking order (日工作计划); the day's
 //! summary (日工作总结) made and submitted for the back office. Each method calls one core method
-//! (core/src/workday.rs) and converts; the rules are the core's.
+//! (core/src/field/workday.rs) and converts; the rules are the core's.
 
 use gridbook_core as core;
 

@@ -8,9 +8,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use common::{send, Reply, Server};
-use gridbook_core::hlc::Hlc;
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_core::testing;
-use gridbook_core::wire::{DeviceFacts, Op, OpAction, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{now_ms, AppState, SyncStorage};
@@ -293,7 +293,7 @@ async fn the_conflict_log_masks_id_and_phone_numbers() {
         0,
     )
     .await;
-    assert!(matches!(created.results[0].outcome, gridbook_core::wire::OpOutcome::Applied));
+    assert!(matches!(created.results[0].outcome, gridbook_core::sync::wire::OpOutcome::Applied));
     let mut edit = Map::new();
     edit.insert("mobile".into(), Value::from("13987654321"));
     edit.insert("id_number".into(), Value::from(testing::resident_id(8)));
@@ -377,8 +377,11 @@ async fn field_day(f: &Server) -> (String, String) {
         -150_000,
     )
     .await;
-    let rejected: Vec<_> =
-        reply.results.iter().filter(|r| matches!(r.outcome, gridbook_core::wire::OpOutcome::Rejected { .. })).collect();
+    let rejected: Vec<_> = reply
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, gridbook_core::sync::wire::OpOutcome::Rejected { .. }))
+        .collect();
     assert_eq!(rejected.len(), 1, "{:?}", reply.results);
 
     let mut r = testing::receipt("g1", "acc-1", "hh-3", "NO-000777");
@@ -396,7 +399,7 @@ async fn field_day(f: &Server) -> (String, String) {
     };
     let void = vec![op(EntityKind::ReceiptVoid, "vo-1", "g1", OpAction::Create, fields_of(&void), stamp("phone_a", 3))];
     let reply = push_with(f, &a, void, -150_000, 1).await;
-    assert!(matches!(reply.results[0].outcome, gridbook_core::wire::OpOutcome::Applied), "{:?}", reply.results);
+    assert!(matches!(reply.results[0].outcome, gridbook_core::sync::wire::OpOutcome::Applied), "{:?}", reply.results);
     (a, h.customer_name)
 }
 

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use gridbook_core::hlc::Hlc;
-use gridbook_core::wire::{
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::wire::{
     EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, PATH_ENROL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
 };
 use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::storage::records::RecordStorage;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use tower::ServiceExt;

@@ -8,9 +8,9 @@ mod common;
 use std::sync::Arc;
 
 use common::Server;
-use gridbook_core::hlc::Hlc;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{now_ms, SyncStorage};
 use serde_json::{json, Map, Value};

@@ -68,10 +68,10 @@ impl Fixture {
         let upload = Upload { kind, grid: "g1", bytes, dry_run, actor: "adm", file: "sheet.csv" };
         import(self.storage.as_ref(), &upload, now_ms()).unwrap()
     }
-    fn live(&self, kind: EntityKind) -> Vec<gridbook_core::wire::EntityState> {
+    fn live(&self, kind: EntityKind) -> Vec<gridbook_core::sync::wire::EntityState> {
         self.storage.grid_records(kind, "g1").unwrap().into_iter().filter(|s| !s.deleted()).collect()
     }
-    fn household_named(&self, name: &str) -> gridbook_core::wire::EntityState {
+    fn household_named(&self, name: &str) -> gridbook_core::sync::wire::EntityState {
         self.live(EntityKind::Household).into_iter().find(|h| h.values["customer_name"] == name).unwrap()
     }
 }

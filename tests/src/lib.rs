@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridbook_core::hlc::WallClock;
+use gridbook_core::sync::hlc::WallClock;
 use gridbook_core::{Store, SyncConfig, SyncEngine, SystemClock};
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::{now_ms, AppState, SqliteStorage, SyncStorage};
@@ -90,7 +90,7 @@ impl Phone {
     pub async fn enrol(url: &str, code: &str, clock: Box<dyn WallClock>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(Store::open_with_clock(dir.path().join("phone.db"), clock).expect("phone store"));
-        let resp = gridbook_core::sync_client::enrol(&store, url, code, "test-1.0", None).await.expect("enrol");
+        let resp = gridbook_core::sync::client::enrol(&store, url, code, "test-1.0", None).await.expect("enrol");
         let config = SyncConfig::new(url, &resp.token, "test-1.0");
         let engine = SyncEngine::new(store.clone(), config.clone()).expect("engine");
         Self { dir, store, engine, config }

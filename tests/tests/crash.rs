@@ -95,7 +95,7 @@ async fn a_phone_killed_mid_sync_completes_on_the_next_sync() {
     let phone_db = dir.path().join("phone.db");
     {
         let store = Store::open(&phone_db).unwrap();
-        gridbook_core::sync_client::enrol(&store, &server.url, &code2, "t", None).await.unwrap();
+        gridbook_core::sync::client::enrol(&store, &server.url, &code2, "t", None).await.unwrap();
         store.create_household(household_n("g1", 9_999)).unwrap();
     }
     // the phone app, as its own process (pages of 500), killed once the pull is under way
@@ -120,7 +120,7 @@ async fn a_phone_killed_mid_sync_completes_on_the_next_sync() {
     let store = Arc::new(Store::open(&phone_db).unwrap());
     let partial = store.all_states(EntityKind::Household).unwrap().len();
     assert!(partial > 1 && partial < 4_001, "killed mid-pull, yet {partial} households arrived");
-    let config = sync_client::saved_config(&store, "t").unwrap().unwrap();
+    let config = sync::client::saved_config(&store, "t").unwrap().unwrap();
     SyncEngine::new(store.clone(), config).unwrap().sync_once().await.unwrap();
     assert_eq!(store.all_states(EntityKind::Household).unwrap().len(), 4_001);
     assert_eq!(store.outbox_counts().unwrap().pending, 0);
@@ -141,7 +141,7 @@ async fn a_phone_killed_while_it_takes_the_snapshot_file_keeps_its_own_rows_and_
         let code = admin_cli(&db, &["enrol-code", "--manager", "zhang"]);
         let (device_id, token) = {
             let store = Store::open(&phone_db).unwrap();
-            let enrolled = gridbook_core::sync_client::enrol(&store, &server.url, &code, "t", None).await.unwrap();
+            let enrolled = gridbook_core::sync::client::enrol(&store, &server.url, &code, "t", None).await.unwrap();
             (store.device_id().to_string(), enrolled.token)
         };
         // the phone app as its own process, killed (unless it is quicker than the watch, then not
@@ -176,7 +176,7 @@ async fn a_phone_killed_while_it_takes_the_snapshot_file_keeps_its_own_rows_and_
         // the store opens, is the phone's own, and is either untouched or the whole file
         let store = Arc::new(Store::open(&phone_db).unwrap());
         assert_eq!(store.device_id(), device_id, "round {round}");
-        let config = sync_client::saved_config(&store, "t").unwrap().expect("still enrolled");
+        let config = sync::client::saved_config(&store, "t").unwrap().expect("still enrolled");
         assert_eq!(config.token, token);
         let households = store.all_states(EntityKind::Household).unwrap().len();
         assert!(

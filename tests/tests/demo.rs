@@ -1,6 +1,6 @@
 //! The demo city (the README's run command) seeds, enrols its phones and syncs them for real.
 
-use gridbook_core::hlc::SystemClock;
+use gridbook_core::sync::hlc::SystemClock;
 use gridbook_sync_server::cli::demo::{self, DemoPhone};
 use gridbook_sync_server::{AppState, SyncStorage};
 use gridbook_tests::TestServer;

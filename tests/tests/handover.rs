@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{
+use gridbook_core::sync::wire::{
     DeviceFacts, Op, OpAction, PullPage, PushRequest, PushResponse, PATH_PULL, PATH_PUSH, PROTOCOL_VERSION,
 };
+use gridbook_core::testing::{self, household_n};
 use gridbook_core::*;
 use gridbook_sync_server::cli::admin::AdminCommand;
 use gridbook_sync_server::storage::handover::{HandoverRequest, HandoverScope};
@@ -77,7 +77,7 @@ fn mobile_update(grid: &str, id: &str, mobile: &str, node: &str) -> Op {
 
 fn rejected_code(r: &PushResponse) -> (String, String) {
     match &r.results[0].outcome {
-        wire::OpOutcome::Rejected { code, reason } => (code.as_str().to_string(), reason.clone()),
+        sync::wire::OpOutcome::Rejected { code, reason } => (code.as_str().to_string(), reason.clone()),
         other => panic!("expected a rejection, got {other:?}"),
     }
 }

@@ -4,10 +4,10 @@
 //! voids approved and audited, the paper receipt verified.
 
 use gridbook_core::evidence::{DeviceKey, Flag};
-use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{
+use gridbook_core::sync::wire::{
     OpOutcome, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, VerifyResponse, PROTOCOL_VERSION,
 };
+use gridbook_core::testing::{self, household_n};
 use gridbook_core::*;
 use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;

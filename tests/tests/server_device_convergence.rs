@@ -5,11 +5,12 @@
 //! applied to a device store through the core's remote-apply path in another; a third phone
 //! pulls the server's pages while the pushes go on. Every record is then compared on all three.
 
-use gridbook_core::hlc::{HlcClock, WallClock};
+use gridbook_core::sync::hlc::{HlcClock, WallClock};
+use gridbook_core::sync::wire::{DeviceFacts, EnrolRequest, OpOutcome, PullPage, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::testing;
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, OpOutcome, PullPage, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
 use gridbook_sync_server::domain::auth::{hash_secret, DeviceAuth, Role};
+use gridbook_sync_server::storage::records::RecordStorage;
 use gridbook_sync_server::{Rules, SqliteStorage, SyncStorage};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};

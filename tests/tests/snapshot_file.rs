@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
+use gridbook_core::sync::snapshot_file::DEVICE_SCHEMA_VERSION;
+use gridbook_core::sync::wire::SnapshotFileFacts;
 use gridbook_core::testing::{household_n, visit};
-use gridbook_core::wire::SnapshotFileFacts;
 use gridbook_core::*;
 use gridbook_sync_server::domain::snapshot_files::{CachedFile, SnapshotFiles, SnapshotFilesConfig};
 use gridbook_sync_server::SyncStorage;
@@ -70,7 +70,7 @@ fn own_rows(phone: &Phone) -> (String, Option<SyncConfig>, String, u64) {
     let key = phone.store.device_key().expect("key");
     (
         phone.store.device_id().to_string(),
-        sync_client::saved_config(&phone.store, "test-1.0").expect("config"),
+        sync::client::saved_config(&phone.store, "test-1.0").expect("config"),
         gridbook_core::evidence::to_hex(&key.public_key_bytes()),
         phone.store.receipt_numbers_left().expect("numbers"),
     )
@@ -235,7 +235,7 @@ fn tamper(files: &SnapshotFiles, server: &TestServer, damage: impl FnOnce(&mut C
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    gridbook_core::sync_client::gzip(bytes).expect("gzip")
+    gridbook_core::sync::client::gzip(bytes).expect("gzip")
 }
 
 #[tokio::test]
@@ -263,7 +263,7 @@ async fn a_damaged_cut_or_mismatched_file_is_refused_and_the_phone_still_ends_sy
                 let junk = vec![0x42u8; 64 * 1024];
                 let plain = path.with_extension("junk");
                 std::fs::write(&plain, &junk).unwrap();
-                c.facts.sha256 = gridbook_core::snapshot_file::sha256_of(&plain).unwrap();
+                c.facts.sha256 = gridbook_core::sync::snapshot_file::sha256_of(&plain).unwrap();
                 c.facts.bytes = junk.len() as u64;
                 std::fs::write(path, gzip(&junk)).unwrap();
                 c.gz_bytes = std::fs::metadata(path).unwrap().len();

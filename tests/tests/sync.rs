@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use gridbook_core::sync::wire::{Op, OpAction};
 use gridbook_core::testing::{household_n, visit};
-use gridbook_core::wire::{Op, OpAction};
 use gridbook_core::*;
 use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
@@ -233,7 +233,7 @@ async fn status_is_true_offline_and_retries_back_off() {
     engine.set_observer(move |s| s2.lock().unwrap().push(s.phase.clone()));
     let before_first = chrono_now();
     let err = engine.sync_once().await.unwrap_err();
-    assert!(sync_client::is_retryable(&err));
+    assert!(sync::client::is_retryable(&err));
     let status = engine.status();
     assert!(matches!(status.phase, SyncPhase::Offline { .. }), "{status:?}");
     assert_eq!(status.last_success_ms, None, "never claims a success it did not have");
@@ -270,7 +270,7 @@ async fn a_back_office_op_with_an_unknown_field_is_rejected_not_stored() {
         hlc: Hlc::new(1, 0, "backoffice"),
     };
     let result = server.storage.apply_backoffice_op(&op, gridbook_sync_server::now_ms()).unwrap();
-    assert!(matches!(result.outcome, gridbook_core::wire::OpOutcome::Rejected { .. }));
+    assert!(matches!(result.outcome, gridbook_core::sync::wire::OpOutcome::Rejected { .. }));
 }
 
 #[tokio::test]
@@ -300,7 +300,7 @@ async fn the_status_counts_changes_made_since_the_last_sync() {
     let server = TestServer::start().await;
     server.grid_with_manager("g1", "zhang");
     let phone = server.phone("zhang").await;
-    assert_eq!(sync_client::enrolled_as(&phone.store).unwrap(), Some(("zhang".to_string(), vec!["g1".to_string()])));
+    assert_eq!(sync::client::enrolled_as(&phone.store).unwrap(), Some(("zhang".to_string(), vec!["g1".to_string()])));
     phone.sync().await;
     assert_eq!(phone.engine.status().pending, 0);
     phone.store.create_household(household_n("g1", 1)).unwrap();

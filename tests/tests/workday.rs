@@ -1,7 +1,7 @@
 //! Field workflows (issue 7) end to end: the real server on 127.0.0.1, two phones of one grid.
 
+use gridbook_core::sync::wire::{Op, OpAction, OpOutcome};
 use gridbook_core::testing::{self, household_n};
-use gridbook_core::wire::{Op, OpAction, OpOutcome};
 use gridbook_core::*;
 use gridbook_sync_server::RecordStorage;
 use gridbook_tests::*;

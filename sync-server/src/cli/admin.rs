@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 use gridbook_core::model::{ArrearsAccount, PaymentType};
-use gridbook_core::wire::{ErrorCode, OpAction, OpOutcome};
+use gridbook_core::sync::wire::{ErrorCode, OpAction, OpOutcome};
 
 use crate::domain::auth::Role;
 use crate::domain::error::DomainResult;

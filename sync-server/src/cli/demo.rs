@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridbook_core::hlc::{SkewedClock, SystemClock, WallClock};
 use gridbook_core::model::{ArrearsNotice, NoticeChannel, PremisesType, VisitPurpose};
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::hlc::{SkewedClock, SystemClock, WallClock};
+use gridbook_core::sync::wire::ErrorCode;
 use gridbook_core::{testing, Reveal, Store, SyncConfig, SyncEngine};
 use rand::Rng;
 
@@ -82,14 +82,14 @@ impl DemoPhone {
         let store = Store::open_with_clock(dir.join(format!("phone-{n}.db")), clock)
             .map_err(|e| AppError::internal(e.to_string()))?;
         let store = Arc::new(store);
-        let config = match gridbook_core::sync_client::saved_config(&store, "demo-1.0")
+        let config = match gridbook_core::sync::client::saved_config(&store, "demo-1.0")
             .map_err(|e| AppError::internal(e.to_string()))?
         {
             // the city continues, perhaps on another address (`--listen`) than last time
             Some(c) => SyncConfig::new(url, &c.token, "demo-1.0"),
             None => {
                 let code = storage.create_enrol_code(manager, now_ms(), 3_600_000)?;
-                let resp = gridbook_core::sync_client::enrol(&store, url, &code, "demo-1.0", None)
+                let resp = gridbook_core::sync::client::enrol(&store, url, &code, "demo-1.0", None)
                     .await
                     .map_err(|e| AppError::internal(format!("demo enrol: {e}")))?;
                 SyncConfig::new(url, &resp.token, "demo-1.0")

@@ -4,8 +4,8 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use gridbook_core::hlc::{Hlc, HlcClock, SystemClock};
-use gridbook_core::wire::{Op, OpAction};
+use gridbook_core::sync::hlc::{Hlc, HlcClock, SystemClock};
+use gridbook_core::sync::wire::{Op, OpAction};
 use gridbook_core::EntityKind;
 use serde_json::{Map, Value};
 

@@ -8,8 +8,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use gridbook_core::model::BillingProfile;
+use gridbook_core::sync::wire::{EntityState, ErrorCode, OpAction, OpOutcome};
 use gridbook_core::validate;
-use gridbook_core::wire::{EntityState, ErrorCode, OpAction, OpOutcome};
 use gridbook_core::EntityKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -3,7 +3,7 @@
 //! fault (a file, an encoding) that is logged and never shown. No HTTP in it: http/error.rs maps
 //! it to an answer, as it maps `StorageError`.
 
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 
 use crate::storage::error::{json_fault, StorageError};
 

@@ -13,7 +13,7 @@
 //! removals a pull carries) is storage/sqlite/handover.rs.
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, ErrorCode, Op, OpAction, OpOutcome, RejectCode};
+use gridbook_core::sync::wire::{EntityState, ErrorCode, Op, OpAction, OpOutcome, RejectCode};
 use serde_json::{Map, Value};
 
 use crate::domain::auth::{DeviceAuth, Role};

@@ -4,8 +4,8 @@
 //! thread (`prepare`) so that the writer only stores it. reconcile.rs judges the op.
 
 use gridbook_core::model::{self, EntityKind, Record};
+use gridbook_core::sync::wire::{EntityState, Op, OpAction, RejectCode};
 use gridbook_core::validate;
-use gridbook_core::wire::{EntityState, Op, OpAction, RejectCode};
 use gridbook_core::ValidationError;
 use serde_json::Value;
 

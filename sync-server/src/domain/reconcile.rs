@@ -3,11 +3,11 @@
 //! overwritten value, and record the op once. A storage backend supplies the primitives
 //! (`EntityTx`) inside one transaction; this file owns the rules.
 
-use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::MergeOutcome;
 use gridbook_core::model::EntityKind;
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::merge::MergeOutcome;
+use gridbook_core::sync::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
 use gridbook_core::validate;
-use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
 use gridbook_core::ValidationError;
 
 use crate::domain::auth::DeviceAuth;

@@ -10,10 +10,10 @@
 //! amount comes off the arrears account by a back-office update of `owed_fen` stamped by the
 //! server, which the phones pull. A void from a phone is stored and waits for the back office.
 
-use gridbook_core::hlc::Hlc;
+use gridbook_core::field::receipts::{self, EvidenceProblem};
 use gridbook_core::model::{CustomerSignature, EntityKind, Receipt, ReceiptVoid, Record, Visit};
-use gridbook_core::receipts::{self, EvidenceProblem};
-use gridbook_core::wire::{EntityState, Op, OpAction, RejectCode};
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::wire::{EntityState, Op, OpAction, RejectCode};
 use serde_json::{Map, Value};
 
 use crate::domain::auth::DeviceAuth;

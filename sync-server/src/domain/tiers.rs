@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use gridbook_core::model::Tier;
-use gridbook_core::wire::{EntityState, OpAction, OpOutcome};
+use gridbook_core::sync::wire::{EntityState, OpAction, OpOutcome};
 use gridbook_core::EntityKind;
 use serde::Serialize;
 

@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gridbook_core::wire::{ErrorBody, ErrorCode};
+use gridbook_core::sync::wire::{ErrorBody, ErrorCode};
 
 use crate::domain::error::DomainError;
 use crate::domain::privacy::mask_digit_runs;

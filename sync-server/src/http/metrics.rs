@@ -13,7 +13,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gridbook_core::wire::{PATH_ENROL, PATH_PULL, PATH_PUSH};
+use gridbook_core::sync::wire::{PATH_ENROL, PATH_PULL, PATH_PUSH};
 
 use super::error::AppError;
 use crate::domain::device_health::DeviceState;

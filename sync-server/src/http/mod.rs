@@ -19,7 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gridbook_core::wire::{GZIP_MIN_BYTES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE};
+use gridbook_core::sync::wire::{GZIP_MIN_BYTES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;

@@ -17,7 +17,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridbook_core::wire::{
+use gridbook_core::sync::wire::{
     ErrorCode, ReceiptBlockRequest, ReceiptBlockResponse, VerifyResponse, MIN_PROTOCOL_VERSION, PATH_RECEIPT_BLOCKS,
     PATH_VERIFY, PROTOCOL_VERSION,
 };

@@ -7,8 +7,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::Response;
-use gridbook_core::snapshot_file::DEVICE_SCHEMA_VERSION;
-use gridbook_core::wire::{ErrorCode, SnapshotFileFacts};
+use gridbook_core::sync::snapshot_file::DEVICE_SCHEMA_VERSION;
+use gridbook_core::sync::wire::{ErrorCode, SnapshotFileFacts};
 use serde::Deserialize;
 
 use super::error::{AppError, AppResult};

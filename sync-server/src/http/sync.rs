@@ -6,7 +6,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use axum::Json;
-use gridbook_core::wire::{
+use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION,
     PROTOCOL_VERSION,
 };

@@ -2,10 +2,10 @@
 //! all inside one write transaction: a storage backend implements `EntityTx` on its transaction
 //! (storage/sqlite/entity_tx.rs) and the rules stay the same whatever the storage.
 
-use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::Overwrite;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, Op, RejectCode};
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::merge::Overwrite;
+use gridbook_core::sync::wire::{EntityState, Op, RejectCode};
 
 use super::error::{StorageError, StorageResult};
 use super::handover::DeviceHandover;

@@ -4,7 +4,7 @@
 //! answer a client gets, in one place. A fault's text (the database's own message) is for the log
 //! only; the client is told a generic message.
 
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {

@@ -15,8 +15,10 @@ pub mod sqlite;
 pub mod staff;
 pub mod workflows;
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState};
-use gridbook_core::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
+use gridbook_core::sync::wire::{
+    EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
+};
+use gridbook_core::sync::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use serde::Serialize;
 
 use crate::domain::auth::{DeviceAuth, Role};

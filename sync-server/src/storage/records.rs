@@ -4,7 +4,7 @@
 //! tiers need nothing else of the storage; `SyncStorage` includes it.
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, Op, OpResult};
+use gridbook_core::sync::wire::{EntityState, Op, OpResult};
 
 use super::error::{StorageError, StorageResult};
 

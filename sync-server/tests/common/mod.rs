@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::password::hash_password;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};

@@ -23,7 +23,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let config = match gridbook_core::sync_client::saved_config(&store, "phone-cli") {
+    let config = match gridbook_core::sync::client::saved_config(&store, "phone-cli") {
         Ok(Some(c)) => gridbook_core::SyncConfig { pull_limit: 500, ..c },
         Ok(None) => {
             eprintln!("{path} is not enrolled");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
-use gridbook_core::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};

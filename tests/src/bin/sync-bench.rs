@@ -14,8 +14,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::testing::household_n;
-use gridbook_core::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
 use gridbook_sync_server::SyncStorage;
@@ -133,7 +133,7 @@ fn cpu_seconds() -> f64 {
 
 /// The phone's own push encoding (what the wire figure is about).
 fn gzip(bytes: &[u8]) -> Vec<u8> {
-    gridbook_core::sync_client::gzip(bytes).expect("gzip")
+    gridbook_core::sync::client::gzip(bytes).expect("gzip")
 }
 
 async fn initial_sync(server: &TestServer, n: usize) {
@@ -341,7 +341,7 @@ fn check_costs(
     metric("snapshot_file_gunzip_s", t.elapsed().as_secs_f64(), "s");
     std::fs::write(&path, plain).expect("write");
     let t = Instant::now();
-    gridbook_core::snapshot_file::sha256_of(&path).expect("sha");
+    gridbook_core::sync::snapshot_file::sha256_of(&path).expect("sha");
     metric("snapshot_file_sha256_s", t.elapsed().as_secs_f64(), "s");
     for check in ["quick_check", "integrity_check"] {
         let conn = rusqlite::Connection::open(&path).expect("open");
@@ -353,7 +353,7 @@ fn check_costs(
     // the phone's two steps on the file alone: every check, then the install into an open store
     let store = Store::open(dir.path().join("phone.db")).expect("store");
     let t = Instant::now();
-    gridbook_core::snapshot_file::check_snapshot_file(&store, &path, &built.facts).expect("checks");
+    gridbook_core::sync::snapshot_file::check_snapshot_file(&store, &path, &built.facts).expect("checks");
     metric("snapshot_file_phone_checks_s", t.elapsed().as_secs_f64(), "s");
     let t = Instant::now();
     store.install_snapshot_file(&path, &built.facts).expect("install");

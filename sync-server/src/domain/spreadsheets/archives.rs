@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use gridbook_core::model::{CompetitorService, EntityKind, Household, OwnService, Premises, PremisesType};
+use gridbook_core::sync::wire::EntityState;
 use gridbook_core::validate;
-use gridbook_core::wire::EntityState;
 use serde_json::{json, Map, Value};
 
 use super::import::{self, address_key, merged, op_for, Accepted, GridIndex, ImportReport, Problems};

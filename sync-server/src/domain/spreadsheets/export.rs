@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 
+use gridbook_core::field::reports::{GridSummary, ProductCount};
 use gridbook_core::model::{ArrearsAccount, EntityKind, Household, Premises, Receipt, ReceiptVoid, Visit};
-use gridbook_core::reports::{GridSummary, ProductCount};
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 
 use super::archives::{self, record};
 use super::import::GridIndex;

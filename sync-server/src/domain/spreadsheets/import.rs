@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use gridbook_core::model::{EntityKind, Record};
-use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome};
+use gridbook_core::sync::wire::{EntityState, Op, OpAction, OpOutcome};
 use gridbook_core::ValidationError;
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -11,7 +11,7 @@ pub mod labels;
 pub mod sheet;
 pub mod template;
 
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::storage::records::RecordStorage;

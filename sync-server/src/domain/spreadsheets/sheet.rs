@@ -6,7 +6,7 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 use rust_xlsxwriter::{Format as CellFormat, Workbook};
 
 use crate::domain::error::{DomainError, DomainResult};

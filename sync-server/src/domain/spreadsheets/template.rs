@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use gridbook_core::mask;
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 
 use super::sheet::{half_width, Sheet};
 use crate::domain::error::{DomainError, DomainResult};

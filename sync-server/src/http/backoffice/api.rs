@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

@@ -83,7 +83,7 @@ pub async fn appointments(
     let n = query(q)?.limit.unwrap_or(500).clamp(1, 1000);
     let now = now_ms();
     let today = report_day(now, 0);
-    let (start, end) = gridbook_core::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
+    let (start, end) = gridbook_core::field::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
         .map_err(|e| AppError::internal(format!("report day {today}: {e}")))?;
     let w = state.backoffice.workflows.clone();
     let mut rows = blocking(move || w.appointments(now, start, end, n)).await?;

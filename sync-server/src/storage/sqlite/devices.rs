@@ -1,7 +1,7 @@
 //! Grids, managers and their grids, the devices of field managers and their enrolment: one-time
 //! codes, device tokens (hashed), signing keys, revocation; and the device list of the back office.
 
-use gridbook_core::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{receipts, SqliteStorage};

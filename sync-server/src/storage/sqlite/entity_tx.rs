@@ -5,10 +5,10 @@
 
 use std::collections::HashSet;
 
-use gridbook_core::hlc::Hlc;
-use gridbook_core::merge::Overwrite;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, Op, RejectCode};
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::merge::Overwrite;
+use gridbook_core::sync::wire::{EntityState, Op, RejectCode};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::records::entity_from_row;

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{EntityState, ErrorCode, Removal};
+use gridbook_core::sync::wire::{EntityState, ErrorCode, Removal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::entity_tx::SqliteTx;

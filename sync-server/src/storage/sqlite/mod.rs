@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{
+use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
     ReceiptBlockRequest, StoredState, VerifyResponse,
 };
@@ -347,9 +347,9 @@ impl RecordStorage for SqliteStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gridbook_core::hlc::Hlc;
+    use gridbook_core::sync::hlc::Hlc;
+    use gridbook_core::sync::wire::{DeviceFacts, OpOutcome, PROTOCOL_VERSION};
     use gridbook_core::testing;
-    use gridbook_core::wire::{DeviceFacts, OpOutcome, PROTOCOL_VERSION};
 
     #[test]
     fn a_log_that_grew_while_a_reader_held_it_is_cut_back_when_it_starts_over() {

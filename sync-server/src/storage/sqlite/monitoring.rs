@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use gridbook_core::wire::ErrorCode;
+use gridbook_core::sync::wire::ErrorCode;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::SqliteStorage;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{PullPage, Removal, StoredState, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{PullPage, Removal, StoredState, PROTOCOL_VERSION};
 use rusqlite::{params, Connection};
 use serde_json::value::RawValue;
 

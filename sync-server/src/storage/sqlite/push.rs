@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::{Op, OpOutcome, OpResult, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{Op, OpOutcome, OpResult, PushRequest, PushResponse, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, Transaction};
 use serde_json::Value;
 

@@ -2,9 +2,9 @@
 //! receipt, the back office's view of one receipt, voids and their decisions, the audit trail.
 
 use gridbook_core::evidence::{self, seal, Relation, RenderOptions};
+use gridbook_core::field::receipts;
 use gridbook_core::model::{CustomerSignature, EntityKind, Receipt};
-use gridbook_core::receipts;
-use gridbook_core::wire::{EntityState, ErrorCode, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
+use gridbook_core::sync::wire::{EntityState, ErrorCode, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::entity_tx::SqliteTx;

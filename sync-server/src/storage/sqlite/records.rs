@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use gridbook_core::hlc::Hlc;
 use gridbook_core::model::EntityKind;
-use gridbook_core::wire::EntityState;
+use gridbook_core::sync::hlc::Hlc;
+use gridbook_core::sync::wire::EntityState;
 use serde_json::{Map, Value};
 
 use super::{devices, receipts, SqliteStorage};
@@ -62,7 +62,7 @@ pub(super) fn record_audit(
 }
 
 pub(super) fn parse_hlc(s: &str) -> StorageResult<Hlc> {
-    s.parse().map_err(|e: gridbook_core::hlc::ParseHlcError| StorageError::internal(e.to_string()))
+    s.parse().map_err(|e: gridbook_core::sync::hlc::ParseHlcError| StorageError::internal(e.to_string()))
 }
 
 pub(super) fn entity_from_row(

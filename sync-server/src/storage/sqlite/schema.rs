@@ -50,9 +50,9 @@ pub(super) fn steps_upto(version: i64) -> String {
 mod tests {
     use std::path::Path;
 
-    use gridbook_core::hlc::Hlc;
+    use gridbook_core::sync::hlc::Hlc;
+    use gridbook_core::sync::wire::{DeviceFacts, OpOutcome, PushRequest, PROTOCOL_VERSION};
     use gridbook_core::testing;
-    use gridbook_core::wire::{DeviceFacts, OpOutcome, PushRequest, PROTOCOL_VERSION};
     use rusqlite::params;
 
     use super::*;

@@ -10,7 +10,7 @@ use crate::storage::error::StorageResult;
 use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 
 /// The appointment's on-time window, as on the phone (core's workday.rs).
-const ON_TIME_MS: i64 = gridbook_core::workday::ON_TIME_MINUTES * 60_000;
+const ON_TIME_MS: i64 = gridbook_core::field::workday::ON_TIME_MINUTES * 60_000;
 
 impl WorkflowStorage for SqliteStorage {
     fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
