@@ -145,13 +145,13 @@ pub fn household_n(grid: &str, seq: u64) -> Household {
         id_number: resident_id(seq),
         work_unit: "市第一中学".into(),
         services: vec![OwnService {
-            product: if seq % 3 == 0 { "mobile".into() } else { "broadband".into() },
+            product: if seq.is_multiple_of(3) { "mobile".into() } else { "broadband".into() },
             service_number: format!("0731-{:08}", seq),
             contract_number: format!("HT{seq:06}"),
             plan: "融合套餐129元".into(),
             completed_on: "2024-03-01".into(),
         }],
-        competitor_services: if seq % 4 == 0 {
+        competitor_services: if seq.is_multiple_of(4) {
             vec![CompetitorService { operator: "china_mobile".into(), product: "mobile".into(), notes: String::new() }]
         } else {
             vec![]

@@ -272,7 +272,7 @@ pub async fn run(db: &Path, listen: &str, phone_count: usize) -> AppResult<()> {
         round += 1;
         for phone in phones.iter_mut() {
             phone.work(round, &mut rng);
-            if phone.patchy && round % 4 != 0 {
+            if phone.patchy && !round.is_multiple_of(4) {
                 continue; // no signal in this stairwell
             }
             if let Err(e) = phone.engine.sync_once().await {

@@ -33,7 +33,7 @@ impl Phone {
     }
 
     /// Applies a record as the back office sends it.
-    fn from_backoffice<R: crate::model::Record>(&mut self, record: &R) {
+    fn write_as_backoffice<R: crate::model::Record>(&mut self, record: &R) {
         self.stamp += 1;
         let report = self.store.apply_remote_ops(&[backoffice_create(record, "g1", self.stamp).unwrap()]).unwrap();
         assert_eq!(report.applied, 1, "{report:?}");
@@ -44,7 +44,7 @@ impl Phone {
         p.id = new_id();
         p.service_number = service.into();
         edit(&mut p);
-        self.from_backoffice(&p);
+        self.write_as_backoffice(&p);
         p
     }
 
@@ -52,7 +52,7 @@ impl Phone {
         let mut a = testing::account("g1", household_id, 0);
         a.id = new_id();
         edit(&mut a);
-        self.from_backoffice(&a);
+        self.write_as_backoffice(&a);
         a
     }
 
@@ -229,7 +229,7 @@ fn a_closed_reminder_is_gone_everywhere_and_comes_back_next_period() {
     assert_eq!(next_year.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), vec![format!("birthday:{}:2027", h.id)]);
     let mut december = profile.clone();
     december.period = "2026-12".into();
-    p.from_backoffice(&december);
+    p.write_as_backoffice(&december);
     let keys: Vec<String> = p.store.reminders("g1", TODAY).unwrap().into_iter().map(|r| r.key).collect();
     assert_eq!(keys, vec![format!("spend_drop_stage1:{}:2026-12", profile.id)]);
 }
@@ -244,7 +244,7 @@ fn closures_pulled_from_another_phone_close_the_reminder_here() {
     // the closure as another phone recorded it
     let mut other = testing::reminder_outcome("g1", &h.id, &key);
     other.id = new_id();
-    a.from_backoffice(&other);
+    a.write_as_backoffice(&other);
     assert!(a.store.reminders("g1", TODAY).unwrap().is_empty());
 }
 

@@ -102,14 +102,12 @@ fn last_removal_seq(c: &Connection, handover_id: &str) -> StorageResult<i64> {
         .query_row([handover_id], |r| r.get(0))?)
 }
 
+/// A page of removals by change number, with the ids of the handovers they belong to.
+type RemovalPage = (Vec<(i64, Removal)>, Vec<String>);
+
 /// The removals a device's pull carries: records of the handovers it has not reported removed,
 /// after `cursor`, at most `limit`, by change number; with those handovers' ids.
-pub(super) fn removals_after(
-    c: &Connection,
-    device_id: &str,
-    cursor: u64,
-    limit: usize,
-) -> StorageResult<(Vec<(i64, Removal)>, Vec<String>)> {
+pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit: usize) -> StorageResult<RemovalPage> {
     let pending: Vec<String> = {
         let mut stmt = c.prepare_cached(
             "SELECT handover_id FROM handover_devices WHERE device_id = ?1 AND removed_at_ms IS NULL",
@@ -442,7 +440,8 @@ mod tests {
         assert_eq!(cut_page(&mut rows, &mut removals, 3, 2), 5);
         assert_eq!(rows, vec![(3, "c3"), (5, "c5")]);
         assert_eq!(removals, vec![(4, removal("r4"))]);
-        let (mut none, mut no_removals): (Vec<(i64, &str)>, Vec<(i64, Removal)>) = (vec![], vec![]);
+        let mut none: Vec<(i64, &str)> = vec![];
+        let mut no_removals: Vec<(i64, Removal)> = vec![];
         assert_eq!(cut_page(&mut none, &mut no_removals, 10, 42), 42, "an empty page stays at the cursor");
         let mut only = vec![(7, removal("r7"))];
         assert_eq!(cut_page(&mut none, &mut only, 10, 1), 7);
