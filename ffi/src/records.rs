@@ -685,6 +685,10 @@ pub struct Receipt {
     /// The customer's signature on the receipt.
     #[uniffi(default = None)]
     pub signature_id: Option<String>,
+    /// 交易单号 / 参考号 of a WeChat Pay, Alipay or card payment; empty for cash. 4–64 letters,
+    /// digits, '-' or '_'; sealed with the receipt and printed on the customer's copy.
+    #[uniffi(default = "")]
+    pub payment_ref: String,
 }
 
 impl From<core::Receipt> for Receipt {
@@ -707,6 +711,7 @@ impl From<core::Receipt> for Receipt {
             lat_e6: r.lat_e6,
             lon_e6: r.lon_e6,
             signature_id: r.signature_id,
+            payment_ref: r.payment_ref,
         }
     }
 }
@@ -731,6 +736,7 @@ impl From<Receipt> for core::Receipt {
             lat_e6: r.lat_e6,
             lon_e6: r.lon_e6,
             signature_id: r.signature_id,
+            payment_ref: r.payment_ref,
         }
     }
 }
