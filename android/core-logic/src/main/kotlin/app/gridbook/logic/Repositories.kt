@@ -1,5 +1,7 @@
 // The repositories: the only place the screens' logic touches the bindings. Every call runs on
-// the IO dispatcher (the store does SQLite work) and fails with a ProblemException.
+// the IO dispatcher (the store does SQLite work, the key store signs) and fails with a
+// ProblemException; a write's `onWrite` (the sync indicator's count, LocalChanges) runs there too,
+// never on the caller's (main) thread.
 package app.gridbook.logic
 
 import app.gridbook.ffi.Appointment
@@ -18,6 +20,7 @@ import app.gridbook.ffi.GridbookSync
 import app.gridbook.ffi.HistoryEntry
 import app.gridbook.ffi.Household
 import app.gridbook.ffi.PossibleDuplicate
+import app.gridbook.ffi.PaperWidth
 import app.gridbook.ffi.Premises
 import app.gridbook.ffi.Receipt
 import app.gridbook.ffi.ReceiptPrintout
@@ -39,7 +42,11 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.withContext
 
-/** Who is using the phone, as enrolment said. The app keeps it (SharedPreferences / UserDefaults). */
+/**
+ * Who is using the phone, as enrolment said. The app keeps it (SharedPreferences / UserDefaults).
+ * A manager may work several grids: the screens show all of them; [grid] is the first, where a
+ * record that belongs to no grid in particular (the day's sign-in) goes.
+ */
 data class Session(val deviceId: String, val managerId: String, val managerName: String, val grids: List<String>) {
     val grid: String get() = grids.firstOrNull() ?: ""
 }
@@ -59,9 +66,9 @@ class MemorySessionStore(private var session: Session? = null) : SessionStore {
 private suspend fun <T> io(dispatcher: CoroutineDispatcher, block: () -> T): Result<T> =
     withContext(dispatcher) { attempt(block) }
 
-/** A write that succeeded tells [onWrite] (the sync indicator counts what waits to be sent). */
+/** A write that succeeded tells [onWrite] (the sync indicator counts what waits to be sent), on the IO dispatcher. */
 private suspend fun <T> write(dispatcher: CoroutineDispatcher, onWrite: () -> Unit, block: () -> T): Result<T> =
-    io(dispatcher, block).onSuccess { onWrite() }
+    withContext(dispatcher) { attempt(block).onSuccess { onWrite() } }
 
 /** Premises and household archives. */
 class ArchiveRepository(
@@ -101,6 +108,23 @@ class FieldworkRepository(
         io(dispatcher) { store.receiptPrintout(receiptId, companyName) }
     suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
     suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
+
+    /** What is owed in each of [grids], grid after grid (each in the core's order: most owed first). */
+    suspend fun arrearsIn(grids: List<String>): Result<List<ArrearsLine>> = io(dispatcher) { grids.flatMap { store.gridArrears(it) } }
+
+    /** A household's own debts, for its page: collected from there like from a plan item. */
+    suspend fun arrearsOf(householdId: String, grids: List<String>): Result<List<ArrearsLine>> =
+        arrearsIn(grids).map { lines -> lines.filter { it.account.householdId == householdId } }
+
+    suspend fun receipt(id: String): Result<Receipt> = io(dispatcher) { store.receipt(id) }
+
+    /** The customer's copy as one PNG page, drawn with [font] (a CJK font's bytes), for sharing. */
+    suspend fun receiptImage(receiptId: String, companyName: String, font: ByteArray): Result<ByteArray> =
+        io(dispatcher) { store.receiptImage(receiptId, companyName, font) }
+
+    /** The same page as ESC/POS bytes for a thermal printer; [reprint] marks it 副本 / COPY. */
+    suspend fun receiptEscpos(receiptId: String, companyName: String, font: ByteArray, paper: PaperWidth, reprint: Boolean): Result<ByteArray> =
+        io(dispatcher) { store.receiptEscpos(receiptId, companyName, font, paper, reprint) }
 
     /** Records the arrival that keeps an appointment (no signature): on time, early or late comes back. */
     suspend fun recordAppointmentVisit(appointmentId: String, v: Visit): Result<AppointmentVisit> =
