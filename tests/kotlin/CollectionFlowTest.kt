@@ -174,8 +174,11 @@ class CollectionFlowTest {
         model.setAmount("100")
         model.setCash("100")
         model.sign(signaturePad())
+        page.edit { it.copy(notes = "周末在家") }  // typed on the page before going to collect
         assertTrue(model.collect())
-        page.open(p.householdId)
+        page.refreshRecords()
+        assertEquals("周末在家", page.state.value.form!!.notes)  // the unsaved edit is still there
+        assertTrue(page.state.value.history.any { it is HistoryEntry.ReceiptEntry })
         list.refresh()
         assertEquals(2_800L, page.state.value.arrears.single().remainingFen)
         assertEquals(2_800L, list.state.value.remainingFen)

@@ -322,15 +322,9 @@ mod tests {
     use crate::evidence::strokes::tests::sample;
     use std::sync::OnceLock;
 
-    const NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
-
+    /// Debian's fonts-noto-cjk, as the receipt image's tests read it.
     fn font_bytes() -> &'static [u8] {
-        static FONT: OnceLock<Vec<u8>> = OnceLock::new();
-        FONT.get_or_init(|| {
-            std::fs::read(NOTO_CJK).unwrap_or_else(|e| {
-                panic!("cannot read the CJK test font {NOTO_CJK} ({e}): run .ci/install-tools (fonts-noto-cjk)")
-            })
-        })
+        crate::evidence::receipt_image::tests::font()
     }
 
     /// The receipt page as the phone draws it.

@@ -462,7 +462,7 @@ fn is_wide(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
     use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
@@ -472,7 +472,7 @@ mod tests {
     /// Debian's fonts-noto-cjk, installed by `.ci/install-tools`.
     const NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
-    fn font() -> &'static [u8] {
+    pub(crate) fn font() -> &'static [u8] {
         static FONT: OnceLock<Vec<u8>> = OnceLock::new();
         FONT.get_or_init(|| {
             std::fs::read(NOTO_CJK).unwrap_or_else(|e| {

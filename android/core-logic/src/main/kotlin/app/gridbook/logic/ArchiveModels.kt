@@ -105,6 +105,19 @@ class HouseholdModel(
         )
     }
 
+    /** After a visit, a receipt or a notice: the history and the debts read again, the form kept as edited. */
+    suspend fun refreshRecords() {
+        val s = _state.value
+        val id = s.form?.id ?: return
+        if (s.isNew) return
+        val history = archive.history(id)
+        val owed = fieldwork?.arrearsOf(id, grids) ?: Result.success(emptyList())
+        _state.value = _state.value.copy(
+            history = history.getOrDefault(s.history), arrears = owed.getOrDefault(s.arrears).collectable(),
+            problem = history.problem ?: owed.problem ?: _state.value.problem,
+        )
+    }
+
     /**
      * The number to dial (tap to call): the mobile, else the landline, shown in full for it —
      * a reveal like any other, its purpose ([CALL_PURPOSE]) kept in the access trail. Null when
