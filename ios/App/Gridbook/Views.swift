@@ -445,7 +445,7 @@ struct SignatureRow: View {
     @State private var signing = false
 
     var body: some View {
-        Button(signed ? L("signature.taken") : L("signature.open")) { onClear(); signing = true }
+        Button(signed ? L("signature.taken") : L("signature.open")) { signing = true }
             .sheet(isPresented: $signing) { SignatureSheet(onSigned: onSigned, onClear: onClear) }
         if flagged { Text(L("signature.again")).foregroundStyle(.red) }
     }
