@@ -15,11 +15,12 @@ let package = Package(
     ],
     targets: [
         // libgridbook_ffi.a for device and simulator, with the C headers and module map of the
-        // module `gridbook_ffiFFI` that the generated Swift imports.
-        .binaryTarget(name: "gridbook_ffiFFI", path: "build/GridbookFFI.xcframework"),
+        // module `gridbook_ffiFFI` that the generated Swift imports. A binary target's name is
+        // its xcframework's file name: both are gridbook_ffiFFI.
+        .binaryTarget(name: "gridbook_ffiFFI", path: "build/gridbook_ffiFFI.xcframework"),
         // The generated GridbookFFI.swift and GridbookCore.swift (core's records), copied here by
         // scripts/build-xcframework.sh: one module, so the app imports GridbookFFI only.
-        .target(name: "GridbookFFI", dependencies: ["gridbook_ffiFFI"], path: "Sources/GridbookFFI"),
+        .target(name: "GridbookFFI", dependencies: ["gridbook_ffiFFI"], path: "Sources/GridbookFFI", exclude: ["README.md"]),
         .target(name: "GridbookKit", dependencies: ["GridbookFFI"], path: "Sources/GridbookKit"),
     ]
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the Rust core for iOS as ios/build/GridbookFFI.xcframework (static libraries for devices
+# Builds the Rust core for iOS as ios/build/gridbook_ffiFFI.xcframework (static libraries for devices
 # and for the simulator on Apple silicon and Intel, with the C headers and module map of the module
 # `gridbook_ffiFFI`), and writes the generated Swift bindings (GridbookFFI.swift and
-# GridbookCore.swift, core's records: one Swift module) to ios/Sources/GridbookFFI/.
+# GridbookCore.swift, core's records: one Swift module) to ios/Sources/GridbookFFI/. The
+# xcframework is named after its module: SwiftPM's binary target (ios/Package.swift) has the
+# xcframework's name.
 # Runs on macOS with Xcode and rustup:
 #   rustup target add aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios
 #   scripts/build-xcframework.sh            # release (default)
@@ -38,5 +40,5 @@ lipo -create \
 xcodebuild -create-xcframework \
   -library "$TARGET_DIR/aarch64-apple-ios/$PROFILE/libgridbook_ffi.a" -headers "$OUT/headers" \
   -library "$OUT/sim/libgridbook_ffi.a" -headers "$OUT/headers" \
-  -output "$OUT/GridbookFFI.xcframework"
-echo "ios/build/GridbookFFI.xcframework and ios/Sources/GridbookFFI/{GridbookFFI,GridbookCore}.swift are ready"
+  -output "$OUT/gridbook_ffiFFI.xcframework"
+echo "ios/build/gridbook_ffiFFI.xcframework and ios/Sources/GridbookFFI/{GridbookFFI,GridbookCore}.swift are ready"

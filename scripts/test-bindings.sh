@@ -3,7 +3,11 @@
 # builds the sync server the end-to-end tests start on 127.0.0.1, then runs
 #   - the Python suite (tests/python, pytest) over the Python bindings, and
 #   - the Kotlin JUnit suite (tests/kotlin) over the Kotlin bindings and the plain Kotlin module
-#     android/core-logic, compiled together in one kotlinc call and run on the JVM.
+#     android/core-logic, compiled together in one kotlinc call and run on the JVM, and
+#   - the checks that stand in for the Android and Swift compilers CI does not have:
+#     scripts/check-binding-names.py (the apps use only what the generated bindings export, with
+#     Swift's argument labels) and scripts/check-app-strings.py (words from resources, zh-CN and
+#     English with the same keys).
 # Each suite prints "suite: N passed, M failed" (scripts/test-all.sh sums these) and writes JUnit
 # XML to target/test-reports/. Exits non-zero if a suite fails or its tools are missing: it never
 # passes by skipping. Tools: eval "$(.ci/install-tools)" (kotlinc, JNA, JUnit, pytest).
@@ -45,6 +49,12 @@ if ! scripts/gen-bindings.sh; then
 fi
 echo "generated in $(took "$t0") s"
 LIBDIR="$ROOT/bindings/kotlin"  # the library the bindings were generated from
+
+# ---- the apps against the bindings and their string resources ---------------------------------
+for check in scripts/check-binding-names.py scripts/check-app-strings.py; do
+  echo "== $check"
+  python3 "$check" || status=1  # prints its own "suite: N passed, M failed"
+done
 
 echo "== build gridbook-sync-server (for the end-to-end tests)"
 if ! nice -n 5 cargo build -p gridbook-sync-server >&2; then

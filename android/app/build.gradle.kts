@@ -1,5 +1,8 @@
 // The Android app: Compose screens over core-logic, the Rust core as libgridbook_ffi.so per ABI
-// (built by build-rust.sh with cargo-ndk into src/main/jniLibs), background sync with WorkManager.
+// (built by build-rust.sh with cargo-ndk into src/main/jniLibs, the release build optimised),
+// background sync with WorkManager.
+import org.jetbrains.kotlin.gradle.dsl.JvmTarget
+
 plugins {
     alias(libs.plugins.android.application)
     alias(libs.plugins.kotlin.android)
@@ -18,6 +21,8 @@ android {
         versionName = "0.1.0"
         // zh-CN is the default (values/), English beside it (values-en/).
         resourceConfigurations += listOf("zh-rCN", "en")
+        // The ABIs the core is built for; JNA's aar also ships x86, which would load no core.
+        ndk { abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64") }
     }
 
     buildTypes {
@@ -30,30 +35,23 @@ android {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions {
-        jvmTarget = "17"
-    }
     buildFeatures {
         compose = true
         buildConfig = true
     }
     packaging {
+        // Stored uncompressed and 16 KB aligned in the APK (Android 15+ devices with 16 KB pages).
         jniLibs.useLegacyPackaging = false
     }
 }
 
-// The Rust core for every ABI, and the Kotlin bindings, before anything compiles. Needs cargo and
-// cargo-ndk with ANDROID_NDK_HOME set (docs/mobile.md). -Pgridbook.skipRust=true uses what is
-// already in src/main/jniLibs and ../bindings/kotlin.
-val buildRust by tasks.registering(Exec::class) {
-    group = "gridbook"
-    description = "Builds libgridbook_ffi.so for each ABI (cargo-ndk) and generates the Kotlin bindings"
-    workingDir = rootProject.projectDir
-    commandLine("./build-rust.sh", if (project.hasProperty("release")) "release" else "debug")
+kotlin {
+    compilerOptions { jvmTarget.set(JvmTarget.JVM_17) }
 }
-if (!project.hasProperty("gridbook.skipRust")) {
-    tasks.named("preBuild") { dependsOn(buildRust) }
-}
+
+// The core for the variant being built: debug for debug, release (optimised) for release.
+tasks.matching { it.name == "preDebugBuild" }.configureEach { dependsOn(rootProject.tasks.named("buildRustDebug")) }
+tasks.matching { it.name == "preReleaseBuild" }.configureEach { dependsOn(rootProject.tasks.named("buildRustRelease")) }
 
 dependencies {
     implementation(project(":core-logic"))
@@ -65,8 +63,10 @@ dependencies {
     implementation(libs.compose.material3)
     implementation(libs.compose.material.icons)
     implementation(libs.activity.compose)
+    implementation(libs.core.ktx)
     implementation(libs.lifecycle.viewmodel.compose)
     implementation(libs.lifecycle.runtime.compose)
+    implementation(libs.lifecycle.process)
     implementation(libs.navigation.compose)
     implementation(libs.work.runtime)
 }

@@ -155,6 +155,8 @@ const RECEIPT: &[FieldSpec] = &[
     i("lat_e6"),
     i("lon_e6"),
     t("signature_id"),
+    // schema 10: the last column, as `ALTER TABLE … ADD COLUMN` puts it
+    t("payment_ref"),
 ];
 const RECEIPT_VOID: &[FieldSpec] = &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
 const SIGNATURE: &[FieldSpec] = &[
@@ -946,6 +948,11 @@ pub struct Receipt {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub signature_id: Option<String>,
+    /// The payment's reference (交易单号 / 参考号) for WeChat Pay, Alipay or a card, as the
+    /// customer's payment screen or the terminal shows it; empty for cash. Left off the wire and
+    /// out of the signed document when empty, so a receipt without one is exactly as before.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub payment_ref: String,
 }
 
 /// Voids a mistaken receipt with a reason; the receipt itself is never edited.
@@ -1290,7 +1297,8 @@ mod tests {
         }
         check(crate::testing::household("g1"));
         check(crate::testing::visit("g1", "h1"));
-        check(crate::testing::receipt("g1", "a1", "h1", "R1"));
+        // a reference is only serialised when there is one
+        check(Receipt { payment_ref: "4200001234".into(), ..crate::testing::receipt("g1", "a1", "h1", "R1") });
         check(crate::testing::customer_signature("g1", "r1"));
         check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
         check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));

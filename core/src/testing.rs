@@ -222,6 +222,7 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         lat_e6: None,
         lon_e6: None,
         signature_id: None,
+        payment_ref: String::new(),
     }
 }
 

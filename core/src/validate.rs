@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use crate::error::ValidationError;
 use crate::model::{
     Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType,
-    Household, IdType, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus, Visit,
+    Household, IdType, PaymentMethod, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus,
+    Visit,
 };
 
 type Check = Result<(), ValidationError>;
@@ -201,8 +202,29 @@ pub fn receipt(r: &Receipt) -> Check {
     if r.cash_received_fen - r.amount_fen != r.change_fen {
         return rule("change_fen", "must equal the cash received minus the amount paid");
     }
+    payment_ref(r.method, &r.payment_ref)?;
     zone_offset(r.zone_offset_min)?;
     coordinates(r.lat_e6, r.lon_e6)
+}
+
+/// 交易单号: optional; never on cash; otherwise 4 to 64 ASCII letters, digits, '-' or '_' (WeChat
+/// Pay's and Alipay's numbers are 28–32 digits, merchants' order numbers add letters and dashes;
+/// 4 allows the last digits when that is all the customer's screen shows).
+pub fn payment_ref(method: PaymentMethod, reference: &str) -> Check {
+    const FIELD: &str = "payment_ref";
+    if reference.is_empty() {
+        return Ok(());
+    }
+    if method == PaymentMethod::Cash {
+        return rule(FIELD, "a cash payment has no payment reference");
+    }
+    if !(4..=64).contains(&reference.len()) {
+        return rule(FIELD, "must be 4 to 64 characters");
+    }
+    if !reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return rule(FIELD, "only letters, digits, '-' and '_', as the payment screen shows it");
+    }
+    Ok(())
 }
 
 pub fn receipt_void(v: &ReceiptVoid) -> Check {

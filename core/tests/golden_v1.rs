@@ -191,6 +191,7 @@ fn receipt() -> Receipt {
         amount_fen: 12_800,
         cash_received_fen: 20_000,
         change_fen: 7_200,
+        payment_ref: String::new(),
         method: PaymentMethod::Cash,
         collected_at_ms: MORNING_MS as i64 + 30 * 60_000,
         zone_offset_min: 480,

@@ -3,15 +3,16 @@
 //! (records.rs), the store (store.rs), enrolment and sync
 //! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), the
 //! manager's day — appointments, sign-in, plan, summary (workday.rs) — and first-ask tickets
-//! (tickets.rs), reminders (reminders.rs), the one public error every core error maps to
-//! (error.rs), and the app's log sink for what the core logs (log.rs). No business rule lives
-//! here.
+//! (tickets.rs), reminders (reminders.rs), the receipt as a picture and for a thermal printer
+//! (printing.rs), the one public error every core error maps to (error.rs), and the app's log
+//! sink for what the core logs (log.rs). No business rule lives here.
 
 uniffi::setup_scaffolding!();
 
 pub mod error;
 pub mod evidence;
 pub mod log;
+pub mod printing;
 pub mod records;
 pub mod reminders;
 pub mod store;

@@ -10,7 +10,10 @@ import org.junit.runner.notification.RunListener
 import java.io.File
 import kotlin.system.exitProcess
 
-private val CLASSES = listOf(BindingsTest::class.java, LogicTest::class.java, VisitEndToEndTest::class.java, WorkdayEndToEndTest::class.java)
+private val CLASSES = listOf(
+    BindingsTest::class.java, LogicTest::class.java, ScreenDecisionsTest::class.java, VisitEndToEndTest::class.java,
+    WorkdayEndToEndTest::class.java, CollectionFlowTest::class.java,
+)
 
 private class Case(val name: String, var seconds: Double = 0.0, var failure: Failure? = null)
 

@@ -10,6 +10,7 @@
 //! …
 //! zone_offset_min=480
 //! place=39.9042,116.4074      (line present only when place is Some)
+//! payment_ref=4200001234…     (line present only when there is one)
 //! ```
 //! Integers are plain decimal ASCII. String values are UTF-8 byte-exact (no Unicode
 //! normalisation: store what was signed, exactly) with `\` → `\\`, LF → `\n`, CR → `\r`, so a
@@ -55,6 +56,10 @@ pub struct ReceiptDocument {
     pub zone_offset_min: i32,
     /// "lat,lon" or an address.
     pub place: Option<String>,
+    /// 交易单号 of a WeChat Pay, Alipay or card payment. Absent when there is none, and then the
+    /// document's bytes are exactly those of receipts made before the field existed.
+    #[serde(default)]
+    pub payment_ref: Option<String>,
 }
 
 /// A visit's work order (工作单) that the customer signs personally.
@@ -174,6 +179,9 @@ impl ReceiptDocument {
         if let Some(place) = &self.place {
             c.str("place", place);
         }
+        if let Some(reference) = &self.payment_ref {
+            c.str("payment_ref", reference);
+        }
         c.done()
     }
 
@@ -233,6 +241,7 @@ pub(crate) mod tests {
             issued_at_ms: 1_714_543_380_000, // 2024-05-01T06:03:00Z
             zone_offset_min: 480,
             place: Some("39.9042,116.4074".into()),
+            payment_ref: None,
         }
     }
 
@@ -279,7 +288,7 @@ pub(crate) mod tests {
     #[test]
     fn every_receipt_field_changes_the_hash() {
         let base = receipt().hash();
-        let edits: [fn(&mut ReceiptDocument); 14] = [
+        let edits: [fn(&mut ReceiptDocument); 15] = [
             |r| r.receipt_no.push('x'),
             |r| r.household_id.push('x'),
             |r| r.account_id.push('x'),
@@ -294,6 +303,7 @@ pub(crate) mod tests {
             |r| r.zone_offset_min += 1,
             |r| r.place = None,
             |r| r.place = Some(String::new()),
+            |r| r.payment_ref = Some("4200001234".into()),
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut r = receipt();
@@ -336,5 +346,23 @@ pub(crate) mod tests {
         let text = String::from_utf8(a.canonical_bytes()).unwrap();
         assert!(text.starts_with("gridbook-receipt/1\nreceipt_no=R1\\nhousehold_id=H\nhousehold_id=X\n"));
         assert!(text.ends_with("zone_offset_min=480\nplace=39.9042,116.4074\n"));
+    }
+
+    /// A receipt without a payment reference is encoded exactly as before the field existed (the
+    /// seals of receipts already issued keep verifying); one with a reference ends with its line.
+    #[test]
+    fn the_payment_reference_is_one_more_line_only_when_there_is_one() {
+        let before = concat!(
+            "gridbook-receipt/1\nreceipt_no=R-0007-000123\nhousehold_id=hh-42\naccount_id=acct-9001\n",
+            "owed_before_fen=15800\npaid_fen=15800\ncash_received_fen=20000\nchange_fen=4200\nmethod=cash\n",
+            "collector_id=mgr-17\ndevice_id=dev-a1\nissued_at_ms=1714543380000\nzone_offset_min=480\n",
+            "place=39.9042,116.4074\n",
+        );
+        assert_eq!(String::from_utf8(receipt().canonical_bytes()).unwrap(), before);
+        let mut paid = receipt();
+        paid.method = "wechat".into();
+        paid.payment_ref = Some("4200001234202611181234567890".into());
+        let text = String::from_utf8(paid.canonical_bytes()).unwrap();
+        assert!(text.ends_with("place=39.9042,116.4074\npayment_ref=4200001234202611181234567890\n"), "{text}");
     }
 }

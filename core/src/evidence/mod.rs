@@ -10,11 +10,13 @@
 //! Flow on the phone: `ReceiptDocument::validate` → capture `Signature` → `Signature::validate`
 //! and `flags()` (ask to sign again if implausible) → `seal::seal_receipt` → store the record
 //! with the strokes → `printable::receipt_html` / `receipt_png`, or the whole receipt as a picture
-//! with `receipt_image::receipt_image` (given a CJK font). The back office runs
+//! with `receipt_image::receipt_image` (given a CJK font), and that picture for a Bluetooth
+//! thermal printer with `escpos::receipt_escpos`. The back office runs
 //! `seal::check_receipt` and `verify_code::check_verification_code`.
 
 pub mod capitals;
 pub mod document;
+pub mod escpos;
 mod hex;
 pub mod printable;
 pub mod receipt_image;
@@ -24,6 +26,7 @@ pub mod verify_code;
 
 pub use capitals::{capitals, format_yuan, AmountError};
 pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
+pub use escpos::{receipt_escpos, EscPosError, Paper};
 pub use printable::{receipt_html, receipt_png, receipt_png_with_company, PrintError};
 pub use receipt_image::{receipt_image, ReceiptImageError};
 pub use seal::{

@@ -69,7 +69,7 @@ pub fn receipt_html(
         ),
         ("收取现金 Cash received", money(doc.cash_received_fen)),
         ("找零 Change", money(doc.change_fen)),
-        ("付款方式 Method", escape_html(&method_label(&doc.method))),
+        ("付款方式 Method", escape_html(&method_text(doc))),
         ("收款人 Collector", escape_html(&doc.collector_id)),
     ];
     let mut table = String::new();
@@ -160,6 +160,14 @@ fn png_with(
         text.insert(0, ("Company", company.to_string()));
     }
     Ok(sig.to_png_with_text(&RenderOptions::default(), &text)?)
+}
+
+/// The method as printed, with the payment's reference (交易单号) when it has one.
+pub(super) fn method_text(doc: &ReceiptDocument) -> String {
+    match &doc.payment_ref {
+        Some(reference) => format!("{} · 交易单号 Ref. {reference}", method_label(&doc.method)),
+        None => method_label(&doc.method),
+    }
 }
 
 pub(super) fn method_label(method: &str) -> String {

@@ -13,7 +13,7 @@
 //! phone number. The facts that matter are also written as UTF-8 text chunks, as in
 //! `receipt_png`, so a program can read them without OCR.
 
-use super::printable::{local_time, method_label};
+use super::printable::{local_time, method_text};
 use fontdue::{Font, FontSettings};
 use thiserror::Error;
 
@@ -94,7 +94,7 @@ pub fn receipt_image(
         ("大写 In words", paid_capitals, 22.0),
         ("收取现金 Cash received", money(doc.cash_received_fen), 20.0),
         ("找零 Change", money(doc.change_fen), 20.0),
-        ("付款方式 Method", method_label(&doc.method), 20.0),
+        ("付款方式 Method", method_text(doc), 20.0),
         ("收款人 Collector", doc.collector_id.clone(), 20.0),
     ];
     for (label, value, px) in &rows {
@@ -137,7 +137,7 @@ pub fn receipt_image(
 }
 
 /// Parses the font (choosing the "SC" face of a collection) and checks it can print a receipt.
-fn load_font(bytes: &[u8]) -> Result<Font, ReceiptImageError> {
+pub(crate) fn load_font(bytes: &[u8]) -> Result<Font, ReceiptImageError> {
     let index = collection_index(bytes);
     let settings = FontSettings { collection_index: index, scale: 30.0, load_substitutions: false };
     let font = Font::from_bytes(bytes, settings)
@@ -462,7 +462,7 @@ fn is_wide(c: char) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
     use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
@@ -472,7 +472,7 @@ mod tests {
     /// Debian's fonts-noto-cjk, installed by `.ci/install-tools`.
     const NOTO_CJK: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
-    fn font() -> &'static [u8] {
+    pub(crate) fn font() -> &'static [u8] {
         static FONT: OnceLock<Vec<u8>> = OnceLock::new();
         FONT.get_or_init(|| {
             std::fs::read(NOTO_CJK).unwrap_or_else(|e| {

@@ -157,6 +157,7 @@ pub fn receipt_document(r: &Receipt) -> ReceiptDocument {
         issued_at_ms: r.collected_at_ms,
         zone_offset_min: zone(r.zone_offset_min),
         place: place(r.lat_e6, r.lon_e6),
+        payment_ref: Some(r.payment_ref.clone()).filter(|p| !p.is_empty()),
     }
 }
 

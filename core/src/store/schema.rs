@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 9;
+pub const LATEST_VERSION: i64 = 10;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -261,6 +261,12 @@ const V9_FACT_OPS_IN_ROW: &str = r#"
 ALTER TABLE outbox ADD COLUMN fact_grid TEXT;
 "#;
 
+/// Version 10: a receipt's payment reference (交易单号) for WeChat Pay, Alipay or a card. NULL on
+/// every receipt before it, which reads as "none", as it is.
+const V10_PAYMENT_REF: &str = r#"
+ALTER TABLE receipts ADD COLUMN payment_ref TEXT;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -292,6 +298,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V7_HANDOVERS,
     V8_LEAN_SEARCH,
     V9_FACT_OPS_IN_ROW,
+    V10_PAYMENT_REF,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -334,6 +341,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V2_BACKFILL)?;
         }
         8 => conn.execute_batch(V9_FACT_OPS_IN_ROW)?,
+        9 => conn.execute_batch(V10_PAYMENT_REF)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -506,6 +514,26 @@ mod tests {
             .query_row("SELECT body, fact_grid FROM outbox WHERE op_id = 'o1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
         assert_eq!((body.as_str(), fact_grid), ("{}", None));
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_9_equals_a_fresh_one_and_keeps_its_receipts() {
+        let (_dir, old) = migrated_from(
+            9,
+            "INSERT INTO receipts (id, receipt_no, method, amount_fen) VALUES ('r1', 'SJ000001-001', 'wechat', 500);",
+        );
+        // the receipt from before has no reference, and a new one can carry one
+        let (amount, reference): (i64, Option<String>) = old
+            .query_row("SELECT amount_fen, payment_ref FROM receipts WHERE id = 'r1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((amount, reference), (500, None));
+        old.execute(
+            "INSERT INTO receipts (id, receipt_no, payment_ref) VALUES ('r2', 'SJ000001-002', '4200001234')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

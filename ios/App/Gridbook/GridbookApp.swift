@@ -1,26 +1,45 @@
-// The iOS app: connects the core's log to os.Logger (OSLogSink.swift), opens the device store
-// once, builds the sync center and the device key, shows enrolment or the tabs of a visit, and
-// syncs in the background with BGTaskScheduler (an app refresh task every ~15 minutes and a
-// processing task that needs the network).
+// The iOS app: connects the core's log to os.Logger (OSLogSink.swift), opens the device store and the key off the main thread, shows the privacy notice
+// first, then enrolment or the tabs of the day, and syncs when it comes to the foreground, when
+// the network returns, and in the background with BGTaskScheduler (an app refresh every ~15
+// minutes and a processing task that needs the network; each completes on expiry).
 import BackgroundTasks
 import GridbookFFI
 import GridbookKit
+import Network
 import SwiftUI
 
 enum BackgroundSync {
     static let refreshId = "app.gridbook.sync.refresh"
     static let processingId = "app.gridbook.sync.processing"
 
-    /// Registers the handlers; must run before the app finishes launching.
+    /// Completes a BGTask exactly once: by the sync's end or by the system's expiry, whichever is first.
+    final class Once: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+        func complete(_ task: BGTask, success: Bool) {
+            lock.lock()
+            defer { lock.unlock() }
+            guard !done else { return }
+            done = true
+            task.setTaskCompleted(success: success)
+        }
+    }
+
+    /// Registers the handlers; runs before the app finishes launching (the identifiers are in Info.plist).
     static func register() {
         for id in [refreshId, processingId] {
             BGTaskScheduler.shared.register(forTaskWithIdentifier: id, using: nil) { task in
                 schedule()  // the next one, whatever happens to this one
+                let once = Once()
                 let work = Task { @MainActor in
-                    guard let graph = GraphHolder.shared.graph else { task.setTaskCompleted(success: false); return }
-                    task.setTaskCompleted(success: await graph.sync.backgroundSync())
+                    guard let graph = await GraphHolder.shared.ready() else { once.complete(task, success: false); return }
+                    let ok = await graph.sync.backgroundSync()
+                    once.complete(task, success: ok)
                 }
-                task.expirationHandler = { work.cancel() }
+                task.expirationHandler = {
+                    work.cancel()
+                    once.complete(task, success: false)
+                }
             }
         }
     }
@@ -42,23 +61,84 @@ final class AppGraph: ObservableObject {
     let store: GridbookStore
     let signer: DeviceSigner
     let sync: SyncCenter
+    let drafts = Drafts()
+    let changes = LocalChanges()
     @Published var session: Session?
 
-    init() throws {
-        let dir = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-        store = try GridbookStore.open(path: dir.appendingPathComponent("gridbook.db").path)
-        signer = try KeychainSigner.load()
-        let version = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String ?? "0"
-        sync = try SyncCenter(store: store, appVersion: "ios-\(version)")
+    init(store: GridbookStore, signer: DeviceSigner, sync: SyncCenter) {
+        self.store = store
+        self.signer = signer
+        self.sync = sync
         session = Session.load()
+        sync.attach()
     }
 
-    func env(_ session: Session) -> Env { Env(store: store, signer: signer, session: session, sync: sync) }
+    func env(_ session: Session) -> Env {
+        Env(store: store, signer: signer, session: session, sync: sync, drafts: drafts, changes: changes)
+    }
+}
+
+/// The graph, opened off the main thread once; the scene and the background tasks wait for it.
+@MainActor
+final class GraphHolder: ObservableObject {
+    static let shared = GraphHolder()
+    enum State { case opening, ready(AppGraph), failed(String) }
+    @Published private(set) var state: State = .opening
+    private var opening: Task<AppGraph?, Never>?
+
+    /// Opens the store and the key once (SQLite migration, Keychain): never on the main thread.
+    func ready() async -> AppGraph? {
+        if case .ready(let g) = state { return g }
+        if opening == nil {
+            OSLogSink.install()  // first: a store that fails to open says why in the log
+            opening = Task { @MainActor in
+                do {
+                    let version = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String ?? "0"
+                    let (store, signer, sync, status) = try await io { () -> (GridbookStore, DeviceSigner, GridbookSync, SyncStatus) in
+                        let dir = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+                        let store = try GridbookStore.open(path: dir.appendingPathComponent("gridbook.db").path)
+                        let signer = try KeychainSigner.load()
+                        let sync = try GridbookSync(store: store, appVersion: "ios-\(version)")
+                        return (store, signer, sync, try sync.status())
+                    }
+                    let graph = AppGraph(store: store, signer: signer, sync: SyncCenter(store: store, sync: sync, status: status))
+                    state = .ready(graph)
+                    return graph
+                } catch {
+                    // A store that fails to open is never deleted: say so, keep the data.
+                    state = .failed(String(describing: error))
+                    return nil
+                }
+            }
+        }
+        return await opening?.value
+    }
+}
+
+/// Syncs when the network comes back (periodic jobs may never run on a busy phone).
+@MainActor
+final class NetworkWatch {
+    private let monitor = NWPathMonitor()
+    private var wasOnline = true
+
+    func start(_ onBack: @escaping @MainActor () -> Void) {
+        monitor.pathUpdateHandler = { [weak self] path in
+            let online = path.status == .satisfied
+            Task { @MainActor in
+                guard let self else { return }
+                if online && !self.wasOnline { onBack() }
+                self.wasOnline = online
+            }
+        }
+        monitor.start(queue: DispatchQueue(label: "app.gridbook.network"))
+    }
 }
 
 @main
 struct GridbookApp: App {
-    private let holder = GraphHolder.shared
+    @StateObject private var holder = GraphHolder.shared
+    @Environment(\.scenePhase) private var phase
+    private let network = NetworkWatch()
 
     init() {
         BackgroundSync.register()
@@ -67,51 +147,96 @@ struct GridbookApp: App {
 
     var body: some Scene {
         WindowGroup {
-            switch holder.result {
-            case .success(let graph):
-                RootView().environmentObject(graph).environmentObject(graph.sync)
-            case .failure(let error):
-                // A store that fails to open is never deleted: say so, keep the data.
-                VStack(alignment: .leading, spacing: 12) {
-                    Text("本机数据库无法打开，数据未删除，请联系支持。")
-                    Text("The database on this phone cannot be opened. Nothing was deleted: contact support.")
-                    Text(String(describing: error)).font(.footnote)
-                }.padding()
+            Group {
+                switch holder.state {
+                case .opening:
+                    ProgressView(L("app.opening"))
+                case .ready(let graph):
+                    RootView().environmentObject(graph).environmentObject(graph.sync)
+                case .failed(let detail):
+                    VStack(alignment: .leading, spacing: 12) {
+                        Text(L("app.store_failed"))
+                        Text(detail).font(.footnote)
+                    }.padding()
+                }
+            }
+            .task {
+                guard let graph = await holder.ready() else { return }
+                network.start { Task { await graph.sync.syncIfNeeded(.networkBack) } }
+            }
+            .onChange(of: phase) { now in
+                guard now == .active, case .ready(let graph) = holder.state, !Consent.needed else { return }
+                Task { await graph.sync.syncIfNeeded(.foreground) }
             }
         }
     }
 }
 
-/// The graph, or why it could not be made; one for the scene and the background tasks.
-@MainActor
-final class GraphHolder {
-    static let shared = GraphHolder()
-    let result: Result<AppGraph, Error>
-    var graph: AppGraph? { try? result.get() }
-
-    private init() {
-        OSLogSink.install()  // first: a store that fails to open says why in the log
-        result = Result { try AppGraph() }
-    }
+/// Where a tab's stack goes; destinations are built only when pushed (never when a list renders).
+enum Route: Hashable {
+    case household(id: String)
+    case newHousehold(premisesId: String?)
+    case visit(householdId: String, appointmentId: String?)
+    case appointment(householdId: String, appointmentId: String?, late: Bool)
+    case collect(accountId: String)
+    case notice(accountId: String)
+    case tickets(householdId: String?)
+    case daySummary
+    case arrears
 }
 
 struct RootView: View {
     @EnvironmentObject var graph: AppGraph
+    @State private var consentNeeded = Consent.needed
 
     var body: some View {
-        if let session = graph.session, graph.sync.isEnrolled {
+        if consentNeeded {
+            PrivacyView { Consent.agree(); consentNeeded = false }
+        } else if let session = graph.session, graph.sync.isEnrolled {
+            let env = graph.env(session)
             TabView {
-                NavigationStack { TodayView(model: TodayModel(env: graph.env(session))) }
-                    .tabItem { Label("今日 Today", systemImage: "calendar") }
-                NavigationStack { BuildingsView(model: BuildingsModel(env: graph.env(session))) }
-                    .tabItem { Label("楼宇 Buildings", systemImage: "building.2") }
-                NavigationStack { TicketsView(model: TicketsModel(env: graph.env(session))) }
-                    .tabItem { Label("工单 Tickets", systemImage: "checklist") }
-                NavigationStack { SyncView(managerId: session.managerId) }
-                    .tabItem { Label("同步 Sync", systemImage: "arrow.triangle.2.circlepath") }
+                TabStack(env: env) { TodayView(model: TodayModel(env: env)) }
+                    .tabItem { Label(L("tab.today"), systemImage: "calendar") }
+                TabStack(env: env) { BuildingsView(model: BuildingsModel(env: env)) }
+                    .tabItem { Label(L("tab.buildings"), systemImage: "building.2") }
+                TabStack(env: env) { ArrearsView(model: ArrearsModel(env: env)) }
+                    .tabItem { Label(L("tab.arrears"), systemImage: "yensign.circle") }
+                TabStack(env: env) { TicketsView(model: TicketsModel(env: env)) }
+                    .tabItem { Label(L("tab.tickets"), systemImage: "checklist") }
+                TabStack(env: env) { SyncView(managerId: session.managerId) }
+                    .tabItem { Label(L("tab.sync"), systemImage: "arrow.triangle.2.circlepath") }
             }
         } else {
             EnrolView()
         }
+    }
+}
+
+/// One tab: its own navigation stack, kept while another tab is shown.
+struct TabStack<Content: View>: View {
+    let env: Env
+    @ViewBuilder let content: () -> Content
+    @State private var path = NavigationPath()
+
+    var body: some View {
+        NavigationStack(path: $path) {
+            content().navigationDestination(for: Route.self) { RouteView(route: $0, env: env) }
+        }
+    }
+}
+
+/// The privacy notice and consent on first start (个人信息保护): nothing is collected before it.
+struct PrivacyView: View {
+    let agree: () -> Void
+    @State private var declined = false
+
+    var body: some View {
+        VStack(alignment: .leading, spacing: 16) {
+            Text(L("privacy.title")).font(.title2)
+            ScrollView { Text(L("privacy.body")).frame(maxWidth: .infinity, alignment: .leading) }
+            if declined { Text(L("privacy.declined")).foregroundStyle(.red) }
+            Button(L("privacy.agree"), action: agree).buttonStyle(.borderedProminent).frame(maxWidth: .infinity)
+            Button(L("privacy.decline")) { declined = true }.frame(maxWidth: .infinity)
+        }.padding()
     }
 }

@@ -1,39 +1,29 @@
-// The manager's day in SwiftUI, zh-CN first with English beside it: Today (sign-in, overdue
-// tickets, appointments whose time passed, the plan building by building, reminders, arrears, the
-// grid in numbers), the appointment (book, move, confirm, cancel, customer absent), first-ask
-// tickets overdue first, and the end-of-day summary.
+// The manager's day in SwiftUI, words from Localizable.strings: Today (sign-in with the current
+// position, the receipt book, overdue tickets, appointments whose time passed, the plan of every
+// grid building by building, reminders, arrears, the grids in numbers), the appointment (book,
+// move, confirm, cancel, customer absent — with date and time pickers), first-ask tickets overdue
+// first (one action a row), and the end-of-day summary. Today reads again after a visit or a
+// collection saved elsewhere (LocalChanges).
 import CoreLocation
 import GridbookFFI
 import GridbookKit
 import SwiftUI
 
-/// The last known position for the sign-in, asking for permission once; nil without one (a
-/// sign-in in a basement is recorded with the time alone).
-@MainActor
-final class SignInPlace: NSObject, ObservableObject {
-    private let manager = CLLocationManager()
-    func ask() { if manager.authorizationStatus == .notDetermined { manager.requestWhenInUseAuthorization() } }
-    var last: (latE6: Int64, lonE6: Int64)? {
-        guard let c = manager.location?.coordinate else { return nil }
-        return (Int64(c.latitude * 1_000_000), Int64(c.longitude * 1_000_000))
-    }
-}
-
 func punctualityText(_ p: Punctuality) -> String {
     switch p {
-    case .onTime: return "准时到达 On time"
-    case .early(let m): return "早到 \(m) 分钟 \(m) min early"
-    case .late(let m): return "迟到 \(m) 分钟 \(m) min late"
+    case .onTime: return L("punctuality.on_time")
+    case .early(let m): return L("punctuality.early", Int(m))
+    case .late(let m): return L("punctuality.late", Int(m))
     }
 }
 
 func statusText(_ s: AppointmentStatus) -> String {
     switch s {
-    case .booked: return "已预约 Booked"
-    case .confirmed: return "已确认 Confirmed"
-    case .rescheduled: return "已改约 Rescheduled"
-    case .cancelled: return "已取消 Cancelled"
-    case .done: return "已完成 Done"
+    case .booked: return L("appointment.booked")
+    case .confirmed: return L("appointment.confirmed")
+    case .rescheduled: return L("appointment.rescheduled")
+    case .cancelled: return L("appointment.cancelled")
+    case .done: return L("appointment.done")
     }
 }
 
@@ -46,110 +36,112 @@ private func door(_ s: PlanStop) -> String {
 
 struct TodayView: View {
     @StateObject var model: TodayModel
-    @StateObject private var place = SignInPlace()
+    @StateObject private var place = PlaceFinder()
     @EnvironmentObject var sync: SyncCenter
-    @EnvironmentObject var graph: AppGraph
+    @State private var signingIn = false
 
     var body: some View {
         List {
             Section {
-                Text(sync.status.summary)
+                Text(syncSummary(sync.status))
                 if let s = model.signedIn {
-                    Text("已签到 Signed in \(time(s.atMs))" + (s.latE6 != nil ? " · 已记录位置 place recorded" : "")).foregroundStyle(.green)
+                    Text(L("signed_in_at", time(s.atMs), s.latE6 != nil ? L("signed_in_with_place") : L("signed_in_no_place"))).foregroundStyle(.green)
                 } else {
-                    Button("签到 Sign in") { Task { await model.signIn(latE6: place.last?.latE6, lonE6: place.last?.lonE6) } }
+                    Button(L("sign_in")) {
+                        signingIn = true
+                        Task {
+                            let fix = await place.fix()
+                            await model.signIn(latE6: fix?.latE6, lonE6: fix?.lonE6)
+                            signingIn = false
+                        }
+                    }.disabled(signingIn)
                 }
-                if let session = graph.session {
-                    NavigationLink("日工作总结 Day summary") { DaySummaryView(model: DaySummaryModel(env: graph.env(session))) }
+                if let book = model.receiptBook {
+                    Text(book.empty ? L("receipt_book.empty") : book.low ? L("receipt_book.low", Int(book.left)) : L("receipt_book.left", Int(book.left)))
+                        .foregroundStyle(book.low ? Color.red : Color.secondary)
                 }
+                NavigationLink(L("day_summary.title"), value: Route.daySummary)
             }
             ProblemBanner(problem: model.problem)
-            if !model.overdueTickets.isEmpty, let session = graph.session {
-                NavigationLink {
-                    TicketsView(model: TicketsModel(env: graph.env(session)))
-                } label: {
-                    Text("\(model.overdueTickets.count) 张工单已超期 tickets overdue").foregroundStyle(.red)
+            if !model.overdueTickets.isEmpty {
+                NavigationLink(value: Route.tickets(householdId: nil)) {
+                    Text(L("tickets.overdue_banner", model.overdueTickets.count)).foregroundStyle(.red)
                 }
             }
             if !model.late.isEmpty {
-                Section("已过约定时间未上门 Appointments missed") {
+                Section(L("today.late")) {
                     ForEach(model.late, id: \.id) { a in
-                        if let session = graph.session, let h = try? graph.store.household(householdId: a.householdId) {
-                            NavigationLink {
-                                AppointmentView(model: AppointmentModel(env: graph.env(session), household: h, appointment: a, late: true))
-                            } label: { Text("\(time(a.agreedAtMs)) · 请提前告知客户并重新约定时间 Tell the customer and agree a new time") }
+                        NavigationLink(value: Route.appointment(householdId: a.householdId, appointmentId: a.id, late: true)) {
+                            Text("\(time(a.agreedAtMs)) · " + L("late_hint"))
                         }
                     }
                 }
             }
-            if model.buildings.isEmpty { Section("今日计划 Today's plan") { Text("暂无 None") } }
+            if model.buildings.isEmpty { Section(L("today.plan")) { Text(L("none")) } }
             ForEach(model.buildings) { b in
-                Section(b.building.isEmpty ? "平房及其他门牌 Other doors" : b.building) {
-                    ForEach(b.stops, id: \.householdId) { stop in StopView(stop: stop, model: model) }
+                Section(b.building.isEmpty ? L("plan.no_building") : b.building) {
+                    ForEach(b.stops, id: \.householdId) { stop in StopRows(stop: stop, model: model) }
                 }
             }
-            Section("提醒 Reminders") {
-                if model.reminders.isEmpty { Text("暂无提醒 No reminders") }
+            Section(L("today.reminders")) {
+                if model.reminders.isEmpty { Text(L("reminders.none")) }
                 ForEach(Array(model.reminders.enumerated()), id: \.offset) { _, e in
-                    Text("\(e.stop.customerName) · \(door(e.stop))")
+                    NavigationLink("\(e.stop.customerName) · \(door(e.stop))", value: Route.household(id: e.stop.householdId))
                 }
             }
-            Section("待收欠费 Arrears \(Money.yuan(model.remainingFen))") {
-                ForEach(model.arrears, id: \.account.id) { line in ArrearsRow(line: line) }
+            Section(L("today.arrears", Money.yuan(model.remainingFen))) {
+                NavigationLink(L("arrears.title"), value: Route.arrears)
             }
-            if let s = model.summary {
-                Section("网格概况 The grid") {
-                    LabeledContent("户数 Households", value: "\(s.households)")
-                    LabeledContent("楼宇/平房/商铺 Premises", value: "\(s.buildings) / \(s.bungalows) / \(s.shops)")
-                    LabeledContent("潜在客户 Prospects", value: "\(s.prospects)")
+            ForEach(model.summaries, id: \.gridId) { s in
+                Section(L("today.grid") + (model.summaries.count > 1 ? " \(s.gridId)" : "")) {
+                    LabeledContent(L("summary.households"), value: "\(s.households)")
+                    LabeledContent(L("summary.premises"), value: "\(s.buildings) / \(s.bungalows) / \(s.shops)")
+                    LabeledContent(L("summary.prospects"), value: "\(s.prospects)")
                 }
             }
         }
-        .navigationTitle("今日 Today \(model.date)")
-        .refreshable { await model.refresh(); await sync.syncNow() }
-        .task { place.ask(); await model.refresh() }
+        .navigationTitle(L("today.title", model.date))
+        .refreshable { await sync.syncNow(); await model.refresh() }
+        .task { await model.refresh() }
+        // back from a visit or a collection: read again what it changed
+        .onAppear { Task { await model.refreshIfChanged() } }
+        .onReceive(model.env.changes.$version) { _ in Task { await model.refreshIfChanged() } }
     }
 }
 
-/// One door of the plan with its appointments, follow-ups and arrears.
-private struct StopView: View {
+/// One door of the plan: one row per appointment, follow-up, debt and reminder, one action each.
+private struct StopRows: View {
     let stop: PlanStop
     @ObservedObject var model: TodayModel
-    @EnvironmentObject var graph: AppGraph
 
     var body: some View {
-        VStack(alignment: .leading) {
+        NavigationLink(value: Route.household(id: stop.householdId)) {
             Text("\(stop.customerName) · \(door(stop))").font(.headline)
-            ForEach(Array(stop.items.enumerated()), id: \.offset) { _, item in
-                switch item {
-                case .appointmentItem(let a):
-                    if let session = graph.session, let h = try? graph.store.household(householdId: a.householdId) {
-                        NavigationLink {
-                            VisitView(model: VisitModel(env: graph.env(session), household: h, appointment: a))
-                        } label: { Text("预约 \(time(a.agreedAtMs)) · \(statusText(a.status))") }
-                        NavigationLink("改约 Move") { AppointmentView(model: AppointmentModel(env: graph.env(session), household: h, appointment: a)) }
-                            .font(.caption)
+        }
+        ForEach(Array(stop.items.enumerated()), id: \.offset) { _, item in
+            switch item {
+            case .appointmentItem(let a):
+                NavigationLink(value: Route.visit(householdId: a.householdId, appointmentId: a.id)) {
+                    Text(L("plan.appointment", time(a.agreedAtMs), statusText(a.status)))
+                }
+                NavigationLink(L("appointment.change"), value: Route.appointment(householdId: a.householdId, appointmentId: a.id, late: false)).font(.caption)
+            case .followUpItem(let v):
+                NavigationLink(value: Route.household(id: stop.householdId)) {
+                    Text(L("plan.follow_up", v.followUp) + " · " + v.followUpDue).font(.callout)
+                }
+            case .arrearsItem(let line):
+                if line.remainingFen > 0 {
+                    NavigationLink(L("plan.arrears", Money.yuan(line.remainingFen)), value: Route.collect(accountId: line.account.id))
+                }
+            case .reminderItem(let reminder):
+                // 预警: the core's label (zh-CN with English), the date or service, closed with an outcome
+                Menu {
+                    ForEach(ReminderOutcomeLabels.all, id: \.0) { outcome, key in
+                        Button(L(key)) { Task { await model.closeReminder(key: reminder.key, householdId: stop.householdId, outcome: outcome) } }
                     }
-                case .followUpItem(let v):
-                    Text("跟进 Follow up: \(v.followUp) · \(v.followUpDue)").font(.callout)
-                case .arrearsItem(let line):
-                    if let session = graph.session, line.remainingFen > 0 {
-                        NavigationLink {
-                            CollectionView(model: CollectionModel(env: graph.env(session), line: line))
-                        } label: { Text("欠费待收 Arrears \(Money.yuan(line.remainingFen))") }
-                    }
-                case .reminderItem(let reminder):
-                    // 预警: the core's label (zh-CN with English), the date or service, closed with an outcome
-                    HStack {
-                        Text("\(reminderLabel(kind: reminder.kind)) · \([reminder.date, reminder.serviceNumber].filter { !$0.isEmpty }.joined(separator: " · "))")
-                            .font(.callout)
-                        Spacer()
-                        Menu("处理 Close") {
-                            ForEach(ReminderOutcomeLabels.all, id: \.0) { outcome, label in
-                                Button(label) { Task { await model.closeReminder(key: reminder.key, outcome: outcome) } }
-                            }
-                        }
-                    }
+                } label: {
+                    Text("\(reminderLabel(kind: reminder.kind)) · \([reminder.date, reminder.serviceNumber].filter { !$0.isEmpty }.joined(separator: " · "))")
+                        .font(.callout)
                 }
             }
         }
@@ -163,33 +155,46 @@ struct AppointmentView: View {
     @State private var followUpDue = ""
     @Environment(\.dismiss) private var dismiss
 
+    /// The form's date and time as one picker.
+    private var when: Binding<Date> {
+        Binding(
+            get: { localToUtcMs(date: model.date, time: model.time.isEmpty ? "09:00" : model.time, zoneOffsetMin: Int32(TimeZone.current.secondsFromGMT() / 60))
+                .map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? Date() },
+            set: { d in
+                let f = DateFormatter(); f.locale = Locale(identifier: "en_US_POSIX"); f.dateFormat = "HH:mm"
+                model.date = day(d); model.time = f.string(from: d)
+            })
+    }
+
     var body: some View {
         Form {
             ProblemBanner(problem: model.problem)
-            if let a = model.appointment { Text("约定 Agreed \(time(a.agreedAtMs)) · \(statusText(a.status))") }
+            if let a = model.appointment { Text(L("appointment.now", time(a.agreedAtMs), statusText(a.status))) }
             if let v = model.absentVisit {
-                Text("已记录客户不在家，请在 \(v.followUpDue) 前联系客户重新预约 Customer absent recorded").foregroundStyle(.green)
-                Button("返回 Back") { dismiss() }
+                Text(L("appointment.absent_saved", v.followUpDue)).foregroundStyle(.green)
+                Button(L("back")) { dismiss() }
             } else {
-                TextField("日期 Date YYYY-MM-DD", text: $model.date)
-                TextField("时间 Time HH:mm", text: $model.time)
-                if model.appointment == nil {
-                    PurposePicker(purpose: $model.purpose)
+                DatePicker(L("field.agreed_at_ms"), selection: when)
+                if model.appointment == nil { PurposePicker(purpose: $model.purpose) }
+                TextField(L("field.note"), text: $model.note)
+                Section {
+                    Button(model.appointment == nil ? L("appointment.book") : L("appointment.reschedule")) { Task { await model.save() } }.disabled(model.saving)
+                    if let s = model.saved { Text(L("appointment.saved", time(s.agreedAtMs), statusText(s.status))).foregroundStyle(.green) }
                 }
-                TextField("备注 Note (the customer's wish, why it moved or was cancelled)", text: $model.note)
-                Button(model.appointment == nil ? "预约 Book" : "改约到此时间 Move to this time") { Task { await model.save() } }
-                if let s = model.saved { Text("已保存 Saved \(time(s.agreedAtMs)) · \(statusText(s.status))").foregroundStyle(.green) }
                 if let a = model.appointment, a.status != .done, a.status != .cancelled {
-                    Button("客户已确认 Customer confirmed") { Task { await model.confirm() } }
-                    Button("取消预约 Cancel", role: .destructive) { Task { await model.cancel() } }
-                    Section("上门时客户不在家 Customer not in") {
-                        TextField("跟进日期 Follow up by YYYY-MM-DD", text: $followUpDue)
-                        Button("记录客户不在家 Record customer absent") { Task { await model.customerAbsent(followUpDue: followUpDue) } }
+                    Section {
+                        Button(L("appointment.confirm")) { Task { await model.confirm() } }
+                        Button(L("appointment.cancel"), role: .destructive) { Task { await model.cancel() } }
+                    }
+                    Section(L("appointment.absent_title")) {
+                        DayPicker(label: L("field.follow_up_due"), text: $followUpDue)
+                        Button(L("appointment.absent")) { Task { await model.customerAbsent(followUpDue: followUpDue.isEmpty ? day(Date()) : followUpDue) } }
+                            .disabled(model.saving)
                     }
                 }
             }
         }
-        .navigationTitle("预约 Appointment · \(model.household.customerName)")
+        .navigationTitle(model.appointment == nil ? L("appointment.new_title", model.household.customerName) : L("appointment.title", model.household.customerName))
     }
 }
 
@@ -199,33 +204,35 @@ struct TicketsView: View {
     @StateObject var model: TicketsModel
     @State private var kind = TicketKind.complaint
     @State private var text = ""
-    @State private var promised = ""
+    @State private var promised = day(Date(timeIntervalSinceNow: 2 * 86_400))
 
     var body: some View {
         List {
             ProblemBanner(problem: model.problem)
-            if model.overdueCount > 0 { Text("\(model.overdueCount) 张工单已超期 tickets overdue").foregroundStyle(.red) }
+            if model.overdueCount > 0 { Text(L("tickets.overdue_banner", model.overdueCount)).foregroundStyle(.red) }
             if model.householdId != nil {
-                Section("受理客户诉求 Take a request or complaint") {
-                    Picker("类型 Kind", selection: $kind) {
-                        Text("需求 Request").tag(TicketKind.request)
-                        Text("投诉 Complaint").tag(TicketKind.complaint)
-                        Text("咨询 Question").tag(TicketKind.question)
+                Section(L("ticket.take")) {
+                    Picker(L("ticket.kind"), selection: $kind) {
+                        Text(L("ticket.request")).tag(TicketKind.request)
+                        Text(L("ticket.complaint")).tag(TicketKind.complaint)
+                        Text(L("ticket.question")).tag(TicketKind.question)
                     }
-                    TextField("客户诉求 What the customer asks", text: $text)
-                    TextField("承诺回复时限 Reply by YYYY-MM-DD", text: $promised)
-                    Button("受理（我负责） Take it (I own it)") { Task { await model.take(kind: kind, text: text, promisedReplyBy: promised); text = "" } }
+                    TextField(L("field.text"), text: $text, axis: .vertical)
+                    DayPicker(label: L("field.promised_reply_by"), text: $promised)
+                    Button(L("ticket.take_button")) { Task { await model.take(kind: kind, text: text, promisedReplyBy: promised); text = "" } }
+                        .disabled(model.taking || text.isEmpty)
                 }
             }
-            if model.lines.isEmpty { Text("暂无 None") }
-            ForEach(model.lines) { line in TicketRow(line: line, model: model) }
+            if model.lines.isEmpty { Text(L("none")) }
+            ForEach(model.lines) { line in TicketSection(line: line, model: model) }
         }
-        .navigationTitle("首问工单 Tickets")
+        .navigationTitle(L("tickets.title"))
         .task { await model.refresh() }
     }
 }
 
-private struct TicketRow: View {
+/// One ticket: its own section, each action in a row of its own (two buttons in one row both fire).
+private struct TicketSection: View {
     let line: TicketLine
     @ObservedObject var model: TicketsModel
     @State private var to = ""
@@ -234,21 +241,23 @@ private struct TicketRow: View {
 
     var body: some View {
         let t = line.ticket
-        VStack(alignment: .leading) {
-            Text("承诺 \(t.promisedReplyBy) 前回复 Reply by \(t.promisedReplyBy)" + (line.overdue ? " · 已超期 Overdue" : ""))
-                .foregroundStyle(line.overdue ? .red : .primary).font(.headline)
-            Text(t.text)
-            if !t.escalatedTo.isEmpty { Text("已上报给 Escalated to \(t.escalatedTo)").font(.caption) }
+        Section {
+            VStack(alignment: .leading) {
+                Text(L("ticket.promised", t.promisedReplyBy) + (line.overdue ? " · " + L("ticket.overdue") : ""))
+                    .foregroundStyle(line.overdue ? .red : .primary).font(.headline)
+                Text(t.text)
+                if !t.escalatedTo.isEmpty { Text(L("ticket.escalated_to", t.escalatedTo)).font(.caption) }
+            }
             switch t.status {
             case .open, .escalated:
-                TextField("上报给 Escalate to", text: $to)
-                Button("上报 Escalate") { Task { await model.escalate(t.id, to: to) } }
-                TextField("答复内容 Reply given", text: $reply)
-                Button("记录答复 Record the reply") { Task { await model.reply(t.id, reply: reply) } }
+                TextField(L("field.escalated_to"), text: $to)
+                Button(L("ticket.escalate")) { Task { await model.escalate(t.id, to: to) } }.disabled(to.isEmpty)
+                TextField(L("field.reply"), text: $reply)
+                Button(L("ticket.reply")) { Task { await model.reply(t.id, reply: reply) } }.disabled(reply.isEmpty)
             case .replied:
-                Text("已答复 Replied: \(t.reply)").font(.caption)
-                Toggle("客户确认已解决 The customer confirms", isOn: $confirmed)
-                Button("闭环 Close") { Task { await model.close(t.id, confirmedByCustomer: confirmed) } }.disabled(!confirmed)
+                Text(L("ticket.reply_given", t.reply)).font(.caption)
+                Toggle(L("ticket.customer_confirms"), isOn: $confirmed)
+                Button(L("ticket.close")) { Task { await model.close(t.id, confirmedByCustomer: confirmed) } }.disabled(!confirmed)
             case .closed:
                 EmptyView()
             }
@@ -263,33 +272,39 @@ struct DaySummaryView: View {
 
     var body: some View {
         Form {
+            if model.env.session.grids.count > 1 {
+                Picker(L("grid"), selection: $model.grid) { ForEach(model.env.session.grids, id: \.self) { Text($0).tag($0) } }
+                    .onChange(of: model.grid) { _ in Task { await model.refresh() } }
+            }
             ProblemBanner(problem: model.problem)
             if let s = model.submitted ?? model.preview {
-                Section("今日数据 Today in numbers") {
-                    LabeledContent("签到时间 Signed in", value: time(s.signedInAtMs))
-                    LabeledContent("走访 Visits", value: "\(s.visits)")
-                    LabeledContent("预约 Appointments", value: "完成 kept \(s.appointmentsKept) · 准时 on time \(s.appointmentsOnTime) · 未上门 missed \(s.appointmentsMissed)")
-                    LabeledContent("档案 Archives", value: "新建 created \(s.householdsCreated) · 更新 updated \(s.householdsUpdated)")
-                    LabeledContent("收款 Collected", value: "\(Money.yuan(s.collectedFen)) · \(s.receipts)")
-                    LabeledContent("欠费通知 Notices", value: "\(s.notices)")
-                    LabeledContent("未到期承诺 Open promises", value: "\(s.openPromises)")
-                    LabeledContent("未答复工单 Open tickets", value: "\(s.openTickets)")
+                Section(L("day_summary.numbers")) {
+                    LabeledContent(L("day.signed_in"), value: time(s.signedInAtMs))
+                    LabeledContent(L("day.visits"), value: "\(s.visits)")
+                    LabeledContent(L("day.appointments"), value: L("day.appointments_value", Int(s.appointmentsKept), Int(s.appointmentsOnTime), Int(s.appointmentsMissed)))
+                    LabeledContent(L("day.households"), value: L("day.households_value", Int(s.householdsCreated), Int(s.householdsUpdated)))
+                    LabeledContent(L("day.collected"), value: L("day.collected_value", Money.yuan(s.collectedFen), Int(s.receipts)))
+                    LabeledContent(L("day.notices"), value: "\(s.notices)")
+                    LabeledContent(L("day.open_promises"), value: "\(s.openPromises)")
+                    LabeledContent(L("day.open_tickets"), value: "\(s.openTickets)")
                 }
             }
-            TextField("明日计划与问题 Tomorrow's plan and problems", text: $model.note, axis: .vertical)
-            Button("提交日工作总结 Submit") { Task { await model.submit() } }
-            if let s = model.submitted { Text("已提交 Submitted \(time(s.madeAtMs))，同步后营业部可见 the back office sees it after the sync").foregroundStyle(.green) }
+            TextField(L("field.day_note"), text: $model.note, axis: .vertical)
+            Section {
+                Button(L("day_summary.submit")) { Task { await model.submit() } }
+                if let s = model.submitted { Text(L("day_summary.submitted", time(s.madeAtMs))).foregroundStyle(.green) }
+            }
         }
-        .navigationTitle("日工作总结 Day summary \(model.date)")
+        .navigationTitle(L("day_summary.heading", model.date))
         .task { await model.refresh() }
     }
 }
 
-/// The outcomes a reminder is closed with, zh-CN with English.
+/// The outcomes a reminder is closed with, and their strings' keys.
 enum ReminderOutcomeLabels {
     static let all: [(ReminderResolution, String)] = [
-        (.contacted, "已联系 Contacted"), (.renewed, "已续约 Renewed"), (.paid, "已缴费 Paid"),
-        (.retained, "已挽留 Retained"), (.greeted, "已送祝福 Greeted"), (.declined, "客户拒绝 Declined"),
-        (.unreachable, "联系不上 Unreachable"), (.notNeeded, "无需处理 Not needed"),
+        (.contacted, "reminder.contacted"), (.renewed, "reminder.renewed"), (.paid, "reminder.paid"),
+        (.retained, "reminder.retained"), (.greeted, "reminder.greeted"), (.declined, "reminder.declined"),
+        (.unreachable, "reminder.unreachable"), (.notNeeded, "reminder.not_needed"),
     ]
 }

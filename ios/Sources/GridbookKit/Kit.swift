@@ -1,6 +1,8 @@
 // GridbookKit: the app's state over the generated bindings, the Swift twin of Android's
 // core-logic (money in fen, problems with the field to point at, the sync status as an
-// observable object fed by the core's observer, the signature pad's input, and per-screen models).
+// observable object fed by the core's observer, the signature pad's input, what every form
+// decides the same way — one submit, drafts that outlive a screen, the count of local writes —
+// and per-screen models). Store and key-store work runs off the main thread (`io`).
 import Foundation
 import GridbookFFI
 
@@ -40,12 +42,19 @@ private extension Character {
 
 // MARK: - Problems
 
-/// What went wrong, for a screen: the kind decides the text, `field` the box to highlight.
+/// What went wrong, for a screen: the kind decides the text (the app's Localizable.strings,
+/// `problem.<kind>`), `field` the box to highlight, `detail` the core's rule.
 public struct Problem: Error, Equatable {
-    public enum Kind { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, unexpected }
+    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, unexpected }
     public let kind: Kind
     public let detail: String
     public var field: String? = nil
+
+    public init(kind: Kind, detail: String, field: String? = nil) {
+        self.kind = kind; self.detail = detail; self.field = field
+    }
+
+    public static func invalid(_ field: String, _ rule: String) -> Problem { Problem(kind: .invalid, detail: rule, field: field) }
 
     public static func of(_ error: Error) -> Problem {
         if let p = error as? Problem { return p }
@@ -61,30 +70,17 @@ public struct Problem: Error, Equatable {
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }
-
-    /// zh-CN first, English beside it.
-    public var text: String {
-        switch kind {
-        case .invalid: return "请检查 Please check \(field ?? ""): \(detail)"
-        case .notFound: return "记录不存在 Not found"
-        case .offline: return "无网络，恢复后自动同步 Offline: syncs when the network is back"
-        case .needsEnrolment: return "设备需要重新登记 Enrol this phone again"
-        case .refused: return "服务器拒绝 Refused by the server: \(detail)"
-        case .interrupted: return "同步中断，下次继续 Interrupted: resumes next time"
-        case .keyUnavailable: return "设备密钥不可用，请解锁手机后重试 Device key unavailable: unlock the phone and try again"
-        case .unexpected: return "出错了 Something went wrong: \(detail)"
-        }
-    }
 }
 
-/// Runs store work off the main thread.
-func io<T>(_ work: @escaping () throws -> T) async throws -> T {
+/// Runs store and key-store work off the main thread.
+public func io<T>(_ work: @escaping () throws -> T) async throws -> T {
     try await Task.detached(priority: .userInitiated) { try work() }.value
 }
 
 // MARK: - Session
 
-/// Who the phone belongs to, as enrolment said (kept in UserDefaults; not a secret).
+/// Who the phone belongs to, as enrolment said (kept in UserDefaults; not a secret). A manager
+/// may work several grids: the screens show all of them; `grid` is the first.
 public struct Session: Codable, Equatable {
     public let deviceId: String
     public let managerId: String
@@ -99,9 +95,88 @@ public struct Session: Codable, Equatable {
     func save() { UserDefaults.standard.set(try? JSONEncoder().encode(self), forKey: Session.key) }
 }
 
+// MARK: - What every form decides the same way
+
+/// Forms not yet saved, by the screen they belong to, for the life of the app: leaving a screen
+/// (another tab, the stack popped) and coming back finds the form as it was. A saved form's
+/// draft is dropped. Main-actor only, as the models are.
+@MainActor
+public final class Drafts {
+    private var forms: [String: Any] = [:]
+    public init() {}
+    public func get<T>(_ key: String, as type: T.Type = T.self) -> T? { forms[key] as? T }
+    public func put(_ key: String, _ form: Any) { forms[key] = form }
+    public func drop(_ key: String) { forms[key] = nil }
+}
+
+/// Counts the phone's own writes: Today reads again when it moved since it last read.
+@MainActor
+public final class LocalChanges: ObservableObject {
+    @Published public private(set) var version = 0
+    public init() {}
+    public func bump() { version += 1 }
+}
+
+/// The privacy notice on first start (PIPL; the app stores ask for it): nothing else — no
+/// enrolment, no location, no sync — until its current version is agreed to.
+public enum Consent {
+    public static let version = 1
+    static let key = "gridbook.privacy.agreed"
+    public static var needed: Bool { UserDefaults.standard.integer(forKey: key) < version }
+    public static func agree() {
+        UserDefaults.standard.set(version, forKey: key)
+        UserDefaults.standard.set(Date().timeIntervalSince1970, forKey: key + ".at")
+    }
+}
+
+/// What woke the sync up.
+public enum SyncTrigger { case foreground, networkBack, localChange }
+
+/// A pull older than this is worth doing again when the app comes back (ms).
+public let freshMs: Int64 = 5 * 60_000
+
+/// Whether `trigger` should start a sync now (the twin of core-logic's shouldSync).
+public func shouldSync(_ trigger: SyncTrigger, status: SyncStatus, nowMs: Int64) -> Bool {
+    guard status.enrolled else { return false }
+    switch status.phase {
+    case .pushing, .pulling: return false
+    default: break
+    }
+    var waiting = status.pending > 0
+    switch status.phase {
+    case .offline, .failed: waiting = true
+    default: break
+    }
+    let stale = status.lastSuccessMs.map { nowMs - $0 > freshMs } ?? true
+    switch trigger {
+    case .localChange: return true
+    case .foreground, .networkBack: return waiting || stale
+    }
+}
+
+/// A number a phone can dial; nil when masked or empty.
+public func dialable(_ number: String) -> String? {
+    guard !number.contains("*") else { return nil }
+    let kept = number.filter { $0.isNumber || $0 == "+" }
+    return kept.filter(\.isNumber).count >= 3 ? kept : nil
+}
+
+/// The purpose recorded when the full number is shown to call the customer.
+public let callPurpose = "拨打客户电话 call the customer"
+
+/// Receipt numbers left, and whether to sync for a new book before going out.
+public struct ReceiptBook: Equatable {
+    public let left: UInt64
+    /// The core asks for a new book during sync below this many.
+    public static let lowBelow: UInt64 = 50
+    public var low: Bool { left < Self.lowBelow }
+    public var empty: Bool { left == 0 }
+}
+
 // MARK: - Sync
 
-/// The sync status for SwiftUI: fed by the core's observer, read again after each call.
+/// The sync status for SwiftUI: fed by the core's observer, read again (off the main thread)
+/// after each call.
 @MainActor
 public final class SyncCenter: ObservableObject {
     @Published public private(set) var status: SyncStatus
@@ -119,16 +194,21 @@ public final class SyncCenter: ObservableObject {
     }
     private let forward = Forward()
 
-    public init(store: GridbookStore, appVersion: String) throws {
+    /// `status` is read by the caller off the main thread (`io { try sync.status() }`).
+    public init(store: GridbookStore, sync: GridbookSync, status: SyncStatus) {
         self.store = store
-        sync = try GridbookSync(store: store, appVersion: appVersion)
-        status = try sync.status()
+        self.sync = sync
+        self.status = status
+    }
+
+    /// Starts listening to the core; call once on the main actor.
+    public func attach() {
         forward.center = self
         sync.setObserver(observer: forward)
         refresh()
     }
 
-    public var isEnrolled: Bool { sync.isEnrolled() }
+    public var isEnrolled: Bool { status.enrolled }
 
     public func enrol(serverUrl: String, code: String, signer: DeviceSigner?) async -> Session? {
         do {
@@ -146,6 +226,7 @@ public final class SyncCenter: ObservableObject {
 
     @discardableResult
     public func syncNow() async -> SyncReport? {
+        guard !running else { return nil }
         running = true
         defer { running = false; refresh() }
         do {
@@ -158,6 +239,12 @@ public final class SyncCenter: ObservableObject {
         }
     }
 
+    /// Syncs if `trigger` calls for it (foreground, network back).
+    public func syncIfNeeded(_ trigger: SyncTrigger) async {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        if shouldSync(trigger, status: status, nowMs: now) { await syncNow() }
+    }
+
     /// For the background task: a few attempts with the core's backoff. True when it succeeded.
     public func backgroundSync() async -> Bool {
         guard isEnrolled else { return true }
@@ -166,36 +253,23 @@ public final class SyncCenter: ObservableObject {
     }
 
     public func retry(_ c: RejectedChange) async {
-        _ = try? store.retryRejected(opId: c.opId)
+        let store = store
+        _ = try? await io { try store.retryRejected(opId: c.opId) }
         await syncNow()
     }
 
-    public func discard(_ c: RejectedChange, by manager: String) {
-        _ = try? store.discardRejected(opId: c.opId, by: manager)
+    public func discard(_ c: RejectedChange, by manager: String) async {
+        let store = store
+        _ = try? await io { try store.discardRejected(opId: c.opId, by: manager) }
         refresh()
     }
 
-    /// A local write happened, or a call ended: count again.
+    /// A local write happened, or a call ended: count again, off the main thread.
     public func refresh() {
-        if let s = try? sync.status() { status = s }
-        if let r = try? store.rejectedChanges() { rejected = r }
-    }
-}
-
-public extension SyncStatus {
-    /// One line for the indicator, zh-CN first.
-    var summary: String {
-        if !enrolled { return "设备未登记 Not enrolled" }
-        switch phase {
-        case .pushing(let sent, let total): return "正在发送 Sending \(sent)/\(total)"
-        case .pulling(let received, let remaining): return "正在接收 Receiving \(received)/\(received + remaining)"
-        case .offline: return "无网络 Offline · 待同步 \(pending) waiting"
-        case .failed: return "同步失败 Sync failed"
-        case .idle:
-            if pending > 0 || rejected > 0 || lastSuccessMs == nil {
-                return "待同步 \(pending) waiting · 被拒 \(rejected) refused"
-            }
-            return "已同步 Synced"
+        let (sync, store) = (sync, store)
+        Task {
+            if let s = try? await io({ try sync.status() }) { status = s }
+            if let r = try? await io({ try store.rejectedChanges() }) { rejected = r }
         }
     }
 }

@@ -1,7 +1,8 @@
 // The manager's day for the SwiftUI app, the twins of core-logic's TodayModel, AppointmentModel,
-// TicketsModel and DaySummaryModel: sign-in (签到), the plan grouped by building with its reminders
-// section, appointments booked/moved/confirmed/cancelled and the customer absent, first-ask tickets
-// overdue first, and the day's summary submitted for the back office. The rules are the core's.
+// TicketsModel and DaySummaryModel: sign-in (签到), the plan of every grid grouped by building with
+// its reminders section, the receipt book to check before going out, appointments
+// booked/moved/confirmed/cancelled and the customer absent, first-ask tickets overdue first, and
+// the day's summary submitted for the back office. The rules are the core's; every action runs once.
 import Foundation
 import GridbookFFI
 
@@ -54,9 +55,10 @@ public extension PlanItem {
 
 /// One building's doors in walking order; `building` is empty for doors outside any building.
 public struct BuildingStops: Identifiable {
+    public let gridId: String
     public let building: String
     public let stops: [PlanStop]
-    public var id: String { building }
+    public var id: String { gridId + "/" + building }
 }
 
 /// A plan item with its door.
@@ -70,69 +72,84 @@ public final class TodayModel: ObservableObject {
     @Published public private(set) var date = ""
     /// The manager's first sign-in today, if any.
     @Published public private(set) var signedIn: SignIn?
-    /// 日工作计划: the doors of the day in walking order, grouped by building.
+    /// 日工作计划: the doors of the day in walking order, grouped by building, grid after grid.
     @Published public private(set) var buildings: [BuildingStops] = []
     /// Appointments whose time passed with no visit: tell the customer, agree a new time.
     @Published public private(set) var late: [Appointment] = []
-    /// The plan's reminder entries (filled by the core's reminders; empty until then).
+    /// The plan's reminder entries.
     @Published public private(set) var reminders: [PlanEntry] = []
     /// First-ask tickets past their promised reply date.
     @Published public private(set) var overdueTickets: [Ticket] = []
     @Published public private(set) var arrears: [ArrearsLine] = []
-    @Published public private(set) var summary: GridSummary?
+    /// Receipt numbers left in the book: checked before going out.
+    @Published public private(set) var receiptBook: ReceiptBook?
+    @Published public private(set) var summaries: [GridSummary] = []
     @Published public private(set) var problem: Problem?
-    let env: Env
+    public let env: Env
+    /// The write count the screen last showed.
+    private var seen: Int?
     public init(env: Env) { self.env = env }
 
     public var remainingFen: Int64 { arrears.reduce(0) { $0 + $1.remainingFen } }
 
     public func refresh() async {
-        let store = env.store, grid = env.session.grid, me = env.session.managerId
+        seen = env.changes.version
+        let store = env.store, grids = env.session.grids, me = env.session.managerId
         let today = localDate()
         let zone = Int64(env.zoneOffsetMin), now = env.nowMs
         date = today
         do {
-            let plan = try await io { try store.dayPlan(gridId: grid, date: today, zoneOffsetMin: zone) }
+            let plans = try await io { try grids.map { try store.dayPlan(gridId: $0, date: today, zoneOffsetMin: zone) } }
             var groups: [BuildingStops] = []
-            for stop in plan.stops {
-                if let last = groups.last, last.building == stop.premisesName {
-                    groups[groups.count - 1] = BuildingStops(building: last.building, stops: last.stops + [stop])
-                } else {
-                    groups.append(BuildingStops(building: stop.premisesName, stops: [stop]))
+            for plan in plans {
+                for stop in plan.stops {
+                    if let last = groups.last, last.gridId == plan.gridId, last.building == stop.premisesName {
+                        groups[groups.count - 1] = BuildingStops(gridId: plan.gridId, building: last.building, stops: last.stops + [stop])
+                    } else {
+                        groups.append(BuildingStops(gridId: plan.gridId, building: stop.premisesName, stops: [stop]))
+                    }
                 }
             }
             buildings = groups
-            reminders = plan.stops.flatMap { s in s.items.filter { $0.section == .reminder }.map { PlanEntry(stop: s, item: $0) } }
-            signedIn = try await io { try store.signInsOn(gridId: grid, date: today, zoneOffsetMin: zone) }.first { $0.managerId == me }
-            late = try await io { try store.lateAppointments(gridId: grid, nowMs: now) }
-            overdueTickets = try await io { try store.overdueTickets(gridId: grid, today: today) }
-            arrears = try await io { try store.gridArrears(gridId: grid) }
-            summary = try await io { try store.gridSummary(gridId: grid) }
+            reminders = plans.flatMap { $0.stops }.flatMap { s in s.items.filter { $0.section == .reminder }.map { PlanEntry(stop: s, item: $0) } }
+            signedIn = try await io { try grids.flatMap { try store.signInsOn(gridId: $0, date: today, zoneOffsetMin: zone) } }
+                .filter { $0.managerId == me }.min { $0.atMs < $1.atMs }
+            late = try await io { try grids.flatMap { try store.lateAppointments(gridId: $0, nowMs: now) } }
+            overdueTickets = try await io { try grids.flatMap { try store.overdueTickets(gridId: $0, today: today) } }
+            arrears = try await io { try grids.flatMap { try store.gridArrears(gridId: $0) } }
+            summaries = try await io { try grids.map { try store.gridSummary(gridId: $0) } }
+            receiptBook = ReceiptBook(left: try await io { try store.receiptNumbersLeft() })
             problem = nil
         } catch { problem = Problem.of(error) }
     }
 
-    /// 签到 now, with the place when the phone has a fix (micro-degrees).
+    /// Reads again if the phone wrote something since (a visit, a receipt); the screen calls it when shown.
+    public func refreshIfChanged() async {
+        if seen != env.changes.version { await refresh() }
+    }
+
+    /// 签到 now, with the place when the phone has a fix (micro-degrees), in the first grid.
     public func signIn(latE6: Int64?, lonE6: Int64?) async {
         let store = env.store
         let s = SignIn(gridId: env.session.grid, managerId: env.session.managerId, atMs: env.nowMs,
                        zoneOffsetMin: Int64(env.zoneOffsetMin), latE6: latE6, lonE6: lonE6)
         do {
             _ = try await io { try store.signIn(signIn: s) }
-            env.sync.refresh()
+            env.wrote()
             await refresh()
         } catch { problem = Problem.of(error) }
     }
 
-    /// 预警处理: closes a reminder of today with its outcome; it leaves the list and syncs.
-    public func closeReminder(key: String, outcome: ReminderResolution, note: String = "") async {
+    /// 预警处理: closes a reminder of today with its outcome, in the grid of its door.
+    public func closeReminder(key: String, householdId: String, outcome: ReminderResolution, note: String = "") async {
         let store = env.store
-        let (grid, me, day, zone) = (env.session.grid, env.session.managerId, localDate(), Int64(env.zoneOffsetMin))
+        let grid = buildings.first { b in b.stops.contains { $0.householdId == householdId } }?.gridId ?? env.session.grid
+        let (me, day, zone) = (env.session.managerId, localDate(), Int64(env.zoneOffsetMin))
         do {
             _ = try await io {
                 try store.closeReminder(gridId: grid, date: day, key: key, outcome: outcome, note: note, managerId: me, zoneOffsetMin: zone)
             }
-            env.sync.refresh()
+            env.wrote()
             await refresh()
         } catch { problem = Problem.of(error) }
     }
@@ -150,9 +167,10 @@ public final class AppointmentModel: ObservableObject {
     @Published public private(set) var appointment: Appointment?
     @Published public private(set) var saved: Appointment?
     @Published public private(set) var absentVisit: Visit?
+    @Published public private(set) var saving = false
     @Published public private(set) var problem: Problem?
     public let household: Household
-    let env: Env
+    public let env: Env
 
     public init(env: Env, household: Household, appointment: Appointment? = nil, late: Bool = false) {
         self.env = env
@@ -166,9 +184,11 @@ public final class AppointmentModel: ObservableObject {
         }
     }
 
-    /// Books the new appointment, or moves the existing one to the form's time.
+    /// Books the new appointment, or moves the existing one to the form's time. A second tap
+    /// with nothing changed since books nothing more.
     public func save() async {
         let zone = env.zoneOffsetMin, store = env.store
+        if let s = saved, let at = localToUtcMs(date: date, time: time, zoneOffsetMin: zone), s.agreedAtMs == at, s.note == note { return }
         guard let at = localToUtcMs(date: date, time: time, zoneOffsetMin: zone) else {
             problem = Problem(kind: .invalid, detail: "give the date as YYYY-MM-DD and the time as HH:mm", field: "agreed_at_ms")
             return
@@ -198,22 +218,27 @@ public final class AppointmentModel: ObservableObject {
 
     /// At the door and the customer is not in: the arrival now, with a follow-up due to re-book.
     public func customerAbsent(followUpDue: String) async {
-        guard let a = appointment else { return }
+        guard let a = appointment, absentVisit == nil, !saving else { return }
+        saving = true
+        defer { saving = false }
         let store = env.store
         let v = Visit(gridId: a.gridId, householdId: a.householdId, arrivedAtMs: env.nowMs, zoneOffsetMin: Int64(env.zoneOffsetMin),
                       purpose: a.purpose, managerId: env.session.managerId)
         do {
             let kept = try await io { try store.recordCustomerAbsent(appointmentId: a.id, visit: v, followUpDue: followUpDue) }
             saved = kept.appointment; absentVisit = kept.visit; problem = nil
-            env.sync.refresh()
+            env.wrote()
         } catch { problem = Problem.of(error) }
     }
 
     private func settle(_ work: @escaping () throws -> Appointment) async {
+        guard !saving else { return }
+        saving = true
+        defer { saving = false }
         do {
             let a = try await io(work)
             saved = a; appointment = a; problem = nil
-            env.sync.refresh()
+            env.wrote()
         } catch { problem = Problem.of(error) }
     }
 }
@@ -233,17 +258,18 @@ public final class TicketsModel: ObservableObject {
     @Published public private(set) var problem: Problem?
     /// Set when opened from a visit: new tickets are taken for this household.
     public let householdId: String?
-    let env: Env
+    @Published public private(set) var taking = false
+    public let env: Env
     public init(env: Env, householdId: String? = nil) { self.env = env; self.householdId = householdId }
 
     public var overdueCount: Int { lines.filter(\.overdue).count }
 
     public func refresh() async {
-        let store = env.store, grid = env.session.grid, today = localDate()
+        let store = env.store, grids = env.session.grids, today = localDate()
         do {
-            let overdue = try await io { try store.overdueTickets(gridId: grid, today: today) }
-            let open = try await io { try store.openTickets(gridId: grid) }
-            let replied = try await io { try store.repliedTickets(gridId: grid) }
+            let overdue = try await io { try grids.flatMap { try store.overdueTickets(gridId: $0, today: today) } }
+            let open = try await io { try grids.flatMap { try store.openTickets(gridId: $0) } }
+            let replied = try await io { try grids.flatMap { try store.repliedTickets(gridId: $0) } }
             let late = Set(overdue.map(\.id))
             lines = overdue.map { TicketLine(ticket: $0, overdue: true) }
                 + open.filter { !late.contains($0.id) }.map { TicketLine(ticket: $0, overdue: false) }
@@ -253,7 +279,11 @@ public final class TicketsModel: ObservableObject {
     }
 
     /// Takes a request, complaint or question at the door: the manager owns it from now.
+    /// Takes it once: a second tap while the first is saved takes nothing more.
     public func take(kind: TicketKind, text: String, promisedReplyBy: String) async {
+        guard !taking else { return }
+        taking = true
+        defer { taking = false }
         let store = env.store
         let t = Ticket(gridId: env.session.grid, householdId: householdId ?? "", ownerManagerId: env.session.managerId,
                        takenAtMs: env.nowMs, channel: .inPerson, kind: kind, text: text, promisedReplyBy: promisedReplyBy, status: .open)
@@ -279,7 +309,7 @@ public final class TicketsModel: ObservableObject {
     private func act(_ work: @escaping () throws -> Ticket) async {
         do {
             _ = try await io(work)
-            env.sync.refresh()
+            env.wrote()
             await refresh()
         } catch { problem = Problem.of(error) }
     }
@@ -292,12 +322,14 @@ public final class DaySummaryModel: ObservableObject {
     @Published public private(set) var preview: DaySummary?
     @Published public private(set) var submitted: DaySummary?
     @Published public var note = ""
+    /// The grid summed up (a manager of several grids submits one summary each).
+    @Published public var grid: String
     @Published public private(set) var problem: Problem?
-    let env: Env
-    public init(env: Env) { self.env = env }
+    public let env: Env
+    public init(env: Env) { self.env = env; grid = env.session.grid }
 
     public func refresh() async {
-        let store = env.store, grid = env.session.grid, today = localDate(), zone = Int64(env.zoneOffsetMin)
+        let store = env.store, grid = grid, today = localDate(), zone = Int64(env.zoneOffsetMin)
         date = today
         do {
             preview = try await io { try store.daySummary(gridId: grid, date: today, zoneOffsetMin: zone) }
@@ -308,12 +340,12 @@ public final class DaySummaryModel: ObservableObject {
     }
 
     public func submit() async {
-        let store = env.store, grid = env.session.grid, me = env.session.managerId
+        let store = env.store, grid = grid, me = env.session.managerId
         let day = date.isEmpty ? localDate() : date, zone = Int64(env.zoneOffsetMin), n = note
         do {
             let s = try await io { try store.submitDaySummary(gridId: grid, managerId: me, date: day, zoneOffsetMin: zone, note: n) }
             submitted = s; preview = s; problem = nil
-            env.sync.refresh()
+            env.wrote()
         } catch { problem = Problem.of(error) }
     }
 }

@@ -1,18 +1,30 @@
-// The activity: navigation between the screens of the day (today with sign-in and the plan,
-// appointments, buildings → households, the archive, the visit form, collection, tickets, the day's
-// summary, sync), enrolment first, and the store-failure screen.
+// The activity: edge to edge with the keyboard never covering a field (IME padding), the privacy
+// notice first, then enrolment or the screens of the day (today, buildings → households, the
+// archive, the visit form, collection, the arrears list and notice, appointments, tickets, the
+// day's summary, sync). A tab tapped keeps the screens under the others (their back stacks are
+// saved and restored, and unsaved forms are kept in core-logic's Drafts); the store-failure and
+// opening screens while the store is not ready.
 package app.gridbook.android
 
+import android.content.Intent
+import android.net.Uri
 import android.os.Bundle
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
+import androidx.activity.enableEdgeToEdge
+import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.consumeWindowInsets
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.imePadding
 import androidx.compose.foundation.layout.padding
 import androidx.compose.material.icons.Icons
-import androidx.compose.material.icons.filled.Apartment
 import androidx.compose.material.icons.automirrored.filled.Assignment
+import androidx.compose.material.icons.filled.Apartment
+import androidx.compose.material.icons.filled.CurrencyYuan
 import androidx.compose.material.icons.filled.Sync
 import androidx.compose.material.icons.filled.Today
+import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.Icon
 import androidx.compose.material3.NavigationBar
 import androidx.compose.material3.NavigationBarItem
@@ -20,10 +32,17 @@ import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.navigation.NavDestination.Companion.hierarchy
+import androidx.navigation.NavGraph.Companion.findStartDestination
 import androidx.navigation.NavHostController
 import androidx.navigation.NavType
 import androidx.navigation.compose.NavHost
@@ -32,12 +51,16 @@ import androidx.navigation.compose.currentBackStackEntryAsState
 import androidx.navigation.compose.rememberNavController
 import androidx.navigation.navArgument
 import app.gridbook.android.ui.AppointmentScreen
+import app.gridbook.android.ui.ArrearsScreen
 import app.gridbook.android.ui.BuildingsScreen
 import app.gridbook.android.ui.CollectionScreen
 import app.gridbook.android.ui.DaySummaryScreen
 import app.gridbook.android.ui.EnrolScreen
 import app.gridbook.android.ui.GridbookTheme
+import app.gridbook.android.ui.HouseholdActions
 import app.gridbook.android.ui.HouseholdScreen
+import app.gridbook.android.ui.NoticeScreen
+import app.gridbook.android.ui.PrivacyScreen
 import app.gridbook.android.ui.SyncScreen
 import app.gridbook.android.ui.TicketsScreen
 import app.gridbook.android.ui.TodayActions
@@ -46,14 +69,21 @@ import app.gridbook.android.ui.VisitScreen
 
 class MainActivity : ComponentActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
+        enableEdgeToEdge()
         super.onCreate(savedInstanceState)
-        val graph = (application as GridbookApp).graph
+        val app = application as GridbookApp
         setContent {
             GridbookTheme {
-                graph.fold(
-                    onSuccess = { App(it) },
-                    onFailure = { StoreFailure(it) },
-                )
+                var consentNeeded by remember { mutableStateOf(app.consent.needed) }
+                val state by app.graph.collectAsStateWithLifecycle()
+                when {
+                    consentNeeded -> PrivacyScreen(agree = { app.consent.agree(); consentNeeded = false }, decline = { finish() })
+                    else -> when (val s = state) {
+                        GraphState.Opening -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
+                        is GraphState.Ready -> App(s.graph)
+                        is GraphState.Failed -> StoreFailure(s.error)
+                    }
+                }
             }
         }
     }
@@ -67,12 +97,25 @@ private fun StoreFailure(e: Throwable) {
     }
 }
 
+/** The tabs: where each goes, its icon and label. */
+private val TABS = listOf(
+    Triple("today", Icons.Filled.Today, R.string.tab_today),
+    Triple("buildings", Icons.Filled.Apartment, R.string.tab_buildings),
+    Triple("arrears", Icons.Filled.CurrencyYuan, R.string.tab_arrears),
+    Triple("tickets", Icons.AutoMirrored.Filled.Assignment, R.string.tab_tickets),
+    Triple("sync", Icons.Filled.Sync, R.string.tab_sync),
+)
+
 @Composable
 private fun App(graph: Graph) {
     val nav = rememberNavController()
     val start = if (graph.sync.isEnrolled && graph.session != null) "today" else "enrol"
     Scaffold(bottomBar = { BottomBar(nav) }) { padding ->
-        NavHost(nav, startDestination = start, modifier = Modifier.padding(padding)) {
+        NavHost(
+            nav, startDestination = start,
+            // the keyboard pushes the form up instead of covering the field being typed in
+            modifier = Modifier.padding(padding).consumeWindowInsets(padding).imePadding(),
+        ) {
             composable("enrol") {
                 EnrolScreen(viewModel { EnrolViewModel(graph) }) {
                     nav.navigate("today") { popUpTo("enrol") { inclusive = true } }
@@ -88,6 +131,7 @@ private fun App(graph: Graph) {
                         openAppointment = { household, appointment, late -> nav.navigate("appointment/$household?id=$appointment&late=$late") },
                         collect = { nav.navigate("collect/$it") },
                         openTickets = { nav.navigate("tickets") },
+                        openArrears = { nav.navigate("arrears") },
                         openDaySummary = { nav.navigate("day-summary") },
                         openSync = { nav.navigate("sync") },
                     ),
@@ -123,25 +167,32 @@ private fun App(graph: Graph) {
                 BuildingsScreen(
                     viewModel { BuildingsViewModel(graph, session) },
                     openHousehold = { nav.navigate("household/$it") },
-                    newHousehold = { premises -> nav.navigate("household-new" + (premises?.let { "?premises=$it" } ?: "")) },
+                    newHousehold = { premises, grid -> nav.navigate("household-new?grid=$grid" + (premises?.let { "&premises=$it" } ?: "")) },
                 )
             }
+            val household = HouseholdActions(
+                startVisit = { nav.navigate("visit/$it") },
+                bookAppointment = { nav.navigate("appointment/$it") },
+                collect = { nav.navigate("collect/$it") },
+                notice = { nav.navigate("notice/$it") },
+                dial = { number -> nav.context.startActivity(Intent(Intent.ACTION_DIAL, Uri.parse("tel:$number")).addFlags(Intent.FLAG_ACTIVITY_NEW_TASK)) },
+            )
             composable("household/{id}") { entry ->
                 val session = graph.session ?: return@composable
                 val id = entry.arguments?.getString("id") ?: return@composable
-                HouseholdScreen(
-                    viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) },
-                    startVisit = { nav.navigate("visit/$it") },
-                    bookAppointment = { nav.navigate("appointment/$it") },
-                )
+                HouseholdScreen(viewModel(key = "household-$id") { HouseholdViewModel(graph, session, id, null) }, household)
             }
             composable(
-                "household-new?premises={premises}",
-                arguments = listOf(navArgument("premises") { type = NavType.StringType; nullable = true; defaultValue = null }),
+                "household-new?grid={grid}&premises={premises}",
+                arguments = listOf(
+                    navArgument("grid") { type = NavType.StringType; nullable = true; defaultValue = null },
+                    navArgument("premises") { type = NavType.StringType; nullable = true; defaultValue = null },
+                ),
             ) { entry ->
                 val session = graph.session ?: return@composable
                 val premises = entry.arguments?.getString("premises")?.ifBlank { null }
-                HouseholdScreen(viewModel { HouseholdViewModel(graph, session, null, premises) }, startVisit = { nav.navigate("visit/$it") })
+                val grid = entry.arguments?.getString("grid")?.takeIf { it in session.grids } ?: session.grid
+                HouseholdScreen(viewModel(key = "household-new-$grid-$premises") { HouseholdViewModel(graph, session, null, premises, grid) }, household)
             }
             composable(
                 "visit/{householdId}?appointment={appointment}",
@@ -160,6 +211,19 @@ private fun App(graph: Graph) {
                 val id = entry.arguments?.getString("accountId") ?: return@composable
                 CollectionScreen(viewModel(key = "collect-$id") { CollectionViewModel(graph, session, id) }) { nav.popBackStack() }
             }
+            composable("notice/{accountId}") { entry ->
+                val session = graph.session ?: return@composable
+                val id = entry.arguments?.getString("accountId") ?: return@composable
+                NoticeScreen(viewModel(key = "notice-$id") { NoticeViewModel(graph, session, id) }) { nav.popBackStack() }
+            }
+            composable("arrears") {
+                val session = graph.session ?: return@composable
+                ArrearsScreen(
+                    viewModel { ArrearsViewModel(graph, session) },
+                    collect = { nav.navigate("collect/$it") },
+                    notice = { nav.navigate("notice/$it") },
+                )
+            }
             composable("sync") {
                 SyncScreen(viewModel { SyncViewModel(graph, graph.session) })
             }
@@ -170,18 +234,21 @@ private fun App(graph: Graph) {
 @Composable
 private fun BottomBar(nav: NavHostController) {
     val current by nav.currentBackStackEntryAsState()
-    val route = current?.destination?.route
-    if (route == null || route == "enrol") return
+    val destination = current?.destination
+    if (destination == null || destination.route == "enrol") return
     NavigationBar {
-        listOf(
-            Triple("today", Icons.Filled.Today, R.string.tab_today),
-            Triple("buildings", Icons.Filled.Apartment, R.string.tab_buildings),
-            Triple("tickets?household={household}", Icons.AutoMirrored.Filled.Assignment, R.string.tab_tickets),
-            Triple("sync", Icons.Filled.Sync, R.string.tab_sync),
-        ).forEach { (dest, icon, label) ->
+        TABS.forEach { (dest, icon, label) ->
             NavigationBarItem(
-                selected = route == dest,
-                onClick = { nav.navigate(dest.substringBefore('?')) { launchSingleTop = true; popUpTo("today") } },
+                selected = destination.hierarchy.any { it.route?.substringBefore('?') == dest },
+                onClick = {
+                    nav.navigate(dest) {
+                        // back to the start, keeping what was open under the tab left (a half-filled
+                        // visit is there again when its tab is tapped), and bringing back this tab's
+                        popUpTo(nav.graph.findStartDestination().id) { saveState = true }
+                        launchSingleTop = true
+                        restoreState = true
+                    }
+                },
                 icon = { Icon(icon, contentDescription = null) },
                 label = { Text(stringResource(label)) },
             )

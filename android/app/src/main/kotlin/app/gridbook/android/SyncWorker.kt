@@ -1,6 +1,9 @@
 // Background sync with WorkManager: a periodic job every 15 minutes and a one-time job soon after
-// each local change, both only with a network connection, with exponential backoff. The core does
-// the retries inside a run (a few attempts); WorkManager brings the job back after that.
+// each local change, both only with a network connection, with exponential backoff. The one-time
+// job is APPEND_OR_REPLACE: a change made while a sync runs gets a sync after it (KEEP would drop
+// it until the next period). The core retries inside a run; WorkManager brings a run back within
+// core-logic's limit (backgroundOutcome), after which the periodic job and the foreground and
+// network triggers take over.
 package app.gridbook.android
 
 import android.content.Context
@@ -14,22 +17,23 @@ import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
-import app.gridbook.logic.ProblemKind
+import app.gridbook.logic.BackgroundOutcome
+import app.gridbook.logic.backgroundOutcome
 import app.gridbook.logic.problem
 import java.util.concurrent.TimeUnit
 
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
 
     override suspend fun doWork(): Result {
-        val graph = (applicationContext as GridbookApp).graph.getOrNull() ?: return Result.failure()
+        val graph = (applicationContext as GridbookApp).awaitGraph() ?: return Result.failure()
         if (!graph.sync.isEnrolled) return Result.success()  // nothing to do until enrolled
         val outcome = graph.sync.syncWithRetry(attempts = 3)
-        if (outcome.isSuccess) return Result.success()
-        return when (outcome.problem?.kind) {
+        return when (backgroundOutcome(outcome.problem, runAttemptCount)) {
+            BackgroundOutcome.DONE -> Result.success()
             // Offline, overloaded or cut off: WorkManager retries with backoff.
-            ProblemKind.OFFLINE, ProblemKind.INTERRUPTED -> Result.retry()
-            // Revoked or never enrolled, or refused: retrying will not help; the sync screen says why.
-            else -> Result.failure()
+            BackgroundOutcome.RETRY -> Result.retry()
+            // Revoked, refused, or retried enough: the sync screen says why.
+            BackgroundOutcome.GIVE_UP -> Result.failure()
         }
     }
 
@@ -47,14 +51,14 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
             WorkManager.getInstance(context).enqueueUniquePeriodicWork(PERIODIC, ExistingPeriodicWorkPolicy.KEEP, request)
         }
 
-        /** A sync shortly after a change (batched: a burst of changes makes one job). */
-        fun syncSoon(context: Context) {
+        /** A sync shortly after a change, after the one running if any (a burst of changes waits [delaySeconds]). */
+        fun syncSoon(context: Context, delaySeconds: Long = 20) {
             val request = OneTimeWorkRequestBuilder<SyncWorker>()
                 .setConstraints(online)
-                .setInitialDelay(20, TimeUnit.SECONDS)
+                .setInitialDelay(delaySeconds, TimeUnit.SECONDS)
                 .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 30, TimeUnit.SECONDS)
                 .build()
-            WorkManager.getInstance(context).enqueueUniqueWork(SOON, ExistingWorkPolicy.KEEP, request)
+            WorkManager.getInstance(context).enqueueUniqueWork(SOON, ExistingWorkPolicy.APPEND_OR_REPLACE, request)
         }
     }
 }

@@ -1,51 +1,76 @@
 // AndroidX ViewModels: each holds one core-logic model for the life of its screen and runs the
-// model's suspend actions in viewModelScope. No logic of their own.
+// model's suspend actions in viewModelScope. No logic of their own: what a tap does is decided
+// in core-logic (tested on the JVM).
 package app.gridbook.android
 
+import android.content.Context
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
-import app.gridbook.ffi.RejectedChange
 import app.gridbook.ffi.core.ArrearsLine
 import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.PaperWidth
 import app.gridbook.ffi.core.Premises
+import app.gridbook.ffi.RejectedChange
 import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.core.TicketKind
 import app.gridbook.logic.AppointmentModel
+import app.gridbook.logic.ArrearsModel
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.CollectionModel
 import app.gridbook.logic.DaySummaryModel
 import app.gridbook.logic.HouseholdModel
+import app.gridbook.logic.NoticeModel
+import app.gridbook.logic.PlanEntry
 import app.gridbook.logic.Problem
+import app.gridbook.logic.ReceiptPrinting
 import app.gridbook.logic.SaveOutcome
 import app.gridbook.logic.Session
 import app.gridbook.logic.SyncModel
 import app.gridbook.logic.TicketsModel
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
+import app.gridbook.logic.problem
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.launch
 import java.time.LocalDate
 
-class TodayViewModel(graph: Graph, session: Session) : ViewModel() {
-    val model = TodayModel(graph.archive, graph.fieldwork, graph.workday, graph.tickets, session, today = { LocalDate.now().toString() })
+/** Printed at the top of the customer's receipt. */
+const val COMPANY = "中国电信 China Telecom"  // i18n: data (the receipt carries both languages)
+
+class TodayViewModel(private val graph: Graph, session: Session) : ViewModel() {
+    val model = TodayModel(
+        graph.archive, graph.fieldwork, graph.workday, graph.tickets, session, today = { LocalDate.now().toString() }, changes = graph.changes,
+    )
     val sync = graph.sync.status
-    init { refresh() }
+    /** Busy taking a fix for the sign-in. */
+    val locating = MutableStateFlow(false)
+
+    init {
+        // read again whenever the phone wrote something (a visit, a receipt, a notice on another screen)
+        // (the first value is read at once: that is the screen's first refresh)
+        viewModelScope.launch { graph.changes.version.collect { model.refreshIfChanged() } }
+    }
+
     fun refresh() { viewModelScope.launch { model.refresh() } }
-    /** 签到 with the place when the phone has one ([LastLocation]); without it, the time alone. */
-    fun signIn(place: LastLocation.Place?) { viewModelScope.launch { model.signIn(place?.latE6, place?.lonE6) } }
-    /** 预警处理: closes a reminder with the outcome the manager picked. */
-    fun closeReminder(key: String, outcome: ReminderResolution) { viewModelScope.launch { model.closeReminder(key, outcome) } }
+    fun shown() { viewModelScope.launch { model.refreshIfChanged() } }
+
+    /** 签到 with the current position when there is one ([CurrentLocation]); without it, the time alone. */
+    fun signIn(context: Context) {
+        viewModelScope.launch {
+            locating.value = true
+            val fix = CurrentLocation.fix(context.applicationContext)
+            locating.value = false
+            model.signIn(fix?.latE6, fix?.lonE6)
+        }
+    }
+
+    /** 预警处理: closes a reminder with the outcome the manager picked, in its door's grid. */
+    fun closeReminder(entry: PlanEntry, outcome: ReminderResolution) { viewModelScope.launch { model.closeReminder(entry, outcome) } }
 }
 
 /** Books a new appointment ([appointmentId] null) or opens one to move, confirm, cancel or mark the customer absent. */
-class AppointmentViewModel(
-    private val graph: Graph,
-    session: Session,
-    householdId: String,
-    appointmentId: String?,
-    late: Boolean,
-) : ViewModel() {
+class AppointmentViewModel(graph: Graph, session: Session, householdId: String, appointmentId: String?, late: Boolean) : ViewModel() {
     val model = AppointmentModel(graph.workday, session)
     private val _loadProblem = MutableStateFlow<Problem?>(null)
     val loadProblem: StateFlow<Problem?> = _loadProblem
@@ -66,12 +91,19 @@ class AppointmentViewModel(
     fun customerAbsent(followUpDue: String) { viewModelScope.launch { model.customerAbsent(followUpDue) } }
 }
 
-/** The grid's tickets, overdue first; [householdId] when the screen was opened from a visit to take one there. */
+/** The manager's tickets, overdue first; [householdId] when opened from a visit to take one there. */
 class TicketsViewModel(graph: Graph, session: Session, val householdId: String?) : ViewModel() {
     val model = TicketsModel(graph.tickets, session, today = { LocalDate.now().toString() })
-    init { viewModelScope.launch { model.refresh() } }
+    /** The household's grid: a ticket taken at its door belongs there. */
+    private var grid = session.grid
+    init {
+        viewModelScope.launch {
+            householdId?.let { id -> graph.archive.household(id).onSuccess { grid = it.gridId } }
+            model.refresh()
+        }
+    }
     fun take(kind: TicketKind, text: String, promisedReplyBy: String) {
-        viewModelScope.launch { model.take(householdId ?: "", kind, text, promisedReplyBy) }
+        viewModelScope.launch { model.take(householdId ?: "", kind, text, promisedReplyBy, grid = grid) }
     }
     fun escalate(id: String, to: String) { viewModelScope.launch { model.escalate(id, to) } }
     fun reply(id: String, reply: String) { viewModelScope.launch { model.reply(id, reply) } }
@@ -80,33 +112,47 @@ class TicketsViewModel(graph: Graph, session: Session, val householdId: String?)
 
 class DaySummaryViewModel(graph: Graph, session: Session) : ViewModel() {
     val model = DaySummaryModel(graph.workday, session, today = { LocalDate.now().toString() })
+    val grids = session.grids
     init { viewModelScope.launch { model.refresh() } }
+    fun selectGrid(grid: String) { viewModelScope.launch { model.selectGrid(grid) } }
     fun submit() { viewModelScope.launch { model.submit() } }
 }
 
 class BuildingsViewModel(graph: Graph, session: Session) : ViewModel() {
-    val model = BuildingsModel(graph.archive, session.grid)
+    val model = BuildingsModel(graph.archive, session.grids)
     init { viewModelScope.launch { model.refresh() } }
+    fun selectGrid(grid: String) { viewModelScope.launch { model.selectGrid(grid) } }
     fun select(p: Premises) { viewModelScope.launch { model.select(p) } }
     fun search(q: String) { viewModelScope.launch { model.search(q) } }
     fun add(p: Premises) { viewModelScope.launch { model.addPremises(p) } }
 }
 
-class HouseholdViewModel(graph: Graph, session: Session, householdId: String?, premisesId: String?) : ViewModel() {
-    val model = HouseholdModel(graph.archive)
+class HouseholdViewModel(
+    graph: Graph,
+    session: Session,
+    householdId: String?,
+    premisesId: String?,
+    grid: String = session.grid,
+) : ViewModel() {
+    val model = HouseholdModel(graph.archive, graph.fieldwork, session.grids)
     val lastSave = MutableStateFlow<SaveOutcome?>(null)
+    private val id = householdId
     init {
-        if (householdId == null) model.startNew(session.grid, premisesId)
+        if (householdId == null) model.startNew(grid, premisesId)
         else viewModelScope.launch { model.open(householdId) }
     }
+    /** Back on the page after collecting or giving a notice: its debts and history read again, edits kept. */
+    fun shown() { if (id != null) viewModelScope.launch { model.refreshRecords() } }
     fun edit(change: (Household) -> Household) = model.edit(change)
     fun reveal(purpose: String) { viewModelScope.launch { model.reveal(purpose) } }
     fun acknowledgeDuplicates() = model.acknowledgeDuplicates()
     fun save() { viewModelScope.launch { lastSave.value = model.save() } }
+    /** Tap to call: the full number, shown for it (an audited reveal), to the dialer. */
+    fun call(dial: (String) -> Unit) { viewModelScope.launch { model.numberToCall()?.let(dial) } }
 }
 
-class VisitViewModel(private val graph: Graph, session: Session, householdId: String, appointmentId: String?) : ViewModel() {
-    val model = VisitModel(graph.fieldwork, session)
+class VisitViewModel(graph: Graph, session: Session, householdId: String, appointmentId: String?) : ViewModel() {
+    val model = VisitModel(graph.fieldwork, session, drafts = graph.drafts)
     private val _loadProblem = MutableStateFlow<Problem?>(null)
     val loadProblem: StateFlow<Problem?> = _loadProblem
     init {
@@ -120,20 +166,70 @@ class VisitViewModel(private val graph: Graph, session: Session, householdId: St
     fun submit() { viewModelScope.launch { model.submit() } }
 }
 
+/** Finds the account's line in the manager's grids (from a plan item, the household page or the arrears list). */
+private suspend fun Graph.lineOf(session: Session, accountId: String): Result<ArrearsLine> =
+    fieldwork.arrearsIn(session.grids).mapCatching { lines ->
+        lines.firstOrNull { it.account.id == accountId } ?: throw app.gridbook.logic.ProblemException(Problem(app.gridbook.logic.ProblemKind.NOT_FOUND, accountId))
+    }
+
 class CollectionViewModel(private val graph: Graph, session: Session, accountId: String) : ViewModel() {
-    val model = CollectionModel(graph.fieldwork, session, companyName = COMPANY)
+    val model = CollectionModel(graph.fieldwork, session, companyName = COMPANY, drafts = graph.drafts)
+    val printing = ReceiptPrinting(graph.fieldwork, graph.printLog, COMPANY, graph.deviceId, SystemFont::cjk)
+    private val _loadProblem = MutableStateFlow<Problem?>(null)
+    val loadProblem: StateFlow<Problem?> = _loadProblem
+    /** What sharing or printing said last (null: nothing to say). */
+    val outcome = MutableStateFlow<Problem?>(null)
+    val busy = MutableStateFlow(false)
+
     init {
         viewModelScope.launch {
-            val line: ArrearsLine? = graph.fieldwork.arrears(session.grid).getOrNull()?.firstOrNull { it.account.id == accountId }
-            if (line != null) model.start(line, signerName = line.customerName)
+            graph.lineOf(session, accountId)
+                .onSuccess { model.start(it, signerName = it.customerName) }
+                .onFailure { _loadProblem.value = Problem.of(it) }
         }
     }
+
     fun collect() { viewModelScope.launch { model.collect() } }
 
-    companion object {
-        /** Printed at the top of the customer's receipt. */
-        const val COMPANY = "中国电信 China Telecom"
+    fun share(context: Context, title: String) {
+        val receipt = model.state.value.saved ?: return
+        viewModelScope.launch {
+            busy.value = true
+            printing.image(receipt)
+                .onSuccess { ReceiptShare.share(context, receipt.receiptNo, it, title) }
+                .onFailure { outcome.value = Problem.of(it) }
+            busy.value = false
+        }
     }
+
+    fun print(context: Context, address: String, paper: PaperWidth) {
+        val receipt = model.state.value.saved ?: return
+        viewModelScope.launch {
+            busy.value = true
+            val job = printing.job(receipt, paper)
+            val sent = job.fold({ j -> BluetoothPrinter.print(context, address, j).map { j } }, { Result.failure(it) })
+            sent.onSuccess { printing.printed(it) }
+            outcome.value = sent.problem
+            busy.value = false
+        }
+    }
+}
+
+class ArrearsViewModel(graph: Graph, session: Session) : ViewModel() {
+    val model = ArrearsModel(graph.fieldwork, session)
+    init { viewModelScope.launch { graph.changes.version.collect { model.refresh() } } }
+}
+
+class NoticeViewModel(graph: Graph, session: Session, accountId: String) : ViewModel() {
+    val model = NoticeModel(graph.fieldwork, session, drafts = graph.drafts)
+    private val _loadProblem = MutableStateFlow<Problem?>(null)
+    val loadProblem: StateFlow<Problem?> = _loadProblem
+    init {
+        viewModelScope.launch {
+            graph.lineOf(session, accountId).onSuccess { model.start(it) }.onFailure { _loadProblem.value = Problem.of(it) }
+        }
+    }
+    fun record() { viewModelScope.launch { model.record() } }
 }
 
 class SyncViewModel(graph: Graph, session: Session?) : ViewModel() {
@@ -148,6 +244,7 @@ class EnrolViewModel(private val graph: Graph) : ViewModel() {
     val problem = MutableStateFlow<Problem?>(null)
     val busy = MutableStateFlow(false)
     fun enrol(serverUrl: String, code: String, onDone: () -> Unit) {
+        if (busy.value) return
         viewModelScope.launch {
             busy.value = true
             val r = graph.sync.enrol(serverUrl.trim(), code.trim(), graph.signer)

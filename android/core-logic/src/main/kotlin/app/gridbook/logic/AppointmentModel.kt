@@ -1,7 +1,8 @@
 // The appointment screen's state (预约): book a time the customer chose, confirm it, move it (after
 // a late notice, an absence, or the customer's request), cancel it with a reason, or — at the door —
-// record that the customer was not in, which leaves a follow-up to re-book. Times are typed as a
-// local date and time and turned into UTC milliseconds with the phone's zone offset.
+// record that the customer was not in, which leaves a follow-up to re-book. Times are picked as a
+// local date and time and turned into UTC milliseconds with the phone's zone offset. A second tap
+// books or records nothing more.
 package app.gridbook.logic
 
 import app.gridbook.ffi.AppointmentVisit
@@ -13,6 +14,8 @@ import app.gridbook.ffi.core.VisitPurpose
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 
 data class AppointmentForm(
     /** YYYY-MM-DD, local. */
@@ -43,6 +46,7 @@ class AppointmentModel(
 ) {
     private val _state = MutableStateFlow(AppointmentState())
     val state: StateFlow<AppointmentState> = _state.asStateFlow()
+    private val once = Mutex()
 
     /** A new appointment with [household], on [date] (the form starts there; the time is typed). */
     fun startNew(household: Household, date: String) {
@@ -63,13 +67,18 @@ class AppointmentModel(
         _state.value = _state.value.copy(form = change(_state.value.form), problem = null)
     }
 
-    /** Books the new appointment, or moves the existing one to the form's time. True when saved. */
-    suspend fun save(): Boolean {
+    /**
+     * Books the new appointment, or moves the existing one to the form's time. True when saved.
+     * Once: a second tap (while saving, or with nothing changed since) books nothing more.
+     */
+    suspend fun save(): Boolean = once.withLock {
         val s = _state.value
-        val h = s.household ?: return false
+        val h = s.household ?: return@withLock false
         val zone = zoneOffsetMin()
         val at = localToUtcMs(s.form.date, s.form.time, zone)
-            ?: return fail(Problem.invalid("agreed_at_ms", "give the date as YYYY-MM-DD and the time as HH:mm"))
+            ?: return@withLock fail(Problem.invalid("agreed_at_ms", "give the date as YYYY-MM-DD and the time as HH:mm"))
+        val saved = s.saved
+        if (saved != null && saved.agreedAtMs == at && saved.note == s.form.note) return@withLock true
         val r = when (val a = s.appointment) {
             null -> workday.book(
                 Appointment(
@@ -79,7 +88,7 @@ class AppointmentModel(
             )
             else -> workday.reschedule(a.id, at, zone, s.form.note)
         }
-        return settle(r)
+        settle(r)
     }
 
     /** The customer confirmed the time. */
@@ -92,9 +101,10 @@ class AppointmentModel(
      * At the door and the customer is not in (客户不在家): the arrival is recorded now with a
      * follow-up due by [followUpDue] (YYYY-MM-DD) to re-book; the appointment counts as kept.
      */
-    suspend fun customerAbsent(followUpDue: String): Boolean {
+    suspend fun customerAbsent(followUpDue: String): Boolean = once.withLock {
         val s = _state.value
-        val a = s.appointment ?: return false
+        if (s.absentVisit != null) return@withLock true
+        val a = s.appointment ?: return@withLock false
         val v = Visit(
             gridId = a.gridId, householdId = a.householdId, arrivedAtMs = clockMs(), zoneOffsetMin = zoneOffsetMin().toLong(),
             purpose = a.purpose, managerId = session.managerId,
@@ -103,7 +113,7 @@ class AppointmentModel(
         _state.value = s.copy(
             saved = r.getOrNull()?.appointment ?: s.saved, absentVisit = r.getOrNull()?.visit, problem = r.problem,
         )
-        return r.isSuccess
+        r.isSuccess
     }
 
     private fun settle(r: Result<Appointment>): Boolean {

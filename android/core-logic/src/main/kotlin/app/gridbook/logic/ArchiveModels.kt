@@ -1,7 +1,9 @@
-// The archive screens' state: buildings → households (and search), and the household archive
-// (view, edit, reveal with a purpose, duplicate warning before creating, history).
+// The archive screens' state: buildings → households (and search) in each of the manager's
+// grids, and the household archive (view, edit, reveal with a purpose, duplicate warning before
+// creating, history, its debts to collect on, the number to call).
 package app.gridbook.logic
 
+import app.gridbook.ffi.core.ArrearsLine
 import app.gridbook.ffi.core.HistoryEntry
 import app.gridbook.ffi.core.Household
 import app.gridbook.ffi.core.PossibleDuplicate
@@ -11,6 +13,9 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 
 data class BuildingsState(
+    /** The grids the manager works, and the one shown. */
+    val grids: List<String> = emptyList(),
+    val grid: String = "",
     val premises: List<Premises> = emptyList(),
     val selected: Premises? = null,
     val households: List<Household> = emptyList(),
@@ -19,9 +24,19 @@ data class BuildingsState(
     val problem: Problem? = null,
 )
 
-class BuildingsModel(private val archive: ArchiveRepository, private val grid: String) {
-    private val _state = MutableStateFlow(BuildingsState())
+class BuildingsModel(private val archive: ArchiveRepository, grids: List<String>) {
+    constructor(archive: ArchiveRepository, grid: String) : this(archive, listOf(grid))
+
+    private val _state = MutableStateFlow(BuildingsState(grids = grids, grid = grids.firstOrNull() ?: ""))
     val state: StateFlow<BuildingsState> = _state.asStateFlow()
+    private val grid: String get() = _state.value.grid
+
+    /** Shows another of the manager's grids: its buildings, nothing selected, no search. */
+    suspend fun selectGrid(grid: String) {
+        if (grid !in _state.value.grids) return
+        _state.value = _state.value.copy(grid = grid, selected = null, households = emptyList(), query = "", found = emptyList())
+        refresh()
+    }
 
     suspend fun refresh() {
         val premises = archive.premises(grid)
@@ -62,21 +77,60 @@ data class HouseholdState(
     val duplicates: List<PossibleDuplicate> = emptyList(),
     val duplicatesAcknowledged: Boolean = false,
     val history: List<HistoryEntry> = emptyList(),
+    /** What this household still owes, account by account: collect or give a notice from its page. */
+    val arrears: List<ArrearsLine> = emptyList(),
     val saved: Household? = null,
     val problem: Problem? = null,
 )
 
 enum class SaveOutcome { SAVED, CONFIRM_DUPLICATES, FAILED }
 
-class HouseholdModel(private val archive: ArchiveRepository) {
+/** [fieldwork] and [grids] give the household's debts (none without them). */
+class HouseholdModel(
+    private val archive: ArchiveRepository,
+    private val fieldwork: FieldworkRepository? = null,
+    private val grids: List<String> = emptyList(),
+) {
     private val _state = MutableStateFlow(HouseholdState())
     val state: StateFlow<HouseholdState> = _state.asStateFlow()
 
-    /** Shows an archive, masked, with its history. */
+    /** Shows an archive, masked, with its history and what it still owes. */
     suspend fun open(id: String) {
         val h = archive.household(id)
         val history = archive.history(id)
-        _state.value = HouseholdState(form = h.getOrNull(), history = history.getOrDefault(emptyList()), problem = h.problem ?: history.problem)
+        val owed = fieldwork?.arrearsOf(id, grids) ?: Result.success(emptyList())
+        _state.value = HouseholdState(
+            form = h.getOrNull(), history = history.getOrDefault(emptyList()), arrears = owed.getOrDefault(emptyList()).collectable(),
+            problem = h.problem ?: history.problem ?: owed.problem,
+        )
+    }
+
+    /** After a visit, a receipt or a notice: the history and the debts read again, the form kept as edited. */
+    suspend fun refreshRecords() {
+        val s = _state.value
+        val id = s.form?.id ?: return
+        if (s.isNew) return
+        val history = archive.history(id)
+        val owed = fieldwork?.arrearsOf(id, grids) ?: Result.success(emptyList())
+        _state.value = _state.value.copy(
+            history = history.getOrDefault(s.history), arrears = owed.getOrDefault(s.arrears).collectable(),
+            problem = history.problem ?: owed.problem ?: _state.value.problem,
+        )
+    }
+
+    /**
+     * The number to dial (tap to call): the mobile, else the landline, shown in full for it —
+     * a reveal like any other, its purpose ([CALL_PURPOSE]) kept in the access trail. Null when
+     * the archive has none or the reveal failed (the problem says why).
+     */
+    suspend fun numberToCall(): String? {
+        val s = _state.value
+        val form = s.form ?: return null
+        if (s.isNew) return null
+        if (!s.revealed) reveal(CALL_PURPOSE)
+        val full = _state.value.form ?: return null
+        if (!_state.value.revealed) return null
+        return dialable(full.mobile) ?: dialable(full.landline) ?: dialable(form.otherContact)
     }
 
     /** A blank archive for a new household (in a building when [premisesId] is given). */

@@ -11,6 +11,8 @@ import kotlinx.coroutines.flow.asStateFlow
 
 data class DaySummaryState(
     val date: String = "",
+    /** The grid summed up (a manager of several grids submits one summary for each). */
+    val grid: String = "",
     /** Computed now, not yet submitted. */
     val preview: DaySummary? = null,
     /** The manager's note. */
@@ -27,14 +29,22 @@ class DaySummaryModel(
     private val today: () -> String,
     private val zoneOffsetMin: () -> Int = ::phoneZoneOffsetMin,
 ) {
-    private val _state = MutableStateFlow(DaySummaryState())
+    private val _state = MutableStateFlow(DaySummaryState(grid = session.grid))
     val state: StateFlow<DaySummaryState> = _state.asStateFlow()
+
+    /** Another of the manager's grids: its day, its note. */
+    suspend fun selectGrid(grid: String) {
+        if (grid !in session.grids || grid == _state.value.grid) return
+        _state.value = DaySummaryState(grid = grid)
+        refresh()
+    }
 
     suspend fun refresh() {
         val date = today()
+        val grid = _state.value.grid
         _state.value = _state.value.copy(date = date, loading = true, problem = null)
-        val preview = workday.daySummary(session.grid, date, zoneOffsetMin())
-        val submitted = workday.daySummaries(session.grid, date)
+        val preview = workday.daySummary(grid, date, zoneOffsetMin())
+        val submitted = workday.daySummaries(grid, date)
         val latest = submitted.getOrNull()?.firstOrNull()
         _state.value = _state.value.copy(
             preview = preview.getOrNull(),
@@ -53,7 +63,7 @@ class DaySummaryModel(
     suspend fun submit(): Boolean {
         val s = _state.value
         val date = s.date.ifEmpty { today() }
-        val r = workday.submitDaySummary(session.grid, session.managerId, date, zoneOffsetMin(), s.note)
+        val r = workday.submitDaySummary(s.grid, session.managerId, date, zoneOffsetMin(), s.note)
         _state.value = s.copy(date = date, submitted = r.getOrNull() ?: s.submitted, preview = r.getOrNull() ?: s.preview, problem = r.problem)
         return r.isSuccess
     }

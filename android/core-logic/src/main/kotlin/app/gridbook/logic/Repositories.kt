@@ -1,35 +1,38 @@
 // The repositories: the only place the screens' logic touches the bindings. Every call runs on
-// the IO dispatcher (the store does SQLite work) and fails with a ProblemException.
+// the IO dispatcher (the store does SQLite work, the key store signs) and fails with a
+// ProblemException; a write's `onWrite` (the sync indicator's count, LocalChanges) runs there too,
+// never on the caller's (main) thread.
 package app.gridbook.logic
 
+import app.gridbook.ffi.core.Appointment
 import app.gridbook.ffi.AppointmentVisit
+import app.gridbook.ffi.core.ArrearsLine
+import app.gridbook.ffi.core.DayPlan
+import app.gridbook.ffi.core.DaySummary
+import app.gridbook.ffi.core.ArrearsNotice
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.DeviceSigner
+import app.gridbook.ffi.core.GridSummary
 import app.gridbook.ffi.GridbookStore
+import app.gridbook.ffi.core.ReminderOutcome
+import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.GridbookSync
+import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.PossibleDuplicate
+import app.gridbook.ffi.PaperWidth
+import app.gridbook.ffi.core.Premises
+import app.gridbook.ffi.core.Receipt
+import app.gridbook.ffi.core.ReceiptPrintout
 import app.gridbook.ffi.RejectedChange
+import app.gridbook.ffi.core.SignIn
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignedReceipt
 import app.gridbook.ffi.SignedVisit
 import app.gridbook.ffi.SyncObserver
-import app.gridbook.ffi.SyncStatus
-import app.gridbook.ffi.core.Appointment
-import app.gridbook.ffi.core.ArrearsLine
-import app.gridbook.ffi.core.ArrearsNotice
-import app.gridbook.ffi.core.DayPlan
-import app.gridbook.ffi.core.DaySummary
-import app.gridbook.ffi.core.GridSummary
-import app.gridbook.ffi.core.HistoryEntry
-import app.gridbook.ffi.core.Household
-import app.gridbook.ffi.core.PossibleDuplicate
-import app.gridbook.ffi.core.Premises
-import app.gridbook.ffi.core.Receipt
-import app.gridbook.ffi.core.ReceiptPrintout
-import app.gridbook.ffi.core.ReminderOutcome
-import app.gridbook.ffi.core.ReminderResolution
-import app.gridbook.ffi.core.SignIn
 import app.gridbook.ffi.core.SyncPhase
 import app.gridbook.ffi.core.SyncReport
+import app.gridbook.ffi.SyncStatus
 import app.gridbook.ffi.core.Ticket
 import app.gridbook.ffi.core.Visit
 import kotlinx.coroutines.CoroutineDispatcher
@@ -39,7 +42,11 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.withContext
 
-/** Who is using the phone, as enrolment said. The app keeps it (SharedPreferences / UserDefaults). */
+/**
+ * Who is using the phone, as enrolment said. The app keeps it (SharedPreferences / UserDefaults).
+ * A manager may work several grids: the screens show all of them; [grid] is the first, where a
+ * record that belongs to no grid in particular (the day's sign-in) goes.
+ */
 data class Session(val deviceId: String, val managerId: String, val managerName: String, val grids: List<String>) {
     val grid: String get() = grids.firstOrNull() ?: ""
 }
@@ -59,9 +66,9 @@ class MemorySessionStore(private var session: Session? = null) : SessionStore {
 private suspend fun <T> io(dispatcher: CoroutineDispatcher, block: () -> T): Result<T> =
     withContext(dispatcher) { attempt(block) }
 
-/** A write that succeeded tells [onWrite] (the sync indicator counts what waits to be sent). */
+/** A write that succeeded tells [onWrite] (the sync indicator counts what waits to be sent), on the IO dispatcher. */
 private suspend fun <T> write(dispatcher: CoroutineDispatcher, onWrite: () -> Unit, block: () -> T): Result<T> =
-    io(dispatcher, block).onSuccess { onWrite() }
+    withContext(dispatcher) { attempt(block).onSuccess { onWrite() } }
 
 /** Premises and household archives. */
 class ArchiveRepository(
@@ -101,6 +108,23 @@ class FieldworkRepository(
         io(dispatcher) { store.receiptPrintout(receiptId, companyName) }
     suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
     suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
+
+    /** What is owed in each of [grids], grid after grid (each in the core's order: most owed first). */
+    suspend fun arrearsIn(grids: List<String>): Result<List<ArrearsLine>> = io(dispatcher) { grids.flatMap { store.gridArrears(it) } }
+
+    /** A household's own debts, for its page: collected from there like from a plan item. */
+    suspend fun arrearsOf(householdId: String, grids: List<String>): Result<List<ArrearsLine>> =
+        arrearsIn(grids).map { lines -> lines.filter { it.account.householdId == householdId } }
+
+    suspend fun receipt(id: String): Result<Receipt> = io(dispatcher) { store.receipt(id) }
+
+    /** The customer's copy as one PNG page, drawn with [font] (a CJK font's bytes), for sharing. */
+    suspend fun receiptImage(receiptId: String, companyName: String, font: ByteArray): Result<ByteArray> =
+        io(dispatcher) { store.receiptImage(receiptId, companyName, font) }
+
+    /** The same page as ESC/POS bytes for a thermal printer; [reprint] marks it 副本 / COPY. */
+    suspend fun receiptEscpos(receiptId: String, companyName: String, font: ByteArray, paper: PaperWidth, reprint: Boolean): Result<ByteArray> =
+        io(dispatcher) { store.receiptEscpos(receiptId, companyName, font, paper, reprint) }
 
     /** Records the arrival that keeps an appointment (no signature): on time, early or late comes back. */
     suspend fun recordAppointmentVisit(appointmentId: String, v: Visit): Result<AppointmentVisit> =

@@ -1,4 +1,4 @@
-// The tickets screen's state (首问负责制): every ticket of the grid not yet closed — overdue ones
+// The tickets screen's state (首问负责制): every ticket of the manager's grids not yet closed — overdue ones
 // (promise broken) first, then open or escalated by promised date, then those replied to and
 // waiting for the customer to confirm — and the actions on one: take it (on a visit: at the door),
 // escalate it, record the reply, close it only with the customer's confirmation (闭环).
@@ -11,6 +11,8 @@ import app.gridbook.ffi.core.TicketStatus
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 
 /** A ticket in the list; [overdue] when its promised reply date passed with no reply. */
 data class TicketLine(val ticket: Ticket, val overdue: Boolean)
@@ -40,16 +42,24 @@ class TicketsModel(
     private val today: () -> String,
     private val clockMs: () -> Long = System::currentTimeMillis,
 ) {
-    private val grid = session.grid
+    private val grids = session.grids.ifEmpty { listOf(session.grid) }
     private val _state = MutableStateFlow(TicketsState())
     val state: StateFlow<TicketsState> = _state.asStateFlow()
+    private val taking = Mutex()
+
+    /** Every grid of the manager's: the tickets of each, joined (overdue ones first, as the core orders them). */
+    private suspend fun all(read: suspend (String) -> Result<List<Ticket>>): Result<List<Ticket>> {
+        val out = mutableListOf<Ticket>()
+        for (g in grids) out += read(g).getOrElse { return Result.failure(it) }
+        return Result.success(out)
+    }
 
     suspend fun refresh() {
         val date = today()
         _state.value = _state.value.copy(today = date, loading = true, problem = null)
-        val overdue = tickets.overdue(grid, date)
-        val open = tickets.open(grid)
-        val replied = tickets.replied(grid)
+        val overdue = all { tickets.overdue(it, date) }
+        val open = all { tickets.open(it) }
+        val replied = all { tickets.replied(it) }
         _state.value = _state.value.copy(
             lines = ticketLines(overdue.getOrDefault(emptyList()), open.getOrDefault(emptyList()), replied.getOrDefault(emptyList())),
             loading = false,
@@ -60,7 +70,9 @@ class TicketsModel(
     /**
      * Takes a request, complaint or question (首问): the manager owns it from now, with the reply
      * promised by [promisedReplyBy] (YYYY-MM-DD). [householdId] when the customer has an archive
-     * (empty otherwise); [channel] is IN_PERSON when taken on a visit.
+     * (empty otherwise), in [grid] (the household's; the manager's first grid without one);
+     * [channel] is IN_PERSON when taken on a visit. A second tap takes nothing more: the same
+     * request just taken comes back.
      */
     suspend fun take(
         householdId: String,
@@ -68,12 +80,19 @@ class TicketsModel(
         text: String,
         promisedReplyBy: String,
         channel: TicketChannel = TicketChannel.IN_PERSON,
-    ): Ticket? {
+        grid: String = session.grid,
+    ): Ticket? = taking.withLock {
+        val last = _state.value.current
+        if (last != null && last.householdId == householdId && last.kind == kind && last.text == text &&
+            last.promisedReplyBy == promisedReplyBy && last.status == TicketStatus.OPEN
+        ) {
+            return@withLock last
+        }
         val t = Ticket(
             gridId = grid, householdId = householdId, ownerManagerId = session.managerId, takenAtMs = clockMs(),
             channel = channel, kind = kind, text = text, promisedReplyBy = promisedReplyBy, status = TicketStatus.OPEN,
         )
-        return settle(tickets.open(t))
+        settle(tickets.open(t))
     }
 
     /** Hands it up to [to] (a supervisor, a department); the manager still owns it. */

@@ -1,6 +1,7 @@
 // The appointment (预约): book the time the customer chose, or open one to confirm it, move it
 // (after telling the customer the manager runs late, or at their request), cancel it with a
-// reason, or — at the door, nobody in — record the absence with the date to follow up by.
+// reason, or — at the door, nobody in — record the absence with the date to follow up by. Dates
+// and times are picked, not typed.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.layout.Column
@@ -56,8 +57,8 @@ fun AppointmentScreen(vm: AppointmentViewModel, done: () -> Unit) {
         }
         state.saved?.let { Text(stringResource(R.string.appointment_saved, formatTime(it.agreedAtMs), appointmentStatusLabel(it.status)), color = MaterialTheme.colorScheme.secondary) }
 
-        Input(R.string.field_appointment_date, f.date, errorOn("date")) { v -> vm.model.edit { it.copy(date = v) } }
-        Input(R.string.field_appointment_time, f.time, errorOn("agreed_at_ms")) { v -> vm.model.edit { it.copy(time = v) } }
+        DateField(R.string.field_appointment_date, f.date, errorOn("date")) { v -> vm.model.edit { it.copy(date = v) } }
+        TimeField(R.string.field_appointment_time, f.time, errorOn("agreed_at_ms")) { v -> vm.model.edit { it.copy(time = v) } }
         if (a == null) {
             Text(stringResource(R.string.field_purpose), style = MaterialTheme.typography.titleSmall)
             LazyRow {
@@ -78,7 +79,7 @@ fun AppointmentScreen(vm: AppointmentViewModel, done: () -> Unit) {
                 OutlinedButton(onClick = vm::cancel) { Text(stringResource(R.string.appointment_cancel)) }
             }
             Section(stringResource(R.string.appointment_absent_title)) {
-                Input(R.string.field_follow_up_due, followUpDue, errorOn("follow_up_due")) { followUpDue = it }
+                DateField(R.string.field_follow_up_due, followUpDue, errorOn("follow_up_due")) { followUpDue = it }
                 OutlinedButton(onClick = { vm.customerAbsent(followUpDue) }) { Text(stringResource(R.string.appointment_absent)) }
             }
         }

@@ -1,5 +1,6 @@
-// Buildings → households (楼宇 → 住户): the grid's premises, a building's households in door
-// order, search by name, phone, address or service number, and adding a building or a household.
+// Buildings → households (楼宇 → 住户): the premises of each of the manager's grids (chips to switch),
+// a building's households in door order, search by name, phone, address or service number, and
+// adding a building or a household.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.clickable
@@ -31,12 +32,13 @@ import app.gridbook.ffi.core.Premises
 import app.gridbook.ffi.core.PremisesType
 
 @Composable
-fun BuildingsScreen(vm: BuildingsViewModel, openHousehold: (String) -> Unit, newHousehold: (String?) -> Unit) {
+fun BuildingsScreen(vm: BuildingsViewModel, openHousehold: (String) -> Unit, newHousehold: (premisesId: String?, grid: String) -> Unit) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     var query by remember { mutableStateOf("") }
     var adding by remember { mutableStateOf(false) }
     LazyColumn(Modifier.fillMaxWidth().padding(horizontal = 16.dp)) {
         item {
+            GridChips(state.grids, state.grid) { query = ""; vm.selectGrid(it) }
             OutlinedTextField(
                 value = query, onValueChange = { query = it; vm.search(it) },
                 label = { Text(stringResource(R.string.search_hint)) }, singleLine = true, modifier = Modifier.fillMaxWidth(),
@@ -49,7 +51,7 @@ fun BuildingsScreen(vm: BuildingsViewModel, openHousehold: (String) -> Unit, new
             item {
                 Row {
                     TextButton(onClick = { adding = true }) { Text(stringResource(R.string.add_building)) }
-                    TextButton(onClick = { newHousehold(state.selected?.id) }) { Text(stringResource(R.string.add_household)) }
+                    TextButton(onClick = { newHousehold(state.selected?.id, state.grid) }) { Text(stringResource(R.string.add_household)) }
                 }
             }
             items(state.premises, key = { it.id }) { p ->

@@ -1,13 +1,33 @@
 // Shared pieces of the screens: the theme, the sync indicator, the problem banner with the
-// zh-CN/English text for each kind of problem and the field it names, money and time display.
+// zh-CN/English text for each kind of problem and the field it names, money and time display,
+// and date and time fields that open pickers instead of taking typed text.
 package app.gridbook.android.ui
 
+import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.foundation.layout.fillMaxWidth
 import androidx.compose.foundation.layout.padding
+import androidx.compose.material.icons.Icons
+import androidx.compose.material.icons.filled.Event
+import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.AssistChip
+import androidx.compose.material3.DatePicker
+import androidx.compose.material3.DatePickerDialog
+import androidx.compose.material3.FilterChip
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.Icon
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.TextButton
+import androidx.compose.material3.TimePicker
+import androidx.compose.material3.rememberDatePickerState
+import androidx.compose.material3.rememberTimePickerState
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.setValue
 import androidx.compose.material3.Card
 import androidx.compose.material3.CardDefaults
 import androidx.compose.material3.MaterialTheme
@@ -24,6 +44,9 @@ import app.gridbook.logic.Problem
 import app.gridbook.logic.ProblemKind
 import app.gridbook.logic.SyncLight
 import app.gridbook.logic.light
+import app.gridbook.logic.pickedDate
+import app.gridbook.logic.pickedTime
+import app.gridbook.logic.pickerMs
 import java.time.Instant
 import java.time.ZoneId
 import java.time.format.DateTimeFormatter
@@ -65,6 +88,10 @@ fun fieldLabel(field: String?): String = when (field) {
     "reply" -> stringResource(R.string.field_ticket_reply)
     "closure_confirmed_by_customer" -> stringResource(R.string.ticket_customer_confirms)
     "status" -> stringResource(R.string.field_status)
+    "payment_ref" -> stringResource(R.string.field_payment_ref)
+    "promised_pay_at_ms" -> stringResource(R.string.notice_promised_day)
+    "font" -> stringResource(R.string.field_font)
+    "printer" -> stringResource(R.string.field_printer)
     else -> field ?: ""
 }
 
@@ -118,5 +145,63 @@ fun LabelValue(label: String, value: String) {
     Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
         Text(label, style = MaterialTheme.typography.bodyMedium, color = MaterialTheme.colorScheme.onSurfaceVariant)
         Text(value, style = MaterialTheme.typography.bodyLarge)
+    }
+}
+
+/** A date (YYYY-MM-DD, "" for none) shown in a field that opens the date picker when tapped. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun DateField(label: Int, value: String, error: Boolean, onChange: (String) -> Unit) {
+    var open by remember { mutableStateOf(false) }
+    PickerField(label, value, error) { open = true }
+    if (open) {
+        val state = rememberDatePickerState(initialSelectedDateMillis = pickerMs(value))
+        DatePickerDialog(
+            onDismissRequest = { open = false },
+            confirmButton = {
+                TextButton(onClick = { state.selectedDateMillis?.let { onChange(pickedDate(it)) }; open = false }) { Text(stringResource(R.string.ok)) }
+            },
+            dismissButton = { TextButton(onClick = { open = false }) { Text(stringResource(R.string.cancel)) } },
+        ) { DatePicker(state = state) }
+    }
+}
+
+/** A time (HH:mm) shown in a field that opens the time picker when tapped. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun TimeField(label: Int, value: String, error: Boolean, onChange: (String) -> Unit) {
+    var open by remember { mutableStateOf(false) }
+    PickerField(label, value, error) { open = true }
+    if (open) {
+        val (h, m) = value.split(":").mapNotNull { it.toIntOrNull() }.let { (it.getOrNull(0) ?: 9) to (it.getOrNull(1) ?: 0) }
+        val state = rememberTimePickerState(initialHour = h, initialMinute = m, is24Hour = true)
+        AlertDialog(
+            onDismissRequest = { open = false },
+            confirmButton = { TextButton(onClick = { onChange(pickedTime(state.hour, state.minute)); open = false }) { Text(stringResource(R.string.ok)) } },
+            dismissButton = { TextButton(onClick = { open = false }) { Text(stringResource(R.string.cancel)) } },
+            text = { TimePicker(state = state) },
+        )
+    }
+}
+
+/** A read-only field that opens a picker: the whole field takes the tap, not only its icon. */
+@Composable
+private fun PickerField(label: Int, value: String, error: Boolean, open: () -> Unit) {
+    Box(Modifier.fillMaxWidth().padding(vertical = 2.dp)) {
+        OutlinedTextField(
+            value = value, onValueChange = {}, readOnly = true, label = { Text(stringResource(label)) }, isError = error,
+            trailingIcon = { Icon(Icons.Filled.Event, contentDescription = null) }, modifier = Modifier.fillMaxWidth(),
+        )
+        // over the field: a read-only text field would otherwise swallow the tap
+        Box(Modifier.matchParentSize().clickable(onClick = open))
+    }
+}
+
+/** The manager's grids as chips, the one shown selected; nothing when there is only one. */
+@Composable
+fun GridChips(grids: List<String>, selected: String, select: (String) -> Unit) {
+    if (grids.size < 2) return
+    Row(Modifier.fillMaxWidth().padding(vertical = 4.dp), horizontalArrangement = Arrangement.spacedBy(4.dp)) {
+        grids.forEach { g -> FilterChip(selected = g == selected, onClick = { select(g) }, label = { Text(g) }) }
     }
 }

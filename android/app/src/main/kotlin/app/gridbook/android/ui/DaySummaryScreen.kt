@@ -26,6 +26,8 @@ fun DaySummaryScreen(vm: DaySummaryViewModel) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     Column(Modifier.fillMaxWidth().padding(16.dp).verticalScroll(rememberScrollState())) {
         Text(stringResource(R.string.day_summary_heading, state.date), style = MaterialTheme.typography.headlineSmall)
+        // a manager of several grids sums up each
+        GridChips(vm.grids, state.grid, vm::selectGrid)
         ProblemBanner(state.problem)
         val d = state.submitted?.takeIf { it.madeAtMs >= (state.preview?.madeAtMs ?: 0) } ?: state.preview
         d?.let { s ->

@@ -1,6 +1,7 @@
 // The household archive (客户档案): view and edit, ID and phone numbers masked until revealed with
-// a purpose, the duplicate warning before a new archive is created, the household's history, and
-// the way to a visit or to collection.
+// a purpose, tap to call (the number shown for it, audited), the duplicate warning before a new
+// archive is created, what the household still owes (collect, or give a notice, from here), the
+// household's history, and the way to a visit or an appointment.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.layout.Column
@@ -20,6 +21,7 @@ import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
@@ -37,10 +39,21 @@ import app.gridbook.ffi.core.IdType
 import app.gridbook.logic.Money
 import app.gridbook.logic.SaveOutcome
 
+/** Where the household page leads. */
+class HouseholdActions(
+    val startVisit: (householdId: String) -> Unit,
+    val bookAppointment: (householdId: String) -> Unit,
+    val collect: (accountId: String) -> Unit,
+    val notice: (accountId: String) -> Unit,
+    val dial: (number: String) -> Unit,
+)
+
 @Composable
-fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAppointment: (String) -> Unit = {}) {
+fun HouseholdScreen(vm: HouseholdViewModel, go: HouseholdActions) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val lastSave by vm.lastSave.collectAsStateWithLifecycle()
+    // back from collecting or a notice: the debts and the history read again
+    LaunchedEffect(Unit) { vm.shown() }
     val form = state.form ?: run { ProblemBanner(state.problem); return }
     var revealing by remember { mutableStateOf(false) }
     val errorOn = { f: String -> state.problem?.field == f }
@@ -65,12 +78,15 @@ fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAp
             }
         }
         Field(R.string.field_id_number, form.idNumber, errorOn("id_number")) { v -> vm.edit { it.copy(idNumber = v) } }
-        if (!state.isNew && !state.revealed) {
-            TextButton(onClick = { revealing = true }) { Text(stringResource(R.string.reveal)) }
+        if (!state.isNew) {
+            Row {
+                if (!state.revealed) TextButton(onClick = { revealing = true }) { Text(stringResource(R.string.reveal)) }
+                TextButton(onClick = { vm.call(go.dial) }) { Text(stringResource(R.string.household_call)) }
+            }
         }
         Field(R.string.field_work_unit, form.workUnit, false) { v -> vm.edit { it.copy(workUnit = v) } }
         Field(R.string.field_opinions, form.opinions, false) { v -> vm.edit { it.copy(opinions = v) } }
-        Field(R.string.field_birthday, form.birthday, errorOn("birthday")) { v -> vm.edit { it.copy(birthday = v) } }
+        DateField(R.string.field_birthday, form.birthday, errorOn("birthday")) { v -> vm.edit { it.copy(birthday = v) } }
         Field(R.string.field_notes, form.notes, false) { v -> vm.edit { it.copy(notes = v) } }
         if (form.services.isNotEmpty()) {
             Text(stringResource(R.string.services) + ": " + form.services.joinToString { "${it.product} ${it.plan}" })
@@ -85,13 +101,7 @@ fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAp
                     Text(stringResource(R.string.duplicates_title), style = MaterialTheme.typography.titleMedium)
                     state.duplicates.forEach { d ->
                         Text("${d.household.customerName} · ${d.household.address} · ${d.household.mobile}")
-                        Text(d.reasons.joinToString(" / ") { r ->
-                            when (r) {
-                                DuplicateReason.SAME_ADDRESS -> "同一门牌 Same address"
-                                DuplicateReason.SAME_ID_NUMBER -> "同一证件号 Same ID number"
-                                DuplicateReason.SAME_PHONE -> "同一电话 Same phone"
-                            }
-                        }, style = MaterialTheme.typography.bodySmall)
+                        Text(d.reasons.map { duplicateReasonLabel(it) }.joinToString(" / "), style = MaterialTheme.typography.bodySmall)
                     }
                     TextButton(onClick = { vm.acknowledgeDuplicates(); vm.save() }) { Text(stringResource(R.string.duplicates_create_anyway)) }
                 }
@@ -100,8 +110,19 @@ fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAp
         Row {
             Button(onClick = vm::save) { Text(stringResource(R.string.save)) }
             if (!state.isNew) {
-                TextButton(onClick = { startVisit(form.id) }) { Text(stringResource(R.string.start_visit)) }
-                TextButton(onClick = { bookAppointment(form.id) }) { Text(stringResource(R.string.appointment_book)) }
+                TextButton(onClick = { go.startVisit(form.id) }) { Text(stringResource(R.string.start_visit)) }
+                TextButton(onClick = { go.bookAppointment(form.id) }) { Text(stringResource(R.string.appointment_book)) }
+            }
+        }
+        if (state.arrears.isNotEmpty()) {
+            Section(stringResource(R.string.household_arrears)) {
+                state.arrears.forEach { line ->
+                    LabelValue(stringResource(R.string.arrears_months, line.account.monthsOverdue), Money.yuan(line.remainingFen))
+                    Row {
+                        Button(onClick = { go.collect(line.account.id) }) { Text(stringResource(R.string.collect)) }
+                        TextButton(onClick = { go.notice(line.account.id) }) { Text(stringResource(R.string.notice_give)) }
+                    }
+                }
             }
         }
         if (state.history.isNotEmpty()) {
@@ -109,11 +130,12 @@ fun HouseholdScreen(vm: HouseholdViewModel, startVisit: (String) -> Unit, bookAp
                 state.history.forEach { e ->
                     Text(
                         when (e) {
-                            is HistoryEntry.VisitEntry -> "${formatTime(e.visit.arrivedAtMs)} 走访 Visit · ${e.visit.outcome}" +
+                            is HistoryEntry.VisitEntry -> stringResource(R.string.history_visit, formatTime(e.visit.arrivedAtMs), e.visit.outcome) +
                                 if (e.visit.signatureId != null) " ✍" else ""
-                            is HistoryEntry.NoticeEntry -> "${formatTime(e.notice.givenAtMs)} 催缴通知 Notice · ${e.notice.outcome}"
-                            is HistoryEntry.ReceiptEntry -> "${formatTime(e.receipt.collectedAtMs)} 收款 Receipt ${e.receipt.receiptNo} · " +
-                                Money.yuan(e.receipt.amountFen) + if (e.voided) " (作废 voided)" else ""
+                            is HistoryEntry.NoticeEntry -> stringResource(R.string.history_notice, formatTime(e.notice.givenAtMs), e.notice.outcome)
+                            is HistoryEntry.ReceiptEntry ->
+                                stringResource(R.string.history_receipt, formatTime(e.receipt.collectedAtMs), e.receipt.receiptNo, Money.yuan(e.receipt.amountFen)) +
+                                    if (e.voided) stringResource(R.string.history_voided) else ""
                         },
                     )
                 }
@@ -133,6 +155,15 @@ private fun Field(
         singleLine = true, keyboardOptions = KeyboardOptions(keyboardType = keyboard), modifier = modifier.padding(vertical = 2.dp),
     )
 }
+
+@Composable
+private fun duplicateReasonLabel(r: DuplicateReason): String = stringResource(
+    when (r) {
+        DuplicateReason.SAME_ADDRESS -> R.string.duplicate_same_address
+        DuplicateReason.SAME_ID_NUMBER -> R.string.duplicate_same_id
+        DuplicateReason.SAME_PHONE -> R.string.duplicate_same_phone
+    },
+)
 
 /** Asks why the full numbers are needed: the purpose goes into the access trail (保密). */
 @Composable

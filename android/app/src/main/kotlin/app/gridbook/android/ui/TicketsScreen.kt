@@ -79,8 +79,8 @@ private fun TakeTicket(vm: TicketsViewModel) {
             }
         }
         Input(R.string.field_ticket_text, text, false) { text = it }
-        Input(R.string.field_promised_reply_by, promised, false) { promised = it }
-        Button(onClick = { vm.take(kind, text, promised); text = "" }) { Text(stringResource(R.string.ticket_take_button)) }
+        DateField(R.string.field_promised_reply_by, promised, false) { promised = it }
+        Button(enabled = text.isNotBlank(), onClick = { vm.take(kind, text, promised); text = "" }) { Text(stringResource(R.string.ticket_take_button)) }
     }
 }
 

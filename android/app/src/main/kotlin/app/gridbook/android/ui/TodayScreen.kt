@@ -1,11 +1,12 @@
-// Today (今日): the sign-in (签到), overdue tickets, appointments whose time passed (tell the
-// customer, agree a new time), the day's plan building by building in walking order — at each door
-// its appointments, follow-ups and arrears — the reminders, what is still owed, the grid in numbers,
-// and the way to the day's summary. Tapping an appointment opens the visit that keeps it (or, with
-// "改约", the appointment); a follow-up opens the household; a debt starts collection.
+// Today (今日): the sign-in (签到) with the current position, the receipt numbers left in the book
+// (checked before going out), overdue tickets, appointments whose time passed (tell the customer,
+// agree a new time), the day's plan of every grid building by building in walking order — at each
+// door its appointments, follow-ups and arrears — the reminders, what is still owed (the arrears
+// list), the grids in numbers, and the way to the day's summary. Tapping an appointment opens the
+// visit that keeps it (or, with "改约", the appointment); a follow-up opens the household; a debt
+// starts collection. Read again after a visit or a collection (TodayViewModel).
 package app.gridbook.android.ui
 
-import android.Manifest
 import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.clickable
@@ -22,13 +23,14 @@ import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import app.gridbook.android.LastLocation
+import app.gridbook.android.CurrentLocation
 import app.gridbook.android.R
 import app.gridbook.android.TodayViewModel
 import app.gridbook.ffi.core.Appointment
@@ -44,6 +46,7 @@ import androidx.compose.material3.DropdownMenu
 import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.reminderLabel
 import app.gridbook.logic.Money
+import app.gridbook.logic.PlanEntry
 
 /** Where the Today screen's rows lead. */
 class TodayActions(
@@ -53,6 +56,7 @@ class TodayActions(
     val openAppointment: (householdId: String, appointmentId: String, late: Boolean) -> Unit,
     val collect: (accountId: String) -> Unit,
     val openTickets: () -> Unit,
+    val openArrears: () -> Unit,
     val openDaySummary: () -> Unit,
     val openSync: () -> Unit,
 )
@@ -61,15 +65,19 @@ class TodayActions(
 fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
     val state by vm.model.state.collectAsStateWithLifecycle()
     val sync by vm.sync.collectAsStateWithLifecycle()
+    val locating by vm.locating.collectAsStateWithLifecycle()
     val context = LocalContext.current
-    // asks for the location once; signs in with or without it (the time alone is still a sign-in)
-    val askLocation = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { _ ->
-        vm.signIn(LastLocation.last(context))
+    // fine and coarse together: the system then offers precise or approximate; signs in with or
+    // without a position (the time alone is still a sign-in)
+    val askLocation = rememberLauncherForActivityResult(ActivityResultContracts.RequestMultiplePermissions()) { _ ->
+        vm.signIn(context)
     }
     val signIn = {
-        if (LastLocation.permitted(context)) vm.signIn(LastLocation.last(context))
-        else askLocation.launch(Manifest.permission.ACCESS_FINE_LOCATION)
+        if (CurrentLocation.permitted(context)) vm.signIn(context)
+        else askLocation.launch(CurrentLocation.PERMISSIONS)
     }
+    // back on Today after a visit or a collection: what it changed is read again
+    LaunchedEffect(Unit) { vm.shown() }
     LazyColumn(Modifier.fillMaxWidth().padding(horizontal = 16.dp)) {
         item {
             Text(stringResource(R.string.today_title, state.date), style = MaterialTheme.typography.headlineSmall)
@@ -77,10 +85,23 @@ fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
             ProblemBanner(state.problem)
             val signedIn = state.signedIn
             if (signedIn == null) {
-                Button(onClick = signIn, modifier = Modifier.fillMaxWidth()) { Text(stringResource(R.string.sign_in)) }
+                Button(onClick = signIn, enabled = !locating, modifier = Modifier.fillMaxWidth()) {
+                    Text(stringResource(if (locating) R.string.sign_in_locating else R.string.sign_in))
+                }
             } else {
                 val place = if (signedIn.latE6 != null) stringResource(R.string.signed_in_with_place) else stringResource(R.string.signed_in_no_place)
                 Text(stringResource(R.string.signed_in_at, formatTime(signedIn.atMs), place), color = MaterialTheme.colorScheme.secondary)
+            }
+            state.receiptBook?.let { book ->
+                Text(
+                    when {
+                        book.empty -> stringResource(R.string.receipt_book_empty)
+                        book.low -> stringResource(R.string.receipt_book_low, book.left)
+                        else -> stringResource(R.string.receipt_book_left, book.left)
+                    },
+                    color = if (book.low) MaterialTheme.colorScheme.error else MaterialTheme.colorScheme.onSurfaceVariant,
+                    modifier = Modifier.clickable(onClick = go.openSync).padding(vertical = 4.dp),
+                )
             }
             Row {
                 TextButton(onClick = vm::refresh) { Text(stringResource(R.string.refresh)) }
@@ -112,10 +133,10 @@ fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
         item { Text(stringResource(R.string.today_plan), style = MaterialTheme.typography.titleMedium) }
         if (state.buildings.isEmpty()) item { Text(stringResource(R.string.none)) }
         state.buildings.forEach { b ->
-            item(key = "building-" + b.building) {
+            item(key = "building-" + b.gridId + "/" + b.building) {
                 Text(b.building.ifEmpty { stringResource(R.string.plan_no_building) }, style = MaterialTheme.typography.titleSmall, modifier = Modifier.padding(top = 8.dp))
             }
-            items(b.stops, key = { "stop-" + it.householdId }) { stop -> Stop(stop, go, vm::closeReminder) }
+            items(b.stops, key = { "stop-" + b.gridId + it.householdId }) { stop -> Stop(stop, go, vm::closeReminder) }
         }
 
         // 提醒: the plan's reminder entries (contract expiry, spend falling, birthdays …)
@@ -130,18 +151,19 @@ fun TodayScreen(vm: TodayViewModel, go: TodayActions) {
         }
 
         item {
-            Text(stringResource(R.string.today_arrears, Money.yuan(state.arrearsRemainingFen)), style = MaterialTheme.typography.titleMedium, modifier = Modifier.padding(top = 8.dp))
+            Text(
+                stringResource(R.string.today_arrears, Money.yuan(state.arrearsRemainingFen)), style = MaterialTheme.typography.titleMedium,
+                modifier = Modifier.clickable(onClick = go.openArrears).padding(top = 8.dp),
+            )
         }
-        state.summary?.let { s ->
-            item {
-                Section(stringResource(R.string.today_grid)) {
-                    Column {
-                        LabelValue(stringResource(R.string.summary_households), s.households.toString())
-                        LabelValue(stringResource(R.string.summary_premises), "${s.buildings} / ${s.bungalows} / ${s.shops}")
-                        LabelValue(stringResource(R.string.summary_prospects), s.prospects.toString())
-                        s.ownProducts.forEach { p -> LabelValue(p.name, "${p.households} · ${p.penetrationBp / 100.0}%") }
-                        s.competitors.forEach { p -> LabelValue("${stringResource(R.string.summary_competitor)} ${p.name}", "${p.households}") }
-                    }
+        items(state.summaries, key = { "summary-" + it.gridId }) { s ->
+            Section(stringResource(R.string.today_grid) + if (state.summaries.size > 1) " " + s.gridId else "") {
+                Column {
+                    LabelValue(stringResource(R.string.summary_households), s.households.toString())
+                    LabelValue(stringResource(R.string.summary_premises), "${s.buildings} / ${s.bungalows} / ${s.shops}")
+                    LabelValue(stringResource(R.string.summary_prospects), s.prospects.toString())
+                    s.ownProducts.forEach { p -> LabelValue(p.name, "${p.households} · ${p.penetrationBp / 100.0}%") }
+                    s.competitors.forEach { p -> LabelValue("${stringResource(R.string.summary_competitor)} ${p.name}", "${p.households}") }
                 }
             }
         }
@@ -153,7 +175,7 @@ private fun doorOf(stop: PlanStop): String =
     listOf(stop.unit, stop.floor?.let { "${it}F" } ?: "", stop.room).filter { it.isNotBlank() }.joinToString(" ").ifEmpty { stop.address }
 
 @Composable
-private fun Stop(stop: PlanStop, go: TodayActions, closeReminder: (key: String, outcome: ReminderResolution) -> Unit) {
+private fun Stop(stop: PlanStop, go: TodayActions, closeReminder: (entry: PlanEntry, outcome: ReminderResolution) -> Unit) {
     Column(Modifier.fillMaxWidth().padding(vertical = 4.dp)) {
         Text("${stop.customerName} · ${doorOf(stop)}", style = MaterialTheme.typography.bodyLarge, modifier = Modifier.clickable { go.openHousehold(stop.householdId) })
         stop.items.forEach { item ->
@@ -169,7 +191,8 @@ private fun Stop(stop: PlanStop, go: TodayActions, closeReminder: (key: String, 
                     supportingContent = { Text(stringResource(R.string.arrears_months, item.line.account.monthsOverdue)) },
                     modifier = Modifier.clickable(enabled = item.line.remainingFen > 0) { go.collect(item.line.account.id) },
                 )
-                is PlanItem.ReminderItem -> ReminderRow(item.reminder, { go.openHousehold(stop.householdId) }, closeReminder)
+                is PlanItem.ReminderItem ->
+                    ReminderRow(item.reminder, { go.openHousehold(stop.householdId) }) { outcome -> closeReminder(PlanEntry(stop, item), outcome) }
             }
         }
     }
@@ -177,7 +200,7 @@ private fun Stop(stop: PlanStop, go: TodayActions, closeReminder: (key: String, 
 
 /** 预警: what it is (the core's label), the date or service concerned, and closing it with an outcome. */
 @Composable
-private fun ReminderRow(r: Reminder, open: () -> Unit, close: (key: String, outcome: ReminderResolution) -> Unit) {
+private fun ReminderRow(r: Reminder, open: () -> Unit, close: (outcome: ReminderResolution) -> Unit) {
     var choosing by remember { mutableStateOf(false) }
     ListItem(
         headlineContent = { Text(reminderLabel(r.kind)) },
@@ -186,7 +209,7 @@ private fun ReminderRow(r: Reminder, open: () -> Unit, close: (key: String, outc
             OutlinedButton(onClick = { choosing = true }) { Text(stringResource(R.string.reminder_close)) }
             DropdownMenu(expanded = choosing, onDismissRequest = { choosing = false }) {
                 ReminderResolution.entries.forEach { outcome ->
-                    DropdownMenuItem(text = { Text(reminderOutcomeLabel(outcome)) }, onClick = { choosing = false; close(r.key, outcome) })
+                    DropdownMenuItem(text = { Text(reminderOutcomeLabel(outcome)) }, onClick = { choosing = false; close(outcome) })
                 }
             }
         },

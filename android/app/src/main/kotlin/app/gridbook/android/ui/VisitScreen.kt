@@ -1,5 +1,6 @@
 // The visit form (走访记录): purpose, outcome, needs, competitor information, opinions, an open
-// question and the reply promised by a date, and the customer's signature on the work order.
+// question and the reply promised by a date (picked), and the customer's signature on the work
+// order. The arrival is taken when the form is first shown; the save button takes one tap.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.layout.Column
@@ -15,6 +16,7 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
@@ -67,6 +69,8 @@ fun VisitScreen(vm: VisitViewModel, takeTicket: (householdId: String) -> Unit = 
     val state by vm.model.state.collectAsStateWithLifecycle()
     val loadProblem by vm.loadProblem.collectAsStateWithLifecycle()
     val household = state.household ?: run { ProblemBanner(loadProblem); return }
+    // at the door: the form is on screen (the first time counts; core-logic keeps it)
+    LaunchedEffect(household.id) { vm.model.arrive() }
     val f = state.form
     val edit: ((VisitForm) -> VisitForm) -> Unit = vm.model::edit
     val errorOn = { field: String -> state.problem?.field == field }
@@ -96,7 +100,7 @@ fun VisitScreen(vm: VisitViewModel, takeTicket: (householdId: String) -> Unit = 
         Input(R.string.field_opinions, f.opinions, false) { v -> edit { it.copy(opinions = v) } }
         Input(R.string.field_open_question, f.openQuestion, false) { v -> edit { it.copy(openQuestion = v) } }
         Input(R.string.field_follow_up, f.followUp, errorOn("follow_up")) { v -> edit { it.copy(followUp = v) } }
-        Input(R.string.field_follow_up_due, f.followUpDue, errorOn("follow_up_due")) { v -> edit { it.copy(followUpDue = v) } }
+        DateField(R.string.field_follow_up_due, f.followUpDue, errorOn("follow_up_due")) { v -> edit { it.copy(followUpDue = v) } }
 
         Section(stringResource(R.string.work_order_signature)) {
             // What the customer reads before signing: exactly the text the core seals.
@@ -108,7 +112,9 @@ fun VisitScreen(vm: VisitViewModel, takeTicket: (householdId: String) -> Unit = 
                 onSigned = vm.model::sign, onClear = vm.model::clearSignature,
             )
         }
-        Button(onClick = vm::submit, modifier = Modifier.fillMaxWidth().padding(top = 12.dp)) { Text(stringResource(R.string.visit_save)) }
+        Button(onClick = vm::submit, enabled = !state.saving, modifier = Modifier.fillMaxWidth().padding(top = 12.dp)) {
+            Text(stringResource(R.string.visit_save))
+        }
     }
 }
 

@@ -1,0 +1,74 @@
+// The position for the sign-in (签到): asks for permission first, then a current fix with a
+// timeout (CLLocationManager.requestLocation), else the last known one if it is recent; without
+// either the sign-in is recorded with the time alone (a basement has no fix).
+import CoreLocation
+import Foundation
+
+@MainActor
+final class PlaceFinder: NSObject, ObservableObject, CLLocationManagerDelegate {
+    private let manager = CLLocationManager()
+    private var authorised: CheckedContinuation<Void, Never>?
+    private var located: CheckedContinuation<CLLocation?, Never>?
+    /// How long a sign-in waits for a fix, and how old a last known one may be.
+    static let timeout: TimeInterval = 15
+    static let maxAge: TimeInterval = 10 * 60
+
+    override init() {
+        super.init()
+        manager.delegate = self
+        manager.desiredAccuracy = kCLLocationAccuracyHundredMeters
+    }
+
+    /// A fix in micro-degrees, or nil.
+    func fix() async -> (latE6: Int64, lonE6: Int64)? {
+        if manager.authorizationStatus == .notDetermined {
+            await withCheckedContinuation { c in
+                authorised = c
+                manager.requestWhenInUseAuthorization()
+            }
+        }
+        guard [.authorizedWhenInUse, .authorizedAlways].contains(manager.authorizationStatus) else { return nil }
+        let current: CLLocation? = await withTaskGroup(of: CLLocation?.self) { group in
+            group.addTask { @MainActor in
+                await withCheckedContinuation { c in
+                    self.located = c
+                    self.manager.requestLocation()
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(Self.timeout * 1_000_000_000))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            // whichever came first, the other ends now (the group waits for both)
+            await MainActor.run { self.finish(nil) }
+            group.cancelAll()
+            return first
+        }
+        let recent = manager.location.flatMap { -$0.timestamp.timeIntervalSinceNow <= Self.maxAge ? $0 : nil }
+        guard let c = (current ?? recent)?.coordinate else { return nil }
+        return (Int64((c.latitude * 1_000_000).rounded()), Int64((c.longitude * 1_000_000).rounded()))
+    }
+
+    private func finish(_ location: CLLocation?) {
+        located?.resume(returning: location)
+        located = nil
+    }
+
+    nonisolated func locationManagerDidChangeAuthorization(_ manager: CLLocationManager) {
+        Task { @MainActor in
+            guard manager.authorizationStatus != .notDetermined else { return }
+            self.authorised?.resume()
+            self.authorised = nil
+        }
+    }
+
+    nonisolated func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
+        let last = locations.last
+        Task { @MainActor in self.finish(last) }
+    }
+
+    nonisolated func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
+        Task { @MainActor in self.finish(nil) }
+    }
+}
