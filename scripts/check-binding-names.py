@@ -517,16 +517,28 @@ def record_labels_fit(labels: list[str], fields: list[tuple[str, bool]]) -> bool
     return labels_fit(labels, Func("init", [f for f, _ in fields], {f for f, d in fields if d}))
 
 
-def check_kotlin(root: Path, api: Api, sources: list[Source]) -> dict[str, list[Problem]]:
+def merged(*apis: Api) -> Api:
+    """One API over several generated files: core's records and the FFI's objects make one API."""
+    out = Api()
+    for a in apis:
+        out.types.update(a.types)
+        for name, fs in a.functions.items():
+            out.functions.setdefault(name, []).extend(fs)
+        out.other |= a.other
+    return out
+
+
+def check_kotlin(root: Path, api: Api, sources: list[Source], packages: dict[str, Api]) -> dict[str, list[Problem]]:
     found: dict[str, list[Problem]] = {"imports": [], "qualified": [], "members": [], "records": []}
     seen = dict.fromkeys(found, 0)
     per_file, _ = declared_types(sources, api, "kotlin")
     added = extensions(sources, "kotlin")
     for s in sources:
-        for m in re.finditer(r"^import\s+app\.gridbook\.ffi\.(\w+)", s.code, re.M):
+        for m in re.finditer(r"^import\s+(app\.gridbook\.ffi(?:\.core)?)\.(\w+)", s.code, re.M):
             seen["imports"] += 1
-            if not api.declares(m.group(1)):
-                found["imports"].append(Problem("imports", s.at(root, m.start()), f"app.gridbook.ffi.{m.group(1)} is not in the bindings"))
+            package, name = m.group(1), m.group(2)
+            if not packages[package].declares(name):
+                found["imports"].append(Problem("imports", s.at(root, m.start()), f"{package}.{name} is not in the bindings"))
         for name, t in api.types.items():
             for m in re.finditer(r"(?<![\w.])" + name + r"\.`?(\w+)`?", s.code):
                 member = m.group(1)
@@ -633,13 +645,21 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root.resolve()
     bindings = (args.bindings or root / "bindings").resolve()
     kt_file = bindings / "kotlin/app/gridbook/ffi/gridbook_ffi.kt"
+    kt_core_file = bindings / "kotlin/app/gridbook/ffi/core/gridbook_core.kt"
     sw_file = bindings / "swift/GridbookFFI.swift"
+    sw_core_file = bindings / "swift/GridbookCore.swift"
+    # core's files may be absent (a library without core's records); then nothing may import them
     missing = [str(p) for p in (kt_file, sw_file) if not p.is_file()]
     if missing:
         print(f"check-binding-names: no bindings at {', '.join(missing)}: run scripts/gen-bindings.sh", file=sys.stderr)
         print("suite: 0 passed, 1 failed")
         return 1
-    kt_api, sw_api = parse_kotlin(kt_file), parse_swift(sw_file)
+    # core's records are their own Kotlin package (app.gridbook.ffi.core) and their own Swift file in
+    # the one GridbookFFI module
+    kt_ffi = parse_kotlin(kt_file)
+    kt_core = parse_kotlin(kt_core_file) if kt_core_file.is_file() else Api()
+    kt_api = merged(kt_ffi, kt_core)
+    sw_api = merged(parse_swift(sw_file), *([parse_swift(sw_core_file)] if sw_core_file.is_file() else []))
     if any(a.types.get("GridbookStore") is None or not a.types["GridbookStore"].methods for a in (kt_api, sw_api)):
         print("check-binding-names: no GridbookStore with methods in the bindings: did the generator's layout change?", file=sys.stderr)
         print("suite: 0 passed, 1 failed")
@@ -647,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     kt_sources = load_sources([root / "android/core-logic/src/main/kotlin", root / "android/app/src/main/kotlin"], ".kt")
     sw_sources = load_sources([root / "ios/Sources/GridbookKit", root / "ios/App"], ".swift")
     results = {
-        "android": check_kotlin(root, kt_api, kt_sources),
+        "android": check_kotlin(root, kt_api, kt_sources, {"app.gridbook.ffi": kt_ffi, "app.gridbook.ffi.core": kt_core}),
         "ios": check_swift(root, sw_api, sw_sources),
     }
     passed = failed = 0

@@ -952,6 +952,7 @@ pub struct Receipt {
     /// customer's payment screen or the terminal shows it; empty for cash. Left off the wire and
     /// out of the signed document when empty, so a receipt without one is exactly as before.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub payment_ref: String,
 }
 

@@ -9,7 +9,7 @@ package app.gridbook.tests
 
 import app.gridbook.ffi.core.ArrearsLine
 import app.gridbook.ffi.core.HistoryEntry
-import app.gridbook.ffi.NoticeChannel
+import app.gridbook.ffi.core.NoticeChannel
 import app.gridbook.ffi.PaperWidth
 import app.gridbook.ffi.core.PaymentMethod
 import app.gridbook.logic.ArchiveRepository

@@ -6,7 +6,7 @@ package app.gridbook.logic
 
 import app.gridbook.ffi.core.ArrearsLine
 import app.gridbook.ffi.core.ArrearsNotice
-import app.gridbook.ffi.NoticeChannel
+import app.gridbook.ffi.core.NoticeChannel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

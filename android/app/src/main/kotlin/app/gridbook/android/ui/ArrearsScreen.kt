@@ -27,7 +27,7 @@ import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import app.gridbook.android.ArrearsViewModel
 import app.gridbook.android.NoticeViewModel
 import app.gridbook.android.R
-import app.gridbook.ffi.NoticeChannel
+import app.gridbook.ffi.core.NoticeChannel
 import app.gridbook.logic.Money
 
 @Composable
