@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::ServeConfig};
 use gridbook_sync_server::domain::snapshot_files::SnapshotFilesConfig;
+use gridbook_sync_server::http::client_addr::ClientAddrConfig;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
+use gridbook_sync_server::http::ServeLimits;
 use gridbook_sync_server::{now_ms, Rules, SqliteStorage};
 
 #[global_allocator]
@@ -56,6 +58,17 @@ enum Command {
         /// Requests a device may send at once after a quiet spell.
         #[arg(long, env = "GRIDBOOK_DEVICE_BURST", default_value_t = BudgetConfig::default().burst)]
         device_burst: u32,
+        /// Connections served at once (lowered to fit the open-file limit); more wait to be accepted.
+        #[arg(long, env = "GRIDBOOK_MAX_CONNECTIONS", default_value_t = ServeLimits::default().max_connections)]
+        max_connections: usize,
+        /// A connection that sends no request header within this many seconds is closed.
+        #[arg(long, env = "GRIDBOOK_HEADER_READ_TIMEOUT_S", default_value_t = ServeLimits::default().header_read_timeout.as_secs())]
+        header_read_timeout_s: u64,
+        /// Behind a reverse proxy: the header it puts the client's address in (e.g. X-Forwarded-For;
+        /// its last entry is taken). Without it, the peer address; never set it when clients reach
+        /// the server directly, since they could then choose their own address.
+        #[arg(long, env = "GRIDBOOK_TRUSTED_PROXY_HEADER")]
+        trusted_proxy_header: Option<axum::http::HeaderName>,
     },
     /// Admin commands against the database file (the server may be running).
     Admin {
@@ -100,6 +113,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             snapshot_refresh_s,
             device_requests_per_s,
             device_burst,
+            max_connections,
+            header_read_timeout_s,
+            trusted_proxy_header,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -113,6 +129,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
                 snapshot_refresh_s,
                 device_budget: BudgetConfig { per_second: device_requests_per_s, burst: device_burst },
+                limits: ServeLimits {
+                    max_connections: max_connections.max(1),
+                    header_read_timeout: std::time::Duration::from_secs(header_read_timeout_s.max(1)),
+                },
+                client_addr: ClientAddrConfig { trusted_proxy_header },
             })
             .await
         }

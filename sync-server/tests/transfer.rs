@@ -497,3 +497,31 @@ fn the_admin_commands_import_and_export_files() {
     .unwrap_err();
     assert!(missing.message.contains("/nonexistent/欠费.csv"));
 }
+
+#[tokio::test]
+async fn every_export_that_names_customers_is_audited_even_masked() {
+    let w = web();
+    w.import(SheetKind::Archives, &csv(ARCHIVES), false);
+    let sup = w.staff(Role::Supervisor);
+    let exports = |w: &Fixture| {
+        w.storage.audit_log(Some("g1"), 50).unwrap().into_iter().filter(|a| a.action == "export").collect::<Vec<_>>()
+    };
+    assert!(exports(&w).is_empty());
+    for (path, dataset) in [
+        ("/admin/api/export/archives?grid=g1&format=csv", "archives"),
+        ("/admin/api/export/visits?grid=g1", "visits"),
+        ("/admin/api/export/receipts?grid=g1&format=xlsx", "receipts"),
+    ] {
+        let (status, body, _) = w.download(path, &sup).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let newest = exports(&w).into_iter().next().unwrap();
+        assert_eq!((newest.actor.as_str(), newest.subject.as_str()), ("supervisor", "g1"), "{path}");
+        assert!(newest.detail.starts_with(dataset) && newest.at_ms > 0, "{newest:?}");
+        assert!(!newest.detail.contains("王芳"), "no personal values in the trail");
+        drop(body);
+    }
+    assert_eq!(exports(&w).len(), 3);
+    // the summary names no one: no reveal, no row
+    assert_eq!(w.download("/admin/api/export/summary?grid=g1&format=csv", &sup).await.0, StatusCode::OK);
+    assert_eq!(exports(&w).len(), 3);
+}

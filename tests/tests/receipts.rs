@@ -285,6 +285,43 @@ async fn an_unsigned_receipt_is_rejected_and_a_hasty_signature_is_flagged_for_th
 }
 
 #[tokio::test]
+async fn every_reveal_of_a_receipts_evidence_is_audited() {
+    let (server, phone, h, account) = collecting().await;
+    server.supervisor("sup1", "主管密码2026!");
+    let signed = phone.collect(testing::receipt("g1", &account, &h, ""));
+    let no = signed.receipt.receipt_no.clone();
+    phone.sync().await;
+    let trail = |subject: &str| server.storage.audit_log(Some(subject), 10).unwrap();
+    assert!(trail(&no).is_empty());
+
+    // the back office's JSON shows the name, the signature and the code: one row, who and when
+    let url = |no: &str| format!("{}/v1/backoffice/receipts/{no}", server.url);
+    let resp = http().get(url(&no)).basic_auth("sup1", Some("主管密码2026!")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let shown: Value = resp.json().await.unwrap();
+    assert_eq!(shown["signer_name"], "王芳");
+    assert_eq!(shown["verification_code"], signed.verification_code.as_str());
+    let rows = trail(&no);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].action.as_str(), rows[0].actor.as_str()), ("reveal_receipt", "sup1"));
+    assert!(rows[0].at_ms > 0);
+    assert!(!rows[0].detail.contains("王芳") && !rows[0].detail.contains(&signed.verification_code));
+
+    // refused credentials and an unknown number reveal nothing and leave no row
+    assert_eq!(http().get(url(&no)).basic_auth("sup1", Some("wrong")).send().await.unwrap().status().as_u16(), 401);
+    let unknown = http().get(url("SJ999999-001")).basic_auth("sup1", Some("主管密码2026!")).send().await.unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert!(trail("SJ999999-001").is_empty());
+    assert_eq!(trail(&no).len(), 1);
+
+    // the admin command that prints the same evidence is audited too
+    let printed = server.admin(gridbook_sync_server::cli::admin::AdminCommand::ShowReceipt { receipt_no: no.clone() });
+    assert!(printed.contains("王芳"));
+    let rows = trail(&no);
+    assert_eq!((rows.len(), rows[0].action.as_str(), rows[0].actor.as_str()), (2, "reveal_receipt", "admin-cli"));
+}
+
+#[tokio::test]
 async fn a_void_is_recorded_approved_and_audited() {
     let (server, phone, h, account) = collecting().await;
     server.supervisor("sup1", "主管密码2026!");

@@ -56,6 +56,17 @@ impl fmt::Display for Hlc {
     }
 }
 
+/// The longest node (device) id a stamp may carry.
+pub const MAX_NODE_ID_LEN: usize = 64;
+
+/// The one rule for a node id, i.e. a device id: 1 to 64 ASCII letters, digits or `_` — no `-`,
+/// which separates it from the time in a stamp's text. Stamp parsing and the server's enrolment
+/// both ask it, so a device the server enrols can always push (a dashed UUID was once enrolled
+/// and then had every stamp refused).
+pub fn is_valid_node_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_NODE_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed clock stamp {0:?}: expected 12+4 hex digits, '-', node id")]
 pub struct ParseHlcError(pub String);
@@ -65,12 +76,12 @@ impl FromStr for Hlc {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || ParseHlcError(s.chars().take(80).collect());
         let (time, node) = s.split_once('-').ok_or_else(bad)?;
-        if time.len() != 16 || node.is_empty() || node.len() > 64 || !time.is_ascii() {
+        if time.len() != 16 || !time.is_ascii() {
             return Err(bad());
         }
         let millis = u64::from_str_radix(&time[..12], 16).map_err(|_| bad())?;
         let counter = u16::from_str_radix(&time[12..], 16).map_err(|_| bad())?;
-        if !node.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !is_valid_node_id(node) {
             return Err(bad());
         }
         Ok(Hlc { millis, counter, node: node.to_string() })
@@ -220,6 +231,26 @@ mod tests {
     fn malformed_stamps_are_refused() {
         for s in ["", "abc", "0000000000000000", "00000000000g0000-x", "0000000000000000-", "0000000000000000-a b"] {
             assert!(s.parse::<Hlc>().is_err(), "{s:?} parsed");
+        }
+    }
+
+    #[test]
+    fn a_node_id_is_valid_exactly_when_a_stamp_carrying_it_parses() {
+        let long = "a".repeat(MAX_NODE_ID_LEN);
+        let too_long = "a".repeat(MAX_NODE_ID_LEN + 1);
+        for (id, valid) in [
+            ("dev1", true),
+            ("0c7d9f0e3b2a4c5d8e9f00112233aabb", true),
+            ("a_b", true),
+            (long.as_str(), true),
+            ("", false),
+            (too_long.as_str(), false),
+            ("0c7d9f0e-3b2a-4c5d-8e9f-00112233aabb", false),
+            ("a b", false),
+            ("设备", false),
+        ] {
+            assert_eq!(is_valid_node_id(id), valid, "{id:?}");
+            assert_eq!(format!("0000000000010000-{id}").parse::<Hlc>().is_ok(), valid, "{id:?}");
         }
     }
 

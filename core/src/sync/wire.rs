@@ -344,6 +344,13 @@ pub enum ErrorCode {
     InvalidBody,
     /// The body is not `application/json` where JSON is expected (415).
     ContentType,
+    /// The body's `Content-Encoding` is not gzip (415).
+    UnsupportedMediaType,
+    /// The request line could not be read: a path that is not UTF-8, a query that does not parse
+    /// (400).
+    BadRequest,
+    /// The path does not take this method; `Allow` lists those it takes (405).
+    MethodNotAllowed,
     /// The body is larger than the server accepts (413).
     TooLarge,
     /// More ops in one push than the server accepts (413).
@@ -372,7 +379,7 @@ pub enum ErrorCode {
     Exists,
     /// The enrolment code was used already (409).
     CodeUsed,
-    /// The device is enrolled for another manager (409).
+    /// The device id is enrolled already; an id is never enrolled twice (409).
     DeviceTaken,
     /// A receipt-block request id was used by another device (409).
     RequestTaken,
@@ -414,13 +421,16 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 40] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
         ErrorCode::UnsupportedProtocol,
         ErrorCode::InvalidBody,
         ErrorCode::ContentType,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::BadRequest,
+        ErrorCode::MethodNotAllowed,
         ErrorCode::TooLarge,
         ErrorCode::TooManyOps,
         ErrorCode::TooManyRows,
@@ -463,6 +473,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedProtocol => "unsupported_protocol",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::ContentType => "content_type",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::TooManyOps => "too_many_ops",
             ErrorCode::TooManyRows => "too_many_rows",

@@ -310,10 +310,12 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         AdminCommand::VerifyReceipt { receipt_no, code } => {
             Ok(serde_json::to_string(&storage.verify_receipt(&receipt_no, &code)?)?)
         }
-        AdminCommand::ShowReceipt { receipt_no } => match storage.receipt_evidence(&receipt_no)? {
-            Some(evidence) => Ok(serde_json::to_string_pretty(&evidence)?),
-            None => Err(AppError::not_found(format!("no accepted receipt {receipt_no}"))),
-        },
+        AdminCommand::ShowReceipt { receipt_no } => {
+            match crate::domain::reveals::receipt_evidence(storage, "admin-cli", &receipt_no, now_ms)? {
+                Some(evidence) => Ok(serde_json::to_string_pretty(&evidence)?),
+                None => Err(AppError::not_found(format!("no accepted receipt {receipt_no}"))),
+            }
+        }
         AdminCommand::ReceiptBlocks { device } => json_lines(&storage.receipt_blocks(device.as_deref())?),
         AdminCommand::LoadBilling { file } => {
             let text =

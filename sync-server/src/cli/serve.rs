@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::SnapshotFilesConfig;
+use crate::http::client_addr::ClientAddrConfig;
+use crate::http::connections::fit_to_file_limit;
 use crate::http::device_budget::BudgetConfig;
 use crate::http::state::AppState;
-use crate::http::{serve, shutdown_signal};
+use crate::http::{serve_with, shutdown_signal, ServeLimits};
 use crate::storage::sqlite::SqliteStorage;
 
 /// What `serve` is told on the command line (main.rs parses it).
@@ -23,13 +25,18 @@ pub struct ServeConfig {
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
     pub device_budget: BudgetConfig,
+    /// The connection cap and header-read timeout (the cap is lowered to fit the file limit).
+    pub limits: ServeLimits,
+    /// Where a client's address comes from (the peer, or a trusted proxy's header).
+    pub client_addr: ClientAddrConfig,
 }
 
 pub async fn run(config: ServeConfig) -> Result<(), String> {
     let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
     let mut state = AppState::new(Arc::new(storage))
         .with_snapshot_files(config.snapshot_files)
-        .with_device_budget(config.device_budget);
+        .with_device_budget(config.device_budget)
+        .with_client_addr(config.client_addr);
     state.rules = config.rules;
     if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {
         let storage = state.storage.clone();
@@ -51,8 +58,9 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             }
         });
     }
+    let limits = fit_to_file_limit(config.limits);
     let listener = bind(&config.listen, config.port_file.as_ref()).await?;
-    serve(listener, state, shutdown_signal()).await.map_err(|e| e.to_string())
+    serve_with(listener, state, limits, shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 /// Binds the listening address, and writes it to `port_file` (for scripts and tests).

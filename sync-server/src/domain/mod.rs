@@ -1,7 +1,8 @@
 //! The server's rules that are neither HTTP nor SQL: reconciling pushed ops (`reconcile`, with
 //! `handover` and `signed` for the ops that move or seal records), the back office's own ops
 //! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
-//! office may show (`privacy`, `device_health`, `report_day`), snapshot files and spreadsheets.
+//! office may show (`privacy`, `reveals`, `device_health`, `report_day`), snapshot files and
+//! spreadsheets.
 
 pub mod auth;
 pub mod authoring;
@@ -14,6 +15,7 @@ pub mod prepared;
 pub mod privacy;
 pub mod reconcile;
 pub mod report_day;
+pub mod reveals;
 pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;

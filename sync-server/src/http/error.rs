@@ -31,8 +31,9 @@ pub struct AppError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::BadBody | C::BadQuery | C::MalformedJson | C::UnsupportedProtocol => StatusCode::BAD_REQUEST,
-        C::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::BadBody | C::BadQuery | C::MalformedJson | C::UnsupportedProtocol | C::BadRequest => StatusCode::BAD_REQUEST,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        C::ContentType | C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooLarge | C::TooManyOps | C::TooManyRows => StatusCode::PAYLOAD_TOO_LARGE,
         C::Unauthorized | C::Revoked => StatusCode::UNAUTHORIZED,
         C::Forbidden => StatusCode::FORBIDDEN,

@@ -158,6 +158,7 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 pub async fn exposition(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     state.backoffice.metrics.write_process(&mut out);
+    state.login_throttle.write_metrics(&mut out, now_ms());
 
     let storage = state.storage.clone();
     let monitoring = state.backoffice.monitoring.clone();

@@ -4,9 +4,13 @@
 //! blocking thread, and answers JSON; every failure leaves as `error::AppError`.
 
 pub mod backoffice;
+pub mod client_addr;
+pub mod connections;
 pub mod device_auth;
 pub mod device_budget;
 pub mod error;
+pub mod error_fallback;
+pub mod login_throttle;
 pub mod metrics;
 pub mod receipts;
 pub mod snapshot_files;
@@ -26,6 +30,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
+pub use connections::ServeLimits;
 use error::AppError;
 use state::AppState;
 pub use sync::MAX_OPS_PER_PUSH;
@@ -67,19 +72,31 @@ pub fn app(state: AppState) -> Router {
                 // up (its tables are zeroed), more than the rest of a small request
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(GZIP_MIN_BYTES as u16))),
         )
+        // outside the decompression and body limit, so their refusals get the JSON shape too
+        .layer(axum::middleware::from_fn(error_fallback::json_errors))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
 }
 
-/// Serves `app` on a bound listener until `shutdown` resolves; in-flight requests (a push being
-/// committed) finish first.
+/// Serves `app` on a bound listener until `shutdown` resolves, under the default connection
+/// limits; in-flight requests (a push being committed) finish first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, ServeLimits::default(), shutdown).await
+}
+
+/// `serve` with a connection cap and header-read timeout of its own (`connections.rs`).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ServeLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     no_transparent_huge_pages();
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    connections::serve_connections(listener, app(state), limits, shutdown).await
 }
 
 /// Turns transparent huge pages off for this process, as database servers commonly ask (Redis,

@@ -1,10 +1,13 @@
 //! What every handler shares: the storage, the reconcile rules, the back office's sessions,
-//! monitoring queries and metrics, the snapshot files and each device's request budget.
+//! monitoring queries and metrics, the snapshot files, each device's request budget and each
+//! client address's budget of public checks.
 
 use std::sync::Arc;
 
 use super::backoffice::session::SessionStore;
+use super::client_addr::ClientAddrConfig;
 use super::device_budget::{BudgetConfig, DeviceBudget};
+use super::login_throttle::LoginThrottle;
 use super::metrics::Metrics;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
@@ -24,6 +27,12 @@ pub struct AppState {
     pub snapshot_files: Option<Arc<SnapshotFiles>>,
     /// Each device's request budget (429 over it).
     pub device_budget: Arc<DeviceBudget>,
+    /// Where a client's address comes from (the peer, or a trusted proxy's header).
+    pub client_addr: ClientAddrConfig,
+    /// Each client address's budget of public receipt checks (`/v1/verify`).
+    pub verify_budget: Arc<DeviceBudget>,
+    /// Failed back-office logins by account and by address (the form and HTTP Basic together).
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl AppState {
@@ -44,7 +53,23 @@ impl AppState {
         let storage: Arc<dyn SyncStorage> = backend;
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
-        Self { storage, rules: Rules::default(), backoffice, snapshot_files, device_budget }
+        let verify_budget = Arc::new(DeviceBudget::new(super::receipts::VERIFY_BUDGET));
+        Self {
+            storage,
+            rules: Rules::default(),
+            backoffice,
+            snapshot_files,
+            device_budget,
+            client_addr: ClientAddrConfig::default(),
+            verify_budget,
+            login_throttle: Arc::new(LoginThrottle::default()),
+        }
+    }
+
+    /// The same state finding client addresses another way (behind a trusted proxy).
+    pub fn with_client_addr(mut self, config: ClientAddrConfig) -> Self {
+        self.client_addr = config;
+        self
     }
 
     /// The same state with another request budget per device.

@@ -229,15 +229,22 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
     };
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let bytes = sheet::write(req.format, req.dataset.sheet_name(), &header_refs, &rows)?;
-    if req.full {
+    // archives, visits and receipts name their customers even masked: every such export is a
+    // reveal, audited; the full one also shows ID and phone numbers
+    if req.full || req.dataset != Dataset::Summary {
+        let (action, what) = if req.full {
+            ("export_unmasked", "customer names, ID and phone numbers in full")
+        } else {
+            ("export", "customer names; ID and phone numbers masked")
+        };
         let detail = format!(
-            "{} {} of grid {}, {} rows, ID and phone numbers in full",
+            "{} {} of grid {}, {} rows, {what}",
             req.dataset.as_str(),
             req.format.extension(),
             req.grid,
             rows.len()
         );
-        storage.record_audit(actor, "export_unmasked", &req.grid, &detail, now_ms)?;
+        storage.record_audit(actor, action, &req.grid, &detail, now_ms)?;
     }
     let day = crate::domain::report_day::report_day(now_ms, 0);
     Ok(Exported {

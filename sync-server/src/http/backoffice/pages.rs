@@ -16,6 +16,7 @@ use super::staff_session::StaffSession;
 use crate::domain::auth::{new_secret, Role};
 use crate::domain::now_ms;
 use crate::domain::password::{hash_password, verify_password};
+use crate::http::client_addr::ClientAddr;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 
@@ -85,6 +86,7 @@ fn dummy_hash() -> &'static str {
 
 pub async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -101,9 +103,13 @@ pub async fn login(
     }
     let now = now_ms();
     let sessions = state.backoffice.sessions.clone();
-    if sessions.locked_out(&id, now) {
-        tracing::warn!(account = %id, "back-office login refused: too many failures");
-        return login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
+    // counted with HTTP Basic's failures: one account, one count (login_throttle.rs)
+    let address = client.key();
+    if let Err(throttled) = state.login_throttle.check(&id, &address, now) {
+        let mut page = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
+        let wait_s = throttled.retry_after_ms().div_ceil(1000).max(1);
+        page.headers_mut().insert(header::RETRY_AFTER, wait_s.into());
+        return page;
     }
     let staff = state.backoffice.staff.clone();
     let lookup_id = id.clone();
@@ -126,7 +132,8 @@ pub async fn login(
         }
     };
     let Some(account) = account else {
-        sessions.note_failure(&id, now);
+        // counted from when the password was found wrong (checking it takes a while)
+        state.login_throttle.failed(&id, &address, now_ms());
         tracing::warn!(account = %id, "back-office login refused: wrong account or password");
         return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
     };
@@ -134,7 +141,7 @@ pub async fn login(
         tracing::warn!(account = %id, "back-office login refused: a field account");
         return login_page(&headers, StatusCode::FORBIDDEN, "role");
     }
-    sessions.clear_failures(&id);
+    state.login_throttle.succeeded(&id);
     let (token, _) = sessions.create(&account.id, &account.name, account.role, now);
     tracing::info!(staff = %account.id, role = account.role.as_str(), "back-office login");
     let mut r = Redirect::to("/admin").into_response();

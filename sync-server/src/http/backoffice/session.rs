@@ -1,7 +1,7 @@
 //! Back-office sessions: a random token in an HttpOnly, SameSite=Strict cookie, kept in memory
 //! by its SHA-256 (a restart logs everyone out), with an idle and an absolute lifetime. Every
 //! POST carries the session's CSRF token and, when the browser sends one, a same-origin Origin.
-//! Failed logins are counted per account: five within 15 minutes lock it for 15 minutes.
+//! Failed logins are counted and slowed down by `http/login_throttle.rs`.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -17,8 +17,6 @@ pub const SESSION_COOKIE: &str = "gb_session";
 pub const LOGIN_COOKIE: &str = "gb_login";
 pub const IDLE_MS: i64 = 8 * 3_600_000;
 pub const ABSOLUTE_MS: i64 = 12 * 3_600_000;
-pub const MAX_FAILURES: u32 = 5;
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
 const MAX_SESSIONS: usize = 10_000;
 
 /// A logged-in supervisor or admin.
@@ -35,7 +33,6 @@ pub struct Staff {
 #[derive(Default)]
 pub struct SessionStore {
     sessions: Mutex<HashMap<String, Staff>>,
-    failures: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,28 +75,6 @@ impl SessionStore {
 
     pub fn remove(&self, token: &str) {
         lock(&self.sessions).remove(&hash_secret(token));
-    }
-
-    pub fn locked_out(&self, account: &str, now: i64) -> bool {
-        lock(&self.failures)
-            .get(account)
-            .is_some_and(|(n, first)| *n >= MAX_FAILURES && now - first < FAILURE_WINDOW_MS)
-    }
-
-    pub fn note_failure(&self, account: &str, now: i64) {
-        let mut failures = lock(&self.failures);
-        if failures.len() > MAX_SESSIONS {
-            failures.retain(|_, (_, first)| now - *first < FAILURE_WINDOW_MS);
-        }
-        let entry = failures.entry(account.to_string()).or_insert((0, now));
-        if now - entry.1 >= FAILURE_WINDOW_MS {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
-    }
-
-    pub fn clear_failures(&self, account: &str) {
-        lock(&self.failures).remove(account);
     }
 }
 
@@ -199,20 +174,6 @@ mod tests {
         }
         assert!(store.get(&token, ABSOLUTE_MS + 1).is_none());
         assert!(store.get("not-a-token", 0).is_none());
-    }
-
-    #[test]
-    fn five_failures_lock_an_account_for_a_while() {
-        let store = SessionStore::default();
-        for i in 0..MAX_FAILURES {
-            assert!(!store.locked_out("sup", i as i64));
-            store.note_failure("sup", i as i64);
-        }
-        assert!(store.locked_out("sup", 10));
-        assert!(!store.locked_out("other", 10));
-        assert!(!store.locked_out("sup", FAILURE_WINDOW_MS + 10));
-        store.clear_failures("sup");
-        assert!(!store.locked_out("sup", 10));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Grids, managers and their grids, the devices of field managers and their enrolment: one-time
 //! codes, device tokens (hashed), signing keys, revocation; and the device list of the back office.
 
+use gridbook_core::sync::hlc::{is_valid_node_id, MAX_NODE_ID_LEN};
 use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -33,7 +34,12 @@ pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> 
 }
 
 pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
-    valid_id("device_id", &req.device_id)?;
+    // the stamps' own rule: an id enrolled here is one every later stamp of the device parses with
+    if !is_valid_node_id(&req.device_id) {
+        return Err(StorageError::invalid(format!(
+            "device_id: 设备编号须为 1 至 {MAX_NODE_ID_LEN} 个字母、数字或 '_'（不含 '-'） 1 to {MAX_NODE_ID_LEN} ASCII letters, digits or '_' (no '-')"
+        )));
+    }
     let public_key = receipts::checked_public_key(req.public_key.as_deref())?;
     let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
     let token = auth::new_secret(32);
@@ -60,16 +66,17 @@ pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) ->
                 Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
             })
             .optional()?;
+        // Device ids are not secret (every pulled record carries its writer's id in its stamps), so
+        // an enrolled id is never enrolled again, not even by its own manager: a fresh code with
+        // another phone's id would otherwise take its token and signing key over. A phone that
+        // lost its store makes a new id.
         match existing {
             Some((_, Some(_))) => return Err(StorageError::denied(ErrorCode::Forbidden, "this device was revoked and cannot enrol again")),
-            Some((owner, None)) if owner != manager_id => {
-                return Err(StorageError::conflict(ErrorCode::DeviceTaken, "this device is enrolled for another manager"))
-            }
             Some(_) => {
-                tx.execute(
-                    "UPDATE devices SET token_hash = ?2, public_key = coalesce(?3, public_key), app_version = ?4 WHERE id = ?1",
-                    params![req.device_id, auth::hash_secret(&token), public_key, req.app_version],
-                )?;
+                return Err(StorageError::conflict(
+                    ErrorCode::DeviceTaken,
+                    "此设备编号已登记，不能再次登记 this device id is already enrolled and cannot be enrolled again",
+                ))
             }
             None => {
                 tx.execute(
