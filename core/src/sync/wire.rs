@@ -104,6 +104,9 @@ pub enum RejectCode {
     ReceiptNoNotIssued,
     /// The device's signature over a signed document does not verify.
     BadSignature,
+    /// An update of a record the server has never seen: a record is created before it is edited
+    /// (docs/sync-protocol.md, "Updates of unknown records").
+    UnknownEntity,
 }
 
 impl RejectCode {
@@ -115,6 +118,7 @@ impl RejectCode {
             RejectCode::DuplicateReceiptNo => "duplicate_receipt_no",
             RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
             RejectCode::BadSignature => "bad_signature",
+            RejectCode::UnknownEntity => "unknown_entity",
         }
     }
 }

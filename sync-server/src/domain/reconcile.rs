@@ -9,7 +9,6 @@ use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::validate;
 use gridbook_core::wire::{EntityState, Op, OpAction, OpOutcome, OpResult, RejectCode};
 use gridbook_core::ValidationError;
-use serde_json::Value;
 
 use crate::domain::auth::DeviceAuth;
 use crate::http::error::AppResult;
@@ -119,10 +118,7 @@ impl From<ValidationError> for Reject {
 /// The typed record a state holds, read straight from its values: no copy of the map (this runs
 /// for every pushed record, inside the write transaction).
 pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, serde_json::Error> {
-    use serde::de::value::MapDeserializer;
-    let id = Value::String(state.id.clone());
-    let fields = state.values.iter().filter(|(k, v)| !matches!(k.as_str(), "deleted" | "id") && !v.is_null());
-    R::deserialize(MapDeserializer::new(fields.map(|(k, v)| (k.as_str(), v)).chain([("id", &id)])))
+    gridbook_core::sync::readable::typed(state)
 }
 
 /// Checks a whole record of a kind against the core's rules (the same the app ran).
@@ -354,6 +350,15 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     check_shape(device, op)?;
     validate::fields(op.kind, &op.fields)?;
     let existing = tx.load(op.kind, &op.entity)?;
+    if existing.is_none() && op.action != OpAction::Create {
+        // an update alone would store a record without its required fields, which no phone can
+        // read; phones create before they edit, so the update is refused for good
+        return Err(Reject(
+            RejectCode::UnknownEntity,
+            format!("{} {} does not exist: create it before updating it", op.kind.as_str(), op.entity),
+        )
+        .into());
+    }
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
     let (mut state, current_grid) =
         existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
@@ -369,8 +374,8 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         .into());
     }
     if merge.outcome == MergeOutcome::Applied {
-        // An update arriving before its create leaves a partial record; it is checked in full
-        // once complete. A complete record must satisfy the same rules as on the phone.
+        // A record stored before updates of unknown records were refused may lack its create; it
+        // is checked in full once complete. A complete record satisfies the phone's rules.
         if state.base.is_some() {
             validate_record(&state)?;
             // signatures, signed receipts and work orders, voids (issue 4)
