@@ -91,6 +91,26 @@ fn zone_offset(value: i64) -> Check {
     Ok(())
 }
 
+/// The largest amount of money any one field may hold, in fen (10^10 fen = 1 亿元), either sign.
+/// Chosen so that every sum the system computes fits an i64 with room to spare: 9.2 × 10^8 such
+/// amounts add up to less than i64::MAX, far more records than one server holds
+/// (docs/sync-protocol.md, "Money").
+pub const MAX_FEN: i64 = 10_000_000_000;
+
+/// A money field: at most `MAX_FEN` either way.
+pub fn money(field: &str, value: i64) -> Check {
+    if value.checked_abs().is_none_or(|v| v > MAX_FEN) {
+        return Err(ValidationError::new(field, format!("must be at most {MAX_FEN} fen (1 亿元) either way")));
+    }
+    Ok(())
+}
+
+/// Money that is not negative and at most `MAX_FEN`.
+fn amount(field: &str, value: i64) -> Check {
+    non_negative(field, value)?;
+    money(field, value)
+}
+
 fn non_negative(field: &str, value: i64) -> Check {
     if value < 0 {
         return rule(field, "must not be negative");
@@ -153,7 +173,10 @@ pub fn arrears_account(a: &ArrearsAccount) -> Check {
     required("grid_id", &a.grid_id)?;
     required("account_no", &a.account_no)?;
     max_len("account_no", &a.account_no, 64)?;
-    non_negative("owed_fen", a.owed_fen)?;
+    amount("owed_fen", a.owed_fen)?;
+    if let Some(balance) = a.balance_fen {
+        money("balance_fen", balance)?;
+    }
     non_negative("months_overdue", a.months_overdue)?;
     if a.months_overdue > 1200 {
         return rule("months_overdue", "must be at most 1200");
@@ -186,13 +209,13 @@ pub fn receipt(r: &Receipt) -> Check {
     required("grid_id", &r.grid_id)?;
     required("receipt_no", &r.receipt_no)?;
     required("account_id", &r.account_id)?;
-    non_negative("amount_fen", r.amount_fen)?;
+    amount("amount_fen", r.amount_fen)?;
     if r.amount_fen == 0 {
         return rule("amount_fen", "must be more than zero");
     }
-    non_negative("cash_received_fen", r.cash_received_fen)?;
-    non_negative("change_fen", r.change_fen)?;
-    non_negative("owed_before_fen", r.owed_before_fen)?;
+    amount("cash_received_fen", r.cash_received_fen)?;
+    amount("change_fen", r.change_fen)?;
+    amount("owed_before_fen", r.owed_before_fen)?;
     if r.cash_received_fen < r.amount_fen {
         return rule("cash_received_fen", "must cover the amount paid");
     }
@@ -309,6 +332,7 @@ pub fn day_summary(d: &DaySummary) -> Check {
     ] {
         non_negative(field, n)?;
     }
+    money("collected_fen", d.collected_fen)?;
     if d.appointments_on_time > d.appointments_kept {
         return rule("appointments_on_time", "must not be more than the appointments kept");
     }
@@ -333,8 +357,8 @@ pub fn billing_profile(p: &BillingProfile) -> Check {
     date("contract_end", &p.contract_end)?;
     date("plan_end", &p.plan_end)?;
     month("period", &p.period)?;
-    non_negative("spend_fen", p.spend_fen)?;
-    non_negative("baseline_fen", p.baseline_fen)?;
+    amount("spend_fen", p.spend_fen)?;
+    amount("baseline_fen", p.baseline_fen)?;
     non_negative("as_of_ms", p.as_of_ms)
 }
 
@@ -362,6 +386,10 @@ pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
         let ok = match (spec.ty, value) {
             (_, Value::Null) => true,
             (FieldType::Text, Value::String(s)) => s.len() <= 10_000,
+            // every money field is bounded, so that no sum of them can overflow
+            (FieldType::Int, Value::Number(n)) if name.ends_with("_fen") => {
+                n.as_i64().is_some_and(|v| money(name, v).is_ok())
+            }
             (FieldType::Int, Value::Number(n)) => n.is_i64(),
             (FieldType::Bool, Value::Bool(_)) => true,
             (FieldType::Json, Value::Array(_) | Value::Object(_)) => true,
@@ -370,6 +398,7 @@ pub fn fields(kind: EntityKind, fields: &Map<String, Value>) -> Check {
         if !ok {
             let expected = match spec.ty {
                 FieldType::Text => "text (at most 10,000 bytes)",
+                FieldType::Int if name.ends_with("_fen") => "a whole number of fen, at most 10^10 either way",
                 FieldType::Int => "a whole number",
                 FieldType::Bool => "true or false",
                 FieldType::Json => "a list or an object",
@@ -427,6 +456,27 @@ mod tests {
         assert_eq!(receipt(&r).unwrap_err().field, "change_fen");
         r.amount_fen = -1;
         assert_eq!(receipt(&r).unwrap_err().rule, "must not be negative");
+    }
+
+    #[test]
+    fn every_money_field_is_bounded_so_that_sums_cannot_overflow() {
+        let mut r = crate::testing::receipt("g", "a", "h", "R1");
+        r.amount_fen = MAX_FEN;
+        r.cash_received_fen = MAX_FEN;
+        r.change_fen = 0;
+        assert!(receipt(&r).is_ok(), "the bound itself is allowed");
+        // two receipts of 2^62 fen once overflowed every sum of the back office and the phone
+        r.amount_fen = 1 << 62;
+        r.cash_received_fen = 1 << 62;
+        assert_eq!(receipt(&r).unwrap_err().field, "amount_fen");
+        let huge = Map::from_iter([("amount_fen".to_string(), Value::from(1i64 << 62))]);
+        assert_eq!(fields(EntityKind::Receipt, &huge).unwrap_err().field, "amount_fen");
+        let overdrawn = Map::from_iter([("balance_fen".to_string(), Value::from(i64::MIN))]);
+        assert_eq!(fields(EntityKind::ArrearsAccount, &overdrawn).unwrap_err().field, "balance_fen");
+        let fine = Map::from_iter([("balance_fen".to_string(), Value::from(-MAX_FEN))]);
+        assert!(fields(EntityKind::ArrearsAccount, &fine).is_ok());
+        // the bound leaves room for a billion amounts in one i64 sum
+        assert!(MAX_FEN.checked_mul(920_000_000).is_some());
     }
 
     #[test]

@@ -110,13 +110,17 @@ async fn an_op_repeated_inside_one_push_counts_once() {
     let f = fixture();
     let token = token(&f, "dev1");
     let v = visit("dev1", "g1", 1);
+    // a create: an update of a household the server never saw is refused (unknown_entity)
+    let mut record = gridbook_core::testing::household("g1");
+    record.id = "h1".into();
+    record.notes = "门口有狗".into();
     let household = Op {
         id: uuid::Uuid::now_v7(),
         kind: EntityKind::Household,
-        entity: "h1".into(),
+        entity: record.id.clone(),
         grid: "g1".into(),
-        action: OpAction::Update,
-        fields: fields(json!({"notes": "门口有狗"})),
+        action: OpAction::Create,
+        fields: gridbook_core::testing::fields_of(&record).unwrap(),
         hlc: Hlc::new(now_ms() as u64 - 1_000, 0, "dev1"),
     };
     let r = push(&f, &token, &[v.clone(), household.clone(), v, household]).await;
@@ -202,4 +206,65 @@ async fn another_op_for_a_stored_visit_is_refused_and_the_visit_keeps_its_first_
     let kept: Op = serde_json::from_str(&body).unwrap();
     assert_eq!(kept.fields["outcome"], json!("改写的结果"), "the refused op is kept whole, its fields with it");
     assert_eq!(kept.fields["household_id"], second.fields["household_id"]);
+}
+
+#[tokio::test]
+async fn an_update_of_a_record_the_server_never_saw_is_refused_and_stores_nothing() {
+    let f = fixture();
+    let token = token(&f, "dev1");
+    let mut household = gridbook_core::testing::household("g1");
+    household.id = "h-new".into();
+    let stamp = |n: u16| Hlc::new(now_ms() as u64 - 1_000, n, "dev1");
+    let update = |n: u16| Op {
+        id: uuid::Uuid::now_v7(),
+        kind: EntityKind::Household,
+        entity: household.id.clone(),
+        grid: "g1".into(),
+        action: OpAction::Update,
+        fields: fields(json!({"notes": "只改了备注"})),
+        hlc: stamp(n),
+    };
+    let early = update(1);
+    let r = push(&f, &token, std::slice::from_ref(&early)).await;
+    assert!(
+        matches!(&r.results[0].outcome, OpOutcome::Rejected { code, .. } if code.as_str() == "unknown_entity"),
+        "{r:?}"
+    );
+    assert_eq!(count(&f, "SELECT count(*) FROM entities"), 0, "no partial record is stored");
+    assert_eq!(f.storage.rejections(10).unwrap().len(), 1, "the refusal is kept for the back office");
+
+    let create = Op {
+        id: uuid::Uuid::now_v7(),
+        action: OpAction::Create,
+        fields: gridbook_core::testing::fields_of(&household).unwrap(),
+        hlc: stamp(2),
+        ..update(2)
+    };
+    let r = push(&f, &token, &[create, update(3)]).await;
+    assert_eq!(outcomes(&r), ["applied", "applied"], "created first, then edited, as phones do");
+}
+
+#[tokio::test]
+async fn two_huge_receipts_stored_before_money_was_bounded_leave_the_money_pages_standing() {
+    let f = fixture();
+    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
+    let now = now_ms();
+    for (id, amount) in [("r-huge-1", 1i64 << 62), ("r-huge-2", 1i64 << 62), ("r-fine", 500)] {
+        let vals = json!({"grid_id": "g1", "receipt_no": id, "account_id": "a1", "amount_fen": amount,
+            "cash_received_fen": amount, "change_fen": 0, "collected_at_ms": now, "collector_id": "zhang"});
+        conn.execute(
+            "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, updated_at_ms) VALUES ('receipt', ?1, 'g1', ?2, ?3, ?4)",
+            rusqlite::params![id, vals.to_string(), Hlc::new(now as u64, 0, "dev1").to_string(), now],
+        )
+        .unwrap();
+    }
+    let (session, _) = f.session("sup", Role::Supervisor);
+    for page in ["/admin/api/overview", "/admin/api/money"] {
+        let req = axum::http::Request::get(page)
+            .header(axum::http::header::COOKIE, format!("gb_session={session}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let reply = f.send(req).await;
+        assert_eq!(reply.status, axum::http::StatusCode::OK, "{page}: {}", String::from_utf8_lossy(&reply.body));
+    }
 }

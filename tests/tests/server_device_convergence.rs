@@ -112,12 +112,36 @@ fn single(name: &str, value: Value) -> Map<String, Value> {
     Map::from_iter([(name.to_string(), value)])
 }
 
-/// Every op at least once, in an order `picks` shuffles, with some sent again (retries).
+/// Every op at least once, in an order `picks` shuffles, with some sent again (retries). A record
+/// is created before it is edited or visited (an update of an unknown record is refused,
+/// docs/sync-protocol.md): the creates go first, in shuffled order, and edits of households no
+/// phone created are left out, as no phone could make them.
 fn shuffled<'a>(ops: &'a [Op], picks: &[prop::sample::Index]) -> Vec<&'a Op> {
-    let mut sequence: Vec<&Op> = ops.iter().collect();
+    let created: std::collections::HashSet<&str> =
+        ops.iter().filter(|o| o.kind == EntityKind::Household).filter_map(created_household).collect();
+    let possible = |o: &&Op| match o.kind {
+        EntityKind::Household => created.contains(o.entity.as_str()),
+        _ => o.fields.get("household_id").and_then(Value::as_str).is_some_and(|h| created.contains(h)),
+    };
+    let shuffled = shuffle(ops.iter().filter(possible).collect(), picks);
+    let (mut first, rest): (Vec<&Op>, Vec<&Op>) =
+        shuffled.into_iter().partition(|o| o.kind == EntityKind::Household && o.action == OpAction::Create);
+    first.extend(rest);
+    first
+}
+
+fn created_household(op: &Op) -> Option<&str> {
+    (op.action == OpAction::Create).then_some(op.entity.as_str())
+}
+
+fn shuffle<'a>(mut sequence: Vec<&'a Op>, picks: &[prop::sample::Index]) -> Vec<&'a Op> {
+    if sequence.is_empty() {
+        return sequence;
+    }
+    let ops = sequence.clone();
     for (i, p) in picks.iter().enumerate() {
         if i % 3 == 2 {
-            sequence.push(&ops[p.index(ops.len())]);
+            sequence.push(ops[p.index(ops.len())]);
         } else {
             let (j, k) = (p.index(sequence.len()), (i * 7) % sequence.len());
             sequence.swap(j, k);

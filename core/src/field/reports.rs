@@ -180,7 +180,7 @@ impl Store {
             // (the outbox is not indexed by entity: store/schema.rs version 5)
             let unsynced: HashMap<String, i64> = c
                 .prepare_cached(
-                    "SELECT r.account_id, sum(r.amount_fen) FROM receipts r
+                    "SELECT r.account_id, coalesce(sum(CASE WHEN r.amount_fen BETWEEN -10000000000 AND 10000000000 THEN r.amount_fen END), 0) FROM receipts r
                      WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')
                        AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)
                      GROUP BY r.account_id",

@@ -459,7 +459,7 @@ impl Store {
             let visits = count("SELECT count(*) FROM visits WHERE grid_id = ?1 AND arrived_at_ms >= ?2 AND arrived_at_ms < ?3")?;
             let notices = count("SELECT count(*) FROM arrears_notices WHERE grid_id = ?1 AND given_at_ms >= ?2 AND given_at_ms < ?3")?;
             let (receipts, collected_fen): (i64, i64) = c.query_row(
-                "SELECT count(*), coalesce(sum(amount_fen), 0) FROM receipts r
+                "SELECT count(*), coalesce(sum(CASE WHEN amount_fen BETWEEN -10000000000 AND 10000000000 THEN amount_fen END), 0) FROM receipts r
                  WHERE grid_id = ?1 AND collected_at_ms >= ?2 AND collected_at_ms < ?3
                    AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)",
                 params![grid_id, start, end],

@@ -13,6 +13,7 @@ pub mod client;
 pub mod hlc;
 pub mod merge;
 pub mod outbox;
+pub mod readable;
 pub mod replica;
 pub mod scope;
 pub(crate) mod scope_removal;

@@ -104,6 +104,9 @@ pub enum RejectCode {
     ReceiptNoNotIssued,
     /// The device's signature over a signed document does not verify.
     BadSignature,
+    /// An update of a record the server has never seen: a record is created before it is edited
+    /// (docs/sync-protocol.md, "Updates of unknown records").
+    UnknownEntity,
 }
 
 impl RejectCode {
@@ -115,6 +118,7 @@ impl RejectCode {
             RejectCode::DuplicateReceiptNo => "duplicate_receipt_no",
             RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
             RejectCode::BadSignature => "bad_signature",
+            RejectCode::UnknownEntity => "unknown_entity",
         }
     }
 }
@@ -355,8 +359,12 @@ pub enum ErrorCode {
     TooLarge,
     /// More ops in one push than the server accepts (413).
     TooManyOps,
-    /// More rows in one sheet than an import accepts (413).
+    /// More rows in one sheet than an import accepts, or a row number past the last allowed (413).
     TooManyRows,
+    /// More cells in one sheet than an import reads (413).
+    TooManyCells,
+    /// A column past the last an import reads (413).
+    TooManyColumns,
     // Who is asking (401, 403, 429).
     /// No, or an unknown, device token, enrolment code or staff login (401).
     Unauthorized,
@@ -421,7 +429,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 40] = [
+    pub const ALL: [ErrorCode; 42] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -434,6 +442,8 @@ impl ErrorCode {
         ErrorCode::TooLarge,
         ErrorCode::TooManyOps,
         ErrorCode::TooManyRows,
+        ErrorCode::TooManyCells,
+        ErrorCode::TooManyColumns,
         ErrorCode::Unauthorized,
         ErrorCode::Revoked,
         ErrorCode::Forbidden,
@@ -479,6 +489,8 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::TooManyOps => "too_many_ops",
             ErrorCode::TooManyRows => "too_many_rows",
+            ErrorCode::TooManyCells => "too_many_cells",
+            ErrorCode::TooManyColumns => "too_many_columns",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Revoked => "revoked",
             ErrorCode::Forbidden => "forbidden",

@@ -7,7 +7,6 @@ use gridbook_core::model::{self, EntityKind, Record};
 use gridbook_core::sync::wire::{EntityState, Op, OpAction, RejectCode};
 use gridbook_core::validate;
 use gridbook_core::ValidationError;
-use serde_json::Value;
 
 pub(crate) struct Reject(pub(crate) RejectCode, pub(crate) String);
 
@@ -20,10 +19,7 @@ impl From<ValidationError> for Reject {
 /// The typed record a state holds, read straight from its values: no copy of the map (this runs
 /// for every pushed record, inside the write transaction).
 pub(crate) fn typed<R: Record>(state: &EntityState) -> Result<R, serde_json::Error> {
-    use serde::de::value::MapDeserializer;
-    let id = Value::String(state.id.clone());
-    let fields = state.values.iter().filter(|(k, v)| !matches!(k.as_str(), "deleted" | "id") && !v.is_null());
-    R::deserialize(MapDeserializer::new(fields.map(|(k, v)| (k.as_str(), v)).chain([("id", &id)])))
+    gridbook_core::sync::readable::typed(state)
 }
 
 /// Checks a whole record of a kind against the core's rules (the same the app ran).

@@ -192,6 +192,15 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     check_shape(device, op)?;
     validate::fields(op.kind, &op.fields)?;
     let existing = tx.load(op.kind, &op.entity)?;
+    if existing.is_none() && op.action != OpAction::Create {
+        // an update alone would store a record without its required fields, which no phone can
+        // read; phones create before they edit, so the update is refused for good
+        return Err(Reject(
+            RejectCode::UnknownEntity,
+            format!("{} {} does not exist: create it before updating it", op.kind.as_str(), op.entity),
+        )
+        .into());
+    }
     let existing_grid = existing.as_ref().map(|(_, grid)| grid.clone());
     let (mut state, current_grid) =
         existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
@@ -207,8 +216,8 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         .into());
     }
     if merge.outcome == MergeOutcome::Applied {
-        // An update arriving before its create leaves a partial record; it is checked in full
-        // once complete. A complete record must satisfy the same rules as on the phone.
+        // A record stored before updates of unknown records were refused may lack its create; it
+        // is checked in full once complete. A complete record satisfies the phone's rules.
         if state.base.is_some() {
             validate_record(&state)?;
             // signatures, signed receipts and work orders, voids (issue 4)

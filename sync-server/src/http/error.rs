@@ -34,7 +34,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::BadBody | C::BadQuery | C::MalformedJson | C::UnsupportedProtocol | C::BadRequest => StatusCode::BAD_REQUEST,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         C::ContentType | C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        C::TooLarge | C::TooManyOps | C::TooManyRows => StatusCode::PAYLOAD_TOO_LARGE,
+        C::TooLarge | C::TooManyOps | C::TooManyRows | C::TooManyCells | C::TooManyColumns => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         C::Unauthorized | C::Revoked => StatusCode::UNAUTHORIZED,
         C::Forbidden => StatusCode::FORBIDDEN,
         C::Locked | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,

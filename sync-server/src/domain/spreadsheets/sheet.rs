@@ -3,6 +3,7 @@
 //! writes CSV (UTF-8 with a BOM, so that Excel shows the Chinese) and XLSX. Also owns how money
 //! is written in a sheet: yuan with two decimals, converted to and from integer fen as text.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
@@ -13,6 +14,14 @@ use crate::domain::error::{DomainError, DomainResult};
 
 /// The most data rows one sheet may hold (a grid is thousands of households, not millions).
 pub const MAX_ROWS: usize = 50_000;
+/// The most columns a sheet may use (the templates have under 20).
+pub const MAX_COLUMNS: usize = 256;
+/// The last row number (1-based) a sheet may use or declare: the data rows with room for blank ones.
+pub const MAX_ROW_NUMBER: usize = 2 * MAX_ROWS + 1;
+/// The most filled cells one sheet may hold (50,000 rows of 20 columns).
+pub const MAX_CELLS: usize = 1_000_000;
+/// The most cell elements, blank ones included, read before the sheet is refused (bounds the time).
+const MAX_CELL_ELEMENTS: usize = 4 * MAX_CELLS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -150,21 +159,74 @@ fn csv_cells(text: &str) -> DomainResult<Cells> {
 fn xlsx_cells(bytes: &[u8]) -> DomainResult<Cells> {
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| unreadable(format!("the XLSX file cannot be opened: {e} / XLSX文件无法打开")))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| unreadable("the workbook has no sheet / 工作簿中没有工作表"))?
-        .map_err(|e| unreadable(format!("the first sheet cannot be read: {e} / 工作表无法读取")))?;
-    let first_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let first_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
-    Ok(range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| {
-            let mut row = vec![String::new(); first_col];
-            row.extend(cells.iter().map(cell_text));
-            (first_row + i + 1, row)
-        })
-        .collect())
+    let first = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| unreadable("the workbook has no sheet / 工作簿中没有工作表"))?;
+    let cant_read =
+        |e: calamine::XlsxError| unreadable(format!("the first sheet cannot be read: {e} / 工作表无法读取"));
+    // a streaming reader: it keeps only the cells present, where a `Range` would allocate the
+    // whole area the sheet's <dimension> declares (A1:XFD1048576 is 17 billion cells)
+    let mut reader = book.worksheet_cells_reader(&first).map_err(cant_read)?;
+    let declared = reader.dimensions();
+    check_extent(declared.end.0, declared.end.1, "the sheet declares / 工作表声明的范围")?;
+    let mut rows: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let (mut seen, mut kept) = (0usize, 0usize);
+    while let Some(cell) = reader.next_cell().map_err(cant_read)? {
+        seen += 1;
+        if seen > MAX_CELL_ELEMENTS {
+            return Err(too_large(
+                ErrorCode::TooManyCells,
+                format!("more than {MAX_CELL_ELEMENTS} cells / 单元格超过{MAX_CELL_ELEMENTS}个"),
+            ));
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.is_empty() {
+            continue; // styled blank cells take no room, wherever they claim to be
+        }
+        let (row, col) = cell.get_position();
+        check_extent(row, col, "a cell lies at / 单元格位于")?;
+        kept += 1;
+        if kept > MAX_CELLS {
+            return Err(too_large(
+                ErrorCode::TooManyCells,
+                format!("more than {MAX_CELLS} filled cells / 非空单元格超过{MAX_CELLS}个"),
+            ));
+        }
+        if !rows.contains_key(&row) && rows.len() > MAX_ROWS + 1 {
+            break; // into_sheet says it is too long
+        }
+        let cells = rows.entry(row).or_default();
+        let col = col as usize;
+        if cells.len() <= col {
+            cells.resize(col + 1, String::new());
+        }
+        cells[col] = text;
+    }
+    Ok(rows.into_iter().map(|(row, cells)| (row as usize + 1, cells)).collect())
+}
+
+/// Refuses a position (0-based row and column) beyond what an import may hold, before anything of
+/// that size is allocated.
+fn check_extent(row: u32, col: u32, what: &str) -> DomainResult<()> {
+    if col as usize >= MAX_COLUMNS {
+        return Err(too_large(
+            ErrorCode::TooManyColumns,
+            format!("{what} column {}; at most {MAX_COLUMNS} columns / 最多{MAX_COLUMNS}列", col as u64 + 1),
+        ));
+    }
+    if row as usize >= MAX_ROW_NUMBER {
+        return Err(too_large(
+            ErrorCode::TooManyRows,
+            format!("{what} row {}; at most row {MAX_ROW_NUMBER} / 最多到第{MAX_ROW_NUMBER}行", row as u64 + 1),
+        ));
+    }
+    Ok(())
+}
+
+fn too_large(code: ErrorCode, message: String) -> DomainError {
+    DomainError::refused(code, message)
 }
 
 /// A cell as the text a person typed: whole numbers without ".0" (phone numbers typed as numbers),

@@ -25,6 +25,11 @@ use crate::storage::{ConflictRow, RejectionRow};
 const LOCAL_DAY: &str = "date(json_extract(vals, '$.collected_at_ms') / 1000
     + coalesce(json_extract(vals, '$.zone_offset_min'), 480) * 60, 'unixepoch')";
 
+/// A receipt's amount when it is within core's `validate::MAX_FEN` (10^10 fen), else NULL: a
+/// receipt stored before money was bounded is left out of the sums instead of overflowing them
+/// (SQLite's sum fails with "integer overflow", which answered 500 to every page).
+const BOUNDED_AMOUNT: &str = "CASE WHEN json_extract(e.vals, '$.amount_fen') BETWEEN -10000000000 AND 10000000000
+     THEN json_extract(e.vals, '$.amount_fen') END";
 /// The grid a receipt was collected in, as recorded: after a handover the receipt is served
 /// under the household's new grid, but the money was collected where it was collected.
 const RECORDED_GRID: &str = "coalesce(json_extract(e.vals, '$.grid_id'), e.grid_id)";
@@ -150,7 +155,7 @@ impl MonitoringStorage for SqliteStorage {
     fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>> {
         self.monitor.read(|c| {
             let sql = format!(
-                "SELECT {RECORDED_GRID} AS grid, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum(json_extract(vals, '$.amount_fen')), 0)
+                "SELECT {RECORDED_GRID} AS grid, g.name, {LOCAL_DAY} AS day, count(*), coalesce(sum({BOUNDED_AMOUNT}), 0)
                  FROM entities e LEFT JOIN grids g ON g.id = {RECORDED_GRID}
                  WHERE e.kind = 'receipt' AND {LOCAL_DAY} >= ?1
                  GROUP BY grid, day ORDER BY day DESC, grid"
@@ -167,7 +172,7 @@ impl MonitoringStorage for SqliteStorage {
         self.monitor.read(|c| {
             let sql = format!(
                 "SELECT coalesce(json_extract(e.vals, '$.collector_id'), '') AS who, m.name, count(*),
-                        coalesce(sum(json_extract(e.vals, '$.amount_fen')), 0) AS total
+                        coalesce(sum({BOUNDED_AMOUNT}), 0) AS total
                  FROM entities e LEFT JOIN managers m ON m.id = json_extract(e.vals, '$.collector_id')
                  WHERE e.kind = 'receipt' AND {LOCAL_DAY} >= ?1
                  GROUP BY who ORDER BY total DESC, who"
