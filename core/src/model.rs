@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The kinds of synced records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
@@ -360,6 +361,9 @@ impl EntityKind {
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
+        // utoipa does not see a `rename` whose text comes from a macro argument; every text is
+        // its variant's name in snake_case (a test checks the schema against `as_str`)
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(rename_all = "snake_case"))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name { $(#[serde(rename = $text)] $variant),+ }
         impl $name {
@@ -455,6 +459,7 @@ text_enum!(
 );
 
 /// One of our services held by the household (公司业务).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OwnService {
     /// fixed / broadband / mobile / bundle / iptv …
@@ -470,6 +475,7 @@ pub struct OwnService {
 }
 
 /// A service the household holds with another operator (其它运营商).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CompetitorService {
     /// china_mobile / china_telecom / china_unicom / china_broadnet / other
@@ -480,13 +486,16 @@ pub struct CompetitorService {
 }
 
 /// 楼宇 / 平房 / 商铺.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Premises {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     pub premises_type: PremisesType,
     /// e.g. 3号楼, normalised per grid
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     #[serde(default)]
     pub community: String,
@@ -495,32 +504,40 @@ pub struct Premises {
     #[serde(default)]
     pub address: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub floors: Option<i64>,
     #[serde(default)]
     pub notes: String,
 }
 
 /// The household archive (客户档案), prospects included.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Household {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     #[serde(default)]
     pub premises_id: Option<String>,
     #[serde(default)]
     pub unit: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -10, maximum = 200))]
     pub floor: Option<i64>,
     #[serde(default)]
     pub room: String,
     /// Full normalised address.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 300))]
     pub address: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub customer_name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9-]*$"))]
     pub landline: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(1[0-9]{10})?$"))]
     pub mobile: String,
     #[serde(default)]
     pub other_contact: String,
@@ -544,23 +561,29 @@ pub struct Household {
     pub opinions: String,
     /// YYYY-MM-DD
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub birthday: String,
     #[serde(default)]
     pub notes: String,
 }
 
 /// An arrears account as last known from the back office (欠费).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArrearsAccount {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     pub household_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub account_no: String,
     #[serde(default)]
     pub service_number: String,
     pub payment_type: PaymentType,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub owed_fen: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1200))]
     pub months_overdue: i64,
     /// Prepaid balance, when known.
     #[serde(default)]
@@ -569,15 +592,20 @@ pub struct ArrearsAccount {
 }
 
 /// A notice of arrears given to the customer (phone call, letter, 欠费通知单).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArrearsNotice {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub account_id: String,
     pub household_id: String,
     pub channel: NoticeChannel,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub given_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     #[serde(default)]
     pub outcome: String,
@@ -591,20 +619,27 @@ pub struct ArrearsNotice {
 }
 
 /// A visit (上门服务 / 走访).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visit {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     #[serde(default)]
     pub appointment_at_ms: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub arrived_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// GPS fix in micro-degrees, when the phone had one.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     pub purpose: VisitPurpose,
     #[serde(default)]
@@ -623,6 +658,7 @@ pub struct Visit {
     pub follow_up: String,
     /// Promised by, YYYY-MM-DD (承诺回复时限).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub follow_up_due: String,
     /// The customer's signature on the work order, when one was taken.
     #[serde(default)]
@@ -632,40 +668,54 @@ pub struct Visit {
 }
 
 /// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub receipt_no: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub account_id: String,
     pub household_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub owed_before_fen: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub amount_fen: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub cash_received_fen: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub change_fen: i64,
     pub method: PaymentMethod,
     pub collected_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     #[serde(default)]
     pub collector_id: String,
     #[serde(default)]
     pub device_id: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     #[serde(default)]
     pub signature_id: Option<String>,
 }
 
 /// Voids a mistaken receipt; the receipt itself is never edited.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptVoid {
     #[serde(default)]
     pub id: String,
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub receipt_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub reason: String,
     pub voided_at_ms: i64,
     #[serde(default)]
@@ -677,6 +727,7 @@ pub struct ReceiptVoid {
 /// name and relation to the household, and the device's Ed25519 seal over all of it
 /// (`evidence::seal`). Insert-only, recorded in the same transaction as its document and pushed
 /// before it. The server checks the seal and the binding to the document on every push.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerSignature {
     #[serde(default)]
@@ -686,19 +737,24 @@ pub struct CustomerSignature {
     /// The receipt's or visit's id.
     pub document_id: String,
     /// SHA-256 of the document's canonical bytes (`evidence::document`), lower-case hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub document_hash: String,
     /// The strokes as captured, quantised to what is hashed (0.1 px, pressure in thousandths).
     pub strokes: crate::evidence::Signature,
     /// SHA-256 of the strokes' canonical bytes, lower-case hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub strokes_hash: String,
     /// Who signed, as they gave their name (签字人). Required: never the manager.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub signer_name: String,
     /// Relation code: `householder`, `family_member`, `shop_staff` or `other:<as told>`.
     pub relation: String,
     /// The device's clock stamp at signing, sealed with the rest.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{16}-[A-Za-z0-9_]{1,64}$"))]
     pub hlc: String,
     pub device_id: String,
     /// The device's Ed25519 signature over the seal message, lower-case hex (128 digits).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{128}$"))]
     pub device_signature: String,
     /// Plausibility warnings (drawn too fast, too few points, a dot), for the back office.
     #[serde(default)]
@@ -707,19 +763,26 @@ pub struct CustomerSignature {
 
 /// An appointment with a household (预约): the customer chooses the time; arriving within ±10
 /// minutes of it is on time (`workday::punctuality`). Mutable, merged per field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Appointment {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
     /// The agreed time, UTC milliseconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub agreed_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     pub purpose: VisitPurpose,
     pub status: AppointmentStatus,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
     /// The visit that kept the appointment, once recorded.
     #[serde(default)]
@@ -727,38 +790,52 @@ pub struct Appointment {
 }
 
 /// A manager's sign-in at the start of the day (签到): when and where. Insert-only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignIn {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
 }
 
 /// A request, complaint or question (首问负责制): whoever took it first owns it until the
 /// customer confirms it is closed (闭环). Mutable, merged per field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household's archive, when the customer has one.
     #[serde(default)]
     pub household_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub owner_manager_id: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub taken_at_ms: i64,
     pub channel: TicketChannel,
     pub kind: TicketKind,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: String,
     /// The reply promised by, YYYY-MM-DD (承诺回复时限).
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub promised_reply_by: String,
     pub status: TicketStatus,
     /// Who it was escalated to, when outside the owner's authority.
@@ -766,6 +843,7 @@ pub struct Ticket {
     pub escalated_to: String,
     /// What the customer was told.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reply: String,
     #[serde(default)]
     pub closed_at_ms: Option<i64>,
@@ -776,19 +854,24 @@ pub struct Ticket {
 /// 日工作总结: what a grid's records show for one local day (`Store::day_summary`), as the phone
 /// saw them. A manager submits it for the back office (`Store::submit_day_summary`); each
 /// submission is a new insert-only record, and the latest one counts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaySummary {
     /// Empty until submitted.
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// Who submitted it; empty until submitted.
     #[serde(default)]
     pub manager_id: String,
     /// YYYY-MM-DD, local to `zone_offset_min`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub date: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// When the phone computed it.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub made_at_ms: i64,
     /// The first sign-in of the day in the grid, if any.
     #[serde(default)]
@@ -812,6 +895,7 @@ pub struct DaySummary {
     pub open_tickets: i64,
     /// The manager's own words: tomorrow's plan, problems met.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: String,
 }
 
@@ -819,29 +903,39 @@ pub struct DaySummary {
 /// grid. Written only by the back office (`load-billing`); phones compute reminders from them.
 /// Unknown fields are refused, so that a misspelt column in billing's export is an error, not a
 /// figure silently left out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingProfile {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// 业务号码 (shown masked on phones).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 40))]
     pub service_number: String,
     /// fixed / broadband / mobile / bundle …
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub product: String,
     /// 合同到期日, YYYY-MM-DD; empty when there is no contract term.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub contract_end: String,
     /// 套餐到期日, YYYY-MM-DD; empty when the plan does not end.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub plan_end: String,
     /// The billing month the spend belongs to, YYYY-MM.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}$"))]
     pub period: String,
     /// This period's spend (话费), fen.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub spend_fen: i64,
     /// The average monthly spend of the months before, fen: what a drop is measured against.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub baseline_fen: i64,
     /// Billing flags the service for suspension (停机预警): overdue past the grace period.
     #[serde(default)]
@@ -851,25 +945,34 @@ pub struct BillingProfile {
     pub suspended: bool,
     /// When billing computed these figures (UTC ms); a load fills in its own time when left out.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub as_of_ms: i64,
 }
 
 /// A reminder (预警) closed with its outcome. Insert-only: the key carries the reminder's period,
 /// so the same matter next period (next year's birthday, next month's drop) is a new reminder.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderOutcome {
     #[serde(default)]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// `Reminder::key`: kind, subject and period, e.g. `birthday:<household>:2026`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub reminder_key: String,
     pub kind: ReminderKind,
     pub outcome: ReminderResolution,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub closed_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
 }
 
