@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The kinds of synced records.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
@@ -364,6 +365,9 @@ impl EntityKind {
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
+        // utoipa does not see a `rename` whose text comes from a macro argument; every text is
+        // its variant's name in snake_case (a test checks the schema against `as_str`)
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(rename_all = "snake_case"))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
         pub enum $name { $($(#[$vm])* #[serde(rename = $text)] $variant),+ }
@@ -599,6 +603,7 @@ text_enum!(
 );
 
 /// One of our services held by the household (公司业务).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OwnService {
@@ -621,6 +626,7 @@ pub struct OwnService {
 }
 
 /// A service the household holds with another operator (其它运营商).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct CompetitorService {
@@ -635,6 +641,7 @@ pub struct CompetitorService {
 }
 
 /// 楼宇 / 平房 / 商铺: a place in the grid that holds households.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Premises {
@@ -643,10 +650,12 @@ pub struct Premises {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// The grid (网格) it belongs to.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// Building, bungalow or shop.
     pub premises_type: PremisesType,
     /// e.g. 3号楼, normalised per grid
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
     /// 小区
     #[serde(default)]
@@ -663,6 +672,7 @@ pub struct Premises {
     /// Number of floors, when known (1..=200).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 200))]
     pub floors: Option<i64>,
     /// 备注
     #[serde(default)]
@@ -673,6 +683,7 @@ pub struct Premises {
 /// The household archive (客户档案), prospects included. The store's reads return ID and phone
 /// numbers masked unless revealed with a purpose; an edit that sends a masked value back leaves
 /// the stored value unchanged.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Household {
@@ -681,6 +692,7 @@ pub struct Household {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The building, bungalow or shop, when the household is in one.
     #[serde(default)]
@@ -693,6 +705,7 @@ pub struct Household {
     /// 楼层 (-10..=200)
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -10, maximum = 200))]
     pub floor: Option<i64>,
     /// 门牌号 / 房间号
     #[serde(default)]
@@ -701,16 +714,20 @@ pub struct Household {
     /// Full normalised address.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 300))]
     pub address: String,
     /// 客户姓名 (required).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub customer_name: String,
     /// 固话 (masked on read).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9-]*$"))]
     pub landline: String,
     /// 手机, 11 digits starting with 1 (masked on read).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(1[0-9]{10})?$"))]
     pub mobile: String,
     /// 其他联系方式
     #[serde(default)]
@@ -755,6 +772,7 @@ pub struct Household {
     /// 生日, YYYY-MM-DD (may be empty).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub birthday: String,
     /// 备注
     #[serde(default)]
@@ -763,6 +781,7 @@ pub struct Household {
 }
 
 /// An arrears account as last known from the back office (欠费). Comes from the server only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ArrearsAccount {
@@ -770,10 +789,12 @@ pub struct ArrearsAccount {
     #[serde(default)]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household that owes.
     pub household_id: String,
     /// 账号
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub account_no: String,
     /// 业务号码
     #[serde(default)]
@@ -781,8 +802,10 @@ pub struct ArrearsAccount {
     /// Prepaid or postpaid.
     pub payment_type: PaymentType,
     /// Amount owed, fen.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub owed_fen: i64,
     /// Months overdue.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1200))]
     pub months_overdue: i64,
     /// Prepaid balance in fen, when known.
     #[serde(default)]
@@ -792,6 +815,7 @@ pub struct ArrearsAccount {
 }
 
 /// A notice of arrears given to the customer (phone call, letter, 欠费通知单). Insert-only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ArrearsNotice {
@@ -800,16 +824,20 @@ pub struct ArrearsNotice {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The arrears account the notice is about.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub account_id: String,
     /// The household.
     pub household_id: String,
     /// Phone, letter or notice slip.
     pub channel: NoticeChannel,
     /// When it was given, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub given_at_ms: i64,
     /// The phone's zone offset then, minutes east of UTC (480 in China).
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// What the customer said.
     #[serde(default)]
@@ -830,6 +858,7 @@ pub struct ArrearsNotice {
 }
 
 /// A visit (上门服务 / 走访). Insert-only: recorded once, never edited.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Visit {
@@ -838,24 +867,30 @@ pub struct Visit {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household visited.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// The time agreed with the customer (预约), UTC ms.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub appointment_at_ms: Option<i64>,
     /// Time of arrival, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub arrived_at_ms: i64,
     /// The phone's zone offset, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// GPS latitude in micro-degrees, when the phone had a fix.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     /// GPS longitude in micro-degrees.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     /// 走访目的
     pub purpose: VisitPurpose,
@@ -886,6 +921,7 @@ pub struct Visit {
     /// Promised by, YYYY-MM-DD (承诺回复时限); needs `follow_up`.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub follow_up_due: String,
     /// The customer's signature on the work order, when one was taken.
     #[serde(default)]
@@ -899,6 +935,7 @@ pub struct Visit {
 
 /// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
 /// `change_fen` must equal `cash_received_fen - amount_fen` (唱收唱付).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Receipt {
@@ -907,26 +944,34 @@ pub struct Receipt {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The number printed on the receipt; unique.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub receipt_no: String,
     /// The arrears account paid.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub account_id: String,
     /// The household.
     pub household_id: String,
     /// Debt before this payment, fen.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub owed_before_fen: i64,
     /// Amount paid, fen (> 0).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub amount_fen: i64,
     /// Cash handed over, fen (>= amount).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub cash_received_fen: i64,
     /// Change given back, fen.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub change_fen: i64,
     /// Cash, WeChat, Alipay or card.
     pub method: PaymentMethod,
     /// When the money was taken, UTC ms.
     pub collected_at_ms: i64,
     /// The phone's zone offset, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// The manager who collected.
     #[serde(default)]
@@ -939,10 +984,12 @@ pub struct Receipt {
     /// GPS latitude in micro-degrees.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     /// GPS longitude in micro-degrees.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     /// The customer's signature on the receipt.
     #[serde(default)]
@@ -957,6 +1004,7 @@ pub struct Receipt {
 }
 
 /// Voids a mistaken receipt with a reason; the receipt itself is never edited.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptVoid {
@@ -966,8 +1014,10 @@ pub struct ReceiptVoid {
     /// 网格
     pub grid_id: String,
     /// The receipt voided.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub receipt_id: String,
     /// Why.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
     pub reason: String,
     /// When, UTC ms.
     pub voided_at_ms: i64,
@@ -981,6 +1031,7 @@ pub struct ReceiptVoid {
 /// name and relation to the household, and the device's Ed25519 seal over all of it
 /// (`evidence::seal`). Insert-only, recorded in the same transaction as its document and pushed
 /// before it. The server checks the seal and the binding to the document on every push.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerSignature {
     #[serde(default)]
@@ -990,19 +1041,24 @@ pub struct CustomerSignature {
     /// The receipt's or visit's id.
     pub document_id: String,
     /// SHA-256 of the document's canonical bytes (`evidence::document`), lower-case hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub document_hash: String,
     /// The strokes as captured, quantised to what is hashed (0.1 px, pressure in thousandths).
     pub strokes: crate::evidence::Signature,
     /// SHA-256 of the strokes' canonical bytes, lower-case hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub strokes_hash: String,
     /// Who signed, as they gave their name (签字人). Required: never the manager.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub signer_name: String,
     /// Relation code: `householder`, `family_member`, `shop_staff` or `other:<as told>`.
     pub relation: String,
     /// The device's clock stamp at signing, sealed with the rest.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{16}-[A-Za-z0-9_]{1,64}$"))]
     pub hlc: String,
     pub device_id: String,
     /// The device's Ed25519 signature over the seal message, lower-case hex (128 digits).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{128}$"))]
     pub device_signature: String,
     /// Plausibility warnings (drawn too fast, too few points, a dot), for the back office.
     #[serde(default)]
@@ -1011,6 +1067,7 @@ pub struct CustomerSignature {
 
 /// An appointment with a household (预约): the customer chooses the time; arriving within ±10
 /// minutes of it is on time (`workday::punctuality`). Mutable, merged per field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Appointment {
@@ -1019,15 +1076,20 @@ pub struct Appointment {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household to visit.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// The manager who will go (empty: the enrolled manager).
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
     /// The agreed time, UTC milliseconds.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub agreed_at_ms: i64,
     /// The zone offset the time was agreed in, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// Why the visit is made.
     pub purpose: VisitPurpose,
@@ -1036,6 +1098,7 @@ pub struct Appointment {
     /// A note: what the customer asked, why it was moved or cancelled.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
     /// The visit that kept the appointment, once recorded.
     #[serde(default)]
@@ -1045,6 +1108,7 @@ pub struct Appointment {
 
 /// A manager's sign-in at the start of the day (签到): when and, when the phone has a fix, where.
 /// Insert-only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SignIn {
@@ -1053,29 +1117,37 @@ pub struct SignIn {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The manager signing in.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
     /// When, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub at_ms: i64,
     /// The phone's zone offset, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// GPS latitude in micro-degrees, when the phone had a fix.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -90_000_000, maximum = 90_000_000))]
     pub lat_e6: Option<i64>,
     /// GPS longitude in micro-degrees.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    #[cfg_attr(feature = "openapi", schema(minimum = -180_000_000, maximum = 180_000_000))]
     pub lon_e6: Option<i64>,
     /// 备注, e.g. where the morning meeting was.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
 }
 
 /// A request, complaint or question (首问负责制): whoever took it first owns it, with the reply
 /// date promised, until the customer confirms it is closed (闭环). Mutable, merged per field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Ticket {
@@ -1084,22 +1156,27 @@ pub struct Ticket {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household's archive, when the customer has one (empty otherwise).
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub household_id: String,
     /// 首问责任人: the manager who took it and owns it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub owner_manager_id: String,
     /// When it was taken, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub taken_at_ms: i64,
     /// How it was taken.
     pub channel: TicketChannel,
     /// Request, complaint or question.
     pub kind: TicketKind,
     /// The issue in the customer's words.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2000))]
     pub text: String,
     /// The reply promised by, YYYY-MM-DD (承诺回复时限).
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub promised_reply_by: String,
     /// Where it stands (opening sets it to open).
     pub status: TicketStatus,
@@ -1110,6 +1187,7 @@ pub struct Ticket {
     /// What the customer was told.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub reply: String,
     /// When it was closed, UTC ms.
     #[serde(default)]
@@ -1125,6 +1203,7 @@ pub struct Ticket {
 /// saw them (after a sync, those of every phone in the grid), with the manager's note. A manager
 /// submits it for the back office (`Store::submit_day_summary`); each submission is a new
 /// insert-only record, and the latest one counts.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DaySummary {
@@ -1132,15 +1211,19 @@ pub struct DaySummary {
     #[serde(default)]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// Who submitted it; empty until submitted.
     #[serde(default)]
     pub manager_id: String,
     /// The local day, YYYY-MM-DD, local to `zone_offset_min`.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub date: String,
     /// The zone offset of the day, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// When the phone computed it, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub made_at_ms: i64,
     /// The first sign-in of the day in the grid, if any, UTC ms.
     #[serde(default)]
@@ -1169,6 +1252,7 @@ pub struct DaySummary {
     pub open_tickets: i64,
     /// The manager's own words: tomorrow's plan, problems met.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: String,
 }
 
@@ -1176,6 +1260,7 @@ pub struct DaySummary {
 /// grid. Written only by the back office (`load-billing`); phones compute reminders from them.
 /// Unknown fields are refused, so that a misspelt column in billing's export is an error, not a
 /// figure silently left out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -1184,25 +1269,34 @@ pub struct BillingProfile {
     #[serde(default)]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// 业务号码 (shown masked on phones).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 40))]
     pub service_number: String,
     /// fixed / broadband / mobile / bundle …
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub product: String,
     /// 合同到期日, YYYY-MM-DD; empty when there is no contract term.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub contract_end: String,
     /// 套餐到期日, YYYY-MM-DD; empty when the plan does not end.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub plan_end: String,
     /// The billing month the spend belongs to, YYYY-MM.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}$"))]
     pub period: String,
     /// This period's spend (话费), fen.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub spend_fen: i64,
     /// The average monthly spend of the months before, fen: what a drop is measured against.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub baseline_fen: i64,
     /// Billing flags the service for suspension (停机预警): overdue past the grace period.
     #[serde(default)]
@@ -1212,12 +1306,14 @@ pub struct BillingProfile {
     pub suspended: bool,
     /// When billing computed these figures (UTC ms); a load fills in its own time when left out.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub as_of_ms: i64,
 }
 
 /// A reminder (预警) closed with its outcome, synced to every phone and the back office.
 /// Insert-only: the key carries the reminder's period, so the same matter next period (next
 /// year's birthday, next month's drop) is a new reminder.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReminderOutcome {
@@ -1225,10 +1321,13 @@ pub struct ReminderOutcome {
     #[serde(default)]
     pub id: String,
     /// 网格
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub grid_id: String,
     /// The household.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub household_id: String,
     /// `Reminder::key`: kind, subject and period, e.g. `birthday:<household>:2026`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub reminder_key: String,
     /// What the reminder was about.
     pub kind: ReminderKind,
@@ -1236,12 +1335,16 @@ pub struct ReminderOutcome {
     pub outcome: ReminderResolution,
     /// What happened, in the manager's words.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
     /// When, UTC ms.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub closed_at_ms: i64,
     /// The zone offset of the phone, minutes east of UTC.
+    #[cfg_attr(feature = "openapi", schema(minimum = -840, maximum = 840))]
     pub zone_offset_min: i64,
     /// Who closed it.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub manager_id: String,
 }
 

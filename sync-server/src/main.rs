@@ -77,6 +77,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Prints the sync protocol's OpenAPI document (what `GET /v1/openapi.json` serves):
+    /// `cargo run -p gridbook-sync-server -- openapi > docs/openapi.json`.
+    Openapi,
     /// Serves a demo city: grids, managers, households, and simulated phones syncing.
     Demo {
         #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook-demo.db")]
@@ -136,6 +139,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_addr: ClientAddrConfig { trusted_proxy_header },
             })
             .await
+        }
+        Command::Openapi => {
+            print!("{}", gridbook_sync_server::http::openapi::document());
+            Ok(())
         }
         Command::Admin { db, command } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;

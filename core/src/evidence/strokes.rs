@@ -36,6 +36,7 @@ const TAG: &[u8] = b"gridbook-strokes/1\n";
 const NO_PRESSURE: u16 = 0xFFFF;
 const INK: u8 = 0x1a;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     pub x: f32,
@@ -47,11 +48,13 @@ pub struct Point {
     pub pressure: Option<f32>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stroke {
     pub points: Vec<Point>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signature {
     pub width: u32,
@@ -85,6 +88,7 @@ pub enum StrokeError {
 
 /// Plausibility warnings. They do not make a signature invalid: the app asks the customer to
 /// sign again, and the back office sees the flags next to the receipt.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Flag {
     /// Real ink drawn in under [`MIN_DURATION_MS`].

@@ -88,6 +88,32 @@ impl FromStr for Hlc {
     }
 }
 
+/// On the wire a stamp is text: 12 lowercase hex digits of UTC milliseconds, 4 of counter, a dash, and
+/// the device id (1–64 ASCII letters, digits or `_`).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Hlc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(Self::PATTERN))
+            .max_length(Some(81))
+            .description(Some(
+                "Hybrid logical clock stamp: 12 lowercase hex digits of UTC milliseconds, 4 of counter, '-', \
+                 then the device id (1-64 of A-Z a-z 0-9 _). Orders as text.",
+            ))
+            .examples([serde_json::json!("018bcfe56800000a-dev01")])
+            .into()
+    }
+}
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Hlc {}
+
+#[cfg(feature = "openapi")]
+impl Hlc {
+    /// The stamp's text form as a regular expression (what `FromStr` accepts, lowercase).
+    pub const PATTERN: &'static str = "^[0-9a-f]{16}-[A-Za-z0-9_]{1,64}$";
+}
+
 impl Serialize for Hlc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

@@ -7,9 +7,12 @@
 //! and `client` runs the cycle over HTTP (push, settle, pull, backoff). `snapshot_file` is a fresh
 //! phone's first sync as one prebuilt SQLite file. `scope` says what belongs together when a grid
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
-//! phone. The device side writes through `store`; nothing here uses field/.
+//! phone. `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
+//! The device side writes through `store`; nothing here uses field/.
 
 pub mod client;
+#[cfg(feature = "openapi")]
+pub mod contract;
 pub mod hlc;
 pub mod merge;
 pub mod outbox;

@@ -32,6 +32,7 @@ pub const PATH_VERIFY: &str = "/v1/verify";
 /// device's own schema, gzip'd, for a fresh store (docs/sync-protocol.md, "Snapshot file").
 pub const PATH_SNAPSHOT_FILE: &str = "/v1/snapshot-file";
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OpAction {
@@ -42,6 +43,7 @@ pub enum OpAction {
 }
 
 /// One change made on a device: the unit of the outbox, the push and the merge.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Op {
     /// UUIDv7 made on the device: retries and duplicates are recognised by it.
@@ -51,11 +53,15 @@ pub struct Op {
     /// The grid the entity belongs to: what the server authorises the op against.
     pub grid: String,
     pub action: OpAction,
+    /// The entity's fields by name (docs/record-kinds.md): every field for a `create`, the changed ones
+    /// for an `update`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub fields: Map<String, Value>,
     pub hlc: Hlc,
 }
 
 /// Facts every device reports with each sync (docs/field.md, sync 15).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct DeviceFacts {
     pub app_version: String,
@@ -80,6 +86,7 @@ pub struct DeviceFacts {
     pub removed_handovers: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushRequest {
     pub protocol: u32,
@@ -89,6 +96,7 @@ pub struct PushRequest {
 
 /// Why the server refused an op for good. Retrying it will not help; it waits on the device with
 /// its reason until someone deals with it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
@@ -123,6 +131,7 @@ impl RejectCode {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum OpOutcome {
@@ -138,6 +147,7 @@ pub enum OpOutcome {
     },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpResult {
     pub op_id: Uuid,
@@ -149,6 +159,7 @@ pub struct OpResult {
     pub clamped_to: Option<Hlc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushResponse {
     pub protocol: u32,
@@ -160,10 +171,13 @@ pub struct PushResponse {
 
 /// The current state of one entity, as the server holds it: values with per-field stamps.
 /// Fields absent from `clocks` carry the `base` stamp (that of the latest create).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntityState {
     pub kind: EntityKind,
     pub id: String,
+    /// The record's fields by name (docs/record-kinds.md).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub values: Map<String, Value>,
     pub base: Option<Hlc>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -186,6 +200,7 @@ pub struct StoredState {
 /// A record that left the device's scope (its grid or building was handed over to another
 /// manager): the device removes its copy, and the records that belong with it, once it has no
 /// unsent edit to them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Removal {
     pub kind: EntityKind,
@@ -195,6 +210,7 @@ pub struct Removal {
 /// One page of a pull. The first pull of a new device (cursor 0) is a snapshot of current state;
 /// later pulls carry only entities changed since the cursor. Either way `next_cursor` resumes.
 /// Devices read `EntityState`s; the server writes `StoredState`s, the same JSON.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullPage<C = EntityState> {
     pub protocol: u32,
@@ -212,6 +228,7 @@ pub struct PullPage<C = EntityState> {
     pub server_time_ms: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolRequest {
     pub protocol: u32,
@@ -223,6 +240,7 @@ pub struct EnrolRequest {
     pub public_key: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolResponse {
     pub protocol: u32,
@@ -237,6 +255,7 @@ pub struct EnrolResponse {
 /// What a snapshot file holds and how to check it, sent in the response's headers (the body is
 /// the file itself, gzip'd on the wire: `Content-Encoding: gzip`, `Content-Type:
 /// application/vnd.sqlite3`). The device checks every figure before it installs the file.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotFileFacts {
     /// The change number the file reflects: the device's pull continues from here.
@@ -319,6 +338,7 @@ impl SnapshotFileFacts {
 }
 
 /// Every error body the server sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
@@ -555,6 +575,7 @@ mod error_code_tests {
 /// numbers `{prefix}{seq:03}` for `seq` in `first..=last`. The prefix names the book and is
 /// unique on the server, so every number is. A device allocates only from its own blocks, offline;
 /// the server rejects a number that is not in a block issued to the device that used it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptBlock {
@@ -618,6 +639,7 @@ impl ReceiptBlock {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptBlockRequest {
     pub protocol: u32,
@@ -628,6 +650,7 @@ pub struct ReceiptBlockRequest {
     pub numbers_left: u64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptBlockResponse {
     pub protocol: u32,
@@ -637,6 +660,7 @@ pub struct ReceiptBlockResponse {
 /// The public answer about a paper receipt. Always this shape, whatever the cause of a "no":
 /// it says whether the receipt is genuine and, only then, the amount, the date and the grid.
 /// No name, no account, no address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyResponse {
     pub valid: bool,

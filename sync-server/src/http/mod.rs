@@ -12,6 +12,7 @@ pub mod error;
 pub mod error_fallback;
 pub mod login_throttle;
 pub mod metrics;
+pub mod openapi;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
@@ -54,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_PUSH, post(sync::push))
         .route(PATH_PULL, get(sync::pull))
         .route(PATH_SNAPSHOT_FILE, get(snapshot_files::snapshot_file))
+        .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
         .merge(backoffice::routes())

@@ -60,7 +60,24 @@ fn check_protocol(version: u32) -> AppResult<()> {
     Ok(())
 }
 
-async fn receipt_block(
+/// POST /v1/receipt-blocks: a new block of receipt numbers for this device.
+#[utoipa::path(
+    post,
+    path = "/v1/receipt-blocks",
+    tag = "receipts",
+    security(("device_token" = [])),
+    request_body = ReceiptBlockRequest,
+    responses(
+        (status = 200, description = "The block (the same one again for a retried `request_id`)", body = ReceiptBlockResponse),
+        (status = 400, description = "Malformed request or unsupported protocol version", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 422, description = "The JSON does not fit the request type", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 429, description = "The device's request budget is spent; wait `Retry-After`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn receipt_block(
     State(state): State<AppState>,
     device: DeviceAuth,
     body: Result<Json<ReceiptBlockRequest>, JsonRejection>,
@@ -72,13 +89,27 @@ async fn receipt_block(
     Ok(Json(ReceiptBlockResponse { protocol: PROTOCOL_VERSION, block }))
 }
 
-#[derive(Debug, Deserialize)]
-struct VerifyQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct VerifyQuery {
+    /// The verification code printed on the receipt, `XXXX-XXXX-XX`.
     #[serde(default)]
     code: String,
 }
 
-async fn verify(
+/// GET /v1/verify/{receipt_no}: is this paper receipt genuine? Public.
+#[utoipa::path(
+    get,
+    path = "/v1/verify/{receipt_no}",
+    tag = "receipts",
+    params(("receipt_no" = String, Path, description = "The number printed on the receipt"), VerifyQuery),
+    responses(
+        (status = 200, description = "Always this shape; only a genuine receipt shows amount, date and grid", body = VerifyResponse),
+        (status = 429, description = "Too many checks; wait `Retry-After`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn verify(
     State(state): State<AppState>,
     client: ClientAddr,
     Path(receipt_no): Path<String>,

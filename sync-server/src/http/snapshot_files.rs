@@ -17,15 +17,46 @@ use super::sync::{check_protocol, current_protocol};
 use crate::domain::auth::DeviceAuth;
 use crate::domain::snapshot_files::{io_error, CachedFile};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnapshotFileQuery {
-    /// The device schema the phone's store is in; a file is only for exactly that schema.
+    /// The device schema the phone's store is in (`PRAGMA user_version`); a file is only for
+    /// exactly that schema. Required.
+    #[param(required = true)]
     schema: Option<i64>,
+    /// The protocol version the device speaks (default: the server's newest).
     #[serde(default = "current_protocol")]
+    #[param(minimum = 1, maximum = 1)]
     protocol: u32,
 }
 
 /// GET /v1/snapshot-file: the device's scope as a file, streamed from disk.
+#[utoipa::path(
+    get,
+    path = "/v1/snapshot-file",
+    tag = "sync",
+    security(("device_token" = [])),
+    params(SnapshotFileQuery),
+    responses(
+        (status = 200, description = "The device's grids as one SQLite file in its schema, gzip'd on the wire \
+            (Content-Encoding: gzip). The headers carry `SnapshotFileFacts`; the device checks each before installing.",
+            content_type = "application/vnd.sqlite3", body = Vec<u8>,
+            headers(
+                ("gridbook-snapshot-cursor" = u64, description = "The change number the file reflects: pull from here"),
+                ("gridbook-snapshot-schema" = i64, description = "The device schema the file was built in"),
+                ("gridbook-snapshot-rows" = u64, description = "Synced records in the file"),
+                ("gridbook-snapshot-sha256" = String, description = "SHA-256 of the uncompressed file, 64 lowercase hex digits"),
+                ("gridbook-snapshot-bytes" = u64, description = "Size of the uncompressed file"),
+                ("gridbook-snapshot-newest-stamp" = String, description = "The newest clock stamp in the file, when it has records"),
+            )),
+        (status = 400, description = "`bad_query`: `schema` missing or not a number; `unsupported_protocol`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 404, description = "`no_snapshot_file`: none offered (files off, no grids, scope too small): pull row pages", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 409, description = "`snapshot_schema_mismatch`: files are built in another device schema: pull row pages", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 429, description = "The device's request budget is spent; wait `Retry-After`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "The file is being replaced or storage is busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
 pub async fn snapshot_file(
     State(state): State<AppState>,
     device: DeviceAuth,

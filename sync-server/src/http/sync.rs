@@ -7,11 +7,11 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::header;
 use axum::Json;
 use gridbook_core::sync::wire::{
-    EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState, MIN_PROTOCOL_VERSION,
-    PROTOCOL_VERSION,
+    EnrolRequest, EnrolResponse, EntityState, ErrorBody, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
+    MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::DeviceAuth;
 use crate::domain::now_ms;
@@ -29,11 +29,50 @@ pub(crate) fn check_protocol(version: u32) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn health(State(state): State<AppState>) -> AppResult<Json<serde_json::Value>> {
+/// The answer of `GET /health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` (a server that cannot reach its storage answers 503).
+    pub status: String,
+    /// The newest protocol version this server speaks.
+    pub protocol: u32,
+    /// The server's build version.
+    pub version: String,
+}
+
+/// GET /health: the server is up and its storage answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "sync",
+    responses(
+        (status = 200, description = "Up, storage answering", body = Health),
+        (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn health(State(state): State<AppState>) -> AppResult<Json<Health>> {
     let storage = state.storage.clone();
     tokio::task::spawn_blocking(move || storage.check_health()).await??;
-    Ok(Json(serde_json::json!({ "status": "ok", "protocol": PROTOCOL_VERSION, "version": env!("CARGO_PKG_VERSION") })))
+    Ok(Json(Health { status: "ok".into(), protocol: PROTOCOL_VERSION, version: env!("CARGO_PKG_VERSION").into() }))
 }
+
+/// POST /v1/enrol: a phone enrols with a one-time code from the back office and gets its token.
+#[utoipa::path(
+    post,
+    path = "/v1/enrol",
+    tag = "sync",
+    request_body = EnrolRequest,
+    responses(
+        (status = 200, description = "Enrolled: the token is shown once", body = EnrolResponse),
+        (status = 400, description = "Malformed request or unsupported protocol version", body = ErrorBody),
+        (status = 401, description = "Unknown or expired enrolment code", body = ErrorBody),
+        (status = 403, description = "The device was revoked and cannot enrol again", body = ErrorBody),
+        (status = 409, description = "`code_used`: the code was used; `device_taken`: the device id is enrolled", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit the request type (the field is named)", body = ErrorBody),
+        (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
+    )
+)]
 
 pub async fn enrol(
     State(state): State<AppState>,
@@ -72,6 +111,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// POST /v1/push: the device's ops, answered per op after a durable commit.
+#[utoipa::path(
+    post,
+    path = "/v1/push",
+    tag = "sync",
+    security(("device_token" = [])),
+    request_body = PushRequest,
+    responses(
+        (status = 200, description = "One result per op, in the order sent", body = PushResponse),
+        (status = 400, description = "Malformed request or unsupported protocol version", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 413, description = "`too_many_ops`: more than 5,000 ops, or a body over 16 MiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit the request type (the field is named)", body = ErrorBody),
+        (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
+        (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
+    )
+)]
 pub async fn push(
     State(state): State<AppState>,
     device: DeviceAuth,
@@ -90,13 +147,21 @@ pub async fn push(
     Ok(Json(response))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
+    /// `next_cursor` of the previous page; 0 (the default) for a new device's first pull.
     #[serde(default)]
+    #[param(minimum = 0)]
     cursor: u64,
+    /// Records per page, 1 to 10,000 (default 1,000); outside that range the pull is refused
+    /// (400 `bad_query`), not capped.
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 10000)]
     limit: u32,
+    /// The protocol version the device speaks (default: the server's newest).
     #[serde(default = "current_protocol")]
+    #[param(minimum = 1, maximum = 1)]
     protocol: u32,
 }
 fn default_limit() -> u32 {
@@ -106,6 +171,21 @@ pub(crate) fn current_protocol() -> u32 {
     PROTOCOL_VERSION
 }
 
+/// GET /v1/pull: a page of current state after the cursor.
+#[utoipa::path(
+    get,
+    path = "/v1/pull",
+    tag = "sync",
+    security(("device_token" = [])),
+    params(PullQuery),
+    responses(
+        (status = 200, description = "A page; `next_cursor` resumes, `has_more` says whether to ask again", body = PullPage<EntityState>),
+        (status = 400, description = "`bad_query`: a query value out of range or not a number; `unsupported_protocol`", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
+        (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
+    )
+)]
 pub async fn pull(
     State(state): State<AppState>,
     device: DeviceAuth,
