@@ -268,15 +268,10 @@ ALTER TABLE receipts ADD COLUMN payment_ref TEXT;
 "#;
 
 /// Version 11: the search index holds search keys (issue 21, defect 12: NFKC and lower case,
-/// `search_index::search_key`), so that `３号楼` finds `3号楼`. The same table, rebuilt from the
-/// households that are there (`V11_BACKFILL`); the rows keep their text as typed.
-const V11_SEARCH_KEYS: &str = r#"
-DROP TABLE household_search;
-CREATE VIRTUAL TABLE household_search USING fts5(
-    customer_name, mobile, landline, address, service_numbers,
-    tokenize = 'trigram', content = '', contentless_delete = 1, detail = none
-);
-"#;
+/// `search_index::search_key`), so that `３号楼` finds `3号楼`. The same table as version 8's,
+/// made again and filled from the households that are there (`V11_BACKFILL`); the rows keep
+/// their text as typed.
+const V11_SEARCH_KEYS: &str = V8_LEAN_SEARCH;
 
 /// Fills the search index with the search keys of the live households (the write path indexes
 /// only those too). Needs the `search_key` function (`search_index::register_functions`).
