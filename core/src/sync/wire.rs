@@ -115,6 +115,9 @@ pub enum RejectCode {
     /// An update of a record the server has never seen: a record is created before it is edited
     /// (docs/sync-protocol.md, "Updates of unknown records").
     UnknownEntity,
+    /// A field naming another record (a visit's household, a receipt's account …) names one the
+    /// server does not hold, or one of another grid (docs/sync-protocol.md, "References").
+    BadReference,
 }
 
 impl RejectCode {
@@ -127,6 +130,7 @@ impl RejectCode {
             RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
             RejectCode::BadSignature => "bad_signature",
             RejectCode::UnknownEntity => "unknown_entity",
+            RejectCode::BadReference => "bad_reference",
         }
     }
 }
