@@ -85,6 +85,14 @@ fn open_connection(path: &Path) -> StorageResult<Connection> {
     Ok(conn)
 }
 
+/// Bytes SQLite holds on its heap now, and the most it has held since the process started: the
+/// page caches of every connection, prepared statements and schemas. The rest of the process's
+/// memory is the allocator's, the runtime's and the binary's (docs/benchmarks.md "Soak").
+pub fn heap_bytes() -> (i64, i64) {
+    // SAFETY: both read SQLite's own counters (memory statistics are on in the bundled build).
+    unsafe { (rusqlite::ffi::sqlite3_memory_used(), rusqlite::ffi::sqlite3_memory_highwater(0)) }
+}
+
 /// What the WAL file is cut back to when it starts over (bytes).
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
