@@ -85,6 +85,17 @@ fn open_connection(path: &Path) -> StorageResult<Connection> {
     Ok(conn)
 }
 
+/// Bytes SQLite holds on its heap now, and the most it has held since the process started: the
+/// page caches of every connection, prepared statements and schemas. The rest of the process's
+/// memory is the allocator's, the runtime's and the binary's (docs/benchmarks.md "Soak").
+pub fn heap_bytes() -> (i64, i64) {
+    // SAFETY: both read SQLite's own counters (memory statistics are on in the bundled build).
+    unsafe { (rusqlite::ffi::sqlite3_memory_used(), rusqlite::ffi::sqlite3_memory_highwater(0)) }
+}
+
+/// The writer's page cache (KiB): the largest single share of the server's memory once full.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
 /// What the WAL file is cut back to when it starts over (bytes).
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -96,9 +107,13 @@ impl SqliteStorage {
     pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path)?;
-        // 64 MiB of pages for the writer (SQLite's default is 2 MiB): the indexes a push writes
-        // into stay in memory instead of being read back from the file (pread per op 0.37 → 0.2)
-        writer.pragma_update(None, "cache_size", -65_536)?;
+        // The writer's own pages (SQLite's default is 2 MiB): the indexes a push writes into stay
+        // in memory instead of being read back from the file (pread per op 0.37 → 0.2 at 64 MiB).
+        // A push appends, so its pages are few and hot; what else fills the cache is the archive
+        // pages that edits touch all over the file, which the OS's file cache serves as well. 32
+        // MiB: the same preads per ingested op as 64, and a full cache 32 MiB smaller, the
+        // largest share of the server's memory (docs/benchmarks.md "Soak").
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer, &path)?;
         let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
         Ok(Self {
