@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 10;
+pub const LATEST_VERSION: i64 = 11;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -267,6 +267,23 @@ const V10_PAYMENT_REF: &str = r#"
 ALTER TABLE receipts ADD COLUMN payment_ref TEXT;
 "#;
 
+/// Version 11: acknowledged ops kept for a while (docs/sync-protocol.md, "Restores"): a server
+/// restored from a backup has forgotten what it acknowledged after the backup, and the phone sends
+/// those ops again. Kept apart from the outbox, which stays small (only what is not acknowledged),
+/// each with its whole body and the server's clock at its acknowledgement.
+const V11_ACKED_OPS: &str = r#"
+CREATE TABLE acked_ops (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    acked_at_ms INTEGER NOT NULL
+);
+CREATE INDEX acked_ops_by_time ON acked_ops (acked_at_ms);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -299,6 +316,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V8_LEAN_SEARCH,
     V9_FACT_OPS_IN_ROW,
     V10_PAYMENT_REF,
+    V11_ACKED_OPS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -342,6 +360,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         8 => conn.execute_batch(V9_FACT_OPS_IN_ROW)?,
         9 => conn.execute_batch(V10_PAYMENT_REF)?,
+        10 => conn.execute_batch(V11_ACKED_OPS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())

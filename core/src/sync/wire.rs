@@ -167,6 +167,38 @@ pub struct PushResponse {
     pub server_time_ms: i64,
     /// Device wall clock minus server clock, as measured from this request.
     pub clock_offset_ms: i64,
+    /// Which life of the server's database answered. Absent from servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<ServerGeneration>,
+}
+
+/// Which life of the server's database answered (docs/sync-protocol.md, "Restores"). A server
+/// restored from a backup has forgotten what it acknowledged after that backup; its new `id`
+/// tells a phone to send again the ops acknowledged since `restored_from_ms` and to pull again
+/// from `restored_cursor`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServerGeneration {
+    /// New at every restore; the same for every answer until the next one.
+    pub id: String,
+    /// When the backup this database was restored from was taken, server clock, UTC ms (0: never
+    /// restored).
+    #[serde(default)]
+    pub restored_from_ms: i64,
+    /// The last change number that backup held: a phone whose cursor is past it pulls from here.
+    #[serde(default)]
+    pub restored_cursor: u64,
+    /// How many days a phone keeps acknowledged ops, to send again after a restore.
+    #[serde(default = "ServerGeneration::default_keep_acked_days")]
+    pub keep_acked_days: u32,
+}
+
+impl ServerGeneration {
+    /// The server's default retention window for acknowledged ops, days.
+    pub const KEEP_ACKED_DAYS: u32 = 30;
+    fn default_keep_acked_days() -> u32 {
+        Self::KEEP_ACKED_DAYS
+    }
 }
 
 /// The current state of one entity, as the server holds it: values with per-field stamps.
@@ -226,6 +258,9 @@ pub struct PullPage<C = EntityState> {
     /// Changes still waiting after this page (for a progress bar).
     pub remaining: u64,
     pub server_time_ms: i64,
+    /// Which life of the server's database answered (as in `PushResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<ServerGeneration>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -725,6 +760,7 @@ mod tests {
                 has_more: false,
                 remaining: 0,
                 server_time_ms: 1,
+                generation: None,
             };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);
