@@ -182,6 +182,9 @@ fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
+        // the server closes a kept-alive connection idle for 30 s (docs/sync-protocol.md,
+        // connections): drop ours first, so that a request never goes out on one it is closing
+        .pool_idle_timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| Error::Network(e.to_string()))
 }

@@ -115,6 +115,14 @@ pub enum RejectCode {
     /// An update of a record the server has never seen: a record is created before it is edited
     /// (docs/sync-protocol.md, "Updates of unknown records").
     UnknownEntity,
+    /// A field naming another record (a visit's household, a receipt's account …) names one the
+    /// server does not hold, or one of another grid (docs/sync-protocol.md, "References").
+    BadReference,
+    /// A code of a newer server that this device does not know: a refusal all the same, its
+    /// reason says why. The server never sends it; a device reads any unknown code as this, so a
+    /// code added later never makes a push answer unreadable.
+    #[serde(other)]
+    Other,
 }
 
 impl RejectCode {
@@ -127,6 +135,8 @@ impl RejectCode {
             RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
             RejectCode::BadSignature => "bad_signature",
             RejectCode::UnknownEntity => "unknown_entity",
+            RejectCode::BadReference => "bad_reference",
+            RejectCode::Other => "other",
         }
     }
 }
@@ -727,6 +737,16 @@ impl VerifyResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reject_code_this_device_does_not_know_reads_as_other_and_the_answer_stays_readable() {
+        let answer = r#"{"protocol":1,"results":[{"op_id":"01a19eeb-8e80-7001-8001-000000000001","outcome":"rejected","code":"a_code_from_2030","reason":"新规则 a newer rule"}],"server_time_ms":1,"clock_offset_ms":0}"#;
+        let read: PushResponse = serde_json::from_str(answer).unwrap();
+        assert!(
+            matches!(&read.results[0].outcome, OpOutcome::Rejected { code: RejectCode::Other, reason } if reason.contains("newer"))
+        );
+        assert_eq!(read.generation, None, "an answer of a server before generations");
+    }
 
     #[test]
     fn a_stored_state_reads_back_as_the_entity_state_it_was_stored_from() {

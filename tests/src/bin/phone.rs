@@ -1,7 +1,7 @@
 //! A phone as its own process: opens a device store and runs one sync cycle against the server
 //! it was enrolled with. Tests kill it mid-sync to show the next sync completes.
 //!
-//!   gridbook-phone sync <store.db>
+//!   gridbook-phone sync <store.db> [push-batch]
 
 use gridbook_core::{Store, SyncEngine};
 
@@ -9,13 +9,22 @@ use gridbook_core::{Store, SyncEngine};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(cmd), Some(path)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: gridbook-phone sync <store.db>");
+        eprintln!("usage: gridbook-phone sync <store.db> [push-batch]");
         std::process::exit(2);
     };
     if cmd != "sync" {
         eprintln!("unknown command {cmd}");
         std::process::exit(2);
     }
+    // smaller batches make more acknowledged steps in one push, for a kill to fall between
+    let push_batch = match args.get(3).map(|b| b.parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            eprintln!("push-batch is a positive number");
+            std::process::exit(2);
+        }
+    };
     let store = match Store::open(path) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -24,7 +33,9 @@ async fn main() {
         }
     };
     let config = match gridbook_core::sync::client::saved_config(&store, "phone-cli") {
-        Ok(Some(c)) => gridbook_core::SyncConfig { pull_limit: 500, ..c },
+        Ok(Some(c)) => {
+            gridbook_core::SyncConfig { pull_limit: 500, push_batch: push_batch.unwrap_or(c.push_batch), ..c }
+        }
         Ok(None) => {
             eprintln!("{path} is not enrolled");
             std::process::exit(1);

@@ -431,6 +431,7 @@ mod tests {
             role: Role::Field,
             grids: vec!["g1".into()],
         };
+        storage.apply_backoffice_ops(&[testing::household_op("g1", "h1").unwrap()], 1).unwrap();
         let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();
         let ops: Vec<_> = (0..3_000u64)
             .map(|i| testing::visit_op(visit.clone(), Hlc::new(1_700_000_000_000 + i, 0, "dev1")))

@@ -91,6 +91,12 @@ mod tests {
                 params![op.entity, serde_json::to_string(&op.fields).unwrap(), op.hlc.to_string()],
             )
             .unwrap();
+            // the household the visits name (a pushed record names one the server holds)
+            conn.execute(
+                "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, seq, updated_at_ms) VALUES ('household', ?1, 'g1', '{}', ?2, 2, 5)",
+                params![visit.household_id, op.hlc.to_string()],
+            )
+            .unwrap();
             conn.execute(
                 "INSERT INTO ops VALUES (?1, 'dev1', 'visit', ?2, 'g1', ?3, ?3, 5, 'applied', '')",
                 params![op.id.to_string(), op.entity, op.hlc.to_string()],
