@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 11;
+pub const LATEST_VERSION: i64 = 12;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -283,6 +283,23 @@ SELECT rowid, search_key(coalesce(customer_name, '')), search_key(coalesce(mobil
 FROM households WHERE coalesce(deleted, 0) = 0;
 "#;
 
+/// Version 12: acknowledged ops kept for a while (docs/sync-protocol.md, "Restores"): a server
+/// restored from a backup has forgotten what it acknowledged after the backup, and the phone sends
+/// those ops again. Kept apart from the outbox, which stays small (only what is not acknowledged),
+/// each with its whole body and the server's clock at its acknowledgement.
+const V12_ACKED_OPS: &str = r#"
+CREATE TABLE acked_ops (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    acked_at_ms INTEGER NOT NULL
+);
+CREATE INDEX acked_ops_by_time ON acked_ops (acked_at_ms);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -316,6 +333,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V9_FACT_OPS_IN_ROW,
     V10_PAYMENT_REF,
     V11_SEARCH_KEYS,
+    V12_ACKED_OPS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -365,6 +383,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V11_SEARCH_KEYS)?;
             conn.execute_batch(V11_BACKFILL)?;
         }
+        11 => conn.execute_batch(V12_ACKED_OPS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())

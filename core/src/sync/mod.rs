@@ -14,6 +14,7 @@
 pub mod client;
 #[cfg(feature = "openapi")]
 pub mod contract;
+pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod outbox;

@@ -38,7 +38,7 @@ impl ApplyReport {
     }
 }
 
-const CURSOR_KEY: &str = "pull_cursor";
+pub(crate) const CURSOR_KEY: &str = "pull_cursor";
 
 impl Store {
     /// The oldest pending ops (never the rejected ones), at most `limit`.
@@ -48,10 +48,10 @@ impl Store {
 
     /// Records what the server said of pushed ops: acknowledged ops leave the outbox, rejected
     /// ones stay with their reason, clamped stamps replace the device's own.
-    pub fn settle(&self, results: &[OpResult]) -> Result<()> {
+    pub fn settle(&self, results: &[OpResult], server_time_ms: i64) -> Result<()> {
         self.write(|tx, clock| {
             meta_set(tx, "hlc", &clock.last().to_string())?;
-            for (op, to) in outbox::settle(tx, results)? {
+            for (op, to) in outbox::settle(tx, results, server_time_ms)? {
                 restamp(tx, op.kind, &op.entity, &op.hlc, &to)?;
             }
             Ok(())

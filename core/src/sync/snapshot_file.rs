@@ -326,6 +326,7 @@ mod tests {
                 has_more: (i + 1) * 3 < states.len(),
                 remaining: 0,
                 server_time_ms: 0,
+                generation: None,
             })
             .collect()
     }

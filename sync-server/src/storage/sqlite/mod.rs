@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, StoredState, VerifyResponse,
+    ReceiptBlockRequest, ServerGeneration, StoredState, VerifyResponse,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -25,6 +25,7 @@ use crate::domain::reconcile::Rules;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::handover::{HandoverRequest, HandoverRow};
 
+pub mod backup;
 mod checkpoint;
 mod devices;
 mod entity_tx;
@@ -64,6 +65,9 @@ pub struct SqliteStorage {
     /// The back office's read-only queries' own connections (monitoring.rs).
     monitor: monitoring::MonitorReaders,
     path: PathBuf,
+    /// The database's generation, and the tag of the receipt books it issues (backup.rs).
+    generation: ServerGeneration,
+    book_tag: String,
 }
 
 fn open_connection(path: &Path) -> StorageResult<Connection> {
@@ -115,6 +119,7 @@ impl SqliteStorage {
         // largest share of the server's memory (docs/benchmarks.md "Soak").
         writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer, &path)?;
+        let (generation, book_tag) = backup::read_generation(&writer)?;
         let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
         Ok(Self {
             writer: Mutex::new(writer),
@@ -125,6 +130,8 @@ impl SqliteStorage {
             readers: Mutex::new(Vec::new()),
             monitor: monitoring::MonitorReaders::new(&path),
             path,
+            generation,
+            book_tag,
         })
     }
 
@@ -188,6 +195,14 @@ impl SqliteStorage {
 }
 
 impl SyncStorage for SqliteStorage {
+    fn generation(&self) -> ServerGeneration {
+        self.generation.clone()
+    }
+
+    fn backup_to(&self, to: &Path, now_ms: i64) -> StorageResult<backup::BackupReport> {
+        backup::backup(&self.path, to, now_ms)
+    }
+
     fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth> {
         devices::authenticate_device(self, token_hash)
     }
@@ -281,7 +296,7 @@ impl SyncStorage for SqliteStorage {
         request: &ReceiptBlockRequest,
         now_ms: i64,
     ) -> StorageResult<ReceiptBlock> {
-        self.write(|tx| receipts::issue_block(tx, device, request, now_ms))
+        self.write(|tx| receipts::issue_block(tx, device, request, &self.book_tag, now_ms))
     }
 
     fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<ReceiptBlockRow>> {

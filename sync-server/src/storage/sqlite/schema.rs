@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_signed_evidence.sql")),
     (3, include_str!("migrations/0003_handovers.sql")),
     (4, include_str!("migrations/0004_ingest_layout.sql")),
+    (5, include_str!("migrations/0005_generation.sql")),
 ];
 
 /// The version this server writes: its last step.
