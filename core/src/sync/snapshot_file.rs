@@ -375,7 +375,7 @@ mod tests {
         let tables = store.read(|c| device_tables(c, "main")).unwrap();
         assert_eq!(
             tables,
-            ["access_log", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
+            ["access_log", "acked_ops", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
         );
     }
 
