@@ -615,7 +615,7 @@ impl SyncEngine {
         };
         let response: PushResponse = exchange(post).await?;
         // a restored server first: what it forgot goes back in the queue before this answer settles
-        self.store.meet_generation(response.generation.as_ref(), response.server_time_ms)?;
+        self.store.meet_generation(response.generation.as_ref())?;
         self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         Ok((request, response))
@@ -790,11 +790,11 @@ impl SyncEngine {
                 let id = page.generation.as_ref().map(|g| g.id.as_str()).filter(|id| !id.is_empty());
                 if let (Some(known), Some(id)) = (known.as_deref(), id) {
                     if known != id {
-                        self.store.meet_generation(page.generation.as_ref(), page.server_time_ms)?;
+                        self.store.meet_generation(page.generation.as_ref())?;
                         continue 'from_cursor;
                     }
                 }
-                self.store.meet_generation(page.generation.as_ref(), page.server_time_ms)?;
+                self.store.meet_generation(page.generation.as_ref())?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),

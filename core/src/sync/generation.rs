@@ -4,13 +4,17 @@
 //! new one sends the phone's acknowledged ops since the backup again and moves its pull cursor
 //! back to what the backup held. Acknowledged ops are kept for the server-set retention window.
 
-use crate::error::{Error, Result};
+use rusqlite::Connection;
+
+use crate::error::Result;
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::outbox;
-use crate::sync::replica::CURSOR_KEY;
+use crate::sync::replica::{cursor_in, CURSOR_KEY};
 use crate::sync::wire::ServerGeneration;
 
 const GENERATION_KEY: &str = "server_generation";
+/// The server-set retention window for acknowledged ops, as last met.
+const KEEP_DAYS_KEY: &str = "keep_acked_days";
 
 /// How far before the backup's time acknowledged ops are sent again: a push answered just before
 /// the backup began may have committed just after its copy was taken. Sending more is harmless
@@ -28,43 +32,48 @@ pub struct GenerationMet {
     pub cursor_reset_to: Option<u64>,
 }
 
+/// How long acknowledged ops are kept, in ms, as the server last said (its default before then).
+pub(crate) fn keep_ms(conn: &Connection) -> Result<i64> {
+    let days =
+        meta_get(conn, KEEP_DAYS_KEY)?.and_then(|v| v.parse::<u32>().ok()).unwrap_or(ServerGeneration::KEEP_ACKED_DAYS);
+    Ok(i64::from(days.max(1)).saturating_mul(86_400_000))
+}
+
 impl Store {
-    /// Takes note of the generation a sync answer named, at `server_time_ms` on the server's clock.
-    /// The first one met is remembered; a different one means a restore (see the module's doc).
-    /// Answers of servers before generations name none, and change nothing.
-    pub fn meet_generation(&self, generation: Option<&ServerGeneration>, server_time_ms: i64) -> Result<GenerationMet> {
+    /// Takes note of the generation a sync answer named. The first one met is remembered; a
+    /// different one means a restore (see the module's doc). Meeting the known one only reads:
+    /// every answer carries it, and the sync cycle must not pay a write for it. Answers of servers
+    /// before generations name none, and change nothing.
+    pub fn meet_generation(&self, generation: Option<&ServerGeneration>) -> Result<GenerationMet> {
         let Some(generation) = generation.filter(|g| !g.id.is_empty()) else { return Ok(GenerationMet::default()) };
-        let keep_ms = i64::from(generation.keep_acked_days.max(1)).saturating_mul(86_400_000);
+        let keep_days = generation.keep_acked_days.to_string();
+        let known = self.read(|c| Ok((meta_get(c, GENERATION_KEY)?, meta_get(c, KEEP_DAYS_KEY)?)))?;
+        if known.0.as_deref() == Some(generation.id.as_str()) && known.1.as_deref() == Some(keep_days.as_str()) {
+            return Ok(GenerationMet::default());
+        }
         self.write(|tx, clock| {
             let mut met = GenerationMet::default();
             let known = meta_get(tx, GENERATION_KEY)?;
-            if known.as_deref() != Some(generation.id.as_str()) {
-                if known.is_some() {
-                    met.restored = true;
-                    let since = generation.restored_from_ms.saturating_sub(RESEND_MARGIN_MS);
-                    met.requeued = outbox::requeue_acked_since(tx, since, clock.wall_millis() as i64)?;
-                    let cursor: u64 = match meta_get(tx, CURSOR_KEY)? {
-                        Some(v) => v.parse().map_err(|_| Error::Corrupt(format!("pull cursor {v:?}")))?,
-                        None => 0,
-                    };
-                    if cursor > generation.restored_cursor {
-                        meta_set(tx, CURSOR_KEY, &generation.restored_cursor.to_string())?;
-                        met.cursor_reset_to = Some(generation.restored_cursor);
-                    }
-                    tracing::warn!(
-                        generation = %generation.id,
-                        requeued = met.requeued,
-                        cursor_reset_to = ?met.cursor_reset_to,
-                        "the server was restored from a backup: sending again what it forgot"
-                    );
+            if known.is_some() && known.as_deref() != Some(generation.id.as_str()) {
+                met.restored = true;
+                let since = generation.restored_from_ms.saturating_sub(RESEND_MARGIN_MS);
+                met.requeued = outbox::requeue_acked_since(tx, since, clock.wall_millis() as i64)?;
+                if cursor_in(tx)? > generation.restored_cursor {
+                    meta_set(tx, CURSOR_KEY, &generation.restored_cursor.to_string())?;
+                    met.cursor_reset_to = Some(generation.restored_cursor);
                 }
-                meta_set(tx, GENERATION_KEY, &generation.id)?;
+                tracing::warn!(
+                    generation = %generation.id,
+                    requeued = met.requeued,
+                    cursor_reset_to = ?met.cursor_reset_to,
+                    "the server was restored from a backup: sending again what it forgot"
+                );
             }
-            outbox::forget_acked_before(tx, server_time_ms.saturating_sub(keep_ms))?;
+            meta_set(tx, GENERATION_KEY, &generation.id)?;
+            meta_set(tx, KEEP_DAYS_KEY, &keep_days)?;
             Ok(met)
         })
     }
-
     /// The server generation this device last met (None before its first sync answer).
     pub fn server_generation(&self) -> Result<Option<String>> {
         self.read(|c| meta_get(c, GENERATION_KEY))

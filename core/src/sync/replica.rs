@@ -40,6 +40,14 @@ impl ApplyReport {
 
 pub(crate) const CURSOR_KEY: &str = "pull_cursor";
 
+/// The pull cursor as `conn` holds it (0: never pulled).
+pub(crate) fn cursor_in(conn: &rusqlite::Connection) -> Result<u64> {
+    Ok(match meta_get(conn, CURSOR_KEY)? {
+        Some(v) => v.parse().map_err(|_| Error::Corrupt(format!("pull cursor {v:?}")))?,
+        None => 0,
+    })
+}
+
 impl Store {
     /// The oldest pending ops (never the rejected ones), at most `limit`.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
@@ -54,6 +62,8 @@ impl Store {
             for (op, to) in outbox::settle(tx, results, server_time_ms)? {
                 restamp(tx, op.kind, &op.entity, &op.hlc, &to)?;
             }
+            // the retention window rides on this write, not on a transaction of its own
+            outbox::forget_acked_before(tx, server_time_ms.saturating_sub(crate::sync::generation::keep_ms(tx)?))?;
             Ok(())
         })
     }
@@ -144,12 +154,7 @@ impl Store {
 
     /// Where the next pull starts (0: never pulled, the first pull is a snapshot).
     pub fn pull_cursor(&self) -> Result<u64> {
-        self.read(|c| {
-            Ok(match meta_get(c, CURSOR_KEY)? {
-                Some(v) => v.parse().map_err(|_| Error::Corrupt(format!("pull cursor {v:?}")))?,
-                None => 0,
-            })
-        })
+        self.read(cursor_in)
     }
 
     /// Counts of pending and rejected changes.
