@@ -63,6 +63,7 @@ fn main() {
         has_more: false,
         remaining: 0,
         server_time_ms: 1_793_674_800_000,
+        generation: None,
     };
     put("pull_page", "phone-records.json", &serde_json::to_vec(&page).unwrap());
     let push = PushRequest {
