@@ -23,7 +23,7 @@ FUZZ_DIR=tests/fuzz
 # without ASan a target runs about twice as many inputs in its time. Debug assertions and overflow
 # checks stay on (cargo-fuzz's default). 16 codegen units: the build takes minutes less on CI's two
 # cores. `cargo fuzz run` is given the same flags, so it reuses this build.
-FLAGS=(--fuzz-dir "$FUZZ_DIR" --sanitizer none --codegen-units 16)
+FLAGS=(--fuzz-dir "$FUZZ_DIR" --sanitizer none --dev)
 
 fail() {
   echo "test-fuzz: $*" >&2

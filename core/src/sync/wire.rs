@@ -748,6 +748,17 @@ mod tests {
         assert_eq!(read.generation, None, "an answer of a server before generations");
     }
 
+    /// Found by the fuzzer (pull_page): a number past u64 is read as a float, and serde_json's
+    /// fast float parser may land one unit off, so that phone and server, each reading the other's
+    /// text, would hold different values. `float_roundtrip` (workspace Cargo.toml) parses exactly.
+    #[test]
+    fn a_number_past_the_integers_reads_back_as_the_same_number() {
+        let text = r#"{"kind":"visit","id":"v","values":{"appointment_at_ms":13333333333333333333333333333333333333333333333333333333333333333333333333700000000000}}"#;
+        let first: EntityState = serde_json::from_str(text).unwrap();
+        let again: EntityState = serde_json::from_slice(&serde_json::to_vec(&first).unwrap()).unwrap();
+        assert_eq!(first, again);
+    }
+
     #[test]
     fn a_stored_state_reads_back_as_the_entity_state_it_was_stored_from() {
         let mut values = Map::new();
