@@ -9,6 +9,7 @@ pub mod entity_tx;
 pub mod error;
 pub mod evidence;
 pub mod handover;
+pub mod postgres;
 pub mod monitoring;
 pub mod records;
 pub mod sqlite;
