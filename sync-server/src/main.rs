@@ -28,6 +28,10 @@ enum Command {
         /// The SQLite database file (created when missing).
         #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
         db: PathBuf,
+        /// PostgreSQL instead of the SQLite file: `postgres://user:password@host:port/database`
+        /// (several replicas may serve one database; docs/postgres.md).
+        #[arg(long, env = "GRIDBOOK_DATABASE_URL")]
+        database_url: Option<String>,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "GRIDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
@@ -116,6 +120,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             db,
+            database_url,
             listen,
             port_file,
             max_clock_ahead_s,
@@ -134,6 +139,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             cli::serve::run(ServeConfig {
                 db,
+                database_url: database_url.filter(|url| !url.trim().is_empty()),
                 listen,
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },

@@ -20,7 +20,7 @@ use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidD
 pub const MAX_OPEN_NUMBERS: u32 = 500;
 
 /// The public key sent at enrolment, checked: 64 hex digits of a usable Ed25519 key, lower case.
-pub(super) fn checked_public_key(key: Option<&str>) -> StorageResult<Option<String>> {
+pub(crate) fn checked_public_key(key: Option<&str>) -> StorageResult<Option<String>> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else { return Ok(None) };
     let key = key.to_ascii_lowercase();
     match evidence::from_hex::<32>(&key) {
