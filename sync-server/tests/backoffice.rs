@@ -13,7 +13,7 @@ use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, PushRequest, PushResp
 use gridbook_core::testing;
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::{now_ms, AppState, SyncStorage};
+use gridbook_sync_server::{now_ms, AppState};
 use serde_json::{Map, Value};
 
 const PASSWORD: &str = "网格主管-2026";
@@ -339,7 +339,7 @@ async fn the_conflict_log_masks_id_and_phone_numbers() {
 /// Stores a receipt the way the server keeps an accepted one (entity row and its number). Signed
 /// receipts need a phone's key and a customer's strokes; the browser suite collects real ones.
 fn store_receipt(f: &Server, id: &str, receipt: &gridbook_core::Receipt) {
-    let c = rusqlite::Connection::open(f.storage.path()).unwrap();
+    let c = rusqlite::Connection::open(f.sqlite_path()).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let seq: i64 = c.query_row("SELECT coalesce(max(seq), 0) + 1 FROM entities", [], |r| r.get(0)).unwrap();
     c.execute(

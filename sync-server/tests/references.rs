@@ -12,8 +12,7 @@ use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, RejectCode};
 use gridbook_core::testing;
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::storage::records::RecordStorage;
-use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_sync_server::now_ms;
 
 /// Grids g1 and g2, both held by field manager zhang: a refusal here is about references, never
 /// about the device's grids.

@@ -25,6 +25,8 @@ use crate::storage::sqlite::backup::BackupReport;
 use pool::{Db, RowExt};
 
 mod cursor;
+#[cfg(test)]
+mod cursor_property;
 mod devices;
 mod entity_tx;
 mod error;
