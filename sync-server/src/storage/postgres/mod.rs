@@ -5,7 +5,7 @@
 //!
 //! One concern per file: `pool` (connections, and how the synchronous traits wait on the
 //! asynchronous client), `schema` with migrations/ (under an advisory lock), `cursor` (gap-free
-//! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `records`,
+//! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `receipts`, `voids`, `records`,
 //! `monitoring`, `error`; `test_cluster` starts throwaway clusters for the tests.
 
 use std::path::Path;
@@ -34,14 +34,18 @@ mod monitoring;
 mod pool;
 mod pull;
 mod push;
+mod receipts;
 mod records;
 mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;
+mod voids;
 
 pub struct PostgresStorage {
     db: Db,
     generation: ServerGeneration,
+    /// The tag of the receipt books this generation issues (sqlite/backup.rs says why).
+    book_tag: String,
 }
 
 impl PostgresStorage {
@@ -53,7 +57,7 @@ impl PostgresStorage {
         let conn = db.conn()?;
         let row = db.query_one(
             &conn,
-            "SELECT id, restored_from_ms, restored_cursor FROM server_generation WHERE single = 1",
+            "SELECT id, restored_from_ms, restored_cursor, book_tag FROM server_generation WHERE single = 1",
             &[],
         )?;
         let generation = ServerGeneration {
@@ -62,8 +66,9 @@ impl PostgresStorage {
             restored_cursor: row.at::<i64>(2)?.max(0) as u64,
             keep_acked_days: ServerGeneration::KEEP_ACKED_DAYS,
         };
+        let book_tag = row.at(3)?;
         drop(conn);
-        Ok(Self { db, generation })
+        Ok(Self { db, generation, book_tag })
     }
 }
 
@@ -163,21 +168,41 @@ impl SyncStorage for PostgresStorage {
         monitoring::check_health(self)
     }
 
-    // Signed evidence and handovers: not yet on this backend. The trait's defaults answer a typed
-    // `unsupported`, as this backend's own `not_yet` does; written here so that the list of what
-    // is missing is in one place.
-
     fn issue_receipt_block(
         &self,
-        _device: &DeviceAuth,
-        _request: &gridbook_core::sync::wire::ReceiptBlockRequest,
-        _now_ms: i64,
+        device: &DeviceAuth,
+        request: &gridbook_core::sync::wire::ReceiptBlockRequest,
+        now_ms: i64,
     ) -> StorageResult<gridbook_core::sync::wire::ReceiptBlock> {
-        Err(error::not_yet("收据号段 receipt books"))
+        receipts::issue_block(self, device, request, now_ms)
     }
-    fn receipt_blocks(&self, _device_id: Option<&str>) -> StorageResult<Vec<super::evidence::ReceiptBlockRow>> {
-        Err(error::not_yet("收据号段 receipt books"))
+
+    fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<super::evidence::ReceiptBlockRow>> {
+        receipts::blocks(self, device_id)
     }
+
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::VoidReviewRow>> {
+        voids::void_reviews(self, status, limit)
+    }
+
+    fn decide_void(
+        &self,
+        void_id: &str,
+        decision: super::evidence::VoidDecision,
+        by: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> StorageResult<super::evidence::VoidReviewRow> {
+        voids::decide_void(self, void_id, decision, by, note, now_ms)
+    }
+
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::AuditRow>> {
+        receipts::audit_log(self, subject, limit)
+    }
+
+    // Not yet on this backend: each answers this backend's typed `not_yet`, written here so that
+    // the list of what is missing is in one place (docs/postgres.md).
+
     fn verify_receipt(
         &self,
         _receipt_no: &str,
@@ -187,22 +212,6 @@ impl SyncStorage for PostgresStorage {
     }
     fn receipt_evidence(&self, _receipt_no: &str) -> StorageResult<Option<super::evidence::ReceiptEvidence>> {
         Err(error::not_yet("收据凭证 receipt evidence"))
-    }
-    fn void_reviews(&self, _status: Option<&str>, _limit: u32) -> StorageResult<Vec<super::evidence::VoidReviewRow>> {
-        Err(error::not_yet("作废审核 void reviews"))
-    }
-    fn decide_void(
-        &self,
-        _void_id: &str,
-        _decision: super::evidence::VoidDecision,
-        _by: &str,
-        _note: &str,
-        _now_ms: i64,
-    ) -> StorageResult<super::evidence::VoidReviewRow> {
-        Err(error::not_yet("作废审核 void decisions"))
-    }
-    fn audit_log(&self, _subject: Option<&str>, _limit: u32) -> StorageResult<Vec<super::evidence::AuditRow>> {
-        Err(error::not_yet("审计日志查询 the audit log"))
     }
     fn hand_over(
         &self,
