@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The PostgreSQL variant of the suites (issue 15): starts one throwaway PostgreSQL 15 cluster
 # (scripts/pg-test-cluster.sh), and runs on it, with GRIDBOOK_TEST_BACKEND=postgres, the server's
-# tests written for both backends (sync_core, push_batches, the enrolment code of api) and the
-# PostgreSQL backend's own tests (migrations, the change cursor's property). Every test process
+# tests written for both backends (sync_core, push_batches, api, the back office's backoffice,
+# billing, transfer and references) and the PostgreSQL backend's own tests (migrations, the change
+# cursor's property). Every test process
 # shares the cluster (GRIDBOOK_TEST_PG_URL), one database per test. No PostgreSQL installed is a
 # failure that says what to install, never a skip. Ends with "suite: N passed, M failed"
 # (scripts/test-all.sh sums it).
@@ -13,8 +14,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-# The SQLite file of a test that reads it is not there on this backend: those tests stay SQLite's.
-filter='binary(sync_core) | (binary(push_batches) - test(two_huge_receipts)) | (binary(api) & test(an_enrolment_code_works_once)) | test(storage::postgres::)'
+server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references)'
+filter="$server_tests | test(storage::postgres::)"
 scripts/pg-test-cluster.sh run -- bash -c '
   GRIDBOOK_TEST_PG_URL="$GRIDBOOK_DATABASE_URL" GRIDBOOK_TEST_BACKEND=postgres \
     env -u GRIDBOOK_DATABASE_URL cargo nextest run -p gridbook-sync-server --no-fail-fast --test-threads 1 -E "$1"

@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::Server;
+use common::{sql_text, Server};
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
@@ -253,16 +253,18 @@ async fn an_update_of_a_record_the_server_never_saw_is_refused_and_stores_nothin
 #[tokio::test]
 async fn two_huge_receipts_stored_before_money_was_bounded_leave_the_money_pages_standing() {
     let f = fixture();
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
     let now = now_ms();
     for (id, amount) in [("r-huge-1", 1i64 << 62), ("r-huge-2", 1i64 << 62), ("r-fine", 500)] {
         let vals = json!({"grid_id": "g1", "receipt_no": id, "account_id": "a1", "amount_fen": amount,
             "cash_received_fen": amount, "change_fen": 0, "collected_at_ms": now, "collector_id": "zhang"});
-        conn.execute(
-            "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, updated_at_ms) VALUES ('receipt', ?1, 'g1', ?2, ?3, ?4)",
-            rusqlite::params![id, vals.to_string(), Hlc::new(now as u64, 0, "dev1").to_string(), now],
-        )
-        .unwrap();
+        f.execute(&format!(
+            "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, seq, updated_at_ms)
+             VALUES ('receipt', {}, 'g1', {}, {}, {}, {now})",
+            sql_text(id),
+            sql_text(&vals.to_string()),
+            sql_text(&Hlc::new(now as u64, 0, "dev1").to_string()),
+            f.next_seq_sql(),
+        ));
     }
     let (session, _) = f.session("sup", Role::Supervisor);
     for page in ["/admin/api/overview", "/admin/api/money"] {

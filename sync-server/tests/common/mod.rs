@@ -79,6 +79,30 @@ impl Server {
         }
     }
 
+    /// Runs `sql` (a statement with its values written in) on either backend.
+    pub fn execute(&self, sql: &str) {
+        match &self.postgres {
+            Some(url) => {
+                psql_at(url, sql).unwrap();
+            }
+            None => {
+                let c = rusqlite::Connection::open(self.sqlite_path()).unwrap();
+                c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+        }
+    }
+
+    /// The SQL of a new change number written outside the server: above every number the
+    /// backend has handed out (on PostgreSQL, the writing transaction's, docs/postgres.md).
+    pub fn next_seq_sql(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "pg_current_xact_id()::text::bigint << 20"
+        } else {
+            "(SELECT coalesce(max(seq), 0) + 1 FROM entities)"
+        }
+    }
+
     pub fn grid(self, id: &str, name: &str) -> Self {
         self.storage.create_grid(id, name, now_ms()).unwrap();
         self
@@ -145,6 +169,11 @@ pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
     let (status, headers) = (resp.status(), resp.headers().clone());
     let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
     Reply { status, headers, body }
+}
+
+/// `text` as an SQL string literal.
+pub fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// A body that must be an error answer.

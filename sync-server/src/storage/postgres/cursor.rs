@@ -45,16 +45,21 @@ impl Numbers {
         Self::of_transaction(xid)
     }
 
-    pub(super) fn next(&mut self) -> StorageResult<i64> {
-        if self.next >= self.end {
+    /// `n` consecutive numbers at once (a grid's records renumbered by a handover); the first.
+    pub(super) fn reserve(&mut self, n: i64) -> StorageResult<i64> {
+        if n < 0 || n > self.end - self.next {
             return Err(StorageError::invalid(format!(
                 "一个事务最多写 {} 条变更 one transaction writes at most {} changes",
                 1u64 << PER_TX_BITS,
                 1u64 << PER_TX_BITS
             )));
         }
-        self.next += 1;
-        Ok(self.next - 1)
+        self.next += n;
+        Ok(self.next - n)
+    }
+
+    pub(super) fn next(&mut self) -> StorageResult<i64> {
+        self.reserve(1)
     }
 }
 
@@ -86,5 +91,10 @@ mod tests {
         a.next = a.end - 1;
         assert!(a.next().is_ok());
         assert!(a.next().is_err());
+        let mut b = Numbers::of_transaction(6).unwrap();
+        assert_eq!(b.reserve(3).unwrap(), 6 << PER_TX_BITS);
+        assert_eq!(b.next().unwrap(), (6 << PER_TX_BITS) + 3, "after the reserved ones");
+        assert!(b.reserve(1 << PER_TX_BITS).is_err());
+        assert!(b.reserve(-1).is_err());
     }
 }

@@ -22,6 +22,7 @@ use super::pool::{Db, RowExt};
 use crate::domain::prepared::PreparedFact;
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::handover::DeviceHandover;
 use crate::storage::sqlite::entity_from_row;
 
 /// `EntityTx` over one PostgreSQL write transaction.
@@ -35,6 +36,8 @@ pub(super) struct PgTx<'a> {
     device_rejections: HashSet<String>,
     /// Records this transaction holds the lock of.
     locked: HashSet<(EntityKind, String)>,
+    /// The pushing device's handovers, read once per push (every op asks, domain/handover.rs).
+    device_handovers: Option<(String, Vec<DeviceHandover>)>,
 }
 
 /// The advisory lock key of a record (64-bit hash of its kind and id).
@@ -58,7 +61,20 @@ impl<'a> PgTx<'a> {
                 device_rejections.insert(r.at::<String>(0)?);
             }
         }
-        Ok(Self { db, tx, numbers, recorded: HashSet::new(), device_rejections, locked: HashSet::new() })
+        Ok(Self {
+            db,
+            tx,
+            numbers,
+            recorded: HashSet::new(),
+            device_rejections,
+            locked: HashSet::new(),
+            device_handovers: None,
+        })
+    }
+
+    /// `n` consecutive change numbers of this transaction; the first.
+    pub(super) fn reserve(&mut self, n: i64) -> StorageResult<i64> {
+        self.numbers.reserve(n)
     }
 
     fn settle_rejection(&mut self, op_id: &str) -> StorageResult<()> {
@@ -355,5 +371,34 @@ impl EntityTx for PgTx<'_> {
             .query_opt(self.tx, "SELECT grid_id FROM entities WHERE kind = $1 AND id = $2", &[&kind.as_str(), &id])?
             .map(|r| r.at(0))
             .transpose()
+    }
+
+    fn device_handovers(&mut self, device_id: &str) -> StorageResult<Vec<DeviceHandover>> {
+        match &self.device_handovers {
+            Some((device, handovers)) if device == device_id => Ok(handovers.clone()),
+            _ => {
+                let handovers = super::handover::device_handovers(self.db, self.tx, device_id)?;
+                self.device_handovers = Some((device_id.to_string(), handovers.clone()));
+                Ok(handovers)
+            }
+        }
+    }
+
+    fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> StorageResult<Vec<String>> {
+        super::handover::handovers_holding(self.db, self.tx, kind, id)
+    }
+
+    fn rescope(&mut self, kind: EntityKind, id: &str, grid: &str, now_ms: i64) -> StorageResult<()> {
+        let seq = self.numbers.next()?;
+        self.db.execute(
+            self.tx,
+            "UPDATE entities SET grid_id = $3, seq = $4, updated_at_ms = $5 WHERE kind = $1 AND id = $2",
+            &[&kind.as_str(), &id, &grid, &seq, &now_ms],
+        )?;
+        Ok(())
+    }
+
+    fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> StorageResult<()> {
+        super::handover::join(self.db, self.tx, handover_id, kind, id)
     }
 }

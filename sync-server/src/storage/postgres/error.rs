@@ -1,9 +1,8 @@
 //! PostgreSQL's errors as storage errors: a lost connection, a deadlock, a serialisation failure,
 //! a server shutting down or a pool with no free connection is `Unavailable` (the client asks
 //! again); anything else is a fault, logged by its SQLSTATE and message, never its detail (which
-//! quotes values). And the typed error of what this backend does not do yet.
+//! quotes values).
 
-use gridbook_core::sync::wire::ErrorCode;
 use tokio_postgres::error::SqlState;
 
 use crate::storage::error::StorageError;
@@ -50,25 +49,5 @@ impl From<deadpool_postgres::PoolError> for StorageError {
             },
             other => StorageError::Unavailable(format!("no database connection free: {other}")),
         }
-    }
-}
-
-/// What this backend does not do yet (issue 15 lists it): a typed `unsupported`, in both languages.
-pub(super) fn not_yet(what: &str) -> StorageError {
-    StorageError::unsupported(
-        ErrorCode::Unsupported,
-        format!("PostgreSQL 后端尚未支持{what} the PostgreSQL backend does not support this yet: {what}"),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_is_not_done_yet_is_a_typed_unsupported_in_both_languages() {
-        let e = not_yet("handovers");
-        assert_eq!(e.code(), ErrorCode::Unsupported);
-        assert!(e.message().contains("PostgreSQL 后端尚未支持") && e.message().contains("does not support this yet"));
     }
 }

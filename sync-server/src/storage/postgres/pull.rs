@@ -1,6 +1,7 @@
 //! Pulls on PostgreSQL: a page of a device's grids after its cursor, below the watermark
 //! (cursor.rs: every change numbered below it is final, so no page skips a row that commits
-//! later), with the stored JSON spliced in as it is; the same pages without a device build
+//! later), with the stored JSON spliced in as it is and the device's handover removals paged
+//! with the changes by number (below the same watermark); the same pages without a device build
 //! snapshot files. One REPEATABLE READ snapshot per page: the watermark, the rows and the count
 //! of what remains agree.
 
@@ -10,10 +11,12 @@ use gridbook_core::sync::wire::{PullPage, StoredState, PROTOCOL_VERSION};
 use serde_json::value::RawValue;
 
 use super::cursor::watermark;
+use super::handover;
 use super::pool::RowExt;
 use super::PostgresStorage;
 use crate::domain::auth::DeviceAuth;
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::handover::cut_page;
 
 pub(super) fn pull(
     s: &PostgresStorage,
@@ -23,8 +26,8 @@ pub(super) fn pull(
     now_ms: i64,
 ) -> StorageResult<PullPage<StoredState>> {
     let started = std::time::Instant::now();
-    let page = page(s, &device.grids, cursor, limit, now_ms)?;
-    let n = page.changes.len() as i64;
+    let page = page_of(s, &device.device_id, &device.grids, cursor, limit, now_ms)?;
+    let n = (page.changes.len() + page.removals.len()) as i64;
     // bookkeeping nobody was promised: committed without waiting for the disk
     s.db.write(|tx| {
         s.db.batch(tx, "SET LOCAL synchronous_commit = off")?;
@@ -43,8 +46,8 @@ pub(super) fn pull(
     Ok(page)
 }
 
-/// A page of `grids` after `cursor`, as a device of them pulls it (no handover removals: this
-/// backend keeps no handovers yet).
+/// A page of `grids` after `cursor`, as a new device of them pulls it: no device's handover
+/// removals (what a snapshot file is built from).
 pub(super) fn page(
     s: &PostgresStorage,
     grids: &[String],
@@ -52,9 +55,21 @@ pub(super) fn page(
     limit: u32,
     now_ms: i64,
 ) -> StorageResult<PullPage<StoredState>> {
+    page_of(s, "", grids, cursor, limit, now_ms)
+}
+
+/// A page of `grids` and of the device's handover removals after `cursor`, by change number.
+fn page_of(
+    s: &PostgresStorage,
+    device_id: &str,
+    grids: &[String],
+    cursor: u64,
+    limit: u32,
+    now_ms: i64,
+) -> StorageResult<PullPage<StoredState>> {
     let cursor = cursor_i64(cursor)?;
     let limit = limit.clamp(1, 10_000) as usize;
-    let (changes, remaining, last) = s.db.read(|tx| {
+    let (changes, removals, remaining, last, complete) = s.db.read(|tx| {
         let below = watermark(&s.db, tx)?;
         // one index range per grid, merged by change number
         let mut rows: Vec<(i64, StoredState)> = Vec::new();
@@ -77,16 +92,18 @@ pub(super) fn page(
             }
         }
         rows.sort_by_key(|(seq, _)| *seq);
-        rows.truncate(limit);
-        let last = rows.last().map_or(cursor, |(seq, _)| *seq);
-        let remaining = count_between(s, tx, grids, last, below)?;
-        Ok((rows, remaining, last))
+        // records that left the device's scope (handovers), paged with the changes by number
+        let (mut removals, pending) = handover::removals_after(&s.db, tx, device_id, cursor, below, limit)?;
+        let last = cut_page(&mut rows, &mut removals, limit, cursor as u64);
+        let (removals_left, complete) = handover::removals_left(&s.db, tx, &pending, last, below)?;
+        let remaining = count_between(s, tx, grids, last, below)? + removals_left;
+        Ok((rows, removals, remaining, last, complete))
     })?;
     Ok(PullPage {
         protocol: PROTOCOL_VERSION,
         changes: changes.into_iter().map(|(_, c)| c).collect(),
-        removals: vec![],
-        handovers_complete: vec![],
+        removals: removals.into_iter().map(|(_, r)| r).collect(),
+        handovers_complete: complete,
         next_cursor: last as u64,
         has_more: remaining > 0,
         remaining,

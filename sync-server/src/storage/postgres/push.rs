@@ -26,10 +26,15 @@ pub(super) fn push(
     let prepared: Vec<_> = request.ops.iter_mut().map(crate::domain::prepared::prepare).collect();
     let req = &request;
     let db = &s.db;
-    // Handover removal reports (`facts.removed_handovers`) need handovers, which this backend
-    // does not keep yet: no device of it is part of one, so there is nothing to report.
     let results = db.write(|tx| {
+        // the grids it writes in, shared: a handover moving them waits for this push (handover.rs)
+        let mut grids: Vec<&str> = device.grids.iter().map(String::as_str).collect();
+        grids.extend(req.ops.iter().map(|op| op.grid.as_str()));
+        grids.sort_unstable();
+        grids.dedup();
+        super::handover::lock_grids(db, tx, &grids, false)?;
         let results = apply_batch(db, tx, device, &req.ops, &prepared, rules, now_ms)?;
+        super::handover::report_removed(db, tx, device, &req.facts.removed_handovers, now_ms)?;
         let report = DeviceReport::of(req, &results, now_ms);
         db.execute(
             tx,

@@ -1,7 +1,8 @@
 //! Receipt books on PostgreSQL (issue 4): blocks of receipt numbers issued to devices — a retried
 //! request (same id) gets the same book, a device holds at most `MAX_OPEN_NUMBERS` unused numbers,
 //! and book numbers stay dense and unique while several replicas issue at once (issuing takes one
-//! advisory lock: books are asked for rarely, a few a day per phone) — and the audit-log query.
+//! advisory lock: books are asked for rarely, a few a day per phone) — the audit-log query, and
+//! the reads of the public receipt check and of a receipt's evidence (storage/evidence.rs checks).
 //! The rules and texts are the SQLite backend's (sqlite/receipts.rs).
 
 use deadpool_postgres::GenericClient;
@@ -11,8 +12,10 @@ use super::pool::{Db, RowExt};
 use super::PostgresStorage;
 use crate::domain::auth::DeviceAuth;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::evidence::{AuditRow, ReceiptBlockRow};
+use crate::storage::evidence::{AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence};
 use crate::storage::sqlite::MAX_OPEN_NUMBERS;
+use gridbook_core::model::EntityKind;
+use gridbook_core::sync::wire::{EntityState, VerifyResponse};
 
 /// The advisory lock that issuing a book holds ("books" in ASCII).
 const ISSUING_LOCK: i64 = 0x0062_6f6f_6b73;
@@ -155,6 +158,65 @@ pub(super) fn audit_log(s: &PostgresStorage, subject: Option<&str>, limit: u32) 
             Ok(AuditRow { at_ms: r.at(0)?, actor: r.at(1)?, action: r.at(2)?, subject: r.at(3)?, detail: r.at(4)? })
         })
         .collect()
+}
+
+/// The reads of the receipt check on one REPEATABLE READ snapshot.
+struct Reads<'a> {
+    db: &'a Db,
+    tx: &'a deadpool_postgres::Transaction<'a>,
+}
+
+impl EvidenceReads for Reads<'_> {
+    fn receipt_no_holder(&mut self, receipt_no: &str) -> StorageResult<Option<String>> {
+        self.db
+            .query_opt(self.tx, "SELECT receipt_id FROM receipt_numbers WHERE receipt_no = $1", &[&receipt_no])?
+            .map(|r| r.at(0))
+            .transpose()
+    }
+    fn load(&mut self, kind: EntityKind, id: &str) -> StorageResult<Option<EntityState>> {
+        let row = self.db.query_opt(
+            self.tx,
+            "SELECT vals, base_hlc, clocks FROM entities WHERE kind = $1 AND id = $2",
+            &[&kind.as_str(), &id],
+        )?;
+        row.map(|r| {
+            crate::storage::sqlite::entity_from_row(
+                kind,
+                id.to_string(),
+                &r.at::<String>(0)?,
+                r.at(1)?,
+                &r.at::<String>(2)?,
+            )
+        })
+        .transpose()
+    }
+    fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {
+        let rows = self.db.query(
+            self.tx,
+            "SELECT public_key FROM device_keys WHERE device_id = $1 ORDER BY registered_at_ms DESC",
+            &[&device_id],
+        )?;
+        rows.iter().map(|r| r.at(0)).collect()
+    }
+    fn void_status(&mut self, receipt_id: &str) -> StorageResult<Option<String>> {
+        self.db
+            .query_opt(
+                self.tx,
+                "SELECT status FROM void_reviews WHERE receipt_id = $1
+                 ORDER BY status = 'approved' DESC, requested_at_ms DESC LIMIT 1",
+                &[&receipt_id],
+            )?
+            .map(|r| r.at(0))
+            .transpose()
+    }
+}
+
+pub(super) fn verify(s: &PostgresStorage, receipt_no: &str, code: &str) -> StorageResult<VerifyResponse> {
+    s.db.read(|tx| crate::storage::evidence::verify(&mut Reads { db: &s.db, tx }, receipt_no, code))
+}
+
+pub(super) fn evidence(s: &PostgresStorage, receipt_no: &str) -> StorageResult<Option<ReceiptEvidence>> {
+    s.db.read(|tx| crate::storage::evidence::evidence(&mut Reads { db: &s.db, tx }, receipt_no))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub(super) fn apply_backoffice_ops(s: &PostgresStorage, ops: &[Op], now_ms: i64)
                 return Err(StorageError::not_found(format!("no grid {}", op.grid)));
             }
         }
+        let grids: Vec<&str> = ops.iter().map(|op| op.grid.as_str()).collect();
+        super::handover::lock_grids(&s.db, tx, &grids, false)?;
         super::push::apply_batch(&s.db, tx, &crate::domain::authoring::device(), ops, &[], &Rules::default(), now_ms)
     })
 }
