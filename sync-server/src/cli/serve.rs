@@ -20,6 +20,8 @@ pub struct ServeConfig {
     pub db: PathBuf,
     /// `--database-url postgres://…`: the PostgreSQL backend instead of the SQLite file `db`.
     pub database_url: Option<String>,
+    /// `--snapshot-dir`: PostgreSQL's snapshot files, shared by the replicas (docs/postgres.md).
+    pub snapshot_dir: Option<PathBuf>,
     pub listen: String,
     /// Where the bound address is written once listening.
     pub port_file: Option<PathBuf>,
@@ -62,12 +64,13 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             if config.backups.is_some() {
                 return Err("--backup-dir: 定时备份只用于 SQLite；PostgreSQL 请用其自带的备份 scheduled backups are for SQLite; back up PostgreSQL with its own tools".into());
             }
-            let url = url.clone();
+            let (url, dir) = (url.clone(), config.snapshot_dir.clone());
             // connecting and migrating wait on the database: off the runtime's workers
-            let storage = tokio::task::spawn_blocking(move || PostgresStorage::open(&url))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+            let storage =
+                tokio::task::spawn_blocking(move || PostgresStorage::open(&url).map(|s| s.with_snapshot_dir(dir)))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
             tracing::info!("storage: PostgreSQL");
             (AppState::new(Arc::new(storage)), None)
         }

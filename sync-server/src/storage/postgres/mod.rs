@@ -7,7 +7,7 @@
 //! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `handover`, `receipts`, `voids`,
 //! `records`, `monitoring`, `error`; `test_cluster` starts throwaway clusters for the tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{
@@ -48,6 +48,8 @@ pub struct PostgresStorage {
     book_tag: String,
     /// The running totals of /metrics (monitoring.rs).
     running: monitoring::Running,
+    /// Where the snapshot files are: a directory every replica reads and writes (docs/postgres.md).
+    snapshot_dir: Option<PathBuf>,
 }
 
 impl PostgresStorage {
@@ -70,7 +72,15 @@ impl PostgresStorage {
         };
         let book_tag = row.at(3)?;
         drop(conn);
-        Ok(Self { db, generation, book_tag, running: Default::default() })
+        Ok(Self { db, generation, book_tag, running: Default::default(), snapshot_dir: None })
+    }
+
+    /// The same storage keeping snapshot files in `dir` (none: phones pull row pages). Every
+    /// replica of one database must name the same directory: a file is built by one replica and
+    /// served by all, and its cursor is valid on all of them.
+    pub fn with_snapshot_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.snapshot_dir = dir;
+        self
     }
 }
 
@@ -125,6 +135,10 @@ impl SyncStorage for PostgresStorage {
 
     fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
         devices::grid_sets(self)
+    }
+
+    fn snapshot_dir(&self) -> Option<PathBuf> {
+        self.snapshot_dir.clone()
     }
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
