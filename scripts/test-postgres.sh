@@ -17,7 +17,7 @@ trap 'rm -f "$out"' EXIT
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
 server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
-e2e_tests='binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
+e2e_tests='binary(replicas) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
 filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"
 scripts/pg-test-cluster.sh run -- bash -c '
   GRIDBOOK_TEST_PG_URL="$GRIDBOOK_DATABASE_URL" GRIDBOOK_TEST_BACKEND=postgres \

@@ -242,22 +242,39 @@ impl ServerProcess {
     /// where they were enrolled.
     pub fn start_at(db: &Path, listen: &str) -> Self {
         let port_file = db.with_extension(format!("port{}", std::process::id()));
-        let _ = std::fs::remove_file(&port_file);
+        Self::spawn(vec!["--db".into(), db.into()], &port_file, listen, db)
+    }
+
+    /// A replica on the PostgreSQL database `database_url` (several may serve one database),
+    /// its snapshot files in `dir` (shared by the replicas), on `listen`.
+    pub fn start_postgres(database_url: &str, dir: &Path, listen: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port_file = dir.join(format!("replica-{}-{n}.port", std::process::id()));
+        let args =
+            vec!["--database-url".into(), database_url.into(), "--snapshot-dir".into(), dir.join("snapshots").into()];
+        Self::spawn(args, &port_file, listen, dir)
+    }
+
+    fn spawn(backend: Vec<std::ffi::OsString>, port_file: &Path, listen: &str, db: &Path) -> Self {
+        let _ = std::fs::remove_file(port_file);
         let mut child = Command::new(server_binary())
             .args(["serve", "--listen", listen])
-            .arg("--db")
-            .arg(db)
+            .args(backend)
             .arg("--port-file")
-            .arg(&port_file)
+            .arg(port_file)
             .env("GRIDBOOK_LOG", "warn")
+            .env_remove("GRIDBOOK_DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
-            if let Ok(addr) = std::fs::read_to_string(&port_file) {
-                break addr;
+            if let Ok(addr) = std::fs::read_to_string(port_file) {
+                if !addr.trim().is_empty() {
+                    break addr;
+                }
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the server on {listen} exited at start: {status}");
@@ -265,7 +282,7 @@ impl ServerProcess {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let _ = std::fs::remove_file(&port_file);
+        let _ = std::fs::remove_file(port_file);
         Self { child, url: format!("http://{}", addr.trim()), db: db.to_path_buf() }
     }
 
