@@ -19,6 +19,7 @@ pub use domain::reconcile::Rules;
 pub use http::error::{AppError, AppResult};
 pub use http::state::AppState;
 pub use http::{app, serve, shutdown_signal, MAX_BODY_BYTES, MAX_OPS_PER_PUSH};
+pub use storage::postgres::PostgresStorage;
 pub use storage::records::RecordStorage;
 pub use storage::sqlite::SqliteStorage;
 pub use storage::SyncStorage;

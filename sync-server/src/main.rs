@@ -28,6 +28,14 @@ enum Command {
         /// The SQLite database file (created when missing).
         #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
         db: PathBuf,
+        /// PostgreSQL instead of the SQLite file: `postgres://user:password@host:port/database`
+        /// (several replicas may serve one database; docs/postgres.md).
+        #[arg(long, env = "GRIDBOOK_DATABASE_URL")]
+        database_url: Option<String>,
+        /// With PostgreSQL: the directory of the snapshot files, shared by every replica (a
+        /// network volume); without it phones pull row pages. SQLite keeps them beside its file.
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_DIR")]
+        snapshot_dir: Option<PathBuf>,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "GRIDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
@@ -79,10 +87,16 @@ enum Command {
         #[arg(long, env = "GRIDBOOK_BACKUP_KEEP", default_value_t = 48)]
         backup_keep: usize,
     },
-    /// Admin commands against the database file (the server may be running).
+    /// Admin commands against the database (the server may be running).
     Admin {
         #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
         db: PathBuf,
+        /// PostgreSQL instead of the SQLite file (as `serve --database-url`).
+        #[arg(long, env = "GRIDBOOK_DATABASE_URL")]
+        database_url: Option<String>,
+        /// With PostgreSQL: the replicas' shared snapshot-file directory (as `serve --snapshot-dir`).
+        #[arg(long, env = "GRIDBOOK_SNAPSHOT_DIR")]
+        snapshot_dir: Option<PathBuf>,
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -116,6 +130,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             db,
+            database_url,
+            snapshot_dir,
             listen,
             port_file,
             max_clock_ahead_s,
@@ -134,6 +150,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => {
             cli::serve::run(ServeConfig {
                 db,
+                database_url: database_url.filter(|url| !url.trim().is_empty()),
+                snapshot_dir,
                 listen,
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
@@ -157,11 +175,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", gridbook_sync_server::http::openapi::document());
             Ok(())
         }
-        Command::Admin { db, command: AdminCommand::Restore { from } } => {
+        Command::Admin { database_url: Some(url), snapshot_dir, command, .. } if !url.trim().is_empty() => {
+            if matches!(command, AdminCommand::Restore { .. }) {
+                return Err("restore: PostgreSQL 请用其自带的恢复 restore PostgreSQL with its own tools".into());
+            }
+            let storage = gridbook_sync_server::PostgresStorage::open(&url)
+                .map_err(|e| e.to_string())?
+                .with_snapshot_dir(snapshot_dir);
+            let out = cli::admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
+            println!("{out}");
+            Ok(())
+        }
+        Command::Admin { db, command: AdminCommand::Restore { from }, .. } => {
             println!("{}", cli::admin::restore_database(&db, &from).map_err(|e| e.to_string())?);
             Ok(())
         }
-        Command::Admin { db, command } => {
+        Command::Admin { db, command, .. } => {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
             let out = cli::admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
             println!("{out}");

@@ -12,7 +12,7 @@ use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
-use gridbook_sync_server::{app, now_ms, AppState, SyncStorage};
+use gridbook_sync_server::{app, now_ms, AppState};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 

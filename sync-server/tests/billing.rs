@@ -13,7 +13,7 @@ use gridbook_core::testing::{fields_of, household_n};
 use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::authoring;
-use gridbook_sync_server::{now_ms, RecordStorage};
+use gridbook_sync_server::now_ms;
 use serde_json::{json, Value};
 
 /// h0..h4, in id order.

@@ -7,13 +7,12 @@ mod common;
 
 use std::sync::Arc;
 
-use common::Server;
+use common::{sql_text, Server};
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::storage::records::RecordStorage;
-use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_sync_server::now_ms;
 use serde_json::{json, Map, Value};
 
 /// Grids g1 and g2, field manager zhang holding g1.
@@ -63,8 +62,7 @@ fn outcomes(r: &PushResponse) -> Vec<&'static str> {
 }
 
 fn count(f: &Server, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    f.count(sql)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,9 +153,7 @@ async fn a_rejected_op_sent_again_after_its_grid_was_assigned_is_applied_and_lea
     f.storage.assign_grid("zhang", "g2").unwrap();
     let r = push(&f, &token, &[elsewhere.clone(), elsewhere.clone()]).await;
     assert_eq!(outcomes(&r), ["applied", "already_had"]);
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let vals: String =
-        conn.query_row("SELECT vals FROM entities WHERE id = ?1", [&elsewhere.entity], |r| r.get(0)).unwrap();
+    let vals = f.text(&format!("SELECT vals FROM entities WHERE id = '{}'", elsewhere.entity));
     let vals: Value = serde_json::from_str(&vals).unwrap();
     assert_eq!(vals["outcome"], elsewhere.fields["outcome"], "the retried visit is stored with its fields");
     assert!(f.storage.rejections(10).unwrap().is_empty(), "the rejection was dealt with");
@@ -176,9 +172,7 @@ async fn a_visit_stamped_a_week_ahead_is_stored_under_the_clamped_stamp_and_a_br
     assert_eq!(outcomes(&r), ["applied", "rejected"]);
     let clamped = r.results[0].clamped_to.clone().expect("clamped");
     assert!(clamped.millis <= now_ms() as u64 && clamped.node == "dev1", "{clamped}");
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let base: String =
-        conn.query_row("SELECT base_hlc FROM entities WHERE id = ?1", [&ahead.entity], |r| r.get(0)).unwrap();
+    let base = f.text(&format!("SELECT base_hlc FROM entities WHERE id = '{}'", ahead.entity));
     assert_eq!(base, clamped.to_string(), "the record carries the stamp it was merged under");
     let OpOutcome::Rejected { reason, .. } = &r.results[1].outcome else { unreachable!() };
     assert!(reason.contains("picnic") && reason.contains("survey"), "{reason}");
@@ -202,21 +196,15 @@ async fn another_op_for_a_stored_visit_is_refused_and_the_visit_keeps_its_first_
         "{:?}",
         r.results[0]
     );
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let (vals, op_id, device): (String, String, String) = conn
-        .query_row(
-            "SELECT vals, op_id, device_id FROM entities WHERE kind = 'visit' AND id = ?1",
-            [&first.entity],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
+    let column =
+        |c: &str| f.text(&format!("SELECT {c} FROM entities WHERE kind = 'visit' AND id = '{}'", first.entity));
+    let (vals, op_id, device) = (column("vals"), column("op_id"), column("device_id"));
     let vals: Value = serde_json::from_str(&vals).unwrap();
     assert_eq!(vals["outcome"], first.fields["outcome"]);
     assert_eq!((op_id, device.as_str()), (first.id.to_string(), "dev1"), "the fact's row names the op that carried it");
     assert_eq!(count(&f, "SELECT count(*) FROM op_log WHERE device_id <> 'backoffice'"), 1);
     assert_eq!(f.storage.rejections(10).unwrap().len(), 1, "the refused op waits with its reason");
-    let body: String =
-        conn.query_row("SELECT body FROM rejections WHERE op_id = ?1", [second.id.to_string()], |r| r.get(0)).unwrap();
+    let body = f.text(&format!("SELECT body FROM rejections WHERE op_id = '{}'", second.id));
     let kept: Op = serde_json::from_str(&body).unwrap();
     assert_eq!(kept.fields["outcome"], json!("改写的结果"), "the refused op is kept whole, its fields with it");
     assert_eq!(kept.fields["household_id"], second.fields["household_id"]);
@@ -265,16 +253,18 @@ async fn an_update_of_a_record_the_server_never_saw_is_refused_and_stores_nothin
 #[tokio::test]
 async fn two_huge_receipts_stored_before_money_was_bounded_leave_the_money_pages_standing() {
     let f = fixture();
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
     let now = now_ms();
     for (id, amount) in [("r-huge-1", 1i64 << 62), ("r-huge-2", 1i64 << 62), ("r-fine", 500)] {
         let vals = json!({"grid_id": "g1", "receipt_no": id, "account_id": "a1", "amount_fen": amount,
             "cash_received_fen": amount, "change_fen": 0, "collected_at_ms": now, "collector_id": "zhang"});
-        conn.execute(
-            "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, updated_at_ms) VALUES ('receipt', ?1, 'g1', ?2, ?3, ?4)",
-            rusqlite::params![id, vals.to_string(), Hlc::new(now as u64, 0, "dev1").to_string(), now],
-        )
-        .unwrap();
+        f.execute(&format!(
+            "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, seq, updated_at_ms)
+             VALUES ('receipt', {}, 'g1', {}, {}, {}, {now})",
+            sql_text(id),
+            sql_text(&vals.to_string()),
+            sql_text(&Hlc::new(now as u64, 0, "dev1").to_string()),
+            f.next_seq_sql(),
+        ));
     }
     let (session, _) = f.session("sup", Role::Supervisor);
     for page in ["/admin/api/overview", "/admin/api/money"] {

@@ -12,8 +12,7 @@ use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, OpOutcome, PushRequest, PushResponse, RejectCode};
 use gridbook_core::testing;
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::storage::records::RecordStorage;
-use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_sync_server::now_ms;
 
 /// Grids g1 and g2, both held by field manager zhang: a refusal here is about references, never
 /// about the device's grids.
@@ -164,9 +163,7 @@ async fn a_resident_id_sent_with_a_lowercase_x_is_stored_with_x() {
     h.id_number = number.to_lowercase();
     let r = push(&f, &token, vec![create(&h, "hX", 1)]).await;
     assert_eq!(r.results[0].outcome, OpOutcome::Applied, "{r:?}");
-    let conn = rusqlite::Connection::open(f.dir.path().join("s.db")).unwrap();
-    let vals: String =
-        conn.query_row("SELECT vals FROM entities WHERE kind = 'household' AND id = 'hX'", [], |r| r.get(0)).unwrap();
+    let vals = f.text("SELECT vals FROM entities WHERE kind = 'household' AND id = 'hX'");
     let vals: serde_json::Value = serde_json::from_str(&vals).unwrap();
     assert_eq!(vals["id_number"], serde_json::json!(number));
 }

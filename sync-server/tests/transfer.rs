@@ -13,7 +13,7 @@ use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::spreadsheets::export::{export, Dataset, ExportRequest};
 use gridbook_sync_server::domain::spreadsheets::sheet::{self as spreadsheet, Format};
 use gridbook_sync_server::domain::spreadsheets::{import, ImportReport, SheetKind, Upload};
-use gridbook_sync_server::{now_ms, RecordStorage, SyncStorage};
+use gridbook_sync_server::now_ms;
 use serde_json::Value;
 
 const ARCHIVES: &[&str] = &[

@@ -43,7 +43,11 @@ impl OpLedger {
     /// Every op this phone has had acknowledged is in the server's database, once. `context`
     /// names the moment (and the seed) in a failure.
     pub fn assert_acknowledged_on_server(&self, store: &Store, server_db: &Path, context: &str) {
-        let on_server = server_op_ids(server_db, store.device_id());
+        self.assert_acknowledged_in(store, &server_op_ids(server_db, store.device_id()), context);
+    }
+
+    /// `assert_acknowledged_on_server` against the server's op log of this phone (op id → rows).
+    pub fn assert_acknowledged_in(&self, store: &Store, on_server: &BTreeMap<String, i64>, context: &str) {
         let acknowledged = self.acknowledged(store);
         let missing: Vec<_> = acknowledged.iter().filter(|id| !on_server.contains_key(*id)).collect();
         assert!(missing.is_empty(), "{context}: {} acknowledged ops are not on the server: {missing:?}", missing.len());
@@ -54,7 +58,11 @@ impl OpLedger {
     /// At the end: the server holds exactly the ops this phone made, each once (nothing lost,
     /// nothing applied twice, nothing it did not send).
     pub fn assert_server_holds_exactly(&self, store: &Store, server_db: &Path, context: &str) {
-        let on_server = server_op_ids(server_db, store.device_id());
+        self.assert_holds_exactly(store, server_op_ids(server_db, store.device_id()), context);
+    }
+
+    /// `assert_server_holds_exactly` against the server's op log of this phone (op id → rows).
+    pub fn assert_holds_exactly(&self, store: &Store, on_server: BTreeMap<String, i64>, context: &str) {
         let rows: i64 = on_server.values().sum();
         let made = self.made.get(store.device_id()).cloned().unwrap_or_default();
         let ids: BTreeSet<String> = on_server.into_keys().collect();
@@ -71,6 +79,16 @@ pub fn server_op_ids(server_db: &Path, device: &str) -> BTreeMap<String, i64> {
         conn.prepare("SELECT op_id, count(*) FROM op_log WHERE device_id = ?1 GROUP BY op_id").expect("op_log query");
     let rows = stmt.query_map([device], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).expect("op_log");
     rows.collect::<Result<_, _>>().expect("op_log rows")
+}
+
+/// The op log of one device on a PostgreSQL server database: op id → rows.
+pub fn server_op_ids_postgres(database_url: &str, device: &str) -> BTreeMap<String, i64> {
+    let sql = format!(
+        "SELECT op_id || ' ' || count(*) FROM op_log WHERE device_id = '{}' GROUP BY op_id",
+        device.replace('\'', "''")
+    );
+    let out = gridbook_sync_server::storage::postgres::test_cluster::psql_at(database_url, &sql).expect("op_log");
+    out.lines().filter_map(|l| l.split_once(' ')).map(|(id, n)| (id.to_string(), n.parse().expect("a count"))).collect()
 }
 
 /// One number from the server's database.

@@ -1,6 +1,7 @@
 //! Shared pieces of the end-to-end tests: a real sync server on 127.0.0.1 (in-process, or as its
 //! own process that a test can SIGKILL), and phones with real SQLite stores that enrol and sync
-//! over real HTTP.
+//! over real HTTP. The in-process server keeps its data in a SQLite file, or, with
+//! GRIDBOOK_TEST_BACKEND=postgres, in a database of its own on a PostgreSQL test cluster.
 
 pub mod campaign;
 pub mod fault_proxy;
@@ -13,14 +14,33 @@ use std::time::{Duration, Instant};
 use gridbook_core::sync::hlc::WallClock;
 use gridbook_core::{Store, SyncConfig, SyncEngine, SystemClock};
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
-use gridbook_sync_server::{now_ms, AppState, SqliteStorage, SyncStorage};
+use gridbook_sync_server::storage::postgres::test_cluster::{psql_at, TestCluster};
+use gridbook_sync_server::{now_ms, AppState, PostgresStorage, SqliteStorage, SyncStorage};
 
 /// The server, in this process, on a free loopback port.
 pub struct TestServer {
     pub url: String,
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn SyncStorage>,
+    /// The state it serves (another listener may serve it too).
+    pub state: AppState,
     pub dir: tempfile::TempDir,
+    /// The PostgreSQL database's URL, on that backend.
+    pub postgres: Option<String>,
+    /// The SQLite backend itself, on that backend (its file, its writer's figures).
+    pub sqlite: Option<Arc<SqliteStorage>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Which backend the tests run on: GRIDBOOK_TEST_BACKEND=postgres, or SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("GRIDBOOK_TEST_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("postgres"))
+}
+
+/// A new, empty database on the PostgreSQL test cluster (GRIDBOOK_TEST_PG_URL's, or one started
+/// for this test process); its URL.
+pub fn postgres_database() -> String {
+    let cluster = TestCluster::shared().unwrap_or_else(|e| panic!("PostgreSQL test cluster: {e}"));
+    cluster.create_database().expect("a test database")
 }
 
 impl TestServer {
@@ -30,16 +50,64 @@ impl TestServer {
 
     pub async fn start_with(configure: impl FnOnce(&mut AppState)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).expect("server db"));
-        let mut state = AppState::new(storage.clone());
+        let mut sqlite = None;
+        let (mut state, storage, postgres): (AppState, Arc<dyn SyncStorage>, _) = if on_postgres() {
+            let url = postgres_database();
+            let storage = Arc::new(
+                PostgresStorage::open(&url).expect("server db").with_snapshot_dir(Some(dir.path().join("snapshots"))),
+            );
+            (AppState::new(storage.clone()), storage, Some(url))
+        } else {
+            let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).expect("server db"));
+            sqlite = Some(storage.clone());
+            (AppState::new(storage.clone()), storage, None)
+        };
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(gridbook_sync_server::serve(listener, state, async {
+        tokio::spawn(gridbook_sync_server::serve(listener, state.clone(), async {
             let _ = rx.await;
         }));
-        Self { url, storage, dir, shutdown: Some(tx) }
+        Self { url, storage, state, dir, postgres, sqlite, shutdown: Some(tx) }
+    }
+
+    /// The one text value `sql` selects, on either backend (numbers as their digits).
+    pub fn text(&self, sql: &str) -> String {
+        match &self.postgres {
+            Some(url) => psql_at(url, sql).expect("query"),
+            None => rusqlite::Connection::open(self.dir.path().join("server.db"))
+                .expect("server db")
+                .query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    other => panic!("not a number or a text: {other:?}"),
+                })
+                .expect("query"),
+        }
+    }
+
+    /// Runs `sql` (statements with their values written in) on either backend.
+    pub fn execute(&self, sql: &str) {
+        match &self.postgres {
+            Some(url) => {
+                psql_at(url, sql).expect("statement");
+            }
+            None => {
+                let c = rusqlite::Connection::open(self.dir.path().join("server.db")).expect("server db");
+                c.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+                c.execute_batch(sql).expect("statement");
+            }
+        }
+    }
+
+    /// The SQL of the text field `key` of a record's stored values (`vals`), on this backend.
+    pub fn json_text(&self, key: &str) -> String {
+        match &self.postgres {
+            Some(_) => format!("(vals::jsonb ->> '{key}')"),
+            None => format!("json_extract(vals, '$.{key}')"),
+        }
     }
 
     pub fn admin(&self, command: AdminCommand) -> String {
@@ -174,22 +242,39 @@ impl ServerProcess {
     /// where they were enrolled.
     pub fn start_at(db: &Path, listen: &str) -> Self {
         let port_file = db.with_extension(format!("port{}", std::process::id()));
-        let _ = std::fs::remove_file(&port_file);
+        Self::spawn(vec!["--db".into(), db.into()], &port_file, listen, db)
+    }
+
+    /// A replica on the PostgreSQL database `database_url` (several may serve one database),
+    /// its snapshot files in `dir` (shared by the replicas), on `listen`.
+    pub fn start_postgres(database_url: &str, dir: &Path, listen: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port_file = dir.join(format!("replica-{}-{n}.port", std::process::id()));
+        let args =
+            vec!["--database-url".into(), database_url.into(), "--snapshot-dir".into(), dir.join("snapshots").into()];
+        Self::spawn(args, &port_file, listen, dir)
+    }
+
+    fn spawn(backend: Vec<std::ffi::OsString>, port_file: &Path, listen: &str, db: &Path) -> Self {
+        let _ = std::fs::remove_file(port_file);
         let mut child = Command::new(server_binary())
             .args(["serve", "--listen", listen])
-            .arg("--db")
-            .arg(db)
+            .args(backend)
             .arg("--port-file")
-            .arg(&port_file)
+            .arg(port_file)
             .env("GRIDBOOK_LOG", "warn")
+            .env_remove("GRIDBOOK_DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
-            if let Ok(addr) = std::fs::read_to_string(&port_file) {
-                break addr;
+            if let Ok(addr) = std::fs::read_to_string(port_file) {
+                if !addr.trim().is_empty() {
+                    break addr;
+                }
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the server on {listen} exited at start: {status}");
@@ -197,7 +282,7 @@ impl ServerProcess {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let _ = std::fs::remove_file(&port_file);
+        let _ = std::fs::remove_file(port_file);
         Self { child, url: format!("http://{}", addr.trim()), db: db.to_path_buf() }
     }
 

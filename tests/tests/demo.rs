@@ -2,7 +2,6 @@
 
 use gridbook_core::sync::hlc::SystemClock;
 use gridbook_sync_server::cli::demo::{self, DemoPhone};
-use gridbook_sync_server::{AppState, SyncStorage};
 use gridbook_tests::TestServer;
 
 #[tokio::test]
@@ -50,7 +49,9 @@ async fn a_continued_city_reaches_its_phones_at_the_new_address_and_a_new_city_s
     // the same city served on another address (`demo --listen` changed): the phone follows it
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let moved = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gridbook_sync_server::serve(listener, AppState::new(server.storage.clone()), std::future::pending()));
+    let mut state = server.state.clone();
+    state.backoffice.metrics = Default::default(); // its own counts, as a restarted server's
+    tokio::spawn(gridbook_sync_server::serve(listener, state, std::future::pending()));
     let dir = demo::phones_dir(&db, false).unwrap();
     let mut phone = DemoPhone::enrol(server.storage.as_ref(), &moved, &dir, 0, Box::new(SystemClock)).await.unwrap();
     phone.work(1, &mut rand::thread_rng());

@@ -9,7 +9,6 @@ use gridbook_core::sync::wire::{
 };
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::*;
-use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
 use serde_json::Value;
 
@@ -184,12 +183,12 @@ async fn any_change_to_a_signed_receipt_is_caught_by_the_server() {
     assert!(server.storage.receipt_evidence(&a.receipt_no).unwrap().is_none(), "a rejected receipt is not accepted");
 
     // a receipt changed in the server's own database no longer verifies
-    let db = rusqlite::Connection::open(server.dir.path().join("server.db")).unwrap();
-    db.execute(
-        "UPDATE entities SET vals = json_set(vals, '$.amount_fen', 1) WHERE kind = 'receipt' AND id = ?1",
-        [&honest.id],
-    )
-    .unwrap();
+    let altered = if server.postgres.is_some() {
+        "jsonb_set(vals::jsonb, '{amount_fen}', '1')::text"
+    } else {
+        "json_set(vals, '$.amount_fen', 1)"
+    };
+    server.execute(&format!("UPDATE entities SET vals = {altered} WHERE kind = 'receipt' AND id = '{}'", honest.id));
     let evidence = server.storage.receipt_evidence(&honest.receipt_no).unwrap().unwrap();
     assert!(evidence.verification.starts_with("failed:"), "{}", evidence.verification);
     let code = evidence.verification_code.clone();

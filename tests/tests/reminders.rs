@@ -8,7 +8,6 @@ use gridbook_core::model::ReminderKind;
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::*;
 use gridbook_sync_server::cli::admin::AdminCommand;
-use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
 use serde_json::{json, Value};
 

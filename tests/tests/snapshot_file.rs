@@ -9,7 +9,6 @@ use gridbook_core::sync::wire::SnapshotFileFacts;
 use gridbook_core::testing::{household_n, visit};
 use gridbook_core::*;
 use gridbook_sync_server::domain::snapshot_files::{CachedFile, SnapshotFiles, SnapshotFilesConfig};
-use gridbook_sync_server::SyncStorage;
 use gridbook_tests::*;
 
 /// A server that offers a file for any scope, however small, with its snapshot files at hand.

@@ -5,7 +5,6 @@ use std::time::Duration;
 use gridbook_core::sync::wire::{Op, OpAction};
 use gridbook_core::testing::{household_n, visit};
 use gridbook_core::*;
-use gridbook_sync_server::{RecordStorage, SyncStorage};
 use gridbook_tests::*;
 use serde_json::json;
 

@@ -6,7 +6,6 @@
 use gridbook_core::testing;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::spreadsheets::sheet::{self as spreadsheet, Cell};
-use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use reqwest::header;
 use reqwest::redirect::Policy;

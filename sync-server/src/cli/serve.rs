@@ -1,4 +1,4 @@
-//! `serve`: opens the database, builds the state from the configuration, keeps the snapshot files
+//! `serve`: opens the database (the SQLite file, or PostgreSQL with `--database-url`), builds the state from the configuration, keeps the snapshot files
 //! fresh in the background, and serves the sync API and the back office until SIGINT or SIGTERM.
 
 use std::path::PathBuf;
@@ -11,12 +11,17 @@ use crate::http::connections::fit_to_file_limit;
 use crate::http::device_budget::BudgetConfig;
 use crate::http::state::AppState;
 use crate::http::{serve_with, shutdown_signal, ServeLimits};
+use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::SqliteStorage;
 
 /// What `serve` is told on the command line (main.rs parses it).
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub db: PathBuf,
+    /// `--database-url postgres://…`: the PostgreSQL backend instead of the SQLite file `db`.
+    pub database_url: Option<String>,
+    /// `--snapshot-dir`: PostgreSQL's snapshot files, shared by the replicas (docs/postgres.md).
+    pub snapshot_dir: Option<PathBuf>,
     pub listen: String,
     /// Where the bound address is written once listening.
     pub port_file: Option<PathBuf>,
@@ -54,10 +59,29 @@ fn scheduled_backup(storage: &dyn crate::storage::SyncStorage, schedule: &Backup
 }
 
 pub async fn run(config: ServeConfig) -> Result<(), String> {
-    // held while serving: `admin restore` refuses to replace the file under a running server
-    let _serving = crate::storage::sqlite::backup::ServeLock::take(&config.db).map_err(|e| e.to_string())?;
-    let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
-    let mut state = AppState::new(Arc::new(storage))
+    let (state, _serving) = match &config.database_url {
+        Some(url) => {
+            if config.backups.is_some() {
+                return Err("--backup-dir: 定时备份只用于 SQLite；PostgreSQL 请用其自带的备份 scheduled backups are for SQLite; back up PostgreSQL with its own tools".into());
+            }
+            let (url, dir) = (url.clone(), config.snapshot_dir.clone());
+            // connecting and migrating wait on the database: off the runtime's workers
+            let storage =
+                tokio::task::spawn_blocking(move || PostgresStorage::open(&url).map(|s| s.with_snapshot_dir(dir)))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())?;
+            tracing::info!("storage: PostgreSQL");
+            (AppState::new(Arc::new(storage)), None)
+        }
+        None => {
+            // held while serving: `admin restore` refuses to replace the file under a running server
+            let serving = crate::storage::sqlite::backup::ServeLock::take(&config.db).map_err(|e| e.to_string())?;
+            let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
+            (AppState::new(Arc::new(storage)), Some(serving))
+        }
+    };
+    let mut state = state
         .with_snapshot_files(config.snapshot_files)
         .with_device_budget(config.device_budget)
         .with_client_addr(config.client_addr);

@@ -5,11 +5,13 @@
 //! transaction. `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
+pub mod device_report;
 pub mod entity_tx;
 pub mod error;
 pub mod evidence;
 pub mod handover;
 pub mod monitoring;
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 pub mod staff;

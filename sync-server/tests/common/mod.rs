@@ -1,6 +1,7 @@
-//! The one server fixture of the server's tests: a real SQLite file in a temp dir, the state the
-//! real router serves, requests through that router with `oneshot`, and grids, managers, devices
-//! and back-office sessions made the way the server makes them.
+//! The one server fixture of the server's tests: a real SQLite file in a temp dir (or, with
+//! GRIDBOOK_TEST_BACKEND=postgres, a database of its own on a PostgreSQL test cluster), the state
+//! the real router serves, requests through that router with `oneshot`, and grids, managers,
+//! devices and back-office sessions made the way the server makes them.
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
@@ -11,7 +12,8 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PushResponse, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::password::hash_password;
-use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
+use gridbook_sync_server::storage::postgres::test_cluster::{psql_at, TestCluster};
+use gridbook_sync_server::{app, now_ms, AppState, PostgresStorage, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -23,17 +25,82 @@ pub const ORIGIN: &str = "http://127.0.0.1:8080";
 
 pub struct Server {
     pub dir: tempfile::TempDir,
-    pub storage: Arc<SqliteStorage>,
+    pub storage: Arc<dyn SyncStorage>,
     pub state: AppState,
+    /// The PostgreSQL database's URL, on that backend.
+    pub postgres: Option<String>,
+}
+
+/// Which backend the tests run on: GRIDBOOK_TEST_BACKEND=postgres, or SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("GRIDBOOK_TEST_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("postgres"))
 }
 
 impl Server {
-    /// A server with an empty database.
+    /// A server with an empty database, on the backend GRIDBOOK_TEST_BACKEND names.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
+        if on_postgres() {
+            let cluster = TestCluster::shared().unwrap_or_else(|e| panic!("GRIDBOOK_TEST_BACKEND=postgres: {e}"));
+            let url = cluster.create_database().unwrap();
+            let storage = Arc::new(PostgresStorage::open(&url).unwrap());
+            let state = AppState::new(storage.clone());
+            return Server { dir, storage, state, postgres: Some(url) };
+        }
         let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
         let state = AppState::new(storage.clone());
-        Server { dir, storage, state }
+        Server { dir, storage, state, postgres: None }
+    }
+
+    /// The SQLite file (tests of what only that backend stores).
+    pub fn sqlite_path(&self) -> std::path::PathBuf {
+        assert!(self.postgres.is_none(), "this test reads the SQLite file");
+        self.dir.path().join("s.db")
+    }
+
+    /// One number the SQL `sql` counts, on either backend (the tables share their names).
+    pub fn count(&self, sql: &str) -> i64 {
+        self.text(&format!("SELECT CAST(({sql}) AS BIGINT)")).parse().unwrap()
+    }
+
+    /// The one text value `sql` selects, on either backend.
+    pub fn text(&self, sql: &str) -> String {
+        match &self.postgres {
+            Some(url) => psql_at(url, sql).unwrap(),
+            None => rusqlite::Connection::open(self.sqlite_path())
+                .unwrap()
+                .query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(n) => n.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    other => panic!("not a number or a text: {other:?}"),
+                })
+                .unwrap(),
+        }
+    }
+
+    /// Runs `sql` (a statement with its values written in) on either backend.
+    pub fn execute(&self, sql: &str) {
+        match &self.postgres {
+            Some(url) => {
+                psql_at(url, sql).unwrap();
+            }
+            None => {
+                let c = rusqlite::Connection::open(self.sqlite_path()).unwrap();
+                c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+                c.execute_batch(sql).unwrap();
+            }
+        }
+    }
+
+    /// The SQL of a new change number written outside the server: above every number the
+    /// backend has handed out (on PostgreSQL, the writing transaction's, docs/postgres.md).
+    pub fn next_seq_sql(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "pg_current_xact_id()::text::bigint << 20"
+        } else {
+            "(SELECT coalesce(max(seq), 0) + 1 FROM entities)"
+        }
     }
 
     pub fn grid(self, id: &str, name: &str) -> Self {
@@ -102,6 +169,11 @@ pub async fn send(state: &AppState, req: Request<Body>) -> Reply {
     let (status, headers) = (resp.status(), resp.headers().clone());
     let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
     Reply { status, headers, body }
+}
+
+/// `text` as an SQL string literal.
+pub fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// A body that must be an error answer.

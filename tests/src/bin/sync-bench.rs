@@ -18,8 +18,6 @@ use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL
 use gridbook_core::testing::household_n;
 use gridbook_core::*;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
-use gridbook_sync_server::storage::records::RecordStorage;
-use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use serde_json::{json, Map, Value};
 
@@ -425,7 +423,8 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     let stored = server.storage.devices().map(|d| d.len()).unwrap_or(0);
     assert!(stored >= devices);
     // a push is answered 200 with per-op verdicts: count what was stored, not what was answered
-    let db = rusqlite::Connection::open(server.storage.path()).expect("server db");
+    let sqlite = server.sqlite.as_ref().expect("the bench's server is SQLite");
+    let db = rusqlite::Connection::open(sqlite.path()).expect("server db");
     let visits: i64 =
         db.query_row("SELECT count(*) FROM entities WHERE kind = 'visit'", [], |r| r.get(0)).expect("count");
     let logged: i64 = db.query_row("SELECT count(*) FROM op_log", [], |r| r.get(0)).expect("count");
@@ -437,7 +436,7 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     // the whole process, server and the bench's own clients: how many of the cores were kept busy
     metric("push_ingest_cores_busy", (cpu_after - cpu_before) / secs, "cores");
     // the single writer's share of the wall clock: near 1, pushes wait for it
-    metric("push_ingest_writer_busy", server.storage.push_writing_s() / secs, "of the wall clock");
+    metric("push_ingest_writer_busy", sqlite.push_writing_s() / secs, "of the wall clock");
 }
 
 async fn latency(server: &TestServer, reps: usize) {

@@ -263,7 +263,7 @@ pub(super) fn all_grids(conn: &Connection) -> StorageResult<Vec<String>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn valid_id(field: &'static str, id: &str) -> StorageResult<()> {
+pub(crate) fn valid_id(field: &'static str, id: &str) -> StorageResult<()> {
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(StorageError::invalid(format!("{field}: 1 to 64 letters, digits, '-' or '_'")));
     }

@@ -6,8 +6,6 @@
 //! their cursor, and the old devices get its removal under that same number, so their pulls page
 //! and resume removals exactly like changes.
 
-use std::collections::{HashMap, HashSet};
-
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{EntityState, ErrorCode, Removal};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -18,7 +16,11 @@ use super::records::entity_from_row;
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::handover::move_record;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::handover::{DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope};
+use crate::storage::handover::RemovalPage;
+use crate::storage::handover::{
+    building_members, state_of, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope,
+};
+pub(super) use crate::storage::handover::{check_request, cut_page};
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;
@@ -102,9 +104,6 @@ fn last_removal_seq(c: &Connection, handover_id: &str) -> StorageResult<i64> {
         .query_row([handover_id], |r| r.get(0))?)
 }
 
-/// A page of removals by change number, with the ids of the handovers they belong to.
-type RemovalPage = (Vec<(i64, Removal)>, Vec<String>);
-
 /// The removals a device's pull carries: records of the handovers it has not reported removed,
 /// after `cursor`, at most `limit`, by change number; with those handovers' ids.
 pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit: usize) -> StorageResult<RemovalPage> {
@@ -132,29 +131,6 @@ pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit
     out.sort_by_key(|(seq, _)| *seq);
     out.truncate(limit);
     Ok((out, pending))
-}
-
-/// Cuts the changes and the removals to one page of at most `limit` by change number; returns the
-/// last number in the page (`cursor` for an empty one).
-pub(super) fn cut_page<T>(
-    rows: &mut Vec<(i64, T)>,
-    removals: &mut Vec<(i64, Removal)>,
-    limit: usize,
-    cursor: u64,
-) -> i64 {
-    if removals.is_empty() {
-        rows.truncate(limit);
-    } else {
-        let mut seqs: Vec<i64> = rows.iter().map(|(s, _)| *s).chain(removals.iter().map(|(s, _)| *s)).collect();
-        seqs.sort_unstable();
-        if let Some(&cut) = seqs.get(limit.saturating_sub(1)) {
-            rows.retain(|(s, _)| *s <= cut);
-            removals.retain(|(s, _)| *s <= cut);
-        }
-    }
-    let last_change = rows.last().map(|(s, _)| *s);
-    let last_removal = removals.last().map(|(s, _)| *s);
-    last_change.max(last_removal).unwrap_or(cursor as i64)
 }
 
 /// Removals still waiting after `after`, and the handovers whose every removal is at or before it.
@@ -321,36 +297,18 @@ pub(super) fn hand_over(tx: &Transaction, request: &HandoverRequest, by: &str, n
     Ok(handover_id)
 }
 
-/// The building and everything served under its grid that belongs to it (core's scope.rs), parents
-/// before children.
+/// The building and everything served under its grid that belongs to it, parents before children.
 fn building_scope(c: &Connection, grid: &str, premises: &str) -> StorageResult<Vec<EntityState>> {
-    let mut by_kind: HashMap<EntityKind, Vec<EntityState>> = HashMap::new();
     let mut stmt = c.prepare("SELECT kind, id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1")?;
     let mut rows = stmt.query([grid])?;
+    let mut states = Vec::new();
     while let Some(r) = rows.next()? {
         let kind: String = r.get(0)?;
         let Some(kind) = EntityKind::parse(&kind) else { continue };
         let (vals, clocks): (String, String) = (r.get(2)?, r.get(4)?);
-        by_kind.entry(kind).or_default().push(entity_from_row(kind, r.get(1)?, &vals, r.get(3)?, &clocks)?);
+        states.push(entity_from_row(kind, r.get(1)?, &vals, r.get(3)?, &clocks)?);
     }
-    let mut inside: HashSet<(EntityKind, String)> = HashSet::new();
-    let mut out = Vec::new();
-    for kind in EntityKind::ALL {
-        for state in by_kind.remove(&kind).unwrap_or_default() {
-            let belongs = (kind == EntityKind::Premises && state.id == premises)
-                || kind.parents().iter().any(|p| {
-                    state
-                        .value(p.field)
-                        .as_str()
-                        .is_some_and(|v| p.kinds.iter().any(|k| inside.contains(&(*k, v.to_string()))))
-                });
-            if belongs {
-                inside.insert((kind, state.id.clone()));
-                out.push(state);
-            }
-        }
-    }
-    Ok(out)
+    Ok(building_members(states, premises))
 }
 
 pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> StorageResult<Vec<HandoverRow>> {
@@ -403,47 +361,7 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> StorageResul
             })
         })?;
         h.devices = rows.collect::<Result<_, _>>()?;
-        h.state =
-            if h.devices.iter().all(|d| d.removed_at_ms.is_some() || d.revoked) { "done" } else { "waiting" }.into();
+        h.state = state_of(&h.devices).into();
     }
     Ok(out)
-}
-
-/// The fields of a request, checked before anything is touched: ids the server could hold.
-pub(super) fn check_request(request: &HandoverRequest) -> StorageResult<()> {
-    let ids: Vec<(&str, &str)> = match request {
-        HandoverRequest::Grid { grid, from, to } => vec![("grid", grid), ("from", from), ("to", to)],
-        HandoverRequest::Building { premises, to, to_grid } => {
-            vec![("premises", premises), ("to", to), ("to_grid", to_grid)]
-        }
-    }
-    .into_iter()
-    .map(|(k, v)| (k, v.as_str()))
-    .collect();
-    for (field, id) in ids {
-        if id.trim().is_empty() || id.len() > 64 {
-            return Err(StorageError::invalid(format!("{field}: 1 to 64 characters")));
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_page_takes_changes_and_removals_in_change_order_up_to_the_limit() {
-        let removal = |id: &str| Removal { kind: EntityKind::Household, id: id.into() };
-        let mut rows = vec![(3, "c3"), (5, "c5"), (9, "c9")];
-        let mut removals = vec![(4, removal("r4")), (6, removal("r6"))];
-        assert_eq!(cut_page(&mut rows, &mut removals, 3, 2), 5);
-        assert_eq!(rows, vec![(3, "c3"), (5, "c5")]);
-        assert_eq!(removals, vec![(4, removal("r4"))]);
-        let mut none: Vec<(i64, &str)> = vec![];
-        let mut no_removals: Vec<(i64, Removal)> = vec![];
-        assert_eq!(cut_page(&mut none, &mut no_removals, 10, 42), 42, "an empty page stays at the cursor");
-        let mut only = vec![(7, removal("r7"))];
-        assert_eq!(cut_page(&mut none, &mut only, 10, 1), 7);
-    }
 }

@@ -40,6 +40,11 @@ mod schema;
 mod workflows;
 
 use entity_tx::SqliteTx;
+// the rules of ids and keys the PostgreSQL backend checks the same way
+pub(crate) use devices::valid_id;
+pub(crate) use receipts::checked_public_key;
+pub(crate) use receipts::MAX_OPEN_NUMBERS;
+pub(crate) use records::entity_from_row;
 
 /// Whether a write transaction must reach the disk before its answer leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,15 +5,14 @@
 
 use std::sync::Arc;
 
-use gridbook_core::model::EntityKind;
-use gridbook_core::sync::wire::{Op, OpOutcome, OpResult, PushRequest, PushResponse, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{Op, OpResult, PushRequest, PushResponse, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, Transaction};
-use serde_json::Value;
 
 use super::entity_tx::SqliteTx;
 use super::{checkpoint, group_commit, handover, Durability, SqliteStorage};
 use crate::domain::auth::DeviceAuth;
 use crate::domain::reconcile::{self, Rules};
+use crate::storage::device_report::DeviceReport;
 use crate::storage::error::{StorageError, StorageResult};
 
 /// A push waiting for the writer (group commit).
@@ -116,17 +115,8 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
     // before the ops: an op sent with the report is a later write, refused in the scope
     handover::report_removed(tx, device, &req.facts.removed_handovers, now_ms)?;
     let results = apply_batch(tx, device, &req.ops, prepared, rules, now_ms)?;
-    let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
-    // receipts that reached the server are no longer "on the phone"
-    let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
-    for (op, r) in req.ops.iter().zip(&results) {
-        if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
-            arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
-            arrived_n += 1;
-        }
-    }
-    let acked = req.ops.len() as i64 - rejected;
-    let f = &req.facts;
+    let report = DeviceReport::of(req, &results, now_ms);
+    let rejected = report.rejected_now;
     tx.prepare_cached(
         "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
            oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
@@ -135,17 +125,17 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
     )?
     .execute(params![
         device.device_id,
-        f.app_version,
+        report.app_version,
         now_ms,
-        (f.pending_count as i64 - acked).max(0),
-        if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
-        f.rejected_count as i64 + rejected,
-        f.db_size_bytes as i64,
-        f.wall_clock_ms - now_ms,
-        f.zone_offset_min,
-        (f.unsynced_receipts_fen - arrived_fen).max(0),
-        (f.unsynced_receipts_count as i64 - arrived_n).max(0),
-        f.last_error
+        report.pending_count,
+        report.oldest_pending_age_s,
+        report.rejected_count,
+        report.db_size_bytes,
+        report.clock_offset_ms,
+        report.zone_offset_min,
+        report.unsynced_receipts_fen,
+        report.unsynced_receipts_count,
+        report.last_error
     ])?;
     tx.prepare_cached(
         "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",

@@ -1,26 +1,27 @@
 //! Signed evidence on SQLite (issue 4): device keys, receipt books, the public check of a paper
 //! receipt, the back office's view of one receipt, voids and their decisions, the audit trail.
 
-use gridbook_core::evidence::{self, seal, Relation, RenderOptions};
-use gridbook_core::field::receipts;
-use gridbook_core::model::{CustomerSignature, EntityKind, Receipt};
+use gridbook_core::evidence::{self, seal};
+use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{EntityState, ErrorCode, ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::entity_tx::SqliteTx;
 use super::records::entity_from_row;
 use crate::domain::auth::{DeviceAuth, Role};
-use crate::domain::signed::{self, typed, under_any_key};
+use crate::domain::signed;
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+use crate::storage::evidence::{
+    AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
+};
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
 /// device that hoards (or a bug) reaches it.
 pub const MAX_OPEN_NUMBERS: u32 = 500;
 
 /// The public key sent at enrolment, checked: 64 hex digits of a usable Ed25519 key, lower case.
-pub(super) fn checked_public_key(key: Option<&str>) -> StorageResult<Option<String>> {
+pub(crate) fn checked_public_key(key: Option<&str>) -> StorageResult<Option<String>> {
     let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else { return Ok(None) };
     let key = key.to_ascii_lowercase();
     match evidence::from_hex::<32>(&key) {
@@ -257,91 +258,36 @@ fn load(c: &Connection, kind: EntityKind, id: &str) -> StorageResult<Option<Enti
     row.map(|(vals, base, clocks)| entity_from_row(kind, id.to_string(), &vals, base, &clocks)).transpose()
 }
 
-/// A stored receipt, its signature, and the seal checked again against what is stored now.
-struct Stored {
-    receipt: Receipt,
-    signature: Option<CustomerSignature>,
-    /// The verification code when the seal checks out; why not otherwise.
-    checked: Result<String, String>,
-}
+/// The reads of the receipt check (storage/evidence.rs) on one SQLite connection.
+struct Reads<'c>(&'c Connection);
 
-fn stored(c: &Connection, receipt_no: &str) -> StorageResult<Option<Stored>> {
-    let Some(receipt_id) = receipt_no_holder(c, receipt_no)? else { return Ok(None) };
-    let Some(state) = load(c, EntityKind::Receipt, &receipt_id)? else { return Ok(None) };
-    let receipt: Receipt = typed(&state).map_err(StorageError::internal)?;
-    let signature = match receipt.signature_id.as_deref() {
-        Some(id) => load(c, EntityKind::Signature, id)?
-            .map(|s| typed::<CustomerSignature>(&s))
-            .transpose()
-            .map_err(StorageError::internal)?,
-        None => None,
-    };
-    let checked = match &signature {
-        None => Err("unsigned".to_string()),
-        Some(sig) => {
-            let keys: Vec<[u8; 32]> = device_public_keys(c, &sig.device_id)?
-                .iter()
-                .filter_map(|k| evidence::from_hex::<32>(k).ok())
-                .collect();
-            under_any_key(&keys, |k| receipts::check_receipt_signature(&receipt, sig, k))
-                .and_then(|()| receipts::receipt_verification_code(&receipt, sig))
-                .map_err(|e| e.to_string())
-        }
-    };
-    Ok(Some(Stored { receipt, signature, checked }))
-}
-
-fn void_status(c: &Connection, receipt_id: &str) -> StorageResult<Option<String>> {
-    Ok(c.prepare_cached(
-        "SELECT status FROM void_reviews WHERE receipt_id = ?1 ORDER BY status = 'approved' DESC, requested_at_ms DESC LIMIT 1",
-    )?
-    .query_row([receipt_id], |r| r.get(0))
-    .optional()?)
-}
-
-/// "YYYY-MM-DD" on the collecting phone's calendar.
-fn local_day(utc_ms: i64, zone_offset_min: i64) -> Option<String> {
-    let local = utc_ms.checked_add(zone_offset_min.checked_mul(60_000)?)?;
-    chrono::DateTime::from_timestamp_millis(local).map(|t| t.date_naive().format("%Y-%m-%d").to_string())
+impl EvidenceReads for Reads<'_> {
+    fn receipt_no_holder(&mut self, receipt_no: &str) -> StorageResult<Option<String>> {
+        receipt_no_holder(self.0, receipt_no)
+    }
+    fn load(&mut self, kind: EntityKind, id: &str) -> StorageResult<Option<EntityState>> {
+        load(self.0, kind, id)
+    }
+    fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {
+        device_public_keys(self.0, device_id)
+    }
+    fn void_status(&mut self, receipt_id: &str) -> StorageResult<Option<String>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT status FROM void_reviews WHERE receipt_id = ?1 ORDER BY status = 'approved' DESC, requested_at_ms DESC LIMIT 1",
+            )?
+            .query_row([receipt_id], |r| r.get(0))
+            .optional()?)
+    }
 }
 
 pub(super) fn verify(c: &Connection, receipt_no: &str, code: &str) -> StorageResult<VerifyResponse> {
-    let mut answer = VerifyResponse::invalid(receipt_no);
-    let Some(found) = stored(c, receipt_no)? else { return Ok(answer) };
-    let Ok(expected) = &found.checked else { return Ok(answer) };
-    // Both sides parsed into the code's 50 bits: lower case, O/0, I/L/1 and dashes do not matter.
-    match (evidence::parse_verification_code(code), evidence::parse_verification_code(expected)) {
-        (Ok(given), Ok(want)) if given == want => {}
-        _ => return Ok(answer),
-    }
-    let voided = void_status(c, &found.receipt.id)?.as_deref() == Some("approved");
-    answer.valid = !voided;
-    answer.status = if voided { "voided" } else { "valid" }.into();
-    answer.amount_fen = Some(found.receipt.amount_fen);
-    answer.collected_on = local_day(found.receipt.collected_at_ms, found.receipt.zone_offset_min);
-    answer.grid_id = Some(found.receipt.grid_id.clone());
-    Ok(answer)
+    crate::storage::evidence::verify(&mut Reads(c), receipt_no, code)
 }
 
 pub(super) fn evidence(c: &Connection, receipt_no: &str) -> StorageResult<Option<ReceiptEvidence>> {
-    let Some(found) = stored(c, receipt_no)? else { return Ok(None) };
-    let void_status = void_status(c, &found.receipt.id)?;
-    let sig = found.signature.as_ref();
-    Ok(Some(ReceiptEvidence {
-        signer_name: sig.map(|s| s.signer_name.clone()),
-        signer_relation: sig.map(|s| s.relation().map_or_else(|| s.relation.clone(), |r: Relation| r.label())),
-        flags: sig.map(|s| s.flags.iter().map(|f| format!("{f:?}")).collect()).unwrap_or_default(),
-        signature_duration_ms: sig.map(CustomerSignature::duration_ms),
-        signature_svg: sig.and_then(|s| s.strokes.to_svg(&RenderOptions::default()).ok()),
-        verification: match &found.checked {
-            Ok(_) => "verified".into(),
-            Err(why) if why == "unsigned" => "unsigned".into(),
-            Err(why) => format!("failed: {why}"),
-        },
-        verification_code: found.checked.as_ref().ok().cloned(),
-        void_status,
-        receipt: found.receipt,
-    }))
+    crate::storage::evidence::evidence(&mut Reads(c), receipt_no)
 }
 
 const VOID_SELECT: &str =
@@ -414,7 +360,7 @@ pub(super) fn decide_void(
         VoidDecision::Refuse => ("refused", "void_refused"),
     };
     if decision == VoidDecision::Approve {
-        if void_status(c, &review.receipt_id)?.as_deref() == Some("approved") {
+        if Reads(c).void_status(&review.receipt_id)?.as_deref() == Some("approved") {
             return Err(StorageError::conflict(
                 ErrorCode::AlreadyVoided,
                 format!("receipt {} is already voided", review.receipt_id),
@@ -496,13 +442,5 @@ mod tests {
         assert_eq!(checked_public_key(Some(" ")).unwrap(), None);
         assert!(checked_public_key(Some("abc")).is_err());
         assert!(checked_public_key(Some(&"00".repeat(32))).is_err(), "a weak key");
-    }
-
-    #[test]
-    fn local_days_follow_the_phone_zone() {
-        // 2024-05-01 17:30 UTC is 2024-05-02 01:30 in UTC+8
-        assert_eq!(local_day(1_714_584_600_000, 480).as_deref(), Some("2024-05-02"));
-        assert_eq!(local_day(1_714_584_600_000, 0).as_deref(), Some("2024-05-01"));
-        assert_eq!(local_day(i64::MAX, 840), None);
     }
 }

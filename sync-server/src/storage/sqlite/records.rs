@@ -65,7 +65,7 @@ pub(super) fn parse_hlc(s: &str) -> StorageResult<Hlc> {
     s.parse().map_err(|e: gridbook_core::sync::hlc::ParseHlcError| StorageError::internal(e.to_string()))
 }
 
-pub(super) fn entity_from_row(
+pub(crate) fn entity_from_row(
     kind: EntityKind,
     id: String,
     vals: &str,

@@ -1,0 +1,266 @@
+//! The PostgreSQL backend (issue 15): several identical server replicas on one PostgreSQL, chosen
+//! with `serve --database-url postgres://…` (SQLite stays the default). It implements the same
+//! traits as `sqlite/`, every method, and reuses the reconcile rules through its own `EntityTx`.
+//!
+//! One concern per file: `pool` (connections, and how the synchronous traits wait on the
+//! asynchronous client), `schema` with migrations/ (under an advisory lock), `cursor` (gap-free
+//! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `handover`, `receipts`, `voids`,
+//! `records`, `monitoring`, `error`; `test_cluster` starts throwaway clusters for the tests.
+
+use std::path::{Path, PathBuf};
+
+use gridbook_core::model::EntityKind;
+use gridbook_core::sync::wire::{
+    EnrolRequest, EnrolResponse, EntityState, ErrorCode, Op, OpResult, PullPage, PushRequest, PushResponse,
+    ServerGeneration, StoredState,
+};
+
+use super::records::RecordStorage;
+use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
+use crate::domain::auth::{DeviceAuth, Role};
+use crate::domain::reconcile::Rules;
+use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::sqlite::backup::BackupReport;
+use pool::{Db, RowExt};
+
+mod cursor;
+#[cfg(test)]
+mod cursor_property;
+mod devices;
+mod entity_tx;
+mod error;
+mod handover;
+mod monitoring;
+mod pool;
+mod pull;
+mod push;
+mod receipts;
+mod records;
+mod schema;
+#[cfg(any(test, feature = "testing"))]
+pub mod test_cluster;
+mod voids;
+
+pub struct PostgresStorage {
+    db: Db,
+    generation: ServerGeneration,
+    /// The tag of the receipt books this generation issues (sqlite/backup.rs says why).
+    book_tag: String,
+    /// The running totals of /metrics (monitoring.rs).
+    running: monitoring::Running,
+    /// Where the snapshot files are: a directory every replica reads and writes (docs/postgres.md).
+    snapshot_dir: Option<PathBuf>,
+}
+
+impl PostgresStorage {
+    /// Connects to `url`, brings the schema up to date (replicas starting together migrate once)
+    /// and reads the database's generation.
+    pub fn open(url: &str) -> StorageResult<Self> {
+        let db = Db::open(url)?;
+        schema::migrate(&db)?;
+        let conn = db.conn()?;
+        let row = db.query_one(
+            &conn,
+            "SELECT id, restored_from_ms, restored_cursor, book_tag FROM server_generation WHERE single = 1",
+            &[],
+        )?;
+        let generation = ServerGeneration {
+            id: row.at(0)?,
+            restored_from_ms: row.at(1)?,
+            restored_cursor: row.at::<i64>(2)?.max(0) as u64,
+            keep_acked_days: ServerGeneration::KEEP_ACKED_DAYS,
+        };
+        let book_tag = row.at(3)?;
+        drop(conn);
+        Ok(Self { db, generation, book_tag, running: Default::default(), snapshot_dir: None })
+    }
+
+    /// The same storage keeping snapshot files in `dir` (none: phones pull row pages). Every
+    /// replica of one database must name the same directory: a file is built by one replica and
+    /// served by all, and its cursor is valid on all of them.
+    pub fn with_snapshot_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.snapshot_dir = dir;
+        self
+    }
+}
+
+impl SyncStorage for PostgresStorage {
+    fn generation(&self) -> ServerGeneration {
+        self.generation.clone()
+    }
+
+    fn backup_to(&self, _to: &Path, _now_ms: i64) -> StorageResult<BackupReport> {
+        // PostgreSQL's own tools back it up (pg_basebackup, WAL archiving; docs/postgres.md)
+        Err(StorageError::unsupported(
+            ErrorCode::Unsupported,
+            "PostgreSQL 数据库请用其自带的备份工具 back up a PostgreSQL database with its own tools (pg_basebackup, WAL archiving)",
+        ))
+    }
+
+    fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth> {
+        devices::authenticate_device(self, token_hash)
+    }
+
+    fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
+        devices::enrol(self, request, now_ms)
+    }
+
+    fn push(
+        &self,
+        device: &DeviceAuth,
+        request: PushRequest,
+        rules: &Rules,
+        now_ms: i64,
+    ) -> StorageResult<PushResponse> {
+        push::push(self, device, request, rules, now_ms)
+    }
+
+    fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>> {
+        pull::pull(self, device, cursor, limit, now_ms)
+    }
+
+    fn snapshot_page(
+        &self,
+        grids: &[String],
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StorageResult<PullPage<StoredState>> {
+        pull::page(self, grids, cursor, limit, now_ms)
+    }
+
+    fn changes_after(&self, grids: &[String], cursor: u64) -> StorageResult<u64> {
+        pull::changes_after(self, grids, cursor)
+    }
+
+    fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
+        devices::grid_sets(self)
+    }
+
+    fn snapshot_dir(&self) -> Option<PathBuf> {
+        self.snapshot_dir.clone()
+    }
+
+    fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
+        devices::create_grid(self, id, name, now_ms)
+    }
+
+    fn create_manager(
+        &self,
+        id: &str,
+        name: &str,
+        role: Role,
+        password_hash: Option<&str>,
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        devices::create_manager(self, id, name, role, password_hash, now_ms)
+    }
+
+    fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()> {
+        devices::assign_grid(self, manager_id, grid_id)
+    }
+
+    fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String> {
+        devices::create_enrol_code(self, manager_id, now_ms, ttl_ms)
+    }
+
+    fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()> {
+        devices::revoke_device(self, device_id, now_ms)
+    }
+
+    fn devices(&self) -> StorageResult<Vec<DeviceRow>> {
+        devices::devices(self)
+    }
+
+    fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>> {
+        monitoring::conflicts(self, limit)
+    }
+
+    fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
+        monitoring::rejections(self, limit)
+    }
+
+    fn check_health(&self) -> StorageResult<()> {
+        monitoring::check_health(self)
+    }
+
+    fn issue_receipt_block(
+        &self,
+        device: &DeviceAuth,
+        request: &gridbook_core::sync::wire::ReceiptBlockRequest,
+        now_ms: i64,
+    ) -> StorageResult<gridbook_core::sync::wire::ReceiptBlock> {
+        receipts::issue_block(self, device, request, now_ms)
+    }
+
+    fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<super::evidence::ReceiptBlockRow>> {
+        receipts::blocks(self, device_id)
+    }
+
+    fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::VoidReviewRow>> {
+        voids::void_reviews(self, status, limit)
+    }
+
+    fn decide_void(
+        &self,
+        void_id: &str,
+        decision: super::evidence::VoidDecision,
+        by: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> StorageResult<super::evidence::VoidReviewRow> {
+        voids::decide_void(self, void_id, decision, by, note, now_ms)
+    }
+
+    fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::AuditRow>> {
+        receipts::audit_log(self, subject, limit)
+    }
+
+    fn verify_receipt(&self, receipt_no: &str, code: &str) -> StorageResult<gridbook_core::sync::wire::VerifyResponse> {
+        receipts::verify(self, receipt_no, code)
+    }
+
+    fn receipt_evidence(&self, receipt_no: &str) -> StorageResult<Option<super::evidence::ReceiptEvidence>> {
+        receipts::evidence(self, receipt_no)
+    }
+
+    fn hand_over(
+        &self,
+        request: &super::handover::HandoverRequest,
+        by: &str,
+        now_ms: i64,
+    ) -> StorageResult<super::handover::HandoverRow> {
+        handover::hand_over(self, request, by, now_ms)
+    }
+
+    fn handovers(&self, limit: u32) -> StorageResult<Vec<super::handover::HandoverRow>> {
+        handover::list(self, None, limit)
+    }
+}
+
+impl RecordStorage for PostgresStorage {
+    fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
+        records::apply_backoffice_ops(self, ops, now_ms)
+    }
+
+    fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {
+        records::has_grid(self, grid_id)
+    }
+
+    fn grid_ids(&self) -> StorageResult<Vec<String>> {
+        let conn = self.db.conn()?;
+        devices::all_grids(self, &conn)
+    }
+
+    fn grid_names(&self) -> StorageResult<Vec<(String, String)>> {
+        records::grid_names(self)
+    }
+
+    fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>> {
+        records::grid_records(self, kind, grid_id)
+    }
+
+    fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
+        self.db.write(|tx| records::audit(&self.db, tx, actor, action, subject, detail, now_ms))
+    }
+}
