@@ -108,6 +108,20 @@ pub(super) fn write_pushes(
     }
 }
 
+/// The longest text kept of what a phone says of itself (version, model, OS) and of its last
+/// error: the facts only inform the back office, so a longer one is cut, never refused (refusing
+/// the push would strand its ops).
+const MAX_FACT_CHARS: usize = 100;
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// `text` cut to at most `max` characters.
+fn clip(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
+}
+
 /// One push inside the shared transaction: its ops, then what the device reported.
 pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<PushResponse> {
     let started = std::time::Instant::now();
@@ -130,12 +144,14 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
     tx.prepare_cached(
         "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
            oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
-           zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
+           zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12,
+           device_model = ?13, os_version = ?14, free_storage_bytes = ?15, last_sync_duration_ms = ?16,
+           last_sync_bytes = ?17, battery_saver = ?18
          WHERE id = ?1",
     )?
     .execute(params![
         device.device_id,
-        f.app_version,
+        clip(&f.app_version, MAX_FACT_CHARS),
         now_ms,
         (f.pending_count as i64 - acked).max(0),
         if (f.pending_count as i64) <= acked { None } else { f.oldest_pending_age_s.map(|v| v as i64) },
@@ -145,7 +161,13 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         f.zone_offset_min,
         (f.unsynced_receipts_fen - arrived_fen).max(0),
         (f.unsynced_receipts_count as i64 - arrived_n).max(0),
-        f.last_error
+        f.last_error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
+        f.device_model.as_deref().map(|m| clip(m, MAX_FACT_CHARS)),
+        f.os_version.as_deref().map(|o| clip(o, MAX_FACT_CHARS)),
+        f.free_storage_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+        f.last_sync_duration_ms.map(|d| i64::try_from(d).unwrap_or(i64::MAX)),
+        f.last_sync_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+        f.battery_saver
     ])?;
     tx.prepare_cached(
         "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
@@ -157,6 +179,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         server_time_ms: now_ms,
         clock_offset_ms: req.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
+        update: None,
     })
 }
 
