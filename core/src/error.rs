@@ -50,6 +50,10 @@ pub enum Error {
     /// nothing was written; it may work once the phone is unlocked.
     #[error("device key unavailable: {0}")]
     KeyUnavailable(String),
+    /// The server syncs only with a newer app (`upgrade_required`): install `update`, or a build
+    /// of at least `min_version`. What the phone had pending was taken by the push before it.
+    #[error("应用版本过低，请升级到 {min_version} 或更高版本 / this app is older than the server accepts: update to {min_version} or later")]
+    UpgradeRequired { min_version: String, update: Option<Box<crate::sync::wire::AppUpdate>> },
 }
 
 impl From<serde_json::Error> for Error {

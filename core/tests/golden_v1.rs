@@ -331,6 +331,8 @@ fn push_exchange() -> (PushRequest, Vec<OpOutcome>) {
             unsynced_receipts_count: 1,
             last_error: Some("网络不可用 network unreachable".into()),
             removed_handovers: vec![],
+            // an app of protocol 1 before the phone's own facts (issue 17): they are optional
+            ..Default::default()
         },
         ops,
     };
@@ -389,6 +391,7 @@ fn expected_page() -> PullPage {
         server_time_ms: SERVER_PULL_MS,
         // a v1 answer as the first servers sent it: no generation (servers since add one)
         generation: None,
+        update: None,
     }
 }
 
@@ -415,6 +418,7 @@ fn as_stored(page: &PullPage) -> PullPage<StoredState> {
         remaining: page.remaining,
         server_time_ms: page.server_time_ms,
         generation: page.generation.clone(),
+        update: page.update.clone(),
     }
 }
 
@@ -471,6 +475,7 @@ fn a_push_is_pinned() {
             server_time_ms: SERVER_PUSH_MS,
             clock_offset_ms: PHONE_PUSH_WALL_MS - SERVER_PUSH_MS,
             generation: None,
+            update: None,
         },
     );
 }
@@ -526,6 +531,8 @@ fn an_error_body_is_pinned() {
             code: "code_used".into(),
             message: "this enrolment code was already used; ask the back office for a new one".into(),
             retry_after_ms: None,
+            min_app_version: None,
+            update: None,
         },
     );
 }

@@ -6,7 +6,9 @@
 use std::sync::{Arc, Mutex};
 
 use gridbook_core as core;
+use gridbook_core::sync::app_version::DeviceEnvironment;
 use gridbook_core::sync::client::{self as sync_client, SyncConfig, SyncEngine};
+use gridbook_core::sync::wire::AppUpdate;
 
 use crate::error::{invalid, GridbookError, Result};
 use crate::evidence::DeviceSigner;
@@ -78,6 +80,8 @@ pub struct GridbookSync {
     app_version: String,
     engine: Mutex<Option<Arc<SyncEngine>>>,
     observer: Mutex<Option<Arc<dyn SyncObserver>>>,
+    /// What the app last said of the phone; kept here so a new engine (after enrolment) has it.
+    environment: Mutex<DeviceEnvironment>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -96,6 +100,7 @@ impl GridbookSync {
         if let Some(observer) = lock(&self.observer).clone() {
             attach(&engine, observer);
         }
+        engine.set_environment(lock(&self.environment).clone());
         *lock(&self.engine) = Some(engine);
         Ok(())
     }
@@ -117,8 +122,13 @@ impl GridbookSync {
     /// `app_version` is reported to the server with every sync.
     #[uniffi::constructor]
     pub fn new(store: Arc<GridbookStore>, app_version: String) -> Result<Arc<Self>> {
-        let this =
-            Self { store: store.inner.clone(), app_version, engine: Mutex::new(None), observer: Mutex::new(None) };
+        let this = Self {
+            store: store.inner.clone(),
+            app_version,
+            engine: Mutex::new(None),
+            observer: Mutex::new(None),
+            environment: Mutex::new(DeviceEnvironment::default()),
+        };
         if let Some(config) = sync_client::saved_config(&this.store, &this.app_version)? {
             this.install(config)?;
         }
@@ -213,6 +223,24 @@ impl GridbookSync {
                 })
             }
         }
+    }
+
+    /// What the app knows of the phone (model, OS version, free storage, battery saver), sent
+    /// with the next sync's facts for the back office. Call it before each sync: storage and the
+    /// battery saver change.
+    pub fn set_environment(&self, environment: DeviceEnvironment) {
+        if let Some(engine) = lock(&self.engine).clone() {
+            engine.set_environment(environment.clone());
+        }
+        *lock(&self.environment) = environment;
+    }
+
+    /// The build of the app the server last offered this device, if any (`required` when this
+    /// app is below the server's minimum and must update to sync). The app downloads it from
+    /// `url` on its server with its token and installs it only after checking its SHA-256 and its
+    /// signing certificate (docs/sync-protocol.md, "App versions").
+    pub fn app_update(&self) -> Result<Option<AppUpdate>> {
+        Ok(self.store.app_update()?)
     }
 
     /// Sets the observer that hears every status change from now on (replacing any earlier one).

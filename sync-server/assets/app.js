@@ -2,7 +2,7 @@
 // the server goes into the page as text (textContent), never as HTML. The chart is SVG drawn here.
 "use strict";
 
-const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers"];
+const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers", "versions"];
 const ZONE = "Asia/Shanghai";
 const S = {
   view: "devices",
@@ -88,6 +88,14 @@ function yuan(fen) {
   return sign + "¥" + whole + "." + String(abs % 100).padStart(2, "0");
 }
 
+function bytesText(n) {
+  if (n === null || n === undefined) return "—";
+  if (n < 1024) return n + " B";
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
+  if (n < 1024 * 1024 * 1024) return (n / 1024 / 1024).toFixed(1) + " MB";
+  return (n / 1024 / 1024 / 1024).toFixed(1) + " GB";
+}
+
 function shortId(id) {
   return id && id.length > 10 ? id.slice(0, 8) + "…" : id || "—";
 }
@@ -158,6 +166,10 @@ const LOADERS = {
   appointments: () => api("/admin/api/appointments?limit=500"),
   summaries: () => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500"),
   handovers: () => api("/admin/api/handovers?limit=200"),
+  versions: async () => {
+    const [releases, devices] = await Promise.all([api("/admin/api/releases"), api("/admin/api/devices")]);
+    return { releases, devices };
+  },
 };
 
 async function refresh() {
@@ -235,6 +247,10 @@ function renderDevices(data) {
     { h: "col.grids", cell: (d) => d.grids.join(", ") },
     { h: "col.device", cell: (d) => shortId(d.device_id), title: (d) => d.device_id, cls: () => "mono" },
     { h: "col.app_version", cell: (d) => d.app_version },
+    { h: "col.phone", cell: (d) => [d.device_model, d.os_version].filter(Boolean).join(" · ") || "—", cls: () => "small" },
+    { h: "col.free_storage", num: true, cell: (d) => bytesText(d.free_storage_bytes), cls: (d) => d.health.low_storage ? "bad" : "" },
+    { h: "col.sync_took", num: true, cell: (d) => d.last_sync_duration_ms === null || d.last_sync_duration_ms === undefined ? "—"
+      : duration(d.last_sync_duration_ms / 1000) + " · " + bytesText(d.last_sync_bytes), cls: (d) => d.health.slow_sync ? "warn" : "" },
     { h: "col.last_sync", cell: (d) => ago(d.health.last_sync_ms, now), title: (d) => fmtTime(d.health.last_sync_ms),
       cls: (d) => d.health.stale ? "warn" : "" },
     { h: "col.pending", num: true, cell: (d) => d.pending_count, cls: (d) => d.pending_count > 0 ? "strong" : "" },
@@ -249,6 +265,9 @@ function renderDevices(data) {
     { h: "col.state", cell: (d) => {
       const span = el("span", { class: "badges" }, badge(t("state." + d.health.state), "state-" + d.health.state));
       if (d.health.skewed) span.append(badge(t("flag.skewed"), "state-skewed"));
+      if (d.health.low_storage) span.append(badge(t("flag.low_storage"), "state-stuck"));
+      if (d.health.slow_sync) span.append(badge(t("flag.slow_sync"), "state-stale"));
+      if (d.battery_saver) span.append(badge(t("flag.battery_saver"), "state-never_synced"));
       if (d.rate_limited) {
         const b = badge(t("flag.rate_limited"), "state-rate_limited");
         b.title = t("flag.rate_limited.title", { n: d.rate_limited.count, ago: ago(d.rate_limited.last_ms, now) });
@@ -562,6 +581,117 @@ async function submitHandover(ev) {
   }
 }
 
+// ---- app versions -----------------------------------------------------------------------------
+
+/// A state-changing call: JSON (or a raw body) with the session's CSRF token; the answer or an error.
+async function send(path, body, contentType) {
+  const r = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": contentType || "application/json", Accept: "application/json", "X-CSRF-Token": document.body.dataset.csrf },
+    body: contentType ? body : JSON.stringify(body),
+  });
+  const answer = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(answer.message || String(r.status));
+  return answer;
+}
+
+function renderVersions(data) {
+  const admin = document.body.dataset.role === "admin";
+  const rel = data.releases;
+  document.getElementById("release-form").hidden = !admin;
+  document.getElementById("min-version-submit").hidden = !admin;
+  const min = document.getElementById("min-version");
+  min.disabled = !admin;
+  if (document.activeElement !== min) min.value = rel.min_app_version || "";
+  min.placeholder = rel.min_app_version ? "" : t("versions.min.none");
+  fillTable("versions-running-table", [
+    { h: "col.app_version", cell: (v) => v.version || "—" },
+    { h: "col.devices_running", num: true, cell: (v) => v.devices },
+    { h: "col.state", cell: (v) => v.below_minimum ? badge(t("versions.below"), "state-stuck") : "—" },
+  ], rel.versions, { rowKey: (v) => v.version });
+  const live = data.devices.devices.filter((d) => d.health.state !== "revoked");
+  const count = (f) => live.filter(f).length;
+  fillTable("versions-spread-table", [
+    { h: "col.state", cell: (r) => t(r.k) },
+    { h: "col.devices_running", num: true, cell: (r) => r.n, cls: (r) => r.n > 0 && r.k !== "spread.unknown" ? "warn" : "" },
+  ], [
+    { k: "spread.low_storage", n: count((d) => d.health.low_storage) },
+    { k: "spread.slow_sync", n: count((d) => d.health.slow_sync) },
+    { k: "spread.battery_saver", n: count((d) => d.battery_saver === true) },
+    { k: "spread.unknown", n: count((d) => d.device_model === null || d.device_model === undefined) },
+  ], { rowKey: (r) => r.k });
+  fillTable("releases-table", [
+    { h: "col.app_version", cell: (r) => r.version },
+    { h: "col.published", cell: (r) => fmtTime(r.published_at_ms) + " · " + r.published_by },
+    { h: "col.size", num: true, cell: (r) => bytesText(r.bytes) },
+    { h: "col.sha256", cell: (r) => r.sha256.slice(0, 16) + "…", title: (r) => r.sha256, cls: () => "mono" },
+    { h: "col.rollout", cell: (r) => r.withdrawn_at_ms ? badge(t("versions.withdrawn"), "state-revoked")
+      : r.rollout_percent + "% · " + (r.grids.join(", ") || t("versions.all")) + " · " + (r.managers.join(", ") || t("versions.all")) },
+    { h: "col.note", cell: (r) => r.notes, cls: () => "small" },
+    { h: "col.actions", cell: (r) => {
+      if (!admin || r.withdrawn_at_ms) return "—";
+      const pct = el("input", { type: "number", min: "0", max: "100", value: String(r.rollout_percent), class: "rollout-percent", "aria-label": t("versions.rollout") });
+      const apply = el("button", { type: "button", class: "rollout-apply" }, t("versions.apply"));
+      apply.addEventListener("click", () => act(() => send("/admin/api/releases/" + r.sha256 + "/rollout",
+        { percent: Number(pct.value), grids: r.grids, managers: r.managers })));
+      const withdraw = el("button", { type: "button", class: "release-withdraw" }, t("versions.withdraw"));
+      withdraw.addEventListener("click", () => act(() => send("/admin/api/releases/" + r.sha256 + "/withdraw", {})));
+      return el("span", { class: "badges" }, pct, apply, withdraw);
+    } },
+  ], rel.releases, { rowKey: (r) => r.sha256 });
+}
+
+/// Runs a change and redraws; a refusal is shown beside the release form.
+async function act(change) {
+  const out = document.getElementById("release-result");
+  try {
+    await change();
+    out.className = "ok";
+    out.textContent = "✓";
+    refresh();
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("versions.failed", { m: e.message });
+  }
+}
+
+async function submitMinVersion(ev) {
+  ev.preventDefault();
+  const out = document.getElementById("min-version-result");
+  const v = document.getElementById("min-version").value.trim();
+  try {
+    const answer = await send("/admin/api/min-app-version", { version: v || null });
+    out.className = "ok";
+    out.textContent = t("versions.min.done", { v: answer.min_app_version || t("versions.min.none") });
+    refresh();
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("versions.failed", { m: e.message });
+  }
+}
+
+async function submitRelease(ev) {
+  ev.preventDefault();
+  const out = document.getElementById("release-result");
+  const v = (id) => document.getElementById(id).value.trim();
+  const file = document.getElementById("release-file").files[0];
+  const q = new URLSearchParams({ version: v("release-version"), notes: v("release-notes"), rollout: v("release-rollout") || "0",
+    grids: v("release-grids"), managers: v("release-managers") });
+  out.className = "";
+  out.textContent = t("versions.uploading");
+  try {
+    if (!file) throw new Error(t("versions.file"));
+    const answer = await send("/admin/api/releases?" + q.toString(), file, "application/vnd.android.package-archive");
+    out.className = "ok";
+    out.textContent = t("versions.published", { v: answer.version, size: bytesText(answer.bytes) });
+    refresh();
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("versions.failed", { m: e.message });
+  }
+}
+
 const RENDER = {
   devices: renderDevices,
   activity: renderActivity,
@@ -573,6 +703,7 @@ const RENDER = {
   appointments: renderAppointments,
   summaries: renderSummaries,
   handovers: renderHandovers,
+  versions: renderVersions,
 };
 
 // ---- navigation -------------------------------------------------------------------------------
@@ -609,6 +740,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   document.getElementById("handover-scope").addEventListener("change", handoverScopeChanged);
   document.getElementById("handover-form").addEventListener("submit", submitHandover);
+  document.getElementById("min-version-form").addEventListener("submit", submitMinVersion);
+  document.getElementById("release-form").addEventListener("submit", submitRelease);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1));
   S.timer = setInterval(refresh, S.refreshS * 1000);

@@ -100,6 +100,14 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The builds of the Android app the server offers phones, and the minimum app version
+    /// (docs/operations.md, "App versions"); the server may be running.
+    Releases {
+        #[arg(long, env = "GRIDBOOK_DB", default_value = "gridbook.db")]
+        db: PathBuf,
+        #[command(subcommand)]
+        command: cli::releases::ReleaseCommand,
+    },
     /// Prints the sync protocol's OpenAPI document (what `GET /v1/openapi.json` serves):
     /// `cargo run -p gridbook-sync-server -- openapi > docs/openapi.json`.
     Openapi,
@@ -194,6 +202,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
             let out = cli::admin::run(&storage, command, now_ms()).map_err(|e| e.to_string())?;
             println!("{out}");
+            Ok(())
+        }
+        Command::Releases { db, command } => {
+            let storage = SqliteStorage::open(&db).map_err(|e| e.to_string())?;
+            println!("{}", cli::releases::run(&storage, command, now_ms()).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Demo { db, listen, phones } => cli::demo::run(&db, &listen, phones).await.map_err(|e| e.to_string()),

@@ -8,6 +8,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,11 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::{meta_get, meta_set, Store};
+use crate::sync::app_version::{DeviceEnvironment, LastCycle};
 use crate::sync::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_VERSION};
 use crate::sync::wire::{
-    EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, PATH_ENROL, PATH_PULL, PATH_PUSH,
-    PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
+    AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,
+    ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, HEADER_APP_VERSION,
+    PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -167,6 +169,10 @@ pub struct SyncEngine {
     backoff: Mutex<Backoff>,
     cycle: tokio::sync::Mutex<()>,
     observer: Mutex<Option<Observer>>,
+    /// What the app last said of the phone (model, OS, storage, battery saver).
+    environment: Mutex<DeviceEnvironment>,
+    /// Bytes on the wire, both ways, in the current cycle.
+    wire_bytes: AtomicU64,
 }
 
 /// Whether an error is worth retrying later (network, server overload) or needs a person.
@@ -204,9 +210,14 @@ pub fn gzip(body: &[u8]) -> Result<Vec<u8>> {
 
 /// Sends a request and decodes the JSON answer, mapping HTTP failures to typed errors.
 async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
+    exchange_counted(req, &AtomicU64::new(0)).await
+}
+
+/// `exchange`, adding the answer's bytes as they came over the wire to `wire_bytes`.
+async fn exchange_counted<T: DeserializeOwned>(req: reqwest::RequestBuilder, wire_bytes: &AtomicU64) -> Result<T> {
     let (resp, status, gzipped) = send(req).await?;
     let retry_after = retry_after_of(&resp);
-    let body = whole_body(resp, gzipped).await?;
+    let body = whole_body(resp, gzipped, wire_bytes).await?;
     if !(200..300).contains(&status) {
         return Err(error_of(status, retry_after, &body));
     }
@@ -230,9 +241,10 @@ async fn send(req: reqwest::RequestBuilder) -> Result<(reqwest::Response, u16, b
     Ok((resp, status, gzipped))
 }
 
-/// A whole answer's body, inflated.
-async fn whole_body(resp: reqwest::Response, gzipped: bool) -> Result<Vec<u8>> {
+/// A whole answer's body, inflated; its size on the wire is added to `wire_bytes`.
+async fn whole_body(resp: reqwest::Response, gzipped: bool, wire_bytes: &AtomicU64) -> Result<Vec<u8>> {
     let raw = resp.bytes().await.map_err(|e| Error::Interrupted(e.to_string()))?;
+    wire_bytes.fetch_add(raw.len() as u64, Ordering::Relaxed);
     if !gzipped {
         return Ok(raw.to_vec());
     }
@@ -254,9 +266,15 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
         code: "http".into(),
         message: String::from_utf8_lossy(body).chars().take(300).collect(),
         retry_after_ms: None,
+        min_app_version: None,
+        update: None,
     });
     match (status, err.retry_after_ms.or(retry_after_header_ms)) {
         (401 | 403, _) => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
+        _ if err.code == ErrorCode::UpgradeRequired.as_str() => Error::UpgradeRequired {
+            min_version: err.min_app_version.unwrap_or_default(),
+            update: err.update.map(|u| Box::new(AppUpdate { required: true, ..u })),
+        },
         // never longer than the backoff's own longest wait, whatever the answer says
         (429 | 503, Some(wait)) => Error::Busy {
             retry_after_ms: wait.min(Backoff::MAX_MS),
@@ -412,11 +430,30 @@ impl SyncEngine {
             backoff: Mutex::new(Backoff::default()),
             cycle: tokio::sync::Mutex::new(()),
             observer: Mutex::new(None),
+            environment: Mutex::new(DeviceEnvironment::default()),
+            wire_bytes: AtomicU64::new(0),
         })
     }
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// What the app knows of the phone, sent with the next sync's facts (the app refreshes it
+    /// before each sync: free storage and the battery saver change).
+    pub fn set_environment(&self, environment: DeviceEnvironment) {
+        *self.environment.lock().unwrap_or_else(|p| p.into_inner()) = environment;
+    }
+
+    /// A request to this server as this device: its token, and its app version (the server
+    /// refuses an app below its minimum with `upgrade_required`).
+    fn device_request(&self, builder: reqwest::RequestBuilder, config: &SyncConfig) -> reqwest::RequestBuilder {
+        builder.bearer_auth(&config.token).header(HEADER_APP_VERSION, &config.app_version)
+    }
+
+    /// `exchange`, counting the answer's bytes into this cycle's.
+    async fn exchange<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+        exchange_counted(req, &self.wire_bytes).await
     }
 
     /// Called with every status change (the app's sync indicator listens here).
@@ -457,11 +494,20 @@ impl SyncEngine {
     /// One full cycle: push everything pending, then pull until up to date.
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let _one_at_a_time = self.cycle.lock().await;
+        let started = std::time::Instant::now();
+        self.wire_bytes.store(0, Ordering::Relaxed);
         let result = self.cycle_inner().await;
+        if let Err(Error::UpgradeRequired { update, .. }) = &result {
+            self.store.note_app_update(update.as_deref())?;
+        }
         match &result {
             Ok(_) => {
                 let now = now_ms();
                 self.store.write(|tx, _| meta_set(tx, "last_sync_ok_ms", &now.to_string()))?;
+                self.store.note_last_cycle(LastCycle {
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    bytes: self.wire_bytes.load(Ordering::Relaxed),
+                })?;
                 self.backoff.lock().unwrap_or_else(|p| p.into_inner()).failures = 0;
                 {
                     let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
@@ -600,20 +646,23 @@ impl SyncEngine {
         config: &SyncConfig,
         ops: Vec<crate::sync::wire::Op>,
     ) -> Result<(PushRequest, PushResponse)> {
-        let facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
+        let mut facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
+        let environment = self.environment.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        environment.fill(&mut facts, self.store.last_cycle()?);
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
         let json = serde_json::to_vec(&request)?;
         let mut post = self
-            .http
-            .post(format!("{}{}", config.server_url, PATH_PUSH))
-            .bearer_auth(&config.token)
+            .device_request(self.http.post(format!("{}{}", config.server_url, PATH_PUSH)), config)
             .header(reqwest::header::CONTENT_TYPE, "application/json");
-        post = if json.len() < GZIP_MIN_BYTES {
-            post.body(json) // a facts-only or one-op push: gzip would cost more than it saves
+        let body = if json.len() < GZIP_MIN_BYTES {
+            json // a facts-only or one-op push: gzip would cost more than it saves
         } else {
-            post.header(reqwest::header::CONTENT_ENCODING, "gzip").body(gzip(&json)?)
+            post = post.header(reqwest::header::CONTENT_ENCODING, "gzip");
+            gzip(&json)?
         };
-        let response: PushResponse = exchange(post).await?;
+        self.wire_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        let response: PushResponse = self.exchange(post.body(body)).await?;
+        self.store.note_app_update(response.update.as_ref())?;
         // a restored server first: what it forgot goes back in the queue before this answer settles
         self.store.meet_generation(response.generation.as_ref())?;
         self.store.settle(&response.results, response.server_time_ms)?;
@@ -644,13 +693,12 @@ impl SyncEngine {
                 }
             })?;
         let request = ReceiptBlockRequest { protocol: PROTOCOL_VERSION, request_id, numbers_left: left };
-        let response: ReceiptBlockResponse = exchange(
-            self.http
-                .post(format!("{}{}", config.server_url, PATH_RECEIPT_BLOCKS))
-                .bearer_auth(&config.token)
-                .json(&request),
-        )
-        .await?;
+        let response: ReceiptBlockResponse = self
+            .exchange(
+                self.device_request(self.http.post(format!("{}{}", config.server_url, PATH_RECEIPT_BLOCKS)), config)
+                    .json(&request),
+            )
+            .await?;
         self.store.add_receipt_block(&response.block)?;
         self.store.write(|tx, _| {
             tx.execute("DELETE FROM meta WHERE key = ?1", [KEY])?;
@@ -687,20 +735,21 @@ impl SyncEngine {
     /// none (`no_snapshot_file`) or builds another schema (`snapshot_schema_mismatch`).
     async fn download_snapshot_file(&self, config: &SyncConfig, to: &Path) -> Result<Option<SnapshotFileFacts>> {
         let (mut resp, status, gzipped) = send(
-            self.http
-                .get(format!(
+            self.device_request(
+                self.http.get(format!(
                     "{}{PATH_SNAPSHOT_FILE}?schema={DEVICE_SCHEMA_VERSION}&protocol={PROTOCOL_VERSION}",
                     config.server_url
-                ))
-                .bearer_auth(&config.token)
-                // tens of megabytes over a mobile link: the whole-request bound of small requests
-                // (2 minutes) would cut a big grid's file off for good
-                .timeout(Duration::from_secs(30 * 60)),
+                )),
+                config,
+            )
+            // tens of megabytes over a mobile link: the whole-request bound of small requests
+            // (2 minutes) would cut a big grid's file off for good
+            .timeout(Duration::from_secs(30 * 60)),
         )
         .await?;
         if !(200..300).contains(&status) {
             let retry_after = retry_after_of(&resp);
-            return match error_of(status, retry_after, &whole_body(resp, gzipped).await?) {
+            return match error_of(status, retry_after, &whole_body(resp, gzipped, &self.wire_bytes).await?) {
                 Error::Server { code, message, .. }
                     if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH =>
                 {
@@ -749,6 +798,7 @@ impl SyncEngine {
         while let Some(chunk) =
             resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))?
         {
+            self.wire_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             out.write_all(&chunk).map_err(|e| Error::SnapshotFile(e.to_string()))?;
             if out.written() >= reported + (4 << 20) {
                 reported = out.written();
@@ -767,11 +817,10 @@ impl SyncEngine {
     }
 
     async fn fetch_page(&self, config: &SyncConfig, cursor: u64) -> Result<PullPage> {
-        exchange(
-            self.http
-                .get(format!("{}{}?cursor={cursor}&limit={}", config.server_url, PATH_PULL, config.pull_limit))
-                .bearer_auth(&config.token),
-        )
+        self.exchange(self.device_request(
+            self.http.get(format!("{}{}?cursor={cursor}&limit={}", config.server_url, PATH_PULL, config.pull_limit)),
+            config,
+        ))
         .await
     }
 
@@ -795,6 +844,7 @@ impl SyncEngine {
                     }
                 }
                 self.store.meet_generation(page.generation.as_ref())?;
+                self.store.note_app_update(page.update.as_ref())?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),

@@ -8,9 +8,11 @@
 //! phone's first sync as one prebuilt SQLite file. `scope` says what belongs together when a grid
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
 //! phone; `references` lists every reference between records and the rule a new record meets.
+//! `app_version` compares app versions and keeps the server's update offer and the phone's facts.
 //! `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
 //! The device side writes through `store`; nothing here uses field/.
 
+pub mod app_version;
 pub mod client;
 #[cfg(feature = "openapi")]
 pub mod contract;

@@ -186,6 +186,8 @@ impl Store {
             unsynced_receipts_count: unsynced_count as u64,
             last_error,
             removed_handovers: self.read(crate::sync::scope_removal::to_report)?,
+            // what the app knows of the phone and the last cycle: the sync engine adds them
+            ..Default::default()
         })
     }
 

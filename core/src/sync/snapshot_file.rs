@@ -327,6 +327,7 @@ mod tests {
                 remaining: 0,
                 server_time_ms: 0,
                 generation: None,
+                update: None,
             })
             .collect()
     }

@@ -31,6 +31,12 @@ pub const PATH_VERIFY: &str = "/v1/verify";
 /// GET `?schema=N&protocol=1`, device token: the device's scope as a prebuilt SQLite file in the
 /// device's own schema, gzip'd, for a fresh store (docs/sync-protocol.md, "Snapshot file").
 pub const PATH_SNAPSHOT_FILE: &str = "/v1/snapshot-file";
+/// GET `{PATH_APP_RELEASES}/{sha256}`, device token: a build of the app the back office published
+/// (docs/sync-protocol.md, "App versions").
+pub const PATH_APP_RELEASES: &str = "/v1/app/releases";
+/// The app's version, on every request a device makes with its token: the server refuses one
+/// below its minimum with `upgrade_required` (426).
+pub const HEADER_APP_VERSION: &str = "x-gridbook-app-version";
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +90,26 @@ pub struct DeviceFacts {
     /// writes to that scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_handovers: Vec<String>,
+    // What the back office shows of the phone itself (docs/sync-protocol.md, "Device facts"): each
+    // is optional, an app that does not know one leaves it out.
+    /// The phone's maker and model, e.g. "HUAWEI nova 11".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_model: Option<String>,
+    /// The operating system and its version, e.g. "Android 14" or "iOS 17.5".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// Storage left for the app's data, bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_storage_bytes: Option<u64>,
+    /// How long the last successful sync cycle took, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_duration_ms: Option<u64>,
+    /// Bytes the last successful sync cycle sent and received on the wire (compressed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_bytes: Option<u64>,
+    /// Whether the phone's battery saver is on (it delays background sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery_saver: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -180,6 +206,10 @@ pub struct PushResponse {
     /// Which life of the server's database answered. Absent from servers before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<ServerGeneration>,
+    /// A newer build of the app published for this device (docs/sync-protocol.md, "App
+    /// versions"). Absent when there is none, and from servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<AppUpdate>,
 }
 
 /// Which life of the server's database answered (docs/sync-protocol.md, "Restores"). A server
@@ -209,6 +239,30 @@ impl ServerGeneration {
     fn default_keep_acked_days() -> u32 {
         Self::KEEP_ACKED_DAYS
     }
+}
+
+/// A build of the app the back office published, offered to a device in its sync answers or with
+/// `upgrade_required` (docs/sync-protocol.md, "App versions"). The app downloads it from `url` on
+/// the same server with its device token, and installs it only when the file's SHA-256 is `sha256`
+/// and it is signed with the app's own certificate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AppUpdate {
+    /// The version offered, dotted numbers ("1.4.0").
+    pub version: String,
+    /// Where to download it: a path on the server that answered (`/v1/app/releases/{sha256}`).
+    pub url: String,
+    /// SHA-256 of the whole file, lowercase hex.
+    pub sha256: String,
+    /// The file's size, bytes.
+    pub bytes: u64,
+    /// What changed, as the back office wrote it.
+    #[serde(default)]
+    pub notes: String,
+    /// The device's app is below the server's minimum: it must update before it syncs again.
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// The current state of one entity, as the server holds it: values with per-field stamps.
@@ -271,6 +325,9 @@ pub struct PullPage<C = EntityState> {
     /// Which life of the server's database answered (as in `PushResponse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<ServerGeneration>,
+    /// A newer build of the app published for this device (as in `PushResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<AppUpdate>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -391,6 +448,12 @@ pub struct ErrorBody {
     /// With 429 (and a 503 that knows): when to ask again. The device waits at least this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// With `upgrade_required`: the lowest app version the server syncs with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_app_version: Option<String>,
+    /// With `upgrade_required`: the build to install, when one is published for the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<AppUpdate>,
 }
 
 /// Every `ErrorBody::code` the server sends, one per kind of failure (docs/sync-protocol.md,
@@ -441,6 +504,9 @@ pub enum ErrorCode {
     Locked,
     /// Over the device's (or the public check's) request budget; see `retry_after_ms` (429).
     RateLimited,
+    /// The app is older than the server's minimum version; `min_app_version` and `update` say
+    /// what to install. A push is applied first, so its ops are not stranded (426).
+    UpgradeRequired,
     // What is asked for (404, 409).
     /// No such endpoint, grid, manager, device, void, receipt … (404).
     NotFound,
@@ -494,7 +560,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -514,6 +580,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::Locked,
         ErrorCode::RateLimited,
+        ErrorCode::UpgradeRequired,
         ErrorCode::NotFound,
         ErrorCode::NoSnapshotFile,
         ErrorCode::SnapshotSchemaMismatch,
@@ -561,6 +628,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Locked => "locked",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::NoSnapshotFile => "no_snapshot_file",
             ErrorCode::SnapshotSchemaMismatch => "snapshot_schema_mismatch",
@@ -792,6 +860,7 @@ mod tests {
                 remaining: 0,
                 server_time_ms: 1,
                 generation: None,
+                update: None,
             };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);

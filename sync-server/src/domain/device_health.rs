@@ -1,6 +1,7 @@
 //! How the back office judges a device from the facts it reported (docs/field.md, sync 15): stale
 //! when it has not synced for a day, stuck when its oldest unsent op has waited for hours, skewed
-//! when its clock is more than a minute off the server's.
+//! when its clock is more than a minute off the server's; short of storage below 500 MiB free, slow
+//! when its last sync took more than 30 s (what the phone says of itself, issue 17).
 
 use serde::Serialize;
 
@@ -39,11 +40,21 @@ pub struct Thresholds {
     pub stale_after_ms: i64,
     pub stuck_pending_age_s: i64,
     pub skew_ms: i64,
+    /// Free storage below this is "low" (a full phone cannot take a snapshot file or photos).
+    pub low_storage_bytes: i64,
+    /// A last sync longer than this is "slow".
+    pub slow_sync_ms: i64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { stale_after_ms: 24 * 3_600_000, stuck_pending_age_s: 2 * 3_600, skew_ms: 60_000 }
+        Self {
+            stale_after_ms: 24 * 3_600_000,
+            stuck_pending_age_s: 2 * 3_600,
+            skew_ms: 60_000,
+            low_storage_bytes: 500 << 20,
+            slow_sync_ms: 30_000,
+        }
     }
 }
 
@@ -56,6 +67,8 @@ pub struct DeviceHealth {
     pub stale: bool,
     pub stuck: bool,
     pub skewed: bool,
+    pub low_storage: bool,
+    pub slow_sync: bool,
 }
 
 impl Thresholds {
@@ -64,6 +77,8 @@ impl Thresholds {
         let stale = last_sync_ms.is_none_or(|t| now_ms - t > self.stale_after_ms);
         let stuck = d.pending_count > 0 && d.oldest_pending_age_s.is_some_and(|a| a > self.stuck_pending_age_s);
         let skewed = d.clock_offset_ms.is_some_and(|o| o.abs() > self.skew_ms);
+        let low_storage = d.free_storage_bytes.is_some_and(|b| b < self.low_storage_bytes);
+        let slow_sync = d.last_sync_duration_ms.is_some_and(|ms| ms > self.slow_sync_ms);
         let state = if d.revoked_at_ms.is_some() {
             DeviceState::Revoked
         } else if last_sync_ms.is_none() {
@@ -75,7 +90,7 @@ impl Thresholds {
         } else {
             DeviceState::Ok
         };
-        DeviceHealth { state, last_sync_ms, stale, stuck, skewed }
+        DeviceHealth { state, last_sync_ms, stale, stuck, skewed, low_storage, slow_sync }
     }
 }
 
@@ -103,6 +118,7 @@ mod tests {
             unsynced_receipts_fen: 0,
             unsynced_receipts_count: 0,
             last_error: None,
+            ..Default::default()
         }
     }
 
@@ -128,5 +144,21 @@ mod tests {
         );
         d.revoked_at_ms = Some(now);
         assert_eq!(t.classify(&d, now).state, DeviceState::Revoked);
+    }
+
+    #[test]
+    fn low_storage_and_slow_sync_come_from_what_the_phone_says_and_only_then() {
+        let t = Thresholds::default();
+        let mut d = device();
+        let h = t.classify(&d, 0);
+        assert_eq!((h.low_storage, h.slow_sync), (false, false), "an app that says nothing is not flagged");
+        d.free_storage_bytes = Some(t.low_storage_bytes - 1);
+        d.last_sync_duration_ms = Some(t.slow_sync_ms + 1);
+        let h = t.classify(&d, 0);
+        assert_eq!((h.low_storage, h.slow_sync), (true, true));
+        d.free_storage_bytes = Some(t.low_storage_bytes);
+        d.last_sync_duration_ms = Some(t.slow_sync_ms);
+        let h = t.classify(&d, 0);
+        assert_eq!((h.low_storage, h.slow_sync), (false, false), "at the threshold is not past it");
     }
 }

@@ -2,8 +2,9 @@
 //! `handover` and `signed` for the ops that move or seal records, `references` for what they name), the back office's own ops
 //! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
 //! office may show (`privacy`, `reveals`, `device_health`, `report_day`), snapshot files and
-//! spreadsheets.
+//! spreadsheets, and which build of the app each device is offered (`app_versions`).
 
+pub mod app_versions;
 pub mod auth;
 pub mod authoring;
 pub mod billing;

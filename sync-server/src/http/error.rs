@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gridbook_core::sync::wire::{ErrorBody, ErrorCode};
+use gridbook_core::sync::wire::{AppUpdate, ErrorBody, ErrorCode};
 
 use crate::domain::error::DomainError;
 use crate::domain::privacy::mask_digit_runs;
@@ -25,6 +25,8 @@ pub struct AppError {
     pub message: String,
     /// When the caller may ask again (429): sent as `Retry-After` and in the body.
     pub retry_after_ms: Option<u64>,
+    /// With `upgrade_required`: the minimum version and the build to install.
+    pub upgrade: Option<Box<(String, Option<AppUpdate>)>>,
 }
 
 /// The HTTP status of each code: one code, one status (docs/sync-protocol.md, "Errors").
@@ -40,6 +42,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::Unauthorized | C::Revoked => StatusCode::UNAUTHORIZED,
         C::Forbidden => StatusCode::FORBIDDEN,
         C::Locked | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
         C::NotFound | C::NoSnapshotFile => StatusCode::NOT_FOUND,
         C::SnapshotSchemaMismatch
         | C::Exists
@@ -68,7 +71,20 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_ms: None }
+        Self { code, message: message.into(), retry_after_ms: None, upgrade: None }
+    }
+    /// 426: the app is below the server's minimum; `update` is the build to install, if any.
+    pub fn upgrade_required(min_version: &str, update: Option<AppUpdate>) -> Self {
+        Self {
+            upgrade: Some(Box::new((min_version.to_string(), update))),
+            ..Self::new(
+                ErrorCode::UpgradeRequired,
+                format!(
+                    "应用版本过低，请升级到 {min_version} 或更高版本后再同步；已收到的数据不会丢失 / this app is older \
+                     than the server accepts: update to {min_version} or later to sync (what it sent was kept)"
+                ),
+            )
+        }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
@@ -121,7 +137,17 @@ impl IntoResponse for AppError {
             }
             self.message
         };
-        let body = ErrorBody { code: self.code.as_str().to_string(), message, retry_after_ms: self.retry_after_ms };
+        let (min_app_version, update) = match self.upgrade {
+            Some(upgrade) => (Some(upgrade.0), upgrade.1),
+            None => (None, None),
+        };
+        let body = ErrorBody {
+            code: self.code.as_str().to_string(),
+            message,
+            retry_after_ms: self.retry_after_ms,
+            min_app_version,
+            update,
+        };
         let mut response = (status, Json(body)).into_response();
         if let Some(ms) = self.retry_after_ms {
             // whole seconds, rounded up (HTTP's unit); the body has the milliseconds

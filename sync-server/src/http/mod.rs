@@ -3,6 +3,7 @@
 //! handler parses and checks its request, hands the work to storage or a domain rule on a
 //! blocking thread, and answers JSON; every failure leaves as `error::AppError`.
 
+pub mod app_versions;
 pub mod backoffice;
 pub mod client_addr;
 pub mod connections;
@@ -24,9 +25,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use gridbook_core::sync::wire::{GZIP_MIN_BYTES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE};
+use gridbook_core::sync::wire::{
+    GZIP_MIN_BYTES, PATH_APP_RELEASES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE,
+};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
@@ -55,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_PUSH, post(sync::push))
         .route(PATH_PULL, get(sync::pull))
         .route(PATH_SNAPSHOT_FILE, get(snapshot_files::snapshot_file))
+        .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
@@ -72,7 +76,12 @@ pub fn app(state: AppState) -> Router {
                 .quality(tower_http::CompressionLevel::Fastest)
                 // small answers leave as they are: a gzip stream costs ~0.5M instructions to set
                 // up (its tables are zeroed), more than the rest of a small request
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(GZIP_MIN_BYTES as u16))),
+                .compress_when(
+                    DefaultPredicate::new()
+                        .and(SizeAbove::new(GZIP_MIN_BYTES as u16))
+                        // a build of the app is a zip already, and is sent resumable by range
+                        .and(NotForContentType::const_new(app_versions::APK_CONTENT_TYPE)),
+                ),
         )
         // outside the decompression and body limit, so their refusals get the JSON shape too
         .layer(axum::middleware::from_fn(error_fallback::json_errors))

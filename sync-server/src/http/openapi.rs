@@ -7,15 +7,15 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::sync::wire::{
-    DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult, PullPage,
-    PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, Removal,
+    AppUpdate, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult,
+    PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, Removal,
     SnapshotFileFacts, VerifyResponse,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::sync::Health;
-use super::{receipts, snapshot_files, sync};
+use super::{app_versions, receipts, snapshot_files, sync};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
@@ -23,7 +23,7 @@ pub const PATH_OPENAPI: &str = "/v1/openapi.json";
 pub const DEVICE_TOKEN: &str = "device_token";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -37,6 +37,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         sync::push,
         sync::pull,
         snapshot_files::snapshot_file,
+        app_versions::download,
         receipts::receipt_block,
         receipts::verify,
         openapi_json,
@@ -62,6 +63,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         ReceiptBlock,
         VerifyResponse,
         ErrorBody,
+        AppUpdate,
     )),
     modifiers(&Contract),
     tags(

@@ -73,6 +73,7 @@ fn check_protocol(version: u32) -> AppResult<()> {
         (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
         (status = 422, description = "The JSON does not fit the request type", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 426, description = "`upgrade_required`: the app (`x-gridbook-app-version`) is below the server's minimum", body = gridbook_core::sync::wire::ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After`", body = gridbook_core::sync::wire::ErrorBody),
         (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
     )
@@ -80,10 +81,12 @@ fn check_protocol(version: u32) -> AppResult<()> {
 pub(crate) async fn receipt_block(
     State(state): State<AppState>,
     device: DeviceAuth,
+    headers: axum::http::HeaderMap,
     body: Result<Json<ReceiptBlockRequest>, JsonRejection>,
 ) -> AppResult<Json<ReceiptBlockResponse>> {
     let Json(req) = body?;
     check_protocol(req.protocol)?;
+    super::app_versions::check(&state, &device, super::app_versions::header_version(&headers)).await?;
     let storage = state.storage.clone();
     let block = tokio::task::spawn_blocking(move || storage.issue_receipt_block(&device, &req, now_ms())).await??;
     Ok(Json(ReceiptBlockResponse { protocol: PROTOCOL_VERSION, block }))

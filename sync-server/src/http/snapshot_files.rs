@@ -53,6 +53,7 @@ pub struct SnapshotFileQuery {
         (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
         (status = 404, description = "`no_snapshot_file`: none offered (files off, no grids, scope too small): pull row pages", body = gridbook_core::sync::wire::ErrorBody),
         (status = 409, description = "`snapshot_schema_mismatch`: files are built in another device schema: pull row pages", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 426, description = "`upgrade_required`: the app (`x-gridbook-app-version`) is below the server's minimum", body = gridbook_core::sync::wire::ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After`", body = gridbook_core::sync::wire::ErrorBody),
         (status = 503, description = "The file is being replaced or storage is busy; retry", body = gridbook_core::sync::wire::ErrorBody),
     )
@@ -60,10 +61,12 @@ pub struct SnapshotFileQuery {
 pub async fn snapshot_file(
     State(state): State<AppState>,
     device: DeviceAuth,
+    headers: axum::http::HeaderMap,
     query: Result<Query<SnapshotFileQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     check_protocol(q.protocol)?;
+    super::app_versions::check(&state, &device, super::app_versions::header_version(&headers)).await?;
     let schema = q.schema.ok_or_else(|| AppError::bad_query("schema: the device's schema version is required"))?;
     let Some(files) = state.snapshot_files.clone() else {
         return Err(AppError::new(ErrorCode::NoSnapshotFile, "this server builds no snapshot files"));

@@ -1,6 +1,6 @@
 //! What every handler shares: the storage, the reconcile rules, the back office's sessions,
 //! monitoring queries and metrics, the snapshot files, each device's request budget and each
-//! client address's budget of public checks.
+//! client address's budget of public checks, the published builds of the app.
 
 use std::sync::Arc;
 
@@ -9,10 +9,12 @@ use super::client_addr::ClientAddrConfig;
 use super::device_budget::{BudgetConfig, DeviceBudget};
 use super::login_throttle::LoginThrottle;
 use super::metrics::Metrics;
+use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::monitoring::MonitoringStorage;
+use crate::storage::releases::ReleaseStorage;
 use crate::storage::staff::StaffStorage;
 use crate::storage::workflows::WorkflowStorage;
 use crate::storage::SyncStorage;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub verify_budget: Arc<DeviceBudget>,
     /// Failed back-office logins by account and by address (the form and HTTP Basic together).
     pub login_throttle: Arc<LoginThrottle>,
+    /// The published builds of the app and the minimum app version.
+    pub app_versions: Arc<AppVersions>,
 }
 
 impl AppState {
@@ -40,8 +44,9 @@ impl AppState {
     /// holds the backend through the one trait of its concern.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage,
+        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage,
     {
+        let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
             monitoring: backend.clone(),
             workflows: backend.clone(),
@@ -63,6 +68,7 @@ impl AppState {
             client_addr: ClientAddrConfig::default(),
             verify_budget,
             login_throttle: Arc::new(LoginThrottle::default()),
+            app_versions,
         }
     }
 

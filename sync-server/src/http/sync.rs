@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, ErrorBody, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::auth::DeviceAuth;
 use crate::domain::now_ms;
+use crate::http::app_versions;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 
@@ -125,6 +126,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         (status = 413, description = "`too_many_ops`: more than 5,000 ops, or a body over 16 MiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The JSON does not fit the request type (the field is named)", body = ErrorBody),
+        (status = 426, description = "`upgrade_required`: the app is below the server's minimum version (`min_app_version`; `update`: the build to install). A push is applied before it is refused", body = ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
         (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
     )
@@ -142,9 +144,16 @@ pub async fn push(
             format!("{} ops in one push; send at most {MAX_OPS_PER_PUSH}", req.ops.len()),
         ));
     }
-    let (storage, rules) = (state.storage.clone(), state.rules);
-    let mut response = tokio::task::spawn_blocking(move || storage.push(&device, req, &rules, now_ms())).await??;
+    let versions = app_versions::policy(&state).await?;
+    let app_version = req.facts.app_version.clone();
+    let (storage, rules, pusher) = (state.storage.clone(), state.rules, device.clone());
+    let mut response = tokio::task::spawn_blocking(move || storage.push(&pusher, req, &rules, now_ms())).await??;
+    // An app below the minimum is refused only now, its ops applied: what an old phone holds (its
+    // receipts) reaches the server before the upgrade prompt; the push it sends again after the
+    // upgrade is answered as a repeat.
+    app_versions::refusal(&versions, &device, &app_version)?;
     response.generation = Some(state.storage.generation());
+    response.update = versions.offer(&device, &app_version);
     Ok(Json(response))
 }
 
@@ -183,6 +192,7 @@ pub(crate) fn current_protocol() -> u32 {
         (status = 200, description = "A page; `next_cursor` resumes, `has_more` says whether to ask again", body = PullPage<EntityState>),
         (status = 400, description = "`bad_query`: a query value out of range or not a number; `unsupported_protocol`", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 426, description = "`upgrade_required`: the app is below the server's minimum version (`min_app_version`; `update`: the build to install). A push is applied before it is refused", body = ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
         (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),
     )
@@ -190,6 +200,7 @@ pub(crate) fn current_protocol() -> u32 {
 pub async fn pull(
     State(state): State<AppState>,
     device: DeviceAuth,
+    headers: HeaderMap,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> AppResult<Json<PullPage<StoredState>>> {
     let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
@@ -197,8 +208,10 @@ pub async fn pull(
     if q.limit == 0 || q.limit > 10_000 {
         return Err(AppError::bad_query("limit must be between 1 and 10000"));
     }
+    let update = app_versions::check(&state, &device, app_versions::header_version(&headers)).await?;
     let storage = state.storage.clone();
     let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
     page.generation = Some(state.storage.generation());
+    page.update = update;
     Ok(Json(page))
 }

@@ -6,6 +6,24 @@ use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{OpOutcome, OpResult, PushRequest};
 use serde_json::Value;
 
+/// The longest text kept of what a phone says of itself (version, model, OS) and of its last
+/// error: the facts only inform the back office, so a longer one is cut, never refused (refusing
+/// the push would strand its ops).
+const MAX_FACT_CHARS: usize = 100;
+const MAX_ERROR_CHARS: usize = 1000;
+
+/// `text` cut to at most `max` characters.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => text[..at].to_string(),
+        None => text.to_string(),
+    }
+}
+
+fn saturating_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// The device's row after a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceReport {
@@ -19,6 +37,12 @@ pub struct DeviceReport {
     pub unsynced_receipts_fen: i64,
     pub unsynced_receipts_count: i64,
     pub last_error: Option<String>,
+    pub device_model: Option<String>,
+    pub os_version: Option<String>,
+    pub free_storage_bytes: Option<i64>,
+    pub last_sync_duration_ms: Option<i64>,
+    pub last_sync_bytes: Option<i64>,
+    pub battery_saver: Option<bool>,
     /// Ops of this push refused (the push's sync event counts them).
     pub rejected_now: i64,
 }
@@ -37,7 +61,7 @@ impl DeviceReport {
         let acked = req.ops.len() as i64 - rejected;
         let f = &req.facts;
         Self {
-            app_version: f.app_version.clone(),
+            app_version: clip(&f.app_version, MAX_FACT_CHARS),
             pending_count: (f.pending_count as i64 - acked).max(0),
             oldest_pending_age_s: if (f.pending_count as i64) <= acked {
                 None
@@ -50,7 +74,13 @@ impl DeviceReport {
             zone_offset_min: f.zone_offset_min,
             unsynced_receipts_fen: (f.unsynced_receipts_fen - arrived_fen).max(0),
             unsynced_receipts_count: (f.unsynced_receipts_count as i64 - arrived_n).max(0),
-            last_error: f.last_error.clone(),
+            last_error: f.last_error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
+            device_model: f.device_model.as_deref().map(|m| clip(m, MAX_FACT_CHARS)),
+            os_version: f.os_version.as_deref().map(|o| clip(o, MAX_FACT_CHARS)),
+            free_storage_bytes: f.free_storage_bytes.map(saturating_i64),
+            last_sync_duration_ms: f.last_sync_duration_ms.map(saturating_i64),
+            last_sync_bytes: f.last_sync_bytes.map(saturating_i64),
+            battery_saver: f.battery_saver,
             rejected_now: rejected,
         }
     }

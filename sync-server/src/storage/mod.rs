@@ -2,7 +2,8 @@
 //! error (`error::StorageError`, no HTTP in it). `SyncStorage` is what the phones, the admin
 //! commands and the rules above storage need; `monitoring` and `workflows` are the back office's
 //! read-only queries; `entity_tx::EntityTx` is what the reconcile rules need inside one write
-//! transaction. `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
+//! transaction; `releases` the published builds of the app and the minimum app version.
+//! `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
 pub mod device_report;
@@ -13,6 +14,7 @@ pub mod handover;
 pub mod monitoring;
 pub mod postgres;
 pub mod records;
+pub mod releases;
 pub mod sqlite;
 pub mod staff;
 pub mod workflows;
@@ -29,7 +31,7 @@ use error::{StorageError, StorageResult};
 use records::RecordStorage;
 
 /// A device as the back office sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DeviceRow {
     pub device_id: String,
     pub manager_id: String,
@@ -49,6 +51,13 @@ pub struct DeviceRow {
     pub unsynced_receipts_fen: i64,
     pub unsynced_receipts_count: i64,
     pub last_error: Option<String>,
+    /// What the phone said of itself at its last push (issue 17); None from apps before it.
+    pub device_model: Option<String>,
+    pub os_version: Option<String>,
+    pub free_storage_bytes: Option<i64>,
+    pub last_sync_duration_ms: Option<i64>,
+    pub last_sync_bytes: Option<i64>,
+    pub battery_saver: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod billing;
 pub mod pages;
+pub mod releases;
 pub mod reminders;
 pub mod session;
 pub mod spreadsheets;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/billing", post(billing::load))
         .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
         .merge(spreadsheets::routes())
+        .merge(releases::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

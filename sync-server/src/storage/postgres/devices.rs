@@ -210,7 +210,9 @@ pub(super) fn devices(s: &PostgresStorage) -> StorageResult<Vec<DeviceRow>> {
             tx,
             "SELECT d.id, d.manager_id, m.name, d.app_version, d.enrolled_at_ms, d.revoked_at_ms, d.last_seen_ms,
                     d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
-                    d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error
+                    d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error,
+                    d.device_model, d.os_version, d.free_storage_bytes, d.last_sync_duration_ms, d.last_sync_bytes,
+                    d.battery_saver
              FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name COLLATE \"C\", d.id COLLATE \"C\"",
             &[],
         )?;
@@ -236,6 +238,12 @@ pub(super) fn devices(s: &PostgresStorage) -> StorageResult<Vec<DeviceRow>> {
                 unsynced_receipts_fen: r.at(14)?,
                 unsynced_receipts_count: r.at(15)?,
                 last_error: r.at(16)?,
+                device_model: r.at(17)?,
+                os_version: r.at(18)?,
+                free_storage_bytes: r.at(19)?,
+                last_sync_duration_ms: r.at(20)?,
+                last_sync_bytes: r.at(21)?,
+                battery_saver: r.at(22)?,
             });
         }
         Ok(out)

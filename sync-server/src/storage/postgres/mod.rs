@@ -36,6 +36,7 @@ mod pull;
 mod push;
 mod receipts;
 mod records;
+mod releases;
 mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;

@@ -200,7 +200,9 @@ pub(super) fn devices(storage: &SqliteStorage) -> StorageResult<Vec<DeviceRow>> 
         let mut stmt = c.prepare_cached(
             "SELECT d.id, d.manager_id, m.name, d.app_version, d.enrolled_at_ms, d.revoked_at_ms, d.last_seen_ms,
                     d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
-                    d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error
+                    d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error,
+                    d.device_model, d.os_version, d.free_storage_bytes, d.last_sync_duration_ms, d.last_sync_bytes,
+                    d.battery_saver
              FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name, d.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -223,6 +225,12 @@ pub(super) fn devices(storage: &SqliteStorage) -> StorageResult<Vec<DeviceRow>> 
                 unsynced_receipts_fen: r.get(14)?,
                 unsynced_receipts_count: r.get(15)?,
                 last_error: r.get(16)?,
+                device_model: r.get(17)?,
+                os_version: r.get(18)?,
+                free_storage_bytes: r.get(19)?,
+                last_sync_duration_ms: r.get(20)?,
+                last_sync_bytes: r.get(21)?,
+                battery_saver: r.get(22)?,
             })
         })?;
         let mut out: Vec<DeviceRow> = rows.collect::<Result<_, _>>()?;

@@ -5,7 +5,8 @@
 //! `schema` (and migrations/), `devices` (grids, managers, devices, enrolment), `push` (group
 //! commit of pushes and back-office ops) with `entity_tx` (the rules' primitives on SQLite),
 //! `pull` (pages, snapshot pages), `records` (the back office's reads of records), `monitoring`
-//! and `workflows` (the back office's read-only queries), `receipts`, `handover`, `checkpoint`.
+//! and `workflows` (the back office's read-only queries), `receipts`, `handover`, `checkpoint`,
+//! `releases` (published builds of the app, the minimum app version).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -36,6 +37,7 @@ mod pull;
 mod push;
 mod receipts;
 mod records;
+mod releases;
 mod schema;
 mod workflows;
 

@@ -120,7 +120,9 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
     tx.prepare_cached(
         "UPDATE devices SET app_version = ?2, last_seen_ms = ?3, last_push_ms = ?3, pending_count = ?4,
            oldest_pending_age_s = ?5, rejected_count = ?6, db_size_bytes = ?7, clock_offset_ms = ?8,
-           zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12
+           zone_offset_min = ?9, unsynced_receipts_fen = ?10, unsynced_receipts_count = ?11, last_error = ?12,
+           device_model = ?13, os_version = ?14, free_storage_bytes = ?15, last_sync_duration_ms = ?16,
+           last_sync_bytes = ?17, battery_saver = ?18
          WHERE id = ?1",
     )?
     .execute(params![
@@ -135,7 +137,13 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         report.zone_offset_min,
         report.unsynced_receipts_fen,
         report.unsynced_receipts_count,
-        report.last_error
+        report.last_error,
+        report.device_model,
+        report.os_version,
+        report.free_storage_bytes,
+        report.last_sync_duration_ms,
+        report.last_sync_bytes,
+        report.battery_saver
     ])?;
     tx.prepare_cached(
         "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES (?1, ?2, 'push', ?3, ?4, ?5)",
@@ -147,6 +155,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         server_time_ms: now_ms,
         clock_offset_ms: req.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
+        update: None,
     })
 }
 

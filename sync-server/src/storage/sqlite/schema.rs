@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_handovers.sql")),
     (4, include_str!("migrations/0004_ingest_layout.sql")),
     (5, include_str!("migrations/0005_generation.sql")),
+    (6, include_str!("migrations/0006_app_versions.sql")),
 ];
 
 /// The version this server writes: its last step.
