@@ -278,6 +278,61 @@ test("a supervisor sees handovers; an admin hands a building over and waits for 
   await shot(page, "17-handovers-supervisor.png");
 });
 
+test("the versions page shows what the phones run; an admin publishes, rolls out and withdraws a build", async () => {
+  // zhang's row on the devices page carries what his app said of the phone
+  await openTab("devices");
+  const zhang = await page.locator(`#devices-table tr[data-key="${field.zhang_device}"]`).textContent();
+  assert.match(zhang, /HUAWEI nova 11 · Android 14/);
+  assert.match(zhang, /200\.0 MB/);
+  assert.match(zhang, /空间不足/);
+  assert.match(zhang, /省电模式/);
+  await openTab("versions");
+  assert.equal(await page.locator("#release-form").isVisible(), false, "a supervisor cannot publish");
+  assert.match(await page.locator('#versions-running-table tr[data-key="test-1.0"]').textContent(), /test-1\.0\s*2/);
+  assert.match(await page.locator('#versions-spread-table tr[data-key="spread.low_storage"]').textContent(), /1$/);
+  assert.match(await page.locator('#versions-spread-table tr[data-key="spread.battery_saver"]').textContent(), /1$/);
+
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  const admin = await ctx.newPage();
+  await admin.goto(`${URL_BASE}/admin/login`);
+  await admin.fill("#login-id", env("GB_ADMIN_ID"));
+  await admin.fill("#login-password", SUP_PASSWORD);
+  await Promise.all([admin.waitForLoadState("load"), admin.click("#login-submit")]);
+  await admin.goto(`${URL_BASE}/admin#versions`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "versions");
+  // not an APK: refused with the reason, nothing listed
+  await admin.setInputFiles("#release-file", { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a package") });
+  await admin.fill("#release-version", "1.5.0");
+  await admin.click("#release-submit");
+  await admin.locator("#release-result.bad").waitFor();
+  assert.match(await admin.locator("#release-result").textContent(), /不是 Android 安装包/);
+  const apk = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(300_000, 7)]);
+  await admin.setInputFiles("#release-file", { name: "gridbook-1.5.0.apk", mimeType: "application/vnd.android.package-archive", buffer: apk });
+  await admin.fill("#release-notes", "修复收据打印");
+  await admin.fill("#release-rollout", "30");
+  await admin.fill("#release-grids", "g1");
+  await admin.click("#release-submit");
+  await admin.waitForFunction(() => /已发布 1\.5\.0/.test(document.querySelector("#release-result")?.textContent || ""));
+  const row = admin.locator("#releases-table tbody tr").first();
+  await admin.waitForFunction(() => /30% · g1/.test(document.querySelector("#releases-table tbody tr")?.textContent || ""));
+  assert.match(await row.textContent(), /修复收据打印/);
+  await row.locator("input.rollout-percent").fill("100");
+  await row.locator("button.rollout-apply").click();
+  await admin.waitForFunction(() => /100% · g1/.test(document.querySelector("#releases-table tbody tr")?.textContent || ""));
+  // the minimum: the phones' "test-1.0" is not a version, so below any minimum
+  await admin.fill("#min-version", "1.0.0");
+  await admin.click("#min-version-submit");
+  await admin.waitForFunction(() => /最低版本已设为 1\.0\.0/.test(document.querySelector("#min-version-result")?.textContent || ""));
+  await admin.waitForFunction(() => /低于最低版本/.test(document.querySelector('#versions-running-table tr[data-key="test-1.0"]')?.textContent || ""));
+  await shot(admin, "18-versions.png");
+  await admin.fill("#min-version", "");
+  await admin.click("#min-version-submit");
+  await admin.waitForFunction(() => /最低版本已设为 不限/.test(document.querySelector("#min-version-result")?.textContent || ""));
+  await row.locator("button.release-withdraw").click();
+  await admin.waitForFunction(() => /已撤回/.test(document.querySelector("#releases-table tbody tr")?.textContent || ""));
+  await ctx.close();
+});
+
 test("metrics count the syncs, and logging out ends the session", async () => {
   const metrics = await (await fetch(`${URL_BASE}/metrics`)).text();
   const pushed = Number((metrics.match(/^gridbook_sync_ops_total\{direction="push"\} (\d+)$/m) || [])[1]);

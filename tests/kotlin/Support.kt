@@ -54,6 +54,18 @@ class SyncServer(dir: File) : AutoCloseable {
         return out.trim()
     }
 
+    /** `gridbook-sync-server releases --db … <args>`: builds of the app and the minimum version. */
+    fun releases(vararg args: String): String {
+        val pb = ProcessBuilder(listOf(binary.path, "releases", "--db", db.path) + args)
+        pb.environment()["GRIDBOOK_LOG"] = "warn"
+        val p = pb.start()
+        val out = p.inputStream.bufferedReader().readText()
+        val err = p.errorStream.bufferedReader().readText()
+        check(p.waitFor(60, TimeUnit.SECONDS)) { "releases ${args.joinToString(" ")} timed out" }
+        check(p.exitValue() == 0) { "releases ${args.joinToString(" ")} failed (${p.exitValue()}): $err" }
+        return out.trim()
+    }
+
     fun enrolCode(manager: String = "mgr-1"): String = admin("enrol-code", "--manager", manager).lines().last().trim()
 
     fun start(): SyncServer {

@@ -28,6 +28,7 @@ func problemText(_ p: Problem) -> String {
     case .refused: return L("problem.refused", p.detail)
     case .interrupted: return L("problem.interrupted")
     case .keyUnavailable: return L("problem.key_unavailable")
+    case .upgradeRequired: return L("problem.upgrade_required", p.detail)
     case .unexpected: return L("problem.unexpected", p.detail)
     }
 }

@@ -4,6 +4,7 @@
 //!
 //!   gridbook-fieldsim --url http://127.0.0.1:PORT --db server.db
 //!
+//! Zhang's app reports his phone (HUAWEI nova 11, 200 MB free, battery saver on).
 //! Expects grids g1 and g2, field managers zhang (张伟) and li (李娜) both assigned g1. Zhang's
 //! phone keeps time; li's runs ten minutes fast. What happens:
 //! - zhang builds an archive and records a complaint visit whose promised reply was due 3 days ago;
@@ -49,6 +50,13 @@ async fn run() -> Result<serde_json::Value, String> {
 
     let zhang = Phone::enrol(&url, &code("zhang")?, Box::new(SystemClock)).await;
     let li = Phone::enrol(&url, &code("li")?, Box::new(SkewedClock(10 * 60_000))).await;
+    // what zhang's app says of his phone: short of storage, for the back office's version page
+    zhang.engine.set_environment(gridbook_core::sync::app_version::DeviceEnvironment {
+        device_model: Some("HUAWEI nova 11".into()),
+        os_version: Some("Android 14".into()),
+        free_storage_bytes: Some(200 << 20),
+        battery_saver: Some(true),
+    });
     let e = |e: gridbook_core::Error| e.to_string();
 
     // an archive and a complaint visit with a promise now overdue

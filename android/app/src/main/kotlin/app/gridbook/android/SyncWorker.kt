@@ -27,6 +27,7 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
     override suspend fun doWork(): Result {
         val graph = (applicationContext as GridbookApp).awaitGraph() ?: return Result.failure()
         if (!graph.sync.isEnrolled) return Result.success()  // nothing to do until enrolled
+        graph.sync.setEnvironment(PhoneFacts.of(applicationContext))
         val outcome = graph.sync.syncWithRetry(attempts = 3)
         return when (backgroundOutcome(outcome.problem, runAttemptCount)) {
             BackgroundOutcome.DONE -> Result.success()

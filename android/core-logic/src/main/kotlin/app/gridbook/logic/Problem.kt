@@ -5,7 +5,7 @@ package app.gridbook.logic
 import app.gridbook.ffi.GridbookException
 
 /** The kinds of problem a screen distinguishes. */
-enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE, UNEXPECTED }
+enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE, UPGRADE_REQUIRED, UNEXPECTED }
 
 /** A problem to show: [field] is set for invalid input, [detail] is for the detail line and logs. */
 data class Problem(val kind: ProblemKind, val detail: String, val field: String? = null, val code: String? = null) {
@@ -18,6 +18,7 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
         ProblemKind.REFUSED -> "服务器拒绝 Refused by the server (${code ?: ""}): $detail"
         ProblemKind.INTERRUPTED -> "同步中断，下次继续 Sync interrupted, resumes next time: $detail"
         ProblemKind.KEY_UNAVAILABLE -> "设备密钥不可用，请解锁手机后重试 Device key unavailable, unlock the phone and try again: $detail"
+        ProblemKind.UPGRADE_REQUIRED -> "应用版本过低，请升级到 $detail 或更高版本，数据已上传 Update the app to $detail or later; what it held was uploaded"
         ProblemKind.UNEXPECTED -> "出错了 Something went wrong: $detail"
     }
 
@@ -31,6 +32,7 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
             is GridbookException.Rejected -> Problem(ProblemKind.REFUSED, e.detail, code = e.code)
             is GridbookException.Interrupted -> Problem(ProblemKind.INTERRUPTED, e.detail)
             is GridbookException.KeyUnavailable -> Problem(ProblemKind.KEY_UNAVAILABLE, e.detail)
+            is GridbookException.UpgradeRequired -> Problem(ProblemKind.UPGRADE_REQUIRED, e.minVersion)
             is GridbookException.Other -> Problem(ProblemKind.UNEXPECTED, e.detail)
             else -> Problem(ProblemKind.UNEXPECTED, e.message ?: e.javaClass.simpleName)
         }

@@ -244,6 +244,13 @@ class SyncRepository(
     suspend fun retry(opId: String): Result<Boolean> = io(dispatcher) { store.retryRejected(opId) }.also { refresh() }
     suspend fun discard(opId: String, by: String): Result<Boolean> = io(dispatcher) { store.discardRejected(opId, by) }.also { refresh() }
 
+    /** What the platform says of the phone (model, OS, free storage, battery saver), sent with
+     *  the next sync for the back office. The worker sets it before each run. */
+    fun setEnvironment(environment: app.gridbook.ffi.core.DeviceEnvironment) = sync.setEnvironment(environment)
+
+    /** The build of the app the server last offered (required when this app is below its minimum). */
+    fun appUpdate(): app.gridbook.ffi.core.AppUpdate? = attempt { sync.appUpdate() }.getOrNull()
+
     /** A local write happened: count the outbox again (cheap; safe on any thread). */
     fun localChange() {
         attempt { sync.status() }.onSuccess { _status.value = it }

@@ -104,6 +104,7 @@ fun problemText(p: Problem): String = when (p.kind) {
     ProblemKind.REFUSED -> stringResource(R.string.problem_refused, p.detail)
     ProblemKind.INTERRUPTED -> stringResource(R.string.problem_interrupted)
     ProblemKind.KEY_UNAVAILABLE -> stringResource(R.string.problem_key_unavailable)
+    ProblemKind.UPGRADE_REQUIRED -> stringResource(R.string.problem_upgrade_required, p.detail)
     ProblemKind.UNEXPECTED -> stringResource(R.string.problem_unexpected, p.detail)
 }
 
