@@ -51,6 +51,21 @@ pub struct AppointmentLine {
     pub category: String,
 }
 
+/// The appointment's on-time window, as on the phone (core's workday.rs).
+const ON_TIME_MS: i64 = gridbook_core::field::workday::ON_TIME_MINUTES * 60_000;
+
+/// An appointment's `category`: "missed" (live, agreed before the day), "late" (live, past the
+/// on-time window now) or "today". Live: neither kept nor cancelled, no visit yet.
+pub(crate) fn appointment_category(live: bool, agreed_at_ms: i64, day_start_ms: i64, now_ms: i64) -> &'static str {
+    if live && agreed_at_ms < day_start_ms {
+        "missed"
+    } else if live && agreed_at_ms < now_ms - ON_TIME_MS {
+        "late"
+    } else {
+        "today"
+    }
+}
+
 /// A submitted day summary (core's `DaySummary`, as the phone computed it) with its manager's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DaySummaryLine {

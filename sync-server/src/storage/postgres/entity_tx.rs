@@ -338,12 +338,7 @@ impl EntityTx for PgTx<'_> {
     }
 
     fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {
-        let rows = self.db.query(
-            self.tx,
-            "SELECT public_key FROM device_keys WHERE device_id = $1 ORDER BY registered_at_ms DESC",
-            &[&device_id],
-        )?;
-        rows.iter().map(|r| r.at(0)).collect()
+        super::receipts::device_public_keys(self.db, self.tx, device_id)
     }
 
     fn record_void_request(

@@ -18,7 +18,7 @@ use crate::storage::monitoring::{
     SyncTotals, VoidLine,
 };
 use crate::storage::staff::{StaffAccount, StaffStorage};
-use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
+use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 use crate::storage::{ConflictRow, RejectionRow};
 
 pub(super) fn conflicts(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<ConflictRow>> {
@@ -390,9 +390,6 @@ impl MonitoringStorage for PostgresStorage {
     }
 }
 
-/// The appointment's on-time window, as on the phone (core's workday.rs).
-const ON_TIME_MS: i64 = gridbook_core::field::workday::ON_TIME_MINUTES * 60_000;
-
 impl WorkflowStorage for PostgresStorage {
     fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
         let sql = format!(
@@ -478,13 +475,7 @@ impl WorkflowStorage for PostgresStorage {
             .map(|r| {
                 let agreed: i64 = r.at(6)?;
                 let live: bool = r.at(12)?;
-                let category = if live && agreed < day_start_ms {
-                    "missed"
-                } else if live && agreed < now_ms - ON_TIME_MS {
-                    "late"
-                } else {
-                    "today"
-                };
+                let category = appointment_category(live, agreed, day_start_ms, now_ms);
                 Ok(AppointmentLine {
                     id: r.at(0)?,
                     grid_id: r.at(1)?,

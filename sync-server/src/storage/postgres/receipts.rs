@@ -160,6 +160,20 @@ pub(super) fn audit_log(s: &PostgresStorage, subject: Option<&str>, limit: u32) 
         .collect()
 }
 
+/// Every Ed25519 public key (hex) the device registered, newest first.
+pub(super) fn device_public_keys<C: GenericClient + Sync>(
+    db: &Db,
+    c: &C,
+    device_id: &str,
+) -> StorageResult<Vec<String>> {
+    let rows = db.query(
+        c,
+        "SELECT public_key FROM device_keys WHERE device_id = $1 ORDER BY registered_at_ms DESC",
+        &[&device_id],
+    )?;
+    rows.iter().map(|r| r.at(0)).collect()
+}
+
 /// The reads of the receipt check on one REPEATABLE READ snapshot.
 struct Reads<'a> {
     db: &'a Db,
@@ -191,12 +205,7 @@ impl EvidenceReads for Reads<'_> {
         .transpose()
     }
     fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {
-        let rows = self.db.query(
-            self.tx,
-            "SELECT public_key FROM device_keys WHERE device_id = $1 ORDER BY registered_at_ms DESC",
-            &[&device_id],
-        )?;
-        rows.iter().map(|r| r.at(0)).collect()
+        device_public_keys(self.db, self.tx, device_id)
     }
     fn void_status(&mut self, receipt_id: &str) -> StorageResult<Option<String>> {
         self.db

@@ -7,10 +7,7 @@ use rusqlite::params;
 
 use super::SqliteStorage;
 use crate::storage::error::StorageResult;
-use crate::storage::workflows::{AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
-
-/// The appointment's on-time window, as on the phone (core's workday.rs).
-const ON_TIME_MS: i64 = gridbook_core::field::workday::ON_TIME_MINUTES * 60_000;
+use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 
 impl WorkflowStorage for SqliteStorage {
     fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
@@ -79,13 +76,7 @@ impl WorkflowStorage for SqliteStorage {
             let rows = stmt.query_map(params![day_start_ms, day_end_ms, limit], |r| {
                 let agreed: i64 = r.get(6)?;
                 let live: bool = r.get(12)?;
-                let category = if live && agreed < day_start_ms {
-                    "missed"
-                } else if live && agreed < now_ms - ON_TIME_MS {
-                    "late"
-                } else {
-                    "today"
-                };
+                let category = appointment_category(live, agreed, day_start_ms, now_ms);
                 Ok(AppointmentLine {
                     id: r.get(0)?,
                     grid_id: r.get(1)?,
