@@ -15,7 +15,6 @@ use gridbook_core::sync::wire::{
 };
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::now_ms;
-use gridbook_sync_server::storage::records::RecordStorage;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@ use gridbook_core::sync::wire::HEADER_APP_VERSION;
 use gridbook_core::testing::{household_n, visit};
 use gridbook_core::*;
 use gridbook_sync_server::cli::releases::{self, ReleaseCommand};
-use gridbook_sync_server::{RecordStorage, SyncStorage};
+
 use gridbook_tests::*;
 use sha2::{Digest, Sha256};
 
@@ -26,13 +26,15 @@ fn publish(server: &TestServer, version: &str, rollout: u8, bytes: &[u8]) -> ser
         managers: String::new(),
         by: "release-bot".into(),
     };
-    serde_json::from_str(&releases::run(server.storage.as_ref(), command, gridbook_sync_server::now_ms()).unwrap())
-        .unwrap()
+    let out = releases::run(server.state.app_versions.storage().as_ref(), command, gridbook_sync_server::now_ms());
+    server.state.app_versions.forget(); // as a running server sees it within seconds
+    serde_json::from_str(&out.unwrap()).unwrap()
 }
 
 fn minimum(server: &TestServer, version: &str) {
     let command = ReleaseCommand::MinVersion { version: version.into(), by: "ops".into() };
-    releases::run(server.storage.as_ref(), command, gridbook_sync_server::now_ms()).unwrap();
+    releases::run(server.state.app_versions.storage().as_ref(), command, gridbook_sync_server::now_ms()).unwrap();
+    server.state.app_versions.forget();
 }
 
 fn apk(n: usize) -> Vec<u8> {

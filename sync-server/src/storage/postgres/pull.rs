@@ -109,6 +109,7 @@ fn page_of(
         remaining,
         server_time_ms: now_ms,
         generation: None, // the HTTP layer adds it
+        update: None,
     })
 }
 

@@ -84,6 +84,7 @@ pub(super) fn push(
         server_time_ms: now_ms,
         clock_offset_ms: request.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
+        update: None,
     })
 }
 

@@ -15,7 +15,8 @@ use crate::storage::releases::{ReleaseRow, ReleaseStorage, Rollout};
 
 const MIN_APP_VERSION: &str = "min_app_version";
 
-const COLUMNS: &str = "sha256, version, bytes, notes, rollout_percent, grids, managers, published_at_ms, published_by, \
+const COLUMNS: &str =
+    "sha256, version, bytes, notes, rollout_percent, grids, managers, published_at_ms, published_by, \
                        withdrawn_at_ms";
 
 fn row(r: &Row) -> StorageResult<ReleaseRow> {
@@ -37,7 +38,7 @@ fn row(r: &Row) -> StorageResult<ReleaseRow> {
     })
 }
 
-fn one<C: tokio_postgres::GenericClient + Sync>(db: &Db, c: &C, sha256: &str) -> StorageResult<ReleaseRow> {
+fn one<C: deadpool_postgres::GenericClient + Sync>(db: &Db, c: &C, sha256: &str) -> StorageResult<ReleaseRow> {
     match db.query_opt(c, &format!("SELECT {COLUMNS} FROM app_releases WHERE sha256 = $1"), &[&sha256])? {
         Some(r) => row(&r),
         None => Err(StorageError::not_found(format!("没有这个版本 / no published build {sha256}"))),

@@ -8,12 +8,11 @@ use super::pool::Db;
 use crate::storage::error::{StorageError, StorageResult};
 
 /// Each version's step, in order: (version, SQL).
-pub(super) const MIGRATIONS: &[(i64, &str)] =
-    &[
-        (1, include_str!("migrations/0001_base.sql")),
-        (2, include_str!("migrations/0002_running_totals.sql")),
-        (3, include_str!("migrations/0003_app_versions.sql")),
-    ];
+pub(super) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_base.sql")),
+    (2, include_str!("migrations/0002_running_totals.sql")),
+    (3, include_str!("migrations/0003_app_versions.sql")),
+];
 
 /// The version this server writes: its last step.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
