@@ -4,7 +4,6 @@
 //! the phone (key unavailable), offer the update (upgrade required).
 
 use gridbook_core::evidence::{AmountError, SignError, StrokeError};
-use gridbook_core::sync::wire::AppUpdate;
 use gridbook_core::Error as CoreError;
 
 /// What went wrong, in a form the app can act on. Every variant carries text for a log or a
@@ -63,14 +62,13 @@ pub enum GridbookError {
         /// What the key store said.
         detail: String,
     },
-    /// The server syncs only with a newer app. Offer `update` (download, check its SHA-256 and
-    /// signing certificate, install); nothing the phone held is lost, its last push was taken.
+    /// The server syncs only with a newer app. Offer the build `GridbookSync.app_update()` holds
+    /// (download, check its SHA-256 and signing certificate, install); nothing the phone held is
+    /// lost, its last push was taken.
     #[error("upgrade required: {min_version}")]
     UpgradeRequired {
         /// The lowest version the server syncs with.
         min_version: String,
-        /// The build to install, when the server has one for this device.
-        update: Option<AppUpdate>,
     },
     /// Anything else: a database failure, a corrupt file, an app too old for its data. Show it
     /// and report it.
@@ -107,9 +105,7 @@ impl From<CoreError> for GridbookError {
             // asked to slow down: for the app, a network that is not there yet (the status says when)
             CoreError::Busy { .. } => GridbookError::Network { detail: e.to_string() },
             CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
-            CoreError::UpgradeRequired { min_version, update } => {
-                GridbookError::UpgradeRequired { min_version, update: update.map(|u| *u) }
-            }
+            CoreError::UpgradeRequired { min_version, .. } => GridbookError::UpgradeRequired { min_version },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
             CoreError::Server { status, code, message } if retryable => {

@@ -69,7 +69,7 @@ public struct Problem: Error, Equatable {
         case .KeyUnavailable(let d): return Problem(kind: .keyUnavailable, detail: d)
         // iOS builds come from the App Store or the operator's MDM, not from the server: the
         // minimum version is shown, and what the phone held was uploaded before the refusal
-        case .UpgradeRequired(let minVersion, _): return Problem(kind: .upgradeRequired, detail: minVersion)
+        case .UpgradeRequired(let minVersion): return Problem(kind: .upgradeRequired, detail: minVersion)
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }
