@@ -50,6 +50,18 @@ pub enum Error {
     /// nothing was written; it may work once the phone is unlocked.
     #[error("device key unavailable: {0}")]
     KeyUnavailable(String),
+    /// The key given does not open the store: another vault, or another store's key. Nothing was
+    /// read or changed.
+    #[error("wrong key for this store / 密钥与本机数据库不符: {0}")]
+    WrongKey(String),
+    /// The store's file is damaged: its own key no longer reads it, or a page fails its check.
+    /// The file is left as it is for rescue.
+    #[error("the store's file is damaged / 本机数据库文件已损坏: {0}")]
+    StoreCorrupted(String),
+    /// The file is not a Gridbook store (another app's database, not a database at all). Left
+    /// untouched.
+    #[error("not a Gridbook store / 不是 Gridbook 数据库: {0}")]
+    NotAStore(String),
 }
 
 impl From<serde_json::Error> for Error {

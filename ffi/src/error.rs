@@ -1,7 +1,7 @@
 //! The one public error of the FFI and the one place where every core error is mapped to it.
 //! The app acts on the variant: point at a field (invalid), refresh (not found), try later
 //! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected), unlock
-//! the phone (key unavailable).
+//! the phone (key unavailable), restore or re-enrol (wrong key, corrupted store, not a store).
 
 use gridbook_core::evidence::{AmountError, SignError, StrokeError};
 use gridbook_core::Error as CoreError;
@@ -62,6 +62,26 @@ pub enum GridbookError {
         /// What the key store said.
         detail: String,
     },
+    /// The store's key does not open it: another vault, another store's key record. Nothing was
+    /// read or changed. (A `KeyVault` the app implements throws this when it did not wrap the key.)
+    #[error("wrong key: {detail}")]
+    WrongKey {
+        /// What refused the key.
+        detail: String,
+    },
+    /// The store's file is damaged: its own key no longer reads it. The file is left for rescue.
+    #[error("store corrupted: {detail}")]
+    StoreCorrupted {
+        /// What was found.
+        detail: String,
+    },
+    /// The file at the store's path is not a Gridbook store (another database, not a database).
+    /// It is left untouched.
+    #[error("not a Gridbook store: {detail}")]
+    NotAStore {
+        /// What the file is.
+        detail: String,
+    },
     /// Anything else: a database failure, a corrupt file, an app too old for its data. Show it
     /// and report it.
     #[error("{detail}")]
@@ -97,6 +117,9 @@ impl From<CoreError> for GridbookError {
             // asked to slow down: for the app, a network that is not there yet (the status says when)
             CoreError::Busy { .. } => GridbookError::Network { detail: e.to_string() },
             CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
+            CoreError::WrongKey(detail) => GridbookError::WrongKey { detail },
+            CoreError::StoreCorrupted(detail) => GridbookError::StoreCorrupted { detail },
+            CoreError::NotAStore(detail) => GridbookError::NotAStore { detail },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
             CoreError::Server { status, code, message } if retryable => {

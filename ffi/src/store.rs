@@ -9,6 +9,7 @@ use gridbook_core as core;
 use crate::error::Result;
 use crate::evidence::{CoreSigner, DeviceSigner, MemoryKey, SignatureCapture};
 use crate::records::*;
+use crate::vault::{CoreVault, KeyVault};
 
 /// The device's local store: one SQLite file holding the archives, visits, arrears and receipts
 /// of the manager's grids, every change logged until the server acknowledges it. Safe to use
@@ -21,11 +22,14 @@ pub struct GridbookStore {
 
 #[uniffi::export]
 impl GridbookStore {
-    /// Opens (or creates) the store at `path`. A file that fails to open is never deleted: the
-    /// error says why, and the data stays for someone to rescue.
+    /// Opens (or creates) the store at `path`, always encrypted (SQLCipher): its data key is
+    /// unwrapped by `vault` from `<path>-key` beside it, and a new store gets a fresh random key.
+    /// A plaintext store of an older app is converted in place first. A file that fails to open is
+    /// never deleted: `WrongKey`, `StoreCorrupted` or `NotAStore` says why, and the data stays for
+    /// someone to rescue.
     #[uniffi::constructor]
-    pub fn open(path: String) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self { inner: Arc::new(core::Store::open(path)?) }))
+    pub fn open(path: String, vault: Arc<dyn KeyVault>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self { inner: Arc::new(core::Store::open_sealed(path, &CoreVault(vault))?) }))
     }
 
     /// This device's id, made when the store was created.

@@ -84,7 +84,7 @@ class LogicTest {
     }
 
     @Test fun creatingAHouseholdWarnsOfDuplicatesFirst() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val archive = ArchiveRepository(store, Dispatchers.Unconfined)
         val buildings = BuildingsModel(archive, GRID)
         assertTrue(buildings.addPremises(building()))
@@ -126,7 +126,7 @@ class LogicTest {
     }
 
     @Test fun anImplausibleSignatureIsNotSealed() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
         val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })
@@ -165,7 +165,7 @@ class LogicTest {
     }
 
     @Test fun todayShowsTheDaysAppointmentsAndAVisitKeepsOne() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val archive = ArchiveRepository(store, Dispatchers.Unconfined)
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val workday = WorkdayRepository(store, Dispatchers.Unconfined)
@@ -245,7 +245,7 @@ class LogicTest {
     }
 
     @Test fun ticketsShowOverdueFirstThenOpenThenAwaitingConfirmation() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
         val h = store.createHousehold(household())
         var today = "2026-11-18"
@@ -273,7 +273,7 @@ class LogicTest {
     }
 
     @Test fun theDaySummaryCountsTheDayAndIsSubmittedWithTheNote() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
@@ -300,7 +300,7 @@ class LogicTest {
     }
 
     @Test fun aLockedKeyStoreIsAskedToUnlockAndNothingIsWritten() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val fieldwork = FieldworkRepository(store, KotlinSigner(store.deviceKey(), locked = true), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
         val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })

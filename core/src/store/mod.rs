@@ -10,6 +10,7 @@
 //! types (`sync::wire`, `sync::hlc`, `sync::outbox`) but nothing of field/: the field files build
 //! on the store, never the reverse.
 
+pub mod encryption;
 pub(crate) mod entity_table;
 pub(crate) mod record_row;
 pub(crate) mod schema;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result, ValidationError};
 use crate::model::{EntityKind, Record};
+use crate::store::encryption::{DataKey, FileKind, KeyVault};
 use crate::store::search_index::SearchBatch;
 use crate::sync::hlc::{Hlc, HlcClock, SystemClock, WallClock};
 use crate::sync::outbox;
@@ -77,20 +79,63 @@ pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     device_id: String,
+    /// The SQLCipher data key, for the connections the store reopens (a snapshot file's install);
+    /// `None` for a plaintext database (the server's snapshot files, tests of the plain format).
+    key: Option<DataKey>,
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`. A file that fails to open is never deleted: the
-    /// error says why, and the data stays for someone to rescue (docs/field.md, field work 7).
+    /// Opens (or creates) a plaintext database at `path`: what the server builds snapshot files
+    /// in, and tests of the plain format. A phone's store is encrypted: `open_sealed`. A file that
+    /// fails to open is never deleted: the error says why, and the data stays for someone to
+    /// rescue (docs/field.md, field work 7).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with_clock(path, Box::new(SystemClock))
     }
 
-    /// Opens with a given wall clock (tests and simulations of phones whose clock is off).
+    /// `open` with a given wall clock (tests and simulations of phones whose clock is off).
     pub fn open_with_clock(path: impl AsRef<Path>, wall: Box<dyn WallClock>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)?;
-        schema::configure(&conn)?;
+        Self::open_keyed(path.as_ref(), None, false, wall)
+    }
+
+    /// Opens (or creates) the device's encrypted store at `path`, its data key unwrapped by
+    /// `vault` from the key record beside it (`<path>-key`); a new store gets a fresh random key.
+    /// A plaintext store from before encryption is converted in place first, crash-safe. Errors:
+    /// `WrongKey` (another vault, another store's key), `StoreCorrupted`, `NotAStore`.
+    pub fn open_sealed(path: impl AsRef<Path>, vault: &dyn KeyVault) -> Result<Self> {
+        Self::open_sealed_with_clock(path, vault, Box::new(SystemClock))
+    }
+
+    /// `open_sealed` with a given wall clock.
+    pub fn open_sealed_with_clock(
+        path: impl AsRef<Path>,
+        vault: &dyn KeyVault,
+        wall: Box<dyn WallClock>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let key = encryption::unseal(path, vault)?;
+        if encryption::file_kind(path)? == FileKind::PlainSqlite {
+            encryption::convert_plaintext(path, &key)?;
+        }
+        // A conversion cut off before its rename left its copy (the store is the old one, whole);
+        // a snapshot file's download or encrypted copy cut off by a crash left plaintext records
+        // or a half copy: none of them is ever read again.
+        for leftover in [encryption::staged_path(path), crate::sync::client::snapshot_download_path(path)] {
+            crate::sync::snapshot_file::remove_database(&leftover);
+            crate::sync::snapshot_file::remove_database(&PathBuf::from(format!("{}.sealed", leftover.display())));
+        }
+        Self::open_keyed(path, Some(key), true, wall)
+    }
+
+    /// Opens (or creates) an encrypted store with a key the caller holds (benchmarks, tests); a
+    /// refusal is `WrongKey`, as the key cannot be told from damage without the key record.
+    pub fn open_encrypted(path: impl AsRef<Path>, key: DataKey) -> Result<Self> {
+        Self::open_keyed(path.as_ref(), Some(key), false, Box::new(SystemClock))
+    }
+
+    fn open_keyed(path: &Path, key: Option<DataKey>, key_verified: bool, wall: Box<dyn WallClock>) -> Result<Self> {
+        let path = path.to_path_buf();
+        let mut conn = open_connection(&path, key.as_ref(), key_verified)?;
         schema::migrate(&mut conn)?;
         let device_id = match meta_get(&conn, "device_id")? {
             Some(id) => id,
@@ -106,7 +151,16 @@ impl Store {
                 clock.restore(&h);
             }
         }
-        Ok(Self { inner: Mutex::new(Inner { conn, clock }), path, device_id })
+        Ok(Self { inner: Mutex::new(Inner { conn, clock }), path, device_id, key })
+    }
+
+    /// Whether the store's file is encrypted (SQLCipher, keyed).
+    pub fn is_encrypted(&self) -> bool {
+        self.key.is_some()
+    }
+
+    pub(crate) fn data_key(&self) -> Option<&DataKey> {
+        self.key.as_ref()
     }
 
     pub fn device_id(&self) -> &str {
@@ -218,6 +272,27 @@ pub(crate) fn record_fact_change<R: Record>(
     }
     outbox::append_fact(tx, (Uuid::now_v7(), kind, &id, grid), &stamp, chrono::Utc::now().timestamp_millis())?;
     Ok(hlc)
+}
+
+/// A configured connection to the database at `path`, keyed first when `key` is given; a file that
+/// does not read gets its own error (`encryption::classify_open_failure`), as does a SQLite file
+/// of something else.
+pub(crate) fn open_connection(path: &Path, key: Option<&DataKey>, key_verified: bool) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        encryption::apply_key(&conn, key)?;
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", [], |r| r.get(0))
+        .map_err(|e| encryption::classify_open_failure(path, key.is_some(), key_verified, e))?;
+    let version = schema::version(&conn)?;
+    let ours =
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'", [], |r| r.get::<_, i64>(0))? == 1;
+    if (version == 0 && tables > 0) || (version > 0 && !ours) {
+        return Err(Error::NotAStore(format!("{}: a database of something else", path.display())));
+    }
+    schema::configure(&conn)?;
+    Ok(conn)
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {

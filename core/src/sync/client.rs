@@ -263,6 +263,11 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
     }
 }
 
+/// Where a snapshot file is downloaded: beside the store (one filesystem, for the rename).
+pub(crate) fn snapshot_download_path(store: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.snapshot-file", store.display()))
+}
+
 /// Where a downloaded snapshot file is written, decompressed, byte by byte as it arrives: the
 /// file is checked against the announced size as it grows (a body that inflates past it is
 /// refused at once, not after filling the phone's storage).
@@ -656,7 +661,7 @@ impl SyncEngine {
     /// Any failure leaves the store as it was (the install is one SQLite transaction) and removes
     /// the download; the caller then pulls row pages.
     async fn take_snapshot_file(&self, config: &SyncConfig) -> Result<u64> {
-        let download = PathBuf::from(format!("{}.snapshot-file", self.store.path().display()));
+        let download = snapshot_download_path(self.store.path());
         let taken = async {
             let Some(facts) = self.download_snapshot_file(config, &download).await? else { return Ok(0) };
             let (store, path) = (self.store.clone(), download.clone());
