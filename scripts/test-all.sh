@@ -46,7 +46,8 @@ fi
 count "${p:-0}" "${f:-0}"; [ "$rc" -eq 0 ] || { status=1; [ "${f:-0}" -gt 0 ] || count 0 1; }
 rm -f "$out"
 
-for suite in scripts/test-installer.sh scripts/test-bindings.sh scripts/test-browser.sh scripts/test-contract.sh; do
+for suite in scripts/test-installer.sh scripts/test-bindings.sh scripts/test-browser.sh scripts/test-contract.sh \
+  scripts/test-fuzz.sh; do
   [ -x "$suite" ] || continue
   echo "== $suite"
   out=$(mktemp)

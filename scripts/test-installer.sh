@@ -27,10 +27,11 @@ check "every path in env.sh exists ($(tr '\n' ' ' <"$tools/paths.out"))" '[ "$rc
 check "the CJK font for receipt images is installed" 'fc-list 2>/dev/null | grep -qi "Noto.*CJK" || ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1'
 check "PostgreSQL 15 server binaries are installed" '[ -x /usr/lib/postgresql/15/bin/initdb ] && [ -x /usr/lib/postgresql/15/bin/postgres ]'
 check "pytest is importable" 'python3 -m pytest --version >/dev/null 2>&1'
+check "cargo-fuzz and a nightly toolchain are installed" 'cargo fuzz --version >/dev/null 2>&1 && rustup run nightly rustc --version >/dev/null 2>&1'
 
 GRIDBOOK_TOOLS="$tools" .ci/install-tools >"$tools/second.out" 2>"$second_err"; rc2=$?
 check "a second run succeeds (exit $rc2)" '[ "$rc2" -eq 0 ]'
-check "a second run installs nothing" '! grep -qE "npm install|apt-get install|pip install" "$second_err"'
+check "a second run installs nothing" '! grep -qE "npm install|apt-get install|pip install|cargo install|toolchain install" "$second_err"'
 check "a second run prints the same environment" 'cmp -s "$tools/first.out" "$tools/second.out"'
 
 rm -f "$first_err" "$second_err"

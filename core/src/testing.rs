@@ -421,3 +421,26 @@ pub fn visit_op(fields: Map<String, Value>, hlc: Hlc) -> Op {
         hlc,
     }
 }
+
+/// The id of the `i`-th household of the benchmarks' workload (`workload_households`); their
+/// visits name households `hh-00000000` to `hh-00004999`.
+pub fn workload_household_id(i: usize) -> String {
+    format!("hh-{:08}", i % 5000)
+}
+
+/// Back-office creates of the 5,000 households the benchmarks' visits name, in `grid`: a pushed
+/// visit names a household the server holds (docs/sync-protocol.md, "References").
+pub fn workload_households(grid: &str) -> crate::Result<Vec<Op>> {
+    (0..5000u64)
+        .map(|i| {
+            let op = backoffice_create(&household_n(grid, i), grid, 1_600_000_000_000 + i)?;
+            Ok(Op { entity: workload_household_id(i as usize), ..op })
+        })
+        .collect()
+}
+
+/// A back-office create of a household with this id in `grid`: what a server test seeds before
+/// it pushes visits naming it (a pushed record names one the server holds).
+pub fn household_op(grid: &str, id: &str) -> crate::Result<Op> {
+    Ok(Op { entity: id.into(), ..backoffice_create(&household(grid), grid, 1_600_000_000_000)? })
+}

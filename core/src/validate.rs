@@ -54,6 +54,14 @@ pub fn resident_id(number: &str) -> Check {
     Ok(())
 }
 
+/// The form a resident ID number is stored in: its check character written `X`, however it was
+/// typed (issue 21, defect 12). Some(canonical) when that differs from `number`. Applied where an
+/// archive is saved on the phone (field/archive.rs) and where an op is merged on the server, before
+/// `household` checks it, so lookups and the duplicate check see one form.
+pub fn canonical_id_number(id_type: Option<IdType>, number: &str) -> Option<String> {
+    (id_type == Some(IdType::ResidentId) && number.ends_with('x')).then(|| number.to_ascii_uppercase())
+}
+
 /// 手机: 11 digits starting with 1.
 pub fn mobile(field: &str, number: &str) -> Check {
     if number.is_empty() {

@@ -387,6 +387,8 @@ fn expected_page() -> PullPage {
         has_more: false,
         remaining: 0,
         server_time_ms: SERVER_PULL_MS,
+        // a v1 answer as the first servers sent it: no generation (servers since add one)
+        generation: None,
     }
 }
 
@@ -412,6 +414,7 @@ fn as_stored(page: &PullPage) -> PullPage<StoredState> {
         has_more: page.has_more,
         remaining: page.remaining,
         server_time_ms: page.server_time_ms,
+        generation: page.generation.clone(),
     }
 }
 
@@ -467,6 +470,7 @@ fn a_push_is_pinned() {
             results,
             server_time_ms: SERVER_PUSH_MS,
             clock_offset_ms: PHONE_PUSH_WALL_MS - SERVER_PUSH_MS,
+            generation: None,
         },
     );
 }

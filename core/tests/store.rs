@@ -200,7 +200,7 @@ fn history_arrears_and_unsynced_collections() {
         .iter()
         .map(|op| OpResult { op_id: op.id, outcome: OpOutcome::Applied, clamped_to: None })
         .collect();
-    store.settle(&results).unwrap();
+    store.settle(&results, 0).unwrap();
     assert_eq!(store.grid_arrears("g1").unwrap()[0].collected_unsynced_fen, 0);
 }
 
@@ -260,11 +260,14 @@ fn a_rejected_op_is_kept_apart_and_does_not_block_the_rest() {
     store.create_household(household_n("g1", 2)).unwrap();
     let ops = store.pending_ops(10).unwrap();
     store
-        .settle(&[OpResult {
-            op_id: ops[0].id,
-            outcome: OpOutcome::Rejected { code: RejectCode::OutsideGrids, reason: "grid g1 is not yours".into() },
-            clamped_to: None,
-        }])
+        .settle(
+            &[OpResult {
+                op_id: ops[0].id,
+                outcome: OpOutcome::Rejected { code: RejectCode::OutsideGrids, reason: "grid g1 is not yours".into() },
+                clamped_to: None,
+            }],
+            0,
+        )
         .unwrap();
     let pending = store.pending_ops(10).unwrap();
     assert_eq!(pending.len(), 1);
@@ -378,11 +381,14 @@ fn a_facts_op_carries_the_fields_it_was_recorded_with() {
     // rejected: listed with the same op; discarded: handed back whole, and gone
     let rejected_op = op_of(&notice.id).clone();
     store
-        .settle(&[OpResult {
-            op_id: rejected_op.id,
-            outcome: OpOutcome::Rejected { code: RejectCode::Invalid, reason: "test".into() },
-            clamped_to: None,
-        }])
+        .settle(
+            &[OpResult {
+                op_id: rejected_op.id,
+                outcome: OpOutcome::Rejected { code: RejectCode::Invalid, reason: "test".into() },
+                clamped_to: None,
+            }],
+            0,
+        )
         .unwrap();
     assert_eq!(store.rejected_ops().unwrap()[0].op, rejected_op);
     assert!(store.discard_rejected(&rejected_op.id.to_string(), "mgr-1").unwrap());
@@ -411,7 +417,7 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
             clamped_to: None,
         })
         .collect();
-    store.settle(&results).unwrap();
+    store.settle(&results, 0).unwrap();
 
     let page = sync::wire::PullPage {
         protocol: sync::wire::PROTOCOL_VERSION,
@@ -422,6 +428,7 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
         has_more: false,
         remaining: 0,
         server_time_ms: 1_700_000_000_000,
+        generation: None,
     };
     let report = store.apply_pull_page(&page).unwrap();
     assert!(report.removed >= 2, "the household and its visit: {report:?}");
@@ -433,4 +440,65 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
     // and it can still be sent again
     assert!(store.retry_rejected(&visit_op.id.to_string()).unwrap());
     assert_eq!(store.pending_ops(10).unwrap(), vec![visit_op]);
+}
+
+fn acknowledge_all(store: &Store, server_time_ms: i64) -> Vec<sync::wire::Op> {
+    let ops = store.pending_ops(1_000).unwrap();
+    let results: Vec<OpResult> =
+        ops.iter().map(|op| OpResult { op_id: op.id, outcome: OpOutcome::Applied, clamped_to: None }).collect();
+    store.settle(&results, server_time_ms).unwrap();
+    ops
+}
+
+fn generation(id: &str, restored_from_ms: i64, restored_cursor: u64) -> sync::wire::ServerGeneration {
+    sync::wire::ServerGeneration { id: id.into(), restored_from_ms, restored_cursor, keep_acked_days: 30 }
+}
+
+#[test]
+fn a_new_server_generation_sends_again_what_was_acknowledged_since_the_backup_in_order() {
+    const DAY: i64 = 86_400_000;
+    let (_d, store) = open();
+    let t0 = 1_800_000_000_000;
+    // the first generation met is remembered; nothing to send again
+    assert_eq!(store.meet_generation(Some(&generation("gen-1", 0, 0))).unwrap(), Default::default());
+    let early = store.create_household(household_n("g1", 1)).unwrap();
+    acknowledge_all(&store, t0);
+    let h = store.create_household(household_n("g1", 2)).unwrap();
+    store.record_visit(testing::visit("g1", &h.id)).unwrap(); // a fact: its op is logged without fields
+    let late = acknowledge_all(&store, t0 + DAY);
+    assert_eq!((store.outbox_counts().unwrap().pending, store.acked_ops_kept().unwrap()), (0, 3));
+    // the same generation again changes nothing
+    assert!(!store.meet_generation(Some(&generation("gen-1", 0, 0))).unwrap().restored);
+    assert_eq!(store.outbox_counts().unwrap().pending, 0);
+
+    // restored from a backup taken between the two: only the late ops go again, in their order,
+    // whole (the visit with its fields); the cursor moves back to the backup's
+    let page = sync::wire::PullPage {
+        protocol: sync::wire::PROTOCOL_VERSION,
+        changes: vec![],
+        removals: vec![],
+        handovers_complete: vec![],
+        next_cursor: 500,
+        has_more: false,
+        remaining: 0,
+        server_time_ms: t0 + DAY,
+        generation: None,
+    };
+    store.apply_pull_page(&page).unwrap();
+    assert_eq!(store.pull_cursor().unwrap(), 500);
+    let met = store.meet_generation(Some(&generation("gen-2", t0 + DAY / 2, 120))).unwrap();
+    assert_eq!((met.restored, met.requeued, met.cursor_reset_to), (true, 2, Some(120)));
+    assert_eq!(store.pull_cursor().unwrap(), 120);
+    assert_eq!(store.pending_ops(10).unwrap(), late, "the late ops, as first sent");
+    assert!(!store.pending_ops(10).unwrap().iter().any(|op| op.entity == early.id));
+    assert_eq!(store.server_generation().unwrap().as_deref(), Some("gen-2"));
+
+    // acknowledged again; past the retention window they are forgotten
+    acknowledge_all(&store, t0 + 2 * DAY);
+    assert_eq!(store.acked_ops_kept().unwrap(), 3);
+    // (the window is pruned when an answer settles, 31 days on)
+    acknowledge_all(&store, t0 + 2 * DAY + 31 * DAY);
+    assert_eq!(store.acked_ops_kept().unwrap(), 0);
+    // an answer of a server before generations changes nothing
+    assert_eq!(store.meet_generation(None).unwrap(), Default::default());
 }

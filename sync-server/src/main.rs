@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::ServeConfig};
+use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::BackupSchedule, serve::ServeConfig};
 use gridbook_sync_server::domain::snapshot_files::SnapshotFilesConfig;
 use gridbook_sync_server::http::client_addr::ClientAddrConfig;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
@@ -69,6 +69,15 @@ enum Command {
         /// the server directly, since they could then choose their own address.
         #[arg(long, env = "GRIDBOOK_TRUSTED_PROXY_HEADER")]
         trusted_proxy_header: Option<axum::http::HeaderName>,
+        /// Takes a backup into this directory on a schedule (docs/operations.md); none without it.
+        #[arg(long, env = "GRIDBOOK_BACKUP_DIR")]
+        backup_dir: Option<PathBuf>,
+        /// Seconds between scheduled backups.
+        #[arg(long, env = "GRIDBOOK_BACKUP_EVERY_S", default_value_t = 3600)]
+        backup_every_s: u64,
+        /// How many scheduled backups are kept (the oldest go).
+        #[arg(long, env = "GRIDBOOK_BACKUP_KEEP", default_value_t = 48)]
+        backup_keep: usize,
     },
     /// Admin commands against the database file (the server may be running).
     Admin {
@@ -119,6 +128,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_connections,
             header_read_timeout_s,
             trusted_proxy_header,
+            backup_dir,
+            backup_every_s,
+            backup_keep,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -137,11 +149,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                     header_read_timeout: std::time::Duration::from_secs(header_read_timeout_s.max(1)),
                 },
                 client_addr: ClientAddrConfig { trusted_proxy_header },
+                backups: backup_dir.map(|dir| BackupSchedule { dir, every_s: backup_every_s, keep: backup_keep }),
             })
             .await
         }
         Command::Openapi => {
             print!("{}", gridbook_sync_server::http::openapi::document());
+            Ok(())
+        }
+        Command::Admin { db, command: AdminCommand::Restore { from } } => {
+            println!("{}", cli::admin::restore_database(&db, &from).map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Admin { db, command } => {

@@ -520,6 +520,13 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
     ] {
         assert!(m.lines().any(|l| l == line), "missing `{line}` in:\n{m}");
     }
+    // SQLite's share of the process's memory is reported (its page caches hold pages by now)
+    let sqlite_heap = m
+        .lines()
+        .find_map(|l| l.strip_prefix("gridbook_sqlite_heap_bytes "))
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    assert!(sqlite_heap > 0, "gridbook_sqlite_heap_bytes in:\n{m}");
     // every sample belongs to a declared family, and no label names a device or a path typed by a client
     for l in m.lines().filter(|l| !l.starts_with('#')) {
         let name = l.split(['{', ' ']).next().unwrap();

@@ -9,6 +9,7 @@ use axum::http::{header, Request, StatusCode};
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, PushRequest, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::storage::records::RecordStorage;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -29,6 +30,8 @@ fn city() -> City {
         storage.create_manager(id, name, Role::Field, None, now_ms()).unwrap();
         storage.assign_grid(id, "g1").unwrap();
     }
+    // the household the pushed visits name
+    storage.apply_backoffice_ops(&[gridbook_core::testing::household_op("g1", "h1").unwrap()], now_ms()).unwrap();
     City { state: AppState::new(storage), dir }
 }
 

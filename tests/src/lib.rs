@@ -2,6 +2,9 @@
 //! own process that a test can SIGKILL), and phones with real SQLite stores that enrol and sync
 //! over real HTTP.
 
+pub mod campaign;
+pub mod fault_proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -181,10 +184,16 @@ pub fn server_binary() -> PathBuf {
 
 impl ServerProcess {
     pub fn start(db: &Path) -> Self {
+        Self::start_at(db, "127.0.0.1:0")
+    }
+
+    /// The server on a given address: after a kill, the same port again, so that phones find it
+    /// where they were enrolled.
+    pub fn start_at(db: &Path, listen: &str) -> Self {
         let port_file = db.with_extension(format!("port{}", std::process::id()));
         let _ = std::fs::remove_file(&port_file);
-        let child = Command::new(server_binary())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+        let mut child = Command::new(server_binary())
+            .args(["serve", "--listen", listen])
             .arg("--db")
             .arg(db)
             .arg("--port-file")
@@ -198,6 +207,9 @@ impl ServerProcess {
         let addr = loop {
             if let Ok(addr) = std::fs::read_to_string(&port_file) {
                 break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the server on {listen} exited at start: {status}");
             }
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(20));

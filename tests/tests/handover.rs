@@ -310,7 +310,7 @@ async fn a_sync_cut_off_between_the_push_and_the_removal_finishes_next_time() {
 
     // the push lands, then the phone dies before it pulls
     let pushed = raw_push(&a, a.store.pending_ops(100).unwrap(), vec![]).await;
-    a.store.settle(&pushed.results).unwrap();
+    a.store.settle(&pushed.results, pushed.server_time_ms).unwrap();
     // restarted: the pull page is applied, then the phone dies before reporting the removal
     let a = restart(a);
     let page = raw_pull(&a, a.store.pull_cursor().unwrap()).await;

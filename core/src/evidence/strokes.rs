@@ -13,7 +13,7 @@
 //! to the server. `pressure` is in thousandths (0..=1000), `0xFFFF` when the pad reports none.
 //! The SVG and PNG are drawn from these quantised values, so the picture is exactly what was hashed.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
@@ -39,13 +39,33 @@ const INK: u8 = 0x1a;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    #[serde(deserialize_with = "finite_f32")]
     pub x: f32,
+    #[serde(deserialize_with = "finite_f32")]
     pub y: f32,
     /// Milliseconds since the first touch of the signature.
     pub t_ms: u32,
     /// 0.0..=1.0 when the pad reports pressure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "finite_f32_or_none", skip_serializing_if = "Option::is_none")]
     pub pressure: Option<f32>,
+}
+
+/// A JSON number as an `f32`, refused when it lies beyond `f32`'s range: serde's own `f32` makes
+/// such a number infinity, which JSON cannot write (it encodes as `null`), so the strokes would
+/// decode and not re-encode (found by the strokes fuzz target).
+fn finite_f32<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    let wide = f64::deserialize(d)?;
+    let narrow = wide as f32;
+    if !narrow.is_finite() {
+        return Err(serde::de::Error::custom(format!("{wide} is beyond the range of a coordinate or pressure")));
+    }
+    Ok(narrow)
+}
+
+fn finite_f32_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
+    #[derive(Deserialize)]
+    struct Finite(#[serde(deserialize_with = "finite_f32")] f32);
+    Ok(Option::<Finite>::deserialize(d)?.map(|Finite(v)| v))
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -409,6 +429,24 @@ fn draw_capsule(px: &mut [u8], w: usize, h: usize, a: (f32, f32), b: (f32, f32),
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_beyond_f32_is_refused_when_decoded_not_made_infinite() {
+        // the strokes fuzz target's input: it decoded to x = inf, which encodes as null
+        let huge = format!(
+            r#"{{"width":4095,"height":4096,"strokes":[{{"points":[{{"x":2048{}.5,"y":0.0,"t_ms":0}}]}}]}}"#,
+            "1".repeat(120)
+        );
+        assert!(serde_json::from_str::<Signature>(&huge).is_err());
+        let pressure = r#"{"width":10,"height":10,"strokes":[{"points":[{"x":1,"y":1,"t_ms":0,"pressure":1e39}]}]}"#;
+        assert!(serde_json::from_str::<Signature>(pressure).is_err());
+        // what a pad sends still decodes, pressure or none, and round-trips
+        let fine = r#"{"width":10,"height":10,"strokes":[{"points":[{"x":1.5,"y":2,"t_ms":0,"pressure":0.25},{"x":3,"y":4,"t_ms":9}]}]}"#;
+        let sig: Signature = serde_json::from_str(fine).unwrap();
+        assert_eq!(sig.strokes[0].points[0].pressure, Some(0.25));
+        assert_eq!(sig.strokes[0].points[1].pressure, None);
+        assert_eq!(serde_json::from_str::<Signature>(&serde_json::to_string(&sig).unwrap()).unwrap(), sig);
+    }
 
     fn pt(x: f32, y: f32, t_ms: u32) -> Point {
         Point { x, y, t_ms, pressure: None }

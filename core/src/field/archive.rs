@@ -104,17 +104,16 @@ impl Store {
     /// Creates an archive. Run `possible_duplicates` first and show the result: duplicates are the
     /// top data-quality complaint of field apps (docs/field.md, field work 3).
     pub fn create_household(&self, mut h: Household) -> Result<Household> {
+        if let Some(canonical) = validate::canonical_id_number(h.id_type, &h.id_number) {
+            h.id_number = canonical;
+        }
         validate::household(&h)?;
         if h.id.is_empty() {
             h.id = new_id();
         }
         let fields = fields_of(&h)?;
         self.write(|tx, clock| {
-            if let Some(premises_id) = &h.premises_id {
-                if !entity_table::exists(tx, EntityKind::Premises, premises_id)? {
-                    return invalid("premises_id", "unknown premises");
-                }
-            }
+            super::field_references_hold(tx, EntityKind::Household, &h.grid_id, &fields)?;
             record_change(tx, clock, EntityKind::Household, &h.id, &h.grid_id, OpAction::Create, fields)
         })?;
         Ok(h)
@@ -132,14 +131,27 @@ impl Store {
                     *sent = current.value(field).clone();
                 }
             }
+            // after the echo check: a masked echo is compared with the stored text as it is
+            let id_type = wanted.get("id_type").and_then(|t| t.as_str()).and_then(crate::model::IdType::parse);
+            let number = wanted.get("id_number").and_then(|n| n.as_str()).unwrap_or_default();
+            if let Some(canonical) = validate::canonical_id_number(id_type, number) {
+                wanted.insert("id_number".into(), canonical.into());
+            }
             let effective: Household = serde_json::from_value(serde_json::Value::Object({
                 let mut m = wanted.clone();
                 m.insert("id".into(), edited.id.clone().into());
                 m
             }))?;
             validate::household(&effective)?;
-            let changed: serde_json::Map<_, _> =
-                wanted.into_iter().filter(|(k, v)| !same_value(current.value(k), v)).collect();
+            let changed: serde_json::Map<_, _> = wanted
+                .iter()
+                .filter(|(k, v)| !same_value(current.value(k), v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if changed.contains_key("premises_id") || changed.contains_key("grid_id") {
+                // a household moved to another building or grid: the building is in its grid
+                super::field_references_hold(tx, EntityKind::Household, &effective.grid_id, &wanted)?;
+            }
             if !changed.is_empty() {
                 let grid = current.value("grid_id").as_str().unwrap_or(&effective.grid_id).to_string();
                 record_change(tx, clock, EntityKind::Household, &effective.id, &grid, OpAction::Update, changed)?;
@@ -198,8 +210,11 @@ impl Store {
     /// Three characters or more narrow the candidates with the trigram index first; shorter
     /// queries (a two-character name such as 张伟) scan the grid's households, which the grid index
     /// keeps small. Either way the household's own columns decide (search_index::TEXT_HOLDS).
+    /// Full-width and half-width forms, and upper and lower case, find each other (search keys).
     pub fn search_households(&self, grid_id: &str, query: &str, limit: u32) -> Result<Vec<Household>> {
-        let q = query.trim();
+        // the query in the form the index holds: full-width digits and letters as plain ones, lower case
+        let key = search_index::search_key(query.trim());
+        let q = key.trim();
         if q.is_empty() {
             return invalid("query", "must not be empty");
         }

@@ -3,24 +3,26 @@
 
 use rusqlite::params;
 
-use crate::error::{invalid, Result};
-use crate::model::{ArrearsAccount, ArrearsNotice, EntityKind, Receipt, ReceiptVoid, Record, Visit};
+use crate::error::Result;
+use crate::model::{ArrearsAccount, ArrearsNotice, Receipt, ReceiptVoid, Record, Visit};
 use crate::store::entity_table;
 use crate::store::{new_id, record_fact_change, Store};
 use crate::validate;
 
 impl Store {
-    /// Records a fact and its op in one transaction, after checking that what it refers to exists.
-    fn record_fact<R: Record>(&self, mut record: R, grid: &str, refers_to: &[(EntityKind, &str, &str)]) -> Result<R> {
+    /// Records a fact and its op in one transaction, after checking that what it refers to
+    /// exists in its grid (sync/references.rs); `field` reads a reference field of the record.
+    fn record_fact<R: Record>(
+        &self,
+        mut record: R,
+        grid: &str,
+        field: for<'r> fn(&'r R, &str) -> Option<&'r str>,
+    ) -> Result<R> {
         if record.id().is_empty() {
             record.set_id(new_id());
         }
         self.write(|tx, clock| {
-            for (kind, field, id) in refers_to {
-                if !entity_table::exists(tx, *kind, id)? {
-                    return invalid(field, format!("unknown {}", kind.as_str().replace('_', " ")));
-                }
-            }
+            super::references_hold(tx, R::KIND, grid, |f| field(&record, f))?;
             record_fact_change(tx, clock, &record, grid)
         })?;
         Ok(record)
@@ -28,14 +30,22 @@ impl Store {
 
     pub fn record_visit(&self, v: Visit) -> Result<Visit> {
         validate::visit(&v)?;
-        let (grid, household) = (v.grid_id.clone(), v.household_id.clone());
-        self.record_fact(v, &grid, &[(EntityKind::Household, "household_id", &household)])
+        let grid = v.grid_id.clone();
+        self.record_fact(v, &grid, |v, f| match f {
+            "household_id" => Some(&v.household_id),
+            "signature_id" => v.signature_id.as_deref(),
+            _ => None,
+        })
     }
 
     pub fn record_notice(&self, n: ArrearsNotice) -> Result<ArrearsNotice> {
         validate::notice(&n)?;
-        let (grid, account) = (n.grid_id.clone(), n.account_id.clone());
-        self.record_fact(n, &grid, &[(EntityKind::ArrearsAccount, "account_id", &account)])
+        let grid = n.grid_id.clone();
+        self.record_fact(n, &grid, |n, f| match f {
+            "account_id" => Some(&n.account_id),
+            "household_id" => Some(&n.household_id),
+            _ => None,
+        })
     }
 
     /// Records money collected against a numbered receipt, without the customer's signature.
@@ -63,7 +73,7 @@ impl Store {
             voided_by: voided_by.to_string(),
         };
         validate::receipt_void(&void)?;
-        self.record_fact(void, &receipt.grid_id, &[])
+        self.record_fact(void, &receipt.grid_id, |v, f| (f == "receipt_id").then_some(v.receipt_id.as_str()))
     }
 
     pub fn visit(&self, id: &str) -> Result<Option<Visit>> {

@@ -18,3 +18,32 @@ pub mod reminders;
 pub mod reports;
 pub mod tickets;
 pub mod workday;
+
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::EntityKind;
+use crate::store::entity_table;
+
+/// The references of a record this phone makes hold (sync/references.rs): each record it names is
+/// here, live, and in `grid`. `value` reads a field of the record. Pulled records are not checked.
+pub(crate) fn references_hold<'a>(
+    conn: &Connection,
+    kind: EntityKind,
+    grid: &str,
+    value: impl Fn(&str) -> Option<&'a str>,
+) -> Result<()> {
+    crate::sync::references::check(kind, grid, value, |k, id| entity_table::grid_of(conn, k, id))?
+        .map_err(|bad| Error::Invalid(bad.into()))
+}
+
+/// `references_hold` for a record given as its fields.
+pub(crate) fn field_references_hold(
+    conn: &Connection,
+    kind: EntityKind,
+    grid: &str,
+    fields: &Map<String, Value>,
+) -> Result<()> {
+    references_hold(conn, kind, grid, |f| fields.get(f).and_then(Value::as_str))
+}

@@ -559,21 +559,11 @@ impl Store {
         let signature_fields = signature.map(fields_of).transpose()?;
         self.write(|tx, clock| {
             take_number(tx, &r.receipt_no)?;
-            if !entity_table::exists(tx, EntityKind::ArrearsAccount, &r.account_id)? {
-                return invalid("account_id", "unknown arrears account");
+            if let (Some(sig), Some(fields)) = (signature, signature_fields) {
+                record_change(tx, clock, EntityKind::Signature, &sig.id, &sig.grid_id, OpAction::Create, fields)?;
             }
-            match (signature, signature_fields) {
-                (Some(sig), Some(fields)) => {
-                    record_change(tx, clock, EntityKind::Signature, &sig.id, &sig.grid_id, OpAction::Create, fields)?;
-                }
-                _ => {
-                    if let Some(id) = &r.signature_id {
-                        if !entity_table::exists(tx, EntityKind::Signature, id)? {
-                            return invalid("signature_id", "unknown signature");
-                        }
-                    }
-                }
-            }
+            // its account, household and signature (just written, or recorded before), in its grid
+            super::field_references_hold(tx, EntityKind::Receipt, &r.grid_id, &receipt_fields)?;
             record_change(tx, clock, EntityKind::Receipt, &r.id, &r.grid_id, OpAction::Create, receipt_fields)?;
             Ok(())
         })
@@ -694,9 +684,6 @@ impl Store {
             Self::signature_row(&v.grid_id, SignedDocument::WorkOrder, &v.id, signature_id, strokes, &record);
         let (visit_fields, signature_fields) = (fields_of(&v)?, fields_of(&signature)?);
         self.write(|tx, clock| {
-            if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
-                return invalid("household_id", "unknown household");
-            }
             record_change(
                 tx,
                 clock,
@@ -706,6 +693,7 @@ impl Store {
                 OpAction::Create,
                 signature_fields,
             )?;
+            super::field_references_hold(tx, EntityKind::Visit, &v.grid_id, &visit_fields)?;
             record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
             if let Some(done) = &appointment {
                 crate::field::workday::record_kept(tx, clock, done)?;

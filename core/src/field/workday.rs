@@ -293,9 +293,7 @@ impl Store {
         validate::visit(&v)?;
         let visit_fields = fields_of(&v)?;
         self.write(|tx, clock| {
-            if !entity_table::exists(tx, EntityKind::Household, &v.household_id)? {
-                return invalid("household_id", "unknown household");
-            }
+            super::field_references_hold(tx, EntityKind::Visit, &v.grid_id, &visit_fields)?;
             record_change(tx, clock, EntityKind::Visit, &v.id, &v.grid_id, OpAction::Create, visit_fields)?;
             record_kept(tx, clock, &done)
         })?;

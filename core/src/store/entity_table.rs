@@ -23,6 +23,7 @@ fn columns(kind: EntityKind) -> String {
 struct KindSql {
     select: String,
     load: String,
+    /// The grid of a live record (a fact of any age): `grid_of`.
     exists: String,
     taken: String,
     /// Insert or merge into the row there (`save`); a household's returns its rowid for the
@@ -43,7 +44,7 @@ fn sql(kind: EntityKind) -> &'static KindSql {
                 let save = insert_sql(kind, true);
                 KindSql {
                     load: format!("{select} WHERE id = ?1"),
-                    exists: format!("SELECT 1 FROM {} WHERE id = ?1{live}", kind.table()),
+                    exists: format!("SELECT coalesce(grid_id, '') FROM {} WHERE id = ?1{live}", kind.table()),
                     taken: format!("SELECT 1 FROM {} WHERE id = ?1", kind.table()),
                     save: if kind == EntityKind::Household { format!("{save} RETURNING rowid") } else { save },
                     insert_new: insert_sql(kind, false),
@@ -98,8 +99,9 @@ pub fn id_taken(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
     Ok(conn.prepare_cached(&sql(kind).taken)?.query_row([id], |_| Ok(())).optional()?.is_some())
 }
 
-pub fn exists(conn: &Connection, kind: EntityKind, id: &str) -> Result<bool> {
-    Ok(conn.prepare_cached(&sql(kind).exists)?.query_row([id], |_| Ok(())).optional()?.is_some())
+/// The grid of a record the store holds (live, or a fact), if it holds it.
+pub fn grid_of(conn: &Connection, kind: EntityKind, id: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached(&sql(kind).exists)?.query_row([id], |r| r.get(0)).optional()?)
 }
 
 /// The insert of a row; a row already there is merged into (`upsert`) or left alone.

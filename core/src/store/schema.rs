@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 10;
+pub const LATEST_VERSION: i64 = 12;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -267,6 +267,39 @@ const V10_PAYMENT_REF: &str = r#"
 ALTER TABLE receipts ADD COLUMN payment_ref TEXT;
 "#;
 
+/// Version 11: the search index holds search keys (issue 21, defect 12: NFKC and lower case,
+/// `search_index::search_key`), so that `３号楼` finds `3号楼`. The same table as version 8's,
+/// made again and filled from the households that are there (`V11_BACKFILL`); the rows keep
+/// their text as typed.
+const V11_SEARCH_KEYS: &str = V8_LEAN_SEARCH;
+
+/// Fills the search index with the search keys of the live households (the write path indexes
+/// only those too). Needs the `search_key` function (`search_index::register_functions`).
+const V11_BACKFILL: &str = r#"
+INSERT INTO household_search (rowid, customer_name, mobile, landline, address, service_numbers)
+SELECT rowid, search_key(coalesce(customer_name, '')), search_key(coalesce(mobile, '')),
+    search_key(coalesce(landline, '')), search_key(coalesce(address, '')),
+    coalesce((SELECT group_concat(search_key(json_extract(value, '$.service_number')), ' ') FROM json_each(services)), '')
+FROM households WHERE coalesce(deleted, 0) = 0;
+"#;
+
+/// Version 12: acknowledged ops kept for a while (docs/sync-protocol.md, "Restores"): a server
+/// restored from a backup has forgotten what it acknowledged after the backup, and the phone sends
+/// those ops again. Kept apart from the outbox, which stays small (only what is not acknowledged),
+/// each with its whole body and the server's clock at its acknowledgement.
+const V12_ACKED_OPS: &str = r#"
+CREATE TABLE acked_ops (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL,
+    acked_at_ms INTEGER NOT NULL
+);
+CREATE INDEX acked_ops_by_time ON acked_ops (acked_at_ms);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -279,7 +312,7 @@ pub fn configure(conn: &Connection) -> Result<()> {
     // 16 MB of page cache (default 2 MB): a page of a snapshot touches more than 2 MB of table,
     // index and search-index pages, which then spilled to the WAL mid-transaction.
     conn.pragma_update(None, "cache_size", -16_384)?;
-    Ok(())
+    crate::store::search_index::register_functions(conn)
 }
 
 pub fn version(conn: &Connection) -> Result<i64> {
@@ -299,6 +332,8 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V8_LEAN_SEARCH,
     V9_FACT_OPS_IN_ROW,
     V10_PAYMENT_REF,
+    V11_SEARCH_KEYS,
+    V12_ACKED_OPS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -310,6 +345,8 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     if found == LATEST_VERSION {
         return Ok(());
     }
+    // a backfill computes search keys in SQL (version 11)
+    crate::store::search_index::register_functions(conn)?;
     let tx = conn.transaction()?;
     if found == 0 {
         for step in FRESH_STEPS {
@@ -342,6 +379,11 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         }
         8 => conn.execute_batch(V9_FACT_OPS_IN_ROW)?,
         9 => conn.execute_batch(V10_PAYMENT_REF)?,
+        10 => {
+            conn.execute_batch(V11_SEARCH_KEYS)?;
+            conn.execute_batch(V11_BACKFILL)?;
+        }
+        11 => conn.execute_batch(V12_ACKED_OPS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -534,6 +576,35 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_10_equals_a_fresh_one_and_finds_full_width_text_by_half_width_and_back() {
+        // indexed as typed before version 11: full-width digits in one, half-width in the other
+        let households = "INSERT INTO households (id, grid_id, customer_name, address, mobile, services)
+             VALUES ('h1', 'g1', '王芳', '人民路３号楼２单元', '13812345678', '[{\"service_number\":\"ＡＤＳＬ５６７８\"}]'),
+                    ('h2', 'g1', 'Zhang Wei', '解放路3号楼', '', '[]');";
+        let (_dir, old) = migrated_from(10, &[households, V2_BACKFILL].concat());
+        let hits = |query: &str| -> Vec<String> {
+            let key = crate::store::search_index::search_key(query);
+            let terms = crate::store::search_index::match_expression(&key).unwrap();
+            let sql = format!(
+                "SELECT id FROM households WHERE rowid IN (SELECT rowid FROM household_search WHERE household_search MATCH ?4)
+                 AND grid_id = ?1 AND {} ORDER BY id LIMIT ?3",
+                crate::store::search_index::TEXT_HOLDS
+            );
+            let mut stmt = old.prepare(&sql).unwrap();
+            let rows = stmt.query_map(rusqlite::params!["g1", format!("%{key}%"), 10, terms], |r| r.get(0)).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        assert_eq!(hits("3号楼"), ["h1", "h2"]);
+        assert_eq!(hits("３号楼"), ["h1", "h2"]);
+        assert_eq!(hits("adsl5678"), ["h1"]);
+        assert_eq!(hits("zhang"), ["h2"]);
+        // the text itself stays as typed
+        let address: String =
+            old.query_row("SELECT address FROM households WHERE id = 'h1'", [], |r| r.get(0)).unwrap();
+        assert_eq!(address, "人民路３号楼２单元");
     }
 
     #[test]

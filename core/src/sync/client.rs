@@ -182,6 +182,9 @@ fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
+        // the server closes a kept-alive connection idle for 30 s (docs/sync-protocol.md,
+        // connections): drop ours first, so that a request never goes out on one it is closing
+        .pool_idle_timeout(Duration::from_secs(20))
         .build()
         .map_err(|e| Error::Network(e.to_string()))
 }
@@ -521,7 +524,10 @@ impl SyncEngine {
             let (facts, pulled) = tokio::join!(self.send_push(&config, vec![]), self.pull_all(&config, &mut report));
             facts?;
             pulled?;
-            return self.after_pull(&config, report).await;
+            if self.store.outbox_counts()?.pending == 0 {
+                return self.after_pull(&config, report).await;
+            }
+            // a restore met on the way put acknowledged ops back in the queue: they go now
         }
         let mut sent_any = false;
         // Push: at least one request even with nothing pending, to report the device's facts.
@@ -613,7 +619,9 @@ impl SyncEngine {
             post.header(reqwest::header::CONTENT_ENCODING, "gzip").body(gzip(&json)?)
         };
         let response: PushResponse = exchange(post).await?;
-        self.store.settle(&response.results)?;
+        // a restored server first: what it forgot goes back in the queue before this answer settles
+        self.store.meet_generation(response.generation.as_ref())?;
+        self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         Ok((request, response))
     }
@@ -775,9 +783,39 @@ impl SyncEngine {
     /// Pulls pages until the server says there is no more. Each page is applied on a blocking
     /// thread while the next one is fetched and decoded (two cores at work on an initial sync);
     /// the cursor still moves only with a page applied, so a pull cut off resumes from there.
+    ///
+    /// A page from another server generation than the one known when the pull began (a restore,
+    /// met here or by a push answered meanwhile) starts the pull again from the cursor the restore
+    /// left: a page fetched from the old cursor would step over what the backup lacked.
     async fn pull_all(&self, config: &SyncConfig, report: &mut SyncReport) -> Result<()> {
-        let mut page = self.fetch_page(config, self.store.pull_cursor()?).await?;
-        loop {
+        'from_cursor: loop {
+            let known = self.store.server_generation()?;
+            let mut page = self.fetch_page(config, self.store.pull_cursor()?).await?;
+            loop {
+                let id = page.generation.as_ref().map(|g| g.id.as_str()).filter(|id| !id.is_empty());
+                if let (Some(known), Some(id)) = (known.as_deref(), id) {
+                    if known != id {
+                        self.store.meet_generation(page.generation.as_ref())?;
+                        continue 'from_cursor;
+                    }
+                }
+                self.store.meet_generation(page.generation.as_ref())?;
+                match self.pulled_page(config, report, page).await? {
+                    Some(next) => page = next,
+                    None => return Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Applies `page` while fetching the next one; None when it was the last.
+    async fn pulled_page(
+        &self,
+        config: &SyncConfig,
+        report: &mut SyncReport,
+        page: PullPage,
+    ) -> Result<Option<PullPage>> {
+        {
             let (has_more, next_cursor) = (page.has_more, page.next_cursor);
             let store = self.store.clone();
             let apply =
@@ -794,12 +832,8 @@ impl SyncEngine {
             report.removed += applied.removed;
             report.pages += 1;
             self.set_phase(SyncPhase::Pulling { received: report.pulled, remaining: done.remaining });
-            match next {
-                Some(next) => page = next?,
-                None => break,
-            }
+            next.transpose()
         }
-        Ok(())
     }
 }
 

@@ -7,16 +7,19 @@
 //! and `client` runs the cycle over HTTP (push, settle, pull, backoff). `snapshot_file` is a fresh
 //! phone's first sync as one prebuilt SQLite file. `scope` says what belongs together when a grid
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
-//! phone. `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
+//! phone; `references` lists every reference between records and the rule a new record meets.
+//! `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
 //! The device side writes through `store`; nothing here uses field/.
 
 pub mod client;
 #[cfg(feature = "openapi")]
 pub mod contract;
+pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod outbox;
 pub mod readable;
+pub mod references;
 pub mod replica;
 pub mod scope;
 pub(crate) mod scope_removal;

@@ -164,8 +164,10 @@ fn seqs_of(conn: &Connection, results: &[OpResult]) -> Result<HashMap<Uuid, i64>
     Ok(found)
 }
 
-/// What the server said of each op. Returns the ops whose stamp the server clamped (op, new stamp).
-pub fn settle(conn: &Connection, results: &[OpResult]) -> Result<Vec<(Op, Hlc)>> {
+/// What the server said of each op, at `acked_at_ms` on the server's clock. Acknowledged ops move
+/// to the acknowledged ops kept for a restore (`requeue_acked_since`). Returns the ops whose stamp
+/// the server clamped (op, new stamp).
+pub fn settle(conn: &Connection, results: &[OpResult], acked_at_ms: i64) -> Result<Vec<(Op, Hlc)>> {
     let seqs = seqs_of(conn, results)?;
     let mut clamped = Vec::new();
     for result in results {
@@ -178,6 +180,7 @@ pub fn settle(conn: &Connection, results: &[OpResult]) -> Result<Vec<(Op, Hlc)>>
         }
         match &result.outcome {
             OpOutcome::Applied | OpOutcome::AlreadyHad | OpOutcome::Superseded => {
+                keep_acked(conn, seq, acked_at_ms)?;
                 conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
             }
             OpOutcome::Rejected { code, reason } => {
@@ -189,6 +192,52 @@ pub fn settle(conn: &Connection, results: &[OpResult]) -> Result<Vec<(Op, Hlc)>>
         }
     }
     Ok(clamped)
+}
+
+/// Copies the outbox row `seq` into the acknowledged ops, with its whole body: a fact's creation
+/// logged without its fields gets them written out, since its row may leave the device later.
+fn keep_acked(conn: &Connection, seq: i64, acked_at_ms: i64) -> Result<()> {
+    let copied = conn
+        .prepare_cached(
+            "INSERT INTO acked_ops (op_id, kind, entity_id, hlc, body, acked_at_ms)
+             SELECT op_id, kind, entity_id, hlc, body, ?2 FROM outbox WHERE seq = ?1 AND fact_grid IS NULL",
+        )?
+        .execute(params![seq, acked_at_ms])?;
+    if copied == 0 {
+        if let Some(op) = read_ops(conn, "WHERE seq = ?1", [seq])?.pop() {
+            let mut id = Uuid::encode_buffer();
+            conn.prepare_cached(
+                "INSERT INTO acked_ops (op_id, kind, entity_id, hlc, body, acked_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                &*op.id.hyphenated().encode_lower(&mut id),
+                op.kind.as_str(),
+                op.entity,
+                op.hlc.to_string(),
+                serde_json::to_string(&op)?,
+                acked_at_ms
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts every op acknowledged at or after `since_ms` (server clock) back at the end of the queue,
+/// in the order they were made: the server restored from a backup has forgotten them. Returns how
+/// many. The server's idempotency makes any it still holds harmless.
+pub fn requeue_acked_since(conn: &Connection, since_ms: i64, now_ms: i64) -> Result<u64> {
+    let n = conn.execute(
+        "INSERT INTO outbox (op_id, kind, entity_id, hlc, body, created_at_ms)
+         SELECT op_id, kind, entity_id, hlc, body, ?2 FROM acked_ops WHERE acked_at_ms >= ?1 ORDER BY seq",
+        params![since_ms, now_ms],
+    )?;
+    conn.execute("DELETE FROM acked_ops WHERE acked_at_ms >= ?1", [since_ms])?;
+    Ok(n as u64)
+}
+
+/// Forgets acknowledged ops older than `before_ms` (server clock): past the retention window.
+pub fn forget_acked_before(conn: &Connection, before_ms: i64) -> Result<u64> {
+    Ok(conn.prepare_cached("DELETE FROM acked_ops WHERE acked_at_ms < ?1")?.execute([before_ms])? as u64)
 }
 
 /// Puts a rejected op back in the queue (after the cause was dealt with, e.g. grids reassigned).

@@ -64,6 +64,7 @@ mod tests {
             has_more: false,
             remaining: 0,
             server_time_ms: 1,
+            generation: None,
         }
     }
 

@@ -38,7 +38,15 @@ impl ApplyReport {
     }
 }
 
-const CURSOR_KEY: &str = "pull_cursor";
+pub(crate) const CURSOR_KEY: &str = "pull_cursor";
+
+/// The pull cursor as `conn` holds it (0: never pulled).
+pub(crate) fn cursor_in(conn: &rusqlite::Connection) -> Result<u64> {
+    Ok(match meta_get(conn, CURSOR_KEY)? {
+        Some(v) => v.parse().map_err(|_| Error::Corrupt(format!("pull cursor {v:?}")))?,
+        None => 0,
+    })
+}
 
 impl Store {
     /// The oldest pending ops (never the rejected ones), at most `limit`.
@@ -48,12 +56,14 @@ impl Store {
 
     /// Records what the server said of pushed ops: acknowledged ops leave the outbox, rejected
     /// ones stay with their reason, clamped stamps replace the device's own.
-    pub fn settle(&self, results: &[OpResult]) -> Result<()> {
+    pub fn settle(&self, results: &[OpResult], server_time_ms: i64) -> Result<()> {
         self.write(|tx, clock| {
             meta_set(tx, "hlc", &clock.last().to_string())?;
-            for (op, to) in outbox::settle(tx, results)? {
+            for (op, to) in outbox::settle(tx, results, server_time_ms)? {
                 restamp(tx, op.kind, &op.entity, &op.hlc, &to)?;
             }
+            // the retention window rides on this write, not on a transaction of its own
+            outbox::forget_acked_before(tx, server_time_ms.saturating_sub(crate::sync::generation::keep_ms(tx)?))?;
             Ok(())
         })
     }
@@ -144,12 +154,7 @@ impl Store {
 
     /// Where the next pull starts (0: never pulled, the first pull is a snapshot).
     pub fn pull_cursor(&self) -> Result<u64> {
-        self.read(|c| {
-            Ok(match meta_get(c, CURSOR_KEY)? {
-                Some(v) => v.parse().map_err(|_| Error::Corrupt(format!("pull cursor {v:?}")))?,
-                None => 0,
-            })
-        })
+        self.read(cursor_in)
     }
 
     /// Counts of pending and rejected changes.

@@ -373,6 +373,7 @@ mod tests {
                 has_more: (i + 1) * 3 < states.len(),
                 remaining: 0,
                 server_time_ms: 0,
+                generation: None,
             })
             .collect()
     }
@@ -424,7 +425,7 @@ mod tests {
         let tables = store.read(|c| device_tables(c, "main")).unwrap();
         assert_eq!(
             tables,
-            ["access_log", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
+            ["access_log", "acked_ops", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
         );
     }
 

@@ -115,6 +115,14 @@ pub enum RejectCode {
     /// An update of a record the server has never seen: a record is created before it is edited
     /// (docs/sync-protocol.md, "Updates of unknown records").
     UnknownEntity,
+    /// A field naming another record (a visit's household, a receipt's account …) names one the
+    /// server does not hold, or one of another grid (docs/sync-protocol.md, "References").
+    BadReference,
+    /// A code of a newer server that this device does not know: a refusal all the same, its
+    /// reason says why. The server never sends it; a device reads any unknown code as this, so a
+    /// code added later never makes a push answer unreadable.
+    #[serde(other)]
+    Other,
 }
 
 impl RejectCode {
@@ -127,6 +135,8 @@ impl RejectCode {
             RejectCode::ReceiptNoNotIssued => "receipt_no_not_issued",
             RejectCode::BadSignature => "bad_signature",
             RejectCode::UnknownEntity => "unknown_entity",
+            RejectCode::BadReference => "bad_reference",
+            RejectCode::Other => "other",
         }
     }
 }
@@ -167,6 +177,38 @@ pub struct PushResponse {
     pub server_time_ms: i64,
     /// Device wall clock minus server clock, as measured from this request.
     pub clock_offset_ms: i64,
+    /// Which life of the server's database answered. Absent from servers before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<ServerGeneration>,
+}
+
+/// Which life of the server's database answered (docs/sync-protocol.md, "Restores"). A server
+/// restored from a backup has forgotten what it acknowledged after that backup; its new `id`
+/// tells a phone to send again the ops acknowledged since `restored_from_ms` and to pull again
+/// from `restored_cursor`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServerGeneration {
+    /// New at every restore; the same for every answer until the next one.
+    pub id: String,
+    /// When the backup this database was restored from was taken, server clock, UTC ms (0: never
+    /// restored).
+    #[serde(default)]
+    pub restored_from_ms: i64,
+    /// The last change number that backup held: a phone whose cursor is past it pulls from here.
+    #[serde(default)]
+    pub restored_cursor: u64,
+    /// How many days a phone keeps acknowledged ops, to send again after a restore.
+    #[serde(default = "ServerGeneration::default_keep_acked_days")]
+    pub keep_acked_days: u32,
+}
+
+impl ServerGeneration {
+    /// The server's default retention window for acknowledged ops, days.
+    pub const KEEP_ACKED_DAYS: u32 = 30;
+    fn default_keep_acked_days() -> u32 {
+        Self::KEEP_ACKED_DAYS
+    }
 }
 
 /// The current state of one entity, as the server holds it: values with per-field stamps.
@@ -226,6 +268,9 @@ pub struct PullPage<C = EntityState> {
     /// Changes still waiting after this page (for a progress bar).
     pub remaining: u64,
     pub server_time_ms: i64,
+    /// Which life of the server's database answered (as in `PushResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<ServerGeneration>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -694,6 +739,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_reject_code_this_device_does_not_know_reads_as_other_and_the_answer_stays_readable() {
+        let answer = r#"{"protocol":1,"results":[{"op_id":"01a19eeb-8e80-7001-8001-000000000001","outcome":"rejected","code":"a_code_from_2030","reason":"新规则 a newer rule"}],"server_time_ms":1,"clock_offset_ms":0}"#;
+        let read: PushResponse = serde_json::from_str(answer).unwrap();
+        assert!(
+            matches!(&read.results[0].outcome, OpOutcome::Rejected { code: RejectCode::Other, reason } if reason.contains("newer"))
+        );
+        assert_eq!(read.generation, None, "an answer of a server before generations");
+    }
+
+    #[test]
     fn a_stored_state_reads_back_as_the_entity_state_it_was_stored_from() {
         let mut values = Map::new();
         values.insert("customer_name".into(), Value::String("李娜 \"娜娜\"".into()));
@@ -725,6 +780,7 @@ mod tests {
                 has_more: false,
                 remaining: 0,
                 server_time_ms: 1,
+                generation: None,
             };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);

@@ -75,6 +75,21 @@ pub enum AdminCommand {
     /// Builds the snapshot file of every field manager's grids now (fresh phones then install it
     /// without waiting for a build), as JSON lines: grids, records, bytes, build time.
     BuildSnapshotFiles,
+    /// Takes a consistent copy of the database while the server may serve (docs/operations.md),
+    /// with its SHA-256 in `<FILE>.sha256`; prints file, bytes, checksum and cursor as JSON.
+    Backup {
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replaces the database with a backup once the backup is checked (checksum, integrity,
+    /// schema version), under a new generation: phones then send again what the server forgot.
+    /// The server must be stopped.
+    Restore {
+        /// A file written by `admin backup` (its `.sha256` beside it).
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Lists receipt voids requested by phones (作废申请), newest first, as JSON lines.
     Voids {
         /// pending, approved or refused; all when left out.
@@ -298,6 +313,10 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
                 .collect();
             json_lines(&built)
         }
+        AdminCommand::Backup { to } => Ok(serde_json::to_string(&storage.backup_to(&to, now_ms)?)?),
+        AdminCommand::Restore { .. } => Err(AppError::invalid(
+            "restore replaces the database file: it runs before the database is opened (`restore_database`)",
+        )),
         AdminCommand::Voids { status, limit } => {
             json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?)
         }
@@ -364,4 +383,12 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             json_lines(&storage.audit_log(subject.as_deref(), limit.clamp(1, 10_000))?)
         }
     }
+}
+
+/// `admin restore`: replaces the database at `db` with the checked backup `from`, refused while a
+/// server runs on it. Prints what was restored as JSON.
+pub fn restore_database(db: &std::path::Path, from: &std::path::Path) -> AppResult<String> {
+    use crate::storage::sqlite::backup;
+    let _lock = backup::ServeLock::take(db)?;
+    Ok(serde_json::to_string(&backup::restore(from, db)?)?)
 }

@@ -29,9 +29,33 @@ pub struct ServeConfig {
     pub limits: ServeLimits,
     /// Where a client's address comes from (the peer, or a trusted proxy's header).
     pub client_addr: ClientAddrConfig,
+    /// Scheduled backups (none when `None`).
+    pub backups: Option<BackupSchedule>,
+}
+
+/// `--backup-dir DIR --backup-every-s N --backup-keep K`: a backup into DIR every N seconds, the
+/// newest K kept (docs/operations.md).
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every_s: u64,
+    pub keep: usize,
+}
+
+/// Takes one scheduled backup into `schedule.dir` and prunes the old ones.
+fn scheduled_backup(storage: &dyn crate::storage::SyncStorage, schedule: &BackupSchedule) -> Result<(), String> {
+    use crate::storage::sqlite::backup::{backup_name, prune};
+    std::fs::create_dir_all(&schedule.dir).map_err(|e| format!("{}: {e}", schedule.dir.display()))?;
+    let now = crate::now_ms();
+    let report = storage.backup_to(&schedule.dir.join(backup_name(now)), now).map_err(|e| e.to_string())?;
+    let removed = prune(&schedule.dir, schedule.keep.max(1)).map_err(|e| e.to_string())?;
+    tracing::info!(file = %report.file.display(), bytes = report.bytes, removed, "scheduled backup taken");
+    Ok(())
 }
 
 pub async fn run(config: ServeConfig) -> Result<(), String> {
+    // held while serving: `admin restore` refuses to replace the file under a running server
+    let _serving = crate::storage::sqlite::backup::ServeLock::take(&config.db).map_err(|e| e.to_string())?;
     let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
     let mut state = AppState::new(Arc::new(storage))
         .with_snapshot_files(config.snapshot_files)
@@ -54,6 +78,23 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                     Err(e) => {
                         tracing::warn!(error = %e, "snapshot file refresh failed; phones get row pages or a build on request")
                     }
+                }
+            }
+        });
+    }
+    if let Some(schedule) = config.backups.clone() {
+        let storage = state.storage.clone();
+        tokio::spawn(async move {
+            let every = std::time::Duration::from_secs(schedule.every_s.max(1));
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let (storage, schedule) = (storage.clone(), schedule.clone());
+                match tokio::task::spawn_blocking(move || scheduled_backup(storage.as_ref(), &schedule)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
+                    Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
                 }
             }
         });

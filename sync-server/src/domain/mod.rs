@@ -1,5 +1,5 @@
 //! The server's rules that are neither HTTP nor SQL: reconciling pushed ops (`reconcile`, with
-//! `handover` and `signed` for the ops that move or seal records), the back office's own ops
+//! `handover` and `signed` for the ops that move or seal records, `references` for what they name), the back office's own ops
 //! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
 //! office may show (`privacy`, `reveals`, `device_health`, `report_day`), snapshot files and
 //! spreadsheets.
@@ -14,6 +14,7 @@ pub mod password;
 pub mod prepared;
 pub mod privacy;
 pub mod reconcile;
+pub mod references;
 pub mod report_day;
 pub mod reveals;
 pub mod signed;

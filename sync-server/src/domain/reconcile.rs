@@ -167,6 +167,7 @@ fn store_new_fact(
     let grid = state.value("grid_id").as_str().unwrap_or(&op.grid);
     let access = crate::domain::handover::may_write_scope(tx, device, op, None, grid, state)?;
     crate::domain::signed::check(tx, device, state)?;
+    crate::domain::references::check(tx, op, state, grid, &access)?;
     if !tx.insert_fact(fact, op, grid, &device.device_id, now_ms)? {
         return Ok(false);
     }
@@ -188,6 +189,21 @@ fn stored(
     crate::domain::handover::after_write(tx, access, op, state, is_new, now_ms)
 }
 
+/// Stores the canonical form of what has one, as the phone does before it makes the op: a
+/// resident ID number's check character `X` (validate::canonical_id_number). A client that sent
+/// `x` keeps its own copy until the record is next written.
+fn canonicalise(state: &mut EntityState) {
+    if state.kind != EntityKind::Household {
+        return;
+    }
+    let id_type = state.value("id_type").as_str().and_then(gridbook_core::model::IdType::parse);
+    if let Some(canonical) =
+        validate::canonical_id_number(id_type, state.value("id_number").as_str().unwrap_or_default())
+    {
+        state.values.insert("id_number".into(), canonical.into());
+    }
+}
+
 fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> Result<MergeOutcome, Decision> {
     check_shape(device, op)?;
     validate::fields(op.kind, &op.fields)?;
@@ -205,6 +221,7 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
     let (mut state, current_grid) =
         existing.unwrap_or_else(|| (EntityState::empty(op.kind, op.entity.clone()), op.grid.clone()));
     let merge = state.apply(op);
+    canonicalise(&mut state);
     let grid = state.value("grid_id").as_str().unwrap_or(&current_grid).to_string();
     // the device's grids, or a handover it is still part of (handover.rs)
     let access = crate::domain::handover::may_write_scope(tx, device, op, existing_grid.as_deref(), &grid, &state)?;
@@ -220,8 +237,11 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         // is checked in full once complete. A complete record satisfies the phone's rules.
         if state.base.is_some() {
             validate_record(&state)?;
-            // signatures, signed receipts and work orders, voids (issue 4)
+            // signatures, signed receipts and work orders (issue 4): a missing or refused
+            // signature is a bad signature first
             crate::domain::signed::check(tx, device, &state)?;
+            // what it names exists, in its grid (references.rs)
+            crate::domain::references::check(tx, op, &state, &grid, &access)?;
         }
         if op.kind == EntityKind::Receipt {
             let number = state.value("receipt_no").as_str().unwrap_or_default().to_string();

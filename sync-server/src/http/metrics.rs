@@ -159,6 +159,11 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     state.backoffice.metrics.write_process(&mut out);
     state.login_throttle.write_metrics(&mut out, now_ms());
+    let (sqlite_heap, sqlite_heap_peak) = crate::storage::sqlite::heap_bytes();
+    family(&mut out, "gridbook_sqlite_heap_bytes", "gauge", "Bytes on SQLite's heap (page caches, statements).");
+    let _ = writeln!(out, "gridbook_sqlite_heap_bytes {sqlite_heap}");
+    family(&mut out, "gridbook_sqlite_heap_peak_bytes", "gauge", "The most SQLite's heap has held.");
+    let _ = writeln!(out, "gridbook_sqlite_heap_peak_bytes {sqlite_heap_peak}");
 
     let storage = state.storage.clone();
     let monitoring = state.backoffice.monitoring.clone();

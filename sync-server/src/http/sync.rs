@@ -143,7 +143,8 @@ pub async fn push(
         ));
     }
     let (storage, rules) = (state.storage.clone(), state.rules);
-    let response = tokio::task::spawn_blocking(move || storage.push(&device, req, &rules, now_ms())).await??;
+    let mut response = tokio::task::spawn_blocking(move || storage.push(&device, req, &rules, now_ms())).await??;
+    response.generation = Some(state.storage.generation());
     Ok(Json(response))
 }
 
@@ -197,5 +198,7 @@ pub async fn pull(
         return Err(AppError::bad_query("limit must be between 1 and 10000"));
     }
     let storage = state.storage.clone();
-    Ok(Json(tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??))
+    let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
+    page.generation = Some(state.storage.generation());
+    Ok(Json(page))
 }

@@ -18,7 +18,7 @@ pub mod workflows;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
 };
-use gridbook_core::sync::wire::{ReceiptBlock, ReceiptBlockRequest, VerifyResponse};
+use gridbook_core::sync::wire::{ReceiptBlock, ReceiptBlockRequest, ServerGeneration, VerifyResponse};
 use serde::Serialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
@@ -80,6 +80,12 @@ pub struct RejectionRow {
 /// their enrolment, pushes and pulls, snapshot pages, grids and managers, signed evidence,
 /// handovers, and (through `RecordStorage`) the records the back office reads and writes.
 pub trait SyncStorage: RecordStorage {
+    /// Which life of the database this is (a new one after each restore), read when it was opened:
+    /// every push answer and pull page carries it (docs/sync-protocol.md, "Restores").
+    fn generation(&self) -> ServerGeneration;
+    /// A consistent copy of the database at `to`, taken while it serves, with its checksum. A
+    /// backend whose engine has its own backups (PostgreSQL) answers `unsupported`.
+    fn backup_to(&self, to: &std::path::Path, now_ms: i64) -> StorageResult<sqlite::backup::BackupReport>;
     fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth>;
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.

@@ -4,7 +4,7 @@
 //! It also opens a plaintext store through a software vault, converting it to an encrypted one,
 //! for the test that kills the conversion.
 //!
-//!   gridbook-phone sync <store.db>
+//!   gridbook-phone sync <store.db> [push-batch]
 //!   gridbook-phone convert <store.db> <vault secret, 64 hex digits>
 
 use gridbook_core::store::encryption::SoftwareVault;
@@ -14,7 +14,7 @@ use gridbook_core::{Store, SyncEngine};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(cmd), Some(path)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: gridbook-phone sync <store.db> | convert <store.db> <secret hex>");
+        eprintln!("usage: gridbook-phone sync <store.db> [push-batch] | convert <store.db> <secret hex>");
         std::process::exit(2);
     };
     if cmd == "convert" {
@@ -36,6 +36,15 @@ async fn main() {
         eprintln!("unknown command {cmd}");
         std::process::exit(2);
     }
+    // smaller batches make more acknowledged steps in one push, for a kill to fall between
+    let push_batch = match args.get(3).map(|b| b.parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(n),
+        Some(_) => {
+            eprintln!("push-batch is a positive number");
+            std::process::exit(2);
+        }
+    };
     let store = match Store::open(path) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -44,7 +53,9 @@ async fn main() {
         }
     };
     let config = match gridbook_core::sync::client::saved_config(&store, "phone-cli") {
-        Ok(Some(c)) => gridbook_core::SyncConfig { pull_limit: 500, ..c },
+        Ok(Some(c)) => {
+            gridbook_core::SyncConfig { pull_limit: 500, push_batch: push_batch.unwrap_or(c.push_batch), ..c }
+        }
         Ok(None) => {
             eprintln!("{path} is not enrolled");
             std::process::exit(1);

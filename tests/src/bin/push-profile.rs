@@ -15,6 +15,7 @@ use axum::http::Request;
 use gridbook_core::sync::wire::{DeviceFacts, EnrolRequest, Op, PushRequest, PROTOCOL_VERSION};
 use gridbook_core::*;
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
+use gridbook_sync_server::storage::records::RecordStorage;
 use gridbook_sync_server::{app, now_ms, AppState, SqliteStorage, SyncStorage};
 use tower::ServiceExt;
 
@@ -29,7 +30,7 @@ fn encode(path: &str, pushes: usize) {
     for p in 0..pushes {
         let ops: Vec<Op> = (0..OPS_PER_PUSH)
             .map(|i| {
-                let visit = testing::visit("g1", &format!("hh-{:08}", (p * OPS_PER_PUSH + i) % 5000));
+                let visit = testing::visit("g1", &testing::workload_household_id(p * OPS_PER_PUSH + i));
                 testing::visit_op(testing::fields_of(&visit).expect("fields"), clock.now())
             })
             .collect();
@@ -54,6 +55,8 @@ async fn run(path: &str) {
         .create_manager("zhang", "张", gridbook_sync_server::domain::auth::Role::Field, None, now_ms())
         .expect("manager");
     storage.assign_grid("zhang", "g1").expect("assign");
+    // the households the visits name (a pushed record names one the server holds)
+    storage.apply_backoffice_ops(&testing::workload_households("g1").expect("households"), now_ms()).expect("seed");
     let code =
         admin::run(storage.as_ref(), AdminCommand::EnrolCode { manager: "zhang".into(), valid_hours: 1 }, now_ms())
             .expect("code");

@@ -18,6 +18,7 @@ use gridbook_core::sync::wire::{DeviceFacts, Op, OpAction, PushRequest, PROTOCOL
 use gridbook_core::testing::household_n;
 use gridbook_core::*;
 use gridbook_sync_server::http::device_budget::BudgetConfig;
+use gridbook_sync_server::storage::records::RecordStorage;
 use gridbook_sync_server::SyncStorage;
 use gridbook_tests::TestServer;
 use serde_json::{json, Map, Value};
@@ -112,7 +113,7 @@ fn workload_visits(pouchdb: Option<&str>, n: usize) -> Vec<Map<String, Value>> {
             })
             .collect();
     }
-    (0..n).map(|i| fields_of(&testing::visit("g1", &format!("hh-{:08}", i % 5000)))).collect()
+    (0..n).map(|i| fields_of(&testing::visit("g1", &testing::workload_household_id(i)))).collect()
 }
 
 fn visit_ops(fields: &[Map<String, Value>], node: &str) -> Vec<Op> {
@@ -366,6 +367,9 @@ fn check_costs(
 async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
     let fields = workload_visits(None, per_device);
+    // the households the visits name, as the back office would have them
+    let seed = testing::workload_households("g1").expect("households");
+    server.storage.apply_backoffice_ops(&seed, gridbook_sync_server::now_ms()).expect("seed");
     let mut bodies = Vec::new();
     for d in 0..devices {
         let code = server.enrol_code("zhang");

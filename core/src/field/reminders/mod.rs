@@ -346,6 +346,7 @@ impl Store {
         validate::reminder_outcome(&closure)?;
         let fields = fields_of(&closure)?;
         self.write(|tx, clock| {
+            crate::field::field_references_hold(tx, EntityKind::ReminderOutcome, grid_id, &fields)?;
             record_change(tx, clock, EntityKind::ReminderOutcome, &closure.id, grid_id, OpAction::Create, fields)
         })?;
         Ok(closure)

@@ -326,6 +326,12 @@ impl EntityTx for SqliteTx<'_> {
         }
     }
 
+    fn served_grid(&mut self, kind: EntityKind, id: &str) -> StorageResult<Option<String>> {
+        // the grid column alone: every reference of every pushed record asks (domain/references.rs)
+        let mut stmt = self.tx.prepare_cached("SELECT grid_id FROM entities WHERE kind = ?1 AND id = ?2")?;
+        Ok(stmt.query_row([kind.as_str(), id], |r| r.get(0)).optional()?)
+    }
+
     fn handovers_holding(&mut self, kind: EntityKind, id: &str) -> StorageResult<Vec<String>> {
         handover::handovers_holding(self.tx, kind, id)
     }

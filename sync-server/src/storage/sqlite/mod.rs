@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, StoredState, VerifyResponse,
+    ReceiptBlockRequest, ServerGeneration, StoredState, VerifyResponse,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -25,6 +25,7 @@ use crate::domain::reconcile::Rules;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::handover::{HandoverRequest, HandoverRow};
 
+pub mod backup;
 mod checkpoint;
 mod devices;
 mod entity_tx;
@@ -64,6 +65,9 @@ pub struct SqliteStorage {
     /// The back office's read-only queries' own connections (monitoring.rs).
     monitor: monitoring::MonitorReaders,
     path: PathBuf,
+    /// The database's generation, and the tag of the receipt books it issues (backup.rs).
+    generation: ServerGeneration,
+    book_tag: String,
 }
 
 fn open_connection(path: &Path) -> StorageResult<Connection> {
@@ -85,6 +89,17 @@ fn open_connection(path: &Path) -> StorageResult<Connection> {
     Ok(conn)
 }
 
+/// Bytes SQLite holds on its heap now, and the most it has held since the process started: the
+/// page caches of every connection, prepared statements and schemas. The rest of the process's
+/// memory is the allocator's, the runtime's and the binary's (docs/benchmarks.md "Soak").
+pub fn heap_bytes() -> (i64, i64) {
+    // SAFETY: both read SQLite's own counters (memory statistics are on in the bundled build).
+    unsafe { (rusqlite::ffi::sqlite3_memory_used(), rusqlite::ffi::sqlite3_memory_highwater(0)) }
+}
+
+/// The writer's page cache (KiB): the largest single share of the server's memory once full.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
 /// What the WAL file is cut back to when it starts over (bytes).
 const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
@@ -96,10 +111,15 @@ impl SqliteStorage {
     pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path)?;
-        // 64 MiB of pages for the writer (SQLite's default is 2 MiB): the indexes a push writes
-        // into stay in memory instead of being read back from the file (pread per op 0.37 → 0.2)
-        writer.pragma_update(None, "cache_size", -65_536)?;
+        // The writer's own pages (SQLite's default is 2 MiB): the indexes a push writes into stay
+        // in memory instead of being read back from the file (pread per op 0.37 → 0.2 at 64 MiB).
+        // A push appends, so its pages are few and hot; what else fills the cache is the archive
+        // pages that edits touch all over the file, which the OS's file cache serves as well. 32
+        // MiB: the same preads per ingested op as 64, and a full cache 32 MiB smaller, the
+        // largest share of the server's memory (docs/benchmarks.md "Soak").
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer, &path)?;
+        let (generation, book_tag) = backup::read_generation(&writer)?;
         let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
         Ok(Self {
             writer: Mutex::new(writer),
@@ -110,6 +130,8 @@ impl SqliteStorage {
             readers: Mutex::new(Vec::new()),
             monitor: monitoring::MonitorReaders::new(&path),
             path,
+            generation,
+            book_tag,
         })
     }
 
@@ -173,6 +195,14 @@ impl SqliteStorage {
 }
 
 impl SyncStorage for SqliteStorage {
+    fn generation(&self) -> ServerGeneration {
+        self.generation.clone()
+    }
+
+    fn backup_to(&self, to: &Path, now_ms: i64) -> StorageResult<backup::BackupReport> {
+        backup::backup(&self.path, to, now_ms)
+    }
+
     fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth> {
         devices::authenticate_device(self, token_hash)
     }
@@ -266,7 +296,7 @@ impl SyncStorage for SqliteStorage {
         request: &ReceiptBlockRequest,
         now_ms: i64,
     ) -> StorageResult<ReceiptBlock> {
-        self.write(|tx| receipts::issue_block(tx, device, request, now_ms))
+        self.write(|tx| receipts::issue_block(tx, device, request, &self.book_tag, now_ms))
     }
 
     fn receipt_blocks(&self, device_id: Option<&str>) -> StorageResult<Vec<ReceiptBlockRow>> {
@@ -416,6 +446,7 @@ mod tests {
             role: Role::Field,
             grids: vec!["g1".into()],
         };
+        storage.apply_backoffice_ops(&[testing::household_op("g1", "h1").unwrap()], 1).unwrap();
         let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();
         let ops: Vec<_> = (0..3_000u64)
             .map(|i| testing::visit_op(visit.clone(), Hlc::new(1_700_000_000_000 + i, 0, "dev1")))

@@ -122,5 +122,6 @@ pub(super) fn page_of(
         has_more: remaining > 0,
         remaining: remaining as u64,
         server_time_ms: now_ms,
+        generation: None, // the HTTP layer adds it
     }
 }

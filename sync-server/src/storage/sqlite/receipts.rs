@@ -59,7 +59,69 @@ pub(super) fn receipt_no_issued_to(c: &Connection, receipt_no: &str, device_id: 
             return Ok(true);
         }
     }
-    Ok(false)
+    reclaimed(c, receipt_no, device_id)
+}
+
+/// After a restore, a receipt sent again may carry a number from a book the server issued after
+/// the backup and then forgot. Its book is re-claimed for the device that used it, once: the
+/// books of this generation carry its own tag (`issue_block`), so a forgotten book is never
+/// issued again, and the first device to use a number of it holds the whole book from then on.
+fn reclaimed(c: &Connection, receipt_no: &str, device_id: &str) -> StorageResult<bool> {
+    let (generation, tag) = super::backup::read_generation(c)?;
+    if generation.restored_from_ms == 0 {
+        return Ok(false); // never restored: nothing was forgotten
+    }
+    let Some(cut) = receipt_no.rfind('-') else { return Ok(false) };
+    let prefix = &receipt_no[..=cut];
+    let Some(book_no) = forgotten_book_no(prefix, &tag) else { return Ok(false) };
+    let block = ReceiptBlock { prefix: prefix.to_string(), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: 0 };
+    if !block.contains(receipt_no) {
+        return Ok(false);
+    }
+    let known = c
+        .prepare_cached("SELECT 1 FROM receipt_blocks WHERE prefix = ?1")?
+        .query_row([prefix], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if known {
+        return Ok(false); // issued in this generation, or before the backup: its owner is known
+    }
+    let now = crate::now_ms();
+    // book_no is unique and this generation counts on from the backup's last: a re-claimed book
+    // takes the next free number below zero instead
+    let row_no: i64 =
+        c.query_row("SELECT min(coalesce(min(book_no), 0), 0) - 1 FROM receipt_blocks", [], |r| r.get(0))?;
+    c.prepare_cached(
+        "INSERT INTO receipt_blocks (prefix, book_no, device_id, first, last, issued_at_ms, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![prefix, row_no, device_id, block.first, block.last, now, format!("reclaimed:{prefix}")])?;
+    audit(
+        c,
+        device_id,
+        "receipt_block_reclaimed",
+        prefix,
+        &format!("book {book_no} issued before a restore, re-claimed by the receipt {receipt_no} sent again"),
+        now,
+    )?;
+    tracing::warn!(device = %device_id, prefix, "receipt book re-claimed after a restore");
+    Ok(true)
+}
+
+/// The book number of `prefix` when it has the shape of a book issued by another generation than
+/// the one tagged `tag` (`SJ` + an optional 4-letter tag + 6 digits + `-`).
+fn forgotten_book_no(prefix: &str, tag: &str) -> Option<u64> {
+    let body = prefix.strip_prefix("SJ")?.strip_suffix('-')?;
+    let (their_tag, digits) = match body.len() {
+        6 => ("", body),
+        10 => body.split_at(4),
+        _ => return None,
+    };
+    let tag_ok = their_tag.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if !tag_ok || their_tag == tag || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> StorageResult<Vec<String>> {
@@ -96,10 +158,13 @@ fn used_in(c: &Connection, block: &ReceiptBlock) -> StorageResult<u32> {
     Ok(used)
 }
 
+/// Issues the device a new book. `book_tag` is the generation's (empty until the first restore):
+/// a restored server's books never share a prefix with one it issued and then forgot.
 pub(super) fn issue_block(
     c: &Connection,
     device: &DeviceAuth,
     req: &ReceiptBlockRequest,
+    book_tag: &str,
     now_ms: i64,
 ) -> StorageResult<ReceiptBlock> {
     let request_id = req.request_id.to_string();
@@ -131,8 +196,12 @@ pub(super) fn issue_block(
         ));
     }
     let book_no: i64 = c.query_row("SELECT coalesce(max(book_no), 0) + 1 FROM receipt_blocks", [], |r| r.get(0))?;
-    let block =
-        ReceiptBlock { prefix: format!("SJ{book_no:06}-"), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: now_ms };
+    let block = ReceiptBlock {
+        prefix: format!("SJ{book_tag}{book_no:06}-"),
+        first: 1,
+        last: ReceiptBlock::SIZE,
+        issued_at_ms: now_ms,
+    };
     c.prepare_cached(
         "INSERT INTO receipt_blocks (prefix, book_no, device_id, first, last, issued_at_ms, request_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_signed_evidence.sql")),
     (3, include_str!("migrations/0003_handovers.sql")),
     (4, include_str!("migrations/0004_ingest_layout.sql")),
+    (5, include_str!("migrations/0005_generation.sql")),
 ];
 
 /// The version this server writes: its last step.
@@ -88,6 +89,12 @@ mod tests {
             conn.execute(
                 "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, seq, updated_at_ms) VALUES ('visit', ?1, 'g1', ?2, ?3, 1, 5)",
                 params![op.entity, serde_json::to_string(&op.fields).unwrap(), op.hlc.to_string()],
+            )
+            .unwrap();
+            // the household the visits name (a pushed record names one the server holds)
+            conn.execute(
+                "INSERT INTO entities (kind, id, grid_id, vals, base_hlc, seq, updated_at_ms) VALUES ('household', ?1, 'g1', '{}', ?2, 2, 5)",
+                params![visit.household_id, op.hlc.to_string()],
             )
             .unwrap();
             conn.execute(

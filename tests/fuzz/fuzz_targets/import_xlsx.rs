@@ -1,0 +1,12 @@
+//! The back office's XLSX import (`sheet::read`, then a dry-run import of each sheet kind into one
+//! grid): any zip is read or refused with a typed reason, within the bounds the import promises
+//! (rows, columns, cells, declared dimensions), and a dry run never panics. Run with
+//! `-rss_limit_mb` to hold memory to a bound (a sheet once declared XFD1048576 and took 23.8 GB).
+#![no_main]
+
+use gridbook_fuzz::spreadsheets::{check_import, Kind};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    check_import(data, Kind::Xlsx);
+});
