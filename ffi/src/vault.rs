@@ -20,8 +20,9 @@ pub trait KeyVault: Send + Sync {
     /// Unwraps what `wrap` returned: the 32-byte data key. Fail with `WrongKey` when this vault
     /// did not wrap it, `KeyUnavailable` when the key store is locked or the user cancelled.
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>>;
-    /// Destroys the platform key, so nothing it wrapped opens again (the remote wipe).
-    fn destroy(&self) -> Result<()>;
+    /// Destroys the platform key, so nothing it wrapped opens again (the remote wipe). Not
+    /// `destroy`: the Kotlin bindings give every object a `destroy()` of their own.
+    fn destroy_key(&self) -> Result<()>;
 }
 
 /// Core's software vault behind the foreign trait.
@@ -34,7 +35,7 @@ impl KeyVault for Software {
     fn unwrap(&self, wrapped: Vec<u8>) -> Result<Vec<u8>> {
         Ok(enc::KeyVault::unwrap(&self.0, &wrapped)?.as_bytes().to_vec())
     }
-    fn destroy(&self) -> Result<()> {
+    fn destroy_key(&self) -> Result<()> {
         Ok(enc::KeyVault::destroy(&self.0)?)
     }
 }
@@ -76,7 +77,7 @@ impl enc::KeyVault for CoreVault {
         DataKey::from_bytes(&self.0.unwrap(wrapped.to_vec()).map_err(to_core)?)
     }
     fn destroy(&self) -> gridbook_core::Result<()> {
-        self.0.destroy().map_err(to_core)
+        self.0.destroy_key().map_err(to_core)
     }
 }
 

@@ -27,7 +27,7 @@ final class KeychainVault: KeyVault, @unchecked Sendable {
         catch { throw GridbookError.WrongKey(detail: "the Keychain key did not wrap this store's key") }
     }
 
-    func destroy() throws {
+    func destroyKey() throws {
         let query: [String: Any] = [kSecClass as String: kSecClassGenericPassword, kSecAttrAccount as String: Self.account]
         let status = SecItemDelete(query as CFDictionary)
         guard status == errSecSuccess || status == errSecItemNotFound else {

@@ -37,7 +37,7 @@ class KeystoreVault : KeyVault {
         }
     }
 
-    override fun destroy() = keystore {
+    override fun destroyKey() = keystore {
         KeyStore.getInstance("AndroidKeyStore").apply { load(null) }.deleteEntry(ALIAS)
     }
 
