@@ -54,6 +54,14 @@ pub enum Error {
     /// read or changed.
     #[error("wrong key for this store / 密钥与本机数据库不符: {0}")]
     WrongKey(String),
+    /// The store is locked (idle past the policy's minutes, or locked by the app): its key is out
+    /// of memory and its file closed. Unlock it through the vault; nothing was read or changed.
+    #[error("the store is locked / 本机数据已锁定，请解锁: {0}")]
+    Locked(String),
+    /// The phone has not synced for longer than the server's policy allows: it still syncs and
+    /// shows what it holds, but records nothing new until a sync succeeds. Nothing was changed.
+    #[error("offline for too long / 离线时间过长: {0}")]
+    OfflineTooLong(String),
     /// The store's file is damaged: its own key no longer reads it, or a page fails its check.
     /// The file is left as it is for rescue.
     #[error("the store's file is damaged / 本机数据库文件已损坏: {0}")]

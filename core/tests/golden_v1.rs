@@ -389,6 +389,7 @@ fn expected_page() -> PullPage {
         server_time_ms: SERVER_PULL_MS,
         // a v1 answer as the first servers sent it: no generation (servers since add one)
         generation: None,
+        policy: None,
     }
 }
 
@@ -415,6 +416,7 @@ fn as_stored(page: &PullPage) -> PullPage<StoredState> {
         remaining: page.remaining,
         server_time_ms: page.server_time_ms,
         generation: page.generation.clone(),
+        policy: None,
     }
 }
 
@@ -471,6 +473,7 @@ fn a_push_is_pinned() {
             server_time_ms: SERVER_PUSH_MS,
             clock_offset_ms: PHONE_PUSH_WALL_MS - SERVER_PUSH_MS,
             generation: None,
+            policy: None,
         },
     );
 }

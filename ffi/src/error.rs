@@ -62,6 +62,20 @@ pub enum GridbookError {
         /// What the key store said.
         detail: String,
     },
+    /// The store is locked (idle past the server's minutes, or locked by the app): show the lock
+    /// screen and call `unlock` with the vault. Nothing was read or changed.
+    #[error("locked: {detail}")]
+    Locked {
+        /// Why, for the log.
+        detail: String,
+    },
+    /// The phone has not synced for longer than the server allows: sync first. It still syncs and
+    /// shows what it holds; nothing was recorded and nothing is lost.
+    #[error("offline too long: {detail}")]
+    OfflineTooLong {
+        /// How many days, and the limit (zh-CN and English).
+        detail: String,
+    },
     /// The store's key does not open it: another vault, another store's key record. Nothing was
     /// read or changed. (A `KeyVault` the app implements throws this when it did not wrap the key.)
     #[error("wrong key: {detail}")]
@@ -118,6 +132,8 @@ impl From<CoreError> for GridbookError {
             CoreError::Busy { .. } => GridbookError::Network { detail: e.to_string() },
             CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
             CoreError::WrongKey(detail) => GridbookError::WrongKey { detail },
+            CoreError::Locked(detail) => GridbookError::Locked { detail },
+            CoreError::OfflineTooLong(detail) => GridbookError::OfflineTooLong { detail },
             CoreError::StoreCorrupted(detail) => GridbookError::StoreCorrupted { detail },
             CoreError::NotAStore(detail) => GridbookError::NotAStore { detail },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the

@@ -135,6 +135,7 @@ impl GridbookSync {
         code: String,
         signer: Option<Arc<dyn DeviceSigner>>,
     ) -> Result<Enrolment> {
+        self.store.ensure_unlocked()?;
         let public_key = match signer {
             Some(s) => Some(hex(&crate::evidence::public_key_of(s.as_ref())?)),
             None => None,
@@ -153,6 +154,7 @@ impl GridbookSync {
     /// Uses a server and token the app kept itself (e.g. in the Keystore/Keychain) instead of
     /// the ones saved at enrolment.
     pub fn connect(&self, server_url: String, token: String) -> Result<()> {
+        self.store.ensure_unlocked()?;
         if server_url.trim().is_empty() {
             return Err(invalid("server_url", "must not be empty"));
         }
@@ -163,13 +165,15 @@ impl GridbookSync {
     }
 
     /// Whether the device is enrolled and can sync.
-    pub fn is_enrolled(&self) -> bool {
-        lock(&self.engine).is_some()
+    pub fn is_enrolled(&self) -> Result<bool> {
+        self.store.ensure_unlocked()?;
+        Ok(lock(&self.engine).is_some())
     }
 
     /// One full cycle: send every waiting change, then receive until up to date. Errors:
     /// network/interrupted (try later; nothing is lost), unauthorized (enrol again).
     pub async fn sync_once(&self) -> Result<SyncReport> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.sync_once().await?)
     }
@@ -178,6 +182,7 @@ impl GridbookSync {
     /// used, waiting the backoff delay between attempts. For the background job (WorkManager,
     /// BGTaskScheduler): keep `max_attempts` small and let the platform bring the job back.
     pub async fn sync_with_retry(&self, max_attempts: u32) -> Result<SyncReport> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.sync_with_retry(max_attempts.max(1)).await?)
     }
@@ -185,6 +190,7 @@ impl GridbookSync {
     /// Asks the server for a new book of receipt numbers now (the sync does this by itself below
     /// 50); returns the numbers left afterwards.
     pub async fn refill_receipt_numbers(&self) -> Result<u64> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.refill_receipt_numbers().await?)
     }

@@ -103,9 +103,19 @@ impl Phone {
 
     /// A phone with an encrypted store (SQLCipher, its key in a software vault), as the apps' are.
     pub async fn enrol_sealed(url: &str, code: &str) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
         let vault = gridbook_core::store::encryption::SoftwareVault::generate().expect("vault");
-        let store = Arc::new(Store::open_sealed(dir.path().join("phone.db"), &vault).expect("phone store"));
+        Self::enrol_sealed_with(url, code, &vault, Box::new(SystemClock)).await
+    }
+
+    /// `enrol_sealed` with the vault and the wall clock given (tests of the app lock).
+    pub async fn enrol_sealed_with(
+        url: &str,
+        code: &str,
+        vault: &dyn gridbook_core::store::encryption::KeyVault,
+        clock: Box<dyn WallClock>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open_sealed_with_clock(dir.path().join("phone.db"), vault, clock).expect("phone"));
         Self::enrol_store(dir, store, url, code).await
     }
 

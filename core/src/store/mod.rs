@@ -15,6 +15,7 @@ pub(crate) mod entity_table;
 pub(crate) mod record_row;
 pub(crate) mod schema;
 pub(crate) mod search_index;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -34,6 +35,11 @@ use crate::sync::wire::{EntityState, Op, OpAction};
 pub(crate) struct Inner {
     pub conn: Connection,
     pub clock: HlcClock,
+    /// The SQLCipher data key while the store is unlocked, for the connections it reopens (a
+    /// snapshot file's install, an unlock); `None` for a plaintext database, and while locked.
+    pub key: Option<DataKey>,
+    /// The app lock and the offline limit (session.rs).
+    pub session: session::Session,
 }
 
 /// One write transaction on the store's connection. BEGIN and COMMIT are statements prepared
@@ -43,12 +49,22 @@ pub(crate) struct Inner {
 pub(crate) struct Transaction<'c> {
     conn: &'c Connection,
     open: bool,
+    /// Why local records are refused now (`OfflineTooLong`); sync bookkeeping still writes.
+    refusal: Option<String>,
 }
 
 impl<'c> Transaction<'c> {
-    fn begin(conn: &'c Connection) -> Result<Self> {
+    fn begin(conn: &'c Connection, refusal: Option<String>) -> Result<Self> {
         conn.prepare_cached("BEGIN")?.execute([])?;
-        Ok(Self { conn, open: true })
+        Ok(Self { conn, open: true, refusal })
+    }
+
+    /// Whether a local change may be recorded: every record, edit and receipt asks here first.
+    pub(crate) fn may_record(&self) -> Result<()> {
+        match &self.refusal {
+            None => Ok(()),
+            Some(why) => Err(Error::OfflineTooLong(why.clone())),
+        }
     }
 
     fn commit(mut self) -> Result<()> {
@@ -79,9 +95,8 @@ pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     device_id: String,
-    /// The SQLCipher data key, for the connections the store reopens (a snapshot file's install);
-    /// `None` for a plaintext database (the server's snapshot files, tests of the plain format).
-    key: Option<DataKey>,
+    /// Whether the store is SQLCipher (its key in `Inner` while unlocked).
+    encrypted: bool,
 }
 
 impl Store {
@@ -151,16 +166,14 @@ impl Store {
                 clock.restore(&h);
             }
         }
-        Ok(Self { inner: Mutex::new(Inner { conn, clock }), path, device_id, key })
+        let encrypted = key.is_some();
+        let session = session::Session::load(&conn, clock.wall_millis())?;
+        Ok(Self { inner: Mutex::new(Inner { conn, clock, key, session }), path, device_id, encrypted })
     }
 
     /// Whether the store's file is encrypted (SQLCipher, keyed).
     pub fn is_encrypted(&self) -> bool {
-        self.key.is_some()
-    }
-
-    pub(crate) fn data_key(&self) -> Option<&DataKey> {
-        self.key.as_ref()
+        self.encrypted
     }
 
     pub fn device_id(&self) -> &str {
@@ -171,34 +184,43 @@ impl Store {
         &self.path
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// The store's state whether locked or not: for the lock itself and the clock.
+    fn any_state(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock rolled its transaction back; the connection is fine.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The store's state for a call on its data: `Locked` while the store is locked.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        let mut guard = self.any_state();
+        guard.admit()?;
+        Ok(guard)
+    }
+
     /// Runs `f` in one write transaction: all of it is committed, or none of it.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction, &mut HlcClock) -> Result<T>) -> Result<T> {
-        let mut guard = self.lock();
-        let Inner { conn, clock } = &mut *guard;
-        let tx = Transaction::begin(conn)?;
+        let mut guard = self.lock()?;
+        let refusal = guard.recording_refusal();
+        let Inner { conn, clock, .. } = &mut *guard;
+        let tx = Transaction::begin(conn, refusal)?;
         let out = f(&tx, clock)?;
         tx.commit()?;
         Ok(out)
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let guard = self.lock();
+        let guard = self.lock()?;
         f(&guard.conn)
     }
 
     /// Wall-clock milliseconds as the device sees them (business time, never a merge key).
     pub(crate) fn wall_ms(&self) -> i64 {
-        self.lock().clock.wall_millis() as i64
+        self.any_state().clock.wall_millis() as i64
     }
 
     /// The next stamp of this device's clock, without recording anything (for signatures).
     pub fn next_stamp(&self) -> Hlc {
-        self.lock().clock.now()
+        self.any_state().clock.now()
     }
 
     /// Size of the database files on disk, WAL included.
@@ -218,6 +240,7 @@ pub(crate) fn record_change(
     action: OpAction,
     fields: Map<String, Value>,
 ) -> Result<Op> {
+    tx.may_record()?;
     let op = Op {
         id: Uuid::now_v7(),
         kind,
@@ -262,6 +285,7 @@ pub(crate) fn record_fact_change<R: Record>(
     record: &R,
     grid: &str,
 ) -> Result<Hlc> {
+    tx.may_record()?;
     let kind = R::KIND;
     debug_assert!(kind.insert_only());
     let (id, row) = record_row::row_of(kind, record)?;

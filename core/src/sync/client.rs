@@ -402,7 +402,7 @@ pub fn saved_config(store: &Store, app_version: &str) -> Result<Option<SyncConfi
 impl SyncEngine {
     pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<Self> {
         let counts = store.outbox_counts()?;
-        let last_success_ms = store.read(|c| meta_get(c, "last_sync_ok_ms"))?.and_then(|v| v.parse().ok());
+        let last_success_ms = store.last_sync_ok_ms();
         Ok(Self {
             store,
             config: Mutex::new(config),
@@ -465,8 +465,8 @@ impl SyncEngine {
         let result = self.cycle_inner().await;
         match &result {
             Ok(_) => {
-                let now = now_ms();
-                self.store.write(|tx, _| meta_set(tx, "last_sync_ok_ms", &now.to_string()))?;
+                // by the store's clock, which the offline limit reads too
+                let now = self.store.note_sync_success()?;
                 self.backoff.lock().unwrap_or_else(|p| p.into_inner()).failures = 0;
                 {
                     let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
@@ -621,6 +621,7 @@ impl SyncEngine {
         let response: PushResponse = exchange(post).await?;
         // a restored server first: what it forgot goes back in the queue before this answer settles
         self.store.meet_generation(response.generation.as_ref())?;
+        self.store.meet_policy(response.policy.as_ref())?;
         self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         Ok((request, response))
@@ -800,6 +801,7 @@ impl SyncEngine {
                     }
                 }
                 self.store.meet_generation(page.generation.as_ref())?;
+                self.store.meet_policy(page.policy.as_ref())?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),

@@ -65,6 +65,7 @@ mod tests {
             remaining: 0,
             server_time_ms: 1,
             generation: None,
+            policy: None,
         }
     }
 

@@ -204,7 +204,7 @@ impl Store {
     /// fresh (a record was made while the file came). The file is consumed. `path` must be in
     /// the store's directory (one filesystem: the rename is atomic there).
     pub fn install_snapshot_file(&self, path: &Path, facts: &SnapshotFileFacts) -> Result<()> {
-        let mut guard = self.lock();
+        let mut guard = self.lock()?;
         let inner = &mut *guard;
         if !fresh(&inner.conn)? {
             return Err(Error::SnapshotFile("the store is no longer fresh (a record was made meanwhile)".into()));
@@ -213,7 +213,7 @@ impl Store {
             path.to_str().ok_or_else(|| Error::SnapshotFile(format!("its path {} is not UTF-8", path.display())))?;
         // Every row of the device's own goes into the file first; the cursor and the clock with it.
         // The file arrives plaintext (over TLS): attached as such (`KEY ''`) to an encrypted store.
-        let sealed = self.data_key().map(|_| PathBuf::from(format!("{}.sealed", path.display())));
+        let sealed = inner.key.as_ref().map(|_| PathBuf::from(format!("{}.sealed", path.display())));
         match &sealed {
             Some(_) => inner.conn.execute("ATTACH DATABASE ?1 AS incoming KEY ''", [path_text])?,
             None => inner.conn.execute("ATTACH DATABASE ?1 AS incoming", [path_text])?,
@@ -245,7 +245,7 @@ impl Store {
         // An encrypted store takes an encrypted copy of the file (its rows and the device's, now
         // in it): the plaintext file is deleted as soon as the copy is made, and on any failure.
         let exported = match (&sealed, &copied) {
-            (Some(sealed), Ok(())) => self.export_sealed(&inner.conn, sealed),
+            (Some(sealed), Ok(())) => export_sealed(&inner.conn, inner.key.as_ref(), sealed),
             _ => Ok(()),
         };
         let detached = inner.conn.execute("DETACH DATABASE incoming", []);
@@ -287,7 +287,7 @@ impl Store {
         });
         // Reopened whatever happened: on the file, or on the untouched store. Statements prepared
         // against the old pages (and the search index's cached structure) went with the old one.
-        let reopened = crate::store::open_connection(self.path(), self.data_key(), self.is_encrypted());
+        let reopened = crate::store::open_connection(self.path(), inner.key.as_ref(), self.is_encrypted());
         if swapped.is_err() {
             remove_database(path);
         }
@@ -304,11 +304,11 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Copies the attached plaintext `incoming` into a new database at `sealed`, encrypted with
-    /// this store's key (SQLCipher's `sqlcipher_export`: schema, rows, search index, version).
-    fn export_sealed(&self, conn: &Connection, sealed: &Path) -> Result<()> {
-        let key = self.data_key().ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
+/// Copies the attached plaintext `incoming` into a new database at `sealed`, encrypted with the
+/// store's key (SQLCipher's `sqlcipher_export`: schema, rows, search index, version).
+fn export_sealed(conn: &Connection, key: Option<&crate::store::encryption::DataKey>, sealed: &Path) -> Result<()> {
+    {
+        let key = key.ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
         remove_database(sealed);
         crate::store::encryption::attach_keyed(conn, sealed, "sealed", key)?;
         let exported = (|| -> Result<()> {
@@ -374,6 +374,7 @@ mod tests {
                 remaining: 0,
                 server_time_ms: 0,
                 generation: None,
+                policy: None,
             })
             .collect()
     }

@@ -157,7 +157,10 @@ struct GridbookApp: App {
                 case .opening:
                     ProgressView(L("app.opening"))
                 case .ready(let graph):
-                    RootView().environmentObject(graph).environmentObject(graph.sync)
+                    // the lock screen while the store is locked (idle past the server's minutes)
+                    Locked(store: graph.store) {
+                        RootView().environmentObject(graph).environmentObject(graph.sync)
+                    }
                 case .failed(let detail):
                     VStack(alignment: .leading, spacing: 12) {
                         Text(L("app.store_failed"))

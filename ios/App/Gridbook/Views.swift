@@ -28,6 +28,9 @@ func problemText(_ p: Problem) -> String {
     case .refused: return L("problem.refused", p.detail)
     case .interrupted: return L("problem.interrupted")
     case .keyUnavailable: return L("problem.key_unavailable")
+    case .locked: return L("problem.locked")
+    case .offlineTooLong: return L("problem.offline_too_long")
+    case .storeUnreadable: return L("problem.store_unreadable", p.detail)
     case .unexpected: return L("problem.unexpected", p.detail)
     }
 }

@@ -45,7 +45,7 @@ private extension Character {
 /// What went wrong, for a screen: the kind decides the text (the app's Localizable.strings,
 /// `problem.<kind>`), `field` the box to highlight, `detail` the core's rule.
 public struct Problem: Error, Equatable {
-    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, unexpected }
+    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, locked, offlineTooLong, storeUnreadable, unexpected }
     public let kind: Kind
     public let detail: String
     public var field: String? = nil
@@ -67,6 +67,9 @@ public struct Problem: Error, Equatable {
         case .Rejected(let code, let d): return Problem(kind: .refused, detail: "\(code): \(d)")
         case .Interrupted(let d): return Problem(kind: .interrupted, detail: d)
         case .KeyUnavailable(let d): return Problem(kind: .keyUnavailable, detail: d)
+        case .Locked(let d): return Problem(kind: .locked, detail: d)
+        case .OfflineTooLong(let d): return Problem(kind: .offlineTooLong, detail: d)
+        case .WrongKey(let d), .StoreCorrupted(let d), .NotAStore(let d): return Problem(kind: .storeUnreadable, detail: d)
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }

@@ -145,6 +145,7 @@ pub async fn push(
     let (storage, rules) = (state.storage.clone(), state.rules);
     let mut response = tokio::task::spawn_blocking(move || storage.push(&device, req, &rules, now_ms())).await??;
     response.generation = Some(state.storage.generation());
+    response.policy = Some(state.policy);
     Ok(Json(response))
 }
 
@@ -200,5 +201,6 @@ pub async fn pull(
     let storage = state.storage.clone();
     let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
     page.generation = Some(state.storage.generation());
+    page.policy = Some(state.policy);
     Ok(Json(page))
 }

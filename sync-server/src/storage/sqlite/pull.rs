@@ -123,5 +123,6 @@ pub(super) fn page_of(
         remaining: remaining as u64,
         server_time_ms: now_ms,
         generation: None, // the HTTP layer adds it
+        policy: None,
     }
 }

@@ -157,6 +157,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         server_time_ms: now_ms,
         clock_offset_ms: req.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
+        policy: None,
     })
 }
 

@@ -5,7 +5,16 @@ package app.gridbook.logic
 import app.gridbook.ffi.GridbookException
 
 /** The kinds of problem a screen distinguishes. */
-enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE, UNEXPECTED }
+enum class ProblemKind {
+    INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE,
+    /** The store is locked, or signing needs a fresh unlock: show the lock screen. */
+    LOCKED,
+    /** Past the server's days offline: sync before recording anything new. */
+    OFFLINE_TOO_LONG,
+    /** The store cannot be opened: another key, a damaged file, not a store (nothing was deleted). */
+    STORE_UNREADABLE,
+    UNEXPECTED,
+}
 
 /** A problem to show: [field] is set for invalid input, [detail] is for the detail line and logs. */
 data class Problem(val kind: ProblemKind, val detail: String, val field: String? = null, val code: String? = null) {
@@ -18,6 +27,9 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
         ProblemKind.REFUSED -> "服务器拒绝 Refused by the server (${code ?: ""}): $detail"
         ProblemKind.INTERRUPTED -> "同步中断，下次继续 Sync interrupted, resumes next time: $detail"
         ProblemKind.KEY_UNAVAILABLE -> "设备密钥不可用，请解锁手机后重试 Device key unavailable, unlock the phone and try again: $detail"
+        ProblemKind.LOCKED -> "已锁定，请解锁后继续 Locked: unlock to go on: $detail"
+        ProblemKind.OFFLINE_TOO_LONG -> "离线时间过长，请先同步再记录 Offline too long: sync, then record: $detail"
+        ProblemKind.STORE_UNREADABLE -> "本机数据库无法打开，未删除任何数据 The store cannot be opened, nothing was deleted: $detail"
         ProblemKind.UNEXPECTED -> "出错了 Something went wrong: $detail"
     }
 
@@ -31,6 +43,11 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
             is GridbookException.Rejected -> Problem(ProblemKind.REFUSED, e.detail, code = e.code)
             is GridbookException.Interrupted -> Problem(ProblemKind.INTERRUPTED, e.detail)
             is GridbookException.KeyUnavailable -> Problem(ProblemKind.KEY_UNAVAILABLE, e.detail)
+            is GridbookException.Locked -> Problem(ProblemKind.LOCKED, e.detail)
+            is GridbookException.OfflineTooLong -> Problem(ProblemKind.OFFLINE_TOO_LONG, e.detail)
+            is GridbookException.WrongKey -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
+            is GridbookException.StoreCorrupted -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
+            is GridbookException.NotAStore -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
             is GridbookException.Other -> Problem(ProblemKind.UNEXPECTED, e.detail)
             else -> Problem(ProblemKind.UNEXPECTED, e.message ?: e.javaClass.simpleName)
         }

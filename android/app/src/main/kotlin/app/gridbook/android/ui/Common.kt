@@ -104,6 +104,9 @@ fun problemText(p: Problem): String = when (p.kind) {
     ProblemKind.REFUSED -> stringResource(R.string.problem_refused, p.detail)
     ProblemKind.INTERRUPTED -> stringResource(R.string.problem_interrupted)
     ProblemKind.KEY_UNAVAILABLE -> stringResource(R.string.problem_key_unavailable)
+    ProblemKind.LOCKED -> stringResource(R.string.problem_locked)
+    ProblemKind.OFFLINE_TOO_LONG -> stringResource(R.string.problem_offline_too_long)
+    ProblemKind.STORE_UNREADABLE -> stringResource(R.string.store_failed)
     ProblemKind.UNEXPECTED -> stringResource(R.string.problem_unexpected, p.detail)
 }
 
