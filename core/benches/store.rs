@@ -4,7 +4,9 @@
 //! (b) applying 100k remote ops in batches of 1,000;
 //! (c) applying one remote op to a store that holds 500k rows;
 //! (d) the day's reminders (and the day plan) of a grid of 5,000 households with 5,000 billing
-//!     profiles and 2,000 arrears accounts, beside another grid of 20,000 households.
+//!     profiles and 2,000 arrears accounts, beside another grid of 20,000 households;
+//! (e) the encrypted store (SQLCipher): recording a visit (in (a), `store_api_encrypted`) and
+//!     opening a store of 10,000 households through the software vault (key unwrap + first query).
 
 use std::time::{Duration, Instant};
 
@@ -49,8 +51,14 @@ fn record_visit(c: &mut Criterion) {
     // the same row, straight into a table with the same columns and indexes, one transaction each
     let plain = gridbook_core::testing::plain_visits(&dir.path().join("plain.db")).unwrap();
 
+    let sealed =
+        Store::open_encrypted(dir.path().join("sealed.db"), store::encryption::DataKey::random().unwrap()).unwrap();
+    let sealed_h = sealed.create_household(household_n("g1", 1)).unwrap();
+    let sealed_template = visit("g1", &sealed_h.id);
+
     let mut group = c.benchmark_group("a_record_visit");
     group.bench_function("store_api", |b| b.iter(|| store.record_visit(template.clone()).unwrap()));
+    group.bench_function("store_api_encrypted", |b| b.iter(|| sealed.record_visit(sealed_template.clone()).unwrap()));
     group.bench_function("plain_rusqlite_insert", |b| {
         b.iter(|| gridbook_core::testing::plain_insert_visit(&plain, &template).unwrap())
     });
@@ -175,5 +183,32 @@ fn reminders_of_a_grid(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, record_visit, apply_100k, apply_one_into_500k, reminders_of_a_grid);
+fn open_encrypted(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = store::encryption::SoftwareVault::generate().unwrap();
+    let path = dir.path().join("sealed.db");
+    let plain_path = dir.path().join("plain.db");
+    // 10,000 households and 10,000 visits, as pulled
+    for store in [Store::open_sealed(&path, &vault).unwrap(), Store::open(&plain_path).unwrap()] {
+        for chunk in remote_ops(20_000, "other", 0).chunks(1000) {
+            store.apply_remote_ops(chunk).unwrap();
+        }
+    }
+    let mut group = c.benchmark_group("e_open_store_10k_households");
+    group.bench_function("encrypted_unwrap_and_first_query", |b| {
+        b.iter(|| {
+            let store = Store::open_sealed(&path, &vault).unwrap();
+            store.outbox_counts().unwrap()
+        })
+    });
+    group.bench_function("plaintext_first_query", |b| {
+        b.iter(|| {
+            let store = Store::open(&plain_path).unwrap();
+            store.outbox_counts().unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, record_visit, apply_100k, apply_one_into_500k, reminders_of_a_grid, open_encrypted);
 criterion_main!(benches);

@@ -54,6 +54,26 @@ pub enum Error {
     /// of at least `min_version`. What the phone had pending was taken by the push before it.
     #[error("应用版本过低，请升级到 {min_version} 或更高版本 / this app is older than the server accepts: update to {min_version} or later")]
     UpgradeRequired { min_version: String, update: Option<Box<crate::sync::wire::AppUpdate>> },
+    /// The key given does not open the store: another vault, or another store's key. Nothing was
+    /// read or changed.
+    #[error("wrong key for this store / 密钥与本机数据库不符: {0}")]
+    WrongKey(String),
+    /// The store is locked (idle past the policy's minutes, or locked by the app): its key is out
+    /// of memory and its file closed. Unlock it through the vault; nothing was read or changed.
+    #[error("the store is locked / 本机数据已锁定，请解锁: {0}")]
+    Locked(String),
+    /// The phone has not synced for longer than the server's policy allows: it still syncs and
+    /// shows what it holds, but records nothing new until a sync succeeds. Nothing was changed.
+    #[error("offline for too long / 离线时间过长: {0}")]
+    OfflineTooLong(String),
+    /// The store's file is damaged: its own key no longer reads it, or a page fails its check.
+    /// The file is left as it is for rescue.
+    #[error("the store's file is damaged / 本机数据库文件已损坏: {0}")]
+    StoreCorrupted(String),
+    /// The file is not a Gridbook store (another app's database, not a database at all). Left
+    /// untouched.
+    #[error("not a Gridbook store / 不是 Gridbook 数据库: {0}")]
+    NotAStore(String),
 }
 
 impl From<serde_json::Error> for Error {

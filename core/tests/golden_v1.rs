@@ -392,6 +392,7 @@ fn expected_page() -> PullPage {
         // a v1 answer as the first servers sent it: no generation (servers since add one)
         generation: None,
         update: None,
+        policy: None,
     }
 }
 
@@ -419,6 +420,7 @@ fn as_stored(page: &PullPage) -> PullPage<StoredState> {
         server_time_ms: page.server_time_ms,
         generation: page.generation.clone(),
         update: page.update.clone(),
+        policy: None,
     }
 }
 
@@ -476,6 +478,7 @@ fn a_push_is_pinned() {
             clock_offset_ms: PHONE_PUSH_WALL_MS - SERVER_PUSH_MS,
             generation: None,
             update: None,
+            policy: None,
         },
     );
 }

@@ -430,6 +430,7 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
         server_time_ms: 1_700_000_000_000,
         generation: None,
         update: None,
+        policy: None,
     };
     let report = store.apply_pull_page(&page).unwrap();
     assert!(report.removed >= 2, "the household and its visit: {report:?}");
@@ -485,6 +486,7 @@ fn a_new_server_generation_sends_again_what_was_acknowledged_since_the_backup_in
         server_time_ms: t0 + DAY,
         generation: None,
         update: None,
+        policy: None,
     };
     store.apply_pull_page(&page).unwrap();
     assert_eq!(store.pull_cursor().unwrap(), 500);

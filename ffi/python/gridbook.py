@@ -4,7 +4,7 @@ uniffi generates as two modules, one per crate. scripts/gen-bindings.sh copies t
 them.
 
     import gridbook as gb
-    store = gb.GridbookStore.open(path)
+    store = gb.GridbookStore.open(path, gb.software_vault(None))  # phones: the Keystore / Keychain vault
     store.create_household(gb.Household(grid_id="g1", customer_name="王芳"))
 """
 from gridbook_core import *  # noqa: F401,F403

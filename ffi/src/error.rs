@@ -1,7 +1,8 @@
 //! The one public error of the FFI and the one place where every core error is mapped to it.
 //! The app acts on the variant: point at a field (invalid), refresh (not found), try later
 //! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected), unlock
-//! the phone (key unavailable), offer the update (upgrade required).
+//! the phone (key unavailable), restore or re-enrol (wrong key, corrupted store, not a store),
+//! offer the update (upgrade required).
 
 use gridbook_core::evidence::{AmountError, SignError, StrokeError};
 use gridbook_core::Error as CoreError;
@@ -70,6 +71,40 @@ pub enum GridbookError {
         /// The lowest version the server syncs with.
         min_version: String,
     },
+    /// The store is locked (idle past the server's minutes, or locked by the app): show the lock
+    /// screen and call `unlock` with the vault. Nothing was read or changed.
+    #[error("locked: {detail}")]
+    Locked {
+        /// Why, for the log.
+        detail: String,
+    },
+    /// The phone has not synced for longer than the server allows: sync first. It still syncs and
+    /// shows what it holds; nothing was recorded and nothing is lost.
+    #[error("offline too long: {detail}")]
+    OfflineTooLong {
+        /// How many days, and the limit (zh-CN and English).
+        detail: String,
+    },
+    /// The store's key does not open it: another vault, another store's key record. Nothing was
+    /// read or changed. (A `KeyVault` the app implements throws this when it did not wrap the key.)
+    #[error("wrong key: {detail}")]
+    WrongKey {
+        /// What refused the key.
+        detail: String,
+    },
+    /// The store's file is damaged: its own key no longer reads it. The file is left for rescue.
+    #[error("store corrupted: {detail}")]
+    StoreCorrupted {
+        /// What was found.
+        detail: String,
+    },
+    /// The file at the store's path is not a Gridbook store (another database, not a database).
+    /// It is left untouched.
+    #[error("not a Gridbook store: {detail}")]
+    NotAStore {
+        /// What the file is.
+        detail: String,
+    },
     /// Anything else: a database failure, a corrupt file, an app too old for its data. Show it
     /// and report it.
     #[error("{detail}")]
@@ -106,6 +141,11 @@ impl From<CoreError> for GridbookError {
             CoreError::Busy { .. } => GridbookError::Network { detail: e.to_string() },
             CoreError::KeyUnavailable(detail) => GridbookError::KeyUnavailable { detail },
             CoreError::UpgradeRequired { min_version, .. } => GridbookError::UpgradeRequired { min_version },
+            CoreError::WrongKey(detail) => GridbookError::WrongKey { detail },
+            CoreError::Locked(detail) => GridbookError::Locked { detail },
+            CoreError::OfflineTooLong(detail) => GridbookError::OfflineTooLong { detail },
+            CoreError::StoreCorrupted(detail) => GridbookError::StoreCorrupted { detail },
+            CoreError::NotAStore(detail) => GridbookError::NotAStore { detail },
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
             CoreError::Server { status, code, message } if retryable => {

@@ -4,8 +4,8 @@
 //! as async calls with an observable status (sync.rs), signatures and receipts (evidence.rs), the
 //! manager's day — appointments, sign-in, plan, summary (workday.rs) — and first-ask tickets
 //! (tickets.rs), reminders (reminders.rs), the receipt as a picture and for a thermal printer
-//! (printing.rs), the one public error every core error maps to (error.rs), and the app's log
-//! sink for what the core logs (log.rs). No business rule lives here.
+//! (printing.rs), the store's key vault (vault.rs), the one public error every core error maps to
+//! (error.rs), and the app's log sink for what the core logs (log.rs). No business rule lives here.
 
 uniffi::setup_scaffolding!();
 
@@ -18,6 +18,7 @@ pub mod reminders;
 pub mod store;
 pub mod sync;
 pub mod tickets;
+pub mod vault;
 pub mod workday;
 
 pub use error::GridbookError;

@@ -37,7 +37,7 @@ impl GridbookStore {
     /// (a CJK font or collection): for the share sheet. Invalid "font" when the font cannot
     /// print Chinese; Invalid "signature_id" for a receipt nobody signed.
     pub fn receipt_image(&self, receipt_id: String, company_name: String, font: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(self.inner.receipt_image(&receipt_id, &company_name, &font)?)
+        Ok(self.store()?.receipt_image(&receipt_id, &company_name, &font)?)
     }
 
     /// The same page as the bytes to send to an ESC/POS thermal printer on `paper`: `ESC @`,
@@ -51,7 +51,7 @@ impl GridbookStore {
         paper: PaperWidth,
         reprint: bool,
     ) -> Result<Vec<u8>> {
-        let png = self.inner.receipt_image(&receipt_id, &company_name, &font)?;
+        let png = self.store()?.receipt_image(&receipt_id, &company_name, &font)?;
         escpos::receipt_escpos(&png, paper.into(), reprint, &font).map_err(printing_error)
     }
 }

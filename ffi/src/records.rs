@@ -6,7 +6,9 @@
 
 use gridbook_core as core;
 
+pub use core::store::session::SessionStatus;
 pub use core::sync::outbox::OutboxCounts;
+pub use core::sync::wire::DevicePolicy;
 pub use core::{
     Appointment, AppointmentStatus, Area, ArrearsAccount, ArrearsLine, ArrearsNotice, BillingProfile,
     CompetitorService, DayPlan, DaySummary, DuplicateReason, GridSummary, HistoryEntry, Household, IdType,

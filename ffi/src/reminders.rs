@@ -18,7 +18,7 @@ pub fn reminder_label(kind: ReminderKind) -> String {
 impl GridbookStore {
     /// The grid's open reminders on the local day `date` (YYYY-MM-DD), most urgent first.
     pub fn reminders(&self, grid_id: String, date: String) -> Result<Vec<Reminder>> {
-        Ok(self.inner.reminders(&grid_id, &date)?)
+        Ok(self.store()?.reminders(&grid_id, &date)?)
     }
 
     /// Closes an open reminder of `date` with its outcome and a note, in the manager's name.
@@ -34,17 +34,17 @@ impl GridbookStore {
         manager_id: String,
         zone_offset_min: i64,
     ) -> Result<ReminderOutcome> {
-        Ok(self.inner.close_reminder(&grid_id, &date, &key, outcome, &note, &manager_id, zone_offset_min)?)
+        Ok(self.store()?.close_reminder(&grid_id, &date, &key, outcome, &note, &manager_id, zone_offset_min)?)
     }
 
     /// The grid's closed reminders, latest first.
     pub fn reminder_outcomes(&self, grid_id: String) -> Result<Vec<ReminderOutcome>> {
-        Ok(self.inner.reminder_outcomes(&grid_id)?)
+        Ok(self.store()?.reminder_outcomes(&grid_id)?)
     }
 
     /// A household's billing figures, one per service (service numbers masked).
     pub fn billing_profiles(&self, household_id: String) -> Result<Vec<BillingProfile>> {
-        let mut profiles = self.inner.billing_profiles(&household_id)?;
+        let mut profiles = self.store()?.billing_profiles(&household_id)?;
         // The phone shows the service number masked: the figures are the back office's, the
         // number is personal data the manager does not need to read them.
         for p in &mut profiles {

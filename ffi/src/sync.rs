@@ -145,6 +145,7 @@ impl GridbookSync {
         code: String,
         signer: Option<Arc<dyn DeviceSigner>>,
     ) -> Result<Enrolment> {
+        self.store.ensure_unlocked()?;
         let public_key = match signer {
             Some(s) => Some(hex(&crate::evidence::public_key_of(s.as_ref())?)),
             None => None,
@@ -163,6 +164,7 @@ impl GridbookSync {
     /// Uses a server and token the app kept itself (e.g. in the Keystore/Keychain) instead of
     /// the ones saved at enrolment.
     pub fn connect(&self, server_url: String, token: String) -> Result<()> {
+        self.store.ensure_unlocked()?;
         if server_url.trim().is_empty() {
             return Err(invalid("server_url", "must not be empty"));
         }
@@ -173,13 +175,15 @@ impl GridbookSync {
     }
 
     /// Whether the device is enrolled and can sync.
-    pub fn is_enrolled(&self) -> bool {
-        lock(&self.engine).is_some()
+    pub fn is_enrolled(&self) -> Result<bool> {
+        self.store.ensure_unlocked()?;
+        Ok(lock(&self.engine).is_some())
     }
 
     /// One full cycle: send every waiting change, then receive until up to date. Errors:
     /// network/interrupted (try later; nothing is lost), unauthorized (enrol again).
     pub async fn sync_once(&self) -> Result<SyncReport> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.sync_once().await?)
     }
@@ -188,6 +192,7 @@ impl GridbookSync {
     /// used, waiting the backoff delay between attempts. For the background job (WorkManager,
     /// BGTaskScheduler): keep `max_attempts` small and let the platform bring the job back.
     pub async fn sync_with_retry(&self, max_attempts: u32) -> Result<SyncReport> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.sync_with_retry(max_attempts.max(1)).await?)
     }
@@ -195,6 +200,7 @@ impl GridbookSync {
     /// Asks the server for a new book of receipt numbers now (the sync does this by itself below
     /// 50); returns the numbers left afterwards.
     pub async fn refill_receipt_numbers(&self) -> Result<u64> {
+        self.store.ensure_unlocked()?;
         let engine = self.engine()?;
         Ok(engine.refill_receipt_numbers().await?)
     }
@@ -228,11 +234,13 @@ impl GridbookSync {
     /// What the app knows of the phone (model, OS version, free storage, battery saver), sent
     /// with the next sync's facts for the back office. Call it before each sync: storage and the
     /// battery saver change.
-    pub fn set_environment(&self, environment: DeviceEnvironment) {
+    pub fn set_environment(&self, environment: DeviceEnvironment) -> Result<()> {
+        self.store.ensure_unlocked()?;
         if let Some(engine) = lock(&self.engine).clone() {
             engine.set_environment(environment.clone());
         }
         *lock(&self.environment) = environment;
+        Ok(())
     }
 
     /// The build of the app the server last offered this device, if any (`required` when this
@@ -240,6 +248,7 @@ impl GridbookSync {
     /// `url` on its server with its token and installs it only after checking its SHA-256 and its
     /// signing certificate (docs/sync-protocol.md, "App versions").
     pub fn app_update(&self) -> Result<Option<AppUpdate>> {
+        self.store.ensure_unlocked()?;
         Ok(self.store.app_update()?)
     }
 

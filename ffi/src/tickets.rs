@@ -14,44 +14,44 @@ impl GridbookStore {
     /// date promised (`promised_reply_by`, YYYY-MM-DD). It starts open whatever `status` says.
     /// Returns it with its id.
     pub fn open_ticket(&self, ticket: Ticket) -> Result<Ticket> {
-        Ok(self.inner.open_ticket(ticket)?)
+        Ok(self.store()?.open_ticket(ticket)?)
     }
 
     /// One ticket.
     pub fn ticket(&self, ticket_id: String) -> Result<Ticket> {
-        self.inner.ticket(&ticket_id)?.ok_or(not_found("ticket", ticket_id))
+        self.store()?.ticket(&ticket_id)?.ok_or(not_found("ticket", ticket_id))
     }
 
     /// Hands the matter up to someone with the authority (`to`: a supervisor, a department). The
     /// ticket stays its owner's to close.
     pub fn escalate_ticket(&self, ticket_id: String, to: String) -> Result<Ticket> {
-        Ok(self.inner.escalate_ticket(&ticket_id, &to)?)
+        Ok(self.store()?.escalate_ticket(&ticket_id, &to)?)
     }
 
     /// Records the reply given to the customer; the ticket then waits for their confirmation.
     pub fn reply_ticket(&self, ticket_id: String, reply: String) -> Result<Ticket> {
-        Ok(self.inner.reply_ticket(&ticket_id, &reply)?)
+        Ok(self.store()?.reply_ticket(&ticket_id, &reply)?)
     }
 
     /// Closes the loop (闭环): only after a reply, and only with `confirmed_by_customer` true — the
     /// customer said the matter is settled. `closed_at_ms` is when, UTC ms.
     pub fn close_ticket(&self, ticket_id: String, confirmed_by_customer: bool, closed_at_ms: i64) -> Result<Ticket> {
-        Ok(self.inner.close_ticket(&ticket_id, confirmed_by_customer, closed_at_ms)?)
+        Ok(self.store()?.close_ticket(&ticket_id, confirmed_by_customer, closed_at_ms)?)
     }
 
     /// The grid's tickets still open or escalated (not replied to), by promised date.
     pub fn open_tickets(&self, grid_id: String) -> Result<Vec<Ticket>> {
-        Ok(self.inner.open_tickets(&grid_id)?)
+        Ok(self.store()?.open_tickets(&grid_id)?)
     }
 
     /// Tickets whose promised reply date is before `today` (YYYY-MM-DD) with no reply: the
     /// promise is broken. Oldest promise first. The back office sees the same after a sync.
     pub fn overdue_tickets(&self, grid_id: String, today: String) -> Result<Vec<Ticket>> {
-        Ok(self.inner.overdue_tickets(&grid_id, &today)?)
+        Ok(self.store()?.overdue_tickets(&grid_id, &today)?)
     }
 
     /// Tickets replied to and waiting for the customer to confirm the closure, oldest first.
     pub fn replied_tickets(&self, grid_id: String) -> Result<Vec<Ticket>> {
-        Ok(self.inner.replied_tickets(&grid_id)?)
+        Ok(self.store()?.replied_tickets(&grid_id)?)
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use gridbook_core::sync::wire::DevicePolicy;
 use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::BackupSchedule, serve::ServeConfig};
 use gridbook_sync_server::domain::snapshot_files::SnapshotFilesConfig;
 use gridbook_sync_server::http::client_addr::ClientAddrConfig;
@@ -86,6 +87,20 @@ enum Command {
         /// How many scheduled backups are kept (the oldest go).
         #[arg(long, env = "GRIDBOOK_BACKUP_KEEP", default_value_t = 48)]
         backup_keep: usize,
+        /// Minutes without use after which a phone locks its store until unlocked with the PIN or
+        /// biometrics (0: never).
+        #[arg(long, env = "GRIDBOOK_IDLE_LOCK_MINUTES", default_value_t = DevicePolicy::IDLE_LOCK_MINUTES)]
+        idle_lock_minutes: u32,
+        /// Days without a successful sync after which a phone records nothing new until it syncs
+        /// (it still syncs and shows what it holds; 0: no limit).
+        #[arg(long, env = "GRIDBOOK_MAX_OFFLINE_DAYS", default_value_t = DevicePolicy::MAX_OFFLINE_DAYS)]
+        max_offline_days: u32,
+        /// Minutes an unlock stays fresh enough for signing a receipt (0: any unlock will do).
+        #[arg(long, env = "GRIDBOOK_FRESH_UNLOCK_MINUTES", default_value_t = DevicePolicy::FRESH_UNLOCK_MINUTES)]
+        fresh_unlock_minutes: u32,
+        /// Whether the apps keep their screens out of screenshots and the app switcher.
+        #[arg(long, env = "GRIDBOOK_BLOCK_SCREENSHOTS", default_value_t = true, action = clap::ArgAction::Set)]
+        block_screenshots: bool,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -155,6 +170,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             backup_dir,
             backup_every_s,
             backup_keep,
+            idle_lock_minutes,
+            max_offline_days,
+            fresh_unlock_minutes,
+            block_screenshots,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -163,6 +182,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 listen,
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
+                policy: DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots },
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,

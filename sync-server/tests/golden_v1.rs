@@ -10,7 +10,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{
-    EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, PATH_ENROL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
+    DevicePolicy, EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, PATH_ENROL, PATH_PUSH,
+    PATH_RECEIPT_BLOCKS,
 };
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::storage::records::RecordStorage;
@@ -41,12 +42,14 @@ fn normalise(body: String, from: &str, to: &str, times: usize) -> String {
     body.replace(from, to)
 }
 
-/// Takes out the `generation` a push answer or pull page carries since servers have generations
-/// (docs/sync-protocol.md, "Restores"): an added field, which a v1 phone skips (`PushResponse` and
-/// `PullPage` of the first phones read past unknown fields). It must be there once, last.
+/// Takes out the `generation` and the `policy` a push answer or pull page carries since servers
+/// have them (docs/sync-protocol.md, "Restores", "Device policy"): added fields, which a v1 phone
+/// skips (`PushResponse` and `PullPage` of the first phones read past unknown fields). They must
+/// be there once each, last.
 fn without_generation(body: String, generation: &gridbook_core::sync::wire::ServerGeneration) -> String {
-    let added = format!(",\"generation\":{}", serde_json::to_string(generation).unwrap());
-    assert!(body.ends_with(&format!("{added}}}")), "the generation, last: {body}");
+    let policy = format!(",\"policy\":{}", serde_json::to_string(&DevicePolicy::default()).unwrap());
+    let added = format!(",\"generation\":{}{policy}", serde_json::to_string(generation).unwrap());
+    assert!(body.ends_with(&format!("{added}}}")), "the generation and the policy, last: {body}");
     normalise(body, &added, "", 1)
 }
 

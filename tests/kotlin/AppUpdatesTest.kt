@@ -52,7 +52,7 @@ class AppUpdatesTest {
     private class Phone(val store: GridbookStore, val sync: GridbookSync, val token: String)
 
     private fun phone(version: String = "1.0.0"): Phone = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone-${System.nanoTime()}.db").path)
+        val store = openStore(tmp.newFile("phone-${System.nanoTime()}.db").path)
         val sync = GridbookSync(store, version)
         Phone(store, sync, sync.enrol(server.url, server.enrolCode(), null).token)
     }

@@ -41,7 +41,7 @@ import java.io.File
 class BindingsTest {
     @get:Rule val tmp = TemporaryFolder()
 
-    private fun store() = GridbookStore.open(tmp.newFile("phone.db").path)
+    private fun store() = openStore(tmp.newFile("phone.db").path)
 
     @Test fun householdsAreMaskedUntilRevealedWithAPurpose() = store().use { s ->
         val h = s.createHousehold(household())
@@ -58,7 +58,7 @@ class BindingsTest {
         installLogSink(log, LogLevel.INFO)
         try {
             val missing = File(tmp.root, "no-such-dir/phone.db").path
-            assertThrows(GridbookException.Other::class.java) { GridbookStore.open(missing) }
+            assertThrows(GridbookException.Other::class.java) { openStore(missing) }
             val line = Triple(LogLevel.ERROR, "gridbook_ffi::error", "unexpected sqlite error, reported to the app as Other")
             assertTrue(log.taken().toString(), line in log.taken())
             assertTrue(log.taken().none { "no-such-dir" in it.third })  // the error's text stays out

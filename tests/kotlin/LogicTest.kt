@@ -13,6 +13,8 @@ import app.gridbook.ffi.core.TicketStatus
 import app.gridbook.ffi.core.Visit
 import app.gridbook.ffi.core.VisitPurpose
 import app.gridbook.logic.AppointmentModel
+import app.gridbook.logic.BackgroundOutcome
+import app.gridbook.logic.backgroundOutcome
 import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.DaySummaryModel
 import app.gridbook.logic.PlanSection
@@ -84,7 +86,7 @@ class LogicTest {
     }
 
     @Test fun creatingAHouseholdWarnsOfDuplicatesFirst() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val archive = ArchiveRepository(store, Dispatchers.Unconfined)
         val buildings = BuildingsModel(archive, GRID)
         assertTrue(buildings.addPremises(building()))
@@ -126,7 +128,7 @@ class LogicTest {
     }
 
     @Test fun anImplausibleSignatureIsNotSealed() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
         val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })
@@ -165,7 +167,7 @@ class LogicTest {
     }
 
     @Test fun todayShowsTheDaysAppointmentsAndAVisitKeepsOne() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val archive = ArchiveRepository(store, Dispatchers.Unconfined)
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val workday = WorkdayRepository(store, Dispatchers.Unconfined)
@@ -245,7 +247,7 @@ class LogicTest {
     }
 
     @Test fun ticketsShowOverdueFirstThenOpenThenAwaitingConfirmation() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
         val h = store.createHousehold(household())
         var today = "2026-11-18"
@@ -273,7 +275,7 @@ class LogicTest {
     }
 
     @Test fun theDaySummaryCountsTheDayAndIsSubmittedWithTheNote() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
         val fieldwork = FieldworkRepository(store, store.deviceKey(), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
@@ -300,7 +302,7 @@ class LogicTest {
     }
 
     @Test fun aLockedKeyStoreIsAskedToUnlockAndNothingIsWritten() = runBlocking {
-        val store = GridbookStore.open(tmp.newFile("phone.db").path)
+        val store = openStore(tmp.newFile("phone.db").path)
         val fieldwork = FieldworkRepository(store, KotlinSigner(store.deviceKey(), locked = true), Dispatchers.Unconfined)
         val h = store.createHousehold(household())
         val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })
@@ -310,6 +312,28 @@ class LogicTest {
         assertEquals(ProblemKind.KEY_UNAVAILABLE, model.state.value.problem!!.kind)
         assertTrue(model.state.value.problem!!.text().startsWith("设备密钥不可用"))
         assertEquals(1uL, store.outboxCounts().pending)
+        store.close()
+    }
+
+    @Test fun aLockedStoreAsksForTheLockScreenAndNothingIsWritten() = runBlocking {
+        val store = openStore(tmp.newFile("phone.db").path)
+        val fieldwork = FieldworkRepository(store, KotlinSigner(store.deviceKey()), Dispatchers.Unconfined)
+        val h = store.createHousehold(household())
+        val model = VisitModel(fieldwork, Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID)), { NOW_MS }, { CHINA })
+        model.start(store.household(h.id))
+        model.sign(signaturePad())
+        store.lock()
+        assertTrue(store.lockStatus().locked)
+        assertFalse(model.submit())
+        assertEquals(ProblemKind.LOCKED, model.state.value.problem!!.kind)
+        assertTrue(model.state.value.problem!!.text().startsWith("已锁定"))
+        // the background sync waits for the unlock instead of giving up
+        assertEquals(BackgroundOutcome.DONE, backgroundOutcome(model.state.value.problem, 0))
+        store.unlock(TEST_VAULT)
+        assertFalse(store.lockStatus().locked)
+        assertEquals(1uL, store.outboxCounts().pending)
+        assertTrue(model.submit())
+        assertTrue(store.outboxCounts().pending > 1uL)
         store.close()
     }
 }

@@ -64,7 +64,7 @@ class ScreenDecisionsTest {
     private var now = NOW_MS
 
     @Before fun open() {
-        store = GridbookStore.open(tmp.newFile("phone.db").path)
+        store = openStore(tmp.newFile("phone.db").path)
         session = Session(store.deviceId(), "mgr-1", "李经理", listOf(GRID))
     }
 

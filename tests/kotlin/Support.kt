@@ -5,6 +5,7 @@ package app.gridbook.tests
 
 import app.gridbook.ffi.DeviceSigner
 import app.gridbook.ffi.GridbookException
+import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.LogLevel
 import app.gridbook.ffi.LogSink
 import app.gridbook.ffi.PadPoint
@@ -18,6 +19,7 @@ import app.gridbook.ffi.core.OwnService
 import app.gridbook.ffi.core.Premises
 import app.gridbook.ffi.core.PremisesType
 import app.gridbook.ffi.core.Segment
+import app.gridbook.ffi.softwareVault
 import java.io.File
 import java.util.concurrent.TimeUnit
 
@@ -25,6 +27,12 @@ const val GRID = "g1"
 const val APP_VERSION = "kt-test-1.0"
 const val NOW_MS = 1_795_000_000_000L
 const val CHINA = 480
+
+/** The stores' key vault: one software vault for the run (phones use the Keystore vault). */
+val TEST_VAULT = softwareVault(null)
+
+/** Opens (or creates) an encrypted phone store at [path] through the run's vault. */
+fun openStore(path: String): GridbookStore = GridbookStore.open(path, TEST_VAULT)
 
 val ROOT: File = File(System.getProperty("gridbook.root") ?: ".").absoluteFile
 

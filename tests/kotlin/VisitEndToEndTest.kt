@@ -5,7 +5,6 @@
 // the app's log sink.
 package app.gridbook.tests
 
-import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.GridbookSync
 import app.gridbook.ffi.LogLevel
 import app.gridbook.ffi.core.HistoryEntry
@@ -50,7 +49,7 @@ import java.io.File
 
 /** One phone: its store, key, repositories. */
 class Phone(path: File) {
-    val store = GridbookStore.open(path.path)
+    val store = openStore(path.path)
     val key = KotlinSigner(inMemoryDeviceKey(null))
     val sessions = MemorySessionStore()
     val sync = SyncRepository(store, GridbookSync(store, APP_VERSION), sessions, Dispatchers.Unconfined)

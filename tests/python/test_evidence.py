@@ -4,7 +4,7 @@
 import pytest
 
 import gridbook as gb
-from testkit import CHINA, GRID, NOW_MS, household, signature_pad
+from testkit import CHINA, GRID, NOW_MS, household, signature_pad, open_store
 
 
 def test_a_handwritten_signature_passes_and_a_tap_is_flagged():
@@ -64,7 +64,7 @@ def test_the_work_order_text_is_what_the_customer_reads():
 
 
 def test_a_signed_visit_keeps_the_sealed_signature(store_path):
-    phone = gb.GridbookStore.open(store_path)
+    phone = open_store(store_path)
     h = phone.create_household(household())
     capture = gb.SignatureCapture(pad=signature_pad(), signer_name=" 王芳 ", relation=gb.SignerRelation.FAMILY_MEMBER())
     signed = phone.record_signed_visit(visit_draft(h.id), capture, phone.device_key())
@@ -113,7 +113,7 @@ class KeystoreSigner(gb.DeviceSigner):
 
 
 def test_a_signer_implemented_by_the_app_seals(store_path):
-    phone = gb.GridbookStore.open(store_path)
+    phone = open_store(store_path)
     h = phone.create_household(household())
     signer = KeystoreSigner(gb.in_memory_device_key(None))
     capture = gb.SignatureCapture(pad=signature_pad(), signer_name="王芳", relation=gb.SignerRelation.HOUSEHOLDER())
@@ -122,7 +122,7 @@ def test_a_signer_implemented_by_the_app_seals(store_path):
 
 
 def test_a_signer_returning_garbage_is_an_error_and_nothing_is_written(store_path):
-    phone = gb.GridbookStore.open(store_path)
+    phone = open_store(store_path)
     h = phone.create_household(household())
     signer = KeystoreSigner(gb.in_memory_device_key(None), broken=True)
     capture = gb.SignatureCapture(pad=signature_pad(), signer_name="王芳", relation=gb.SignerRelation.HOUSEHOLDER())

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import gridbook as gb
-from testkit import APP_VERSION, CHINA, GRID, household
+from testkit import APP_VERSION, CHINA, GRID, household, open_store
 
 
 def run(coro):
@@ -17,7 +17,7 @@ def run(coro):
 
 
 def phone(server, path):
-    store = gb.GridbookStore.open(str(path))
+    store = open_store(str(path))
     sync = gb.GridbookSync(store, APP_VERSION)
     run(sync.enrol(server.url, server.enrol_code(), None))
     return store, sync

@@ -3,28 +3,28 @@
 import pytest
 
 import gridbook as gb
-from testkit import CHINA, GRID, NOW_MS, building, household, signature_pad
+from testkit import CHINA, GRID, NOW_MS, building, household, signature_pad, open_store
 
 
 @pytest.fixture
 def phone(store_path):
-    return gb.GridbookStore.open(store_path)
+    return open_store(store_path)
 
 
 def test_open_gives_a_stable_device_id(store_path):
-    first = gb.GridbookStore.open(store_path).device_id()
+    first = open_store(store_path).device_id()
     assert len(first) >= 16
-    assert gb.GridbookStore.open(store_path).device_id() == first
+    assert open_store(store_path).device_id() == first
 
 
 def test_a_store_that_cannot_be_opened_is_an_error_not_a_crash(tmp_path):
     with pytest.raises(gb.GridbookError.Other):
-        gb.GridbookStore.open(str(tmp_path / "no-such-dir" / "phone.db"))
+        open_store(str(tmp_path / "no-such-dir" / "phone.db"))
 
 
 def test_an_unexpected_error_reaches_the_app_log_by_its_kind_only(tmp_path, log_lines):
     with pytest.raises(gb.GridbookError.Other):
-        gb.GridbookStore.open(str(tmp_path / "no-such-dir" / "phone.db"))
+        open_store(str(tmp_path / "no-such-dir" / "phone.db"))
     assert (gb.LogLevel.ERROR, "gridbook_ffi::error", "unexpected sqlite error, reported to the app as Other") \
         in log_lines.taken()
     assert not [line for line in log_lines.taken() if "no-such-dir" in line[2]]  # the error's text stays out

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import gridbook as gb
-from testkit import APP_VERSION, CHINA, GRID, NOW_MS, building, household, signature_pad
+from testkit import APP_VERSION, CHINA, GRID, NOW_MS, building, household, signature_pad, open_store
 
 
 class Recorder(gb.SyncObserver):
@@ -33,7 +33,7 @@ def run(coro):
 
 
 def enrolled_phone(server, path, key=None):
-    store = gb.GridbookStore.open(str(path))
+    store = open_store(str(path))
     sync = gb.GridbookSync(store, APP_VERSION)
     enrolment = run(sync.enrol(server.url, server.enrol_code(), key))
     return store, sync, enrolment
@@ -54,7 +54,7 @@ class KeystoreSigner(gb.DeviceSigner):
 
 def test_a_visit_with_signature_and_receipt_reaches_a_second_device(server, tmp_path):
     key = KeystoreSigner()
-    phone_a = gb.GridbookStore.open(str(tmp_path / "a.db"))
+    phone_a = open_store(str(tmp_path / "a.db"))
     sync_a = gb.GridbookSync(phone_a, APP_VERSION)
     assert not sync_a.is_enrolled() and sync_a.status().enrolled is False
 
@@ -177,7 +177,7 @@ def test_a_visit_with_signature_and_receipt_reaches_a_second_device(server, tmp_
 
 
 def test_sync_before_enrolment_says_unauthorized(store_path):
-    sync = gb.GridbookSync(gb.GridbookStore.open(store_path), APP_VERSION)
+    sync = gb.GridbookSync(open_store(store_path), APP_VERSION)
     with pytest.raises(gb.GridbookError.Unauthorized):
         run(sync.sync_once())
 
@@ -185,19 +185,19 @@ def test_sync_before_enrolment_says_unauthorized(store_path):
 def test_enrolment_survives_reopening_the_store(server, tmp_path):
     store, sync, _ = enrolled_phone(server, tmp_path / "a.db")
     del sync
-    again = gb.GridbookSync(gb.GridbookStore.open(str(tmp_path / "a.db")), APP_VERSION)
+    again = gb.GridbookSync(open_store(str(tmp_path / "a.db")), APP_VERSION)
     assert again.is_enrolled()
     assert run(again.sync_once()).rejected == 0
 
 
 def test_wrong_and_used_codes(server, tmp_path):
-    sync = gb.GridbookSync(gb.GridbookStore.open(str(tmp_path / "a.db")), APP_VERSION)
+    sync = gb.GridbookSync(open_store(str(tmp_path / "a.db")), APP_VERSION)
     with pytest.raises(gb.GridbookError.Unauthorized):
         run(sync.enrol(server.url, "AAAA-BBBB-CC", None))
     assert not sync.is_enrolled()
     code = server.enrol_code()
     run(sync.enrol(server.url, code, None))
-    other = gb.GridbookSync(gb.GridbookStore.open(str(tmp_path / "b.db")), APP_VERSION)
+    other = gb.GridbookSync(open_store(str(tmp_path / "b.db")), APP_VERSION)
     with pytest.raises(gb.GridbookError.Rejected) as e:
         run(other.enrol(server.url, code, None))
     assert e.value.code == "code_used"
@@ -212,7 +212,7 @@ def test_no_server_is_a_network_error_and_the_phone_shows_offline(store_path, tm
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    store = gb.GridbookStore.open(store_path)
+    store = open_store(store_path)
     store.create_household(household())
     sync = gb.GridbookSync(store, APP_VERSION)
     sync.connect(f"http://127.0.0.1:{port}", "some-token")

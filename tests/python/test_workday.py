@@ -12,7 +12,7 @@ import time
 import pytest
 
 import gridbook as gb
-from testkit import APP_VERSION, CHINA, GRID, building, household, resident_id, signature_pad
+from testkit import APP_VERSION, CHINA, GRID, building, household, resident_id, signature_pad, open_store
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -37,7 +37,7 @@ def beijing_day():
 
 
 def phone(server, path):
-    store = gb.GridbookStore.open(str(path))
+    store = open_store(str(path))
     sync = gb.GridbookSync(store, APP_VERSION)
     run(sync.enrol(server.url, server.enrol_code(), None))  # registers the store's own key
     return store, sync
@@ -201,7 +201,7 @@ class LockedKeystore(gb.DeviceSigner):
 
 
 def test_a_locked_key_store_is_its_own_error_and_keeps_the_appointment_open(store_path):
-    phone_ = gb.GridbookStore.open(store_path)
+    phone_ = open_store(store_path)
     h = phone_.create_household(household())
     appt = phone_.book_appointment(appointment(h.id, 1_795_000_000_000))
     pending = phone_.outbox_counts().pending

@@ -14,6 +14,15 @@ APP_VERSION = "py-test-1.0"
 NOW_MS = 1_795_000_000_000  # 2026-11-18, a fixed business time
 CHINA = 480
 
+# The stores' key vault: one software vault for the whole run, so a store reopened by a test
+# unwraps its data key (phones use the Keystore / Keychain vault of their app).
+VAULT = gb.software_vault(None)
+
+
+def open_store(path) -> gb.GridbookStore:
+    """Opens (or creates) an encrypted phone store at `path` through the run's vault."""
+    return gb.GridbookStore.open(str(path), VAULT)
+
 
 class SyncServer:
     """gridbook-sync-server serving a temp database on 127.0.0.1 (port chosen by the OS)."""

@@ -139,6 +139,11 @@ impl TestServer {
     pub async fn phone_with_clock(&self, manager: &str, clock: Box<dyn WallClock>) -> Phone {
         Phone::enrol(&self.url, &self.enrol_code(manager), clock).await
     }
+
+    /// A phone whose store is encrypted, as the apps' stores are (a software vault).
+    pub async fn sealed_phone(&self, manager: &str) -> Phone {
+        Phone::enrol_sealed(&self.url, &self.enrol_code(manager)).await
+    }
 }
 
 impl Drop for TestServer {
@@ -161,6 +166,28 @@ impl Phone {
     pub async fn enrol(url: &str, code: &str, clock: Box<dyn WallClock>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(Store::open_with_clock(dir.path().join("phone.db"), clock).expect("phone store"));
+        Self::enrol_store(dir, store, url, code).await
+    }
+
+    /// A phone with an encrypted store (SQLCipher, its key in a software vault), as the apps' are.
+    pub async fn enrol_sealed(url: &str, code: &str) -> Self {
+        let vault = gridbook_core::store::encryption::SoftwareVault::generate().expect("vault");
+        Self::enrol_sealed_with(url, code, &vault, Box::new(SystemClock)).await
+    }
+
+    /// `enrol_sealed` with the vault and the wall clock given (tests of the app lock).
+    pub async fn enrol_sealed_with(
+        url: &str,
+        code: &str,
+        vault: &dyn gridbook_core::store::encryption::KeyVault,
+        clock: Box<dyn WallClock>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(Store::open_sealed_with_clock(dir.path().join("phone.db"), vault, clock).expect("phone"));
+        Self::enrol_store(dir, store, url, code).await
+    }
+
+    async fn enrol_store(dir: tempfile::TempDir, store: Arc<Store>, url: &str, code: &str) -> Self {
         let resp = gridbook_core::sync::client::enrol(&store, url, code, "test-1.0", None).await.expect("enrol");
         let config = SyncConfig::new(url, &resp.token, "test-1.0");
         let engine = SyncEngine::new(store.clone(), config.clone()).expect("engine");
@@ -319,4 +346,18 @@ pub fn phone_binary() -> PathBuf {
         assert!(status.success(), "building the phone failed");
     }
     bin
+}
+
+/// 32 bytes from 64 hex digits (a software vault's secret passed to a child process).
+pub fn secret_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
 }

@@ -442,3 +442,25 @@ async fn the_servers_refresh_builds_the_missing_and_stale_files_ahead_of_the_pho
     assert!(rebuilt[0].facts.cursor > ahead.facts.cursor);
     assert_eq!(rebuilt[0].facts.rows, ahead.facts.rows + 1);
 }
+
+/// An encrypted phone (as the apps' are) takes the file encrypted: its grids arrive, and no file
+/// the phone leaves on disk holds a customer's name or number in the clear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_phone_takes_the_file_and_no_plaintext_stays_on_disk() {
+    let (server, _files) = server_with_files(any_size()).await;
+    seeded(&server).await;
+    let phone = server.sealed_phone("zhang").await;
+    let report = phone.sync().await;
+    assert_eq!(report.snapshot_file_error, None);
+    assert!(report.snapshot_file_rows >= 30, "{report:?}");
+    assert!(phone.store.is_encrypted());
+    assert_eq!(phone.store.search_households("g1", "欧阳秀英", 5).expect("search").len(), 1);
+    let files: Vec<_> = std::fs::read_dir(phone.dir.path()).expect("dir").map(|e| e.expect("entry").path()).collect();
+    assert!(files.iter().all(|f| !f.to_string_lossy().contains("snapshot")), "{files:?}");
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for needle in ["欧阳秀英", "13812345678", "SQLite format 3"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{} holds {needle}", file.display());
+        }
+    }
+}

@@ -640,6 +640,8 @@ impl Store {
         capture: SignatureCapture,
         signer: &dyn DeviceSigner,
     ) -> Result<SignedReceipt> {
+        // money: the person holding the phone proved who they are recently (docs/at-rest.md)
+        self.ensure_fresh_unlock()?;
         let mut r = self.prepare_receipt(r)?;
         let signature_id = new_id();
         r.signature_id = Some(signature_id.clone());

@@ -10,10 +10,12 @@
 //! types (`sync::wire`, `sync::hlc`, `sync::outbox`) but nothing of field/: the field files build
 //! on the store, never the reverse.
 
+pub mod encryption;
 pub(crate) mod entity_table;
 pub(crate) mod record_row;
 pub(crate) mod schema;
 pub(crate) mod search_index;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -24,6 +26,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result, ValidationError};
 use crate::model::{EntityKind, Record};
+use crate::store::encryption::{DataKey, FileKind, KeyVault};
 use crate::store::search_index::SearchBatch;
 use crate::sync::hlc::{Hlc, HlcClock, SystemClock, WallClock};
 use crate::sync::outbox;
@@ -32,6 +35,11 @@ use crate::sync::wire::{EntityState, Op, OpAction};
 pub(crate) struct Inner {
     pub conn: Connection,
     pub clock: HlcClock,
+    /// The SQLCipher data key while the store is unlocked, for the connections it reopens (a
+    /// snapshot file's install, an unlock); `None` for a plaintext database, and while locked.
+    pub key: Option<DataKey>,
+    /// The app lock and the offline limit (session.rs).
+    pub session: session::Session,
 }
 
 /// One write transaction on the store's connection. BEGIN and COMMIT are statements prepared
@@ -41,12 +49,22 @@ pub(crate) struct Inner {
 pub(crate) struct Transaction<'c> {
     conn: &'c Connection,
     open: bool,
+    /// Why local records are refused now (`OfflineTooLong`); sync bookkeeping still writes.
+    refusal: Option<String>,
 }
 
 impl<'c> Transaction<'c> {
-    fn begin(conn: &'c Connection) -> Result<Self> {
+    fn begin(conn: &'c Connection, refusal: Option<String>) -> Result<Self> {
         conn.prepare_cached("BEGIN")?.execute([])?;
-        Ok(Self { conn, open: true })
+        Ok(Self { conn, open: true, refusal })
+    }
+
+    /// Whether a local change may be recorded: every record, edit and receipt asks here first.
+    pub(crate) fn may_record(&self) -> Result<()> {
+        match &self.refusal {
+            None => Ok(()),
+            Some(why) => Err(Error::OfflineTooLong(why.clone())),
+        }
     }
 
     fn commit(mut self) -> Result<()> {
@@ -77,20 +95,62 @@ pub struct Store {
     inner: Mutex<Inner>,
     path: PathBuf,
     device_id: String,
+    /// Whether the store is SQLCipher (its key in `Inner` while unlocked).
+    encrypted: bool,
 }
 
 impl Store {
-    /// Opens (or creates) the store at `path`. A file that fails to open is never deleted: the
-    /// error says why, and the data stays for someone to rescue (docs/field.md, field work 7).
+    /// Opens (or creates) a plaintext database at `path`: what the server builds snapshot files
+    /// in, and tests of the plain format. A phone's store is encrypted: `open_sealed`. A file that
+    /// fails to open is never deleted: the error says why, and the data stays for someone to
+    /// rescue (docs/field.md, field work 7).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with_clock(path, Box::new(SystemClock))
     }
 
-    /// Opens with a given wall clock (tests and simulations of phones whose clock is off).
+    /// `open` with a given wall clock (tests and simulations of phones whose clock is off).
     pub fn open_with_clock(path: impl AsRef<Path>, wall: Box<dyn WallClock>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = Connection::open(&path)?;
-        schema::configure(&conn)?;
+        Self::open_keyed(path.as_ref(), None, false, wall)
+    }
+
+    /// Opens (or creates) the device's encrypted store at `path`, its data key unwrapped by
+    /// `vault` from the key record beside it (`<path>-key`); a new store gets a fresh random key.
+    /// A plaintext store from before encryption is converted in place first, crash-safe. Errors:
+    /// `WrongKey` (another vault, another store's key), `StoreCorrupted`, `NotAStore`.
+    pub fn open_sealed(path: impl AsRef<Path>, vault: &dyn KeyVault) -> Result<Self> {
+        Self::open_sealed_with_clock(path, vault, Box::new(SystemClock))
+    }
+
+    /// `open_sealed` with a given wall clock.
+    pub fn open_sealed_with_clock(
+        path: impl AsRef<Path>,
+        vault: &dyn KeyVault,
+        wall: Box<dyn WallClock>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let key = encryption::unseal(path, vault)?;
+        if encryption::file_kind(path)? == FileKind::PlainSqlite {
+            encryption::convert_plaintext(path, &key)?;
+        }
+        // A conversion cut off before its rename left its copy (the store is the old one, whole);
+        // a snapshot file's download or encrypted copy cut off by a crash left plaintext records
+        // or a half copy: none of them is ever read again.
+        for leftover in [encryption::staged_path(path), crate::sync::client::snapshot_download_path(path)] {
+            crate::sync::snapshot_file::remove_database(&leftover);
+            crate::sync::snapshot_file::remove_database(&PathBuf::from(format!("{}.sealed", leftover.display())));
+        }
+        Self::open_keyed(path, Some(key), true, wall)
+    }
+
+    /// Opens (or creates) an encrypted store with a key the caller holds (benchmarks, tests); a
+    /// refusal is `WrongKey`, as the key cannot be told from damage without the key record.
+    pub fn open_encrypted(path: impl AsRef<Path>, key: DataKey) -> Result<Self> {
+        Self::open_keyed(path.as_ref(), Some(key), false, Box::new(SystemClock))
+    }
+
+    fn open_keyed(path: &Path, key: Option<DataKey>, key_verified: bool, wall: Box<dyn WallClock>) -> Result<Self> {
+        let path = path.to_path_buf();
+        let mut conn = open_connection(&path, key.as_ref(), key_verified)?;
         schema::migrate(&mut conn)?;
         let device_id = match meta_get(&conn, "device_id")? {
             Some(id) => id,
@@ -106,7 +166,14 @@ impl Store {
                 clock.restore(&h);
             }
         }
-        Ok(Self { inner: Mutex::new(Inner { conn, clock }), path, device_id })
+        let encrypted = key.is_some();
+        let session = session::Session::load(&conn, clock.wall_millis())?;
+        Ok(Self { inner: Mutex::new(Inner { conn, clock, key, session }), path, device_id, encrypted })
+    }
+
+    /// Whether the store's file is encrypted (SQLCipher, keyed).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
     }
 
     pub fn device_id(&self) -> &str {
@@ -117,34 +184,43 @@ impl Store {
         &self.path
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// The store's state whether locked or not: for the lock itself and the clock.
+    fn any_state(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock rolled its transaction back; the connection is fine.
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The store's state for a call on its data: `Locked` while the store is locked.
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        let mut guard = self.any_state();
+        guard.admit()?;
+        Ok(guard)
+    }
+
     /// Runs `f` in one write transaction: all of it is committed, or none of it.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction, &mut HlcClock) -> Result<T>) -> Result<T> {
-        let mut guard = self.lock();
-        let Inner { conn, clock } = &mut *guard;
-        let tx = Transaction::begin(conn)?;
+        let mut guard = self.lock()?;
+        let refusal = guard.recording_refusal();
+        let Inner { conn, clock, .. } = &mut *guard;
+        let tx = Transaction::begin(conn, refusal)?;
         let out = f(&tx, clock)?;
         tx.commit()?;
         Ok(out)
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let guard = self.lock();
+        let guard = self.lock()?;
         f(&guard.conn)
     }
 
     /// Wall-clock milliseconds as the device sees them (business time, never a merge key).
     pub(crate) fn wall_ms(&self) -> i64 {
-        self.lock().clock.wall_millis() as i64
+        self.any_state().clock.wall_millis() as i64
     }
 
     /// The next stamp of this device's clock, without recording anything (for signatures).
     pub fn next_stamp(&self) -> Hlc {
-        self.lock().clock.now()
+        self.any_state().clock.now()
     }
 
     /// Size of the database files on disk, WAL included.
@@ -164,6 +240,7 @@ pub(crate) fn record_change(
     action: OpAction,
     fields: Map<String, Value>,
 ) -> Result<Op> {
+    tx.may_record()?;
     let op = Op {
         id: Uuid::now_v7(),
         kind,
@@ -208,6 +285,7 @@ pub(crate) fn record_fact_change<R: Record>(
     record: &R,
     grid: &str,
 ) -> Result<Hlc> {
+    tx.may_record()?;
     let kind = R::KIND;
     debug_assert!(kind.insert_only());
     let (id, row) = record_row::row_of(kind, record)?;
@@ -218,6 +296,27 @@ pub(crate) fn record_fact_change<R: Record>(
     }
     outbox::append_fact(tx, (Uuid::now_v7(), kind, &id, grid), &stamp, chrono::Utc::now().timestamp_millis())?;
     Ok(hlc)
+}
+
+/// A configured connection to the database at `path`, keyed first when `key` is given; a file that
+/// does not read gets its own error (`encryption::classify_open_failure`), as does a SQLite file
+/// of something else.
+pub(crate) fn open_connection(path: &Path, key: Option<&DataKey>, key_verified: bool) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    if let Some(key) = key {
+        encryption::apply_key(&conn, key)?;
+    }
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", [], |r| r.get(0))
+        .map_err(|e| encryption::classify_open_failure(path, key.is_some(), key_verified, e))?;
+    let version = schema::version(&conn)?;
+    let ours =
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'", [], |r| r.get::<_, i64>(0))? == 1;
+    if (version == 0 && tables > 0) || (version > 0 && !ours) {
+        return Err(Error::NotAStore(format!("{}: a database of something else", path.display())));
+    }
+    schema::configure(&conn)?;
+    Ok(conn)
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {

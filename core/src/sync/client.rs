@@ -284,6 +284,11 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
     }
 }
 
+/// Where a snapshot file is downloaded: beside the store (one filesystem, for the rename).
+pub(crate) fn snapshot_download_path(store: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.snapshot-file", store.display()))
+}
+
 /// Where a downloaded snapshot file is written, decompressed, byte by byte as it arrives: the
 /// file is checked against the announced size as it grows (a body that inflates past it is
 /// refused at once, not after filling the phone's storage).
@@ -415,7 +420,7 @@ pub fn saved_config(store: &Store, app_version: &str) -> Result<Option<SyncConfi
 impl SyncEngine {
     pub fn new(store: Arc<Store>, config: SyncConfig) -> Result<Self> {
         let counts = store.outbox_counts()?;
-        let last_success_ms = store.read(|c| meta_get(c, "last_sync_ok_ms"))?.and_then(|v| v.parse().ok());
+        let last_success_ms = store.last_sync_ok_ms();
         Ok(Self {
             store,
             config: Mutex::new(config),
@@ -502,8 +507,8 @@ impl SyncEngine {
         }
         match &result {
             Ok(_) => {
-                let now = now_ms();
-                self.store.write(|tx, _| meta_set(tx, "last_sync_ok_ms", &now.to_string()))?;
+                // by the store's clock, which the offline limit reads too
+                let now = self.store.note_sync_success()?;
                 self.store.note_last_cycle(LastCycle {
                     duration_ms: started.elapsed().as_millis() as u64,
                     bytes: self.wire_bytes.load(Ordering::Relaxed),
@@ -665,6 +670,7 @@ impl SyncEngine {
         self.store.note_app_update(response.update.as_ref())?;
         // a restored server first: what it forgot goes back in the queue before this answer settles
         self.store.meet_generation(response.generation.as_ref())?;
+        self.store.meet_policy(response.policy.as_ref())?;
         self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         Ok((request, response))
@@ -712,7 +718,7 @@ impl SyncEngine {
     /// Any failure leaves the store as it was (the install is one SQLite transaction) and removes
     /// the download; the caller then pulls row pages.
     async fn take_snapshot_file(&self, config: &SyncConfig) -> Result<u64> {
-        let download = PathBuf::from(format!("{}.snapshot-file", self.store.path().display()));
+        let download = snapshot_download_path(self.store.path());
         let taken = async {
             let Some(facts) = self.download_snapshot_file(config, &download).await? else { return Ok(0) };
             let (store, path) = (self.store.clone(), download.clone());
@@ -845,6 +851,7 @@ impl SyncEngine {
                 }
                 self.store.meet_generation(page.generation.as_ref())?;
                 self.store.note_app_update(page.update.as_ref())?;
+                self.store.meet_policy(page.policy.as_ref())?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),

@@ -66,6 +66,7 @@ mod tests {
             server_time_ms: 1,
             generation: None,
             update: None,
+            policy: None,
         }
     }
 

@@ -204,7 +204,7 @@ impl Store {
     /// fresh (a record was made while the file came). The file is consumed. `path` must be in
     /// the store's directory (one filesystem: the rename is atomic there).
     pub fn install_snapshot_file(&self, path: &Path, facts: &SnapshotFileFacts) -> Result<()> {
-        let mut guard = self.lock();
+        let mut guard = self.lock()?;
         let inner = &mut *guard;
         if !fresh(&inner.conn)? {
             return Err(Error::SnapshotFile("the store is no longer fresh (a record was made meanwhile)".into()));
@@ -212,7 +212,12 @@ impl Store {
         let path_text =
             path.to_str().ok_or_else(|| Error::SnapshotFile(format!("its path {} is not UTF-8", path.display())))?;
         // Every row of the device's own goes into the file first; the cursor and the clock with it.
-        inner.conn.execute("ATTACH DATABASE ?1 AS incoming", [path_text])?;
+        // The file arrives plaintext (over TLS): attached as such (`KEY ''`) to an encrypted store.
+        let sealed = inner.key.as_ref().map(|_| PathBuf::from(format!("{}.sealed", path.display())));
+        match &sealed {
+            Some(_) => inner.conn.execute("ATTACH DATABASE ?1 AS incoming KEY ''", [path_text])?,
+            None => inner.conn.execute("ATTACH DATABASE ?1 AS incoming", [path_text])?,
+        };
         let copied = (|| -> Result<()> {
             let tx = inner.conn.transaction()?;
             let tables = device_tables(&tx, "main")?;
@@ -237,8 +242,26 @@ impl Store {
             tx.commit()?;
             Ok(())
         })();
-        inner.conn.execute("DETACH DATABASE incoming", [])?;
-        copied?;
+        // An encrypted store takes an encrypted copy of the file (its rows and the device's, now
+        // in it): the plaintext file is deleted as soon as the copy is made, and on any failure.
+        let exported = match (&sealed, &copied) {
+            (Some(sealed), Ok(())) => export_sealed(&inner.conn, inner.key.as_ref(), sealed),
+            _ => Ok(()),
+        };
+        let detached = inner.conn.execute("DETACH DATABASE incoming", []);
+        if sealed.is_some() {
+            remove_database(path);
+        }
+        let fail = |e: Error| {
+            if let Some(sealed) = &sealed {
+                remove_database(sealed);
+            }
+            Err(e)
+        };
+        if let Err(e) = copied.and(exported).and(detached.map(|_| ()).map_err(Error::from)) {
+            return fail(e);
+        }
+        let path = sealed.as_deref().unwrap_or(path);
         // The file takes the store's place. The store's WAL is checkpointed into its file and the
         // connection closed; the file, already holding the device's rows, is renamed over the
         // store (atomic within one directory) and the directory synced; the store reopens on it.
@@ -248,11 +271,13 @@ impl Store {
         let (busy, log, checkpointed): (i64, i64, i64) =
             inner.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         if busy != 0 || log != checkpointed {
+            remove_database(path);
             return Err(Error::SnapshotFile("the store's journal could not be emptied; the store is unchanged".into()));
         }
         let old = std::mem::replace(&mut inner.conn, Connection::open_in_memory()?);
         if let Err((old, e)) = old.close() {
             inner.conn = old;
+            remove_database(path);
             return Err(e.into());
         }
         let swapped = std::fs::rename(path, self.path()).and_then(|_| match self.path().parent() {
@@ -262,10 +287,11 @@ impl Store {
         });
         // Reopened whatever happened: on the file, or on the untouched store. Statements prepared
         // against the old pages (and the search index's cached structure) went with the old one.
-        let reopened = Connection::open(self.path())
-            .map_err(Error::from)
-            .and_then(|c| crate::store::schema::configure(&c).map(|_| c))?;
-        inner.conn = reopened;
+        let reopened = crate::store::open_connection(self.path(), inner.key.as_ref(), self.is_encrypted());
+        if swapped.is_err() {
+            remove_database(path);
+        }
+        inner.conn = reopened?;
         swapped
             .map_err(|e| Error::SnapshotFile(format!("moving it into place failed: {e}; the store is unchanged")))?;
         if let Some(stamp) = meta_get(&inner.conn, "hlc")?.and_then(|s| s.parse::<Hlc>().ok()) {
@@ -275,6 +301,27 @@ impl Store {
         drop(guard);
         remove_database(path);
         Ok(())
+    }
+}
+
+/// Copies the attached plaintext `incoming` into a new database at `sealed`, encrypted with the
+/// store's key (SQLCipher's `sqlcipher_export`: schema, rows, search index, version).
+fn export_sealed(conn: &Connection, key: Option<&crate::store::encryption::DataKey>, sealed: &Path) -> Result<()> {
+    {
+        let key = key.ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
+        remove_database(sealed);
+        crate::store::encryption::attach_keyed(conn, sealed, "sealed", key)?;
+        let exported = (|| -> Result<()> {
+            conn.query_row("SELECT sqlcipher_export('sealed', 'incoming')", [], |_| Ok(()))?;
+            let version: i64 = conn.query_row("PRAGMA incoming.user_version", [], |r| r.get(0))?;
+            conn.execute_batch(&format!("PRAGMA sealed.user_version = {version}"))?;
+            Ok(())
+        })();
+        conn.execute("DETACH DATABASE sealed", [])?;
+        exported?;
+        std::fs::File::open(sealed)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::SnapshotFile(format!("syncing the encrypted copy: {e}")))
     }
 }
 
@@ -328,6 +375,7 @@ mod tests {
                 server_time_ms: 0,
                 generation: None,
                 update: None,
+                policy: None,
             })
             .collect()
     }
@@ -344,7 +392,10 @@ mod tests {
 
     /// A freshly enrolled phone: its own id, token, signing key and a receipt book, nothing pulled.
     fn enrolled_phone(dir: &Path) -> Store {
-        let phone = Store::open(dir.join("phone.db")).unwrap();
+        enrolled(Store::open(dir.join("phone.db")).unwrap())
+    }
+
+    fn enrolled(phone: Store) -> Store {
         phone
             .write(|tx, _| {
                 meta_set(tx, "device_token", "secret-token")?;
@@ -419,6 +470,60 @@ mod tests {
         assert!(phone.next_stamp() > newest);
         // and the store writes as before
         phone.create_household(household_n("g1", 99)).unwrap();
+    }
+
+    /// Whether `needle` is anywhere in the file's bytes (what `strings` would find).
+    fn file_holds(path: &Path, needle: &str) -> bool {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn an_encrypted_phone_installs_the_file_encrypted_and_no_plaintext_stays_on_disk() {
+        use crate::store::encryption::SoftwareVault;
+        let dir = tempfile::tempdir().unwrap();
+        let (out, facts) = built(dir.path(), 7);
+        assert!(file_holds(&out, "欧阳秀英"), "the file arrives plaintext");
+        let vault = SoftwareVault::generate().unwrap();
+        let phone = enrolled(Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap());
+        let before = meta_of(&phone);
+        check_snapshot_file(&phone, &out, &facts).unwrap();
+        phone.install_snapshot_file(&out, &facts).unwrap();
+        assert_eq!(phone.search_households("g1", "欧阳秀英", 10).unwrap().len(), 1);
+        assert_eq!(meta_of(&phone), before);
+        phone.create_household(household_n("g1", 99)).unwrap();
+        drop(phone);
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("phone") || n.starts_with("snapshot"))
+            .collect();
+        for name in &left {
+            let path = dir.path().join(name);
+            for secret in ["欧阳秀英", "13812345678", "secret-token"] {
+                assert!(!file_holds(&path, secret), "{name} holds {secret} in the clear");
+            }
+        }
+        assert!(!out.exists() && !dir.path().join("snapshot.db.sealed").exists(), "{left:?}");
+        // the store is SQLCipher: without the key it is not a database; with it, the same data
+        let plain = Connection::open(dir.path().join("phone.db")).unwrap();
+        assert!(plain.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0)).is_err());
+        let again = Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap();
+        assert_eq!(again.all_states(EntityKind::Household).unwrap().len(), 8);
+        assert_eq!(again.pull_cursor().unwrap(), 9);
+    }
+
+    #[test]
+    fn a_refused_file_is_deleted_from_an_encrypted_phone_too() {
+        use crate::store::encryption::SoftwareVault;
+        let dir = tempfile::tempdir().unwrap();
+        let (out, facts) = built(dir.path(), 7);
+        let vault = SoftwareVault::generate().unwrap();
+        let phone = enrolled(Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap());
+        phone.create_household(household_n("g1", 99)).unwrap();
+        assert!(phone.install_snapshot_file(&out, &facts).is_err(), "a store that is not fresh refuses");
+        assert_eq!(phone.all_states(EntityKind::Household).unwrap().len(), 1);
+        assert!(!dir.path().join("snapshot.db.sealed").exists());
     }
 
     #[test]

@@ -210,6 +210,76 @@ pub struct PushResponse {
     /// versions"). Absent when there is none, and from servers before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<AppUpdate>,
+    /// What the server asks of its phones (lock, days offline, screenshots). Absent from servers
+    /// before it: the phone keeps what it last met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<DevicePolicy>,
+}
+
+/// What the server asks of its phones (docs/sync-protocol.md, "Device policy"), on every push
+/// answer and pull page; set by the server's operator (`serve --idle-lock-minutes …`). The phone
+/// keeps the last one it met. A field a server leaves out takes its default; 0 turns a limit off.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePolicy {
+    /// Minutes without a call after which the phone's store locks itself (0: never).
+    #[serde(default = "DevicePolicy::default_idle_lock_minutes")]
+    pub idle_lock_minutes: u32,
+    /// Days without a successful sync after which the phone records nothing new until it has
+    /// synced; it still syncs and shows what it holds (0: no limit).
+    #[serde(default = "DevicePolicy::default_max_offline_days")]
+    pub max_offline_days: u32,
+    /// How many minutes an unlock stays fresh enough to sign a receipt (0: any unlock will do).
+    #[serde(default = "DevicePolicy::default_fresh_unlock_minutes")]
+    pub fresh_unlock_minutes: u32,
+    /// Whether the apps keep their screens out of screenshots, recordings and the app switcher.
+    #[serde(default = "DevicePolicy::default_block_screenshots")]
+    pub block_screenshots: bool,
+}
+
+impl DevicePolicy {
+    pub const IDLE_LOCK_MINUTES: u32 = 5;
+    pub const MAX_OFFLINE_DAYS: u32 = 14;
+    pub const FRESH_UNLOCK_MINUTES: u32 = 30;
+    /// The largest value of each limit a phone takes (a day of minutes, a year of days): a server
+    /// sending more is read as this.
+    pub const MAX_MINUTES: u32 = 24 * 60;
+    pub const MAX_DAYS: u32 = 366;
+
+    fn default_idle_lock_minutes() -> u32 {
+        Self::IDLE_LOCK_MINUTES
+    }
+    fn default_max_offline_days() -> u32 {
+        Self::MAX_OFFLINE_DAYS
+    }
+    fn default_fresh_unlock_minutes() -> u32 {
+        Self::FRESH_UNLOCK_MINUTES
+    }
+    fn default_block_screenshots() -> bool {
+        true
+    }
+
+    /// The policy with every limit within its bounds.
+    pub fn bounded(self) -> Self {
+        Self {
+            idle_lock_minutes: self.idle_lock_minutes.min(Self::MAX_MINUTES),
+            max_offline_days: self.max_offline_days.min(Self::MAX_DAYS),
+            fresh_unlock_minutes: self.fresh_unlock_minutes.min(Self::MAX_MINUTES),
+            block_screenshots: self.block_screenshots,
+        }
+    }
+}
+
+impl Default for DevicePolicy {
+    fn default() -> Self {
+        Self {
+            idle_lock_minutes: Self::IDLE_LOCK_MINUTES,
+            max_offline_days: Self::MAX_OFFLINE_DAYS,
+            fresh_unlock_minutes: Self::FRESH_UNLOCK_MINUTES,
+            block_screenshots: true,
+        }
+    }
 }
 
 /// Which life of the server's database answered (docs/sync-protocol.md, "Restores"). A server
@@ -328,6 +398,9 @@ pub struct PullPage<C = EntityState> {
     /// A newer build of the app published for this device (as in `PushResponse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<AppUpdate>,
+    /// What the server asks of its phones (as in `PushResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<DevicePolicy>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -861,6 +934,7 @@ mod tests {
                 server_time_ms: 1,
                 generation: None,
                 update: None,
+                policy: None,
             };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);

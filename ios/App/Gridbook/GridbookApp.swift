@@ -95,8 +95,13 @@ final class GraphHolder: ObservableObject {
                 do {
                     let version = Bundle.main.object(forInfoDictionaryKey: "CFBundleShortVersionString") as? String ?? "0"
                     let (store, signer, sync, status) = try await io { () -> (GridbookStore, DeviceSigner, GridbookSync, SyncStatus) in
-                        let dir = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
-                        let store = try GridbookStore.open(path: dir.appendingPathComponent("gridbook.db").path)
+                        var dir = try FileManager.default.url(for: .applicationSupportDirectory, in: .userDomainMask, appropriateFor: nil, create: true)
+                        // the store, its WAL and its wrapped key stay out of iCloud and computer backups
+                        var noBackup = URLResourceValues()
+                        noBackup.isExcludedFromBackup = true
+                        try dir.setResourceValues(noBackup)
+                        // encrypted (SQLCipher), its data key wrapped by a Keychain key (this device only)
+                        let store = try GridbookStore.open(path: dir.appendingPathComponent("gridbook.db").path, vault: KeychainVault())
                         let signer = try KeychainSigner.load()
                         let sync = try GridbookSync(store: store, appVersion: "ios-\(version)")
                         return (store, signer, sync, try sync.status())
@@ -152,7 +157,10 @@ struct GridbookApp: App {
                 case .opening:
                     ProgressView(L("app.opening"))
                 case .ready(let graph):
-                    RootView().environmentObject(graph).environmentObject(graph.sync)
+                    // the lock screen while the store is locked (idle past the server's minutes)
+                    Locked(store: graph.store) {
+                        RootView().environmentObject(graph).environmentObject(graph.sync)
+                    }
                 case .failed(let detail):
                     VStack(alignment: .leading, spacing: 12) {
                         Text(L("app.store_failed"))

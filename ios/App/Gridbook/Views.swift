@@ -29,6 +29,9 @@ func problemText(_ p: Problem) -> String {
     case .interrupted: return L("problem.interrupted")
     case .keyUnavailable: return L("problem.key_unavailable")
     case .upgradeRequired: return L("problem.upgrade_required", p.detail)
+    case .locked: return L("problem.locked")
+    case .offlineTooLong: return L("problem.offline_too_long")
+    case .storeUnreadable: return L("problem.store_unreadable", p.detail)
     case .unexpected: return L("problem.unexpected", p.detail)
     }
 }

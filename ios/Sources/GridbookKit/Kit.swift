@@ -45,7 +45,7 @@ private extension Character {
 /// What went wrong, for a screen: the kind decides the text (the app's Localizable.strings,
 /// `problem.<kind>`), `field` the box to highlight, `detail` the core's rule.
 public struct Problem: Error, Equatable {
-    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, upgradeRequired, unexpected }
+    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, locked, offlineTooLong, storeUnreadable, upgradeRequired, unexpected }
     public let kind: Kind
     public let detail: String
     public var field: String? = nil
@@ -70,6 +70,9 @@ public struct Problem: Error, Equatable {
         // iOS builds come from the App Store or the operator's MDM, not from the server: the
         // minimum version is shown, and what the phone held was uploaded before the refusal
         case .UpgradeRequired(let minVersion): return Problem(kind: .upgradeRequired, detail: minVersion)
+        case .Locked(let d): return Problem(kind: .locked, detail: d)
+        case .OfflineTooLong(let d): return Problem(kind: .offlineTooLong, detail: d)
+        case .WrongKey(let d), .StoreCorrupted(let d), .NotAStore(let d): return Problem(kind: .storeUnreadable, detail: d)
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }

@@ -26,6 +26,8 @@ pub struct ServeConfig {
     /// Where the bound address is written once listening.
     pub port_file: Option<PathBuf>,
     pub rules: Rules,
+    /// What the phones are asked to keep to (`--idle-lock-minutes`, `--max-offline-days`, …).
+    pub policy: gridbook_core::sync::wire::DevicePolicy,
     pub snapshot_files: SnapshotFilesConfig,
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
@@ -86,6 +88,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .with_device_budget(config.device_budget)
         .with_client_addr(config.client_addr);
     state.rules = config.rules;
+    state.policy = config.policy.bounded();
     if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {
         let storage = state.storage.clone();
         let every_s = config.snapshot_refresh_s;

@@ -18,11 +18,15 @@ use crate::storage::releases::ReleaseStorage;
 use crate::storage::staff::StaffStorage;
 use crate::storage::workflows::WorkflowStorage;
 use crate::storage::SyncStorage;
+use gridbook_core::sync::wire::DevicePolicy;
 
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn SyncStorage>,
     pub rules: Rules,
+    /// What the phones are asked to keep to (idle lock, days offline, screenshots): sent with every
+    /// push answer and pull page.
+    pub policy: DevicePolicy,
     /// Sessions, monitoring queries and metrics of the back office (/admin, /metrics).
     pub backoffice: Backoffice,
     /// Prebuilt device files for fresh phones (`/v1/snapshot-file`), when the backend keeps them.
@@ -62,6 +66,7 @@ impl AppState {
         Self {
             storage,
             rules: Rules::default(),
+            policy: DevicePolicy::default(),
             backoffice,
             snapshot_files,
             device_budget,

@@ -154,6 +154,7 @@ pub async fn push(
     app_versions::refusal(&versions, &device, &app_version)?;
     response.generation = Some(state.storage.generation());
     response.update = versions.offer(&device, &app_version);
+    response.policy = Some(state.policy);
     Ok(Json(response))
 }
 
@@ -213,5 +214,6 @@ pub async fn pull(
     let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
     page.generation = Some(state.storage.generation());
     page.update = update;
+    page.policy = Some(state.policy);
     Ok(Json(page))
 }

@@ -301,13 +301,16 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
     assert_eq!(built.facts.rows as usize, n);
     check_costs(&files, &built);
 
-    for (label, cold) in [("warm", false), ("cold", true)] {
+    for (label, cold) in [("warm", false), ("warm_encrypted", false), ("cold", true)] {
         if cold {
             let dir = files.path_of(&built).parent().expect("scope dir").to_path_buf();
             std::fs::remove_dir_all(&dir).expect("drop the cached file");
         }
         eprintln!("[bench] snapshot file: a fresh phone, {label} ...");
-        let phone = server.phone("zhang").await;
+        let phone = match label {
+            "warm_encrypted" => server.sealed_phone("zhang").await,
+            _ => server.phone("zhang").await,
+        };
         let (t, cpu) = (Instant::now(), cpu_seconds());
         let report = phone.engine.sync_once().await.expect("initial sync by file");
         let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);

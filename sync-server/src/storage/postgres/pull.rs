@@ -110,6 +110,7 @@ fn page_of(
         server_time_ms: now_ms,
         generation: None, // the HTTP layer adds it
         update: None,
+        policy: None,
     })
 }
 

@@ -85,6 +85,7 @@ pub(super) fn push(
         clock_offset_ms: request.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
         update: None,
+        policy: None,
     })
 }
 

@@ -124,5 +124,6 @@ pub(super) fn page_of(
         server_time_ms: now_ms,
         generation: None, // the HTTP layer adds it
         update: None,
+        policy: None,
     }
 }

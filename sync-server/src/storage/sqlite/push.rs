@@ -156,6 +156,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         clock_offset_ms: req.facts.wall_clock_ms - now_ms,
         generation: None, // the HTTP layer adds it
         update: None,
+        policy: None,
     })
 }
 

@@ -65,6 +65,7 @@ fn main() {
         server_time_ms: 1_793_674_800_000,
         generation: None,
         update: None,
+        policy: None,
     };
     put("pull_page", "phone-records.json", &serde_json::to_vec(&page).unwrap());
     let push = PushRequest {

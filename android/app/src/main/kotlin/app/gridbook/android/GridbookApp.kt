@@ -82,7 +82,8 @@ class GridbookApp : Application() {
 /** Everything the screens share: one store, one sync, the repositories over them. Made off the main thread. */
 class Graph(context: Context) {
     private val app = context.applicationContext
-    val store: GridbookStore = GridbookStore.open(File(app.filesDir, "gridbook.db").path)
+    // encrypted (SQLCipher), its key wrapped by the Keystore; excluded from backups (data_extraction_rules.xml)
+    val store: GridbookStore = GridbookStore.open(File(app.filesDir, "gridbook.db").path, KeystoreVault())
     val signer = KeystoreSigner.create(app)
     val sessions: SessionStore = PrefsSessionStore(app)
     val sync = SyncRepository(store, GridbookSync(store, BuildConfig.VERSION_NAME), sessions)

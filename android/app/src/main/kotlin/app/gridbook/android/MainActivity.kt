@@ -1,7 +1,7 @@
 // The activity: edge to edge with the keyboard never covering a field (IME padding), the privacy
 // notice first, then enrolment or the screens of the day (today, buildings → households, the
 // archive, the visit form, collection, the arrears list and notice, appointments, tickets, the
-// day's summary, sync). A tab tapped keeps the screens under the others (their back stacks are
+// day's summary, sync), behind the app lock (AppLock.kt). A tab tapped keeps the screens under the others (their back stacks are
 // saved and restored, and unsaved forms are kept in core-logic's Drafts); the store-failure and
 // opening screens while the store is not ready.
 package app.gridbook.android
@@ -80,7 +80,8 @@ class MainActivity : ComponentActivity() {
                     consentNeeded -> PrivacyScreen(agree = { app.consent.agree(); consentNeeded = false }, decline = { finish() })
                     else -> when (val s = state) {
                         GraphState.Opening -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
-                        is GraphState.Ready -> App(s.graph)
+                        // the lock screen while the store is locked (idle past the server's minutes)
+                        is GraphState.Ready -> Locked(this@MainActivity, s.graph.store) { App(s.graph) }
                         is GraphState.Failed -> StoreFailure(s.error)
                     }
                 }

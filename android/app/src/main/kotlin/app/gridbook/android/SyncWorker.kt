@@ -26,6 +26,8 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
 
     override suspend fun doWork(): Result {
         val graph = (applicationContext as GridbookApp).awaitGraph() ?: return Result.failure()
+        // a locked store has its key out of memory: the sync waits for the manager to unlock
+        if (graph.store.lockStatus().locked) return Result.success()
         if (!graph.sync.isEnrolled) return Result.success()  // nothing to do until enrolled
         graph.sync.setEnvironment(PhoneFacts.of(applicationContext))
         val outcome = graph.sync.syncWithRetry(attempts = 3)

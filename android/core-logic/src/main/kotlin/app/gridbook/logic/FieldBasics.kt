@@ -86,6 +86,8 @@ enum class BackgroundOutcome { DONE, RETRY, GIVE_UP }
  */
 fun backgroundOutcome(problem: Problem?, runAttempt: Int): BackgroundOutcome = when {
     problem == null -> BackgroundOutcome.DONE
+    // the store's key is out of memory until the manager unlocks: the next run syncs
+    problem.kind == ProblemKind.LOCKED -> BackgroundOutcome.DONE
     problem.kind != ProblemKind.OFFLINE && problem.kind != ProblemKind.INTERRUPTED -> BackgroundOutcome.GIVE_UP
     runAttempt + 1 >= MAX_BACKGROUND_ATTEMPTS -> BackgroundOutcome.GIVE_UP
     else -> BackgroundOutcome.RETRY

@@ -5,7 +5,18 @@ package app.gridbook.logic
 import app.gridbook.ffi.GridbookException
 
 /** The kinds of problem a screen distinguishes. */
-enum class ProblemKind { INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE, UPGRADE_REQUIRED, UNEXPECTED }
+enum class ProblemKind {
+    INVALID, NOT_FOUND, OFFLINE, NEEDS_ENROLMENT, REFUSED, INTERRUPTED, KEY_UNAVAILABLE,
+    /** The store is locked, or signing needs a fresh unlock: show the lock screen. */
+    LOCKED,
+    /** Past the server's days offline: sync before recording anything new. */
+    OFFLINE_TOO_LONG,
+    /** The store cannot be opened: another key, a damaged file, not a store (nothing was deleted). */
+    STORE_UNREADABLE,
+    /** The app is below the server's minimum version: offer the update (what it held was uploaded). */
+    UPGRADE_REQUIRED,
+    UNEXPECTED,
+}
 
 /** A problem to show: [field] is set for invalid input, [detail] is for the detail line and logs. */
 data class Problem(val kind: ProblemKind, val detail: String, val field: String? = null, val code: String? = null) {
@@ -19,6 +30,9 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
         ProblemKind.INTERRUPTED -> "同步中断，下次继续 Sync interrupted, resumes next time: $detail"
         ProblemKind.KEY_UNAVAILABLE -> "设备密钥不可用，请解锁手机后重试 Device key unavailable, unlock the phone and try again: $detail"
         ProblemKind.UPGRADE_REQUIRED -> "应用版本过低，请升级到 $detail 或更高版本，数据已上传 Update the app to $detail or later; what it held was uploaded"
+        ProblemKind.LOCKED -> "已锁定，请解锁后继续 Locked: unlock to go on: $detail"
+        ProblemKind.OFFLINE_TOO_LONG -> "离线时间过长，请先同步再记录 Offline too long: sync, then record: $detail"
+        ProblemKind.STORE_UNREADABLE -> "本机数据库无法打开，未删除任何数据 The store cannot be opened, nothing was deleted: $detail"
         ProblemKind.UNEXPECTED -> "出错了 Something went wrong: $detail"
     }
 
@@ -33,6 +47,11 @@ data class Problem(val kind: ProblemKind, val detail: String, val field: String?
             is GridbookException.Interrupted -> Problem(ProblemKind.INTERRUPTED, e.detail)
             is GridbookException.KeyUnavailable -> Problem(ProblemKind.KEY_UNAVAILABLE, e.detail)
             is GridbookException.UpgradeRequired -> Problem(ProblemKind.UPGRADE_REQUIRED, e.minVersion)
+            is GridbookException.Locked -> Problem(ProblemKind.LOCKED, e.detail)
+            is GridbookException.OfflineTooLong -> Problem(ProblemKind.OFFLINE_TOO_LONG, e.detail)
+            is GridbookException.WrongKey -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
+            is GridbookException.StoreCorrupted -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
+            is GridbookException.NotAStore -> Problem(ProblemKind.STORE_UNREADABLE, e.detail)
             is GridbookException.Other -> Problem(ProblemKind.UNEXPECTED, e.detail)
             else -> Problem(ProblemKind.UNEXPECTED, e.message ?: e.javaClass.simpleName)
         }

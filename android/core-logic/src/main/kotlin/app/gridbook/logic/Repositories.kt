@@ -246,7 +246,9 @@ class SyncRepository(
 
     /** What the platform says of the phone (model, OS, free storage, battery saver), sent with
      *  the next sync for the back office. The worker sets it before each run. */
-    fun setEnvironment(environment: app.gridbook.ffi.core.DeviceEnvironment) = sync.setEnvironment(environment)
+    fun setEnvironment(environment: app.gridbook.ffi.core.DeviceEnvironment) {
+        attempt { sync.setEnvironment(environment) }  // locked: the facts wait for the next run
+    }
 
     /** The build of the app the server last offered (required when this app is below its minimum). */
     fun appUpdate(): app.gridbook.ffi.core.AppUpdate? = attempt { sync.appUpdate() }.getOrNull()

@@ -105,6 +105,9 @@ fun problemText(p: Problem): String = when (p.kind) {
     ProblemKind.INTERRUPTED -> stringResource(R.string.problem_interrupted)
     ProblemKind.KEY_UNAVAILABLE -> stringResource(R.string.problem_key_unavailable)
     ProblemKind.UPGRADE_REQUIRED -> stringResource(R.string.problem_upgrade_required, p.detail)
+    ProblemKind.LOCKED -> stringResource(R.string.problem_locked)
+    ProblemKind.OFFLINE_TOO_LONG -> stringResource(R.string.problem_offline_too_long)
+    ProblemKind.STORE_UNREADABLE -> stringResource(R.string.store_failed)
     ProblemKind.UNEXPECTED -> stringResource(R.string.problem_unexpected, p.detail)
 }
 

@@ -1,0 +1,142 @@
+//! The encrypted store on real files: nothing readable without the key (byte search, `strings`,
+//! the sqlite3 CLI), the same data with it, and a wrong key, a damaged file and a file that is not
+//! a store each refused with their own error, the file left as it was.
+
+use std::path::Path;
+use std::process::Command;
+
+use gridbook_core::store::encryption::{key_record_path, KeyVault, SoftwareVault};
+use gridbook_core::testing::{self, household_n};
+use gridbook_core::*;
+
+const NAME: &str = "欧阳秀英";
+
+/// A store holding a household whose name and ID number are searched for on disk afterwards.
+fn seeded(store: &Store) -> (Household, String) {
+    let mut h = household_n("g1", 4242);
+    h.customer_name = NAME.into();
+    let h = store.create_household(h).unwrap();
+    for i in 0..50 {
+        store.create_household(household_n("g1", i)).unwrap();
+    }
+    store.record_visit(testing::visit("g1", &h.id)).unwrap();
+    let id_number = testing::resident_id(4242);
+    (h, id_number)
+}
+
+fn holds(path: &Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// What `strings` finds in the file, UTF-8 (8-bit) runs included.
+fn strings_of(path: &Path) -> String {
+    let out = Command::new("strings").args(["-n", "6", "-e", "S"]).arg(path).output().expect("strings (binutils)");
+    assert!(out.status.success(), "strings failed on {}", path.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_new_store_is_unreadable_on_disk_and_reads_the_same_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let vault = SoftwareVault::generate().unwrap();
+    let store = Store::open_sealed(&path, &vault).unwrap();
+    assert!(store.is_encrypted());
+    let (h, id_number) = seeded(&store);
+    // searched while the store is open: the WAL holds the recent pages
+    let wal = dir.path().join("device.db-wal");
+    assert!(wal.exists() && std::fs::metadata(&wal).unwrap().len() > 0);
+    for file in [&path, &wal, &key_record_path(&path)] {
+        for needle in [NAME, id_number.as_str(), &h.mobile, "households", "SQLite format 3"] {
+            assert!(!holds(file, needle), "{} holds {needle}", file.display());
+            assert!(!strings_of(file).contains(needle), "strings finds {needle} in {}", file.display());
+        }
+    }
+    drop(store);
+    // the sqlite3 CLI (plain SQLite) reads nothing
+    let cli =
+        Command::new("sqlite3").arg(&path).arg("SELECT customer_name FROM households;").output().expect("sqlite3");
+    assert!(!cli.status.success(), "sqlite3 read the store: {}", String::from_utf8_lossy(&cli.stdout));
+    assert!(
+        String::from_utf8_lossy(&cli.stderr).contains("not a database"),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    // opened without a key (this build's SQLCipher with no key is plain SQLite): not a store
+    assert!(matches!(Store::open(&path), Err(Error::NotAStore(_))));
+    // with the key: the same data
+    let again = Store::open_sealed(&path, &vault).unwrap();
+    let back = again.household(&h.id, Reveal::Full { purpose: "核对".into() }).unwrap();
+    assert_eq!((back.customer_name.as_str(), back.id_number.as_str()), (NAME, id_number.as_str()));
+    assert_eq!(again.search_households("g1", NAME, 5).unwrap().len(), 1);
+    assert_eq!(again.household_history(&h.id).unwrap().len(), 1);
+}
+
+#[test]
+fn a_wrong_vault_a_damaged_file_and_a_file_that_is_not_a_store_each_get_their_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let vault = SoftwareVault::generate().unwrap();
+    seeded(&Store::open_sealed(&path, &vault).unwrap());
+    let before = std::fs::read(&path).unwrap();
+
+    let other = SoftwareVault::generate().unwrap();
+    assert!(matches!(Store::open_sealed(&path, &other), Err(Error::WrongKey(_))));
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a refused key changes nothing");
+    let destroyed = SoftwareVault::generate().unwrap();
+    destroyed.destroy().unwrap();
+    assert!(matches!(Store::open_sealed(dir.path().join("new.db"), &destroyed), Err(Error::KeyUnavailable(_))));
+
+    // damage inside the first page (past SQLCipher's salt): the right key no longer reads it
+    let mut damaged = before.clone();
+    for b in &mut damaged[100..140] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&path, &damaged).unwrap();
+    assert!(matches!(Store::open_sealed(&path, &vault), Err(Error::StoreCorrupted(_))));
+    assert_eq!(std::fs::read(&path).unwrap(), damaged, "a damaged file is left for rescue");
+
+    // not a store: random bytes, and another app's SQLite database; neither gets a key record
+    let random = dir.path().join("random.db");
+    std::fs::write(&random, (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>())
+        .unwrap();
+    assert!(matches!(Store::open_sealed(&random, &vault), Err(Error::NotAStore(_))));
+    let foreign = dir.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE songs (title TEXT);").unwrap();
+    let foreign_bytes = std::fs::read(&foreign).unwrap();
+    assert!(matches!(Store::open_sealed(&foreign, &vault), Err(Error::NotAStore(_))));
+    assert!(matches!(Store::open(&foreign), Err(Error::NotAStore(_))));
+    assert_eq!(std::fs::read(&foreign).unwrap(), foreign_bytes);
+    for f in [&random, &foreign] {
+        assert!(!key_record_path(f).exists(), "no key is made for {}", f.display());
+    }
+}
+
+#[test]
+fn a_plaintext_store_is_converted_in_place_with_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let plain = Store::open(&path).unwrap();
+    let (h, id_number) = seeded(&plain);
+    let device_id = plain.device_id().to_string();
+    let pending = plain.outbox_counts().unwrap();
+    drop(plain);
+    assert!(holds(&path, NAME) || holds(&dir.path().join("device.db-wal"), NAME), "plaintext before");
+
+    let vault = SoftwareVault::generate().unwrap();
+    let store = Store::open_sealed(&path, &vault).unwrap();
+    assert!(store.is_encrypted());
+    assert_eq!(store.device_id(), device_id);
+    assert_eq!(store.outbox_counts().unwrap(), pending);
+    assert_eq!(store.household(&h.id, Reveal::Full { purpose: "核对".into() }).unwrap().id_number, id_number);
+    assert_eq!(store.search_households("g1", NAME, 5).unwrap().len(), 1);
+    store.create_household(household_n("g1", 9000)).unwrap();
+    drop(store);
+    for name in std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()) {
+        assert!(!holds(&name, NAME) && !holds(&name, &id_number), "{} holds plaintext", name.display());
+    }
+    assert!(!dir.path().join("device.db.encrypting").exists());
+    let again = Store::open_sealed(&path, &vault).unwrap();
+    assert_eq!(again.outbox_counts().unwrap().pending, pending.pending + 1);
+}
