@@ -71,6 +71,11 @@ start() {
   as_owner cp -a "$TEMPLATE" "$dir/data"
   local opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=200"
   opts+=" -c shared_buffers=128MB -c max_prepared_transactions=0"
+  # No autovacuum: its ANALYZE takes a transaction id, and a running one holds back the pull
+  # watermark of every database in the cluster (docs/postgres.md, "The change cursor") for its
+  # length; the tests assert that one sync cycle sees what another phone sent before it, and a
+  # throwaway cluster's tables are small and short-lived.
+  opts+=" -c autovacuum=off"
   [ "$durable" -eq 1 ] || opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   # A port taken between free_port and the server's bind makes pg_ctl fail: try a few.
   local tries=0
