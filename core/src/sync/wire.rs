@@ -510,6 +510,8 @@ pub enum ErrorCode {
     // What is asked for (404, 409).
     /// No such endpoint, grid, manager, device, void, receipt … (404).
     NotFound,
+    /// A download's `Range` starts past the end of the file (416).
+    RangeNotSatisfiable,
     /// The server offers no snapshot file for this device; it pulls row pages (404).
     NoSnapshotFile,
     /// The snapshot file is for another device schema; the device pulls row pages (409).
@@ -560,7 +562,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -582,6 +584,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::UpgradeRequired,
         ErrorCode::NotFound,
+        ErrorCode::RangeNotSatisfiable,
         ErrorCode::NoSnapshotFile,
         ErrorCode::SnapshotSchemaMismatch,
         ErrorCode::Exists,
@@ -630,6 +633,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::NoSnapshotFile => "no_snapshot_file",
             ErrorCode::SnapshotSchemaMismatch => "snapshot_schema_mismatch",
             ErrorCode::Exists => "exists",
