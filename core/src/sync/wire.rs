@@ -583,6 +583,8 @@ pub enum ErrorCode {
     // What is asked for (404, 409).
     /// No such endpoint, grid, manager, device, void, receipt … (404).
     NotFound,
+    /// A download's `Range` starts past the end of the file (416).
+    RangeNotSatisfiable,
     /// The server offers no snapshot file for this device; it pulls row pages (404).
     NoSnapshotFile,
     /// The snapshot file is for another device schema; the device pulls row pages (409).
@@ -633,7 +635,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 43] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -655,6 +657,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::UpgradeRequired,
         ErrorCode::NotFound,
+        ErrorCode::RangeNotSatisfiable,
         ErrorCode::NoSnapshotFile,
         ErrorCode::SnapshotSchemaMismatch,
         ErrorCode::Exists,
@@ -703,6 +706,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::NoSnapshotFile => "no_snapshot_file",
             ErrorCode::SnapshotSchemaMismatch => "snapshot_schema_mismatch",
             ErrorCode::Exists => "exists",

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use gridbook_core::sync::wire::{AppUpdate, ErrorBody, HEADER_APP_VERSION};
+use gridbook_core::sync::wire::{AppUpdate, ErrorBody, ErrorCode, HEADER_APP_VERSION};
 use tokio::io::AsyncSeekExt;
 
 use super::error::{AppError, AppResult};
@@ -96,10 +96,9 @@ pub async fn download(
     let from = match range_start(&headers) {
         Some(from) if from >= total => {
             let mut refusal = axum::response::IntoResponse::into_response(AppError::new(
-                gridbook_core::sync::wire::ErrorCode::BadQuery,
+                ErrorCode::RangeNotSatisfiable,
                 format!("Range 起点超出文件 / the range starts past the end of the file ({total} bytes)"),
             ));
-            *refusal.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             refusal
                 .headers_mut()
                 .insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{total}")).map_err(internal)?);

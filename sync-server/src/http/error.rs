@@ -44,6 +44,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::Locked | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
         C::NotFound | C::NoSnapshotFile => StatusCode::NOT_FOUND,
+        C::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         C::SnapshotSchemaMismatch
         | C::Exists
         | C::CodeUsed

@@ -6,7 +6,20 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::error::StorageResult;
+use super::error::{StorageError, StorageResult};
+
+/// The setting that holds the minimum app version, on every backend.
+pub const MIN_APP_VERSION: &str = "min_app_version";
+
+/// A rollout's grids or managers as they are stored: a JSON array.
+pub fn json_list(items: &[String]) -> StorageResult<String> {
+    serde_json::to_string(items).map_err(|e| StorageError::internal(e.to_string()))
+}
+
+/// A stored JSON array of ids; what does not read as one is none.
+pub fn ids_of(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
 
 /// A published build as the back office lists it. The file is `<releases_dir>/<sha256>.apk`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +49,13 @@ pub struct Rollout {
     pub percent: u8,
     pub grids: Vec<String>,
     pub managers: Vec<String>,
+}
+
+impl Rollout {
+    /// What an audit row says of it: the share and the scope, never personal data.
+    pub fn describe(&self) -> String {
+        format!("{}% grids={:?} managers={:?}", self.percent, self.grids, self.managers)
+    }
 }
 
 pub trait ReleaseStorage: Send + Sync + 'static {

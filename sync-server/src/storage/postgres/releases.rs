@@ -11,9 +11,7 @@ use super::pool::{Db, RowExt};
 use super::records::audit;
 use super::PostgresStorage;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::releases::{ReleaseRow, ReleaseStorage, Rollout};
-
-const MIN_APP_VERSION: &str = "min_app_version";
+use crate::storage::releases::{ids_of, json_list, ReleaseRow, ReleaseStorage, Rollout, MIN_APP_VERSION};
 
 const COLUMNS: &str =
     "sha256, version, bytes, notes, rollout_percent, grids, managers, published_at_ms, published_by, \
@@ -22,7 +20,7 @@ const COLUMNS: &str =
 fn row(r: &Row) -> StorageResult<ReleaseRow> {
     let list = |i: usize| -> StorageResult<Vec<String>> {
         let text: String = r.at(i)?;
-        Ok(serde_json::from_str(&text).unwrap_or_default())
+        Ok(ids_of(&text))
     };
     Ok(ReleaseRow {
         sha256: r.at(0)?,
@@ -43,14 +41,6 @@ fn one<C: deadpool_postgres::GenericClient + Sync>(db: &Db, c: &C, sha256: &str)
         Some(r) => row(&r),
         None => Err(StorageError::not_found(format!("没有这个版本 / no published build {sha256}"))),
     }
-}
-
-fn json_list(items: &[String]) -> StorageResult<String> {
-    serde_json::to_string(items).map_err(|e| StorageError::internal(e.to_string()))
-}
-
-fn describe(rollout: &Rollout) -> String {
-    format!("{}% grids={:?} managers={:?}", rollout.percent, rollout.grids, rollout.managers)
 }
 
 impl ReleaseStorage for PostgresStorage {
@@ -93,7 +83,7 @@ impl ReleaseStorage for PostgresStorage {
                     format!("这个安装包已发布 / this build was published already ({sha256})"),
                 ));
             }
-            audit(db, tx, by, "app_release_published", sha256, &format!("{version} {}", describe(rollout)), now_ms)?;
+            audit(db, tx, by, "app_release_published", sha256, &format!("{version} {}", rollout.describe()), now_ms)?;
             one(db, tx, sha256)
         })
     }
@@ -122,7 +112,7 @@ impl ReleaseStorage for PostgresStorage {
                 "UPDATE app_releases SET rollout_percent = $2, grids = $3, managers = $4 WHERE sha256 = $1",
                 &[&sha256, &i32::from(rollout.percent), &json_list(&rollout.grids)?, &json_list(&rollout.managers)?],
             )?;
-            audit(db, tx, by, "app_release_rollout", sha256, &describe(rollout), now_ms)?;
+            audit(db, tx, by, "app_release_rollout", sha256, &rollout.describe(), now_ms)?;
             one(db, tx, sha256)
         })
     }

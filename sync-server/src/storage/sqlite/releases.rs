@@ -9,9 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::receipts::audit;
 use super::SqliteStorage;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::releases::{ReleaseRow, ReleaseStorage, Rollout};
-
-const MIN_APP_VERSION: &str = "min_app_version";
+use crate::storage::releases::{ids_of, json_list, ReleaseRow, ReleaseStorage, Rollout, MIN_APP_VERSION};
 
 const COLUMNS: &str =
     "sha256, version, bytes, notes, rollout_percent, grids, managers, published_at_ms, published_by, \
@@ -20,7 +18,7 @@ const COLUMNS: &str =
 fn row(r: &Row) -> rusqlite::Result<ReleaseRow> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
         let text: String = r.get(i)?;
-        Ok(serde_json::from_str(&text).unwrap_or_default())
+        Ok(ids_of(&text))
     };
     Ok(ReleaseRow {
         sha256: r.get(0)?,
@@ -40,15 +38,6 @@ fn one(c: &Connection, sha256: &str) -> StorageResult<ReleaseRow> {
     c.query_row(&format!("SELECT {COLUMNS} FROM app_releases WHERE sha256 = ?1"), [sha256], row)
         .optional()?
         .ok_or_else(|| StorageError::not_found(format!("没有这个版本 / no published build {sha256}")))
-}
-
-fn json_list(items: &[String]) -> StorageResult<String> {
-    serde_json::to_string(items).map_err(|e| StorageError::internal(e.to_string()))
-}
-
-/// What an audit row says of a rollout: the share and the scope, never personal data.
-fn describe(rollout: &Rollout) -> String {
-    format!("{}% grids={:?} managers={:?}", rollout.percent, rollout.grids, rollout.managers)
 }
 
 impl ReleaseStorage for SqliteStorage {
@@ -89,7 +78,7 @@ impl ReleaseStorage for SqliteStorage {
                     format!("这个安装包已发布 / this build was published already ({sha256})"),
                 ));
             }
-            audit(tx, by, "app_release_published", sha256, &format!("{version} {}", describe(rollout)), now_ms)?;
+            audit(tx, by, "app_release_published", sha256, &format!("{version} {}", rollout.describe()), now_ms)?;
             one(tx, sha256)
         })
     }
@@ -116,7 +105,7 @@ impl ReleaseStorage for SqliteStorage {
                 "UPDATE app_releases SET rollout_percent = ?2, grids = ?3, managers = ?4 WHERE sha256 = ?1",
                 params![sha256, rollout.percent, json_list(&rollout.grids)?, json_list(&rollout.managers)?],
             )?;
-            audit(tx, by, "app_release_rollout", sha256, &describe(rollout), now_ms)?;
+            audit(tx, by, "app_release_rollout", sha256, &rollout.describe(), now_ms)?;
             one(tx, sha256)
         })
     }
