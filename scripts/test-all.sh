@@ -21,10 +21,15 @@ count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 # The gates before the suites, each counted as one check: folders of a crate must have an order a
 # newcomer can learn (no import cycle through files of different folders; the script names the
 # lines that make one), the code is rustfmt'd, and clippy finds nothing (CONTRIBUTING.md).
+# Each step's wall time goes to the summary at the end: CI's budget is 30 minutes on 2 cores.
+timings=()
+took() { timings+=("$(printf '%5ds  %s' "$((SECONDS - $1))" "$2")"); }
 gate() {
   local name=$1; shift
   echo "== $name"
+  local t0=$SECONDS
   if "$@"; then count 1 0; else echo "FAILED: $name" >&2; count 0 1; status=1; fi
+  took "$t0" "$name"
 }
 for src in core/src sync-server/src; do
   gate "import cycles between folders: $src" python3 scripts/check-import-cycles.py "$src"
@@ -33,6 +38,7 @@ gate "cargo fmt --all --check" cargo fmt --all --check
 gate "cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== Rust workspace (cargo nextest)"
+t0=$SECONDS
 out=$(mktemp)
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
@@ -45,18 +51,24 @@ else
 fi
 count "${p:-0}" "${f:-0}"; [ "$rc" -eq 0 ] || { status=1; [ "${f:-0}" -gt 0 ] || count 0 1; }
 rm -f "$out"
+took "$t0" "Rust workspace"
 
 for suite in scripts/test-installer.sh scripts/test-postgres.sh scripts/test-bindings.sh scripts/test-browser.sh \
   scripts/test-contract.sh \
   scripts/test-fuzz.sh; do
   [ -x "$suite" ] || continue
   echo "== $suite"
+  t0=$SECONDS
   out=$(mktemp)
   "$suite" 2>&1 | tee "$out"; rc=${PIPESTATUS[0]}
   while read -r _ p _ f _; do count "$p" "$f"; done < <(grep -E '^suite: [0-9]+ passed, [0-9]+ failed' "$out" | sed 's/,//')
   [ "$rc" -eq 0 ] || { status=1; grep -qE '^suite: [0-9]+ passed, [1-9]' "$out" || count 0 1; }
   rm -f "$out"
+  took "$t0" "$suite"
 done
+
+echo "== wall time per step (total ${SECONDS}s)"
+printf '%s\n' "${timings[@]}"
 
 echo "total: $passed passed, $failed failed"
 exit $status
