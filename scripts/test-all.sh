@@ -52,6 +52,11 @@ fi
 count "${p:-0}" "${f:-0}"; [ "$rc" -eq 0 ] || { status=1; [ "${f:-0}" -gt 0 ] || count 0 1; }
 rm -f "$out"
 took "$t0" "Rust workspace"
+# The suites below use the server and field simulator this run built (the workspace's features),
+# rather than each building them again for its own narrower feature set.
+bin_dir="${CARGO_TARGET_DIR:-$PWD/target}/debug"
+[ -x "$bin_dir/gridbook-sync-server" ] && export GRIDBOOK_SYNC_SERVER="$bin_dir/gridbook-sync-server"
+[ -x "$bin_dir/gridbook-fieldsim" ] && export GRIDBOOK_FIELDSIM="$bin_dir/gridbook-fieldsim"
 
 for suite in scripts/test-installer.sh scripts/test-postgres.sh scripts/test-bindings.sh scripts/test-browser.sh \
   scripts/test-contract.sh \

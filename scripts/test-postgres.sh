@@ -18,10 +18,12 @@ trap 'rm -f "$out"' EXIT
 server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
 e2e_tests='binary(replicas) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
+# --workspace (the filter picks the packages): the same features as the workspace run, so its
+# build is reused instead of compiling core and the server again for a narrower feature set
 filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"
 scripts/pg-test-cluster.sh run -- bash -c '
   GRIDBOOK_TEST_PG_URL="$GRIDBOOK_DATABASE_URL" GRIDBOOK_TEST_BACKEND=postgres \
-    env -u GRIDBOOK_DATABASE_URL cargo nextest run -p gridbook-sync-server -p gridbook-tests --no-fail-fast --test-threads 1 -E "$1"
+    env -u GRIDBOOK_DATABASE_URL cargo nextest run --workspace --no-fail-fast --test-threads 1 -E "$1"
 ' _ "$filter" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 line=$(grep -E 'tests run: [0-9]+ passed' "$out" | tail -1)
