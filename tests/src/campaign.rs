@@ -97,6 +97,14 @@ pub fn server_count(server_db: &Path, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).expect("count")
 }
 
+/// The server's change head: the highest change number it holds. A round of syncs is only quiet
+/// when this did not move during it: a sync attempt that failed part-way may have pushed changes
+/// (and then its retry reports nothing sent), and phones that synced earlier in the round have
+/// not seen them yet.
+pub fn server_head(server_db: &Path) -> i64 {
+    server_count(server_db, "SELECT coalesce(max(seq), 0) FROM entities")
+}
+
 /// `PRAGMA integrity_check` of a SQLite file: "ok" when it is sound.
 pub fn integrity_check(db: &Path) -> String {
     let conn = rusqlite::Connection::open(db).expect("open for integrity_check");

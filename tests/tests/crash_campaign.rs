@@ -75,9 +75,11 @@ fn sync_phone(db: &Path) -> Option<(u64, u64)> {
     Some((report["pushed"].as_u64()?, report["pulled"].as_u64()?))
 }
 
-/// Every phone syncs, one after another, until a whole round sends and receives nothing.
-fn sync_until_quiet(dbs: &[PathBuf], seed: u64) {
+/// Every phone syncs, one after another, until a whole round sends and receives nothing and the
+/// server's change head stays put (`campaign::server_head` says why the reports alone are not enough).
+fn sync_until_quiet(dbs: &[PathBuf], server_db: &Path, seed: u64) {
     for _ in 0..20 {
+        let head = campaign::server_head(server_db);
         let mut quiet = true;
         for db in dbs {
             let (pushed, pulled) = (0..5)
@@ -85,7 +87,7 @@ fn sync_until_quiet(dbs: &[PathBuf], seed: u64) {
                 .unwrap_or_else(|| panic!("seed {seed}: {} does not sync with the server up", db.display()));
             quiet &= pushed == 0 && pulled == 0;
         }
-        if quiet {
+        if quiet && campaign::server_head(server_db) == head {
             return;
         }
     }
@@ -121,7 +123,7 @@ fn servers_and_phones_killed_again_and_again_lose_nothing_acknowledged_and_apply
             ledger.note(&store);
         }
     }
-    sync_until_quiet(&dbs, seed);
+    sync_until_quiet(&dbs, &server_db, seed);
 
     let mut visits = 0u64;
     let mut phone_kills = 0;
@@ -180,7 +182,7 @@ fn servers_and_phones_killed_again_and_again_lose_nothing_acknowledged_and_apply
         server = ServerProcess::start_at(&server_db, &listen);
     }
 
-    sync_until_quiet(&dbs, seed);
+    sync_until_quiet(&dbs, &server_db, seed);
     server.kill();
     let context = format!("seed {seed}");
     assert_eq!(campaign::integrity_check(&server_db), "ok", "{context}: server");

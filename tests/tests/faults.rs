@@ -4,6 +4,7 @@
 //! quiet. Then every record is the same on every phone and on the server, every op each phone made
 //! is on the server exactly once, and no outbox is wedged. Fixed seeds; a failure names its seed.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use gridbook_core::testing::{household_n, visit};
@@ -55,15 +56,17 @@ async fn sync_through(phone: &FieldPhone, seed: u64) -> SyncReport {
     panic!("seed {seed}: {} never got a sync through in {ATTEMPTS} attempts: {last:?}", phone.store().device_id());
 }
 
-/// Every phone syncs, one after another, until a whole round sends and receives nothing.
-async fn sync_until_quiet(phones: &[FieldPhone], seed: u64) -> usize {
+/// Every phone syncs, one after another, until a whole round sends and receives nothing and the
+/// server's change head stays put (`campaign::server_head` says why the reports alone are not enough).
+async fn sync_until_quiet(phones: &[FieldPhone], server_db: &Path, seed: u64) -> usize {
     for round in 1..=20 {
+        let head = campaign::server_head(server_db);
         let mut quiet = true;
         for phone in phones {
             let report = sync_through(phone, seed).await;
             quiet &= report.pushed == 0 && report.pulled == 0;
         }
-        if quiet {
+        if quiet && campaign::server_head(server_db) == head {
             return round;
         }
     }
@@ -99,9 +102,9 @@ async fn phones_converge_through_faults(seed: u64) {
         .map(|i| phones[0].store().create_household(household_n(GRID, i)).expect("household").id)
         .collect();
     ledger.note(phones[0].store());
-    sync_until_quiet(&phones, seed).await;
+    sync_until_quiet(&phones, &server_db, seed).await;
     let account = server.arrears(GRID, &households[0], 25_600);
-    sync_until_quiet(&phones, seed).await;
+    sync_until_quiet(&phones, &server_db, seed).await;
 
     let mut visits = 0u64;
     let mut receipt_id = None;
@@ -160,7 +163,7 @@ async fn phones_converge_through_faults(seed: u64) {
             ledger.assert_acknowledged_on_server(phone.store(), &server_db, &format!("seed {seed}, round {round}"));
         }
     }
-    let quiet_after = sync_until_quiet(&phones, seed).await;
+    let quiet_after = sync_until_quiet(&phones, &server_db, seed).await;
 
     let context = format!("seed {seed}");
     let stores: Vec<&Store> = phones.iter().map(FieldPhone::store).collect();
