@@ -69,7 +69,12 @@ start() {
   for b in initdb pg_ctl; do
     [ -x "$BINDIR/$b" ] || { log "$BINDIR/$b is missing: install Debian's postgresql (.ci/install-tools)"; exit 1; }
   done
-  local dir port
+  local dir port archive_command=""
+  if [ -n "$archive" ]; then
+    # the very command the operations docs give (the path holds no quote or space: a temp dir);
+    # worked out before anything is made, so that a failure leaves nothing behind
+    archive_command=$("$(dirname "$0")/pg-backup.sh" archive-command "$archive")
+  fi
   dir=$(mktemp -d "${TMPDIR:-/tmp}/gridbook-pg.XXXXXX")
   chmod 755 "$dir"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
@@ -88,10 +93,7 @@ start() {
   # throwaway cluster's tables are small and short-lived.
   opts+=" -c autovacuum=off"
   [ "$durable" -eq 1 ] || opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-  if [ -n "$archive" ]; then
-    # the very command the operations docs give (the path holds no quote or space: a temp dir)
-    opts+=" -c archive_mode=on -c archive_command='$("$(dirname "$0")/pg-backup.sh" archive-command "$archive")'"
-  fi
+  [ -z "$archive_command" ] || opts+=" -c archive_mode=on -c archive_command='$archive_command'"
   # A port taken between free_port and the server's bind makes pg_ctl fail: try a few.
   local tries=0
   while :; do
