@@ -2,12 +2,16 @@
 # A throwaway PostgreSQL 15 cluster for tests and benchmarks: initdb in a temp dir, started on a
 # free loopback port as the `postgres` user (initdb refuses root), trusted local logins, gone after.
 #
-#   scripts/pg-test-cluster.sh start [--owner-pid PID] [--durable]
+#   scripts/pg-test-cluster.sh start [--owner-pid PID] [--durable] [--archive DIR] [--data DIR]
 #       prints two lines:  GRIDBOOK_DATABASE_URL=postgres://postgres@127.0.0.1:PORT/postgres
 #                          GRIDBOOK_PG_DIR=/tmp/gridbook-pg.XXXX
 #       --owner-pid: stop and remove the cluster by itself once that process is gone (the Rust
 #       test helper passes its own pid, so a killed test run leaves no server behind).
 #       --durable: keep fsync on (benchmarks); tests run without it, as nothing outlives them.
+#       --archive DIR: archive every finished WAL file into DIR (scripts/pg-backup.sh's
+#       archive_command), as a production cluster that can be restored to a point in time does.
+#       --data DIR: start on DIR instead of a fresh copy of the template: a data directory
+#       scripts/pg-backup.sh restore prepared (moved into the cluster's directory, removed with it).
 #   scripts/pg-test-cluster.sh stop DIR
 #   scripts/pg-test-cluster.sh run [--durable] -- COMMAND...   start, run COMMAND with
 #       GRIDBOOK_DATABASE_URL set, stop; exits with COMMAND's status.
@@ -52,23 +56,35 @@ template() {
 }
 
 start() {
-  local owner_pid="" durable=0
+  local owner_pid="" durable=0 archive="" data=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --owner-pid) owner_pid="$2"; shift 2 ;;
       --durable) durable=1; shift ;;
+      --archive) archive="$2"; shift 2 ;;
+      --data) data="$2"; shift 2 ;;
       *) log "unknown option $1"; exit 2 ;;
     esac
   done
   for b in initdb pg_ctl; do
     [ -x "$BINDIR/$b" ] || { log "$BINDIR/$b is missing: install Debian's postgresql (.ci/install-tools)"; exit 1; }
   done
-  local dir port
+  local dir port archive_command=""
+  if [ -n "$archive" ]; then
+    # the very command the operations docs give (the path holds no quote or space: a temp dir);
+    # worked out before anything is made, so that a failure leaves nothing behind
+    archive_command=$("$(dirname "$0")/pg-backup.sh" archive-command "$archive")
+  fi
   dir=$(mktemp -d "${TMPDIR:-/tmp}/gridbook-pg.XXXXXX")
   chmod 755 "$dir"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
-  template || { rm -rf "$dir"; exit 1; }
-  as_owner cp -a "$TEMPLATE" "$dir/data"
+  if [ -n "$data" ]; then
+    [ -f "$data/PG_VERSION" ] || { log "$data is not a PostgreSQL data directory"; rm -rf "$dir"; exit 2; }
+    as_owner mv -T "$data" "$dir/data"
+  else
+    template || { rm -rf "$dir"; exit 1; }
+    as_owner cp -a "$TEMPLATE" "$dir/data"
+  fi
   local opts="-c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=200"
   opts+=" -c shared_buffers=128MB -c max_prepared_transactions=0"
   # No autovacuum: its ANALYZE takes a transaction id, and a running one holds back the pull
@@ -77,6 +93,7 @@ start() {
   # throwaway cluster's tables are small and short-lived.
   opts+=" -c autovacuum=off"
   [ "$durable" -eq 1 ] || opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ -z "$archive_command" ] || opts+=" -c archive_mode=on -c archive_command='$archive_command'"
   # A port taken between free_port and the server's bind makes pg_ctl fail: try a few.
   local tries=0
   while :; do
@@ -130,5 +147,5 @@ case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
   run) run "$@" ;;
-  *) log "usage: pg-test-cluster.sh start [--owner-pid PID] [--durable] | stop DIR | run [--durable] -- COMMAND..."; exit 2 ;;
+  *) log "usage: pg-test-cluster.sh start [--owner-pid PID] [--durable] [--archive DIR] [--data DIR] | stop DIR | run [--durable] -- COMMAND..."; exit 2 ;;
 esac

@@ -4,9 +4,10 @@
 # tests written for both backends (sync_core, push_batches, api, the back office's backoffice,
 # billing, transfer and references; end to end: handover, receipts, sync, snapshot_file, workday,
 # reminders, transfer, demo) and the PostgreSQL backend's own tests (migrations, the change
-# cursor's property). Every test process
-# shares the cluster (GRIDBOOK_TEST_PG_URL), one database per test. No PostgreSQL installed is a
-# failure that says what to install, never a skip. Ends with "suite: N passed, M failed"
+# cursor's property, the restore's generation). Every test process shares the cluster
+# (GRIDBOOK_TEST_PG_URL), one database per test; pg_restore (a base backup and the WAL archive
+# restored into a new cluster) starts clusters of its own. No PostgreSQL installed
+# is a failure that says what to install, never a skip. Ends with "suite: N passed, M failed"
 # (scripts/test-all.sh sums it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ trap 'rm -f "$out"' EXIT
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
 server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
-e2e_tests='binary(replicas) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
+e2e_tests='binary(replicas) | binary(pg_restore) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
 # --workspace (the filter picks the packages): the same features as the workspace run, so its
 # build is reused instead of compiling core and the server again for a narrower feature set
 filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"

@@ -204,8 +204,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Admin { database_url: Some(url), snapshot_dir, command, .. } if !url.trim().is_empty() => {
-            if matches!(command, AdminCommand::Restore { .. }) {
-                return Err("restore: PostgreSQL 请用其自带的恢复 restore PostgreSQL with its own tools".into());
+            match command {
+                AdminCommand::Restore { .. } => {
+                    return Err("restore: PostgreSQL 请用其自带的工具恢复（scripts/pg-backup.sh），再运行 mark-restored \
+                                restore PostgreSQL with its own tools (scripts/pg-backup.sh), then run `mark-restored` (docs/postgres.md)"
+                        .into())
+                }
+                // before the storage is opened: opening refuses a restored database not marked yet
+                AdminCommand::MarkRestored => {
+                    println!("{}", cli::admin::mark_restored_database(&url).map_err(|e| e.to_string())?);
+                    return Ok(());
+                }
+                _ => {}
             }
             let storage = gridbook_sync_server::PostgresStorage::open(&url)
                 .map_err(|e| e.to_string())?

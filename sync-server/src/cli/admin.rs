@@ -90,6 +90,12 @@ pub enum AdminCommand {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// PostgreSQL (--database-url): after a restore with the engine's own tools (a base backup,
+    /// point-in-time recovery; scripts/pg-backup.sh), gives the restored database a new
+    /// generation, as `restore` does on SQLite: phones then send again what the server forgot.
+    /// Run it once recovery has ended and before any server starts; prints the generation as
+    /// JSON. Running it twice only makes one more generation (harmless).
+    MarkRestored,
     /// Lists receipt voids requested by phones (作废申请), newest first, as JSON lines.
     Voids {
         /// pending, approved or refused; all when left out.
@@ -317,6 +323,9 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         AdminCommand::Restore { .. } => Err(AppError::invalid(
             "restore replaces the database file: it runs before the database is opened (`restore_database`)",
         )),
+        AdminCommand::MarkRestored => Err(AppError::invalid(
+            "mark-restored: 仅用于 PostgreSQL（--database-url），SQLite 请用 `admin restore` PostgreSQL only (--database-url); a SQLite database is restored with `admin restore`",
+        )),
         AdminCommand::Voids { status, limit } => {
             json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?)
         }
@@ -391,4 +400,10 @@ pub fn restore_database(db: &std::path::Path, from: &std::path::Path) -> AppResu
     use crate::storage::sqlite::backup;
     let _lock = backup::ServeLock::take(db)?;
     Ok(serde_json::to_string(&backup::restore(from, db)?)?)
+}
+
+/// `admin mark-restored`: gives the restored PostgreSQL database at `url` a new generation
+/// (storage/postgres/restore.rs). Prints what was written as JSON.
+pub fn mark_restored_database(url: &str) -> AppResult<String> {
+    Ok(serde_json::to_string(&crate::storage::postgres::restore::mark_restored(url, crate::now_ms())?)?)
 }

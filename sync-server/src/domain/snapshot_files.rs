@@ -49,12 +49,19 @@ pub struct CachedFile {
     /// How long the build took, gzip included.
     pub build_ms: u64,
     pub grids: Vec<String>,
+    /// The server generation it was built in. A file of another generation is never served: its
+    /// cursor may be past what a restored database holds (on PostgreSQL, past change numbers
+    /// the restored database hands out again), so phones installing it would skip new rows.
+    #[serde(default)]
+    pub generation: String,
 }
 
 /// The snapshot files of one server: a directory per scope (sorted set of grids).
 pub struct SnapshotFiles {
     dir: PathBuf,
     pub config: SnapshotFilesConfig,
+    /// The generation of the database the files are built from (`CachedFile::generation`).
+    generation: String,
     /// One build per scope at a time: phones asking together wait for the same build.
     builds: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -72,13 +79,13 @@ pub(crate) fn io_error(path: &Path, e: std::io::Error) -> DomainError {
 }
 
 impl SnapshotFiles {
-    pub fn new(dir: impl Into<PathBuf>, config: SnapshotFilesConfig) -> Self {
-        Self { dir: dir.into(), config, builds: Mutex::new(HashMap::new()) }
+    pub fn new(dir: impl Into<PathBuf>, config: SnapshotFilesConfig, generation: String) -> Self {
+        Self { dir: dir.into(), config, generation, builds: Mutex::new(HashMap::new()) }
     }
 
     /// The files of a storage backend that keeps them (beside its database); `None` otherwise.
     pub fn for_storage(storage: &dyn SyncStorage, config: SnapshotFilesConfig) -> Option<Self> {
-        storage.snapshot_dir().map(|dir| Self::new(dir, config))
+        storage.snapshot_dir().map(|dir| Self::new(dir, config, storage.generation().id))
     }
 
     /// The directory name of a scope: the same grids in any order are the same scope. Hashed, so
@@ -109,6 +116,7 @@ impl SnapshotFiles {
             Err(e) => return Err(io_error(&path, e)),
         };
         match serde_json::from_slice::<CachedFile>(&text) {
+            Ok(c) if c.generation != self.generation => Ok(None), // built before a restore: rebuilt
             Ok(c) if self.path_of(&c).exists() => Ok(Some(c)),
             Ok(_) => Ok(None),
             Err(e) => {
@@ -170,6 +178,7 @@ impl SnapshotFiles {
             built_at_ms: now_ms(),
             build_ms: started.elapsed().as_millis() as u64,
             grids,
+            generation: self.generation.clone(),
         };
         let tmp = dir.join(format!("{CURRENT}.{nonce}"));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&cached)?)
@@ -331,4 +340,27 @@ fn gzip_file(from: &Path, to: &Path) -> DomainResult<u64> {
     out.flush().map_err(|e| io_error(to, e))?;
     out.get_ref().sync_all().map_err(|e| io_error(to, e))?;
     Ok(std::fs::metadata(to).map_err(|e| io_error(to, e))?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+
+    #[test]
+    fn a_file_built_in_another_generation_is_not_served() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = SqliteStorage::open(dir.path().join("server.db")).expect("server db");
+        storage.create_grid("g1", "一网格", 0).expect("grid");
+        let grids = vec!["g1".to_string()];
+        let files = SnapshotFiles::for_storage(&storage, SnapshotFilesConfig::default()).expect("kept beside the db");
+        let built = files.build(&storage, &grids).expect("built");
+        assert_eq!(built.generation, storage.generation().id);
+        assert_eq!(files.current(&grids).expect("read"), Some(built), "served in its own generation");
+
+        // the same directory after a restore: the file's cursor belongs to the forgotten generation
+        let dir_of = storage.snapshot_dir().expect("kept beside the db");
+        let restored = SnapshotFiles::new(dir_of, SnapshotFilesConfig::default(), "0123456789abcdef".into());
+        assert_eq!(restored.current(&grids).expect("read"), None, "never served, rebuilt instead");
+    }
 }

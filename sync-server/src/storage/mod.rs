@@ -10,6 +10,7 @@ pub mod device_report;
 pub mod entity_tx;
 pub mod error;
 pub mod evidence;
+pub mod generation;
 pub mod handover;
 pub mod monitoring;
 pub mod postgres;

@@ -314,9 +314,7 @@ impl EntityTx for PgTx<'_> {
     }
 
     fn receipt_no_issued_to(&mut self, receipt_no: &str, device_id: &str) -> StorageResult<bool> {
-        // ':' sorts right after '9' (byte order): the prefix is the number before its digits. A
-        // PostgreSQL database is never restored by this server (its engine's backups are), so no
-        // book is re-claimed after a restore, unlike on SQLite.
+        // ':' sorts right after '9' (byte order): the prefix is the number before its digits
         let rows = self.db.query(
             self.tx,
             "SELECT prefix, first, last, issued_at_ms FROM receipt_blocks
@@ -334,7 +332,7 @@ impl EntityTx for PgTx<'_> {
                 return Ok(true);
             }
         }
-        Ok(false)
+        super::receipts::reclaimed(self.db, self.tx, receipt_no, device_id)
     }
 
     fn device_public_keys(&mut self, device_id: &str) -> StorageResult<Vec<String>> {

@@ -21,7 +21,7 @@ use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::backup::BackupReport;
-use pool::{Db, RowExt};
+use pool::Db;
 
 mod cursor;
 #[cfg(test)]
@@ -37,6 +37,7 @@ mod push;
 mod receipts;
 mod records;
 mod releases;
+pub mod restore;
 mod schema;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;
@@ -45,8 +46,11 @@ mod voids;
 pub struct PostgresStorage {
     db: Db,
     generation: ServerGeneration,
-    /// The tag of the receipt books this generation issues (sqlite/backup.rs says why).
+    /// The tag of the receipt books this generation issues (storage/generation.rs says why).
     book_tag: String,
+    /// `<system identifier>/<timeline>` of the cluster the generation was written on and this
+    /// server started on (restore.rs): a failover or restore under a running server changes it.
+    cluster: String,
     /// The running totals of /metrics (monitoring.rs).
     running: monitoring::Running,
     /// Where the snapshot files are: a directory every replica reads and writes (docs/postgres.md).
@@ -54,26 +58,17 @@ pub struct PostgresStorage {
 }
 
 impl PostgresStorage {
-    /// Connects to `url`, brings the schema up to date (replicas starting together migrate once)
-    /// and reads the database's generation.
+    /// Connects to `url`, brings the schema up to date (replicas starting together migrate once),
+    /// checks that the database was not restored without `admin mark-restored` (restore.rs) and
+    /// reads the database's generation.
     pub fn open(url: &str) -> StorageResult<Self> {
         let db = Db::open(url)?;
         schema::migrate(&db)?;
+        let cluster = restore::check_cluster(&db)?;
         let conn = db.conn()?;
-        let row = db.query_one(
-            &conn,
-            "SELECT id, restored_from_ms, restored_cursor, book_tag FROM server_generation WHERE single = 1",
-            &[],
-        )?;
-        let generation = ServerGeneration {
-            id: row.at(0)?,
-            restored_from_ms: row.at(1)?,
-            restored_cursor: row.at::<i64>(2)?.max(0) as u64,
-            keep_acked_days: ServerGeneration::KEEP_ACKED_DAYS,
-        };
-        let book_tag = row.at(3)?;
+        let (generation, book_tag) = restore::read_generation(&db, &conn)?;
         drop(conn);
-        Ok(Self { db, generation, book_tag, running: Default::default(), snapshot_dir: None })
+        Ok(Self { db, generation, book_tag, cluster, running: Default::default(), snapshot_dir: None })
     }
 
     /// The same storage keeping snapshot files in `dir` (none: phones pull row pages). Every
@@ -94,7 +89,7 @@ impl SyncStorage for PostgresStorage {
         // PostgreSQL's own tools back it up (pg_basebackup, WAL archiving; docs/postgres.md)
         Err(StorageError::unsupported(
             ErrorCode::Unsupported,
-            "PostgreSQL 数据库请用其自带的备份工具 back up a PostgreSQL database with its own tools (pg_basebackup, WAL archiving)",
+            "PostgreSQL 数据库请用其自带的工具备份（scripts/pg-backup.sh）back up a PostgreSQL database with its own tools: scripts/pg-backup.sh (pg_basebackup, WAL archiving; docs/postgres.md)",
         ))
     }
 

@@ -75,6 +75,12 @@ pub(super) fn rejections(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<R
 pub(super) fn check_health(s: &PostgresStorage) -> StorageResult<()> {
     let conn = s.db.conn()?;
     s.db.query_one(&conn, "SELECT count(*) FROM grids", &[])?;
+    // a failover or restore under this running server (a new timeline): it serves a generation
+    // the database no longer has; unhealthy until restarted after `admin mark-restored`
+    let here = super::restore::cluster_identity(&s.db, &conn)?;
+    if here != s.cluster {
+        return Err(super::restore::unmarked(&s.cluster, &here));
+    }
     Ok(())
 }
 

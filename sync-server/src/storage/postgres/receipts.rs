@@ -13,6 +13,7 @@ use super::PostgresStorage;
 use crate::domain::auth::DeviceAuth;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::evidence::{AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence};
+use crate::storage::generation::{forgotten_book, reclaim_note};
 use crate::storage::sqlite::MAX_OPEN_NUMBERS;
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{EntityState, VerifyResponse};
@@ -118,6 +119,57 @@ pub(super) fn issue_block(
     })?;
     tracing::info!(device = %device.device_id, prefix = %block.prefix, "receipt block issued");
     Ok(block)
+}
+
+/// After a restore, a receipt sent again may carry a number from a book the server issued after
+/// the restore point and then forgot: the book is re-claimed for the device that used it, once
+/// (storage/generation.rs; the same rule as sqlite/receipts.rs). It takes the issuing lock, so a
+/// book is re-claimed once and its row number below zero is taken once.
+pub(super) fn reclaimed<C: GenericClient + Sync>(
+    db: &Db,
+    c: &C,
+    receipt_no: &str,
+    device_id: &str,
+) -> StorageResult<bool> {
+    let row = db.query_one(c, "SELECT restored_from_ms, book_tag FROM server_generation WHERE single = 1", &[])?;
+    if row.at::<i64>(0)? == 0 {
+        return Ok(false); // never restored: nothing was forgotten
+    }
+    let Some((block, book_no)) = forgotten_book(receipt_no, &row.at::<String>(1)?) else { return Ok(false) };
+    db.execute(c, "SELECT pg_advisory_xact_lock($1)", &[&ISSUING_LOCK])?;
+    if db.query_opt(c, "SELECT 1 FROM receipt_blocks WHERE prefix = $1", &[&block.prefix])?.is_some() {
+        return Ok(false); // issued in this generation, or before the restore point: its owner is known
+    }
+    let now_ms = crate::now_ms();
+    // book_no is unique and this generation counts on from the restored last: a re-claimed book
+    // takes the next free number below zero instead
+    let row_no: i64 =
+        db.query_one(c, "SELECT least(coalesce(min(book_no), 0), 0) - 1 FROM receipt_blocks", &[])?.at(0)?;
+    db.execute(
+        c,
+        "INSERT INTO receipt_blocks (prefix, book_no, device_id, first, last, issued_at_ms, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &block.prefix,
+            &row_no,
+            &device_id,
+            &i64::from(block.first),
+            &i64::from(block.last),
+            &now_ms,
+            &format!("reclaimed:{}", block.prefix),
+        ],
+    )?;
+    super::records::audit(
+        db,
+        c,
+        device_id,
+        "receipt_block_reclaimed",
+        &block.prefix,
+        &reclaim_note(book_no, receipt_no),
+        now_ms,
+    )?;
+    tracing::warn!(device = %device_id, prefix = %block.prefix, "receipt book re-claimed after a restore");
+    Ok(true)
 }
 
 pub(super) fn blocks(s: &PostgresStorage, device_id: Option<&str>) -> StorageResult<Vec<ReceiptBlockRow>> {

@@ -12,13 +12,14 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_base.sql")),
     (2, include_str!("migrations/0002_running_totals.sql")),
     (3, include_str!("migrations/0003_app_versions.sql")),
+    (4, include_str!("migrations/0004_cluster_identity.sql")),
 ];
 
 /// The version this server writes: its last step.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
-/// The advisory lock's key ("gridbook" in ASCII): only migrations take it.
-const MIGRATION_LOCK: i64 = 0x6772_6964_626f_6f6b;
+/// The advisory lock's key ("gridbook" in ASCII): migrations take it, and `admin mark-restored`.
+pub(super) const MIGRATION_LOCK: i64 = 0x6772_6964_626f_6f6b;
 
 /// Brings the database to `SCHEMA_VERSION`; answers the version it had before.
 pub(super) fn migrate(db: &Db) -> StorageResult<i64> {

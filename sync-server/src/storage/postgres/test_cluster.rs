@@ -46,11 +46,57 @@ fn psql() -> PathBuf {
     PathBuf::from(bindir).join("psql")
 }
 
+/// `scripts/pg-backup.sh`, run as the clusters' owner: `postgres` when this process is root (as
+/// the cluster script runs them), so that what it writes (base backups, data directories) is
+/// the server's own. Answers its standard output; a failure carries its standard error.
+pub fn pg_backup(args: &[&std::ffi::OsStr]) -> Result<String, ClusterError> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-backup.sh");
+    let mut command = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(&script);
+        c
+    } else {
+        Command::new(&script)
+    };
+    let out = command.args(args).output().map_err(|e| ClusterError(format!("cannot run {}: {e}", script.display())))?;
+    if !out.status.success() {
+        return Err(ClusterError(String::from_utf8_lossy(&out.stderr).into_owned()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+}
+
+/// Makes `dir` the clusters' owner's (when this process is root), for what pg-backup.sh writes.
+pub fn give_to_cluster_owner(dir: &std::path::Path) -> Result<(), ClusterError> {
+    if !is_root() {
+        return Ok(());
+    }
+    let status = Command::new("chown")
+        .arg("postgres:")
+        .arg(dir)
+        .status()
+        .map_err(|e| ClusterError(format!("cannot run chown: {e}")))?;
+    if !status.success() {
+        return Err(ClusterError(format!("chown postgres: {} failed", dir.display())));
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
 impl TestCluster {
     /// Starts a new cluster on a free loopback port (about a second; initdb runs once per machine).
     pub fn start() -> Result<Self, ClusterError> {
+        Self::start_with(&[])
+    }
+
+    /// `start` with more of the script's options: `--archive DIR` (WAL archiving into DIR),
+    /// `--data DIR` (on a data directory `scripts/pg-backup.sh restore` prepared).
+    pub fn start_with(options: &[&std::ffi::OsStr]) -> Result<Self, ClusterError> {
         let out = Command::new(script())
             .args(["start", "--owner-pid", &std::process::id().to_string()])
+            .args(options)
             .output()
             .map_err(|e| ClusterError(format!("cannot run {}: {e}", script().display())))?;
         if !out.status.success() {

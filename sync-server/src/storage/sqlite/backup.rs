@@ -9,12 +9,12 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use gridbook_core::sync::wire::ServerGeneration;
-use rand::Rng;
 use rusqlite::{params, Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use super::schema::SCHEMA_VERSION;
 use crate::storage::error::{StorageError, StorageResult};
+use crate::storage::generation::RestoredGeneration;
 
 /// What `backup` wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -173,13 +173,6 @@ fn check_backup(from: &Path) -> StorageResult<(i64, u64, i64)> {
     Ok((facts.0, facts.1.max(0) as u64, version))
 }
 
-/// A tag of four letters and digits for the receipt books of a new generation.
-fn new_book_tag() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::thread_rng();
-    (0..4).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
-}
-
 /// Replaces the database at `db` with the checked backup `from`, under a new generation. The
 /// server must be stopped (`ServeLock`). The old database, its WAL and its snapshot files are
 /// removed only once the new copy is whole on disk; the copy is renamed over the old file.
@@ -192,14 +185,15 @@ pub fn restore(from: &Path, db: &Path) -> StorageResult<RestoreReport> {
         let mut copy = Connection::open(&staging)?;
         // the copy may be an older schema: the server's own migration brings it up to date
         super::schema::migrate(&mut copy, &staging)?;
-        let id = format!("{:016x}", rand::thread_rng().gen::<u64>());
+        let (previous, previous_tag) = read_generation(&copy)?;
+        let new = RestoredGeneration::after_restore(&previous, &previous_tag, taken_at_ms, cursor);
         copy.execute(
             "UPDATE server_generation SET id = ?1, restored_from_ms = ?2, restored_cursor = ?3,
              backup_taken_ms = 0, backup_cursor = 0, book_tag = ?4 WHERE single = 1",
-            params![id, taken_at_ms, cursor as i64, new_book_tag()],
+            params![new.id, new.restored_from_ms, new.restored_cursor as i64, new.book_tag],
         )?;
         copy.pragma_update(None, "journal_mode", "DELETE")?;
-        id
+        new
     };
     fsync(&staging)?;
     for leftover in ["-wal", "-shm", "-journal"] {
@@ -217,12 +211,12 @@ pub fn restore(from: &Path, db: &Path) -> StorageResult<RestoreReport> {
     if snapshots.exists() {
         std::fs::remove_dir_all(&snapshots).map_err(|e| io("removing", &snapshots, e))?;
     }
-    tracing::info!(db = %db.display(), from = %from.display(), generation = %generation, "database restored");
+    tracing::info!(db = %db.display(), from = %from.display(), generation = %generation.id, "database restored");
     Ok(RestoreReport {
         database: db.to_path_buf(),
-        generation,
-        restored_from_ms: taken_at_ms,
-        restored_cursor: cursor,
+        generation: generation.id,
+        restored_from_ms: generation.restored_from_ms,
+        restored_cursor: generation.restored_cursor,
         schema_version: version,
     })
 }

@@ -15,6 +15,7 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::evidence::{
     AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
 };
+use crate::storage::generation::{forgotten_book, reclaim_note};
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
 /// device that hoards (or a bug) reaches it.
@@ -72,13 +73,8 @@ fn reclaimed(c: &Connection, receipt_no: &str, device_id: &str) -> StorageResult
     if generation.restored_from_ms == 0 {
         return Ok(false); // never restored: nothing was forgotten
     }
-    let Some(cut) = receipt_no.rfind('-') else { return Ok(false) };
-    let prefix = &receipt_no[..=cut];
-    let Some(book_no) = forgotten_book_no(prefix, &tag) else { return Ok(false) };
-    let block = ReceiptBlock { prefix: prefix.to_string(), first: 1, last: ReceiptBlock::SIZE, issued_at_ms: 0 };
-    if !block.contains(receipt_no) {
-        return Ok(false);
-    }
+    let Some((block, book_no)) = forgotten_book(receipt_no, &tag) else { return Ok(false) };
+    let prefix = block.prefix.as_str();
     let known = c
         .prepare_cached("SELECT 1 FROM receipt_blocks WHERE prefix = ?1")?
         .query_row([prefix], |_| Ok(()))
@@ -97,32 +93,9 @@ fn reclaimed(c: &Connection, receipt_no: &str, device_id: &str) -> StorageResult
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![prefix, row_no, device_id, block.first, block.last, now, format!("reclaimed:{prefix}")])?;
-    audit(
-        c,
-        device_id,
-        "receipt_block_reclaimed",
-        prefix,
-        &format!("book {book_no} issued before a restore, re-claimed by the receipt {receipt_no} sent again"),
-        now,
-    )?;
+    audit(c, device_id, "receipt_block_reclaimed", prefix, &reclaim_note(book_no, receipt_no), now)?;
     tracing::warn!(device = %device_id, prefix, "receipt book re-claimed after a restore");
     Ok(true)
-}
-
-/// The book number of `prefix` when it has the shape of a book issued by another generation than
-/// the one tagged `tag` (`SJ` + an optional 4-letter tag + 6 digits + `-`).
-fn forgotten_book_no(prefix: &str, tag: &str) -> Option<u64> {
-    let body = prefix.strip_prefix("SJ")?.strip_suffix('-')?;
-    let (their_tag, digits) = match body.len() {
-        6 => ("", body),
-        10 => body.split_at(4),
-        _ => return None,
-    };
-    let tag_ok = their_tag.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    if !tag_ok || their_tag == tag || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 pub(super) fn device_public_keys(c: &Connection, device_id: &str) -> StorageResult<Vec<String>> {
