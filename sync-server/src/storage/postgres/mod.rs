@@ -38,6 +38,7 @@ mod receipts;
 mod records;
 mod releases;
 mod schema;
+mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;
 mod voids;
@@ -72,6 +73,10 @@ impl PostgresStorage {
             keep_acked_days: ServerGeneration::KEEP_ACKED_DAYS,
         };
         let book_tag = row.at(3)?;
+        // this replica's back-office clock starts after every back-office stamp stored (read
+        // without the lock: each back-office write takes it and orders itself again)
+        let latest = db.query_opt(&conn, "SELECT last_hlc FROM backoffice_clock WHERE single = 1", &[])?;
+        crate::domain::authoring::observe(&super::parse_backoffice_stamp(latest.map(|r| r.at(0)).transpose()?)?);
         drop(conn);
         Ok(Self { db, generation, book_tag, running: Default::default(), snapshot_dir: None })
     }
