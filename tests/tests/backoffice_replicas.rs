@@ -16,9 +16,8 @@ use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::authoring;
 use gridbook_sync_server::domain::password::hash_password;
 use gridbook_sync_server::http::login_throttle::FREE_FAILURES;
-use gridbook_sync_server::storage::postgres::test_cluster::psql_at;
-use gridbook_sync_server::{now_ms, PostgresStorage, RecordStorage, SqliteStorage, SyncStorage};
-use gridbook_tests::{postgres_database, ServerProcess};
+use gridbook_sync_server::{now_ms, RecordStorage, SqliteStorage, SyncStorage};
+use gridbook_tests::{Replicas, ServerProcess};
 use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -104,39 +103,14 @@ async fn basic(url: &str, id: &str, password: &str) -> StatusCode {
     reply.expect("basic").status()
 }
 
-/// Two replicas on one new database, set up.
-struct Replicas {
-    database_url: String,
-    storage: PostgresStorage,
-    _dir: tempfile::TempDir,
-    a: ServerProcess,
-    b: ServerProcess,
-}
-
-impl Replicas {
-    fn start() -> Self {
-        let database_url = postgres_database();
-        let storage = PostgresStorage::open(&database_url).expect("the database");
-        set_up(&storage);
-        let dir = tempfile::tempdir().expect("temp dir");
-        let a = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
-        let b = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
-        Self { database_url, storage, _dir: dir, a, b }
-    }
-
-    fn text(&self, sql: &str) -> String {
-        psql_at(&self.database_url, sql).expect("query")
-    }
-
-    fn spend(&self) -> Option<i64> {
-        let profiles = self.storage.grid_records(EntityKind::BillingProfile, "g1").expect("profiles");
-        profiles.first().and_then(|p| p.value("spend_fen").as_i64())
-    }
+fn spend_of(r: &Replicas) -> Option<i64> {
+    let profiles = r.storage.grid_records(EntityKind::BillingProfile, "g1").expect("profiles");
+    profiles.first().and_then(|p| p.value("spend_fen").as_i64())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_on_one_replica_writes_on_the_other_and_a_logout_ends_it_on_both() {
-    let r = Replicas::start();
+    let r = Replicas::start(|s| set_up(s));
     let cookie = logged_in(&r.a.url).await;
     let (status, csrf) = me(&r.b.url, &cookie).await;
     assert_eq!(status, StatusCode::OK, "B knows A's session");
@@ -148,7 +122,7 @@ async fn a_login_on_one_replica_writes_on_the_other_and_a_logout_ends_it_on_both
     for (n, url) in urls.into_iter().enumerate() {
         let spend = 10_000 + n as i64;
         assert_eq!(load_billing(url, &cookie, &csrf, spend).await, StatusCode::OK, "write {n} on {url}");
-        assert_eq!(r.spend(), Some(spend), "the write made after the others wins");
+        assert_eq!(spend_of(&r), Some(spend), "the write made after the others wins");
     }
     let stamps: Vec<Hlc> = r
         .text(
@@ -176,12 +150,12 @@ async fn a_login_on_one_replica_writes_on_the_other_and_a_logout_ends_it_on_both
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     assert_eq!(me(&r.b.url, &cookie).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(load_billing(&r.b.url, &cookie, &csrf, 1).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(r.spend(), Some(10_003));
+    assert_eq!(spend_of(&r), Some(10_003));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_on_both_replicas_add_up_to_one_slow_down() {
-    let r = Replicas::start();
+    let r = Replicas::start(|s| set_up(s));
     for _ in 0..3 {
         assert_eq!(form_login(&r.a.url, "adm", "wrong").await.0, StatusCode::UNAUTHORIZED);
     }
@@ -214,7 +188,7 @@ async fn failed_logins_on_both_replicas_add_up_to_one_slow_down() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_killed_and_started_again_logs_nobody_out() {
-    let mut r = Replicas::start();
+    let mut r = Replicas::start(|s| set_up(s));
     let cookie = logged_in(&r.a.url).await;
     let listen = r.a.url.trim_start_matches("http://").to_string();
     r.a.kill();
