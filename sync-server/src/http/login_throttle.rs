@@ -159,9 +159,9 @@ impl LoginThrottle {
     }
 
     /// A good login: the account's count is forgotten (the address's is not: one good account
-    /// does not excuse guessing at others).
-    pub fn succeeded(&self, account: &str) -> StorageResult<()> {
-        self.storage.forget_login_failures(account)
+    /// does not excuse guessing at others), and so are counts whose window has passed.
+    pub fn succeeded(&self, account: &str, now_ms: i64) -> StorageResult<()> {
+        self.storage.forget_login_failures(account, now_ms.saturating_sub(WINDOW_MS))
     }
 
     /// How many accounts and addresses are slowed down now (read from the database).
@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(check(&t, "admin", "192.168.1.9", 100), Err(Throttled::Account { retry_after_ms: 1_000 }));
         assert_eq!(check(&t, "admin", "192.168.1.9", 100 + ACCOUNT_SPACING_MS), Ok(()));
         assert_eq!(check(&t, "other", "192.168.1.9", 100), Ok(()), "other accounts are untouched");
-        t.succeeded("admin").unwrap();
+        t.succeeded("admin", 101).unwrap();
         assert_eq!(check(&t, "admin", "192.168.1.9", 101), Ok(()));
     }
 
@@ -250,6 +250,18 @@ mod tests {
         // one more after the window: the fifth failure overall, the first of a new count
         t.failed("admin", "10.0.0.1", WINDOW_MS + 1).unwrap();
         assert_eq!(check(&t, "admin", "10.0.0.1", WINDOW_MS + 1), Ok(()));
+    }
+
+    #[test]
+    fn a_good_login_drops_the_counts_whose_window_has_passed() {
+        let (_dir, t) = throttle();
+        for _ in 0..FREE_FAILURES {
+            t.failed("x", "10.0.0.9", 0).unwrap();
+        }
+        t.failed("y", "10.0.0.8", WINDOW_MS).unwrap();
+        t.succeeded("admin", WINDOW_MS + 1).unwrap();
+        assert_eq!(t.storage.login_failures("x", "10.0.0.9").unwrap(), [None, None]);
+        assert!(t.storage.login_failures("y", "10.0.0.8").unwrap().iter().all(Option::is_some));
     }
 
     #[test]

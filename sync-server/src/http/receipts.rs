@@ -203,7 +203,7 @@ impl FromRequestParts<AppState> for Staff {
                 .filter(|a| a.password_hash.as_deref().is_some_and(|hash| verify_password(&password, hash)))
                 .map(|a| a.role);
             match role {
-                Some(Role::Supervisor | Role::Admin) => throttle.succeeded(&lookup)?,
+                Some(Role::Supervisor | Role::Admin) => throttle.succeeded(&lookup, now)?,
                 Some(Role::Field) => {}
                 // counted from when the password was found wrong (checking it takes a while)
                 None => throttle.failed(&lookup, &address, now_ms())?,

@@ -66,8 +66,9 @@ pub trait SessionStorage: Send + Sync + 'static {
     /// counts, account's first.
     fn count_login_failure(&self, account: &str, address: &str, now_ms: i64, window_ms: i64)
         -> StorageResult<[u32; 2]>;
-    /// Forgets an account's failures (a good login).
-    fn forget_login_failures(&self, account: &str) -> StorageResult<()>;
+    /// Forgets an account's failures (a good login), and drops every count whose last failure is
+    /// before `stale_before_ms`.
+    fn forget_login_failures(&self, account: &str, stale_before_ms: i64) -> StorageResult<()>;
     /// How many accounts and addresses have at least `threshold` failures, the last one at or
     /// after `since_ms` (/metrics).
     fn slowed_logins(&self, threshold: u32, since_ms: i64) -> StorageResult<[i64; 2]>;

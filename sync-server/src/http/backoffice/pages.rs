@@ -127,7 +127,7 @@ pub async fn login(
         if !matches!(account.role, Role::Supervisor | Role::Admin) {
             return Ok(Login::FieldAccount);
         }
-        throttle.succeeded(&lookup_id)?;
+        throttle.succeeded(&lookup_id, now)?;
         let (token, _) = sessions.create(&account.id, &account.name, account.role, now)?;
         Ok::<_, AppError>(Login::In(account, token))
     })

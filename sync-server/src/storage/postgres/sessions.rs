@@ -4,11 +4,23 @@
 //! counted by one upsert per row (`count + 1` under the row's lock), so two replicas counting at
 //! the same moment both count; the clean-ups skip rows another replica holds.
 
-use super::pool::RowExt;
+use super::pool::{Db, RowExt};
 use super::PostgresStorage;
 use crate::domain::auth::Role;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sessions::{FailureScope, Failures, SessionBounds, SessionRow, SessionStorage};
+
+/// Drops the counts whose last failure is before `stale_before`, skipping rows another replica
+/// holds (it is dropping or counting them).
+fn drop_stale_failures(db: &Db, conn: &deadpool_postgres::Object, stale_before: i64) -> StorageResult<()> {
+    db.execute(
+        conn,
+        "DELETE FROM login_failures WHERE (scope, key) IN
+           (SELECT scope, key FROM login_failures WHERE last_ms < $1 FOR UPDATE SKIP LOCKED)",
+        &[&stale_before],
+    )?;
+    Ok(())
+}
 
 fn failures(row: Option<tokio_postgres::Row>) -> StorageResult<Option<Failures>> {
     row.map(|r| Ok(Failures { count: r.at::<i32>(0)?.max(0) as u32, last_ms: r.at(1)? })).transpose()
@@ -102,12 +114,7 @@ impl SessionStorage for PostgresStorage {
         let stale_before = now_ms.saturating_sub(window_ms);
         // each statement on its own (no transaction holding one row while it waits for another:
         // no deadlock between replicas), stale rows another replica is clearing skipped
-        db.execute(
-            &conn,
-            "DELETE FROM login_failures WHERE (scope, key) IN
-               (SELECT scope, key FROM login_failures WHERE last_ms < $1 FOR UPDATE SKIP LOCKED)",
-            &[&stale_before],
-        )?;
+        drop_stale_failures(db, &conn, stale_before)?;
         let one = |scope: FailureScope, key: &str| -> StorageResult<u32> {
             // a row stale but not yet cleared starts over here too
             let count: i32 = db
@@ -126,14 +133,14 @@ impl SessionStorage for PostgresStorage {
         Ok([one(FailureScope::Account, account)?, one(FailureScope::Address, address)?])
     }
 
-    fn forget_login_failures(&self, account: &str) -> StorageResult<()> {
+    fn forget_login_failures(&self, account: &str, stale_before_ms: i64) -> StorageResult<()> {
         let conn = self.db.conn()?;
         self.db.execute(
             &conn,
             "DELETE FROM login_failures WHERE scope = $1 AND key = $2",
             &[&FailureScope::Account.as_str(), &account],
         )?;
-        Ok(())
+        drop_stale_failures(&self.db, &conn, stale_before_ms)
     }
 
     fn slowed_logins(&self, threshold: u32, since_ms: i64) -> StorageResult<[i64; 2]> {

@@ -109,10 +109,10 @@ impl SessionStorage for SqliteStorage {
         })
     }
 
-    fn forget_login_failures(&self, account: &str) -> StorageResult<()> {
+    fn forget_login_failures(&self, account: &str, stale_before_ms: i64) -> StorageResult<()> {
         self.write_with(Durability::Bookkeeping, |tx| {
-            tx.prepare_cached("DELETE FROM login_failures WHERE scope = ?1 AND key = ?2")?
-                .execute(params![FailureScope::Account.as_str(), account])?;
+            tx.prepare_cached("DELETE FROM login_failures WHERE (scope = ?1 AND key = ?2) OR last_ms < ?3")?
+                .execute(params![FailureScope::Account.as_str(), account, stale_before_ms])?;
             Ok(())
         })
     }
