@@ -371,7 +371,8 @@ function renderRejections(data) {
 }
 
 function who(name, device) {
-  if (device === "backoffice") return "backoffice";
+  // the back office stamps as "backoffice" or, one node per server process, "backoffice_<id>"
+  if (/^backoffice(_|$)/.test(device || "")) return "backoffice";
   return (name || "?") + " · " + shortId(device);
 }
 

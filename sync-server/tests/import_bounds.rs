@@ -82,7 +82,7 @@ fn storage() -> (tempfile::TempDir, Arc<SqliteStorage>) {
 async fn a_sheet_claiming_a_huge_area_is_refused_by_the_http_dry_run_without_allocating_it() {
     let (_dir, storage) = storage();
     let state = AppState::new(storage);
-    let (token, staff) = state.backoffice.sessions.create("adm", "测试", Role::Admin, now_ms());
+    let (token, staff) = state.backoffice.sessions.create("adm", "测试", Role::Admin, now_ms()).unwrap();
     let before = peak_rss_kib();
     for (what, bytes, code) in hostile_files() {
         assert!(bytes.len() < 4096, "{what}: a small file ({} bytes, uncompressed)", bytes.len());

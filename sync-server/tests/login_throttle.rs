@@ -28,8 +28,8 @@ fn state(first_delay_ms: i64, account_spacing_ms: i64) -> (tempfile::TempDir, Ap
     let hash = hash_password(PASSWORD).unwrap();
     storage.create_manager("sup", "王主管", Role::Supervisor, Some(&hash), now_ms()).unwrap();
     storage.create_manager("admin", "李管理", Role::Admin, Some(&hash), now_ms()).unwrap();
-    let mut state = AppState::new(storage);
-    state.login_throttle = Arc::new(LoginThrottle::new(first_delay_ms, account_spacing_ms));
+    let mut state = AppState::new(storage.clone());
+    state.login_throttle = Arc::new(LoginThrottle::new(storage).with_delays(first_delay_ms, account_spacing_ms));
     (dir, state)
 }
 

@@ -43,6 +43,39 @@ pub fn postgres_database() -> String {
     cluster.create_database().expect("a test database")
 }
 
+/// Two replicas of the server binary on one new PostgreSQL database (`serve --database-url`,
+/// 127.0.0.1 port 0), their snapshot files in one shared directory, and the database itself for
+/// setting up and checking.
+pub struct Replicas {
+    pub database_url: String,
+    pub storage: PostgresStorage,
+    pub dir: tempfile::TempDir,
+    pub a: ServerProcess,
+    pub b: ServerProcess,
+}
+
+impl Replicas {
+    /// The replicas, started once `set_up` has written what they start with.
+    pub fn start(set_up: impl FnOnce(&PostgresStorage)) -> Self {
+        let database_url = postgres_database();
+        let storage = PostgresStorage::open(&database_url).expect("the database");
+        set_up(&storage);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
+        let b = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
+        Self { database_url, storage, dir, a, b }
+    }
+
+    /// The one value `sql` selects, as text.
+    pub fn text(&self, sql: &str) -> String {
+        psql_at(&self.database_url, sql).expect("query")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.text(sql).parse().expect("a number")
+    }
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(|_| {}).await

@@ -16,58 +16,35 @@ use gridbook_core::testing::{self, household_n};
 use gridbook_core::{EntityKind, SyncConfig, SyncEngine, SystemClock};
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::domain::auth::Role;
-use gridbook_sync_server::storage::postgres::test_cluster::psql_at;
-use gridbook_sync_server::{now_ms, PostgresStorage, RecordStorage, SyncStorage};
+use gridbook_sync_server::{now_ms, RecordStorage, SyncStorage};
 use gridbook_tests::campaign::{assert_converged, assert_outbox_settled, server_op_ids_postgres, OpLedger};
-use gridbook_tests::{postgres_database, Phone, ServerProcess};
+use gridbook_tests::{Phone, Replicas, ServerProcess};
 use rand::{Rng, SeedableRng};
 
 const GRID: &str = "g1";
 const OWED_FEN: i64 = 1_000_000;
 
-/// Two replicas on one database, and the database itself for setting up and checking.
-struct Replicas {
-    database_url: String,
-    storage: PostgresStorage,
-    dir: tempfile::TempDir,
-    a: ServerProcess,
-    b: ServerProcess,
-}
-
-impl Replicas {
-    fn start() -> Self {
-        let database_url = postgres_database();
-        let storage = PostgresStorage::open(&database_url).expect("the database");
+/// Two replicas on a database with grid g1 and its field manager zhang.
+fn start() -> Replicas {
+    Replicas::start(|storage| {
         storage.create_grid(GRID, "幸福里网格", now_ms()).expect("grid");
         storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).expect("manager");
         storage.assign_grid("zhang", GRID).expect("assign");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let a = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
-        let b = ServerProcess::start_postgres(&database_url, dir.path(), "127.0.0.1:0");
-        Self { database_url, storage, dir, a, b }
-    }
+    })
+}
 
-    fn code(&self) -> String {
-        self.storage.create_enrol_code("zhang", now_ms(), 3_600_000).expect("enrol code")
-    }
+fn code(replicas: &Replicas) -> String {
+    replicas.storage.create_enrol_code("zhang", now_ms(), 3_600_000).expect("enrol code")
+}
 
-    /// A phone enrolled through `url`, with an engine for each replica.
-    async fn phone(&self, url: &str) -> (Phone, [SyncEngine; 2]) {
-        let phone = Phone::enrol(url, &self.code(), Box::new(SystemClock)).await;
-        let engines = [&self.a.url, &self.b.url].map(|replica| {
-            let config = SyncConfig { server_url: replica.clone(), ..phone.config.clone() };
-            SyncEngine::new(phone.store.clone(), config).expect("engine")
-        });
-        (phone, engines)
-    }
-
-    fn text(&self, sql: &str) -> String {
-        psql_at(&self.database_url, sql).expect("query")
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        self.text(sql).parse().expect("a number")
-    }
+/// A phone enrolled through `url`, with an engine for each replica.
+async fn phone(replicas: &Replicas, url: &str) -> (Phone, [SyncEngine; 2]) {
+    let phone = Phone::enrol(url, &code(replicas), Box::new(SystemClock)).await;
+    let engines = [&replicas.a.url, &replicas.b.url].map(|replica| {
+        let config = SyncConfig { server_url: replica.clone(), ..phone.config.clone() };
+        SyncEngine::new(phone.store.clone(), config).expect("engine")
+    });
+    (phone, engines)
 }
 
 /// A few records on a phone: households, and a visit to one of them.
@@ -89,11 +66,11 @@ async fn sync_ok(engine: &SyncEngine, context: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn phones_on_two_replicas_converge_and_each_op_counts_once_while_one_replica_is_killed() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(15);
-    let mut replicas = Replicas::start();
+    let mut replicas = start();
     let (a_url, b_url) = (replicas.a.url.clone(), replicas.b.url.clone());
     let mut phones = Vec::new();
     for url in [&a_url, &a_url, &b_url, &a_url] {
-        phones.push(replicas.phone(url).await);
+        phones.push(phone(&replicas, url).await);
     }
     let mut ledger = OpLedger::default();
     let household = phones[0].0.store.create_household(household_n(GRID, 1)).expect("household");
@@ -204,14 +181,14 @@ async fn phones_on_two_replicas_converge_and_each_op_counts_once_while_one_repli
 /// retried on the other): applied once, both answers agree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_push_on_both_replicas_at_once_is_applied_once_and_both_answers_agree() {
-    let replicas = Replicas::start();
+    let replicas = start();
     let device = "twice_phone";
     let token = replicas
         .storage
         .enrol(
             &EnrolRequest {
                 protocol: PROTOCOL_VERSION,
-                code: replicas.code(),
+                code: code(&replicas),
                 device_id: device.into(),
                 app_version: "test-1.0".into(),
                 public_key: None,

@@ -161,7 +161,7 @@ pub(crate) fn move_record(
         grid: to_grid.to_string(),
         action: OpAction::Update,
         fields,
-        hlc: crate::domain::authoring::stamp_after(state.max_clock()),
+        hlc: crate::domain::authoring::stamp_after_in(tx, state.max_clock())?,
     };
     match reconcile::apply_op(tx, &crate::domain::authoring::device(), &op, &Rules::default(), now_ms, 0)?.outcome {
         OpOutcome::Applied => Ok(()),

@@ -11,6 +11,7 @@ use gridbook_core::validate;
 use gridbook_core::ValidationError;
 
 use crate::domain::auth::DeviceAuth;
+use crate::domain::authoring::is_backoffice_node;
 use crate::domain::prepared::{validate_record, PreparedFact, Reject};
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
@@ -257,8 +258,10 @@ fn decide(tx: &mut dyn EntityTx, device: &DeviceAuth, op: &Op, now_ms: i64) -> R
         stored(tx, device, &access, op, &state, existing_grid.is_none(), now_ms)?;
     }
     for overwrite in &merge.overwrites {
-        // Successive edits by one device are not conflicts; different devices' edits are.
-        if overwrite.old_hlc.node != overwrite.new_hlc.node {
+        // Successive edits by one device are not conflicts; different devices' edits are. The back
+        // office is one writer, whichever replica or server start stamped it (authoring.rs).
+        let (old, new) = (&overwrite.old_hlc.node, &overwrite.new_hlc.node);
+        if old != new && !(is_backoffice_node(old) && is_backoffice_node(new)) {
             tx.record_conflict(op, &grid, overwrite, now_ms)?;
         }
     }

@@ -24,7 +24,9 @@ use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::StorageResult;
 
 /// The device id under which the server's own changes (arrears updates) are stamped and logged.
-pub const SERVER_NODE: &str = "backoffice";
+/// Not a replica's own node (authoring.rs): the stamp is made inside the record's lock, later than
+/// every stamp the record holds, so it never equals another of its stamps on any replica.
+pub const SERVER_NODE: &str = crate::domain::authoring::BACKOFFICE_DEVICE;
 
 fn reject(code: RejectCode, reason: impl Into<String>) -> Decision {
     Decision::Reject(Reject(code, reason.into()))

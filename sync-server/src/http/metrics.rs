@@ -158,7 +158,6 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 pub async fn exposition(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(8 * 1024);
     state.backoffice.metrics.write_process(&mut out);
-    state.login_throttle.write_metrics(&mut out, now_ms());
     let (sqlite_heap, sqlite_heap_peak) = crate::storage::sqlite::heap_bytes();
     family(&mut out, "gridbook_sqlite_heap_bytes", "gauge", "Bytes on SQLite's heap (page caches, statements).");
     let _ = writeln!(out, "gridbook_sqlite_heap_bytes {sqlite_heap}");
@@ -168,13 +167,18 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
     let storage = state.storage.clone();
     let monitoring = state.backoffice.monitoring.clone();
     let thresholds = state.backoffice.thresholds;
+    let throttle = state.login_throttle.clone();
     let db = tokio::task::spawn_blocking(move || {
         let devices = storage.devices()?;
-        Ok::<_, AppError>((devices, monitoring.totals()?))
+        let slowed = throttle.slowed(now_ms())?;
+        Ok::<_, AppError>((devices, monitoring.totals()?, slowed))
     })
     .await;
+    state
+        .login_throttle
+        .write_metrics(&mut out, db.as_ref().ok().and_then(|r| r.as_ref().ok()).map(|(_, _, slowed)| *slowed));
     match db {
-        Ok(Ok((devices, t))) => {
+        Ok(Ok((devices, t, _))) => {
             family(&mut out, "gridbook_database_up", "gauge", "1 when the database answered this scrape.");
             out.push_str("gridbook_database_up 1\n");
             family(

@@ -26,7 +26,6 @@ use crate::domain::password::verify_password;
 use crate::http::client_addr::ClientAddr;
 use crate::http::device_budget::BudgetConfig;
 use crate::http::error::{AppError, AppResult};
-use crate::http::login_throttle::Throttled;
 use crate::http::state::AppState;
 use crate::storage::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 
@@ -190,29 +189,32 @@ impl FromRequestParts<AppState> for Staff {
             return Err(unauthorized());
         }
         let now = now_ms();
-        // counted with the login form's failures: one account, one count (login_throttle.rs)
+        // counted with the login form's failures: one account, one count, on every replica
+        // (login_throttle.rs; the counts are in the database, read off the async workers)
         let address = ClientAddr::of(parts, &state.client_addr).key();
-        state.login_throttle.check(&id, &address, now).map_err(Throttled::to_error)?;
-        let staff = state.backoffice.staff.clone();
+        let (throttle, staff) = (state.login_throttle.clone(), state.backoffice.staff.clone());
         let lookup = id.clone();
         let found = tokio::task::spawn_blocking(move || {
+            if let Err(throttled) = throttle.check(&lookup, &address, now)? {
+                return Err(throttled.to_error());
+            }
             let account = staff.staff_account(&lookup)?;
-            Ok::<_, AppError>(
-                account
-                    .filter(|a| a.password_hash.as_deref().is_some_and(|hash| verify_password(&password, hash)))
-                    .map(|a| a.role),
-            )
+            let role = account
+                .filter(|a| a.password_hash.as_deref().is_some_and(|hash| verify_password(&password, hash)))
+                .map(|a| a.role);
+            match role {
+                Some(Role::Supervisor | Role::Admin) => throttle.succeeded(&lookup, now)?,
+                Some(Role::Field) => {}
+                // counted from when the password was found wrong (checking it takes a while)
+                None => throttle.failed(&lookup, &address, now_ms())?,
+            }
+            Ok::<_, AppError>(role)
         })
         .await??;
         match found {
-            Some(role @ (Role::Supervisor | Role::Admin)) => {
-                state.login_throttle.succeeded(&id);
-                Ok(Staff { id, role })
-            }
+            Some(role @ (Role::Supervisor | Role::Admin)) => Ok(Staff { id, role }),
             Some(Role::Field) => Err(AppError::forbidden("the back office is for supervisors and admins")),
             None => {
-                // counted from when the password was found wrong (checking it takes a while)
-                state.login_throttle.failed(&id, &address, now_ms());
                 tracing::warn!(account = %id, "back-office credentials refused");
                 Err(unauthorized())
             }

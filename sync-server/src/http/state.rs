@@ -1,6 +1,8 @@
-//! What every handler shares: the storage, the reconcile rules, the back office's sessions,
-//! monitoring queries and metrics, the snapshot files, each device's request budget and each
-//! client address's budget of public checks, the published builds of the app.
+//! What every handler shares: the storage, the reconcile rules, the back office's sessions and
+//! login throttle (both in the database, shared by every replica), monitoring queries and metrics,
+//! the snapshot files, each device's request budget and each client address's budget of public
+//! checks (both this process's: docs/postgres.md says how a load balancer keeps each device and
+//! address on one replica), the published builds of the app.
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
+use crate::storage::sessions::SessionStorage;
 use crate::storage::staff::StaffStorage;
 use crate::storage::workflows::WorkflowStorage;
 use crate::storage::SyncStorage;
@@ -48,17 +51,18 @@ impl AppState {
     /// holds the backend through the one trait of its concern.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage,
+        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage + SessionStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
             monitoring: backend.clone(),
             workflows: backend.clone(),
             staff: backend.clone(),
-            sessions: Arc::new(SessionStore::default()),
+            sessions: SessionStore::new(backend.clone()),
             metrics: Arc::new(Metrics::default()),
             thresholds: Thresholds::default(),
         };
+        let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
@@ -72,7 +76,7 @@ impl AppState {
             device_budget,
             client_addr: ClientAddrConfig::default(),
             verify_budget,
-            login_throttle: Arc::new(LoginThrottle::default()),
+            login_throttle,
             app_versions,
         }
     }
@@ -105,7 +109,8 @@ pub struct Backoffice {
     pub workflows: Arc<dyn WorkflowStorage>,
     /// Staff accounts, for the logins.
     pub staff: Arc<dyn StaffStorage>,
-    pub sessions: Arc<SessionStore>,
+    /// Sessions, in the database every replica shares.
+    pub sessions: SessionStore,
     pub metrics: Arc<Metrics>,
     pub thresholds: Thresholds,
 }

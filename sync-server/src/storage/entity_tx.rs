@@ -70,6 +70,11 @@ pub trait EntityTx {
     ) -> StorageResult<()>;
     /// One row of the audit trail: who did what to which record, when.
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()>;
+    /// The latest back-office stamp any server process wrote (domain/authoring.rs), locked until
+    /// the transaction ends, so that back-office writes stamp in the order they commit.
+    fn latest_backoffice_stamp(&mut self) -> StorageResult<Hlc>;
+    /// Makes `stamp` the latest back-office stamp (it was made after `latest_backoffice_stamp`).
+    fn raise_backoffice_stamp(&mut self, stamp: &Hlc) -> StorageResult<()>;
 
     // Handovers (domain/handover.rs). The defaults: a backend that keeps none.
 

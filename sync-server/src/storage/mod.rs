@@ -2,7 +2,8 @@
 //! error (`error::StorageError`, no HTTP in it). `SyncStorage` is what the phones, the admin
 //! commands and the rules above storage need; `monitoring` and `workflows` are the back office's
 //! read-only queries; `entity_tx::EntityTx` is what the reconcile rules need inside one write
-//! transaction; `releases` the published builds of the app and the minimum app version.
+//! transaction; `releases` the published builds of the app and the minimum app version; `sessions`
+//! what the back office's logins share across replicas (sessions, failed logins).
 //! `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
@@ -16,6 +17,7 @@ pub mod monitoring;
 pub mod postgres;
 pub mod records;
 pub mod releases;
+pub mod sessions;
 pub mod sqlite;
 pub mod staff;
 pub mod workflows;
@@ -221,6 +223,15 @@ pub trait SyncStorage: RecordStorage {
     fn handovers(&self, limit: u32) -> StorageResult<Vec<handover::HandoverRow>> {
         let _ = limit;
         Err(handovers_unsupported())
+    }
+}
+
+/// The latest back-office stamp as stored (`backoffice_clock`); the zero stamp when none.
+pub(crate) fn parse_backoffice_stamp(text: Option<String>) -> StorageResult<gridbook_core::sync::hlc::Hlc> {
+    use gridbook_core::sync::hlc::Hlc;
+    match text {
+        None => Ok(Hlc::new(0, 0, crate::domain::authoring::BACKOFFICE_DEVICE)),
+        Some(t) => t.parse().map_err(|e| StorageError::internal(format!("the latest back-office stamp: {e}"))),
     }
 }
 

@@ -13,6 +13,7 @@ use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorBody, PushRequ
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::password::hash_password;
 use gridbook_sync_server::storage::postgres::test_cluster::{psql_at, TestCluster};
+use gridbook_sync_server::storage::sessions::SessionStorage;
 use gridbook_sync_server::{app, now_ms, AppState, PostgresStorage, SqliteStorage, SyncStorage};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -50,6 +51,21 @@ impl Server {
         let storage = Arc::new(SqliteStorage::open(dir.path().join("s.db")).unwrap());
         let state = AppState::new(storage.clone());
         Server { dir, storage, state, postgres: None }
+    }
+
+    /// Another server on this one's database — another replica, or this one after a restart —
+    /// with its own storage and state; and that storage's sessions and login counts.
+    pub fn replica(&self) -> (AppState, Arc<dyn SessionStorage>) {
+        match &self.postgres {
+            Some(url) => {
+                let storage = Arc::new(PostgresStorage::open(url).unwrap());
+                (AppState::new(storage.clone()), storage)
+            }
+            None => {
+                let storage = Arc::new(SqliteStorage::open(self.sqlite_path()).unwrap());
+                (AppState::new(storage.clone()), storage)
+            }
+        }
     }
 
     /// The SQLite file (tests of what only that backend stores).
@@ -144,7 +160,7 @@ impl Server {
 
     /// A logged-in staff member of `role`: (session cookie value, CSRF token).
     pub fn session(&self, id: &str, role: Role) -> (String, String) {
-        let (token, staff) = self.state.backoffice.sessions.create(id, "测试主管", role, now_ms());
+        let (token, staff) = self.state.backoffice.sessions.create(id, "测试主管", role, now_ms()).unwrap();
         (token, staff.csrf)
     }
 

@@ -12,13 +12,15 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::session::{self, cookie, same_origin, same_token, LOGIN_COOKIE, SESSION_COOKIE};
-use super::staff_session::StaffSession;
+use super::staff_session::{live_session, StaffSession};
 use crate::domain::auth::{new_secret, Role};
 use crate::domain::now_ms;
 use crate::domain::password::{hash_password, verify_password};
 use crate::http::client_addr::ClientAddr;
 use crate::http::error::AppError;
+use crate::http::login_throttle::Throttled;
 use crate::http::state::AppState;
+use crate::storage::staff::StaffAccount;
 
 const LOGIN_HTML: &str = include_str!("../../../assets/login.html");
 const DASHBOARD_HTML: &str = include_str!("../../../assets/admin.html");
@@ -60,7 +62,8 @@ fn login_page(headers: &HeaderMap, status: StatusCode, error: &str) -> Response 
 
 pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        if state.backoffice.sessions.get(&token, now_ms()).is_some() {
+        // a database that does not answer shows the form: logging in says what is wrong
+        if let Ok(Some(_)) = live_session(&state, token).await {
             return Redirect::to("/admin").into_response();
         }
     }
@@ -102,26 +105,49 @@ pub async fn login(
         return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
     }
     let now = now_ms();
-    let sessions = state.backoffice.sessions.clone();
-    // counted with HTTP Basic's failures: one account, one count (login_throttle.rs)
+    // counted with HTTP Basic's failures: one account, one count, on every replica
+    // (login_throttle.rs); the counts and the session are in the database, so all of it runs
+    // off the async workers
     let address = client.key();
-    if let Err(throttled) = state.login_throttle.check(&id, &address, now) {
-        let mut page = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
-        let wait_s = throttled.retry_after_ms().div_ceil(1000).max(1);
-        page.headers_mut().insert(header::RETRY_AFTER, wait_s.into());
-        return page;
-    }
-    let staff = state.backoffice.staff.clone();
+    let (throttle, staff, sessions) =
+        (state.login_throttle.clone(), state.backoffice.staff.clone(), state.backoffice.sessions.clone());
     let lookup_id = id.clone();
     let checked = tokio::task::spawn_blocking(move || {
+        if let Err(throttled) = throttle.check(&lookup_id, &address, now)? {
+            return Ok(Login::Throttled(throttled));
+        }
         let account = staff.staff_account(&lookup_id)?;
         let hash = account.as_ref().and_then(|a| a.password_hash.clone());
         let ok = verify_password(&form.password, hash.as_deref().unwrap_or_else(|| dummy_hash())) && hash.is_some();
-        Ok::<_, AppError>(account.filter(|_| ok))
+        let Some(account) = account.filter(|_| ok) else {
+            // counted from when the password was found wrong (checking it takes a while)
+            throttle.failed(&lookup_id, &address, now_ms())?;
+            return Ok(Login::Wrong);
+        };
+        if !matches!(account.role, Role::Supervisor | Role::Admin) {
+            return Ok(Login::FieldAccount);
+        }
+        throttle.succeeded(&lookup_id, now)?;
+        let (token, _) = sessions.create(&account.id, &account.name, account.role, now)?;
+        Ok::<_, AppError>(Login::In(account, token))
     })
     .await;
-    let account = match checked {
-        Ok(Ok(a)) => a,
+    let (account, token) = match checked {
+        Ok(Ok(Login::In(account, token))) => (account, token),
+        Ok(Ok(Login::Throttled(throttled))) => {
+            let mut page = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
+            let wait_s = throttled.retry_after_ms().div_ceil(1000).max(1);
+            page.headers_mut().insert(header::RETRY_AFTER, wait_s.into());
+            return page;
+        }
+        Ok(Ok(Login::Wrong)) => {
+            tracing::warn!(account = %id, "back-office login refused: wrong account or password");
+            return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
+        }
+        Ok(Ok(Login::FieldAccount)) => {
+            tracing::warn!(account = %id, "back-office login refused: a field account");
+            return login_page(&headers, StatusCode::FORBIDDEN, "role");
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "back-office login: the database failed");
             return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
@@ -131,18 +157,6 @@ pub async fn login(
             return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
         }
     };
-    let Some(account) = account else {
-        // counted from when the password was found wrong (checking it takes a while)
-        state.login_throttle.failed(&id, &address, now_ms());
-        tracing::warn!(account = %id, "back-office login refused: wrong account or password");
-        return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
-    };
-    if !matches!(account.role, Role::Supervisor | Role::Admin) {
-        tracing::warn!(account = %id, "back-office login refused: a field account");
-        return login_page(&headers, StatusCode::FORBIDDEN, "role");
-    }
-    state.login_throttle.succeeded(&id);
-    let (token, _) = sessions.create(&account.id, &account.name, account.role, now);
     tracing::info!(staff = %account.id, role = account.role.as_str(), "back-office login");
     let mut r = Redirect::to("/admin").into_response();
     let h = r.headers_mut();
@@ -150,6 +164,14 @@ pub async fn login(
     h.append(header::SET_COOKIE, session::clear_cookie(&headers, LOGIN_COOKIE));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// How a login attempt ended.
+enum Login {
+    In(StaffAccount, String),
+    Throttled(Throttled),
+    Wrong,
+    FieldAccount,
 }
 
 #[derive(Deserialize)]
@@ -169,7 +191,13 @@ pub async fn logout(
         return session::csrf_refused();
     }
     if let Some(t) = cookie(&headers, SESSION_COOKIE) {
-        state.backoffice.sessions.remove(&t);
+        // ended in the database: on every replica at once
+        let sessions = state.backoffice.sessions.clone();
+        match tokio::task::spawn_blocking(move || sessions.remove(&t)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return AppError::from(e).into_response(),
+            Err(e) => return AppError::from(e).into_response(),
+        }
     }
     tracing::info!(staff = %staff.id, "back-office logout");
     let mut r = Redirect::to("/admin/login").into_response();

@@ -1,23 +1,34 @@
-//! Back-office sessions: a random token in an HttpOnly, SameSite=Strict cookie, kept in memory
-//! by its SHA-256 (a restart logs everyone out), with an idle and an absolute lifetime. Every
-//! POST carries the session's CSRF token and, when the browser sends one, a same-origin Origin.
-//! Failed logins are counted and slowed down by `http/login_throttle.rs`.
+//! Back-office sessions: a random token in an HttpOnly, SameSite=Strict cookie, kept in the
+//! database by its SHA-256 only (`storage/sessions.rs`), so that every server replica knows every
+//! session, a logout on one ends it on all, and a restart logs nobody out; with an idle and an
+//! absolute lifetime. No copy is cached in the process: a logout or an expiry takes effect on the
+//! next request everywhere. A session's last use is written at most every `TOUCH_EVERY_MS`, so an
+//! idle session may end up to that much before `IDLE_MS`, never after.
+//!
+//! Every POST carries the session's CSRF token and, when the browser sends one, a same-origin
+//! Origin. The CSRF token is the SHA-256 of the session's token under a label of its own
+//! (`csrf_of`): every replica derives the same one from the cookie, nothing more is stored, and
+//! the database, holding only the token's plain SHA-256, cannot give it away. Failed logins are counted and slowed down by
+//! `http/login_throttle.rs`.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::domain::auth::{hash_secret, new_secret, Role};
 use crate::http::error::AppError;
+use crate::storage::error::StorageResult;
+use crate::storage::sessions::{SessionBounds, SessionRow, SessionStorage};
 
 pub const SESSION_COOKIE: &str = "gb_session";
 /// The login form's own CSRF token (double submit: cookie and hidden field must match).
 pub const LOGIN_COOKIE: &str = "gb_login";
 pub const IDLE_MS: i64 = 8 * 3_600_000;
 pub const ABSOLUTE_MS: i64 = 12 * 3_600_000;
-const MAX_SESSIONS: usize = 10_000;
+/// How often a session's last use is written (not on every request: a write each).
+pub const TOUCH_EVERY_MS: i64 = 60_000;
+const MAX_SESSIONS: i64 = 10_000;
 
 /// A logged-in supervisor or admin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,59 +37,61 @@ pub struct Staff {
     pub name: String,
     pub role: Role,
     pub csrf: String,
-    created_ms: i64,
-    last_seen_ms: i64,
 }
 
-#[derive(Default)]
+/// The CSRF token of the session whose cookie token is `token`.
+pub fn csrf_of(token: &str) -> String {
+    hash_secret(&format!("gridbook-backoffice-csrf:{token}"))
+}
+
+/// The sessions of the back office, in the database every replica shares.
+#[derive(Clone)]
 pub struct SessionStore {
-    sessions: Mutex<HashMap<String, Staff>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    storage: Arc<dyn SessionStorage>,
 }
 
 impl SessionStore {
-    /// A new session; returns the cookie token (only its hash is kept).
-    pub fn create(&self, id: &str, name: &str, role: Role, now: i64) -> (String, Staff) {
+    pub fn new(storage: Arc<dyn SessionStorage>) -> Self {
+        Self { storage }
+    }
+
+    /// A new session; returns the cookie token (only its hash is stored).
+    pub fn create(&self, id: &str, name: &str, role: Role, now: i64) -> StorageResult<(String, Staff)> {
         let token = new_secret(32);
-        let staff =
-            Staff { id: id.into(), name: name.into(), role, csrf: new_secret(32), created_ms: now, last_seen_ms: now };
-        let mut sessions = lock(&self.sessions);
-        sessions.retain(|_, s| !expired(s, now));
-        if sessions.len() >= MAX_SESSIONS {
-            // the oldest goes first
-            if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.last_seen_ms).map(|(k, _)| k.clone()) {
-                sessions.remove(&oldest);
-            }
-        }
-        sessions.insert(hash_secret(&token), staff.clone());
-        (token, staff)
+        let row = SessionRow { staff_id: id.into(), name: name.into(), role, created_ms: now, last_seen_ms: now };
+        let bounds = SessionBounds {
+            idle_before_ms: now.saturating_sub(IDLE_MS),
+            started_before_ms: now.saturating_sub(ABSOLUTE_MS),
+            max_sessions: MAX_SESSIONS,
+        };
+        self.storage.create_session(&hash_secret(&token), &row, bounds)?;
+        let staff = Staff { id: id.into(), name: name.into(), role, csrf: csrf_of(&token) };
+        Ok((token, staff))
     }
 
-    pub fn get(&self, token: &str, now: i64) -> Option<Staff> {
+    /// The session of a cookie token, if it is live; an expired one is removed.
+    pub fn get(&self, token: &str, now: i64) -> StorageResult<Option<Staff>> {
         let key = hash_secret(token);
-        let mut sessions = lock(&self.sessions);
-        match sessions.get_mut(&key) {
-            Some(s) if !expired(s, now) => {
-                s.last_seen_ms = now;
-                Some(s.clone())
-            }
-            Some(_) => {
-                sessions.remove(&key);
-                None
-            }
-            None => None,
+        let Some(row) = self.storage.session(&key)? else {
+            return Ok(None);
+        };
+        if expired(&row, now) {
+            self.storage.remove_session(&key)?;
+            return Ok(None);
         }
+        if now - row.last_seen_ms >= TOUCH_EVERY_MS {
+            self.storage.touch_session(&key, now)?;
+        }
+        Ok(Some(Staff { id: row.staff_id, name: row.name, role: row.role, csrf: csrf_of(token) }))
     }
 
-    pub fn remove(&self, token: &str) {
-        lock(&self.sessions).remove(&hash_secret(token));
+    /// Ends the session of a cookie token, on every replica.
+    pub fn remove(&self, token: &str) -> StorageResult<()> {
+        self.storage.remove_session(&hash_secret(token))
     }
 }
 
-fn expired(s: &Staff, now: i64) -> bool {
+fn expired(s: &SessionRow, now: i64) -> bool {
     now - s.last_seen_ms > IDLE_MS || now - s.created_ms > ABSOLUTE_MS
 }
 
@@ -160,20 +173,50 @@ pub fn check_admin_write(headers: &HeaderMap, staff: &Staff) -> Result<(), AppEr
 mod tests {
     use super::*;
 
+    fn store() -> (tempfile::TempDir, SessionStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(crate::storage::sqlite::SqliteStorage::open(dir.path().join("s.db")).unwrap());
+        (dir, SessionStore::new(storage))
+    }
+
     #[test]
     fn sessions_expire_when_idle_and_after_the_absolute_limit() {
-        let store = SessionStore::default();
-        let (token, _) = store.create("sup", "王主管", Role::Supervisor, 0);
-        assert!(store.get(&token, IDLE_MS - 1).is_some());
-        assert!(store.get(&token, 2 * IDLE_MS + 1).is_none(), "idle for longer than IDLE_MS");
-        let (token, _) = store.create("sup", "王主管", Role::Supervisor, 0);
+        let (_dir, store) = store();
+        let (token, staff) = store.create("sup", "王主管", Role::Supervisor, 0).unwrap();
+        assert_eq!(store.get(&token, IDLE_MS - 1).unwrap(), Some(staff));
+        assert!(store.get(&token, 2 * IDLE_MS + 1).unwrap().is_none(), "idle for longer than IDLE_MS");
+        let (token, _) = store.create("sup", "王主管", Role::Supervisor, 0).unwrap();
         let mut t = 0;
         while t < ABSOLUTE_MS {
-            assert!(store.get(&token, t).is_some());
+            assert!(store.get(&token, t).unwrap().is_some());
             t += IDLE_MS / 2;
         }
-        assert!(store.get(&token, ABSOLUTE_MS + 1).is_none());
-        assert!(store.get("not-a-token", 0).is_none());
+        assert!(store.get(&token, ABSOLUTE_MS + 1).unwrap().is_none());
+        assert!(store.get("not-a-token", 0).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_use_is_written_at_most_every_touch_interval_and_idleness_counts_from_it() {
+        let (_dir, store) = store();
+        let (token, _) = store.create("sup", "王主管", Role::Supervisor, 0).unwrap();
+        // a use within the interval is not written: idleness still counts from the login
+        assert!(store.get(&token, TOUCH_EVERY_MS - 1).unwrap().is_some());
+        assert!(store.get(&token, IDLE_MS + 1).unwrap().is_none(), "never later than IDLE_MS after the last write");
+        let (token, _) = store.create("sup", "王主管", Role::Supervisor, 0).unwrap();
+        assert!(store.get(&token, TOUCH_EVERY_MS).unwrap().is_some());
+        assert!(store.get(&token, IDLE_MS + TOUCH_EVERY_MS).unwrap().is_some(), "the use at the interval was written");
+    }
+
+    #[test]
+    fn a_logout_ends_the_session_and_the_csrf_token_comes_from_the_cookie_alone() {
+        let (_dir, store) = store();
+        let (token, staff) = store.create("adm", "李管理", Role::Admin, 0).unwrap();
+        assert_eq!(staff.csrf, csrf_of(&token));
+        assert_ne!(staff.csrf, hash_secret(&token), "not the stored hash");
+        let (other, _) = store.create("adm", "李管理", Role::Admin, 0).unwrap();
+        store.remove(&token).unwrap();
+        assert!(store.get(&token, 1).unwrap().is_none());
+        assert!(store.get(&other, 1).unwrap().is_some(), "only that session ended");
     }
 
     #[test]

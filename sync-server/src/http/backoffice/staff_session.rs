@@ -1,6 +1,7 @@
 //! The logged-in supervisor or admin of a back-office request (`StaffSession`), read from the
-//! session cookie (session.rs keeps the sessions). Without a valid session a page redirects to
-//! the login form and an API call answers 401.
+//! session cookie (session.rs; the sessions are in the database). Without a valid session a page
+//! redirects to the login form and an API call answers 401; a database that does not answer is a
+//! 503.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -17,20 +18,33 @@ use crate::http::state::AppState;
 /// login form and an API call answers 401.
 pub struct StaffSession(pub Staff);
 
-pub struct NotLoggedIn {
-    api: bool,
+pub enum NotLoggedIn {
+    /// No session, or not a staff member's: to the login form, or 401.
+    Refused { api: bool },
+    /// The sessions could not be read.
+    Failed(AppError),
 }
 
 impl IntoResponse for NotLoggedIn {
     fn into_response(self) -> Response {
-        if self.api {
-            AppError::unauthorized("log in to the back office first").into_response()
-        } else {
-            let mut r = Redirect::to("/admin/login").into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
+        match self {
+            NotLoggedIn::Failed(e) => e.into_response(),
+            NotLoggedIn::Refused { api: true } => {
+                AppError::unauthorized("log in to the back office first").into_response()
+            }
+            NotLoggedIn::Refused { api: false } => {
+                let mut r = Redirect::to("/admin/login").into_response();
+                r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
         }
     }
+}
+
+/// The live session of a cookie token, read off the async workers.
+pub async fn live_session(state: &AppState, token: String) -> Result<Option<Staff>, AppError> {
+    let sessions = state.backoffice.sessions.clone();
+    Ok(tokio::task::spawn_blocking(move || sessions.get(&token, now_ms())).await??)
 }
 
 impl FromRequestParts<AppState> for StaffSession {
@@ -38,10 +52,11 @@ impl FromRequestParts<AppState> for StaffSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let api = parts.uri.path().starts_with("/admin/api/");
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NotLoggedIn { api })?;
-        let staff = state.backoffice.sessions.get(&token, now_ms()).ok_or(NotLoggedIn { api })?;
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NotLoggedIn::Refused { api })?;
+        let staff =
+            live_session(state, token).await.map_err(NotLoggedIn::Failed)?.ok_or(NotLoggedIn::Refused { api })?;
         if !matches!(staff.role, Role::Supervisor | Role::Admin) {
-            return Err(NotLoggedIn { api });
+            return Err(NotLoggedIn::Refused { api });
         }
         Ok(StaffSession(staff))
     }

@@ -5,7 +5,6 @@
 //! backend's.
 
 use deadpool_postgres::GenericClient;
-use gridbook_core::sync::hlc::{is_valid_node_id, MAX_NODE_ID_LEN};
 use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
 
 use super::pool::RowExt;
@@ -36,11 +35,7 @@ pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> Stor
 }
 
 pub(super) fn enrol(s: &PostgresStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
-    if !is_valid_node_id(&req.device_id) {
-        return Err(StorageError::invalid(format!(
-            "device_id: 设备编号须为 1 至 {MAX_NODE_ID_LEN} 个字母、数字或 '_'（不含 '-'） 1 to {MAX_NODE_ID_LEN} ASCII letters, digits or '_' (no '-')"
-        )));
-    }
+    crate::storage::sqlite::checked_device_id(&req.device_id)?;
     let public_key = crate::storage::sqlite::checked_public_key(req.public_key.as_deref())?;
     let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
     let token = auth::new_secret(32);

@@ -359,6 +359,14 @@ impl EntityTx for PgTx<'_> {
         super::records::audit(self.db, self.tx, actor, action, subject, detail, now_ms)
     }
 
+    fn latest_backoffice_stamp(&mut self) -> StorageResult<Hlc> {
+        latest_backoffice_stamp(self.db, self.tx)
+    }
+
+    fn raise_backoffice_stamp(&mut self, stamp: &Hlc) -> StorageResult<()> {
+        raise_backoffice_stamp(self.db, self.tx, stamp)
+    }
+
     fn served_grid(&mut self, kind: EntityKind, id: &str) -> StorageResult<Option<String>> {
         self.db
             .query_opt(self.tx, "SELECT grid_id FROM entities WHERE kind = $1 AND id = $2", &[&kind.as_str(), &id])?
@@ -394,4 +402,29 @@ impl EntityTx for PgTx<'_> {
     fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> StorageResult<()> {
         super::handover::join(self.db, self.tx, handover_id, kind, id)
     }
+}
+
+/// The latest back-office stamp any replica wrote (domain/authoring.rs), its row locked until the
+/// transaction ends: back-office writes of all replicas stamp one after the other, in commit order.
+/// The zero stamp when none (the migration writes the row, so there is always one to lock).
+pub(super) fn latest_backoffice_stamp<C: deadpool_postgres::GenericClient + Sync>(
+    db: &Db,
+    c: &C,
+) -> StorageResult<Hlc> {
+    let row = db.query_opt(c, "SELECT last_hlc FROM backoffice_clock WHERE single = 1 FOR UPDATE", &[])?;
+    crate::storage::parse_backoffice_stamp(row.map(|r| r.at::<String>(0)).transpose()?)
+}
+
+pub(super) fn raise_backoffice_stamp<C: deadpool_postgres::GenericClient + Sync>(
+    db: &Db,
+    c: &C,
+    stamp: &Hlc,
+) -> StorageResult<()> {
+    db.execute(
+        c,
+        "INSERT INTO backoffice_clock (single, last_hlc) VALUES (1, $1)
+         ON CONFLICT (single) DO UPDATE SET last_hlc = excluded.last_hlc",
+        &[&stamp.to_string()],
+    )?;
+    Ok(())
 }

@@ -39,6 +39,7 @@ mod records;
 mod releases;
 pub mod restore;
 mod schema;
+mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;
 mod voids;
@@ -67,6 +68,10 @@ impl PostgresStorage {
         let cluster = restore::check_cluster(&db)?;
         let conn = db.conn()?;
         let (generation, book_tag) = restore::read_generation(&db, &conn)?;
+        // this replica's back-office clock starts after every back-office stamp stored (read
+        // without the lock: each back-office write takes it and orders itself again)
+        let latest = db.query_opt(&conn, "SELECT last_hlc FROM backoffice_clock WHERE single = 1", &[])?;
+        crate::domain::authoring::observe(&super::parse_backoffice_stamp(latest.map(|r| r.at(0)).transpose()?)?);
         drop(conn);
         Ok(Self { db, generation, book_tag, cluster, running: Default::default(), snapshot_dir: None })
     }

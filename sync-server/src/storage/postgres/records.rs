@@ -23,7 +23,14 @@ pub(super) fn apply_backoffice_ops(s: &PostgresStorage, ops: &[Op], now_ms: i64)
         }
         let grids: Vec<&str> = ops.iter().map(|op| op.grid.as_str()).collect();
         super::handover::lock_grids(&s.db, tx, &grids, false)?;
-        super::push::apply_batch(&s.db, tx, &crate::domain::authoring::device(), ops, &[], &Rules::default(), now_ms)
+        // after every back-office stamp committed before, whichever replica made it (the grids
+        // first, then the stamp's row: a handover takes them in the same order)
+        let ops = crate::domain::authoring::stamp_in_commit_order(
+            ops,
+            || super::entity_tx::latest_backoffice_stamp(&s.db, tx),
+            |top| super::entity_tx::raise_backoffice_stamp(&s.db, tx, top),
+        )?;
+        super::push::apply_batch(&s.db, tx, &crate::domain::authoring::device(), &ops, &[], &Rules::default(), now_ms)
     })
 }
 

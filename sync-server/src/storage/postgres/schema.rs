@@ -13,6 +13,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_running_totals.sql")),
     (3, include_str!("migrations/0003_app_versions.sql")),
     (4, include_str!("migrations/0004_cluster_identity.sql")),
+    (5, include_str!("migrations/0005_backoffice_shared_state.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -34,12 +34,7 @@ pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> 
 }
 
 pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
-    // the stamps' own rule: an id enrolled here is one every later stamp of the device parses with
-    if !is_valid_node_id(&req.device_id) {
-        return Err(StorageError::invalid(format!(
-            "device_id: 设备编号须为 1 至 {MAX_NODE_ID_LEN} 个字母、数字或 '_'（不含 '-'） 1 to {MAX_NODE_ID_LEN} ASCII letters, digits or '_' (no '-')"
-        )));
-    }
+    checked_device_id(&req.device_id)?;
     let public_key = receipts::checked_public_key(req.public_key.as_deref())?;
     let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
     let token = auth::new_secret(32);
@@ -269,6 +264,23 @@ pub(super) fn all_grids(conn: &Connection) -> StorageResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM grids ORDER BY id")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A device id a device may enrol under: the stamps' own rule, so that every later stamp of the
+/// device parses, and none of the back office's nodes (domain/authoring.rs), so that no device's
+/// stamp can ever equal a back-office stamp.
+pub(crate) fn checked_device_id(id: &str) -> StorageResult<()> {
+    if !is_valid_node_id(id) {
+        return Err(StorageError::invalid(format!(
+            "device_id: 设备编号须为 1 至 {MAX_NODE_ID_LEN} 个字母、数字或 '_'（不含 '-'） 1 to {MAX_NODE_ID_LEN} ASCII letters, digits or '_' (no '-')"
+        )));
+    }
+    if crate::domain::authoring::is_backoffice_node(id) {
+        return Err(StorageError::invalid(
+            "device_id: 设备编号不能是 backoffice 或以 backoffice_ 开头（后台专用） a device id may not be 'backoffice' or start with 'backoffice_' (the back office's own)",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn valid_id(field: &'static str, id: &str) -> StorageResult<()> {

@@ -9,7 +9,7 @@ use gridbook_core::model::EntityKind;
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::merge::Overwrite;
 use gridbook_core::sync::wire::{EntityState, Op, RejectCode};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::records::entity_from_row;
 use super::{handover, receipts};
@@ -315,6 +315,14 @@ impl EntityTx for SqliteTx<'_> {
         receipts::audit(self.tx, actor, action, subject, detail, now_ms)
     }
 
+    fn latest_backoffice_stamp(&mut self) -> StorageResult<Hlc> {
+        latest_backoffice_stamp(self.tx)
+    }
+
+    fn raise_backoffice_stamp(&mut self, stamp: &Hlc) -> StorageResult<()> {
+        raise_backoffice_stamp(self.tx, stamp)
+    }
+
     fn device_handovers(&mut self, device_id: &str) -> StorageResult<Vec<crate::storage::handover::DeviceHandover>> {
         match &self.device_handovers {
             Some((device, handovers)) if device == device_id => Ok(handovers.clone()),
@@ -343,4 +351,23 @@ impl EntityTx for SqliteTx<'_> {
     fn join_handover(&mut self, handover_id: &str, kind: EntityKind, id: &str) -> StorageResult<()> {
         handover::join(self.tx, handover_id, kind, id)
     }
+}
+
+/// The latest back-office stamp any process wrote (domain/authoring.rs); the zero stamp when none.
+/// The write transaction is the lock: SQLite has one writer.
+pub(super) fn latest_backoffice_stamp(c: &Connection) -> StorageResult<Hlc> {
+    let text: Option<String> = c
+        .prepare_cached("SELECT last_hlc FROM backoffice_clock WHERE single = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    crate::storage::parse_backoffice_stamp(text)
+}
+
+pub(super) fn raise_backoffice_stamp(c: &Connection, stamp: &Hlc) -> StorageResult<()> {
+    c.prepare_cached(
+        "INSERT INTO backoffice_clock (single, last_hlc) VALUES (1, ?1)
+         ON CONFLICT (single) DO UPDATE SET last_hlc = excluded.last_hlc",
+    )?
+    .execute([stamp.to_string()])?;
+    Ok(())
 }

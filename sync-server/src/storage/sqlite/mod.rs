@@ -39,11 +39,12 @@ mod receipts;
 mod records;
 mod releases;
 mod schema;
+mod sessions;
 mod workflows;
 
 use entity_tx::SqliteTx;
 // the rules of ids and keys the PostgreSQL backend checks the same way
-pub(crate) use devices::valid_id;
+pub(crate) use devices::{checked_device_id, valid_id};
 pub(crate) use receipts::checked_public_key;
 pub(crate) use receipts::MAX_OPEN_NUMBERS;
 pub(crate) use records::entity_from_row;
@@ -126,6 +127,8 @@ impl SqliteStorage {
         // largest share of the server's memory (docs/benchmarks.md "Soak").
         writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         schema::migrate(&mut writer, &path)?;
+        // this process's back-office clock starts after every back-office stamp stored
+        crate::domain::authoring::observe(&entity_tx::latest_backoffice_stamp(&writer)?);
         let (generation, book_tag) = backup::read_generation(&writer)?;
         let checkpoints = checkpoint::Checkpointer::start(&path, |p| open_connection(p).ok());
         Ok(Self {

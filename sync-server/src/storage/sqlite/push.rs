@@ -74,7 +74,13 @@ pub(super) fn apply_backoffice_ops(storage: &SqliteStorage, ops: &[Op], now_ms: 
             }
         }
         drop(known);
-        apply_batch(tx, &crate::domain::authoring::device(), ops, &[], &Rules::default(), now_ms)
+        // after every back-office stamp committed before, whichever process made it
+        let ops = crate::domain::authoring::stamp_in_commit_order(
+            ops,
+            || super::entity_tx::latest_backoffice_stamp(tx),
+            |top| super::entity_tx::raise_backoffice_stamp(tx, top),
+        )?;
+        apply_batch(tx, &crate::domain::authoring::device(), &ops, &[], &Rules::default(), now_ms)
     })
 }
 

@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_ingest_layout.sql")),
     (5, include_str!("migrations/0005_generation.sql")),
     (6, include_str!("migrations/0006_app_versions.sql")),
+    (7, include_str!("migrations/0007_backoffice_shared_state.sql")),
 ];
 
 /// The version this server writes: its last step.
