@@ -21,7 +21,7 @@ use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::backup::BackupReport;
-use pool::Db;
+use pool::{Db, RowExt};
 
 mod cursor;
 #[cfg(test)]
