@@ -351,7 +351,7 @@ pub(crate) fn staged_path(store: &Path) -> PathBuf {
 /// found again is converted again with the same recorded key.
 pub(crate) fn convert_plaintext(store: &Path, key: &DataKey) -> Result<()> {
     let staged = staged_path(store);
-    crate::sync::snapshot_file::remove_database(&staged);
+    super::files::remove_database(&staged);
     {
         let conn = Connection::open(store)?;
         conn.pragma_update(None, "journal_mode", "DELETE")?;

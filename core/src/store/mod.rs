@@ -12,6 +12,7 @@
 
 pub mod encryption;
 pub(crate) mod entity_table;
+pub mod files;
 pub(crate) mod record_row;
 pub(crate) mod schema;
 pub(crate) mod search_index;
@@ -135,9 +136,9 @@ impl Store {
         // A conversion cut off before its rename left its copy (the store is the old one, whole);
         // a snapshot file's download or encrypted copy cut off by a crash left plaintext records
         // or a half copy: none of them is ever read again.
-        for leftover in [encryption::staged_path(path), crate::sync::client::snapshot_download_path(path)] {
-            crate::sync::snapshot_file::remove_database(&leftover);
-            crate::sync::snapshot_file::remove_database(&PathBuf::from(format!("{}.sealed", leftover.display())));
+        for leftover in [encryption::staged_path(path), files::snapshot_download_path(path)] {
+            files::remove_database(&leftover);
+            files::remove_database(&PathBuf::from(format!("{}.sealed", leftover.display())));
         }
         Self::open_keyed(path, Some(key), true, wall)
     }

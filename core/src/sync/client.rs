@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::app_version::{DeviceEnvironment, LastCycle};
-use crate::sync::snapshot_file::{check_snapshot_file, remove_database, DEVICE_SCHEMA_VERSION};
+use crate::store::files::{remove_database, snapshot_download_path};
+use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
 use crate::sync::wire::{
     AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,
     ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, HEADER_APP_VERSION,
@@ -282,11 +283,6 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
         },
         _ => Error::Server { status, code: err.code, message: err.message },
     }
-}
-
-/// Where a snapshot file is downloaded: beside the store (one filesystem, for the rename).
-pub(crate) fn snapshot_download_path(store: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.snapshot-file", store.display()))
 }
 
 /// Where a downloaded snapshot file is written, decompressed, byte by byte as it arrives: the

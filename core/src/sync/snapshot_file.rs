@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::EntityKind;
+use crate::store::files::remove_database;
 use crate::store::{meta_get, Store};
 use crate::sync::hlc::Hlc;
 use crate::sync::wire::{PullPage, SnapshotFileFacts};
@@ -128,13 +129,6 @@ impl SnapshotFileBuilder {
             bytes,
             newest_stamp: self.newest_stamp,
         })
-    }
-}
-
-/// Removes a database file and its WAL and journal companions, if there.
-pub fn remove_database(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
 

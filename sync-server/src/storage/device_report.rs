@@ -48,32 +48,36 @@ pub struct DeviceReport {
 }
 
 impl DeviceReport {
+    /// Every figure a phone reports is taken as untrusted: u64s past i64 and sums past its range
+    /// saturate (a nonsense report is stored clipped, never a panic that would refuse the push).
     pub fn of(req: &PushRequest, results: &[OpResult], now_ms: i64) -> Self {
         let rejected = results.iter().filter(|r| matches!(r.outcome, OpOutcome::Rejected { .. })).count() as i64;
         // receipts that reached the server are no longer "on the phone"
         let (mut arrived_fen, mut arrived_n) = (0i64, 0i64);
         for (op, r) in req.ops.iter().zip(results) {
             if op.kind == EntityKind::Receipt && !matches!(r.outcome, OpOutcome::Rejected { .. }) {
-                arrived_fen += op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
+                let fen = op.fields.get("amount_fen").and_then(Value::as_i64).unwrap_or(0);
+                arrived_fen = arrived_fen.saturating_add(fen);
                 arrived_n += 1;
             }
         }
         let acked = req.ops.len() as i64 - rejected;
         let f = &req.facts;
+        let pending = saturating_i64(f.pending_count);
         Self {
             app_version: clip(&f.app_version, MAX_FACT_CHARS),
-            pending_count: (f.pending_count as i64 - acked).max(0),
-            oldest_pending_age_s: if (f.pending_count as i64) <= acked {
+            pending_count: pending.saturating_sub(acked).max(0),
+            oldest_pending_age_s: if pending <= acked {
                 None
             } else {
-                f.oldest_pending_age_s.map(|v| v as i64)
+                f.oldest_pending_age_s.map(saturating_i64)
             },
-            rejected_count: f.rejected_count as i64 + rejected,
-            db_size_bytes: f.db_size_bytes as i64,
-            clock_offset_ms: f.wall_clock_ms - now_ms,
+            rejected_count: saturating_i64(f.rejected_count).saturating_add(rejected),
+            db_size_bytes: saturating_i64(f.db_size_bytes),
+            clock_offset_ms: f.wall_clock_ms.saturating_sub(now_ms),
             zone_offset_min: f.zone_offset_min,
-            unsynced_receipts_fen: (f.unsynced_receipts_fen - arrived_fen).max(0),
-            unsynced_receipts_count: (f.unsynced_receipts_count as i64 - arrived_n).max(0),
+            unsynced_receipts_fen: f.unsynced_receipts_fen.saturating_sub(arrived_fen).max(0),
+            unsynced_receipts_count: saturating_i64(f.unsynced_receipts_count).saturating_sub(arrived_n).max(0),
             last_error: f.last_error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
             device_model: f.device_model.as_deref().map(|m| clip(m, MAX_FACT_CHARS)),
             os_version: f.os_version.as_deref().map(|o| clip(o, MAX_FACT_CHARS)),
@@ -83,5 +87,44 @@ impl DeviceReport {
             battery_saver: f.battery_saver,
             rejected_now: rejected,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridbook_core::sync::wire::{DeviceFacts, RejectCode, PROTOCOL_VERSION};
+
+    use super::*;
+
+    /// The contract suite (schemathesis) sent rejected_count = i64::MAX, and the server panicked
+    /// on `+ rejected` ("attempt to add with overflow"): a 500 where the push should go through.
+    #[test]
+    fn a_nonsense_report_is_stored_clipped_and_never_overflows() {
+        let facts = DeviceFacts {
+            pending_count: u64::MAX,
+            oldest_pending_age_s: Some(u64::MAX),
+            rejected_count: i64::MAX as u64,
+            db_size_bytes: u64::MAX,
+            wall_clock_ms: i64::MIN,
+            unsynced_receipts_fen: i64::MIN,
+            unsynced_receipts_count: u64::MAX,
+            free_storage_bytes: Some(u64::MAX),
+            ..DeviceFacts::default()
+        };
+        let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops: Vec::new() };
+        let rejected = OpResult {
+            op_id: uuid::Uuid::nil(),
+            outcome: OpOutcome::Rejected { code: RejectCode::Invalid, reason: String::new() },
+            clamped_to: None,
+        };
+        let report = DeviceReport::of(&request, &[rejected], i64::MAX);
+        assert_eq!(report.rejected_count, i64::MAX);
+        assert_eq!(report.pending_count, i64::MAX);
+        assert_eq!(report.oldest_pending_age_s, Some(i64::MAX));
+        assert_eq!(report.db_size_bytes, i64::MAX);
+        assert_eq!(report.clock_offset_ms, i64::MIN);
+        assert_eq!(report.unsynced_receipts_fen, 0);
+        assert_eq!(report.unsynced_receipts_count, i64::MAX);
+        assert_eq!(report.free_storage_bytes, Some(i64::MAX));
     }
 }
