@@ -7,7 +7,7 @@
 //! the server's snapshot file and pull the log from its cursor (`take_snapshot_file`).
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
