@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store::files::{remove_database, snapshot_download_path};
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::app_version::{DeviceEnvironment, LastCycle};
-use crate::store::files::{remove_database, snapshot_download_path};
 use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
 use crate::sync::wire::{
     AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,

@@ -9,7 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use gridbook_core::sync::snapshot_file::{remove_database, SnapshotFileBuilder};
+use gridbook_core::store::files::remove_database;
+use gridbook_core::sync::snapshot_file::SnapshotFileBuilder;
 use gridbook_core::sync::wire::{ErrorCode, PullPage, SnapshotFileFacts};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

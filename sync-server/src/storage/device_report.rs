@@ -67,11 +67,7 @@ impl DeviceReport {
         Self {
             app_version: clip(&f.app_version, MAX_FACT_CHARS),
             pending_count: pending.saturating_sub(acked).max(0),
-            oldest_pending_age_s: if pending <= acked {
-                None
-            } else {
-                f.oldest_pending_age_s.map(saturating_i64)
-            },
+            oldest_pending_age_s: if pending <= acked { None } else { f.oldest_pending_age_s.map(saturating_i64) },
             rejected_count: saturating_i64(f.rejected_count).saturating_add(rejected),
             db_size_bytes: saturating_i64(f.db_size_bytes),
             clock_offset_ms: f.wall_clock_ms.saturating_sub(now_ms),
