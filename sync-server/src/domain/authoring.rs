@@ -39,6 +39,7 @@ pub fn device() -> crate::domain::auth::DeviceAuth {
         manager_id: BACKOFFICE_NODE.into(),
         role: crate::domain::auth::Role::Admin,
         grids: vec![],
+        wipe: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_base.sql")),
     (2, include_str!("migrations/0002_running_totals.sql")),
     (3, include_str!("migrations/0003_app_versions.sql")),
+    (4, include_str!("migrations/0004_device_wipes.sql")),
 ];
 
 /// The version this server writes: its last step.
