@@ -89,7 +89,7 @@ class WipeEndToEndTest {
         p.sync.enrol(server.url, server.enrolCode(), p.key).getOrThrow()
         val device = p.store.deviceId()
         val household = dayOfWork(p)
-        assertEquals(5uL, p.sync.status.value.pending)
+        assertEquals(5uL, p.store.outboxCounts().pending)
         assertTrue(storeFiles(path).isNotEmpty())
 
         server.admin("wipe-device", "--device", device, "--mode", "retire", "--by", "zhuguan")
