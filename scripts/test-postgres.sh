@@ -2,8 +2,8 @@
 # The PostgreSQL variant of the suites (issue 15): starts one throwaway PostgreSQL 15 cluster
 # (scripts/pg-test-cluster.sh), and runs on it, with GRIDBOOK_TEST_BACKEND=postgres, the server's
 # tests written for both backends (sync_core, push_batches, api, the back office's backoffice,
-# billing, transfer and references; end to end: handover, receipts, sync, snapshot_file, workday,
-# reminders, transfer, demo) and the PostgreSQL backend's own tests (migrations, the change
+# billing, transfer, references and wipes; end to end: handover, receipts, sync, snapshot_file,
+# workday, reminders, transfer, demo, wipe) and the PostgreSQL backend's own tests (migrations, the change
 # cursor's property). Every test process
 # shares the cluster (GRIDBOOK_TEST_PG_URL), one database per test. No PostgreSQL installed is a
 # failure that says what to install, never a skip. Ends with "suite: N passed, M failed"
@@ -15,9 +15,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references)'
+server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(wipes)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
-e2e_tests='binary(replicas) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo)'
+e2e_tests='binary(replicas) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe)'
 filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"
 scripts/pg-test-cluster.sh run -- bash -c '
   GRIDBOOK_TEST_PG_URL="$GRIDBOOK_DATABASE_URL" GRIDBOOK_TEST_BACKEND=postgres \

@@ -18,6 +18,7 @@
 //! The app gets `Wiped {report, reported}` from that sync and from every later call on the store,
 //! and returns to enrolment: a new store is a new device.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,12 +69,13 @@ impl Uploaded {
     /// Adds what one push uploaded: each op the answer acknowledged (applied, already had,
     /// superseded), and each receipt created among them with its amount.
     fn add(&mut self, request: &PushRequest, response: &PushResponse) -> Result<()> {
+        let sent: HashMap<uuid::Uuid, &crate::sync::wire::Op> = request.ops.iter().map(|op| (op.id, op)).collect();
         for result in &response.results {
             if matches!(result.outcome, OpOutcome::Rejected { .. }) {
                 continue;
             }
             // the server may answer for part of a batch; an id it names that was not sent is not ours
-            let Some(op) = request.ops.iter().find(|op| op.id == result.op_id) else { continue };
+            let Some(op) = sent.get(&result.op_id) else { continue };
             self.ops = self.ops.checked_add(1).ok_or_else(overflow)?;
             if op.kind == EntityKind::Receipt && op.action == OpAction::Create {
                 self.receipts = self.receipts.checked_add(1).ok_or_else(overflow)?;

@@ -151,7 +151,7 @@ class PrefsSessionStore(context: Context) : SessionStore {
     }
 
     override fun clear() {
-        prefs.edit().clear().commit()
+        prefs.edit().clear().apply()
     }
 }
 
