@@ -95,6 +95,11 @@ impl Server {
         (status, String::from_utf8(body.to_vec()).unwrap())
     }
 
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let req = Request::get(path.trim()).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
     async fn post(&self, path: &str, token: Option<&str>, body: String) -> (StatusCode, String) {
         let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
@@ -151,14 +156,7 @@ async fn the_server_answers_every_golden_request_with_the_golden_answer() {
     // push's receive time T: the server took the amount off it at T (`as_of_ms` = T) under its
     // own stamp (T, counter 0, node backoffice) on both fields it wrote.
     let target = golden("pull-request.txt");
-    let (status, answer) = s
-        .send(
-            Request::get(target.trim())
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let (status, answer) = s.get(&target, &token).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let pulled_at = serde_json::from_str::<PullPage>(&answer).unwrap().server_time_ms;
     let answer = without_generation(answer, &generation);
@@ -197,14 +195,7 @@ async fn the_server_answers_every_golden_request_with_the_golden_answer() {
         normalise(answer, &format!("\"id\":\"{}\"", generation.id), &format!("\"id\":\"{GOLDEN_GENERATION_ID}\""), 1);
     assert_golden("wipe-push-response.json", &answer);
     // Any other request is refused with the order.
-    let (status, answer) = s
-        .send(
-            Request::get(target.trim())
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let (status, answer) = s.get(&target, &token).await;
     assert_eq!(status, StatusCode::GONE, "{answer}");
     assert_golden("error-wipe-ordered.json", &answer);
     // The signed report; only the receive time is the server's.

@@ -9,7 +9,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{json_post, Reply, Server, HOST, ORIGIN};
+use common::{json_post, staff_request, Reply, Server, HOST};
 use gridbook_core::evidence::{to_hex, DeviceKey, DeviceSigner};
 use gridbook_core::sync::wire::{
     DeviceFacts, EnrolRequest, EnrolResponse, ErrorCode, PushRequest, WipeMode, WipeOrder, WipeReport,
@@ -18,16 +18,6 @@ use gridbook_core::sync::wire::{
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::now_ms;
 use serde_json::{json, Value};
-
-fn staff_request(method: &str, path: &str, session: &(String, String)) -> axum::http::request::Builder {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, ORIGIN)
-        .header(header::COOKIE, format!("gb_session={}", session.0))
-        .header("x-csrf-token", &session.1)
-}
 
 async fn staff_post(f: &Server, session: &(String, String), path: &str, body: Value) -> Reply {
     let req = staff_request("POST", path, session)

@@ -34,14 +34,18 @@ async fn phone(server: &TestServer, manager: &str) -> (Phone, Arc<SoftwareVault>
     (phone, vault)
 }
 
-/// Every file a store at `path` had, that still exists.
-fn files_left(path: &Path) -> Vec<String> {
-    let dir = path.parent().expect("dir");
-    std::fs::read_dir(dir)
+/// What a wipe leaves of the store at `path` opened through `vault`: no file of it (the database,
+/// its WAL, shared memory, journal, key record …), and a vault whose key is destroyed.
+fn assert_gone(path: &Path, vault: &SoftwareVault) {
+    let name = path.file_name().expect("file name").to_string_lossy().into_owned();
+    let left: Vec<String> = std::fs::read_dir(path.parent().expect("dir"))
         .expect("dir")
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
+        .filter(|f| f.starts_with(&name))
+        .collect();
+    assert!(left.is_empty(), "store files left: {left:?}");
+    assert!(matches!(vault.wrap(&DataKey::random().unwrap()), Err(Error::KeyUnavailable(_))));
 }
 
 fn order(server: &TestServer, device: &str, mode: &str) {
@@ -103,9 +107,7 @@ async fn a_retiring_phone_uploads_everything_then_wipes_and_reports_and_a_new_ph
     assert_eq!((report.mode, report.device_id.as_str()), (WipeMode::Retire, device.as_str()));
 
     // the phone: its vault's key, its files and its data are gone; every call says so
-    assert!(matches!(vault.wrap(&DataKey::random().unwrap()), Err(Error::KeyUnavailable(_))));
-    let left = files_left(&phone.db_path());
-    assert!(left.iter().all(|f| !f.starts_with("phone.db")), "store files left: {left:?}");
+    assert_gone(&phone.db_path(), &vault);
     assert!(matches!(phone.store.household(&household, gridbook_core::Reveal::Masked), Err(Error::Wiped { .. })));
     assert!(matches!(phone.store.unlock(vault.as_ref()), Err(Error::Wiped { .. })), "never a new store in its place");
     assert!(!phone.db_path().exists());
@@ -254,9 +256,7 @@ async fn a_lost_phone_wipes_even_when_its_last_push_and_its_report_do_not_get_th
     };
     assert!(!reported, "the report could not be sent");
     assert_eq!((report.mode, report.ops_uploaded, report.ops_lost), (WipeMode::Lost, 0, 2), "{report:?}");
-    let left = files_left(&path);
-    assert!(left.iter().all(|f| !f.starts_with("phone.db")), "store files left: {left:?}");
-    assert!(matches!(vault.wrap(&DataKey::random().unwrap()), Err(Error::KeyUnavailable(_))));
+    assert_gone(&path, &vault);
     assert!(matches!(store.outbox_counts(), Err(Error::Wiped { reported: false, .. })));
 }
 
