@@ -291,9 +291,7 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             Ok(format!("device {device} revoked"))
         }
         AdminCommand::WipeDevice { device, mode, by } => {
-            let mode = gridbook_core::sync::wire::WipeMode::parse(mode.trim())
-                .ok_or_else(|| AppError::invalid("mode: retire or lost"))?;
-            let row = storage.order_wipe(&device, mode, &by, now_ms)?;
+            let row = storage.order_wipe(&device, crate::storage::wipes::mode_of(&mode)?, &by, now_ms)?;
             Ok(serde_json::to_string(&row)?)
         }
         AdminCommand::CancelWipe { device, by } => {

@@ -145,6 +145,12 @@ pub fn describe(report: &WipeReport) -> String {
     )
 }
 
+/// The mode the back office (page or command line) names: `retire` or `lost`.
+pub fn mode_of(text: &str) -> Result<WipeMode, StorageError> {
+    WipeMode::parse(text.trim())
+        .ok_or_else(|| StorageError::invalid("mode: retire（离职交回）或 lost（遗失） / retire or lost"))
+}
+
 // The refusals, the same words on every backend.
 
 pub fn no_device(device_id: &str) -> StorageError {

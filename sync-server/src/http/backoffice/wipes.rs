@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridbook_core::sync::wire::WipeMode;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,6 +19,7 @@ use super::staff_session::StaffSession;
 use crate::domain::now_ms;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
+use crate::storage::wipes::mode_of;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,7 +44,7 @@ struct OrderBody {
 /// A device id as a path names it: bounded before it reaches storage.
 fn device_id(device: &str) -> AppResult<()> {
     if device.is_empty() || device.len() > 64 {
-        return Err(AppError::invalid("device: 1 to 64 characters"));
+        return Err(AppError::invalid("device: 设备编号为 1 至 64 个字符 / 1 to 64 characters"));
     }
     Ok(())
 }
@@ -61,8 +61,7 @@ async fn order(
     check_staff_write(&headers, &staff)?;
     device_id(&device)?;
     let Json(b) = body?;
-    let mode = WipeMode::parse(b.mode.trim())
-        .ok_or_else(|| AppError::invalid("mode: retire（离职交回）或 lost（遗失） / retire or lost"))?;
+    let mode = mode_of(&b.mode)?;
     let storage = state.storage.clone();
     let by = staff.id.clone();
     let row = blocking(move || storage.order_wipe(&device, mode, &by, now_ms())).await?;
