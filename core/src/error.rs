@@ -74,6 +74,18 @@ pub enum Error {
     /// untouched.
     #[error("not a Gridbook store / 不是 Gridbook 数据库: {0}")]
     NotAStore(String),
+    /// The server ordered this device wiped (`wipe_ordered`, or a push answer's `wipe`). The sync
+    /// engine carries the order out itself (sync/wipe.rs); the apps see `Wiped` instead.
+    #[error("后台已下令清除本机数据 / the back office ordered this phone wiped ({})", .0.mode.as_str())]
+    WipeOrdered(crate::sync::wire::WipeOrder),
+    /// This phone's store was wiped on the back office's order: its key destroyed, its files
+    /// deleted. `report` says what was uploaded first and what was lost (None when the store could
+    /// not be read to count it; it was wiped all the same); `reported` whether the server got it.
+    /// Every later call on the store answers this; the app returns to enrolment.
+    #[error(
+        "本机数据已按后台指令清除，请重新登记 / this phone's data was wiped on the back office's order: enrol again"
+    )]
+    Wiped { report: Option<Box<crate::sync::wire::WipeReport>>, reported: bool },
 }
 
 impl From<serde_json::Error> for Error {

@@ -6,11 +6,12 @@
 use std::fmt::Debug;
 use std::path::PathBuf;
 
-use gridbook_core::evidence::{self, seal, DeviceKey, Point, Relation, Signature, Stroke};
+use gridbook_core::evidence::{self, seal, DeviceKey, DeviceSigner, Point, Relation, Signature, Stroke};
 use gridbook_core::field::receipts;
 use gridbook_core::sync::wire::{
-    DeviceFacts, EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, OpResult, PullPage, PushRequest, PushResponse,
-    ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, StoredState,
+    DeviceFacts, DevicePolicy, EnrolRequest, EnrolResponse, ErrorBody, OpOutcome, OpResult, PullPage, PushRequest,
+    PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, ServerGeneration, StoredState,
+    WipeMode, WipeOrder, WipeReport, WipeReportRequest, WipeReportResponse,
 };
 use gridbook_core::*;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,16 @@ const PHONE_PUSH_WALL_MS: i64 = 1_793_674_800_000;
 /// The server's receive time of the push (5 s after the phone's clock) and of the pull.
 const SERVER_PUSH_MS: i64 = 1_793_674_805_000;
 const SERVER_PULL_MS: i64 = 1_793_674_806_000;
+/// 2026-11-03 11:30 Beijing: the manager leaves; the back office orders his phone wiped (retire).
+const WIPE_ORDERED_MS: i64 = 1_793_676_600_000;
+/// 11:31 on the phone's clock: its next sync, the push that tells it (and the server's receive time).
+const PHONE_WIPE_PUSH_WALL_MS: i64 = 1_793_676_660_000;
+const SERVER_WIPE_PUSH_MS: i64 = 1_793_676_665_000;
+/// 11:31:10 on the phone's clock: its store destroyed; the server records the report 5 s later.
+const PHONE_WIPED_MS: i64 = 1_793_676_670_000;
+const SERVER_WIPE_REPORT_MS: i64 = 1_793_676_675_000;
+/// The server's generation in the wipe's answer (random; the server test swaps its own in).
+const GENERATION_ID: &str = "9f2c41d07ab35e18";
 
 fn golden_dir() -> PathBuf {
     // this crate sits in the workspace root, beside tests/
@@ -479,6 +490,7 @@ fn a_push_is_pinned() {
             generation: None,
             update: None,
             policy: None,
+            wipe: None,
         },
     );
 }
@@ -536,6 +548,93 @@ fn an_error_body_is_pinned() {
             retry_after_ms: None,
             min_app_version: None,
             update: None,
+            wipe: None,
         },
     );
+}
+
+/// The remote wipe (added to v1 since: new exchanges, and new fields only in answers to a device
+/// with an order). At 11:30 the back office orders zhangwei_p1 wiped as its manager leaves; at
+/// 11:31 the phone syncs with nothing pending: its push is answered with the order, its pull is
+/// refused with it; the phone wipes itself and reports, signed with its key, the two ops the
+/// server refused at 11:00 as set aside and nothing lost.
+#[test]
+fn the_remote_wipe_is_pinned_and_its_report_verifies_under_the_enrolled_key() {
+    let order = WipeOrder { mode: WipeMode::Retire, ordered_at_ms: WIPE_ORDERED_MS };
+    pinned(
+        "wipe-push-request.json",
+        &PushRequest {
+            protocol: 1,
+            facts: DeviceFacts {
+                app_version: APP_VERSION.into(),
+                pending_count: 0,
+                oldest_pending_age_s: None,
+                rejected_count: 2,
+                db_size_bytes: 1_236_992,
+                wall_clock_ms: PHONE_WIPE_PUSH_WALL_MS,
+                zone_offset_min: 480,
+                ..Default::default()
+            },
+            ops: vec![],
+        },
+    );
+    pinned(
+        "wipe-push-response.json",
+        &PushResponse {
+            protocol: 1,
+            results: vec![],
+            server_time_ms: SERVER_WIPE_PUSH_MS,
+            clock_offset_ms: PHONE_WIPE_PUSH_WALL_MS - SERVER_WIPE_PUSH_MS,
+            generation: Some(ServerGeneration {
+                id: GENERATION_ID.into(),
+                restored_from_ms: 0,
+                restored_cursor: 0,
+                keep_acked_days: ServerGeneration::KEEP_ACKED_DAYS,
+            }),
+            update: None,
+            policy: Some(DevicePolicy::default()),
+            wipe: Some(order),
+        },
+    );
+    pinned(
+        "error-wipe-ordered.json",
+        &ErrorBody {
+            code: "wipe_ordered".into(),
+            message:
+                "后台已下令清除本机数据（离职交回）：请上传后清除并报告 / the back office ordered this device wiped \
+                      (retire): push, wipe, then report"
+                    .into(),
+            retry_after_ms: None,
+            min_app_version: None,
+            update: None,
+            wipe: Some(order),
+        },
+    );
+    let report = WipeReport {
+        device_id: DEVICE.into(),
+        mode: WipeMode::Retire,
+        ordered_at_ms: WIPE_ORDERED_MS,
+        wiped_at_ms: PHONE_WIPED_MS,
+        ops_uploaded: 0,
+        receipts_uploaded: 0,
+        receipts_uploaded_fen: 0,
+        ops_rejected: 2,
+        ops_lost: 0,
+        receipts_lost: 0,
+        receipts_lost_fen: 0,
+    };
+    assert_eq!(report.check(), Ok(()));
+    let key = DeviceKey::from_bytes(&KEY_SEED);
+    let signature = key.sign(&report.signed_message()).unwrap();
+    let request = WipeReportRequest { protocol: 1, report: report.clone(), signature: evidence::to_hex(&signature) };
+    pinned("wipe-report-request.json", &request);
+    pinned("wipe-report-response.json", &WipeReportResponse { protocol: 1, recorded_at_ms: SERVER_WIPE_REPORT_MS });
+    // the signed text, as docs/sync-protocol.md spells it, under the key the phone enrolled with
+    let text = String::from_utf8(report.signed_message()).unwrap();
+    assert!(text.starts_with("gridbook wipe report v1\ndevice_id=zhangwei_p1\nmode=retire\n"), "{text}");
+    assert!(text.ends_with("\nreceipts_lost_fen=0\n"), "{text}");
+    let enrolled = evidence::from_hex::<32>(enrol_request().public_key.as_deref().unwrap()).unwrap();
+    assert_eq!(evidence::verify_message(&enrolled, &report.signed_message(), &signature), Ok(()));
+    let altered = WipeReport { ops_lost: 1, ..report };
+    assert!(evidence::verify_message(&enrolled, &altered.signed_message(), &signature).is_err());
 }

@@ -2,9 +2,10 @@
 //! The app acts on the variant: point at a field (invalid), refresh (not found), try later
 //! (network, interrupted), enrol again (unauthorized), show the server's reason (rejected), unlock
 //! the phone (key unavailable), restore or re-enrol (wrong key, corrupted store, not a store),
-//! offer the update (upgrade required).
+//! offer the update (upgrade required), return to enrolment (wiped).
 
 use gridbook_core::evidence::{AmountError, SignError, StrokeError};
+use gridbook_core::sync::wire::WipeReport;
 use gridbook_core::Error as CoreError;
 
 /// What went wrong, in a form the app can act on. Every variant carries text for a log or a
@@ -105,6 +106,19 @@ pub enum GridbookError {
         /// What the file is.
         detail: String,
     },
+    /// The back office had this phone wiped (a manager leaving, a lost phone): what it held was
+    /// uploaded as the order said, its store's key destroyed and its files deleted. Every later
+    /// call on this store answers this. Show what the report says, then return to enrolment:
+    /// open a new store (with a new vault) and enrol it with a new code.
+    #[error("wiped by the back office (report sent: {reported})")]
+    Wiped {
+        /// What was uploaded at the end and what was lost; null when the store could not be
+        /// read to count it (it was wiped all the same).
+        report: Option<WipeReport>,
+        /// Whether the server got the signed report (if not, the back office shows the phone as
+        /// told, not wiped; its data is gone either way).
+        reported: bool,
+    },
     /// Anything else: a database failure, a corrupt file, an app too old for its data. Show it
     /// and report it.
     #[error("{detail}")]
@@ -146,6 +160,11 @@ impl From<CoreError> for GridbookError {
             CoreError::OfflineTooLong(detail) => GridbookError::OfflineTooLong { detail },
             CoreError::StoreCorrupted(detail) => GridbookError::StoreCorrupted { detail },
             CoreError::NotAStore(detail) => GridbookError::NotAStore { detail },
+            CoreError::Wiped { report, reported } => GridbookError::Wiped { report: report.map(|r| *r), reported },
+            // the sync engine carries an order out itself; one met anywhere else is a refusal
+            e @ CoreError::WipeOrdered(_) => {
+                GridbookError::Rejected { code: "wipe_ordered".into(), detail: e.to_string() }
+            }
             // 5xx, 408, 429: the server is there but cannot answer now, which for the app is the
             // same as no network: try later.
             CoreError::Server { status, code, message } if retryable => {

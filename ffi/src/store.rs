@@ -2,7 +2,7 @@
 //! its errors (and the few records the app sees in its own shape, records.rs); nothing is decided
 //! here.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use gridbook_core as core;
 
@@ -18,6 +18,8 @@ use crate::vault::{CoreVault, KeyVault};
 #[derive(uniffi::Object)]
 pub struct GridbookStore {
     pub(crate) inner: Arc<core::Store>,
+    /// The vault the store was opened (or last unlocked) with: a remote wipe destroys its key.
+    vault: Mutex<Arc<dyn KeyVault>>,
 }
 
 impl GridbookStore {
@@ -26,6 +28,11 @@ impl GridbookStore {
     pub(crate) fn store(&self) -> Result<&core::Store> {
         self.inner.ensure_unlocked()?;
         Ok(&self.inner)
+    }
+
+    /// The vault the store was opened or last unlocked with.
+    pub(crate) fn vault(&self) -> Arc<dyn KeyVault> {
+        self.vault.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -38,7 +45,8 @@ impl GridbookStore {
     /// someone to rescue.
     #[uniffi::constructor]
     pub fn open(path: String, vault: Arc<dyn KeyVault>) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self { inner: Arc::new(core::Store::open_sealed(path, &CoreVault(vault))?) }))
+        let inner = Arc::new(core::Store::open_sealed(path, &CoreVault(vault.clone()))?);
+        Ok(Arc::new(Self { inner, vault: Mutex::new(vault) }))
     }
 
     /// This device's id, made when the store was created.
@@ -68,7 +76,9 @@ impl GridbookStore {
     /// Unlocks the store through `vault`: put the PIN or biometric prompt in front of the
     /// vault's `unwrap`. Another vault leaves it locked (`WrongKey`).
     pub fn unlock(&self, vault: Arc<dyn KeyVault>) -> Result<()> {
-        Ok(self.inner.unlock(&CoreVault(vault))?)
+        self.inner.unlock(&CoreVault(vault.clone()))?;
+        *self.vault.lock().unwrap_or_else(|p| p.into_inner()) = vault;
+        Ok(())
     }
 
     /// Whether the store is locked, the server's policy (idle minutes, days offline, screenshot

@@ -11,9 +11,11 @@ use gridbook_core::sync::client::{self as sync_client, SyncConfig, SyncEngine};
 use gridbook_core::sync::wire::AppUpdate;
 
 use crate::error::{invalid, GridbookError, Result};
-use crate::evidence::DeviceSigner;
+use crate::evidence::{CoreSigner, DeviceSigner};
 use crate::records::{SyncPhase, SyncReport};
 use crate::store::GridbookStore;
+use crate::vault::CoreVault;
+use gridbook_core::sync::wipe::WipeKeys;
 
 /// The sync status the app shows (the indicator on every screen, the sync screen). Written here,
 /// not core's `SyncStatus`: the app also needs to know whether the device is enrolled at all,
@@ -77,6 +79,9 @@ pub trait SyncObserver: Send + Sync {
 #[derive(uniffi::Object)]
 pub struct GridbookSync {
     store: Arc<core::Store>,
+    /// The store's vault and the device key: what a remote wipe destroys and signs with.
+    vault: Arc<dyn crate::vault::KeyVault>,
+    signer: Mutex<Option<Arc<dyn DeviceSigner>>>,
     app_version: String,
     engine: Mutex<Option<Arc<SyncEngine>>>,
     observer: Mutex<Option<Arc<dyn SyncObserver>>>,
@@ -97,12 +102,29 @@ impl GridbookSync {
 
     fn install(&self, config: SyncConfig) -> Result<()> {
         let engine = Arc::new(SyncEngine::new(self.store.clone(), config)?);
+        engine.set_wipe_keys(self.wipe_keys());
         if let Some(observer) = lock(&self.observer).clone() {
             attach(&engine, observer);
         }
         engine.set_environment(lock(&self.environment).clone());
         *lock(&self.engine) = Some(engine);
         Ok(())
+    }
+}
+
+impl GridbookSync {
+    /// The store's vault and the app's device key, as the core's remote wipe takes them. A signer
+    /// whose key store will not give its public key now signs nothing: the wipe then goes on
+    /// without its report.
+    fn wipe_keys(&self) -> WipeKeys {
+        let signer = lock(&self.signer).clone().and_then(|s| match CoreSigner::new(s) {
+            Ok(signer) => Some(Arc::new(signer) as Arc<dyn gridbook_core::evidence::DeviceSigner>),
+            Err(e) => {
+                tracing::warn!(error = %e, "the device key gave no public key; a wipe report could not be signed");
+                None
+            }
+        });
+        WipeKeys { vault: Some(Arc::new(CoreVault(self.vault.clone()))), signer }
     }
 }
 
@@ -119,11 +141,19 @@ fn attach(engine: &SyncEngine, observer: Arc<dyn SyncObserver>) {
 #[uniffi::export(async_runtime = "tokio")]
 impl GridbookSync {
     /// Sync for `store`. If the device was enrolled before, it is ready to sync at once.
-    /// `app_version` is reported to the server with every sync.
-    #[uniffi::constructor]
-    pub fn new(store: Arc<GridbookStore>, app_version: String) -> Result<Arc<Self>> {
+    /// `app_version` is reported to the server with every sync. `signer` is the device key
+    /// registered at enrolment (Keystore / Keychain): a remote wipe signs its report with it. Null
+    /// on tests, desktops and simulators, whose store's own key was registered.
+    #[uniffi::constructor(default(signer = None))]
+    pub fn new(
+        store: Arc<GridbookStore>,
+        app_version: String,
+        signer: Option<Arc<dyn DeviceSigner>>,
+    ) -> Result<Arc<Self>> {
         let this = Self {
             store: store.inner.clone(),
+            vault: store.vault(),
+            signer: Mutex::new(signer),
             app_version,
             engine: Mutex::new(None),
             observer: Mutex::new(None),
@@ -146,10 +176,13 @@ impl GridbookSync {
         signer: Option<Arc<dyn DeviceSigner>>,
     ) -> Result<Enrolment> {
         self.store.ensure_unlocked()?;
-        let public_key = match signer {
+        let public_key = match &signer {
             Some(s) => Some(hex(&crate::evidence::public_key_of(s.as_ref())?)),
             None => None,
         };
+        if signer.is_some() {
+            *lock(&self.signer) = signer;
+        }
         let resp = sync_client::enrol(&self.store, &server_url, &code, &self.app_version, public_key).await?;
         self.install(SyncConfig::new(&server_url, &resp.token, &self.app_version))?;
         Ok(Enrolment {
@@ -181,7 +214,8 @@ impl GridbookSync {
     }
 
     /// One full cycle: send every waiting change, then receive until up to date. Errors:
-    /// network/interrupted (try later; nothing is lost), unauthorized (enrol again).
+    /// network/interrupted (try later; nothing is lost), unauthorized (enrol again), wiped (the
+    /// back office had the phone wiped: its store is gone; return to enrolment).
     pub async fn sync_once(&self) -> Result<SyncReport> {
         self.store.ensure_unlocked()?;
         let engine = self.engine()?;

@@ -2,7 +2,7 @@
 // the server goes into the page as text (textContent), never as HTML. The chart is SVG drawn here.
 "use strict";
 
-const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers", "versions"];
+const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers", "versions", "wipes"];
 const ZONE = "Asia/Shanghai";
 const S = {
   view: "devices",
@@ -170,6 +170,7 @@ const LOADERS = {
     const [releases, devices] = await Promise.all([api("/admin/api/releases"), api("/admin/api/devices")]);
     return { releases, devices };
   },
+  wipes: () => api("/admin/api/devices"),
 };
 
 async function refresh() {
@@ -268,6 +269,7 @@ function renderDevices(data) {
       if (d.health.low_storage) span.append(badge(t("flag.low_storage"), "state-stuck"));
       if (d.health.slow_sync) span.append(badge(t("flag.slow_sync"), "state-stale"));
       if (d.battery_saver) span.append(badge(t("flag.battery_saver"), "state-never_synced"));
+      if (d.wipe) span.append(badge(t("wipe.badge." + d.wipe.status), "wipe-" + d.wipe.status));
       if (d.rate_limited) {
         const b = badge(t("flag.rate_limited"), "state-rate_limited");
         b.title = t("flag.rate_limited.title", { n: d.rate_limited.count, ago: ago(d.rate_limited.last_ms, now) });
@@ -693,6 +695,73 @@ async function submitRelease(ev) {
   }
 }
 
+// ---- remote wipes -----------------------------------------------------------------------------
+
+/// "N changes, M receipts ¥X" of a report's figures.
+function wipeFigures(key, ops, n, fen) {
+  return t(key, { ops, n, amount: yuan(fen) });
+}
+
+function renderWipes(data) {
+  const select = document.getElementById("wipe-device");
+  const chosen = select.value;
+  // devices that can still be ordered: not revoked, and not told (an order not yet told is replaced)
+  const open = data.devices.filter((d) => d.health.state !== "revoked" && (!d.wipe || d.wipe.status === "ordered"));
+  select.replaceChildren(el("option", { value: "" }, t("wipe.choose")),
+    ...open.map((d) => el("option", { value: d.device_id }, d.manager_name + " · " + d.device_id)));
+  if (open.some((d) => d.device_id === chosen)) select.value = chosen;
+  const rows = data.devices.filter((d) => d.wipe).map((d) => Object.assign({ grids: d.grids }, d.wipe))
+    .sort((a, b) => b.ordered_at_ms - a.ordered_at_ms);
+  fillTable("wipes-table", [
+    { h: "col.manager", cell: (w) => w.manager_name },
+    { h: "col.grids", cell: (w) => w.grids.join(", ") },
+    { h: "col.device", cell: (w) => shortId(w.device_id), title: (w) => w.device_id, cls: () => "mono" },
+    { h: "col.wipe_mode", cell: (w) => t("wipe.mode." + w.mode) },
+    { h: "col.wipe_status", cell: (w) => badge(t("wipe.status." + w.status), "wipe-" + w.status) },
+    { h: "col.ordered", cell: (w) => fmtTime(w.ordered_at_ms) + " · " + w.ordered_by },
+    { h: "col.told", cell: (w) => w.told_at_ms ? fmtTime(w.told_at_ms) : "—" },
+    { h: "col.wiped", cell: (w) => w.wiped_at_ms ? fmtTime(w.wiped_at_ms) : "—" },
+    { h: "col.uploaded", cell: (w) => w.report ? wipeFigures("wipe.uploaded", w.report.ops_uploaded, w.report.receipts_uploaded, w.report.receipts_uploaded_fen) : "—" },
+    { h: "col.refused", num: true, cell: (w) => w.report ? w.report.ops_rejected : "—", cls: (w) => w.report && w.report.ops_rejected > 0 ? "warn" : "" },
+    { h: "col.lost", cell: (w) => !w.report ? "—" : w.report.ops_lost + w.report.receipts_lost === 0 ? t("wipe.none_lost")
+      : wipeFigures("wipe.lost", w.report.ops_lost, w.report.receipts_lost, w.report.receipts_lost_fen),
+      cls: (w) => w.report && (w.report.ops_lost > 0 || w.report.receipts_lost > 0) ? "bad" : "" },
+    { h: "col.actions", cell: (w) => {
+      if (w.status !== "ordered") return "—";
+      const cancel = el("button", { type: "button", class: "wipe-cancel" }, t("wipe.cancel"));
+      cancel.addEventListener("click", () => wipeChange(() => send("/admin/api/devices/" + encodeURIComponent(w.device_id) + "/wipe/cancel", {}), t("wipe.cancelled")));
+      return cancel;
+    } },
+  ], rows, { rowKey: (w) => w.device_id, rowClass: (w) => "wipe-row-" + w.status });
+}
+
+/// Runs a wipe order or its cancelling, says how it went beside the form, and redraws.
+async function wipeChange(change, done) {
+  const out = document.getElementById("wipe-result");
+  try {
+    const answer = await change();
+    out.className = "ok";
+    out.textContent = done || t("wipe.done", { who: answer.manager_name + " · " + answer.device_id, mode: t("wipe.mode." + answer.mode) });
+    refresh();
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("wipe.failed", { m: e.message });
+  }
+}
+
+function submitWipe(ev) {
+  ev.preventDefault();
+  const device = document.getElementById("wipe-device").value;
+  const mode = document.getElementById("wipe-mode").value;
+  if (!device) {
+    const out = document.getElementById("wipe-result");
+    out.className = "bad";
+    out.textContent = t("wipe.choose");
+    return;
+  }
+  wipeChange(() => send("/admin/api/devices/" + encodeURIComponent(device) + "/wipe", { mode }));
+}
+
 const RENDER = {
   devices: renderDevices,
   activity: renderActivity,
@@ -705,6 +774,7 @@ const RENDER = {
   summaries: renderSummaries,
   handovers: renderHandovers,
   versions: renderVersions,
+  wipes: renderWipes,
 };
 
 // ---- navigation -------------------------------------------------------------------------------
@@ -743,6 +813,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("handover-form").addEventListener("submit", submitHandover);
   document.getElementById("min-version-form").addEventListener("submit", submitMinVersion);
   document.getElementById("release-form").addEventListener("submit", submitRelease);
+  document.getElementById("wipe-form").addEventListener("submit", submitWipe);
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1));
   S.timer = setInterval(refresh, S.refreshS * 1000);

@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{Reply, Server, HOST, ORIGIN};
+use common::{staff_request, Reply, Server, HOST, ORIGIN};
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{
     DeviceFacts, Op, OpOutcome, PullPage, PushRequest, PushResponse, HEADER_APP_VERSION, PROTOCOL_VERSION,
@@ -36,18 +36,8 @@ fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn admin_request(method: &str, path: &str, session: &(String, String)) -> axum::http::request::Builder {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, ORIGIN)
-        .header(header::COOKIE, format!("gb_session={}", session.0))
-        .header("x-csrf-token", &session.1)
-}
-
 async fn publish(f: &Server, session: &(String, String), query: &str, bytes: Vec<u8>) -> Reply {
-    let req = admin_request("POST", &format!("/admin/api/releases?{query}"), session)
+    let req = staff_request("POST", &format!("/admin/api/releases?{query}"), session)
         .header(header::CONTENT_TYPE, "application/vnd.android.package-archive")
         .body(Body::from(bytes))
         .unwrap();
@@ -55,7 +45,7 @@ async fn publish(f: &Server, session: &(String, String), query: &str, bytes: Vec
 }
 
 async fn admin_json(f: &Server, session: &(String, String), path: &str, body: Value) -> Reply {
-    let req = admin_request("POST", path, session)
+    let req = staff_request("POST", path, session)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
@@ -259,7 +249,7 @@ async fn what_a_phone_says_of_itself_reaches_the_device_list_and_the_version_spr
     f.push(&other, &PushRequest { protocol: PROTOCOL_VERSION, facts: long, ops: vec![] }).await;
 
     let supervisor = f.session("sup", Role::Supervisor);
-    let list = f.send(admin_request("GET", "/admin/api/devices", &supervisor).body(Body::empty()).unwrap()).await;
+    let list = f.send(staff_request("GET", "/admin/api/devices", &supervisor).body(Body::empty()).unwrap()).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text());
     let devices = list.json()["devices"].as_array().unwrap().clone();
     let d1 = devices.iter().find(|d| d["device_id"] == "dev1").unwrap();
@@ -272,7 +262,7 @@ async fn what_a_phone_says_of_itself_reaches_the_device_list_and_the_version_spr
 
     let admin = f.session("boss", Role::Admin);
     admin_json(&f, &admin, "/admin/api/min-app-version", json!({"version": "1.4.0"})).await;
-    let spread = f.send(admin_request("GET", "/admin/api/releases", &supervisor).body(Body::empty()).unwrap()).await;
+    let spread = f.send(staff_request("GET", "/admin/api/releases", &supervisor).body(Body::empty()).unwrap()).await;
     let spread = spread.json();
     assert_eq!(spread["min_app_version"], "1.4.0");
     assert_eq!(

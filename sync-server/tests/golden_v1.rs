@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{
-    DevicePolicy, EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, PATH_ENROL, PATH_PUSH,
-    PATH_RECEIPT_BLOCKS,
+    DevicePolicy, EnrolResponse, Op, PullPage, PushResponse, ReceiptBlockResponse, WipeMode, WipeReportResponse,
+    PATH_ENROL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PATH_WIPE_REPORT,
 };
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::storage::records::RecordStorage;
@@ -27,6 +27,13 @@ const GOLDEN_TOKEN: &str = "5e1f0c2b9a7d4e6f8a3b1c0d2e4f6a8b9c7d5e3f1a2b4c6d8e0f
 const GOLDEN_BLOCK_ISSUED_MS: i64 = 1_793_664_060_000;
 const GOLDEN_PUSH_MS: i64 = 1_793_674_805_000;
 const GOLDEN_PULL_MS: i64 = 1_793_674_806_000;
+/// The remote wipe's: when the back office ordered it (given to the server as it is, the time of
+/// the order being the back office's), the telling push's and the report's receive times, the
+/// generation the answer names.
+const GOLDEN_WIPE_ORDERED_MS: i64 = 1_793_676_600_000;
+const GOLDEN_WIPE_PUSH_MS: i64 = 1_793_676_665_000;
+const GOLDEN_WIPE_REPORT_MS: i64 = 1_793_676_675_000;
+const GOLDEN_GENERATION_ID: &str = "9f2c41d07ab35e18";
 
 fn golden(name: &str) -> String {
     // this crate sits in the workspace root, beside tests/
@@ -88,6 +95,11 @@ impl Server {
         (status, String::from_utf8(body.to_vec()).unwrap())
     }
 
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let req = Request::get(path.trim()).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
     async fn post(&self, path: &str, token: Option<&str>, body: String) -> (StatusCode, String) {
         let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
@@ -144,14 +156,7 @@ async fn the_server_answers_every_golden_request_with_the_golden_answer() {
     // push's receive time T: the server took the amount off it at T (`as_of_ms` = T) under its
     // own stamp (T, counter 0, node backoffice) on both fields it wrote.
     let target = golden("pull-request.txt");
-    let (status, answer) = s
-        .send(
-            Request::get(target.trim())
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let (status, answer) = s.get(&target, &token).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let pulled_at = serde_json::from_str::<PullPage>(&answer).unwrap().server_time_ms;
     let answer = without_generation(answer, &generation);
@@ -170,6 +175,44 @@ async fn the_server_answers_every_golden_request_with_the_golden_answer() {
     let (status, answer) = s.post(PATH_ENROL, None, request_again(&s.code)).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_golden("error-code-used.json", &answer);
+
+    // The remote wipe. The back office orders it at the golden time (the order's time is what the
+    // report names back, so it is given, not taken from the clock).
+    s.state.storage.order_wipe("zhangwei_p1", WipeMode::Retire, "zhuguan", GOLDEN_WIPE_ORDERED_MS).unwrap();
+    // The push that tells the phone: besides the receive time, the generation's id is random.
+    let request = golden("wipe-push-request.json");
+    let wall = serde_json::from_str::<serde_json::Value>(&request).unwrap()["facts"]["wall_clock_ms"].as_i64().unwrap();
+    let (status, answer) = s.post(PATH_PUSH, Some(&token), request).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let pushed_at = serde_json::from_str::<PushResponse>(&answer).unwrap().server_time_ms;
+    let answer = normalise(
+        answer,
+        &format!("\"server_time_ms\":{pushed_at},\"clock_offset_ms\":{}", wall - pushed_at),
+        &format!("\"server_time_ms\":{GOLDEN_WIPE_PUSH_MS},\"clock_offset_ms\":{}", wall - GOLDEN_WIPE_PUSH_MS),
+        1,
+    );
+    let answer =
+        normalise(answer, &format!("\"id\":\"{}\"", generation.id), &format!("\"id\":\"{GOLDEN_GENERATION_ID}\""), 1);
+    assert_golden("wipe-push-response.json", &answer);
+    // Any other request is refused with the order.
+    let (status, answer) = s.get(&target, &token).await;
+    assert_eq!(status, StatusCode::GONE, "{answer}");
+    assert_golden("error-wipe-ordered.json", &answer);
+    // The signed report; only the receive time is the server's.
+    let (status, answer) = s.post(PATH_WIPE_REPORT, Some(&token), golden("wipe-report-request.json")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let recorded = serde_json::from_str::<WipeReportResponse>(&answer).unwrap().recorded_at_ms;
+    let answer = normalise(
+        answer,
+        &format!("\"recorded_at_ms\":{recorded}"),
+        &format!("\"recorded_at_ms\":{GOLDEN_WIPE_REPORT_MS}"),
+        1,
+    );
+    assert_golden("wipe-report-response.json", &answer);
+    // From now on the token is a revoked device's.
+    let (status, answer) = s.post(PATH_PUSH, Some(&token), golden("wipe-push-request.json")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    assert!(answer.contains("\"code\":\"revoked\""), "{answer}");
 }
 
 /// The golden enrolment request with the server's code, as a second phone would type it.

@@ -3,7 +3,8 @@
 // which starts the server and passes its address and paths in the environment.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import readline from "node:readline";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
@@ -331,6 +332,67 @@ test("the versions page shows what the phones run; an admin publishes, rolls out
   await row.locator("button.release-withdraw").click();
   await admin.waitForFunction(() => /已撤回/.test(document.querySelector("#releases-table tbody tr")?.textContent || ""));
   await ctx.close();
+});
+
+test("a supervisor has a leaving manager's phone and a lost phone wiped; the page shows what each uploaded and lost", async () => {
+  // two phones with a day's work not yet synced; they sync when told (after the orders below)
+  const sim = spawn(env("GB_FIELDSIM"), ["--url", URL_BASE, "--db", env("GB_DB"), "--wipe-day"], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise((resolve) => sim.on("exit", resolve));
+  const lines = readline.createInterface({ input: sim.stdout })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value);
+  const phones = await next();
+  await openTab("wipes");
+  const order = async (device, mode) => {
+    await page.waitForFunction((d) => [...document.querySelectorAll("#wipe-device option")].some((o) => o.value === d), device);
+    await page.selectOption("#wipe-device", device);
+    await page.selectOption("#wipe-mode", mode);
+    await page.click("#wipe-submit");
+    await page.waitForFunction((d) => document.querySelector(`#wipes-table tr[data-key="${d}"]`) !== null, device);
+  };
+  // an order given by mistake is cancelled before the phone is told
+  await order(field.li_device, "lost");
+  assert.match(await page.locator("#wipe-result").textContent(), /已下达：李娜 · .*（遗失）/);
+  const mistaken = page.locator(`#wipes-table tr[data-key="${field.li_device}"]`);
+  assert.match(await mistaken.textContent(), /已下达，待手机联网.*wangsup/s, "who asked, and when");
+  await mistaken.locator("button.wipe-cancel").click();
+  await page.waitForFunction((d) => document.querySelector(`#wipes-table tr[data-key="${d}"]`) === null, field.li_device);
+  assert.equal(await page.locator("#wipe-result").textContent(), "已撤销");
+
+  await order(phones.retire_device, "retire");
+  await order(phones.lost_device, "lost");
+  const retired = page.locator(`#wipes-table tr[data-key="${phones.retire_device}"]`);
+  const lost = page.locator(`#wipes-table tr[data-key="${phones.lost_device}"]`);
+  assert.match(await retired.textContent(), /赵磊.*离职交回.*已下达，待手机联网.*wangsup/s);
+  assert.match(await lost.textContent(), /张伟.*遗失.*已下达/s);
+  await shot(page, "19-wipes-ordered.png");
+
+  // the phones sync: each is told, uploads as its order says, wipes itself and reports
+  sim.stdin.write("go\n");
+  const done = await next();
+  assert.equal(await exited, 0);
+  assert.deepEqual([done.retire.reported, done.lost.reported], [true, true]);
+  assert.deepEqual([done.retire.report.ops_uploaded, done.retire.report.ops_lost], [4, 0]);
+  assert.deepEqual([done.lost.report.ops_uploaded, done.lost.report.ops_lost, done.lost.report.receipts_lost], [2, 2, 1]);
+  await page.click("#refresh");
+  await page.locator(`#wipes-table tr.wipe-row-wiped[data-key="${phones.retire_device}"]`).waitFor();
+  await page.locator(`#wipes-table tr.wipe-row-wiped[data-key="${phones.lost_device}"]`).waitFor();
+  // the columns: status 4, uploaded at the end 8, refused 9, lost 10
+  const cell = (row, i) => row.locator("td").nth(i).textContent();
+  assert.equal(await cell(retired, 4), "已清除");
+  assert.equal(await cell(retired, 8), "4 条，其中收据 1 张 ¥128.00", "everything went up, the receipt with it");
+  assert.equal(await cell(retired, 10), "无", "nothing lost");
+  assert.equal(await cell(lost, 8), "2 条，其中收据 0 张 ¥0.00");
+  assert.equal(await cell(lost, 10), "2 条，收据 1 张 ¥128.00", "the receipt still on the lost phone is lost");
+  assert.equal(await lost.locator("td.bad").count(), 1, "what was lost stands out");
+  await shot(page, "20-wipes-done.png");
+
+  // the devices page marks them wiped (and revoked); in English the same
+  await openTab("devices");
+  assert.match(await page.locator(`#devices-table tr[data-key="${phones.retire_device}"]`).textContent(), /已清除/);
+  await page.click("#lang");
+  await openTab("wipes");
+  assert.match(await retired.textContent(), /Retire.*Wiped.*4 changes, 1 receipts ¥128\.00/s);
+  await page.click("#lang");
 });
 
 test("metrics count the syncs, and logging out ends the session", async () => {

@@ -30,8 +30,8 @@ pub use escpos::{receipt_escpos, EscPosError, Paper};
 pub use printable::{receipt_html, receipt_png, receipt_png_with_company, PrintError};
 pub use receipt_image::{receipt_image, ReceiptImageError};
 pub use seal::{
-    check_receipt, check_work_order, seal, seal_receipt, seal_work_order, verify, DeviceKey, DeviceSigner, Relation,
-    SealError, SignError, SignatureRecord,
+    check_receipt, check_work_order, seal, seal_receipt, seal_work_order, verify, verify_message, DeviceKey,
+    DeviceSigner, Relation, SealError, SignError, SignatureRecord,
 };
 pub use strokes::{Flag, Point, RenderOptions, Signature, Stroke, StrokeError, StrokeStats};
 /// Lower-case hex of bytes (hashes, keys and signatures as they are stored and sent).

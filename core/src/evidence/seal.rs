@@ -267,10 +267,15 @@ pub fn is_valid_public_key(key: &[u8; 32]) -> bool {
 /// Checks the record's fields and its device signature under `public_key`.
 pub fn verify(record: &SignatureRecord, public_key: &[u8; 32]) -> Result<(), SealError> {
     check_fields(&record.signer_name, &record.signer_relation, &record.hlc, &record.device_id)?;
+    verify_message(public_key, &record.signed_message(), &record.device_signature)
+}
+
+/// Checks a device's Ed25519 signature of `message` under `public_key`: a sealed record's, or a
+/// signed request's (the remote wipe's report).
+pub fn verify_message(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> Result<(), SealError> {
     let key = VerifyingKey::from_bytes(public_key).map_err(|_| SealError::BadPublicKey)?;
-    let signature = EdSignature::from_bytes(&record.device_signature);
     // verify_strict rejects weak keys and malleable signatures, which plain verify accepts.
-    key.verify_strict(&record.signed_message(), &signature).map_err(|_| SealError::BadSignature)
+    key.verify_strict(message, &EdSignature::from_bytes(signature)).map_err(|_| SealError::BadSignature)
 }
 
 fn check(

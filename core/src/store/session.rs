@@ -6,6 +6,11 @@
 //!
 //! Both read the store's own wall clock (tests move a hand clock). The policy the server sent last
 //! and the time of the last successful sync are kept in `meta`, and in memory for every call.
+//!
+//! The session's end, too: a store wiped on the back office's order (sync/wipe.rs) has its vault
+//! key destroyed and its files deleted here (`Store::destroy`), and answers `Wiped` to every call.
+
+use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
@@ -31,6 +36,22 @@ pub(crate) struct Session {
     last_unlock_ms: u64,
     policy: DevicePolicy,
     last_sync_ok_ms: Option<i64>,
+    /// The store was wiped on the back office's order (sync/wipe.rs): its file is gone, and every
+    /// call answers `Wiped`, unlock included.
+    pub(crate) wiped: Option<Wiped>,
+}
+
+/// What a wiped store answers: the report of its wipe and whether the server got it.
+#[derive(Debug, Clone)]
+pub(crate) struct Wiped {
+    pub(crate) report: Option<Box<crate::sync::wire::WipeReport>>,
+    pub(crate) reported: bool,
+}
+
+impl Wiped {
+    pub(crate) fn error(&self) -> Error {
+        Error::Wiped { report: self.report.clone(), reported: self.reported }
+    }
 }
 
 impl Session {
@@ -43,7 +64,7 @@ impl Session {
             .unwrap_or_default()
             .bounded();
         let last_sync_ok_ms = meta_get(conn, LAST_SYNC_OK_KEY)?.and_then(|v| v.parse().ok());
-        Ok(Self { locked: false, last_used_ms: now_ms, last_unlock_ms: now_ms, policy, last_sync_ok_ms })
+        Ok(Self { locked: false, last_used_ms: now_ms, last_unlock_ms: now_ms, policy, last_sync_ok_ms, wiped: None })
     }
 
     fn idle_due(&self, now_ms: u64) -> bool {
@@ -75,6 +96,9 @@ impl Inner {
     /// Lets a call on the store's data through, or answers `Locked` (locking first when the store
     /// sat idle past the policy's minutes). A plaintext store has no key to drop and never locks.
     pub(crate) fn admit(&mut self) -> Result<()> {
+        if let Some(wiped) = &self.session.wiped {
+            return Err(wiped.error());
+        }
         if self.session.locked {
             return Err(locked());
         }
@@ -133,6 +157,10 @@ impl Store {
     pub fn unlock(&self, vault: &dyn KeyVault) -> Result<()> {
         let mut guard = self.any_state();
         let inner = &mut *guard;
+        if let Some(wiped) = &inner.session.wiped {
+            // never through the vault: that would make a new, empty store where the old one was
+            return Err(wiped.error());
+        }
         if inner.key.is_none() && !inner.session.locked {
             return Ok(()); // a plaintext store: no key, nothing to unlock
         }
@@ -227,5 +255,65 @@ impl Store {
             ));
         }
         Ok(())
+    }
+}
+
+/// Every file a store at `path` may have on disk: the database with its WAL, shared memory and
+/// journal, the key record (and its temporary copy), and what a cut-off conversion or snapshot-file
+/// install may have left beside it (each a database of its own, with its own WAL).
+pub(crate) fn store_files(path: &Path) -> Vec<PathBuf> {
+    let record = encryption::key_record_path(path);
+    let mut files = vec![PathBuf::from(format!("{}.tmp", record.display())), record];
+    let staged = encryption::staged_path(path);
+    let download = crate::sync::client::snapshot_download_path(path);
+    let sealed = |p: &Path| PathBuf::from(format!("{}.sealed", p.display()));
+    for db in [path.to_path_buf(), sealed(&staged), staged, sealed(&download), download] {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            files.push(PathBuf::from(format!("{}{suffix}", db.display())));
+        }
+    }
+    files
+}
+
+impl Store {
+    /// Ends this store for good (the remote wipe, sync/wipe.rs): `vault` destroys its platform key
+    /// first, so that nothing it wrapped opens again; then the key leaves memory, the file closes,
+    /// and every file of the store is deleted (`store_files`). From then on every call answers
+    /// `Wiped`. A file that will not go is logged and the rest still go: without the key record
+    /// and the vault's key, what is left does not open.
+    pub(crate) fn destroy(&self, vault: Option<&dyn KeyVault>) {
+        if let Some(vault) = vault {
+            if let Err(e) = vault.destroy() {
+                tracing::warn!(error = %e, "the vault's key was not destroyed; the store's files go all the same");
+            }
+        }
+        let mut guard = self.any_state();
+        match Connection::open_in_memory() {
+            Ok(memory) => drop(std::mem::replace(&mut guard.conn, memory)),
+            // deleting a file still open works on the phones' file systems; the rest goes on
+            Err(e) => tracing::warn!(error = %e, "the store's connection stays open while its files are deleted"),
+        }
+        guard.key = None;
+        guard.session.wiped = Some(Wiped { report: None, reported: false });
+        for file in store_files(&self.path) {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(error = %e, "a file of the wiped store could not be deleted"),
+            }
+        }
+        if let Err(e) = encryption::sync_dir(&self.path) {
+            tracing::warn!(error = %e, "the store's directory was not synced after the wipe");
+        }
+    }
+
+    /// What a wiped store answers from now on: the report of its wipe and whether the server got it.
+    pub(crate) fn note_wiped(&self, report: Option<Box<crate::sync::wire::WipeReport>>, reported: bool) {
+        self.any_state().session.wiped = Some(Wiped { report, reported });
+    }
+
+    /// Whether the store was wiped on the back office's order (its files are gone).
+    pub fn is_wiped(&self) -> bool {
+        self.any_state().session.wiped.is_some()
     }
 }

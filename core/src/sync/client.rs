@@ -23,6 +23,7 @@ use crate::store::files::{remove_database, snapshot_download_path};
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::app_version::{DeviceEnvironment, LastCycle};
 use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
+use crate::sync::wipe::WipeKeys;
 use crate::sync::wire::{
     AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,
     ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, HEADER_APP_VERSION,
@@ -174,6 +175,8 @@ pub struct SyncEngine {
     environment: Mutex<DeviceEnvironment>,
     /// Bytes on the wire, both ways, in the current cycle.
     wire_bytes: AtomicU64,
+    /// What a remote wipe destroys the store's key with and signs its report with (sync/wipe.rs).
+    wipe_keys: Mutex<WipeKeys>,
 }
 
 /// Whether an error is worth retrying later (network, server overload) or needs a person.
@@ -269,7 +272,13 @@ fn error_of(status: u16, retry_after_header_ms: Option<u64>, body: &[u8]) -> Err
         retry_after_ms: None,
         min_app_version: None,
         update: None,
+        wipe: None,
     });
+    // before the status: a device with a wipe order may be refused as unauthorized by a later
+    // server, and must still carry the order out
+    if let Some(order) = err.wipe {
+        return Error::WipeOrdered(order);
+    }
     match (status, err.retry_after_ms.or(retry_after_header_ms)) {
         (401 | 403, _) => Error::Unauthorized(format!("{}: {}", err.code, err.message)),
         _ if err.code == ErrorCode::UpgradeRequired.as_str() => Error::UpgradeRequired {
@@ -433,11 +442,16 @@ impl SyncEngine {
             observer: Mutex::new(None),
             environment: Mutex::new(DeviceEnvironment::default()),
             wire_bytes: AtomicU64::new(0),
+            wipe_keys: Mutex::new(WipeKeys::default()),
         })
     }
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     /// What the app knows of the phone, sent with the next sync's facts (the app refreshes it
@@ -446,14 +460,29 @@ impl SyncEngine {
         *self.environment.lock().unwrap_or_else(|p| p.into_inner()) = environment;
     }
 
+    /// The store's vault (its key is destroyed by a remote wipe) and the device key the wipe's
+    /// report is signed with (the one registered at enrolment; without one, the store's own key
+    /// when that is the registered one). Apps set them right after making the engine.
+    pub fn set_wipe_keys(&self, keys: WipeKeys) {
+        *self.wipe_keys.lock().unwrap_or_else(|p| p.into_inner()) = keys;
+    }
+
+    pub(crate) fn wipe_keys(&self) -> WipeKeys {
+        self.wipe_keys.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// A request to this server as this device: its token, and its app version (the server
     /// refuses an app below its minimum with `upgrade_required`).
-    fn device_request(&self, builder: reqwest::RequestBuilder, config: &SyncConfig) -> reqwest::RequestBuilder {
+    pub(crate) fn device_request(
+        &self,
+        builder: reqwest::RequestBuilder,
+        config: &SyncConfig,
+    ) -> reqwest::RequestBuilder {
         builder.bearer_auth(&config.token).header(HEADER_APP_VERSION, &config.app_version)
     }
 
     /// `exchange`, counting the answer's bytes into this cycle's.
-    async fn exchange<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
+    pub(crate) async fn exchange<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
         exchange_counted(req, &self.wire_bytes).await
     }
 
@@ -473,7 +502,7 @@ impl SyncEngine {
         status
     }
 
-    fn config(&self) -> SyncConfig {
+    pub(crate) fn config(&self) -> SyncConfig {
         self.config.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -492,12 +521,23 @@ impl SyncEngine {
         }
     }
 
-    /// One full cycle: push everything pending, then pull until up to date.
+    /// One full cycle: push everything pending, then pull until up to date. A wipe order, met in
+    /// this cycle or noted by an earlier one, is carried out instead (sync/wipe.rs): the answer
+    /// is then `Wiped`, or the error that held a retiring phone's upload up (the next cycle goes
+    /// on with it).
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let _one_at_a_time = self.cycle.lock().await;
         let started = std::time::Instant::now();
         self.wire_bytes.store(0, Ordering::Relaxed);
-        let result = self.cycle_inner().await;
+        let result = match self.store.wipe_order() {
+            Ok(Some(order)) => Err(Error::WipeOrdered(order)),
+            Ok(None) => self.cycle_inner().await,
+            Err(e) => Err(e),
+        };
+        let result = match result {
+            Err(Error::WipeOrdered(order)) => Err(self.carry_out_wipe(order).await),
+            other => other,
+        };
         if let Err(Error::UpgradeRequired { update, .. }) = &result {
             self.store.note_app_update(update.as_deref())?;
         }
@@ -641,8 +681,23 @@ impl SyncEngine {
         Ok(report)
     }
 
-    /// One push request with the device's facts; settles the answers and the handovers reported.
+    /// One push of the cycle (`push_once`); an answer carrying a wipe order ends the cycle with
+    /// `WipeOrdered`, once the answer is settled.
     async fn send_push(
+        &self,
+        config: &SyncConfig,
+        ops: Vec<crate::sync::wire::Op>,
+    ) -> Result<(PushRequest, PushResponse)> {
+        let (request, response) = self.push_once(config, ops).await?;
+        match response.wipe {
+            Some(order) => Err(Error::WipeOrdered(order)),
+            None => Ok((request, response)),
+        }
+    }
+
+    /// One push request with the device's facts; settles the answers and the handovers reported.
+    /// An answer carrying a wipe order notes it, with what this push uploaded (sync/wipe.rs).
+    pub(crate) async fn push_once(
         &self,
         config: &SyncConfig,
         ops: Vec<crate::sync::wire::Op>,
@@ -669,6 +724,9 @@ impl SyncEngine {
         self.store.meet_policy(response.policy.as_ref())?;
         self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
+        if let Some(order) = &response.wipe {
+            self.store.note_wipe_push(order, &request, &response)?;
+        }
         Ok((request, response))
     }
 
@@ -677,8 +735,15 @@ impl SyncEngine {
     pub async fn refill_receipt_numbers(&self) -> Result<u64> {
         let config = self.config();
         let left = self.store.receipt_numbers_left()?;
-        self.fetch_receipt_block(&config, left).await?;
-        self.store.receipt_numbers_left()
+        match self.fetch_receipt_block(&config, left).await {
+            // a wipe order is carried out at once, as a sync would
+            Err(Error::WipeOrdered(order)) => {
+                let _one_at_a_time = self.cycle.lock().await;
+                Err(self.carry_out_wipe(order).await)
+            }
+            Err(e) => Err(e),
+            Ok(_) => self.store.receipt_numbers_left(),
+        }
     }
 
     /// One block request, idempotent across retries: the request id is kept until a block for it

@@ -34,6 +34,9 @@ pub const PATH_SNAPSHOT_FILE: &str = "/v1/snapshot-file";
 /// GET `{PATH_APP_RELEASES}/{sha256}`, device token: a build of the app the back office published
 /// (docs/sync-protocol.md, "App versions").
 pub const PATH_APP_RELEASES: &str = "/v1/app/releases";
+/// POST, device token: the device's last request, after its remote wipe (docs/sync-protocol.md,
+/// "Remote wipe"): what it uploaded and what was lost, signed with its device key.
+pub const PATH_WIPE_REPORT: &str = "/v1/device/wipe-report";
 /// The app's version, on every request a device makes with its token: the server refuses one
 /// below its minimum with `upgrade_required` (426).
 pub const HEADER_APP_VERSION: &str = "x-gridbook-app-version";
@@ -214,6 +217,10 @@ pub struct PushResponse {
     /// before it: the phone keeps what it last met.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<DevicePolicy>,
+    /// The back office ordered this device wiped (docs/sync-protocol.md, "Remote wipe"): upload
+    /// as the mode says, destroy the store, report. Absent when there is no order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wipe: Option<WipeOrder>,
 }
 
 /// What the server asks of its phones (docs/sync-protocol.md, "Device policy"), on every push
@@ -280,6 +287,170 @@ impl Default for DevicePolicy {
             block_screenshots: true,
         }
     }
+}
+
+/// How the back office has a device wiped (docs/sync-protocol.md, "Remote wipe").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WipeMode {
+    /// A manager leaves: the phone pushes until every op and receipt is acknowledged or set aside
+    /// with a reason, then wipes itself.
+    Retire,
+    /// The phone is lost or stolen: one push, whatever its outcome, then it wipes itself.
+    Lost,
+}
+
+impl WipeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WipeMode::Retire => "retire",
+            WipeMode::Lost => "lost",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "retire" => Some(WipeMode::Retire),
+            "lost" => Some(WipeMode::Lost),
+            _ => None,
+        }
+    }
+}
+
+/// The back office's order to wipe a device, in every push answer (`PushResponse::wipe`) and in
+/// the `wipe_ordered` refusal of every other request (`ErrorBody::wipe`) from the device's first
+/// contact after the order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeOrder {
+    pub mode: WipeMode,
+    /// When the back office gave the order, server clock, UTC ms: the report names it back.
+    pub ordered_at_ms: i64,
+}
+
+/// What a device says of its remote wipe, once its store is gone: what its last pushes uploaded,
+/// what the server refused (set aside with a reason, on the server too) and what never reached the
+/// server. Sent signed (`WipeReportRequest`) to `PATH_WIPE_REPORT`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeReport {
+    /// The device that wiped itself (the one the token is of).
+    pub device_id: String,
+    /// The order carried out, as the server sent it.
+    pub mode: WipeMode,
+    pub ordered_at_ms: i64,
+    /// When the store was destroyed, device clock, UTC ms.
+    pub wiped_at_ms: i64,
+    /// Ops the server acknowledged in the wipe's pushes.
+    pub ops_uploaded: u64,
+    /// Receipts among them, and their total in fen.
+    pub receipts_uploaded: u64,
+    pub receipts_uploaded_fen: i64,
+    /// Ops the server refused for good, set aside with their reasons (listed on the server's
+    /// rejections); their contents went with the store.
+    pub ops_rejected: u64,
+    /// Ops that never reached the server (a lost phone's push that failed or did not carry them all).
+    pub ops_lost: u64,
+    /// Receipts not on the server (pending or refused), and their total in fen: money collected
+    /// whose record went with the store.
+    pub receipts_lost: u64,
+    pub receipts_lost_fen: i64,
+}
+
+impl WipeReport {
+    /// The first line of the signed text.
+    pub const SIGNED_TAG: &'static str = "gridbook wipe report v1";
+    /// The most ops (or receipts) one report may count: far beyond any phone's outbox.
+    pub const MAX_COUNT: u64 = 10_000_000;
+    /// The report's clock times are within these (2020-01-01 to 2100-01-01 UTC).
+    pub const MIN_TIME_MS: i64 = 1_577_836_800_000;
+    pub const MAX_TIME_MS: i64 = 4_102_444_800_000;
+
+    /// The exact bytes the device signs with its Ed25519 key: the tag and one `name=value` line per
+    /// field, in this order, each ending with `\n` (UTF-8; numbers in decimal).
+    pub fn signed_message(&self) -> Vec<u8> {
+        let lines = [
+            ("device_id", self.device_id.clone()),
+            ("mode", self.mode.as_str().to_string()),
+            ("ordered_at_ms", self.ordered_at_ms.to_string()),
+            ("wiped_at_ms", self.wiped_at_ms.to_string()),
+            ("ops_uploaded", self.ops_uploaded.to_string()),
+            ("receipts_uploaded", self.receipts_uploaded.to_string()),
+            ("receipts_uploaded_fen", self.receipts_uploaded_fen.to_string()),
+            ("ops_rejected", self.ops_rejected.to_string()),
+            ("ops_lost", self.ops_lost.to_string()),
+            ("receipts_lost", self.receipts_lost.to_string()),
+            ("receipts_lost_fen", self.receipts_lost_fen.to_string()),
+        ];
+        let mut text = format!("{}\n", Self::SIGNED_TAG);
+        for (name, value) in lines {
+            text.push_str(name);
+            text.push('=');
+            text.push_str(&value);
+            text.push('\n');
+        }
+        text.into_bytes()
+    }
+
+    /// Whether every figure is within its bounds: counts at most `MAX_COUNT`, receipts among the
+    /// ops they belong to, each total 0 when there is no receipt and at most the count times the
+    /// money bound, times within `MIN_TIME_MS..=MAX_TIME_MS`. The error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, n) in [
+            ("ops_uploaded", self.ops_uploaded),
+            ("receipts_uploaded", self.receipts_uploaded),
+            ("ops_rejected", self.ops_rejected),
+            ("ops_lost", self.ops_lost),
+            ("receipts_lost", self.receipts_lost),
+        ] {
+            if n > Self::MAX_COUNT {
+                return Err(format!("{name}: at most {}", Self::MAX_COUNT));
+            }
+        }
+        if self.receipts_uploaded > self.ops_uploaded {
+            return Err("receipts_uploaded: at most ops_uploaded".into());
+        }
+        for (name, count, fen) in [
+            ("receipts_uploaded_fen", self.receipts_uploaded, self.receipts_uploaded_fen),
+            ("receipts_lost_fen", self.receipts_lost, self.receipts_lost_fen),
+        ] {
+            // MAX_COUNT × MAX_FEN fits an i64 (10^17 < 9.2 × 10^18)
+            let most = i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(crate::validate::MAX_FEN);
+            if !(0..=most).contains(&fen) {
+                return Err(format!("{name}: 0 to {most} fen for {count} receipts"));
+            }
+        }
+        for (name, at) in [("ordered_at_ms", self.ordered_at_ms), ("wiped_at_ms", self.wiped_at_ms)] {
+            if !(Self::MIN_TIME_MS..=Self::MAX_TIME_MS).contains(&at) {
+                return Err(format!("{name}: a time between 2020 and 2100, UTC ms"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The body of `POST PATH_WIPE_REPORT`: the report and the device's Ed25519 signature of
+/// `WipeReport::signed_message`, 128 lowercase hex digits, under the key it registered at enrolment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeReportRequest {
+    pub protocol: u32,
+    pub report: WipeReport,
+    pub signature: String,
+}
+
+/// The answer to a wipe report: recorded. From now on the device's token is refused like a
+/// revoked one (`401 revoked`) and its id never enrols again.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeReportResponse {
+    pub protocol: u32,
+    /// When the server recorded the report, server clock, UTC ms.
+    pub recorded_at_ms: i64,
 }
 
 /// Which life of the server's database answered (docs/sync-protocol.md, "Restores"). A server
@@ -527,6 +698,9 @@ pub struct ErrorBody {
     /// With `upgrade_required`: the build to install, when one is published for the device.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update: Option<AppUpdate>,
+    /// With `wipe_ordered`: the order the device carries out (docs/sync-protocol.md, "Remote wipe").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wipe: Option<WipeOrder>,
 }
 
 /// Every `ErrorBody::code` the server sends, one per kind of failure (docs/sync-protocol.md,
@@ -569,8 +743,11 @@ pub enum ErrorCode {
     // Who is asking (401, 403, 429).
     /// No, or an unknown, device token, enrolment code or staff login (401).
     Unauthorized,
-    /// The device was revoked by the back office (401).
+    /// The device was revoked by the back office, or reported its remote wipe (401).
     Revoked,
+    /// The back office ordered this device wiped: it may only push and report its wipe; the
+    /// body's `wipe` holds the order (410).
+    WipeOrdered,
     /// Known, but not allowed to do this (403).
     Forbidden,
     /// Too many failed logins to the back office's endpoints for now (429).
@@ -611,6 +788,9 @@ pub enum ErrorCode {
     SameGrid,
     /// A record of the handed-over scope cannot move to the new grid (409).
     CannotMove,
+    /// The device's wipe cannot be ordered or cancelled now: the phone was told already, it was
+    /// wiped, or it is revoked and will never be told (409).
+    WipeUnderWay,
     // The content (422).
     /// A value breaks a rule; the message names the field and the rule (422).
     Invalid,
@@ -635,7 +815,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 44] = [
+    pub const ALL: [ErrorCode; 46] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -652,6 +832,7 @@ impl ErrorCode {
         ErrorCode::TooManyColumns,
         ErrorCode::Unauthorized,
         ErrorCode::Revoked,
+        ErrorCode::WipeOrdered,
         ErrorCode::Forbidden,
         ErrorCode::Locked,
         ErrorCode::RateLimited,
@@ -671,6 +852,7 @@ impl ErrorCode {
         ErrorCode::NotAssigned,
         ErrorCode::SameGrid,
         ErrorCode::CannotMove,
+        ErrorCode::WipeUnderWay,
         ErrorCode::Invalid,
         ErrorCode::TooMany,
         ErrorCode::Io,
@@ -701,6 +883,7 @@ impl ErrorCode {
             ErrorCode::TooManyColumns => "too_many_columns",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Revoked => "revoked",
+            ErrorCode::WipeOrdered => "wipe_ordered",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Locked => "locked",
             ErrorCode::RateLimited => "rate_limited",
@@ -720,6 +903,7 @@ impl ErrorCode {
             ErrorCode::NotAssigned => "not_assigned",
             ErrorCode::SameGrid => "same_grid",
             ErrorCode::CannotMove => "cannot_move",
+            ErrorCode::WipeUnderWay => "wipe_under_way",
             ErrorCode::Invalid => "invalid",
             ErrorCode::TooMany => "too_many",
             ErrorCode::Io => "io",

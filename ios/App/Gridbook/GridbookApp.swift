@@ -64,11 +64,14 @@ final class AppGraph: ObservableObject {
     let drafts = Drafts()
     let changes = LocalChanges()
     @Published var session: Session?
+    /// Set on the graph opened after a remote wipe: the enrolment screen says so.
+    let wipedNotice: Problem?
 
-    init(store: GridbookStore, signer: DeviceSigner, sync: SyncCenter) {
+    init(store: GridbookStore, signer: DeviceSigner, sync: SyncCenter, wipedNotice: Problem? = nil) {
         self.store = store
         self.signer = signer
         self.sync = sync
+        self.wipedNotice = wipedNotice
         session = Session.load()
         sync.attach()
     }
@@ -86,8 +89,18 @@ final class GraphHolder: ObservableObject {
     @Published private(set) var state: State = .opening
     private var opening: Task<AppGraph?, Never>?
 
+    /// After a remote wipe (the core destroyed the store and its Keychain key): the signing key goes
+    /// too, and a new, empty store is opened; the app is back at enrolment, as a new device.
+    func reopenAfterWipe(_ notice: Problem) {
+        KeychainSigner.delete()
+        opening = nil
+        state = .opening
+        Task { await ready(wipedNotice: notice) }
+    }
+
     /// Opens the store and the key once (SQLite migration, Keychain): never on the main thread.
-    func ready() async -> AppGraph? {
+    @discardableResult
+    func ready(wipedNotice: Problem? = nil) async -> AppGraph? {
         if case .ready(let g) = state { return g }
         if opening == nil {
             OSLogSink.install()  // first: a store that fails to open says why in the log
@@ -103,10 +116,13 @@ final class GraphHolder: ObservableObject {
                         // encrypted (SQLCipher), its data key wrapped by a Keychain key (this device only)
                         let store = try GridbookStore.open(path: dir.appendingPathComponent("gridbook.db").path, vault: KeychainVault())
                         let signer = try KeychainSigner.load()
-                        let sync = try GridbookSync(store: store, appVersion: "ios-\(version)")
+                        // the signer signs a remote wipe's report (the key registered at enrolment)
+                        let sync = try GridbookSync(store: store, appVersion: "ios-\(version)", signer: signer)
                         return (store, signer, sync, try sync.status())
                     }
-                    let graph = AppGraph(store: store, signer: signer, sync: SyncCenter(store: store, sync: sync, status: status))
+                    let center = SyncCenter(store: store, sync: sync, status: status)
+                    center.onWiped = { [weak self] notice in self?.reopenAfterWipe(notice) }
+                    let graph = AppGraph(store: store, signer: signer, sync: center, wipedNotice: wipedNotice)
                     state = .ready(graph)
                     return graph
                 } catch {

@@ -22,6 +22,12 @@ final class KeychainSigner: DeviceSigner, @unchecked Sendable {
         return KeychainSigner(key: key)
     }
 
+    /// Deletes the device key (after a remote wipe: a new store is a new device, with a new key).
+    static func delete() {
+        let query: [String: Any] = [kSecClass as String: kSecClassGenericPassword, kSecAttrAccount as String: account]
+        SecItemDelete(query as CFDictionary)
+    }
+
     func publicKey() throws -> Data { key.publicKey.rawRepresentation }
 
     func sign(message: Data) throws -> Data {

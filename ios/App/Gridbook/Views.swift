@@ -32,6 +32,7 @@ func problemText(_ p: Problem) -> String {
     case .locked: return L("problem.locked")
     case .offlineTooLong: return L("problem.offline_too_long")
     case .storeUnreadable: return L("problem.store_unreadable", p.detail)
+    case .wiped: return L("problem.wiped", p.detail)
     case .unexpected: return L("problem.unexpected", p.detail)
     }
 }
@@ -154,6 +155,8 @@ struct EnrolView: View {
         Form {
             Section(L("enrol.title")) {
                 Text(L("enrol.hint")).font(.callout)
+                // after a remote wipe: the phone was wiped, and what was lost
+                ProblemBanner(problem: graph.wipedNotice)
                 TextField(L("enrol.server"), text: $server).textInputAutocapitalization(.never).keyboardType(.URL)
                 TextField(L("field.code"), text: $code).textInputAutocapitalization(.characters)
                 ProblemBanner(problem: sync.problem)

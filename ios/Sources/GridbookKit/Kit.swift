@@ -45,7 +45,7 @@ private extension Character {
 /// What went wrong, for a screen: the kind decides the text (the app's Localizable.strings,
 /// `problem.<kind>`), `field` the box to highlight, `detail` the core's rule.
 public struct Problem: Error, Equatable {
-    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, locked, offlineTooLong, storeUnreadable, upgradeRequired, unexpected }
+    public enum Kind: String { case invalid, notFound, offline, needsEnrolment, refused, interrupted, keyUnavailable, locked, offlineTooLong, storeUnreadable, upgradeRequired, wiped, unexpected }
     public let kind: Kind
     public let detail: String
     public var field: String? = nil
@@ -73,9 +73,21 @@ public struct Problem: Error, Equatable {
         case .Locked(let d): return Problem(kind: .locked, detail: d)
         case .OfflineTooLong(let d): return Problem(kind: .offlineTooLong, detail: d)
         case .WrongKey(let d), .StoreCorrupted(let d), .NotAStore(let d): return Problem(kind: .storeUnreadable, detail: d)
+        // the back office had the phone wiped: its store is gone; the app returns to enrolment
+        case .Wiped(let report, let reported): return Problem(kind: .wiped, detail: wipeSummary(report, reported: reported))
         case .Other(let d): return Problem(kind: .unexpected, detail: d)
         }
     }
+}
+
+/// What a wipe report says, zh-CN first with English beside it: what was uploaded at the end and
+/// what was lost (changes, receipts and their total), for the enrolment screen's banner.
+public func wipeSummary(_ report: WipeReport?, reported: Bool) -> String {
+    let sent = reported ? "已报告后台 reported to the back office" : "未能报告后台 not reported to the back office"
+    guard let r = report else { return "无法统计 could not be counted; \(sent)" }
+    let lost = r.opsLost == 0 && r.receiptsLost == 0 ? "无丢失 nothing lost"
+        : "丢失 \(r.opsLost) 条、收据 \(r.receiptsLost) 张 \(Money.yuan(r.receiptsLostFen)) lost \(r.opsLost) changes, \(r.receiptsLost) receipts \(Money.yuan(r.receiptsLostFen))"
+    return "上传 \(r.opsUploaded) 条、收据 \(r.receiptsUploaded) 张 \(Money.yuan(r.receiptsUploadedFen)) uploaded \(r.opsUploaded) changes, \(r.receiptsUploaded) receipts \(Money.yuan(r.receiptsUploadedFen)); 被驳回 \(r.opsRejected) 条 refused \(r.opsRejected); \(lost); \(sent)"
 }
 
 /// Runs store and key-store work off the main thread.
@@ -99,6 +111,8 @@ public struct Session: Codable, Equatable {
         UserDefaults.standard.data(forKey: key).flatMap { try? JSONDecoder().decode(Session.self, from: $0) }
     }
     func save() { UserDefaults.standard.set(try? JSONEncoder().encode(self), forKey: Session.key) }
+    /// Forgets who the phone belonged to (after a remote wipe).
+    public static func clear() { UserDefaults.standard.removeObject(forKey: key) }
 }
 
 // MARK: - What every form decides the same way
@@ -189,6 +203,9 @@ public final class SyncCenter: ObservableObject {
     @Published public private(set) var rejected: [RejectedChange] = []
     @Published public private(set) var running = false
     @Published public var problem: Problem?
+    /// Set once the back office had the phone wiped (its store is gone); `onWiped` is told once.
+    @Published public private(set) var wiped: Problem?
+    public var onWiped: (@MainActor (Problem) -> Void)?
     public let store: GridbookStore
     let sync: GridbookSync
 
@@ -241,8 +258,17 @@ public final class SyncCenter: ObservableObject {
             return report
         } catch {
             problem = Problem.of(error)
+            noteWipe(problem)
             return nil
         }
+    }
+
+    /// A wipe met by a sync call: the session goes, and the app is told (once) to open a new store.
+    private func noteWipe(_ p: Problem?) {
+        guard let p, p.kind == .wiped, wiped == nil else { return }
+        wiped = p
+        Session.clear()
+        onWiped?(p)
     }
 
     /// Syncs if `trigger` calls for it (foreground, network back).
@@ -255,7 +281,13 @@ public final class SyncCenter: ObservableObject {
     public func backgroundSync() async -> Bool {
         guard isEnrolled else { return true }
         defer { refresh() }
-        return (try? await sync.syncWithRetry(maxAttempts: 3)) != nil
+        do {
+            _ = try await sync.syncWithRetry(maxAttempts: 3)
+            return true
+        } catch {
+            noteWipe(Problem.of(error))
+            return false
+        }
     }
 
     public func retry(_ c: RejectedChange) async {

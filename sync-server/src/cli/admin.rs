@@ -1,5 +1,5 @@
-//! Admin commands (grids, managers, assignments, enrolment codes, revocation, arrears from the
-//! back office): one implementation, used by the command line and the back-office pages.
+//! Admin commands (grids, managers, assignments, enrolment codes, revocation, remote wipes, arrears
+//! from the back office): one implementation, used by the command line and the back-office pages.
 
 use clap::Subcommand;
 use gridbook_core::model::{ArrearsAccount, PaymentType};
@@ -55,6 +55,28 @@ pub enum AdminCommand {
         #[arg(long)]
         device: String,
     },
+    /// Orders a device's remote wipe (docs/operations.md, "Remote wipe"): `retire` (a manager
+    /// leaves: it uploads everything, then wipes) or `lost` (one push, then the wipe). Audited.
+    WipeDevice {
+        #[arg(long)]
+        device: String,
+        /// retire or lost
+        #[arg(long)]
+        mode: String,
+        /// Who asks (recorded in the audit trail).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Cancels a device's wipe order, if the phone was not told yet. Audited.
+    CancelWipe {
+        #[arg(long)]
+        device: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Every device's remote wipe, newest order first, as JSON lines: status (ordered, told,
+    /// wiped), who asked, and the device's report (what was uploaded at the end, what was lost).
+    Wipes,
     /// Records an arrears account from billing (欠费); phones of the grid receive it on their next pull.
     AddArrears {
         #[arg(long)]
@@ -274,6 +296,15 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
             storage.revoke_device(&device, now_ms)?;
             Ok(format!("device {device} revoked"))
         }
+        AdminCommand::WipeDevice { device, mode, by } => {
+            let row = storage.order_wipe(&device, crate::storage::wipes::mode_of(&mode)?, &by, now_ms)?;
+            Ok(serde_json::to_string(&row)?)
+        }
+        AdminCommand::CancelWipe { device, by } => {
+            storage.cancel_wipe(&device, &by, now_ms)?;
+            Ok(format!("wipe of device {device} cancelled"))
+        }
+        AdminCommand::Wipes => json_lines(&storage.wipes()?),
         AdminCommand::AddArrears { grid, household, account_no, owed_fen, months, service_number, payment_type } => {
             let payment_type = PaymentType::parse(&payment_type)
                 .ok_or_else(|| AppError::invalid("payment-type: prepaid or postpaid"))?;

@@ -253,6 +253,7 @@ mod tests {
             manager_id: manager.into(),
             role: Role::Field,
             grids: grids.iter().map(|g| g.to_string()).collect(),
+            wipe: None,
         }
     }
 

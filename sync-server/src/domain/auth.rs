@@ -33,6 +33,17 @@ pub struct DeviceAuth {
     pub manager_id: String,
     pub role: Role,
     pub grids: Vec<String>,
+    /// The back office's order to wipe this device, read with its token (docs/sync-protocol.md,
+    /// "Remote wipe"): it may then only push and report its wipe.
+    pub wipe: Option<DeviceWipe>,
+}
+
+/// A device's standing wipe order, as its authentication finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceWipe {
+    pub order: gridbook_core::sync::wire::WipeOrder,
+    /// Whether an answer carried it to the device already (its first contact after the order).
+    pub told: bool,
 }
 
 impl DeviceAuth {

@@ -117,6 +117,7 @@ pub fn device() -> crate::domain::auth::DeviceAuth {
         manager_id: BACKOFFICE_DEVICE.into(),
         role: crate::domain::auth::Role::Admin,
         grids: vec![],
+        wipe: None,
     }
 }
 

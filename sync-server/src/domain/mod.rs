@@ -2,7 +2,8 @@
 //! `handover` and `signed` for the ops that move or seal records, `references` for what they name), the back office's own ops
 //! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
 //! office may show (`privacy`, `reveals`, `device_health`, `report_day`), snapshot files and
-//! spreadsheets, and which build of the app each device is offered (`app_versions`).
+//! spreadsheets, which build of the app each device is offered (`app_versions`), and what a
+//! device's report of its remote wipe must be (`wipes`).
 
 pub mod app_versions;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;
 pub mod tiers;
+pub mod wipes;
 
 /// Milliseconds since the epoch on the server's clock.
 pub fn now_ms() -> i64 {

@@ -68,6 +68,7 @@ pub fn refusal(policy: &VersionPolicy, device: &DeviceAuth, app_version: &str) -
         (status = 206, description = "The rest of the file from the `Range: bytes=N-` asked (a download resumed)",
             content_type = "application/vnd.android.package-archive", body = Vec<u8>),
         (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = ErrorBody),
         (status = 404, description = "No such build, or it was withdrawn", body = ErrorBody),
         (status = 416, description = "The range starts past the end of the file", body = ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After`", body = ErrorBody),

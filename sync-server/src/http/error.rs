@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gridbook_core::sync::wire::{AppUpdate, ErrorBody, ErrorCode};
+use gridbook_core::sync::wire::{AppUpdate, ErrorBody, ErrorCode, WipeOrder};
 
 use crate::domain::error::DomainError;
 use crate::domain::privacy::mask_digit_runs;
@@ -27,6 +27,8 @@ pub struct AppError {
     pub retry_after_ms: Option<u64>,
     /// With `upgrade_required`: the minimum version and the build to install.
     pub upgrade: Option<Box<(String, Option<AppUpdate>)>>,
+    /// With `wipe_ordered`: the order the device carries out.
+    pub wipe: Option<WipeOrder>,
 }
 
 /// The HTTP status of each code: one code, one status (docs/sync-protocol.md, "Errors").
@@ -40,6 +42,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::PAYLOAD_TOO_LARGE
         }
         C::Unauthorized | C::Revoked => StatusCode::UNAUTHORIZED,
+        C::WipeOrdered => StatusCode::GONE,
         C::Forbidden => StatusCode::FORBIDDEN,
         C::Locked | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         C::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
@@ -56,7 +59,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::Deleted
         | C::NotAssigned
         | C::SameGrid
-        | C::CannotMove => StatusCode::CONFLICT,
+        | C::CannotMove
+        | C::WipeUnderWay => StatusCode::CONFLICT,
         C::InvalidBody
         | C::Invalid
         | C::TooMany
@@ -72,7 +76,25 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retry_after_ms: None, upgrade: None }
+        Self { code, message: message.into(), retry_after_ms: None, upgrade: None, wipe: None }
+    }
+    /// 410: the back office ordered the device wiped; it may only push and report its wipe.
+    pub fn wipe_ordered(order: WipeOrder) -> Self {
+        Self {
+            wipe: Some(order),
+            ..Self::new(
+                ErrorCode::WipeOrdered,
+                format!(
+                    "后台已下令清除本机数据（{}）：请上传后清除并报告 / the back office ordered this device wiped ({}): \
+                     push, wipe, then report",
+                    match order.mode {
+                        gridbook_core::sync::wire::WipeMode::Retire => "离职交回",
+                        gridbook_core::sync::wire::WipeMode::Lost => "遗失",
+                    },
+                    order.mode.as_str()
+                ),
+            )
+        }
     }
     /// 426: the app is below the server's minimum; `update` is the build to install, if any.
     pub fn upgrade_required(min_version: &str, update: Option<AppUpdate>) -> Self {
@@ -148,6 +170,7 @@ impl IntoResponse for AppError {
             retry_after_ms: self.retry_after_ms,
             min_app_version,
             update,
+            wipe: self.wipe,
         };
         let mut response = (status, Json(body)).into_response();
         if let Some(ms) = self.retry_after_ms {

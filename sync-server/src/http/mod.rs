@@ -18,6 +18,7 @@ pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
 pub mod sync;
+pub mod wipes;
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use gridbook_core::sync::wire::{
     GZIP_MIN_BYTES, PATH_APP_RELEASES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE,
+    PATH_WIPE_REPORT,
 };
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate, SizeAbove};
@@ -58,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_PUSH, post(sync::push))
         .route(PATH_PULL, get(sync::pull))
         .route(PATH_SNAPSHOT_FILE, get(snapshot_files::snapshot_file))
+        .route(PATH_WIPE_REPORT, post(wipes::report))
         .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())

@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use gridbook_core::sync::wire::{
     AppUpdate, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult,
     PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, Removal,
-    SnapshotFileFacts, VerifyResponse,
+    SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest, WipeReportResponse,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::sync::Health;
-use super::{app_versions, receipts, snapshot_files, sync};
+use super::{app_versions, receipts, snapshot_files, sync, wipes};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
@@ -23,7 +23,7 @@ pub const PATH_OPENAPI: &str = "/v1/openapi.json";
 pub const DEVICE_TOKEN: &str = "device_token";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds, remote wipe) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -40,6 +40,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         app_versions::download,
         receipts::receipt_block,
         receipts::verify,
+        wipes::report,
         openapi_json,
     ),
     components(schemas(
@@ -64,6 +65,11 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         VerifyResponse,
         ErrorBody,
         AppUpdate,
+        WipeMode,
+        WipeOrder,
+        WipeReport,
+        WipeReportRequest,
+        WipeReportResponse,
     )),
     modifiers(&Contract),
     tags(

@@ -51,6 +51,7 @@ pub struct SnapshotFileQuery {
             )),
         (status = 400, description = "`bad_query`: `schema` missing or not a number; `unsupported_protocol`", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = gridbook_core::sync::wire::ErrorBody),
         (status = 404, description = "`no_snapshot_file`: none offered (files off, no grids, scope too small): pull row pages", body = gridbook_core::sync::wire::ErrorBody),
         (status = 409, description = "`snapshot_schema_mismatch`: files are built in another device schema: pull row pages", body = gridbook_core::sync::wire::ErrorBody),
         (status = 426, description = "`upgrade_required`: the app (`x-gridbook-app-version`) is below the server's minimum", body = gridbook_core::sync::wire::ErrorBody),

@@ -120,9 +120,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     security(("device_token" = [])),
     request_body = PushRequest,
     responses(
-        (status = 200, description = "One result per op, in the order sent", body = PushResponse),
+        (status = 200, description = "One result per op, in the order sent; `wipe` when the back office ordered the device wiped", body = PushResponse),
         (status = 400, description = "Malformed request or unsupported protocol version", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token (a device that reported its wipe too)", body = ErrorBody),
         (status = 413, description = "`too_many_ops`: more than 5,000 ops, or a body over 16 MiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The JSON does not fit the request type (the field is named)", body = ErrorBody),
@@ -150,11 +150,14 @@ pub async fn push(
     let mut response = tokio::task::spawn_blocking(move || storage.push(&pusher, req, &rules, now_ms())).await??;
     // An app below the minimum is refused only now, its ops applied: what an old phone holds (its
     // receipts) reaches the server before the upgrade prompt; the push it sends again after the
-    // upgrade is answered as a repeat.
-    app_versions::refusal(&versions, &device, &app_version)?;
+    // upgrade is answered as a repeat. A device to be wiped is not asked to upgrade first.
+    if device.wipe.is_none() {
+        app_versions::refusal(&versions, &device, &app_version)?;
+    }
     response.generation = Some(state.storage.generation());
     response.update = versions.offer(&device, &app_version);
     response.policy = Some(state.policy);
+    response.wipe = device.wipe.map(|w| w.order);
     Ok(Json(response))
 }
 
@@ -193,6 +196,7 @@ pub(crate) fn current_protocol() -> u32 {
         (status = 200, description = "A page; `next_cursor` resumes, `has_more` says whether to ask again", body = PullPage<EntityState>),
         (status = 400, description = "`bad_query`: a query value out of range or not a number; `unsupported_protocol`", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = ErrorBody),
         (status = 426, description = "`upgrade_required`: the app is below the server's minimum version (`min_app_version`; `update`: the build to install). A push is applied before it is refused", body = ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
         (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),

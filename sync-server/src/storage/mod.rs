@@ -3,7 +3,8 @@
 //! commands and the rules above storage need; `monitoring` and `workflows` are the back office's
 //! read-only queries; `entity_tx::EntityTx` is what the reconcile rules need inside one write
 //! transaction; `releases` the published builds of the app and the minimum app version; `sessions`
-//! what the back office's logins share across replicas (sessions, failed logins).
+//! what the back office's logins share across replicas (sessions, failed logins); `wipes` the
+//! rows of remote wipes, which `SyncStorage` keeps with the devices.
 //! `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
@@ -20,12 +21,14 @@ pub mod releases;
 pub mod sessions;
 pub mod sqlite;
 pub mod staff;
+pub mod wipes;
 pub mod workflows;
 
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
 };
 use gridbook_core::sync::wire::{ReceiptBlock, ReceiptBlockRequest, ServerGeneration, VerifyResponse};
+use gridbook_core::sync::wire::{WipeMode, WipeOrder, WipeReport};
 use serde::Serialize;
 
 use crate::domain::auth::{DeviceAuth, Role};
@@ -155,6 +158,24 @@ pub trait SyncStorage: RecordStorage {
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String>;
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()>;
     fn devices(&self) -> StorageResult<Vec<DeviceRow>>;
+
+    // Remote wipes (wipes.rs; docs/sync-protocol.md, "Remote wipe").
+
+    /// Orders `device_id` wiped in `mode`, audited under `by`. An order the device was not told yet
+    /// is replaced; a told or wiped device, or a revoked one (never told), is `wipe_under_way`.
+    fn order_wipe(&self, device_id: &str, mode: WipeMode, by: &str, now_ms: i64) -> StorageResult<wipes::WipeRow>;
+    /// Cancels an order the device was not told yet, audited under `by`; a told one stands.
+    fn cancel_wipe(&self, device_id: &str, by: &str, now_ms: i64) -> StorageResult<()>;
+    /// The device is being told its order (its first contact after it): the order as it stands
+    /// now, None when it was cancelled meanwhile (or reported).
+    fn wipe_told(&self, device_id: &str, now_ms: i64) -> StorageResult<Option<WipeOrder>>;
+    /// Records the device's report, checked already (domain/wipes.rs), against its standing order;
+    /// from then on its token is refused as revoked. Audited under the device's id.
+    fn record_wipe_report(&self, device_id: &str, report: &WipeReport, now_ms: i64) -> StorageResult<wipes::WipeRow>;
+    /// Every device's wipe, newest order first.
+    fn wipes(&self) -> StorageResult<Vec<wipes::WipeRow>>;
+    /// Every Ed25519 public key (hex) the device registered, newest first.
+    fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>>;
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
     fn check_health(&self) -> StorageResult<()>;

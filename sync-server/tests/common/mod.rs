@@ -198,6 +198,18 @@ pub fn error_of(body: &[u8]) -> ErrorBody {
         .unwrap_or_else(|e| panic!("not a JSON error body ({e}): {}", String::from_utf8_lossy(body)))
 }
 
+/// A back-office request of the staff session `(cookie, CSRF token)`, from the back office's own
+/// pages (same host and origin).
+pub fn staff_request(method: &str, path: &str, session: &(String, String)) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::COOKIE, format!("gb_session={}", session.0))
+        .header("x-csrf-token", &session.1)
+}
+
 /// A POST of `body` as JSON.
 pub fn json_post(path: &str, body: &impl serde::Serialize) -> Request<Body> {
     Request::post(path)

@@ -20,6 +20,14 @@
 //!   budget answers 429 and the phone waits as asked.
 //!
 //! Prints one line of JSON with the ids the tests look for.
+//!
+//!   gridbook-fieldsim --url http://127.0.0.1:PORT --db server.db --wipe-day
+//!
+//! The remote wipe (issue 16): manager 赵磊 (zhao, made here on g1) is leaving, and 张伟 lost his
+//! second phone. Both phones hold a day's work not yet synced (two visits, a signed receipt of
+//! 128.00 yuan). Prints a line of JSON with their device ids, then waits for a line on stdin (the
+//! back office orders the wipes meanwhile), syncs both (the lost one pushing one op a request, so
+//! that part of its work is lost), and prints a line of JSON with each phone's wipe report.
 
 use std::time::Duration;
 
@@ -176,8 +184,96 @@ async fn run() -> Result<serde_json::Value, String> {
     }))
 }
 
+/// A phone with a day's work on it, not synced: a household it pulled with its debt, two visits
+/// and a signed receipt.
+async fn phone_with_work(
+    url: &str,
+    code: &str,
+    manager: &str,
+    n: u64,
+    admin: &dyn Fn(AdminCommand) -> Result<String, String>,
+) -> Result<Phone, String> {
+    let e = |e: gridbook_core::Error| e.to_string();
+    let phone = Phone::enrol(url, code, Box::new(SystemClock)).await;
+    let h = phone.store.create_household(household_n("g1", 40 + n)).map_err(e)?;
+    phone.engine.sync_once().await.map_err(e)?;
+    let account = admin(AdminCommand::AddArrears {
+        grid: "g1".into(),
+        household: h.id.clone(),
+        account_no: format!("ACC-0731-004{n}"),
+        owed_fen: 30_000,
+        months: 2,
+        service_number: String::new(),
+        payment_type: "postpaid".into(),
+    })?;
+    phone.engine.sync_once().await.map_err(e)?;
+    for _ in 0..2 {
+        let mut v = visit("g1", &h.id);
+        v.manager_id = manager.into();
+        phone.store.record_visit(v).map_err(e)?;
+    }
+    let mut r = receipt("g1", &account, &h.id, "");
+    r.collector_id = manager.into();
+    r.collected_at_ms = now_ms();
+    r.owed_before_fen = 30_000;
+    phone.collect(r);
+    Ok(phone)
+}
+
+/// The wipe's answer to a sync, as JSON: the report, or why it was not a wipe.
+async fn wiped(engine: &gridbook_core::SyncEngine) -> Result<serde_json::Value, String> {
+    match engine.sync_once().await {
+        Err(gridbook_core::Error::Wiped { report: Some(report), reported }) => {
+            Ok(serde_json::json!({ "report": report, "reported": reported }))
+        }
+        other => Err(format!("expected the phone wiped, got {other:?}")),
+    }
+}
+
+async fn wipe_day() -> Result<(), String> {
+    let url = arg("--url")?;
+    let storage = SqliteStorage::open(arg("--db")?).map_err(|e| e.to_string())?;
+    let admin = |command: AdminCommand| admin::run(&storage, command, now_ms()).map_err(|e| e.to_string());
+    admin(AdminCommand::CreateManager {
+        id: "zhao".into(),
+        name: "赵磊".into(),
+        role: "field".into(),
+        password: None,
+    })?;
+    admin(AdminCommand::AssignGrid { manager: "zhao".into(), grid: "g1".into() })?;
+    let code = |manager: &str| admin(AdminCommand::EnrolCode { manager: manager.into(), valid_hours: 1 });
+    let leaving = phone_with_work(&url, &code("zhao")?, "zhao", 1, &admin).await?;
+    let lost = phone_with_work(&url, &code("zhang")?, "zhang", 2, &admin).await?;
+    println!(
+        "{}",
+        serde_json::json!({ "retire_device": leaving.store.device_id(), "lost_device": lost.store.device_id() })
+    );
+    // the back office orders the wipes; the test says when
+    let mut line = String::new();
+    tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let retire = wiped(&leaving.engine).await?;
+    let one_at_a_time = gridbook_core::SyncEngine::new(
+        lost.store.clone(),
+        gridbook_core::SyncConfig { push_batch: 1, ..lost.config.clone() },
+    )
+    .map_err(|e| e.to_string())?;
+    let lost = wiped(&one_at_a_time).await?;
+    println!("{}", serde_json::json!({ "retire": retire, "lost": lost }));
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--wipe-day") {
+        if let Err(message) = wipe_day().await {
+            eprintln!("gridbook-fieldsim: {message}");
+            std::process::exit(1);
+        }
+        return;
+    }
     match run().await {
         Ok(summary) => println!("{summary}"),
         Err(message) => {

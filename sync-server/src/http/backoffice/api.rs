@@ -23,6 +23,7 @@ use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::error::StorageError;
 use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
+use crate::storage::wipes::WipeRow;
 use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
 
 pub(super) fn no_store<T: Serialize>(value: T) -> Response {
@@ -149,30 +150,34 @@ pub struct DeviceView {
     pub health: DeviceHealth,
     /// Requests refused over its budget within the last hour (this server process's count).
     pub rate_limited: Option<Refusals>,
+    /// Its remote wipe, when one was ordered: status, who asked, what the report says.
+    pub wipe: Option<WipeRow>,
 }
 
-fn device_views(state: &AppState, devices: Vec<DeviceRow>, now: i64) -> Vec<DeviceView> {
+fn device_views(state: &AppState, devices: Vec<DeviceRow>, wipes: Vec<WipeRow>, now: i64) -> Vec<DeviceView> {
     let t = state.backoffice.thresholds;
     let mut refused = state.device_budget.refused_lately(now);
+    let mut wipes: HashMap<String, WipeRow> = wipes.into_iter().map(|w| (w.device_id.clone(), w)).collect();
     devices
         .into_iter()
         .map(|mut d| {
             d.last_error = d.last_error.as_deref().map(mask_digit_runs);
             let health = t.classify(&d, now);
             let rate_limited = refused.remove(&d.device_id);
-            DeviceView { device: d, health, rate_limited }
+            let wipe = wipes.remove(&d.device_id);
+            DeviceView { device: d, health, rate_limited, wipe }
         })
         .collect()
 }
 
 pub async fn devices(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
     let storage = state.storage.clone();
-    let devices = blocking(move || storage.devices()).await?;
+    let (devices, wipes) = blocking(move || Ok::<_, AppError>((storage.devices()?, storage.wipes()?))).await?;
     let now = now_ms();
     Ok(no_store(json!({
         "now_ms": now,
         "thresholds": state.backoffice.thresholds,
-        "devices": device_views(&state, devices, now),
+        "devices": device_views(&state, devices, wipes, now),
     })))
 }
 
@@ -195,7 +200,7 @@ pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSessi
     .await?;
     let mut states: HashMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let (mut skewed, mut pending, mut on_phones_fen, mut on_phones_count) = (0, 0, 0, 0);
-    for d in device_views(&state, devices, now) {
+    for d in device_views(&state, devices, vec![], now) {
         *states.entry(d.health.state.as_str()).or_default() += 1;
         skewed += u64::from(d.health.skewed);
         if d.device.revoked_at_ms.is_none() {

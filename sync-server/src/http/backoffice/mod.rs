@@ -1,7 +1,8 @@
 //! The back office (issue 6): supervisors and admins log in at /admin and watch the phones sync —
 //! devices and their health, sync activity, rejected ops, the conflict log, money collected,
-//! voids and overdue follow-ups. Plain HTML, CSS and JS compiled into the binary (assets/), JSON
-//! APIs under /admin/api/, nothing loaded from elsewhere.
+//! voids and overdue follow-ups — and order a device's remote wipe (wipes.rs). Plain HTML, CSS
+//! and JS compiled into the binary (assets/), JSON APIs under /admin/api/, nothing loaded from
+//! elsewhere.
 
 pub mod api;
 pub mod billing;
@@ -11,6 +12,7 @@ pub mod reminders;
 pub mod session;
 pub mod spreadsheets;
 pub mod staff_session;
+pub mod wipes;
 pub mod workflows;
 
 use axum::routing::{get, post};
@@ -37,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/reminder-outcomes", get(reminders::outcomes))
         .merge(spreadsheets::routes())
         .merge(releases::routes())
+        .merge(wipes::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

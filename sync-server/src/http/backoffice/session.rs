@@ -160,6 +160,15 @@ pub fn check_admin_write(headers: &HeaderMap, staff: &Staff) -> Result<(), AppEr
     if staff.role != Role::Admin {
         return Err(AppError::forbidden("this change needs the admin role"));
     }
+    check_staff_write(headers, staff)
+}
+
+/// A state-changing JSON call a supervisor may make too (a device's remote wipe, as deciding a
+/// void): any staff session, from this site, with the session's CSRF token in `X-CSRF-Token`.
+pub fn check_staff_write(headers: &HeaderMap, staff: &Staff) -> Result<(), AppError> {
+    if !matches!(staff.role, Role::Supervisor | Role::Admin) {
+        return Err(AppError::forbidden("this change needs a supervisor or an admin"));
+    }
     let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !same_origin(headers) || sent.is_empty() || !same_token(&staff.csrf, sent) {
         return Err(AppError::forbidden(

@@ -15,9 +15,11 @@ use crate::storage::DeviceRow;
 
 pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> StorageResult<DeviceAuth> {
     let conn = s.db.conn()?;
+    // the device's wipe order comes with its token: no second read on every request
     let row = s.db.query_opt(
         &conn,
-        "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms FROM devices d JOIN managers m ON m.id = d.manager_id
+        "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms
+         FROM devices d JOIN managers m ON m.id = d.manager_id LEFT JOIN device_wipes w ON w.device_id = d.id
          WHERE d.token_hash = $1",
         &[&token_hash],
     )?;
@@ -27,11 +29,12 @@ pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> Stor
     let (device_id, manager_id, role, revoked): (String, String, String, Option<i64>) =
         (row.at(0)?, row.at(1)?, row.at(2)?, row.at(3)?);
     if revoked.is_some() {
-        return Err(StorageError::denied(ErrorCode::Revoked, "this device was revoked by the back office"));
+        return Err(crate::storage::sqlite::revoked_device());
     }
+    let wipe = crate::storage::sqlite::device_wipe(row.at(4)?, row.at(5)?, row.at(6)?);
     let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
     let grids = if role == Role::Field { grids_of(s, &conn, &manager_id)? } else { all_grids(s, &conn)? };
-    Ok(DeviceAuth { device_id, manager_id, role, grids })
+    Ok(DeviceAuth { device_id, manager_id, role, grids, wipe })
 }
 
 pub(super) fn enrol(s: &PostgresStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {

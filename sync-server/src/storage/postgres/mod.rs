@@ -5,17 +5,19 @@
 //! One concern per file: `pool` (connections, and how the synchronous traits wait on the
 //! asynchronous client), `schema` with migrations/ (under an advisory lock), `cursor` (gap-free
 //! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `handover`, `receipts`, `voids`,
-//! `records`, `monitoring`, `error`; `test_cluster` starts throwaway clusters for the tests.
+//! `records`, `monitoring`, `wipes` (remote wipes), `error`; `test_cluster` starts throwaway
+//! clusters for the tests.
 
 use std::path::{Path, PathBuf};
 
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, ErrorCode, Op, OpResult, PullPage, PushRequest, PushResponse,
-    ServerGeneration, StoredState,
+    ServerGeneration, StoredState, WipeMode, WipeOrder, WipeReport,
 };
 
 use super::records::RecordStorage;
+use super::wipes::WipeRow;
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
@@ -43,6 +45,7 @@ mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod test_cluster;
 mod voids;
+mod wipes;
 
 pub struct PostgresStorage {
     db: Db,
@@ -171,6 +174,31 @@ impl SyncStorage for PostgresStorage {
 
     fn devices(&self) -> StorageResult<Vec<DeviceRow>> {
         devices::devices(self)
+    }
+
+    fn order_wipe(&self, device_id: &str, mode: WipeMode, by: &str, now_ms: i64) -> StorageResult<WipeRow> {
+        wipes::order_wipe(self, device_id, mode, by, now_ms)
+    }
+
+    fn cancel_wipe(&self, device_id: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+        wipes::cancel_wipe(self, device_id, by, now_ms)
+    }
+
+    fn wipe_told(&self, device_id: &str, now_ms: i64) -> StorageResult<Option<WipeOrder>> {
+        wipes::wipe_told(self, device_id, now_ms)
+    }
+
+    fn record_wipe_report(&self, device_id: &str, report: &WipeReport, now_ms: i64) -> StorageResult<WipeRow> {
+        wipes::record_wipe_report(self, device_id, report, now_ms)
+    }
+
+    fn wipes(&self) -> StorageResult<Vec<WipeRow>> {
+        wipes::wipes(self)
+    }
+
+    fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>> {
+        let conn = self.db.conn()?;
+        receipts::device_public_keys(&self.db, &conn, device_id)
     }
 
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>> {

@@ -86,6 +86,7 @@ pub(super) fn push(
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        wipe: None,
     })
 }
 

@@ -288,7 +288,13 @@ mod tests {
     use crate::storage::SyncStorage;
 
     fn device(id: &str) -> DeviceAuth {
-        DeviceAuth { device_id: id.into(), manager_id: "zhang".into(), role: Role::Field, grids: vec!["g1".into()] }
+        DeviceAuth {
+            device_id: id.into(),
+            manager_id: "zhang".into(),
+            role: Role::Field,
+            grids: vec!["g1".into()],
+            wipe: None,
+        }
     }
 
     #[test]

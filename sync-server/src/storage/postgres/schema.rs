@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_app_versions.sql")),
     (4, include_str!("migrations/0004_cluster_identity.sql")),
     (5, include_str!("migrations/0005_backoffice_shared_state.sql")),
+    (6, include_str!("migrations/0006_device_wipes.sql")),
 ];
 
 /// The version this server writes: its last step.

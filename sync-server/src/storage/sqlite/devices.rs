@@ -1,36 +1,59 @@
 //! Grids, managers and their grids, the devices of field managers and their enrolment: one-time
-//! codes, device tokens (hashed), signing keys, revocation; and the device list of the back office.
+//! codes, device tokens (hashed) with the device's standing wipe order, signing keys, revocation;
+//! and the device list of the back office.
 
 use gridbook_core::sync::hlc::{is_valid_node_id, MAX_NODE_ID_LEN};
-use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
+use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, WipeMode, WipeOrder, PROTOCOL_VERSION};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{receipts, SqliteStorage};
-use crate::domain::auth::{self, DeviceAuth, Role};
+use crate::domain::auth::{self, DeviceAuth, DeviceWipe, Role};
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::DeviceRow;
 
 pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> StorageResult<DeviceAuth> {
     storage.read(|c| {
+        // the device's wipe order comes with its token: no second read on every request
         let row = c
             .prepare_cached(
-                "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms FROM devices d JOIN managers m ON m.id = d.manager_id
+                "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms
+                 FROM devices d JOIN managers m ON m.id = d.manager_id LEFT JOIN device_wipes w ON w.device_id = d.id
                  WHERE d.token_hash = ?1",
             )?
             .query_row([token_hash], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
+                let device = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
+                let wipe = (r.get::<_, Option<String>>(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?);
+                Ok((device, r.get::<_, Option<i64>>(3)?, wipe))
             })
             .optional()?;
-        let Some((device_id, manager_id, role, revoked)) = row else {
+        let Some(((device_id, manager_id, role), revoked, (mode, ordered_at_ms, told_at_ms))) = row else {
             return Err(StorageError::denied(ErrorCode::Unauthorized, "unknown device token; enrol this device again"));
         };
         if revoked.is_some() {
-            return Err(StorageError::denied(ErrorCode::Revoked, "this device was revoked by the back office"));
+            return Err(revoked_device());
         }
         let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
         let grids = if role == Role::Field { grids_of(c, &manager_id)? } else { all_grids(c)? };
-        Ok(DeviceAuth { device_id, manager_id, role, grids })
+        Ok(DeviceAuth { device_id, manager_id, role, grids, wipe: device_wipe(mode, ordered_at_ms, told_at_ms) })
     })
+}
+
+/// The refusal of a revoked device's token (or of one that reported its wipe).
+pub(crate) fn revoked_device() -> StorageError {
+    StorageError::denied(
+        ErrorCode::Revoked,
+        "此设备已吊销或已清除 / this device was revoked by the back office, or wiped",
+    )
+}
+
+/// A device's standing wipe order from its `device_wipes` columns (none: no order).
+pub(crate) fn device_wipe(
+    mode: Option<String>,
+    ordered_at_ms: Option<i64>,
+    told_at_ms: Option<i64>,
+) -> Option<DeviceWipe> {
+    let order = WipeOrder { mode: WipeMode::parse(mode.as_deref()?)?, ordered_at_ms: ordered_at_ms? };
+    Some(DeviceWipe { order, told: told_at_ms.is_some() })
 }
 
 pub(super) fn enrol(storage: &SqliteStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {

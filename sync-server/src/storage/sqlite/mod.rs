@@ -6,7 +6,7 @@
 //! commit of pushes and back-office ops) with `entity_tx` (the rules' primitives on SQLite),
 //! `pull` (pages, snapshot pages), `records` (the back office's reads of records), `monitoring`
 //! and `workflows` (the back office's read-only queries), `receipts`, `handover`, `checkpoint`,
-//! `releases` (published builds of the app, the minimum app version).
+//! `releases` (published builds of the app, the minimum app version), `wipes` (remote wipes).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -14,12 +14,13 @@ use std::sync::{Mutex, MutexGuard};
 use gridbook_core::model::EntityKind;
 use gridbook_core::sync::wire::{
     EnrolRequest, EnrolResponse, EntityState, Op, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock,
-    ReceiptBlockRequest, ServerGeneration, StoredState, VerifyResponse,
+    ReceiptBlockRequest, ServerGeneration, StoredState, VerifyResponse, WipeMode, WipeOrder, WipeReport,
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 use super::records::RecordStorage;
+use super::wipes::WipeRow;
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
 use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
@@ -40,11 +41,12 @@ mod records;
 mod releases;
 mod schema;
 mod sessions;
+mod wipes;
 mod workflows;
 
 use entity_tx::SqliteTx;
 // the rules of ids and keys the PostgreSQL backend checks the same way
-pub(crate) use devices::{checked_device_id, valid_id};
+pub(crate) use devices::{checked_device_id, device_wipe, revoked_device, valid_id};
 pub(crate) use receipts::checked_public_key;
 pub(crate) use receipts::MAX_OPEN_NUMBERS;
 pub(crate) use records::entity_from_row;
@@ -288,6 +290,30 @@ impl SyncStorage for SqliteStorage {
         devices::devices(self)
     }
 
+    fn order_wipe(&self, device_id: &str, mode: WipeMode, by: &str, now_ms: i64) -> StorageResult<WipeRow> {
+        wipes::order_wipe(self, device_id, mode, by, now_ms)
+    }
+
+    fn cancel_wipe(&self, device_id: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+        wipes::cancel_wipe(self, device_id, by, now_ms)
+    }
+
+    fn wipe_told(&self, device_id: &str, now_ms: i64) -> StorageResult<Option<WipeOrder>> {
+        wipes::wipe_told(self, device_id, now_ms)
+    }
+
+    fn record_wipe_report(&self, device_id: &str, report: &WipeReport, now_ms: i64) -> StorageResult<WipeRow> {
+        wipes::record_wipe_report(self, device_id, report, now_ms)
+    }
+
+    fn wipes(&self) -> StorageResult<Vec<WipeRow>> {
+        wipes::wipes(self)
+    }
+
+    fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>> {
+        self.read(|c| receipts::device_public_keys(c, device_id))
+    }
+
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>> {
         monitoring::conflicts(self, limit)
     }
@@ -455,6 +481,7 @@ mod tests {
             manager_id: "zhang".into(),
             role: Role::Field,
             grids: vec!["g1".into()],
+            wipe: None,
         };
         storage.apply_backoffice_ops(&[testing::household_op("g1", "h1").unwrap()], 1).unwrap();
         let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();

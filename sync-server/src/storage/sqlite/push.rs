@@ -163,6 +163,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        wipe: None,
     })
 }
 

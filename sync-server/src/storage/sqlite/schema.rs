@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_generation.sql")),
     (6, include_str!("migrations/0006_app_versions.sql")),
     (7, include_str!("migrations/0007_backoffice_shared_state.sql")),
+    (8, include_str!("migrations/0008_device_wipes.sql")),
 ];
 
 /// The version this server writes: its last step.
@@ -118,6 +119,7 @@ mod tests {
             manager_id: "zhang".into(),
             role: Role::Field,
             grids: vec!["g1".into()],
+            wipe: None,
         };
         let mut another =
             testing::visit_op(testing::fields_of(&visit).unwrap(), Hlc::new(1_700_000_000_001, 0, "dev1"));

@@ -2,7 +2,8 @@
 // migration, Keystore), wires the repositories (the app's small object graph), and syncs — every
 // 15 minutes, soon after each change, when the app comes to the foreground and when the network
 // returns (many Chinese ROMs kill periodic jobs). A store that fails to open is never deleted:
-// the app shows why and the data stays for someone to rescue.
+// the app shows why and the data stays for someone to rescue. A store the back office had wiped
+// (docs/mobile.md, "Remote wipe") is replaced by a new, empty one and the app returns to enrolment.
 package app.gridbook.android
 
 import android.app.Application
@@ -21,6 +22,7 @@ import app.gridbook.logic.Drafts
 import app.gridbook.logic.FieldworkRepository
 import app.gridbook.logic.LocalChanges
 import app.gridbook.logic.PrintLog
+import app.gridbook.logic.Problem
 import app.gridbook.logic.Session
 import app.gridbook.logic.SessionStore
 import app.gridbook.logic.SyncRepository
@@ -36,6 +38,7 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import java.io.File
 
 /** The graph as the screens see it: still opening, ready, or why it could not be opened. */
@@ -57,7 +60,7 @@ class GridbookApp : Application() {
         LogcatSink.install(BuildConfig.DEBUG)  // first: a store that fails to open says why in the log
         scope.launch(Dispatchers.IO) {
             // runCatching: a missing or broken libgridbook_ffi.so is an Error, and the screen should say so too
-            _graph.value = runCatching { Graph(this@GridbookApp) }.fold({ GraphState.Ready(it) }, { GraphState.Failed(it) })
+            open(wipedNotice = null)
             if (_graph.value is GraphState.Ready) SyncWorker.schedule(this@GridbookApp)
         }
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
@@ -66,6 +69,21 @@ class GridbookApp : Application() {
         getSystemService(ConnectivityManager::class.java)?.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onAvailable(network: Network) = trigger(SyncTrigger.NETWORK_BACK)
         })
+    }
+
+    /** Opens the store and wires the graph; a wipe met by a sync opens a new store in its place. */
+    private fun open(wipedNotice: Problem?) {
+        _graph.value = runCatching { Graph(this, wipedNotice) }.fold({ GraphState.Ready(it) }, { GraphState.Failed(it) })
+        val graph = (_graph.value as? GraphState.Ready)?.graph ?: return
+        scope.launch {
+            val notice = graph.sync.wiped.first { it != null } ?: return@launch
+            withContext(Dispatchers.IO) {
+                // the old store's files and its Keystore key are gone (the core); the signing key
+                // and the session go too: a new store is a new device, enrolled with a new code
+                KeystoreSigner.delete(this@GridbookApp)
+                open(notice)
+            }
+        }
     }
 
     /** The graph once it is open, or null if it failed (the screens show why). */
@@ -79,14 +97,18 @@ class GridbookApp : Application() {
     }
 }
 
-/** Everything the screens share: one store, one sync, the repositories over them. Made off the main thread. */
-class Graph(context: Context) {
+/**
+ * Everything the screens share: one store, one sync, the repositories over them. Made off the main
+ * thread. [wipedNotice] is set on the graph opened after a remote wipe: the enrolment screen says so.
+ */
+class Graph(context: Context, val wipedNotice: Problem? = null) {
     private val app = context.applicationContext
     // encrypted (SQLCipher), its key wrapped by the Keystore; excluded from backups (data_extraction_rules.xml)
     val store: GridbookStore = GridbookStore.open(File(app.filesDir, "gridbook.db").path, KeystoreVault())
     val signer = KeystoreSigner.create(app)
     val sessions: SessionStore = PrefsSessionStore(app)
-    val sync = SyncRepository(store, GridbookSync(store, BuildConfig.VERSION_NAME), sessions)
+    // the signer signs a remote wipe's report (the key registered at enrolment)
+    val sync = SyncRepository(store, GridbookSync(store, BuildConfig.VERSION_NAME, signer), sessions)
     /** Unsaved forms, kept when a tab is tapped or a screen is rebuilt. */
     val drafts = Drafts()
     /** The phone's own writes: Today reads again after a visit or a collection. */
@@ -126,6 +148,10 @@ class PrefsSessionStore(context: Context) : SessionStore {
             .putString("manager_name", session.managerName)
             .putString("grids", session.grids.joinToString(","))
             .apply()
+    }
+
+    override fun clear() {
+        prefs.edit().clear().apply()
     }
 }
 

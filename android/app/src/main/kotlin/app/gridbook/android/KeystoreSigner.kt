@@ -46,6 +46,15 @@ class KeystoreSigner private constructor(private val sealedSecret: File) : Devic
         private const val ALIAS = "gridbook-device-key-wrap"
         private const val GCM_IV = 12
 
+        /**
+         * Deletes the device key (after a remote wipe: a new store is a new device, which enrols
+         * with a new key): its sealed file and its Keystore wrapping key.
+         */
+        fun delete(context: Context) {
+            File(context.noBackupFilesDir, "device-key.sealed").delete()
+            runCatching { KeyStore.getInstance("AndroidKeyStore").apply { load(null) }.deleteEntry(ALIAS) }
+        }
+
         /** The device's signer; makes the key on first use. */
         fun create(context: Context): KeystoreSigner {
             val file = File(context.noBackupFilesDir, "device-key.sealed")

@@ -32,6 +32,7 @@ import androidx.compose.material3.Scaffold
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
+import androidx.compose.runtime.key
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
@@ -81,7 +82,8 @@ class MainActivity : ComponentActivity() {
                     else -> when (val s = state) {
                         GraphState.Opening -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
                         // the lock screen while the store is locked (idle past the server's minutes)
-                        is GraphState.Ready -> Locked(this@MainActivity, s.graph.store) { App(s.graph) }
+                        // a new graph (after a remote wipe) starts its screens afresh, at enrolment
+                        is GraphState.Ready -> key(s.graph) { Locked(this@MainActivity, s.graph.store) { App(s.graph) } }
                         is GraphState.Failed -> StoreFailure(s.error)
                     }
                 }

@@ -241,6 +241,8 @@ class SyncViewModel(graph: Graph, session: Session?) : ViewModel() {
 }
 
 class EnrolViewModel(private val graph: Graph) : ViewModel() {
+    /** Why the phone is back at enrolment, when the back office had it wiped (what was lost). */
+    val wiped: Problem? = graph.wipedNotice
     val problem = MutableStateFlow<Problem?>(null)
     val busy = MutableStateFlow(false)
     fun enrol(serverUrl: String, code: String, onDone: () -> Unit) {

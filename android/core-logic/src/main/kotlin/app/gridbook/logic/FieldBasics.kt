@@ -88,6 +88,8 @@ fun backgroundOutcome(problem: Problem?, runAttempt: Int): BackgroundOutcome = w
     problem == null -> BackgroundOutcome.DONE
     // the store's key is out of memory until the manager unlocks: the next run syncs
     problem.kind == ProblemKind.LOCKED -> BackgroundOutcome.DONE
+    // the back office had the phone wiped: nothing is left to sync until it is enrolled again
+    problem.kind == ProblemKind.WIPED -> BackgroundOutcome.DONE
     problem.kind != ProblemKind.OFFLINE && problem.kind != ProblemKind.INTERRUPTED -> BackgroundOutcome.GIVE_UP
     runAttempt + 1 >= MAX_BACKGROUND_ATTEMPTS -> BackgroundOutcome.GIVE_UP
     else -> BackgroundOutcome.RETRY

@@ -55,12 +55,15 @@ data class Session(val deviceId: String, val managerId: String, val managerName:
 interface SessionStore {
     fun load(): Session?
     fun save(session: Session)
+    /** Forgets who the phone belonged to (after a remote wipe). */
+    fun clear()
 }
 
 /** An in-memory [SessionStore] (tests, previews). */
 class MemorySessionStore(private var session: Session? = null) : SessionStore {
     override fun load() = session
     override fun save(session: Session) { this.session = session }
+    override fun clear() { session = null }
 }
 
 private suspend fun <T> io(dispatcher: CoroutineDispatcher, block: () -> T): Result<T> =
@@ -214,6 +217,23 @@ class SyncRepository(
     /** Every phase the observer reported since the repository was made (for the sync screen's log). */
     val phases: StateFlow<List<SyncPhase>> = _phases.asStateFlow()
 
+    private val _wiped = MutableStateFlow<Problem?>(null)
+
+    /**
+     * Set once the back office had this phone wiped ([ProblemKind.WIPED], its report in
+     * [Problem.wipe]): the store is gone. The app forgets the session and the signing key, opens a
+     * new store and shows enrolment with this banner.
+     */
+    val wiped: StateFlow<Problem?> = _wiped.asStateFlow()
+
+    /** Notes a wipe met by a sync call (every later call on the store answers the same). */
+    private fun <T> noted(result: Result<T>): Result<T> = result.also { r ->
+        r.problem?.takeIf { it.kind == ProblemKind.WIPED }?.let { wipe ->
+            if (_wiped.value == null) sessions.clear()
+            _wiped.value = wipe
+        }
+    }
+
     init {
         sync.setObserver(object : SyncObserver {
             override fun onStatus(status: SyncStatus) {
@@ -235,11 +255,11 @@ class SyncRepository(
     }
 
     /** One sync cycle now (the "sync" button). Suspends without blocking a thread. */
-    suspend fun syncNow(): Result<SyncReport> = attempt { sync.syncOnce() }.also { refresh() }
+    suspend fun syncNow(): Result<SyncReport> = noted(attempt { sync.syncOnce() }).also { refresh() }
 
     /** Cycles with backoff, at most [attempts] times (the background worker). */
     suspend fun syncWithRetry(attempts: Int): Result<SyncReport> =
-        attempt { sync.syncWithRetry(attempts.coerceAtLeast(1).toUInt()) }.also { refresh() }
+        noted(attempt { sync.syncWithRetry(attempts.coerceAtLeast(1).toUInt()) }).also { refresh() }
 
     suspend fun retry(opId: String): Result<Boolean> = io(dispatcher) { store.retryRejected(opId) }.also { refresh() }
     suspend fun discard(opId: String, by: String): Result<Boolean> = io(dispatcher) { store.discardRejected(opId, by) }.also { refresh() }

@@ -108,6 +108,7 @@ fun problemText(p: Problem): String = when (p.kind) {
     ProblemKind.LOCKED -> stringResource(R.string.problem_locked)
     ProblemKind.OFFLINE_TOO_LONG -> stringResource(R.string.problem_offline_too_long)
     ProblemKind.STORE_UNREADABLE -> stringResource(R.string.store_failed)
+    ProblemKind.WIPED -> stringResource(R.string.problem_wiped, p.detail)
     ProblemKind.UNEXPECTED -> stringResource(R.string.problem_unexpected, p.detail)
 }
 

@@ -1,4 +1,5 @@
-// Enrolment (设备登记): the server address and the one-time code from the back office.
+// Enrolment (设备登记): the server address and the one-time code from the back office; after a
+// remote wipe, a banner says the phone was wiped and what was lost.
 package app.gridbook.android.ui
 
 import androidx.compose.foundation.layout.Column
@@ -29,6 +30,7 @@ fun EnrolScreen(vm: EnrolViewModel, enrolled: () -> Unit) {
     Column(Modifier.fillMaxWidth().padding(24.dp)) {
         Text(stringResource(R.string.enrol_title), style = MaterialTheme.typography.headlineSmall)
         Text(stringResource(R.string.enrol_hint), style = MaterialTheme.typography.bodyMedium)
+        vm.wiped?.let { ProblemBanner(it) }
         OutlinedTextField(server, { server = it }, label = { Text(stringResource(R.string.enrol_server)) }, singleLine = true, modifier = Modifier.fillMaxWidth())
         OutlinedTextField(code, { code = it }, label = { Text(stringResource(R.string.field_code)) }, singleLine = true, modifier = Modifier.fillMaxWidth())
         ProblemBanner(problem)
