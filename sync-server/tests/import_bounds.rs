@@ -123,7 +123,7 @@ async fn a_sheet_whose_declared_area_ends_before_it_starts_is_refused_with_a_rea
     assert!(status.is_client_error(), "{status}: {body}");
     assert!(body["code"].is_string(), "{body}");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains(" / ") && message.is_char_boundary(0), "zh-CN / English: {message}");
+    assert!(message.contains(" / "), "zh-CN / English: {message}");
 }
 
 #[test]
