@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use gridbook_core::model::EntityKind;
-use gridbook_core::sync::snapshot_file::{check_snapshot_file, remove_database, sha256_of, DEVICE_SCHEMA_VERSION};
+use gridbook_core::store::files::remove_database;
+use gridbook_core::sync::snapshot_file::{check_snapshot_file, sha256_of, DEVICE_SCHEMA_VERSION};
 use gridbook_core::sync::wire::SnapshotFileFacts;
 use gridbook_core::{Hlc, Store};
 use gridbook_fuzz::scratch_dir;

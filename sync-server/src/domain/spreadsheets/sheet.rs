@@ -157,6 +157,16 @@ fn csv_cells(text: &str) -> DomainResult<Cells> {
 }
 
 fn xlsx_cells(bytes: &[u8]) -> DomainResult<Cells> {
+    // The XLSX reader can panic on a file that contradicts itself: calamine 0.34 subtracts a
+    // <dimension>'s start from its end unchecked, so "B2:A1" overflows where overflow checks are
+    // on (found by the import_xlsx fuzz target). Whatever a file holds, the answer is a typed
+    // refusal, never a failed request.
+    std::panic::catch_unwind(|| read_xlsx_cells(bytes)).unwrap_or_else(|_| {
+        Err(unreadable("the XLSX file contradicts itself and cannot be read / XLSX文件内容自相矛盾，无法读取"))
+    })
+}
+
+fn read_xlsx_cells(bytes: &[u8]) -> DomainResult<Cells> {
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
         .map_err(|e| unreadable(format!("the XLSX file cannot be opened: {e} / XLSX文件无法打开")))?;
     let first = book

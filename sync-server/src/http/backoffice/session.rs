@@ -79,7 +79,7 @@ impl SessionStore {
             self.storage.remove_session(&key)?;
             return Ok(None);
         }
-        if now - row.last_seen_ms >= TOUCH_EVERY_MS {
+        if now.saturating_sub(row.last_seen_ms) >= TOUCH_EVERY_MS {
             self.storage.touch_session(&key, now)?;
         }
         Ok(Some(Staff { id: row.staff_id, name: row.name, role: row.role, csrf: csrf_of(token) }))
@@ -92,7 +92,7 @@ impl SessionStore {
 }
 
 fn expired(s: &SessionRow, now: i64) -> bool {
-    now - s.last_seen_ms > IDLE_MS || now - s.created_ms > ABSOLUTE_MS
+    now.saturating_sub(s.last_seen_ms) > IDLE_MS || now.saturating_sub(s.created_ms) > ABSOLUTE_MS
 }
 
 /// The value of one cookie of the request.
