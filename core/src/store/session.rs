@@ -265,7 +265,7 @@ pub(crate) fn store_files(path: &Path) -> Vec<PathBuf> {
     let record = encryption::key_record_path(path);
     let mut files = vec![PathBuf::from(format!("{}.tmp", record.display())), record];
     let staged = encryption::staged_path(path);
-    let download = crate::sync::client::snapshot_download_path(path);
+    let download = super::files::snapshot_download_path(path);
     let sealed = |p: &Path| PathBuf::from(format!("{}.sealed", p.display()));
     for db in [path.to_path_buf(), sealed(&staged), staged, sealed(&download), download] {
         for suffix in ["", "-wal", "-shm", "-journal"] {
