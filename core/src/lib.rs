@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod field;
 pub mod mask;
 pub mod model;
+pub mod photos;
 pub mod store;
 pub mod sync;
 pub mod validate;

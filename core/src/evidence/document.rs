@@ -11,6 +11,7 @@
 //! zone_offset_min=480
 //! place=39.9042,116.4074      (line present only when place is Some)
 //! payment_ref=4200001234…     (line present only when there is one)
+//! photo=9f86d081…              (one line per attached photo's SHA-256, in order; none when none)
 //! ```
 //! Integers are plain decimal ASCII. String values are UTF-8 byte-exact (no Unicode
 //! normalisation: store what was signed, exactly) with `\` → `\\`, LF → `\n`, CR → `\r`, so a
@@ -35,6 +36,27 @@ pub enum DocumentError {
     WrongChange { change_fen: i64, expected_fen: i64 },
     #[error("zone offset {0} min is outside ±14 h")]
     BadZoneOffset(i32),
+    #[error("照片引用无效：{0} / a photo reference is not valid: {0}")]
+    BadPhoto(String),
+}
+
+/// The most photos one signed document refers to.
+pub const MAX_DOCUMENT_PHOTOS: usize = 12;
+
+/// Each reference a photo address, none twice, at most [`MAX_DOCUMENT_PHOTOS`].
+fn photos(list: &[String]) -> Result<(), DocumentError> {
+    if list.len() > MAX_DOCUMENT_PHOTOS {
+        return Err(DocumentError::BadPhoto(format!("{} photos, at most {MAX_DOCUMENT_PHOTOS}", list.len())));
+    }
+    for (i, p) in list.iter().enumerate() {
+        if !crate::photos::is_photo_sha256(p) {
+            return Err(DocumentError::BadPhoto(format!("'{p}' is not a lower-case hex SHA-256")));
+        }
+        if list[..i].contains(p) {
+            return Err(DocumentError::BadPhoto(format!("{p} twice")));
+        }
+    }
+    Ok(())
 }
 
 /// A payment receipt against a pre-reserved, numbered receipt (正式话费收据).
@@ -60,6 +82,12 @@ pub struct ReceiptDocument {
     /// document's bytes are exactly those of receipts made before the field existed.
     #[serde(default)]
     pub payment_ref: Option<String>,
+    /// Photos attached to what is signed (the paper form, the meter, the shop front): the
+    /// lower-case hex SHA-256 of each prepared photo (`photos::photo_sha256`), in the order taken,
+    /// one `photo=` line each at the end of the canonical document, so a swapped photo breaks the
+    /// seal. Absent when empty, and then the bytes are exactly those of documents made before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
 }
 
 /// A visit's work order (工作单) that the customer signs personally.
@@ -75,6 +103,12 @@ pub struct WorkOrderDocument {
     pub device_id: String,
     pub visited_at_ms: i64,
     pub zone_offset_min: i32,
+    /// Photos attached to what is signed (the paper form, the meter, the shop front): the
+    /// lower-case hex SHA-256 of each prepared photo (`photos::photo_sha256`), in the order taken,
+    /// one `photo=` line each at the end of the canonical document, so a swapped photo breaks the
+    /// seal. Absent when empty, and then the bytes are exactly those of documents made before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
 }
 
 /// Builds the canonical byte string; see the module docs.
@@ -159,6 +193,7 @@ impl ReceiptDocument {
         if self.change_fen != expected_fen {
             return Err(DocumentError::WrongChange { change_fen: self.change_fen, expected_fen });
         }
+        photos(&self.photos)?;
         zone(self.zone_offset_min)
     }
 
@@ -182,6 +217,9 @@ impl ReceiptDocument {
         if let Some(reference) = &self.payment_ref {
             c.str("payment_ref", reference);
         }
+        for photo in &self.photos {
+            c.str("photo", photo);
+        }
         c.done()
     }
 
@@ -200,12 +238,13 @@ impl WorkOrderDocument {
         required("summary", &self.summary)?;
         required("manager_id", &self.manager_id)?;
         required("device_id", &self.device_id)?;
+        photos(&self.photos)?;
         zone(self.zone_offset_min)
     }
 
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        Canon::new(Self::TAG)
-            .str("visit_id", &self.visit_id)
+        let mut c = Canon::new(Self::TAG);
+        c.str("visit_id", &self.visit_id)
             .str("household_id", &self.household_id)
             .str("purpose", &self.purpose)
             .str("outcome", &self.outcome)
@@ -213,8 +252,11 @@ impl WorkOrderDocument {
             .str("manager_id", &self.manager_id)
             .str("device_id", &self.device_id)
             .int("visited_at_ms", self.visited_at_ms)
-            .int("zone_offset_min", self.zone_offset_min)
-            .done()
+            .int("zone_offset_min", self.zone_offset_min);
+        for photo in &self.photos {
+            c.str("photo", photo);
+        }
+        c.done()
     }
 
     pub fn hash(&self) -> [u8; 32] {
@@ -242,6 +284,7 @@ pub(crate) mod tests {
             zone_offset_min: 480,
             place: Some("39.9042,116.4074".into()),
             payment_ref: None,
+            photos: Vec::new(),
         }
     }
 
@@ -256,6 +299,7 @@ pub(crate) mod tests {
             device_id: "dev-a1".into(),
             visited_at_ms: 1_714_543_380_000,
             zone_offset_min: 480,
+            photos: Vec::new(),
         }
     }
 
@@ -288,7 +332,7 @@ pub(crate) mod tests {
     #[test]
     fn every_receipt_field_changes_the_hash() {
         let base = receipt().hash();
-        let edits: [fn(&mut ReceiptDocument); 15] = [
+        let edits: [fn(&mut ReceiptDocument); 16] = [
             |r| r.receipt_no.push('x'),
             |r| r.household_id.push('x'),
             |r| r.account_id.push('x'),
@@ -304,6 +348,7 @@ pub(crate) mod tests {
             |r| r.place = None,
             |r| r.place = Some(String::new()),
             |r| r.payment_ref = Some("4200001234".into()),
+            |r| r.photos = vec![crate::photos::photo_sha256(b"door plate")],
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut r = receipt();
@@ -315,7 +360,7 @@ pub(crate) mod tests {
     #[test]
     fn every_work_order_field_changes_the_hash() {
         let base = work_order().hash();
-        let edits: [fn(&mut WorkOrderDocument); 9] = [
+        let edits: [fn(&mut WorkOrderDocument); 10] = [
             |w| w.visit_id.push('x'),
             |w| w.household_id.push('x'),
             |w| w.purpose.push('x'),
@@ -325,6 +370,7 @@ pub(crate) mod tests {
             |w| w.device_id.push('x'),
             |w| w.visited_at_ms -= 1,
             |w| w.zone_offset_min -= 1,
+            |w| w.photos = vec![crate::photos::photo_sha256(b"meter")],
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut w = work_order();
@@ -364,5 +410,35 @@ pub(crate) mod tests {
         paid.payment_ref = Some("4200001234202611181234567890".into());
         let text = String::from_utf8(paid.canonical_bytes()).unwrap();
         assert!(text.ends_with("place=39.9042,116.4074\npayment_ref=4200001234202611181234567890\n"), "{text}");
+    }
+
+    /// Attached photos are lines of what is signed: none leaves the bytes as before, a swapped or
+    /// reordered photo changes the hash, and a reference must be a photo address.
+    #[test]
+    fn attached_photos_are_inside_the_signed_bytes() {
+        let (a, b) = (crate::photos::photo_sha256(b"form front"), crate::photos::photo_sha256(b"form back"));
+        let mut w = work_order();
+        let plain = w.canonical_bytes();
+        w.photos = vec![a.clone(), b.clone()];
+        w.validate().unwrap();
+        let text = String::from_utf8(w.canonical_bytes()).unwrap();
+        assert_eq!(text, format!("{}photo={a}\nphoto={b}\n", String::from_utf8(plain).unwrap()));
+        let signed = w.hash();
+        w.photos.reverse();
+        assert_ne!(w.hash(), signed, "order is part of what is signed");
+        w.photos[0] = crate::photos::photo_sha256(b"another form");
+        assert_ne!(w.hash(), signed);
+
+        let mut r = receipt();
+        for (bad, why) in [
+            (vec!["not-a-hash".to_string()], "not a lower-case hex"),
+            (vec![a.to_uppercase()], "not a lower-case hex"),
+            (vec![a.clone(), a.clone()], "twice"),
+            ((0..13).map(|i| crate::photos::photo_sha256(&[i])).collect(), "at most 12"),
+        ] {
+            r.photos = bad;
+            let err = r.validate().unwrap_err();
+            assert!(matches!(&err, DocumentError::BadPhoto(m) if m.contains(why)), "{err}");
+        }
     }
 }

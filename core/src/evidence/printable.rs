@@ -197,7 +197,7 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// "2024-05-01 14:03 (UTC+08:00)": the device's local wall time at issue, with its offset.
-pub(super) fn local_time(utc_ms: i64, offset_min: i32) -> String {
+pub(crate) fn local_time(utc_ms: i64, offset_min: i32) -> String {
     let local = utc_ms.saturating_add(i64::from(offset_min) * 60_000);
     let secs = local.div_euclid(1000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));

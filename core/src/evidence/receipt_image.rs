@@ -173,6 +173,33 @@ fn utf16be(raw: &[u8]) -> String {
     char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)).collect()
 }
 
+/// Rasterises `s` with its baseline at `baseline`, starting at `x`, and calls `paint(x, y, coverage)`
+/// for every pixel a glyph covers (coverage 1..=255); the caller blends it into its own pixels (the
+/// receipt's gray page, a photo's watermark).
+pub(crate) fn for_each_coverage(
+    font: &Font,
+    s: &str,
+    px: f32,
+    x: i32,
+    baseline: i32,
+    mut paint: impl FnMut(i32, i32, u8),
+) {
+    let mut pen = x as f32;
+    for c in s.chars() {
+        let (m, cover) = font.rasterize(c, px);
+        let left = pen.round() as i32 + m.xmin;
+        let top = baseline - m.ymin - m.height as i32;
+        for (row, line) in cover.chunks(m.width.max(1)).enumerate() {
+            for (col, &a) in line.iter().enumerate() {
+                if a != 0 {
+                    paint(left + col as i32, top + row as i32, a);
+                }
+            }
+        }
+        pen += m.advance_width;
+    }
+}
+
 /// A white grayscale page that grows downwards as lines are added.
 struct Page<'f> {
     font: &'f Font,
@@ -270,26 +297,14 @@ impl<'f> Page<'f> {
     /// Draws `s` with its baseline at `baseline`, starting at `x`; `bold` doubles each glyph one
     /// pixel to the right.
     fn draw(&mut self, s: &str, px: f32, ink: u8, x: i32, baseline: i32, bold: bool) {
-        let mut pen = x as f32;
-        for c in s.chars() {
-            let (m, cover) = self.font.rasterize(c, px);
-            let left = pen.round() as i32 + m.xmin;
-            let top = baseline - m.ymin - m.height as i32;
-            for (row, line) in cover.chunks(m.width.max(1)).enumerate() {
-                for (col, &a) in line.iter().enumerate() {
-                    if a == 0 {
-                        continue;
-                    }
-                    let v = 255 - (u32::from(a) * u32::from(255 - ink) / 255) as u8;
-                    let (gx, gy) = (left + col as i32, top + row as i32);
-                    self.darken(gx, gy, v);
-                    if bold {
-                        self.darken(gx + 1, gy, v);
-                    }
-                }
+        let font = self.font;
+        for_each_coverage(font, s, px, x, baseline, |gx, gy, a| {
+            let v = 255 - (u32::from(a) * u32::from(255 - ink) / 255) as u8;
+            self.darken(gx, gy, v);
+            if bold {
+                self.darken(gx + 1, gy, v);
             }
-            pen += m.advance_width;
-        }
+        });
     }
 
     fn line_at(&mut self, s: &str, px: f32, ink: u8, x: i32) -> Result<(), ReceiptImageError> {

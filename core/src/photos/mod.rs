@@ -1,0 +1,51 @@
+//! Photos as evidence: the phone's preparation of a camera or gallery picture (bounded decode,
+//! orientation, downscale, watermark, re-encode without metadata) and its identity, the SHA-256
+//! of the prepared bytes, by which facts and signed documents refer to it.
+//!
+//! Like `evidence/`, everything here is a pure function over bytes and values: no clock, no
+//! database, no network. The caller passes the time, the manager, the grid, the address and the
+//! position (or none) to stamp, and the CJK font the receipt image uses.
+//!
+//! Flow on the phone: `prepare_photo(raw, &stamp, font)` → a `PreparedPhoto` whose `sha256` goes
+//! into the visit, the archive or the signed document, and whose `jpeg` is kept in the encrypted
+//! store until it is uploaded.
+
+pub mod error;
+pub mod jpeg_markers;
+pub mod prepare;
+pub mod watermark;
+
+pub use error::PhotoError;
+pub use jpeg_markers::{jpeg_segments, JpegSegment};
+pub use prepare::{
+    decode_bounded, prepare_photo, prepare_photo_with, PrepareOptions, PreparedPhoto, JPEG_QUALITY, MAX_INPUT_BYTES,
+    MAX_INPUT_PIXELS, MAX_SIDE,
+};
+pub use watermark::{band_top, draw_watermark, watermark_lines, Fix, Stamp, WatermarkFont, CHINA_OFFSET_MIN};
+
+/// Lower-case hex SHA-256 of `bytes`: a photo's address everywhere (facts, documents, the upload
+/// channel, the server's blob store).
+pub fn photo_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    crate::evidence::to_hex(&Sha256::digest(bytes))
+}
+
+/// Whether `s` is a photo address as `photo_sha256` writes it: 64 lower-case hex digits.
+pub fn is_photo_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_lower_case_sha256() {
+        let h = photo_sha256(b"abc");
+        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(is_photo_sha256(&h));
+        assert!(!is_photo_sha256(&h.to_uppercase()));
+        assert!(!is_photo_sha256(&h[..63]));
+        assert!(!is_photo_sha256("../../etc/passwd"));
+    }
+}
