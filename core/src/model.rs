@@ -138,6 +138,8 @@ const VISIT: &[FieldSpec] = &[
     t("follow_up_due"),
     t("signature_id"),
     t("manager_id"),
+    // schema 13
+    j("photos"),
 ];
 const RECEIPT: &[FieldSpec] = &[
     t("grid_id"),
@@ -158,6 +160,8 @@ const RECEIPT: &[FieldSpec] = &[
     t("signature_id"),
     // schema 10: the last column, as `ALTER TABLE … ADD COLUMN` puts it
     t("payment_ref"),
+    // schema 13
+    j("photos"),
 ];
 const RECEIPT_VOID: &[FieldSpec] = &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
 const SIGNATURE: &[FieldSpec] = &[
@@ -931,6 +935,15 @@ pub struct Visit {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
+    /// Photos of this visit (the shop front, a competitor's broadband box, the paper form): the
+    /// SHA-256 of each prepared photo (`photos::photo_sha256`), at most 12, in the order taken. They
+    /// are lines of the work order the customer signs, so a swapped photo breaks its seal. The
+    /// photos themselves travel on the upload channel (`PUT /v1/photos/…`). Left off the wire
+    /// when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 12))]
+    pub photos: Vec<String>,
 }
 
 /// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
@@ -1001,6 +1014,12 @@ pub struct Receipt {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub payment_ref: String,
+    /// Photos attached to the receipt (a scan of the paper receipt or form): the SHA-256 of each
+    /// prepared photo, at most 12; lines of the signed receipt document. Left off the wire when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = []))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 12))]
+    pub photos: Vec<String>,
 }
 
 /// Voids a mistaken receipt with a reason; the receipt itself is never edited.
@@ -1400,9 +1419,15 @@ mod tests {
             assert_eq!(v.as_object().unwrap().len() - 1, declared, "{}", R::KIND.as_str());
         }
         check(crate::testing::household("g1"));
-        check(crate::testing::visit("g1", "h1"));
+        // photos are only serialised when there are some
+        let photo = crate::photos::photo_sha256(b"door plate");
+        check(Visit { photos: vec![photo.clone()], ..crate::testing::visit("g1", "h1") });
         // a reference is only serialised when there is one
-        check(Receipt { payment_ref: "4200001234".into(), ..crate::testing::receipt("g1", "a1", "h1", "R1") });
+        check(Receipt {
+            payment_ref: "4200001234".into(),
+            photos: vec![photo],
+            ..crate::testing::receipt("g1", "a1", "h1", "R1")
+        });
         check(crate::testing::customer_signature("g1", "r1"));
         check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
         check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));

@@ -200,6 +200,7 @@ pub fn visit(grid: &str, household_id: &str) -> Visit {
         follow_up_due: String::new(),
         signature_id: None,
         manager_id: "mgr-1".into(),
+        photos: Vec::new(),
     }
 }
 
@@ -223,6 +224,7 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         lon_e6: None,
         signature_id: None,
         payment_ref: String::new(),
+        photos: Vec::new(),
     }
 }
 

@@ -202,7 +202,16 @@ pub fn visit(v: &Visit) -> Check {
     if !v.follow_up_due.is_empty() && v.follow_up.trim().is_empty() {
         return rule("follow_up", "a due date needs the promise it is for");
     }
-    Ok(())
+    photos(&v.photos)
+}
+
+/// A fact's photos: photo addresses (lower-case hex SHA-256), none twice, at most
+/// `evidence::document::MAX_DOCUMENT_PHOTOS` (they are lines of the signed document).
+pub fn photos(list: &[String]) -> Check {
+    match crate::photos::photo_list_problem(list, crate::evidence::document::MAX_DOCUMENT_PHOTOS) {
+        Some(problem) => rule("photos", &problem),
+        None => Ok(()),
+    }
 }
 
 pub fn notice(n: &ArrearsNotice) -> Check {
@@ -234,6 +243,7 @@ pub fn receipt(r: &Receipt) -> Check {
         return rule("change_fen", "must equal the cash received minus the amount paid");
     }
     payment_ref(r.method, &r.payment_ref)?;
+    photos(&r.photos)?;
     zone_offset(r.zone_offset_min)?;
     coordinates(r.lat_e6, r.lon_e6)
 }

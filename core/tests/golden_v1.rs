@@ -188,6 +188,7 @@ fn visit() -> Visit {
         follow_up_due: String::new(),
         signature_id: None,
         manager_id: MANAGER.into(),
+        photos: Vec::new(),
     }
 }
 
@@ -211,6 +212,7 @@ fn receipt() -> Receipt {
         lat_e6: Some(28_228_000),
         lon_e6: Some(112_938_800),
         signature_id: Some(id(MORNING_MS, SIGNATURE)),
+        photos: Vec::new(),
     }
 }
 

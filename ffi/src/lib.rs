@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod evidence;
 pub mod log;
+pub mod photos;
 pub mod printing;
 pub mod records;
 pub mod reminders;

@@ -222,6 +222,14 @@ impl GridbookSync {
         Ok(engine.sync_once().await?)
     }
 
+    /// A photo to show: from the store, or fetched from the server (another phone took it),
+    /// checked against its address and cached. Errors: not_found on the server until it arrives.
+    pub async fn open_photo(&self, sha256: String) -> Result<Vec<u8>> {
+        self.store.ensure_unlocked()?;
+        let engine = self.engine()?;
+        Ok(engine.open_photo(&sha256).await?)
+    }
+
     /// Cycles until one succeeds, an error retrying cannot fix occurs, or `max_attempts` are
     /// used, waiting the backoff delay between attempts. For the background job (WorkManager,
     /// BGTaskScheduler): keep `max_attempts` small and let the platform bring the job back.

@@ -45,18 +45,10 @@ pub const MAX_DOCUMENT_PHOTOS: usize = 12;
 
 /// Each reference a photo address, none twice, at most [`MAX_DOCUMENT_PHOTOS`].
 fn photos(list: &[String]) -> Result<(), DocumentError> {
-    if list.len() > MAX_DOCUMENT_PHOTOS {
-        return Err(DocumentError::BadPhoto(format!("{} photos, at most {MAX_DOCUMENT_PHOTOS}", list.len())));
+    match crate::photos::photo_list_problem(list, MAX_DOCUMENT_PHOTOS) {
+        Some(problem) => Err(DocumentError::BadPhoto(problem)),
+        None => Ok(()),
     }
-    for (i, p) in list.iter().enumerate() {
-        if !crate::photos::is_photo_sha256(p) {
-            return Err(DocumentError::BadPhoto(format!("'{p}' is not a lower-case hex SHA-256")));
-        }
-        if list[..i].contains(p) {
-            return Err(DocumentError::BadPhoto(format!("{p} twice")));
-        }
-    }
-    Ok(())
 }
 
 /// A payment receipt against a pre-reserved, numbered receipt (正式话费收据).

@@ -158,7 +158,7 @@ pub fn receipt_document(r: &Receipt) -> ReceiptDocument {
         zone_offset_min: zone(r.zone_offset_min),
         place: place(r.lat_e6, r.lon_e6),
         payment_ref: Some(r.payment_ref.clone()).filter(|p| !p.is_empty()),
-        photos: Vec::new(),
+        photos: r.photos.clone(),
     }
 }
 
@@ -196,7 +196,7 @@ pub fn work_order_document(v: &Visit, device_id: &str) -> WorkOrderDocument {
         device_id: device_id.to_string(),
         visited_at_ms: v.arrived_at_ms,
         zone_offset_min: zone(v.zone_offset_min),
-        photos: Vec::new(),
+        photos: v.photos.clone(),
     }
 }
 

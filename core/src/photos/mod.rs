@@ -35,6 +35,23 @@ pub fn is_photo_sha256(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// What is wrong with a list of photo addresses a fact or a signed document names, if anything:
+/// each an address, none twice, at most `max`.
+pub fn photo_list_problem(list: &[String], max: usize) -> Option<String> {
+    if list.len() > max {
+        return Some(format!("{} photos, at most {max}", list.len()));
+    }
+    for (i, p) in list.iter().enumerate() {
+        if !is_photo_sha256(p) {
+            return Some(format!("'{p}' is not a lower-case hex SHA-256"));
+        }
+        if list[..i].contains(p) {
+            return Some(format!("{p} twice"));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@
 pub mod encryption;
 pub(crate) mod entity_table;
 pub mod files;
+pub mod photos;
 pub(crate) mod record_row;
 pub(crate) mod schema;
 pub(crate) mod search_index;

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 12;
+pub const LATEST_VERSION: i64 = 13;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -300,6 +300,31 @@ CREATE TABLE acked_ops (
 CREATE INDEX acked_ops_by_time ON acked_ops (acked_at_ms);
 "#;
 
+/// Version 13: photos. Visits and receipts name their photos (a JSON list of SHA-256 addresses);
+/// the photos themselves are kept on the phone (store/photos.rs) inside the encrypted database, so
+/// they are encrypted as the store is. Those two tables are local: photos travel on their own
+/// upload channel.
+const V13_PHOTOS: &str = r#"
+ALTER TABLE visits ADD COLUMN photos TEXT;
+ALTER TABLE receipts ADD COLUMN photos TEXT;
+CREATE TABLE photo_blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    origin TEXT NOT NULL CHECK (origin IN ('taken', 'fetched')),
+    added_at_ms INTEGER NOT NULL,
+    uploaded_at_ms INTEGER,
+    opened_at_ms INTEGER NOT NULL
+);
+CREATE INDEX photo_blobs_waiting ON photo_blobs (added_at_ms) WHERE origin = 'taken' AND uploaded_at_ms IS NULL;
+CREATE TABLE photo_chunks (
+    sha256 TEXT NOT NULL REFERENCES photo_blobs (sha256) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (sha256, idx)
+) WITHOUT ROWID;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -334,6 +359,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V10_PAYMENT_REF,
     V11_SEARCH_KEYS,
     V12_ACKED_OPS,
+    V13_PHOTOS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -384,6 +410,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V11_BACKFILL)?;
         }
         11 => conn.execute_batch(V12_ACKED_OPS)?,
+        12 => conn.execute_batch(V13_PHOTOS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -556,6 +583,26 @@ mod tests {
             .query_row("SELECT body, fact_grid FROM outbox WHERE op_id = 'o1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
         assert_eq!((body.as_str(), fact_grid), ("{}", None));
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_12_equals_a_fresh_one_and_keeps_photos_in_chunks() {
+        let (_dir, old) = migrated_from(
+            12,
+            "INSERT INTO acked_ops (seq, op_id, kind, entity_id, hlc, body, acked_at_ms) VALUES (1, 'o', 'visit', 'v', 'h', '{}', 5);",
+        );
+        let acked: i64 = old.query_row("SELECT count(*) FROM acked_ops", [], |r| r.get(0)).unwrap();
+        assert_eq!(acked, 1);
+        old.execute_batch(
+            "INSERT INTO photo_blobs (sha256, size, chunks, origin, added_at_ms, opened_at_ms) VALUES ('a', 3, 1, 'taken', 1, 1);
+             INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ('a', 0, x'010203');",
+        )
+        .unwrap();
+        // a chunk of a photo the store does not list, and an unknown origin, are refused
+        assert!(old.execute("INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ('b', 0, x'00')", []).is_err());
+        assert!(old
+            .execute("INSERT INTO photo_blobs (sha256, size, chunks, origin, added_at_ms, opened_at_ms) VALUES ('c', 1, 1, 'x', 1, 1)", [])
+            .is_err());
     }
 
     #[test]

@@ -140,6 +140,15 @@ pub struct SyncReport {
     /// instead, so the data sync itself still succeeded).
     #[serde(default)]
     pub snapshot_file_error: Option<String>,
+    /// Photos the server now holds whole, sent this cycle (after the ops).
+    #[serde(default)]
+    pub photos_uploaded: u64,
+    /// Photo bytes sent in chunks this cycle.
+    #[serde(default)]
+    pub photo_bytes_sent: u64,
+    /// Why the photo upload stopped (the rest waits for the next cycle; the data sync succeeded).
+    #[serde(default)]
+    pub photo_upload_error: Option<String>,
 }
 
 type Observer = Box<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -486,6 +495,25 @@ impl SyncEngine {
         exchange_counted(req, &self.wire_bytes).await
     }
 
+    /// A request whose answer is bytes (a photo), refused past `max` bytes; failures mapped as
+    /// `exchange` maps them.
+    pub(crate) async fn exchange_bytes(&self, req: reqwest::RequestBuilder, max: u64) -> Result<Vec<u8>> {
+        let (resp, status, gzipped) = send(req).await?;
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(Error::Server {
+                status,
+                code: "too_large".into(),
+                message: format!("the answer is larger than {max} bytes"),
+            });
+        }
+        let retry_after = retry_after_of(&resp);
+        let body = whole_body(resp, gzipped, &self.wire_bytes).await?;
+        if !(200..300).contains(&status) {
+            return Err(error_of(status, retry_after, &body));
+        }
+        Ok(body)
+    }
+
     /// Called with every status change (the app's sync indicator listens here).
     pub fn set_observer(&self, observer: impl Fn(&SyncStatus) + Send + Sync + 'static) {
         *self.observer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(observer));
@@ -678,6 +706,16 @@ impl SyncEngine {
             }
         }
         report.receipt_numbers_left = self.store.receipt_numbers_left()?;
+        // Photos after the ops that name them (docs/sync-protocol.md, "Photos"). A cut leaves the
+        // rest waiting for the next cycle, resumed from the server's chunk list, without failing
+        // the data sync.
+        let mut photos = crate::sync::photo_upload::PhotoUploadReport::default();
+        if let Err(e) = self.upload_photos_into(&mut photos).await {
+            tracing::warn!(error = %e, "photo upload cut; the rest waits for the next cycle");
+            report.photo_upload_error = Some(e.to_string());
+        }
+        report.photos_uploaded = photos.uploaded;
+        report.photo_bytes_sent = photos.bytes_sent;
         Ok(report)
     }
 

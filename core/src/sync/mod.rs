@@ -21,6 +21,7 @@ pub mod generation;
 pub mod hlc;
 pub mod merge;
 pub mod outbox;
+pub mod photo_upload;
 pub mod readable;
 pub mod references;
 pub mod replica;

@@ -421,7 +421,17 @@ mod tests {
         let tables = store.read(|c| device_tables(c, "main")).unwrap();
         assert_eq!(
             tables,
-            ["access_log", "acked_ops", "deferred_removals", "meta", "outbox", "receipt_blocks", "removed_handovers"]
+            [
+                "access_log",
+                "acked_ops",
+                "deferred_removals",
+                "meta",
+                "outbox",
+                "photo_blobs",
+                "photo_chunks",
+                "receipt_blocks",
+                "removed_handovers"
+            ]
         );
     }
 

@@ -37,6 +37,48 @@ pub const PATH_APP_RELEASES: &str = "/v1/app/releases";
 /// POST, device token: the device's last request, after its remote wipe (docs/sync-protocol.md,
 /// "Remote wipe"): what it uploaded and what was lost, signed with its device key.
 pub const PATH_WIPE_REPORT: &str = "/v1/device/wipe-report";
+/// The photo upload channel, device token (docs/sync-protocol.md, "Photos"):
+/// `PUT {PATH_PHOTOS}/{sha256}/chunks/{index}?size=N` stores one chunk (acknowledged after a
+/// durable write), `GET {PATH_PHOTOS}/{sha256}/status?size=N` says which chunks the server has
+/// (`PhotoStatus`), `GET {PATH_PHOTOS}/{sha256}` fetches a whole photo.
+pub const PATH_PHOTOS: &str = "/v1/photos";
+/// A photo's bytes per chunk on the upload channel (the last chunk holds the rest): a few hundred
+/// KB, so a cut costs at most this much again.
+pub const PHOTO_CHUNK_BYTES: usize = 256 * 1024;
+/// The largest photo the server takes (a prepared photo is 200–400 KB).
+pub const MAX_PHOTO_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Where an upload of one photo stands on the server: the answer to every chunk and to `status`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoStatus {
+    /// The photo's address: SHA-256 of its bytes, 64 lower-case hex digits.
+    pub sha256: String,
+    /// The photo's size in bytes, as the device declared it.
+    pub size: u64,
+    /// Its number of chunks (`ceil(size / PHOTO_CHUNK_BYTES)`).
+    pub chunks: u32,
+    /// The chunk indexes the server holds, ascending (all of them once `complete`).
+    pub have: Vec<u32>,
+    /// The server holds the whole photo, its hash checked: nothing more to send.
+    pub complete: bool,
+}
+
+impl PhotoStatus {
+    /// The chunk indexes still to send, ascending.
+    pub fn missing(&self) -> Vec<u32> {
+        if self.complete {
+            return Vec::new();
+        }
+        (0..self.chunks).filter(|i| self.have.binary_search(i).is_err()).collect()
+    }
+}
+
+/// Number of chunks of a photo of `size` bytes on the upload channel.
+pub fn photo_chunks(size: u64) -> u32 {
+    size.div_ceil(PHOTO_CHUNK_BYTES as u64).max(1) as u32
+}
+
 /// The app's version, on every request a device makes with its token: the server refuses one
 /// below its minimum with `upgrade_required` (426).
 pub const HEADER_APP_VERSION: &str = "x-gridbook-app-version";
@@ -740,6 +782,9 @@ pub enum ErrorCode {
     TooManyCells,
     /// A column past the last an import reads (413).
     TooManyColumns,
+    /// A photo's bytes, put together, do not hash to the address they were sent under: the chunks
+    /// are dropped and the photo must be sent again (422).
+    HashMismatch,
     // Who is asking (401, 403, 429).
     /// No, or an unknown, device token, enrolment code or staff login (401).
     Unauthorized,
@@ -815,7 +860,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -830,6 +875,7 @@ impl ErrorCode {
         ErrorCode::TooManyRows,
         ErrorCode::TooManyCells,
         ErrorCode::TooManyColumns,
+        ErrorCode::HashMismatch,
         ErrorCode::Unauthorized,
         ErrorCode::Revoked,
         ErrorCode::WipeOrdered,
@@ -881,6 +927,7 @@ impl ErrorCode {
             ErrorCode::TooManyRows => "too_many_rows",
             ErrorCode::TooManyCells => "too_many_cells",
             ErrorCode::TooManyColumns => "too_many_columns",
+            ErrorCode::HashMismatch => "hash_mismatch",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Revoked => "revoked",
             ErrorCode::WipeOrdered => "wipe_ordered",

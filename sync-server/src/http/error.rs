@@ -67,7 +67,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::Io
         | C::NotASpreadsheet
         | C::MissingColumns
-        | C::DuplicateColumn => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::DuplicateColumn
+        | C::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         C::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         C::Unsupported => StatusCode::NOT_IMPLEMENTED,
         C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

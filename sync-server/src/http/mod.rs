@@ -14,6 +14,7 @@ pub mod error_fallback;
 pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
+pub mod photos;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
+        .merge(photos::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
         .merge(backoffice::routes())
         .fallback(not_found)

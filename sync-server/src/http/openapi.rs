@@ -8,14 +8,15 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::sync::wire::{
     AppUpdate, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult,
-    PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, Removal,
-    SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest, WipeReportResponse,
+    PhotoStatus, PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse,
+    RejectCode, Removal, SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest,
+    WipeReportResponse,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::sync::Health;
-use super::{app_versions, receipts, snapshot_files, sync, wipes};
+use super::{app_versions, photos, receipts, snapshot_files, sync, wipes};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
@@ -23,7 +24,7 @@ pub const PATH_OPENAPI: &str = "/v1/openapi.json";
 pub const DEVICE_TOKEN: &str = "device_token";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds, remote wipe) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds, remote wipe, photos) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -41,6 +42,9 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         receipts::receipt_block,
         receipts::verify,
         wipes::report,
+        photos::put_chunk,
+        photos::status,
+        photos::photo,
         openapi_json,
     ),
     components(schemas(
@@ -70,11 +74,13 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         WipeReport,
         WipeReportRequest,
         WipeReportResponse,
+        PhotoStatus,
     )),
     modifiers(&Contract),
     tags(
         (name = "sync", description = "Enrolment, push and pull (docs/sync-protocol.md)"),
         (name = "receipts", description = "Receipt numbers and the public receipt check"),
+        (name = "photos", description = "The photo upload channel: resumable chunks, checked by SHA-256"),
     )
 )]
 pub struct ApiDoc;

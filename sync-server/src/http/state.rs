@@ -15,6 +15,7 @@ use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
+use crate::storage::blobs::{BlobStore, DirBlobStore};
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// The published builds of the app and the minimum app version.
     pub app_versions: Arc<AppVersions>,
+    /// Where uploaded photos are kept (`/v1/photos`), when the backend keeps them.
+    pub photos: Option<Arc<dyn BlobStore>>,
 }
 
 impl AppState {
@@ -65,6 +68,13 @@ impl AppState {
         let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
+        let photos = storage.photo_dir().and_then(|dir| match DirBlobStore::open(&dir) {
+            Ok(store) => Some(Arc::new(store) as Arc<dyn BlobStore>),
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "photo directory unusable: photos refused");
+                None
+            }
+        });
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
         let verify_budget = Arc::new(DeviceBudget::new(super::receipts::VERIFY_BUDGET));
         Self {
@@ -78,6 +88,7 @@ impl AppState {
             verify_budget,
             login_throttle,
             app_versions,
+            photos,
         }
     }
 

@@ -8,6 +8,7 @@
 //! `sqlite::SqliteStorage` is the embedded default; a PostgreSQL backend would
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
+pub mod blobs;
 pub mod device_report;
 pub mod entity_tx;
 pub mod error;
@@ -137,6 +138,10 @@ pub trait SyncStorage: RecordStorage {
     }
     /// Where snapshot files are kept: a directory beside the database.
     fn snapshot_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Where uploaded photos are kept (`blobs::DirBlobStore`): a directory beside the database.
+    fn photo_dir(&self) -> Option<std::path::PathBuf> {
         None
     }
     /// Each field manager's set of grids, sorted, each set once (what to prebuild files for).

@@ -145,6 +145,11 @@ impl SyncStorage for PostgresStorage {
         self.snapshot_dir.clone()
     }
 
+    /// Photos in a directory beside the snapshot files until they have a table of their own.
+    fn photo_dir(&self) -> Option<PathBuf> {
+        self.snapshot_dir.as_ref().map(|d| PathBuf::from(format!("{}.photos", d.display())))
+    }
+
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
         devices::create_grid(self, id, name, now_ms)
     }

@@ -255,6 +255,10 @@ impl SyncStorage for SqliteStorage {
         pull::snapshot_dir(self)
     }
 
+    fn photo_dir(&self) -> Option<PathBuf> {
+        Some(PathBuf::from(format!("{}.photos", self.path.display())))
+    }
+
     fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
         devices::grid_sets(self)
     }

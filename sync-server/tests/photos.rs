@@ -1,0 +1,122 @@
+//! The photo upload channel through the real router: chunks acknowledged one by one, the status
+//! telling what is missing after a lost chunk, the photo kept only when its bytes hash to its
+//! address, deduplicated for a second phone, fetched whole; wrong sizes, lengths, addresses and
+//! tokens refused with their codes.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::{Reply, Server};
+use gridbook_core::photos::photo_sha256;
+use gridbook_core::sync::wire::{PhotoStatus, MAX_PHOTO_BYTES, PHOTO_CHUNK_BYTES};
+use gridbook_sync_server::domain::auth::Role;
+
+fn fixture() -> Server {
+    Server::new().grid("g1", "g1").manager("zhang", "张伟", Role::Field, None).assign("zhang", "g1")
+}
+
+fn photo(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)).collect()
+}
+
+fn chunk(bytes: &[u8], i: usize) -> Vec<u8> {
+    bytes[i * PHOTO_CHUNK_BYTES..((i + 1) * PHOTO_CHUNK_BYTES).min(bytes.len())].to_vec()
+}
+
+async fn put(f: &Server, token: &str, sha: &str, size: usize, index: u32, body: Vec<u8>) -> Reply {
+    let req = Request::put(format!("/v1/photos/{sha}/chunks/{index}?size={size}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(body))
+        .unwrap();
+    f.send(req).await
+}
+
+async fn get(f: &Server, token: &str, path: &str) -> Reply {
+    let req = Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap();
+    f.send(req).await
+}
+
+fn status_of(reply: &Reply) -> PhotoStatus {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    serde_json::from_slice(&reply.body).unwrap()
+}
+
+#[tokio::test]
+async fn a_photo_arrives_in_chunks_resumes_after_a_lost_one_and_is_kept_once() {
+    let f = fixture();
+    let token = f.enrol("zhang", "phone_a").await;
+    let bytes = photo(PHOTO_CHUNK_BYTES * 2 + 1234, 1);
+    let (sha, size) = (photo_sha256(&bytes), bytes.len());
+
+    let s = status_of(&get(&f, &token, &format!("/v1/photos/{sha}/status?size={size}")).await);
+    assert_eq!((s.chunks, s.missing(), s.complete), (3, vec![0, 1, 2], false));
+    // chunk 1 is "lost" on the way: the status says so, and only it is sent again
+    status_of(&put(&f, &token, &sha, size, 0, chunk(&bytes, 0)).await);
+    status_of(&put(&f, &token, &sha, size, 2, chunk(&bytes, 2)).await);
+    let s = status_of(&get(&f, &token, &format!("/v1/photos/{sha}/status?size={size}")).await);
+    assert_eq!(s.missing(), vec![1]);
+    assert_eq!(get(&f, &token, &format!("/v1/photos/{sha}")).await.status, StatusCode::NOT_FOUND, "not whole yet");
+    let s = status_of(&put(&f, &token, &sha, size, 1, chunk(&bytes, 1)).await);
+    assert!(s.complete && s.missing().is_empty());
+
+    // another phone: the photo is there already, nothing to send; it fetches it whole
+    let other = f.enrol("zhang", "phone_b").await;
+    assert!(status_of(&get(&f, &other, &format!("/v1/photos/{sha}/status?size={size}")).await).complete);
+    let fetched = get(&f, &other, &format!("/v1/photos/{sha}")).await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.headers.get(header::CONTENT_TYPE).unwrap(), "image/jpeg");
+    assert_eq!(fetched.body, bytes);
+    // kept once, as one file, and no chunk left behind
+    if !common::on_postgres() {
+        let root = std::path::PathBuf::from(format!("{}.photos", f.sqlite_path().display()));
+        assert!(root.join("photos").join(&sha[..2]).join(&sha).exists());
+        assert!(!root.join("parts").join(&sha).exists());
+    }
+}
+
+#[tokio::test]
+async fn wrong_bytes_sizes_and_addresses_are_refused_with_their_codes() {
+    let f = fixture();
+    let token = f.enrol("zhang", "phone_a").await;
+    let bytes = photo(5000, 2);
+
+    // bytes that do not hash to the address: refused, and nothing kept
+    let wrong = photo_sha256(b"another photo");
+    let r = put(&f, &token, &wrong, bytes.len(), 0, bytes.clone()).await;
+    assert_eq!(
+        (r.status, r.error().code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
+        "{}",
+        r.text()
+    );
+    assert!(r.error().message.contains("不符") && r.error().message.contains("do not hash"));
+    assert_eq!(
+        status_of(&get(&f, &token, &format!("/v1/photos/{wrong}/status?size=5000")).await).have,
+        Vec::<u32>::new()
+    );
+
+    let sha = photo_sha256(&bytes);
+    // a 50 MB "photo" is refused by its declared size, before any chunk is taken
+    let r = put(&f, &token, &sha, 50 * 1024 * 1024, 0, chunk(&photo(PHOTO_CHUNK_BYTES, 0), 0)).await;
+    assert_eq!((r.status, r.error().code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "too_large"));
+    assert!(r.error().message.contains(&MAX_PHOTO_BYTES.to_string()));
+    // a chunk of the wrong length, an index past the last, no size
+    let r = put(&f, &token, &sha, bytes.len(), 0, bytes[..100].to_vec()).await;
+    assert_eq!((r.status, r.error().code.as_str()), (StatusCode::BAD_REQUEST, "bad_body"));
+    let r = put(&f, &token, &sha, bytes.len(), 1, bytes.clone()).await;
+    assert_eq!((r.status, r.error().code.as_str()), (StatusCode::BAD_REQUEST, "bad_query"));
+    let r = get(&f, &token, &format!("/v1/photos/{sha}/status")).await;
+    assert_eq!((r.status, r.error().code.as_str()), (StatusCode::BAD_REQUEST, "bad_query"));
+    // not an address
+    let r = get(&f, &token, "/v1/photos/..%2F..%2Fetc%2Fpasswd").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = put(&f, &token, &sha.to_uppercase(), bytes.len(), 0, bytes.clone()).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // no token
+    let r = put(&f, "not-a-token", &sha, bytes.len(), 0, bytes.clone()).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // and the right bytes are taken whole in one chunk
+    assert!(status_of(&put(&f, &token, &sha, bytes.len(), 0, bytes.clone()).await).complete);
+}
