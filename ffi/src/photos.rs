@@ -54,6 +54,8 @@ impl GridbookStore {
     /// uploaded. Invalid "photo" for a file over 20 MB or 50 megapixels, or not a picture;
     /// Invalid "font" for a font without Chinese.
     pub fn prepare_photo(&self, raw: Vec<u8>, stamp: PhotoStamp, font: Vec<u8>) -> Result<KeptPhoto> {
+        // a locked or wiped store refuses first, before any work on the picture
+        let store = self.store()?;
         let fix = match (stamp.lat, stamp.lon, stamp.accuracy_m) {
             (Some(lat), Some(lon), Some(accuracy_m)) => Some(Fix { lat, lon, accuracy_m }),
             _ => None,
@@ -66,7 +68,7 @@ impl GridbookStore {
             fix,
         };
         let prepared = prepare_photo(&raw, &stamp, &font).map_err(photo_error)?;
-        let sha256 = self.store()?.keep_photo(&prepared.jpeg, PhotoOrigin::Taken)?;
+        let sha256 = store.keep_photo(&prepared.jpeg, PhotoOrigin::Taken)?;
         Ok(KeptPhoto { sha256, width: prepared.width, height: prepared.height, bytes: prepared.jpeg.len() as u64 })
     }
 
