@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The largest amount of money any one field may hold, in fen (10^10 fen = 1 亿元), either sign.
+/// Chosen so that every sum the system computes fits an i64 with room to spare: 9.2 × 10^8 such
+/// amounts add up to less than i64::MAX, far more records than one server holds
+/// (docs/sync-protocol.md, "Money").
+pub const MAX_FEN: i64 = 10_000_000_000;
+
 /// The kinds of synced records.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

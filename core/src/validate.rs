@@ -99,11 +99,8 @@ fn zone_offset(value: i64) -> Check {
     Ok(())
 }
 
-/// The largest amount of money any one field may hold, in fen (10^10 fen = 1 亿元), either sign.
-/// Chosen so that every sum the system computes fits an i64 with room to spare: 9.2 × 10^8 such
-/// amounts add up to less than i64::MAX, far more records than one server holds
-/// (docs/sync-protocol.md, "Money").
-pub const MAX_FEN: i64 = 10_000_000_000;
+/// The money bound lives with the records (`model`), which the wire types also read.
+pub use crate::model::MAX_FEN;
 
 /// A money field: at most `MAX_FEN` either way.
 pub fn money(field: &str, value: i64) -> Check {

@@ -419,7 +419,7 @@ impl WipeReport {
             ("receipts_lost_fen", self.receipts_lost, self.receipts_lost_fen),
         ] {
             // MAX_COUNT × MAX_FEN fits an i64 (10^17 < 9.2 × 10^18)
-            let most = i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(crate::validate::MAX_FEN);
+            let most = i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(crate::model::MAX_FEN);
             if !(0..=most).contains(&fen) {
                 return Err(format!("{name}: 0 to {most} fen for {count} receipts"));
             }
