@@ -76,10 +76,13 @@ test("a supervisor logs in; no device has synced yet", async () => {
   await login(page, SUP_PASSWORD);
   assert.match(page.url(), /\/admin$/);
   // the page refreshes itself every 2 s from here on
-  await page.goto(`${URL_BASE}/admin?refresh=2`);
+  // the home page (the supervisor's day) comes first; sync health is its own tab
+  await page.waitForFunction(() => document.body.dataset.loaded === "home");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "今日工作");
+  await page.goto(`${URL_BASE}/admin?refresh=2#devices`);
   await page.waitForFunction(() => document.body.dataset.loaded === "devices");
   assert.equal(await page.locator("#devices-table tbody tr.empty").count(), 1);
-  assert.equal(await page.locator(".tabs a.on").textContent(), "设备");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "同步状态");
   await shot(page, "02-no-devices.png");
 });
 
@@ -91,7 +94,7 @@ test("a device appears on the dashboard after its phone syncs", async () => {
   await zhang.waitFor({ timeout: 15_000 });
   const zhangText = await zhang.textContent();
   assert.match(zhangText, /张伟/);
-  assert.match(zhangText, /g1/);
+  assert.match(zhangText, /幸福里网格/, "grids by name, not id");
   assert.match(zhangText, /test-1\.0/);
   assert.match(zhangText, /正常/);
   const li = page.locator(`#devices-table tr[data-key="${field.li_device}"]`);
@@ -108,7 +111,8 @@ test("a device appears on the dashboard after its phone syncs", async () => {
   assert.equal(await page.locator(`#devices-table tr[data-key="${field.zhang_device}"] .badge.state-rate_limited`).count(), 0);
   assert.ok(await li.locator("td.bad").count() >= 1, "money on a phone stands out");
   assert.equal(await page.locator('[data-card="on-phones"].bad').count(), 1);
-  assert.equal(await page.locator('[data-card="skewed"].bad').count(), 1);
+  // one card for IT on every page: li's skewed clock needs attention
+  assert.match(await page.locator('[data-card="attention"].bad .card-value').textContent(), /^[1-9]/);
   await shot(page, "03-devices.png");
 });
 
@@ -141,6 +145,65 @@ test("the receipt, the money still on a phone and the void request are shown", a
   assert.match(await page.locator("#voids-table").textContent(), /金额写错.*待审批/s);
   assert.match(await page.locator("#manager-table").textContent(), /张伟.*¥178\.00/s);
   await shot(page, "05-money.png");
+});
+
+test("the home page shows the supervisor's day in the grids assigned to them", async () => {
+  await openTab("home");
+  const g1 = page.locator('#home-grids-table tr[data-key="g1"]');
+  await g1.waitFor();
+  const text = await g1.textContent();
+  assert.match(text, /幸福里网格/);
+  assert.match(text, /¥178\.00 \(2\)/, "today's money in g1 equals the two receipts the phones uploaded");
+  assert.equal(await page.locator('#home-grids-table tr[data-key="g2"]').count(), 0, "g2 is not this supervisor's");
+  assert.match(await page.locator("#home-managers-table").textContent(), /张伟/);
+  assert.ok(await page.locator("#trend-visits svg rect").count() >= 1, "the trend is drawn");
+  // the API refuses another supervisor's grid too
+  const refused = await page.evaluate(async () => (await fetch("/admin/api/home?grid=g2")).status);
+  assert.equal(refused, 404);
+  await page.click('#period button[data-period="month"]');
+  assert.match(await page.locator('#home-grids-table tr[data-key="g1"]').textContent(), /¥178\.00 \(2\)/);
+  await shot(page, "05b-home.png");
+});
+
+test("tabs clicked quickly: the last one shows its own data and the status line tells the truth", async () => {
+  await page.click('.tabs a[data-view="activity"]');
+  await page.click('.tabs a[data-view="conflicts"]');
+  await page.click('.tabs a[data-view="followups"]');
+  await page.waitForFunction(() => document.body.dataset.loaded === "followups", null, { timeout: 10_000 });
+  assert.equal(await page.locator("#view-followups").isVisible(), true);
+  assert.equal(await page.locator("#view-conflicts").isVisible(), false);
+  assert.equal(await page.locator("#view-activity").isVisible(), false);
+  assert.match(await page.locator("#followups-table").textContent(), /周五前回复检修时间/);
+  assert.match(await page.locator("#status").textContent(), /^更新于/);
+  await shot(page, "05c-tab-race.png");
+});
+
+test("at 800 px every table keeps its key column in view and no text is under 12 px", async () => {
+  await page.setViewportSize({ width: 800, height: 900 });
+  try {
+    for (const [view, table] of [["home", "home-managers-table"], ["money", "receipts-table"], ["devices", "devices-table"], ["conflicts", "conflicts-table"]]) {
+      await openTab(view);
+      const box = await page.evaluate((id) => {
+        const t = document.getElementById(id);
+        const wrap = t.closest(".table-wrap");
+        wrap.scrollLeft = wrap.scrollWidth;
+        const cell = t.querySelector("tbody tr td");
+        const r = cell.getBoundingClientRect();
+        const w = wrap.getBoundingClientRect();
+        return { left: r.left, right: r.right, wrapLeft: w.left, wrapRight: w.right };
+      }, table);
+      assert.ok(box.left >= box.wrapLeft - 1 && box.right <= box.wrapRight + 1 && box.right <= 800,
+        `${table}: the first column stays in view when scrolled (${JSON.stringify(box)})`);
+      const small = await page.evaluate((v) => [...document.querySelectorAll(`#view-${v} *, #overview *`)]
+        .filter((e) => e.childNodes.length && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+        .filter((e) => e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 12)
+        .map((e) => e.tagName + "." + e.className + ": " + e.textContent.slice(0, 20)), view);
+      assert.deepEqual(small, [], `${view}: text under 12 px`);
+      await shot(page, `05d-${view}-800.png`);
+    }
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
 });
 
 test("the conflict log shows who overwrote what, with phone numbers masked", async () => {

@@ -200,9 +200,15 @@ pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSessi
     .await?;
     let mut states: HashMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let (mut skewed, mut pending, mut on_phones_fen, mut on_phones_count) = (0, 0, 0, 0);
+    // the home page's one card for IT: devices stuck, stale, never synced, skewed or short of space
+    let mut attention = 0u64;
     for d in device_views(&state, devices, vec![], now) {
         *states.entry(d.health.state.as_str()).or_default() += 1;
         skewed += u64::from(d.health.skewed);
+        let bad_state = matches!(d.health.state, DeviceState::Stuck | DeviceState::Stale | DeviceState::NeverSynced);
+        if d.device.revoked_at_ms.is_none() && (bad_state || d.health.skewed || d.health.low_storage) {
+            attention += 1;
+        }
         if d.device.revoked_at_ms.is_none() {
             pending += d.device.pending_count;
             on_phones_fen += d.device.unsynced_receipts_fen;
@@ -214,6 +220,7 @@ pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSessi
         "today": report_day(now, 0),
         "devices": states,
         "skewed": skewed,
+        "attention": attention,
         "pending_ops": pending,
         "rejections": totals.rejections_stored,
         "conflicts": totals.conflicts,

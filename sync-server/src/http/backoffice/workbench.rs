@@ -1,0 +1,198 @@
+//! JSON for the supervisor's workbench (issue 18) under /admin/api/: the home page's figures
+//! (domain/workbench.rs) over the grids the staff member may see. Which grids those are is decided
+//! here once (`visible_grids`): an admin sees every grid, a supervisor the grids assigned to them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::api::{blocking, no_store, query};
+use super::session::Staff;
+use super::staff_session::StaffSession;
+use crate::domain::auth::Role;
+use crate::domain::drilldown;
+use crate::domain::now_ms;
+use crate::domain::workbench::{home as home_figures, GridFacts};
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::storage::staff::StaffStorage;
+use crate::storage::SyncStorage;
+
+/// The grids (id, name) `staff` may see, by id: every grid for an admin, the assigned ones for a
+/// supervisor (none assigned: none).
+pub fn visible_grids(
+    storage: &dyn SyncStorage,
+    people: &dyn StaffStorage,
+    staff: &Staff,
+) -> Result<Vec<(String, String)>, AppError> {
+    let all = storage.grid_names()?;
+    if staff.role == Role::Admin {
+        return Ok(all);
+    }
+    let mine = people.staff_grids(&staff.id)?;
+    Ok(all.into_iter().filter(|(id, _)| mine.contains(id)).collect())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    /// Households with no visit in this many days are counted (default 30).
+    no_visit_days: Option<i64>,
+    /// Only this grid (one the staff member may see).
+    grid: Option<String>,
+}
+
+/// The home page: per grid and per manager, today, this week and this month.
+pub async fn home(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<HomeQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let days = q.no_visit_days.unwrap_or(30).clamp(1, 366);
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let who = staff.id.clone();
+    let answer = blocking(move || {
+        let mut grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        if let Some(only) = q.grid.as_deref() {
+            if !grids.iter().any(|(id, _)| id == only) {
+                return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
+            }
+            grids.retain(|(id, _)| id == only);
+        }
+        let everyone = people.people()?;
+        let names: HashMap<String, String> = everyone.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+        let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in everyone.iter().filter(|p| p.role == Role::Field.as_str()) {
+            for g in people.staff_grids(&p.id)? {
+                assigned.entry(g).or_default().push(p.id.clone());
+            }
+        }
+        let mut facts = Vec::with_capacity(grids.len());
+        for (id, name) in &grids {
+            facts.push(GridFacts::load(storage.as_ref(), id, name)?);
+        }
+        Ok::<_, AppError>(home_figures(&facts, &assigned, &names, now_ms(), days)?)
+    })
+    .await?;
+    tracing::info!(staff = %who, view = "home", grids = answer.grids.len(), "back-office view");
+    Ok(no_store(answer))
+}
+
+/// The names the pages show instead of ids: the grids the staff member may see and every
+/// account (field managers, supervisors, admins), id → name.
+pub async fn names(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let (grids, everyone) = blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        Ok::<_, AppError>((grids, people.people()?))
+    })
+    .await?;
+    let grids: BTreeMap<String, String> = grids.into_iter().collect();
+    let people: BTreeMap<String, String> = everyone.into_iter().map(|p| (p.id, p.name)).collect();
+    Ok(no_store(serde_json::json!({ "grids": grids, "people": people })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ArchiveQuery {
+    grid: Option<String>,
+    premises: Option<String>,
+    unit: Option<String>,
+    q: Option<String>,
+    id: Option<String>,
+    offset: Option<u32>,
+    limit: Option<u32>,
+}
+
+/// The grid asked for, if the staff member may see it; else 404 (another supervisor's grid looks
+/// like no grid at all).
+fn one_grid(grids: &[(String, String)], asked: Option<&str>) -> Result<String, AppError> {
+    let id = asked.ok_or_else(|| AppError::bad_query("grid: which grid"))?;
+    if grids.iter().any(|(g, _)| g == id) {
+        Ok(id.to_string())
+    } else {
+        Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"))
+    }
+}
+
+/// A grid's buildings in number order with their units and figures.
+pub async fn buildings(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ArchiveQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let answer = blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        let grid = one_grid(&grids, q.grid.as_deref())?;
+        let (premises, households) = drilldown::grid_archive(storage.as_ref(), &grid)?;
+        Ok::<_, AppError>(drilldown::buildings(&grid, &premises, &households))
+    })
+    .await?;
+    Ok(no_store(answer))
+}
+
+/// Households of a grid (a building, a unit) or found by a search over the visible grids, one page
+/// at a time with the total; masked.
+pub async fn households(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ArchiveQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let who = staff.id.clone();
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let page = blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        let within: Vec<String> = match q.grid.as_deref() {
+            Some(g) => vec![one_grid(&grids, Some(g))?],
+            None => grids.iter().map(|(g, _)| g.clone()).collect(),
+        };
+        let filter = drilldown::HouseholdFilter { premises: q.premises, unit: q.unit, query: q.q };
+        let (mut premises, mut homes) = (Vec::new(), Vec::new());
+        for g in &within {
+            let (p, h) = drilldown::grid_archive(storage.as_ref(), g)?;
+            premises.extend(p);
+            homes.extend(h);
+        }
+        Ok::<_, AppError>(drilldown::households(
+            &premises,
+            homes,
+            &filter,
+            q.offset.unwrap_or(0),
+            q.limit.unwrap_or(50),
+        ))
+    })
+    .await?;
+    tracing::info!(staff = %who, view = "households", rows = page.rows.len(), "back-office view");
+    Ok(no_store(page))
+}
+
+/// One household's page: archive, tier, billing figures, arrears and history; masked.
+pub async fn household(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ArchiveQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let who = staff.id.clone();
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let page = blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        let grid = one_grid(&grids, q.grid.as_deref())?;
+        let id = q.id.ok_or_else(|| AppError::bad_query("id: which household"))?;
+        drilldown::household_page(storage.as_ref(), &grid, &id)?
+            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
+    })
+    .await?;
+    tracing::info!(staff = %who, view = "household", "back-office view");
+    Ok(no_store(page))
+}
