@@ -143,7 +143,12 @@ function setStatus(text, cls) {
   s.className = cls || "muted";
 }
 
+/// Where each list is: its first row shown, by table id (pages of `LIST_PAGE` rows).
+const LIST_PAGE = 100;
+const LIST_AT = {};
+
 /// Rebuilds a table: columns are {h: text key, cell: row => node or text, cls: row => class}.
+/// Every list shows its total, and a long one is shown a page at a time (opts.paged false: all).
 function fillTable(id, columns, rows, opts) {
   const table = document.getElementById(id);
   table.replaceChildren();
@@ -154,7 +159,10 @@ function fillTable(id, columns, rows, opts) {
   if (!rows.length) {
     body.append(el("tr", { class: "empty" }, el("td", { colspan: String(columns.length) }, (opts && opts.empty) || t("none"))));
   }
-  for (const r of rows) {
+  const paged = !(opts && opts.paged === false) && rows.length > LIST_PAGE;
+  const at = paged ? Math.min(LIST_AT[id] || 0, Math.floor((rows.length - 1) / LIST_PAGE) * LIST_PAGE) : 0;
+  const shown = paged ? rows.slice(at, at + LIST_PAGE) : rows;
+  for (const r of shown) {
     const tr = el("tr", { class: opts && opts.rowClass ? opts.rowClass(r) : null });
     if (opts && opts.rowKey) tr.setAttribute("data-key", opts.rowKey(r));
     for (const c of columns) {
@@ -167,6 +175,35 @@ function fillTable(id, columns, rows, opts) {
     body.append(tr);
   }
   table.append(body);
+  listPager(id, rows.length, at, paged, opts);
+}
+
+/// The line under a list: how many rows in all and, for a long list, which page with its buttons.
+function listPager(id, total, at, paged, opts) {
+  const wrap = document.getElementById(id).closest(".table-wrap");
+  if (!wrap || (opts && opts.paged === false)) return;
+  let bar = wrap.nextElementSibling;
+  if (!bar || !bar.classList.contains("list-pager")) {
+    bar = el("div", { class: "list-pager muted", "data-for": id });
+    wrap.after(bar);
+  }
+  bar.replaceChildren();
+  if (!total) return;
+  if (!paged) {
+    bar.append(t("list.total", { n: total }));
+    return;
+  }
+  const go = (to) => () => {
+    LIST_AT[id] = to;
+    if (S.data[S.view]) TABS.get(S.view).render(S.data[S.view]);
+  };
+  const prev = el("button", { type: "button", class: "page-prev" }, t("page.prev"));
+  const next = el("button", { type: "button", class: "page-next" }, t("page.next"));
+  prev.disabled = at <= 0;
+  next.disabled = at + LIST_PAGE >= total;
+  prev.addEventListener("click", go(Math.max(0, at - LIST_PAGE)));
+  next.addEventListener("click", go(at + LIST_PAGE));
+  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total })), next);
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -186,11 +223,20 @@ async function api(path, signal) {
     throw new Error("401");
   }
   if (!r.ok) {
-    let m = String(r.status);
-    try { m = (await r.json()).message || m; } catch (_) { /* not JSON */ }
-    throw new Error(m);
+    let body = {};
+    try { body = await r.json(); } catch (_) { /* not JSON */ }
+    throw new Error(serverMessage(body, r.status));
   }
   return r.json();
+}
+
+/// A server's refusal as people read it: zh-CN first by its code, the server's own words beside
+/// (they may be zh-CN / English already).
+function serverMessage(body, status) {
+  const m = (body && body.message) || String(status);
+  const key = "error." + ((body && body.code) || "");
+  if (!hasText(key) || /[\u4e00-\u9fff]/.test(m)) return m;
+  return t(key) + " / " + m;
 }
 
 /// Loads the current view and the cards together. A tab clicked while another loads aborts that
@@ -560,6 +606,18 @@ function renderAppointments(data) {
 
 function renderSummaries(data) {
   for (const b of document.querySelectorAll("#summary-days button")) b.classList.toggle("on", Number(b.dataset.days) === S.summaryDays);
+  fillTable("computed-table", [
+    { h: "col.date", cell: (d) => d.date },
+    { h: "col.manager", cell: (d) => d.manager_name, cls: () => "key" },
+    { h: "col.grids", cell: (d) => gridName(d.grid_id) },
+    { h: "col.visits", num: true, cell: (d) => d.visits },
+    { h: "col.on_time", num: true, cell: (d) => d.kept_on_time + " / " + d.planned },
+    { h: "col.missed", num: true, cell: (d) => d.missed, cls: (d) => d.missed > 0 ? "warn" : "" },
+    { h: "col.collected", num: true, cell: (d) => yuan(d.collected_fen) + " (" + d.receipts + ")" },
+    { h: "col.notices", num: true, cell: (d) => d.notices },
+    { h: "col.tickets_taken", num: true, cell: (d) => d.tickets_taken },
+    { h: "col.reminders_closed", num: true, cell: (d) => d.reminders_closed },
+  ], data.computed || [], { rowKey: (d) => d.date + "/" + d.grid_id + "/" + d.manager_id });
   fillTable("summaries-table", [
     { h: "col.date", cell: (d) => d.date },
     { h: "col.manager", cell: (d) => d.manager_name || d.manager_id },
@@ -624,7 +682,7 @@ async function submitHandover(ev) {
       body: JSON.stringify(body),
     });
     const answer = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(answer.message || String(r.status));
+    if (!r.ok) throw new Error(serverMessage(answer, r.status));
     out.className = "ok";
     out.textContent = t("handover.started", { n: answer.records });
     refresh(true);
@@ -645,7 +703,7 @@ async function send(path, body, contentType) {
     body: contentType ? body : JSON.stringify(body),
   });
   const answer = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(answer.message || String(r.status));
+  if (!r.ok) throw new Error(serverMessage(answer, r.status));
   return answer;
 }
 
@@ -921,6 +979,12 @@ registerTab("home", { load: (sig) => api("/admin/api/home", sig), render: render
 
 const PAGE = 50;
 
+/// "2" → "2 单元"; "2单元" as written.
+function unitName(u) {
+  if (!u) return "—";
+  return /^\d+$/.test(u) ? t("unit.n", { n: u }) : u;
+}
+
 async function loadArchive(sig) {
   if (!Object.keys(NAMES.grids).length) await loadNames();
   const A = S.arch;
@@ -962,7 +1026,7 @@ function renderArchive(data) {
     return p ? p.households + " · " + (p.penetration_bp / 100).toFixed(2) + "%" : "—";
   };
   const current = b.buildings.find((x) => x.id === A.premises);
-  document.getElementById("archive-path").textContent = [gridName(A.grid), current ? current.name : null, A.unit ? t("unit.n", { n: A.unit }) : null, A.q ? t("archive.found", { q: A.q }) : null]
+  document.getElementById("archive-path").textContent = [gridName(A.grid), current ? current.name : null, A.unit ? unitName(A.unit) : null, A.q ? t("archive.found", { q: A.q }) : null]
     .filter(Boolean).join(" → ");
   fillTable("buildings-table", [
     { h: "col.building", cell: (x) => {
@@ -981,7 +1045,7 @@ function renderArchive(data) {
   units.replaceChildren();
   if (current) {
     for (const u of current.units) {
-      const btn = el("button", { type: "button", class: u.unit === A.unit ? "on" : "", "data-unit": u.unit }, t("unit.n", { n: u.unit || "—" }) + " (" + u.households + ")");
+      const btn = el("button", { type: "button", class: u.unit === A.unit ? "on" : "", "data-unit": u.unit }, unitName(u.unit) + " (" + u.households + ")");
       btn.addEventListener("click", () => archiveGo({ unit: u.unit, offset: 0, household: null }));
       units.append(btn);
     }
@@ -1000,7 +1064,7 @@ function renderArchive(data) {
     { h: "col.tier", cell: (x) => x.tier ? label("tier", x.tier) : "—" },
     { h: "col.grid", cell: (x) => gridName(x.grid_id) },
     { h: "col.archive_no", cell: (x) => shortId(x.id), title: (x) => x.id, cls: () => "mono" },
-  ], h.rows, { rowKey: (x) => x.id });
+  ], h.rows, { rowKey: (x) => x.id, paged: false });
   const last = Math.min(h.total, h.offset + h.rows.length);
   document.getElementById("page-info").textContent = t("page.info", { from: h.total ? h.offset + 1 : 0, to: last, total: h.total });
   document.getElementById("page-prev").disabled = h.offset <= 0;
@@ -1008,15 +1072,25 @@ function renderArchive(data) {
   renderHousehold(data.detail);
 }
 
+/// A history line's code in words: a visit's purpose, a ticket's or appointment's status, a
+/// reminder's outcome.
+function historyCode(x) {
+  if (!x.code) return "";
+  const prefix = { visit: "purpose", ticket: "ticket.status", appointment: "appt.status", reminder: "reminder.outcome" }[x.kind];
+  return prefix ? label(prefix, x.code) : x.code;
+}
+
 function renderHousehold(d) {
   const box = document.getElementById("household-detail");
   box.hidden = !d;
   if (!d) return;
+  // an admin may see the archive in full, with a purpose, audited (domain/reveals.rs)
+  document.getElementById("reveal-form").hidden = document.body.dataset.role !== "admin";
   const h = d.household;
-  document.getElementById("household-title").textContent = h.customer_name + " · " + [d.building, h.unit && t("unit.n", { n: h.unit }), h.room].filter(Boolean).join(" ");
+  document.getElementById("household-title").textContent = h.customer_name + " · " + [d.building, h.unit && unitName(h.unit), h.room].filter(Boolean).join(" ");
   const rows = [
     ["col.address", h.address], ["col.phone_masked", h.mobile], ["col.landline", h.landline], ["col.tier", h.tier ? label("tier", h.tier) : "—"],
-    ["col.segment", h.segment || "—"], ["col.services", (h.services || []).map((s) => label("product", s.product) + " " + s.service_number).join("；") || "—"],
+    ["col.segment", h.segment ? label("segment", h.segment) : "—"], ["col.services", (h.services || []).map((s) => label("product", s.product) + " " + s.service_number).join("；") || "—"],
     ["col.competitors", (h.competitor_services || []).map((s) => s.operator + " " + s.product).join("；") || "—"],
     ["col.note", h.notes || "—"], ["col.archive_no", h.id],
   ];
@@ -1028,9 +1102,25 @@ function renderHousehold(d) {
     { h: "col.time", cell: (x) => fmtTime(x.at_ms) },
     { h: "col.kind", cell: (x) => t("history." + x.kind) },
     { h: "col.manager", cell: (x) => personName(x.by) },
-    { h: "col.text", cell: (x) => x.text, cls: () => "small" },
+    { h: "col.text", cell: (x) => [historyCode(x), x.text].filter(Boolean).join(" · "), cls: () => "small" },
     { h: "col.amount", num: true, cell: (x) => x.amount_fen === null ? "—" : yuan(x.amount_fen) },
   ], d.history, { rowKey: (x) => x.kind + "/" + x.id });
+}
+
+async function submitReveal(ev) {
+  ev.preventDefault();
+  const out = document.getElementById("reveal-result");
+  const h = S.arch.household;
+  if (!h) return;
+  try {
+    const page = await send("/admin/api/household/reveal", { grid: h.grid, id: h.id, purpose: document.getElementById("reveal-purpose").value });
+    renderHousehold(page);
+    out.className = "ok";
+    out.textContent = t("reveal.done");
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("reveal.failed", { m: e.message });
+  }
 }
 
 registerTab("archive", { load: loadArchive, render: renderArchive });
@@ -1087,11 +1177,12 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   document.getElementById("archive-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    archiveGo({ q: document.getElementById("archive-q").value.trim(), offset: 0, household: null });
+    archiveGo({ q: document.getElementById("archive-q").value.trim(), premises: "", unit: "", offset: 0, household: null });
   });
   document.getElementById("archive-grid").addEventListener("change", (e) => {
     archiveGo({ grid: e.target.value, premises: "", unit: "", q: "", offset: 0, household: null });
   });
+  document.getElementById("reveal-form").addEventListener("submit", submitReveal);
   document.getElementById("page-prev").addEventListener("click", () => archiveGo({ offset: Math.max(0, S.arch.offset - PAGE) }));
   document.getElementById("page-next").addEventListener("click", () => archiveGo({ offset: S.arch.offset + PAGE }));
   for (const b of document.querySelectorAll("#days button")) {

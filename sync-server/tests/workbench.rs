@@ -178,6 +178,15 @@ async fn the_home_page_counts_what_was_pushed_and_a_supervisor_sees_only_their_g
     assert_eq!(names["grids"], serde_json::json!({ "g1": "幸福里网格" }));
     assert_eq!(names["people"]["zhang"], "张伟");
 
+    // day summaries computed by the server, though no phone submitted one
+    let days = get(&f.state, "/admin/api/day-summaries?days=1", Some(&sup1)).await.json();
+    let computed = days["computed"].as_array().unwrap();
+    let zhang_today = computed.iter().find(|d| d["manager_id"] == "zhang").expect("zhang's day");
+    assert_eq!((zhang_today["visits"].as_i64(), zhang_today["planned"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(zhang_today["manager_name"], "张伟");
+    assert!(computed.iter().all(|d| d["grid_id"] == "g1"), "sup1's grids only: {days}");
+    assert_eq!(days["summaries"].as_array().unwrap().len(), 0);
+
     let (sup2, _) = f.session("sup2", Role::Supervisor);
     let h2 = get(&f.state, "/admin/api/home", Some(&sup2)).await.json();
     let ids: Vec<&str> = h2["grids"].as_array().unwrap().iter().filter_map(|g| g["id"].as_str()).collect();
@@ -216,4 +225,44 @@ async fn the_root_leads_to_the_back_office_and_the_login_says_why_and_returns_to
     // a fresh form shows no error
     let fresh = get(&f.state, "/admin/login", None).await.text();
     assert!(fresh.contains("id=\"login-error\" class=\"alert\" role=\"alert\" hidden>"), "{fresh}");
+}
+
+#[tokio::test]
+async fn only_an_admin_sees_a_household_in_full_and_each_look_is_audited() {
+    let f = city();
+    seed(&f).await;
+    let (sup1, sup1_csrf) = f.session("sup1", Role::Supervisor);
+    let masked = get(&f.state, "/admin/api/household?grid=g1&id=h1", Some(&sup1)).await;
+    assert_eq!(masked.status, StatusCode::OK, "{}", masked.text());
+    let full_name = testing::household_n("g1", 1).customer_name;
+    let shown = masked.json()["household"]["customer_name"].as_str().unwrap().to_string();
+    assert!(shown.ends_with('*') && shown != full_name, "{shown}");
+    assert!(masked.json()["history"].as_array().unwrap().iter().any(|h| h["kind"] == "visit"));
+
+    let reveal = |session: (String, String), purpose: &str| {
+        let body = serde_json::json!({ "grid": "g1", "id": "h1", "purpose": purpose });
+        common::staff_request("POST", "/admin/api/household/reveal", &session)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let refused = f.send(reveal((sup1, sup1_csrf), "核对欠费")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a supervisor may not");
+    let admin = f.session("root", Role::Admin);
+    assert_eq!(
+        f.send(reveal(admin.clone(), "  ")).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a purpose is required"
+    );
+    let full = f.send(reveal(admin, "客户来电核对户主姓名")).await;
+    assert_eq!(full.status, StatusCode::OK, "{}", full.text());
+    assert_eq!(full.json()["household"]["customer_name"], full_name.as_str());
+    let audit = f.storage.audit_log(Some("h1"), 10).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "reveal_household" && a.actor == "root" && a.detail.contains("客户来电核对户主姓名")),
+        "{audit:?}"
+    );
+    assert!(audit.iter().all(|a| !a.detail.contains(&full_name)), "the audit row names no one");
 }

@@ -217,6 +217,9 @@ pub struct HistoryLine {
     pub id: String,
     /// Who: the manager's id.
     pub by: String,
+    /// The code the page translates: a visit's purpose, a ticket's or appointment's status, a
+    /// reminder's outcome; empty for the others.
+    pub code: String,
     /// What, in a few words (masked where free text).
     pub text: String,
     pub amount_fen: Option<i64>,
@@ -232,11 +235,13 @@ pub struct HouseholdPage {
     pub history: Vec<HistoryLine>,
 }
 
-/// The household `id` of `grid_id`, or None; masked.
+/// The household `id` of `grid_id`, or None; masked unless `reveal` (which the caller audits:
+/// reveals.rs).
 pub fn household_page(
     storage: &(impl RecordStorage + ?Sized),
     grid_id: &str,
     id: &str,
+    reveal: bool,
 ) -> DomainResult<Option<HouseholdPage>> {
     let get = |kind| storage.grid_records(kind, grid_id);
     let all: Vec<Household> = live(get(EntityKind::Household)?);
@@ -267,7 +272,7 @@ pub fn household_page(
         .collect();
     let mut history = Vec::new();
     for v in live::<Visit>(get(EntityKind::Visit)?).into_iter().filter(|v| mine(&v.household_id)) {
-        let text = [v.purpose.as_str().to_string(), v.outcome.clone(), v.follow_up.clone()]
+        let text = [v.outcome.clone(), v.follow_up.clone()]
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
@@ -277,6 +282,7 @@ pub fn household_page(
             kind: "visit",
             id: v.id,
             by: v.manager_id,
+            code: v.purpose.as_str().to_string(),
             text: mask_digit_runs(&text),
             amount_fen: None,
         });
@@ -287,6 +293,7 @@ pub fn household_page(
             kind: "notice",
             id: n.id,
             by: n.manager_id,
+            code: String::new(),
             text: mask_digit_runs(&n.outcome),
             amount_fen: None,
         });
@@ -300,6 +307,7 @@ pub fn household_page(
                 kind: "void",
                 id: v.id,
                 by: v.voided_by,
+                code: String::new(),
                 text: mask_digit_runs(&v.reason),
                 amount_fen: None,
             });
@@ -311,6 +319,7 @@ pub fn household_page(
             kind: "receipt",
             id: r.id,
             by: r.collector_id,
+            code: String::new(),
             text: r.receipt_no,
             amount_fen: Some(r.amount_fen),
         });
@@ -321,7 +330,8 @@ pub fn household_page(
             kind: "ticket",
             id: t.id,
             by: t.owner_manager_id,
-            text: format!("{} · {} · {}", t.status.as_str(), t.promised_reply_by, mask_digit_runs(&t.text)),
+            code: t.status.as_str().to_string(),
+            text: format!("{} · {}", t.promised_reply_by, mask_digit_runs(&t.text)),
             amount_fen: None,
         });
     }
@@ -331,7 +341,8 @@ pub fn household_page(
             kind: "appointment",
             id: a.id,
             by: a.manager_id,
-            text: format!("{} · {}", a.status.as_str(), a.purpose.as_str()),
+            code: a.status.as_str().to_string(),
+            text: mask_digit_runs(&a.note),
             amount_fen: None,
         });
     }
@@ -341,12 +352,14 @@ pub fn household_page(
             kind: "reminder",
             id: r.id,
             by: r.manager_id,
-            text: format!("{} · {}", r.kind.as_str(), r.outcome.as_str()),
+            code: r.outcome.as_str().to_string(),
+            text: format!("{} {}", r.kind.as_str(), mask_digit_runs(&r.note)),
             amount_fen: None,
         });
     }
     history.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then_with(|| a.id.cmp(&b.id)));
-    Ok(Some(HouseholdPage { household: mask_household(household), building, billing, accounts, history }))
+    let household = if reveal { household } else { mask_household(household) };
+    Ok(Some(HouseholdPage { household, building, billing, accounts, history }))
 }
 
 /// The live premises and households of a grid.

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{Datelike, NaiveDate};
 use gridbook_core::field::workday::{day_bounds, punctuality, Punctuality};
 use gridbook_core::model::{
-    Appointment, AppointmentStatus, ArrearsAccount, EntityKind, Household, Receipt, ReminderOutcome, Ticket,
-    TicketStatus, Visit,
+    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, EntityKind, Household, Receipt, ReminderOutcome,
+    Ticket, TicketStatus, Visit,
 };
 use gridbook_core::sync::wire::EntityState;
 use serde::Serialize;
@@ -82,6 +82,8 @@ pub struct Figures {
     pub reminder_outcomes: BTreeMap<String, i64>,
     /// First-ask tickets taken.
     pub tickets_taken: i64,
+    /// Arrears notices given (催缴).
+    pub notices: i64,
 }
 
 /// Arrears accounts owing, by months overdue ("0", "1", "2", "3+").
@@ -155,6 +157,7 @@ pub struct GridFacts {
     pub tickets: Vec<Ticket>,
     pub accounts: Vec<ArrearsAccount>,
     pub reminders: Vec<ReminderOutcome>,
+    pub notices: Vec<ArrearsNotice>,
 }
 
 fn live<R: gridbook_core::model::Record>(states: Vec<EntityState>) -> Vec<R> {
@@ -175,6 +178,7 @@ impl GridFacts {
             tickets: live(get(EntityKind::Ticket)?),
             accounts: live(get(EntityKind::ArrearsAccount)?),
             reminders: live(get(EntityKind::ReminderOutcome)?),
+            notices: live(get(EntityKind::ArrearsNotice)?),
         })
     }
 }
@@ -293,6 +297,7 @@ fn merge_figures(into: &mut Figures, from: &Figures) -> DomainResult<()> {
         *into.reminder_outcomes.entry(k.clone()).or_default() += n;
     }
     into.tickets_taken += from.tickets_taken;
+    into.notices += from.notices;
     Ok(())
 }
 
@@ -369,6 +374,56 @@ pub fn home(
     }
     let trend = trend(facts, now_ms)?;
     Ok(Home { today, periods, no_visit_days, total, grids, trend })
+}
+
+/// A manager's day in a grid as the server computes it from the synced facts (the phone's own
+/// submitted summary stays the manager's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComputedDay {
+    pub date: String,
+    pub grid_id: String,
+    pub manager_id: String,
+    pub manager_name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Each manager's days over the last `days` days (newest first) in the grids of `facts`: the
+/// days on which they recorded anything.
+pub fn computed_days(
+    facts: &[GridFacts],
+    names: &HashMap<String, String>,
+    now_ms: i64,
+    days: i64,
+) -> DomainResult<Vec<ComputedDay>> {
+    let mut out = Vec::new();
+    for back in 0..days.clamp(1, 366) {
+        let date = report_day(now_ms, back);
+        let (start_ms, end_ms) = bounds(&date)?;
+        let day = Period { key: "day", from_day: date.clone(), start_ms, end_ms };
+        for f in facts {
+            let mut people: BTreeSet<&str> = BTreeSet::new();
+            people.extend(f.visits.iter().filter(|v| within(v.arrived_at_ms, &day)).map(|v| v.manager_id.as_str()));
+            people
+                .extend(f.receipts.iter().filter(|r| within(r.collected_at_ms, &day)).map(|r| r.collector_id.as_str()));
+            people
+                .extend(f.appointments.iter().filter(|a| within(a.agreed_at_ms, &day)).map(|a| a.manager_id.as_str()));
+            people.extend(f.notices.iter().filter(|n| within(n.given_at_ms, &day)).map(|n| n.manager_id.as_str()));
+            people
+                .extend(f.tickets.iter().filter(|t| within(t.taken_at_ms, &day)).map(|t| t.owner_manager_id.as_str()));
+            for id in people.into_iter().filter(|p| !p.is_empty()) {
+                let figures = figures(f, &day, now_ms, &|m: &str| m == id)?;
+                out.push(ComputedDay {
+                    date: date.clone(),
+                    grid_id: f.grid_id.clone(),
+                    manager_id: id.to_string(),
+                    manager_name: names.get(id).cloned().unwrap_or_else(|| id.to_string()),
+                    figures,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Visits and money per day over the last `TREND_DAYS` days, all grids together.
@@ -465,6 +520,17 @@ mod tests {
         assert_eq!(h.trend.len(), TREND_DAYS as usize);
         assert_eq!(h.trend.last().map(|d| d.collected_fen), Some(58_140));
         assert_eq!(h.trend.iter().map(|d| d.collected_fen).sum::<i64>(), 58_140, "the old receipt is before the trend");
+    }
+
+    #[test]
+    fn the_server_computes_each_managers_day_from_the_facts() {
+        let now = at("2026-03-18T04:00:00Z");
+        let names = HashMap::from([("zhang".to_string(), "张伟".to_string())]);
+        let days = computed_days(&[grid(now)], &names, now, 60).unwrap();
+        let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
+        assert_eq!(dates, ["2026-03-18", "2026-02-06"], "the days zhang collected on, newest first");
+        assert_eq!((days[0].manager_name.as_str(), days[0].figures.collected_fen), ("张伟", 58_140));
+        assert_eq!((days[1].figures.receipts, days[1].figures.collected_fen), (1, 58_139));
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/buildings", get(workbench::buildings))
         .route("/admin/api/households", get(workbench::households))
         .route("/admin/api/household", get(workbench::household))
+        .route("/admin/api/household/reveal", post(workbench::reveal_household))
         .route("/admin/api/devices", get(api::devices))
         .route("/admin/api/activity", get(api::activity))
         .route("/admin/api/rejections", get(api::rejections))

@@ -4,18 +4,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Json;
 use serde::Deserialize;
 
 use super::api::{blocking, no_store, query};
-use super::session::Staff;
+use super::session::{check_admin_write, Staff};
 use super::staff_session::StaffSession;
 use crate::domain::auth::Role;
-use crate::domain::drilldown;
 use crate::domain::now_ms;
 use crate::domain::workbench::{home as home_figures, GridFacts};
+use crate::domain::{drilldown, reveals};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::staff::StaffStorage;
@@ -34,6 +36,44 @@ pub fn visible_grids(
     }
     let mine = people.staff_grids(&staff.id)?;
     Ok(all.into_iter().filter(|(id, _)| mine.contains(id)).collect())
+}
+
+/// The facts of the grids a staff member may see (or of the one asked for), with the managers
+/// assigned to each grid and everyone's names.
+pub struct Scope {
+    pub facts: Vec<GridFacts>,
+    pub assigned: BTreeMap<String, Vec<String>>,
+    pub names: HashMap<String, String>,
+}
+
+impl Scope {
+    pub fn load(
+        storage: &dyn SyncStorage,
+        people: &dyn StaffStorage,
+        staff: &Staff,
+        only: Option<&str>,
+    ) -> Result<Scope, AppError> {
+        let mut grids = visible_grids(storage, people, staff)?;
+        if let Some(only) = only {
+            if !grids.iter().any(|(id, _)| id == only) {
+                return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
+            }
+            grids.retain(|(id, _)| id == only);
+        }
+        let everyone = people.people()?;
+        let names: HashMap<String, String> = everyone.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
+        let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in everyone.iter().filter(|p| p.role == Role::Field.as_str()) {
+            for g in people.staff_grids(&p.id)? {
+                assigned.entry(g).or_default().push(p.id.clone());
+            }
+        }
+        let mut facts = Vec::with_capacity(grids.len());
+        for (id, name) in &grids {
+            facts.push(GridFacts::load(storage, id, name)?);
+        }
+        Ok(Scope { facts, assigned, names })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,26 +96,8 @@ pub async fn home(
     let people = state.backoffice.staff.clone();
     let who = staff.id.clone();
     let answer = blocking(move || {
-        let mut grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
-        if let Some(only) = q.grid.as_deref() {
-            if !grids.iter().any(|(id, _)| id == only) {
-                return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
-            }
-            grids.retain(|(id, _)| id == only);
-        }
-        let everyone = people.people()?;
-        let names: HashMap<String, String> = everyone.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
-        let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in everyone.iter().filter(|p| p.role == Role::Field.as_str()) {
-            for g in people.staff_grids(&p.id)? {
-                assigned.entry(g).or_default().push(p.id.clone());
-            }
-        }
-        let mut facts = Vec::with_capacity(grids.len());
-        for (id, name) in &grids {
-            facts.push(GridFacts::load(storage.as_ref(), id, name)?);
-        }
-        Ok::<_, AppError>(home_figures(&facts, &assigned, &names, now_ms(), days)?)
+        let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
+        Ok::<_, AppError>(home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?)
     })
     .await?;
     tracing::info!(staff = %who, view = "home", grids = answer.grids.len(), "back-office view");
@@ -189,10 +211,41 @@ pub async fn household(
         let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
         let grid = one_grid(&grids, q.grid.as_deref())?;
         let id = q.id.ok_or_else(|| AppError::bad_query("id: which household"))?;
-        drilldown::household_page(storage.as_ref(), &grid, &id)?
+        drilldown::household_page(storage.as_ref(), &grid, &id, false)?
             .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
     })
     .await?;
     tracing::info!(staff = %who, view = "household", "back-office view");
+    Ok(no_store(page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevealRequest {
+    grid: String,
+    id: String,
+    purpose: String,
+}
+
+/// A household's page in full: admins only (the role that may export in full), from this site
+/// with the session's CSRF token, with a purpose; audited (reveals.rs).
+pub async fn reveal_household(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    body: Result<Json<RevealRequest>, JsonRejection>,
+) -> AppResult<Response> {
+    check_admin_write(&headers, &staff)?;
+    let Json(req) = body?;
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let who = staff.id.clone();
+    let page = blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        let grid = one_grid(&grids, Some(&req.grid))?;
+        reveals::household(storage.as_ref(), &staff.id, &grid, &req.id, &req.purpose, now_ms())?
+            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
+    })
+    .await?;
+    tracing::info!(staff = %who, view = "household_reveal", "back-office reveal");
     Ok(no_store(page))
 }

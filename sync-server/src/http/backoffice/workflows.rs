@@ -14,9 +14,11 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
+use super::workbench::Scope;
 use crate::domain::now_ms;
 use crate::domain::privacy::{mask_digit_runs, mask_name};
 use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::domain::workbench::computed_days;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::handover::HandoverRequest;
@@ -97,20 +99,32 @@ pub async fn appointments(
     Ok(no_store(json!({ "today": today, "now_ms": now, "counts": counts, "appointments": rows })))
 }
 
+/// The day summaries the managers submitted, and beside them each manager's days as the server
+/// computes them from the synced facts (domain/workbench.rs) in the grids the staff member sees.
 pub async fn day_summaries(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<WorkflowQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(7).clamp(1, 366);
     let n = q.limit.unwrap_or(500).clamp(1, 1000);
     let since = report_day(now_ms(), days - 1);
+    let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
+    let computed = blocking(move || {
+        let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, None)?;
+        let mut rows = computed_days(&scope.facts, &scope.names, now_ms(), days)?;
+        rows.truncate(n as usize);
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     let w = state.backoffice.workflows.clone();
     let from = since.clone();
     let mut rows = blocking(move || w.day_summaries(&from, n)).await?;
     for s in &mut rows {
         s.summary.note = mask_digit_runs(&s.summary.note);
     }
-    Ok(no_store(json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows })))
+    Ok(no_store(
+        json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows, "computed": computed }),
+    ))
 }
