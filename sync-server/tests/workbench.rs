@@ -199,11 +199,27 @@ async fn the_home_page_counts_what_was_pushed_and_a_supervisor_sees_only_their_g
     assert_eq!(all["total"]["periods"]["today"]["visits"], 2);
     assert_eq!(all["total"]["standing"]["households"], 3);
 
-    // a supervisor with no grid assigned sees none
-    let f2 = Server::new().grid("g1", "幸福里网格").manager("sup", "王主管", Role::Supervisor, None);
+    // the old lists are scoped too: sup1 sees g1's tickets and devices, not g2's
+    let tickets = get(&f.state, "/admin/api/tickets", Some(&sup1)).await.json();
+    assert_eq!(tickets["tickets"].as_array().unwrap().len(), 2);
+    assert!(tickets["tickets"].as_array().unwrap().iter().all(|t| t["grid_id"] == "g1"));
+    let devices = get(&f.state, "/admin/api/devices", Some(&sup1)).await.json();
+    let managers: Vec<&str> =
+        devices["devices"].as_array().unwrap().iter().filter_map(|d| d["manager_id"].as_str()).collect();
+    assert_eq!(managers, ["zhang"], "wang's phone (g2) is not sup1's to see");
+    let all_devices = get(&f.state, "/admin/api/devices", Some(&root)).await.json();
+    assert_eq!(all_devices["devices"].as_array().unwrap().len(), 2);
+
+    // a supervisor with no grid assigned yet sees every grid, as before grids were assigned
+    let f2 = Server::new().grid("g1", "幸福里网格").grid("g2", "人民路网格").manager(
+        "sup",
+        "王主管",
+        Role::Supervisor,
+        None,
+    );
     let (s, _) = f2.session("sup", Role::Supervisor);
-    let empty = get(&f2.state, "/admin/api/home", Some(&s)).await.json();
-    assert_eq!(empty["grids"].as_array().unwrap().len(), 0);
+    let unscoped = get(&f2.state, "/admin/api/home", Some(&s)).await.json();
+    assert_eq!(unscoped["grids"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

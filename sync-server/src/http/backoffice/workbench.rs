@@ -2,7 +2,7 @@
 //! (domain/workbench.rs) over the grids the staff member may see. Which grids those are is decided
 //! here once (`visible_grids`): an admin sees every grid, a supervisor the grids assigned to them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -24,7 +24,8 @@ use crate::storage::staff::StaffStorage;
 use crate::storage::SyncStorage;
 
 /// The grids (id, name) `staff` may see, by id: every grid for an admin, the assigned ones for a
-/// supervisor (none assigned: none).
+/// supervisor. A supervisor with no grid assigned yet sees every grid, as before grids were
+/// assigned to supervisors: an admin scopes them with `assign-grid` (README).
 pub fn visible_grids(
     storage: &dyn SyncStorage,
     people: &dyn StaffStorage,
@@ -35,7 +36,49 @@ pub fn visible_grids(
         return Ok(all);
     }
     let mine = people.staff_grids(&staff.id)?;
+    if mine.is_empty() {
+        return Ok(all);
+    }
     Ok(all.into_iter().filter(|(id, _)| mine.contains(id)).collect())
+}
+
+/// What a staff member may see in the lists: every grid for an admin (None), else the grids
+/// assigned to them and the managers who work in them.
+pub struct Visible {
+    grids: Option<HashSet<String>>,
+    managers: HashSet<String>,
+}
+
+impl Visible {
+    /// Read once per request, beside the rows it filters.
+    pub fn of(storage: &dyn SyncStorage, people: &dyn StaffStorage, staff: &Staff) -> Result<Visible, AppError> {
+        if staff.role == Role::Admin || people.staff_grids(&staff.id)?.is_empty() {
+            return Ok(Visible { grids: None, managers: HashSet::new() });
+        }
+        let grids: HashSet<String> = visible_grids(storage, people, staff)?.into_iter().map(|(id, _)| id).collect();
+        let mut managers = HashSet::new();
+        for p in people.people()?.into_iter().filter(|p| p.role == Role::Field.as_str()) {
+            if people.staff_grids(&p.id)?.iter().any(|g| grids.contains(g)) {
+                managers.insert(p.id);
+            }
+        }
+        Ok(Visible { grids: Some(grids), managers })
+    }
+
+    /// Whether rows of grid `id` may be shown.
+    pub fn grid(&self, id: &str) -> bool {
+        self.grids.as_ref().is_none_or(|g| g.contains(id))
+    }
+
+    /// Whether a device or a manager working in any of `grids` may be shown.
+    pub fn any(&self, grids: &[String]) -> bool {
+        self.grids.as_ref().is_none_or(|g| grids.iter().any(|x| g.contains(x)))
+    }
+
+    /// Whether the manager `id` works in a visible grid (rows about a manager, not a grid).
+    pub fn manager(&self, id: &str) -> bool {
+        self.grids.is_none() || self.managers.contains(id)
+    }
 }
 
 /// The facts of the grids a staff member may see (or of the one asked for), with the managers
