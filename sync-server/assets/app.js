@@ -549,6 +549,18 @@ function renderMoney(data) {
   ], data.voids);
 }
 
+/// A customer's (masked) name that opens their household page on the archive tab.
+function householdLink(name, grid, id) {
+  if (!id) return name || "—";
+  const a = el("a", { href: "#archive", class: "household-link" }, name || shortId(id));
+  a.addEventListener("click", (e) => {
+    e.preventDefault();
+    Object.assign(S.arch, { grid, premises: "", unit: "", q: "", offset: 0, household: { grid, id } });
+    location.hash = "#archive";
+  });
+  return a;
+}
+
 function daysBetween(from, to) {
   return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86400000);
 }
@@ -558,7 +570,7 @@ function renderFollowups(data) {
   fillTable("followups-table", [
     { h: "col.due", cell: (f) => f.follow_up_due },
     { h: "col.overdue", num: true, cell: (f) => t("days", { n: daysBetween(f.follow_up_due, data.today) }), cls: () => "bad" },
-    { h: "col.customer", cell: (f) => f.customer_name || shortId(f.household_id) },
+    { h: "col.customer", cell: (f) => householdLink(f.customer_name, f.grid_id, f.household_id) },
     { h: "col.grids", cell: (f) => gridName(f.grid_id) },
     { h: "col.manager", cell: (f) => f.manager_name || f.manager_id || "—" },
     { h: "col.purpose", cell: (f) => label("purpose", f.purpose) },
@@ -580,7 +592,7 @@ function renderTickets(data) {
       : badge(label("ticket.status", x.status), "ticket-" + x.status) },
     { h: "col.owner", cell: (x) => x.owner_name || x.owner_manager_id || "—" },
     { h: "col.grids", cell: (x) => gridName(x.grid_id) },
-    { h: "col.customer", cell: (x) => x.customer_name || (x.household_id ? shortId(x.household_id) : "—") },
+    { h: "col.customer", cell: (x) => householdLink(x.customer_name, x.grid_id, x.household_id) },
     { h: "col.ticket_kind", cell: (x) => label("ticket.kind", x.kind) },
     { h: "col.text", cell: (x) => x.text, cls: () => "small" },
     { h: "col.escalated", cell: (x) => x.escalated_to || "—" },
@@ -598,7 +610,7 @@ function renderAppointments(data) {
     { h: "col.status", cell: (a) => label("appt.status", a.status) },
     { h: "col.manager", cell: (a) => a.manager_name || a.manager_id || "—" },
     { h: "col.grids", cell: (a) => gridName(a.grid_id) },
-    { h: "col.customer", cell: (a) => a.customer_name || shortId(a.household_id) },
+    { h: "col.customer", cell: (a) => householdLink(a.customer_name, a.grid_id, a.household_id) },
     { h: "col.purpose", cell: (a) => label("purpose", a.purpose) },
     { h: "col.note", cell: (a) => a.note, cls: () => "small" },
   ], data.appointments, { rowKey: (a) => a.id, rowClass: (a) => "appt-" + a.category });

@@ -300,6 +300,11 @@ test("an overdue promised follow-up is listed, the customer masked", async () =>
   assert.match(table, /投诉处理/);
   assert.doesNotMatch(table, new RegExp(field.customer_name));
   await shot(page, "07-follow-ups.png");
+  // the masked name opens the household's page
+  await page.locator(`#followups-table a.household-link`).first().click();
+  await page.waitForFunction(() => document.body.dataset.loaded === "archive");
+  await page.locator("#household-detail:not([hidden])").waitFor();
+  assert.match(await page.locator("#household-history").textContent(), /周五前回复检修时间/);
 });
 
 test("sync activity is drawn as a chart", async () => {

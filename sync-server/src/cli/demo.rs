@@ -317,6 +317,21 @@ pub fn bill_some_households(storage: &dyn SyncStorage, phones: &[DemoPhone], rng
     Ok(())
 }
 
+/// Every ten minutes or so a building of 李娜's grid is handed over to 张伟 (网格交接): the back
+/// office's handovers page has one waiting for the old phone, then done.
+pub fn hand_over_a_building(storage: &dyn SyncStorage, phones: &mut [DemoPhone]) {
+    let Some(from) = phones.iter_mut().find(|p| p.manager == "lina") else { return };
+    let Some(premises) = from.premises.pop() else { return };
+    let request = crate::storage::handover::HandoverRequest::Building {
+        premises,
+        to: "zhangwei".into(),
+        to_grid: "yuelu-01".into(),
+    };
+    if let Err(e) = storage.hand_over(&request, "admin", now_ms()) {
+        tracing::debug!(error = %e, "demo handover skipped a building");
+    }
+}
+
 /// Serves the demo city until interrupted.
 /// Where the demo phones keep their stores: beside the city's database. A new city starts with new
 /// phones: the stores of an earlier city (its database deleted) hold tokens this one never issued.
@@ -373,6 +388,9 @@ pub async fn run(db: &Path, listen: &str, phone_count: usize) -> AppResult<()> {
         }
         if round % 2 == 1 {
             bill_some_households(storage.as_ref(), &phones, &mut rng)?;
+        }
+        if round % 120 == 60 {
+            hand_over_a_building(storage.as_ref(), &mut phones);
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
     }

@@ -162,6 +162,21 @@ pub async fn names(State(state): State<AppState>, StaffSession(staff): StaffSess
     Ok(no_store(serde_json::json!({ "grids": grids, "people": people })))
 }
 
+/// Runs `f` off the async workers with the storage and the grids (id, name) `staff` may see.
+async fn with_grids<T: Send + 'static>(
+    state: &AppState,
+    staff: Staff,
+    f: impl FnOnce(&dyn SyncStorage, Vec<(String, String)>) -> Result<T, AppError> + Send + 'static,
+) -> AppResult<T> {
+    let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    blocking(move || {
+        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+        f(storage.as_ref(), grids)
+    })
+    .await
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ArchiveQuery {
     grid: Option<String>,
@@ -191,13 +206,10 @@ pub async fn buildings(
     q: Result<Query<ArchiveQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
-    let storage = state.storage.clone();
-    let people = state.backoffice.staff.clone();
-    let answer = blocking(move || {
-        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+    let answer = with_grids(&state, staff, move |storage, grids| {
         let grid = one_grid(&grids, q.grid.as_deref())?;
-        let (premises, households) = drilldown::grid_archive(storage.as_ref(), &grid)?;
-        Ok::<_, AppError>(drilldown::buildings(&grid, &premises, &households))
+        let (premises, households) = drilldown::grid_archive(storage, &grid)?;
+        Ok(drilldown::buildings(&grid, &premises, &households))
     })
     .await?;
     Ok(no_store(answer))
@@ -212,10 +224,7 @@ pub async fn households(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let who = staff.id.clone();
-    let storage = state.storage.clone();
-    let people = state.backoffice.staff.clone();
-    let page = blocking(move || {
-        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+    let page = with_grids(&state, staff, move |storage, grids| {
         let within: Vec<String> = match q.grid.as_deref() {
             Some(g) => vec![one_grid(&grids, Some(g))?],
             None => grids.iter().map(|(g, _)| g.clone()).collect(),
@@ -223,17 +232,11 @@ pub async fn households(
         let filter = drilldown::HouseholdFilter { premises: q.premises, unit: q.unit, query: q.q };
         let (mut premises, mut homes) = (Vec::new(), Vec::new());
         for g in &within {
-            let (p, h) = drilldown::grid_archive(storage.as_ref(), g)?;
+            let (p, h) = drilldown::grid_archive(storage, g)?;
             premises.extend(p);
             homes.extend(h);
         }
-        Ok::<_, AppError>(drilldown::households(
-            &premises,
-            homes,
-            &filter,
-            q.offset.unwrap_or(0),
-            q.limit.unwrap_or(50),
-        ))
+        Ok(drilldown::households(&premises, homes, &filter, q.offset.unwrap_or(0), q.limit.unwrap_or(50)))
     })
     .await?;
     tracing::info!(staff = %who, view = "households", rows = page.rows.len(), "back-office view");
@@ -248,13 +251,10 @@ pub async fn household(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let who = staff.id.clone();
-    let storage = state.storage.clone();
-    let people = state.backoffice.staff.clone();
-    let page = blocking(move || {
-        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+    let page = with_grids(&state, staff, move |storage, grids| {
         let grid = one_grid(&grids, q.grid.as_deref())?;
         let id = q.id.ok_or_else(|| AppError::bad_query("id: which household"))?;
-        drilldown::household_page(storage.as_ref(), &grid, &id, false)?
+        drilldown::household_page(storage, &grid, &id, false)?
             .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
     })
     .await?;
@@ -279,13 +279,11 @@ pub async fn reveal_household(
 ) -> AppResult<Response> {
     check_admin_write(&headers, &staff)?;
     let Json(req) = body?;
-    let storage = state.storage.clone();
-    let people = state.backoffice.staff.clone();
     let who = staff.id.clone();
-    let page = blocking(move || {
-        let grids = visible_grids(storage.as_ref(), people.as_ref(), &staff)?;
+    let actor = staff.id.clone();
+    let page = with_grids(&state, staff, move |storage, grids| {
         let grid = one_grid(&grids, Some(&req.grid))?;
-        reveals::household(storage.as_ref(), &staff.id, &grid, &req.id, &req.purpose, now_ms())?
+        reveals::household(storage, &actor, &grid, &req.id, &req.purpose, now_ms())?
             .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
     })
     .await?;
