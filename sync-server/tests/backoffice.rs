@@ -150,6 +150,11 @@ const API_PATHS: &[&str] = &[
     "/admin/api/tickets",
     "/admin/api/appointments",
     "/admin/api/day-summaries",
+    "/admin/api/home",
+    "/admin/api/names",
+    "/admin/api/buildings?grid=g1",
+    "/admin/api/households",
+    "/admin/api/household?grid=g1&id=h1",
 ];
 
 #[tokio::test]
