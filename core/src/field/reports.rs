@@ -96,11 +96,13 @@ pub struct GridSummary {
     pub competitors: Vec<ProductCount>,
 }
 
+/// Users per 10,000 households, rounded half up (not truncated): 33.197 % is 3,320 bp, shown
+/// 33.20 %.
 fn penetration(users: i64, households: i64) -> i64 {
-    if households == 0 {
+    if households <= 0 {
         0
     } else {
-        users * 10_000 / households
+        (users.saturating_mul(20_000).saturating_add(households)) / households.saturating_mul(2)
     }
 }
 
@@ -240,5 +242,12 @@ mod tests {
         assert_eq!(s.own_products, vec![ProductCount { name: "mobile".into(), households: 1, penetration_bp: 3_333 }]);
         assert_eq!(s.competitors[0].households, 1);
         assert_eq!(GridSummary::of("g1", &[], &[]).households, 0, "no division by zero");
+    }
+
+    #[test]
+    fn shares_round_half_up_not_down() {
+        // 2 of 3 is 66.666… %: 6,667 bp, not 6,666; 33.197 % (1,241 of 3,738) is 3,320 bp
+        assert_eq!((penetration(2, 3), penetration(1, 3), penetration(1_241, 3_738)), (6_667, 3_333, 3_320));
+        assert_eq!((penetration(1, 8), penetration(3, 3), penetration(0, 0)), (1_250, 10_000, 0));
     }
 }

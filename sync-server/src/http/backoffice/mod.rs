@@ -13,6 +13,7 @@ pub mod session;
 pub mod spreadsheets;
 pub mod staff_session;
 pub mod wipes;
+pub mod workbench;
 pub mod workflows;
 
 use axum::routing::{get, post};
@@ -22,6 +23,7 @@ use super::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(pages::root))
         .route("/admin", get(pages::dashboard))
         .route("/admin/", get(pages::dashboard))
         .route("/admin/login", get(pages::login_form).post(pages::login))
@@ -29,6 +31,12 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/assets/{file}", get(pages::asset))
         .route("/admin/api/me", get(api::me))
         .route("/admin/api/overview", get(api::overview))
+        .route("/admin/api/home", get(workbench::home))
+        .route("/admin/api/names", get(workbench::names))
+        .route("/admin/api/buildings", get(workbench::buildings))
+        .route("/admin/api/households", get(workbench::households))
+        .route("/admin/api/household", get(workbench::household))
+        .route("/admin/api/household/reveal", post(workbench::reveal_household))
         .route("/admin/api/devices", get(api::devices))
         .route("/admin/api/activity", get(api::activity))
         .route("/admin/api/rejections", get(api::rejections))

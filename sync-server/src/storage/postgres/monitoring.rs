@@ -17,7 +17,7 @@ use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
     SyncTotals, VoidLine,
 };
-use crate::storage::staff::{StaffAccount, StaffStorage};
+use crate::storage::staff::{Person, StaffAccount, StaffStorage};
 use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 use crate::storage::{ConflictRow, RejectionRow};
 
@@ -87,6 +87,17 @@ pub(super) fn check_health(s: &PostgresStorage) -> StorageResult<()> {
 impl StaffStorage for PostgresStorage {
     fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>> {
         super::records::staff_account(self, id)
+    }
+
+    fn staff_grids(&self, id: &str) -> StorageResult<Vec<String>> {
+        let conn = self.db.conn()?;
+        super::devices::grids_of(self, &conn, id)
+    }
+
+    fn people(&self) -> StorageResult<Vec<Person>> {
+        let conn = self.db.conn()?;
+        let rows = self.db.query(&conn, "SELECT id, name, role FROM managers ORDER BY id COLLATE \"C\"", &[])?;
+        rows.iter().map(|r| Ok(Person { id: r.at(0)?, name: r.at(1)?, role: r.at(2)? })).collect()
     }
 }
 
