@@ -38,6 +38,8 @@ pub struct ServeConfig {
     pub client_addr: ClientAddrConfig,
     /// Scheduled backups (none when `None`).
     pub backups: Option<BackupSchedule>,
+    /// `--visit-max-distance-m`: how far from its household's reference a visit may be.
+    pub visit_max_distance_m: i64,
 }
 
 /// `--backup-dir DIR --backup-every-s N --backup-keep K`: a backup into DIR every N seconds, the
@@ -86,7 +88,8 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let mut state = state
         .with_snapshot_files(config.snapshot_files)
         .with_device_budget(config.device_budget)
-        .with_client_addr(config.client_addr);
+        .with_client_addr(config.client_addr)
+        .with_visit_max_distance_m(config.visit_max_distance_m);
     state.rules = config.rules;
     state.policy = config.policy.bounded();
     if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {

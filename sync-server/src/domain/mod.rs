@@ -23,6 +23,7 @@ pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;
 pub mod tiers;
+pub mod visit_locations;
 pub mod wipes;
 
 /// Milliseconds since the epoch on the server's clock.
