@@ -42,6 +42,9 @@ pub struct ServeConfig {
     pub visit_max_distance_m: i64,
 }
 
+/// Seconds between rounds of checking newly arrived visits by place.
+const VISIT_CHECK_EVERY_S: u64 = 60;
+
 /// `--backup-dir DIR --backup-every-s N --backup-keep K`: a backup into DIR every N seconds, the
 /// newest K kept (docs/operations.md).
 #[derive(Debug, Clone)]
@@ -125,6 +128,29 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
                     Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
+                }
+            }
+        });
+    }
+    // visits are checked by place as they arrive, not only when the back office looks: each one
+    // once, a minute after it came at most (domain/visit_locations.rs)
+    {
+        let (locations, max_distance_m) = (state.backoffice.locations.clone(), state.backoffice.visit_max_distance_m);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_secs(VISIT_CHECK_EVERY_S));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let locations = locations.clone();
+                let checked = tokio::task::spawn_blocking(move || {
+                    crate::domain::visit_locations::catch_up(locations.as_ref(), max_distance_m, crate::now_ms())
+                })
+                .await;
+                match checked {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(visits = n, "visits checked by place"),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "checking visits by place failed; the next round retries"),
+                    Err(e) => tracing::error!(error = %e, "visit check task failed"),
                 }
             }
         });
