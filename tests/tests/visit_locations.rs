@@ -111,10 +111,7 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
     assert_eq!(first["reference_lat_e6"], HOME_LAT_E6);
     // stored once: every visit checked, the reference from the first good fix
     assert_eq!(server.text("SELECT count(*) FROM visit_locations"), "6");
-    assert_eq!(
-        server.text(&format!("SELECT visit_id FROM reference_positions WHERE household_id = '{}'", h.id)),
-        at_home
-    );
+    assert_eq!(server.text(&format!("SELECT visit_id FROM reference_positions WHERE place_id = '{}'", h.id)), at_home);
     for (id, unknown) in [(&vague, "0"), (&old_app, "1")] {
         let sql = format!("SELECT CAST(unknown AS INTEGER) FROM visit_locations WHERE visit_id = '{id}'");
         assert_eq!(server.text(&sql), unknown);
@@ -138,8 +135,7 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
     let set = post().header("x-csrf-token", &csrf).json(&moved).send().await.unwrap();
     assert_eq!(set.status().as_u16(), 201);
     assert_eq!(
-        server
-            .text(&format!("SELECT set_by || ' ' || source FROM reference_positions WHERE household_id = '{}'", h.id)),
+        server.text(&format!("SELECT set_by || ' ' || source FROM reference_positions WHERE place_id = '{}'", h.id)),
         "sup1 back_office"
     );
     assert_eq!(
@@ -153,5 +149,29 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
     phone.sync().await;
     let answer = flagged(&server, &session).await;
     let ids: Vec<String> = lines(&answer).into_iter().map(|l| l.0).collect();
-    assert_eq!(ids, vec![far, mocked, no_fix, back_home]);
+    let before = vec![far, mocked, no_fix, back_home];
+    assert_eq!(ids, before);
+
+    // a building: the first good fix at one door is the building's reference too, so a neighbour
+    // never visited before, claimed from 334 m away, is far from the building
+    let building = phone.store.create_premises(gridbook_core::testing::premises("g1", 3)).unwrap();
+    let in_building = |n| {
+        let mut h = household_n("g1", n);
+        h.premises_id = Some(building.id.clone());
+        phone.store.create_household(h).unwrap().id
+    };
+    let (upstairs, next_door) = (in_building(2), in_building(3));
+    record(visit(&upstairs, 4, fix(HOME_LAT_E6, 10, false)));
+    let claimed = record(visit(&next_door, 3, fix(HOME_LAT_E6 + 3_000, 10, false)));
+    phone.sync().await;
+    let answer = flagged(&server, &session).await;
+    let ids: Vec<String> = lines(&answer).into_iter().map(|l| l.0).collect();
+    assert_eq!(ids, [before, vec![claimed]].concat());
+    let last =
+        answer["groups"].as_array().unwrap().iter().flat_map(|g| g["visits"].as_array().unwrap()).last().unwrap();
+    assert_eq!((last["distance_m"].as_i64(), last["reference_lat_e6"].as_i64()), (Some(334), Some(HOME_LAT_E6)));
+    assert_eq!(
+        server.text(&format!("SELECT count(*) FROM reference_positions WHERE place_id = '{}'", building.id)),
+        "1"
+    );
 }

@@ -1,9 +1,11 @@
 //! The server's check of where each visit was (issue 20): every visit not checked yet is judged
-//! against its household's reference position with core's rule (`location::check`: haversine,
-//! far beyond max(accuracy, the server's distance), mock location, no fix), in the order visits
-//! reached the server; the first good fix at a household with no reference becomes its reference
-//! (`LocationFix::good_for_reference`). The checks and the references are stored in one
-//! transaction per batch, so a check is computed once and the back office lists what is stored.
+//! against its household's reference position — or, while the household has none, its
+//! premises' (楼宇 / 商铺) — with core's rule (`location::check`: haversine, far beyond
+//! max(accuracy, the server's distance), mock location, no fix), in the order visits reached the
+//! server. A good fix (`LocationFix::good_for_reference`) that is not far becomes the reference
+//! of the household and of its premises where they have none. The checks and the references are
+//! stored in one transaction per batch, so a check is computed once and the back office lists
+//! what is stored.
 
 use std::collections::HashMap;
 
@@ -26,23 +28,27 @@ pub fn catch_up(storage: &dyn LocationStorage, max_distance_m: i64, now_ms: i64)
         }
         let visits: Vec<(String, String, Option<Visit>)> =
             pending.into_iter().map(|p| (p.id.clone(), p.grid_id, parse(&p.id, &p.vals))).collect();
-        let households: Vec<String> = {
-            let mut ids: Vec<String> =
-                visits.iter().filter_map(|(_, _, v)| v.as_ref().map(|v| v.household_id.clone())).collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        };
+        let mut households: Vec<String> =
+            visits.iter().filter_map(|(_, _, v)| v.as_ref().map(|v| v.household_id.clone())).collect();
+        households.sort();
+        households.dedup();
+        let premises: HashMap<String, String> = storage.premises_of(&households)?.into_iter().collect();
+        let mut places: Vec<String> = households.iter().chain(premises.values()).cloned().collect();
+        places.sort();
+        places.dedup();
         let mut references: HashMap<String, Point> = storage
-            .references(&households)?
+            .references(&places)?
             .into_iter()
-            .map(|r| (r.household_id, Point { lat_e6: r.lat_e6, lon_e6: r.lon_e6 }))
+            .map(|r| (r.place_id, Point { lat_e6: r.lat_e6, lon_e6: r.lon_e6 }))
             .collect();
         let mut new_references = Vec::new();
         let mut checks = Vec::with_capacity(visits.len());
         for (id, grid_id, visit) in &visits {
             checks.push(match visit {
-                Some(v) => check_one(v, &mut references, &mut new_references, max_distance_m, now_ms),
+                Some(v) => {
+                    let at = Places { household: &v.household_id, premises: premises.get(&v.household_id) };
+                    check_one(v, at, &mut references, &mut new_references, max_distance_m, now_ms)
+                }
                 // a visit the server accepted always parses; should one not, it is kept unjudged
                 // rather than checked again on every call
                 None => unjudged(id, grid_id, now_ms),
@@ -82,29 +88,44 @@ fn unjudged(id: &str, grid_id: &str, now_ms: i64) -> VisitCheckRow {
     }
 }
 
+/// The household a visit was to, and its premises when it is in one.
+#[derive(Clone, Copy)]
+struct Places<'a> {
+    household: &'a str,
+    premises: Option<&'a String>,
+}
+
 fn check_one(
     v: &Visit,
+    at: Places,
     references: &mut HashMap<String, Point>,
     new_references: &mut Vec<ReferenceRow>,
     max_distance_m: i64,
     now_ms: i64,
 ) -> VisitCheckRow {
     let fix = v.location.as_ref().and_then(Position::fix);
-    if let Some(f) = fix.filter(|f| f.good_for_reference()) {
-        if !references.contains_key(&v.household_id) {
-            references.insert(v.household_id.clone(), f.point());
-            new_references.push(ReferenceRow {
-                household_id: v.household_id.clone(),
-                lat_e6: f.lat_e6,
-                lon_e6: f.lon_e6,
-                source: "first_fix".into(),
-                visit_id: Some(v.id.clone()),
-                set_by: v.manager_id.clone(),
-                set_at_ms: now_ms,
-            });
+    let reference = |references: &HashMap<String, Point>| {
+        references.get(at.household).or_else(|| at.premises.and_then(|p| references.get(p))).copied()
+    };
+    let mut judged = location::check(v.location.as_ref(), reference(references), max_distance_m);
+    if let Some(f) = fix.filter(|f| f.good_for_reference() && !judged.far) {
+        for place in std::iter::once(at.household).chain(at.premises.map(String::as_str)) {
+            if !references.contains_key(place) {
+                references.insert(place.to_string(), f.point());
+                new_references.push(ReferenceRow {
+                    place_id: place.to_string(),
+                    lat_e6: f.lat_e6,
+                    lon_e6: f.lon_e6,
+                    source: "first_fix".into(),
+                    visit_id: Some(v.id.clone()),
+                    set_by: v.manager_id.clone(),
+                    set_at_ms: now_ms,
+                });
+            }
         }
+        // the first fix at a place is its own reference: judged again, it is 0 m away
+        judged = location::check(v.location.as_ref(), reference(references), max_distance_m);
     }
-    let judged = location::check(v.location.as_ref(), references.get(&v.household_id).copied(), max_distance_m);
     VisitCheckRow {
         visit_id: v.id.clone(),
         grid_id: v.grid_id.clone(),
@@ -151,22 +172,52 @@ mod tests {
     fn the_first_good_fix_sets_the_reference_and_later_visits_are_judged_against_it() {
         let (mut refs, mut new_refs) = (HashMap::new(), Vec::new());
         // a vague first fix (300 m) does not set the reference
-        let vague = check_one(&visit("v0", "h1", fix(28_240_000, 300, false)), &mut refs, &mut new_refs, 200, 1);
+        let vague =
+            check_one(&visit("v0", "h1", fix(28_240_000, 300, false)), at("h1"), &mut refs, &mut new_refs, 200, 1);
         assert!(!vague.flagged() && vague.distance_m.is_none() && new_refs.is_empty());
-        let first = check_one(&visit("v1", "h1", fix(28_228_000, 10, false)), &mut refs, &mut new_refs, 200, 1);
+        let first =
+            check_one(&visit("v1", "h1", fix(28_228_000, 10, false)), at("h1"), &mut refs, &mut new_refs, 200, 1);
         assert_eq!((first.distance_m, first.flagged()), (Some(0), false));
         assert_eq!(new_refs.len(), 1);
         assert_eq!(new_refs[0].visit_id.as_deref(), Some("v1"));
-        let far = check_one(&visit("v2", "h1", fix(28_231_000, 10, false)), &mut refs, &mut new_refs, 200, 1);
+        let far = check_one(&visit("v2", "h1", fix(28_231_000, 10, false)), at("h1"), &mut refs, &mut new_refs, 200, 1);
         assert_eq!((far.distance_m, far.far), (Some(334), true));
         // a mocked fix never becomes a reference, and is flagged
-        let mocked = check_one(&visit("v3", "h2", fix(28_228_000, 5, true)), &mut refs, &mut new_refs, 200, 1);
+        let mocked =
+            check_one(&visit("v3", "h2", fix(28_228_000, 5, true)), at("h2"), &mut refs, &mut new_refs, 200, 1);
         assert!(mocked.mock && mocked.flagged() && mocked.distance_m.is_none());
         assert_eq!(new_refs.len(), 1);
-        let none = check_one(&visit("v4", "h1", Some(Position::no_fix())), &mut refs, &mut new_refs, 200, 1);
+        let none = check_one(&visit("v4", "h1", Some(Position::no_fix())), at("h1"), &mut refs, &mut new_refs, 200, 1);
         assert!(none.no_fix && none.flagged() && !none.unknown);
-        let old_app = check_one(&visit("v5", "h1", None), &mut refs, &mut new_refs, 200, 1);
+        let old_app = check_one(&visit("v5", "h1", None), at("h1"), &mut refs, &mut new_refs, 200, 1);
         assert!(old_app.unknown && !old_app.flagged());
+    }
+
+    fn at(household: &str) -> Places<'_> {
+        Places { household, premises: None }
+    }
+
+    #[test]
+    fn a_household_without_a_reference_is_judged_against_its_premises() {
+        let (mut refs, mut new_refs) = (HashMap::new(), Vec::new());
+        let building = "p1".to_string();
+        let in_building = |household| Places { household, premises: Some(&building) };
+        // the first good fix in the building sets the household's and the building's reference
+        let v1 = visit("v1", "h3", fix(28_228_000, 10, false));
+        let first = check_one(&v1, in_building("h3"), &mut refs, &mut new_refs, 200, 1);
+        assert!(!first.flagged());
+        let places: Vec<&str> = new_refs.iter().map(|r| r.place_id.as_str()).collect();
+        assert_eq!(places, ["h3", "p1"]);
+        // a neighbour never visited before, claimed from 334 m away: far from the building
+        let v2 = visit("v2", "h4", fix(28_231_000, 10, false));
+        let far = check_one(&v2, in_building("h4"), &mut refs, &mut new_refs, 200, 1);
+        assert_eq!((far.distance_m, far.far), (Some(334), true));
+        assert_eq!(new_refs.len(), 2, "a far fix becomes no reference");
+        // at the building's door (56 m from where the first fix was): the neighbour's own reference
+        let v3 = visit("v3", "h4", fix(28_228_500, 10, false));
+        let near = check_one(&v3, in_building("h4"), &mut refs, &mut new_refs, 200, 1);
+        assert_eq!((near.distance_m, near.flagged()), (Some(0), false));
+        assert_eq!(new_refs.last().map(|r| r.place_id.as_str()), Some("h4"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Proof of visit by place (issue 20): each household's reference position (the first good fix of
-//! a visit there, or one the back office set, audited), and each visit's position checked against
+//! Proof of visit by place (issue 20): each household's and premises' reference position (the
+//! first good fix of a visit there, or one the back office set, audited), and each visit's position checked against
 //! it (`domain::visit_locations` computes, this stores): the distance and the flags (far, mock
 //! location, no fix). Rows only; the rule is core's `location::check`.
 
@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use crate::storage::error::StorageResult;
 
-/// Where a household is, as the server judges visits against it.
+/// Where a household or a premises is, as the server judges visits against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReferenceRow {
-    pub household_id: String,
+    /// The household's or the premises' id.
+    pub place_id: String,
     pub lat_e6: i64,
     pub lon_e6: i64,
     /// "first_fix" (a visit's good fix) or "back_office".
@@ -67,6 +68,7 @@ pub struct FlaggedVisit {
     pub manager_name: Option<String>,
     /// The household's address (not personal data: the place the manager went).
     pub address: Option<String>,
+    /// The reference it is judged against now: the household's, else its premises'.
     pub reference_lat_e6: Option<i64>,
     pub reference_lon_e6: Option<i64>,
 }
@@ -74,12 +76,15 @@ pub struct FlaggedVisit {
 pub trait LocationStorage: Send + Sync + 'static {
     /// Visits with no check yet, in the order they reached the server, at most `limit`.
     fn unchecked_visits(&self, limit: u32) -> StorageResult<Vec<UncheckedVisit>>;
-    /// The reference positions of these households (those that have one).
-    fn references(&self, household_ids: &[String]) -> StorageResult<Vec<ReferenceRow>>;
+    /// The reference positions of these households and premises (those that have one).
+    fn references(&self, place_ids: &[String]) -> StorageResult<Vec<ReferenceRow>>;
+    /// (household, premises) of those of these households that are in a premises.
+    fn premises_of(&self, household_ids: &[String]) -> StorageResult<Vec<(String, String)>>;
     /// Stores the checks and the first-fix references found with them, in one transaction; a
     /// check or a reference already there (another replica was quicker) stays as it is.
     fn record_checks(&self, checks: &[VisitCheckRow], references: &[ReferenceRow]) -> StorageResult<()>;
-    /// The back office sets (or replaces) a household's reference, audited under `row.set_by`.
+    /// The back office sets (or replaces) a household's or a premises' reference, audited under
+    /// `row.set_by`.
     fn set_reference(&self, row: &ReferenceRow) -> StorageResult<()>;
     /// Flagged visits that arrived in [from_ms, to_ms), by manager, then time; at most `limit`.
     fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>>;

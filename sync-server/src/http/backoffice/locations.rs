@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/api/visit-locations", get(flagged))
         .route("/admin/api/households/{household}/reference-position", post(set_reference))
+        // a building's or a shop's: its households without their own are judged against it
+        .route("/admin/api/premises/{household}/reference-position", post(set_reference))
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,8 +121,9 @@ struct ReferenceBody {
     lon_e6: i64,
 }
 
-/// POST /admin/api/households/{household}/reference-position {lat_e6, lon_e6}: sets (or moves)
-/// where the household is, audited; visits checked from then on are judged against it.
+/// POST /admin/api/households/{household}/reference-position {lat_e6, lon_e6} (or
+/// /admin/api/premises/{premises}/…): sets (or moves) where the household or the premises is,
+/// audited; visits checked from then on are judged against it.
 async fn set_reference(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
@@ -130,14 +133,14 @@ async fn set_reference(
 ) -> AppResult<Response> {
     check_staff_write(&headers, &staff)?;
     if household.is_empty() || household.len() > 64 {
-        return Err(AppError::invalid("household: 客户编号为 1 至 64 个字符 / 1 to 64 characters"));
+        return Err(AppError::invalid("id: 编号为 1 至 64 个字符 / 1 to 64 characters"));
     }
     let Json(b) = body?;
     if Point::new(b.lat_e6, b.lon_e6).is_none() {
         return Err(AppError::invalid("lat_e6: 纬度须在 ±90°、经度须在 ±180° 之间 / latitude ±90°, longitude ±180°"));
     }
     let row = ReferenceRow {
-        household_id: household,
+        place_id: household,
         lat_e6: b.lat_e6,
         lon_e6: b.lon_e6,
         source: "back_office".into(),
@@ -148,7 +151,7 @@ async fn set_reference(
     let locations = state.backoffice.locations.clone();
     let stored = row.clone();
     blocking(move || locations.set_reference(&stored)).await?;
-    tracing::warn!(staff = %staff.id, household = %row.household_id, "reference position set");
+    tracing::warn!(staff = %staff.id, place = %row.place_id, "reference position set");
     let mut response = no_store(row);
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)

@@ -10,11 +10,11 @@ use super::PostgresStorage;
 use crate::storage::error::StorageResult;
 use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
 
-const REFERENCE_COLUMNS: &str = "household_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
+const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
 fn reference(r: &Row) -> StorageResult<ReferenceRow> {
     Ok(ReferenceRow {
-        household_id: r.at(0)?,
+        place_id: r.at(0)?,
         lat_e6: r.at(1)?,
         lon_e6: r.at(2)?,
         source: r.at(3)?,
@@ -37,15 +37,27 @@ impl LocationStorage for PostgresStorage {
         rows.iter().map(|r| Ok(UncheckedVisit { id: r.at(0)?, grid_id: r.at(1)?, vals: r.at(2)? })).collect()
     }
 
-    fn references(&self, household_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
+    fn references(&self, place_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
+        let conn = self.db.conn()?;
+        let ids: Vec<&str> = place_ids.iter().map(String::as_str).collect();
+        let rows = self.db.query(
+            &conn,
+            &format!("SELECT {REFERENCE_COLUMNS} FROM reference_positions WHERE place_id = ANY($1)"),
+            &[&ids],
+        )?;
+        rows.iter().map(reference).collect()
+    }
+
+    fn premises_of(&self, household_ids: &[String]) -> StorageResult<Vec<(String, String)>> {
         let conn = self.db.conn()?;
         let ids: Vec<&str> = household_ids.iter().map(String::as_str).collect();
         let rows = self.db.query(
             &conn,
-            &format!("SELECT {REFERENCE_COLUMNS} FROM reference_positions WHERE household_id = ANY($1)"),
+            "SELECT id, vals::jsonb ->> 'premises_id' FROM entities
+             WHERE kind = 'household' AND id = ANY($1) AND coalesce(vals::jsonb ->> 'premises_id', '') <> ''",
             &[&ids],
         )?;
-        rows.iter().map(reference).collect()
+        rows.iter().map(|r| Ok((r.at(0)?, r.at(1)?))).collect()
     }
 
     fn record_checks(&self, checks: &[VisitCheckRow], references: &[ReferenceRow]) -> StorageResult<()> {
@@ -56,9 +68,9 @@ impl LocationStorage for PostgresStorage {
                     tx,
                     &format!(
                         "INSERT INTO reference_positions ({REFERENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                         ON CONFLICT (household_id) DO NOTHING"
+                         ON CONFLICT (place_id) DO NOTHING"
                     ),
-                    &[&r.household_id, &r.lat_e6, &r.lon_e6, &r.source, &r.visit_id, &r.set_by, &r.set_at_ms],
+                    &[&r.place_id, &r.lat_e6, &r.lon_e6, &r.source, &r.visit_id, &r.set_by, &r.set_at_ms],
                 )?;
             }
             for c in checks {
@@ -98,14 +110,14 @@ impl LocationStorage for PostgresStorage {
                 tx,
                 &format!(
                     "INSERT INTO reference_positions ({REFERENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (household_id) DO UPDATE SET lat_e6 = excluded.lat_e6, lon_e6 = excluded.lon_e6,
+                     ON CONFLICT (place_id) DO UPDATE SET lat_e6 = excluded.lat_e6, lon_e6 = excluded.lon_e6,
                          source = excluded.source, visit_id = excluded.visit_id, set_by = excluded.set_by,
                          set_at_ms = excluded.set_at_ms"
                 ),
-                &[&r.household_id, &r.lat_e6, &r.lon_e6, &r.source, &r.visit_id, &r.set_by, &r.set_at_ms],
+                &[&r.place_id, &r.lat_e6, &r.lon_e6, &r.source, &r.visit_id, &r.set_by, &r.set_at_ms],
             )?;
             let detail = format!("{},{}", r.lat_e6, r.lon_e6);
-            audit(db, tx, &r.set_by, "reference_position_set", &r.household_id, &detail, r.set_at_ms)
+            audit(db, tx, &r.set_by, "reference_position_set", &r.place_id, &detail, r.set_at_ms)
         })
     }
 
@@ -115,11 +127,13 @@ impl LocationStorage for PostgresStorage {
             &conn,
             "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                     l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
-                    l.checked_at_ms, m.name, h.vals::jsonb ->> 'address', r.lat_e6, r.lon_e6
+                    l.checked_at_ms, m.name, h.vals::jsonb ->> 'address',
+                    coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
              FROM visit_locations l
              LEFT JOIN managers m ON m.id = l.manager_id
              LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
-             LEFT JOIN reference_positions r ON r.household_id = l.household_id
+             LEFT JOIN reference_positions r ON r.place_id = l.household_id
+             LEFT JOIN reference_positions rp ON rp.place_id = h.vals::jsonb ->> 'premises_id'
              WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
              ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
              LIMIT $3",

@@ -7,11 +7,11 @@ use super::SqliteStorage;
 use crate::storage::error::StorageResult;
 use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
 
-const REFERENCE_COLUMNS: &str = "household_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
+const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
 fn reference(r: &Row) -> rusqlite::Result<ReferenceRow> {
     Ok(ReferenceRow {
-        household_id: r.get(0)?,
+        place_id: r.get(0)?,
         lat_e6: r.get(1)?,
         lon_e6: r.get(2)?,
         source: r.get(3)?,
@@ -35,15 +35,30 @@ impl LocationStorage for SqliteStorage {
         })
     }
 
-    fn references(&self, household_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
+    fn references(&self, place_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {REFERENCE_COLUMNS} FROM reference_positions WHERE household_id = ?1"
-            ))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {REFERENCE_COLUMNS} FROM reference_positions WHERE place_id = ?1"))?;
             let mut out = Vec::new();
-            for h in household_ids {
+            for h in place_ids {
                 if let Some(row) = stmt.query_row([h], reference).optional()? {
                     out.push(row);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn premises_of(&self, household_ids: &[String]) -> StorageResult<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT json_extract(vals, '$.premises_id') FROM entities WHERE kind = 'household' AND id = ?1",
+            )?;
+            let mut out = Vec::new();
+            for h in household_ids {
+                let premises: Option<Option<String>> = stmt.query_row([h], |r| r.get(0)).optional()?;
+                if let Some(p) = premises.flatten().filter(|p| !p.is_empty()) {
+                    out.push((h.clone(), p));
                 }
             }
             Ok(out)
@@ -54,11 +69,11 @@ impl LocationStorage for SqliteStorage {
         self.write(|tx| {
             let mut put_reference = tx.prepare_cached(&format!(
                 "INSERT INTO reference_positions ({REFERENCE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (household_id) DO NOTHING"
+                 ON CONFLICT (place_id) DO NOTHING"
             ))?;
             for r in references {
                 put_reference.execute(params![
-                    r.household_id,
+                    r.place_id,
                     r.lat_e6,
                     r.lon_e6,
                     r.source,
@@ -101,14 +116,14 @@ impl LocationStorage for SqliteStorage {
             tx.execute(
                 &format!(
                     "INSERT INTO reference_positions ({REFERENCE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (household_id) DO UPDATE SET lat_e6 = excluded.lat_e6, lon_e6 = excluded.lon_e6,
+                     ON CONFLICT (place_id) DO UPDATE SET lat_e6 = excluded.lat_e6, lon_e6 = excluded.lon_e6,
                          source = excluded.source, visit_id = excluded.visit_id, set_by = excluded.set_by,
                          set_at_ms = excluded.set_at_ms"
                 ),
-                params![r.household_id, r.lat_e6, r.lon_e6, r.source, r.visit_id, r.set_by, r.set_at_ms],
+                params![r.place_id, r.lat_e6, r.lon_e6, r.source, r.visit_id, r.set_by, r.set_at_ms],
             )?;
             let detail = format!("{},{}", r.lat_e6, r.lon_e6);
-            super::receipts::audit(tx, &r.set_by, "reference_position_set", &r.household_id, &detail, r.set_at_ms)
+            super::receipts::audit(tx, &r.set_by, "reference_position_set", &r.place_id, &detail, r.set_at_ms)
         })
     }
 
@@ -117,11 +132,13 @@ impl LocationStorage for SqliteStorage {
             let mut stmt = c.prepare_cached(
                 "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                         l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
-                        l.checked_at_ms, m.name, json_extract(h.vals, '$.address'), r.lat_e6, r.lon_e6
+                        l.checked_at_ms, m.name, json_extract(h.vals, '$.address'),
+                        coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
                  FROM visit_locations l
                  LEFT JOIN managers m ON m.id = l.manager_id
                  LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
-                 LEFT JOIN reference_positions r ON r.household_id = l.household_id
+                 LEFT JOIN reference_positions r ON r.place_id = l.household_id
+                 LEFT JOIN reference_positions rp ON rp.place_id = json_extract(h.vals, '$.premises_id')
                  WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
                  ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
                  LIMIT ?3",

@@ -1,8 +1,8 @@
--- Proof of visit by place (issue 20), as SQLite's version 9: each household's reference position
--- (first good fix, or set by the back office, audited) and each visit's position checked against
+-- Proof of visit by place (issue 20), as SQLite's version 9: each household's and premises'
+-- reference position (`place_id`; first good fix, or set by the back office, audited) and each visit's position checked against
 -- it by the server: the distance and the flags (far, mock location, no fix). WGS-84 micro-degrees.
 CREATE TABLE reference_positions (
-    household_id TEXT PRIMARY KEY,
+    place_id TEXT PRIMARY KEY,
     lat_e6 BIGINT NOT NULL,
     lon_e6 BIGINT NOT NULL,
     source TEXT NOT NULL CHECK (source IN ('first_fix', 'back_office')),

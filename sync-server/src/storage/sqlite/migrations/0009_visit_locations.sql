@@ -1,11 +1,12 @@
--- Proof of visit by place (issue 20): each household's reference position — the first good fix
--- of a visit there (not mocked, within 50 m, fresh) or one the back office set (audited) — and
+-- Proof of visit by place (issue 20): each household's and premises' reference position — the
+-- first good fix of a visit there (not mocked, within 50 m, fresh) or one the back office set
+-- (audited); `place_id` is the household's or the premises' id — and
 -- each visit's position checked against it by the server (core's `location::check`, haversine):
 -- the distance, and the flags the back office lists per manager and day (far beyond
 -- max(accuracy, the server's distance), a mock location, no fix). `unknown`: the app sent no
 -- position (older than issue 20), not judged. Positions are WGS-84 micro-degrees.
 CREATE TABLE reference_positions (
-    household_id TEXT PRIMARY KEY,
+    place_id TEXT PRIMARY KEY,
     lat_e6 INTEGER NOT NULL,
     lon_e6 INTEGER NOT NULL,
     source TEXT NOT NULL CHECK (source IN ('first_fix', 'back_office')),
