@@ -144,6 +144,8 @@ const VISIT: &[FieldSpec] = &[
     t("follow_up_due"),
     t("signature_id"),
     t("manager_id"),
+    // device schema 13: the last column, as `ALTER TABLE … ADD COLUMN` puts it
+    j("location"),
 ];
 const RECEIPT: &[FieldSpec] = &[
     t("grid_id"),
@@ -164,6 +166,8 @@ const RECEIPT: &[FieldSpec] = &[
     t("signature_id"),
     // schema 10: the last column, as `ALTER TABLE … ADD COLUMN` puts it
     t("payment_ref"),
+    // device schema 13
+    j("location"),
 ];
 const RECEIPT_VOID: &[FieldSpec] = &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
 const SIGNATURE: &[FieldSpec] = &[
@@ -193,8 +197,17 @@ const APPOINTMENT: &[FieldSpec] = &[
     t("visit_id"),
     b("deleted"),
 ];
-const SIGN_IN: &[FieldSpec] =
-    &[t("grid_id"), t("manager_id"), i("at_ms"), i("zone_offset_min"), i("lat_e6"), i("lon_e6"), t("note")];
+const SIGN_IN: &[FieldSpec] = &[
+    t("grid_id"),
+    t("manager_id"),
+    i("at_ms"),
+    i("zone_offset_min"),
+    i("lat_e6"),
+    i("lon_e6"),
+    t("note"),
+    // device schema 13
+    j("location"),
+];
 const TICKET: &[FieldSpec] = &[
     t("grid_id"),
     t("household_id"),
@@ -937,6 +950,12 @@ pub struct Visit {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
 }
 
 /// Money collected against a formal numbered receipt (正式话费收据). Insert-only.
@@ -1007,6 +1026,12 @@ pub struct Receipt {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub payment_ref: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
 }
 
 /// Voids a mistaken receipt with a reason; the receipt itself is never edited.
@@ -1149,6 +1174,12 @@ pub struct SignIn {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
 }
 
 /// A request, complaint or question (首问负责制): whoever took it first owns it, with the reply
@@ -1406,12 +1437,18 @@ mod tests {
             assert_eq!(v.as_object().unwrap().len() - 1, declared, "{}", R::KIND.as_str());
         }
         check(crate::testing::household("g1"));
-        check(crate::testing::visit("g1", "h1"));
+        // a position is only serialised when the app gave one
+        let located = Some(crate::location::Position::no_fix());
+        check(Visit { location: located, ..crate::testing::visit("g1", "h1") });
         // a reference is only serialised when there is one
-        check(Receipt { payment_ref: "4200001234".into(), ..crate::testing::receipt("g1", "a1", "h1", "R1") });
+        check(Receipt {
+            payment_ref: "4200001234".into(),
+            location: located,
+            ..crate::testing::receipt("g1", "a1", "h1", "R1")
+        });
         check(crate::testing::customer_signature("g1", "r1"));
         check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
-        check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));
+        check(SignIn { location: located, ..crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000) });
         check(crate::testing::ticket("g1", "h1", "2026-11-25"));
         check(crate::testing::day_summary("g1", "mgr-1", "2026-11-23"));
         check(crate::testing::billing_profile("g1", "h1", "2026-11"));

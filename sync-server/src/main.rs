@@ -101,6 +101,10 @@ enum Command {
         /// Whether the apps keep their screens out of screenshots and the app switcher.
         #[arg(long, env = "GRIDBOOK_BLOCK_SCREENSHOTS", default_value_t = true, action = clap::ArgAction::Set)]
         block_screenshots: bool,
+        /// Metres from its household's reference position beyond which a visit is flagged (a
+        /// fix's own accuracy widens it).
+        #[arg(long, env = "GRIDBOOK_VISIT_MAX_DISTANCE_M", default_value_t = gridbook_core::location::DEFAULT_MAX_DISTANCE_M)]
+        visit_max_distance_m: i64,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -174,6 +178,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_offline_days,
             fresh_unlock_minutes,
             block_screenshots,
+            visit_max_distance_m,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -196,6 +201,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
                 client_addr: ClientAddrConfig { trusted_proxy_header },
                 backups: backup_dir.map(|dir| BackupSchedule { dir, every_s: backup_every_s, keep: backup_keep }),
+                visit_max_distance_m: visit_max_distance_m.clamp(10, 100_000),
             })
             .await
         }

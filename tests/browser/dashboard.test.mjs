@@ -386,6 +386,33 @@ test("the day summary a manager submitted is listed per manager and day", async 
   await shot(page, "15-day-summaries.png");
 });
 
+test("visits flagged by place are listed per manager and day, with the distance and an AMap link", async () => {
+  await openTab("locations");
+  const group = page.locator('h3.location-group[data-manager="zhang"]').first();
+  await group.waitFor();
+  assert.match(await group.textContent(), /张伟 · \d{4}-\d{2}-\d{2} · \d 条/);
+  assert.match(await page.locator("#locations-note").textContent(), /200 米.*偏远 1，模拟 1，无定位 1/s);
+  const far = page.locator(`tr[data-key="${field.far_visit_id}"]`);
+  assert.match(await far.getAttribute("class"), /\bfar\b/);
+  assert.match(await far.textContent(), /距离过远.*334 米.*±8 米.*高德地图/s);
+  // the link carries GCJ-02, as AMap takes it, not the phone's WGS-84 numbers
+  const href = await far.locator("a").getAttribute("href");
+  assert.match(href, /^https:\/\/uri\.amap\.com\/marker\?position=112\.94\d+,28\.22\d+/);
+  assert.doesNotMatch(href, /112\.938000,28\.231000/);
+  const mock = page.locator(`tr[data-key="${field.mock_visit_id}"]`);
+  assert.match(await mock.textContent(), /模拟定位.*0 米/s);
+  const none = page.locator(`tr[data-key="${field.no_fix_visit_id}"]`);
+  assert.match(await none.textContent(), /无定位/);
+  assert.equal(await page.locator(".location-row").count(), 3, "the good fix and the visit without a position are not flagged");
+  await shot(page, "15b-visit-locations.png");
+  await page.click("#lang");
+  assert.match(await far.textContent(), /Too far.*334 m/s);
+  assert.match(await none.textContent(), /No fix/);
+  await shot(page, "15c-visit-locations-en.png");
+  await page.click("#lang");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "走访定位");
+});
+
 test("a supervisor sees handovers; an admin hands a building over and waits for the old phone", async () => {
   await openTab("handovers");
   assert.equal(await page.locator("#handover-form").isVisible(), false, "a supervisor cannot start one");

@@ -256,6 +256,37 @@ impl TestServer {
         });
     }
 
+    /// A back-office session of staff member `id` (made beforehand with `password`), logged in
+    /// through the form as a browser does: the session cookie's value and the session's CSRF token.
+    pub async fn staff_session(&self, id: &str, password: &str) -> (String, String) {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let form = client.get(format!("{}/admin/login", self.url)).send().await.expect("login form");
+        let login_cookie = set_cookie(&form, "gb_login");
+        let form = form.text().await.expect("login form");
+        let login_csrf =
+            form.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf").to_string();
+        let resp = client
+            .post(format!("{}/admin/login", self.url))
+            .header("origin", &self.url)
+            .header("cookie", format!("gb_login={login_cookie}"))
+            .form(&[("id", id), ("password", password), ("csrf", login_csrf.as_str())])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 303, "login refused");
+        let session = set_cookie(&resp, "gb_session");
+        let me: serde_json::Value = client
+            .get(format!("{}/admin/api/me", self.url))
+            .header("cookie", format!("gb_session={session}"))
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("me");
+        (session, me["csrf"].as_str().expect("csrf").to_string())
+    }
+
     /// An arrears account from billing; returns its id.
     pub fn arrears(&self, grid: &str, household_id: &str, owed_fen: i64) -> String {
         self.admin(AdminCommand::AddArrears {
@@ -393,4 +424,14 @@ pub fn secret_from_hex(hex: &str) -> Option<[u8; 32]> {
         out[i] = u8::from_str_radix(text, 16).ok()?;
     }
     Some(out)
+}
+
+/// The value of the cookie `name` an answer sets.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
 }

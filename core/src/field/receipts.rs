@@ -548,6 +548,7 @@ impl Store {
         if r.collector_id.trim().is_empty() {
             r.collector_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
         }
+        crate::location::fill_coordinates(r.location.as_ref(), &mut r.lat_e6, &mut r.lon_e6);
         validate::receipt(&r)?;
         Ok(r)
     }
@@ -676,6 +677,7 @@ impl Store {
             Some(id) => Some(self.keep_appointment(id, &mut v)?),
             None => None,
         };
+        crate::location::fill_coordinates(v.location.as_ref(), &mut v.lat_e6, &mut v.lon_e6);
         validate::visit(&v)?;
         let signature_id = new_id();
         v.signature_id = Some(signature_id.clone());

@@ -11,6 +11,10 @@ use uuid::Uuid;
 use crate::model::EntityKind;
 use crate::sync::hlc::Hlc;
 
+/// Where the phone was, as the `location` field of a visit, a receipt or a sign-in carries it
+/// (docs/sync-protocol.md, "Where the phone was"; pinned in tests/golden/v1/located-ops.json).
+pub use crate::location::{LocationFix, LocationProvider, Position};
+
 /// Version of this protocol. The server accepts `MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION`.
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const MIN_PROTOCOL_VERSION: u32 = 1;

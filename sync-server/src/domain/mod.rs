@@ -24,6 +24,7 @@ pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;
 pub mod tiers;
+pub mod visit_locations;
 pub mod wipes;
 pub mod workbench;
 

@@ -15,6 +15,7 @@ use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
+use crate::storage::locations::LocationStorage;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -51,12 +52,20 @@ impl AppState {
     /// holds the backend through the one trait of its concern.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage + SessionStorage,
+        B: SyncStorage
+            + MonitoringStorage
+            + WorkflowStorage
+            + StaffStorage
+            + ReleaseStorage
+            + SessionStorage
+            + LocationStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
             monitoring: backend.clone(),
             workflows: backend.clone(),
+            locations: backend.clone(),
+            visit_max_distance_m: gridbook_core::location::DEFAULT_MAX_DISTANCE_M,
             staff: backend.clone(),
             sessions: SessionStore::new(backend.clone()),
             metrics: Arc::new(Metrics::default()),
@@ -93,6 +102,12 @@ impl AppState {
         self
     }
 
+    /// The same state flagging visits further than `metres` from their household's reference.
+    pub fn with_visit_max_distance_m(mut self, metres: i64) -> Self {
+        self.backoffice.visit_max_distance_m = metres;
+        self
+    }
+
     /// The same state with snapshot files kept under other rules.
     pub fn with_snapshot_files(mut self, config: SnapshotFilesConfig) -> Self {
         self.snapshot_files = SnapshotFiles::for_storage(self.storage.as_ref(), config).map(Arc::new);
@@ -107,6 +122,11 @@ pub struct Backoffice {
     pub monitoring: Arc<dyn MonitoringStorage>,
     /// The field-workflow queries (tickets, appointments, day summaries).
     pub workflows: Arc<dyn WorkflowStorage>,
+    /// Households' reference positions and visits' checked positions (issue 20).
+    pub locations: Arc<dyn LocationStorage>,
+    /// How far from its household's reference a visit may be before it is flagged, metres (a
+    /// fix's own accuracy widens it).
+    pub visit_max_distance_m: i64,
     /// Staff accounts, for the logins.
     pub staff: Arc<dyn StaffStorage>,
     /// Sessions, in the database every replica shares.

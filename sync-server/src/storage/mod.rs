@@ -14,6 +14,7 @@ pub mod error;
 pub mod evidence;
 pub mod generation;
 pub mod handover;
+pub mod locations;
 pub mod monitoring;
 pub mod postgres;
 pub mod records;

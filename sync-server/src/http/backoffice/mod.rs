@@ -1,11 +1,13 @@
 //! The back office (issue 6): supervisors and admins log in at /admin and watch the phones sync —
 //! devices and their health, sync activity, rejected ops, the conflict log, money collected,
-//! voids and overdue follow-ups — and order a device's remote wipe (wipes.rs). Plain HTML, CSS
+//! voids and overdue follow-ups, visits flagged by where they were (locations.rs) — and order a
+//! device's remote wipe (wipes.rs). Plain HTML, CSS
 //! and JS compiled into the binary (assets/), JSON APIs under /admin/api/, nothing loaded from
 //! elsewhere.
 
 pub mod api;
 pub mod billing;
+pub mod locations;
 pub mod pages;
 pub mod releases;
 pub mod reminders;
@@ -48,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(spreadsheets::routes())
         .merge(releases::routes())
         .merge(wipes::routes())
+        .merge(locations::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))
