@@ -63,6 +63,17 @@ async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_m
     }
     let resp = client.get(format!("{}/v1/changes?wait_s=0", server.url)).send().await.expect("request");
     assert_eq!(resp.status().as_u16(), 401, "a device token is needed");
+
+    // the core's live round: waits for the signal, then one full cycle that brings the change
+    caught_up(&b).await;
+    let round = b.engine.sync_live_round(25);
+    let push = async {
+        until_changes_waiting(&server.url, 1).await;
+        a.store.create_household(household_n(GRID, 3)).expect("household");
+        a.sync().await
+    };
+    let (round, _) = tokio::join!(round, push);
+    assert_eq!(round.expect("live round").pulled, 1, "the round synced after the signal");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
