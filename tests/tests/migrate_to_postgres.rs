@@ -185,3 +185,18 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
         "t"
     );
 }
+
+#[test]
+fn a_column_postgresql_has_no_place_for_is_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("server.db");
+    SqliteStorage::open(&db).expect("sqlite").create_grid(GRID, "幸福里网格", now_ms()).expect("grid");
+    rusqlite::Connection::open(&db)
+        .expect("file")
+        .execute_batch("ALTER TABLE grids ADD COLUMN colour TEXT")
+        .expect("alter");
+    let url = postgres_database();
+    let e = gridbook_sync_server::storage::postgres::from_sqlite::migrate(&db, &url, None).expect_err("refused");
+    assert!(e.message().contains("column grids.colour"), "{e}");
+    assert_eq!(pg_rows(&url, "SELECT count(*) FROM grids"), "0", "nothing written");
+}
