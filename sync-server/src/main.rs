@@ -60,6 +60,10 @@ enum Command {
         /// ahead of the phones that will ask (0: only on request and by `admin build-snapshot-files`).
         #[arg(long, env = "GRIDBOOK_SNAPSHOT_REFRESH_S", default_value_t = 600)]
         snapshot_refresh_s: u64,
+        /// The longest a phone's `GET /v1/changes` is held before the answer "maybe" (at most 25, the
+        /// protocol's; a shorter one only means more polls).
+        #[arg(long, env = "GRIDBOOK_CHANGES_MAX_WAIT_S", default_value_t = gridbook_core::sync::wire::CHANGES_MAX_WAIT_S)]
+        changes_max_wait_s: u32,
         /// Requests a second each device earns (0: no limit); over its budget a device gets 429
         /// with Retry-After.
         #[arg(long, env = "GRIDBOOK_DEVICE_REQUESTS_PER_S", default_value_t = BudgetConfig::default().per_second)]
@@ -166,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             snapshot_max_age_s,
             snapshot_min_records,
             snapshot_refresh_s,
+            changes_max_wait_s,
             device_requests_per_s,
             device_burst,
             max_connections,
@@ -194,6 +199,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     min_records: snapshot_min_records,
                 },
                 snapshot_refresh_s,
+                changes_max_wait_s,
                 device_budget: BudgetConfig { per_second: device_requests_per_s, burst: device_burst },
                 limits: ServeLimits {
                     max_connections: max_connections.max(1),
@@ -209,8 +215,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", gridbook_sync_server::http::openapi::document());
             Ok(())
         }
-        Command::Admin { database_url: Some(url), snapshot_dir, command, .. } if !url.trim().is_empty() => {
+        Command::Admin { db, database_url: Some(url), snapshot_dir, command } if !url.trim().is_empty() => {
             match command {
+                AdminCommand::MigrateToPostgres => {
+                    let out = cli::admin::migrate_to_postgres(&db, &url, snapshot_dir.as_deref());
+                    println!("{}", out.map_err(|e| e.to_string())?);
+                    return Ok(());
+                }
                 AdminCommand::Restore { .. } => {
                     return Err("restore: PostgreSQL 请用其自带的工具恢复（scripts/pg-backup.sh），再运行 mark-restored \
                                 restore PostgreSQL with its own tools (scripts/pg-backup.sh), then run `mark-restored` (docs/postgres.md)"

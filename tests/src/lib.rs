@@ -57,7 +57,11 @@ pub struct Replicas {
 impl Replicas {
     /// The replicas, started once `set_up` has written what they start with.
     pub fn start(set_up: impl FnOnce(&PostgresStorage)) -> Self {
-        let database_url = postgres_database();
+        Self::start_on(postgres_database(), set_up)
+    }
+
+    /// The replicas on the empty database at `database_url` (a cluster of the test's own).
+    pub fn start_on(database_url: String, set_up: impl FnOnce(&PostgresStorage)) -> Self {
         let storage = PostgresStorage::open(&database_url).expect("the database");
         set_up(&storage);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -388,6 +392,46 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `n` households on `phone` in `grid`, each with a visit one time in three: the load of the
+/// replica tests.
+pub fn work_on(phone: &Phone, grid: &str, n: u64, rng: &mut impl rand::Rng) {
+    for _ in 0..n {
+        let household = gridbook_core::testing::household_n(grid, rng.gen_range(1..1_000_000));
+        let h = phone.store.create_household(household).expect("household");
+        if rng.gen_bool(0.3) {
+            phone.store.record_visit(gridbook_core::testing::visit(grid, &h.id)).expect("visit");
+        }
+    }
+}
+
+/// Waits until the server at `url` counts `n` phones waiting on `/v1/changes` (its /metrics):
+/// a test then knows its waiter is in place before it makes the change that should wake it.
+pub async fn until_changes_waiting(url: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want = format!("gridbook_changes_waiting {n}\n");
+    loop {
+        if let Ok(resp) = reqwest::get(format!("{url}/metrics")).await {
+            if resp.text().await.is_ok_and(|text| text.contains(&want)) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} never counted {n} phones waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Syncs `phone` until its server has nothing after its cursor (`/v1/changes` with no wait says
+/// so; on PostgreSQL a pull may stop at the watermark while some transaction runs).
+pub async fn caught_up(phone: &Phone) {
+    for _ in 0..50 {
+        if phone.engine.sync_once().await.is_ok() && !phone.engine.wait_for_changes(0).await.unwrap_or(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the phone never caught up with its server");
 }
 
 /// Runs an admin command on a server database through the binary, as an operator would.

@@ -41,6 +41,13 @@ pub const PATH_APP_RELEASES: &str = "/v1/app/releases";
 /// POST, device token: the device's last request, after its remote wipe (docs/sync-protocol.md,
 /// "Remote wipe"): what it uploaded and what was lost, signed with its device key.
 pub const PATH_WIPE_REPORT: &str = "/v1/device/wipe-report";
+/// GET `?cursor=N&wait_s=S`, device token: a long poll that answers once records of the device's
+/// grids after its cursor can be pulled, or "maybe" after `wait_s` seconds (docs/sync-protocol.md,
+/// "Live changes"). It only says when to pull; the pull itself is the same as ever.
+pub const PATH_CHANGES: &str = "/v1/changes";
+/// The longest `wait_s` of `GET /v1/changes` (and its default): below the load balancer's and the
+/// client's read timeouts, and short enough that a phone's poll doubles as a heartbeat.
+pub const CHANGES_MAX_WAIT_S: u32 = 25;
 /// The app's version, on every request a device makes with its token: the server refuses one
 /// below its minimum with `upgrade_required` (426).
 pub const HEADER_APP_VERSION: &str = "x-gridbook-app-version";
@@ -1033,6 +1040,17 @@ pub struct ReceiptBlockRequest {
 pub struct ReceiptBlockResponse {
     pub protocol: u32,
     pub block: ReceiptBlock,
+}
+
+/// The answer of `GET /v1/changes`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesResponse {
+    /// `true`: records of the device's grids after its cursor can be pulled now. `false`: none was
+    /// seen within the wait — maybe there is one all the same (a write the server was not told
+    /// of, handover removals): the client pulls either way, so that correctness never depends on
+    /// this signal.
+    pub changed: bool,
 }
 
 /// The public answer about a paper receipt. Always this shape, whatever the cause of a "no":

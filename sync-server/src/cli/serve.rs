@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub snapshot_files: SnapshotFilesConfig,
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
+    /// `--changes-max-wait-s`: the longest a `/v1/changes` poll is held (http/changes.rs).
+    pub changes_max_wait_s: u32,
     pub device_budget: BudgetConfig,
     /// The connection cap and header-read timeout (the cap is lowered to fit the file limit).
     pub limits: ServeLimits,
@@ -95,6 +97,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .with_visit_max_distance_m(config.visit_max_distance_m);
     state.rules = config.rules;
     state.policy = config.policy.bounded();
+    state.changes_max_wait_s = config.changes_max_wait_s.min(gridbook_core::sync::wire::CHANGES_MAX_WAIT_S);
     if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {
         let storage = state.storage.clone();
         let every_s = config.snapshot_refresh_s;

@@ -7,15 +7,16 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::sync::wire::{
-    AppUpdate, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult,
-    PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, RejectCode, Removal,
-    SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest, WipeReportResponse,
+    AppUpdate, ChangesResponse, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction,
+    OpOutcome, OpResult, PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse,
+    RejectCode, Removal, SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest,
+    WipeReportResponse,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::sync::Health;
-use super::{app_versions, receipts, snapshot_files, sync, wipes};
+use super::{app_versions, changes, receipts, snapshot_files, sync, wipes};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
@@ -23,7 +24,7 @@ pub const PATH_OPENAPI: &str = "/v1/openapi.json";
 pub const DEVICE_TOKEN: &str = "device_token";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds, remote wipe) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, live changes, snapshot file, receipt blocks, verify, app builds, remote wipe) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -36,6 +37,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         sync::enrol,
         sync::push,
         sync::pull,
+        changes::changes,
         snapshot_files::snapshot_file,
         app_versions::download,
         receipts::receipt_block,
@@ -56,6 +58,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         OpOutcome,
         RejectCode,
         PullPage<EntityState>,
+        ChangesResponse,
         EntityState,
         Removal,
         SnapshotFileFacts,

@@ -16,6 +16,7 @@ use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::locations::LocationStorage;
+use crate::storage::changes::ChangeSignal;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -45,6 +46,11 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// The published builds of the app and the minimum app version.
     pub app_versions: Arc<AppVersions>,
+    /// "Something changed in these grids", for the phones waiting on `/v1/changes`: this
+    /// process's pushes and, relayed by the storage, other replicas' (http/changes.rs).
+    pub changes: ChangeSignal,
+    /// The longest a `/v1/changes` poll is held, whatever the phone asked (`--changes-max-wait-s`).
+    pub changes_max_wait_s: u32,
 }
 
 impl AppState {
@@ -76,6 +82,8 @@ impl AppState {
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
         let verify_budget = Arc::new(DeviceBudget::new(super::receipts::VERIFY_BUDGET));
+        let changes = ChangeSignal::default();
+        storage.follow_changes(changes.clone());
         Self {
             storage,
             rules: Rules::default(),
@@ -87,6 +95,8 @@ impl AppState {
             verify_budget,
             login_throttle,
             app_versions,
+            changes,
+            changes_max_wait_s: gridbook_core::sync::wire::CHANGES_MAX_WAIT_S,
         }
     }
 

@@ -252,6 +252,19 @@ impl SyncStorage for SqliteStorage {
         pull::changes_after(self, grids, cursor)
     }
 
+    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool> {
+        pull::changed_since(self, grids, cursor)
+    }
+
+    fn announce_changes(&self, _grids: &[String]) -> StorageResult<()> {
+        // one process: its HTTP layer has woken its own waiters already
+        Ok(())
+    }
+
+    fn follow_changes(&self, _signal: crate::storage::changes::ChangeSignal) {
+        // one process writes the file: nobody else announces
+    }
+
     fn snapshot_dir(&self) -> Option<PathBuf> {
         pull::snapshot_dir(self)
     }
