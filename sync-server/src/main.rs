@@ -101,6 +101,9 @@ enum Command {
         /// Whether the apps keep their screens out of screenshots and the app switcher.
         #[arg(long, env = "GRIDBOOK_BLOCK_SCREENSHOTS", default_value_t = true, action = clap::ArgAction::Set)]
         block_screenshots: bool,
+        /// The company named at the head of a receipt the back office prints (docs/money.md).
+        #[arg(long, env = "GRIDBOOK_COMPANY_NAME", default_value = gridbook_sync_server::http::state::DEFAULT_COMPANY_NAME)]
+        company_name: String,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -174,6 +177,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_offline_days,
             fresh_unlock_minutes,
             block_screenshots,
+            company_name,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -183,6 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
                 policy: DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots },
+                company_name,
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,

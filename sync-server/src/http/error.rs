@@ -56,6 +56,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TooManyOpenNumbers
         | C::AlreadyDecided
         | C::AlreadyVoided
+        | C::AlreadyHandedIn
         | C::Deleted
         | C::NotAssigned
         | C::SameGrid

@@ -15,6 +15,7 @@ use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
+use crate::storage::money::MoneyStorage;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -51,16 +52,24 @@ impl AppState {
     /// holds the backend through the one trait of its concern.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage + SessionStorage,
+        B: SyncStorage
+            + MonitoringStorage
+            + WorkflowStorage
+            + StaffStorage
+            + ReleaseStorage
+            + SessionStorage
+            + MoneyStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
             monitoring: backend.clone(),
             workflows: backend.clone(),
+            money: backend.clone(),
             staff: backend.clone(),
             sessions: SessionStore::new(backend.clone()),
             metrics: Arc::new(Metrics::default()),
             thresholds: Thresholds::default(),
+            company_name: Arc::from(DEFAULT_COMPANY_NAME),
         };
         let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
@@ -87,6 +96,12 @@ impl AppState {
         self
     }
 
+    /// The same state printing receipts under another company's name.
+    pub fn with_company_name(mut self, name: &str) -> Self {
+        self.backoffice.company_name = Arc::from(name);
+        self
+    }
+
     /// The same state with another request budget per device.
     pub fn with_device_budget(mut self, config: BudgetConfig) -> Self {
         self.device_budget = Arc::new(DeviceBudget::new(config));
@@ -107,10 +122,17 @@ pub struct Backoffice {
     pub monitoring: Arc<dyn MonitoringStorage>,
     /// The field-workflow queries (tickets, appointments, day summaries).
     pub workflows: Arc<dyn WorkflowStorage>,
+    /// The money controls: receipts with their flags, cash hand-ins (交款).
+    pub money: Arc<dyn MoneyStorage>,
     /// Staff accounts, for the logins.
     pub staff: Arc<dyn StaffStorage>,
     /// Sessions, in the database every replica shares.
     pub sessions: SessionStore,
     pub metrics: Arc<Metrics>,
     pub thresholds: Thresholds,
+    /// The company named at the head of a printed receipt (`serve --company-name`).
+    pub company_name: Arc<str>,
 }
+
+/// The receipt's header until the operator names the company (`serve --company-name`).
+pub const DEFAULT_COMPANY_NAME: &str = "网格通收款 Gridbook collections";

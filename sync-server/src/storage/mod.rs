@@ -14,6 +14,7 @@ pub mod error;
 pub mod evidence;
 pub mod generation;
 pub mod handover;
+pub mod money;
 pub mod monitoring;
 pub mod postgres;
 pub mod records;

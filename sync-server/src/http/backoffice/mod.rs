@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod billing;
+pub mod money;
 pub mod pages;
 pub mod releases;
 pub mod reminders;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .merge(spreadsheets::routes())
         .merge(releases::routes())
         .merge(wipes::routes())
+        .merge(money::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

@@ -32,6 +32,7 @@ mod devices;
 mod entity_tx;
 mod error;
 mod handover;
+mod money;
 mod monitoring;
 mod pool;
 mod pull;

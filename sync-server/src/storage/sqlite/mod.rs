@@ -33,6 +33,7 @@ mod devices;
 mod entity_tx;
 mod group_commit;
 mod handover;
+mod money;
 mod monitoring;
 mod pull;
 mod push;
