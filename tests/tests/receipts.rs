@@ -531,7 +531,7 @@ async fn a_signed_work_order_is_verified_and_an_altered_one_rejected() {
 /// public check page calls the first receipt genuine.
 #[tokio::test]
 async fn money_beyond_the_debt_is_refused_on_the_phone_and_flagged_when_two_phones_collect_it() {
-    use gridbook_sync_server::storage::money::{MoneyQuery, MoneyStorage};
+    use gridbook_sync_server::storage::money::MoneyQuery;
     let (server, phone, h, account) = collecting().await;
     let other = server.phone("zhang").await;
     other.sync().await;

@@ -14,6 +14,7 @@ pub mod error_fallback;
 pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
+pub mod qr;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;

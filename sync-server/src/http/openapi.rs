@@ -14,7 +14,7 @@ use gridbook_core::sync::wire::{
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::backoffice::money;
+use super::backoffice::{administration, money};
 use super::sync::Health;
 use super::{app_versions, receipts, snapshot_files, sync, verify_page, wipes};
 
@@ -51,6 +51,8 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         money::decide_void,
         money::hand_ins,
         money::record_hand_in,
+        administration::enrol_code,
+        administration::revoke_device,
         openapi_json,
     ),
     components(schemas(
@@ -81,12 +83,13 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         WipeReportRequest,
         WipeReportResponse,
         money::DecisionBody,
+        administration::EnrolCodeBody,
     )),
     modifiers(&Contract),
     tags(
         (name = "sync", description = "Enrolment, push and pull (docs/sync-protocol.md)"),
         (name = "receipts", description = "Receipt numbers and the public receipt check"),
-        (name = "backoffice", description = "The back office's money controls (docs/money.md): a staff session's cookie; writes also carry its CSRF token in `X-CSRF-Token`"),
+        (name = "backoffice", description = "The back office's money controls (docs/money.md) and administration: a staff session's cookie; writes also carry its CSRF token in `X-CSRF-Token`"),
     )
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@
 //! and JS compiled into the binary (assets/), JSON APIs under /admin/api/, nothing loaded from
 //! elsewhere.
 
+pub mod administration;
 pub mod api;
 pub mod billing;
 pub mod money;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(releases::routes())
         .merge(wipes::routes())
         .merge(money::routes())
+        .merge(administration::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::{blocking, no_store, query};
-use super::pages::{page_with_csp, script, staff_page};
+use super::pages::{escape_html, page_with_csp, script, staff_page};
 use super::session::check_staff_write;
 use super::staff_session::StaffSession;
 use crate::domain::now_ms;
@@ -34,6 +34,7 @@ use crate::domain::privacy::mask_digit_runs;
 use crate::domain::report_day::report_day;
 use crate::domain::signed::typed;
 use crate::http::error::{AppError, AppResult};
+use crate::http::qr;
 use crate::http::state::AppState;
 use crate::storage::evidence::{VoidDecision, VoidReviewRow};
 use crate::storage::money::{cash_days, HandInRequest, MoneyQuery, MoneyReceipt};
@@ -201,6 +202,7 @@ pub(crate) async fn receipt(
 async fn print(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
+    headers: HeaderMap,
     Path(receipt_no): Path<String>,
 ) -> AppResult<Response> {
     if receipt_no.len() > 64 {
@@ -219,7 +221,28 @@ async fn print(
     let record = sig.seal_record().map_err(|e| AppError::invalid(format!("签字记录有误 the signature record: {e}")))?;
     let html = printable::receipt_html(&receipt_document(&evidence.receipt), &sig.strokes, &record, &company)
         .map_err(|e| AppError::invalid(format!("无法打印 cannot print: {e}")))?;
+    let html = match (qr::base_url(&headers), evidence.verification_code.as_deref()) {
+        (Some(base), Some(code)) => with_check_link(html, &base, &evidence.receipt.receipt_no, code),
+        _ => html,
+    };
     Ok(page_with_csp(StatusCode::OK, html, PRINT_CSP))
+}
+
+/// The customer's copy with a QR code of its public check (/verify with its number and code)
+/// above the footer, and the link written out for a clerk to type.
+fn with_check_link(html: String, base: &str, receipt_no: &str, code: &str) -> String {
+    let link = format!(
+        "{base}{}?no={}&code={}",
+        crate::http::verify_page::PATH_VERIFY_PAGE,
+        qr::query_escape(receipt_no),
+        qr::query_escape(code)
+    );
+    let Some(svg) = qr::svg(&link, 140) else { return html };
+    let block = format!(
+        "<div class=\"qr\">{svg}<p>扫码核验本收据 Scan to check this receipt:<br/>{}</p></div>\n</footer>",
+        escape_html(&link)
+    );
+    html.replacen("</footer>", &block, 1)
 }
 
 #[derive(Debug, Deserialize)]
