@@ -4,35 +4,12 @@
 "use strict";
 
 (function () {
-  const csrf = document.body.dataset.csrf;
+  const { cell, call, post, when } = window.GridbookPage;
   const admin = document.body.dataset.role === "admin";
   const $ = (id) => document.getElementById(id);
-  const when = (ms) => (ms ? new Date(ms).toLocaleString("zh-CN", { hour12: false }) : "");
 
-  function cell(tr, text) {
-    const td = document.createElement("td");
-    td.textContent = text == null ? "" : String(text);
-    tr.appendChild(td);
-    return td;
-  }
 
-  async function call(url, options) {
-    const r = await fetch(url, Object.assign({ credentials: "same-origin" }, options || {}));
-    if (r.status === 401) {
-      location.href = "/admin/login";
-      throw new Error("登录已过期 / session expired");
-    }
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.message || `HTTP ${r.status}`);
-    return body;
-  }
 
-  const post = (url, payload) =>
-    call(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify(payload || {}),
-    });
 
   async function loadDevices() {
     const d = await call("/admin/api/devices");

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const csrf = document.body.dataset.csrf;
+  const { cell, call, post, when } = window.GridbookPage;
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
   let offset = 0;
@@ -17,7 +17,6 @@
     const whole = Math.floor(a / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     return `${sign}¥${whole}.${String(a % 100).padStart(2, "0")}`;
   };
-  const when = (ms) => (ms ? new Date(ms).toLocaleString("zh-CN", { hour12: false }) : "");
   const FLAGS = {
     over_collected: "超收 / Over-collected",
     owed_before_differs: "欠费不符 / Owed differs",
@@ -25,32 +24,8 @@
   const VOID = { pending: "待审批 / Pending", approved: "已批准 / Approved", refused: "已驳回 / Refused" };
   const METHOD = { cash: "现金 / Cash", wechat: "微信 / WeChat", alipay: "支付宝 / Alipay", card: "银行卡 / Card" };
 
-  function cell(tr, text, cls) {
-    const td = document.createElement("td");
-    td.textContent = text == null ? "" : String(text);
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
 
-  async function call(url, options) {
-    const r = await fetch(url, Object.assign({ credentials: "same-origin" }, options || {}));
-    if (r.status === 401) {
-      location.href = "/admin/login";
-      throw new Error("登录已过期 / session expired");
-    }
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.message || `HTTP ${r.status}`);
-    return body;
-  }
 
-  function post(url, payload) {
-    return call(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify(payload),
-    });
-  }
 
   async function loadManagers() {
     const d = await call("/admin/api/devices");

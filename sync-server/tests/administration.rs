@@ -7,10 +7,10 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
-use common::{sql_text, staff_request, Reply, Server};
+use common::{audited, sql_text, staff_post as post, staff_request, Server};
 use gridbook_core::sync::wire::{EnrolRequest, PROTOCOL_VERSION};
 use gridbook_sync_server::domain::auth::Role;
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn fixture() -> Server {
     Server::new()
@@ -19,22 +19,6 @@ fn fixture() -> Server {
         .assign("zhang", "g1")
         .manager("sup", "王主管", Role::Supervisor, None)
         .manager("root", "系统管理员", Role::Admin, None)
-}
-
-async fn post(f: &Server, path: &str, session: &(String, String), body: Value) -> Reply {
-    let req = staff_request("POST", path, session)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    f.send(req).await
-}
-
-fn audited(f: &Server, action: &str, subject: &str) -> i64 {
-    f.count(&format!(
-        "SELECT count(*) FROM audit_log WHERE action = {} AND subject = {}",
-        sql_text(action),
-        sql_text(subject)
-    ))
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
-use common::{sql_text, staff_request, Reply, Server};
+use common::{audited, sql_text, staff_post as post, staff_request, Reply, Server};
 use gridbook_core::model::{EntityKind, PaymentMethod, ReceiptVoid};
 use gridbook_core::sync::hlc::Hlc;
 use gridbook_core::sync::wire::{
@@ -72,22 +72,6 @@ async fn get(f: &Server, path: &str, session: &(String, String)) -> Reply {
     f.send(staff_request("GET", path, session).body(Body::empty()).unwrap()).await
 }
 
-async fn post(f: &Server, path: &str, session: &(String, String), body: Value) -> Reply {
-    let req = staff_request("POST", path, session)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    f.send(req).await
-}
-
-fn audit_count(f: &Server, action: &str, subject: &str) -> i64 {
-    f.count(&format!(
-        "SELECT count(*) FROM audit_log WHERE action = {} AND subject = {}",
-        sql_text(action),
-        sql_text(subject)
-    ))
-}
-
 #[tokio::test]
 async fn receipts_are_paged_with_their_total_and_flagged_against_the_account_on_arrival() {
     let f = fixture();
@@ -125,7 +109,7 @@ async fn receipts_are_paged_with_their_total_and_flagged_against_the_account_on_
     let one = one.json();
     assert_eq!(one["receipt"]["owed_at_arrival_fen"], 0);
     assert_eq!(one["evidence"]["verification"], "unsigned");
-    assert_eq!(audit_count(&f, "reveal_receipt", "SJ-002"), 1, "a receipt shown in full is audited");
+    assert_eq!(audited(&f, "reveal_receipt", "SJ-002"), 1, "a receipt shown in full is audited");
     let print = get(&f, "/admin/money/receipts/SJ-002/print", &sup).await;
     assert_eq!(print.status, StatusCode::UNPROCESSABLE_ENTITY, "an unsigned receipt has no customer's copy");
     assert_eq!(get(&f, "/admin/api/money/receipts/SJ-999", &sup).await.status, StatusCode::NOT_FOUND);
@@ -195,13 +179,13 @@ async fn voids_are_approved_or_refused_in_the_page_with_the_token_a_reason_to_re
     let done = post(&f, &path(&v1), &sup, json!({"decision": "refuse", "note": "金额无误，客户已确认"})).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert_eq!((done.json()["status"].as_str(), done.json()["decided_by"].as_str()), (Some("refused"), Some("sup")));
-    assert_eq!(audit_count(&f, "void_refused", &v1), 1);
+    assert_eq!(audited(&f, "void_refused", &v1), 1);
     let again = post(&f, &path(&v1), &sup, json!({"decision": "approve"})).await;
     assert_eq!((again.status, again.error().code.as_str()), (StatusCode::CONFLICT, "already_decided"));
 
     let approved = post(&f, &path(&v2), &sup, json!({"decision": "approve"})).await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
-    assert_eq!(audit_count(&f, "void_approved", &v2), 1);
+    assert_eq!(audited(&f, "void_approved", &v2), 1);
     let page = get(&f, "/admin/api/money/receipts", &sup).await.json();
     assert_eq!(page["total_fen"], 12_800, "the approved void's receipt is left out of the total");
     assert_eq!(get(&f, "/admin/api/money/voids?status=pending", &sup).await.json()["voids"], json!([]));
@@ -244,7 +228,7 @@ async fn cash_is_handed_in_once_per_receipt_for_the_exact_sum_of_the_managers_ca
     let row = done.json();
     assert_eq!((row["amount_fen"].as_i64(), row["receipt_count"].as_i64()), (Some(17_801), Some(2)));
     assert_eq!((row["received_by"].as_str(), row["manager_name"].as_str()), (Some("sup"), Some("张伟")));
-    assert_eq!(audit_count(&f, "cash_handed_in", row["id"].as_str().unwrap()), 1);
+    assert_eq!(audited(&f, "cash_handed_in", row["id"].as_str().unwrap()), 1);
     let twice = post(&f, "/admin/api/money/hand-ins", &sup, hand_in(&["r2"], 5_001)).await;
     assert_eq!((twice.status, twice.error().code.as_str()), (StatusCode::CONFLICT, "already_handed_in"));
 

@@ -51,6 +51,7 @@ before(async () => {
   admin(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
   admin(db, ["assign-grid", "--manager", "li", "--grid", "g1"]);
   admin(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
+  admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
   const portFile = path.join(work, "port");
   server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile,
     "--company-name", "中国电信长沙分公司 岳麓营业部"], {
@@ -117,6 +118,8 @@ test("the money page lists the receipts with their total; a receipt opens in ful
   assert.match(printed, /中国电信长沙分公司 岳麓营业部/, "the company from the server's configuration");
   assert.match(printed, /壹佰贰拾捌元整/, "the amount in capitals");
   assert.ok(printed.includes(code), "the same verification code");
+  assert.equal(await print.locator(".qr svg path").count(), 1, "a QR code of the public check");
+  assert.match(printed, new RegExp(`/verify\\?no=${field.receipt_no}&code=${code}`));
   await shot(print, "22-money-receipt-print.png");
   await print.close();
 });
@@ -176,4 +179,28 @@ test("the public check page answers genuine, not genuine and not uploaded yet", 
   assert.match(await p.textContent(".answer"), /已开出，尚未上传/);
   await shot(p, "27-verify-not-uploaded.png");
   await clerk.close();
+});
+
+test("an admin issues a phone's enrolment code, shown once with its QR code, and revokes a device", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+  const p = await context.newPage();
+  await p.goto(`${base}/admin/login`);
+  await p.fill("#login-id", "root");
+  await p.fill("#login-password", PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  await p.click("#administration-link");
+  await p.waitForURL(/\/admin\/administration$/);
+  await p.locator(`#admin-devices tr[data-device="${field.zhang_device}"]`).waitFor();
+  await p.fill("#enrol-manager", "zhang");
+  await p.click("#enrol-submit");
+  await p.locator("#enrol-shown").waitFor({ state: "visible" });
+  assert.match(await p.textContent("#enrol-code"), /^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  await p.waitForFunction(() => document.getElementById("enrol-qr").naturalWidth > 0);
+  await shot(p, "28-admin-enrol-code.png");
+  p.once("dialog", (d) => d.accept());
+  await p.locator(`#admin-devices tr[data-device="${field.li_device}"] button.revoke`).click();
+  await p.waitForFunction(() => /已吊销/.test(document.getElementById("revoke-result").textContent));
+  assert.match(await p.locator(`#admin-devices tr[data-device="${field.li_device}"]`).textContent(), /已吊销/);
+  await shot(p, "29-admin-device-revoked.png");
+  await context.close();
 });

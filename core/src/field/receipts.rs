@@ -861,27 +861,10 @@ mod tests {
     fn the_store_draws_a_signed_receipt_as_one_image() {
         let font = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
             .expect("the CJK test font is missing: run .ci/install-tools (Debian package fonts-noto-cjk)");
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("device.db")).unwrap();
-        let h = store.create_household(testing::household_n("g1", 1)).unwrap();
-        let mut fields =
-            serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
-        fields.remove("id");
-        let acc = new_id();
-        let op = crate::sync::wire::Op {
-            id: uuid::Uuid::now_v7(),
-            kind: EntityKind::ArrearsAccount,
-            entity: acc.clone(),
-            grid: "g1".into(),
-            action: OpAction::Create,
-            fields,
-            hlc: crate::sync::hlc::Hlc::new(1_700_000_000_000, 0, "backoffice"),
-        };
-        assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
-        store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+        let (_dir, store, household, acc) = store_with_account(30_000);
         let key = store.device_key().unwrap();
         let signed = store
-            .record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key)
+            .record_signed_receipt(testing::receipt("g1", &acc, &household, ""), testing::capture("王芳"), &key)
             .unwrap();
 
         let png = store.receipt_image(&signed.receipt.id, "中国电信 幸福里营业部", &font).unwrap();
@@ -896,7 +879,7 @@ mod tests {
             Err(Error::Invalid(e)) => assert_eq!(e.field, "font"),
             other => panic!("expected a font error, got {other:?}"),
         }
-        let unsigned = store.record_receipt(testing::receipt("g1", &acc, &h.id, "")).unwrap();
+        let unsigned = store.record_receipt(testing::receipt("g1", &acc, &household, "")).unwrap();
         assert!(
             matches!(store.receipt_image(&unsigned.id, "X", &font), Err(Error::Invalid(e)) if e.field == "signature_id")
         );

@@ -41,6 +41,8 @@ use crate::storage::money::{cash_days, HandInRequest, MoneyQuery, MoneyReceipt};
 
 const MONEY_HTML: &str = include_str!("../../../assets/money.html");
 const MONEY_JS: &str = include_str!("../../../assets/money.js");
+/// What money.js and administration.js share.
+const PAGEKIT_JS: &str = include_str!("../../../assets/pagekit.js");
 
 /// The customer's copy carries its own inline style and the signature as inline SVG; nothing else.
 const PRINT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; \
@@ -55,6 +57,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/money", get(money_page))
         .route("/admin/assets/money.js", get(|| async { script(MONEY_JS) }))
+        .route("/admin/assets/pagekit.js", get(|| async { script(PAGEKIT_JS) }))
         .route("/admin/money/receipts/{receipt_no}/print", get(print))
         .route("/admin/api/money/receipts", get(receipts))
         .route("/admin/api/money/receipts/{receipt_no}", get(receipt))
