@@ -44,7 +44,7 @@
           try {
             await post(`/admin/api/admin/devices/${encodeURIComponent(dev.device_id)}/revoke`);
             $("revoke-result").textContent = `已吊销 / Revoked: ${dev.device_id}`;
-            await loadDevices();
+            await Promise.all([loadDevices(), loadAudit()]);
           } catch (err) {
             $("revoke-result").textContent = "未完成 / Not done: " + err.message;
           }
@@ -75,9 +75,36 @@
     }
   });
 
+  async function loadAudit() {
+    const q = new URLSearchParams({ limit: "200" });
+    for (const k of ["subject", "action", "actor"]) {
+      const v = $("audit-" + k).value.trim();
+      if (v) q.set(k, v);
+    }
+    const d = await call("/admin/api/admin/audit?" + q);
+    const tbody = $("audit-table").querySelector("tbody");
+    tbody.textContent = "";
+    for (const a of d.audit) {
+      const tr = document.createElement("tr");
+      cell(tr, when(a.at_ms));
+      cell(tr, a.actor);
+      cell(tr, a.action);
+      cell(tr, a.subject);
+      cell(tr, a.detail);
+      tbody.appendChild(tr);
+    }
+  }
+
+  $("audit-filter").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    loadAudit().catch((err) => ($("revoke-result").textContent = "加载失败 / Could not load: " + err.message));
+  });
+
   if (!admin) {
     $("admin-only").hidden = false;
     $("enrol-submit").disabled = true;
   }
-  loadDevices().catch((err) => ($("revoke-result").textContent = "加载失败 / Could not load: " + err.message));
+  Promise.all([loadDevices(), loadAudit()]).catch(
+    (err) => ($("revoke-result").textContent = "加载失败 / Could not load: " + err.message),
+  );
 })();

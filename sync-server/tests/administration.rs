@@ -79,6 +79,18 @@ async fn an_admin_revokes_a_device_and_it_syncs_no_more() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(f.send(pull).await.status, StatusCode::UNAUTHORIZED);
+
+    // the audit trail, filtered, for any staff member
+    let get = |path: &str, who: &(String, String)| f.send(staff_request("GET", path, who).body(Body::empty()).unwrap());
+    let revoked = get("/admin/api/admin/audit?action=device_revoked", &sup).await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text());
+    let rows = revoked.json()["audit"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0]["subject"].as_str(), rows[0]["actor"].as_str()), (Some("phone_z"), Some("root")));
+    assert_eq!(get("/admin/api/admin/audit?actor=sup", &sup).await.json()["audit"], json!([]), "sup changed nothing");
+    let by_subject = get("/admin/api/admin/audit?subject=phone_z&limit=5", &root).await.json();
+    assert!(by_subject["audit"].as_array().unwrap().iter().all(|r| r["subject"] == "phone_z"));
+    assert_eq!(get("/admin/api/admin/audit?limit=x", &root).await.status, StatusCode::BAD_REQUEST);
     let page = f.send(staff_request("GET", "/admin/administration", &root).body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("手机注册码"));

@@ -201,6 +201,10 @@ test("an admin issues a phone's enrolment code, shown once with its QR code, and
   await p.locator(`#admin-devices tr[data-device="${field.li_device}"] button.revoke`).click();
   await p.waitForFunction(() => /已吊销/.test(document.getElementById("revoke-result").textContent));
   assert.match(await p.locator(`#admin-devices tr[data-device="${field.li_device}"]`).textContent(), /已吊销/);
+  await p.fill("#audit-action", "device_revoked");
+  await p.click("#audit-filter button[type=submit]");
+  await p.waitForFunction(() => document.querySelectorAll("#audit-table tbody tr").length === 1);
+  assert.match(await p.textContent("#audit-table tbody"), new RegExp(`root.*device_revoked.*${field.li_device}`, "s"));
   await shot(p, "29-admin-device-revoked.png");
   await context.close();
 });

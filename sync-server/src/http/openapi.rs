@@ -53,6 +53,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         money::record_hand_in,
         administration::enrol_code,
         administration::revoke_device,
+        administration::audit,
         openapi_json,
     ),
     components(schemas(

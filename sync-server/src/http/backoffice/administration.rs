@@ -1,13 +1,14 @@
 //! Administration in the browser (issue 18), a page of its own at /admin/administration
 //! (assets/administration.html, administration.js): a one-time enrolment code for a manager's
-//! phone, shown once with a QR code the phone scans, and a device's revocation. Both are an
-//! admin's, from this site, with the session's CSRF token, and leave an audit row.
+//! phone, shown once with a QR code the phone scans, and a device's revocation — both an
+//! admin's, from this site, with the session's CSRF token, and each leaves an audit row — and the
+//! audit trail itself, filtered by subject, action and who acted, for any staff member.
 //!
 //! The QR code carries `gridbook://enrol?server=<this server>&code=<code>`: the server's address
 //! as the admin's browser reached it, and the code.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -15,11 +16,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store};
+use super::api::{blocking, no_store, query};
 use super::pages::{script, staff_page};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
 use crate::domain::now_ms;
+use crate::domain::privacy::mask_digit_runs;
 use crate::http::error::{AppError, AppResult};
 use crate::http::qr;
 use crate::http::state::AppState;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/assets/administration.js", get(|| async { script(ADMIN_JS) }))
         .route("/admin/api/admin/enrol-codes", post(enrol_code))
         .route("/admin/api/admin/devices/{device_id}/revoke", post(revoke_device))
+        .route("/admin/api/admin/audit", get(audit))
 }
 
 async fn admin_page(StaffSession(staff): StaffSession) -> Response {
@@ -147,4 +150,62 @@ pub(crate) async fn revoke_device(
     .await?;
     tracing::info!(staff = %staff.id, device = %device_id, "device revoked in the back office");
     Ok(no_store(json!({ "device_id": device_id, "revoked_at_ms": now })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    subject: Option<String>,
+    action: Option<String>,
+    actor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// How many of the newest rows the filters by action and actor look through.
+const AUDIT_SCAN: u32 = 1000;
+
+/// The audit trail, newest first, filtered.
+#[utoipa::path(
+    get,
+    path = "/admin/api/admin/audit",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(
+        ("subject" = Option<String>, Query, description = "Only rows about this record (a void, a receipt number, a manager …)"),
+        ("action" = Option<String>, Query, description = "Only this action (void_approved, cash_handed_in, reveal_receipt …)"),
+        ("actor" = Option<String>, Query, description = "Only what this staff member or device did"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (200)"),
+    ),
+    responses(
+        (status = 200, description = "`{audit}`: rows newest first (action and actor filter the newest 1,000 of the subject's), digit runs in details masked", body = serde_json::Value),
+        (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 501, description = "This storage backend keeps no audit trail", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn audit(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let (subject, action, actor) = (nonempty(q.subject), nonempty(q.action), nonempty(q.actor));
+    if [&subject, &action, &actor].iter().any(|v| v.as_deref().is_some_and(|s| s.len() > 128)) {
+        return Err(AppError::bad_query("subject, action, actor: at most 128 characters"));
+    }
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let storage = state.storage.clone();
+    let rows = blocking(move || storage.audit_log(subject.as_deref(), AUDIT_SCAN)).await?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| action.as_deref().is_none_or(|a| r.action == a) && actor.as_deref().is_none_or(|a| r.actor == a))
+        .take(limit)
+        .map(|mut r| {
+            r.detail = mask_digit_runs(&r.detail);
+            r
+        })
+        .collect();
+    tracing::info!(staff = %staff.id, view = "audit", rows = rows.len(), "back-office view");
+    Ok(no_store(json!({ "audit": rows })))
 }
