@@ -81,7 +81,7 @@ shots=tests/browser/screenshots
 rm -rf "$shots"
 mkdir -p "$shots"
 out="$work/node.tap"
-GB_URL="$url" GB_DB="$db" GB_FIELDSIM="$fieldsim" GB_SUP_ID=wangsup GB_SUP_PASSWORD="$sup_password" GB_ADMIN_ID=root \
+GB_URL="$url" GB_DB="$db" GB_SERVER="$server" GB_FIELDSIM="$fieldsim" GB_SUP_ID=wangsup GB_SUP_PASSWORD="$sup_password" GB_ADMIN_ID=root \
   GB_SCREENSHOTS="$shots" timeout 600 node --test --test-reporter=tap tests/browser/ 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 

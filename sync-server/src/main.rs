@@ -109,6 +109,9 @@ enum Command {
         /// fix's own accuracy widens it).
         #[arg(long, env = "GRIDBOOK_VISIT_MAX_DISTANCE_M", default_value_t = gridbook_core::location::DEFAULT_MAX_DISTANCE_M)]
         visit_max_distance_m: i64,
+        /// The company named at the head of a receipt the back office prints (docs/money.md).
+        #[arg(long, env = "GRIDBOOK_COMPANY_NAME", default_value = gridbook_sync_server::http::state::DEFAULT_COMPANY_NAME)]
+        company_name: String,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -184,6 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             fresh_unlock_minutes,
             block_screenshots,
             visit_max_distance_m,
+            company_name,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -193,6 +197,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
                 policy: DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots },
+                company_name,
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,

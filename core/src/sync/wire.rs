@@ -791,6 +791,8 @@ pub enum ErrorCode {
     AlreadyDecided,
     /// The receipt was voided already (409).
     AlreadyVoided,
+    /// A receipt of a cash hand-in (交款) was handed in already (409).
+    AlreadyHandedIn,
     /// The record (a building to hand over) was deleted (409).
     Deleted,
     /// The grid is not the handing manager's (409).
@@ -826,7 +828,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 46] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -859,6 +861,7 @@ impl ErrorCode {
         ErrorCode::TooManyOpenNumbers,
         ErrorCode::AlreadyDecided,
         ErrorCode::AlreadyVoided,
+        ErrorCode::AlreadyHandedIn,
         ErrorCode::Deleted,
         ErrorCode::NotAssigned,
         ErrorCode::SameGrid,
@@ -910,6 +913,7 @@ impl ErrorCode {
             ErrorCode::TooManyOpenNumbers => "too_many_open_numbers",
             ErrorCode::AlreadyDecided => "already_decided",
             ErrorCode::AlreadyVoided => "already_voided",
+            ErrorCode::AlreadyHandedIn => "already_handed_in",
             ErrorCode::Deleted => "deleted",
             ErrorCode::NotAssigned => "not_assigned",
             ErrorCode::SameGrid => "same_grid",

@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub rules: Rules,
     /// What the phones are asked to keep to (`--idle-lock-minutes`, `--max-offline-days`, …).
     pub policy: gridbook_core::sync::wire::DevicePolicy,
+    /// `--company-name`: the head of a receipt the back office prints.
+    pub company_name: String,
     pub snapshot_files: SnapshotFilesConfig,
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
@@ -94,7 +96,8 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .with_snapshot_files(config.snapshot_files)
         .with_device_budget(config.device_budget)
         .with_client_addr(config.client_addr)
-        .with_visit_max_distance_m(config.visit_max_distance_m);
+        .with_visit_max_distance_m(config.visit_max_distance_m)
+        .with_company_name(config.company_name.trim());
     state.rules = config.rules;
     state.policy = config.policy.bounded();
     state.changes_max_wait_s = config.changes_max_wait_s.min(gridbook_core::sync::wire::CHANGES_MAX_WAIT_S);

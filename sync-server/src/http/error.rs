@@ -59,6 +59,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TooManyOpenNumbers
         | C::AlreadyDecided
         | C::AlreadyVoided
+        | C::AlreadyHandedIn
         | C::Deleted
         | C::NotAssigned
         | C::SameGrid

@@ -15,10 +15,12 @@ pub mod error_fallback;
 pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
+pub mod qr;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
 pub mod sync;
+pub mod verify_page;
 pub mod wipes;
 
 use std::time::Duration;
@@ -66,6 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
+        .merge(verify_page::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
         .merge(backoffice::routes())
         .fallback(not_found)

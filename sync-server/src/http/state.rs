@@ -17,6 +17,7 @@ use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::locations::LocationStorage;
 use crate::storage::changes::ChangeSignal;
+use crate::storage::money::MoneyStorage;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -65,6 +66,7 @@ impl AppState {
             + ReleaseStorage
             + SessionStorage
             + LocationStorage,
+            + MoneyStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
@@ -72,10 +74,12 @@ impl AppState {
             workflows: backend.clone(),
             locations: backend.clone(),
             visit_max_distance_m: gridbook_core::location::DEFAULT_MAX_DISTANCE_M,
+            money: backend.clone(),
             staff: backend.clone(),
             sessions: SessionStore::new(backend.clone()),
             metrics: Arc::new(Metrics::default()),
             thresholds: Thresholds::default(),
+            company_name: Arc::from(DEFAULT_COMPANY_NAME),
         };
         let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
@@ -103,6 +107,12 @@ impl AppState {
     /// The same state finding client addresses another way (behind a trusted proxy).
     pub fn with_client_addr(mut self, config: ClientAddrConfig) -> Self {
         self.client_addr = config;
+        self
+    }
+
+    /// The same state printing receipts under another company's name.
+    pub fn with_company_name(mut self, name: &str) -> Self {
+        self.backoffice.company_name = Arc::from(name);
         self
     }
 
@@ -137,10 +147,17 @@ pub struct Backoffice {
     /// How far from its household's reference a visit may be before it is flagged, metres (a
     /// fix's own accuracy widens it).
     pub visit_max_distance_m: i64,
+    /// The money controls: receipts with their flags, cash hand-ins (交款).
+    pub money: Arc<dyn MoneyStorage>,
     /// Staff accounts, for the logins.
     pub staff: Arc<dyn StaffStorage>,
     /// Sessions, in the database every replica shares.
     pub sessions: SessionStore,
     pub metrics: Arc<Metrics>,
     pub thresholds: Thresholds,
+    /// The company named at the head of a printed receipt (`serve --company-name`).
+    pub company_name: Arc<str>,
 }
+
+/// The receipt's header until the operator names the company (`serve --company-name`).
+pub const DEFAULT_COMPANY_NAME: &str = "网格通收款 Gridbook collections";

@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod generation;
 pub mod handover;
 pub mod locations;
+pub mod money;
 pub mod monitoring;
 pub mod postgres;
 pub mod records;

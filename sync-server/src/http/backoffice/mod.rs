@@ -5,9 +5,11 @@
 //! and JS compiled into the binary (assets/), JSON APIs under /admin/api/, nothing loaded from
 //! elsewhere.
 
+pub mod administration;
 pub mod api;
 pub mod billing;
 pub mod locations;
+pub mod money;
 pub mod pages;
 pub mod releases;
 pub mod reminders;
@@ -51,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         .merge(releases::routes())
         .merge(wipes::routes())
         .merge(locations::routes())
+        .merge(money::routes())
+        .merge(administration::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

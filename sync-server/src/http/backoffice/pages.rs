@@ -39,11 +39,17 @@ pub use gridbook_core::evidence::printable::escape_html;
 /// Referrer-Policy same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
 /// the forms' POSTs, which the origin check must refuse.
 fn page(status: StatusCode, html: String) -> Response {
+    page_with_csp(status, html, CSP)
+}
+
+/// A page under its own content security policy (a printed receipt's inline style; the public
+/// receipt check), with the other headers every page has.
+pub fn page_with_csp(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

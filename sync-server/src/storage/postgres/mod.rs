@@ -35,6 +35,7 @@ pub mod from_sqlite;
 mod handover;
 mod live;
 mod locations;
+mod money;
 mod monitoring;
 mod pool;
 mod pull;

@@ -108,7 +108,7 @@ fn num(j: &str, key: &str) -> String {
 }
 
 /// A JSON integer of `j` as a `bigint` (NULL when missing, not a number, or beyond 64 bits).
-fn int(j: &str, key: &str) -> String {
+pub(super) fn int(j: &str, key: &str) -> String {
     let n = num(j, key);
     format!("(CASE WHEN {n} BETWEEN -9223372036854775808 AND 9223372036854775807 THEN trunc({n})::bigint END)")
 }
@@ -122,7 +122,7 @@ fn local_day(j: &str) -> String {
 
 /// A receipt's amount when within core's `validate::MAX_FEN` (10^10 fen), else NULL (left out of
 /// the sums, as on SQLite).
-fn bounded_amount(j: &str) -> String {
+pub(super) fn bounded_amount(j: &str) -> String {
     let n = num(j, "amount_fen");
     format!("(CASE WHEN {n} BETWEEN -10000000000 AND 10000000000 THEN {n}::bigint END)")
 }

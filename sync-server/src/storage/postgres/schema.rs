@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_backoffice_shared_state.sql")),
     (6, include_str!("migrations/0006_device_wipes.sql")),
     (7, include_str!("migrations/0007_visit_locations.sql")),
+    (8, include_str!("migrations/0008_money.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -34,6 +34,7 @@ mod entity_tx;
 mod group_commit;
 mod handover;
 mod locations;
+mod money;
 mod monitoring;
 mod pull;
 mod push;
