@@ -15,8 +15,8 @@ use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
-use crate::storage::locations::LocationStorage;
 use crate::storage::changes::ChangeSignal;
+use crate::storage::locations::LocationStorage;
 use crate::storage::money::MoneyStorage;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
@@ -65,7 +65,7 @@ impl AppState {
             + StaffStorage
             + ReleaseStorage
             + SessionStorage
-            + LocationStorage,
+            + LocationStorage
             + MoneyStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
