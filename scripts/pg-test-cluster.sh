@@ -13,6 +13,9 @@
 #       --data DIR: start on DIR instead of a fresh copy of the template: a data directory
 #       scripts/pg-backup.sh restore prepared (moved into the cluster's directory, removed with it).
 #   scripts/pg-test-cluster.sh stop DIR
+#   scripts/pg-test-cluster.sh pause DIR     stops the server (fast: sessions cut), keeps its data
+#   scripts/pg-test-cluster.sh resume DIR    starts it again, same port and options (a restart
+#       under load, with the gap between the two as long as the caller wants)
 #   scripts/pg-test-cluster.sh run [--durable] -- COMMAND...   start, run COMMAND with
 #       GRIDBOOK_DATABASE_URL set, stop; exits with COMMAND's status.
 #
@@ -108,6 +111,7 @@ start() {
     fi
   done
   echo "$port" >"$dir/port"
+  echo "$opts -p $port" >"$dir/opts"
   if [ -n "$owner_pid" ]; then
     # Detached watcher: stops the cluster when the owner exits, however it exits.
     nohup setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; "$2" stop "$3"' _ \
@@ -128,6 +132,18 @@ stop() {
   rm -rf "$dir"
 }
 
+pause() {
+  local dir="${1:?usage: pg-test-cluster.sh pause DIR}"
+  case "$(basename "$dir")" in gridbook-pg.*) ;; *) log "not a test cluster: $dir"; exit 2 ;; esac
+  as_owner "$BINDIR/pg_ctl" -D "$dir/data" -s -m fast -w stop >&2
+}
+
+resume() {
+  local dir="${1:?usage: pg-test-cluster.sh resume DIR}"
+  case "$(basename "$dir")" in gridbook-pg.*) ;; *) log "not a test cluster: $dir"; exit 2 ;; esac
+  as_owner "$BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -s start -o "$(cat "$dir/opts")" >&2
+}
+
 run() {
   local start_args=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do start_args+=("$1"); shift; done
@@ -146,6 +162,8 @@ cmd="${1:-}"
 case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
+  pause) pause "$@" ;;
+  resume) resume "$@" ;;
   run) run "$@" ;;
-  *) log "usage: pg-test-cluster.sh start [--owner-pid PID] [--durable] [--archive DIR] [--data DIR] | stop DIR | run [--durable] -- COMMAND..."; exit 2 ;;
+  *) log "usage: pg-test-cluster.sh start [--owner-pid PID] [--durable] [--archive DIR] [--data DIR] | stop DIR | pause DIR | resume DIR | run [--durable] -- COMMAND..."; exit 2 ;;
 esac

@@ -58,6 +58,8 @@ admin assign-grid --manager zhang --grid g1
 admin assign-grid --manager li --grid g1
 GRIDBOOK_NEW_PASSWORD="$sup_password" "$server" admin --db "$db" create-manager --id wangsup --name "王主管" --role supervisor >/dev/null \
   || fail "creating the supervisor failed"
+# the supervisor watches g1 only: g2 is another supervisor's (issue 18)
+admin assign-grid --manager wangsup --grid g1
 # the admin who hands a building over to wang (王强, grid g2) from the handover page
 admin create-manager --id wang --name "王强" --role field
 admin assign-grid --manager wang --grid g2
@@ -79,7 +81,7 @@ shots=tests/browser/screenshots
 rm -rf "$shots"
 mkdir -p "$shots"
 out="$work/node.tap"
-GB_URL="$url" GB_DB="$db" GB_FIELDSIM="$fieldsim" GB_SUP_ID=wangsup GB_SUP_PASSWORD="$sup_password" GB_ADMIN_ID=root \
+GB_URL="$url" GB_DB="$db" GB_SERVER="$server" GB_FIELDSIM="$fieldsim" GB_SUP_ID=wangsup GB_SUP_PASSWORD="$sup_password" GB_ADMIN_ID=root \
   GB_SCREENSHOTS="$shots" timeout 600 node --test --test-reporter=tap tests/browser/ 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 

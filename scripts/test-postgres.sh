@@ -3,8 +3,9 @@
 # (scripts/pg-test-cluster.sh), and runs on it, with GRIDBOOK_TEST_BACKEND=postgres, the server's
 # tests written for both backends (sync_core, push_batches, api, the back office's backoffice,
 # billing, transfer, references, shared_state and wipes; end to end: handover, receipts, sync,
-# snapshot_file, workday, reminders, transfer, demo, wipe), the two-replica tests that always run on
-# PostgreSQL (replicas, backoffice_replicas) and the PostgreSQL backend's own tests (migrations,
+# snapshot_file, workday, reminders, transfer, demo, wipe, visit_locations, live_changes), the two-replica
+# tests that always run on PostgreSQL (replicas, backoffice_replicas, live_changes' second), the move
+# from SQLite (migrate_to_postgres) and the PostgreSQL backend's own tests (migrations,
 # the change cursor's property, the restore's generation). Every test process shares the cluster
 # (GRIDBOOK_TEST_PG_URL), one database per test; pg_restore (a base backup and the WAL archive
 # restored into a new cluster) starts clusters of its own. No PostgreSQL installed
@@ -17,9 +18,9 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes)'
+server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
-e2e_tests='binary(replicas) | binary(backoffice_replicas) | binary(pg_restore) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe)'
+e2e_tests='binary(replicas) | binary(backoffice_replicas) | binary(pg_restore) | binary(migrate_to_postgres) | binary(live_changes) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe) | binary(visit_locations)'
 # --workspace (the filter picks the packages): the same features as the workspace run, so its
 # build is reused instead of compiling core and the server again for a narrower feature set
 filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"

@@ -3,7 +3,7 @@
 //! how the pieces fit.
 //!
 //! The folders, from the bottom up: `model` (what the store holds), `error`, `validate` and `mask`
-//! at the top level; `evidence/` (signatures, canonical documents, seals: no storage); `store/`
+//! at the top level, with `location` (fixes, distances, map datums); `evidence/` (signatures, canonical documents, seals: no storage); `store/`
 //! (SQLite, the one write path); `sync/` (the protocol, the clock, the merge rule, the outbox and
 //! the device's sync client); `field/` (the manager's work: archive, visits and receipts, the day,
 //! tickets, reminders, reports). `testing` (sample records) exists only with the `testing` feature.
@@ -15,6 +15,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod evidence;
 pub mod field;
+pub mod location;
 pub mod mask;
 pub mod model;
 pub mod photos;

@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The largest amount of money any one field may hold, in fen (10^10 fen = 1 亿元), either sign.
+/// Chosen so that every sum the system computes fits an i64 with room to spare: 9.2 × 10^8 such
+/// amounts add up to less than i64::MAX, far more records than one server holds
+/// (docs/sync-protocol.md, "Money").
+pub const MAX_FEN: i64 = 10_000_000_000;
+
 /// The kinds of synced records.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -138,7 +144,9 @@ const VISIT: &[FieldSpec] = &[
     t("follow_up_due"),
     t("signature_id"),
     t("manager_id"),
-    // schema 13
+    // device schema 13: the last column, as `ALTER TABLE … ADD COLUMN` puts it
+    j("location"),
+    // device schema 14
     j("photos"),
 ];
 const RECEIPT: &[FieldSpec] = &[
@@ -160,7 +168,9 @@ const RECEIPT: &[FieldSpec] = &[
     t("signature_id"),
     // schema 10: the last column, as `ALTER TABLE … ADD COLUMN` puts it
     t("payment_ref"),
-    // schema 13
+    // device schema 13
+    j("location"),
+    // device schema 14
     j("photos"),
 ];
 const RECEIPT_VOID: &[FieldSpec] = &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
@@ -191,8 +201,17 @@ const APPOINTMENT: &[FieldSpec] = &[
     t("visit_id"),
     b("deleted"),
 ];
-const SIGN_IN: &[FieldSpec] =
-    &[t("grid_id"), t("manager_id"), i("at_ms"), i("zone_offset_min"), i("lat_e6"), i("lon_e6"), t("note")];
+const SIGN_IN: &[FieldSpec] = &[
+    t("grid_id"),
+    t("manager_id"),
+    i("at_ms"),
+    i("zone_offset_min"),
+    i("lat_e6"),
+    i("lon_e6"),
+    t("note"),
+    // device schema 13
+    j("location"),
+];
 const TICKET: &[FieldSpec] = &[
     t("grid_id"),
     t("household_id"),
@@ -935,6 +954,12 @@ pub struct Visit {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub manager_id: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
     /// Photos of this visit (the shop front, a competitor's broadband box, the paper form): the
     /// SHA-256 of each prepared photo (`photos::photo_sha256`), at most 12, in the order taken. They
     /// are lines of the work order the customer signs, so a swapped photo breaks its seal. The
@@ -1014,6 +1039,12 @@ pub struct Receipt {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     pub payment_ref: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
     /// Photos attached to the receipt (a scan of the paper receipt or form): the SHA-256 of each
     /// prepared photo, at most 12; lines of the signed receipt document. Left off the wire when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -1162,6 +1193,12 @@ pub struct SignIn {
     #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
     #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub note: String,
+    /// Where the phone was (`location::Position`): a fix or "no fix within 30 s"; `lat_e6` and
+    /// `lon_e6` are the fix's. None from an app older than this field: left off the wire then,
+    /// so such a fact is exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub location: Option<crate::location::Position>,
 }
 
 /// A request, complaint or question (首问负责制): whoever took it first owns it, with the reply
@@ -1419,18 +1456,20 @@ mod tests {
             assert_eq!(v.as_object().unwrap().len() - 1, declared, "{}", R::KIND.as_str());
         }
         check(crate::testing::household("g1"));
-        // photos are only serialised when there are some
+        // a position and photos are only serialised when the app gave them
+        let located = Some(crate::location::Position::no_fix());
         let photo = crate::photos::photo_sha256(b"door plate");
-        check(Visit { photos: vec![photo.clone()], ..crate::testing::visit("g1", "h1") });
+        check(Visit { location: located, photos: vec![photo.clone()], ..crate::testing::visit("g1", "h1") });
         // a reference is only serialised when there is one
         check(Receipt {
             payment_ref: "4200001234".into(),
+            location: located,
             photos: vec![photo],
             ..crate::testing::receipt("g1", "a1", "h1", "R1")
         });
         check(crate::testing::customer_signature("g1", "r1"));
         check(crate::testing::appointment("g1", "h1", 1_700_000_000_000));
-        check(crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000));
+        check(SignIn { location: located, ..crate::testing::sign_in("g1", "mgr-1", 1_700_000_000_000) });
         check(crate::testing::ticket("g1", "h1", "2026-11-25"));
         check(crate::testing::day_summary("g1", "mgr-1", "2026-11-23"));
         check(crate::testing::billing_profile("g1", "h1", "2026-11"));

@@ -200,6 +200,7 @@ pub fn visit(grid: &str, household_id: &str) -> Visit {
         follow_up_due: String::new(),
         signature_id: None,
         manager_id: "mgr-1".into(),
+        location: None,
         photos: Vec::new(),
     }
 }
@@ -224,6 +225,7 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         lon_e6: None,
         signature_id: None,
         payment_ref: String::new(),
+        location: None,
         photos: Vec::new(),
     }
 }
@@ -306,6 +308,7 @@ pub fn sign_in(grid: &str, manager_id: &str, at_ms: i64) -> SignIn {
         lat_e6: Some(28_228_000),
         lon_e6: Some(112_938_800),
         note: "营业部早会后出发".into(),
+        location: None,
     }
 }
 

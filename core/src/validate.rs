@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::ValidationError;
+use crate::location::Position;
 use crate::model::{
     Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, DaySummary, EntityKind, FieldType,
     Household, IdType, PaymentMethod, Premises, Receipt, ReceiptVoid, ReminderOutcome, SignIn, Ticket, TicketStatus,
@@ -99,11 +100,8 @@ fn zone_offset(value: i64) -> Check {
     Ok(())
 }
 
-/// The largest amount of money any one field may hold, in fen (10^10 fen = 1 亿元), either sign.
-/// Chosen so that every sum the system computes fits an i64 with room to spare: 9.2 × 10^8 such
-/// amounts add up to less than i64::MAX, far more records than one server holds
-/// (docs/sync-protocol.md, "Money").
-pub const MAX_FEN: i64 = 10_000_000_000;
+/// The money bound lives with the records (`model`), which the wire types also read.
+pub use crate::model::MAX_FEN;
 
 /// A money field: at most `MAX_FEN` either way.
 pub fn money(field: &str, value: i64) -> Check {
@@ -133,6 +131,23 @@ fn coordinates(lat: Option<i64>, lon: Option<i64>) -> Check {
         (Some(_), Some(_)) => rule("lat_e6", "a GPS fix is latitude ±90° and longitude ±180°"),
         _ => rule("lat_e6", "a GPS fix has both latitude and longitude"),
     }
+}
+
+/// Where the phone was: within its bounds, and `lat_e6`/`lon_e6` are the fix's (none with "no
+/// fix"), so the two never tell different stories.
+fn location(lat: Option<i64>, lon: Option<i64>, position: Option<&Position>) -> Check {
+    let Some(position) = position else { return Ok(()) };
+    if let Err(e) = position.check() {
+        return Err(ValidationError::new("location", format!("{}: {e}", e.field())));
+    }
+    let same = match position.fix() {
+        Some(f) => lat == Some(f.lat_e6) && lon == Some(f.lon_e6),
+        None => lat.is_none() && lon.is_none(),
+    };
+    if !same {
+        return rule("lat_e6", "must be the location's fix (none when there is no fix)");
+    }
+    Ok(())
 }
 
 pub fn premises(p: &Premises) -> Check {
@@ -198,6 +213,7 @@ pub fn visit(v: &Visit) -> Check {
     non_negative("arrived_at_ms", v.arrived_at_ms)?;
     zone_offset(v.zone_offset_min)?;
     coordinates(v.lat_e6, v.lon_e6)?;
+    location(v.lat_e6, v.lon_e6, v.location.as_ref())?;
     date("follow_up_due", &v.follow_up_due)?;
     if !v.follow_up_due.is_empty() && v.follow_up.trim().is_empty() {
         return rule("follow_up", "a due date needs the promise it is for");
@@ -245,7 +261,8 @@ pub fn receipt(r: &Receipt) -> Check {
     payment_ref(r.method, &r.payment_ref)?;
     photos(&r.photos)?;
     zone_offset(r.zone_offset_min)?;
-    coordinates(r.lat_e6, r.lon_e6)
+    coordinates(r.lat_e6, r.lon_e6)?;
+    location(r.lat_e6, r.lon_e6, r.location.as_ref())
 }
 
 /// 交易单号: optional; never on cash; otherwise 4 to 64 ASCII letters, digits, '-' or '_' (WeChat
@@ -296,6 +313,7 @@ pub fn sign_in(s: &SignIn) -> Check {
     non_negative("at_ms", s.at_ms)?;
     zone_offset(s.zone_offset_min)?;
     coordinates(s.lat_e6, s.lon_e6)?;
+    location(s.lat_e6, s.lon_e6, s.location.as_ref())?;
     max_len("note", &s.note, 500)
 }
 

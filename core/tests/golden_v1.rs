@@ -188,6 +188,7 @@ fn visit() -> Visit {
         follow_up_due: String::new(),
         signature_id: None,
         manager_id: MANAGER.into(),
+        location: None,
         photos: Vec::new(),
     }
 }
@@ -212,6 +213,7 @@ fn receipt() -> Receipt {
         lat_e6: Some(28_228_000),
         lon_e6: Some(112_938_800),
         signature_id: Some(id(MORNING_MS, SIGNATURE)),
+        location: None,
         photos: Vec::new(),
     }
 }
@@ -639,4 +641,42 @@ fn the_remote_wipe_is_pinned_and_its_report_verifies_under_the_enrolled_key() {
     assert_eq!(evidence::verify_message(&enrolled, &report.signed_message(), &signature), Ok(()));
     let altered = WipeReport { ops_lost: 1, ..report };
     assert!(evidence::verify_message(&enrolled, &altered.signed_message(), &signature).is_err());
+}
+
+/// Where the phone was (issue 20), as an app that knows it sends it: the morning's visit with a
+/// fix, and a sign-in with "no fix within 30 s". Within protocol v1: the fields are new and
+/// optional, so a server from before them stores them like any field and an app from before them
+/// sends none (the push above parses with `location` None, and its bytes are unchanged).
+#[test]
+fn located_facts_are_pinned_and_old_facts_have_no_location() {
+    use gridbook_core::location::{LocationFix, LocationProvider, Position};
+    let fix = LocationFix {
+        lat_e6: 28_228_000,
+        lon_e6: 112_938_800,
+        accuracy_m: 12,
+        age_ms: 3_000,
+        provider: LocationProvider::Gps,
+        mock: false,
+    };
+    let v = Visit { location: Some(Position::Fix(fix)), ..visit() };
+    let at = phone_stamp(MORNING_MS + 20 * 60_000, 0);
+    let mut sign_in = gridbook_core::testing::sign_in(GRID, MANAGER, MORNING_MS as i64 - 60 * 60_000);
+    sign_in.id = id(MORNING_MS, 0x700);
+    sign_in.lat_e6 = None;
+    sign_in.lon_e6 = None;
+    sign_in.location = Some(Position::no_fix());
+    let early = phone_stamp(MORNING_MS - 60 * 60_000, 0);
+    let ops = vec![
+        op(6, &at, EntityKind::Visit, &v.id, GRID, OpAction::Create, fields(&v)),
+        op(7, &early, EntityKind::SignIn, &sign_in.id, GRID, OpAction::Create, fields(&sign_in)),
+    ];
+    pinned("located-ops.json", &ops);
+    // the same checks the store and the server make
+    gridbook_core::validate::visit(&v).unwrap();
+    gridbook_core::validate::sign_in(&sign_in).unwrap();
+    let (request, _) = push_exchange();
+    let old: PushRequest = serde_json::from_slice(&golden("push-request.json")).unwrap();
+    assert_eq!(old, request);
+    let visit_op = old.ops.iter().find(|op| op.kind == EntityKind::Visit).unwrap();
+    assert!(!visit_op.fields.contains_key("location"));
 }

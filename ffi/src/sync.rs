@@ -222,6 +222,24 @@ impl GridbookSync {
         Ok(engine.sync_once().await?)
     }
 
+    /// Waits up to `wait_s` seconds (at most 25) for the server to say that records of this
+    /// device's grids can be pulled: true changed, false maybe. Pull either way (sync_once).
+    pub async fn wait_for_changes(&self, wait_s: u32) -> Result<bool> {
+        self.store.ensure_unlocked()?;
+        let engine = self.engine()?;
+        Ok(engine.wait_for_changes(wait_s).await?)
+    }
+
+    /// One round of the foreground loop while online: waits for the server's live-change signal
+    /// (up to `wait_s` seconds), then one full cycle. Without the signal (an older server, a
+    /// proxy that cuts long requests) it waits `wait_s` and syncs anyway: polling. Errors as
+    /// `sync_once`'s.
+    pub async fn sync_live_round(&self, wait_s: u32) -> Result<SyncReport> {
+        self.store.ensure_unlocked()?;
+        let engine = self.engine()?;
+        Ok(engine.sync_live_round(wait_s).await?)
+    }
+
     /// A photo to show: from the store, or fetched from the server (another phone took it),
     /// checked against its address and cached. Errors: not_found on the server until it arrives.
     pub async fn open_photo(&self, sha256: String) -> Result<Vec<u8>> {

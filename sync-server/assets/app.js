@@ -2,10 +2,20 @@
 // the server goes into the page as text (textContent), never as HTML. The chart is SVG drawn here.
 "use strict";
 
-const VIEWS = ["devices", "activity", "rejections", "conflicts", "money", "followups", "tickets", "appointments", "summaries", "handovers", "versions", "wipes"];
 const ZONE = "Asia/Shanghai";
+/// The one registry of tabs, in nav order: id → { load(signal), render(data) }. A page in its own
+/// file adds itself with registerTab(id, { load, render }) (its script tag after app.js), a nav
+/// link <a data-view="id"> and a <section id="view-id" class="view">; nothing else here changes.
+const TABS = new Map();
+function registerTab(id, tab) {
+  TABS.set(id, tab);
+}
+const HOME = "home";
 const S = {
-  view: "devices",
+  view: HOME,
+  period: "today",
+  /// The archive tab: which grid, building, unit, search and page, and the household opened.
+  arch: { grid: "", premises: "", unit: "", q: "", offset: 0, household: null },
   range: "24h",
   days: 14,
   summaryDays: 7,
@@ -13,7 +23,9 @@ const S = {
   overview: null,
   refreshS: 30,
   timer: null,
-  loading: false,
+  /// The load under way: { view, seq, ctl }. A newer load aborts it and its answer is dropped.
+  inflight: null,
+  seq: 0,
 };
 
 // ---- small helpers ----------------------------------------------------------------------------
@@ -105,13 +117,38 @@ function label(prefix, value) {
   return hasText(key) ? t(key) : value;
 }
 
+/// Grid and people names by id (/admin/api/names), loaded once: pages show names, not ids.
+const NAMES = { grids: {}, people: {} };
+
+function gridName(id) {
+  return (id && NAMES.grids[id]) || id || "—";
+}
+
+function personName(id) {
+  return (id && NAMES.people[id]) || id || "—";
+}
+
+async function loadNames() {
+  try {
+    const n = await api("/admin/api/names");
+    NAMES.grids = n.grids || {};
+    NAMES.people = n.people || {};
+    if (S.data[S.view]) TABS.get(S.view).render(S.data[S.view]);
+  } catch (_) { /* ids stay readable */ }
+}
+
 function setStatus(text, cls) {
   const s = document.getElementById("status");
   s.textContent = text;
   s.className = cls || "muted";
 }
 
+/// Where each list is: its first row shown, by table id (pages of `LIST_PAGE` rows).
+const LIST_PAGE = 100;
+const LIST_AT = {};
+
 /// Rebuilds a table: columns are {h: text key, cell: row => node or text, cls: row => class}.
+/// Every list shows its total, and a long one is shown a page at a time (opts.paged false: all).
 function fillTable(id, columns, rows, opts) {
   const table = document.getElementById(id);
   table.replaceChildren();
@@ -122,7 +159,10 @@ function fillTable(id, columns, rows, opts) {
   if (!rows.length) {
     body.append(el("tr", { class: "empty" }, el("td", { colspan: String(columns.length) }, (opts && opts.empty) || t("none"))));
   }
-  for (const r of rows) {
+  const paged = !(opts && opts.paged === false) && rows.length > LIST_PAGE;
+  const at = paged ? Math.min(LIST_AT[id] || 0, Math.floor((rows.length - 1) / LIST_PAGE) * LIST_PAGE) : 0;
+  const shown = paged ? rows.slice(at, at + LIST_PAGE) : rows;
+  for (const r of shown) {
     const tr = el("tr", { class: opts && opts.rowClass ? opts.rowClass(r) : null });
     if (opts && opts.rowKey) tr.setAttribute("data-key", opts.rowKey(r));
     for (const c of columns) {
@@ -135,60 +175,99 @@ function fillTable(id, columns, rows, opts) {
     body.append(tr);
   }
   table.append(body);
+  listPager(id, rows.length, at, paged, opts);
+}
+
+/// The line under a list: how many rows in all and, for a long list, which page with its buttons.
+function listPager(id, total, at, paged, opts) {
+  const wrap = document.getElementById(id).closest(".table-wrap");
+  if (!wrap || (opts && opts.paged === false)) return;
+  let bar = wrap.nextElementSibling;
+  if (!bar || !bar.classList.contains("list-pager")) {
+    bar = el("div", { class: "list-pager muted", "data-for": id });
+    wrap.after(bar);
+  }
+  bar.replaceChildren();
+  if (!total) return;
+  if (!paged) {
+    bar.append(t("list.total", { n: total }));
+    return;
+  }
+  const go = (to) => () => {
+    LIST_AT[id] = to;
+    if (S.data[S.view]) TABS.get(S.view).render(S.data[S.view]);
+  };
+  const prev = el("button", { type: "button", class: "page-prev" }, t("page.prev"));
+  const next = el("button", { type: "button", class: "page-next" }, t("page.next"));
+  prev.disabled = at <= 0;
+  next.disabled = at + LIST_PAGE >= total;
+  prev.addEventListener("click", go(Math.max(0, at - LIST_PAGE)));
+  next.addEventListener("click", go(at + LIST_PAGE));
+  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total })), next);
 }
 
 // ---- data -------------------------------------------------------------------------------------
 
-async function api(path) {
-  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
+/// The login form, saying the session ended, returning to this tab afterwards.
+function toLogin() {
+  setStatus(t("session.expired"), "bad");
+  clearInterval(S.timer);
+  const next = encodeURIComponent(S.view);
+  setTimeout(() => { location.href = "/admin/login?why=expired&next=" + next; }, 1500);
+}
+
+async function api(path, signal) {
+  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
   if (r.status === 401) {
-    setStatus(t("session.expired"), "bad");
-    clearInterval(S.timer);
-    setTimeout(() => { location.href = "/admin/login"; }, 1500);
+    toLogin();
     throw new Error("401");
   }
   if (!r.ok) {
-    let m = String(r.status);
-    try { m = (await r.json()).message || m; } catch (_) { /* not JSON */ }
-    throw new Error(m);
+    let body = {};
+    try { body = await r.json(); } catch (_) { /* not JSON */ }
+    throw new Error(serverMessage(body, r.status));
   }
   return r.json();
 }
 
-const LOADERS = {
-  devices: () => api("/admin/api/devices"),
-  activity: () => api("/admin/api/activity?range=" + encodeURIComponent(S.range)),
-  rejections: () => api("/admin/api/rejections?limit=300"),
-  conflicts: () => api("/admin/api/conflicts?limit=300"),
-  money: () => api("/admin/api/money?days=" + S.days + "&limit=300"),
-  followups: () => api("/admin/api/follow-ups?limit=500"),
-  tickets: () => api("/admin/api/tickets?limit=500"),
-  appointments: () => api("/admin/api/appointments?limit=500"),
-  summaries: () => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500"),
-  handovers: () => api("/admin/api/handovers?limit=200"),
-  versions: async () => {
-    const [releases, devices] = await Promise.all([api("/admin/api/releases"), api("/admin/api/devices")]);
-    return { releases, devices };
-  },
-  wipes: () => api("/admin/api/devices"),
-};
+/// A server's refusal as people read it: zh-CN first by its code, the server's own words beside
+/// (they may be zh-CN / English already).
+function serverMessage(body, status) {
+  const m = (body && body.message) || String(status);
+  const key = "error." + ((body && body.code) || "");
+  if (!hasText(key) || /[\u4e00-\u9fff]/.test(m)) return m;
+  return t(key) + " / " + m;
+}
 
-async function refresh() {
-  if (S.loading) return;
-  S.loading = true;
+/// Loads the current view and the cards together. A tab clicked while another loads aborts that
+/// load, and an answer that arrives after a newer load started is dropped: the page shows the
+/// tab's own data, and the status line says "loading" until it does. `force` reloads the same view
+/// (new parameters); the timer's refresh of a view already loading is skipped.
+async function refresh(force) {
   const view = S.view;
+  const tab = TABS.get(view);
+  if (!tab) return;
+  if (S.inflight && S.inflight.view === view && !force) return;
+  if (S.inflight) S.inflight.ctl.abort();
+  const ctl = new AbortController();
+  const seq = ++S.seq;
+  S.inflight = { view, seq, ctl };
+  if (document.body.dataset.loaded !== view) document.body.dataset.loaded = "";
+  setStatus(t("loading"));
   try {
-    const [overview, data] = await Promise.all([api("/admin/api/overview"), LOADERS[view]()]);
+    const [overview, data] = await Promise.all([api("/admin/api/overview", ctl.signal), tab.load(ctl.signal)]);
+    if (seq !== S.seq) return;
     S.overview = overview;
     S.data[view] = data;
     renderOverview();
-    if (S.view === view) RENDER[view](data);
+    tab.render(data);
     setStatus(t("updated", { t: fmtClock(Date.now()) }));
     document.body.dataset.loaded = view;
   } catch (e) {
+    if (seq !== S.seq || e.name === "AbortError") return;
     if (e.message !== "401") setStatus(t("load.failed", { m: e.message }), "bad");
   } finally {
-    S.loading = false;
+    if (S.inflight && S.inflight.seq === seq) S.inflight = null;
   }
 }
 
@@ -199,15 +278,9 @@ function renderOverview() {
   if (!o) return;
   const d = o.devices;
   const total = Object.values(d).reduce((a, b) => a + b, 0);
-  const bad = (d.stuck || 0) + (d.stale || 0) + (d.never_synced || 0);
+  // device health lives on its own tab for IT; here one card says how many need attention
   const cards = [
-    { k: "card.devices", v: String(total - (d.revoked || 0)), sub: t("card.devices.sub", { ok: d.ok || 0, bad }), view: "devices", id: "devices" },
-    { k: "card.stuck", v: String(d.stuck || 0), bad: d.stuck > 0, view: "devices", id: "stuck" },
-    { k: "card.stale", v: String((d.stale || 0) + (d.never_synced || 0)), warn: (d.stale || 0) + (d.never_synced || 0) > 0, view: "devices", id: "stale" },
-    { k: "card.skewed", v: String(o.skewed), bad: o.skewed > 0, view: "devices", id: "skewed" },
-    { k: "card.pending", v: String(o.pending_ops), view: "devices", id: "pending" },
-    { k: "card.rejections", v: String(o.rejections), warn: o.rejections > 0, view: "rejections", id: "rejections" },
-    { k: "card.conflicts", v: String(o.conflicts), view: "conflicts", id: "conflicts" },
+    { k: "card.attention", v: String(o.attention || 0), sub: t("card.attention.sub", { n: total - (d.revoked || 0) }), bad: o.attention > 0, view: "devices", id: "attention" },
     { k: "card.today", v: yuan(o.receipts_today.amount_fen), sub: t("count.receipts", { n: o.receipts_today.count }), view: "money", id: "today" },
     { k: "card.on_phones", v: yuan(o.on_phones.amount_fen), sub: t("count.receipts", { n: o.on_phones.count }), bad: o.on_phones.amount_fen > 0, view: "money", id: "on-phones" },
     { k: "card.voids", v: String(o.voids_pending), warn: o.voids_pending > 0, view: "money", id: "voids" },
@@ -245,7 +318,7 @@ function renderDevices(data) {
     a.manager_name.localeCompare(b.manager_name, "zh-CN"));
   fillTable("devices-table", [
     { h: "col.manager", cell: (d) => d.manager_name },
-    { h: "col.grids", cell: (d) => d.grids.join(", ") },
+    { h: "col.grids", cell: (d) => d.grids.map(gridName).join(", ") },
     { h: "col.device", cell: (d) => shortId(d.device_id), title: (d) => d.device_id, cls: () => "mono" },
     { h: "col.app_version", cell: (d) => d.app_version },
     { h: "col.phone", cell: (d) => [d.device_model, d.os_version].filter(Boolean).join(" · ") || "—", cls: () => "small" },
@@ -363,7 +436,7 @@ function renderRejections(data) {
     { h: "col.time", cell: (r) => fmtTime(r.at_ms) },
     { h: "col.manager", cell: (r) => r.manager_name || r.manager_id || "—" },
     { h: "col.device", cell: (r) => shortId(r.device_id), title: (r) => r.device_id, cls: () => "mono" },
-    { h: "col.grids", cell: (r) => r.grid_id },
+    { h: "col.grids", cell: (r) => gridName(r.grid_id) },
     { h: "col.kind", cell: (r) => label("kind", r.kind) },
     { h: "col.record", cell: (r) => shortId(r.entity_id), title: (r) => r.entity_id, cls: () => "mono" },
     { h: "col.code", cell: (r) => badge(label("code", r.code), "code-" + r.code) },
@@ -372,24 +445,47 @@ function renderRejections(data) {
   ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code });
 }
 
+/// The back office stamps as "backoffice" or, one node per server process, "backoffice_<id>".
+function isServer(device) {
+  return /^backoffice(_|$)/.test(device || "");
+}
+
 function who(name, device) {
-  // the back office stamps as "backoffice" or, one node per server process, "backoffice_<id>"
-  if (/^backoffice(_|$)/.test(device || "")) return "backoffice";
+  if (isServer(device)) return t("who.backoffice");
   return (name || "?") + " · " + shortId(device);
 }
 
+/// A field's value as people read it: tiers, segments and the like translated, the rest as stored.
+function fieldValue(field, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (field === "tier") return label("tier", value);
+  if (field === "deleted") return t(value === "true" || value === true ? "value.yes" : "value.no");
+  return value;
+}
+
+/// The server's own recomputation of a tier (domain/tiers.rs) is not a conflict between people:
+/// it is listed apart, below the conflicts people should look at.
+function serverRecompute(c) {
+  return isServer(c.new_device) && c.field === "tier";
+}
+
 function renderConflicts(data) {
-  fillTable("conflicts-table", [
+  const columns = [
     { h: "col.time", cell: (c) => fmtTime(c.at_ms) },
     { h: "col.kind", cell: (c) => label("kind", c.kind) },
-    { h: "col.record", cell: (c) => shortId(c.entity_id), title: (c) => c.entity_id, cls: () => "mono" },
-    { h: "col.grids", cell: (c) => c.grid_id },
-    { h: "col.field", cell: (c) => label("field", c.field) },
-    { h: "col.old", cell: (c) => c.old_value, cls: () => "old" },
-    { h: "col.new", cell: (c) => c.new_value, cls: () => "new" },
+    { h: "col.field", cell: (c) => label("field", c.field), cls: () => "key" },
+    { h: "col.old", cell: (c) => fieldValue(c.field, c.old_value), cls: () => "old" },
+    { h: "col.new", cell: (c) => fieldValue(c.field, c.new_value), cls: () => "new" },
     { h: "col.by_old", cell: (c) => who(c.old_manager, c.old_device), title: (c) => c.old_hlc },
     { h: "col.by_new", cell: (c) => who(c.new_manager, c.new_device), title: (c) => c.new_hlc },
-  ], data.conflicts, { rowKey: (c) => c.entity_id + "/" + c.field });
+    { h: "col.grids", cell: (c) => gridName(c.grid_id) },
+    { h: "col.record", cell: (c) => shortId(c.entity_id), title: (c) => c.entity_id, cls: () => "mono" },
+  ];
+  const people = data.conflicts.filter((c) => !serverRecompute(c));
+  const server = data.conflicts.filter(serverRecompute);
+  document.getElementById("conflicts-count").textContent = t("conflicts.count", { people: people.length, server: server.length });
+  fillTable("conflicts-table", columns, people, { rowKey: (c) => c.entity_id + "/" + c.field });
+  fillTable("recompute-table", columns, server, { rowKey: (c) => c.entity_id + "/" + c.field });
 }
 
 function renderMoney(data) {
@@ -430,7 +526,7 @@ function renderMoney(data) {
 
   fillTable("receipts-table", [
     { h: "col.receipt_no", cell: (r) => r.receipt_no, cls: () => "mono" },
-    { h: "col.grids", cell: (r) => r.grid_id },
+    { h: "col.grids", cell: (r) => gridName(r.grid_id) },
     { h: "col.amount", num: true, cell: (r) => yuan(r.amount_fen) },
     { h: "col.method", cell: (r) => label("method", r.method) },
     { h: "col.collected_at", cell: (r) => fmtTime(r.collected_at_ms) },
@@ -453,6 +549,18 @@ function renderMoney(data) {
   ], data.voids);
 }
 
+/// A customer's (masked) name that opens their household page on the archive tab.
+function householdLink(name, grid, id) {
+  if (!id) return name || "—";
+  const a = el("a", { href: "#archive", class: "household-link" }, name || shortId(id));
+  a.addEventListener("click", (e) => {
+    e.preventDefault();
+    Object.assign(S.arch, { grid, premises: "", unit: "", q: "", offset: 0, household: { grid, id } });
+    location.hash = "#archive";
+  });
+  return a;
+}
+
 function daysBetween(from, to) {
   return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86400000);
 }
@@ -462,8 +570,8 @@ function renderFollowups(data) {
   fillTable("followups-table", [
     { h: "col.due", cell: (f) => f.follow_up_due },
     { h: "col.overdue", num: true, cell: (f) => t("days", { n: daysBetween(f.follow_up_due, data.today) }), cls: () => "bad" },
-    { h: "col.customer", cell: (f) => f.customer_name || shortId(f.household_id) },
-    { h: "col.grids", cell: (f) => f.grid_id },
+    { h: "col.customer", cell: (f) => householdLink(f.customer_name, f.grid_id, f.household_id) },
+    { h: "col.grids", cell: (f) => gridName(f.grid_id) },
     { h: "col.manager", cell: (f) => f.manager_name || f.manager_id || "—" },
     { h: "col.purpose", cell: (f) => label("purpose", f.purpose) },
     { h: "col.question", cell: (f) => f.open_question },
@@ -483,8 +591,8 @@ function renderTickets(data) {
       ? badge(t("ticket.overdue", { n: daysBetween(x.promised_reply_by, data.today) }), "overdue")
       : badge(label("ticket.status", x.status), "ticket-" + x.status) },
     { h: "col.owner", cell: (x) => x.owner_name || x.owner_manager_id || "—" },
-    { h: "col.grids", cell: (x) => x.grid_id },
-    { h: "col.customer", cell: (x) => x.customer_name || (x.household_id ? shortId(x.household_id) : "—") },
+    { h: "col.grids", cell: (x) => gridName(x.grid_id) },
+    { h: "col.customer", cell: (x) => householdLink(x.customer_name, x.grid_id, x.household_id) },
     { h: "col.ticket_kind", cell: (x) => label("ticket.kind", x.kind) },
     { h: "col.text", cell: (x) => x.text, cls: () => "small" },
     { h: "col.escalated", cell: (x) => x.escalated_to || "—" },
@@ -501,8 +609,8 @@ function renderAppointments(data) {
     { h: "col.category", cell: (a) => badge(t("appt." + a.category), "appt-" + a.category) },
     { h: "col.status", cell: (a) => label("appt.status", a.status) },
     { h: "col.manager", cell: (a) => a.manager_name || a.manager_id || "—" },
-    { h: "col.grids", cell: (a) => a.grid_id },
-    { h: "col.customer", cell: (a) => a.customer_name || shortId(a.household_id) },
+    { h: "col.grids", cell: (a) => gridName(a.grid_id) },
+    { h: "col.customer", cell: (a) => householdLink(a.customer_name, a.grid_id, a.household_id) },
     { h: "col.purpose", cell: (a) => label("purpose", a.purpose) },
     { h: "col.note", cell: (a) => a.note, cls: () => "small" },
   ], data.appointments, { rowKey: (a) => a.id, rowClass: (a) => "appt-" + a.category });
@@ -510,10 +618,22 @@ function renderAppointments(data) {
 
 function renderSummaries(data) {
   for (const b of document.querySelectorAll("#summary-days button")) b.classList.toggle("on", Number(b.dataset.days) === S.summaryDays);
+  fillTable("computed-table", [
+    { h: "col.date", cell: (d) => d.date },
+    { h: "col.manager", cell: (d) => d.manager_name, cls: () => "key" },
+    { h: "col.grids", cell: (d) => gridName(d.grid_id) },
+    { h: "col.visits", num: true, cell: (d) => d.visits },
+    { h: "col.on_time", num: true, cell: (d) => d.kept_on_time + " / " + d.planned },
+    { h: "col.missed", num: true, cell: (d) => d.missed, cls: (d) => d.missed > 0 ? "warn" : "" },
+    { h: "col.collected", num: true, cell: (d) => yuan(d.collected_fen) + " (" + d.receipts + ")" },
+    { h: "col.notices", num: true, cell: (d) => d.notices },
+    { h: "col.tickets_taken", num: true, cell: (d) => d.tickets_taken },
+    { h: "col.reminders_closed", num: true, cell: (d) => d.reminders_closed },
+  ], data.computed || [], { rowKey: (d) => d.date + "/" + d.grid_id + "/" + d.manager_id });
   fillTable("summaries-table", [
     { h: "col.date", cell: (d) => d.date },
     { h: "col.manager", cell: (d) => d.manager_name || d.manager_id },
-    { h: "col.grids", cell: (d) => d.grid_id },
+    { h: "col.grids", cell: (d) => gridName(d.grid_id) },
     { h: "col.signed_in", cell: (d) => d.signed_in_at_ms ? fmtClock(d.signed_in_at_ms) : "—", cls: (d) => d.signed_in_at_ms ? "" : "warn" },
     { h: "col.visits", num: true, cell: (d) => d.visits },
     { h: "col.kept", num: true, cell: (d) => d.appointments_kept + " / " + d.appointments_on_time },
@@ -547,7 +667,7 @@ function renderHandovers(data) {
       return h.devices.length ? box : "—";
     } },
     { h: "col.status", cell: (h) => badge(t("ho." + h.state), "ho-" + h.state) },
-    { h: "col.by", cell: (h) => h.by },
+    { h: "col.by", cell: (h) => personName(h.by) },
   ], data.handovers, { rowKey: (h) => h.id, rowClass: (h) => "handover-" + h.state });
 }
 
@@ -574,10 +694,10 @@ async function submitHandover(ev) {
       body: JSON.stringify(body),
     });
     const answer = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(answer.message || String(r.status));
+    if (!r.ok) throw new Error(serverMessage(answer, r.status));
     out.className = "ok";
     out.textContent = t("handover.started", { n: answer.records });
-    refresh();
+    refresh(true);
   } catch (e) {
     out.className = "bad";
     out.textContent = t("handover.failed", { m: e.message });
@@ -595,7 +715,7 @@ async function send(path, body, contentType) {
     body: contentType ? body : JSON.stringify(body),
   });
   const answer = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(answer.message || String(r.status));
+  if (!r.ok) throw new Error(serverMessage(answer, r.status));
   return answer;
 }
 
@@ -652,7 +772,7 @@ async function act(change) {
     await change();
     out.className = "ok";
     out.textContent = "✓";
-    refresh();
+    refresh(true);
   } catch (e) {
     out.className = "bad";
     out.textContent = t("versions.failed", { m: e.message });
@@ -667,7 +787,7 @@ async function submitMinVersion(ev) {
     const answer = await send("/admin/api/min-app-version", { version: v || null });
     out.className = "ok";
     out.textContent = t("versions.min.done", { v: answer.min_app_version || t("versions.min.none") });
-    refresh();
+    refresh(true);
   } catch (e) {
     out.className = "bad";
     out.textContent = t("versions.failed", { m: e.message });
@@ -688,7 +808,7 @@ async function submitRelease(ev) {
     const answer = await send("/admin/api/releases?" + q.toString(), file, "application/vnd.android.package-archive");
     out.className = "ok";
     out.textContent = t("versions.published", { v: answer.version, size: bytesText(answer.bytes) });
-    refresh();
+    refresh(true);
   } catch (e) {
     out.className = "bad";
     out.textContent = t("versions.failed", { m: e.message });
@@ -714,7 +834,7 @@ function renderWipes(data) {
     .sort((a, b) => b.ordered_at_ms - a.ordered_at_ms);
   fillTable("wipes-table", [
     { h: "col.manager", cell: (w) => w.manager_name },
-    { h: "col.grids", cell: (w) => w.grids.join(", ") },
+    { h: "col.grids", cell: (w) => w.grids.map(gridName).join(", ") },
     { h: "col.device", cell: (w) => shortId(w.device_id), title: (w) => w.device_id, cls: () => "mono" },
     { h: "col.wipe_mode", cell: (w) => t("wipe.mode." + w.mode) },
     { h: "col.wipe_status", cell: (w) => badge(t("wipe.status." + w.status), "wipe-" + w.status) },
@@ -742,7 +862,7 @@ async function wipeChange(change, done) {
     const answer = await change();
     out.className = "ok";
     out.textContent = done || t("wipe.done", { who: answer.manager_name + " · " + answer.device_id, mode: t("wipe.mode." + answer.mode) });
-    refresh();
+    refresh(true);
   } catch (e) {
     out.className = "bad";
     out.textContent = t("wipe.failed", { m: e.message });
@@ -762,36 +882,297 @@ function submitWipe(ev) {
   wipeChange(() => send("/admin/api/devices/" + encodeURIComponent(device) + "/wipe", { mode }));
 }
 
-const RENDER = {
-  devices: renderDevices,
-  activity: renderActivity,
-  rejections: renderRejections,
-  conflicts: renderConflicts,
-  money: renderMoney,
-  followups: renderFollowups,
-  tickets: renderTickets,
-  appointments: renderAppointments,
-  summaries: renderSummaries,
-  handovers: renderHandovers,
-  versions: renderVersions,
-  wipes: renderWipes,
-};
+// ---- home: the supervisor's day (/admin/api/home, domain/workbench.rs) ------------------------
+
+function pct(part, whole) {
+  // rounded, not truncated, to two decimals: 33.197 % → 33.20 %
+  if (!whole) return "—";
+  return (Math.round((part * 10000) / whole) / 100).toFixed(2) + "%";
+}
+
+function tierText(tiers) {
+  return ["high", "middle", "low", "none"].filter((k) => tiers[k]).map((k) => t("tier." + k) + " " + tiers[k]).join(" · ") || "—";
+}
+
+/// A small bar chart of one series (inline SVG, no outside assets).
+function sparkBars(id, days, value, fmt) {
+  const W = 320, H = 100, L = 4, R = 4, T = 8, B = 18;
+  const n = days.length;
+  const top = Math.max(1, ...days.map(value));
+  const w = (W - L - R) / Math.max(1, n);
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart spark", role: "img", "aria-label": t(id === "trend-visits" ? "trend.visits" : "trend.collected") });
+  days.forEach((d, i) => {
+    const v = value(d);
+    const h = ((H - T - B) * v) / top;
+    const r = svg("rect", { x: L + i * w + w * 0.15, y: H - B - h, width: Math.max(1, w * 0.7), height: h, class: "bar push" });
+    r.append(svg("title", {}, d.day + " · " + fmt(v)));
+    chart.append(r);
+  });
+  chart.append(svg("line", { x1: L, x2: W - R, y1: H - B, y2: H - B, class: "baseline" }));
+  if (n) {
+    chart.append(svg("text", { x: L, y: H - 4, class: "axis" }, days[0].day.slice(5)));
+    chart.append(svg("text", { x: W - R, y: H - 4, class: "axis", "text-anchor": "end" }, days[n - 1].day.slice(5)));
+  }
+  document.getElementById(id).replaceChildren(chart);
+}
+
+function homeFigureColumns(period) {
+  const f = (b) => b.periods[period] || {};
+  return [
+    { h: "col.visits_plan", num: true, cell: (b) => f(b).visits + " / " + f(b).planned },
+    { h: "col.on_time", num: true, cell: (b) => f(b).kept_on_time + " · " + pct(f(b).kept_on_time, f(b).planned),
+      cls: (b) => f(b).missed > 0 ? "warn" : "" },
+    { h: "col.missed", num: true, cell: (b) => f(b).missed, cls: (b) => f(b).missed > 0 ? "warn" : "" },
+    { h: "col.collected", num: true, cell: (b) => yuan(f(b).collected_fen) + " (" + f(b).receipts + ")" },
+    // hand-ins (交款) are recorded by the money pages; until then the column says so
+    { h: "col.handed_in", num: true, cell: (b) => f(b).handed_in_fen === null || f(b).handed_in_fen === undefined ? t("handed_in.none") : yuan(f(b).handed_in_fen) },
+    { h: "col.reminders_closed", num: true, cell: (b) => f(b).reminders_closed },
+    { h: "col.tickets_open", num: true, cell: (b) => b.standing.tickets_open + " / " + b.standing.tickets_overdue,
+      cls: (b) => b.standing.tickets_overdue > 0 ? "bad" : "" },
+  ];
+}
+
+function renderHome(data) {
+  const period = S.period;
+  for (const b of document.querySelectorAll("#period button")) b.classList.toggle("on", b.dataset.period === period);
+  const p = data.periods.find((x) => x.key === period) || data.periods[0];
+  document.getElementById("home-note").textContent = t("h.home.note", { from: p.from_day, today: data.today, n: data.no_visit_days });
+  const tot = data.total;
+  const f = tot.periods[period] || {};
+  const st = tot.standing;
+  const cards = [
+    { k: "card.visits", v: f.visits + " / " + f.planned, sub: t("card.visits.sub"), id: "visits" },
+    { k: "card.on_time", v: pct(f.kept_on_time, f.planned), sub: t("card.on_time.sub", { n: f.kept_on_time, late: f.kept_late, missed: f.missed }), warn: f.missed > 0, id: "on-time" },
+    { k: "card.collected", v: yuan(f.collected_fen), sub: t("count.receipts", { n: f.receipts }) + " · " + t("col.handed_in") + " "
+      + (f.handed_in_fen === null || f.handed_in_fen === undefined ? t("handed_in.none") : yuan(f.handed_in_fen)), id: "collected", view: "money" },
+    { k: "card.owed", v: yuan(st.owed_fen), sub: t("card.owed.sub", { n: st.arrears.reduce((a, b) => a + b.accounts, 0) }), id: "owed" },
+    { k: "card.tickets", v: st.tickets_open + " / " + st.tickets_overdue, sub: t("card.tickets.sub"), bad: st.tickets_overdue > 0, id: "tickets", view: "tickets" },
+    { k: "card.not_visited", v: String(st.not_visited), sub: t("card.not_visited.sub", { n: data.no_visit_days, of: st.households }), warn: st.not_visited > 0, id: "not-visited" },
+    { k: "card.reminders", v: String(f.reminders_closed), sub: t("card.reminders.sub"), id: "reminders" },
+    { k: "card.tiers", v: String(st.households), sub: tierText(st.tiers), id: "tiers" },
+  ];
+  const box = document.getElementById("home-cards");
+  box.replaceChildren(...cards.map((c) => el(c.view ? "a" : "div", { class: "card" + (c.bad ? " bad" : c.warn ? " warn" : ""), href: c.view ? "#" + c.view : null, "data-card": c.id },
+    el("span", { class: "card-label" }, t(c.k)), el("span", { class: "card-value" }, c.v), el("span", { class: "card-sub" }, c.sub))));
+
+  fillTable("home-grids-table", [
+    { h: "col.grid", cell: (g) => g.name || g.id, cls: () => "key" },
+    ...homeFigureColumns(period),
+    { h: "col.not_visited", num: true, cell: (g) => g.standing.not_visited + " / " + g.standing.households, cls: (g) => g.standing.not_visited > 0 ? "warn" : "" },
+    { h: "col.owed", num: true, cell: (g) => yuan(g.standing.owed_fen) },
+    { h: "col.tiers", cell: (g) => tierText(g.standing.tiers), cls: () => "small" },
+  ], data.grids, { rowKey: (g) => g.id, empty: t("home.no_grids") });
+
+  const managers = data.grids.flatMap((g) => g.managers.map((m) => Object.assign({ grid_name: g.name || g.id, grid_id: g.id }, m)));
+  fillTable("home-managers-table", [
+    { h: "col.manager", cell: (m) => m.name, cls: () => "key" },
+    { h: "col.grid", cell: (m) => m.grid_name },
+    ...homeFigureColumns(period),
+  ], managers, { rowKey: (m) => m.grid_id + "/" + m.id });
+
+  fillTable("home-arrears-table", [
+    { h: "col.months_overdue", cell: (a) => t("months." + a.months) },
+    { h: "col.accounts", num: true, cell: (a) => a.accounts },
+    { h: "col.owed", num: true, cell: (a) => yuan(a.owed_fen) },
+  ], st.arrears, { rowKey: (a) => a.months });
+
+  const outcomes = Object.entries(f.reminder_outcomes || {}).map(([k, n]) => ({ k, n }));
+  fillTable("home-reminders-table", [
+    { h: "col.outcome", cell: (r) => label("reminder.outcome", r.k) },
+    { h: "col.count", num: true, cell: (r) => r.n },
+  ], outcomes, { rowKey: (r) => r.k });
+
+  sparkBars("trend-visits", data.trend, (d) => d.visits, (v) => String(v));
+  sparkBars("trend-collected", data.trend, (d) => d.collected_fen, yuan);
+}
+
+registerTab("home", { load: (sig) => api("/admin/api/home", sig), render: renderHome });
+// ---- finding things: grid → building → unit → household, search, a household's page --------------
+
+const PAGE = 50;
+
+/// "2" → "2 单元"; "2单元" as written.
+function unitName(u) {
+  if (!u) return "—";
+  return /^\d+$/.test(u) ? t("unit.n", { n: u }) : u;
+}
+
+async function loadArchive(sig) {
+  if (!Object.keys(NAMES.grids).length) await loadNames();
+  const A = S.arch;
+  if (!A.grid || !NAMES.grids[A.grid]) A.grid = Object.keys(NAMES.grids)[0] || "";
+  if (!A.grid) return { buildings: null, households: null, detail: null };
+  const q = new URLSearchParams({ offset: String(A.offset), limit: String(PAGE) });
+  if (A.q) q.set("q", A.q);
+  else {
+    q.set("grid", A.grid);
+    if (A.premises) q.set("premises", A.premises);
+    if (A.unit) q.set("unit", A.unit);
+  }
+  const [buildings, households, detail] = await Promise.all([
+    api("/admin/api/buildings?grid=" + encodeURIComponent(A.grid), sig),
+    api("/admin/api/households?" + q.toString(), sig),
+    A.household ? api("/admin/api/household?grid=" + encodeURIComponent(A.household.grid) + "&id=" + encodeURIComponent(A.household.id), sig) : null,
+  ]);
+  return { buildings, households, detail };
+}
+
+function archiveGo(change) {
+  Object.assign(S.arch, change);
+  refresh(true);
+}
+
+function renderArchive(data) {
+  const A = S.arch;
+  const select = document.getElementById("archive-grid");
+  select.replaceChildren(...Object.entries(NAMES.grids).map(([id, name]) => el("option", { value: id }, name)));
+  select.value = A.grid;
+  document.getElementById("archive-q").value = A.q || "";
+  if (!data.buildings) {
+    fillTable("buildings-table", [{ h: "col.grid", cell: () => "" }], [], { empty: t("home.no_grids") });
+    return;
+  }
+  const b = data.buildings;
+  const share = (s, name) => {
+    const p = s.own_products.find((x) => x.name === name);
+    return p ? p.households + " · " + (p.penetration_bp / 100).toFixed(2) + "%" : "—";
+  };
+  const current = b.buildings.find((x) => x.id === A.premises);
+  document.getElementById("archive-path").textContent = [gridName(A.grid), current ? current.name : null, A.unit ? unitName(A.unit) : null, A.q ? t("archive.found", { q: A.q }) : null]
+    .filter(Boolean).join(" → ");
+  fillTable("buildings-table", [
+    { h: "col.building", cell: (x) => {
+      const a = el("a", { href: "#archive", class: "building-link" }, x.name);
+      a.addEventListener("click", (e) => { e.preventDefault(); archiveGo({ premises: x.id, unit: "", q: "", offset: 0, household: null }); });
+      return a;
+    }, cls: () => "key" },
+    { h: "col.households", num: true, cell: (x) => x.summary.households },
+    { h: "col.units", num: true, cell: (x) => x.units.length },
+    { h: "col.broadband", num: true, cell: (x) => share(x.summary, "broadband") },
+    { h: "col.mobile_users", num: true, cell: (x) => share(x.summary, "mobile") },
+    { h: "col.prospects", num: true, cell: (x) => x.summary.prospects },
+    { h: "col.address", cell: (x) => x.address, cls: () => "small" },
+  ], b.buildings, { rowKey: (x) => x.id, rowClass: (x) => x.id === A.premises ? "on" : "" });
+  const units = document.getElementById("units");
+  units.replaceChildren();
+  if (current) {
+    for (const u of current.units) {
+      const btn = el("button", { type: "button", class: u.unit === A.unit ? "on" : "", "data-unit": u.unit }, unitName(u.unit) + " (" + u.households + ")");
+      btn.addEventListener("click", () => archiveGo({ unit: u.unit, offset: 0, household: null }));
+      units.append(btn);
+    }
+  }
+  const h = data.households;
+  fillTable("households-table", [
+    { h: "col.customer", cell: (x) => {
+      const a = el("a", { href: "#archive", class: "household-link" }, x.customer_name || "—");
+      a.addEventListener("click", (e) => { e.preventDefault(); archiveGo({ household: { grid: x.grid_id, id: x.id } }); });
+      return a;
+    }, cls: () => "key" },
+    { h: "col.building", cell: (x) => x.building },
+    { h: "col.unit", cell: (x) => x.unit },
+    { h: "col.room", cell: (x) => x.room },
+    { h: "col.phone_masked", cell: (x) => x.mobile, cls: () => "mono" },
+    { h: "col.tier", cell: (x) => x.tier ? label("tier", x.tier) : "—" },
+    { h: "col.grid", cell: (x) => gridName(x.grid_id) },
+    { h: "col.archive_no", cell: (x) => shortId(x.id), title: (x) => x.id, cls: () => "mono" },
+  ], h.rows, { rowKey: (x) => x.id, paged: false });
+  const last = Math.min(h.total, h.offset + h.rows.length);
+  document.getElementById("page-info").textContent = t("page.info", { from: h.total ? h.offset + 1 : 0, to: last, total: h.total });
+  document.getElementById("page-prev").disabled = h.offset <= 0;
+  document.getElementById("page-next").disabled = last >= h.total;
+  renderHousehold(data.detail);
+}
+
+/// A history line's code in words: a visit's purpose, a ticket's or appointment's status, a
+/// reminder's outcome.
+function historyCode(x) {
+  if (!x.code) return "";
+  const prefix = { visit: "purpose", ticket: "ticket.status", appointment: "appt.status", reminder: "reminder.outcome" }[x.kind];
+  return prefix ? label(prefix, x.code) : x.code;
+}
+
+function renderHousehold(d) {
+  const box = document.getElementById("household-detail");
+  box.hidden = !d;
+  if (!d) return;
+  // an admin may see the archive in full, with a purpose, audited (domain/reveals.rs)
+  document.getElementById("reveal-form").hidden = document.body.dataset.role !== "admin";
+  const h = d.household;
+  document.getElementById("household-title").textContent = h.customer_name + " · " + [d.building, h.unit && unitName(h.unit), h.room].filter(Boolean).join(" ");
+  const rows = [
+    ["col.address", h.address], ["col.phone_masked", h.mobile], ["col.landline", h.landline], ["col.tier", h.tier ? label("tier", h.tier) : "—"],
+    ["col.segment", h.segment ? label("segment", h.segment) : "—"], ["col.services", (h.services || []).map((s) => label("product", s.product) + " " + s.service_number).join("；") || "—"],
+    ["col.competitors", (h.competitor_services || []).map((s) => s.operator + " " + s.product).join("；") || "—"],
+    ["col.note", h.notes || "—"], ["col.archive_no", h.id],
+  ];
+  fillTable("household-archive", [{ h: "col.field_name", cell: (r) => t(r[0]), cls: () => "key" }, { h: "col.value", cell: (r) => r[1] }], rows);
+  const bills = d.billing.map((b) => ({ what: label("product", b.product) + " " + b.service_number, text: t("billing.line", { spend: yuan(b.spend_fen), base: yuan(b.baseline_fen), end: b.contract_end || "—" }) + (b.suspension_risk ? " · " + t("billing.risk") : "") }))
+    .concat(d.accounts.map((a) => ({ what: t("billing.account") + " " + a.account_no, text: t("billing.owed", { owed: yuan(a.owed_fen), m: a.months_overdue }) })));
+  fillTable("household-billing", [{ h: "col.item", cell: (r) => r.what, cls: () => "key" }, { h: "col.value", cell: (r) => r.text }], bills);
+  fillTable("household-history", [
+    { h: "col.time", cell: (x) => fmtTime(x.at_ms) },
+    { h: "col.kind", cell: (x) => t("history." + x.kind) },
+    { h: "col.manager", cell: (x) => personName(x.by) },
+    { h: "col.text", cell: (x) => [historyCode(x), x.text].filter(Boolean).join(" · "), cls: () => "small" },
+    { h: "col.amount", num: true, cell: (x) => x.amount_fen === null ? "—" : yuan(x.amount_fen) },
+  ], d.history, { rowKey: (x) => x.kind + "/" + x.id });
+}
+
+async function submitReveal(ev) {
+  ev.preventDefault();
+  const out = document.getElementById("reveal-result");
+  const h = S.arch.household;
+  if (!h) return;
+  try {
+    const page = await send("/admin/api/household/reveal", { grid: h.grid, id: h.id, purpose: document.getElementById("reveal-purpose").value });
+    renderHousehold(page);
+    out.className = "ok";
+    out.textContent = t("reveal.done");
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = t("reveal.failed", { m: e.message });
+  }
+}
+
+registerTab("archive", { load: loadArchive, render: renderArchive });
+registerTab("devices", { load: (sig) => api("/admin/api/devices", sig), render: renderDevices });
+registerTab("activity", { load: (sig) => api("/admin/api/activity?range=" + encodeURIComponent(S.range), sig), render: renderActivity });
+registerTab("rejections", { load: (sig) => api("/admin/api/rejections?limit=300", sig), render: renderRejections });
+registerTab("conflicts", { load: (sig) => api("/admin/api/conflicts?limit=300", sig), render: renderConflicts });
+registerTab("money", { load: (sig) => api("/admin/api/money?days=" + S.days + "&limit=300", sig), render: renderMoney });
+registerTab("followups", { load: (sig) => api("/admin/api/follow-ups?limit=500", sig), render: renderFollowups });
+registerTab("tickets", { load: (sig) => api("/admin/api/tickets?limit=500", sig), render: renderTickets });
+registerTab("appointments", { load: (sig) => api("/admin/api/appointments?limit=500", sig), render: renderAppointments });
+registerTab("summaries", { load: (sig) => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500", sig), render: renderSummaries });
+registerTab("handovers", { load: (sig) => api("/admin/api/handovers?limit=200", sig), render: renderHandovers });
+registerTab("versions", {
+  load: async (sig) => {
+    const [releases, devices] = await Promise.all([api("/admin/api/releases", sig), api("/admin/api/devices", sig)]);
+    return { releases, devices };
+  },
+  render: renderVersions,
+});
+registerTab("wipes", { load: (sig) => api("/admin/api/devices", sig), render: renderWipes });
 
 // ---- navigation -------------------------------------------------------------------------------
 
 function show(view) {
-  if (!VIEWS.includes(view)) view = "devices";
+  if (!TABS.has(view)) view = TABS.has(HOME) ? HOME : TABS.keys().next().value;
   S.view = view;
-  for (const v of VIEWS) document.getElementById("view-" + v).hidden = v !== view;
+  for (const v of TABS.keys()) {
+    const section = document.getElementById("view-" + v);
+    if (section) section.hidden = v !== view;
+  }
   for (const a of document.querySelectorAll(".tabs a")) a.classList.toggle("on", a.dataset.view === view);
-  if (S.data[view]) RENDER[view](S.data[view]);
+  if (S.data[view]) TABS.get(view).render(S.data[view]);
   refresh();
 }
 
 function rerender() {
   applyText();
   renderOverview();
-  if (S.data[S.view]) RENDER[S.view](S.data[S.view]);
+  if (S.data[S.view]) TABS.get(S.view).render(S.data[S.view]);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -799,21 +1180,35 @@ document.addEventListener("DOMContentLoaded", () => {
   const asked = Number(new URLSearchParams(location.search).get("refresh"));
   if (asked >= 2) S.refreshS = asked;
   document.getElementById("lang").addEventListener("click", () => { switchLang(); rerender(); });
-  document.getElementById("refresh").addEventListener("click", () => refresh());
+  document.getElementById("refresh").addEventListener("click", () => refresh(true));
   for (const b of document.querySelectorAll("#range button")) {
-    b.addEventListener("click", () => { S.range = b.dataset.range; refresh(); });
+    b.addEventListener("click", () => { S.range = b.dataset.range; refresh(true); });
   }
+  for (const b of document.querySelectorAll("#period button")) {
+    b.addEventListener("click", () => { S.period = b.dataset.period; if (S.data.home) renderHome(S.data.home); });
+  }
+  document.getElementById("archive-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    archiveGo({ q: document.getElementById("archive-q").value.trim(), premises: "", unit: "", offset: 0, household: null });
+  });
+  document.getElementById("archive-grid").addEventListener("change", (e) => {
+    archiveGo({ grid: e.target.value, premises: "", unit: "", q: "", offset: 0, household: null });
+  });
+  document.getElementById("reveal-form").addEventListener("submit", submitReveal);
+  document.getElementById("page-prev").addEventListener("click", () => archiveGo({ offset: Math.max(0, S.arch.offset - PAGE) }));
+  document.getElementById("page-next").addEventListener("click", () => archiveGo({ offset: S.arch.offset + PAGE }));
   for (const b of document.querySelectorAll("#days button")) {
-    b.addEventListener("click", () => { S.days = Number(b.dataset.days); refresh(); });
+    b.addEventListener("click", () => { S.days = Number(b.dataset.days); refresh(true); });
   }
   for (const b of document.querySelectorAll("#summary-days button")) {
-    b.addEventListener("click", () => { S.summaryDays = Number(b.dataset.days); refresh(); });
+    b.addEventListener("click", () => { S.summaryDays = Number(b.dataset.days); refresh(true); });
   }
   document.getElementById("handover-scope").addEventListener("change", handoverScopeChanged);
   document.getElementById("handover-form").addEventListener("submit", submitHandover);
   document.getElementById("min-version-form").addEventListener("submit", submitMinVersion);
   document.getElementById("release-form").addEventListener("submit", submitRelease);
   document.getElementById("wipe-form").addEventListener("submit", submitWipe);
+  loadNames();
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1));
   S.timer = setInterval(refresh, S.refreshS * 1000);

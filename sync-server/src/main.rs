@@ -60,6 +60,10 @@ enum Command {
         /// ahead of the phones that will ask (0: only on request and by `admin build-snapshot-files`).
         #[arg(long, env = "GRIDBOOK_SNAPSHOT_REFRESH_S", default_value_t = 600)]
         snapshot_refresh_s: u64,
+        /// The longest a phone's `GET /v1/changes` is held before the answer "maybe" (at most 25, the
+        /// protocol's; a shorter one only means more polls).
+        #[arg(long, env = "GRIDBOOK_CHANGES_MAX_WAIT_S", default_value_t = gridbook_core::sync::wire::CHANGES_MAX_WAIT_S)]
+        changes_max_wait_s: u32,
         /// Requests a second each device earns (0: no limit); over its budget a device gets 429
         /// with Retry-After.
         #[arg(long, env = "GRIDBOOK_DEVICE_REQUESTS_PER_S", default_value_t = BudgetConfig::default().per_second)]
@@ -101,6 +105,13 @@ enum Command {
         /// Whether the apps keep their screens out of screenshots and the app switcher.
         #[arg(long, env = "GRIDBOOK_BLOCK_SCREENSHOTS", default_value_t = true, action = clap::ArgAction::Set)]
         block_screenshots: bool,
+        /// Metres from its household's reference position beyond which a visit is flagged (a
+        /// fix's own accuracy widens it).
+        #[arg(long, env = "GRIDBOOK_VISIT_MAX_DISTANCE_M", default_value_t = gridbook_core::location::DEFAULT_MAX_DISTANCE_M)]
+        visit_max_distance_m: i64,
+        /// The company named at the head of a receipt the back office prints (docs/money.md).
+        #[arg(long, env = "GRIDBOOK_COMPANY_NAME", default_value = gridbook_sync_server::http::state::DEFAULT_COMPANY_NAME)]
+        company_name: String,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -162,6 +173,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             snapshot_max_age_s,
             snapshot_min_records,
             snapshot_refresh_s,
+            changes_max_wait_s,
             device_requests_per_s,
             device_burst,
             max_connections,
@@ -174,6 +186,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_offline_days,
             fresh_unlock_minutes,
             block_screenshots,
+            visit_max_distance_m,
+            company_name,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -183,12 +197,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
                 policy: DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots },
+                company_name,
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,
                     min_records: snapshot_min_records,
                 },
                 snapshot_refresh_s,
+                changes_max_wait_s,
                 device_budget: BudgetConfig { per_second: device_requests_per_s, burst: device_burst },
                 limits: ServeLimits {
                     max_connections: max_connections.max(1),
@@ -196,6 +212,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
                 client_addr: ClientAddrConfig { trusted_proxy_header },
                 backups: backup_dir.map(|dir| BackupSchedule { dir, every_s: backup_every_s, keep: backup_keep }),
+                visit_max_distance_m: visit_max_distance_m.clamp(10, 100_000),
             })
             .await
         }
@@ -203,8 +220,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", gridbook_sync_server::http::openapi::document());
             Ok(())
         }
-        Command::Admin { database_url: Some(url), snapshot_dir, command, .. } if !url.trim().is_empty() => {
+        Command::Admin { db, database_url: Some(url), snapshot_dir, command } if !url.trim().is_empty() => {
             match command {
+                AdminCommand::MigrateToPostgres => {
+                    let out = cli::admin::migrate_to_postgres(&db, &url, snapshot_dir.as_deref());
+                    println!("{}", out.map_err(|e| e.to_string())?);
+                    return Ok(());
+                }
                 AdminCommand::Restore { .. } => {
                     return Err("restore: PostgreSQL 请用其自带的工具恢复（scripts/pg-backup.sh），再运行 mark-restored \
                                 restore PostgreSQL with its own tools (scripts/pg-backup.sh), then run `mark-restored` (docs/postgres.md)"

@@ -150,6 +150,11 @@ const API_PATHS: &[&str] = &[
     "/admin/api/tickets",
     "/admin/api/appointments",
     "/admin/api/day-summaries",
+    "/admin/api/home",
+    "/admin/api/names",
+    "/admin/api/buildings?grid=g1",
+    "/admin/api/households",
+    "/admin/api/household?grid=g1&id=h1",
 ];
 
 #[tokio::test]
@@ -196,6 +201,12 @@ async fn a_wrong_password_or_a_field_account_is_refused_and_five_failures_slow_t
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.cookie("gb_session").is_none());
     assert!(wrong.text().contains("data-error=\"credentials\""));
+    // written into the page, both languages, so that it shows with JavaScript off
+    assert!(
+        wrong.text().contains("role=\"alert\">账号或密码错误。 / Wrong account or password.</p>"),
+        "{}",
+        wrong.text()
+    );
     let unknown = post_login(&f.state, "nobody", PASSWORD, Some(&cookie), &field, None).await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert!(unknown.text().contains("data-error=\"credentials\""), "an unknown account looks like a wrong password");

@@ -76,10 +76,13 @@ test("a supervisor logs in; no device has synced yet", async () => {
   await login(page, SUP_PASSWORD);
   assert.match(page.url(), /\/admin$/);
   // the page refreshes itself every 2 s from here on
-  await page.goto(`${URL_BASE}/admin?refresh=2`);
+  // the home page (the supervisor's day) comes first; sync health is its own tab
+  await page.waitForFunction(() => document.body.dataset.loaded === "home");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "今日工作");
+  await page.goto(`${URL_BASE}/admin?refresh=2#devices`);
   await page.waitForFunction(() => document.body.dataset.loaded === "devices");
   assert.equal(await page.locator("#devices-table tbody tr.empty").count(), 1);
-  assert.equal(await page.locator(".tabs a.on").textContent(), "设备");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "同步状态");
   await shot(page, "02-no-devices.png");
 });
 
@@ -91,7 +94,7 @@ test("a device appears on the dashboard after its phone syncs", async () => {
   await zhang.waitFor({ timeout: 15_000 });
   const zhangText = await zhang.textContent();
   assert.match(zhangText, /张伟/);
-  assert.match(zhangText, /g1/);
+  assert.match(zhangText, /幸福里网格/, "grids by name, not id");
   assert.match(zhangText, /test-1\.0/);
   assert.match(zhangText, /正常/);
   const li = page.locator(`#devices-table tr[data-key="${field.li_device}"]`);
@@ -108,7 +111,8 @@ test("a device appears on the dashboard after its phone syncs", async () => {
   assert.equal(await page.locator(`#devices-table tr[data-key="${field.zhang_device}"] .badge.state-rate_limited`).count(), 0);
   assert.ok(await li.locator("td.bad").count() >= 1, "money on a phone stands out");
   assert.equal(await page.locator('[data-card="on-phones"].bad').count(), 1);
-  assert.equal(await page.locator('[data-card="skewed"].bad').count(), 1);
+  // one card for IT on every page: li's skewed clock needs attention
+  assert.match(await page.locator('[data-card="attention"].bad .card-value').textContent(), /^[1-9]/);
   await shot(page, "03-devices.png");
 });
 
@@ -143,6 +147,138 @@ test("the receipt, the money still on a phone and the void request are shown", a
   await shot(page, "05-money.png");
 });
 
+test("the home page shows the supervisor's day in the grids assigned to them", async () => {
+  await openTab("home");
+  const g1 = page.locator('#home-grids-table tr[data-key="g1"]');
+  await g1.waitFor();
+  const text = await g1.textContent();
+  assert.match(text, /幸福里网格/);
+  assert.match(text, /¥178\.00 \(2\)/, "today's money in g1 equals the two receipts the phones uploaded");
+  assert.equal(await page.locator('#home-grids-table tr[data-key="g2"]').count(), 0, "g2 is not this supervisor's");
+  assert.match(await page.locator("#home-managers-table").textContent(), /张伟/);
+  assert.ok(await page.locator("#trend-visits svg rect").count() >= 1, "the trend is drawn");
+  // the API refuses another supervisor's grid too
+  const refused = await page.evaluate(async () => (await fetch("/admin/api/home?grid=g2")).status);
+  assert.equal(refused, 404);
+  await page.click('#period button[data-period="month"]');
+  assert.match(await page.locator('#home-grids-table tr[data-key="g1"]').textContent(), /¥178\.00 \(2\)/);
+  await shot(page, "05b-home.png");
+});
+
+test("the home page's figures equal what the phones recorded in g1 today", async () => {
+  await openTab("home");
+  const heads = await page.locator("#home-grids-table thead th").allTextContents();
+  const cells = await page.locator('#home-grids-table tr[data-key="g1"] td').allTextContents();
+  const cell = (h) => cells[heads.indexOf(h)];
+  assert.equal(cell("收款"), "¥178.00 (2)");
+  assert.equal(cell("工单 未结/逾期"), "1 / 1", "one ticket, promised three days ago");
+  // zhang's visit was recorded at the sample's fixed time, not today: none today
+  assert.match(cell("走访 / 计划"), /^0 \//);
+  assert.equal(cell("已交款"), "未记录");
+});
+
+test("drill down grid → building → household, search, and a household's page", async () => {
+  await openTab("archive");
+  const grids = await page.locator("#archive-grid option").allTextContents();
+  assert.deepEqual(grids, ["幸福里网格"], "only the supervisor's grid is offered");
+  const building = page.locator(`#buildings-table tr[data-key="${field.premises_id}"]`);
+  await building.waitFor();
+  assert.match(await building.textContent(), /3号楼/);
+  await building.locator("a.building-link").click();
+  await page.waitForFunction(() => /3号楼/.test(document.querySelector("#archive-path")?.textContent || "") && document.body.dataset.loaded === "archive");
+  assert.equal(await page.locator("#households-table tbody tr:not(.empty)").count(), 1);
+  assert.match(await page.locator("#page-info").textContent(), /共 1 户/);
+  // a search by the name, and by the phone's last digits (li's edit won)
+  for (const q of [field.customer_name, "4444"]) {
+    await page.fill("#archive-q", q);
+    await page.click("#archive-submit");
+    const row = page.locator(`#households-table tr[data-key="${field.household_id}"]`);
+    await row.waitFor();
+    assert.doesNotMatch(await row.textContent(), new RegExp(field.customer_name), "the name is masked");
+  }
+  await page.locator(`#households-table tr[data-key="${field.household_id}"] a.household-link`).click();
+  await page.locator("#household-detail:not([hidden])").waitFor();
+  const history = await page.locator("#household-history").textContent();
+  assert.match(history, /走访/);
+  assert.match(history, /收据.*¥128\.00|¥128\.00.*收据/s);
+  assert.match(history, /张伟/, "people by name");
+  assert.doesNotMatch(await page.locator("#household-detail").textContent(), /13733334444|13812345678/);
+  await shot(page, "05e-archive.png");
+});
+
+test("a session that ends mid-way returns, after logging in again, to the same tab", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  const p = await ctx.newPage();
+  await p.goto(`${URL_BASE}/admin/login`);
+  await p.fill("#login-id", SUP_ID);
+  await p.fill("#login-password", SUP_PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  await p.goto(`${URL_BASE}/admin#money`);
+  await p.waitForFunction(() => document.body.dataset.loaded === "money");
+  await ctx.clearCookies();
+  await Promise.all([p.waitForURL(/\/admin\/login\?why=expired&next=money$/, { timeout: 10_000 }), p.click("#refresh")]);
+  assert.equal(await p.locator("#login-error").textContent(), "登录已过期或已在别处退出，请重新登录。");
+  await shot(p, "05f-login-expired.png");
+  await p.fill("#login-id", SUP_ID);
+  await p.fill("#login-password", SUP_PASSWORD);
+  await Promise.all([p.waitForURL(/\/admin#money$/), p.click("#login-submit")]);
+  await p.waitForFunction(() => document.body.dataset.loaded === "money");
+  await ctx.close();
+});
+
+test("with JavaScript off the login form still reports a wrong password", async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false, locale: "zh-CN" });
+  const p = await ctx.newPage();
+  await p.goto(`${URL_BASE}/admin/login`);
+  await p.fill("#login-id", SUP_ID);
+  await p.fill("#login-password", "not-the-password");
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  assert.equal(await p.locator("#login-error").isVisible(), true);
+  assert.equal(await p.locator("#login-error").textContent(), "账号或密码错误。 / Wrong account or password.");
+  await ctx.close();
+});
+
+test("tabs clicked quickly: the last one shows its own data and the status line tells the truth", async () => {
+  await page.click('.tabs a[data-view="activity"]');
+  await page.click('.tabs a[data-view="conflicts"]');
+  await page.click('.tabs a[data-view="followups"]');
+  await page.waitForFunction(() => document.body.dataset.loaded === "followups", null, { timeout: 10_000 });
+  assert.equal(await page.locator("#view-followups").isVisible(), true);
+  assert.equal(await page.locator("#view-conflicts").isVisible(), false);
+  assert.equal(await page.locator("#view-activity").isVisible(), false);
+  assert.match(await page.locator("#followups-table").textContent(), /周五前回复检修时间/);
+  assert.match(await page.locator("#status").textContent(), /^更新于/);
+  await shot(page, "05c-tab-race.png");
+});
+
+test("at 800 px every table keeps its key column in view and no text is under 12 px", async () => {
+  await page.setViewportSize({ width: 800, height: 900 });
+  try {
+    for (const [view, table] of [["home", "home-managers-table"], ["money", "receipts-table"], ["devices", "devices-table"], ["conflicts", "conflicts-table"], ["archive", "households-table"]]) {
+      await openTab(view);
+      const box = await page.evaluate((id) => {
+        const t = document.getElementById(id);
+        const wrap = t.closest(".table-wrap");
+        wrap.scrollLeft = wrap.scrollWidth;
+        const cell = t.querySelector("tbody tr td");
+        const r = cell.getBoundingClientRect();
+        const w = wrap.getBoundingClientRect();
+        return { left: r.left, right: r.right, wrapLeft: w.left, wrapRight: w.right };
+      }, table);
+      assert.ok(box.left >= box.wrapLeft - 1 && box.right <= box.wrapRight + 1 && box.right <= 800,
+        `${table}: the first column stays in view when scrolled (${JSON.stringify(box)})`);
+      const small = await page.evaluate((v) => [...document.querySelectorAll(`#view-${v} *, #overview *`)]
+        .filter((e) => e.childNodes.length && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+        .filter((e) => e.getClientRects().length && parseFloat(getComputedStyle(e).fontSize) < 12)
+        .map((e) => e.tagName + "." + e.className + ": " + e.textContent.slice(0, 20)), view);
+      assert.deepEqual(small, [], `${view}: text under 12 px`);
+      await shot(page, `05d-${view}-800.png`);
+    }
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+});
+
 test("the conflict log shows who overwrote what, with phone numbers masked", async () => {
   await openTab("conflicts");
   const table = await page.locator("#conflicts-table").textContent();
@@ -164,6 +300,11 @@ test("an overdue promised follow-up is listed, the customer masked", async () =>
   assert.match(table, /投诉处理/);
   assert.doesNotMatch(table, new RegExp(field.customer_name));
   await shot(page, "07-follow-ups.png");
+  // the masked name opens the household's page
+  await page.locator(`#followups-table a.household-link`).first().click();
+  await page.waitForFunction(() => document.body.dataset.loaded === "archive");
+  await page.locator("#household-detail:not([hidden])").waitFor();
+  assert.match(await page.locator("#household-history").textContent(), /周五前回复检修时间/);
 });
 
 test("sync activity is drawn as a chart", async () => {
@@ -205,10 +346,13 @@ test("on a tablet the dashboard fits the screen", async () => {
   await p.fill("#login-id", SUP_ID);
   await p.fill("#login-password", SUP_PASSWORD);
   await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
-  await p.waitForFunction(() => document.body.dataset.loaded === "devices");
-  const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, `the page is ${overflow}px wider than the screen (tables scroll inside their boxes)`);
-  await shot(p, "12-tablet-devices.png");
+  for (const view of ["home", "devices", "archive"]) {
+    if (view !== "home") await p.click(`.tabs a[data-view="${view}"]`);
+    await p.waitForFunction((v) => document.body.dataset.loaded === v, view);
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `${view}: the page is ${overflow}px wider than the screen (tables scroll inside their boxes)`);
+    await shot(p, `12-tablet-${view}.png`);
+  }
   await tablet.close();
 });
 
@@ -240,6 +384,33 @@ test("the day summary a manager submitted is listed per manager and day", async 
   assert.match(table, /张伟/);
   assert.match(table, /明天上午回访3号楼/);
   await shot(page, "15-day-summaries.png");
+});
+
+test("visits flagged by place are listed per manager and day, with the distance and an AMap link", async () => {
+  await openTab("locations");
+  const group = page.locator('h3.location-group[data-manager="zhang"]').first();
+  await group.waitFor();
+  assert.match(await group.textContent(), /张伟 · \d{4}-\d{2}-\d{2} · \d 条/);
+  assert.match(await page.locator("#locations-note").textContent(), /200 米.*偏远 1，模拟 1，无定位 1/s);
+  const far = page.locator(`tr[data-key="${field.far_visit_id}"]`);
+  assert.match(await far.getAttribute("class"), /\bfar\b/);
+  assert.match(await far.textContent(), /距离过远.*334 米.*±8 米.*高德地图/s);
+  // the link carries GCJ-02, as AMap takes it, not the phone's WGS-84 numbers
+  const href = await far.locator("a").getAttribute("href");
+  assert.match(href, /^https:\/\/uri\.amap\.com\/marker\?position=112\.94\d+,28\.22\d+/);
+  assert.doesNotMatch(href, /112\.938000,28\.231000/);
+  const mock = page.locator(`tr[data-key="${field.mock_visit_id}"]`);
+  assert.match(await mock.textContent(), /模拟定位.*0 米/s);
+  const none = page.locator(`tr[data-key="${field.no_fix_visit_id}"]`);
+  assert.match(await none.textContent(), /无定位/);
+  assert.equal(await page.locator(".location-row").count(), 3, "the good fix and the visit without a position are not flagged");
+  await shot(page, "15b-visit-locations.png");
+  await page.click("#lang");
+  assert.match(await far.textContent(), /Too far.*334 m/s);
+  assert.match(await none.textContent(), /No fix/);
+  await shot(page, "15c-visit-locations-en.png");
+  await page.click("#lang");
+  assert.equal(await page.locator(".tabs a.on").textContent(), "走访定位");
 });
 
 test("a supervisor sees handovers; an admin hands a building over and waits for the old phone", async () => {

@@ -12,6 +12,7 @@ import app.gridbook.ffi.core.HistoryEntry
 import app.gridbook.ffi.core.NoticeChannel
 import app.gridbook.ffi.PaperWidth
 import app.gridbook.ffi.core.PaymentMethod
+import app.gridbook.ffi.core.Position
 import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.ArrearsModel
 import app.gridbook.logic.CollectionModel
@@ -27,6 +28,7 @@ import app.gridbook.logic.TicketRepository
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.WorkdayRepository
 import app.gridbook.logic.localToUtcMs
+import app.gridbook.logic.positionOf
 import app.gridbook.logic.printerChunks
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -90,12 +92,16 @@ class CollectionFlowTest {
         val p = Ready("a")
         val model = p.collection()
         model.start(p.line, "王芳")
+        // indoors: no fix within the wait; the receipt is recorded all the same, saying so
+        model.locate(positionOf(null, System.currentTimeMillis()))
         model.setCash("200")
         model.sign(signaturePad())
         val left = p.fieldwork.receiptNumbersLeft().getOrThrow()
         val taps = (1..2).map { async { model.collect() } }.awaitAll()
         assertEquals(listOf(true, true), taps)
         val saved = model.state.value.saved!!
+        assertEquals(Position.NoFix(30_000), saved.location)
+        assertNull(saved.latE6)
         assertEquals(listOf(saved.id), p.receipts().map { it.receipt.id })
         assertEquals(left - 1uL, p.fieldwork.receiptNumbersLeft().getOrThrow())
         assertNotNull(model.state.value.printoutHtml)

@@ -10,6 +10,9 @@ import app.gridbook.ffi.core.Appointment
 import app.gridbook.ffi.core.AppointmentStatus
 import app.gridbook.ffi.GridbookStore
 import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.LocationFix
+import app.gridbook.ffi.core.LocationProvider
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.Punctuality
 import app.gridbook.ffi.core.SyncPhase
 import app.gridbook.ffi.SyncStatus
@@ -33,6 +36,8 @@ import app.gridbook.logic.TicketRepository
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
 import app.gridbook.logic.WorkdayRepository
+import app.gridbook.logic.CURRENT_FIX_TIMEOUT_MS
+import app.gridbook.logic.MAX_ACCURACY_M
 import app.gridbook.logic.backgroundOutcome
 import app.gridbook.logic.chooseFix
 import app.gridbook.logic.dialable
@@ -40,6 +45,8 @@ import app.gridbook.logic.localToUtcMs
 import app.gridbook.logic.pickedDate
 import app.gridbook.logic.pickedTime
 import app.gridbook.logic.pickerMs
+import app.gridbook.logic.positionOf
+import app.gridbook.logic.providerOf
 import app.gridbook.logic.shouldSync
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -298,6 +305,26 @@ class ScreenDecisionsTest {
         assertEquals(recent, chooseFix(null, listOf(older, yesterday, recent), NOW_MS))
         assertNull("a position from yesterday is not where the manager is", chooseFix(null, listOf(yesterday), NOW_MS))
         assertNull(chooseFix(null, emptyList(), NOW_MS))
+    }
+
+    @Test fun aFactRecordsTheFixItsAgeAndMockFlagOrNoFixAfterTheWait() {
+        // the platform's numbers: accuracy rounded up to whole metres, the age at recording
+        val fix = Fix(28_228_000, 112_938_800, NOW_MS - 4_000, 12.2f, "network", mock = false)
+        assertEquals(
+            Position.Fix(LocationFix(28_228_000, 112_938_800, 13, 4_000, LocationProvider.NETWORK, false)),
+            positionOf(fix, NOW_MS),
+        )
+        // no accuracy, or nonsense, counts as the widest; an unknown provider is "other"; a mock is kept as such
+        val vague = positionOf(Fix(1, 2, NOW_MS, null, "bluetooth", mock = true), NOW_MS) as Position.Fix
+        assertEquals(LocationFix(1, 2, MAX_ACCURACY_M, 0, LocationProvider.OTHER, true), vague.v1)
+        assertEquals(MAX_ACCURACY_M, (positionOf(Fix(1, 2, NOW_MS, Float.NaN), NOW_MS) as Position.Fix).v1.accuracyM)
+        assertEquals(1L, (positionOf(Fix(1, 2, NOW_MS, 0.2f, "fused"), NOW_MS) as Position.Fix).v1.accuracyM)
+        // a clock that stepped back gives no negative age
+        assertEquals(0L, (positionOf(Fix(1, 2, NOW_MS + 5_000, 5f), NOW_MS) as Position.Fix).v1.ageMs)
+        // no fix within the wait is a value too: "no fix within 30 s"
+        assertEquals(30_000L, CURRENT_FIX_TIMEOUT_MS)
+        assertEquals(Position.NoFix(30_000), positionOf(null, NOW_MS))
+        assertEquals(LocationProvider.GPS, providerOf("gps"))
     }
 
     @Test fun pickersGiveTheDayAndTimeTheFormsTake() {

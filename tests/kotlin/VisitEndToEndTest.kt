@@ -8,8 +8,11 @@ package app.gridbook.tests
 import app.gridbook.ffi.GridbookSync
 import app.gridbook.ffi.LogLevel
 import app.gridbook.ffi.core.HistoryEntry
+import app.gridbook.ffi.core.LocationFix
+import app.gridbook.ffi.core.LocationProvider
 import app.gridbook.ffi.core.PaymentMethod
 import app.gridbook.ffi.core.PlanItem
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.ReminderKind
 import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.core.SyncPhase
@@ -21,6 +24,7 @@ import app.gridbook.logic.ArchiveRepository
 import app.gridbook.logic.BuildingsModel
 import app.gridbook.logic.CollectionModel
 import app.gridbook.logic.FieldworkRepository
+import app.gridbook.logic.Fix
 import app.gridbook.logic.HouseholdModel
 import app.gridbook.logic.MemorySessionStore
 import app.gridbook.logic.ProblemKind
@@ -33,6 +37,7 @@ import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
 import app.gridbook.logic.WorkdayRepository
 import app.gridbook.logic.light
+import app.gridbook.logic.positionOf
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runBlocking
 import org.junit.After
@@ -128,9 +133,18 @@ class VisitEndToEndTest {
                 competitorInfo = "移动推129元融合", followUp = "送千兆宽带报价单", followUpDue = "2026-11-18")
         }
         assertTrue(visit.state.value.workOrderText.contains("送千兆宽带报价单"))
+        // where the phone was at the door: the platform's fix, flagged by the system as mocked;
+        // a later answer (the wait running out) does not replace it
+        visit.locate(positionOf(Fix(28_228_000, 112_938_800, NOW_MS - 2_000, 9.4f, "gps", mock = true), NOW_MS))
+        visit.locate(positionOf(null, NOW_MS))
         visit.sign(signaturePad())
         assertTrue(visit.state.value.problem?.text() ?: "", visit.submit())
         val savedVisit = visit.state.value.saved!!
+        val located = (savedVisit.location as Position.Fix).v1
+        assertEquals(LocationFix(28_228_000, 112_938_800, 10, 2_000, LocationProvider.GPS, true), located)
+        assertEquals(28_228_000L, savedVisit.latE6)
+        assertEquals(112_938_800L, a.store.visit(savedVisit.id).lonE6)
+        assertEquals(savedVisit.location, a.store.visit(savedVisit.id).location)
         val visitSignature = visit.state.value.sealed!!
         assertEquals(visitSignature.id, savedVisit.signatureId)
         assertEquals(a.store.deviceId(), visitSignature.deviceId)

@@ -57,7 +57,11 @@ pub struct Replicas {
 impl Replicas {
     /// The replicas, started once `set_up` has written what they start with.
     pub fn start(set_up: impl FnOnce(&PostgresStorage)) -> Self {
-        let database_url = postgres_database();
+        Self::start_on(postgres_database(), set_up)
+    }
+
+    /// The replicas on the empty database at `database_url` (a cluster of the test's own).
+    pub fn start_on(database_url: String, set_up: impl FnOnce(&PostgresStorage)) -> Self {
         let storage = PostgresStorage::open(&database_url).expect("the database");
         set_up(&storage);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -256,6 +260,37 @@ impl TestServer {
         });
     }
 
+    /// A back-office session of staff member `id` (made beforehand with `password`), logged in
+    /// through the form as a browser does: the session cookie's value and the session's CSRF token.
+    pub async fn staff_session(&self, id: &str, password: &str) -> (String, String) {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let form = client.get(format!("{}/admin/login", self.url)).send().await.expect("login form");
+        let login_cookie = set_cookie(&form, "gb_login");
+        let form = form.text().await.expect("login form");
+        let login_csrf =
+            form.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("csrf").to_string();
+        let resp = client
+            .post(format!("{}/admin/login", self.url))
+            .header("origin", &self.url)
+            .header("cookie", format!("gb_login={login_cookie}"))
+            .form(&[("id", id), ("password", password), ("csrf", login_csrf.as_str())])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 303, "login refused");
+        let session = set_cookie(&resp, "gb_session");
+        let me: serde_json::Value = client
+            .get(format!("{}/admin/api/me", self.url))
+            .header("cookie", format!("gb_session={session}"))
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("me");
+        (session, me["csrf"].as_str().expect("csrf").to_string())
+    }
+
     /// An arrears account from billing; returns its id.
     pub fn arrears(&self, grid: &str, household_id: &str, owed_fen: i64) -> String {
         self.admin(AdminCommand::AddArrears {
@@ -359,6 +394,46 @@ impl Drop for ServerProcess {
     }
 }
 
+/// `n` households on `phone` in `grid`, each with a visit one time in three: the load of the
+/// replica tests.
+pub fn work_on(phone: &Phone, grid: &str, n: u64, rng: &mut impl rand::Rng) {
+    for _ in 0..n {
+        let household = gridbook_core::testing::household_n(grid, rng.gen_range(1..1_000_000));
+        let h = phone.store.create_household(household).expect("household");
+        if rng.gen_bool(0.3) {
+            phone.store.record_visit(gridbook_core::testing::visit(grid, &h.id)).expect("visit");
+        }
+    }
+}
+
+/// Waits until the server at `url` counts `n` phones waiting on `/v1/changes` (its /metrics):
+/// a test then knows its waiter is in place before it makes the change that should wake it.
+pub async fn until_changes_waiting(url: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let want = format!("gridbook_changes_waiting {n}\n");
+    loop {
+        if let Ok(resp) = reqwest::get(format!("{url}/metrics")).await {
+            if resp.text().await.is_ok_and(|text| text.contains(&want)) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} never counted {n} phones waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Syncs `phone` until its server has nothing after its cursor (`/v1/changes` with no wait says
+/// so; on PostgreSQL a pull may stop at the watermark while some transaction runs).
+pub async fn caught_up(phone: &Phone) {
+    for _ in 0..50 {
+        if phone.engine.sync_once().await.is_ok() && !phone.engine.wait_for_changes(0).await.unwrap_or(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the phone never caught up with its server");
+}
+
 /// Runs an admin command on a server database through the binary, as an operator would.
 pub fn admin_cli(db: &Path, args: &[&str]) -> String {
     let out = Command::new(server_binary()).arg("admin").arg("--db").arg(db).args(args).output().expect("admin");
@@ -393,4 +468,14 @@ pub fn secret_from_hex(hex: &str) -> Option<[u8; 32]> {
         out[i] = u8::from_str_radix(text, 16).ok()?;
     }
     Some(out)
+}
+
+/// The value of the cookie `name` an answer sets.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
 }

@@ -34,6 +34,22 @@ async fn the_demo_city_seeds_once_and_its_phones_sync() {
     let a = phones[0].store.all_states(gridbook_core::EntityKind::Household).unwrap().len();
     let b = phones[1].store.all_states(gridbook_core::EntityKind::Household).unwrap().len();
     assert!(a >= 6 && a == b, "{a} vs {b}");
+    // no debt is collected twice (issue 18: ¥1,381.39 was collected on ¥581.39 owed): per account,
+    // what the receipts took is at most what the first of them found owed
+    let mut by_account: std::collections::HashMap<String, (i64, i64)> = Default::default();
+    for (grid, _) in demo::GRIDS {
+        for state in server.storage.grid_records(gridbook_core::EntityKind::Receipt, grid).unwrap() {
+            let amount = state.values["amount_fen"].as_i64().unwrap();
+            let owed = state.values["owed_before_fen"].as_i64().unwrap();
+            assert!(amount > 0 && amount <= owed, "{amount} on {owed} owed");
+            let e = by_account.entry(state.values["account_id"].as_str().unwrap().to_string()).or_default();
+            e.0 += amount;
+            e.1 = e.1.max(owed);
+        }
+    }
+    for (account, (paid, owed)) in by_account {
+        assert!(paid <= owed, "account {account}: {paid} collected on {owed} owed");
+    }
 }
 
 #[tokio::test]

@@ -15,12 +15,21 @@ use serde_json::Value;
 /// A server with grid g1 and manager zhang, a phone of zhang's that has synced once (so it holds
 /// a receipt book), a household and an account owing 300 yuan that the phone has pulled.
 async fn collecting() -> (TestServer, Phone, String, String) {
+    collecting_owing(30_000).await
+}
+
+/// A debt that many receipts do not pay off: a phone refuses a receipt beyond what is still owed
+/// (docs/money.md), and some tests collect again and again.
+const LARGE_DEBT: i64 = 1_000_000;
+
+/// As `collecting`, the account owing `owed_fen`.
+async fn collecting_owing(owed_fen: i64) -> (TestServer, Phone, String, String) {
     let server = TestServer::start().await;
     server.grid_with_manager("g1", "zhang");
     let phone = server.phone("zhang").await;
     let h = phone.store.create_household(household_n("g1", 1)).unwrap();
     phone.sync().await;
-    let account = server.arrears("g1", &h.id, 30_000);
+    let account = server.arrears("g1", &h.id, owed_fen);
     let report = phone.sync().await;
     assert_eq!(report.receipt_numbers_left, 100, "the first sync brought a receipt book");
     (server, phone, h.id, account)
@@ -136,7 +145,7 @@ async fn a_signed_receipt_pays_off_the_arrears_and_its_paper_copy_verifies() {
 
 #[tokio::test]
 async fn any_change_to_a_signed_receipt_is_caught_by_the_server() {
-    let (server, phone, h, account) = collecting().await;
+    let (server, phone, h, account) = collecting_owing(LARGE_DEBT).await;
     let block = phone.store.receipt_blocks().unwrap()[0].block.clone();
     let mut tampered = Vec::new();
 
@@ -178,7 +187,7 @@ async fn any_change_to_a_signed_receipt_is_caught_by_the_server() {
     assert_eq!(on_server.iter().filter(|r| r.code == "bad_signature").count(), 7);
     assert!(on_server.iter().all(|r| r.device_id == phone.store.device_id()));
     // only the honest receipt counts against the debt
-    assert_eq!(owed_on(&phone, &account), 30_000 - honest.amount_fen);
+    assert_eq!(owed_on(&phone, &account), LARGE_DEBT - honest.amount_fen);
     assert!(server.storage.receipt_evidence(&honest.receipt_no).unwrap().is_some());
     assert!(server.storage.receipt_evidence(&a.receipt_no).unwrap().is_none(), "a rejected receipt is not accepted");
 
@@ -197,7 +206,7 @@ async fn any_change_to_a_signed_receipt_is_caught_by_the_server() {
 
 #[tokio::test]
 async fn numbers_not_issued_to_the_device_or_already_used_are_rejected() {
-    let (server, a, h, account) = collecting().await;
+    let (server, a, h, account) = collecting_owing(LARGE_DEBT).await;
     let as_book = a.store.receipt_blocks().unwrap()[0].block.clone();
     let b = server.phone("zhang").await;
     b.sync().await;
@@ -228,7 +237,7 @@ async fn numbers_not_issued_to_the_device_or_already_used_are_rejected() {
     assert_eq!(codes.iter().filter(|c| *c == "duplicate_receipt_no").count(), 1);
     // the debt went down once, by the one accepted receipt
     b.sync().await;
-    assert_eq!(owed_on(&b, &account), 30_000 - first.amount_fen);
+    assert_eq!(owed_on(&b, &account), LARGE_DEBT - first.amount_fen);
 }
 
 #[tokio::test]
@@ -449,7 +458,7 @@ async fn a_void_is_recorded_approved_and_audited() {
 
 #[tokio::test]
 async fn the_phone_asks_for_a_new_book_below_fifty_and_a_retried_request_gets_the_same_book() {
-    let (server, phone, h, account) = collecting().await;
+    let (server, phone, h, account) = collecting_owing(LARGE_DEBT).await;
     for _ in 0..51 {
         phone.collect(testing::receipt("g1", &account, &h, ""));
     }
@@ -514,4 +523,54 @@ async fn a_signed_work_order_is_verified_and_an_altered_one_rejected() {
     );
     assert!(other.store.visit(&unsigned.id).unwrap().is_some(), "a visit without a work order needs no signature");
     assert!(other.store.visit(&altered.visit.id).unwrap().is_none());
+}
+
+/// Issue 18: two phones of one manager, each with the whole debt on its screen, collect it twice;
+/// the server keeps what the account owed when each receipt arrived, and the back office flags
+/// the second as over-collection. A phone itself refuses more than the debt it holds, and the
+/// public check page calls the first receipt genuine.
+#[tokio::test]
+async fn money_beyond_the_debt_is_refused_on_the_phone_and_flagged_when_two_phones_collect_it() {
+    use gridbook_sync_server::storage::money::MoneyQuery;
+    let (server, phone, h, account) = collecting().await;
+    let other = server.phone("zhang").await;
+    other.sync().await;
+    assert_eq!(owed_on(&other, &account), 30_000);
+
+    let mut too_much = testing::receipt("g1", &account, &h, "");
+    (too_much.owed_before_fen, too_much.amount_fen, too_much.cash_received_fen, too_much.change_fen) =
+        (30_000, 30_001, 40_000, 9_999);
+    let key = phone.store.device_key().unwrap();
+    match phone.store.record_signed_receipt(too_much, testing::capture("王芳"), &key) {
+        Err(Error::Invalid(e)) => assert_eq!(e.field, gridbook_core::field::receipts::OVERPAYMENT_FIELD),
+        other => panic!("a fen beyond the debt is refused on the phone: {other:?}"),
+    }
+
+    let all = |no_owed: i64| {
+        let mut r = testing::receipt("g1", &account, &h, "");
+        (r.owed_before_fen, r.amount_fen, r.cash_received_fen, r.change_fen) = (no_owed, 30_000, 30_000, 0);
+        r
+    };
+    let first = phone.collect(all(30_000));
+    let second = other.collect(all(30_000));
+    phone.sync().await;
+    other.sync().await;
+
+    let page = server.state.backoffice.money.money_receipts(&MoneyQuery { limit: 10, ..Default::default() }).unwrap();
+    let of = |no: &str| page.receipts.iter().find(|r| r.receipt_no == no).unwrap().clone();
+    let (a, b) = (of(&first.receipt.receipt_no), of(&second.receipt.receipt_no));
+    assert_eq!((a.owed_at_arrival_fen, a.flags.clone()), (Some(30_000), vec![]));
+    assert_eq!((b.owed_at_arrival_fen, b.flags.clone()), (Some(0), vec!["over_collected", "owed_before_differs"]));
+    assert_eq!(owed_on(&phone, &account), 0, "never below zero");
+
+    let check = http()
+        .get(format!("{}/verify", server.url))
+        .query(&[("no", first.receipt.receipt_no.as_str()), ("code", first.verification_code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check.status().as_u16(), 200);
+    let html = check.text().await.unwrap();
+    assert!(html.contains("data-answer=\"genuine\"") && html.contains("¥300.00"), "{html}");
+    assert!(!html.contains("王芳") && !html.contains(&h), "no personal data on the public page");
 }

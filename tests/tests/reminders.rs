@@ -21,16 +21,6 @@ fn ymd(d: chrono::NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// The value a response's Set-Cookie gives `name`.
-fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-}
-
 /// An admin logged in to the back office through the login form: (session cookie, CSRF token
 /// for writes).
 async fn admin_session(server: &TestServer) -> (String, String) {
@@ -40,31 +30,7 @@ async fn admin_session(server: &TestServer) -> (String, String) {
         role: "admin".into(),
         password: Some("网格后台-2026".into()),
     });
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let form = client.get(format!("{}/admin/login", server.url)).send().await.unwrap();
-    let login_cookie = set_cookie(&form, "gb_login");
-    let form = form.text().await.unwrap();
-    let login_csrf = form.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
-    let resp = client
-        .post(format!("{}/admin/login", server.url))
-        .header("origin", &server.url)
-        .header("cookie", format!("gb_login={login_cookie}"))
-        .form(&[("id", "boss"), ("password", "网格后台-2026"), ("csrf", login_csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303, "login refused");
-    let session = set_cookie(&resp, "gb_session");
-    let me: Value = client
-        .get(format!("{}/admin/api/me", server.url))
-        .header("cookie", format!("gb_session={session}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (session, me["csrf"].as_str().unwrap().to_string())
+    server.staff_session("boss", "网格后台-2026").await
 }
 
 async fn load_billing(server: &TestServer, session: &str, csrf: &str, profiles: Value) -> (u16, Value) {

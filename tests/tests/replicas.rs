@@ -18,7 +18,7 @@ use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{now_ms, RecordStorage, SyncStorage};
 use gridbook_tests::campaign::{assert_converged, assert_outbox_settled, server_op_ids_postgres, OpLedger};
-use gridbook_tests::{Phone, Replicas, ServerProcess};
+use gridbook_tests::{work_on, Phone, Replicas, ServerProcess};
 use rand::{Rng, SeedableRng};
 
 const GRID: &str = "g1";
@@ -45,16 +45,6 @@ async fn phone(replicas: &Replicas, url: &str) -> (Phone, [SyncEngine; 2]) {
         SyncEngine::new(phone.store.clone(), config).expect("engine")
     });
     (phone, engines)
-}
-
-/// A few records on a phone: households, and a visit to one of them.
-fn work(phone: &Phone, n: u64, rng: &mut impl Rng) {
-    for _ in 0..n {
-        let h = phone.store.create_household(household_n(GRID, rng.gen_range(1..1_000_000))).expect("household");
-        if rng.gen_bool(0.3) {
-            phone.store.record_visit(testing::visit(GRID, &h.id)).expect("visit");
-        }
-    }
 }
 
 async fn sync_ok(engine: &SyncEngine, context: &str) {
@@ -94,7 +84,7 @@ async fn phones_on_two_replicas_converge_and_each_op_counts_once_while_one_repli
     // rounds of work, every phone syncing at once through its replica
     for round in 0..3 {
         for (n, (phone, _)) in phones.iter().enumerate() {
-            work(phone, 5 + n as u64, &mut rng);
+            work_on(phone, GRID, 5 + n as u64, &mut rng);
             ledger.note(&phone.store);
         }
         // phones 0 and 1 through A, 2 through B, 3 alternating
@@ -126,7 +116,7 @@ async fn phones_on_two_replicas_converge_and_each_op_counts_once_while_one_repli
     let a_listen = a_url.trim_start_matches("http://").to_string();
     for kill in 0..3 {
         for (phone, _) in &phones[..2] {
-            work(phone, 120, &mut rng);
+            work_on(phone, GRID, 120, &mut rng);
             ledger.note(&phone.store);
         }
         let delay = Duration::from_millis(rng.gen_range(0..60));

@@ -14,6 +14,24 @@ use crate::store::{new_id, record_change, Store};
 use crate::sync::wire::OpAction;
 use crate::validate;
 
+/// Whether a household answers a search the way the phone's search (`search_households`) decides:
+/// the query's search key (NFKC, lower case: full-width digits find plain ones) within the search
+/// key of the name, a phone number, the address or a service number. The back office's search
+/// uses this, so both find the same households.
+pub fn household_matches(h: &Household, query: &str) -> bool {
+    let q = search_index::search_key(query.trim());
+    let q = q.trim();
+    if q.is_empty() {
+        return false;
+    }
+    let holds = |text: &str| search_index::search_key(text).contains(q);
+    holds(&h.customer_name)
+        || holds(&h.mobile)
+        || holds(&h.landline)
+        || holds(&h.address)
+        || h.services.iter().any(|s| holds(&s.service_number))
+}
+
 /// Why an existing household may be the one being created again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -282,5 +300,23 @@ impl Store {
             d.reasons.dedup();
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod matches_tests {
+    use super::household_matches;
+    use crate::testing;
+
+    #[test]
+    fn the_back_offices_search_follows_the_phones_rules() {
+        let h = testing::household_n("g1", 5_678);
+        let name: String = h.customer_name.chars().skip(1).collect();
+        assert!(household_matches(&h, &name), "a name fragment");
+        assert!(household_matches(&h, "5678"), "a phone tail");
+        assert!(household_matches(&h, "５６７８"), "full-width digits find plain ones");
+        assert!(household_matches(&h, "0731-00005678"), "a service number");
+        assert!(!household_matches(&h, "9999999"));
+        assert!(!household_matches(&h, "  "), "an empty query finds nothing");
     }
 }

@@ -28,7 +28,8 @@ impl Store {
         Ok(record)
     }
 
-    pub fn record_visit(&self, v: Visit) -> Result<Visit> {
+    pub fn record_visit(&self, mut v: Visit) -> Result<Visit> {
+        crate::location::fill_coordinates(v.location.as_ref(), &mut v.lat_e6, &mut v.lon_e6);
         validate::visit(&v)?;
         let grid = v.grid_id.clone();
         self.record_fact(v, &grid, |v, f| match f {

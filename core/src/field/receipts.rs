@@ -367,6 +367,38 @@ fn check_capture(c: &SignatureCapture) -> Result<()> {
     c.strokes.validate().map_err(|e| Error::Invalid(ValidationError::new("strokes", e.to_string())))
 }
 
+/// The field a receipt for more than the debt is refused on ([`not_more_than_owed`]).
+pub const OVERPAYMENT_FIELD: &str = "amount_fen";
+
+/// A receipt pays a debt and nothing more (docs/money.md): its amount may not exceed what the
+/// account still owes — the debt the phone holds less what this phone collected on it and has
+/// not synced yet (the figure the arrears list shows). More is refused with a typed
+/// `Invalid { field: "amount_fen" }` in the receipt's transaction, so nothing is written and no
+/// number is used up; the cash over the amount is change (唱收唱付), never a credit. Runs after
+/// the reference check, which refuses an account the phone does not hold or of another grid.
+fn not_more_than_owed(tx: &Connection, r: &Receipt) -> Result<()> {
+    let yuan = |fen: i64| format!("¥{}", evidence::format_yuan(fen));
+    let account: Option<crate::model::ArrearsAccount> =
+        entity_table::query(tx, "id = ?1 AND coalesce(deleted, 0) = 0", [&r.account_id])?.into_iter().next();
+    let Some(account) = account else { return Ok(()) };
+    let collected = super::reports::collected_unsynced(tx, Some(&r.account_id))?.get(&r.account_id).copied();
+    let owed = super::reports::remaining(account.owed_fen, collected.unwrap_or(0));
+    if r.amount_fen > owed {
+        return invalid(
+            OVERPAYMENT_FIELD,
+            format!(
+                "收款金额 {} 超过尚欠金额 {}，多收的钱不记为预存款 / the amount paid, {}, is more than the {} still \
+                 owed on this account; money beyond the debt is not taken as credit",
+                yuan(r.amount_fen),
+                yuan(owed),
+                yuan(r.amount_fen),
+                yuan(owed),
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// The receipt blocks on this device, oldest first.
 fn blocks(conn: &Connection) -> Result<Vec<(ReceiptBlock, u32)>> {
     let mut stmt = conn.prepare_cached(
@@ -551,6 +583,7 @@ impl Store {
         if r.collector_id.trim().is_empty() {
             r.collector_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
         }
+        crate::location::fill_coordinates(r.location.as_ref(), &mut r.lat_e6, &mut r.lon_e6);
         validate::receipt(&r)?;
         Ok(r)
     }
@@ -567,6 +600,7 @@ impl Store {
             }
             // its account, household and signature (just written, or recorded before), in its grid
             super::field_references_hold(tx, EntityKind::Receipt, &r.grid_id, &receipt_fields)?;
+            not_more_than_owed(tx, r)?;
             record_change(tx, clock, EntityKind::Receipt, &r.id, &r.grid_id, OpAction::Create, receipt_fields)?;
             Ok(())
         })
@@ -679,6 +713,7 @@ impl Store {
             Some(id) => Some(self.keep_appointment(id, &mut v)?),
             None => None,
         };
+        crate::location::fill_coordinates(v.location.as_ref(), &mut v.lat_e6, &mut v.lon_e6);
         validate::visit(&v)?;
         let signature_id = new_id();
         v.signature_id = Some(signature_id.clone());
@@ -768,15 +803,13 @@ mod tests {
     use super::*;
     use crate::testing;
 
-    #[test]
-    fn the_store_draws_a_signed_receipt_as_one_image() {
-        let font = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-            .expect("the CJK test font is missing: run .ci/install-tools (Debian package fonts-noto-cjk)");
+    /// A store holding one household with an account owing `owed_fen`, and a receipt book.
+    fn store_with_account(owed_fen: i64) -> (tempfile::TempDir, Store, String, String) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("device.db")).unwrap();
         let h = store.create_household(testing::household_n("g1", 1)).unwrap();
         let mut fields =
-            serde_json::to_value(testing::account("g1", &h.id, 30_000)).unwrap().as_object().unwrap().clone();
+            serde_json::to_value(testing::account("g1", &h.id, owed_fen)).unwrap().as_object().unwrap().clone();
         fields.remove("id");
         let acc = new_id();
         let op = crate::sync::wire::Op {
@@ -790,9 +823,53 @@ mod tests {
         };
         assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
         store.add_receipt_block(&testing::receipt_block("SJ000001-")).unwrap();
+        (dir, store, h.id, acc)
+    }
+
+    fn paying(acc: &str, household: &str, amount_fen: i64) -> Receipt {
+        let mut r = testing::receipt("g1", acc, household, "");
+        r.amount_fen = amount_fen;
+        r.owed_before_fen = amount_fen;
+        r.cash_received_fen = (amount_fen + 9_999) / 10_000 * 10_000;
+        r.change_fen = r.cash_received_fen - amount_fen;
+        r
+    }
+
+    #[test]
+    fn a_receipt_for_more_than_is_still_owed_is_refused_before_a_number_is_used() {
+        let (_dir, store, household, acc) = store_with_account(30_000);
+        let key = store.device_key().unwrap();
+        let first = store.record_signed_receipt(paying(&acc, &household, 12_800), testing::capture("王芳"), &key);
+        let first = first.unwrap().receipt;
+        assert_eq!(store.grid_arrears("g1").unwrap()[0].remaining_fen, 17_200);
+        let next = store.next_receipt_no().unwrap();
+        // the debt was ¥300.00; ¥128.00 is collected and not synced: ¥172.01 is a fen too much
+        match store.record_signed_receipt(paying(&acc, &household, 17_201), testing::capture("王芳"), &key) {
+            Err(Error::Invalid(e)) => {
+                assert_eq!(e.field, OVERPAYMENT_FIELD);
+                assert!(e.rule.contains("¥172.01") && e.rule.contains("¥172.00"), "{}", e.rule);
+            }
+            other => panic!("expected the overpayment refusal, got {other:?}"),
+        }
+        assert_eq!(store.next_receipt_no().unwrap(), next, "the refused receipt used no number");
+        assert!(matches!(store.record_receipt(paying(&acc, &household, 17_201)), Err(Error::Invalid(_))));
+        // a voided receipt no longer counts: its amount may be collected again
+        store.void_receipt(&first.id, "金额录错 wrong amount", "mgr-1").unwrap();
+        assert_eq!(store.grid_arrears("g1").unwrap()[0].remaining_fen, 30_000);
+        let all = store.record_signed_receipt(paying(&acc, &household, 30_000), testing::capture("王芳"), &key);
+        assert_eq!(all.unwrap().receipt.amount_fen, 30_000, "the whole debt may be paid");
+        let refused = store.record_receipt(paying(&acc, &household, 1));
+        assert!(matches!(refused, Err(Error::Invalid(e)) if e.field == OVERPAYMENT_FIELD), "nothing is owed any more");
+    }
+
+    #[test]
+    fn the_store_draws_a_signed_receipt_as_one_image() {
+        let font = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+            .expect("the CJK test font is missing: run .ci/install-tools (Debian package fonts-noto-cjk)");
+        let (_dir, store, household, acc) = store_with_account(30_000);
         let key = store.device_key().unwrap();
         let signed = store
-            .record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key)
+            .record_signed_receipt(testing::receipt("g1", &acc, &household, ""), testing::capture("王芳"), &key)
             .unwrap();
 
         let png = store.receipt_image(&signed.receipt.id, "中国电信 幸福里营业部", &font).unwrap();
@@ -807,7 +884,7 @@ mod tests {
             Err(Error::Invalid(e)) => assert_eq!(e.field, "font"),
             other => panic!("expected a font error, got {other:?}"),
         }
-        let unsigned = store.record_receipt(testing::receipt("g1", &acc, &h.id, "")).unwrap();
+        let unsigned = store.record_receipt(testing::receipt("g1", &acc, &household, "")).unwrap();
         assert!(
             matches!(store.receipt_image(&unsigned.id, "X", &font), Err(Error::Invalid(e)) if e.field == "signature_id")
         );

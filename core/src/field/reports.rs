@@ -96,11 +96,13 @@ pub struct GridSummary {
     pub competitors: Vec<ProductCount>,
 }
 
+/// Users per 10,000 households, rounded half up (not truncated): 33.197 % is 3,320 bp, shown
+/// 33.20 %.
 fn penetration(users: i64, households: i64) -> i64 {
-    if households == 0 {
+    if households <= 0 {
         0
     } else {
-        users * 10_000 / households
+        (users.saturating_mul(20_000).saturating_add(households)) / households.saturating_mul(2)
     }
 }
 
@@ -142,6 +144,27 @@ impl GridSummary {
     }
 }
 
+/// Money collected on this phone and not yet acknowledged by the server, per account (of one
+/// account when given), voided receipts left out. The server lowers an account's `owed_fen` by
+/// each receipt it accepts, and the phone pulls that, so what is still owed is `owed_fen` less
+/// these. One pass over the outbox (it is not indexed by entity: store/schema.rs version 5).
+pub(crate) fn collected_unsynced(c: &rusqlite::Connection, account_id: Option<&str>) -> Result<HashMap<String, i64>> {
+    Ok(c.prepare_cached(
+        "SELECT r.account_id, coalesce(sum(CASE WHEN r.amount_fen BETWEEN -10000000000 AND 10000000000 THEN r.amount_fen END), 0) FROM receipts r
+         WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')
+           AND (?1 IS NULL OR r.account_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)
+         GROUP BY r.account_id",
+    )?
+    .query_map([account_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// What is still owed on an account after what this phone collected and has not synced yet.
+pub(crate) fn remaining(owed_fen: i64, collected_unsynced_fen: i64) -> i64 {
+    owed_fen.saturating_sub(collected_unsynced_fen).max(0)
+}
+
 impl Store {
     /// Visits, notices and receipts of one household, oldest first.
     pub fn household_history(&self, household_id: &str) -> Result<Vec<HistoryEntry>> {
@@ -176,17 +199,7 @@ impl Store {
                 [grid_id],
             )?;
             let mut household = c.prepare_cached("SELECT coalesce(customer_name, ''), coalesce(address, '') FROM households WHERE id = ?1")?;
-            // money collected on this phone and not yet acknowledged, per account, in one pass
-            // (the outbox is not indexed by entity: store/schema.rs version 5)
-            let unsynced: HashMap<String, i64> = c
-                .prepare_cached(
-                    "SELECT r.account_id, coalesce(sum(CASE WHEN r.amount_fen BETWEEN -10000000000 AND 10000000000 THEN r.amount_fen END), 0) FROM receipts r
-                     WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')
-                       AND NOT EXISTS (SELECT 1 FROM receipt_voids v WHERE v.receipt_id = r.id)
-                     GROUP BY r.account_id",
-                )?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+            let unsynced = collected_unsynced(c, None)?;
             let mut lines = Vec::with_capacity(accounts.len());
             for account in accounts {
                 let (customer_name, address) = household
@@ -194,7 +207,7 @@ impl Store {
                     .unwrap_or_default();
                 let collected = unsynced.get(&account.id).copied().unwrap_or(0);
                 lines.push(ArrearsLine {
-                    remaining_fen: (account.owed_fen - collected).max(0),
+                    remaining_fen: remaining(account.owed_fen, collected),
                     collected_unsynced_fen: collected,
                     customer_name,
                     address,
@@ -240,5 +253,12 @@ mod tests {
         assert_eq!(s.own_products, vec![ProductCount { name: "mobile".into(), households: 1, penetration_bp: 3_333 }]);
         assert_eq!(s.competitors[0].households, 1);
         assert_eq!(GridSummary::of("g1", &[], &[]).households, 0, "no division by zero");
+    }
+
+    #[test]
+    fn shares_round_half_up_not_down() {
+        // 2 of 3 is 66.666… %: 6,667 bp, not 6,666; 33.197 % (1,241 of 3,738) is 3,320 bp
+        assert_eq!((penetration(2, 3), penetration(1, 3), penetration(1_241, 3_738)), (6_667, 3_333, 3_320));
+        assert_eq!((penetration(1, 8), penetration(3, 3), penetration(0, 0)), (1_250, 10_000, 0));
     }
 }

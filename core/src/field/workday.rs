@@ -290,6 +290,7 @@ impl Store {
             v.id = new_id();
         }
         let done = self.keep_appointment(appointment_id, &mut v)?;
+        crate::location::fill_coordinates(v.location.as_ref(), &mut v.lat_e6, &mut v.lon_e6);
         validate::visit(&v)?;
         let visit_fields = fields_of(&v)?;
         self.write(|tx, clock| {
@@ -373,6 +374,7 @@ impl Store {
     /// Signs in for the day (签到) with the time and, when the phone has a fix, the place.
     pub fn sign_in(&self, mut s: SignIn) -> Result<SignIn> {
         s.note = s.note.trim().to_string();
+        crate::location::fill_coordinates(s.location.as_ref(), &mut s.lat_e6, &mut s.lon_e6);
         validate::sign_in(&s)?;
         if s.id.is_empty() {
             s.id = new_id();

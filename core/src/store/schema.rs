@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 13;
+pub const LATEST_VERSION: i64 = 14;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -300,11 +300,19 @@ CREATE TABLE acked_ops (
 CREATE INDEX acked_ops_by_time ON acked_ops (acked_at_ms);
 "#;
 
-/// Version 13: photos. Visits and receipts name their photos (a JSON list of SHA-256 addresses);
+/// Version 13: where the phone was (issue 20, `location::Position`) on visits, receipts and
+/// sign-ins, as JSON. NULL on every fact before it, which reads as "not said" (an older app).
+const V13_LOCATION: &str = r#"
+ALTER TABLE visits ADD COLUMN location TEXT;
+ALTER TABLE receipts ADD COLUMN location TEXT;
+ALTER TABLE sign_ins ADD COLUMN location TEXT;
+"#;
+
+/// Version 14: photos. Visits and receipts name their photos (a JSON list of SHA-256 addresses);
 /// the photos themselves are kept on the phone (store/photos.rs) inside the encrypted database, so
 /// they are encrypted as the store is. Those two tables are local: photos travel on their own
 /// upload channel.
-const V13_PHOTOS: &str = r#"
+const V14_PHOTOS: &str = r#"
 ALTER TABLE visits ADD COLUMN photos TEXT;
 ALTER TABLE receipts ADD COLUMN photos TEXT;
 CREATE TABLE photo_blobs (
@@ -359,7 +367,8 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V10_PAYMENT_REF,
     V11_SEARCH_KEYS,
     V12_ACKED_OPS,
-    V13_PHOTOS,
+    V13_LOCATION,
+    V14_PHOTOS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -410,7 +419,8 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             conn.execute_batch(V11_BACKFILL)?;
         }
         11 => conn.execute_batch(V12_ACKED_OPS)?,
-        12 => conn.execute_batch(V13_PHOTOS)?,
+        12 => conn.execute_batch(V13_LOCATION)?,
+        13 => conn.execute_batch(V14_PHOTOS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -623,6 +633,22 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_12_equals_a_fresh_one_and_its_facts_have_no_location() {
+        let (_dir, old) = migrated_from(
+            12,
+            "INSERT INTO visits (id, grid_id, lat_e6) VALUES ('v1', 'g1', 28228000);
+             INSERT INTO sign_ins (id, grid_id) VALUES ('s1', 'g1');",
+        );
+        let (lat, location): (Option<i64>, Option<String>) = old
+            .query_row("SELECT lat_e6, location FROM visits WHERE id = 'v1'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((lat, location), (Some(28_228_000), None));
+        old.execute("UPDATE sign_ins SET location = '{\"no_fix\":{\"waited_ms\":30000}}' WHERE id = 's1'", []).unwrap();
+        old.execute("INSERT INTO receipts (id, location) VALUES ('r1', '{\"no_fix\":{\"waited_ms\":30000}}')", [])
+            .unwrap();
     }
 
     #[test]

@@ -25,9 +25,10 @@ use crate::sync::app_version::{DeviceEnvironment, LastCycle};
 use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
 use crate::sync::wipe::WipeKeys;
 use crate::sync::wire::{
-    AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,
-    ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, HEADER_APP_VERSION,
-    PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
+    AppUpdate, ChangesResponse, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest,
+    PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, CHANGES_MAX_WAIT_S,
+    GZIP_MIN_BYTES, HEADER_APP_VERSION, PATH_CHANGES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
+    PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -619,6 +620,36 @@ impl SyncEngine {
                 other => return other,
             }
         }
+    }
+
+    /// Asks the server to answer once records of this device's grids after its cursor can be
+    /// pulled, waiting up to `wait_s` seconds (at most `CHANGES_MAX_WAIT_S`; docs/sync-protocol.md,
+    /// "Live changes"): `true` changed, `false` maybe (nothing seen in the wait). Either way the
+    /// caller pulls: the answer says when, never what.
+    pub async fn wait_for_changes(&self, wait_s: u32) -> Result<bool> {
+        let config = self.config();
+        let cursor = self.store.pull_cursor()?;
+        let wait_s = wait_s.min(CHANGES_MAX_WAIT_S);
+        let url = format!("{}{}?cursor={cursor}&wait_s={wait_s}", config.server_url, PATH_CHANGES);
+        let answer: ChangesResponse = self.exchange(self.device_request(self.http.get(url), &config)).await?;
+        Ok(answer.changed)
+    }
+
+    /// One round of the loop an app runs while it is online and in the foreground: waits for the
+    /// server's live-change signal (`wait_for_changes`), then syncs. When the signal fails (a
+    /// server without it, a proxy that cuts long requests, the budget spent), the round polls
+    /// instead: it waits `wait_s` seconds (or the `Retry-After` asked, if longer) and syncs all
+    /// the same. The sync's own error, if any, is the round's (the caller backs off as after
+    /// `sync_once`).
+    pub async fn sync_live_round(&self, wait_s: u32) -> Result<SyncReport> {
+        if let Err(e) = self.wait_for_changes(wait_s).await {
+            let mut delay = Duration::from_secs(wait_s.min(CHANGES_MAX_WAIT_S).into());
+            if let Error::Busy { retry_after_ms, .. } = e {
+                delay = delay.max(Duration::from_millis(retry_after_ms));
+            }
+            tokio::time::sleep(delay).await;
+        }
+        self.sync_once().await
     }
 
     async fn cycle_inner(&self) -> Result<SyncReport> {

@@ -11,6 +11,10 @@ use uuid::Uuid;
 use crate::model::EntityKind;
 use crate::sync::hlc::Hlc;
 
+/// Where the phone was, as the `location` field of a visit, a receipt or a sign-in carries it
+/// (docs/sync-protocol.md, "Where the phone was"; pinned in tests/golden/v1/located-ops.json).
+pub use crate::location::{LocationFix, LocationProvider, Position};
+
 /// Version of this protocol. The server accepts `MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION`.
 pub const PROTOCOL_VERSION: u32 = 1;
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -37,6 +41,13 @@ pub const PATH_APP_RELEASES: &str = "/v1/app/releases";
 /// POST, device token: the device's last request, after its remote wipe (docs/sync-protocol.md,
 /// "Remote wipe"): what it uploaded and what was lost, signed with its device key.
 pub const PATH_WIPE_REPORT: &str = "/v1/device/wipe-report";
+/// GET `?cursor=N&wait_s=S`, device token: a long poll that answers once records of the device's
+/// grids after its cursor can be pulled, or "maybe" after `wait_s` seconds (docs/sync-protocol.md,
+/// "Live changes"). It only says when to pull; the pull itself is the same as ever.
+pub const PATH_CHANGES: &str = "/v1/changes";
+/// The longest `wait_s` of `GET /v1/changes` (and its default): below the load balancer's and the
+/// client's read timeouts, and short enough that a phone's poll doubles as a heartbeat.
+pub const CHANGES_MAX_WAIT_S: u32 = 25;
 /// The photo upload channel, device token (docs/sync-protocol.md, "Photos"):
 /// `PUT {PATH_PHOTOS}/{sha256}/chunks/{index}?size=N` stores one chunk (acknowledged after a
 /// durable write), `GET {PATH_PHOTOS}/{sha256}/status?size=N` says which chunks the server has
@@ -461,7 +472,7 @@ impl WipeReport {
             ("receipts_lost_fen", self.receipts_lost, self.receipts_lost_fen),
         ] {
             // MAX_COUNT × MAX_FEN fits an i64 (10^17 < 9.2 × 10^18)
-            let most = i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(crate::validate::MAX_FEN);
+            let most = i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(crate::model::MAX_FEN);
             if !(0..=most).contains(&fen) {
                 return Err(format!("{name}: 0 to {most} fen for {count} receipts"));
             }
@@ -825,6 +836,8 @@ pub enum ErrorCode {
     AlreadyDecided,
     /// The receipt was voided already (409).
     AlreadyVoided,
+    /// A receipt of a cash hand-in (交款) was handed in already (409).
+    AlreadyHandedIn,
     /// The record (a building to hand over) was deleted (409).
     Deleted,
     /// The grid is not the handing manager's (409).
@@ -860,7 +873,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order above.
-    pub const ALL: [ErrorCode; 47] = [
+    pub const ALL: [ErrorCode; 48] = [
         ErrorCode::BadBody,
         ErrorCode::BadQuery,
         ErrorCode::MalformedJson,
@@ -894,6 +907,7 @@ impl ErrorCode {
         ErrorCode::TooManyOpenNumbers,
         ErrorCode::AlreadyDecided,
         ErrorCode::AlreadyVoided,
+        ErrorCode::AlreadyHandedIn,
         ErrorCode::Deleted,
         ErrorCode::NotAssigned,
         ErrorCode::SameGrid,
@@ -946,6 +960,7 @@ impl ErrorCode {
             ErrorCode::TooManyOpenNumbers => "too_many_open_numbers",
             ErrorCode::AlreadyDecided => "already_decided",
             ErrorCode::AlreadyVoided => "already_voided",
+            ErrorCode::AlreadyHandedIn => "already_handed_in",
             ErrorCode::Deleted => "deleted",
             ErrorCode::NotAssigned => "not_assigned",
             ErrorCode::SameGrid => "same_grid",
@@ -1076,6 +1091,17 @@ pub struct ReceiptBlockRequest {
 pub struct ReceiptBlockResponse {
     pub protocol: u32,
     pub block: ReceiptBlock,
+}
+
+/// The answer of `GET /v1/changes`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesResponse {
+    /// `true`: records of the device's grids after its cursor can be pulled now. `false`: none was
+    /// seen within the wait — maybe there is one all the same (a write the server was not told
+    /// of, handover removals): the client pulls either way, so that correctness never depends on
+    /// this signal.
+    pub changed: bool,
 }
 
 /// The public answer about a paper receipt. Always this shape, whatever the cause of a "no":

@@ -1,8 +1,10 @@
-// The position for the sign-in (签到): asks for permission first, then a current fix with a
-// timeout (CLLocationManager.requestLocation), else the last known one if it is recent; without
-// either the sign-in is recorded with the time alone (a basement has no fix).
+// The position for a sign-in (签到) and a visit at the door: asks for permission first, then a
+// current fix with a timeout of 30 s (CLLocationManager.requestLocation), else the last known one
+// if it is recent; without either the fact records "no fix" (GridbookKit's positionOf: a basement
+// has no fix). Core Location's own WGS-84, with its accuracy and simulated-location flag.
 import CoreLocation
 import Foundation
+import GridbookKit
 
 @MainActor
 final class PlaceFinder: NSObject, ObservableObject, CLLocationManagerDelegate {
@@ -10,7 +12,7 @@ final class PlaceFinder: NSObject, ObservableObject, CLLocationManagerDelegate {
     private var authorised: CheckedContinuation<Void, Never>?
     private var located: CheckedContinuation<CLLocation?, Never>?
     /// How long a sign-in waits for a fix, and how old a last known one may be.
-    static let timeout: TimeInterval = 15
+    static let timeout: TimeInterval = TimeInterval(fixWaitMs / 1000)
     static let maxAge: TimeInterval = 10 * 60
 
     override init() {
@@ -19,8 +21,8 @@ final class PlaceFinder: NSObject, ObservableObject, CLLocationManagerDelegate {
         manager.desiredAccuracy = kCLLocationAccuracyHundredMeters
     }
 
-    /// A fix in micro-degrees, or nil.
-    func fix() async -> (latE6: Int64, lonE6: Int64)? {
+    /// A fix as Core Location gave it, or nil.
+    func fix() async -> PlatformFix? {
         if manager.authorizationStatus == .notDetermined {
             await withCheckedContinuation { c in
                 authorised = c
@@ -46,8 +48,12 @@ final class PlaceFinder: NSObject, ObservableObject, CLLocationManagerDelegate {
             return first
         }
         let recent = manager.location.flatMap { -$0.timestamp.timeIntervalSinceNow <= Self.maxAge ? $0 : nil }
-        guard let c = (current ?? recent)?.coordinate else { return nil }
-        return (Int64((c.latitude * 1_000_000).rounded()), Int64((c.longitude * 1_000_000).rounded()))
+        guard let l = current ?? recent else { return nil }
+        // iOS 15+: the system says whether the fix came from a simulator or an accessory
+        let simulated = l.sourceInformation?.isSimulatedBySoftware ?? false
+        return PlatformFix(latitude: l.coordinate.latitude, longitude: l.coordinate.longitude,
+                           atMs: Int64(l.timestamp.timeIntervalSince1970 * 1000), accuracyM: l.horizontalAccuracy,
+                           simulated: simulated)
     }
 
     private func finish(_ location: CLLocation?) {

@@ -489,6 +489,7 @@ struct PurposePicker: View {
 
 struct VisitView: View {
     @StateObject var model: VisitModel
+    @StateObject private var place = PlaceFinder()
     @Environment(\.dismiss) private var dismiss
 
     var body: some View {
@@ -522,8 +523,12 @@ struct VisitView: View {
             }
         }
         .navigationTitle(L("visit.title", model.household.customerName))
-        // the arrival: when the form is on screen at the door (the first time)
-        .onAppear { model.arrive() }
+        // the arrival: when the form is on screen at the door (the first time), and where the
+        // phone is, asked alongside (a fix, or no fix within 30 s); saving never waits for it
+        .onAppear {
+            model.arrive()
+            Task { model.locate(positionOf(await place.fix(), nowMs: Int64(Date().timeIntervalSince1970 * 1000))) }
+        }
     }
 }
 

@@ -50,8 +50,8 @@ struct TodayView: View {
                     Button(L("sign_in")) {
                         signingIn = true
                         Task {
-                            let fix = await place.fix()
-                            await model.signIn(latE6: fix?.latE6, lonE6: fix?.lonE6)
+                            let position = positionOf(await place.fix(), nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+                            await model.signIn(position: position)
                             signingIn = false
                         }
                     }.disabled(signingIn)

@@ -208,6 +208,8 @@ public final class VisitModel: ObservableObject, SignedForm {
     @Published public internal(set) var flags: [SignatureFlag] = []
     /// When the form was first shown at the door; nil until `arrive()`.
     @Published public private(set) var arrivedAtMs: Int64?
+    /// Where the phone was at the door (`positionOf`: a fix, or no fix); nil until `locate`.
+    @Published public private(set) var location: Position?
     @Published public private(set) var saving = false
     @Published public private(set) var saved: Visit?
     @Published public private(set) var sealed: CustomerSignature?
@@ -245,6 +247,13 @@ public final class VisitModel: ObservableObject, SignedForm {
         keep()
     }
 
+    /// Where the phone was at the door, once Core Location answered. The first answer counts; a
+    /// saved visit is not changed.
+    public func locate(_ position: Position) {
+        guard location == nil, saved == nil else { return }
+        location = position
+    }
+
     /// A change to the text the customer signs drops their signature: they must sign it again.
     private func textChanged() {
         guard !restoring else { return }
@@ -269,7 +278,7 @@ public final class VisitModel: ObservableObject, SignedForm {
         Visit(gridId: household.gridId, householdId: household.id, appointmentAtMs: appointment?.agreedAtMs, arrivedAtMs: arrivedAtMs ?? 0,
               zoneOffsetMin: Int64(env.zoneOffsetMin), purpose: purpose, outcome: outcome, needs: needs,
               competitorInfo: competitorInfo, opinions: opinions, openQuestion: openQuestion,
-              followUp: followUp, followUpDue: followUpDue, managerId: env.session.managerId)
+              followUp: followUp, followUpDue: followUpDue, managerId: env.session.managerId, location: location)
     }
 
     /// Records the visit once: a second tap while saving, or after, writes nothing.

@@ -128,11 +128,13 @@ public final class TodayModel: ObservableObject {
         if seen != env.changes.version { await refresh() }
     }
 
-    /// 签到 now, with the place when the phone has a fix (micro-degrees), in the first grid.
-    public func signIn(latE6: Int64?, lonE6: Int64?) async {
+    /// 签到 now, with where the phone was (`positionOf`: a fix, or no fix within 30 s), in the first grid.
+    public func signIn(position: Position) async {
         let store = env.store
+        let place = position.coordinates
         let s = SignIn(gridId: env.session.grid, managerId: env.session.managerId, atMs: env.nowMs,
-                       zoneOffsetMin: Int64(env.zoneOffsetMin), latE6: latE6, lonE6: lonE6)
+                       zoneOffsetMin: Int64(env.zoneOffsetMin), latE6: place?.latE6, lonE6: place?.lonE6,
+                       location: position)
         do {
             _ = try await io { try store.signIn(signIn: s) }
             env.wrote()

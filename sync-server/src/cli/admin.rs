@@ -118,6 +118,12 @@ pub enum AdminCommand {
     /// Run it once recovery has ended and before any server starts; prints the generation as
     /// JSON. Running it twice only makes one more generation (harmless).
     MarkRestored,
+    /// Copies the SQLite database (--db) into an empty PostgreSQL one (--database-url), every
+    /// table in one transaction, change numbers and generation carried: phones synced before the
+    /// move carry on after it with their cursors (docs/postgres.md, "Moving from SQLite"). The
+    /// SQLite server must be stopped; a PostgreSQL database that is not empty is refused. With
+    /// --snapshot-dir, the published app builds' files go to `<dir>.releases`. Prints JSON.
+    MigrateToPostgres,
     /// Lists receipt voids requested by phones (作废申请), newest first, as JSON lines.
     Voids {
         /// pending, approved or refused; all when left out.
@@ -357,6 +363,9 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         AdminCommand::MarkRestored => Err(AppError::invalid(
             "mark-restored: 仅用于 PostgreSQL（--database-url），SQLite 请用 `admin restore` PostgreSQL only (--database-url); a SQLite database is restored with `admin restore`",
         )),
+        AdminCommand::MigrateToPostgres => Err(AppError::invalid(
+            "migrate-to-postgres: 需要 --db 和 --database-url both --db (the SQLite file) and --database-url (the empty PostgreSQL database) are needed",
+        )),
         AdminCommand::Voids { status, limit } => {
             json_lines(&storage.void_reviews(status.as_deref(), limit.clamp(1, 10_000))?)
         }
@@ -431,6 +440,30 @@ pub fn restore_database(db: &std::path::Path, from: &std::path::Path) -> AppResu
     use crate::storage::sqlite::backup;
     let _lock = backup::ServeLock::take(db)?;
     Ok(serde_json::to_string(&backup::restore(from, db)?)?)
+}
+
+/// `admin migrate-to-postgres`: copies the SQLite database `db` (no server may run on it) into the
+/// empty PostgreSQL database at `url`; the app builds' files into `<snapshot_dir>.releases`.
+/// Prints what was copied as JSON.
+pub fn migrate_to_postgres(
+    db: &std::path::Path,
+    url: &str,
+    snapshot_dir: Option<&std::path::Path>,
+) -> AppResult<String> {
+    use crate::storage::sqlite::backup;
+    let _lock = backup::ServeLock::take(db)?;
+    if !db.is_file() {
+        return Err(AppError::not_found(format!("没有 SQLite 数据库 no SQLite database at {}", db.display())));
+    }
+    // an older file is brought up to the schema this server copies from
+    drop(crate::storage::sqlite::SqliteStorage::open(db)?);
+    let releases = snapshot_dir.map(|dir| {
+        (
+            std::path::PathBuf::from(format!("{}.releases", db.display())),
+            std::path::PathBuf::from(format!("{}.releases", dir.display())),
+        )
+    });
+    Ok(serde_json::to_string(&crate::storage::postgres::from_sqlite::migrate(db, url, releases)?)?)
 }
 
 /// `admin mark-restored`: gives the restored PostgreSQL database at `url` a new generation

@@ -28,9 +28,13 @@ pub struct ServeConfig {
     pub rules: Rules,
     /// What the phones are asked to keep to (`--idle-lock-minutes`, `--max-offline-days`, …).
     pub policy: gridbook_core::sync::wire::DevicePolicy,
+    /// `--company-name`: the head of a receipt the back office prints.
+    pub company_name: String,
     pub snapshot_files: SnapshotFilesConfig,
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
+    /// `--changes-max-wait-s`: the longest a `/v1/changes` poll is held (http/changes.rs).
+    pub changes_max_wait_s: u32,
     pub device_budget: BudgetConfig,
     /// The connection cap and header-read timeout (the cap is lowered to fit the file limit).
     pub limits: ServeLimits,
@@ -38,7 +42,12 @@ pub struct ServeConfig {
     pub client_addr: ClientAddrConfig,
     /// Scheduled backups (none when `None`).
     pub backups: Option<BackupSchedule>,
+    /// `--visit-max-distance-m`: how far from its household's reference a visit may be.
+    pub visit_max_distance_m: i64,
 }
+
+/// Seconds between rounds of checking newly arrived visits by place.
+const VISIT_CHECK_EVERY_S: u64 = 60;
 
 /// `--backup-dir DIR --backup-every-s N --backup-keep K`: a backup into DIR every N seconds, the
 /// newest K kept (docs/operations.md).
@@ -86,9 +95,12 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
     let mut state = state
         .with_snapshot_files(config.snapshot_files)
         .with_device_budget(config.device_budget)
-        .with_client_addr(config.client_addr);
+        .with_client_addr(config.client_addr)
+        .with_visit_max_distance_m(config.visit_max_distance_m)
+        .with_company_name(config.company_name.trim());
     state.rules = config.rules;
     state.policy = config.policy.bounded();
+    state.changes_max_wait_s = config.changes_max_wait_s.min(gridbook_core::sync::wire::CHANGES_MAX_WAIT_S);
     if let (Some(files), true) = (state.snapshot_files.clone(), config.snapshot_refresh_s > 0) {
         let storage = state.storage.clone();
         let every_s = config.snapshot_refresh_s;
@@ -122,6 +134,29 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::error!(error = %e, "scheduled backup failed"),
                     Err(e) => tracing::error!(error = %e, "scheduled backup task failed"),
+                }
+            }
+        });
+    }
+    // visits are checked by place as they arrive, not only when the back office looks: each one
+    // once, a minute after it came at most (domain/visit_locations.rs)
+    {
+        let (locations, max_distance_m) = (state.backoffice.locations.clone(), state.backoffice.visit_max_distance_m);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(std::time::Duration::from_secs(VISIT_CHECK_EVERY_S));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let locations = locations.clone();
+                let checked = tokio::task::spawn_blocking(move || {
+                    crate::domain::visit_locations::catch_up(locations.as_ref(), max_distance_m, crate::now_ms())
+                })
+                .await;
+                match checked {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(visits = n, "visits checked by place"),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "checking visits by place failed; the next round retries"),
+                    Err(e) => tracing::error!(error = %e, "visit check task failed"),
                 }
             }
         });

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod authoring;
 pub mod billing;
 pub mod device_health;
+pub mod drilldown;
 pub mod error;
 pub mod handover;
 pub mod password;
@@ -23,7 +24,9 @@ pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;
 pub mod tiers;
+pub mod visit_locations;
 pub mod wipes;
+pub mod workbench;
 
 /// Milliseconds since the epoch on the server's clock.
 pub fn now_ms() -> i64 {

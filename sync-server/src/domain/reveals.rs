@@ -3,7 +3,8 @@
 //! it is read only through `receipt_evidence` here (the back office's HTTP and the admin command
 //! alike); exports that carry customer names are audited where they are written (`export.rs`).
 
-use crate::http::error::AppResult;
+use crate::domain::drilldown::{household_page, HouseholdPage};
+use crate::http::error::{AppError, AppResult};
 use crate::storage::evidence::ReceiptEvidence;
 use crate::storage::SyncStorage;
 
@@ -27,4 +28,32 @@ pub fn receipt_evidence(
     );
     storage.record_audit(actor, ACTION_REVEAL_RECEIPT, receipt_no, &detail, now_ms)?;
     Ok(Some(evidence))
+}
+
+/// The audit action of a household's archive shown in full.
+pub const ACTION_REVEAL_HOUSEHOLD: &str = "reveal_household";
+
+/// One household's page in full for `actor` (an admin: the caller checks), audited with the
+/// purpose given; the purpose is required and bounded. Nothing is revealed, nor audited, for a
+/// household that is not there.
+pub fn household(
+    storage: &dyn SyncStorage,
+    actor: &str,
+    grid_id: &str,
+    household_id: &str,
+    purpose: &str,
+    now_ms: i64,
+) -> AppResult<Option<HouseholdPage>> {
+    let purpose = purpose.trim();
+    if purpose.is_empty() || purpose.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "请说明查看完整信息的理由（200 字以内） / give the purpose (up to 200 characters)",
+        ));
+    }
+    let Some(page) = household_page(storage, grid_id, household_id, true)? else {
+        return Ok(None);
+    };
+    let detail = format!("household {household_id} of grid {grid_id}: name, phone and ID numbers; purpose: {purpose}");
+    storage.record_audit(actor, ACTION_REVEAL_HOUSEHOLD, household_id, &detail, now_ms)?;
+    Ok(Some(page))
 }

@@ -167,7 +167,8 @@ pub(crate) fn after_save(
         EntityKind::Receipt => {
             let account = state.value("account_id").as_str().unwrap_or_default().to_string();
             let amount = state.value("amount_fen").as_i64().unwrap_or(0);
-            adjust_owed(tx, &account, -amount, now_ms)
+            let owed_before = adjust_owed(tx, &account, -amount, now_ms)?;
+            tx.record_receipt_check(&state.id, &account, owed_before, now_ms)
         }
         EntityKind::ReceiptVoid => {
             let receipt = state.value("receipt_id").as_str().unwrap_or_default();
@@ -192,10 +193,16 @@ fn server_stamp(state: &EntityState, now_ms: i64) -> Hlc {
 
 /// Moves an arrears account's `owed_fen` by `delta_fen` (never below zero) as a back-office
 /// update under the server's stamp, so the phones of the grid pull the new balance. Logged like
-/// any op. An account the server does not hold is left alone.
-pub(crate) fn adjust_owed(tx: &mut dyn EntityTx, account_id: &str, delta_fen: i64, now_ms: i64) -> StorageResult<()> {
+/// any op. An account the server does not hold is left alone. Answers what it owed before, when
+/// the server holds it.
+pub(crate) fn adjust_owed(
+    tx: &mut dyn EntityTx,
+    account_id: &str,
+    delta_fen: i64,
+    now_ms: i64,
+) -> StorageResult<Option<i64>> {
     let Some((mut state, grid)) = tx.load(EntityKind::ArrearsAccount, account_id)? else {
-        return Ok(());
+        return Ok(None);
     };
     let owed = state.value("owed_fen").as_i64().unwrap_or(0);
     let mut fields = Map::new();
@@ -212,7 +219,8 @@ pub(crate) fn adjust_owed(tx: &mut dyn EntityTx, account_id: &str, delta_fen: i6
     };
     state.apply(&op);
     tx.save(&state, &grid, now_ms)?;
-    tx.record_op(SERVER_NODE, &op, &op.hlc, "applied", now_ms)
+    tx.record_op(SERVER_NODE, &op, &op.hlc, "applied", now_ms)?;
+    Ok(Some(owed))
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use crate::storage::error::{json_fault, StorageError};
 pub const INTERNAL_MESSAGE: &str =
     "服务器处理失败，已记录，请稍后重试 / the server failed on this request; it was logged";
 
+/// How long a client waits before asking again after a 503 (`Retry-After`, whole seconds).
+pub const UNAVAILABLE_RETRY_MS: u64 = 2_000;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
     pub code: ErrorCode,
@@ -56,6 +59,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::TooManyOpenNumbers
         | C::AlreadyDecided
         | C::AlreadyVoided
+        | C::AlreadyHandedIn
         | C::Deleted
         | C::NotAssigned
         | C::SameGrid
@@ -129,8 +133,11 @@ impl AppError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
     }
+    /// 503: the database is unavailable or busy (a PostgreSQL restart or failover, a lock wait);
+    /// the client asks again after `UNAVAILABLE_RETRY_MS` (`Retry-After`), by which time the
+    /// pool has connected again if the database is back.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Unavailable, message)
+        Self { retry_after_ms: Some(UNAVAILABLE_RETRY_MS), ..Self::new(ErrorCode::Unavailable, message) }
     }
     /// 429: the caller asks too often and may ask again in `retry_after_ms`.
     pub fn rate_limited(retry_after_ms: u64, message: impl Into<String>) -> Self {

@@ -163,6 +163,8 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "gridbook_sqlite_heap_bytes {sqlite_heap}");
     family(&mut out, "gridbook_sqlite_heap_peak_bytes", "gauge", "The most SQLite's heap has held.");
     let _ = writeln!(out, "gridbook_sqlite_heap_peak_bytes {sqlite_heap_peak}");
+    family(&mut out, "gridbook_changes_waiting", "gauge", "Phones waiting on /v1/changes on this replica.");
+    let _ = writeln!(out, "gridbook_changes_waiting {}", state.changes.waiting());
 
     let storage = state.storage.clone();
     let monitoring = state.backoffice.monitoring.clone();

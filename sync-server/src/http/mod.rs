@@ -5,6 +5,7 @@
 
 pub mod app_versions;
 pub mod backoffice;
+pub mod changes;
 pub mod client_addr;
 pub mod connections;
 pub mod device_auth;
@@ -15,10 +16,12 @@ pub mod login_throttle;
 pub mod metrics;
 pub mod openapi;
 pub mod photos;
+pub mod qr;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
 pub mod sync;
+pub mod verify_page;
 pub mod wipes;
 
 use std::time::Duration;
@@ -28,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use gridbook_core::sync::wire::{
-    GZIP_MIN_BYTES, PATH_APP_RELEASES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE,
+    GZIP_MIN_BYTES, PATH_APP_RELEASES, PATH_CHANGES, PATH_ENROL, PATH_HEALTH, PATH_PULL, PATH_PUSH, PATH_SNAPSHOT_FILE,
     PATH_WIPE_REPORT,
 };
 use tower_http::catch_panic::CatchPanicLayer;
@@ -60,11 +63,13 @@ pub fn app(state: AppState) -> Router {
         .route(PATH_ENROL, post(sync::enrol))
         .route(PATH_PUSH, post(sync::push))
         .route(PATH_PULL, get(sync::pull))
+        .route(PATH_CHANGES, get(changes::changes))
         .route(PATH_SNAPSHOT_FILE, get(snapshot_files::snapshot_file))
         .route(PATH_WIPE_REPORT, post(wipes::report))
         .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
+        .merge(verify_page::routes())
         .merge(photos::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))
         .merge(backoffice::routes())

@@ -7,24 +7,27 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gridbook_core::sync::wire::{
-    AppUpdate, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction, OpOutcome, OpResult,
-    PhotoStatus, PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse,
-    RejectCode, Removal, SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport, WipeReportRequest,
-    WipeReportResponse,
+    AppUpdate, ChangesResponse, DeviceFacts, EnrolRequest, EnrolResponse, EntityState, ErrorBody, Op, OpAction,
+    OpOutcome, OpResult, PhotoStatus, PullPage, PushRequest, PushResponse, ReceiptBlock, ReceiptBlockRequest,
+    ReceiptBlockResponse, RejectCode, Removal, SnapshotFileFacts, VerifyResponse, WipeMode, WipeOrder, WipeReport,
+    WipeReportRequest, WipeReportResponse,
 };
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::backoffice::{administration, money};
 use super::sync::Health;
-use super::{app_versions, photos, receipts, snapshot_files, sync, wipes};
+use super::{app_versions, changes, photos, receipts, snapshot_files, sync, verify_page, wipes};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
 /// The security scheme of the device endpoints: `Authorization: Bearer <token from enrol>`.
 pub const DEVICE_TOKEN: &str = "device_token";
+/// The security scheme of the back office's JSON: the session cookie the login form sets.
+pub const STAFF_SESSION: &str = "staff_session";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, snapshot file, receipt blocks, verify, app builds, remote wipe, photos) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, live changes, snapshot file, receipt blocks, verify, app builds, remote wipe, photos) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -37,11 +40,22 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         sync::enrol,
         sync::push,
         sync::pull,
+        changes::changes,
         snapshot_files::snapshot_file,
         app_versions::download,
         receipts::receipt_block,
         receipts::verify,
+        verify_page::verify_page,
         wipes::report,
+        money::receipts,
+        money::receipt,
+        money::voids,
+        money::decide_void,
+        money::hand_ins,
+        money::record_hand_in,
+        administration::enrol_code,
+        administration::revoke_device,
+        administration::audit,
         photos::put_chunk,
         photos::status,
         photos::photo,
@@ -60,6 +74,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         OpOutcome,
         RejectCode,
         PullPage<EntityState>,
+        ChangesResponse,
         EntityState,
         Removal,
         SnapshotFileFacts,
@@ -74,12 +89,15 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         WipeReport,
         WipeReportRequest,
         WipeReportResponse,
+        money::DecisionBody,
+        administration::EnrolCodeBody,
         PhotoStatus,
     )),
     modifiers(&Contract),
     tags(
         (name = "sync", description = "Enrolment, push and pull (docs/sync-protocol.md)"),
         (name = "receipts", description = "Receipt numbers and the public receipt check"),
+        (name = "backoffice", description = "The back office's money controls (docs/money.md) and administration: a staff session's cookie; writes also carry its CSRF token in `X-CSRF-Token`"),
         (name = "photos", description = "The photo upload channel: resumable chunks, checked by SHA-256"),
     )
 )]
@@ -95,6 +113,8 @@ impl Modify for Contract {
         let components = openapi.components.get_or_insert_with(Default::default);
         // the token `POST /v1/enrol` answered, shown once
         components.add_security_scheme(DEVICE_TOKEN, SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components
+            .add_security_scheme(STAFF_SESSION, SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gb_session"))));
         for (name, schema) in gridbook_core::sync::contract::record_schemas() {
             components.schemas.entry(name).or_insert(schema);
         }

@@ -70,6 +70,7 @@ fn check_protocol(version: u32) -> AppResult<()> {
         (status = 200, description = "The block (the same one again for a retried `request_id`)", body = ReceiptBlockResponse),
         (status = 400, description = "Malformed request or unsupported protocol version", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 409, description = "`too_many_open_numbers`: the device already holds as many unused numbers as it may; use them, or the back office voids the book", body = gridbook_core::sync::wire::ErrorBody),
         (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = gridbook_core::sync::wire::ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
         (status = 422, description = "The JSON does not fit the request type", body = gridbook_core::sync::wire::ErrorBody),

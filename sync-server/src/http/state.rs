@@ -16,6 +16,9 @@ use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::blobs::{BlobStore, DirBlobStore};
+use crate::storage::changes::ChangeSignal;
+use crate::storage::locations::LocationStorage;
+use crate::storage::money::MoneyStorage;
 use crate::storage::monitoring::MonitoringStorage;
 use crate::storage::releases::ReleaseStorage;
 use crate::storage::sessions::SessionStorage;
@@ -45,6 +48,11 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// The published builds of the app and the minimum app version.
     pub app_versions: Arc<AppVersions>,
+    /// "Something changed in these grids", for the phones waiting on `/v1/changes`: this
+    /// process's pushes and, relayed by the storage, other replicas' (http/changes.rs).
+    pub changes: ChangeSignal,
+    /// The longest a `/v1/changes` poll is held, whatever the phone asked (`--changes-max-wait-s`).
+    pub changes_max_wait_s: u32,
     /// Where uploaded photos are kept (`/v1/photos`), when the backend keeps them.
     pub photos: Option<Arc<dyn BlobStore>>,
 }
@@ -54,16 +62,27 @@ impl AppState {
     /// holds the backend through the one trait of its concern.
     pub fn new<B>(backend: Arc<B>) -> Self
     where
-        B: SyncStorage + MonitoringStorage + WorkflowStorage + StaffStorage + ReleaseStorage + SessionStorage,
+        B: SyncStorage
+            + MonitoringStorage
+            + WorkflowStorage
+            + StaffStorage
+            + ReleaseStorage
+            + SessionStorage
+            + LocationStorage
+            + MoneyStorage,
     {
         let app_versions = Arc::new(AppVersions::new(backend.clone()));
         let backoffice = Backoffice {
             monitoring: backend.clone(),
             workflows: backend.clone(),
+            locations: backend.clone(),
+            visit_max_distance_m: gridbook_core::location::DEFAULT_MAX_DISTANCE_M,
+            money: backend.clone(),
             staff: backend.clone(),
             sessions: SessionStore::new(backend.clone()),
             metrics: Arc::new(Metrics::default()),
             thresholds: Thresholds::default(),
+            company_name: Arc::from(DEFAULT_COMPANY_NAME),
         };
         let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
@@ -77,6 +96,8 @@ impl AppState {
         });
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
         let verify_budget = Arc::new(DeviceBudget::new(super::receipts::VERIFY_BUDGET));
+        let changes = ChangeSignal::default();
+        storage.follow_changes(changes.clone());
         Self {
             storage,
             rules: Rules::default(),
@@ -88,6 +109,8 @@ impl AppState {
             verify_budget,
             login_throttle,
             app_versions,
+            changes,
+            changes_max_wait_s: gridbook_core::sync::wire::CHANGES_MAX_WAIT_S,
             photos,
         }
     }
@@ -98,9 +121,21 @@ impl AppState {
         self
     }
 
+    /// The same state printing receipts under another company's name.
+    pub fn with_company_name(mut self, name: &str) -> Self {
+        self.backoffice.company_name = Arc::from(name);
+        self
+    }
+
     /// The same state with another request budget per device.
     pub fn with_device_budget(mut self, config: BudgetConfig) -> Self {
         self.device_budget = Arc::new(DeviceBudget::new(config));
+        self
+    }
+
+    /// The same state flagging visits further than `metres` from their household's reference.
+    pub fn with_visit_max_distance_m(mut self, metres: i64) -> Self {
+        self.backoffice.visit_max_distance_m = metres;
         self
     }
 
@@ -118,10 +153,22 @@ pub struct Backoffice {
     pub monitoring: Arc<dyn MonitoringStorage>,
     /// The field-workflow queries (tickets, appointments, day summaries).
     pub workflows: Arc<dyn WorkflowStorage>,
+    /// Households' reference positions and visits' checked positions (issue 20).
+    pub locations: Arc<dyn LocationStorage>,
+    /// How far from its household's reference a visit may be before it is flagged, metres (a
+    /// fix's own accuracy widens it).
+    pub visit_max_distance_m: i64,
+    /// The money controls: receipts with their flags, cash hand-ins (交款).
+    pub money: Arc<dyn MoneyStorage>,
     /// Staff accounts, for the logins.
     pub staff: Arc<dyn StaffStorage>,
     /// Sessions, in the database every replica shares.
     pub sessions: SessionStore,
     pub metrics: Arc<Metrics>,
     pub thresholds: Thresholds,
+    /// The company named at the head of a printed receipt (`serve --company-name`).
+    pub company_name: Arc<str>,
 }
+
+/// The receipt's header until the operator names the company (`serve --company-name`).
+pub const DEFAULT_COMPANY_NAME: &str = "网格通收款 Gridbook collections";

@@ -147,7 +147,13 @@ pub async fn push(
     let versions = app_versions::policy(&state).await?;
     let app_version = req.facts.app_version.clone();
     let (storage, rules, pusher) = (state.storage.clone(), state.rules, device.clone());
+    let mut grids: Vec<String> = req.ops.iter().map(|op| op.grid.clone()).collect();
+    grids.sort_unstable();
+    grids.dedup();
     let mut response = tokio::task::spawn_blocking(move || storage.push(&pusher, req, &rules, now_ms())).await??;
+    // committed: the phones waiting on these grids look (an op refused wakes them for nothing,
+    // which costs one look)
+    crate::http::changes::announce(&state, grids);
     // An app below the minimum is refused only now, its ops applied: what an old phone holds (its
     // receipts) reaches the server before the upgrade prompt; the push it sends again after the
     // upgrade is answered as a repeat. A device to be wiped is not asked to upgrade first.

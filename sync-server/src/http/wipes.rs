@@ -27,6 +27,7 @@ use crate::domain::wipes::check_report;
         (status = 401, description = "Missing, unknown or revoked device token (also: the report was recorded already)", body = ErrorBody),
         (status = 404, description = "`not_found`: the device has no wipe order", body = ErrorBody),
         (status = 409, description = "`wipe_under_way`: the device's wipe was reported already", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "`invalid`: another device's report, a figure out of bounds, another order, or a signature that does not verify under the device's registered key", body = ErrorBody),
         (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
         (status = 503, description = "The server is busy or its storage unavailable; retry later", body = ErrorBody),

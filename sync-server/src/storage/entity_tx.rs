@@ -68,6 +68,16 @@ pub trait EntityTx {
         device_id: &str,
         now_ms: i64,
     ) -> StorageResult<()>;
+    /// What a receipt's arrears account owed when the receipt arrived, before the receipt lowered
+    /// it (None: the server holds no such account); the back office flags receipts by it
+    /// (storage/money.rs). Kept once per receipt.
+    fn record_receipt_check(
+        &mut self,
+        receipt_id: &str,
+        account_id: &str,
+        owed_at_arrival_fen: Option<i64>,
+        now_ms: i64,
+    ) -> StorageResult<()>;
     /// One row of the audit trail: who did what to which record, when.
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()>;
     /// The latest back-office stamp any server process wrote (domain/authoring.rs), locked until

@@ -86,6 +86,10 @@ pub struct ReceiptEvidence {
     pub verification_code: Option<String>,
     /// The void's status when one was requested: "pending", "approved", "refused".
     pub void_status: Option<String>,
+    /// The signature record itself, to print the customer's copy from (not sent: the fields
+    /// above say what the back office shows of it).
+    #[serde(skip)]
+    pub signature: Option<CustomerSignature>,
 }
 
 /// What checking a stored receipt again reads, on one consistent view of a backend.
@@ -177,6 +181,7 @@ pub(crate) fn evidence(r: &mut dyn EvidenceReads, receipt_no: &str) -> StorageRe
         verification_code: found.checked.as_ref().ok().cloned(),
         void_status,
         receipt: found.receipt,
+        signature: found.signature,
     }))
 }
 

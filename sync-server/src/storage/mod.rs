@@ -9,12 +9,15 @@
 //! implement the same traits and reuse the rules through its own `EntityTx`.
 
 pub mod blobs;
+pub mod changes;
 pub mod device_report;
 pub mod entity_tx;
 pub mod error;
 pub mod evidence;
 pub mod generation;
 pub mod handover;
+pub mod locations;
+pub mod money;
 pub mod monitoring;
 pub mod postgres;
 pub mod records;
@@ -116,6 +119,17 @@ pub trait SyncStorage: RecordStorage {
         now_ms: i64,
     ) -> StorageResult<PushResponse>;
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>>;
+    /// Whether a pull of `grids` from `cursor` would now receive a record (what `GET /v1/changes`
+    /// answers; changes.rs): on PostgreSQL only records below the watermark count, as a pull
+    /// serves only those, so a phone is never told of a change it cannot take yet.
+    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool>;
+    /// Tells the other server processes of this database that records of `grids` changed, once
+    /// the write has committed (never from inside it). PostgreSQL relays it to every replica
+    /// (NOTIFY); SQLite has no other process to tell.
+    fn announce_changes(&self, grids: &[String]) -> StorageResult<()>;
+    /// Relays the other processes' announcements to `signal` from now on (PostgreSQL: a
+    /// connection of its own that LISTENs, connected again whenever it is lost).
+    fn follow_changes(&self, signal: changes::ChangeSignal);
 
     // Snapshot files (domain/snapshot_files.rs). The defaults say the backend builds none.
 

@@ -210,6 +210,24 @@ pub fn staff_request(method: &str, path: &str, session: &(String, String)) -> ax
         .header("x-csrf-token", &session.1)
 }
 
+/// A JSON POST of the staff session `(cookie, CSRF token)` from the back office's own pages.
+pub async fn staff_post(f: &Server, path: &str, session: &(String, String), body: Value) -> Reply {
+    let req = staff_request("POST", path, session)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    f.send(req).await
+}
+
+/// Rows of the audit trail with this action on this subject.
+pub fn audited(f: &Server, action: &str, subject: &str) -> i64 {
+    f.count(&format!(
+        "SELECT count(*) FROM audit_log WHERE action = {} AND subject = {}",
+        sql_text(action),
+        sql_text(subject)
+    ))
+}
+
 /// A POST of `body` as JSON.
 pub fn json_post(path: &str, body: &impl serde::Serialize) -> Request<Body> {
     Request::post(path)

@@ -16,6 +16,8 @@
 //! - zhang keeps the field workflows going: building 3号楼 with one archive, a complaint ticket
 //!   whose promised reply was due 3 days ago, an appointment two hours ago that he did not keep,
 //!   and the day's summary (日工作总结);
+//! - then zhang visits 3号楼's household four times with the phone's position (issue 20): a good
+//!   fix at the door (its reference), one 334 m away, a mock location, and no fix within 30 s;
 //! - li's phone then syncs in a tight loop (a background job gone wrong) until the server's request
 //!   budget answers 429 and the phone waits as asked.
 //!
@@ -31,6 +33,7 @@
 
 use std::time::Duration;
 
+use gridbook_core::location::{LocationFix, LocationProvider, Position};
 use gridbook_core::testing::{household_n, receipt, resident_id, visit};
 use gridbook_core::{SkewedClock, SystemClock, VisitPurpose};
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
@@ -154,6 +157,28 @@ async fn run() -> Result<serde_json::Value, String> {
     appointment.manager_id = "zhang".into();
     let appointment = zhang.store.book_appointment(appointment).map_err(e)?;
     zhang.store.submit_day_summary("g1", "zhang", &report_day(now_ms(), 0), 480, "明天上午回访3号楼").map_err(e)?;
+    let located = |minutes_ago: i64, location: Option<Position>| {
+        let mut v = visit("g1", &inside.id);
+        v.manager_id = "zhang".into();
+        v.appointment_at_ms = None;
+        v.arrived_at_ms = now_ms() - minutes_ago * 60_000;
+        (v.lat_e6, v.lon_e6, v.location) = (None, None, location);
+        zhang.store.record_visit(v).map(|v| v.id).map_err(e)
+    };
+    let fix = |lat_e6: i64, mock: bool| {
+        Some(Position::Fix(LocationFix {
+            lat_e6,
+            lon_e6: 112_938_000,
+            accuracy_m: 8,
+            age_ms: 1_500,
+            provider: LocationProvider::Gps,
+            mock,
+        }))
+    };
+    located(40, fix(28_228_000, false))?;
+    let far_visit = located(30, fix(28_231_000, false))?;
+    let mock_visit = located(20, fix(28_228_000, true))?;
+    let no_fix_visit = located(10, Some(Position::no_fix()))?;
     zhang.engine.sync_once().await.map_err(e)?;
 
     // li's background job goes wrong and syncs in a loop: the server's request budget stops it
@@ -179,6 +204,10 @@ async fn run() -> Result<serde_json::Value, String> {
         "premises_id": building.id,
         "ticket_id": ticket.id,
         "appointment_id": appointment.id,
+        "far_visit_id": far_visit,
+        "mock_visit_id": mock_visit,
+        "no_fix_visit_id": no_fix_visit,
+        "located_household_id": inside.id,
         "li_loops_before_429": loops,
         "li_asked_to_wait_ms": wait_ms,
     }))

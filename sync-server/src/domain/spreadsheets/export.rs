@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use gridbook_core::field::reports::{GridSummary, ProductCount};
+use gridbook_core::field::workday::natural_cmp;
 use gridbook_core::model::{ArrearsAccount, EntityKind, Household, Premises, Receipt, ReceiptVoid, Visit};
 use gridbook_core::sync::wire::ErrorCode;
 
@@ -15,7 +16,7 @@ use super::import::GridIndex;
 use super::labels;
 use super::sheet::{self, Cell, Format};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::privacy::mask_digit_runs;
+use crate::domain::privacy::{mask_digit_runs, mask_name};
 use crate::storage::SyncStorage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +118,15 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
     let from = day_arg("from", &req.from)?;
     let to = day_arg("to", &req.to)?;
     let index = GridIndex::load(storage, &req.grid)?;
-    let names: HashMap<&str, (&str, &str)> = index
+    // the visits and receipts name the customer as the screens do (the surname) unless the export
+    // is an admin's audited full one: one masking rule for the same role on screen and on paper
+    let names: HashMap<&str, (String, &str)> = index
         .households
         .values()
         .map(|h| {
             let v = |f: &str| h.values.get(f).and_then(serde_json::Value::as_str).unwrap_or("");
-            (h.id.as_str(), (v("customer_name"), v("address")))
+            let name = if req.full { v("customer_name").to_string() } else { mask_name(v("customer_name")) };
+            (h.id.as_str(), (name, v("address")))
         })
         .collect();
     let masked = |s: &str| if req.full { s.to_string() } else { mask_digit_runs(s) };
@@ -156,7 +160,8 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
                 .map(|v| (local_time(v.arrived_at_ms, v.zone_offset_min), v))
                 .filter(|(at, _)| in_range(at, &from, &to))
                 .map(|(at, v)| {
-                    let (name, address) = names.get(v.household_id.as_str()).copied().unwrap_or(("", ""));
+                    let (name, address) =
+                        names.get(v.household_id.as_str()).map(|(n, a)| (n.as_str(), *a)).unwrap_or(("", ""));
                     vec![
                         text(at),
                         text(&v.household_id),
@@ -206,7 +211,7 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
                 .map(|r| (local_time(r.collected_at_ms, r.zone_offset_min), r))
                 .filter(|(at, _)| in_range(at, &from, &to))
                 .map(|(at, r)| {
-                    let (name, _) = names.get(r.household_id.as_str()).copied().unwrap_or(("", ""));
+                    let name = names.get(r.household_id.as_str()).map(|(n, _)| n.as_str()).unwrap_or("");
                     vec![
                         text(&r.receipt_no),
                         text(at),
@@ -289,7 +294,8 @@ fn summary_sheet(index: &GridIndex) -> DomainResult<(Vec<String>, Vec<Vec<Cell>>
     let total = GridSummary::of(grid, &premises, &households);
     let mut scopes: Vec<(String, GridSummary)> = vec![("全网格 / whole grid".into(), total.clone())];
     let mut by_building: Vec<&Premises> = premises.iter().collect();
-    by_building.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    // by number, as people count buildings: 1号楼, 2号楼 … 10号楼
+    by_building.sort_by(|a, b| natural_cmp(&a.name, &b.name).then_with(|| a.id.cmp(&b.id)));
     for p in by_building {
         let inside: Vec<Household> =
             households.iter().filter(|h| h.premises_id.as_deref() == Some(p.id.as_str())).cloned().collect();

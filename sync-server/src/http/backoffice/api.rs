@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::staff_session::StaffSession;
+use super::workbench::Visible;
 use crate::domain::device_health::{DeviceHealth, DeviceState};
 use crate::domain::now_ms;
 use crate::domain::privacy::{mask_digit_runs, mask_field_value, mask_name};
@@ -170,9 +171,16 @@ fn device_views(state: &AppState, devices: Vec<DeviceRow>, wipes: Vec<WipeRow>, 
         .collect()
 }
 
-pub async fn devices(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
+pub async fn devices(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
     let storage = state.storage.clone();
-    let (devices, wipes) = blocking(move || Ok::<_, AppError>((storage.devices()?, storage.wipes()?))).await?;
+    let people = state.backoffice.staff.clone();
+    let (devices, wipes) = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
+        let mut devices = storage.devices()?;
+        devices.retain(|d| seen.any(&d.grids) || seen.manager(&d.manager_id));
+        Ok::<_, AppError>((devices, storage.wipes()?))
+    })
+    .await?;
     let now = now_ms();
     Ok(no_store(json!({
         "now_ms": now,
@@ -181,28 +189,37 @@ pub async fn devices(State(state): State<AppState>, StaffSession(_): StaffSessio
     })))
 }
 
-pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSession) -> AppResult<Response> {
+pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
     let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
     let m = state.backoffice.monitoring.clone();
     let now = now_ms();
     let today = report_day(now, 0);
     let (devices, totals, by_day, follow_ups, voids) = blocking(move || {
-        let devices = storage.devices()?;
-        let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, 1000)?;
-        Ok::<_, AppError>((
-            devices,
-            m.totals()?,
-            m.receipts_by_grid_day(&today)?,
-            m.overdue_follow_ups(&today, 1000)?,
-            voids,
-        ))
+        // a supervisor's cards count their grids only
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
+        let mut devices = storage.devices()?;
+        let mut voids = void_lines(storage.as_ref(), m.as_ref(), &devices, 1000)?;
+        devices.retain(|d| seen.any(&d.grids));
+        voids.retain(|v| seen.grid(&v.grid_id));
+        let mut by_day = m.receipts_by_grid_day(&today)?;
+        by_day.retain(|g| seen.grid(&g.grid_id));
+        let mut follow_ups = m.overdue_follow_ups(&today, 1000)?;
+        follow_ups.retain(|f| seen.grid(&f.grid_id));
+        Ok::<_, AppError>((devices, m.totals()?, by_day, follow_ups, voids))
     })
     .await?;
     let mut states: HashMap<&'static str, u64> = DeviceState::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let (mut skewed, mut pending, mut on_phones_fen, mut on_phones_count) = (0, 0, 0, 0);
+    // the home page's one card for IT: devices stuck, stale, never synced, skewed or short of space
+    let mut attention = 0u64;
     for d in device_views(&state, devices, vec![], now) {
         *states.entry(d.health.state.as_str()).or_default() += 1;
         skewed += u64::from(d.health.skewed);
+        let bad_state = matches!(d.health.state, DeviceState::Stuck | DeviceState::Stale | DeviceState::NeverSynced);
+        if d.device.revoked_at_ms.is_none() && (bad_state || d.health.skewed || d.health.low_storage) {
+            attention += 1;
+        }
         if d.device.revoked_at_ms.is_none() {
             pending += d.device.pending_count;
             on_phones_fen += d.device.unsynced_receipts_fen;
@@ -214,6 +231,7 @@ pub async fn overview(State(state): State<AppState>, StaffSession(_): StaffSessi
         "today": report_day(now, 0),
         "devices": states,
         "skewed": skewed,
+        "attention": attention,
         "pending_ops": pending,
         "rejections": totals.rejections_stored,
         "conflicts": totals.conflicts,
@@ -282,12 +300,20 @@ pub async fn activity(
 
 pub async fn rejections(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let n = limit(&query(q)?);
     let m = state.backoffice.monitoring.clone();
-    let mut rows = blocking(move || m.rejection_details(n)).await?;
+    let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
+    let mut rows = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
+        let mut rows = m.rejection_details(n)?;
+        // a rejected op is the grid's, and its manager's when they work in a visible grid
+        rows.retain(|r| seen.grid(&r.grid_id) || r.manager_id.as_deref().is_some_and(|id| seen.manager(id)));
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     for r in &mut rows {
         r.reason = mask_digit_runs(&r.reason);
     }
@@ -310,7 +336,15 @@ pub async fn conflicts(
 ) -> AppResult<Response> {
     let n = limit(&query(q)?);
     let storage = state.storage.clone();
-    let (rows, devices) = blocking(move || Ok::<_, AppError>((storage.conflicts(n)?, storage.devices()?))).await?;
+    let people = state.backoffice.staff.clone();
+    let who = staff.clone();
+    let (rows, devices) = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        let mut rows = storage.conflicts(n)?;
+        rows.retain(|r| seen.grid(&r.grid_id));
+        Ok::<_, AppError>((rows, storage.devices()?))
+    })
+    .await?;
     tracing::info!(staff = %staff.id, view = "conflicts", rows = rows.len(), "back-office view");
     let names: HashMap<String, String> = devices.into_iter().map(|d| (d.device_id, d.manager_name)).collect();
     let views: Vec<ConflictView> = rows
@@ -341,12 +375,22 @@ pub async fn money(
     let m = state.backoffice.monitoring.clone();
     let storage = state.storage.clone();
     let since = since_day.clone();
+    let people = state.backoffice.staff.clone();
+    let who = staff.clone();
     let (by_grid_day, by_manager, receipts, voids, devices) = blocking(move || {
-        let devices = storage.devices()?;
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        let mut devices = storage.devices()?;
         let mut receipts = m.receipts(n)?;
+        receipts.retain(|r| seen.grid(&r.grid_id));
         check_receipts(storage.as_ref(), &mut receipts)?;
-        let voids = void_lines(storage.as_ref(), m.as_ref(), &devices, n)?;
-        Ok::<_, AppError>((m.receipts_by_grid_day(&since)?, m.receipts_by_manager(&since)?, receipts, voids, devices))
+        let mut voids = void_lines(storage.as_ref(), m.as_ref(), &devices, n)?;
+        voids.retain(|v| seen.grid(&v.grid_id));
+        devices.retain(|d| seen.any(&d.grids));
+        let mut by_grid_day = m.receipts_by_grid_day(&since)?;
+        by_grid_day.retain(|g| seen.grid(&g.grid_id));
+        let mut by_manager = m.receipts_by_manager(&since)?;
+        by_manager.retain(|x| seen.manager(&x.collector_id));
+        Ok::<_, AppError>((by_grid_day, by_manager, receipts, voids, devices))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "money", "back-office view");
@@ -385,7 +429,14 @@ pub async fn follow_ups(
     let today = report_day(now_ms(), 0);
     let m = state.backoffice.monitoring.clone();
     let day = today.clone();
-    let mut rows = blocking(move || m.overdue_follow_ups(&day, n)).await?;
+    let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
+    let mut rows = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        let mut rows = m.overdue_follow_ups(&day, n)?;
+        rows.retain(|r| seen.grid(&r.grid_id));
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, view = "follow_ups", rows = rows.len(), "back-office view");
     for r in &mut rows {
         r.customer_name = r.customer_name.as_deref().map(mask_name);

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -27,6 +27,7 @@ const DASHBOARD_HTML: &str = include_str!("../../../assets/admin.html");
 const APP_JS: &str = include_str!("../../../assets/app.js");
 const I18N_JS: &str = include_str!("../../../assets/i18n.js");
 const LOGIN_JS: &str = include_str!("../../../assets/login.js");
+const LOCATIONS_JS: &str = include_str!("../../../assets/locations.js");
 const APP_CSS: &str = include_str!("../../../assets/app.css");
 
 /// Everything a page loads comes from this server; nothing runs inline.
@@ -38,36 +39,101 @@ pub use gridbook_core::evidence::printable::escape_html;
 /// Referrer-Policy same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
 /// the forms' POSTs, which the origin check must refuse.
 fn page(status: StatusCode, html: String) -> Response {
+    page_with_csp(status, html, CSP)
+}
+
+/// A page under its own content security policy (a printed receipt's inline style; the public
+/// receipt check), with the other headers every page has.
+pub fn page_with_csp(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut r = (status, html).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     r
 }
 
-/// The login form with a fresh CSRF token (in a cookie and in the form) and an error key that the
-/// page shows in the reader's language: "", "credentials", "locked", "role", "expired",
-/// "invalid", "unavailable".
-fn login_page(headers: &HeaderMap, status: StatusCode, error: &str) -> Response {
+/// The login form with a fresh CSRF token (in a cookie and in the form) and an error key:
+/// "", "credentials", "locked", "role", "expired" (the form's token), "session" (the session
+/// ended: why the form was shown), "invalid", "unavailable". The message is written into the page
+/// here, zh-CN first with English beside it, so that it shows with JavaScript off; login.js puts
+/// it in the reader's chosen language. `next` is the tab to return to after logging in.
+fn login_page(headers: &HeaderMap, status: StatusCode, error: &str, next: &str) -> Response {
     let token = new_secret(24);
-    let html = LOGIN_HTML.replace("{{csrf}}", &token).replace("{{error}}", &escape_html(error));
+    let text = login_error_text(error);
+    let html = LOGIN_HTML
+        .replace("{{csrf}}", &token)
+        .replace("{{error}}", &escape_html(error))
+        .replace("{{error_text}}", &escape_html(text))
+        .replace("{{error_hidden}}", if text.is_empty() { " hidden" } else { "" })
+        .replace("{{next}}", &escape_html(&return_tab(next)));
     let mut r = page(status, html);
     r.headers_mut().append(header::SET_COOKIE, session::set_cookie(headers, LOGIN_COOKIE, &token, 3_600));
     r
 }
 
-pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// What the login form says for an error key, zh-CN then English (the same words as i18n.js).
+fn login_error_text(key: &str) -> &'static str {
+    match key {
+        "credentials" => "账号或密码错误。 / Wrong account or password.",
+        "locked" => "登录失败次数过多，请稍候再试。 / Too many failed attempts: wait a moment and try again.",
+        "role" => "后台仅供主管和管理员使用；网格经理请使用手机应用。 / The back office is for supervisors and admins; grid managers use the phone app.",
+        "expired" => "页面已过期，请重新登录。 / The page expired; please log in again.",
+        "session" => "登录已过期或已在别处退出，请重新登录。 / Your session ended; please log in again.",
+        "invalid" => "请填写账号和密码。 / Enter your account and password.",
+        "unavailable" => "服务器暂时无法登录，请稍后再试。 / The server cannot log you in right now; try again shortly.",
+        _ => "",
+    }
+}
+
+/// The tab to return to after logging in: a view's name (letters, digits, `-`, `_`), else none.
+fn return_tab(next: &str) -> String {
+    let ok = !next.is_empty()
+        && next.len() <= 32
+        && next.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        next.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// Why the login form is shown and where to go after it: `?why=expired&next=money`.
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    why: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    let q = q.map(|Query(q)| q).unwrap_or_default();
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         // a database that does not answer shows the form: logging in says what is wrong
         if let Ok(Some(_)) = live_session(&state, token).await {
-            return Redirect::to("/admin").into_response();
+            return Redirect::to(&after_login(&q.next)).into_response();
         }
     }
-    login_page(&headers, StatusCode::OK, "")
+    let error = if q.why == "expired" { "session" } else { "" };
+    login_page(&headers, StatusCode::OK, error, &q.next)
+}
+
+/// The dashboard, on the tab the reader was on when the login form was shown.
+fn after_login(next: &str) -> String {
+    let tab = return_tab(next);
+    if tab.is_empty() {
+        "/admin".to_string()
+    } else {
+        format!("/admin#{tab}")
+    }
 }
 
 #[derive(Deserialize)]
@@ -78,6 +144,8 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// A hash to check wrong account names against, so that an unknown name takes as long as a
@@ -94,15 +162,16 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return login_page(&headers, StatusCode::BAD_REQUEST, "invalid");
+        return login_page(&headers, StatusCode::BAD_REQUEST, "invalid", "");
     };
+    let next = form.next.clone();
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if !same_origin(&headers) || expected.is_empty() || !same_token(&expected, &form.csrf) {
-        return login_page(&headers, StatusCode::FORBIDDEN, "expired");
+        return login_page(&headers, StatusCode::FORBIDDEN, "expired", &next);
     }
     let id = form.id.trim().to_string();
     if id.is_empty() || id.len() > 64 || form.password.is_empty() || form.password.len() > 1024 {
-        return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
+        return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials", &next);
     }
     let now = now_ms();
     // counted with HTTP Basic's failures: one account, one count, on every replica
@@ -135,30 +204,30 @@ pub async fn login(
     let (account, token) = match checked {
         Ok(Ok(Login::In(account, token))) => (account, token),
         Ok(Ok(Login::Throttled(throttled))) => {
-            let mut page = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked");
+            let mut page = login_page(&headers, StatusCode::TOO_MANY_REQUESTS, "locked", &next);
             let wait_s = throttled.retry_after_ms().div_ceil(1000).max(1);
             page.headers_mut().insert(header::RETRY_AFTER, wait_s.into());
             return page;
         }
         Ok(Ok(Login::Wrong)) => {
             tracing::warn!(account = %id, "back-office login refused: wrong account or password");
-            return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials");
+            return login_page(&headers, StatusCode::UNAUTHORIZED, "credentials", &next);
         }
         Ok(Ok(Login::FieldAccount)) => {
             tracing::warn!(account = %id, "back-office login refused: a field account");
-            return login_page(&headers, StatusCode::FORBIDDEN, "role");
+            return login_page(&headers, StatusCode::FORBIDDEN, "role", &next);
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "back-office login: the database failed");
-            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable", &next);
         }
         Err(e) => {
             tracing::error!(error = %e, "back-office login: worker failed");
-            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+            return login_page(&headers, StatusCode::SERVICE_UNAVAILABLE, "unavailable", &next);
         }
     };
     tracing::info!(staff = %account.id, role = account.role.as_str(), "back-office login");
-    let mut r = Redirect::to("/admin").into_response();
+    let mut r = Redirect::to(&after_login(&next)).into_response();
     let h = r.headers_mut();
     h.append(header::SET_COOKIE, session::set_cookie(&headers, SESSION_COOKIE, &token, session::ABSOLUTE_MS / 1000));
     h.append(header::SET_COOKIE, session::clear_cookie(&headers, LOGIN_COOKIE));
@@ -205,6 +274,11 @@ pub async fn logout(
     r
 }
 
+/// `/`: the back office is what a person opening the server's address wants.
+pub async fn root() -> Redirect {
+    Redirect::to("/admin")
+}
+
 pub async fn dashboard(StaffSession(staff): StaffSession) -> Response {
     staff_page(DASHBOARD_HTML, &staff)
 }
@@ -229,6 +303,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
         "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
         "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
+        "locations.js" => (LOCATIONS_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return AppError::not_found("no such asset").into_response(),
     };

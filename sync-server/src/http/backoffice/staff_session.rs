@@ -19,8 +19,9 @@ use crate::http::state::AppState;
 pub struct StaffSession(pub Staff);
 
 pub enum NotLoggedIn {
-    /// No session, or not a staff member's: to the login form, or 401.
-    Refused { api: bool },
+    /// No session, or not a staff member's: to the login form, or 401. `expired`: the request
+    /// carried a session cookie that is no longer live, which the login form says.
+    Refused { api: bool, expired: bool },
     /// The sessions could not be read.
     Failed(AppError),
 }
@@ -29,11 +30,12 @@ impl IntoResponse for NotLoggedIn {
     fn into_response(self) -> Response {
         match self {
             NotLoggedIn::Failed(e) => e.into_response(),
-            NotLoggedIn::Refused { api: true } => {
-                AppError::unauthorized("log in to the back office first").into_response()
+            NotLoggedIn::Refused { api: true, .. } => {
+                AppError::unauthorized("请先登录后台 / log in to the back office first").into_response()
             }
-            NotLoggedIn::Refused { api: false } => {
-                let mut r = Redirect::to("/admin/login").into_response();
+            NotLoggedIn::Refused { api: false, expired } => {
+                let to = if expired { "/admin/login?why=expired" } else { "/admin/login" };
+                let mut r = Redirect::to(to).into_response();
                 r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 r
             }
@@ -52,11 +54,13 @@ impl FromRequestParts<AppState> for StaffSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let api = parts.uri.path().starts_with("/admin/api/");
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NotLoggedIn::Refused { api })?;
-        let staff =
-            live_session(state, token).await.map_err(NotLoggedIn::Failed)?.ok_or(NotLoggedIn::Refused { api })?;
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(NotLoggedIn::Refused { api, expired: false })?;
+        let staff = live_session(state, token)
+            .await
+            .map_err(NotLoggedIn::Failed)?
+            .ok_or(NotLoggedIn::Refused { api, expired: true })?;
         if !matches!(staff.role, Role::Supervisor | Role::Admin) {
-            return Err(NotLoggedIn::Refused { api });
+            return Err(NotLoggedIn::Refused { api, expired: false });
         }
         Ok(StaffSession(staff))
     }

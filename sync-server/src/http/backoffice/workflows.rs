@@ -14,9 +14,11 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
+use super::workbench::{Scope, Visible};
 use crate::domain::now_ms;
 use crate::domain::privacy::{mask_digit_runs, mask_name};
 use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::domain::workbench::computed_days;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::handover::HandoverRequest;
@@ -65,7 +67,14 @@ pub async fn tickets(
     let today = report_day(now_ms(), 0);
     let w = state.backoffice.workflows.clone();
     let day = today.clone();
-    let mut rows = blocking(move || w.tickets(&day, n)).await?;
+    let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
+    let mut rows = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        let mut rows = w.tickets(&day, n)?;
+        rows.retain(|t| seen.grid(&t.grid_id));
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, view = "tickets", rows = rows.len(), "back-office view");
     for t in &mut rows {
         t.customer_name = t.customer_name.as_deref().map(mask_name);
@@ -86,7 +95,14 @@ pub async fn appointments(
     let (start, end) = gridbook_core::field::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
         .map_err(|e| AppError::internal(format!("report day {today}: {e}")))?;
     let w = state.backoffice.workflows.clone();
-    let mut rows = blocking(move || w.appointments(now, start, end, n)).await?;
+    let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
+    let mut rows = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        let mut rows = w.appointments(now, start, end, n)?;
+        rows.retain(|a| seen.grid(&a.grid_id));
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, view = "appointments", rows = rows.len(), "back-office view");
     for a in &mut rows {
         a.customer_name = a.customer_name.as_deref().map(mask_name);
@@ -97,20 +113,34 @@ pub async fn appointments(
     Ok(no_store(json!({ "today": today, "now_ms": now, "counts": counts, "appointments": rows })))
 }
 
+/// The day summaries the managers submitted, and beside them each manager's days as the server
+/// computes them from the synced facts (domain/workbench.rs) in the grids the staff member sees.
 pub async fn day_summaries(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<WorkflowQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(7).clamp(1, 366);
     let n = q.limit.unwrap_or(500).clamp(1, 1000);
     let since = report_day(now_ms(), days - 1);
+    let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
     let w = state.backoffice.workflows.clone();
     let from = since.clone();
-    let mut rows = blocking(move || w.day_summaries(&from, n)).await?;
+    let (computed, mut rows) = blocking(move || {
+        let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, None)?;
+        let mut computed = computed_days(&scope.facts, &scope.names, now_ms(), days)?;
+        computed.truncate(n as usize);
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
+        let mut rows = w.day_summaries(&from, n)?;
+        rows.retain(|s| seen.grid(&s.summary.grid_id));
+        Ok::<_, AppError>((computed, rows))
+    })
+    .await?;
     for s in &mut rows {
         s.summary.note = mask_digit_runs(&s.summary.note);
     }
-    Ok(no_store(json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows })))
+    Ok(no_store(
+        json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows, "computed": computed }),
+    ))
 }

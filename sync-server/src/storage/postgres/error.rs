@@ -31,13 +31,23 @@ impl From<tokio_postgres::Error> for StorageError {
                     StorageError::Internal(format!("database: {} {}", code.code(), db.message()))
                 }
             }
-            // an I/O error, a closed socket: the server went away under us
-            None if e.to_string().contains("connection") => {
-                StorageError::Unavailable("the database connection failed; retry".into())
-            }
+            // an I/O error, a closed socket, a refused or timed-out connection: the server went
+            // away under us (a restart, a failover) and the pool connects again by itself
+            None if lost_server(&e) => StorageError::Unavailable("the database connection failed; retry".into()),
             None => StorageError::Internal(format!("database client: {e}")),
         }
     }
+}
+
+/// Whether `e` says the server could not be reached or went away (tokio-postgres' kinds are not
+/// public: its I/O source, or the kind's fixed text).
+fn lost_server(e: &tokio_postgres::Error) -> bool {
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    let text = e.to_string();
+    io || ["error connecting", "error communicating", "connection closed", "timeout waiting"]
+        .iter()
+        .any(|kind| text.starts_with(kind))
+        || text.contains("connection")
 }
 
 impl From<deadpool_postgres::PoolError> for StorageError {

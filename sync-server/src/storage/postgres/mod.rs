@@ -5,7 +5,7 @@
 //! One concern per file: `pool` (connections, and how the synchronous traits wait on the
 //! asynchronous client), `schema` with migrations/ (under an advisory lock), `cursor` (gap-free
 //! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `handover`, `receipts`, `voids`,
-//! `records`, `monitoring`, `wipes` (remote wipes), `error`; `test_cluster` starts throwaway
+//! `records`, `monitoring`, `wipes` (remote wipes), `live` (the live-change relay between replicas), `error`, `from_sqlite` (`admin migrate-to-postgres`); `test_cluster` starts throwaway
 //! clusters for the tests.
 
 use std::path::{Path, PathBuf};
@@ -31,7 +31,11 @@ mod cursor_property;
 mod devices;
 mod entity_tx;
 mod error;
+pub mod from_sqlite;
 mod handover;
+mod live;
+mod locations;
+mod money;
 mod monitoring;
 mod pool;
 mod pull;
@@ -59,6 +63,8 @@ pub struct PostgresStorage {
     running: monitoring::Running,
     /// Where the snapshot files are: a directory every replica reads and writes (docs/postgres.md).
     snapshot_dir: Option<PathBuf>,
+    /// The database's URL: the live-change relay opens a connection of its own (live.rs).
+    url: String,
 }
 
 impl PostgresStorage {
@@ -76,7 +82,15 @@ impl PostgresStorage {
         let latest = db.query_opt(&conn, "SELECT last_hlc FROM backoffice_clock WHERE single = 1", &[])?;
         crate::domain::authoring::observe(&super::parse_backoffice_stamp(latest.map(|r| r.at(0)).transpose()?)?);
         drop(conn);
-        Ok(Self { db, generation, book_tag, cluster, running: Default::default(), snapshot_dir: None })
+        Ok(Self {
+            db,
+            generation,
+            book_tag,
+            cluster,
+            running: Default::default(),
+            snapshot_dir: None,
+            url: url.to_string(),
+        })
     }
 
     /// The same storage keeping snapshot files in `dir` (none: phones pull row pages). Every
@@ -135,6 +149,18 @@ impl SyncStorage for PostgresStorage {
 
     fn changes_after(&self, grids: &[String], cursor: u64) -> StorageResult<u64> {
         pull::changes_after(self, grids, cursor)
+    }
+
+    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool> {
+        pull::changed_since(self, grids, cursor)
+    }
+
+    fn announce_changes(&self, grids: &[String]) -> StorageResult<()> {
+        live::announce(&self.db, grids)
+    }
+
+    fn follow_changes(&self, signal: crate::storage::changes::ChangeSignal) {
+        live::follow(&self.db, &self.url, signal)
     }
 
     fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {

@@ -17,7 +17,7 @@ use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
     SyncTotals, VoidLine,
 };
-use crate::storage::staff::{StaffAccount, StaffStorage};
+use crate::storage::staff::{Person, StaffAccount, StaffStorage};
 use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
 use crate::storage::{ConflictRow, RejectionRow};
 
@@ -88,6 +88,17 @@ impl StaffStorage for PostgresStorage {
     fn staff_account(&self, id: &str) -> StorageResult<Option<StaffAccount>> {
         super::records::staff_account(self, id)
     }
+
+    fn staff_grids(&self, id: &str) -> StorageResult<Vec<String>> {
+        let conn = self.db.conn()?;
+        super::devices::grids_of(self, &conn, id)
+    }
+
+    fn people(&self) -> StorageResult<Vec<Person>> {
+        let conn = self.db.conn()?;
+        let rows = self.db.query(&conn, "SELECT id, name, role FROM managers ORDER BY id COLLATE \"C\"", &[])?;
+        rows.iter().map(|r| Ok(Person { id: r.at(0)?, name: r.at(1)?, role: r.at(2)? })).collect()
+    }
 }
 
 /// A JSON number of `j` as a `numeric` (NULL when missing or not a number, as SQLite's
@@ -97,7 +108,7 @@ fn num(j: &str, key: &str) -> String {
 }
 
 /// A JSON integer of `j` as a `bigint` (NULL when missing, not a number, or beyond 64 bits).
-fn int(j: &str, key: &str) -> String {
+pub(super) fn int(j: &str, key: &str) -> String {
     let n = num(j, key);
     format!("(CASE WHEN {n} BETWEEN -9223372036854775808 AND 9223372036854775807 THEN trunc({n})::bigint END)")
 }
@@ -111,7 +122,7 @@ fn local_day(j: &str) -> String {
 
 /// A receipt's amount when within core's `validate::MAX_FEN` (10^10 fen), else NULL (left out of
 /// the sums, as on SQLite).
-fn bounded_amount(j: &str) -> String {
+pub(super) fn bounded_amount(j: &str) -> String {
     let n = num(j, "amount_fen");
     format!("(CASE WHEN {n} BETWEEN -10000000000 AND 10000000000 THEN {n}::bigint END)")
 }

@@ -83,6 +83,13 @@ impl Db {
         }
     }
 
+    /// Runs `task` on this pool's runtime, in the background, until the pool is dropped.
+    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Some(runtime) = &self.runtime {
+            runtime.spawn(task);
+        }
+    }
+
     /// A connection of the pool (back to it when dropped).
     pub(super) fn conn(&self) -> StorageResult<Object> {
         Ok(self.wait(self.pool.get())?)

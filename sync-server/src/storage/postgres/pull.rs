@@ -120,6 +120,20 @@ pub(super) fn changes_after(s: &PostgresStorage, grids: &[String], cursor: u64) 
     s.db.read(|tx| count_between(s, tx, grids, cursor, i64::MAX))
 }
 
+/// Whether a pull of `grids` from `cursor` would receive a record now: one below the watermark.
+pub(super) fn changed_since(s: &PostgresStorage, grids: &[String], cursor: u64) -> StorageResult<bool> {
+    let cursor = cursor_i64(cursor)?;
+    s.db.read(|tx| {
+        let below = watermark(&s.db, tx)?;
+        s.db.query_one(
+            tx,
+            "SELECT EXISTS (SELECT 1 FROM entities WHERE grid_id = ANY($1) AND seq > $2 AND seq < $3)",
+            &[&grids, &cursor, &below],
+        )?
+        .at(0)
+    })
+}
+
 /// Records of `grids` numbered in (after, below).
 fn count_between<C: GenericClient + Sync>(
     s: &PostgresStorage,

@@ -15,6 +15,8 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_cluster_identity.sql")),
     (5, include_str!("migrations/0005_backoffice_shared_state.sql")),
     (6, include_str!("migrations/0006_device_wipes.sql")),
+    (7, include_str!("migrations/0007_visit_locations.sql")),
+    (8, include_str!("migrations/0008_money.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -145,6 +145,31 @@ impl TestCluster {
         Ok(format!("{base}/{name}"))
     }
 
+    /// Stops the server (a fast shutdown: every session cut) and keeps its data, for a test of a
+    /// restart under load; `resume` starts it again on the same port. Only a cluster this process
+    /// started.
+    pub fn pause(&self) -> Result<(), ClusterError> {
+        self.script_on_dir("pause")
+    }
+
+    /// Starts a paused server again, with the same port and options.
+    pub fn resume(&self) -> Result<(), ClusterError> {
+        self.script_on_dir("resume")
+    }
+
+    fn script_on_dir(&self, command: &str) -> Result<(), ClusterError> {
+        let dir = self.dir.as_ref().ok_or_else(|| ClusterError(format!("{command}: not a cluster of this process")))?;
+        let out = Command::new(script())
+            .arg(command)
+            .arg(dir)
+            .output()
+            .map_err(|e| ClusterError(format!("cannot run {}: {e}", script().display())))?;
+        if !out.status.success() {
+            return Err(ClusterError(format!("{command}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        Ok(())
+    }
+
     /// Runs one SQL command on the `postgres` database; answers its rows, unaligned.
     pub fn psql(&self, sql: &str) -> Result<String, ClusterError> {
         psql_at(&self.url, sql)

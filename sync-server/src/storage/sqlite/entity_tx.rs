@@ -311,6 +311,22 @@ impl EntityTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn record_receipt_check(
+        &mut self,
+        receipt_id: &str,
+        account_id: &str,
+        owed_at_arrival_fen: Option<i64>,
+        now_ms: i64,
+    ) -> StorageResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO receipt_checks (receipt_id, account_id, owed_at_arrival_fen, checked_at_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![receipt_id, account_id, owed_at_arrival_fen, now_ms])?;
+        Ok(())
+    }
+
     fn audit(&mut self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
         receipts::audit(self.tx, actor, action, subject, detail, now_ms)
     }

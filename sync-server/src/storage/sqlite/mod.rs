@@ -33,6 +33,8 @@ mod devices;
 mod entity_tx;
 mod group_commit;
 mod handover;
+mod locations;
+mod money;
 mod monitoring;
 mod pull;
 mod push;
@@ -249,6 +251,19 @@ impl SyncStorage for SqliteStorage {
 
     fn changes_after(&self, grids: &[String], cursor: u64) -> StorageResult<u64> {
         pull::changes_after(self, grids, cursor)
+    }
+
+    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool> {
+        pull::changed_since(self, grids, cursor)
+    }
+
+    fn announce_changes(&self, _grids: &[String]) -> StorageResult<()> {
+        // one process: its HTTP layer has woken its own waiters already
+        Ok(())
+    }
+
+    fn follow_changes(&self, _signal: crate::storage::changes::ChangeSignal) {
+        // one process writes the file: nobody else announces
     }
 
     fn snapshot_dir(&self) -> Option<PathBuf> {

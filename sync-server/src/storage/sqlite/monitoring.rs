@@ -17,7 +17,7 @@ use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
     SyncTotals, VoidLine,
 };
-use crate::storage::staff::{StaffAccount, StaffStorage};
+use crate::storage::staff::{Person, StaffAccount, StaffStorage};
 use crate::storage::{ConflictRow, RejectionRow};
 
 /// The day of a receipt on the collecting phone's calendar (its own zone offset, China's when
@@ -353,6 +353,18 @@ impl StaffStorage for SqliteStorage {
                     Ok(Some(StaffAccount { id, name, role, password_hash }))
                 }
             }
+        })
+    }
+
+    fn staff_grids(&self, id: &str) -> StorageResult<Vec<String>> {
+        self.monitor.read(|c| super::devices::grids_of(c, id))
+    }
+
+    fn people(&self) -> StorageResult<Vec<Person>> {
+        self.monitor.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, name, role FROM managers ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 }

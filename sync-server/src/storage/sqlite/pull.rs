@@ -53,6 +53,19 @@ pub(super) fn changes_after(storage: &SqliteStorage, grids: &[String], cursor: u
     storage.read(|c| count_after(c, grids, cursor as i64))
 }
 
+pub(super) fn changed_since(storage: &SqliteStorage, grids: &[String], cursor: u64) -> StorageResult<bool> {
+    let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+    storage.read(|c| {
+        let mut found = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM entities WHERE grid_id = ?1 AND seq > ?2)")?;
+        for grid in grids {
+            if found.query_row(params![grid, cursor], |r| r.get::<_, bool>(0))? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+}
+
 pub(super) fn snapshot_dir(storage: &SqliteStorage) -> Option<PathBuf> {
     Some(PathBuf::from(format!("{}.snapshot-files", storage.path.display())))
 }

@@ -18,6 +18,8 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_app_versions.sql")),
     (7, include_str!("migrations/0007_backoffice_shared_state.sql")),
     (8, include_str!("migrations/0008_device_wipes.sql")),
+    (9, include_str!("migrations/0009_visit_locations.sql")),
+    (10, include_str!("migrations/0010_money.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -1,7 +1,9 @@
-// The position for the sign-in (签到): with fine or coarse permission (Android 12+ lets the manager
+// The position for a sign-in (签到) and a visit at the door: with fine or coarse permission (Android 12+ lets the manager
 // grant only approximate), a current fix with a timeout from the platform's location manager — on
 // phones without Google services the last known fix is often empty — else a recent last known
-// one (core-logic's chooseFix); without either, the sign-in is recorded with the time alone.
+// one (core-logic's chooseFix) with its provider and the system's mock flag; without either, the
+// fact records "no fix within 30 s" (core-logic's positionOf). No Google Play services: Chinese
+// phones do not have them.
 package app.gridbook.android
 
 import android.Manifest
@@ -48,7 +50,12 @@ object CurrentLocation {
     /** Fused where the platform has it (Android 12+), then satellites, then the network. */
     private val PREFERENCE = listOf("fused", LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER)
 
-    private fun Location.toFix() = Fix(microDegrees(latitude), microDegrees(longitude), time, if (hasAccuracy()) accuracy else null)
+    private fun Location.toFix() = Fix(
+        microDegrees(latitude), microDegrees(longitude), time, if (hasAccuracy()) accuracy else null,
+        provider = provider ?: "",
+        // the system's own mark of a mock-location app's fix (developer options)
+        mock = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) isMock else @Suppress("DEPRECATION") isFromMockProvider,
+    )
 
     @SuppressLint("MissingPermission")  // permitted() was checked by fix(); a withdrawn permission is caught
     private fun lastKnown(lm: LocationManager, provider: String): Location? = try {

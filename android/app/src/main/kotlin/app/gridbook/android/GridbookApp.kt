@@ -30,6 +30,8 @@ import app.gridbook.logic.SyncTrigger
 import app.gridbook.logic.TicketRepository
 import app.gridbook.logic.WorkdayRepository
 import app.gridbook.logic.shouldSync
+import app.gridbook.ffi.core.Position
+import app.gridbook.logic.positionOf
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -103,6 +105,10 @@ class GridbookApp : Application() {
  */
 class Graph(context: Context, val wipedNotice: Problem? = null) {
     private val app = context.applicationContext
+
+    /** Where the phone is now, for a visit or a receipt: a fix within 30 s, or "no fix" (never a blocker). */
+    suspend fun position(): Position =
+        positionOf(if (CurrentLocation.permitted(app)) CurrentLocation.fix(app) else null, System.currentTimeMillis())
     // encrypted (SQLCipher), its key wrapped by the Keystore; excluded from backups (data_extraction_rules.xml)
     val store: GridbookStore = GridbookStore.open(File(app.filesDir, "gridbook.db").path, KeystoreVault())
     val signer = KeystoreSigner.create(app)

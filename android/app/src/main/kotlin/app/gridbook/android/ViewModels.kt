@@ -30,6 +30,7 @@ import app.gridbook.logic.TicketsModel
 import app.gridbook.logic.TodayModel
 import app.gridbook.logic.VisitModel
 import app.gridbook.logic.problem
+import app.gridbook.logic.positionOf
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.launch
@@ -55,13 +56,13 @@ class TodayViewModel(private val graph: Graph, session: Session) : ViewModel() {
     fun refresh() { viewModelScope.launch { model.refresh() } }
     fun shown() { viewModelScope.launch { model.refreshIfChanged() } }
 
-    /** 签到 with the current position when there is one ([CurrentLocation]); without it, the time alone. */
+    /** 签到 with the current position when there is one ([CurrentLocation]); without it, "no fix" and the time. */
     fun signIn(context: Context) {
         viewModelScope.launch {
             locating.value = true
             val fix = CurrentLocation.fix(context.applicationContext)
             locating.value = false
-            model.signIn(fix?.latE6, fix?.lonE6)
+            model.signIn(fix?.latE6, fix?.lonE6, location = positionOf(fix, System.currentTimeMillis()))
         }
     }
 
@@ -151,7 +152,7 @@ class HouseholdViewModel(
     fun call(dial: (String) -> Unit) { viewModelScope.launch { model.numberToCall()?.let(dial) } }
 }
 
-class VisitViewModel(graph: Graph, session: Session, householdId: String, appointmentId: String?) : ViewModel() {
+class VisitViewModel(private val graph: Graph, session: Session, householdId: String, appointmentId: String?) : ViewModel() {
     val model = VisitModel(graph.fieldwork, session, drafts = graph.drafts)
     private val _loadProblem = MutableStateFlow<Problem?>(null)
     val loadProblem: StateFlow<Problem?> = _loadProblem
@@ -164,6 +165,12 @@ class VisitViewModel(graph: Graph, session: Session, householdId: String, appoin
         }
     }
     fun submit() { viewModelScope.launch { model.submit() } }
+
+    /** At the door: the form is shown; where the phone is is asked for alongside (30 s at most), never waited for. */
+    fun arrive() {
+        model.arrive()
+        viewModelScope.launch { model.locate(graph.position()) }
+    }
 }
 
 /** Finds the account's line in the manager's grids (from a plan item, the household page or the arrears list). */
@@ -184,7 +191,11 @@ class CollectionViewModel(private val graph: Graph, session: Session, accountId:
     init {
         viewModelScope.launch {
             graph.lineOf(session, accountId)
-                .onSuccess { model.start(it, signerName = it.customerName) }
+                .onSuccess {
+                    model.start(it, signerName = it.customerName)
+                    // where the phone is, asked alongside the form; collecting never waits for it
+                    launch { model.locate(graph.position()) }
+                }
                 .onFailure { _loadProblem.value = Problem.of(it) }
         }
     }

@@ -9,6 +9,7 @@ package app.gridbook.logic
 import app.gridbook.ffi.core.ArrearsLine
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.core.PaymentMethod
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.Receipt
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
@@ -38,6 +39,8 @@ data class CollectionState(
     val relation: SignerRelation = SignerRelation.Householder,
     val signature: SignaturePad? = null,
     val signatureFlags: List<SignatureFlag> = emptyList(),
+    /** Where the phone was when collecting ([positionOf]: a fix, or "no fix"); null until located. */
+    val location: Position? = null,
     /** A save is under way: the button takes no tap. */
     val saving: Boolean = false,
     /** After saving: the receipt, its sealed signature, the customer's copy and its code. */
@@ -63,6 +66,16 @@ class CollectionModel(
     val state: StateFlow<CollectionState> = _state.asStateFlow()
     private val once = SubmitOnce()
     private var draftKey: String? = null
+
+    /**
+     * Where the phone was, once the platform answered (a fix, or "no fix" after the wait): the
+     * first answer counts, a saved receipt is not changed, collecting never waits for it.
+     */
+    fun locate(position: Position) {
+        val s = _state.value
+        if (s.line == null || s.location != null || s.saved != null) return
+        _state.value = s.copy(location = position)
+    }
 
     /**
      * Starts collecting on an arrears line: the amount proposed is what remains owed. A form left
@@ -140,6 +153,7 @@ class CollectionModel(
             householdId = line.account.householdId, owedBeforeFen = line.remainingFen, amountFen = amount,
             cashReceivedFen = cash, changeFen = change, method = s.method, collectedAtMs = clockMs(),
             zoneOffsetMin = zoneOffsetMin().toLong(), collectorId = session.managerId, paymentRef = s.paymentRef,
+            location = s.location,
         )
         val signed = fieldwork.recordSignedReceipt(receipt, SignatureCapture(pad, s.signerName, s.relation))
         val saved = signed.getOrNull()

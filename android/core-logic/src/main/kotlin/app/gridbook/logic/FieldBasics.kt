@@ -1,9 +1,12 @@
 // Decisions the phone makes around the forms, kept here so they are tested on the JVM: the
 // privacy notice agreed before anything else, when to sync (on coming to the foreground, when
-// the network returns, and what a background run does when it fails), which position a sign-in
-// takes, the date pickers' UTC midnights, and the receipt book to check before going out.
+// the network returns, and what a background run does when it fails), which position a fact
+// records (a fix or "no fix within 30 s"), the date pickers' UTC midnights, and the receipt book to check before going out.
 package app.gridbook.logic
 
+import app.gridbook.ffi.core.LocationFix
+import app.gridbook.ffi.core.LocationProvider
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.SyncPhase
 import app.gridbook.ffi.SyncStatus
 import java.time.Instant
@@ -97,23 +100,59 @@ fun backgroundOutcome(problem: Problem?, runAttempt: Int): BackgroundOutcome = w
 
 const val MAX_BACKGROUND_ATTEMPTS = 5
 
-// ---- the sign-in's position --------------------------------------------------------------------
-
-/** A position fix in micro-degrees, with when it was taken and how good it is. */
-data class Fix(val latE6: Long, val lonE6: Long, val atMs: Long, val accuracyM: Float? = null)
+// ---- where the phone was (sign-in, visit, receipt) -----------------------------------------------
 
 /**
- * The position a sign-in records: the current fix if one came before the timeout; otherwise the
+ * A position fix in micro-degrees (WGS-84, as the platform gives it), with when it was taken, how
+ * good it is, the platform's provider name, and whether the system flagged it as a mock location.
+ */
+data class Fix(
+    val latE6: Long,
+    val lonE6: Long,
+    val atMs: Long,
+    val accuracyM: Float? = null,
+    val provider: String = "",
+    val mock: Boolean = false,
+)
+
+/**
+ * The position a fact records: the current fix if one came before the timeout; otherwise the
  * freshest last known one no older than [MAX_LAST_KNOWN_AGE_MS] (a position from yesterday would
- * put the manager where they were not); otherwise none — the time alone is still a sign-in.
+ * put the manager where they were not); otherwise none — the fact is still recorded ([positionOf]).
  */
 fun chooseFix(current: Fix?, lastKnown: List<Fix>, nowMs: Long): Fix? =
     current ?: lastKnown.filter { nowMs - it.atMs in 0..MAX_LAST_KNOWN_AGE_MS }.maxByOrNull { it.atMs }
 
 const val MAX_LAST_KNOWN_AGE_MS: Long = 10 * 60_000
 
-/** How long a sign-in waits for a current fix. */
-const val CURRENT_FIX_TIMEOUT_MS: Long = 15_000
+/** How long the phone waits for a current fix before it records "no fix" (30 秒内无定位). */
+const val CURRENT_FIX_TIMEOUT_MS: Long = 30_000
+
+/** The widest accuracy the core keeps, metres (a fix without one counts as this wide). */
+const val MAX_ACCURACY_M: Long = 20_000
+
+/**
+ * What a visit, a sign-in or a receipt records of where the phone was (the core's `Position`):
+ * the chosen fix with its age at [nowMs] (0 to [MAX_LAST_KNOWN_AGE_MS]), its accuracy rounded up
+ * to whole metres (1 to [MAX_ACCURACY_M]; none, or nonsense, counts as the widest), its provider
+ * and mock flag; or, without a fix, "no fix" after [waitedMs]. Never a reason not to record.
+ */
+fun positionOf(fix: Fix?, nowMs: Long, waitedMs: Long = CURRENT_FIX_TIMEOUT_MS): Position {
+    if (fix == null) return Position.NoFix(waitedMs.coerceIn(0, MAX_LAST_KNOWN_AGE_MS))
+    val accuracy = fix.accuracyM?.takeIf { it.isFinite() && it >= 0f }
+        ?.let { Math.ceil(it.toDouble()).toLong().coerceIn(1, MAX_ACCURACY_M) } ?: MAX_ACCURACY_M
+    val age = (nowMs - fix.atMs).coerceIn(0, MAX_LAST_KNOWN_AGE_MS)
+    return Position.Fix(LocationFix(fix.latE6, fix.lonE6, accuracy, age, providerOf(fix.provider), fix.mock))
+}
+
+/** The platform's provider name as the core knows it; an unknown one is OTHER. */
+fun providerOf(name: String): LocationProvider = when (name) {
+    "gps" -> LocationProvider.GPS
+    "network" -> LocationProvider.NETWORK
+    "fused" -> LocationProvider.FUSED
+    "passive" -> LocationProvider.PASSIVE
+    else -> LocationProvider.OTHER
+}
 
 /** Degrees to micro-degrees, as the core stores a place. */
 fun microDegrees(degrees: Double): Long = Math.round(degrees * 1_000_000)

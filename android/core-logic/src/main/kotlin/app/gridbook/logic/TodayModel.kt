@@ -12,6 +12,7 @@ import app.gridbook.ffi.core.DayPlan
 import app.gridbook.ffi.core.GridSummary
 import app.gridbook.ffi.core.PlanItem
 import app.gridbook.ffi.core.PlanStop
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.ReminderResolution
 import app.gridbook.ffi.core.SignIn
 import app.gridbook.ffi.core.Ticket
@@ -149,15 +150,15 @@ class TodayModel(
     }
 
     /**
-     * 签到: now, with the place when the phone has a fix (micro-degrees), in the manager's first
-     * grid. Signing in again the same day records another sign-in; the first one counts. True
+     * 签到: now, with the place when the phone has a fix (micro-degrees) and what it knew of where
+     * it was ([positionOf]: the fix, or "no fix"), in the manager's first grid. Signing in again the same day records another sign-in; the first one counts. True
      * when recorded.
      */
-    suspend fun signIn(latE6: Long? = null, lonE6: Long? = null, note: String = ""): Boolean {
+    suspend fun signIn(latE6: Long? = null, lonE6: Long? = null, note: String = "", location: Position? = null): Boolean {
         val r = workday.signIn(
             SignIn(
                 gridId = session.grid, managerId = session.managerId, atMs = clockMs(), zoneOffsetMin = zoneOffsetMin().toLong(),
-                latE6 = latE6, lonE6 = lonE6, note = note,
+                latE6 = latE6, lonE6 = lonE6, note = note, location = location,
             ),
         )
         if (r.isFailure) {

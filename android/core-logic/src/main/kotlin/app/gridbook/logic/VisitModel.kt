@@ -8,6 +8,7 @@ package app.gridbook.logic
 import app.gridbook.ffi.core.Appointment
 import app.gridbook.ffi.CustomerSignature
 import app.gridbook.ffi.core.Household
+import app.gridbook.ffi.core.Position
 import app.gridbook.ffi.core.Punctuality
 import app.gridbook.ffi.SignatureCapture
 import app.gridbook.ffi.SignatureFlag
@@ -41,6 +42,8 @@ data class VisitState(
     val appointment: Appointment? = null,
     /** Time of arrival: when the form was first shown at the door; null until then. */
     val arrivedAtMs: Long? = null,
+    /** Where the phone was at the door ([positionOf]: a fix, or "no fix"); null until located. */
+    val location: Position? = null,
     val form: VisitForm = VisitForm(),
     /** The work order as the customer reads it before signing (exactly what is sealed). */
     val workOrderText: String = "",
@@ -127,8 +130,18 @@ class VisitModel(
             gridId = h?.gridId ?: session.grid, householdId = h?.id ?: "", appointmentAtMs = f.appointmentAtMs,
             arrivedAtMs = s.arrivedAtMs ?: 0, zoneOffsetMin = zoneOffsetMin().toLong(), purpose = f.purpose, outcome = f.outcome,
             needs = f.needs, competitorInfo = f.competitorInfo, opinions = f.opinions, openQuestion = f.openQuestion,
-            followUp = f.followUp, followUpDue = f.followUpDue, managerId = session.managerId,
+            followUp = f.followUp, followUpDue = f.followUpDue, managerId = session.managerId, location = s.location,
         )
+    }
+
+    /**
+     * Where the phone was at the door, once the platform answered (a fix, or "no fix" after the
+     * wait). The first answer counts; a saved visit is not changed. Saving never waits for it.
+     */
+    fun locate(position: Position) {
+        val s = _state.value
+        if (s.household == null || s.location != null || s.saved != null) return
+        update(s.copy(location = position))
     }
 
     /**

@@ -69,8 +69,9 @@ fun VisitScreen(vm: VisitViewModel, takeTicket: (householdId: String) -> Unit = 
     val state by vm.model.state.collectAsStateWithLifecycle()
     val loadProblem by vm.loadProblem.collectAsStateWithLifecycle()
     val household = state.household ?: run { ProblemBanner(loadProblem); return }
-    // at the door: the form is on screen (the first time counts; core-logic keeps it)
-    LaunchedEffect(household.id) { vm.model.arrive() }
+    // at the door: the form is on screen (the first time counts; core-logic keeps it), and the
+    // phone is asked where it is alongside (a fix, or "no fix within 30 s")
+    LaunchedEffect(household.id) { vm.arrive() }
     val f = state.form
     val edit: ((VisitForm) -> VisitForm) -> Unit = vm.model::edit
     val errorOn = { field: String -> state.problem?.field == field }

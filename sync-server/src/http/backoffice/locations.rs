@@ -1,0 +1,158 @@
+//! The back office's proof of visit by place (issue 20): visits flagged by where they were — far
+//! from the household's reference position, a mock location, or no fix — listed per manager and
+//! day (China time) with the distance and an AMap (高德) link to the fix (GCJ-02, as AMap takes
+//! it); and a household's reference position set by a supervisor, audited. Listing checks the
+//! visits that arrived since the last look first (`domain::visit_locations`).
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridbook_core::location::{amap_link, Point};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::api::{blocking, no_store, query};
+use super::session::check_staff_write;
+use super::staff_session::StaffSession;
+use crate::domain::now_ms;
+use crate::domain::privacy::mask_digit_runs;
+use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
+use crate::domain::visit_locations::catch_up;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::storage::locations::{FlaggedVisit, ReferenceRow};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/api/visit-locations", get(flagged))
+        .route("/admin/api/households/{household}/reference-position", post(set_reference))
+        // a building's or a shop's: its households without their own are judged against it
+        .route("/admin/api/premises/{household}/reference-position", post(set_reference))
+}
+
+#[derive(Debug, Deserialize)]
+struct FlaggedQuery {
+    /// Days back, today included (1..=92, default 7).
+    days: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// One manager's flagged visits of one day.
+#[derive(Debug, Serialize)]
+struct Group {
+    manager_id: String,
+    manager_name: Option<String>,
+    /// YYYY-MM-DD, China time.
+    day: String,
+    visits: Vec<Line>,
+}
+
+#[derive(Debug, Serialize)]
+struct Line {
+    #[serde(flatten)]
+    visit: FlaggedVisit,
+    /// The fix on AMap, GCJ-02 (None without a fix).
+    map_link: Option<String>,
+}
+
+/// GET /admin/api/visit-locations?days=7: flagged visits per manager and day.
+async fn flagged(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<FlaggedQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let days = q.days.unwrap_or(7).clamp(1, 92);
+    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let now = now_ms();
+    let since = report_day(now, days - 1);
+    let (from, _) = gridbook_core::field::workday::day_bounds(&since, REPORT_ZONE_OFFSET_MIN)
+        .map_err(|e| AppError::internal(format!("report day {since}: {e}")))?;
+    let (locations, max_distance_m) = (state.backoffice.locations.clone(), state.backoffice.visit_max_distance_m);
+    let (checked, rows) = blocking(move || {
+        let checked = catch_up(locations.as_ref(), max_distance_m, now)?;
+        locations.flagged_visits(from, now + 86_400_000, limit).map(|rows| (checked, rows))
+    })
+    .await?;
+    tracing::info!(staff = %staff.id, view = "visit_locations", rows = rows.len(), checked, "back-office view");
+    let mut groups: Vec<Group> = Vec::new();
+    for mut visit in rows {
+        visit.address = visit.address.as_deref().map(mask_digit_runs);
+        let day = report_day(visit.check.arrived_at_ms, 0);
+        let map_link = match (visit.check.lat_e6, visit.check.lon_e6) {
+            (Some(lat_e6), Some(lon_e6)) => Point::new(lat_e6, lon_e6).map(|p| amap_link(p, "走访 visit")),
+            _ => None,
+        };
+        match groups.last_mut() {
+            Some(g) if g.manager_id == visit.check.manager_id && g.day == day => {
+                g.visits.push(Line { visit, map_link })
+            }
+            _ => groups.push(Group {
+                manager_id: visit.check.manager_id.clone(),
+                manager_name: visit.manager_name.clone(),
+                day,
+                visits: vec![Line { visit, map_link }],
+            }),
+        }
+    }
+    let count = |f: fn(&Line) -> bool| groups.iter().flat_map(|g| &g.visits).filter(|l| f(l)).count();
+    let counts = json!({
+        "far": count(|l| l.visit.check.far),
+        "mock": count(|l| l.visit.check.mock),
+        "no_fix": count(|l| l.visit.check.no_fix),
+    });
+    Ok(no_store(json!({
+        "since_day": since,
+        "today": report_day(now, 0),
+        "max_distance_m": max_distance_m,
+        "checked_now": checked,
+        "counts": counts,
+        "groups": groups,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReferenceBody {
+    /// WGS-84 micro-degrees.
+    lat_e6: i64,
+    lon_e6: i64,
+}
+
+/// POST /admin/api/households/{household}/reference-position {lat_e6, lon_e6} (or
+/// /admin/api/premises/{premises}/…): sets (or moves) where the household or the premises is,
+/// audited; visits checked from then on are judged against it.
+async fn set_reference(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    Path(household): Path<String>,
+    body: Result<Json<ReferenceBody>, JsonRejection>,
+) -> AppResult<Response> {
+    check_staff_write(&headers, &staff)?;
+    if household.is_empty() || household.len() > 64 {
+        return Err(AppError::invalid("id: 编号为 1 至 64 个字符 / 1 to 64 characters"));
+    }
+    let Json(b) = body?;
+    if Point::new(b.lat_e6, b.lon_e6).is_none() {
+        return Err(AppError::invalid("lat_e6: 纬度须在 ±90°、经度须在 ±180° 之间 / latitude ±90°, longitude ±180°"));
+    }
+    let row = ReferenceRow {
+        place_id: household,
+        lat_e6: b.lat_e6,
+        lon_e6: b.lon_e6,
+        source: "back_office".into(),
+        visit_id: None,
+        set_by: staff.id.clone(),
+        set_at_ms: now_ms(),
+    };
+    let locations = state.backoffice.locations.clone();
+    let stored = row.clone();
+    blocking(move || locations.set_reference(&stored)).await?;
+    tracing::warn!(staff = %staff.id, place = %row.place_id, "reference position set");
+    let mut response = no_store(row);
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}

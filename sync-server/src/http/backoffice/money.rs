@@ -1,0 +1,427 @@
+//! The money controls of the back office (issue 18, docs/money.md), a page of its own at
+//! /admin/money (assets/money.html, money.js) over JSON under /admin/api/money/:
+//!
+//! - `GET receipts`: receipts paged, newest first, with the count and sum of all that match and
+//!   each one's flags (over-collection, an `owed_before` other than the account's);
+//! - `GET receipts/{no}`: one receipt — its flags, its signature checked again, its void, its
+//!   hand-in, the visit it was collected on — shown in full, so audited (domain/reveals.rs);
+//!   `/admin/money/receipts/{no}/print` is the customer's copy as printed;
+//! - `GET voids`, `POST voids/{id}/decision`: voids and their approval or refusal (a refusal
+//!   says why), audited by the storage;
+//! - `GET hand-ins`, `POST hand-ins`: cash handed in to the business hall (交款) and each
+//!   manager's cash per day, collected and not handed in.
+//!
+//! Writes are a supervisor's or an admin's, from this site, with the session's CSRF token.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gridbook_core::evidence::printable;
+use gridbook_core::field::receipts::receipt_document;
+use gridbook_core::model::{EntityKind, Visit};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::{blocking, no_store, query};
+use super::pages::{escape_html, page_with_csp, script, staff_page};
+use super::session::check_staff_write;
+use super::staff_session::StaffSession;
+use crate::domain::now_ms;
+use crate::domain::privacy::mask_digit_runs;
+use crate::domain::report_day::report_day;
+use crate::domain::signed::typed;
+use crate::http::error::{AppError, AppResult};
+use crate::http::qr;
+use crate::http::state::AppState;
+use crate::storage::evidence::{VoidDecision, VoidReviewRow};
+use crate::storage::money::{cash_days, HandInRequest, MoneyQuery, MoneyReceipt};
+
+const MONEY_HTML: &str = include_str!("../../../assets/money.html");
+const MONEY_JS: &str = include_str!("../../../assets/money.js");
+/// What money.js and administration.js share.
+const PAGEKIT_JS: &str = include_str!("../../../assets/pagekit.js");
+
+/// The customer's copy carries its own inline style and the signature as inline SVG; nothing else.
+const PRINT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; \
+                         base-uri 'none'; form-action 'none'";
+
+/// How far back a visit may be the one a receipt was collected on.
+const VISIT_BEFORE_MS: i64 = 12 * 3_600_000;
+/// … and after (the visit recorded once the money was taken).
+const VISIT_AFTER_MS: i64 = 3_600_000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/money", get(money_page))
+        .route("/admin/assets/money.js", get(|| async { script(MONEY_JS) }))
+        .route("/admin/assets/pagekit.js", get(|| async { script(PAGEKIT_JS) }))
+        .route("/admin/money/receipts/{receipt_no}/print", get(print))
+        .route("/admin/api/money/receipts", get(receipts))
+        .route("/admin/api/money/receipts/{receipt_no}", get(receipt))
+        .route("/admin/api/money/voids", get(voids))
+        .route("/admin/api/money/voids/{void_id}/decision", post(decide_void))
+        .route("/admin/api/money/hand-ins", get(hand_ins).post(record_hand_in))
+}
+
+async fn money_page(StaffSession(staff): StaffSession) -> Response {
+    staff_page(MONEY_HTML, &staff)
+}
+
+/// A page of receipts.
+#[utoipa::path(
+    get,
+    path = "/admin/api/money/receipts",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(
+        ("flagged" = Option<bool>, Query, description = "Only receipts with a flag"),
+        ("collector" = Option<String>, Query, description = "Only this manager's"),
+        ("not_handed_in" = Option<bool>, Query, description = "Only cash not handed in and not voided"),
+        ("receipt_no" = Option<String>, Query, description = "Only this number"),
+        ("offset" = Option<u32>, Query, description = "Receipts to skip"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–500 (50)"),
+    ),
+    responses(
+        (status = 200, description = "`{total, total_fen, offset, receipts}`: the count and sum (voids approved left out) of all that match, and this page", body = serde_json::Value),
+        (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn receipts(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<MoneyQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let mut q = query(q)?;
+    if q.limit == 0 {
+        q.limit = 50;
+    }
+    if q.collector.as_deref().is_some_and(|c| c.len() > 64) || q.receipt_no.as_deref().is_some_and(|n| n.len() > 64) {
+        return Err(AppError::bad_query("collector, receipt_no: at most 64 characters"));
+    }
+    let money = state.backoffice.money.clone();
+    let page = blocking(move || money.money_receipts(&q)).await?;
+    tracing::info!(staff = %staff.id, view = "money_receipts", rows = page.receipts.len(), "back-office view");
+    Ok(no_store(page))
+}
+
+/// The visit the receipt was collected on: the collector's visit to the household nearest the
+/// time the money was taken, within half a day before and an hour after.
+fn visit_of(visits: Vec<gridbook_core::sync::wire::EntityState>, r: &MoneyReceipt) -> Option<Visit> {
+    visits
+        .iter()
+        .filter(|s| !s.deleted())
+        .filter_map(|s| typed::<Visit>(s).ok())
+        .filter(|v| v.household_id == r.household_id && v.manager_id == r.collector_id)
+        .filter(|v| {
+            (r.collected_at_ms - VISIT_BEFORE_MS..=r.collected_at_ms + VISIT_AFTER_MS).contains(&v.arrived_at_ms)
+        })
+        .min_by_key(|v| (v.arrived_at_ms - r.collected_at_ms).abs())
+}
+
+/// One receipt as the back office shows it.
+#[utoipa::path(
+    get,
+    path = "/admin/api/money/receipts/{receipt_no}",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(("receipt_no" = String, Path, description = "The receipt's number")),
+    responses(
+        (status = 200, description = "`{receipt, evidence, visit, voids}`: the receipt with its flags, its signature checked again (the signer's name and the code in full: audited), the visit it was collected on, its voids", body = serde_json::Value),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 404, description = "No such receipt on the server", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn receipt(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    Path(receipt_no): Path<String>,
+) -> AppResult<Response> {
+    if receipt_no.len() > 64 {
+        return Err(AppError::not_found("no such receipt"));
+    }
+    let (money, storage) = (state.backoffice.money.clone(), state.storage.clone());
+    let by = staff.id.clone();
+    let (line, evidence, visit, voids) = blocking(move || {
+        let q = MoneyQuery { receipt_no: Some(receipt_no.clone()), limit: 1, ..Default::default() };
+        let line = money
+            .money_receipts(&q)?
+            .receipts
+            .pop()
+            .ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
+        let evidence = match crate::domain::reveals::receipt_evidence(storage.as_ref(), &by, &receipt_no, now_ms()) {
+            Ok(found) => found,
+            Err(e) if e.code == gridbook_core::sync::wire::ErrorCode::Unsupported => None,
+            Err(e) => return Err(e),
+        };
+        let visit = visit_of(storage.grid_records(EntityKind::Visit, &line.grid_id)?, &line);
+        let voids: Vec<VoidReviewRow> = match storage.void_reviews(None, 1000) {
+            Ok(all) => all.into_iter().filter(|v| v.receipt_id == line.id).collect(),
+            Err(e) if e.code() == gridbook_core::sync::wire::ErrorCode::Unsupported => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        Ok::<_, AppError>((line, evidence, visit, voids))
+    })
+    .await?;
+    tracing::info!(staff = %staff.id, view = "money_receipt", "back-office view");
+    let voids: Vec<_> = voids
+        .into_iter()
+        .map(|mut v| {
+            v.reason = mask_digit_runs(&v.reason);
+            v.note = v.note.as_deref().map(mask_digit_runs);
+            v
+        })
+        .collect();
+    Ok(no_store(json!({
+        "receipt": line,
+        "evidence": evidence.map(|e| json!({
+            "verification": e.verification,
+            "verification_code": e.verification_code,
+            "signer_name": e.signer_name,
+            "signer_relation": e.signer_relation,
+            "signature_flags": e.flags,
+            "signature_duration_ms": e.signature_duration_ms,
+            "signature_svg": e.signature_svg,
+            "void_status": e.void_status,
+        })),
+        "visit": visit.map(|v| json!({
+            "id": v.id,
+            "arrived_at_ms": v.arrived_at_ms,
+            "zone_offset_min": v.zone_offset_min,
+            "purpose": v.purpose.as_str(),
+            "outcome": mask_digit_runs(&v.outcome),
+            "signed": v.signature_id.is_some_and(|s| !s.is_empty()),
+        })),
+        "voids": voids,
+    })))
+}
+
+/// The customer's copy of a receipt, as core prints it on the phone (evidence/printable.rs).
+async fn print(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    Path(receipt_no): Path<String>,
+) -> AppResult<Response> {
+    if receipt_no.len() > 64 {
+        return Err(AppError::not_found("no such receipt"));
+    }
+    let storage = state.storage.clone();
+    let company = state.backoffice.company_name.to_string();
+    let no = receipt_no.clone();
+    let by = staff.id.clone();
+    let evidence = blocking(move || crate::domain::reveals::receipt_evidence(storage.as_ref(), &by, &no, now_ms()))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
+    let Some(sig) = &evidence.signature else {
+        return Err(AppError::invalid("此收据没有客户签字，无法打印 this receipt has no customer signature to print"));
+    };
+    let record = sig.seal_record().map_err(|e| AppError::invalid(format!("签字记录有误 the signature record: {e}")))?;
+    let html = printable::receipt_html(&receipt_document(&evidence.receipt), &sig.strokes, &record, &company)
+        .map_err(|e| AppError::invalid(format!("无法打印 cannot print: {e}")))?;
+    let html = match (qr::base_url(&headers), evidence.verification_code.as_deref()) {
+        (Some(base), Some(code)) => with_check_link(html, &base, &evidence.receipt.receipt_no, code),
+        _ => html,
+    };
+    Ok(page_with_csp(StatusCode::OK, html, PRINT_CSP))
+}
+
+/// The customer's copy with a QR code of its public check (/verify with its number and code)
+/// above the footer, and the link written out for a clerk to type.
+fn with_check_link(html: String, base: &str, receipt_no: &str, code: &str) -> String {
+    let link = format!(
+        "{base}{}?no={}&code={}",
+        crate::http::verify_page::PATH_VERIFY_PAGE,
+        qr::query_escape(receipt_no),
+        qr::query_escape(code)
+    );
+    let Some(svg) = qr::svg(&link, 140) else { return html };
+    let block = format!(
+        "<div class=\"qr\">{svg}<p>扫码核验本收据 Scan to check this receipt:<br/>{}</p></div>\n</footer>",
+        escape_html(&link)
+    );
+    html.replacen("</footer>", &block, 1)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VoidsQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Voids requested by phones and their decisions.
+#[utoipa::path(
+    get,
+    path = "/admin/api/money/voids",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "pending, approved or refused; all when missing"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (200)"),
+    ),
+    responses(
+        (status = 200, description = "`{voids}`, newest first; reasons with digit runs masked", body = serde_json::Value),
+        (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 501, description = "This storage backend keeps no signed evidence", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn voids(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<VoidsQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    if let Some(s) = &q.status {
+        if !["pending", "approved", "refused"].contains(&s.as_str()) {
+            return Err(AppError::bad_query("status: pending, approved or refused"));
+        }
+    }
+    let storage = state.storage.clone();
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let mut rows = blocking(move || storage.void_reviews(q.status.as_deref(), limit)).await?;
+    for v in &mut rows {
+        v.reason = mask_digit_runs(&v.reason);
+        v.note = v.note.as_deref().map(mask_digit_runs);
+    }
+    Ok(no_store(json!({ "voids": rows })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DecisionBody {
+    /// "approve" or "refuse".
+    pub decision: String,
+    /// Why; required to refuse (the phone's manager reads it).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Approves or refuses a pending void.
+#[utoipa::path(
+    post,
+    path = "/admin/api/money/voids/{void_id}/decision",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(("void_id" = String, Path, description = "The void's id")),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "The void as decided (an audit row is written; an approval owes the receipt's amount again)", body = serde_json::Value),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 403, description = "Not a supervisor or admin, another site, or a missing or stale `X-CSRF-Token`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 404, description = "No such void", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 409, description = "`already_decided` or `already_voided`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 422, description = "`invalid`: not approve/refuse, a refusal without a reason, a note over 500 characters", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 501, description = "This storage backend keeps no signed evidence", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn decide_void(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    Path(void_id): Path<String>,
+    body: Result<Json<DecisionBody>, JsonRejection>,
+) -> AppResult<Response> {
+    check_staff_write(&headers, &staff)?;
+    let Json(body) = body?;
+    let decision = VoidDecision::parse(&body.decision)
+        .ok_or_else(|| AppError::invalid("decision: \"approve\" 批准 or \"refuse\" 驳回"))?;
+    if decision == VoidDecision::Refuse && body.note.trim().is_empty() {
+        return Err(AppError::invalid("note: 驳回须写明理由 a refusal says why"));
+    }
+    let storage = state.storage.clone();
+    let by = staff.id.clone();
+    let id = void_id.clone();
+    let row = blocking(move || storage.decide_void(&id, decision, &by, &body.note, now_ms())).await?;
+    tracing::info!(staff = %staff.id, void = %void_id, decision = ?decision, "void decided in the back office");
+    Ok(no_store(row))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HandInsQuery {
+    days: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// Hand-ins, and each manager's cash per day.
+#[utoipa::path(
+    get,
+    path = "/admin/api/money/hand-ins",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(
+        ("days" = Option<i64>, Query, description = "Days of cash per manager, 1–366 (14)"),
+        ("limit" = Option<u32>, Query, description = "At most this many hand-ins, 1–1000 (200)"),
+    ),
+    responses(
+        (status = 200, description = "`{since_day, hand_ins, cash_days}`: hand-ins newest first; each manager's cash per day (phone's calendar), collected, handed in and outstanding", body = serde_json::Value),
+        (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn hand_ins(
+    State(state): State<AppState>,
+    StaffSession(_): StaffSession,
+    q: Result<Query<HandInsQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let days = q.days.unwrap_or(14).clamp(1, 366);
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let now = now_ms();
+    let since_day = report_day(now, days - 1);
+    // a day east of UTC+14 starts no earlier than this
+    let since_ms = now - (days + 1) * 86_400_000;
+    let money = state.backoffice.money.clone();
+    let day = since_day.clone();
+    let (rows, days) = blocking(move || {
+        let rows = money.hand_ins(limit)?;
+        let days = cash_days(&money.cash_lines(since_ms)?, &day)?;
+        Ok::<_, AppError>((rows, days))
+    })
+    .await?;
+    Ok(no_store(json!({ "since_day": since_day, "hand_ins": rows, "cash_days": days })))
+}
+
+/// Records cash handed in to the business hall against the receipts it pays.
+#[utoipa::path(
+    post,
+    path = "/admin/api/money/hand-ins",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    request_body(content = serde_json::Value, description = "`{manager_id, receipt_ids, amount_fen, note}`: the cash counted must be the receipts' sum"),
+    responses(
+        (status = 201, description = "The hand-in (an audit row is written)", body = serde_json::Value),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 403, description = "Not a supervisor or admin, another site, or a missing or stale `X-CSRF-Token`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 404, description = "A receipt is not on the server", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 409, description = "`already_handed_in` or `already_voided`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 422, description = "`invalid`: the sum differs, a receipt is not cash or another manager's, too many receipts", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn record_hand_in(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    body: Result<Json<HandInRequest>, JsonRejection>,
+) -> AppResult<Response> {
+    check_staff_write(&headers, &staff)?;
+    let Json(request) = body?;
+    let money = state.backoffice.money.clone();
+    let by = staff.id.clone();
+    let id = uuid::Uuid::now_v7().to_string();
+    let row = blocking(move || money.record_hand_in(&id, &request, &by, now_ms())).await?;
+    tracing::info!(staff = %staff.id, hand_in = %row.id, amount_fen = row.amount_fen, "cash handed in");
+    let mut response = no_store(row);
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}

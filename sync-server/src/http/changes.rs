@@ -1,0 +1,123 @@
+//! `GET /v1/changes`: the live-change long poll (docs/sync-protocol.md, "Live changes"). A phone
+//! that is online asks with its pull cursor; the answer comes as soon as records of its grids after
+//! that cursor can be pulled (`changed: true`), or after `wait_s` seconds with `changed: false`
+//! ("maybe"), and the phone pulls either way. Any replica serves it: a push announces its grids
+//! once committed (storage/changes.rs; between replicas PostgreSQL relays it), and every waiter of
+//! those grids looks in the database again. What it answers always comes from the database; a
+//! lost announcement only delays the answer until the timeout.
+
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::Json;
+use gridbook_core::sync::wire::{ChangesResponse, ErrorBody, CHANGES_MAX_WAIT_S};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use crate::domain::auth::DeviceAuth;
+use crate::http::error::{AppError, AppResult};
+use crate::http::state::AppState;
+use crate::http::sync::{check_protocol, current_protocol};
+
+/// After an announcement that found nothing to pull yet (on PostgreSQL a transaction still
+/// running holds the watermark below the new records), how long until looking once more.
+const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The device's pull cursor (`next_cursor` of its last page).
+    #[serde(default)]
+    #[param(minimum = 0)]
+    cursor: u64,
+    /// Seconds to wait for a change, 0 to 25 (the default); outside that range the request is
+    /// refused (400 `bad_query`). 0 answers at once.
+    #[serde(default = "default_wait")]
+    #[param(minimum = 0, maximum = 25)]
+    wait_s: u32,
+    /// The protocol version the device speaks (default: the server's newest).
+    #[serde(default = "current_protocol")]
+    #[param(minimum = 1, maximum = 1)]
+    protocol: u32,
+}
+
+fn default_wait() -> u32 {
+    CHANGES_MAX_WAIT_S
+}
+
+/// GET /v1/changes: waits until the device's grids hold records after its cursor.
+#[utoipa::path(
+    get,
+    path = "/v1/changes",
+    tag = "sync",
+    security(("device_token" = [])),
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "`changed: true`: records after the cursor can be pulled now; `changed: false` after `wait_s` seconds: maybe (pull anyway)", body = ChangesResponse),
+        (status = 400, description = "`bad_query`: a query value out of range or not a number; `unsupported_protocol`", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
+        (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = ErrorBody),
+        (status = 429, description = "The device's request budget is spent; wait `Retry-After` seconds (`retry_after_ms` too)", body = ErrorBody),
+        (status = 503, description = "The server is busy or its storage unavailable; retry after `Retry-After` seconds", body = ErrorBody),
+    )
+)]
+pub async fn changes(
+    State(state): State<AppState>,
+    device: DeviceAuth,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> AppResult<Json<ChangesResponse>> {
+    let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
+    check_protocol(q.protocol)?;
+    if q.wait_s > CHANGES_MAX_WAIT_S {
+        return Err(AppError::bad_query(format!("wait_s must be between 0 and {CHANGES_MAX_WAIT_S}")));
+    }
+    // the server may answer "maybe" sooner than asked (--changes-max-wait-s), never later
+    let deadline = Instant::now() + Duration::from_secs(q.wait_s.min(state.changes_max_wait_s).into());
+    // subscribed before the first look: an announcement made after the look is not missed
+    let mut announcements = state.changes.subscribe();
+    loop {
+        if changed(&state, &device, q.cursor).await? {
+            return Ok(Json(ChangesResponse { changed: true }));
+        }
+        // wait for an announcement of one of the device's grids
+        let woken = loop {
+            match tokio::time::timeout_at(deadline, announcements.recv()).await {
+                Err(_) | Ok(Err(RecvError::Closed)) => break false,
+                Ok(Ok(changed)) if changed.touches(&device.grids) => break true,
+                Ok(Ok(_)) => continue,
+                // fell behind: something may have been for us
+                Ok(Err(RecvError::Lagged(_))) => break true,
+            }
+        };
+        if !woken {
+            return Ok(Json(ChangesResponse { changed: changed(&state, &device, q.cursor).await? }));
+        }
+        if changed(&state, &device, q.cursor).await? {
+            return Ok(Json(ChangesResponse { changed: true }));
+        }
+        tokio::time::sleep_until(deadline.min(Instant::now() + LOOK_AGAIN_AFTER)).await;
+    }
+}
+
+async fn changed(state: &AppState, device: &DeviceAuth, cursor: u64) -> AppResult<bool> {
+    let (storage, grids) = (state.storage.clone(), device.grids.clone());
+    Ok(tokio::task::spawn_blocking(move || storage.changed_since(&grids, cursor)).await??)
+}
+
+/// After a committed push that wrote records in `grids`: wakes this process's waiters, and
+/// (storage permitting) every other replica's. An announcement that fails is only logged: the
+/// waiters' timeout covers it.
+pub fn announce(state: &AppState, grids: Vec<String>) {
+    if grids.is_empty() {
+        return;
+    }
+    state.changes.send(crate::storage::changes::Changed::Grids(grids.clone().into()));
+    let storage = state.storage.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = storage.announce_changes(&grids) {
+            tracing::warn!("live changes: announcing to the other replicas failed: {e}");
+        }
+    });
+}

@@ -1,0 +1,210 @@
+// The money controls (/admin/money) and the public receipt check (/verify) in headless Chromium,
+// on a server of their own (its own database, so the dashboard suite's pending void stays
+// pending there) with the day real phones synced (gridbook-fieldsim): a signed receipt, a second
+// one whose void waits, an unused number of the same receipt book. Run by scripts/test-browser.sh.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
+  return v;
+};
+const SERVER = env("GB_SERVER");
+const FIELDSIM = env("GB_FIELDSIM");
+const SHOTS = env("GB_SCREENSHOTS");
+const require = createRequire(import.meta.url);
+const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+
+const PASSWORD = `Money-测试-${process.pid}`;
+let work;
+let server;
+let base;
+let browser;
+let page;
+let field;
+
+const shot = async (p, name) => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+};
+
+function admin(db, args, password) {
+  execFileSync(SERVER, ["admin", "--db", db, ...args], {
+    env: Object.assign({}, process.env, password ? { GRIDBOOK_NEW_PASSWORD: password } : {}),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "gb-money-"));
+  const db = path.join(work, "server.db");
+  admin(db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
+  admin(db, ["create-grid", "--id", "g2", "--name", "人民路网格"]);
+  admin(db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
+  admin(db, ["create-manager", "--id", "li", "--name", "李娜", "--role", "field"]);
+  admin(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
+  admin(db, ["assign-grid", "--manager", "li", "--grid", "g1"]);
+  admin(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
+  admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
+  const portFile = path.join(work, "port");
+  server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile,
+    "--company-name", "中国电信长沙分公司 岳麓营业部"], {
+    env: Object.assign({}, process.env, { GRIDBOOK_LOG: "warn" }),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8").trim()); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  base = `http://${fs.readFileSync(portFile, "utf8").trim()}`;
+  const out = execFileSync(FIELDSIM, ["--url", base, "--db", db], { encoding: "utf8", timeout: 180_000 });
+  field = JSON.parse(out.trim().split("\n").pop());
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
+  page = await context.newPage();
+  page.on("request", (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
+  });
+  await page.goto(`${base}/admin/login`);
+  await page.fill("#login-id", "wangsup");
+  await page.fill("#login-password", PASSWORD);
+  await Promise.all([page.waitForLoadState("load"), page.click("#login-submit")]);
+  assert.match(page.url(), /\/admin$/);
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+let code;
+
+test("the money page lists the receipts with their total; a receipt opens in full and prints", async () => {
+  await page.click("#money-link");
+  await page.waitForURL(/\/admin\/money$/);
+  const row = page.locator(`#money-receipts tr[data-receipt-no="${field.receipt_no}"]`);
+  await row.waitFor();
+  assert.match(await page.textContent("#receipts-total"), /共 2 张，合计 ¥178\.00/);
+  assert.match(await row.textContent(), /¥128\.00.*现金/s);
+  assert.match(await page.textContent("#page-info"), /1–2 \/ 2/);
+  await shot(page, "20-money-receipts.png");
+
+  await row.locator("a.receipt-link").click();
+  const detail = page.locator("#receipt-detail");
+  await detail.waitFor({ state: "visible" });
+  const text = await detail.textContent();
+  assert.match(text, /verified/, "the signature checks out again");
+  assert.match(text, /王芳/, "the signer, in full for a supervisor (audited)");
+  code = (await page.locator('#detail-table td[data-field="验证码 / Verification code"]').textContent()).trim();
+  assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{2}$/);
+  assert.equal(await page.locator("#detail-signature").isVisible(), true, "the customer's signature is drawn");
+  await shot(page, "21-money-receipt-detail.png");
+
+  const print = await page.context().newPage();
+  await print.goto(`${base}/admin/money/receipts/${encodeURIComponent(field.receipt_no)}/print`);
+  const printed = await print.textContent("body");
+  assert.match(printed, /中国电信长沙分公司 岳麓营业部/, "the company from the server's configuration");
+  assert.match(printed, /壹佰贰拾捌元整/, "the amount in capitals");
+  assert.ok(printed.includes(code), "the same verification code");
+  assert.equal(await print.locator(".qr svg path").count(), 1, "a QR code of the public check");
+  assert.match(printed, new RegExp(`/verify\\?no=${field.receipt_no}&code=${code}`));
+  await shot(print, "22-money-receipt-print.png");
+  await print.close();
+});
+
+test("a supervisor approves the pending void in the page, with a note", async () => {
+  const pending = page.locator(`#pending-voids tr[data-void-id]`);
+  await pending.first().waitFor();
+  assert.equal(await pending.count(), 1);
+  assert.match(await pending.first().textContent(), /金额写错/);
+  await pending.first().locator("input.void-note").fill("核实属实，同意作废");
+  await pending.first().locator("button.void-approve").click();
+  await page.waitForFunction(() => /已批准/.test(document.getElementById("void-result").textContent));
+  assert.match(await page.textContent("#void-result"), new RegExp(`${field.voided_receipt_no}.*已批准`));
+  await page.waitForFunction(() => /共 2 张，合计 ¥128\.00/.test(document.getElementById("receipts-total").textContent));
+  assert.match(await page.textContent("#pending-voids"), /没有待审批的作废申请/);
+  await shot(page, "23-money-void-approved.png");
+});
+
+test("zhang's cash is handed in against his receipt, to the fen", async () => {
+  await page.selectOption("#hand-in-manager", "zhang");
+  await page.locator("#hand-in-receipts tbody tr").first().waitFor();
+  assert.equal(await page.locator("#hand-in-receipts tbody tr").count(), 1, "the voided receipt is no cash to hand in");
+  assert.match(await page.textContent("#hand-in-selected"), /已选 1 张，合计 ¥128\.00/);
+  await page.fill("#hand-in-amount", "127.99");
+  await page.click("#hand-in-submit");
+  await page.waitForFunction(() => /未登记/.test(document.getElementById("hand-in-result").textContent));
+  assert.match(await page.textContent("#hand-in-result"), /12799.*12800/s, "a fen short is refused with both sums");
+  await page.fill("#hand-in-amount", "128.00");
+  await page.click("#hand-in-submit");
+  await page.waitForFunction(() => /已登记/.test(document.getElementById("hand-in-result").textContent));
+  const day = page.locator("#cash-days tbody tr", { hasText: "张伟" });
+  await day.waitFor();
+  assert.match(await day.textContent(), /¥128\.00.*¥128\.00.*¥0\.00/s, "collected, handed in, none outstanding");
+  assert.match(await page.textContent("#hand-ins"), /张伟.*¥128\.00.*wangsup/s);
+  await shot(page, "24-money-hand-in.png");
+});
+
+test("the public check page answers genuine, not genuine and not uploaded yet", async () => {
+  const clerk = await browser.newContext({ viewport: { width: 800, height: 900 }, locale: "zh-CN" });
+  const p = await clerk.newPage();
+  const check = async (no, typed) => {
+    await p.goto(`${base}/verify`);
+    await p.fill("#no", no);
+    await p.fill("#code", typed);
+    await Promise.all([p.waitForLoadState("load"), p.click("button[type=submit]")]);
+    return p.locator("[data-answer]").getAttribute("data-answer");
+  };
+  assert.equal(await check(field.receipt_no, code.toLowerCase()), "genuine");
+  assert.match(await p.textContent(".answer"), /真实有效.*¥128\.00/s);
+  assert.ok(!(await p.textContent("body")).includes("王芳"), "no personal data");
+  await shot(p, "25-verify-genuine.png");
+  assert.equal(await check(field.receipt_no, "AAAA-AAAA-AA"), "not-genuine");
+  await shot(p, "26-verify-not-genuine.png");
+  // the next number of zhang's receipt book: issued to his phone, never uploaded
+  const next = field.voided_receipt_no.replace(/(\d{3})$/, (n) => String(Number(n) + 1).padStart(3, "0"));
+  assert.equal(await check(next, "AAAA-AAAA-AA"), "not-uploaded");
+  assert.match(await p.textContent(".answer"), /已开出，尚未上传/);
+  await shot(p, "27-verify-not-uploaded.png");
+  await clerk.close();
+});
+
+test("an admin issues a phone's enrolment code, shown once with its QR code, and revokes a device", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+  const p = await context.newPage();
+  await p.goto(`${base}/admin/login`);
+  await p.fill("#login-id", "root");
+  await p.fill("#login-password", PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  await p.click("#administration-link");
+  await p.waitForURL(/\/admin\/administration$/);
+  await p.locator(`#admin-devices tr[data-device="${field.zhang_device}"]`).waitFor();
+  await p.fill("#enrol-manager", "zhang");
+  await p.click("#enrol-submit");
+  await p.locator("#enrol-shown").waitFor({ state: "visible" });
+  assert.match(await p.textContent("#enrol-code"), /^[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  await p.waitForFunction(() => document.getElementById("enrol-qr").naturalWidth > 0);
+  await shot(p, "28-admin-enrol-code.png");
+  p.once("dialog", (d) => d.accept());
+  await p.locator(`#admin-devices tr[data-device="${field.li_device}"] button.revoke`).click();
+  await p.waitForFunction(() => /已吊销/.test(document.getElementById("revoke-result").textContent));
+  assert.match(await p.locator(`#admin-devices tr[data-device="${field.li_device}"]`).textContent(), /已吊销/);
+  await p.fill("#audit-action", "device_revoked");
+  await p.click("#audit-filter button[type=submit]");
+  await p.waitForFunction(() => document.querySelectorAll("#audit-table tbody tr").length === 1);
+  assert.match(await p.textContent("#audit-table tbody"), new RegExp(`root.*device_revoked.*${field.li_device}`, "s"));
+  await shot(p, "29-admin-device-revoked.png");
+  await context.close();
+});

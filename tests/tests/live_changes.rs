@@ -1,0 +1,100 @@
+//! Live changes (issue 15, docs/sync-protocol.md "Live changes"): a phone waiting on
+//! `GET /v1/changes` is woken by another phone's push — on the same server (SQLite, or PostgreSQL
+//! with GRIDBOOK_TEST_BACKEND=postgres), and across two replica processes on one PostgreSQL,
+//! where the push is on replica A and the wait on replica B (LISTEN/NOTIFY between them). A wait
+//! that nothing wakes answers "maybe"; a bad wait is refused.
+//!
+//! The wake is proved without timing: the waiter asks for the longest wait (25 s) and the push is
+//! made only once the server's /metrics counts it waiting; without the signal the answer would be
+//! `changed: false` at the timeout.
+
+use gridbook_core::testing::household_n;
+use gridbook_core::SystemClock;
+use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::{now_ms, SyncStorage};
+use gridbook_tests::{caught_up, until_changes_waiting, Phone, Replicas, TestServer};
+
+const GRID: &str = "g1";
+
+/// `b` waits (the longest wait) on the server `waiting_on`; once that server counts it waiting,
+/// `a` makes household `n` and pushes it. Answers whether `b`'s wait said "changed".
+async fn wait_while_another_pushes(b: &Phone, waiting_on: &str, a: &Phone, n: u64) -> bool {
+    let waiting = b.engine.wait_for_changes(25);
+    let push = async {
+        until_changes_waiting(waiting_on, 1).await;
+        a.store.create_household(household_n(GRID, n)).expect("household");
+        a.sync().await
+    };
+    let (changed, pushed) = tokio::join!(waiting, push);
+    assert_eq!(pushed.acknowledged, 1, "A's household was accepted");
+    changed.expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_maybe() {
+    let server = TestServer::start().await;
+    server.grid_with_manager(GRID, "zhang");
+    let a = server.phone("zhang").await;
+    let b = server.phone("zhang").await;
+    a.store.create_household(household_n(GRID, 1)).expect("household");
+    a.sync().await;
+    caught_up(&b).await;
+
+    // nothing happens: the short wait answers "maybe"
+    assert!(!b.engine.wait_for_changes(1).await.expect("quiet wait"), "nothing changed");
+
+    let changed = wait_while_another_pushes(&b, &server.url, &a, 2).await;
+    assert!(changed, "woken by the push, not the timeout's maybe");
+    let report = b.sync().await;
+    assert_eq!(report.pulled, 1, "the pull after the signal brings A's household");
+
+    // a wait past 25 s, or not a number, is refused as a bad query
+    let client = reqwest::Client::new();
+    for query in ["wait_s=26", "wait_s=soon", "cursor=-1"] {
+        let resp = client
+            .get(format!("{}/v1/changes?{query}", server.url))
+            .bearer_auth(&b.config.token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 400, "{query}");
+        let body: serde_json::Value = resp.json().await.expect("error body");
+        assert_eq!(body["code"], "bad_query", "{query}");
+    }
+    let resp = client.get(format!("{}/v1/changes?wait_s=0", server.url)).send().await.expect("request");
+    assert_eq!(resp.status().as_u16(), 401, "a device token is needed");
+
+    // the core's live round: waits for the signal, then one full cycle that brings the change
+    caught_up(&b).await;
+    let round = b.engine.sync_live_round(25);
+    let push = async {
+        until_changes_waiting(&server.url, 1).await;
+        a.store.create_household(household_n(GRID, 3)).expect("household");
+        a.sync().await
+    };
+    let (round, _) = tokio::join!(round, push);
+    assert_eq!(round.expect("live round").pulled, 1, "the round synced after the signal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_waiting_on_replica_b_is_woken_by_a_push_on_replica_a() {
+    let replicas = Replicas::start(|storage| {
+        storage.create_grid(GRID, "幸福里网格", now_ms()).expect("grid");
+        storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).expect("manager");
+        storage.assign_grid("zhang", GRID).expect("assign");
+    });
+    let code = || replicas.storage.create_enrol_code("zhang", now_ms(), 3_600_000).expect("code");
+    let a = Phone::enrol(&replicas.a.url, &code(), Box::new(SystemClock)).await;
+    let b = Phone::enrol(&replicas.b.url, &code(), Box::new(SystemClock)).await;
+    a.store.create_household(household_n(GRID, 1)).expect("household");
+    a.sync().await;
+    caught_up(&b).await;
+
+    for n in 2..4 {
+        let changed = wait_while_another_pushes(&b, &replicas.b.url, &a, n).await;
+        assert!(changed, "round {n}: woken through PostgreSQL, not the timeout's maybe");
+        let report = b.sync().await;
+        assert_eq!(report.pulled, 1, "round {n}: A's household reaches B");
+        until_changes_waiting(&replicas.b.url, 0).await;
+    }
+}
