@@ -1,7 +1,7 @@
 // Gridbook back office, the "走访定位 / visit locations" view (issue 20): visits flagged by where
 // they were — far from the household's reference position, a mock location, or no fix — per
 // manager and day, with the distance and a link to the fix on AMap (GCJ-02, made by the server).
-// Loaded after app.js: it adds its view, loader, drawing and words to app.js's tables.
+// Loaded after app.js: it registers its tab (registerTab) and adds its words to app.js's tables.
 "use strict";
 
 Object.assign(GB_TEXT.zh, {
@@ -45,9 +45,7 @@ Object.assign(GB_TEXT.en, {
   "locations.empty": "No flagged visits in these days.",
 });
 
-VIEWS.push("locations");
 S.locationDays = 7;
-LOADERS.locations = () => api("/admin/api/visit-locations?days=" + S.locationDays + "&limit=1000");
 
 function locationFlags(v) {
   const span = el("span", { class: "badges" });
@@ -57,7 +55,7 @@ function locationFlags(v) {
   return span;
 }
 
-RENDER.locations = (data) => {
+function renderLocations(data) {
   const visits = data.groups.reduce((n, g) => n + g.visits.length, 0);
   document.getElementById("locations-note").textContent = t("locations.note", {
     m: data.max_distance_m, days: S.locationDays, n: visits,
@@ -87,7 +85,12 @@ RENDER.locations = (data) => {
         ? el("a", { href: v.map_link, target: "_blank", rel: "noopener noreferrer" }, t("locations.amap")) : "—" },
     ], g.visits, { rowKey: (v) => v.visit_id, rowClass: (v) => "location-row" + (v.far ? " far" : "") + (v.mock ? " mock" : "") + (v.no_fix ? " no-fix" : "") });
   });
-};
+}
+
+registerTab("locations", {
+  load: (sig) => api("/admin/api/visit-locations?days=" + S.locationDays + "&limit=1000", sig),
+  render: renderLocations,
+});
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("#location-days button")) {

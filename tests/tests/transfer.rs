@@ -128,7 +128,12 @@ async fn sheets_imported_over_http_reach_the_phone_and_the_exports_agree_with_it
     assert_eq!(visits.status(), 200);
     let visits = spreadsheet::read(&visits.bytes().await.unwrap()).unwrap();
     assert_eq!(visits.rows.len(), 1);
-    assert_eq!(visits.rows[0].cells[visits.column("客户名称").unwrap()], "王芳");
+    // the customer's name masked as on screen; an admin's full export (audited) names them
+    assert_eq!(visits.rows[0].cells[visits.column("客户名称").unwrap()], "王*");
+    let full = download("/admin/api/export/visits?grid=g1&format=xlsx&full=true".into()).await.unwrap();
+    assert_eq!(full.status(), 200);
+    let full = spreadsheet::read(&full.bytes().await.unwrap()).unwrap();
+    assert_eq!(full.rows[0].cells[full.column("客户名称").unwrap()], "王芳");
 
     // the summary export and the phone's grid summary are the same computation
     let on_phone = phone.store.grid_summary("g1").unwrap();

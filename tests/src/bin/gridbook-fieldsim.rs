@@ -157,11 +157,14 @@ async fn run() -> Result<serde_json::Value, String> {
     appointment.manager_id = "zhang".into();
     let appointment = zhang.store.book_appointment(appointment).map_err(e)?;
     zhang.store.submit_day_summary("g1", "zhang", &report_day(now_ms(), 0), 480, "明天上午回访3号楼").map_err(e)?;
-    let located = |minutes_ago: i64, location: Option<Position>| {
+    // when each of these visits arrived: the home page counts those of today (China time)
+    let mut located_arrivals = Vec::new();
+    let mut located = |minutes_ago: i64, location: Option<Position>| {
         let mut v = visit("g1", &inside.id);
         v.manager_id = "zhang".into();
         v.appointment_at_ms = None;
         v.arrived_at_ms = now_ms() - minutes_ago * 60_000;
+        located_arrivals.push(v.arrived_at_ms);
         (v.lat_e6, v.lon_e6, v.location) = (None, None, location);
         zhang.store.record_visit(v).map(|v| v.id).map_err(e)
     };
@@ -208,6 +211,7 @@ async fn run() -> Result<serde_json::Value, String> {
         "mock_visit_id": mock_visit,
         "no_fix_visit_id": no_fix_visit,
         "located_household_id": inside.id,
+        "located_visits_arrived_ms": located_arrivals,
         "li_loops_before_429": loops,
         "li_asked_to_wait_ms": wait_ms,
     }))

@@ -20,7 +20,7 @@ use crate::domain::workbench::{home as home_figures, GridFacts};
 use crate::domain::{drilldown, reveals};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::storage::staff::StaffStorage;
+use crate::storage::staff::{Person, StaffStorage};
 use crate::storage::SyncStorage;
 
 /// The grids (id, name) `staff` may see, by id: every grid for an admin, the assigned ones for a
@@ -56,12 +56,11 @@ impl Visible {
             return Ok(Visible { grids: None, managers: HashSet::new() });
         }
         let grids: HashSet<String> = visible_grids(storage, people, staff)?.into_iter().map(|(id, _)| id).collect();
-        let mut managers = HashSet::new();
-        for p in people.people()?.into_iter().filter(|p| p.role == Role::Field.as_str()) {
-            if people.staff_grids(&p.id)?.iter().any(|g| grids.contains(g)) {
-                managers.insert(p.id);
-            }
-        }
+        let managers = field_grids(people, &people.people()?)?
+            .into_iter()
+            .filter(|(_, theirs)| theirs.iter().any(|g| grids.contains(g)))
+            .map(|(id, _)| id)
+            .collect();
         Ok(Visible { grids: Some(grids), managers })
     }
 
@@ -79,6 +78,15 @@ impl Visible {
     pub fn manager(&self, id: &str) -> bool {
         self.grids.is_none() || self.managers.contains(id)
     }
+}
+
+/// Each field manager among `everyone` with the grids assigned to them (one read per manager).
+fn field_grids(people: &dyn StaffStorage, everyone: &[Person]) -> Result<Vec<(String, Vec<String>)>, AppError> {
+    everyone
+        .iter()
+        .filter(|p| p.role == Role::Field.as_str())
+        .map(|p| Ok((p.id.clone(), people.staff_grids(&p.id)?)))
+        .collect()
 }
 
 /// The facts of the grids a staff member may see (or of the one asked for), with the managers
@@ -106,9 +114,9 @@ impl Scope {
         let everyone = people.people()?;
         let names: HashMap<String, String> = everyone.iter().map(|p| (p.id.clone(), p.name.clone())).collect();
         let mut assigned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in everyone.iter().filter(|p| p.role == Role::Field.as_str()) {
-            for g in people.staff_grids(&p.id)? {
-                assigned.entry(g).or_default().push(p.id.clone());
+        for (manager, grids) in field_grids(people, &everyone)? {
+            for g in grids {
+                assigned.entry(g).or_default().push(manager.clone());
             }
         }
         let mut facts = Vec::with_capacity(grids.len());
