@@ -137,6 +137,57 @@ fn a_plaintext_store_is_converted_in_place_with_every_record() {
         assert!(!holds(&name, NAME) && !holds(&name, &id_number), "{} holds plaintext", name.display());
     }
     assert!(!dir.path().join("device.db.encrypting").exists());
+    // the converted copy is sealed the current way (its HMAC set on the attached file)
+    // (a key record is 16 bytes of magic, a 16-byte check, a 2-byte length, the wrapped key)
+    let key = vault.unwrap(&std::fs::read(key_record_path(&path)).unwrap()[34..]).unwrap();
+    assert!(raw_opens(&path, &key, "HMAC_SHA256"));
     let again = Store::open_sealed(&path, &vault).unwrap();
     assert_eq!(again.outbox_counts().unwrap().pending, pending.pending + 1);
+}
+
+/// Whether SQLCipher reads the file at `path` with `key` when its pages are checked with `hmac`.
+fn raw_opens(path: &Path, key: &store::encryption::DataKey, hmac: &str) -> bool {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "key", literal(key)).unwrap();
+    conn.pragma_update(None, "cipher_hmac_algorithm", hmac).unwrap();
+    conn.query_row("SELECT count(*) FROM households", [], |r| r.get::<_, i64>(0)).is_ok()
+}
+
+fn literal(key: &store::encryption::DataKey) -> String {
+    format!("x'{}'", key.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[test]
+fn pages_are_sealed_with_hmac_sha256_and_a_store_of_the_first_release_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.db");
+    let key = store::encryption::DataKey::random().unwrap();
+    let store = Store::open_encrypted(&path, key.clone()).unwrap();
+    let (h, _) = seeded(&store);
+    drop(store);
+    assert!(raw_opens(&path, &key, "HMAC_SHA256"));
+    assert!(!raw_opens(&path, &key, "HMAC_SHA512"));
+
+    // a store as the first encrypted release sealed it: HMAC-SHA512 pages
+    let legacy = dir.path().join("legacy.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "key", literal(&key)).unwrap();
+        conn.pragma_update(None, "cipher_hmac_algorithm", "HMAC_SHA256").unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        conn.execute("ATTACH DATABASE ?1 AS legacy KEY ?2", rusqlite::params![legacy.to_str().unwrap(), literal(&key)])
+            .unwrap();
+        conn.pragma_update(Some("legacy"), "cipher_hmac_algorithm", "HMAC_SHA512").unwrap();
+        conn.query_row("SELECT sqlcipher_export('legacy')", [], |_| Ok(())).unwrap();
+        conn.execute_batch(&format!("PRAGMA legacy.user_version = {version}; DETACH DATABASE legacy;")).unwrap();
+    }
+    assert!(raw_opens(&legacy, &key, "HMAC_SHA512") && !raw_opens(&legacy, &key, "HMAC_SHA256"));
+    let old = Store::open_encrypted(&legacy, key.clone()).unwrap();
+    assert_eq!(old.household(&h.id, Reveal::Full { purpose: "核对".into() }).unwrap().customer_name, NAME);
+    old.create_household(household_n("g1", 9001)).unwrap();
+    drop(old);
+    // it stays as it was made, and a wrong key is still told apart
+    assert!(raw_opens(&legacy, &key, "HMAC_SHA512"));
+    let other = store::encryption::DataKey::random().unwrap();
+    assert!(matches!(Store::open_encrypted(&legacy, other), Err(Error::WrongKey(_))));
 }

@@ -257,18 +257,30 @@ fn require_sqlcipher() -> Result<()> {
     }
 }
 
-/// Keys a fresh connection. Must be the first statement on it.
-pub(crate) fn apply_key(conn: &Connection, key: &DataKey) -> Result<()> {
+/// How each page is sealed: SQLCipher 4's AES-256-CBC with an HMAC per page, the HMAC over
+/// SHA-256 rather than SQLCipher 4's default SHA-512. Every commit seals each page it writes, so
+/// this is on the path of every visit recorded: ARMv8 phones (and x86 with SHA-NI) hash SHA-256
+/// in hardware, which few do for SHA-512 (docs/benchmarks.md, "The encrypted store").
+/// A store made before this choice keeps [`LEGACY_PAGE_HMAC`] and is opened with it.
+pub(crate) const PAGE_HMAC: &str = "HMAC_SHA256";
+/// The page HMAC of stores made by the first encrypted release (SQLCipher 4's default).
+pub(crate) const LEGACY_PAGE_HMAC: &str = "HMAC_SHA512";
+
+/// Keys a fresh connection, its pages sealed with `page_hmac`. Must be the first statement on it.
+pub(crate) fn apply_key(conn: &Connection, key: &DataKey, page_hmac: &str) -> Result<()> {
     conn.pragma_update(None, "key", &*key.literal())?;
+    conn.pragma_update(None, "cipher_hmac_algorithm", page_hmac)?;
     Ok(())
 }
 
-/// Attaches the database at `path` as `schema`, encrypted with `key`.
+/// Attaches the database at `path` as `schema`, encrypted with `key` (always a new file: a
+/// conversion or a snapshot's copy, so sealed the current way).
 pub(crate) fn attach_keyed(conn: &Connection, path: &Path, schema: &str, key: &DataKey) -> Result<()> {
     conn.execute(
         &format!("ATTACH DATABASE ?1 AS {schema} KEY ?2"),
         rusqlite::params![path_text(path)?, &*key.literal()],
     )?;
+    conn.pragma_update(Some(schema), "cipher_hmac_algorithm", PAGE_HMAC)?;
     Ok(())
 }
 

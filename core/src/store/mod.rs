@@ -304,13 +304,26 @@ pub(crate) fn record_fact_change<R: Record>(
 /// does not read gets its own error (`encryption::classify_open_failure`), as does a SQLite file
 /// of something else.
 pub(crate) fn open_connection(path: &Path, key: Option<&DataKey>, key_verified: bool) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    if let Some(key) = key {
-        encryption::apply_key(&conn, key)?;
-    }
-    let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", [], |r| r.get(0))
-        .map_err(|e| encryption::classify_open_failure(path, key.is_some(), key_verified, e))?;
+    let count_tables = |conn: &Connection| {
+        conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", [], |r| r.get::<_, i64>(0))
+    };
+    let mut conn = Connection::open(path)?;
+    let tables = match key {
+        None => count_tables(&conn),
+        Some(key) => {
+            encryption::apply_key(&conn, key, encryption::PAGE_HMAC)?;
+            match count_tables(&conn) {
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+                    // a store sealed by the first encrypted release: its pages carry the older HMAC
+                    conn = Connection::open(path)?;
+                    encryption::apply_key(&conn, key, encryption::LEGACY_PAGE_HMAC)?;
+                    count_tables(&conn)
+                }
+                counted => counted,
+            }
+        }
+    };
+    let tables = tables.map_err(|e| encryption::classify_open_failure(path, key.is_some(), key_verified, e))?;
     let version = schema::version(&conn)?;
     let ours =
         conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'meta'", [], |r| r.get::<_, i64>(0))? == 1;
