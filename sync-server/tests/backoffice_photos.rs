@@ -199,3 +199,17 @@ async fn missing_photos_are_listed_by_the_device_that_owes_them() {
     let (sup2, _) = f.session("sup2", Role::Supervisor);
     assert_eq!(get(&f.state, "/admin/api/photos/missing", &sup2).await.json()["devices"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_visits_export_links_each_photo() {
+    let f = city();
+    let s = seed(&f).await;
+    let (sup1, _) = f.session("sup1", Role::Supervisor);
+    let r = get(&f.state, "/admin/api/export/visits?grid=g1&format=csv", &sup1).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let csv = String::from_utf8_lossy(&r.body).to_string();
+    assert!(csv.lines().next().unwrap().ends_with("照片"), "{csv}");
+    for sha in [&s.arrived.0, &s.on_its_way, &s.missing] {
+        assert!(csv.contains(&format!("/admin/api/photos/{sha}?grid=g1")), "{sha}: {csv}");
+    }
+}
