@@ -2,7 +2,7 @@
 # The PostgreSQL variant of the suites (issue 15): starts one throwaway PostgreSQL 15 cluster
 # (scripts/pg-test-cluster.sh), and runs on it, with GRIDBOOK_TEST_BACKEND=postgres, the server's
 # tests written for both backends (sync_core, push_batches, api, the back office's backoffice,
-# billing, transfer, references, shared_state and wipes; end to end: handover, receipts, sync,
+# billing, transfer, references, shared_state, wipes, photos and backoffice_photos; end to end: handover, receipts, sync,
 # snapshot_file, workday, reminders, transfer, demo, wipe, visit_locations, live_changes), the two-replica
 # tests that always run on PostgreSQL (replicas, backoffice_replicas, live_changes' second), the move
 # from SQLite (migrate_to_postgres) and the PostgreSQL backend's own tests (migrations,
@@ -18,7 +18,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench)'
+server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench) | binary(photos) | binary(backoffice_photos)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
 e2e_tests='binary(replicas) | binary(backoffice_replicas) | binary(pg_restore) | binary(migrate_to_postgres) | binary(live_changes) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe) | binary(visit_locations)'
 # --workspace (the filter picks the packages): the same features as the workspace run, so its

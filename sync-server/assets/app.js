@@ -1116,6 +1116,8 @@ function renderHousehold(d) {
     { h: "col.manager", cell: (x) => personName(x.by) },
     { h: "col.text", cell: (x) => [historyCode(x), x.text].filter(Boolean).join(" · "), cls: () => "small" },
     { h: "col.amount", num: true, cell: (x) => x.amount_fen === null ? "—" : yuan(x.amount_fen) },
+    // photos.js: thumbnails, or "on its way" / "missing"
+    { h: "col.photos", cell: (x) => photoCell(x, S.arch.household.grid) },
   ], d.history, { rowKey: (x) => x.kind + "/" + x.id });
 }
 

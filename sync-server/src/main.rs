@@ -109,6 +109,10 @@ enum Command {
         /// fix's own accuracy widens it).
         #[arg(long, env = "GRIDBOOK_VISIT_MAX_DISTANCE_M", default_value_t = gridbook_core::location::DEFAULT_MAX_DISTANCE_M)]
         visit_max_distance_m: i64,
+        /// Hours after its visit or receipt before a photo the phone has not sent is shown
+        /// "照片缺失 / photo missing" in the back office ("on its way" before).
+        #[arg(long, env = "GRIDBOOK_PHOTO_MISSING_AFTER_H", default_value_t = 24)]
+        photo_missing_after_h: i64,
         /// The company named at the head of a receipt the back office prints (docs/money.md).
         #[arg(long, env = "GRIDBOOK_COMPANY_NAME", default_value = gridbook_sync_server::http::state::DEFAULT_COMPANY_NAME)]
         company_name: String,
@@ -187,6 +191,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             fresh_unlock_minutes,
             block_screenshots,
             visit_max_distance_m,
+            photo_missing_after_h,
             company_name,
         } => {
             cli::serve::run(ServeConfig {
@@ -213,6 +218,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 client_addr: ClientAddrConfig { trusted_proxy_header },
                 backups: backup_dir.map(|dir| BackupSchedule { dir, every_s: backup_every_s, keep: backup_keep }),
                 visit_max_distance_m: visit_max_distance_m.clamp(10, 100_000),
+                photo_missing_after_ms: photo_missing_after_h.clamp(1, 24 * 90) * 3_600_000,
             })
             .await
         }

@@ -315,6 +315,10 @@ pub struct ServerProcess {
 /// The server binary, built if this test run has not built it yet.
 pub fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
+    // a binary of this crate (a bench) sits beside the server: target/<profile>/
+    if let Some(beside) = exe.parent().map(|d| d.join("gridbook-sync-server")).filter(|b| b.exists()) {
+        return beside;
+    }
     // target/<profile>/deps/<test> → target/<profile>/gridbook-sync-server
     let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
     let bin = profile_dir.join("gridbook-sync-server");

@@ -574,3 +574,32 @@ async fn money_beyond_the_debt_is_refused_on_the_phone_and_flagged_when_two_phon
     assert!(html.contains("data-answer=\"genuine\"") && html.contains("¥300.00"), "{html}");
     assert!(!html.contains("王芳") && !html.contains(&h), "no personal data on the public page");
 }
+
+#[tokio::test]
+async fn a_photo_swapped_or_dropped_after_signing_is_refused_by_the_server() {
+    let (server, phone, h, account) = collecting_owing(LARGE_DEBT).await;
+    let scan = gridbook_core::photos::photo_sha256(b"the paper form the customer signed");
+    let other = gridbook_core::photos::photo_sha256(b"another paper");
+    let with_scan = || Receipt { photos: vec![scan.clone()], ..testing::receipt("g1", &account, &h, "") };
+    // the receipt's photo swapped for another, or taken off, between signing and the push
+    let swapped = phone.collect(with_scan()).receipt;
+    tamper_outbox(&phone, &swapped.id, "$.fields.photos", Value::from(vec![other.clone()]));
+    let dropped = phone.collect(with_scan()).receipt;
+    tamper_outbox(&phone, &dropped.id, "$.fields.photos", Value::Array(vec![]));
+    // a visit's work order: its photos are lines of what the customer signed too
+    let key = phone.store.device_key().unwrap();
+    let visit = Visit { photos: vec![scan.clone(), other.clone()], ..testing::visit("g1", &h) };
+    let signed = phone.store.record_signed_visit(visit, testing::capture("赵老板"), &key, None).unwrap();
+    let reordered = Value::from(vec![other.clone(), scan.clone()]);
+    tamper_outbox(&phone, &signed.visit.id, "$.fields.photos", reordered);
+    let honest = phone.collect(with_scan()).receipt;
+
+    phone.sync().await;
+    for (what, id) in [("swapped", &swapped.id), ("dropped", &dropped.id), ("visit", &signed.visit.id)] {
+        assert_eq!(rejection_code(&phone, id).as_deref(), Some("bad_signature"), "{what}");
+    }
+    assert_eq!(rejection_code(&phone, &honest.id), None, "the honest receipt with its photo is taken");
+    let on_server = server.storage.rejections(50).unwrap();
+    assert_eq!(on_server.iter().filter(|r| r.code == "bad_signature").count(), 3, "{on_server:?}");
+    assert!(on_server.iter().all(|r| r.code != "bad_signature" || r.reason.contains("differs")), "{on_server:?}");
+}

@@ -44,6 +44,9 @@ pub struct ServeConfig {
     pub backups: Option<BackupSchedule>,
     /// `--visit-max-distance-m`: how far from its household's reference a visit may be.
     pub visit_max_distance_m: i64,
+    /// `--photo-missing-after-h`: hours after its visit or receipt before a photo not here is
+    /// "missing" (on its way before), as milliseconds.
+    pub photo_missing_after_ms: i64,
 }
 
 /// Seconds between rounds of checking newly arrived visits by place.
@@ -97,6 +100,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .with_device_budget(config.device_budget)
         .with_client_addr(config.client_addr)
         .with_visit_max_distance_m(config.visit_max_distance_m)
+        .with_photo_missing_after_ms(config.photo_missing_after_ms)
         .with_company_name(config.company_name.trim());
     state.rules = config.rules;
     state.policy = config.policy.bounded();

@@ -19,6 +19,7 @@ use gridbook_core::sync::wire::EntityState;
 use serde::Serialize;
 
 use super::error::DomainResult;
+use super::photos::{facts, recording_device, unsettled, PhotoRef};
 use super::privacy::{mask_digit_runs, mask_name};
 use super::spreadsheets::archives::record;
 use crate::storage::records::RecordStorage;
@@ -223,6 +224,9 @@ pub struct HistoryLine {
     /// What, in a few words (masked where free text).
     pub text: String,
     pub amount_fen: Option<i64>,
+    /// The photos a visit or a receipt names, each with where it stands (`photos::settle`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PhotoRef>,
 }
 
 /// A household's page.
@@ -271,7 +275,8 @@ pub fn household_page(
         })
         .collect();
     let mut history = Vec::new();
-    for v in live::<Visit>(get(EntityKind::Visit)?).into_iter().filter(|v| mine(&v.household_id)) {
+    for (state, v) in facts::<Visit>(get(EntityKind::Visit)?).into_iter().filter(|(_, v)| mine(&v.household_id)) {
+        let photos = unsettled(&v.photos, &recording_device(&state));
         let text = [v.outcome.clone(), v.follow_up.clone()]
             .into_iter()
             .filter(|s| !s.is_empty())
@@ -285,6 +290,7 @@ pub fn household_page(
             code: v.purpose.as_str().to_string(),
             text: mask_digit_runs(&text),
             amount_fen: None,
+            photos,
         });
     }
     for n in live::<ArrearsNotice>(get(EntityKind::ArrearsNotice)?).into_iter().filter(|n| mine(&n.household_id)) {
@@ -296,12 +302,13 @@ pub fn household_page(
             code: String::new(),
             text: mask_digit_runs(&n.outcome),
             amount_fen: None,
+            photos: Vec::new(),
         });
     }
-    let receipts: Vec<Receipt> =
-        live::<Receipt>(get(EntityKind::Receipt)?).into_iter().filter(|r| mine(&r.household_id)).collect();
+    let receipts: Vec<(EntityState, Receipt)> =
+        facts::<Receipt>(get(EntityKind::Receipt)?).into_iter().filter(|(_, r)| mine(&r.household_id)).collect();
     for v in live::<ReceiptVoid>(get(EntityKind::ReceiptVoid)?) {
-        if receipts.iter().any(|r| r.id == v.receipt_id) {
+        if receipts.iter().any(|(_, r)| r.id == v.receipt_id) {
             history.push(HistoryLine {
                 at_ms: v.voided_at_ms,
                 kind: "void",
@@ -310,10 +317,12 @@ pub fn household_page(
                 code: String::new(),
                 text: mask_digit_runs(&v.reason),
                 amount_fen: None,
+                photos: Vec::new(),
             });
         }
     }
-    for r in receipts {
+    for (state, r) in receipts {
+        let device = if r.device_id.is_empty() { recording_device(&state) } else { r.device_id.clone() };
         history.push(HistoryLine {
             at_ms: r.collected_at_ms,
             kind: "receipt",
@@ -322,6 +331,7 @@ pub fn household_page(
             code: String::new(),
             text: r.receipt_no,
             amount_fen: Some(r.amount_fen),
+            photos: unsettled(&r.photos, &device),
         });
     }
     for t in live::<Ticket>(get(EntityKind::Ticket)?).into_iter().filter(|t| mine(&t.household_id)) {
@@ -333,6 +343,7 @@ pub fn household_page(
             code: t.status.as_str().to_string(),
             text: format!("{} · {}", t.promised_reply_by, mask_digit_runs(&t.text)),
             amount_fen: None,
+            photos: Vec::new(),
         });
     }
     for a in live::<Appointment>(get(EntityKind::Appointment)?).into_iter().filter(|a| mine(&a.household_id)) {
@@ -344,6 +355,7 @@ pub fn household_page(
             code: a.status.as_str().to_string(),
             text: mask_digit_runs(&a.note),
             amount_fen: None,
+            photos: Vec::new(),
         });
     }
     for r in live::<ReminderOutcome>(get(EntityKind::ReminderOutcome)?).into_iter().filter(|r| mine(&r.household_id)) {
@@ -355,6 +367,7 @@ pub fn household_page(
             code: r.outcome.as_str().to_string(),
             text: format!("{} {}", r.kind.as_str(), mask_digit_runs(&r.note)),
             amount_fen: None,
+            photos: Vec::new(),
         });
     }
     history.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then_with(|| a.id.cmp(&b.id)));

@@ -22,6 +22,9 @@ use super::state::AppState;
 use crate::domain::auth::DeviceAuth;
 use crate::storage::blobs::{chunk_len, BlobStore, ChunkOutcome};
 
+/// The first bytes of every JPEG file (SOI and the next marker's start).
+pub const JPEG_START: [u8; 3] = [0xFF, 0xD8, 0xFF];
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(&format!("{PATH_PHOTOS}/{{sha256}}/chunks/{{index}}"), put(put_chunk))
@@ -87,6 +90,7 @@ fn io(e: std::io::Error) -> AppError {
         (status = 401, description = "Missing, unknown or revoked device token", body = gridbook_core::sync::wire::ErrorBody),
         (status = 404, description = "The address is not a SHA-256", body = gridbook_core::sync::wire::ErrorBody),
         (status = 413, description = "`too_large`: the photo is larger than the server takes", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: chunk 0 does not start as a JPEG does (FF D8 FF): not a photo", body = gridbook_core::sync::wire::ErrorBody),
         (status = 422, description = "`hash_mismatch`: the chunks put together do not hash to the address; they were dropped: send the photo again", body = gridbook_core::sync::wire::ErrorBody),
         (status = 501, description = "`unsupported`: this server keeps no photos", body = gridbook_core::sync::wire::ErrorBody),
         (status = 503, description = "Storage failed or is busy; the chunk was not acknowledged: send it again", body = gridbook_core::sync::wire::ErrorBody),
@@ -111,6 +115,14 @@ pub async fn put_chunk(
         return Err(AppError::new(
             ErrorCode::BadBody,
             format!("chunk {index} of a {size}-byte photo is {expected} bytes, not {}", body.len()),
+        ));
+    }
+    // a prepared photo is a JPEG: anything else is refused at its first chunk, before the rest
+    // of it crosses the network
+    if index == 0 && !body.starts_with(&JPEG_START) {
+        return Err(AppError::new(
+            ErrorCode::UnsupportedMediaType,
+            "不是照片：照片须为 JPEG 格式 / not a photo: a photo is a JPEG (its first bytes are FF D8 FF)",
         ));
     }
     let store = blobs(&state)?;

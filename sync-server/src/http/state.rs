@@ -15,7 +15,7 @@ use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
-use crate::storage::blobs::{BlobStore, DirBlobStore};
+use crate::storage::blobs::BlobStore;
 use crate::storage::changes::ChangeSignal;
 use crate::storage::locations::LocationStorage;
 use crate::storage::money::MoneyStorage;
@@ -77,6 +77,7 @@ impl AppState {
             workflows: backend.clone(),
             locations: backend.clone(),
             visit_max_distance_m: gridbook_core::location::DEFAULT_MAX_DISTANCE_M,
+            photo_missing_after_ms: crate::domain::photos::DEFAULT_MISSING_AFTER_MS,
             money: backend.clone(),
             staff: backend.clone(),
             sessions: SessionStore::new(backend.clone()),
@@ -87,13 +88,7 @@ impl AppState {
         let login_throttle = Arc::new(LoginThrottle::new(backend.clone()));
         let storage: Arc<dyn SyncStorage> = backend;
         let snapshot_files = SnapshotFiles::for_storage(storage.as_ref(), Default::default()).map(Arc::new);
-        let photos = storage.photo_dir().and_then(|dir| match DirBlobStore::open(&dir) {
-            Ok(store) => Some(Arc::new(store) as Arc<dyn BlobStore>),
-            Err(e) => {
-                tracing::error!(error = %e, dir = %dir.display(), "photo directory unusable: photos refused");
-                None
-            }
-        });
+        let photos = storage.blob_store();
         let device_budget = Arc::new(DeviceBudget::new(Default::default()));
         let verify_budget = Arc::new(DeviceBudget::new(super::receipts::VERIFY_BUDGET));
         let changes = ChangeSignal::default();
@@ -133,6 +128,12 @@ impl AppState {
         self
     }
 
+    /// The same state calling a photo missing `ms` after its fact (on its way before).
+    pub fn with_photo_missing_after_ms(mut self, ms: i64) -> Self {
+        self.backoffice.photo_missing_after_ms = ms;
+        self
+    }
+
     /// The same state flagging visits further than `metres` from their household's reference.
     pub fn with_visit_max_distance_m(mut self, metres: i64) -> Self {
         self.backoffice.visit_max_distance_m = metres;
@@ -158,6 +159,9 @@ pub struct Backoffice {
     /// How far from its household's reference a visit may be before it is flagged, metres (a
     /// fix's own accuracy widens it).
     pub visit_max_distance_m: i64,
+    /// How long after its visit or receipt a photo not here is "on its way" before it is
+    /// "missing" (`serve --photo-missing-after-h`).
+    pub photo_missing_after_ms: i64,
     /// The money controls: receipts with their flags, cash hand-ins (交款).
     pub money: Arc<dyn MoneyStorage>,
     /// Staff accounts, for the logins.

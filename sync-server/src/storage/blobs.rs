@@ -1,10 +1,12 @@
 //! Photos on the server, behind `BlobStore`: chunks as they arrive, then the whole photo once its
-//! bytes hash to its address. `DirBlobStore`, the default, is a directory of content-addressed
-//! files; every file is written to a temporary name, fsync'd and renamed, so a SIGKILL at any
-//! moment leaves either the old state or the new one, never half a chunk.
+//! bytes hash to its address. `DirBlobStore`, the default (on SQLite), is a directory of
+//! content-addressed files; every file is written to a temporary name, fsync'd and renamed, so a
+//! SIGKILL at any moment leaves either the old state or the new one, never half a chunk. On
+//! PostgreSQL the photos are rows every replica shares (`postgres::blobs`, migration 9).
 //!
 //! Layout under the root: `parts/<sha256>/<index>` for the chunks of an upload under way,
-//! `photos/<sha256[..2]>/<sha256>` for whole photos, `tmp/` for files being written.
+//! `photos/<sha256[..2]>/<sha256>` for whole photos, `thumbs/<sha256[..2]>/<sha256>` for the back
+//! office's thumbnails, `tmp/` for files being written.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -34,6 +36,18 @@ pub trait BlobStore: Send + Sync {
     fn status(&self, sha256: &str, size: u64) -> io::Result<PhotoStatus>;
     /// The whole photo, when the server has it.
     fn photo(&self, sha256: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Whether the server holds the whole photo (without reading it).
+    fn has_photo(&self, sha256: &str) -> io::Result<bool>;
+    /// The thumbnail kept for a whole photo, when one was made.
+    fn thumbnail(&self, sha256: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Keeps the thumbnail made of a whole photo (made once: a second one replaces it, same bytes).
+    fn put_thumbnail(&self, sha256: &str, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// The status of a photo the server holds whole.
+pub fn complete_status(sha256: &str, size: u64) -> PhotoStatus {
+    let chunks = photo_chunks(size);
+    PhotoStatus { sha256: sha256.to_string(), size, chunks, have: (0..chunks).collect(), complete: true }
 }
 
 /// The expected length of chunk `index` of a photo of `size` bytes.
@@ -50,7 +64,7 @@ pub struct DirBlobStore {
 impl DirBlobStore {
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        for sub in ["parts", "photos", "tmp"] {
+        for sub in ["parts", "photos", "thumbs", "tmp"] {
             fs::create_dir_all(root.join(sub))?;
         }
         Ok(Self { root })
@@ -58,6 +72,10 @@ impl DirBlobStore {
 
     fn photo_path(&self, sha256: &str) -> PathBuf {
         self.root.join("photos").join(&sha256[..2]).join(sha256)
+    }
+
+    fn thumb_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("thumbs").join(&sha256[..2]).join(sha256)
     }
 
     fn parts_dir(&self, sha256: &str) -> PathBuf {
@@ -103,11 +121,6 @@ impl DirBlobStore {
         Ok(have)
     }
 
-    fn complete_status(sha256: &str, size: u64) -> PhotoStatus {
-        let chunks = photo_chunks(size);
-        PhotoStatus { sha256: sha256.to_string(), size, chunks, have: (0..chunks).collect(), complete: true }
-    }
-
     /// All chunks are here: put them together, check the hash, keep the photo, drop the parts.
     fn assemble(&self, sha256: &str, size: u64) -> io::Result<ChunkOutcome> {
         let dir = self.parts_dir(sha256);
@@ -117,7 +130,7 @@ impl DirBlobStore {
         }
         let outcome = if photo_sha256(&whole) == sha256 {
             self.write_durably(&self.photo_path(sha256), &whole)?;
-            ChunkOutcome::Stored(Self::complete_status(sha256, size))
+            ChunkOutcome::Stored(complete_status(sha256, size))
         } else {
             ChunkOutcome::HashMismatch
         };
@@ -131,7 +144,7 @@ impl BlobStore for DirBlobStore {
         debug_assert!(is_photo_sha256(sha256));
         if self.photo_path(sha256).exists() {
             // deduplicated: the photo is here whole (another phone, or an earlier upload)
-            return Ok(ChunkOutcome::Stored(Self::complete_status(sha256, size)));
+            return Ok(ChunkOutcome::Stored(complete_status(sha256, size)));
         }
         let part = self.parts_dir(sha256).join(index.to_string());
         if fs::metadata(&part).map(|m| m.len() as usize).ok() != Some(bytes.len()) {
@@ -147,18 +160,35 @@ impl BlobStore for DirBlobStore {
 
     fn status(&self, sha256: &str, size: u64) -> io::Result<PhotoStatus> {
         if self.photo_path(sha256).exists() {
-            return Ok(Self::complete_status(sha256, size));
+            return Ok(complete_status(sha256, size));
         }
         let have = self.have(sha256, size)?;
         Ok(PhotoStatus { sha256: sha256.to_string(), size, chunks: photo_chunks(size), have, complete: false })
     }
 
     fn photo(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.photo_path(sha256)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        read_if_there(&self.photo_path(sha256))
+    }
+
+    fn has_photo(&self, sha256: &str) -> io::Result<bool> {
+        self.photo_path(sha256).try_exists()
+    }
+
+    fn thumbnail(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
+        read_if_there(&self.thumb_path(sha256))
+    }
+
+    fn put_thumbnail(&self, sha256: &str, bytes: &[u8]) -> io::Result<()> {
+        debug_assert!(is_photo_sha256(sha256));
+        self.write_durably(&self.thumb_path(sha256), bytes)
+    }
+}
+
+fn read_if_there(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -158,6 +158,18 @@ pub trait SyncStorage: RecordStorage {
     fn photo_dir(&self) -> Option<std::path::PathBuf> {
         None
     }
+    /// The store of uploaded photos: by default the directory `photo_dir` names; PostgreSQL keeps
+    /// them in its own tables, shared by every replica. None: the server keeps no photos.
+    fn blob_store(&self) -> Option<std::sync::Arc<dyn blobs::BlobStore>> {
+        let dir = self.photo_dir()?;
+        match blobs::DirBlobStore::open(&dir) {
+            Ok(store) => Some(std::sync::Arc::new(store)),
+            Err(e) => {
+                tracing::error!(error = %e, dir = %dir.display(), "photo directory unusable: photos refused");
+                None
+            }
+        }
+    }
     /// Each field manager's set of grids, sorted, each set once (what to prebuild files for).
     fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
         Err(snapshot_files_unsupported())

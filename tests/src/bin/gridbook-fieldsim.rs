@@ -30,6 +30,12 @@
 //! 128.00 yuan). Prints a line of JSON with their device ids, then waits for a line on stdin (the
 //! back office orders the wipes meanwhile), syncs both (the lost one pushing one op a request, so
 //! that part of its work is lost), and prints a line of JSON with each phone's wipe report.
+//!
+//!   gridbook-fieldsim --url http://127.0.0.1:PORT --db server.db --photo-day
+//!
+//! Photos (issue 20): zhang visits a household and takes two photos; the first is uploaded with
+//! the sync, the second is named by the visit but never sent (the phone "lost" it). Prints a line
+//! of JSON with the household, the visit and both photos' addresses.
 
 use std::time::Duration;
 
@@ -300,6 +306,16 @@ async fn wipe_day() -> Result<(), String> {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--photo-day") {
+        match photo_day().await {
+            Ok(summary) => println!("{summary}"),
+            Err(message) => {
+                eprintln!("gridbook-fieldsim: {message}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if std::env::args().any(|a| a == "--wipe-day") {
         if let Err(message) = wipe_day().await {
             eprintln!("gridbook-fieldsim: {message}");
@@ -314,4 +330,37 @@ async fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// A visit with two photos: one uploaded, one never sent.
+async fn photo_day() -> Result<serde_json::Value, String> {
+    let url = arg("--url")?;
+    let storage = SqliteStorage::open(arg("--db")?).map_err(|e| e.to_string())?;
+    let code = admin::run(&storage, AdminCommand::EnrolCode { manager: "zhang".into(), valid_hours: 1 }, now_ms())
+        .map_err(|e| e.to_string())?;
+    let zhang = Phone::enrol(&url, &code, Box::new(SystemClock)).await;
+    let e = |e: gridbook_core::Error| e.to_string();
+    let h = zhang.store.create_household(household_n("g1", 21)).map_err(e)?;
+    // a shop front: a real JPEG, as the camera's prepared photo is
+    let front = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x / 3) as u8, (y / 2) as u8, 160]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&front)
+        .map_err(|e| e.to_string())?;
+    let kept = zhang.store.keep_photo(&jpeg, gridbook_core::store::photos::PhotoOrigin::Taken).map_err(e)?;
+    let lost = gridbook_core::photos::photo_sha256(b"a photo this phone never sent");
+    let mut v = visit("g1", &h.id);
+    v.manager_id = "zhang".into();
+    v.arrived_at_ms = now_ms() - 5 * 60_000;
+    v.photos = vec![kept.clone(), lost.clone()];
+    let v = zhang.store.record_visit(v).map_err(e)?;
+    zhang.engine.sync_once().await.map_err(e)?;
+    zhang.engine.upload_photos().await.map_err(e)?;
+    Ok(serde_json::json!({
+        "household_id": h.id,
+        "customer_name": h.customer_name,
+        "visit_id": v.id,
+        "arrived_photo": kept,
+        "pending_photo": lost,
+    }))
 }

@@ -1,6 +1,7 @@
 //! The back office (issue 6): supervisors and admins log in at /admin and watch the phones sync —
 //! devices and their health, sync activity, rejected ops, the conflict log, money collected,
-//! voids and overdue follow-ups, visits flagged by where they were (locations.rs) — and order a
+//! voids and overdue follow-ups, visits flagged by where they were (locations.rs), each visit's
+//! photos (photos.rs) — and order a
 //! device's remote wipe (wipes.rs). Plain HTML, CSS
 //! and JS compiled into the binary (assets/), JSON APIs under /admin/api/, nothing loaded from
 //! elsewhere.
@@ -11,6 +12,7 @@ pub mod billing;
 pub mod locations;
 pub mod money;
 pub mod pages;
+pub mod photos;
 pub mod releases;
 pub mod reminders;
 pub mod session;
@@ -53,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(releases::routes())
         .merge(wipes::routes())
         .merge(locations::routes())
+        .merge(photos::routes())
         .merge(money::routes())
         .merge(administration::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))

@@ -28,6 +28,7 @@ const APP_JS: &str = include_str!("../../../assets/app.js");
 const I18N_JS: &str = include_str!("../../../assets/i18n.js");
 const LOGIN_JS: &str = include_str!("../../../assets/login.js");
 const LOCATIONS_JS: &str = include_str!("../../../assets/locations.js");
+const PHOTOS_JS: &str = include_str!("../../../assets/photos.js");
 const APP_CSS: &str = include_str!("../../../assets/app.css");
 
 /// Everything a page loads comes from this server; nothing runs inline.
@@ -304,6 +305,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
         "i18n.js" => (I18N_JS, "text/javascript; charset=utf-8"),
         "login.js" => (LOGIN_JS, "text/javascript; charset=utf-8"),
         "locations.js" => (LOCATIONS_JS, "text/javascript; charset=utf-8"),
+        "photos.js" => (PHOTOS_JS, "text/javascript; charset=utf-8"),
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         _ => return AppError::not_found("no such asset").into_response(),
     };

@@ -171,7 +171,7 @@ pub async fn names(State(state): State<AppState>, StaffSession(staff): StaffSess
 }
 
 /// Runs `f` off the async workers with the storage and the grids (id, name) `staff` may see.
-async fn with_grids<T: Send + 'static>(
+pub(super) async fn with_grids<T: Send + 'static>(
     state: &AppState,
     staff: Staff,
     f: impl FnOnce(&dyn SyncStorage, Vec<(String, String)>) -> Result<T, AppError> + Send + 'static,
@@ -198,7 +198,7 @@ pub struct ArchiveQuery {
 
 /// The grid asked for, if the staff member may see it; else 404 (another supervisor's grid looks
 /// like no grid at all).
-fn one_grid(grids: &[(String, String)], asked: Option<&str>) -> Result<String, AppError> {
+pub(super) fn one_grid(grids: &[(String, String)], asked: Option<&str>) -> Result<String, AppError> {
     let id = asked.ok_or_else(|| AppError::bad_query("grid: which grid"))?;
     if grids.iter().any(|(g, _)| g == id) {
         Ok(id.to_string())
@@ -259,11 +259,14 @@ pub async fn household(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let who = staff.id.clone();
+    let (blobs, after) = (state.photos.clone(), state.backoffice.photo_missing_after_ms);
     let page = with_grids(&state, staff, move |storage, grids| {
         let grid = one_grid(&grids, q.grid.as_deref())?;
         let id = q.id.ok_or_else(|| AppError::bad_query("id: which household"))?;
-        drilldown::household_page(storage, &grid, &id, false)?
-            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
+        let mut page = drilldown::household_page(storage, &grid, &id, false)?
+            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))?;
+        super::photos::settle_page(&mut page, blobs, after)?;
+        Ok(page)
     })
     .await?;
     tracing::info!(staff = %who, view = "household", "back-office view");
@@ -289,10 +292,13 @@ pub async fn reveal_household(
     let Json(req) = body?;
     let who = staff.id.clone();
     let actor = staff.id.clone();
+    let (blobs, after) = (state.photos.clone(), state.backoffice.photo_missing_after_ms);
     let page = with_grids(&state, staff, move |storage, grids| {
         let grid = one_grid(&grids, Some(&req.grid))?;
-        reveals::household(storage, &actor, &grid, &req.id, &req.purpose, now_ms())?
-            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))
+        let mut page = reveals::household(storage, &actor, &grid, &req.id, &req.purpose, now_ms())?
+            .ok_or_else(|| AppError::not_found("没有这户 / no such household"))?;
+        super::photos::settle_page(&mut page, blobs, after)?;
+        Ok(page)
     })
     .await?;
     tracing::info!(staff = %who, view = "household_reveal", "back-office reveal");

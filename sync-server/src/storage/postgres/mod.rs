@@ -4,7 +4,7 @@
 //!
 //! One concern per file: `pool` (connections, and how the synchronous traits wait on the
 //! asynchronous client), `schema` with migrations/ (under an advisory lock), `cursor` (gap-free
-//! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `handover`, `receipts`, `voids`,
+//! change numbers and the watermark), `devices`, `push` with `entity_tx`, `pull`, `blobs` (photos), `handover`, `receipts`, `voids`,
 //! `records`, `monitoring`, `wipes` (remote wipes), `live` (the live-change relay between replicas), `error`, `from_sqlite` (`admin migrate-to-postgres`); `test_cluster` starts throwaway
 //! clusters for the tests.
 
@@ -25,6 +25,7 @@ use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::backup::BackupReport;
 use pool::{Db, RowExt};
 
+pub mod blobs;
 mod cursor;
 #[cfg(test)]
 mod cursor_property;
@@ -52,7 +53,7 @@ mod voids;
 mod wipes;
 
 pub struct PostgresStorage {
-    db: Db,
+    db: std::sync::Arc<Db>,
     generation: ServerGeneration,
     /// The tag of the receipt books this generation issues (storage/generation.rs says why).
     book_tag: String,
@@ -83,7 +84,7 @@ impl PostgresStorage {
         crate::domain::authoring::observe(&super::parse_backoffice_stamp(latest.map(|r| r.at(0)).transpose()?)?);
         drop(conn);
         Ok(Self {
-            db,
+            db: std::sync::Arc::new(db),
             generation,
             book_tag,
             cluster,
@@ -171,9 +172,9 @@ impl SyncStorage for PostgresStorage {
         self.snapshot_dir.clone()
     }
 
-    /// Photos in a directory beside the snapshot files until they have a table of their own.
-    fn photo_dir(&self) -> Option<PathBuf> {
-        self.snapshot_dir.as_ref().map(|d| PathBuf::from(format!("{}.photos", d.display())))
+    /// Photos in the database's own tables (blobs.rs), shared by every replica.
+    fn blob_store(&self) -> Option<std::sync::Arc<dyn crate::storage::blobs::BlobStore>> {
+        Some(std::sync::Arc::new(blobs::PgBlobStore::new(self.db.clone())))
     }
 
     fn create_grid(&self, id: &str, name: &str, now_ms: i64) -> StorageResult<()> {
