@@ -173,6 +173,20 @@ pub trait SyncStorage: RecordStorage {
         now_ms: i64,
     ) -> StorageResult<()>;
     fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()>;
+    /// Renames grid `id` (trimmed, 1–64 characters), audited under `by` (`grid_renamed`).
+    fn rename_grid(&self, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()>;
+    /// Assigns grid `grid_id` to the account `manager_id` (`assigned`) — a field manager's grid,
+    /// or one a supervisor watches — or takes it away; audited under `by` (`grid_assigned`,
+    /// `grid_unassigned`) when anything changed, and answers whether it did. Taking a grid away
+    /// moves no records: a grid changes hands with all it holds by a handover.
+    fn set_grid_assignment(
+        &self,
+        manager_id: &str,
+        grid_id: &str,
+        assigned: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> StorageResult<bool>;
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String>;
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()>;
@@ -246,6 +260,16 @@ pub trait SyncStorage: RecordStorage {
     }
     fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<evidence::AuditRow>> {
         let _ = (subject, limit);
+        Err(evidence_unsupported())
+    }
+    /// One page of the audit trail, newest first, with how many rows match in all.
+    fn audit_page(
+        &self,
+        filter: &evidence::AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> StorageResult<(u64, Vec<evidence::AuditRow>)> {
+        let _ = (filter, offset, limit);
         Err(evidence_unsupported())
     }
     /// Hands a grid or a building over to another manager (domain/handover.rs): moves the scope, lists

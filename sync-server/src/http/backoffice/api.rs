@@ -125,6 +125,11 @@ pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
     q.map(|Query(q)| q).map_err(|e| AppError::bad_query(e.body_text()))
 }
 
+/// A page's offset and limit as asked, the limit bounded to 1..=`max` (`default` when not asked).
+pub(super) fn page_bounds(offset: Option<u32>, limit: Option<u32>, default: u32, max: u32) -> (u32, u32) {
+    (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
+}
+
 fn limit(q: &ListQuery) -> u32 {
     q.limit.unwrap_or(200).clamp(1, 1000)
 }
