@@ -936,7 +936,9 @@ function renderHome(data) {
   const period = S.period;
   for (const b of document.querySelectorAll("#period button")) b.classList.toggle("on", b.dataset.period === period);
   const p = data.periods.find((x) => x.key === period) || data.periods[0];
-  document.getElementById("home-note").textContent = t("h.home.note", { from: p.from_day, today: data.today, n: data.no_visit_days });
+  document.getElementById("home-note").textContent = data.no_grids
+    ? t("home.no_grids")
+    : t("h.home.note", { from: p.from_day, today: data.today, n: data.no_visit_days });
   const tot = data.total;
   const f = tot.periods[period] || {};
   const st = tot.standing;
