@@ -70,6 +70,28 @@ pub struct DeviceRow {
     pub battery_saver: Option<bool>,
 }
 
+/// One page of a back-office list that grows, newest first: the rows of `grids` (every grid when
+/// None) — and of a device whose manager is among `managers`, for rows about devices — `limit` of
+/// them after skipping `offset`. The count of all that match comes beside the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub grids: Option<Vec<String>>,
+    pub managers: Vec<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl ListPage {
+    /// `grids` as a JSON array for SQLite's `json_each`, or None for every grid.
+    pub(crate) fn grids_json(&self) -> Option<String> {
+        self.grids.as_ref().map(|g| serde_json::Value::from(g.clone()).to_string())
+    }
+
+    pub(crate) fn managers_json(&self) -> String {
+        serde_json::Value::from(self.managers.clone()).to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConflictRow {
     pub at_ms: i64,
@@ -210,6 +232,8 @@ pub trait SyncStorage: RecordStorage {
     /// Every Ed25519 public key (hex) the device registered, newest first.
     fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>>;
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
+    /// One page of the conflict log of `page.grids`, newest first, with how many match in all.
+    fn conflicts_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)>;
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
     fn check_health(&self) -> StorageResult<()>;
 

@@ -21,7 +21,7 @@ use crate::domain::{drilldown, reveals};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::staff::{Person, StaffStorage};
-use crate::storage::SyncStorage;
+use crate::storage::{ListPage, SyncStorage};
 
 /// The grids (id, name) `staff` may see, by id: every grid for an admin, the assigned ones for a
 /// supervisor. A supervisor with no grid assigned yet sees none (the pages say "尚未分配网格 / no
@@ -74,6 +74,17 @@ impl Visible {
     /// Whether the manager `id` works in a visible grid (rows about a manager, not a grid).
     pub fn manager(&self, id: &str) -> bool {
         self.grids.is_none() || self.managers.contains(id)
+    }
+
+    /// A page of a list storage reads under this scope (`ListPage`): the visible grids (None for
+    /// every grid) and the managers who work in them.
+    pub fn page(&self, offset: u32, limit: u32) -> ListPage {
+        let sorted = |s: &HashSet<String>| {
+            let mut v: Vec<String> = s.iter().cloned().collect();
+            v.sort();
+            v
+        };
+        ListPage { grids: self.grids.as_ref().map(sorted), managers: sorted(&self.managers), offset, limit }
     }
 }
 

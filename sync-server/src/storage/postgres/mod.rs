@@ -251,6 +251,10 @@ impl SyncStorage for PostgresStorage {
         monitoring::conflicts(self, limit)
     }
 
+    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page)
+    }
+
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
         monitoring::rejections(self, limit)
     }

@@ -352,6 +352,10 @@ impl SyncStorage for SqliteStorage {
         monitoring::conflicts(self, limit)
     }
 
+    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page)
+    }
+
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
         monitoring::rejections(self, limit)
     }
