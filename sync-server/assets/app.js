@@ -188,9 +188,11 @@ function listPager(id, total, at, paged, opts) {
     wrap.after(bar);
   }
   bar.replaceChildren();
+  // the server's count of all that match, when it holds more than this list loaded
+  const more = opts && opts.serverTotal > total ? " · " + t("list.newest", { n: total, total: opts.serverTotal }) : "";
   if (!total) return;
   if (!paged) {
-    bar.append(t("list.total", { n: total }));
+    bar.append(t("list.total", { n: total }) + more);
     return;
   }
   const go = (to) => () => {
@@ -203,7 +205,7 @@ function listPager(id, total, at, paged, opts) {
   next.disabled = at + LIST_PAGE >= total;
   prev.addEventListener("click", go(Math.max(0, at - LIST_PAGE)));
   next.addEventListener("click", go(at + LIST_PAGE));
-  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total })), next);
+  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total }) + more), next);
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -442,7 +444,7 @@ function renderRejections(data) {
     { h: "col.code", cell: (r) => badge(label("code", r.code), "code-" + r.code) },
     { h: "col.reason", cell: (r) => r.reason, cls: () => "small" },
     { h: "col.advice", cell: (r) => hasText("advice." + r.code) ? t("advice." + r.code) : t("advice.other"), cls: () => "advice" },
-  ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code });
+  ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code, serverTotal: data.total });
 }
 
 /// The back office stamps as "backoffice" or, one node per server process, "backoffice_<id>".
@@ -936,7 +938,9 @@ function renderHome(data) {
   const period = S.period;
   for (const b of document.querySelectorAll("#period button")) b.classList.toggle("on", b.dataset.period === period);
   const p = data.periods.find((x) => x.key === period) || data.periods[0];
-  document.getElementById("home-note").textContent = t("h.home.note", { from: p.from_day, today: data.today, n: data.no_visit_days });
+  document.getElementById("home-note").textContent = data.no_grids
+    ? t("home.no_grids")
+    : t("h.home.note", { from: p.from_day, today: data.today, n: data.no_visit_days });
   const tot = data.total;
   const f = tot.periods[period] || {};
   const st = tot.standing;

@@ -19,7 +19,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 fn fixture() -> Server {
-    let f = Server::new().grid("g1", "g1").manager("zhang", "张伟", Role::Field, None).assign("zhang", "g1");
+    let f = Server::new()
+        .grid("g1", "g1")
+        .manager("zhang", "张伟", Role::Field, None)
+        .assign("zhang", "g1")
+        .manager("sup", "王主管", Role::Supervisor, None)
+        .assign("sup", "g1");
     let household = gridbook_core::testing::household_op("g1", "h-g1").unwrap();
     f.storage.apply_backoffice_ops(&[household], now_ms()).unwrap();
     f

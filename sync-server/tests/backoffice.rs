@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 const PASSWORD: &str = "网格主管-2026";
 
 /// Grids g1 and g2; field managers zhang and li (who has a password, to show a field account is
-/// refused) in g1; supervisor sup.
+/// refused) in g1; supervisor sup, who watches both grids.
 fn fixture() -> Server {
     Server::new()
         .grid("g1", "幸福里网格")
@@ -29,6 +29,8 @@ fn fixture() -> Server {
         .assign("zhang", "g1")
         .assign("li", "g1")
         .manager("sup", "王主管", Role::Supervisor, Some(PASSWORD))
+        .assign("sup", "g1")
+        .assign("sup", "g2")
 }
 
 async fn get(state: &AppState, path: &str, session: Option<&str>) -> Reply {

@@ -59,8 +59,15 @@ impl std::ops::Deref for Fixture {
     }
 }
 
+/// Grids g1 and g2, and the supervisor (id "supervisor", as `Fixture::staff` logs in) who watches g1.
 fn fixture() -> Fixture {
-    Fixture(Server::new().grid("g1", "幸福里网格").grid("g2", "人民路网格"))
+    Fixture(
+        Server::new()
+            .grid("g1", "幸福里网格")
+            .grid("g2", "人民路网格")
+            .manager("supervisor", "王主管", Role::Supervisor, None)
+            .assign("supervisor", "g1"),
+    )
 }
 
 impl Fixture {
@@ -404,7 +411,18 @@ async fn supervisors_export_masked_and_only_admins_in_full_with_an_audit_row() {
     assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment; filename=\"archives-g1-"));
     assert!(body.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8(body).unwrap();
-    assert!(text.contains("王芳") && text.contains("1101**********002X") && !text.contains("11010519491231002X"));
+    // masked exactly as the household page masks for the same role: the surname only
+    assert!(text.contains("王*") && !text.contains("王芳"), "{text}");
+    assert!(text.contains("1101**********002X") && !text.contains("11010519491231002X"));
+    let (_, page, _) = w.download("/admin/api/households?grid=g1&limit=500", &sup).await;
+    let page: Value = serde_json::from_slice(&page).unwrap();
+    for row in page["rows"].as_array().unwrap() {
+        let (name, mobile) = (row["customer_name"].as_str().unwrap(), row["mobile"].as_str().unwrap());
+        assert!(text.contains(&format!(",{name},")), "the export names {name} as the page does: {text}");
+        assert!(mobile.is_empty() || text.contains(mobile), "the export shows {mobile} as the page does");
+    }
+    // a grid that is not the supervisor's exports as no grid at all
+    assert_eq!(w.download("/admin/api/export/archives?grid=g2", &sup).await.0, StatusCode::NOT_FOUND);
     let (status, body, _) = w.download("/admin/api/export/archives?grid=g1&full=true", &sup).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&body));
     assert!(w.storage.audit_log(Some("g1"), 10).unwrap().iter().all(|a| a.action != "export_unmasked"));

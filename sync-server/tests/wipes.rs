@@ -50,7 +50,12 @@ fn empty_push() -> Value {
 
 /// A server with grid g1, field manager zhang and a phone of his enrolled with `key`: its token.
 async fn with_phone(key: &DeviceKey) -> (Server, String) {
-    let f = Server::new().grid("g1", "幸福里").manager("zhang", "张伟", Role::Field, None).assign("zhang", "g1");
+    let f = Server::new()
+        .grid("g1", "幸福里")
+        .manager("zhang", "张伟", Role::Field, None)
+        .assign("zhang", "g1")
+        .manager("sup", "王主管", Role::Supervisor, None)
+        .assign("sup", "g1");
     let request = EnrolRequest {
         protocol: PROTOCOL_VERSION,
         code: f.storage.create_enrol_code("zhang", now_ms(), 3_600_000).unwrap(),

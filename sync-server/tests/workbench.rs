@@ -18,7 +18,7 @@ use gridbook_core::EntityKind;
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::domain::report_day::report_day;
 use gridbook_sync_server::{now_ms, AppState};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 async fn get(state: &AppState, path: &str, session: Option<&str>) -> Reply {
     let mut req = Request::get(path).header(header::HOST, "127.0.0.1:8080");
@@ -210,7 +210,7 @@ async fn the_home_page_counts_what_was_pushed_and_a_supervisor_sees_only_their_g
     let all_devices = get(&f.state, "/admin/api/devices", Some(&root)).await.json();
     assert_eq!(all_devices["devices"].as_array().unwrap().len(), 2);
 
-    // a supervisor with no grid assigned yet sees every grid, as before grids were assigned
+    // a supervisor with no grid assigned yet sees none, and the page is told so
     let f2 = Server::new().grid("g1", "幸福里网格").grid("g2", "人民路网格").manager(
         "sup",
         "王主管",
@@ -218,8 +218,19 @@ async fn the_home_page_counts_what_was_pushed_and_a_supervisor_sees_only_their_g
         None,
     );
     let (s, _) = f2.session("sup", Role::Supervisor);
-    let unscoped = get(&f2.state, "/admin/api/home", Some(&s)).await.json();
-    assert_eq!(unscoped["grids"].as_array().unwrap().len(), 2);
+    let unassigned = get(&f2.state, "/admin/api/home", Some(&s)).await.json();
+    assert_eq!((unassigned["grids"].as_array().unwrap().len(), &unassigned["no_grids"]), (0, &json!(true)));
+    assert_eq!(get(&f2.state, "/admin/api/names", Some(&s)).await.json()["grids"], json!({}));
+    for path in ["/admin/api/devices", "/admin/api/conflicts", "/admin/api/money", "/admin/api/reminder-outcomes"] {
+        let answer = get(&f2.state, path, Some(&s)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        let answer = answer.json();
+        let rows = answer.as_object().unwrap().values().filter_map(|v| v.as_array()).flatten().count();
+        assert_eq!(rows, 0, "{path}: {answer}");
+    }
+    assert_eq!(get(&f2.state, "/admin/api/export/archives?grid=g1", Some(&s)).await.status, StatusCode::NOT_FOUND);
+    let (r, _) = f2.session("root", Role::Admin);
+    assert_eq!(get(&f2.state, "/admin/api/home", Some(&r)).await.json()["no_grids"], json!(false));
 }
 
 #[tokio::test]

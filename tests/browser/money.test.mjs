@@ -51,6 +51,8 @@ before(async () => {
   admin(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
   admin(db, ["assign-grid", "--manager", "li", "--grid", "g1"]);
   admin(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
+  // a supervisor sees the grids assigned to them (none until one is)
+  admin(db, ["assign-grid", "--manager", "wangsup", "--grid", "g1"]);
   admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
   const portFile = path.join(work, "port");
   server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile,

@@ -15,7 +15,7 @@ use gridbook_core::sync::wire::{
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::backoffice::{administration, money};
+use super::backoffice::{administration, directory, money};
 use super::sync::Health;
 use super::{app_versions, changes, photos, receipts, snapshot_files, sync, verify_page, wipes};
 
@@ -56,6 +56,11 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         administration::enrol_code,
         administration::revoke_device,
         administration::audit,
+        directory::directory,
+        directory::create_grid,
+        directory::rename_grid,
+        directory::assignment,
+        directory::billing_file,
         photos::put_chunk,
         photos::status,
         photos::photo,

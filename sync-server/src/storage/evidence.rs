@@ -69,6 +69,21 @@ pub struct AuditRow {
     pub detail: String,
 }
 
+/// Which rows of the audit trail to list: each filter left None matches every row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Rows about this record (a void, a receipt number, a manager, a grid …).
+    pub subject: Option<String>,
+    /// Rows of this action (`grid_renamed`, `void_approved` …).
+    pub action: Option<String>,
+    /// Rows of what this staff member or device did.
+    pub actor: Option<String>,
+    /// Rows at or after this instant.
+    pub since_ms: Option<i64>,
+    /// Rows before this instant.
+    pub until_ms: Option<i64>,
+}
+
 /// A receipt as the back office checks it: the facts, the signature, and the seal checked again
 /// against what is stored now.
 #[derive(Debug, Clone, PartialEq, Serialize)]

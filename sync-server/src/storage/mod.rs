@@ -70,6 +70,28 @@ pub struct DeviceRow {
     pub battery_saver: Option<bool>,
 }
 
+/// One page of a back-office list that grows, newest first: the rows of `grids` (every grid when
+/// None) — and of a device whose manager is among `managers`, for rows about devices — `limit` of
+/// them after skipping `offset`. The count of all that match comes beside the page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub grids: Option<Vec<String>>,
+    pub managers: Vec<String>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl ListPage {
+    /// `grids` as a JSON array for SQLite's `json_each`, or None for every grid.
+    pub(crate) fn grids_json(&self) -> Option<String> {
+        self.grids.as_ref().map(|g| serde_json::Value::from(g.clone()).to_string())
+    }
+
+    pub(crate) fn managers_json(&self) -> String {
+        serde_json::Value::from(self.managers.clone()).to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ConflictRow {
     pub at_ms: i64,
@@ -185,6 +207,20 @@ pub trait SyncStorage: RecordStorage {
         now_ms: i64,
     ) -> StorageResult<()>;
     fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()>;
+    /// Renames grid `id` (trimmed, 1–64 characters), audited under `by` (`grid_renamed`).
+    fn rename_grid(&self, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()>;
+    /// Assigns grid `grid_id` to the account `manager_id` (`assigned`) — a field manager's grid,
+    /// or one a supervisor watches — or takes it away; audited under `by` (`grid_assigned`,
+    /// `grid_unassigned`) when anything changed, and answers whether it did. Taking a grid away
+    /// moves no records: a grid changes hands with all it holds by a handover.
+    fn set_grid_assignment(
+        &self,
+        manager_id: &str,
+        grid_id: &str,
+        assigned: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> StorageResult<bool>;
     /// A one-time enrolment code for a manager's phone, valid for `ttl_ms`.
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String>;
     fn revoke_device(&self, device_id: &str, now_ms: i64) -> StorageResult<()>;
@@ -208,6 +244,8 @@ pub trait SyncStorage: RecordStorage {
     /// Every Ed25519 public key (hex) the device registered, newest first.
     fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>>;
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
+    /// One page of the conflict log of `page.grids`, newest first, with how many match in all.
+    fn conflicts_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)>;
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
     fn check_health(&self) -> StorageResult<()>;
 
@@ -258,6 +296,16 @@ pub trait SyncStorage: RecordStorage {
     }
     fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<evidence::AuditRow>> {
         let _ = (subject, limit);
+        Err(evidence_unsupported())
+    }
+    /// One page of the audit trail, newest first, with how many rows match in all.
+    fn audit_page(
+        &self,
+        filter: &evidence::AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> StorageResult<(u64, Vec<evidence::AuditRow>)> {
+        let _ = (filter, offset, limit);
         Err(evidence_unsupported())
     }
     /// Hands a grid or a building over to another manager (domain/handover.rs): moves the scope, lists

@@ -132,6 +132,9 @@ pub struct SyncTotals {
 pub trait MonitoringStorage: Send + Sync + 'static {
     fn activity(&self, since_ms: i64, bucket_ms: i64) -> StorageResult<Vec<ActivityBucket>>;
     fn rejection_details(&self, limit: u32) -> StorageResult<Vec<RejectionDetail>>;
+    /// One page of the rejected ops of `page.grids` or of the devices of `page.managers`, newest
+    /// first, with how many match in all.
+    fn rejections_page(&self, page: &crate::storage::ListPage) -> StorageResult<(u64, Vec<RejectionDetail>)>;
     /// Receipts per grid and local day, from `since_day` (YYYY-MM-DD) on.
     fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>>;
     fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>>;

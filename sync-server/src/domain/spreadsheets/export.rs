@@ -1,8 +1,9 @@
 //! Exports of one grid as CSV or XLSX: the household archives (in the import template's columns),
 //! visits and receipts (by local day, optionally within a date range) and the grid summary
 //! (网格信息档案汇总, per grid and per building, computed by core's `GridSummary::of` like the
-//! phone's). ID and phone numbers are masked unless an admin asks for full values, and every
-//! unmasked export leaves a line in the audit trail.
+//! phone's). Personal data is masked exactly as the household pages mask it for the same role
+//! (drilldown::mask_household) unless an admin asks for full values, and every unmasked export
+//! leaves a line in the audit trail.
 
 use std::collections::HashMap;
 
@@ -132,7 +133,13 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
     let masked = |s: &str| if req.full { s.to_string() } else { mask_digit_runs(s) };
     let (headers, rows): (Vec<String>, Vec<Vec<Cell>>) = match req.dataset {
         Dataset::Archives => {
-            let rows = archives::households(&index).iter().map(|h| archives::row(h, &index, req.full)).collect();
+            // masked exactly as the household pages mask (drilldown::mask_household): the
+            // surname only, phone and ID numbers masked, digit runs in free text masked
+            let rows = archives::households(&index)
+                .into_iter()
+                .map(|h| if req.full { h } else { crate::domain::drilldown::mask_household(h) })
+                .map(|h| archives::row(&h, &index, true))
+                .collect();
             (archives::headers().into_iter().map(str::to_string).collect(), rows)
         }
         Dataset::Visits => {

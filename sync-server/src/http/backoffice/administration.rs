@@ -2,7 +2,8 @@
 //! (assets/administration.html, administration.js): a one-time enrolment code for a manager's
 //! phone, shown once with a QR code the phone scans, and a device's revocation — both an
 //! admin's, from this site, with the session's CSRF token, and each leaves an audit row — and the
-//! audit trail itself, filtered by subject, action and who acted, for any staff member.
+//! audit trail itself, filtered by subject, action, who acted and a range of days, one page at a
+//! time, for any staff member. Grids and who holds them, and billing files, are directory.rs.
 //!
 //! The QR code carries `gridbook://enrol?server=<this server>&code=<code>`: the server's address
 //! as the admin's browser reached it, and the code.
@@ -16,15 +17,17 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store, query};
+use super::api::{blocking, no_store, page_bounds, query};
 use super::pages::{script, staff_page};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
 use crate::domain::now_ms;
 use crate::domain::privacy::mask_digit_runs;
+use crate::domain::report_day::REPORT_ZONE_OFFSET_MIN;
 use crate::http::error::{AppError, AppResult};
 use crate::http::qr;
 use crate::http::state::AppState;
+use crate::storage::evidence::AuditFilter;
 
 const ADMIN_HTML: &str = include_str!("../../../assets/administration.html");
 const ADMIN_JS: &str = include_str!("../../../assets/administration.js");
@@ -157,13 +160,22 @@ pub struct AuditQuery {
     subject: Option<String>,
     action: Option<String>,
     actor: Option<String>,
+    /// First day, YYYY-MM-DD in the report zone (Beijing time).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD, included.
+    to: Option<String>,
+    offset: Option<u32>,
     limit: Option<u32>,
 }
 
-/// How many of the newest rows the filters by action and actor look through.
-const AUDIT_SCAN: u32 = 1000;
+/// The instant day `day` (YYYY-MM-DD, report zone) starts, or the one after it ends.
+fn day_edge(name: &str, day: &str, end: bool) -> AppResult<i64> {
+    let (start, stop) = gridbook_core::field::workday::day_bounds(day, REPORT_ZONE_OFFSET_MIN)
+        .map_err(|_| AppError::bad_query(format!("{name}: 日期格式 YYYY-MM-DD / a date written YYYY-MM-DD")))?;
+    Ok(if end { stop } else { start })
+}
 
-/// The audit trail, newest first, filtered.
+/// The audit trail, newest first, filtered, one page at a time with the total.
 #[utoipa::path(
     get,
     path = "/admin/api/admin/audit",
@@ -171,12 +183,15 @@ const AUDIT_SCAN: u32 = 1000;
     security(("staff_session" = [])),
     params(
         ("subject" = Option<String>, Query, description = "Only rows about this record (a void, a receipt number, a manager …)"),
-        ("action" = Option<String>, Query, description = "Only this action (void_approved, cash_handed_in, reveal_receipt …)"),
+        ("action" = Option<String>, Query, description = "Only this action (void_approved, grid_assigned, reveal_receipt …)"),
         ("actor" = Option<String>, Query, description = "Only what this staff member or device did"),
-        ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (200)"),
+        ("from" = Option<String>, Query, description = "From this day on, YYYY-MM-DD (Beijing time)"),
+        ("to" = Option<String>, Query, description = "Up to and including this day, YYYY-MM-DD"),
+        ("offset" = Option<u32>, Query, description = "Rows to skip (0)"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–500 (100)"),
     ),
     responses(
-        (status = 200, description = "`{audit}`: rows newest first (action and actor filter the newest 1,000 of the subject's), digit runs in details masked", body = serde_json::Value),
+        (status = 200, description = "`{total, offset, limit, audit}`: rows newest first, digit runs in details masked", body = serde_json::Value),
         (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
         (status = 501, description = "This storage backend keeps no audit trail", body = gridbook_core::sync::wire::ErrorBody),
@@ -194,18 +209,19 @@ pub(crate) async fn audit(
     if [&subject, &action, &actor].iter().any(|v| v.as_deref().is_some_and(|s| s.len() > 128)) {
         return Err(AppError::bad_query("subject, action, actor: at most 128 characters"));
     }
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let since_ms = nonempty(q.from).map(|d| day_edge("from", &d, false)).transpose()?;
+    let until_ms = nonempty(q.to).map(|d| day_edge("to", &d, true)).transpose()?;
+    let filter = AuditFilter { subject, action, actor, since_ms, until_ms };
+    let (offset, limit) = page_bounds(q.offset, q.limit, 100, 500);
     let storage = state.storage.clone();
-    let rows = blocking(move || storage.audit_log(subject.as_deref(), AUDIT_SCAN)).await?;
+    let (total, rows) = blocking(move || storage.audit_page(&filter, offset, limit)).await?;
     let rows: Vec<_> = rows
         .into_iter()
-        .filter(|r| action.as_deref().is_none_or(|a| r.action == a) && actor.as_deref().is_none_or(|a| r.actor == a))
-        .take(limit)
         .map(|mut r| {
             r.detail = mask_digit_runs(&r.detail);
             r
         })
         .collect();
     tracing::info!(staff = %staff.id, view = "audit", rows = rows.len(), "back-office view");
-    Ok(no_store(json!({ "audit": rows })))
+    Ok(no_store(json!({ "total": total, "offset": offset, "limit": limit, "audit": rows })))
 }

@@ -116,6 +116,7 @@ fn void_lines(
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     limit: Option<u32>,
+    offset: Option<u32>,
     range: Option<String>,
     days: Option<i64>,
 }
@@ -123,6 +124,11 @@ pub struct ListQuery {
 /// A query string, or a 400 that says what was wrong with it.
 pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
     q.map(|Query(q)| q).map_err(|e| AppError::bad_query(e.body_text()))
+}
+
+/// A page's offset and limit as asked, the limit bounded to 1..=`max` (`default` when not asked).
+pub(super) fn page_bounds(offset: Option<u32>, limit: Option<u32>, default: u32, max: u32) -> (u32, u32) {
+    (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
 }
 
 fn limit(q: &ListQuery) -> u32 {
@@ -171,20 +177,32 @@ fn device_views(state: &AppState, devices: Vec<DeviceRow>, wipes: Vec<WipeRow>, 
         .collect()
 }
 
-pub async fn devices(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {
+/// The devices the staff member may see, one page (`offset`, `limit` 1–1000, 1000) with the total.
+pub async fn devices(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> AppResult<Response> {
+    let q = query(q)?;
+    let (offset, limit) = page_bounds(q.offset, q.limit, 1000, 1000);
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
-    let (devices, wipes) = blocking(move || {
+    let (total, devices, wipes) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
         let mut devices = storage.devices()?;
         devices.retain(|d| seen.any(&d.grids) || seen.manager(&d.manager_id));
-        Ok::<_, AppError>((devices, storage.wipes()?))
+        let total = devices.len();
+        let devices: Vec<DeviceRow> = devices.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok::<_, AppError>((total, devices, storage.wipes()?))
     })
     .await?;
     let now = now_ms();
     Ok(no_store(json!({
         "now_ms": now,
         "thresholds": state.backoffice.thresholds,
+        "total": total,
+        "offset": offset,
+        "limit": limit,
         "devices": device_views(&state, devices, wipes, now),
     })))
 }
@@ -303,21 +321,20 @@ pub async fn rejections(
     StaffSession(staff): StaffSession,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = limit(&query(q)?);
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 200, 1000);
     let m = state.backoffice.monitoring.clone();
     let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
-    let mut rows = blocking(move || {
+    let (total, mut rows) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
-        let mut rows = m.rejection_details(n)?;
         // a rejected op is the grid's, and its manager's when they work in a visible grid
-        rows.retain(|r| seen.grid(&r.grid_id) || r.manager_id.as_deref().is_some_and(|id| seen.manager(id)));
-        Ok::<_, AppError>(rows)
+        Ok::<_, AppError>(m.rejections_page(&seen.page(offset, n))?)
     })
     .await?;
     for r in &mut rows {
         r.reason = mask_digit_runs(&r.reason);
     }
-    Ok(no_store(json!({ "rejections": rows })))
+    Ok(no_store(json!({ "total": total, "offset": offset, "limit": n, "rejections": rows })))
 }
 
 #[derive(Debug, Serialize)]
@@ -334,15 +351,14 @@ pub async fn conflicts(
     StaffSession(staff): StaffSession,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = limit(&query(q)?);
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 200, 1000);
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
     let who = staff.clone();
-    let (rows, devices) = blocking(move || {
+    let ((total, rows), devices) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
-        let mut rows = storage.conflicts(n)?;
-        rows.retain(|r| seen.grid(&r.grid_id));
-        Ok::<_, AppError>((rows, storage.devices()?))
+        Ok::<_, AppError>((storage.conflicts_page(&seen.page(offset, n))?, storage.devices()?))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "conflicts", rows = rows.len(), "back-office view");
@@ -359,7 +375,7 @@ pub async fn conflicts(
             }
         })
         .collect();
-    Ok(no_store(json!({ "conflicts": views })))
+    Ok(no_store(json!({ "total": total, "offset": offset, "limit": n, "conflicts": views })))
 }
 
 pub async fn money(

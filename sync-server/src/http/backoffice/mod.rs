@@ -9,6 +9,7 @@
 pub mod administration;
 pub mod api;
 pub mod billing;
+pub mod directory;
 pub mod locations;
 pub mod money;
 pub mod pages;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .merge(photos::routes())
         .merge(money::routes())
         .merge(administration::routes())
+        .merge(directory::routes())
         .route("/admin/api/handovers", get(workflows::handovers).post(workflows::start_handover))
         .route("/admin/api/tickets", get(workflows::tickets))
         .route("/admin/api/appointments", get(workflows::appointments))

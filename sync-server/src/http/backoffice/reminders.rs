@@ -1,6 +1,6 @@
 //! `GET /admin/api/reminder-outcomes`: the reminders (预警) managers closed on their phones and
 //! how, newest first, for supervisors and admins. Notes are shown with digit runs masked (a
-//! manager may have typed a phone number into one).
+//! manager may have typed a phone number into one). A supervisor sees the grids assigned to them.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::api::{blocking, no_store, query};
 use super::staff_session::StaffSession;
+use super::workbench::visible_grids;
 use crate::domain::privacy::mask_digit_runs;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
@@ -30,11 +31,18 @@ pub async fn outcomes(
     let q = query(q)?;
     let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
     let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
+    let who = staff.clone();
     let mut rows: Vec<ReminderOutcome> = blocking(move || {
-        let grids = match q.grid {
-            Some(g) => vec![g],
-            None => storage.grid_ids()?,
-        };
+        // the grids the staff member may see; another's grid reads as no grid at all
+        let mut grids: Vec<String> =
+            visible_grids(storage.as_ref(), people.as_ref(), &who)?.into_iter().map(|(id, _)| id).collect();
+        if let Some(g) = q.grid {
+            if !grids.contains(&g) {
+                return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
+            }
+            grids = vec![g];
+        }
         let mut rows = Vec::new();
         for grid in grids {
             for s in storage.grid_records(EntityKind::ReminderOutcome, &grid)? {

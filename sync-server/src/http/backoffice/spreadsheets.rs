@@ -24,6 +24,7 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
+use super::workbench::visible_grids;
 use crate::domain::auth::Role;
 use crate::domain::now_ms;
 use crate::domain::spreadsheets::export::{self, Dataset, ExportRequest};
@@ -199,8 +200,17 @@ async fn export(
         full: q.full,
     };
     let storage = state.storage.clone();
+    let people = state.backoffice.staff.clone();
     let actor = staff.id.clone();
-    let out = blocking(move || export::export(storage.as_ref(), &req, &actor, now_ms())).await?;
+    let who = staff.clone();
+    let out = blocking(move || {
+        // a grid the staff member may not see exports as no grid at all
+        if !visible_grids(storage.as_ref(), people.as_ref(), &who)?.iter().any(|(id, _)| *id == req.grid) {
+            return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
+        }
+        Ok(export::export(storage.as_ref(), &req, &actor, now_ms())?)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, export = dataset.as_str(), rows = out.rows, full = q.full, "back-office export");
     Ok(attachment(out.bytes, &out.filename, out.content_type))
 }

@@ -21,11 +21,11 @@ use crate::domain::{drilldown, reveals};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::staff::{Person, StaffStorage};
-use crate::storage::SyncStorage;
+use crate::storage::{ListPage, SyncStorage};
 
 /// The grids (id, name) `staff` may see, by id: every grid for an admin, the assigned ones for a
-/// supervisor. A supervisor with no grid assigned yet sees every grid, as before grids were
-/// assigned to supervisors: an admin scopes them with `assign-grid` (README).
+/// supervisor. A supervisor with no grid assigned yet sees none (the pages say "尚未分配网格 / no
+/// grid assigned yet") until an admin assigns them one (the administration page, `assign-grid`).
 pub fn visible_grids(
     storage: &dyn SyncStorage,
     people: &dyn StaffStorage,
@@ -36,9 +36,6 @@ pub fn visible_grids(
         return Ok(all);
     }
     let mine = people.staff_grids(&staff.id)?;
-    if mine.is_empty() {
-        return Ok(all);
-    }
     Ok(all.into_iter().filter(|(id, _)| mine.contains(id)).collect())
 }
 
@@ -52,7 +49,7 @@ pub struct Visible {
 impl Visible {
     /// Read once per request, beside the rows it filters.
     pub fn of(storage: &dyn SyncStorage, people: &dyn StaffStorage, staff: &Staff) -> Result<Visible, AppError> {
-        if staff.role == Role::Admin || people.staff_grids(&staff.id)?.is_empty() {
+        if staff.role == Role::Admin {
             return Ok(Visible { grids: None, managers: HashSet::new() });
         }
         let grids: HashSet<String> = visible_grids(storage, people, staff)?.into_iter().map(|(id, _)| id).collect();
@@ -77,6 +74,17 @@ impl Visible {
     /// Whether the manager `id` works in a visible grid (rows about a manager, not a grid).
     pub fn manager(&self, id: &str) -> bool {
         self.grids.is_none() || self.managers.contains(id)
+    }
+
+    /// A page of a list storage reads under this scope (`ListPage`): the visible grids (None for
+    /// every grid) and the managers who work in them.
+    pub fn page(&self, offset: u32, limit: u32) -> ListPage {
+        let sorted = |s: &HashSet<String>| {
+            let mut v: Vec<String> = s.iter().cloned().collect();
+            v.sort();
+            v
+        };
+        ListPage { grids: self.grids.as_ref().map(sorted), managers: sorted(&self.managers), offset, limit }
     }
 }
 
@@ -146,12 +154,19 @@ pub async fn home(
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
     let who = staff.id.clone();
-    let answer = blocking(move || {
+    // a supervisor with no grid assigned yet sees none, and the page says so
+    let unassigned = staff.role == Role::Supervisor;
+    let (answer, unassigned) = blocking(move || {
+        let unassigned = unassigned && people.staff_grids(&staff.id)?.is_empty();
         let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
-        Ok::<_, AppError>(home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?)
+        Ok::<_, AppError>((home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?, unassigned))
     })
     .await?;
     tracing::info!(staff = %who, view = "home", grids = answer.grids.len(), "back-office view");
+    let mut answer = serde_json::to_value(answer)?;
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("no_grids".into(), serde_json::Value::Bool(unassigned));
+    }
     Ok(no_store(answer))
 }
 

@@ -167,6 +167,56 @@ pub(super) fn assign_grid(s: &PostgresStorage, manager_id: &str, grid_id: &str) 
     })
 }
 
+/// Renames grid `id`, audited under `by` with the old and new names, in one transaction.
+pub(super) fn rename_grid(s: &PostgresStorage, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+    let name = crate::storage::sqlite::checked_grid_name(name)?;
+    s.db.write(|tx| {
+        let old: String = match s.db.query_opt(tx, "SELECT name FROM grids WHERE id = $1 FOR UPDATE", &[&id])? {
+            Some(row) => row.at(0)?,
+            None => return Err(StorageError::not_found(format!("no grid {id}"))),
+        };
+        s.db.execute(tx, "UPDATE grids SET name = $2 WHERE id = $1", &[&id, &name])?;
+        super::records::audit(&s.db, tx, by, "grid_renamed", id, &format!("{old} → {name}"), now_ms)
+    })
+}
+
+/// Assigns grid `grid_id` to `manager_id` (`assigned`) or takes it away, audited under `by`
+/// when anything changed; answers whether it did.
+pub(super) fn set_grid_assignment(
+    s: &PostgresStorage,
+    manager_id: &str,
+    grid_id: &str,
+    assigned: bool,
+    by: &str,
+    now_ms: i64,
+) -> StorageResult<bool> {
+    s.db.write(|tx| {
+        for (table, id) in [("managers", manager_id), ("grids", grid_id)] {
+            if s.db.query_opt(tx, &format!("SELECT 1 FROM {table} WHERE id = $1"), &[&id])?.is_none() {
+                return Err(StorageError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
+            }
+        }
+        let n = if assigned {
+            s.db.execute(
+                tx,
+                "INSERT INTO manager_grids (manager_id, grid_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&manager_id, &grid_id],
+            )?
+        } else {
+            s.db.execute(
+                tx,
+                "DELETE FROM manager_grids WHERE manager_id = $1 AND grid_id = $2",
+                &[&manager_id, &grid_id],
+            )?
+        };
+        if n > 0 {
+            let action = if assigned { "grid_assigned" } else { "grid_unassigned" };
+            super::records::audit(&s.db, tx, by, action, manager_id, grid_id, now_ms)?;
+        }
+        Ok(n > 0)
+    })
+}
+
 pub(super) fn create_enrol_code(
     s: &PostgresStorage,
     manager_id: &str,

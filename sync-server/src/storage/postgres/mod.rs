@@ -196,6 +196,21 @@ impl SyncStorage for PostgresStorage {
         devices::assign_grid(self, manager_id, grid_id)
     }
 
+    fn rename_grid(&self, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+        devices::rename_grid(self, id, name, by, now_ms)
+    }
+
+    fn set_grid_assignment(
+        &self,
+        manager_id: &str,
+        grid_id: &str,
+        assigned: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> StorageResult<bool> {
+        devices::set_grid_assignment(self, manager_id, grid_id, assigned, by, now_ms)
+    }
+
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String> {
         devices::create_enrol_code(self, manager_id, now_ms, ttl_ms)
     }
@@ -237,6 +252,10 @@ impl SyncStorage for PostgresStorage {
         monitoring::conflicts(self, limit)
     }
 
+    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page)
+    }
+
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
         monitoring::rejections(self, limit)
     }
@@ -275,6 +294,15 @@ impl SyncStorage for PostgresStorage {
 
     fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::AuditRow>> {
         receipts::audit_log(self, subject, limit)
+    }
+
+    fn audit_page(
+        &self,
+        filter: &super::evidence::AuditFilter,
+        offset: u32,
+        limit: u32,
+    ) -> StorageResult<(u64, Vec<super::evidence::AuditRow>)> {
+        receipts::audit_page(self, filter, offset, limit)
     }
 
     fn verify_receipt(&self, receipt_no: &str, code: &str) -> StorageResult<gridbook_core::sync::wire::VerifyResponse> {

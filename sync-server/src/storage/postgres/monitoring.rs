@@ -19,7 +19,23 @@ use crate::storage::monitoring::{
 };
 use crate::storage::staff::{Person, StaffAccount, StaffStorage};
 use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
-use crate::storage::{ConflictRow, RejectionRow};
+use crate::storage::{ConflictRow, ListPage, RejectionRow};
+
+fn rejection_detail(r: &tokio_postgres::Row) -> StorageResult<RejectionDetail> {
+    Ok(RejectionDetail {
+        at_ms: r.at(0)?,
+        op_id: r.at(1)?,
+        device_id: r.at(2)?,
+        manager_id: r.at(3)?,
+        manager_name: r.at(4)?,
+        app_version: r.at(5)?,
+        kind: r.at(6)?,
+        entity_id: r.at(7)?,
+        grid_id: r.at(8)?,
+        code: r.at(9)?,
+        reason: r.at(10)?,
+    })
+}
 
 pub(super) fn conflicts(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<ConflictRow>> {
     let conn = s.db.conn()?;
@@ -29,23 +45,40 @@ pub(super) fn conflicts(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<Co
          FROM conflicts ORDER BY id DESC LIMIT $1",
         &[&i64::from(limit)],
     )?;
-    rows.iter()
-        .map(|r| {
-            Ok(ConflictRow {
-                at_ms: r.at(0)?,
-                kind: r.at(1)?,
-                entity_id: r.at(2)?,
-                grid_id: r.at(3)?,
-                field: r.at(4)?,
-                old_value: r.at(5)?,
-                new_value: r.at(6)?,
-                old_hlc: r.at(7)?,
-                new_hlc: r.at(8)?,
-                old_device: r.at(9)?,
-                new_device: r.at(10)?,
-            })
-        })
-        .collect()
+    rows.iter().map(conflict_row).collect()
+}
+
+fn conflict_row(r: &tokio_postgres::Row) -> StorageResult<ConflictRow> {
+    Ok(ConflictRow {
+        at_ms: r.at(0)?,
+        kind: r.at(1)?,
+        entity_id: r.at(2)?,
+        grid_id: r.at(3)?,
+        field: r.at(4)?,
+        old_value: r.at(5)?,
+        new_value: r.at(6)?,
+        old_hlc: r.at(7)?,
+        new_hlc: r.at(8)?,
+        old_device: r.at(9)?,
+        new_device: r.at(10)?,
+    })
+}
+
+/// One page of the conflict log of `page.grids`, and the count, on one snapshot.
+pub(super) fn conflicts_page(s: &PostgresStorage, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+    const WHERE: &str = "WHERE $1::text[] IS NULL OR grid_id = ANY($1::text[])";
+    s.db.read(|tx| {
+        let total: i64 = s.db.query_one(tx, &format!("SELECT count(*) FROM conflicts {WHERE}"), &[&page.grids])?.at(0)?;
+        let rows = s.db.query(
+            tx,
+            &format!(
+                "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
+                 FROM conflicts {WHERE} ORDER BY id DESC LIMIT $2 OFFSET $3"
+            ),
+            &[&page.grids, &i64::from(page.limit), &i64::from(page.offset)],
+        )?;
+        Ok((u64::try_from(total).unwrap_or(0), rows.iter().map(conflict_row).collect::<StorageResult<Vec<_>>>()?))
+    })
 }
 
 pub(super) fn rejections(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<RejectionRow>> {
@@ -179,23 +212,30 @@ impl MonitoringStorage for PostgresStorage {
              ORDER BY r.at_ms DESC, r.op_id COLLATE \"C\" LIMIT $1",
             &[&i64::from(limit)],
         )?;
-        rows.iter()
-            .map(|r| {
-                Ok(RejectionDetail {
-                    at_ms: r.at(0)?,
-                    op_id: r.at(1)?,
-                    device_id: r.at(2)?,
-                    manager_id: r.at(3)?,
-                    manager_name: r.at(4)?,
-                    app_version: r.at(5)?,
-                    kind: r.at(6)?,
-                    entity_id: r.at(7)?,
-                    grid_id: r.at(8)?,
-                    code: r.at(9)?,
-                    reason: r.at(10)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rejection_detail).collect()
+    }
+
+    fn rejections_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<RejectionDetail>)> {
+        const FROM: &str =
+            "FROM rejections r LEFT JOIN devices d ON d.id = r.device_id LEFT JOIN managers m ON m.id = d.manager_id
+             WHERE $1::text[] IS NULL OR r.grid_id = ANY($1::text[]) OR d.manager_id = ANY($2::text[])";
+        self.db.read(|tx| {
+            let total: i64 =
+                self.db.query_one(tx, &format!("SELECT count(*) {FROM}"), &[&page.grids, &page.managers])?.at(0)?;
+            let rows = self.db.query(
+                tx,
+                &format!(
+                    "SELECT r.at_ms, r.op_id, r.device_id, d.manager_id, m.name, d.app_version, r.kind, r.entity_id,
+                            r.grid_id, r.code, r.reason {FROM}
+                     ORDER BY r.at_ms DESC, r.op_id COLLATE \"C\" LIMIT $3 OFFSET $4"
+                ),
+                &[&page.grids, &page.managers, &i64::from(page.limit), &i64::from(page.offset)],
+            )?;
+            Ok((
+                u64::try_from(total).unwrap_or(0),
+                rows.iter().map(rejection_detail).collect::<StorageResult<Vec<_>>>()?,
+            ))
+        })
     }
 
     fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>> {

@@ -12,7 +12,7 @@ use super::pool::{Db, RowExt};
 use super::PostgresStorage;
 use crate::domain::auth::DeviceAuth;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::evidence::{AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence};
+use crate::storage::evidence::{AuditFilter, AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence};
 use crate::storage::generation::{forgotten_book, reclaim_note};
 use crate::storage::sqlite::MAX_OPEN_NUMBERS;
 use gridbook_core::model::EntityKind;
@@ -210,6 +210,49 @@ pub(super) fn audit_log(s: &PostgresStorage, subject: Option<&str>, limit: u32) 
             Ok(AuditRow { at_ms: r.at(0)?, actor: r.at(1)?, action: r.at(2)?, subject: r.at(3)?, detail: r.at(4)? })
         })
         .collect()
+}
+
+/// One page of the audit trail under `filter`, newest first, and how many rows match in all (one
+/// snapshot for both).
+pub(super) fn audit_page(
+    s: &PostgresStorage,
+    filter: &AuditFilter,
+    offset: u32,
+    limit: u32,
+) -> StorageResult<(u64, Vec<AuditRow>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR subject = $1) AND ($2::text IS NULL OR action = $2)
+         AND ($3::text IS NULL OR actor = $3) AND ($4::bigint IS NULL OR at_ms >= $4) AND ($5::bigint IS NULL OR at_ms < $5)";
+    let f = filter;
+    s.db.read(|tx| {
+        let total: i64 = s
+            .db
+            .query_one(
+                tx,
+                &format!("SELECT count(*) FROM audit_log {WHERE}"),
+                &[&f.subject, &f.action, &f.actor, &f.since_ms, &f.until_ms],
+            )?
+            .at(0)?;
+        let rows = s.db.query(
+            tx,
+            &format!(
+                "SELECT at_ms, actor, action, subject, detail FROM audit_log {WHERE} ORDER BY id DESC LIMIT $6 OFFSET $7"
+            ),
+            &[&f.subject, &f.action, &f.actor, &f.since_ms, &f.until_ms, &i64::from(limit), &i64::from(offset)],
+        )?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    at_ms: r.at(0)?,
+                    actor: r.at(1)?,
+                    action: r.at(2)?,
+                    subject: r.at(3)?,
+                    detail: r.at(4)?,
+                })
+            })
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok((u64::try_from(total).unwrap_or(0), rows))
+    })
 }
 
 /// Every Ed25519 public key (hex) the device registered, newest first.

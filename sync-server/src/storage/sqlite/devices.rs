@@ -180,6 +180,59 @@ pub(super) fn assign_grid(storage: &SqliteStorage, manager_id: &str, grid_id: &s
     })
 }
 
+/// Renames grid `id`, audited under `by` with the old and new names, in one transaction.
+pub(super) fn rename_grid(storage: &SqliteStorage, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+    let name = checked_grid_name(name)?;
+    storage.write(|tx| {
+        let old: Option<String> =
+            tx.prepare_cached("SELECT name FROM grids WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+        let old = old.ok_or_else(|| StorageError::not_found(format!("no grid {id}")))?;
+        tx.execute("UPDATE grids SET name = ?2 WHERE id = ?1", params![id, name])?;
+        receipts::audit(tx, by, "grid_renamed", id, &format!("{old} → {name}"), now_ms)
+    })
+}
+
+/// Assigns grid `grid_id` to `manager_id` (`assigned`) or takes it away, audited under `by`
+/// when anything changed; answers whether it did.
+pub(super) fn set_grid_assignment(
+    storage: &SqliteStorage,
+    manager_id: &str,
+    grid_id: &str,
+    assigned: bool,
+    by: &str,
+    now_ms: i64,
+) -> StorageResult<bool> {
+    storage.write(|tx| {
+        for (table, id) in [("managers", manager_id), ("grids", grid_id)] {
+            if !tx.prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?.exists([id])? {
+                return Err(StorageError::not_found(format!("no {} {id}", &table[..table.len() - 1])));
+            }
+        }
+        let n = if assigned {
+            tx.execute(
+                "INSERT OR IGNORE INTO manager_grids (manager_id, grid_id) VALUES (?1, ?2)",
+                [manager_id, grid_id],
+            )?
+        } else {
+            tx.execute("DELETE FROM manager_grids WHERE manager_id = ?1 AND grid_id = ?2", [manager_id, grid_id])?
+        };
+        if n > 0 {
+            let action = if assigned { "grid_assigned" } else { "grid_unassigned" };
+            receipts::audit(tx, by, action, manager_id, grid_id, now_ms)?;
+        }
+        Ok(n > 0)
+    })
+}
+
+/// A grid's name as stored: trimmed, not empty, at most 64 characters.
+pub(crate) fn checked_grid_name(name: &str) -> StorageResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(StorageError::invalid("grid name: 1 to 64 characters"));
+    }
+    Ok(name)
+}
+
 pub(super) fn create_enrol_code(
     storage: &SqliteStorage,
     manager_id: &str,

@@ -18,7 +18,7 @@ use gridbook_core::sync::wire::{
 };
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::evidence::{AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
+use super::evidence::{AuditFilter, AuditRow, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow};
 use super::records::RecordStorage;
 use super::wipes::WipeRow;
 use super::{ConflictRow, DeviceRow, RejectionRow, SyncStorage};
@@ -48,7 +48,7 @@ mod workflows;
 
 use entity_tx::SqliteTx;
 // the rules of ids and keys the PostgreSQL backend checks the same way
-pub(crate) use devices::{checked_device_id, device_wipe, revoked_device, valid_id};
+pub(crate) use devices::{checked_device_id, checked_grid_name, device_wipe, revoked_device, valid_id};
 pub(crate) use receipts::checked_public_key;
 pub(crate) use receipts::MAX_OPEN_NUMBERS;
 pub(crate) use records::entity_from_row;
@@ -297,6 +297,21 @@ impl SyncStorage for SqliteStorage {
         devices::assign_grid(self, manager_id, grid_id)
     }
 
+    fn rename_grid(&self, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()> {
+        devices::rename_grid(self, id, name, by, now_ms)
+    }
+
+    fn set_grid_assignment(
+        &self,
+        manager_id: &str,
+        grid_id: &str,
+        assigned: bool,
+        by: &str,
+        now_ms: i64,
+    ) -> StorageResult<bool> {
+        devices::set_grid_assignment(self, manager_id, grid_id, assigned, by, now_ms)
+    }
+
     fn create_enrol_code(&self, manager_id: &str, now_ms: i64, ttl_ms: i64) -> StorageResult<String> {
         devices::create_enrol_code(self, manager_id, now_ms, ttl_ms)
     }
@@ -335,6 +350,10 @@ impl SyncStorage for SqliteStorage {
 
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>> {
         monitoring::conflicts(self, limit)
+    }
+
+    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page)
     }
 
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
@@ -388,6 +407,10 @@ impl SyncStorage for SqliteStorage {
 
     fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<AuditRow>> {
         self.read(|c| receipts::audit_log(c, subject, limit))
+    }
+
+    fn audit_page(&self, filter: &AuditFilter, offset: u32, limit: u32) -> StorageResult<(u64, Vec<AuditRow>)> {
+        self.read(|c| receipts::audit_page(c, filter, offset, limit))
     }
 
     fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> StorageResult<HandoverRow> {

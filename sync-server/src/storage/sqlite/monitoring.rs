@@ -18,7 +18,7 @@ use crate::storage::monitoring::{
     SyncTotals, VoidLine,
 };
 use crate::storage::staff::{Person, StaffAccount, StaffStorage};
-use crate::storage::{ConflictRow, RejectionRow};
+use crate::storage::{ConflictRow, ListPage, RejectionRow};
 
 /// The day of a receipt on the collecting phone's calendar (its own zone offset, China's when
 /// missing).
@@ -133,22 +133,28 @@ impl MonitoringStorage for SqliteStorage {
                  FROM rejections r LEFT JOIN devices d ON d.id = r.device_id LEFT JOIN managers m ON m.id = d.manager_id
                  ORDER BY r.at_ms DESC, r.op_id LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(RejectionDetail {
-                    at_ms: r.get(0)?,
-                    op_id: r.get(1)?,
-                    device_id: r.get(2)?,
-                    manager_id: r.get(3)?,
-                    manager_name: r.get(4)?,
-                    app_version: r.get(5)?,
-                    kind: r.get(6)?,
-                    entity_id: r.get(7)?,
-                    grid_id: r.get(8)?,
-                    code: r.get(9)?,
-                    reason: r.get(10)?,
-                })
-            })?;
+            let rows = stmt.query_map([limit], rejection_detail)?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn rejections_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<RejectionDetail>)> {
+        const FROM: &str =
+            "FROM rejections r LEFT JOIN devices d ON d.id = r.device_id LEFT JOIN managers m ON m.id = d.manager_id
+             WHERE ?1 IS NULL OR r.grid_id IN (SELECT value FROM json_each(?1))
+                OR d.manager_id IN (SELECT value FROM json_each(?2))";
+        let (grids, managers) = (page.grids_json(), page.managers_json());
+        self.monitor.read(|c| {
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT count(*) {FROM}"))?
+                .query_row(params![grids, managers], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT r.at_ms, r.op_id, r.device_id, d.manager_id, m.name, d.app_version, r.kind, r.entity_id,
+                        r.grid_id, r.code, r.reason {FROM}
+                 ORDER BY r.at_ms DESC, r.op_id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![grids, managers, page.limit, page.offset], rejection_detail)?;
+            Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
         })
     }
 
@@ -369,28 +375,61 @@ impl StaffStorage for SqliteStorage {
     }
 }
 
+fn rejection_detail(r: &rusqlite::Row) -> rusqlite::Result<RejectionDetail> {
+    Ok(RejectionDetail {
+        at_ms: r.get(0)?,
+        op_id: r.get(1)?,
+        device_id: r.get(2)?,
+        manager_id: r.get(3)?,
+        manager_name: r.get(4)?,
+        app_version: r.get(5)?,
+        kind: r.get(6)?,
+        entity_id: r.get(7)?,
+        grid_id: r.get(8)?,
+        code: r.get(9)?,
+        reason: r.get(10)?,
+    })
+}
+
 pub(super) fn conflicts(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<ConflictRow>> {
     storage.read(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
              FROM conflicts ORDER BY id DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(ConflictRow {
-                at_ms: r.get(0)?,
-                kind: r.get(1)?,
-                entity_id: r.get(2)?,
-                grid_id: r.get(3)?,
-                field: r.get(4)?,
-                old_value: r.get(5)?,
-                new_value: r.get(6)?,
-                old_hlc: r.get(7)?,
-                new_hlc: r.get(8)?,
-                old_device: r.get(9)?,
-                new_device: r.get(10)?,
-            })
-        })?;
+        let rows = stmt.query_map([limit], conflict_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    })
+}
+
+fn conflict_row(r: &rusqlite::Row) -> rusqlite::Result<ConflictRow> {
+    Ok(ConflictRow {
+        at_ms: r.get(0)?,
+        kind: r.get(1)?,
+        entity_id: r.get(2)?,
+        grid_id: r.get(3)?,
+        field: r.get(4)?,
+        old_value: r.get(5)?,
+        new_value: r.get(6)?,
+        old_hlc: r.get(7)?,
+        new_hlc: r.get(8)?,
+        old_device: r.get(9)?,
+        new_device: r.get(10)?,
+    })
+}
+
+pub(super) fn conflicts_page(storage: &SqliteStorage, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
+    const WHERE: &str = "WHERE ?1 IS NULL OR grid_id IN (SELECT value FROM json_each(?1))";
+    let grids = page.grids_json();
+    storage.read(|c| {
+        let total: i64 =
+            c.prepare_cached(&format!("SELECT count(*) FROM conflicts {WHERE}"))?.query_row([&grids], |r| r.get(0))?;
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
+             FROM conflicts {WHERE} ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+        ))?;
+        let rows = stmt.query_map(params![grids, page.limit, page.offset], conflict_row)?;
+        Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
     })
 }
 

@@ -13,7 +13,7 @@ use crate::domain::signed;
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::evidence::{
-    AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
+    AuditFilter, AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
 };
 use crate::storage::generation::{forgotten_book, reclaim_note};
 
@@ -368,6 +368,29 @@ pub(super) fn audit_log(c: &Connection, subject: Option<&str>, limit: u32) -> St
         Ok(AuditRow { at_ms: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)?, detail: r.get(4)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of the audit trail under `filter`, newest first, and how many rows match in all.
+pub(super) fn audit_page(
+    c: &Connection,
+    filter: &AuditFilter,
+    offset: u32,
+    limit: u32,
+) -> StorageResult<(u64, Vec<AuditRow>)> {
+    const WHERE: &str =
+        "WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR actor = ?3)
+         AND (?4 IS NULL OR at_ms >= ?4) AND (?5 IS NULL OR at_ms < ?5)";
+    let f = filter;
+    let args = params![f.subject, f.action, f.actor, f.since_ms, f.until_ms];
+    let total: i64 =
+        c.prepare_cached(&format!("SELECT count(*) FROM audit_log {WHERE}"))?.query_row(args, |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT at_ms, actor, action, subject, detail FROM audit_log {WHERE} ORDER BY id DESC LIMIT ?6 OFFSET ?7"
+    ))?;
+    let rows = stmt.query_map(params![f.subject, f.action, f.actor, f.since_ms, f.until_ms, limit, offset], |r| {
+        Ok(AuditRow { at_ms: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)?, detail: r.get(4)? })
+    })?;
+    Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
 }
 
 #[cfg(test)]

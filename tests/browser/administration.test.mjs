@@ -1,0 +1,201 @@
+// The administration page (/admin/administration, issue 18) in headless Chromium on a server of
+// its own (its own database: the grids it creates and assigns leave the other suites' figures
+// alone): an admin creates a grid, renames it, assigns it to a supervisor who had none, hands a
+// building over chosen from the lists (no id typed), loads a billing file, and finds each change
+// in the audit trail filtered by action and day; the supervisor, who saw "no grid assigned yet",
+// then sees the grid. Run by scripts/test-browser.sh.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
+  return v;
+};
+const SERVER = env("GB_SERVER");
+const SHOTS = env("GB_SCREENSHOTS");
+const require = createRequire(import.meta.url);
+const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+
+const PASSWORD = `Admin-测试-${process.pid}`;
+// one building (7号楼) with two households in g1, for the building handover
+const SHEET = ["楼宇,单元,房号,客户名称,手机", "7号楼,1,101,陈静,13812340001", "7号楼,1,102,周涛,13812340002"].join("\r\n");
+let work;
+let server;
+let base;
+let browser;
+let admin;
+let sup;
+
+const shot = async (p, name) => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
+};
+
+function cli(db, args, password) {
+  return execFileSync(SERVER, ["admin", "--db", db, ...args], {
+    env: Object.assign({}, process.env, password ? { GRIDBOOK_NEW_PASSWORD: password } : {}),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+async function login(context, id) {
+  const p = await context.newPage();
+  p.on("request", (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
+  });
+  p.on("dialog", (d) => d.accept(d.type() === "prompt" ? "幸福新村网格" : undefined));
+  await p.goto(`${base}/admin/login`);
+  await p.fill("#login-id", id);
+  await p.fill("#login-password", PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  return p;
+}
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "gb-admin-"));
+  const db = path.join(work, "server.db");
+  cli(db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
+  cli(db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
+  cli(db, ["create-manager", "--id", "li", "--name", "李娜", "--role", "field"]);
+  cli(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
+  cli(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
+  cli(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
+  const sheet = path.join(work, "archives.csv");
+  fs.writeFileSync(sheet, SHEET);
+  cli(db, ["import-archives", "--grid", "g1", "--file", sheet]);
+  const portFile = path.join(work, "port");
+  server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile], {
+    env: Object.assign({}, process.env, { GRIDBOOK_LOG: "warn" }),
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8").trim()); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  base = `http://${fs.readFileSync(portFile, "utf8").trim()}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const options = { viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" };
+  admin = await login(await browser.newContext(options), "root");
+  sup = await login(await browser.newContext(options), "wangsup");
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test("a supervisor with no grid assigned sees none, and is told so", async () => {
+  await sup.goto(`${base}/admin#home`);
+  await sup.waitForFunction(() => document.body.dataset.loaded === "home");
+  assert.match(await sup.textContent("#home-note"), /尚未分配网格/);
+  const names = await sup.evaluate(() => fetch("/admin/api/names").then((r) => r.json()));
+  assert.deepEqual(names.grids, {});
+  await sup.goto(`${base}/admin/administration`);
+  await sup.waitForFunction(() => document.body.dataset.loaded === "administration");
+  assert.equal(await sup.isDisabled("#grid-submit"), true, "a supervisor changes nothing here");
+  assert.equal(await sup.isDisabled("#assign-add"), true);
+});
+
+test("an admin creates a grid, renames it and assigns it from the lists", async () => {
+  await admin.goto(`${base}/admin/administration`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "administration");
+  await admin.fill("#grid-id", "g9");
+  await admin.fill("#grid-name", "东风路网格");
+  await admin.click("#grid-submit");
+  await admin.locator("#grid-result.ok").waitFor();
+  await admin.locator('#grids-table tr[data-grid="g9"]').waitFor();
+  // renamed through the prompt (answered by the dialog handler)
+  await admin.click('#grids-table tr[data-grid="g9"] button.rename');
+  await admin.waitForFunction(() => /幸福新村网格/.test(document.querySelector('#grids-table tr[data-grid="g9"]').textContent));
+
+  // the pickers are the server's lists: people by name, grids by name
+  const people = await admin.$$eval("#assign-person option", (os) => os.map((o) => o.textContent));
+  assert.ok(people.some((p) => p.startsWith("王主管")) && !people.some((p) => p.startsWith("系统管理员")), people.join());
+  await admin.selectOption("#assign-person", "wangsup");
+  await admin.selectOption("#assign-grid", { label: "幸福里网格" });
+  await admin.click("#assign-add");
+  await admin.locator("#assign-result.ok").waitFor();
+  await admin.waitForFunction(() => /王主管/.test(document.querySelector('#grids-table tr[data-grid="g1"]').textContent));
+  assert.match(await admin.textContent('#people-table tr[data-person="wangsup"]'), /幸福里网格/);
+  await shot(admin, "30-administration-grids.png");
+
+  // the supervisor now sees g1
+  await sup.goto(`${base}/admin#home`);
+  await sup.waitForFunction(() => document.body.dataset.loaded === "home");
+  assert.doesNotMatch(await sup.textContent("#home-note"), /尚未分配网格/);
+  const names = await sup.evaluate(() => fetch("/admin/api/names").then((r) => r.json()));
+  assert.deepEqual(names.grids, { g1: "幸福里网格" });
+});
+
+test("an admin hands a building over chosen from the lists and loads a billing file", async () => {
+  await admin.goto(`${base}/admin/administration`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "administration");
+  // li takes g9 first, so that the building has somewhere to go
+  await admin.selectOption("#assign-person", "li");
+  await admin.selectOption("#assign-grid", "g9");
+  await admin.click("#assign-add");
+  await admin.locator("#assign-result.ok").waitFor();
+
+  await admin.selectOption("#ho-scope", "building");
+  await admin.selectOption("#ho-grid", "g1");
+  await admin.waitForFunction(() => document.querySelectorAll("#ho-building option").length > 0);
+  assert.match(await admin.textContent("#ho-building"), /7号楼/);
+  await admin.selectOption("#ho-to", "li");
+  await admin.waitForFunction(() => [...document.querySelectorAll("#ho-to-grid option")].some((o) => o.value === "g9"));
+  await admin.selectOption("#ho-to-grid", "g9");
+  await admin.click("#ho-submit");
+  await admin.locator("#ho-result.ok").waitFor();
+  assert.match(await admin.textContent("#ho-result"), /已交接，共 \d+ 条记录/);
+  await admin.locator("#ho-table tbody tr").first().waitFor();
+
+  // a billing file with one bad line is refused and names the line; a good one is loaded
+  const household = await admin.evaluate(async () => {
+    const d = await fetch("/admin/api/households?grid=g9").then((r) => r.json());
+    return d.rows[0].id;
+  });
+  const line = (spend) => JSON.stringify({ grid_id: "g9", household_id: household, service_number: "13812340001",
+    product: "mobile", contract_end: "2027-01-10", period: "2026-11", spend_fen: spend, baseline_fen: 10000 });
+  await admin.setInputFiles("#billing-file", { name: "bad.jsonl", mimeType: "application/json", buffer: Buffer.from(line(9000) + "\n{oops\n") });
+  await admin.click("#billing-submit");
+  await admin.locator("#billing-result.bad").waitFor();
+  assert.match(await admin.textContent("#billing-result"), /未载入.*line 2/);
+  await admin.setInputFiles("#billing-file", { name: "billing.jsonl", mimeType: "application/json", buffer: Buffer.from(line(9000) + "\n") });
+  await admin.click("#billing-submit");
+  await admin.waitForFunction(() => /已载入/.test(document.querySelector("#billing-result").textContent));
+  assert.match(await admin.textContent("#billing-result"), /收到 1 条.*写入 1/);
+  assert.equal(await admin.isVisible("#billing-table"), true);
+  await shot(admin, "31-administration-handover-billing.png");
+});
+
+test("the audit trail shows each change, filtered by action and day, with its total", async () => {
+  await admin.goto(`${base}/admin/administration`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "administration");
+  assert.match(await admin.textContent("#audit-total"), /共 \d+ 条/);
+  const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
+  for (const [action, subject] of [["grid_created", "g9"], ["grid_renamed", "g9"], ["grid_assigned", "li"],
+    ["handover_building", null], ["billing_loaded", "billing"]]) {
+    await admin.fill("#audit-action", action);
+    await admin.fill("#audit-from", today);
+    await admin.fill("#audit-to", today);
+    await admin.click("#audit-submit");
+    await admin.waitForFunction((a) => {
+      const rows = [...document.querySelectorAll("#audit-table tbody tr")];
+      return rows.length > 0 && rows.every((r) => r.children[2].textContent === a);
+    }, action);
+    if (subject) assert.match(await admin.textContent("#audit-table tbody tr"), new RegExp(subject));
+    assert.match(await admin.textContent("#audit-table tbody tr"), /系统管理员/, "the actor by name");
+  }
+  await shot(admin, "32-administration-audit.png");
+});
