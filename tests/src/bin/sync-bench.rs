@@ -389,6 +389,33 @@ fn check_costs(
     metric("snapshot_file_phone_install_s", t.elapsed().as_secs_f64(), "s");
 }
 
+/// Every device's gzip'd pushes to its push URL, the devices at once, each one's in order.
+async fn push_all(client: &reqwest::Client, devices: Vec<(String, String, Vec<Vec<u8>>)>) {
+    let tasks: Vec<_> = devices
+        .into_iter()
+        .map(|(url, token, batches)| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for body in batches {
+                    let resp = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .body(body)
+                        .send()
+                        .await
+                        .expect("push");
+                    assert!(resp.status().is_success(), "push: {}", resp.status());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("device task");
+    }
+}
+
 async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
     let fields = workload_visits(None, per_device);
@@ -424,29 +451,7 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     let url = format!("{}/v1/push", server.url);
     let cpu_before = cpu_seconds();
     let t = Instant::now();
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|(token, batches)| {
-            let (client, url) = (client.clone(), url.clone());
-            tokio::spawn(async move {
-                for body in batches {
-                    let resp = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .body(body)
-                        .send()
-                        .await
-                        .expect("push");
-                    assert!(resp.status().is_success(), "push: {}", resp.status());
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("device task");
-    }
+    push_all(&client, bodies.into_iter().map(|(token, batches)| (url.clone(), token, batches)).collect()).await;
     let secs = t.elapsed().as_secs_f64();
     let cpu_after = cpu_seconds();
     let total = devices * per_device;
@@ -620,29 +625,7 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
         bodies.push((format!("{url}/v1/push"), token, batches));
     }
     let t = Instant::now();
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|(url, token, batches)| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                for body in batches {
-                    let resp = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .header("content-encoding", "gzip")
-                        .body(body)
-                        .send()
-                        .await
-                        .expect("push");
-                    assert!(resp.status().is_success(), "push: {}", resp.status());
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.expect("device task");
-    }
+    push_all(&client, bodies).await;
     let secs = t.elapsed().as_secs_f64();
     let count = |sql: &str| -> i64 {
         match &on {
