@@ -416,6 +416,31 @@ async fn push_all(client: &reqwest::Client, devices: Vec<(String, String, Vec<Ve
     }
 }
 
+/// Bench device `d` enrolled on `url` with `code`: its token, and its visits as gzip'd pushes of
+/// 1,000 ops.
+async fn bench_device(url: &str, code: &str, d: usize, fields: &[Map<String, Value>]) -> (String, Vec<Vec<u8>>) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/enrol"))
+        .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
+        .send()
+        .await
+        .expect("enrol")
+        .json::<Value>()
+        .await
+        .expect("enrol json");
+    let token = resp["token"].as_str().expect("token").to_string();
+    let batches = visit_ops(fields, &format!("bench{d}"))
+        .chunks(1_000)
+        .map(|c| {
+            gzip(
+                &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
+                    .expect("json"),
+            )
+        })
+        .collect();
+    (token, batches)
+}
+
 async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
     let fields = workload_visits(None, per_device);
@@ -424,28 +449,7 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     server.storage.apply_backoffice_ops(&seed, gridbook_sync_server::now_ms()).expect("seed");
     let mut bodies = Vec::new();
     for d in 0..devices {
-        let code = server.enrol_code("zhang");
-        let resp = reqwest::Client::new()
-            .post(format!("{}/v1/enrol", server.url))
-            .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
-            .send()
-            .await
-            .expect("enrol")
-            .json::<Value>()
-            .await
-            .expect("enrol json");
-        let token = resp["token"].as_str().expect("token").to_string();
-        let ops = visit_ops(&fields, &format!("bench{d}"));
-        let batches: Vec<Vec<u8>> = ops
-            .chunks(1_000)
-            .map(|c| {
-                gzip(
-                    &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
-                        .expect("json"),
-                )
-            })
-            .collect();
-        bodies.push((token, batches));
+        bodies.push(bench_device(&server.url, &server.enrol_code("zhang"), d, &fields).await);
     }
     let client = reqwest::Client::new();
     let url = format!("{}/v1/push", server.url);
@@ -603,25 +607,7 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
     for d in 0..devices {
         let code = storage.create_enrol_code("zhang", gridbook_sync_server::now_ms(), 3_600_000).expect("code");
         let url = servers[d % servers.len()].url.clone();
-        let resp = client
-            .post(format!("{url}/v1/enrol"))
-            .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
-            .send()
-            .await
-            .expect("enrol")
-            .json::<Value>()
-            .await
-            .expect("enrol json");
-        let token = resp["token"].as_str().expect("token").to_string();
-        let batches: Vec<Vec<u8>> = visit_ops(&fields, &format!("bench{d}"))
-            .chunks(1_000)
-            .map(|c| {
-                gzip(
-                    &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
-                        .expect("json"),
-                )
-            })
-            .collect();
+        let (token, batches) = bench_device(&url, &code, d, &fields).await;
         bodies.push((format!("{url}/v1/push"), token, batches));
     }
     let t = Instant::now();
