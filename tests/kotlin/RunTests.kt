@@ -13,6 +13,7 @@ import kotlin.system.exitProcess
 private val CLASSES = listOf(
     BindingsTest::class.java, LogicTest::class.java, ScreenDecisionsTest::class.java, VisitEndToEndTest::class.java,
     WorkdayEndToEndTest::class.java, CollectionFlowTest::class.java, AppUpdatesTest::class.java, WipeEndToEndTest::class.java,
+    LiveSyncEndToEndTest::class.java,
 )
 
 private class Case(val name: String, var seconds: Double = 0.0, var failure: Failure? = null)

@@ -315,12 +315,11 @@ pub struct ServerProcess {
 /// The server binary, built if this test run has not built it yet.
 pub fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    // a binary of this crate (a bench) sits beside the server: target/<profile>/
-    if let Some(beside) = exe.parent().map(|d| d.join("gridbook-sync-server")).filter(|b| b.exists()) {
-        return beside;
-    }
-    // target/<profile>/deps/<test> → target/<profile>/gridbook-sync-server
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
+    // target/<profile>/deps/<test> → target/<profile>/gridbook-sync-server; a binary (the
+    // bench) sits beside it in target/<profile>
+    let exe_dir = exe.parent().expect("target dir");
+    let profile_dir = if exe_dir.ends_with("deps") { exe_dir.parent().expect("target dir") } else { exe_dir };
+    let profile_dir = profile_dir.to_path_buf();
     let bin = profile_dir.join("gridbook-sync-server");
     if !bin.exists() {
         let status = Command::new(env!("CARGO"))

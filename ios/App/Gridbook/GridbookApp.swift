@@ -142,6 +142,9 @@ final class NetworkWatch {
     private let monitor = NWPathMonitor()
     private var wasOnline = true
 
+    /// Whether the last network path seen was online (the live sync loop asks before each round).
+    var isOnline: Bool { wasOnline }
+
     func start(_ onBack: @escaping @MainActor () -> Void) {
         monitor.pathUpdateHandler = { [weak self] path in
             let online = path.status == .satisfied
@@ -160,6 +163,8 @@ struct GridbookApp: App {
     @StateObject private var holder = GraphHolder.shared
     @Environment(\.scenePhase) private var phase
     private let network = NetworkWatch()
+    /// The foreground's sync loop (SyncCenter.runLive), while the app is active.
+    @State private var live: Task<Void, Never>?
 
     init() {
         BackgroundSync.register()
@@ -189,8 +194,15 @@ struct GridbookApp: App {
                 network.start { Task { await graph.sync.syncIfNeeded(.networkBack) } }
             }
             .onChange(of: phase) { now in
-                guard now == .active, case .ready(let graph) = holder.state, !Consent.needed else { return }
+                guard now == .active, case .ready(let graph) = holder.state, !Consent.needed else {
+                    live?.cancel()
+                    live = nil
+                    return
+                }
                 Task { await graph.sync.syncIfNeeded(.foreground) }
+                if live == nil {
+                    live = Task { await graph.sync.runLive(online: { network.isOnline }) }
+                }
             }
         }
     }

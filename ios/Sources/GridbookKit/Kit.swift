@@ -277,6 +277,38 @@ public final class SyncCenter: ObservableObject {
         if shouldSync(trigger, status: status, nowMs: now) { await syncNow() }
     }
 
+    /// One round of the foreground loop: waits up to `waitS` s for the server's live-change signal
+    /// (`/v1/changes`: another phone wrote in this phone's grids), then syncs; when the signal
+    /// fails the core waits `waitS` s instead and syncs all the same (core-logic's `liveRound`).
+    @discardableResult
+    public func liveRound(waitS: UInt32 = 25) async -> SyncReport? {
+        defer { refresh() }
+        do {
+            let report = try await sync.syncLiveRound(waitS: max(waitS, 1))
+            problem = nil
+            return report
+        } catch {
+            problem = Problem.of(error)
+            noteWipe(problem)
+            return nil
+        }
+    }
+
+    /// The loop while the app is in the foreground (core-logic's `runLive`): online, one
+    /// `liveRound` after another; offline, or after a failed round, `pollS` s before the next.
+    /// Runs until its task is cancelled.
+    public func runLive(online: @escaping () -> Bool, waitS: UInt32 = 25, pollS: UInt64 = 60) async {
+        while !Task.isCancelled {
+            guard isEnrolled, wiped == nil, online() else {
+                try? await Task.sleep(nanoseconds: pollS * 1_000_000_000)
+                continue
+            }
+            if await liveRound(waitS: waitS) == nil {
+                try? await Task.sleep(nanoseconds: pollS * 1_000_000_000)
+            }
+        }
+    }
+
     /// For the background task: a few attempts with the core's backoff. True when it succeeded.
     public func backgroundSync() async -> Bool {
         guard isEnrolled else { return true }

@@ -7,8 +7,16 @@
 //! The initial sync is measured twice: row pages, and a fresh phone installing the server's
 //! snapshot file (prebuilt, and built on request).
 //!
+//!
+//! With `--backend postgres` the same run also measures the server on PostgreSQL (a throwaway
+//! cluster, as the PostgreSQL tests start it): push ingest by server processes, SQLite beside
+//! PostgreSQL with one replica and with two (and each replica's peak RSS); write on A → visible
+//! on B with B waiting on the live-change signal (`/v1/changes`) beside B polling, on both
+//! backends; a fresh phone's first sync through a snapshot file served from PostgreSQL. Metrics of
+//! PostgreSQL runs start `pg_`.
+//!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
-//!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000]
+//!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000] [--backend postgres]
 
 use std::io::Write;
 use std::sync::Arc;
@@ -33,6 +41,8 @@ struct Args {
     pouchdb_n: usize,
     /// Runs one part only: wire, latency, ingest or initial.
     only: Option<String>,
+    /// Also on PostgreSQL (`--backend postgres`).
+    postgres: bool,
 }
 
 fn args() -> Args {
@@ -44,6 +54,7 @@ fn args() -> Args {
         pouchdb: None,
         pouchdb_n: 10_000,
         only: None,
+        postgres: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -58,6 +69,11 @@ fn args() -> Args {
             "--pouchdb" => a.pouchdb = Some(v.clone()),
             "--pouchdb-n" => a.pouchdb_n = n(),
             "--only" => a.only = Some(v.clone()),
+            "--backend" => match v.as_str() {
+                "postgres" => a.postgres = true,
+                "sqlite" => a.postgres = false,
+                other => usage(&format!("--backend is sqlite or postgres, not {other:?}")),
+            },
             other => usage(&format!("unknown argument {other}")),
         }
         i += 2;
@@ -70,7 +86,7 @@ fn usage(problem: &str) -> ! {
     eprintln!("sync-bench: {problem}");
     eprintln!(
         "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
-         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N]"
+         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres]"
     );
     std::process::exit(2)
 }
@@ -135,7 +151,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     gridbook_core::sync::client::gzip(bytes).expect("gzip")
 }
 
-async fn initial_sync(server: &TestServer, n: usize) {
+/// `n` households in grid g1 on the server, pushed by a phone of zhang's in pushes of 5,000.
+async fn fill(server: &TestServer, n: usize) {
     eprintln!("[bench] filling the server with {n} households ...");
     let filler = server.phone("zhang").await;
     for chunk in (0..n as u64).collect::<Vec<_>>().chunks(10_000) {
@@ -171,6 +188,12 @@ async fn initial_sync(server: &TestServer, n: usize) {
             assert!(resp.status().is_success(), "fill push: {}", resp.status());
         }
     }
+}
+
+/// The initial sync by row pages and by snapshot file, against the physical limit; the limit's
+/// seconds.
+async fn initial_sync(server: &TestServer, n: usize) -> f64 {
+    fill(server, n).await;
     eprintln!("[bench] initial sync of a fresh phone ...");
     let phone = server.phone("zhang").await;
     // row pages only: the snapshot file is measured below
@@ -253,7 +276,8 @@ async fn initial_sync(server: &TestServer, n: usize) {
     metric("physical_limit_rows_per_cpu_s", n as f64 / limit_cpu, "rows/s");
     metric("initial_sync_ratio_to_limit", secs / limit, "x");
     metric("initial_sync_wire_bytes", row_page_wire_bytes(server, 5_000).await as f64, "bytes");
-    snapshot_file_sync(server, n, limit).await;
+    snapshot_file_sync(server, n, limit, "").await;
+    limit
 }
 
 /// Bytes of the row pages on the wire (gzip'd bodies, as a phone receives them), pulled again by
@@ -287,7 +311,7 @@ async fn row_page_wire_bytes(server: &TestServer, limit: u32) -> u64 {
 
 /// A fresh phone's first sync through the snapshot file: prebuilt (warm), and built on request
 /// (cold, the server's build time reported apart), each against the physical limit of this run.
-async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
+async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64, prefix: &str) {
     use gridbook_sync_server::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
     let files =
         SnapshotFiles::for_storage(server.storage.as_ref(), SnapshotFilesConfig::default()).expect("snapshot files");
@@ -295,11 +319,14 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
     eprintln!("[bench] snapshot file: prebuilding ...");
     let t = Instant::now();
     let built = files.build(server.storage.as_ref(), &grids).expect("prebuild");
-    metric("snapshot_file_prebuild_s", t.elapsed().as_secs_f64(), "s");
-    metric("snapshot_file_bytes", built.facts.bytes as f64, "bytes");
-    metric("snapshot_file_wire_bytes", built.gz_bytes as f64, "bytes");
+    metric(&format!("{prefix}snapshot_file_prebuild_s"), t.elapsed().as_secs_f64(), "s");
+    metric(&format!("{prefix}snapshot_file_bytes"), built.facts.bytes as f64, "bytes");
+    metric(&format!("{prefix}snapshot_file_wire_bytes"), built.gz_bytes as f64, "bytes");
     assert_eq!(built.facts.rows as usize, n);
-    check_costs(&files, &built);
+    if prefix.is_empty() {
+        // the file's checks are the phone's, whichever server built it
+        check_costs(&files, &built);
+    }
 
     for (label, cold) in [("warm", false), ("warm_encrypted", false), ("cold", true)] {
         if cold {
@@ -316,13 +343,13 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64) {
         let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
         assert_eq!(report.snapshot_file_error, None);
         assert_eq!(report.snapshot_file_rows as usize + report.pulled as usize, n);
-        metric(&format!("snapshot_file_{label}_wall_s"), secs, "s");
-        metric(&format!("snapshot_file_{label}_rows_per_s"), n as f64 / secs, "rows/s");
-        metric(&format!("snapshot_file_{label}_cpu_s"), sync_cpu, "s");
-        metric(&format!("snapshot_file_{label}_ratio_to_limit"), secs / limit_s, "x");
+        metric(&format!("{prefix}snapshot_file_{label}_wall_s"), secs, "s");
+        metric(&format!("{prefix}snapshot_file_{label}_rows_per_s"), n as f64 / secs, "rows/s");
+        metric(&format!("{prefix}snapshot_file_{label}_cpu_s"), sync_cpu, "s");
+        metric(&format!("{prefix}snapshot_file_{label}_ratio_to_limit"), secs / limit_s, "x");
         if cold {
             let rebuilt = files.current(&grids).expect("current").expect("built on request");
-            metric("snapshot_file_cold_server_build_s", rebuilt.build_ms as f64 / 1000.0, "s");
+            metric(&format!("{prefix}snapshot_file_cold_server_build_s"), rebuilt.build_ms as f64 / 1000.0, "s");
         }
         let found = phone.store.search_households("g1", "0731-00000042", 5).expect("search");
         assert_eq!(found.len(), 1, "the installed search index finds a service number");
@@ -362,45 +389,12 @@ fn check_costs(
     metric("snapshot_file_phone_install_s", t.elapsed().as_secs_f64(), "s");
 }
 
-async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
-    eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
-    let fields = workload_visits(None, per_device);
-    // the households the visits name, as the back office would have them
-    let seed = testing::workload_households("g1").expect("households");
-    server.storage.apply_backoffice_ops(&seed, gridbook_sync_server::now_ms()).expect("seed");
-    let mut bodies = Vec::new();
-    for d in 0..devices {
-        let code = server.enrol_code("zhang");
-        let resp = reqwest::Client::new()
-            .post(format!("{}/v1/enrol", server.url))
-            .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
-            .send()
-            .await
-            .expect("enrol")
-            .json::<Value>()
-            .await
-            .expect("enrol json");
-        let token = resp["token"].as_str().expect("token").to_string();
-        let ops = visit_ops(&fields, &format!("bench{d}"));
-        let batches: Vec<Vec<u8>> = ops
-            .chunks(1_000)
-            .map(|c| {
-                gzip(
-                    &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
-                        .expect("json"),
-                )
-            })
-            .collect();
-        bodies.push((token, batches));
-    }
-    let client = reqwest::Client::new();
-    let url = format!("{}/v1/push", server.url);
-    let cpu_before = cpu_seconds();
-    let t = Instant::now();
-    let tasks: Vec<_> = bodies
+/// Every device's gzip'd pushes to its push URL, the devices at once, each one's in order.
+async fn push_all(client: &reqwest::Client, devices: Vec<(String, String, Vec<Vec<u8>>)>) {
+    let tasks: Vec<_> = devices
         .into_iter()
-        .map(|(token, batches)| {
-            let (client, url) = (client.clone(), url.clone());
+        .map(|(url, token, batches)| {
+            let client = client.clone();
             tokio::spawn(async move {
                 for body in batches {
                     let resp = client
@@ -420,6 +414,48 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     for task in tasks {
         task.await.expect("device task");
     }
+}
+
+/// Bench device `d` enrolled on `url` with `code`: its token, and its visits as gzip'd pushes of
+/// 1,000 ops.
+async fn bench_device(url: &str, code: &str, d: usize, fields: &[Map<String, Value>]) -> (String, Vec<Vec<u8>>) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/v1/enrol"))
+        .json(&json!({"protocol": 1, "code": code, "device_id": format!("bench{d}"), "app_version": "bench"}))
+        .send()
+        .await
+        .expect("enrol")
+        .json::<Value>()
+        .await
+        .expect("enrol json");
+    let token = resp["token"].as_str().expect("token").to_string();
+    let batches = visit_ops(fields, &format!("bench{d}"))
+        .chunks(1_000)
+        .map(|c| {
+            gzip(
+                &serde_json::to_vec(&PushRequest { protocol: 1, facts: DeviceFacts::default(), ops: c.to_vec() })
+                    .expect("json"),
+            )
+        })
+        .collect();
+    (token, batches)
+}
+
+async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
+    eprintln!("[bench] push ingest: {devices} devices × {per_device} visit ops ...");
+    let fields = workload_visits(None, per_device);
+    // the households the visits name, as the back office would have them
+    let seed = testing::workload_households("g1").expect("households");
+    server.storage.apply_backoffice_ops(&seed, gridbook_sync_server::now_ms()).expect("seed");
+    let mut bodies = Vec::new();
+    for d in 0..devices {
+        bodies.push(bench_device(&server.url, &server.enrol_code("zhang"), d, &fields).await);
+    }
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/push", server.url);
+    let cpu_before = cpu_seconds();
+    let t = Instant::now();
+    push_all(&client, bodies.into_iter().map(|(token, batches)| (url.clone(), token, batches)).collect()).await;
     let secs = t.elapsed().as_secs_f64();
     let cpu_after = cpu_seconds();
     let total = devices * per_device;
@@ -430,7 +466,8 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
     let db = rusqlite::Connection::open(sqlite.path()).expect("server db");
     let visits: i64 =
         db.query_row("SELECT count(*) FROM entities WHERE kind = 'visit'", [], |r| r.get(0)).expect("count");
-    let logged: i64 = db.query_row("SELECT count(*) FROM op_log", [], |r| r.get(0)).expect("count");
+    let logged: i64 =
+        db.query_row("SELECT count(*) FROM op_log WHERE device_id LIKE 'bench%'", [], |r| r.get(0)).expect("count");
     assert_eq!((visits as usize, logged as usize), (total, total), "every pushed visit stored, every op logged once");
     metric("push_ingest_devices", devices as f64, "devices");
     metric("push_ingest_ops", total as f64, "ops");
@@ -443,7 +480,11 @@ async fn push_ingest(server: &TestServer, devices: usize, per_device: usize) {
 }
 
 async fn latency(server: &TestServer, reps: usize) {
-    eprintln!("[bench] write on A → visible on B, {reps} reps ...");
+    latency_prefixed(server, reps, "").await
+}
+
+async fn latency_prefixed(server: &TestServer, reps: usize, prefix: &str) {
+    eprintln!("[bench] {prefix}write on A → visible on B, {reps} reps ...");
     let a = server.phone("zhang").await;
     let b = server.phone("zhang").await;
     let h = a.store.create_household(household_n("g1", 1)).expect("household");
@@ -472,11 +513,136 @@ async fn latency(server: &TestServer, reps: usize) {
         s.sort_by(|x, y| x.total_cmp(y));
     }
     let [total, recorded, a_cycle, b_cycle] = &samples;
-    metric("a_to_b_latency_p50", total[total.len() / 2], "ms");
-    metric("a_to_b_latency_p95", total[total.len() * 95 / 100], "ms");
-    metric("a_to_b_part_record_p50", recorded[recorded.len() / 2], "ms");
-    metric("a_to_b_part_a_cycle_p50", a_cycle[a_cycle.len() / 2], "ms");
-    metric("a_to_b_part_b_cycle_p50", b_cycle[b_cycle.len() / 2], "ms");
+    metric(&format!("{prefix}a_to_b_latency_p50"), total[total.len() / 2], "ms");
+    metric(&format!("{prefix}a_to_b_latency_p95"), total[total.len() * 95 / 100], "ms");
+    metric(&format!("{prefix}a_to_b_part_record_p50"), recorded[recorded.len() / 2], "ms");
+    metric(&format!("{prefix}a_to_b_part_a_cycle_p50"), a_cycle[a_cycle.len() / 2], "ms");
+    metric(&format!("{prefix}a_to_b_part_b_cycle_p50"), b_cycle[b_cycle.len() / 2], "ms");
+}
+
+/// Write on A → visible on B with B waiting on the live-change signal (`/v1/changes`): B's wait
+/// is under way when A records; B syncs as soon as it is answered.
+async fn live_latency(server: &TestServer, reps: usize, prefix: &str) {
+    eprintln!("[bench] {prefix}write on A → visible on B waiting on the live signal, {reps} reps ...");
+    let a = server.phone("zhang").await;
+    let b = server.phone("zhang").await;
+    let h = a.store.create_household(household_n("g1", 1)).expect("household");
+    a.sync().await;
+    b.sync().await;
+    let mut samples = Vec::new();
+    for i in 0..reps + 3 {
+        let b_side = async {
+            let changed = b.engine.wait_for_changes(20).await.expect("wait for changes");
+            b.engine.sync_once().await.expect("b sync");
+            (changed, Instant::now())
+        };
+        let a_side = async {
+            // B's wait reaches the server first
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            let t = Instant::now();
+            let v = a.store.record_visit(testing::visit("g1", &h.id)).expect("visit");
+            a.engine.sync_once().await.expect("a sync");
+            (t, v.id)
+        };
+        let ((changed, seen_at), (t, visit)) = tokio::join!(b_side, a_side);
+        assert!(changed, "the signal answered before its wait ran out");
+        assert!(b.store.visit(&visit).expect("read").is_some(), "B must see A's visit");
+        if i >= 3 {
+            samples.push(seen_at.duration_since(t).as_secs_f64() * 1000.0);
+        }
+    }
+    samples.sort_by(|x, y| x.total_cmp(y));
+    metric(&format!("{prefix}a_to_b_live_latency_p50"), samples[samples.len() / 2], "ms");
+    metric(&format!("{prefix}a_to_b_live_latency_p95"), samples[samples.len() * 95 / 100], "ms");
+}
+
+/// Peak resident memory of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// Where a process-served ingest run stores: a SQLite file, or a PostgreSQL database.
+enum IngestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+/// Push ingest from `devices` concurrent devices through server processes (`replicas` of them
+/// on PostgreSQL, device d pushing to replica d mod n; one on SQLite), each replica's peak RSS.
+async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_device: usize, prefix: &str) {
+    use gridbook_sync_server::{PostgresStorage, SqliteStorage, SyncStorage};
+    use gridbook_tests::ServerProcess;
+    eprintln!(
+        "[bench] {prefix}push ingest: {replicas} server process(es), {devices} devices × {per_device} visit ops ..."
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let storage: Box<dyn SyncStorage> = match &on {
+        IngestDb::Sqlite(path) => Box::new(SqliteStorage::open(path).expect("server db")),
+        IngestDb::Postgres(url) => Box::new(PostgresStorage::open(url).expect("server db")),
+    };
+    let now = gridbook_sync_server::now_ms();
+    storage.create_grid("g1", "g1 网格", now).expect("grid");
+    storage
+        .create_manager("zhang", "经理zhang", gridbook_sync_server::domain::auth::Role::Field, None, now)
+        .expect("manager");
+    storage.assign_grid("zhang", "g1").expect("assign");
+    let seed = testing::workload_households("g1").expect("households");
+    storage.apply_backoffice_ops(&seed, now).expect("seed");
+    let servers: Vec<ServerProcess> = (0..replicas)
+        .map(|_| match &on {
+            IngestDb::Sqlite(path) => ServerProcess::start(path),
+            IngestDb::Postgres(url) => ServerProcess::start_postgres(url, dir.path(), "127.0.0.1:0"),
+        })
+        .collect();
+    let fields = workload_visits(None, per_device);
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for d in 0..devices {
+        let code = storage.create_enrol_code("zhang", gridbook_sync_server::now_ms(), 3_600_000).expect("code");
+        let url = servers[d % servers.len()].url.clone();
+        let (token, batches) = bench_device(&url, &code, d, &fields).await;
+        bodies.push((format!("{url}/v1/push"), token, batches));
+    }
+    let t = Instant::now();
+    push_all(&client, bodies).await;
+    let secs = t.elapsed().as_secs_f64();
+    let count = |sql: &str| -> i64 {
+        match &on {
+            IngestDb::Sqlite(path) => {
+                let db = rusqlite::Connection::open(path).expect("server db");
+                db.query_row(sql, [], |r| r.get(0)).expect("count")
+            }
+            IngestDb::Postgres(url) => gridbook_sync_server::storage::postgres::test_cluster::psql_at(url, sql)
+                .expect("count")
+                .trim()
+                .parse()
+                .expect("a count"),
+        }
+    };
+    let total = devices * per_device;
+    let visits = count("SELECT count(*) FROM entities WHERE kind = 'visit'");
+    // the back office's seed households are logged too
+    let logged = count("SELECT count(*) FROM op_log WHERE device_id LIKE 'bench%'");
+    assert_eq!((visits as usize, logged as usize), (total, total), "every pushed visit stored, every op logged once");
+    metric(&format!("{prefix}push_ingest_ops_per_s"), total as f64 / secs, "ops/s");
+    for (i, server) in servers.iter().enumerate() {
+        metric(&format!("{prefix}push_ingest_replica{i}_peak_rss"), peak_rss_mib(server.child.id()), "MiB");
+    }
+}
+
+/// A test server on PostgreSQL (the tests' switch, GRIDBOOK_TEST_BACKEND).
+async fn postgres_server(configure: impl FnOnce(&mut gridbook_sync_server::AppState)) -> TestServer {
+    std::env::set_var("GRIDBOOK_TEST_BACKEND", "postgres");
+    let server = TestServer::start_with(configure).await;
+    std::env::remove_var("GRIDBOOK_TEST_BACKEND");
+    server
 }
 
 fn wire_bytes(pouchdb: Option<&str>) {
@@ -528,16 +694,45 @@ async fn main() {
         .await;
         server.grid_with_manager("g1", "zhang");
         latency(&server, a.reps).await;
+        if a.postgres {
+            live_latency(&server, a.reps, "").await;
+            drop(server);
+            let server = postgres_server(|state| {
+                *state = state.clone().with_device_budget(BudgetConfig { per_second: 0, burst: 0 })
+            })
+            .await;
+            server.grid_with_manager("g1", "zhang");
+            live_latency(&server, a.reps, "pg_").await;
+            // the same sequential round as on SQLite (B pulls right after A's push): polling
+            latency_prefixed(&server, a.reps, "pg_").await;
+        }
     }
     if run("ingest") {
         let server = TestServer::start().await;
         server.grid_with_manager("g1", "zhang");
         push_ingest(&server, a.devices, a.ops_per_device).await;
+        if a.postgres {
+            drop(server);
+            let dir = tempfile::tempdir().expect("dir");
+            let sqlite = IngestDb::Sqlite(dir.path().join("server.db"));
+            process_ingest(sqlite, 1, a.devices, a.ops_per_device, "process_").await;
+            for replicas in [1, 2] {
+                let db = IngestDb::Postgres(gridbook_tests::postgres_database());
+                process_ingest(db, replicas, a.devices, a.ops_per_device, &format!("pg_{replicas}replica_")).await;
+            }
+        }
     }
+    let mut limit_s = f64::NAN;
     if run("initial") {
         let server = TestServer::start().await;
         server.grid_with_manager("g1", "zhang");
-        initial_sync(&server, a.households).await;
+        limit_s = initial_sync(&server, a.households).await;
+    }
+    if a.postgres && run("initial") {
+        let server = postgres_server(|_| {}).await;
+        server.grid_with_manager("g1", "zhang");
+        fill(&server, a.households).await;
+        snapshot_file_sync(&server, a.households, limit_s, "pg_").await;
     }
     if let Some(dir) = a.pouchdb.as_ref().filter(|_| run("pouchdb")) {
         let peer = run_pouchdb(dir, a.pouchdb_n);

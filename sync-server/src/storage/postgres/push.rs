@@ -100,11 +100,13 @@ pub(super) fn apply_batch(
     rules: &Rules,
     now_ms: i64,
 ) -> StorageResult<Vec<OpResult>> {
-    let mut etx = PgTx::begin(db, tx, &device.device_id, ops)?;
+    // reads up front and writes at the end, a few statements for the whole batch (entity_tx.rs)
+    let mut etx = PgTx::begin_batch(db, tx, &device.device_id, ops, prepared)?;
     let mut results = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let fact = prepared.get(i).and_then(Option::as_ref);
         results.push(reconcile::apply_prepared_op(&mut etx, device, op, fact, rules, now_ms, (i % 65_536) as u16)?);
     }
+    etx.flush()?;
     Ok(results)
 }

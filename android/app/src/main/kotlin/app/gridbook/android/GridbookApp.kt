@@ -34,6 +34,7 @@ import app.gridbook.ffi.core.Position
 import app.gridbook.logic.positionOf
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -66,7 +67,14 @@ class GridbookApp : Application() {
             if (_graph.value is GraphState.Ready) SyncWorker.schedule(this@GridbookApp)
         }
         ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
-            override fun onStart(owner: LifecycleOwner) = trigger(SyncTrigger.FOREGROUND)
+            override fun onStart(owner: LifecycleOwner) {
+                trigger(SyncTrigger.FOREGROUND)
+                startLive()
+            }
+            override fun onStop(owner: LifecycleOwner) {
+                live?.cancel()
+                live = null
+            }
         })
         getSystemService(ConnectivityManager::class.java)?.registerDefaultNetworkCallback(object : ConnectivityManager.NetworkCallback() {
             override fun onAvailable(network: Network) = trigger(SyncTrigger.NETWORK_BACK)
@@ -90,6 +98,18 @@ class GridbookApp : Application() {
 
     /** The graph once it is open, or null if it failed (the screens show why). */
     suspend fun awaitGraph(): Graph? = (graph.first { it !is GraphState.Opening } as? GraphState.Ready)?.graph
+
+    /** The foreground's sync loop: another phone's write arrives as soon as the server has it. */
+    private var live: Job? = null
+
+    /** Starts the live loop (SyncRepository.runLive) while the app is on screen and enrolled. */
+    private fun startLive() {
+        if (consent.needed || live?.isActive == true) return
+        val g = (graph.value as? GraphState.Ready)?.graph ?: return
+        if (!g.sync.isEnrolled) return
+        val connectivity = getSystemService(ConnectivityManager::class.java)
+        live = scope.launch(Dispatchers.IO) { g.sync.runLive(online = { connectivity?.activeNetwork != null }) }
+    }
 
     /** Syncs now if the core-logic's rule says this moment calls for it. */
     private fun trigger(trigger: SyncTrigger) {

@@ -37,6 +37,7 @@ import app.gridbook.ffi.core.Ticket
 import app.gridbook.ffi.core.Visit
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -256,6 +257,37 @@ class SyncRepository(
 
     /** One sync cycle now (the "sync" button). Suspends without blocking a thread. */
     suspend fun syncNow(): Result<SyncReport> = noted(attempt { sync.syncOnce() }).also { refresh() }
+
+    /**
+     * One round of the foreground loop: waits up to [waitS] s for the server's live-change signal
+     * (`/v1/changes`: another phone wrote in this phone's grids), then syncs. When the signal fails
+     * (a server or a proxy without it) the core waits [waitS] s instead and syncs all the same.
+     */
+    suspend fun liveRound(waitS: Int): Result<SyncReport> =
+        noted(attempt { sync.syncLiveRound(waitS.coerceAtLeast(1).toUInt()) }).also { refresh() }
+
+    /**
+     * The loop while the app is in the foreground: online, one [liveRound] after another, so
+     * another phone's write arrives as soon as the server has it; offline, or after a failed
+     * round, a wait of [pollMs] before the next. Each round's outcome goes to [onRound]. Runs
+     * until its coroutine is cancelled.
+     */
+    suspend fun runLive(
+        online: () -> Boolean,
+        waitS: Int = 25,
+        pollMs: Long = 60_000,
+        onRound: (Result<SyncReport>) -> Unit = {},
+    ) {
+        while (true) {
+            if (!online()) {
+                delay(pollMs)
+                continue
+            }
+            val round = liveRound(waitS)
+            onRound(round)
+            if (round.isFailure) delay(pollMs)
+        }
+    }
 
     /** Cycles with backoff, at most [attempts] times (the background worker). */
     suspend fun syncWithRetry(attempts: Int): Result<SyncReport> =
