@@ -680,3 +680,49 @@ fn located_facts_are_pinned_and_old_facts_have_no_location() {
     let visit_op = old.ops.iter().find(|op| op.kind == EntityKind::Visit).unwrap();
     assert!(!visit_op.fields.contains_key("location"));
 }
+
+/// The photo policy a server states (issue 20) and the facts of a phone that reports its day's
+/// traffic and its photos waiting. Within protocol v1: both are new optional fields, so an app
+/// from before them reads the policy without `photos` (and uses the defaults), and a server from
+/// before them stores the facts it knows.
+#[test]
+fn the_photo_policy_and_traffic_facts_are_pinned() {
+    use gridbook_core::sync::wire::{DayTraffic, PhotoPolicy};
+    let policy = DevicePolicy {
+        photos: Some(PhotoPolicy { over_mobile: false, mobile_bytes_per_day: 20 * 1024 * 1024, keep_days: 3 }),
+        ..DevicePolicy::default()
+    };
+    pinned("photo-policy.json", &policy);
+    // a server before photo policies: the phone's defaults
+    let old: PushResponse = serde_json::from_slice(&golden("wipe-push-response.json")).unwrap();
+    let old_policy = old.policy.unwrap();
+    assert_eq!(old_policy.photos, None);
+    assert_eq!(old_policy.photos(), PhotoPolicy::default());
+    assert!(old_policy.photos().over_mobile);
+    // a policy naming only some photo fields takes the defaults for the rest
+    let partial: DevicePolicy = serde_json::from_str(r#"{"photos":{"over_mobile":false}}"#).unwrap();
+    assert_eq!(partial.photos(), PhotoPolicy { over_mobile: false, ..PhotoPolicy::default() });
+
+    let facts = DeviceFacts {
+        app_version: APP_VERSION.into(),
+        pending_count: 0,
+        oldest_pending_age_s: None,
+        rejected_count: 0,
+        db_size_bytes: 1_236_992,
+        wall_clock_ms: MORNING_MS as i64,
+        zone_offset_min: 480,
+        traffic: Some(DayTraffic {
+            day: "2026-11-03".into(),
+            bytes_sent: 1_845_210,
+            bytes_received: 96_311,
+            photo_mobile_bytes: 1_310_720,
+        }),
+        photos_waiting: Some(2),
+        photo_bytes_waiting: Some(618_402),
+        ..Default::default()
+    };
+    pinned("photo-facts.json", &facts);
+    // the facts of an app before them carry none
+    let (request, _) = push_exchange();
+    assert_eq!((request.facts.traffic, request.facts.photos_waiting), (None, None));
+}

@@ -41,7 +41,7 @@ fn sealed(clock: &HandClock) -> (tempfile::TempDir, Store, SoftwareVault) {
 }
 
 fn policy(idle_lock_minutes: u32, max_offline_days: u32, fresh_unlock_minutes: u32) -> DevicePolicy {
-    DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots: true }
+    DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots: true, photos: None }
 }
 
 #[test]

@@ -88,9 +88,10 @@ impl GridbookStore {
         Ok(self.store()?.photo(&sha256)?)
     }
 
-    /// Removes uploaded photos older than `keep_days` and fetched ones beyond `cache_max_bytes`
-    /// (least recently opened first); never a photo still waiting. Returns how many went.
-    pub fn trim_photos(&self, keep_days: u32, cache_max_bytes: u64) -> Result<u32> {
-        Ok(self.store()?.trim_photos(keep_days, cache_max_bytes)?.removed)
+    /// Removes uploaded photos kept longer than the server's photo policy says and fetched ones
+    /// beyond `cache_max_bytes` (least recently opened first); never a photo still waiting. The
+    /// sync trims by itself too, with the core's cache size. Returns how many went.
+    pub fn trim_photos(&self, cache_max_bytes: u64) -> Result<u32> {
+        Ok(self.store()?.trim_photos_by_policy(cache_max_bytes)?.removed)
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use gridbook_core as core;
 use gridbook_core::sync::app_version::DeviceEnvironment;
 use gridbook_core::sync::client::{self as sync_client, SyncConfig, SyncEngine};
+use gridbook_core::sync::traffic::NetworkKind;
 use gridbook_core::sync::wire::AppUpdate;
 
 use crate::error::{invalid, GridbookError, Result};
@@ -87,6 +88,10 @@ pub struct GridbookSync {
     observer: Mutex<Option<Arc<dyn SyncObserver>>>,
     /// What the app last said of the phone; kept here so a new engine (after enrolment) has it.
     environment: Mutex<DeviceEnvironment>,
+    /// The network the app last said the phone is on, likewise.
+    network: Mutex<NetworkKind>,
+    /// The bytes of fetched photos the app wants kept (None: the core's), likewise.
+    photo_cache_bytes: Mutex<Option<u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -107,6 +112,10 @@ impl GridbookSync {
             attach(&engine, observer);
         }
         engine.set_environment(lock(&self.environment).clone());
+        engine.set_network(*lock(&self.network));
+        if let Some(bytes) = *lock(&self.photo_cache_bytes) {
+            engine.set_photo_cache_bytes(bytes);
+        }
         *lock(&self.engine) = Some(engine);
         Ok(())
     }
@@ -158,6 +167,8 @@ impl GridbookSync {
             engine: Mutex::new(None),
             observer: Mutex::new(None),
             environment: Mutex::new(DeviceEnvironment::default()),
+            network: Mutex::new(NetworkKind::default()),
+            photo_cache_bytes: Mutex::new(None),
         };
         if let Some(config) = sync_client::saved_config(&this.store, &this.app_version)? {
             this.install(config)?;
@@ -301,6 +312,25 @@ impl GridbookSync {
         }
         *lock(&self.environment) = environment;
         Ok(())
+    }
+
+    /// The network the phone is on (Wi-Fi, mobile data, none): call it before each sync and when
+    /// it changes. Photos upload on mobile data only as the server's photo policy allows, up to
+    /// its daily cap; the sync report's `photos_held_back` says why some waited.
+    pub fn set_network(&self, network: NetworkKind) {
+        if let Some(engine) = lock(&self.engine).clone() {
+            engine.set_network(network);
+        }
+        *lock(&self.network) = network;
+    }
+
+    /// How many bytes of photos fetched from the server (`open_photo`) the phone keeps; the least
+    /// recently opened go first beyond it. 48 MB unless the app says otherwise.
+    pub fn set_photo_cache_bytes(&self, bytes: u64) {
+        if let Some(engine) = lock(&self.engine).clone() {
+            engine.set_photo_cache_bytes(bytes);
+        }
+        *lock(&self.photo_cache_bytes) = Some(bytes);
     }
 
     /// The build of the app the server last offered this device, if any (`required` when this

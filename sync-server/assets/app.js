@@ -327,6 +327,10 @@ function renderDevices(data) {
     { h: "col.free_storage", num: true, cell: (d) => bytesText(d.free_storage_bytes), cls: (d) => d.health.low_storage ? "bad" : "" },
     { h: "col.sync_took", num: true, cell: (d) => d.last_sync_duration_ms === null || d.last_sync_duration_ms === undefined ? "—"
       : duration(d.last_sync_duration_ms / 1000) + " · " + bytesText(d.last_sync_bytes), cls: (d) => d.health.slow_sync ? "warn" : "" },
+    { h: "col.traffic_day", num: true, cell: (d) => d.traffic_day ? "↑" + bytesText(d.bytes_sent_day) + " ↓" + bytesText(d.bytes_received_day) : "—",
+      title: (d) => d.traffic_day || "", cls: () => "small" },
+    { h: "col.photos_waiting", num: true, cell: (d) => d.photos_waiting === null || d.photos_waiting === undefined ? "—"
+      : d.photos_waiting + (d.photos_waiting > 0 ? " · " + bytesText(d.photo_bytes_waiting) : ""), cls: (d) => d.photos_waiting > 0 ? "strong" : "" },
     { h: "col.last_sync", cell: (d) => ago(d.health.last_sync_ms, now), title: (d) => fmtTime(d.health.last_sync_ms),
       cls: (d) => d.health.stale ? "warn" : "" },
     { h: "col.pending", num: true, cell: (d) => d.pending_count, cls: (d) => d.pending_count > 0 ? "strong" : "" },

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use gridbook_core::sync::wire::DevicePolicy;
+use gridbook_core::sync::wire::{DevicePolicy, PhotoPolicy};
 use gridbook_sync_server::cli::{self, admin::AdminCommand, serve::BackupSchedule, serve::ServeConfig};
 use gridbook_sync_server::domain::snapshot_files::SnapshotFilesConfig;
 use gridbook_sync_server::http::client_addr::ClientAddrConfig;
@@ -105,6 +105,15 @@ enum Command {
         /// Whether the apps keep their screens out of screenshots and the app switcher.
         #[arg(long, env = "GRIDBOOK_BLOCK_SCREENSHOTS", default_value_t = true, action = clap::ArgAction::Set)]
         block_screenshots: bool,
+        /// Whether phones upload photos over mobile data too (false: on Wi-Fi only).
+        #[arg(long, env = "GRIDBOOK_PHOTOS_OVER_MOBILE", default_value_t = true, action = clap::ArgAction::Set)]
+        photos_over_mobile: bool,
+        /// Photo bytes a phone may send over mobile data per day, China time (0: no cap).
+        #[arg(long, env = "GRIDBOOK_PHOTO_MOBILE_BYTES_PER_DAY", default_value_t = PhotoPolicy::MOBILE_BYTES_PER_DAY)]
+        photo_mobile_bytes_per_day: u64,
+        /// Days a phone keeps a photo after the server has it whole (0: removed at its next trim).
+        #[arg(long, env = "GRIDBOOK_PHOTO_KEEP_DAYS", default_value_t = PhotoPolicy::KEEP_DAYS)]
+        photo_keep_days: u32,
         /// Metres from its household's reference position beyond which a visit is flagged (a
         /// fix's own accuracy widens it).
         #[arg(long, env = "GRIDBOOK_VISIT_MAX_DISTANCE_M", default_value_t = gridbook_core::location::DEFAULT_MAX_DISTANCE_M)]
@@ -190,6 +199,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_offline_days,
             fresh_unlock_minutes,
             block_screenshots,
+            photos_over_mobile,
+            photo_mobile_bytes_per_day,
+            photo_keep_days,
             visit_max_distance_m,
             photo_missing_after_h,
             company_name,
@@ -201,7 +213,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 listen,
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },
-                policy: DevicePolicy { idle_lock_minutes, max_offline_days, fresh_unlock_minutes, block_screenshots },
+                policy: DevicePolicy {
+                    idle_lock_minutes,
+                    max_offline_days,
+                    fresh_unlock_minutes,
+                    block_screenshots,
+                    photos: Some(PhotoPolicy {
+                        over_mobile: photos_over_mobile,
+                        mobile_bytes_per_day: photo_mobile_bytes_per_day,
+                        keep_days: photo_keep_days,
+                    }),
+                },
                 company_name,
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use gridbook_core::store::encryption::SoftwareVault;
 use gridbook_core::sync::hlc::WallClock;
-use gridbook_core::sync::wire::DevicePolicy;
+use gridbook_core::sync::wire::{DevicePolicy, PhotoPolicy};
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::Error;
 use gridbook_tests::{Phone, TestServer};
@@ -30,8 +30,13 @@ impl HandClock {
 
 #[tokio::test]
 async fn the_servers_policy_locks_an_idle_phone_and_holds_back_a_phone_offline_too_long() {
-    let policy =
-        DevicePolicy { idle_lock_minutes: 7, max_offline_days: 3, fresh_unlock_minutes: 20, block_screenshots: false };
+    let policy = DevicePolicy {
+        idle_lock_minutes: 7,
+        max_offline_days: 3,
+        fresh_unlock_minutes: 20,
+        block_screenshots: false,
+        photos: Some(PhotoPolicy { over_mobile: false, mobile_bytes_per_day: 1 << 20, keep_days: 2 }),
+    };
     let server = TestServer::start_with(|state| state.policy = policy).await;
     server.grid_with_manager("g1", "m1");
     // the phone's clock starts ten days back, so that the days it spends offline stay in the past

@@ -20,6 +20,10 @@ pub use crate::sync::wire::PHOTO_CHUNK_BYTES;
 /// checked against the server's cap before it gets here).
 pub const MAX_STORED_PHOTO_BYTES: usize = 8 * 1024 * 1024;
 
+/// The bytes of photos fetched from the server for viewing that a phone keeps (the least recently
+/// opened go first beyond it): about 150 prepared photos.
+pub const PHOTO_CACHE_MAX_BYTES: u64 = 48 * 1024 * 1024;
+
 /// Why a photo is on the phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhotoOrigin {
@@ -161,6 +165,18 @@ impl Store {
         })
     }
 
+    /// How many photos wait to upload, and their bytes (the device facts report both).
+    pub fn photos_waiting_count(&self) -> Result<(u64, u64)> {
+        self.read(|conn| {
+            Ok(conn.query_row(
+                "SELECT count(*), coalesce(sum(size), 0) FROM photo_blobs
+                 WHERE origin = 'taken' AND uploaded_at_ms IS NULL",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+            )?)
+        })
+    }
+
     /// Notes that the server has the photo whole (its hash checked there).
     pub fn mark_photo_uploaded(&self, sha256: &str) -> Result<()> {
         let now = self.wall_ms();
@@ -171,6 +187,11 @@ impl Store {
             .execute(params![sha256, now])?;
             Ok(())
         })
+    }
+
+    /// `trim_photos` with the days of the server's photo policy (`DevicePolicy::photos`).
+    pub fn trim_photos_by_policy(&self, cache_max_bytes: u64) -> Result<PhotoTrim> {
+        self.trim_photos(self.policy().photos().keep_days, cache_max_bytes)
     }
 
     /// Removes uploaded photos older than `keep_days` and, of the fetched cache, the least recently
@@ -307,5 +328,38 @@ mod tests {
         assert!(!store.has_photo(&uploaded).unwrap());
         assert!(store.has_photo(&waiting).unwrap());
         assert_eq!(store.photos_waiting().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_servers_policy_sets_the_days_an_uploaded_photo_stays() {
+        use crate::sync::wire::{DevicePolicy, PhotoPolicy};
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Manual(Arc::new(AtomicU64::new(1_800_000_000_000)));
+        let store = Store::open_with_clock(dir.path().join("s.db"), Box::new(clock.clone())).unwrap();
+        let uploaded = store.keep_photo(&bytes(6, 2000), PhotoOrigin::Taken).unwrap();
+        store.mark_photo_uploaded(&uploaded).unwrap();
+        let photos = PhotoPolicy { keep_days: 2, ..PhotoPolicy::default() };
+        store.meet_policy(Some(&DevicePolicy { photos: Some(photos), ..DevicePolicy::default() })).unwrap();
+        // three days on: past the server's two, though within the default seven
+        clock.advance_ms(3 * 86_400_000);
+        assert_eq!(store.trim_photos_by_policy(u64::MAX).unwrap().removed, 1);
+        assert!(!store.has_photo(&uploaded).unwrap());
+        // a server sending more than a year of days is read as a year
+        let long = PhotoPolicy { keep_days: u32::MAX, ..photos };
+        store.meet_policy(Some(&DevicePolicy { photos: Some(long), ..DevicePolicy::default() })).unwrap();
+        assert_eq!(store.policy().photos().keep_days, DevicePolicy::MAX_DAYS);
+    }
+
+    #[test]
+    fn waiting_photos_are_counted_with_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db")).unwrap();
+        assert_eq!(store.photos_waiting_count().unwrap(), (0, 0));
+        let a = store.keep_photo(&bytes(7, 3000), PhotoOrigin::Taken).unwrap();
+        store.keep_photo(&bytes(8, 1500), PhotoOrigin::Taken).unwrap();
+        store.keep_photo(&bytes(9, 999), PhotoOrigin::Fetched).unwrap();
+        assert_eq!(store.photos_waiting_count().unwrap(), (2, 4500));
+        store.mark_photo_uploaded(&a).unwrap();
+        assert_eq!(store.photos_waiting_count().unwrap(), (1, 1500));
     }
 }

@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,9 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::store::files::{remove_database, snapshot_download_path};
+use crate::store::photos::PHOTO_CACHE_MAX_BYTES;
 use crate::store::{meta_get, meta_set, Store};
 use crate::sync::app_version::{DeviceEnvironment, LastCycle};
 use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
+use crate::sync::traffic::{NetworkKind, WireCount};
 use crate::sync::wipe::WipeKeys;
 use crate::sync::wire::{
     AppUpdate, ChangesResponse, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest,
@@ -150,6 +152,10 @@ pub struct SyncReport {
     /// Why the photo upload stopped (the rest waits for the next cycle; the data sync succeeded).
     #[serde(default)]
     pub photo_upload_error: Option<String>,
+    /// Why photos waiting were not sent under the server's photo policy (Wi-Fi only, the day's
+    /// mobile-data cap, no network).
+    #[serde(default)]
+    pub photos_held_back: Option<String>,
 }
 
 type Observer = Box<dyn Fn(&SyncStatus) + Send + Sync>;
@@ -183,8 +189,12 @@ pub struct SyncEngine {
     observer: Mutex<Option<Observer>>,
     /// What the app last said of the phone (model, OS, storage, battery saver).
     environment: Mutex<DeviceEnvironment>,
-    /// Bytes on the wire, both ways, in the current cycle.
-    wire_bytes: AtomicU64,
+    /// Bytes on the wire: both ways in the current cycle, and each way not yet added to the day's.
+    wire: WireCount,
+    /// The network the app last said the phone is on (the photo policy reads it).
+    network: Mutex<NetworkKind>,
+    /// The bytes of fetched photos the phone keeps for viewing (`set_photo_cache_bytes`).
+    photo_cache_bytes: std::sync::atomic::AtomicU64,
     /// What a remote wipe destroys the store's key with and signs its report with (sync/wipe.rs).
     wipe_keys: Mutex<WipeKeys>,
 }
@@ -224,14 +234,14 @@ pub fn gzip(body: &[u8]) -> Result<Vec<u8>> {
 
 /// Sends a request and decodes the JSON answer, mapping HTTP failures to typed errors.
 async fn exchange<T: DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T> {
-    exchange_counted(req, &AtomicU64::new(0)).await
+    exchange_counted(req, &WireCount::default()).await
 }
 
-/// `exchange`, adding the answer's bytes as they came over the wire to `wire_bytes`.
-async fn exchange_counted<T: DeserializeOwned>(req: reqwest::RequestBuilder, wire_bytes: &AtomicU64) -> Result<T> {
+/// `exchange`, counting the answer's bytes as they came over the wire into `wire`.
+async fn exchange_counted<T: DeserializeOwned>(req: reqwest::RequestBuilder, wire: &WireCount) -> Result<T> {
     let (resp, status, gzipped) = send(req).await?;
     let retry_after = retry_after_of(&resp);
-    let body = whole_body(resp, gzipped, wire_bytes).await?;
+    let body = whole_body(resp, gzipped, wire).await?;
     if !(200..300).contains(&status) {
         return Err(error_of(status, retry_after, &body));
     }
@@ -255,10 +265,10 @@ async fn send(req: reqwest::RequestBuilder) -> Result<(reqwest::Response, u16, b
     Ok((resp, status, gzipped))
 }
 
-/// A whole answer's body, inflated; its size on the wire is added to `wire_bytes`.
-async fn whole_body(resp: reqwest::Response, gzipped: bool, wire_bytes: &AtomicU64) -> Result<Vec<u8>> {
+/// A whole answer's body, inflated; its size on the wire is counted as received.
+async fn whole_body(resp: reqwest::Response, gzipped: bool, wire: &WireCount) -> Result<Vec<u8>> {
     let raw = resp.bytes().await.map_err(|e| Error::Interrupted(e.to_string()))?;
-    wire_bytes.fetch_add(raw.len() as u64, Ordering::Relaxed);
+    wire.received(raw.len() as u64);
     if !gzipped {
         return Ok(raw.to_vec());
     }
@@ -451,7 +461,9 @@ impl SyncEngine {
             cycle: tokio::sync::Mutex::new(()),
             observer: Mutex::new(None),
             environment: Mutex::new(DeviceEnvironment::default()),
-            wire_bytes: AtomicU64::new(0),
+            wire: WireCount::default(),
+            network: Mutex::new(NetworkKind::default()),
+            photo_cache_bytes: std::sync::atomic::AtomicU64::new(PHOTO_CACHE_MAX_BYTES),
             wipe_keys: Mutex::new(WipeKeys::default()),
         })
     }
@@ -468,6 +480,44 @@ impl SyncEngine {
     /// before each sync: free storage and the battery saver change).
     pub fn set_environment(&self, environment: DeviceEnvironment) {
         *self.environment.lock().unwrap_or_else(|p| p.into_inner()) = environment;
+    }
+
+    /// The network the phone is on now (the app says it before each sync and when it changes):
+    /// photos wait for Wi-Fi, or go over mobile data up to the day's cap, as the policy says.
+    pub fn set_network(&self, network: NetworkKind) {
+        *self.network.lock().unwrap_or_else(|p| p.into_inner()) = network;
+    }
+
+    pub fn network(&self) -> NetworkKind {
+        *self.network.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many bytes of photos fetched for viewing the phone keeps (the least recently opened go
+    /// first beyond it; `PHOTO_CACHE_MAX_BYTES` unless the app says otherwise).
+    pub fn set_photo_cache_bytes(&self, bytes: u64) {
+        self.photo_cache_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Trims the phone's photos: uploaded ones past the policy's days, the fetched cache past
+    /// its bytes (`Store::trim_photos`).
+    pub(crate) fn trim_photos(&self) -> Result<crate::store::photos::PhotoTrim> {
+        self.store.trim_photos_by_policy(self.photo_cache_bytes.load(Ordering::Relaxed))
+    }
+
+    /// Counts a request body sent (a photo chunk) into the cycle's and the day's bytes.
+    pub(crate) fn count_sent(&self, n: u64) {
+        self.wire.sent(n);
+    }
+
+    /// Adds the bytes counted since the last call to the store's day (the device facts report
+    /// it). A store that cannot take it (locked, wiped) keeps nothing: the facts only inform.
+    pub(crate) fn flush_traffic(&self) {
+        let (sent, received) = self.wire.take();
+        if sent + received > 0 {
+            if let Err(e) = self.store.add_traffic(sent, received, 0) {
+                tracing::debug!(error = %e, "the day's traffic not noted");
+            }
+        }
     }
 
     /// The store's vault (its key is destroyed by a remote wipe) and the device key the wipe's
@@ -493,22 +543,44 @@ impl SyncEngine {
 
     /// `exchange`, counting the answer's bytes into this cycle's.
     pub(crate) async fn exchange<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T> {
-        exchange_counted(req, &self.wire_bytes).await
+        exchange_counted(req, &self.wire).await
     }
 
-    /// A request whose answer is bytes (a photo), refused past `max` bytes; failures mapped as
-    /// `exchange` maps them.
+    /// A request whose answer is bytes (a photo), refused past `max` bytes whether the answer
+    /// says its length or not (read no further than that); failures mapped as `exchange` maps them.
     pub(crate) async fn exchange_bytes(&self, req: reqwest::RequestBuilder, max: u64) -> Result<Vec<u8>> {
-        let (resp, status, gzipped) = send(req).await?;
+        let (mut resp, status, gzipped) = send(req).await?;
+        let too_large = || Error::Server {
+            status,
+            code: "too_large".into(),
+            message: format!("回答超过 {max} 字节 / the answer is larger than {max} bytes"),
+        };
         if resp.content_length().is_some_and(|n| n > max) {
-            return Err(Error::Server {
-                status,
-                code: "too_large".into(),
-                message: format!("the answer is larger than {max} bytes"),
-            });
+            return Err(too_large());
         }
         let retry_after = retry_after_of(&resp);
-        let body = whole_body(resp, gzipped, &self.wire_bytes).await?;
+        let mut raw = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| Error::Interrupted(e.to_string()))? {
+            self.wire.received(chunk.len() as u64);
+            if (raw.len() + chunk.len()) as u64 > max {
+                return Err(too_large());
+            }
+            raw.extend_from_slice(&chunk);
+        }
+        let body = if gzipped {
+            let mut out = Vec::new();
+            // inflated, too, no further than the cap
+            GzDecoder::new(&raw[..])
+                .take(max + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| Error::Interrupted(e.to_string()))?;
+            if out.len() as u64 > max {
+                return Err(too_large());
+            }
+            out
+        } else {
+            raw
+        };
         if !(200..300).contains(&status) {
             return Err(error_of(status, retry_after, &body));
         }
@@ -557,7 +629,7 @@ impl SyncEngine {
     pub async fn sync_once(&self) -> Result<SyncReport> {
         let _one_at_a_time = self.cycle.lock().await;
         let started = std::time::Instant::now();
-        self.wire_bytes.store(0, Ordering::Relaxed);
+        self.wire.cycle.store(0, Ordering::Relaxed);
         let result = match self.store.wipe_order() {
             Ok(Some(order)) => Err(Error::WipeOrdered(order)),
             Ok(None) => self.cycle_inner().await,
@@ -567,6 +639,7 @@ impl SyncEngine {
             Err(Error::WipeOrdered(order)) => Err(self.carry_out_wipe(order).await),
             other => other,
         };
+        self.flush_traffic();
         if let Err(Error::UpgradeRequired { update, .. }) = &result {
             self.store.note_app_update(update.as_deref())?;
         }
@@ -576,7 +649,7 @@ impl SyncEngine {
                 let now = self.store.note_sync_success()?;
                 self.store.note_last_cycle(LastCycle {
                     duration_ms: started.elapsed().as_millis() as u64,
-                    bytes: self.wire_bytes.load(Ordering::Relaxed),
+                    bytes: self.wire.cycle.load(Ordering::Relaxed),
                 })?;
                 self.backoff.lock().unwrap_or_else(|p| p.into_inner()).failures = 0;
                 {
@@ -747,6 +820,9 @@ impl SyncEngine {
         }
         report.photos_uploaded = photos.uploaded;
         report.photo_bytes_sent = photos.bytes_sent;
+        report.photos_held_back = photos.held_back;
+        // the photos the server has had for the policy's days leave the phone
+        self.trim_photos()?;
         Ok(report)
     }
 
@@ -774,6 +850,11 @@ impl SyncEngine {
         let mut facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
         let environment = self.environment.lock().unwrap_or_else(|p| p.into_inner()).clone();
         environment.fill(&mut facts, self.store.last_cycle()?);
+        // what this cycle has sent and received so far counts in today's, before it is reported
+        self.flush_traffic();
+        facts.traffic = Some(self.store.day_traffic()?);
+        let (waiting, waiting_bytes) = self.store.photos_waiting_count()?;
+        (facts.photos_waiting, facts.photo_bytes_waiting) = (Some(waiting), Some(waiting_bytes));
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };
         let json = serde_json::to_vec(&request)?;
         let mut post = self
@@ -785,7 +866,7 @@ impl SyncEngine {
             post = post.header(reqwest::header::CONTENT_ENCODING, "gzip");
             gzip(&json)?
         };
-        self.wire_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.wire.sent(body.len() as u64);
         let response: PushResponse = self.exchange(post.body(body)).await?;
         self.store.note_app_update(response.update.as_ref())?;
         // a restored server first: what it forgot goes back in the queue before this answer settles
@@ -885,7 +966,7 @@ impl SyncEngine {
         .await?;
         if !(200..300).contains(&status) {
             let retry_after = retry_after_of(&resp);
-            return match error_of(status, retry_after, &whole_body(resp, gzipped, &self.wire_bytes).await?) {
+            return match error_of(status, retry_after, &whole_body(resp, gzipped, &self.wire).await?) {
                 Error::Server { code, message, .. }
                     if code == SnapshotFileFacts::NO_FILE || code == SnapshotFileFacts::SCHEMA_MISMATCH =>
                 {
@@ -934,7 +1015,7 @@ impl SyncEngine {
         while let Some(chunk) =
             resp.chunk().await.map_err(|e| Error::Interrupted(format!("snapshot file download cut off: {e}")))?
         {
-            self.wire_bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            self.wire.received(chunk.len() as u64);
             out.write_all(&chunk).map_err(|e| Error::SnapshotFile(e.to_string()))?;
             if out.written() >= reported + (4 << 20) {
                 reported = out.written();

@@ -9,6 +9,7 @@
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
 //! phone; `references` lists every reference between records and the rule a new record meets.
 //! `app_version` compares app versions and keeps the server's update offer and the phone's facts.
+//! `traffic` counts the day's bytes on the wire and knows the network the phone is on.
 //! `wipe` carries out the back office's order to wipe the phone: upload, count, destroy, report.
 //! `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
 //! The device side writes through `store`; nothing here uses field/.
@@ -28,5 +29,6 @@ pub mod replica;
 pub mod scope;
 pub(crate) mod scope_removal;
 pub mod snapshot_file;
+pub mod traffic;
 pub mod wipe;
 pub mod wire;

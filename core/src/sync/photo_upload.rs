@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::photos::{is_photo_sha256, photo_sha256};
 use crate::store::photos::PhotoOrigin;
 use crate::sync::client::SyncEngine;
-use crate::sync::wire::{PhotoStatus, MAX_PHOTO_BYTES, PATH_PHOTOS};
+use crate::sync::traffic::NetworkKind;
+use crate::sync::wire::{PhotoPolicy, PhotoStatus, MAX_PHOTO_BYTES, PATH_PHOTOS};
 
 /// What one upload round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,30 @@ pub struct PhotoUploadReport {
     /// Photos the server refused as not matching their address (`hash_mismatch`): damaged on this
     /// phone; they stay waiting and are reported, never sent in a loop.
     pub refused: Vec<String>,
+    /// Why photos still waiting were not sent (Wi-Fi only on mobile data, the day's mobile cap
+    /// spent, no network): they go in a later round.
+    pub held_back: Option<String>,
+}
+
+/// Why the photo policy holds photos back on `network` having spent `spent` of today's mobile
+/// bytes, before sending `next` more; `None` when they may go.
+pub fn held_back(policy: &PhotoPolicy, network: NetworkKind, spent: u64, next: u64) -> Option<String> {
+    match network {
+        NetworkKind::Wifi => None,
+        NetworkKind::None => Some("无网络，照片稍后上传 / no network: photos upload later".into()),
+        NetworkKind::Mobile if !policy.over_mobile => {
+            Some("照片仅在 Wi-Fi 下上传 / photos upload on Wi-Fi only (server policy)".into())
+        }
+        NetworkKind::Mobile => {
+            let cap = policy.mobile_bytes_per_day;
+            (cap > 0 && spent.saturating_add(next) > cap).then(|| {
+                format!(
+                    "今日移动数据照片额度已用 {spent}/{cap} 字节，其余照片在 Wi-Fi 下或明天上传 / today's mobile-data \
+                     photo cap is spent ({spent} of {cap} bytes): the rest go on Wi-Fi or tomorrow"
+                )
+            })
+        }
+    }
 }
 
 impl SyncEngine {
@@ -37,16 +62,44 @@ impl SyncEngine {
 
     /// `upload_photos`, adding to `report` as it goes, so that a round cut short still tells what
     /// it sent (chunk bytes are counted when sent, answered or not).
+    /// Follows the server's photo policy on the network the app said (`set_network`): on mobile
+    /// data only when it allows, and never past the day's cap (China time): a chunk that would
+    /// pass it is not sent and `held_back` says why.
     pub async fn upload_photos_into(&self, report: &mut PhotoUploadReport) -> Result<()> {
+        let result = self.upload_waiting(report).await;
+        self.flush_traffic();
+        result
+    }
+
+    async fn upload_waiting(&self, report: &mut PhotoUploadReport) -> Result<()> {
+        let network = self.network();
+        let policy = self.store().policy().photos();
         for waiting in self.store().photos_waiting()? {
+            // the status asks cost bytes too: not one when nothing may go
+            let spent = self.store().day_traffic()?.photo_mobile_bytes;
+            if let Some(why) = held_back(&policy, network, spent, 1) {
+                report.held_back = Some(why);
+                return Ok(());
+            }
             let status = self.photo_status(&waiting.sha256, waiting.size).await?;
             let mut done = status.complete;
             for index in status.missing() {
                 let chunk = self.store().photo_chunk(&waiting.sha256, index)?.ok_or_else(|| {
                     Error::Corrupt(format!("chunk {index} of photo {} is missing on this phone", waiting.sha256))
                 })?;
+                let n = chunk.len() as u64;
+                if network == NetworkKind::Mobile {
+                    let spent = self.store().day_traffic()?.photo_mobile_bytes;
+                    if let Some(why) = held_back(&policy, network, spent, n) {
+                        report.held_back = Some(why);
+                        return Ok(());
+                    }
+                    // counted as it goes out, answered or not: the bytes were spent either way
+                    self.store().add_traffic(0, 0, n)?;
+                }
+                self.count_sent(n);
                 report.chunks_sent += 1;
-                report.bytes_sent += chunk.len() as u64;
+                report.bytes_sent += n;
                 match self.put_chunk(&waiting.sha256, waiting.size, index, chunk).await {
                     Ok(after) => done = after.complete,
                     Err(Error::Server { code, .. }) if code == "hash_mismatch" => {
@@ -84,6 +137,9 @@ impl SyncEngine {
             });
         }
         self.store().keep_photo(&body, PhotoOrigin::Fetched)?;
+        // the cache stays within its bytes: what was opened longest ago goes
+        self.trim_photos()?;
+        self.flush_traffic();
         Ok(body)
     }
 
@@ -101,5 +157,25 @@ impl SyncEngine {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(chunk);
         self.exchange(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_holds_photos_back_by_network_and_the_days_mobile_cap() {
+        let policy = PhotoPolicy { over_mobile: true, mobile_bytes_per_day: 1000, keep_days: 7 };
+        assert_eq!(held_back(&policy, NetworkKind::Wifi, 5000, 5000), None, "no cap on Wi-Fi");
+        assert_eq!(held_back(&policy, NetworkKind::Mobile, 400, 600), None, "up to the cap");
+        let over = held_back(&policy, NetworkKind::Mobile, 400, 601).unwrap();
+        assert!(over.contains("400 of 1000") && over.contains("额度"), "{over}");
+        assert!(held_back(&policy, NetworkKind::None, 0, 1).unwrap().contains("no network"));
+        let wifi_only = PhotoPolicy { over_mobile: false, ..policy };
+        assert!(held_back(&wifi_only, NetworkKind::Mobile, 0, 1).unwrap().contains("Wi-Fi only"));
+        assert_eq!(held_back(&wifi_only, NetworkKind::Wifi, 0, 1), None);
+        let uncapped = PhotoPolicy { mobile_bytes_per_day: 0, ..policy };
+        assert_eq!(held_back(&uncapped, NetworkKind::Mobile, u64::MAX, u64::MAX), None, "0: no cap");
     }
 }

@@ -166,6 +166,28 @@ pub struct DeviceFacts {
     /// Whether the phone's battery saver is on (it delays background sync).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub battery_saver: Option<bool>,
+    /// What the phone sent and received on the wire today (China time), all sync traffic and
+    /// photos included: absent from apps before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<DayTraffic>,
+    /// Photos taken on the phone that the server does not hold whole yet, and their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos_waiting: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_bytes_waiting: Option<u64>,
+}
+
+/// A phone's bytes on the wire in one day, China time (docs/sync-protocol.md, "Device facts").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayTraffic {
+    /// The day, China time, e.g. "2026-12-07".
+    pub day: String,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Of `bytes_sent`, photo bytes sent over mobile data (what the policy's daily cap counts).
+    #[serde(default)]
+    pub photo_mobile_bytes: u64,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -296,6 +318,48 @@ pub struct DevicePolicy {
     /// Whether the apps keep their screens out of screenshots, recordings and the app switcher.
     #[serde(default = "DevicePolicy::default_block_screenshots")]
     pub block_screenshots: bool,
+    /// How the phone uploads and keeps photos (docs/sync-protocol.md, "Photo policy"). Absent from
+    /// servers before it: the phone uses `PhotoPolicy::default()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<PhotoPolicy>,
+}
+
+/// The photo part of the device policy: whether photos go over mobile data at all, how many
+/// bytes of them a day (China time) may, and how long a phone keeps the photos it has uploaded.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoPolicy {
+    /// Whether photos upload over mobile data too (false: on Wi-Fi only).
+    #[serde(default = "PhotoPolicy::default_over_mobile")]
+    pub over_mobile: bool,
+    /// Photo bytes a phone may send over mobile data per day, China time (0: no cap).
+    #[serde(default = "PhotoPolicy::default_mobile_bytes_per_day")]
+    pub mobile_bytes_per_day: u64,
+    /// Days a phone keeps a photo after the server has it whole (0: removed at the next trim).
+    #[serde(default = "PhotoPolicy::default_keep_days")]
+    pub keep_days: u32,
+}
+
+impl PhotoPolicy {
+    pub const MOBILE_BYTES_PER_DAY: u64 = 50 * 1024 * 1024;
+    pub const KEEP_DAYS: u32 = 7;
+
+    fn default_over_mobile() -> bool {
+        true
+    }
+    fn default_mobile_bytes_per_day() -> u64 {
+        Self::MOBILE_BYTES_PER_DAY
+    }
+    fn default_keep_days() -> u32 {
+        Self::KEEP_DAYS
+    }
+}
+
+impl Default for PhotoPolicy {
+    fn default() -> Self {
+        Self { over_mobile: true, mobile_bytes_per_day: Self::MOBILE_BYTES_PER_DAY, keep_days: Self::KEEP_DAYS }
+    }
 }
 
 impl DevicePolicy {
@@ -327,7 +391,13 @@ impl DevicePolicy {
             max_offline_days: self.max_offline_days.min(Self::MAX_DAYS),
             fresh_unlock_minutes: self.fresh_unlock_minutes.min(Self::MAX_MINUTES),
             block_screenshots: self.block_screenshots,
+            photos: self.photos.map(|p| PhotoPolicy { keep_days: p.keep_days.min(Self::MAX_DAYS), ..p }),
         }
+    }
+
+    /// The photo policy in force: the server's, or the defaults from a server before it.
+    pub fn photos(&self) -> PhotoPolicy {
+        self.photos.unwrap_or_default()
     }
 }
 
@@ -338,6 +408,7 @@ impl Default for DevicePolicy {
             max_offline_days: Self::MAX_OFFLINE_DAYS,
             fresh_unlock_minutes: Self::FRESH_UNLOCK_MINUTES,
             block_screenshots: true,
+            photos: None,
         }
     }
 }

@@ -96,7 +96,8 @@ impl AppState {
         Self {
             storage,
             rules: Rules::default(),
-            policy: DevicePolicy::default(),
+            // a server states its photo policy (the phones' defaults unless its operator sets one)
+            policy: DevicePolicy { photos: Some(Default::default()), ..DevicePolicy::default() },
             backoffice,
             snapshot_files,
             device_budget,

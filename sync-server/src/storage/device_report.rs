@@ -24,6 +24,11 @@ fn saturating_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Whether `day` reads as a date, "2026-12-07".
+fn is_day(day: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok() && day.len() == 10
+}
+
 /// The device's row after a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceReport {
@@ -43,6 +48,11 @@ pub struct DeviceReport {
     pub last_sync_duration_ms: Option<i64>,
     pub last_sync_bytes: Option<i64>,
     pub battery_saver: Option<bool>,
+    pub traffic_day: Option<String>,
+    pub bytes_sent_day: Option<i64>,
+    pub bytes_received_day: Option<i64>,
+    pub photos_waiting: Option<i64>,
+    pub photo_bytes_waiting: Option<i64>,
     /// Ops of this push refused (the push's sync event counts them).
     pub rejected_now: i64,
 }
@@ -81,6 +91,12 @@ impl DeviceReport {
             last_sync_duration_ms: f.last_sync_duration_ms.map(saturating_i64),
             last_sync_bytes: f.last_sync_bytes.map(saturating_i64),
             battery_saver: f.battery_saver,
+            // a day that is not one (a nonsense report) is kept as none, its bytes with it
+            traffic_day: f.traffic.as_ref().filter(|t| is_day(&t.day)).map(|t| t.day.clone()),
+            bytes_sent_day: f.traffic.as_ref().filter(|t| is_day(&t.day)).map(|t| saturating_i64(t.bytes_sent)),
+            bytes_received_day: f.traffic.as_ref().filter(|t| is_day(&t.day)).map(|t| saturating_i64(t.bytes_received)),
+            photos_waiting: f.photos_waiting.map(saturating_i64),
+            photo_bytes_waiting: f.photo_bytes_waiting.map(saturating_i64),
             rejected_now: rejected,
         }
     }

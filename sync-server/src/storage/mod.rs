@@ -68,6 +68,14 @@ pub struct DeviceRow {
     pub last_sync_duration_ms: Option<i64>,
     pub last_sync_bytes: Option<i64>,
     pub battery_saver: Option<bool>,
+    /// The day (China time) of the phone's last traffic report, and its bytes that day each way
+    /// (issue 20); None from apps before it.
+    pub traffic_day: Option<String>,
+    pub bytes_sent_day: Option<i64>,
+    pub bytes_received_day: Option<i64>,
+    /// Photos taken on the phone still waiting to upload at its last push, and their bytes.
+    pub photos_waiting: Option<i64>,
+    pub photo_bytes_waiting: Option<i64>,
 }
 
 /// One page of a back-office list that grows, newest first: the rows of `grids` (every grid when

@@ -260,7 +260,8 @@ pub(super) fn devices(s: &PostgresStorage) -> StorageResult<Vec<DeviceRow>> {
                     d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
                     d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error,
                     d.device_model, d.os_version, d.free_storage_bytes, d.last_sync_duration_ms, d.last_sync_bytes,
-                    d.battery_saver
+                    d.battery_saver, d.traffic_day, d.bytes_sent_day, d.bytes_received_day, d.photos_waiting,
+                    d.photo_bytes_waiting
              FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name COLLATE \"C\", d.id COLLATE \"C\"",
             &[],
         )?;
@@ -292,6 +293,11 @@ pub(super) fn devices(s: &PostgresStorage) -> StorageResult<Vec<DeviceRow>> {
                 last_sync_duration_ms: r.at(20)?,
                 last_sync_bytes: r.at(21)?,
                 battery_saver: r.at(22)?,
+                traffic_day: r.at(23)?,
+                bytes_sent_day: r.at(24)?,
+                bytes_received_day: r.at(25)?,
+                photos_waiting: r.at(26)?,
+                photo_bytes_waiting: r.at(27)?,
             });
         }
         Ok(out)

@@ -42,7 +42,8 @@ pub(super) fn push(
                oldest_pending_age_s = $5, rejected_count = $6, db_size_bytes = $7, clock_offset_ms = $8,
                zone_offset_min = $9, unsynced_receipts_fen = $10, unsynced_receipts_count = $11, last_error = $12,
                device_model = $13, os_version = $14, free_storage_bytes = $15, last_sync_duration_ms = $16,
-               last_sync_bytes = $17, battery_saver = $18
+               last_sync_bytes = $17, battery_saver = $18, traffic_day = $19, bytes_sent_day = $20,
+               bytes_received_day = $21, photos_waiting = $22, photo_bytes_waiting = $23
              WHERE id = $1",
             &[
                 &device.device_id,
@@ -63,6 +64,11 @@ pub(super) fn push(
                 &report.last_sync_duration_ms,
                 &report.last_sync_bytes,
                 &report.battery_saver,
+                &report.traffic_day,
+                &report.bytes_sent_day,
+                &report.bytes_received_day,
+                &report.photos_waiting,
+                &report.photo_bytes_waiting,
             ],
         )?;
         db.execute(

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_visit_locations.sql")),
     (8, include_str!("migrations/0008_money.sql")),
     (9, include_str!("migrations/0009_photos.sql")),
+    (10, include_str!("migrations/0010_device_traffic.sql")),
 ];
 
 /// The version this server writes: its last step.

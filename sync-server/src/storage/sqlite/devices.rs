@@ -273,7 +273,8 @@ pub(super) fn devices(storage: &SqliteStorage) -> StorageResult<Vec<DeviceRow>> 
                     d.last_push_ms, d.last_pull_ms, d.pending_count, d.oldest_pending_age_s, d.rejected_count,
                     d.db_size_bytes, d.clock_offset_ms, d.unsynced_receipts_fen, d.unsynced_receipts_count, d.last_error,
                     d.device_model, d.os_version, d.free_storage_bytes, d.last_sync_duration_ms, d.last_sync_bytes,
-                    d.battery_saver
+                    d.battery_saver, d.traffic_day, d.bytes_sent_day, d.bytes_received_day, d.photos_waiting,
+                    d.photo_bytes_waiting
              FROM devices d JOIN managers m ON m.id = d.manager_id ORDER BY m.name, d.id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -302,6 +303,11 @@ pub(super) fn devices(storage: &SqliteStorage) -> StorageResult<Vec<DeviceRow>> 
                 last_sync_duration_ms: r.get(20)?,
                 last_sync_bytes: r.get(21)?,
                 battery_saver: r.get(22)?,
+                traffic_day: r.get(23)?,
+                bytes_sent_day: r.get(24)?,
+                bytes_received_day: r.get(25)?,
+                photos_waiting: r.get(26)?,
+                photo_bytes_waiting: r.get(27)?,
             })
         })?;
         let mut out: Vec<DeviceRow> = rows.collect::<Result<_, _>>()?;

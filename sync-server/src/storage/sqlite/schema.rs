@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_device_wipes.sql")),
     (9, include_str!("migrations/0009_visit_locations.sql")),
     (10, include_str!("migrations/0010_money.sql")),
+    (11, include_str!("migrations/0011_device_traffic.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -11,11 +11,14 @@ import android.content.Intent
 import android.content.pm.PackageInfo
 import android.content.pm.PackageInstaller
 import android.content.pm.PackageManager
+import android.net.ConnectivityManager
+import android.net.NetworkCapabilities
 import android.os.Build
 import android.os.PowerManager
 import android.os.StatFs
 import app.gridbook.ffi.core.AppUpdate
 import app.gridbook.ffi.core.DeviceEnvironment
+import app.gridbook.ffi.core.NetworkKind
 import app.gridbook.logic.AppUpdates
 import app.gridbook.logic.SigningCertificates
 import app.gridbook.logic.UpdateCheck
@@ -32,6 +35,15 @@ object PhoneFacts {
             freeStorageBytes = free,
             batterySaver = power?.isPowerSaveMode,
         )
+    }
+
+    /** Wi-Fi (any unmetered network), mobile data (metered), or none: what the photo policy reads. */
+    fun network(context: Context): NetworkKind {
+        val connectivity = context.getSystemService(Context.CONNECTIVITY_SERVICE) as? ConnectivityManager
+            ?: return NetworkKind.NONE
+        val caps = connectivity.getNetworkCapabilities(connectivity.activeNetwork) ?: return NetworkKind.NONE
+        if (!caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)) return NetworkKind.NONE
+        return if (caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED)) NetworkKind.WIFI else NetworkKind.MOBILE
     }
 }
 

@@ -30,6 +30,7 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
         if (graph.store.lockStatus().locked) return Result.success()
         if (!graph.sync.isEnrolled) return Result.success()  // nothing to do until enrolled
         graph.sync.setEnvironment(PhoneFacts.of(applicationContext))
+        graph.sync.setNetwork(PhoneFacts.network(applicationContext))
         val outcome = graph.sync.syncWithRetry(attempts = 3)
         return when (backgroundOutcome(outcome.problem, runAttemptCount)) {
             BackgroundOutcome.DONE -> Result.success()

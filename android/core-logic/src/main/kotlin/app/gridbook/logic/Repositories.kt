@@ -302,6 +302,12 @@ class SyncRepository(
         attempt { sync.setEnvironment(environment) }  // locked: the facts wait for the next run
     }
 
+    /** The network the phone is on: photos go over mobile data only as the server's photo policy
+     *  allows, up to its daily cap. The worker sets it before each run. */
+    fun setNetwork(network: app.gridbook.ffi.core.NetworkKind) {
+        sync.setNetwork(network)
+    }
+
     /** The build of the app the server last offered (required when this app is below its minimum). */
     fun appUpdate(): app.gridbook.ffi.core.AppUpdate? = attempt { sync.appUpdate() }.getOrNull()
 
