@@ -227,6 +227,9 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         payment_ref: String::new(),
         location: None,
         photos: Vec::new(),
+        billing_months: String::new(),
+        collector_name: String::new(),
+        collector_staff_no: String::new(),
     }
 }
 
