@@ -74,6 +74,15 @@ impl Visible {
         self.grids.as_ref().is_none_or(|g| grids.iter().any(|x| g.contains(x)))
     }
 
+    /// The visible grids for a storage query's filter; None: every grid.
+    pub fn grid_list(&self) -> Option<Vec<String>> {
+        self.grids.as_ref().map(|g| {
+            let mut list: Vec<String> = g.iter().cloned().collect();
+            list.sort();
+            list
+        })
+    }
+
     /// Whether the manager `id` works in a visible grid (rows about a manager, not a grid).
     pub fn manager(&self, id: &str) -> bool {
         self.grids.is_none() || self.managers.contains(id)
