@@ -251,6 +251,21 @@ async fn cash_is_handed_in_once_per_receipt_for_the_exact_sum_of_the_managers_ca
     );
     let li = of("li");
     assert_eq!((li["outstanding_fen"].as_i64(), li["outstanding_count"].as_i64()), (Some(1_000), Some(1)));
+
+    // the home page: of today's money (12,800 + 5,001 + 3,000 WeChat + 1,000 li's), what is
+    // handed in, per grid and per manager, from the recorded hand-in
+    let home = get(&f, "/admin/api/home", &sup).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text());
+    let home = home.json();
+    let grid = &home["grids"][0];
+    for period in ["today", "week", "month"] {
+        assert_eq!(grid["periods"][period]["collected_fen"], 21_801, "{period}");
+        assert_eq!(grid["periods"][period]["handed_in_fen"], 17_801, "{period}");
+    }
+    let manager = |id: &str| grid["managers"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
+    assert_eq!(manager("zhang")["periods"]["today"]["handed_in_fen"], 17_801);
+    assert_eq!(manager("li")["periods"]["today"]["handed_in_fen"], 0);
+    assert_eq!(home["total"]["periods"]["today"]["handed_in_fen"], 17_801);
 }
 
 #[tokio::test]

@@ -186,6 +186,8 @@ pub trait MoneyStorage: Send + Sync + 'static {
     fn hand_ins(&self, limit: u32) -> StorageResult<Vec<HandInRow>>;
     /// Cash receipts collected from `since_ms` on, voids approved left out.
     fn cash_lines(&self, since_ms: i64) -> StorageResult<Vec<CashLine>>;
+    /// The ids of grid `grid_id`'s receipts whose cash has been handed in.
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>>;
 }
 
 /// The page bounds a query asks for: at least one row, at most 500.

@@ -154,9 +154,14 @@ pub async fn home(
     let days = q.no_visit_days.unwrap_or(30).clamp(1, 366);
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
+    let money = state.backoffice.money.clone();
     let who = staff.id.clone();
     let answer = blocking(move || {
-        let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
+        let mut scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
+        // "handed in" is computed from the recorded hand-ins of each grid's receipts
+        for facts in &mut scope.facts {
+            facts.handed_in = Some(money.handed_in_receipts(&facts.grid_id)?.into_iter().collect());
+        }
         Ok::<_, AppError>(home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?)
     })
     .await?;

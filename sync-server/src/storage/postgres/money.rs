@@ -220,4 +220,17 @@ impl MoneyStorage for PostgresStorage {
             })
             .collect()
     }
+
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+        let db = &self.db;
+        let conn = db.conn()?;
+        let rows = db.query(
+            &conn,
+            "SELECT h.receipt_id FROM hand_in_receipts h
+             JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
+             WHERE e.grid_id = $1 ORDER BY h.receipt_id COLLATE \"C\"",
+            &[&grid_id],
+        )?;
+        rows.iter().map(|r| r.at(0)).collect()
+    }
 }

@@ -236,4 +236,16 @@ impl MoneyStorage for SqliteStorage {
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
+
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT h.receipt_id FROM hand_in_receipts h
+                 JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
+                 WHERE e.grid_id = ?1 ORDER BY h.receipt_id",
+            )?;
+            let rows = stmt.query_map([grid_id], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
 }
