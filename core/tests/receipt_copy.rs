@@ -126,18 +126,7 @@ fn a_receipt_without_profile_or_months_stays_version_1() {
     // an account not overdue any month: nothing to fill
     let mut account = testing::account("g1", &h.id, 30_000);
     account.months_overdue = 0;
-    let fields = testing::fields_of(&account).unwrap();
-    let acc = new_id();
-    let op = gridbook_core::sync::wire::Op {
-        id: uuid::Uuid::now_v7(),
-        kind: EntityKind::ArrearsAccount,
-        entity: acc.clone(),
-        grid: "g1".into(),
-        action: gridbook_core::sync::wire::OpAction::Create,
-        fields,
-        hlc: gridbook_core::sync::hlc::Hlc::new(1_700_000_000_000, 0, "backoffice"),
-    };
-    assert_eq!(store.apply_remote_ops(&[op]).unwrap().applied, 1);
+    let acc = testing::seed_this_account(&store, &account).unwrap();
     let key = store.device_key().unwrap();
     let signed =
         store.record_signed_receipt(testing::receipt("g1", &acc, &h.id, ""), testing::capture("王芳"), &key).unwrap();

@@ -101,8 +101,8 @@ pub(crate) fn seal_pixels(png_bytes: &[u8]) -> Result<SealPixels, PrintError> {
     Ok((width, height, pixels))
 }
 
-/// Standard base64 with padding (the seal inlined as a data: URL).
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding (the seal inlined as a data: URL; HTTP Basic credentials).
+pub fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
