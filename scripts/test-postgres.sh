@@ -18,7 +18,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench) | binary(photos) | binary(backoffice_photos) | binary(directory) | binary(administration) | binary(paging)'
+server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench) | binary(photos) | binary(backoffice_photos) | binary(directory) | binary(administration) | binary(paging) | binary(money)'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
 e2e_tests='binary(replicas) | binary(backoffice_replicas) | binary(pg_restore) | binary(migrate_to_postgres) | binary(live_changes) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe) | binary(visit_locations)'
 # --workspace (the filter picks the packages): the same features as the workspace run, so its

@@ -29,7 +29,10 @@ pub mod testing;
 
 pub use error::{Error, Result, ValidationError};
 pub use field::archive::{DuplicateReason, PossibleDuplicate, Reveal};
-pub use field::receipts::{ReceiptBlockStatus, ReceiptPrintout, SignatureCapture, SignedReceipt, SignedVisit};
+pub use field::receipts::{
+    CollectorProfile, ReceiptBlockStatus, ReceiptBranding, ReceiptPrintout, SignatureCapture, SignedReceipt,
+    SignedVisit,
+};
 pub use field::reminders::Reminder;
 pub use field::reports::{ArrearsLine, GridSummary, HistoryEntry, ProductCount};
 pub use field::workday::{punctuality, DayPlan, PlanItem, PlanStop, Punctuality};

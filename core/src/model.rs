@@ -172,6 +172,10 @@ const RECEIPT: &[FieldSpec] = &[
     j("location"),
     // device schema 14
     j("photos"),
+    // device schema 15: what the customer's copy prints, signed (receipt document version 2)
+    t("billing_months"),
+    t("collector_name"),
+    t("collector_staff_no"),
 ];
 const RECEIPT_VOID: &[FieldSpec] = &[t("grid_id"), t("receipt_id"), t("reason"), i("voided_at_ms"), t("voided_by")];
 const SIGNATURE: &[FieldSpec] = &[
@@ -1051,6 +1055,27 @@ pub struct Receipt {
     #[cfg_attr(feature = "uniffi", uniffi(default = []))]
     #[cfg_attr(feature = "openapi", schema(max_items = 12))]
     pub photos: Vec<String>,
+    /// The billing months whose arrears this pays (缴费月份): `YYYY-MM`, or `YYYY-MM/YYYY-MM` for a
+    /// run of months, first to last. Empty: the store fills it from the account's months overdue
+    /// (`receipts::billing_months_owed`). Signed (receipt document version 2); left off the wire
+    /// when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 15))]
+    pub billing_months: String,
+    /// The collector's name as printed (收款人). Empty: the store fills it from the device's
+    /// collector profile (`Store::set_collector_profile`, the manager's name at enrolment).
+    /// Signed (document version 2); left off the wire when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
+    pub collector_name: String,
+    /// The collector's staff number (工号). Empty: the store fills it from the device's collector
+    /// profile. Signed (document version 2); left off the wire when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default = ""))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
+    pub collector_staff_no: String,
 }
 
 /// Voids a mistaken receipt with a reason; the receipt itself is never edited.
@@ -1465,6 +1490,9 @@ mod tests {
             payment_ref: "4200001234".into(),
             location: located,
             photos: vec![photo],
+            billing_months: "2026-09/2026-10".into(),
+            collector_name: "张伟".into(),
+            collector_staff_no: "HN0731".into(),
             ..crate::testing::receipt("g1", "a1", "h1", "R1")
         });
         check(crate::testing::customer_signature("g1", "r1"));

@@ -14,14 +14,19 @@ pub fn fields_of<R: Record>(record: &R) -> crate::Result<Map<String, Value>> {
 /// An arrears account as the back office sends it (a phone never creates one), applied to the
 /// store as a remote op. Returns the account's id.
 pub fn seed_account(store: &Store, grid: &str, household_id: &str, owed_fen: i64) -> crate::Result<String> {
+    seed_this_account(store, &account(grid, household_id, owed_fen))
+}
+
+/// As [`seed_account`], an account given in full (its months overdue, its number …).
+pub fn seed_this_account(store: &Store, account: &ArrearsAccount) -> crate::Result<String> {
     let id = crate::new_id();
     let op = Op {
         id: uuid::Uuid::now_v7(),
         kind: EntityKind::ArrearsAccount,
         entity: id.clone(),
-        grid: grid.into(),
+        grid: account.grid_id.clone(),
         action: OpAction::Create,
-        fields: fields_of(&account(grid, household_id, owed_fen))?,
+        fields: fields_of(account)?,
         hlc: Hlc::new(1_700_000_000_000, 0, "backoffice"),
     };
     let report = store.apply_remote_ops(&[op])?;
@@ -227,6 +232,9 @@ pub fn receipt(grid: &str, account_id: &str, household_id: &str, number: &str) -
         payment_ref: String::new(),
         location: None,
         photos: Vec::new(),
+        billing_months: String::new(),
+        collector_name: String::new(),
+        collector_staff_no: String::new(),
     }
 }
 

@@ -260,6 +260,11 @@ pub fn receipt(r: &Receipt) -> Check {
     }
     payment_ref(r.method, &r.payment_ref)?;
     photos(&r.photos)?;
+    if let Some(crate::evidence::DocumentError::BadField { field, rule: why }) =
+        crate::evidence::document::receipt_copy_problem(&r.billing_months, &r.collector_name, &r.collector_staff_no)
+    {
+        return rule(field, &why);
+    }
     zone_offset(r.zone_offset_min)?;
     coordinates(r.lat_e6, r.lon_e6)?;
     location(r.lat_e6, r.lon_e6, r.location.as_ref())

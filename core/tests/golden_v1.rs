@@ -215,6 +215,9 @@ fn receipt() -> Receipt {
         signature_id: Some(id(MORNING_MS, SIGNATURE)),
         location: None,
         photos: Vec::new(),
+        billing_months: String::new(),
+        collector_name: String::new(),
+        collector_staff_no: String::new(),
     }
 }
 

@@ -6,6 +6,7 @@
 use gridbook_core::evidence::{escpos, EscPosError, Paper};
 
 use crate::error::{invalid, Result};
+use crate::records::ReceiptBranding;
 use crate::store::GridbookStore;
 
 /// The paper in the printer.
@@ -52,6 +53,25 @@ impl GridbookStore {
         reprint: bool,
     ) -> Result<Vec<u8>> {
         let png = self.store()?.receipt_image(&receipt_id, &company_name, &font)?;
+        escpos::receipt_escpos(&png, paper.into(), reprint, &font).map_err(printing_error)
+    }
+
+    /// The customer's copy as configured (`receipt_copy`: seal, masked payer and account, billing
+    /// months, collector and staff number, QR code of the public check) as one PNG page.
+    pub fn receipt_copy_image(&self, receipt_id: String, branding: ReceiptBranding, font: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(self.store()?.receipt_copy_image(&receipt_id, &branding, &font)?)
+    }
+
+    /// That page for an ESC/POS thermal printer on `paper`, as `receipt_escpos`.
+    pub fn receipt_copy_escpos(
+        &self,
+        receipt_id: String,
+        branding: ReceiptBranding,
+        font: Vec<u8>,
+        paper: PaperWidth,
+        reprint: bool,
+    ) -> Result<Vec<u8>> {
+        let png = self.store()?.receipt_copy_image(&receipt_id, &branding, &font)?;
         escpos::receipt_escpos(&png, paper.into(), reprint, &font).map_err(printing_error)
     }
 }

@@ -10,12 +10,12 @@ pub use core::store::session::SessionStatus;
 pub use core::sync::outbox::OutboxCounts;
 pub use core::sync::wire::DevicePolicy;
 pub use core::{
-    Appointment, AppointmentStatus, Area, ArrearsAccount, ArrearsLine, ArrearsNotice, BillingProfile,
+    Appointment, AppointmentStatus, Area, ArrearsAccount, ArrearsLine, ArrearsNotice, BillingProfile, CollectorProfile,
     CompetitorService, DayPlan, DaySummary, DuplicateReason, GridSummary, HistoryEntry, Household, IdType,
     NoticeChannel, OwnService, PaymentMethod, PaymentType, PlanItem, PlanStop, PossibleDuplicate, Premises,
-    PremisesType, ProductCount, Punctuality, Receipt, ReceiptBlockStatus, ReceiptPrintout, ReceiptVoid, Reminder,
-    ReminderKind, ReminderOutcome, ReminderResolution, Segment, SignIn, SignedDocument, SyncPhase, SyncReport, Ticket,
-    TicketChannel, TicketKind, TicketStatus, Tier, Visit, VisitPurpose,
+    PremisesType, ProductCount, Punctuality, Receipt, ReceiptBlockStatus, ReceiptBranding, ReceiptPrintout,
+    ReceiptVoid, Reminder, ReminderKind, ReminderOutcome, ReminderResolution, Segment, SignIn, SignedDocument,
+    SyncPhase, SyncReport, Ticket, TicketChannel, TicketKind, TicketStatus, Tier, Visit, VisitPurpose,
 };
 
 use crate::evidence::{SignatureFlag, SignaturePad, SignerRelation};

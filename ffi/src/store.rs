@@ -210,6 +210,26 @@ impl GridbookStore {
         Ok(self.store()?.receipt_printout(&receipt_id, &company_name)?)
     }
 
+    /// The customer's copy as configured: the company's name and seal and the public check's
+    /// address from `branding` (the app's settings; no verify_base_url: the enrolled server),
+    /// the payer's name and the account masked, the billing months, the collector's name and
+    /// staff number, and the QR code of the check. Invalid "seal_png" for a seal that is not a
+    /// PNG of at most 512 KB and 1024 px a side.
+    pub fn receipt_copy(&self, receipt_id: String, branding: ReceiptBranding) -> Result<ReceiptPrintout> {
+        Ok(self.store()?.receipt_copy(&receipt_id, &branding)?)
+    }
+
+    /// Who collects on this device as its receipts sign and print it (name, staff number).
+    pub fn collector_profile(&self) -> Result<CollectorProfile> {
+        Ok(self.store()?.collector_profile()?)
+    }
+
+    /// Sets the collector's name and staff number (工号) every receipt recorded afterwards
+    /// signs and prints. Invalid "collector_name" / "collector_staff_no" when they cannot be.
+    pub fn set_collector_profile(&self, profile: CollectorProfile) -> Result<()> {
+        Ok(self.store()?.set_collector_profile(&profile)?)
+    }
+
     /// The number the next receipt will get, or null when this device has none left (sync to
     /// get a new book from the server).
     pub fn next_receipt_no(&self) -> Result<Option<String>> {

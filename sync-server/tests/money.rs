@@ -124,9 +124,14 @@ async fn receipts_are_paged_with_their_total_and_flagged_against_the_account_on_
 
 /// A phone's void of a stored receipt, pushed as the phone sends it; the void's id.
 async fn push_void(f: &Server, token: &str, receipt_id: &str, reason: &str) -> String {
+    push_void_in(f, "g1", token, receipt_id, reason).await
+}
+
+/// As `push_void`, in grid `grid`.
+async fn push_void_in(f: &Server, grid: &str, token: &str, receipt_id: &str, reason: &str) -> String {
     let void = ReceiptVoid {
         id: String::new(),
-        grid_id: "g1".into(),
+        grid_id: grid.into(),
         receipt_id: receipt_id.into(),
         reason: reason.into(),
         voided_at_ms: now_ms(),
@@ -137,7 +142,7 @@ async fn push_void(f: &Server, token: &str, receipt_id: &str, reason: &str) -> S
         id: uuid::Uuid::now_v7(),
         kind: EntityKind::ReceiptVoid,
         entity: id.clone(),
-        grid: "g1".into(),
+        grid: grid.into(),
         action: OpAction::Create,
         fields: testing::fields_of(&void).unwrap(),
         hlc: Hlc::new(now_ms() as u64, 0, "phone_a"),
@@ -246,6 +251,21 @@ async fn cash_is_handed_in_once_per_receipt_for_the_exact_sum_of_the_managers_ca
     );
     let li = of("li");
     assert_eq!((li["outstanding_fen"].as_i64(), li["outstanding_count"].as_i64()), (Some(1_000), Some(1)));
+
+    // the home page: of today's money (12,800 + 5,001 + 3,000 WeChat + 1,000 li's), what is
+    // handed in, per grid and per manager, from the recorded hand-in
+    let home = get(&f, "/admin/api/home", &sup).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text());
+    let home = home.json();
+    let grid = &home["grids"][0];
+    for period in ["today", "week", "month"] {
+        assert_eq!(grid["periods"][period]["collected_fen"], 21_801, "{period}");
+        assert_eq!(grid["periods"][period]["handed_in_fen"], 17_801, "{period}");
+    }
+    let manager = |id: &str| grid["managers"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
+    assert_eq!(manager("zhang")["periods"]["today"]["handed_in_fen"], 17_801);
+    assert_eq!(manager("li")["periods"]["today"]["handed_in_fen"], 0);
+    assert_eq!(home["total"]["periods"]["today"]["handed_in_fen"], 17_801);
 }
 
 #[tokio::test]
@@ -276,4 +296,93 @@ async fn the_public_check_page_answers_not_genuine_or_not_uploaded_without_perso
     let wrong = page(format!("?no={issued}&code=ABCD-EFGH-JK")).await.text();
     assert!(wrong.contains("data-answer=\"not-genuine\""), "{wrong}");
     assert!(!wrong.contains("zhang") && !wrong.contains("hh-1") && !wrong.contains("acc-1"), "no personal data");
+}
+
+/// Each supervisor sees the money of the grids assigned to them (issue 18): receipts and their
+/// total, one receipt and its printed copy, voids and their decision, hand-ins and each
+/// manager's cash; what is another's answers 404 as if it did not exist. An admin sees all.
+#[tokio::test]
+async fn a_supervisor_sees_and_decides_only_the_money_of_their_own_grids() {
+    let f = fixture()
+        .grid("g2", "岳麓网格")
+        .manager("wang", "王强", Role::Field, None)
+        .assign("wang", "g2")
+        .manager("sup2", "赵主管", Role::Supervisor, None)
+        .assign("sup", "g1")
+        .assign("sup2", "g2")
+        .manager("boss", "管理员", Role::Admin, None);
+    let now = now_ms();
+    store_receipt(&f, "r1", &receipt("SJ-301", "zhang", 12_800, 12_800, now - 2_000), Some(12_800));
+    let mut other = receipt("SJ-302", "wang", 5_000, 5_000, now - 1_000);
+    other.grid_id = "g2".into();
+    store_receipt(&f, "r2", &other, Some(5_000));
+    let zhang_phone = f.enrol("zhang", "phone_a").await;
+    let wang_phone = f.enrol("wang", "phone_w").await;
+    push_void_in(&f, "g1", &zhang_phone, "r1", "金额录错 wrong amount").await;
+    let v2 = push_void_in(&f, "g2", &wang_phone, "r2", "客户改用微信 paid by WeChat").await;
+    let (sup, sup2, boss) =
+        (f.session("sup", Role::Supervisor), f.session("sup2", Role::Supervisor), f.session("boss", Role::Admin));
+
+    let nos = |page: &Value| -> Vec<String> {
+        page["receipts"].as_array().unwrap().iter().map(|r| r["receipt_no"].as_str().unwrap().to_string()).collect()
+    };
+    let mine = get(&f, "/admin/api/money/receipts", &sup).await.json();
+    assert_eq!(
+        (nos(&mine), mine["total"].as_i64(), mine["total_fen"].as_i64()),
+        (vec!["SJ-301".into()], Some(1), Some(12_800))
+    );
+    let theirs = get(&f, "/admin/api/money/receipts", &sup2).await.json();
+    assert_eq!((nos(&theirs), theirs["total_fen"].as_i64()), (vec!["SJ-302".into()], Some(5_000)));
+    let all = get(&f, "/admin/api/money/receipts", &boss).await.json();
+    assert_eq!((all["total"].as_i64(), all["total_fen"].as_i64()), (Some(2), Some(17_800)));
+    // a filter by another grid's manager or number finds nothing
+    assert_eq!(get(&f, "/admin/api/money/receipts?collector=wang", &sup).await.json()["total"], 0);
+    assert_eq!(get(&f, "/admin/api/money/receipts?receipt_no=SJ-302", &sup).await.json()["total"], 0);
+
+    // one receipt, and its printed copy: not there for the other grid's supervisor, nothing revealed
+    assert_eq!(get(&f, "/admin/api/money/receipts/SJ-302", &sup).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(get(&f, "/admin/money/receipts/SJ-302/print", &sup).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(audited(&f, "reveal_receipt", "SJ-302"), 0);
+    assert_eq!(get(&f, "/admin/api/money/receipts/SJ-302", &sup2).await.status, StatusCode::OK);
+
+    // voids: listed and decided by the grid's own supervisor only
+    let listed = |who| {
+        let f = &f;
+        async move {
+            get(f, "/admin/api/money/voids", who).await.json()["voids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["receipt_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(&sup).await, ["r1"]);
+    assert_eq!(listed(&sup2).await, ["r2"]);
+    assert_eq!(listed(&boss).await.len(), 2);
+    let path = format!("/admin/api/money/voids/{v2}/decision");
+    let denied = post(&f, &path, &sup, json!({"decision": "approve"})).await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.text());
+    assert_eq!(audited(&f, "void_approved", &v2), 0);
+    let decided = post(&f, &path, &sup2, json!({"decision": "refuse", "note": "请补交凭证"})).await;
+    assert_eq!(decided.status, StatusCode::OK, "{}", decided.text());
+
+    // cash: each supervisor sees their managers' days and hands in only their grids' cash
+    let wang_hand_in = json!({"manager_id": "wang", "receipt_ids": ["r2"], "amount_fen": 5_000});
+    let denied = post(&f, "/admin/api/money/hand-ins", &sup, wang_hand_in.clone()).await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.text());
+    assert_eq!(f.count("SELECT count(*) FROM hand_ins"), 0);
+    let done = post(&f, "/admin/api/money/hand-ins", &sup2, wang_hand_in).await;
+    assert_eq!(done.status, StatusCode::CREATED, "{}", done.text());
+    let managers = |v: &Value, list: &str, key: &str| -> Vec<String> {
+        v[list].as_array().unwrap().iter().map(|d| d[key].as_str().unwrap().to_string()).collect()
+    };
+    let sup_view = get(&f, "/admin/api/money/hand-ins", &sup).await.json();
+    assert!(managers(&sup_view, "hand_ins", "manager_id").is_empty(), "{sup_view}");
+    assert_eq!(managers(&sup_view, "cash_days", "manager_id"), ["zhang"]);
+    let sup2_view = get(&f, "/admin/api/money/hand-ins", &sup2).await.json();
+    assert_eq!(managers(&sup2_view, "hand_ins", "manager_id"), ["wang"]);
+    assert_eq!(managers(&sup2_view, "cash_days", "manager_id"), ["wang"]);
+    let boss_view = get(&f, "/admin/api/money/hand-ins", &boss).await.json();
+    assert_eq!(managers(&boss_view, "cash_days", "manager_id").len(), 2);
 }

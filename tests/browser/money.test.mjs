@@ -1,4 +1,5 @@
 // The money controls (/admin/money) and the public receipt check (/verify) in headless Chromium,
+// a supervisor seeing only the money of their own grids,
 // on a server of their own (its own database, so the dashboard suite's pending void stays
 // pending there) with the day real phones synced (gridbook-fieldsim): a signed receipt, a second
 // one whose void waits, an unused number of the same receipt book. Run by scripts/test-browser.sh.
@@ -51,8 +52,10 @@ before(async () => {
   admin(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
   admin(db, ["assign-grid", "--manager", "li", "--grid", "g1"]);
   admin(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
-  // a supervisor sees the grids assigned to them (none until one is)
   admin(db, ["assign-grid", "--manager", "wangsup", "--grid", "g1"]);
+  // another supervisor, of the other grid only: sees none of g1's money
+  admin(db, ["create-manager", "--id", "zhaosup", "--name", "赵主管", "--role", "supervisor"], PASSWORD);
+  admin(db, ["assign-grid", "--manager", "zhaosup", "--grid", "g2"]);
   admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
   const portFile = path.join(work, "port");
   server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile,
@@ -208,5 +211,26 @@ test("an admin issues a phone's enrolment code, shown once with its QR code, and
   await p.waitForFunction(() => document.querySelectorAll("#audit-table tbody tr").length === 1);
   assert.match(await p.textContent("#audit-table tbody"), new RegExp(`root.*device_revoked.*${field.li_device}`, "s"));
   await shot(p, "29-admin-device-revoked.png");
+  await context.close();
+});
+
+test("another grid's supervisor sees none of this grid's receipts, voids or cash", async () => {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
+  const p = await context.newPage();
+  await p.goto(`${base}/admin/login`);
+  await p.fill("#login-id", "zhaosup");
+  await p.fill("#login-password", PASSWORD);
+  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  await p.goto(`${base}/admin/money`);
+  await p.waitForFunction(() => /共 0 张/.test(document.getElementById("receipts-total").textContent));
+  assert.equal(await p.locator(`#money-receipts tr[data-receipt-no="${field.receipt_no}"]`).count(), 0);
+  assert.equal(await p.locator("#pending-voids tr[data-void-id]").count(), 0);
+  assert.ok(!(await p.textContent("#cash-days")).includes("张伟"), "no cash of g1's managers");
+  await shot(p, "30-money-other-supervisor.png");
+  // and by address: the receipt and its printed copy are not there for them
+  const api = await p.request.get(`${base}/admin/api/money/receipts/${encodeURIComponent(field.receipt_no)}`);
+  assert.equal(api.status(), 404);
+  const print = await p.request.get(`${base}/admin/money/receipts/${encodeURIComponent(field.receipt_no)}/print`);
+  assert.equal(print.status(), 404);
   await context.close();
 });

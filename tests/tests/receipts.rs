@@ -603,3 +603,54 @@ async fn a_photo_swapped_or_dropped_after_signing_is_refused_by_the_server() {
     assert_eq!(on_server.iter().filter(|r| r.code == "bad_signature").count(), 3, "{on_server:?}");
     assert!(on_server.iter().all(|r| r.code != "bad_signature" || r.reason.contains("differs")), "{on_server:?}");
 }
+
+/// The customer's copy as the phone prints it (issue 18): the collector's name and staff number
+/// and the billing months are signed (document version 2) and the server accepts the seal; the
+/// QR code on the printed page, read back from the printer's raster, leads to this server's
+/// public check, which answers "genuine" for it.
+#[tokio::test]
+async fn the_qr_code_on_the_printed_copy_leads_to_the_public_check_which_answers_genuine() {
+    use gridbook_core::evidence::{escpos, Paper};
+    let (server, phone, h, account) = collecting().await;
+    phone.store.set_collector_profile(&CollectorProfile { name: "张伟".into(), staff_no: "HN0731".into() }).unwrap();
+    let signed = phone.collect(testing::receipt("g1", &account, &h, ""));
+    let r = &signed.receipt;
+    assert_eq!(gridbook_core::field::receipts::receipt_document(r).version(), 2);
+    let report = phone.sync().await;
+    assert_eq!((report.acknowledged, report.rejected), (2, 0), "the server verifies a version 2 seal");
+
+    // the copy's check address is the server this phone is enrolled with: configuration, not code
+    let branding = ReceiptBranding::company("中国电信 幸福里营业部");
+    let copy = phone.store.receipt_copy(&r.id, &branding).unwrap();
+    let link = copy.verify_url.clone().expect("an enrolled phone prints the check's address");
+    assert!(link.starts_with(&format!("{}/verify?no=", server.url)), "{link}");
+    assert!(copy.html.contains("收款人 Collector</th><td>张伟（工号 Staff No. HN0731）</td>"));
+    assert!(copy.html.contains("缴费月份 Billing months"));
+
+    let font = std::fs::read("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+        .expect("the CJK test font (.ci/install-tools installs fonts-noto-cjk)");
+    let png = phone.store.receipt_copy_image(&r.id, &branding, &font).unwrap();
+    let raster = escpos::receipt_raster(&png, Paper::Mm58).unwrap();
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(raster.width() as usize, raster.height() as usize, |x, y| {
+            if raster.is_black(x as u32, y as u32) {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the paper");
+    let scanned = grids[0].decode().unwrap().1;
+    assert_eq!(scanned, link);
+
+    let page = http().get(&scanned).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-answer=\"genuine\"") && html.contains("¥128.00"), "{html}");
+    assert!(!html.contains("王芳") && !html.contains("张伟") && !html.contains(&h), "no personal data");
+    // the same link with another code is not genuine
+    let forged = scanned.replace(&signed.verification_code, "0000-0000-00");
+    let html = http().get(&forged).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-answer=\"not-genuine\""), "{html}");
+}

@@ -16,7 +16,15 @@
 //! Integers are plain decimal ASCII. String values are UTF-8 byte-exact (no Unicode
 //! normalisation: store what was signed, exactly) with `\` → `\\`, LF → `\n`, CR → `\r`, so a
 //! value can never fake another line and the encoding is injective. A change to the layout gets a
-//! new tag (`/2`); old documents keep verifying under `/1`.
+//! new tag; old documents keep verifying under theirs.
+//!
+//! Receipt versions (core/tests/receipt_document_versions.rs pins each one's bytes against
+//! core/tests/golden/receipt-v*.txt):
+//! - `gridbook-receipt/1`: the lines above. A receipt without billing months, collector name
+//!   and staff number is still written as version 1, byte for byte as before they existed.
+//! - `gridbook-receipt/2`: version 1's lines up to `zone_offset_min`, then `billing_months=`,
+//!   `collector_name=`, `collector_staff_no=` (each always present, possibly empty), then
+//!   `place`, `payment_ref` and `photo` lines as in version 1.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -38,6 +46,8 @@ pub enum DocumentError {
     BadZoneOffset(i32),
     #[error("照片引用无效：{0} / a photo reference is not valid: {0}")]
     BadPhoto(String),
+    #[error("{field} 无效：{rule} / {field} is not valid: {rule}")]
+    BadField { field: &'static str, rule: String },
 }
 
 /// The most photos one signed document refers to.
@@ -80,6 +90,59 @@ pub struct ReceiptDocument {
     /// seal. Absent when empty, and then the bytes are exactly those of documents made before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<String>,
+    /// The billing months paid: `YYYY-MM` or `YYYY-MM/YYYY-MM` (version 2; empty in version 1).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub billing_months: String,
+    /// The collector's name as printed (version 2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub collector_name: String,
+    /// The collector's staff number, 工号 (version 2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub collector_staff_no: String,
+}
+
+/// The longest collector name a receipt carries.
+pub const MAX_COLLECTOR_NAME: usize = 50;
+/// The longest staff number a receipt carries.
+pub const MAX_STAFF_NO: usize = 32;
+
+/// `YYYY-MM` → (year, month) for a real month of years 2000–2099.
+fn month(text: &str) -> Option<(u32, u32)> {
+    let b = text.as_bytes();
+    if b.len() != 7 || b[4] != b'-' || !text.bytes().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) {
+        return None;
+    }
+    let (year, month) = (text[..4].parse::<u32>().ok()?, text[5..].parse::<u32>().ok()?);
+    ((2000..=2099).contains(&year) && (1..=12).contains(&month)).then_some((year, month))
+}
+
+/// The first and last month of a `billing_months` value (`YYYY-MM` or `YYYY-MM/YYYY-MM`, first
+/// not after last); None when it is not one.
+pub fn billing_month_range(text: &str) -> Option<((u32, u32), (u32, u32))> {
+    let (first, last) = match text.split_once('/') {
+        Some((a, b)) => (month(a)?, month(b)?),
+        None => (month(text)?, month(text)?),
+    };
+    (first <= last).then_some((first, last))
+}
+
+/// Why a receipt's billing months, collector name or staff number cannot be signed; None when
+/// they can (each may be empty).
+pub fn receipt_copy_problem(billing_months: &str, collector_name: &str, staff_no: &str) -> Option<DocumentError> {
+    let bad = |field, rule: &str| Some(DocumentError::BadField { field, rule: rule.to_string() });
+    if !billing_months.is_empty() && billing_month_range(billing_months).is_none() {
+        return bad(
+            "billing_months",
+            "写作 YYYY-MM 或 YYYY-MM/YYYY-MM（起不晚于止）/ YYYY-MM or YYYY-MM/YYYY-MM, first not after last",
+        );
+    }
+    if collector_name.chars().count() > MAX_COLLECTOR_NAME || collector_name.chars().any(char::is_control) {
+        return bad("collector_name", "最多 50 个字符，不含控制字符 / at most 50 characters, no control characters");
+    }
+    if staff_no.len() > MAX_STAFF_NO || !staff_no.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return bad("collector_staff_no", "最多 32 个字母、数字、- 或 _ / at most 32 letters, digits, '-' or '_'");
+    }
+    None
 }
 
 /// A visit's work order (工作单) that the customer signs personally.
@@ -152,7 +215,19 @@ fn zone(offset: i32) -> Result<(), DocumentError> {
 }
 
 impl ReceiptDocument {
+    /// The first layout: receipts without billing months, collector name or staff number.
     pub const TAG: &'static str = "gridbook-receipt/1";
+    /// Version 1 with the billing months, the collector's name and staff number.
+    pub const TAG_V2: &'static str = "gridbook-receipt/2";
+
+    /// The version this document is written in: 2 when it has any of version 2's fields.
+    pub fn version(&self) -> u32 {
+        if self.billing_months.is_empty() && self.collector_name.is_empty() && self.collector_staff_no.is_empty() {
+            1
+        } else {
+            2
+        }
+    }
 
     pub fn validate(&self) -> Result<(), DocumentError> {
         required("receipt_no", &self.receipt_no)?;
@@ -186,11 +261,17 @@ impl ReceiptDocument {
             return Err(DocumentError::WrongChange { change_fen: self.change_fen, expected_fen });
         }
         photos(&self.photos)?;
+        if let Some(problem) =
+            receipt_copy_problem(&self.billing_months, &self.collector_name, &self.collector_staff_no)
+        {
+            return Err(problem);
+        }
         zone(self.zone_offset_min)
     }
 
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut c = Canon::new(Self::TAG);
+        let v2 = self.version() == 2;
+        let mut c = Canon::new(if v2 { Self::TAG_V2 } else { Self::TAG });
         c.str("receipt_no", &self.receipt_no)
             .str("household_id", &self.household_id)
             .str("account_id", &self.account_id)
@@ -203,6 +284,11 @@ impl ReceiptDocument {
             .str("device_id", &self.device_id)
             .int("issued_at_ms", self.issued_at_ms)
             .int("zone_offset_min", self.zone_offset_min);
+        if v2 {
+            c.str("billing_months", &self.billing_months)
+                .str("collector_name", &self.collector_name)
+                .str("collector_staff_no", &self.collector_staff_no);
+        }
         if let Some(place) = &self.place {
             c.str("place", place);
         }
@@ -277,6 +363,9 @@ pub(crate) mod tests {
             place: Some("39.9042,116.4074".into()),
             payment_ref: None,
             photos: Vec::new(),
+            billing_months: String::new(),
+            collector_name: String::new(),
+            collector_staff_no: String::new(),
         }
     }
 
@@ -324,7 +413,7 @@ pub(crate) mod tests {
     #[test]
     fn every_receipt_field_changes_the_hash() {
         let base = receipt().hash();
-        let edits: [fn(&mut ReceiptDocument); 16] = [
+        let edits: [fn(&mut ReceiptDocument); 19] = [
             |r| r.receipt_no.push('x'),
             |r| r.household_id.push('x'),
             |r| r.account_id.push('x'),
@@ -341,6 +430,9 @@ pub(crate) mod tests {
             |r| r.place = Some(String::new()),
             |r| r.payment_ref = Some("4200001234".into()),
             |r| r.photos = vec![crate::photos::photo_sha256(b"door plate")],
+            |r| r.billing_months = "2024-03".into(),
+            |r| r.collector_name = "张伟".into(),
+            |r| r.collector_staff_no = "HN0731".into(),
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut r = receipt();
@@ -432,5 +524,47 @@ pub(crate) mod tests {
             let err = r.validate().unwrap_err();
             assert!(matches!(&err, DocumentError::BadPhoto(m) if m.contains(why)), "{err}");
         }
+    }
+
+    /// Version 2's fields each change the hash, move between lines only with their key, and are
+    /// checked before anything is signed.
+    #[test]
+    fn version_two_signs_the_months_and_the_collector() {
+        let mut r = receipt();
+        assert_eq!(r.version(), 1);
+        r.collector_staff_no = "HN0731".into();
+        assert_eq!(r.version(), 2);
+        let text = String::from_utf8(r.canonical_bytes()).unwrap();
+        assert!(text.starts_with("gridbook-receipt/2\nreceipt_no=R-0007-000123\n"), "{text}");
+        assert!(
+            text.contains("zone_offset_min=480\nbilling_months=\ncollector_name=\ncollector_staff_no=HN0731\nplace="),
+            "{text}"
+        );
+        // the same value under another key is another document
+        let mut other = receipt();
+        other.collector_name = "HN0731".into();
+        assert_ne!(other.hash(), r.hash());
+
+        for (months, ok) in [
+            ("2024-03", true),
+            ("2024-01/2024-03", true),
+            ("2023-11/2024-02", true),
+            ("2024-03/2024-01", false),
+            ("2024-13", false),
+            ("2024-3", false),
+            ("24-03", false),
+            ("2024-03/", false),
+            ("1999-12", false),
+        ] {
+            r.billing_months = months.into();
+            assert_eq!(r.validate().is_ok(), ok, "{months}");
+        }
+        r.billing_months = String::new();
+        r.collector_name = "张".repeat(51);
+        assert!(matches!(r.validate(), Err(DocumentError::BadField { field: "collector_name", .. })));
+        r.collector_name = "张伟".into();
+        r.collector_staff_no = "HN 0731".into();
+        assert!(matches!(r.validate(), Err(DocumentError::BadField { field: "collector_staff_no", .. })));
+        assert_eq!(billing_month_range("2023-11/2024-02"), Some(((2023, 11), (2024, 2))));
     }
 }

@@ -564,4 +564,29 @@ mod tests {
         assert_eq!(Raster::new(12, 1), Err(EscPosError::Size { width: 12, height: 1 }));
         assert_eq!(Raster::new(8, MAX_ROWS + 1), Err(EscPosError::Size { width: 8, height: MAX_ROWS + 1 }));
     }
+
+    /// The QR code of the customer's copy survives scaling to either paper and thresholding:
+    /// read back from the printer's raster, it is the check's link.
+    #[test]
+    fn the_printed_qr_code_reads_back_on_both_papers() {
+        use crate::evidence::printable::tests::{full_copy, version_2};
+        use crate::evidence::receipt_image::receipt_copy_image;
+        let (doc, sig) = (version_2(receipt()), sample());
+        let rec =
+            seal_receipt(&doc, &sig, "王芳", Relation::FamilyMember, "h1", &DeviceKey::from_bytes(&[7; 32])).unwrap();
+        let png = receipt_copy_image(&doc, &sig, &rec, &full_copy(), font_bytes()).unwrap();
+        let link = format!(
+            "https://gb.example/verify?no=R-0007-000123&code={}",
+            crate::evidence::verification_code(&rec, &doc.receipt_no)
+        );
+        for paper in [Paper::Mm58, Paper::Mm80] {
+            let raster = receipt_raster(&png, paper).unwrap();
+            let read = crate::evidence::receipt_image::tests::read_qr(
+                raster.width() as usize,
+                raster.height() as usize,
+                |x, y| if raster.is_black(x as u32, y as u32) { 0 } else { 255 },
+            );
+            assert_eq!(read, link, "{paper:?}");
+        }
+    }
 }

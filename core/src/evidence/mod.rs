@@ -19,6 +19,7 @@ pub mod document;
 pub mod escpos;
 mod hex;
 pub mod printable;
+pub mod qr;
 pub mod receipt_image;
 pub mod seal;
 pub mod strokes;
@@ -27,8 +28,8 @@ pub mod verify_code;
 pub use capitals::{capitals, format_yuan, AmountError};
 pub use document::{DocumentError, ReceiptDocument, WorkOrderDocument};
 pub use escpos::{receipt_escpos, EscPosError, Paper};
-pub use printable::{receipt_html, receipt_png, receipt_png_with_company, PrintError};
-pub use receipt_image::{receipt_image, ReceiptImageError};
+pub use printable::{receipt_copy_html, receipt_html, receipt_png, receipt_png_with_company, CustomerCopy, PrintError};
+pub use receipt_image::{receipt_copy_image, receipt_image, ReceiptImageError};
 pub use seal::{
     check_receipt, check_work_order, seal, seal_receipt, seal_work_order, verify, verify_message, DeviceKey,
     DeviceSigner, Relation, SealError, SignError, SignatureRecord,

@@ -7,7 +7,13 @@
 //! same reason. The device signature itself is not re-checked (that needs the public key and is
 //! the back office's job, `seal::check_receipt`).
 //!
-//! Personal data is kept to what the customer needs: no ID number, no phone number, no place.
+//! Personal data is kept to what the customer needs: no ID number, no phone number, no place; the
+//! payer's name, the account and the service number are masked (`mask::name`, `mask::account`,
+//! `mask::phone`: the back office's rules), as a receipt can be lost or photographed.
+//!
+//! What the copy prints beyond the signed document comes in a [`CustomerCopy`]: the company's
+//! name and seal and the verification link's base from configuration, never from this code; the
+//! payer and account, which the document names only by id, from the store.
 
 use thiserror::Error;
 
@@ -30,6 +36,161 @@ pub enum PrintError {
     DocumentMismatch,
     #[error("the signature record was made over other strokes")]
     StrokesMismatch,
+    #[error("印章图片无效：{0} / the seal image cannot be used: {0}")]
+    Seal(String),
+}
+
+/// What the customer's copy prints beyond the signed document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerCopy {
+    /// The company's name, the copy's header (configuration).
+    pub company_name: String,
+    /// The company's seal (印章) as a PNG, printed over the header (configuration); none: no seal.
+    pub seal_png: Option<Vec<u8>>,
+    /// Where the public check lives, e.g. `https://gb.example` (configuration); none: no QR code.
+    pub verify_base_url: Option<String>,
+    /// The payer's name as the archive holds it; printed masked.
+    pub payer_name: String,
+    /// The account number (账号); printed masked.
+    pub account_no: String,
+    /// The service number (业务号码); printed masked.
+    pub service_number: String,
+}
+
+impl CustomerCopy {
+    /// A copy with only the company's name (no seal, no QR code, no payer or account).
+    pub fn company(name: &str) -> Self {
+        CustomerCopy { company_name: name.to_string(), ..Default::default() }
+    }
+}
+
+/// The largest seal image taken, in bytes and in pixels a side.
+pub const MAX_SEAL_BYTES: usize = 512 * 1024;
+pub const MAX_SEAL_SIDE: u32 = 1024;
+
+/// A seal image: width, height, and (luma, alpha) per pixel, rows top to bottom.
+pub(crate) type SealPixels = (u32, u32, Vec<(u8, u8)>);
+
+/// A seal PNG decoded to luma and alpha per pixel, checked for size.
+pub(crate) fn seal_pixels(png_bytes: &[u8]) -> Result<SealPixels, PrintError> {
+    let bad = |why: String| PrintError::Seal(why);
+    if png_bytes.len() > MAX_SEAL_BYTES {
+        return Err(bad(format!("larger than {MAX_SEAL_BYTES} bytes")));
+    }
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| bad(format!("not a PNG ({e})")))?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    if width == 0 || height == 0 || width > MAX_SEAL_SIDE || height > MAX_SEAL_SIDE {
+        return Err(bad(format!("{width}×{height} px; at most {MAX_SEAL_SIDE} a side")));
+    }
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).map_err(|e| bad(format!("not a PNG ({e})")))?;
+    let channels = frame.color_type.samples();
+    let luma = |r: u8, g: u8, b: u8| ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114) / 1000) as u8;
+    let pixels = buf[..frame.buffer_size()]
+        .chunks_exact(channels)
+        .map(|p| match p {
+            [l] => (*l, 255),
+            [l, a] => (*l, *a),
+            [r, g, b] => (luma(*r, *g, *b), 255),
+            [r, g, b, a, ..] => (luma(*r, *g, *b), *a),
+            _ => (255, 0),
+        })
+        .collect();
+    Ok((width, height, pixels))
+}
+
+/// Standard base64 with padding (the seal inlined as a data: URL; HTTP Basic credentials).
+pub fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The row after which the amount paid is printed, large.
+pub(crate) const OWED_LABEL: &str = "欠费金额 Amount owed";
+
+/// The facts a copy prints, in order, as (label, value) text: the HTML page and the image both
+/// print these rows, so they cannot disagree.
+pub(crate) struct CopyRows {
+    pub rows: Vec<(&'static str, String)>,
+    pub paid: String,
+    pub paid_capitals: String,
+    pub code: String,
+    /// The QR code's link, when the copy has a base URL for it.
+    pub link: Option<String>,
+}
+
+pub(crate) fn copy_rows(
+    doc: &ReceiptDocument,
+    record: &SignatureRecord,
+    copy: &CustomerCopy,
+) -> Result<CopyRows, PrintError> {
+    let money = |fen: i64| format!("¥{}", format_yuan(fen));
+    let code = verification_code(record, &doc.receipt_no);
+    let mut rows: Vec<(&'static str, String)> = vec![
+        ("收据编号 Receipt No.", doc.receipt_no.clone()),
+        ("收款时间 Time", local_time(doc.issued_at_ms, doc.zone_offset_min)),
+    ];
+    if !copy.payer_name.trim().is_empty() {
+        rows.push(("缴费人 Payer", crate::mask::name(&copy.payer_name)));
+    }
+    if copy.account_no.trim().is_empty() {
+        rows.push(("账户 Account", doc.account_id.clone()));
+    } else {
+        rows.push(("账号 Account No.", crate::mask::account(&copy.account_no)));
+    }
+    if !copy.service_number.trim().is_empty() {
+        rows.push(("业务号码 Service No.", crate::mask::phone(copy.service_number.trim())));
+    }
+    rows.push(("户号 Household", doc.household_id.clone()));
+    if let Some(months) = billing_months_text(&doc.billing_months) {
+        rows.push(("缴费月份 Billing months", months));
+    }
+    rows.push((OWED_LABEL, money(doc.owed_before_fen)));
+    rows.push(("收取现金 Cash received", money(doc.cash_received_fen)));
+    rows.push(("找零 Change", money(doc.change_fen)));
+    rows.push(("付款方式 Method", method_text(doc)));
+    rows.push(("收款人 Collector", collector_text(doc)));
+    let link = copy.verify_base_url.as_deref().and_then(|base| super::qr::verify_link(base, &doc.receipt_no, &code));
+    Ok(CopyRows {
+        rows,
+        paid: money(doc.paid_fen),
+        paid_capitals: format!("人民币{}", capitals(doc.paid_fen)?),
+        code,
+        link,
+    })
+}
+
+/// "2024-01 至 2024-03（3 个月 months）", or the one month; None when the document has none.
+pub(crate) fn billing_months_text(months: &str) -> Option<String> {
+    let ((y0, m0), (y1, m1)) = super::document::billing_month_range(months)?;
+    if (y0, m0) == (y1, m1) {
+        return Some(format!("{y0:04}-{m0:02}"));
+    }
+    let count = (y1 * 12 + m1) - (y0 * 12 + m0) + 1;
+    Some(format!("{y0:04}-{m0:02} 至 to {y1:04}-{m1:02}（{count} 个月 months）"))
+}
+
+/// "张伟（工号 Staff No. HN0731）"; the collector's id when the document names no one.
+pub(crate) fn collector_text(doc: &ReceiptDocument) -> String {
+    let name = if doc.collector_name.is_empty() { &doc.collector_id } else { &doc.collector_name };
+    if doc.collector_staff_no.is_empty() {
+        name.clone()
+    } else {
+        format!("{name}（工号 Staff No. {}）", doc.collector_staff_no)
+    }
 }
 
 fn check(doc: &ReceiptDocument, sig: &Signature, record: &SignatureRecord) -> Result<(), PrintError> {
@@ -51,31 +212,46 @@ pub fn receipt_html(
     record: &SignatureRecord,
     company_name: &str,
 ) -> Result<String, PrintError> {
+    receipt_copy_html(doc, sig, record, &CustomerCopy::company(company_name))
+}
+
+/// The customer's copy as one HTML page: [`receipt_html`] with the seal (inlined as a `data:`
+/// PNG, the only `src`), the payer and account masked, and the QR code of the public check.
+pub fn receipt_copy_html(
+    doc: &ReceiptDocument,
+    sig: &Signature,
+    record: &SignatureRecord,
+    copy: &CustomerCopy,
+) -> Result<String, PrintError> {
     check(doc, sig, record)?;
     let svg = sig.to_svg(&RenderOptions::default())?;
-    let paid_capitals = capitals(doc.paid_fen)?;
-    let code = verification_code(record, &doc.receipt_no);
-    let money = |fen: i64| format!("¥{}", format_yuan(fen));
-
-    let rows: [(&str, String); 10] = [
-        ("收据编号 Receipt No.", escape_html(&doc.receipt_no)),
-        ("户号 Household", escape_html(&doc.household_id)),
-        ("账户 Account", escape_html(&doc.account_id)),
-        ("收款时间 Time", escape_html(&local_time(doc.issued_at_ms, doc.zone_offset_min))),
-        ("欠费金额 Amount owed", money(doc.owed_before_fen)),
-        (
-            "实收金额 Amount paid",
-            format!("<strong>{}</strong><br/><span class=\"cap\">人民币{paid_capitals}</span>", money(doc.paid_fen)),
-        ),
-        ("收取现金 Cash received", money(doc.cash_received_fen)),
-        ("找零 Change", money(doc.change_fen)),
-        ("付款方式 Method", escape_html(&method_text(doc))),
-        ("收款人 Collector", escape_html(&doc.collector_id)),
-    ];
+    let facts = copy_rows(doc, record, copy)?;
+    let seal = match &copy.seal_png {
+        Some(png) => {
+            seal_pixels(png)?;
+            format!("<img class=\"seal\" alt=\"印章 Seal\" src=\"data:image/png;base64,{}\"/>\n", base64(png))
+        }
+        None => String::new(),
+    };
     let mut table = String::new();
-    for (label, value) in rows {
-        table.push_str(&format!("<tr><th>{label}</th><td>{value}</td></tr>\n"));
+    for (label, value) in &facts.rows {
+        table.push_str(&format!("<tr><th>{label}</th><td>{}</td></tr>\n", escape_html(value)));
+        // the amount paid right after the amount owed, in figures and in capitals
+        if *label == OWED_LABEL {
+            table.push_str(&format!(
+                "<tr><th>实收金额 Amount paid</th><td><strong>{}</strong><br/><span class=\"cap\">{}</span></td></tr>\n",
+                facts.paid, facts.paid_capitals
+            ));
+        }
     }
+    let qr = match facts.link.as_deref().and_then(|link| super::qr::QrMatrix::new(link).map(|m| (link, m))) {
+        Some((link, m)) => format!(
+            "<div class=\"qr\">{}<p>扫码核验本收据 Scan to check this receipt:<br/>{}</p></div>\n",
+            m.svg(4),
+            escape_html(link)
+        ),
+        None => String::new(),
+    };
 
     Ok(format!(
         r#"<!DOCTYPE html>
@@ -86,20 +262,25 @@ pub fn receipt_html(
 <title>收据 Receipt {no}</title>
 <style>
 body {{ font-family: "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; max-width: 36em; margin: 1em auto; color: #111; }}
+header {{ position: relative; }}
 h1 {{ font-size: 1.3em; text-align: center; margin: 0; }}
 h2 {{ font-size: 1em; text-align: center; font-weight: normal; margin: 0.2em 0 1em; }}
+.seal {{ position: absolute; right: 0; top: -0.5em; width: 6em; height: auto; opacity: 0.85; }}
 table {{ width: 100%; border-collapse: collapse; }}
 th, td {{ border: 1px solid #999; padding: 0.35em 0.5em; text-align: left; vertical-align: top; }}
 th {{ width: 40%; font-weight: normal; background: #f3f3f3; }}
 .cap {{ letter-spacing: 0.05em; }}
 .sig svg {{ max-width: 100%; height: auto; border-bottom: 1px solid #999; }}
 .code {{ font-family: monospace; font-size: 1.2em; letter-spacing: 0.1em; }}
+.qr {{ display: flex; align-items: center; gap: 1em; word-break: break-all; }}
 footer {{ font-size: 0.8em; color: #555; margin-top: 1em; }}
 </style>
 </head>
 <body>
-<h1>{company}</h1>
+<header>
+{seal}<h1>{company}</h1>
 <h2>话费收据 Payment Receipt</h2>
+</header>
 <table>
 {table}<tr><th>签字 Signature</th><td class="sig">{svg}</td></tr>
 <tr><th>签字人 Signed by</th><td>{signer} ({relation})</td></tr>
@@ -108,16 +289,17 @@ footer {{ font-size: 0.8em; color: #555; margin-top: 1em; }}
 <footer>
 <p>当面点清，唱收唱付。凭验证码可向营业厅核验本收据。<br/>
 Cash counted and change given in the customer's presence. Quote the verification code at the business office to check this receipt.</p>
-<p>设备 Device: {device}</p>
+{qr}<p>设备 Device: {device}</p>
 </footer>
 </body>
 </html>
 "#,
         no = escape_html(&doc.receipt_no),
-        company = escape_html(company_name),
+        company = escape_html(&copy.company_name),
         signer = escape_html(&record.signer_name),
         relation = escape_html(&record.signer_relation.label()),
         device = escape_html(&record.device_id),
+        code = facts.code,
     ))
 }
 
@@ -159,6 +341,10 @@ fn png_with(
     if let Some(company) = company_name {
         text.insert(0, ("Company", company.to_string()));
     }
+    if let Some(months) = billing_months_text(&doc.billing_months) {
+        text.push(("Billing-Months", months));
+    }
+    text.push(("Collector", collector_text(doc)));
     Ok(sig.to_png_with_text(&RenderOptions::default(), &text)?)
 }
 
@@ -221,7 +407,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
     use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
@@ -308,5 +494,100 @@ mod tests {
         assert_eq!(local_time(1_709_251_199_000, 480), "2024-03-01 07:59 (UTC+08:00)");
         let _ = local_time(i64::MIN, -840); // no overflow panic
         let _ = local_time(i64::MAX, 840);
+    }
+
+    /// A 3×2 red PNG with an alpha channel, as a seal image would be.
+    pub(crate) fn seal_png() -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, 3, 2);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().unwrap();
+        w.write_image_data(&[200, 0, 0, 255].repeat(6)).unwrap();
+        w.finish().unwrap();
+        out
+    }
+
+    pub(crate) fn full_copy() -> CustomerCopy {
+        CustomerCopy {
+            company_name: "中国电信长沙分公司".into(),
+            seal_png: Some(seal_png()),
+            verify_base_url: Some("https://gb.example/".into()),
+            payer_name: "欧阳娜娜".into(),
+            account_no: "7310012345678".into(),
+            service_number: "13812345678".into(),
+        }
+    }
+
+    pub(crate) fn version_2(mut doc: ReceiptDocument) -> ReceiptDocument {
+        doc.billing_months = "2024-02/2024-04".into();
+        doc.collector_name = "张伟".into();
+        doc.collector_staff_no = "HN0731".into();
+        doc
+    }
+
+    #[test]
+    fn the_customer_copy_carries_every_element_masked_where_it_must_be() {
+        let (doc, sig) = (version_2(receipt()), sample());
+        let rec =
+            seal_receipt(&doc, &sig, "王芳", Relation::FamilyMember, "h1", &DeviceKey::from_bytes(&[7; 32])).unwrap();
+        let html = receipt_copy_html(&doc, &sig, &rec, &full_copy()).unwrap();
+        let code = verification_code(&rec, &doc.receipt_no);
+        let link = format!("https://gb.example/verify?no=R-0007-000123&amp;code={code}");
+        for needle in [
+            "<h1>中国电信长沙分公司</h1>",
+            "<img class=\"seal\" alt=\"印章 Seal\" src=\"data:image/png;base64,iVBORw0KGgo",
+            "缴费人 Payer</th><td>欧***</td>",
+            "账号 Account No.</th><td>*********5678</td>",
+            "业务号码 Service No.</th><td>138****5678</td>",
+            "缴费月份 Billing months</th><td>2024-02 至 to 2024-04（3 个月 months）</td>",
+            "实收金额 Amount paid</th><td><strong>¥158.00</strong><br/><span class=\"cap\">人民币壹佰伍拾捌元整</span>",
+            "收取现金 Cash received</th><td>¥200.00",
+            "找零 Change</th><td>¥42.00",
+            "收据编号 Receipt No.</th><td>R-0007-000123",
+            "收款时间 Time</th><td>2024-05-01 14:03 (UTC+08:00)",
+            "收款人 Collector</th><td>张伟（工号 Staff No. HN0731）</td>",
+            "王芳 (家属 Family member)",
+            &code,
+            &link,
+        ] {
+            assert!(html.contains(needle), "missing {needle}");
+        }
+        for secret in ["欧阳娜娜", "7310012345678", "13812345678", "39.9042"] {
+            assert!(!html.contains(secret), "{secret} printed in full");
+        }
+        // the one src is the seal's data: URL; the QR code is an inline SVG; well-formed XML
+        assert_eq!(html.matches("src=").count(), 1);
+        assert!(!html.contains("href=") && !html.contains("url("));
+        let xml = html.replacen("<!DOCTYPE html>", "", 1);
+        let parsed = roxmltree::Document::parse(&xml).unwrap();
+        assert_eq!(parsed.descendants().filter(|n| n.has_tag_name("svg")).count(), 2, "signature and QR code");
+        // the PNG's text chunks carry the months and the collector too
+        let png = receipt_png_with_company(&doc, &sig, &rec, "中国电信").unwrap();
+        let reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+        let chunk = |k: &str| reader.info().utf8_text.iter().find(|c| c.keyword == k).map(|c| c.get_text().unwrap());
+        assert_eq!(chunk("Collector").as_deref(), Some("张伟（工号 Staff No. HN0731）"));
+        assert_eq!(chunk("Billing-Months").as_deref(), Some("2024-02 至 to 2024-04（3 个月 months）"));
+    }
+
+    #[test]
+    fn a_seal_that_is_not_a_small_png_is_refused() {
+        let (doc, sig, rec) = sealed();
+        for bad in [b"GIF89a".to_vec(), Vec::new(), vec![0; MAX_SEAL_BYTES + 1]] {
+            let copy = CustomerCopy { seal_png: Some(bad), ..full_copy() };
+            assert!(matches!(receipt_copy_html(&doc, &sig, &rec, &copy), Err(PrintError::Seal(_))));
+        }
+        // no base URL, or one that is not a web address: no QR code, the rest as before
+        for base in [None, Some("ftp://x".to_string())] {
+            let copy = CustomerCopy { verify_base_url: base, ..full_copy() };
+            let html = receipt_copy_html(&doc, &sig, &rec, &copy).unwrap();
+            assert!(!html.contains("/verify?") && html.contains("欧***"));
+        }
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"M"), "TQ==");
+        assert_eq!(billing_months_text("2024-11"), Some("2024-11".into()));
+        assert_eq!(billing_months_text("2023-11/2024-02").unwrap(), "2023-11 至 to 2024-02（4 个月 months）");
+        assert_eq!(billing_months_text(""), None);
     }
 }

@@ -13,16 +13,14 @@
 //! phone number. The facts that matter are also written as UTF-8 text chunks, as in
 //! `receipt_png`, so a program can read them without OCR.
 
-use super::printable::{local_time, method_text};
 use fontdue::{Font, FontSettings};
 use thiserror::Error;
 
-use super::capitals::{capitals, format_yuan};
 use super::document::ReceiptDocument;
-use super::printable::{receipt_html, PrintError};
+use super::printable::{copy_rows, receipt_copy_html, seal_pixels, CustomerCopy, PrintError, OWED_LABEL};
+use super::qr::{QrMatrix, QUIET_ZONE};
 use super::seal::SignatureRecord;
 use super::strokes::{Point, RenderOptions, Signature, Stroke};
-use super::verify_code::verification_code;
 
 /// Page width in pixels (about 9 cm at 203 dpi, the common receipt-printer resolution, or a
 /// phone screen's width).
@@ -31,6 +29,11 @@ const MARGIN: i32 = 40;
 const LABEL_X: i32 = MARGIN;
 const VALUE_X: i32 = 250;
 const SIG_BOX_HEIGHT: i32 = 200;
+/// The seal's box over the header, a side.
+const SEAL_SIDE: i32 = 150;
+/// Pixels a QR module: 8 on the page keeps each module over 4 dots on 58 mm paper
+/// (`escpos::RECEIPT_SIDE_TRIM`, 656 px → 384 dots), which phone cameras read.
+const QR_MODULE_PX: i32 = 8;
 /// Text and rules never draw past this many rows: a company name of megabytes is refused rather
 /// than turned into a gigabyte image.
 const MAX_PAGE_HEIGHT: usize = 8_000;
@@ -62,43 +65,50 @@ pub fn receipt_image(
     company_name: &str,
     font_bytes: &[u8],
 ) -> Result<Vec<u8>, ReceiptImageError> {
-    // The same refusals as the HTML page (wrong receipt, wrong strokes, invalid amounts);
-    // receipt_html runs them, and its output is cheap next to the drawing.
-    receipt_html(doc, sig, record, company_name)?;
+    receipt_copy_image(doc, sig, record, &CustomerCopy::company(company_name), font_bytes)
+}
+
+/// The customer's copy as one picture: [`receipt_image`] with the company's seal over the
+/// header, the payer and account masked, and the QR code of the public check at the foot (the
+/// facts are the HTML page's rows: `printable::copy_rows`).
+pub fn receipt_copy_image(
+    doc: &ReceiptDocument,
+    sig: &Signature,
+    record: &SignatureRecord,
+    copy: &CustomerCopy,
+    font_bytes: &[u8],
+) -> Result<Vec<u8>, ReceiptImageError> {
+    // The same refusals as the HTML page (wrong receipt, wrong strokes, invalid amounts, a seal
+    // that is not a PNG); receipt_copy_html runs them, and its output is cheap next to the drawing.
+    receipt_copy_html(doc, sig, record, copy)?;
     let font = load_font(font_bytes)?;
-    let paid_capitals = format!("人民币{}", capitals(doc.paid_fen).map_err(PrintError::from)?);
-    let code = verification_code(record, &doc.receipt_no);
-    let money = |fen: i64| format!("¥{}", format_yuan(fen));
+    let facts = copy_rows(doc, record, copy)?;
 
     let mut page = Page::new(&font);
     let width = PAGE_WIDTH as i32;
     let content = (width - 2 * MARGIN) as f32;
 
-    // Header: the company, then the title, centred.
+    // Header: the company, then the title, centred; the seal over its right end, as stamped.
+    let header_top = page.y;
     page.y += 16;
-    for line in page.wrap(company_name, 30.0, content) {
+    for line in page.wrap(&copy.company_name, 30.0, content) {
         page.line_centred(&line, 30.0, BLACK, true)?;
     }
     page.y += 4;
     page.line_centred("收据 Receipt", 24.0, BLACK, false)?;
+    if let Some(png) = &copy.seal_png {
+        page.seal(png, header_top)?;
+    }
     page.y += 12;
     page.rule(2)?;
     page.y += 10;
 
-    let rows: [(&str, String, f32); 10] = [
-        ("收据编号 Receipt No.", doc.receipt_no.clone(), 20.0),
-        ("收款时间 Time", local_time(doc.issued_at_ms, doc.zone_offset_min), 20.0),
-        ("户号 Household", doc.household_id.clone(), 20.0),
-        ("欠费金额 Amount owed", money(doc.owed_before_fen), 20.0),
-        ("实收金额 Amount paid", money(doc.paid_fen), 28.0),
-        ("大写 In words", paid_capitals, 22.0),
-        ("收取现金 Cash received", money(doc.cash_received_fen), 20.0),
-        ("找零 Change", money(doc.change_fen), 20.0),
-        ("付款方式 Method", method_text(doc), 20.0),
-        ("收款人 Collector", doc.collector_id.clone(), 20.0),
-    ];
-    for (label, value, px) in &rows {
-        page.row(label, value, *px)?;
+    for (label, value) in &facts.rows {
+        page.row(label, value, 20.0)?;
+        if *label == OWED_LABEL {
+            page.row("实收金额 Amount paid", &facts.paid, 28.0)?;
+            page.row("大写 In words", &facts.paid_capitals, 22.0)?;
+        }
     }
     page.y += 6;
     page.rule(1)?;
@@ -114,7 +124,7 @@ pub fn receipt_image(
     page.rule(1)?;
     page.y += 12;
 
-    page.row("验证码 Verification code", &code, 30.0)?;
+    page.row("验证码 Verification code", &facts.code, 30.0)?;
     page.y += 8;
     for text in [
         "当面点清，唱收唱付。凭验证码可向营业厅核验本收据。",
@@ -124,15 +134,26 @@ pub fn receipt_image(
             page.line_at(&line, 15.0, GRAY, LABEL_X)?;
         }
     }
+    if let Some(link) = &facts.link {
+        if let Some(matrix) = QrMatrix::new(link) {
+            page.y += 12;
+            page.qr(&matrix)?;
+            page.y += 6;
+            page.line_centred("扫码核验本收据 Scan to check this receipt", 17.0, GRAY, false)?;
+        }
+    }
     page.y += MARGIN;
 
-    let text = [
+    let mut text = vec![
         ("Title", "收据 Receipt".to_string()),
-        ("Company", company_name.to_string()),
+        ("Company", copy.company_name.clone()),
         ("Receipt-No", doc.receipt_no.clone()),
-        ("Amount", money(doc.paid_fen)),
-        ("Verification-Code", code),
+        ("Amount", facts.paid.clone()),
+        ("Verification-Code", facts.code.clone()),
     ];
+    if let Some(link) = facts.link {
+        text.push(("Verify-URL", link));
+    }
     page.encode(&text)
 }
 
@@ -359,6 +380,49 @@ impl<'f> Page<'f> {
         Ok(())
     }
 
+    /// The seal scaled into a [`SEAL_SIDE`] square at the header's right end, from `top`, blended
+    /// by its alpha (a stamp darkens the paper, never lightens the text under it).
+    fn seal(&mut self, png: &[u8], top: i32) -> Result<(), ReceiptImageError> {
+        let (w, h, pixels) = seal_pixels(png)?;
+        let scale = SEAL_SIDE as f32 / w.max(h) as f32;
+        let (dw, dh) = (((w as f32 * scale) as i32).max(1), ((h as f32 * scale) as i32).max(1));
+        let left = PAGE_WIDTH as i32 - MARGIN - dw;
+        self.grow(top + dh)?;
+        for y in 0..dh {
+            for x in 0..dw {
+                let (sx, sy) = (((x as f32 / scale) as u32).min(w - 1), ((y as f32 / scale) as u32).min(h - 1));
+                let (luma, alpha) = pixels[(sy * w + sx) as usize];
+                let v = 255 - (u32::from(255 - luma) * u32::from(alpha) / 255) as u8;
+                self.darken(left + x, top + y, v);
+            }
+        }
+        self.y = self.y.max(top + dh);
+        Ok(())
+    }
+
+    /// A QR code centred, [`QR_MODULE_PX`] a module, with its quiet zone.
+    fn qr(&mut self, m: &QrMatrix) -> Result<(), ReceiptImageError> {
+        let side = (m.width() + 2 * QUIET_ZONE) as i32 * QR_MODULE_PX;
+        let left = (PAGE_WIDTH as i32 - side) / 2;
+        let top = self.y;
+        self.grow(top + side)?;
+        let q = QUIET_ZONE as i32 * QR_MODULE_PX;
+        for y in 0..m.width() {
+            for x in 0..m.width() {
+                if m.is_dark(x, y) {
+                    let (x0, y0) = (left + q + x as i32 * QR_MODULE_PX, top + q + y as i32 * QR_MODULE_PX);
+                    for dy in 0..QR_MODULE_PX {
+                        for dx in 0..QR_MODULE_PX {
+                            self.darken(x0 + dx, y0 + dy, 0);
+                        }
+                    }
+                }
+            }
+        }
+        self.y = top + side;
+        Ok(())
+    }
+
     /// A light frame the width of the content with the signature scaled into it and centred.
     fn signature_box(&mut self, sig: &Signature) -> Result<(), ReceiptImageError> {
         let (x0, x1) = (MARGIN, PAGE_WIDTH as i32 - MARGIN);
@@ -480,8 +544,10 @@ fn is_wide(c: char) -> bool {
 pub(crate) mod tests {
     use super::*;
     use crate::evidence::document::tests::receipt;
+    use crate::evidence::printable::local_time;
     use crate::evidence::seal::{seal_receipt, DeviceKey, Relation};
     use crate::evidence::strokes::tests::sample;
+    use crate::evidence::verify_code::verification_code;
     use std::sync::OnceLock;
 
     /// Debian's fonts-noto-cjk, installed by `.ci/install-tools`.
@@ -612,5 +678,35 @@ pub(crate) mod tests {
         assert!(lines.iter().all(|l| page.measure(l, 30.0) <= 640.0));
         assert!(lines.iter().any(|l| l.ends_with("Xingfuli") || l.starts_with("Changsha") || l.contains("Community")));
         assert_eq!(local_time(1_714_543_380_000, 480), "2024-05-01 14:03 (UTC+08:00)");
+    }
+
+    /// Reads the one QR code in a grayscale picture.
+    pub(crate) fn read_qr(width: usize, height: usize, luma: impl Fn(usize, usize) -> u8) -> String {
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code");
+        grids[0].decode().unwrap().1
+    }
+
+    #[test]
+    fn the_copy_image_carries_the_seal_and_a_qr_code_that_reads_back_as_the_check_link() {
+        use crate::evidence::printable::tests::{full_copy, version_2};
+        let (doc, sig, rec) = sealed(version_2(receipt()));
+        let copy = full_copy();
+        let bytes = receipt_copy_image(&doc, &sig, &rec, &copy, font()).unwrap();
+        if let Ok(dir) = std::env::var("GRIDBOOK_RECEIPT_IMAGE_DIR") {
+            std::fs::write(format!("{dir}/receipt-copy.png"), &bytes).unwrap();
+        }
+        let (w, h, px, texts) = decode(&bytes);
+        let link =
+            format!("https://gb.example/verify?no=R-0007-000123&code={}", verification_code(&rec, &doc.receipt_no));
+        assert_eq!(read_qr(w as usize, h as usize, |x, y| px[y * w as usize + x]), link);
+        assert!(texts.iter().any(|(k, v)| k == "Verify-URL" && *v == link));
+        // the seal: its box at the header's right end is darkened (red → gray), the left is not
+        let right = PAGE_WIDTH as usize - MARGIN as usize;
+        assert!(dark_in(&px, right - 150..right, 40..190) > 150 * 100 / 2, "the seal is drawn");
+        // more rows than the plain copy: payer, account, service number, months
+        let plain = receipt_image(&doc, &sig, &rec, &copy.company_name, font()).unwrap();
+        assert!(decode(&plain).1 < h);
     }
 }

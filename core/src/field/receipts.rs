@@ -40,6 +40,20 @@ use crate::validate;
 
 const KEY_SECRET: &str = "device_key_secret";
 const KEY_REGISTERED: &str = "device_public_key";
+/// Device meta keys of the collector profile (`Store::set_collector_profile`).
+pub(crate) const COLLECTOR_NAME: &str = "collector_name";
+const COLLECTOR_STAFF_NO: &str = "collector_staff_no";
+
+/// Who collects on this device, as the receipts print it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct CollectorProfile {
+    /// 收款人姓名
+    pub name: String,
+    /// 工号: letters, digits, '-' or '_', at most 32.
+    pub staff_no: String,
+}
+
 /// The longest signer name we keep (a name, not a paragraph).
 pub const MAX_SIGNER_NAME: usize = 50;
 
@@ -86,6 +100,30 @@ pub struct ReceiptPrintout {
     pub signature_svg: String,
     /// `XXXX-XXXX-XX`
     pub verification_code: String,
+    /// The public check's address the QR code carries (`…/verify?no=…&code=…`); None when the
+    /// copy has no base address (not enrolled, none configured).
+    pub verify_url: Option<String>,
+}
+
+/// How the company's receipts look, from configuration (the app's settings or what its server
+/// names): never written into the code.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ReceiptBranding {
+    /// The company's name, the copy's header.
+    pub company_name: String,
+    /// The company's seal (印章) as a PNG (at most 512 KB and 1024 px a side); None: no seal.
+    pub seal_png: Option<Vec<u8>>,
+    /// Where the public check lives (`https://…`); None: the server this device is enrolled
+    /// with; an empty text: no QR code.
+    pub verify_base_url: Option<String>,
+}
+
+impl ReceiptBranding {
+    /// The company's name only; the QR code leads to the enrolled server.
+    pub fn company(name: &str) -> Self {
+        ReceiptBranding { company_name: name.to_string(), seal_png: None, verify_base_url: None }
+    }
 }
 
 /// One receipt book on this device and how much of it is used.
@@ -159,6 +197,34 @@ pub fn receipt_document(r: &Receipt) -> ReceiptDocument {
         place: place(r.lat_e6, r.lon_e6),
         payment_ref: Some(r.payment_ref.clone()).filter(|p| !p.is_empty()),
         photos: r.photos.clone(),
+        billing_months: r.billing_months.clone(),
+        collector_name: r.collector_name.clone(),
+        collector_staff_no: r.collector_staff_no.clone(),
+    }
+}
+
+/// The billing months whose arrears an account holds (缴费月份), as a receipt's `billing_months`:
+/// an account `months_overdue` months overdue as of a day owes the bills of the months before
+/// that day's month (in the zone `offset_min` east of UTC), e.g. 3 months as of 2026-11-02 →
+/// `2026-08/2026-10`; one month → `2026-10`; none → empty.
+pub fn billing_months_owed(months_overdue: i64, as_of_ms: i64, offset_min: i64) -> String {
+    if months_overdue <= 0 {
+        return String::new();
+    }
+    let local_ms = as_of_ms.saturating_add(offset_min.saturating_mul(60_000));
+    let Some(day) = chrono::DateTime::from_timestamp_millis(local_ms) else { return String::new() };
+    use chrono::Datelike;
+    // months counted from year 0: the as-of month, then back
+    let now = i64::from(day.year()) * 12 + i64::from(day.month0());
+    let last = now - 1;
+    let first = now - months_overdue.min(1200);
+    let text = |m: i64| format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1);
+    let months = if first == last { text(last) } else { format!("{}/{}", text(first), text(last)) };
+    // outside the years a receipt prints (2000–2099): leave it to the collector
+    if crate::evidence::document::billing_month_range(&months).is_some() {
+        months
+    } else {
+        String::new()
     }
 }
 
@@ -348,6 +414,7 @@ fn seal_error(e: SealError) -> Error {
             DocumentError::WrongChange { .. } => "change_fen",
             DocumentError::BadZoneOffset(_) => "zone_offset_min",
             DocumentError::BadPhoto(_) => "photos",
+            DocumentError::BadField { field, .. } => field,
         },
         _ => return Error::Corrupt(e.to_string()),
     };
@@ -583,6 +650,19 @@ impl Store {
         if r.collector_id.trim().is_empty() {
             r.collector_id = self.read(|c| meta_get(c, "manager_id"))?.unwrap_or_default();
         }
+        // what the customer's copy prints, signed with the receipt (document version 2)
+        let profile = self.collector_profile()?;
+        if r.collector_name.trim().is_empty() {
+            r.collector_name = profile.name;
+        }
+        if r.collector_staff_no.trim().is_empty() {
+            r.collector_staff_no = profile.staff_no;
+        }
+        if r.billing_months.trim().is_empty() {
+            if let Some(account) = self.arrears_account(&r.account_id)? {
+                r.billing_months = billing_months_owed(account.months_overdue, account.as_of_ms, r.zone_offset_min);
+            }
+        }
         crate::location::fill_coordinates(r.location.as_ref(), &mut r.lat_e6, &mut r.lon_e6);
         validate::receipt(&r)?;
         Ok(r)
@@ -743,22 +823,69 @@ impl Store {
         Ok(SignedVisit { visit: v, signature, appointment })
     }
 
+    /// Who collects on this device, as its receipts print it: the name (the manager's at
+    /// enrolment, until set here) and staff number. Both may be empty.
+    pub fn collector_profile(&self) -> Result<CollectorProfile> {
+        self.read(|c| {
+            Ok(CollectorProfile {
+                name: meta_get(c, COLLECTOR_NAME)?.unwrap_or_default(),
+                staff_no: meta_get(c, COLLECTOR_STAFF_NO)?.unwrap_or_default(),
+            })
+        })
+    }
+
+    /// Sets who collects on this device (the app's profile screen, or the staff record it holds):
+    /// every receipt recorded afterwards signs and prints this name and staff number.
+    pub fn set_collector_profile(&self, profile: &CollectorProfile) -> Result<()> {
+        let (name, staff_no) = (profile.name.trim(), profile.staff_no.trim());
+        if let Some(problem) = crate::evidence::document::receipt_copy_problem("", name, staff_no) {
+            let field = match &problem {
+                DocumentError::BadField { field, .. } => *field,
+                _ => "collector_profile",
+            };
+            return invalid(field, problem.to_string());
+        }
+        self.write(|tx, _| {
+            meta_set(tx, COLLECTOR_NAME, name)?;
+            meta_set(tx, COLLECTOR_STAFF_NO, staff_no)
+        })
+    }
+
     pub fn signature(&self, id: &str) -> Result<Option<CustomerSignature>> {
         Ok(self.read(|c| entity_table::query(c, "id = ?1", [id]))?.into_iter().next())
     }
 
-    /// The customer's copy of a signed receipt: printable page, PNG, SVG and verification code.
+    /// The customer's copy of a signed receipt: printable page, PNG, SVG and verification code,
+    /// with the company's name; the QR code leads to the enrolled server's public check.
     pub fn receipt_printout(&self, receipt_id: &str, company_name: &str) -> Result<ReceiptPrintout> {
+        self.receipt_copy(receipt_id, &ReceiptBranding::company(company_name))
+    }
+
+    /// The customer's copy of a signed receipt as configured: the company's name and seal and the
+    /// public check's address from `branding`, the payer's name and the account from this store
+    /// (printed masked), the rest from the signed document.
+    pub fn receipt_copy(&self, receipt_id: &str, branding: &ReceiptBranding) -> Result<ReceiptPrintout> {
         let (r, sig, record, doc) = self.signed_receipt_evidence(receipt_id)?;
-        let print_err = |e: printable::PrintError| Error::Invalid(ValidationError::new("receipt", e.to_string()));
+        let copy = self.customer_copy(&r, branding)?;
+        let print_err = |e: printable::PrintError| {
+            let field = if matches!(e, printable::PrintError::Seal(_)) { "seal_png" } else { "receipt" };
+            Error::Invalid(ValidationError::new(field, e.to_string()))
+        };
+        let html = printable::receipt_copy_html(&doc, &sig.strokes, &record, &copy).map_err(print_err)?;
+        let code = evidence::verification_code(&record, &r.receipt_no);
         Ok(ReceiptPrintout {
-            html: printable::receipt_html(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
-            png: printable::receipt_png_with_company(&doc, &sig.strokes, &record, company_name).map_err(print_err)?,
+            html,
+            png: printable::receipt_png_with_company(&doc, &sig.strokes, &record, &copy.company_name)
+                .map_err(print_err)?,
             signature_svg: sig
                 .strokes
                 .to_svg(&RenderOptions::default())
                 .map_err(|e| Error::Invalid(ValidationError::new("strokes", e.to_string())))?,
-            verification_code: evidence::verification_code(&record, &r.receipt_no),
+            verify_url: copy
+                .verify_base_url
+                .as_deref()
+                .and_then(|base| evidence::qr::verify_link(base, &r.receipt_no, &code)),
+            verification_code: code,
         })
     }
 
@@ -766,10 +893,50 @@ impl Store {
     /// in capitals, signature, verification code), drawn with `font_bytes`: a CJK font or font
     /// collection the caller supplies (see `evidence::receipt_image`).
     pub fn receipt_image(&self, receipt_id: &str, company_name: &str, font_bytes: &[u8]) -> Result<Vec<u8>> {
-        let (_, sig, record, doc) = self.signed_receipt_evidence(receipt_id)?;
-        evidence::receipt_image(&doc, &sig.strokes, &record, company_name, font_bytes).map_err(|e| {
-            let field = if matches!(e, evidence::ReceiptImageError::Font(_)) { "font" } else { "receipt" };
+        self.receipt_copy_image(receipt_id, &ReceiptBranding::company(company_name), font_bytes)
+    }
+
+    /// [`Store::receipt_copy`] as one PNG page drawn with `font_bytes` (the seal over the header,
+    /// the QR code at the foot); `evidence::receipt_copy_image`.
+    pub fn receipt_copy_image(
+        &self,
+        receipt_id: &str,
+        branding: &ReceiptBranding,
+        font_bytes: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (r, sig, record, doc) = self.signed_receipt_evidence(receipt_id)?;
+        let copy = self.customer_copy(&r, branding)?;
+        evidence::receipt_image::receipt_copy_image(&doc, &sig.strokes, &record, &copy, font_bytes).map_err(|e| {
+            let field = match &e {
+                evidence::ReceiptImageError::Font(_) => "font",
+                evidence::ReceiptImageError::Print(printable::PrintError::Seal(_)) => "seal_png",
+                _ => "receipt",
+            };
             Error::Invalid(ValidationError::new(field, e.to_string()))
+        })
+    }
+
+    /// What a copy prints beyond the signed document: `branding`, the verification link's base
+    /// (the enrolled server when `branding` names none), the payer and the account.
+    fn customer_copy(&self, r: &Receipt, branding: &ReceiptBranding) -> Result<printable::CustomerCopy> {
+        let verify_base_url = match &branding.verify_base_url {
+            Some(base) => Some(base.clone()).filter(|b| !b.trim().is_empty()),
+            None => self.read(|c| meta_get(c, "server_url"))?.filter(|b| !b.is_empty()),
+        };
+        let payer_name = match self.household(&r.household_id, crate::field::archive::Reveal::Masked) {
+            Ok(h) => h.customer_name,
+            // handed over or removed since: the copy prints without the name
+            Err(Error::NotFound { .. }) => String::new(),
+            Err(e) => return Err(e),
+        };
+        let account = self.arrears_account(&r.account_id)?;
+        Ok(printable::CustomerCopy {
+            company_name: branding.company_name.clone(),
+            seal_png: branding.seal_png.clone().filter(|p| !p.is_empty()),
+            verify_base_url,
+            payer_name,
+            account_no: account.as_ref().map(|a| a.account_no.clone()).unwrap_or_default(),
+            service_number: account.map(|a| a.service_number).unwrap_or_default(),
         })
     }
 

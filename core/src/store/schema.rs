@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 14;
+pub const LATEST_VERSION: i64 = 15;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -333,6 +333,15 @@ CREATE TABLE photo_chunks (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 15: what the customer's copy of a receipt prints and the receipt document (version 2)
+/// signs: the billing months paid, the collector's name and staff number. NULL on receipts before
+/// it, which read as empty: their documents stay version 1.
+const V15_RECEIPT_COPY: &str = r#"
+ALTER TABLE receipts ADD COLUMN billing_months TEXT;
+ALTER TABLE receipts ADD COLUMN collector_name TEXT;
+ALTER TABLE receipts ADD COLUMN collector_staff_no TEXT;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -369,6 +378,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V12_ACKED_OPS,
     V13_LOCATION,
     V14_PHOTOS,
+    V15_RECEIPT_COPY,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -421,6 +431,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         11 => conn.execute_batch(V12_ACKED_OPS)?,
         12 => conn.execute_batch(V13_LOCATION)?,
         13 => conn.execute_batch(V14_PHOTOS)?,
+        14 => conn.execute_batch(V15_RECEIPT_COPY)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())

@@ -415,6 +415,17 @@ pub async fn enrol(
         meta_set(tx, "server_url", server_url.trim_end_matches('/'))?;
         meta_set(tx, "device_token", &resp.token)?;
         meta_set(tx, "manager_id", &resp.manager_id)?;
+        // the name the receipts print, until the app sets the collector profile itself
+        if meta_get(tx, crate::field::receipts::COLLECTOR_NAME)?.is_none() {
+            let name: String = resp
+                .manager_name
+                .trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(crate::evidence::document::MAX_COLLECTOR_NAME)
+                .collect();
+            meta_set(tx, crate::field::receipts::COLLECTOR_NAME, &name)?;
+        }
         meta_set(tx, "grids", &resp.grids.join(","))
     })?;
     if let Some(k) = &body.public_key {

@@ -100,16 +100,10 @@ pub fn mask_digit_runs(text: &str) -> String {
     out
 }
 
-/// 王芳 → 王*; keeps the first character only.
+/// 王芳 → 王*; keeps the first character only (the one rule, `gridbook_core::mask::name`, that the
+/// customer's copy of a receipt uses too).
 pub fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        None => String::new(),
-        Some(first) => {
-            let rest = chars.count();
-            format!("{first}{}", "*".repeat(rest.max(1)))
-        }
-    }
+    mask::name(name)
 }
 
 #[cfg(test)]

@@ -75,7 +75,8 @@ pub struct Figures {
     /// Receipts uploaded and their sum.
     pub receipts: i64,
     pub collected_fen: i64,
-    /// Cash handed in to the business hall (交款): None until hand-ins are recorded.
+    /// Of the money collected in the period, what has been handed in to the business hall (交款,
+    /// `hand_in_receipts`); None when the facts carry no hand-ins (a backend without them).
     pub handed_in_fen: Option<i64>,
     /// Reminders (预警) closed, by outcome.
     pub reminders_closed: i64,
@@ -158,6 +159,8 @@ pub struct GridFacts {
     pub accounts: Vec<ArrearsAccount>,
     pub reminders: Vec<ReminderOutcome>,
     pub notices: Vec<ArrearsNotice>,
+    /// The ids of the grid's receipts whose cash has been handed in; None: not known.
+    pub handed_in: Option<BTreeSet<String>>,
 }
 
 fn live<R: gridbook_core::model::Record>(states: Vec<EntityState>) -> Vec<R> {
@@ -179,6 +182,7 @@ impl GridFacts {
             accounts: live(get(EntityKind::ArrearsAccount)?),
             reminders: live(get(EntityKind::ReminderOutcome)?),
             notices: live(get(EntityKind::ArrearsNotice)?),
+            handed_in: None,
         })
     }
 }
@@ -217,10 +221,17 @@ fn figures(f: &GridFacts, p: &Period, now_ms: i64, mine: &dyn Fn(&str) -> bool) 
             None => {}
         }
     }
+    let mut handed_in = f.handed_in.as_ref().map(|_| 0);
     for r in f.receipts.iter().filter(|r| mine(&r.collector_id) && within(r.collected_at_ms, p)) {
         out.receipts += 1;
         add(&mut out.collected_fen, r.amount_fen)?;
+        if let (Some(sum), Some(ids)) = (handed_in.as_mut(), &f.handed_in) {
+            if ids.contains(&r.id) {
+                add(sum, r.amount_fen)?;
+            }
+        }
     }
+    out.handed_in_fen = handed_in;
     for r in f.reminders.iter().filter(|r| mine(&r.manager_id) && within(r.closed_at_ms, p)) {
         out.reminders_closed += 1;
         *out.reminder_outcomes.entry(r.outcome.as_str().to_string()).or_default() += 1;
@@ -508,7 +519,20 @@ mod tests {
         let g = &h.grids[0].grid;
         assert_eq!((g.periods["today"].collected_fen, g.periods["today"].receipts), (58_140, 2));
         assert_eq!(g.periods["month"].collected_fen, 58_140, "last month's receipt is not this month's");
-        assert_eq!(g.periods["today"].handed_in_fen, None);
+        assert_eq!(g.periods["today"].handed_in_fen, None, "no hand-ins known");
+        // the cash of one of today's receipts handed in: today's, this week's and month's figure
+        let mut handed = grid(now);
+        for (r, id) in handed.receipts.iter_mut().zip(["r-1", "r-2", "r-0"]) {
+            r.id = id.into();
+        }
+        let first = handed.receipts[0].clone();
+        handed.handed_in = Some(BTreeSet::from([first.id.clone(), handed.receipts[2].id.clone()]));
+        let with = home(&[handed], &BTreeMap::new(), &names, now, 30).unwrap();
+        let g2 = &with.grids[0].grid;
+        assert_eq!(g2.periods["today"].handed_in_fen, Some(first.amount_fen));
+        assert_eq!(g2.periods["month"].handed_in_fen, Some(first.amount_fen), "last month's is not this month's");
+        assert_eq!(with.grids[0].managers[0].periods["today"].handed_in_fen, Some(first.amount_fen));
+        assert_eq!(with.total.periods["today"].handed_in_fen, Some(first.amount_fen));
         assert_eq!(g.standing.owed_fen, 60_000);
         let buckets: Vec<(&str, i64, i64)> =
             g.standing.arrears.iter().map(|b| (b.months.as_str(), b.accounts, b.owed_fen)).collect();

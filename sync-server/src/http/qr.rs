@@ -17,17 +17,9 @@ pub fn svg(text: &str, size_px: u32) -> Option<String> {
     })
 }
 
-/// `text` for a query string: letters, digits and `-._~` as they are, every other byte as %XX.
+/// `text` for a query string (core's rule: the printed copy's link is escaped the same way).
 pub fn query_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    gridbook_core::evidence::qr::query_escape(text)
 }
 
 /// This server's address as the request named it (`Host`, and https behind a proxy that says

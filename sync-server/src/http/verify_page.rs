@@ -22,8 +22,9 @@ use super::error::{AppError, AppResult};
 use super::state::AppState;
 use crate::domain::now_ms;
 
-/// Where the page is served; a printed receipt's QR code points here.
-pub const PATH_VERIFY_PAGE: &str = "/verify";
+/// Where the page is served; a printed receipt's QR code points here (core prints the link:
+/// `evidence::qr`).
+pub const PATH_VERIFY_PAGE: &str = gridbook_core::evidence::qr::VERIFY_PAGE_PATH;
 
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; \
                    base-uri 'none'";

@@ -94,6 +94,10 @@ pub struct MoneyQuery {
     pub offset: u32,
     #[serde(default)]
     pub limit: u32,
+    /// Only receipts of these grids (a supervisor's: `workbench::Visible`); None: every grid.
+    /// Never from the query string: the session decides it.
+    #[serde(skip)]
+    pub grids: Option<Vec<String>>,
 }
 
 /// A page of receipts, newest first, with the count and sum of all that match.
@@ -149,6 +153,8 @@ pub struct HandInCandidate {
 /// A cash receipt as the day's account of cash reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CashLine {
+    /// The grid the receipt was collected in (a supervisor sees their grids' cash only).
+    pub grid_id: String,
     pub collector_id: String,
     pub collector_name: Option<String>,
     pub amount_fen: i64,
@@ -180,6 +186,8 @@ pub trait MoneyStorage: Send + Sync + 'static {
     fn hand_ins(&self, limit: u32) -> StorageResult<Vec<HandInRow>>;
     /// Cash receipts collected from `since_ms` on, voids approved left out.
     fn cash_lines(&self, since_ms: i64) -> StorageResult<Vec<CashLine>>;
+    /// The ids of grid `grid_id`'s receipts whose cash has been handed in.
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>>;
 }
 
 /// The page bounds a query asks for: at least one row, at most 500.
@@ -347,6 +355,7 @@ mod tests {
         // 2024-05-01 17:30 UTC is 2024-05-02 01:30 in Beijing
         let at = 1_714_584_600_000;
         let line = |who: &str, fen: i64, at: i64, handed_in: bool| CashLine {
+            grid_id: "g1".into(),
             collector_id: who.into(),
             collector_name: None,
             amount_fen: fen,

@@ -12,6 +12,10 @@
 //!   manager's cash per day, collected and not handed in.
 //!
 //! Writes are a supervisor's or an admin's, from this site, with the session's CSRF token.
+//!
+//! Scope: an admin sees every grid's money; a supervisor only the receipts, voids and cash of the
+//! grids assigned to them (`workbench::Visible`), and hand-ins of the managers working there. A
+//! receipt or void outside them answers 404, as one that does not exist.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -38,6 +42,13 @@ use crate::http::qr;
 use crate::http::state::AppState;
 use crate::storage::evidence::{VoidDecision, VoidReviewRow};
 use crate::storage::money::{cash_days, HandInRequest, MoneyQuery, MoneyReceipt};
+
+use super::workbench::Visible;
+
+/// What `staff` may see, read once per request.
+fn visible(state: &AppState, staff: &super::session::Staff) -> Result<Visible, AppError> {
+    Visible::of(state.storage.as_ref(), state.backoffice.staff.as_ref(), staff)
+}
 
 const MONEY_HTML: &str = include_str!("../../../assets/money.html");
 const MONEY_JS: &str = include_str!("../../../assets/money.js");
@@ -103,8 +114,12 @@ pub(crate) async fn receipts(
     if q.collector.as_deref().is_some_and(|c| c.len() > 64) || q.receipt_no.as_deref().is_some_and(|n| n.len() > 64) {
         return Err(AppError::bad_query("collector, receipt_no: at most 64 characters"));
     }
-    let money = state.backoffice.money.clone();
-    let page = blocking(move || money.money_receipts(&q)).await?;
+    let (money, st, who) = (state.backoffice.money.clone(), state.clone(), staff.clone());
+    let page = blocking(move || {
+        q.grids = visible(&st, &who)?.grid_list();
+        Ok::<_, AppError>(money.money_receipts(&q)?)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, view = "money_receipts", rows = page.receipts.len(), "back-office view");
     Ok(no_store(page))
 }
@@ -147,8 +162,10 @@ pub(crate) async fn receipt(
     }
     let (money, storage) = (state.backoffice.money.clone(), state.storage.clone());
     let by = staff.id.clone();
+    let (st, who) = (state.clone(), staff.clone());
     let (line, evidence, visit, voids) = blocking(move || {
-        let q = MoneyQuery { receipt_no: Some(receipt_no.clone()), limit: 1, ..Default::default() };
+        let grids = visible(&st, &who)?.grid_list();
+        let q = MoneyQuery { receipt_no: Some(receipt_no.clone()), limit: 1, grids, ..Default::default() };
         let line = money
             .money_receipts(&q)?
             .receipts
@@ -214,10 +231,19 @@ async fn print(
     let storage = state.storage.clone();
     let company = state.backoffice.company_name.to_string();
     let no = receipt_no.clone();
-    let by = staff.id.clone();
-    let evidence = blocking(move || crate::domain::reveals::receipt_evidence(storage.as_ref(), &by, &no, now_ms()))
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
+    let by = staff.clone();
+    let st = state.clone();
+    let evidence = blocking(move || {
+        // outside the staff member's grids it is not there for them (and no reveal is audited)
+        let grids = visible(&st, &by)?.grid_list();
+        let q = MoneyQuery { receipt_no: Some(no.clone()), limit: 1, grids, ..Default::default() };
+        if st.backoffice.money.money_receipts(&q)?.receipts.is_empty() {
+            return Ok(None);
+        }
+        crate::domain::reveals::receipt_evidence(storage.as_ref(), &by.id, &no, now_ms())
+    })
+    .await?
+    .ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
     let Some(sig) = &evidence.signature else {
         return Err(AppError::invalid("此收据没有客户签字，无法打印 this receipt has no customer signature to print"));
     };
@@ -274,7 +300,7 @@ pub struct VoidsQuery {
 )]
 pub(crate) async fn voids(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<VoidsQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
@@ -285,7 +311,14 @@ pub(crate) async fn voids(
     }
     let storage = state.storage.clone();
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    let mut rows = blocking(move || storage.void_reviews(q.status.as_deref(), limit)).await?;
+    let st = state.clone();
+    let mut rows = blocking(move || {
+        let seen = visible(&st, &staff)?;
+        let mut rows = storage.void_reviews(q.status.as_deref(), limit)?;
+        rows.retain(|v| seen.grid(v.grid_id.as_deref().unwrap_or_default()));
+        Ok::<_, AppError>(rows)
+    })
+    .await?;
     for v in &mut rows {
         v.reason = mask_digit_runs(&v.reason);
         v.note = v.note.as_deref().map(mask_digit_runs);
@@ -337,9 +370,18 @@ pub(crate) async fn decide_void(
         return Err(AppError::invalid("note: 驳回须写明理由 a refusal says why"));
     }
     let storage = state.storage.clone();
-    let by = staff.id.clone();
+    let (st, who) = (state.clone(), staff.clone());
     let id = void_id.clone();
-    let row = blocking(move || storage.decide_void(&id, decision, &by, &body.note, now_ms())).await?;
+    let row = blocking(move || {
+        // a void of a grid not the staff member's is not there for them
+        let seen = visible(&st, &who)?;
+        let theirs = storage.void_reviews(None, 10_000)?.into_iter().find(|v| v.void_id == id);
+        if theirs.as_ref().is_some_and(|v| !seen.grid(v.grid_id.as_deref().unwrap_or_default())) {
+            return Err(AppError::not_found("没有此作废申请 no such void"));
+        }
+        Ok::<_, AppError>(storage.decide_void(&id, decision, &who.id, &body.note, now_ms())?)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, void = %void_id, decision = ?decision, "void decided in the back office");
     Ok(no_store(row))
 }
@@ -369,7 +411,7 @@ pub struct HandInsQuery {
 )]
 pub(crate) async fn hand_ins(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<HandInsQuery>, QueryRejection>,
 ) -> AppResult<Response> {
     let q = query(q)?;
@@ -381,9 +423,14 @@ pub(crate) async fn hand_ins(
     let since_ms = now - (days + 1) * 86_400_000;
     let money = state.backoffice.money.clone();
     let day = since_day.clone();
+    let st = state.clone();
     let (rows, days) = blocking(move || {
-        let rows = money.hand_ins(limit)?;
-        let days = cash_days(&money.cash_lines(since_ms)?, &day)?;
+        let seen = visible(&st, &staff)?;
+        let mut rows = money.hand_ins(limit)?;
+        rows.retain(|h| seen.manager(&h.manager_id));
+        let mut lines = money.cash_lines(since_ms)?;
+        lines.retain(|l| seen.grid(&l.grid_id));
+        let days = cash_days(&lines, &day)?;
         Ok::<_, AppError>((rows, days))
     })
     .await?;
@@ -417,9 +464,34 @@ pub(crate) async fn record_hand_in(
     check_staff_write(&headers, &staff)?;
     let Json(request) = body?;
     let money = state.backoffice.money.clone();
-    let by = staff.id.clone();
+    let (st, who) = (state.clone(), staff.clone());
     let id = uuid::Uuid::now_v7().to_string();
-    let row = blocking(move || money.record_hand_in(&id, &request, &by, now_ms())).await?;
+    let row = blocking(move || {
+        // only the cash of the staff member's grids: a receipt the manager could hand in that is
+        // outside them is not there for this staff member (the storage judges the rest)
+        let seen = visible(&st, &who)?;
+        if let Some(grids) = seen.grid_list() {
+            if !seen.manager(&request.manager_id) {
+                return Err(AppError::not_found("没有此经理，或无权查看 / no such manager, or not yours to see"));
+            }
+            let outstanding = |grids: Option<Vec<String>>| {
+                let q = MoneyQuery {
+                    collector: Some(request.manager_id.clone()),
+                    not_handed_in: true,
+                    limit: crate::storage::money::MAX_HAND_IN_RECEIPTS as u32,
+                    grids,
+                    ..Default::default()
+                };
+                money.money_receipts(&q).map(|p| p.receipts.into_iter().map(|r| r.id).collect::<Vec<_>>())
+            };
+            let (all, theirs) = (outstanding(None)?, outstanding(Some(grids))?);
+            if let Some(other) = request.receipt_ids.iter().find(|id| all.contains(id) && !theirs.contains(id)) {
+                return Err(AppError::not_found(format!("没有此收据 no receipt {other}")));
+            }
+        }
+        Ok::<_, AppError>(money.record_hand_in(&id, &request, &who.id, now_ms())?)
+    })
+    .await?;
     tracing::info!(staff = %staff.id, hand_in = %row.id, amount_fen = row.amount_fen, "cash handed in");
     let mut response = no_store(row);
     *response.status_mut() = StatusCode::CREATED;

@@ -71,6 +71,15 @@ impl Visible {
         self.grids.as_ref().is_none_or(|g| grids.iter().any(|x| g.contains(x)))
     }
 
+    /// The visible grids for a storage query's filter; None: every grid.
+    pub fn grid_list(&self) -> Option<Vec<String>> {
+        self.grids.as_ref().map(|g| {
+            let mut list: Vec<String> = g.iter().cloned().collect();
+            list.sort();
+            list
+        })
+    }
+
     /// Whether the manager `id` works in a visible grid (rows about a manager, not a grid).
     pub fn manager(&self, id: &str) -> bool {
         self.grids.is_none() || self.managers.contains(id)
@@ -153,12 +162,17 @@ pub async fn home(
     let days = q.no_visit_days.unwrap_or(30).clamp(1, 366);
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
+    let money = state.backoffice.money.clone();
     let who = staff.id.clone();
     // a supervisor with no grid assigned yet sees none, and the page says so
     let unassigned = staff.role == Role::Supervisor;
     let (answer, unassigned) = blocking(move || {
         let unassigned = unassigned && people.staff_grids(&staff.id)?.is_empty();
-        let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
+        let mut scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
+        // "handed in" is computed from the recorded hand-ins of each grid's receipts
+        for facts in &mut scope.facts {
+            facts.handed_in = Some(money.handed_in_receipts(&facts.grid_id)?.into_iter().collect());
+        }
         Ok::<_, AppError>((home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?, unassigned))
     })
     .await?;

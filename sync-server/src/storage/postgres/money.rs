@@ -17,7 +17,8 @@ use crate::storage::money::{
 
 const APPROVED_VOID: &str = "EXISTS (SELECT 1 FROM void_reviews v WHERE v.receipt_id = e.id AND v.status = 'approved')";
 
-/// The receipts of a money query: $1 flagged only, $2 collector, $3 cash not handed in, $4 number.
+/// The receipts of a money query: $1 flagged only, $2 collector, $3 cash not handed in, $4 number,
+/// $5 the grids (NULL: every grid).
 fn from_where() -> String {
     format!(
         "FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt') e
@@ -27,7 +28,8 @@ fn from_where() -> String {
                 OR {owed_before} <> c.owed_at_arrival_fen)))
            AND ($2::text IS NULL OR e.j ->> 'collector_id' = $2)
            AND (NOT $3::bool OR (h.receipt_id IS NULL AND e.j ->> 'method' = 'cash' AND NOT {APPROVED_VOID}))
-           AND ($4::text IS NULL OR e.j ->> 'receipt_no' = $4)",
+           AND ($4::text IS NULL OR e.j ->> 'receipt_no' = $4)
+           AND ($5::text[] IS NULL OR e.grid_id = ANY($5::text[]))",
         amount = int("e.j", "amount_fen"),
         owed_before = int("e.j", "owed_before_fen"),
     )
@@ -41,7 +43,7 @@ fn page<C: GenericClient + Sync>(db: &Db, c: &C, q: &MoneyQuery) -> StorageResul
             from_where(),
             amount = bounded_amount("e.j"),
         ),
-        &[&q.flagged, &q.collector, &q.not_handed_in, &q.receipt_no],
+        &[&q.flagged, &q.collector, &q.not_handed_in, &q.receipt_no, &q.grids],
     )?;
     let (total, total_fen): (i64, i64) = (counted.at(0)?, counted.at(1)?);
     let at = int("e.j", "collected_at_ms");
@@ -56,7 +58,7 @@ fn page<C: GenericClient + Sync>(db: &Db, c: &C, q: &MoneyQuery) -> StorageResul
                 (SELECT v.status FROM void_reviews v WHERE v.receipt_id = e.id
                  ORDER BY v.status = 'approved' DESC, v.requested_at_ms DESC LIMIT 1),
                 h.hand_in_id
-         {} ORDER BY {at} DESC NULLS LAST, e.id COLLATE \"C\" LIMIT $5 OFFSET $6",
+         {} ORDER BY {at} DESC NULLS LAST, e.id COLLATE \"C\" LIMIT $6 OFFSET $7",
         from_where(),
         owed_before = int("e.j", "owed_before_fen"),
         amount = int("e.j", "amount_fen"),
@@ -67,7 +69,7 @@ fn page<C: GenericClient + Sync>(db: &Db, c: &C, q: &MoneyQuery) -> StorageResul
     let rows = db.query(
         c,
         &sql,
-        &[&q.flagged, &q.collector, &q.not_handed_in, &q.receipt_no, &page_limit(q), &i64::from(q.offset)],
+        &[&q.flagged, &q.collector, &q.not_handed_in, &q.receipt_no, &q.grids, &page_limit(q), &i64::from(q.offset)],
     )?;
     let receipts = rows
         .iter()
@@ -196,10 +198,10 @@ impl MoneyStorage for PostgresStorage {
         let conn = db.conn()?;
         let (amount, at) = (bounded_amount("e.j"), int("e.j", "collected_at_ms"));
         let sql = format!(
-            "SELECT coalesce(e.j ->> 'collector_id', ''), (SELECT name FROM managers m WHERE m.id = e.j ->> 'collector_id'),
+            "SELECT e.grid_id, coalesce(e.j ->> 'collector_id', ''), (SELECT name FROM managers m WHERE m.id = e.j ->> 'collector_id'),
                     {amount}, {at}, coalesce({zone}, 480),
                     EXISTS (SELECT 1 FROM hand_in_receipts h WHERE h.receipt_id = e.id)
-             FROM (SELECT id, vals::jsonb AS j FROM entities WHERE kind = 'receipt') e
+             FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt') e
              WHERE e.j ->> 'method' = 'cash' AND {at} >= $1 AND NOT {APPROVED_VOID} AND {amount} IS NOT NULL",
             zone = int("e.j", "zone_offset_min"),
         );
@@ -207,14 +209,28 @@ impl MoneyStorage for PostgresStorage {
         rows.iter()
             .map(|r| {
                 Ok(CashLine {
-                    collector_id: r.at(0)?,
-                    collector_name: r.at(1)?,
-                    amount_fen: r.at(2)?,
-                    collected_at_ms: r.at(3)?,
-                    zone_offset_min: r.at(4)?,
-                    handed_in: r.at(5)?,
+                    grid_id: r.at(0)?,
+                    collector_id: r.at(1)?,
+                    collector_name: r.at(2)?,
+                    amount_fen: r.at(3)?,
+                    collected_at_ms: r.at(4)?,
+                    zone_offset_min: r.at(5)?,
+                    handed_in: r.at(6)?,
                 })
             })
             .collect()
+    }
+
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+        let db = &self.db;
+        let conn = db.conn()?;
+        let rows = db.query(
+            &conn,
+            "SELECT h.receipt_id FROM hand_in_receipts h
+             JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
+             WHERE e.grid_id = $1 ORDER BY h.receipt_id COLLATE \"C\"",
+            &[&grid_id],
+        )?;
+        rows.iter().map(|r| r.at(0)).collect()
     }
 }

@@ -21,7 +21,8 @@ macro_rules! field {
 
 const APPROVED_VOID: &str = "EXISTS (SELECT 1 FROM void_reviews v WHERE v.receipt_id = e.id AND v.status = 'approved')";
 
-/// The receipts of a money query: ?1 flagged only, ?2 collector, ?3 cash not handed in, ?4 number.
+/// The receipts of a money query: ?1 flagged only, ?2 collector, ?3 cash not handed in, ?4 number,
+/// ?5 the grids as a JSON array (NULL: every grid).
 fn from_where() -> String {
     format!(
         "FROM entities e
@@ -32,7 +33,8 @@ fn from_where() -> String {
                 OR {owed_before} <> c.owed_at_arrival_fen)))
            AND (?2 IS NULL OR {collector} = ?2)
            AND (?3 = 0 OR (h.receipt_id IS NULL AND {method} = 'cash' AND NOT {APPROVED_VOID}))
-           AND (?4 IS NULL OR {number} = ?4)",
+           AND (?4 IS NULL OR {number} = ?4)
+           AND (?5 IS NULL OR e.grid_id IN (SELECT value FROM json_each(?5)))",
         amount = field!("amount_fen"),
         owed_before = field!("owed_before_fen"),
         collector = field!("collector_id"),
@@ -41,8 +43,14 @@ fn from_where() -> String {
     )
 }
 
+/// A query's grids as the JSON array `json_each` reads; None for every grid.
+fn grids_json(q: &MoneyQuery) -> StorageResult<Option<String>> {
+    q.grids.as_ref().map(|g| serde_json::to_string(g).map_err(|e| StorageError::invalid(e.to_string()))).transpose()
+}
+
 fn page(c: &Connection, q: &MoneyQuery) -> StorageResult<MoneyPage> {
-    let filter = params![q.flagged, q.collector, q.not_handed_in, q.receipt_no];
+    let grids = grids_json(q)?;
+    let filter = params![q.flagged, q.collector, q.not_handed_in, q.receipt_no, grids];
     let (total, total_fen): (i64, i64) = c.query_row(
         &format!(
             "SELECT count(*), coalesce(sum(CASE WHEN NOT {APPROVED_VOID} AND {amount} BETWEEN -10000000000 AND 10000000000
@@ -62,7 +70,7 @@ fn page(c: &Connection, q: &MoneyQuery) -> StorageResult<MoneyPage> {
                 (SELECT v.status FROM void_reviews v WHERE v.receipt_id = e.id
                  ORDER BY v.status = 'approved' DESC, v.requested_at_ms DESC LIMIT 1),
                 h.hand_in_id
-         {} ORDER BY {at} DESC, e.id LIMIT ?5 OFFSET ?6",
+         {} ORDER BY {at} DESC, e.id LIMIT ?6 OFFSET ?7",
         from_where(),
         no = field!("receipt_no"),
         grid = field!("grid_id"),
@@ -80,8 +88,9 @@ fn page(c: &Connection, q: &MoneyQuery) -> StorageResult<MoneyPage> {
         signature = field!("signature_id"),
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows =
-        stmt.query_map(params![q.flagged, q.collector, q.not_handed_in, q.receipt_no, page_limit(q), q.offset], |r| {
+    let rows = stmt.query_map(
+        params![q.flagged, q.collector, q.not_handed_in, q.receipt_no, grids, page_limit(q), q.offset],
+        |r| {
             Ok(MoneyReceipt {
                 id: r.get(0)?,
                 receipt_no: r.get(1)?,
@@ -105,7 +114,8 @@ fn page(c: &Connection, q: &MoneyQuery) -> StorageResult<MoneyPage> {
                 flags: vec![],
             }
             .with_flags())
-        })?;
+        },
+    )?;
     let receipts = rows.collect::<Result<_, _>>()?;
     Ok(MoneyPage { total, total_fen, offset: q.offset, receipts })
 }
@@ -199,7 +209,7 @@ impl MoneyStorage for SqliteStorage {
     fn cash_lines(&self, since_ms: i64) -> StorageResult<Vec<CashLine>> {
         self.read(|c| {
             let sql = format!(
-                "SELECT coalesce({collector}, ''), (SELECT name FROM managers m WHERE m.id = {collector}),
+                "SELECT e.grid_id, coalesce({collector}, ''), (SELECT name FROM managers m WHERE m.id = {collector}),
                         coalesce({amount}, 0), coalesce({at}, 0), coalesce({zone}, 480),
                         EXISTS (SELECT 1 FROM hand_in_receipts h WHERE h.receipt_id = e.id)
                  FROM entities e
@@ -214,14 +224,27 @@ impl MoneyStorage for SqliteStorage {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map([since_ms], |r| {
                 Ok(CashLine {
-                    collector_id: r.get(0)?,
-                    collector_name: r.get(1)?,
-                    amount_fen: r.get(2)?,
-                    collected_at_ms: r.get(3)?,
-                    zone_offset_min: r.get(4)?,
-                    handed_in: r.get(5)?,
+                    grid_id: r.get(0)?,
+                    collector_id: r.get(1)?,
+                    collector_name: r.get(2)?,
+                    amount_fen: r.get(3)?,
+                    collected_at_ms: r.get(4)?,
+                    zone_offset_min: r.get(5)?,
+                    handed_in: r.get(6)?,
                 })
             })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT h.receipt_id FROM hand_in_receipts h
+                 JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
+                 WHERE e.grid_id = ?1 ORDER BY h.receipt_id",
+            )?;
+            let rows = stmt.query_map([grid_id], |r| r.get(0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
