@@ -317,20 +317,25 @@ impl GridbookSync {
     /// The network the phone is on (Wi-Fi, mobile data, none): call it before each sync and when
     /// it changes. Photos upload on mobile data only as the server's photo policy allows, up to
     /// its daily cap; the sync report's `photos_held_back` says why some waited.
-    pub fn set_network(&self, network: NetworkKind) {
+    pub fn set_network(&self, network: NetworkKind) -> Result<()> {
+        // like every call but the lock's own: a locked phone says nothing until unlocked
+        self.store.ensure_unlocked()?;
         if let Some(engine) = lock(&self.engine).clone() {
             engine.set_network(network);
         }
         *lock(&self.network) = network;
+        Ok(())
     }
 
     /// How many bytes of photos fetched from the server (`open_photo`) the phone keeps; the least
     /// recently opened go first beyond it. 48 MB unless the app says otherwise.
-    pub fn set_photo_cache_bytes(&self, bytes: u64) {
+    pub fn set_photo_cache_bytes(&self, bytes: u64) -> Result<()> {
+        self.store.ensure_unlocked()?;
         if let Some(engine) = lock(&self.engine).clone() {
             engine.set_photo_cache_bytes(bytes);
         }
         *lock(&self.photo_cache_bytes) = Some(bytes);
+        Ok(())
     }
 
     /// The build of the app the server last offered this device, if any (`required` when this

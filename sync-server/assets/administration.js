@@ -244,8 +244,9 @@
           if (!confirm(`吊销设备 ${dev.device_id}？/ Revoke this device?`)) return;
           try {
             await post(`/admin/api/admin/devices/${encodeURIComponent(dev.device_id)}/revoke`);
-            $("revoke-result").textContent = `已吊销 / Revoked: ${dev.device_id}`;
+            // said once the table shows it too
             await Promise.all([loadDevices(), loadAudit()]);
+            $("revoke-result").textContent = `已吊销 / Revoked: ${dev.device_id}`;
           } catch (err) {
             $("revoke-result").textContent = "未完成 / Not done: " + err.message;
           }

@@ -27,6 +27,8 @@ fn fixture() -> Server {
         .assign("zhang", "g1")
         .assign("li", "g1")
         .manager("sup", "王主管", Role::Supervisor, None)
+        // a supervisor sees the grids assigned to them, none until one is
+        .assign("sup", "g1")
 }
 
 /// Stores a receipt as the server keeps an accepted one, and what its account owed when it
@@ -308,7 +310,6 @@ async fn a_supervisor_sees_and_decides_only_the_money_of_their_own_grids() {
         .manager("wang", "王强", Role::Field, None)
         .assign("wang", "g2")
         .manager("sup2", "赵主管", Role::Supervisor, None)
-        .assign("sup", "g1")
         .assign("sup2", "g2")
         .manager("boss", "管理员", Role::Admin, None);
     let now = now_ms();

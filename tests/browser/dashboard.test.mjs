@@ -177,7 +177,8 @@ test("the home page's figures equal what the phones recorded in g1 today", async
   const day = (ms) => new Date(ms).toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" });
   const today = field.located_visits_arrived_ms.filter((ms) => day(ms) === day(Date.now())).length;
   assert.match(cell("走访 / 计划"), new RegExp(`^${today} /`));
-  assert.equal(cell("已交款"), "未记录");
+  // collected today, none of it handed in yet: a figure, not "not recorded"
+  assert.equal(cell("已交款"), "¥0.00");
 });
 
 test("drill down grid → building → household, search, and a household's page", async () => {

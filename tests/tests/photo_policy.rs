@@ -16,14 +16,21 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "网格后台-2026";
 
+/// Bytes standing in for a prepared photo: they start as a JPEG does (the server refuses an upload
+/// that does not), the rest varies with `seed`.
 fn photo(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 ^ seed).collect()
+    let mut bytes: Vec<u8> =
+        (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 ^ seed).collect();
+    bytes[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+    bytes
 }
 
 async fn server_with(photos: PhotoPolicy) -> TestServer {
     let server = TestServer::start_with(|state| state.policy.photos = Some(photos)).await;
     server.grid_with_manager("g1", "zhang");
     server.supervisor("sup1", PASSWORD);
+    // a supervisor sees the devices of the grids assigned to them
+    server.storage.assign_grid("sup1", "g1").expect("assign");
     server
 }
 

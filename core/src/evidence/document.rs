@@ -55,7 +55,7 @@ pub const MAX_DOCUMENT_PHOTOS: usize = 12;
 
 /// Each reference a photo address, none twice, at most [`MAX_DOCUMENT_PHOTOS`].
 fn photos(list: &[String]) -> Result<(), DocumentError> {
-    match crate::photos::photo_list_problem(list, MAX_DOCUMENT_PHOTOS) {
+    match super::photo_address::photo_list_problem(list, MAX_DOCUMENT_PHOTOS) {
         Some(problem) => Err(DocumentError::BadPhoto(problem)),
         None => Ok(()),
     }
@@ -85,7 +85,7 @@ pub struct ReceiptDocument {
     #[serde(default)]
     pub payment_ref: Option<String>,
     /// Photos attached to what is signed (the paper form, the meter, the shop front): the
-    /// lower-case hex SHA-256 of each prepared photo (`photos::photo_sha256`), in the order taken,
+    /// lower-case hex SHA-256 of each prepared photo (`photo_address::photo_sha256`), in the order taken,
     /// one `photo=` line each at the end of the canonical document, so a swapped photo breaks the
     /// seal. Absent when empty, and then the bytes are exactly those of documents made before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -159,7 +159,7 @@ pub struct WorkOrderDocument {
     pub visited_at_ms: i64,
     pub zone_offset_min: i32,
     /// Photos attached to what is signed (the paper form, the meter, the shop front): the
-    /// lower-case hex SHA-256 of each prepared photo (`photos::photo_sha256`), in the order taken,
+    /// lower-case hex SHA-256 of each prepared photo (`photo_address::photo_sha256`), in the order taken,
     /// one `photo=` line each at the end of the canonical document, so a swapped photo breaks the
     /// seal. Absent when empty, and then the bytes are exactly those of documents made before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -429,7 +429,7 @@ pub(crate) mod tests {
             |r| r.place = None,
             |r| r.place = Some(String::new()),
             |r| r.payment_ref = Some("4200001234".into()),
-            |r| r.photos = vec![crate::photos::photo_sha256(b"door plate")],
+            |r| r.photos = vec![crate::evidence::photo_address::photo_sha256(b"door plate")],
             |r| r.billing_months = "2024-03".into(),
             |r| r.collector_name = "张伟".into(),
             |r| r.collector_staff_no = "HN0731".into(),
@@ -454,7 +454,7 @@ pub(crate) mod tests {
             |w| w.device_id.push('x'),
             |w| w.visited_at_ms -= 1,
             |w| w.zone_offset_min -= 1,
-            |w| w.photos = vec![crate::photos::photo_sha256(b"meter")],
+            |w| w.photos = vec![crate::evidence::photo_address::photo_sha256(b"meter")],
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut w = work_order();
@@ -500,7 +500,10 @@ pub(crate) mod tests {
     /// reordered photo changes the hash, and a reference must be a photo address.
     #[test]
     fn attached_photos_are_inside_the_signed_bytes() {
-        let (a, b) = (crate::photos::photo_sha256(b"form front"), crate::photos::photo_sha256(b"form back"));
+        let (a, b) = (
+            crate::evidence::photo_address::photo_sha256(b"form front"),
+            crate::evidence::photo_address::photo_sha256(b"form back"),
+        );
         let mut w = work_order();
         let plain = w.canonical_bytes();
         w.photos = vec![a.clone(), b.clone()];
@@ -510,7 +513,7 @@ pub(crate) mod tests {
         let signed = w.hash();
         w.photos.reverse();
         assert_ne!(w.hash(), signed, "order is part of what is signed");
-        w.photos[0] = crate::photos::photo_sha256(b"another form");
+        w.photos[0] = crate::evidence::photo_address::photo_sha256(b"another form");
         assert_ne!(w.hash(), signed);
 
         let mut r = receipt();
@@ -518,7 +521,7 @@ pub(crate) mod tests {
             (vec!["not-a-hash".to_string()], "not a lower-case hex"),
             (vec![a.to_uppercase()], "not a lower-case hex"),
             (vec![a.clone(), a.clone()], "twice"),
-            ((0..13).map(|i| crate::photos::photo_sha256(&[i])).collect(), "at most 12"),
+            ((0..13).map(|i| crate::evidence::photo_address::photo_sha256(&[i])).collect(), "at most 12"),
         ] {
             r.photos = bad;
             let err = r.validate().unwrap_err();

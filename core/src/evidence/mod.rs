@@ -18,6 +18,7 @@ pub mod capitals;
 pub mod document;
 pub mod escpos;
 mod hex;
+pub mod photo_address;
 pub mod printable;
 pub mod qr;
 pub mod receipt_image;

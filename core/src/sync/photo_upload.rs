@@ -22,8 +22,9 @@ pub struct PhotoUploadReport {
     pub chunks_sent: u64,
     /// Photo bytes sent in chunk bodies.
     pub bytes_sent: u64,
-    /// Photos the server refused as not matching their address (`hash_mismatch`): damaged on this
-    /// phone; they stay waiting and are reported, never sent in a loop.
+    /// Photos the server refused as not matching their address (`hash_mismatch`) or as not a JPEG
+    /// (`unsupported_media_type`): damaged on this phone; they stay waiting and are reported,
+    /// never sent in a loop.
     pub refused: Vec<String>,
     /// Why photos still waiting were not sent (Wi-Fi only on mobile data, the day's mobile cap
     /// spent, no network): they go in a later round.
@@ -102,7 +103,7 @@ impl SyncEngine {
                 report.bytes_sent += n;
                 match self.put_chunk(&waiting.sha256, waiting.size, index, chunk).await {
                     Ok(after) => done = after.complete,
-                    Err(Error::Server { code, .. }) if code == "hash_mismatch" => {
+                    Err(Error::Server { code, .. }) if code == "hash_mismatch" || code == "unsupported_media_type" => {
                         report.refused.push(waiting.sha256.clone());
                         break;
                     }

@@ -305,7 +305,7 @@ class SyncRepository(
     /** The network the phone is on: photos go over mobile data only as the server's photo policy
      *  allows, up to its daily cap. The worker sets it before each run. */
     fun setNetwork(network: app.gridbook.ffi.core.NetworkKind) {
-        sync.setNetwork(network)
+        attempt { sync.setNetwork(network) }  // locked: the next run sets it again
     }
 
     /** The build of the app the server last offered (required when this app is below its minimum). */
