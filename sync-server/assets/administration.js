@@ -200,7 +200,7 @@
     try {
       const r = await call("/admin/api/admin/billing-file", {
         method: "POST",
-        headers: { "content-type": "application/x-ndjson", "x-csrf-token": document.body.dataset.csrf },
+        headers: { "content-type": "text/plain; charset=utf-8", "x-csrf-token": document.body.dataset.csrf },
         body: await file.text(),
       });
       say("billing-result",

@@ -260,7 +260,7 @@ pub async fn assignment(
     path = "/admin/api/admin/billing-file",
     tag = "backoffice",
     security(("staff_session" = [])),
-    request_body(content = String, content_type = "application/x-ndjson", description = "JSON lines, one billing profile a line"),
+    request_body(content = String, content_type = "text/plain", description = "JSON lines (UTF-8 text), one billing profile a line"),
     responses(
         (status = 200, description = "`{received, written, unchanged, tiers}`; an audit row `billing_loaded` is written", body = serde_json::Value),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
