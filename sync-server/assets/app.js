@@ -212,6 +212,9 @@ function listPager(id, total, at, paged, opts) {
 
 /// The login form, saying the session ended, returning to this tab afterwards.
 function toLogin() {
+  // several answers can say so at once: navigate once (a second navigation aborts the first)
+  if (S.leaving) return;
+  S.leaving = true;
   setStatus(t("session.expired"), "bad");
   clearInterval(S.timer);
   const next = encodeURIComponent(S.view);
