@@ -1,6 +1,7 @@
 // Gridbook back office, money controls (/admin/money): receipts paged with their flags and the
-// total, one receipt in detail, voids approved or refused, cash hand-ins (交款). zh-CN first with
-// English beside it; writes carry the session's CSRF token in X-CSRF-Token.
+// total, one receipt in detail, voids approved or refused, cash hand-ins (交款), paged with their
+// total. zh-CN first with English beside it; writes carry the session's CSRF token in
+// X-CSRF-Token.
 "use strict";
 
 (function () {
@@ -10,6 +11,9 @@
   let offset = 0;
   let total = 0;
   let candidates = [];
+  /// The hand-ins list, a page at a time: its first row shown and the count of all.
+  let handInsAt = 0;
+  let handInsTotal = 0;
 
   const yuan = (fen) => {
     const sign = fen < 0 ? "-" : "";
@@ -238,7 +242,14 @@
   }
 
   async function loadHandIns() {
-    const d = await call("/admin/api/money/hand-ins");
+    const d = await call("/admin/api/money/hand-ins?" + new URLSearchParams({ offset: String(handInsAt), limit: String(PAGE) }));
+    handInsTotal = d.total;
+    const shown = Math.min(handInsAt + d.hand_ins.length, d.total);
+    $("hand-ins-info").textContent = d.total
+      ? `第 ${handInsAt + 1}–${shown} 笔，共 ${d.total} 笔 / ${handInsAt + 1}–${shown} of ${d.total}`
+      : "共 0 笔 / none";
+    $("hand-ins-prev").disabled = handInsAt === 0;
+    $("hand-ins-next").disabled = handInsAt + PAGE >= d.total;
     const days = $("cash-days").querySelector("tbody");
     days.textContent = "";
     for (const c of d.cash_days) {
@@ -286,6 +297,14 @@
   $("next-page").addEventListener("click", () => {
     if (offset + PAGE < total) offset += PAGE;
     loadReceipts().catch(report);
+  });
+  $("hand-ins-prev").addEventListener("click", () => {
+    handInsAt = Math.max(0, handInsAt - PAGE);
+    loadHandIns().catch(report);
+  });
+  $("hand-ins-next").addEventListener("click", () => {
+    if (handInsAt + PAGE < handInsTotal) handInsAt += PAGE;
+    loadHandIns().catch(report);
   });
   $("hand-in-manager").addEventListener("change", () => loadCandidates().catch(report));
   $("hand-in-form").addEventListener("submit", async (ev) => {
