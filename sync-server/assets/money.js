@@ -8,12 +8,10 @@
   const { cell, call, post, when } = window.GridbookPage;
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
-  let offset = 0;
-  let total = 0;
+  /// Where each list the server pages is: its first row shown and the count of all.
+  const receiptsAt = { at: 0, total: 0 };
+  const handInsAt = { at: 0, total: 0 };
   let candidates = [];
-  /// The hand-ins list, a page at a time: its first row shown and the count of all.
-  let handInsAt = 0;
-  let handInsTotal = 0;
 
   const yuan = (fen) => {
     const sign = fen < 0 ? "-" : "";
@@ -46,12 +44,13 @@
   }
 
   async function loadReceipts() {
+    const offset = receiptsAt.at;
     const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE) });
     if ($("flagged").checked) q.set("flagged", "true");
     if ($("collector").value) q.set("collector", $("collector").value);
     if ($("receipt-no").value.trim()) q.set("receipt_no", $("receipt-no").value.trim());
     const page = await call("/admin/api/money/receipts?" + q);
-    total = page.total;
+    const total = (receiptsAt.total = page.total);
     $("receipts-total").textContent =
       `共 ${page.total} 张，合计 ${yuan(page.total_fen)}（已批准作废的不计） / ${page.total} receipts, ${yuan(page.total_fen)} in all (voids approved left out)`;
     const last = Math.min(offset + page.receipts.length, total);
@@ -242,14 +241,15 @@
   }
 
   async function loadHandIns() {
-    const d = await call("/admin/api/money/hand-ins?" + new URLSearchParams({ offset: String(handInsAt), limit: String(PAGE) }));
-    handInsTotal = d.total;
-    const shown = Math.min(handInsAt + d.hand_ins.length, d.total);
+    const at = handInsAt.at;
+    const d = await call("/admin/api/money/hand-ins?" + new URLSearchParams({ offset: String(at), limit: String(PAGE) }));
+    handInsAt.total = d.total;
+    const shown = Math.min(at + d.hand_ins.length, d.total);
     $("hand-ins-info").textContent = d.total
-      ? `第 ${handInsAt + 1}–${shown} 笔，共 ${d.total} 笔 / ${handInsAt + 1}–${shown} of ${d.total}`
+      ? `第 ${at + 1}–${shown} 笔，共 ${d.total} 笔 / ${at + 1}–${shown} of ${d.total}`
       : "共 0 笔 / none";
-    $("hand-ins-prev").disabled = handInsAt === 0;
-    $("hand-ins-next").disabled = handInsAt + PAGE >= d.total;
+    $("hand-ins-prev").disabled = at === 0;
+    $("hand-ins-next").disabled = at + PAGE >= d.total;
     const days = $("cash-days").querySelector("tbody");
     days.textContent = "";
     for (const c of d.cash_days) {
@@ -287,25 +287,22 @@
 
   $("receipt-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    offset = 0;
+    receiptsAt.at = 0;
     loadReceipts().catch(report);
   });
-  $("prev-page").addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE);
-    loadReceipts().catch(report);
-  });
-  $("next-page").addEventListener("click", () => {
-    if (offset + PAGE < total) offset += PAGE;
-    loadReceipts().catch(report);
-  });
-  $("hand-ins-prev").addEventListener("click", () => {
-    handInsAt = Math.max(0, handInsAt - PAGE);
-    loadHandIns().catch(report);
-  });
-  $("hand-ins-next").addEventListener("click", () => {
-    if (handInsAt + PAGE < handInsTotal) handInsAt += PAGE;
-    loadHandIns().catch(report);
-  });
+  /// The buttons of a list the server pages: a page back, a page on while there is one.
+  function pageButtons(prev, next, where, load) {
+    $(prev).addEventListener("click", () => {
+      where.at = Math.max(0, where.at - PAGE);
+      load().catch(report);
+    });
+    $(next).addEventListener("click", () => {
+      if (where.at + PAGE < where.total) where.at += PAGE;
+      load().catch(report);
+    });
+  }
+  pageButtons("prev-page", "next-page", receiptsAt, loadReceipts);
+  pageButtons("hand-ins-prev", "hand-ins-next", handInsAt, loadHandIns);
   $("hand-in-manager").addEventListener("change", () => loadCandidates().catch(report));
   $("hand-in-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
