@@ -19,6 +19,8 @@ const S = {
   range: "24h",
   days: 14,
   summaryDays: 7,
+  /// The lists the server pages: each tab's first row asked for (pages of `SERVER_PAGE` rows).
+  pages: {},
   data: {},
   overview: null,
   refreshS: 30,
@@ -146,6 +148,12 @@ function setStatus(text, cls) {
 /// Where each list is: its first row shown, by table id (pages of `LIST_PAGE` rows).
 const LIST_PAGE = 100;
 const LIST_AT = {};
+/// Rows to a page of a list the server pages (`?rows=N` in the address asks for fewer, 1–50), and
+/// the query asking for the tab's current page.
+const SERVER_PAGE = Math.min(50, Math.max(1, Number(new URLSearchParams(location.search).get("rows")) || 50));
+function pageQuery(view) {
+  return "offset=" + (S.pages[view] || 0) + "&limit=" + SERVER_PAGE;
+}
 
 /// Rebuilds a table: columns are {h: text key, cell: row => node or text, cls: row => class}.
 /// Every list shows its total, and a long one is shown a page at a time (opts.paged false: all).
@@ -159,7 +167,8 @@ function fillTable(id, columns, rows, opts) {
   if (!rows.length) {
     body.append(el("tr", { class: "empty" }, el("td", { colspan: String(columns.length) }, (opts && opts.empty) || t("none"))));
   }
-  const paged = !(opts && opts.paged === false) && rows.length > LIST_PAGE;
+  // a page the server cut holds no more than a page: shown whole, its bar pages the server
+  const paged = !(opts && (opts.paged === false || opts.server)) && rows.length > LIST_PAGE;
   const at = paged ? Math.min(LIST_AT[id] || 0, Math.floor((rows.length - 1) / LIST_PAGE) * LIST_PAGE) : 0;
   const shown = paged ? rows.slice(at, at + LIST_PAGE) : rows;
   for (const r of shown) {
@@ -188,11 +197,13 @@ function listPager(id, total, at, paged, opts) {
     wrap.after(bar);
   }
   bar.replaceChildren();
-  // the server's count of all that match, when it holds more than this list loaded
-  const more = opts && opts.serverTotal > total ? " · " + t("list.newest", { n: total, total: opts.serverTotal }) : "";
+  if (opts && opts.server) {
+    serverPager(bar, total, opts.server);
+    return;
+  }
   if (!total) return;
   if (!paged) {
-    bar.append(t("list.total", { n: total }) + more);
+    bar.append(t("list.total", { n: total }));
     return;
   }
   const go = (to) => () => {
@@ -205,7 +216,28 @@ function listPager(id, total, at, paged, opts) {
   next.disabled = at + LIST_PAGE >= total;
   prev.addEventListener("click", go(Math.max(0, at - LIST_PAGE)));
   next.addEventListener("click", go(at + LIST_PAGE));
-  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total }) + more), next);
+  bar.append(prev, el("span", null, t("list.page", { from: at + 1, to: Math.min(total, at + LIST_PAGE), total })), next);
+}
+
+/// The bar of a list the server pages: `page` is { view, total, offset, limit } as the server
+/// answered; the buttons ask the server for the page before or after and the total says of how many.
+function serverPager(bar, shown, page) {
+  if (!page.total) {
+    bar.append(t("list.total", { n: 0 }));
+    return;
+  }
+  const go = (to) => () => {
+    S.pages[page.view] = to;
+    refresh(true);
+  };
+  const prev = el("button", { type: "button", class: "page-prev" }, t("page.prev"));
+  const next = el("button", { type: "button", class: "page-next" }, t("page.next"));
+  prev.disabled = page.offset <= 0;
+  next.disabled = page.offset + shown >= page.total;
+  prev.addEventListener("click", go(Math.max(0, page.offset - page.limit)));
+  next.addEventListener("click", go(page.offset + page.limit));
+  const text = t("list.page", { from: page.offset + 1, to: page.offset + shown, total: page.total });
+  bar.append(prev, el("span", { class: "page-total" }, text), next);
 }
 
 // ---- data -------------------------------------------------------------------------------------
@@ -451,7 +483,7 @@ function renderRejections(data) {
     { h: "col.code", cell: (r) => badge(label("code", r.code), "code-" + r.code) },
     { h: "col.reason", cell: (r) => r.reason, cls: () => "small" },
     { h: "col.advice", cell: (r) => hasText("advice." + r.code) ? t("advice." + r.code) : t("advice.other"), cls: () => "advice" },
-  ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code, serverTotal: data.total });
+  ], data.rejections, { rowKey: (r) => r.op_id, rowClass: (r) => "rej-" + r.code, server: serverPage("rejections", data) });
 }
 
 /// The back office stamps as "backoffice" or, one node per server process, "backoffice_<id>".
@@ -570,6 +602,11 @@ function householdLink(name, grid, id) {
   return a;
 }
 
+/// The paging part of a list's answer, for its bar.
+function serverPage(view, data) {
+  return { view, total: data.total || 0, offset: data.offset || 0, limit: data.limit || SERVER_PAGE };
+}
+
 function daysBetween(from, to) {
   return Math.round((Date.parse(to + "T00:00:00Z") - Date.parse(from + "T00:00:00Z")) / 86400000);
 }
@@ -587,7 +624,7 @@ function renderFollowups(data) {
     { h: "col.promise", cell: (f) => f.follow_up },
     { h: "col.visited", cell: (f) => fmtTime(f.arrived_at_ms) },
     { h: "col.later", cell: (f) => f.later_visit_ms ? fmtTime(f.later_visit_ms) : "—" },
-  ], data.follow_ups, { rowKey: (f) => f.visit_id });
+  ], data.follow_ups, { rowKey: (f) => f.visit_id, server: serverPage("followups", data) });
 }
 
 // ---- field workflows: tickets, appointments, day summaries, handovers ---------------------------
@@ -606,7 +643,7 @@ function renderTickets(data) {
     { h: "col.text", cell: (x) => x.text, cls: () => "small" },
     { h: "col.escalated", cell: (x) => x.escalated_to || "—" },
     { h: "col.taken", cell: (x) => fmtTime(x.taken_at_ms) },
-  ], data.tickets, { rowKey: (x) => x.id, rowClass: (x) => x.overdue ? "overdue" : "ticket-" + x.status });
+  ], data.tickets, { rowKey: (x) => x.id, rowClass: (x) => x.overdue ? "overdue" : "ticket-" + x.status, server: serverPage("tickets", data) });
 }
 
 function renderAppointments(data) {
@@ -622,7 +659,7 @@ function renderAppointments(data) {
     { h: "col.customer", cell: (a) => householdLink(a.customer_name, a.grid_id, a.household_id) },
     { h: "col.purpose", cell: (a) => label("purpose", a.purpose) },
     { h: "col.note", cell: (a) => a.note, cls: () => "small" },
-  ], data.appointments, { rowKey: (a) => a.id, rowClass: (a) => "appt-" + a.category });
+  ], data.appointments, { rowKey: (a) => a.id, rowClass: (a) => "appt-" + a.category, server: serverPage("appointments", data) });
 }
 
 function renderSummaries(data) {
@@ -959,7 +996,7 @@ function renderHome(data) {
     { k: "card.owed", v: yuan(st.owed_fen), sub: t("card.owed.sub", { n: st.arrears.reduce((a, b) => a + b.accounts, 0) }), id: "owed" },
     { k: "card.tickets", v: st.tickets_open + " / " + st.tickets_overdue, sub: t("card.tickets.sub"), bad: st.tickets_overdue > 0, id: "tickets", view: "tickets" },
     { k: "card.not_visited", v: String(st.not_visited), sub: t("card.not_visited.sub", { n: data.no_visit_days, of: st.households }), warn: st.not_visited > 0, id: "not-visited" },
-    { k: "card.reminders", v: String(f.reminders_closed), sub: t("card.reminders.sub"), id: "reminders" },
+    { k: "card.reminders", v: (st.reminders_open || 0) + " / " + f.reminders_closed, sub: t("card.reminders.sub"), warn: st.reminders_open > 0, id: "reminders" },
     { k: "card.tiers", v: String(st.households), sub: tierText(st.tiers), id: "tiers" },
   ];
   const box = document.getElementById("home-cards");
@@ -970,6 +1007,8 @@ function renderHome(data) {
     { h: "col.grid", cell: (g) => g.name || g.id, cls: () => "key" },
     ...homeFigureColumns(period),
     { h: "col.not_visited", num: true, cell: (g) => g.standing.not_visited + " / " + g.standing.households, cls: (g) => g.standing.not_visited > 0 ? "warn" : "" },
+    // open reminders are the grid's: every manager of it has them on the phone
+    { h: "col.reminders_open", num: true, cell: (g) => g.standing.reminders_open || 0, cls: (g) => g.standing.reminders_open > 0 ? "warn" : "" },
     { h: "col.owed", num: true, cell: (g) => yuan(g.standing.owed_fen) },
     { h: "col.tiers", cell: (g) => tierText(g.standing.tiers), cls: () => "small" },
   ], data.grids, { rowKey: (g) => g.id, empty: t("home.no_grids") });
@@ -987,10 +1026,15 @@ function renderHome(data) {
     { h: "col.owed", num: true, cell: (a) => yuan(a.owed_fen) },
   ], st.arrears, { rowKey: (a) => a.months });
 
+  const open = Object.entries(st.reminders_open_by_kind || {}).map(([k, n]) => ({ k, n }));
+  fillTable("home-reminders-open-table", [
+    { h: "col.reminder_kind", cell: (r) => label("reminder.kind", r.k) },
+    { h: "col.reminders_n", num: true, cell: (r) => r.n },
+  ], open, { rowKey: (r) => r.k });
   const outcomes = Object.entries(f.reminder_outcomes || {}).map(([k, n]) => ({ k, n }));
   fillTable("home-reminders-table", [
     { h: "col.outcome", cell: (r) => label("reminder.outcome", r.k) },
-    { h: "col.count", num: true, cell: (r) => r.n },
+    { h: "col.reminders_n", num: true, cell: (r) => r.n },
   ], outcomes, { rowKey: (r) => r.k });
 
   sparkBars("trend-visits", data.trend, (d) => d.visits, (v) => String(v));
@@ -1151,12 +1195,12 @@ async function submitReveal(ev) {
 registerTab("archive", { load: loadArchive, render: renderArchive });
 registerTab("devices", { load: (sig) => api("/admin/api/devices", sig), render: renderDevices });
 registerTab("activity", { load: (sig) => api("/admin/api/activity?range=" + encodeURIComponent(S.range), sig), render: renderActivity });
-registerTab("rejections", { load: (sig) => api("/admin/api/rejections?limit=300", sig), render: renderRejections });
+registerTab("rejections", { load: (sig) => api("/admin/api/rejections?" + pageQuery("rejections"), sig), render: renderRejections });
 registerTab("conflicts", { load: (sig) => api("/admin/api/conflicts?limit=300", sig), render: renderConflicts });
 registerTab("money", { load: (sig) => api("/admin/api/money?days=" + S.days + "&limit=300", sig), render: renderMoney });
-registerTab("followups", { load: (sig) => api("/admin/api/follow-ups?limit=500", sig), render: renderFollowups });
-registerTab("tickets", { load: (sig) => api("/admin/api/tickets?limit=500", sig), render: renderTickets });
-registerTab("appointments", { load: (sig) => api("/admin/api/appointments?limit=500", sig), render: renderAppointments });
+registerTab("followups", { load: (sig) => api("/admin/api/follow-ups?" + pageQuery("followups"), sig), render: renderFollowups });
+registerTab("tickets", { load: (sig) => api("/admin/api/tickets?" + pageQuery("tickets"), sig), render: renderTickets });
+registerTab("appointments", { load: (sig) => api("/admin/api/appointments?" + pageQuery("appointments"), sig), render: renderAppointments });
 registerTab("summaries", { load: (sig) => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500", sig), render: renderSummaries });
 registerTab("handovers", { load: (sig) => api("/admin/api/handovers?limit=200", sig), render: renderHandovers });
 registerTab("versions", {

@@ -1,6 +1,7 @@
 // Gridbook back office, the "走访定位 / visit locations" view (issue 20): visits flagged by where
 // they were — far from the household's reference position, a mock location, or no fix — per
-// manager and day, with the distance and a link to the fix on AMap (GCJ-02, made by the server).
+// manager and day, with the distance and a link to the fix on AMap (GCJ-02, made by the server),
+// a page at a time with the total.
 // Loaded after app.js: it registers its tab (registerTab) and adds its words to app.js's tables.
 "use strict";
 
@@ -56,13 +57,17 @@ function locationFlags(v) {
 }
 
 function renderLocations(data) {
-  const visits = data.groups.reduce((n, g) => n + g.visits.length, 0);
+  const shown = data.groups.reduce((n, g) => n + g.visits.length, 0);
   document.getElementById("locations-note").textContent = t("locations.note", {
-    m: data.max_distance_m, days: S.locationDays, n: visits,
+    m: data.max_distance_m, days: S.locationDays, n: data.total,
     far: data.counts.far, mock: data.counts.mock, nofix: data.counts.no_fix,
   });
   const box = document.getElementById("locations-groups");
   box.replaceChildren();
+  // the server pages the visits (a day's group may go on on the next page)
+  const bar = document.getElementById("locations-pager");
+  bar.replaceChildren();
+  serverPager(bar, shown, serverPage("locations", data));
   if (!data.groups.length) {
     box.append(el("p", { class: "muted", id: "locations-empty" }, t("locations.empty")));
     return;
@@ -88,12 +93,12 @@ function renderLocations(data) {
 }
 
 registerTab("locations", {
-  load: (sig) => api("/admin/api/visit-locations?days=" + S.locationDays + "&limit=1000", sig),
+  load: (sig) => api("/admin/api/visit-locations?days=" + S.locationDays + "&" + pageQuery("locations"), sig),
   render: renderLocations,
 });
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("#location-days button")) {
-    b.addEventListener("click", () => { S.locationDays = Number(b.dataset.days); refresh(); });
+    b.addEventListener("click", () => { S.locationDays = Number(b.dataset.days); S.pages.locations = 0; refresh(); });
   }
 });

@@ -1,14 +1,16 @@
 // Gridbook back office, money controls (/admin/money): receipts paged with their flags and the
-// total, one receipt in detail, voids approved or refused, cash hand-ins (交款). zh-CN first with
-// English beside it; writes carry the session's CSRF token in X-CSRF-Token.
+// total, one receipt in detail, voids approved or refused, cash hand-ins (交款), paged with their
+// total. zh-CN first with English beside it; writes carry the session's CSRF token in
+// X-CSRF-Token.
 "use strict";
 
 (function () {
   const { cell, call, post, when } = window.GridbookPage;
   const $ = (id) => document.getElementById(id);
   const PAGE = 50;
-  let offset = 0;
-  let total = 0;
+  /// Where each list the server pages is: its first row shown and the count of all.
+  const receiptsAt = { at: 0, total: 0 };
+  const handInsAt = { at: 0, total: 0 };
   let candidates = [];
 
   const yuan = (fen) => {
@@ -42,12 +44,13 @@
   }
 
   async function loadReceipts() {
+    const offset = receiptsAt.at;
     const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE) });
     if ($("flagged").checked) q.set("flagged", "true");
     if ($("collector").value) q.set("collector", $("collector").value);
     if ($("receipt-no").value.trim()) q.set("receipt_no", $("receipt-no").value.trim());
     const page = await call("/admin/api/money/receipts?" + q);
-    total = page.total;
+    const total = (receiptsAt.total = page.total);
     $("receipts-total").textContent =
       `共 ${page.total} 张，合计 ${yuan(page.total_fen)}（已批准作废的不计） / ${page.total} receipts, ${yuan(page.total_fen)} in all (voids approved left out)`;
     const last = Math.min(offset + page.receipts.length, total);
@@ -238,7 +241,15 @@
   }
 
   async function loadHandIns() {
-    const d = await call("/admin/api/money/hand-ins");
+    const at = handInsAt.at;
+    const d = await call("/admin/api/money/hand-ins?" + new URLSearchParams({ offset: String(at), limit: String(PAGE) }));
+    handInsAt.total = d.total;
+    const shown = Math.min(at + d.hand_ins.length, d.total);
+    $("hand-ins-info").textContent = d.total
+      ? `第 ${at + 1}–${shown} 笔，共 ${d.total} 笔 / ${at + 1}–${shown} of ${d.total}`
+      : "共 0 笔 / none";
+    $("hand-ins-prev").disabled = at === 0;
+    $("hand-ins-next").disabled = at + PAGE >= d.total;
     const days = $("cash-days").querySelector("tbody");
     days.textContent = "";
     for (const c of d.cash_days) {
@@ -276,17 +287,22 @@
 
   $("receipt-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    offset = 0;
+    receiptsAt.at = 0;
     loadReceipts().catch(report);
   });
-  $("prev-page").addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE);
-    loadReceipts().catch(report);
-  });
-  $("next-page").addEventListener("click", () => {
-    if (offset + PAGE < total) offset += PAGE;
-    loadReceipts().catch(report);
-  });
+  /// The buttons of a list the server pages: a page back, a page on while there is one.
+  function pageButtons(prev, next, where, load) {
+    $(prev).addEventListener("click", () => {
+      where.at = Math.max(0, where.at - PAGE);
+      load().catch(report);
+    });
+    $(next).addEventListener("click", () => {
+      if (where.at + PAGE < where.total) where.at += PAGE;
+      load().catch(report);
+    });
+  }
+  pageButtons("prev-page", "next-page", receiptsAt, loadReceipts);
+  pageButtons("hand-ins-prev", "hand-ins-next", handInsAt, loadHandIns);
   $("hand-in-manager").addEventListener("change", () => loadCandidates().catch(report));
   $("hand-in-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

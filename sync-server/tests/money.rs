@@ -106,10 +106,23 @@ async fn receipts_are_paged_with_their_total_and_flagged_against_the_account_on_
     let li = get(&f, "/admin/api/money/receipts?collector=li", &sup).await.json();
     assert_eq!(li["total"], 2);
 
+    // the receipt's visit: zhang's to its household nearest the payment, found among that
+    // household's visits only (another household's visit nearer in time is not it)
+    let visit = |household: &str, manager: &str, at: i64| {
+        let mut v = testing::visit("g1", household);
+        v.manager_id = manager.into();
+        v.arrived_at_ms = at;
+        v
+    };
+    f.store_record("v-far", "g1", &visit("hh-1", "zhang", now - 2_000 - 3_600_000));
+    f.store_record("v-near", "g1", &visit("hh-1", "zhang", now - 2_000 - 600_000));
+    f.store_record("v-other-home", "g1", &visit("hh-2", "zhang", now - 2_000));
+    f.store_record("v-li", "g1", &visit("hh-1", "li", now - 2_000));
     let one = get(&f, "/admin/api/money/receipts/SJ-002", &sup).await;
     assert_eq!(one.status, StatusCode::OK, "{}", one.text());
     let one = one.json();
     assert_eq!(one["receipt"]["owed_at_arrival_fen"], 0);
+    assert_eq!(one["visit"]["id"], "v-near", "{one}");
     assert_eq!(one["evidence"]["verification"], "unsigned");
     assert_eq!(audited(&f, "reveal_receipt", "SJ-002"), 1, "a receipt shown in full is audited");
     let print = get(&f, "/admin/money/receipts/SJ-002/print", &sup).await;
@@ -254,8 +267,13 @@ async fn cash_is_handed_in_once_per_receipt_for_the_exact_sum_of_the_managers_ca
     let li = of("li");
     assert_eq!((li["outstanding_fen"].as_i64(), li["outstanding_count"].as_i64()), (Some(1_000), Some(1)));
 
+    // zhang's cash of 40 days ago, handed in today: handed in, but not of this month's money
+    store_receipt(&f, "r5", &receipt("SJ-205", "zhang", 900, 900, now - 40 * 86_400_000), None);
+    let old = post(&f, "/admin/api/money/hand-ins", &sup, hand_in(&["r5"], 900)).await;
+    assert_eq!(old.status, StatusCode::CREATED, "{}", old.text());
+
     // the home page: of today's money (12,800 + 5,001 + 3,000 WeChat + 1,000 li's), what is
-    // handed in, per grid and per manager, from the recorded hand-in
+    // handed in, per grid and per manager, summed by storage per collector and period
     let home = get(&f, "/admin/api/home", &sup).await;
     assert_eq!(home.status, StatusCode::OK, "{}", home.text());
     let home = home.json();

@@ -293,3 +293,66 @@ async fn only_an_admin_sees_a_household_in_full_and_each_look_is_audited() {
     );
     assert!(audit.iter().all(|a| !a.detail.contains(&full_name)), "the audit row names no one");
 }
+
+/// Reminders (预警) on the home page: open ones are the phone's own rules run over the grid's
+/// records on the server, less those a phone closed; closed ones count per manager and period by
+/// their outcome. Seeded in g1: a birthday today, a contract ending in 30 days, a bill unpaid three
+/// months, a prepaid balance of 5 yuan closed by zhang today; in g2 a suspended service.
+#[tokio::test]
+async fn the_home_page_counts_the_reminders_open_by_the_phones_rules_and_those_closed_by_outcome() {
+    use gridbook_core::model::{PaymentType, ReminderKind, ReminderResolution};
+    let f = city();
+    let now = now_ms();
+    let today = report_day(now, 0);
+    let mut h1 = testing::household_n("g1", 1);
+    (h1.id, h1.birthday) = ("h1".into(), format!("1980-{}", &today[5..]));
+    let mut h2 = testing::household_n("g1", 2);
+    (h2.id, h2.birthday) = ("h2".into(), String::new());
+    let mut h3 = testing::household_n("g2", 3);
+    (h3.id, h3.birthday) = ("h3".into(), String::new());
+    for h in [&h1, &h2, &h3] {
+        f.store_record(&h.id, &h.grid_id, h);
+    }
+    let mut ending = testing::billing_profile("g1", "h2", &today[..7]);
+    (ending.id, ending.contract_end) = ("p-ending".into(), report_day(now, -30));
+    let mut level = testing::billing_profile("g1", "h1", &today[..7]);
+    level.id = "p-level".into();
+    let mut suspended = testing::billing_profile("g2", "h3", &today[..7]);
+    (suspended.id, suspended.suspended) = ("p-suspended".into(), true);
+    for p in [&ending, &level, &suspended] {
+        f.store_record(&p.id, &p.grid_id, p);
+    }
+    let mut unpaid = testing::account("g1", "h1", 9_000);
+    (unpaid.id, unpaid.months_overdue) = ("a-unpaid".into(), 3);
+    let mut low = testing::account("g1", "h2", 0);
+    (low.id, low.payment_type, low.balance_fen) = ("a-low".into(), PaymentType::Prepaid, Some(500));
+    for a in [&unpaid, &low] {
+        f.store_record(&a.id, &a.grid_id, a);
+    }
+    let mut closed = testing::reminder_outcome("g1", "h2", &format!("low_balance:a-low:{}", &today[..7]));
+    (closed.id, closed.kind, closed.outcome) = ("o1".into(), ReminderKind::LowBalance, ReminderResolution::Paid);
+    (closed.manager_id, closed.closed_at_ms) = ("zhang".into(), now - 1_000);
+    f.store_record(&closed.id, "g1", &closed);
+
+    let (root, _) = f.session("root", Role::Admin);
+    let home = get(&f.state, "/admin/api/home", Some(&root)).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.text());
+    let h = home.json();
+    let grid = |id: &str| h["grids"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
+    let g1 = grid("g1");
+    assert_eq!(
+        g1["standing"]["reminders_open_by_kind"],
+        json!({"birthday": 1, "contract_expiry": 1, "postpaid_overdue": 1}),
+        "the low balance is closed: {g1}"
+    );
+    assert_eq!(g1["standing"]["reminders_open"], 3);
+    assert_eq!(grid("g2")["standing"]["reminders_open_by_kind"], json!({"suspension_risk": 1}));
+    assert_eq!(h["total"]["standing"]["reminders_open"], 4);
+    for period in ["today", "week", "month"] {
+        assert_eq!(g1["periods"][period]["reminders_closed"], 1, "{period}");
+        assert_eq!(g1["periods"][period]["reminder_outcomes"], json!({"paid": 1}), "{period}");
+    }
+    let zhang = g1["managers"].as_array().unwrap().iter().find(|m| m["id"] == "zhang").unwrap().clone();
+    assert_eq!(zhang["periods"]["today"]["reminder_outcomes"], json!({"paid": 1}));
+    assert_eq!(zhang["standing"]["reminders_open"], 0, "an open reminder is the grid's");
+}

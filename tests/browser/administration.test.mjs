@@ -6,21 +6,9 @@
 // then sees the grid. Run by scripts/test-browser.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
-  return v;
-};
-const SERVER = env("GB_SERVER");
-const SHOTS = env("GB_SCREENSHOTS");
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+import { admin as cli, launch, loggedIn, newContext, shot, startServer, workDir } from "./kit.mjs";
 
 const PASSWORD = `Admin-测试-${process.pid}`;
 // one building (7号楼) with two households in g1, for the building handover
@@ -32,68 +20,35 @@ let browser;
 let admin;
 let sup;
 
-const shot = async (p, name) => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
-};
-
-function cli(db, args, password) {
-  return execFileSync(SERVER, ["admin", "--db", db, ...args], {
-    env: Object.assign({}, process.env, password ? { GRIDBOOK_NEW_PASSWORD: password } : {}),
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-}
-
+/// A page logged in as `id` that answers the page's prompts (a grid's new name).
 async function login(context, id) {
-  const p = await context.newPage();
-  p.on("request", (r) => {
-    if (!r.url().startsWith(base) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
-  });
+  const p = await loggedIn(context, base, id, PASSWORD);
   p.on("dialog", (d) => d.accept(d.type() === "prompt" ? "幸福新村网格" : undefined));
-  await p.goto(`${base}/admin/login`);
-  await p.fill("#login-id", id);
-  await p.fill("#login-password", PASSWORD);
-  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
   return p;
 }
 
 before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "gb-admin-"));
-  const db = path.join(work, "server.db");
+  work = workDir("gb-admin-");
+  const db = work.db;
   cli(db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
   cli(db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
   cli(db, ["create-manager", "--id", "li", "--name", "李娜", "--role", "field"]);
   cli(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
   cli(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
   cli(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
-  const sheet = path.join(work, "archives.csv");
+  const sheet = path.join(work.dir, "archives.csv");
   fs.writeFileSync(sheet, SHEET);
   cli(db, ["import-archives", "--grid", "g1", "--file", sheet]);
-  const portFile = path.join(work, "port");
-  server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile], {
-    env: Object.assign({}, process.env, { GRIDBOOK_LOG: "warn" }),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8").trim()); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  base = `http://${fs.readFileSync(portFile, "utf8").trim()}`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const options = { viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" };
-  admin = await login(await browser.newContext(options), "root");
-  sup = await login(await browser.newContext(options), "wangsup");
+  ({ server, base } = await startServer(work));
+  browser = await launch();
+  admin = await login(await newContext(browser), "root");
+  sup = await login(await newContext(browser), "wangsup");
 });
 
 after(async () => {
   if (browser) await browser.close();
   if (server) server.kill();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (work) fs.rmSync(work.dir, { recursive: true, force: true });
 });
 
 test("a supervisor with no grid assigned sees none, and is told so", async () => {

@@ -5,30 +5,18 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import readline from "node:readline";
-import { createRequire } from "node:module";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { admin as cli, env, launch, loggedIn, newContext, newPage, shot } from "./kit.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
-  return v;
-};
 const URL_BASE = env("GB_URL");
-const SHOTS = env("GB_SCREENSHOTS");
 const SUP_ID = env("GB_SUP_ID");
 const SUP_PASSWORD = env("GB_SUP_PASSWORD");
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
 
 let browser;
 let page;
 let field; // what the phones did
-
-const shot = async (p, name) => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
-};
 
 async function login(p, password) {
   await p.goto(`${URL_BASE}/admin?refresh=2`);
@@ -44,18 +32,9 @@ async function openTab(view) {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
+  browser = await launch();
   // nothing may be loaded from anywhere but this server
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL_BASE) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
-  });
+  page = await newPage(await newContext(browser), URL_BASE);
 });
 
 after(async () => {
@@ -181,6 +160,58 @@ test("the home page's figures equal what the phones recorded in g1 today", async
   assert.equal(cell("已交款"), "¥0.00");
 });
 
+test("the home page counts the reminders open by the phone's own rules, per grid", async () => {
+  // billing figures loaded for one of g1's households: spend down by half (stage 1) on one
+  // service, a suspension risk on another; the server runs the phone's reminder rules over them
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gb-billing-"));
+  const file = path.join(dir, "billing.jsonl");
+  const month = new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" }).slice(0, 7);
+  const line = (service, extra) => JSON.stringify(Object.assign({
+    grid_id: "g1", household_id: field.household_id, service_number: service, product: "mobile", period: month,
+    spend_fen: 10000, baseline_fen: 10000, as_of_ms: Date.now(),
+  }, extra));
+  fs.writeFileSync(file, [line("13900000001", { spend_fen: 5000 }), line("13900000002", { suspension_risk: true })].join("\n") + "\n");
+  cli(env("GB_DB"), ["load-billing", "--file", file]);
+  fs.rmSync(dir, { recursive: true, force: true });
+  await openTab("home");
+  const home = await page.evaluate(async () => (await fetch("/admin/api/home")).json());
+  const g1 = home.grids.find((g) => g.id === "g1");
+  assert.equal(g1.standing.reminders_open_by_kind.spend_drop_stage1, 1, JSON.stringify(g1.standing));
+  assert.equal(g1.standing.reminders_open_by_kind.suspension_risk, 1);
+  // the page shows the server's figures: by kind, in the grid's row and on the card
+  const drop = page.locator('#home-reminders-open-table tr[data-key="spend_drop_stage1"]');
+  await drop.waitFor({ timeout: 10_000 });
+  assert.match(await drop.textContent(), /话务下降一级\s*1/);
+  const heads = await page.locator("#home-grids-table thead th").allTextContents();
+  const cells = await page.locator('#home-grids-table tr[data-key="g1"] td').allTextContents();
+  assert.equal(cells[heads.indexOf("预警待处理")], String(g1.standing.reminders_open));
+  const card = await page.locator('[data-card="reminders"] .card-value').textContent();
+  assert.equal(card, `${home.total.standing.reminders_open} / ${home.total.periods.today.reminders_closed}`);
+  await shot(page, "05c-home-reminders.png");
+});
+
+test("a list the server pages shows the total and pages through it", async () => {
+  const ctx = await newContext(browser);
+  const p = await loggedIn(ctx, URL_BASE, SUP_ID, SUP_PASSWORD);
+  // one row to a page (?rows=1), so that the day's few rejections make pages
+  await p.goto(`${URL_BASE}/admin?rows=1#rejections`);
+  await p.waitForFunction(() => document.body.dataset.loaded === "rejections");
+  const all = await p.evaluate(async () => (await fetch("/admin/api/rejections?limit=1000")).json());
+  assert.ok(all.total >= 2, `two rejections or more to page through: ${all.total}`);
+  const bar = p.locator('.list-pager[data-for="rejections-table"]');
+  const rows = p.locator("#rejections-table tbody tr");
+  assert.match(await bar.textContent(), new RegExp(`第 1–1 条，共 ${all.total} 条`));
+  assert.equal(await rows.count(), 1);
+  assert.equal(await rows.first().getAttribute("data-key"), all.rejections[0].op_id);
+  assert.equal(await bar.locator(".page-prev").isDisabled(), true);
+  await bar.locator(".page-next").click();
+  await p.waitForFunction(() => /第 2–2 条/.test(document.querySelector('.list-pager[data-for="rejections-table"]')?.textContent || ""));
+  assert.equal(await rows.first().getAttribute("data-key"), all.rejections[1].op_id, "the next page is the next row");
+  assert.match(await bar.textContent(), new RegExp(`共 ${all.total} 条`));
+  await shot(p, "05g-paged-rejections.png");
+  await ctx.close();
+});
+
 test("drill down grid → building → household, search, and a household's page", async () => {
   await openTab("archive");
   const grids = await page.locator("#archive-grid option").allTextContents();
@@ -211,12 +242,8 @@ test("drill down grid → building → household, search, and a household's page
 });
 
 test("a session that ends mid-way returns, after logging in again, to the same tab", async () => {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  const p = await ctx.newPage();
-  await p.goto(`${URL_BASE}/admin/login`);
-  await p.fill("#login-id", SUP_ID);
-  await p.fill("#login-password", SUP_PASSWORD);
-  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  const ctx = await newContext(browser);
+  const p = await loggedIn(ctx, URL_BASE, SUP_ID, SUP_PASSWORD);
   await p.goto(`${URL_BASE}/admin#money`);
   await p.waitForFunction(() => document.body.dataset.loaded === "money");
   await ctx.clearCookies();
@@ -345,11 +372,7 @@ test("the whole dashboard switches to English", async () => {
 
 test("on a tablet the dashboard fits the screen", async () => {
   const tablet = await browser.newContext({ viewport: { width: 820, height: 1180 }, locale: "zh-CN", timezoneId: "Asia/Shanghai", hasTouch: true });
-  const p = await tablet.newPage();
-  await p.goto(`${URL_BASE}/admin/login`);
-  await p.fill("#login-id", SUP_ID);
-  await p.fill("#login-password", SUP_PASSWORD);
-  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  const p = await loggedIn(tablet, URL_BASE, SUP_ID, SUP_PASSWORD);
   for (const view of ["home", "devices", "archive"]) {
     if (view !== "home") await p.click(`.tabs a[data-view="${view}"]`);
     await p.waitForFunction((v) => document.body.dataset.loaded === v, view);
@@ -370,6 +393,9 @@ test("tickets list the broken promise first, with its owner, the customer masked
   assert.match(text, /张伟/);
   assert.match(text, /光猫频繁重启/);
   assert.match(await page.locator("#tickets-note").textContent(), /逾期 1 件/);
+  // paged by the server, with the total of all
+  assert.match(await page.locator('.list-pager[data-for="tickets-table"]').textContent(), /第 1–1 条，共 1 条/);
+  assert.equal(await page.locator('.list-pager[data-for="tickets-table"] .page-next').isDisabled(), true);
   await shot(page, "13-tickets.png");
 });
 
@@ -420,12 +446,8 @@ test("visits flagged by place are listed per manager and day, with the distance 
 test("a supervisor sees handovers; an admin hands a building over and waits for the old phone", async () => {
   await openTab("handovers");
   assert.equal(await page.locator("#handover-form").isVisible(), false, "a supervisor cannot start one");
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  const admin = await ctx.newPage();
-  await admin.goto(`${URL_BASE}/admin/login`);
-  await admin.fill("#login-id", env("GB_ADMIN_ID"));
-  await admin.fill("#login-password", SUP_PASSWORD);
-  await Promise.all([admin.waitForLoadState("load"), admin.click("#login-submit")]);
+  const ctx = await newContext(browser);
+  const admin = await loggedIn(ctx, URL_BASE, env("GB_ADMIN_ID"), SUP_PASSWORD);
   await admin.goto(`${URL_BASE}/admin#handovers`);
   await admin.waitForFunction(() => document.body.dataset.loaded === "handovers");
   assert.equal(await admin.locator("#handover-form").isVisible(), true);
@@ -468,12 +490,8 @@ test("the versions page shows what the phones run; an admin publishes, rolls out
   assert.match(await page.locator('#versions-spread-table tr[data-key="spread.low_storage"]').textContent(), /1$/);
   assert.match(await page.locator('#versions-spread-table tr[data-key="spread.battery_saver"]').textContent(), /1$/);
 
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  const admin = await ctx.newPage();
-  await admin.goto(`${URL_BASE}/admin/login`);
-  await admin.fill("#login-id", env("GB_ADMIN_ID"));
-  await admin.fill("#login-password", SUP_PASSWORD);
-  await Promise.all([admin.waitForLoadState("load"), admin.click("#login-submit")]);
+  const ctx = await newContext(browser);
+  const admin = await loggedIn(ctx, URL_BASE, env("GB_ADMIN_ID"), SUP_PASSWORD);
   await admin.goto(`${URL_BASE}/admin#versions`);
   await admin.waitForFunction(() => document.body.dataset.loaded === "versions");
   // not an APK: refused with the reason, nothing listed

@@ -5,22 +5,8 @@
 // one whose void waits, an unused number of the same receipt book. Run by scripts/test-browser.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
-  return v;
-};
-const SERVER = env("GB_SERVER");
-const FIELDSIM = env("GB_FIELDSIM");
-const SHOTS = env("GB_SCREENSHOTS");
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+import { admin, fieldDay, launch, loggedIn, newContext, shot, startServer, workDir } from "./kit.mjs";
 
 const PASSWORD = `Money-测试-${process.pid}`;
 let work;
@@ -30,21 +16,9 @@ let browser;
 let page;
 let field;
 
-const shot = async (p, name) => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await p.screenshot({ path: path.join(SHOTS, name), fullPage: true });
-};
-
-function admin(db, args, password) {
-  execFileSync(SERVER, ["admin", "--db", db, ...args], {
-    env: Object.assign({}, process.env, password ? { GRIDBOOK_NEW_PASSWORD: password } : {}),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-
 before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "gb-money-"));
-  const db = path.join(work, "server.db");
+  work = workDir("gb-money-");
+  const db = work.db;
   admin(db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
   admin(db, ["create-grid", "--id", "g2", "--name", "人民路网格"]);
   admin(db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
@@ -57,41 +31,16 @@ before(async () => {
   admin(db, ["create-manager", "--id", "zhaosup", "--name", "赵主管", "--role", "supervisor"], PASSWORD);
   admin(db, ["assign-grid", "--manager", "zhaosup", "--grid", "g2"]);
   admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
-  const portFile = path.join(work, "port");
-  server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile,
-    "--company-name", "中国电信长沙分公司 岳麓营业部"], {
-    env: Object.assign({}, process.env, { GRIDBOOK_LOG: "warn" }),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8").trim()); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  base = `http://${fs.readFileSync(portFile, "utf8").trim()}`;
-  const out = execFileSync(FIELDSIM, ["--url", base, "--db", db], { encoding: "utf8", timeout: 180_000 });
-  field = JSON.parse(out.trim().split("\n").pop());
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  page.on("request", (r) => {
-    if (!r.url().startsWith(base) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
-  });
-  await page.goto(`${base}/admin/login`);
-  await page.fill("#login-id", "wangsup");
-  await page.fill("#login-password", PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("#login-submit")]);
-  assert.match(page.url(), /\/admin$/);
+  ({ server, base } = await startServer(work, ["--company-name", "中国电信长沙分公司 岳麓营业部"]));
+  field = fieldDay(base, db);
+  browser = await launch();
+  page = await loggedIn(await newContext(browser), base, "wangsup", PASSWORD);
 });
 
 after(async () => {
   if (browser) await browser.close();
   if (server) server.kill();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (work) fs.rmSync(work.dir, { recursive: true, force: true });
 });
 
 let code;
@@ -159,6 +108,9 @@ test("zhang's cash is handed in against his receipt, to the fen", async () => {
   await day.waitFor();
   assert.match(await day.textContent(), /¥128\.00.*¥128\.00.*¥0\.00/s, "collected, handed in, none outstanding");
   assert.match(await page.textContent("#hand-ins"), /张伟.*¥128\.00.*wangsup/s);
+  // the list is paged by the server, with the count of all
+  await page.waitForFunction(() => /共 1 笔/.test(document.getElementById("hand-ins-info").textContent));
+  assert.equal(await page.isDisabled("#hand-ins-next"), true, "one hand-in: no next page");
   await shot(page, "24-money-hand-in.png");
 });
 
@@ -187,12 +139,8 @@ test("the public check page answers genuine, not genuine and not uploaded yet", 
 });
 
 test("an admin issues a phone's enrolment code, shown once with its QR code, and revokes a device", async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
-  const p = await context.newPage();
-  await p.goto(`${base}/admin/login`);
-  await p.fill("#login-id", "root");
-  await p.fill("#login-password", PASSWORD);
-  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  const context = await newContext(browser);
+  const p = await loggedIn(context, base, "root", PASSWORD);
   await p.click("#administration-link");
   await p.waitForURL(/\/admin\/administration$/);
   await p.locator(`#admin-devices tr[data-device="${field.zhang_device}"]`).waitFor();
@@ -215,17 +163,15 @@ test("an admin issues a phone's enrolment code, shown once with its QR code, and
 });
 
 test("another grid's supervisor sees none of this grid's receipts, voids or cash", async () => {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN" });
-  const p = await context.newPage();
-  await p.goto(`${base}/admin/login`);
-  await p.fill("#login-id", "zhaosup");
-  await p.fill("#login-password", PASSWORD);
-  await Promise.all([p.waitForLoadState("load"), p.click("#login-submit")]);
+  const context = await newContext(browser);
+  const p = await loggedIn(context, base, "zhaosup", PASSWORD);
   await p.goto(`${base}/admin/money`);
   await p.waitForFunction(() => /共 0 张/.test(document.getElementById("receipts-total").textContent));
   assert.equal(await p.locator(`#money-receipts tr[data-receipt-no="${field.receipt_no}"]`).count(), 0);
   assert.equal(await p.locator("#pending-voids tr[data-void-id]").count(), 0);
   assert.ok(!(await p.textContent("#cash-days")).includes("张伟"), "no cash of g1's managers");
+  await p.waitForFunction(() => /共 0 笔/.test(document.getElementById("hand-ins-info").textContent));
+  assert.equal(await p.locator("#hand-ins tbody tr").count(), 0, "nor their hand-ins");
   await shot(p, "30-money-other-supervisor.png");
   // and by address: the receipt and its printed copy are not there for them
   const api = await p.request.get(`${base}/admin/api/money/receipts/${encodeURIComponent(field.receipt_no)}`);

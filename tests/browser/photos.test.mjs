@@ -4,22 +4,8 @@
 // and the other as "照片上传中 / photo on its way". Run by scripts/test-browser.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
-  return v;
-};
-const SERVER = env("GB_SERVER");
-const FIELDSIM = env("GB_FIELDSIM");
-const SHOTS = env("GB_SCREENSHOTS");
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
+import { admin, fieldDay, launch, loggedIn, newContext, shot, startServer, workDir } from "./kit.mjs";
 
 const PASSWORD = `Photos-测试-${process.pid}`;
 let work;
@@ -29,55 +15,23 @@ let browser;
 let page;
 let field;
 
-function admin(db, args, password) {
-  execFileSync(SERVER, ["admin", "--db", db, ...args], {
-    env: Object.assign({}, process.env, password ? { GRIDBOOK_NEW_PASSWORD: password } : {}),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-
 before(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "gb-photos-"));
-  const db = path.join(work, "server.db");
-  admin(db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
-  admin(db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
-  admin(db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
-  admin(db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
-  admin(db, ["assign-grid", "--manager", "wangsup", "--grid", "g1"]);
-  const portFile = path.join(work, "port");
-  server = spawn(SERVER, ["serve", "--db", db, "--listen", "127.0.0.1:0", "--port-file", portFile], {
-    env: Object.assign({}, process.env, { GRIDBOOK_LOG: "warn" }),
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (let i = 0; i < 300 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, "utf8").trim()); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  base = `http://${fs.readFileSync(portFile, "utf8").trim()}`;
-  const out = execFileSync(FIELDSIM, ["--url", base, "--db", db, "--photo-day"], { encoding: "utf8", timeout: 180_000 });
-  field = JSON.parse(out.trim().split("\n").pop());
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  page.on("request", (r) => {
-    if (!r.url().startsWith(base) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
-  });
-  await page.goto(`${base}/admin/login`);
-  await page.fill("#login-id", "wangsup");
-  await page.fill("#login-password", PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("#login-submit")]);
-  assert.match(page.url(), /\/admin$/);
+  work = workDir("gb-photos-");
+  admin(work.db, ["create-grid", "--id", "g1", "--name", "幸福里网格"]);
+  admin(work.db, ["create-manager", "--id", "zhang", "--name", "张伟", "--role", "field"]);
+  admin(work.db, ["assign-grid", "--manager", "zhang", "--grid", "g1"]);
+  admin(work.db, ["create-manager", "--id", "wangsup", "--name", "王主管", "--role", "supervisor"], PASSWORD);
+  admin(work.db, ["assign-grid", "--manager", "wangsup", "--grid", "g1"]);
+  ({ server, base } = await startServer(work));
+  field = fieldDay(base, work.db, ["--photo-day"]);
+  browser = await launch();
+  page = await loggedIn(await newContext(browser), base, "wangsup", PASSWORD);
 });
 
 after(async () => {
   if (browser) await browser.close();
   if (server) server.kill();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (work) fs.rmSync(work.dir, { recursive: true, force: true });
 });
 
 test("a visit shows its arrived photo as a thumbnail and the other as on its way", async () => {
@@ -107,8 +61,7 @@ test("a visit shows its arrived photo as a thumbnail and the other as on its way
   assert.equal(await pending.count(), 1, "one photo not yet on the server");
   assert.equal((await pending.textContent()).trim(), "照片上传中");
   assert.equal(await visit.locator(".photo-missing").count(), 0, "not missing within a day");
-  await fs.promises.mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, "40-household-photos.png"), fullPage: true });
+  await shot(page, "40-household-photos.png");
 
   // the full view opens the photo itself (audited on the server)
   const full = await page.request.get(`${base}${link}`);

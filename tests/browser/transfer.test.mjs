@@ -4,21 +4,9 @@
 // figures stay the other test's. Run by scripts/test-browser.sh.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
-import fs from "node:fs";
-import path from "node:path";
+import { admin, env, launch, loggedIn, newContext, shot } from "./kit.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run this through scripts/test-browser.sh`);
-  return v;
-};
 const URL_BASE = env("GB_URL");
-const SHOTS = env("GB_SCREENSHOTS");
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.join(env("PLAYWRIGHT_CORE_DIR"), "playwright-core"));
-const SERVER = path.join(path.dirname(env("GB_FIELDSIM")), "gridbook-sync-server");
 const ADMIN_ID = "chenadmin";
 const ADMIN_PASSWORD = `Gridbook-管理员-${process.pid}`;
 
@@ -33,31 +21,10 @@ const SHEET = [
 let browser;
 let page;
 
-const shot = async (name) => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name), fullPage: true });
-};
-
 before(async () => {
-  execFileSync(SERVER, ["admin", "--db", env("GB_DB"), "create-manager", "--id", ADMIN_ID, "--name", "陈管理员", "--role", "admin"], {
-    env: { ...process.env, GRIDBOOK_NEW_PASSWORD: ADMIN_PASSWORD },
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", timezoneId: "Asia/Shanghai" });
-  page = await context.newPage();
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL_BASE) && !r.url().startsWith("data:")) throw new Error(`request to ${r.url()}`);
-  });
-  await page.goto(`${URL_BASE}/admin/login`);
-  await page.fill("#login-id", ADMIN_ID);
-  await page.fill("#login-password", ADMIN_PASSWORD);
-  await Promise.all([page.waitForLoadState("load"), page.click("#login-submit")]);
-  assert.match(page.url(), /\/admin$/);
+  admin(env("GB_DB"), ["create-manager", "--id", ADMIN_ID, "--name", "陈管理员", "--role", "admin"], ADMIN_PASSWORD);
+  browser = await launch();
+  page = await loggedIn(await newContext(browser, 1280), URL_BASE, ADMIN_ID, ADMIN_PASSWORD);
 });
 
 after(async () => {
@@ -86,14 +53,14 @@ test("checking a sheet shows the refused rows and writes nothing; importing writ
   assert.equal(cells[2], "1101**********0021", "the ID number is masked");
   assert.match(cells[3], /证件号码不正确/);
   assert.match(cells[4], /check digit/);
-  await shot("20-import-checked.png");
+  await shot(page, "20-import-checked.png");
 
   await page.click("#import");
   await page.waitForFunction(() => document.querySelector("#import-summary")?.textContent.startsWith("已导入"));
   assert.match(await page.textContent("#import-summary"), /新建 2 created/);
   await page.click("#import"); // the same sheet again creates nothing
   await page.waitForFunction(() => /未变 2 unchanged/.test(document.querySelector("#import-summary")?.textContent || ""));
-  await shot("21-import-done.png");
+  await shot(page, "21-import-done.png");
 });
 
 test("a sheet without the required columns gets a clear message", async () => {

@@ -7,6 +7,7 @@
 use gridbook_core::location::{LocationFix, LocationProvider, Position};
 use gridbook_core::testing::household_n;
 use gridbook_core::Visit;
+use gridbook_sync_server::cli::admin::AdminCommand;
 use gridbook_sync_server::domain::report_day::report_day;
 use gridbook_sync_server::now_ms;
 use gridbook_tests::*;
@@ -75,6 +76,11 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
     let server = TestServer::start().await;
     server.grid_with_manager("g1", "zhang");
     server.supervisor("sup1", PASSWORD);
+    server.admin(AdminCommand::AssignGrid { manager: "sup1".into(), grid: "g1".into() });
+    // a supervisor of another grid sees none of g1's visits
+    server.grid_with_manager("g2", "wang");
+    server.supervisor("sup2", PASSWORD);
+    server.admin(AdminCommand::AssignGrid { manager: "sup2".into(), grid: "g2".into() });
     let (session, csrf) = server.staff_session("sup1", PASSWORD).await;
     let phone = server.phone("zhang").await;
     let h = phone.store.create_household(household_n("g1", 1)).unwrap();
@@ -117,6 +123,10 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
         assert_eq!(server.text(&sql), unknown);
     }
     assert_eq!(flagged(&server, &session).await["checked_now"], 0, "nothing is checked twice");
+    assert_eq!(answer["total"], 3, "far, mocked and unlocated: {answer}");
+    let (other, _) = server.staff_session("sup2", PASSWORD).await;
+    let theirs = flagged(&server, &other).await;
+    assert_eq!((theirs["total"].as_i64(), theirs["groups"].as_array().map(Vec::len)), (Some(0), Some(0)), "{theirs}");
 
     // a change without the session's CSRF token is refused
     let url = format!("{}/admin/api/households/{}/reference-position", server.url, h.id);

@@ -2,18 +2,21 @@
 //! staff member may see: per grid and per manager, for today, this week and this month, visits done
 //! against the appointments planned, appointments kept on time (±10 minutes, core's workday rule),
 //! money collected (and handed in, once hand-ins are recorded), reminders (预警) closed with their
-//! outcomes, first-ask tickets taken; and as things stand now: tickets open and overdue, arrears
-//! outstanding by months overdue, households with no visit in N days and the tier mix; with a
+//! outcomes, first-ask tickets taken; and as things stand now: reminders open today (the phone's
+//! own rules, core's `open_reminders_of`, run over the synced records: phones sync only the
+//! closures), tickets open and overdue, arrears outstanding by months overdue, households with no
+//! visit in N days and the tier mix; with a
 //! daily trend of visits and money over the month. Read through `RecordStorage` only, so both
 //! backends answer the same; money is integer fen with checked sums.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
+use gridbook_core::field::reminders::open_reminders_of;
 use gridbook_core::field::workday::{day_bounds, punctuality, Punctuality};
 use gridbook_core::model::{
-    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, EntityKind, Household, Receipt, ReminderOutcome,
-    Ticket, TicketStatus, Visit,
+    Appointment, AppointmentStatus, ArrearsAccount, ArrearsNotice, BillingProfile, EntityKind, Household, Receipt,
+    ReminderOutcome, Ticket, TicketStatus, Visit,
 };
 use gridbook_core::sync::wire::EntityState;
 use serde::Serialize;
@@ -107,6 +110,12 @@ pub struct Standing {
     pub tiers: BTreeMap<String, i64>,
     pub arrears: Vec<ArrearsBucket>,
     pub owed_fen: i64,
+    /// Reminders (预警) open today, by the phone's own rules run over the grid's records
+    /// (core's `open_reminders_of`): in all and by kind. An open reminder is the grid's (every
+    /// manager of it has it on the phone), so managers' blocks leave these at zero; a closed one
+    /// counts to whoever closed it, per period (`Figures::reminders_closed`).
+    pub reminders_open: i64,
+    pub reminders_open_by_kind: BTreeMap<String, i64>,
 }
 
 /// A grid's or a manager's figures.
@@ -157,11 +166,17 @@ pub struct GridFacts {
     pub receipts: Vec<Receipt>,
     pub tickets: Vec<Ticket>,
     pub accounts: Vec<ArrearsAccount>,
+    /// The back office's billing figures per service, which the reminder rules read.
+    pub profiles: Vec<BillingProfile>,
     pub reminders: Vec<ReminderOutcome>,
     pub notices: Vec<ArrearsNotice>,
-    /// The ids of the grid's receipts whose cash has been handed in; None: not known.
-    pub handed_in: Option<BTreeSet<String>>,
+    /// Of the money collected in each period (by `Period::key`), what each collector has handed
+    /// in, fen, as storage sums it (`MoneyStorage::handed_in_fen`); None: not known.
+    pub handed_in: Option<HandedIn>,
 }
+
+/// Period key → collector id → fen handed in of the money collected in that period.
+pub type HandedIn = BTreeMap<String, BTreeMap<String, i64>>;
 
 fn live<R: gridbook_core::model::Record>(states: Vec<EntityState>) -> Vec<R> {
     states.iter().filter(|s| !s.deleted()).filter_map(record).collect()
@@ -180,6 +195,7 @@ impl GridFacts {
             receipts: live(get(EntityKind::Receipt)?),
             tickets: live(get(EntityKind::Ticket)?),
             accounts: live(get(EntityKind::ArrearsAccount)?),
+            profiles: live(get(EntityKind::BillingProfile)?),
             reminders: live(get(EntityKind::ReminderOutcome)?),
             notices: live(get(EntityKind::ArrearsNotice)?),
             handed_in: None,
@@ -221,17 +237,20 @@ fn figures(f: &GridFacts, p: &Period, now_ms: i64, mine: &dyn Fn(&str) -> bool) 
             None => {}
         }
     }
-    let mut handed_in = f.handed_in.as_ref().map(|_| 0);
     for r in f.receipts.iter().filter(|r| mine(&r.collector_id) && within(r.collected_at_ms, p)) {
         out.receipts += 1;
         add(&mut out.collected_fen, r.amount_fen)?;
-        if let (Some(sum), Some(ids)) = (handed_in.as_mut(), &f.handed_in) {
-            if ids.contains(&r.id) {
-                add(sum, r.amount_fen)?;
-            }
-        }
     }
-    out.handed_in_fen = handed_in;
+    out.handed_in_fen = match f.handed_in.as_ref().and_then(|by_period| by_period.get(p.key)) {
+        Some(by_collector) => {
+            let mut sum = 0;
+            for (_, fen) in by_collector.iter().filter(|(who, _)| mine(who)) {
+                add(&mut sum, *fen)?;
+            }
+            Some(sum)
+        }
+        None => None,
+    };
     for r in f.reminders.iter().filter(|r| mine(&r.manager_id) && within(r.closed_at_ms, p)) {
         out.reminders_closed += 1;
         *out.reminder_outcomes.entry(r.outcome.as_str().to_string()).or_default() += 1;
@@ -287,6 +306,13 @@ fn standing(
         add(&mut out.owed_fen, a.owed_fen)?;
     }
     out.arrears = buckets.into_values().collect();
+    let day = NaiveDate::parse_from_str(today, "%Y-%m-%d")
+        .map_err(|e| DomainError::internal(format!("report day {today}: {e}")))?;
+    let closed: HashSet<String> = f.reminders.iter().map(|r| r.reminder_key.clone()).collect();
+    for r in open_reminders_of(&f.grid_id, day, &f.households, &f.profiles, &f.accounts, &closed) {
+        out.reminders_open += 1;
+        *out.reminders_open_by_kind.entry(r.kind.as_str().to_string()).or_default() += 1;
+    }
     Ok(out)
 }
 
@@ -317,6 +343,10 @@ fn merge_standing(into: &mut Standing, from: &Standing) -> DomainResult<()> {
     into.tickets_overdue += from.tickets_overdue;
     into.households += from.households;
     into.not_visited += from.not_visited;
+    into.reminders_open += from.reminders_open;
+    for (k, n) in &from.reminders_open_by_kind {
+        *into.reminders_open_by_kind.entry(k.clone()).or_default() += n;
+    }
     for (k, n) in &from.tiers {
         *into.tiers.entry(k.clone()).or_default() += n;
     }
@@ -522,17 +552,20 @@ mod tests {
         assert_eq!(g.periods["today"].handed_in_fen, None, "no hand-ins known");
         // the cash of one of today's receipts handed in: today's, this week's and month's figure
         let mut handed = grid(now);
-        for (r, id) in handed.receipts.iter_mut().zip(["r-1", "r-2", "r-0"]) {
-            r.id = id.into();
-        }
         let first = handed.receipts[0].clone();
-        handed.handed_in = Some(BTreeSet::from([first.id.clone(), handed.receipts[2].id.clone()]));
+        // as storage sums them: zhang's first receipt of today, and an unnamed collector's
+        let sums = |fen: i64| BTreeMap::from([("zhang".to_string(), first.amount_fen), ("".to_string(), fen)]);
+        handed.handed_in = Some(BTreeMap::from([
+            ("today".to_string(), sums(7)),
+            ("week".to_string(), sums(7)),
+            ("month".to_string(), sums(9)),
+        ]));
         let with = home(&[handed], &BTreeMap::new(), &names, now, 30).unwrap();
         let g2 = &with.grids[0].grid;
-        assert_eq!(g2.periods["today"].handed_in_fen, Some(first.amount_fen));
-        assert_eq!(g2.periods["month"].handed_in_fen, Some(first.amount_fen), "last month's is not this month's");
+        assert_eq!(g2.periods["today"].handed_in_fen, Some(first.amount_fen + 7));
+        assert_eq!(g2.periods["month"].handed_in_fen, Some(first.amount_fen + 9));
         assert_eq!(with.grids[0].managers[0].periods["today"].handed_in_fen, Some(first.amount_fen));
-        assert_eq!(with.total.periods["today"].handed_in_fen, Some(first.amount_fen));
+        assert_eq!(with.total.periods["today"].handed_in_fen, Some(first.amount_fen + 7));
         assert_eq!(g.standing.owed_fen, 60_000);
         let buckets: Vec<(&str, i64, i64)> =
             g.standing.arrears.iter().map(|b| (b.months.as_str(), b.accounts, b.owed_fen)).collect();
@@ -555,6 +588,38 @@ mod tests {
         assert_eq!(dates, ["2026-03-18", "2026-02-06"], "the days zhang collected on, newest first");
         assert_eq!((days[0].manager_name.as_str(), days[0].figures.collected_fen), ("张伟", 58_140));
         assert_eq!((days[1].figures.receipts, days[1].figures.collected_fen), (1, 58_139));
+    }
+
+    #[test]
+    fn open_reminders_are_the_phones_rules_over_the_grids_records_less_the_closed() {
+        use gridbook_core::model::PaymentType;
+        use gridbook_core::testing;
+        // 2026-03-18 in Beijing: a contract ending within two months, a bill unpaid three months,
+        // a prepaid balance of 5 yuan (closed today), a birthday in three days
+        let now = at("2026-03-18T04:00:00Z");
+        let mut f = grid(now);
+        let mut h1 = testing::household_n("g1", 1);
+        (h1.id, h1.birthday) = ("h1".into(), "1970-03-21".into());
+        let mut h2 = testing::household_n("g1", 2);
+        (h2.id, h2.birthday) = ("h2".into(), String::new());
+        let mut ending = testing::billing_profile("g1", &h2.id, "2026-03");
+        ending.id = "p1".into();
+        ending.contract_end = "2026-04-30".into();
+        let mut unpaid = testing::account("g1", &h1.id, 9_000);
+        (unpaid.id, unpaid.payment_type, unpaid.months_overdue) = ("a-unpaid".into(), PaymentType::Postpaid, 3);
+        let mut low = testing::account("g1", &h2.id, 0);
+        (low.id, low.payment_type, low.balance_fen) = ("a-low".into(), PaymentType::Prepaid, Some(500));
+        f.households = vec![h1, h2];
+        f.profiles = vec![ending];
+        f.accounts = vec![unpaid, low];
+        f.reminders[0].reminder_key = "low_balance:a-low:2026-03".into();
+        let h = home(&[f], &BTreeMap::new(), &HashMap::new(), now, 30).unwrap();
+        let st = &h.grids[0].grid.standing;
+        let by_kind: Vec<(&str, i64)> = st.reminders_open_by_kind.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(by_kind, [("birthday", 1), ("contract_expiry", 1), ("postpaid_overdue", 1)], "{st:?}");
+        assert_eq!(st.reminders_open, 3);
+        assert_eq!(h.total.standing.reminders_open, 3);
+        assert_eq!(h.grids[0].grid.periods["today"].reminders_closed, 1, "the low balance, closed today");
     }
 
     #[test]

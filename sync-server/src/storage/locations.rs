@@ -60,6 +60,15 @@ impl VisitCheckRow {
     }
 }
 
+/// The counts beside a page of flagged visits: all that match, and each flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FlaggedCounts {
+    pub total: u64,
+    pub far: u64,
+    pub mock: u64,
+    pub no_fix: u64,
+}
+
 /// A flagged visit as the back office lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FlaggedVisit {
@@ -86,6 +95,12 @@ pub trait LocationStorage: Send + Sync + 'static {
     /// The back office sets (or replaces) a household's or a premises' reference, audited under
     /// `row.set_by`.
     fn set_reference(&self, row: &ReferenceRow) -> StorageResult<()>;
-    /// Flagged visits that arrived in [from_ms, to_ms), by manager, then time; at most `limit`.
-    fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>>;
+    /// One page of the flagged visits of `page.grids` that arrived in [from_ms, to_ms), by
+    /// manager, then time; with the counts of all that match.
+    fn flagged_visits(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        page: &crate::storage::ListPage,
+    ) -> StorageResult<(FlaggedCounts, Vec<FlaggedVisit>)>;
 }

@@ -182,12 +182,15 @@ pub trait MoneyStorage: Send + Sync + 'static {
     fn money_receipts(&self, q: &MoneyQuery) -> StorageResult<MoneyPage>;
     /// Records a hand-in (checked by [`check_hand_in`]) with an audit row, in one transaction.
     fn record_hand_in(&self, id: &str, request: &HandInRequest, by: &str, now_ms: i64) -> StorageResult<HandInRow>;
-    /// Hand-ins, newest first.
-    fn hand_ins(&self, limit: u32) -> StorageResult<Vec<HandInRow>>;
+    /// One page of the hand-ins of `page.managers` (every manager's when `page.grids` is None),
+    /// newest first, with the count of all of them.
+    fn hand_ins(&self, page: &crate::storage::ListPage) -> StorageResult<(u64, Vec<HandInRow>)>;
     /// Cash receipts collected from `since_ms` on, voids approved left out.
     fn cash_lines(&self, since_ms: i64) -> StorageResult<Vec<CashLine>>;
-    /// The ids of grid `grid_id`'s receipts whose cash has been handed in.
-    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>>;
+    /// What each collector of grid `grid_id` collected in [start_ms, end_ms) and has handed in,
+    /// fen, by collector id: the home page's "handed in", summed where the rows are rather than
+    /// every handed-in receipt of the grid read on each load. A sum beyond 64 bits is an error.
+    fn handed_in_fen(&self, grid_id: &str, start_ms: i64, end_ms: i64) -> StorageResult<Vec<(String, i64)>>;
 }
 
 /// The page bounds a query asks for: at least one row, at most 500.

@@ -140,7 +140,12 @@ pub trait MonitoringStorage: Send + Sync + 'static {
     fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>>;
     fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>>;
     fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>>;
-    /// Visits whose promised follow-up date is before `today` (YYYY-MM-DD), oldest first.
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>>;
+    /// One page of the visits of `page.grids` whose promised follow-up date is before `today`
+    /// (YYYY-MM-DD), oldest promise first, with the count of all of them.
+    fn overdue_follow_ups(
+        &self,
+        today: &str,
+        page: &crate::storage::ListPage,
+    ) -> StorageResult<(u64, Vec<FollowUpLine>)>;
     fn totals(&self) -> StorageResult<SyncTotals>;
 }

@@ -27,6 +27,10 @@ pub trait RecordStorage: Send + Sync + 'static {
     /// Every record of one kind in a grid as the server holds it now, tombstones included (imports
     /// match rows against them; exports read them).
     fn grid_records(&self, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>>;
+    /// The records of one kind in a grid that name household `household_id` (a receipt's visit,
+    /// found without reading every visit of the grid), tombstones included, in change order.
+    fn household_records(&self, kind: EntityKind, grid_id: &str, household_id: &str)
+        -> StorageResult<Vec<EntityState>>;
     /// One row of the audit trail for an act outside any op: an import, an unmasked export.
     fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()>;
 }

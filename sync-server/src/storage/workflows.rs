@@ -1,13 +1,14 @@
 //! Read-only queries of the back office for the field workflows (issue 7): first-ask tickets
-//! (首问负责制) with the overdue ones first, appointments (today's, late, missed) and the day
-//! summaries (日工作总结) the managers submitted. Personal data comes out as stored; the HTTP
-//! layer masks it.
+//! (首问负责制) with the overdue ones first and appointments (today's, late, missed), a page at a
+//! time with their counts (issue 18), and the day summaries (日工作总结) the managers submitted.
+//! Personal data comes out as stored; the HTTP layer masks it.
 
 use serde::Serialize;
 
 use gridbook_core::model::DaySummary;
 
 use crate::storage::error::StorageResult;
+use crate::storage::ListPage;
 
 /// A ticket as the back office lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,18 +75,48 @@ pub struct DaySummaryLine {
     pub manager_name: Option<String>,
 }
 
+/// The counts beside a page of tickets: all that match, and the overdue among them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TicketCounts {
+    pub total: u64,
+    pub overdue: u64,
+}
+
+/// The counts beside a page of appointments: all that match, and each `category`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AppointmentCounts {
+    pub total: u64,
+    pub today: u64,
+    pub late: u64,
+    pub missed: u64,
+}
+
+impl AppointmentCounts {
+    /// Counts an appointment (live: neither kept nor cancelled, no visit) by its category.
+    pub(crate) fn count(&mut self, live: bool, agreed_at_ms: i64, day_start_ms: i64, now_ms: i64) {
+        self.total += 1;
+        match appointment_category(live, agreed_at_ms, day_start_ms, now_ms) {
+            "missed" => self.missed += 1,
+            "late" => self.late += 1,
+            _ => self.today += 1,
+        }
+    }
+}
+
 pub trait WorkflowStorage: Send + Sync + 'static {
-    /// Tickets not deleted: overdue first (oldest promise first), then the other open ones, then
-    /// replied and closed. `today` is YYYY-MM-DD in the report zone.
-    fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>>;
-    /// Appointments of the day [day_start_ms, day_end_ms) and the missed ones of the 30 days before.
+    /// One page of the tickets of `page.grids` not deleted: overdue first (oldest promise first),
+    /// then the other open ones, then replied and closed; with the counts of all that match.
+    /// `today` is YYYY-MM-DD in the report zone.
+    fn tickets(&self, today: &str, page: &ListPage) -> StorageResult<(TicketCounts, Vec<TicketLine>)>;
+    /// One page of the appointments of `page.grids` of the day [day_start_ms, day_end_ms) and the
+    /// missed ones of the 30 days before, with the counts of all that match.
     fn appointments(
         &self,
         now_ms: i64,
         day_start_ms: i64,
         day_end_ms: i64,
-        limit: u32,
-    ) -> StorageResult<Vec<AppointmentLine>>;
+        page: &ListPage,
+    ) -> StorageResult<(AppointmentCounts, Vec<AppointmentLine>)>;
     /// Day summaries from `since_day` on, newest day first, by manager.
     fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>>;
 }

@@ -11,7 +11,7 @@
 //! the end date of a contract (a renewed contract ends on a new date), the current month for
 //! arrears (remind again next month if still unpaid: docs/field.md, job 5.4).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, ValidationError};
 use crate::mask;
 use crate::model::{
-    ArrearsAccount, BillingProfile, EntityKind, ReminderKind, ReminderOutcome, ReminderResolution, Tier,
+    ArrearsAccount, BillingProfile, EntityKind, Household, PaymentType, ReminderKind, ReminderOutcome,
+    ReminderResolution, Tier,
 };
 use crate::store::entity_table::{self, fields_of};
 use crate::store::{new_id, record_change, Store};
@@ -154,24 +155,17 @@ fn household_of(c: &Connection, grid_id: &str, household_id: &str) -> Result<Opt
     .optional()?)
 }
 
-/// A reminder about `household_id` with everything but the rule's own figures.
-fn reminder(
-    c: &Connection,
-    grid_id: &str,
-    household_id: &str,
-    kind: ReminderKind,
-    subject: &str,
-    period: &str,
-) -> Result<Option<Reminder>> {
-    let Some((customer_name, address, tier)) = household_of(c, grid_id, household_id)? else { return Ok(None) };
-    Ok(Some(Reminder {
+/// A reminder about `household_id` with everything but the household's own columns (filled by
+/// [`settle`]) and the rule's figures.
+fn reminder(grid_id: &str, household_id: &str, kind: ReminderKind, subject: &str, period: &str) -> Reminder {
+    Reminder {
         key: format!("{}:{subject}:{period}", kind.as_str()),
         kind,
         grid_id: grid_id.to_string(),
         household_id: household_id.to_string(),
-        customer_name,
-        address,
-        tier,
+        customer_name: String::new(),
+        address: String::new(),
+        tier: None,
         service_number: String::new(),
         product: String::new(),
         date: String::new(),
@@ -180,7 +174,7 @@ fn reminder(
         drop_percent: None,
         months_overdue: None,
         suspended: false,
-    }))
+    }
 }
 
 fn for_service(mut r: Reminder, p: &BillingProfile) -> Reminder {
@@ -189,54 +183,137 @@ fn for_service(mut r: Reminder, p: &BillingProfile) -> Reminder {
     r
 }
 
+/// The reminders one service's billing figures raise on `today`: its contract or plan ending
+/// within two months, its spend falling, its suspension risk. The one statement of these rules,
+/// for the phone and the back office alike (the phone's queries only narrow the rows read).
+pub fn profile_reminders(p: &BillingProfile, today: NaiveDate) -> Vec<Reminder> {
+    let (from, to) = (today.format("%Y-%m-%d").to_string(), expiry_horizon(today).format("%Y-%m-%d").to_string());
+    let mut out = Vec::new();
+    for (kind, end) in [(ReminderKind::ContractExpiry, &p.contract_end), (ReminderKind::PlanExpiry, &p.plan_end)] {
+        // dates compare as text, YYYY-MM-DD; an empty one is never in the window
+        if end.as_str() >= from.as_str() && end.as_str() <= to.as_str() {
+            let mut r = reminder(&p.grid_id, &p.household_id, kind, &p.id, end);
+            r.date = end.clone();
+            out.push(for_service(r, p));
+        }
+    }
+    if let Some(kind) = spend_drop(p.spend_fen, p.baseline_fen) {
+        let mut r = reminder(&p.grid_id, &p.household_id, kind, &p.id, &p.period);
+        r.amount_fen = Some(p.spend_fen);
+        r.baseline_fen = Some(p.baseline_fen);
+        r.drop_percent = Some((p.baseline_fen - p.spend_fen.max(0)) * 100 / p.baseline_fen);
+        out.push(for_service(r, p));
+    }
+    if p.suspension_risk || p.suspended {
+        let mut r = reminder(&p.grid_id, &p.household_id, ReminderKind::SuspensionRisk, &p.id, &p.period);
+        r.suspended = p.suspended;
+        out.push(for_service(r, p));
+    }
+    out
+}
+
+/// The reminder an arrears account raises in the month of `today`, if any: a prepaid balance
+/// under 10 yuan, or a postpaid bill unpaid two months or more.
+pub fn account_reminder(a: &ArrearsAccount, today: NaiveDate) -> Option<Reminder> {
+    let kind = if a.payment_type == PaymentType::Prepaid && a.balance_fen.is_some_and(|b| b < LOW_BALANCE_FEN) {
+        ReminderKind::LowBalance
+    } else if a.payment_type == PaymentType::Postpaid && a.owed_fen > 0 && a.months_overdue >= OVERDUE_MONTHS {
+        ReminderKind::PostpaidOverdue
+    } else {
+        return None;
+    };
+    let month = today.format("%Y-%m").to_string();
+    let mut r = reminder(&a.grid_id, &a.household_id, kind, &a.id, &month);
+    r.service_number = mask::phone(if a.service_number.is_empty() { &a.account_no } else { &a.service_number });
+    if kind == ReminderKind::LowBalance {
+        r.amount_fen = a.balance_fen;
+    } else {
+        r.amount_fen = Some(a.owed_fen);
+        r.months_overdue = Some(a.months_overdue);
+    }
+    Some(r)
+}
+
+/// The birthday reminder of a household whose birthday falls in the coming week.
+pub fn birthday_reminder(grid_id: &str, household_id: &str, birthday: &str, today: NaiveDate) -> Option<Reminder> {
+    let on = upcoming_birthday(birthday, today)?;
+    let mut r = reminder(grid_id, household_id, ReminderKind::Birthday, household_id, &on.year().to_string());
+    r.date = on.format("%Y-%m-%d").to_string();
+    Some(r)
+}
+
+/// What the rules found, made open reminders: each given its household's name, address and tier
+/// (`household` answers None for one gone or of another grid: its reminders go too), the closed
+/// ones left out, most urgent first.
+fn settle(
+    found: Vec<Reminder>,
+    closed: &HashSet<String>,
+    mut household: impl FnMut(&str) -> Result<Option<(String, String, Option<Tier>)>>,
+) -> Result<Vec<Reminder>> {
+    let mut out = Vec::with_capacity(found.len());
+    for mut r in found {
+        if closed.contains(&r.key) {
+            continue;
+        }
+        let Some((customer_name, address, tier)) = household(&r.household_id)? else { continue };
+        (r.customer_name, r.address, r.tier) = (customer_name, address, tier);
+        out.push(r);
+    }
+    out.sort_by(|a, b| {
+        (a.kind.urgency(), &a.date, &a.household_id, &a.key).cmp(&(b.kind.urgency(), &b.date, &b.household_id, &b.key))
+    });
+    Ok(out)
+}
+
+/// A grid's open reminders on `today` over its live records as given (the back office runs the
+/// phone's rules on what it holds): `closed` the keys of its reminder outcomes.
+pub fn open_reminders_of(
+    grid_id: &str,
+    today: NaiveDate,
+    households: &[Household],
+    profiles: &[BillingProfile],
+    accounts: &[ArrearsAccount],
+    closed: &HashSet<String>,
+) -> Vec<Reminder> {
+    let mut found: Vec<Reminder> = Vec::new();
+    for p in profiles.iter().filter(|p| p.grid_id == grid_id) {
+        found.extend(profile_reminders(p, today));
+    }
+    found.extend(accounts.iter().filter(|a| a.grid_id == grid_id).filter_map(|a| account_reminder(a, today)));
+    let homes: HashMap<&str, &Household> =
+        households.iter().filter(|h| h.grid_id == grid_id).map(|h| (h.id.as_str(), h)).collect();
+    found.extend(homes.values().filter_map(|h| birthday_reminder(grid_id, &h.id, &h.birthday, today)));
+    let settled =
+        settle(found, closed, |id| Ok(homes.get(id).map(|h| (h.customer_name.clone(), h.address.clone(), h.tier))));
+    // the lookup above never fails
+    settled.unwrap_or_default()
+}
+
 const LIVE: &str = "coalesce(deleted, 0) = 0";
 
-/// Every open reminder of the grid on `today`, most urgent first.
+/// Every open reminder of the grid on `today`, most urgent first. The queries read only the rows
+/// a rule may speak of (through the indexes); the rules themselves decide.
 fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec<Reminder>> {
-    let mut out: Vec<Reminder> = Vec::new();
+    let mut found: Vec<Reminder> = Vec::new();
     let (from, to) = (today.format("%Y-%m-%d").to_string(), expiry_horizon(today).format("%Y-%m-%d").to_string());
-    let month = today.format("%Y-%m").to_string();
 
-    for (kind, column) in [(ReminderKind::ContractExpiry, "contract_end"), (ReminderKind::PlanExpiry, "plan_end")] {
-        let profiles: Vec<BillingProfile> = entity_table::query(
+    let mut profiles: HashMap<String, BillingProfile> = HashMap::new();
+    for column in ["contract_end", "plan_end"] {
+        let ending: Vec<BillingProfile> = entity_table::query(
             c,
             &format!("grid_id = ?1 AND {column} >= ?2 AND {column} <= ?3 AND {LIVE} ORDER BY {column}, id"),
             params![grid_id, from, to],
         )?;
-        for p in profiles {
-            let end = if kind == ReminderKind::ContractExpiry { &p.contract_end } else { &p.plan_end };
-            if let Some(mut r) = reminder(c, grid_id, &p.household_id, kind, &p.id, end)? {
-                r.date = end.clone();
-                out.push(for_service(r, &p));
-            }
-        }
+        profiles.extend(ending.into_iter().map(|p| (p.id.clone(), p)));
     }
-
-    let drops: Vec<BillingProfile> = entity_table::query(
-        c,
-        &format!("grid_id = ?1 AND spend_fen < baseline_fen AND {LIVE} ORDER BY id"),
-        [grid_id],
-    )?;
-    for p in drops {
-        let Some(kind) = spend_drop(p.spend_fen, p.baseline_fen) else { continue };
-        if let Some(mut r) = reminder(c, grid_id, &p.household_id, kind, &p.id, &p.period)? {
-            r.amount_fen = Some(p.spend_fen);
-            r.baseline_fen = Some(p.baseline_fen);
-            r.drop_percent = Some((p.baseline_fen - p.spend_fen.max(0)) * 100 / p.baseline_fen);
-            out.push(for_service(r, &p));
-        }
+    for filter in ["spend_fen < baseline_fen", "(suspension_risk = 1 OR suspended = 1)"] {
+        let flagged: Vec<BillingProfile> =
+            entity_table::query(c, &format!("grid_id = ?1 AND {filter} AND {LIVE} ORDER BY id"), [grid_id])?;
+        profiles.extend(flagged.into_iter().map(|p| (p.id.clone(), p)));
     }
-
-    let at_risk: Vec<BillingProfile> = entity_table::query(
-        c,
-        &format!("grid_id = ?1 AND (suspension_risk = 1 OR suspended = 1) AND {LIVE} ORDER BY id"),
-        [grid_id],
-    )?;
-    for p in at_risk {
-        if let Some(mut r) = reminder(c, grid_id, &p.household_id, ReminderKind::SuspensionRisk, &p.id, &p.period)? {
-            r.suspended = p.suspended;
-            out.push(for_service(r, &p));
-        }
+    // a profile read by several queries raises each of its reminders once
+    for p in profiles.values() {
+        found.extend(profile_reminders(p, today));
     }
 
     let low: Vec<ArrearsAccount> = entity_table::query(
@@ -252,21 +329,7 @@ fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec
         ),
         params![grid_id, OVERDUE_MONTHS],
     )?;
-    for (kind, accounts) in [(ReminderKind::LowBalance, low), (ReminderKind::PostpaidOverdue, overdue)] {
-        for a in accounts {
-            if let Some(mut r) = reminder(c, grid_id, &a.household_id, kind, &a.id, &month)? {
-                r.service_number =
-                    mask::phone(if a.service_number.is_empty() { &a.account_no } else { &a.service_number });
-                if kind == ReminderKind::LowBalance {
-                    r.amount_fen = a.balance_fen;
-                } else {
-                    r.amount_fen = Some(a.owed_fen);
-                    r.months_overdue = Some(a.months_overdue);
-                }
-                out.push(r);
-            }
-        }
-    }
+    found.extend(low.iter().chain(&overdue).filter_map(|a| account_reminder(a, today)));
 
     // birthdays by month-day through the expression index; 29 February is looked up when its
     // stand-in, 28 February, is in the window
@@ -284,25 +347,13 @@ fn open_reminders(c: &Connection, grid_id: &str, today: NaiveDate) -> Result<Vec
     args.extend(days.iter().map(|d| d as &dyn rusqlite::ToSql));
     let born: Vec<(String, String)> =
         stmt.query_map(args.as_slice(), |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<std::result::Result<_, _>>()?;
-    for (household_id, birthday) in born {
-        let Some(on) = upcoming_birthday(&birthday, today) else { continue };
-        if let Some(mut r) =
-            reminder(c, grid_id, &household_id, ReminderKind::Birthday, &household_id, &on.year().to_string())?
-        {
-            r.date = on.format("%Y-%m-%d").to_string();
-            out.push(r);
-        }
-    }
+    found.extend(born.iter().filter_map(|(id, birthday)| birthday_reminder(grid_id, id, birthday, today)));
 
     let closed: HashSet<String> = c
         .prepare_cached("SELECT reminder_key FROM reminder_outcomes WHERE grid_id = ?1")?
         .query_map([grid_id], |r| r.get(0))?
         .collect::<std::result::Result<_, _>>()?;
-    out.retain(|r| !closed.contains(&r.key));
-    out.sort_by(|a, b| {
-        (a.kind.urgency(), &a.date, &a.household_id, &a.key).cmp(&(b.kind.urgency(), &b.date, &b.household_id, &b.key))
-    });
-    Ok(out)
+    settle(found, &closed, |id| household_of(c, grid_id, id))
 }
 
 impl Store {

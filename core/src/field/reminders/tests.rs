@@ -186,6 +186,28 @@ fn each_rule_speaks_at_its_boundary_and_not_past_it() {
     assert!(all.iter().find(|r| r.customer_name == "已停机").unwrap().suspended);
     assert_eq!(all.iter().find(|r| r.kind == ContractExpiry).unwrap().date, "2027-01-22");
     assert!(all.windows(2).all(|w| w[0].kind.urgency() <= w[1].kind.urgency()), "most urgent first");
+
+    // the same rules over the records themselves, as the back office runs them on what it holds,
+    // give the very list the phone gives, a closed one left out by both
+    let first = all[0].key.clone();
+    p.store.close_reminder("g1", TODAY, &first, ReminderResolution::Contacted, "", "m1", 480).unwrap();
+    let listed = p.store.reminders("g1", TODAY).unwrap();
+    assert_eq!(listed.len(), all.len() - 1);
+    let live = "coalesce(deleted, 0) = 0";
+    let (households, profiles, accounts, closed) = p
+        .store
+        .read(|c| {
+            let closed: HashSet<String> =
+                entity_table::query::<ReminderOutcome>(c, "1", [])?.into_iter().map(|o| o.reminder_key).collect();
+            Ok((
+                entity_table::query::<Household>(c, live, [])?,
+                entity_table::query::<BillingProfile>(c, live, [])?,
+                entity_table::query::<ArrearsAccount>(c, live, [])?,
+                closed,
+            ))
+        })
+        .unwrap();
+    assert_eq!(open_reminders_of("g1", day(TODAY), &households, &profiles, &accounts, &closed), listed);
 }
 
 #[test]

@@ -222,8 +222,8 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
         voids.retain(|v| seen.grid(&v.grid_id));
         let mut by_day = m.receipts_by_grid_day(&today)?;
         by_day.retain(|g| seen.grid(&g.grid_id));
-        let mut follow_ups = m.overdue_follow_ups(&today, 1000)?;
-        follow_ups.retain(|f| seen.grid(&f.grid_id));
+        // the card is a count: storage counts them, one row read
+        let (follow_ups, _) = m.overdue_follow_ups(&today, &seen.page(0, 1))?;
         Ok::<_, AppError>((devices, m.totals()?, by_day, follow_ups, voids))
     })
     .await?;
@@ -259,7 +259,7 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
         },
         "on_phones": { "count": on_phones_count, "amount_fen": on_phones_fen },
         "voids_pending": voids.iter().filter(|v| v.status == "pending").count(),
-        "follow_ups_overdue": follow_ups.len(),
+        "follow_ups_overdue": follow_ups,
     })))
 }
 
@@ -441,16 +441,15 @@ pub async fn follow_ups(
     StaffSession(staff): StaffSession,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = limit(&query(q)?);
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 100, 1000);
     let today = report_day(now_ms(), 0);
     let m = state.backoffice.monitoring.clone();
     let day = today.clone();
     let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
-    let mut rows = blocking(move || {
+    let (total, mut rows) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
-        let mut rows = m.overdue_follow_ups(&day, n)?;
-        rows.retain(|r| seen.grid(&r.grid_id));
-        Ok::<_, AppError>(rows)
+        Ok::<_, AppError>(m.overdue_follow_ups(&day, &seen.page(offset, n))?)
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "follow_ups", rows = rows.len(), "back-office view");
@@ -459,7 +458,7 @@ pub async fn follow_ups(
         r.open_question = mask_digit_runs(&r.open_question);
         r.follow_up = mask_digit_runs(&r.follow_up);
     }
-    Ok(no_store(json!({ "today": today, "follow_ups": rows })))
+    Ok(no_store(json!({ "today": today, "total": total, "offset": offset, "limit": n, "follow_ups": rows })))
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The back office's proof of visit by place (issue 20): visits flagged by where they were — far
 //! from the household's reference position, a mock location, or no fix — listed per manager and
 //! day (China time) with the distance and an AMap (高德) link to the fix (GCJ-02, as AMap takes
-//! it); and a household's reference position set by a supervisor, audited. Listing checks the
-//! visits that arrived since the last look first (`domain::visit_locations`).
+//! it), a page at a time with the counts of all, of the grids the staff member may see; and a
+//! household's reference position set by a supervisor, audited. Listing checks the visits that
+//! arrived since the last look first (`domain::visit_locations`).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -17,6 +18,7 @@ use serde_json::json;
 use super::api::{blocking, no_store, query};
 use super::session::check_staff_write;
 use super::staff_session::StaffSession;
+use super::workbench::Visible;
 use crate::domain::now_ms;
 use crate::domain::privacy::mask_digit_runs;
 use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
@@ -38,6 +40,7 @@ struct FlaggedQuery {
     /// Days back, today included (1..=92, default 7).
     days: Option<i64>,
     limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 /// One manager's flagged visits of one day.
@@ -66,15 +69,18 @@ async fn flagged(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(7).clamp(1, 92);
-    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let (offset, limit) = super::api::page_bounds(q.offset, q.limit, 100, 1000);
     let now = now_ms();
     let since = report_day(now, days - 1);
     let (from, _) = gridbook_core::field::workday::day_bounds(&since, REPORT_ZONE_OFFSET_MIN)
         .map_err(|e| AppError::internal(format!("report day {since}: {e}")))?;
     let (locations, max_distance_m) = (state.backoffice.locations.clone(), state.backoffice.visit_max_distance_m);
-    let (checked, rows) = blocking(move || {
+    let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
+    let (checked, (counts, rows)) = blocking(move || {
         let checked = catch_up(locations.as_ref(), max_distance_m, now)?;
-        locations.flagged_visits(from, now + 86_400_000, limit).map(|rows| (checked, rows))
+        // a supervisor sees the visits of their grids only
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
+        Ok::<_, AppError>((checked, locations.flagged_visits(from, now + 86_400_000, &seen.page(offset, limit))?))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "visit_locations", rows = rows.len(), checked, "back-office view");
@@ -98,18 +104,16 @@ async fn flagged(
             }),
         }
     }
-    let count = |f: fn(&Line) -> bool| groups.iter().flat_map(|g| &g.visits).filter(|l| f(l)).count();
-    let counts = json!({
-        "far": count(|l| l.visit.check.far),
-        "mock": count(|l| l.visit.check.mock),
-        "no_fix": count(|l| l.visit.check.no_fix),
-    });
+    let counts_json = json!({ "far": counts.far, "mock": counts.mock, "no_fix": counts.no_fix });
     Ok(no_store(json!({
         "since_day": since,
         "today": report_day(now, 0),
         "max_distance_m": max_distance_m,
         "checked_now": checked,
-        "counts": counts,
+        "total": counts.total,
+        "offset": offset,
+        "limit": limit,
+        "counts": counts_json,
         "groups": groups,
     })))
 }

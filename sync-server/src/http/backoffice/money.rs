@@ -176,7 +176,7 @@ pub(crate) async fn receipt(
             Err(e) if e.code == gridbook_core::sync::wire::ErrorCode::Unsupported => None,
             Err(e) => return Err(e),
         };
-        let visit = visit_of(storage.grid_records(EntityKind::Visit, &line.grid_id)?, &line);
+        let visit = visit_of(storage.household_records(EntityKind::Visit, &line.grid_id, &line.household_id)?, &line);
         let voids: Vec<VoidReviewRow> = match storage.void_reviews(None, 1000) {
             Ok(all) => all.into_iter().filter(|v| v.receipt_id == line.id).collect(),
             Err(e) if e.code() == gridbook_core::sync::wire::ErrorCode::Unsupported => vec![],
@@ -390,6 +390,7 @@ pub(crate) async fn decide_void(
 pub struct HandInsQuery {
     days: Option<i64>,
     limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 /// Hand-ins, and each manager's cash per day.
@@ -400,10 +401,11 @@ pub struct HandInsQuery {
     security(("staff_session" = [])),
     params(
         ("days" = Option<i64>, Query, description = "Days of cash per manager, 1–366 (14)"),
-        ("limit" = Option<u32>, Query, description = "At most this many hand-ins, 1–1000 (200)"),
+        ("limit" = Option<u32>, Query, description = "A page of at most this many hand-ins, 1–1000 (50)"),
+        ("offset" = Option<u32>, Query, description = "Hand-ins skipped before the page (0)"),
     ),
     responses(
-        (status = 200, description = "`{since_day, hand_ins, cash_days}`: hand-ins newest first; each manager's cash per day (phone's calendar), collected, handed in and outstanding", body = serde_json::Value),
+        (status = 200, description = "`{since_day, total, offset, limit, hand_ins, cash_days}`: a page of the hand-ins, newest first, with the count of all the staff member may see; each manager's cash per day (phone's calendar), collected, handed in and outstanding", body = serde_json::Value),
         (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
         (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
@@ -416,7 +418,7 @@ pub(crate) async fn hand_ins(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(14).clamp(1, 366);
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let (offset, limit) = super::api::page_bounds(q.offset, q.limit, 50, 1000);
     let now = now_ms();
     let since_day = report_day(now, days - 1);
     // a day east of UTC+14 starts no earlier than this
@@ -424,17 +426,23 @@ pub(crate) async fn hand_ins(
     let money = state.backoffice.money.clone();
     let day = since_day.clone();
     let st = state.clone();
-    let (rows, days) = blocking(move || {
+    let ((total, rows), days) = blocking(move || {
         let seen = visible(&st, &staff)?;
-        let mut rows = money.hand_ins(limit)?;
-        rows.retain(|h| seen.manager(&h.manager_id));
+        let page = money.hand_ins(&seen.page(offset, limit))?;
         let mut lines = money.cash_lines(since_ms)?;
         lines.retain(|l| seen.grid(&l.grid_id));
         let days = cash_days(&lines, &day)?;
-        Ok::<_, AppError>((rows, days))
+        Ok::<_, AppError>((page, days))
     })
     .await?;
-    Ok(no_store(json!({ "since_day": since_day, "hand_ins": rows, "cash_days": days })))
+    Ok(no_store(json!({
+        "since_day": since_day,
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "hand_ins": rows,
+        "cash_days": days,
+    })))
 }
 
 /// Records cash handed in to the business hall against the receipts it pays.

@@ -16,7 +16,7 @@ use super::session::{check_admin_write, Staff};
 use super::staff_session::StaffSession;
 use crate::domain::auth::Role;
 use crate::domain::now_ms;
-use crate::domain::workbench::{home as home_figures, GridFacts};
+use crate::domain::workbench::{home as home_figures, periods, GridFacts, HandedIn};
 use crate::domain::{drilldown, reveals};
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
@@ -169,11 +169,19 @@ pub async fn home(
     let (answer, unassigned) = blocking(move || {
         let unassigned = unassigned && people.staff_grids(&staff.id)?.is_empty();
         let mut scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, q.grid.as_deref())?;
-        // "handed in" is computed from the recorded hand-ins of each grid's receipts
+        // "handed in": the recorded hand-ins of each grid's receipts, summed per collector and
+        // period by storage
+        let now = now_ms();
+        let periods = periods(now)?;
         for facts in &mut scope.facts {
-            facts.handed_in = Some(money.handed_in_receipts(&facts.grid_id)?.into_iter().collect());
+            let mut by_period = HandedIn::new();
+            for p in &periods {
+                let sums = money.handed_in_fen(&facts.grid_id, p.start_ms, p.end_ms)?;
+                by_period.insert(p.key.to_string(), sums.into_iter().collect());
+            }
+            facts.handed_in = Some(by_period);
         }
-        Ok::<_, AppError>((home_figures(&scope.facts, &scope.assigned, &scope.names, now_ms(), days)?, unassigned))
+        Ok::<_, AppError>((home_figures(&scope.facts, &scope.assigned, &scope.names, now, days)?, unassigned))
     })
     .await?;
     tracing::info!(staff = %who, view = "home", grids = answer.grids.len(), "back-office view");

@@ -1,6 +1,7 @@
 //! JSON for the field-workflow pages of the back office (issue 7) under /admin/api/: handovers
 //! (listed for staff, started by an admin with the session's CSRF token), tickets with the
-//! overdue ones first, today's, late and missed appointments, and the managers' day summaries.
+//! overdue ones first and today's, late and missed appointments (a page at a time, with the
+//! counts of all), and the managers' day summaries.
 //! Names are cut to the surname, phone and ID numbers in free text masked (domain/privacy.rs).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -11,7 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store, query};
+use super::api::{blocking, no_store, page_bounds, query};
 use super::session::check_admin_write;
 use super::staff_session::StaffSession;
 use super::workbench::{Scope, Visible};
@@ -26,6 +27,7 @@ use crate::storage::handover::HandoverRequest;
 #[derive(Debug, Deserialize)]
 pub struct WorkflowQuery {
     limit: Option<u32>,
+    offset: Option<u32>,
     days: Option<i64>,
 }
 
@@ -63,16 +65,15 @@ pub async fn tickets(
     StaffSession(staff): StaffSession,
     q: Result<Query<WorkflowQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = query(q)?.limit.unwrap_or(300).clamp(1, 1000);
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 100, 1000);
     let today = report_day(now_ms(), 0);
     let w = state.backoffice.workflows.clone();
     let day = today.clone();
     let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
-    let mut rows = blocking(move || {
+    let (counts, mut rows) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
-        let mut rows = w.tickets(&day, n)?;
-        rows.retain(|t| seen.grid(&t.grid_id));
-        Ok::<_, AppError>(rows)
+        Ok::<_, AppError>(w.tickets(&day, &seen.page(offset, n))?)
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "tickets", rows = rows.len(), "back-office view");
@@ -80,8 +81,14 @@ pub async fn tickets(
         t.customer_name = t.customer_name.as_deref().map(mask_name);
         t.text = mask_digit_runs(&t.text);
     }
-    let overdue = rows.iter().filter(|t| t.overdue).count();
-    Ok(no_store(json!({ "today": today, "overdue": overdue, "tickets": rows })))
+    Ok(no_store(json!({
+        "today": today,
+        "total": counts.total,
+        "overdue": counts.overdue,
+        "offset": offset,
+        "limit": n,
+        "tickets": rows,
+    })))
 }
 
 pub async fn appointments(
@@ -89,18 +96,17 @@ pub async fn appointments(
     StaffSession(staff): StaffSession,
     q: Result<Query<WorkflowQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = query(q)?.limit.unwrap_or(500).clamp(1, 1000);
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 100, 1000);
     let now = now_ms();
     let today = report_day(now, 0);
     let (start, end) = gridbook_core::field::workday::day_bounds(&today, REPORT_ZONE_OFFSET_MIN)
         .map_err(|e| AppError::internal(format!("report day {today}: {e}")))?;
     let w = state.backoffice.workflows.clone();
     let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
-    let mut rows = blocking(move || {
+    let (counts, mut rows) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
-        let mut rows = w.appointments(now, start, end, n)?;
-        rows.retain(|a| seen.grid(&a.grid_id));
-        Ok::<_, AppError>(rows)
+        Ok::<_, AppError>(w.appointments(now, start, end, &seen.page(offset, n))?)
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "appointments", rows = rows.len(), "back-office view");
@@ -108,9 +114,16 @@ pub async fn appointments(
         a.customer_name = a.customer_name.as_deref().map(mask_name);
         a.note = mask_digit_runs(&a.note);
     }
-    let count = |c: &str| rows.iter().filter(|a| a.category == c).count();
-    let counts = json!({ "today": count("today"), "late": count("late"), "missed": count("missed") });
-    Ok(no_store(json!({ "today": today, "now_ms": now, "counts": counts, "appointments": rows })))
+    let counts_json = json!({ "today": counts.today, "late": counts.late, "missed": counts.missed });
+    Ok(no_store(json!({
+        "today": today,
+        "now_ms": now,
+        "total": counts.total,
+        "offset": offset,
+        "limit": n,
+        "counts": counts_json,
+        "appointments": rows,
+    })))
 }
 
 /// The day summaries the managers submitted, and beside them each manager's days as the server

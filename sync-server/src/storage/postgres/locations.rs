@@ -8,7 +8,10 @@ use super::pool::RowExt;
 use super::records::audit;
 use super::PostgresStorage;
 use crate::storage::error::StorageResult;
-use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
+use crate::storage::locations::{
+    FlaggedCounts, FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow,
+};
+use crate::storage::ListPage;
 
 const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
@@ -121,50 +124,74 @@ impl LocationStorage for PostgresStorage {
         })
     }
 
-    fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>> {
-        let conn = self.db.conn()?;
-        let rows = self.db.query(
-            &conn,
-            "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
-                    l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
-                    l.checked_at_ms, m.name, h.vals::jsonb ->> 'address',
-                    coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
-             FROM visit_locations l
-             LEFT JOIN managers m ON m.id = l.manager_id
-             LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
-             LEFT JOIN reference_positions r ON r.place_id = l.household_id
-             LEFT JOIN reference_positions rp ON rp.place_id = h.vals::jsonb ->> 'premises_id'
-             WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
-             ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
-             LIMIT $3",
-            &[&from_ms, &to_ms, &i64::from(limit)],
-        )?;
-        rows.iter()
-            .map(|r| {
-                Ok(FlaggedVisit {
-                    check: VisitCheckRow {
-                        visit_id: r.at(0)?,
-                        grid_id: r.at(1)?,
-                        household_id: r.at(2)?,
-                        manager_id: r.at(3)?,
-                        arrived_at_ms: r.at(4)?,
-                        zone_offset_min: r.at(5)?,
-                        lat_e6: r.at(6)?,
-                        lon_e6: r.at(7)?,
-                        accuracy_m: r.at(8)?,
-                        distance_m: r.at(9)?,
-                        far: r.at(10)?,
-                        mock: r.at(11)?,
-                        no_fix: r.at(12)?,
-                        unknown: r.at(13)?,
-                        checked_at_ms: r.at(14)?,
-                    },
-                    manager_name: r.at(15)?,
-                    address: r.at(16)?,
-                    reference_lat_e6: r.at(17)?,
-                    reference_lon_e6: r.at(18)?,
+    fn flagged_visits(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        page: &ListPage,
+    ) -> StorageResult<(FlaggedCounts, Vec<FlaggedVisit>)> {
+        // $1 from, $2 to, $3 the grids (NULL: every grid)
+        const FLAGGED: &str = "WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
+             AND ($3::text[] IS NULL OR l.grid_id = ANY($3::text[]))";
+        self.db.read(|tx| {
+            let c = self.db.query_one(
+                tx,
+                &format!(
+                    "SELECT count(*), count(*) FILTER (WHERE l.far), count(*) FILTER (WHERE l.mock),
+                            count(*) FILTER (WHERE l.no_fix)
+                     FROM visit_locations l {FLAGGED}"
+                ),
+                &[&from_ms, &to_ms, &page.grids],
+            )?;
+            let n = |i: usize| c.at::<i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+            let counts = FlaggedCounts { total: n(0)?, far: n(1)?, mock: n(2)?, no_fix: n(3)? };
+            let rows = self.db.query(
+                tx,
+                &format!(
+                    "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
+                            l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
+                            l.checked_at_ms, m.name, h.vals::jsonb ->> 'address',
+                            coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
+                     FROM visit_locations l
+                     LEFT JOIN managers m ON m.id = l.manager_id
+                     LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
+                     LEFT JOIN reference_positions r ON r.place_id = l.household_id
+                     LEFT JOIN reference_positions rp ON rp.place_id = h.vals::jsonb ->> 'premises_id'
+                     {FLAGGED}
+                     ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
+                     LIMIT $4 OFFSET $5"
+                ),
+                &[&from_ms, &to_ms, &page.grids, &i64::from(page.limit), &i64::from(page.offset)],
+            )?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(FlaggedVisit {
+                        check: VisitCheckRow {
+                            visit_id: r.at(0)?,
+                            grid_id: r.at(1)?,
+                            household_id: r.at(2)?,
+                            manager_id: r.at(3)?,
+                            arrived_at_ms: r.at(4)?,
+                            zone_offset_min: r.at(5)?,
+                            lat_e6: r.at(6)?,
+                            lon_e6: r.at(7)?,
+                            accuracy_m: r.at(8)?,
+                            distance_m: r.at(9)?,
+                            far: r.at(10)?,
+                            mock: r.at(11)?,
+                            no_fix: r.at(12)?,
+                            unknown: r.at(13)?,
+                            checked_at_ms: r.at(14)?,
+                        },
+                        manager_name: r.at(15)?,
+                        address: r.at(16)?,
+                        reference_lat_e6: r.at(17)?,
+                        reference_lon_e6: r.at(18)?,
+                    })
                 })
-            })
-            .collect()
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok((counts, rows))
+        })
     }
 }

@@ -349,6 +349,15 @@ impl RecordStorage for PostgresStorage {
         records::grid_records(self, kind, grid_id)
     }
 
+    fn household_records(
+        &self,
+        kind: EntityKind,
+        grid_id: &str,
+        household_id: &str,
+    ) -> StorageResult<Vec<EntityState>> {
+        records::records_where(self, kind, grid_id, Some(household_id))
+    }
+
     fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
         self.db.write(|tx| records::audit(&self.db, tx, actor, action, subject, detail, now_ms))
     }

@@ -14,6 +14,7 @@ use crate::storage::money::{
     check_hand_in, page_limit, CashLine, HandInCandidate, HandInRequest, HandInRow, MoneyPage, MoneyQuery,
     MoneyReceipt, MoneyStorage, MAX_HAND_IN_RECEIPTS,
 };
+use crate::storage::ListPage;
 
 const APPROVED_VOID: &str = "EXISTS (SELECT 1 FROM void_reviews v WHERE v.receipt_id = e.id AND v.status = 'approved')";
 
@@ -182,15 +183,23 @@ impl MoneyStorage for PostgresStorage {
         })
     }
 
-    fn hand_ins(&self, limit: u32) -> StorageResult<Vec<HandInRow>> {
+    fn hand_ins(&self, page: &ListPage) -> StorageResult<(u64, Vec<HandInRow>)> {
+        // a hand-in is a manager's: every one when every grid is seen, else those of `managers`
+        const MINE: &str = "WHERE $1::text[] IS NULL OR i.manager_id = ANY($2::text[])";
         let db = &self.db;
-        let conn = db.conn()?;
-        let rows = db.query(
-            &conn,
-            &format!("{HAND_IN_SELECT} ORDER BY i.handed_in_at_ms DESC, i.id COLLATE \"C\" LIMIT $1"),
-            &[&i64::from(limit.clamp(1, 1000))],
-        )?;
-        rows.iter().map(hand_in_row).collect()
+        db.read(|tx| {
+            let total: i64 = db
+                .query_one(tx, &format!("SELECT count(*) FROM hand_ins i {MINE}"), &[&page.grids, &page.managers])?
+                .at(0)?;
+            let rows = db.query(
+                tx,
+                &format!(
+                    "{HAND_IN_SELECT} {MINE} ORDER BY i.handed_in_at_ms DESC, i.id COLLATE \"C\" LIMIT $3 OFFSET $4"
+                ),
+                &[&page.grids, &page.managers, &i64::from(page.limit), &i64::from(page.offset)],
+            )?;
+            Ok((u64::try_from(total).unwrap_or(0), rows.iter().map(hand_in_row).collect::<StorageResult<Vec<_>>>()?))
+        })
     }
 
     fn cash_lines(&self, since_ms: i64) -> StorageResult<Vec<CashLine>> {
@@ -221,16 +230,20 @@ impl MoneyStorage for PostgresStorage {
             .collect()
     }
 
-    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+    fn handed_in_fen(&self, grid_id: &str, start_ms: i64, end_ms: i64) -> StorageResult<Vec<(String, i64)>> {
         let db = &self.db;
         let conn = db.conn()?;
-        let rows = db.query(
-            &conn,
-            "SELECT h.receipt_id FROM hand_in_receipts h
-             JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
-             WHERE e.grid_id = $1 ORDER BY h.receipt_id COLLATE \"C\"",
-            &[&grid_id],
-        )?;
-        rows.iter().map(|r| r.at(0)).collect()
+        // the numeric sum cast back to bigint fails on overflow rather than wrapping; the caller
+        // keys the sums by collector, so their order does not matter
+        let (amount, at) = (int("e.j", "amount_fen"), int("e.j", "collected_at_ms"));
+        let sql = format!(
+            "SELECT coalesce(e.j ->> 'collector_id', ''), sum({amount})::bigint
+             FROM hand_in_receipts h
+             JOIN (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt') e ON e.id = h.receipt_id
+             WHERE e.grid_id = $1 AND {at} >= $2 AND {at} < $3 AND {amount} IS NOT NULL
+             GROUP BY 1"
+        );
+        let rows = db.query(&conn, &sql, &[&grid_id, &start_ms, &end_ms])?;
+        rows.iter().map(|r| Ok((r.at(0)?, r.at(1)?))).collect()
     }
 }

@@ -18,7 +18,9 @@ use crate::storage::monitoring::{
     SyncTotals, VoidLine,
 };
 use crate::storage::staff::{Person, StaffAccount, StaffStorage};
-use crate::storage::workflows::{appointment_category, AppointmentLine, DaySummaryLine, TicketLine, WorkflowStorage};
+use crate::storage::workflows::{
+    appointment_category, AppointmentCounts, AppointmentLine, DaySummaryLine, TicketCounts, TicketLine, WorkflowStorage,
+};
 use crate::storage::{ConflictRow, ListPage, RejectionRow};
 
 fn rejection_detail(r: &tokio_postgres::Row) -> StorageResult<RejectionDetail> {
@@ -369,44 +371,55 @@ impl MonitoringStorage for PostgresStorage {
             .collect()
     }
 
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>> {
+    fn overdue_follow_ups(&self, today: &str, page: &ListPage) -> StorageResult<(u64, Vec<FollowUpLine>)> {
+        // $1 today, $2 the grids (NULL: every grid)
+        const OVERDUE: &str = "FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'visit') v
+             WHERE coalesce(v.j ->> 'follow_up_due', '') <> '' AND v.j ->> 'follow_up_due' < $1 COLLATE \"C\"
+               AND ($2::text[] IS NULL OR v.grid_id = ANY($2::text[]))";
         let sql = format!(
-            "SELECT v.id, v.grid_id, coalesce(v.j ->> 'household_id', ''), h.vals::jsonb ->> 'customer_name',
+            "SELECT v.id, v.grid_id, coalesce(v.j ->> 'household_id', ''),
+                    (SELECT h.vals::jsonb ->> 'customer_name' FROM entities h
+                      WHERE h.kind = 'household' AND h.id = v.j ->> 'household_id'),
                     coalesce(v.j ->> 'purpose', ''), coalesce(v.j ->> 'open_question', ''),
                     coalesce(v.j ->> 'follow_up', ''), v.j ->> 'follow_up_due' AS due,
-                    coalesce({arrived}, 0) AS arrived, coalesce(v.j ->> 'manager_id', ''), m.name,
+                    coalesce({arrived}, 0) AS arrived, coalesce(v.j ->> 'manager_id', ''),
+                    (SELECT m.name FROM managers m WHERE m.id = v.j ->> 'manager_id'),
                     (SELECT max({later}) FROM entities l
                       WHERE l.kind = 'visit' AND l.grid_id = v.grid_id
                         AND l.vals::jsonb ->> 'household_id' = v.j ->> 'household_id'
                         AND {later} > {arrived})
-             FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'visit') v
-             LEFT JOIN entities h ON h.kind = 'household' AND h.id = v.j ->> 'household_id'
-             LEFT JOIN managers m ON m.id = v.j ->> 'manager_id'
-             WHERE coalesce(v.j ->> 'follow_up_due', '') <> '' AND v.j ->> 'follow_up_due' < $1 COLLATE \"C\"
-             ORDER BY (v.j ->> 'follow_up_due') COLLATE \"C\", coalesce({arrived}, 0) LIMIT $2",
+             {OVERDUE}
+             ORDER BY (v.j ->> 'follow_up_due') COLLATE \"C\", coalesce({arrived}, 0), v.id COLLATE \"C\"
+             LIMIT $3 OFFSET $4",
             arrived = int("v.j", "arrived_at_ms"),
             later = int("l.vals::jsonb", "arrived_at_ms"),
         );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&today, &i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                Ok(FollowUpLine {
-                    visit_id: r.at(0)?,
-                    grid_id: r.at(1)?,
-                    household_id: r.at(2)?,
-                    customer_name: r.at(3)?,
-                    purpose: r.at(4)?,
-                    open_question: r.at(5)?,
-                    follow_up: r.at(6)?,
-                    follow_up_due: r.at(7)?,
-                    arrived_at_ms: r.at(8)?,
-                    manager_id: r.at(9)?,
-                    manager_name: r.at(10)?,
-                    later_visit_ms: r.at(11)?,
+        self.db.read(|tx| {
+            let total: i64 =
+                self.db.query_one(tx, &format!("SELECT count(*) {OVERDUE}"), &[&today, &page.grids])?.at(0)?;
+            let rows =
+                self.db.query(tx, &sql, &[&today, &page.grids, &i64::from(page.limit), &i64::from(page.offset)])?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(FollowUpLine {
+                        visit_id: r.at(0)?,
+                        grid_id: r.at(1)?,
+                        household_id: r.at(2)?,
+                        customer_name: r.at(3)?,
+                        purpose: r.at(4)?,
+                        open_question: r.at(5)?,
+                        follow_up: r.at(6)?,
+                        follow_up_due: r.at(7)?,
+                        arrived_at_ms: r.at(8)?,
+                        manager_id: r.at(9)?,
+                        manager_name: r.at(10)?,
+                        later_visit_ms: r.at(11)?,
+                    })
                 })
-            })
-            .collect()
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok((u64::try_from(total).unwrap_or(0), rows))
+        })
     }
 
     fn totals(&self) -> StorageResult<SyncTotals> {
@@ -448,54 +461,72 @@ impl MonitoringStorage for PostgresStorage {
 }
 
 impl WorkflowStorage for PostgresStorage {
-    fn tickets(&self, today: &str, limit: u32) -> StorageResult<Vec<TicketLine>> {
-        let sql = format!(
-            "SELECT id, grid_id, household_id, customer_name, owner, owner_name, taken, channel, kind, text, promised,
-                    status, escalated_to, closed, overdue
-             FROM (SELECT t.id, t.grid_id, t.j ->> 'household_id' AS household_id,
-                          h.vals::jsonb ->> 'customer_name' AS customer_name,
-                          coalesce(t.j ->> 'owner_manager_id', '') AS owner, m.name AS owner_name,
-                          coalesce({taken}, 0) AS taken, coalesce(t.j ->> 'channel', '') AS channel,
-                          coalesce(t.j ->> 'kind', '') AS kind, coalesce(t.j ->> 'text', '') AS text,
-                          coalesce(t.j ->> 'promised_reply_by', '') AS promised,
-                          coalesce(t.j ->> 'status', '') AS status, coalesce(t.j ->> 'escalated_to', '') AS escalated_to,
-                          {closed} AS closed,
-                          coalesce(t.j ->> 'status' IN ('open', 'escalated')
-                                   AND t.j ->> 'promised_reply_by' < $1 COLLATE \"C\", false) AS overdue
-                   FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'ticket') t
-                   LEFT JOIN entities h ON h.kind = 'household' AND h.id = t.j ->> 'household_id'
-                   LEFT JOIN managers m ON m.id = t.j ->> 'owner_manager_id'
-                   WHERE coalesce({deleted}, 0) = 0) x
-             ORDER BY overdue DESC, status IN ('open', 'escalated') DESC, status = 'replied' DESC,
-                      promised COLLATE \"C\", taken, id COLLATE \"C\"
-             LIMIT $2",
+    fn tickets(&self, today: &str, page: &ListPage) -> StorageResult<(TicketCounts, Vec<TicketLine>)> {
+        // $1 today, $2 the grids (NULL: every grid)
+        let tickets = format!(
+            "SELECT t.id, t.grid_id, t.j ->> 'household_id' AS household_id,
+                    h.vals::jsonb ->> 'customer_name' AS customer_name,
+                    coalesce(t.j ->> 'owner_manager_id', '') AS owner, m.name AS owner_name,
+                    coalesce({taken}, 0) AS taken, coalesce(t.j ->> 'channel', '') AS channel,
+                    coalesce(t.j ->> 'kind', '') AS kind, coalesce(t.j ->> 'text', '') AS text,
+                    coalesce(t.j ->> 'promised_reply_by', '') AS promised,
+                    coalesce(t.j ->> 'status', '') AS status, coalesce(t.j ->> 'escalated_to', '') AS escalated_to,
+                    {closed} AS closed,
+                    coalesce(t.j ->> 'status' IN ('open', 'escalated')
+                             AND t.j ->> 'promised_reply_by' < $1 COLLATE \"C\", false) AS overdue
+             FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'ticket') t
+             LEFT JOIN entities h ON h.kind = 'household' AND h.id = t.j ->> 'household_id'
+             LEFT JOIN managers m ON m.id = t.j ->> 'owner_manager_id'
+             WHERE coalesce({deleted}, 0) = 0 AND ($2::text[] IS NULL OR t.grid_id = ANY($2::text[]))",
             taken = int("t.j", "taken_at_ms"),
             closed = int("t.j", "closed_at_ms"),
             deleted = deleted("t.j"),
         );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&today, &i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                Ok(TicketLine {
-                    id: r.at(0)?,
-                    grid_id: r.at(1)?,
-                    household_id: r.at::<Option<String>>(2)?.filter(|h| !h.is_empty()),
-                    customer_name: r.at(3)?,
-                    owner_manager_id: r.at(4)?,
-                    owner_name: r.at(5)?,
-                    taken_at_ms: r.at(6)?,
-                    channel: r.at(7)?,
-                    kind: r.at(8)?,
-                    text: r.at(9)?,
-                    promised_reply_by: r.at(10)?,
-                    status: r.at(11)?,
-                    escalated_to: r.at(12)?,
-                    closed_at_ms: r.at(13)?,
-                    overdue: r.at(14)?,
+        self.db.read(|tx| {
+            let counted = self.db.query_one(
+                tx,
+                &format!("SELECT count(*), count(*) FILTER (WHERE overdue) FROM ({tickets}) x"),
+                &[&today, &page.grids],
+            )?;
+            let (total, overdue): (i64, i64) = (counted.at(0)?, counted.at(1)?);
+            let counts =
+                TicketCounts { total: u64::try_from(total).unwrap_or(0), overdue: u64::try_from(overdue).unwrap_or(0) };
+            let rows = self.db.query(
+                tx,
+                &format!(
+                    "SELECT id, grid_id, household_id, customer_name, owner, owner_name, taken, channel, kind, text,
+                            promised, status, escalated_to, closed, overdue
+                     FROM ({tickets}) x
+                     ORDER BY overdue DESC, status IN ('open', 'escalated') DESC, status = 'replied' DESC,
+                              promised COLLATE \"C\", taken, id COLLATE \"C\"
+                     LIMIT $3 OFFSET $4"
+                ),
+                &[&today, &page.grids, &i64::from(page.limit), &i64::from(page.offset)],
+            )?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(TicketLine {
+                        id: r.at(0)?,
+                        grid_id: r.at(1)?,
+                        household_id: r.at::<Option<String>>(2)?.filter(|h| !h.is_empty()),
+                        customer_name: r.at(3)?,
+                        owner_manager_id: r.at(4)?,
+                        owner_name: r.at(5)?,
+                        taken_at_ms: r.at(6)?,
+                        channel: r.at(7)?,
+                        kind: r.at(8)?,
+                        text: r.at(9)?,
+                        promised_reply_by: r.at(10)?,
+                        status: r.at(11)?,
+                        escalated_to: r.at(12)?,
+                        closed_at_ms: r.at(13)?,
+                        overdue: r.at(14)?,
+                    })
                 })
-            })
-            .collect()
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok((counts, rows))
+        })
     }
 
     fn appointments(
@@ -503,9 +534,10 @@ impl WorkflowStorage for PostgresStorage {
         now_ms: i64,
         day_start_ms: i64,
         day_end_ms: i64,
-        limit: u32,
-    ) -> StorageResult<Vec<AppointmentLine>> {
-        let sql = format!(
+        page: &ListPage,
+    ) -> StorageResult<(AppointmentCounts, Vec<AppointmentLine>)> {
+        // $1 the day's start, $2 its end, $3 the grids (NULL: every grid)
+        let appointments = format!(
             "SELECT id, grid_id, household_id, customer_name, manager_id, manager_name, agreed, zone, purpose, status,
                     note, visit_id, live
              FROM (SELECT a.id, a.grid_id, coalesce(a.j ->> 'household_id', '') AS household_id,
@@ -519,37 +551,53 @@ impl WorkflowStorage for PostgresStorage {
                    FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'appointment') a
                    LEFT JOIN entities h ON h.kind = 'household' AND h.id = a.j ->> 'household_id'
                    LEFT JOIN managers m ON m.id = a.j ->> 'manager_id'
-                   WHERE coalesce({deleted}, 0) = 0) x
-             WHERE (agreed >= $1 AND agreed < $2) OR (live AND agreed < $1 AND agreed >= $1 - 30 * 86400000::bigint)
-             ORDER BY agreed < $1 DESC, agreed, id COLLATE \"C\" LIMIT $3",
+                   WHERE coalesce({deleted}, 0) = 0 AND ($3::text[] IS NULL OR a.grid_id = ANY($3::text[]))) x
+             WHERE (agreed >= $1 AND agreed < $2) OR (live AND agreed < $1 AND agreed >= $1 - 30 * 86400000::bigint)",
             agreed = int("a.j", "agreed_at_ms"),
             zone = int("a.j", "zone_offset_min"),
             deleted = deleted("a.j"),
         );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&day_start_ms, &day_end_ms, &i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                let agreed: i64 = r.at(6)?;
-                let live: bool = r.at(12)?;
-                let category = appointment_category(live, agreed, day_start_ms, now_ms);
-                Ok(AppointmentLine {
-                    id: r.at(0)?,
-                    grid_id: r.at(1)?,
-                    household_id: r.at(2)?,
-                    customer_name: r.at(3)?,
-                    manager_id: r.at(4)?,
-                    manager_name: r.at(5)?,
-                    agreed_at_ms: agreed,
-                    zone_offset_min: r.at(7)?,
-                    purpose: r.at(8)?,
-                    status: r.at(9)?,
-                    note: r.at(10)?,
-                    visit_id: r.at(11)?,
-                    category: category.into(),
+        self.db.read(|tx| {
+            // the categories are counted by the one rule (`appointment_category`) over two columns
+            let mut counts = AppointmentCounts::default();
+            let all = self.db.query(
+                tx,
+                &format!("SELECT live, agreed FROM ({appointments}) y"),
+                &[&day_start_ms, &day_end_ms, &page.grids],
+            )?;
+            for r in &all {
+                counts.count(r.at(0)?, r.at(1)?, day_start_ms, now_ms);
+            }
+            let rows = self.db.query(
+                tx,
+                &format!("{appointments} ORDER BY agreed < $1 DESC, agreed, id COLLATE \"C\" LIMIT $4 OFFSET $5"),
+                &[&day_start_ms, &day_end_ms, &page.grids, &i64::from(page.limit), &i64::from(page.offset)],
+            )?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    let agreed: i64 = r.at(6)?;
+                    let live: bool = r.at(12)?;
+                    let category = appointment_category(live, agreed, day_start_ms, now_ms);
+                    Ok(AppointmentLine {
+                        id: r.at(0)?,
+                        grid_id: r.at(1)?,
+                        household_id: r.at(2)?,
+                        customer_name: r.at(3)?,
+                        manager_id: r.at(4)?,
+                        manager_name: r.at(5)?,
+                        agreed_at_ms: agreed,
+                        zone_offset_min: r.at(7)?,
+                        purpose: r.at(8)?,
+                        status: r.at(9)?,
+                        note: r.at(10)?,
+                        visit_id: r.at(11)?,
+                        category: category.into(),
+                    })
                 })
-            })
-            .collect()
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok((counts, rows))
+        })
     }
 
     fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>> {

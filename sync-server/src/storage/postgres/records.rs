@@ -46,11 +46,22 @@ pub(super) fn grid_names(s: &PostgresStorage) -> StorageResult<Vec<(String, Stri
 }
 
 pub(super) fn grid_records(s: &PostgresStorage, kind: EntityKind, grid_id: &str) -> StorageResult<Vec<EntityState>> {
+    records_where(s, kind, grid_id, None)
+}
+
+/// A grid's records of one kind, only those naming `household` when given.
+pub(super) fn records_where(
+    s: &PostgresStorage,
+    kind: EntityKind,
+    grid_id: &str,
+    household: Option<&str>,
+) -> StorageResult<Vec<EntityState>> {
     let conn = s.db.conn()?;
     let rows = s.db.query(
         &conn,
-        "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = $1 AND kind = $2 ORDER BY seq",
-        &[&grid_id, &kind.as_str()],
+        "SELECT id, vals, base_hlc, clocks FROM entities
+         WHERE grid_id = $1 AND kind = $2 AND ($3::text IS NULL OR vals::jsonb ->> 'household_id' = $3) ORDER BY seq",
+        &[&grid_id, &kind.as_str(), &household],
     )?;
     rows.iter().map(|r| entity_from_row(kind, r.at(0)?, &r.at::<String>(1)?, r.at(2)?, &r.at::<String>(3)?)).collect()
 }

@@ -5,7 +5,10 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::SqliteStorage;
 use crate::storage::error::StorageResult;
-use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
+use crate::storage::locations::{
+    FlaggedCounts, FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow,
+};
+use crate::storage::ListPage;
 
 const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
@@ -127,9 +130,28 @@ impl LocationStorage for SqliteStorage {
         })
     }
 
-    fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>> {
+    fn flagged_visits(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        page: &ListPage,
+    ) -> StorageResult<(FlaggedCounts, Vec<FlaggedVisit>)> {
+        // ?1 from, ?2 to, ?3 the grids (NULL: every grid)
+        const FLAGGED: &str =
+            "WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
+                 AND (?3 IS NULL OR l.grid_id IN (SELECT value FROM json_each(?3)))";
+        let grids = page.grids_json();
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let counts = c
+                .prepare_cached(&format!(
+                    "SELECT count(*), coalesce(sum(l.far = 1), 0), coalesce(sum(l.mock = 1), 0), coalesce(sum(l.no_fix = 1), 0)
+                     FROM visit_locations l {FLAGGED}"
+                ))?
+                .query_row(params![from_ms, to_ms, grids], |r| {
+                    let n = |i: usize| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+                    Ok(FlaggedCounts { total: n(0)?, far: n(1)?, mock: n(2)?, no_fix: n(3)? })
+                })?;
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                         l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
                         l.checked_at_ms, m.name, json_extract(h.vals, '$.address'),
@@ -139,11 +161,11 @@ impl LocationStorage for SqliteStorage {
                  LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
                  LEFT JOIN reference_positions r ON r.place_id = l.household_id
                  LEFT JOIN reference_positions rp ON rp.place_id = json_extract(h.vals, '$.premises_id')
-                 WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
+                 {FLAGGED}
                  ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
-                 LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![from_ms, to_ms, limit], |r| {
+                 LIMIT ?4 OFFSET ?5"
+            ))?;
+            let rows = stmt.query_map(params![from_ms, to_ms, grids, page.limit, page.offset], |r| {
                 Ok(FlaggedVisit {
                     check: VisitCheckRow {
                         visit_id: r.get(0)?,
@@ -168,7 +190,7 @@ impl LocationStorage for SqliteStorage {
                     reference_lon_e6: r.get(18)?,
                 })
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            Ok((counts, rows.collect::<Result<_, _>>()?))
         })
     }
 }

@@ -447,6 +447,15 @@ impl RecordStorage for SqliteStorage {
         records::grid_records(self, kind, grid_id)
     }
 
+    fn household_records(
+        &self,
+        kind: EntityKind,
+        grid_id: &str,
+        household_id: &str,
+    ) -> StorageResult<Vec<EntityState>> {
+        records::records_where(self, kind, grid_id, Some(household_id))
+    }
+
     fn record_audit(&self, actor: &str, action: &str, subject: &str, detail: &str, now_ms: i64) -> StorageResult<()> {
         records::record_audit(self, actor, action, subject, detail, now_ms)
     }

@@ -10,6 +10,7 @@ use crate::storage::money::{
     check_hand_in, page_limit, CashLine, HandInCandidate, HandInRequest, HandInRow, MoneyPage, MoneyQuery,
     MoneyReceipt, MoneyStorage,
 };
+use crate::storage::ListPage;
 use gridbook_core::sync::wire::ErrorCode;
 
 /// A field of the receipt's stored JSON.
@@ -197,12 +198,19 @@ impl MoneyStorage for SqliteStorage {
         })
     }
 
-    fn hand_ins(&self, limit: u32) -> StorageResult<Vec<HandInRow>> {
+    fn hand_ins(&self, page: &ListPage) -> StorageResult<(u64, Vec<HandInRow>)> {
+        // a hand-in is a manager's: every one when every grid is seen, else those of `managers`
+        const MINE: &str = "WHERE ?1 IS NULL OR i.manager_id IN (SELECT value FROM json_each(?2))";
+        let (grids, managers) = (page.grids_json(), page.managers_json());
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("{HAND_IN_SELECT} ORDER BY i.handed_in_at_ms DESC, i.id LIMIT ?1"))?;
-            let rows = stmt.query_map([limit.clamp(1, 1000)], hand_in_row)?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT count(*) FROM hand_ins i {MINE}"))?
+                .query_row(params![grids, managers], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "{HAND_IN_SELECT} {MINE} ORDER BY i.handed_in_at_ms DESC, i.id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![grids, managers, page.limit, page.offset], hand_in_row)?;
+            Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
         })
     }
 
@@ -237,14 +245,20 @@ impl MoneyStorage for SqliteStorage {
         })
     }
 
-    fn handed_in_receipts(&self, grid_id: &str) -> StorageResult<Vec<String>> {
+    fn handed_in_fen(&self, grid_id: &str, start_ms: i64, end_ms: i64) -> StorageResult<Vec<(String, i64)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT h.receipt_id FROM hand_in_receipts h
+            // SQLite's sum of integers fails on overflow rather than wrapping
+            let sql = format!(
+                "SELECT coalesce({collector}, ''), sum({amount}) FROM hand_in_receipts h
                  JOIN entities e ON e.kind = 'receipt' AND e.id = h.receipt_id
-                 WHERE e.grid_id = ?1 ORDER BY h.receipt_id",
-            )?;
-            let rows = stmt.query_map([grid_id], |r| r.get(0))?;
+                 WHERE e.grid_id = ?1 AND {at} >= ?2 AND {at} < ?3 AND typeof({amount}) = 'integer'
+                 GROUP BY 1 ORDER BY 1",
+                collector = field!("collector_id"),
+                amount = field!("amount_fen"),
+                at = field!("collected_at_ms"),
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![grid_id, start_ms, end_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }

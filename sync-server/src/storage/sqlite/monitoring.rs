@@ -268,26 +268,34 @@ impl MonitoringStorage for SqliteStorage {
         })
     }
 
-    fn overdue_follow_ups(&self, today: &str, limit: u32) -> StorageResult<Vec<FollowUpLine>> {
+    fn overdue_follow_ups(&self, today: &str, page: &ListPage) -> StorageResult<(u64, Vec<FollowUpLine>)> {
+        // ?1 today, ?2 the grids (NULL: every grid)
+        const OVERDUE: &str = "FROM entities v
+             WHERE v.kind = 'visit' AND coalesce(json_extract(v.vals, '$.follow_up_due'), '') <> ''
+               AND json_extract(v.vals, '$.follow_up_due') < ?1
+               AND (?2 IS NULL OR v.grid_id IN (SELECT value FROM json_each(?2)))";
+        let grids = page.grids_json();
         self.monitor.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT count(*) {OVERDUE}"))?
+                .query_row(params![today, grids], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.household_id'), '') AS hh,
-                        json_extract(h.vals, '$.customer_name'), coalesce(json_extract(v.vals, '$.purpose'), ''),
+                        (SELECT json_extract(h.vals, '$.customer_name') FROM entities h
+                          WHERE h.kind = 'household' AND h.id = json_extract(v.vals, '$.household_id')),
+                        coalesce(json_extract(v.vals, '$.purpose'), ''),
                         coalesce(json_extract(v.vals, '$.open_question'), ''), coalesce(json_extract(v.vals, '$.follow_up'), ''),
                         json_extract(v.vals, '$.follow_up_due') AS due, coalesce(json_extract(v.vals, '$.arrived_at_ms'), 0) AS arrived,
-                        coalesce(json_extract(v.vals, '$.manager_id'), ''), m.name,
+                        coalesce(json_extract(v.vals, '$.manager_id'), ''),
+                        (SELECT m.name FROM managers m WHERE m.id = json_extract(v.vals, '$.manager_id')),
                         (SELECT max(json_extract(l.vals, '$.arrived_at_ms')) FROM entities l
                           WHERE l.kind = 'visit' AND l.grid_id = v.grid_id
                             AND json_extract(l.vals, '$.household_id') = json_extract(v.vals, '$.household_id')
                             AND json_extract(l.vals, '$.arrived_at_ms') > json_extract(v.vals, '$.arrived_at_ms'))
-                 FROM entities v
-                 LEFT JOIN entities h ON h.kind = 'household' AND h.id = json_extract(v.vals, '$.household_id')
-                 LEFT JOIN managers m ON m.id = json_extract(v.vals, '$.manager_id')
-                 WHERE v.kind = 'visit' AND coalesce(json_extract(v.vals, '$.follow_up_due'), '') <> ''
-                   AND json_extract(v.vals, '$.follow_up_due') < ?1
-                 ORDER BY due, arrived LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![today, limit], |r| {
+                 {OVERDUE}
+                 ORDER BY due, arrived, v.id LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![today, grids, page.limit, page.offset], |r| {
                 Ok(FollowUpLine {
                     visit_id: r.get(0)?,
                     grid_id: r.get(1)?,
@@ -303,7 +311,7 @@ impl MonitoringStorage for SqliteStorage {
                     later_visit_ms: r.get(11)?,
                 })
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
         })
     }
 

@@ -34,19 +34,32 @@ pub(super) fn grid_records(
     kind: EntityKind,
     grid_id: &str,
 ) -> StorageResult<Vec<EntityState>> {
+    records_where(storage, kind, grid_id, None)
+}
+
+/// A grid's records of one kind, only those naming `household` when given.
+pub(super) fn records_where(
+    storage: &SqliteStorage,
+    kind: EntityKind,
+    grid_id: &str,
+    household: Option<&str>,
+) -> StorageResult<Vec<EntityState>> {
     storage.read(|c| {
-        let mut stmt = c.prepare_cached(
-            "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([grid_id, kind.as_str()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        let mut stmt = c.prepare_cached(match household {
+            None => "SELECT id, vals, base_hlc, clocks FROM entities WHERE grid_id = ?1 AND kind = ?2 ORDER BY seq",
+            Some(_) => {
+                "SELECT id, vals, base_hlc, clocks FROM entities
+                 WHERE grid_id = ?1 AND kind = ?2 AND json_extract(vals, '$.household_id') = ?3 ORDER BY seq"
+            }
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, vals, base, clocks) = row?;
-            out.push(entity_from_row(kind, id, &vals, base, &clocks)?);
-        }
-        Ok(out)
+        let read = |r: &rusqlite::Row| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        };
+        let rows: Vec<_> = match household {
+            None => stmt.query_map([grid_id, kind.as_str()], read)?.collect::<Result<_, _>>()?,
+            Some(h) => stmt.query_map([grid_id, kind.as_str(), h], read)?.collect::<Result<_, _>>()?,
+        };
+        rows.into_iter().map(|(id, vals, base, clocks)| entity_from_row(kind, id, &vals, base, &clocks)).collect()
     })
 }
 
