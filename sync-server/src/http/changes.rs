@@ -102,8 +102,8 @@ pub async fn changes(
 }
 
 async fn changed(state: &AppState, device: &DeviceAuth, cursor: u64) -> AppResult<bool> {
-    let (storage, grids) = (state.storage.clone(), device.grids.clone());
-    Ok(tokio::task::spawn_blocking(move || storage.changed_since(&grids, cursor)).await??)
+    let (storage, grids, id) = (state.storage.clone(), device.grids.clone(), device.device_id.clone());
+    Ok(tokio::task::spawn_blocking(move || storage.changed_since(&id, &grids, cursor)).await??)
 }
 
 /// After a committed push that wrote records in `grids`: wakes this process's waiters, and
