@@ -214,7 +214,8 @@ impl SnapshotFiles {
     /// may be a network share): every step is a rename or a removal that tolerates the other
     /// replica's, and only files no description names and no build just placed are removed.
     fn publish(&self, dir: &Path, cached: CachedFile, nonce: &str) -> DomainResult<CachedFile> {
-        let newer = self.current(&cached.grids)?.filter(|c| c.facts.cursor > cached.facts.cursor);
+        let before = self.current(&cached.grids)?;
+        let newer = before.clone().filter(|c| c.facts.cursor > cached.facts.cursor);
         let served = match newer {
             Some(newer) => {
                 let _ = std::fs::remove_file(dir.join(&cached.file));
@@ -234,9 +235,12 @@ impl SnapshotFiles {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().to_string();
                 let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
-                // a file younger than that may be another replica's, placed and about to be
-                // described: the next build removes it if it never was
-                let settled = age.is_some_and(|a| a.as_secs() >= UNDESCRIBED_GRACE_S);
+                // the file described before is replaced: it goes at once (a phone downloading it
+                // keeps reading: an open file outlives its name); any other file younger than
+                // that may be another replica's, placed and about to be described: the next
+                // build removes it if it never was
+                let replaced = before.as_ref().is_some_and(|b| b.file == name);
+                let settled = replaced || age.is_some_and(|a| a.as_secs() >= UNDESCRIBED_GRACE_S);
                 if name.ends_with(".db.gz") && name != served.file && Some(&name) != current.as_ref() && settled {
                     // gone already (the other replica's clean-up): as well
                     let _ = std::fs::remove_file(entry.path());
