@@ -346,15 +346,42 @@ impl ServerProcess {
     /// A replica on the PostgreSQL database `database_url` (several may serve one database),
     /// its snapshot files in `dir` (shared by the replicas), on `listen`.
     pub fn start_postgres(database_url: &str, dir: &Path, listen: &str) -> Self {
+        Self::start_postgres_logged(database_url, dir, listen, &[], None)
+    }
+
+    /// `start_postgres` with more of the server's settings from its environment (`GRIDBOOK_…`,
+    /// GRIDBOOK_LOG too), its log written to `log` when given.
+    pub fn start_postgres_logged(
+        database_url: &str,
+        dir: &Path,
+        listen: &str,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> Self {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let port_file = dir.join(format!("replica-{}-{n}.port", std::process::id()));
         let args =
             vec!["--database-url".into(), database_url.into(), "--snapshot-dir".into(), dir.join("snapshots").into()];
-        Self::spawn(args, &port_file, listen, dir)
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("the replica's log")),
+            None => Stdio::inherit(),
+        };
+        Self::spawn_with(args, &port_file, listen, dir, env, stderr)
     }
 
     fn spawn(backend: Vec<std::ffi::OsString>, port_file: &Path, listen: &str, db: &Path) -> Self {
+        Self::spawn_with(backend, port_file, listen, db, &[], Stdio::inherit())
+    }
+
+    fn spawn_with(
+        backend: Vec<std::ffi::OsString>,
+        port_file: &Path,
+        listen: &str,
+        db: &Path,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Self {
         let _ = std::fs::remove_file(port_file);
         let mut child = Command::new(server_binary())
             .args(["serve", "--listen", listen])
@@ -363,8 +390,9 @@ impl ServerProcess {
             .arg(port_file)
             .env("GRIDBOOK_LOG", "warn")
             .env_remove("GRIDBOOK_DATABASE_URL")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn server");
         let deadline = Instant::now() + Duration::from_secs(30);

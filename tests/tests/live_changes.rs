@@ -1,8 +1,10 @@
 //! Live changes (issue 15, docs/sync-protocol.md "Live changes"): a phone waiting on
 //! `GET /v1/changes` is woken by another phone's push — on the same server (SQLite, or PostgreSQL
 //! with GRIDBOOK_TEST_BACKEND=postgres), and across two replica processes on one PostgreSQL,
-//! where the push is on replica A and the wait on replica B (LISTEN/NOTIFY between them). A wait
-//! that nothing wakes answers "maybe"; a bad wait is refused.
+//! where the push is on replica A and the wait on replica B (LISTEN/NOTIFY between them). The
+//! back office's writes wake them alike: a billing load over HTTP, a handover, an admin command on
+//! another process of the same PostgreSQL. A wait that nothing wakes answers "maybe"; a bad wait
+//! is refused.
 //!
 //! The wake is proved without timing: the waiter asks for the longest wait (25 s) and the push is
 //! made only once the server's /metrics counts it waiting; without the signal the answer would be
@@ -10,9 +12,11 @@
 
 use gridbook_core::testing::household_n;
 use gridbook_core::SystemClock;
+use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::domain::auth::Role;
 use gridbook_sync_server::{now_ms, SyncStorage};
 use gridbook_tests::{caught_up, until_changes_waiting, Phone, Replicas, TestServer};
+use serde_json::json;
 
 const GRID: &str = "g1";
 
@@ -28,6 +32,112 @@ async fn wait_while_another_pushes(b: &Phone, waiting_on: &str, a: &Phone, n: u6
     let (changed, pushed) = tokio::join!(waiting, push);
     assert_eq!(pushed.acknowledged, 1, "A's household was accepted");
     changed.expect("wait")
+}
+
+/// `b` waits (the longest wait) on the server `waiting_on`; once that server counts it waiting,
+/// `write` runs (a back-office write). Answers whether `b`'s wait said "changed".
+async fn wait_while_the_back_office_writes<F: std::future::Future<Output = ()>>(
+    b: &Phone,
+    waiting_on: &str,
+    write: F,
+) -> bool {
+    let waiting = b.engine.wait_for_changes(25);
+    let write = async {
+        until_changes_waiting(waiting_on, 1).await;
+        write.await
+    };
+    let (changed, ()) = tokio::join!(waiting, write);
+    changed.expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_phone_is_woken_by_the_back_offices_billing_load_and_by_a_handover() {
+    let server = TestServer::start().await;
+    server.grid_with_manager(GRID, "zhang");
+    server.grid_with_manager("g2", "li");
+    // an admin: loading figures is an admin's change
+    server.admin(AdminCommand::CreateManager {
+        id: "boss".into(),
+        name: "刘经理".into(),
+        role: "admin".into(),
+        password: Some("网格后台-2026".into()),
+    });
+    let a = server.phone("zhang").await;
+    let b = server.phone("zhang").await;
+    let household = a.store.create_household(household_n(GRID, 1)).expect("household");
+    a.sync().await;
+    caught_up(&b).await;
+
+    // a billing load through the back office's JSON API, as its page sends it
+    let (session, csrf) = server.staff_session("boss", "网格后台-2026").await;
+    let load = async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/admin/api/billing", server.url))
+            .header("origin", &server.url)
+            .header("cookie", format!("gb_session={session}"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({ "profiles": [{
+                "grid_id": GRID, "household_id": household.id, "service_number": "13900000001", "product": "mobile",
+                "period": "2026-11", "spend_fen": 4_000, "baseline_fen": 10_000,
+            }] }))
+            .send()
+            .await
+            .expect("billing load");
+        assert_eq!(resp.status().as_u16(), 200, "{:?}", resp.text().await);
+    };
+    assert!(wait_while_the_back_office_writes(&b, &server.url, load).await, "woken by the billing load");
+    assert!(b.sync().await.pulled >= 1, "the pull after the signal brings the figures");
+
+    // a building of g1 handed over to li in g2: zhang's phones pull its removal, li's its records
+    let premises = testing_premises(&a).await;
+    caught_up(&b).await;
+    let li = server.phone("li").await;
+    caught_up(&li).await;
+    let hand_over = async {
+        server.admin(AdminCommand::HandoverBuilding {
+            premises: premises.clone(),
+            to: "li".into(),
+            to_grid: "g2".into(),
+            by: "boss".into(),
+        });
+    };
+    assert!(wait_while_the_back_office_writes(&b, &server.url, hand_over).await, "the old manager's phone woken");
+    // li's phone, waiting from its own cursor, is told too: the records moved into its grid
+    assert!(li.engine.wait_for_changes(0).await.expect("look"), "the receiving grid changed");
+}
+
+/// A building in g1 with a household in it, pushed from `phone`; its id.
+async fn testing_premises(phone: &Phone) -> String {
+    let premises = phone.store.create_premises(gridbook_core::testing::premises(GRID, 3)).expect("premises");
+    let mut h = household_n(GRID, 9);
+    h.premises_id = Some(premises.id.clone());
+    phone.store.create_household(h).expect("household in the building");
+    phone.sync().await;
+    premises.id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_waiting_on_replica_b_is_woken_by_an_admin_command_on_another_process() {
+    let (replicas, _a, b, household) = replicas_with_a_phone_on_each().await;
+    // the test process's own storage is a third process of the database, as `admin` is
+    let arrears = async {
+        admin::run(
+            &replicas.storage,
+            AdminCommand::AddArrears {
+                grid: GRID.into(),
+                household: household.clone(),
+                account_no: "ACC-1".into(),
+                owed_fen: 12_000,
+                months: 2,
+                service_number: String::new(),
+                payment_type: "postpaid".into(),
+            },
+            now_ms(),
+        )
+        .expect("arrears");
+    };
+    assert!(wait_while_the_back_office_writes(&b, &replicas.b.url, arrears).await, "woken through PostgreSQL");
+    assert_eq!(b.sync().await.pulled, 1, "the arrears account reaches B");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,8 +186,9 @@ async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_m
     assert_eq!(round.expect("live round").pulled, 1, "the round synced after the signal");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_phone_waiting_on_replica_b_is_woken_by_a_push_on_replica_a() {
+/// Two replicas on one PostgreSQL with grid g1 of zhang; phone A on replica A, phone B on replica
+/// B, both up to date with A's first household (its id).
+async fn replicas_with_a_phone_on_each() -> (Replicas, Phone, Phone, String) {
     let replicas = Replicas::start(|storage| {
         storage.create_grid(GRID, "幸福里网格", now_ms()).expect("grid");
         storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).expect("manager");
@@ -86,9 +197,15 @@ async fn a_phone_waiting_on_replica_b_is_woken_by_a_push_on_replica_a() {
     let code = || replicas.storage.create_enrol_code("zhang", now_ms(), 3_600_000).expect("code");
     let a = Phone::enrol(&replicas.a.url, &code(), Box::new(SystemClock)).await;
     let b = Phone::enrol(&replicas.b.url, &code(), Box::new(SystemClock)).await;
-    a.store.create_household(household_n(GRID, 1)).expect("household");
+    let household = a.store.create_household(household_n(GRID, 1)).expect("household");
     a.sync().await;
     caught_up(&b).await;
+    (replicas, a, b, household.id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_waiting_on_replica_b_is_woken_by_a_push_on_replica_a() {
+    let (replicas, a, b, _) = replicas_with_a_phone_on_each().await;
 
     for n in 2..4 {
         let changed = wait_while_another_pushes(&b, &replicas.b.url, &a, n).await;

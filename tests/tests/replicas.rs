@@ -249,3 +249,61 @@ async fn the_same_push_on_both_replicas_at_once_is_applied_once_and_both_answers
     }
     assert_eq!(replicas.count("SELECT count(*) FROM conflicts"), 0, "no op merged against itself");
 }
+
+/// How many times `needle` occurs in the log at `path` (empty while nothing was written).
+fn occurrences(path: &std::path::Path, needle: &str) -> usize {
+    std::fs::read_to_string(path).unwrap_or_default().matches(needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_rebuilding_one_scope_in_one_snapshot_directory_both_succeed_and_phones_always_get_a_whole_file() {
+    let database_url = gridbook_tests::postgres_database();
+    let storage = gridbook_sync_server::PostgresStorage::open(&database_url).expect("the database");
+    storage.create_grid(GRID, "幸福里网格", now_ms()).expect("grid");
+    storage.create_manager("zhang", "张伟", Role::Field, None, now_ms()).expect("manager");
+    storage.assign_grid("zhang", GRID).expect("assign");
+    // a file whose build takes a while, so that the two replicas' builds overlap
+    let households = testing::workload_households(GRID).expect("households");
+    storage.apply_backoffice_ops(&households, now_ms()).expect("households stored");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // every second each replica finds the scope's file stale (any age is too old) and rebuilds
+    // it: two builds of one scope in one directory, over and over
+    let env = [
+        ("GRIDBOOK_SNAPSHOT_REFRESH_S", "1"),
+        ("GRIDBOOK_SNAPSHOT_MAX_AGE_S", "0"),
+        ("GRIDBOOK_SNAPSHOT_MIN_RECORDS", "1"),
+        ("GRIDBOOK_LOG", "info"),
+    ];
+    let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
+    let replicas = [
+        ServerProcess::start_postgres_logged(&database_url, dir.path(), "127.0.0.1:0", &env, Some(&logs[0])),
+        ServerProcess::start_postgres_logged(&database_url, dir.path(), "127.0.0.1:0", &env, Some(&logs[1])),
+    ];
+    // fresh phones take the file from either replica while both keep replacing it
+    let mut phones = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while logs.iter().any(|log| occurrences(log, "snapshot file built") < 8) {
+        assert!(std::time::Instant::now() < deadline, "the replicas did not rebuild the file 8 times each");
+        let url = &replicas[phones % 2].url;
+        let code = storage.create_enrol_code("zhang", now_ms(), 3_600_000).expect("enrol code");
+        let phone = Phone::enrol(url, &code, Box::new(SystemClock)).await;
+        let report = phone.engine.sync_once().await.expect("a fresh phone's first sync");
+        assert_eq!(report.snapshot_file_error, None, "phone {phones} on {url}");
+        assert_eq!(report.snapshot_file_rows, households.len() as u64, "phone {phones} took the whole file");
+        phones += 1;
+    }
+    for log in &logs {
+        let text = std::fs::read_to_string(log).expect("log");
+        assert!(!text.contains("refresh failed") && !text.contains("rebuild failed"), "{}:\n{text}", log.display());
+    }
+    drop(replicas);
+    // what the description names is there, whichever replica wrote it last
+    let scope = dir
+        .path()
+        .join("snapshots")
+        .join(gridbook_sync_server::domain::snapshot_files::SnapshotFiles::scope_key(&[GRID.to_string()]));
+    let current: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scope.join("current.json")).expect("description")).expect("json");
+    assert!(scope.join(current["file"].as_str().expect("file")).exists(), "the described file is there");
+    assert!(phones >= 2, "phones took the file from both replicas");
+}

@@ -70,6 +70,10 @@ pub struct SnapshotFiles {
 /// Entities per page read for a build (the pull's largest page).
 const BUILD_PAGE: u32 = 10_000;
 const CURRENT: &str = "current.json";
+/// Seconds a placed file is left alone by other builds' clean-up even when no description names
+/// it yet (a replica renames its file into place, then its description: milliseconds apart, or
+/// more on a loaded share; and the replicas' clocks may differ a little).
+const UNDESCRIBED_GRACE_S: u64 = 600;
 
 fn core_error(what: &str, e: impl std::fmt::Display) -> DomainError {
     DomainError::internal(format!("snapshot file: {what}: {e}"))
@@ -165,9 +169,19 @@ impl SnapshotFiles {
                 }
             }
             let facts = builder.finish(&plain).map_err(|e| core_error("writing the file", e))?;
+            // gzip'd under a name no clean-up of another build touches (it removes `.db.gz`
+            // files), then renamed into place whole
+            let part = dir.join(format!("built-{nonce}.gz.part"));
+            let gz_bytes = gzip_file(&plain, &part);
             let file = format!("{}-{nonce}.db.gz", facts.cursor);
-            let gz_bytes = gzip_file(&plain, &dir.join(&file))?;
-            Ok((facts, file, gz_bytes))
+            let placed = gz_bytes.and_then(|n| {
+                std::fs::rename(&part, dir.join(&file)).map_err(|e| io_error(&part, e))?;
+                Ok(n)
+            });
+            if placed.is_err() {
+                let _ = std::fs::remove_file(&part);
+            }
+            Ok((facts, file, placed?))
         })();
         remove_database(&work);
         remove_database(&plain);
@@ -181,18 +195,7 @@ impl SnapshotFiles {
             grids,
             generation: self.generation.clone(),
         };
-        let tmp = dir.join(format!("{CURRENT}.{nonce}"));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(&cached)?)
-            .and_then(|_| std::fs::rename(&tmp, dir.join(CURRENT)))
-            .map_err(|e| io_error(&tmp, e))?;
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".db.gz") && name != cached.file {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
+        let cached = self.publish(&dir, cached, &nonce)?;
         tracing::info!(
             scope = %Self::scope_key(&cached.grids),
             rows = cached.facts.rows,
@@ -203,6 +206,48 @@ impl SnapshotFiles {
             "snapshot file built"
         );
         Ok(cached)
+    }
+
+    /// Makes a built file the one served, unless another process (a replica sharing the
+    /// directory) published a newer one meanwhile: then that one stays, and is the answer. Then
+    /// removes the scope's files nobody serves any more. No lock between processes (the directory
+    /// may be a network share): every step is a rename or a removal that tolerates the other
+    /// replica's, and only files no description names and no build just placed are removed.
+    fn publish(&self, dir: &Path, cached: CachedFile, nonce: &str) -> DomainResult<CachedFile> {
+        let before = self.current(&cached.grids)?;
+        let newer = before.clone().filter(|c| c.facts.cursor > cached.facts.cursor);
+        let served = match newer {
+            Some(newer) => {
+                let _ = std::fs::remove_file(dir.join(&cached.file));
+                newer
+            }
+            None => {
+                let tmp = dir.join(format!("{CURRENT}.{nonce}"));
+                std::fs::write(&tmp, serde_json::to_vec_pretty(&cached)?)
+                    .and_then(|_| std::fs::rename(&tmp, dir.join(CURRENT)))
+                    .map_err(|e| io_error(&tmp, e))?;
+                cached
+            }
+        };
+        // what is served now, whichever replica renamed last: its file stays
+        let current = self.current(&served.grids)?.map(|c| c.file);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+                // the file described before is replaced: it goes at once (a phone downloading it
+                // keeps reading: an open file outlives its name); any other file younger than
+                // that may be another replica's, placed and about to be described: the next
+                // build removes it if it never was
+                let replaced = before.as_ref().is_some_and(|b| b.file == name);
+                let settled = replaced || age.is_some_and(|a| a.as_secs() >= UNDESCRIBED_GRACE_S);
+                if name.ends_with(".db.gz") && name != served.file && Some(&name) != current.as_ref() && settled {
+                    // gone already (the other replica's clean-up): as well
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(served)
     }
 
     fn build_lock(&self, grids: &[String]) -> Arc<tokio::sync::Mutex<()>> {

@@ -4,11 +4,17 @@
 //! phone is told always comes from the database, and a lost signal costs latency (the poll answers
 //! "maybe" at its timeout and the phone pulls), never a change. On PostgreSQL the replicas relay
 //! their announcements to one another with LISTEN/NOTIFY (postgres/live.rs); on SQLite the one
-//! process is all there is.
+//! process is all there is. Back-office writes (their ops, handovers, void decisions) announce
+//! from the storage backend itself once committed (`OwnWrites`), so every way in — a page, the
+//! JSON API, an admin command on PostgreSQL — wakes the phones alike.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use gridbook_core::sync::wire::Op;
 use tokio::sync::broadcast;
+
+use super::evidence::VoidReviewRow;
+use super::handover::HandoverRow;
 
 /// Announcements kept for a waiter that fell behind; past that it is told it lagged and looks.
 const BACKLOG: usize = 1024;
@@ -24,6 +30,26 @@ pub enum Changed {
 }
 
 impl Changed {
+    /// The grids that ops wrote in.
+    pub fn of_ops(ops: &[Op]) -> Self {
+        Changed::Grids(grids_of(ops.iter().map(|op| op.grid.as_str())).into())
+    }
+
+    /// A handover: the grid it moved from (its old phones pull the removals) and the one it
+    /// moved to (its phones pull the records).
+    pub fn of_handover(row: &HandoverRow) -> Self {
+        Changed::Grids(grids_of([row.from_grid.as_str(), row.to_grid.as_str()]).into())
+    }
+
+    /// A void decided: the receipt's grid, where an approval gives the amount back to the account
+    /// (everyone looks when the receipt is not on the server).
+    pub fn of_void(row: &VoidReviewRow) -> Self {
+        match &row.grid_id {
+            Some(grid) => Changed::Grids(vec![grid.clone()].into()),
+            None => Changed::All,
+        }
+    }
+
     /// Whether a device of `grids` should look.
     pub fn touches(&self, grids: &[String]) -> bool {
         match self {
@@ -62,6 +88,36 @@ impl ChangeSignal {
     }
 }
 
+/// The server process's signal as a storage backend holds it, for the writes it makes on its own
+/// (not pushes: the HTTP layer announces those): empty until the process hands it over with
+/// `follow_changes`, and then for good. An admin command has no waiters, so no signal.
+#[derive(Debug, Default)]
+pub struct OwnWrites {
+    signal: OnceLock<ChangeSignal>,
+}
+
+impl OwnWrites {
+    /// The process's signal, from now on (a second one is ignored: one process, one signal).
+    pub fn attach(&self, signal: ChangeSignal) {
+        let _ = self.signal.set(signal);
+    }
+
+    /// Wakes this process's waiters of `grids` (an empty list: nothing written, nobody woken).
+    pub fn wake(&self, changed: &Changed) {
+        if let (Some(signal), false) = (self.signal.get(), matches!(changed, Changed::Grids(g) if g.is_empty())) {
+            signal.send(changed.clone());
+        }
+    }
+}
+
+/// The distinct grids of what was written, sorted (one announcement names each once).
+pub fn grids_of<'a>(grids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut grids: Vec<String> = grids.into_iter().map(str::to_string).collect();
+    grids.sort_unstable();
+    grids.dedup();
+    grids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +137,18 @@ mod tests {
         assert!(Changed::All.touches(&[]));
         drop(rx);
         assert_eq!(signal.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_backend_wakes_the_waiters_only_once_it_holds_the_signal_and_only_for_a_write() {
+        let own = OwnWrites::default();
+        own.wake(&Changed::All); // no signal yet (an admin command): nothing to do, no error
+        let signal = ChangeSignal::default();
+        let mut rx = signal.subscribe();
+        own.attach(signal.clone());
+        own.wake(&Changed::Grids(Vec::new().into()));
+        own.wake(&Changed::Grids(grids_of(["g2", "g1", "g2"]).into()));
+        let got = rx.recv().await.expect("announcement");
+        assert_eq!(got, Changed::Grids(vec!["g1".to_string(), "g2".to_string()].into()), "nothing for no grid");
     }
 }

@@ -149,10 +149,11 @@ pub trait SyncStorage: RecordStorage {
         now_ms: i64,
     ) -> StorageResult<PushResponse>;
     fn pull(&self, device: &DeviceAuth, cursor: u64, limit: u32, now_ms: i64) -> StorageResult<PullPage<StoredState>>;
-    /// Whether a pull of `grids` from `cursor` would now receive a record (what `GET /v1/changes`
-    /// answers; changes.rs): on PostgreSQL only records below the watermark count, as a pull
-    /// serves only those, so a phone is never told of a change it cannot take yet.
-    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool>;
+    /// Whether the device's pull of `grids` from `cursor` would now receive a record or a
+    /// handover's removal (what `GET /v1/changes` answers; changes.rs): on PostgreSQL only those
+    /// below the watermark count, as a pull serves only those, so a phone is never told of a
+    /// change it cannot take yet.
+    fn changed_since(&self, device_id: &str, grids: &[String], cursor: u64) -> StorageResult<bool>;
     /// Tells the other server processes of this database that records of `grids` changed, once
     /// the write has committed (never from inside it). PostgreSQL relays it to every replica
     /// (NOTIFY); SQLite has no other process to tell.

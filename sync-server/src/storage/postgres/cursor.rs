@@ -63,6 +63,10 @@ impl Numbers {
     }
 }
 
+/// The watermark as an SQL expression, for a statement that reads below it in its own snapshot.
+/// (`xmin` is at most `MAX_XID` for as long as change numbers fit: `Numbers` refuses beyond it.)
+pub(super) const WATERMARK_SQL: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20";
+
 /// The watermark of the reading transaction's snapshot: every change number below it is final.
 pub(super) fn watermark<C: deadpool_postgres::GenericClient + Sync>(db: &Db, tx: &C) -> StorageResult<i64> {
     let xmin: i64 = db.query_one(tx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint", &[])?.get(0);
@@ -72,6 +76,11 @@ pub(super) fn watermark<C: deadpool_postgres::GenericClient + Sync>(db: &Db, tx:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_watermark_in_sql_shifts_as_the_numbers_do() {
+        assert!(WATERMARK_SQL.ends_with(&format!("<< {PER_TX_BITS}")));
+    }
 
     #[test]
     fn numbers_of_a_transaction_stay_between_its_id_and_the_next() {

@@ -15,10 +15,15 @@ use crate::storage::DeviceRow;
 
 pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> StorageResult<DeviceAuth> {
     let conn = s.db.conn()?;
-    // the device's wipe order comes with its token: no second read on every request
+    // the device's wipe order and its grids come with its token: one round trip on every
+    // request, not two (a field manager's grids as `grids_of`, anyone else's all of them, as
+    // `all_grids`, in the same order)
     let row = s.db.query_opt(
         &conn,
-        "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms
+        "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms,
+                CASE WHEN m.role = 'field'
+                     THEN ARRAY(SELECT grid_id FROM manager_grids WHERE manager_id = d.manager_id ORDER BY grid_id COLLATE \"C\")
+                     ELSE ARRAY(SELECT id FROM grids ORDER BY id COLLATE \"C\") END
          FROM devices d JOIN managers m ON m.id = d.manager_id LEFT JOIN device_wipes w ON w.device_id = d.id
          WHERE d.token_hash = $1",
         &[&token_hash],
@@ -33,7 +38,7 @@ pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> Stor
     }
     let wipe = crate::storage::sqlite::device_wipe(row.at(4)?, row.at(5)?, row.at(6)?);
     let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
-    let grids = if role == Role::Field { grids_of(s, &conn, &manager_id)? } else { all_grids(s, &conn)? };
+    let grids: Vec<String> = row.at(7)?;
     Ok(DeviceAuth { device_id, manager_id, role, grids, wipe })
 }
 

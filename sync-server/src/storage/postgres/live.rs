@@ -31,6 +31,18 @@ pub(super) fn announce(db: &Db, grids: &[String]) -> StorageResult<()> {
     if payload.len() > MAX_PAYLOAD {
         payload = "*".into();
     }
+    notify(db, &payload)
+}
+
+/// Announces what changed, to every replica (this one included).
+pub(super) fn announce_changed(db: &Db, changed: &Changed) -> StorageResult<()> {
+    match changed {
+        Changed::Grids(grids) => announce(db, grids),
+        Changed::All => notify(db, "*"),
+    }
+}
+
+fn notify(db: &Db, payload: &str) -> StorageResult<()> {
     let conn = db.conn()?;
     db.execute(&conn, "SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
     Ok(())

@@ -66,6 +66,9 @@ pub struct PostgresStorage {
     snapshot_dir: Option<PathBuf>,
     /// The database's URL: the live-change relay opens a connection of its own (live.rs).
     url: String,
+    /// Wakes the phones waiting on the grids of the back office's writes, here at once and on
+    /// the other replicas by NOTIFY (live.rs).
+    own_writes: crate::storage::changes::OwnWrites,
 }
 
 impl PostgresStorage {
@@ -91,6 +94,7 @@ impl PostgresStorage {
             running: Default::default(),
             snapshot_dir: None,
             url: url.to_string(),
+            own_writes: Default::default(),
         })
     }
 
@@ -100,6 +104,16 @@ impl PostgresStorage {
     pub fn with_snapshot_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.snapshot_dir = dir;
         self
+    }
+
+    /// After a back-office write committed: wakes this replica's waiters at once and every
+    /// replica's by NOTIFY (an admin command's too, which has no waiters of its own). A failed
+    /// NOTIFY is only logged: the write stands, and the phones see it at their next "maybe".
+    fn announce_own(&self, changed: crate::storage::changes::Changed) {
+        self.own_writes.wake(&changed);
+        if let Err(e) = live::announce_changed(&self.db, &changed) {
+            tracing::warn!("live changes: announcing a back-office write to the replicas failed: {e}");
+        }
     }
 }
 
@@ -152,8 +166,8 @@ impl SyncStorage for PostgresStorage {
         pull::changes_after(self, grids, cursor)
     }
 
-    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool> {
-        pull::changed_since(self, grids, cursor)
+    fn changed_since(&self, device_id: &str, grids: &[String], cursor: u64) -> StorageResult<bool> {
+        pull::changed_since(self, device_id, grids, cursor)
     }
 
     fn announce_changes(&self, grids: &[String]) -> StorageResult<()> {
@@ -161,6 +175,7 @@ impl SyncStorage for PostgresStorage {
     }
 
     fn follow_changes(&self, signal: crate::storage::changes::ChangeSignal) {
+        self.own_writes.attach(signal.clone());
         live::follow(&self.db, &self.url, signal)
     }
 
@@ -289,7 +304,9 @@ impl SyncStorage for PostgresStorage {
         note: &str,
         now_ms: i64,
     ) -> StorageResult<super::evidence::VoidReviewRow> {
-        voids::decide_void(self, void_id, decision, by, note, now_ms)
+        let row = voids::decide_void(self, void_id, decision, by, note, now_ms)?;
+        self.announce_own(crate::storage::changes::Changed::of_void(&row));
+        Ok(row)
     }
 
     fn audit_log(&self, subject: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::AuditRow>> {
@@ -319,7 +336,9 @@ impl SyncStorage for PostgresStorage {
         by: &str,
         now_ms: i64,
     ) -> StorageResult<super::handover::HandoverRow> {
-        handover::hand_over(self, request, by, now_ms)
+        let row = handover::hand_over(self, request, by, now_ms)?;
+        self.announce_own(crate::storage::changes::Changed::of_handover(&row));
+        Ok(row)
     }
 
     fn handovers(&self, limit: u32) -> StorageResult<Vec<super::handover::HandoverRow>> {
@@ -329,7 +348,9 @@ impl SyncStorage for PostgresStorage {
 
 impl RecordStorage for PostgresStorage {
     fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
-        records::apply_backoffice_ops(self, ops, now_ms)
+        let results = records::apply_backoffice_ops(self, ops, now_ms)?;
+        self.announce_own(crate::storage::changes::Changed::of_ops(ops));
+        Ok(results)
     }
 
     fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {

@@ -125,6 +125,25 @@ impl Db {
         })
     }
 
+    /// Statements whose answers none of the others waits for, sent together on one connection
+    /// (tokio-postgres pipelines requests made at once, and runs them in this order): one round
+    /// trip for all instead of one each — a round trip is a message to the connection's task,
+    /// PostgreSQL's answer and a wake-up of this thread, which a loaded machine makes dear.
+    pub(super) fn execute_all<C: GenericClient + Sync>(
+        &self,
+        c: &C,
+        statements: &[(&str, &Params)],
+    ) -> StorageResult<()> {
+        self.wait(async {
+            let runs = statements.iter().map(|(sql, params)| async move {
+                let statement = c.prepare_cached(sql).await?;
+                c.execute(&statement, params).await
+            });
+            futures_util::future::try_join_all(runs).await?;
+            Ok(())
+        })
+    }
+
     /// Statements without parameters, one after the other (DDL, `SET LOCAL`).
     pub(super) fn batch<C: GenericClient + Sync>(&self, c: &C, sql: &str) -> StorageResult<()> {
         Ok(self.wait(c.batch_execute(sql))?)

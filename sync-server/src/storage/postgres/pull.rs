@@ -18,6 +18,10 @@ use crate::domain::auth::DeviceAuth;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::handover::cut_page;
 
+/// `SET LOCAL synchronous_commit = off` as a statement that pipelines with others: this
+/// transaction's commit does not wait for the disk (bookkeeping nobody was promised).
+pub(super) const NO_DISK_WAIT: &str = "SELECT set_config('synchronous_commit', 'off', true)";
+
 pub(super) fn pull(
     s: &PostgresStorage,
     device: &DeviceAuth,
@@ -29,19 +33,23 @@ pub(super) fn pull(
     let page = page_of(s, &device.device_id, &device.grids, cursor, limit, now_ms)?;
     let n = (page.changes.len() + page.removals.len()) as i64;
     // bookkeeping nobody was promised: committed without waiting for the disk
+    // (the three statements in one round trip: a phone's cycle waits for this answer)
+    let (next_cursor, took_ms) = (cursor_i64(page.next_cursor)?, started.elapsed().as_millis() as i64);
     s.db.write(|tx| {
-        s.db.batch(tx, "SET LOCAL synchronous_commit = off")?;
-        s.db.execute(
+        s.db.execute_all(
             tx,
-            "UPDATE devices SET last_seen_ms = $2, last_pull_ms = $2, pull_cursor = $3 WHERE id = $1",
-            &[&device.device_id, &now_ms, &cursor_i64(page.next_cursor)?],
-        )?;
-        s.db.execute(
-            tx,
-            "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES ($1, $2, 'pull', $3, 0, $4)",
-            &[&now_ms, &device.device_id, &n, &(started.elapsed().as_millis() as i64)],
-        )?;
-        Ok(())
+            &[
+                (NO_DISK_WAIT, &[]),
+                (
+                    "UPDATE devices SET last_seen_ms = $2, last_pull_ms = $2, pull_cursor = $3 WHERE id = $1",
+                    &[&device.device_id, &now_ms, &next_cursor],
+                ),
+                (
+                    "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES ($1, $2, 'pull', $3, 0, $4)",
+                    &[&now_ms, &device.device_id, &n, &took_ms],
+                ),
+            ],
+        )
     })?;
     Ok(page)
 }
@@ -121,17 +129,30 @@ pub(super) fn changes_after(s: &PostgresStorage, grids: &[String], cursor: u64) 
 }
 
 /// Whether a pull of `grids` from `cursor` would receive a record now: one below the watermark.
-pub(super) fn changed_since(s: &PostgresStorage, grids: &[String], cursor: u64) -> StorageResult<bool> {
+/// One statement on its own, not a transaction: the statement's snapshot gives both the watermark
+/// and the rows (as a page's REPEATABLE READ snapshot does), in one round trip instead of four
+/// (BEGIN, watermark, rows, COMMIT) — every waiting phone asks this once per announcement.
+pub(super) fn changed_since(
+    s: &PostgresStorage,
+    device_id: &str,
+    grids: &[String],
+    cursor: u64,
+) -> StorageResult<bool> {
     let cursor = cursor_i64(cursor)?;
-    s.db.read(|tx| {
-        let below = watermark(&s.db, tx)?;
-        s.db.query_one(
-            tx,
-            "SELECT EXISTS (SELECT 1 FROM entities WHERE grid_id = ANY($1) AND seq > $2 AND seq < $3)",
-            &[&grids, &cursor, &below],
-        )?
-        .at(0)
-    })
+    let conn = s.db.conn()?;
+    // records of its grids, or records a handover took out of its scope (its pull removes them)
+    s.db.query_one(
+        &conn,
+        &format!(
+            "WITH w AS (SELECT {} AS below)
+             SELECT EXISTS (SELECT 1 FROM entities, w WHERE grid_id = ANY($1) AND seq > $2 AND seq < w.below)
+                 OR EXISTS (SELECT 1 FROM handover_devices d JOIN handover_records r ON r.handover_id = d.handover_id, w
+                            WHERE d.device_id = $3 AND d.removed_at_ms IS NULL AND r.seq > $2 AND r.seq < w.below)",
+            super::cursor::WATERMARK_SQL
+        ),
+        &[&grids, &cursor, &device_id],
+    )?
+    .at(0)
 }
 
 /// Records of `grids` numbered in (after, below).

@@ -26,18 +26,37 @@ pub(super) fn push(
     let prepared: Vec<_> = request.ops.iter_mut().map(crate::domain::prepared::prepare).collect();
     let req = &request;
     let db = &s.db;
+    // Only the device's facts (the push beside a reading phone's pull, each cycle): nothing
+    // acknowledged hangs on them and no grid is written, so no grid lock and no wait for the
+    // disk (as pull bookkeeping; SQLite's `Bookkeeping`): the reading phone's cycle, which waits
+    // for this answer, does not wait for a WAL flush.
+    let facts_only = req.ops.is_empty() && req.facts.removed_handovers.is_empty();
     let results = db.write(|tx| {
-        // the grids it writes in, shared: a handover moving them waits for this push (handover.rs)
-        let mut grids: Vec<&str> = device.grids.iter().map(String::as_str).collect();
-        grids.extend(req.ops.iter().map(|op| op.grid.as_str()));
-        grids.sort_unstable();
-        grids.dedup();
-        super::handover::lock_grids(db, tx, &grids, false)?;
-        let results = apply_batch(db, tx, device, &req.ops, &prepared, rules, now_ms)?;
+        if facts_only {
+            db.execute(tx, super::pull::NO_DISK_WAIT, &[])?;
+        } else {
+            // the grids it writes in, shared: a handover moving them waits for this push (handover.rs)
+            let mut grids: Vec<&str> = device.grids.iter().map(String::as_str).collect();
+            grids.extend(req.ops.iter().map(|op| op.grid.as_str()));
+            grids.sort_unstable();
+            grids.dedup();
+            super::handover::lock_grids(db, tx, &grids, false)?;
+        }
+        // no ops: no transaction id to take, no rejections to read
+        let results = if req.ops.is_empty() {
+            Vec::new()
+        } else {
+            apply_batch(db, tx, device, &req.ops, &prepared, rules, now_ms)?
+        };
         super::handover::report_removed(db, tx, device, &req.facts.removed_handovers, now_ms)?;
         let report = DeviceReport::of(req, &results, now_ms);
-        db.execute(
+        // what the device reported, and the event: one round trip
+        let took_ms = started.elapsed().as_millis() as i64;
+        let ops_n = req.ops.len() as i64;
+        db.execute_all(
             tx,
+            &[
+                (
             "UPDATE devices SET app_version = $2, last_seen_ms = $3, last_push_ms = $3, pending_count = $4,
                oldest_pending_age_s = $5, rejected_count = $6, db_size_bytes = $7, clock_offset_ms = $8,
                zone_offset_min = $9, unsynced_receipts_fen = $10, unsynced_receipts_count = $11, last_error = $12,
@@ -70,16 +89,11 @@ pub(super) fn push(
                 &report.photos_waiting,
                 &report.photo_bytes_waiting,
             ],
-        )?;
-        db.execute(
-            tx,
-            "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES ($1, $2, 'push', $3, $4, $5)",
-            &[
-                &now_ms,
-                &device.device_id,
-                &(req.ops.len() as i64),
-                &report.rejected_now,
-                &(started.elapsed().as_millis() as i64),
+                ),
+                (
+                    "INSERT INTO sync_events (at_ms, device_id, direction, ops, rejected, duration_ms) VALUES ($1, $2, 'push', $3, $4, $5)",
+                    &[&now_ms, &device.device_id, &ops_n, &report.rejected_now, &took_ms],
+                ),
             ],
         )?;
         Ok(results)

@@ -104,6 +104,11 @@ fn last_removal_seq(c: &Connection, handover_id: &str) -> StorageResult<i64> {
         .query_row([handover_id], |r| r.get(0))?)
 }
 
+/// Whether a device's pull from `?2` carries a removal (`GET /v1/changes`).
+pub(super) const REMOVAL_AFTER: &str =
+    "SELECT EXISTS (SELECT 1 FROM handover_devices d JOIN handover_records r ON r.handover_id = d.handover_id
+     WHERE d.device_id = ?1 AND d.removed_at_ms IS NULL AND r.seq > ?2)";
+
 /// The removals a device's pull carries: records of the handovers it has not reported removed,
 /// after `cursor`, at most `limit`, by change number; with those handovers' ids.
 pub(super) fn removals_after(c: &Connection, device_id: &str, cursor: u64, limit: usize) -> StorageResult<RemovalPage> {

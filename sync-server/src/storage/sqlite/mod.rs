@@ -80,6 +80,8 @@ pub struct SqliteStorage {
     /// The database's generation, and the tag of the receipt books it issues (backup.rs).
     generation: ServerGeneration,
     book_tag: String,
+    /// Wakes the phones waiting on the grids of the back office's writes (storage/changes.rs).
+    own_writes: crate::storage::changes::OwnWrites,
 }
 
 fn open_connection(path: &Path) -> StorageResult<Connection> {
@@ -146,6 +148,7 @@ impl SqliteStorage {
             path,
             generation,
             book_tag,
+            own_writes: Default::default(),
         })
     }
 
@@ -253,8 +256,8 @@ impl SyncStorage for SqliteStorage {
         pull::changes_after(self, grids, cursor)
     }
 
-    fn changed_since(&self, grids: &[String], cursor: u64) -> StorageResult<bool> {
-        pull::changed_since(self, grids, cursor)
+    fn changed_since(&self, device_id: &str, grids: &[String], cursor: u64) -> StorageResult<bool> {
+        pull::changed_since(self, device_id, grids, cursor)
     }
 
     fn announce_changes(&self, _grids: &[String]) -> StorageResult<()> {
@@ -262,8 +265,9 @@ impl SyncStorage for SqliteStorage {
         Ok(())
     }
 
-    fn follow_changes(&self, _signal: crate::storage::changes::ChangeSignal) {
-        // one process writes the file: nobody else announces
+    fn follow_changes(&self, signal: crate::storage::changes::ChangeSignal) {
+        // one process writes the file: nobody else announces; its own back-office writes do
+        self.own_writes.attach(signal);
     }
 
     fn snapshot_dir(&self) -> Option<PathBuf> {
@@ -402,6 +406,7 @@ impl SyncStorage for SqliteStorage {
             receipts::decide_void(&mut etx, void_id, decision, by, note, now_ms)
         })?;
         tracing::info!(void = %void_id, by, decision = ?decision, "void decided");
+        self.own_writes.wake(&crate::storage::changes::Changed::of_void(&row));
         Ok(row)
     }
 
@@ -416,9 +421,12 @@ impl SyncStorage for SqliteStorage {
     fn hand_over(&self, request: &HandoverRequest, by: &str, now_ms: i64) -> StorageResult<HandoverRow> {
         handover::check_request(request)?;
         let id = self.write(|tx| handover::hand_over(tx, request, by, now_ms))?;
-        self.read(|c| handover::list(c, Some(&id), 1))?
+        let row = self
+            .read(|c| handover::list(c, Some(&id), 1))?
             .pop()
-            .ok_or_else(|| StorageError::internal("the handover vanished"))
+            .ok_or_else(|| StorageError::internal("the handover vanished"))?;
+        self.own_writes.wake(&crate::storage::changes::Changed::of_handover(&row));
+        Ok(row)
     }
 
     fn handovers(&self, limit: u32) -> StorageResult<Vec<HandoverRow>> {
@@ -428,7 +436,9 @@ impl SyncStorage for SqliteStorage {
 
 impl RecordStorage for SqliteStorage {
     fn apply_backoffice_ops(&self, ops: &[Op], now_ms: i64) -> StorageResult<Vec<OpResult>> {
-        push::apply_backoffice_ops(self, ops, now_ms)
+        let results = push::apply_backoffice_ops(self, ops, now_ms)?;
+        self.own_writes.wake(&crate::storage::changes::Changed::of_ops(ops));
+        Ok(results)
     }
 
     fn has_grid(&self, grid_id: &str) -> StorageResult<bool> {

@@ -53,7 +53,12 @@ pub(super) fn changes_after(storage: &SqliteStorage, grids: &[String], cursor: u
     storage.read(|c| count_after(c, grids, cursor as i64))
 }
 
-pub(super) fn changed_since(storage: &SqliteStorage, grids: &[String], cursor: u64) -> StorageResult<bool> {
+pub(super) fn changed_since(
+    storage: &SqliteStorage,
+    device_id: &str,
+    grids: &[String],
+    cursor: u64,
+) -> StorageResult<bool> {
     let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
     storage.read(|c| {
         let mut found = c.prepare_cached("SELECT EXISTS (SELECT 1 FROM entities WHERE grid_id = ?1 AND seq > ?2)")?;
@@ -62,7 +67,11 @@ pub(super) fn changed_since(storage: &SqliteStorage, grids: &[String], cursor: u
                 return Ok(true);
             }
         }
-        Ok(false)
+        // records a handover took out of the device's scope: its pull removes them
+        let removed = c
+            .prepare_cached(super::handover::REMOVAL_AFTER)?
+            .query_row(params![device_id, cursor], |r| r.get::<_, bool>(0))?;
+        Ok(removed)
     })
 }
 
