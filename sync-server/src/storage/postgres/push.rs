@@ -92,6 +92,7 @@ pub(super) fn push(
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        receipt: None,
         wipe: None,
     })
 }
