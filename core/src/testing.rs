@@ -457,3 +457,15 @@ pub fn workload_households(grid: &str) -> crate::Result<Vec<Op>> {
 pub fn household_op(grid: &str, id: &str) -> crate::Result<Op> {
     Ok(Op { entity: id.into(), ..backoffice_create(&household(grid), grid, 1_600_000_000_000)? })
 }
+
+/// A 3×2 red PNG with an alpha channel, as a company's seal image would be.
+pub fn seal_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 3, 2);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut w = enc.write_header().expect("a PNG header in memory");
+    w.write_image_data(&[200, 0, 0, 255].repeat(6)).expect("a PNG in memory");
+    w.finish().expect("a PNG in memory");
+    out
+}

@@ -411,6 +411,7 @@ fn expected_page() -> PullPage {
         generation: None,
         update: None,
         policy: None,
+        receipt: None,
     }
 }
 
@@ -439,6 +440,7 @@ fn as_stored(page: &PullPage) -> PullPage<StoredState> {
         generation: page.generation.clone(),
         update: page.update.clone(),
         policy: None,
+        receipt: None,
     }
 }
 
@@ -497,6 +499,7 @@ fn a_push_is_pinned() {
             generation: None,
             update: None,
             policy: None,
+            receipt: None,
             wipe: None,
         },
     );
@@ -600,6 +603,7 @@ fn the_remote_wipe_is_pinned_and_its_report_verifies_under_the_enrolled_key() {
             }),
             update: None,
             policy: Some(DevicePolicy::default()),
+            receipt: None,
             wipe: Some(order),
         },
     );
@@ -728,4 +732,28 @@ fn the_photo_policy_and_traffic_facts_are_pinned() {
     // the facts of an app before them carry none
     let (request, _) = push_exchange();
     assert_eq!((request.facts.traffic, request.facts.photos_waiting), (None, None));
+}
+
+/// The receipt profile a server sends with every push answer and pull page (issue 18). Within
+/// protocol v1: a new optional field, so an app from before it reads past it, and a phone reading
+/// an answer from a server before it finds none and keeps what it holds.
+#[test]
+fn the_receipt_profile_is_pinned() {
+    use gridbook_core::sync::wire::ReceiptProfile;
+    let profile = ReceiptProfile {
+        company_name: "中国电信 幸福里营业部".into(),
+        verify_base_url: Some("https://check.gridbook.example".into()),
+        seal_sha256: Some("3f9a".repeat(16)),
+        collector_name: "张伟".into(),
+        collector_staff_no: "HN0731".into(),
+    };
+    pinned("receipt-profile.json", &profile);
+    // answers of servers before it carry none
+    let old: PushResponse = serde_json::from_slice(&golden("wipe-push-response.json")).unwrap();
+    assert_eq!(old.receipt, None);
+    let first: PushResponse = serde_json::from_slice(&golden("push-response.json")).unwrap();
+    assert_eq!(first.receipt, None);
+    // a profile without seal or check address: no seal, the enrolled server's check
+    let bare: ReceiptProfile = serde_json::from_str(r#"{"company_name":"中国电信","collector_name":"张伟"}"#).unwrap();
+    assert_eq!((bare.seal_sha256, bare.verify_base_url, bare.collector_staff_no.as_str()), (None, None, ""));
 }

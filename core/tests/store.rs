@@ -431,6 +431,7 @@ fn a_rejected_visit_keeps_its_fields_when_a_handover_removes_its_row() {
         generation: None,
         update: None,
         policy: None,
+        receipt: None,
     };
     let report = store.apply_pull_page(&page).unwrap();
     assert!(report.removed >= 2, "the household and its visit: {report:?}");
@@ -487,6 +488,7 @@ fn a_new_server_generation_sends_again_what_was_acknowledged_since_the_backup_in
         generation: None,
         update: None,
         policy: None,
+        receipt: None,
     };
     store.apply_pull_page(&page).unwrap();
     assert_eq!(store.pull_cursor().unwrap(), 500);

@@ -1,12 +1,12 @@
 //! The receipt the customer takes away, for the apps: the whole page as one PNG for the system
 //! share sheet, and the same page as ESC/POS raster commands for a portable Bluetooth thermal
-//! printer (58 or 80 mm paper), a reprint marked 副本 / COPY. The app passes a CJK font's bytes
+//! printer (58 or 80 mm paper), a reprint marked 副本 / COPY, both as the server configures the
+//! copy (company, seal, check address, collector: `receipt_branding`). The app passes a CJK font's bytes
 //! (Android: /system/fonts/NotoSansCJK-Regular.ttc; iOS: PingFang) and sends the bytes itself.
 
 use gridbook_core::evidence::{escpos, EscPosError, Paper};
 
 use crate::error::{invalid, Result};
-use crate::records::ReceiptBranding;
 use crate::store::GridbookStore;
 
 /// The paper in the printer.
@@ -35,10 +35,12 @@ fn printing_error(e: EscPosError) -> crate::GridbookError {
 #[uniffi::export]
 impl GridbookStore {
     /// The customer's copy of a signed receipt as one PNG page (720 px wide), drawn with `font`
-    /// (a CJK font or collection): for the share sheet. Invalid "font" when the font cannot
-    /// print Chinese; Invalid "signature_id" for a receipt nobody signed.
-    pub fn receipt_image(&self, receipt_id: String, company_name: String, font: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(self.store()?.receipt_image(&receipt_id, &company_name, &font)?)
+    /// (a CJK font or collection) as the server configures the copy (`receipt_branding`: company,
+    /// seal, check's QR code): for the share sheet. Invalid "font" when the font cannot print
+    /// Chinese; Invalid "signature_id" for a receipt nobody signed.
+    pub fn receipt_image(&self, receipt_id: String, font: Vec<u8>) -> Result<Vec<u8>> {
+        let store = self.store()?;
+        Ok(store.receipt_copy_image(&receipt_id, &store.receipt_branding()?, &font)?)
     }
 
     /// The same page as the bytes to send to an ESC/POS thermal printer on `paper`: `ESC @`,
@@ -47,31 +49,11 @@ impl GridbookStore {
     pub fn receipt_escpos(
         &self,
         receipt_id: String,
-        company_name: String,
         font: Vec<u8>,
         paper: PaperWidth,
         reprint: bool,
     ) -> Result<Vec<u8>> {
-        let png = self.store()?.receipt_image(&receipt_id, &company_name, &font)?;
-        escpos::receipt_escpos(&png, paper.into(), reprint, &font).map_err(printing_error)
-    }
-
-    /// The customer's copy as configured (`receipt_copy`: seal, masked payer and account, billing
-    /// months, collector and staff number, QR code of the public check) as one PNG page.
-    pub fn receipt_copy_image(&self, receipt_id: String, branding: ReceiptBranding, font: Vec<u8>) -> Result<Vec<u8>> {
-        Ok(self.store()?.receipt_copy_image(&receipt_id, &branding, &font)?)
-    }
-
-    /// That page for an ESC/POS thermal printer on `paper`, as `receipt_escpos`.
-    pub fn receipt_copy_escpos(
-        &self,
-        receipt_id: String,
-        branding: ReceiptBranding,
-        font: Vec<u8>,
-        paper: PaperWidth,
-        reprint: bool,
-    ) -> Result<Vec<u8>> {
-        let png = self.store()?.receipt_copy_image(&receipt_id, &branding, &font)?;
+        let png = self.receipt_image(receipt_id, font.clone())?;
         escpos::receipt_escpos(&png, paper.into(), reprint, &font).map_err(printing_error)
     }
 }

@@ -204,30 +204,25 @@ impl GridbookStore {
         found.map(Into::into).ok_or(not_found("signature", signature_id))
     }
 
-    /// The customer's copy of a signed receipt: page, PNG, SVG and verification code. Works on
-    /// any device that holds the receipt and its signature.
-    pub fn receipt_printout(&self, receipt_id: String, company_name: String) -> Result<ReceiptPrintout> {
-        Ok(self.store()?.receipt_printout(&receipt_id, &company_name)?)
+    /// The customer's copy of a signed receipt as the server configures it (`receipt_branding`):
+    /// page, PNG, SVG, verification code and the check's address; the payer's name and the
+    /// account masked, the billing months, the collector's name and staff number. Works on any
+    /// device that holds the receipt and its signature.
+    pub fn receipt_printout(&self, receipt_id: String) -> Result<ReceiptPrintout> {
+        let store = self.store()?;
+        Ok(store.receipt_copy(&receipt_id, &store.receipt_branding()?)?)
     }
 
-    /// The customer's copy as configured: the company's name and seal and the public check's
-    /// address from `branding` (the app's settings; no verify_base_url: the enrolled server),
-    /// the payer's name and the account masked, the billing months, the collector's name and
-    /// staff number, and the QR code of the check. Invalid "seal_png" for a seal that is not a
-    /// PNG of at most 512 KB and 1024 px a side.
-    pub fn receipt_copy(&self, receipt_id: String, branding: ReceiptBranding) -> Result<ReceiptPrintout> {
-        Ok(self.store()?.receipt_copy(&receipt_id, &branding)?)
+    /// How this phone's receipts look, as its server last said: the company's name (the app's
+    /// header), the seal, the check's address. Empty before the first sync.
+    pub fn receipt_branding(&self) -> Result<ReceiptBranding> {
+        Ok(self.store()?.receipt_branding()?)
     }
 
-    /// Who collects on this device as its receipts sign and print it (name, staff number).
+    /// Who collects on this device as its receipts sign and print it (name, staff number 工号),
+    /// as the back office names the manager.
     pub fn collector_profile(&self) -> Result<CollectorProfile> {
         Ok(self.store()?.collector_profile()?)
-    }
-
-    /// Sets the collector's name and staff number (工号) every receipt recorded afterwards
-    /// signs and prints. Invalid "collector_name" / "collector_staff_no" when they cannot be.
-    pub fn set_collector_profile(&self, profile: CollectorProfile) -> Result<()> {
-        Ok(self.store()?.set_collector_profile(&profile)?)
     }
 
     /// The number the next receipt will get, or null when this device has none left (sync to

@@ -1,13 +1,13 @@
 // Gridbook back office, administration (/admin/administration): grids (create, rename), who
 // holds them (field managers and supervisors: assign, unassign), handovers chosen from lists, a
-// billing file loaded, a one-time enrolment code with its QR code (shown once), device
+// billing file loaded, each manager's staff number (工号) for their receipts, a one-time enrolment code with its QR code (shown once), device
 // revocation, and the audit trail filtered and paged. Every picker is fed by the server's lists
 // (/admin/api/admin/directory, /admin/api/buildings): no id is typed by hand. zh-CN first with
 // English beside it; writes carry the session's CSRF token in X-CSRF-Token and are an admin's.
 "use strict";
 
 (function () {
-  const { cell, call, post, when } = window.GridbookPage;
+  const { cell, call, post, when, options } = window.GridbookPage;
   const admin = document.body.dataset.role === "admin";
   const $ = (id) => document.getElementById(id);
   const ROLES = { field: "客户经理 / Manager", supervisor: "主管 / Supervisor", admin: "管理员 / Admin" };
@@ -17,18 +17,6 @@
 
   const gridName = (id) => (directory.grids.find((g) => g.id === id) || { name: id }).name;
   const personName = (id) => (directory.people.find((p) => p.id === id) || { name: id }).name;
-
-  function options(select, items, keep) {
-    const before = keep ? select.value : "";
-    select.textContent = "";
-    for (const [value, label] of items) {
-      const o = document.createElement("option");
-      o.value = value;
-      o.textContent = label;
-      select.appendChild(o);
-    }
-    if (before && items.some(([v]) => v === before)) select.value = before;
-  }
 
   function say(id, text, ok) {
     const out = $(id);
@@ -69,6 +57,7 @@
       cell(tr, p.name, "strong");
       cell(tr, p.id, "mono");
       cell(tr, ROLES[p.role] || p.role);
+      cell(tr, p.staff_no || "—", "mono staff-no");
       cell(tr, p.role === "admin" ? "全部 / all" : p.grids.map(gridName).join("、") || "尚未分配网格 / no grid assigned yet");
       pbody.appendChild(tr);
     }
@@ -76,9 +65,9 @@
     options($("assign-person"), assignable.map((p) => [p.id, `${p.name}（${ROLES[p.role] || p.role}）`]), true);
     const grids = directory.grids.map((g) => [g.id, g.name]);
     options($("assign-grid"), grids, true);
-    options($("ho-grid"), grids, true);
     const field = directory.people.filter((p) => p.role === "field").map((p) => [p.id, p.name]);
-    options($("ho-to"), field, true);
+    options($("staff-no-person"), field, true);
+    staffNoShown();
     options($("audit-actors"), directory.people.map((p) => [p.id, p.name]));
     const enrol = $("managers");
     enrol.textContent = "";
@@ -133,20 +122,31 @@
   $("assign-add").addEventListener("click", () => assign(true));
   $("assign-remove").addEventListener("click", () => assign(false));
 
+  // ---- staff numbers (工号), printed on the manager's receipts --------------------------------------
+
+  function staffNoShown() {
+    const p = directory.people.find((x) => x.id === $("staff-no-person").value);
+    $("staff-no").value = p ? p.staff_no || "" : "";
+  }
+  $("staff-no-person").addEventListener("change", staffNoShown);
+  $("staff-no-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const person = $("staff-no-person").value;
+    if (!person) return;
+    try {
+      const r = await post(`/admin/api/admin/people/${encodeURIComponent(person)}/staff-no`, { staff_no: $("staff-no").value.trim() });
+      const same = r.changed ? "" : "（无变化 / unchanged）";
+      say("staff-no-result", `已保存 / Saved: ${personName(person)} · ${r.staff_no || "—"}${same}`, true);
+      await Promise.all([loadDirectory(), loadAudit()]);
+    } catch (err) {
+      say("staff-no-result", "未保存 / Not saved: " + err.message, false);
+    }
+  });
+
   // ---- handovers -------------------------------------------------------------------------------
 
-  async function handoverPickers() {
-    const scope = $("ho-scope").value;
-    for (const l of $("ho-form").querySelectorAll("label[data-for]")) l.hidden = l.dataset.for !== scope;
-    const grid = directory.grids.find((g) => g.id === $("ho-grid").value);
-    options($("ho-from"), grid ? grid.managers.map((m) => [m.id, m.name]) : [], true);
-    const to = directory.people.find((p) => p.id === $("ho-to").value);
-    options($("ho-to-grid"), to ? to.grids.map((g) => [g, gridName(g)]) : [], true);
-    if (scope === "building" && grid) {
-      const b = await call(`/admin/api/buildings?grid=${encodeURIComponent(grid.id)}`);
-      options($("ho-building"), b.buildings.map((x) => [x.id, x.name + (x.address ? ` · ${x.address}` : "")]), true);
-    }
-  }
+  const HANDOVER = { form: "ho-form", scope: "ho-scope", grid: "ho-grid", from: "ho-from", building: "ho-building", to: "ho-to", toGrid: "ho-to-grid" };
+  const handoverPickers = () => window.GridbookPage.handoverPickers(HANDOVER, directory);
   for (const id of ["ho-scope", "ho-grid", "ho-to"]) {
     $(id).addEventListener("change", () => handoverPickers().catch((err) => say("ho-result", err.message, false)));
   }

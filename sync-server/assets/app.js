@@ -694,8 +694,26 @@ function renderSummaries(data) {
   ], data.summaries, { rowKey: (d) => d.manager_id + "/" + d.date });
 }
 
+/// The handover form's selects, filled by pagekit.js's pickers from the directory (no id typed).
+const HANDOVER_FORM = {
+  form: "handover-form", scope: "handover-scope", grid: "handover-grid", from: "handover-from",
+  building: "handover-premises", to: "handover-to", toGrid: "handover-to-grid",
+};
+let handoverDirectory = null;
+
+function handoverPickers() {
+  if (!handoverDirectory) return Promise.resolve();
+  return window.GridbookPage.handoverPickers(HANDOVER_FORM, handoverDirectory).catch((e) => {
+    const out = document.getElementById("handover-result");
+    out.className = "bad";
+    out.textContent = t("handover.failed", { m: e.message });
+  });
+}
+
 function renderHandovers(data) {
-  document.getElementById("handover-form").hidden = document.body.dataset.role !== "admin";
+  document.getElementById("handover-form").hidden = !data.directory;
+  handoverDirectory = data.directory;
+  handoverPickers();
   fillTable("handovers-table", [
     { h: "col.time", cell: (h) => fmtTime(h.created_at_ms) },
     { h: "col.scope", cell: (h) => h.scope === "building"
@@ -715,11 +733,6 @@ function renderHandovers(data) {
     { h: "col.status", cell: (h) => badge(t("ho." + h.state), "ho-" + h.state) },
     { h: "col.by", cell: (h) => personName(h.by) },
   ], data.handovers, { rowKey: (h) => h.id, rowClass: (h) => "handover-" + h.state });
-}
-
-function handoverScopeChanged() {
-  const scope = document.getElementById("handover-scope").value;
-  for (const l of document.querySelectorAll("#handover-form label[data-for]")) l.hidden = l.dataset.for !== scope;
 }
 
 async function submitHandover(ev) {
@@ -1202,7 +1215,18 @@ registerTab("followups", { load: (sig) => api("/admin/api/follow-ups?" + pageQue
 registerTab("tickets", { load: (sig) => api("/admin/api/tickets?" + pageQuery("tickets"), sig), render: renderTickets });
 registerTab("appointments", { load: (sig) => api("/admin/api/appointments?" + pageQuery("appointments"), sig), render: renderAppointments });
 registerTab("summaries", { load: (sig) => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500", sig), render: renderSummaries });
-registerTab("handovers", { load: (sig) => api("/admin/api/handovers?limit=200", sig), render: renderHandovers });
+registerTab("handovers", {
+  load: async (sig) => {
+    // only an admin hands over: the pickers' lists are loaded for that form alone
+    const admin = document.body.dataset.role === "admin";
+    const [list, directory] = await Promise.all([
+      api("/admin/api/handovers?limit=200", sig),
+      admin ? api("/admin/api/admin/directory", sig) : null,
+    ]);
+    return Object.assign({}, list, { directory });
+  },
+  render: renderHandovers,
+});
 registerTab("versions", {
   load: async (sig) => {
     const [releases, devices] = await Promise.all([api("/admin/api/releases", sig), api("/admin/api/devices", sig)]);
@@ -1260,7 +1284,9 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("#summary-days button")) {
     b.addEventListener("click", () => { S.summaryDays = Number(b.dataset.days); refresh(true); });
   }
-  document.getElementById("handover-scope").addEventListener("change", handoverScopeChanged);
+  for (const id of ["handover-scope", "handover-grid", "handover-to"]) {
+    document.getElementById(id).addEventListener("change", handoverPickers);
+  }
   document.getElementById("handover-form").addEventListener("submit", submitHandover);
   document.getElementById("min-version-form").addEventListener("submit", submitMinVersion);
   document.getElementById("release-form").addEventListener("submit", submitRelease);

@@ -122,9 +122,18 @@ enum Command {
         /// "照片缺失 / photo missing" in the back office ("on its way" before).
         #[arg(long, env = "GRIDBOOK_PHOTO_MISSING_AFTER_H", default_value_t = 24)]
         photo_missing_after_h: i64,
-        /// The company named at the head of a receipt the back office prints (docs/money.md).
+        /// The company named at the head of every receipt: the back office's and the customer's
+        /// copy the phones print (docs/money.md, docs/sync-protocol.md "Receipt profile").
         #[arg(long, env = "GRIDBOOK_COMPANY_NAME", default_value = gridbook_sync_server::http::state::DEFAULT_COMPANY_NAME)]
         company_name: String,
+        /// The company's seal (印章) the phones print on every receipt's copy: a PNG file of at
+        /// most 512 KB and 1024 px a side (none: no seal).
+        #[arg(long, env = "GRIDBOOK_RECEIPT_SEAL_PNG")]
+        receipt_seal_png: Option<PathBuf>,
+        /// The public check's address printed as the receipts' QR code, e.g.
+        /// `https://gridbook.example` (none: the address each phone enrolled with).
+        #[arg(long, env = "GRIDBOOK_RECEIPT_VERIFY_URL")]
+        receipt_verify_url: Option<String>,
     },
     /// Admin commands against the database (the server may be running).
     Admin {
@@ -205,6 +214,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             visit_max_distance_m,
             photo_missing_after_h,
             company_name,
+            receipt_seal_png,
+            receipt_verify_url,
         } => {
             cli::serve::run(ServeConfig {
                 db,
@@ -225,6 +236,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     }),
                 },
                 company_name,
+                receipt_seal_png,
+                receipt_verify_url,
                 snapshot_files: SnapshotFilesConfig {
                     max_changes_behind: snapshot_max_changes_behind,
                     max_age_ms: snapshot_max_age_s.max(0) * 1000,

@@ -1,7 +1,8 @@
 // The administration page (/admin/administration, issue 18) in headless Chromium on a server of
 // its own (its own database: the grids it creates and assigns leave the other suites' figures
 // alone): an admin creates a grid, renames it, assigns it to a supervisor who had none, hands a
-// building over chosen from the lists (no id typed), loads a billing file, and finds each change
+// building over chosen from the lists (no id typed), loads a billing file, sets a manager's staff
+// number (工号) for the receipts, and finds each change
 // in the audit trail filtered by action and day; the supervisor, who saw "no grid assigned yet",
 // then sees the grid. Run by scripts/test-browser.sh.
 import { test, before, after } from "node:test";
@@ -134,13 +135,47 @@ test("an admin hands a building over chosen from the lists and loads a billing f
   await shot(admin, "31-administration-handover-billing.png");
 });
 
+test("an admin sets a manager's staff number (工号), which the receipts print; a supervisor may not", async () => {
+  await admin.goto(`${base}/admin/administration`);
+  await admin.waitForFunction(() => document.body.dataset.loaded === "administration");
+  const managers = await admin.$$eval("#staff-no-person option", (os) => os.map((o) => o.textContent));
+  assert.deepEqual(managers.sort(), ["张伟", "李娜"].sort(), "field managers only, by name");
+  await admin.selectOption("#staff-no-person", "zhang");
+  // not a staff number: refused with the rule, nothing changes
+  await admin.fill("#staff-no", "HN 0731");
+  await admin.click("#staff-no-submit");
+  await admin.locator("#staff-no-result.bad").waitFor();
+  assert.match(await admin.textContent("#staff-no-result"), /未保存.*32/);
+  await admin.fill("#staff-no", "HN0731");
+  await admin.click("#staff-no-submit");
+  await admin.locator("#staff-no-result.ok").waitFor();
+  await admin.waitForFunction(() => /HN0731/.test(document.querySelector('#people-table tr[data-person="zhang"]').textContent));
+  assert.match(await admin.textContent("#staff-no-result"), /已保存.*张伟.*HN0731/);
+  // the form shows the number held when the manager is chosen again
+  await admin.selectOption("#staff-no-person", "li");
+  assert.equal(await admin.inputValue("#staff-no"), "");
+  await admin.selectOption("#staff-no-person", "zhang");
+  assert.equal(await admin.inputValue("#staff-no"), "HN0731");
+  await shot(admin, "33-administration-staff-no.png");
+  // the same call from the supervisor's session is refused (an admin's write)
+  const refused = await sup.evaluate(async () => {
+    const r = await fetch("/admin/api/admin/people/zhang/staff-no", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": document.body.dataset.csrf || "" },
+      body: JSON.stringify({ staff_no: "X1" }),
+    });
+    return r.status;
+  });
+  assert.equal(refused, 403);
+});
+
 test("the audit trail shows each change, filtered by action and day, with its total", async () => {
   await admin.goto(`${base}/admin/administration`);
   await admin.waitForFunction(() => document.body.dataset.loaded === "administration");
   assert.match(await admin.textContent("#audit-total"), /共 \d+ 条/);
   const today = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Shanghai" });
   for (const [action, subject] of [["grid_created", "g9"], ["grid_renamed", "g9"], ["grid_assigned", "li"],
-    ["handover_building", null], ["billing_loaded", "billing"]]) {
+    ["handover_building", null], ["billing_loaded", "billing"], ["staff_no_set", "zhang"]]) {
     await admin.fill("#audit-action", action);
     await admin.fill("#audit-from", today);
     await admin.fill("#audit-to", today);

@@ -451,14 +451,30 @@ test("a supervisor sees handovers; an admin hands a building over and waits for 
   await admin.goto(`${URL_BASE}/admin#handovers`);
   await admin.waitForFunction(() => document.body.dataset.loaded === "handovers");
   assert.equal(await admin.locator("#handover-form").isVisible(), true);
-  // a grid the receiving manager does not hold: refused, with the reason
-  await admin.fill("#handover-premises", field.premises_id);
-  await admin.fill("#handover-to", "wang");
-  await admin.fill("#handover-to-grid", "g1");
-  await admin.click("#handover-submit");
-  await admin.locator("#handover-result.bad").waitFor();
-  assert.match(await admin.locator("#handover-result").textContent(), /交接失败.*does not hold grid g1/);
-  await admin.fill("#handover-to-grid", "g2");
+  // nothing is typed: the grid, the building and the managers are chosen from the server's lists
+  for (const id of ["handover-grid", "handover-premises", "handover-to", "handover-to-grid"]) {
+    assert.equal(await admin.locator(`#${id}`).evaluate((e) => e.tagName), "SELECT", `${id} is a list`);
+  }
+  const labels = (id) => admin.locator(`#${id} option`).allTextContents();
+  assert.deepEqual(await labels("handover-grid"), ["幸福里网格", "人民路网格"]);
+  assert.ok((await labels("handover-to")).includes("王强"), "field managers to hand over to");
+  await admin.selectOption("#handover-grid", "g1");
+  await admin.waitForFunction((id) => [...document.querySelectorAll("#handover-premises option")].some((o) => o.value === id), field.premises_id);
+  assert.match((await labels("handover-premises")).join("|"), /3号楼/, "the grid's buildings by name");
+  await admin.selectOption("#handover-premises", field.premises_id);
+  await admin.selectOption("#handover-to", "wang");
+  // only the receiving manager's grids are offered to receive it (a grid he does not hold cannot be chosen)
+  await admin.waitForFunction(() => [...document.querySelectorAll("#handover-to-grid option")].map((o) => o.value).join() === "g2");
+  assert.deepEqual(await labels("handover-to-grid"), ["人民路网格"]);
+  // a whole grid: its managers to hand over from, the building's list hidden
+  await admin.selectOption("#handover-scope", "grid");
+  await admin.locator("#handover-from").waitFor({ state: "visible" });
+  assert.equal(await admin.locator("#handover-premises").isVisible(), false);
+  assert.deepEqual((await labels("handover-from")).sort(), ["张伟", "李娜"].sort());
+  await admin.selectOption("#handover-scope", "building");
+  await admin.locator("#handover-premises").waitFor({ state: "visible" });
+  assert.equal(await admin.inputValue("#handover-premises"), field.premises_id, "the choice is kept");
+  await shot(admin, "16a-handover-pickers.png");
   await admin.click("#handover-submit");
   await admin.locator("#handover-result.ok").waitFor();
   assert.match(await admin.locator("#handover-result").textContent(), /已交接，共 \d+ 条记录/);

@@ -50,7 +50,6 @@ import java.nio.ByteBuffer
 
 /** Debian's fonts-noto-cjk (.ci/install-tools); phones pass their own system font. */
 private val CJK_FONT = File("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-private const val COMPANY = "中国电信 幸福里营业部"
 
 class CollectionFlowTest {
     @get:Rule val tmp = TemporaryFolder()
@@ -83,7 +82,7 @@ class CollectionFlowTest {
             line = runBlocking { fieldwork.arrears(GRID).getOrThrow() }.single()
         }
 
-        fun collection(drafts: Drafts? = null) = CollectionModel(fieldwork, session, COMPANY, { NOW_MS }, { CHINA }, drafts)
+        fun collection(drafts: Drafts? = null) = CollectionModel(fieldwork, session, { NOW_MS }, { CHINA }, drafts)
         fun receipts() = phone.store.householdHistory(householdId).filterIsInstance<HistoryEntry.ReceiptEntry>()
         fun notices() = phone.store.householdHistory(householdId).filterIsInstance<HistoryEntry.NoticeEntry>()
     }
@@ -238,8 +237,13 @@ class CollectionFlowTest {
         model.sign(signaturePad())
         assertTrue(model.collect())
         val receipt = model.state.value.saved!!
+        // the copy as the server configures it, brought by the sync: its company, the manager's staff number
+        assertEquals(COMPANY, p.fieldwork.branding().getOrThrow().companyName)
+        assertEquals(STAFF_NO, receipt.collectorStaffNo)
+        val html = model.state.value.printoutHtml!!
+        assertTrue(html, html.contains(COMPANY) && html.contains("工号 Staff No. $STAFF_NO"))
         val log = MemoryPrintLog()
-        val printing = ReceiptPrinting(p.fieldwork, log, COMPANY, p.phone.store.deviceId()) { CJK_FONT.readBytes() }
+        val printing = ReceiptPrinting(p.fieldwork, log, p.phone.store.deviceId()) { CJK_FONT.readBytes() }
 
         // the picture for the share sheet: a PNG page 720 px wide
         val png = printing.image(receipt).getOrThrow()
@@ -268,10 +272,10 @@ class CollectionFlowTest {
         b.sync.enrol(server.url, server.enrolCode(), b.key).getOrThrow()
         b.sync.syncNow().getOrThrow()
         val there = FieldworkRepository(b.store, b.key, Dispatchers.IO)
-        val elsewhere = ReceiptPrinting(there, MemoryPrintLog(), COMPANY, b.store.deviceId()) { CJK_FONT.readBytes() }
+        val elsewhere = ReceiptPrinting(there, MemoryPrintLog(), b.store.deviceId()) { CJK_FONT.readBytes() }
         assertTrue(elsewhere.job(there.receipt(receipt.id).getOrThrow(), PaperWidth.MM80).getOrThrow().reprint)
         // no font on the phone: said so, nothing drawn
-        val noFont = ReceiptPrinting(p.fieldwork, log, COMPANY, p.phone.store.deviceId()) { null }
+        val noFont = ReceiptPrinting(p.fieldwork, log, p.phone.store.deviceId()) { null }
         assertEquals("font", (noFont.image(receipt).exceptionOrNull() as app.gridbook.logic.ProblemException).problem.field)
     }
 }

@@ -24,6 +24,9 @@ import java.io.File
 import java.util.concurrent.TimeUnit
 
 const val GRID = "g1"
+/** What the test server prints on every receipt: its configuration and mgr-1's staff number (工号). */
+const val COMPANY = "中国电信 幸福里营业部"
+const val STAFF_NO = "HN0731"
 const val APP_VERSION = "kt-test-1.0"
 const val NOW_MS = 1_795_000_000_000L
 const val CHINA = 480
@@ -76,9 +79,11 @@ class SyncServer(dir: File) : AutoCloseable {
 
     fun enrolCode(manager: String = "mgr-1"): String = admin("enrol-code", "--manager", manager).lines().last().trim()
 
-    fun start(): SyncServer {
+    /** Serves the database; [serveArgs] are more of `serve`'s options (--company-name …). */
+    fun start(vararg serveArgs: String): SyncServer {
         portFile.delete()
-        val pb = ProcessBuilder(binary.path, "serve", "--db", db.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path)
+        val command = listOf(binary.path, "serve", "--db", db.path, "--listen", "127.0.0.1:0", "--port-file", portFile.path) + serveArgs
+        val pb = ProcessBuilder(command)
         pb.environment()["GRIDBOOK_LOG"] = "warn"
         pb.redirectErrorStream(true).redirectOutput(log)
         val p = pb.start()
@@ -105,13 +110,18 @@ class SyncServer(dir: File) : AutoCloseable {
     }
 
     companion object {
-        /** A started server with grid g1 (and g2, assigned to nobody) and field manager mgr-1 on g1. */
+        /**
+         * A started server with grid g1 (and g2, assigned to nobody) and field manager mgr-1 on g1,
+         * staff number [STAFF_NO], the receipts printed under [COMPANY] (the server's configuration,
+         * which every sync brings to the phones).
+         */
         fun withGrid(dir: File): SyncServer = SyncServer(dir).apply {
             admin("create-grid", "--id", GRID, "--name", "幸福里网格")
             admin("create-grid", "--id", "g2", "--name", "和平里网格")
             admin("create-manager", "--id", "mgr-1", "--name", "李经理", "--role", "field")
             admin("assign-grid", "--manager", "mgr-1", "--grid", GRID)
-            start()
+            admin("set-staff-no", "--manager", "mgr-1", "--staff-no", STAFF_NO)
+            start("--company-name", COMPANY)
         }
     }
 }

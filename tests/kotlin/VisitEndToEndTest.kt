@@ -150,7 +150,7 @@ class VisitEndToEndTest {
         assertEquals(a.store.deviceId(), visitSignature.deviceId)
 
         // arrears collected: 200.00 for 128.00, change 72.00, on the book's next number
-        val collect = CollectionModel(a.fieldwork, session, "中国电信 幸福里营业部", { NOW_MS + 60_000 }, { CHINA })
+        val collect = CollectionModel(a.fieldwork, session, { NOW_MS + 60_000 }, { CHINA })
         collect.start(line, "王芳")
         val receiptNo = collect.state.value.receiptNo!!
         assertEquals(12_800L, collect.state.value.amountFen)
@@ -213,7 +213,7 @@ class VisitEndToEndTest {
         assertEquals(listOf(12_800L, 20_000L, 7_200L), listOf(r.receipt.amountFen, r.receipt.cashReceivedFen, r.receipt.changeFen))
         assertEquals(receipt, r.receipt)
         assertNotEquals(b2.store.deviceId(), r.receipt.deviceId)
-        val copy = b2.fieldwork.printout(r.receipt.id, "中国电信 幸福里营业部").getOrThrow()
+        val copy = b2.fieldwork.printout(r.receipt.id).getOrThrow()
         assertEquals(collect.state.value.verificationCode, copy.verificationCode)
         assertEquals("王芳", b2.fieldwork.signature(r.receipt.signatureId!!).getOrThrow().signerName)
         val bToday = b2.today("2026-11-30")

@@ -15,7 +15,7 @@ sys.path.insert(0, str(BINDINGS))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import gridbook as gb  # noqa: E402
-from testkit import GRID, LogLines, SyncServer  # noqa: E402
+from testkit import COMPANY, GRID, STAFF_NO, LogLines, SyncServer  # noqa: E402
 
 
 @pytest.fixture
@@ -26,13 +26,15 @@ def store_path(tmp_path):
 @pytest.fixture
 def server(tmp_path):
     """A real gridbook-sync-server on 127.0.0.1 with a fresh database: grid g1 (and g2, assigned to
-    nobody), field manager mgr-1 assigned to g1."""
+    nobody), field manager mgr-1 assigned to g1 with staff number STAFF_NO, the receipts printed
+    under COMPANY (the server's configuration, sent to the phones with every sync)."""
     srv = SyncServer(tmp_path / "server")
     srv.admin("create-grid", "--id", GRID, "--name", "幸福里网格")
     srv.admin("create-grid", "--id", "g2", "--name", "和平里网格")
     srv.admin("create-manager", "--id", "mgr-1", "--name", "李经理", "--role", "field")
     srv.admin("assign-grid", "--manager", "mgr-1", "--grid", GRID)
-    srv.start()
+    srv.admin("set-staff-no", "--manager", "mgr-1", "--staff-no", STAFF_NO)
+    srv.start("--company-name", COMPANY)
     try:
         yield srv
     finally:

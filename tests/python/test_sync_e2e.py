@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import gridbook as gb
-from testkit import APP_VERSION, CHINA, GRID, NOW_MS, building, household, signature_pad, open_store
+from testkit import APP_VERSION, CHINA, COMPANY, GRID, NOW_MS, STAFF_NO, building, household, signature_pad, open_store
 
 
 class Recorder(gb.SyncObserver):
@@ -120,7 +120,12 @@ def test_a_visit_with_signature_and_receipt_reaches_a_second_device(server, tmp_
     assert receipt.receipt_no == number and receipt.device_id == phone_a.device_id()
     assert receipt.signature_id == signed.signature.id
     assert signed.signature.document_kind == gb.SignedDocument.RECEIPT
-    printout = phone_a.receipt_printout(receipt.id, "中国电信 幸福里营业部")
+    # the copy as the server configures it, delivered by the first sync: company, collector, staff number
+    assert phone_a.receipt_branding().company_name == COMPANY
+    assert phone_a.collector_profile().staff_no == STAFF_NO and receipt.collector_staff_no == STAFF_NO
+    printout = phone_a.receipt_printout(receipt.id)
+    assert COMPANY in printout.html and f"工号 Staff No. {STAFF_NO}" in printout.html
+    assert printout.verify_url.startswith(server.url + "/verify?no=" + number)
     assert "人民币壹佰贰拾捌元整" in printout.html and number in printout.html
     assert signed.verification_code in printout.html and printout.verification_code == signed.verification_code
     assert printout.png[:4] == b"\x89PNG" and printout.signature_svg.startswith("<svg")
@@ -167,7 +172,7 @@ def test_a_visit_with_signature_and_receipt_reaches_a_second_device(server, tmp_
     assert visit_sig == signed_visit.signature
     assert (visit_sig.signer_name, visit_sig.document_kind, visit_sig.document_id) == ("王芳", gb.SignedDocument.WORK_ORDER, visit.id)
     assert phone_b.signature(got.signature_id) == signed.signature
-    again = phone_b.receipt_printout(got.id, "中国电信 幸福里营业部")
+    again = phone_b.receipt_printout(got.id)
     assert again.verification_code == signed.verification_code and again.html == printout.html
     assert [v.id for v in phone_b.follow_ups_due(GRID, "2026-11-30")] == [visit.id]
     summary = phone_b.grid_summary(GRID)

@@ -10,6 +10,9 @@ import gridbook as gb
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GRID = "g1"
+# what the test server prints on every receipt: its configuration and mgr-1's staff number (工号)
+COMPANY = "中国电信 幸福里营业部"
+STAFF_NO = "HN0731"
 APP_VERSION = "py-test-1.0"
 NOW_MS = 1_795_000_000_000  # 2026-11-18, a fixed business time
 CHINA = 480
@@ -50,12 +53,13 @@ class SyncServer:
     def enrol_code(self, manager: str = "mgr-1") -> str:
         return self.admin("enrol-code", "--manager", manager).splitlines()[-1].strip()
 
-    def start(self, timeout_s: float = 30.0) -> None:
+    def start(self, *serve_args: str, timeout_s: float = 30.0) -> None:
+        """Serves the database; `serve_args` are more of `serve`'s options (--company-name …)."""
         self.port_file.unlink(missing_ok=True)
         log = open(self.log, "w")
         self.proc = subprocess.Popen(
             [str(self.binary), "serve", "--db", str(self.db), "--listen", "127.0.0.1:0",
-             "--port-file", str(self.port_file)],
+             "--port-file", str(self.port_file), *serve_args],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GRIDBOOK_LOG": "warn"})
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

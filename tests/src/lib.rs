@@ -291,6 +291,18 @@ impl TestServer {
         (session, me["csrf"].as_str().expect("csrf").to_string())
     }
 
+    /// The back office's JSON at `path` (`/admin/api/…`) as the staff member of `session` reads it.
+    pub async fn staff_get(&self, session: &str, path: &str) -> serde_json::Value {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .header("cookie", format!("gb_session={session}"))
+            .send()
+            .await
+            .expect("back-office request");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.expect("back-office JSON")
+    }
+
     /// An arrears account from billing; returns its id.
     pub fn arrears(&self, grid: &str, household_id: &str, owed_fen: i64) -> String {
         self.admin(AdminCommand::AddArrears {

@@ -496,17 +496,7 @@ pub(crate) mod tests {
         let _ = local_time(i64::MAX, 840);
     }
 
-    /// A 3×2 red PNG with an alpha channel, as a seal image would be.
-    pub(crate) fn seal_png() -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, 3, 2);
-        enc.set_color(png::ColorType::Rgba);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().unwrap();
-        w.write_image_data(&[200, 0, 0, 255].repeat(6)).unwrap();
-        w.finish().unwrap();
-        out
-    }
+    pub(crate) use crate::testing::seal_png;
 
     pub(crate) fn full_copy() -> CustomerCopy {
         CustomerCopy {

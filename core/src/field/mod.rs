@@ -4,7 +4,7 @@
 //! `archive` holds premises and household archives (writes, search, the duplicate check);
 //! `fieldwork` the insert-only facts recorded at the door (visits, arrears notices, receipts and
 //! voids); `receipts` their signed forms (customer signatures sealed by the device key, receipt
-//! books) over `evidence`; `workday` appointments, sign-in, the day's plan and summary; `tickets`
+//! books) over `evidence`, and `receipt_branding` how their copies look as the server says; `workday` appointments, sign-in, the day's plan and summary; `tickets`
 //! first-ask tickets; `reminders` the day's 预警 worked out from the archive and the synced
 //! figures; `reports` read-only views (a household's history, the arrears list, the grid summary).
 //! The day's plan lists reminders and arrears lines, so `workday` uses `reminders` and `reports`;
@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod fieldwork;
+pub mod receipt_branding;
 pub mod receipts;
 pub mod reminders;
 pub mod reports;

@@ -105,8 +105,8 @@ pub struct ReceiptPrintout {
     pub verify_url: Option<String>,
 }
 
-/// How the company's receipts look, from configuration (the app's settings or what its server
-/// names): never written into the code.
+/// How the company's receipts look, from configuration (what its server names, kept by the store:
+/// `Store::receipt_branding`): never written into the code.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ReceiptBranding {

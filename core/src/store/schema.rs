@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 15;
+pub const LATEST_VERSION: i64 = 16;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -342,6 +342,21 @@ ALTER TABLE receipts ADD COLUMN collector_name TEXT;
 ALTER TABLE receipts ADD COLUMN collector_staff_no TEXT;
 "#;
 
+/// Version 16: how this company's receipts look, as the server configures it (issue 18): the
+/// company's name, the public check's address and the seal image with its SHA-256 (fetched once
+/// per seal, `sync/receipt_profile.rs`). One row at most; local, never synced as a record. The
+/// collector's name and staff number stay in `meta` (`Store::collector_profile`).
+const V16_RECEIPT_BRANDING: &str = r#"
+CREATE TABLE receipt_branding (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    company_name TEXT NOT NULL,
+    verify_base_url TEXT,
+    seal_sha256 TEXT,
+    seal_png BLOB,
+    updated_at_ms INTEGER NOT NULL
+);
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -379,6 +394,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V13_LOCATION,
     V14_PHOTOS,
     V15_RECEIPT_COPY,
+    V16_RECEIPT_BRANDING,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -432,6 +448,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         12 => conn.execute_batch(V13_LOCATION)?,
         13 => conn.execute_batch(V14_PHOTOS)?,
         14 => conn.execute_batch(V15_RECEIPT_COPY)?,
+        15 => conn.execute_batch(V16_RECEIPT_BRANDING)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -689,6 +706,29 @@ mod tests {
         let address: String =
             old.query_row("SELECT address FROM households WHERE id = 'h1'", [], |r| r.get(0)).unwrap();
         assert_eq!(address, "人民路３号楼２单元");
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_15_equals_a_fresh_one_and_keeps_its_collector() {
+        let (_dir, old) = migrated_from(
+            15,
+            "INSERT INTO meta (key, value) VALUES ('collector_staff_no', 'GZ-0042');
+             INSERT INTO receipts (id, receipt_no, collector_staff_no) VALUES ('r1', 'SJ000001-001', 'GZ-0042');",
+        );
+        let kept: String =
+            old.query_row("SELECT value FROM meta WHERE key = 'collector_staff_no'", [], |r| r.get(0)).unwrap();
+        assert_eq!(kept, "GZ-0042");
+        // no branding until a server sends one; then exactly one row
+        let rows: i64 = old.query_row("SELECT count(*) FROM receipt_branding", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0);
+        old.execute(
+            "INSERT INTO receipt_branding (id, company_name, updated_at_ms) VALUES (1, '中国电信 幸福里营业部', 5)",
+            [],
+        )
+        .unwrap();
+        assert!(old
+            .execute("INSERT INTO receipt_branding (id, company_name, updated_at_ms) VALUES (2, 'x', 5)", [])
+            .is_err());
     }
 
     #[test]

@@ -883,6 +883,7 @@ impl SyncEngine {
         // a restored server first: what it forgot goes back in the queue before this answer settles
         self.store.meet_generation(response.generation.as_ref())?;
         self.store.meet_policy(response.policy.as_ref())?;
+        self.meet_receipt_profile(config, response.receipt.as_ref()).await?;
         self.store.settle(&response.results, response.server_time_ms)?;
         self.store.handovers_reported(&request.facts.removed_handovers)?;
         if let Some(order) = &response.wipe {
@@ -1074,6 +1075,7 @@ impl SyncEngine {
                 self.store.meet_generation(page.generation.as_ref())?;
                 self.store.note_app_update(page.update.as_ref())?;
                 self.store.meet_policy(page.policy.as_ref())?;
+                self.meet_receipt_profile(config, page.receipt.as_ref()).await?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),

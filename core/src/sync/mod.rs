@@ -9,6 +9,7 @@
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
 //! phone; `references` lists every reference between records and the rule a new record meets.
 //! `app_version` compares app versions and keeps the server's update offer and the phone's facts.
+//! `receipt_profile` keeps how the server says this device's receipts print (seal fetched once).
 //! `traffic` counts the day's bytes on the wire and knows the network the phone is on.
 //! `wipe` carries out the back office's order to wipe the phone: upload, count, destroy, report.
 //! `contract` (feature `openapi`) is the records' OpenAPI schemas and docs/record-kinds.md.
@@ -24,6 +25,7 @@ pub mod merge;
 pub mod outbox;
 pub mod photo_upload;
 pub mod readable;
+pub(crate) mod receipt_profile;
 pub mod references;
 pub mod replica;
 pub mod scope;

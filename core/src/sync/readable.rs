@@ -67,6 +67,7 @@ mod tests {
             generation: None,
             update: None,
             policy: None,
+            receipt: None,
         }
     }
 

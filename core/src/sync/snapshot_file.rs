@@ -370,6 +370,7 @@ mod tests {
                 generation: None,
                 update: None,
                 policy: None,
+                receipt: None,
             })
             .collect()
     }
@@ -430,6 +431,7 @@ mod tests {
                 "photo_blobs",
                 "photo_chunks",
                 "receipt_blocks",
+                "receipt_branding",
                 "removed_handovers"
             ]
         );

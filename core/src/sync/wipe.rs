@@ -317,6 +317,7 @@ mod tests {
             generation: None,
             update: None,
             policy: None,
+            receipt: None,
             wipe: None,
         }
     }

@@ -53,6 +53,9 @@ pub const CHANGES_MAX_WAIT_S: u32 = 25;
 /// durable write), `GET {PATH_PHOTOS}/{sha256}/status?size=N` says which chunks the server has
 /// (`PhotoStatus`), `GET {PATH_PHOTOS}/{sha256}` fetches a whole photo.
 pub const PATH_PHOTOS: &str = "/v1/photos";
+/// GET, device token: the company's seal image (PNG) the receipts print, when the server names
+/// one in `ReceiptProfile::seal_sha256` (docs/sync-protocol.md, "Receipt profile").
+pub const PATH_RECEIPT_SEAL: &str = "/v1/receipt-seal";
 /// A photo's bytes per chunk on the upload channel (the last chunk holds the rest): a few hundred
 /// KB, so a cut costs at most this much again.
 pub const PHOTO_CHUNK_BYTES: usize = 256 * 1024;
@@ -296,6 +299,42 @@ pub struct PushResponse {
     /// as the mode says, destroy the store, report. Absent when there is no order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wipe: Option<WipeOrder>,
+    /// How this device's receipts are printed: the company, the public check, the seal, the
+    /// collector (docs/sync-protocol.md, "Receipt profile"). Absent from servers before it: the
+    /// phone keeps what it last met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptProfile>,
+}
+
+/// How the customer's copy of this device's receipts is printed, as the server is configured
+/// (`serve --receipt-company …`) and as the back office names the device's manager (name, staff
+/// number 工号). On every push answer and pull page; the phone keeps the last one it met and
+/// fetches the seal image (`PATH_RECEIPT_SEAL`) only when its SHA-256 changes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptProfile {
+    /// The company's name, the copy's header (empty: none configured).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub company_name: String,
+    /// Where the public check lives (`https://…`), for the QR code. Absent: the server the
+    /// device enrolled with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub verify_base_url: Option<String>,
+    /// SHA-256 of the seal image (lower-case hex), fetched from `GET /v1/receipt-seal`. Absent:
+    /// the copy carries no seal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
+    pub seal_sha256: Option<String>,
+    /// The manager's name as the receipts print it (收款人).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
+    pub collector_name: String,
+    /// The manager's staff number (工号); empty when the back office has not set one.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
+    pub collector_staff_no: String,
 }
 
 /// What the server asks of its phones (docs/sync-protocol.md, "Device policy"), on every push
@@ -696,6 +735,9 @@ pub struct PullPage<C = EntityState> {
     /// What the server asks of its phones (as in `PushResponse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<DevicePolicy>,
+    /// How this device's receipts are printed (as in `PushResponse`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptProfile>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -1267,6 +1309,7 @@ mod tests {
                 generation: None,
                 update: None,
                 policy: None,
+                receipt: None,
             };
             let read: PullPage = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
             assert_eq!(read.changes, vec![state]);

@@ -9,9 +9,6 @@ import GridbookKit
 import SwiftUI
 import WebKit
 
-/// The company printed at the top of the customer's receipt.
-let company = "中国电信 China Telecom"  // i18n: data (the receipt carries both languages)
-
 struct ProblemBanner: View {
     let problem: Problem?
     var body: some View {
@@ -568,7 +565,7 @@ struct CollectionView: View {
                     SignatureRow(signed: model.signature != nil, flagged: !model.flags.isEmpty, onSigned: { model.sign($0) }, onClear: { model.clearSignature() })
                 }
                 Section {
-                    Button(L("receipt.confirm")) { Task { await model.collect(company: company) } }
+                    Button(L("receipt.confirm")) { Task { await model.collect() } }
                         .disabled(model.receiptNo == nil || model.saving)
                 }
             }
@@ -604,13 +601,13 @@ struct ReceiptDone: View {
             ProblemBanner(problem: problem)
         }
         .task { await prepareShare() }
-        .sheet(isPresented: $printing) { PrintSheet(receipt: receipt, printing: ReceiptPrinting(env: env, company: company, font: SystemFont.cjk)) }
+        .sheet(isPresented: $printing) { PrintSheet(receipt: receipt, printing: ReceiptPrinting(env: env, font: SystemFont.cjk)) }
     }
 
     private func prepareShare() async {
         guard shareFile == nil else { return }
         do {
-            let png = try await ReceiptPrinting(env: env, company: company, font: SystemFont.cjk).image(receipt)
+            let png = try await ReceiptPrinting(env: env, font: SystemFont.cjk).image(receipt)
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("receipt-\(receipt.receiptNo).png")
             try png.write(to: url, options: .atomic)
             shareFile = url

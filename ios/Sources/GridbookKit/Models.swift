@@ -385,7 +385,7 @@ public final class CollectionModel: ObservableObject, SignedForm {
 
     /// Records the receipt with the customer's sealed signature, then shows their copy. Once:
     /// a second tap while saving, or after, writes nothing and leaves the saved receipt shown.
-    public func collect(company: String) async {
+    public func collect() async {
         guard !saving, saved == nil else { return }
         func fail(_ field: String, _ rule: String) { problem = .invalid(field, rule) }
         guard let number = receiptNo else { return fail("receipt_no", "no receipt numbers left on this phone: sync to get a new book") }
@@ -418,7 +418,8 @@ public final class CollectionModel: ObservableObject, SignedForm {
         // the receipt is saved whatever happens to its preview
         do {
             let id = saved?.id ?? ""
-            printoutHtml = try await io { try store.receiptPrintout(receiptId: id, companyName: company) }.html
+            // the copy as the server configures it (company, seal, check, collector): kept by the core at each sync
+            printoutHtml = try await io { try store.receiptPrintout(receiptId: id) }.html
         } catch { problem = Problem.of(error) }
     }
 }
@@ -494,13 +495,13 @@ public enum PrintLog {
     }
 }
 
-/// The receipt as a picture for the share sheet and as ESC/POS bytes for a Bluetooth printer.
+/// The receipt as a picture for the share sheet and as ESC/POS bytes for a Bluetooth printer, as
+/// the server configures the copy (company, seal, check address, collector and staff number).
 @MainActor
 public final class ReceiptPrinting {
     public let env: Env
-    public let company: String
     private let font: () -> Data?
-    public init(env: Env, company: String, font: @escaping () -> Data?) { self.env = env; self.company = company; self.font = font }
+    public init(env: Env, font: @escaping () -> Data?) { self.env = env; self.font = font }
 
     public func isReprint(_ r: Receipt) -> Bool { r.deviceId != env.session.deviceId || PrintLog.timesPrinted(r.id) > 0 }
 
@@ -510,14 +511,14 @@ public final class ReceiptPrinting {
     }
 
     public func image(_ r: Receipt) async throws -> Data {
-        let store = env.store, company = company, f = try fontData()
-        return try await io { try store.receiptImage(receiptId: r.id, companyName: company, font: f) }
+        let store = env.store, f = try fontData()
+        return try await io { try store.receiptImage(receiptId: r.id, font: f) }
     }
 
     /// The printer's bytes, and whether they are a copy.
     public func job(_ r: Receipt, paper: PaperWidth) async throws -> (bytes: Data, reprint: Bool) {
-        let store = env.store, company = company, f = try fontData(), reprint = isReprint(r)
-        let bytes = try await io { try store.receiptEscpos(receiptId: r.id, companyName: company, font: f, paper: paper, reprint: reprint) }
+        let store = env.store, f = try fontData(), reprint = isReprint(r)
+        let bytes = try await io { try store.receiptEscpos(receiptId: r.id, font: f, paper: paper, reprint: reprint) }
         return (bytes, reprint)
     }
 

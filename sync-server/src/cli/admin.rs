@@ -43,6 +43,17 @@ pub enum AdminCommand {
         #[arg(long)]
         grid: String,
     },
+    /// Sets a manager's staff number (工号), printed on every receipt their phones record from
+    /// their next sync on (empty clears it). Audited, as the administration page's.
+    SetStaffNo {
+        #[arg(long)]
+        manager: String,
+        #[arg(long)]
+        staff_no: String,
+        /// Who sets it (recorded in the audit trail).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// Prints a one-time enrolment code for a manager's phone.
     EnrolCode {
         #[arg(long)]
@@ -291,6 +302,14 @@ pub fn run(storage: &dyn SyncStorage, command: AdminCommand, now_ms: i64) -> App
         AdminCommand::AssignGrid { manager, grid } => {
             storage.assign_grid(&manager, &grid)?;
             Ok(format!("grid {grid} assigned to {manager}"))
+        }
+        AdminCommand::SetStaffNo { manager, staff_no, by } => {
+            let staff_no = staff_no.trim();
+            if let Some(why) = crate::domain::receipt_profile::staff_no_problem(staff_no) {
+                return Err(AppError::invalid(format!("staff-no: {why}")));
+            }
+            let changed = storage.set_staff_no(&manager, staff_no, &by, now_ms)?;
+            Ok(format!("staff number of {manager}: {staff_no}{}", if changed { "" } else { " (unchanged)" }))
         }
         AdminCommand::EnrolCode { manager, valid_hours } => {
             if !(1..=24 * 30).contains(&valid_hours) {

@@ -48,9 +48,11 @@ pub fn seed(storage: &dyn SyncStorage) -> AppResult<bool> {
     for (id, name) in &GRIDS[1..] {
         storage.create_grid(id, name, now)?;
     }
-    for (id, name, grid) in MANAGERS {
+    for (n, (id, name, grid)) in MANAGERS.iter().enumerate() {
         storage.create_manager(id, name, Role::Field, None, now)?;
         storage.assign_grid(id, grid)?;
+        // each prints a staff number (工号) on their receipts, as an admin would set it
+        storage.set_staff_no(id, &format!("HN{:04}", 731 + n), "demo", now)?;
     }
     let hash = crate::domain::password::hash_password(DEMO_PASSWORD)?;
     storage.create_manager("admin", "系统管理员", Role::Admin, Some(&hash), now)?;

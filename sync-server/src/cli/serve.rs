@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use gridbook_core::evidence::printable::MAX_SEAL_BYTES;
+
+use crate::domain::receipt_profile::ReceiptConfig;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::SnapshotFilesConfig;
 use crate::http::client_addr::ClientAddrConfig;
@@ -28,8 +31,12 @@ pub struct ServeConfig {
     pub rules: Rules,
     /// What the phones are asked to keep to (`--idle-lock-minutes`, `--max-offline-days`, …).
     pub policy: gridbook_core::sync::wire::DevicePolicy,
-    /// `--company-name`: the head of a receipt the back office prints.
+    /// `--company-name`: the head of every receipt, the back office's and the phones'.
     pub company_name: String,
+    /// `--receipt-seal-png`: the seal image the phones print (checked at start).
+    pub receipt_seal_png: Option<PathBuf>,
+    /// `--receipt-verify-url`: the public check's address on the receipts' QR code.
+    pub receipt_verify_url: Option<String>,
     pub snapshot_files: SnapshotFilesConfig,
     /// Seconds between background refreshes of the snapshot files (0: none).
     pub snapshot_refresh_s: u64,
@@ -72,7 +79,27 @@ fn scheduled_backup(storage: &dyn crate::storage::SyncStorage, schedule: &Backup
     Ok(())
 }
 
+/// The receipts' seal and check address as configured, or why they cannot be printed.
+fn receipt_config(config: &ServeConfig) -> Result<ReceiptConfig, String> {
+    let seal = match &config.receipt_seal_png {
+        Some(path) => {
+            let named = |e: std::io::Error| format!("--receipt-seal-png {}: {e}", path.display());
+            let bytes = std::fs::metadata(path).map_err(named)?.len();
+            if bytes > MAX_SEAL_BYTES as u64 {
+                return Err(format!(
+                    "--receipt-seal-png {}: 印章图片至多 {MAX_SEAL_BYTES} 字节 / the seal is {bytes} bytes, at most {MAX_SEAL_BYTES}",
+                    path.display()
+                ));
+            }
+            Some(std::fs::read(path).map_err(named)?)
+        }
+        None => None,
+    };
+    ReceiptConfig::new(config.receipt_verify_url.as_deref(), seal)
+}
+
 pub async fn run(config: ServeConfig) -> Result<(), String> {
+    let receipts = receipt_config(&config)?;
     let (state, _serving) = match &config.database_url {
         Some(url) => {
             if config.backups.is_some() {
@@ -101,7 +128,8 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
         .with_client_addr(config.client_addr)
         .with_visit_max_distance_m(config.visit_max_distance_m)
         .with_photo_missing_after_ms(config.photo_missing_after_ms)
-        .with_company_name(config.company_name.trim());
+        .with_company_name(config.company_name.trim())
+        .with_receipt_config(receipts);
     state.rules = config.rules;
     state.policy = config.policy.bounded();
     state.changes_max_wait_s = config.changes_max_wait_s.min(gridbook_core::sync::wire::CHANGES_MAX_WAIT_S);

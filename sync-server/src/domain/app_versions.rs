@@ -254,6 +254,7 @@ mod tests {
             role: Role::Field,
             grids: grids.iter().map(|g| g.to_string()).collect(),
             wipe: None,
+            collector: Default::default(),
         }
     }
 

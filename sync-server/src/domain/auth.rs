@@ -36,6 +36,9 @@ pub struct DeviceAuth {
     /// The back office's order to wipe this device, read with its token (docs/sync-protocol.md,
     /// "Remote wipe"): it may then only push and report its wipe.
     pub wipe: Option<DeviceWipe>,
+    /// The manager's name and staff number (工号) as the receipts print them, read with the
+    /// token: every answer's receipt profile carries them without a second read.
+    pub collector: gridbook_core::CollectorProfile,
 }
 
 /// A device's standing wipe order, as its authentication finds it.

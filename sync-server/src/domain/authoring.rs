@@ -118,6 +118,7 @@ pub fn device() -> crate::domain::auth::DeviceAuth {
         role: crate::domain::auth::Role::Admin,
         grids: vec![],
         wipe: None,
+        collector: Default::default(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! (`authoring`), billing figures and tiers, who a caller is (`auth`, `password`), what the back
 //! office may show (`privacy`, `reveals`, `device_health`, `report_day`), snapshot files and
 //! spreadsheets, which build of the app each device is offered (`app_versions`), and what a
-//! device's report of its remote wipe must be (`wipes`).
+//! device's report of its remote wipe must be (`wipes`), and how the phones print their receipts
+//! (`receipt_profile`).
 
 pub mod app_versions;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod password;
 pub mod photos;
 pub mod prepared;
 pub mod privacy;
+pub mod receipt_profile;
 pub mod reconcile;
 pub mod references;
 pub mod report_day;

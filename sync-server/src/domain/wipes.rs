@@ -44,7 +44,14 @@ mod tests {
     use crate::domain::auth::Role;
 
     fn device() -> DeviceAuth {
-        DeviceAuth { device_id: "p1".into(), manager_id: "m".into(), role: Role::Field, grids: vec![], wipe: None }
+        DeviceAuth {
+            device_id: "p1".into(),
+            manager_id: "m".into(),
+            role: Role::Field,
+            grids: vec![],
+            wipe: None,
+            collector: Default::default(),
+        }
     }
 
     fn report() -> WipeReport {

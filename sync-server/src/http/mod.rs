@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod photos;
 pub mod qr;
+pub mod receipt_seal;
 pub mod receipts;
 pub mod snapshot_files;
 pub mod state;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .route(&format!("{PATH_APP_RELEASES}/{{sha256}}"), get(app_versions::download))
         .route(openapi::PATH_OPENAPI, get(openapi::openapi_json))
         .merge(receipts::routes())
+        .merge(receipt_seal::routes())
         .merge(verify_page::routes())
         .merge(photos::routes())
         .route(metrics::PATH_METRICS, get(metrics::exposition))

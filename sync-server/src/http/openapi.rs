@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::backoffice::{administration, directory, money};
 use super::sync::Health;
-use super::{app_versions, changes, photos, receipts, snapshot_files, sync, verify_page, wipes};
+use super::{app_versions, changes, photos, receipt_seal, receipts, snapshot_files, sync, verify_page, wipes};
 
 /// Where the document is served.
 pub const PATH_OPENAPI: &str = "/v1/openapi.json";
@@ -27,7 +27,7 @@ pub const DEVICE_TOKEN: &str = "device_token";
 pub const STAFF_SESSION: &str = "staff_session";
 
 const DESCRIPTION: &str = "Gridbook's sync protocol between phones and the server (protocol version 1). \
-docs/sync-protocol.md tells the exchange (enrol, push, pull, live changes, snapshot file, receipt blocks, verify, app builds, remote wipe, photos) and its rules; \
+docs/sync-protocol.md tells the exchange (enrol, push, pull, live changes, snapshot file, receipt blocks, verify, receipt profile and seal, app builds, remote wipe, photos) and its rules; \
 docs/record-kinds.md lists every record kind's fields (the same schemas are under components). \
 Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be gzip'd both ways \
 (Content-Encoding: gzip).";
@@ -45,6 +45,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         app_versions::download,
         receipts::receipt_block,
         receipts::verify,
+        receipt_seal::receipt_seal,
         verify_page::verify_page,
         wipes::report,
         money::receipts,
@@ -56,6 +57,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         administration::enrol_code,
         administration::revoke_device,
         administration::audit,
+        administration::staff_no,
         directory::directory,
         directory::create_grid,
         directory::rename_grid,
@@ -96,6 +98,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         WipeReportResponse,
         money::DecisionBody,
         administration::EnrolCodeBody,
+        administration::StaffNoBody,
         PhotoStatus,
     )),
     modifiers(&Contract),

@@ -13,6 +13,7 @@ use super::login_throttle::LoginThrottle;
 use super::metrics::Metrics;
 use crate::domain::app_versions::AppVersions;
 use crate::domain::device_health::Thresholds;
+use crate::domain::receipt_profile::ReceiptConfig;
 use crate::domain::reconcile::Rules;
 use crate::domain::snapshot_files::{SnapshotFiles, SnapshotFilesConfig};
 use crate::storage::blobs::BlobStore;
@@ -34,6 +35,10 @@ pub struct AppState {
     /// What the phones are asked to keep to (idle lock, days offline, screenshots): sent with every
     /// push answer and pull page.
     pub policy: DevicePolicy,
+    /// The seal and the check's address every receipt's copy prints (`serve --receipt-seal-png
+    /// --receipt-verify-url`), sent with the company's name and the device's collector as the
+    /// receipt profile of every push answer and pull page.
+    pub receipts: ReceiptConfig,
     /// Sessions, monitoring queries and metrics of the back office (/admin, /metrics).
     pub backoffice: Backoffice,
     /// Prebuilt device files for fresh phones (`/v1/snapshot-file`), when the backend keeps them.
@@ -98,6 +103,7 @@ impl AppState {
             rules: Rules::default(),
             // a server states its photo policy (the phones' defaults unless its operator sets one)
             policy: DevicePolicy { photos: Some(Default::default()), ..DevicePolicy::default() },
+            receipts: ReceiptConfig::default(),
             backoffice,
             snapshot_files,
             device_budget,
@@ -121,6 +127,20 @@ impl AppState {
     pub fn with_company_name(mut self, name: &str) -> Self {
         self.backoffice.company_name = Arc::from(name);
         self
+    }
+
+    /// The same state printing receipts with this seal and check address.
+    pub fn with_receipt_config(mut self, config: ReceiptConfig) -> Self {
+        self.receipts = config;
+        self
+    }
+
+    /// The receipt profile a device of `collector` is sent with every answer.
+    pub fn receipt_profile(
+        &self,
+        collector: &gridbook_core::CollectorProfile,
+    ) -> gridbook_core::sync::wire::ReceiptProfile {
+        self.receipts.profile(&self.backoffice.company_name, collector)
     }
 
     /// The same state with another request budget per device.

@@ -163,6 +163,7 @@ pub async fn push(
     response.generation = Some(state.storage.generation());
     response.update = versions.offer(&device, &app_version);
     response.policy = Some(state.policy);
+    response.receipt = Some(state.receipt_profile(&device.collector));
     response.wipe = device.wipe.map(|w| w.order);
     Ok(Json(response))
 }
@@ -221,9 +222,11 @@ pub async fn pull(
     }
     let update = app_versions::check(&state, &device, app_versions::header_version(&headers)).await?;
     let storage = state.storage.clone();
+    let receipt = state.receipt_profile(&device.collector);
     let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
     page.generation = Some(state.storage.generation());
     page.update = update;
     page.policy = Some(state.policy);
+    page.receipt = Some(receipt);
     Ok(Json(page))
 }

@@ -218,6 +218,10 @@ pub trait SyncStorage: RecordStorage {
     fn assign_grid(&self, manager_id: &str, grid_id: &str) -> StorageResult<()>;
     /// Renames grid `id` (trimmed, 1–64 characters), audited under `by` (`grid_renamed`).
     fn rename_grid(&self, id: &str, name: &str, by: &str, now_ms: i64) -> StorageResult<()>;
+    /// Sets the staff number (工号) of the manager `id`, the phones' receipts print it (checked
+    /// by the caller; empty clears it); audited under `by` (`staff_no_set`, old → new) when it
+    /// changed, and answers whether it did. Not found for an unknown manager.
+    fn set_staff_no(&self, id: &str, staff_no: &str, by: &str, now_ms: i64) -> StorageResult<bool>;
     /// Assigns grid `grid_id` to the account `manager_id` (`assigned`) — a field manager's grid,
     /// or one a supervisor watches — or takes it away; audited under `by` (`grid_assigned`,
     /// `grid_unassigned`) when anything changed, and answers whether it did. Taking a grid away

@@ -20,6 +20,8 @@ pub struct Person {
     pub id: String,
     pub name: String,
     pub role: String,
+    /// 工号, as the receipts print it (empty: none set).
+    pub staff_no: String,
 }
 
 pub trait StaffStorage: Send + Sync + 'static {

@@ -3,7 +3,8 @@
 //! phone, shown once with a QR code the phone scans, and a device's revocation — both an
 //! admin's, from this site, with the session's CSRF token, and each leaves an audit row — and the
 //! audit trail itself, filtered by subject, action, who acted and a range of days, one page at a
-//! time, for any staff member. Grids and who holds them, and billing files, are directory.rs.
+//! time, for any staff member. A manager's staff number (工号), which their phones' receipts
+//! print (docs/sync-protocol.md, "Receipt profile"), is an admin's write too. Grids and who holds them, and billing files, are directory.rs.
 //!
 //! The QR code carries `gridbook://enrol?server=<this server>&code=<code>`: the server's address
 //! as the admin's browser reached it, and the code.
@@ -23,6 +24,7 @@ use super::session::check_admin_write;
 use super::staff_session::StaffSession;
 use crate::domain::now_ms;
 use crate::domain::privacy::mask_digit_runs;
+use crate::domain::receipt_profile::staff_no_problem;
 use crate::domain::report_day::REPORT_ZONE_OFFSET_MIN;
 use crate::http::error::{AppError, AppResult};
 use crate::http::qr;
@@ -42,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/admin/enrol-codes", post(enrol_code))
         .route("/admin/api/admin/devices/{device_id}/revoke", post(revoke_device))
         .route("/admin/api/admin/audit", get(audit))
+        .route("/admin/api/admin/people/{manager_id}/staff-no", post(staff_no))
 }
 
 async fn admin_page(StaffSession(staff): StaffSession) -> Response {
@@ -153,6 +156,55 @@ pub(crate) async fn revoke_device(
     .await?;
     tracing::info!(staff = %staff.id, device = %device_id, "device revoked in the back office");
     Ok(no_store(json!({ "device_id": device_id, "revoked_at_ms": now })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffNoBody {
+    /// 工号: letters, digits, '-' or '_', at most 32; empty clears it.
+    pub staff_no: String,
+}
+
+/// Sets a manager's staff number (工号): their phones print it on every receipt from the next
+/// sync on.
+#[utoipa::path(
+    post,
+    path = "/admin/api/admin/people/{manager_id}/staff-no",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(("manager_id" = String, Path, description = "The manager's account")),
+    request_body = StaffNoBody,
+    responses(
+        (status = 200, description = "`{manager_id, staff_no, changed}`; an audit row `staff_no_set` when it changed", body = serde_json::Value),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 403, description = "Not an admin, another site, or a missing or stale `X-CSRF-Token`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 404, description = "No such manager", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 422, description = "`invalid`: not a staff number", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
+pub(crate) async fn staff_no(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    headers: HeaderMap,
+    Path(manager_id): Path<String>,
+    body: Result<Json<StaffNoBody>, JsonRejection>,
+) -> AppResult<Response> {
+    check_admin_write(&headers, &staff)?;
+    if manager_id.is_empty() || manager_id.len() > 64 {
+        return Err(AppError::not_found("no such manager / 没有这位经理"));
+    }
+    let Json(body) = body?;
+    let staff_no = body.staff_no.trim().to_string();
+    if let Some(why) = staff_no_problem(&staff_no) {
+        return Err(AppError::invalid(format!("staff_no: {why}")));
+    }
+    let storage = state.storage.clone();
+    let (by, id, number) = (staff.id.clone(), manager_id.clone(), staff_no.clone());
+    let changed = blocking(move || storage.set_staff_no(&id, &number, &by, now_ms())).await?;
+    tracing::info!(staff = %staff.id, manager = %manager_id, changed, "staff number set in the back office");
+    Ok(no_store(json!({ "manager_id": manager_id, "staff_no": staff_no, "changed": changed })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -58,6 +58,8 @@ pub struct PersonEntry {
     pub id: String,
     pub name: String,
     pub role: String,
+    /// 工号, as the receipts print it (empty: none set).
+    pub staff_no: String,
     pub grids: Vec<String>,
 }
 
@@ -69,7 +71,7 @@ pub struct PersonEntry {
     tag = "backoffice",
     security(("staff_session" = [])),
     responses(
-        (status = 200, description = "`{grids: [{id, name, managers, supervisors}], people: [{id, name, role, grids}]}`", body = serde_json::Value),
+        (status = 200, description = "`{grids: [{id, name, managers, supervisors}], people: [{id, name, role, staff_no, grids}]}`", body = serde_json::Value),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
         (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
     )
@@ -84,7 +86,7 @@ pub async fn directory(State(state): State<AppState>, StaffSession(staff): Staff
         for p in people.people()? {
             let mut theirs = people.staff_grids(&p.id)?;
             theirs.retain(|g| seen.contains(g.as_str()));
-            persons.push(PersonEntry { id: p.id, name: p.name, role: p.role, grids: theirs });
+            persons.push(PersonEntry { id: p.id, name: p.name, role: p.role, staff_no: p.staff_no, grids: theirs });
         }
         Ok::<_, AppError>((grids, persons))
     })

@@ -6,6 +6,7 @@
 
 use deadpool_postgres::GenericClient;
 use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, PROTOCOL_VERSION};
+use gridbook_core::CollectorProfile;
 
 use super::pool::RowExt;
 use super::PostgresStorage;
@@ -23,7 +24,8 @@ pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> Stor
         "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms,
                 CASE WHEN m.role = 'field'
                      THEN ARRAY(SELECT grid_id FROM manager_grids WHERE manager_id = d.manager_id ORDER BY grid_id COLLATE \"C\")
-                     ELSE ARRAY(SELECT id FROM grids ORDER BY id COLLATE \"C\") END
+                     ELSE ARRAY(SELECT id FROM grids ORDER BY id COLLATE \"C\") END,
+                m.name, m.staff_no
          FROM devices d JOIN managers m ON m.id = d.manager_id LEFT JOIN device_wipes w ON w.device_id = d.id
          WHERE d.token_hash = $1",
         &[&token_hash],
@@ -39,7 +41,8 @@ pub(super) fn authenticate_device(s: &PostgresStorage, token_hash: &str) -> Stor
     let wipe = crate::storage::sqlite::device_wipe(row.at(4)?, row.at(5)?, row.at(6)?);
     let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
     let grids: Vec<String> = row.at(7)?;
-    Ok(DeviceAuth { device_id, manager_id, role, grids, wipe })
+    let collector = CollectorProfile { name: row.at(8)?, staff_no: row.at(9)? };
+    Ok(DeviceAuth { device_id, manager_id, role, grids, wipe, collector })
 }
 
 pub(super) fn enrol(s: &PostgresStorage, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
@@ -182,6 +185,28 @@ pub(super) fn rename_grid(s: &PostgresStorage, id: &str, name: &str, by: &str, n
         };
         s.db.execute(tx, "UPDATE grids SET name = $2 WHERE id = $1", &[&id, &name])?;
         super::records::audit(&s.db, tx, by, "grid_renamed", id, &format!("{old} → {name}"), now_ms)
+    })
+}
+
+/// Sets manager `id`'s staff number, audited under `by` when it changed; whether it did.
+pub(super) fn set_staff_no(
+    s: &PostgresStorage,
+    id: &str,
+    staff_no: &str,
+    by: &str,
+    now_ms: i64,
+) -> StorageResult<bool> {
+    s.db.write(|tx| {
+        let old: String = match s.db.query_opt(tx, "SELECT staff_no FROM managers WHERE id = $1 FOR UPDATE", &[&id])? {
+            Some(row) => row.at(0)?,
+            None => return Err(StorageError::not_found(format!("no manager {id}"))),
+        };
+        if old == staff_no {
+            return Ok(false);
+        }
+        s.db.execute(tx, "UPDATE managers SET staff_no = $2 WHERE id = $1", &[&id, &staff_no])?;
+        super::records::audit(&s.db, tx, by, "staff_no_set", id, &format!("{old} → {staff_no}"), now_ms)?;
+        Ok(true)
     })
 }
 

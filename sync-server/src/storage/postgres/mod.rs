@@ -215,6 +215,10 @@ impl SyncStorage for PostgresStorage {
         devices::rename_grid(self, id, name, by, now_ms)
     }
 
+    fn set_staff_no(&self, id: &str, staff_no: &str, by: &str, now_ms: i64) -> StorageResult<bool> {
+        devices::set_staff_no(self, id, staff_no, by, now_ms)
+    }
+
     fn set_grid_assignment(
         &self,
         manager_id: &str,

@@ -131,8 +131,9 @@ impl StaffStorage for PostgresStorage {
 
     fn people(&self) -> StorageResult<Vec<Person>> {
         let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, "SELECT id, name, role FROM managers ORDER BY id COLLATE \"C\"", &[])?;
-        rows.iter().map(|r| Ok(Person { id: r.at(0)?, name: r.at(1)?, role: r.at(2)? })).collect()
+        let rows =
+            self.db.query(&conn, "SELECT id, name, role, staff_no FROM managers ORDER BY id COLLATE \"C\"", &[])?;
+        rows.iter().map(|r| Ok(Person { id: r.at(0)?, name: r.at(1)?, role: r.at(2)?, staff_no: r.at(3)? })).collect()
     }
 }
 

@@ -119,6 +119,7 @@ fn page_of(
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        receipt: None,
     })
 }
 

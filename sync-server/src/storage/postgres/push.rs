@@ -106,6 +106,7 @@ pub(super) fn push(
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        receipt: None,
         wipe: None,
     })
 }

@@ -337,6 +337,7 @@ mod tests {
             role: Role::Field,
             grids: vec!["g1".into()],
             wipe: None,
+            collector: Default::default(),
         }
     }
 

@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_money.sql")),
     (9, include_str!("migrations/0009_photos.sql")),
     (10, include_str!("migrations/0010_device_traffic.sql")),
+    (11, include_str!("migrations/0011_staff_numbers.sql")),
 ];
 
 /// The version this server writes: its last step.

@@ -4,6 +4,7 @@
 
 use gridbook_core::sync::hlc::{is_valid_node_id, MAX_NODE_ID_LEN};
 use gridbook_core::sync::wire::{EnrolRequest, EnrolResponse, ErrorCode, WipeMode, WipeOrder, PROTOCOL_VERSION};
+use gridbook_core::CollectorProfile;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{receipts, SqliteStorage};
@@ -16,17 +17,18 @@ pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> 
         // the device's wipe order comes with its token: no second read on every request
         let row = c
             .prepare_cached(
-                "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms
+                "SELECT d.id, d.manager_id, m.role, d.revoked_at_ms, w.mode, w.ordered_at_ms, w.told_at_ms, m.name, m.staff_no
                  FROM devices d JOIN managers m ON m.id = d.manager_id LEFT JOIN device_wipes w ON w.device_id = d.id
                  WHERE d.token_hash = ?1",
             )?
             .query_row([token_hash], |r| {
                 let device = (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?);
                 let wipe = (r.get::<_, Option<String>>(4)?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<i64>>(6)?);
-                Ok((device, r.get::<_, Option<i64>>(3)?, wipe))
+                let collector = CollectorProfile { name: r.get(7)?, staff_no: r.get(8)? };
+                Ok((device, r.get::<_, Option<i64>>(3)?, wipe, collector))
             })
             .optional()?;
-        let Some(((device_id, manager_id, role), revoked, (mode, ordered_at_ms, told_at_ms))) = row else {
+        let Some(((device_id, manager_id, role), revoked, (mode, ordered_at_ms, told_at_ms), collector)) = row else {
             return Err(StorageError::denied(ErrorCode::Unauthorized, "unknown device token; enrol this device again"));
         };
         if revoked.is_some() {
@@ -34,7 +36,8 @@ pub(super) fn authenticate_device(storage: &SqliteStorage, token_hash: &str) -> 
         }
         let role = Role::parse(&role).ok_or_else(|| StorageError::internal(format!("unknown role {role}")))?;
         let grids = if role == Role::Field { grids_of(c, &manager_id)? } else { all_grids(c)? };
-        Ok(DeviceAuth { device_id, manager_id, role, grids, wipe: device_wipe(mode, ordered_at_ms, told_at_ms) })
+        let wipe = device_wipe(mode, ordered_at_ms, told_at_ms);
+        Ok(DeviceAuth { device_id, manager_id, role, grids, wipe, collector })
     })
 }
 
@@ -189,6 +192,29 @@ pub(super) fn rename_grid(storage: &SqliteStorage, id: &str, name: &str, by: &st
         let old = old.ok_or_else(|| StorageError::not_found(format!("no grid {id}")))?;
         tx.execute("UPDATE grids SET name = ?2 WHERE id = ?1", params![id, name])?;
         receipts::audit(tx, by, "grid_renamed", id, &format!("{old} → {name}"), now_ms)
+    })
+}
+
+/// Sets manager `id`'s staff number, audited under `by` when it changed; whether it did.
+pub(super) fn set_staff_no(
+    storage: &SqliteStorage,
+    id: &str,
+    staff_no: &str,
+    by: &str,
+    now_ms: i64,
+) -> StorageResult<bool> {
+    storage.write(|tx| {
+        let old: Option<String> = tx
+            .prepare_cached("SELECT staff_no FROM managers WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let old = old.ok_or_else(|| StorageError::not_found(format!("no manager {id}")))?;
+        if old == staff_no {
+            return Ok(false);
+        }
+        tx.execute("UPDATE managers SET staff_no = ?2 WHERE id = ?1", params![id, staff_no])?;
+        receipts::audit(tx, by, "staff_no_set", id, &format!("{old} → {staff_no}"), now_ms)?;
+        Ok(true)
     })
 }
 

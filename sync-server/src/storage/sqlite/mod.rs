@@ -305,6 +305,10 @@ impl SyncStorage for SqliteStorage {
         devices::rename_grid(self, id, name, by, now_ms)
     }
 
+    fn set_staff_no(&self, id: &str, staff_no: &str, by: &str, now_ms: i64) -> StorageResult<bool> {
+        devices::set_staff_no(self, id, staff_no, by, now_ms)
+    }
+
     fn set_grid_assignment(
         &self,
         manager_id: &str,
@@ -543,6 +547,7 @@ mod tests {
             role: Role::Field,
             grids: vec!["g1".into()],
             wipe: None,
+            collector: Default::default(),
         };
         storage.apply_backoffice_ops(&[testing::household_op("g1", "h1").unwrap()], 1).unwrap();
         let visit = testing::fields_of(&testing::visit("g1", "h1")).unwrap();

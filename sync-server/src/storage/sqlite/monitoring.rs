@@ -376,8 +376,10 @@ impl StaffStorage for SqliteStorage {
 
     fn people(&self) -> StorageResult<Vec<Person>> {
         self.monitor.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, name, role FROM managers ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, role: r.get(2)? }))?;
+            let mut stmt = c.prepare_cached("SELECT id, name, role, staff_no FROM managers ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Person { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, staff_no: r.get(3)? })
+            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }

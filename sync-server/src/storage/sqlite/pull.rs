@@ -147,5 +147,6 @@ pub(super) fn page_of(
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        receipt: None,
     }
 }

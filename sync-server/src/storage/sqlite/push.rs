@@ -169,6 +169,7 @@ pub(super) fn apply_push(tx: &Transaction, work: &PushWork) -> StorageResult<Pus
         generation: None, // the HTTP layer adds it
         update: None,
         policy: None,
+        receipt: None,
         wipe: None,
     })
 }

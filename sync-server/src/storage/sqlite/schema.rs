@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_visit_locations.sql")),
     (10, include_str!("migrations/0010_money.sql")),
     (11, include_str!("migrations/0011_device_traffic.sql")),
+    (12, include_str!("migrations/0012_staff_numbers.sql")),
 ];
 
 /// The version this server writes: its last step.
@@ -75,6 +76,15 @@ mod tests {
         rows.collect::<Result<_, _>>().unwrap()
     }
 
+    /// The old database at `old` opened (migrated) by the server, checked to have the schema of a
+    /// fresh one made beside it in `dir`.
+    fn opened_as_fresh(dir: &Path, old: &Path) -> SqliteStorage {
+        let storage = SqliteStorage::open(old).unwrap();
+        SqliteStorage::open(dir.join("fresh.db")).unwrap();
+        assert_eq!(schema_of(old), schema_of(&dir.join("fresh.db")), "a migrated database has the fresh schema");
+        storage
+    }
+
     #[test]
     fn a_version_3_database_with_a_fact_in_ops_migrates_to_the_fresh_schema_and_still_knows_the_op() {
         let dir = tempfile::tempdir().unwrap();
@@ -109,13 +119,7 @@ mod tests {
             )
             .unwrap();
         }
-        let storage = SqliteStorage::open(&old).unwrap();
-        SqliteStorage::open(dir.path().join("fresh.db")).unwrap();
-        assert_eq!(
-            schema_of(&old),
-            schema_of(&dir.path().join("fresh.db")),
-            "a migrated database has the fresh schema"
-        );
+        let storage = opened_as_fresh(dir.path(), &old);
 
         let device = DeviceAuth {
             device_id: "dev1".into(),
@@ -123,6 +127,7 @@ mod tests {
             role: Role::Field,
             grids: vec!["g1".into()],
             wipe: None,
+            collector: Default::default(),
         };
         let mut another =
             testing::visit_op(testing::fields_of(&visit).unwrap(), Hlc::new(1_700_000_000_001, 0, "dev1"));
@@ -149,6 +154,30 @@ mod tests {
         ];
         expected.sort_by(|a, b| a.1.cmp(&b.1));
         assert_eq!(logged, expected, "the op log lists the old op from ops and the new one from its fact's row");
+    }
+
+    #[test]
+    fn a_version_11_database_migrates_to_the_fresh_schema_and_its_managers_have_no_staff_number_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("v11.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(&format!("{} PRAGMA user_version = 11;", steps_upto(11))).unwrap();
+            conn.execute_batch(
+                "INSERT INTO grids VALUES ('g1', 'g1', 1);
+                 INSERT INTO managers (id, name, role, created_at_ms) VALUES ('zhang', '张伟', 'field', 1);
+                 INSERT INTO manager_grids VALUES ('zhang', 'g1');
+                 INSERT INTO devices (id, manager_id, token_hash, enrolled_at_ms) VALUES ('dev1', 'zhang', 'x', 1);",
+            )
+            .unwrap();
+        }
+        let storage = opened_as_fresh(dir.path(), &old);
+        // the device still authenticates, its collector named and without a number until one is set
+        let device = storage.authenticate_device("x").unwrap();
+        assert_eq!((device.collector.name.as_str(), device.collector.staff_no.as_str()), ("张伟", ""));
+        assert!(storage.set_staff_no("zhang", "HN0731", "boss", 5).unwrap());
+        assert_eq!(storage.authenticate_device("x").unwrap().collector.staff_no, "HN0731");
+        assert!(!storage.set_staff_no("zhang", "HN0731", "boss", 6).unwrap(), "unchanged");
     }
 
     #[test]

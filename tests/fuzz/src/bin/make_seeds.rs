@@ -66,6 +66,7 @@ fn main() {
         generation: None,
         update: None,
         policy: None,
+        receipt: None,
     };
     put("pull_page", "phone-records.json", &serde_json::to_vec(&page).unwrap());
     let push = PushRequest {

@@ -36,9 +36,6 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.launch
 import java.time.LocalDate
 
-/** Printed at the top of the customer's receipt. */
-const val COMPANY = "中国电信 China Telecom"  // i18n: data (the receipt carries both languages)
-
 class TodayViewModel(private val graph: Graph, session: Session) : ViewModel() {
     val model = TodayModel(
         graph.archive, graph.fieldwork, graph.workday, graph.tickets, session, today = { LocalDate.now().toString() }, changes = graph.changes,
@@ -180,8 +177,8 @@ private suspend fun Graph.lineOf(session: Session, accountId: String): Result<Ar
     }
 
 class CollectionViewModel(private val graph: Graph, session: Session, accountId: String) : ViewModel() {
-    val model = CollectionModel(graph.fieldwork, session, companyName = COMPANY, drafts = graph.drafts)
-    val printing = ReceiptPrinting(graph.fieldwork, graph.printLog, COMPANY, graph.deviceId, SystemFont::cjk)
+    val model = CollectionModel(graph.fieldwork, session, drafts = graph.drafts)
+    val printing = ReceiptPrinting(graph.fieldwork, graph.printLog, graph.deviceId, SystemFont::cjk)
     private val _loadProblem = MutableStateFlow<Problem?>(null)
     val loadProblem: StateFlow<Problem?> = _loadProblem
     /** What sharing or printing said last (null: nothing to say). */

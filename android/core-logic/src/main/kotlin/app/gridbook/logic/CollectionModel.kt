@@ -57,7 +57,6 @@ data class CollectionState(
 class CollectionModel(
     private val fieldwork: FieldworkRepository,
     private val session: Session,
-    private val companyName: String,
     private val clockMs: () -> Long = System::currentTimeMillis,
     private val zoneOffsetMin: () -> Int = ::phoneZoneOffsetMin,
     private val drafts: Drafts? = null,
@@ -164,7 +163,7 @@ class CollectionModel(
         draftKey?.let { drafts?.drop(it) }
         _state.value = _state.value.copy(saving = false, saved = saved.receipt, sealed = saved.signature, verificationCode = saved.verificationCode)
         // The receipt is saved whatever happens to its preview.
-        val copy = fieldwork.printout(saved.receipt.id, companyName)
+        val copy = fieldwork.printout(saved.receipt.id)
         _state.value = _state.value.copy(printoutHtml = copy.getOrNull()?.html, problem = copy.problem)
         true
     }

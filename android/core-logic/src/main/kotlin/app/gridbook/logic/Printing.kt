@@ -3,7 +3,8 @@
 // Bluetooth thermal printer (58 or 80 mm). The first print of a receipt on the phone that
 // collected it is the original; every other print — a second one, one from the history, one on
 // another phone — is marked 副本 / COPY by the core. The app sends the bytes and then calls
-// [ReceiptPrinting.printed].
+// [ReceiptPrinting.printed]. What the copy says of the company (name, seal, check address) and of
+// the collector (name, staff number) is the server's, kept by the core at each sync: nothing here.
 package app.gridbook.logic
 
 import app.gridbook.ffi.PaperWidth
@@ -35,7 +36,6 @@ class PrintJob(val receiptId: String, val receiptNo: String, val bytes: ByteArra
 class ReceiptPrinting(
     private val fieldwork: FieldworkRepository,
     private val log: PrintLog,
-    private val companyName: String,
     private val deviceId: String,
     private val font: () -> ByteArray?,
 ) {
@@ -49,13 +49,13 @@ class ReceiptPrinting(
 
     /** The customer's copy as a PNG page, for the share sheet. */
     suspend fun image(receipt: Receipt): Result<ByteArray> =
-        fontOrProblem().fold({ f -> fieldwork.receiptImage(receipt.id, companyName, f) }, { Result.failure(it) })
+        fontOrProblem().fold({ f -> fieldwork.receiptImage(receipt.id, f) }, { Result.failure(it) })
 
     /** The printer's bytes for [receipt] on [paper], marked as a copy when it is one. */
     suspend fun job(receipt: Receipt, paper: PaperWidth): Result<PrintJob> {
         val reprint = isReprint(receipt)
         return fontOrProblem().fold(
-            { f -> fieldwork.receiptEscpos(receipt.id, companyName, f, paper, reprint).map { PrintJob(receipt.id, receipt.receiptNo, it, reprint) } },
+            { f -> fieldwork.receiptEscpos(receipt.id, f, paper, reprint).map { PrintJob(receipt.id, receipt.receiptNo, it, reprint) } },
             { Result.failure(it) },
         )
     }

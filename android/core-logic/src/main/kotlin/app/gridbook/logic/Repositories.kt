@@ -23,6 +23,7 @@ import app.gridbook.ffi.core.PossibleDuplicate
 import app.gridbook.ffi.PaperWidth
 import app.gridbook.ffi.core.Premises
 import app.gridbook.ffi.core.Receipt
+import app.gridbook.ffi.core.ReceiptBranding
 import app.gridbook.ffi.core.ReceiptPrintout
 import app.gridbook.ffi.RejectedChange
 import app.gridbook.ffi.core.SignIn
@@ -108,8 +109,10 @@ class FieldworkRepository(
     suspend fun recordNotice(n: ArrearsNotice): Result<ArrearsNotice> = write(dispatcher, onWrite) { store.recordNotice(n) }
     suspend fun recordSignedReceipt(r: Receipt, capture: SignatureCapture): Result<SignedReceipt> =
         write(dispatcher, onWrite) { store.recordSignedReceipt(r, capture, signer) }
-    suspend fun printout(receiptId: String, companyName: String): Result<ReceiptPrintout> =
-        io(dispatcher) { store.receiptPrintout(receiptId, companyName) }
+    /** The customer's copy as the server configures it (company, seal, check, collector and staff number). */
+    suspend fun printout(receiptId: String): Result<ReceiptPrintout> = io(dispatcher) { store.receiptPrintout(receiptId) }
+    /** How this phone's receipts look, as its server last said (empty before the first sync). */
+    suspend fun branding(): Result<ReceiptBranding> = io(dispatcher) { store.receiptBranding() }
     suspend fun signature(id: String): Result<CustomerSignature> = io(dispatcher) { store.signature(id) }
     suspend fun arrears(grid: String): Result<List<ArrearsLine>> = io(dispatcher) { store.gridArrears(grid) }
 
@@ -123,12 +126,12 @@ class FieldworkRepository(
     suspend fun receipt(id: String): Result<Receipt> = io(dispatcher) { store.receipt(id) }
 
     /** The customer's copy as one PNG page, drawn with [font] (a CJK font's bytes), for sharing. */
-    suspend fun receiptImage(receiptId: String, companyName: String, font: ByteArray): Result<ByteArray> =
-        io(dispatcher) { store.receiptImage(receiptId, companyName, font) }
+    suspend fun receiptImage(receiptId: String, font: ByteArray): Result<ByteArray> =
+        io(dispatcher) { store.receiptImage(receiptId, font) }
 
     /** The same page as ESC/POS bytes for a thermal printer; [reprint] marks it 副本 / COPY. */
-    suspend fun receiptEscpos(receiptId: String, companyName: String, font: ByteArray, paper: PaperWidth, reprint: Boolean): Result<ByteArray> =
-        io(dispatcher) { store.receiptEscpos(receiptId, companyName, font, paper, reprint) }
+    suspend fun receiptEscpos(receiptId: String, font: ByteArray, paper: PaperWidth, reprint: Boolean): Result<ByteArray> =
+        io(dispatcher) { store.receiptEscpos(receiptId, font, paper, reprint) }
 
     /** Records the arrival that keeps an appointment (no signature): on time, early or late comes back. */
     suspend fun recordAppointmentVisit(appointmentId: String, v: Visit): Result<AppointmentVisit> =
