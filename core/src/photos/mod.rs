@@ -10,17 +10,16 @@
 //! into the visit, the archive or the signed document, and whose `jpeg` is kept in the encrypted
 //! store until it is uploaded.
 
+pub mod decode;
 pub mod error;
 pub mod jpeg_markers;
 pub mod prepare;
 pub mod watermark;
 
+pub use decode::{decode_bounded, decode_for_side, MAX_INPUT_BYTES, MAX_INPUT_PIXELS};
 pub use error::PhotoError;
 pub use jpeg_markers::{jpeg_segments, JpegSegment};
-pub use prepare::{
-    decode_bounded, prepare_photo, prepare_photo_with, PrepareOptions, PreparedPhoto, JPEG_QUALITY, MAX_INPUT_BYTES,
-    MAX_INPUT_PIXELS, MAX_SIDE,
-};
+pub use prepare::{prepare_photo, prepare_photo_with, PrepareOptions, PreparedPhoto, JPEG_QUALITY, MAX_SIDE};
 pub use watermark::{band_top, draw_watermark, watermark_lines, Fix, Stamp, WatermarkFont, CHINA_OFFSET_MIN};
 
 // A photo's address lives with the evidence that names it (signed documents check their photo

@@ -5,20 +5,14 @@
 //! The re-encoding is what strips the location: the output is written from pixels, so it holds no
 //! EXIF, no GPS tags, no XMP and no maker notes of the original, only the JFIF header.
 
-use std::io::Cursor;
-
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, RgbImage};
 
+use super::decode::{check_input, decode_for_side};
 use super::error::PhotoError;
 use super::photo_sha256;
 use super::watermark::{draw_watermark, Stamp, WatermarkFont};
 
-/// The largest file accepted, checked before anything is decoded (a 12-megapixel camera JPEG is
-/// 3–8 MB; a 50 MB "photo" is refused).
-pub const MAX_INPUT_BYTES: usize = 20 * 1024 * 1024;
-/// The most pixels decoded (a 50-megapixel camera; a decompression bomb declares far more).
-pub const MAX_INPUT_PIXELS: u64 = 50_000_000;
 /// The prepared photo's longer side at most.
 pub const MAX_SIDE: u32 = 1600;
 /// JPEG quality of the prepared photo: about 200–400 KB for a 1600 × 1200 field photo.
@@ -64,39 +58,12 @@ pub fn prepare_photo_with(
     font: &WatermarkFont,
     options: PrepareOptions,
 ) -> Result<PreparedPhoto, PhotoError> {
-    let img = decode_bounded(raw)?;
-    let mut rgb = downscale(img, options.max_side.max(1));
+    let max_side = options.max_side.max(1);
+    let img = decode_for_side(raw, max_side)?;
+    let mut rgb = downscale(img, max_side);
     draw_watermark(&mut rgb, stamp, font);
     let jpeg = encode_jpeg(&rgb, options.quality)?;
     Ok(PreparedPhoto { sha256: photo_sha256(&jpeg), width: rgb.width(), height: rgb.height(), jpeg })
-}
-
-/// The format of `raw` when it may be decoded: small enough, and JPEG or PNG by its signature.
-fn check_input(raw: &[u8]) -> Result<ImageFormat, PhotoError> {
-    if raw.len() > MAX_INPUT_BYTES {
-        return Err(PhotoError::TooLarge { size: raw.len() as u64, max: MAX_INPUT_BYTES as u64 });
-    }
-    match image::guess_format(raw) {
-        Ok(f @ (ImageFormat::Jpeg | ImageFormat::Png)) => Ok(f),
-        _ => Err(PhotoError::NotAnImage),
-    }
-}
-
-/// Decodes `raw` upright, within the byte and pixel bounds: the declared size is checked before
-/// any pixel buffer is allocated.
-pub fn decode_bounded(raw: &[u8]) -> Result<DynamicImage, PhotoError> {
-    let format = check_input(raw)?;
-    let damaged = |e: image::ImageError| PhotoError::Damaged(e.to_string());
-    let mut decoder = ImageReader::with_format(Cursor::new(raw), format).into_decoder().map_err(damaged)?;
-    let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > MAX_INPUT_PIXELS {
-        return Err(PhotoError::TooManyPixels { width, height, max_pixels: MAX_INPUT_PIXELS });
-    }
-    // A damaged orientation tag leaves the picture as it is stored rather than refusing it.
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(damaged)?;
-    img.apply_orientation(orientation);
-    Ok(img)
 }
 
 /// RGB at most `max_side` on the longer side; a transparent PNG is laid on white (JPEG has no
@@ -173,10 +140,12 @@ fn encode_jpeg(rgb: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
 pub(crate) mod tests {
     use super::*;
     use crate::evidence::receipt_image::tests::font;
+    use crate::photos::decode::{decode_bounded, MAX_INPUT_BYTES, MAX_INPUT_PIXELS};
     use crate::photos::jpeg_markers::jpeg_segments;
     use crate::photos::watermark::band_top;
     pub(crate) use crate::photos::watermark::tests::stamp;
-    use image::{Rgb, RgbImage};
+    use image::{ImageFormat, Rgb, RgbImage};
+    use std::io::Cursor;
     use std::sync::OnceLock;
 
     pub(crate) fn wm_font() -> &'static WatermarkFont {
@@ -216,7 +185,7 @@ pub(crate) mod tests {
         seg
     }
 
-    fn with_exif(jpeg: &[u8], orient: u16) -> Vec<u8> {
+    pub(crate) fn with_exif(jpeg: &[u8], orient: u16) -> Vec<u8> {
         let mut out = jpeg[..2].to_vec();
         out.extend(exif_app1(orient));
         out.extend(&jpeg[2..]);

@@ -1,14 +1,18 @@
 //! The phone's side of the photo channel (docs/sync-protocol.md, "Photos"): after the op push,
 //! each photo waiting in the store is sent in chunks, starting from what the server says it
 //! lacks, so a cut anywhere (network, app killed, server killed) costs at most the chunk in
-//! flight; and a photo another phone took is fetched when opened, checked against its address
-//! and kept in the store's cache.
+//! flight (a few photos go at once, `PHOTOS_IN_FLIGHT`, each its chunks in order); and a photo
+//! another phone took is fetched when opened, checked against its address and kept in the
+//! store's cache.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::photos::{is_photo_sha256, photo_sha256};
-use crate::store::photos::PhotoOrigin;
+use crate::store::photos::{PhotoOrigin, WaitingPhoto};
 use crate::sync::client::SyncEngine;
 use crate::sync::traffic::NetworkKind;
 use crate::sync::wire::{PhotoPolicy, PhotoStatus, MAX_PHOTO_BYTES, PATH_PHOTOS};
@@ -52,6 +56,38 @@ pub fn held_back(policy: &PhotoPolicy, network: NetworkKind, spent: u64, next: u
     }
 }
 
+/// Photos sent at once in one round on Wi-Fi (`upload_photos`, its three lanes; one on mobile
+/// data): each keeps its chunks in order and acknowledged one by one; three overlap the round
+/// trips and the server's fsyncs (docs/benchmarks.md, "Photos (issue 20)"), while a failed round
+/// costs at most one unacknowledged chunk per photo in flight.
+pub const PHOTOS_IN_FLIGHT: usize = 3;
+const _: () = assert!(PHOTOS_IN_FLIGHT == 3, "upload_waiting joins three lanes");
+
+/// What the lanes of one upload round share.
+struct Lanes<'r> {
+    queue: Mutex<std::vec::IntoIter<WaitingPhoto>>,
+    report: Mutex<&'r mut PhotoUploadReport>,
+    /// Set by the first failure or hold-back: no lane sends another chunk.
+    stop: AtomicBool,
+    network: NetworkKind,
+    policy: PhotoPolicy,
+}
+
+impl Lanes<'_> {
+    fn next(&self) -> Option<WaitingPhoto> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).next()
+    }
+
+    fn with_report(&self, f: impl FnOnce(&mut PhotoUploadReport)) {
+        f(&mut self.report.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn hold_back(&self, why: String) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.with_report(|r| r.held_back = Some(why));
+    }
+}
+
 impl SyncEngine {
     /// Sends every photo waiting on this phone, oldest first, each resumed from the chunks the
     /// server lacks. Stops at the first failure that is not the photo's own (network, server).
@@ -72,48 +108,86 @@ impl SyncEngine {
         result
     }
 
+    /// The waiting photos, oldest first, shared by `PHOTOS_IN_FLIGHT` lanes: each lane sends one
+    /// photo at a time, chunk after acknowledged chunk; the lanes overlap one photo's round trips
+    /// and the server's durable writes with the others'. The first failure stops every lane before
+    /// its next chunk (what is in flight finishes, so a cut costs only the chunk it cut).
     async fn upload_waiting(&self, report: &mut PhotoUploadReport) -> Result<()> {
-        let network = self.network();
-        let policy = self.store().policy().photos();
-        for waiting in self.store().photos_waiting()? {
-            // the status asks cost bytes too: not one when nothing may go
-            let spent = self.store().day_traffic()?.photo_mobile_bytes;
-            if let Some(why) = held_back(&policy, network, spent, 1) {
-                report.held_back = Some(why);
+        let lanes = Lanes {
+            queue: Mutex::new(self.store().photos_waiting()?.into_iter()),
+            report: Mutex::new(report),
+            stop: AtomicBool::new(false),
+            network: self.network(),
+            policy: self.store().policy().photos(),
+        };
+        let (a, b, c) = tokio::join!(self.lane(&lanes, 0), self.lane(&lanes, 1), self.lane(&lanes, 2));
+        a.and(b).and(c)
+    }
+
+    async fn lane(&self, lanes: &Lanes<'_>, nth: usize) -> Result<()> {
+        // On mobile data one photo at a time: the day's cap is spent on whole photos in order,
+        // never on the first halves of three (and it is not the case to hurry for).
+        if nth > 0 && lanes.network == NetworkKind::Mobile {
+            return Ok(());
+        }
+        loop {
+            if lanes.stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let status = self.photo_status(&waiting.sha256, waiting.size).await?;
-            let mut done = status.complete;
-            for index in status.missing() {
-                let chunk = self.store().photo_chunk(&waiting.sha256, index)?.ok_or_else(|| {
-                    Error::Corrupt(format!("chunk {index} of photo {} is missing on this phone", waiting.sha256))
-                })?;
-                let n = chunk.len() as u64;
-                if network == NetworkKind::Mobile {
-                    let spent = self.store().day_traffic()?.photo_mobile_bytes;
-                    if let Some(why) = held_back(&policy, network, spent, n) {
-                        report.held_back = Some(why);
-                        return Ok(());
-                    }
-                    // counted as it goes out, answered or not: the bytes were spent either way
-                    self.store().add_traffic(0, 0, n)?;
-                }
-                self.count_sent(n);
-                report.chunks_sent += 1;
-                report.bytes_sent += n;
-                match self.put_chunk(&waiting.sha256, waiting.size, index, chunk).await {
-                    Ok(after) => done = after.complete,
-                    Err(Error::Server { code, .. }) if code == "hash_mismatch" || code == "unsupported_media_type" => {
-                        report.refused.push(waiting.sha256.clone());
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                }
+            let Some(waiting) = lanes.next() else { return Ok(()) };
+            if let Err(e) = self.upload_one(&waiting, lanes).await {
+                lanes.stop.store(true, Ordering::Relaxed);
+                return Err(e);
             }
-            if done {
-                self.store().mark_photo_uploaded(&waiting.sha256)?;
-                report.uploaded += 1;
+        }
+    }
+
+    /// Sends the chunks of one photo the server lacks. Stops (without error) when the policy holds
+    /// photos back or another lane failed.
+    async fn upload_one(&self, waiting: &WaitingPhoto, lanes: &Lanes<'_>) -> Result<()> {
+        let (network, policy) = (lanes.network, &lanes.policy);
+        // the status asks cost bytes too: not one when nothing may go
+        let spent = self.store().day_traffic()?.photo_mobile_bytes;
+        if let Some(why) = held_back(policy, network, spent, 1) {
+            lanes.hold_back(why);
+            return Ok(());
+        }
+        let status = self.photo_status(&waiting.sha256, waiting.size).await?;
+        let mut done = status.complete;
+        for index in status.missing() {
+            if lanes.stop.load(Ordering::Relaxed) {
+                return Ok(());
             }
+            let chunk = self.store().photo_chunk(&waiting.sha256, index)?.ok_or_else(|| {
+                Error::Corrupt(format!("chunk {index} of photo {} is missing on this phone", waiting.sha256))
+            })?;
+            let n = chunk.len() as u64;
+            if network == NetworkKind::Mobile {
+                let spent = self.store().day_traffic()?.photo_mobile_bytes;
+                if let Some(why) = held_back(policy, network, spent, n) {
+                    lanes.hold_back(why);
+                    return Ok(());
+                }
+                // counted as it goes out, answered or not: the bytes were spent either way
+                self.store().add_traffic(0, 0, n)?;
+            }
+            self.count_sent(n);
+            lanes.with_report(|r| {
+                r.chunks_sent += 1;
+                r.bytes_sent += n;
+            });
+            match self.put_chunk(&waiting.sha256, waiting.size, index, chunk).await {
+                Ok(after) => done = after.complete,
+                Err(Error::Server { code, .. }) if code == "hash_mismatch" || code == "unsupported_media_type" => {
+                    lanes.with_report(|r| r.refused.push(waiting.sha256.clone()));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if done {
+            self.store().mark_photo_uploaded(&waiting.sha256)?;
+            lanes.with_report(|r| r.uploaded += 1);
         }
         Ok(())
     }

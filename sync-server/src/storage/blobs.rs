@@ -1,5 +1,5 @@
 //! Photos on the server, behind `BlobStore`: chunks as they arrive, then the whole photo once its
-//! bytes hash to its address. `DirBlobStore`, the default (on SQLite), is a directory of
+//! bytes hash to its address (the chunk that completes it is written only as part of the whole). `DirBlobStore`, the default (on SQLite), is a directory of
 //! content-addressed files; every file is written to a temporary name, fsync'd and renamed, so a
 //! SIGKILL at any moment leaves either the old state or the new one, never half a chunk. On
 //! PostgreSQL the photos are rows every replica shares (`postgres::blobs`, migration 9).
@@ -121,12 +121,18 @@ impl DirBlobStore {
         Ok(have)
     }
 
-    /// All chunks are here: put them together, check the hash, keep the photo, drop the parts.
-    fn assemble(&self, sha256: &str, size: u64) -> io::Result<ChunkOutcome> {
+    /// All chunks are here (`last`, when given, only in memory: the one that completed the photo):
+    /// put them together, check the hash, keep the photo, drop the parts. The completing chunk is
+    /// never written on its own: the whole photo is its durable write, so an upload costs one
+    /// durable write per chunk request, not one more for the whole (docs/benchmarks.md).
+    fn assemble(&self, sha256: &str, size: u64, last: Option<(u32, &[u8])>) -> io::Result<ChunkOutcome> {
         let dir = self.parts_dir(sha256);
         let mut whole = Vec::with_capacity(size as usize);
         for index in 0..photo_chunks(size) {
-            whole.extend(fs::read(dir.join(index.to_string()))?);
+            match last {
+                Some((i, bytes)) if i == index => whole.extend_from_slice(bytes),
+                _ => whole.extend(fs::read(dir.join(index.to_string()))?),
+            }
         }
         let outcome = if photo_sha256(&whole) == sha256 {
             self.write_durably(&self.photo_path(sha256), &whole)?;
@@ -134,7 +140,11 @@ impl DirBlobStore {
         } else {
             ChunkOutcome::HashMismatch
         };
-        fs::remove_dir_all(&dir)?;
+        match fs::remove_dir_all(&dir) {
+            // a single-chunk photo never had a parts directory
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         Ok(outcome)
     }
 }
@@ -146,14 +156,20 @@ impl BlobStore for DirBlobStore {
             // deduplicated: the photo is here whole (another phone, or an earlier upload)
             return Ok(ChunkOutcome::Stored(complete_status(sha256, size)));
         }
+        let chunks = photo_chunks(size);
+        let others = self.have(sha256, size)?.into_iter().filter(|&i| i != index).count() as u32;
+        if others + 1 == chunks {
+            // the last one missing: written once, inside the whole photo
+            return self.assemble(sha256, size, Some((index, bytes)));
+        }
         let part = self.parts_dir(sha256).join(index.to_string());
         if fs::metadata(&part).map(|m| m.len() as usize).ok() != Some(bytes.len()) {
             self.write_durably(&part, bytes)?;
         }
+        // read again: another request may have brought the other missing chunk meanwhile
         let have = self.have(sha256, size)?;
-        let chunks = photo_chunks(size);
         if have.len() as u32 == chunks {
-            return self.assemble(sha256, size);
+            return self.assemble(sha256, size, None);
         }
         Ok(ChunkOutcome::Stored(PhotoStatus { sha256: sha256.to_string(), size, chunks, have, complete: false }))
     }
@@ -229,6 +245,27 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0, "no temporary left");
         // deduplicated: sending it again stores nothing
         assert!(stored(store.put_chunk(&sha, size, 0, chunk(0)).unwrap()).complete);
+    }
+
+    #[test]
+    fn the_completing_chunk_is_written_once_inside_the_whole_photo() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirBlobStore::open(dir.path()).unwrap();
+        // one chunk: the photo is its only write, no parts directory is ever made
+        let photo = bytes(1000);
+        let sha = photo_sha256(&photo);
+        assert!(stored(store.put_chunk(&sha, 1000, 0, &photo).unwrap()).complete);
+        assert_eq!(store.photo(&sha).unwrap(), Some(photo));
+        assert!(!dir.path().join("parts").join(&sha).exists());
+        // two chunks, the second first: it is a part; the first completes the photo from memory
+        let photo = bytes(PHOTO_CHUNK_BYTES + 10);
+        let (sha, size) = (photo_sha256(&photo), photo.len() as u64);
+        stored(store.put_chunk(&sha, size, 1, &photo[PHOTO_CHUNK_BYTES..]).unwrap());
+        let part = |i: u32| dir.path().join("parts").join(&sha).join(i.to_string());
+        assert!(part(1).exists() && !part(0).exists());
+        assert!(stored(store.put_chunk(&sha, size, 0, &photo[..PHOTO_CHUNK_BYTES]).unwrap()).complete);
+        assert_eq!(store.photo(&sha).unwrap(), Some(photo));
+        assert!(!dir.path().join("parts").join(&sha).exists(), "parts dropped");
     }
 
     #[test]

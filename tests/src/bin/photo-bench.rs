@@ -2,7 +2,8 @@
 //! 200–400 KB from one phone store through the real server binary on loopback, resumable in
 //! chunks, against plain copies of the same bytes: one PUT per photo to a bare upload route in this
 //! process on the same HTTP stack (axum/hyper, written, fsync'd, renamed: the server's durability),
-//! and one GET per photo from the real server. Then 100 more photos through a proxy that cuts
+//! the same PUTs with as many at once as the phone sends photos (`PHOTOS_IN_FLIGHT`), and one GET
+//! per photo from the real server. Then 100 more photos through a proxy that cuts
 //! connections, until at least 10 cuts happened: bytes resent per cut (target ≤ one chunk).
 //!
 //! `cargo run --release -p gridbook-tests --bin photo-bench [-- --photos N]`
@@ -16,7 +17,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::routing::put;
 use axum::Router;
 use gridbook_core::store::photos::PhotoOrigin;
-use gridbook_core::sync::photo_upload::PhotoUploadReport;
+use gridbook_core::sync::photo_upload::{PhotoUploadReport, PHOTOS_IN_FLIGHT};
 use gridbook_core::sync::wire::PHOTO_CHUNK_BYTES;
 use gridbook_core::*;
 use gridbook_tests::fault_proxy::{FaultMix, FaultProxy};
@@ -96,8 +97,25 @@ async fn main() {
         assert!(r.status().is_success());
     }
     let plain_s = started.elapsed().as_secs_f64();
+    // the same, as many PUTs at once as the phone has photos in flight (the fair comparison for
+    // the pipelined upload): lanes taking every third photo
+    let started = Instant::now();
+    let lane = |first: usize| {
+        let (http, batch) = (http.clone(), &batch);
+        async move {
+            for (i, b) in batch.iter().enumerate().skip(first).step_by(PHOTOS_IN_FLIGHT) {
+                let r = http.put(format!("http://{plain_addr}/plain/p{i}")).body(b.clone()).send().await.expect("put");
+                assert!(r.status().is_success());
+            }
+        }
+    };
+    const _: () = assert!(PHOTOS_IN_FLIGHT == 3, "three lanes below");
+    tokio::join!(lane(0), lane(1), lane(2));
+    let plain_par_s = started.elapsed().as_secs_f64();
 
-    // 3. the same bytes read back whole from the real server (GET /v1/photos/{sha256})
+    // 3. the same bytes read back whole from the real server (GET /v1/photos/{sha256}), once the
+    // device's request budget (burst 300, 20 a second) has refilled after the upload's requests
+    tokio::time::sleep(std::time::Duration::from_secs(15)).await;
     let token = phone.config.token.clone();
     let started = Instant::now();
     for (sha, b) in shas.iter().zip(&batch) {
@@ -144,7 +162,9 @@ async fn main() {
     );
     println!("plain PUT per photo (bare route): {plain_s:.2} s  {:.1} MB/s", mb_s(total, plain_s));
     println!("plain GET per photo (real server): {get_s:.2} s  {:.1} MB/s", mb_s(total, get_s));
+    println!("plain PUT, {PHOTOS_IN_FLIGHT} at once:        {plain_par_s:.2} s  {:.1} MB/s", mb_s(total, plain_par_s));
     println!("chunked / plain PUT: {:.0} %", 100.0 * plain_s / chunked_s);
+    println!("chunked / plain PUT {PHOTOS_IN_FLIGHT} at once: {:.0} %", 100.0 * plain_par_s / chunked_s);
     println!(
         "cuts: {cuts} ({} requests, {} answers) over {rounds} rounds; {} bytes resent for {cut_total} bytes of photos: {:.0} bytes per cut ({:.2} chunks)",
         c.cut_request,
