@@ -10,12 +10,16 @@
 //! types (`sync::wire`, `sync::hlc`, `sync::outbox`) but nothing of field/: the field files build
 //! on the store, never the reverse.
 
+#[cfg(feature = "sqlcipher")]
+pub(crate) mod cipher_provider;
 pub mod encryption;
 pub(crate) mod entity_table;
 pub mod files;
 pub mod photos;
 pub(crate) mod record_row;
 pub(crate) mod schema;
+#[cfg(feature = "sqlcipher")]
+pub(crate) mod sealed_file;
 pub(crate) mod search_index;
 pub mod session;
 
