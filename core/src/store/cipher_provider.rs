@@ -96,7 +96,7 @@ extern "C" {
     fn sqlcipher_register_provider(p: *mut Provider) -> c_int;
     #[cfg(test)]
     fn sqlcipher_get_provider() -> *mut Provider;
-    #[cfg(test)]
+    #[cfg(any(test, feature = "testing"))]
     fn sqlcipher_openssl_setup(p: *mut Provider) -> c_int;
 }
 
@@ -147,28 +147,34 @@ pub(crate) fn current_name() -> String {
     }
 }
 
-/// Registers SQLCipher's own OpenSSL provider again (tests: a store written by one provider must
-/// open with the other).
-#[cfg(test)]
-pub(crate) fn use_openssl_for_tests() {
+/// Registers SQLCipher's own OpenSSL provider in this module's place, for connections keyed from
+/// now on (tests: a store written by one provider must open with the other; benchmarks: the two
+/// compared in one run).
+#[cfg(any(test, feature = "testing"))]
+pub fn use_openssl_provider() {
+    install();
     // SAFETY: as in `install`; SQLCipher's setup fills every field of the table.
     unsafe {
         let table = rusqlite::ffi::sqlite3_malloc(std::mem::size_of::<Provider>() as c_int).cast::<Provider>();
-        assert!(!table.is_null());
+        if table.is_null() {
+            return;
+        }
         table.write(provider());
         sqlcipher_openssl_setup(table);
         sqlcipher_register_provider(table);
     }
 }
 
-/// Registers this module's provider again after [`use_openssl_for_tests`].
-#[cfg(test)]
-pub(crate) fn use_rust_for_tests() {
+/// Registers this module's provider again after [`use_openssl_provider`].
+#[cfg(any(test, feature = "testing"))]
+pub fn use_rust_provider() {
     install();
     // SAFETY: as in `install`.
     unsafe {
         let table = rusqlite::ffi::sqlite3_malloc(std::mem::size_of::<Provider>() as c_int).cast::<Provider>();
-        assert!(!table.is_null());
+        if table.is_null() {
+            return;
+        }
         table.write(provider());
         sqlcipher_register_provider(table);
     }
@@ -538,10 +544,10 @@ mod tests {
             (rows, found, check, failures, provider_of(&conn))
         };
         assert_eq!(write(&ours), PROVIDER_NAME);
-        use_openssl_for_tests();
+        use_openssl_provider();
         assert_eq!(write(&theirs), "openssl");
         assert_eq!(read(&ours), (2_000, 1, "ok".to_string(), 0usize, "openssl".to_string()));
-        use_rust_for_tests();
+        use_rust_provider();
         assert_eq!(read(&theirs), (2_000, 1, "ok".to_string(), 0, PROVIDER_NAME.to_string()));
         for path in [&ours, &theirs] {
             let wrong = Connection::open(path).unwrap();

@@ -182,6 +182,15 @@ impl Store {
         self.encrypted
     }
 
+    /// The crypto that seals this store's pages (`PRAGMA cipher_provider`): `gridbook-rustcrypto`
+    /// (store/cipher_provider.rs) or SQLCipher's `openssl`; empty for a plain store.
+    pub fn cipher_provider(&self) -> Result<String> {
+        if !self.encrypted {
+            return Ok(String::new());
+        }
+        self.read(|c| Ok(c.query_row("PRAGMA cipher_provider", [], |r| r.get::<_, String>(0))?))
+    }
+
     pub fn device_id(&self) -> &str {
         &self.device_id
     }

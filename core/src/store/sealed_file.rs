@@ -144,9 +144,9 @@ mod tests {
         };
         let expected = (3_000, 1, 7, "ok".to_string(), 0);
         assert_eq!(check(&open(&key)), expected);
-        cipher_provider::use_openssl_for_tests();
+        cipher_provider::use_openssl_provider();
         assert_eq!(check(&open(&key)), expected, "SQLCipher's own provider reads it too");
-        cipher_provider::use_rust_for_tests();
+        cipher_provider::use_rust_provider();
         // and it takes writes as any store does
         let conn = open(&key);
         conn.execute("INSERT INTO household (name) VALUES ('张三')", []).unwrap();
