@@ -7,6 +7,11 @@ use crate::sync::wire::{Op, OpAction};
 use crate::{Hlc, Store};
 
 /// The fields of a record as an op carries them (without its id).
+/// Which crypto seals store pages from now on: SQLCipher's OpenSSL provider or Gridbook's own
+/// (the default; `store/cipher_provider.rs`) — benchmarks compare the two in one run.
+#[cfg(feature = "sqlcipher")]
+pub use crate::store::cipher_provider::{use_openssl_provider, use_rust_provider};
+
 pub fn fields_of<R: Record>(record: &R) -> crate::Result<Map<String, Value>> {
     crate::store::entity_table::fields_of(record)
 }

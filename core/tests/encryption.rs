@@ -163,6 +163,8 @@ fn pages_are_sealed_with_hmac_sha256_and_a_store_of_the_first_release_still_open
     let path = dir.path().join("device.db");
     let key = store::encryption::DataKey::random().unwrap();
     let store = Store::open_encrypted(&path, key.clone()).unwrap();
+    // sealed by Gridbook's Rust provider (store/cipher_provider.rs), in SQLCipher's own format
+    assert_eq!(store.cipher_provider().unwrap(), "gridbook-rustcrypto");
     let (h, _) = seeded(&store);
     drop(store);
     assert!(raw_opens(&path, &key, "HMAC_SHA256"));
@@ -183,6 +185,8 @@ fn pages_are_sealed_with_hmac_sha256_and_a_store_of_the_first_release_still_open
     }
     assert!(raw_opens(&legacy, &key, "HMAC_SHA512") && !raw_opens(&legacy, &key, "HMAC_SHA256"));
     let old = Store::open_encrypted(&legacy, key.clone()).unwrap();
+    // HMAC-SHA512 pages through the Rust provider too
+    assert_eq!(old.cipher_provider().unwrap(), "gridbook-rustcrypto");
     assert_eq!(old.household(&h.id, Reveal::Full { purpose: "核对".into() }).unwrap().customer_name, NAME);
     old.create_household(household_n("g1", 9001)).unwrap();
     drop(old);

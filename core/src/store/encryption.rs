@@ -266,8 +266,16 @@ pub(crate) const PAGE_HMAC: &str = "HMAC_SHA256";
 /// The page HMAC of stores made by the first encrypted release (SQLCipher 4's default).
 pub(crate) const LEGACY_PAGE_HMAC: &str = "HMAC_SHA512";
 
+/// Page size of stores (SQLite's and SQLCipher's default), and of snapshot files.
+pub const PAGE_BYTES: usize = 4096;
+/// Bytes SQLCipher keeps at the end of every page of a store sealed with [`PAGE_HMAC`]: the page's
+/// IV (16) and HMAC-SHA256 (32). A plain file built with them free can be sealed page by page.
+pub const SEALING_RESERVE_BYTES: usize = 48;
+
 /// Keys a fresh connection, its pages sealed with `page_hmac`. Must be the first statement on it.
 pub(crate) fn apply_key(conn: &Connection, key: &DataKey, page_hmac: &str) -> Result<()> {
+    #[cfg(feature = "sqlcipher")]
+    super::cipher_provider::install();
     conn.pragma_update(None, "key", &*key.literal())?;
     conn.pragma_update(None, "cipher_hmac_algorithm", page_hmac)?;
     Ok(())
@@ -276,6 +284,8 @@ pub(crate) fn apply_key(conn: &Connection, key: &DataKey, page_hmac: &str) -> Re
 /// Attaches the database at `path` as `schema`, encrypted with `key` (always a new file: a
 /// conversion or a snapshot's copy, so sealed the current way).
 pub(crate) fn attach_keyed(conn: &Connection, path: &Path, schema: &str, key: &DataKey) -> Result<()> {
+    #[cfg(feature = "sqlcipher")]
+    super::cipher_provider::install();
     conn.execute(
         &format!("ATTACH DATABASE ?1 AS {schema} KEY ?2"),
         rusqlite::params![path_text(path)?, &*key.literal()],

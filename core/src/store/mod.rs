@@ -10,12 +10,16 @@
 //! types (`sync::wire`, `sync::hlc`, `sync::outbox`) but nothing of field/: the field files build
 //! on the store, never the reverse.
 
+#[cfg(feature = "sqlcipher")]
+pub(crate) mod cipher_provider;
 pub mod encryption;
 pub(crate) mod entity_table;
 pub mod files;
 pub mod photos;
 pub(crate) mod record_row;
 pub(crate) mod schema;
+#[cfg(feature = "sqlcipher")]
+pub(crate) mod sealed_file;
 pub(crate) mod search_index;
 pub mod session;
 
@@ -176,6 +180,15 @@ impl Store {
     /// Whether the store's file is encrypted (SQLCipher, keyed).
     pub fn is_encrypted(&self) -> bool {
         self.encrypted
+    }
+
+    /// The crypto that seals this store's pages (`PRAGMA cipher_provider`): `gridbook-rustcrypto`
+    /// (store/cipher_provider.rs) or SQLCipher's `openssl`; empty for a plain store.
+    pub fn cipher_provider(&self) -> Result<String> {
+        if !self.encrypted {
+            return Ok(String::new());
+        }
+        self.read(|c| Ok(c.query_row("PRAGMA cipher_provider", [], |r| r.get::<_, String>(0))?))
     }
 
     pub fn device_id(&self) -> &str {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::EntityKind;
+use crate::store::encryption::{PAGE_BYTES, SEALING_RESERVE_BYTES};
 use crate::store::files::remove_database;
 use crate::store::{meta_get, Store};
 use crate::sync::hlc::Hlc;
@@ -116,7 +117,10 @@ impl SnapshotFileBuilder {
         })?;
         let out_text =
             out.to_str().ok_or_else(|| Error::Corrupt(format!("snapshot file path {} is not UTF-8", out.display())))?;
-        self.store.read(|c| Ok(c.execute("VACUUM INTO ?1", [out_text])?))?;
+        self.store.read(|c| {
+            reserve_sealing_bytes(c)?;
+            Ok(c.execute("VACUUM INTO ?1", [out_text])?)
+        })?;
         drop(self.store);
         remove_database(&self.work_path);
         let bytes =
@@ -239,7 +243,7 @@ impl Store {
         // An encrypted store takes an encrypted copy of the file (its rows and the device's, now
         // in it): the plaintext file is deleted as soon as the copy is made, and on any failure.
         let exported = match (&sealed, &copied) {
-            (Some(sealed), Ok(())) => export_sealed(&inner.conn, inner.key.as_ref(), sealed),
+            (Some(sealed), Ok(())) => export_sealed(&inner.conn, inner.key.as_ref(), path, sealed),
             _ => Ok(()),
         };
         let detached = inner.conn.execute("DETACH DATABASE incoming", []);
@@ -298,25 +302,92 @@ impl Store {
     }
 }
 
-/// Copies the attached plaintext `incoming` into a new database at `sealed`, encrypted with the
-/// store's key (SQLCipher's `sqlcipher_export`: schema, rows, search index, version).
-fn export_sealed(conn: &Connection, key: Option<&crate::store::encryption::DataKey>, sealed: &Path) -> Result<()> {
-    {
-        let key = key.ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
-        remove_database(sealed);
-        crate::store::encryption::attach_keyed(conn, sealed, "sealed", key)?;
-        let exported = (|| -> Result<()> {
-            conn.query_row("SELECT sqlcipher_export('sealed', 'incoming')", [], |_| Ok(()))?;
-            let version: i64 = conn.query_row("PRAGMA incoming.user_version", [], |r| r.get(0))?;
-            conn.execute_batch(&format!("PRAGMA sealed.user_version = {version}"))?;
-            Ok(())
-        })();
-        conn.execute("DETACH DATABASE sealed", [])?;
-        exported?;
-        std::fs::File::open(sealed)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::SnapshotFile(format!("syncing the encrypted copy: {e}")))
+/// Makes the next `VACUUM INTO` of `conn`'s main database leave [`SEALING_RESERVE_BYTES`] free
+/// at the end of each page (`SQLITE_FCNTL_RESERVE_BYTES`), so that a phone can seal the file
+/// page by page instead of rebuilding every B-tree (docs/sync-protocol.md, "Snapshot file").
+pub(crate) fn reserve_sealing_bytes(conn: &Connection) -> Result<()> {
+    let mut reserve = SEALING_RESERVE_BYTES as std::ffi::c_int;
+    // SAFETY: the handle is this live connection's; the argument is the int this opcode takes.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_RESERVE_BYTES,
+            (&mut reserve as *mut std::ffi::c_int).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        return Err(Error::Corrupt(format!("reserving bytes per page in the snapshot file failed ({rc})")));
     }
+    Ok(())
+}
+
+/// The page size and the reserved bytes per page of the SQLite file at `path`, from its header.
+fn page_layout(path: &Path) -> Result<(usize, usize)> {
+    let mut header = [0u8; 21];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .map_err(|e| Error::SnapshotFile(format!("its header cannot be read: {e}")))?;
+    let size = usize::from(u16::from_be_bytes([header[16], header[17]]));
+    // 1 stands for 65,536 (the header's two bytes cannot hold it)
+    Ok((if size == 1 { 65_536 } else { size }, usize::from(header[20])))
+}
+
+/// Copies the attached plaintext `incoming` (at `incoming_path`) into a new database at `sealed`,
+/// encrypted with the store's key. A file built with room for SQLCipher's IV and HMAC on every
+/// page is sealed page by page as it lies on disk (`store::sealed_file`: nothing rebuilt); an
+/// older server's file, without that room, goes through `sqlcipher_export`, which re-inserts every
+/// row and rebuilds every index (docs/benchmarks.md, "The encrypted store").
+fn export_sealed(
+    conn: &Connection,
+    key: Option<&crate::store::encryption::DataKey>,
+    incoming_path: &Path,
+    sealed: &Path,
+) -> Result<()> {
+    let key = key.ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
+    remove_database(sealed);
+    #[cfg(feature = "sqlcipher")]
+    if page_layout(incoming_path)? == (PAGE_BYTES, SEALING_RESERVE_BYTES) {
+        // the device's rows just copied in must be in the file itself, not in a WAL beside it
+        let mode: String = conn.query_row("PRAGMA incoming.journal_mode", [], |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            let (busy, log, done): (i64, i64, i64) =
+                conn.query_row("PRAGMA incoming.wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            if busy != 0 || log != done {
+                return Err(Error::SnapshotFile("its journal could not be emptied".into()));
+            }
+        }
+        crate::store::sealed_file::seal_file(incoming_path, sealed, key)?;
+        return verify_sealed(sealed, key);
+    }
+    crate::store::encryption::attach_keyed(conn, sealed, "sealed", key)?;
+    let exported = (|| -> Result<()> {
+        conn.query_row("SELECT sqlcipher_export('sealed', 'incoming')", [], |_| Ok(()))?;
+        let version: i64 = conn.query_row("PRAGMA incoming.user_version", [], |r| r.get(0))?;
+        conn.execute_batch(&format!("PRAGMA sealed.user_version = {version}"))?;
+        Ok(())
+    })();
+    conn.execute("DETACH DATABASE sealed", [])?;
+    exported?;
+    std::fs::File::open(sealed)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::SnapshotFile(format!("syncing the encrypted copy: {e}")))
+}
+
+/// Before a file sealed page by page takes the store's place: every page's HMAC verifies under the
+/// key (`cipher_integrity_check`), and its schema reads — else the store stays as it was.
+#[cfg(feature = "sqlcipher")]
+fn verify_sealed(sealed: &Path, key: &crate::store::encryption::DataKey) -> Result<()> {
+    let conn = Connection::open(sealed)?;
+    crate::store::encryption::apply_key(&conn, key, crate::store::encryption::PAGE_HMAC)?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+    let bad_pages = conn.prepare("PRAGMA cipher_integrity_check")?.query_map([], |_| Ok(()))?.count();
+    if bad_pages > 0 {
+        return Err(Error::SnapshotFile(format!("{bad_pages} pages of the sealed copy do not verify")));
+    }
+    Ok(())
 }
 
 fn fresh(conn: &Connection) -> Result<bool> {
@@ -490,6 +561,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (out, facts) = built(dir.path(), 7);
         assert!(file_holds(&out, "欧阳秀英"), "the file arrives plaintext");
+        // built with room for each page's IV and HMAC: sealed page by page, nothing rebuilt
+        assert_eq!(page_layout(&out).unwrap(), (PAGE_BYTES, SEALING_RESERVE_BYTES));
         let vault = SoftwareVault::generate().unwrap();
         let phone = enrolled(Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap());
         let before = meta_of(&phone);
@@ -517,6 +590,33 @@ mod tests {
         let again = Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap();
         assert_eq!(again.all_states(EntityKind::Household).unwrap().len(), 8);
         assert_eq!(again.pull_cursor().unwrap(), 9);
+    }
+
+    /// A file from a server of the release before: no bytes reserved on its pages, so it is
+    /// rebuilt by `sqlcipher_export` instead, and installs just the same.
+    #[test]
+    fn an_older_servers_file_without_room_for_sealing_installs_encrypted_too() {
+        use crate::store::encryption::SoftwareVault;
+        let dir = tempfile::tempdir().unwrap();
+        let (built_file, facts) = built(dir.path(), 7);
+        let old = dir.path().join("older.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute("ATTACH DATABASE ?1 AS src KEY ''", [built_file.to_str().unwrap()]).unwrap();
+            conn.query_row("SELECT sqlcipher_export('main', 'src')", [], |_| Ok(())).unwrap();
+            conn.execute_batch(&format!("PRAGMA main.user_version = {DEVICE_SCHEMA_VERSION}")).unwrap();
+        }
+        assert_eq!(page_layout(&old).unwrap(), (PAGE_BYTES, 0));
+        let vault = SoftwareVault::generate().unwrap();
+        let phone = enrolled(Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap());
+        let before = meta_of(&phone);
+        phone.install_snapshot_file(&old, &facts).unwrap();
+        assert_eq!(phone.search_households("g1", "欧阳秀英", 10).unwrap().len(), 1);
+        assert_eq!(meta_of(&phone), before);
+        drop(phone);
+        assert!(!old.exists() && !file_holds(&dir.path().join("phone.db"), "欧阳秀英"));
+        let again = Store::open_sealed(dir.path().join("phone.db"), &vault).unwrap();
+        assert_eq!(again.all_states(EntityKind::Household).unwrap().len(), 7);
     }
 
     #[test]
