@@ -1,5 +1,6 @@
-//! Proof of visit by place on PostgreSQL (storage/locations.rs), as on SQLite: visits not checked
-//! yet, households' reference positions, the checks stored with their flags, the flagged visits.
+//! Proof of visit by place on PostgreSQL (storage/locations.rs), as on SQLite: facts (visits,
+//! receipts, sign-ins) not checked yet, households' reference positions, the checks stored with
+//! their flags, the flagged facts with their kind.
 //! Replicas checking the same visit at once meet on its key: the first row stays.
 
 use tokio_postgres::Row;
@@ -8,7 +9,9 @@ use super::pool::RowExt;
 use super::records::audit;
 use super::PostgresStorage;
 use crate::storage::error::StorageResult;
-use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
+use crate::storage::locations::{
+    FlaggedVisit, LocatedKind, LocationStorage, ReferenceRow, UncheckedFact, VisitCheckRow, LOCATED_KINDS,
+};
 
 const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
@@ -25,16 +28,19 @@ fn reference(r: &Row) -> StorageResult<ReferenceRow> {
 }
 
 impl LocationStorage for PostgresStorage {
-    fn unchecked_visits(&self, limit: u32) -> StorageResult<Vec<UncheckedVisit>> {
+    fn unchecked_facts(&self, limit: u32) -> StorageResult<Vec<UncheckedFact>> {
         let conn = self.db.conn()?;
+        let kinds: &[&str] = &LOCATED_KINDS;
         let rows = self.db.query(
             &conn,
-            "SELECT e.id, e.grid_id, e.vals FROM entities e
-             WHERE e.kind = 'visit' AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
-             ORDER BY e.seq LIMIT $1",
-            &[&i64::from(limit)],
+            "SELECT e.kind, e.id, e.grid_id, e.vals FROM entities e
+             WHERE e.kind = ANY($1) AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
+             ORDER BY e.seq LIMIT $2",
+            &[&kinds, &i64::from(limit)],
         )?;
-        rows.iter().map(|r| Ok(UncheckedVisit { id: r.at(0)?, grid_id: r.at(1)?, vals: r.at(2)? })).collect()
+        rows.iter()
+            .map(|r| Ok(UncheckedFact { kind: r.at(0)?, id: r.at(1)?, grid_id: r.at(2)?, vals: r.at(3)? }))
+            .collect()
     }
 
     fn references(&self, place_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
@@ -121,29 +127,42 @@ impl LocationStorage for PostgresStorage {
         })
     }
 
-    fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>> {
+    fn flagged_visits(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        grids: Option<&[String]>,
+        limit: u32,
+    ) -> StorageResult<Vec<FlaggedVisit>> {
+        let grids: Option<Vec<&str>> = grids.map(|g| g.iter().map(String::as_str).collect());
         let conn = self.db.conn()?;
+        let kinds: &[&str] = &LOCATED_KINDS;
         let rows = self.db.query(
             &conn,
             "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                     l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
                     l.checked_at_ms, m.name, h.vals::jsonb ->> 'address',
-                    coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
+                    coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6),
+                    f.kind, (f.vals::jsonb ->> 'appointment_at_ms')::BIGINT
              FROM visit_locations l
+             LEFT JOIN entities f ON f.kind = ANY($4) AND f.id = l.visit_id
              LEFT JOIN managers m ON m.id = l.manager_id
              LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
              LEFT JOIN reference_positions r ON r.place_id = l.household_id
              LEFT JOIN reference_positions rp ON rp.place_id = h.vals::jsonb ->> 'premises_id'
              WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
+               AND ($5::TEXT[] IS NULL OR l.grid_id = ANY($5))
              ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
              LIMIT $3",
-            &[&from_ms, &to_ms, &i64::from(limit)],
+            &[&from_ms, &to_ms, &i64::from(limit), &kinds, &grids],
         )?;
         rows.iter()
             .map(|r| {
+                let kind: Option<String> = r.at(19)?;
                 Ok(FlaggedVisit {
                     check: VisitCheckRow {
                         visit_id: r.at(0)?,
+                        kind: LocatedKind::of(kind.as_deref().unwrap_or_default(), r.at(20)?),
                         grid_id: r.at(1)?,
                         household_id: r.at(2)?,
                         manager_id: r.at(3)?,
@@ -166,5 +185,15 @@ impl LocationStorage for PostgresStorage {
                 })
             })
             .collect()
+    }
+
+    fn place_grid(&self, place_id: &str) -> StorageResult<Option<String>> {
+        let conn = self.db.conn()?;
+        let row = self.db.query_opt(
+            &conn,
+            "SELECT grid_id FROM entities WHERE kind IN ('household', 'premises') AND id = $1 LIMIT 1",
+            &[&place_id],
+        )?;
+        row.map(|r| r.at(0)).transpose()
     }
 }

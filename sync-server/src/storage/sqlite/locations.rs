@@ -1,11 +1,14 @@
-//! Proof of visit by place on SQLite (storage/locations.rs): visits not checked yet, households'
-//! reference positions, the checks stored with their flags, the flagged visits listed.
+//! Proof of visit by place on SQLite (storage/locations.rs): facts (visits, receipts, sign-ins) not
+//! checked yet, households' reference positions, the checks stored with their flags, the flagged
+//! facts listed with their kind.
 
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::SqliteStorage;
 use crate::storage::error::StorageResult;
-use crate::storage::locations::{FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow};
+use crate::storage::locations::{
+    FlaggedVisit, LocatedKind, LocationStorage, ReferenceRow, UncheckedFact, VisitCheckRow, LOCATED_KINDS,
+};
 
 const REFERENCE_COLUMNS: &str = "place_id, lat_e6, lon_e6, source, visit_id, set_by, set_at_ms";
 
@@ -22,15 +25,17 @@ fn reference(r: &Row) -> rusqlite::Result<ReferenceRow> {
 }
 
 impl LocationStorage for SqliteStorage {
-    fn unchecked_visits(&self, limit: u32) -> StorageResult<Vec<UncheckedVisit>> {
+    fn unchecked_facts(&self, limit: u32) -> StorageResult<Vec<UncheckedFact>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT e.id, e.grid_id, e.vals FROM entities e
-                 WHERE e.kind = 'visit' AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
-                 ORDER BY e.seq LIMIT ?1",
+                "SELECT e.kind, e.id, e.grid_id, e.vals FROM entities e
+                 WHERE e.kind IN (?1, ?2, ?3) AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
+                 ORDER BY e.seq LIMIT ?4",
             )?;
-            let rows =
-                stmt.query_map([limit], |r| Ok(UncheckedVisit { id: r.get(0)?, grid_id: r.get(1)?, vals: r.get(2)? }))?;
+            let [visit, receipt, sign_in] = LOCATED_KINDS;
+            let rows = stmt.query_map(params![visit, receipt, sign_in, limit], |r| {
+                Ok(UncheckedFact { kind: r.get(0)?, id: r.get(1)?, grid_id: r.get(2)?, vals: r.get(3)? })
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -127,26 +132,40 @@ impl LocationStorage for SqliteStorage {
         })
     }
 
-    fn flagged_visits(&self, from_ms: i64, to_ms: i64, limit: u32) -> StorageResult<Vec<FlaggedVisit>> {
+    fn flagged_visits(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        grids: Option<&[String]>,
+        limit: u32,
+    ) -> StorageResult<Vec<FlaggedVisit>> {
+        // the grids as one JSON array parameter, so the statement is one cached text for any list
+        let grids = grids.map(|g| serde_json::Value::from(g.to_vec()).to_string());
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                         l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
                         l.checked_at_ms, m.name, json_extract(h.vals, '$.address'),
-                        coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
+                        coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6),
+                        f.kind, json_extract(f.vals, '$.appointment_at_ms')
                  FROM visit_locations l
+                 LEFT JOIN entities f ON f.kind IN (?4, ?5, ?6) AND f.id = l.visit_id
                  LEFT JOIN managers m ON m.id = l.manager_id
                  LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
                  LEFT JOIN reference_positions r ON r.place_id = l.household_id
                  LEFT JOIN reference_positions rp ON rp.place_id = json_extract(h.vals, '$.premises_id')
                  WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
+                   AND (?7 IS NULL OR l.grid_id IN (SELECT value FROM json_each(?7)))
                  ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
                  LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![from_ms, to_ms, limit], |r| {
+            let [visit, receipt, sign_in] = LOCATED_KINDS;
+            let rows = stmt.query_map(params![from_ms, to_ms, limit, visit, receipt, sign_in, grids], |r| {
+                let kind: Option<String> = r.get(19)?;
                 Ok(FlaggedVisit {
                     check: VisitCheckRow {
                         visit_id: r.get(0)?,
+                        kind: LocatedKind::of(kind.as_deref().unwrap_or_default(), r.get(20)?),
                         grid_id: r.get(1)?,
                         household_id: r.get(2)?,
                         manager_id: r.get(3)?,
@@ -169,6 +188,15 @@ impl LocationStorage for SqliteStorage {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn place_grid(&self, place_id: &str) -> StorageResult<Option<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT grid_id FROM entities WHERE kind IN ('household', 'premises') AND id = ?1 LIMIT 1",
+            )?;
+            Ok(stmt.query_row([place_id], |r| r.get(0)).optional()?)
         })
     }
 }
