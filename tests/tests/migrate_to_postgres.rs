@@ -161,7 +161,7 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
         .iter()
         .zip(&shas)
         .enumerate()
-        .map(|(i, (b, sha))| format!("{sha} {sha} {} {}", b.len(), if i == 0 { "t" } else { "f" }))
+        .map(|(i, (b, sha))| format!("{sha} {sha} {} {}", b.len(), i == 0))
         .collect();
     assert_eq!(held, sorted(&expected_rows.join("\n")));
     assert_eq!(
