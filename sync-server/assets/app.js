@@ -1166,6 +1166,7 @@ function renderHousehold(d) {
   if (!d) return;
   // an admin may see the archive in full, with a purpose, audited (domain/reveals.rs)
   document.getElementById("reveal-form").hidden = document.body.dataset.role !== "admin";
+  referenceForm(d); // locations.js
   const h = d.household;
   document.getElementById("household-title").textContent = h.customer_name + " · " + [d.building, h.unit && unitName(h.unit), h.room].filter(Boolean).join(" ");
   const rows = [

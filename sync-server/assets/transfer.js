@@ -37,6 +37,19 @@
         links.appendChild(a);
         links.appendChild(document.createTextNode(" "));
       }
+      // visits and receipts also come as a ZIP with the photos their rows name (XLSX inside)
+      if (tr.dataset.dataset === "visits" || tr.dataset.dataset === "receipts") {
+        const q = new URLSearchParams({ grid: grid(), format: "xlsx" });
+        if ($("from").value) q.set("from", $("from").value);
+        if ($("to").value) q.set("to", $("to").value);
+        if (full) q.set("full", "true");
+        const a = document.createElement("a");
+        a.href = "/admin/api/export/" + tr.dataset.dataset + "/photos?" + q;
+        a.textContent = "ZIP（含照片 / with photos）";
+        a.className = "export-link";
+        a.dataset.format = "zip";
+        links.appendChild(a);
+      }
     }
     for (const sheet of ["archives", "arrears"]) {
       $("template-" + sheet).href = "/admin/api/import/" + sheet + "/template?format=xlsx";

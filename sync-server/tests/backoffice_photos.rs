@@ -213,3 +213,53 @@ async fn the_visits_export_links_each_photo() {
         assert!(csv.contains(&format!("/admin/api/photos/{sha}?grid=g1")), "{sha}: {csv}");
     }
 }
+
+#[tokio::test]
+async fn an_export_with_photos_is_the_same_sheet_and_each_photo_under_its_hash_in_a_zip() {
+    use std::io::Read;
+    let f = city();
+    let s = seed(&f).await;
+    let (sup1, _) = f.session("sup1", Role::Supervisor);
+    let r = get(&f.state, "/admin/api/export/visits/photos?grid=g1&format=csv", &sup1).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/zip");
+    let disposition = r.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().to_string();
+    assert!(disposition.contains("-photos.zip"), "{disposition}");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).expect("a ZIP");
+    let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    names.sort();
+    let sheet = names.iter().find(|n| n.ends_with(".csv")).expect("the sheet").clone();
+    assert_eq!(names, ["README.txt".to_string(), format!("photos/{}.jpg", s.arrived.0), sheet.clone()]);
+    // unpacked, each photo hashes to its name, and is the phone's bytes
+    let mut photo = Vec::new();
+    zip.by_name(&format!("photos/{}.jpg", s.arrived.0)).unwrap().read_to_end(&mut photo).unwrap();
+    assert_eq!(photo_sha256(&photo), s.arrived.0);
+    assert_eq!(photo, s.arrived.1);
+    // the sheet is the plain export's, masked the same
+    let mut csv = Vec::new();
+    zip.by_name(&sheet).unwrap().read_to_end(&mut csv).unwrap();
+    let plain = get(&f.state, "/admin/api/export/visits?grid=g1&format=csv", &sup1).await;
+    assert_eq!(csv, plain.body);
+    // the photos not on the server are named in the README
+    let mut readme = String::new();
+    zip.by_name("README.txt").unwrap().read_to_string(&mut readme).unwrap();
+    assert!(readme.contains(&s.on_its_way) && readme.contains(&s.missing), "{readme}");
+    assert!(readme.contains("SHA-256"), "{readme}");
+    // audited: the sheet as every export is, and the photos that went with it
+    let audit = f.storage.audit_log(Some("g1"), 20).unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "export_photos" && a.actor == "sup1" && a.detail.contains("1 photos")),
+        "{audit:?}"
+    );
+    // a date range without the visits: the sheet and the README only
+    let r =
+        get(&f.state, "/admin/api/export/visits/photos?grid=g1&format=csv&from=2020-01-01&to=2020-01-02", &sup1).await;
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).expect("a ZIP");
+    assert_eq!(zip.len(), 2);
+    // another grid's supervisor gets no grid; an archive has no photos to pack
+    let (sup2, _) = f.session("sup2", Role::Supervisor);
+    let r = get(&f.state, "/admin/api/export/visits/photos?grid=g1&format=csv", &sup2).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = get(&f.state, "/admin/api/export/archives/photos?grid=g1&format=csv", &sup1).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

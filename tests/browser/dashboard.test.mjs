@@ -416,15 +416,19 @@ test("the day summary a manager submitted is listed per manager and day", async 
   await shot(page, "15-day-summaries.png");
 });
 
-test("visits flagged by place are listed per manager and day, with the distance and an AMap link", async () => {
+test("visits and receipts flagged by place are listed per manager and day, with their kind, the distance and an AMap link", async () => {
   await openTab("locations");
   const group = page.locator('h3.location-group[data-manager="zhang"]').first();
   await group.waitFor();
   assert.match(await group.textContent(), /张伟 · \d{4}-\d{2}-\d{2} · \d 条/);
-  assert.match(await page.locator("#locations-note").textContent(), /200 米.*偏远 1，模拟 1，无定位 1/s);
+  assert.match(await page.locator("#locations-note").textContent(), /200 米.*偏远 2，模拟 1，无定位 1/s);
+  // the receipt taken 334 m from the door the complaint visit fixed: flagged as a visit would be
+  const receipt = page.locator(`tr[data-key="${field.far_receipt_id}"]`);
+  assert.match(await receipt.getAttribute("class"), /\bkind-receipt\b.*\bfar\b/);
+  assert.match(await receipt.textContent(), /收款.*距离过远.*334 米.*±8 米.*高德地图/s);
   const far = page.locator(`tr[data-key="${field.far_visit_id}"]`);
   assert.match(await far.getAttribute("class"), /\bfar\b/);
-  assert.match(await far.textContent(), /距离过远.*334 米.*±8 米.*高德地图/s);
+  assert.match(await far.textContent(), /走访.*距离过远.*334 米.*±8 米.*高德地图/s);
   // the link carries GCJ-02, as AMap takes it, not the phone's WGS-84 numbers
   const href = await far.locator("a").getAttribute("href");
   assert.match(href, /^https:\/\/uri\.amap\.com\/marker\?position=112\.94\d+,28\.22\d+/);
@@ -433,14 +437,52 @@ test("visits flagged by place are listed per manager and day, with the distance 
   assert.match(await mock.textContent(), /模拟定位.*0 米/s);
   const none = page.locator(`tr[data-key="${field.no_fix_visit_id}"]`);
   assert.match(await none.textContent(), /无定位/);
-  assert.equal(await page.locator(".location-row").count(), 3, "the good fix and the visit without a position are not flagged");
+  assert.equal(await page.locator(".location-row").count(), 4, "the good fixes and the facts without a position are not flagged");
   await shot(page, "15b-visit-locations.png");
   await page.click("#lang");
   assert.match(await far.textContent(), /Too far.*334 m/s);
+  assert.match(await receipt.textContent(), /Receipt.*Too far.*334 m/s);
   assert.match(await none.textContent(), /No fix/);
   await shot(page, "15c-visit-locations-en.png");
   await page.click("#lang");
   assert.equal(await page.locator(".tabs a.on").textContent(), "走访定位");
+});
+
+test("a supervisor corrects a household's reference position from its page, audited", async () => {
+  await openTab("archive");
+  await page.evaluate((id) => archiveGo({ household: { grid: "g1", id } }), field.located_household_id);
+  const current = page.locator("#reference-current");
+  await page.waitForFunction(() => document.querySelector("#reference-current")?.dataset.source === "first_fix");
+  // the first good fix of the visits there: 40 minutes ago at the door
+  assert.match(await current.textContent(), /参考位置：28\.228000, 112\.938000（首次定位 · 张伟 · /);
+  assert.match(await current.locator("a").getAttribute("href"), /^https:\/\/uri\.amap\.com\/marker\?position=112\.94/);
+  await page.fill("#reference-lat", "28,231");
+  await page.fill("#reference-lon", "112.938");
+  await page.click("#reference-submit");
+  assert.equal(await page.locator("#reference-result").textContent(), "请输入十进制度数，例如 28.228000 和 112.938000。");
+  await page.fill("#reference-lat", "28.231");
+  await page.click("#reference-submit");
+  await page.waitForFunction(() => document.querySelector("#reference-current")?.dataset.source === "back_office");
+  assert.match(await page.locator("#reference-result").textContent(), /已保存，已记入审计日志/);
+  assert.match(await current.textContent(), /参考位置：28\.231000, 112\.938000（后台设置 · 王主管 · /);
+  // the page's refresh (every 2 s) keeps what is typed and what was read
+  await page.fill("#reference-lat", "28.2");
+  const seq = await page.evaluate(() => S.seq);
+  await page.waitForFunction((n) => S.seq > n && !S.inflight && document.body.dataset.loaded === "archive", seq);
+  assert.equal(await page.inputValue("#reference-lat"), "28.2");
+  assert.match(await current.textContent(), /后台设置/);
+  // stored for the server's checks, by whom, and audited
+  const stored = await page.evaluate(async (id) => (await fetch(`/admin/api/households/${id}/reference-position`)).json(), field.located_household_id);
+  assert.deepEqual([stored.reference.lat_e6, stored.reference.source, stored.reference.set_by], [28_231_000, "back_office", "wangsup"]);
+  // without the session's CSRF token the same change is refused
+  const status = await page.evaluate(async (id) => (await fetch(`/admin/api/households/${id}/reference-position`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ lat_e6: 1, lon_e6: 1 }),
+  })).status, field.located_household_id);
+  assert.equal(status, 403);
+  await shot(page, "15d-reference-position.png");
+  await page.click("#lang");
+  assert.match(await current.textContent(), /Reference position: 28\.231000, 112\.938000 \(set by the back office/);
+  await page.click("#lang");
 });
 
 test("a supervisor sees handovers; an admin hands a building over and waits for the old phone", async () => {

@@ -2,15 +2,21 @@
 //! sync against the SQLite server binary, it stops, `admin migrate-to-postgres` copies its file,
 //! the server starts on PostgreSQL at the same address, and the phones carry on with the cursors
 //! they hold: each pulls exactly what it had not seen, nothing is sent twice, receipts, receipt
-//! books and voids are intact, and everyone converges. Always PostgreSQL (a throwaway cluster
-//! when GRIDBOOK_TEST_PG_URL names none).
+//! books and voids are intact, and everyone converges; the photo directory moves into PostgreSQL's
+//! photo tables, each photo hashed first, and an upload cut by the move resumes from its next
+//! chunk. Always PostgreSQL (a throwaway cluster when GRIDBOOK_TEST_PG_URL names none).
 
 use std::process::Command;
 
+use gridbook_core::photos::photo_sha256;
+use gridbook_core::store::photos::PhotoOrigin;
+use gridbook_core::sync::photo_upload::PhotoUploadReport;
+use gridbook_core::sync::wire::PHOTO_CHUNK_BYTES;
 use gridbook_core::testing::{self, household_n};
 use gridbook_core::SystemClock;
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
 use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::storage::blobs::{BlobStore, DirBlobStore};
 use gridbook_sync_server::storage::evidence::VoidDecision;
 use gridbook_sync_server::storage::postgres::test_cluster::psql_at;
 use gridbook_sync_server::{now_ms, PostgresStorage, SqliteStorage, SyncStorage};
@@ -99,6 +105,32 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
     let b_cursor = b.store.pull_cursor().expect("cursor");
     assert!(b_cursor > 0);
 
+    // photos: two of A's arrive whole (one given a thumbnail by the back office); one of B's,
+    // three chunks long, has only its first chunk on the server when it stops
+    let jpeg = |len: usize, seed: u8| -> Vec<u8> {
+        let mut bytes: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+        bytes[..3].copy_from_slice(&[0xFF, 0xD8, 0xFF]);
+        bytes
+    };
+    let whole: Vec<Vec<u8>> = vec![jpeg(1_000, 1), jpeg(PHOTO_CHUNK_BYTES + 17, 2)];
+    for bytes in &whole {
+        a.store.keep_photo(bytes, PhotoOrigin::Taken).expect("photo");
+    }
+    let mut sent = PhotoUploadReport::default();
+    a.engine.upload_photos_into(&mut sent).await.expect("upload");
+    assert_eq!(sent.bytes_sent, whole.iter().map(|b| b.len() as u64).sum::<u64>());
+    let cut = jpeg(PHOTO_CHUNK_BYTES * 2 + 5, 3);
+    let cut_sha = b.store.keep_photo(&cut, PhotoOrigin::Taken).expect("photo");
+    let photo_dir = SqliteStorage::photo_dir_of(&db);
+    let blobs = DirBlobStore::open(&photo_dir).expect("photo directory");
+    blobs.put_chunk(&cut_sha, cut.len() as u64, 0, &cut[..PHOTO_CHUNK_BYTES]).expect("first chunk");
+    let shas: Vec<String> = whole.iter().map(|b| photo_sha256(b)).collect();
+    blobs.put_thumbnail(&shas[0], b"a thumbnail").expect("thumbnail");
+    // a file that does not hash to its name (a disk's bit rot) is left behind, and said so
+    let rotten = photo_sha256(b"another photo");
+    std::fs::create_dir_all(photo_dir.join("photos").join(&rotten[..2])).expect("dir");
+    std::fs::write(photo_dir.join("photos").join(&rotten[..2]).join(&rotten), jpeg(900, 4)).expect("rotten");
+
     let entities = "SELECT seq || ' ' || kind || ' ' || id FROM entities ORDER BY seq";
     let books = "SELECT prefix || ' ' || book_no || ' ' || device_id || ' ' || first || '-' || last FROM receipt_blocks ORDER BY prefix";
     let voids = "SELECT void_id || ' ' || receipt_id || ' ' || status FROM void_reviews ORDER BY void_id";
@@ -115,6 +147,27 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
     let moved: serde_json::Value = serde_json::from_str(&out).expect("report JSON");
     assert_eq!(moved["generation"], generation.as_str());
     assert_eq!(moved["tables"]["devices"], 2, "{out}");
+    let photos = &moved["photos"];
+    assert_eq!(
+        (photos["copied"].as_u64(), photos["thumbnails"].as_u64(), photos["chunks"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(photos["bytes"].as_u64(), Some(whole.iter().map(|b| b.len() as u64).sum::<u64>()));
+    assert_eq!(photos["refused"], serde_json::json!([rotten]));
+    // each row holds the bytes of its address, the thumbnail with its photo
+    let held = pg_rows(&url, "SELECT sha256 || ' ' || encode(sha256(bytes), 'hex') || ' ' || size || ' ' || (thumbnail IS NOT NULL) FROM photo_blobs");
+    let expected_rows: Vec<String> = whole
+        .iter()
+        .zip(&shas)
+        .enumerate()
+        .map(|(i, (b, sha))| format!("{sha} {sha} {} {}", b.len(), i == 0))
+        .collect();
+    assert_eq!(held, sorted(&expected_rows.join("\n")));
+    assert_eq!(
+        pg_rows(&url, "SELECT sha256 || ' ' || idx || ' ' || octet_length(bytes) FROM photo_chunks"),
+        format!("{cut_sha} 0 {PHOTO_CHUNK_BYTES}")
+    );
     let after: Vec<String> = [entities, books, voids, receipts, ops].iter().map(|q| pg_rows(&url, q)).collect();
     for (what, (b, a)) in ["records and their change numbers", "receipt books", "voids", "receipt numbers", "ops"]
         .iter()
@@ -143,6 +196,14 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
     // B's cursor from SQLite still means the same place: it pulls exactly A's last households
     let report = b.sync().await;
     assert_eq!((report.pushed, report.pulled), (0, 3), "B after the move: {report:?}");
+    // in the same cycle B's upload cut by the move resumes from its second chunk, and the photo
+    // arrives whole
+    assert_eq!(report.photos_uploaded, 1, "{report:?}");
+    assert_eq!(report.photo_bytes_sent, (cut.len() - PHOTO_CHUNK_BYTES) as u64, "not restarted from zero");
+    assert_eq!(
+        pg_rows(&url, &format!("SELECT encode(sha256(bytes), 'hex') FROM photo_blobs WHERE sha256 = '{cut_sha}'")),
+        cut_sha
+    );
     // A sends nothing again (same generation) and has nothing to pull
     let report = a.sync().await;
     assert_eq!((report.pushed, report.pulled), (0, 0), "A after the move: {report:?}");
@@ -196,7 +257,7 @@ fn a_column_postgresql_has_no_place_for_is_refused_and_nothing_is_written() {
         .execute_batch("ALTER TABLE grids ADD COLUMN colour TEXT")
         .expect("alter");
     let url = postgres_database();
-    let e = gridbook_sync_server::storage::postgres::from_sqlite::migrate(&db, &url, None).expect_err("refused");
+    let e = gridbook_sync_server::storage::postgres::from_sqlite::migrate(&db, &url, None, None).expect_err("refused");
     assert!(e.message().contains("column grids.colour"), "{e}");
     assert_eq!(pg_rows(&url, "SELECT count(*) FROM grids"), "0", "nothing written");
 }

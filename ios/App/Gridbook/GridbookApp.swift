@@ -33,6 +33,8 @@ enum BackgroundSync {
                 let once = Once()
                 let work = Task { @MainActor in
                     guard let graph = await GraphHolder.shared.ready() else { once.complete(task, success: false); return }
+                    // the app's watch may not run in the background: the network as it is now
+                    graph.sync.setNetwork(await NetworkWatch.current())
                     let ok = await graph.sync.backgroundSync()
                     once.complete(task, success: ok)
                 }
@@ -136,7 +138,9 @@ final class GraphHolder: ObservableObject {
     }
 }
 
-/// Syncs when the network comes back (periodic jobs may never run on a busy phone).
+/// Syncs when the network comes back (periodic jobs may never run on a busy phone), and tells the
+/// core which network the phone is on whenever it changes (Wi-Fi or mobile data: photos wait on
+/// mobile data as the server's policy says).
 @MainActor
 final class NetworkWatch {
     private let monitor = NWPathMonitor()
@@ -145,16 +149,53 @@ final class NetworkWatch {
     /// Whether the last network path seen was online (the live sync loop asks before each round).
     var isOnline: Bool { wasOnline }
 
-    func start(_ onBack: @escaping @MainActor () -> Void) {
+    /// The core's kind of network for a path (GridbookKit's `networkKind`).
+    nonisolated static func kind(of path: NWPath) -> NetworkKind {
+        networkKind(satisfied: path.status == .satisfied, expensive: path.isExpensive, constrained: path.isConstrained)
+    }
+
+    func start(onKind: @escaping @MainActor (NetworkKind) -> Void, onBack: @escaping @MainActor () -> Void) {
         monitor.pathUpdateHandler = { [weak self] path in
             let online = path.status == .satisfied
+            let kind = NetworkWatch.kind(of: path)
             Task { @MainActor in
                 guard let self else { return }
+                onKind(kind)
                 if online && !self.wasOnline { onBack() }
                 self.wasOnline = online
             }
         }
         monitor.start(queue: DispatchQueue(label: "app.gridbook.network"))
+    }
+
+    /// The network now, for a background task that runs without the app's watch: a monitor's
+    /// first path (delivered as soon as it starts), then the monitor is cancelled.
+    nonisolated static func current() async -> NetworkKind {
+        await withCheckedContinuation { (c: CheckedContinuation<NetworkKind, Never>) in
+            let monitor = NWPathMonitor()
+            let once = FirstPath()
+            monitor.pathUpdateHandler = { path in
+                guard once.take() else { return }
+                // the handler holds the monitor: dropped, so both go
+                monitor.pathUpdateHandler = nil
+                monitor.cancel()
+                c.resume(returning: NetworkWatch.kind(of: path))
+            }
+            monitor.start(queue: DispatchQueue(label: "app.gridbook.network.now"))
+        }
+    }
+
+    /// True once: the continuation above resumes exactly once however many paths arrive.
+    private final class FirstPath: @unchecked Sendable {
+        private let lock = NSLock()
+        private var taken = false
+        func take() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            if taken { return false }
+            taken = true
+            return true
+        }
     }
 }
 
@@ -191,7 +232,8 @@ struct GridbookApp: App {
             }
             .task {
                 guard let graph = await holder.ready() else { return }
-                network.start { Task { await graph.sync.syncIfNeeded(.networkBack) } }
+                network.start(onKind: { graph.sync.setNetwork($0) },
+                              onBack: { Task { await graph.sync.syncIfNeeded(.networkBack) } })
             }
             .onChange(of: phase) { now in
                 guard now == .active, case .ready(let graph) = holder.state, !Consent.needed else {

@@ -533,6 +533,7 @@ struct VisitView: View {
 
 struct CollectionView: View {
     @StateObject var model: CollectionModel
+    @StateObject private var place = PlaceFinder()
 
     var body: some View {
         Form {
@@ -572,6 +573,10 @@ struct CollectionView: View {
         }
         .navigationTitle(L("collect.title", model.line.customerName))
         .task { await model.load() }
+        // where the phone is, asked alongside (a fix, or no fix within 30 s); collecting never waits for it
+        .onAppear {
+            Task { model.locate(positionOf(await place.fix(), nowMs: Int64(Date().timeIntervalSince1970 * 1000))) }
+        }
     }
 }
 

@@ -208,6 +208,8 @@ public final class SyncCenter: ObservableObject {
     public var onWiped: (@MainActor (Problem) -> Void)?
     public let store: GridbookStore
     let sync: GridbookSync
+    /// The network the phone is on, as the app last saw it (`setNetwork`); nil until then.
+    private var network: NetworkKind?
 
     private final class Forward: SyncObserver, @unchecked Sendable {
         weak var center: SyncCenter?
@@ -247,9 +249,23 @@ public final class SyncCenter: ObservableObject {
         }
     }
 
+    /// The network the phone is on (`networkKind` of NWPathMonitor's path): told to the core now
+    /// and again before each sync, so photos wait on mobile data as the server's policy says.
+    public func setNetwork(_ kind: NetworkKind) {
+        network = kind
+        tellNetwork()
+    }
+
+    private func tellNetwork() {
+        guard let network else { return }
+        // a locked store refuses it; the next sync tells it again
+        try? sync.setNetwork(network: network)
+    }
+
     @discardableResult
     public func syncNow() async -> SyncReport? {
         guard !running else { return nil }
+        tellNetwork()
         running = true
         defer { running = false; refresh() }
         do {
@@ -282,6 +298,7 @@ public final class SyncCenter: ObservableObject {
     /// fails the core waits `waitS` s instead and syncs all the same (core-logic's `liveRound`).
     @discardableResult
     public func liveRound(waitS: UInt32 = 25) async -> SyncReport? {
+        tellNetwork()
         defer { refresh() }
         do {
             let report = try await sync.syncLiveRound(waitS: max(waitS, 1))
@@ -312,6 +329,7 @@ public final class SyncCenter: ObservableObject {
     /// For the background task: a few attempts with the core's backoff. True when it succeeded.
     public func backgroundSync() async -> Bool {
         guard isEnrolled else { return true }
+        tellNetwork()
         defer { refresh() }
         do {
             _ = try await sync.syncWithRetry(maxAttempts: 3)

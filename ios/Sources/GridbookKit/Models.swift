@@ -336,6 +336,8 @@ public final class CollectionModel: ObservableObject, SignedForm {
     @Published public private(set) var receiptNo: String?
     @Published public private(set) var saving = false
     @Published public private(set) var saved: Receipt?
+    /// Where the phone was when collecting (`positionOf`: a fix, or no fix); nil until `locate`.
+    @Published public private(set) var location: Position?
     @Published public private(set) var printoutHtml: String?
     @Published public private(set) var code: String?
     @Published public internal(set) var problem: Problem?
@@ -376,6 +378,14 @@ public final class CollectionModel: ObservableObject, SignedForm {
     public func sign(_ pad: SignaturePad) { takeSignature(pad) }
     public func clearSignature() { dropSignature() }
 
+    /// Where the phone was, once Core Location answered (a fix, or no fix after the wait): the
+    /// first answer counts, a saved receipt is not changed, collecting never waits for it. The
+    /// server flags a receipt far from the household, mocked or without a fix as it does a visit.
+    public func locate(_ position: Position) {
+        guard location == nil, saved == nil else { return }
+        location = position
+    }
+
     func keep() {
         guard !restoring, saved == nil else { return }
         env.drafts.put(draftKey, CollectionDraft(
@@ -402,7 +412,8 @@ public final class CollectionModel: ObservableObject, SignedForm {
         let r = Receipt(gridId: line.account.gridId, receiptNo: number, accountId: line.account.id,
                         householdId: line.account.householdId, owedBeforeFen: line.remainingFen, amountFen: amount,
                         cashReceivedFen: cash, changeFen: change, method: method, collectedAtMs: env.nowMs,
-                        zoneOffsetMin: Int64(env.zoneOffsetMin), collectorId: env.session.managerId, paymentRef: reference)
+                        zoneOffsetMin: Int64(env.zoneOffsetMin), collectorId: env.session.managerId, paymentRef: reference,
+                        location: location)
         let capture = SignatureCapture(pad: pad, signerName: signerName, relation: relation)
         do {
             let signed = try await io { try store.recordSignedReceipt(receipt: r, capture: capture, signer: signer) }

@@ -462,7 +462,8 @@ pub fn restore_database(db: &std::path::Path, from: &std::path::Path) -> AppResu
 }
 
 /// `admin migrate-to-postgres`: copies the SQLite database `db` (no server may run on it) into the
-/// empty PostgreSQL database at `url`; the app builds' files into `<snapshot_dir>.releases`.
+/// empty PostgreSQL database at `url`, its photo directory into PostgreSQL's photo tables; the
+/// app builds' files into `<snapshot_dir>.releases`.
 /// Prints what was copied as JSON.
 pub fn migrate_to_postgres(
     db: &std::path::Path,
@@ -482,7 +483,8 @@ pub fn migrate_to_postgres(
             std::path::PathBuf::from(format!("{}.releases", dir.display())),
         )
     });
-    Ok(serde_json::to_string(&crate::storage::postgres::from_sqlite::migrate(db, url, releases)?)?)
+    let photos = crate::storage::sqlite::SqliteStorage::photo_dir_of(db);
+    Ok(serde_json::to_string(&crate::storage::postgres::from_sqlite::migrate(db, url, releases, Some(&photos))?)?)
 }
 
 /// `admin mark-restored`: gives the restored PostgreSQL database at `url` a new generation

@@ -15,6 +15,7 @@ pub mod drilldown;
 pub mod error;
 pub mod handover;
 pub mod password;
+pub mod photo_export;
 pub mod photos;
 pub mod prepared;
 pub mod privacy;

@@ -213,3 +213,30 @@ pub fn missing_photos(
 fn io_fault(e: io::Error) -> crate::domain::error::DomainError {
     crate::domain::error::DomainError::internal(format!("photo storage: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000;
+
+    fn state_of(recorded_at_ms: i64, now_ms: i64) -> PhotoState {
+        let refs = photo_refs(None, &["ab".repeat(32)], "dev-1", recorded_at_ms, now_ms, DEFAULT_MISSING_AFTER_MS);
+        refs.unwrap()[0].state
+    }
+
+    /// "Photo missing" counts from when the fact was recorded on the phone, not from when it
+    /// reached the server: a visit made two days ago by a phone that was offline since is missing
+    /// its photo the moment the visit arrives, and one made an hour ago is on its way.
+    #[test]
+    fn a_photo_is_missing_a_day_after_its_fact_was_recorded_on_the_phone() {
+        let now = 1_700_000_000_000;
+        assert_eq!(state_of(now - 48 * HOUR, now), PhotoState::Missing);
+        assert_eq!(state_of(now - 24 * HOUR - 1, now), PhotoState::Missing);
+        assert_eq!(state_of(now - 24 * HOUR, now), PhotoState::OnItsWay);
+        assert_eq!(state_of(now - HOUR, now), PhotoState::OnItsWay);
+        // a phone whose clock runs ahead records facts "in the future": on its way, never a panic
+        assert_eq!(state_of(now + HOUR, now), PhotoState::OnItsWay);
+        assert_eq!(state_of(i64::MIN, now), PhotoState::Missing);
+    }
+}

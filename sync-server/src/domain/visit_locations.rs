@@ -1,35 +1,61 @@
-//! The server's check of where each visit was (issue 20): every visit not checked yet is judged
-//! against its household's reference position — or, while the household has none, its
-//! premises' (楼宇 / 商铺) — with core's rule (`location::check`: haversine, far beyond
-//! max(accuracy, the server's distance), mock location, no fix), in the order visits reached the
-//! server. A good fix (`LocationFix::good_for_reference`) that is not far becomes the reference
-//! of the household and of its premises where they have none. The checks and the references are
-//! stored in one transaction per batch, so a check is computed once and the back office lists
-//! what is stored.
+//! The server's check of where each fact was (issue 20): every visit, appointment arrival, receipt
+//! and sign-in not checked yet is judged against its household's reference position — or, while
+//! the household has none, its premises' (楼宇 / 商铺) — with core's rule (`location::check`:
+//! haversine, far beyond max(accuracy, the server's distance), mock location, no fix), one rule
+//! for every kind, in the order facts reached the server. A sign-in has no household, so only its
+//! mock and no-fix flags count. A visit's good fix (`LocationFix::good_for_reference`) that is not
+//! far becomes the reference of the household and of its premises where they have none; a
+//! receipt's or a sign-in's never does, since money may be taken, and a day begun, away from the
+//! door — which is what their flag is for. The checks and the references are stored in one
+//! transaction per batch, so a check is computed once and the back office lists what is stored.
 
 use std::collections::HashMap;
 
 use gridbook_core::location::{self, Point, Position};
-use gridbook_core::model::Visit;
+use gridbook_core::model::{Receipt, SignIn, Visit};
+use serde::de::DeserializeOwned;
 
 use crate::storage::error::StorageResult;
-use crate::storage::locations::{LocationStorage, ReferenceRow, VisitCheckRow};
+use crate::storage::locations::{LocatedKind, LocationStorage, ReferenceRow, UncheckedFact, VisitCheckRow};
 
-/// Visits checked per transaction.
+/// Facts checked per transaction.
 const BATCH: u32 = 500;
 
-/// Checks every visit not checked yet; answers how many were checked.
+/// What the check needs of a fact that carries a position, whatever its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Located {
+    id: String,
+    kind: LocatedKind,
+    grid_id: String,
+    /// Empty for a sign-in.
+    household_id: String,
+    manager_id: String,
+    at_ms: i64,
+    zone_offset_min: i64,
+    location: Option<Position>,
+}
+
+impl Located {
+    /// Only a visit's fix (an appointment arrival is a visit) may become a reference.
+    fn sets_reference(&self) -> bool {
+        matches!(self.kind, LocatedKind::Visit | LocatedKind::AppointmentArrival)
+    }
+}
+
+/// Checks every fact not checked yet; answers how many were checked.
 pub fn catch_up(storage: &dyn LocationStorage, max_distance_m: i64, now_ms: i64) -> StorageResult<usize> {
     let mut done = 0;
     loop {
-        let pending = storage.unchecked_visits(BATCH)?;
+        let pending = storage.unchecked_facts(BATCH)?;
         if pending.is_empty() {
             return Ok(done);
         }
-        let visits: Vec<(String, String, Option<Visit>)> =
-            pending.into_iter().map(|p| (p.id.clone(), p.grid_id, parse(&p.id, &p.vals))).collect();
-        let mut households: Vec<String> =
-            visits.iter().filter_map(|(_, _, v)| v.as_ref().map(|v| v.household_id.clone())).collect();
+        let facts: Vec<(&UncheckedFact, Option<Located>)> = pending.iter().map(|p| (p, parse(p))).collect();
+        let mut households: Vec<String> = facts
+            .iter()
+            .filter_map(|(_, f)| f.as_ref().map(|f| f.household_id.clone()))
+            .filter(|h| !h.is_empty())
+            .collect();
         households.sort();
         households.dedup();
         let premises: HashMap<String, String> = storage.premises_of(&households)?.into_iter().collect();
@@ -42,16 +68,16 @@ pub fn catch_up(storage: &dyn LocationStorage, max_distance_m: i64, now_ms: i64)
             .map(|r| (r.place_id, Point { lat_e6: r.lat_e6, lon_e6: r.lon_e6 }))
             .collect();
         let mut new_references = Vec::new();
-        let mut checks = Vec::with_capacity(visits.len());
-        for (id, grid_id, visit) in &visits {
-            checks.push(match visit {
-                Some(v) => {
-                    let at = Places { household: &v.household_id, premises: premises.get(&v.household_id) };
-                    check_one(v, at, &mut references, &mut new_references, max_distance_m, now_ms)
+        let mut checks = Vec::with_capacity(facts.len());
+        for (stored, fact) in &facts {
+            checks.push(match fact {
+                Some(f) => {
+                    let at = Places { household: &f.household_id, premises: premises.get(&f.household_id) };
+                    check_one(f, at, &mut references, &mut new_references, max_distance_m, now_ms)
                 }
-                // a visit the server accepted always parses; should one not, it is kept unjudged
+                // a fact the server accepted always parses; should one not, it is kept unjudged
                 // rather than checked again on every call
-                None => unjudged(id, grid_id, now_ms),
+                None => unjudged(stored, now_ms),
             });
         }
         storage.record_checks(&checks, &new_references)?;
@@ -62,16 +88,64 @@ pub fn catch_up(storage: &dyn LocationStorage, max_distance_m: i64, now_ms: i64)
     }
 }
 
-fn parse(id: &str, vals: &str) -> Option<Visit> {
+fn record<R: DeserializeOwned>(id: &str, vals: &str) -> Option<R> {
     let mut value: serde_json::Value = serde_json::from_str(vals).ok()?;
     value.as_object_mut()?.insert("id".into(), id.into());
     serde_json::from_value(value).ok()
 }
 
-fn unjudged(id: &str, grid_id: &str, now_ms: i64) -> VisitCheckRow {
+/// A stored fact as the check sees it; None when its fields do not parse as its kind.
+fn parse(fact: &UncheckedFact) -> Option<Located> {
+    let (id, vals) = (fact.id.as_str(), fact.vals.as_str());
+    Some(match fact.kind.as_str() {
+        "visit" => {
+            let v: Visit = record(id, vals)?;
+            Located {
+                kind: LocatedKind::of("visit", v.appointment_at_ms),
+                id: v.id,
+                grid_id: v.grid_id,
+                household_id: v.household_id,
+                manager_id: v.manager_id,
+                at_ms: v.arrived_at_ms,
+                zone_offset_min: v.zone_offset_min,
+                location: v.location,
+            }
+        }
+        "receipt" => {
+            let r: Receipt = record(id, vals)?;
+            Located {
+                kind: LocatedKind::Receipt,
+                id: r.id,
+                grid_id: r.grid_id,
+                household_id: r.household_id,
+                manager_id: r.collector_id,
+                at_ms: r.collected_at_ms,
+                zone_offset_min: r.zone_offset_min,
+                location: r.location,
+            }
+        }
+        "sign_in" => {
+            let s: SignIn = record(id, vals)?;
+            Located {
+                kind: LocatedKind::SignIn,
+                id: s.id,
+                grid_id: s.grid_id,
+                household_id: String::new(),
+                manager_id: s.manager_id,
+                at_ms: s.at_ms,
+                zone_offset_min: s.zone_offset_min,
+                location: s.location,
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn unjudged(fact: &UncheckedFact, now_ms: i64) -> VisitCheckRow {
     VisitCheckRow {
-        visit_id: id.to_string(),
-        grid_id: grid_id.to_string(),
+        visit_id: fact.id.clone(),
+        kind: LocatedKind::of(&fact.kind, None),
+        grid_id: fact.grid_id.clone(),
         household_id: String::new(),
         manager_id: String::new(),
         arrived_at_ms: 0,
@@ -88,7 +162,7 @@ fn unjudged(id: &str, grid_id: &str, now_ms: i64) -> VisitCheckRow {
     }
 }
 
-/// The household a visit was to, and its premises when it is in one.
+/// The household a fact was at, and its premises when it is in one (none for a sign-in).
 #[derive(Clone, Copy)]
 struct Places<'a> {
     household: &'a str,
@@ -96,7 +170,7 @@ struct Places<'a> {
 }
 
 fn check_one(
-    v: &Visit,
+    v: &Located,
     at: Places,
     references: &mut HashMap<String, Point>,
     new_references: &mut Vec<ReferenceRow>,
@@ -108,7 +182,8 @@ fn check_one(
         references.get(at.household).or_else(|| at.premises.and_then(|p| references.get(p))).copied()
     };
     let mut judged = location::check(v.location.as_ref(), reference(references), max_distance_m);
-    if let Some(f) = fix.filter(|f| f.good_for_reference() && !judged.far) {
+    let sets_reference = v.sets_reference() && !at.household.is_empty();
+    if let Some(f) = fix.filter(|f| sets_reference && f.good_for_reference() && !judged.far) {
         for place in std::iter::once(at.household).chain(at.premises.map(String::as_str)) {
             if !references.contains_key(place) {
                 references.insert(place.to_string(), f.point());
@@ -128,10 +203,11 @@ fn check_one(
     }
     VisitCheckRow {
         visit_id: v.id.clone(),
+        kind: v.kind,
         grid_id: v.grid_id.clone(),
         household_id: v.household_id.clone(),
         manager_id: v.manager_id.clone(),
-        arrived_at_ms: v.arrived_at_ms,
+        arrived_at_ms: v.at_ms,
         zone_offset_min: v.zone_offset_min,
         lat_e6: fix.map(|f| f.lat_e6),
         lon_e6: fix.map(|f| f.lon_e6),
@@ -150,11 +226,22 @@ mod tests {
     use super::*;
     use gridbook_core::location::{LocationFix, LocationProvider};
 
-    fn visit(id: &str, household: &str, location: Option<Position>) -> Visit {
+    /// A fact as the server stores it (its fields without the id), read back by `parse`.
+    fn stored(kind: &str, id: &str, record: &impl serde::Serialize) -> UncheckedFact {
+        let vals = serde_json::to_string(record).unwrap();
+        UncheckedFact { kind: kind.into(), id: id.into(), grid_id: "g1".into(), vals }
+    }
+
+    fn visit(id: &str, household: &str, location: Option<Position>) -> Located {
         let mut v = gridbook_core::testing::visit("g1", household);
-        v.id = id.into();
-        v.location = location;
-        v
+        (v.id, v.location, v.appointment_at_ms) = (String::new(), location, None);
+        parse(&stored("visit", id, &v)).unwrap()
+    }
+
+    fn receipt(id: &str, household: &str, location: Option<Position>) -> Located {
+        let mut r = gridbook_core::testing::receipt("g1", "acc1", household, "R-0001");
+        (r.location, r.collector_id) = (location, "zhang".into());
+        parse(&stored("receipt", id, &r)).unwrap()
     }
 
     fn fix(lat_e6: i64, accuracy_m: i64, mock: bool) -> Option<Position> {
@@ -221,13 +308,55 @@ mod tests {
     }
 
     #[test]
-    fn stored_visits_parse_with_their_id_and_garbage_does_not() {
-        let v = visit("", "h1", fix(28_228_000, 10, false));
-        let vals = serde_json::to_string(&v).unwrap();
-        let back = parse("v9", &vals).unwrap();
-        assert_eq!(back.id, "v9");
-        assert_eq!(back.location, v.location);
-        assert!(parse("v9", "[1]").is_none());
-        assert!(parse("v9", "{\"grid_id\":1}").is_none());
+    fn receipts_and_sign_ins_are_judged_by_the_same_rule_but_set_no_reference() {
+        let (mut refs, mut new_refs) = (HashMap::new(), Vec::new());
+        // a receipt with a good fix before any visit: no reference to judge it by, and none made
+        let first = receipt("r0", "h1", fix(28_228_000, 10, false));
+        let unjudged = check_one(&first, at("h1"), &mut refs, &mut new_refs, 200, 1);
+        assert!(!unjudged.flagged() && unjudged.distance_m.is_none() && new_refs.is_empty());
+        assert_eq!(unjudged.kind, LocatedKind::Receipt);
+        assert_eq!(unjudged.manager_id, "zhang", "a receipt's manager is its collector");
+        check_one(&visit("v1", "h1", fix(28_228_000, 10, false)), at("h1"), &mut refs, &mut new_refs, 200, 1);
+        // money taken 334 m from the door: far, as a visit would be
+        let far =
+            check_one(&receipt("r1", "h1", fix(28_231_000, 10, false)), at("h1"), &mut refs, &mut new_refs, 200, 1);
+        assert_eq!((far.kind, far.distance_m, far.far), (LocatedKind::Receipt, Some(334), true));
+        let no_fix =
+            check_one(&receipt("r2", "h1", Some(Position::no_fix())), at("h1"), &mut refs, &mut new_refs, 200, 1);
+        assert!(no_fix.no_fix && no_fix.flagged());
+        // a sign-in has no household: mocked is flagged, distance is never known
+        let mut s = gridbook_core::testing::sign_in("g1", "zhang", 1_700_000_000_000);
+        s.location = fix(28_231_000, 5, true);
+        let signed = parse(&stored("sign_in", "s1", &s)).unwrap();
+        let at_nowhere = Places { household: &signed.household_id, premises: None };
+        let judged = check_one(&signed, at_nowhere, &mut refs, &mut new_refs, 200, 1);
+        assert_eq!((judged.kind, judged.mock, judged.far, judged.distance_m), (LocatedKind::SignIn, true, false, None));
+        assert_eq!(judged.arrived_at_ms, 1_700_000_000_000);
+        assert_eq!(new_refs.len(), 1, "only the visit's fix became a reference");
+    }
+
+    #[test]
+    fn an_appointment_arrival_is_a_visit_of_its_own_kind() {
+        let mut v = gridbook_core::testing::visit("g1", "h1");
+        v.appointment_at_ms = Some(1_700_000_000_000);
+        assert_eq!(parse(&stored("visit", "v1", &v)).unwrap().kind, LocatedKind::AppointmentArrival);
+        assert_eq!(LocatedKind::of("visit", None), LocatedKind::Visit);
+    }
+
+    #[test]
+    fn stored_facts_parse_with_their_id_and_garbage_does_not() {
+        let v = visit("v9", "h1", fix(28_228_000, 10, false));
+        assert_eq!(v.id, "v9");
+        assert_eq!(v.location, fix(28_228_000, 10, false));
+        let garbage = |kind: &str, vals: &str| UncheckedFact {
+            kind: kind.into(),
+            id: "v9".into(),
+            grid_id: "g1".into(),
+            vals: vals.into(),
+        };
+        assert!(parse(&garbage("visit", "[1]")).is_none());
+        assert!(parse(&garbage("visit", "{\"grid_id\":1}")).is_none());
+        assert!(parse(&garbage("receipt", "{}")).is_none());
+        assert!(parse(&garbage("household", "{}")).is_none());
     }
 }

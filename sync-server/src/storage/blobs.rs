@@ -38,6 +38,8 @@ pub trait BlobStore: Send + Sync {
     fn photo(&self, sha256: &str) -> io::Result<Option<Vec<u8>>>;
     /// Whether the server holds the whole photo (without reading it).
     fn has_photo(&self, sha256: &str) -> io::Result<bool>;
+    /// The whole photo's size in bytes, when the server has it (without reading it).
+    fn photo_size(&self, sha256: &str) -> io::Result<Option<u64>>;
     /// The thumbnail kept for a whole photo, when one was made.
     fn thumbnail(&self, sha256: &str) -> io::Result<Option<Vec<u8>>>;
     /// Keeps the thumbnail made of a whole photo (made once: a second one replaces it, same bytes).
@@ -97,6 +99,54 @@ impl DirBlobStore {
             return Err(e);
         }
         File::open(dir)?.sync_all()
+    }
+
+    /// Every whole photo held, with its file's length, by address: what `admin migrate-to-postgres`
+    /// moves. A file whose name is not a photo address under its own two-digit folder is not one.
+    pub fn whole_photos(&self) -> io::Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for folder in fs::read_dir(self.root.join("photos"))? {
+            let folder = folder?;
+            if !folder.file_type()?.is_dir() {
+                continue;
+            }
+            let prefix = folder.file_name();
+            for entry in fs::read_dir(folder.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some(sha) = name.to_str().filter(|n| is_photo_sha256(n)) else { continue };
+                if prefix.to_str() == Some(&sha[..2]) && entry.file_type()?.is_file() {
+                    out.push((sha.to_string(), entry.metadata()?.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every chunk of the uploads under way, (address, index, length), by address then index.
+    pub fn chunks_under_way(&self) -> io::Result<Vec<(String, u32, u64)>> {
+        let mut out = Vec::new();
+        for upload in fs::read_dir(self.root.join("parts"))? {
+            let upload = upload?;
+            let name = upload.file_name();
+            let Some(sha) = name.to_str().filter(|n| is_photo_sha256(n)) else { continue };
+            if !upload.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(upload.path())? {
+                let entry = entry?;
+                let Some(index) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+                out.push((sha.to_string(), index, entry.metadata()?.len()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// One chunk of an upload under way, when it is there.
+    pub fn chunk(&self, sha256: &str, index: u32) -> io::Result<Option<Vec<u8>>> {
+        read_if_there(&self.parts_dir(sha256).join(index.to_string()))
     }
 
     fn have(&self, sha256: &str, size: u64) -> io::Result<Vec<u32>> {
@@ -188,6 +238,14 @@ impl BlobStore for DirBlobStore {
 
     fn has_photo(&self, sha256: &str) -> io::Result<bool> {
         self.photo_path(sha256).try_exists()
+    }
+
+    fn photo_size(&self, sha256: &str) -> io::Result<Option<u64>> {
+        match fs::metadata(self.photo_path(sha256)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn thumbnail(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {

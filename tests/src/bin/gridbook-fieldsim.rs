@@ -76,6 +76,17 @@ async fn run() -> Result<serde_json::Value, String> {
     });
     let e = |e: gridbook_core::Error| e.to_string();
 
+    let fix = |lat_e6: i64, mock: bool| {
+        Some(Position::Fix(LocationFix {
+            lat_e6,
+            lon_e6: 112_938_000,
+            accuracy_m: 8,
+            age_ms: 1_500,
+            provider: LocationProvider::Gps,
+            mock,
+        }))
+    };
+
     // an archive and a complaint visit with a promise now overdue
     let mut h = household_n("g1", 11);
     h.mobile = "13812345678".into();
@@ -88,6 +99,8 @@ async fn run() -> Result<serde_json::Value, String> {
     v.open_question = "何时能上门检修线路？".into();
     v.follow_up = "周五前回复检修时间".into();
     v.follow_up_due = report_day(now_ms(), 3);
+    // at the door with a good fix: the household's reference position from then on
+    (v.lat_e6, v.lon_e6, v.location) = (None, None, fix(28_228_000, false));
     zhang.store.record_visit(v).map_err(e)?;
     zhang.engine.sync_once().await.map_err(e)?;
     let account = admin(AdminCommand::AddArrears {
@@ -119,6 +132,8 @@ async fn run() -> Result<serde_json::Value, String> {
     r1.collector_id = "zhang".into();
     r1.collected_at_ms = now_ms();
     r1.owed_before_fen = 17_800;
+    // the money was taken 334 m from that door: the receipt is flagged far, as a visit would be
+    (r1.lat_e6, r1.lon_e6, r1.location) = (None, None, fix(28_231_000, false));
     let r1 = zhang.collect(r1).receipt;
     let second = zhang.store.next_receipt_no().map_err(e)?.ok_or("no second receipt number")?;
     let mut r2 = receipt("g1", &account, &h.id, &second);
@@ -174,16 +189,6 @@ async fn run() -> Result<serde_json::Value, String> {
         (v.lat_e6, v.lon_e6, v.location) = (None, None, location);
         zhang.store.record_visit(v).map(|v| v.id).map_err(e)
     };
-    let fix = |lat_e6: i64, mock: bool| {
-        Some(Position::Fix(LocationFix {
-            lat_e6,
-            lon_e6: 112_938_000,
-            accuracy_m: 8,
-            age_ms: 1_500,
-            provider: LocationProvider::Gps,
-            mock,
-        }))
-    };
     located(40, fix(28_228_000, false))?;
     let far_visit = located(30, fix(28_231_000, false))?;
     let mock_visit = located(20, fix(28_228_000, true))?;
@@ -209,6 +214,7 @@ async fn run() -> Result<serde_json::Value, String> {
         "household_id": h.id,
         "customer_name": h.customer_name,
         "receipt_no": r1.receipt_no,
+        "far_receipt_id": r1.id,
         "voided_receipt_no": r2.receipt_no,
         "premises_id": building.id,
         "ticket_id": ticket.id,

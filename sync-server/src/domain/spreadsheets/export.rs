@@ -74,6 +74,9 @@ pub struct Exported {
     pub filename: String,
     pub content_type: &'static str,
     pub rows: usize,
+    /// The photos the exported visits or receipts name, each once, in the rows' order (an export
+    /// with its photos packs them beside the sheet: `domain::photo_export`).
+    pub photos: Vec<String>,
 }
 
 fn day_arg(name: &str, value: &Option<String>) -> DomainResult<Option<String>> {
@@ -131,6 +134,14 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
         })
         .collect();
     let masked = |s: &str| if req.full { s.to_string() } else { mask_digit_runs(s) };
+    let (mut photos, mut seen): (Vec<String>, std::collections::HashSet<String>) = Default::default();
+    let mut named = |shas: &[String]| {
+        for sha in shas {
+            if seen.insert(sha.clone()) {
+                photos.push(sha.clone());
+            }
+        }
+    };
     let (headers, rows): (Vec<String>, Vec<Vec<Cell>>) = match req.dataset {
         Dataset::Archives => {
             // masked exactly as the household pages mask (drilldown::mask_household): the
@@ -168,6 +179,7 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
                 .map(|v| (local_time(v.arrived_at_ms, v.zone_offset_min), v))
                 .filter(|(at, _)| in_range(at, &from, &to))
                 .map(|(at, v)| {
+                    named(&v.photos);
                     let (name, address) =
                         names.get(v.household_id.as_str()).map(|(n, a)| (n.as_str(), *a)).unwrap_or(("", ""));
                     vec![
@@ -221,6 +233,7 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
                 .map(|r| (local_time(r.collected_at_ms, r.zone_offset_min), r))
                 .filter(|(at, _)| in_range(at, &from, &to))
                 .map(|(at, r)| {
+                    named(&r.photos);
                     let name = names.get(r.household_id.as_str()).map(|(n, _)| n.as_str()).unwrap_or("");
                     vec![
                         text(&r.receipt_no),
@@ -268,6 +281,7 @@ pub fn export(storage: &dyn SyncStorage, req: &ExportRequest, actor: &str, now_m
         filename: format!("{}-{}-{day}.{}", req.dataset.as_str(), req.grid, req.format.extension()),
         content_type: req.format.content_type(),
         rows: rows.len(),
+        photos,
     })
 }
 

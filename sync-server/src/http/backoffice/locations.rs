@@ -1,9 +1,10 @@
-//! The back office's proof of visit by place (issue 20): visits flagged by where they were — far
-//! from the household's reference position, a mock location, or no fix — listed per manager and
-//! day (China time) with the distance and an AMap (高德) link to the fix (GCJ-02, as AMap takes
-//! it), a page at a time with the counts of all, of the grids the staff member may see; and a
-//! household's reference position set by a supervisor, audited. Listing checks the visits that
-//! arrived since the last look first (`domain::visit_locations`).
+//! The back office's proof of visit by place (issue 20): visits, appointment arrivals, receipts and
+//! sign-ins flagged by where they were — far from the household's reference position, a mock
+//! location, or no fix — listed per manager and day (China time) with their kind, the distance and
+//! an AMap (高德) link to the fix (GCJ-02, as AMap takes it), a page at a time with the counts of
+//! all, of the grids the staff member may see; and a household's reference position set by a
+//! supervisor, audited. Listing checks the facts that arrived since the last look first
+//! (`domain::visit_locations`).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -25,12 +26,12 @@ use crate::domain::report_day::{report_day, REPORT_ZONE_OFFSET_MIN};
 use crate::domain::visit_locations::catch_up;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::storage::locations::{FlaggedVisit, ReferenceRow};
+use crate::storage::locations::{FlaggedVisit, LocatedKind, ReferenceRow};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/api/visit-locations", get(flagged))
-        .route("/admin/api/households/{household}/reference-position", post(set_reference))
+        .route("/admin/api/households/{household}/reference-position", post(set_reference).get(reference))
         // a building's or a shop's: its households without their own are judged against it
         .route("/admin/api/premises/{household}/reference-position", post(set_reference))
 }
@@ -43,7 +44,7 @@ struct FlaggedQuery {
     offset: Option<u32>,
 }
 
-/// One manager's flagged visits of one day.
+/// One manager's flagged facts of one day (`visits`: every kind, each line says its own).
 #[derive(Debug, Serialize)]
 struct Group {
     manager_id: String,
@@ -61,7 +62,18 @@ struct Line {
     map_link: Option<String>,
 }
 
-/// GET /admin/api/visit-locations?days=7: flagged visits per manager and day.
+/// The AMap marker's name for a fact of this kind.
+fn marker_name(kind: LocatedKind) -> &'static str {
+    match kind {
+        LocatedKind::Visit => "走访 visit",
+        LocatedKind::AppointmentArrival => "预约上门 appointment",
+        LocatedKind::Receipt => "收款 receipt",
+        LocatedKind::SignIn => "签到 sign-in",
+    }
+}
+
+/// GET /admin/api/visit-locations?days=7: flagged visits, appointment arrivals, receipts and
+/// sign-ins per manager and day.
 async fn flagged(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
@@ -78,7 +90,7 @@ async fn flagged(
     let (storage, people, who) = (state.storage.clone(), state.backoffice.staff.clone(), staff.clone());
     let (checked, (counts, rows)) = blocking(move || {
         let checked = catch_up(locations.as_ref(), max_distance_m, now)?;
-        // a supervisor sees the visits of their grids only
+        // a supervisor sees the facts of their grids only, as on every other list
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
         Ok::<_, AppError>((checked, locations.flagged_visits(from, now + 86_400_000, &seen.page(offset, limit))?))
     })
@@ -89,7 +101,9 @@ async fn flagged(
         visit.address = visit.address.as_deref().map(mask_digit_runs);
         let day = report_day(visit.check.arrived_at_ms, 0);
         let map_link = match (visit.check.lat_e6, visit.check.lon_e6) {
-            (Some(lat_e6), Some(lon_e6)) => Point::new(lat_e6, lon_e6).map(|p| amap_link(p, "走访 visit")),
+            (Some(lat_e6), Some(lon_e6)) => {
+                Point::new(lat_e6, lon_e6).map(|p| amap_link(p, marker_name(visit.check.kind)))
+            }
             _ => None,
         };
         match groups.last_mut() {
@@ -104,7 +118,15 @@ async fn flagged(
             }),
         }
     }
-    let counts_json = json!({ "far": counts.far, "mock": counts.mock, "no_fix": counts.no_fix });
+    let counts_json = json!({
+        "far": counts.far,
+        "mock": counts.mock,
+        "no_fix": counts.no_fix,
+        "visit": counts.visit,
+        "appointment_arrival": counts.appointment_arrival,
+        "receipt": counts.receipt,
+        "sign_in": counts.sign_in,
+    });
     Ok(no_store(json!({
         "since_day": since,
         "today": report_day(now, 0),
@@ -136,9 +158,7 @@ async fn set_reference(
     body: Result<Json<ReferenceBody>, JsonRejection>,
 ) -> AppResult<Response> {
     check_staff_write(&headers, &staff)?;
-    if household.is_empty() || household.len() > 64 {
-        return Err(AppError::invalid("id: 编号为 1 至 64 个字符 / 1 to 64 characters"));
-    }
+    check_place_id(&household)?;
     let Json(b) = body?;
     if Point::new(b.lat_e6, b.lon_e6).is_none() {
         return Err(AppError::invalid("lat_e6: 纬度须在 ±90°、经度须在 ±180° 之间 / latitude ±90°, longitude ±180°"));
@@ -154,9 +174,59 @@ async fn set_reference(
     };
     let locations = state.backoffice.locations.clone();
     let stored = row.clone();
-    blocking(move || locations.set_reference(&stored)).await?;
-    tracing::warn!(staff = %staff.id, place = %row.place_id, "reference position set");
+    let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
+    blocking(move || {
+        place_in_sight(storage.as_ref(), people.as_ref(), &staff, locations.as_ref(), &stored.place_id)?;
+        locations.set_reference(&stored).map_err(AppError::from)
+    })
+    .await?;
+    tracing::warn!(staff = %row.set_by, place = %row.place_id, "reference position set");
     let mut response = no_store(row);
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
+}
+
+fn check_place_id(id: &str) -> Result<(), AppError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(AppError::invalid("id: 编号为 1 至 64 个字符 / 1 to 64 characters"));
+    }
+    Ok(())
+}
+
+/// The household or premises exists in a grid the staff member sees; else 404, as another
+/// supervisor's grid looks everywhere else.
+fn place_in_sight(
+    storage: &dyn crate::storage::SyncStorage,
+    people: &dyn crate::storage::staff::StaffStorage,
+    staff: &super::session::Staff,
+    locations: &dyn crate::storage::locations::LocationStorage,
+    place_id: &str,
+) -> Result<(), AppError> {
+    let visible = Visible::of(storage, people, staff)?;
+    match locations.place_grid(place_id)? {
+        Some(grid) if visible.grid(&grid) => Ok(()),
+        _ => Err(AppError::not_found("没有这户，或无权查看 / no such household, or not yours to see")),
+    }
+}
+
+/// GET /admin/api/households/{household}/reference-position: where the household is judged from
+/// — its own reference, or null while it has none — for the household page's form.
+async fn reference(
+    State(state): State<AppState>,
+    StaffSession(staff): StaffSession,
+    Path(household): Path<String>,
+) -> AppResult<Response> {
+    check_place_id(&household)?;
+    let (locations, storage, people) =
+        (state.backoffice.locations.clone(), state.storage.clone(), state.backoffice.staff.clone());
+    let who = staff.id.clone();
+    let row = blocking(move || {
+        place_in_sight(storage.as_ref(), people.as_ref(), &staff, locations.as_ref(), &household)?;
+        Ok::<_, AppError>(locations.references(std::slice::from_ref(&household))?.into_iter().next())
+    })
+    .await?;
+    tracing::info!(staff = %who, view = "reference_position", "back-office view");
+    let map_link =
+        row.as_ref().and_then(|r| Point::new(r.lat_e6, r.lon_e6)).map(|p| amap_link(p, "参考位置 reference"));
+    Ok(no_store(json!({ "reference": row, "map_link": map_link })))
 }

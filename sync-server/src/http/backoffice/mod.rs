@@ -13,6 +13,7 @@ pub mod directory;
 pub mod locations;
 pub mod money;
 pub mod pages;
+pub mod photo_export;
 pub mod photos;
 pub mod releases;
 pub mod reminders;

@@ -5,6 +5,8 @@
 //!   `X-CSRF-Token` header carries the session's token. Admins only. Answers the import report.
 //! - `GET /admin/api/export/{archives|visits|receipts|summary}?grid=G&format=csv|xlsx[&from=D&to=D][&full=true]`:
 //!   supervisors and admins, ID and phone numbers masked; `full=true` is for admins and audited.
+//! - `GET /admin/api/export/{visits|receipts}/photos?…` (the same query): that sheet and the photos
+//!   its rows name, in one ZIP streamed as it is written (photo_export.rs).
 //! - `GET /admin/api/import/{archives|arrears}/template?format=csv|xlsx`: an empty sheet with the
 //!   template's header row.
 //! - `GET /admin/api/transfer`: the grids and the templates' columns, for the page.
@@ -48,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/import/{sheet}", post(import).layer(DefaultBodyLimit::max(MAX_SHEET_BYTES)))
         .route("/admin/api/import/{sheet}/template", get(template))
         .route("/admin/api/export/{dataset}", get(export))
+        .route("/admin/api/export/{dataset}/photos", get(super::photo_export::export_with_photos))
 }
 
 async fn page(StaffSession(staff): StaffSession) -> Response {
@@ -124,9 +127,9 @@ async fn import(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct FileQuery {
+pub(super) struct FileQuery {
     #[serde(default)]
-    grid: String,
+    pub(super) grid: String,
     format: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -143,6 +146,12 @@ fn format_of(q: &Option<String>) -> AppResult<Format> {
 
 fn attachment(bytes: Vec<u8>, filename: &str, content_type: &'static str) -> Response {
     let mut r = bytes.into_response();
+    download_headers(&mut r, filename, content_type);
+    r
+}
+
+/// A download's headers: its type, never cached or sniffed, saved under `filename` (ASCII kept).
+pub(super) fn download_headers(r: &mut Response, filename: &str, content_type: &'static str) {
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -154,7 +163,6 @@ fn attachment(bytes: Vec<u8>, filename: &str, content_type: &'static str) -> Res
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    r
 }
 
 async fn template(
@@ -183,6 +191,22 @@ async fn export(
     let q = query(q)?;
     let dataset = Dataset::parse(&dataset)
         .ok_or_else(|| AppError::not_found("exports: archives, visits, receipts or summary"))?;
+    let full = q.full;
+    let out = scoped_export(&state, &staff, dataset, q, |_, out| Ok(out)).await?;
+    tracing::info!(staff = %staff.id, export = dataset.as_str(), rows = out.rows, full, "back-office export");
+    Ok(attachment(out.bytes, &out.filename, out.content_type))
+}
+
+/// Runs `dataset`'s export as `staff` may ask for it — the full one for admins only, a grid they
+/// may not see as no grid at all, masked and audited by `export::export` — then `then` with the
+/// storage and the sheet, in the same blocking task (an export with photos plans them there).
+pub(super) async fn scoped_export<T: Send + 'static>(
+    state: &AppState,
+    staff: &super::session::Staff,
+    dataset: Dataset,
+    q: FileQuery,
+    then: impl FnOnce(std::sync::Arc<dyn crate::storage::SyncStorage>, export::Exported) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
     if q.full && staff.role != Role::Admin {
         return Err(AppError::forbidden(
             "only an admin may export ID and phone numbers in full / 仅管理员可导出完整证件号和电话",
@@ -203,14 +227,13 @@ async fn export(
     let people = state.backoffice.staff.clone();
     let actor = staff.id.clone();
     let who = staff.clone();
-    let out = blocking(move || {
+    blocking(move || {
         // a grid the staff member may not see exports as no grid at all
         if !visible_grids(storage.as_ref(), people.as_ref(), &who)?.iter().any(|(id, _)| *id == req.grid) {
             return Err(AppError::not_found("没有这个网格，或无权查看 / no such grid, or not yours to see"));
         }
-        Ok(export::export(storage.as_ref(), &req, &actor, now_ms())?)
+        let out = export::export(storage.as_ref(), &req, &actor, now_ms())?;
+        then(storage, out)
     })
-    .await?;
-    tracing::info!(staff = %staff.id, export = dataset.as_str(), rows = out.rows, full = q.full, "back-office export");
-    Ok(attachment(out.bytes, &out.filename, out.content_type))
+    .await
 }

@@ -161,6 +161,16 @@ impl BlobStore for PgBlobStore {
         self.whole(&conn, sha256).map_err(io_error)
     }
 
+    fn photo_size(&self, sha256: &str) -> io::Result<Option<u64>> {
+        let conn = self.db.conn().map_err(io_error)?;
+        let row =
+            self.db.query_opt(&conn, "SELECT size FROM photo_blobs WHERE sha256 = $1", &[&sha256]).map_err(io_error)?;
+        match row {
+            Some(r) => Ok(u64::try_from(r.at::<i64>(0).map_err(io_error)?).ok()),
+            None => Ok(None),
+        }
+    }
+
     fn thumbnail(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
         self.column("SELECT thumbnail FROM photo_blobs WHERE sha256 = $1", sha256).map_err(io_error)
     }

@@ -14,6 +14,13 @@
 //! shifted, is above the largest number the file holds; every later transaction has a larger id.
 //! The pull watermark (the oldest running id, shifted) is then above every carried number too.
 //! The generation is carried as well, so phones see the same server, not a restored one.
+//!
+//! The photos move too (issue 20): every whole photo of the SQLite server's directory
+//! (`storage::blobs::DirBlobStore`) becomes a `photo_blobs` row with its thumbnail, in the same
+//! transaction, each only after its bytes hash to its address; one that does not is left behind
+//! and named in the report (its phone has long deleted it; the back office shows it missing, as
+//! before the move). The chunks of uploads under way are copied as they are, so a phone resumes
+//! its upload from the next chunk, not from zero.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +34,10 @@ use tokio_postgres::types::ToSql;
 use super::cursor::PER_TX_BITS;
 use super::pool::{Db, RowExt};
 use super::schema;
+use crate::storage::blobs::{BlobStore, DirBlobStore};
 use crate::storage::error::{StorageError, StorageResult};
+use gridbook_core::photos::photo_sha256;
+use gridbook_core::sync::wire::{MAX_PHOTO_BYTES, PHOTO_CHUNK_BYTES};
 
 /// Rows per `INSERT`.
 const BATCH: usize = 5_000;
@@ -53,6 +63,23 @@ pub struct MoveReport {
     pub generation: String,
     /// App builds whose files were copied into the shared directory.
     pub release_files: u64,
+    /// The photo directory's move.
+    pub photos: PhotoMove,
+}
+
+/// What moved of the SQLite server's photo directory into `photo_blobs` / `photo_chunks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PhotoMove {
+    /// Whole photos copied, each hashed to its address first.
+    pub copied: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Thumbnails copied with them.
+    pub thumbnails: u64,
+    /// Chunks of uploads under way copied.
+    pub chunks: u64,
+    /// Files that did not hash to their address, or were larger than a photo may be: left behind.
+    pub refused: Vec<String>,
 }
 
 /// The target is not empty: nothing was written.
@@ -135,7 +162,13 @@ struct Table {
 
 /// Copies the SQLite database `sqlite` into the empty PostgreSQL database at `url`; `releases`
 /// (from, to): the directories of the app builds' files, copied when the file has builds.
-pub fn migrate(sqlite: &Path, url: &str, releases: Option<(PathBuf, PathBuf)>) -> StorageResult<MoveReport> {
+/// `photos`: the SQLite server's photo directory, when it has one.
+pub fn migrate(
+    sqlite: &Path,
+    url: &str,
+    releases: Option<(PathBuf, PathBuf)>,
+    photos: Option<&Path>,
+) -> StorageResult<MoveReport> {
     let db = Db::open(url)?;
     schema::migrate(&db)?;
     let source = rusqlite::Connection::open_with_flags(
@@ -165,7 +198,15 @@ pub fn migrate(sqlite: &Path, url: &str, releases: Option<(PathBuf, PathBuf)>) -
     };
     burn_transaction_ids(&db, last_change)?;
 
+    let photo_dir = match photos.filter(|d| d.is_dir()) {
+        Some(dir) => Some(
+            DirBlobStore::open(dir)
+                .map_err(|e| StorageError::internal(format!("the photo directory {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
     let mut copied = BTreeMap::new();
+    let mut photos_moved = PhotoMove::default();
     db.write(|tx| {
         // no replica migrates or marks a restore meanwhile
         db.execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK])?;
@@ -183,6 +224,9 @@ pub fn migrate(sqlite: &Path, url: &str, releases: Option<(PathBuf, PathBuf)>) -
         }
         for table in &tables {
             copied.insert(table.name.clone(), copy_table(&db, tx, &source, table)?);
+        }
+        if let Some(dir) = &photo_dir {
+            photos_moved = copy_photos(&db, tx, dir)?;
         }
         // the serial ids (audit log, conflicts, sync events) go on after the copied ones
         for row in db.query(
@@ -206,7 +250,48 @@ pub fn migrate(sqlite: &Path, url: &str, releases: Option<(PathBuf, PathBuf)>) -
         Some((from, to)) => copy_release_files(&source, &from, &to)?,
         None => 0,
     };
-    Ok(MoveReport { tables: copied, last_change, generation, release_files })
+    Ok(MoveReport { tables: copied, last_change, generation, release_files, photos: photos_moved })
+}
+
+/// Copies the directory's whole photos (hash checked, one in memory at a time) with their
+/// thumbnails, and the chunks of uploads under way.
+fn copy_photos<C: GenericClient + Sync>(db: &Db, tx: &C, dir: &DirBlobStore) -> StorageResult<PhotoMove> {
+    let io = |e: std::io::Error| StorageError::internal(format!("the photo directory: {e}"));
+    let mut out = PhotoMove::default();
+    let now = crate::now_ms();
+    for (sha, len) in dir.whole_photos().map_err(io)? {
+        // read only what a photo may be: a larger file is not one, whatever it hashes to
+        let bytes = match len {
+            1..=MAX_PHOTO_BYTES => dir.photo(&sha).map_err(io)?,
+            _ => None,
+        };
+        let Some(bytes) = bytes.filter(|b| photo_sha256(b) == sha) else {
+            out.refused.push(sha);
+            continue;
+        };
+        let thumbnail = dir.thumbnail(&sha).map_err(io)?;
+        let size = i64::try_from(bytes.len()).map_err(|_| StorageError::internal("a photo's size"))?;
+        db.execute(
+            tx,
+            "INSERT INTO photo_blobs (sha256, size, bytes, thumbnail, arrived_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            &[&sha, &size, &bytes, &thumbnail, &now],
+        )?;
+        out.copied += 1;
+        out.bytes += bytes.len() as u64;
+        out.thumbnails += u64::from(thumbnail.is_some());
+    }
+    for (sha, index, len) in dir.chunks_under_way().map_err(io)? {
+        // a chunk is at most one chunk long; the server counts it only at the length its index needs
+        let (Ok(idx), true) = (i32::try_from(index), (1..=PHOTO_CHUNK_BYTES as u64).contains(&len)) else { continue };
+        let Some(bytes) = dir.chunk(&sha, index).map_err(io)? else { continue };
+        db.execute(
+            tx,
+            "INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256, idx) DO NOTHING",
+            &[&sha, &idx, &bytes],
+        )?;
+        out.chunks += 1;
+    }
+    Ok(out)
 }
 
 /// The tables to copy, parents first, each with the columns both sides have. Refuses a table or

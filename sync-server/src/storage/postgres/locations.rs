@@ -1,5 +1,6 @@
-//! Proof of visit by place on PostgreSQL (storage/locations.rs), as on SQLite: visits not checked
-//! yet, households' reference positions, the checks stored with their flags, the flagged visits.
+//! Proof of visit by place on PostgreSQL (storage/locations.rs), as on SQLite: facts (visits,
+//! receipts, sign-ins) not checked yet, households' reference positions, the checks stored with
+//! their flags, the flagged facts with their kind.
 //! Replicas checking the same visit at once meet on its key: the first row stays.
 
 use tokio_postgres::Row;
@@ -9,7 +10,8 @@ use super::records::audit;
 use super::PostgresStorage;
 use crate::storage::error::StorageResult;
 use crate::storage::locations::{
-    FlaggedCounts, FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow,
+    FlaggedCounts, FlaggedVisit, LocatedKind, LocationStorage, ReferenceRow, UncheckedFact, VisitCheckRow,
+    LOCATED_KINDS,
 };
 use crate::storage::ListPage;
 
@@ -28,16 +30,19 @@ fn reference(r: &Row) -> StorageResult<ReferenceRow> {
 }
 
 impl LocationStorage for PostgresStorage {
-    fn unchecked_visits(&self, limit: u32) -> StorageResult<Vec<UncheckedVisit>> {
+    fn unchecked_facts(&self, limit: u32) -> StorageResult<Vec<UncheckedFact>> {
         let conn = self.db.conn()?;
+        let kinds: &[&str] = &LOCATED_KINDS;
         let rows = self.db.query(
             &conn,
-            "SELECT e.id, e.grid_id, e.vals FROM entities e
-             WHERE e.kind = 'visit' AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
-             ORDER BY e.seq LIMIT $1",
-            &[&i64::from(limit)],
+            "SELECT e.kind, e.id, e.grid_id, e.vals FROM entities e
+             WHERE e.kind = ANY($1) AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
+             ORDER BY e.seq LIMIT $2",
+            &[&kinds, &i64::from(limit)],
         )?;
-        rows.iter().map(|r| Ok(UncheckedVisit { id: r.at(0)?, grid_id: r.at(1)?, vals: r.at(2)? })).collect()
+        rows.iter()
+            .map(|r| Ok(UncheckedFact { kind: r.at(0)?, id: r.at(1)?, grid_id: r.at(2)?, vals: r.at(3)? }))
+            .collect()
     }
 
     fn references(&self, place_ids: &[String]) -> StorageResult<Vec<ReferenceRow>> {
@@ -130,45 +135,70 @@ impl LocationStorage for PostgresStorage {
         to_ms: i64,
         page: &ListPage,
     ) -> StorageResult<(FlaggedCounts, Vec<FlaggedVisit>)> {
-        // $1 from, $2 to, $3 the grids (NULL: every grid)
-        const FLAGGED: &str = "WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
-             AND ($3::text[] IS NULL OR l.grid_id = ANY($3::text[]))";
+        // $1 from, $2 to, $3 the grids (NULL: every grid), $4 the record kinds of a visit, a
+        // receipt and a sign-in (the fact behind each line, for its kind)
+        const FLAGGED: &str = "FROM visit_locations l
+             LEFT JOIN entities f ON f.kind = ANY($4) AND f.id = l.visit_id
+             WHERE (l.far OR l.mock OR l.no_fix) AND l.arrived_at_ms >= $1 AND l.arrived_at_ms < $2
+               AND ($3::text[] IS NULL OR l.grid_id = ANY($3::text[]))";
+        let kinds: &[&str] = &LOCATED_KINDS;
+        let [_, receipt, sign_in] = LOCATED_KINDS;
         self.db.read(|tx| {
             let c = self.db.query_one(
                 tx,
                 &format!(
                     "SELECT count(*), count(*) FILTER (WHERE l.far), count(*) FILTER (WHERE l.mock),
-                            count(*) FILTER (WHERE l.no_fix)
-                     FROM visit_locations l {FLAGGED}"
+                            count(*) FILTER (WHERE l.no_fix),
+                            count(*) FILTER (WHERE f.kind = $5), count(*) FILTER (WHERE f.kind = $6),
+                            count(*) FILTER (WHERE coalesce(f.kind, '') NOT IN ($5, $6)
+                                             AND f.vals::jsonb ->> 'appointment_at_ms' IS NOT NULL)
+                     {FLAGGED}"
                 ),
-                &[&from_ms, &to_ms, &page.grids],
+                &[&from_ms, &to_ms, &page.grids, &kinds, &receipt, &sign_in],
             )?;
             let n = |i: usize| c.at::<i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
-            let counts = FlaggedCounts { total: n(0)?, far: n(1)?, mock: n(2)?, no_fix: n(3)? };
+            let (total, receipt_n, sign_in_n, appointment_arrival) = (n(0)?, n(4)?, n(5)?, n(6)?);
+            let counts = FlaggedCounts {
+                total,
+                far: n(1)?,
+                mock: n(2)?,
+                no_fix: n(3)?,
+                visit: total.saturating_sub(receipt_n + sign_in_n + appointment_arrival),
+                appointment_arrival,
+                receipt: receipt_n,
+                sign_in: sign_in_n,
+            };
             let rows = self.db.query(
                 tx,
                 &format!(
                     "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                             l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
                             l.checked_at_ms, m.name, h.vals::jsonb ->> 'address',
-                            coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
-                     FROM visit_locations l
-                     LEFT JOIN managers m ON m.id = l.manager_id
+                            coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6),
+                            f.kind, (f.vals::jsonb ->> 'appointment_at_ms')::BIGINT
+                     {}
+                     ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
+                     LIMIT $5 OFFSET $6",
+                    FLAGGED.replacen(
+                        "WHERE",
+                        "LEFT JOIN managers m ON m.id = l.manager_id
                      LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
                      LEFT JOIN reference_positions r ON r.place_id = l.household_id
                      LEFT JOIN reference_positions rp ON rp.place_id = h.vals::jsonb ->> 'premises_id'
-                     {FLAGGED}
-                     ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
-                     LIMIT $4 OFFSET $5"
+                     WHERE",
+                        1
+                    )
                 ),
-                &[&from_ms, &to_ms, &page.grids, &i64::from(page.limit), &i64::from(page.offset)],
+                &[&from_ms, &to_ms, &page.grids, &kinds, &i64::from(page.limit), &i64::from(page.offset)],
             )?;
             let rows = rows
                 .iter()
                 .map(|r| {
+                    let kind: Option<String> = r.at(19)?;
                     Ok(FlaggedVisit {
                         check: VisitCheckRow {
                             visit_id: r.at(0)?,
+                            kind: LocatedKind::of(kind.as_deref().unwrap_or_default(), r.at(20)?),
                             grid_id: r.at(1)?,
                             household_id: r.at(2)?,
                             manager_id: r.at(3)?,
@@ -193,5 +223,15 @@ impl LocationStorage for PostgresStorage {
                 .collect::<StorageResult<Vec<_>>>()?;
             Ok((counts, rows))
         })
+    }
+
+    fn place_grid(&self, place_id: &str) -> StorageResult<Option<String>> {
+        let conn = self.db.conn()?;
+        let row = self.db.query_opt(
+            &conn,
+            "SELECT grid_id FROM entities WHERE kind IN ('household', 'premises') AND id = $1 LIMIT 1",
+            &[&place_id],
+        )?;
+        row.map(|r| r.at(0)).transpose()
     }
 }

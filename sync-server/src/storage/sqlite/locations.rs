@@ -1,12 +1,14 @@
-//! Proof of visit by place on SQLite (storage/locations.rs): visits not checked yet, households'
-//! reference positions, the checks stored with their flags, the flagged visits listed.
+//! Proof of visit by place on SQLite (storage/locations.rs): facts (visits, receipts, sign-ins) not
+//! checked yet, households' reference positions, the checks stored with their flags, the flagged
+//! facts listed with their kind.
 
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::SqliteStorage;
 use crate::storage::error::StorageResult;
 use crate::storage::locations::{
-    FlaggedCounts, FlaggedVisit, LocationStorage, ReferenceRow, UncheckedVisit, VisitCheckRow,
+    FlaggedCounts, FlaggedVisit, LocatedKind, LocationStorage, ReferenceRow, UncheckedFact, VisitCheckRow,
+    LOCATED_KINDS,
 };
 use crate::storage::ListPage;
 
@@ -25,15 +27,17 @@ fn reference(r: &Row) -> rusqlite::Result<ReferenceRow> {
 }
 
 impl LocationStorage for SqliteStorage {
-    fn unchecked_visits(&self, limit: u32) -> StorageResult<Vec<UncheckedVisit>> {
+    fn unchecked_facts(&self, limit: u32) -> StorageResult<Vec<UncheckedFact>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT e.id, e.grid_id, e.vals FROM entities e
-                 WHERE e.kind = 'visit' AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
-                 ORDER BY e.seq LIMIT ?1",
+                "SELECT e.kind, e.id, e.grid_id, e.vals FROM entities e
+                 WHERE e.kind IN (?1, ?2, ?3) AND NOT EXISTS (SELECT 1 FROM visit_locations l WHERE l.visit_id = e.id)
+                 ORDER BY e.seq LIMIT ?4",
             )?;
-            let rows =
-                stmt.query_map([limit], |r| Ok(UncheckedVisit { id: r.get(0)?, grid_id: r.get(1)?, vals: r.get(2)? }))?;
+            let [visit, receipt, sign_in] = LOCATED_KINDS;
+            let rows = stmt.query_map(params![visit, receipt, sign_in, limit], |r| {
+                Ok(UncheckedFact { kind: r.get(0)?, id: r.get(1)?, grid_id: r.get(2)?, vals: r.get(3)? })
+            })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -136,61 +140,96 @@ impl LocationStorage for SqliteStorage {
         to_ms: i64,
         page: &ListPage,
     ) -> StorageResult<(FlaggedCounts, Vec<FlaggedVisit>)> {
-        // ?1 from, ?2 to, ?3 the grids (NULL: every grid)
-        const FLAGGED: &str =
-            "WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
-                 AND (?3 IS NULL OR l.grid_id IN (SELECT value FROM json_each(?3)))";
+        // ?1 from, ?2 to, ?3 the grids (NULL: every grid), ?4 ?5 ?6 the record kinds of a visit, a
+        // receipt and a sign-in (the fact behind each line, for its kind)
+        const FLAGGED: &str = "FROM visit_locations l
+                 LEFT JOIN entities f ON f.kind IN (?4, ?5, ?6) AND f.id = l.visit_id
+                 WHERE (l.far = 1 OR l.mock = 1 OR l.no_fix = 1) AND l.arrived_at_ms >= ?1 AND l.arrived_at_ms < ?2
+                   AND (?3 IS NULL OR l.grid_id IN (SELECT value FROM json_each(?3)))";
         let grids = page.grids_json();
+        let [visit, receipt, sign_in] = LOCATED_KINDS;
         self.read(|c| {
             let counts = c
                 .prepare_cached(&format!(
-                    "SELECT count(*), coalesce(sum(l.far = 1), 0), coalesce(sum(l.mock = 1), 0), coalesce(sum(l.no_fix = 1), 0)
-                     FROM visit_locations l {FLAGGED}"
+                    "SELECT count(*), coalesce(sum(l.far = 1), 0), coalesce(sum(l.mock = 1), 0), coalesce(sum(l.no_fix = 1), 0),
+                            coalesce(sum(f.kind = ?5), 0), coalesce(sum(f.kind = ?6), 0),
+                            coalesce(sum(coalesce(f.kind, '') NOT IN (?5, ?6)
+                                         AND json_extract(f.vals, '$.appointment_at_ms') IS NOT NULL), 0)
+                     {FLAGGED}"
                 ))?
-                .query_row(params![from_ms, to_ms, grids], |r| {
+                .query_row(params![from_ms, to_ms, grids, visit, receipt, sign_in], |r| {
                     let n = |i: usize| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
-                    Ok(FlaggedCounts { total: n(0)?, far: n(1)?, mock: n(2)?, no_fix: n(3)? })
+                    let (total, receipt, sign_in, appointment_arrival) = (n(0)?, n(4)?, n(5)?, n(6)?);
+                    Ok(FlaggedCounts {
+                        total,
+                        far: n(1)?,
+                        mock: n(2)?,
+                        no_fix: n(3)?,
+                        visit: total.saturating_sub(receipt + sign_in + appointment_arrival),
+                        appointment_arrival,
+                        receipt,
+                        sign_in,
+                    })
                 })?;
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT l.visit_id, l.grid_id, l.household_id, l.manager_id, l.arrived_at_ms, l.zone_offset_min,
                         l.lat_e6, l.lon_e6, l.accuracy_m, l.distance_m, l.far, l.mock, l.no_fix, l.unknown,
                         l.checked_at_ms, m.name, json_extract(h.vals, '$.address'),
-                        coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6)
-                 FROM visit_locations l
-                 LEFT JOIN managers m ON m.id = l.manager_id
+                        coalesce(r.lat_e6, rp.lat_e6), coalesce(r.lon_e6, rp.lon_e6),
+                        f.kind, json_extract(f.vals, '$.appointment_at_ms')
+                 {FLAGGED_ROWS}
+                 ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
+                 LIMIT ?7 OFFSET ?8",
+                FLAGGED_ROWS = FLAGGED.replacen(
+                    "WHERE",
+                    "LEFT JOIN managers m ON m.id = l.manager_id
                  LEFT JOIN entities h ON h.kind = 'household' AND h.id = l.household_id
                  LEFT JOIN reference_positions r ON r.place_id = l.household_id
                  LEFT JOIN reference_positions rp ON rp.place_id = json_extract(h.vals, '$.premises_id')
-                 {FLAGGED}
-                 ORDER BY l.manager_id, l.arrived_at_ms, l.visit_id
-                 LIMIT ?4 OFFSET ?5"
+                 WHERE",
+                    1
+                )
             ))?;
-            let rows = stmt.query_map(params![from_ms, to_ms, grids, page.limit, page.offset], |r| {
-                Ok(FlaggedVisit {
-                    check: VisitCheckRow {
-                        visit_id: r.get(0)?,
-                        grid_id: r.get(1)?,
-                        household_id: r.get(2)?,
-                        manager_id: r.get(3)?,
-                        arrived_at_ms: r.get(4)?,
-                        zone_offset_min: r.get(5)?,
-                        lat_e6: r.get(6)?,
-                        lon_e6: r.get(7)?,
-                        accuracy_m: r.get(8)?,
-                        distance_m: r.get(9)?,
-                        far: r.get(10)?,
-                        mock: r.get(11)?,
-                        no_fix: r.get(12)?,
-                        unknown: r.get(13)?,
-                        checked_at_ms: r.get(14)?,
-                    },
-                    manager_name: r.get(15)?,
-                    address: r.get(16)?,
-                    reference_lat_e6: r.get(17)?,
-                    reference_lon_e6: r.get(18)?,
-                })
-            })?;
+            let rows = stmt.query_map(
+                params![from_ms, to_ms, grids, visit, receipt, sign_in, page.limit, page.offset],
+                |r| {
+                    let kind: Option<String> = r.get(19)?;
+                    Ok(FlaggedVisit {
+                        check: VisitCheckRow {
+                            visit_id: r.get(0)?,
+                            kind: LocatedKind::of(kind.as_deref().unwrap_or_default(), r.get(20)?),
+                            grid_id: r.get(1)?,
+                            household_id: r.get(2)?,
+                            manager_id: r.get(3)?,
+                            arrived_at_ms: r.get(4)?,
+                            zone_offset_min: r.get(5)?,
+                            lat_e6: r.get(6)?,
+                            lon_e6: r.get(7)?,
+                            accuracy_m: r.get(8)?,
+                            distance_m: r.get(9)?,
+                            far: r.get(10)?,
+                            mock: r.get(11)?,
+                            no_fix: r.get(12)?,
+                            unknown: r.get(13)?,
+                            checked_at_ms: r.get(14)?,
+                        },
+                        manager_name: r.get(15)?,
+                        address: r.get(16)?,
+                        reference_lat_e6: r.get(17)?,
+                        reference_lon_e6: r.get(18)?,
+                    })
+                },
+            )?;
             Ok((counts, rows.collect::<Result<_, _>>()?))
+        })
+    }
+
+    fn place_grid(&self, place_id: &str) -> StorageResult<Option<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT grid_id FROM entities WHERE kind IN ('household', 'premises') AND id = ?1 LIMIT 1",
+            )?;
+            Ok(stmt.query_row([place_id], |r| r.get(0)).optional()?)
         })
     }
 }

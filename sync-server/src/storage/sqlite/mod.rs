@@ -122,6 +122,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SqliteStorage {
+    /// The photo directory of the server database at `db`: beside it, `<db>.photos`.
+    pub fn photo_dir_of(db: &Path) -> PathBuf {
+        PathBuf::from(format!("{}.photos", db.display()))
+    }
+
     pub fn open(path: impl AsRef<Path>) -> StorageResult<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path)?;
@@ -275,7 +280,7 @@ impl SyncStorage for SqliteStorage {
     }
 
     fn photo_dir(&self) -> Option<PathBuf> {
-        Some(PathBuf::from(format!("{}.photos", self.path.display())))
+        Some(Self::photo_dir_of(&self.path))
     }
 
     fn grid_sets(&self) -> StorageResult<Vec<Vec<String>>> {
