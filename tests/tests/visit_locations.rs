@@ -157,7 +157,6 @@ async fn the_server_flags_far_mocked_and_unlocated_visits_and_the_back_office_li
         (Some(HOME_LAT_E6 + 3_000), Some("back_office"))
     );
     // a supervisor of other grids neither sees these flags nor moves this household's reference
-    server.supervisor("sup2", PASSWORD);
     let (other, other_csrf) = server.staff_session("sup2", PASSWORD).await;
     assert_eq!(flagged(&server, &other).await["groups"], serde_json::json!([]));
     assert_eq!(set_reference(&server, &url, (&other, &other_csrf), &moved).await, 404);
