@@ -10,7 +10,6 @@
 //! of PBKDF2-HMAC-SHA512 over the salt XOR 0x3a. The server builds snapshot files with those 48
 //! bytes free (`snapshot_file::reserve_sealing_bytes`); a file without them is not sealed here.
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -25,8 +24,11 @@ const IV_BYTES: usize = 16;
 const HMAC_SALT_MASK: u8 = 0x3a;
 /// SQLCipher's PBKDF2 rounds for the HMAC key (`FAST_PBKDF2_ITER`).
 const HMAC_KEY_ROUNDS: u32 = 2;
-/// Pages read, sealed and written at a time (1 MiB): memory stays bounded whatever the file.
+/// Pages read, sealed and written at a time by each thread (1 MiB): memory stays bounded whatever
+/// the file.
 const PAGES_PER_BATCH: usize = 256;
+/// Threads sealing at once, at most.
+const MAX_THREADS: usize = 4;
 
 fn failed(what: &str) -> Error {
     Error::SnapshotFile(format!("sealing the file page by page failed: {what}"))
@@ -37,7 +39,7 @@ fn failed(what: &str) -> Error {
 /// layout first; a file of another length is refused.
 pub fn seal_file(plain: &Path, sealed: &Path, key: &DataKey) -> Result<()> {
     let io = |what: &'static str| move |e: std::io::Error| failed(&format!("{what}: {e}"));
-    let mut input = std::fs::File::open(plain).map_err(io("opening the plain file"))?;
+    let input = std::fs::File::open(plain).map_err(io("opening the plain file"))?;
     let len = input.metadata().map_err(io("reading its size"))?.len();
     if len == 0 || len % PAGE_BYTES as u64 != 0 {
         return Err(failed(&format!("its size {len} is not a whole number of {PAGE_BYTES}-byte pages")));
@@ -49,22 +51,56 @@ pub fn seal_file(plain: &Path, sealed: &Path, key: &DataKey) -> Result<()> {
     let mut hmac_key = Zeroizing::new([0u8; 32]);
     cipher_provider::pbkdf2_sha512(key.as_bytes(), &hmac_salt, HMAC_KEY_ROUNDS, &mut hmac_key[..])
         .ok_or_else(|| failed("deriving the HMAC key"))?;
-    let mut output = std::fs::File::create(sealed).map_err(io("creating the sealed file"))?;
+    let output = std::fs::File::create(sealed).map_err(io("creating the sealed file"))?;
+    output.set_len(len).map_err(io("sizing the sealed file"))?;
+    // Pages are sealed independently: the file is cut into one run of pages per core (phones have
+    // 4–8), each read, sealed and written at its own offset by its own thread.
+    let pages = len / PAGE_BYTES as u64;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS) as u64;
+    let per_thread = pages.div_ceil(threads.max(1));
+    let (input, output, hmac_key, salt) = (&input, &output, &hmac_key[..], &salt[..]);
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..threads)
+            .map(|t| (t * per_thread, ((t + 1) * per_thread).min(pages)))
+            .filter(|(first, end)| first < end)
+            .map(|(first, end)| scope.spawn(move || seal_run(input, output, first, end, key, hmac_key, salt)))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap_or_else(|_| Err(failed("a sealing thread stopped")))).collect()
+    });
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    output.sync_all().map_err(io("syncing the sealed file"))
+}
+
+/// Seals pages [first, end) (0-based) of `input` into the same places of `output`.
+fn seal_run(
+    input: &std::fs::File,
+    output: &std::fs::File,
+    first: u64,
+    end: u64,
+    key: &DataKey,
+    hmac_key: &[u8],
+    salt: &[u8],
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let io = |what: &'static str| move |e: std::io::Error| failed(&format!("{what}: {e}"));
     let mut plain_pages = Zeroizing::new(vec![0u8; PAGE_BYTES * PAGES_PER_BATCH]);
     let mut sealed_pages = vec![0u8; PAGE_BYTES * PAGES_PER_BATCH];
-    let mut pgno: u32 = 0;
-    let mut left = len;
-    while left > 0 {
-        let n = usize::try_from(left.min((PAGE_BYTES * PAGES_PER_BATCH) as u64)).map_err(|_| failed("size"))?;
-        input.read_exact(&mut plain_pages[..n]).map_err(io("reading the plain file"))?;
-        for (page, out) in plain_pages[..n].chunks_exact(PAGE_BYTES).zip(sealed_pages.chunks_exact_mut(PAGE_BYTES)) {
-            pgno = pgno.checked_add(1).ok_or_else(|| failed("too many pages"))?;
-            seal_page(page, out, pgno, key, &hmac_key[..], &salt)?;
+    let mut at = first;
+    while at < end {
+        let count = (end - at).min(PAGES_PER_BATCH as u64);
+        let n = usize::try_from(count).map_err(|_| failed("size"))? * PAGE_BYTES;
+        let offset = at * PAGE_BYTES as u64;
+        input.read_exact_at(&mut plain_pages[..n], offset).map_err(io("reading the plain file"))?;
+        for (i, (page, out)) in
+            plain_pages[..n].chunks_exact(PAGE_BYTES).zip(sealed_pages.chunks_exact_mut(PAGE_BYTES)).enumerate()
+        {
+            let pgno = u32::try_from(at + i as u64 + 1).map_err(|_| failed("too many pages"))?;
+            seal_page(page, out, pgno, key, hmac_key, salt)?;
         }
-        output.write_all(&sealed_pages[..n]).map_err(io("writing the sealed file"))?;
-        left -= n as u64;
+        output.write_all_at(&sealed_pages[..n], offset).map_err(io("writing the sealed file"))?;
+        at += count;
     }
-    output.sync_all().map_err(io("syncing the sealed file"))
+    Ok(())
 }
 
 /// One page: `out` is the sealed form of `page`, number `pgno` (1-based).

@@ -376,18 +376,22 @@ fn export_sealed(
         .map_err(|e| Error::SnapshotFile(format!("syncing the encrypted copy: {e}")))
 }
 
-/// Before a file sealed page by page takes the store's place: every page's HMAC verifies under the
-/// key (`cipher_integrity_check`), and its schema reads — else the store stays as it was.
+/// Before a file sealed page by page takes the store's place, it must open as a store under the
+/// key — else the store stays as it was: page 1 (the salt, the key, the HMAC key's derivation),
+/// the schema's pages and the device's own rows read back through SQLCipher. Every other page is
+/// sealed by the same code (store/sealed_file.rs, whose tests check every page of a file through
+/// SQLCipher with both providers); a full `cipher_integrity_check` here would re-read and re-hash
+/// the whole file on every first sync (~0.06 s of 0.6 s at 100k households).
 #[cfg(feature = "sqlcipher")]
 fn verify_sealed(sealed: &Path, key: &crate::store::encryption::DataKey) -> Result<()> {
     let conn = Connection::open(sealed)?;
     crate::store::encryption::apply_key(&conn, key, crate::store::encryption::PAGE_HMAC)?;
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
-    let bad_pages = conn.prepare("PRAGMA cipher_integrity_check")?.query_map([], |_| Ok(()))?.count();
-    if bad_pages > 0 {
-        return Err(Error::SnapshotFile(format!("{bad_pages} pages of the sealed copy do not verify")));
-    }
-    Ok(())
+    let readable = (|| -> rusqlite::Result<()> {
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+        conn.query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))?;
+        Ok(())
+    })();
+    readable.map_err(|e| Error::SnapshotFile(format!("the sealed copy does not open as a store: {e}")))
 }
 
 fn fresh(conn: &Connection) -> Result<bool> {
