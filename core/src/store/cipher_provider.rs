@@ -152,22 +152,22 @@ pub(crate) fn current_name() -> String {
 /// compared in one run).
 #[cfg(any(test, feature = "testing"))]
 pub fn use_openssl_provider() {
-    install();
-    // SAFETY: as in `install`; SQLCipher's setup fills every field of the table.
-    unsafe {
-        let table = rusqlite::ffi::sqlite3_malloc(std::mem::size_of::<Provider>() as c_int).cast::<Provider>();
-        if table.is_null() {
-            return;
-        }
-        table.write(provider());
+    // SAFETY: SQLCipher's setup fills every field of the table.
+    register_again(|table| unsafe {
         sqlcipher_openssl_setup(table);
-        sqlcipher_register_provider(table);
-    }
+    });
 }
 
 /// Registers this module's provider again after [`use_openssl_provider`].
 #[cfg(any(test, feature = "testing"))]
 pub fn use_rust_provider() {
+    register_again(|_| ());
+}
+
+/// A fresh table holding this module's provider, changed by `setup`, registered in place of the
+/// current one (after `install`, so the registration is pinned).
+#[cfg(any(test, feature = "testing"))]
+fn register_again(setup: impl FnOnce(*mut Provider)) {
     install();
     // SAFETY: as in `install`.
     unsafe {
@@ -176,6 +176,7 @@ pub fn use_rust_provider() {
             return;
         }
         table.write(provider());
+        setup(table);
         sqlcipher_register_provider(table);
     }
 }
