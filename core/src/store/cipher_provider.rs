@@ -316,22 +316,22 @@ unsafe extern "C" fn hmac(
     let input2 = if input2.is_null() { Some(&[][..]) } else { bytes(input2, in2_sz) };
     let Some(input2) = input2 else { return SQLITE_ERROR };
     let Some(out) = bytes_mut(out, get_hmac_sz(std::ptr::null_mut(), algorithm)) else { return SQLITE_ERROR };
-    guarded(|| {
-        match algorithm {
-            SHA256 => out.copy_from_slice(&mac::<Hmac<Sha256>>(key, &[input, input2])?),
-            SHA512 => out.copy_from_slice(&mac::<Hmac<Sha512>>(key, &[input, input2])?),
-            _ => return None,
-        }
-        Some(())
+    guarded(|| match algorithm {
+        SHA256 => mac_into::<Hmac<Sha256>>(key, &[input, input2], out),
+        SHA512 => mac_into::<Hmac<Sha512>>(key, &[input, input2], out),
+        _ => None,
     })
 }
 
-fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
+/// The MAC of `parts` in order under `key`, written into `out` (its length is the MAC's): no
+/// allocation, as this runs for every page a commit writes.
+fn mac_into<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]], out: &mut [u8]) -> Option<()> {
     let mut m = <M as hmac::digest::KeyInit>::new_from_slice(key).ok()?;
     for part in parts {
         m.update(part);
     }
-    Some(m.finalize().into_bytes().to_vec())
+    let tag = m.finalize().into_bytes();
+    (tag.len() == out.len()).then(|| out.copy_from_slice(&tag))
 }
 
 /// PBKDF2 (RFC 8018) over the HMAC `algorithm`: SQLCipher derives a store's HMAC key with it (two
@@ -402,28 +402,21 @@ unsafe extern "C" fn cipher(
     if key.len() != KEY_BYTES as usize || input.len() % BLOCK_BYTES as usize != 0 {
         return SQLITE_ERROR;
     }
-    guarded(|| {
-        match mode {
-            1 => {
-                cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
-                    .ok()?
-                    .encrypt_padded_b2b_mut::<NoPadding>(input, out)
-                    .ok()?;
-            }
-            0 => {
-                cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
-                    .ok()?
-                    .decrypt_padded_b2b_mut::<NoPadding>(input, out)
-                    .ok()?;
-            }
-            _ => return None,
+    guarded(|| match mode {
+        1 => cbc_encrypt(key, iv, input, out),
+        0 => {
+            cbc::Decryptor::<aes::Aes256>::new_from_slices(key, iv)
+                .ok()?
+                .decrypt_padded_b2b_mut::<NoPadding>(input, out)
+                .ok()?;
+            Some(())
         }
-        Some(())
+        _ => None,
     })
 }
 
 /// AES-256-CBC without padding of whole blocks, `input` to `out` (same length).
-pub(crate) fn cbc_encrypt(key: &[u8; 32], iv: &[u8], input: &[u8], out: &mut [u8]) -> Option<()> {
+pub(crate) fn cbc_encrypt(key: &[u8], iv: &[u8], input: &[u8], out: &mut [u8]) -> Option<()> {
     cbc::Encryptor::<aes::Aes256>::new_from_slices(key, iv)
         .ok()?
         .encrypt_padded_b2b_mut::<NoPadding>(input, out)
@@ -431,9 +424,9 @@ pub(crate) fn cbc_encrypt(key: &[u8; 32], iv: &[u8], input: &[u8], out: &mut [u8
     Some(())
 }
 
-/// HMAC-SHA256 of `parts` in order, under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Option<Vec<u8>> {
-    mac::<Hmac<Sha256>>(key, parts)
+/// HMAC-SHA256 of `parts` in order, under `key`, into `out` (32 bytes).
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8]) -> Option<()> {
+    mac_into::<Hmac<Sha256>>(key, parts, out)
 }
 
 /// PBKDF2-HMAC-SHA512 into `out`.

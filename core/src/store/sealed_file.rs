@@ -108,17 +108,16 @@ fn seal_page(page: &[u8], out: &mut [u8], pgno: u32, key: &DataKey, hmac_key: &[
     // page 1's first 16 bytes ("SQLite format 3\0") are not sealed: the salt takes their place
     let start = if pgno == 1 { SALT_BYTES } else { 0 };
     let content_end = PAGE_BYTES - RESERVE_BYTES;
-    let (iv, hmac) = {
-        let reserve = &mut out[content_end..];
-        cipher_provider::fill_random(&mut reserve[..IV_BYTES]).ok_or_else(|| failed("no random IV"))?;
-        let iv: [u8; IV_BYTES] = reserve[..IV_BYTES].try_into().map_err(|_| failed("IV"))?;
-        (iv, content_end + IV_BYTES)
-    };
+    // the reserve: the IV, then the HMAC of (ciphertext ‖ IV ‖ page number)
+    let hmac_at = content_end + IV_BYTES;
+    let mut iv = [0u8; IV_BYTES];
+    cipher_provider::fill_random(&mut iv).ok_or_else(|| failed("no random IV"))?;
+    out[content_end..hmac_at].copy_from_slice(&iv);
     cipher_provider::cbc_encrypt(key.as_bytes(), &iv, &page[start..content_end], &mut out[start..content_end])
         .ok_or_else(|| failed("AES"))?;
-    let mac = cipher_provider::hmac_sha256(hmac_key, &[&out[start..hmac], &pgno.to_le_bytes()])
+    let (sealed, mac) = out.split_at_mut(hmac_at);
+    cipher_provider::hmac_sha256(hmac_key, &[&sealed[start..], &pgno.to_le_bytes()], mac)
         .ok_or_else(|| failed("HMAC"))?;
-    out[hmac..].copy_from_slice(&mac);
     if pgno == 1 {
         out[..SALT_BYTES].copy_from_slice(salt);
     }
