@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::EntityKind;
-use crate::store::encryption::{PAGE_BYTES, SEALING_RESERVE_BYTES};
+#[cfg(feature = "sqlcipher")]
+use crate::store::encryption::PAGE_BYTES;
+use crate::store::encryption::SEALING_RESERVE_BYTES;
 use crate::store::files::remove_database;
 use crate::store::{meta_get, Store};
 use crate::sync::hlc::Hlc;
@@ -323,6 +325,7 @@ pub(crate) fn reserve_sealing_bytes(conn: &Connection) -> Result<()> {
 }
 
 /// The page size and the reserved bytes per page of the SQLite file at `path`, from its header.
+#[cfg(feature = "sqlcipher")]
 fn page_layout(path: &Path) -> Result<(usize, usize)> {
     let mut header = [0u8; 21];
     std::fs::File::open(path)
@@ -341,7 +344,8 @@ fn page_layout(path: &Path) -> Result<(usize, usize)> {
 fn export_sealed(
     conn: &Connection,
     key: Option<&crate::store::encryption::DataKey>,
-    incoming_path: &Path,
+    // without SQLCipher (the server's build of the core) only the export below exists
+    #[cfg_attr(not(feature = "sqlcipher"), allow(unused_variables))] incoming_path: &Path,
     sealed: &Path,
 ) -> Result<()> {
     let key = key.ok_or_else(|| Error::SnapshotFile("the store has no key".into()))?;
