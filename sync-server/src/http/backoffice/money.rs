@@ -29,7 +29,7 @@ use gridbook_core::model::{EntityKind, Visit};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store, query};
+use super::api::{blocking, no_store, page_bounds, query};
 use super::pages::{escape_html, page_with_csp, script, staff_page};
 use super::session::check_staff_write;
 use super::staff_session::StaffSession;
@@ -277,6 +277,7 @@ fn with_check_link(html: String, base: &str, receipt_no: &str, code: &str) -> St
 #[derive(Debug, Deserialize)]
 pub struct VoidsQuery {
     status: Option<String>,
+    offset: Option<u32>,
     limit: Option<u32>,
 }
 
@@ -288,10 +289,11 @@ pub struct VoidsQuery {
     security(("staff_session" = [])),
     params(
         ("status" = Option<String>, Query, description = "pending, approved or refused; all when missing"),
+        ("offset" = Option<u32>, Query, description = "Skip this many (0)"),
         ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (200)"),
     ),
     responses(
-        (status = 200, description = "`{voids}`, newest first; reasons with digit runs masked", body = serde_json::Value),
+        (status = 200, description = "`{total, offset, limit, voids}`: one page, newest first, of the voids of the grids the staff member sees, and how many there are in all; reasons with digit runs masked", body = serde_json::Value),
         (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
         (status = 501, description = "This storage backend keeps no signed evidence", body = gridbook_core::sync::wire::ErrorBody),
@@ -310,20 +312,19 @@ pub(crate) async fn voids(
         }
     }
     let storage = state.storage.clone();
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let (offset, limit) = page_bounds(q.offset, q.limit, 200, 1000);
     let st = state.clone();
-    let mut rows = blocking(move || {
+    let (total, mut rows) = blocking(move || {
+        // the scope is in the query: a supervisor's page is a page of their grids' voids
         let seen = visible(&st, &staff)?;
-        let mut rows = storage.void_reviews(q.status.as_deref(), limit)?;
-        rows.retain(|v| seen.grid(v.grid_id.as_deref().unwrap_or_default()));
-        Ok::<_, AppError>(rows)
+        Ok::<_, AppError>(storage.void_reviews_page(q.status.as_deref(), &seen.page(offset, limit))?)
     })
     .await?;
     for v in &mut rows {
         v.reason = mask_digit_runs(&v.reason);
         v.note = v.note.as_deref().map(mask_digit_runs);
     }
-    Ok(no_store(json!({ "voids": rows })))
+    Ok(no_store(json!({ "total": total, "offset": offset, "limit": limit, "voids": rows })))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -16,6 +16,7 @@ use crate::storage::evidence::{
     AuditFilter, AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
 };
 use crate::storage::generation::{forgotten_book, reclaim_note};
+use crate::storage::ListPage;
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
 /// device that hoards (or a bug) reaches it.
@@ -294,6 +295,27 @@ pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> 
     ))?;
     let rows = stmt.query_map(params![status, limit], void_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of the voids of `page.grids`' receipts in `status` (or all), with the count of all.
+pub(super) fn void_reviews_page(
+    c: &Connection,
+    status: Option<&str>,
+    page: &ListPage,
+) -> StorageResult<(u64, Vec<VoidReviewRow>)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR v.status = ?1)
+          AND (?2 IS NULL OR r.grid_id IN (SELECT value FROM json_each(?2)))";
+    let grids = page.grids_json();
+    let total: i64 = c
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM void_reviews v LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = v.receipt_id {WHERE}"
+        ))?
+        .query_row(params![status, grids], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "{VOID_SELECT} {WHERE} ORDER BY v.requested_at_ms DESC, v.void_id LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(params![status, grids, page.limit, page.offset], void_row)?;
+    Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
 }
 
 fn void_review(c: &Connection, void_id: &str) -> StorageResult<Option<VoidReviewRow>> {
