@@ -339,3 +339,32 @@ async fn day_summaries_reminder_outcomes_handovers_and_both_sides_of_the_conflic
     let bad = f.send(staff_request("GET", "/admin/api/conflicts?side=x", &root).body(Body::empty()).unwrap()).await;
     assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_void_is_looked_up_under_the_supervisors_scope_however_many_newer_voids_there_are() {
+    let f = seeded_money_and_days();
+    // 10 000 newer voids of one of g2's receipts: the decision used to look the void up among the
+    // newest 10 000 and, not finding it there, let any supervisor decide it
+    f.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
+         INSERT INTO void_reviews (void_id, receipt_id, device_id, requested_at_ms, status)
+         SELECT 'bulk-' || i, 'r12', 'pw', 100000 + i, 'refused' FROM n",
+    );
+    let (root, sup) = (f.session("root", Role::Admin), f.session("sup", Role::Supervisor));
+    let decide = |v: &str| format!("/admin/api/money/voids/{v}/decision");
+    let body = serde_json::json!({"decision": "approve", "note": ""});
+    let theirs = common::staff_post(&f, &decide("x08"), &sup, body.clone()).await;
+    assert_eq!(theirs.status, axum::http::StatusCode::NOT_FOUND, "g2's void is not sup's: {}", theirs.text());
+    assert_eq!(f.text("SELECT status FROM void_reviews WHERE void_id = 'x08'"), "pending");
+    let own = common::staff_post(&f, &decide("x00"), &sup, body).await;
+    assert_eq!(own.status, axum::http::StatusCode::OK, "{}", own.text());
+    // the admin sees every grid's pending voids, newest first
+    let all = f.send(
+        staff_request("GET", "/admin/api/money/voids?status=pending&limit=1", &root).body(Body::empty()).unwrap(),
+    );
+    assert_eq!(all.await.json()["voids"][0]["void_id"], "x12");
+    // the receipt's page lists its own voids, found by the receipt
+    let page = f.send(staff_request("GET", "/admin/api/money/receipts/NO-00", &sup).body(Body::empty()).unwrap()).await;
+    let voids = page.json()["voids"].as_array().map(|v| v.iter().map(|x| x["void_id"].clone()).collect::<Vec<_>>());
+    assert_eq!(voids, Some(vec![Value::from("x00")]));
+}

@@ -330,14 +330,14 @@ pub trait SyncStorage: RecordStorage {
         let _ = (status, limit);
         Err(evidence_unsupported())
     }
-    /// One page of the voids of receipts of `page.grids` (the receipt's grid as served), in
-    /// `status` or all, newest request first, with how many match in all.
+    /// One page of the voids of receipts of `page.grids` (the receipt's grid as served) that
+    /// `filter` names, newest request first, with how many match in all.
     fn void_reviews_page(
         &self,
-        status: Option<&str>,
+        filter: &evidence::VoidFilter,
         page: &ListPage,
     ) -> StorageResult<(u64, Vec<evidence::VoidReviewRow>)> {
-        let _ = (status, page);
+        let _ = (filter, page);
         Err(evidence_unsupported())
     }
     /// Approves or refuses a pending void, with an audit row. Approval gives the receipt's amount

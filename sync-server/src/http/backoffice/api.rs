@@ -23,6 +23,7 @@ use crate::http::device_budget::Refusals;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::error::StorageError;
+use crate::storage::evidence::VoidFilter;
 use crate::storage::monitoring::{ActivityBucket, ReceiptLine, VoidLine};
 use crate::storage::wipes::WipeRow;
 use crate::storage::{ConflictRow, ConflictSide, DeviceRow, ListPage, SyncStorage};
@@ -73,7 +74,7 @@ fn check_receipts(storage: &dyn SyncStorage, receipts: &mut [ReceiptLine]) -> Ap
 /// One page of the voids of `page.grids`' receipts and their review (issue 4's `void_reviews`),
 /// with how many there are in all, each named by the manager of the device that asked.
 fn void_lines(storage: &dyn SyncStorage, devices: &[DeviceRow], page: &ListPage) -> AppResult<(u64, Vec<VoidLine>)> {
-    let (total, reviews) = storage.void_reviews_page(None, page)?;
+    let (total, reviews) = storage.void_reviews_page(&VoidFilter::default(), page)?;
     let owner: HashMap<&str, (&str, &str)> =
         devices.iter().map(|d| (d.device_id.as_str(), (d.manager_id.as_str(), d.manager_name.as_str()))).collect();
     let lines = reviews
@@ -209,7 +210,8 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
         let mut devices = storage.devices()?;
         devices.retain(|d| seen.any(&d.grids));
         // the card is a count: storage counts the pending voids of the visible grids
-        let (voids, _) = storage.void_reviews_page(Some("pending"), &seen.page(0, 1))?;
+        let pending = VoidFilter { status: Some("pending".into()), ..Default::default() };
+        let (voids, _) = storage.void_reviews_page(&pending, &seen.page(0, 1))?;
         let mut by_day = m.receipts_by_grid_day(&today)?;
         by_day.retain(|g| seen.grid(&g.grid_id));
         // the card is a count: storage counts them, one row read

@@ -306,10 +306,10 @@ impl SyncStorage for PostgresStorage {
 
     fn void_reviews_page(
         &self,
-        status: Option<&str>,
+        filter: &super::evidence::VoidFilter,
         page: &super::ListPage,
     ) -> StorageResult<(u64, Vec<super::evidence::VoidReviewRow>)> {
-        voids::void_reviews_page(self, status, page)
+        voids::void_reviews_page(self, filter, page)
     }
 
     fn decide_void(

@@ -408,10 +408,10 @@ impl SyncStorage for SqliteStorage {
 
     fn void_reviews_page(
         &self,
-        status: Option<&str>,
+        filter: &super::evidence::VoidFilter,
         page: &super::ListPage,
     ) -> StorageResult<(u64, Vec<VoidReviewRow>)> {
-        self.read(|c| receipts::void_reviews_page(c, status, page))
+        self.read(|c| receipts::void_reviews_page(c, filter, page))
     }
 
     fn decide_void(
