@@ -87,6 +87,10 @@ test("the money page lists the receipts with their total; a receipt opens in ful
   assert.match(await seal.getAttribute("src"), /^data:image\/png;base64,iVBORw0KGgo/);
   assert.ok(await seal.evaluate((img) => img.complete && img.naturalWidth === 96), "the seal image is shown");
   assert.match(printed, /收款人 Collector\s*张伟（工号 Staff No\. CS-0731）/, "the collector and their staff number");
+  // the payer and the account, masked as on the phone's copy
+  assert.match(printed, /缴费人 Payer\s*\S\*+/);
+  assert.match(printed, /账号 Account No\.\s*\*+0011/);
+  assert.ok(!printed.includes("ACC-0731-0011"), "the account number is masked");
   await shot(print, "22-money-receipt-print.png");
   await print.close();
 });
@@ -120,8 +124,10 @@ test("zhang's cash is handed in against his receipt, to the fen", async () => {
   await page.fill("#hand-in-amount", "128.00");
   await page.click("#hand-in-submit");
   await page.waitForFunction(() => /已登记/.test(document.getElementById("hand-in-result").textContent));
+  // "已登记" is shown before the lists reload: wait for the day's row as reloaded
   const day = page.locator("#cash-days tbody tr", { hasText: "张伟" });
-  await day.waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll("#cash-days tbody tr")]
+    .some((tr) => /张伟/.test(tr.textContent) && /¥0\.00$/.test(tr.textContent.trim())));
   assert.match(await day.textContent(), /¥128\.00.*¥128\.00.*¥0\.00/s, "collected, handed in, none outstanding");
   assert.match(await page.textContent("#hand-ins"), /张伟.*¥128\.00.*wangsup/s);
   // the list is paged by the server, with the count of all

@@ -35,6 +35,7 @@ use super::api::{blocking, no_store, page_bounds, query};
 use super::pages::{page_with_csp, script, staff_page};
 use super::session::check_staff_write;
 use super::staff_session::StaffSession;
+use crate::domain::drilldown;
 use crate::domain::now_ms;
 use crate::domain::privacy::mask_digit_runs;
 use crate::domain::report_day::report_day;
@@ -246,12 +247,13 @@ async fn print(
         // outside the staff member's grids it is not there for them (and no reveal is audited)
         let grids = visible(&st, &by)?.grid_list();
         let q = MoneyQuery { receipt_no: Some(no.clone()), limit: 1, grids, ..Default::default() };
-        if st.backoffice.money.money_receipts(&q)?.receipts.is_empty() {
+        let Some(line) = st.backoffice.money.money_receipts(&q)?.receipts.pop() else {
             return Ok(None);
-        }
+        };
         let Some(evidence) = crate::domain::reveals::receipt_evidence(storage.as_ref(), &by.id, &no, now_ms())? else {
             return Ok(None);
         };
+        let payer = drilldown::payer(storage.as_ref(), &line.grid_id, &line.household_id, &line.account_id)?;
         let collector_id = &evidence.receipt.collector_id;
         let collector = st
             .backoffice
@@ -261,34 +263,41 @@ async fn print(
             .find(|p| &p.id == collector_id)
             .map(|p| CollectorProfile { name: p.name, staff_no: p.staff_no })
             .unwrap_or_default();
-        Ok::<_, AppError>(Some((evidence, st.receipt_profile(&collector))))
+        Ok::<_, AppError>(Some((evidence, st.receipt_profile(&collector), payer)))
     })
     .await?;
-    let (evidence, profile) =
+    let (evidence, profile, payer) =
         found.ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
     let Some(sig) = &evidence.signature else {
         return Err(AppError::invalid("此收据没有客户签字，无法打印 this receipt has no customer signature to print"));
     };
     let record = sig.seal_record().map_err(|e| AppError::invalid(format!("签字记录有误 the signature record: {e}")))?;
-    let copy = customer_copy(&state, profile, qr::base_url(&headers));
+    let copy = customer_copy(&state, profile, payer, qr::base_url(&headers));
     let html = printable::receipt_copy_html(&receipt_document(&evidence.receipt), &sig.strokes, &record, &copy)
         .map_err(|e| AppError::invalid(format!("无法打印 cannot print: {e}")))?;
     Ok(page_with_csp(StatusCode::OK, html, PRINT_CSP))
 }
 
-/// What the back office's copy prints beyond the signed document: the receipt `profile` (the
-/// seal's image is the configured one it names), the check's address falling back to `own_base`.
-/// The payer and the account are left to the document's ids: the back office prints no more
-/// personal data than the receipt page shows.
-fn customer_copy(state: &AppState, profile: ReceiptProfile, own_base: Option<String>) -> printable::CustomerCopy {
+/// What the back office's copy prints beyond the signed document, as the phone's copy does: the
+/// receipt `profile` (the seal's image is the configured one it names), the check's address
+/// falling back to `own_base`, and the `payer`, whom core prints masked (王芳 → 王*, the account's
+/// last four, 138****5678).
+fn customer_copy(
+    state: &AppState,
+    profile: ReceiptProfile,
+    payer: drilldown::Payer,
+    own_base: Option<String>,
+) -> printable::CustomerCopy {
     let seal = state.receipts.seal.as_ref().filter(|s| profile.seal_sha256.as_deref() == Some(s.sha256.as_str()));
     printable::CustomerCopy {
         company_name: profile.company_name,
         seal_png: seal.map(|s| s.png.clone()),
         verify_base_url: profile.verify_base_url.or(own_base),
+        payer_name: payer.name,
+        account_no: payer.account_no,
+        service_number: payer.service_number,
         collector_name: profile.collector_name,
         collector_staff_no: profile.collector_staff_no,
-        ..Default::default()
     }
 }
 
