@@ -11,9 +11,12 @@
   const admin = document.body.dataset.role === "admin";
   const $ = (id) => document.getElementById(id);
   const ROLES = { field: "客户经理 / Manager", supervisor: "主管 / Supervisor", admin: "管理员 / Admin" };
-  const AUDIT_PAGE = 50;
+  /// Rows to a page of the lists the server pages here (the audit trail, the handovers).
+  const PAGE = 50;
   let directory = { grids: [], people: [] };
-  let auditOffset = 0;
+  /// Where each list the server pages here is: its first row shown.
+  const auditAt = { offset: 0 };
+  const handoversAt = { offset: 0 };
 
   const gridName = (id) => (directory.grids.find((g) => g.id === id) || { name: id }).name;
   const personName = (id) => (directory.people.find((p) => p.id === id) || { name: id }).name;
@@ -151,8 +154,19 @@
     $(id).addEventListener("change", () => handoverPickers().catch((err) => say("ho-result", err.message, false)));
   }
 
+  /// The bar under a list the server pages (`prefix`-prev, -total, -next): which rows of how many.
+  function showPage(prefix, d, shown) {
+    const last = Math.min(d.offset + shown, d.total);
+    $(prefix + "-total").textContent = d.total
+      ? `共 ${d.total} 条，第 ${d.offset + 1}–${last} 条 / ${d.total} total, ${d.offset + 1}–${last}`
+      : "共 0 条 / 0 total";
+    $(prefix + "-prev").disabled = d.offset === 0;
+    $(prefix + "-next").disabled = last >= d.total;
+  }
+
   async function loadHandovers() {
-    const d = await call("/admin/api/handovers?limit=50");
+    const q = new URLSearchParams({ limit: String(PAGE), offset: String(handoversAt.offset) });
+    const d = await call("/admin/api/handovers?" + q);
     const tbody = $("ho-table").querySelector("tbody");
     tbody.textContent = "";
     for (const h of d.handovers) {
@@ -167,7 +181,21 @@
       cell(tr, h.state === "done" ? "完成 / done" : "等待原设备 / waiting for the old devices");
       tbody.appendChild(tr);
     }
+    showPage("ho", d, d.handovers.length);
   }
+  const handoversFailed = (err) => say("ho-result", "加载失败 / Could not load: " + err.message, false);
+  /// The buttons under a list the server pages (`prefix`-prev, -next): a page back, a page on.
+  function pageButtons(prefix, at, load, failed) {
+    $(prefix + "-prev").addEventListener("click", () => {
+      at.offset = Math.max(0, at.offset - PAGE);
+      load().catch(failed);
+    });
+    $(prefix + "-next").addEventListener("click", () => {
+      at.offset += PAGE;
+      load().catch(failed);
+    });
+  }
+  pageButtons("ho", handoversAt, loadHandovers, handoversFailed);
 
   $("ho-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -281,7 +309,7 @@
   // ---- the audit trail -------------------------------------------------------------------------
 
   async function loadAudit() {
-    const q = new URLSearchParams({ limit: String(AUDIT_PAGE), offset: String(auditOffset) });
+    const q = new URLSearchParams({ limit: String(PAGE), offset: String(auditAt.offset) });
     for (const k of ["subject", "action", "actor", "from", "to"]) {
       const v = $("audit-" + k).value.trim();
       if (v) q.set(k, v);
@@ -298,28 +326,16 @@
       cell(tr, a.detail);
       tbody.appendChild(tr);
     }
-    const last = Math.min(d.offset + d.audit.length, d.total);
-    $("audit-total").textContent = d.total
-      ? `共 ${d.total} 条，第 ${d.offset + 1}–${last} 条 / ${d.total} total, ${d.offset + 1}–${last}`
-      : "共 0 条 / 0 total";
-    $("audit-prev").disabled = d.offset === 0;
-    $("audit-next").disabled = last >= d.total;
+    showPage("audit", d, d.audit.length);
   }
 
   const auditFailed = (err) => ($("revoke-result").textContent = "加载失败 / Could not load: " + err.message);
   $("audit-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    auditOffset = 0;
+    auditAt.offset = 0;
     loadAudit().catch(auditFailed);
   });
-  $("audit-prev").addEventListener("click", () => {
-    auditOffset = Math.max(0, auditOffset - AUDIT_PAGE);
-    loadAudit().catch(auditFailed);
-  });
-  $("audit-next").addEventListener("click", () => {
-    auditOffset += AUDIT_PAGE;
-    loadAudit().catch(auditFailed);
-  });
+  pageButtons("audit", auditAt, loadAudit, auditFailed);
 
   if (!admin) {
     $("admin-only").hidden = false;

@@ -151,8 +151,9 @@ const LIST_AT = {};
 /// Rows to a page of a list the server pages (`?rows=N` in the address asks for fewer, 1–50), and
 /// the query asking for the tab's current page.
 const SERVER_PAGE = Math.min(50, Math.max(1, Number(new URLSearchParams(location.search).get("rows")) || 50));
-function pageQuery(view) {
-  return "offset=" + (S.pages[view] || 0) + "&limit=" + SERVER_PAGE;
+function pageQuery(view, prefix) {
+  const p = prefix || "";
+  return p + "offset=" + (S.pages[view] || 0) + "&" + p + "limit=" + SERVER_PAGE;
 }
 
 /// Rebuilds a table: columns are {h: text key, cell: row => node or text, cls: row => class}.
@@ -505,11 +506,7 @@ function fieldValue(field, value) {
 }
 
 /// The server's own recomputation of a tier (domain/tiers.rs) is not a conflict between people:
-/// it is listed apart, below the conflicts people should look at.
-function serverRecompute(c) {
-  return isServer(c.new_device) && c.field === "tier";
-}
-
+/// it is listed apart, below the conflicts people should look at (storage's `ConflictSide`).
 function renderConflicts(data) {
   const columns = [
     { h: "col.time", cell: (c) => fmtTime(c.at_ms) },
@@ -522,11 +519,13 @@ function renderConflicts(data) {
     { h: "col.grids", cell: (c) => gridName(c.grid_id) },
     { h: "col.record", cell: (c) => shortId(c.entity_id), title: (c) => c.entity_id, cls: () => "mono" },
   ];
-  const people = data.conflicts.filter((c) => !serverRecompute(c));
-  const server = data.conflicts.filter(serverRecompute);
-  document.getElementById("conflicts-count").textContent = t("conflicts.count", { people: people.length, server: server.length });
-  fillTable("conflicts-table", columns, people, { rowKey: (c) => c.entity_id + "/" + c.field });
-  fillTable("recompute-table", columns, server, { rowKey: (c) => c.entity_id + "/" + c.field });
+  // the server pages the two apart (?side=): each list is a page of its own rows with its total
+  const { people, recomputed } = data;
+  document.getElementById("conflicts-count").textContent =
+    t("conflicts.count", { people: people.total || 0, server: recomputed.total || 0 });
+  const key = (c) => c.entity_id + "/" + c.field;
+  fillTable("conflicts-table", columns, people.conflicts, { rowKey: key, server: serverPage("conflicts", people) });
+  fillTable("recompute-table", columns, recomputed.conflicts, { rowKey: key, server: serverPage("recompute", recomputed) });
 }
 
 function renderMoney(data) {
@@ -578,7 +577,7 @@ function renderMoney(data) {
       title: (r) => r.verification_detail || "" },
     { h: "col.void", cell: (r) => r.void_status ? badge(label("void", r.void_status), "void-" + r.void_status)
       : r.void_requested ? badge(t("void.requested"), "warn") : "—" },
-  ], data.receipts, { rowKey: (r) => r.receipt_no });
+  ], data.receipts, { rowKey: (r) => r.receipt_no, server: serverPage("money", data.receipts_page) });
 
   fillTable("voids-table", [
     { h: "col.receipt_no", cell: (v) => v.receipt_no || shortId(v.receipt_id), cls: () => "mono" },
@@ -587,7 +586,7 @@ function renderMoney(data) {
     { h: "col.voided_by", cell: (v) => v.voided_by_name || v.voided_by || "—" },
     { h: "col.time", cell: (v) => fmtTime(v.voided_at_ms) },
     { h: "col.status", cell: (v) => badge(label("void", v.status), "void-" + v.status) },
-  ], data.voids);
+  ], data.voids, { rowKey: (v) => v.id, server: serverPage("money.voids", data.voids_page) });
 }
 
 /// A customer's (masked) name that opens their household page on the archive tab.
@@ -675,7 +674,7 @@ function renderSummaries(data) {
     { h: "col.notices", num: true, cell: (d) => d.notices },
     { h: "col.tickets_taken", num: true, cell: (d) => d.tickets_taken },
     { h: "col.reminders_closed", num: true, cell: (d) => d.reminders_closed },
-  ], data.computed || [], { rowKey: (d) => d.date + "/" + d.grid_id + "/" + d.manager_id });
+  ], data.computed, { rowKey: (d) => d.date + "/" + d.grid_id + "/" + d.manager_id, server: serverPage("computed", data.computed_page) });
   fillTable("summaries-table", [
     { h: "col.date", cell: (d) => d.date },
     { h: "col.manager", cell: (d) => d.manager_name || d.manager_id },
@@ -691,7 +690,7 @@ function renderSummaries(data) {
     { h: "col.open_promises", num: true, cell: (d) => d.open_promises },
     { h: "col.open_tickets", num: true, cell: (d) => d.open_tickets, cls: (d) => d.open_tickets > 0 ? "warn" : "" },
     { h: "col.note", cell: (d) => d.note, cls: () => "small" },
-  ], data.summaries, { rowKey: (d) => d.manager_id + "/" + d.date });
+  ], data.summaries, { rowKey: (d) => d.manager_id + "/" + d.date, server: serverPage("summaries", data.summaries_page) });
 }
 
 /// The handover form's selects, filled by pagekit.js's pickers from the directory (no id typed).
@@ -732,7 +731,7 @@ function renderHandovers(data) {
     } },
     { h: "col.status", cell: (h) => badge(t("ho." + h.state), "ho-" + h.state) },
     { h: "col.by", cell: (h) => personName(h.by) },
-  ], data.handovers, { rowKey: (h) => h.id, rowClass: (h) => "handover-" + h.state });
+  ], data.handovers, { rowKey: (h) => h.id, rowClass: (h) => "handover-" + h.state, server: serverPage("handovers", data) });
 }
 
 async function submitHandover(ev) {
@@ -1210,18 +1209,34 @@ registerTab("archive", { load: loadArchive, render: renderArchive });
 registerTab("devices", { load: (sig) => api("/admin/api/devices", sig), render: renderDevices });
 registerTab("activity", { load: (sig) => api("/admin/api/activity?range=" + encodeURIComponent(S.range), sig), render: renderActivity });
 registerTab("rejections", { load: (sig) => api("/admin/api/rejections?" + pageQuery("rejections"), sig), render: renderRejections });
-registerTab("conflicts", { load: (sig) => api("/admin/api/conflicts?limit=300", sig), render: renderConflicts });
-registerTab("money", { load: (sig) => api("/admin/api/money?days=" + S.days + "&limit=300", sig), render: renderMoney });
+registerTab("conflicts", {
+  // conflicts between people and the server's tier recomputations, each paged on its own
+  load: async (sig) => {
+    const [people, recomputed] = await Promise.all([
+      api("/admin/api/conflicts?side=people&" + pageQuery("conflicts"), sig),
+      api("/admin/api/conflicts?side=recomputed&" + pageQuery("recompute"), sig),
+    ]);
+    return { people, recomputed };
+  },
+  render: renderConflicts,
+});
+registerTab("money", {
+  load: (sig) => api("/admin/api/money?days=" + S.days + "&" + pageQuery("money") + "&" + pageQuery("money.voids", "voids_"), sig),
+  render: renderMoney,
+});
 registerTab("followups", { load: (sig) => api("/admin/api/follow-ups?" + pageQuery("followups"), sig), render: renderFollowups });
 registerTab("tickets", { load: (sig) => api("/admin/api/tickets?" + pageQuery("tickets"), sig), render: renderTickets });
 registerTab("appointments", { load: (sig) => api("/admin/api/appointments?" + pageQuery("appointments"), sig), render: renderAppointments });
-registerTab("summaries", { load: (sig) => api("/admin/api/day-summaries?days=" + S.summaryDays + "&limit=500", sig), render: renderSummaries });
+registerTab("summaries", {
+  load: (sig) => api("/admin/api/day-summaries?days=" + S.summaryDays + "&" + pageQuery("summaries") + "&" + pageQuery("computed", "computed_"), sig),
+  render: renderSummaries,
+});
 registerTab("handovers", {
   load: async (sig) => {
     // only an admin hands over: the pickers' lists are loaded for that form alone
     const admin = document.body.dataset.role === "admin";
     const [list, directory] = await Promise.all([
-      api("/admin/api/handovers?limit=200", sig),
+      api("/admin/api/handovers?" + pageQuery("handovers"), sig),
       admin ? api("/admin/api/admin/directory", sig) : null,
     ]);
     return Object.assign({}, list, { directory });
@@ -1283,7 +1298,12 @@ document.addEventListener("DOMContentLoaded", () => {
     b.addEventListener("click", () => { S.days = Number(b.dataset.days); refresh(true); });
   }
   for (const b of document.querySelectorAll("#summary-days button")) {
-    b.addEventListener("click", () => { S.summaryDays = Number(b.dataset.days); refresh(true); });
+    b.addEventListener("click", () => {
+      // other days are other lists: both start again at their first page
+      S.summaryDays = Number(b.dataset.days);
+      S.pages.summaries = S.pages.computed = 0;
+      refresh(true);
+    });
   }
   for (const id of ["handover-scope", "handover-grid", "handover-to"]) {
     document.getElementById(id).addEventListener("change", handoverPickers);

@@ -11,6 +11,7 @@
   /// Where each list the server pages is: its first row shown and the count of all.
   const receiptsAt = { at: 0, total: 0 };
   const handInsAt = { at: 0, total: 0 };
+  const voidsAt = { at: 0, total: 0 };
   let candidates = [];
 
   const yuan = (fen) => {
@@ -149,7 +150,16 @@
   }
 
   async function loadVoids() {
-    const d = await call("/admin/api/money/voids?status=pending");
+    const at = voidsAt.at;
+    const q = new URLSearchParams({ status: "pending", offset: String(at), limit: String(PAGE) });
+    const d = await call("/admin/api/money/voids?" + q);
+    voidsAt.total = d.total;
+    if (!d.voids.length && at > 0) {
+      // the last one of the last page was decided: the page before
+      voidsAt.at = Math.max(0, at - PAGE);
+      return loadVoids();
+    }
+    pageInfo("voids", at, d.voids.length, d.total);
     const tbody = $("pending-voids").querySelector("tbody");
     tbody.textContent = "";
     for (const v of d.voids) {
@@ -244,12 +254,7 @@
     const at = handInsAt.at;
     const d = await call("/admin/api/money/hand-ins?" + new URLSearchParams({ offset: String(at), limit: String(PAGE) }));
     handInsAt.total = d.total;
-    const shown = Math.min(at + d.hand_ins.length, d.total);
-    $("hand-ins-info").textContent = d.total
-      ? `第 ${at + 1}–${shown} 笔，共 ${d.total} 笔 / ${at + 1}–${shown} of ${d.total}`
-      : "共 0 笔 / none";
-    $("hand-ins-prev").disabled = at === 0;
-    $("hand-ins-next").disabled = at + PAGE >= d.total;
+    pageInfo("hand-ins", at, d.hand_ins.length, d.total);
     const days = $("cash-days").querySelector("tbody");
     days.textContent = "";
     for (const c of d.cash_days) {
@@ -290,6 +295,16 @@
     receiptsAt.at = 0;
     loadReceipts().catch(report);
   });
+  /// The line under a list the server pages (`prefix`-info, -prev, -next): which rows of how many.
+  function pageInfo(prefix, at, shown, total) {
+    const last = Math.min(at + shown, total);
+    $(prefix + "-info").textContent = total
+      ? `第 ${at + 1}–${last} 笔，共 ${total} 笔 / ${at + 1}–${last} of ${total}`
+      : "共 0 笔 / none";
+    $(prefix + "-prev").disabled = at === 0;
+    $(prefix + "-next").disabled = at + PAGE >= total;
+  }
+
   /// The buttons of a list the server pages: a page back, a page on while there is one.
   function pageButtons(prev, next, where, load) {
     $(prev).addEventListener("click", () => {
@@ -303,6 +318,7 @@
   }
   pageButtons("prev-page", "next-page", receiptsAt, loadReceipts);
   pageButtons("hand-ins-prev", "hand-ins-next", handInsAt, loadHandIns);
+  pageButtons("voids-prev", "voids-next", voidsAt, loadVoids);
   $("hand-in-manager").addEventListener("change", () => loadCandidates().catch(report));
   $("hand-in-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

@@ -1,8 +1,11 @@
 //! Paging of the back office's lists that grow (issue 18), through the real router on the backend
-//! GRIDBOOK_TEST_BACKEND names: the conflict log, the rejected ops, the devices, the overdue
-//! follow-ups, the tickets, the appointments and the cash hand-ins come a page at a time with the
-//! total of all that match; paging through a seeded list sees every row once, in the list's order;
-//! a supervisor's total counts their grids only; limits are bounded.
+//! GRIDBOOK_TEST_BACKEND names: the conflict log (both sides of it), the rejected ops, the devices,
+//! the overdue follow-ups, the tickets, the appointments, the cash hand-ins, the money tab's
+//! receipts and voids, the money page's voids, the day summaries, the reminder outcomes and the
+//! handovers come a page at a time with the total of all that match; paging through a seeded list
+//! sees every row once, in the list's order; a supervisor's total counts their grids only, and
+//! their pages are pages of their rows however many newer rows other grids hold; limits are
+//! bounded.
 
 mod common;
 
@@ -52,15 +55,44 @@ async fn page_through(
     id: &str,
     per: u32,
 ) -> (Vec<String>, Vec<u64>) {
+    page_through_list(f, who, path, &Paged::top(list, id), per).await
+}
+
+/// Where a list's page sits in an answer: the query's names of its offset and limit, the list,
+/// the row's id field, and the object holding `total` and `offset` ("" for the answer itself).
+struct Paged<'a> {
+    offset: &'a str,
+    limit: &'a str,
+    list: &'a str,
+    id: &'a str,
+    page: &'a str,
+}
+
+impl<'a> Paged<'a> {
+    fn top(list: &'a str, id: &'a str) -> Self {
+        Paged { offset: "offset", limit: "limit", list, id, page: "" }
+    }
+}
+
+async fn page_through_list(
+    f: &Server,
+    who: &(String, String),
+    path: &str,
+    p: &Paged<'_>,
+    per: u32,
+) -> (Vec<String>, Vec<u64>) {
     let (mut seen, mut totals, mut offset) = (Vec::new(), Vec::new(), 0);
+    let join = if path.contains('?') { '&' } else { '?' };
     loop {
-        let url = format!("{path}?limit={per}&offset={offset}");
+        let url = format!("{path}{join}{}={per}&{}={offset}", p.limit, p.offset);
         let reply = f.send(staff_request("GET", &url, who).body(Body::empty()).unwrap()).await;
         assert_eq!(reply.status, axum::http::StatusCode::OK, "{url}: {}", reply.text());
-        let page: Value = reply.json();
-        totals.push(page["total"].as_u64().unwrap());
+        let answer: Value = reply.json();
+        let page = if p.page.is_empty() { &answer } else { &answer[p.page] };
+        totals.push(page["total"].as_u64().unwrap_or_else(|| panic!("{url}: no total in {answer}")));
         assert_eq!(page["offset"].as_u64(), Some(u64::from(offset)));
-        let rows = page[list].as_array().unwrap();
+        let (list, id) = (p.list, p.id);
+        let rows = answer[list].as_array().unwrap();
         assert!(rows.len() <= per as usize);
         if rows.is_empty() {
             return (seen, totals);
@@ -68,6 +100,14 @@ async fn page_through(
         seen.extend(rows.iter().map(|r| r[id].as_str().unwrap().to_string()));
         offset += per;
     }
+}
+
+/// Pages through `path` and checks it shows `expected` (ids in order), each once, and a total of
+/// `expected.len()` on every page.
+async fn expect_pages(f: &Server, who: &(String, String), path: &str, p: &Paged<'_>, per: u32, expected: Vec<String>) {
+    let (seen, totals) = page_through_list(f, who, path, p, per).await;
+    assert_eq!(seen, expected, "{path}: each once, in order");
+    assert!(totals.iter().all(|t| *t == expected.len() as u64), "{path}: {totals:?}");
 }
 
 fn newest_first(prefix: &str, ns: impl DoubleEndedIterator<Item = u32>) -> Vec<String> {
@@ -189,4 +229,142 @@ async fn follow_ups_tickets_appointments_and_hand_ins_page_through_every_row_onc
     assert_eq!(sum, 13, "{appointments}");
     let overview = page("/admin/api/overview", &sup).await.json();
     assert_eq!(overview["follow_ups_overdue"], 8, "the card counts the supervisor's grid");
+}
+
+/// 13 of each, the first 8 in g1 (zhang's, watched by sup) and the OLDEST, the rest in g2 (wang's):
+/// receipts with a void each (the even ones pending), day summaries a day apart, reminder
+/// outcomes, handovers; and 5 tier recomputations by the server beside the 23 conflicts.
+fn seeded_money_and_days() -> Server {
+    let f = seeded();
+    let now = gridbook_sync_server::now_ms();
+    for n in 0..13u32 {
+        let (grid, manager, device) = if n < 8 { ("g1", "zhang", "pz") } else { ("g2", "wang", "pw") };
+        let id = |p: &str| format!("{p}{n:02}");
+        let mut r = gridbook_core::testing::receipt(grid, "acct", "h1", &format!("NO-{n:02}"));
+        (r.collector_id, r.device_id, r.collected_at_ms) = (manager.into(), device.into(), 1_000 + i64::from(n));
+        f.store_record(&id("r"), grid, &r);
+        f.execute(&format!(
+            "INSERT INTO void_reviews (void_id, receipt_id, device_id, requested_at_ms, status)
+             VALUES ({}, {}, '{device}', {}, '{}')",
+            sql_text(&id("x")),
+            sql_text(&id("r")),
+            2_000 + n,
+            if n % 2 == 0 { "pending" } else { "refused" },
+        ));
+        let day = gridbook_sync_server::domain::report_day::report_day(now, i64::from(n));
+        f.store_record(&id("s"), grid, &gridbook_core::testing::day_summary(grid, manager, &day));
+        let mut o = gridbook_core::testing::reminder_outcome(grid, "h1", &format!("birthday:h1:{n}"));
+        o.closed_at_ms = 3_000 + i64::from(n);
+        f.store_record(&id("o"), grid, &o);
+        f.execute(&format!(
+            "INSERT INTO handovers (id, scope, from_grid, premises_id, to_grid, from_managers, to_manager, records, by, created_at_ms)
+             VALUES ({}, 'grid', '{grid}', NULL, '{grid}', '{manager}', '{manager}', 0, 'root', {})",
+            sql_text(&id("h")),
+            4_000 + n,
+        ));
+    }
+    for n in 0..5u32 {
+        f.execute(&format!(
+            "INSERT INTO conflicts (at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc,
+                                    old_device, new_device)
+             VALUES ({at}, 'household', {id}, 'g1', 'tier', 'low', 'high', 'x', 'y', 'pz', {by})",
+            at = 5_000 + n,
+            id = sql_text(&format!("t{n:02}")),
+            by = sql_text(if n == 0 { "backoffice" } else { "backoffice_replica2" }),
+        ));
+    }
+    f
+}
+
+#[tokio::test]
+async fn a_supervisors_money_tab_pages_their_own_receipts_however_many_newer_ones_other_grids_hold() {
+    let f = seeded_money_and_days();
+    let (root, sup) = (f.session("root", Role::Admin), f.session("sup", Role::Supervisor));
+    // the bug this replaces: the newest N receipts were read, then cut to the supervisor's grid
+    // — g1's receipts are the oldest, so a first page of 5 held none of theirs
+    let receipts = Paged { list: "receipts", id: "id", page: "receipts_page", ..Paged::top("", "") };
+    expect_pages(&f, &sup, "/admin/api/money?days=366", &receipts, 5, newest_first("r", 0..8)).await;
+    expect_pages(&f, &root, "/admin/api/money", &receipts, 4, newest_first("r", 0..13)).await;
+
+    let voids = Paged { offset: "voids_offset", limit: "voids_limit", list: "voids", id: "id", page: "voids_page" };
+    expect_pages(&f, &sup, "/admin/api/money", &voids, 3, newest_first("x", 0..8)).await;
+    expect_pages(&f, &root, "/admin/api/money", &voids, 6, newest_first("x", 0..13)).await;
+
+    // the money page's own list of voids, by status
+    let pending = Paged::top("voids", "void_id");
+    expect_pages(&f, &sup, "/admin/api/money/voids?status=pending", &pending, 2, ids("x", [6, 4, 2, 0])).await;
+    expect_pages(&f, &root, "/admin/api/money/voids", &pending, 5, newest_first("x", 0..13)).await;
+
+    // the card counts the supervisor's pending voids in storage
+    let overview = f.send(staff_request("GET", "/admin/api/overview", &sup).body(Body::empty()).unwrap()).await.json();
+    assert_eq!(overview["voids_pending"], 4, "{overview}");
+    let big = f
+        .send(staff_request("GET", "/admin/api/money?limit=100000&voids_limit=0", &root).body(Body::empty()).unwrap())
+        .await
+        .json();
+    assert_eq!((big["receipts_page"]["limit"].as_u64(), big["voids_page"]["limit"].as_u64()), (Some(1000), Some(1)));
+}
+
+#[tokio::test]
+async fn day_summaries_reminder_outcomes_handovers_and_both_sides_of_the_conflict_log_page_with_the_total() {
+    let f = seeded_money_and_days();
+    let (root, sup) = (f.session("root", Role::Admin), f.session("sup", Role::Supervisor));
+    let summaries = Paged { list: "summaries", id: "id", page: "summaries_page", ..Paged::top("", "") };
+    expect_pages(&f, &root, "/admin/api/day-summaries?days=30", &summaries, 5, ids("s", 0..13)).await;
+    expect_pages(&f, &sup, "/admin/api/day-summaries?days=30", &summaries, 3, ids("s", 0..8)).await;
+    let week =
+        f.send(staff_request("GET", "/admin/api/day-summaries", &root).body(Body::empty()).unwrap()).await.json();
+    assert_eq!(week["summaries_page"]["total"], 7, "the last 7 days by default: {}", week["summaries_page"]);
+    assert!(week["computed_page"]["total"].is_u64(), "the computed days are paged too");
+
+    let lists = [
+        ("/admin/api/reminder-outcomes", "outcomes", "id", newest_first("o", 0..13), newest_first("o", 0..8)),
+        ("/admin/api/handovers", "handovers", "id", newest_first("h", 0..13), newest_first("h", 0..8)),
+    ];
+    for (path, list, id, all, theirs) in lists {
+        expect_pages(&f, &root, path, &Paged::top(list, id), 5, all).await;
+        // the supervisor's grid only
+        expect_pages(&f, &sup, path, &Paged::top(list, id), 3, theirs).await;
+    }
+    let other =
+        f.send(staff_request("GET", "/admin/api/reminder-outcomes?grid=g2", &sup).body(Body::empty()).unwrap()).await;
+    assert_eq!(other.status, axum::http::StatusCode::NOT_FOUND, "another's grid is no grid");
+
+    // the conflicts tab pages conflicts between people and the server's recomputations apart
+    let people = Paged::top("conflicts", "entity_id");
+    expect_pages(&f, &sup, "/admin/api/conflicts?side=people", &people, 4, newest_first("c", 0..15)).await;
+    expect_pages(&f, &sup, "/admin/api/conflicts?side=recomputed", &people, 2, newest_first("t", 0..5)).await;
+    let (_, totals) = page_through_list(&f, &root, "/admin/api/conflicts", &people, 10).await;
+    assert_eq!(totals[0], 28, "both sides when no side is asked");
+    let bad = f.send(staff_request("GET", "/admin/api/conflicts?side=x", &root).body(Body::empty()).unwrap()).await;
+    assert_eq!(bad.status, axum::http::StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_void_is_looked_up_under_the_supervisors_scope_however_many_newer_voids_there_are() {
+    let f = seeded_money_and_days();
+    // 10 000 newer voids of one of g2's receipts: the decision used to look the void up among the
+    // newest 10 000 and, not finding it there, let any supervisor decide it
+    f.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
+         INSERT INTO void_reviews (void_id, receipt_id, device_id, requested_at_ms, status)
+         SELECT 'bulk-' || i, 'r12', 'pw', 100000 + i, 'refused' FROM n",
+    );
+    let (root, sup) = (f.session("root", Role::Admin), f.session("sup", Role::Supervisor));
+    let decide = |v: &str| format!("/admin/api/money/voids/{v}/decision");
+    let body = serde_json::json!({"decision": "approve", "note": ""});
+    let theirs = common::staff_post(&f, &decide("x08"), &sup, body.clone()).await;
+    assert_eq!(theirs.status, axum::http::StatusCode::NOT_FOUND, "g2's void is not sup's: {}", theirs.text());
+    assert_eq!(f.text("SELECT status FROM void_reviews WHERE void_id = 'x08'"), "pending");
+    let own = common::staff_post(&f, &decide("x00"), &sup, body).await;
+    assert_eq!(own.status, axum::http::StatusCode::OK, "{}", own.text());
+    // the admin sees every grid's pending voids, newest first
+    let all = f.send(
+        staff_request("GET", "/admin/api/money/voids?status=pending&limit=1", &root).body(Body::empty()).unwrap(),
+    );
+    assert_eq!(all.await.json()["voids"][0]["void_id"], "x12");
+    // the receipt's page lists its own voids, found by the receipt
+    let page = f.send(staff_request("GET", "/admin/api/money/receipts/NO-00", &sup).body(Body::empty()).unwrap()).await;
+    let voids = page.json()["voids"].as_array().map(|v| v.iter().map(|x| x["void_id"].clone()).collect::<Vec<_>>());
+    assert_eq!(voids, Some(vec![Value::from("x00")]));
 }

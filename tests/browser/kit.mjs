@@ -1,6 +1,7 @@
 // What the browser suites share: the environment scripts/test-browser.sh sets, the server's admin
 // commands, a server of a suite's own (its own database) on 127.0.0.1 port 0, headless Chromium
-// with pages that may load nothing from anywhere but the server, the login, and screenshots.
+// with pages that may load nothing from anywhere but the server, the login, screenshots, rows
+// written straight into the database and a seal image.
 // Not a test file itself (node --test runs *.test.mjs only).
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -8,6 +9,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 
 /// A variable scripts/test-browser.sh sets; missing is an error that says how to run the suite.
 export function env(name) {
@@ -101,4 +103,57 @@ export async function loggedIn(context, base, id, password) {
   await login(page, base, id, password);
   assert.match(page.url(), /\/admin$/, `${id} logged in`);
   return page;
+}
+
+/// Runs `sql` on the server's database with the sqlite3 CLI (.ci/install-tools installs it): rows
+/// a suite needs in known numbers, written as the server keeps them, beside what the phones sent.
+export function sqlite(db, sql) {
+  return execFileSync("sqlite3", ["-cmd", ".timeout 5000", db, sql], { encoding: "utf8" });
+}
+
+/// Writes a company seal (印章) as a PNG to `file`: a red ring on transparency, `side` px a side,
+/// as `serve --receipt-seal-png` takes one.
+export function writeSealPng(file, side = 96) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(side, 0);
+  header.writeUInt32BE(side, 4);
+  header[8] = 8; // 8 bits a sample
+  header[9] = 6; // RGBA
+  const rows = [];
+  const mid = (side - 1) / 2;
+  for (let y = 0; y < side; y++) {
+    const row = Buffer.alloc(1 + side * 4); // filter 0, then the pixels
+    for (let x = 0; x < side; x++) {
+      const r = Math.hypot(x - mid, y - mid);
+      const ink = r <= side / 2 - 1 && r >= side / 2 - 8;
+      row.set(ink ? [200, 16, 32, 255] : [0, 0, 0, 0], 1 + x * 4);
+    }
+    rows.push(row);
+  }
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", zlib.deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+  fs.writeFileSync(file, png);
+  return png;
 }

@@ -6,9 +6,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { admin, fieldDay, launch, loggedIn, newContext, shot, startServer, workDir } from "./kit.mjs";
+import { admin, fieldDay, launch, loggedIn, newContext, shot, startServer, workDir, writeSealPng } from "./kit.mjs";
 
 const PASSWORD = `Money-测试-${process.pid}`;
+/// Where the public check lives, as configured (`serve --receipt-verify-url`), not this server.
+const CHECK_URL = "https://check.example.cn";
 let work;
 let server;
 let base;
@@ -31,7 +33,11 @@ before(async () => {
   admin(db, ["create-manager", "--id", "zhaosup", "--name", "赵主管", "--role", "supervisor"], PASSWORD);
   admin(db, ["assign-grid", "--manager", "zhaosup", "--grid", "g2"]);
   admin(db, ["create-manager", "--id", "root", "--name", "系统管理员", "--role", "admin"], PASSWORD);
-  ({ server, base } = await startServer(work, ["--company-name", "中国电信长沙分公司 岳麓营业部"]));
+  // the receipt profile the phones are sent, which the back office's printed copy carries too
+  admin(db, ["set-staff-no", "--manager", "zhang", "--staff-no", "CS-0731"]);
+  writeSealPng(`${work.dir}/seal.png`);
+  ({ server, base } = await startServer(work, ["--company-name", "中国电信长沙分公司 岳麓营业部",
+    "--receipt-seal-png", `${work.dir}/seal.png`, "--receipt-verify-url", CHECK_URL]));
   field = fieldDay(base, db);
   browser = await launch();
   page = await loggedIn(await newContext(browser), base, "wangsup", PASSWORD);
@@ -73,7 +79,18 @@ test("the money page lists the receipts with their total; a receipt opens in ful
   assert.match(printed, /壹佰贰拾捌元整/, "the amount in capitals");
   assert.ok(printed.includes(code), "the same verification code");
   assert.equal(await print.locator(".qr svg path").count(), 1, "a QR code of the public check");
-  assert.match(printed, new RegExp(`/verify\\?no=${field.receipt_no}&code=${code}`));
+  // the configured check's address, not the one the browser reached the server at
+  assert.ok(printed.includes(`${CHECK_URL}/verify?no=${field.receipt_no}&code=${code}`), printed);
+  assert.ok(!printed.includes(`${base}/verify`), "not this server's own address");
+  // the configured seal, inlined, drawn over the header
+  const seal = print.locator("header img.seal");
+  assert.match(await seal.getAttribute("src"), /^data:image\/png;base64,iVBORw0KGgo/);
+  assert.ok(await seal.evaluate((img) => img.complete && img.naturalWidth === 96), "the seal image is shown");
+  assert.match(printed, /收款人 Collector\s*张伟（工号 Staff No\. CS-0731）/, "the collector and their staff number");
+  // the payer and the account, masked as on the phone's copy
+  assert.match(printed, /缴费人 Payer\s*\S\*+/);
+  assert.match(printed, /账号 Account No\.\s*\*+0011/);
+  assert.ok(!printed.includes("ACC-0731-0011"), "the account number is masked");
   await shot(print, "22-money-receipt-print.png");
   await print.close();
 });
@@ -82,6 +99,8 @@ test("a supervisor approves the pending void in the page, with a note", async ()
   const pending = page.locator(`#pending-voids tr[data-void-id]`);
   await pending.first().waitFor();
   assert.equal(await pending.count(), 1);
+  assert.match(await page.textContent("#voids-info"), /第 1–1 笔，共 1 笔/, "paged, with the total");
+  assert.equal(await page.locator("#voids-next").isDisabled(), true);
   assert.match(await pending.first().textContent(), /金额写错/);
   await pending.first().locator("input.void-note").fill("核实属实，同意作废");
   await pending.first().locator("button.void-approve").click();
@@ -89,6 +108,7 @@ test("a supervisor approves the pending void in the page, with a note", async ()
   assert.match(await page.textContent("#void-result"), new RegExp(`${field.voided_receipt_no}.*已批准`));
   await page.waitForFunction(() => /共 2 张，合计 ¥128\.00/.test(document.getElementById("receipts-total").textContent));
   assert.match(await page.textContent("#pending-voids"), /没有待审批的作废申请/);
+  assert.match(await page.textContent("#voids-info"), /共 0 笔/);
   await shot(page, "23-money-void-approved.png");
 });
 
@@ -104,8 +124,10 @@ test("zhang's cash is handed in against his receipt, to the fen", async () => {
   await page.fill("#hand-in-amount", "128.00");
   await page.click("#hand-in-submit");
   await page.waitForFunction(() => /已登记/.test(document.getElementById("hand-in-result").textContent));
+  // "已登记" is shown before the lists reload: wait for the day's row as reloaded
   const day = page.locator("#cash-days tbody tr", { hasText: "张伟" });
-  await day.waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll("#cash-days tbody tr")]
+    .some((tr) => /张伟/.test(tr.textContent) && /¥0\.00$/.test(tr.textContent.trim())));
   assert.match(await day.textContent(), /¥128\.00.*¥128\.00.*¥0\.00/s, "collected, handed in, none outstanding");
   assert.match(await page.textContent("#hand-ins"), /张伟.*¥128\.00.*wangsup/s);
   // the list is paged by the server, with the count of all

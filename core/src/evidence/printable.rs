@@ -55,6 +55,11 @@ pub struct CustomerCopy {
     pub account_no: String,
     /// The service number (业务号码); printed masked.
     pub service_number: String,
+    /// The collector's name and staff number (工号) as the server knows them now (the receipt
+    /// profile's): printed only when the signed document names no collector (a receipt signed
+    /// before the profile reached the phone); the document's own lines, being signed, win.
+    pub collector_name: String,
+    pub collector_staff_no: String,
 }
 
 impl CustomerCopy {
@@ -162,7 +167,12 @@ pub(crate) fn copy_rows(
     rows.push(("收取现金 Cash received", money(doc.cash_received_fen)));
     rows.push(("找零 Change", money(doc.change_fen)));
     rows.push(("付款方式 Method", method_text(doc)));
-    rows.push(("收款人 Collector", collector_text(doc)));
+    let collector = if doc.collector_name.is_empty() && !copy.collector_name.trim().is_empty() {
+        collector_line(copy.collector_name.trim(), copy.collector_staff_no.trim())
+    } else {
+        collector_text(doc)
+    };
+    rows.push(("收款人 Collector", collector));
     let link = copy.verify_base_url.as_deref().and_then(|base| super::qr::verify_link(base, &doc.receipt_no, &code));
     Ok(CopyRows {
         rows,
@@ -186,10 +196,15 @@ pub(crate) fn billing_months_text(months: &str) -> Option<String> {
 /// "张伟（工号 Staff No. HN0731）"; the collector's id when the document names no one.
 pub(crate) fn collector_text(doc: &ReceiptDocument) -> String {
     let name = if doc.collector_name.is_empty() { &doc.collector_id } else { &doc.collector_name };
-    if doc.collector_staff_no.is_empty() {
-        name.clone()
+    collector_line(name, &doc.collector_staff_no)
+}
+
+/// "张伟（工号 Staff No. HN0731）", or the name alone without a staff number.
+fn collector_line(name: &str, staff_no: &str) -> String {
+    if staff_no.is_empty() {
+        name.to_string()
     } else {
-        format!("{name}（工号 Staff No. {}）", doc.collector_staff_no)
+        format!("{name}（工号 Staff No. {staff_no}）")
     }
 }
 
@@ -506,6 +521,8 @@ pub(crate) mod tests {
             payer_name: "欧阳娜娜".into(),
             account_no: "7310012345678".into(),
             service_number: "13812345678".into(),
+            collector_name: String::new(),
+            collector_staff_no: String::new(),
         }
     }
 
@@ -558,6 +575,27 @@ pub(crate) mod tests {
         let chunk = |k: &str| reader.info().utf8_text.iter().find(|c| c.keyword == k).map(|c| c.get_text().unwrap());
         assert_eq!(chunk("Collector").as_deref(), Some("张伟（工号 Staff No. HN0731）"));
         assert_eq!(chunk("Billing-Months").as_deref(), Some("2024-02 至 to 2024-04（3 个月 months）"));
+    }
+
+    #[test]
+    fn a_document_naming_no_collector_prints_the_collector_the_copy_names_and_a_signed_one_wins() {
+        let with = |name: &str| CustomerCopy {
+            collector_name: name.into(),
+            collector_staff_no: "HN0731".into(),
+            ..full_copy()
+        };
+        let (doc, sig, rec) = sealed();
+        assert!(doc.collector_name.is_empty(), "a version 1 document");
+        let html = receipt_copy_html(&doc, &sig, &rec, &with("张伟")).unwrap();
+        assert!(html.contains("收款人 Collector</th><td>张伟（工号 Staff No. HN0731）</td>"), "{html}");
+        let plain = receipt_copy_html(&doc, &sig, &rec, &full_copy()).unwrap();
+        assert!(plain.contains(&format!("收款人 Collector</th><td>{}</td>", doc.collector_id)));
+        // what was signed is printed as signed
+        let doc = version_2(receipt());
+        let rec =
+            seal_receipt(&doc, &sig, "王芳", Relation::FamilyMember, "h1", &DeviceKey::from_bytes(&[7; 32])).unwrap();
+        let html = receipt_copy_html(&doc, &sig, &rec, &with("李娜")).unwrap();
+        assert!(html.contains("收款人 Collector</th><td>张伟（工号 Staff No. HN0731）</td>") && !html.contains("李娜"));
     }
 
     #[test]

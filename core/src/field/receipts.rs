@@ -937,6 +937,8 @@ impl Store {
             payer_name,
             account_no: account.as_ref().map(|a| a.account_no.clone()).unwrap_or_default(),
             service_number: account.map(|a| a.service_number).unwrap_or_default(),
+            // the phone signs its own collector profile into every receipt it prints
+            ..Default::default()
         })
     }
 

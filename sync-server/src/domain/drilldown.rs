@@ -31,6 +31,34 @@ fn live<R: gridbook_core::model::Record>(states: Vec<EntityState>) -> Vec<R> {
     states.iter().filter(|s| !s.deleted()).filter_map(record).collect()
 }
 
+/// Who paid a receipt, as a customer's copy prints them (core's printable masks each): the
+/// household's name and the account's number and service number, as the archive holds them now;
+/// empty when the household or the account is no longer in `grid_id` (handed over, removed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Payer {
+    pub name: String,
+    pub account_no: String,
+    pub service_number: String,
+}
+
+pub fn payer(
+    storage: &(impl RecordStorage + ?Sized),
+    grid_id: &str,
+    household_id: &str,
+    account_id: &str,
+) -> DomainResult<Payer> {
+    let households: Vec<Household> = live(storage.grid_records(EntityKind::Household, grid_id)?);
+    let name = households.into_iter().find(|h| h.id == household_id).map(|h| h.customer_name).unwrap_or_default();
+    let accounts: Vec<ArrearsAccount> =
+        live(storage.household_records(EntityKind::ArrearsAccount, grid_id, household_id)?);
+    let account = accounts.into_iter().find(|a| a.id == account_id);
+    Ok(Payer {
+        name,
+        account_no: account.as_ref().map(|a| a.account_no.clone()).unwrap_or_default(),
+        service_number: account.map(|a| a.service_number).unwrap_or_default(),
+    })
+}
+
 /// The one masking rule of the back office's screens and exports for staff who have not revealed
 /// a household: the surname only, phone and ID numbers masked, digit runs in free text masked.
 pub fn mask_household(mut h: Household) -> Household {

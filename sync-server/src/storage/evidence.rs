@@ -41,6 +41,17 @@ impl VoidDecision {
     }
 }
 
+/// Which voids a page of `SyncStorage::void_reviews_page` lists; None: any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VoidFilter {
+    /// "pending", "approved" or "refused".
+    pub status: Option<String>,
+    /// The voids of this receipt (its id).
+    pub receipt_id: Option<String>,
+    /// This one void.
+    pub void_id: Option<String>,
+}
+
 /// A phone's request to void a receipt, and what the back office decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VoidReviewRow {

@@ -98,6 +98,41 @@ impl ListPage {
     pub(crate) fn managers_json(&self) -> String {
         serde_json::Value::from(self.managers.clone()).to_string()
     }
+
+    /// The page's limit and offset as SQL integers (PostgreSQL binds `bigint`).
+    pub(crate) fn bounds(&self) -> (i64, i64) {
+        (i64::from(self.limit), i64::from(self.offset))
+    }
+}
+
+/// Which rows of the conflict log a page lists: the server's own recomputation of a tier
+/// (domain/tiers.rs, written by a back-office node) is not a conflict between people, and the
+/// conflicts tab pages the two apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConflictSide {
+    #[default]
+    All,
+    /// Conflicts between people (what a supervisor should look at).
+    People,
+    /// The server's tier recomputations.
+    Recomputed,
+}
+
+impl ConflictSide {
+    /// The SQL condition on a `conflicts` row, the same on both backends: `field` is 'tier' and
+    /// `new_device` a back-office node (`domain::authoring::is_backoffice_node`: "backoffice" or
+    /// "backoffice_…").
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            ConflictSide::All => "TRUE",
+            ConflictSide::People => {
+                "NOT coalesce(field = 'tier' AND (new_device = 'backoffice' OR substr(new_device, 1, 11) = 'backoffice_'), FALSE)"
+            }
+            ConflictSide::Recomputed => {
+                "coalesce(field = 'tier' AND (new_device = 'backoffice' OR substr(new_device, 1, 11) = 'backoffice_'), FALSE)"
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -257,8 +292,9 @@ pub trait SyncStorage: RecordStorage {
     /// Every Ed25519 public key (hex) the device registered, newest first.
     fn registered_keys(&self, device_id: &str) -> StorageResult<Vec<String>>;
     fn conflicts(&self, limit: u32) -> StorageResult<Vec<ConflictRow>>;
-    /// One page of the conflict log of `page.grids`, newest first, with how many match in all.
-    fn conflicts_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)>;
+    /// One page of the conflict log of `page.grids` on `side`, newest first, with how many match
+    /// in all.
+    fn conflicts_page(&self, page: &ListPage, side: ConflictSide) -> StorageResult<(u64, Vec<ConflictRow>)>;
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>>;
     fn check_health(&self) -> StorageResult<()>;
 
@@ -292,6 +328,16 @@ pub trait SyncStorage: RecordStorage {
     /// Voids requested by phones; `status` "pending", "approved" or "refused", or all.
     fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<evidence::VoidReviewRow>> {
         let _ = (status, limit);
+        Err(evidence_unsupported())
+    }
+    /// One page of the voids of receipts of `page.grids` (the receipt's grid as served) that
+    /// `filter` names, newest request first, with how many match in all.
+    fn void_reviews_page(
+        &self,
+        filter: &evidence::VoidFilter,
+        page: &ListPage,
+    ) -> StorageResult<(u64, Vec<evidence::VoidReviewRow>)> {
+        let _ = (filter, page);
         Err(evidence_unsupported())
     }
     /// Approves or refuses a pending void, with an audit row. Approval gives the receipt's amount
@@ -335,6 +381,12 @@ pub trait SyncStorage: RecordStorage {
     /// Handovers, newest first, each with its old devices: waiting for them, or done.
     fn handovers(&self, limit: u32) -> StorageResult<Vec<handover::HandoverRow>> {
         let _ = limit;
+        Err(handovers_unsupported())
+    }
+    /// One page of the handovers from or to a grid of `page.grids`, newest first, with how many
+    /// match in all.
+    fn handovers_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<handover::HandoverRow>)> {
+        let _ = page;
         Err(handovers_unsupported())
     }
 }

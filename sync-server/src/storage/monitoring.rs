@@ -138,8 +138,9 @@ pub trait MonitoringStorage: Send + Sync + 'static {
     /// Receipts per grid and local day, from `since_day` (YYYY-MM-DD) on.
     fn receipts_by_grid_day(&self, since_day: &str) -> StorageResult<Vec<GridDayTotal>>;
     fn receipts_by_manager(&self, since_day: &str) -> StorageResult<Vec<ManagerTotal>>;
-    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>>;
-    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>>;
+    /// One page of the receipts of `page.grids` (the grid they are served under), newest first,
+    /// with how many match in all.
+    fn receipts_page(&self, page: &crate::storage::ListPage) -> StorageResult<(u64, Vec<ReceiptLine>)>;
     /// One page of the visits of `page.grids` whose promised follow-up date is before `today`
     /// (YYYY-MM-DD), oldest promise first, with the count of all of them.
     fn overdue_follow_ups(

@@ -1,11 +1,12 @@
 //! Read-only queries of the back office for the field workflows (issue 7): first-ask tickets
 //! (首问负责制) with the overdue ones first and appointments (today's, late, missed), a page at a
-//! time with their counts (issue 18), and the day summaries (日工作总结) the managers submitted.
+//! time with their counts (issue 18), the day summaries (日工作总结) the managers submitted and
+//! the reminders (预警) they closed, paged too.
 //! Personal data comes out as stored; the HTTP layer masks it.
 
 use serde::Serialize;
 
-use gridbook_core::model::DaySummary;
+use gridbook_core::model::{DaySummary, ReminderOutcome};
 
 use crate::storage::error::StorageResult;
 use crate::storage::ListPage;
@@ -117,6 +118,19 @@ pub trait WorkflowStorage: Send + Sync + 'static {
         day_end_ms: i64,
         page: &ListPage,
     ) -> StorageResult<(AppointmentCounts, Vec<AppointmentLine>)>;
-    /// Day summaries from `since_day` on, newest day first, by manager.
-    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>>;
+    /// One page of the day summaries of `page.grids` from `since_day` on, newest day first, by
+    /// manager, with how many match in all.
+    fn day_summaries(&self, since_day: &str, page: &ListPage) -> StorageResult<(u64, Vec<DaySummaryLine>)>;
+    /// One page of the reminder outcomes (预警 closed on the phones) of `page.grids`, newest
+    /// closing first, with how many match in all. A stored record that does not read as an
+    /// outcome is left out of the page (it is still counted).
+    fn reminder_outcomes(&self, page: &ListPage) -> StorageResult<(u64, Vec<ReminderOutcome>)>;
+}
+
+/// A stored reminder outcome's values (JSON) read as one, with its id; None when they do not
+/// read as an outcome (the page leaves it out rather than failing the view).
+pub(crate) fn reminder_outcome(id: String, vals: &str) -> Option<ReminderOutcome> {
+    let mut values: serde_json::Map<String, serde_json::Value> = serde_json::from_str(vals).ok()?;
+    values.insert("id".into(), serde_json::Value::String(id));
+    serde_json::from_value(serde_json::Value::Object(values)).ok()
 }

@@ -23,9 +23,10 @@ use crate::http::device_budget::Refusals;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::storage::error::StorageError;
-use crate::storage::monitoring::{ActivityBucket, MonitoringStorage, ReceiptLine, VoidLine};
+use crate::storage::evidence::VoidFilter;
+use crate::storage::monitoring::{ActivityBucket, ReceiptLine, VoidLine};
 use crate::storage::wipes::WipeRow;
-use crate::storage::{ConflictRow, DeviceRow, SyncStorage};
+use crate::storage::{ConflictRow, ConflictSide, DeviceRow, ListPage, SyncStorage};
 
 pub(super) fn no_store<T: Serialize>(value: T) -> Response {
     let mut r = Json(value).into_response();
@@ -70,26 +71,13 @@ fn check_receipts(storage: &dyn SyncStorage, receipts: &mut [ReceiptLine]) -> Ap
     Ok(())
 }
 
-/// Voids and their review (issue 4's `void_reviews`), or the voids as recorded when the backend
-/// does not review them.
-fn void_lines(
-    storage: &dyn SyncStorage,
-    m: &dyn MonitoringStorage,
-    devices: &[DeviceRow],
-    limit: u32,
-) -> AppResult<Vec<VoidLine>> {
-    let reviews = match storage.void_reviews(None, limit) {
-        Ok(rows) => rows,
-        Err(e) if unsupported(&e) => {
-            let mut rows = m.voids(limit)?;
-            rows.iter_mut().for_each(|v| v.reason = mask_digit_runs(&v.reason));
-            return Ok(rows);
-        }
-        Err(e) => return Err(e.into()),
-    };
+/// One page of the voids of `page.grids`' receipts and their review (issue 4's `void_reviews`),
+/// with how many there are in all, each named by the manager of the device that asked.
+fn void_lines(storage: &dyn SyncStorage, devices: &[DeviceRow], page: &ListPage) -> AppResult<(u64, Vec<VoidLine>)> {
+    let (total, reviews) = storage.void_reviews_page(&VoidFilter::default(), page)?;
     let owner: HashMap<&str, (&str, &str)> =
         devices.iter().map(|d| (d.device_id.as_str(), (d.manager_id.as_str(), d.manager_name.as_str()))).collect();
-    Ok(reviews
+    let lines = reviews
         .into_iter()
         .map(|v| {
             let (by, name) =
@@ -110,7 +98,8 @@ fn void_lines(
                 note: v.note.as_deref().map(mask_digit_runs),
             }
         })
-        .collect())
+        .collect();
+    Ok((total, lines))
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +108,12 @@ pub struct ListQuery {
     offset: Option<u32>,
     range: Option<String>,
     days: Option<i64>,
+    /// The money tab's second list, the voids, paged on its own.
+    voids_offset: Option<u32>,
+    voids_limit: Option<u32>,
+    /// The conflicts tab's two lists: "people" (conflicts between people) or "recomputed" (the
+    /// server's tier recomputations); both when not asked.
+    side: Option<String>,
 }
 
 /// A query string, or a 400 that says what was wrong with it.
@@ -129,10 +124,6 @@ pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> AppResult<T> {
 /// A page's offset and limit as asked, the limit bounded to 1..=`max` (`default` when not asked).
 pub(super) fn page_bounds(offset: Option<u32>, limit: Option<u32>, default: u32, max: u32) -> (u32, u32) {
     (offset.unwrap_or(0), limit.unwrap_or(default).clamp(1, max))
-}
-
-fn limit(q: &ListQuery) -> u32 {
-    q.limit.unwrap_or(200).clamp(1, 1000)
 }
 
 pub async fn me(State(state): State<AppState>, StaffSession(staff): StaffSession) -> Response {
@@ -217,9 +208,10 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
         // a supervisor's cards count their grids only
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
         let mut devices = storage.devices()?;
-        let mut voids = void_lines(storage.as_ref(), m.as_ref(), &devices, 1000)?;
         devices.retain(|d| seen.any(&d.grids));
-        voids.retain(|v| seen.grid(&v.grid_id));
+        // the card is a count: storage counts the pending voids of the visible grids
+        let pending = VoidFilter { status: Some("pending".into()), ..Default::default() };
+        let (voids, _) = storage.void_reviews_page(&pending, &seen.page(0, 1))?;
         let mut by_day = m.receipts_by_grid_day(&today)?;
         by_day.retain(|g| seen.grid(&g.grid_id));
         // the card is a count: storage counts them, one row read
@@ -258,7 +250,7 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
             "amount_fen": by_day.iter().map(|g| g.amount_fen).sum::<i64>(),
         },
         "on_phones": { "count": on_phones_count, "amount_fen": on_phones_fen },
-        "voids_pending": voids.iter().filter(|v| v.status == "pending").count(),
+        "voids_pending": voids,
         "follow_ups_overdue": follow_ups,
     })))
 }
@@ -353,12 +345,18 @@ pub async fn conflicts(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let (offset, n) = page_bounds(q.offset, q.limit, 200, 1000);
+    let side = match q.side.as_deref() {
+        None => ConflictSide::All,
+        Some("people") => ConflictSide::People,
+        Some("recomputed") => ConflictSide::Recomputed,
+        Some(_) => return Err(AppError::bad_query("side: people or recomputed")),
+    };
     let storage = state.storage.clone();
     let people = state.backoffice.staff.clone();
     let who = staff.clone();
     let ((total, rows), devices) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
-        Ok::<_, AppError>((storage.conflicts_page(&seen.page(offset, n))?, storage.devices()?))
+        Ok::<_, AppError>((storage.conflicts_page(&seen.page(offset, n), side)?, storage.devices()?))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "conflicts", rows = rows.len(), "back-office view");
@@ -385,7 +383,8 @@ pub async fn money(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(14).clamp(1, 366);
-    let n = limit(&q);
+    let (offset, n) = page_bounds(q.offset, q.limit, 50, 1000);
+    let (voids_offset, voids_n) = page_bounds(q.voids_offset, q.voids_limit, 50, 1000);
     let now = now_ms();
     let since_day = report_day(now, days - 1);
     let m = state.backoffice.monitoring.clone();
@@ -393,20 +392,19 @@ pub async fn money(
     let since = since_day.clone();
     let people = state.backoffice.staff.clone();
     let who = staff.clone();
-    let (by_grid_day, by_manager, receipts, voids, devices) = blocking(move || {
+    let (by_grid_day, by_manager, (receipts_total, receipts), (voids_total, voids), devices) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &who)?;
         let mut devices = storage.devices()?;
-        let mut receipts = m.receipts(n)?;
-        receipts.retain(|r| seen.grid(&r.grid_id));
+        // the scope is in the queries: a supervisor's page is a page of their grids' rows
+        let (receipts_total, mut receipts) = m.receipts_page(&seen.page(offset, n))?;
         check_receipts(storage.as_ref(), &mut receipts)?;
-        let mut voids = void_lines(storage.as_ref(), m.as_ref(), &devices, n)?;
-        voids.retain(|v| seen.grid(&v.grid_id));
+        let voids = void_lines(storage.as_ref(), &devices, &seen.page(voids_offset, voids_n))?;
         devices.retain(|d| seen.any(&d.grids));
         let mut by_grid_day = m.receipts_by_grid_day(&since)?;
         by_grid_day.retain(|g| seen.grid(&g.grid_id));
         let mut by_manager = m.receipts_by_manager(&since)?;
         by_manager.retain(|x| seen.manager(&x.collector_id));
-        Ok::<_, AppError>((by_grid_day, by_manager, receipts, voids, devices))
+        Ok::<_, AppError>((by_grid_day, by_manager, (receipts_total, receipts), voids, devices))
     })
     .await?;
     tracing::info!(staff = %staff.id, view = "money", "back-office view");
@@ -431,8 +429,10 @@ pub async fn money(
         "by_grid_day": by_grid_day,
         "by_manager": by_manager,
         "receipts": receipts,
+        "receipts_page": { "total": receipts_total, "offset": offset, "limit": n },
         "on_phones": on_phones,
         "voids": voids,
+        "voids_page": { "total": voids_total, "offset": voids_offset, "limit": voids_n },
     })))
 }
 

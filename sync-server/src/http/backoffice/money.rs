@@ -26,13 +26,16 @@ use axum::{Json, Router};
 use gridbook_core::evidence::printable;
 use gridbook_core::field::receipts::receipt_document;
 use gridbook_core::model::{EntityKind, Visit};
+use gridbook_core::sync::wire::ReceiptProfile;
+use gridbook_core::CollectorProfile;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{blocking, no_store, query};
-use super::pages::{escape_html, page_with_csp, script, staff_page};
+use super::api::{blocking, no_store, page_bounds, query};
+use super::pages::{page_with_csp, script, staff_page};
 use super::session::check_staff_write;
 use super::staff_session::StaffSession;
+use crate::domain::drilldown;
 use crate::domain::now_ms;
 use crate::domain::privacy::mask_digit_runs;
 use crate::domain::report_day::report_day;
@@ -40,8 +43,9 @@ use crate::domain::signed::typed;
 use crate::http::error::{AppError, AppResult};
 use crate::http::qr;
 use crate::http::state::AppState;
-use crate::storage::evidence::{VoidDecision, VoidReviewRow};
+use crate::storage::evidence::{VoidDecision, VoidFilter, VoidReviewRow};
 use crate::storage::money::{cash_days, HandInRequest, MoneyQuery, MoneyReceipt};
+use crate::storage::ListPage;
 
 use super::workbench::Visible;
 
@@ -177,11 +181,14 @@ pub(crate) async fn receipt(
             Err(e) => return Err(e),
         };
         let visit = visit_of(storage.household_records(EntityKind::Visit, &line.grid_id, &line.household_id)?, &line);
-        let voids: Vec<VoidReviewRow> = match storage.void_reviews(None, 1000) {
-            Ok(all) => all.into_iter().filter(|v| v.receipt_id == line.id).collect(),
-            Err(e) if e.code() == gridbook_core::sync::wire::ErrorCode::Unsupported => vec![],
-            Err(e) => return Err(e.into()),
-        };
+        // the receipt is the staff member's (read above under their scope): all its voids
+        let theirs = VoidFilter { receipt_id: Some(line.id.clone()), ..Default::default() };
+        let voids: Vec<VoidReviewRow> =
+            match storage.void_reviews_page(&theirs, &ListPage { limit: 1000, ..Default::default() }) {
+                Ok((_, rows)) => rows,
+                Err(e) if e.code() == gridbook_core::sync::wire::ErrorCode::Unsupported => vec![],
+                Err(e) => return Err(e.into()),
+            };
         Ok::<_, AppError>((line, evidence, visit, voids))
     })
     .await?;
@@ -218,7 +225,11 @@ pub(crate) async fn receipt(
     })))
 }
 
-/// The customer's copy of a receipt, as core prints it on the phone (evidence/printable.rs).
+/// The customer's copy of a receipt, as core prints it on the phone (evidence/printable.rs), with
+/// the receipt profile the collector's phone is sent (`AppState::receipt_profile`): the company's
+/// name and seal, the public check's address for the QR code (the address the browser reached the
+/// server at when none is configured, as a phone falls back to its server's), and the collector's
+/// name and staff number (工号), printed when the signed document names no collector.
 async fn print(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
@@ -229,54 +240,71 @@ async fn print(
         return Err(AppError::not_found("no such receipt"));
     }
     let storage = state.storage.clone();
-    let company = state.backoffice.company_name.to_string();
     let no = receipt_no.clone();
     let by = staff.clone();
     let st = state.clone();
-    let evidence = blocking(move || {
+    let found = blocking(move || {
         // outside the staff member's grids it is not there for them (and no reveal is audited)
         let grids = visible(&st, &by)?.grid_list();
         let q = MoneyQuery { receipt_no: Some(no.clone()), limit: 1, grids, ..Default::default() };
-        if st.backoffice.money.money_receipts(&q)?.receipts.is_empty() {
+        let Some(line) = st.backoffice.money.money_receipts(&q)?.receipts.pop() else {
             return Ok(None);
-        }
-        crate::domain::reveals::receipt_evidence(storage.as_ref(), &by.id, &no, now_ms())
+        };
+        let Some(evidence) = crate::domain::reveals::receipt_evidence(storage.as_ref(), &by.id, &no, now_ms())? else {
+            return Ok(None);
+        };
+        let payer = drilldown::payer(storage.as_ref(), &line.grid_id, &line.household_id, &line.account_id)?;
+        let collector_id = &evidence.receipt.collector_id;
+        let collector = st
+            .backoffice
+            .staff
+            .people()?
+            .into_iter()
+            .find(|p| &p.id == collector_id)
+            .map(|p| CollectorProfile { name: p.name, staff_no: p.staff_no })
+            .unwrap_or_default();
+        Ok::<_, AppError>(Some((evidence, st.receipt_profile(&collector), payer)))
     })
-    .await?
-    .ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
+    .await?;
+    let (evidence, profile, payer) =
+        found.ok_or_else(|| AppError::not_found(format!("没有此收据 no receipt {receipt_no}")))?;
     let Some(sig) = &evidence.signature else {
         return Err(AppError::invalid("此收据没有客户签字，无法打印 this receipt has no customer signature to print"));
     };
     let record = sig.seal_record().map_err(|e| AppError::invalid(format!("签字记录有误 the signature record: {e}")))?;
-    let html = printable::receipt_html(&receipt_document(&evidence.receipt), &sig.strokes, &record, &company)
+    let copy = customer_copy(&state, profile, payer, qr::base_url(&headers));
+    let html = printable::receipt_copy_html(&receipt_document(&evidence.receipt), &sig.strokes, &record, &copy)
         .map_err(|e| AppError::invalid(format!("无法打印 cannot print: {e}")))?;
-    let html = match (qr::base_url(&headers), evidence.verification_code.as_deref()) {
-        (Some(base), Some(code)) => with_check_link(html, &base, &evidence.receipt.receipt_no, code),
-        _ => html,
-    };
     Ok(page_with_csp(StatusCode::OK, html, PRINT_CSP))
 }
 
-/// The customer's copy with a QR code of its public check (/verify with its number and code)
-/// above the footer, and the link written out for a clerk to type.
-fn with_check_link(html: String, base: &str, receipt_no: &str, code: &str) -> String {
-    let link = format!(
-        "{base}{}?no={}&code={}",
-        crate::http::verify_page::PATH_VERIFY_PAGE,
-        qr::query_escape(receipt_no),
-        qr::query_escape(code)
-    );
-    let Some(svg) = qr::svg(&link, 140) else { return html };
-    let block = format!(
-        "<div class=\"qr\">{svg}<p>扫码核验本收据 Scan to check this receipt:<br/>{}</p></div>\n</footer>",
-        escape_html(&link)
-    );
-    html.replacen("</footer>", &block, 1)
+/// What the back office's copy prints beyond the signed document, as the phone's copy does: the
+/// receipt `profile` (the seal's image is the configured one it names), the check's address
+/// falling back to `own_base`, and the `payer`, whom core prints masked (王芳 → 王*, the account's
+/// last four, 138****5678).
+fn customer_copy(
+    state: &AppState,
+    profile: ReceiptProfile,
+    payer: drilldown::Payer,
+    own_base: Option<String>,
+) -> printable::CustomerCopy {
+    let seal = state.receipts.seal.as_ref().filter(|s| profile.seal_sha256.as_deref() == Some(s.sha256.as_str()));
+    printable::CustomerCopy {
+        company_name: profile.company_name,
+        seal_png: seal.map(|s| s.png.clone()),
+        verify_base_url: profile.verify_base_url.or(own_base),
+        payer_name: payer.name,
+        account_no: payer.account_no,
+        service_number: payer.service_number,
+        collector_name: profile.collector_name,
+        collector_staff_no: profile.collector_staff_no,
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct VoidsQuery {
     status: Option<String>,
+    offset: Option<u32>,
     limit: Option<u32>,
 }
 
@@ -288,10 +316,11 @@ pub struct VoidsQuery {
     security(("staff_session" = [])),
     params(
         ("status" = Option<String>, Query, description = "pending, approved or refused; all when missing"),
+        ("offset" = Option<u32>, Query, description = "Skip this many (0)"),
         ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (200)"),
     ),
     responses(
-        (status = 200, description = "`{voids}`, newest first; reasons with digit runs masked", body = serde_json::Value),
+        (status = 200, description = "`{total, offset, limit, voids}`: one page, newest first, of the voids of the grids the staff member sees, and how many there are in all; reasons with digit runs masked", body = serde_json::Value),
         (status = 400, description = "A query parameter is malformed", body = gridbook_core::sync::wire::ErrorBody),
         (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
         (status = 501, description = "This storage backend keeps no signed evidence", body = gridbook_core::sync::wire::ErrorBody),
@@ -310,20 +339,20 @@ pub(crate) async fn voids(
         }
     }
     let storage = state.storage.clone();
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let (offset, limit) = page_bounds(q.offset, q.limit, 200, 1000);
     let st = state.clone();
-    let mut rows = blocking(move || {
+    let (total, mut rows) = blocking(move || {
+        // the scope is in the query: a supervisor's page is a page of their grids' voids
         let seen = visible(&st, &staff)?;
-        let mut rows = storage.void_reviews(q.status.as_deref(), limit)?;
-        rows.retain(|v| seen.grid(v.grid_id.as_deref().unwrap_or_default()));
-        Ok::<_, AppError>(rows)
+        let filter = VoidFilter { status: q.status, ..Default::default() };
+        Ok::<_, AppError>(storage.void_reviews_page(&filter, &seen.page(offset, limit))?)
     })
     .await?;
     for v in &mut rows {
         v.reason = mask_digit_runs(&v.reason);
         v.note = v.note.as_deref().map(mask_digit_runs);
     }
-    Ok(no_store(json!({ "voids": rows })))
+    Ok(no_store(json!({ "total": total, "offset": offset, "limit": limit, "voids": rows })))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -375,8 +404,9 @@ pub(crate) async fn decide_void(
     let row = blocking(move || {
         // a void of a grid not the staff member's is not there for them
         let seen = visible(&st, &who)?;
-        let theirs = storage.void_reviews(None, 10_000)?.into_iter().find(|v| v.void_id == id);
-        if theirs.as_ref().is_some_and(|v| !seen.grid(v.grid_id.as_deref().unwrap_or_default())) {
+        // looked up under the staff member's scope, however many voids there are
+        let this = VoidFilter { void_id: Some(id.clone()), ..Default::default() };
+        if storage.void_reviews_page(&this, &seen.page(0, 1))?.0 == 0 {
             return Err(AppError::not_found("没有此作废申请 no such void"));
         }
         Ok::<_, AppError>(storage.decide_void(&id, decision, &who.id, &body.note, now_ms())?)

@@ -29,17 +29,27 @@ pub struct WorkflowQuery {
     limit: Option<u32>,
     offset: Option<u32>,
     days: Option<i64>,
+    /// The day summaries tab's second list, the days the server computed, paged on its own.
+    computed_offset: Option<u32>,
+    computed_limit: Option<u32>,
 }
 
+/// One page of the handovers from or to the grids the staff member sees, newest first, with the
+/// total.
 pub async fn handovers(
     State(state): State<AppState>,
-    StaffSession(_): StaffSession,
+    StaffSession(staff): StaffSession,
     q: Result<Query<WorkflowQuery>, QueryRejection>,
 ) -> AppResult<Response> {
-    let n = query(q)?.limit.unwrap_or(100).clamp(1, 1000);
-    let storage = state.storage.clone();
-    let rows = blocking(move || storage.handovers(n)).await?;
-    Ok(no_store(json!({ "now_ms": now_ms(), "handovers": rows })))
+    let q = query(q)?;
+    let (offset, n) = page_bounds(q.offset, q.limit, 100, 1000);
+    let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
+    let (total, rows) = blocking(move || {
+        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
+        Ok::<_, AppError>(storage.handovers_page(&seen.page(offset, n))?)
+    })
+    .await?;
+    Ok(no_store(json!({ "now_ms": now_ms(), "total": total, "offset": offset, "limit": n, "handovers": rows })))
 }
 
 /// Starts a handover: admins only, same origin, the session's CSRF token in `x-csrf-token`.
@@ -135,25 +145,33 @@ pub async fn day_summaries(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let days = q.days.unwrap_or(7).clamp(1, 366);
-    let n = q.limit.unwrap_or(500).clamp(1, 1000);
+    let (offset, n) = page_bounds(q.offset, q.limit, 100, 1000);
+    let (computed_offset, computed_n) = page_bounds(q.computed_offset, q.computed_limit, 100, 1000);
     let since = report_day(now_ms(), days - 1);
     let (storage, people) = (state.storage.clone(), state.backoffice.staff.clone());
     let w = state.backoffice.workflows.clone();
     let from = since.clone();
-    let (computed, mut rows) = blocking(move || {
+    let ((computed_total, computed), (total, mut rows)) = blocking(move || {
+        // the computed days are figures of the visible grids' facts, not stored rows: the page
+        // is cut from them here, after they are computed for the grids the staff member sees
         let scope = Scope::load(storage.as_ref(), people.as_ref(), &staff, None)?;
-        let mut computed = computed_days(&scope.facts, &scope.names, now_ms(), days)?;
-        computed.truncate(n as usize);
+        let computed = computed_days(&scope.facts, &scope.names, now_ms(), days)?;
+        let computed_total = computed.len();
+        let computed: Vec<_> = computed.into_iter().skip(computed_offset as usize).take(computed_n as usize).collect();
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
-        let mut rows = w.day_summaries(&from, n)?;
-        rows.retain(|s| seen.grid(&s.summary.grid_id));
-        Ok::<_, AppError>((computed, rows))
+        let submitted = w.day_summaries(&from, &seen.page(offset, n))?;
+        Ok::<_, AppError>(((computed_total, computed), submitted))
     })
     .await?;
     for s in &mut rows {
         s.summary.note = mask_digit_runs(&s.summary.note);
     }
-    Ok(no_store(
-        json!({ "since_day": since, "today": report_day(now_ms(), 0), "summaries": rows, "computed": computed }),
-    ))
+    Ok(no_store(json!({
+        "since_day": since,
+        "today": report_day(now_ms(), 0),
+        "summaries": rows,
+        "summaries_page": { "total": total, "offset": offset, "limit": n },
+        "computed": computed,
+        "computed_page": { "total": computed_total, "offset": computed_offset, "limit": computed_n },
+    })))
 }

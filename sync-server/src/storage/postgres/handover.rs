@@ -24,6 +24,7 @@ use crate::storage::handover::{
     HandoverScope, RemovalPage,
 };
 use crate::storage::sqlite::entity_from_row;
+use crate::storage::ListPage;
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;
@@ -248,7 +249,10 @@ pub(super) fn hand_over(
 ) -> StorageResult<HandoverRow> {
     check_request(request)?;
     let id = s.db.write(|tx| move_scope(&s.db, tx, request, by, now_ms))?;
-    list(s, Some(&id), 1)?.pop().ok_or_else(|| StorageError::internal("the handover vanished"))
+    list(s, Some(&id), &ListPage { limit: 1, ..Default::default() })?
+        .1
+        .pop()
+        .ok_or_else(|| StorageError::internal("the handover vanished"))
 }
 
 /// Moves the scope and records the handover, all in `tx`.
@@ -420,19 +424,26 @@ fn move_scope(
 }
 
 /// Handovers, newest first (or the one `id`), each with its old devices.
-pub(super) fn list(s: &PostgresStorage, id: Option<&str>, limit: u32) -> StorageResult<Vec<HandoverRow>> {
+/// Handovers (the one `id`, or a page of those from or to a grid of `page.grids`), newest first,
+/// with the count of all that match, on one snapshot.
+pub(super) fn list(s: &PostgresStorage, id: Option<&str>, page: &ListPage) -> StorageResult<(u64, Vec<HandoverRow>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR h.id = $1)
+           AND ($2::text[] IS NULL OR h.from_grid = ANY($2::text[]) OR h.to_grid = ANY($2::text[]))";
+    let (limit, offset) = page.bounds();
     s.db.read(|tx| {
+        let total: i64 =
+            s.db.query_one(tx, &format!("SELECT count(*) FROM handovers h {WHERE}"), &[&id, &page.grids])?.at(0)?;
         let rows = s.db.query(
             tx,
-            "SELECT h.id, h.scope, h.from_grid, h.premises_id, p.vals::jsonb ->> 'name', h.to_grid, h.from_managers,
+            &format!("SELECT h.id, h.scope, h.from_grid, h.premises_id, p.vals::jsonb ->> 'name', h.to_grid, h.from_managers,
                     h.to_manager, m.name, h.by, h.created_at_ms,
                     (SELECT count(*) FROM handover_records r WHERE r.handover_id = h.id)
              FROM handovers h
              LEFT JOIN entities p ON p.kind = 'premises' AND p.id = h.premises_id
              LEFT JOIN managers m ON m.id = h.to_manager
-             WHERE $1::text IS NULL OR h.id = $1
-             ORDER BY h.created_at_ms DESC, h.id COLLATE \"C\" DESC LIMIT $2",
-            &[&id, &i64::from(limit)],
+             {WHERE}
+             ORDER BY h.created_at_ms DESC, h.id COLLATE \"C\" DESC LIMIT $3 OFFSET $4"),
+            &[&id, &page.grids, &limit, &offset],
         )?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -477,6 +488,6 @@ pub(super) fn list(s: &PostgresStorage, id: Option<&str>, limit: u32) -> Storage
                 devices,
             });
         }
-        Ok(out)
+        Ok((u64::try_from(total).unwrap_or(0), out))
     })
 }

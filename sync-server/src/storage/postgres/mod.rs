@@ -271,8 +271,12 @@ impl SyncStorage for PostgresStorage {
         monitoring::conflicts(self, limit)
     }
 
-    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
-        monitoring::conflicts_page(self, page)
+    fn conflicts_page(
+        &self,
+        page: &super::ListPage,
+        side: super::ConflictSide,
+    ) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page, side)
     }
 
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
@@ -298,6 +302,14 @@ impl SyncStorage for PostgresStorage {
 
     fn void_reviews(&self, status: Option<&str>, limit: u32) -> StorageResult<Vec<super::evidence::VoidReviewRow>> {
         voids::void_reviews(self, status, limit)
+    }
+
+    fn void_reviews_page(
+        &self,
+        filter: &super::evidence::VoidFilter,
+        page: &super::ListPage,
+    ) -> StorageResult<(u64, Vec<super::evidence::VoidReviewRow>)> {
+        voids::void_reviews_page(self, filter, page)
     }
 
     fn decide_void(
@@ -346,7 +358,11 @@ impl SyncStorage for PostgresStorage {
     }
 
     fn handovers(&self, limit: u32) -> StorageResult<Vec<super::handover::HandoverRow>> {
-        handover::list(self, None, limit)
+        Ok(handover::list(self, None, &super::ListPage { limit, ..Default::default() })?.1)
+    }
+
+    fn handovers_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<super::handover::HandoverRow>)> {
+        handover::list(self, None, page)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-use gridbook_core::model::DaySummary;
+use gridbook_core::model::{DaySummary, ReminderOutcome};
 use gridbook_core::sync::wire::ErrorCode;
 
 use super::pool::RowExt;
@@ -15,13 +15,14 @@ use super::PostgresStorage;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
-    SyncTotals, VoidLine,
+    SyncTotals,
 };
 use crate::storage::staff::{Person, StaffAccount, StaffStorage};
 use crate::storage::workflows::{
-    appointment_category, AppointmentCounts, AppointmentLine, DaySummaryLine, TicketCounts, TicketLine, WorkflowStorage,
+    appointment_category, reminder_outcome, AppointmentCounts, AppointmentLine, DaySummaryLine, TicketCounts,
+    TicketLine, WorkflowStorage,
 };
-use crate::storage::{ConflictRow, ListPage, RejectionRow};
+use crate::storage::{ConflictRow, ConflictSide, ListPage, RejectionRow};
 
 fn rejection_detail(r: &tokio_postgres::Row) -> StorageResult<RejectionDetail> {
     Ok(RejectionDetail {
@@ -36,6 +37,29 @@ fn rejection_detail(r: &tokio_postgres::Row) -> StorageResult<RejectionDetail> {
         grid_id: r.at(8)?,
         code: r.at(9)?,
         reason: r.at(10)?,
+    })
+}
+
+/// One page of the rows `from` (a `FROM … WHERE …` whose $1 is `page`'s grids, NULL for every
+/// grid) selects: how many there are in all, and the page `select` reads in `order`, on one
+/// snapshot; the scope part of the query so that a supervisor's page is a page of their rows.
+pub(super) fn grid_page<T>(
+    s: &PostgresStorage,
+    page: &ListPage,
+    select: &str,
+    from: &str,
+    order: &str,
+    row: impl FnMut(&tokio_postgres::Row) -> StorageResult<T>,
+) -> StorageResult<(u64, Vec<T>)> {
+    let (limit, offset) = page.bounds();
+    s.db.read(|tx| {
+        let total: i64 = s.db.query_one(tx, &format!("SELECT count(*) {from}"), &[&page.grids])?.at(0)?;
+        let rows = s.db.query(
+            tx,
+            &format!("SELECT {select} {from} ORDER BY {order} LIMIT $2 OFFSET $3"),
+            &[&page.grids, &limit, &offset],
+        )?;
+        Ok((u64::try_from(total).unwrap_or(0), rows.iter().map(row).collect::<StorageResult<Vec<_>>>()?))
     })
 }
 
@@ -67,20 +91,15 @@ fn conflict_row(r: &tokio_postgres::Row) -> StorageResult<ConflictRow> {
 }
 
 /// One page of the conflict log of `page.grids`, and the count, on one snapshot.
-pub(super) fn conflicts_page(s: &PostgresStorage, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
-    const WHERE: &str = "WHERE $1::text[] IS NULL OR grid_id = ANY($1::text[])";
-    s.db.read(|tx| {
-        let total: i64 = s.db.query_one(tx, &format!("SELECT count(*) FROM conflicts {WHERE}"), &[&page.grids])?.at(0)?;
-        let rows = s.db.query(
-            tx,
-            &format!(
-                "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
-                 FROM conflicts {WHERE} ORDER BY id DESC LIMIT $2 OFFSET $3"
-            ),
-            &[&page.grids, &i64::from(page.limit), &i64::from(page.offset)],
-        )?;
-        Ok((u64::try_from(total).unwrap_or(0), rows.iter().map(conflict_row).collect::<StorageResult<Vec<_>>>()?))
-    })
+pub(super) fn conflicts_page(
+    s: &PostgresStorage,
+    page: &ListPage,
+    side: ConflictSide,
+) -> StorageResult<(u64, Vec<ConflictRow>)> {
+    const SELECT: &str =
+        "at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device";
+    let from = format!("FROM conflicts WHERE ($1::text[] IS NULL OR grid_id = ANY($1::text[])) AND {}", side.sql());
+    grid_page(s, page, SELECT, &from, "id DESC", conflict_row)
 }
 
 pub(super) fn rejections(s: &PostgresStorage, limit: u32) -> StorageResult<Vec<RejectionRow>> {
@@ -295,81 +314,42 @@ impl MonitoringStorage for PostgresStorage {
             .collect()
     }
 
-    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>> {
-        let sql = format!(
-            "SELECT e.id, coalesce(e.j ->> 'receipt_no', ''), e.grid_id, coalesce({amount}, 0),
-                    coalesce(e.j ->> 'method', ''), coalesce({collected}, 0) AS collected, coalesce({zone}, 480),
-                    coalesce(e.j ->> 'collector_id', ''), m.name, coalesce(e.j ->> 'device_id', ''),
-                    e.j ->> 'signature_id',
-                    EXISTS (SELECT 1 FROM entities v WHERE v.kind = 'receipt_void'
-                            AND v.vals::jsonb ->> 'receipt_id' = e.id)
-             FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt') e
-             LEFT JOIN managers m ON m.id = e.j ->> 'collector_id'
-             ORDER BY {collected} DESC NULLS LAST, e.id COLLATE \"C\" LIMIT $1",
+    fn receipts_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<ReceiptLine>)> {
+        let select = format!(
+            "e.id, coalesce(e.j ->> 'receipt_no', ''), e.grid_id, coalesce({amount}, 0),
+             coalesce(e.j ->> 'method', ''), coalesce({collected}, 0) AS collected, coalesce({zone}, 480),
+             coalesce(e.j ->> 'collector_id', ''), (SELECT m.name FROM managers m WHERE m.id = e.j ->> 'collector_id'),
+             coalesce(e.j ->> 'device_id', ''), e.j ->> 'signature_id',
+             EXISTS (SELECT 1 FROM entities v WHERE v.kind = 'receipt_void' AND v.vals::jsonb ->> 'receipt_id' = e.id)",
             amount = int("e.j", "amount_fen"),
             collected = int("e.j", "collected_at_ms"),
             zone = int("e.j", "zone_offset_min"),
         );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                let signature: Option<String> = r.at(10)?;
-                let signed = signature.as_deref().is_some_and(|s| !s.is_empty());
-                Ok(ReceiptLine {
-                    id: r.at(0)?,
-                    receipt_no: r.at(1)?,
-                    grid_id: r.at(2)?,
-                    amount_fen: r.at(3)?,
-                    method: r.at(4)?,
-                    collected_at_ms: r.at(5)?,
-                    zone_offset_min: r.at(6)?,
-                    collector_id: r.at(7)?,
-                    collector_name: r.at(8)?,
-                    device_id: r.at(9)?,
-                    signed,
-                    // before the signature is checked (`receipt_evidence`): as on SQLite
-                    verification: if signed { "unverified" } else { "unsigned" }.to_string(),
-                    verification_detail: None,
-                    void_requested: r.at(11)?,
-                    void_status: None,
-                })
+        const FROM: &str = "FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt'
+                    AND ($1::text[] IS NULL OR grid_id = ANY($1::text[]))) e";
+        let order = format!("{} DESC NULLS LAST, e.id COLLATE \"C\"", int("e.j", "collected_at_ms"));
+        grid_page(self, page, &select, FROM, &order, |r| {
+            let signature: Option<String> = r.at(10)?;
+            let signed = signature.as_deref().is_some_and(|s| !s.is_empty());
+            Ok(ReceiptLine {
+                id: r.at(0)?,
+                receipt_no: r.at(1)?,
+                grid_id: r.at(2)?,
+                amount_fen: r.at(3)?,
+                method: r.at(4)?,
+                collected_at_ms: r.at(5)?,
+                zone_offset_min: r.at(6)?,
+                collector_id: r.at(7)?,
+                collector_name: r.at(8)?,
+                device_id: r.at(9)?,
+                signed,
+                // before the signature is checked (`receipt_evidence`): as on SQLite
+                verification: if signed { "unverified" } else { "unsigned" }.to_string(),
+                verification_detail: None,
+                void_requested: r.at(11)?,
+                void_status: None,
             })
-            .collect()
-    }
-
-    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>> {
-        let sql = format!(
-            "SELECT v.id, v.grid_id, coalesce(v.j ->> 'receipt_id', ''), r.vals::jsonb ->> 'receipt_no', {amount},
-                    coalesce(v.j ->> 'reason', ''), coalesce({voided_at}, 0), coalesce(v.j ->> 'voided_by', ''), m.name
-             FROM (SELECT id, grid_id, vals::jsonb AS j FROM entities WHERE kind = 'receipt_void') v
-             LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = v.j ->> 'receipt_id'
-             LEFT JOIN managers m ON m.id = v.j ->> 'voided_by'
-             ORDER BY {voided_at} DESC NULLS LAST, v.id COLLATE \"C\" LIMIT $1",
-            amount = int("r.vals::jsonb", "amount_fen"),
-            voided_at = int("v.j", "voided_at_ms"),
-        );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                Ok(VoidLine {
-                    id: r.at(0)?,
-                    grid_id: r.at(1)?,
-                    receipt_id: r.at(2)?,
-                    receipt_no: r.at(3)?,
-                    amount_fen: r.at(4)?,
-                    reason: r.at(5)?,
-                    voided_at_ms: r.at(6)?,
-                    voided_by: r.at(7)?,
-                    voided_by_name: r.at(8)?,
-                    status: "pending".into(),
-                    decided_by: None,
-                    decided_at_ms: None,
-                    note: None,
-                })
-            })
-            .collect()
+        })
     }
 
     fn overdue_follow_ups(&self, today: &str, page: &ListPage) -> StorageResult<(u64, Vec<FollowUpLine>)> {
@@ -601,25 +581,44 @@ impl WorkflowStorage for PostgresStorage {
         })
     }
 
-    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>> {
+    fn day_summaries(&self, since_day: &str, page: &ListPage) -> StorageResult<(u64, Vec<DaySummaryLine>)> {
+        // $1 the first day, $2 the grids (NULL: every grid)
+        const SCOPED: &str = "(SELECT id, vals, vals::jsonb AS j FROM entities WHERE kind = 'day_summary'
+                    AND ($2::text[] IS NULL OR grid_id = ANY($2::text[]))) s";
+        const SINCE: &str = "WHERE s.j ->> 'date' >= $1 COLLATE \"C\"";
         let sql = format!(
-            "SELECT s.id, s.vals, m.name FROM (SELECT id, vals, vals::jsonb AS j FROM entities WHERE kind = 'day_summary') s
-             LEFT JOIN managers m ON m.id = s.j ->> 'manager_id'
-             WHERE s.j ->> 'date' >= $1 COLLATE \"C\"
+            "SELECT s.id, s.vals, m.name FROM {SCOPED} LEFT JOIN managers m ON m.id = s.j ->> 'manager_id' {SINCE}
              ORDER BY s.j ->> 'date' COLLATE \"C\" DESC, m.name COLLATE \"C\" NULLS FIRST,
-                      s.j ->> 'manager_id' COLLATE \"C\" NULLS FIRST, {made} DESC NULLS LAST
-             LIMIT $2",
+                      s.j ->> 'manager_id' COLLATE \"C\" NULLS FIRST, {made} DESC NULLS LAST, s.id COLLATE \"C\"
+             LIMIT $3 OFFSET $4",
             made = num("s.j", "made_at_ms"),
         );
-        let conn = self.db.conn()?;
-        let rows = self.db.query(&conn, &sql, &[&since_day, &i64::from(limit)])?;
-        rows.iter()
-            .map(|r| {
-                let mut summary: DaySummary = serde_json::from_str(&r.at::<String>(1)?)?;
-                summary.id = r.at(0)?;
-                Ok(DaySummaryLine { summary, manager_name: r.at(2)? })
-            })
-            .collect()
+        let (limit, offset) = page.bounds();
+        self.db.read(|tx| {
+            let total: i64 = self
+                .db
+                .query_one(tx, &format!("SELECT count(*) FROM {SCOPED} {SINCE}"), &[&since_day, &page.grids])?
+                .at(0)?;
+            let rows = self.db.query(tx, &sql, &[&since_day, &page.grids, &limit, &offset])?;
+            let lines = rows
+                .iter()
+                .map(|r| {
+                    let mut summary: DaySummary = serde_json::from_str(&r.at::<String>(1)?)?;
+                    summary.id = r.at(0)?;
+                    Ok(DaySummaryLine { summary, manager_name: r.at(2)? })
+                })
+                .collect::<StorageResult<Vec<_>>>()?;
+            Ok((u64::try_from(total).unwrap_or(0), lines))
+        })
+    }
+
+    fn reminder_outcomes(&self, page: &ListPage) -> StorageResult<(u64, Vec<ReminderOutcome>)> {
+        const FROM: &str = "FROM entities o WHERE o.kind = 'reminder_outcome'
+               AND ($1::text[] IS NULL OR o.grid_id = ANY($1::text[]))";
+        let order = format!("{} DESC NULLS LAST, o.id COLLATE \"C\" DESC", num("o.vals::jsonb", "closed_at_ms"));
+        let (total, rows) =
+            grid_page(self, page, "o.id, o.vals", FROM, &order, |r| Ok((r.at::<String>(0)?, r.at::<String>(1)?)))?;
+        Ok((total, rows.into_iter().filter_map(|(id, vals)| reminder_outcome(id, &vals)).collect()))
     }
 }
 

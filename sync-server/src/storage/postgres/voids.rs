@@ -15,7 +15,8 @@ use crate::domain::auth::Role;
 use crate::domain::signed;
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
-use crate::storage::evidence::{VoidDecision, VoidReviewRow};
+use crate::storage::evidence::{VoidDecision, VoidFilter, VoidReviewRow};
+use crate::storage::ListPage;
 
 const VOID_SELECT: &str =
     "SELECT v.void_id, v.receipt_id, r.vals::json ->> 'receipt_no', (r.vals::json ->> 'amount_fen')::bigint,
@@ -52,6 +53,38 @@ pub(super) fn void_reviews(s: &PostgresStorage, status: Option<&str>, limit: u32
         &[&status, &i64::from(limit)],
     )?;
     rows.iter().map(void_row).collect()
+}
+
+/// One page of the voids of `page.grids`' receipts that `filter` names, with the count of all, on
+/// one snapshot.
+pub(super) fn void_reviews_page(
+    s: &PostgresStorage,
+    filter: &VoidFilter,
+    page: &ListPage,
+) -> StorageResult<(u64, Vec<VoidReviewRow>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR v.status = $1)
+          AND ($2::text[] IS NULL OR r.grid_id = ANY($2::text[]))
+          AND ($3::text IS NULL OR v.receipt_id = $3) AND ($4::text IS NULL OR v.void_id = $4)";
+    let (limit, offset) = page.bounds();
+    let (status, receipt, void) = (&filter.status, &filter.receipt_id, &filter.void_id);
+    s.db.read(|tx| {
+        let total: i64 = s
+            .db
+            .query_one(
+                tx,
+                &format!(
+                    "SELECT count(*) FROM void_reviews v LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = v.receipt_id {WHERE}"
+                ),
+                &[status, &page.grids, receipt, void],
+            )?
+            .at(0)?;
+        let rows = s.db.query(
+            tx,
+            &format!("{VOID_SELECT} {WHERE} ORDER BY v.requested_at_ms DESC, v.void_id COLLATE \"C\" LIMIT $5 OFFSET $6"),
+            &[status, &page.grids, receipt, void, &limit, &offset],
+        )?;
+        Ok((u64::try_from(total).unwrap_or(0), rows.iter().map(void_row).collect::<StorageResult<Vec<_>>>()?))
+    })
 }
 
 fn void_review<C: GenericClient + Sync>(db: &Db, c: &C, void_id: &str) -> StorageResult<Option<VoidReviewRow>> {

@@ -21,6 +21,7 @@ use crate::storage::handover::{
     building_members, state_of, DeviceHandover, HandoverDeviceRow, HandoverRequest, HandoverRow, HandoverScope,
 };
 pub(super) use crate::storage::handover::{check_request, cut_page};
+use crate::storage::ListPage;
 
 /// The most handovers one push may report removed (more are ignored: a device is part of few).
 const MAX_REPORTED: usize = 100;
@@ -316,18 +317,27 @@ fn building_scope(c: &Connection, grid: &str, premises: &str) -> StorageResult<V
     Ok(building_members(states, premises))
 }
 
-pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> StorageResult<Vec<HandoverRow>> {
-    let mut stmt = c.prepare_cached(
+/// Handovers (the one `id`, or a page of those from or to a grid of `page.grids`), newest first,
+/// with the count of all that match.
+pub(super) fn list(c: &Connection, id: Option<&str>, page: &ListPage) -> StorageResult<(u64, Vec<HandoverRow>)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR h.id = ?1)
+           AND (?2 IS NULL OR h.from_grid IN (SELECT value FROM json_each(?2))
+                OR h.to_grid IN (SELECT value FROM json_each(?2)))";
+    let grids = page.grids_json();
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT count(*) FROM handovers h {WHERE}"))?
+        .query_row(params![id, grids], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT h.id, h.scope, h.from_grid, h.premises_id, json_extract(p.vals, '$.name'), h.to_grid, h.from_managers,
                 h.to_manager, m.name, h.by, h.created_at_ms,
                 (SELECT count(*) FROM handover_records r WHERE r.handover_id = h.id)
          FROM handovers h
          LEFT JOIN entities p ON p.kind = 'premises' AND p.id = h.premises_id
          LEFT JOIN managers m ON m.id = h.to_manager
-         WHERE ?1 IS NULL OR h.id = ?1
-         ORDER BY h.created_at_ms DESC, h.id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![id, limit], |r| {
+         {WHERE}
+         ORDER BY h.created_at_ms DESC, h.id DESC LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(params![id, grids, page.limit, page.offset], |r| {
         let scope: String = r.get(1)?;
         let from: String = r.get(6)?;
         Ok(HandoverRow {
@@ -368,5 +378,5 @@ pub(super) fn list(c: &Connection, id: Option<&str>, limit: u32) -> StorageResul
         h.devices = rows.collect::<Result<_, _>>()?;
         h.state = state_of(&h.devices).into();
     }
-    Ok(out)
+    Ok((u64::try_from(total).unwrap_or(0), out))
 }

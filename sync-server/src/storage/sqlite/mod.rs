@@ -365,8 +365,12 @@ impl SyncStorage for SqliteStorage {
         monitoring::conflicts(self, limit)
     }
 
-    fn conflicts_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
-        monitoring::conflicts_page(self, page)
+    fn conflicts_page(
+        &self,
+        page: &super::ListPage,
+        side: super::ConflictSide,
+    ) -> StorageResult<(u64, Vec<ConflictRow>)> {
+        monitoring::conflicts_page(self, page, side)
     }
 
     fn rejections(&self, limit: u32) -> StorageResult<Vec<RejectionRow>> {
@@ -402,6 +406,14 @@ impl SyncStorage for SqliteStorage {
         self.read(|c| receipts::void_reviews(c, status, limit))
     }
 
+    fn void_reviews_page(
+        &self,
+        filter: &super::evidence::VoidFilter,
+        page: &super::ListPage,
+    ) -> StorageResult<(u64, Vec<VoidReviewRow>)> {
+        self.read(|c| receipts::void_reviews_page(c, filter, page))
+    }
+
     fn decide_void(
         &self,
         void_id: &str,
@@ -431,7 +443,8 @@ impl SyncStorage for SqliteStorage {
         handover::check_request(request)?;
         let id = self.write(|tx| handover::hand_over(tx, request, by, now_ms))?;
         let row = self
-            .read(|c| handover::list(c, Some(&id), 1))?
+            .read(|c| handover::list(c, Some(&id), &super::ListPage { limit: 1, ..Default::default() }))?
+            .1
             .pop()
             .ok_or_else(|| StorageError::internal("the handover vanished"))?;
         self.own_writes.wake(&crate::storage::changes::Changed::of_handover(&row));
@@ -439,7 +452,12 @@ impl SyncStorage for SqliteStorage {
     }
 
     fn handovers(&self, limit: u32) -> StorageResult<Vec<HandoverRow>> {
-        self.read(|c| handover::list(c, None, limit))
+        let every = super::ListPage { limit, ..Default::default() };
+        Ok(self.read(|c| handover::list(c, None, &every))?.1)
+    }
+
+    fn handovers_page(&self, page: &super::ListPage) -> StorageResult<(u64, Vec<HandoverRow>)> {
+        self.read(|c| handover::list(c, None, page))
     }
 }
 

@@ -15,10 +15,10 @@ use crate::domain::auth::Role;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::monitoring::{
     ActivityBucket, FollowUpLine, GridDayTotal, ManagerTotal, MonitoringStorage, ReceiptLine, RejectionDetail,
-    SyncTotals, VoidLine,
+    SyncTotals,
 };
 use crate::storage::staff::{Person, StaffAccount, StaffStorage};
-use crate::storage::{ConflictRow, ListPage, RejectionRow};
+use crate::storage::{ConflictRow, ConflictSide, ListPage, RejectionRow};
 
 /// The day of a receipt on the collecting phone's calendar (its own zone offset, China's when
 /// missing).
@@ -83,6 +83,24 @@ impl MonitorReaders {
         }
         out
     }
+}
+
+/// One page of the rows `from` (a `FROM … WHERE …` whose ?1 is `page`'s grids as JSON, NULL for
+/// every grid) selects: how many there are in all, and the page `select` reads in `order`, the
+/// scope part of the query so that a supervisor's page is a page of their rows.
+pub(super) fn grid_page<T>(
+    c: &Connection,
+    page: &ListPage,
+    select: &str,
+    from: &str,
+    order: &str,
+    row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> StorageResult<(u64, Vec<T>)> {
+    let grids = page.grids_json();
+    let total: i64 = c.prepare_cached(&format!("SELECT count(*) {from}"))?.query_row(params![grids], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!("SELECT {select} {from} ORDER BY {order} LIMIT ?2 OFFSET ?3"))?;
+    let rows = stmt.query_map(params![grids, page.limit, page.offset], row)?;
+    Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
 }
 
 /// Before the signature is checked (`SyncStorage::receipt_evidence`, issue 4): a receipt without
@@ -196,21 +214,19 @@ impl MonitoringStorage for SqliteStorage {
         })
     }
 
-    fn receipts(&self, limit: u32) -> StorageResult<Vec<ReceiptLine>> {
+    fn receipts_page(&self, page: &ListPage) -> StorageResult<(u64, Vec<ReceiptLine>)> {
+        const SELECT: &str = "e.id, coalesce(json_extract(e.vals, '$.receipt_no'), ''), e.grid_id,
+                coalesce(json_extract(e.vals, '$.amount_fen'), 0), coalesce(json_extract(e.vals, '$.method'), ''),
+                coalesce(json_extract(e.vals, '$.collected_at_ms'), 0), coalesce(json_extract(e.vals, '$.zone_offset_min'), 480),
+                coalesce(json_extract(e.vals, '$.collector_id'), ''),
+                (SELECT m.name FROM managers m WHERE m.id = json_extract(e.vals, '$.collector_id')),
+                coalesce(json_extract(e.vals, '$.device_id'), ''), json_extract(e.vals, '$.signature_id'),
+                EXISTS (SELECT 1 FROM entities v WHERE v.kind = 'receipt_void' AND json_extract(v.vals, '$.receipt_id') = e.id)";
+        const FROM: &str = "FROM entities e WHERE e.kind = 'receipt'
+               AND (?1 IS NULL OR e.grid_id IN (SELECT value FROM json_each(?1)))";
+        const ORDER: &str = "json_extract(e.vals, '$.collected_at_ms') DESC, e.id";
         self.monitor.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT e.id, coalesce(json_extract(e.vals, '$.receipt_no'), ''), e.grid_id,
-                        coalesce(json_extract(e.vals, '$.amount_fen'), 0), coalesce(json_extract(e.vals, '$.method'), ''),
-                        coalesce(json_extract(e.vals, '$.collected_at_ms'), 0), coalesce(json_extract(e.vals, '$.zone_offset_min'), 480),
-                        coalesce(json_extract(e.vals, '$.collector_id'), ''), m.name,
-                        coalesce(json_extract(e.vals, '$.device_id'), ''), json_extract(e.vals, '$.signature_id'),
-                        EXISTS (SELECT 1 FROM entities v WHERE v.kind = 'receipt_void'
-                                AND json_extract(v.vals, '$.receipt_id') = e.id)
-                 FROM entities e LEFT JOIN managers m ON m.id = json_extract(e.vals, '$.collector_id')
-                 WHERE e.kind = 'receipt'
-                 ORDER BY json_extract(e.vals, '$.collected_at_ms') DESC, e.id LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
+            grid_page(c, page, SELECT, FROM, ORDER, |r| {
                 let signature: Option<String> = r.get(10)?;
                 Ok(ReceiptLine {
                     id: r.get(0)?,
@@ -229,42 +245,7 @@ impl MonitoringStorage for SqliteStorage {
                     void_requested: r.get(11)?,
                     void_status: None,
                 })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-
-    fn voids(&self, limit: u32) -> StorageResult<Vec<VoidLine>> {
-        self.monitor.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT v.id, v.grid_id, coalesce(json_extract(v.vals, '$.receipt_id'), ''),
-                        json_extract(r.vals, '$.receipt_no'), json_extract(r.vals, '$.amount_fen'),
-                        coalesce(json_extract(v.vals, '$.reason'), ''), coalesce(json_extract(v.vals, '$.voided_at_ms'), 0),
-                        coalesce(json_extract(v.vals, '$.voided_by'), ''), m.name
-                 FROM entities v
-                 LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = json_extract(v.vals, '$.receipt_id')
-                 LEFT JOIN managers m ON m.id = json_extract(v.vals, '$.voided_by')
-                 WHERE v.kind = 'receipt_void'
-                 ORDER BY json_extract(v.vals, '$.voided_at_ms') DESC, v.id LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(VoidLine {
-                    id: r.get(0)?,
-                    grid_id: r.get(1)?,
-                    receipt_id: r.get(2)?,
-                    receipt_no: r.get(3)?,
-                    amount_fen: r.get(4)?,
-                    reason: r.get(5)?,
-                    voided_at_ms: r.get(6)?,
-                    voided_by: r.get(7)?,
-                    voided_by_name: r.get(8)?,
-                    status: "pending".into(),
-                    decided_by: None,
-                    decided_at_ms: None,
-                    note: None,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            })
         })
     }
 
@@ -428,19 +409,16 @@ fn conflict_row(r: &rusqlite::Row) -> rusqlite::Result<ConflictRow> {
     })
 }
 
-pub(super) fn conflicts_page(storage: &SqliteStorage, page: &ListPage) -> StorageResult<(u64, Vec<ConflictRow>)> {
-    const WHERE: &str = "WHERE ?1 IS NULL OR grid_id IN (SELECT value FROM json_each(?1))";
-    let grids = page.grids_json();
-    storage.read(|c| {
-        let total: i64 =
-            c.prepare_cached(&format!("SELECT count(*) FROM conflicts {WHERE}"))?.query_row([&grids], |r| r.get(0))?;
-        let mut stmt = c.prepare_cached(&format!(
-            "SELECT at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device
-             FROM conflicts {WHERE} ORDER BY id DESC LIMIT ?2 OFFSET ?3"
-        ))?;
-        let rows = stmt.query_map(params![grids, page.limit, page.offset], conflict_row)?;
-        Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
-    })
+pub(super) fn conflicts_page(
+    storage: &SqliteStorage,
+    page: &ListPage,
+    side: ConflictSide,
+) -> StorageResult<(u64, Vec<ConflictRow>)> {
+    const SELECT: &str =
+        "at_ms, kind, entity_id, grid_id, field, old_value, new_value, old_hlc, new_hlc, old_device, new_device";
+    let from =
+        format!("FROM conflicts WHERE (?1 IS NULL OR grid_id IN (SELECT value FROM json_each(?1))) AND {}", side.sql());
+    storage.read(|c| grid_page(c, page, SELECT, &from, "id DESC", conflict_row))
 }
 
 pub(super) fn rejections(storage: &SqliteStorage, limit: u32) -> StorageResult<Vec<RejectionRow>> {

@@ -13,9 +13,10 @@ use crate::domain::signed;
 use crate::storage::entity_tx::EntityTx;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::evidence::{
-    AuditFilter, AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidReviewRow,
+    AuditFilter, AuditRow, EvidenceReads, ReceiptBlockRow, ReceiptEvidence, VoidDecision, VoidFilter, VoidReviewRow,
 };
 use crate::storage::generation::{forgotten_book, reclaim_note};
+use crate::storage::ListPage;
 
 /// A device may hold at most this many unused numbers; it asks for more below 50, so only a
 /// device that hoards (or a bug) reaches it.
@@ -294,6 +295,29 @@ pub(super) fn void_reviews(c: &Connection, status: Option<&str>, limit: u32) -> 
     ))?;
     let rows = stmt.query_map(params![status, limit], void_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One page of the voids of `page.grids`' receipts that `filter` names, with the count of all.
+pub(super) fn void_reviews_page(
+    c: &Connection,
+    filter: &VoidFilter,
+    page: &ListPage,
+) -> StorageResult<(u64, Vec<VoidReviewRow>)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR v.status = ?1)
+          AND (?2 IS NULL OR r.grid_id IN (SELECT value FROM json_each(?2)))
+          AND (?3 IS NULL OR v.receipt_id = ?3) AND (?4 IS NULL OR v.void_id = ?4)";
+    let grids = page.grids_json();
+    let (status, receipt, void) = (&filter.status, &filter.receipt_id, &filter.void_id);
+    let total: i64 = c
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM void_reviews v LEFT JOIN entities r ON r.kind = 'receipt' AND r.id = v.receipt_id {WHERE}"
+        ))?
+        .query_row(params![status, grids, receipt, void], |r| r.get(0))?;
+    let mut stmt = c.prepare_cached(&format!(
+        "{VOID_SELECT} {WHERE} ORDER BY v.requested_at_ms DESC, v.void_id LIMIT ?5 OFFSET ?6"
+    ))?;
+    let rows = stmt.query_map(params![status, grids, receipt, void, page.limit, page.offset], void_row)?;
+    Ok((u64::try_from(total).unwrap_or(0), rows.collect::<Result<_, _>>()?))
 }
 
 fn void_review(c: &Connection, void_id: &str) -> StorageResult<Option<VoidReviewRow>> {

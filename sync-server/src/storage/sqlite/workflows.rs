@@ -3,11 +3,13 @@
 //! with the counts of all that match), and the submitted day summaries, read through the
 //! monitoring connections (monitoring.rs).
 
-use gridbook_core::model::DaySummary;
+use gridbook_core::model::{DaySummary, ReminderOutcome};
 use rusqlite::params;
 
+use super::monitoring::grid_page;
 use super::SqliteStorage;
 use crate::storage::error::StorageResult;
+use crate::storage::workflows::reminder_outcome;
 use crate::storage::workflows::{
     appointment_category, AppointmentCounts, AppointmentLine, DaySummaryLine, TicketCounts, TicketLine, WorkflowStorage,
 };
@@ -118,16 +120,25 @@ impl WorkflowStorage for SqliteStorage {
         })
     }
 
-    fn day_summaries(&self, since_day: &str, limit: u32) -> StorageResult<Vec<DaySummaryLine>> {
+    fn day_summaries(&self, since_day: &str, page: &ListPage) -> StorageResult<(u64, Vec<DaySummaryLine>)> {
+        // ?1 the first day, ?2 the grids (NULL: every grid)
+        const FROM: &str = "FROM entities s WHERE s.kind = 'day_summary' AND json_extract(s.vals, '$.date') >= ?1
+               AND (?2 IS NULL OR s.grid_id IN (SELECT value FROM json_each(?2)))";
+        let grids = page.grids_json();
         self.monitor.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.vals, m.name FROM entities s LEFT JOIN managers m ON m.id = json_extract(s.vals, '$.manager_id')
-                 WHERE s.kind = 'day_summary' AND json_extract(s.vals, '$.date') >= ?1
-                 ORDER BY json_extract(s.vals, '$.date') DESC, m.name, json_extract(s.vals, '$.manager_id'),
-                          json_extract(s.vals, '$.made_at_ms') DESC
-                 LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![since_day, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT count(*) {FROM}"))?
+                .query_row(params![since_day, grids], |r| r.get(0))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT s.id, s.vals, (SELECT m.name FROM managers m WHERE m.id = json_extract(s.vals, '$.manager_id')) AS who
+                 {FROM}
+                 ORDER BY json_extract(s.vals, '$.date') DESC, who, json_extract(s.vals, '$.manager_id'),
+                          json_extract(s.vals, '$.made_at_ms') DESC, s.id
+                 LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![since_day, grids, page.limit, page.offset], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 let (id, vals, manager_name): (String, String, Option<String>) = row?;
@@ -135,7 +146,17 @@ impl WorkflowStorage for SqliteStorage {
                 summary.id = id;
                 out.push(DaySummaryLine { summary, manager_name });
             }
-            Ok(out)
+            Ok((u64::try_from(total).unwrap_or(0), out))
         })
+    }
+
+    fn reminder_outcomes(&self, page: &ListPage) -> StorageResult<(u64, Vec<ReminderOutcome>)> {
+        const FROM: &str = "FROM entities o WHERE o.kind = 'reminder_outcome'
+               AND (?1 IS NULL OR o.grid_id IN (SELECT value FROM json_each(?1)))";
+        const ORDER: &str = "json_extract(o.vals, '$.closed_at_ms') DESC, o.id DESC";
+        let (total, rows) = self.monitor.read(|c| {
+            grid_page(c, page, "o.id, o.vals", FROM, ORDER, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        })?;
+        Ok((total, rows.into_iter().filter_map(|(id, vals)| reminder_outcome(id, &vals)).collect()))
     }
 }
