@@ -17,6 +17,7 @@
   /// Where each list the server pages here is: its first row shown.
   const auditAt = { offset: 0 };
   const handoversAt = { offset: 0 };
+  const devicesAt = { offset: 0 };
 
   const gridName = (id) => (directory.grids.find((g) => g.id === id) || { name: id }).name;
   const personName = (id) => (directory.people.find((p) => p.id === id) || { name: id }).name;
@@ -251,8 +252,10 @@
 
   // ---- enrolment codes and devices -------------------------------------------------------------
 
+  /// The devices a page at a time, in the sync-health order, with the total of all.
   async function loadDevices() {
-    const d = await call("/admin/api/devices");
+    const q = new URLSearchParams({ limit: String(PAGE), offset: String(devicesAt.offset) });
+    const d = await call("/admin/api/devices?" + q);
     const tbody = $("admin-devices").querySelector("tbody");
     tbody.textContent = "";
     for (const dev of d.devices) {
@@ -283,7 +286,9 @@
       }
       tbody.appendChild(tr);
     }
+    showPage("dev", d, d.devices.length);
   }
+  pageButtons("dev", devicesAt, loadDevices, (err) => say("revoke-result", "加载失败 / Could not load: " + err.message, false));
 
   $("enrol-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();

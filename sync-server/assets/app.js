@@ -337,8 +337,6 @@ function renderOverview() {
 
 // ---- views ------------------------------------------------------------------------------------
 
-const STATE_ORDER = { stuck: 0, never_synced: 1, stale: 2, ok: 3, revoked: 4 };
-
 function offsetText(ms) {
   if (ms === null || ms === undefined) return "—";
   if (Math.abs(ms) < 1000) return "±0";
@@ -350,10 +348,9 @@ function renderDevices(data) {
   document.getElementById("devices-note").textContent =
     t("h.devices.note", { stuck: duration(th.stuck_pending_age_s), skew: Math.round(th.skew_ms / 1000) });
   const now = data.now_ms;
-  const rows = data.devices.slice().sort((a, b) =>
-    (STATE_ORDER[a.health.state] - STATE_ORDER[b.health.state]) ||
-    (Number(b.health.skewed) - Number(a.health.skewed)) ||
-    a.manager_name.localeCompare(b.manager_name, "zh-CN"));
+  devicesGridPicker();
+  // the server classifies, filters and orders every visible device, then sends one page
+  const rows = data.devices;
   fillTable("devices-table", [
     { h: "col.manager", cell: (d) => d.manager_name },
     { h: "col.grids", cell: (d) => d.grids.map(gridName).join(", ") },
@@ -392,7 +389,29 @@ function renderDevices(data) {
       }
       return span;
     } },
-  ], rows, { rowClass: (d) => "dev-" + d.health.state + (d.health.skewed ? " dev-skewed" : ""), rowKey: (d) => d.device_id });
+  ], rows, { rowClass: (d) => "dev-" + d.health.state + (d.health.skewed ? " dev-skewed" : ""), rowKey: (d) => d.device_id,
+    server: serverPage("devices", data) });
+}
+
+/// The sync-health tab's filters as a query: a health state and a grid, applied by the server
+/// before it pages.
+function devicesQuery() {
+  const q = new URLSearchParams();
+  const state = document.getElementById("devices-state").value;
+  const grid = document.getElementById("devices-grid").value;
+  if (state) q.set("state", state);
+  if (grid) q.set("grid", grid);
+  return q.toString() + (q.toString() ? "&" : "") + pageQuery("devices");
+}
+
+/// The grid filter's choices: the grids the staff member may see (/admin/api/names).
+function devicesGridPicker() {
+  const select = document.getElementById("devices-grid");
+  const ids = Object.keys(NAMES.grids).sort();
+  if (select.options.length === ids.length + 1) return;
+  const chosen = select.value;
+  select.replaceChildren(el("option", { value: "" }, t("filter.all")), ...ids.map((g) => el("option", { value: g }, gridName(g))));
+  select.value = ids.includes(chosen) ? chosen : "";
 }
 
 function bucketLabel(startMs, bucketMs) {
@@ -791,17 +810,17 @@ function renderVersions(data) {
     { h: "col.devices_running", num: true, cell: (v) => v.devices },
     { h: "col.state", cell: (v) => v.below_minimum ? badge(t("versions.below"), "state-stuck") : "—" },
   ], rel.versions, { rowKey: (v) => v.version });
-  const live = data.devices.devices.filter((d) => d.health.state !== "revoked");
-  const count = (f) => live.filter(f).length;
+  // counted by the server over every device the staff member may see, not over one page
+  const c = data.devices.counts;
   fillTable("versions-spread-table", [
     { h: "col.state", cell: (r) => t(r.k) },
     { h: "col.devices_running", num: true, cell: (r) => r.n, cls: (r) => r.n > 0 && r.k !== "spread.unknown" ? "warn" : "" },
   ], [
-    { k: "spread.low_storage", n: count((d) => d.health.low_storage) },
-    { k: "spread.slow_sync", n: count((d) => d.health.slow_sync) },
-    { k: "spread.battery_saver", n: count((d) => d.battery_saver === true) },
-    { k: "spread.unknown", n: count((d) => d.device_model === null || d.device_model === undefined) },
-  ], { rowKey: (r) => r.k });
+    { k: "spread.low_storage", n: c.low_storage },
+    { k: "spread.slow_sync", n: c.slow_sync },
+    { k: "spread.battery_saver", n: c.battery_saver },
+    { k: "spread.unknown", n: c.unknown_model },
+  ], { rowKey: (r) => r.k, paged: false });
   fillTable("releases-table", [
     { h: "col.app_version", cell: (r) => r.version },
     { h: "col.published", cell: (r) => fmtTime(r.published_at_ms) + " · " + r.published_by },
@@ -883,13 +902,14 @@ function wipeFigures(key, ops, n, fen) {
 function renderWipes(data) {
   const select = document.getElementById("wipe-device");
   const chosen = select.value;
-  // devices that can still be ordered: not revoked, and not told (an order not yet told is replaced)
-  const open = data.devices.filter((d) => d.health.state !== "revoked" && (!d.wipe || d.wipe.status === "ordered"));
+  // devices that can still be ordered (the server's `wipe=orderable`: not revoked, and not told;
+  // an order not yet told is replaced), in the sync-health order, the first 1000
+  const open = data.orderable.devices;
   select.replaceChildren(el("option", { value: "" }, t("wipe.choose")),
     ...open.map((d) => el("option", { value: d.device_id }, d.manager_name + " · " + d.device_id)));
   if (open.some((d) => d.device_id === chosen)) select.value = chosen;
-  const rows = data.devices.filter((d) => d.wipe).map((d) => Object.assign({ grids: d.grids }, d.wipe))
-    .sort((a, b) => b.ordered_at_ms - a.ordered_at_ms);
+  // every wipe on record, newest order first, a page at a time (the server's `wipe=any`)
+  const rows = data.wipes.devices.map((d) => Object.assign({ grids: d.grids }, d.wipe));
   fillTable("wipes-table", [
     { h: "col.manager", cell: (w) => w.manager_name },
     { h: "col.grids", cell: (w) => w.grids.map(gridName).join(", ") },
@@ -910,7 +930,7 @@ function renderWipes(data) {
       cancel.addEventListener("click", () => wipeChange(() => send("/admin/api/devices/" + encodeURIComponent(w.device_id) + "/wipe/cancel", {}), t("wipe.cancelled")));
       return cancel;
     } },
-  ], rows, { rowKey: (w) => w.device_id, rowClass: (w) => "wipe-row-" + w.status });
+  ], rows, { rowKey: (w) => w.device_id, rowClass: (w) => "wipe-row-" + w.status, server: serverPage("wipes", data.wipes) });
 }
 
 /// Runs a wipe order or its cancelling, says how it went beside the form, and redraws.
@@ -1206,7 +1226,7 @@ async function submitReveal(ev) {
 }
 
 registerTab("archive", { load: loadArchive, render: renderArchive });
-registerTab("devices", { load: (sig) => api("/admin/api/devices", sig), render: renderDevices });
+registerTab("devices", { load: (sig) => api("/admin/api/devices?" + devicesQuery(), sig), render: renderDevices });
 registerTab("activity", { load: (sig) => api("/admin/api/activity?range=" + encodeURIComponent(S.range), sig), render: renderActivity });
 registerTab("rejections", { load: (sig) => api("/admin/api/rejections?" + pageQuery("rejections"), sig), render: renderRejections });
 registerTab("conflicts", {
@@ -1245,12 +1265,22 @@ registerTab("handovers", {
 });
 registerTab("versions", {
   load: async (sig) => {
-    const [releases, devices] = await Promise.all([api("/admin/api/releases", sig), api("/admin/api/devices", sig)]);
+    // the devices answer is read for its `counts` (over every visible device): one row is enough
+    const [releases, devices] = await Promise.all([api("/admin/api/releases", sig), api("/admin/api/devices?limit=1", sig)]);
     return { releases, devices };
   },
   render: renderVersions,
 });
-registerTab("wipes", { load: (sig) => api("/admin/api/devices", sig), render: renderWipes });
+registerTab("wipes", {
+  load: async (sig) => {
+    const [wipes, orderable] = await Promise.all([
+      api("/admin/api/devices?wipe=any&" + pageQuery("wipes"), sig),
+      api("/admin/api/devices?wipe=orderable&limit=1000", sig),
+    ]);
+    return { wipes, orderable };
+  },
+  render: renderWipes,
+});
 
 // ---- navigation -------------------------------------------------------------------------------
 
@@ -1288,6 +1318,11 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
     archiveGo({ q: document.getElementById("archive-q").value.trim(), premises: "", unit: "", offset: 0, household: null });
   });
+  for (const id of ["devices-state", "devices-grid"]) {
+    // a new filter starts at the first page of what it keeps
+    document.getElementById(id).addEventListener("change", () => { S.pages.devices = 0; refresh(true); });
+  }
+  document.getElementById("devices-filter").addEventListener("submit", (e) => e.preventDefault());
   document.getElementById("archive-grid").addEventListener("change", (e) => {
     archiveGo({ grid: e.target.value, premises: "", unit: "", q: "", offset: 0, household: null });
   });

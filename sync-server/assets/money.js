@@ -30,10 +30,14 @@
 
 
 
+  /// Every field manager the staff member may see, from the directory (the grids they may see
+  /// and the accounts in them), not from a page of devices: a province has thousands of phones.
   async function loadManagers() {
-    const d = await call("/admin/api/devices");
+    const d = await call("/admin/api/admin/directory");
+    const admin = document.body.dataset.role === "admin";
     const seen = new Map();
-    for (const dev of d.devices) if (!seen.has(dev.manager_id)) seen.set(dev.manager_id, dev.manager_name);
+    // a supervisor's directory lists each account with only the grids they may see
+    for (const p of d.people) if (p.role === "field" && (admin || p.grids.length)) seen.set(p.id, p.name);
     for (const sel of [$("collector"), $("hand-in-manager")]) {
       for (const [id, name] of [...seen].sort((a, b) => a[0].localeCompare(b[0]))) {
         const o = document.createElement("option");

@@ -156,6 +156,162 @@ async fn the_device_list_pages_with_the_total_a_staff_member_may_see() {
     assert!(!ids.contains(&"pw".to_string()) && totals.iter().all(|t| *t == 10));
 }
 
+/// The health state seeded device `n` is in: ok, stuck, stale, never synced, revoked, in turn.
+const SEEDED_STATES: [&str; 5] = ["ok", "stuck", "stale", "never_synced", "revoked"];
+
+/// 1,005 more phones (`d0000`…`d1004`) written straight into the devices table: every third
+/// wang's (g2), the rest zhang's (g1, watched by sup); `n % 5` picks the state, every seventh
+/// clock is two minutes off, every eleventh phone is short of space. d0001's wipe is done, d1003's
+/// (beyond the first thousand) is ordered.
+fn seeded_phones() -> Server {
+    let f = seeded();
+    let now = gridbook_sync_server::now_ms();
+    let rows: Vec<String> = (0..1005u32)
+        .map(|n| {
+            let manager = if n % 3 == 0 { "wang" } else { "zhang" };
+            let (push, pending, age, revoked) = match SEEDED_STATES[(n % 5) as usize] {
+                "ok" => (now.to_string(), 0, "NULL".to_string(), "NULL".to_string()),
+                "stuck" => (now.to_string(), 2, (3 * 3_600).to_string(), "NULL".to_string()),
+                "stale" => ((now - 2 * 86_400_000).to_string(), 0, "NULL".to_string(), "NULL".to_string()),
+                "never_synced" => ("NULL".to_string(), 0, "NULL".to_string(), "NULL".to_string()),
+                _ => (now.to_string(), 0, "NULL".to_string(), now.to_string()),
+            };
+            let skew = if n % 7 == 0 { "120000" } else { "0" };
+            let free = if n % 11 == 0 { "1024" } else { "NULL" };
+            format!(
+                "('d{n:04}', '{manager}', 'seeded-{n}', '2.1.0', {now}, {revoked}, {push}, {pending}, {age}, {skew}, {free})"
+            )
+        })
+        .collect();
+    f.execute(&format!(
+        "INSERT INTO devices (id, manager_id, token_hash, app_version, enrolled_at_ms, revoked_at_ms, last_push_ms,
+                              pending_count, oldest_pending_age_s, clock_offset_ms, free_storage_bytes)
+         VALUES {};
+         INSERT INTO device_wipes (device_id, mode, ordered_at_ms, ordered_by, told_at_ms, wiped_at_ms)
+         VALUES ('d0001', 'retire', {old}, 'root', {old}, {old}), ('d1003', 'lost', {now}, 'root', NULL, NULL);",
+        rows.join(", "),
+        old = now - 86_400_000,
+    ));
+    f
+}
+
+async fn get_json(f: &Server, who: &(String, String), url: &str) -> Value {
+    let reply = f.send(staff_request("GET", url, who).body(Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{url}: {}", reply.text());
+    reply.json()
+}
+
+/// Every row of `path` a page of `per` at a time: the rows in the order seen, each total.
+async fn all_rows(f: &Server, who: &(String, String), path: &str, per: u32) -> (Vec<Value>, Vec<u64>) {
+    let (mut rows, mut totals, mut offset) = (Vec::new(), Vec::new(), 0);
+    let join = if path.contains('?') { '&' } else { '?' };
+    loop {
+        let answer = get_json(f, who, &format!("{path}{join}limit={per}&offset={offset}")).await;
+        totals.push(answer["total"].as_u64().unwrap());
+        let page = answer["devices"].as_array().unwrap().clone();
+        if page.is_empty() {
+            return (rows, totals);
+        }
+        rows.extend(page);
+        offset += per;
+    }
+}
+
+/// The sync-health order as the dashboard promises it: stuck, never synced, stale, ok, revoked;
+/// skewed before not; then manager's name, device id.
+fn health_key(d: &Value) -> (usize, bool, String, String) {
+    let order = ["stuck", "never_synced", "stale", "ok", "revoked"];
+    let state = d["health"]["state"].as_str().unwrap();
+    (
+        order.iter().position(|s| *s == state).unwrap(),
+        !d["health"]["skewed"].as_bool().unwrap(),
+        d["manager_name"].as_str().unwrap().to_string(),
+        d["device_id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn device_ids(rows: &[Value]) -> Vec<&str> {
+    rows.iter().map(|d| d["device_id"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn past_a_thousand_phones_the_devices_page_in_the_health_order_filtered_and_counted_by_the_server() {
+    let f = seeded_phones();
+    let (root, sup) = (f.session("root", Role::Admin), f.session("sup", Role::Supervisor));
+    let of_state = |s: &str, zhang_only: bool| {
+        (0..1005u32).filter(|n| SEEDED_STATES[(n % 5) as usize] == s && (!zhang_only || n % 3 != 0)).count() as u64
+    };
+
+    // the admin: 1,007 phones (pz and pw never synced), every one once, in the order, over pages
+    let (rows, totals) = all_rows(&f, &root, "/admin/api/devices", 400).await;
+    assert_eq!(rows.len(), 1007);
+    assert!(totals.iter().all(|t| *t == 1007), "{totals:?}");
+    let mut seen = device_ids(&rows);
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 1007, "each once");
+    let keys: Vec<_> = rows.iter().map(health_key).collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "in the health order across pages");
+    assert_eq!(rows[0]["health"]["state"], "stuck", "what needs IT comes first");
+    assert_eq!(rows[0]["health"]["skewed"], true);
+    assert_eq!(rows[1006]["health"]["state"], "revoked");
+
+    // counts over every visible phone, whatever the page
+    let one = get_json(&f, &root, "/admin/api/devices?limit=1").await;
+    assert_eq!(one["devices"].as_array().unwrap().len(), 1);
+    let counts = &one["counts"];
+    for s in SEEDED_STATES {
+        let extra = if s == "never_synced" { 2 } else { 0 };
+        assert_eq!(counts["states"][s].as_u64(), Some(of_state(s, false) + extra), "{s}: {counts}");
+    }
+    let live = |n: &u32| n % 5 != 4;
+    assert_eq!(counts["low_storage"].as_u64(), Some((0..1005u32).filter(|n| n % 11 == 0 && live(n)).count() as u64));
+    assert_eq!(counts["skewed"].as_u64(), Some((0..1005u32).filter(|n| n % 7 == 0 && live(n)).count() as u64));
+
+    // filters before paging: a state, a grid
+    let (stuck, totals) = all_rows(&f, &root, "/admin/api/devices?state=stuck", 150).await;
+    assert_eq!(stuck.len() as u64, of_state("stuck", false));
+    assert!(totals.iter().all(|t| *t == of_state("stuck", false)));
+    assert!(stuck.iter().all(|d| d["health"]["state"] == "stuck"));
+    let g2 = get_json(&f, &root, "/admin/api/devices?grid=g2&limit=1000").await;
+    assert_eq!(g2["total"], 336, "wang's 335 seeded and pw");
+    assert!(g2["devices"].as_array().unwrap().iter().all(|d| d["manager_id"] == "wang"));
+
+    // the wipe tab: the open order on d1003 (beyond the first thousand) and every wipe, newest first
+    let open = get_json(&f, &root, "/admin/api/devices?wipe=open").await;
+    assert_eq!((open["total"].as_u64(), device_ids(open["devices"].as_array().unwrap())), (Some(1), vec!["d1003"]));
+    let any = get_json(&f, &root, "/admin/api/devices?wipe=any&limit=1").await;
+    assert_eq!((any["total"].as_u64(), device_ids(any["devices"].as_array().unwrap())), (Some(2), vec!["d1003"]));
+    let orderable = get_json(&f, &root, "/admin/api/devices?wipe=orderable&limit=1000").await;
+    let can = orderable["devices"].as_array().unwrap();
+    assert!(can.iter().all(|d| d["health"]["state"] != "revoked" && d["device_id"] != "d0001"));
+    assert!(device_ids(can).contains(&"d1003"), "an order not yet told can be replaced");
+
+    // the supervisor: zhang's phones only, counted and filtered in the same scope
+    let (rows, totals) = all_rows(&f, &sup, "/admin/api/devices", 1000).await;
+    let zhang = 1005 - 335 + 1;
+    assert_eq!(rows.len(), zhang);
+    assert!(totals.iter().all(|t| *t == zhang as u64));
+    assert!(rows.iter().all(|d| d["manager_id"] == "zhang"));
+    let keys: Vec<_> = rows.iter().map(health_key).collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+    let counts = get_json(&f, &sup, "/admin/api/devices?limit=1").await["counts"].clone();
+    let summed: u64 = SEEDED_STATES.iter().map(|s| counts["states"][s].as_u64().unwrap()).sum();
+    assert_eq!(summed, zhang as u64, "{counts}");
+    let stuck = get_json(&f, &sup, "/admin/api/devices?state=stuck&limit=1").await;
+    assert_eq!(stuck["total"].as_u64(), Some(of_state("stuck", true)));
+    assert_eq!(get_json(&f, &sup, "/admin/api/devices?grid=g2").await["total"], 0, "another supervisor's grid");
+    let open = get_json(&f, &sup, "/admin/api/devices?wipe=open").await;
+    assert_eq!(device_ids(open["devices"].as_array().unwrap()), vec!["d1003"]);
+
+    // a filter it does not know is a 400 that says so, never a silent full list
+    for bad in ["/admin/api/devices?state=broken", "/admin/api/devices?wipe=all"] {
+        let reply = f.send(staff_request("GET", bad, &root).body(Body::empty()).unwrap()).await;
+        assert_eq!(reply.status, axum::http::StatusCode::BAD_REQUEST, "{bad}");
+        assert!(reply.text().contains("/"), "zh-CN / English: {}", reply.text());
+    }
+}
+
 fn ids(prefix: &str, ns: impl IntoIterator<Item = u32>) -> Vec<String> {
     ns.into_iter().map(|n| format!("{prefix}{n:02}")).collect()
 }

@@ -3,6 +3,8 @@
 //! when its clock is more than a minute off the server's; short of storage below 500 MiB free, slow
 //! when its last sync took more than 30 s (what the phone says of itself, issue 17).
 
+use std::cmp::Ordering;
+
 use serde::Serialize;
 
 use crate::storage::DeviceRow;
@@ -23,6 +25,23 @@ pub enum DeviceState {
 impl DeviceState {
     pub const ALL: [DeviceState; 5] =
         [DeviceState::Ok, DeviceState::Stuck, DeviceState::Stale, DeviceState::NeverSynced, DeviceState::Revoked];
+
+    /// A state as a query names it (`?state=stuck`); None for a name that is none.
+    pub fn parse(name: &str) -> Option<DeviceState> {
+        DeviceState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Where the state stands in the sync-health list: what needs IT first (stuck phones hold
+    /// money and work back), then phones never synced, stale ones, the healthy, the revoked last.
+    fn rank(self) -> u8 {
+        match self {
+            DeviceState::Stuck => 0,
+            DeviceState::NeverSynced => 1,
+            DeviceState::Stale => 2,
+            DeviceState::Ok => 3,
+            DeviceState::Revoked => 4,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,6 +88,20 @@ pub struct DeviceHealth {
     pub skewed: bool,
     pub low_storage: bool,
     pub slow_sync: bool,
+}
+
+impl DeviceHealth {
+    /// The sync-health list's order, stated once (issue 18): by state (`DeviceState::rank`), a
+    /// skewed clock before a right one, then by manager's name and device id so that pages of
+    /// the same list never overlap.
+    pub fn attention_order(a: (&DeviceHealth, &DeviceRow), b: (&DeviceHealth, &DeviceRow)) -> Ordering {
+        a.0.state
+            .rank()
+            .cmp(&b.0.state.rank())
+            .then(b.0.skewed.cmp(&a.0.skewed))
+            .then_with(|| a.1.manager_name.cmp(&b.1.manager_name))
+            .then_with(|| a.1.device_id.cmp(&b.1.device_id))
+    }
 }
 
 impl Thresholds {
@@ -144,6 +177,34 @@ mod tests {
         );
         d.revoked_at_ms = Some(now);
         assert_eq!(t.classify(&d, now).state, DeviceState::Revoked);
+    }
+
+    #[test]
+    fn the_list_shows_what_needs_it_first_and_names_each_state_once() {
+        let t = Thresholds::default();
+        let now = 100 * 86_400_000;
+        let mut rows = Vec::new();
+        for (id, name, push, pending, skew, revoked) in [
+            ("a", "乙", Some(now), 0, None, None),
+            ("b", "甲", Some(now), 0, Some(120_000), None),
+            ("c", "甲", None, 0, None, None),
+            ("d", "甲", Some(now), 0, None, Some(now)),
+            ("e", "甲", Some(now - 2 * 86_400_000), 0, None, None),
+            ("f", "丙", Some(now), 2, None, None),
+        ] {
+            let mut d = device();
+            (d.device_id, d.manager_name, d.last_push_ms, d.pending_count) = (id.into(), name.into(), push, pending);
+            (d.clock_offset_ms, d.revoked_at_ms) = (skew, revoked);
+            d.oldest_pending_age_s = (pending > 0).then_some(3 * 3_600);
+            rows.push((t.classify(&d, now), d));
+        }
+        rows.sort_by(|a, b| DeviceHealth::attention_order((&a.0, &a.1), (&b.0, &b.1)));
+        let order: Vec<&str> = rows.iter().map(|(_, d)| d.device_id.as_str()).collect();
+        assert_eq!(order, ["f", "c", "e", "b", "a", "d"], "stuck, never synced, stale, skewed ok, ok, revoked");
+        for s in DeviceState::ALL {
+            assert_eq!(DeviceState::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DeviceState::parse("broken"), None);
     }
 
     #[test]

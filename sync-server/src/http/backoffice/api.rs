@@ -152,7 +152,12 @@ pub struct DeviceView {
     pub wipe: Option<WipeRow>,
 }
 
-fn device_views(state: &AppState, devices: Vec<DeviceRow>, wipes: Vec<WipeRow>, now: i64) -> Vec<DeviceView> {
+pub(super) fn device_views(
+    state: &AppState,
+    devices: Vec<DeviceRow>,
+    wipes: Vec<WipeRow>,
+    now: i64,
+) -> Vec<DeviceView> {
     let t = state.backoffice.thresholds;
     let mut refused = state.device_budget.refused_lately(now);
     let mut wipes: HashMap<String, WipeRow> = wipes.into_iter().map(|w| (w.device_id.clone(), w)).collect();
@@ -166,36 +171,6 @@ fn device_views(state: &AppState, devices: Vec<DeviceRow>, wipes: Vec<WipeRow>, 
             DeviceView { device: d, health, rate_limited, wipe }
         })
         .collect()
-}
-
-/// The devices the staff member may see, one page (`offset`, `limit` 1–1000, 1000) with the total.
-pub async fn devices(
-    State(state): State<AppState>,
-    StaffSession(staff): StaffSession,
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> AppResult<Response> {
-    let q = query(q)?;
-    let (offset, limit) = page_bounds(q.offset, q.limit, 1000, 1000);
-    let storage = state.storage.clone();
-    let people = state.backoffice.staff.clone();
-    let (total, devices, wipes) = blocking(move || {
-        let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
-        let mut devices = storage.devices()?;
-        devices.retain(|d| seen.any(&d.grids) || seen.manager(&d.manager_id));
-        let total = devices.len();
-        let devices: Vec<DeviceRow> = devices.into_iter().skip(offset as usize).take(limit as usize).collect();
-        Ok::<_, AppError>((total, devices, storage.wipes()?))
-    })
-    .await?;
-    let now = now_ms();
-    Ok(no_store(json!({
-        "now_ms": now,
-        "thresholds": state.backoffice.thresholds,
-        "total": total,
-        "offset": offset,
-        "limit": limit,
-        "devices": device_views(&state, devices, wipes, now),
-    })))
 }
 
 pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffSession) -> AppResult<Response> {

@@ -9,6 +9,7 @@
 pub mod administration;
 pub mod api;
 pub mod billing;
+pub mod device_list;
 pub mod directory;
 pub mod locations;
 pub mod money;
@@ -45,7 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/api/households", get(workbench::households))
         .route("/admin/api/household", get(workbench::household))
         .route("/admin/api/household/reveal", post(workbench::reveal_household))
-        .route("/admin/api/devices", get(api::devices))
+        .route("/admin/api/devices", get(device_list::devices))
         .route("/admin/api/activity", get(api::activity))
         .route("/admin/api/rejections", get(api::rejections))
         .route("/admin/api/conflicts", get(api::conflicts))
