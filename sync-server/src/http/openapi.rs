@@ -15,7 +15,7 @@ use gridbook_core::sync::wire::{
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::backoffice::{administration, directory, money};
+use super::backoffice::{administration, device_list, directory, money};
 use super::sync::Health;
 use super::{app_versions, changes, photos, receipt_seal, receipts, snapshot_files, sync, verify_page, wipes};
 
@@ -48,6 +48,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         receipt_seal::receipt_seal,
         verify_page::verify_page,
         wipes::report,
+        device_list::devices,
         money::receipts,
         money::receipt,
         money::voids,

@@ -102,6 +102,25 @@ impl DeviceCounts {
 /// The devices the staff member may see, one page (`offset`, `limit` 1–1000, 50) of those the
 /// filters keep, in the sync-health order (or, for `wipe`, newest order first), with their total
 /// and `counts` over every visible device.
+#[utoipa::path(
+    get,
+    path = "/admin/api/devices",
+    tag = "backoffice",
+    security(("staff_session" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "Only this health state: ok, stuck, stale, never_synced, revoked"),
+        ("grid" = Option<String>, Query, description = "Only the devices of this grid"),
+        ("wipe" = Option<String>, Query, description = "any: devices with a wipe on record, newest order first; open: a wipe ordered or told, not yet reported; orderable: not revoked, no wipe the phone has heard"),
+        ("offset" = Option<u32>, Query, description = "Devices to skip"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1–1000 (50)"),
+    ),
+    responses(
+        (status = 200, description = "`{now_ms, thresholds, total, offset, limit, counts, devices}`: the total of all the filters keep; `counts` (per state, skewed, low_storage, slow_sync, battery_saver, unknown_model) over every device the staff member may see; this page, stuck first, then never synced, stale, ok, revoked (skewed first, then by manager's name and device id)", body = serde_json::Value),
+        (status = 400, description = "An unknown state or wipe filter, or a malformed query", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 401, description = "No back-office session", body = gridbook_core::sync::wire::ErrorBody),
+        (status = 503, description = "Storage busy; retry", body = gridbook_core::sync::wire::ErrorBody),
+    )
+)]
 pub async fn devices(
     State(state): State<AppState>,
     StaffSession(staff): StaffSession,
