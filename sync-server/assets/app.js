@@ -907,6 +907,10 @@ function renderWipes(data) {
   const open = data.orderable.devices;
   select.replaceChildren(el("option", { value: "" }, t("wipe.choose")),
     ...open.map((d) => el("option", { value: d.device_id }, d.manager_name + " · " + d.device_id)));
+  // past the first 1000 the picker says how many it leaves out rather than hiding them silently
+  if (data.orderable.total > open.length) {
+    select.append(el("option", { value: "", disabled: "" }, t("wipe.more", { n: data.orderable.total - open.length })));
+  }
   if (open.some((d) => d.device_id === chosen)) select.value = chosen;
   // every wipe on record, newest order first, a page at a time (the server's `wipe=any`)
   const rows = data.wipes.devices.map((d) => Object.assign({ grids: d.grids }, d.wipe));
