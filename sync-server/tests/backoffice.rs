@@ -571,6 +571,38 @@ async fn metrics_count_requests_syncs_rejections_and_devices_by_state() {
     assert!(!limited.contains("phone_b"));
 }
 
+/// A phone's facts are its own word: two phones claiming the most money and ops a number can
+/// hold are stored clipped, and the overview and the metrics still add them up.
+#[tokio::test]
+async fn nonsense_figures_from_two_phones_are_clipped_and_summed_without_overflow() {
+    let f = fixture();
+    for (manager, device) in [("zhang", "phone_x"), ("li", "phone_y")] {
+        let token = enrol(&f, manager, device).await;
+        let facts = DeviceFacts {
+            app_version: "2.1.0".into(),
+            pending_count: u64::MAX,
+            unsynced_receipts_fen: i64::MAX,
+            unsynced_receipts_count: u64::MAX,
+            wall_clock_ms: now_ms(),
+            zone_offset_min: 480,
+            ..Default::default()
+        };
+        f.push(&token, &PushRequest { protocol: PROTOCOL_VERSION, facts, ops: vec![] }).await;
+    }
+    let session = login(&f.state, "sup").await;
+    let overview = get(&f.state, "/admin/api/overview", Some(&session)).await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.text());
+    let o = overview.json();
+    // each phone's money is clipped to the most one receipt may be; the two add up exactly
+    assert_eq!(o["on_phones"]["amount_fen"], 2 * gridbook_core::model::MAX_FEN);
+    assert_eq!(o["on_phones"]["count"], i64::MAX);
+    assert_eq!(o["pending_ops"], i64::MAX);
+    let metrics = get(&f.state, "/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    let fen_line = format!("gridbook_receipts_on_phones_fen {}", 2 * gridbook_core::model::MAX_FEN);
+    assert!(metrics.text().lines().any(|l| l == fen_line), "{}", metrics.text());
+}
+
 // ---- field workflows (issue 7): handovers, tickets, appointments, day summaries ----------------
 
 async fn post_handover(f: &Server, session: &str, csrf: Option<&str>, body: &str) -> Reply {

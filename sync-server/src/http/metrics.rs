@@ -218,8 +218,9 @@ pub async fn exposition(State(state): State<AppState>) -> Response {
                 *by_state.entry(h.state.as_str()).or_default() += 1;
                 skewed += u64::from(h.skewed);
                 if d.revoked_at_ms.is_none() {
-                    pending += d.pending_count;
-                    fen += d.unsynced_receipts_fen;
+                    // phones' own figures: a sum over many saturates, never overflows
+                    pending = pending.saturating_add(d.pending_count);
+                    fen = fen.saturating_add(d.unsynced_receipts_fen);
                 }
             }
             family(

@@ -2,7 +2,7 @@
 //! `devices` row keeps it (ops the server acknowledged are no longer pending, receipts that
 //! arrived are no longer "on the phone"): the same figures on every backend.
 
-use gridbook_core::model::EntityKind;
+use gridbook_core::model::{EntityKind, MAX_FEN};
 use gridbook_core::sync::wire::{OpOutcome, OpResult, PushRequest};
 use serde_json::Value;
 
@@ -82,7 +82,8 @@ impl DeviceReport {
             db_size_bytes: saturating_i64(f.db_size_bytes),
             clock_offset_ms: f.wall_clock_ms.saturating_sub(now_ms),
             zone_offset_min: f.zone_offset_min,
-            unsynced_receipts_fen: f.unsynced_receipts_fen.saturating_sub(arrived_fen).max(0),
+            // money on one phone is at most what one receipt may be (a nonsense report is clipped)
+            unsynced_receipts_fen: f.unsynced_receipts_fen.saturating_sub(arrived_fen).clamp(0, MAX_FEN),
             unsynced_receipts_count: saturating_i64(f.unsynced_receipts_count).saturating_sub(arrived_n).max(0),
             last_error: f.last_error.as_deref().map(|e| clip(e, MAX_ERROR_CHARS)),
             device_model: f.device_model.as_deref().map(|m| clip(m, MAX_FACT_CHARS)),

@@ -206,9 +206,10 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
             attention += 1;
         }
         if d.device.revoked_at_ms.is_none() {
-            pending += d.device.pending_count;
-            on_phones_fen += d.device.unsynced_receipts_fen;
-            on_phones_count += d.device.unsynced_receipts_count;
+            // phones' own figures: a sum over many saturates, never overflows
+            pending = d.device.pending_count.saturating_add(pending);
+            on_phones_fen = d.device.unsynced_receipts_fen.saturating_add(on_phones_fen);
+            on_phones_count = d.device.unsynced_receipts_count.saturating_add(on_phones_count);
         }
     }
     Ok(no_store(json!({
