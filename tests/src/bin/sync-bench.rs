@@ -347,8 +347,22 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64, prefix:
             _ => server.phone("zhang").await,
         };
         let (t, cpu) = (Instant::now(), cpu_seconds());
+        // the cycle's steps from its phases: the facts push, the file (download and install),
+        // the pull after it, the rest (receipt numbers, photos, bookkeeping) until idle
+        let phases = Arc::new(std::sync::Mutex::new(Vec::<(f64, String)>::new()));
+        let seen = phases.clone();
+        phone.engine.set_observer(move |status| {
+            let kind = format!("{:?}", status.phase).split([' ', '{']).next().unwrap_or("").to_string();
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.last().is_none_or(|(_, k)| *k != kind) {
+                seen.push((t.elapsed().as_secs_f64() * 1000.0, kind));
+            }
+        });
         let report = phone.engine.sync_once().await.expect("initial sync by file");
         let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+        let steps = phases.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let steps: Vec<String> = steps.iter().map(|(ms, kind)| format!("{kind}@{ms:.0}ms")).collect();
+        eprintln!("[bench] {prefix}snapshot file {label}: phases {}", steps.join(" "));
         assert_eq!(report.snapshot_file_error, None);
         assert_eq!(report.snapshot_file_rows as usize + report.pulled as usize, n);
         metric(&format!("{prefix}snapshot_file_{label}_wall_s"), secs, "s");
