@@ -757,3 +757,35 @@ fn the_receipt_profile_is_pinned() {
     let bare: ReceiptProfile = serde_json::from_str(r#"{"company_name":"中国电信","collector_name":"张伟"}"#).unwrap();
     assert_eq!((bare.seal_sha256, bare.verify_base_url, bare.collector_staff_no.as_str()), (None, None, ""));
 }
+
+#[test]
+fn the_live_change_answers_are_pinned_and_the_page_one_applies_to_a_fresh_store() {
+    use gridbook_core::sync::wire::ChangesResponse;
+    // the bare signal, as every server answers a phone that does not ask for the page
+    pinned("changes-response.json", &ChangesResponse::<EntityState> { changed: true, page: None });
+    // with `limit`: the pull page itself rides the wake-up (docs/sync-protocol.md, "Live changes")
+    let expected = ChangesResponse { changed: true, page: Some(expected_page()) };
+    let bytes = golden("changes-response-page.json");
+    let read: ChangesResponse = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(read, expected, "the answer parses to other values");
+    let stored = ChangesResponse { changed: true, page: expected.page.as_ref().map(as_stored) };
+    let written = serde_json::to_vec(&stored).unwrap();
+    assert!(
+        written == bytes,
+        "the server's answer type now writes\n{}\nwhere the file is\n{}",
+        String::from_utf8_lossy(&written),
+        String::from_utf8_lossy(&bytes)
+    );
+    // a phone from before the page reads past it: the signal alone
+    #[derive(serde::Deserialize)]
+    struct BeforeThePage {
+        changed: bool,
+    }
+    assert!(serde_json::from_slice::<BeforeThePage>(&bytes).unwrap().changed);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("phone.db")).unwrap();
+    let page = read.page.unwrap();
+    let report = store.apply_pull_page(&page).unwrap();
+    assert_eq!(report.applied, page.changes.len() as u64);
+    assert_eq!(store.pull_cursor().unwrap(), page.next_cursor);
+}

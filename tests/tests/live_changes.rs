@@ -6,10 +6,14 @@
 //! another process of the same PostgreSQL. A wait that nothing wakes answers "maybe"; a bad wait
 //! is refused.
 //!
+//! With `limit` the wake-up answer carries the page itself (the phone needs no pull to have the
+//! change); without it the answer stays the bare signal older phones read.
+//!
 //! The wake is proved without timing: the waiter asks for the longest wait (25 s) and the push is
 //! made only once the server's /metrics counts it waiting; without the signal the answer would be
 //! `changed: false` at the timeout.
 
+use gridbook_core::model::EntityKind;
 use gridbook_core::testing::household_n;
 use gridbook_core::SystemClock;
 use gridbook_sync_server::cli::admin::{self, AdminCommand};
@@ -140,8 +144,9 @@ async fn a_phone_waiting_on_replica_b_is_woken_by_an_admin_command_on_another_pr
     assert_eq!(b.sync().await.pulled, 1, "the arrears account reaches B");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_maybe() {
+/// A server (the backend the tests' switch names) with grid g1 of zhang, and two of his phones,
+/// both up to date with A's first household.
+async fn two_phones_up_to_date() -> (TestServer, Phone, Phone) {
     let server = TestServer::start().await;
     server.grid_with_manager(GRID, "zhang");
     let a = server.phone("zhang").await;
@@ -149,6 +154,12 @@ async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_m
     a.store.create_household(household_n(GRID, 1)).expect("household");
     a.sync().await;
     caught_up(&b).await;
+    (server, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_maybe() {
+    let (server, a, b) = two_phones_up_to_date().await;
 
     // nothing happens: the short wait answers "maybe"
     assert!(!b.engine.wait_for_changes(1).await.expect("quiet wait"), "nothing changed");
@@ -186,6 +197,98 @@ async fn a_waiting_phone_is_woken_by_another_phones_push_and_a_quiet_wait_says_m
     assert_eq!(round.expect("live round").pulled, 1, "the round synced after the signal");
 }
 
+/// `b` takes the live changes (the longest wait, the page asked for) on the server `waiting_on`;
+/// once that server counts it waiting, `a` makes household `n` and pushes it. Answers what the
+/// wait brought and the household's id.
+async fn take_while_another_pushes(
+    b: &Phone,
+    waiting_on: &str,
+    a: &Phone,
+    n: u64,
+) -> (gridbook_core::sync::live::LiveChanges, String) {
+    let taking = b.engine.take_live_changes(25);
+    let push = async {
+        until_changes_waiting(waiting_on, 1).await;
+        let household = a.store.create_household(household_n(GRID, n)).expect("household");
+        assert_eq!(a.sync().await.acknowledged, 1, "A's household was accepted");
+        household.id
+    };
+    let (taken, id) = tokio::join!(taking, push);
+    (taken.expect("wait"), id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wake_up_carries_the_page_when_asked_and_the_bare_signal_otherwise() {
+    let (server, a, b) = two_phones_up_to_date().await;
+
+    // woken with the page: B holds A's household before any pull of its own
+    let (taken, id) = take_while_another_pushes(&b, &server.url, &a, 2).await;
+    assert!(taken.changed, "woken by the push, not the timeout's maybe");
+    assert_eq!(taken.pulled, 1, "the answer carried A's household");
+    assert!(b.store.entity_state(EntityKind::Household, &id).expect("read").is_some(), "B has it already");
+    assert_eq!(b.sync().await.pulled, 0, "the cycle after it has nothing left to pull");
+
+    // a quiet wait with the page asked: "maybe", no page, nothing taken
+    let quiet = b.engine.take_live_changes(1).await.expect("quiet wait");
+    assert_eq!((quiet.changed, quiet.pulled), (false, 0));
+
+    // on the wire, as an outside client reads docs/sync-protocol.md: two changes waiting
+    for n in 3..5 {
+        a.store.create_household(household_n(GRID, n)).expect("household");
+    }
+    a.sync().await;
+    let cursor = b.store.pull_cursor().expect("cursor");
+    let client = reqwest::Client::new();
+    let get = |query: String| {
+        let request = client.get(format!("{}/v1/changes?{query}", server.url)).bearer_auth(&b.config.token);
+        async move {
+            let resp = request.send().await.expect("request");
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    // an older phone's question: the bare signal, no page key at all
+    let (status, bare) = get(format!("cursor={cursor}&wait_s=0")).await;
+    assert_eq!((status, bare.clone()), (200, json!({"changed": true})));
+    // one record a page: the first of the two, and where the rest resumes
+    let (status, one) = get(format!("cursor={cursor}&wait_s=0&limit=1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["changed"], true);
+    let page = &one["page"];
+    assert_eq!(page["changes"].as_array().map(Vec::len), Some(1), "{one}");
+    assert_eq!(page["has_more"], true);
+    assert_eq!(page["remaining"], 1);
+    let next = page["next_cursor"].as_u64().expect("next_cursor");
+    assert!(next > cursor);
+    // the same page a pull answers (its server time aside)
+    let pulled: serde_json::Value = client
+        .get(format!("{}/v1/pull?cursor={cursor}&limit=1", server.url))
+        .bearer_auth(&b.config.token)
+        .send()
+        .await
+        .expect("pull")
+        .json()
+        .await
+        .expect("page");
+    assert_eq!((&pulled["changes"], &pulled["next_cursor"]), (&page["changes"], &page["next_cursor"]));
+    // from the page's cursor: the second one, and nothing after it
+    let (_, rest) = get(format!("cursor={next}&wait_s=0&limit=1000")).await;
+    assert_eq!(rest["page"]["changes"].as_array().map(Vec::len), Some(1), "{rest}");
+    assert_eq!(rest["page"]["has_more"], false);
+    let end = rest["page"]["next_cursor"].as_u64().expect("next_cursor");
+    // caught up: "maybe", and no page
+    let (_, none) = get(format!("cursor={end}&wait_s=0&limit=1000")).await;
+    assert_eq!(none, json!({"changed": false}));
+    // a page size out of range is refused as the pull refuses it
+    for limit in ["0", "10001", "many"] {
+        let (status, body) = get(format!("cursor={cursor}&wait_s=0&limit={limit}")).await;
+        assert_eq!((status, &body["code"]), (400, &json!("bad_query")), "limit={limit}");
+    }
+    // the phone's own wait takes both at once
+    let taken = b.engine.take_live_changes(0).await.expect("wait");
+    assert_eq!((taken.changed, taken.pulled), (true, 2));
+    assert_eq!(b.sync().await.pulled, 0);
+}
+
 /// Two replicas on one PostgreSQL with grid g1 of zhang; phone A on replica A, phone B on replica
 /// B, both up to date with A's first household (its id).
 async fn replicas_with_a_phone_on_each() -> (Replicas, Phone, Phone, String) {
@@ -214,4 +317,8 @@ async fn a_phone_waiting_on_replica_b_is_woken_by_a_push_on_replica_a() {
         assert_eq!(report.pulled, 1, "round {n}: A's household reaches B");
         until_changes_waiting(&replicas.b.url, 0).await;
     }
+    // the page rides the wake-up across replicas too: read on replica B after A's NOTIFY
+    let (taken, id) = take_while_another_pushes(&b, &replicas.b.url, &a, 4).await;
+    assert_eq!((taken.changed, taken.pulled), (true, 1), "replica B's answer carried A's household");
+    assert!(b.store.entity_state(EntityKind::Household, &id).expect("read").is_some());
 }

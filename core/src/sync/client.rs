@@ -27,10 +27,9 @@ use crate::sync::snapshot_file::{check_snapshot_file, DEVICE_SCHEMA_VERSION};
 use crate::sync::traffic::{NetworkKind, WireCount};
 use crate::sync::wipe::WipeKeys;
 use crate::sync::wire::{
-    AppUpdate, ChangesResponse, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest,
-    PushResponse, ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, CHANGES_MAX_WAIT_S,
-    GZIP_MIN_BYTES, HEADER_APP_VERSION, PATH_CHANGES, PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS,
-    PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
+    AppUpdate, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, OpOutcome, PullPage, PushRequest, PushResponse,
+    ReceiptBlock, ReceiptBlockRequest, ReceiptBlockResponse, SnapshotFileFacts, GZIP_MIN_BYTES, HEADER_APP_VERSION,
+    PATH_ENROL, PATH_PULL, PATH_PUSH, PATH_RECEIPT_BLOCKS, PATH_SNAPSHOT_FILE, PROTOCOL_VERSION,
 };
 
 /// Where and how this device syncs.
@@ -638,7 +637,7 @@ impl SyncEngine {
     /// is then `Wiped`, or the error that held a retiring phone's upload up (the next cycle goes
     /// on with it).
     pub async fn sync_once(&self) -> Result<SyncReport> {
-        let _one_at_a_time = self.cycle.lock().await;
+        let _one_at_a_time = self.one_at_a_time().await;
         let started = std::time::Instant::now();
         self.wire.cycle.store(0, Ordering::Relaxed);
         let result = match self.store.wipe_order() {
@@ -704,36 +703,6 @@ impl SyncEngine {
                 other => return other,
             }
         }
-    }
-
-    /// Asks the server to answer once records of this device's grids after its cursor can be
-    /// pulled, waiting up to `wait_s` seconds (at most `CHANGES_MAX_WAIT_S`; docs/sync-protocol.md,
-    /// "Live changes"): `true` changed, `false` maybe (nothing seen in the wait). Either way the
-    /// caller pulls: the answer says when, never what.
-    pub async fn wait_for_changes(&self, wait_s: u32) -> Result<bool> {
-        let config = self.config();
-        let cursor = self.store.pull_cursor()?;
-        let wait_s = wait_s.min(CHANGES_MAX_WAIT_S);
-        let url = format!("{}{}?cursor={cursor}&wait_s={wait_s}", config.server_url, PATH_CHANGES);
-        let answer: ChangesResponse = self.exchange(self.device_request(self.http.get(url), &config)).await?;
-        Ok(answer.changed)
-    }
-
-    /// One round of the loop an app runs while it is online and in the foreground: waits for the
-    /// server's live-change signal (`wait_for_changes`), then syncs. When the signal fails (a
-    /// server without it, a proxy that cuts long requests, the budget spent), the round polls
-    /// instead: it waits `wait_s` seconds (or the `Retry-After` asked, if longer) and syncs all
-    /// the same. The sync's own error, if any, is the round's (the caller backs off as after
-    /// `sync_once`).
-    pub async fn sync_live_round(&self, wait_s: u32) -> Result<SyncReport> {
-        if let Err(e) = self.wait_for_changes(wait_s).await {
-            let mut delay = Duration::from_secs(wait_s.min(CHANGES_MAX_WAIT_S).into());
-            if let Error::Busy { retry_after_ms, .. } = e {
-                delay = delay.max(Duration::from_millis(retry_after_ms));
-            }
-            tokio::time::sleep(delay).await;
-        }
-        self.sync_once().await
     }
 
     async fn cycle_inner(&self) -> Result<SyncReport> {
@@ -900,7 +869,7 @@ impl SyncEngine {
         match self.fetch_receipt_block(&config, left).await {
             // a wipe order is carried out at once, as a sync would
             Err(Error::WipeOrdered(order)) => {
-                let _one_at_a_time = self.cycle.lock().await;
+                let _one_at_a_time = self.one_at_a_time().await;
                 Err(self.carry_out_wipe(order).await)
             }
             Err(e) => Err(e),
@@ -1065,23 +1034,31 @@ impl SyncEngine {
             let known = self.store.server_generation()?;
             let mut page = self.fetch_page(config, self.store.pull_cursor()?).await?;
             loop {
-                let id = page.generation.as_ref().map(|g| g.id.as_str()).filter(|id| !id.is_empty());
-                if let (Some(known), Some(id)) = (known.as_deref(), id) {
-                    if known != id {
-                        self.store.meet_generation(page.generation.as_ref())?;
-                        continue 'from_cursor;
-                    }
+                if !same_generation(known.as_deref(), &page) {
+                    self.store.meet_generation(page.generation.as_ref())?;
+                    continue 'from_cursor;
                 }
-                self.store.meet_generation(page.generation.as_ref())?;
-                self.store.note_app_update(page.update.as_ref())?;
-                self.store.meet_policy(page.policy.as_ref())?;
-                self.meet_receipt_profile(config, page.receipt.as_ref()).await?;
+                self.meet_page(config, &page).await?;
                 match self.pulled_page(config, report, page).await? {
                     Some(next) => page = next,
                     None => return Ok(()),
                 }
             }
         }
+    }
+
+    /// What every page carries besides its records: the server's generation, the offered update,
+    /// the policy and the receipt profile.
+    pub(crate) async fn meet_page(&self, config: &SyncConfig, page: &PullPage) -> Result<()> {
+        self.store.meet_generation(page.generation.as_ref())?;
+        self.store.note_app_update(page.update.as_ref())?;
+        self.store.meet_policy(page.policy.as_ref())?;
+        self.meet_receipt_profile(config, page.receipt.as_ref()).await
+    }
+
+    /// Held while a cycle runs, or a live-change page is applied: one at a time.
+    pub(crate) async fn one_at_a_time(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.cycle.lock().await
     }
 
     /// Applies `page` while fetching the next one; None when it was the last.
@@ -1110,6 +1087,17 @@ impl SyncEngine {
             self.set_phase(SyncPhase::Pulling { received: report.pulled, remaining: done.remaining });
             next.transpose()
         }
+    }
+}
+
+/// Whether `page` comes from the server generation the device knew (`known`) when it asked: a
+/// page of another one (a restore met meanwhile) must not move the cursor. Unknown on either side
+/// (a first pull, a server before generations) counts as the same.
+pub(crate) fn same_generation(known: Option<&str>, page: &PullPage) -> bool {
+    let id = page.generation.as_ref().map(|g| g.id.as_str()).filter(|id| !id.is_empty());
+    match (known, id) {
+        (Some(known), Some(id)) => known == id,
+        _ => true,
     }
 }
 

@@ -4,7 +4,8 @@
 //! types on the wire), `hlc` (the clock that stamps every change) and `merge` (the one merge rule,
 //! per field by HLC, pure). On the device, `outbox` keeps every local change until the server
 //! acknowledges it, `replica` hands out pending ops and applies what the server answers and sends,
-//! and `client` runs the cycle over HTTP (push, settle, pull, backoff). `snapshot_file` is a fresh
+//! and `client` runs the cycle over HTTP (push, settle, pull, backoff); `live` waits for the
+//! server's live-change signal and takes the page it carries. `snapshot_file` is a fresh
 //! phone's first sync as one prebuilt SQLite file. `scope` says what belongs together when a grid
 //! or a building moves to another manager, and `scope_removal` removes a moved scope from the
 //! phone; `references` lists every reference between records and the rule a new record meets.
@@ -21,6 +22,7 @@ pub mod client;
 pub mod contract;
 pub mod generation;
 pub mod hlc;
+pub mod live;
 pub mod merge;
 pub mod outbox;
 pub mod photo_upload;

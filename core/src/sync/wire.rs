@@ -1208,13 +1208,19 @@ pub struct ReceiptBlockResponse {
 
 /// The answer of `GET /v1/changes`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangesResponse {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesResponse<C = EntityState> {
     /// `true`: records of the device's grids after its cursor can be pulled now. `false`: none was
     /// seen within the wait — maybe there is one all the same (a write the server was not told
     /// of, handover removals): the client pulls either way, so that correctness never depends on
     /// this signal.
     pub changed: bool,
+    /// Only when the device asked with `limit` and the answer is `changed: true`: the page
+    /// `GET /v1/pull?cursor=…&limit=…` would have answered at that moment, so that the woken
+    /// phone has the records without a second round trip. Older servers never send it (the phone
+    /// then pulls as before); older phones never ask for it. (Missing reads as `None`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<PullPage<C>>,
 }
 
 /// The public answer about a paper receipt. Always this shape, whatever the cause of a "no":

@@ -10,16 +10,22 @@ use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::Json;
-use gridbook_core::sync::wire::{ChangesResponse, ErrorBody, CHANGES_MAX_WAIT_S};
+use gridbook_core::sync::wire::{
+    AppUpdate, ChangesResponse, EntityState, ErrorBody, PullPage, StoredState, CHANGES_MAX_WAIT_S,
+};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use crate::domain::auth::DeviceAuth;
+use crate::domain::now_ms;
+use crate::http::app_versions;
 use crate::http::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::http::sync::{check_protocol, current_protocol};
+use crate::http::sync::{check_limit, check_protocol, current_protocol, dressed};
+use crate::storage::error::StorageResult;
 
 /// After an announcement that found nothing to pull yet (on PostgreSQL a transaction still
 /// running holds the watermark below the new records, and may end without announcing anything),
@@ -45,6 +51,11 @@ pub struct ChangesQuery {
     #[serde(default = "current_protocol")]
     #[param(minimum = 1, maximum = 1)]
     protocol: u32,
+    /// Records per page, 1 to 10,000, as for `GET /v1/pull`: given, a `changed: true` answer
+    /// carries the page a pull from `cursor` would answer (`page`), saving the woken phone its
+    /// pull request. Without it the answer is the bare signal (phones before the page).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u32>,
 }
 
 fn default_wait() -> u32 {
@@ -59,7 +70,7 @@ fn default_wait() -> u32 {
     security(("device_token" = [])),
     params(ChangesQuery),
     responses(
-        (status = 200, description = "`changed: true`: records after the cursor can be pulled now; `changed: false` after `wait_s` seconds: maybe (pull anyway)", body = ChangesResponse),
+        (status = 200, description = "`changed: true`: records after the cursor can be pulled now (with `limit`: `page` carries them); `changed: false` after `wait_s` seconds: maybe (pull anyway)", body = ChangesResponse<EntityState>),
         (status = 400, description = "`bad_query`: a query value out of range or not a number; `unsupported_protocol`", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked device token", body = ErrorBody),
         (status = 410, description = "`wipe_ordered`: the back office ordered the device wiped (`wipe`); it may only push and report its wipe", body = ErrorBody),
@@ -70,20 +81,34 @@ fn default_wait() -> u32 {
 pub async fn changes(
     State(state): State<AppState>,
     device: DeviceAuth,
+    headers: HeaderMap,
     query: Result<Query<ChangesQuery>, QueryRejection>,
-) -> AppResult<Json<ChangesResponse>> {
+) -> AppResult<Json<ChangesResponse<StoredState>>> {
     let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     check_protocol(q.protocol)?;
     if q.wait_s > CHANGES_MAX_WAIT_S {
         return Err(AppError::bad_query(format!("wait_s must be between 0 and {CHANGES_MAX_WAIT_S}")));
     }
+    if let Some(limit) = q.limit {
+        check_limit(limit)?;
+    }
+    // the page's `update`, decided once: an app below the minimum gets the bare signal (its pull
+    // answers 426, as without the page)
+    let page = match q.limit {
+        Some(limit) => {
+            let version = app_versions::header_version(&headers);
+            app_versions::check(&state, &device, version).await.ok().map(|update| (limit, update))
+        }
+        None => None,
+    };
+    let look = || look(&state, &device, q.cursor, page.clone());
     // the server may answer "maybe" sooner than asked (--changes-max-wait-s), never later
     let deadline = Instant::now() + Duration::from_secs(q.wait_s.min(state.changes_max_wait_s).into());
     // subscribed before the first look: an announcement made after the look is not missed
     let mut announcements = state.changes.subscribe();
     loop {
-        if changed(&state, &device, q.cursor).await? {
-            return Ok(Json(ChangesResponse { changed: true }));
+        if let Some(answer) = look().await? {
+            return Ok(answer);
         }
         // wait for an announcement of one of the device's grids
         let woken = loop {
@@ -96,27 +121,49 @@ pub async fn changes(
             }
         };
         if !woken {
-            return Ok(Json(ChangesResponse { changed: changed(&state, &device, q.cursor).await? }));
+            return Ok(look().await?.unwrap_or(Json(ChangesResponse { changed: false, page: None })));
         }
-        if changed(&state, &device, q.cursor).await? {
-            return Ok(Json(ChangesResponse { changed: true }));
+        if let Some(answer) = look().await? {
+            return Ok(answer);
         }
         for after_ms in LOOK_AGAIN_AFTER_MS {
             if Instant::now() >= deadline {
                 break;
             }
             tokio::time::sleep_until(deadline.min(Instant::now() + Duration::from_millis(after_ms))).await;
-            if changed(&state, &device, q.cursor).await? {
-                return Ok(Json(ChangesResponse { changed: true }));
+            if let Some(answer) = look().await? {
+                return Ok(answer);
             }
         }
         // announcements made while looking are still queued in `announcements`: none is missed
     }
 }
 
-async fn changed(state: &AppState, device: &DeviceAuth, cursor: u64) -> AppResult<bool> {
-    let (storage, grids, id) = (state.storage.clone(), device.grids.clone(), device.device_id.clone());
-    Ok(tokio::task::spawn_blocking(move || storage.changed_since(&id, &grids, cursor)).await??)
+/// One look at the database, on one blocking thread: `None` when nothing after the cursor can be
+/// pulled yet; else `changed: true`, carrying the page the device's pull gets now when it asked
+/// with `page` (its limit and update offer). A page that came back empty (a change behind the
+/// watermark again) is left out: the phone pulls.
+async fn look(
+    state: &AppState,
+    device: &DeviceAuth,
+    cursor: u64,
+    page: Option<(u32, Option<AppUpdate>)>,
+) -> AppResult<Option<Json<ChangesResponse<StoredState>>>> {
+    let (storage, waiter) = (state.storage.clone(), device.clone());
+    let limit = page.as_ref().map(|(limit, _)| *limit);
+    let found = tokio::task::spawn_blocking(move || -> StorageResult<Option<Option<PullPage<StoredState>>>> {
+        if !storage.changed_since(&waiter.device_id, &waiter.grids, cursor)? {
+            return Ok(None);
+        }
+        limit.map(|limit| storage.pull(&waiter, cursor, limit, now_ms())).transpose().map(Some)
+    })
+    .await??;
+    let Some(found) = found else { return Ok(None) };
+    let update = page.and_then(|(_, update)| update);
+    let page = found
+        .filter(|p| !p.changes.is_empty() || !p.removals.is_empty())
+        .map(|p| dressed(state, p, &device.collector, update));
+    Ok(Some(Json(ChangesResponse { changed: true, page })))
 }
 
 /// After a committed push that wrote records in `grids`: wakes this process's waiters, and

@@ -82,7 +82,7 @@ Every error is JSON `ErrorBody` {code, message}. Bodies of 1 KiB and more may be
         OpOutcome,
         RejectCode,
         PullPage<EntityState>,
-        ChangesResponse,
+        ChangesResponse<EntityState>,
         EntityState,
         Removal,
         SnapshotFileFacts,

@@ -7,8 +7,8 @@ use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use gridbook_core::sync::wire::{
-    EnrolRequest, EnrolResponse, EntityState, ErrorBody, ErrorCode, PullPage, PushRequest, PushResponse, StoredState,
-    MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
+    AppUpdate, EnrolRequest, EnrolResponse, EntityState, ErrorBody, ErrorCode, PullPage, PushRequest, PushResponse,
+    StoredState, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -217,16 +217,32 @@ pub async fn pull(
 ) -> AppResult<Json<PullPage<StoredState>>> {
     let Query(q) = query.map_err(|e| AppError::bad_query(e.body_text()))?;
     check_protocol(q.protocol)?;
-    if q.limit == 0 || q.limit > 10_000 {
+    check_limit(q.limit)?;
+    let update = app_versions::check(&state, &device, app_versions::header_version(&headers)).await?;
+    let (storage, collector) = (state.storage.clone(), device.collector.clone());
+    let page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
+    Ok(Json(dressed(&state, page, &collector, update)))
+}
+
+/// A page's size as the device asked it: 1 to 10,000, refused (not capped) outside.
+pub(crate) fn check_limit(limit: u32) -> AppResult<()> {
+    if limit == 0 || limit > 10_000 {
         return Err(AppError::bad_query("limit must be between 1 and 10000"));
     }
-    let update = app_versions::check(&state, &device, app_versions::header_version(&headers)).await?;
-    let storage = state.storage.clone();
-    let receipt = state.receipt_profile(&device.collector);
-    let mut page = tokio::task::spawn_blocking(move || storage.pull(&device, q.cursor, q.limit, now_ms())).await??;
+    Ok(())
+}
+
+/// A device's page with what every page carries (generation, policy, receipt profile, the offered
+/// `update`): the pull's answer, and the live-change answer's page.
+pub(crate) fn dressed(
+    state: &AppState,
+    mut page: PullPage<StoredState>,
+    collector: &gridbook_core::CollectorProfile,
+    update: Option<AppUpdate>,
+) -> PullPage<StoredState> {
     page.generation = Some(state.storage.generation());
     page.update = update;
     page.policy = Some(state.policy);
-    page.receipt = Some(receipt);
-    Ok(Json(page))
+    page.receipt = Some(state.receipt_profile(collector));
+    page
 }

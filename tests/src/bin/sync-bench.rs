@@ -11,12 +11,15 @@
 //! With `--backend postgres` the same run also measures the server on PostgreSQL (a throwaway
 //! cluster, as the PostgreSQL tests start it): push ingest by server processes, SQLite beside
 //! PostgreSQL with one replica and with two (and each replica's peak RSS); write on A → visible
-//! on B with B waiting on the live-change signal (`/v1/changes`) beside B polling, on both
-//! backends; a fresh phone's first sync through a snapshot file served from PostgreSQL. Metrics of
-//! PostgreSQL runs start `pg_`.
+//! on B with B waiting on the live-change signal (`/v1/changes`) — the bare signal (`signal_`)
+//! and the page in the wake-up alternated, each step timed — beside B polling, on both backends; a
+//! fresh phone's first sync through a snapshot file served from PostgreSQL. Metrics of PostgreSQL
+//! runs start `pg_`. `--alternations N` runs the PostgreSQL ingest one replica then two, N times,
+//! with each run's CPU by replicas, PostgreSQL and the bench's clients, and PostgreSQL's commits.
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
 //!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000] [--backend postgres]
+//!       [--alternations N]
 
 use std::io::Write;
 use std::sync::Arc;
@@ -43,6 +46,9 @@ struct Args {
     only: Option<String>,
     /// Also on PostgreSQL (`--backend postgres`).
     postgres: bool,
+    /// PostgreSQL ingest: one replica then two, this many times over (`--alternations N`), so
+    /// that a load that changes during the run falls on both alike.
+    alternations: usize,
 }
 
 fn args() -> Args {
@@ -55,6 +61,7 @@ fn args() -> Args {
         pouchdb_n: 10_000,
         only: None,
         postgres: false,
+        alternations: 1,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -69,6 +76,7 @@ fn args() -> Args {
             "--pouchdb" => a.pouchdb = Some(v.clone()),
             "--pouchdb-n" => a.pouchdb_n = n(),
             "--only" => a.only = Some(v.clone()),
+            "--alternations" => a.alternations = n().max(1),
             "--backend" => match v.as_str() {
                 "postgres" => a.postgres = true,
                 "sqlite" => a.postgres = false,
@@ -86,7 +94,7 @@ fn usage(problem: &str) -> ! {
     eprintln!("sync-bench: {problem}");
     eprintln!(
         "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
-         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres]"
+         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N]"
     );
     std::process::exit(2)
 }
@@ -339,8 +347,22 @@ async fn snapshot_file_sync(server: &TestServer, n: usize, limit_s: f64, prefix:
             _ => server.phone("zhang").await,
         };
         let (t, cpu) = (Instant::now(), cpu_seconds());
+        // the cycle's steps from its phases: the facts push, the file (download and install),
+        // the pull after it, the rest (receipt numbers, photos, bookkeeping) until idle
+        let phases = Arc::new(std::sync::Mutex::new(Vec::<(f64, String)>::new()));
+        let seen = phases.clone();
+        phone.engine.set_observer(move |status| {
+            let kind = format!("{:?}", status.phase).split([' ', '{']).next().unwrap_or("").to_string();
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.last().is_none_or(|(_, k)| *k != kind) {
+                seen.push((t.elapsed().as_secs_f64() * 1000.0, kind));
+            }
+        });
         let report = phone.engine.sync_once().await.expect("initial sync by file");
         let (secs, sync_cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+        let steps = phases.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let steps: Vec<String> = steps.iter().map(|(ms, kind)| format!("{kind}@{ms:.0}ms")).collect();
+        eprintln!("[bench] {prefix}snapshot file {label}: phases {}", steps.join(" "));
         assert_eq!(report.snapshot_file_error, None);
         assert_eq!(report.snapshot_file_rows as usize + report.pulled as usize, n);
         metric(&format!("{prefix}snapshot_file_{label}_wall_s"), secs, "s");
@@ -521,20 +543,33 @@ async fn latency_prefixed(server: &TestServer, reps: usize, prefix: &str) {
 }
 
 /// Write on A → visible on B with B waiting on the live-change signal (`/v1/changes`): B's wait
-/// is under way when A records; B syncs as soon as it is answered.
+/// is under way when A records. Two ways for B, alternated rep by rep under the same load: the
+/// bare signal, then B's cycle pulls the row (`signal_`, phones before the page); and the page in
+/// the wake-up itself (`take_live_changes`), B's cycle following. Per step, from A's record:
+/// B woken (and, with the page, holding the row), A's cycle over, B's cycle over.
 async fn live_latency(server: &TestServer, reps: usize, prefix: &str) {
-    eprintln!("[bench] {prefix}write on A → visible on B waiting on the live signal, {reps} reps ...");
+    eprintln!("[bench] {prefix}write on A → visible on B waiting on the live signal, {reps} reps × 2 ...");
     let a = server.phone("zhang").await;
     let b = server.phone("zhang").await;
     let h = a.store.create_household(household_n("g1", 1)).expect("household");
     a.sync().await;
     b.sync().await;
-    let mut samples = Vec::new();
-    for i in 0..reps + 3 {
+    // per mode: row on B, B woken, A's cycle over, B's cycle over (ms after A's record began)
+    let mut samples: [[Vec<f64>; 4]; 2] = Default::default();
+    for i in 0..2 * (reps + 3) {
+        let with_page = i % 2 == 1;
+        let start = Instant::now();
         let b_side = async {
-            let changed = b.engine.wait_for_changes(20).await.expect("wait for changes");
+            let pulled = match with_page {
+                true => b.engine.take_live_changes(20).await.expect("wait for changes").pulled,
+                false => {
+                    assert!(b.engine.wait_for_changes(20).await.expect("wait for changes"), "the signal answered");
+                    0
+                }
+            };
+            let woken = Instant::now();
             b.engine.sync_once().await.expect("b sync");
-            (changed, Instant::now())
+            (pulled, woken, Instant::now())
         };
         let a_side = async {
             // B's wait reaches the server first
@@ -542,18 +577,67 @@ async fn live_latency(server: &TestServer, reps: usize, prefix: &str) {
             let t = Instant::now();
             let v = a.store.record_visit(testing::visit("g1", &h.id)).expect("visit");
             a.engine.sync_once().await.expect("a sync");
-            (t, v.id)
+            (t, Instant::now(), v.id)
         };
-        let ((changed, seen_at), (t, visit)) = tokio::join!(b_side, a_side);
-        assert!(changed, "the signal answered before its wait ran out");
+        let ((pulled, woken, b_done), (t, a_done, visit)) = tokio::join!(b_side, a_side);
         assert!(b.store.visit(&visit).expect("read").is_some(), "B must see A's visit");
-        if i >= 3 {
-            samples.push(seen_at.duration_since(t).as_secs_f64() * 1000.0);
+        assert!(!with_page || pulled == 1, "the wake-up carried A's visit ({pulled} records)");
+        assert!(start < t);
+        let row = if with_page { woken } else { b_done };
+        if i >= 6 {
+            let ms = |at: Instant| at.duration_since(t).as_secs_f64() * 1000.0;
+            for (s, v) in samples[with_page as usize].iter_mut().zip([ms(row), ms(woken), ms(a_done), ms(b_done)]) {
+                s.push(v);
+            }
         }
     }
-    samples.sort_by(|x, y| x.total_cmp(y));
-    metric(&format!("{prefix}a_to_b_live_latency_p50"), samples[samples.len() / 2], "ms");
-    metric(&format!("{prefix}a_to_b_live_latency_p95"), samples[samples.len() * 95 / 100], "ms");
+    for (mode, steps) in ["signal_", ""].into_iter().zip(samples.iter_mut()) {
+        for s in steps.iter_mut() {
+            s.sort_by(|x, y| x.total_cmp(y));
+        }
+        let p50 = |s: &Vec<f64>| s[s.len() / 2];
+        let [row, woken, a_done, b_done] = &*steps;
+        metric(&format!("{prefix}{mode}a_to_b_live_latency_p50"), p50(row), "ms");
+        metric(&format!("{prefix}{mode}a_to_b_live_latency_p95"), row[row.len() * 95 / 100], "ms");
+        metric(&format!("{prefix}{mode}a_to_b_live_step_b_woken_p50"), p50(woken), "ms");
+        metric(&format!("{prefix}{mode}a_to_b_live_step_a_cycle_done_p50"), p50(a_done), "ms");
+        metric(&format!("{prefix}{mode}a_to_b_live_step_b_cycle_done_p50"), p50(b_done), "ms");
+    }
+}
+
+/// CPU seconds (user + system) process `pid` has used; with `reaped`, also its children that
+/// have ended (PostgreSQL's backends that closed).
+fn process_cpu_s(pid: u32, reaped: bool) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // fields after the command's closing parenthesis: state is 3rd, utime 14th ... cstime 17th
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    let field = |n: usize| f.get(n - 3).copied().unwrap_or(0.0);
+    let ticks = field(14) + field(15) + if reaped { field(16) + field(17) } else { 0.0 };
+    ticks / 100.0 // USER_HZ: 100 on Linux
+}
+
+/// CPU seconds of the bench's PostgreSQL cluster: the postmaster, its ended children and its
+/// running backends (0 when the cluster is not this process's own).
+fn postgres_cpu_s() -> f64 {
+    use gridbook_sync_server::storage::postgres::test_cluster::TestCluster;
+    let Some(dir) = TestCluster::shared().ok().and_then(|c| c.dir()) else { return 0.0 };
+    let pid_file = [dir.join("postmaster.pid"), dir.join("data").join("postmaster.pid")]
+        .into_iter()
+        .find_map(|p| std::fs::read_to_string(p).ok());
+    let Some(postmaster) = pid_file.and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok())) else {
+        return 0.0;
+    };
+    let mut total = process_cpu_s(postmaster, true);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let parent = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(postmaster) {
+            total += process_cpu_s(pid, false);
+        }
+    }
+    total
 }
 
 /// Peak resident memory of a process (VmHWM), in MiB.
@@ -610,9 +694,24 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
         let (token, batches) = bench_device(&url, &code, d, &fields).await;
         bodies.push((format!("{url}/v1/push"), token, batches));
     }
+    // where the cores go: the replicas, PostgreSQL (postmaster and backends), this process (the
+    // 100 clients); and PostgreSQL's commits, to see group commit per replica
+    let replicas_cpu = || servers.iter().map(|s| process_cpu_s(s.child.id(), false)).sum::<f64>();
+    let commits = || match &on {
+        IngestDb::Sqlite(_) => 0.0,
+        IngestDb::Postgres(url) => gridbook_sync_server::storage::postgres::test_cluster::psql_at(
+            url,
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(f64::NAN),
+    };
+    let before = (replicas_cpu(), postgres_cpu_s(), cpu_seconds(), commits());
     let t = Instant::now();
     push_all(&client, bodies).await;
     let secs = t.elapsed().as_secs_f64();
+    let after = (replicas_cpu(), postgres_cpu_s(), cpu_seconds(), commits());
     let count = |sql: &str| -> i64 {
         match &on {
             IngestDb::Sqlite(path) => {
@@ -632,6 +731,16 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
     let logged = count("SELECT count(*) FROM op_log WHERE device_id LIKE 'bench%'");
     assert_eq!((visits as usize, logged as usize), (total, total), "every pushed visit stored, every op logged once");
     metric(&format!("{prefix}push_ingest_ops_per_s"), total as f64 / secs, "ops/s");
+    // CPU milliseconds per 1,000 ops
+    let per_kop = |s: f64| s * 1_000_000.0 / total as f64;
+    metric(&format!("{prefix}push_ingest_cpu_replicas_per_kop"), per_kop(after.0 - before.0), "ms");
+    if matches!(on, IngestDb::Postgres(_)) {
+        metric(&format!("{prefix}push_ingest_cpu_postgres_per_kop"), per_kop(after.1 - before.1), "ms");
+        metric(&format!("{prefix}push_ingest_commits"), after.3 - before.3, "commits");
+    }
+    metric(&format!("{prefix}push_ingest_cpu_bench_clients_per_kop"), per_kop(after.2 - before.2), "ms");
+    let busy = (after.0 - before.0) + (after.1 - before.1) + (after.2 - before.2);
+    metric(&format!("{prefix}push_ingest_cores_busy"), busy / secs, "cores");
     for (i, server) in servers.iter().enumerate() {
         metric(&format!("{prefix}push_ingest_replica{i}_peak_rss"), peak_rss_mib(server.child.id()), "MiB");
     }
@@ -716,9 +825,11 @@ async fn main() {
             let dir = tempfile::tempdir().expect("dir");
             let sqlite = IngestDb::Sqlite(dir.path().join("server.db"));
             process_ingest(sqlite, 1, a.devices, a.ops_per_device, "process_").await;
-            for replicas in [1, 2] {
-                let db = IngestDb::Postgres(gridbook_tests::postgres_database());
-                process_ingest(db, replicas, a.devices, a.ops_per_device, &format!("pg_{replicas}replica_")).await;
+            for _ in 0..a.alternations {
+                for replicas in [1, 2] {
+                    let db = IngestDb::Postgres(gridbook_tests::postgres_database());
+                    process_ingest(db, replicas, a.devices, a.ops_per_device, &format!("pg_{replicas}replica_")).await;
+                }
             }
         }
     }
