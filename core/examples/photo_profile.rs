@@ -40,7 +40,10 @@ fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let font_path = args.next().unwrap_or_else(|| NOTO_CJK.to_string());
     let font_bytes = std::fs::read(&font_path).unwrap_or_else(|e| panic!("{font_path}: {e} (run .ci/install-tools)"));
+    // what every photo cost the apps before the font was kept per process (`WatermarkFont::cached`)
+    let started = Instant::now();
     let font = WatermarkFont::load(&font_bytes).expect("a CJK font");
+    eprintln!("font parsed in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
     let raw = camera_jpeg();
     let stamp = Stamp {
         taken_at_ms: 1_793_667_600_000,

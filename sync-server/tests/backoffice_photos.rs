@@ -225,6 +225,10 @@ async fn an_export_with_photos_is_the_same_sheet_and_each_photo_under_its_hash_i
     assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/zip");
     let disposition = r.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().to_string();
     assert!(disposition.contains("-photos.zip"), "{disposition}");
+    // every entry's sizes stand in its local header: readable front to back as Java's
+    // ZipInputStream reads (it refuses a stored entry with a data descriptor)
+    let streamed = gridbook_sync_server::domain::stored_zip::read_local_headers(&r.body).expect("no descriptors");
+    assert_eq!(streamed.len(), 3);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(r.body)).expect("a ZIP");
     let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();
     names.sort();

@@ -5,7 +5,8 @@
 //! The re-encoding is what strips the location: the output is written from pixels, so it holds no
 //! EXIF, no GPS tags, no XMP and no maker notes of the original, only the JFIF header.
 
-use image::imageops::FilterType;
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, RgbImage};
 
 use super::decode::{check_input, decode_for_side};
@@ -42,12 +43,11 @@ pub struct PreparedPhoto {
 }
 
 /// Prepares `raw` (JPEG or PNG) with the default options; `font_bytes` is the CJK font the receipt
-/// image uses. Parsing a font takes a while: to prepare several photos, load a [`WatermarkFont`]
-/// once and call [`prepare_photo_with`].
+/// image uses, parsed once per process for the same bytes ([`WatermarkFont::cached`]).
 pub fn prepare_photo(raw: &[u8], stamp: &Stamp, font_bytes: &[u8]) -> Result<PreparedPhoto, PhotoError> {
-    // Refuse a wrong file before the (slow) font parse.
+    // Refuse a wrong file before the (slow, the first time) font parse.
     check_input(raw)?;
-    let font = WatermarkFont::load(font_bytes)?;
+    let font = WatermarkFont::cached(font_bytes)?;
     prepare_photo_with(raw, stamp, &font, PrepareOptions::default())
 }
 
@@ -60,7 +60,7 @@ pub fn prepare_photo_with(
 ) -> Result<PreparedPhoto, PhotoError> {
     let max_side = options.max_side.max(1);
     let img = decode_for_side(raw, max_side)?;
-    let mut rgb = downscale(img, max_side);
+    let mut rgb = downscale(img, max_side)?;
     draw_watermark(&mut rgb, stamp, font);
     let jpeg = encode_jpeg(&rgb, options.quality)?;
     Ok(PreparedPhoto { sha256: photo_sha256(&jpeg), width: rgb.width(), height: rgb.height(), jpeg })
@@ -68,22 +68,24 @@ pub fn prepare_photo_with(
 
 /// RGB at most `max_side` on the longer side; a transparent PNG is laid on white (JPEG has no
 /// alpha, and transparent pixels would otherwise come out black).
-fn downscale(img: DynamicImage, max_side: u32) -> RgbImage {
+fn downscale(img: DynamicImage, max_side: u32) -> Result<RgbImage, PhotoError> {
     let rgb = flatten(img);
     let (w, h) = rgb.dimensions();
     if w.max(h) <= max_side {
-        return rgb;
+        return Ok(rgb);
     }
-    // An integer box average down to no less than the target first, then the triangle filter for
-    // the rest: the triangle filter over a whole 12-megapixel picture was the largest part of a
-    // photo's preparation (1.6 of 3.7 billion instructions, docs/benchmarks.md), and a box
-    // average over whole pixel blocks is itself a proper filter for an integer factor.
-    let factor = w.max(h) / max_side;
-    let rgb = if factor >= 2 && w.min(h) >= factor { box_shrink(&rgb, factor) } else { rgb };
-    let (w, h) = rgb.dimensions();
-    let scale = max_side as f64 / f64::from(w.max(h));
-    let (nw, nh) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
-    image::imageops::resize(&rgb, nw.min(max_side), nh.min(max_side), FilterType::Triangle)
+    let scale = f64::from(max_side) / f64::from(w.max(h));
+    let side = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, max_side);
+    let (nw, nh) = (side(w), side(h));
+    // The triangle (bilinear) filter, widened by the scale as a downscale needs, on 8-bit RGB in
+    // fixed point with SIMD (AVX2 / SSE4.1 / NEON): the `image` crate's resize widens every pixel
+    // to RGBA in f32 first, and was a quarter of a photo's time (docs/benchmarks.md).
+    let failed = |e: &dyn std::fmt::Display| PhotoError::Encode(format!("resize: {e}"));
+    let src = ImageRef::new(w, h, rgb.as_raw(), PixelType::U8x3).map_err(|e| failed(&e))?;
+    let mut dst = Image::new(nw, nh, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new().resize(&src, &mut dst, &options).map_err(|e| failed(&e))?;
+    RgbImage::from_raw(nw, nh, dst.into_vec()).ok_or_else(|| failed(&"a short buffer"))
 }
 
 fn flatten(img: DynamicImage) -> RgbImage {
@@ -101,38 +103,17 @@ fn flatten(img: DynamicImage) -> RgbImage {
     out
 }
 
-/// Each `factor × factor` block averaged into one pixel (a ragged right or bottom edge is dropped).
-fn box_shrink(src: &RgbImage, factor: u32) -> RgbImage {
-    let (w, h) = (src.width() / factor, src.height() / factor);
-    let (sw, f) = (src.width() as usize, factor as usize);
-    let raw = src.as_raw();
-    let mut out = RgbImage::new(w.max(1), h.max(1));
-    let mut sums = vec![0u32; w as usize * 3];
-    for oy in 0..h as usize {
-        sums.iter_mut().for_each(|s| *s = 0);
-        for sy in oy * f..oy * f + f {
-            let row = &raw[sy * sw * 3..(sy * sw + w as usize * f) * 3];
-            for (ox, block) in row.chunks_exact(f * 3).enumerate() {
-                for px in block.chunks_exact(3) {
-                    sums[ox * 3] += u32::from(px[0]);
-                    sums[ox * 3 + 1] += u32::from(px[1]);
-                    sums[ox * 3 + 2] += u32::from(px[2]);
-                }
-            }
-        }
-        let n = (f * f) as u32;
-        let dst = &mut out.as_mut()[oy * w as usize * 3..(oy + 1) * w as usize * 3];
-        for (d, s) in dst.iter_mut().zip(&sums) {
-            *d = (s / n) as u8;
-        }
-    }
-    out
-}
-
+/// Baseline JPEG, 4:2:0 below quality 90 as cameras write it, through `jpeg-encoder` (its AVX2
+/// colour conversion and DCT on x86-64): the `image` crate's encoder reads the picture pixel by
+/// pixel through a generic view, keeps full-resolution chroma and was the largest single part of
+/// a photo's time once decoding was scaled (docs/benchmarks.md).
 fn encode_jpeg(rgb: &RgbImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let side = |n: u32| u16::try_from(n).map_err(|_| PhotoError::Encode(format!("{n} px is beyond JPEG's 65535")));
+    let (w, h) = (side(rgb.width())?, side(rgb.height())?);
     let mut out = Vec::with_capacity(400 * 1024);
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100));
-    enc.encode_image(rgb).map_err(|e| PhotoError::Encode(e.to_string()))?;
+    jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100))
+        .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| PhotoError::Encode(e.to_string()))?;
     Ok(out)
 }
 

@@ -7,6 +7,8 @@
 //! (the visit's time and position, the photo's hash in the signed document). The band's size
 //! follows the picture, so the text stays readable on a thumbnail.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use fontdue::Font;
 use image::RgbImage;
 
@@ -75,10 +77,32 @@ pub fn watermark_lines(stamp: &Stamp) -> [String; 4] {
 /// prepare any number of photos with it.
 pub struct WatermarkFont(pub(crate) Font);
 
+/// The font `WatermarkFont::cached` parsed last, with the bytes it came from.
+type LastFont = Option<(Vec<u8>, Arc<WatermarkFont>)>;
+static LAST_FONT: Mutex<LastFont> = Mutex::new(None);
+
 impl WatermarkFont {
     /// `bytes`: a TrueType/OpenType font or collection with CJK glyphs (its "SC" face is used).
     pub fn load(bytes: &[u8]) -> Result<Self, PhotoError> {
         load_font(bytes).map(WatermarkFont).map_err(|e| PhotoError::Font(e.to_string()))
+    }
+
+    /// `load`, parsed once per process for the same bytes: the apps hand the font's bytes with
+    /// every photo (`prepare_photo`), and parsing the CJK collection costs far more than the
+    /// photo itself (docs/benchmarks.md, "Photos (issue 20) — preparing a photo"). Comparing the
+    /// bytes is a memcmp of the file (milliseconds); another font replaces the one kept, and a
+    /// font that fails to load leaves it as it was.
+    pub fn cached(bytes: &[u8]) -> Result<Arc<Self>, PhotoError> {
+        // held while parsing: two photos at once with one font parse it once
+        let mut last = LAST_FONT.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((kept, font)) = last.as_ref() {
+            if kept.as_slice() == bytes {
+                return Ok(Arc::clone(font));
+            }
+        }
+        let font = Arc::new(Self::load(bytes)?);
+        *last = Some((bytes.to_vec(), Arc::clone(&font)));
+        Ok(font)
     }
 }
 
@@ -102,13 +126,10 @@ pub fn draw_watermark(img: &mut RgbImage, stamp: &Stamp, font: &WatermarkFont) {
     let (w, h) = img.dimensions();
     let (px, line, pad) = metrics(w, h);
     let top = band_top(w, h);
-    for y in top..h {
-        for x in 0..w {
-            let p = img.get_pixel_mut(x, y);
-            for c in p.0.iter_mut() {
-                *c = (u16::from(*c) * 2 / 5) as u8;
-            }
-        }
+    // the band's rows are the buffer's tail: one pass over its bytes
+    let band_start = top as usize * w as usize * 3;
+    for c in img.as_mut().iter_mut().skip(band_start) {
+        *c = (u16::from(*c) * 2 / 5) as u8;
     }
     let ascent = font.0.horizontal_line_metrics(px).map_or(px * 0.88, |m| m.ascent);
     let left = pad.round() as i32;
@@ -190,5 +211,18 @@ pub(crate) mod tests {
         assert_eq!(watermark_lines(&s)[3], "位置 Position 33.500000S 70.250000W ±3 m");
         s.address = "一行\n两行\r\t".into();
         assert_eq!(watermark_lines(&s)[2], "地址 Address 一行 两行");
+    }
+
+    #[test]
+    fn the_font_is_parsed_once_for_the_same_bytes() {
+        let font = crate::evidence::receipt_image::tests::font();
+        let first = WatermarkFont::cached(font).unwrap();
+        // the same bytes in another buffer, as the apps pass them with each photo
+        let copy = font.to_vec();
+        let again = WatermarkFont::cached(&copy).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "parsed again");
+        // a font that does not load is an error and leaves the kept one
+        assert!(matches!(WatermarkFont::cached(b"not a font"), Err(PhotoError::Font(_))));
+        assert!(Arc::ptr_eq(&first, &WatermarkFont::cached(font).unwrap()));
     }
 }

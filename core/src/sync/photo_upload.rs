@@ -56,12 +56,12 @@ pub fn held_back(policy: &PhotoPolicy, network: NetworkKind, spent: u64, next: u
     }
 }
 
-/// Photos sent at once in one round on Wi-Fi (`upload_photos`, its three lanes; one on mobile
+/// Photos sent at once in one round on Wi-Fi (`upload_photos`, one lane each; one on mobile
 /// data): each keeps its chunks in order and acknowledged one by one; three overlap the round
 /// trips and the server's fsyncs (docs/benchmarks.md, "Photos (issue 20)"), while a failed round
 /// costs at most one unacknowledged chunk per photo in flight.
 pub const PHOTOS_IN_FLIGHT: usize = 3;
-const _: () = assert!(PHOTOS_IN_FLIGHT == 3, "upload_waiting joins three lanes");
+const _: () = assert!(PHOTOS_IN_FLIGHT >= 1, "at least one lane sends");
 
 /// What the lanes of one upload round share.
 struct Lanes<'r> {
@@ -120,8 +120,10 @@ impl SyncEngine {
             network: self.network(),
             policy: self.store().policy().photos(),
         };
-        let (a, b, c) = tokio::join!(self.lane(&lanes, 0), self.lane(&lanes, 1), self.lane(&lanes, 2));
-        a.and(b).and(c)
+        // as many lanes as photos in flight, polled together on this task (they borrow the
+        // engine and the shared queue, so no spawned task); the first error is the round's
+        let results = futures_util::future::join_all((0..PHOTOS_IN_FLIGHT).map(|nth| self.lane(&lanes, nth))).await;
+        results.into_iter().collect()
     }
 
     async fn lane(&self, lanes: &Lanes<'_>, nth: usize) -> Result<()> {
@@ -152,9 +154,17 @@ impl SyncEngine {
             lanes.hold_back(why);
             return Ok(());
         }
-        let status = self.photo_status(&waiting.sha256, waiting.size).await?;
-        let mut done = status.complete;
-        for index in status.missing() {
+        // A photo of one chunk goes without asking first: the chunk's answer is the status (the
+        // server answers `complete` for a photo it holds already), and what skipping the question
+        // can cost, the chunk once more after an answer was lost, is the one chunk a cut costs
+        // anyway. A photo of several chunks asks, so that a resumed one sends only what is missing.
+        let (mut done, missing) = if waiting.chunks <= 1 {
+            (false, vec![0])
+        } else {
+            let status = self.photo_status(&waiting.sha256, waiting.size).await?;
+            (status.complete, status.missing())
+        };
+        for index in missing {
             if lanes.stop.load(Ordering::Relaxed) {
                 return Ok(());
             }

@@ -27,6 +27,7 @@ pub mod reveals;
 pub mod signed;
 pub mod snapshot_files;
 pub mod spreadsheets;
+pub mod stored_zip;
 pub mod tiers;
 pub mod visit_locations;
 pub mod wipes;

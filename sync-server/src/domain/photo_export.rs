@@ -5,18 +5,19 @@
 //!
 //! Bounded before the first byte goes out: at most `MAX_PHOTOS` photos and `MAX_PHOTO_BYTES` of
 //! them (their stored sizes summed), else the export is refused with a request to narrow the dates.
-//! Written as a stream (no seeking: each entry's sizes follow its data), one photo in memory at a
-//! time, each hashed again on its way out. Photos are stored, not compressed: JPEG does not shrink.
+//! Written as a stream, one photo in memory at a time, each hashed again on its way out. Photos are
+//! stored, not compressed (JPEG does not shrink), with each entry's sizes in front of its data
+//! (`stored_zip`): Java's `ZipInputStream`, and so an Android or desktop tool built on it, cannot
+//! read a stored entry whose sizes follow it.
 
 use std::io::{self, Write};
 
 use gridbook_core::photos::photo_sha256;
 use gridbook_core::sync::wire::ErrorCode;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
 
 use super::error::{DomainError, DomainResult};
 use super::spreadsheets::export::Exported;
+use super::stored_zip::StoredZipWriter;
 use crate::storage::blobs::BlobStore;
 
 /// The most photos one export packs.
@@ -89,10 +90,8 @@ pub fn write_zip<W: Write>(
     plan: &PhotoPlan,
     blobs: Option<&dyn BlobStore>,
 ) -> io::Result<usize> {
-    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    let mut zip = ZipWriter::new_stream(out);
-    zip.start_file(sheet.filename.as_str(), options).map_err(io::Error::other)?;
-    zip.write_all(&sheet.bytes)?;
+    let mut zip = StoredZipWriter::new(out);
+    zip.add(&sheet.filename, &sheet.bytes)?;
     let mut missing = plan.missing.clone();
     let mut packed = 0;
     for (sha, _) in &plan.present {
@@ -103,16 +102,14 @@ pub fn write_zip<W: Write>(
         };
         match bytes {
             Some(bytes) if photo_sha256(&bytes) == *sha => {
-                zip.start_file(format!("photos/{sha}.jpg"), options).map_err(io::Error::other)?;
-                zip.write_all(&bytes)?;
+                zip.add(&format!("photos/{sha}.jpg"), &bytes)?;
                 packed += 1;
             }
             _ => missing.push(sha.clone()),
         }
     }
-    zip.start_file("README.txt", options).map_err(io::Error::other)?;
-    zip.write_all(readme(sheet, packed, &missing).as_bytes())?;
-    zip.finish().map_err(io::Error::other)?;
+    zip.add("README.txt", readme(sheet, packed, &missing).as_bytes())?;
+    zip.finish()?;
     Ok(packed)
 }
 
@@ -171,6 +168,9 @@ mod tests {
         assert_eq!((plan.present.len(), plan.missing.clone(), plan.bytes), (2, vec![away.clone()], 22));
         let mut out = Vec::new();
         assert_eq!(write_zip(&mut out, &sheet(), &plan, Some(&blobs)).unwrap(), 2);
+        // read front to back as Java's ZipInputStream does: sizes in every local header
+        let streamed = crate::domain::stored_zip::read_local_headers(&out).unwrap();
+        assert_eq!(streamed.len(), 4, "{:?}", streamed.iter().map(|(n, _)| n).collect::<Vec<_>>());
         let mut zip = zip::ZipArchive::new(io::Cursor::new(out)).unwrap();
         let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();
         names.sort();
