@@ -49,6 +49,9 @@ pub struct WaitingPhoto {
     pub size: u64,
     pub chunks: u32,
     pub added_at_ms: i64,
+    /// A chunk of it may have gone already (`mark_photo_started`): its upload asks the server what
+    /// it holds first, where a photo never started sends chunk 0 straight away.
+    pub started: bool,
 }
 
 /// What trimming removed.
@@ -155,11 +158,17 @@ impl Store {
     pub fn photos_waiting(&self) -> Result<Vec<WaitingPhoto>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT sha256, size, chunks, added_at_ms FROM photo_blobs
+                "SELECT sha256, size, chunks, added_at_ms, upload_started_at_ms IS NOT NULL FROM photo_blobs
                  WHERE origin = 'taken' AND uploaded_at_ms IS NULL ORDER BY added_at_ms, sha256",
             )?;
             let rows = stmt.query_map([], |r| {
-                Ok(WaitingPhoto { sha256: r.get(0)?, size: r.get(1)?, chunks: r.get(2)?, added_at_ms: r.get(3)? })
+                Ok(WaitingPhoto {
+                    sha256: r.get(0)?,
+                    size: r.get(1)?,
+                    chunks: r.get(2)?,
+                    added_at_ms: r.get(3)?,
+                    started: r.get(4)?,
+                })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
@@ -177,14 +186,28 @@ impl Store {
         })
     }
 
+    /// Notes, before its first chunk goes, that the upload of a photo began: after any cut its
+    /// upload asks the server what it holds instead of sending from chunk 0 again.
+    pub fn mark_photo_started(&self, sha256: &str) -> Result<()> {
+        self.note_photo_time(
+            sha256,
+            "UPDATE photo_blobs SET upload_started_at_ms = ?2 WHERE sha256 = ?1 AND upload_started_at_ms IS NULL",
+        )
+    }
+
     /// Notes that the server has the photo whole (its hash checked there).
     pub fn mark_photo_uploaded(&self, sha256: &str) -> Result<()> {
+        self.note_photo_time(
+            sha256,
+            "UPDATE photo_blobs SET uploaded_at_ms = ?2 WHERE sha256 = ?1 AND uploaded_at_ms IS NULL",
+        )
+    }
+
+    /// Runs `sql`, which sets one of a photo's times (?1 its address, ?2 now) where not set yet.
+    fn note_photo_time(&self, sha256: &str, sql: &str) -> Result<()> {
         let now = self.wall_ms();
         self.write(|tx, _| {
-            tx.prepare_cached(
-                "UPDATE photo_blobs SET uploaded_at_ms = ?2 WHERE sha256 = ?1 AND uploaded_at_ms IS NULL",
-            )?
-            .execute(params![sha256, now])?;
+            tx.prepare_cached(sql)?.execute(params![sha256, now])?;
             Ok(())
         })
     }
@@ -273,7 +296,11 @@ mod tests {
         assert_eq!(store.photo_chunk(&sha, 3).unwrap(), None);
         let waiting = store.photos_waiting().unwrap();
         assert_eq!(waiting.len(), 1);
-        assert_eq!((waiting[0].size, waiting[0].chunks), (big.len() as u64, 3));
+        assert_eq!((waiting[0].size, waiting[0].chunks, waiting[0].started), (big.len() as u64, 3, false));
+        // started once, it stays started: its upload asks the server first from then on
+        store.mark_photo_started(&sha).unwrap();
+        store.mark_photo_started(&sha).unwrap();
+        assert!(store.photos_waiting().unwrap()[0].started);
         let rows: i64 =
             store.read(|c| Ok(c.query_row("SELECT count(*) FROM photo_chunks", [], |r| r.get(0))?)).unwrap();
         assert_eq!(rows, 3, "no chunk stored twice");

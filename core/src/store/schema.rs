@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 16;
+pub const LATEST_VERSION: i64 = 17;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -357,6 +357,18 @@ CREATE TABLE receipt_branding (
 );
 "#;
 
+/// Version 17: when this phone first sent a chunk of a photo (issue 20). A photo never started
+/// goes without asking the server what it holds (each chunk's answer is the status); only a
+/// started one asks first, so that a resumed upload sends just what the server lacks. NULL on every
+/// photo before it: read as started, so an upload cut by the app's update still resumes by asking.
+const V17_PHOTO_STARTED: &str = r#"
+ALTER TABLE photo_blobs ADD COLUMN upload_started_at_ms INTEGER;
+"#;
+
+/// Photos waiting when version 17 arrives may have been cut mid-upload: marked as started.
+const V17_BACKFILL: &str =
+    "UPDATE photo_blobs SET upload_started_at_ms = 0 WHERE origin = 'taken' AND uploaded_at_ms IS NULL;";
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -395,6 +407,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V14_PHOTOS,
     V15_RECEIPT_COPY,
     V16_RECEIPT_BRANDING,
+    V17_PHOTO_STARTED,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -449,6 +462,11 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
         13 => conn.execute_batch(V14_PHOTOS)?,
         14 => conn.execute_batch(V15_RECEIPT_COPY)?,
         15 => conn.execute_batch(V16_RECEIPT_BRANDING)?,
+        16 => {
+            conn.execute_batch(V17_PHOTO_STARTED)?;
+            // photos waiting before the upgrade may have been started: they ask first
+            conn.execute_batch(V17_BACKFILL)?;
+        }
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -729,6 +747,25 @@ mod tests {
         assert!(old
             .execute("INSERT INTO receipt_branding (id, company_name, updated_at_ms) VALUES (2, 'x', 5)", [])
             .is_err());
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_16_equals_a_fresh_one_and_its_waiting_photos_resume_by_asking() {
+        let (_dir, old) = migrated_from(
+            16,
+            "INSERT INTO photo_blobs (sha256, size, chunks, origin, added_at_ms, uploaded_at_ms, opened_at_ms)
+             VALUES ('a', 300000, 2, 'taken', 1, NULL, 1), ('b', 300000, 2, 'taken', 1, 7, 1),
+                    ('c', 300000, 2, 'fetched', 1, NULL, 1);",
+        );
+        let started: Vec<(String, Option<i64>)> = old
+            .prepare("SELECT sha256, upload_started_at_ms FROM photo_blobs ORDER BY sha256")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        // a photo waiting may have been cut mid-upload by the update: it asks the server first
+        assert_eq!(started, [("a".to_string(), Some(0)), ("b".into(), None), ("c".into(), None)]);
     }
 
     #[test]

@@ -154,17 +154,27 @@ impl SyncEngine {
             lanes.hold_back(why);
             return Ok(());
         }
-        // A photo of one chunk goes without asking first: the chunk's answer is the status (the
-        // server answers `complete` for a photo it holds already), and what skipping the question
-        // can cost, the chunk once more after an answer was lost, is the one chunk a cut costs
-        // anyway. A photo of several chunks asks, so that a resumed one sends only what is missing.
-        let (mut done, missing) = if waiting.chunks <= 1 {
-            (false, vec![0])
+        // A photo not started yet goes without asking the server first: each chunk's answer is the
+        // status, and the next chunk sent is the first one it says is missing after it (a photo
+        // held already answers `complete` at chunk 0). A started photo (cut, app killed, an
+        // earlier round) asks first, so that it resumes with only what the server lacks: a cut
+        // costs at most the chunk in flight. Noting the start is a store write before chunk 0;
+        // a photo of one chunk needs none: a lost answer costs that one chunk again, the most a
+        // cut costs anyway.
+        let (mut done, mut next) = if waiting.chunks <= 1 || !waiting.started {
+            if waiting.chunks > 1 {
+                self.store().mark_photo_started(&waiting.sha256)?;
+            }
+            (false, Some(0))
         } else {
             let status = self.photo_status(&waiting.sha256, waiting.size).await?;
-            (status.complete, status.missing())
+            (status.complete, status.missing().first().copied())
         };
-        for index in missing {
+        // each chunk at most once a round: a server that keeps saying a chunk is missing cannot
+        // keep a lane sending; what is left goes next round, after asking
+        let mut budget = waiting.chunks;
+        while let Some(index) = next.filter(|_| !done && budget > 0) {
+            budget -= 1;
             if lanes.stop.load(Ordering::Relaxed) {
                 return Ok(());
             }
@@ -187,7 +197,10 @@ impl SyncEngine {
                 r.bytes_sent += n;
             });
             match self.put_chunk(&waiting.sha256, waiting.size, index, chunk).await {
-                Ok(after) => done = after.complete,
+                Ok(after) => {
+                    done = after.complete;
+                    next = after.missing().into_iter().find(|&i| i > index);
+                }
                 Err(Error::Server { code, .. }) if code == "hash_mismatch" || code == "unsupported_media_type" => {
                     lanes.with_report(|r| r.refused.push(waiting.sha256.clone()));
                     return Ok(());
