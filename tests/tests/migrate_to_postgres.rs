@@ -124,6 +124,8 @@ async fn phones_synced_on_sqlite_carry_on_with_their_cursors_after_the_move_to_p
     let photo_dir = SqliteStorage::photo_dir_of(&db);
     let blobs = DirBlobStore::open(&photo_dir).expect("photo directory");
     blobs.put_chunk(&cut_sha, cut.len() as u64, 0, &cut[..PHOTO_CHUNK_BYTES]).expect("first chunk");
+    // B noted the start before its first chunk went, as its upload does: it resumes by asking
+    b.store.mark_photo_started(&cut_sha).expect("started");
     let shas: Vec<String> = whole.iter().map(|b| photo_sha256(b)).collect();
     blobs.put_thumbnail(&shas[0], b"a thumbnail").expect("thumbnail");
     // a file that does not hash to its name (a disk's bit rot) is left behind, and said so
