@@ -298,6 +298,10 @@ async fn past_a_thousand_phones_the_devices_page_in_the_health_order_filtered_an
     let counts = get_json(&f, &sup, "/admin/api/devices?limit=1").await["counts"].clone();
     let summed: u64 = SEEDED_STATES.iter().map(|s| counts["states"][s].as_u64().unwrap()).sum();
     assert_eq!(summed, zhang as u64, "{counts}");
+    // the overview's cards count the same phones the list shows (one scope rule)
+    let overview = get_json(&f, &sup, "/admin/api/overview").await;
+    let carded: u64 = SEEDED_STATES.iter().map(|s| overview["devices"][s].as_u64().unwrap_or(0)).sum();
+    assert_eq!(carded, zhang as u64, "{overview}");
     let stuck = get_json(&f, &sup, "/admin/api/devices?state=stuck&limit=1").await;
     assert_eq!(stuck["total"].as_u64(), Some(of_state("stuck", true)));
     assert_eq!(get_json(&f, &sup, "/admin/api/devices?grid=g2").await["total"], 0, "another supervisor's grid");

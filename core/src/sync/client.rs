@@ -827,7 +827,10 @@ impl SyncEngine {
         config: &SyncConfig,
         ops: Vec<crate::sync::wire::Op>,
     ) -> Result<(PushRequest, PushResponse)> {
-        let mut facts = self.store.device_facts(&config.app_version, self.status().last_error)?;
+        // the last error alone: `status()` would count the outbox too, a query the push does not
+        // need on the way to the server
+        let last_error = self.status.lock().unwrap_or_else(|p| p.into_inner()).last_error.clone();
+        let mut facts = self.store.device_facts(&config.app_version, last_error)?;
         let environment = self.environment.lock().unwrap_or_else(|p| p.into_inner()).clone();
         environment.fill(&mut facts, self.store.last_cycle()?);
         // what this cycle has sent and received so far counts in today's, before it is reported

@@ -180,10 +180,10 @@ pub async fn overview(State(state): State<AppState>, StaffSession(staff): StaffS
     let now = now_ms();
     let today = report_day(now, 0);
     let (devices, totals, by_day, follow_ups, voids) = blocking(move || {
-        // a supervisor's cards count their grids only
+        // a supervisor's cards count their grids' phones only, as the devices' list shows them
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
         let mut devices = storage.devices()?;
-        devices.retain(|d| seen.any(&d.grids));
+        devices.retain(|d| seen.device(d));
         // the card is a count: storage counts the pending voids of the visible grids
         let pending = VoidFilter { status: Some("pending".into()), ..Default::default() };
         let (voids, _) = storage.void_reviews_page(&pending, &seen.page(0, 1))?;
@@ -375,7 +375,7 @@ pub async fn money(
         let (receipts_total, mut receipts) = m.receipts_page(&seen.page(offset, n))?;
         check_receipts(storage.as_ref(), &mut receipts)?;
         let voids = void_lines(storage.as_ref(), &devices, &seen.page(voids_offset, voids_n))?;
-        devices.retain(|d| seen.any(&d.grids));
+        devices.retain(|d| seen.device(d));
         let mut by_grid_day = m.receipts_by_grid_day(&since)?;
         by_grid_day.retain(|g| seen.grid(&g.grid_id));
         let mut by_manager = m.receipts_by_manager(&since)?;

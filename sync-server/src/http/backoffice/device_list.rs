@@ -140,7 +140,7 @@ pub async fn devices(
     let (devices, wipes) = blocking(move || {
         let seen = Visible::of(storage.as_ref(), people.as_ref(), &staff)?;
         let mut devices = storage.devices()?;
-        devices.retain(|d| seen.any(&d.grids) || seen.manager(&d.manager_id));
+        devices.retain(|d| seen.device(d));
         Ok::<_, AppError>((devices, storage.wipes()?))
     })
     .await?;

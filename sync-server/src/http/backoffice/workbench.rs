@@ -85,6 +85,12 @@ impl Visible {
         self.grids.is_none() || self.managers.contains(id)
     }
 
+    /// Whether a phone may be shown: it syncs a visible grid, or its manager works in one. One
+    /// rule for the devices' list, the overview's counts and the money page's phones.
+    pub fn device(&self, d: &crate::storage::DeviceRow) -> bool {
+        self.any(&d.grids) || self.manager(&d.manager_id)
+    }
+
     /// A page of a list storage reads under this scope (`ListPage`): the visible grids (None for
     /// every grid) and the managers who work in them.
     pub fn page(&self, offset: u32, limit: u32) -> ListPage {
