@@ -13,6 +13,8 @@
 //! phone number. The facts that matter are also written as UTF-8 text chunks, as in
 //! `receipt_png`, so a program can read them without OCR.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use fontdue::{Font, FontSettings};
 use thiserror::Error;
 
@@ -157,8 +159,29 @@ pub fn receipt_copy_image(
     page.encode(&text)
 }
 
-/// Parses the font (choosing the "SC" face of a collection) and checks it can print a receipt.
-pub(crate) fn load_font(bytes: &[u8]) -> Result<Font, ReceiptImageError> {
+/// The font `load_font` parsed last, with the bytes it came from.
+type LastFont = Option<(Vec<u8>, Arc<Font>)>;
+static LAST_FONT: Mutex<LastFont> = Mutex::new(None);
+
+/// Parses the font (choosing the "SC" face of a collection) and checks it can print a receipt —
+/// once per process for the same bytes: the apps hand the font's bytes with every receipt, reprint
+/// and photo, and parsing the CJK collection costs far more than drawing one (docs/benchmarks.md,
+/// "Photos (issue 20) — preparing a photo"). Comparing the bytes is a memcmp of the file
+/// (milliseconds); another font replaces the one kept, and a font that fails to load leaves it.
+pub(crate) fn load_font(bytes: &[u8]) -> Result<Arc<Font>, ReceiptImageError> {
+    // held while parsing: two drawings at once with one font parse it once
+    let mut last = LAST_FONT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((kept, font)) = last.as_ref() {
+        if kept.as_slice() == bytes {
+            return Ok(Arc::clone(font));
+        }
+    }
+    let font = Arc::new(parse_font(bytes)?);
+    *last = Some((bytes.to_vec(), Arc::clone(&font)));
+    Ok(font)
+}
+
+fn parse_font(bytes: &[u8]) -> Result<Font, ReceiptImageError> {
     let index = collection_index(bytes);
     let settings = FontSettings { collection_index: index, scale: 30.0, load_substitutions: false };
     let font = Font::from_bytes(bytes, settings)

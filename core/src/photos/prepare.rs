@@ -43,11 +43,11 @@ pub struct PreparedPhoto {
 }
 
 /// Prepares `raw` (JPEG or PNG) with the default options; `font_bytes` is the CJK font the receipt
-/// image uses, parsed once per process for the same bytes ([`WatermarkFont::cached`]).
+/// image uses, parsed once per process for the same bytes ([`WatermarkFont::load`]).
 pub fn prepare_photo(raw: &[u8], stamp: &Stamp, font_bytes: &[u8]) -> Result<PreparedPhoto, PhotoError> {
     // Refuse a wrong file before the (slow, the first time) font parse.
     check_input(raw)?;
-    let font = WatermarkFont::cached(font_bytes)?;
+    let font = WatermarkFont::load(font_bytes)?;
     prepare_photo_with(raw, stamp, &font, PrepareOptions::default())
 }
 

@@ -7,7 +7,7 @@
 //! (the visit's time and position, the photo's hash in the signed document). The band's size
 //! follows the picture, so the text stays readable on a thumbnail.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use fontdue::Font;
 use image::RgbImage;
@@ -73,36 +73,15 @@ pub fn watermark_lines(stamp: &Stamp) -> [String; 4] {
     ]
 }
 
-/// A font ready to draw watermarks: parse it once (a CJK collection is tens of megabytes) and
-/// prepare any number of photos with it.
-pub struct WatermarkFont(pub(crate) Font);
-
-/// The font `WatermarkFont::cached` parsed last, with the bytes it came from.
-type LastFont = Option<(Vec<u8>, Arc<WatermarkFont>)>;
-static LAST_FONT: Mutex<LastFont> = Mutex::new(None);
+/// A font ready to draw watermarks; the same bytes are parsed once per process (`load_font`: a
+/// CJK collection is tens of megabytes), so it may be loaded for every photo.
+pub struct WatermarkFont(pub(crate) Arc<Font>);
 
 impl WatermarkFont {
-    /// `bytes`: a TrueType/OpenType font or collection with CJK glyphs (its "SC" face is used).
+    /// `bytes`: a TrueType/OpenType font or collection with CJK glyphs (its "SC" face is used);
+    /// the font parsed for the same bytes before, if any.
     pub fn load(bytes: &[u8]) -> Result<Self, PhotoError> {
         load_font(bytes).map(WatermarkFont).map_err(|e| PhotoError::Font(e.to_string()))
-    }
-
-    /// `load`, parsed once per process for the same bytes: the apps hand the font's bytes with
-    /// every photo (`prepare_photo`), and parsing the CJK collection costs far more than the
-    /// photo itself (docs/benchmarks.md, "Photos (issue 20) — preparing a photo"). Comparing the
-    /// bytes is a memcmp of the file (milliseconds); another font replaces the one kept, and a
-    /// font that fails to load leaves it as it was.
-    pub fn cached(bytes: &[u8]) -> Result<Arc<Self>, PhotoError> {
-        // held while parsing: two photos at once with one font parse it once
-        let mut last = LAST_FONT.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((kept, font)) = last.as_ref() {
-            if kept.as_slice() == bytes {
-                return Ok(Arc::clone(font));
-            }
-        }
-        let font = Arc::new(Self::load(bytes)?);
-        *last = Some((bytes.to_vec(), Arc::clone(&font)));
-        Ok(font)
     }
 }
 
@@ -216,13 +195,13 @@ pub(crate) mod tests {
     #[test]
     fn the_font_is_parsed_once_for_the_same_bytes() {
         let font = crate::evidence::receipt_image::tests::font();
-        let first = WatermarkFont::cached(font).unwrap();
+        let first = WatermarkFont::load(font).unwrap();
         // the same bytes in another buffer, as the apps pass them with each photo
         let copy = font.to_vec();
-        let again = WatermarkFont::cached(&copy).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "parsed again");
+        let again = WatermarkFont::load(&copy).unwrap();
+        assert!(Arc::ptr_eq(&first.0, &again.0), "parsed again");
         // a font that does not load is an error and leaves the kept one
-        assert!(matches!(WatermarkFont::cached(b"not a font"), Err(PhotoError::Font(_))));
-        assert!(Arc::ptr_eq(&first, &WatermarkFont::cached(font).unwrap()));
+        assert!(matches!(WatermarkFont::load(b"not a font"), Err(PhotoError::Font(_))));
+        assert!(Arc::ptr_eq(&first.0, &WatermarkFont::load(font).unwrap().0));
     }
 }

@@ -18,6 +18,8 @@ pub struct LiveChanges {
     /// Records the answer carried and the store took (0: none came, or the page was not
     /// applicable any more and the cycle that follows pulls it).
     pub pulled: u64,
+    /// Records the page's removals took off this phone (a handover), as a pulled page counts them.
+    pub removed: u64,
 }
 
 impl SyncEngine {
@@ -35,11 +37,11 @@ impl SyncEngine {
         let limit = self.config().pull_limit;
         let cursor = self.store().pull_cursor()?;
         let answer = self.ask_changes(wait_s, Some((cursor, limit))).await?;
-        let pulled = match answer.page {
+        let (pulled, removed) = match answer.page {
             Some(page) => self.apply_live_page(cursor, page).await?,
-            None => 0,
+            None => (0, 0),
         };
-        Ok(LiveChanges { changed: answer.changed, pulled })
+        Ok(LiveChanges { changed: answer.changed, pulled, removed })
     }
 
     async fn ask_changes(&self, wait_s: u32, page: Option<(u64, u32)>) -> Result<ChangesResponse> {
@@ -59,18 +61,19 @@ impl SyncEngine {
     /// Applies a page the wake-up carried, as the pull applies its pages, unless a cycle moved
     /// the cursor meanwhile or the server is another generation than the one known: then it is
     /// left for the cycle's own pull (nothing is lost, the page is only not saved a request).
-    async fn apply_live_page(&self, asked_from: u64, page: PullPage) -> Result<u64> {
+    /// Answers the records taken and the records removed.
+    async fn apply_live_page(&self, asked_from: u64, page: PullPage) -> Result<(u64, u64)> {
         let _one_at_a_time = self.one_at_a_time().await;
         let store = self.store().clone();
         if store.pull_cursor()? != asked_from || !same_generation(store.server_generation()?.as_deref(), &page) {
-            return Ok(0);
+            return Ok((0, 0));
         }
         self.meet_page(&self.config(), &page).await?;
         let pulled = page.changes.len() as u64;
-        tokio::task::spawn_blocking(move || store.apply_pull_page(&page))
+        let applied = tokio::task::spawn_blocking(move || store.apply_pull_page(&page))
             .await
             .map_err(|e| Error::Interrupted(format!("applying a live-change page: {e}")))??;
-        Ok(pulled)
+        Ok((pulled, applied.removed))
     }
 
     /// One round of the loop an app runs while it is online and in the foreground: waits for the
@@ -81,19 +84,20 @@ impl SyncEngine {
     /// own error, if any, is the round's (the caller backs off as after `sync_once`).
     pub async fn sync_live_round(&self, wait_s: u32) -> Result<SyncReport> {
         let live = match self.take_live_changes(wait_s).await {
-            Ok(live) => live.pulled,
+            Ok(live) => live,
             Err(e) => {
                 let mut delay = Duration::from_secs(wait_s.min(CHANGES_MAX_WAIT_S).into());
                 if let Error::Busy { retry_after_ms, .. } = e {
                     delay = delay.max(Duration::from_millis(retry_after_ms));
                 }
                 tokio::time::sleep(delay).await;
-                0
+                LiveChanges::default()
             }
         };
         let mut report = self.sync_once().await?;
         // the round's pull began with the wake-up's page
-        report.pulled += live;
+        report.pulled += live.pulled;
+        report.removed += live.removed;
         Ok(report)
     }
 }
