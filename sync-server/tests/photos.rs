@@ -12,6 +12,7 @@ use common::{Reply, Server};
 use gridbook_core::photos::photo_sha256;
 use gridbook_core::sync::wire::{PhotoStatus, MAX_PHOTO_BYTES, PHOTO_CHUNK_BYTES};
 use gridbook_sync_server::domain::auth::Role;
+use gridbook_sync_server::storage::blobs::DirBlobStore;
 
 /// A server keeping photos where its backend keeps them.
 fn fixture() -> Server {
@@ -28,8 +29,8 @@ fn held(f: &Server, sha: &str) -> (usize, usize) {
     }
     let root = std::path::PathBuf::from(format!("{}.photos", f.sqlite_path().display()));
     let whole = usize::from(root.join("photos").join(&sha[..2]).join(sha).exists());
-    let parts = std::fs::read_dir(root.join("parts").join(sha)).map(|d| d.count()).unwrap_or(0);
-    (whole, parts)
+    let under_way = DirBlobStore::open(&root).unwrap().chunks_under_way().unwrap();
+    (whole, under_way.iter().filter(|(s, _, _)| s == sha).count())
 }
 
 /// Bytes that start as a JPEG does (what the server checks of chunk 0).
