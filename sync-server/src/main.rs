@@ -37,6 +37,10 @@ enum Command {
         /// network volume); without it phones pull row pages. SQLite keeps them beside its file.
         #[arg(long, env = "GRIDBOOK_SNAPSHOT_DIR")]
         snapshot_dir: Option<PathBuf>,
+        /// With PostgreSQL: connections this replica holds at most (2–256; all replicas together
+        /// stay under the database's `max_connections`; docs/postgres.md, "The pool").
+        #[arg(long, env = "GRIDBOOK_PG_POOL_SIZE", default_value_t = gridbook_sync_server::storage::postgres::PoolSize::DEFAULT.get())]
+        pg_pool_size: usize,
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "GRIDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
@@ -188,6 +192,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             database_url,
             snapshot_dir,
+            pg_pool_size,
             listen,
             port_file,
             max_clock_ahead_s,
@@ -221,6 +226,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 db,
                 database_url: database_url.filter(|url| !url.trim().is_empty()),
                 snapshot_dir,
+                pg_pool_size,
                 listen,
                 port_file,
                 rules: Rules { max_clock_ahead_ms: max_clock_ahead_s.max(0) * 1000 },

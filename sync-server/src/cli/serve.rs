@@ -14,7 +14,7 @@ use crate::http::connections::fit_to_file_limit;
 use crate::http::device_budget::BudgetConfig;
 use crate::http::state::AppState;
 use crate::http::{serve_with, shutdown_signal, ServeLimits};
-use crate::storage::postgres::PostgresStorage;
+use crate::storage::postgres::{PoolSize, PostgresStorage};
 use crate::storage::sqlite::SqliteStorage;
 
 /// What `serve` is told on the command line (main.rs parses it).
@@ -25,6 +25,8 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
     /// `--snapshot-dir`: PostgreSQL's snapshot files, shared by the replicas (docs/postgres.md).
     pub snapshot_dir: Option<PathBuf>,
+    /// `--pg-pool-size`: PostgreSQL connections this replica holds at most (checked at start).
+    pub pg_pool_size: usize,
     pub listen: String,
     /// Where the bound address is written once listening.
     pub port_file: Option<PathBuf>,
@@ -105,13 +107,15 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             if config.backups.is_some() {
                 return Err("--backup-dir: 定时备份只用于 SQLite；PostgreSQL 请用其自带的备份 scheduled backups are for SQLite; back up PostgreSQL with its own tools".into());
             }
+            let pool = PoolSize::new(config.pg_pool_size).map_err(|e| e.to_string())?;
             let (url, dir) = (url.clone(), config.snapshot_dir.clone());
             // connecting and migrating wait on the database: off the runtime's workers
-            let storage =
-                tokio::task::spawn_blocking(move || PostgresStorage::open(&url).map(|s| s.with_snapshot_dir(dir)))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())?;
+            let storage = tokio::task::spawn_blocking(move || {
+                PostgresStorage::open_with_pool(&url, pool).map(|s| s.with_snapshot_dir(dir))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
             tracing::info!("storage: PostgreSQL");
             (AppState::new(Arc::new(storage)), None)
         }

@@ -19,7 +19,12 @@
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
 //!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000] [--backend postgres]
-//!       [--alternations N]
+//!       [--alternations N] [--pg-pool-size 16,8,4] [--pg-only]
+//!
+//! `--pg-pool-size` sets each replica's PostgreSQL pool (the server's `--pg-pool-size`), several
+//! sizes alternating in one run; `--pg-only` leaves out the SQLite ingest before them. Each
+//! PostgreSQL ingest samples `pg_stat_activity` every 100 ms: what the replicas' busy backends
+//! wait on (state, wait event), on average over the run.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -49,6 +54,11 @@ struct Args {
     /// PostgreSQL ingest: one replica then two, this many times over (`--alternations N`), so
     /// that a load that changes during the run falls on both alike.
     alternations: usize,
+    /// PostgreSQL ingest: each replica's pool size, one or several (`--pg-pool-size 16,8,4`);
+    /// each alternation runs every size with one replica and with two. None: the server's default.
+    pg_pool_sizes: Vec<usize>,
+    /// The ingest on PostgreSQL only, without the SQLite runs before it (`--pg-only`).
+    pg_only: bool,
 }
 
 fn args() -> Args {
@@ -62,6 +72,8 @@ fn args() -> Args {
         only: None,
         postgres: false,
         alternations: 1,
+        pg_pool_sizes: Vec::new(),
+        pg_only: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -77,6 +89,19 @@ fn args() -> Args {
             "--pouchdb-n" => a.pouchdb_n = n(),
             "--only" => a.only = Some(v.clone()),
             "--alternations" => a.alternations = n().max(1),
+            "--pg-pool-size" => {
+                a.pg_pool_sizes = v
+                    .split(',')
+                    .map(|n| {
+                        n.trim().parse().unwrap_or_else(|_| usage(&format!("--pg-pool-size needs numbers, not {v:?}")))
+                    })
+                    .collect()
+            }
+            "--pg-only" => {
+                a.pg_only = true;
+                i += 1;
+                continue;
+            }
             "--backend" => match v.as_str() {
                 "postgres" => a.postgres = true,
                 "sqlite" => a.postgres = false,
@@ -94,7 +119,8 @@ fn usage(problem: &str) -> ! {
     eprintln!("sync-bench: {problem}");
     eprintln!(
         "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
-         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N]"
+         [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N] \
+         [--pg-pool-size N[,N…]] [--pg-only]"
     );
     std::process::exit(2)
 }
@@ -660,7 +686,14 @@ enum IngestDb {
 
 /// Push ingest from `devices` concurrent devices through server processes (`replicas` of them
 /// on PostgreSQL, device d pushing to replica d mod n; one on SQLite), each replica's peak RSS.
-async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_device: usize, prefix: &str) {
+async fn process_ingest(
+    on: IngestDb,
+    replicas: usize,
+    pool: Option<usize>,
+    devices: usize,
+    per_device: usize,
+    prefix: &str,
+) {
     use gridbook_sync_server::{PostgresStorage, SqliteStorage, SyncStorage};
     use gridbook_tests::ServerProcess;
     eprintln!(
@@ -679,10 +712,12 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
     storage.assign_grid("zhang", "g1").expect("assign");
     let seed = testing::workload_households("g1").expect("households");
     storage.apply_backoffice_ops(&seed, now).expect("seed");
+    let pool_size = pool.map(|n| n.to_string());
+    let env: Vec<(&str, &str)> = pool_size.iter().map(|n| ("GRIDBOOK_PG_POOL_SIZE", n.as_str())).collect();
     let servers: Vec<ServerProcess> = (0..replicas)
         .map(|_| match &on {
             IngestDb::Sqlite(path) => ServerProcess::start(path),
-            IngestDb::Postgres(url) => ServerProcess::start_postgres(url, dir.path(), "127.0.0.1:0"),
+            IngestDb::Postgres(url) => ServerProcess::start_postgres_logged(url, dir.path(), "127.0.0.1:0", &env, None),
         })
         .collect();
     let fields = workload_visits(None, per_device);
@@ -708,10 +743,30 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
         .unwrap_or(f64::NAN),
     };
     let before = (replicas_cpu(), postgres_cpu_s(), cpu_seconds(), commits());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waits = match &on {
+        IngestDb::Postgres(url) => Some(tokio::spawn(sample_waits(url.clone(), stop.clone()))),
+        IngestDb::Sqlite(_) => None,
+    };
     let t = Instant::now();
     push_all(&client, bodies).await;
     let secs = t.elapsed().as_secs_f64();
     let after = (replicas_cpu(), postgres_cpu_s(), cpu_seconds(), commits());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(waits) = waits {
+        let (samples, by_wait) = waits.await.expect("wait sampler");
+        let samples = samples.max(1) as f64;
+        metric(&format!("{prefix}push_ingest_pg_samples"), samples, "samples");
+        let busy: i64 = by_wait.values().sum();
+        metric(&format!("{prefix}push_ingest_pg_backends_not_idle"), busy as f64 / samples, "backends");
+        let mut by_wait: Vec<_> = by_wait.into_iter().collect();
+        by_wait.sort_by_key(|w| std::cmp::Reverse(w.1));
+        for (wait, n) in by_wait.into_iter().take(8) {
+            // one word per metric name: "idle in transaction" → idle_in_transaction
+            let wait = wait.replace(' ', "_");
+            metric(&format!("{prefix}push_ingest_pg_wait[{wait}]"), n as f64 / samples, "backends");
+        }
+    }
     let count = |sql: &str| -> i64 {
         match &on {
             IngestDb::Sqlite(path) => {
@@ -744,6 +799,35 @@ async fn process_ingest(on: IngestDb, replicas: usize, devices: usize, per_devic
     for (i, server) in servers.iter().enumerate() {
         metric(&format!("{prefix}push_ingest_replica{i}_peak_rss"), peak_rss_mib(server.child.id()), "MiB");
     }
+}
+
+/// What the replicas' PostgreSQL backends that are not idle do, sampled every 100 ms until
+/// `stop`: the samples taken, and per `state/wait_event_type:wait_event` ("-" for none: on the
+/// CPU) the backends seen in all samples together. `idle in transaction` waiting on `ClientRead`
+/// is PostgreSQL waiting for the replica's next statement; `Lock:…` a row or advisory lock;
+/// `LWLock:WALWrite` / `IO:WALSync` the commit's flush.
+async fn sample_waits(
+    url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (usize, std::collections::BTreeMap<String, i64>) {
+    let mut by_wait = std::collections::BTreeMap::new();
+    let Ok((client, connection)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await else {
+        return (0, by_wait);
+    };
+    tokio::spawn(connection);
+    let sql = "SELECT state || '/' || coalesce(wait_event_type, '-') || ':' || coalesce(wait_event, '-'), count(*)
+               FROM pg_stat_activity WHERE application_name LIKE 'gridbook-pool-%' AND state <> 'idle' GROUP BY 1";
+    let mut samples = 0;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if let Ok(rows) = client.query(sql, &[]).await {
+            samples += 1;
+            for row in rows {
+                *by_wait.entry(row.get::<_, String>(0)).or_insert(0) += row.get::<_, i64>(1);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (samples, by_wait)
 }
 
 /// A test server on PostgreSQL (the tests' switch, GRIDBOOK_TEST_BACKEND).
@@ -817,18 +901,33 @@ async fn main() {
         }
     }
     if run("ingest") {
-        let server = TestServer::start().await;
-        server.grid_with_manager("g1", "zhang");
-        push_ingest(&server, a.devices, a.ops_per_device).await;
+        if !a.pg_only {
+            let server = TestServer::start().await;
+            server.grid_with_manager("g1", "zhang");
+            push_ingest(&server, a.devices, a.ops_per_device).await;
+        }
         if a.postgres {
-            drop(server);
-            let dir = tempfile::tempdir().expect("dir");
-            let sqlite = IngestDb::Sqlite(dir.path().join("server.db"));
-            process_ingest(sqlite, 1, a.devices, a.ops_per_device, "process_").await;
+            if !a.pg_only {
+                let dir = tempfile::tempdir().expect("dir");
+                let sqlite = IngestDb::Sqlite(dir.path().join("server.db"));
+                process_ingest(sqlite, 1, None, a.devices, a.ops_per_device, "process_").await;
+            }
+            // no size given: the server's default, and the metrics' names as before
+            let sizes: Vec<Option<usize>> = if a.pg_pool_sizes.is_empty() {
+                vec![None]
+            } else {
+                a.pg_pool_sizes.iter().copied().map(Some).collect()
+            };
             for _ in 0..a.alternations {
-                for replicas in [1, 2] {
-                    let db = IngestDb::Postgres(gridbook_tests::postgres_database());
-                    process_ingest(db, replicas, a.devices, a.ops_per_device, &format!("pg_{replicas}replica_")).await;
+                for &pool in &sizes {
+                    for replicas in [1, 2] {
+                        let db = IngestDb::Postgres(gridbook_tests::postgres_database());
+                        let prefix = match pool {
+                            Some(n) => format!("pg_{replicas}replica_pool{n}_"),
+                            None => format!("pg_{replicas}replica_"),
+                        };
+                        process_ingest(db, replicas, pool, a.devices, a.ops_per_device, &prefix).await;
+                    }
                 }
             }
         }

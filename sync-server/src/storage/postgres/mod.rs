@@ -23,6 +23,7 @@ use crate::domain::auth::{DeviceAuth, Role};
 use crate::domain::reconcile::Rules;
 use crate::storage::error::{StorageError, StorageResult};
 use crate::storage::sqlite::backup::BackupReport;
+pub use pool::{pool_application_name, PoolSize};
 use pool::{Db, RowExt};
 
 pub mod blobs;
@@ -76,7 +77,12 @@ impl PostgresStorage {
     /// checks that the database was not restored without `admin mark-restored` (restore.rs) and
     /// reads the database's generation.
     pub fn open(url: &str) -> StorageResult<Self> {
-        let db = Db::open(url)?;
+        Self::open_with_pool(url, PoolSize::DEFAULT)
+    }
+
+    /// `open` with at most `pool` connections of this replica's own (`serve --pg-pool-size`).
+    pub fn open_with_pool(url: &str, pool: PoolSize) -> StorageResult<Self> {
+        let db = Db::open_sized(url, pool)?;
         schema::migrate(&db)?;
         let cluster = restore::check_cluster(&db)?;
         let conn = db.conn()?;

@@ -21,8 +21,44 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::storage::error::{StorageError, StorageResult};
 
-/// Connections one server replica holds at most.
-const POOL_SIZE: usize = 16;
+/// Connections one server replica holds at most (`serve --pg-pool-size`, docs/postgres.md
+/// "The pool"): a push holds one for its transaction, a read for its snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSize(usize);
+
+impl PoolSize {
+    /// Fewest: a request that waits on another's connection needs a second one free.
+    pub const MIN: usize = 2;
+    /// Most: PostgreSQL's default `max_connections` is 100 for all replicas together; past a
+    /// few hundred a replica only adds backends that wait on the same cores and locks.
+    pub const MAX: usize = 256;
+    /// The default, from measurement (docs/benchmarks.md, "Pool size per replica").
+    pub const DEFAULT: PoolSize = PoolSize(16);
+
+    /// `n` connections, or why not: a typed error naming the option and its bounds.
+    pub fn new(n: usize) -> StorageResult<Self> {
+        if (Self::MIN..=Self::MAX).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(StorageError::invalid(format!(
+                "--pg-pool-size {n}: 连接池大小须在 {min} 到 {max} 之间 the pool size must be {min} to {max} connections per replica",
+                min = Self::MIN,
+                max = Self::MAX,
+            )))
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// How long a statement waits for a free connection before the request is answered 503.
 const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(10);
 
@@ -47,11 +83,21 @@ impl Wake for ThreadWaker {
 }
 
 impl Db {
-    /// A pool on `url` (`postgres://user@host:port/db`). Connects lazily: the first statement
-    /// connects (and says so if it cannot).
+    /// A pool of the default size on `url` (`postgres://user@host:port/db`).
     pub(super) fn open(url: &str) -> StorageResult<Self> {
-        let config = tokio_postgres::Config::from_str(url)
+        Self::open_sized(url, PoolSize::DEFAULT)
+    }
+
+    /// A pool of at most `size` connections on `url`. Connects lazily: the first statement
+    /// connects (and says so if it cannot).
+    pub(super) fn open_sized(url: &str, size: PoolSize) -> StorageResult<Self> {
+        let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StorageError::invalid(format!("--database-url: 数据库地址无效 not a PostgreSQL URL: {e}")))?;
+        // each replica's connections named apart in pg_stat_activity (an operator counts them
+        // against --pg-pool-size), unless the URL names them itself
+        if config.get_application_name().is_none() {
+            config.application_name(pool_application_name(std::process::id()));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("gridbook-pg")
@@ -60,7 +106,7 @@ impl Db {
             .map_err(|e| StorageError::internal(format!("PostgreSQL runtime: {e}")))?;
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
+            .max_size(size.get())
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .wait_timeout(Some(WAIT_FOR_CONNECTION))
             .create_timeout(Some(WAIT_FOR_CONNECTION))
@@ -190,6 +236,11 @@ impl Drop for Db {
     }
 }
 
+/// `application_name` of the pool connections of the server process `pid`: `gridbook-pool-<pid>`.
+pub fn pool_application_name(pid: u32) -> String {
+    format!("gridbook-pool-{pid}")
+}
+
 /// A column of a row, or a typed fault (a column of another type than this server wrote).
 pub(super) trait RowExt {
     fn at<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, i: usize) -> StorageResult<T>;
@@ -198,5 +249,23 @@ pub(super) trait RowExt {
 impl RowExt for Row {
     fn at<'a, T: tokio_postgres::types::FromSql<'a>>(&'a self, i: usize) -> StorageResult<T> {
         self.try_get(i).map_err(|e| StorageError::internal(format!("stored column {i}: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_size_out_of_its_bounds_is_refused_with_a_typed_error_in_both_languages() {
+        for n in [0, 1, PoolSize::MAX + 1, usize::MAX] {
+            let e = PoolSize::new(n).expect_err("out of bounds");
+            assert!(matches!(e, StorageError::Invalid { .. }), "{e:?}");
+            assert!(e.message().contains("连接池大小") && e.message().contains("the pool size must be"), "{e}");
+            assert!(e.message().contains(&format!("--pg-pool-size {n}")), "{e}");
+        }
+        for n in [PoolSize::MIN, 8, PoolSize::MAX] {
+            assert_eq!(PoolSize::new(n).expect("in bounds").get(), n);
+        }
     }
 }
