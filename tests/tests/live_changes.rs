@@ -54,18 +54,24 @@ async fn wait_while_the_back_office_writes<F: std::future::Future<Output = ()>>(
     changed.expect("wait")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_phone_is_woken_by_the_back_offices_billing_load_and_by_a_handover() {
+/// A server with grid g1 of zhang, g2 of li, and the admin `boss` (loading figures and handing
+/// over are an admin's changes).
+async fn two_grids_and_an_admin() -> TestServer {
     let server = TestServer::start().await;
     server.grid_with_manager(GRID, "zhang");
     server.grid_with_manager("g2", "li");
-    // an admin: loading figures is an admin's change
     server.admin(AdminCommand::CreateManager {
         id: "boss".into(),
         name: "刘经理".into(),
         role: "admin".into(),
         password: Some("网格后台-2026".into()),
     });
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_phone_is_woken_by_the_back_offices_billing_load_and_by_a_handover() {
+    let server = two_grids_and_an_admin().await;
     let a = server.phone("zhang").await;
     let b = server.phone("zhang").await;
     let household = a.store.create_household(household_n(GRID, 1)).expect("household");
@@ -108,6 +114,42 @@ async fn a_waiting_phone_is_woken_by_the_back_offices_billing_load_and_by_a_hand
     assert!(wait_while_the_back_office_writes(&b, &server.url, hand_over).await, "the old manager's phone woken");
     // li's phone, waiting from its own cursor, is told too: the records moved into its grid
     assert!(li.engine.wait_for_changes(0).await.expect("look"), "the receiving grid changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_in_the_wake_up_is_counted_and_the_cursor_it_moved_completes_the_handover() {
+    let server = two_grids_and_an_admin().await;
+    let a = server.phone("zhang").await;
+    let b = server.phone("zhang").await;
+    let premises = testing_premises(&a).await;
+    caught_up(&b).await;
+    let household = b.store.households_in_premises(&premises).expect("households")[0].id.clone();
+
+    // B waits with the page asked; the building (and its household) goes to li meanwhile
+    let taking = b.engine.take_live_changes(25);
+    let hand_over = async {
+        until_changes_waiting(&server.url, 1).await;
+        server.admin(AdminCommand::HandoverBuilding {
+            premises: premises.clone(),
+            to: "li".into(),
+            to_grid: "g2".into(),
+            by: "boss".into(),
+        });
+    };
+    let (taken, ()) = tokio::join!(taking, hand_over);
+    let taken = taken.expect("wait");
+    assert!(taken.changed, "woken by the handover");
+    assert_eq!((taken.pulled, taken.removed), (0, 2), "the page removed the building and its household: {taken:?}");
+    assert!(b.store.entity_state(EntityKind::Premises, &premises).expect("read").is_none());
+    assert!(b.store.entity_state(EntityKind::Household, &household).expect("read").is_none());
+
+    // B's cycle reports the copy removed; the server counts it because the wake-up's page noted
+    // B's cursor past the removals, as a pull notes it
+    let report = b.sync().await;
+    assert_eq!((report.pulled, report.removed), (0, 0), "nothing left for the cycle: {report:?}");
+    let handover = &server.storage.handovers(10).expect("handovers")[0];
+    let on_b = handover.devices.iter().find(|d| d.device_id == b.store.device_id()).expect("B waited for");
+    assert!(on_b.removed_at_ms.is_some(), "{handover:?}");
 }
 
 /// A building in g1 with a household in it, pushed from `phone`; its id.

@@ -176,13 +176,14 @@ impl Store {
 
     /// How many photos wait to upload, and their bytes (the device facts report both).
     pub fn photos_waiting_count(&self) -> Result<(u64, u64)> {
+        // kept prepared: every push reports it
         self.read(|conn| {
-            Ok(conn.query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM photo_blobs
+            Ok(conn
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum(size), 0) FROM photo_blobs
                  WHERE origin = 'taken' AND uploaded_at_ms IS NULL",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
-            )?)
+                )?
+                .query_row([], |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)))?)
         })
     }
 

@@ -709,7 +709,8 @@ impl SyncEngine {
         let config = self.config();
         let mut report = SyncReport::default();
         let total = self.store.outbox_counts()?.pending;
-        let fresh = config.snapshot_file && self.store.is_fresh()?;
+        // an op pending is in the outbox: such a store is not fresh, no need to look
+        let fresh = total == 0 && config.snapshot_file && self.store.is_fresh()?;
         if total == 0 && !fresh {
             // Nothing to send: the device's facts go out beside the pull rather than before it,
             // one round trip instead of two for the phone that only reads (phone B of "write on A,
@@ -833,9 +834,14 @@ impl SyncEngine {
         let mut facts = self.store.device_facts(&config.app_version, last_error)?;
         let environment = self.environment.lock().unwrap_or_else(|p| p.into_inner()).clone();
         environment.fill(&mut facts, self.store.last_cycle()?);
-        // what this cycle has sent and received so far counts in today's, before it is reported
-        self.flush_traffic();
-        facts.traffic = Some(self.store.day_traffic()?);
+        // what this cycle has sent and received so far counts in today's, added here and not
+        // written first: a write before every push request was on the way to the server, and the
+        // cycle's end writes it (`sync_once`)
+        let mut traffic = self.store.day_traffic()?;
+        let (sent, received) = self.wire.untaken();
+        traffic.bytes_sent = traffic.bytes_sent.saturating_add(sent);
+        traffic.bytes_received = traffic.bytes_received.saturating_add(received);
+        facts.traffic = Some(traffic);
         let (waiting, waiting_bytes) = self.store.photos_waiting_count()?;
         (facts.photos_waiting, facts.photo_bytes_waiting) = (Some(waiting), Some(waiting_bytes));
         let request = PushRequest { protocol: PROTOCOL_VERSION, facts, ops };

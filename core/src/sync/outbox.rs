@@ -269,18 +269,19 @@ pub struct OutboxCounts {
 }
 
 pub fn counts(conn: &Connection) -> Result<OutboxCounts> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0),
+    // kept prepared: every cycle asks it on its way to the push
+    Ok(conn
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'rejected'), 0),
                 min(CASE WHEN status = 'pending' THEN created_at_ms END) FROM outbox",
-        [],
-        |r| {
+        )?
+        .query_row([], |r| {
             Ok(OutboxCounts {
                 pending: r.get::<_, i64>(0)? as u64,
                 rejected: r.get::<_, i64>(1)? as u64,
                 oldest_pending_ms: r.get(2)?,
             })
-        },
-    )?)
+        })?)
 }
 
 /// The entities with a change still to push, in one scan (the outbox has no entity index: it

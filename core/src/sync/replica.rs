@@ -166,13 +166,13 @@ impl Store {
     pub fn device_facts(&self, app_version: &str, last_error: Option<String>) -> Result<DeviceFacts> {
         let now = self.wall_ms();
         let counts = self.outbox_counts()?;
+        // kept prepared, as the other facts' queries: every push asks them
         let (unsynced_fen, unsynced_count) = self.read(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT coalesce(sum(CASE WHEN r.amount_fen BETWEEN -10000000000 AND 10000000000 THEN r.amount_fen END), 0), count(*) FROM receipts r
                  WHERE r.id IN (SELECT entity_id FROM outbox WHERE kind = 'receipt')",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-            )?)
+            )?
+            .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?)
         })?;
         Ok(DeviceFacts {
             app_version: app_version.to_string(),

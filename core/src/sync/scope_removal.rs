@@ -25,20 +25,21 @@ pub(crate) fn apply(tx: &Transaction, page: &PullPage, report: &mut ApplyReport)
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<std::result::Result<_, _>>()?
     };
-    tx.execute("DELETE FROM deferred_removals", [])?;
-    // removals delete rows, never outbox entries: what has an unsent edit is known once per page
-    let pending = outbox::entities_pending(tx)?;
+    // most pages remove nothing: then nothing more is read or written here
     if !deferred.is_empty() || !page.removals.is_empty() {
+        tx.prepare_cached("DELETE FROM deferred_removals")?.execute([])?;
+        // removals delete rows, never outbox entries: what has an unsent edit is known once per page
+        let pending = outbox::entities_pending(tx)?;
         // a rejected fact's op is rebuilt from its row, which is about to go
         outbox::write_out_rejected_fact_bodies(tx)?;
-    }
-    for (kind, id) in &deferred {
-        if let Some(kind) = EntityKind::parse(kind) {
-            remove(tx, &pending, kind, id, report)?;
+        for (kind, id) in &deferred {
+            if let Some(kind) = EntityKind::parse(kind) {
+                remove(tx, &pending, kind, id, report)?;
+            }
         }
-    }
-    for removal in &page.removals {
-        remove(tx, &pending, removal.kind, &removal.id, report)?;
+        for removal in &page.removals {
+            remove(tx, &pending, removal.kind, &removal.id, report)?;
+        }
     }
     if !page.handovers_complete.is_empty() && !blocked(tx)? {
         let now = chrono::Utc::now().timestamp_millis();

@@ -64,6 +64,11 @@ impl WireCount {
     pub(crate) fn take(&self) -> (u64, u64) {
         (self.sent.swap(0, Ordering::Relaxed), self.received.swap(0, Ordering::Relaxed))
     }
+
+    /// What `take` would take now, left in place.
+    pub(crate) fn untaken(&self) -> (u64, u64) {
+        (self.sent.load(Ordering::Relaxed), self.received.load(Ordering::Relaxed))
+    }
 }
 
 impl Store {

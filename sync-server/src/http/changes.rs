@@ -141,8 +141,8 @@ pub async fn changes(
 
 /// One look at the database, on one blocking thread: `None` when nothing after the cursor can be
 /// pulled yet; else `changed: true`, carrying the page the device's pull gets now when it asked
-/// with `page` (its limit and update offer). A page that came back empty (a change behind the
-/// watermark again) is left out: the phone pulls.
+/// with `page` (its limit and update offer). With `page` the look is the page's read itself (one
+/// read, not `changed_since` then the pull): an empty page is nothing yet.
 async fn look(
     state: &AppState,
     device: &DeviceAuth,
@@ -152,17 +152,15 @@ async fn look(
     let (storage, waiter) = (state.storage.clone(), device.clone());
     let limit = page.as_ref().map(|(limit, _)| *limit);
     let found = tokio::task::spawn_blocking(move || -> StorageResult<Option<Option<PullPage<StoredState>>>> {
-        if !storage.changed_since(&waiter.device_id, &waiter.grids, cursor)? {
-            return Ok(None);
+        match limit {
+            Some(limit) => Ok(storage.live_page(&waiter, cursor, limit, now_ms())?.map(Some)),
+            None => Ok(storage.changed_since(&waiter.device_id, &waiter.grids, cursor)?.then_some(None)),
         }
-        limit.map(|limit| storage.pull(&waiter, cursor, limit, now_ms())).transpose().map(Some)
     })
     .await??;
     let Some(found) = found else { return Ok(None) };
     let update = page.and_then(|(_, update)| update);
-    let page = found
-        .filter(|p| !p.changes.is_empty() || !p.removals.is_empty())
-        .map(|p| dressed(state, p, &device.collector, update));
+    let page = found.map(|p| dressed(state, p, &device.collector, update));
     Ok(Some(Json(ChangesResponse { changed: true, page })))
 }
 

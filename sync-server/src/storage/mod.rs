@@ -189,6 +189,16 @@ pub trait SyncStorage: RecordStorage {
     /// below the watermark count, as a pull serves only those, so a phone is never told of a
     /// change it cannot take yet.
     fn changed_since(&self, device_id: &str, grids: &[String], cursor: u64) -> StorageResult<bool>;
+    /// The page the device's pull from `cursor` would get now, for a `GET /v1/changes` that asked
+    /// for it, read in one go (no `changed_since` first): None when it holds nothing yet, and
+    /// then nothing is noted; else noted as the device's pull, as `pull` notes it.
+    fn live_page(
+        &self,
+        device: &DeviceAuth,
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StorageResult<Option<PullPage<StoredState>>>;
     /// Tells the other server processes of this database that records of `grids` changed, once
     /// the write has committed (never from inside it). PostgreSQL relays it to every replica
     /// (NOTIFY); SQLite has no other process to tell.

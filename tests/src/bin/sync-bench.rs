@@ -887,8 +887,8 @@ async fn main() {
         .await;
         server.grid_with_manager("g1", "zhang");
         latency(&server, a.reps).await;
+        live_latency(&server, a.reps, "").await;
         if a.postgres {
-            live_latency(&server, a.reps, "").await;
             drop(server);
             let server = postgres_server(|state| {
                 *state = state.clone().with_device_budget(BudgetConfig { per_second: 0, burst: 0 })

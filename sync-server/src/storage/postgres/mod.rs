@@ -176,6 +176,16 @@ impl SyncStorage for PostgresStorage {
         pull::changed_since(self, device_id, grids, cursor)
     }
 
+    fn live_page(
+        &self,
+        device: &DeviceAuth,
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StorageResult<Option<PullPage<StoredState>>> {
+        pull::live_page(self, device, cursor, limit, now_ms)
+    }
+
     fn announce_changes(&self, grids: &[String]) -> StorageResult<()> {
         live::announce(&self.db, grids)
     }

@@ -31,6 +31,35 @@ pub(super) fn pull(
 ) -> StorageResult<PullPage<StoredState>> {
     let started = std::time::Instant::now();
     let page = page_of(s, &device.device_id, &device.grids, cursor, limit, now_ms)?;
+    noted(s, device, page, started, now_ms)
+}
+
+/// `GET /v1/changes`' page: `pull`, but None (and nothing noted) when the page holds nothing.
+/// The page is the look itself: one snapshot, where `changed_since` then `pull` were two.
+pub(super) fn live_page(
+    s: &PostgresStorage,
+    device: &DeviceAuth,
+    cursor: u64,
+    limit: u32,
+    now_ms: i64,
+) -> StorageResult<Option<PullPage<StoredState>>> {
+    let started = std::time::Instant::now();
+    let page = page_of(s, &device.device_id, &device.grids, cursor, limit, now_ms)?;
+    if page.changes.is_empty() && page.removals.is_empty() {
+        return Ok(None);
+    }
+    noted(s, device, page, started, now_ms).map(Some)
+}
+
+/// A device's page as read, once its pull is noted (when it last pulled, where its cursor is:
+/// a handover's removal counts only once the device's cursor is past it).
+fn noted(
+    s: &PostgresStorage,
+    device: &DeviceAuth,
+    page: PullPage<StoredState>,
+    started: std::time::Instant,
+    now_ms: i64,
+) -> StorageResult<PullPage<StoredState>> {
     let n = (page.changes.len() + page.removals.len()) as i64;
     // bookkeeping nobody was promised: committed without waiting for the disk
     // (the three statements in one round trip: a phone's cycle waits for this answer)

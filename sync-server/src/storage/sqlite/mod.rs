@@ -265,6 +265,16 @@ impl SyncStorage for SqliteStorage {
         pull::changed_since(self, device_id, grids, cursor)
     }
 
+    fn live_page(
+        &self,
+        device: &DeviceAuth,
+        cursor: u64,
+        limit: u32,
+        now_ms: i64,
+    ) -> StorageResult<Option<PullPage<StoredState>>> {
+        pull::live_page(self, device, cursor, limit, now_ms)
+    }
+
     fn announce_changes(&self, _grids: &[String]) -> StorageResult<()> {
         // one process: its HTTP layer has woken its own waiters already
         Ok(())

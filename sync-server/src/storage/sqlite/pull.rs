@@ -22,6 +22,35 @@ pub(super) fn pull(
 ) -> StorageResult<PullPage<StoredState>> {
     let started = std::time::Instant::now();
     let found = storage.read(|c| read_page(c, &device.device_id, &device.grids, cursor, limit))?;
+    noted(storage, device, found, started, now_ms)
+}
+
+/// `GET /v1/changes`' page: `pull`, but None (and nothing noted) when the page holds nothing.
+/// The page is the look itself: one read, where `changed_since` then `pull` were two.
+pub(super) fn live_page(
+    storage: &SqliteStorage,
+    device: &DeviceAuth,
+    cursor: u64,
+    limit: u32,
+    now_ms: i64,
+) -> StorageResult<Option<PullPage<StoredState>>> {
+    let started = std::time::Instant::now();
+    let found = storage.read(|c| read_page(c, &device.device_id, &device.grids, cursor, limit))?;
+    if found.0.is_empty() && found.1.is_empty() {
+        return Ok(None);
+    }
+    noted(storage, device, found, started, now_ms).map(Some)
+}
+
+/// A device's page as read, once its pull is noted (when it last pulled, where its cursor is:
+/// a handover's removal counts only once the device's cursor is past it).
+fn noted(
+    storage: &SqliteStorage,
+    device: &DeviceAuth,
+    found: FoundPage,
+    started: std::time::Instant,
+    now_ms: i64,
+) -> StorageResult<PullPage<StoredState>> {
     let (changes, removals, remaining, last, handovers_complete) = found;
     let next_cursor = last as u64;
     let n = (changes.len() + removals.len()) as i64;
@@ -79,17 +108,22 @@ pub(super) fn snapshot_dir(storage: &SqliteStorage) -> Option<PathBuf> {
     Some(PathBuf::from(format!("{}.snapshot-files", storage.path.display())))
 }
 
+/// A page as read: its changes and removals (with their change numbers), how many remain after
+/// it, its last change number, and the handovers it completes.
+type FoundPage = (Vec<(i64, StoredState)>, Vec<(i64, Removal)>, i64, i64, Vec<String>);
+
 /// One page of a pull: the changes of `grids` after `cursor` and the device's removals, cut
 /// at `limit` (what `pull` serves and what a snapshot file is built from).
-#[allow(clippy::type_complexity)]
 pub(super) fn read_page(
     c: &Connection,
     device_id: &str,
     grids: &[String],
     cursor: u64,
     limit: u32,
-) -> StorageResult<(Vec<(i64, StoredState)>, Vec<(i64, Removal)>, i64, i64, Vec<String>)> {
+) -> StorageResult<FoundPage> {
     let limit = limit.clamp(1, 10_000) as usize;
+    // one read transaction: the rows, the removals and the count of what remains agree
+    let c = &c.unchecked_transaction()?;
     // One index range per grid, merged by sequence: each range is an ordered index walk.
     // values and clocks go out as the JSON text they are stored as (no parse, no encode)
     let mut rows: Vec<(i64, StoredState)> = Vec::new();
