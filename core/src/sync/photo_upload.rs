@@ -59,8 +59,8 @@ pub fn held_back(policy: &PhotoPolicy, network: NetworkKind, spent: u64, next: u
 /// Photos sent at once in one round on Wi-Fi (`upload_photos`, one lane each; one on mobile
 /// data): each keeps its chunks in order and acknowledged one by one; six (a browser's
 /// connections per host) keep the server's disk busy while the other lanes' requests are read,
-/// checked and answered: 100 photos took 0.43–0.55 s against 0.52–0.64 s with three
-/// (docs/benchmarks.md, "Photos (issue 20)"), while a failed round costs at most one
+/// checked and answered: 100 photos took 0.23–0.34 s on the quiet machine against 0.31–0.45 s
+/// with three (docs/benchmarks.md, "Photos (issue 20)"), while a failed round costs at most one
 /// unacknowledged chunk per photo in flight.
 pub const PHOTOS_IN_FLIGHT: usize = 6;
 const _: () = assert!(PHOTOS_IN_FLIGHT >= 1, "at least one lane sends");

@@ -99,6 +99,11 @@ impl Held {
     fn holds(&self, index: u32) -> bool {
         index < self.run || self.apart.binary_search(&index).is_ok()
     }
+
+    /// Every one of the photo's `chunks` is here.
+    fn whole(&self, chunks: u32) -> bool {
+        self.run + self.apart.iter().filter(|&&i| i >= self.run).count() as u32 == chunks
+    }
 }
 
 impl DirBlobStore {
@@ -211,21 +216,24 @@ impl DirBlobStore {
 
     /// One chunk of an upload under way, when it is there (from the run first).
     pub fn chunk(&self, sha256: &str, index: u32) -> io::Result<Option<Vec<u8>>> {
-        let chunk = PHOTO_CHUNK_BYTES as u64;
-        let start = u64::from(index) * chunk;
-        match File::open(self.run_path(sha256)) {
-            Ok(f) => {
-                let len = f.metadata()?.len();
-                if start < len {
-                    let mut bytes = vec![0; (len - start).min(chunk) as usize];
-                    f.read_exact_at(&mut bytes, start)?;
-                    return Ok(Some(bytes));
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        let run_len = match fs::metadata(self.run_path(sha256)) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(e),
+        };
+        if u64::from(index) * (PHOTO_CHUNK_BYTES as u64) < run_len {
+            return self.run_chunk(sha256, index, run_len).map(Some);
         }
         read_if_there(&self.parts_dir(sha256).join(index.to_string()))
+    }
+
+    /// Chunk `index` of the run whose length is `run_len` (the rest of it, when shorter).
+    fn run_chunk(&self, sha256: &str, index: u32, run_len: u64) -> io::Result<Vec<u8>> {
+        let chunk = PHOTO_CHUNK_BYTES as u64;
+        let start = u64::from(index) * chunk;
+        let mut bytes = vec![0; run_len.saturating_sub(start).min(chunk) as usize];
+        File::open(self.run_path(sha256))?.read_exact_at(&mut bytes, start)?;
+        Ok(bytes)
     }
 
     fn held(&self, sha256: &str, size: u64) -> io::Result<Held> {
@@ -336,11 +344,7 @@ impl DirBlobStore {
         if index >= held.run {
             return read_if_there(&self.parts_dir(sha256).join(index.to_string()));
         }
-        let chunk = PHOTO_CHUNK_BYTES as u64;
-        let start = u64::from(index) * chunk;
-        let mut bytes = vec![0; held.run_len.saturating_sub(start).min(chunk) as usize];
-        File::open(self.run_path(sha256))?.read_exact_at(&mut bytes, start)?;
-        Ok(Some(bytes))
+        self.run_chunk(sha256, index, held.run_len).map(Some)
     }
 
     fn drop_upload(&self, sha256: &str) -> io::Result<()> {
@@ -370,7 +374,7 @@ impl BlobStore for DirBlobStore {
         let mut held = self.held(sha256, size)?;
         if held.holds(index) {
             // sent again (its answer was cut): nothing to write; finish an upload cut after its end
-            if held.have().len() as u32 == chunks {
+            if held.whole(chunks) {
                 return self.complete(sha256, size, &held, None);
             }
             return Ok(ChunkOutcome::Stored(self.status_of(sha256, size, &held)));
@@ -386,7 +390,7 @@ impl BlobStore for DirBlobStore {
             held.apart.push(index);
             held.apart.sort_unstable();
         }
-        if held.have().len() as u32 == chunks {
+        if held.whole(chunks) {
             return self.complete(sha256, size, &held, None);
         }
         Ok(ChunkOutcome::Stored(self.status_of(sha256, size, &held)))
@@ -397,22 +401,22 @@ impl BlobStore for DirBlobStore {
             return Ok(complete_status(sha256, size));
         }
         let held = self.held(sha256, size)?;
-        if held.have().len() as u32 == photo_chunks(size) {
-            // every chunk is here and the upload was cut before the photo was kept: keep it now
-            let _upload = self.lock(sha256)?;
-            if self.photo_path(sha256).exists() {
-                return Ok(complete_status(sha256, size));
-            }
-            let held = self.held(sha256, size)?;
-            if held.have().len() as u32 == photo_chunks(size) {
-                return Ok(match self.complete(sha256, size, &held, None)? {
-                    ChunkOutcome::Stored(status) => status,
-                    ChunkOutcome::HashMismatch => self.status_of(sha256, size, &self.held(sha256, size)?),
-                });
-            }
+        if !held.whole(photo_chunks(size)) {
             return Ok(self.status_of(sha256, size, &held));
         }
-        Ok(self.status_of(sha256, size, &held))
+        // every chunk is here and the upload was cut before the photo was kept: keep it now
+        let _upload = self.lock(sha256)?;
+        if self.photo_path(sha256).exists() {
+            return Ok(complete_status(sha256, size));
+        }
+        let held = self.held(sha256, size)?;
+        if held.whole(photo_chunks(size)) {
+            if let ChunkOutcome::Stored(status) = self.complete(sha256, size, &held, None)? {
+                return Ok(status);
+            }
+        }
+        // another request dropped or changed the upload meanwhile: what is held now
+        Ok(self.status_of(sha256, size, &self.held(sha256, size)?))
     }
 
     fn photo(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
