@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-pub const LATEST_VERSION: i64 = 17;
+pub const LATEST_VERSION: i64 = 18;
 
 /// Version 1: the archive, visits, arrears, receipts, the outbox and device metadata.
 const V1_TABLES: &str = r#"
@@ -369,6 +369,23 @@ ALTER TABLE photo_blobs ADD COLUMN upload_started_at_ms INTEGER;
 const V17_BACKFILL: &str =
     "UPDATE photo_blobs SET upload_started_at_ms = 0 WHERE origin = 'taken' AND uploaded_at_ms IS NULL;";
 
+/// Version 18: a photo's chunks in a rowid table, the (photo, index) key in an index of its own.
+/// Version 14 kept them `WITHOUT ROWID`, where a row is its key: a chunk's 256 KiB was copied into
+/// the tree's inner pages, and every lookup compared whole chunks read from their overflow pages,
+/// several per chunk read (perf: the upload's lanes spent most of their time in those reads). Now
+/// the index holds only the key and a row number, and a chunk's bytes are read once.
+const V18_PHOTO_CHUNK_ROWS: &str = r#"
+CREATE TABLE photo_chunk_rows (
+    sha256 TEXT NOT NULL REFERENCES photo_blobs (sha256) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    UNIQUE (sha256, idx)
+);
+INSERT INTO photo_chunk_rows (sha256, idx, bytes) SELECT sha256, idx, bytes FROM photo_chunks ORDER BY sha256, idx;
+DROP TABLE photo_chunks;
+ALTER TABLE photo_chunk_rows RENAME TO photo_chunks;
+"#;
+
 /// Connection settings: WAL so readers never block the one writer, NORMAL sync (durable at each
 /// checkpoint, never corrupt), foreign keys on for the local-only tables that declare them.
 pub fn configure(conn: &Connection) -> Result<()> {
@@ -408,6 +425,7 @@ const FRESH_STEPS: [&str; LATEST_VERSION as usize] = [
     V15_RECEIPT_COPY,
     V16_RECEIPT_BRANDING,
     V17_PHOTO_STARTED,
+    V18_PHOTO_CHUNK_ROWS,
 ];
 
 /// Brings the database to the latest version, in one transaction.
@@ -467,6 +485,7 @@ fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
             // photos waiting before the upgrade may have been started: they ask first
             conn.execute_batch(V17_BACKFILL)?;
         }
+        17 => conn.execute_batch(V18_PHOTO_CHUNK_ROWS)?,
         v => return Err(Error::Corrupt(format!("no upgrade step from schema version {v}"))),
     }
     Ok(())
@@ -766,6 +785,38 @@ mod tests {
             .collect();
         // a photo waiting may have been cut mid-upload by the update: it asks the server first
         assert_eq!(started, [("a".to_string(), Some(0)), ("b".into(), None), ("c".into(), None)]);
+    }
+
+    #[test]
+    fn a_database_migrated_from_version_17_equals_a_fresh_one_and_keeps_its_photo_chunks() {
+        let (_dir, old) = migrated_from(
+            17,
+            "INSERT INTO photo_blobs (sha256, size, chunks, origin, added_at_ms, opened_at_ms)
+             VALUES ('a', 4, 2, 'taken', 1, 1), ('b', 1, 1, 'fetched', 1, 1);
+             INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ('a', 1, x'0304'), ('a', 0, x'0102'), ('b', 0, x'ff');",
+        );
+        let chunks: Vec<(String, i64, Vec<u8>)> = old
+            .prepare("SELECT sha256, idx, bytes FROM photo_chunks ORDER BY sha256, idx")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            chunks,
+            [("a".to_string(), 0, vec![1, 2]), ("a".into(), 1, vec![3, 4]), ("b".into(), 0, vec![0xff])]
+        );
+        // a rowid table now: the chunk's bytes stay out of the key's tree
+        let sql: String =
+            old.query_row("SELECT sql FROM sqlite_master WHERE name = 'photo_chunks'", [], |r| r.get(0)).unwrap();
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+        // a chunk is still one per (photo, index), and goes with its photo
+        assert!(old.execute("INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ('a', 0, x'00')", []).is_err());
+        old.pragma_update(None, "foreign_keys", "ON").unwrap();
+        assert!(old.execute("INSERT INTO photo_chunks (sha256, idx, bytes) VALUES ('z', 0, x'00')", []).is_err());
+        old.execute("DELETE FROM photo_blobs WHERE sha256 = 'a'", []).unwrap();
+        let left: i64 = old.query_row("SELECT count(*) FROM photo_chunks", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 1);
     }
 
     #[test]
