@@ -19,10 +19,11 @@
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
 //!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000] [--backend postgres]
-//!       [--alternations N] [--pg-pool-size 16,8,4] [--pg-only]
+//!       [--alternations N] [--pg-pool-size 16,8,4] [--pg-split-pool] [--pg-only]
 //!
 //! `--pg-pool-size` sets each replica's PostgreSQL pool (the server's `--pg-pool-size`), several
-//! sizes alternating in one run; `--pg-only` leaves out the SQLite ingest before them. Each
+//! sizes alternating in one run; with `--pg-split-pool` the size is the replicas' together (two
+//! replicas half each, as an operator splits PostgreSQL's connections); `--pg-only` leaves out the SQLite ingest before them. Each
 //! PostgreSQL ingest samples `pg_stat_activity` every 100 ms: what the replicas' busy backends
 //! wait on (state, wait event), on average over the run.
 
@@ -59,6 +60,9 @@ struct Args {
     pg_pool_sizes: Vec<usize>,
     /// The ingest on PostgreSQL only, without the SQLite runs before it (`--pg-only`).
     pg_only: bool,
+    /// PostgreSQL ingest: the pool size is what all replicas hold together (`--pg-split-pool`),
+    /// two replicas half each: PostgreSQL sees as many connections either way.
+    pg_split_pool: bool,
 }
 
 fn args() -> Args {
@@ -74,6 +78,7 @@ fn args() -> Args {
         alternations: 1,
         pg_pool_sizes: Vec::new(),
         pg_only: false,
+        pg_split_pool: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -102,6 +107,11 @@ fn args() -> Args {
                 i += 1;
                 continue;
             }
+            "--pg-split-pool" => {
+                a.pg_split_pool = true;
+                i += 1;
+                continue;
+            }
             "--backend" => match v.as_str() {
                 "postgres" => a.postgres = true,
                 "sqlite" => a.postgres = false,
@@ -120,7 +130,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
          [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N] \
-         [--pg-pool-size N[,N…]] [--pg-only]"
+         [--pg-pool-size N[,N…]] [--pg-split-pool] [--pg-only]"
     );
     std::process::exit(2)
 }
@@ -922,6 +932,8 @@ async fn main() {
                 for &pool in &sizes {
                     for replicas in [1, 2] {
                         let db = IngestDb::Postgres(gridbook_tests::postgres_database());
+                        // split: each replica holds its share, at least the server's least (2)
+                        let pool = pool.map(|n| if a.pg_split_pool { (n / replicas).max(2) } else { n });
                         let prefix = match pool {
                             Some(n) => format!("pg_{replicas}replica_pool{n}_"),
                             None => format!("pg_{replicas}replica_"),
