@@ -96,6 +96,8 @@ impl TestServer {
             (AppState::new(storage.clone()), storage, Some(url))
         } else {
             let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).expect("server db"));
+            // as `serve` does
+            storage.write_log_room_ahead();
             sqlite = Some(storage.clone());
             (AppState::new(storage.clone()), storage, None)
         };

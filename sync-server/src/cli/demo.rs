@@ -348,6 +348,7 @@ pub fn phones_dir(db: &Path, fresh_city: bool) -> AppResult<PathBuf> {
 
 pub async fn run(db: &Path, listen: &str, phone_count: usize) -> AppResult<()> {
     let storage = Arc::new(SqliteStorage::open(db)?);
+    storage.write_log_room_ahead();
     let fresh = seed(storage.as_ref())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -123,6 +123,7 @@ pub async fn run(config: ServeConfig) -> Result<(), String> {
             // held while serving: `admin restore` refuses to replace the file under a running server
             let serving = crate::storage::sqlite::backup::ServeLock::take(&config.db).map_err(|e| e.to_string())?;
             let storage = SqliteStorage::open(&config.db).map_err(|e| e.to_string())?;
+            storage.write_log_room_ahead();
             (AppState::new(Arc::new(storage)), Some(serving))
         }
     };
