@@ -216,15 +216,20 @@ impl DirBlobStore {
 
     /// One chunk of an upload under way, when it is there (from the run first).
     pub fn chunk(&self, sha256: &str, index: u32) -> io::Result<Option<Vec<u8>>> {
-        let run_len = match fs::metadata(self.run_path(sha256)) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(e),
-        };
+        let run_len = self.run_len(sha256)?;
         if u64::from(index) * (PHOTO_CHUNK_BYTES as u64) < run_len {
             return self.run_chunk(sha256, index, run_len).map(Some);
         }
         read_if_there(&self.parts_dir(sha256).join(index.to_string()))
+    }
+
+    /// The run file's length: 0 when the upload has none.
+    fn run_len(&self, sha256: &str) -> io::Result<u64> {
+        match fs::metadata(self.run_path(sha256)) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Chunk `index` of the run whose length is `run_len` (the rest of it, when shorter).
@@ -237,11 +242,7 @@ impl DirBlobStore {
     }
 
     fn held(&self, sha256: &str, size: u64) -> io::Result<Held> {
-        let run_len = match fs::metadata(self.run_path(sha256)) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(e),
-        };
+        let run_len = self.run_len(sha256)?;
         // the whole photo once the run reaches its size; else its whole chunks
         let run = if run_len >= size { photo_chunks(size) } else { (run_len / PHOTO_CHUNK_BYTES as u64) as u32 };
         let mut apart = Vec::new();

@@ -23,9 +23,9 @@
 //!
 //! `--pg-pool-size` sets each replica's PostgreSQL pool (the server's `--pg-pool-size`), several
 //! sizes alternating in one run; with `--pg-split-pool` the size is the replicas' together (two
-//! replicas half each, as an operator splits PostgreSQL's connections); `--pg-only` leaves out the SQLite ingest before them. Each
-//! PostgreSQL ingest samples `pg_stat_activity` every 100 ms: what the replicas' busy backends
-//! wait on (state, wait event), on average over the run.
+//! replicas half each, as an operator splits PostgreSQL's connections); `--pg-only` leaves out
+//! the SQLite ingest before them. Each PostgreSQL ingest samples `pg_stat_activity` every 100 ms:
+//! what the replicas' busy backends wait on (state, wait event), on average over the run.
 
 use std::io::Write;
 use std::sync::Arc;

@@ -534,7 +534,7 @@ mod tests {
         let path = dir.path().join("s.db");
         let writer = open_connection(&path).unwrap();
         writer.execute_batch("CREATE TABLE load (blob BLOB); INSERT INTO load VALUES (zeroblob(10));").unwrap();
-        let wal = || std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+        let wal = || std::fs::metadata(wal_room::wal_path(&path)).map(|m| m.len()).unwrap_or(0);
         // a reader on an old snapshot keeps every frame written after it in the log
         let reader = Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN; SELECT count(*) FROM load;").unwrap();
