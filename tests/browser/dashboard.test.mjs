@@ -146,6 +146,9 @@ test("the home page shows the supervisor's day in the grids assigned to them", a
 
 test("the home page's figures equal what the phones recorded in g1 today", async () => {
   await openTab("home");
+  // the period chosen stays chosen across tabs (the test before left it on the month): choose today
+  await page.click('#period button[data-period="today"]');
+  await page.locator('#period button.on[data-period="today"]').waitFor();
   const heads = await page.locator("#home-grids-table thead th").allTextContents();
   const cells = await page.locator('#home-grids-table tr[data-key="g1"] td').allTextContents();
   const cell = (h) => cells[heads.indexOf(h)];
