@@ -5,6 +5,7 @@
 
 pub mod campaign;
 pub mod fault_proxy;
+pub mod floor;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -5,8 +5,9 @@
 //! per visit op. With `--pouchdb DIR` (a PouchDB peer directory passed with --pouchdb: its `run.sh`
 //! and `workload.js`) it also runs that PouchDB peer on the same visits.
 //! The initial sync is measured twice: row pages, and a fresh phone installing the server's
-//! snapshot file (prebuilt, and built on request).
-//!
+//! snapshot file (prebuilt, and built on request). Beside the latency (and alone with `--only
+//! floor`), the machine's floor under it: a push waking a long poll with no storage, and one
+//! durable SQLite commit on this disk (tests/src/floor.rs).
 //!
 //! With `--backend postgres` the same run also measures the server on PostgreSQL (a throwaway
 //! cluster, as the PostgreSQL tests start it): push ingest by server processes, SQLite beside
@@ -19,7 +20,7 @@
 //!
 //!   cargo run --release -p gridbook-tests --bin sync-bench -- [--households 100000] [--devices 100]
 //!       [--ops-per-device 2000] [--reps 50] [--pouchdb DIR --pouchdb-n 10000] [--backend postgres]
-//!       [--alternations N] [--pg-pool-size 16,8,4] [--pg-split-pool] [--pg-only]
+//!       [--alternations N] [--pg-pool-size 16,8,4] [--pg-split-pool] [--pg-split-cores] [--pg-only]
 //!
 //! `--pg-pool-size` sets each replica's PostgreSQL pool (the server's `--pg-pool-size`), several
 //! sizes alternating in one run; with `--pg-split-pool` the size is the replicas' together (two
@@ -48,7 +49,7 @@ struct Args {
     reps: usize,
     pouchdb: Option<String>,
     pouchdb_n: usize,
-    /// Runs one part only: wire, latency, ingest or initial.
+    /// Runs one part only: wire, floor, latency, ingest or initial.
     only: Option<String>,
     /// Also on PostgreSQL (`--backend postgres`).
     postgres: bool,
@@ -63,6 +64,9 @@ struct Args {
     /// PostgreSQL ingest: the pool size is what all replicas hold together (`--pg-split-pool`),
     /// two replicas half each: PostgreSQL sees as many connections either way.
     pg_split_pool: bool,
+    /// PostgreSQL ingest: the machine's cores are the replicas' together (`--pg-split-cores`):
+    /// each of two replicas runs half the worker threads, as processes sized to a shared host.
+    pg_split_cores: bool,
 }
 
 fn args() -> Args {
@@ -79,6 +83,7 @@ fn args() -> Args {
         pg_pool_sizes: Vec::new(),
         pg_only: false,
         pg_split_pool: false,
+        pg_split_cores: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -112,6 +117,11 @@ fn args() -> Args {
                 i += 1;
                 continue;
             }
+            "--pg-split-cores" => {
+                a.pg_split_cores = true;
+                i += 1;
+                continue;
+            }
             "--backend" => match v.as_str() {
                 "postgres" => a.postgres = true,
                 "sqlite" => a.postgres = false,
@@ -128,7 +138,7 @@ fn args() -> Args {
 fn usage(problem: &str) -> ! {
     eprintln!("sync-bench: {problem}");
     eprintln!(
-        "usage: sync-bench [--only wire|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
+        "usage: sync-bench [--only wire|floor|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
          [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N] \
          [--pg-pool-size N[,N…]] [--pg-split-pool] [--pg-only]"
     );
@@ -641,6 +651,21 @@ async fn live_latency(server: &TestServer, reps: usize, prefix: &str) {
     }
 }
 
+/// The machine's floor under "write on A → visible on B" (tests/src/floor.rs): one HTTP hop from
+/// a push to a waiting long poll, no storage; one durable SQLite commit on this disk.
+async fn floor(reps: usize) {
+    eprintln!("[bench] the machine's floor: a push waking a long poll; a durable commit, {reps} reps ...");
+    let p50 = |mut s: Vec<f64>| {
+        s.sort_by(|x, y| x.total_cmp(y));
+        s[s.len() / 2]
+    };
+    let hops = gridbook_tests::floor::push_to_waiter_ms(reps.max(1)).await.expect("the HTTP floor");
+    metric("floor_push_to_waiter_p50", p50(hops), "ms");
+    let dir = tempfile::tempdir().expect("dir");
+    let commits = gridbook_tests::floor::durable_commit_ms(dir.path(), reps.max(1)).expect("the commit floor");
+    metric("floor_durable_commit_p50", p50(commits), "ms");
+}
+
 /// CPU seconds (user + system) process `pid` has used; with `reaped`, also its children that
 /// have ended (PostgreSQL's backends that closed).
 fn process_cpu_s(pid: u32, reaped: bool) -> f64 {
@@ -700,6 +725,7 @@ async fn process_ingest(
     on: IngestDb,
     replicas: usize,
     pool: Option<usize>,
+    workers: Option<usize>,
     devices: usize,
     per_device: usize,
     prefix: &str,
@@ -723,7 +749,11 @@ async fn process_ingest(
     let seed = testing::workload_households("g1").expect("households");
     storage.apply_backoffice_ops(&seed, now).expect("seed");
     let pool_size = pool.map(|n| n.to_string());
-    let env: Vec<(&str, &str)> = pool_size.iter().map(|n| ("GRIDBOOK_PG_POOL_SIZE", n.as_str())).collect();
+    let worker_threads = workers.map(|n| n.to_string());
+    // tokio's runtime reads TOKIO_WORKER_THREADS when the server does not set a number itself
+    let env: Vec<(&str, &str)> = (pool_size.iter().map(|n| ("GRIDBOOK_PG_POOL_SIZE", n.as_str())))
+        .chain(worker_threads.iter().map(|n| ("TOKIO_WORKER_THREADS", n.as_str())))
+        .collect();
     let servers: Vec<ServerProcess> = (0..replicas)
         .map(|_| match &on {
             IngestDb::Sqlite(path) => ServerProcess::start(path),
@@ -887,6 +917,9 @@ async fn main() {
     if run("wire") {
         wire_bytes(a.pouchdb.as_deref());
     }
+    if run("floor") || run("latency") {
+        floor(a.reps).await;
+    }
     if run("latency") {
         // Two phones cycling as fast as they can (a cycle every few milliseconds, hundreds a
         // second with --reps in the hundreds) is what a device's request budget is there to stop:
@@ -920,7 +953,7 @@ async fn main() {
             if !a.pg_only {
                 let dir = tempfile::tempdir().expect("dir");
                 let sqlite = IngestDb::Sqlite(dir.path().join("server.db"));
-                process_ingest(sqlite, 1, None, a.devices, a.ops_per_device, "process_").await;
+                process_ingest(sqlite, 1, None, None, a.devices, a.ops_per_device, "process_").await;
             }
             // no size given: the server's default, and the metrics' names as before
             let sizes: Vec<Option<usize>> = if a.pg_pool_sizes.is_empty() {
@@ -938,7 +971,10 @@ async fn main() {
                             Some(n) => format!("pg_{replicas}replica_pool{n}_"),
                             None => format!("pg_{replicas}replica_"),
                         };
-                        process_ingest(db, replicas, pool, a.devices, a.ops_per_device, &prefix).await;
+                        // split cores: each replica runs its share of the cores' worker threads
+                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                        let workers = a.pg_split_cores.then(|| (cores / replicas).max(1));
+                        process_ingest(db, replicas, pool, workers, a.devices, a.ops_per_device, &prefix).await;
                     }
                 }
             }
