@@ -140,7 +140,7 @@ fn usage(problem: &str) -> ! {
     eprintln!(
         "usage: sync-bench [--only wire|floor|latency|ingest|initial|pouchdb] [--households N] [--devices N] \
          [--ops-per-device N] [--reps N] [--pouchdb DIR] [--pouchdb-n N] [--backend sqlite|postgres] [--alternations N] \
-         [--pg-pool-size N[,N…]] [--pg-split-pool] [--pg-only]"
+         [--pg-pool-size N[,N…]] [--pg-split-pool] [--pg-split-cores] [--pg-only]"
     );
     std::process::exit(2)
 }
@@ -961,6 +961,7 @@ async fn main() {
             } else {
                 a.pg_pool_sizes.iter().copied().map(Some).collect()
             };
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             for _ in 0..a.alternations {
                 for &pool in &sizes {
                     for replicas in [1, 2] {
@@ -972,7 +973,6 @@ async fn main() {
                             None => format!("pg_{replicas}replica_"),
                         };
                         // split cores: each replica runs its share of the cores' worker threads
-                        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                         let workers = a.pg_split_cores.then(|| (cores / replicas).max(1));
                         process_ingest(db, replicas, pool, workers, a.devices, a.ops_per_device, &prefix).await;
                     }
