@@ -5,7 +5,7 @@
 //! builder went wrong would send them, so the fuzzer reaches the checks past the hash.
 #![no_main]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use gridbook_core::model::EntityKind;
@@ -17,17 +17,23 @@ use gridbook_fuzz::scratch_dir;
 use libfuzzer_sys::fuzz_target;
 use rusqlite::{Connection, OpenFlags};
 
-/// A fresh store made once, copied for each input (opening one runs every schema step).
-fn template() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
+/// A fresh store made once and kept as bytes, written out for each input (opening one runs every
+/// schema step). Written with `fs::write`, not `fs::copy`: libFuzzer's per-input alarm is a signal
+/// without `SA_RESTART`, and `fs::copy`'s `copy_file_range` hands its EINTR back where `write_all`
+/// retries it (CI failed once on exactly that, "Interrupted system call").
+fn template() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
         let path = scratch_dir().join("template.db");
         // closed at once: the last connection folds the WAL into the file
         match Store::open(&path) {
             Ok(store) => drop(store),
             Err(e) => panic!("no template store: {e}"),
         }
-        path
+        match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) => panic!("the template store does not read back: {e}"),
+        }
     })
 }
 
@@ -46,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     let (store_path, file) = (dir.join("store.db"), dir.join("incoming.db"));
     remove_database(&store_path);
     remove_database(&file);
-    if let Err(e) = std::fs::copy(template(), &store_path).and_then(|_| std::fs::write(&file, data)) {
+    if let Err(e) = std::fs::write(&store_path, template()).and_then(|()| std::fs::write(&file, data)) {
         panic!("scratch files: {e}");
     }
     let store = match Store::open(&store_path) {
