@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Generates the Kotlin, Swift and Python bindings of gridbook-ffi into bindings/{kotlin,swift,python}
-# (git-ignored). Builds the FFI (debug) with the `bindgen` feature, which also builds the
-# workspace's own uniffi-bindgen, then runs it in library mode: the bindings describe exactly the
-# library that was built. Library mode reads `cargo metadata`, so this must run inside the
+# (git-ignored). Builds the FFI (debug) and the workspace's own uniffi-bindgen
+# (ffi/uniffi-bindgen), then runs it in library mode: the bindings describe exactly the library
+# that was built. Given GRIDBOOK_FFI_LIB and GRIDBOOK_UNIFFI_BINDGEN (scripts/test-all.sh passes
+# those its workspace build made), it builds nothing and uses them. Library mode reads `cargo metadata`, so this must run inside the
 # workspace (it cd's to the root). The Python and Kotlin folders also get the shared library: the
 # generated Python module loads it from its own folder, the JVM tests from bindings/kotlin, so
 # bindings and library always match. Prints the paths it wrote.
@@ -21,16 +22,19 @@ cd "$(dirname "$0")/.."
 
 PROFILE="${PROFILE:-debug}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo_flags=(-p gridbook-ffi --features bindgen)
-[ "$PROFILE" = release ] && cargo_flags+=(--release)
-
-nice -n 5 cargo build "${cargo_flags[@]}" >&2
-
-case "$(uname -s)" in
-  Darwin) LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.dylib" ;;
-  *)      LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.so" ;;
-esac
-BINDGEN="$TARGET_DIR/$PROFILE/uniffi-bindgen"
+if [ -n "${GRIDBOOK_FFI_LIB:-}" ] && [ -n "${GRIDBOOK_UNIFFI_BINDGEN:-}" ]; then
+  LIB=$GRIDBOOK_FFI_LIB
+  BINDGEN=$GRIDBOOK_UNIFFI_BINDGEN
+else
+  cargo_flags=(-p gridbook-ffi -p gridbook-uniffi-bindgen)
+  [ "$PROFILE" = release ] && cargo_flags+=(--release)
+  nice -n 5 cargo build "${cargo_flags[@]}" >&2
+  case "$(uname -s)" in
+    Darwin) LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.dylib" ;;
+    *)      LIB="$TARGET_DIR/$PROFILE/libgridbook_ffi.so" ;;
+  esac
+  BINDGEN="$TARGET_DIR/$PROFILE/uniffi-bindgen"
+fi
 [ -f "$LIB" ] || { echo "gen-bindings: $LIB was not built" >&2; exit 1; }
 [ -x "$BINDGEN" ] || { echo "gen-bindings: $BINDGEN was not built" >&2; exit 1; }
 

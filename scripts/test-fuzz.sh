@@ -10,8 +10,14 @@
 #   FUZZ_RSS_MB    memory limit per target (default 1024) FUZZ_TIMEOUT_S  one input's limit (default 10)
 #   FUZZ_TARGETS   the targets to run (default: every file of tests/fuzz/fuzz_targets)
 #   FUZZ_TOOLCHAIN the nightly toolchain (default: nightly)
+#   FUZZ_LANES     targets fuzzed at once, each on one core (default: the machine's cores)
+# `scripts/test-fuzz.sh --build-only` builds the targets and stops (scripts/test-all.sh starts it
+# in the background first; this script's own build is then a no-op, or waits on cargo's lock).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# scripts/test-all.sh lints its build through stable's clippy-driver; the nightly compiler here
+# takes no wrapper of another toolchain
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 ROOT=$(pwd)
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-20}"
 SEED="${FUZZ_SEED:-20261206}"
@@ -43,20 +49,44 @@ fi
 
 echo "== build the fuzz targets (cargo +$TOOLCHAIN fuzz build)"
 nice -n 5 cargo "+$TOOLCHAIN" fuzz build "${FLAGS[@]}" >&2 || fail "the fuzz targets do not build"
+[ "${1:-}" = --build-only ] && exit 0
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-passed=0; failed=0
-for t in "${targets[@]}"; do
-  seeds="$FUZZ_DIR/corpus/$t"
-  [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ] || { echo "FAILED: $t (no seed corpus in $seeds)"; failed=$((failed + 1)); continue; }
-  mkdir -p "$WORK/$t/found" "$WORK/$t/artifacts" "$WORK/$t/tmp"
-  echo "== fuzz $t for ${SECONDS_PER_TARGET}s (seed $SEED, ${RSS_MB} MB, ${TIMEOUT_S}s per input)"
+# One target per core at once: libFuzzer runs one input at a time, so lanes halve the wall time
+# on two cores without changing what each target runs (its own seed, time and limits).
+LANES="${FUZZ_LANES:-$(nproc 2>/dev/null || echo 1)}"
+[ "$LANES" -ge 1 ] 2>/dev/null || LANES=1
+
+fuzz_one() {
+  local t=$1 seeds="$FUZZ_DIR/corpus/$1"
+  if ! [ -d "$seeds" ] || [ -z "$(ls -A "$seeds")" ]; then
+    echo "no seed corpus in $seeds" >"$WORK/$t/log"; echo 1 >"$WORK/$t/rc"; return
+  fi
   # new inputs go to the scratch directory (first); the committed seeds are only read
   TMPDIR="$WORK/$t/tmp" cargo "+$TOOLCHAIN" fuzz run "${FLAGS[@]}" "$t" "$WORK/$t/found" "$seeds" -- \
     -max_total_time="$SECONDS_PER_TARGET" -seed="$SEED" -rss_limit_mb="$RSS_MB" \
     -timeout="$TIMEOUT_S" -artifact_prefix="$WORK/$t/artifacts/" -print_final_stats=1 >"$WORK/$t/log" 2>&1
-  rc=$?
+  echo $? >"$WORK/$t/rc"
+}
+
+running=()
+for t in "${targets[@]}"; do
+  mkdir -p "$WORK/$t/found" "$WORK/$t/artifacts" "$WORK/$t/tmp"
+  while [ "${#running[@]}" -ge "$LANES" ]; do
+    wait -n 2>/dev/null
+    alive=(); for pid in "${running[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+    running=("${alive[@]}")
+  done
+  fuzz_one "$t" &
+  running+=($!)
+done
+wait
+
+passed=0; failed=0
+for t in "${targets[@]}"; do
+  rc=$(cat "$WORK/$t/rc" 2>/dev/null || echo 1)
+  echo "== fuzz $t for ${SECONDS_PER_TARGET}s (seed $SEED, ${RSS_MB} MB, ${TIMEOUT_S}s per input)"
   grep -E '^#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss_mb' "$WORK/$t/log" | tr '\n' ' '; echo
   if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1)); echo "ok: $t"
