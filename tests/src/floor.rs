@@ -66,13 +66,12 @@ pub async fn push_to_waiter_ms(reps: usize) -> std::io::Result<Vec<f64>> {
     Ok(samples)
 }
 
-/// Milliseconds per durable commit of one 2 KB row into a SQLite database in `dir`, WAL with
-/// `synchronous = FULL` as the server writes its log; `reps` samples, taken once the log has been
-/// checkpointed and is overwritten in place (as on a server that has run a while, or whose log's
-/// room was written ahead) rather than grown.
-pub fn durable_commit_ms(dir: &Path, reps: usize) -> rusqlite::Result<Vec<f64>> {
-    let conn = rusqlite::Connection::open(dir.join("floor.db"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+/// Milliseconds per durable commit of one 2 KB row into a SQLite database in `dir`, opened as the
+/// server opens its own (`storage::sqlite::open_connection`: 8 KiB pages, WAL, `synchronous =
+/// FULL`); `reps` samples, taken once the log has been checkpointed and is overwritten in place
+/// (as on a server that has run a while, or whose log's room was written ahead) rather than grown.
+pub fn durable_commit_ms(dir: &Path, reps: usize) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+    let conn = gridbook_sync_server::storage::sqlite::open_connection(&dir.join("floor.db"))?;
     conn.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")?;
     let body = vec![7u8; 2_000];
     let insert = |conn: &rusqlite::Connection| conn.execute("INSERT INTO rows (body) VALUES (?1)", [&body]);

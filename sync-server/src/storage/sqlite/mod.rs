@@ -85,7 +85,10 @@ pub struct SqliteStorage {
     own_writes: crate::storage::changes::OwnWrites,
 }
 
-fn open_connection(path: &Path) -> StorageResult<Connection> {
+/// A connection to the server database at `path` with the server's settings (page size, WAL,
+/// `synchronous = FULL`, the log's size limit). Public for the benches' floor
+/// (gridbook-tests `floor`), which measures a commit exactly as the server makes one.
+pub fn open_connection(path: &Path) -> StorageResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     // 8 KiB pages for a new database (an existing one keeps its own): a large push's commit
