@@ -148,7 +148,15 @@ fn csv_cells(text: &str) -> DomainResult<Cells> {
     for record in reader.records() {
         let record = record.map_err(|e| unreadable(format!("the CSV cannot be read: {e} / CSV格式错误")))?;
         // the row number Excel shows: one per record, a cell with line breaks inside included
-        out.push((out.len() + 1, record.iter().map(|c| c.trim().to_string()).collect()));
+        let line = out.len() + 1;
+        // as in an XLSX, a filled cell past the last column is refused and empty ones take no
+        // room (Excel pads shorter rows with commas to the widest); without this a CSV of one
+        // long line of tabs read as a row of any width (found by the import_csv fuzz target)
+        if let Some(last) = record.iter().enumerate().filter(|(_, c)| !c.trim().is_empty()).map(|(i, _)| i).last() {
+            let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            check_extent(at(line - 1), at(last), "a cell lies at / 单元格位于")?;
+        }
+        out.push((line, record.iter().take(MAX_COLUMNS).map(|c| c.trim().to_string()).collect()));
         if out.len() > MAX_ROWS + 1 {
             break; // into_sheet says it is too long
         }
@@ -508,6 +516,27 @@ mod tests {
             (5, "王五"),
             "a cell with a line break is one row"
         );
+    }
+
+    #[test]
+    fn a_csv_wider_than_the_import_is_refused_and_empty_padding_is_not() {
+        let wide = |filled: usize, padded: usize| {
+            let mut line: Vec<String> = (0..filled).map(|c| format!("c{c}")).collect();
+            line.resize(filled + padded, String::new());
+            format!("{}\n", line.join("\t")).repeat(2)
+        };
+        let refused = read(wide(MAX_COLUMNS + 1, 0).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&refused, DomainError::Refused { code: ErrorCode::TooManyColumns, message }
+                if message.contains(&format!("column {}", MAX_COLUMNS + 1))),
+            "{refused:?}"
+        );
+        let padded = read(wide(3, 2 * MAX_COLUMNS).as_bytes()).unwrap();
+        assert_eq!(padded.headers, ["c0", "c1", "c2"]);
+        assert_eq!(padded.rows[0].cells.len(), MAX_COLUMNS, "padding past the last column is dropped");
+        assert_eq!(padded.rows[0].cells[..3], ["c0", "c1", "c2"]);
+        let full = read(wide(MAX_COLUMNS, 0).as_bytes()).unwrap();
+        assert_eq!(full.headers.len(), MAX_COLUMNS, "the widest sheet an import takes is read whole");
     }
 
     #[test]
