@@ -55,8 +55,8 @@ done
 gate "cargo fmt --all --check" cargo fmt --all --check
 # clippy's lints ride the workspace's own build: clippy-driver stands in for rustc on the
 # workspace's crates (RUSTC_WORKSPACE_WRAPPER, as `cargo clippy` runs it; CLIPPY_ARGS carries its
-# `-D warnings`), so one build of every target both lints and compiles. `cargo clippy` apart
-# checked every dependency a second time: 9 of CI's minutes. Exported for every cargo run below,
+# `-D warnings`), so one build of every target both lints and compiles: `cargo clippy` apart
+# checked every dependency before the build compiled it. Exported for every cargo run below,
 # which reuse this build (scripts/test-fuzz.sh drops it: its nightly compiler is not clippy's).
 if clippy_driver=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver); then
   export RUSTC_WORKSPACE_WRAPPER="$clippy_driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
