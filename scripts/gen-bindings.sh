@@ -3,10 +3,10 @@
 # (git-ignored). Builds the FFI (debug) and the workspace's own uniffi-bindgen
 # (ffi/uniffi-bindgen), then runs it in library mode: the bindings describe exactly the library
 # that was built. Given GRIDBOOK_FFI_LIB and GRIDBOOK_UNIFFI_BINDGEN (scripts/test-all.sh passes
-# those its workspace build made), it builds nothing and uses them. Library mode reads `cargo metadata`, so this must run inside the
-# workspace (it cd's to the root). The Python and Kotlin folders also get the shared library: the
-# generated Python module loads it from its own folder, the JVM tests from bindings/kotlin, so
-# bindings and library always match. Prints the paths it wrote.
+# those its workspace build made), it builds nothing and uses them. Library mode reads
+# `cargo metadata`, so this must run inside the workspace (it cd's to the root). The Python and
+# Kotlin folders also get the shared library: the generated Python module loads it from its own
+# folder, the JVM tests from bindings/kotlin, so bindings and library always match. Prints the paths it wrote.
 #
 # The library holds two uniffi namespaces: gridbook_core (core's records and enums, exported as
 # they are; core/uniffi.toml) and gridbook_ffi (the store, sync, evidence; ffi/uniffi.toml). Each

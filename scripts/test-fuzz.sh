@@ -70,16 +70,10 @@ fuzz_one() {
   echo $? >"$WORK/$t/rc"
 }
 
-running=()
 for t in "${targets[@]}"; do
   mkdir -p "$WORK/$t/found" "$WORK/$t/artifacts" "$WORK/$t/tmp"
-  while [ "${#running[@]}" -ge "$LANES" ]; do
-    wait -n 2>/dev/null
-    alive=(); for pid in "${running[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
-    running=("${alive[@]}")
-  done
+  while [ "$(jobs -rp | wc -l)" -ge "$LANES" ]; do wait -n; done
   fuzz_one "$t" &
-  running+=($!)
 done
 wait
 

@@ -152,11 +152,12 @@ fn csv_cells(text: &str) -> DomainResult<Cells> {
         // as in an XLSX, a filled cell past the last column is refused and empty ones take no
         // room (Excel pads shorter rows with commas to the widest); without this a CSV of one
         // long line of tabs read as a row of any width (found by the import_csv fuzz target)
-        if let Some(last) = record.iter().enumerate().filter(|(_, c)| !c.trim().is_empty()).map(|(i, _)| i).last() {
+        let cells: Vec<&str> = record.iter().map(str::trim).collect();
+        if let Some(last) = cells.iter().rposition(|c| !c.is_empty()) {
             let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             check_extent(at(line - 1), at(last), "a cell lies at / 单元格位于")?;
         }
-        out.push((line, record.iter().take(MAX_COLUMNS).map(|c| c.trim().to_string()).collect()));
+        out.push((line, cells.iter().take(MAX_COLUMNS).map(|c| c.to_string()).collect()));
         if out.len() > MAX_ROWS + 1 {
             break; // into_sheet says it is too long
         }
