@@ -173,6 +173,11 @@ pub trait SyncStorage: RecordStorage {
     /// backend whose engine has its own backups (PostgreSQL) answers `unsupported`.
     fn backup_to(&self, to: &std::path::Path, now_ms: i64) -> StorageResult<sqlite::backup::BackupReport>;
     fn authenticate_device(&self, token_hash: &str) -> StorageResult<DeviceAuth>;
+    /// Whether `authenticate_device` may run on the async runtime's own thread: true where it is
+    /// an indexed read of a local file's cached pages (SQLite, tens of microseconds), so a request
+    /// does not wait for a hand-over to a blocking thread and back; false where it is a round trip
+    /// to another process (PostgreSQL), which runs on a blocking thread.
+    fn authenticates_inline(&self) -> bool;
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse>;
     /// Applies a batch in one transaction and answers only after it is durably committed.
     /// (Concurrent pushes may share that transaction and its commit.)

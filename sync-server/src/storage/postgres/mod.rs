@@ -140,6 +140,10 @@ impl SyncStorage for PostgresStorage {
         devices::authenticate_device(self, token_hash)
     }
 
+    fn authenticates_inline(&self) -> bool {
+        false
+    }
+
     fn enrol(&self, request: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
         devices::enrol(self, request, now_ms)
     }

@@ -245,6 +245,10 @@ impl SyncStorage for SqliteStorage {
         devices::authenticate_device(self, token_hash)
     }
 
+    fn authenticates_inline(&self) -> bool {
+        true
+    }
+
     fn enrol(&self, req: &EnrolRequest, now_ms: i64) -> StorageResult<EnrolResponse> {
         devices::enrol(self, req, now_ms)
     }
