@@ -18,12 +18,15 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 # One test at a time: the tests share the cluster, and a pull serves nothing newer than the oldest
 # transaction running in the whole cluster (docs/postgres.md), another test's included.
-server_tests='binary(sync_core) | binary(push_batches) | binary(api) | binary(backoffice) | binary(billing) | binary(transfer) | binary(references) | binary(shared_state) | binary(wipes) | binary(workbench) | binary(photos) | binary(backoffice_photos) | binary(directory) | binary(administration) | binary(paging) | binary(money)'
+# Selected by module: each crate's integration tests are one binary (`it`), a test named
+# `<file>::<test>` after its file in sync-server/tests/it or tests/tests/it.
+server_tests='sync_core|push_batches|api|backoffice|billing|transfer|references|shared_state|wipes|workbench|photos|backoffice_photos|directory|administration|paging|money'
 # End to end: phones with real stores against the in-process server on PostgreSQL.
-e2e_tests='binary(replicas) | binary(backoffice_replicas) | binary(pg_restore) | binary(migrate_to_postgres) | binary(live_changes) | binary(handover) | binary(receipts) | binary(sync) | binary(snapshot_file) | binary(workday) | binary(reminders) | binary(transfer) | binary(demo) | binary(wipe) | binary(visit_locations)'
+e2e_tests='replicas|backoffice_replicas|pg_restore|migrate_to_postgres|live_changes|handover|receipts|sync|snapshot_file|workday|reminders|transfer|demo|wipe|visit_locations'
 # --workspace (the filter picks the packages): the same features as the workspace run, so its
-# build is reused instead of compiling core and the server again for a narrower feature set
-filter="(package(gridbook-sync-server) & ($server_tests | test(storage::postgres::))) | (package(gridbook-tests) & ($e2e_tests))"
+# build is reused instead of compiling core and the server again for a narrower feature set;
+# `storage::postgres::` is the server library's own unit tests
+filter="(package(gridbook-sync-server) & ((binary(it) & test(/^($server_tests)::/)) | test(storage::postgres::))) | (package(gridbook-tests) & binary(it) & test(/^($e2e_tests)::/))"
 scripts/pg-test-cluster.sh run -- bash -c '
   GRIDBOOK_TEST_PG_URL="$GRIDBOOK_DATABASE_URL" GRIDBOOK_TEST_BACKEND=postgres \
     env -u GRIDBOOK_DATABASE_URL cargo nextest run --workspace --no-fail-fast --test-threads 1 -E "$1"

@@ -18,7 +18,7 @@
 //! value can never fake another line and the encoding is injective. A change to the layout gets a
 //! new tag; old documents keep verifying under theirs.
 //!
-//! Receipt versions (core/tests/receipt_document_versions.rs pins each one's bytes against
+//! Receipt versions (core/tests/it/receipt_document_versions.rs pins each one's bytes against
 //! core/tests/golden/receipt-v*.txt):
 //! - `gridbook-receipt/1`: the lines above. A receipt without billing months, collector name
 //!   and staff number is still written as version 1, byte for byte as before they existed.

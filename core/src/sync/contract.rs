@@ -189,7 +189,7 @@ pub fn record_kinds_markdown() -> String {
     let mut out = String::new();
     out.push_str(
         "<!-- Generated from core/src/model.rs by core/src/sync/contract.rs; do not edit. Regenerate:\n\
-         GRIDBOOK_WRITE_DOCS=1 cargo test -p gridbook-core --test record_kinds -->\n\
+         GRIDBOOK_WRITE_DOCS=1 cargo test -p gridbook-core --test it record_kinds:: -->\n\
          # Record kinds\n\n\
          Every record a phone and the server exchange is one of these kinds. On the wire a record travels as\n\
          the `fields` of an op (push) and the `values` of an entity state (pull), keyed by the field names\n\

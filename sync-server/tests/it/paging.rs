@@ -7,7 +7,7 @@
 //! their pages are pages of their rows however many newer rows other grids hold; limits are
 //! bounded.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use common::{sql_text, staff_request, Server};

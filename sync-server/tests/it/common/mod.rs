@@ -2,8 +2,6 @@
 //! GRIDBOOK_TEST_BACKEND=postgres, a database of its own on a PostgreSQL test cluster), the state
 //! the real router serves, requests through that router with `oneshot`, and grids, managers,
 //! devices and back-office sessions made the way the server makes them.
-// Each test file uses its own part of this module.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 

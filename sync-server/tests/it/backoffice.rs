@@ -3,7 +3,7 @@
 //! masking of personal data in the conflict log and follow-ups, and the metrics exposition after
 //! real pushes.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -231,7 +231,7 @@ async fn a_wrong_password_or_a_field_account_is_refused_and_five_failures_slow_t
     assert_eq!((me["id"].as_str(), me["role"].as_str()), (Some("sup"), Some("supervisor")));
 
     // five failures from one address (two above, three here) slow it down: the next attempt waits,
-    // even with the right password (login_throttle.rs; tests/login_throttle.rs has each rule)
+    // even with the right password (login_throttle.rs; tests/it/login_throttle.rs has each rule)
     for _ in 0..3 {
         let r = post_login(&f.state, "sup", "still-wrong-1", Some(&c2), &f2, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);

@@ -5,7 +5,7 @@
 //! whatever a process's clock says; no device enrols as the back office; and the back office's
 //! edits from several processes are one writer's, not conflicts.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! the page (CSRF, a reason to refuse, audit rows), cash hand-ins (交款) checked to the fen and
 //! once per receipt, and the public check page's answers.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};

@@ -4,7 +4,7 @@
 //! counts: what an earlier op of the same push created exists. And the resident ID's check
 //! character is stored as `X` however a client sent it (defect 12).
 
-mod common;
+use crate::common;
 
 use common::Server;
 use gridbook_core::model::{EntityKind, Record};

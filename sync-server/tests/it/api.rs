@@ -1,7 +1,7 @@
 //! The HTTP surface through `tower::ServiceExt::oneshot`: bad input gets a clear 4xx with a JSON
 //! `{code, message}`, never a 500; then the same over a real socket.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

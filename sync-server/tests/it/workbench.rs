@@ -4,7 +4,7 @@
 //! login form says why it was shown, returns to the tab and reports a wrong password without
 //! JavaScript.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -5,7 +5,7 @@
 //! from its own device, for the standing order, within bounds and signed with its registered key;
 //! afterwards its token is refused as revoked.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -4,7 +4,7 @@
 //! follows), a billing file loaded, and the audit trail filtered by day and paged. Every write is
 //! refused without the CSRF token and to a supervisor, and leaves its audit row.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};

@@ -1,7 +1,7 @@
 //! Protocol version 1 pinned byte for byte, the server's side: the real HTTP surface (through
 //! `oneshot`) answers each golden request in tests/golden/v1 with exactly the golden answer, once
 //! the values the server chooses itself are normalised (each normalisation is explained where it
-//! is made). core/tests/golden_v1.rs checks the device's side of the same files.
+//! is made). core/tests/it/golden_v1.rs checks the device's side of the same files.
 
 use std::path::PathBuf;
 use std::sync::Arc;

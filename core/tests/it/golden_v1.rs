@@ -1,7 +1,7 @@
 //! Protocol version 1 pinned byte for byte, the device's side: what the core sends serialises to
 //! exactly the files in tests/golden/v1, and what a v1 server answers parses to the values the
 //! device expects (and back to the same bytes). tests/golden/README.md says why those files never
-//! change; sync-server/tests/golden_v1.rs checks the server answers them byte for byte.
+//! change; sync-server/tests/it/golden_v1.rs checks the server answers them byte for byte.
 
 use std::fmt::Debug;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! they change), only an admin with the session's CSRF token from this site may load, and bad
 //! input is a 4xx that names what was wrong, with nothing written.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

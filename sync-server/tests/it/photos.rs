@@ -4,7 +4,7 @@
 //! tokens refused with their codes. On either backend (GRIDBOOK_TEST_BACKEND): a directory beside
 //! the SQLite file, or PostgreSQL's tables, where a second replica resumes what the first took.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

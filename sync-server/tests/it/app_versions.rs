@@ -4,7 +4,7 @@
 //! app below the minimum version has its push applied and is then refused with
 //! `upgrade_required`; what a phone says of itself reaches the back office's device list.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

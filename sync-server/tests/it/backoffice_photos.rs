@@ -4,7 +4,7 @@
 //! that owes it; the full view is audited; staff of another grid see nothing; missing photos are
 //! listed per device.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -16,6 +16,6 @@ fn docs_record_kinds_md_is_what_model_rs_generates() {
     assert!(
         committed == generated,
         "docs/record-kinds.md differs from what core/src/model.rs generates; regenerate it with \
-         GRIDBOOK_WRITE_DOCS=1 cargo test -p gridbook-core --test record_kinds"
+         GRIDBOOK_WRITE_DOCS=1 cargo test -p gridbook-core --test it record_kinds::"
     );
 }

@@ -3,7 +3,7 @@
 //! enrols one; what one phone pushes another pulls, page by page, every record once; edits of one
 //! field by two phones log one conflict, and sending them again logs nothing more.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

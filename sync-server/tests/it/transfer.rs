@@ -3,7 +3,7 @@
 //! export → import round trip, and the endpoints through `oneshot` (session, role, CSRF, bad
 //! input, oversized bodies, masking and the audit of unmasked exports).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};

@@ -1,5 +1,5 @@
 //! A PostgreSQL restore that loses no field work (docs/postgres.md, "Backups and restore"), as
-//! tests/tests/restore.rs is for SQLite: a cluster archiving its WAL; phones push through the real
+//! restore.rs beside it is for SQLite: a cluster archiving its WAL; phones push through the real
 //! server on it while `scripts/pg-backup.sh base-backup` takes a base backup; they push more, a
 //! restore point is noted; they push more again, receipts too (one from a book issued after that
 //! point); the server and the cluster stop. A new cluster is restored from the base backup plus

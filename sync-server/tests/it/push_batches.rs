@@ -3,7 +3,7 @@
 //! op and recorded once; a batch sent again, or an op repeated inside one batch, counts once; a
 //! rejected op sent again after its cause was dealt with is applied and leaves the rejections.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

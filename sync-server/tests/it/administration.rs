@@ -3,7 +3,7 @@
 //! code, that a phone then enrols with; a device revoked; both an admin's, with the CSRF token,
 //! and audited.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
