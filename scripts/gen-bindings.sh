@@ -6,7 +6,8 @@
 # those its workspace build made), it builds nothing and uses them. Library mode reads
 # `cargo metadata`, so this must run inside the workspace (it cd's to the root). The Python and
 # Kotlin folders also get the shared library: the generated Python module loads it from its own
-# folder, the JVM tests from bindings/kotlin, so bindings and library always match. Prints the paths it wrote.
+# folder, the JVM tests from bindings/kotlin, so bindings and library always match. Prints the
+# paths it wrote.
 #
 # The library holds two uniffi namespaces: gridbook_core (core's records and enums, exported as
 # they are; core/uniffi.toml) and gridbook_ffi (the store, sync, evidence; ffi/uniffi.toml). Each

@@ -36,12 +36,11 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <device token>'"))?
             .to_string();
         let token_hash = hash_secret(&token);
-        let mut device = match state.storage.authenticates_inline() {
-            true => state.storage.authenticate_device(&token_hash)?,
-            false => {
-                let storage = state.storage.clone();
-                tokio::task::spawn_blocking(move || storage.authenticate_device(&token_hash)).await??
-            }
+        let mut device = if state.storage.authenticates_inline() {
+            state.storage.authenticate_device(&token_hash)?
+        } else {
+            let storage = state.storage.clone();
+            tokio::task::spawn_blocking(move || storage.authenticate_device(&token_hash)).await??
         };
         // after authentication: a budget is a device's, and a stranger's requests spend nobody's
         state.device_budget.check(&device.device_id, now_ms())?;
